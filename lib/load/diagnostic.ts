@@ -1,0 +1,49 @@
+/** One problem found in the data, pointing at the place a volunteer must edit. */
+export interface Diagnostic {
+  /** Path relative to the data root, with forward slashes: `members/velo-libre/member.yaml`. */
+  file: string;
+  /** 1-based; 0 when the problem concerns the file as a whole. */
+  line: number;
+  col: number;
+  /** Field path inside the file, e.g. `sites[0].host`; empty for the whole file. */
+  field: string;
+  /** What is wrong, then the hint in parentheses. */
+  message: string;
+}
+
+export function formatPath(path: ReadonlyArray<string | number>): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === "" ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
+  return d.field ? `${where} ${d.field}: ${d.message}` : `${where}: ${d.message}`;
+}
+
+export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  return [...list].sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      a.line - b.line ||
+      a.col - b.col ||
+      (a.field < b.field ? -1 : a.field > b.field ? 1 : 0) ||
+      (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
+  );
+}
+
+/** Thrown by commands when the data has errors; carries all of them. */
+export class DataError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(
+      `${diagnostics.length} error(s) in the data:\n` +
+        sortDiagnostics(diagnostics).map(formatDiagnostic).join("\n"),
+    );
+    this.name = "DataError";
+  }
+}

@@ -1,0 +1,205 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { inventorySchema, INVENTORY_KEY, type Inventory } from "../schema/inventory";
+import { memberSchema, type Member } from "../schema/member";
+import { vpsSchema, type Vps } from "../schema/vps";
+import { zoneSchema, type Zone } from "../schema/zone";
+import { hostnameProblem } from "../schema/names";
+import type { Diagnostic } from "./diagnostic";
+import { locate, MAX_FILE_BYTES, parseYamlFile, type YamlFile } from "./yaml-file";
+import { issuesToDiagnostics } from "./zod-issues";
+
+export interface Sourced<T> {
+  value: T;
+  src: YamlFile;
+  /** Where the value sits inside the file (empty for a whole file). */
+  at: ReadonlyArray<string | number>;
+}
+
+export interface LoadedMember extends Sourced<Member> {
+  vps: Map<string, Sourced<Vps>>;
+}
+
+export interface LoadedTree {
+  root: string;
+  stack: string;
+  inventory?: Sourced<Inventory>;
+  members: Map<string, LoadedMember>;
+  zones: Map<string, Sourced<Zone>>;
+}
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
+
+function fileError(file: string, message: string, line = 0, col = 0): Diagnostic {
+  return { file, line, col, field: "", message };
+}
+
+function readData(root: string, rel: string, errors: Diagnostic[]): YamlFile | undefined {
+  const abs = join(root, rel);
+  let size: number;
+  try {
+    const st = statSync(abs);
+    if (!st.isFile()) {
+      errors.push(fileError(rel, "is not a regular file (replace it with a plain YAML file)"));
+      return undefined;
+    }
+    size = st.size;
+  } catch (e) {
+    errors.push(fileError(rel, `cannot be read: ${(e as NodeJS.ErrnoException).code ?? "error"} (check it exists and is readable)`));
+    return undefined;
+  }
+  if (size > MAX_FILE_BYTES) {
+    errors.push(fileError(rel, `file is ${size} bytes, over the ${MAX_FILE_BYTES}-byte limit (a data file is a few kilobytes; split it or remove what does not belong)`));
+    return undefined;
+  }
+  const { yf, errors: e } = parseYamlFile(rel, readFileSync(abs, "utf8"));
+  errors.push(...e);
+  return yf;
+}
+
+function parseWith<S extends z.ZodType>(schema: S, yf: YamlFile, data: unknown, prefix: ReadonlyArray<string | number>, errors: Diagnostic[]): z.infer<S> | undefined {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  errors.push(...issuesToDiagnostics(yf, r.error.issues, prefix));
+  return undefined;
+}
+
+function listDir(root: string, rel: string): string[] {
+  const abs = join(root, rel);
+  if (!existsSync(abs)) return [];
+  return readdirSync(abs).sort();
+}
+
+function isDir(root: string, rel: string): boolean {
+  try {
+    return statSync(join(root, rel)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads every data file under `root` for `stack`; never throws on bad data, collects diagnostics instead. */
+export function loadTree(root: string, stack: string): { tree: LoadedTree; errors: Diagnostic[] } {
+  const errors: Diagnostic[] = [];
+  const tree: LoadedTree = { root, stack, members: new Map(), zones: new Map() };
+
+  // Inventory, from the Pulumi stack file.
+  const stackFile = `Pulumi.${stack}.yaml`;
+  if (!existsSync(join(root, stackFile))) {
+    errors.push(fileError(stackFile, `is missing: the stack "${stack}" has no inventory (create ${stackFile}, or pick another stack with --stack)`));
+  } else {
+    const yf = readData(root, stackFile, errors);
+    if (yf) {
+      const cfg = (yf.data as { config?: Record<string, unknown> } | null)?.config;
+      if (!cfg || typeof cfg !== "object" || !(INVENTORY_KEY in cfg)) {
+        const p = locate(yf, ["config"]);
+        errors.push({ file: stackFile, line: p.line, col: p.col, field: "config", message: `has no "${INVENTORY_KEY}" key (add the inventory: hosts, pools, images; see docs/architecture.md)` });
+      } else {
+        for (const key of Object.keys(cfg)) {
+          if (key.startsWith("globenet-infra:") && key !== INVENTORY_KEY) {
+            const p = locate(yf, ["config", key], true);
+            errors.push({ file: stackFile, line: p.line, col: p.col, field: `config.${key}`, message: "unknown key (check the spelling)" });
+          }
+        }
+        const at = ["config", INVENTORY_KEY];
+        const value = parseWith(inventorySchema, yf, cfg[INVENTORY_KEY], at, errors);
+        if (value) tree.inventory = { value, src: yf, at };
+      }
+    }
+  }
+
+  // Members: members/<handle>/member.yaml and members/<handle>/vps/<name>.yaml.
+  for (const entry of listDir(root, "members")) {
+    const rel = `members/${entry}`;
+    if (!isDir(root, rel)) {
+      if (!/\.(md|txt)$/i.test(entry)) errors.push(fileError(rel, "unexpected file (a member is a folder members/<handle>/ holding member.yaml)"));
+      continue;
+    }
+    if (entry.startsWith(".")) continue;
+    const memberRel = `${rel}/member.yaml`;
+    for (const f of listDir(root, rel)) {
+      if (f !== "member.yaml" && f !== "vps" && !/\.(md|txt)$/i.test(f) && !f.startsWith(".")) {
+        errors.push(fileError(`${rel}/${f}`, `unexpected file (a member folder holds member.yaml and vps/${f.endsWith(".yml") ? "; rename .yml to member.yaml" : ""})`));
+      }
+    }
+    if (!existsSync(join(root, memberRel))) {
+      errors.push(fileError(memberRel, "is missing (every member folder needs member.yaml; see members/README.md)"));
+      continue;
+    }
+    const yf = readData(root, memberRel, errors);
+    if (!yf) continue;
+    const member = parseWith(memberSchema, yf, yf.data, [], errors);
+    if (!member) continue;
+    if (member.handle !== entry) {
+      const p = locate(yf, ["handle"]);
+      errors.push({ file: memberRel, line: p.line, col: p.col, field: "handle", message: `"${member.handle}" does not match the folder name "${entry}" (the handle never changes: rename neither, or ask the hosting team to migrate)` });
+      continue;
+    }
+    const loaded: LoadedMember = { value: member, src: yf, at: [], vps: new Map() };
+    tree.members.set(member.handle, loaded);
+    const vpsDir = `${rel}/vps`;
+    if (existsSync(join(root, vpsDir)) && !isDir(root, vpsDir)) {
+      errors.push(fileError(vpsDir, "must be a folder holding one <name>.yaml per VPS"));
+      continue;
+    }
+    for (const f of listDir(root, vpsDir)) {
+      const vrel = `${vpsDir}/${f}`;
+      const m = /^(.*)\.yaml$/.exec(f);
+      if (!m) {
+        if (!/\.(md|txt)$/i.test(f) && !f.startsWith(".")) errors.push(fileError(vrel, `unexpected file (a VPS is vps/<name>.yaml${f.endsWith(".yml") ? "; rename .yml to .yaml" : ""})`));
+        continue;
+      }
+      const name = m[1] as string;
+      if (!/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(name) || name.includes("--")) {
+        errors.push(fileError(vrel, 'has an invalid VPS name (the file name is the VPS name: 2-32 characters, lowercase letters, digits and single hyphens, like "atelier.yaml")'));
+        continue;
+      }
+      const vyf = readData(root, vrel, errors);
+      if (!vyf) continue;
+      const vps = parseWith(vpsSchema, vyf, vyf.data, [], errors);
+      if (vps) loaded.vps.set(name, { value: vps, src: vyf, at: [] });
+    }
+  }
+
+  // Zones: zones/<domain>.yaml, forward or reverse.
+  for (const f of listDir(root, "zones")) {
+    const rel = `zones/${f}`;
+    const m = /^(.*)\.yaml$/.exec(f);
+    if (!m) {
+      if (!/\.(md|txt)$/i.test(f) && !f.startsWith(".")) errors.push(fileError(rel, `unexpected file (a zone is zones/<domain>.yaml${f.endsWith(".yml") ? "; rename .yml to .yaml" : ""})`));
+      continue;
+    }
+    const name = m[1] as string;
+    const problem = NAME_RE.test(name) ? zoneNameProblem(name) : "is not a lowercase domain name";
+    if (problem) {
+      errors.push(fileError(rel, `has a file name that ${problem} (the file name is the zone: zones/velo-libre.example.yaml, or zones/113.0.203.in-addr.arpa.yaml for reverse)`));
+      continue;
+    }
+    const yf = readData(root, rel, errors);
+    if (!yf) continue;
+    const zone = parseWith(zoneSchema, yf, yf.data, [], errors);
+    if (zone) tree.zones.set(name, { value: zone, src: yf, at: [] });
+  }
+  return { tree, errors };
+}
+
+/** Zone names: host names, plus reverse zones whose labels are numbers or nibbles. */
+export function zoneNameProblem(name: string): string | undefined {
+  if (name.endsWith(".in-addr.arpa")) {
+    const labels = name.slice(0, -".in-addr.arpa".length).split(".");
+    if (labels.length < 1 || labels.length > 3 || labels.some((l) => !/^(0|[1-9][0-9]{0,2})$/.test(l) || Number(l) > 255)) {
+      return "is not an IPv4 reverse zone (write the /8, /16 or /24 network's octets reversed, like 113.0.203.in-addr.arpa)";
+    }
+    return undefined;
+  }
+  if (name.endsWith(".ip6.arpa")) {
+    const labels = name.slice(0, -".ip6.arpa".length).split(".");
+    if (labels.length < 1 || labels.length > 31 || labels.some((l) => !/^[0-9a-f]$/.test(l))) {
+      return "is not an IPv6 reverse zone (write the prefix's nibbles reversed, like 2.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa)";
+    }
+    return undefined;
+  }
+  const p = hostnameProblem(name);
+  return p ? p.replace(/ \(.*\)$/, "") : undefined;
+}

@@ -1,0 +1,122 @@
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
+import type { Diagnostic } from "./diagnostic";
+
+/** A data file is a few kilobytes; anything this big is a mistake or an attack. */
+export const MAX_FILE_BYTES = 256 * 1024;
+
+export interface YamlFile {
+  /** Path relative to the data root. */
+  file: string;
+  doc: Document;
+  lines: LineCounter;
+  data: unknown;
+}
+
+export interface Position {
+  line: number;
+  col: number;
+}
+
+export function positionOf(yf: YamlFile, offset: number): Position {
+  const p = yf.lines.linePos(offset);
+  return { line: p.line, col: p.col };
+}
+
+/**
+ * Parses one YAML data file strictly: YAML syntax errors, duplicate keys, anchors/aliases
+ * (the way alias bombs are built), explicit tags, several documents and oversized files are
+ * all errors, reported with their position.
+ */
+export function parseYamlFile(file: string, text: string): { yf?: YamlFile; errors: Diagnostic[] } {
+  const errors: Diagnostic[] = [];
+  const at = (line: number, col: number, message: string): Diagnostic => ({ file, line, col, field: "", message });
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_FILE_BYTES) {
+    return { errors: [at(0, 0, `file is ${bytes} bytes, over the ${MAX_FILE_BYTES}-byte limit (a data file is a few kilobytes; split it or remove what does not belong)`)] };
+  }
+  if (text.includes("\u0000")) {
+    return { errors: [at(0, 0, "file contains a NUL byte (it is not a text file; save it as UTF-8 text)")] };
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+    schema: "core",
+    merge: false,
+  });
+  const pos = (offset: number) => {
+    const p = lines.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+  for (const e of doc.errors) {
+    const p = pos(e.pos[0]);
+    const what =
+      e.code === "DUPLICATE_KEY"
+        ? "duplicate key (each key may appear once in a mapping; remove or merge the repeated one)"
+        : e.code === "MULTIPLE_DOCS"
+          ? "several YAML documents in one file (keep one document per file; remove the `---` separator)"
+          : `YAML syntax error: ${firstLine(e.message)} (fix the syntax; check indentation and quoting)`;
+    errors.push(at(p.line, p.col, what));
+  }
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) {
+        const p = pos(node.range?.[0] ?? 0);
+        errors.push(at(p.line, p.col, `YAML alias *${node.source} is not allowed (write the value out in full)`));
+      } else if ((node as Node).anchor) {
+        const p = pos((node as Node).range?.[0] ?? 0);
+        errors.push(at(p.line, p.col, `YAML anchor &${(node as Node).anchor} is not allowed (write the value out in full)`));
+      }
+      if ((node as Node).tag) {
+        const p = pos((node as Node).range?.[0] ?? 0);
+        errors.push(at(p.line, p.col, `YAML tag ${(node as Node).tag} is not allowed (remove the tag; write a plain value)`));
+      }
+      return undefined;
+    },
+  });
+  if (errors.length > 0) return { errors };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 0 });
+  } catch (e) {
+    return { errors: [at(0, 0, `cannot read the YAML: ${firstLine(String((e as Error).message))} (fix the file)`)] };
+  }
+  return { yf: { file, doc, lines, data }, errors };
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0] ?? s;
+}
+
+/**
+ * The position of a field path inside a file: the value's node, or with `key` set the key
+ * itself (used for unknown keys). Falls back to the nearest existing ancestor.
+ */
+export function locate(yf: YamlFile, path: ReadonlyArray<PropertyKey>, key = false): Position {
+  let node: unknown = yf.doc.contents;
+  let best: number = (node as Node | null)?.range?.[0] ?? 0;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      if (last && key && isScalar(pair.key)) {
+        best = pair.key.range?.[0] ?? best;
+        break;
+      }
+      node = pair.value;
+      const start = (pair.value as Node | null)?.range?.[0] ?? (isScalar(pair.key) ? pair.key.range?.[0] : undefined);
+      if (start !== undefined) best = start;
+    } else if (isSeq(node) && typeof seg === "number") {
+      const item = node.items[seg];
+      if (!item) break;
+      node = item;
+      const start = (item as Node).range?.[0];
+      if (start !== undefined) best = start;
+    } else break;
+  }
+  return positionOf(yf, best);
+}

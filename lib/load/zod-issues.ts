@@ -1,0 +1,68 @@
+import type { z } from "zod";
+import { formatPath, type Diagnostic } from "./diagnostic";
+import { locate, type YamlFile } from "./yaml-file";
+
+const TYPE_WORDS: Record<string, string> = {
+  string: "text",
+  number: "a number",
+  boolean: "true or false",
+  object: "a mapping (key: value lines)",
+  array: "a list (lines starting with -)",
+};
+
+function describe(input: unknown): string {
+  if (input === null) return "nothing (null)";
+  if (Array.isArray(input)) return "a list";
+  if (typeof input === "object") return "a mapping";
+  if (typeof input === "string") return `the text "${input.length > 40 ? input.slice(0, 40) + "…" : input}"`;
+  return `${typeof input} ${String(input)}`;
+}
+
+/** Our wording for zod's built-in issues; custom issues keep their own message. */
+export function issueMessage(iss: z.core.$ZodIssue): string {
+  switch (iss.code) {
+    case "invalid_type": {
+      const want = TYPE_WORDS[iss.expected] ?? iss.expected;
+      if (iss.input === undefined) return `is required (add ${iss.path.length ? `the ${String(iss.path[iss.path.length - 1])} field` : "it"})`;
+      if (iss.message && !iss.message.startsWith("Invalid input")) return iss.message;
+      return `must be ${want}, not ${describe(iss.input)} (check the example in the README)`;
+    }
+    case "unrecognized_keys":
+      return `unknown key (check the spelling; see the README for the allowed keys)`;
+    case "invalid_value":
+      if (iss.message && !iss.message.startsWith("Invalid")) return iss.message;
+      return `must be one of ${iss.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "too_small":
+      if (iss.message && !iss.message.startsWith("Too small")) return iss.message;
+      return iss.origin === "array" ? `needs at least ${String(iss.minimum)} item(s)` : `is too small (minimum ${String(iss.minimum)})`;
+    case "too_big":
+      if (iss.message && !iss.message.startsWith("Too big")) return iss.message;
+      return iss.origin === "array" ? `has more than ${String(iss.maximum)} items (split it or ask the hosting team)` : `is too big (maximum ${String(iss.maximum)})`;
+    case "invalid_format":
+      if (iss.message && !iss.message.startsWith("Invalid")) return iss.message;
+      return `has the wrong format (expected ${iss.format})`;
+    default:
+      return iss.message;
+  }
+}
+
+/** Zod issues → diagnostics at the YAML position of each field; `prefix` is where the schema's root sits in the file. */
+export function issuesToDiagnostics(yf: YamlFile, issues: z.core.$ZodIssue[], prefix: ReadonlyArray<string | number> = []): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const iss of issues) {
+    const base = [...prefix, ...(iss.path as Array<string | number>)];
+    if (iss.code === "unrecognized_keys") {
+      for (const key of iss.keys) {
+        const path = [...base, key];
+        const p = locate(yf, path, true);
+        out.push({ file: yf.file, line: p.line, col: p.col, field: formatPath(path), message: issueMessage(iss) });
+      }
+      continue;
+    }
+    const message = issueMessage(iss);
+    // A missing field points at its parent mapping, since it has no position of its own.
+    const p = locate(yf, base);
+    out.push({ file: yf.file, line: p.line, col: p.col, field: formatPath(base), message });
+  }
+  return out;
+}

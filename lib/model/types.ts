@@ -1,0 +1,149 @@
+import type { Host, Inventory, Role } from "../schema/inventory";
+import type { DbLimits, Member } from "../schema/member";
+import type { ZoneRecord } from "../schema/zone";
+
+/**
+ * The validated, derived model: everything the renderers and the Pulumi components need,
+ * with no defaults left to guess. Arrays are sorted by their stable key so rendering is
+ * deterministic.
+ */
+export interface Model {
+  stack: string;
+  inventory: Inventory;
+  hosts: HostModel[];
+  members: MemberModel[];
+  sites: SiteModel[];
+  databases: DatabaseModel[];
+  vps: VpsModel[];
+  zones: ZoneModel[];
+}
+
+export interface HostModel {
+  name: string;
+  roles: Role[];
+  fqdn: string;
+  address: string;
+  ipv4?: string;
+  ipv6?: string;
+  host: Host;
+}
+
+export interface MemberModel {
+  handle: string;
+  name: string;
+  status: Member["status"];
+  email: string;
+  sshKeys: string[];
+  diskQuotaMb: number;
+  /** Web host holding the account; undefined for a member with no sites (and departed members). */
+  webHost?: string;
+  home: string;
+  /** Source file, for messages and audit. */
+  file: string;
+}
+
+export interface SiteModel {
+  handle: string;
+  status: Member["status"];
+  /** The canonical name (ServerName); unique across the whole tree. */
+  host: string;
+  aliases: string[];
+  redirects: string[];
+  php: string | "none";
+  tls: "acme" | "none";
+  dns: "managed" | "external";
+  webHost: string;
+  docroot: string;
+  /** FPM socket when php is not "none". */
+  fpmSocket?: string;
+  file: string;
+}
+
+export interface FpmPoolModel {
+  handle: string;
+  phpVersion: string;
+  webHost: string;
+  socket: string;
+  home: string;
+}
+
+export interface DatabaseModel {
+  handle: string;
+  status: Member["status"];
+  name: string;
+  /** The MariaDB user: same as the database name. */
+  user: string;
+  dbHost: string;
+  /** The host part of the MariaDB account: "localhost" when web and db host are one machine. */
+  clientHost: string;
+  limits: Required<Pick<DbLimits, "max_user_connections">> & DbLimits;
+  /** Web host that receives ~/.my.cnf. */
+  webHost?: string;
+  file: string;
+}
+
+export interface VpsModel {
+  handle: string;
+  name: string;
+  status: Member["status"];
+  /** libvirt domain name: <handle>--<name> (handles and names never contain "--"). */
+  domain: string;
+  hypervisor: string;
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  image: string;
+  imagePath: string;
+  osVariant: string;
+  diskPath: string;
+  seedPath: string;
+  ipv4?: { address: string; prefixLength: number; gateway: string };
+  ipv6?: { address: string; prefixLength: number; gateway: string };
+  mac: string;
+  /** Name the PTR points at; A/AAAA derived for it where a zone we serve holds it. */
+  fqdn: string;
+  sshKeys: string[];
+  resolvers: string[];
+  domainType: "kvm" | "qemu";
+  network: { type: "bridge"; bridge: string } | { type: "user"; sshForwardPort: number };
+  /** A stable id for cloud-init (changes only if the VPS is recreated under the same name). */
+  instanceId: string;
+  file: string;
+}
+
+export type ModelRecord = ZoneRecord & {
+  /** "file": written in zones/<zone>.yaml; otherwise what it was derived from. */
+  origin: "file" | "site" | "vps" | "host" | "ns";
+  /** For derived records, what asked for it (for comments in the zone file). */
+  why?: string;
+};
+
+export interface ZoneModel {
+  name: string;
+  reverse: boolean;
+  owner: string;
+  ttl: number;
+  /** Hand-written and derived records, sorted by name then type then value. */
+  records: ModelRecord[];
+  primary: string;
+  secondaries: string[];
+  /** Name servers for the apex NS and SOA MNAME, as absolute names with the final dot. */
+  nameservers: string[];
+  /** SOA RNAME with the final dot, e.g. hostmaster.globenet.example. */
+  hostmaster: string;
+  file: string;
+}
+
+/** The FPM pools follow from the sites: one per member, PHP version and web host. */
+export function fpmPools(model: Model): FpmPoolModel[] {
+  const pools = new Map<string, FpmPoolModel>();
+  for (const s of model.sites) {
+    if (s.php === "none" || !s.fpmSocket) continue;
+    const key = `${s.webHost}/${s.php}/${s.handle}`;
+    if (!pools.has(key)) {
+      const m = model.members.find((x) => x.handle === s.handle);
+      pools.set(key, { handle: s.handle, phpVersion: s.php, webHost: s.webHost, socket: s.fpmSocket, home: m?.home ?? `/home/${s.handle}` });
+    }
+  }
+  return [...pools.values()].sort((a, b) => (a.webHost + a.phpVersion + a.handle < b.webHost + b.phpVersion + b.handle ? -1 : 1));
+}

@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshPublicKey } from "./common";
+
+export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor"] as const;
+export type Role = (typeof ROLES)[number];
+
+const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, { error: "must be an absolute path of letters, digits, '.', '_', '-' and '/' (like /var/backups/globenet)" }).refine((s) => !s.includes(".."), { error: "must not contain `..` (write the real path)" });
+
+const ssh = z
+  .strictObject({
+    user: identifier("user name", 32, "globenet-deploy"),
+    port: z.number().int().min(1).max(65535, { error: "must be a TCP port, 1-65535" }).default(22),
+    /** The host's public key, pinned: a different key refuses the connection. */
+    host_key: sshPublicKey.optional(),
+    /** Or a file holding it, relative to the repository root (the lab generates its key at run time). */
+    host_key_file: z.string().regex(/^[A-Za-z0-9._-][A-Za-z0-9._\/-]*$/, { error: "must be a relative path inside the repository (like .lab/ssh/host_key.pub)" }).refine((s) => !s.includes(".."), { error: "must not contain `..`" }).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.host_key === !s.host_key_file) ctx.addIssue({ code: "custom", path: [], message: "needs exactly one of host_key (pinned key) or host_key_file (get it with: ssh-keyscan -t ed25519 HOST)" });
+  });
+
+const network = z.discriminatedUnion(
+  "type",
+  [
+    /** Production: the guest sits on a bridge with its public addresses. */
+    z.strictObject({ type: z.literal("bridge"), bridge: identifier("bridge name", 15, "br0") }),
+    /** Lab: QEMU user-mode network, guest SSH forwarded to 127.0.0.1 (see LAB-NOTES). */
+    z.strictObject({ type: z.literal("user"), ssh_forward_base: z.number().int().min(1024).max(60000).default(22200) }),
+  ],
+  { error: 'type must be "bridge" (production) or "user" (lab)' },
+);
+
+export const hostSchema = z
+  .strictObject({
+    roles: z.array(z.enum(ROLES, { error: `must be one of ${ROLES.join(", ")}` })).min(1, { error: "needs at least one role" }),
+    /** The host's own public name; PTR records point at it. */
+    fqdn: hostname,
+    /** Where SSH connects. */
+    address: z.union([ipv4, ipv6]),
+    /** Public addresses published in DNS for what the host serves (default: address). */
+    ipv4: ipv4.optional(),
+    ipv6: ipv6.optional(),
+    ssh,
+    capacity: z.strictObject({ vcpus: positiveInt("vCPUs", 4096), memory_mb: positiveInt("MB", 16_777_216), disk_gb: positiveInt("GB", 1_000_000) }).optional(),
+    libvirt: z
+      .strictObject({
+        domain_type: z.enum(["kvm", "qemu"], { error: 'must be "kvm" (production) or "qemu" (software emulation, lab)' }).default("kvm"),
+        network,
+        images_dir: absPath.default("/var/lib/libvirt/images/globenet"),
+      })
+      .optional(),
+  })
+  .superRefine((h, ctx) => {
+    const hv = h.roles.includes("hypervisor");
+    if (hv && !h.capacity) ctx.addIssue({ code: "custom", path: ["capacity"], message: "a hypervisor needs capacity: { vcpus, memory_mb, disk_gb } (what it may give to guests)" });
+    if (hv && !h.libvirt) ctx.addIssue({ code: "custom", path: ["libvirt"], message: "a hypervisor needs libvirt: { domain_type, network } (bridge in production, user in the lab)" });
+    if (!hv && (h.capacity || h.libvirt)) ctx.addIssue({ code: "custom", path: [h.capacity ? "capacity" : "libvirt"], message: "only a host with the hypervisor role has this (remove it or add the role)" });
+    if (new Set(h.roles).size !== h.roles.length) ctx.addIssue({ code: "custom", path: ["roles"], message: "lists a role twice (remove the repeat)" });
+  });
+
+const pool4 = z.strictObject({ cidr: cidr(4), gateway: ipv4 });
+const pool6 = z.strictObject({ cidr: cidr(6), gateway: ipv6 });
+
+export const inventorySchema = z.strictObject({
+  /** Globenet's own domain: name servers and default VPS names live under it. */
+  domain: hostname,
+  /** SOA contact. */
+  hostmaster: email,
+  /** Where removed homes, dumps and disks are kept, on each host. */
+  archive_dir: absPath.default("/var/backups/globenet-archive"),
+  php_versions: z.array(z.string().regex(/^[5-9]\.[0-9]{1,2}$/, { error: 'must be a PHP version like "8.2" (quoted)' })).min(1),
+  images: z.record(identifier("image name", 40, "debian-12"), z.strictObject({ path: absPath, os_variant: z.string().regex(/^[a-z0-9.]+$/).default("debian12") })),
+  pools: z.strictObject({ ipv4: z.array(pool4).default([]), ipv6: z.array(pool6).default([]) }),
+  /** Resolvers given to VPS through cloud-init. */
+  resolvers: z.array(z.union([ipv4, ipv6])).min(1).max(3),
+  /** First three bytes of derived MACs (52:54:00 is QEMU's). */
+  mac_prefix: z.string().regex(/^[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/, { error: "must be three lowercase hex pairs like 52:54:00" }).default("52:54:00"),
+  hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),
+});
+
+export type Inventory = z.infer<typeof inventorySchema>;
+export type Host = z.infer<typeof hostSchema>;
+
+/** The config key under which the inventory sits in Pulumi.<stack>.yaml. */
+export const INVENTORY_KEY = "globenet-infra:inventory";

@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { email, hostname, identifier, phpVersion, positiveInt, sshPublicKey, text } from "./common";
+import { RESERVED_USERS } from "./names";
+
+/** The member's handle is its unix user name and folder name: it never changes. */
+export const handle = identifier("handle", 32, "velo-libre").superRefine((v, ctx) => {
+  if (RESERVED_USERS.has(v)) ctx.addIssue({ code: "custom", message: `"${v}" is a system account name (choose another handle)` });
+});
+
+export const databaseName = z.string().superRefine((v, ctx) => {
+  if (!/^[a-z][a-z0-9_]{1,31}$/.test(v)) {
+    ctx.addIssue({ code: "custom", message: 'must be 2 to 32 characters: a lowercase letter, then a-z, 0-9 or _ (like "velo_wp")' });
+  } else if (/^(mysql|sys|information_schema|performance_schema|test|phpmyadmin)$/.test(v)) {
+    ctx.addIssue({ code: "custom", message: `"${v}" is reserved by MariaDB (choose another name)` });
+  }
+});
+
+export const dbLimits = z.strictObject({
+  max_user_connections: positiveInt("connections", 500).optional(),
+  max_queries_per_hour: positiveInt("queries", 100_000_000).optional(),
+  max_updates_per_hour: positiveInt("updates", 100_000_000).optional(),
+});
+
+export const database = z.strictObject({
+  name: databaseName,
+  /** Overrides the member's db_limits for this database's user. */
+  limits: dbLimits.optional(),
+});
+
+export const site = z
+  .strictObject({
+    host: hostname,
+    aliases: z.array(hostname).max(50).default([]),
+    /** Other names that answer with a permanent redirect to `host`. */
+    redirects: z.array(hostname).max(50).default([]),
+    php: phpVersion.default("none"),
+    tls: z.enum(["acme", "none"], { error: 'must be "acme" or "none"' }).default("acme"),
+    /** Required with tls: none, so nobody switches HTTPS off without saying why. */
+    tls_none_reason: text(200).optional(),
+    /** "external": the site's names are in a zone Globenet does not serve; the member points them at us. */
+    dns: z.enum(["managed", "external"], { error: 'must be "managed" (default) or "external"' }).default("managed"),
+  })
+  .superRefine((s, ctx) => {
+    if (s.tls === "none" && !s.tls_none_reason) {
+      ctx.addIssue({ code: "custom", path: ["tls"], message: "tls: none needs a stated reason (add tls_none_reason: \"…\", or remove tls to get HTTPS)" });
+    }
+    if (s.tls === "acme" && s.tls_none_reason) {
+      ctx.addIssue({ code: "custom", path: ["tls_none_reason"], message: "only makes sense with tls: none (remove it)" });
+    }
+  });
+
+export const memberSchema = z.strictObject({
+  handle,
+  name: text(200),
+  contact: z.strictObject({
+    email,
+    /** Optional second address for emergencies. */
+    backup_email: email.optional(),
+  }),
+  status: z.enum(["active", "suspended", "departed"], { error: 'must be "active", "suspended" or "departed"' }),
+  /** Free note for volunteers, e.g. why a member is suspended. */
+  note: text(500).optional(),
+  ssh_keys: z.array(sshPublicKey).max(20).default([]),
+  /** Inventory host name; may be omitted when the stack has exactly one web host. */
+  web_host: identifier("host name", 32, "web1").optional(),
+  db_host: identifier("host name", 32, "db1").optional(),
+  disk_quota_mb: positiveInt("MB", 1_000_000).default(1024),
+  sites: z.array(site).max(100).default([]),
+  databases: z.array(database).max(50).default([]),
+  db_limits: dbLimits.default({}),
+});
+
+export type MemberInput = z.input<typeof memberSchema>;
+export type Member = z.infer<typeof memberSchema>;
+export type Site = z.infer<typeof site>;
+export type Database = z.infer<typeof database>;
+export type DbLimits = z.infer<typeof dbLimits>;
