@@ -27,6 +27,8 @@ export interface LoadedTree {
   inventory?: Sourced<Inventory>;
   members: Map<string, LoadedMember>;
   zones: Map<string, Sourced<Zone>>;
+  /** Member folders and zone files that exist but failed to load: other checks stay quiet about them. */
+  broken: { members: Set<string>; zones: Set<string> };
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
@@ -61,7 +63,7 @@ function readData(root: string, rel: string, errors: Diagnostic[]): YamlFile | u
 function parseWith<S extends z.ZodType>(schema: S, yf: YamlFile, data: unknown, prefix: ReadonlyArray<string | number>, errors: Diagnostic[]): z.infer<S> | undefined {
   const r = schema.safeParse(data);
   if (r.success) return r.data;
-  errors.push(...issuesToDiagnostics(yf, r.error.issues, prefix));
+  errors.push(...issuesToDiagnostics(yf, r.error.issues, prefix, schema, data));
   return undefined;
 }
 
@@ -82,7 +84,7 @@ function isDir(root: string, rel: string): boolean {
 /** Reads every data file under `root` for `stack`; never throws on bad data, collects diagnostics instead. */
 export function loadTree(root: string, stack: string): { tree: LoadedTree; errors: Diagnostic[] } {
   const errors: Diagnostic[] = [];
-  const tree: LoadedTree = { root, stack, members: new Map(), zones: new Map() };
+  const tree: LoadedTree = { root, stack, members: new Map(), zones: new Map(), broken: { members: new Set(), zones: new Set() } };
 
   // Inventory, from the Pulumi stack file.
   const stackFile = `Pulumi.${stack}.yaml`;
@@ -125,15 +127,19 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
     }
     if (!existsSync(join(root, memberRel))) {
       errors.push(fileError(memberRel, "is missing (every member folder needs member.yaml; see members/README.md)"));
+      tree.broken.members.add(entry);
       continue;
     }
     const yf = readData(root, memberRel, errors);
-    if (!yf) continue;
-    const member = parseWith(memberSchema, yf, yf.data, [], errors);
-    if (!member) continue;
+    const member = yf && parseWith(memberSchema, yf, yf.data, [], errors);
+    if (!yf || !member) {
+      tree.broken.members.add(entry);
+      continue;
+    }
     if (member.handle !== entry) {
       const p = locate(yf, ["handle"]);
       errors.push({ file: memberRel, line: p.line, col: p.col, field: "handle", message: `"${member.handle}" does not match the folder name "${entry}" (the handle never changes: rename neither, or ask the hosting team to migrate)` });
+      tree.broken.members.add(entry);
       continue;
     }
     const loaded: LoadedMember = { value: member, src: yf, at: [], vps: new Map() };
@@ -177,9 +183,9 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
       continue;
     }
     const yf = readData(root, rel, errors);
-    if (!yf) continue;
-    const zone = parseWith(zoneSchema, yf, yf.data, [], errors);
-    if (zone) tree.zones.set(name, { value: zone, src: yf, at: [] });
+    const zone = yf && parseWith(zoneSchema, yf, yf.data, [], errors);
+    if (yf && zone) tree.zones.set(name, { value: zone, src: yf, at: [] });
+    else tree.broken.zones.add(name);
   }
   return { tree, errors };
 }

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { formatPath, type Diagnostic } from "./diagnostic";
 import { locate, type YamlFile } from "./yaml-file";
+import { allowedKeysAt, closest } from "./schema-keys";
 
 const TYPE_WORDS: Record<string, string> = {
   string: "text",
@@ -19,13 +20,12 @@ function describe(input: unknown): string {
 }
 
 /** Our wording for zod's built-in issues; custom issues keep their own message. */
-export function issueMessage(iss: z.core.$ZodIssue): string {
+export function issueMessage(iss: z.core.$ZodIssue, input?: unknown): string {
   switch (iss.code) {
     case "invalid_type": {
       const want = TYPE_WORDS[iss.expected] ?? iss.expected;
-      if (iss.input === undefined) return `is required (add ${iss.path.length ? `the ${String(iss.path[iss.path.length - 1])} field` : "it"})`;
       if (iss.message && !iss.message.startsWith("Invalid input")) return iss.message;
-      return `must be ${want}, not ${describe(iss.input)} (check the example in the README)`;
+      return `must be ${want}, not ${describe(input)} (check the example in the README)`;
     }
     case "unrecognized_keys":
       return `unknown key (check the spelling; see the README for the allowed keys)`;
@@ -46,20 +46,54 @@ export function issueMessage(iss: z.core.$ZodIssue): string {
   }
 }
 
-/** Zod issues → diagnostics at the YAML position of each field; `prefix` is where the schema's root sits in the file. */
-export function issuesToDiagnostics(yf: YamlFile, issues: z.core.$ZodIssue[], prefix: ReadonlyArray<string | number> = []): Diagnostic[] {
+function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: unknown = data;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return v;
+}
+
+/** Whether `path` names a key that is absent from its (present) parent mapping. */
+function isMissing(data: unknown, path: ReadonlyArray<PropertyKey>): boolean {
+  let v: unknown = data;
+  for (let i = 0; i < path.length; i++) {
+    if (v === null || typeof v !== "object") return false;
+    const seg = path[i] as string;
+    if (!(seg in (v as object))) return i === path.length - 1;
+    v = (v as Record<string, unknown>)[seg];
+  }
+  return false;
+}
+
+/**
+ * Zod issues → diagnostics at the YAML position of each field; `prefix` is where the schema's
+ * root sits in the file, `data` what was parsed (to tell a missing field from a wrong one).
+ */
+export function issuesToDiagnostics(yf: YamlFile, issues: z.core.$ZodIssue[], prefix: ReadonlyArray<string | number> = [], schema?: z.ZodType, data?: unknown): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const iss of issues) {
     const base = [...prefix, ...(iss.path as Array<string | number>)];
     if (iss.code === "unrecognized_keys") {
+      const allowed = schema ? allowedKeysAt(schema, iss.path as PropertyKey[], data) : [];
       for (const key of iss.keys) {
         const path = [...base, key];
         const p = locate(yf, path, true);
-        out.push({ file: yf.file, line: p.line, col: p.col, field: formatPath(path), message: issueMessage(iss) });
+        const near = closest(key, allowed);
+        const message = near
+          ? `unknown key (did you mean "${near}"?)`
+          : allowed.length > 0
+            ? `unknown key (allowed here: ${allowed.join(", ")})`
+            : issueMessage(iss, valueAt(data, iss.path as PropertyKey[]));
+        out.push({ file: yf.file, line: p.line, col: p.col, field: formatPath(path), message });
       }
       continue;
     }
-    const message = issueMessage(iss);
+    const field = iss.path[iss.path.length - 1];
+    const message = data !== undefined && iss.path.length > 0 && isMissing(data, iss.path as PropertyKey[])
+      ? `is required (add ${typeof field === "string" ? `${field}: …` : "it"}; see the README for an example)`
+      : issueMessage(iss, valueAt(data, iss.path as PropertyKey[]));
     // A missing field points at its parent mapping, since it has no position of its own.
     const p = locate(yf, base);
     out.push({ file: yf.file, line: p.line, col: p.col, field: formatPath(base), message });

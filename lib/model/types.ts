@@ -108,6 +108,11 @@ export interface VpsModel {
   network: { type: "bridge"; bridge: string } | { type: "user"; sshForwardPort: number };
   /** A stable id for cloud-init (changes only if the VPS is recreated under the same name). */
   instanceId: string;
+  /**
+   * Boot this kernel directly instead of the disk's boot loader (the lab image is a bare
+   * ext4 file system with no boot loader; see LAB-NOTES). Absent: boot from the disk.
+   */
+  directBoot?: { kernel: string; initrd: string; cmdline: string };
   file: string;
 }
 

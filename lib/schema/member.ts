@@ -33,6 +33,11 @@ export const site = z
     aliases: z.array(hostname).max(50).default([]),
     /** Other names that answer with a permanent redirect to `host`. */
     redirects: z.array(hostname).max(50).default([]),
+    /** Sub-folder of the site's htdocs served as its root, for apps that want it (Dolibarr: htdocs, Symfony: public). */
+    webroot: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+){0,4}$/, { error: 'must be a relative folder like "public" or "dolibarr/htdocs" (letters, digits, _ and -, separated by /)' })
+      .optional(),
     php: phpVersion.default("none"),
     tls: z.enum(["acme", "none"], { error: 'must be "acme" or "none"' }).default("acme"),
     /** Required with tls: none, so nobody switches HTTPS off without saying why. */

@@ -49,14 +49,19 @@ export function hostnameProblem(name: string, opts: { wildcard?: boolean } = {})
       return `has an invalid label "${label}" (use letters a-z, digits and inner hyphens only)`;
     }
     if (label.slice(2, 4) === "--" && !label.startsWith("xn--")) return `has a label "${label}" with "--" in 3rd-4th position, reserved for encodings (remove the double hyphen)`;
-    if (label.startsWith("xn--")) {
-      const uni = tr46.toUnicode(label, { transitionalProcessing: false, checkBidi: true, checkJoiners: true });
-      const back = uni.error ? null : tr46.toASCII(uni.domain, { transitionalProcessing: false, checkBidi: true, checkJoiners: true, verifyDNSLength: true });
-      if (uni.error || back !== label) return `has "${label}", which is not valid punycode (write the name in Unicode in a converter and copy its xn-- form)`;
-    }
+    const puny = punycodeProblem(label);
+    if (puny) return puny;
   }
   if (/^[0-9]+$/.test(labels[labels.length - 1] ?? "")) return "ends in an all-numeric label, which is an IP address, not a host name (write a host name)";
   return undefined;
+}
+
+/** An xn-- label must decode and re-encode to itself, or resolvers and browsers disagree on it. */
+function punycodeProblem(label: string): string | undefined {
+  if (!label.startsWith("xn--")) return undefined;
+  const uni = tr46.toUnicode(label, { transitionalProcessing: false, checkBidi: true, checkJoiners: true });
+  const back = uni.error ? null : tr46.toASCII(uni.domain, { transitionalProcessing: false, checkBidi: true, checkJoiners: true, verifyDNSLength: true });
+  return uni.error || back !== label ? `has "${label}", which is not valid punycode (write the name in Unicode in a converter and copy its xn-- form)` : undefined;
 }
 
 /** A name relative to a zone: "@", "www", "_dmarc", "_sip._tcp", "*.lists". */
@@ -74,6 +79,8 @@ export function recordNameProblem(name: string): string | undefined {
     if (label.length === 0) return "has an empty label (remove the doubled dot)";
     if (label.length > 63) return `has a label of ${label.length} characters, over the 63 allowed (shorten it)`;
     if (!/^(?:_?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?|_[a-z0-9-]+)$/.test(label)) return `has an invalid label "${label}" (use letters a-z, digits, inner hyphens, or a leading underscore for service names)`;
+    const puny = punycodeProblem(label);
+    if (puny) return puny;
   }
   return undefined;
 }

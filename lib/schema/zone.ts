@@ -48,7 +48,7 @@ export const recordSchema = z.discriminatedUnion(
 
 /** A zone, forward or reverse, in zones/<domain>.yaml; its name is the file name. */
 export const zoneSchema = z.strictObject({
-  /** The member handle that owns the zone (Globenet's own zones: "globenet-asso"). */
+  /** The member handle that owns the zone (Globenet's own zones: "globenet"). */
   owner: identifier("handle", 32, "velo-libre"),
   ttl: dnsTtl.default(3600),
   records: z.array(recordSchema).max(5000).default([]),

@@ -1,0 +1,66 @@
+import type { LoadedMember } from "../load/tree";
+import type { Role } from "../schema/inventory";
+import { invPath, type Ctx } from "../model/context";
+
+/** Hosts of the inventory that carry a role, sorted by name. */
+export function hostsWithRole(ctx: Ctx, role: Role): string[] {
+  return Object.entries(ctx.inventory.value.hosts)
+    .filter(([, h]) => h.roles.includes(role))
+    .map(([n]) => n)
+    .sort();
+}
+
+/**
+ * The host a member's sites (role web) or databases (role db) live on: the one named in the
+ * member file, else the only host with that role.
+ */
+export function memberHost(ctx: Ctx, m: LoadedMember, role: "web" | "db"): string | undefined {
+  const field = role === "web" ? "web_host" : "db_host";
+  const named = m.value[field];
+  const candidates = hostsWithRole(ctx, role);
+  if (named) {
+    const host = ctx.inventory.value.hosts[named];
+    if (!host) {
+      ctx.report.at(m.src, [field], `unknown host "${named}" (hosts with the ${role} role: ${candidates.join(", ") || "none"})`);
+      return undefined;
+    }
+    if (!host.roles.includes(role)) {
+      ctx.report.at(m.src, [field], `host "${named}" does not have the ${role} role (use one of: ${candidates.join(", ") || "none"})`);
+      return undefined;
+    }
+    return named;
+  }
+  if (candidates.length === 1) return candidates[0];
+  const what = role === "web" ? "sites" : "databases";
+  if (candidates.length === 0) {
+    ctx.report.at(m.src, [what], `the stack has no host with the ${role} role (add one to Pulumi.${ctx.tree.stack}.yaml, or remove the ${what})`);
+  } else {
+    ctx.report.at(m.src, [what], `the stack has several ${role} hosts (${candidates.join(", ")}): say which with ${field}: <host>`);
+  }
+  return undefined;
+}
+
+/** DNS service needs exactly one primary; secondaries are optional. */
+export function checkDnsHosts(ctx: Ctx): { primary?: string; secondaries: string[] } {
+  const primaries = hostsWithRole(ctx, "dns-primary");
+  const secondaries = hostsWithRole(ctx, "dns-secondary");
+  const zonesExist = ctx.tree.zones.size > 0;
+  if (zonesExist && primaries.length !== 1) {
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts"), `needs exactly one host with the dns-primary role, found ${primaries.length} (${primaries.join(", ") || "none"}) (give the role to one host)`);
+  }
+  for (const s of secondaries) {
+    if (primaries.includes(s)) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", s, "roles"), "a host cannot be both dns-primary and dns-secondary (keep one role)");
+  }
+  // Host names and SSH users must not collide with member handles (unix users on the same machines).
+  const sshUsers = new Set(Object.values(ctx.inventory.value.hosts).map((h) => h.ssh.user));
+  for (const m of ctx.tree.members.values()) {
+    if (sshUsers.has(m.value.handle)) ctx.report.at(m.src, ["handle"], `"${m.value.handle}" is the SSH user the deployment uses on our hosts (choose another handle)`);
+  }
+  const fqdns = new Map<string, string>();
+  for (const [name, h] of Object.entries(ctx.inventory.value.hosts).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const prev = fqdns.get(h.fqdn);
+    if (prev) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", name, "fqdn"), `"${h.fqdn}" is already the fqdn of host ${prev} (each host has its own name)`);
+    else fqdns.set(h.fqdn, name);
+  }
+  return { primary: primaries.length === 1 ? primaries[0] : undefined, secondaries };
+}

@@ -1,0 +1,52 @@
+import { Report } from "./report";
+import type { Ctx } from "../model/context";
+import type { YamlFile } from "../load/yaml-file";
+
+export interface NameClaim {
+  name: string;
+  handle: string;
+  site: number;
+  kind: "host" | "aliases" | "redirects";
+  index: number;
+  src: YamlFile;
+  path: Array<string | number>;
+  external: boolean;
+}
+
+/** Every name a current member's sites answer to, with where it is written. */
+export function siteNameClaims(ctx: Ctx): NameClaim[] {
+  const claims: NameClaim[] = [];
+  for (const m of ctx.current) {
+    m.value.sites.forEach((s, i) => {
+      const external = s.dns === "external";
+      claims.push({ name: s.host, handle: m.value.handle, site: i, kind: "host", index: 0, src: m.src, path: ["sites", i, "host"], external });
+      s.aliases.forEach((a, j) => claims.push({ name: a, handle: m.value.handle, site: i, kind: "aliases", index: j, src: m.src, path: ["sites", i, "aliases", j], external }));
+      s.redirects.forEach((r, j) => claims.push({ name: r, handle: m.value.handle, site: i, kind: "redirects", index: j, src: m.src, path: ["sites", i, "redirects", j], external }));
+    });
+  }
+  return claims;
+}
+
+/** A name may be claimed once in the whole tree: as a site host, an alias or a redirect. */
+export function checkDuplicateSiteNames(ctx: Ctx, claims: NameClaim[]): void {
+  const first = new Map<string, NameClaim>();
+  for (const c of claims) {
+    const prev = first.get(c.name);
+    if (prev) {
+      const whose = prev.handle === c.handle ? "this member" : `member ${prev.handle}`;
+      ctx.report.at(c.src, c.path, `"${c.name}" is already claimed by ${whose} at ${Report.where(prev.src, prev.path)} (a name belongs to one site; remove one of them)`);
+    } else first.set(c.name, c);
+  }
+}
+
+/** Each site's PHP version must be one the stack offers. */
+export function checkPhpVersions(ctx: Ctx): void {
+  const offered = ctx.inventory.value.php_versions;
+  for (const m of ctx.current) {
+    m.value.sites.forEach((s, i) => {
+      if (s.php !== "none" && !offered.includes(s.php)) {
+        ctx.report.at(m.src, ["sites", i, "php"], `PHP ${s.php} is not offered on this stack (use one of: ${offered.map((v) => `"${v}"`).join(", ")}, or "none")`);
+      }
+    });
+  }
+}

@@ -1,0 +1,128 @@
+import ipaddr from "ipaddr.js";
+import { Report } from "./report";
+import { invPath, type Ctx } from "../model/context";
+import type { LoadedMember, Sourced } from "../load/tree";
+import type { Vps } from "../schema/vps";
+import type { YamlFile } from "../load/yaml-file";
+import { derivedMac } from "../model/mac";
+
+export interface VpsEntry {
+  member: LoadedMember;
+  name: string;
+  vps: Sourced<Vps>;
+  mac: string;
+  pool4?: { prefixLength: number; gateway: string };
+  pool6?: { prefixLength: number; gateway: string };
+}
+
+/** Every VPS of current members, sorted by handle then name. Departed members may keep none. */
+export function vpsEntries(ctx: Ctx): VpsEntry[] {
+  const out: VpsEntry[] = [];
+  for (const m of [...ctx.tree.members.values()].sort((a, b) => (a.value.handle < b.value.handle ? -1 : 1))) {
+    for (const [name, v] of [...m.vps.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (m.value.status === "departed") {
+        ctx.report.at(v.src, [], `member ${m.value.handle} has departed and keeps no VPS (delete this file; the apply archives the disk before removing the VPS)`);
+        continue;
+      }
+      out.push({ member: m, name, vps: v, mac: v.value.mac ?? derivedMac(ctx.inventory.value.mac_prefix, m.value.handle, name) });
+    }
+  }
+  return out;
+}
+
+/** Hypervisor exists and has the role, the image is offered, and capacity is not exceeded. */
+export function checkPlacement(ctx: Ctx, entries: VpsEntry[]): void {
+  const inv = ctx.inventory.value;
+  const hvNames = Object.entries(inv.hosts).filter(([, h]) => h.roles.includes("hypervisor")).map(([n]) => n).sort();
+  const used = new Map<string, { vcpus: number; memory: number; disk: number }>();
+  for (const e of entries) {
+    const v = e.vps.value;
+    const host = inv.hosts[v.hypervisor];
+    if (!host || !host.roles.includes("hypervisor")) {
+      ctx.report.at(e.vps.src, ["hypervisor"], `"${v.hypervisor}" is ${host ? "not a hypervisor" : "not a host of this stack"} (use one of: ${hvNames.join(", ") || "none"})`);
+    } else if (host.capacity) {
+      const u = used.get(v.hypervisor) ?? { vcpus: 0, memory: 0, disk: 0 };
+      u.vcpus += v.vcpus;
+      u.memory += v.memory_mb;
+      u.disk += v.disk_gb;
+      used.set(v.hypervisor, u);
+      const c = host.capacity;
+      const over = (what: string, field: string, total: number, cap: number, unit: string) =>
+        ctx.report.at(e.vps.src, [field], `${v.hypervisor} would be over its ${what} capacity: ${total} ${unit} asked in all, ${cap} available (pick another hypervisor or lower it)`);
+      if (u.vcpus > c.vcpus) over("vCPU", "vcpus", u.vcpus, c.vcpus, "vCPUs");
+      if (u.memory > c.memory_mb) over("memory", "memory_mb", u.memory, c.memory_mb, "MB");
+      if (u.disk > c.disk_gb) over("disk", "disk_gb", u.disk, c.disk_gb, "GB");
+    }
+    if (!inv.images[v.image]) {
+      ctx.report.at(e.vps.src, ["image"], `image "${v.image}" is not offered on this stack (use one of: ${Object.keys(inv.images).sort().join(", ")})`);
+    }
+  }
+}
+
+/**
+ * Each VPS address lies in a pool and is none of its network, broadcast or gateway
+ * addresses; addresses and MACs are unique among VPS and hosts.
+ */
+export function checkAddresses(ctx: Ctx, entries: VpsEntry[]): void {
+  const inv = ctx.inventory.value;
+  const seen = new Map<string, string>();
+  for (const [name, h] of Object.entries(inv.hosts).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const f of ["ipv4", "ipv6"] as const) {
+      const a = h[f];
+      if (a) seen.set(a, `host ${name} in ${ctx.inventory.src.file}`);
+    }
+  }
+  const firstSeen = (key: string, src: YamlFile, path: Array<string | number>): string | undefined => {
+    const prev = seen.get(key);
+    if (!prev) seen.set(key, Report.where(src, path));
+    return prev;
+  };
+  for (const e of entries) {
+    const v = e.vps.value;
+    if (v.ipv4) {
+      const addr = ipaddr.IPv4.parse(v.ipv4);
+      const pool = inv.pools.ipv4.find((p) => addr.match(ipaddr.parseCIDR(p.cidr) as [ipaddr.IPv4, number]));
+      if (!pool) {
+        ctx.report.at(e.vps.src, ["ipv4"], `${v.ipv4} is outside the VPS pools (use a free address in ${inv.pools.ipv4.map((p) => p.cidr).join(", ") || "— no IPv4 pool is defined"})`);
+      } else {
+        const len = (ipaddr.parseCIDR(pool.cidr) as [ipaddr.IPv4, number])[1];
+        const network = ipaddr.IPv4.networkAddressFromCIDR(pool.cidr).toString();
+        const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(pool.cidr).toString();
+        if (v.ipv4 === pool.gateway) ctx.report.at(e.vps.src, ["ipv4"], `${v.ipv4} is the pool's gateway (use another address in ${pool.cidr})`);
+        else if (len < 31 && (v.ipv4 === network || v.ipv4 === broadcast)) ctx.report.at(e.vps.src, ["ipv4"], `${v.ipv4} is the ${v.ipv4 === network ? "network" : "broadcast"} address of ${pool.cidr} (use a host address)`);
+        else e.pool4 = { prefixLength: len, gateway: pool.gateway };
+      }
+      const prev = firstSeen(v.ipv4, e.vps.src, ["ipv4"]);
+      if (prev) ctx.report.at(e.vps.src, ["ipv4"], `${v.ipv4} is already used by ${prev} (each address is used once)`);
+    }
+    if (v.ipv6) {
+      const addr = ipaddr.IPv6.parse(v.ipv6);
+      const pool = inv.pools.ipv6.find((p) => addr.match(ipaddr.parseCIDR(p.cidr) as [ipaddr.IPv6, number]));
+      if (!pool) {
+        ctx.report.at(e.vps.src, ["ipv6"], `${v.ipv6} is outside the VPS pools (use a free address in ${inv.pools.ipv6.map((p) => p.cidr).join(", ") || "— no IPv6 pool is defined"})`);
+      } else {
+        const len = (ipaddr.parseCIDR(pool.cidr) as [ipaddr.IPv6, number])[1];
+        const network = ipaddr.IPv6.networkAddressFromCIDR(pool.cidr).toString();
+        if (v.ipv6 === pool.gateway) ctx.report.at(e.vps.src, ["ipv6"], `${v.ipv6} is the pool's gateway (use another address in ${pool.cidr})`);
+        else if (v.ipv6 === network) ctx.report.at(e.vps.src, ["ipv6"], `${v.ipv6} is the subnet-router anycast address of ${pool.cidr} (use a host address)`);
+        else e.pool6 = { prefixLength: len, gateway: pool.gateway };
+      }
+      const prev = firstSeen(v.ipv6, e.vps.src, ["ipv6"]);
+      if (prev) ctx.report.at(e.vps.src, ["ipv6"], `${v.ipv6} is already used by ${prev} (each address is used once)`);
+    }
+  }
+  const macs = new Map<string, VpsEntry>();
+  for (const e of entries) {
+    const prev = macs.get(e.mac);
+    if (prev) {
+      const declared = e.vps.value.mac !== undefined;
+      ctx.report.at(e.vps.src, declared ? ["mac"] : [], `MAC ${e.mac} is already used by VPS ${prev.member.value.handle}/${prev.name} (${declared ? "use another MAC" : "set mac: to a free address, the derived one collides"})`);
+    } else macs.set(e.mac, e);
+  }
+  for (const [i, p] of inv.pools.ipv4.entries()) {
+    if (!ipaddr.IPv4.parse(p.gateway).match(ipaddr.parseCIDR(p.cidr) as [ipaddr.IPv4, number])) ctx.report.at(ctx.inventory.src, invPath(ctx, "pools", "ipv4", i, "gateway"), `${p.gateway} is outside ${p.cidr} (the gateway must be on the VPS's network)`);
+  }
+  for (const [i, p] of inv.pools.ipv6.entries()) {
+    if (!ipaddr.IPv6.parse(p.gateway).match(ipaddr.parseCIDR(p.cidr) as [ipaddr.IPv6, number])) ctx.report.at(ctx.inventory.src, invPath(ctx, "pools", "ipv6", i, "gateway"), `${p.gateway} is outside ${p.cidr} (the gateway must be on the VPS's network)`);
+  }
+}

@@ -1,0 +1,155 @@
+import type { Diagnostic } from "../load/diagnostic";
+import { sortDiagnostics } from "../load/diagnostic";
+import { loadTree, type LoadedTree } from "../load/tree";
+import { checkDatabaseNames } from "../check/databases";
+import { checkDnsHosts, memberHost } from "../check/hosts";
+import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "../check/sites";
+import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../check/vps";
+import { checkZoneOwners, checkZoneRecords } from "../check/zones";
+import { cmp, makeCtx, type Ctx } from "./context";
+import { paths } from "./paths";
+import { deriveRecords, sortRecords } from "./records";
+import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "./types";
+import { sshForwardPorts } from "./lab-ports";
+
+/** Loads the data tree for a stack and builds the model; errors (sorted) mean nothing may be applied. */
+export function loadModel(root: string, stack: string): { model?: Model; errors: Diagnostic[] } {
+  const { tree, errors } = loadTree(root, stack);
+  const built = buildModel(tree);
+  const all = sortDiagnostics([...errors, ...built.errors]);
+  return all.length === 0 ? { model: built.model, errors: [] } : { errors: all };
+}
+
+export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnostic[] } {
+  if (!tree.inventory) return { errors: [] };
+  const ctx = makeCtx(tree, tree.inventory);
+  const inv = ctx.inventory.value;
+
+  const hosts: HostModel[] = Object.entries(inv.hosts)
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([name, h]) => ({ name, roles: h.roles, fqdn: h.fqdn, address: h.address, ipv4: h.ipv4 ?? (h.address.includes(":") ? undefined : h.address), ipv6: h.ipv6 ?? (h.address.includes(":") ? h.address : undefined), host: h }));
+  const dns = checkDnsHosts(ctx);
+
+  const members: MemberModel[] = [];
+  const sites: SiteModel[] = [];
+  const databases: DatabaseModel[] = [];
+  for (const m of ctx.current) {
+    const mv = m.value;
+    const webHost = mv.sites.length > 0 ? memberHost(ctx, m, "web") : undefined;
+    const dbHost = mv.databases.length > 0 ? memberHost(ctx, m, "db") : undefined;
+    members.push({ handle: mv.handle, name: mv.name, status: mv.status, email: mv.contact.email, sshKeys: mv.ssh_keys, diskQuotaMb: mv.disk_quota_mb, webHost, home: paths.home(mv.handle), file: m.src.file });
+    if (webHost) {
+      for (const s of mv.sites) {
+        sites.push({
+          handle: mv.handle, status: mv.status, host: s.host, aliases: s.aliases, redirects: s.redirects, php: s.php, tls: s.tls, dns: s.dns, webHost,
+          docroot: s.webroot ? `${paths.docroot(mv.handle, s.host)}/${s.webroot}` : paths.docroot(mv.handle, s.host), fpmSocket: s.php === "none" ? undefined : paths.fpmSocket(mv.handle, s.php), file: m.src.file,
+        });
+      }
+    }
+    if (dbHost) {
+      const sameMachine = !!webHost && inv.hosts[webHost]?.address === inv.hosts[dbHost]?.address;
+      // One rule for the account's host part: "localhost" (socket) when PHP runs on the db host, else the web host's address.
+      const clientHost = sameMachine || !webHost ? "localhost" : (inv.hosts[webHost]?.address ?? "localhost");
+      for (const d of mv.databases) {
+        const limits = { ...mv.db_limits, ...d.limits };
+        databases.push({ handle: mv.handle, status: mv.status, name: d.name, user: d.name, dbHost, clientHost, limits: { ...limits, max_user_connections: limits.max_user_connections ?? 20 }, webHost, file: m.src.file });
+      }
+    }
+  }
+  const claims = siteNameClaims(ctx);
+  checkDuplicateSiteNames(ctx, claims);
+  checkPhpVersions(ctx);
+  checkDatabaseNames(ctx);
+
+  const entries = vpsEntries(ctx);
+  checkPlacement(ctx, entries);
+  checkAddresses(ctx, entries);
+  const ports = sshForwardPorts(ctx, entries);
+  const vps = entries.map((e) => vpsModel(ctx, e, ports.get(e) ?? 0));
+
+  checkZoneOwners(ctx);
+  const placed = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns) });
+  checkZoneRecords(ctx, placed);
+
+  const zones: ZoneModel[] = [...tree.zones.entries()]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([name, z]) => ({
+      name,
+      reverse: name.endsWith(".arpa"),
+      owner: z.value.owner,
+      ttl: z.value.ttl,
+      records: sortRecords(placed.filter((p) => p.zone === name).map((p) => p.record)),
+      primary: dns.primary ?? "",
+      secondaries: dns.secondaries,
+      nameservers: nameservers(hosts, dns).map((n) => `${n}.`),
+      hostmaster: hostmasterName(inv.hostmaster),
+      file: z.src.file,
+    }));
+
+  if (ctx.report.errors.length > 0) return { errors: ctx.report.errors };
+  return {
+    model: {
+      stack: tree.stack,
+      inventory: inv,
+      hosts,
+      members,
+      sites: sites.sort((a, b) => cmp(a.host, b.host)),
+      databases: databases.sort((a, b) => cmp(a.name, b.name)),
+      vps,
+      zones,
+    },
+    errors: [],
+  };
+}
+
+function nameservers(hosts: HostModel[], dns: { primary?: string; secondaries: string[] }): string[] {
+  const names = [dns.primary, ...dns.secondaries].filter((n): n is string => !!n);
+  return names.map((n) => hosts.find((h) => h.name === n)?.fqdn).filter((f): f is string => !!f);
+}
+
+/** SOA RNAME: the mailbox's local part dots escaped, "@" becoming a dot. */
+function hostmasterName(email: string): string {
+  const at = email.lastIndexOf("@");
+  return `${email.slice(0, at).replace(/\./g, "\\.")}.${email.slice(at + 1)}.`;
+}
+
+function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number): VpsModel {
+  const inv = ctx.inventory.value;
+  const v = e.vps.value;
+  const handle = e.member.value.handle;
+  const domain = `${handle}--${e.name}`;
+  const hv = inv.hosts[v.hypervisor];
+  const lv = hv?.libvirt;
+  const imagesDir = lv?.images_dir ?? "/var/lib/libvirt/images/globenet";
+  const image = inv.images[v.image];
+  return {
+    handle,
+    name: e.name,
+    status: e.member.value.status,
+    domain,
+    hypervisor: v.hypervisor,
+    vcpus: v.vcpus,
+    memoryMb: v.memory_mb,
+    diskGb: v.disk_gb,
+    image: v.image,
+    imagePath: image?.path ?? "",
+    osVariant: image?.os_variant ?? "debian12",
+    diskPath: paths.vpsDisk(imagesDir, domain),
+    seedPath: paths.vpsSeed(imagesDir, domain),
+    ipv4: v.ipv4 && e.pool4 ? { address: v.ipv4, ...e.pool4 } : undefined,
+    ipv6: v.ipv6 && e.pool6 ? { address: v.ipv6, ...e.pool6 } : undefined,
+    mac: e.mac,
+    fqdn: vpsFqdn(ctx, handle, e.name, v.dns_name),
+    sshKeys: v.ssh_keys ?? e.member.value.ssh_keys,
+    resolvers: inv.resolvers,
+    domainType: lv?.domain_type ?? "kvm",
+    network: lv?.network.type === "user" ? { type: "user", sshForwardPort } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
+    instanceId: `iid-${domain}`,
+    file: e.vps.src.file,
+  };
+}
+
+/** A VPS is known as its declared dns_name, else <name>.<handle>.vps.<Globenet's domain>. */
+export function vpsFqdn(ctx: Ctx, handle: string, name: string, dnsName?: string): string {
+  return dnsName ?? `${name}.${handle}.vps.${ctx.inventory.value.domain}`;
+}

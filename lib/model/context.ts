@@ -1,0 +1,26 @@
+import type { LoadedMember, LoadedTree, Sourced } from "../load/tree";
+import type { Inventory } from "../schema/inventory";
+import { Report } from "../check/report";
+
+/** What every cross-file check gets: the loaded files, the inventory and where to report. */
+export interface Ctx {
+  tree: LoadedTree;
+  inventory: Sourced<Inventory>;
+  report: Report;
+  /** Members that still have things on our hosts: active and suspended, sorted by handle. */
+  current: LoadedMember[];
+}
+
+export function makeCtx(tree: LoadedTree, inventory: Sourced<Inventory>): Ctx {
+  const current = [...tree.members.values()].filter((m) => m.value.status !== "departed").sort((a, b) => cmp(a.value.handle, b.value.handle));
+  return { tree, inventory, report: new Report(), current };
+}
+
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Path of a field inside the inventory, for messages pointing at Pulumi.<stack>.yaml. */
+export function invPath(ctx: Ctx, ...rest: Array<string | number>): Array<string | number> {
+  return [...ctx.inventory.at, ...rest] as Array<string | number>;
+}

@@ -1,0 +1,27 @@
+import ipaddr from "ipaddr.js";
+
+/** The served zone holding `name`: the longest zone name that is `name` or a suffix of it. */
+export function zoneFor(name: string, zones: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const z of zones) {
+    if ((name === z || name.endsWith(`.${z}`)) && (!best || z.length > best.length)) best = z;
+  }
+  return best;
+}
+
+/** `name` relative to `zone`: "@" for the apex. */
+export function relativeName(name: string, zone: string): string {
+  return name === zone ? "@" : name.slice(0, name.length - zone.length - 1);
+}
+
+export function absoluteName(rel: string, zone: string): string {
+  return rel === "@" ? zone : `${rel}.${zone}`;
+}
+
+/** The reverse-DNS name of an address: 20.113.0.203.in-addr.arpa or the ip6.arpa nibbles. */
+export function ptrName(address: string): string {
+  const a = ipaddr.parse(address);
+  if (a.kind() === "ipv4") return `${(a as ipaddr.IPv4).octets.slice().reverse().join(".")}.in-addr.arpa`;
+  const nibbles = (a as ipaddr.IPv6).toByteArray().flatMap((b) => [b >> 4, b & 15]).map((n) => n.toString(16));
+  return `${nibbles.reverse().join(".")}.ip6.arpa`;
+}

@@ -1,0 +1,158 @@
+import type { Ctx } from "./context";
+import { invPath } from "./context";
+import type { HostModel, ModelRecord, SiteModel, VpsModel } from "./types";
+import type { NameClaim } from "../check/sites";
+import type { PlacedRecord } from "../check/zones";
+import { absoluteName, ptrName, relativeName, zoneFor } from "./dns-names";
+
+interface Inputs {
+  claims: NameClaim[];
+  sites: SiteModel[];
+  vps: VpsModel[];
+  hosts: HostModel[];
+  nameservers: string[];
+}
+
+/**
+ * Every record of every zone: those written in zones/*.yaml, and those derived so nobody
+ * types them by hand — A/AAAA for site names (to their web host), VPS and host names, PTR for
+ * VPS and host addresses, NS delegations to sub-zones we also serve.
+ */
+export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
+  const zones = [...ctx.tree.zones.keys()].sort();
+  const forward = zones.filter((z) => !z.endsWith(".arpa"));
+  // Names under a zone file that failed to load: its own errors say what to fix.
+  const brokenForward = [...ctx.tree.broken.zones].filter((z) => !z.endsWith(".arpa"));
+  const inBroken = (name: string) => {
+    const z = zoneFor(name, [...forward, ...brokenForward]);
+    return z !== undefined && ctx.tree.broken.zones.has(z);
+  };
+  const reverse = zones.filter((z) => z.endsWith(".arpa"));
+  const out: PlacedRecord[] = [];
+
+  // Hand-written records.
+  for (const zone of zones) {
+    const z = ctx.tree.zones.get(zone);
+    if (!z) continue;
+    z.value.records.forEach((r, i) => {
+      const path = ["records", i];
+      const fqdn = absoluteName(r.name, zone);
+      if (fqdn.length > 253) {
+        ctx.report.at(z.src, [...path, "name"], `makes the name ${fqdn.length} characters long with the zone, over 253 (shorten it)`);
+        return;
+      }
+      const inner = zoneFor(fqdn, zones);
+      if (inner && inner !== zone && !(r.type === "NS" && fqdn === inner)) {
+        ctx.report.at(z.src, [...path, "name"], `${fqdn} lies in the zone ${inner}, which has its own file (move the record to zones/${inner}.yaml)`);
+        return;
+      }
+      out.push({ zone, record: { ...r, origin: "file" } as ModelRecord, src: z.src, path });
+    });
+  }
+
+  const add = (zone: string, rec: ModelRecord, src: PlacedRecord["src"], path: Array<string | number>) => out.push({ zone, record: rec, src, path });
+
+  // Sites: every managed name answers on the web host's public addresses.
+  const siteByName = new Map<string, SiteModel>();
+  for (const s of inp.sites) for (const n of [s.host, ...s.aliases, ...s.redirects]) siteByName.set(n, s);
+  for (const c of inp.claims) {
+    if (inBroken(c.name)) continue;
+    const zone = zoneFor(c.name, forward);
+    if (c.external) {
+      if (zone) ctx.report.at(c.src, c.path, `"${c.name}" is in the zone ${zone} that Globenet serves (remove dns: external so its records are derived)`);
+      continue;
+    }
+    if (!zone) {
+      ctx.report.at(c.src, c.path, `"${c.name}" is in no zone Globenet serves (add zones/<domain>.yaml for its domain, or set dns: external on the site if its DNS is hosted elsewhere)`);
+      continue;
+    }
+    const owner = ctx.tree.zones.get(zone)?.value.owner;
+    // An unknown owner is reported on the zone file itself.
+    if (owner !== c.handle && owner !== undefined && ctx.tree.members.has(owner)) {
+      ctx.report.at(c.src, c.path, `"${c.name}" is in the zone ${zone}, owned by ${owner} (names in a zone belong to its owner: ask them, or transfer the zone)`);
+      continue;
+    }
+    const site = siteByName.get(c.name);
+    const web = site ? inp.hosts.find((h) => h.name === site.webHost) : undefined;
+    if (!web) continue;
+    const name = relativeName(c.name, zone);
+    const why = `site ${site?.host} (${c.src.file})`;
+    if (web.ipv4) add(zone, { name, type: "A", value: web.ipv4, origin: "site", why }, c.src, c.path);
+    if (web.ipv6) add(zone, { name, type: "AAAA", value: web.ipv6, origin: "site", why }, c.src, c.path);
+  }
+
+  // VPS: their name where we serve it, and PTR for their addresses.
+  for (const v of inp.vps) {
+    const m = ctx.tree.members.get(v.handle);
+    const vsrc = m?.vps.get(v.name)?.src;
+    if (!vsrc) continue;
+    const declared = m?.vps.get(v.name)?.value.dns_name !== undefined;
+    const namePath = declared ? ["dns_name"] : [];
+    if (inBroken(v.fqdn)) continue;
+    const zone = zoneFor(v.fqdn, forward);
+    const why = `VPS ${v.handle}/${v.name} (${vsrc.file})`;
+    if (zone) {
+      const owner = ctx.tree.zones.get(zone)?.value.owner;
+      if (declared && owner !== v.handle) {
+        ctx.report.at(vsrc, namePath, `"${v.fqdn}" is in the zone ${zone}, owned by ${owner} (use a name in your own zone, or remove dns_name)`);
+      } else {
+        const name = relativeName(v.fqdn, zone);
+        if (v.ipv4) add(zone, { name, type: "A", value: v.ipv4.address, origin: "vps", why }, vsrc, namePath);
+        if (v.ipv6) add(zone, { name, type: "AAAA", value: v.ipv6.address, origin: "vps", why }, vsrc, namePath);
+      }
+    }
+    for (const [field, a] of [["ipv4", v.ipv4?.address], ["ipv6", v.ipv6?.address]] as const) {
+      if (!a) continue;
+      const ptr = ptrName(a);
+      const rz = zoneFor(ptr, reverse);
+      if (rz) add(rz, { name: relativeName(ptr, rz), type: "PTR", value: `${v.fqdn}.`, origin: "vps", why }, vsrc, [field]);
+    }
+  }
+
+  // Hosts: their own name and reverse.
+  for (const h of inp.hosts) {
+    const why = `host ${h.name} (${ctx.inventory.src.file})`;
+    const path = invPath(ctx, "hosts", h.name, "fqdn");
+    const zone = zoneFor(h.fqdn, forward);
+    if (zone) {
+      const name = relativeName(h.fqdn, zone);
+      if (h.ipv4) add(zone, { name, type: "A", value: h.ipv4, origin: "host", why }, ctx.inventory.src, path);
+      if (h.ipv6) add(zone, { name, type: "AAAA", value: h.ipv6, origin: "host", why }, ctx.inventory.src, path);
+    }
+    for (const a of [h.ipv4, h.ipv6]) {
+      if (!a) continue;
+      const ptr = ptrName(a);
+      const rz = zoneFor(ptr, reverse);
+      if (rz) add(rz, { name: relativeName(ptr, rz), type: "PTR", value: `${h.fqdn}.`, origin: "host", why }, ctx.inventory.src, path);
+    }
+  }
+
+  // Sub-zones we serve are delegated to our name servers from their parent.
+  for (const child of zones) {
+    const parent = zoneFor(child, zones.filter((z) => z !== child));
+    const src = ctx.tree.zones.get(child)?.src;
+    if (!parent || !src) continue;
+    for (const ns of inp.nameservers) {
+      add(parent, { name: relativeName(child, parent), type: "NS", value: `${ns}.`, origin: "ns", why: `sub-zone ${child}` }, src, []);
+    }
+  }
+  return out;
+}
+
+const TYPE_ORDER = ["NS", "A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA", "PTR", "SSHFP", "TLSA"];
+
+/** Apex first, then names in order; within a name by type, then value. Deterministic. */
+export function sortRecords(records: ModelRecord[]): ModelRecord[] {
+  const key = (r: ModelRecord) => (r.name === "@" ? "" : r.name.split(".").reverse().join("."));
+  return [...records].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    const ta = TYPE_ORDER.indexOf(a.type);
+    const tb = TYPE_ORDER.indexOf(b.type);
+    if (ta !== tb) return ta - tb;
+    const va = JSON.stringify({ ...a, origin: undefined, why: undefined });
+    const vb = JSON.stringify({ ...b, origin: undefined, why: undefined });
+    return va < vb ? -1 : va > vb ? 1 : 0;
+  });
+}
