@@ -1,0 +1,55 @@
+import { paths } from "../model/paths";
+import type { Model, ZoneModel } from "../model/types";
+import { UnsafeValueError, lineComment, namedConfAddress, namedConfString } from "./escape";
+import { renderTemplate } from "./handlebars";
+import { generatedNotice, inventoryFile } from "./notice";
+
+/**
+ * bind/named.conf.globenet for one DNS host: a primary stanza for each zone it is primary
+ * of, a secondary stanza for each zone it is a secondary of (a host may be both, for
+ * different zones). Included from the host's named.conf by the apply step.
+ */
+export function renderNamedConf(model: Model, host: string): string {
+  const zones = [...model.zones].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const primary = zones
+    .filter((z) => z.primary === host)
+    .map((z) => {
+      const secondaries = z.secondaries.map((s) => namedConfAddress(hostAddress(model, s, z)));
+      return {
+        name: namedConfString(z.name),
+        source: lineComment(z.file),
+        file: namedConfString(paths.zoneFile(z.name)),
+        allowTransfer: secondaries.length > 0 ? secondaries.map((a) => `${a};`).join(" ") : "none;",
+        alsoNotify: secondaries.length > 0 ? secondaries.map((a) => `${a};`).join(" ") : null,
+      };
+    });
+  const secondary = zones
+    .filter((z) => z.secondaries.includes(host))
+    .map((z) => ({
+      name: namedConfString(z.name),
+      source: lineComment(z.file),
+      file: namedConfString(paths.zoneFile(z.name)),
+      primary: namedConfAddress(hostAddress(model, z.primary, z)),
+    }));
+  return renderTemplate("named.conf.globenet", {
+    notice: lineComment(generatedNotice(`zones/*.yaml and ${inventoryFile(model.stack)}`)),
+    host: lineComment(host),
+    primary,
+    secondary,
+  });
+}
+
+function hostAddress(model: Model, name: string, zone: ZoneModel): string {
+  const h = model.hosts.find((x) => x.name === name);
+  if (!h) throw new UnsafeValueError("named.conf", name, `zone ${zone.name} names a DNS host that is not in the inventory`);
+  return h.address;
+}
+
+/** True when a host serves at least one zone, or has a DNS role (it then gets a file even if empty). */
+export function isDnsHost(model: Model, host: string): boolean {
+  const h = model.hosts.find((x) => x.name === host);
+  const role = !!h && (h.roles.includes("dns-primary") || h.roles.includes("dns-secondary"));
+  return role || model.zones.some((z) => z.primary === host || z.secondaries.includes(host));
+}
+
+export const NAMED_CONF_PATH = "bind/named.conf.globenet";

@@ -1,0 +1,27 @@
+import type { FpmPoolModel, Model } from "../model/types";
+import { fpmIniValue, lineComment } from "./escape";
+import { renderTemplate } from "./handlebars";
+import { generatedNotice } from "./notice";
+
+/**
+ * One member's PHP-FPM pool for one PHP version on one web host. PHP runs as the member's
+ * unix user, confined to the home by open_basedir, with its temporary files and sessions in
+ * <home>/tmp so that no member can read another's through the shared /tmp.
+ */
+export function renderFpmPool(pool: FpmPoolModel, model: Model): string {
+  const member = model.members.find((m) => m.handle === pool.handle);
+  const home = pool.home.replace(/\/+$/, "");
+  return renderTemplate("fpm-pool.conf", {
+    notice: lineComment(generatedNotice(member?.file ?? `members/${pool.handle}/member.yaml`)),
+    name: fpmIniValue(pool.handle),
+    user: fpmIniValue(pool.handle),
+    socket: fpmIniValue(pool.socket),
+    basedir: fpmIniValue(`${home}/`),
+    tmp: fpmIniValue(`${home}/tmp`),
+  });
+}
+
+/** php/<version>/fpm/pool.d/globenet-<handle>.conf, as under /etc. */
+export function fpmPoolPath(pool: FpmPoolModel): string {
+  return `php/${pool.phpVersion}/fpm/pool.d/globenet-${pool.handle}.conf`;
+}

@@ -1,0 +1,93 @@
+import { fpmPools, type DatabaseModel, type Model } from "../model/types";
+import { APACHE_COMMON_PATH, SUSPENDED_PAGE_PATH, renderApacheCommon, renderSuspendedPage } from "./apache-common";
+import { renderVhost, vhostPath } from "./apache-vhost";
+import { NAMED_CONF_PATH, isDnsHost, renderNamedConf } from "./bind-named-conf";
+import { renderZone, zonePath } from "./bind-zone";
+import { cloudInitPath, renderMetaData, renderNetworkConfig, renderUserData } from "./cloud-init";
+import { fpmPoolPath, renderFpmPool } from "./fpm-pool";
+import { domainXmlPath, renderDomainXml } from "./libvirt-domain";
+import { DB_PASSWORD_PLACEHOLDER, databaseSqlPath, renderDatabaseSql } from "./mariadb-sql";
+
+export { renderApacheCommon, renderSuspendedPage } from "./apache-common";
+export { renderVhost } from "./apache-vhost";
+export { renderNamedConf } from "./bind-named-conf";
+export { SOA_TIMERS, renderZone } from "./bind-zone";
+export { renderMetaData, renderNetworkConfig, renderUserData } from "./cloud-init";
+export { UnsafeValueError } from "./escape";
+export { renderFpmPool } from "./fpm-pool";
+export { renderDomainXml } from "./libvirt-domain";
+export { DB_PASSWORD_PLACEHOLDER, renderDatabaseSql } from "./mariadb-sql";
+
+/** One file as a host's daemon reads it. The CLI writes it to OUT/<host>/<path>. */
+export interface RenderedFile {
+  host: string;
+  /** The daemon that reads the file: one file-set resource per host and daemon. */
+  daemon: "apache2" | "php-fpm" | "bind" | "libvirt" | "cloud-init" | "mariadb" | "www";
+  /** Relative to the host's folder, with forward slashes. */
+  path: string;
+  content: string;
+  /** Unix permissions when they must differ from 0644. */
+  mode?: number;
+}
+
+export interface RenderOptions {
+  /** SOA serial of a zone; default 1 (the apply step supplies the real one). */
+  serial?: (zone: string) => number;
+  /** Password of a database's user; default DB_PASSWORD_PLACEHOLDER, so no secret is rendered. */
+  dbPassword?: (db: DatabaseModel) => string;
+}
+
+/**
+ * Every config file the model implies, sorted by host then path. Pure: the same model and
+ * options give byte-identical output.
+ */
+export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[] {
+  const serial = opts.serial ?? (() => 1);
+  const dbPassword = opts.dbPassword ?? (() => DB_PASSWORD_PLACEHOLDER);
+  const files: RenderedFile[] = [];
+
+  const webHosts = model.hosts.filter((h) => h.roles.includes("web")).map((h) => h.name);
+  for (const host of webHosts) {
+    files.push({ host, daemon: "apache2", path: APACHE_COMMON_PATH, content: renderApacheCommon(model) });
+    if (model.sites.some((s) => s.webHost === host)) {
+      files.push({ host, daemon: "www", path: SUSPENDED_PAGE_PATH, content: renderSuspendedPage(model) });
+    }
+  }
+  for (const site of model.sites) {
+    files.push({ host: site.webHost, daemon: "apache2", path: vhostPath(site), content: renderVhost(site, model) });
+  }
+  for (const pool of fpmPools(model)) {
+    files.push({ host: pool.webHost, daemon: "php-fpm", path: fpmPoolPath(pool), content: renderFpmPool(pool, model) });
+  }
+
+  for (const host of model.hosts.map((h) => h.name).filter((h) => isDnsHost(model, h))) {
+    files.push({ host, daemon: "bind", path: NAMED_CONF_PATH, content: renderNamedConf(model, host) });
+  }
+  for (const zone of model.zones) {
+    files.push({ host: zone.primary, daemon: "bind", path: zonePath(zone), content: renderZone(zone, serial(zone.name)) });
+  }
+
+  for (const vps of model.vps) {
+    files.push({ host: vps.hypervisor, daemon: "libvirt", path: domainXmlPath(vps), content: renderDomainXml(vps) });
+    files.push({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "user-data"), content: renderUserData(vps) });
+    files.push({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "meta-data"), content: renderMetaData(vps) });
+    files.push({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "network-config"), content: renderNetworkConfig(vps) });
+  }
+
+  for (const db of model.databases) {
+    files.push({ host: db.dbHost, daemon: "mariadb", path: databaseSqlPath(db), content: renderDatabaseSql(db, dbPassword(db)), mode: 0o600 });
+  }
+
+  // Plain code-unit comparison, not localeCompare: the order must not depend on the locale.
+  const key = (f: RenderedFile) => [f.host, f.path] as const;
+  files.sort((a, b) => {
+    const [ah, ap] = key(a);
+    const [bh, bp] = key(b);
+    return ah < bh ? -1 : ah > bh ? 1 : ap < bp ? -1 : ap > bp ? 1 : 0;
+  });
+  for (let i = 1; i < files.length; i++) {
+    const [prev, cur] = [files[i - 1] as RenderedFile, files[i] as RenderedFile];
+    if (prev.host === cur.host && prev.path === cur.path) throw new Error(`two rendered files share ${cur.host}/${cur.path}`);
+  }
+  return files;
+}
