@@ -43,6 +43,10 @@ const cases: Array<[string, Record<string, string | null>, string[]]> = [
   ["dns: external for a name we serve", { "members/velo-libre/member.yaml": memberWith('php: "8.2"', 'php: "8.2"\n    dns: external') }, ["members/velo-libre/member.yaml:8:11 sites[0].host: \"velo-libre.example\" is in the zone velo-libre.example that Globenet serves (remove dns: external so its records are derived)", "members/velo-libre/member.yaml:9:15 sites[0].aliases[0]: \"www.velo-libre.example\" is in the zone velo-libre.example that Globenet serves (remove dns: external so its records are derived)"]],
   ["a private key pasted as an SSH key", { "members/velo-libre/member.yaml": memberWith(`ssh_keys: ["${KEY}"]`, 'ssh_keys: ["-----BEGIN OPENSSH PRIVATE KEY-----"]') }, ["members/velo-libre/member.yaml:6:12 ssh_keys[0]: is a PRIVATE key (never share it: paste the public key, the .pub file, instead)"]],
   ["a record that belongs in a sub-zone file", { "zones/shop.velo-libre.example.yaml": "owner: velo-libre\n", "zones/velo-libre.example.yaml": 'owner: velo-libre\nrecords:\n  - { name: "x.shop", type: TXT, value: a }\n' }, ["zones/velo-libre.example.yaml:3:13 records[0].name: x.shop.velo-libre.example lies in the zone shop.velo-libre.example, which has its own file (move the record to zones/shop.velo-libre.example.yaml)"]],
+  ["an IPv6-only VPS on a lab (user-mode network) hypervisor", {
+    "Pulumi.test.yaml": (baseFiles()["Pulumi.test.yaml"] as string).replace("network: { type: bridge, bridge: br0 }", "network: { type: user }"),
+    "members/velo-libre/vps/atelier.yaml": vpsWith("ipv4: 203.0.113.20\n", ""),
+  }, ["members/velo-libre/vps/atelier.yaml:1:1: hv1 uses QEMU's user-mode network (lab), whose SSH forward needs an IPv4 address (add ipv4:)"]],
 ];
 
 describe("validation rules", () => {

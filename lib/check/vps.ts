@@ -53,6 +53,9 @@ export function checkPlacement(ctx: Ctx, entries: VpsEntry[]): void {
       if (u.memory > c.memory_mb) over("memory", "memory_mb", u.memory, c.memory_mb, "MB");
       if (u.disk > c.disk_gb) over("disk", "disk_gb", u.disk, c.disk_gb, "GB");
     }
+    if (host?.libvirt?.network.type === "user" && !v.ipv4) {
+      ctx.report.at(e.vps.src, [], `${v.hypervisor} uses QEMU's user-mode network (lab), whose SSH forward needs an IPv4 address (add ipv4:)`);
+    }
     if (!inv.images[v.image]) {
       ctx.report.at(e.vps.src, ["image"], `image "${v.image}" is not offered on this stack (use one of: ${Object.keys(inv.images).sort().join(", ")})`);
     }

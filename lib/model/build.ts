@@ -5,7 +5,7 @@ import { checkDatabaseNames } from "../check/databases";
 import { checkDnsHosts, memberHost } from "../check/hosts";
 import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "../check/sites";
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../check/vps";
-import { checkZoneOwners, checkZoneRecords } from "../check/zones";
+import { checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "./paths";
 import { deriveRecords, sortRecords } from "./records";
@@ -71,6 +71,13 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
   const placed = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns) });
   checkZoneRecords(ctx, placed);
 
+  const byZone = new Map<string, PlacedRecord[]>();
+  for (const p of placed) {
+    const list = byZone.get(p.zone) ?? [];
+    list.push(p);
+    byZone.set(p.zone, list);
+  }
+  const ns = nameservers(hosts, dns).map((n) => `${n}.`);
   const zones: ZoneModel[] = [...tree.zones.entries()]
     .sort(([a], [b]) => cmp(a, b))
     .map(([name, z]) => ({
@@ -78,10 +85,10 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
       reverse: name.endsWith(".arpa"),
       owner: z.value.owner,
       ttl: z.value.ttl,
-      records: sortRecords(placed.filter((p) => p.zone === name).map((p) => p.record)),
+      records: sortRecords((byZone.get(name) ?? []).map((p) => p.record)),
       primary: dns.primary ?? "",
       secondaries: dns.secondaries,
-      nameservers: nameservers(hosts, dns).map((n) => `${n}.`),
+      nameservers: ns,
       hostmaster: hostmasterName(inv.hostmaster),
       file: z.src.file,
     }));

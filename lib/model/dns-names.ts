@@ -1,12 +1,17 @@
 import ipaddr from "ipaddr.js";
 
-/** The served zone holding `name`: the longest zone name that is `name` or a suffix of it. */
-export function zoneFor(name: string, zones: readonly string[]): string | undefined {
-  let best: string | undefined;
-  for (const z of zones) {
-    if ((name === z || name.endsWith(`.${z}`)) && (!best || z.length > best.length)) best = z;
+/**
+ * The served zone holding `name`: the longest zone name that is `name` or a suffix of it.
+ * Walks up the labels, so the cost is the name's depth, not the number of zones.
+ */
+export function zoneFor(name: string, zones: ReadonlySet<string>): string | undefined {
+  let n = name;
+  for (;;) {
+    if (zones.has(n)) return n;
+    const dot = n.indexOf(".");
+    if (dot < 0) return undefined;
+    n = n.slice(dot + 1);
   }
-  return best;
 }
 
 /** `name` relative to `zone`: "@" for the apex. */

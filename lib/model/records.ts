@@ -20,14 +20,15 @@ interface Inputs {
  */
 export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
   const zones = [...ctx.tree.zones.keys()].sort();
-  const forward = zones.filter((z) => !z.endsWith(".arpa"));
+  const all = new Set(zones);
+  const forward = new Set(zones.filter((z) => !z.endsWith(".arpa")));
+  const reverse = new Set(zones.filter((z) => z.endsWith(".arpa")));
   // Names under a zone file that failed to load: its own errors say what to fix.
-  const brokenForward = [...ctx.tree.broken.zones].filter((z) => !z.endsWith(".arpa"));
+  const withBroken = new Set([...forward, ...[...ctx.tree.broken.zones].filter((z) => !z.endsWith(".arpa"))]);
   const inBroken = (name: string) => {
-    const z = zoneFor(name, [...forward, ...brokenForward]);
+    const z = zoneFor(name, withBroken);
     return z !== undefined && ctx.tree.broken.zones.has(z);
   };
-  const reverse = zones.filter((z) => z.endsWith(".arpa"));
   const out: PlacedRecord[] = [];
 
   // Hand-written records.
@@ -41,7 +42,7 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
         ctx.report.at(z.src, [...path, "name"], `makes the name ${fqdn.length} characters long with the zone, over 253 (shorten it)`);
         return;
       }
-      const inner = zoneFor(fqdn, zones);
+      const inner = zoneFor(fqdn, all);
       if (inner && inner !== zone && !(r.type === "NS" && fqdn === inner)) {
         ctx.report.at(z.src, [...path, "name"], `${fqdn} lies in the zone ${inner}, which has its own file (move the record to zones/${inner}.yaml)`);
         return;
@@ -129,7 +130,8 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
 
   // Sub-zones we serve are delegated to our name servers from their parent.
   for (const child of zones) {
-    const parent = zoneFor(child, zones.filter((z) => z !== child));
+    const dot = child.indexOf(".");
+    const parent = dot < 0 ? undefined : zoneFor(child.slice(dot + 1), all);
     const src = ctx.tree.zones.get(child)?.src;
     if (!parent || !src) continue;
     for (const ns of inp.nameservers) {

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the tests (tier 2: the daemons' own checkers) and the lab
+# stack need, and only those that are missing. Idempotent; fast (one dpkg-query) when all is
+# installed. Debian 12 (bookworm).
+#
+#   bash scripts/ensure-debs.sh              # the list below
+#   EXTRA_DEBS="pkg1 pkg2" bash scripts/ensure-debs.sh
+#
+# As root: installs what is missing with
+#   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends …
+# running `apt-get update` at most once, and only when something is missing.
+# Not root and something missing: fails, naming the packages and the command to run.
+#
+# Daemons are never started by the install: if /usr/sbin/policy-rc.d does not exist (it does
+# in Debian's container images), a temporary one that denies every start is put in place for
+# the duration of the install and removed afterwards. The tests and the lab start their own
+# daemons by hand (see LAB-NOTES).
+set -euo pipefail
+
+# Package                 what needs it
+PACKAGES=(
+  apache2                # apache2ctl -t on rendered vhosts; lab web host
+  php-fpm                # php-fpm8.2 -t on rendered pools; lab web host
+  mariadb-server         # mariadbd + mariadb-install-db: throwaway servers in tests; lab
+  mariadb-client         # mariadb client
+  bind9                  # lab DNS
+  bind9-utils            # named-checkconf, named-checkzone
+  bind9-dnsutils         # dig
+  libvirt-clients        # virt-xml-validate (and virsh)
+  libxml2-utils          # xmllint, which virt-xml-validate runs
+  cloud-init             # cloud-init schema; its Python modules parse network-config
+  curl                   # lab checks
+  openssh-server         # lab hosts are reached over SSH
+  passwd                 # useradd/userdel (checkFpm creates temporary pool users)
+)
+if [[ -n "${EXTRA_DEBS:-}" ]]; then
+  read -r -a extra <<<"$EXTRA_DEBS"
+  PACKAGES+=("${extra[@]}")
+fi
+
+log() { printf '[ensure-debs] %s\n' "$*" >&2; }
+
+# $EPOCHREALTIME needs bash 5 (Debian 12 has 5.2).
+now() { printf '%s' "${EPOCHREALTIME/[,]/.}"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2fs", b - a }'; }
+
+# step "label" cmd args…: runs the command, prints its duration, keeps its exit status.
+step() {
+  local label="$1"; shift
+  local t0 rc=0
+  t0="$(now)"
+  log "$label …"
+  "$@" || rc=$?
+  if [[ $rc -eq 0 ]]; then
+    log "$label: done in $(elapsed "$t0")"
+  else
+    log "$label: FAILED (exit $rc) after $(elapsed "$t0")"
+  fi
+  return "$rc"
+}
+
+# Prints the packages from "$@" that are not fully installed ("ii").
+missing_packages() {
+  local -A state=()
+  local name status
+  # Unknown packages make dpkg-query exit 1 and print to stderr; they simply count as missing.
+  while IFS=$'\t' read -r name status; do
+    state["$name"]="$status"
+  done < <(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\n' "$@" 2>/dev/null || true)
+  local p
+  for p in "$@"; do
+    if [[ "${state[$p]:-}" != "ii "* ]]; then
+      printf '%s\n' "$p"
+    fi
+  done
+}
+
+t_start="$(now)"
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  log "ERROR: dpkg-query/apt-get not found: this script is for Debian 12 (bookworm)."
+  exit 1
+fi
+
+mapfile -t MISSING < <(missing_packages "${PACKAGES[@]}")
+if [[ ${#MISSING[@]} -eq 0 ]]; then
+  log "all ${#PACKAGES[@]} packages installed ($(elapsed "$t_start"))"
+  exit 0
+fi
+
+log "missing: ${MISSING[*]}"
+
+if [[ "$(id -u)" -ne 0 ]]; then
+  log "ERROR: these Debian packages are missing and this script is not running as root:"
+  log "         ${MISSING[*]}"
+  log "       install them by hand, then run the tests again:"
+  log "         sudo apt-get update"
+  log "         sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${MISSING[*]}"
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+# Keep daemons from starting during the install (see the header).
+TEMP_POLICY=""
+cleanup() {
+  if [[ -n "$TEMP_POLICY" ]]; then
+    rm -f "$TEMP_POLICY"
+  fi
+}
+trap cleanup EXIT
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  TEMP_POLICY=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# temporary, from globenet-infra scripts/ensure-debs.sh\nexit 101\n' >"$TEMP_POLICY"
+  chmod 0755 "$TEMP_POLICY"
+  log "no /usr/sbin/policy-rc.d: installed a temporary one so no daemon starts during the install"
+fi
+
+updated=0
+apt_update() {
+  updated=1
+  step "apt-get update" apt-get -q update
+}
+
+# Package lists are empty in a fresh container image: nothing to install from without an update.
+if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+  apt_update
+fi
+
+if ! step "apt-get install ${MISSING[*]}" apt-get install "${APT_OPTS[@]}" "${MISSING[@]}"; then
+  if [[ $updated -eq 1 ]]; then
+    log "ERROR: could not install: ${MISSING[*]} (see apt-get's output above)."
+    log "       by hand: apt-get update && apt-get install -y --no-install-recommends ${MISSING[*]}"
+    exit 1
+  fi
+  log "install failed; the package lists may be stale: updating and retrying once"
+  apt_update
+  if ! step "apt-get install ${MISSING[*]} (retry)" apt-get install "${APT_OPTS[@]}" "${MISSING[@]}"; then
+    log "ERROR: could not install: ${MISSING[*]} (see apt-get's output above)."
+    log "       by hand: apt-get update && apt-get install -y --no-install-recommends ${MISSING[*]}"
+    exit 1
+  fi
+fi
+
+mapfile -t STILL < <(missing_packages "${PACKAGES[@]}")
+if [[ ${#STILL[@]} -ne 0 ]]; then
+  log "ERROR: still not installed after apt-get install: ${STILL[*]}"
+  log "       check with: dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n' ${STILL[*]}"
+  exit 1
+fi
+log "installed ${MISSING[*]}; total $(elapsed "$t_start")"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# THE test command: `npm test` runs this; CI runs `npm test` through .ci/run.
+#   npm test                          all tiers that vitest finds
+#   npm test -- tests/tools.test.ts   extra arguments go to `vitest run`
+# Phases: npm ci (only when needed), Debian packages (scripts/ensure-debs.sh), typecheck, vitest.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+now() { printf '%s' "${EPOCHREALTIME/[,]/.}"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2fs", b - a }'; }
+T0="$(now)"
+
+phase() {
+  local label="$1"; shift
+  local t0 rc=0
+  t0="$(now)"
+  printf '[test] %s …\n' "$label" >&2
+  "$@" || rc=$?
+  if [[ $rc -eq 0 ]]; then
+    printf '[test] %s: ok in %s\n' "$label" "$(elapsed "$t0")" >&2
+  else
+    printf '[test] %s: FAILED (exit %s) after %s\n' "$label" "$rc" "$(elapsed "$t0")" >&2
+    exit "$rc"
+  fi
+}
+
+# npm ci only when node_modules is missing or older than the lock file (npm writes
+# node_modules/.package-lock.json at every install; -nt is also true when it does not exist).
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  phase "npm ci" npm ci --no-audit --no-fund
+else
+  printf '[test] npm ci: skipped (node_modules is up to date with package-lock.json)\n' >&2
+fi
+
+phase "Debian packages" bash scripts/ensure-debs.sh
+phase "typecheck (tsc --noEmit)" npx --no-install tsc --noEmit -p .
+phase "vitest run${*:+ $*}" npx --no-install vitest run "$@"
+
+printf '[test] all phases passed in %s\n' "$(elapsed "$T0")" >&2
