@@ -1,0 +1,47 @@
+import { main, type Provider } from "@pulumi/pulumi/provider";
+import type { ResourceType } from "./types";
+import { registry } from "./registry";
+
+/** The type token's last part picks the implementation: globenet:<module>:<Type>. */
+function typeOf(urn: string): { token: string; impl: ResourceType } {
+  // urn:pulumi:<stack>::<project>::<parent types$>globenet:mod:Type::<name>
+  const parts = urn.split("::");
+  const types = (parts[2] ?? "").split("$");
+  const token = types[types.length - 1] ?? "";
+  const impl = registry[token];
+  if (!impl) throw new Error(`the globenet provider has no resource type ${token} (known: ${Object.keys(registry).join(", ")})`);
+  return { token, impl };
+}
+
+// The engine reads the plugin's port from stdout: everything else goes to stderr.
+console.log = console.error;
+
+const provider: Provider = {
+  version: "0.1.0",
+  async check(urn, _olds, news) {
+    const r = typeOf(urn).impl.check(news);
+    return { inputs: r.inputs ?? news, failures: r.failures };
+  },
+  async diff(id, urn, olds, news) {
+    return typeOf(urn).impl.diff(id, olds, news);
+  },
+  async create(urn, inputs) {
+    return typeOf(urn).impl.create(inputs);
+  },
+  async read(id, urn, props) {
+    const live = await typeOf(urn).impl.read(id, props);
+    // An empty id tells the engine the resource is gone.
+    return live === undefined ? { id: "", props: {} } : { id, props: live };
+  },
+  async update(id, urn, olds, news) {
+    return { outs: await typeOf(urn).impl.update(id, olds, news) };
+  },
+  async delete(id, urn, props) {
+    await typeOf(urn).impl.delete(id, props);
+  },
+};
+
+main(provider, process.argv.slice(2)).catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});

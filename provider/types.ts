@@ -1,0 +1,26 @@
+import type { CheckFailure, DiffResult } from "@pulumi/pulumi/provider";
+import type { Target } from "./ssh/connection";
+
+/**
+ * One resource type of the globenet provider. Inputs and outputs are plain JSON; every type
+ * carries its connection facts (`target`) as an input and its credentials from the
+ * provider's environment.
+ */
+export interface ResourceType<I = Record<string, unknown>, O = Record<string, unknown>> {
+  /** Returns the (possibly normalised) inputs, or failures naming the property. */
+  check(news: Record<string, unknown>): { inputs?: I; failures?: CheckFailure[] };
+  diff(id: string, olds: O, news: I): DiffResult;
+  create(inputs: I): Promise<{ id: string; outs: O }>;
+  /** Live state; undefined when the thing is gone (refresh then drops it from the state). */
+  read(id: string, props: O): Promise<O | undefined>;
+  update(id: string, olds: O, news: I): Promise<O>;
+  delete(id: string, props: O): Promise<void>;
+}
+
+export type { Target };
+
+/** Changed top-level keys between two objects (JSON equality). */
+export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, ignore: string[] = []): string[] {
+  const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
+  return [...keys].filter((k) => !ignore.includes(k) && JSON.stringify(olds[k]) !== JSON.stringify(news[k])).sort();
+}

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect as tcpConnect, createServer } from "node:net";
+import { join } from "node:path";
+import { findTool, run } from "./tools";
+
+export interface Sshd {
+  port: number;
+  /** The server's public host key line, to pin. */
+  hostKey: string;
+  /** A client private key authorised for root; give it to the provider as GLOBENET_SSH_KEY_FILE. */
+  keyFile: string;
+  /** Another valid host key that is not the server's (for mismatch tests). */
+  otherHostKey: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function banner(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tcpConnect({ host: "127.0.0.1", port }, () => undefined);
+    s.setTimeout(1000);
+    s.once("data", (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith("SSH-"));
+    });
+    s.once("error", () => resolve(false));
+    s.once("timeout", () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function keygen(file: string, comment: string): void {
+  const r = run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+  if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+}
+
+/** A throwaway OpenSSH server on 127.0.0.1 that lets one generated key in as root. */
+export async function startSshd(): Promise<Sshd> {
+  const sshd = findTool("sshd");
+  if (!sshd) throw new Error("sshd not found: install the Debian package openssh-server");
+  const dir = mkdtempSync("/tmp/globenet-sshd-");
+  keygen(join(dir, "host_key"), "host@test");
+  keygen(join(dir, "other_host_key"), "other@test");
+  keygen(join(dir, "client_key"), "deploy@test");
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, "sshd_config"),
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${join(dir, "host_key")}`,
+      `PidFile ${join(dir, "sshd.pid")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      // The keys live under /tmp, which StrictModes would refuse.
+      "StrictModes no",
+      "MaxSessions 20",
+      "MaxStartups 50",
+      "Subsystem sftp internal-sftp",
+      "",
+    ].join("\n"),
+  );
+  mkdirSync("/run/sshd", { recursive: true });
+  const child: ChildProcess = spawn(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+  const deadline = Date.now() + 15_000;
+  while (!(await banner(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`sshd did not start on 127.0.0.1:${port}:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    dir,
+    hostKey: readFileSync(join(dir, "host_key.pub"), "utf8").trim(),
+    otherHostKey: readFileSync(join(dir, "other_host_key.pub"), "utf8").trim(),
+    keyFile: join(dir, "client_key"),
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise<void>((r) => {
+          const t = setTimeout(() => {
+            child.kill("SIGKILL");
+            r();
+          }, 5000);
+          child.once("exit", () => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
