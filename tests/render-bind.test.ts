@@ -123,7 +123,7 @@ describe("renderNamedConf", () => {
         "// zones/113.0.203.in-addr.arpa.yaml",
         'zone "113.0.203.in-addr.arpa" {',
         "    type primary;",
-        '    file "/var/lib/bind/globenet/113.0.203.in-addr.arpa.zone";',
+        '    file "/var/lib/bind/globenet/zones/113.0.203.in-addr.arpa.zone";',
         "    notify yes;",
         "    allow-transfer { 198.51.100.53; };",
         "    also-notify { 198.51.100.53; };",
@@ -132,7 +132,7 @@ describe("renderNamedConf", () => {
         "// zones/velo-libre.example.yaml",
         'zone "velo-libre.example" {',
         "    type primary;",
-        '    file "/var/lib/bind/globenet/velo-libre.example.zone";',
+        '    file "/var/lib/bind/globenet/zones/velo-libre.example.zone";',
         "    notify yes;",
         "    allow-transfer { 198.51.100.53; };",
         "    also-notify { 198.51.100.53; };",
@@ -145,7 +145,7 @@ describe("renderNamedConf", () => {
   it("gives a secondary a stanza per zone pointing at the primary's address", () => {
     const out = renderNamedConf(makeModel(), "ns2");
     expect(out).toContain(
-      ['zone "velo-libre.example" {', "    type secondary;", "    primaries { 192.0.2.53; };", '    file "/var/lib/bind/globenet/velo-libre.example.zone";', "};"].join("\n"),
+      ['zone "velo-libre.example" {', "    type secondary;", "    primaries { 192.0.2.53; };", '    file "/var/cache/bind/globenet/velo-libre.example.zone";', "};"].join("\n"),
     );
     expect(out).not.toContain("type primary");
   });

@@ -5,7 +5,10 @@ export const paths = {
   fpmSocket: (handle: string, php: string) => `/run/php/globenet-${handle}-php${php}.sock`,
   /** The notice page served for suspended members' sites. */
   suspendedDir: "/var/www/globenet-suspended",
-  zoneFile: (zone: string) => `/var/lib/bind/globenet/${zone}.zone`,
+  /** The primary's zone files: inside the bind file set, swapped as a whole. */
+  zoneFile: (zone: string) => `/var/lib/bind/globenet/zones/${zone}.zone`,
+  /** A secondary's copies, written by named itself after each transfer (outside any file set). */
+  secondaryZoneFile: (zone: string) => `/var/cache/bind/globenet/${zone}.zone`,
   vpsDisk: (imagesDir: string, domain: string) => `${imagesDir}/${domain}.qcow2`,
   vpsSeed: (imagesDir: string, domain: string) => `${imagesDir}/${domain}-seed.iso`,
 };

@@ -28,7 +28,7 @@ export function renderNamedConf(model: Model, host: string): string {
     .map((z) => ({
       name: namedConfString(z.name),
       source: lineComment(z.file),
-      file: namedConfString(paths.zoneFile(z.name)),
+      file: namedConfString(paths.secondaryZoneFile(z.name)),
       primary: namedConfAddress(hostAddress(model, z.primary, z)),
     }));
   return renderTemplate("named.conf.globenet", {

@@ -17,8 +17,14 @@ const MAX_OWNER_COLUMN = 32;
  * bind/zones/<zone>.zone, for the zone's primary. Records keep the model's order (sorted
  * there); derived records say why they exist in a trailing comment. The file is ASCII.
  */
-export function renderZone(zone: ZoneModel, serial: number): string {
-  if (!Number.isInteger(serial) || serial < 0 || serial > 0xffffffff) throw new RangeError(`serial ${serial} for zone ${zone.name} is not a 32-bit unsigned integer`);
+/**
+ * Stands for the SOA serial in zone files rendered for the provider, which owns the serial:
+ * it raises it only for zones whose content changed.
+ */
+export const SERIAL_TOKEN = "@@GLOBENET_SERIAL@@";
+
+export function renderZone(zone: ZoneModel, serial: number | typeof SERIAL_TOKEN): string {
+  if (serial !== SERIAL_TOKEN && (!Number.isInteger(serial) || serial < 0 || serial > 0xffffffff)) throw new RangeError(`serial ${serial} for zone ${zone.name} is not a 32-bit unsigned integer`);
   const apexNs = zone.nameservers.map((ns) => ({ owner: "@", ttl: "", type: "NS", rdata: [zoneDomainName(ns)], comment: "" }));
   const records = zone.records.filter((r) => !isApexNsRepeat(zone, r)).map(recordLine);
   const lines = [...apexNs, ...records];

@@ -2,7 +2,7 @@ import { fpmPools, type DatabaseModel, type Model } from "../model/types";
 import { APACHE_COMMON_PATH, SUSPENDED_PAGE_PATH, renderApacheCommon, renderSuspendedPage } from "./apache-common";
 import { renderVhost, vhostPath } from "./apache-vhost";
 import { NAMED_CONF_PATH, isDnsHost, renderNamedConf } from "./bind-named-conf";
-import { renderZone, zonePath } from "./bind-zone";
+import { renderZone, SERIAL_TOKEN, zonePath } from "./bind-zone";
 import { cloudInitPath, renderMetaData, renderNetworkConfig, renderUserData } from "./cloud-init";
 import { fpmPoolPath, renderFpmPool } from "./fpm-pool";
 import { domainXmlPath, renderDomainXml } from "./libvirt-domain";
@@ -11,7 +11,7 @@ import { DB_PASSWORD_PLACEHOLDER, databaseSqlPath, renderDatabaseSql } from "./m
 export { renderApacheCommon, renderSuspendedPage } from "./apache-common";
 export { renderVhost } from "./apache-vhost";
 export { renderNamedConf } from "./bind-named-conf";
-export { SOA_TIMERS, renderZone } from "./bind-zone";
+export { SERIAL_TOKEN, SOA_TIMERS, renderZone } from "./bind-zone";
 export { renderMetaData, renderNetworkConfig, renderUserData } from "./cloud-init";
 export { UnsafeValueError } from "./escape";
 export { renderFpmPool } from "./fpm-pool";
@@ -32,7 +32,7 @@ export interface RenderedFile {
 
 export interface RenderOptions {
   /** SOA serial of a zone; default 1 (the apply step supplies the real one). */
-  serial?: (zone: string) => number;
+  serial?: (zone: string) => number | typeof SERIAL_TOKEN;
   /** Password of a database's user; default DB_PASSWORD_PLACEHOLDER, so no secret is rendered. */
   dbPassword?: (db: DatabaseModel) => string;
 }
