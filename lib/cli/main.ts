@@ -2,6 +2,7 @@ import { formatDiagnostic } from "../load/diagnostic";
 import { DataError } from "../load/diagnostic";
 import { UsageError } from "./args";
 import { benchCommand } from "./bench";
+import { engineCommand } from "./engine";
 import { renderCommand } from "./render";
 import { validateCommand } from "./validate";
 
@@ -10,13 +11,20 @@ const HELP = `globenet-infra command-line tool
   npm run validate [-- --root DIR --stack NAME]   check every data file
   npm run render -- --out DIR [--root DIR]        write the generated config files
   npm run bench -- data [--members N]             time validate and render on N synthetic members
+  npm run preview|up|refresh|destroy|history      drive the Pulumi engine (lab stack by default)
 
 Each command takes --help.`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
+      case "preview":
+      case "up":
+      case "refresh":
+      case "destroy":
+      case "history":
+        return await engineCommand(cmd, rest);
       case "validate":
         return validateCommand(rest);
       case "render":
@@ -45,4 +53,12 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+    process.exitCode = 1;
+  },
+);

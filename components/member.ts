@@ -1,0 +1,99 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseModel, MemberModel, SiteModel, VpsModel } from "../lib/model/types";
+import { renderDomainXml, renderMetaData, renderNetworkConfig, renderUserData } from "../lib/render";
+import { Database } from "./database";
+import { HostingAccount } from "./hosting-account";
+import type { Target } from "./target";
+import { Vps } from "./vps";
+
+export interface MemberArgs {
+  member: MemberModel;
+  sites: SiteModel[];
+  databases: DatabaseModel[];
+  vps: VpsModel[];
+  archiveDir: string;
+  targets: Map<string, Target>;
+}
+
+function target(targets: Map<string, Target>, host: string): Target {
+  const t = targets.get(host);
+  if (!t) throw new Error(`no connection facts for host ${host}`);
+  return t;
+}
+
+/**
+ * Everything a member owns, grouped under one node of the resource tree: the hosting account,
+ * each database, each VPS. Children are named after stable YAML keys (handle, database name,
+ * <handle>--<vps name>), so nothing is renamed when the files are edited.
+ */
+export class Member extends pulumi.ComponentResource {
+  readonly account?: HostingAccount;
+  readonly databases: Database[] = [];
+  readonly vps: Vps[] = [];
+
+  constructor(name: string, args: MemberArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("globenet:member:Member", name, {}, opts);
+    const m = args.member;
+    const status = m.status === "suspended" ? "suspended" : "active";
+    if (m.webHost) {
+      this.account = new HostingAccount(
+        m.handle,
+        {
+          target: target(args.targets, m.webHost),
+          handle: m.handle,
+          home: m.home,
+          status,
+          sshKeys: m.sshKeys,
+          sites: args.sites.map((s) => s.host),
+          archiveDir: args.archiveDir,
+          diskQuotaMb: m.diskQuotaMb,
+        },
+        { parent: this },
+      );
+    }
+    for (const d of args.databases) {
+      this.databases.push(
+        new Database(
+          d.name,
+          {
+            target: target(args.targets, d.dbHost),
+            webTarget: d.webHost ? target(args.targets, d.webHost) : undefined,
+            handle: d.handle,
+            home: m.home,
+            name: d.name,
+            user: d.user,
+            clientHost: d.clientHost,
+            limits: d.limits,
+            status,
+            archiveDir: args.archiveDir,
+          },
+          // The credentials file lands in the member's home: the account comes first.
+          { parent: this, dependsOn: this.account ? [this.account] : [] },
+        ),
+      );
+    }
+    for (const v of args.vps) {
+      this.vps.push(
+        new Vps(
+          v.domain,
+          {
+            target: target(args.targets, v.hypervisor),
+            domain: v.domain,
+            xml: renderDomainXml(v),
+            seed: { userData: renderUserData(v), metaData: renderMetaData(v), networkConfig: renderNetworkConfig(v) },
+            baseImage: v.imagePath,
+            diskPath: v.diskPath,
+            seedPath: v.seedPath,
+            diskGb: v.diskGb,
+            vcpus: v.vcpus,
+            memoryMb: v.memoryMb,
+            running: status === "active",
+            archiveDir: args.archiveDir,
+          },
+          { parent: this },
+        ),
+      );
+    }
+    this.registerOutputs({});
+  }
+}

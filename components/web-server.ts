@@ -1,0 +1,37 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { RenderedFile } from "../lib/render";
+import { FileSet } from "./file-set";
+import type { Target } from "./target";
+
+export interface WebServerArgs {
+  target: Target;
+  /** This host's rendered files (daemons apache2, www, php-fpm). */
+  files: RenderedFile[];
+}
+
+function strip(files: RenderedFile[], prefix: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of files) if (f.path.startsWith(prefix)) out[f.path.slice(prefix.length)] = f.content;
+  return out;
+}
+
+/**
+ * One web host's configuration: all vhosts as one Apache file set, the suspended notice,
+ * and one FPM file set per PHP version. Each is checked by its daemon before it goes live.
+ * Accounts must exist before the pools that run as them: pass them in `dependsOn`.
+ */
+export class WebServer extends pulumi.ComponentResource {
+  constructor(name: string, args: WebServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("globenet:web:WebServer", name, {}, opts);
+    const byDaemon = (d: RenderedFile["daemon"]) => args.files.filter((f) => f.daemon === d);
+    const www = new FileSet(`${name}-www`, { target: args.target, kind: "www", files: strip(byDaemon("www"), "www/globenet-suspended/") }, { parent: this });
+    const fpm = byDaemon("php-fpm");
+    const versions = [...new Set(fpm.map((f) => f.path.split("/")[1] as string))].sort();
+    const pools = versions.map(
+      (v) => new FileSet(`${name}-php${v}`, { target: args.target, kind: "php-fpm", phpVersion: v, files: strip(fpm, `php/${v}/fpm/`) }, { parent: this }),
+    );
+    // Vhosts point at the pools' sockets and the notice page: those go live first.
+    new FileSet(`${name}-apache2`, { target: args.target, kind: "apache2", files: strip(byDaemon("apache2"), "apache2/") }, { parent: this, dependsOn: [www, ...pools] });
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,103 @@
+import { parseArgs } from "node:util";
+import type { OpMap } from "@pulumi/pulumi/automation";
+import { openStack, DriverError } from "../engine/driver";
+import { ToolchainError } from "../engine/toolchain";
+import { seconds, UsageError } from "./args";
+
+export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> -- [--stack NAME] [--root DIR]
+
+  preview [--expect-no-changes] [--diff]   what an apply would change; --expect-no-changes
+                                           exits 1 when anything would
+  up                                       apply (validate, render, then the engine)
+  refresh                                  read the live hosts into the state (shows drift)
+  destroy --confirm NAME                   remove everything the stack manages (archives first)
+  history                                  the stack's past updates
+
+  --stack NAME   lab (default) or prod; prod takes PULUMI_BACKEND_URL and
+                 PULUMI_CONFIG_PASSPHRASE from the environment
+  --root DIR     data tree to use (default: the repository)`;
+
+function summary(changes: OpMap | Record<string, number> | undefined): string {
+  const entries = Object.entries(changes ?? {}).filter(([, n]) => (n ?? 0) > 0);
+  return entries.length ? entries.map(([op, n]) => `${op} ${n}`).join(", ") : "no resources";
+}
+
+function changed(changes: OpMap | Record<string, number> | undefined): number {
+  return Object.entries(changes ?? {}).filter(([op]) => op !== "same").reduce((a, [, n]) => a + (n ?? 0), 0);
+}
+
+export async function engineCommand(op: string, argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      stack: { type: "string" },
+      root: { type: "string" },
+      "expect-no-changes": { type: "boolean" },
+      diff: { type: "boolean" },
+      confirm: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(ENGINE_HELP);
+    return 0;
+  }
+  const stackName = values.stack ?? "lab";
+  if (op === "destroy" && values.confirm !== stackName) {
+    throw new UsageError(`destroy removes everything stack ${stackName} manages (members' data is archived first): confirm with --confirm ${stackName}`);
+  }
+  const t0 = process.hrtime.bigint();
+  try {
+    const stack = await openStack({ stack: stackName, root: values.root });
+    const color = process.stdout.isTTY ? "auto" : "never";
+    const onOutput = (s: string) => process.stdout.write(s);
+    switch (op) {
+      case "preview": {
+        const r = await stack.preview({ onOutput, color, diff: values.diff, expectNoChanges: values["expect-no-changes"] });
+        const n = changed(r.changeSummary);
+        console.log(`\npreview of ${stackName}: ${summary(r.changeSummary)} (${seconds(t0)})`);
+        if (values["expect-no-changes"] && n > 0) {
+          console.error(`${n} change(s) where none were expected`);
+          return 1;
+        }
+        return 0;
+      }
+      case "up": {
+        const r = await stack.up({ onOutput, color, diff: values.diff });
+        console.log(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
+        return 0;
+      }
+      case "refresh": {
+        const r = await stack.refresh({ onOutput, color });
+        console.log(`\nrefresh of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
+        return 0;
+      }
+      case "destroy": {
+        const r = await stack.destroy({ onOutput, color });
+        console.log(`\ndestroy of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
+        return 0;
+      }
+      case "history": {
+        const h = await stack.history(20);
+        for (const u of h) {
+          const env = u.environment ?? {};
+          console.log(`#${u.version}  ${u.startTime}  ${u.kind.padEnd(8)} ${u.result.padEnd(10)} ${summary(u.resourceChanges)}${env["git.head"] ? `  commit ${env["git.head"].slice(0, 12)}` : ""}${u.message ? `  ${u.message}` : ""}`);
+        }
+        if (h.length === 0) console.log(`stack ${stackName} has no updates yet`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown operation ${op}`);
+    }
+  } catch (e) {
+    if (e instanceof DriverError || e instanceof ToolchainError) {
+      console.error(`error: ${e.message}`);
+      return 1;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    // The Automation API's error carries the CLI's whole output; its tail says what failed.
+    console.error(`\n${op} of ${stackName} failed (${seconds(t0)}):\n${msg.split("\n").slice(-25).join("\n")}`);
+    return 1;
+  }
+}
