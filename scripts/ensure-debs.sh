@@ -27,6 +27,11 @@ PACKAGES=(
   bind9-utils            # named-checkconf, named-checkzone
   bind9-dnsutils         # dig
   libvirt-clients        # virt-xml-validate (and virsh)
+  libvirt-daemon-system  # libvirtd + virtlogd: the lab hypervisor, the Guest resource's tests
+  libvirt-daemon-driver-qemu # libvirt's QEMU driver (qemu:///system)
+  qemu-system-x86        # the guests themselves (TCG here, see LAB-NOTES)
+  qemu-utils             # qemu-img (overlays, resize, archive convert/check), qemu-io in tests
+  genisoimage            # genisoimage (cloud-init seed ISO), isoinfo (read the seed back)
   libxml2-utils          # xmllint, which virt-xml-validate runs
   cloud-init             # cloud-init schema; its Python modules parse network-config
   curl                   # lab checks

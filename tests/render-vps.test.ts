@@ -44,7 +44,7 @@ describe("renderDomainXml: lab (user network, TCG)", () => {
         "    <qemu:arg value='-netdev'/>",
         "    <qemu:arg value='user,id=n0,restrict=on,net=203.0.113.0/24,host=203.0.113.1,hostfwd=tcp:127.0.0.1:22201-203.0.113.21:22'/>",
         "    <qemu:arg value='-device'/>",
-        "    <qemu:arg value='virtio-net-pci,netdev=n0,mac=52:54:00:5e:21:02'/>",
+        "    <qemu:arg value='virtio-net-pci,netdev=n0,mac=52:54:00:5e:21:02,addr=0x1f'/>",
         "  </qemu:commandline>",
         "</domain>",
       ].join("\n"),

@@ -6,7 +6,8 @@ import { generatedNotice } from "./notice";
 
 /**
  * libvirt/<domain>.xml: the guest as `virsh define` takes it. No <uuid>: libvirt assigns one
- * at define time and keeps it across redefinitions by name.
+ * at the first define; libvirt 9 refuses a later define of the same name without it, so the
+ * provider writes the existing UUID back in before redefining.
  */
 export function renderDomainXml(vps: VpsModel): string {
   const user = vps.network.type === "user" ? vps.network : null;
@@ -50,7 +51,8 @@ function userNetworkArgs(vps: VpsModel, sshForwardPort: number): string[] {
     opts.push(`ipv6-net=${qemuOptValue(`${net6}/${vps.ipv6.prefixLength}`)}`, `ipv6-host=${qemuOptValue(vps.ipv6.gateway)}`);
   }
   opts.push(`hostfwd=${qemuOptValue(`tcp:127.0.0.1:${int(sshForwardPort)}-${vps.ipv4.address}:22`)}`);
-  return ["-netdev", opts.join(","), "-device", `virtio-net-pci,netdev=n0,mac=${qemuOptValue(vps.mac)}`];
+  // A fixed PCI slot: left to QEMU, the NIC takes slot 2, which libvirt gives the SATA controller.
+  return ["-netdev", opts.join(","), "-device", `virtio-net-pci,netdev=n0,mac=${qemuOptValue(vps.mac)},addr=0x1f`];
 }
 
 function int(n: number): string {

@@ -1,15 +1,241 @@
-import type { ResourceType } from "../types";
+import type { DiffResult } from "@pulumi/pulumi/provider";
+import { changedKeys, type ResourceType, type Target } from "../types";
+import { run } from "../ssh/remote";
+import { tarOf } from "../ssh/tar";
+import {
+  checkGuest,
+  DEFAULT_SHUTDOWN_TIMEOUT_SEC,
+  domainFacts,
+  inputsOf,
+  normalizeXml,
+  xmlDrift,
+  type GuestInputs,
+  type GuestOutputs,
+} from "./guest-check";
+import { CREATE, DELETE, READ, UPDATE } from "./guest-scripts";
 
-/** TODO: being written. */
-export const guestType: ResourceType<any, any> = {
-  check: (news) => ({ inputs: news }),
-  diff: () => ({ changes: false }),
-  create: async () => {
-    throw new Error("globenet provider: Guest is not implemented yet");
+export type { GuestInputs, GuestOutputs } from "./guest-check";
+
+/*
+ * globenet:vm:Guest — a libvirt guest on a hypervisor: its disk (a qcow2 overlay of a base
+ * image), its cloud-init seed ISO and its domain definition. One SSH round trip per step; the
+ * scripts are in guest-scripts.ts.
+ */
+
+/**
+ * Changes that replace the guest. A new domain name, base image or disk path means a new
+ * disk, and the disk is the machine: a fresh overlay boots as a new machine whose data starts
+ * empty, so it is a replacement (the old guest's disk is archived by its delete), never an
+ * update. Moving to another hypervisor (target.name and its address both change) is a new
+ * machine there as well. Everything else (vCPUs, memory, disk growth, seed, XML, running) is
+ * changed in place.
+ */
+const REPLACE_KEYS = ["domain", "baseImage", "diskPath"];
+
+function sameHost(a: Target | undefined, b: Target | undefined): boolean {
+  if (!a || !b) return a === b;
+  // A reinstalled host (new host key), a new SSH user or a renumbered host is the same machine.
+  return a.name === b.name || (a.address === b.address && a.port === b.port);
+}
+
+/** Timings and notes the scripts print, and their key=value results. */
+interface Parsed {
+  values: Map<string, string[]>;
+  timings: Record<string, number>;
+}
+
+function parse(stdout: string): Parsed {
+  const values = new Map<string, string[]>();
+  const timings: Record<string, number> = {};
+  for (const line of stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    const k = line.slice(0, eq);
+    const v = line.slice(eq + 1);
+    if (k === "timing") {
+      const [what, secs] = v.split(":");
+      if (what) timings[what] = Number(secs);
+      continue;
+    }
+    values.set(k, [...(values.get(k) ?? []), v]);
+  }
+  return { values, timings };
+}
+
+const one = (p: Parsed, k: string): string | undefined => p.values.get(k)?.[0];
+const b64 = (s: string | undefined): string => Buffer.from(s ?? "", "base64").toString("utf8");
+
+/** The last step's timings (seconds), for tests and the bench. */
+export const lastTimings: Record<string, number> = {};
+
+function log(t: Target, domain: string, text: string): void {
+  // Provider code logs to stderr only (the engine reads the plugin's port on stdout).
+  process.stderr.write(`globenet:vm:Guest ${domain} on ${t.name}: ${text}\n`);
+}
+
+/** Runs one of the scripts; "note: " lines on stderr are passed on, failures explained. */
+async function step(i: GuestInputs, script: string, what: string, args: string[], stdin?: Buffer): Promise<Parsed> {
+  const r = await run(i.target, script, { args, stdin, check: false, what });
+  const notes = r.stderr.split("\n").filter((l) => l.startsWith("note: "));
+  for (const n of notes) log(i.target, i.domain, n.slice(6));
+  const errText = r.stderr
+    .split("\n")
+    .filter((l) => l && !l.startsWith("note: "))
+    .join("\n")
+    .trim();
+  if (r.code === 3) {
+    throw new Error(`base image ${i.baseImage} not found on ${i.target.name}: ${errText} (put the image there first; nothing was created)`);
+  }
+  if (r.code !== 0) {
+    throw new Error(`${i.target.name}: ${what} of ${i.domain} failed (exit ${r.code}):\n${errText || r.stdout.trim()}`);
+  }
+  const p = parse(r.stdout);
+  for (const k of Object.keys(lastTimings)) delete lastTimings[k];
+  Object.assign(lastTimings, p.timings);
+  return p;
+}
+
+function payload(i: GuestInputs): Promise<Buffer> {
+  return tarOf({
+    "domain.xml": i.xml,
+    "seed/user-data": i.seed.userData,
+    "seed/meta-data": i.seed.metaData,
+    "seed/network-config": i.seed.networkConfig,
+  });
+}
+
+function outputs(i: GuestInputs, p: Parsed): GuestOutputs {
+  const uuid = one(p, "uuid");
+  if (!uuid) throw new Error(`${i.target.name}: libvirt reported no UUID for ${i.domain}`);
+  return {
+    ...i,
+    uuid,
+    archives: p.values.get("archive") ?? [],
+    state: one(p, "state") ?? "",
+    mac: domainFacts(i.xml).macs[0] ?? "",
+  };
+}
+
+function timeout(i: GuestInputs): string {
+  return String(i.shutdownTimeoutSec ?? DEFAULT_SHUTDOWN_TIMEOUT_SEC);
+}
+
+const GIB = 1024 ** 3;
+
+export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
+  check: (news) => checkGuest(news),
+
+  diff(_id, olds, news): DiffResult {
+    const o = inputsOf(olds as unknown as Record<string, unknown>);
+    const n = inputsOf(news as unknown as Record<string, unknown>);
+    const changed = changedKeys(o as unknown as Record<string, unknown>, n as unknown as Record<string, unknown>);
+    const replaces = changed.filter((k) => REPLACE_KEYS.includes(k));
+    const otherHost = !sameHost(o.target, n.target);
+    if (otherHost) replaces.push("target");
+    if (replaces.length === 0 && typeof o.diskGb === "number" && typeof n.diskGb === "number" && n.diskGb < o.diskGb) {
+      // Fail the preview itself, so the merge request shows it before anything is applied.
+      throw new Error(
+        `${n.domain}: diskGb cannot go from ${o.diskGb} to ${n.diskGb}: shrinking a disk would lose data. ` +
+          `Keep ${o.diskGb} or more (or give the VPS a new disk, which archives the old one).`,
+      );
+    }
+    return {
+      changes: changed.length > 0,
+      replaces,
+      // On the same hypervisor the new guest would collide with the old one (same name, disk
+      // or seed path, and the same capacity), so the old one goes (archived) first.
+      deleteBeforeReplace: replaces.length > 0 && !otherHost,
+    };
   },
-  read: async () => undefined,
-  update: async () => {
-    throw new Error("globenet provider: Guest is not implemented yet");
+
+  async create(i) {
+    const p = await step(
+      i,
+      CREATE,
+      "creating the guest",
+      [i.domain, i.diskPath, i.seedPath, i.baseImage, String(i.diskGb), i.running ? "1" : "0", i.archiveDir],
+      await payload(i),
+    );
+    return { id: i.domain, outs: outputs(i, p) };
   },
-  delete: async () => undefined,
+
+  async read(_id, props) {
+    const i = inputsOf(props as unknown as Record<string, unknown>);
+    if (!i.target || !i.domain) throw new Error(`globenet:vm:Guest ${_id}: the state holds no target/domain to read from (importing a guest is not supported)`);
+    const r = await run(i.target, READ, { args: [i.domain, i.diskPath, i.seedPath, i.archiveDir], what: `reading guest ${i.domain}` });
+    const p = parse(r.stdout);
+    if (one(p, "absent")) return undefined;
+    const liveXml = b64(one(p, "xml"));
+    const facts = domainFacts(liveXml);
+    const disk = one(p, "disk");
+    let diskGb = 0;
+    if (disk) {
+      const info = JSON.parse(b64(disk)) as { "virtual-size"?: number };
+      diskGb = (info["virtual-size"] ?? 0) / GIB;
+    }
+    const hasSeed = p.values.has("seed.user-data");
+    const seed = {
+      userData: hasSeed ? b64(one(p, "seed.user-data")) : "",
+      metaData: hasSeed ? b64(one(p, "seed.meta-data")) : "",
+      networkConfig: hasSeed ? b64(one(p, "seed.network-config")) : "",
+    };
+    const drift = xmlDrift(i.xml ?? "", liveXml);
+    const state = one(p, "state") ?? "";
+    return {
+      ...i,
+      // libvirt normalises the XML, so the declared text is kept unless the live definition
+      // differs where it matters; then the state carries that difference, and the next diff
+      // shows the XML as changed (an up re-defines it).
+      xml: drift.length ? `<!-- live definition differs from the declared XML: ${drift.join("; ").replace(/--/g, "- -")} -->` : i.xml,
+      seed,
+      diskGb,
+      vcpus: facts.vcpus ?? 0,
+      memoryMb: facts.memoryMb ?? 0,
+      running: state === "running",
+      uuid: one(p, "uuid") ?? "",
+      archives: p.values.get("archive") ?? [],
+      state,
+      mac: facts.macs[0] ?? "",
+    };
+  },
+
+  async update(_id, olds, news) {
+    const o = inputsOf(olds as unknown as Record<string, unknown>);
+    if (news.diskGb < o.diskGb) {
+      throw new Error(`${news.domain}: diskGb cannot go from ${o.diskGb} to ${news.diskGb}: shrinking a disk would lose data, refused`);
+    }
+    // What the guest sees as hardware: a change needs the persistent definition re-defined
+    // and, if the guest runs, a restart (shutdown, start) to take effect. A comment-only XML
+    // change (the generated notice) is none.
+    const hardware = normalizeXml(o.xml ?? "") !== normalizeXml(news.xml) || o.vcpus !== news.vcpus || o.memoryMb !== news.memoryMb;
+    const redefine = hardware || o.seedPath !== news.seedPath;
+    // cloud-init reads the seed at boot: a new seed needs no restart of its own.
+    const reseed = JSON.stringify(o.seed) !== JSON.stringify(news.seed) || o.seedPath !== news.seedPath;
+    const p = await step(
+      news,
+      UPDATE,
+      "updating the guest",
+      [
+        news.domain,
+        news.diskPath,
+        news.seedPath,
+        o.seedPath ?? news.seedPath,
+        String(news.diskGb),
+        news.running ? "1" : "0",
+        timeout(news),
+        redefine ? "1" : "0",
+        reseed ? "1" : "0",
+        hardware ? "1" : "0",
+        news.archiveDir,
+      ],
+      await payload(news),
+    );
+    return outputs(news, p);
+  },
+
+  async delete(_id, props) {
+    const i = inputsOf(props as unknown as Record<string, unknown>);
+    // The script's "note: archived the disk of … to <path>" reaches stderr through step().
+    await step(i, DELETE, "deleting the guest", [i.domain, i.diskPath, i.seedPath, i.archiveDir, timeout(i)]);
+  },
 };

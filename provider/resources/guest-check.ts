@@ -1,0 +1,224 @@
+import type { CheckFailure } from "@pulumi/pulumi/provider";
+import type { Target } from "../types";
+
+/** Inputs of globenet:vm:Guest. */
+export interface GuestInputs {
+  target: Target;
+  /** libvirt domain name: <handle>--<name>. */
+  domain: string;
+  /** The full domain XML, as `virsh define` takes it (rendered by lib/render/libvirt-domain.ts). */
+  xml: string;
+  /** The NoCloud seed files. */
+  seed: { userData: string; metaData: string; networkConfig: string };
+  /** Path of the base qcow2 on the hypervisor; the disk is an overlay of it. */
+  baseImage: string;
+  diskPath: string;
+  seedPath: string;
+  diskGb: number;
+  vcpus: number;
+  memoryMb: number;
+  /** False when the member is suspended: the guest is shut down, nothing is removed. */
+  running: boolean;
+  /** Deleted guests' disks go to <archiveDir>/vps/<domain>-<UTC timestamp>.qcow2. */
+  archiveDir: string;
+  /** How long a graceful (ACPI) shutdown may take before the guest is forced off; default 90. */
+  shutdownTimeoutSec?: number;
+}
+
+/** Outputs: the inputs as they are live, plus what libvirt and the host say. */
+export interface GuestOutputs extends GuestInputs {
+  /** libvirt's UUID: the same across updates; a new one means a new machine. */
+  uuid: string;
+  /** Archives of this domain's disks (earlier deletions under the same name) on the host. */
+  archives: string[];
+  /** libvirt's state: "running", "shut off", "paused"… */
+  state: string;
+  /** The guest's first MAC address (from <mac address> or the lab's QEMU -device argument). */
+  mac: string;
+}
+
+export const DEFAULT_SHUTDOWN_TIMEOUT_SEC = 90;
+
+/** The engine's placeholder for a value not known yet (preview). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+const DOMAIN_RE = /^[a-z][a-z0-9-]*--[a-z][a-z0-9-]*$/;
+/** Absolute, plain characters only, no empty, "." or ".." segment, no segment starting with "-". */
+const SEGMENT_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
+
+export function isSafePath(p: unknown): p is string {
+  if (typeof p !== "string" || p.length < 2 || p.length > 1024 || !p.startsWith("/")) return false;
+  return p
+    .slice(1)
+    .split("/")
+    .every((s) => SEGMENT_RE.test(s) && s !== "." && s !== "..");
+}
+
+const INPUT_KEYS = [
+  "target",
+  "domain",
+  "xml",
+  "seed",
+  "baseImage",
+  "diskPath",
+  "seedPath",
+  "diskGb",
+  "vcpus",
+  "memoryMb",
+  "running",
+  "archiveDir",
+  "shutdownTimeoutSec",
+] as const;
+
+/** Only the input properties of a state or input bag (outputs and stray keys dropped). */
+export function inputsOf(o: Record<string, unknown>): GuestInputs {
+  const r: Record<string, unknown> = {};
+  for (const k of INPUT_KEYS) if (o[k] !== undefined && o[k] !== null) r[k] = o[k];
+  return r as unknown as GuestInputs;
+}
+
+function intIn(v: unknown, min: number, max: number): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** Validates the inputs; failures name the property. Unknown (preview) values pass. */
+export function checkGuest(news: Record<string, unknown>): { inputs?: GuestInputs; failures?: CheckFailure[] } {
+  const inputs = inputsOf(news);
+  const failures: CheckFailure[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  const known = (v: unknown) => v !== UNKNOWN;
+  const i = inputs as unknown as Record<string, unknown>;
+
+  const t = i.target as Record<string, unknown> | undefined;
+  if (known(t)) {
+    if (!t || typeof t !== "object") fail("target", "is required: { name, address, port, user, hostKey } of the hypervisor");
+    else {
+      for (const k of ["name", "address", "user", "hostKey"]) {
+        if (known(t[k]) && (typeof t[k] !== "string" || !(t[k] as string).trim())) fail(`target.${k}`, "must be a non-empty string");
+      }
+      if (known(t.port) && !intIn(t.port, 1, 65535)) fail("target.port", "must be a TCP port (1-65535)");
+    }
+  }
+  if (known(i.domain) && (typeof i.domain !== "string" || !DOMAIN_RE.test(i.domain) || i.domain.length > 200)) {
+    fail("domain", `must be <handle>--<name> (lower-case letters, digits, "-"), got ${JSON.stringify(i.domain)}`);
+  }
+  for (const k of ["baseImage", "diskPath", "seedPath", "archiveDir"]) {
+    if (known(i[k]) && !isSafePath(i[k])) {
+      fail(k, `must be an absolute path of letters, digits and . _ + - (no "..", no segment starting with "-"), got ${JSON.stringify(i[k])}`);
+    }
+  }
+  if (typeof i.diskPath === "string" && i.diskPath === i.baseImage) fail("diskPath", "must not be the base image itself");
+  if (typeof i.diskPath === "string" && i.diskPath === i.seedPath) fail("seedPath", "must differ from diskPath");
+  if (known(i.diskGb) && !intIn(i.diskGb, 1, 65_536)) fail("diskGb", "must be a whole number of GiB, 1 to 65536");
+  if (known(i.vcpus) && !intIn(i.vcpus, 1, 256)) fail("vcpus", "must be a whole number, 1 to 256");
+  if (known(i.memoryMb) && !intIn(i.memoryMb, 16, 4_194_304)) fail("memoryMb", "must be a whole number of MiB, 16 to 4194304");
+  if (known(i.running) && typeof i.running !== "boolean") fail("running", "must be true or false");
+  if (i.shutdownTimeoutSec !== undefined && known(i.shutdownTimeoutSec) && !intIn(i.shutdownTimeoutSec, 0, 3600)) {
+    fail("shutdownTimeoutSec", "must be a whole number of seconds, 0 to 3600");
+  }
+  const seed = i.seed as Record<string, unknown> | undefined;
+  if (known(seed)) {
+    if (!seed || typeof seed !== "object") fail("seed", "is required: { userData, metaData, networkConfig }");
+    else for (const k of ["userData", "metaData", "networkConfig"]) if (known(seed[k]) && typeof seed[k] !== "string") fail(`seed.${k}`, "must be a string");
+  }
+  if (known(i.xml)) {
+    if (typeof i.xml !== "string" || !/^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<domain[\s>]/.test(i.xml)) {
+      fail("xml", "must be a libvirt domain XML (<domain …>)");
+    } else {
+      const f = domainFacts(i.xml);
+      if (typeof i.domain === "string" && DOMAIN_RE.test(i.domain) && f.name !== i.domain) fail("xml", `names the domain ${JSON.stringify(f.name)}, not ${JSON.stringify(i.domain)}`);
+      for (const k of ["diskPath", "seedPath"]) {
+        const p = i[k];
+        if (isSafePath(p) && !f.files.includes(p)) fail("xml", `does not attach ${k} ${p} (render the XML from the same VPS)`);
+      }
+      if (intIn(i.vcpus, 1, 256) && f.vcpus !== undefined && f.vcpus !== i.vcpus) fail("xml", `has ${f.vcpus} vCPUs but vcpus is ${i.vcpus}`);
+      if (intIn(i.memoryMb, 16, 4_194_304) && f.memoryMb !== undefined && f.memoryMb !== i.memoryMb) {
+        fail("xml", `has ${f.memoryMb} MiB of memory but memoryMb is ${i.memoryMb}`);
+      }
+    }
+  }
+  return failures.length ? { inputs, failures } : { inputs };
+}
+
+/** What the provider reads out of a domain XML (declared or `virsh dumpxml --inactive`). */
+export interface DomainFacts {
+  name?: string;
+  type?: string;
+  /** vCPUs the guest boots with (the `current` attribute, else the count). */
+  vcpus?: number;
+  /** Memory the guest runs with, MiB: <currentMemory>, else <memory>. */
+  memoryMb?: number;
+  /** Every <source file='…'> (disks, cdroms), in order. */
+  files: string[];
+  /** MACs: <mac address='…'/> and mac=… in QEMU command-line arguments, lower case. */
+  macs: string[];
+}
+
+const UNITS: Record<string, number> = {
+  b: 1 / 1048576,
+  bytes: 1 / 1048576,
+  k: 1 / 1024,
+  kib: 1 / 1024,
+  kb: 1000 / 1048576,
+  m: 1,
+  mib: 1,
+  mb: 1_000_000 / 1048576,
+  g: 1024,
+  gib: 1024,
+  gb: 1e9 / 1048576,
+  t: 1048576,
+  tib: 1048576,
+};
+
+function mib(unit: string | undefined, value: string): number | undefined {
+  const f = UNITS[(unit ?? "KiB").toLowerCase()];
+  return f === undefined ? undefined : Number(value) * f;
+}
+
+function attr(tag: string, name: string): string | undefined {
+  return new RegExp(`\\s${name}\\s*=\\s*(['"])(.*?)\\1`).exec(tag)?.[2];
+}
+
+export function domainFacts(xml: string): DomainFacts {
+  const x = xml.replace(/<!--[\s\S]*?-->/g, "");
+  const name = /<name>\s*([^<]*?)\s*<\/name>/.exec(x)?.[1];
+  const domTag = /<domain\b[^>]*>/.exec(x)?.[0];
+  const vcpu = /(<vcpu\b[^>]*>)\s*(\d+)\s*<\/vcpu>/.exec(x);
+  const vcpus = vcpu ? Number(attr(vcpu[1] as string, "current") ?? vcpu[2]) : undefined;
+  const memTag = (tag: string) => {
+    const m = new RegExp(`(<${tag}\\b[^>]*>)\\s*(\\d+)\\s*</${tag}>`).exec(x);
+    return m ? mib(attr(m[1] as string, "unit"), m[2] as string) : undefined;
+  };
+  const memoryMb = memTag("currentMemory") ?? memTag("memory");
+  const files = [...x.matchAll(/<source\b[^>]*\sfile\s*=\s*(['"])(.*?)\1/g)].map((m) => m[2] as string);
+  const macs = [
+    ...[...x.matchAll(/<mac\b[^>]*\saddress\s*=\s*(['"])(.*?)\1/g)].map((m) => m[2] as string),
+    ...[...x.matchAll(/\bmac=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})/g)].map((m) => m[1] as string),
+  ].map((m) => m.toLowerCase());
+  return { name, type: domTag ? attr(domTag, "type") : undefined, vcpus, memoryMb, files, macs };
+}
+
+/** The XML as libvirt keeps it: comments and layout between tags do not count as a change. */
+export function normalizeXml(xml: string): string {
+  return xml
+    .replace(/<\?xml[^>]*\?>/g, "")
+    .replace(/<!--[\s\S]*?-->/g, "")
+    .replace(/>\s+</g, "><")
+    .trim();
+}
+
+/**
+ * Where the live definition differs from the declared XML in what matters and the other
+ * properties do not already show (vCPUs and memory have their own): domain type, attached
+ * files, MACs. Empty when they agree.
+ */
+export function xmlDrift(declared: string, live: string): string[] {
+  const d = domainFacts(declared);
+  const l = domainFacts(live);
+  const out: string[] = [];
+  if (d.type !== l.type) out.push(`type ${l.type} (declared ${d.type})`);
+  const same = (a: string[], b: string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+  if (!same(d.files, l.files)) out.push(`files ${l.files.join(" ")} (declared ${d.files.join(" ")})`);
+  if (!same(d.macs, l.macs)) out.push(`MACs ${l.macs.join(" ") || "none"} (declared ${d.macs.join(" ") || "none"})`);
+  return out;
+}

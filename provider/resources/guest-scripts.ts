@@ -1,0 +1,247 @@
+/*
+ * The constant bash scripts of globenet:vm:Guest. Member-controlled values reach them only as
+ * positional arguments (names and paths validated by guest-check.ts, quoted by remote.run)
+ * and as data on stdin (a tar with the domain XML and the seed files). `remote.run` prepends
+ * `set -euo pipefail`.
+ *
+ * Conventions: lines on stderr starting with "note: " are reported by the provider even when
+ * the step succeeds; results go to stdout as `key=value` lines. Exit codes the provider turns
+ * into specific messages: 3 base image missing, 4 domain not defined, 5 disk missing or in
+ * the way, 6 the disk would shrink, 7 the archive failed its verification.
+ */
+
+/** Shell functions shared by the scripts below. */
+const COMMON = String.raw`
+export LIBVIRT_DEFAULT_URI=qemu:///system
+GIB=1073741824
+
+# qemu-img's JSON is one key per line; top-level keys are indented by four spaces. -U reads an
+# image that a running QEMU holds open.
+vsize() { qemu-img info -U --output=json -- "$1" | sed -n 's/^    "virtual-size": \([0-9][0-9]*\),\{0,1\}$/\1/p' | head -n 1; }
+backing() { qemu-img info -U --output=json -- "$1" | sed -n 's/^    "backing-filename": "\(.*\)",\{0,1\}$/\1/p' | head -n 1; }
+
+# Whether the domain is defined; fails the script when libvirtd does not answer (an unreachable
+# libvirtd must never read as "not defined").
+is_defined() {
+  local names
+  names=$(virsh list --all --name) || { echo "libvirtd does not answer on $LIBVIRT_DEFAULT_URI" >&2; exit 1; }
+  grep -qxF -- "$1" <<<"$names"
+}
+
+now() { printf '%s' "$EPOCHREALTIME"; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
+
+# Graceful stop: the ACPI power button, up to $2 seconds, then pull the plug (virsh destroy).
+stop_guest() {
+  local d=$1 limit=$2 t0 end
+  t0=$(now)
+  case "$(virsh domstate "$d")" in
+    "shut off") return 0 ;;
+    paused) virsh resume "$d" >/dev/null ;;
+  esac
+  virsh shutdown "$d" >/dev/null 2>&1 || true
+  end=$((SECONDS + limit))
+  while [ "$(virsh domstate "$d")" != "shut off" ]; do
+    if (( SECONDS >= end )); then
+      echo "note: $d did not shut down within $limit seconds of the ACPI request: forced off (virsh destroy)" >&2
+      virsh destroy "$d" >/dev/null 2>&1 || true
+      break
+    fi
+    sleep 0.2
+  done
+  [ "$(virsh domstate "$d")" = "shut off" ] || { echo "could not stop $d" >&2; exit 1; }
+  echo "timing=stop:$(since "$t0")"
+}
+
+start_guest() {
+  local t0
+  t0=$(now)
+  case "$(virsh domstate "$1")" in
+    running) return 0 ;;
+    paused) virsh resume "$1" >/dev/null ;;
+    *) virsh start "$1" >/dev/null ;;
+  esac
+  echo "timing=start:$(since "$t0")"
+}
+
+# Defines domain $1 from the XML file $2. An XML without <uuid> would get a fresh random one,
+# which libvirt refuses for a name it already has ("already exists with uuid"): the
+# existing UUID is written into it, so a re-definition keeps the machine's identity.
+define_guest() {
+  local t0 uuid
+  t0=$(now)
+  if is_defined "$1" && ! grep -q '<uuid>' "$2"; then
+    uuid=$(virsh domuuid "$1")
+    if [[ ! "$uuid" =~ ^[0-9a-f-]{36}$ ]]; then echo "libvirt gave an unexpected UUID for $1: $uuid" >&2; exit 1; fi
+    sed -i "0,/<\/name>/s//<\/name><uuid>$uuid<\/uuid>/" "$2"
+  fi
+  virsh define "$2" >/dev/null
+  echo "timing=define:$(since "$t0")"
+}
+
+# The NoCloud seed: an ISO labelled cidata with user-data, meta-data, network-config from $1,
+# written next to $2 and renamed over it (a running guest keeps the file it opened).
+build_seed() {
+  mkdir -p -- "$(dirname -- "$2")"
+  genisoimage -quiet -output "$2.tmp" -volid cidata -joliet -rock "$1/user-data" "$1/meta-data" "$1/network-config"
+  chmod 0644 -- "$2.tmp"
+  mv -f -- "$2.tmp" "$2"
+}
+
+# Archives of domain $2 under archive directory $1 (the timestamp pattern keeps a-b apart from a-b-c).
+list_archives() {
+  local f
+  for f in "$1/vps/$2-"[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z.qcow2; do
+    if [ -f "$f" ]; then printf 'archive=%s\n' "$f"; fi
+  done
+}
+
+report() {
+  printf 'uuid=%s\n' "$(virsh domuuid "$1")"
+  printf 'state=%s\n' "$(virsh domstate "$1")"
+  list_archives "$2" "$1"
+}
+`;
+
+/** stdin: tar of domain.xml, seed/{user-data,meta-data,network-config}. */
+const UNPACK = String.raw`
+tmp=$(mktemp -d)
+trap 'rm -rf -- "$tmp"' EXIT
+tar -x -C "$tmp" --no-same-owner --no-same-permissions -f -
+`;
+
+/** $1 domain $2 disk $3 seed $4 base image $5 disk GiB $6 running (1/0) $7 archive dir */
+export const CREATE = String.raw`${COMMON}
+domain=$1 disk=$2 seed=$3 base=$4 gb=$5 want=$6 archdir=$7
+${UNPACK}
+if [ ! -e "$base" ]; then echo "no such file" >&2; exit 3; fi
+if [ ! -f "$base" ]; then echo "it is not a regular file" >&2; exit 3; fi
+want_bytes=$((gb * GIB))
+base_bytes=$(vsize "$base")
+if (( base_bytes > want_bytes )); then
+  echo "disk_gb is $gb but the base image $base is larger ($base_bytes bytes): raise disk_gb" >&2
+  exit 5
+fi
+if [ -e "$disk" ]; then
+  # Left by an interrupted create, or the domain was undefined by hand: the disk is the
+  # machine, so it is reused when it is this base's overlay, and never overwritten.
+  if [ "$(backing "$disk")" != "$base" ]; then
+    echo "disk $disk already exists and is not an overlay of $base: refusing to overwrite it (it may hold data; archive or move it by hand first)" >&2
+    exit 5
+  fi
+  cur=$(vsize "$disk")
+  if (( cur > want_bytes )); then
+    echo "disk $disk already exists with $cur bytes, more than disk_gb $gb: shrinking would lose data (raise disk_gb)" >&2
+    exit 6
+  fi
+  if (( cur < want_bytes )); then qemu-img resize -q -- "$disk" "$want_bytes"; fi
+  echo "note: reused the existing disk $disk (an overlay of $base)" >&2
+else
+  mkdir -p -- "$(dirname -- "$disk")"
+  qemu-img create -q -f qcow2 -F qcow2 -b "$base" -- "$disk.tmp" "$want_bytes"
+  chmod 0600 -- "$disk.tmp"
+  mv -- "$disk.tmp" "$disk"
+fi
+build_seed "$tmp/seed" "$seed"
+define_guest "$domain" "$tmp/domain.xml"
+if ! is_defined "$domain"; then
+  echo "virsh define did not define a domain named $domain: the XML names another domain" >&2
+  exit 1
+fi
+if [ "$want" = 1 ]; then start_guest "$domain"; fi
+report "$domain" "$archdir"
+`;
+
+/**
+ * $1 domain $2 disk $3 seed $4 previous seed path $5 disk GiB $6 running (1/0)
+ * $7 shutdown timeout (s) $8 redefine (1/0) $9 rebuild seed (1/0) $10 restart if running (1/0)
+ * $11 archive dir
+ */
+export const UPDATE = String.raw`${COMMON}
+domain=$1 disk=$2 seed=$3 oldseed=$4 gb=$5 want=$6 timeout=$7 redefine=$8 reseed=$9 restart=${"${10}"} archdir=${"${11}"}
+${UNPACK}
+if ! is_defined "$domain"; then
+  echo "domain $domain is not defined here (undefined outside Pulumi?): run a refresh, then up defines it again on its existing disk" >&2
+  exit 4
+fi
+if [ ! -f "$disk" ]; then
+  echo "disk $disk is missing: nothing here can bring its data back; restore it from a backup or an archive, or replace the guest (up --replace) to start from a fresh disk" >&2
+  exit 5
+fi
+want_bytes=$((gb * GIB))
+cur=$(vsize "$disk")
+if (( want_bytes < cur )); then
+  echo "disk $disk has $cur bytes and disk_gb $gb is less: shrinking would lose data, refused" >&2
+  exit 6
+fi
+grow=0
+if (( want_bytes > cur )); then grow=1; fi
+state=$(virsh domstate "$domain")
+if [ "$reseed" = 1 ]; then build_seed "$tmp/seed" "$seed"; fi
+# The persistent configuration; a running guest takes it at its next start.
+if [ "$redefine" = 1 ]; then define_guest "$domain" "$tmp/domain.xml"; fi
+if [ "$state" != "shut off" ] && { [ "$grow" = 1 ] || [ "$restart" = 1 ] || [ "$want" = 0 ]; }; then
+  stop_guest "$domain" "$timeout"
+fi
+# qemu-img resize needs the guest off (QEMU holds the image); cloud-init grows the file
+# system at the next boot.
+if [ "$grow" = 1 ]; then qemu-img resize -q -- "$disk" "$want_bytes"; fi
+if [ "$want" = 1 ]; then start_guest "$domain"; fi
+if [ "$oldseed" != "$seed" ]; then rm -f -- "$oldseed"; fi
+report "$domain" "$archdir"
+`;
+
+/** $1 domain $2 disk $3 seed $4 archive dir. Values that may hold anything travel base64. */
+export const READ = String.raw`${COMMON}
+domain=$1 disk=$2 seed=$3 archdir=$4
+if ! is_defined "$domain"; then echo "absent=1"; exit 0; fi
+report "$domain" "$archdir"
+printf 'xml=%s\n' "$(virsh dumpxml --inactive "$domain" | base64 -w0)"
+if [ -f "$disk" ]; then printf 'disk=%s\n' "$(qemu-img info -U --output=json -- "$disk" | base64 -w0)"; fi
+if [ -f "$seed" ]; then
+  for f in user-data meta-data network-config; do
+    printf 'seed.%s=%s\n' "$f" "$(isoinfo -i "$seed" -R -x "/$f" | base64 -w0)"
+  done
+fi
+`;
+
+/**
+ * $1 domain $2 disk $3 seed $4 archive dir $5 shutdown timeout (s).
+ * Never removes a disk without a verified archive of it.
+ */
+export const DELETE = String.raw`${COMMON}
+domain=$1 disk=$2 seed=$3 archdir=$4 timeout=$5
+defined=0
+if is_defined "$domain"; then defined=1; fi
+if [ "$defined" = 1 ]; then stop_guest "$domain" "$timeout"; fi
+if [ -f "$disk" ]; then
+  mkdir -p -- "$archdir"
+  install -d -m 0700 -- "$archdir/vps"
+  while :; do
+    out="$archdir/vps/$domain-$(date -u +%Y%m%dT%H%M%SZ).qcow2"
+    if [ ! -e "$out" ]; then break; fi
+    sleep 1
+  done
+  part="$out.partial"
+  trap 'rm -f -- "$part"' EXIT
+  t0=$(now)
+  # Flattened: the archive holds the base image's blocks too, so it outlives the base.
+  qemu-img convert -O qcow2 -- "$disk" "$part"
+  fail() { echo "the archive of $disk failed its verification ($1): the disk was kept, nothing was removed" >&2; exit 7; }
+  qemu-img check -q -- "$part" || fail "qemu-img check"
+  [ -z "$(backing "$part")" ] || fail "it still has a backing file"
+  [ "$(vsize "$part")" = "$(vsize "$disk")" ] || fail "virtual sizes differ"
+  qemu-img compare -q -- "$disk" "$part" || fail "contents differ from the disk"
+  chmod 0600 -- "$part"
+  mv -- "$part" "$out"
+  sync -- "$out"
+  echo "timing=archive:$(since "$t0")"
+  printf 'archive=%s\n' "$out"
+  echo "note: archived the disk of $domain to $out" >&2
+else
+  echo "note: $disk does not exist: nothing to archive" >&2
+fi
+# Undefined before the files go, so no defined domain ever points at a removed disk.
+if [ "$defined" = 1 ]; then virsh undefine "$domain" >/dev/null; fi
+rm -f -- "$disk" "$seed"
+`;
