@@ -23,7 +23,7 @@ CREATE USER IF NOT EXISTS 'velo_wp'@'localhost' IDENTIFIED BY 's3cret';
 ALTER USER 'velo_wp'@'localhost' IDENTIFIED BY 's3cret'
   WITH MAX_USER_CONNECTIONS 10 MAX_QUERIES_PER_HOUR 50000 MAX_UPDATES_PER_HOUR 0
   ACCOUNT UNLOCK;
-GRANT ALL PRIVILEGES ON \`velo_wp\`.* TO 'velo_wp'@'localhost';
+GRANT ALL PRIVILEGES ON \`velo\\_wp\`.* TO 'velo_wp'@'localhost';
 `);
   });
 
@@ -38,7 +38,7 @@ GRANT ALL PRIVILEGES ON \`velo_wp\`.* TO 'velo_wp'@'localhost';
   it("uses the client host of the account", () => {
     const d = db("velo_wp");
     d.clientHost = "192.0.2.10";
-    expect(renderDatabaseSql(d, "x")).toContain("GRANT ALL PRIVILEGES ON `velo_wp`.* TO 'velo_wp'@'192.0.2.10';");
+    expect(renderDatabaseSql(d, "x")).toContain("GRANT ALL PRIVILEGES ON `velo\\_wp`.* TO 'velo_wp'@'192.0.2.10';");
   });
 
   it.each<[string, string, string]>([

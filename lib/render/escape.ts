@@ -208,6 +208,15 @@ export function sqlIdentifier(s: string): string {
 }
 
 /**
+ * A database name where GRANT reads it as a pattern: `_` and `%` are wildcards there, so a
+ * grant on `velo_wp` would also open `veloxwp` to the user. Escaped with a backslash, they
+ * match themselves only.
+ */
+export function sqlGrantDatabase(s: string): string {
+  return sqlIdentifier(s.replace(/\\/g, "\\\\").replace(/([_%])/g, "\\$1"));
+}
+
+/**
  * A MariaDB string literal in single quotes, escaped as mysql_real_escape_string does:
  * NUL, LF, CR, Ctrl-Z, `\`, `'` and `"` get a backslash form, so the literal is one line and
  * survives being piped to the `mariadb` client. This relies on backslash escapes being on:

@@ -1,5 +1,5 @@
 import type { DatabaseModel } from "../model/types";
-import { lineComment, sqlIdentifier, sqlString } from "./escape";
+import { lineComment, sqlGrantDatabase, sqlIdentifier, sqlString } from "./escape";
 import { renderTemplate } from "./handlebars";
 import { generatedNotice } from "./notice";
 
@@ -19,6 +19,7 @@ export function renderDatabaseSql(db: DatabaseModel, password: string): string {
     notice: lineComment(generatedNotice(db.file)),
     status: lineComment(db.status),
     database: sqlIdentifier(db.name),
+    grantDatabase: sqlGrantDatabase(db.name),
     account,
     password: sqlString(password),
     maxUserConnections: int(db.limits.max_user_connections),

@@ -1,15 +1,451 @@
-import type { ResourceType } from "../types";
+/**
+ * globenet:db:Database — a MariaDB database, its user, grants and limits on a database host,
+ * and the member's credentials file on the web host.
+ *
+ * - The SQL is lib/render/mariadb-sql.ts's, run with the `mariadb` client as root (unix
+ *   socket authentication), on stdin. Re-running it converges (limits, ACCOUNT LOCK/UNLOCK).
+ * - The password is generated here with node:crypto, travels only on stdin (SQL, the
+ *   credentials file), is redacted from every error, and is returned as a Pulumi secret.
+ * - The credentials file is <home>/.my.cnf.d/<name>.cnf (0600, the member's), read through
+ *   the `!includedir` of ~/.my.cnf that the Account writes. Its groups carry the database
+ *   name as a suffix, `[client_<name>]` and `[mysql_<name>]`, so a member with several
+ *   databases has one group each and no file overrides another:
+ *       mariadb --defaults-group-suffix=_<name>
+ *   (`database=` sits in `[mysql_<name>]` only: mariadb-dump and other tools that read the
+ *   client groups refuse an unknown `database` option.)
+ * - Deleting dumps first (mysqldump --single-transaction --routines --triggers --events,
+ *   gzip, verified: gzip -t, header and "Dump completed" trailer), then drops. Never drops
+ *   without a verified dump.
+ * - The name, the user and the database host are fixed: changing one replaces the resource
+ *   (dump, drop, create empty). The program never renames a database: a rename would lose
+ *   its data, so a new name is a new, empty database and the old one is archived.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { DiffResult } from "@pulumi/pulumi/provider";
+import type { DatabaseModel } from "../../lib/model/types";
+import { sqlIdentifier, sqlString } from "../../lib/render/escape";
+import { renderDatabaseSql } from "../../lib/render/mariadb-sql";
+import { run, type RunResult } from "../ssh/remote";
+import type { ResourceType, Target } from "../types";
+import {
+  Failures,
+  PRELUDE,
+  asTarget,
+  checkTarget,
+  dbNameProblem,
+  handleProblem,
+  hasUnknown,
+  homeProblem,
+  hostProblem,
+  parseLines,
+  pathProblem,
+  plain,
+  printable,
+  secret,
+  str,
+  utcStamp,
+  type SecretValue,
+} from "./account-shared";
 
-/** TODO: being written. */
-export const databaseType: ResourceType<any, any> = {
-  check: (news) => ({ inputs: news }),
-  diff: () => ({ changes: false }),
-  create: async () => {
-    throw new Error("globenet provider: Database is not implemented yet");
-  },
-  read: async () => undefined,
-  update: async () => {
-    throw new Error("globenet provider: Database is not implemented yet");
-  },
-  delete: async () => undefined,
+export type DatabaseStatus = "active" | "suspended" | "departed";
+
+export interface DatabaseLimits {
+  max_user_connections: number;
+  max_queries_per_hour?: number;
+  max_updates_per_hour?: number;
+}
+
+export interface DatabaseInputs {
+  /** The database host. */
+  target: Target;
+  /** The web host that receives the member's credentials file; none: no file is written. */
+  webTarget?: Target;
+  handle: string;
+  home: string;
+  name: string;
+  user: string;
+  /** Host part of the MariaDB account: "localhost" (web and db on one machine) or the web host's address. */
+  clientHost: string;
+  limits: DatabaseLimits;
+  /** Anything but "active" locks the MariaDB account (ACCOUNT LOCK); the data stays. */
+  status: DatabaseStatus;
+  /** Root-only folder on the database host for dumps (databases/). */
+  archiveDir: string;
+  /** The server's unix socket for the admin connection (and the member's, with clientHost localhost); default the system one. */
+  socket?: string;
+}
+
+export interface DatabaseOutputs extends DatabaseInputs {
+  password: SecretValue<string>;
+  /** Dumps made by this resource, oldest first. */
+  archives: string[];
+  /** What `read` found out of line besides the inputs (missing user, grant, credentials file). */
+  drift: string[];
+}
+
+/** The system server's socket on Debian, written into credentials files when no socket is given. */
+export const DEFAULT_SOCKET = "/run/mysqld/mysqld.sock";
+
+// ---- remote scripts (constant) ----------------------------------------------------------
+
+/** SQL on stdin, as root over the unix socket; $1 is the socket or empty. */
+const SQL = `
+sock=()
+[ -z "$1" ] || sock=("--socket=$1")
+exec mariadb "\${sock[@]}" --batch --skip-column-names
+`;
+
+/** $1 socket or empty, $2 database, $3 archive folder, $4 time stamp. Prints archive=PATH. */
+const DUMP = `${PRELUDE}
+sock=()
+[ -z "$1" ] || sock=("--socket=$1")
+name=$2 adir=$3 stamp=$4
+install -d -m 0700 -- "$adir/databases"
+out=$(free_name "$adir/databases/$name-$stamp" .sql.gz)
+mysqldump "\${sock[@]}" --single-transaction --routines --triggers --events "$name" | gzip -c > "$out.partial"
+gzip -t -- "$out.partial" || die "the dump $out.partial is not a valid gzip file: nothing was dropped"
+[ -s "$out.partial" ] || die "the dump $out.partial is empty: nothing was dropped"
+heads=$(gzip -cd -- "$out.partial" | grep -c -E '^-- (MariaDB|MySQL) dump' || true)
+last=$(gzip -cd -- "$out.partial" | tail -n 1)
+[ "$heads" -ge 1 ] || die "the dump $out.partial has no mysqldump header: nothing was dropped"
+case "$last" in "-- Dump completed"*) ;; *) die "the dump $out.partial is incomplete (no 'Dump completed' trailer): nothing was dropped" ;; esac
+mv -- "$out.partial" "$out"
+echo "archive=$out"
+`;
+
+/** On the web host: does the member's account exist; the credentials file's sha256 or "absent". */
+const CNF_READ = `${PRELUDE}
+h=$1 home=$2 name=$3
+member "$h" || { echo "account=absent"; exit 0; }
+[ "$mhome" = "$home" ] || { echo "account=absent"; exit 0; }
+echo "account=present"
+cd /
+f="$home/.my.cnf.d/$name.cnf"
+sum=$(as_member bash -c 'if [ -f "$1" ]; then sha256sum < "$1"; fi' cnf-read "$f" 2>/dev/null || true)
+echo "cnf=\${sum%% *}"
+`;
+
+/** On the web host: writes ~/.my.cnf.d/<name>.cnf from stdin, with the member's rights, 0600. */
+const CNF_WRITE = `${PRELUDE}
+h=$1 home=$2 name=$3
+member "$h" || die "there is no unix account $h on this host: its Account must be applied first"
+[ "$mhome" = "$home" ] || die "the unix account $h has home $mhome, not $home"
+cd /
+as_member bash -c '
+set -euo pipefail
+umask 077
+d=$1/.my.cnf.d
+mkdir -p -- "$d"
+chmod 0700 -- "$d"
+tmp=$(mktemp "$d/.$2.cnf.XXXXXX")
+cat > "$tmp"
+chmod 0600 -- "$tmp"
+mv -f -- "$tmp" "$d/$2.cnf"
+' cnf-write "$home" "$name"
+`;
+
+const CNF_REMOVE = `${PRELUDE}
+h=$1 home=$2 name=$3
+member "$h" || { echo "account=absent"; exit 0; }
+[ "$mhome" = "$home" ] || { echo "account=absent"; exit 0; }
+cd /
+as_member rm -f -- "$home/.my.cnf.d/$name.cnf"
+echo "removed=yes"
+`;
+
+// ---- helpers ----------------------------------------------------------------------------
+
+/** Runs SQL (on stdin) as root on the database host. Secrets are redacted from any error. */
+export function runSql(target: Target, socket: string | undefined, sql: string, what: string, secrets: string[] = [], check = true): Promise<RunResult> {
+  return run(target, SQL, { args: [socket ?? ""], stdin: sql, what, check }, secrets);
+}
+
+function account(i: DatabaseInputs, host = i.clientHost): string {
+  return `${sqlString(i.user)}@${sqlString(host)}`;
+}
+
+export function modelOf(i: DatabaseInputs): DatabaseModel {
+  return {
+    handle: i.handle,
+    status: i.status,
+    name: i.name,
+    user: i.user,
+    dbHost: i.target.name,
+    clientHost: i.clientHost,
+    limits: { ...i.limits },
+    webHost: i.webTarget?.name,
+    file: `members/${i.handle}/member.yaml`,
+  };
+}
+
+export function newPassword(): string {
+  // 24 random bytes: 32 characters of [A-Za-z0-9_-], 192 bits.
+  return randomBytes(24).toString("base64url");
+}
+
+/** The member's credentials file. */
+export function cnfText(i: DatabaseInputs, password: string): string {
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(password)) throw new Error(`database ${i.name}: the stored password is not one this provider makes (refusing to write it into an option file)`);
+  const where = i.clientHost === "localhost" ? `socket=${i.socket ?? DEFAULT_SOCKET}` : `host=${i.target.address}`;
+  return [
+    `# Generated by globenet-infra from members/${i.handle}/member.yaml - do not edit by hand: each apply rewrites it.`,
+    `# Database ${i.name} on ${i.target.name}. Connect with:`,
+    `#   mariadb --defaults-group-suffix=_${i.name}`,
+    `#   mariadb-dump --defaults-group-suffix=_${i.name} ${i.name} > ${i.name}.sql`,
+    `[client_${i.name}]`,
+    `user=${i.user}`,
+    `password=${password}`,
+    where,
+    ``,
+    `[mysql_${i.name}]`,
+    `database=${i.name}`,
+    ``,
+  ].join("\n");
+}
+
+function sha256(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
+async function writeCnf(i: DatabaseInputs, password: string): Promise<void> {
+  if (!i.webTarget) return;
+  await run(i.webTarget, CNF_WRITE, { args: [i.handle, i.home, i.name], stdin: cnfText(i, password), what: `writing ~${i.handle}/.my.cnf.d/${i.name}.cnf` }, [password]);
+}
+
+async function removeCnf(i: DatabaseInputs): Promise<void> {
+  if (!i.webTarget) return;
+  await run(i.webTarget, CNF_REMOVE, { args: [i.handle, i.home, i.name], what: `removing ~${i.handle}/.my.cnf.d/${i.name}.cnf` });
+}
+
+async function cnfState(i: DatabaseInputs): Promise<{ account: boolean; sha?: string }> {
+  if (!i.webTarget) return { account: true };
+  const r = await run(i.webTarget, CNF_READ, { args: [i.handle, i.home, i.name], what: `reading ~${i.handle}/.my.cnf.d/${i.name}.cnf` });
+  const v = parseLines(r.stdout);
+  const sha = v.get("cnf")?.[0];
+  return { account: v.get("account")?.[0] === "present", sha: sha ? sha : undefined };
+}
+
+/** Creates or converges database, user, grant, limits and lock with this password. */
+async function apply(i: DatabaseInputs, password: string): Promise<void> {
+  const sql = renderDatabaseSql(modelOf(i), password);
+  await runSql(i.target, i.socket, sql, `database ${i.name}`, [password]);
+}
+
+function passwordOf(o: Partial<DatabaseOutputs> | undefined): string | undefined {
+  const p = plain<unknown>(o?.password);
+  return str(p) && p !== "" ? p : undefined;
+}
+
+// ---- check ------------------------------------------------------------------------------
+
+const STATUSES: DatabaseStatus[] = ["active", "suspended", "departed"];
+
+function clientHostProblem(h: unknown): string | undefined {
+  if (!str(h)) return "must be a string";
+  if (h === "localhost") return undefined;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(h) || /^[0-9a-f:]+$/.test(h) && h.includes(":")) return undefined;
+  return hostProblem(h) ? `"${printable(h)}" is not "localhost", an IP address or a host name` : undefined;
+}
+
+function limitProblem(v: unknown, required: boolean): string | undefined {
+  if (v === undefined || v === null) return required ? "is required" : undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2_000_000_000) return "must be a whole number from 0 (no limit) up";
+  return undefined;
+}
+
+function check(raw: Record<string, unknown>): { inputs?: DatabaseInputs; failures?: { property: string; reason: string }[] } {
+  const news = plain<Record<string, unknown>>(raw);
+  if (hasUnknown(news)) return { inputs: news as unknown as DatabaseInputs };
+  const f = new Failures();
+  checkTarget(f, "target", news.target);
+  if (news.webTarget !== undefined && news.webTarget !== null) checkTarget(f, "webTarget", news.webTarget);
+  const hp = handleProblem(news.handle);
+  if (hp) f.add("handle", hp);
+  const home = news.home ?? (str(news.handle) ? `/home/${news.handle}` : undefined);
+  const mp = homeProblem(home, news.handle);
+  if (mp) f.add("home", mp);
+  const np = dbNameProblem(news.name);
+  if (np) f.add("name", np);
+  const user = news.user ?? news.name;
+  const up = dbNameProblem(user);
+  if (up) f.add("user", up);
+  const cp = clientHostProblem(news.clientHost);
+  if (cp) f.add("clientHost", cp);
+  const limits = news.limits as Record<string, unknown> | undefined;
+  if (!limits || typeof limits !== "object" || Array.isArray(limits)) f.add("limits", "must be an object { max_user_connections, max_queries_per_hour?, max_updates_per_hour? }");
+  else {
+    for (const k of Object.keys(limits)) if (!["max_user_connections", "max_queries_per_hour", "max_updates_per_hour"].includes(k)) f.add(`limits.${k}`, "is not a known limit");
+    for (const [k, req] of [["max_user_connections", true], ["max_queries_per_hour", false], ["max_updates_per_hour", false]] as const) {
+      const p = limitProblem(limits[k], req);
+      if (p) f.add(`limits.${k}`, p);
+    }
+  }
+  if (!STATUSES.includes(news.status as DatabaseStatus)) f.add("status", 'must be "active" or "suspended"');
+  const ap = pathProblem(news.archiveDir, "archive folder");
+  if (ap) f.add("archiveDir", ap);
+  if (news.socket !== undefined && news.socket !== null) {
+    const sp = pathProblem(news.socket, "socket path");
+    if (sp) f.add("socket", sp);
+  }
+  if (!f.ok || !limits) return { failures: f.list };
+  const l: DatabaseLimits = { max_user_connections: limits.max_user_connections as number };
+  if (limits.max_queries_per_hour !== undefined && limits.max_queries_per_hour !== null) l.max_queries_per_hour = limits.max_queries_per_hour as number;
+  if (limits.max_updates_per_hour !== undefined && limits.max_updates_per_hour !== null) l.max_updates_per_hour = limits.max_updates_per_hour as number;
+  const inputs: DatabaseInputs = {
+    target: asTarget(news.target),
+    handle: news.handle as string,
+    home: home as string,
+    name: news.name as string,
+    user: user as string,
+    clientHost: news.clientHost as string,
+    limits: l,
+    status: news.status as DatabaseStatus,
+    archiveDir: news.archiveDir as string,
+  };
+  if (news.webTarget) inputs.webTarget = asTarget(news.webTarget);
+  if (news.socket) inputs.socket = news.socket as string;
+  return { inputs };
+}
+
+// ---- diff -------------------------------------------------------------------------------
+
+const COMPARED = ["target", "webTarget", "handle", "home", "name", "user", "clientHost", "limits", "status", "archiveDir", "socket"];
+
+function diff(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): DiffResult & { diffs: string[] } {
+  const olds = plain<Record<string, unknown>>(rawOlds);
+  const news = plain<Record<string, unknown>>(rawNews);
+  const diffs = COMPARED.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
+  if (((olds.drift as string[] | undefined) ?? []).length > 0) diffs.push("drift");
+  const replaces: string[] = [];
+  // A new name is a new database (the old one is dumped and dropped): never a rename.
+  if (olds.name !== news.name) replaces.push("name");
+  if (olds.user !== news.user) replaces.push("user");
+  if ((olds.target as Target | undefined)?.name !== (news.target as Target | undefined)?.name) replaces.push("target");
+  return {
+    changes: diffs.length > 0,
+    replaces,
+    diffs,
+    // Same name on "another" host that may be the same machine (the lab): delete first, or
+    // the delete of the old one would drop what the create of the new one just made.
+    deleteBeforeReplace: replaces.length > 0 && olds.name === news.name && olds.user === news.user,
+  };
+}
+
+// ---- create / update / read / delete ----------------------------------------------------
+
+async function create(raw: DatabaseInputs): Promise<{ id: string; outs: DatabaseOutputs }> {
+  const i = plain<DatabaseInputs>(raw);
+  // Refuse before touching the database if the credentials file would have nowhere to go.
+  if (i.webTarget && !(await cnfState(i)).account) {
+    throw new Error(`${i.webTarget.name}: there is no unix account ${i.handle} with home ${i.home}: its Account must be applied before database ${i.name}`);
+  }
+  const password = newPassword();
+  await apply(i, password);
+  await writeCnf(i, password);
+  return { id: i.name, outs: { ...i, password: secret(password), archives: [], drift: [] } };
+}
+
+async function update(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): Promise<DatabaseOutputs> {
+  const olds = plain<DatabaseOutputs & { password?: unknown }>(rawOlds);
+  const news = plain<DatabaseInputs>(rawNews);
+  const password = passwordOf(olds) ?? newPassword();
+  await apply(news, password);
+  if (olds.clientHost && olds.clientHost !== news.clientHost) {
+    await runSql(news.target, news.socket, `DROP USER IF EXISTS ${account(news, olds.clientHost)};\n`, `dropping the old account ${news.user}@${olds.clientHost}`);
+  }
+  const moved = olds.webTarget?.name !== news.webTarget?.name || olds.handle !== news.handle || olds.home !== news.home;
+  if (moved && olds.webTarget) await removeCnf({ ...olds, webTarget: olds.webTarget });
+  await writeCnf(news, password);
+  return { ...news, password: secret(password), archives: [...(olds.archives ?? [])], drift: [] };
+}
+
+async function read(_id: string, rawProps: DatabaseOutputs): Promise<DatabaseOutputs | undefined> {
+  const props = plain<DatabaseOutputs>(rawProps);
+  const name = sqlString(props.name);
+  const sql = [
+    `SELECT 'db', COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name};`,
+    `SELECT 'user', u.max_user_connections, u.max_questions, u.max_updates, IFNULL(JSON_VALUE(g.Priv, '$.account_locked'), '0')`,
+    `  FROM mysql.user u JOIN mysql.global_priv g ON g.User = u.User AND g.Host = u.Host`,
+    `  WHERE u.User = ${sqlString(props.user)} AND u.Host = ${sqlString(props.clientHost)};`,
+    // A grant on `a_b` is stored as a_b (a LIKE pattern) or a\\_b (escaped): both name this database.
+    `SELECT 'grant', COUNT(*) FROM mysql.db WHERE User = ${sqlString(props.user)} AND Host = ${sqlString(props.clientHost)} AND REPLACE(Db, '\\\\_', '_') = ${name};`,
+    ``,
+  ].join("\n");
+  const r = await runSql(props.target, props.socket, sql, `reading database ${props.name}`);
+  const rows = r.stdout.split("\n").filter(Boolean).map((l) => l.split("\t"));
+  const row = (k: string) => rows.find((x) => x[0] === k);
+  if (Number(row("db")?.[1] ?? 0) === 0) return undefined;
+  const drift: string[] = [];
+  const out: DatabaseOutputs = { ...props, password: secret(passwordOf(props) ?? ""), archives: props.archives ?? [], drift };
+  const u = row("user");
+  if (!u) drift.push(`the MariaDB account ${props.user}@${props.clientHost} is missing`);
+  else {
+    const [, conns, queries, updates, locked] = u;
+    const limits: DatabaseLimits = { max_user_connections: Number(conns) };
+    const q = Number(queries);
+    const w = Number(updates);
+    if (props.limits.max_queries_per_hour !== undefined || q !== 0) limits.max_queries_per_hour = q;
+    if (props.limits.max_updates_per_hour !== undefined || w !== 0) limits.max_updates_per_hour = w;
+    out.limits = limits;
+    // JSON true reads back as 1 through JSON_VALUE.
+    out.status = locked === "1" || locked === "true" ? (props.status === "active" ? "suspended" : props.status) : "active";
+  }
+  if (Number(row("grant")?.[1] ?? 0) === 0) drift.push(`${props.user}@${props.clientHost} has no grant on ${props.name}`);
+  if (props.webTarget) {
+    const c = await cnfState(props);
+    const want = passwordOf(props) ? sha256(cnfText(props, passwordOf(props) as string)) : undefined;
+    if (!c.account) drift.push(`there is no unix account ${props.handle} on ${props.webTarget.name} for the credentials file`);
+    else if (!c.sha) drift.push(`~${props.handle}/.my.cnf.d/${props.name}.cnf is missing on ${props.webTarget.name}`);
+    else if (want && c.sha !== want) drift.push(`~${props.handle}/.my.cnf.d/${props.name}.cnf on ${props.webTarget.name} differs from what was written`);
+  }
+  return out;
+}
+
+async function del(_id: string, rawProps: DatabaseOutputs): Promise<void> {
+  const props = plain<DatabaseOutputs>(rawProps);
+  const name = sqlString(props.name);
+  // Lock the account and list its sessions, so nothing is written after the dump.
+  const pre = await runSql(
+    props.target,
+    props.socket,
+    [
+      `SELECT 'db', COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name};`,
+      `ALTER USER IF EXISTS ${account(props)} ACCOUNT LOCK;`,
+      `SELECT 'session', ID FROM information_schema.PROCESSLIST WHERE USER = ${sqlString(props.user)};`,
+      ``,
+    ].join("\n"),
+    `locking database ${props.name} before its dump`,
+  );
+  const rows = pre.stdout.split("\n").filter(Boolean).map((l) => l.split("\t"));
+  const sessions = rows.filter((x) => x[0] === "session" && /^\d+$/.test(x[1] ?? "")).map((x) => x[1] as string);
+  if (sessions.length > 0) {
+    await runSql(props.target, props.socket, sessions.map((id) => `KILL CONNECTION ${id};`).join("\n") + "\n", `closing the sessions of ${props.user}`, [], false);
+  }
+  const exists = Number(rows.find((x) => x[0] === "db")?.[1] ?? 0) > 0;
+  if (exists) {
+    let archive: string | undefined;
+    try {
+      const r = await run(props.target, DUMP, { args: [props.socket ?? "", props.name, props.archiveDir, utcStamp()], what: `dumping database ${props.name} before dropping it`, timeoutMs: 6 * 3_600_000 });
+      archive = parseLines(r.stdout).get("archive")?.[0];
+      if (!archive) throw new Error(`${props.target.name}: the dump of ${props.name} reported no archive: nothing was dropped`);
+    } catch (e) {
+      // Nothing was dropped: give an active member their database back before reporting.
+      if (props.status === "active") await runSql(props.target, props.socket, `ALTER USER IF EXISTS ${account(props)} ACCOUNT UNLOCK;\n`, `unlocking ${props.user} after the failed dump`, [], false).catch(() => undefined);
+      throw e;
+    }
+    console.error(`globenet: ${props.target.name}: database ${props.name} dumped to ${archive} (verified), then dropped`);
+  } else {
+    console.error(`globenet: ${props.target.name}: database ${props.name} was already gone; removing its account`);
+  }
+  await runSql(props.target, props.socket, `DROP DATABASE IF EXISTS ${sqlIdentifier(props.name)};\nDROP USER IF EXISTS ${account(props)};\n`, `dropping database ${props.name}`);
+  await removeCnf(props);
+}
+
+export const databaseType: ResourceType<DatabaseInputs, DatabaseOutputs> = {
+  check,
+  diff,
+  create,
+  read,
+  update,
+  delete: del,
 };

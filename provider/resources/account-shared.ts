@@ -1,0 +1,183 @@
+/**
+ * What the Account and Database resources share: input validation for the values that reach
+ * a host (handles, homes, host names, paths, SSH targets), Pulumi's secret wrapping, archive
+ * time stamps and the bash prelude that does member-side work with the member's own rights.
+ */
+import type { CheckFailure } from "@pulumi/pulumi/provider";
+import type { Target } from "../types";
+
+/** A unix handle, as the member schema allows it (lib/schema/member.ts). */
+export const HANDLE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+/** A MariaDB database / user name, as the member schema allows it. */
+export const DB_NAME = /^[a-z][a-z0-9_]{1,31}$/;
+const RESERVED_DB = /^(mysql|sys|information_schema|performance_schema|test|phpmyadmin)$/;
+/** Absolute paths the provider writes to or reads from: plain characters only, no `..`. */
+const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+// ---- secrets ----------------------------------------------------------------------------
+
+/** Pulumi's wire form of a secret value (the provider server accepts secrets). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface SecretValue<T> {
+  [SIG_KEY]: typeof SECRET_SIG;
+  value: T;
+}
+
+/** Marks an output secret on the wire, so the state holds it encrypted whatever the caller registered. */
+export function secret<T>(value: T): SecretValue<T> {
+  return { [SIG_KEY]: SECRET_SIG, value };
+}
+
+/** Removes Pulumi's secret wrappers, recursively (the engine sends secrets wrapped to us). */
+export function plain<T = unknown>(v: unknown): T {
+  if (Array.isArray(v)) return v.map((x) => plain(x)) as T;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (o[SIG_KEY] === SECRET_SIG) return plain(o.value);
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = plain(x);
+    return out as T;
+  }
+  return v as T;
+}
+
+/** Pulumi's placeholder for a value not known yet (a preview of something computed). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** True when any value inside is not known yet: check then leaves validation to the real run. */
+export function hasUnknown(v: unknown): boolean {
+  if (v === UNKNOWN) return true;
+  if (Array.isArray(v)) return v.some(hasUnknown);
+  if (v && typeof v === "object") return Object.values(v as Record<string, unknown>).some(hasUnknown);
+  return false;
+}
+
+// ---- validation -------------------------------------------------------------------------
+
+/** Collects check failures, property by property. */
+export class Failures {
+  readonly list: CheckFailure[] = [];
+  add(property: string, reason: string): void {
+    this.list.push({ property, reason });
+  }
+  get ok(): boolean {
+    return this.list.length === 0;
+  }
+}
+
+export function str(v: unknown): v is string {
+  return typeof v === "string";
+}
+
+export function handleProblem(h: unknown): string | undefined {
+  if (!str(h)) return "must be a string";
+  if (h.length < 2 || h.length > 32 || !HANDLE.test(h) || h.includes("--")) {
+    return `"${printable(h)}" is not a member handle (2 to 32 characters: a-z, 0-9 and single inner hyphens, starting with a letter)`;
+  }
+  return undefined;
+}
+
+export function homeProblem(home: unknown, handle: unknown): string | undefined {
+  if (!str(home)) return "must be a string";
+  if (!str(handle) || home !== `/home/${handle}`) return `must be /home/<handle> (here /home/${str(handle) ? printable(handle) : "?"}), not "${printable(home)}"`;
+  return undefined;
+}
+
+export function dbNameProblem(n: unknown): string | undefined {
+  if (!str(n)) return "must be a string";
+  if (!DB_NAME.test(n)) return `"${printable(n)}" is not a database name (2 to 32 characters: a lowercase letter, then a-z, 0-9 or _)`;
+  if (RESERVED_DB.test(n)) return `"${n}" is reserved by MariaDB`;
+  return undefined;
+}
+
+/** A lowercase DNS name of at least two labels (the schema's rules, minus its friendly hints). */
+export function hostProblem(h: unknown): string | undefined {
+  if (!str(h)) return "must be a string";
+  const labels = h.split(".");
+  if (h.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || /^[0-9]+$/.test(labels[labels.length - 1] ?? "")) {
+    return `"${printable(h)}" is not a lowercase host name like www.example.org`;
+  }
+  return undefined;
+}
+
+export function pathProblem(p: unknown, what: string): string | undefined {
+  if (!str(p)) return "must be a string";
+  if (!SAFE_PATH.test(p) || p.split("/").some((s) => s === "..") || p === "/" || p.length > 200) {
+    return `"${printable(p)}" is not a usable ${what} (an absolute path of letters, digits, '.', '_', '-' and '/', without '..')`;
+  }
+  return undefined;
+}
+
+/** Validates a `target` input (connection facts); failures go under `prop.<field>`. */
+export function checkTarget(f: Failures, prop: string, t: unknown): void {
+  if (!t || typeof t !== "object" || Array.isArray(t)) {
+    f.add(prop, "must be an object { name, address, port, user, hostKey }");
+    return;
+  }
+  const o = t as Record<string, unknown>;
+  if (!str(o.name) || !/^[a-z][a-z0-9-]{0,62}$/.test(o.name)) f.add(`${prop}.name`, "must be the inventory host name (a-z, 0-9, -)");
+  if (!str(o.address) || !/^[A-Za-z0-9.:-]{1,253}$/.test(o.address)) f.add(`${prop}.address`, "must be an IP address or a host name");
+  if (typeof o.port !== "number" || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) f.add(`${prop}.port`, "must be a TCP port (1-65535)");
+  if (!str(o.user) || !/^[a-z_][a-z0-9_-]{0,31}$/.test(o.user)) f.add(`${prop}.user`, "must be a unix user name");
+  if (!str(o.hostKey) || !/^[a-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?$/.test(o.hostKey.trim())) f.add(`${prop}.hostKey`, "must be the host's pinned public key line (\"ssh-ed25519 AAAA…\")");
+}
+
+export function asTarget(t: unknown): Target {
+  const o = t as Target;
+  return { name: o.name, address: o.address, port: o.port, user: o.user, hostKey: o.hostKey };
+}
+
+/** For messages: cut, and without control characters. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const t = s.replace(/[\u0000-\u001f\u007f]/g, "?");
+  return t.length > 60 ? `${t.slice(0, 60)}…` : t;
+}
+
+// ---- archives ---------------------------------------------------------------------------
+
+/** UTC time stamp for archive names: yyyymmddThhmmssZ. */
+export function utcStamp(d = new Date()): string {
+  return d.toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:]/g, "");
+}
+
+/** `key=value` lines of a script's output. Repeated keys collect in order. */
+export function parseLines(out: string): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const line of out.split("\n")) {
+    const i = line.indexOf("=");
+    if (i <= 0) continue;
+    const k = line.slice(0, i);
+    m.set(k, [...(m.get(k) ?? []), line.slice(i + 1)]);
+  }
+  return m;
+}
+
+/**
+ * Bash prelude for the provider's scripts. `member NAME` sets uid/gid/mhome of an existing
+ * member account (refusing system accounts); `as_member CMD…` runs a command with the
+ * member's rights only, so work inside a home (which the member controls: symlinks,
+ * renamed folders) can never touch anything the member could not touch anyway.
+ */
+export const PRELUDE = String.raw`
+umask 077
+export LC_ALL=C
+die() { printf '%s\n' "$*" >&2; exit 1; }
+uid= gid= mhome=
+member() {
+  local ent
+  ent=$(getent passwd "$1") || return 1
+  IFS=: read -r _ _ uid gid _ mhome _ <<<"$ent"
+  [ "$uid" -ge 1000 ] && [ "$uid" -lt 60000 ] || die "refusing: $1 is a system account (uid $uid), not a member's"
+}
+as_member() { setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; }
+# The first free name: NAME, else NAME-1, NAME-2… before the extension (never overwrite an archive).
+free_name() {
+  local base=$1 ext=$2 n=0 out="$1$2"
+  while [ -e "$out" ] || [ -e "$out.partial" ]; do n=$((n + 1)); out="$base-$n$ext"; done
+  printf '%s' "$out"
+}
+`;

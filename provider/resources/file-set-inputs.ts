@@ -1,0 +1,183 @@
+import type { CheckFailure } from "@pulumi/pulumi/provider";
+import { utils } from "ssh2";
+import { SERIAL_TOKEN } from "../../lib/render/bind-zone";
+import type { Target } from "../ssh/connection";
+import { isZoneFile } from "./file-set-serials";
+
+/** Inputs and validation of globenet:files:FileSet (pure). */
+
+export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www"] as const;
+export type FileSetKind = (typeof FILE_SET_KINDS)[number];
+
+export interface FileSetInputs {
+  target: Target;
+  kind: FileSetKind;
+  /** php-fpm only, like "8.2". */
+  phpVersion?: string;
+  /** Relative path inside the set → content (zone files with SERIAL_TOKEN for the serial). */
+  files: Record<string, string>;
+}
+
+export interface FileSetOutputs extends FileSetInputs {
+  /** bind-primary: the SOA serial of each zone file (key: its path, `zones/<zone>.zone`); else {}. */
+  serials: Record<string, number>;
+  /** Short hash of the files as applied (serials in place). */
+  generation: string;
+}
+
+/** Where each kind's files live on the host: a symlink to `<root>.d/<generation>`. */
+export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
+  switch (kind) {
+    case "apache2":
+      return "/etc/apache2/globenet";
+    case "php-fpm":
+      return `/etc/php/${phpVersion ?? "?"}/fpm/globenet`;
+    case "bind-primary":
+    case "bind-secondary":
+      return "/var/lib/bind/globenet";
+    case "www":
+      return "/var/www/globenet-suspended";
+  }
+}
+
+/** The engine's placeholder for a value not known yet (preview). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** A file or folder name: no leading dot, no separators, nothing a shell or config would mind. */
+const NAME = "[A-Za-z0-9_][A-Za-z0-9._-]*";
+
+const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> = {
+  apache2: {
+    patterns: [new RegExp(`^sites-available/${NAME}\\.conf$`), new RegExp(`^conf-available/${NAME}\\.conf$`)],
+    expected: "sites-available/<site>.conf or conf-available/<name>.conf",
+  },
+  "php-fpm": { patterns: [new RegExp(`^pool\\.d/globenet-${NAME}\\.conf$`)], expected: "pool.d/globenet-<handle>.conf" },
+  "bind-primary": { patterns: [/^named\.conf\.globenet$/, new RegExp(`^zones/${NAME}\\.zone$`)], expected: "named.conf.globenet or zones/<zone>.zone" },
+  "bind-secondary": { patterns: [/^named\.conf\.globenet$/], expected: "named.conf.globenet (a secondary's zone copies are written by named itself)" },
+  www: { patterns: [new RegExp(`^${NAME}$`)], expected: "a file name at the top of the set, like index.html" },
+};
+
+const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", /* outputs, ignored: */ "serials", "generation"]);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function fileProp(path: string): string {
+  return `files[${JSON.stringify(path)}]`;
+}
+
+/** Why a relative path cannot be in a set of this kind, or undefined when it can. */
+export function pathProblem(kind: FileSetKind, path: string): string | undefined {
+  if (path === "") return "an empty file name";
+  if (path.startsWith("/")) return "an absolute path: paths are relative to the set's root";
+  const parts = path.split("/");
+  if (parts.includes("..")) return `".." would leave the set's root`;
+  if (parts.some((p) => p === "" || p === ".")) return "an empty or '.' path component";
+  const rule = PATH_RULES[kind];
+  if (!rule.patterns.some((re) => re.test(path))) return `not a file of a ${kind} set (expected ${rule.expected})`;
+  return undefined;
+}
+
+/**
+ * Validates raw inputs (as the engine sends them) and returns them normalised: known keys
+ * only, phpVersion absent unless php-fpm. Failures name the property.
+ */
+export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetInputs; failures: CheckFailure[] } {
+  const failures: CheckFailure[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  let unknown = false;
+  const known = (v: unknown) => {
+    if (v === UNKNOWN) unknown = true;
+    return v !== UNKNOWN;
+  };
+
+  for (const k of Object.keys(news)) if (!KNOWN_KEYS.has(k)) fail(k, `unknown property (a FileSet takes ${[...KNOWN_KEYS].slice(0, 4).join(", ")})`);
+
+  // target
+  const t = news.target;
+  const target: Record<string, unknown> = {};
+  if (!known(t)) {
+    /* preview: not known yet */
+  } else if (!isRecord(t)) fail("target", "required: { name, address, port, user, hostKey } of the host");
+  else {
+    for (const k of TARGET_KEYS) target[k] = t[k];
+    for (const k of Object.keys(t)) if (!(TARGET_KEYS as readonly string[]).includes(k)) fail(`target.${k}`, `unknown property (a target has ${TARGET_KEYS.join(", ")})`);
+    if (known(t.name) && (typeof t.name !== "string" || t.name.trim() === "")) fail("target.name", "required: the inventory name of the host");
+    if (known(t.address) && (typeof t.address !== "string" || !/^[A-Za-z0-9.:-]+$/.test(t.address))) fail("target.address", "required: the host's IP address or DNS name");
+    if (known(t.port) && !(typeof t.port === "number" && Number.isInteger(t.port) && t.port >= 1 && t.port <= 65535)) fail("target.port", "required: the SSH port, an integer from 1 to 65535");
+    if (known(t.user) && (typeof t.user !== "string" || !/^[a-z_][a-z0-9_.-]*$/.test(t.user))) fail("target.user", "required: the SSH user (root, or a user with passwordless sudo)");
+    if (known(t.hostKey)) {
+      if (typeof t.hostKey !== "string" || t.hostKey.trim() === "") fail("target.hostKey", "required: the host's pinned public key (ssh-ed25519 AAAA…)");
+      else {
+        const parsed = utils.parseKey(t.hostKey.trim());
+        if (parsed instanceof Error) fail("target.hostKey", `not a valid public key: ${parsed.message}`);
+      }
+    }
+  }
+
+  // kind and phpVersion
+  const kind = news.kind;
+  const kindOk = known(kind) && typeof kind === "string" && (FILE_SET_KINDS as readonly string[]).includes(kind);
+  if (known(kind) && !kindOk) fail("kind", `must be one of ${FILE_SET_KINDS.join(", ")}; got ${JSON.stringify(kind)}`);
+  const php = news.phpVersion ?? undefined;
+  if (known(php)) {
+    if (kind === "php-fpm") {
+      if (php === undefined) fail("phpVersion", 'required for kind php-fpm, like "8.2"');
+      else if (typeof php !== "string" || !/^\d+\.\d+$/.test(php)) fail("phpVersion", `must be a PHP version like "8.2"; got ${JSON.stringify(php)}`);
+    } else if (php !== undefined && kindOk) fail("phpVersion", `only for kind php-fpm, not ${String(kind)}`);
+  }
+
+  // files
+  const files = news.files;
+  const outFiles: Record<string, string> = {};
+  if (!known(files)) {
+    /* preview */
+  } else if (!isRecord(files)) fail("files", "required: an object of relative path → content");
+  else {
+    for (const [path, content] of Object.entries(files)) {
+      if (!known(content)) continue;
+      if (typeof content !== "string") {
+        fail(fileProp(path), "the content must be a string");
+        continue;
+      }
+      outFiles[path] = content;
+      if (kindOk) {
+        const why = pathProblem(kind as FileSetKind, path);
+        if (why) fail(fileProp(path), why);
+        else if (kind === "bind-primary" && isZoneFile(path) && !content.includes(SERIAL_TOKEN)) {
+          fail(fileProp(path), `a zone file must hold ${SERIAL_TOKEN} where the SOA serial goes (the provider owns serials: render with serial SERIAL_TOKEN)`);
+        }
+      }
+    }
+    if ((kind === "bind-primary" || kind === "bind-secondary") && !("named.conf.globenet" in files)) {
+      fail("files", `a ${kind} set needs named.conf.globenet (named.conf.local includes it)`);
+    }
+  }
+
+  if (failures.length > 0 || unknown) return { failures };
+  const inputs: FileSetInputs = {
+    target: target as unknown as Target,
+    kind: kind as FileSetKind,
+    ...(kind === "php-fpm" ? { phpVersion: php as string } : {}),
+    files: sortedRecord(outFiles),
+  };
+  return { inputs, failures };
+}
+
+/** checkInputs for the methods that act: throws on invalid inputs. */
+export function parseInputs(news: Record<string, unknown>): FileSetInputs {
+  const r = checkInputs(news);
+  if (!r.inputs) {
+    const why = r.failures.map((f) => `${f.property}: ${f.reason}`).join("; ");
+    throw new Error(`globenet:files:FileSet: invalid inputs: ${why || "some values are not known yet"}`);
+  }
+  return r.inputs;
+}
+
+export function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k] as T;
+  return out;
+}

@@ -1,0 +1,348 @@
+/**
+ * The one remote script of the FileSet resource. It is CONSTANT: what varies arrives as
+ * positional arguments the provider has validated (action, kind, PHP version, generation,
+ * and for `fetch` relative paths taken from the host's own listing), and the files as a tar
+ * on stdin. remote.ts prefixes `set -euo pipefail`.
+ *
+ *   apply  KIND VER GEN   < tar   stage, check, swap, wire, reload once, prune generations
+ *   read   KIND VER              "absent", or "present" then NUL-terminated "<sha256> <path>"
+ *   fetch  KIND VER - PATH…      NUL-terminated "<path>" "<base64 content>" pairs
+ *   delete KIND VER              unwire, reload (if the daemon runs), remove root and generations
+ *
+ * Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
+ * (nothing changed), 4 the reload failed (the new files are live), 5 lock timeout.
+ *
+ * Written as String.raw so backslashes reach bash untouched; bash's "dollar brace" is spelled
+ * $\{ here (a template literal would take the real thing as its own interpolation) and put
+ * back by the replace at the end.
+ */
+export const FILE_SET_SCRIPT = String.raw`
+umask 022
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+action=$1 kind=$2 ver=$3 gen=$\{4:-}
+say() { printf '%s\n' "$*" >&2; }
+
+case "$ver" in
+  '') ;;
+  *[!0-9.]*|.*|*.) say "not a PHP version: $ver"; exit 2 ;;
+esac
+case "$gen" in
+  *[!0-9a-f-]*) say "not a generation: $gen"; exit 2 ;;
+esac
+case "$kind" in
+  apache2) root=/etc/apache2/globenet; k=apache2 ;;
+  php-fpm)
+    [ -n "$ver" ] || { say "a php-fpm file set needs a PHP version"; exit 2; }
+    root=/etc/php/$ver/fpm/globenet; k=php_fpm ;;
+  bind-primary|bind-secondary) root=/var/lib/bind/globenet; k=bind ;;
+  www) root=/var/www/globenet-suspended; k=www ;;
+  *) say "unknown file set kind: $kind"; exit 2 ;;
+esac
+gens=$root.d
+
+tmp="" stage=""
+cleanup() {
+  if [ -n "$stage" ]; then rm -rf -- "$stage"; fi
+  if [ -n "$tmp" ]; then rm -rf -- "$tmp"; fi
+  return 0
+}
+trap cleanup EXIT
+
+# ─── helpers ───────────────────────────────────────────────────────────────────────────────────
+
+# Replaces a file's content (keeping its owner and mode) only when it differs.
+write_if_changed() {
+  if [ -f "$1" ] && [ "$(cat -- "$1")" = "$2" ]; then return 0; fi
+  printf '%s\n' "$2" > "$1.globenet-new" || return
+  mv -f -- "$1.globenet-new" "$1"
+}
+
+# Appends lines to a file unless the first one is already there (exactly, as a whole line).
+append_once() {
+  local f=$1; shift
+  if [ -f "$f" ] && grep -qxF -- "$1" "$f"; then return 0; fi
+  if [ -s "$f" ] && [ -n "$(tail -c1 -- "$f")" ]; then echo >> "$f" || return; fi
+  printf '%s\n' "$@" >> "$f"
+}
+
+# Removes whole lines from a file, keeping its owner and mode.
+remove_lines() {
+  local f=$1; shift
+  [ -f "$f" ] || return 0
+  local args=() l
+  for l in "$@"; do args+=(-e "$l"); done
+  grep -qxF "$\{args[@]}" "$f" || return 0
+  grep -vxF "$\{args[@]}" "$f" > "$f.globenet-new" || true
+  cat -- "$f.globenet-new" > "$f"
+  rm -f -- "$f.globenet-new"
+}
+
+# Runs a command that may leave a daemon behind without letting the daemon hold the SSH channel.
+detached() {
+  local log rc=0
+  log=$(mktemp /tmp/globenet-daemon.XXXXXX)
+  "$@" < /dev/null > "$log" 2>&1 || rc=$?
+  cat -- "$log" >&2
+  rm -f -- "$log"
+  return $rc
+}
+
+# Is PID (from a pid file) alive and running a program whose name starts with NAME?
+alive() {
+  local pidfile=$1 name=$2 pid
+  [ -s "$pidfile" ] || return 1
+  pid=$(tr -dc 0-9 < "$pidfile")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  case "$(cat "/proc/$pid/comm" 2>/dev/null)" in "$name"*) return 0 ;; *) return 1 ;; esac
+}
+
+# Checker output with temp paths shown as the live ones the volunteer knows, without the
+# lines that say nothing about the problem (zones that loaded, apache2ctl's pointer to an
+# error log the check never wrote, php-fpm's timestamps).
+show() {
+  local s=(sed -E
+    -e '/^zone [^ ]+: loaded serial [0-9]+$/d'
+    -e "/^Action '.*' failed\.$/d"
+    -e '/^The Apache error log may have more information\.$/d'
+    -e 's/^\[[0-9]{2}-[A-Za-z]{3}-[0-9]{4} [0-9:]{8}\] //')
+  if [ -n "$stage" ]; then s+=(-e "s#$stage#$root#g"); fi
+  if [ -n "$tmp" ]; then
+    s+=(-e "s#$tmp/apache2-check/#/etc/apache2/#g" -e "s#$tmp/named.conf.globenet#$root/named.conf.globenet#g")
+    s+=(-e "s#$tmp/php-fpm.conf#/etc/php/$ver/fpm/php-fpm.conf#g" -e "s#$tmp/#<check dir>/#g")
+  fi
+  "$\{s[@]}"
+}
+
+# ─── apache2 ───────────────────────────────────────────────────────────────────────────────────
+# Shared settings go with the other conf-enabled snippets; the vhosts come after
+# sites-enabled/000-default.conf, so the default site stays the answer for unknown names.
+# Paths are relative to ServerRoot, so a checked copy of /etc/apache2 resolves them inside the copy.
+APACHE_CONF_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet shared settings.
+IncludeOptional globenet/conf-available/*.conf'
+APACHE_SITES_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet members sites.
+IncludeOptional globenet/sites-available/*.conf'
+APACHE_MODULES=(proxy_fcgi setenvif rewrite headers)
+
+wire_apache2_in() {
+  local d=$1
+  write_if_changed "$d/conf-enabled/zz-globenet.conf" "$APACHE_CONF_WIRING" || return
+  write_if_changed "$d/sites-enabled/zz-globenet.conf" "$APACHE_SITES_WIRING" || return
+  APACHE_CONFDIR=$d a2enmod -q "$\{APACHE_MODULES[@]}"
+}
+wire_apache2() { wire_apache2_in /etc/apache2 >&2; }
+unwire_apache2() { rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf; }
+
+precheck_apache2() {
+  command -v apache2ctl > /dev/null && [ -f /etc/apache2/apache2.conf ] || { say "Apache is not installed on this host (apache2ctl, /etc/apache2/apache2.conf)"; exit 2; }
+}
+
+# apache2ctl -t on a copy of /etc/apache2 whose globenet entry is the staged generation.
+# Debian's envvars is sourced by apache2ctl; the copy's gets run, lock, pid and log dirs in
+# the temp dir appended, so the check reads and writes nothing of the live Apache.
+check_apache2() {
+  local copy=$tmp/apache2-check
+  mkdir -- "$copy" || return
+  tar -C /etc/apache2 --anchored --exclude=./globenet --exclude=./globenet.d -cf - . | tar -C "$copy" -xf - || return
+  ln -sfn -- "$stage" "$copy/globenet" || return
+  # a2enmod in the copy keeps its "enabled by admin" markers in the temp dir, not /var/lib/apache2.
+  mkdir -p -- "$tmp/state" || return
+  APACHE_STATE_DIRECTORY=$tmp/state wire_apache2_in "$copy" > /dev/null || return
+  mkdir -p -- "$tmp/run" "$tmp/lock" "$tmp/log" || return
+  printf '\n# globenet-infra staging check\nexport APACHE_RUN_DIR=%s\nexport APACHE_PID_FILE=%s\nexport APACHE_LOCK_DIR=%s\nexport APACHE_LOG_DIR=%s\n' \
+    "$tmp/run" "$tmp/run/apache2.pid" "$tmp/lock" "$tmp/log" >> "$copy/envvars" || return
+  APACHE_CONFDIR=$copy apache2ctl -t
+}
+
+apache_pidfile() {
+  # envvars is written for plain sh: no set -u while it runs.
+  (set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "$\{APACHE_PID_FILE:-/var/run/apache2/apache2.pid}")
+}
+# graceful starts Apache when it is not running.
+reload_apache2() { detached apache2ctl graceful || { say "apache2ctl graceful failed: the new files are live, Apache did not take them"; return 4; }; }
+reload_if_running_apache2() {
+  if alive "$(apache_pidfile)" apache2; then detached apache2ctl graceful; fi
+}
+
+# ─── php-fpm ───────────────────────────────────────────────────────────────────────────────────
+fpm_conf() { echo "/etc/php/$ver/fpm/php-fpm.conf"; }
+FPM_COMMENT='; Managed by globenet-infra (FileSet php-fpm): the Globenet members pools.'
+fpm_include() { echo "include=/etc/php/$ver/fpm/globenet/pool.d/*.conf"; }
+
+precheck_php_fpm() {
+  command -v "php-fpm$ver" > /dev/null && [ -f "$(fpm_conf)" ] || { say "PHP $ver FPM is not installed on this host (php-fpm$ver, $(fpm_conf)): install php$ver-fpm"; exit 2; }
+}
+wire_php_fpm() { append_once "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)"; }
+unwire_php_fpm() { remove_lines "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)"; }
+
+# php-fpm -t on the live main config with our include pointing at the staged pools, and its
+# pid and error log in the temp dir. Run as root, so the pools' users must exist.
+check_php_fpm() {
+  {
+    grep -vxF -e "$FPM_COMMENT" -e "$(fpm_include)" -- "$(fpm_conf)" |
+      sed -e "s#^[[:space:]]*pid[[:space:]]*=.*#pid = $tmp/php-fpm.pid#" -e "s#^[[:space:]]*error_log[[:space:]]*=.*#error_log = $tmp/php-fpm.log#"
+    printf '\ninclude=%s/pool.d/*.conf\n' "$stage"
+  } > "$tmp/php-fpm.conf" || return
+  "php-fpm$ver" -t -y "$tmp/php-fpm.conf"
+}
+
+fpm_pidfile() { echo "/run/php/php$ver-fpm.pid"; }
+reload_php_fpm() {
+  install -d -m 0755 /run/php
+  if alive "$(fpm_pidfile)" php-fpm; then
+    kill -USR2 "$(tr -dc 0-9 < "$(fpm_pidfile)")"
+  else
+    detached "php-fpm$ver" --daemonize --fpm-config "$(fpm_conf)" || { say "php-fpm$ver did not start: the new files are live"; return 4; }
+  fi
+}
+reload_if_running_php_fpm() {
+  if alive "$(fpm_pidfile)" php-fpm; then kill -USR2 "$(tr -dc 0-9 < "$(fpm_pidfile)")"; fi
+}
+
+# ─── bind ──────────────────────────────────────────────────────────────────────────────────────
+BIND_INCLUDE='include "/var/lib/bind/globenet/named.conf.globenet";'
+
+precheck_bind() {
+  command -v named-checkconf > /dev/null && command -v named-checkzone > /dev/null && command -v rndc > /dev/null && [ -d /etc/bind ] && [ -d /var/lib/bind ] ||
+    { say "BIND is not installed on this host (named-checkconf, named-checkzone, rndc, /etc/bind, /var/lib/bind): install bind9 bind9-utils"; exit 2; }
+}
+wire_bind() {
+  append_once /etc/bind/named.conf.local "$BIND_INCLUDE"
+  # Where a secondary's copies go (named writes them as bind).
+  install -d -o bind -g bind -m 0755 /var/cache/bind/globenet
+}
+unwire_bind() { remove_lines /etc/bind/named.conf.local "$BIND_INCLUDE"; }
+
+# named-checkconf -z on a named.conf of ours including a copy of the staged
+# named.conf.globenet whose /var/lib/bind/globenet/ paths point at the staged files, then
+# named-checkzone on each staged zone (serials already in place).
+check_bind() {
+  [ -f "$stage/named.conf.globenet" ] || { say "named.conf.globenet is missing from the set"; return 1; }
+  sed -e "s#/var/lib/bind/globenet/#$stage/#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
+  {
+    printf 'options { directory "%s"; };\n' "$tmp"
+    if [ -f /etc/bind/named.conf.default-zones ]; then printf 'include "/etc/bind/named.conf.default-zones";\n'; fi
+    printf 'include "%s/named.conf.globenet";\n' "$tmp"
+  } > "$tmp/named.conf" || return
+  named-checkconf -z "$tmp/named.conf" || return
+  local f
+  for f in "$stage"/zones/*.zone; do
+    [ -e "$f" ] || continue
+    named-checkzone -i local "$(basename -- "$f" .zone)" "$f" || return
+  done
+}
+
+reload_bind() {
+  local out
+  if ! out=$(rndc status 2>&1); then
+    say "named is not running (rndc status: $(printf '%s' "$out" | head -n 3 | tr '\n' ' ')): the new files are live; start named and they are loaded"
+    return 4
+  fi
+  rndc reconfig >&2 || { say "rndc reconfig failed: the new files are live, named did not take them"; return 4; }
+  rndc reload >&2 || { say "rndc reload failed: the new files are live, named did not take them"; return 4; }
+}
+reload_if_running_bind() {
+  if rndc status > /dev/null 2>&1; then rndc reconfig >&2; fi
+}
+
+# ─── www (the suspended-site notice: served as is, nothing to check or reload) ─────────────────
+precheck_www() { :; }
+wire_www() { :; }
+unwire_www() { :; }
+check_www() { :; }
+reload_www() { :; }
+reload_if_running_www() { :; }
+
+# ─── actions ───────────────────────────────────────────────────────────────────────────────────
+lock() {
+  install -d -m 0755 -- "$gens"
+  exec 9> "$gens/.lock"
+  flock -w 300 9 || { say "another apply of $root is still running ($gens/.lock)"; exit 5; }
+}
+
+do_apply() {
+  case "$gen" in '') say "apply needs a generation"; exit 2 ;; esac
+  "precheck_$k"
+  install -d -m 0755 -- "$(dirname -- "$root")"
+  lock
+  tmp=$(mktemp -d /tmp/globenet-fileset.XXXXXX)
+  stage=$(mktemp -d "$gens/.stage.XXXXXX")
+  # -m: fresh mtimes (named reloads a zone only when its file is newer than the loaded one).
+  tar -x -m --no-same-owner --no-same-permissions -C "$stage" -f -
+  chmod 0755 "$stage"
+  find "$stage" -mindepth 1 -type d -exec chmod 0755 {} +
+  find "$stage" -type f -exec chmod 0644 {} +
+
+  local out rc=0
+  out=$("check_$k" 2>&1) || rc=$?
+  if [ $rc -ne 0 ]; then
+    printf '%s\n' "$out" | show >&2
+    exit 3
+  fi
+
+  local prev="" final
+  if [ -L "$root" ]; then
+    prev=$(readlink -- "$root")
+  elif [ -e "$root" ]; then
+    prev=$gens/pre-globenet.$(date +%Y%m%d%H%M%S)
+    mv -T -- "$root" "$prev"
+  fi
+  final=$gens/$gen
+  # Same content as the live generation (e.g. undoing a hand edit): a new directory all the same.
+  if [ "$final" = "$prev" ]; then final=$gens/$gen-$(date +%s%N); fi
+  rm -rf -- "$final"
+  mv -T -- "$stage" "$final"
+  stage=""
+  ln -sfn -- "$final" "$root.globenet-new"
+  mv -Tf -- "$root.globenet-new" "$root"
+
+  "wire_$k"
+  "reload_$k"
+
+  # Keep the live generation and the previous one; drop older ones and stale staging dirs.
+  local d
+  for d in "$gens"/* "$gens"/.stage.*; do
+    [ -e "$d" ] || continue
+    if [ "$d" != "$final" ] && [ "$d" != "$prev" ]; then rm -rf -- "$d"; fi
+  done
+  printf '%s\n' "$final"
+}
+
+do_read() {
+  if [ ! -e "$root" ]; then echo absent; exit 0; fi
+  echo present
+  cd -- "$root/"
+  local f h
+  find . -type f -print0 | sort -z | while IFS= read -r -d '' f; do
+    h=$(sha256sum < "$f")
+    printf '%s %s\0' "$\{h%% *}" "$\{f#./}"
+  done
+}
+
+do_fetch() {
+  shift 4
+  cd -- "$root/"
+  local f
+  for f in "$@"; do
+    case "/$f/" in */../*) say "refusing path $f"; exit 2 ;; esac
+    [ -f "./$f" ] || continue
+    printf '%s\0' "$f"
+    base64 -w0 < "./$f"
+    printf '\0'
+  done
+}
+
+do_delete() {
+  "unwire_$k"
+  "reload_if_running_$k" || say "the reload after removing the wiring failed (ignored: the files are removed anyway)"
+  if [ -L "$root" ] || [ -e "$root" ]; then rm -rf -- "$root"; fi
+  rm -rf -- "$gens" "$root.globenet-new"
+}
+
+case "$action" in
+  apply) do_apply ;;
+  read) do_read ;;
+  fetch) do_fetch "$@" ;;
+  delete) do_delete ;;
+  *) say "unknown action: $action"; exit 2 ;;
+esac
+`.replace(/\$\\\{/g, "${");

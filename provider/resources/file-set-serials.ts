@@ -1,0 +1,111 @@
+import { createHash } from "node:crypto";
+import { SERIAL_TOKEN } from "../../lib/render/bind-zone";
+
+/**
+ * Pure helpers of the FileSet resource: SOA serials (the provider owns them), serial
+ * substitution and the generation hash. No I/O here, so all of it is unit-tested.
+ */
+
+const TWO_32 = 2 ** 32;
+const TWO_31 = 2 ** 31;
+
+/** A zone file of a bind-primary set: `zones/<zone>.zone`. */
+export function isZoneFile(path: string): boolean {
+  return /^zones\/[^/]+\.zone$/.test(path);
+}
+
+/** YYYYMMDD01 for the given instant's UTC date. */
+export function todaySerial(now: Date): number {
+  return (now.getUTCFullYear() * 10_000 + (now.getUTCMonth() + 1) * 100 + now.getUTCDate()) * 100 + 1;
+}
+
+/** RFC 1982 serial number arithmetic (32 bits): is `a` after `b`? */
+export function serialAfter(a: number, b: number): boolean {
+  const d = (((a - b) % TWO_32) + TWO_32) % TWO_32;
+  return d !== 0 && d < TWO_31;
+}
+
+/**
+ * The serial of a zone whose content changed: max(old + 1, today's YYYYMMDD01), "max" in
+ * RFC 1982 terms so the result is always after `old` for the secondaries, wrapping within
+ * 32 bits. No old serial: today's.
+ */
+export function nextSerial(old: number | undefined, today: number): number {
+  if (old === undefined) return today;
+  const plusOne = (old + 1) % TWO_32;
+  return serialAfter(today, old) ? today : plusOne;
+}
+
+export interface SerialHistory {
+  /** The zone files as last applied (token form; after a refresh that saw drift, live content). */
+  files: Record<string, string>;
+  serials: Record<string, number>;
+}
+
+/**
+ * Serials for every zone file of `files`:
+ * - no history (create), or a zone new in this set: today's YYYYMMDD01;
+ * - content (token form) unchanged and a serial known: the same serial;
+ * - content changed: nextSerial(old, today).
+ */
+export function planSerials(files: Record<string, string>, now: Date, previous?: SerialHistory): Record<string, number> {
+  const today = todaySerial(now);
+  const out: Record<string, number> = {};
+  for (const path of Object.keys(files).filter(isZoneFile).sort()) {
+    const old = previous?.serials[path];
+    const same = previous !== undefined && previous.files[path] === files[path];
+    if (old !== undefined && same) out[path] = old;
+    else out[path] = previous && previous.files[path] !== undefined ? nextSerial(old, today) : today;
+  }
+  return out;
+}
+
+/** The files as they go to the host: each zone file's SERIAL_TOKEN replaced by its serial. */
+export function substituteSerials(files: Record<string, string>, serials: Record<string, number>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [path, content] of Object.entries(files)) {
+    const serial = serials[path];
+    out[path] = serial === undefined ? content : content.split(SERIAL_TOKEN).join(String(serial));
+  }
+  return out;
+}
+
+export function sha256Hex(content: string | Buffer): string {
+  return createHash("sha256").update(content).digest("hex");
+}
+
+/**
+ * Short hash of a set of files, from each file's sha256 (so it can be computed from a host's
+ * `sha256sum` listing as well as from the content).
+ */
+export function generationOfHashes(hashes: Record<string, string>): string {
+  const h = createHash("sha256");
+  for (const path of Object.keys(hashes).sort()) h.update(`${hashes[path]}  ${path}\0`);
+  return h.digest("hex").slice(0, 16);
+}
+
+export function generationOf(files: Record<string, string>): string {
+  const hashes: Record<string, string> = {};
+  for (const [p, c] of Object.entries(files)) hashes[p] = sha256Hex(c);
+  return generationOfHashes(hashes);
+}
+
+/**
+ * Serials at create time when the host may already serve some of the zones (a replaced or
+ * re-imported set): a zone whose live file is exactly the new content with its live serial
+ * keeps that serial; one that differs gets nextSerial(live serial, today); a zone not on the
+ * host (or whose live serial cannot be read) gets today's YYYYMMDD01. So a new resource never
+ * moves a serial backwards, which the secondaries would ignore.
+ */
+export function serialsOverLive(files: Record<string, string>, live: Record<string, string>, liveSerials: Record<string, number>, now: Date): Record<string, number> {
+  const today = todaySerial(now);
+  const out: Record<string, number> = {};
+  for (const path of Object.keys(files).filter(isZoneFile).sort()) {
+    const s = liveSerials[path];
+    const content = files[path] as string;
+    if (s === undefined) out[path] = today;
+    else if (content.split(SERIAL_TOKEN).join(String(s)) === live[path]) out[path] = s;
+    else out[path] = nextSerial(s, today);
+  }
+  return out;
+}

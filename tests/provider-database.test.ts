@@ -1,0 +1,267 @@
+/**
+ * globenet:db:Database against real services: a throwaway sshd lets the provider in as root,
+ * a throwaway MariaDB (tests/helpers/mariadb.ts, given to the resource as `socket`) holds the
+ * database, and a real member account (the Account resource) receives the credentials file.
+ * Everything (server, user, home, archives, sshd) is removed at the end.
+ */
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { plain } from "../provider/resources/account-shared";
+import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
+import { databaseType, runSql, type DatabaseInputs, type DatabaseOutputs } from "../provider/resources/database";
+import { pool } from "../provider/ssh/pool";
+import { KEY_VELO } from "./fixtures/model";
+import { startMariaDB, type MariaDB } from "./helpers/mariadb";
+import { startSshd, type Sshd } from "./helpers/sshd";
+import { requireRoot, requireTools, run } from "./helpers/tools";
+
+const ok =
+  requireTools("sshd", "ssh-keygen", "mariadbd", "mariadb-install-db", "mariadb", "mysqldump") &&
+  requireTools("useradd", "userdel", "setpriv", "gzip", "tar") &&
+  requireRoot("MariaDB runs as mysql and the member is a real unix user");
+
+const handle = `gtdb-${process.pid}`;
+const home = `/home/${handle}`;
+const name = `gt_db${process.pid}`;
+const restored = `gt_restore${process.pid}`;
+const other = `gt_other${process.pid}`;
+
+function idOf(user: string): { uid: number; gid: number } {
+  return { uid: Number(run("id", ["-u", user]).stdout.trim()), gid: Number(run("id", ["-g", user]).stdout.trim()) };
+}
+
+describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () => {
+  let sshd: Sshd;
+  let db: MariaDB;
+  let archiveDir: string;
+  let scratch: string;
+  let account: AccountOutputs | undefined;
+  let inputs: DatabaseInputs;
+  let outs: DatabaseOutputs;
+  let password: string;
+
+  /** SQL as the member, with nothing but the credentials file the provider wrote (as the member's own unix user). */
+  const asMember = (sql: string) => {
+    const { uid, gid } = idOf(handle);
+    return run(
+      "setpriv",
+      [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "mariadb", `--defaults-file=${home}/.my.cnf`, `--defaults-group-suffix=_${name}`, "--batch", "--skip-column-names"],
+      { input: sql, cwd: "/", timeoutMs: 20_000 },
+    );
+  };
+  const root = (sql: string) => {
+    const r = db.exec(sql);
+    if (r.status !== 0) throw new Error(`root SQL failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
+    db = await startMariaDB();
+    // The member connects to the throwaway server's socket: let it through the server's temp dir (datadir stays mysql-only).
+    chmodSync(db.dir, 0o711);
+    archiveDir = mkdtempSync("/tmp/globenet-archive-");
+    scratch = mkdtempSync("/tmp/globenet-db-test-");
+    const target = { name: "db1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
+    const web = { ...target, name: "web1" };
+    const acct: AccountInputs = { target: web, handle, home, status: "active", sshKeys: [KEY_VELO], sites: ["velo-libre.example"], archiveDir, diskQuotaMb: 100 };
+    account = (await accountType.create(acct)).outs;
+    inputs = {
+      target,
+      webTarget: web,
+      handle,
+      home,
+      name,
+      user: name,
+      clientHost: "localhost",
+      limits: { max_user_connections: 5 },
+      status: "active",
+      archiveDir,
+      socket: db.socket,
+    };
+  });
+
+  afterAll(async () => {
+    try {
+      if (account) await accountType.delete(handle, account);
+    } catch (e) {
+      console.error(`cleanup: ${String(e)}`);
+      run("userdel", [handle]);
+      rmSync(home, { recursive: true, force: true });
+    }
+    await pool.close();
+    await sshd?.stop();
+    await db?.stop();
+    for (const d of [archiveDir, scratch]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("check refuses names, hosts and limits that are not safe, naming the property", () => {
+    const r = databaseType.check({
+      ...inputs,
+      name: "Bad-Name",
+      user: "mysql",
+      clientHost: "x'; DROP USER root; --",
+      limits: { max_user_connections: -1, max_queries_per_hour: 1.5, bogus: 3 },
+      socket: "../run/mysqld.sock",
+    } as unknown as Record<string, unknown>);
+    expect((r.failures ?? []).map((f) => f.property).sort()).toEqual([
+      "clientHost",
+      "limits.bogus",
+      "limits.max_queries_per_hour",
+      "limits.max_user_connections",
+      "name",
+      "socket",
+      "user",
+    ]);
+    const good = databaseType.check({ ...inputs } as unknown as Record<string, unknown>);
+    expect(good.failures).toBeUndefined();
+    inputs = good.inputs as DatabaseInputs;
+  });
+
+  it("create makes database, user and grant, and writes the member's credentials file (0600, theirs)", async () => {
+    const r = await databaseType.create(inputs);
+    outs = r.outs;
+    expect(r.id).toBe(name);
+    password = plain<string>(outs.password);
+    // Returned as a Pulumi secret on the wire, whatever the caller registered.
+    expect(JSON.stringify(outs.password)).toContain("1b47061264138c4ac30d75fd1eb44270");
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24,}$/);
+    const cnf = join(home, ".my.cnf.d", `${name}.cnf`);
+    expect(run("stat", ["-c", "%U:%G:%a", cnf]).stdout.trim()).toBe(`${handle}:${handle}:600`);
+    const text = readFileSync(cnf, "utf8");
+    expect(text).toContain(`[client_${name}]\nuser=${name}\npassword=${password}\nsocket=${db.socket}\n`);
+    expect(text).toContain(`[mysql_${name}]\ndatabase=${name}\n`);
+    expect(text).toContain(`mariadb --defaults-group-suffix=_${name}`);
+    expect(root(`SELECT max_user_connections FROM mysql.user WHERE User = '${name}' AND Host = 'localhost'`)).toBe("5");
+  });
+
+  it("the member logs in with the credentials file, into its own database only", async () => {
+    const who = asMember("SELECT DATABASE(), CURRENT_USER();");
+    expect(who.stderr).toBe("");
+    expect(who.stdout.trim()).toBe(`${name}\t${name}@localhost`);
+    expect(asMember("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO t VALUES (1, 'row kept by the dump'); SELECT v FROM t;").stdout.trim()).toBe("row kept by the dump");
+    expect(asMember("SHOW DATABASES;").stdout.trim().split("\n").sort()).toEqual(["information_schema", name].sort());
+    root(`CREATE DATABASE ${other}`);
+    expect(asMember(`USE ${other};`).stderr).toMatch(/Access denied/);
+    expect(asMember("CREATE DATABASE gt_sneaky;").stderr).toMatch(/Access denied/);
+    expect(asMember("SELECT * FROM mysql.user;").stderr).toMatch(/denied/);
+    root(`DROP DATABASE ${other}`);
+  });
+
+  // KNOWN BUG, not in this resource: lib/render's GRANT names the database with sqlIdentifier
+  // only, and in a GRANT `_` is a LIKE wildcard, so `gt_dbNNN` also matches `gtxdbNNN` (any
+  // character in place of each `_`): a member can reach another member's database whose name
+  // differs only there. The fix is in lib/render/templates/mariadb-database.sql.hbs (escape
+  // `_` and `%` as `\_` `\%` in the GRANT's database name). This test documents it; when the
+  // renderer is fixed it will fail, and `.fails` should be removed.
+  it("the member cannot reach a database whose name matches its own with `_` as a wildcard", () => {
+    const lookalike = name.replace(/_/g, "x");
+    root(`CREATE DATABASE ${lookalike}`);
+    try {
+      expect(asMember(`USE ${lookalike};`).stderr).toMatch(/Access denied/);
+    } finally {
+      root(`DROP DATABASE ${lookalike}`);
+    }
+  });
+
+  it("read shows the live state equal to the inputs (password kept from the state, not read back)", async () => {
+    const live = (await databaseType.read(name, outs)) as DatabaseOutputs;
+    expect(live.drift).toEqual([]);
+    expect(live.limits).toEqual({ max_user_connections: 5 });
+    expect(live.status).toBe("active");
+    expect(plain(live.password)).toBe(password);
+    expect(databaseType.diff(name, live, inputs).changes).toBe(false);
+  });
+
+  it("update converges limits with the same password", async () => {
+    const news = { ...inputs, limits: { max_user_connections: 7, max_queries_per_hour: 1000, max_updates_per_hour: 300 } };
+    const d = databaseType.diff(name, outs, news);
+    expect(d.changes).toBe(true);
+    expect(d.replaces).toEqual([]);
+    outs = await databaseType.update(name, outs, news);
+    expect(plain(outs.password)).toBe(password);
+    expect(root(`SELECT max_user_connections, max_questions, max_updates FROM mysql.user WHERE User = '${name}' AND Host = 'localhost'`)).toBe("7\t1000\t300");
+    expect(((await databaseType.read(name, outs)) as DatabaseOutputs).limits).toEqual(news.limits);
+    expect(asMember("SELECT COUNT(*) FROM t;").stdout.trim()).toBe("1");
+    // Removing limits from the YAML removes them from the server (0 = none).
+    outs = await databaseType.update(name, outs, inputs);
+    expect(root(`SELECT max_user_connections, max_questions, max_updates FROM mysql.user WHERE User = '${name}' AND Host = 'localhost'`)).toBe("5\t0\t0");
+  });
+
+  it("a user dropped and a credentials file edited by hand show as drift; update restores both", async () => {
+    root(`DROP USER '${name}'@'localhost'`);
+    const cnf = join(home, ".my.cnf.d", `${name}.cnf`);
+    writeFileSync(cnf, readFileSync(cnf, "utf8").replace(`password=${password}`, "password=guessed"));
+    const live = (await databaseType.read(name, outs)) as DatabaseOutputs;
+    expect(live.drift.join("\n")).toMatch(/account .* is missing/);
+    expect(live.drift.join("\n")).toMatch(/has no grant/);
+    expect(live.drift.join("\n")).toMatch(/\.cnf on web1 differs/);
+    expect(databaseType.diff(name, live, inputs).changes).toBe(true);
+    outs = await databaseType.update(name, live, inputs);
+    expect(asMember("SELECT v FROM t;").stdout.trim()).toBe("row kept by the dump");
+    expect(((await databaseType.read(name, outs)) as DatabaseOutputs).drift).toEqual([]);
+  });
+
+  it("suspended locks the MariaDB account (login refused: locked); active unlocks it", async () => {
+    outs = await databaseType.update(name, outs, { ...inputs, status: "suspended" });
+    const refused = asMember("SELECT 1;");
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/locked/i);
+    expect(((await databaseType.read(name, outs)) as DatabaseOutputs).status).toBe("suspended");
+    outs = await databaseType.update(name, outs, inputs);
+    expect(asMember("SELECT 1;").stdout.trim()).toBe("1");
+  });
+
+  it("secrets stay out of error text: a failing step shows [secret] where the password was", async () => {
+    // A syntax error makes mariadb quote the statement, password included.
+    const pw = "Zq9-very-secret-value-xyz";
+    const err = await runSql(inputs.target, db.socket, `CREATE USER nobody@localhost IDENTIFIED BYY '${pw}';\n`, "the forced failure", [pw]).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/the forced failure failed \(exit 1\)/);
+    expect(err).toContain("[secret]");
+    expect(err).not.toContain(pw);
+    // The resource's own steps pass the password as a secret too: a failing update does not show it.
+    const bad = { ...inputs, socket: "/nonexistent/mysqld.sock" };
+    const msg = await databaseType.update(name, { ...outs, socket: bad.socket }, bad).then(
+      () => "no error",
+      (e: Error) => e.message,
+    );
+    expect(msg).toMatch(/database .* failed/);
+    expect(msg).not.toContain(password);
+  });
+
+  it("diff replaces only when name, user or host change (never a rename)", () => {
+    expect(databaseType.diff(name, outs, { ...inputs, status: "suspended" }).replaces).toEqual([]);
+    expect(databaseType.diff(name, outs, { ...inputs, name: "gt_new", user: "gt_new" }).replaces).toEqual(["name", "user"]);
+    const moved = databaseType.diff(name, outs, { ...inputs, target: { ...inputs.target, name: "db2" } });
+    expect(moved.replaces).toEqual(["target"]);
+    expect(moved.deleteBeforeReplace).toBe(true);
+  });
+
+  it("delete dumps (verified), then drops database and user and removes the credentials file; the dump restores", async () => {
+    await databaseType.delete(name, outs);
+    const dir = join(archiveDir, "databases");
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    const dump = join(dir, files[0] as string);
+    expect(dump).toMatch(new RegExp(`/databases/${name}-\\d{8}T\\d{6}Z\\.sql\\.gz$`));
+    expect(statSync(dump).mode & 0o777).toBe(0o600);
+    expect(root(`SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${name}'`)).toBe("0");
+    expect(root(`SELECT COUNT(*) FROM mysql.user WHERE User = '${name}'`)).toBe("0");
+    expect(existsSync(join(home, ".my.cnf.d", `${name}.cnf`))).toBe(false);
+    expect(await databaseType.read(name, outs)).toBeUndefined();
+
+    const sql = run("gzip", ["-cd", dump]);
+    expect(sql.status).toBe(0);
+    expect(sql.stdout).toContain("CREATE TABLE `t`");
+    root(`CREATE DATABASE ${restored}`);
+    const imported = db.exec(sql.stdout, { database: restored });
+    expect(imported.stderr).toBe("");
+    expect(root(`SELECT v FROM ${restored}.t WHERE id = 1`)).toBe("row kept by the dump");
+    root(`DROP DATABASE ${restored}`);
+  });
+});

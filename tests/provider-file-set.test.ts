@@ -1,0 +1,448 @@
+/**
+ * globenet:files:FileSet against real daemons on 127.0.0.1 (no mocks): the provider connects
+ * over SSH to a throwaway sshd as root and edits this machine's Apache, BIND and PHP-FPM
+ * configuration, which the test snapshots first and restores afterwards.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERIAL_TOKEN } from "../lib/render/bind-zone";
+import { fileSetType, type FileSetInputs, type FileSetOutputs } from "../provider/resources/file-set";
+import { checkInputs } from "../provider/resources/file-set-inputs";
+import { generationOf, nextSerial, planSerials, serialAfter, serialsOverLive, substituteSerials, todaySerial } from "../provider/resources/file-set-serials";
+import { pool } from "../provider/ssh/pool";
+import { freePort, snapshotPaths, startApache, startBind, startFpm, waitFor, type Apache, type Bind, type Daemon, type Snapshot } from "./helpers/daemons-web";
+import { startSshd, type Sshd } from "./helpers/sshd";
+import { requireRoot, requireTool, requireTools, run } from "./helpers/tools";
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlQXbhaVkrio35CyUBbYuHfFAYU5pxDpkEEQoZ/+664 test";
+const labTarget = { name: "lab", address: "127.0.0.1", port: 2222, user: "root", hostKey: HOST_KEY };
+
+// ───────────────────────────────────────────── pure parts ─────────────────────────────────────────────
+
+describe("FileSet serials (pure)", () => {
+  const day = new Date("2025-11-26T23:59:59Z");
+  const today = 2025112601;
+
+  it("today's serial is YYYYMMDD01 in UTC", () => {
+    expect(todaySerial(day)).toBe(today);
+    expect(todaySerial(new Date("2025-11-27T00:30:00+02:00"))).toBe(2025112601);
+    expect(todaySerial(new Date("2024-02-29T12:00:00Z"))).toBe(2024022901);
+  });
+
+  it("next serial: max(old + 1, today), in RFC 1982 terms, wrapping within 32 bits", () => {
+    expect(nextSerial(undefined, today)).toBe(today);
+    expect(nextSerial(2025112501, today)).toBe(today); // yesterday's
+    expect(nextSerial(today, today)).toBe(2025112602); // the same day again
+    expect(nextSerial(2025112699, today)).toBe(2025112700); // runs into tomorrow's numbers
+    expect(nextSerial(2030010101, today)).toBe(2030010102); // a serial from the future still rises
+    expect(nextSerial(0xffffffff, 0xfffffff0)).toBe(0); // wraps
+    expect(nextSerial(0xffffffff, today)).toBe(today); // today is after 2^32 - 1 in serial arithmetic
+    expect(serialAfter(0, 0xffffffff)).toBe(true);
+    expect(nextSerial(5, today)).toBe(today); // small serials (hand-made zones) jump to the date form
+    expect(serialAfter(today, 5)).toBe(true);
+    // today is more than 2^31 "after" a serial near 4.2e9: that serial is then ahead, so +1.
+    expect(nextSerial(4_000_000_000, today)).toBe(4_000_000_001);
+  });
+
+  it("plans serials: create gets today's; on update only changed or new zones move", () => {
+    const a = `a ${SERIAL_TOKEN}`;
+    const b = `b ${SERIAL_TOKEN}`;
+    const files = { "named.conf.globenet": "x", "zones/a.test.zone": a, "zones/b.test.zone": b };
+    expect(planSerials(files, day)).toEqual({ "zones/a.test.zone": today, "zones/b.test.zone": today });
+    const previous = { files, serials: { "zones/a.test.zone": today, "zones/b.test.zone": 2025010105 } };
+    const next = { ...files, "zones/b.test.zone": `${b} changed`, "zones/c.test.zone": `c ${SERIAL_TOKEN}` };
+    expect(planSerials(next, day, previous)).toEqual({ "zones/a.test.zone": today, "zones/b.test.zone": today, "zones/c.test.zone": today });
+    const again = { ...next, "zones/a.test.zone": `${a} changed` };
+    expect(planSerials(again, day, { files: next, serials: planSerials(next, day, previous) })).toEqual({
+      "zones/a.test.zone": 2025112602,
+      "zones/b.test.zone": today,
+      "zones/c.test.zone": today,
+    });
+    // A zone the state knows but without a serial: treated as changed from nothing.
+    expect(planSerials(files, day, { files: { ...files, "zones/a.test.zone": "old" }, serials: {} })["zones/a.test.zone"]).toBe(today);
+  });
+
+  it("create over zones the host already serves never moves a serial backwards", () => {
+    const files = { "zones/a.test.zone": `a ${SERIAL_TOKEN}`, "zones/b.test.zone": `b ${SERIAL_TOKEN}`, "zones/c.test.zone": `c ${SERIAL_TOKEN}` };
+    const live = { "zones/a.test.zone": "a 2025112607", "zones/b.test.zone": "b-old 2025112607" };
+    expect(serialsOverLive(files, live, { "zones/a.test.zone": 2025112607, "zones/b.test.zone": 2025112607 }, day)).toEqual({
+      "zones/a.test.zone": 2025112607, // identical apart from the serial: kept
+      "zones/b.test.zone": 2025112608, // changed: past the live one
+      "zones/c.test.zone": today, // new
+    });
+  });
+
+  it("substitutes the token in zone files only, and hashes the result", () => {
+    const files = { "zones/a.test.zone": `@ SOA ns. host. ( ${SERIAL_TOKEN} 1 2 3 4 )`, "named.conf.globenet": `// ${SERIAL_TOKEN} stays` };
+    const out = substituteSerials(files, { "zones/a.test.zone": 2025112601 });
+    expect(out["zones/a.test.zone"]).toBe("@ SOA ns. host. ( 2025112601 1 2 3 4 )");
+    expect(out["named.conf.globenet"]).toBe(`// ${SERIAL_TOKEN} stays`);
+    expect(generationOf(out)).toMatch(/^[0-9a-f]{16}$/);
+    expect(generationOf(out)).toBe(generationOf({ "named.conf.globenet": out["named.conf.globenet"] as string, "zones/a.test.zone": out["zones/a.test.zone"] as string }));
+    expect(generationOf(out)).not.toBe(generationOf(files));
+  });
+});
+
+describe("FileSet check and diff (pure)", () => {
+  const failuresOf = (news: Record<string, unknown>) => checkInputs(news).failures.map((f) => `${f.property}: ${f.reason}`);
+
+  it("accepts a valid set, drops output keys and a phpVersion the kind does not use", () => {
+    const r = fileSetType.check({ target: labTarget, kind: "apache2", files: { "sites-available/a.test.conf": "x", "conf-available/globenet.conf": "y" }, serials: null, generation: null });
+    expect(r.failures).toBeUndefined();
+    expect(r.inputs).toEqual({ target: labTarget, kind: "apache2", files: { "conf-available/globenet.conf": "y", "sites-available/a.test.conf": "x" } });
+  });
+
+  it("names the property of every problem", () => {
+    expect(failuresOf({ target: { ...labTarget, port: 0, hostKey: "nope" }, kind: "php-fpm", files: {} })).toEqual([
+      "target.port: required: the SSH port, an integer from 1 to 65535",
+      expect.stringMatching(/^target\.hostKey: not a valid public key/),
+      'phpVersion: required for kind php-fpm, like "8.2"',
+    ]);
+    expect(failuresOf({ target: labTarget, kind: "nginx", files: {} })).toEqual(['kind: must be one of apache2, php-fpm, bind-primary, bind-secondary, www; got "nginx"']);
+    expect(failuresOf({ target: labTarget, kind: "www", phpVersion: "8.2", files: {} })).toEqual(["phpVersion: only for kind php-fpm, not www"]);
+    expect(failuresOf({ target: labTarget, kind: "php-fpm", phpVersion: "8.2; rm", files: {} })).toEqual(['phpVersion: must be a PHP version like "8.2"; got "8.2; rm"']);
+    expect(failuresOf({ kind: "www", files: {}, extra: 1 })).toEqual(["extra: unknown property (a FileSet takes target, kind, phpVersion, files)", "target: required: { name, address, port, user, hostKey } of the host"]);
+  });
+
+  it("rejects absolute paths, .., empty names and paths that do not fit the kind", () => {
+    const files = {
+      "/etc/passwd": "x",
+      "sites-available/../../shadow.conf": "x",
+      "": "x",
+      "sites-available//a.conf": "x",
+      "mods-enabled/evil.load": "x",
+      "sites-available/a b.conf": "x",
+      "sites-available/ok.test.conf": "x",
+    };
+    expect(failuresOf({ target: labTarget, kind: "apache2", files })).toEqual([
+      'files["/etc/passwd"]: an absolute path: paths are relative to the set\'s root',
+      'files["sites-available/../../shadow.conf"]: ".." would leave the set\'s root',
+      'files[""]: an empty file name',
+      "files[\"sites-available//a.conf\"]: an empty or '.' path component",
+      'files["mods-enabled/evil.load"]: not a file of a apache2 set (expected sites-available/<site>.conf or conf-available/<name>.conf)',
+      'files["sites-available/a b.conf"]: not a file of a apache2 set (expected sites-available/<site>.conf or conf-available/<name>.conf)',
+    ]);
+    expect(failuresOf({ target: labTarget, kind: "php-fpm", phpVersion: "8.2", files: { "pool.d/www.conf": "x", "pool.d/globenet-velo.conf": "x" } })).toEqual([
+      'files["pool.d/www.conf"]: not a file of a php-fpm set (expected pool.d/globenet-<handle>.conf)',
+    ]);
+    expect(failuresOf({ target: labTarget, kind: "bind-secondary", files: { "named.conf.globenet": "x", "zones/a.test.zone": `${SERIAL_TOKEN}` } })).toEqual([
+      'files["zones/a.test.zone"]: not a file of a bind-secondary set (expected named.conf.globenet (a secondary\'s zone copies are written by named itself))',
+    ]);
+    expect(failuresOf({ target: labTarget, kind: "bind-primary", files: { "zones/a.test.zone": "@ SOA ( 1 )" } })).toEqual([
+      `files["zones/a.test.zone"]: a zone file must hold ${SERIAL_TOKEN} where the SOA serial goes (the provider owns serials: render with serial SERIAL_TOKEN)`,
+      "files: a bind-primary set needs named.conf.globenet (named.conf.local includes it)",
+    ]);
+    expect(failuresOf({ target: labTarget, kind: "www", files: { "index.html": "x", "sub/x.html": "y" } })).toEqual([
+      'files["sub/x.html"]: not a file of a www set (expected a file name at the top of the set, like index.html)',
+    ]);
+  });
+
+  it("diff: content changes update in place; kind, PHP version or another host replace", () => {
+    const olds: FileSetOutputs = { target: labTarget, kind: "apache2", files: { "sites-available/a.conf": "1" }, serials: {}, generation: "g" };
+    const news: FileSetInputs = { target: labTarget, kind: "apache2", files: { "sites-available/a.conf": "1" } };
+    expect(fileSetType.diff("id", olds, news)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect(fileSetType.diff("id", olds, { ...news, files: { "sites-available/a.conf": "2" } })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(fileSetType.diff("id", olds, { ...news, target: { ...labTarget, hostKey: `${HOST_KEY} new` } })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(fileSetType.diff("id", olds, { ...news, target: { ...labTarget, address: "127.0.0.2" } })).toEqual({ changes: true, replaces: ["target"], deleteBeforeReplace: true });
+    expect(fileSetType.diff("id", olds, { ...news, kind: "www" })).toEqual({ changes: true, replaces: ["kind"], deleteBeforeReplace: true });
+    const fpm: FileSetOutputs = { ...olds, kind: "php-fpm", phpVersion: "8.2" };
+    expect(fileSetType.diff("id", fpm, { ...news, kind: "php-fpm", phpVersion: "8.3" })).toEqual({ changes: true, replaces: ["phpVersion"], deleteBeforeReplace: true });
+  });
+});
+
+// ─────────────────────────────────────────── real daemons ───────────────────────────────────────────
+
+const ok =
+  requireTools("sshd", "ssh-keygen", "apache2ctl", "named", "named-checkconf", "named-checkzone", "dig", "curl", "php-fpm8.2", "useradd", "userdel") &&
+  requireTool("rndc", "bind9-utils") &&
+  requireTool("a2enmod", "apache2") &&
+  requireRoot("the provider reconfigures this machine's Apache, BIND and PHP-FPM as root");
+
+/** Everything the provider (and the daemons' helpers) may change; restored after the test. */
+const SNAPSHOT = [
+  "/etc/apache2",
+  "/var/lib/apache2", // a2enmod's "enabled by admin" markers
+  "/etc/bind",
+  "/etc/php/8.2/fpm",
+  "/var/lib/bind/globenet",
+  "/var/lib/bind/globenet.d",
+  "/var/cache/bind/globenet",
+  "/var/www/globenet-suspended",
+  "/var/www/globenet-suspended.d",
+];
+
+describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
+  let sshd: Sshd | undefined;
+  let snapshot: Snapshot | undefined;
+  const target = () => ({ name: "lab", address: "127.0.0.1", port: sshd?.port ?? 0, user: "root", hostKey: sshd?.hostKey ?? "" });
+  const cleanups: Array<() => Promise<void> | void> = [];
+
+  beforeAll(async () => {
+    for (const p of [...SNAPSHOT.filter((p) => p.includes("globenet")), "/etc/apache2/globenet", "/etc/php/8.2/fpm/globenet"]) {
+      if (existsSync(p)) throw new Error(`${p} exists: a lab or an earlier run uses this machine's file sets; this test would clobber it`);
+    }
+    snapshot = snapshotPaths(SNAPSHOT);
+    sshd = await startSshd();
+    process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
+  });
+
+  afterAll(async () => {
+    const errors: unknown[] = [];
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    await pool.close().catch((e: unknown) => errors.push(e));
+    await sshd?.stop().catch((e: unknown) => errors.push(e));
+    try {
+      snapshot?.restore();
+    } catch (e) {
+      errors.push(e);
+    }
+    if (errors.length > 0) throw new AggregateError(errors, `cleanup failed: ${errors.map(String).join("; ")}`);
+  });
+
+  const readLink = (p: string) => (existsSync(p) ? readlinkSync(p) : undefined);
+  const stagingLeft = (gens: string) => (existsSync(gens) ? readdirSync(gens).filter((f) => f.startsWith(".stage")) : []);
+
+  // ─────────────────────────────────────────── apache2 ───────────────────────────────────────────
+  describe("apache2", () => {
+    let apache: Apache;
+    let web: string;
+    let port: number;
+    const vhost = (host: string, extra = "") =>
+      [`<VirtualHost *:${port}>`, `    ServerName ${host}`, ...(extra ? [`    ${extra}`] : []), `    DocumentRoot ${web}/${host}`, `    <Directory ${web}/${host}>`, "        Require all granted", "    </Directory>", "</VirtualHost>", ""].join("\n");
+    const get = (host: string) => run("curl", ["-s", "-m", "5", "-H", `Host: ${host}`, `http://127.0.0.1:${port}/`]).stdout.trim();
+    const common = "# Globenet shared settings (test)\n<Directory /var/www/globenet-suspended>\n    Require all granted\n</Directory>\n";
+    let outs: FileSetOutputs;
+    let id: string;
+
+    beforeAll(async () => {
+      port = await freePort();
+      web = mkdtempSync("/tmp/globenet-fs-web-");
+      chmodSync(web, 0o755);
+      cleanups.push(() => rmSync(web, { recursive: true, force: true }));
+      for (const host of ["a.test", "b.test"]) {
+        mkdirSync(join(web, host));
+        writeFileSync(join(web, host, "index.html"), `site ${host}\n`);
+      }
+      apache = await startApache(port);
+      cleanups.push(() => apache.stop());
+    });
+
+    const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "apache2", files });
+
+    it("create: two vhosts are served after one graceful reload, wired in once", async () => {
+      const r = await fileSetType.create(inputs({ "conf-available/globenet.conf": common, "sites-available/a.test.conf": vhost("a.test"), "sites-available/b.test.conf": vhost("b.test") }));
+      id = r.id;
+      outs = r.outs;
+      expect(id).toBe("lab:apache2");
+      expect(outs.serials).toEqual({});
+      expect(readLink("/etc/apache2/globenet")).toBe(`/etc/apache2/globenet.d/${outs.generation}`);
+      expect(readFileSync("/etc/apache2/conf-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet/conf-available/*.conf");
+      expect(readFileSync("/etc/apache2/sites-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet/sites-available/*.conf");
+      for (const m of ["proxy_fcgi", "setenvif", "rewrite", "headers"]) expect(existsSync(`/etc/apache2/mods-enabled/${m}.load`)).toBe(true);
+      await waitFor("a.test to be served", () => get("a.test") === "site a.test");
+      expect(get("b.test")).toBe("site b.test");
+      // The first vhost of the port answers names it does not know: www.b.test is not served by b yet.
+      expect(get("www.b.test")).toBe("site a.test");
+      expect(stagingLeft("/etc/apache2/globenet.d")).toEqual([]);
+    });
+
+    it("update: an added alias is served after graceful; the previous generation is kept", async () => {
+      const before = readLink("/etc/apache2/globenet");
+      const news = inputs({ ...outs.files, "sites-available/b.test.conf": vhost("b.test", "ServerAlias www.b.test") });
+      expect(fileSetType.diff(id, outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+      outs = await fileSetType.update(id, outs, news);
+      await waitFor("www.b.test to be served by b.test", () => get("www.b.test") === "site b.test");
+      expect(readdirSync("/etc/apache2/globenet.d").filter((d) => !d.startsWith(".")).sort()).toEqual([before?.split("/").pop(), outs.generation].sort());
+      expect(get("a.test")).toBe("site a.test");
+    });
+
+    it("read: a hand edit of a live vhost shows as drift; the next update puts the rendered file back", async () => {
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+      const live = "/etc/apache2/globenet/sites-available/a.test.conf";
+      const edited = `${readFileSync(live, "utf8")}# edited by hand\n`;
+      writeFileSync(live, edited);
+      writeFileSync("/etc/apache2/globenet/sites-available/extra.conf", "# not from git\n");
+      const seen = await fileSetType.read(id, outs);
+      expect(seen?.files).toEqual({ ...outs.files, "sites-available/a.test.conf": edited, "sites-available/extra.conf": "# not from git\n" });
+      expect(seen?.generation).not.toBe(outs.generation);
+      const news = inputs(outs.files);
+      expect(fileSetType.diff(id, seen as FileSetOutputs, news).changes).toBe(true);
+      outs = await fileSetType.update(id, seen as FileSetOutputs, news);
+      expect(readFileSync(live, "utf8")).toBe(news.files["sites-available/a.test.conf"]);
+      expect(existsSync("/etc/apache2/globenet/sites-available/extra.conf")).toBe(false);
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+    });
+
+    it("update: a broken vhost fails with Apache's message; the live set and the sites stay", async () => {
+      const before = readLink("/etc/apache2/globenet");
+      const broken = inputs({ ...outs.files, "sites-available/b.test.conf": vhost("b.test", "NotADirective on") });
+      const err = await fileSetType.update(id, outs, broken).then(
+        () => undefined,
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+      expect(err).toMatch(/^lab: apache2 file set rejected, the live files are untouched:/);
+      expect(err).toContain("Invalid command 'NotADirective'");
+      expect(err).toContain("/etc/apache2/globenet/sites-available/b.test.conf"); // the staging path, shown as the live one
+      expect(err).not.toMatch(/globenet-fileset\.|\.stage\./);
+      expect(readLink("/etc/apache2/globenet")).toBe(before);
+      expect(stagingLeft("/etc/apache2/globenet.d")).toEqual([]);
+      expect(readdirSync("/tmp").filter((f) => f.startsWith("globenet-fileset."))).toEqual([]);
+      expect(get("a.test")).toBe("site a.test");
+      expect(get("www.b.test")).toBe("site b.test");
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+    });
+
+    it("delete: removes the wiring, the link and the generations, and reloads", async () => {
+      await fileSetType.delete(id, outs);
+      expect(existsSync("/etc/apache2/conf-enabled/zz-globenet.conf")).toBe(false);
+      expect(existsSync("/etc/apache2/sites-enabled/zz-globenet.conf")).toBe(false);
+      expect(existsSync("/etc/apache2/globenet")).toBe(false);
+      expect(existsSync("/etc/apache2/globenet.d")).toBe(false);
+      await waitFor("a.test to be gone", () => get("a.test") !== "site a.test");
+      expect(await fileSetType.read(id, outs)).toBeUndefined();
+      expect(run("apache2ctl", ["-t"]).status).toBe(0);
+    });
+  });
+
+  // ─────────────────────────────────────────── bind-primary ───────────────────────────────────────────
+  describe("bind-primary", () => {
+    let bind: Bind;
+    let outs: FileSetOutputs;
+    let id: string;
+    const today = todaySerial(new Date());
+    const namedConf = ["alpha.test", "beta.test"].map((z) => `zone "${z}" {\n    type primary;\n    file "/var/lib/bind/globenet/zones/${z}.zone";\n};\n`).join("\n");
+    const zone = (name: string, www: string, extra = "") =>
+      [
+        `$ORIGIN ${name}.`,
+        "$TTL 300",
+        `@ IN SOA ns1.${name}. hostmaster.${name}. (`,
+        `        ${SERIAL_TOKEN} ; serial`,
+        "        3600 900 1209600 300 )",
+        `@   IN NS ns1.${name}.`,
+        ...(extra ? [extra] : []),
+        "ns1 IN A 192.0.2.1",
+        `www IN A ${www}`,
+        "",
+      ].join("\n");
+    const dig = (name: string, type: string) => run("dig", [`@127.0.0.1`, "-p", String(bind.port), "+short", "+time=2", "+tries=1", name, type]).stdout.trim();
+    const soaSerial = (name: string) => Number(dig(name, "SOA").split(/\s+/)[2]);
+    const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "bind-primary", files });
+
+    beforeAll(async () => {
+      bind = await startBind();
+      cleanups.push(() => bind.stop());
+    });
+
+    it("create: two zones answer with serial YYYYMMDD01", async () => {
+      const r = await fileSetType.create(inputs({ "named.conf.globenet": namedConf, "zones/alpha.test.zone": zone("alpha.test", "192.0.2.10"), "zones/beta.test.zone": zone("beta.test", "192.0.2.20") }));
+      id = r.id;
+      outs = r.outs;
+      expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": today });
+      expect(readFileSync("/etc/bind/named.conf.local", "utf8")).toContain('include "/var/lib/bind/globenet/named.conf.globenet";');
+      expect(existsSync("/var/cache/bind/globenet")).toBe(true);
+      await waitFor("alpha.test to answer", () => soaSerial("alpha.test") === today);
+      expect(soaSerial("beta.test")).toBe(today);
+      expect(dig("www.beta.test", "A")).toBe("192.0.2.20");
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+    });
+
+    it("update: only the changed zone's serial rises", async () => {
+      outs = await fileSetType.update(id, outs, inputs({ ...outs.files, "zones/beta.test.zone": zone("beta.test", "192.0.2.21") }));
+      expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": today + 1 });
+      await waitFor("beta.test's new serial", () => soaSerial("beta.test") === today + 1);
+      expect(dig("www.beta.test", "A")).toBe("192.0.2.21");
+      expect(soaSerial("alpha.test")).toBe(today);
+    });
+
+    it("update: a broken zone (CNAME beside the SOA) fails; the old zone still answers", async () => {
+      const before = readLink("/var/lib/bind/globenet");
+      const broken = inputs({ ...outs.files, "zones/alpha.test.zone": zone("alpha.test", "192.0.2.11", "@   IN CNAME elsewhere.test.") });
+      await expect(fileSetType.update(id, outs, broken)).rejects.toThrow(/bind-primary file set rejected, the live files are untouched:[\s\S]*CNAME and other data/);
+      expect(readLink("/var/lib/bind/globenet")).toBe(before);
+      expect(stagingLeft("/var/lib/bind/globenet.d")).toEqual([]);
+      expect(soaSerial("alpha.test")).toBe(today);
+      expect(dig("www.alpha.test", "A")).toBe("192.0.2.10");
+    });
+
+    it("delete: unwires and reconfigures; named stops serving the zones", async () => {
+      await fileSetType.delete(id, outs);
+      expect(readFileSync("/etc/bind/named.conf.local", "utf8")).not.toContain("globenet");
+      expect(existsSync("/var/lib/bind/globenet")).toBe(false);
+      await waitFor("alpha.test to be gone", () => dig("alpha.test", "SOA") === "");
+      expect(await fileSetType.read(id, outs)).toBeUndefined();
+    });
+  });
+
+  // ───────────────────────────────────────────── php-fpm ─────────────────────────────────────────────
+  describe("php-fpm", () => {
+    let fpm: Daemon;
+    const user = `gfst${process.pid % 100_000}`;
+    const socket = `/run/php/globenet-${user}-php8.2.sock`;
+    const poolFile = `pool.d/globenet-${user}.conf`;
+    const pool = (u: string) =>
+      [`[globenet-${user}]`, `user = ${u}`, `group = ${u}`, `listen = ${socket}`, "listen.owner = www-data", "listen.group = www-data", "listen.mode = 0660", "pm = ondemand", "pm.max_children = 2", "chdir = /", ""].join("\n");
+    const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "php-fpm", phpVersion: "8.2", files });
+    let outs: FileSetOutputs;
+    let id: string;
+
+    beforeAll(async () => {
+      const r = run("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--user-group", user]);
+      if (r.status !== 0) throw new Error(`useradd ${user}: ${r.stderr}`);
+      cleanups.push(() => void run("userdel", [user]));
+      fpm = await startFpm("8.2");
+      cleanups.push(() => fpm.stop());
+    });
+
+    it("create: the member's pool socket appears after one reload", async () => {
+      const r = await fileSetType.create(inputs({ [poolFile]: pool(user) }));
+      id = r.id;
+      outs = r.outs;
+      expect(id).toBe("lab:php-fpm:8.2");
+      expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).toContain("\ninclude=/etc/php/8.2/fpm/globenet/pool.d/*.conf\n");
+      await waitFor(`${socket} to appear`, () => existsSync(socket));
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+    });
+
+    it("update: a pool for a user that does not exist fails the check; the live pool stays", async () => {
+      const before = readLink("/etc/php/8.2/fpm/globenet");
+      await expect(fileSetType.update(id, outs, inputs({ [poolFile]: pool("no-such-member") }))).rejects.toThrow(
+        /php-fpm file set rejected, the live files are untouched:[\s\S]*cannot get uid for user 'no-such-member'/,
+      );
+      expect(readLink("/etc/php/8.2/fpm/globenet")).toBe(before);
+      expect(stagingLeft("/etc/php/8.2/fpm/globenet.d")).toEqual([]);
+      expect(existsSync(socket)).toBe(true);
+      expect(run("kill", ["-0", String(fpm.pid)]).status).toBe(0);
+    });
+
+    it("delete: unwires the pools and reloads; the socket goes", async () => {
+      await fileSetType.delete(id, outs);
+      expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).not.toContain("globenet");
+      await waitFor(`${socket} to go`, () => !existsSync(socket));
+      expect(run("kill", ["-0", String(fpm.pid)]).status).toBe(0);
+    });
+  });
+
+  // ─────────────────────────────────────────────── www ───────────────────────────────────────────────
+  describe("www", () => {
+    it("create, read (with drift), delete", async () => {
+      const page = "<!doctype html><title>Suspendu</title><p>Ce site est suspendu.</p>\n";
+      const { id, outs } = await fileSetType.create({ target: target(), kind: "www", files: { "index.html": page } });
+      expect(readFileSync("/var/www/globenet-suspended/index.html", "utf8")).toBe(page);
+      expect(readLink("/var/www/globenet-suspended")).toBe(`/var/www/globenet-suspended.d/${outs.generation}`);
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+      writeFileSync("/var/www/globenet-suspended/robots.txt", "User-agent: *\n");
+      expect((await fileSetType.read(id, outs))?.files).toEqual({ "index.html": page, "robots.txt": "User-agent: *\n" });
+      await fileSetType.delete(id, outs);
+      expect(existsSync("/var/www/globenet-suspended")).toBe(false);
+      expect(existsSync("/var/www/globenet-suspended.d")).toBe(false);
+      expect(await fileSetType.read(id, outs)).toBeUndefined();
+    });
+  });
+});
