@@ -13,8 +13,8 @@ function typeOf(urn: string): { token: string; impl: ResourceType } {
   return { token, impl };
 }
 
-// The engine reads the plugin's port from stdout: everything else goes to stderr.
-console.log = console.error;
+// The engine reads the plugin's port from stdout (the SDK prints it with console.log):
+// the provider's own code writes to stderr only.
 
 const provider: Provider = {
   version: "0.1.0",

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { LocalWorkspace, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
 import { REPO_ROOT } from "../cli/args";
 import { ensureEngine } from "./toolchain";
+import { ensureLabKeys } from "../lab/keys";
 import { program } from "../../index";
 
 /** The lab's passphrase guards nothing of value: lab secrets are throwaway. Never used for prod. */
@@ -33,6 +34,7 @@ export function engineEnv(root: string, stack: string, extra: Record<string, str
   };
   const given = (k: string) => extra[k] ?? process.env[k];
   if (stack === "lab") {
+    ensureLabKeys(root);
     const state = join(root, ".lab", "state");
     mkdirSync(state, { recursive: true });
     env.PULUMI_BACKEND_URL = given("PULUMI_BACKEND_URL") ?? `file://${state}`;
