@@ -2,7 +2,8 @@
 # THE test command: `npm test` runs this; CI runs `npm test` through .ci/run.
 #   npm test                          all tiers that vitest finds
 #   npm test -- tests/tools.test.ts   extra arguments go to `vitest run`
-# Phases: npm ci (only when needed), Debian packages (scripts/ensure-debs.sh), typecheck, vitest.
+# Phases: npm ci (only when needed), Debian packages (scripts/ensure-debs.sh), typecheck,
+# the Pulumi CLI (cached after the first build), vitest.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,6 +36,8 @@ fi
 
 phase "Debian packages" bash scripts/ensure-debs.sh
 phase "typecheck (tsc --noEmit)" npx --no-install tsc --noEmit -p .
+# The engine tests need the Pulumi CLI: build it here (first time only) rather than inside a test's timeout.
+phase "Pulumi CLI (lib/engine/toolchain.ts)" npx --no-install tsx -e "require('./lib/engine/toolchain').ensureEngine()"
 phase "vitest run${*:+ $*}" npx --no-install vitest run "$@"
 
 printf '[test] all phases passed in %s\n' "$(elapsed "$T0")" >&2
