@@ -13,7 +13,7 @@ interface Seen {
 
 const seen: Seen[] = [];
 const outputs = new Map<string, Record<string, unknown>>();
-let program: typeof import("../index").program;
+let program: typeof import("../index.js").program;
 let result: Record<string, unknown>;
 
 describe("the resource graph of the example data (stack prod, under mocks)", () => {
@@ -33,7 +33,7 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
       "prod",
     );
     // The code under test is imported after setMocks.
-    ({ program } = await import("../index"));
+    ({ program } = await import("../index.js"));
     const outs = await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((args) => {
       const parent = args.opts.parent as (pulumi.Resource & { __pulumiType?: string; __name?: string }) | undefined;
@@ -93,7 +93,7 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(dbs.length).toBe(6);
     for (const d of dbs) {
       const password = (d.resource as unknown as { password: pulumi.Output<string> }).password;
-      expect(await password.isSecret).toBe(true);
+      expect(await pulumi.isSecret(password)).toBe(true);
     }
     for (const s of seen) {
       const text = JSON.stringify(s.inputs ?? {});
