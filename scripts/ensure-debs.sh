@@ -37,6 +37,7 @@ PACKAGES=(
   curl                   # lab checks
   openssh-server         # lab hosts are reached over SSH
   passwd                 # useradd/userdel (checkFpm creates temporary pool users)
+  sudo                   # lab: the provider runs `sudo -n` as the lab's deploy user
 )
 if [[ -n "${EXTRA_DEBS:-}" ]]; then
   read -r -a extra <<<"$EXTRA_DEBS"

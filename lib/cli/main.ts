@@ -3,6 +3,7 @@ import { DataError } from "../load/diagnostic";
 import { UsageError } from "./args";
 import { benchCommand } from "./bench";
 import { engineCommand } from "./engine";
+import { labCommand } from "./lab";
 import { renderCommand } from "./render";
 import { validateCommand } from "./validate";
 
@@ -12,6 +13,7 @@ const HELP = `globenet-infra command-line tool
   npm run render -- --out DIR [--root DIR]        write the generated config files
   npm run bench -- data [--members N]             time validate and render on N synthetic members
   npm run preview|up|refresh|destroy|history      drive the Pulumi engine (lab stack by default)
+  npm run lab [-- up|down|status]                 the whole of Globenet on this machine (as root)
 
 Each command takes --help.`;
 
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
         return renderCommand(rest);
       case "bench":
         return benchCommand(rest);
+      case "lab":
+        return await labCommand(rest);
       case undefined:
       case "help":
       case "--help":

@@ -1,0 +1,528 @@
+/**
+ * The lab's daemons, each started by hand as LAB-NOTES describes (no systemd here), on the
+ * loopback only, each only when it is not running already. The PID of every daemon the lab
+ * starts is recorded in .lab/run/<name>.pid (with its start time in <name>.start, so a
+ * recycled PID is never mistaken for it); `lab down` stops those and nothing else.
+ *
+ * The machine's own configuration is used (the provider edits /etc/apache2, /etc/bind,
+ * /etc/php/<v>/fpm and talks to MariaDB on its default socket), moved onto 127.0.0.1: the
+ * lab rewrites ports.conf and named.conf.options, keeping the originals (backup.ts).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeChange, writeManaged } from "./backup";
+import { openKvm } from "./host";
+import type { LabPaths } from "./paths";
+import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, tcpHello, unixSocketAnswers, waitFor, why } from "./proc";
+
+export interface DaemonCtx {
+  paths: LabPaths;
+  sshPort: number;
+  hostKey: string;
+  phpVersions: string[];
+}
+
+export interface Running {
+  pid?: number;
+}
+
+export interface LabDaemon {
+  /** Record name (.lab/run/<name>.pid) and what the volunteer sees. */
+  name: string;
+  /** Where it listens, for messages. */
+  where: string;
+  /** Prefix of /proc/PID/comm, to recognise the recorded process. */
+  comm: string;
+  /** An instance already running (whoever started it), found from its usual pid file or by asking it. */
+  running(): Promise<Running | undefined>;
+  /** Starts it; resolves with its PID once it answers. Notes go to `note`. */
+  start(note: (s: string) => void): Promise<number>;
+  /** How long SIGTERM may take, and whether SIGKILL may follow. */
+  graceMs: number;
+  killAfterGrace: boolean;
+}
+
+// ─── records ───────────────────────────────────────────────────────────────────────────────────
+
+function recordFiles(p: LabPaths, name: string): { pid: string; start: string } {
+  return { pid: join(p.run, `${name}.pid`), start: join(p.run, `${name}.start`) };
+}
+
+export function record(p: LabPaths, name: string, pid: number): void {
+  const f = recordFiles(p, name);
+  writeFileSync(f.pid, `${pid}\n`);
+  writeFileSync(f.start, `${startTicks(pid)} ${comm(pid)}\n`);
+}
+
+/** The PID the lab recorded for `name`, when that very process still runs. */
+export function recorded(p: LabPaths, d: Pick<LabDaemon, "name" | "comm">): number | undefined {
+  const f = recordFiles(p, d.name);
+  const pid = pidFrom(f.pid);
+  if (pid === undefined || !pidAlive(pid) || !comm(pid).startsWith(d.comm)) return undefined;
+  if (existsSync(f.start)) {
+    const ticks = readFileSync(f.start, "utf8").trim().split(" ")[0];
+    if (ticks && ticks !== startTicks(pid)) return undefined;
+  }
+  return pid;
+}
+
+export function hasRecord(p: LabPaths, name: string): boolean {
+  return existsSync(recordFiles(p, name).pid);
+}
+
+export function forget(p: LabPaths, name: string): void {
+  const f = recordFiles(p, name);
+  rmSync(f.pid, { force: true });
+  rmSync(f.start, { force: true });
+}
+
+// ─── helpers ───────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Runs a command that daemonizes. Its output goes to a log file, not a pipe: a daemon that
+ * kept our pipe open would hold spawnSync (and npm) until it exits.
+ */
+function runDaemonizing(p: LabPaths, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; log: string } {
+  const logFile = join(p.log, `${name}.log`);
+  const fd = openSync(logFile, "w");
+  const r = spawnSync(cmd, args, { stdio: ["ignore", fd, fd], env, timeout: 120_000 });
+  closeSync(fd);
+  return { status: r.error ? null : r.status, log: readFileSync(logFile, "utf8").trim() || (r.error?.message ?? "") };
+}
+
+/**
+ * Starts a daemon that stays in the foreground as a detached child (its own session, output to
+ * .lab/log/<name>.log): its PID is the daemon's own, and it outlives this process.
+ */
+function detachedChild(p: LabPaths, name: string, cmd: string, args: string[]): { pid: number; exited?: string } {
+  const fd = openSync(join(p.log, `${name}.log`), "w");
+  const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], detached: true });
+  closeSync(fd);
+  const out: { pid: number; exited?: string } = { pid: child.pid ?? -1 };
+  child.once("exit", (code, sig) => (out.exited = `exit ${code ?? sig}`));
+  child.once("error", (e) => (out.exited = e.message));
+  child.unref();
+  return out;
+}
+
+function logTail(p: LabPaths, name: string, lines = 15): string {
+  try {
+    return readFileSync(join(p.log, `${name}.log`), "utf8").trim().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no output)";
+  }
+}
+
+function need(tool: string, pkg: string): string {
+  const t = findTool(tool);
+  if (!t) throw new LabError(`${tool} not found`, `install the Debian package ${pkg}: bash scripts/ensure-debs.sh`);
+  return t;
+}
+
+async function pidFromFile(file: string, name: string, what: string, timeoutMs = 30_000): Promise<number> {
+  const pid = await waitFor(() => livePid(file, name), timeoutMs, 100);
+  if (!pid) throw new LabError(`${what}: no live process in ${file} after ${timeoutMs / 1000} s`);
+  return pid;
+}
+
+/** Who holds a TCP port on 127.0.0.1, for messages (no ss/lsof needed: /proc/net/tcp and fd links). */
+function holderOf(port: number): string {
+  try {
+    const hex = port.toString(16).toUpperCase().padStart(4, "0");
+    const inodes = new Set<string>();
+    for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      if (!existsSync(f)) continue;
+      for (const l of readFileSync(f, "utf8").split("\n").slice(1)) {
+        const c = l.trim().split(/\s+/);
+        if (c[1]?.endsWith(`:${hex}`) && c[3] === "0A") inodes.add(c[9] ?? "");
+      }
+    }
+    if (inodes.size === 0) return "an unknown program";
+    const targets = new Set([...inodes].map((i) => `socket:[${i}]`));
+    for (const d of readdirSync("/proc")) {
+      if (!/^\d+$/.test(d)) continue;
+      let fds: string[] = [];
+      try {
+        fds = readdirSync(`/proc/${d}/fd`);
+      } catch {
+        continue;
+      }
+      for (const fd of fds) {
+        try {
+          if (targets.has(readlinkSync(`/proc/${d}/fd/${fd}`))) return `pid ${d} (${comm(Number(d))})`;
+        } catch {
+          // closed meanwhile
+        }
+      }
+    }
+    return "an unknown program";
+  } catch {
+    return "an unknown program";
+  }
+}
+
+async function portFree(port: number, what: string): Promise<void> {
+  if ((await tcpHello("127.0.0.1", port, 500)) !== undefined) {
+    throw new LabError(`127.0.0.1:${port} is taken by ${holderOf(port)}, and it is not ${what}`, `stop that program (by its PID), then run npm run lab again`);
+  }
+}
+
+const LAB_HEADER = (what: string) =>
+  `globenet-infra lab (npm run lab): ${what}\n` + `The machine's original is kept in .lab/backup/ of the checkout and comes back with \`npm run lab -- down\`.`;
+
+// ─── sshd ──────────────────────────────────────────────────────────────────────────────────────
+
+function sshd(ctx: DaemonCtx): LabDaemon {
+  const p = ctx.paths;
+  const port = ctx.sshPort;
+  return {
+    name: "sshd",
+    where: `127.0.0.1:${port}`,
+    comm: "sshd",
+    graceMs: 5_000,
+    killAfterGrace: true,
+    async running() {
+      // Only the lab's own sshd (recorded) will do: another server on this port has another host key.
+      const hello = await tcpHello("127.0.0.1", port, 1_000);
+      if (hello === undefined) return undefined;
+      throw new LabError(`127.0.0.1:${port} (the lab's SSH port in Pulumi.lab.yaml) is taken by ${holderOf(port)}, which the lab did not start`, "stop it by its PID, or give the lab hosts another ssh.port in Pulumi.lab.yaml");
+    },
+    async start() {
+      const bin = need("sshd", "openssh-server");
+      mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+      const pidFile = join(p.run, "sshd.pid");
+      rmSync(pidFile, { force: true });
+      writeFileSync(
+        p.sshdConfig,
+        [
+          "# globenet-infra lab sshd (npm run lab): the provider reaches the lab hosts through it.",
+          "# Loopback only, keys only; members' accounts log in with their own keys as on a real host.",
+          `Port ${port}`,
+          "ListenAddress 127.0.0.1",
+          `HostKey ${ctx.hostKey}`,
+          `PidFile ${pidFile}`,
+          "AuthorizedKeysFile .ssh/authorized_keys",
+          "PasswordAuthentication no",
+          "KbdInteractiveAuthentication no",
+          "PermitRootLogin no",
+          // No PAM session stack in a container without systemd; accounts with password "*" are not locked.
+          "UsePAM no",
+          // StrictModes stays on: authorized_keys live in the users' own homes (deploy user,
+          // members), as on a real host; the host key in the checkout is not subject to it.
+          "StrictModes yes",
+          // The provider keeps one connection per host with up to 8 channels; three lab hosts share this server.
+          "MaxSessions 30",
+          "MaxStartups 50",
+          "X11Forwarding no",
+          "PrintMotd no",
+          "Subsystem sftp internal-sftp",
+          "",
+        ].join("\n"),
+        { mode: 0o600 },
+      );
+      const t = run(bin, ["-t", "-f", p.sshdConfig]);
+      if (t.status !== 0) throw new LabError(`sshd rejects ${p.sshdConfig}: ${why(t)}`);
+      const r = runDaemonizing(p, "sshd", bin, ["-f", p.sshdConfig, "-E", join(p.log, "sshd-auth.log")]);
+      if (r.status !== 0) throw new LabError(`sshd did not start (exit ${r.status}): ${r.log}\n${logTail(p, "sshd-auth")}`);
+      const pid = await pidFromFile(pidFile, "sshd", "sshd");
+      const ok = await waitFor(async () => (await tcpHello("127.0.0.1", port, 1_000))?.startsWith("SSH-"), 15_000, 100);
+      if (!ok) throw new LabError(`sshd (pid ${pid}) does not answer on 127.0.0.1:${port}:\n${logTail(p, "sshd-auth")}`);
+      return pid;
+    },
+  };
+}
+
+// ─── Apache ────────────────────────────────────────────────────────────────────────────────────
+
+function apacheEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.APACHE_CONFDIR;
+  return env;
+}
+
+export function apachePidFile(): string {
+  const r = spawnSync("bash", ["-c", '. /etc/apache2/envvars >/dev/null 2>&1; echo "${APACHE_PID_FILE:-/var/run/apache2/apache2.pid}"'], { encoding: "utf8", env: apacheEnv() });
+  return (r.stdout ?? "").trim() || "/var/run/apache2/apache2.pid";
+}
+
+function apache(ctx: DaemonCtx): LabDaemon {
+  const p = ctx.paths;
+  return {
+    name: "apache2",
+    where: "127.0.0.1:80",
+    comm: "apache2",
+    graceMs: 15_000,
+    killAfterGrace: true,
+    async running() {
+      const pid = livePid(apachePidFile(), "apache2");
+      return pid ? { pid } : undefined;
+    },
+    async start(note) {
+      const ctl = need("apache2ctl", "apache2");
+      await portFree(80, "Apache");
+      if (writeManaged(p, "/etc/apache2/ports.conf", `${LAB_HEADER("the machine's web server listens on the loopback only.").replace(/^/gm, "# ")}\nListen 127.0.0.1:80\n`)) {
+        note("/etc/apache2/ports.conf: Listen 127.0.0.1:80 (original kept)");
+      }
+      const t = run(ctl, ["-t"], { env: apacheEnv() });
+      if (t.status !== 0) throw new LabError(`apache2ctl -t rejects the machine's Apache configuration:\n${why(t)}`, "fix /etc/apache2 (apache2ctl -t says where), then run npm run lab again");
+      const r = runDaemonizing(p, "apache2", ctl, ["start"], apacheEnv());
+      if (r.status !== 0) throw new LabError(`apache2ctl start failed (exit ${r.status}):\n${r.log}`);
+      const pid = await pidFromFile(apachePidFile(), "apache2", "Apache");
+      const ok = await waitFor(async () => (await tcpHello("127.0.0.1", 80, 500)) !== undefined, 15_000, 100);
+      if (!ok) throw new LabError(`Apache (pid ${pid}) does not accept connections on 127.0.0.1:80`);
+      return pid;
+    },
+  };
+}
+
+// ─── PHP-FPM ───────────────────────────────────────────────────────────────────────────────────
+
+function fpm(ctx: DaemonCtx, v: string): LabDaemon {
+  const p = ctx.paths;
+  const bin = `php-fpm${v}`;
+  const conf = `/etc/php/${v}/fpm/php-fpm.conf`;
+  const pidFile = `/run/php/php${v}-fpm.pid`;
+  return {
+    name: `php${v}-fpm`,
+    where: `unix sockets in /run/php`,
+    comm: bin,
+    graceMs: 10_000,
+    killAfterGrace: true,
+    async running() {
+      const pid = livePid(pidFile, bin);
+      return pid ? { pid } : undefined;
+    },
+    async start() {
+      const path = need(bin, `php${v}-fpm`);
+      if (!existsSync("/run/php")) mkdirSync("/run/php", { recursive: true, mode: 0o755 });
+      const t = run(path, ["-t", "--fpm-config", conf]);
+      if (t.status !== 0) throw new LabError(`${bin} -t rejects ${conf}:\n${why(t)}`);
+      // Not --daemonize: the provider reloads FPM with USR2, which re-executes the master with
+      // its own arguments; with --daemonize it would fork again and the master would get a new
+      // PID (the lab would lose track of it). In the foreground, detached from this process,
+      // the master keeps its PID across reloads.
+      const child = detachedChild(p, `php${v}-fpm`, path, ["--nodaemonize", "--fpm-config", conf]);
+      const pid = await waitFor(() => child.exited ?? (livePid(pidFile, bin) === child.pid ? child.pid : undefined), 30_000, 100);
+      if (typeof pid !== "number") throw new LabError(`${bin} did not start${child.exited ? ` (${child.exited})` : ""}:\n${logTail(p, `php${v}-fpm`)}`);
+      return pid;
+    },
+  };
+}
+
+// ─── MariaDB ───────────────────────────────────────────────────────────────────────────────────
+
+const MYSQL_PID = "/run/mysqld/mysqld.pid";
+const MYSQL_SOCK = "/run/mysqld/mysqld.sock";
+
+function mariadbAnswers(): boolean {
+  return run("mariadb", ["--batch", "--skip-column-names", "--connect-timeout=3", "-e", "select 1"], { timeoutMs: 10_000 }).stdout.trim() === "1";
+}
+
+function mariadb(ctx: DaemonCtx): LabDaemon {
+  const p = ctx.paths;
+  return {
+    name: "mariadb",
+    where: `${MYSQL_SOCK} and 127.0.0.1:3306`,
+    comm: "mariadbd",
+    graceMs: 120_000,
+    // Never SIGKILL a database: a slow shutdown is reported instead.
+    killAfterGrace: false,
+    async running() {
+      const pid = livePid(MYSQL_PID, "mariadbd") ?? livePid(MYSQL_PID, "mysqld");
+      if (pid) return { pid };
+      return (await unixSocketAnswers(MYSQL_SOCK)) ? {} : undefined;
+    },
+    async start(note) {
+      const bin = need("mariadbd", "mariadb-server");
+      need("mariadb", "mariadb-client");
+      const ids = run("id", ["-u", "mysql"]);
+      const uid = Number(ids.stdout.trim());
+      if (ids.status !== 0 || !Number.isInteger(uid)) throw new LabError("no unix user mysql", "install mariadb-server (bash scripts/ensure-debs.sh)");
+      mkdirSync("/run/mysqld", { recursive: true, mode: 0o755 });
+      chownSync("/run/mysqld", uid, 0);
+      if (!existsSync("/var/lib/mysql/mysql")) {
+        note("no system tables in /var/lib/mysql: running mariadb-install-db");
+        const i = run("mariadb-install-db", ["--user=mysql", "--auth-root-authentication-method=socket", "--skip-test-db"], { timeoutMs: 180_000 });
+        if (i.status !== 0) throw new LabError(`mariadb-install-db failed:\n${why(i)}`);
+      }
+      // mariadbd stays in the foreground (no mysqld_safe): started detached, its PID is the server's own.
+      const child = detachedChild(p, "mariadb", bin, ["--user=mysql", "--bind-address=127.0.0.1", `--socket=${MYSQL_SOCK}`, `--pid-file=${MYSQL_PID}`]);
+      const ok = await waitFor(() => child.exited !== undefined || mariadbAnswers(), 90_000, 250);
+      if (child.exited || !ok || child.pid < 0) throw new LabError(`mariadbd ${child.exited ? `stopped (${child.exited})` : "does not answer `select 1` after 90 s"}:\n${logTail(p, "mariadb")}`);
+      return child.pid;
+    },
+  };
+}
+
+// ─── BIND ──────────────────────────────────────────────────────────────────────────────────────
+
+const NAMED_PID = "/run/named/named.pid";
+
+function rndcAnswers(): boolean {
+  return run("rndc", ["status"], { timeoutMs: 10_000 }).status === 0;
+}
+
+function bind(ctx: DaemonCtx): LabDaemon {
+  const p = ctx.paths;
+  return {
+    name: "named",
+    where: "127.0.0.1:53 (rndc on 127.0.0.1:953)",
+    comm: "named",
+    graceMs: 15_000,
+    killAfterGrace: true,
+    async running() {
+      const pid = livePid(NAMED_PID, "named");
+      if (pid) return { pid };
+      return rndcAnswers() ? {} : undefined;
+    },
+    async start(note) {
+      const named = need("named", "bind9");
+      need("rndc", "bind9-utils");
+      await portFree(53, "BIND");
+      if (existsSync("/etc/bind/rndc.conf")) {
+        note("/etc/bind/rndc.conf exists: rndc (and the provider) use it; it must name this named's control channel (127.0.0.1:953, rndc.key)");
+      }
+      if (!existsSync("/etc/bind/rndc.key")) {
+        beforeChange(p, "/etc/bind/rndc.key");
+        const g = run("rndc-confgen", ["-a", "-u", "bind"]);
+        if (g.status !== 0) throw new LabError(`rndc-confgen -a failed: ${why(g)}`);
+        note("made the rndc control key /etc/bind/rndc.key (rndc-confgen -a)");
+      }
+      const options = [
+        LAB_HEADER("the machine's name server answers on the loopback only, as an authoritative server.").replace(/^/gm, "// "),
+        "options {",
+        '\tdirectory "/var/cache/bind";',
+        `\tpid-file "${NAMED_PID}";`,
+        "\tlisten-on port 53 { 127.0.0.1; };",
+        "\tlisten-on-v6 { none; };",
+        "\trecursion no;",
+        "\tdnssec-validation no;",
+        "};",
+        "",
+      ].join("\n");
+      if (writeManaged(p, "/etc/bind/named.conf.options", options)) note("/etc/bind/named.conf.options: listen-on 127.0.0.1 port 53, no IPv6, no recursion (original kept)");
+      const c = run("named-checkconf", []);
+      if (c.status !== 0) throw new LabError(`named-checkconf rejects /etc/bind/named.conf:\n${why(c)}`);
+      const bindIds = run("id", ["-g", "bind"]);
+      mkdirSync("/run/named", { recursive: true, mode: 0o775 });
+      chownSync("/run/named", 0, Number(bindIds.stdout.trim()));
+      const r = runDaemonizing(p, "named", named, ["-u", "bind"]);
+      if (r.status !== 0) throw new LabError(`named did not start (exit ${r.status}):\n${r.log}`);
+      const pid = await pidFromFile(NAMED_PID, "named", "named");
+      if (!(await waitFor(() => rndcAnswers(), 20_000, 200))) throw new LabError(`named (pid ${pid}) does not answer rndc status`, "look at its log: grep named /var/log/syslog, or run named -g -u bind by hand");
+      return pid;
+    },
+  };
+}
+
+// ─── libvirt ───────────────────────────────────────────────────────────────────────────────────
+
+export const LIBVIRT_URI = "qemu:///system";
+const VIRTLOGD_PID = "/run/virtlogd.pid";
+const VIRTLOGD_SOCK = "/run/libvirt/virtlogd-sock";
+const LIBVIRTD_PID = "/run/libvirtd.pid";
+
+async function libvirtAnswers(): Promise<boolean> {
+  return (await runAsync("virsh", ["-c", LIBVIRT_URI, "version"], 20_000)).status === 0;
+}
+
+function virtlogd(ctx: DaemonCtx): LabDaemon {
+  const p = ctx.paths;
+  return {
+    name: "virtlogd",
+    where: VIRTLOGD_SOCK,
+    comm: "virtlogd",
+    graceMs: 10_000,
+    killAfterGrace: true,
+    async running() {
+      const pid = livePid(VIRTLOGD_PID, "virtlogd");
+      if (pid) return { pid };
+      return (await unixSocketAnswers(VIRTLOGD_SOCK)) ? {} : undefined;
+    },
+    async start() {
+      const bin = need("virtlogd", "libvirt-daemon-system");
+      const r = runDaemonizing(p, "virtlogd", bin, ["-d", "-p", VIRTLOGD_PID]);
+      if (r.status !== 0) throw new LabError(`virtlogd did not start (exit ${r.status}):\n${r.log}`);
+      const pid = await pidFromFile(VIRTLOGD_PID, "virtlogd", "virtlogd");
+      // libvirtd needs virtlogd listening before it starts a guest (a stale socket refuses).
+      if (!(await waitFor(() => unixSocketAnswers(VIRTLOGD_SOCK), 10_000, 50))) throw new LabError(`virtlogd (pid ${pid}) does not listen on ${VIRTLOGD_SOCK}`);
+      return pid;
+    },
+  };
+}
+
+function libvirtd(ctx: DaemonCtx): LabDaemon {
+  const p = ctx.paths;
+  return {
+    name: "libvirtd",
+    where: LIBVIRT_URI,
+    comm: "libvirtd",
+    graceMs: 15_000,
+    killAfterGrace: true,
+    async running() {
+      const pid = livePid(LIBVIRTD_PID, "libvirtd");
+      if (pid) return { pid };
+      return (await libvirtAnswers()) ? {} : undefined;
+    },
+    async start(note) {
+      const bin = need("libvirtd", "libvirt-daemon-system libvirt-daemon-driver-qemu");
+      need("virsh", "libvirt-clients");
+      const kvm = openKvm(p);
+      if (kvm) note(kvm);
+      const r = runDaemonizing(p, "libvirtd", bin, ["-d", "-p", LIBVIRTD_PID]);
+      if (r.status !== 0) throw new LabError(`libvirtd did not start (exit ${r.status}):\n${r.log}`);
+      const pid = await pidFromFile(LIBVIRTD_PID, "libvirtd", "libvirtd");
+      if (!(await waitFor(() => libvirtAnswers(), 90_000, 250))) throw new LabError(`libvirtd (pid ${pid}) does not answer virsh -c ${LIBVIRT_URI} version after 90 s:\n${logTail(p, "libvirtd")}`);
+      return pid;
+    },
+  };
+}
+
+/** In start order; `lab down` stops them in the reverse order. */
+export function labDaemons(ctx: DaemonCtx): LabDaemon[] {
+  return [sshd(ctx), apache(ctx), ...ctx.phpVersions.map((v) => fpm(ctx, v)), mariadb(ctx), bind(ctx), virtlogd(ctx), libvirtd(ctx)];
+}
+
+export type StartOutcome = { daemon: LabDaemon; pid?: number; how: "started" | "lab's, already running" | "not the lab's, already running"; ms: number; notes: string[] };
+
+/** Starts one daemon unless it runs; records the PID of what it starts. */
+export async function ensureDaemon(p: LabPaths, d: LabDaemon): Promise<StartOutcome> {
+  const t0 = Date.now();
+  const notes: string[] = [];
+  const mine = recorded(p, d);
+  if (mine) return { daemon: d, pid: mine, how: "lab's, already running", ms: Date.now() - t0, notes };
+  if (hasRecord(p, d.name)) {
+    notes.push(`the process the lab recorded earlier is gone`);
+    forget(p, d.name);
+  }
+  const other = await d.running();
+  if (other) {
+    notes.push(`started by someone else: used as is, and left running by \`lab down\``);
+    return { daemon: d, pid: other.pid, how: "not the lab's, already running", ms: Date.now() - t0, notes };
+  }
+  const pid = await d.start((s) => notes.push(s));
+  record(p, d.name, pid);
+  return { daemon: d, pid, how: "started", ms: Date.now() - t0, notes };
+}
+
+/** Stops the daemon the lab started (by its recorded PID); never anything else. */
+export async function stopDaemon(
+  p: LabPaths,
+  d: LabDaemon,
+): Promise<{ pid?: number; result: "stopped" | "running, not started by the lab: left as is" | "not running" | "already gone" | "still running" }> {
+  const pid = recorded(p, d);
+  if (!pid) {
+    const had = hasRecord(p, d.name);
+    forget(p, d.name);
+    const other: Running | undefined = await d.running().catch((): Running => ({}));
+    if (other) return { pid: other.pid, result: "running, not started by the lab: left as is" };
+    return { result: had ? "already gone" : "not running" };
+  }
+  const gone = await stopPid(pid, d.graceMs, d.killAfterGrace);
+  if (!gone) return { pid, result: "still running" };
+  forget(p, d.name);
+  // Give the kernel a moment to release ports before the next start.
+  await sleep(50);
+  return { pid, result: "stopped" };
+}
