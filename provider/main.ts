@@ -1,6 +1,7 @@
 import { main, type Provider } from "@pulumi/pulumi/provider";
 import type { ResourceType } from "./types";
 import { registry } from "./registry";
+import { dryRunImpl } from "./dry-run";
 
 /** The type token's last part picks the implementation: globenet:<module>:<Type>. */
 function typeOf(urn: string): { token: string; impl: ResourceType } {
@@ -8,7 +9,7 @@ function typeOf(urn: string): { token: string; impl: ResourceType } {
   const parts = urn.split("::");
   const types = (parts[2] ?? "").split("$");
   const token = types[types.length - 1] ?? "";
-  const impl = registry[token];
+  const impl = dryRunImpl(urn, token, registry[token]); // the real one unless GLOBENET_PROVIDER_DRY_RUN=1 (bench)
   if (!impl) throw new Error(`the globenet provider has no resource type ${token} (known: ${Object.keys(registry).join(", ")})`);
   return { token, impl };
 }
