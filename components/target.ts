@@ -2,14 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HostModel } from "../lib/model/types";
 
+import type { Target } from "../provider/ssh/connection";
+
 /** How the provider reaches a host: connection facts only; credentials stay in its environment. */
-export interface Target {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  hostKey: string;
-}
+export type { Target };
 
 /** The pinned host key, from the inventory or from the file it names (the lab's, made at run time). */
 export function targetOf(host: HostModel, root: string): Target {

@@ -7,7 +7,6 @@
  * `shutdownTimeoutSec` (2 s); a real guest stops on ACPI (LAB-NOTES: 4.9 s).
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VpsModel } from "../lib/model/types";
@@ -16,7 +15,7 @@ import { guestType, lastTimings, type GuestInputs, type GuestOutputs } from "../
 import { pool } from "../provider/ssh/pool";
 import { startLibvirtd, type Libvirtd } from "./helpers/libvirtd";
 import { startSshd, type Sshd } from "./helpers/sshd";
-import { requireRoot, requireTool, requireTools, run } from "./helpers/tools";
+import { requireRoot, requireTool, requireTools, run, freePort } from "./helpers/tools";
 
 const ok =
   requireTools("sshd", "ssh-keygen", "virsh") &&
@@ -35,17 +34,6 @@ const DOMAIN = `gt${process.pid}--vm`;
 const MAC = "52:54:00:12:34:56";
 const KIB = 1024;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The lab domain XML as lib/render makes it, with one fix: QEMU places the `-device

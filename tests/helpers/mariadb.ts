@@ -22,9 +22,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { findTool, run, type RunResult } from "./tools";
+import { findTool, freePort, run, type RunResult } from "./tools";
 
 export interface ExecOptions {
   /** MariaDB account; default root (unix_socket auth: the test must run as OS root). */
@@ -98,17 +97,6 @@ function lookupId(flag: "-u" | "-g", user: string): number {
   return n;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

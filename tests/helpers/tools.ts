@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 /**
  * Small helpers for tests that run real programs (tier 2 and up).
  *
@@ -153,4 +154,17 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
 /** The command line as text, for messages only (arguments are never joined to be run). */
 export function describeCommand(cmd: string, args: readonly string[]): string {
   return [cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
+}
+
+/** A TCP port free on 127.0.0.1 right now (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      srv.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
+    });
+  });
 }
