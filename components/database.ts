@@ -1,18 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Target } from "./target";
+import type { DatabaseInputs } from "../provider/resources/database";
 
-export interface DatabaseArgs {
-  target: Target;
-  webTarget?: Target;
-  handle: string;
-  home: string;
-  name: string;
-  user: string;
-  clientHost: string;
-  limits: { max_user_connections: number; max_queries_per_hour?: number; max_updates_per_hour?: number };
-  status: "active" | "suspended";
-  archiveDir: string;
-}
+/** The database's inputs are the provider's contract: one definition for both sides. */
+export type DatabaseArgs = DatabaseInputs;
 
 /** A MariaDB database with its user, grants and limits; its password is made by the provider and kept secret. */
 export class Database extends pulumi.CustomResource {

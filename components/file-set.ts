@@ -1,15 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Target } from "./target";
+import type { FileSetInputs } from "../provider/resources/file-set-inputs";
 
-export type FileSetKind = "apache2" | "php-fpm" | "bind-primary" | "bind-secondary" | "www";
-
-export interface FileSetArgs {
-  target: Target;
-  kind: FileSetKind;
-  phpVersion?: string;
-  /** Path inside the set → content. */
-  files: Record<string, string>;
-}
+/** The file set's inputs are the provider's contract: one definition for both sides. */
+export type FileSetArgs = FileSetInputs;
 
 /** The config files of one daemon on one host: staged, checked by the daemon, swapped, reloaded once. */
 export class FileSet extends pulumi.CustomResource {

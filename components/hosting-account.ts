@@ -1,17 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Target } from "./target";
+import type { AccountInputs } from "../provider/resources/account";
 
-export interface HostingAccountArgs {
-  target: Target;
-  handle: string;
-  home: string;
-  status: "active" | "suspended";
-  sshKeys: string[];
-  /** Site host names: each gets ~/sites/<host>/htdocs. */
-  sites: string[];
-  archiveDir: string;
-  diskQuotaMb: number;
-}
+/** The account's inputs are the provider's contract: one definition for both sides. */
+export type HostingAccountArgs = AccountInputs;
 
 /** A member's unix account on its web host: user, home, site folders, authorized_keys. */
 export class HostingAccount extends pulumi.CustomResource {

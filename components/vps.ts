@@ -1,20 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Target } from "./target";
+import type { GuestInputs } from "../provider/resources/guest-check";
 
-export interface VpsArgs {
-  target: Target;
-  domain: string;
-  xml: string;
-  seed: { userData: string; metaData: string; networkConfig: string };
-  baseImage: string;
-  diskPath: string;
-  seedPath: string;
-  diskGb: number;
-  vcpus: number;
-  memoryMb: number;
-  running: boolean;
-  archiveDir: string;
-}
+/** The guest's inputs are the provider's contract: one definition for both sides. */
+export type VpsArgs = GuestInputs;
 
 /** A libvirt guest with its disk (an overlay of the base image) and its cloud-init seed. */
 export class Vps extends pulumi.CustomResource {
