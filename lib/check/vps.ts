@@ -81,37 +81,13 @@ export function checkAddresses(ctx: Ctx, entries: VpsEntry[]): void {
     return prev;
   };
   for (const e of entries) {
-    const v = e.vps.value;
-    if (v.ipv4) {
-      const addr = ipaddr.IPv4.parse(v.ipv4);
-      const pool = inv.pools.ipv4.find((p) => addr.match(ipaddr.parseCIDR(p.cidr) as [ipaddr.IPv4, number]));
-      if (!pool) {
-        ctx.report.at(e.vps.src, ["ipv4"], `${v.ipv4} is outside the VPS pools (use a free address in ${inv.pools.ipv4.map((p) => p.cidr).join(", ") || "— no IPv4 pool is defined"})`);
-      } else {
-        const len = (ipaddr.parseCIDR(pool.cidr) as [ipaddr.IPv4, number])[1];
-        const network = ipaddr.IPv4.networkAddressFromCIDR(pool.cidr).toString();
-        const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(pool.cidr).toString();
-        if (v.ipv4 === pool.gateway) ctx.report.at(e.vps.src, ["ipv4"], `${v.ipv4} is the pool's gateway (use another address in ${pool.cidr})`);
-        else if (len < 31 && (v.ipv4 === network || v.ipv4 === broadcast)) ctx.report.at(e.vps.src, ["ipv4"], `${v.ipv4} is the ${v.ipv4 === network ? "network" : "broadcast"} address of ${pool.cidr} (use a host address)`);
-        else e.pool4 = { prefixLength: len, gateway: pool.gateway };
-      }
-      const prev = firstSeen(v.ipv4, e.vps.src, ["ipv4"]);
-      if (prev) ctx.report.at(e.vps.src, ["ipv4"], `${v.ipv4} is already used by ${prev} (each address is used once)`);
-    }
-    if (v.ipv6) {
-      const addr = ipaddr.IPv6.parse(v.ipv6);
-      const pool = inv.pools.ipv6.find((p) => addr.match(ipaddr.parseCIDR(p.cidr) as [ipaddr.IPv6, number]));
-      if (!pool) {
-        ctx.report.at(e.vps.src, ["ipv6"], `${v.ipv6} is outside the VPS pools (use a free address in ${inv.pools.ipv6.map((p) => p.cidr).join(", ") || "— no IPv6 pool is defined"})`);
-      } else {
-        const len = (ipaddr.parseCIDR(pool.cidr) as [ipaddr.IPv6, number])[1];
-        const network = ipaddr.IPv6.networkAddressFromCIDR(pool.cidr).toString();
-        if (v.ipv6 === pool.gateway) ctx.report.at(e.vps.src, ["ipv6"], `${v.ipv6} is the pool's gateway (use another address in ${pool.cidr})`);
-        else if (v.ipv6 === network) ctx.report.at(e.vps.src, ["ipv6"], `${v.ipv6} is the subnet-router anycast address of ${pool.cidr} (use a host address)`);
-        else e.pool6 = { prefixLength: len, gateway: pool.gateway };
-      }
-      const prev = firstSeen(v.ipv6, e.vps.src, ["ipv6"]);
-      if (prev) ctx.report.at(e.vps.src, ["ipv6"], `${v.ipv6} is already used by ${prev} (each address is used once)`);
+    for (const field of ["ipv4", "ipv6"] as const) {
+      const address = e.vps.value[field];
+      if (!address) continue;
+      const placed = placeInPool(ctx, e, field, address);
+      if (placed) e[field === "ipv4" ? "pool4" : "pool6"] = placed;
+      const prev = firstSeen(address, e.vps.src, [field]);
+      if (prev) ctx.report.at(e.vps.src, [field], `${address} is already used by ${prev} (each address is used once)`);
     }
   }
   const macs = new Map<string, VpsEntry>();
@@ -122,10 +98,43 @@ export function checkAddresses(ctx: Ctx, entries: VpsEntry[]): void {
       ctx.report.at(e.vps.src, declared ? ["mac"] : [], `MAC ${e.mac} is already used by VPS ${prev.member.value.handle}/${prev.name} (${declared ? "use another MAC" : "set mac: to a free address, the derived one collides"})`);
     } else macs.set(e.mac, e);
   }
-  for (const [i, p] of inv.pools.ipv4.entries()) {
-    if (!ipaddr.IPv4.parse(p.gateway).match(ipaddr.parseCIDR(p.cidr) as [ipaddr.IPv4, number])) ctx.report.at(ctx.inventory.src, invPath(ctx, "pools", "ipv4", i, "gateway"), `${p.gateway} is outside ${p.cidr} (the gateway must be on the VPS's network)`);
+  for (const field of ["ipv4", "ipv6"] as const) {
+    for (const [i, p] of inv.pools[field].entries()) {
+      if (!ipaddr.parse(p.gateway).match(ipaddr.parseCIDR(p.cidr))) ctx.report.at(ctx.inventory.src, invPath(ctx, "pools", field, i, "gateway"), `${p.gateway} is outside ${p.cidr} (the gateway must be on the VPS's network)`);
+    }
   }
-  for (const [i, p] of inv.pools.ipv6.entries()) {
-    if (!ipaddr.IPv6.parse(p.gateway).match(ipaddr.parseCIDR(p.cidr) as [ipaddr.IPv6, number])) ctx.report.at(ctx.inventory.src, invPath(ctx, "pools", "ipv6", i, "gateway"), `${p.gateway} is outside ${p.cidr} (the gateway must be on the VPS's network)`);
+}
+
+/**
+ * The pool holding a VPS address, if the address is one a guest may take: not the pool's
+ * gateway, nor its IPv4 network or broadcast address, nor its IPv6 subnet-router anycast.
+ */
+function placeInPool(ctx: Ctx, e: VpsEntry, field: "ipv4" | "ipv6", address: string): { prefixLength: number; gateway: string } | undefined {
+  const pools = ctx.inventory.value.pools[field];
+  const addr = ipaddr.parse(address);
+  const pool = pools.find((p) => addr.match(ipaddr.parseCIDR(p.cidr)));
+  if (!pool) {
+    const none = field === "ipv4" ? "— no IPv4 pool is defined" : "— no IPv6 pool is defined";
+    ctx.report.at(e.vps.src, [field], `${address} is outside the VPS pools (use a free address in ${pools.map((p) => p.cidr).join(", ") || none})`);
+    return undefined;
   }
+  const len = ipaddr.parseCIDR(pool.cidr)[1];
+  if (address === pool.gateway) {
+    ctx.report.at(e.vps.src, [field], `${address} is the pool's gateway (use another address in ${pool.cidr})`);
+    return undefined;
+  }
+  const family = field === "ipv4" ? ipaddr.IPv4 : ipaddr.IPv6;
+  const network = family.networkAddressFromCIDR(pool.cidr).toString();
+  if (field === "ipv4" && len < 31) {
+    const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(pool.cidr).toString();
+    if (address === network || address === broadcast) {
+      ctx.report.at(e.vps.src, [field], `${address} is the ${address === network ? "network" : "broadcast"} address of ${pool.cidr} (use a host address)`);
+      return undefined;
+    }
+  }
+  if (field === "ipv6" && address === network) {
+    ctx.report.at(e.vps.src, [field], `${address} is the subnet-router anycast address of ${pool.cidr} (use a host address)`);
+    return undefined;
+  }
+  return { prefixLength: len, gateway: pool.gateway };
 }

@@ -53,7 +53,7 @@ export function checkZoneRecords(ctx: Ctx, placed: PlacedRecord[]): void {
         continue;
       }
       if (r.type === "CNAME") {
-        const others = list.filter((o) => o !== p && !(o.record.type === "CNAME" && o === p));
+        const others = list.filter((o) => o !== p);
         const other = others[0];
         if (other) {
           const what = other.record.origin === "file" ? `a ${other.record.type} record at ${Report.where(other.src, other.path)}` : `the ${other.record.type} record derived from ${other.record.why ?? other.record.origin}`;
