@@ -142,12 +142,12 @@ export interface ZoneModel {
 /** The FPM pools follow from the sites: one per member, PHP version and web host. */
 export function fpmPools(model: Model): FpmPoolModel[] {
   const pools = new Map<string, FpmPoolModel>();
+  const homes = new Map(model.members.map((m) => [m.handle, m.home]));
   for (const s of model.sites) {
     if (s.php === "none" || !s.fpmSocket) continue;
     const key = `${s.webHost}/${s.php}/${s.handle}`;
     if (!pools.has(key)) {
-      const m = model.members.find((x) => x.handle === s.handle);
-      pools.set(key, { handle: s.handle, phpVersion: s.php, webHost: s.webHost, socket: s.fpmSocket, home: m?.home ?? `/home/${s.handle}` });
+      pools.set(key, { handle: s.handle, phpVersion: s.php, webHost: s.webHost, socket: s.fpmSocket, home: homes.get(s.handle) ?? `/home/${s.handle}` });
     }
   }
   return [...pools.values()].sort((a, b) => (a.webHost + a.phpVersion + a.handle < b.webHost + b.phpVersion + b.handle ? -1 : 1));
