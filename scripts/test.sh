@@ -26,13 +26,8 @@ phase() {
   fi
 }
 
-# npm ci only when node_modules is missing or older than the lock file (npm writes
-# node_modules/.package-lock.json at every install; -nt is also true when it does not exist).
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  phase "npm ci" npm ci --no-audit --no-fund
-else
-  printf '[test] npm ci: skipped (node_modules is up to date with package-lock.json)\n' >&2
-fi
+# npm ci only when node_modules is missing or older than the lock file (one rule, shared with npm start).
+phase "npm packages" bash scripts/ensure-npm.sh
 
 phase "Debian packages" bash scripts/ensure-debs.sh
 phase "typecheck (tsc --noEmit)" npx --no-install tsc --noEmit -p .
