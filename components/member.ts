@@ -88,6 +88,7 @@ export class Member extends pulumi.ComponentResource {
             vcpus: v.vcpus,
             memoryMb: v.memoryMb,
             running: status === "active",
+            shutdownTimeoutSec: v.shutdownTimeoutSec,
             archiveDir: args.archiveDir,
           },
           { parent: this },

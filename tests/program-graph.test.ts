@@ -74,6 +74,13 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(names("globenet:hosting:Account")).toContain("biblio-menil");
   });
 
+  it("gives each guest its hypervisor's shutdown timeout and runs it only for an active member", () => {
+    const guest = (n: string) => seen.find((s) => s.type === "globenet:vm:Guest" && s.name === n)?.inputs as { shutdownTimeoutSec: number; running: boolean; memoryMb: number };
+    // Pulumi.prod.yaml: hv1 sets shutdown_timeout_sec: 120; hv2 leaves the default.
+    expect(guest("velo-libre--atelier")).toMatchObject({ shutdownTimeoutSec: 120, running: true, memoryMb: 2048 });
+    expect(guest("ondes-libres--stream").shutdownTimeoutSec).toBe(90);
+  });
+
   it("makes one file set per daemon and host, under its server component", () => {
     expect(names("globenet:files:FileSet")).toEqual(["ns1-bind", "ns2-bind", "web1-apache2", "web1-php8.2", "web1-www"]);
     const kinds = Object.fromEntries(seen.filter((s) => s.type === "globenet:files:FileSet").map((s) => [s.name, s.inputs?.kind]));

@@ -144,6 +144,7 @@ describe.skipIf(!ok)("globenet:vm:Guest against libvirt/QEMU over SSH", () => {
       sshKeys: [],
       resolvers: ["192.0.2.53"],
       domainType: "qemu",
+      shutdownTimeoutSec: 5,
       network: { type: "user", sshForwardPort: port },
       instanceId: `${DOMAIN}-1`,
       file: "members/gt/vps/vm.yaml",

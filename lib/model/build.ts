@@ -150,6 +150,7 @@ function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number): VpsModel {
     sshKeys: v.ssh_keys ?? e.member.value.ssh_keys,
     resolvers: inv.resolvers,
     domainType: lv?.domain_type ?? "kvm",
+    shutdownTimeoutSec: lv?.shutdown_timeout_sec ?? 90,
     network: lv?.network.type === "user" ? { type: "user", sshForwardPort } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
     instanceId: `iid-${domain}`,
     file: e.vps.src.file,

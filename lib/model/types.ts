@@ -105,6 +105,8 @@ export interface VpsModel {
   sshKeys: string[];
   resolvers: string[];
   domainType: "kvm" | "qemu";
+  /** Seconds a graceful stop may take before the guest is forced off (the hypervisor's setting). */
+  shutdownTimeoutSec: number;
   network: { type: "bridge"; bridge: string } | { type: "user"; sshForwardPort: number };
   /** A stable id for cloud-init (changes only if the VPS is recreated under the same name). */
   instanceId: string;

@@ -47,6 +47,8 @@ export const hostSchema = z
         domain_type: z.enum(["kvm", "qemu"], { error: 'must be "kvm" (production) or "qemu" (software emulation, lab)' }).default("kvm"),
         network,
         images_dir: absPath.default("/var/lib/libvirt/images/globenet"),
+        /** How long a guest may take to stop on the ACPI power button before it is forced off. */
+        shutdown_timeout_sec: z.number({ error: "must be a whole number of seconds" }).int({ error: "must be a whole number of seconds" }).min(0).max(3600, { error: "must be at most 3600 (one hour)" }).default(90),
       })
       .optional(),
   })
