@@ -89,6 +89,12 @@ export class Member extends pulumi.ComponentResource {
             memoryMb: v.memoryMb,
             running: status === "active",
             shutdownTimeoutSec: v.shutdownTimeoutSec,
+            bootFiles: v.directBoot
+              ? [
+                  { from: v.directBoot.kernelSource, to: v.directBoot.kernel },
+                  { from: v.directBoot.initrdSource, to: v.directBoot.initrd },
+                ]
+              : undefined,
             archiveDir: args.archiveDir,
           },
           { parent: this },

@@ -169,6 +169,11 @@ describe.skipIf(!ok)("globenet:vm:Guest against libvirt/QEMU over SSH", () => {
     const bad = { ...inputs, domain: "Bad Name", diskPath: "relative/x.qcow2", seedPath: "/a/../b.iso", diskGb: 0, vcpus: 1.5, running: "yes" };
     const props = (guestType.check(bad as unknown as Record<string, unknown>).failures ?? []).map((f) => f.property).sort();
     expect(props).toEqual(["diskGb", "diskPath", "domain", "running", "seedPath", "vcpus"]);
+    // Direct boot: the guest's own copies live beside its disk (removed with it), never over it.
+    const boot = (bootFiles: unknown) => (guestType.check({ ...inputs, bootFiles } as unknown as Record<string, unknown>).failures ?? []).map((f) => f.property);
+    expect(boot([{ from: "/var/lib/base/k", to: join(dir, "images", `${DOMAIN}.vmlinuz`) }])).toEqual([]);
+    expect(boot([{ from: "/var/lib/base/k", to: "/etc/elsewhere.vmlinuz" }])).toEqual(["bootFiles[0].to"]);
+    expect(boot([{ from: "../k", to: inputs.diskPath }])).toEqual(["bootFiles[0].from", "bootFiles[0].to"]);
     const wrongXml = guestType.check({ ...inputs, vcpus: 3 } as unknown as Record<string, unknown>).failures ?? [];
     expect(wrongXml).toEqual([{ property: "xml", reason: "has 1 vCPUs but vcpus is 3" }]);
     // Values not known yet (preview) pass; the real ones are checked again before create.

@@ -54,7 +54,7 @@ describe("renderDomainXml: lab (user network, TCG)", () => {
 
   it("boots the given kernel with TCG's max CPU", () => {
     expect(out).toContain(
-      "    <kernel>/var/lib/libvirt/images/globenet/jardin-partage--serre-vmlinuz</kernel>\n    <initrd>/var/lib/libvirt/images/globenet/jardin-partage--serre-initrd.img</initrd>\n    <cmdline>root=/dev/vda rw console=ttyS0 net.ifnames=0</cmdline>\n  </os>\n",
+      "    <kernel>/var/lib/libvirt/images/globenet/jardin-partage--serre.vmlinuz</kernel>\n    <initrd>/var/lib/libvirt/images/globenet/jardin-partage--serre.initrd</initrd>\n    <cmdline>root=/dev/vda rw console=ttyS0 net.ifnames=0</cmdline>\n  </os>\n",
     );
     expect(out).not.toContain("<boot dev=");
     expect(out).toContain("  <cpu mode='maximum' check='none'/>\n");

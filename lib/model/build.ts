@@ -10,6 +10,7 @@ import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "./paths";
 import { deriveRecords, sortRecords } from "./records";
 import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "./types";
+import { detectAccel } from "../host/accel";
 import { sshForwardPorts } from "./lab-ports";
 
 /** Loads the data tree for a stack and builds the model; errors (sorted) mean nothing may be applied. */
@@ -149,10 +150,19 @@ function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number): VpsModel {
     fqdn: vpsFqdn(ctx, handle, e.name, v.dns_name),
     sshKeys: v.ssh_keys ?? e.member.value.ssh_keys,
     resolvers: inv.resolvers,
-    domainType: lv?.domain_type ?? "kvm",
+    domainType: lv?.domain_type === "auto" ? detectAccel().domainType : (lv?.domain_type ?? "kvm"),
     shutdownTimeoutSec: lv?.shutdown_timeout_sec ?? 90,
     network: lv?.network.type === "user" ? { type: "user", sshForwardPort } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
     instanceId: `iid-${domain}`,
+    directBoot: image?.boot
+      ? {
+          kernel: paths.vpsKernel(imagesDir, domain),
+          initrd: paths.vpsInitrd(imagesDir, domain),
+          cmdline: image.boot.cmdline,
+          kernelSource: image.boot.kernel,
+          initrdSource: image.boot.initrd,
+        }
+      : undefined,
     file: e.vps.src.file,
   };
 }

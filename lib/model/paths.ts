@@ -11,4 +11,9 @@ export const paths = {
   secondaryZoneFile: (zone: string) => `/var/cache/bind/globenet/${zone}.zone`,
   vpsDisk: (imagesDir: string, domain: string) => `${imagesDir}/${domain}.qcow2`,
   vpsSeed: (imagesDir: string, domain: string) => `${imagesDir}/${domain}-seed.iso`,
+  /** Each guest's own copy of a direct-boot kernel and initrd (libvirt relabels them per domain). */
+  vpsKernel: (imagesDir: string, domain: string) => `${imagesDir}/${domain}.vmlinuz`,
+  vpsInitrd: (imagesDir: string, domain: string) => `${imagesDir}/${domain}.initrd`,
+  /** The guest's serial console, written by virtlogd (libvirt's own log folder). */
+  vpsConsoleLog: (domain: string) => `/var/log/libvirt/qemu/${domain}-console.log`,
 };

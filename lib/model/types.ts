@@ -114,7 +114,15 @@ export interface VpsModel {
    * Boot this kernel directly instead of the disk's boot loader (the lab image is a bare
    * ext4 file system with no boot loader; see LAB-NOTES). Absent: boot from the disk.
    */
-  directBoot?: { kernel: string; initrd: string; cmdline: string };
+  directBoot?: {
+    /** The guest's own copies (paths.vpsKernel/vpsInitrd), which the domain XML names. */
+    kernel: string;
+    initrd: string;
+    cmdline: string;
+    /** The image's kernel and initrd on the hypervisor, copied to the above. */
+    kernelSource: string;
+    initrdSource: string;
+  };
   file: string;
 }
 

@@ -1,4 +1,5 @@
 import ipaddr from "ipaddr.js";
+import { paths } from "../model/paths";
 import type { VpsModel } from "../model/types";
 import { qemuOptValue, xmlAttr, xmlComment, xmlText } from "./escape";
 import { renderTemplate } from "./handlebars";
@@ -26,6 +27,7 @@ export function renderDomainXml(vps: VpsModel): string {
     cpu: vps.domainType === "kvm" ? "<cpu mode='host-passthrough'/>" : "<cpu mode='maximum' check='none'/>",
     diskPath: xmlAttr(vps.diskPath),
     seedPath: xmlAttr(vps.seedPath),
+    consoleLog: xmlAttr(paths.vpsConsoleLog(vps.domain)),
     bridge: bridge ? { name: xmlAttr(bridge.bridge), mac: xmlAttr(vps.mac) } : null,
     qemuArgs: user ? userNetworkArgs(vps, user.sshForwardPort).map(xmlAttr) : null,
   });

@@ -44,7 +44,9 @@ export const hostSchema = z
     capacity: z.strictObject({ vcpus: positiveInt("vCPUs", 4096), memory_mb: positiveInt("MB", 16_777_216), disk_gb: positiveInt("GB", 1_000_000) }).optional(),
     libvirt: z
       .strictObject({
-        domain_type: z.enum(["kvm", "qemu"], { error: 'must be "kvm" (production) or "qemu" (software emulation, lab)' }).default("kvm"),
+        domain_type: z
+          .enum(["kvm", "qemu", "auto"], { error: 'must be "kvm" (production), "qemu" (software emulation) or "auto" (lab: KVM when this machine can, else qemu)' })
+          .default("kvm"),
         network,
         images_dir: absPath.default("/var/lib/libvirt/images/globenet"),
         /** How long a guest may take to stop on the ACPI power button before it is forced off. */
@@ -57,8 +59,31 @@ export const hostSchema = z
     if (hv && !h.capacity) ctx.addIssue({ code: "custom", path: ["capacity"], message: "a hypervisor needs capacity: { vcpus, memory_mb, disk_gb } (what it may give to guests)" });
     if (hv && !h.libvirt) ctx.addIssue({ code: "custom", path: ["libvirt"], message: "a hypervisor needs libvirt: { domain_type, network } (bridge in production, user in the lab)" });
     if (!hv && (h.capacity || h.libvirt)) ctx.addIssue({ code: "custom", path: [h.capacity ? "capacity" : "libvirt"], message: "only a host with the hypervisor role has this (remove it or add the role)" });
+    if (h.libvirt?.domain_type === "auto" && h.address !== "127.0.0.1" && h.address !== "::1") {
+      ctx.addIssue({ code: "custom", path: ["libvirt", "domain_type"], message: 'auto is for a lab hypervisor on 127.0.0.1, where the machine running the driver is the hypervisor (say "kvm" for a real one)' });
+    }
     if (new Set(h.roles).size !== h.roles.length) ctx.addIssue({ code: "custom", path: ["roles"], message: "lists a role twice (remove the repeat)" });
   });
+
+/**
+ * A base image on the hypervisors. `boot`: start guests with this kernel and initrd instead of
+ * a boot loader on the disk — the lab's image is a bare ext4 file system (scripts/lab-image.sh);
+ * Debian's cloud images (production) boot from their own disk and leave it out.
+ */
+const image = z.strictObject({
+  path: absPath,
+  os_variant: z.string().regex(/^[a-z0-9.]+$/).default("debian12"),
+  boot: z
+    .strictObject({
+      kernel: absPath,
+      initrd: absPath,
+      cmdline: z
+        .string()
+        .max(400)
+        .regex(/^[A-Za-z0-9=/_.,:+ -]+$/, { error: 'must be kernel parameters: letters, digits and = / _ . , : + - separated by spaces (like "root=/dev/vda rw console=ttyS0")' }),
+    })
+    .optional(),
+});
 
 const pool4 = z.strictObject({ cidr: cidr(4), gateway: ipv4 });
 const pool6 = z.strictObject({ cidr: cidr(6), gateway: ipv6 });
@@ -71,7 +96,7 @@ export const inventorySchema = z.strictObject({
   /** Where removed homes, dumps and disks are kept, on each host. */
   archive_dir: absPath.default("/var/backups/globenet-archive"),
   php_versions: z.array(z.string().regex(/^[5-9]\.[0-9]{1,2}$/, { error: 'must be a PHP version like "8.2" (quoted)' })).min(1),
-  images: z.record(identifier("image name", 40, "debian-12"), z.strictObject({ path: absPath, os_variant: z.string().regex(/^[a-z0-9.]+$/).default("debian12") })),
+  images: z.record(identifier("image name", 40, "debian-12"), image),
   pools: z.strictObject({ ipv4: z.array(pool4).default([]), ipv6: z.array(pool6).default([]) }),
   /** Resolvers given to VPS through cloud-init. */
   resolvers: z.array(z.union([ipv4, ipv6])).min(1).max(3),

@@ -23,6 +23,11 @@ export interface GuestInputs {
   archiveDir: string;
   /** How long a graceful (ACPI) shutdown may take before the guest is forced off; default 90. */
   shutdownTimeoutSec?: number;
+  /**
+   * Direct boot: the image's kernel and initrd on the hypervisor (`from`) copied to this
+   * guest's own files (`to`, next to its disk), which the XML's <kernel>/<initrd> name.
+   */
+  bootFiles?: Array<{ from: string; to: string }>;
 }
 
 /** Outputs: the inputs as they are live, plus what libvirt and the host say. */
@@ -68,6 +73,7 @@ const INPUT_KEYS = [
   "running",
   "archiveDir",
   "shutdownTimeoutSec",
+  "bootFiles",
 ] as const;
 
 /** Only the input properties of a state or input bag (outputs and stray keys dropped). */
@@ -115,6 +121,20 @@ export function checkGuest(news: Record<string, unknown>): { inputs?: GuestInput
   if (known(i.running) && typeof i.running !== "boolean") fail("running", "must be true or false");
   if (i.shutdownTimeoutSec !== undefined && known(i.shutdownTimeoutSec) && !intIn(i.shutdownTimeoutSec, 0, 3600)) {
     fail("shutdownTimeoutSec", "must be a whole number of seconds, 0 to 3600");
+  }
+  if (i.bootFiles !== undefined && known(i.bootFiles)) {
+    if (!Array.isArray(i.bootFiles) || i.bootFiles.length > 4) fail("bootFiles", "must be a list of at most 4 { from, to } paths");
+    else {
+      const dir = typeof i.diskPath === "string" ? i.diskPath.slice(0, i.diskPath.lastIndexOf("/")) : undefined;
+      (i.bootFiles as Array<Record<string, unknown>>).forEach((b, n) => {
+        for (const k of ["from", "to"]) {
+          if (known(b?.[k]) && !isSafePath(b?.[k])) fail(`bootFiles[${n}].${k}`, `must be an absolute path of letters, digits and . _ + - (no ".."), got ${JSON.stringify(b?.[k])}`);
+        }
+        const to = b?.to;
+        if (typeof to === "string" && dir && to.slice(0, to.lastIndexOf("/")) !== dir) fail(`bootFiles[${n}].to`, `must be in the disk's folder ${dir} (it is removed with the guest)`);
+        if (typeof to === "string" && [i.diskPath, i.seedPath, i.baseImage].includes(to)) fail(`bootFiles[${n}].to`, "must not be the disk, the seed or the base image");
+      });
+    }
   }
   const seed = i.seed as Record<string, unknown> | undefined;
   if (known(seed)) {

@@ -53,6 +53,20 @@ stop_guest() {
   echo "timing=stop:$(since "$t0")"
 }
 
+# Direct boot: copies each "from to" pair of arguments (the image's kernel and initrd to the
+# guest's own files), only where the copy differs; libvirt relabels them for this domain.
+copy_boot_files() {
+  while [ "$#" -ge 2 ]; do
+    if [ ! -f "$1" ]; then echo "direct boot: $1 does not exist on this hypervisor (is the base image built?)" >&2; exit 3; fi
+    if ! cmp -s -- "$1" "$2"; then
+      cp -- "$1" "$2.tmp"
+      chmod 0644 -- "$2.tmp"
+      mv -f -- "$2.tmp" "$2"
+    fi
+    shift 2
+  done
+}
+
 start_guest() {
   local t0
   t0=$(now)
@@ -110,9 +124,10 @@ trap 'rm -rf -- "$tmp"' EXIT
 tar -x -C "$tmp" --no-same-owner --no-same-permissions -f -
 `;
 
-/** $1 domain $2 disk $3 seed $4 base image $5 disk GiB $6 running (1/0) $7 archive dir */
+/** $1 domain $2 disk $3 seed $4 base image $5 disk GiB $6 running (1/0) $7 archive dir, then "from to" pairs of boot files */
 export const CREATE = String.raw`${COMMON}
 domain=$1 disk=$2 seed=$3 base=$4 gb=$5 want=$6 archdir=$7
+shift 7
 ${UNPACK}
 if [ ! -e "$base" ]; then echo "no such file" >&2; exit 3; fi
 if [ ! -f "$base" ]; then echo "it is not a regular file" >&2; exit 3; fi
@@ -143,6 +158,7 @@ else
   mv -- "$disk.tmp" "$disk"
 fi
 build_seed "$tmp/seed" "$seed"
+copy_boot_files "$@"
 define_guest "$domain" "$tmp/domain.xml"
 if ! is_defined "$domain"; then
   echo "virsh define did not define a domain named $domain: the XML names another domain" >&2
@@ -155,10 +171,11 @@ report "$domain" "$archdir"
 /**
  * $1 domain $2 disk $3 seed $4 previous seed path $5 disk GiB $6 running (1/0)
  * $7 shutdown timeout (s) $8 redefine (1/0) $9 rebuild seed (1/0) $10 restart if running (1/0)
- * $11 archive dir
+ * $11 archive dir, then "from to" pairs of boot files
  */
 export const UPDATE = String.raw`${COMMON}
 domain=$1 disk=$2 seed=$3 oldseed=$4 gb=$5 want=$6 timeout=$7 redefine=$8 reseed=$9 restart=${"${10}"} archdir=${"${11}"}
+shift 11
 ${UNPACK}
 if ! is_defined "$domain"; then
   echo "domain $domain is not defined here (undefined outside Pulumi?): run a refresh, then up defines it again on its existing disk" >&2
@@ -178,6 +195,7 @@ grow=0
 if (( want_bytes > cur )); then grow=1; fi
 state=$(virsh domstate "$domain")
 if [ "$reseed" = 1 ]; then build_seed "$tmp/seed" "$seed"; fi
+copy_boot_files "$@"
 # The persistent configuration; a running guest takes it at its next start.
 if [ "$redefine" = 1 ]; then define_guest "$domain" "$tmp/domain.xml"; fi
 if [ "$state" != "shut off" ] && { [ "$grow" = 1 ] || [ "$restart" = 1 ] || [ "$want" = 0 ]; }; then
@@ -206,11 +224,12 @@ fi
 `;
 
 /**
- * $1 domain $2 disk $3 seed $4 archive dir $5 shutdown timeout (s).
+ * $1 domain $2 disk $3 seed $4 archive dir $5 shutdown timeout (s), then the guest's boot files.
  * Never removes a disk without a verified archive of it.
  */
 export const DELETE = String.raw`${COMMON}
 domain=$1 disk=$2 seed=$3 archdir=$4 timeout=$5
+shift 5
 defined=0
 if is_defined "$domain"; then defined=1; fi
 if [ "$defined" = 1 ]; then stop_guest "$domain" "$timeout"; fi
@@ -243,5 +262,6 @@ else
 fi
 # Undefined before the files go, so no defined domain ever points at a removed disk.
 if [ "$defined" = 1 ]; then virsh undefine "$domain" >/dev/null; fi
-rm -f -- "$disk" "$seed"
+# The rest of the arguments: this guest's own boot files.
+rm -f -- "$disk" "$seed" "$@"
 `;

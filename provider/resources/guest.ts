@@ -122,6 +122,10 @@ function timeout(i: GuestInputs): string {
 
 const GIB = 1024 ** 3;
 
+function bootArgs(i: GuestInputs): string[] {
+  return (i.bootFiles ?? []).flatMap((b) => [b.from, b.to]);
+}
+
 export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
   check: (news) => checkGuest(news),
 
@@ -153,7 +157,7 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
       i,
       CREATE,
       "creating the guest",
-      [i.domain, i.diskPath, i.seedPath, i.baseImage, String(i.diskGb), i.running ? "1" : "0", i.archiveDir],
+      [i.domain, i.diskPath, i.seedPath, i.baseImage, String(i.diskGb), i.running ? "1" : "0", i.archiveDir, ...bootArgs(i)],
       await payload(i),
     );
     return { id: i.domain, outs: outputs(i, p) };
@@ -227,6 +231,7 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
         reseed ? "1" : "0",
         hardware ? "1" : "0",
         news.archiveDir,
+        ...bootArgs(news),
       ],
       await payload(news),
     );
@@ -236,6 +241,6 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
   async delete(_id, props) {
     const i = inputsOf(props as unknown as Record<string, unknown>);
     // The script's "note: archived the disk of … to <path>" reaches stderr through step().
-    await step(i, DELETE, "deleting the guest", [i.domain, i.diskPath, i.seedPath, i.archiveDir, timeout(i)]);
+    await step(i, DELETE, "deleting the guest", [i.domain, i.diskPath, i.seedPath, i.archiveDir, timeout(i), ...(i.bootFiles ?? []).map((b) => b.to)]);
   },
 };
