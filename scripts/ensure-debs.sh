@@ -32,6 +32,8 @@ PACKAGES=(
   qemu-system-x86        # the guests themselves (TCG here, see LAB-NOTES)
   qemu-utils             # qemu-img (overlays, resize, archive convert/check), qemu-io in tests
   genisoimage            # genisoimage (cloud-init seed ISO), isoinfo (read the seed back)
+  debootstrap            # the lab's Debian base image (scripts/lab-image.sh)
+  e2fsprogs              # mkfs.ext4 -d (the lab image without a loop device), debugfs (tests read an archived disk)
   libxml2-utils          # xmllint, which virt-xml-validate runs
   cloud-init             # cloud-init schema; its Python modules parse network-config
   curl                   # lab checks

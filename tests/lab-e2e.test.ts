@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStack } from "../lib/engine/driver";
 import { httpGet, CATCH_ALL_HOST } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";
-import { labDaemons, LIBVIRT_URI } from "../lib/lab/daemons";
 import { labPaths } from "../lib/lab/paths";
 import { pidAlive } from "../lib/lab/proc";
 import { loadModel } from "../lib/model/build";
-import { ARCHIVE_DIR, E2E_VAR, LabTree, ONDES, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
+import { archives, dominfo, labTestTeardown, prepareLabTest, sh, virsh } from "./helpers/lab-run";
+import { E2E_VAR, LabTree, ONDES, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 
 /**
@@ -27,10 +27,6 @@ const ok =
 const HOME = (h: string) => `/home/${h}`;
 const SITE = (h: string, site: string) => `${HOME(h)}/sites/${site}/htdocs`;
 
-function sh(cmd: string, args: string[], input?: string) {
-  return run(cmd, args, input === undefined ? {} : { input });
-}
-
 function dig(name: string, type: string): string {
   return sh("dig", ["@127.0.0.1", "+short", "+time=2", "+tries=2", name, type]).stdout.trim();
 }
@@ -39,21 +35,6 @@ function serial(zone: string): number {
   return Number(dig(zone, "SOA").split(/\s+/)[2]);
 }
 
-function virsh(...args: string[]): string {
-  const r = sh("virsh", ["-c", LIBVIRT_URI, ...args]);
-  if (r.status !== 0) throw new Error(`virsh ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function dominfo(domain: string): Record<string, string> {
-  return Object.fromEntries(
-    virsh("dominfo", domain)
-      .split("\n")
-      .map((l) => l.split(/:\s+/, 2))
-      .filter((p) => p.length === 2)
-      .map(([k, v]) => [k?.trim(), v?.trim()]),
-  );
-}
 
 /** The member's own client: the delivered credentials file, one group per database. */
 function memberSql(handle: string, db: string, sql: string) {
@@ -83,10 +64,6 @@ function curl(host: string, path = "/"): { status: number; body: string } {
   return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
 }
 
-function archives(kind: "accounts" | "sites" | "databases" | "vps", prefix: string): string[] {
-  const dir = join(ARCHIVE_DIR, kind);
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(prefix) && !f.endsWith(".partial")).map((f) => join(dir, f)) : [];
-}
 
 /** Resources a preview would touch, as "op type name", without the unchanged ones. */
 async function plan(stack: Stack): Promise<string[]> {
@@ -126,28 +103,12 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "globenet-lab-e2e-"));
     tree = new LabTree(root);
-    // The test owns every daemon it checks: a lab (or a test) already running would be reused
-    // by labUp and survive labDown, and the test would prove nothing about starting them.
-    const model = loadModel(root, "lab").model;
-    if (!model) throw new Error("the test's own data tree does not validate");
-    const ctx = { paths: labPaths(root), sshPort: 2222, hostKey: join(root, ".lab", "ssh", "host_key"), phpVersions: ["8.2"] };
-    for (const d of labDaemons(ctx)) {
-      if (await d.running()) throw new Error(`${d.name} already runs on this machine (${d.where}): stop it first (npm run lab -- down stops the lab's)`);
-    }
-    // Leftovers of an interrupted run of this test (its own names only).
-    for (const u of [VELO, ONDES]) if (run("id", [u]).status === 0) run("userdel", ["-r", u]);
-    rmSync(E2E_VAR, { recursive: true, force: true });
-    mkdirSync(E2E_VAR, { recursive: true });
+    if (!loadModel(root, "lab").model) throw new Error("the test's own data tree does not validate");
+    await prepareLabTest(root);
   }, 120_000);
 
   afterAll(async () => {
-    if (!downDone && root) {
-      // A failed step: destroy what the stack holds (archiving), then stop every daemon.
-      await labDown({ root, force: true }).catch((e) => console.error(`labDown after a failure: ${String(e)}`));
-    }
-    for (const u of [VELO, ONDES]) if (run("id", [u]).status === 0) run("userdel", ["-r", u]);
-    rmSync(E2E_VAR, { recursive: true, force: true });
-    if (root) rmSync(root, { recursive: true, force: true });
+    await labTestTeardown(root, downDone);
     console.log(`lab e2e timings:\n${timings.map(([w, ms]) => `  ${w.padEnd(44)}${(ms / 1000).toFixed(1).padStart(7)} s`).join("\n")}`);
   }, 600_000);
 
@@ -162,15 +123,16 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     } finally {
       spy.mockRestore();
     }
+    stack = await openStack({ stack: "lab", root });
     const report = log.join("\n");
     expect(report).toContain("lab report");
-    for (const phase of ["daemons up", "engine", "apply", "total"]) expect(report).toMatch(new RegExp(`^  ${phase}\\s+\\d+(\\.\\d+)? s`, "m"));
-    expect(report).toMatch(/first site answered\s+\d+(\.\d+)? s/);
-    expect(report).toMatch(/every VPS running \(1\)\s+\d+(\.\d+)? s/);
+    const time = String.raw`(\d+ min )?\d+(\.\d+)? s`;
+    for (const phase of ["base images", "daemons up", "engine", "apply", "guests boot", "total"]) expect(report).toMatch(new RegExp(`^  ${phase}\\s+${time}`, "m"));
+    for (const event of ["first site answered", String.raw`every VPS running \(1\)`, String.raw`every VPS SSH up \(1\)`]) expect(report).toMatch(new RegExp(`${event}\\s+${time}`));
+    expect(report).toMatch(/guest acceleration\s+(KVM|TCG)/);
     // Every daemon the lab started is recorded by PID, for labDown.
     const run_ = readdirSync(labPaths(root).run).filter((f) => f.endsWith(".pid")).sort();
     expect(run_).toEqual(expect.arrayContaining(["apache2.pid", "libvirtd.pid", "mariadb.pid", "named.pid", "php8.2-fpm.pid", "sshd.pid"]));
-    stack = await openStack({ stack: "lab", root });
   }, 1_200_000);
 
   it("serves each member's page, and PHP runs as the member's own unix user", () => {
@@ -211,7 +173,7 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(virsh("domstate", VPS_DOMAIN).trim()).toBe("running");
     const info = dominfo(VPS_DOMAIN);
     expect(info["CPU(s)"]).toBe("1");
-    expect(info["Max memory"]).toBe(`${256 * 1024} KiB`);
+    expect(info["Max memory"]).toBe(`${512 * 1024} KiB`);
     // The lab's NIC is QEMU user-mode (qemu:commandline, not a libvirt <interface>): ask QEMU itself.
     const vps = loadModel(root, "lab").model?.vps[0];
     expect(vps?.mac).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
@@ -235,7 +197,7 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
       s.velo.aliases.push("velo.atelier-velo.test");
       s.velo.txt.push("site-verification=atelier");
       s.ondes.databases.push("ondes_archives");
-      s.velo.vps = { memoryMb: 512, vcpus: 1 };
+      s.velo.vps = { memoryMb: 768, vcpus: 1 };
     });
     expect(await plan(stack)).toEqual([
       "create globenet:db:Database ondes_archives",
@@ -255,7 +217,7 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(serial("113.0.203.in-addr.arpa")).toBe(before.rev);
     // The same guest (not replaced), with the new memory, running again.
     expect(virsh("domuuid", VPS_DOMAIN).trim()).toBe(before.uuid);
-    expect(dominfo(VPS_DOMAIN)["Max memory"]).toBe(`${512 * 1024} KiB`);
+    expect(dominfo(VPS_DOMAIN)["Max memory"]).toBe(`${768 * 1024} KiB`);
     expect(virsh("domstate", VPS_DOMAIN).trim()).toBe("running");
   }, 900_000);
 

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { LIBVIRT_URI } from "./daemons";
-import { run, runAsync, sleep } from "./proc";
+import { run, runAsync, sleep, tcpHello } from "./proc";
 
 export interface HttpAnswer {
   status: number;
@@ -159,4 +159,36 @@ export function countByType(resources: Array<{ type: string }>): Array<[string, 
   const m = new Map<string, number>();
   for (const r of resources) m.set(r.type, (m.get(r.type) ?? 0) + 1);
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Waits until each guest's forwarded SSH port answers with an SSH banner: QEMU accepts on the
+ * port before the guest is up, so only "SSH-…" means its sshd runs. Returns ms since `t0`
+ * per domain (absent: not within `timeoutMs`).
+ */
+export async function waitForSsh(targets: Array<{ domain: string; port: number }>, t0: number, timeoutMs: number, log: (s: string) => void): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  const start = Date.now();
+  let lastLog = start;
+  while (seen.size < targets.length && Date.now() - start < timeoutMs) {
+    await Promise.all(
+      targets
+        .filter((t) => !seen.has(t.domain))
+        .map(async (t) => {
+          const hello = await tcpHello("127.0.0.1", t.port, 2_000);
+          if (hello?.startsWith("SSH-")) {
+            seen.set(t.domain, Date.now() - t0);
+            log(`  ${t.domain}: SSH answers on 127.0.0.1:${t.port} (${((Date.now() - t0) / 1000).toFixed(1)} s since start)`);
+          }
+        }),
+    );
+    if (seen.size < targets.length) {
+      if (Date.now() - lastLog >= 15_000) {
+        lastLog = Date.now();
+        log(`  still booting: ${targets.filter((t) => !seen.has(t.domain)).map((t) => t.domain).join(", ")} (${Math.round((Date.now() - start) / 1000)} s of at most ${timeoutMs / 1000} s)`);
+      }
+      await sleep(1_000);
+    }
+  }
+  return seen;
 }

@@ -12,14 +12,18 @@ import { DataError } from "../load/diagnostic";
 import { loadModel } from "../model/build";
 import type { Model } from "../model/types";
 import { changes, restore } from "./backup";
-import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, runningDomains, type WatchResult } from "./checks";
+import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
 import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type DaemonCtx, type LabDaemon, type StartOutcome } from "./daemons";
-import { deployHome, ensureBaseImages, ensureDeployUser, ensureSudoers, placeholderMarker, sudoersFile, writeKnownHosts, type BaseImage } from "./host";
+import { deployHome, ensureDeployUser, ensureSudoers, sudoersFile, writeKnownHosts } from "./host";
+import { detectAccel, type Accel } from "../host/accel";
+import { ensureLabImages, staleReason } from "./image";
 import { ensureLabKeys } from "./keys";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { LabError, run, say, secs, step, why } from "./proc";
 
 export const STACK = "lab";
+/** How long `lab up` waits for the guests' SSH after the apply (a TCG boot takes about 45 s). */
+const SSH_WAIT_MS = 300_000;
 
 interface LabFacts {
   model: Model;
@@ -161,22 +165,26 @@ export async function labUp(o: UpOptions): Promise<number> {
   }
 
   // 2 + 3. keys, model, host preparation
-  const prep = await step("lab host: keys, deploy user, sudo, base images", () => {
+  const prep = await step("lab host: keys, deploy user, sudo", () => {
     ensureLabDirs(p);
     const keys = ensureLabKeys(o.root);
     const facts = loadLab(o.root, p);
     const notes = [...ensureDeployUser(facts.user, `${keys.deployKey}.pub`), ...ensureSudoers(p, facts.user)];
     writeKnownHosts(p, facts.sshPort, keys.hostKeyPub);
-    const used = new Set(facts.model.vps.map((v) => v.image));
-    const images = ensureBaseImages(Object.fromEntries(Object.entries(facts.model.inventory.images).filter(([n]) => used.has(n))));
-    return { facts, notes, images };
+    return { facts, notes };
   });
   phases.push(["host prep", prep.ms]);
-  const { facts, images } = prep.value;
+  const { facts } = prep.value;
   for (const n of prep.value.notes) say(`  ${n}`);
-  for (const img of images.filter((i) => i.placeholder)) {
-    say(`  base image ${img.name}: ${img.path} is an EMPTY PLACEHOLDER${img.created ? " (made now)" : ""} — guests will be "running" but boot nothing until the real image build lands`);
-  }
+  const used = new Set(facts.model.vps.map((v) => v.image));
+  const specs = Object.entries(facts.model.inventory.images)
+    .filter(([n]) => used.has(n))
+    .map(([name, img]) => ({ name, path: img.path, boot: img.boot }));
+  const img = await step("base images", () => ensureLabImages(specs));
+  const images = img.value;
+  if (images.length) phases.push(["base images", img.ms, images.map((i) => `${i.name} ${i.built ? `built in ${secs(i.ms ?? 0)}` : "cached"}`).join(", ")]);
+  const accel = facts.model.vps.length ? detectAccel() : undefined;
+  if (accel) say(`guests: ${accel.name} (${accel.why})`);
 
   // 4. daemons
   say(`daemons (each only if not running; PIDs of those the lab starts go to ${p.run}/)`);
@@ -207,6 +215,16 @@ export async function labUp(o: UpOptions): Promise<number> {
   say(`apply: ${failure ? "FAILED" : "done"} in ${secs(applyMs)}`);
   phases.push(["apply", applyMs, up ? summary(up) : "failed"]);
 
+  // A running guest is plumbing; a member logging in is the service: wait for each guest's sshd.
+  const sshTargets = facts.model.vps.flatMap((v) => (v.status === "active" && v.network.type === "user" ? [{ domain: v.domain, port: v.network.sshForwardPort }] : []));
+  let sshSeen = new Map<string, number>();
+  if (!failure && sshTargets.length) {
+    const t = Date.now();
+    say(`guests: waiting for SSH on ${sshTargets.map((x) => `127.0.0.1:${x.port}`).join(", ")} (a ${accel?.name ?? "TCG"} boot of Debian takes about ${accel?.name === "KVM" ? "10" : "45"} s; at most ${SSH_WAIT_MS / 1000} s) …`);
+    sshSeen = await waitForSsh(sshTargets, T0, SSH_WAIT_MS, say);
+    phases.push(["guests boot", Date.now() - t, `${sshSeen.size} of ${sshTargets.length} answering SSH`]);
+  }
+
   // report
   let resources: Array<{ type: string; urn: string }> = [];
   try {
@@ -214,12 +232,20 @@ export async function labUp(o: UpOptions): Promise<number> {
   } catch {
     // the report goes on without counts
   }
-  report({ p, facts, phases, seen, resources, images, total: Date.now() - T0, sitesWanted: sites, vpsWanted: wantRunning });
+  report({ p, facts, phases, seen, resources, accel, sshSeen, sshWanted: sshTargets.length, total: Date.now() - T0, sitesWanted: sites, vpsWanted: wantRunning });
   console.log("checks");
   await printSites(facts.model);
-  checksSync(p, facts, images);
+  checksSync(p, facts);
+  const silent = sshTargets.filter((x) => !sshSeen.has(x.domain));
+  if (!failure && silent.length) {
+    failure = new LabError(
+      `no SSH from ${silent.map((x) => `${x.domain} (127.0.0.1:${x.port})`).join(", ")} within ${SSH_WAIT_MS / 1000} s of the apply: the guest runs but did not finish booting`,
+      `watch its boot with virsh -c ${LIBVIRT_URI} console ${silent[0]?.domain} (Ctrl+] leaves); its cloud-init seed is ${facts.model.vps.find((v) => v.domain === silent[0]?.domain)?.seedPath}`,
+    );
+  }
   if (failure) {
     console.error(`\nerror: ${failure.message}`);
+    if (failure.next) console.error(`next: ${failure.next}`);
     console.error(
       `next: the daemons keep running. Fix the cause above, then run npm run lab again (the apply converges);\n` +
         `      npm run lab -- status shows what runs; npm run lab -- down destroys the stack and stops the daemons.`,
@@ -240,7 +266,9 @@ function report(r: {
   phases: Array<[string, number, string?]>;
   seen: WatchResult;
   resources: Array<{ type: string }>;
-  images: BaseImage[];
+  accel?: Accel;
+  sshSeen: Map<string, number>;
+  sshWanted: number;
   total: number;
   sitesWanted: string[];
   vpsWanted: string[];
@@ -257,13 +285,18 @@ function report(r: {
   else line("first site answered", "never", "no site answered with its own vhost (see the checks below)");
   line(`every site (${r.sitesWanted.length})`, seen.allSitesMs !== undefined ? secs(seen.allSitesMs) : "never", seen.allSitesMs !== undefined ? "" : `${seen.sites.size} of ${r.sitesWanted.length} answered`);
   if (r.vpsWanted.length) {
+    if (r.accel) line("guest acceleration", r.accel.name, r.accel.why);
     line(`every VPS running (${r.vpsWanted.length})`, seen.allVpsMs !== undefined ? secs(seen.allVpsMs) : "never", [...seen.vps.entries()].map(([d, ms]) => `${d} ${secs(ms)}`).join(", ") + already(seen.before?.vps, r.vpsWanted.length));
+  }
+  if (r.sshWanted) {
+    const all = r.sshSeen.size === r.sshWanted ? Math.max(...r.sshSeen.values()) : undefined;
+    line(`every VPS SSH up (${r.sshWanted})`, all !== undefined ? secs(all) : "never", [...r.sshSeen.entries()].map(([d, ms]) => `${d} ${secs(ms)}`).join(", ") || "none answered yet");
   }
   console.log(`resources in stack ${STACK}: ${r.resources.length} (besides the stack itself)`);
   printCounts(r.resources);
 }
 
-function checksSync(p: LabPaths, facts: LabFacts, images: BaseImage[]): void {
+function checksSync(p: LabPaths, facts: LabFacts): void {
   const m = facts.model;
   const zonesOk = m.zones.filter((z) => digSoa(z.name) !== "");
   console.log(`  zones answering SOA on 127.0.0.1: ${zonesOk.length}/${m.zones.length}${zonesOk.length < m.zones.length ? `   missing: ${m.zones.filter((z) => !zonesOk.includes(z)).map((z) => z.name).join(", ")}` : ""}`);
@@ -278,9 +311,6 @@ function checksSync(p: LabPaths, facts: LabFacts, images: BaseImage[]): void {
     const state = running.includes(v.domain) ? "running" : defined.includes(v.domain) ? "defined, not running" : "not defined";
     const want = v.status === "active" ? "running" : "shut off";
     console.log(`  VPS ${v.domain} on ${v.hypervisor}: ${state} (wanted: ${want}; SSH forward ${v.network.type === "user" ? `127.0.0.1:${v.network.sshForwardPort}` : "bridge"})`);
-  }
-  for (const img of images.filter((i) => i.placeholder)) {
-    console.log(`  NOTE: base image ${img.path} is an empty placeholder (${placeholderMarker(img.path)}): the guests run but boot nothing until the real image build lands`);
   }
   console.log("try");
   for (const h of hints(p, facts)) console.log(`  ${h}`);
@@ -313,23 +343,6 @@ function newFiles(dir: string, since: number, depth = 3): string[] {
   return out.sort();
 }
 
-/**
- * Guests on the empty placeholder image run no OS, so they ignore the ACPI power button and
- * the provider's delete would wait its whole graceful-stop timeout (90 s) for each. Their
- * disks hold nothing, so the lab pulls the plug first; the delete then archives as usual.
- */
-function powerOffPlaceholderGuests(facts: LabFacts): number {
-  const running = runningDomains() ?? [];
-  let n = 0;
-  for (const v of facts.model.vps) {
-    if (!running.includes(v.domain) || !existsSync(placeholderMarker(v.imagePath))) continue;
-    const r = run("virsh", ["-c", LIBVIRT_URI, "destroy", v.domain], { timeoutMs: 60_000 });
-    if (r.status === 0) n++;
-    say(`  ${v.domain} runs on the empty placeholder image (no OS to answer ACPI): ${r.status === 0 ? "powered off first (virsh destroy)" : `could not power it off: ${why(r)}`}`);
-  }
-  return n;
-}
-
 export async function labDown(o: DownOptions): Promise<number> {
   const T0 = Date.now() - Math.round(process.uptime() * 1000);
   requireRoot();
@@ -356,12 +369,20 @@ export async function labDown(o: DownOptions): Promise<number> {
     for (const d of daemons) if (!recorded(p, d) && !(await d.running().catch(() => ({})))) down.push(d);
     if (down.length > 0) {
       say(`the destroy needs the lab's services; not running: ${down.map((d) => d.name).join(", ")} — starting them first`);
-      const s = await startDaemons(p, facts);
-      phases.push(["daemons up", s.ms]);
-      checkDeployLogin(p, facts);
+      const t = Date.now();
+      try {
+        const s = await startDaemons(p, facts);
+        phases.push(["daemons up", s.ms]);
+        checkDeployLogin(p, facts);
+      } catch (e) {
+        // Whatever started is recorded and stopped below; with --force the files come back too.
+        destroyFailed = e instanceof LabError ? e : new LabError(String(e));
+        destroyFailed.message = `the destroy needs the lab's services, which could not all start: ${destroyFailed.message}`;
+        phases.push(["daemons up", Date.now() - t, "FAILED"]);
+      }
     }
-    const off = await step("guests on the placeholder image", () => powerOffPlaceholderGuests(facts));
-    if (off.value > 0) phases.push(["power off guests", off.ms, `${off.value} on the empty placeholder image`]);
+  }
+  if (before.length > 0 && !destroyFailed) {
     const t = Date.now();
     say(`destroy of stack ${STACK} (${before.length} resources; members' homes, databases and VPS disks are archived first) …`);
     try {
@@ -480,7 +501,8 @@ export async function labStatus(o: { root: string }): Promise<number> {
     for (const c of pending) console.log(`  ${c.path} (${c.kind === "file" ? "rewritten" : c.kind === "created" ? "created" : "owner/mode"})`);
   }
   for (const [name, img] of Object.entries(facts.model.inventory.images)) {
-    const state = !existsSync(img.path) ? "missing (npm run lab makes a placeholder)" : existsSync(placeholderMarker(img.path)) ? "EMPTY PLACEHOLDER (guests boot nothing)" : "present";
+    const stale = staleReason(img.path);
+    const state = stale ? `to build (${stale}): npm run lab builds it` : "built, cached";
     console.log(`base image ${name}: ${img.path}: ${state}`);
   }
   console.log("inspect with");

@@ -1,8 +1,8 @@
 /**
  * Preparing the lab machine for the provider, the way a real Globenet host is prepared by
  * hand once: the deploy user (the inventory's ssh.user) with the deploy key and passwordless
- * sudo (the provider runs `sudo -n bash -c …` for a non-root user), and the hypervisor's base
- * images. Also the LAB-NOTES /dev/kvm fix that keeps libvirt's define fast.
+ * sudo (the provider runs `sudo -n bash -c …` for a non-root user). Also the LAB-NOTES
+ * /dev/kvm fix that keeps libvirt's define fast. The base images: image.ts.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -119,47 +119,6 @@ export function ensureSudoers(p: LabPaths, user: string): string[] {
 export function writeKnownHosts(p: LabPaths, port: number, hostKeyPub: string): void {
   const key = readFileSync(hostKeyPub, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
   writeFileSync(p.knownHosts, `[127.0.0.1]:${port} ${key}\n`, { mode: 0o600 });
-}
-
-export interface BaseImage {
-  name: string;
-  path: string;
-  /** True while it is the empty stand-in made here, not a real Debian image. */
-  placeholder: boolean;
-  created: boolean;
-}
-
-/** Marker left next to an empty stand-in image, so the real image build knows to replace it. */
-export function placeholderMarker(path: string): string {
-  return `${path}.placeholder`;
-}
-
-/**
- * Each base image the lab's VPS use. The real image (debootstrap, see LAB-NOTES) is built by
- * a later change; until then a missing image is replaced by an empty 2 GiB qcow2, so guests
- * are defined and "running" but boot nothing.
- */
-export function ensureBaseImages(images: Record<string, { path: string }>): BaseImage[] {
-  const out: BaseImage[] = [];
-  for (const [name, img] of Object.entries(images)) {
-    const marker = placeholderMarker(img.path);
-    if (existsSync(img.path)) {
-      out.push({ name, path: img.path, placeholder: existsSync(marker), created: false });
-      continue;
-    }
-    mkdirSync(dirname(img.path), { recursive: true, mode: 0o755 });
-    const r = run("qemu-img", ["create", "-q", "-f", "qcow2", img.path, "2G"]);
-    if (r.status !== 0) throw new LabError(`qemu-img create ${img.path} failed: ${why(r)}`, "install qemu-utils (bash scripts/ensure-debs.sh)");
-    chmodSync(img.path, 0o644);
-    writeFileSync(
-      marker,
-      `Empty placeholder made by npm run lab: ${img.path} holds no operating system.\n` +
-        `Guests built on it are defined and running but boot nothing. Delete both files and\n` +
-        `build the real image (debootstrap, see LAB-NOTES "Booting a lab VPS") to replace it.\n`,
-    );
-    out.push({ name, path: img.path, placeholder: true, created: true });
-  }
-  return out;
 }
 
 /** /dev/kvm root:kvm 0660, as udev makes it (LAB-NOTES: libvirt's define takes 50 s otherwise). */

@@ -155,6 +155,9 @@ export function tcpHello(host: string, port: number, ms = 1_000): Promise<string
     s.once("data", (d) => done(d.toString("latin1")));
     s.once("error", () => done(accepted ? "" : undefined));
     s.once("timeout", () => done(accepted ? "" : undefined));
+    // Accepted and closed without a byte (QEMU's forward while the guest's port is shut): no
+    // timeout would ever fire on a closed socket.
+    s.once("close", () => done(accepted ? "" : undefined));
   });
 }
 

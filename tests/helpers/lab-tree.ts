@@ -40,6 +40,8 @@ export interface OndesState {
 
 export interface TreeState {
   phpVersions: string[];
+  /** hv1's shutdown_timeout_sec: short where the guest is still booting (it ignores ACPI then). */
+  shutdownTimeoutSec: number;
   velo: VeloState;
   ondes: OndesState;
 }
@@ -47,7 +49,8 @@ export interface TreeState {
 export function initialState(): TreeState {
   return {
     phpVersions: ["8.2"],
-    velo: { status: "active", aliases: ["www.atelier-velo.test"], blog: true, databases: ["velo_wp", "velo_old"], vps: { memoryMb: 256, vcpus: 1 }, txt: ["v=spf1 -all"] },
+    shutdownTimeoutSec: 3,
+    velo: { status: "active", aliases: ["www.atelier-velo.test"], blog: true, databases: ["velo_wp", "velo_old"], vps: { memoryMb: 512, vcpus: 1 }, txt: ["v=spf1 -all"] },
     ondes: { present: true, databases: ["ondes_db"] },
   };
 }
@@ -65,7 +68,9 @@ function inventory(s: TreeState): string {
     archive_dir: ${ARCHIVE_DIR}
     php_versions: [${s.phpVersions.map((v) => JSON.stringify(v)).join(", ")}]
     images:
-      debian-12: { path: ${BASE_IMAGE} }
+      debian-12:
+        path: ${BASE_IMAGE}
+        boot: { kernel: ${BASE_IMAGE.replace(/\.qcow2$/, ".vmlinuz")}, initrd: ${BASE_IMAGE.replace(/\.qcow2$/, ".initrd")}, cmdline: "root=/dev/vda rw console=ttyS0 net.ifnames=0" }
     pools:
       ipv4: [{ cidr: 203.0.113.0/25, gateway: 203.0.113.1 }]
       ipv6: [{ cidr: "2001:db8:42::/64", gateway: "2001:db8:42::1" }]
@@ -81,11 +86,10 @@ ${ssh}      hv1:
         address: 127.0.0.1
 ${ssh}        capacity: { vcpus: 8, memory_mb: 8192, disk_gb: 100 }
         libvirt:
-          domain_type: qemu
+          domain_type: auto
           network: { type: user, ssh_forward_base: 24200 }
           images_dir: ${IMAGES_DIR}
-          # The placeholder image runs no OS and never answers ACPI: do not wait long.
-          shutdown_timeout_sec: 3
+          shutdown_timeout_sec: ${s.shutdownTimeoutSec}
 `;
 }
 
@@ -143,9 +147,14 @@ export function treeFiles(s: TreeState, key: string): Record<string, string | nu
 /** A data tree in `root` that the test rewrites to a new state at each step. */
 export class LabTree {
   state: TreeState = initialState();
-  readonly key = freshSshPublicKey("bureau@atelier-velo");
 
-  constructor(readonly root: string) {
+  /** `key`: the member's public key (a fresh one when the test never logs in). */
+  constructor(
+    readonly root: string,
+    readonly key = freshSshPublicKey("bureau@atelier-velo"),
+    change?: (s: TreeState) => void,
+  ) {
+    change?.(this.state);
     this.write();
   }
 
