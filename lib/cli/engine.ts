@@ -1,13 +1,16 @@
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { OpMap } from "@pulumi/pulumi/automation";
 import { openStack, DriverError } from "../engine/driver";
+import { previewPlan } from "../guard/collect";
 import { ToolchainError } from "../engine/toolchain";
 import { seconds, UsageError } from "./args";
 
 export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> -- [--stack NAME] [--root DIR]
 
   preview [--expect-no-changes] [--diff]   what an apply would change; --expect-no-changes
-                                           exits 1 when anything would
+          [--plan-json FILE]               exits 1 when anything would; --plan-json writes
+                                           the steps for npm run guard
   up                                       apply (validate, render, then the engine)
   refresh                                  read the live hosts into the state (shows drift)
   destroy --confirm NAME                   remove everything the stack manages (archives first)
@@ -33,6 +36,7 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
       stack: { type: "string" },
       root: { type: "string" },
       "expect-no-changes": { type: "boolean" },
+      "plan-json": { type: "string" },
       diff: { type: "boolean" },
       confirm: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -54,7 +58,11 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
     const onOutput = (s: string) => process.stdout.write(s);
     switch (op) {
       case "preview": {
-        const r = await stack.preview({ onOutput, color, diff: values.diff, expectNoChanges: values["expect-no-changes"] });
+        const { plan, result: r } = await previewPlan(stack, { onOutput, color, diff: values.diff });
+        if (values["plan-json"]) {
+          writeFileSync(values["plan-json"], `${JSON.stringify(plan, null, 2)}\n`);
+          console.log(`plan written to ${values["plan-json"]} (${plan.steps.length} steps): npm run guard -- --plan ${values["plan-json"]}`);
+        }
         const n = changed(r.changeSummary);
         console.log(`\npreview of ${stackName}: ${summary(r.changeSummary)} (${seconds(t0)})`);
         if (values["expect-no-changes"] && n > 0) {

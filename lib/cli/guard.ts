@@ -1,0 +1,83 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { simpleGit } from "simple-git";
+import { openStack } from "../engine/driver";
+import { previewPlan } from "../guard/collect";
+import { parsePlan, type Plan } from "../guard/plan";
+import { allowancesIn, formatVerdict, judge, normalisePath } from "../guard/rules";
+import { REPO_ROOT, UsageError } from "./args";
+
+export const GUARD_HELP = `Usage: npm run guard -- [--plan FILE | --stack NAME] [options]
+
+Refuses a change that would delete or replace member data (a hosting account and its home,
+a database, a VPS and its disk) or remove more than --max-share of the members or zones,
+unless the merge request allows each one with a line "Allow-Destroy: <path>", e.g.
+"Allow-Destroy: members/velo-libre" or "Allow-Destroy: members/ondes/vps/stream".
+
+  --plan FILE        a plan from npm run preview -- --plan-json FILE (or pulumi preview --json)
+  --stack NAME       run the preview here instead (lab by default)
+  --root DIR         data tree for --stack (default: the repository)
+  --base REF         also read Allow-Destroy lines from the commits REF..HEAD
+  --allow PATH       allow PATH (repeatable), as an Allow-Destroy line would
+  --max-share N      largest share of members or zones removed at once (default 0.1)
+  --json             print the verdict as JSON
+
+Also read: the merge request description in CI_MERGE_REQUEST_DESCRIPTION (GitLab sets it).
+Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`;
+
+async function commitMessages(base: string): Promise<string> {
+  const git = simpleGit(REPO_ROOT);
+  try {
+    const log = await git.log({ from: base, to: "HEAD" });
+    return log.all.map((c) => `${c.message}\n${c.body}`).join("\n");
+  } catch (e) {
+    throw new UsageError(`cannot read the commits ${base}..HEAD: ${(e as Error).message.split("\n")[0]} (fetch the base branch first: git fetch origin ${base})`);
+  }
+}
+
+export async function guardCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      plan: { type: "string" },
+      stack: { type: "string" },
+      root: { type: "string" },
+      base: { type: "string" },
+      allow: { type: "string", multiple: true },
+      "max-share": { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(GUARD_HELP);
+    return 0;
+  }
+  const maxShare = values["max-share"] === undefined ? 0.1 : Number(values["max-share"]);
+  if (!Number.isFinite(maxShare) || maxShare < 0 || maxShare > 1) throw new UsageError(`--max-share must be a number from 0 to 1, got ${values["max-share"]}`);
+  let plan: Plan;
+  if (values.plan) {
+    plan = parsePlan(readFileSync(values.plan, "utf8"), values.plan);
+  } else {
+    const stack = await openStack({ stack: values.stack ?? "lab", root: values.root });
+    process.stderr.write(`guard: previewing stack ${stack.name} …\n`);
+    plan = (await previewPlan(stack)).plan;
+  }
+  const texts = [process.env.CI_MERGE_REQUEST_DESCRIPTION ?? "", values.base ? await commitMessages(values.base) : ""];
+  const allowances = [...new Set([...allowancesIn(texts.join("\n")), ...(values.allow ?? []).map(normalisePath)])].sort();
+  const verdict = judge(plan, { maxShare, allowances });
+  console.log(values.json ? JSON.stringify(verdict, null, 2) : formatVerdict(verdict));
+  return verdict.ok ? 0 : 1;
+}
+
+if (require.main === module) {
+  guardCommand(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+      if (e instanceof UsageError) console.error("(npm run guard -- --help for the options)");
+      process.exit(e instanceof UsageError ? 2 : 1);
+    },
+  );
+}

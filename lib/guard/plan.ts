@@ -1,0 +1,68 @@
+/**
+ * A preview's plan in one shape, whichever way it was obtained: from the Automation API's
+ * engine events (`npm run preview -- --plan-json`) or from the Pulumi CLI's own
+ * `pulumi preview --json` (steps with oldState/newState). Only what the guard needs is kept.
+ */
+export interface PlanStep {
+  /** Pulumi's op: same, create, update, delete, replace, create-replacement, delete-replaced… */
+  op: string;
+  urn: string;
+  type: string;
+  name: string;
+  /** Inputs before and after (what the state held, what the program asks for). */
+  old?: Record<string, unknown>;
+  new?: Record<string, unknown>;
+}
+
+export interface Plan {
+  stack: string;
+  steps: PlanStep[];
+}
+
+/** urn:pulumi:<stack>::<project>::<parent types$>type::<name> */
+export function splitUrn(urn: string): { type: string; name: string } {
+  const parts = urn.split("::");
+  const types = (parts[2] ?? "").split("$");
+  return { type: types[types.length - 1] ?? "", name: parts.slice(3).join("::") };
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : undefined);
+
+/** One engine event's resourcePreEvent.metadata (StepEventMetadata), as a step. */
+export function stepFromEvent(meta: Json): PlanStep | undefined {
+  const urn = typeof meta.urn === "string" ? meta.urn : undefined;
+  const op = typeof meta.op === "string" ? meta.op : undefined;
+  if (!urn || !op) return undefined;
+  const { type, name } = splitUrn(urn);
+  return { op, urn, type: typeof meta.type === "string" ? meta.type : type, name, old: obj(obj(meta.old)?.inputs), new: obj(obj(meta.new)?.inputs) };
+}
+
+/** Reads a plan file: ours ({ stack, steps }) or `pulumi preview --json` ({ steps: [{ op, urn, oldState, newState }] }). */
+export function parsePlan(text: string, file: string): Plan {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not JSON (${(e as Error).message}): pass the output of npm run preview -- --plan-json FILE or pulumi preview --json`);
+  }
+  const o = obj(raw);
+  const steps = Array.isArray(o?.steps) ? (o?.steps as unknown[]) : undefined;
+  if (!o || !steps) throw new Error(`${file}: no "steps" list: pass the output of npm run preview -- --plan-json FILE or pulumi preview --json`);
+  const out: PlanStep[] = [];
+  for (const s of steps) {
+    const st = obj(s);
+    if (!st || typeof st.urn !== "string" || typeof st.op !== "string") continue;
+    const { type, name } = splitUrn(st.urn);
+    out.push({
+      op: st.op,
+      urn: st.urn,
+      type: typeof st.type === "string" ? st.type : type,
+      name: typeof st.name === "string" ? st.name : name,
+      old: obj(st.old) ?? obj(obj(st.oldState)?.inputs),
+      new: obj(st.new) ?? obj(obj(st.newState)?.inputs),
+    });
+  }
+  const stack = typeof o.stack === "string" ? o.stack : (out[0]?.urn.split(":")[2] ?? "");
+  return { stack, steps: out };
+}

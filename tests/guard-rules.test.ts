@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { parsePlan, type Plan, type PlanStep } from "../lib/guard/plan";
+import { allowancesIn, formatVerdict, judge } from "../lib/guard/rules";
+
+const target = (name: string) => ({ name, address: "192.0.2.10", port: 22, user: "globenet-deploy", hostKey: "k" });
+const urn = (type: string, name: string, parent = "globenet:member:Member$") => `urn:pulumi:prod::globenet-infra::${parent}${type}::${name}`;
+const step = (op: string, type: string, name: string, old?: Record<string, unknown>, nw?: Record<string, unknown>): PlanStep => ({ op, type, name, urn: urn(type, name), old, new: nw });
+const members = (names: string[], op = "same") => names.map((n) => step(op, "globenet:member:Member", n));
+const db = (op: string, name: string, handle: string) => step(op, "globenet:db:Database", name, { handle, name, target: target("db1"), archiveDir: "/var/backups/globenet-archive" });
+const guest = (op: string, domain: string) => step(op, "globenet:vm:Guest", domain, { domain, target: target("hv1"), archiveDir: "/var/backups/globenet-archive" });
+const account = (op: string, handle: string) => step(op, "globenet:hosting:Account", handle, { handle, target: target("web1"), archiveDir: "/var/backups/globenet-archive" });
+const bind = (before: string[], after: string[]) =>
+  step("update", "globenet:files:FileSet", "ns1-bind", { kind: "bind-primary", target: target("ns1"), files: Object.fromEntries(before.map((z) => [`zones/${z}.zone`, "x"])) }, { kind: "bind-primary", files: Object.fromEntries(after.map((z) => [`zones/${z}.zone`, "x"])) });
+const plan = (...steps: PlanStep[]): Plan => ({ stack: "prod", steps });
+const TEN = ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10"];
+
+describe("the destructive-change guard", () => {
+  it.each<[string, Plan, string[], boolean, string[]]>([
+    ["an alias and a new database: nothing lost", plan(...members(TEN), db("create", "velo_new", "a1"), step("update", "globenet:files:FileSet", "web1-apache2")), [], true, []],
+    ["a database deleted without leave", plan(...members(TEN), db("delete", "velo_wp", "a1")), [], false, ["members/a1/databases/velo_wp"]],
+    ["a database deleted, allowed by its path", plan(...members(TEN), db("delete", "velo_wp", "a1")), ["members/a1/databases/velo_wp"], true, []],
+    ["a database deleted, allowed by its member", plan(...members(TEN), db("delete", "velo_wp", "a1")), ["members/a1"], true, []],
+    ["another member's leave does not count", plan(...members(TEN), db("delete", "velo_wp", "a1")), ["members/a2"], false, ["members/a1/databases/velo_wp"]],
+    ["a VPS replaced (new disk) is a loss too", plan(...members(TEN), guest("delete-replaced", "a2--atelier"), guest("create-replacement", "a2--atelier")), [], false, ["members/a2/vps/atelier"]],
+    ["a VPS removed, allowed by its file", plan(...members(TEN), guest("delete", "a2--atelier")), ["members/a2/vps/atelier"], true, []],
+    ["a member leaving: account, database, VPS and the member", plan(...members(TEN.slice(1)), ...members(["a1"], "delete"), account("delete", "a1"), db("delete", "a1_db", "a1"), guest("delete", "a1--vm")), [], false, ["members/a1"]],
+    ["a member leaving, allowed", plan(...members(TEN.slice(1)), ...members(["a1"], "delete"), account("delete", "a1"), db("delete", "a1_db", "a1")), ["members/a1"], true, []],
+    ["3 of 10 members without data at once", plan(...members(TEN.slice(3)), ...members(["a1", "a2", "a3"], "delete")), [], false, ["members/a1", "members/a2", "members/a3"]],
+    ["1 of 10 members without data: under the share", plan(...members(TEN.slice(1)), ...members(["a1"], "delete")), [], true, []],
+    ["2 of 4 zones at once", plan(...members(TEN), bind(["a.example", "b.example", "c.example", "d.example"], ["a.example", "b.example"])), [], false, ["zones/c.example", "zones/d.example"]],
+    ["2 of 4 zones, each allowed", plan(...members(TEN), bind(["a.example", "b.example", "c.example", "d.example"], ["a.example", "b.example"])), ["zones/c.example", "zones/d.example"], true, []],
+  ])("%s", (_what, p, allowances, ok, wanted) => {
+    const v = judge(p, { maxShare: 0.2, allowances });
+    expect(v.ok).toBe(ok);
+    const text = formatVerdict(v);
+    const asked = [...text.matchAll(/^  Allow-Destroy: (.+)$/gm)].map((m) => m[1]).sort();
+    expect(asked).toEqual(wanted);
+  });
+
+  it("says what would be lost and where the archive goes", () => {
+    const text = formatVerdict(judge(plan(...members(TEN), db("delete", "velo_wp", "a1")), { maxShare: 0.2, allowances: [] }));
+    expect(text).toContain("guard: BLOCKED");
+    expect(text).toContain("members/a1: database velo_wp would be deleted on db1");
+    expect(text).toContain("archived first to /var/backups/globenet-archive/databases/velo_wp-<UTC time>.sql.gz on db1");
+  });
+
+  it("reads Allow-Destroy lines from a description or commit messages", () => {
+    const text = "Départ de l'association.\n\nAllow-Destroy: members/velo-libre/\nallow-destroy: ./members/ondes/vps/stream.yaml, zones/old.example.yaml\nNot-Allow-Destroy: x\n";
+    expect(allowancesIn(text)).toEqual(["members/ondes/vps/stream", "members/velo-libre", "zones/old.example"]);
+    expect(allowancesIn("no trailer here")).toEqual([]);
+  });
+
+  it("reads the Pulumi CLI's own preview --json as well as ours", () => {
+    const cli = JSON.stringify({ steps: [{ op: "delete", urn: urn("globenet:db:Database", "velo_wp"), oldState: { type: "globenet:db:Database", inputs: { handle: "velo-libre", name: "velo_wp", target: target("db1") } } }] });
+    const p = parsePlan(cli, "plan.json");
+    expect(p.stack).toBe("prod");
+    expect(p.steps).toEqual([{ op: "delete", urn: urn("globenet:db:Database", "velo_wp"), type: "globenet:db:Database", name: "velo_wp", old: { handle: "velo-libre", name: "velo_wp", target: target("db1") }, new: undefined }]);
+    expect(() => parsePlan("{}", "plan.json")).toThrow('plan.json: no "steps" list');
+    expect(() => parsePlan("nope", "plan.json")).toThrow("plan.json: not JSON");
+  });
+});
