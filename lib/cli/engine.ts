@@ -9,8 +9,9 @@ import { seconds, UsageError } from "./args";
 export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> -- [--stack NAME] [--root DIR]
 
   preview [--expect-no-changes] [--diff]   what an apply would change; --expect-no-changes
-          [--plan-json FILE]               exits 1 when anything would; --plan-json writes
-                                           the steps for npm run guard
+          [--plan-json FILE] [--refresh]   exits 1 when anything would; --plan-json writes
+                                           the steps for npm run guard; --refresh reads
+                                           the live hosts first (drift), saving nothing
   up                                       apply (validate, render, then the engine)
   refresh                                  read the live hosts into the state (shows drift)
   destroy --confirm NAME                   remove everything the stack manages (archives first)
@@ -37,6 +38,7 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
       root: { type: "string" },
       "expect-no-changes": { type: "boolean" },
       "plan-json": { type: "string" },
+      refresh: { type: "boolean" },
       diff: { type: "boolean" },
       confirm: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -58,7 +60,7 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
     const onOutput = (s: string) => process.stdout.write(s);
     switch (op) {
       case "preview": {
-        const { plan, result: r } = await previewPlan(stack, { onOutput, color, diff: values.diff });
+        const { plan, result: r } = await previewPlan(stack, { onOutput, color, diff: values.diff, refresh: values.refresh });
         if (values["plan-json"]) {
           writeFileSync(values["plan-json"], `${JSON.stringify(plan, null, 2)}\n`);
           console.log(`plan written to ${values["plan-json"]} (${plan.steps.length} steps): npm run guard -- --plan ${values["plan-json"]}`);
