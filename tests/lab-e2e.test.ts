@@ -8,6 +8,8 @@ import { httpGet, CATCH_ALL_HOST } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";
 import { labPaths } from "../lib/lab/paths";
 import { pidAlive } from "../lib/lab/proc";
+import { previewPlan } from "../lib/guard/collect";
+import { allowancesIn, formatVerdict, judge } from "../lib/guard/rules";
 import { loadModel } from "../lib/model/build";
 import { archives, dominfo, labTestTeardown, prepareLabTest, sh, virsh } from "./helpers/lab-run";
 import { E2E_VAR, LabTree, ONDES, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
@@ -319,8 +321,14 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(dig("atelier.atelier-velo.test", "A")).toBe("");
   }, 900_000);
 
-  it("removing a member archives its home and databases, then removes the account, databases and zone", async () => {
+  it("removing a member is refused by the guard unless allowed; then it archives its home and databases and removes them", async () => {
     tree.edit((s) => (s.ondes.present = false));
+    // The merge request's guard, on this real preview: blocked without Allow-Destroy, allowed with it.
+    const { plan } = await previewPlan(stack);
+    const refused = judge(plan, { maxShare: 0.1, allowances: [] });
+    expect(refused.ok).toBe(false);
+    expect(formatVerdict(refused)).toMatch(/members\/radio-ondes: database ondes_db would be deleted on lab/);
+    expect(judge(plan, { maxShare: 0.1, allowances: allowancesIn("Départ de Radio Ondes\n\nAllow-Destroy: members/radio-ondes\n") }).ok).toBe(true);
     await timed("apply: remove member", () => apply(stack));
     expect(run("id", [ONDES]).status).not.toBe(0);
     expect(existsSync(HOME(ONDES))).toBe(false);
