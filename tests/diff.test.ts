@@ -1,0 +1,205 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { simpleGit, type SimpleGit } from "simple-git";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatText, renderedDiff, SideError, toJson, type RenderedDiff } from "../lib/diff";
+import { compareRenders, groupChanges } from "../lib/diff/compare";
+import type { RenderedFile } from "../lib/render";
+
+const REPO = resolve(__dirname, "..");
+const TSX = join(REPO, "node_modules", ".bin", "tsx");
+
+/** A throwaway git repository holding a copy of the repository's data, committed with fixed authors and dates. */
+class DataRepo {
+  readonly dir = mkdtempSync(join(tmpdir(), "globenet-diff-test-"));
+  /** Commits take their authors and dates from the environment, which simple-git guards. */
+  readonly git: SimpleGit = simpleGit({ baseDir: this.dir, allowEnvironment: ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"] });
+  async init(): Promise<this> {
+    for (const p of ["members", "zones", "Pulumi.lab.yaml", "Pulumi.prod.yaml"]) cpSync(join(REPO, p), join(this.dir, p), { recursive: true });
+    await this.git.init(["--initial-branch=main"]);
+    await this.commit("Import of the data", "2026-01-05T09:00:00+01:00");
+    return this;
+  }
+  path(rel: string): string {
+    return join(this.dir, rel);
+  }
+  read(rel: string): string {
+    return readFileSync(this.path(rel), "utf8");
+  }
+  write(rel: string, text: string): void {
+    mkdirSync(dirname(this.path(rel)), { recursive: true });
+    writeFileSync(this.path(rel), text);
+  }
+  /** Replaces `from` once in a file; fails if the repository's data no longer holds it. */
+  edit(rel: string, from: string, to: string): void {
+    const t = this.read(rel);
+    if (!t.includes(from)) throw new Error(`${rel} no longer holds ${JSON.stringify(from)}: update the test`);
+    this.write(rel, t.replace(from, to));
+  }
+  async commit(message: string, date: string): Promise<string> {
+    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", GIT_AUTHOR_NAME: "Alice Martin", GIT_AUTHOR_EMAIL: "alice@globenet.example", GIT_AUTHOR_DATE: date, GIT_COMMITTER_NAME: "Alice Martin", GIT_COMMITTER_EMAIL: "alice@globenet.example", GIT_COMMITTER_DATE: date };
+    await this.git.env(env).add(["-A"]);
+    await this.git.env(env).commit(message);
+    return (await this.git.revparse(["HEAD"])).trim();
+  }
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The lines a diff adds and removes, without its headers. */
+function changedLines(diff: string): string[] {
+  return diff.split("\n").filter((l) => /^[-+]/.test(l) && !/^(---|\+\+\+) /.test(l));
+}
+
+function listing(r: RenderedDiff): string[] {
+  return r.changes.map((c) => `${c.status} ${c.host} ${c.daemon} ${c.path}`);
+}
+
+describe("compareRenders (pure)", () => {
+  const f = (host: string, daemon: RenderedFile["daemon"], path: string, content: string, mode?: number): RenderedFile => ({ host, daemon, path, content, mode });
+  it("finds added, removed, changed and mode-only changes, sorted by host, daemon order, path", () => {
+    const before = [f("web1", "php-fpm", "php/8.2/fpm/pool.d/a.conf", "a"), f("web1", "apache2", "apache2/sites-available/b.conf", "b"), f("ns1", "bind", "bind/zones/x.zone", "x"), f("web1", "mariadb", "mariadb/db.sql", "s", 0o600)];
+    const after = [f("web1", "apache2", "apache2/sites-available/b.conf", "B"), f("web1", "apache2", "apache2/sites-available/a.conf", "a"), f("ns1", "bind", "bind/zones/x.zone", "x"), f("web1", "mariadb", "mariadb/db.sql", "s", 0o644)];
+    const changes = compareRenders(before, after);
+    expect(changes.map((c) => `${c.status} ${c.host} ${c.daemon} ${c.path}`)).toEqual([
+      "added web1 apache2 apache2/sites-available/a.conf",
+      "changed web1 apache2 apache2/sites-available/b.conf",
+      "removed web1 php-fpm php/8.2/fpm/pool.d/a.conf",
+      "changed web1 mariadb mariadb/db.sql",
+    ]);
+    expect(groupChanges(changes).map((g) => `${g.host}: ${g.daemons.map((d) => `${d.daemon}×${d.changes.length}`).join(", ")}`)).toEqual(["web1: apache2×2, php-fpm×1, mariadb×1"]);
+  });
+});
+
+describe("npm run diff on a throwaway repository", () => {
+  let repo: DataRepo;
+  const commits: Record<string, string> = {};
+
+  beforeAll(async () => {
+    repo = await new DataRepo().init();
+    commits.import = (await repo.git.revparse(["HEAD"])).trim();
+    repo.edit("members/velo-libre/member.yaml", "aliases: [www.velo-libre.example]", "aliases: [www.velo-libre.example, blog.velo-libre.example]");
+    commits.alias = await repo.commit("Alias blog.velo-libre.example", "2026-01-10T10:00:00+01:00");
+    repo.edit("members/velo-libre/vps/atelier.yaml", "memory_mb: 2048", "memory_mb: 4096");
+    commits.memory = await repo.commit("More memory for atelier", "2026-01-12T14:00:00+01:00");
+    repo.edit("members/velo-libre/member.yaml", "status: active", "status: suspended");
+    commits.suspend = await repo.commit("Suspend velo-libre", "2026-01-15T09:00:00+01:00");
+    repo.write("members/lecture-menil/member.yaml", "handle: lecture-menil\nname: Lecture au Ménil\ncontact: { email: bureau@lecture-menil.example }\nstatus: active\nsites:\n  - host: lecture-menil.example\n    dns: external\n    php: \"8.2\"\n");
+    commits.member = await repo.commit("New member lecture-menil", "2026-01-20T11:00:00+01:00");
+  });
+  afterAll(() => repo?.remove());
+
+  it("says so when nothing rendered changes", async () => {
+    const r = await renderedDiff({ root: repo.dir, stack: "lab", base: "HEAD" });
+    expect(r.changes).toEqual([]);
+    expect(formatText("lab", r.base, r.head, r.changes, r.diffs)).toBe(`rendered diff of stack lab: HEAD (${commits.member?.slice(0, 12)}) → HEAD (${commits.member?.slice(0, 12)})\nno rendered change\n`);
+    expect(toJson(r.changes, r.diffs)).toEqual([]);
+  });
+
+  it("an alias changes the vhost and the zone, nothing else", async () => {
+    const r = await renderedDiff({ root: repo.dir, stack: "lab", base: commits.import as string, head: commits.alias });
+    expect(listing(r)).toEqual(["changed lab apache2 apache2/sites-available/velo-libre.example.conf", "changed lab bind bind/zones/velo-libre.example.zone"]);
+    const [vhost = "", zone = ""] = r.changes.map((c) => r.diffs.get(c) as string);
+    expect(vhost.split("\n").slice(0, 2)).toEqual(["--- a/lab/apache2/sites-available/velo-libre.example.conf", "+++ b/lab/apache2/sites-available/velo-libre.example.conf"]);
+    expect(changedLines(vhost)).toEqual(["+    ServerAlias blog.velo-libre.example"]);
+    expect(changedLines(zone)).toEqual(["+blog              IN A     127.0.0.1 ; derived: site velo-libre.example (members/velo-libre/member.yaml)"]);
+    // Prod's web host has both families: A and AAAA.
+    const prod = await renderedDiff({ root: repo.dir, stack: "prod", base: commits.import as string, head: commits.alias });
+    const prodZone = prod.changes.find((c) => c.daemon === "bind");
+    expect(changedLines(prod.diffs.get(prodZone as never) ?? "").map((l) => l.split(/\s+/).slice(0, 3).join(" "))).toEqual(["+blog IN A", "+blog IN AAAA"]);
+  });
+
+  it("prints per host, then per daemon, then per file", async () => {
+    const r = await renderedDiff({ root: repo.dir, stack: "lab", base: commits.import as string, head: commits.memory });
+    const text = formatText("lab", r.base, r.head, r.changes, r.diffs);
+    const headings = text.split("\n").filter((l) => /^(#|rendered|\d+ files?)/.test(l));
+    expect(headings).toEqual([
+      `rendered diff of stack lab: ${commits.import} (${commits.import?.slice(0, 12)}) → ${commits.memory} (${commits.memory?.slice(0, 12)})`,
+      "3 files differ on 2 hosts: 0 added, 0 removed, 3 changed",
+      "# host hv1",
+      "## hv1 / libvirt",
+      "### changed: libvirt/velo-libre--atelier.xml",
+      "# host lab",
+      "## lab / apache2",
+      "### changed: apache2/sites-available/velo-libre.example.conf",
+      "## lab / bind",
+      "### changed: bind/zones/velo-libre.example.zone",
+    ]);
+    expect(changedLines(r.diffs.get(r.changes[0] as never) as string)).toEqual([
+      "-  <memory unit='MiB'>2048</memory>",
+      "-  <currentMemory unit='MiB'>2048</currentMemory>",
+      "+  <memory unit='MiB'>4096</memory>",
+      "+  <currentMemory unit='MiB'>4096</currentMemory>",
+    ]);
+  });
+
+  it("a new member adds its files; --stack prod renders prod's hosts", async () => {
+    const lab = await renderedDiff({ root: repo.dir, stack: "lab", base: commits.suspend as string });
+    expect(listing(lab)).toEqual(["added lab apache2 apache2/sites-available/lecture-menil.example.conf", "added lab php-fpm php/8.2/fpm/pool.d/globenet-lecture-menil.conf"]);
+    const added = lab.changes[0];
+    expect(lab.diffs.get(added as never)?.split("\n").slice(0, 2)).toEqual(["--- /dev/null", "+++ b/lab/apache2/sites-available/lecture-menil.example.conf"]);
+    expect(changedLines(lab.diffs.get(added as never) ?? "").every((l) => l.startsWith("+"))).toBe(true);
+    const prod = await renderedDiff({ root: repo.dir, stack: "prod", base: commits.suspend as string });
+    expect(listing(prod)).toEqual(["added web1 apache2 apache2/sites-available/lecture-menil.example.conf", "added web1 php-fpm php/8.2/fpm/pool.d/globenet-lecture-menil.conf"]);
+  });
+
+  it("reverting the base to an older commit shows removals", async () => {
+    const r = await renderedDiff({ root: repo.dir, stack: "lab", base: commits.member as string, head: commits.suspend });
+    expect(r.changes.filter((c) => c.status === "removed").map((c) => `${c.host} ${c.path}`)).toEqual(["lab apache2/sites-available/lecture-menil.example.conf", "lab php/8.2/fpm/pool.d/globenet-lecture-menil.conf"]);
+    const json = toJson(r.changes, r.diffs);
+    const removed = json.find((j) => j.status === "removed");
+    expect(removed && Object.keys(removed)).toEqual(["host", "daemon", "path", "status", "diff"]);
+    expect(removed?.diff.split("\n")[1]).toBe("+++ /dev/null");
+  });
+
+  it("--worktree includes uncommitted edits; without it they are listed as left out", async () => {
+    repo.edit("members/velo-libre/vps/atelier.yaml", "vcpus: 2", "vcpus: 4");
+    try {
+      const committed = await renderedDiff({ root: repo.dir, stack: "lab", base: "HEAD" });
+      expect(committed.changes).toEqual([]);
+      expect(committed.uncommitted).toEqual(["members/velo-libre/vps/atelier.yaml"]);
+      const wt = await renderedDiff({ root: repo.dir, stack: "lab", base: "HEAD", worktree: true });
+      expect(wt.head).toEqual({ label: "working tree" });
+      expect(listing(wt)).toEqual(["changed hv1 libvirt libvirt/velo-libre--atelier.xml"]);
+      expect(changedLines(wt.diffs.get(wt.changes[0] as never) as string)).toEqual(["-  <vcpu placement='static'>2</vcpu>", "+  <vcpu placement='static'>4</vcpu>"]);
+    } finally {
+      await repo.git.raw(["checkout", "--", "members/velo-libre/vps/atelier.yaml"]);
+    }
+  });
+
+  it("invalid data at either side is an error naming the side, file and line", async () => {
+    const broken = await new DataRepo().init();
+    try {
+      broken.edit("members/velo-libre/member.yaml", 'php: "8.2"', "php: 8.2");
+      const bad = await broken.commit("Unquoted PHP version", "2026-02-01T10:00:00+01:00");
+      broken.edit("members/velo-libre/member.yaml", "php: 8.2", 'php: "8.2"');
+      await broken.commit("Quote it again", "2026-02-01T11:00:00+01:00");
+      const err = await renderedDiff({ root: broken.dir, stack: "lab", base: bad }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SideError);
+      const lines = (err as Error).message.split("\n");
+      expect(lines[0]).toBe(`the base (${bad}, ${bad.slice(0, 12)}) has 1 data error(s), so it cannot be rendered:`);
+      expect(lines[1]).toMatch(/^ {2}members\/velo-libre\/member\.yaml:\d+:\d+ sites\[0\]\.php: must be quoted, like php: "8\.2"/);
+      expect(lines[2]).toBe("(the base itself is broken: compare with another --base, such as the last commit that validates)");
+      const headErr = await renderedDiff({ root: broken.dir, stack: "lab", base: "HEAD", head: bad }).catch((e: unknown) => e);
+      expect((headErr as Error).message.split("\n")[0]).toBe(`the head (${bad}, ${bad.slice(0, 12)}) has 1 data error(s), so it cannot be rendered:`);
+    } finally {
+      broken.remove();
+    }
+  });
+
+  it("the command: exit codes, JSON, and errors that say what to do", () => {
+    const run = (...args: string[]) => spawnSync(TSX, [join(REPO, "lib", "cli", "diff.ts"), "--root", repo.dir, ...args], { encoding: "utf8" });
+    const same = run("--base", "HEAD");
+    expect([same.status, same.stdout]).toEqual([0, `rendered diff of stack lab: HEAD (${commits.member?.slice(0, 12)}) → HEAD (${commits.member?.slice(0, 12)})\nno rendered change\n`]);
+    const json = run("--base", commits.alias as string, "--head", commits.memory as string, "--json");
+    expect(json.status).toBe(0);
+    expect((JSON.parse(json.stdout) as { host: string; daemon: string; path: string; status: string }[]).map((c) => [c.host, c.daemon, c.path, c.status])).toEqual([["hv1", "libvirt", "libvirt/velo-libre--atelier.xml", "changed"]]);
+    const unknown = run("--base", "no-such-branch");
+    expect([unknown.status, unknown.stderr]).toEqual([1, 'error: unknown git ref "no-such-branch" (give a branch, tag or commit, like origin/main or HEAD~1; in CI fetch it first: git fetch origin main)\n']);
+    const usage = run();
+    expect([usage.status, usage.stderr]).toEqual([2, "error: --base REF is required (the branch or commit to compare with, e.g. --base origin/main)\n(npm run diff -- --help for the options)\n"]);
+  });
+});
