@@ -6,10 +6,12 @@ export type FileSetArgs = FileSetInputs;
 
 /** The config files of one daemon on one host: staged, checked by the daemon, swapped, reloaded once. */
 export class FileSet extends pulumi.CustomResource {
+  /** Path → sha256 of each file as on the host (the state keeps hashes, not a second copy of the contents). */
+  declare readonly hashes: pulumi.Output<Record<string, string>>;
   declare readonly serials: pulumi.Output<Record<string, number> | undefined>;
   declare readonly generation: pulumi.Output<string>;
 
   constructor(name: string, args: FileSetArgs, opts?: pulumi.CustomResourceOptions) {
-    super("globenet:files:FileSet", name, { ...args, serials: undefined, generation: undefined }, opts);
+    super("globenet:files:FileSet", name, { ...args, hashes: undefined, serials: undefined, generation: undefined }, opts);
   }
 }

@@ -6,8 +6,9 @@ import { changedKeys, type ResourceType } from "./types";
  * (a no-op preview diffs against it) without contacting any host.
  *
  * Enabled only by GLOBENET_PROVIDER_DRY_RUN=1 exactly, and only on the stack named "bench"
- * (any other stack fails at its first resource). Then `create` returns the inputs as outputs
- * under an id derived from the type and the inputs, `update` returns the new inputs, `read`
+ * (any other stack fails at its first resource). Then `create` returns the outputs the real
+ * one would (the type's dryOutputs, else the inputs) under an id derived from the type and the
+ * inputs, `update` likewise from the new inputs, `read`
  * returns the stored props and `delete` does nothing: no SSH at all. `check` and `diff` stay
  * the real ones, so a no-op preview measures the real path. The type globenet:bench:Noop (the
  * bench's engine floor: a trivial resource) exists only in this mode.
@@ -34,9 +35,9 @@ function dry(token: string, real: ResourceType<any, any>): ResourceType<any, any
   return {
     check: (news) => real.check(news),
     diff: (id, olds, news) => real.diff(id, olds, news),
-    create: async (inputs) => ({ id: dryId(token, inputs), outs: inputs }),
+    create: async (inputs) => ({ id: dryId(token, inputs), outs: real.dryOutputs ? real.dryOutputs(inputs) : inputs }),
     read: async (_id, props) => props,
-    update: async (_id, _olds, news) => news,
+    update: async (_id, olds, news) => (real.dryOutputs ? real.dryOutputs(news, olds) : news),
     delete: async () => undefined,
   };
 }

@@ -15,6 +15,12 @@ export interface ResourceType<I = Record<string, unknown>, O = Record<string, un
   read(id: string, props: O): Promise<O | undefined>;
   update(id: string, olds: O, news: I): Promise<O>;
   delete(id: string, props: O): Promise<void>;
+  /**
+   * Dry mode only (provider/dry-run.ts, the bench): the outputs create (no `olds`) or update
+   * would return, computed without any host, so the bench's state has the real shape.
+   * Without it, dry mode returns the inputs as outputs.
+   */
+  dryOutputs?(inputs: I, olds?: O): O;
 }
 
 export type { Target };

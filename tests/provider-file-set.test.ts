@@ -7,9 +7,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
-import { fileSetType, type FileSetInputs, type FileSetOutputs } from "../provider/resources/file-set";
+import { appliedHashes, fileSetType, outputsOf, type FileSetInputs, type FileSetOutputs } from "../provider/resources/file-set";
 import { checkInputs } from "../provider/resources/file-set-inputs";
-import { generationOf, nextSerial, planSerials, serialAfter, serialsOverLive, substituteSerials, todaySerial } from "../provider/resources/file-set-serials";
+import { generationOf, hashesOf, nextSerial, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, todaySerial } from "../provider/resources/file-set-serials";
 import { pool } from "../provider/ssh/pool";
 import { freePort, snapshotPaths, startApache, startBind, startFpm, waitFor, type Apache, type Bind, type Daemon, type Snapshot } from "./helpers/daemons-web";
 import { startSshd, type Sshd } from "./helpers/sshd";
@@ -61,6 +61,14 @@ describe("FileSet serials (pure)", () => {
     });
     // A zone the state knows but without a serial: treated as changed from nothing.
     expect(planSerials(files, day, { files: { ...files, "zones/a.test.zone": "old" }, serials: {} })["zones/a.test.zone"]).toBe(today);
+    // The same plans from the state's hashes of the files as applied (serials in place).
+    const applied = (f: Record<string, string>, serials: Record<string, number>) => ({ hashes: hashesOf(substituteSerials(f, serials)), serials });
+    expect(planSerials(next, day, applied(files, previous.serials))).toEqual({ "zones/a.test.zone": today, "zones/b.test.zone": today, "zones/c.test.zone": today });
+    expect(planSerials(again, day, applied(next, planSerials(next, day, previous)))).toEqual({
+      "zones/a.test.zone": 2025112602,
+      "zones/b.test.zone": today,
+      "zones/c.test.zone": today,
+    });
   });
 
   it("create over zones the host already serves never moves a serial backwards", () => {
@@ -139,7 +147,7 @@ describe("FileSet check and diff (pure)", () => {
   });
 
   it("diff: content changes update in place; kind, PHP version or another host replace", () => {
-    const olds: FileSetOutputs = { target: labTarget, kind: "apache2", files: { "sites-available/a.conf": "1" }, serials: {}, generation: "g" };
+    const olds: FileSetOutputs = { target: labTarget, kind: "apache2", hashes: { "sites-available/a.conf": sha256Hex("1") }, serials: {}, generation: "g" };
     const news: FileSetInputs = { target: labTarget, kind: "apache2", files: { "sites-available/a.conf": "1" } };
     expect(fileSetType.diff("id", olds, news)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
     expect(fileSetType.diff("id", olds, { ...news, files: { "sites-available/a.conf": "2" } })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
@@ -148,6 +156,30 @@ describe("FileSet check and diff (pure)", () => {
     expect(fileSetType.diff("id", olds, { ...news, kind: "www" })).toEqual({ changes: true, replaces: ["kind"], deleteBeforeReplace: true });
     const fpm: FileSetOutputs = { ...olds, kind: "php-fpm", phpVersion: "8.2" };
     expect(fileSetType.diff("id", fpm, { ...news, kind: "php-fpm", phpVersion: "8.3" })).toEqual({ changes: true, replaces: ["phpVersion"], deleteBeforeReplace: true });
+    expect(fileSetType.diff("id", olds, { ...news, files: { ...news.files, "sites-available/b.conf": "2" } }).changes).toBe(true);
+    expect(fileSetType.diff("id", olds, { ...news, files: {} }).changes).toBe(true);
+  });
+
+  it("outputs keep hashes of the files as applied, not their contents; zones compare with their serials in place", () => {
+    const zone = `@ SOA ns. host. ( ${SERIAL_TOKEN} 1 2 3 4 )`;
+    const news: FileSetInputs = { target: labTarget, kind: "bind-primary", files: { "named.conf.globenet": "conf", "zones/a.test.zone": zone } };
+    const outs = outputsOf(news, { "zones/a.test.zone": 2025112601 });
+    expect(outs).toEqual({
+      target: labTarget,
+      kind: "bind-primary",
+      hashes: { "named.conf.globenet": sha256Hex("conf"), "zones/a.test.zone": sha256Hex("@ SOA ns. host. ( 2025112601 1 2 3 4 )") },
+      serials: { "zones/a.test.zone": 2025112601 },
+      generation: generationOf(substituteSerials(news.files, { "zones/a.test.zone": 2025112601 })),
+    });
+    expect(JSON.stringify(outs)).not.toContain("SOA");
+    expect(fileSetType.diff("id", outs, news).changes).toBe(false);
+    expect(fileSetType.diff("id", outs, { ...news, files: { ...news.files, "zones/a.test.zone": `${zone}\nwww A 192.0.2.1` } }).changes).toBe(true);
+    // A state written when outputs held the contents (token form) diffs the same way.
+    const legacy: FileSetOutputs = { target: labTarget, kind: "bind-primary", files: news.files, hashes: undefined as unknown as Record<string, string>, serials: outs.serials, generation: outs.generation };
+    delete (legacy as Partial<FileSetOutputs>).hashes;
+    expect(appliedHashes(legacy)).toEqual(outs.hashes);
+    expect(fileSetType.diff("id", legacy, news).changes).toBe(false);
+    expect(fileSetType.diff("id", legacy, { ...news, files: { ...news.files, "named.conf.globenet": "conf 2" } }).changes).toBe(true);
   });
 });
 
@@ -219,6 +251,8 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     const get = (host: string) => run("curl", ["-s", "-m", "5", "-H", `Host: ${host}`, `http://127.0.0.1:${port}/`]).stdout.trim();
     const common = "# Globenet shared settings (test)\n<Directory /var/www/globenet-suspended>\n    Require all granted\n</Directory>\n";
     let outs: FileSetOutputs;
+    /** The files last applied (the outputs keep only their hashes). */
+    let applied: Record<string, string>;
     let id: string;
 
     beforeAll(async () => {
@@ -237,9 +271,11 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "apache2", files });
 
     it("create: two vhosts are served after one graceful reload, wired in once", async () => {
-      const r = await fileSetType.create(inputs({ "conf-available/globenet.conf": common, "sites-available/a.test.conf": vhost("a.test"), "sites-available/b.test.conf": vhost("b.test") }));
+      applied = { "conf-available/globenet.conf": common, "sites-available/a.test.conf": vhost("a.test"), "sites-available/b.test.conf": vhost("b.test") };
+      const r = await fileSetType.create(inputs(applied));
       id = r.id;
       outs = r.outs;
+      expect(outs.hashes).toEqual(hashesOf(applied));
       expect(id).toBe("lab:apache2");
       expect(outs.serials).toEqual({});
       expect(readLink("/etc/apache2/globenet")).toBe(`/etc/apache2/globenet.d/${outs.generation}`);
@@ -255,9 +291,11 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
 
     it("update: an added alias is served after graceful; the previous generation is kept", async () => {
       const before = readLink("/etc/apache2/globenet");
-      const news = inputs({ ...outs.files, "sites-available/b.test.conf": vhost("b.test", "ServerAlias www.b.test") });
+      const news = inputs({ ...applied, "sites-available/b.test.conf": vhost("b.test", "ServerAlias www.b.test") });
       expect(fileSetType.diff(id, outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
       outs = await fileSetType.update(id, outs, news);
+      applied = news.files;
+      expect(fileSetType.diff(id, outs, news).changes).toBe(false);
       await waitFor("www.b.test to be served by b.test", () => get("www.b.test") === "site b.test");
       expect(readdirSync("/etc/apache2/globenet.d").filter((d) => !d.startsWith(".")).sort()).toEqual([before?.split("/").pop(), outs.generation].sort());
       expect(get("a.test")).toBe("site a.test");
@@ -270,9 +308,9 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       writeFileSync(live, edited);
       writeFileSync("/etc/apache2/globenet/sites-available/extra.conf", "# not from git\n");
       const seen = await fileSetType.read(id, outs);
-      expect(seen?.files).toEqual({ ...outs.files, "sites-available/a.test.conf": edited, "sites-available/extra.conf": "# not from git\n" });
+      expect(seen?.hashes).toEqual(hashesOf({ ...applied, "sites-available/a.test.conf": edited, "sites-available/extra.conf": "# not from git\n" }));
       expect(seen?.generation).not.toBe(outs.generation);
-      const news = inputs(outs.files);
+      const news = inputs(applied);
       expect(fileSetType.diff(id, seen as FileSetOutputs, news).changes).toBe(true);
       outs = await fileSetType.update(id, seen as FileSetOutputs, news);
       expect(readFileSync(live, "utf8")).toBe(news.files["sites-available/a.test.conf"]);
@@ -282,7 +320,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
 
     it("update: a broken vhost fails with Apache's message; the live set and the sites stay", async () => {
       const before = readLink("/etc/apache2/globenet");
-      const broken = inputs({ ...outs.files, "sites-available/b.test.conf": vhost("b.test", "NotADirective on") });
+      const broken = inputs({ ...applied, "sites-available/b.test.conf": vhost("b.test", "NotADirective on") });
       const err = await fileSetType.update(id, outs, broken).then(
         () => undefined,
         (e: unknown) => (e instanceof Error ? e.message : String(e)),
@@ -315,6 +353,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
   describe("bind-primary", () => {
     let bind: Bind;
     let outs: FileSetOutputs;
+    let applied: Record<string, string>;
     let id: string;
     const today = todaySerial(new Date());
     const namedConf = ["alpha.test", "beta.test"].map((z) => `zone "${z}" {\n    type primary;\n    file "/var/lib/bind/globenet/zones/${z}.zone";\n};\n`).join("\n");
@@ -341,7 +380,8 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     });
 
     it("create: two zones answer with serial YYYYMMDD01", async () => {
-      const r = await fileSetType.create(inputs({ "named.conf.globenet": namedConf, "zones/alpha.test.zone": zone("alpha.test", "192.0.2.10"), "zones/beta.test.zone": zone("beta.test", "192.0.2.20") }));
+      applied = { "named.conf.globenet": namedConf, "zones/alpha.test.zone": zone("alpha.test", "192.0.2.10"), "zones/beta.test.zone": zone("beta.test", "192.0.2.20") };
+      const r = await fileSetType.create(inputs(applied));
       id = r.id;
       outs = r.outs;
       expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": today });
@@ -354,16 +394,34 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     });
 
     it("update: only the changed zone's serial rises", async () => {
-      outs = await fileSetType.update(id, outs, inputs({ ...outs.files, "zones/beta.test.zone": zone("beta.test", "192.0.2.21") }));
+      applied = { ...applied, "zones/beta.test.zone": zone("beta.test", "192.0.2.21") };
+      outs = await fileSetType.update(id, outs, inputs(applied));
       expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": today + 1 });
+      expect(fileSetType.diff(id, outs, inputs(applied)).changes).toBe(false);
       await waitFor("beta.test's new serial", () => soaSerial("beta.test") === today + 1);
       expect(dig("www.beta.test", "A")).toBe("192.0.2.21");
       expect(soaSerial("alpha.test")).toBe(today);
     });
 
+    it("read: a hand edit that raised a zone's serial shows as drift; the next update goes past that serial", async () => {
+      const live = "/var/lib/bind/globenet/zones/beta.test.zone";
+      const hand = today + 50;
+      writeFileSync(live, `${readFileSync(live, "utf8").replace(`${today + 1} ; serial`, `${hand} ; serial`)}extra IN A 192.0.2.99\n`);
+      const seen = (await fileSetType.read(id, outs)) as FileSetOutputs;
+      expect(seen.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": hand });
+      expect(seen.hashes["zones/beta.test.zone"]).toBe(sha256Hex(readFileSync(live, "utf8")));
+      expect(seen.hashes["zones/alpha.test.zone"]).toBe(outs.hashes["zones/alpha.test.zone"]);
+      expect(fileSetType.diff(id, seen, inputs(applied)).changes).toBe(true);
+      outs = await fileSetType.update(id, seen, inputs(applied));
+      expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": hand + 1 });
+      await waitFor("beta.test's serial past the hand-made one", () => soaSerial("beta.test") === hand + 1);
+      expect(dig("extra.beta.test", "A")).toBe("");
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+    });
+
     it("update: a broken zone (CNAME beside the SOA) fails; the old zone still answers", async () => {
       const before = readLink("/var/lib/bind/globenet");
-      const broken = inputs({ ...outs.files, "zones/alpha.test.zone": zone("alpha.test", "192.0.2.11", "@   IN CNAME elsewhere.test.") });
+      const broken = inputs({ ...applied, "zones/alpha.test.zone": zone("alpha.test", "192.0.2.11", "@   IN CNAME elsewhere.test.") });
       await expect(fileSetType.update(id, outs, broken)).rejects.toThrow(/bind-primary file set rejected, the live files are untouched:[\s\S]*CNAME and other data/);
       expect(readLink("/var/lib/bind/globenet")).toBe(before);
       expect(stagingLeft("/var/lib/bind/globenet.d")).toEqual([]);
@@ -438,7 +496,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(readLink("/var/www/globenet-suspended")).toBe(`/var/www/globenet-suspended.d/${outs.generation}`);
       expect(await fileSetType.read(id, outs)).toEqual(outs);
       writeFileSync("/var/www/globenet-suspended/robots.txt", "User-agent: *\n");
-      expect((await fileSetType.read(id, outs))?.files).toEqual({ "index.html": page, "robots.txt": "User-agent: *\n" });
+      expect((await fileSetType.read(id, outs))?.hashes).toEqual({ "index.html": sha256Hex(page), "robots.txt": sha256Hex("User-agent: *\n") });
       await fileSetType.delete(id, outs);
       expect(existsSync("/var/www/globenet-suspended")).toBe(false);
       expect(existsSync("/var/www/globenet-suspended.d")).toBe(false);

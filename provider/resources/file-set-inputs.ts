@@ -18,11 +18,26 @@ export interface FileSetInputs {
   files: Record<string, string>;
 }
 
-export interface FileSetOutputs extends FileSetInputs {
+/**
+ * What the state keeps of a set besides its inputs: hashes, not contents (the contents are in
+ * the inputs already; a second copy in the outputs doubled the state and everything the
+ * engine passes around, see docs/architecture.md "Engine speed").
+ */
+export interface FileSetOutputs extends Omit<FileSetInputs, "files"> {
+  /**
+   * Relative path → sha256 of the file as it is on the host: as applied (serials in place),
+   * or after a refresh that saw drift, as found live.
+   */
+  hashes: Record<string, string>;
   /** bind-primary: the SOA serial of each zone file (key: its path, `zones/<zone>.zone`); else {}. */
   serials: Record<string, number>;
   /** Short hash of the files as applied (serials in place). */
   generation: string;
+  /**
+   * Only in states written before `hashes` existed: the contents (token form; after a refresh
+   * that saw drift, the live content). Read through appliedHashes(); never written again.
+   */
+  files?: Record<string, string>;
 }
 
 /** Where each kind's files live on the host: a symlink to `<root>.d/<generation>`. */
@@ -58,7 +73,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", /* outputs, ignored: */ "serials", "generation"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", /* outputs, ignored: */ "hashes", "serials", "generation"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

@@ -37,9 +37,22 @@ export function nextSerial(old: number | undefined, today: number): number {
 }
 
 export interface SerialHistory {
-  /** The zone files as last applied (token form; after a refresh that saw drift, live content). */
-  files: Record<string, string>;
   serials: Record<string, number>;
+  /** The zone files as last applied, token form (states from before `hashes`; tests). */
+  files?: Record<string, string>;
+  /** Or: sha256 of each file as applied, serials in place (FileSetOutputs.hashes). */
+  hashes?: Record<string, string>;
+}
+
+/** Was this zone applied before, and is its content (token form) the same as then? */
+function compare(previous: SerialHistory | undefined, path: string, content: string): { known: boolean; same: boolean } {
+  if (!previous) return { known: false, same: false };
+  if (previous.files) return { known: previous.files[path] !== undefined, same: previous.files[path] === content };
+  const applied = previous.hashes?.[path];
+  if (applied === undefined) return { known: false, same: false };
+  const serial = previous.serials[path];
+  // The old serial put into the new content gives the old file exactly when only the serial could differ.
+  return { known: true, same: serial !== undefined && sha256Hex(content.split(SERIAL_TOKEN).join(String(serial))) === applied };
 }
 
 /**
@@ -53,9 +66,9 @@ export function planSerials(files: Record<string, string>, now: Date, previous?:
   const out: Record<string, number> = {};
   for (const path of Object.keys(files).filter(isZoneFile).sort()) {
     const old = previous?.serials[path];
-    const same = previous !== undefined && previous.files[path] === files[path];
+    const { known, same } = compare(previous, path, files[path] as string);
     if (old !== undefined && same) out[path] = old;
-    else out[path] = previous && previous.files[path] !== undefined ? nextSerial(old, today) : today;
+    else out[path] = known ? nextSerial(old, today) : today;
   }
   return out;
 }
@@ -84,10 +97,15 @@ export function generationOfHashes(hashes: Record<string, string>): string {
   return h.digest("hex").slice(0, 16);
 }
 
-export function generationOf(files: Record<string, string>): string {
+/** Path → sha256 of each file. */
+export function hashesOf(files: Record<string, string>): Record<string, string> {
   const hashes: Record<string, string> = {};
   for (const [p, c] of Object.entries(files)) hashes[p] = sha256Hex(c);
-  return generationOfHashes(hashes);
+  return hashes;
+}
+
+export function generationOf(files: Record<string, string>): string {
+  return generationOfHashes(hashesOf(files));
 }
 
 /**

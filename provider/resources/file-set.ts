@@ -3,7 +3,7 @@ import { redact, run } from "../ssh/remote";
 import { tarOf } from "../ssh/tar";
 import { FILE_SET_SCRIPT } from "./file-set-script";
 import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
-import { generationOf, generationOfHashes, isZoneFile, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials } from "./file-set-serials";
+import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
 
 export type { FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
 export { liveRoot } from "./file-set-inputs";
@@ -19,6 +19,9 @@ export { liveRoot } from "./file-set-inputs";
  * is one constant script (file-set-script.ts), which says what each step does.
  */
 
+/** Which set on which host: what the remote script needs besides the files. */
+type Where = Pick<FileSetInputs, "target" | "kind" | "phpVersion">;
+
 function idOf(i: FileSetInputs): string {
   return [i.target.name, i.kind, ...(i.phpVersion ? [i.phpVersion] : [])].join(":");
 }
@@ -27,15 +30,47 @@ function scriptArgs(i: Pick<FileSetInputs, "kind" | "phpVersion">, action: strin
   return [action, i.kind, i.phpVersion ?? "", ...more];
 }
 
-/** Applies `files` (serials already substituted) to the host; returns the generation. */
-async function apply(i: FileSetInputs, files: Record<string, string>): Promise<string> {
-  const generation = generationOf(files);
+/**
+ * The outputs of a set applied with these serials: hashes of the files as they go to the host
+ * (serials in place), not their contents, which the state already holds as inputs.
+ */
+export function outputsOf(i: FileSetInputs, serials: Record<string, number>): FileSetOutputs {
+  const hashes = sortedRecord(hashesOf(substituteSerials(i.files, serials)));
+  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), hashes, serials, generation: generationOfHashes(hashes) };
+}
+
+/** Path → sha256 of each file as last applied (or seen by a refresh); also from states that kept contents. */
+export function appliedHashes(o: Partial<FileSetOutputs>): Record<string, string> {
+  return o.hashes ?? hashesOf(substituteSerials(o.files ?? {}, o.serials ?? {}));
+}
+
+/** Same paths, same hashes. */
+function sameHashes(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => a[k] === b[k]);
+}
+
+/** Applies `files` (serials already substituted) to the host as generation `generation`. */
+async function apply(i: FileSetInputs, files: Record<string, string>, generation: string): Promise<void> {
   const r = await run(i.target, FILE_SET_SCRIPT, { args: scriptArgs(i, "apply", generation), stdin: await tarOf(files), check: false, timeoutMs: 300_000 });
   if (r.code !== 0) {
     const what = r.code === 3 ? "rejected, the live files are untouched" : r.code === 4 ? "in place but the reload failed" : `failed (exit ${r.code})`;
     throw new Error(`${i.target.name}: ${i.kind} file set ${what}:\n${redact((r.stderr || r.stdout).trim())}`);
   }
-  return generation;
+}
+
+/** Applies the inputs with these serials; returns the outputs. */
+async function applyWith(i: FileSetInputs, serials: Record<string, number>): Promise<FileSetOutputs> {
+  const outs = outputsOf(i, serials);
+  await apply(i, substituteSerials(i.files, serials), outs.generation);
+  return outs;
+}
+
+/** Serials an update gives: unchanged zones keep theirs (planSerials). */
+function updateSerials(olds: FileSetOutputs, inputs: FileSetInputs, now: Date): Record<string, number> {
+  if (inputs.kind !== "bind-primary") return {};
+  return planSerials(inputs.files, now, olds.kind === "bind-primary" ? { hashes: appliedHashes(olds), serials: olds.serials ?? {} } : undefined);
 }
 
 interface LiveListing {
@@ -43,7 +78,7 @@ interface LiveListing {
   hashes: Record<string, string>;
 }
 
-async function listLive(i: FileSetInputs): Promise<LiveListing | undefined> {
+async function listLive(i: Where): Promise<LiveListing | undefined> {
   const r = await run(i.target, FILE_SET_SCRIPT, { args: scriptArgs(i, "read"), what: `reading the ${i.kind} file set` });
   if (!r.stdout.startsWith("present\n")) return undefined;
   const hashes: Record<string, string> = {};
@@ -54,7 +89,7 @@ async function listLive(i: FileSetInputs): Promise<LiveListing | undefined> {
   return { hashes };
 }
 
-async function fetchLive(i: FileSetInputs, paths: string[]): Promise<Record<string, string>> {
+async function fetchLive(i: Where, paths: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   if (paths.length === 0) return out;
   const r = await run(i.target, FILE_SET_SCRIPT, { args: scriptArgs(i, "fetch", "-", ...paths), what: `reading ${paths.length} live file(s) of the ${i.kind} file set` });
@@ -92,8 +127,10 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
   },
 
   diff(_id, olds, news) {
-    const pick = (o: Partial<FileSetInputs>) => ({ target: o.target, kind: o.kind, phpVersion: o.phpVersion ?? undefined, files: o.files ?? {} });
+    const pick = (o: Partial<FileSetInputs>) => ({ target: o.target, kind: o.kind, phpVersion: o.phpVersion ?? undefined });
     const changed = changedKeys(pick(olds), pick(news));
+    // The new files with the old serials, hashed, against the files as last applied (or seen).
+    if (!sameHashes(appliedHashes(olds), hashesOf(substituteSerials(news.files ?? {}, olds.serials ?? {})))) changed.push("files");
     const replaces: string[] = [];
     if (changed.includes("kind")) replaces.push("kind");
     if (changed.includes("phpVersion")) replaces.push("phpVersion");
@@ -107,47 +144,47 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
   async create(raw) {
     const inputs = parseInputs(raw as unknown as Record<string, unknown>);
     const serials = inputs.kind === "bind-primary" ? await createSerials(inputs, new Date()) : {};
-    const generation = await apply(inputs, substituteSerials(inputs.files, serials));
-    return { id: idOf(inputs), outs: { ...inputs, serials, generation } };
+    return { id: idOf(inputs), outs: await applyWith(inputs, serials) };
   },
 
   async read(_id, props) {
-    const stored = sortedRecord(props.files ?? {});
     const storedSerials = props.serials ?? {};
     const listing = await listLive(props);
     if (!listing) return undefined;
-    const expected = substituteSerials(stored, storedSerials);
-    const files: Record<string, string> = {};
-    const differ: string[] = [];
-    for (const [path, hash] of Object.entries(listing.hashes)) {
-      const want = expected[path];
-      if (want !== undefined && sha256Hex(want) === hash && stored[path] !== undefined) files[path] = stored[path];
-      else differ.push(path);
-    }
-    const live = await fetchLive(props, differ);
-    Object.assign(files, live);
+    const applied = appliedHashes(props);
+    const hashes = sortedRecord(listing.hashes);
+    // Only a zone file that differs from what was applied is fetched: for its serial.
+    const differ = Object.keys(hashes).filter((p) => hashes[p] !== applied[p]);
+    const live = props.kind === "bind-primary" ? await fetchLive(props, differ.filter(isZoneFile)) : {};
     const serials: Record<string, number> = {};
-    for (const path of Object.keys(files).filter(isZoneFile)) {
+    for (const path of Object.keys(hashes).filter(isZoneFile)) {
       const old = storedSerials[path];
-      const seen = path in live ? serialIn(files[path] as string) : undefined;
+      const seen = path in live ? serialIn(live[path] as string) : undefined;
       // A hand edit that raised the serial: remember it, so the next one goes past it.
       const s = seen !== undefined && (old === undefined || serialAfter(seen, old)) ? seen : old;
       if (s !== undefined) serials[path] = s;
     }
-    return { ...props, files: sortedRecord(files), serials: props.kind === "bind-primary" ? serials : {}, generation: generationOfHashes(listing.hashes) };
+    return {
+      target: props.target,
+      kind: props.kind,
+      ...(props.phpVersion ? { phpVersion: props.phpVersion } : {}),
+      hashes,
+      serials: props.kind === "bind-primary" ? serials : {},
+      generation: generationOfHashes(hashes),
+    };
   },
 
   async update(_id, olds, raw) {
     const inputs = parseInputs(raw as unknown as Record<string, unknown>);
-    const serials =
-      inputs.kind === "bind-primary"
-        ? planSerials(inputs.files, new Date(), olds.kind === "bind-primary" ? { files: olds.files ?? {}, serials: olds.serials ?? {} } : undefined)
-        : {};
-    const generation = await apply(inputs, substituteSerials(inputs.files, serials));
-    return { ...inputs, serials, generation };
+    return applyWith(inputs, updateSerials(olds, inputs, new Date()));
   },
 
   async delete(_id, props) {
     await run(props.target, FILE_SET_SCRIPT, { args: scriptArgs(props, "delete"), what: `removing the ${props.kind} file set`, timeoutMs: 300_000 });
+  },
+
+  dryOutputs(raw, olds) {
+    const inputs = parseInputs(raw as unknown as Record<string, unknown>);
+    return outputsOf(inputs, olds ? updateSerials(olds, inputs, new Date()) : inputs.kind === "bind-primary" ? planSerials(inputs.files, new Date()) : {});
   },
 };
