@@ -11,5 +11,7 @@ echo "==> validate (every stack)"
 npx tsx lib/cli/main.ts validate
 echo "==> render (stack lab) into out/lab"
 npx tsx lib/cli/main.ts render --stack lab --out out/lab
+echo "==> provider build (only when its sources changed)"
+npx tsx -e "require('./lib/engine/provider-build').ensureProviderBuild()"
 echo "==> preview (stack lab)"
 npx tsx lib/cli/main.ts preview --stack lab

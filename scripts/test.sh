@@ -33,6 +33,8 @@ phase "Debian packages" bash scripts/ensure-debs.sh
 phase "typecheck (tsc --noEmit)" npx --no-install tsc --noEmit -p .
 # The engine tests need the Pulumi CLI: build it here (first time only) rather than inside a test's timeout.
 phase "Pulumi CLI (lib/engine/toolchain.ts)" npx --no-install tsx -e "require('./lib/engine/toolchain').ensureEngine()"
+# The engine starts the provider at every run: compile it once (only when its sources changed).
+phase "provider build (lib/engine/provider-build.ts)" npx --no-install tsx -e "require('./lib/engine/provider-build').ensureProviderBuild()"
 phase "vitest run${*:+ $*}" npx --no-install vitest run "$@"
 
 printf '[test] all phases passed in %s\n' "$(elapsed "$T0")" >&2
