@@ -57,7 +57,8 @@ export function planNote(i: PlanNoteInput): string {
     "",
     "**Rendered files that change** (what will actually change on disk, per host and daemon):",
     "",
-    i.diff.trim() ? fenced(i.diff, "diff") : "_No generated file changes._",
+    // npm run diff says "no rendered change" when nothing differs.
+    i.diff.trim() && !/^no rendered change$/m.test(i.diff) ? fenced(i.diff, "diff") : "_No generated file changes._",
     "",
     "_Updated by CI on every pipeline of this merge request._",
   ].join("\n");
