@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ipaddr from "ipaddr.js";
 import { parse } from "yaml";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { stacksIn } from "../lib/cli/args";
 import { formatDiagnostic } from "../lib/load/diagnostic";
 import { loadModel } from "../lib/model/build";
@@ -163,8 +163,14 @@ const REPO = join(__dirname, "..");
 const TSX = join(REPO, "node_modules", ".bin", "tsx");
 const NEW = join(REPO, "lib", "cli", "new.ts");
 
+const copies: string[] = [];
+afterAll(() => {
+  for (const c of copies) rmSync(c, { recursive: true, force: true });
+});
+
 function copyData(): string {
   const root = mkdtempSync(join(tmpdir(), "globenet-new-"));
+  copies.push(root);
   for (const d of ["members", "zones"]) cpSync(join(REPO, d), join(root, d), { recursive: true });
   for (const f of readdirSync(REPO).filter((f) => /^Pulumi\.[a-z0-9-]+\.yaml$/.test(f))) cpSync(join(REPO, f), join(root, f));
   return root;
