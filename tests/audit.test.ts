@@ -1,71 +1,23 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { simpleGit, type SimpleGit } from "simple-git";
+import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DataRepo } from "./helpers/data-repo";
 
 const REPO = resolve(__dirname, "..");
 const TSX = join(REPO, "node_modules", ".bin", "tsx");
 
-const PEOPLE = {
-  seed: ["Seed Maintainers", "seed@globenet.example"],
-  alice: ["Alice Martin", "alice@globenet.example"],
-  bob: ["Bob Durand", "bob@globenet.example"],
-} as const;
-
-/** A throwaway git repository holding a copy of the repository's data, committed with fixed authors and dates. */
-class DataRepo {
-  readonly dir = mkdtempSync(join(tmpdir(), "globenet-audit-test-"));
-  /** Commits take their authors and dates from the environment, which simple-git guards. */
-  readonly git: SimpleGit = simpleGit({ baseDir: this.dir, allowEnvironment: ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"] });
-  path(rel: string): string {
-    return join(this.dir, rel);
-  }
-  read(rel: string): string {
-    return readFileSync(this.path(rel), "utf8");
-  }
-  write(rel: string, text: string): void {
-    mkdirSync(dirname(this.path(rel)), { recursive: true });
-    writeFileSync(this.path(rel), text);
-  }
-  edit(rel: string, from: string, to: string): void {
-    const t = this.read(rel);
-    if (!t.includes(from)) throw new Error(`${rel} no longer holds ${JSON.stringify(from)}: update the test`);
-    this.write(rel, t.replace(from, to));
-  }
-  private env(who: keyof typeof PEOPLE, date: string) {
-    const [name, email] = PEOPLE[who];
-    return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_AUTHOR_DATE: date, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email, GIT_COMMITTER_DATE: date };
-  }
-  async commit(who: keyof typeof PEOPLE, date: string, message: string): Promise<string> {
-    await this.git.env(this.env(who, date)).add(["-A"]);
-    await this.git.env(this.env(who, date)).commit(message);
-    return this.head();
-  }
-  async merge(who: keyof typeof PEOPLE, date: string, branch: string, message: string): Promise<string> {
-    await this.git.env(this.env(who, date)).raw(["merge", "--no-ff", "-m", message, branch]);
-    return this.head();
-  }
-  async head(): Promise<string> {
-    return (await this.git.revparse(["HEAD"])).trim();
-  }
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
 describe("npm run audit on a throwaway repository", () => {
-  const repo = new DataRepo();
+  const repo = new DataRepo("globenet-audit-test-");
   const c: Record<string, string> = {};
   let historyFile = "";
   let importedRecords = 0;
 
   beforeAll(async () => {
-    for (const p of ["members", "zones", "Pulumi.lab.yaml", "Pulumi.prod.yaml"]) cpSync(join(REPO, p), repo.path(p), { recursive: true });
+    await repo.init();
     importedRecords = (parse(repo.read("zones/velo-libre.example.yaml")) as { records: unknown[] }).records.length;
-    await repo.git.init(["--initial-branch=main"]);
     c.import = await repo.commit("seed", "2026-01-05T09:00:00+01:00", "Import of the data");
 
     // A merge request: one commit on a branch, merged by GitLab with a merge commit.

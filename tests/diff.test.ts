@@ -1,52 +1,19 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { simpleGit, type SimpleGit } from "simple-git";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatText, renderedDiff, SideError, toJson, type RenderedDiff } from "../lib/diff";
 import { compareRenders, groupChanges } from "../lib/diff/compare";
 import type { RenderedFile } from "../lib/render";
+import { DataRepo } from "./helpers/data-repo";
 
 const REPO = resolve(__dirname, "..");
 const TSX = join(REPO, "node_modules", ".bin", "tsx");
 
-/** A throwaway git repository holding a copy of the repository's data, committed with fixed authors and dates. */
-class DataRepo {
-  readonly dir = mkdtempSync(join(tmpdir(), "globenet-diff-test-"));
-  /** Commits take their authors and dates from the environment, which simple-git guards. */
-  readonly git: SimpleGit = simpleGit({ baseDir: this.dir, allowEnvironment: ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"] });
-  async init(): Promise<this> {
-    for (const p of ["members", "zones", "Pulumi.lab.yaml", "Pulumi.prod.yaml"]) cpSync(join(REPO, p), join(this.dir, p), { recursive: true });
-    await this.git.init(["--initial-branch=main"]);
-    await this.commit("Import of the data", "2026-01-05T09:00:00+01:00");
-    return this;
-  }
-  path(rel: string): string {
-    return join(this.dir, rel);
-  }
-  read(rel: string): string {
-    return readFileSync(this.path(rel), "utf8");
-  }
-  write(rel: string, text: string): void {
-    mkdirSync(dirname(this.path(rel)), { recursive: true });
-    writeFileSync(this.path(rel), text);
-  }
-  /** Replaces `from` once in a file; fails if the repository's data no longer holds it. */
-  edit(rel: string, from: string, to: string): void {
-    const t = this.read(rel);
-    if (!t.includes(from)) throw new Error(`${rel} no longer holds ${JSON.stringify(from)}: update the test`);
-    this.write(rel, t.replace(from, to));
-  }
-  async commit(message: string, date: string): Promise<string> {
-    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", GIT_AUTHOR_NAME: "Alice Martin", GIT_AUTHOR_EMAIL: "alice@globenet.example", GIT_AUTHOR_DATE: date, GIT_COMMITTER_NAME: "Alice Martin", GIT_COMMITTER_EMAIL: "alice@globenet.example", GIT_COMMITTER_DATE: date };
-    await this.git.env(env).add(["-A"]);
-    await this.git.env(env).commit(message);
-    return (await this.git.revparse(["HEAD"])).trim();
-  }
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
+/** The shared throwaway repository, with its data imported in a first commit. */
+async function dataRepo(): Promise<DataRepo> {
+  const r = await new DataRepo("globenet-diff-test-").init();
+  await r.commit("alice", "2026-01-05T09:00:00+01:00", "Import of the data");
+  return r;
 }
 
 /** The lines a diff adds and removes, without its headers. */
@@ -79,16 +46,16 @@ describe("npm run diff on a throwaway repository", () => {
   const commits: Record<string, string> = {};
 
   beforeAll(async () => {
-    repo = await new DataRepo().init();
+    repo = await dataRepo();
     commits.import = (await repo.git.revparse(["HEAD"])).trim();
     repo.edit("members/velo-libre/member.yaml", "aliases: [www.velo-libre.example]", "aliases: [www.velo-libre.example, blog.velo-libre.example]");
-    commits.alias = await repo.commit("Alias blog.velo-libre.example", "2026-01-10T10:00:00+01:00");
+    commits.alias = await repo.commit("alice", "2026-01-10T10:00:00+01:00", "Alias blog.velo-libre.example");
     repo.edit("members/velo-libre/vps/atelier.yaml", "memory_mb: 2048", "memory_mb: 4096");
-    commits.memory = await repo.commit("More memory for atelier", "2026-01-12T14:00:00+01:00");
+    commits.memory = await repo.commit("alice", "2026-01-12T14:00:00+01:00", "More memory for atelier");
     repo.edit("members/velo-libre/member.yaml", "status: active", "status: suspended");
-    commits.suspend = await repo.commit("Suspend velo-libre", "2026-01-15T09:00:00+01:00");
+    commits.suspend = await repo.commit("alice", "2026-01-15T09:00:00+01:00", "Suspend velo-libre");
     repo.write("members/lecture-menil/member.yaml", "handle: lecture-menil\nname: Lecture au Ménil\ncontact: { email: bureau@lecture-menil.example }\nstatus: active\nsites:\n  - host: lecture-menil.example\n    dns: external\n    php: \"8.2\"\n");
-    commits.member = await repo.commit("New member lecture-menil", "2026-01-20T11:00:00+01:00");
+    commits.member = await repo.commit("alice", "2026-01-20T11:00:00+01:00", "New member lecture-menil");
   });
   afterAll(() => repo?.remove());
 
@@ -171,12 +138,12 @@ describe("npm run diff on a throwaway repository", () => {
   });
 
   it("invalid data at either side is an error naming the side, file and line", async () => {
-    const broken = await new DataRepo().init();
+    const broken = await dataRepo();
     try {
       broken.edit("members/velo-libre/member.yaml", 'php: "8.2"', "php: 8.2");
-      const bad = await broken.commit("Unquoted PHP version", "2026-02-01T10:00:00+01:00");
+      const bad = await broken.commit("alice", "2026-02-01T10:00:00+01:00", "Unquoted PHP version");
       broken.edit("members/velo-libre/member.yaml", "php: 8.2", 'php: "8.2"');
-      await broken.commit("Quote it again", "2026-02-01T11:00:00+01:00");
+      await broken.commit("alice", "2026-02-01T11:00:00+01:00", "Quote it again");
       const err = await renderedDiff({ root: broken.dir, stack: "lab", base: bad }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SideError);
       const lines = (err as Error).message.split("\n");

@@ -8,7 +8,7 @@ import { buildStory } from "../audit/story";
 import { resolveTarget, TargetError } from "../audit/target";
 import { loadUpdateHistory } from "../audit/updates";
 import { GitRefError, resolveCommit } from "../diff/extract";
-import { REPO_ROOT, UsageError } from "./args";
+import { REPO_ROOT, runMain, UsageError } from "./args";
 
 export const AUDIT_HELP = `Usage: npm run audit -- <member | zone | VPS | path> [options]
        npm run audit -- --lead-time [options]
@@ -89,16 +89,4 @@ export async function auditCommand(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  auditCommand(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-      console.error(`error: ${e instanceof Error ? (usage ? e.message : (e.stack ?? e.message)) : String(e)}`);
-      if (usage) console.error("(npm run audit -- --help for the options)");
-      process.exitCode = usage ? 2 : 1;
-    },
-  );
-}
+if (require.main === module) runMain("audit", auditCommand);

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DiffToolError, formatText, GitRefError, renderedDiff, SideError, toJson } from "../diff";
-import { REPO_ROOT, UsageError } from "./args";
+import { REPO_ROOT, runMain, UsageError } from "./args";
 
 export const DIFF_HELP = `Usage: npm run diff -- --base REF [--worktree | --head REF] [--stack NAME] [--json]
 
@@ -63,16 +63,4 @@ export async function diffCommand(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  diffCommand(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-      console.error(`error: ${e instanceof Error ? (usage ? e.message : (e.stack ?? e.message)) : String(e)}`);
-      if (usage) console.error("(npm run diff -- --help for the options)");
-      process.exitCode = usage ? 2 : 1;
-    },
-  );
-}
+if (require.main === module) runMain("diff", diffCommand);

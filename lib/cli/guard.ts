@@ -5,7 +5,7 @@ import { openStack } from "../engine/driver";
 import { previewPlan } from "../guard/collect";
 import { parsePlan, type Plan } from "../guard/plan";
 import { allowancesIn, formatVerdict, judge, normalisePath } from "../guard/rules";
-import { REPO_ROOT, UsageError } from "./args";
+import { REPO_ROOT, runMain, UsageError } from "./args";
 
 export const GUARD_HELP = `Usage: npm run guard -- [--plan FILE | --stack NAME] [options]
 
@@ -71,13 +71,4 @@ export async function guardCommand(argv: string[]): Promise<number> {
   return verdict.ok ? 0 : 1;
 }
 
-if (require.main === module) {
-  guardCommand(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-      if (e instanceof UsageError) console.error("(npm run guard -- --help for the options)");
-      process.exit(e instanceof UsageError ? 2 : 1);
-    },
-  );
-}
+if (require.main === module) runMain("guard", guardCommand);

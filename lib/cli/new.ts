@@ -5,7 +5,7 @@ import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../load/diag
 import { loadModel } from "../model/build";
 import { describeSize, isSize, SIZES, type SizeName } from "../scaffold/hypervisor";
 import { loadData, planMember, planVps, planZone, Refusal, TreeInvalid, type Scaffold } from "../scaffold/plan";
-import { REPO_ROOT, stacksIn, UsageError } from "./args";
+import { REPO_ROOT, runMain, stacksIn, UsageError } from "./args";
 
 const sizes = (Object.keys(SIZES) as SizeName[]).map((s) => `${s} (${describeSize(SIZES[s])})`).join(", ");
 
@@ -163,13 +163,4 @@ export function newCommand(argv: string[]): number {
   return 0;
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = newCommand(process.argv.slice(2));
-  } catch (e) {
-    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    console.error(`error: ${e instanceof Error ? (usage ? e.message : (e.stack ?? e.message)) : String(e)}`);
-    if (usage) console.error("(npm run new -- --help for the options)");
-    process.exitCode = usage ? 2 : 1;
-  }
-}
+if (require.main === module) runMain("new", newCommand);
