@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -70,18 +70,24 @@ describe.skipIf(!ok)("the real engine on a small data tree", () => {
     writeFileSync(join(root, rel), content);
   };
 
+  /** Set once the checks below passed: before that, nothing here is ours to undo. */
+  let owned = false;
+  let linked = false;
+
   beforeAll(async () => {
     // /var/cache/bind/globenet is only a cache of transferred zones: a past lab may leave it.
     for (const p of SNAPSHOT.filter((x) => x.includes("globenet") && !x.startsWith("/var/cache"))) {
       if (existsSync(p)) throw new Error(`${p} exists: a lab or an earlier run uses this machine; this test would clobber it`);
     }
     if (existsSync(SOCKET)) throw new Error(`${SOCKET} exists: a MariaDB runs here; stop it (or the lab) first`);
+    owned = true;
     snapshot = snapshotPaths(SNAPSHOT);
     sshd = await startSshd();
     db = await startMariaDB();
     // The provider talks to the db host's system socket, as on a real host.
     mkdirSync(dirname(SOCKET), { recursive: true });
     symlinkSync(db.socket, SOCKET);
+    linked = true;
     // The vhosts are rendered for *:80, as on the real web host.
     apachePort = 80;
     daemons.push(await startApache(apachePort));
@@ -99,9 +105,12 @@ describe.skipIf(!ok)("the real engine on a small data tree", () => {
   }, 600_000);
 
   afterAll(async () => {
+    // A refused start leaves everything as it found it: that MariaDB socket, those users and
+    // /etc belong to whoever runs here (a lab, another test).
+    if (!owned) return;
     for (const d of daemons.reverse()) await d.stop().catch(() => undefined);
     await pool.close().catch(() => undefined);
-    if (existsSync(SOCKET)) unlinkSync(SOCKET);
+    if (linked && lstatSync(SOCKET, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(SOCKET);
     await db?.stop().catch(() => undefined);
     await sshd?.stop().catch(() => undefined);
     for (const u of ["velo-libre", "ondes"]) run("userdel", ["-r", u]);
