@@ -1,7 +1,12 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { LocalWorkspace, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
 import { REPO_ROOT } from "../cli/args";
+import { BackendError, resolveBackend, type Backend } from "../state/backend";
+import { lockAdvice, parseLockError, type LockHolder } from "../state/lock";
+import { mask } from "../state/mask";
+import { formatUpdateMessage, gitEnvFor, updateFacts } from "../state/metadata";
 import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
 import { ensureLabKeys } from "../lab/keys";
@@ -17,16 +22,41 @@ export interface StackOptions {
   stack: string;
   /** Extra environment for the engine and the provider. */
   env?: Record<string, string>;
+  /** Use this backend instead of the stack's own (migration, tests). */
+  backend?: Backend;
+  /**
+   * How long up/refresh/destroy wait for a stack another update holds (seconds; default 0:
+   * report the holder at once). Progress goes to `onLockWait`.
+   */
+  lockWaitSeconds?: number;
+  onLockWait?: (line: string) => void;
 }
 
 export class DriverError extends Error {}
 
+/** The stack is locked by another update: the message says who, since when, and what to do. */
+export class StackLockedError extends DriverError {
+  constructor(
+    message: string,
+    readonly holders: LockHolder[],
+    /** Every holder was a process of this machine that has ended: a stale lock. */
+    readonly stale: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /**
- * Where the stack's state lives and how its secrets are encrypted. The lab keeps a file
- * backend inside the checkout (git-ignored) and a documented dev-only passphrase; any other
- * stack takes both from the environment and refuses to guess.
+ * Where the stack's state lives and how its secrets are encrypted. The backend comes from
+ * lib/state/backend.ts (lab: file in .lab/state, or the lab's PostgreSQL; prod: PostgreSQL
+ * from PULUMI_BACKEND_URL over TLS). The lab has a documented dev-only passphrase; any other
+ * stack takes its passphrase from the environment and refuses to guess.
  */
-export function engineEnv(root: string, stack: string, extra: Record<string, string> = {}): Record<string, string> {
+export function engineEnv(root: string, stack: string, extra: Record<string, string> = {}, backend?: Backend): Record<string, string> {
+  return engineSetup(root, stack, extra, backend).env;
+}
+
+export function engineSetup(root: string, stack: string, extra: Record<string, string> = {}, backendOverride?: Backend): { env: Record<string, string>; backend: Backend } {
   const env: Record<string, string> = {
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
@@ -34,24 +64,40 @@ export function engineEnv(root: string, stack: string, extra: Record<string, str
     ...extra,
   };
   const given = (k: string) => extra[k] ?? process.env[k];
+  let backend: Backend;
+  try {
+    backend = backendOverride ?? resolveBackend(root, stack, given, join(root, ".lab", "state"));
+  } catch (e) {
+    if (e instanceof BackendError) throw new DriverError(e.message);
+    throw e;
+  }
+  if (backend.kind === "file") mkdirSync(backend.url.slice("file://".length), { recursive: true });
+  Object.assign(env, backend.env);
+  env.PULUMI_BACKEND_URL = backend.url;
   if (stack === "lab") {
     ensureLabKeys(root);
-    const state = join(root, ".lab", "state");
-    mkdirSync(state, { recursive: true });
-    env.PULUMI_BACKEND_URL = given("PULUMI_BACKEND_URL") ?? `file://${state}`;
     env.PULUMI_CONFIG_PASSPHRASE = given("PULUMI_CONFIG_PASSPHRASE") ?? LAB_PASSPHRASE;
     const key = join(root, ".lab", "ssh", "deploy_key");
     if (!given("GLOBENET_SSH_KEY_FILE") && existsSync(key)) env.GLOBENET_SSH_KEY_FILE = key;
   } else {
-    const url = given("PULUMI_BACKEND_URL");
     const pass = given("PULUMI_CONFIG_PASSPHRASE");
-    if (!url) throw new DriverError(`stack ${stack}: PULUMI_BACKEND_URL is not set (the shared state's URL, from a CI variable or your password manager)`);
     if (!pass) throw new DriverError(`stack ${stack}: PULUMI_CONFIG_PASSPHRASE is not set (the stack's secrets passphrase, from a CI variable)`);
-    env.PULUMI_BACKEND_URL = url;
     env.PULUMI_CONFIG_PASSPHRASE = pass;
   }
-  return env;
+  return { env, backend };
 }
+
+/** Values never to print: the backend's password, the passphrase (unless the lab's public one). */
+function secretsOf(env: Record<string, string>, backend: Backend): string[] {
+  const pass = env.PULUMI_CONFIG_PASSPHRASE;
+  return [...backend.secrets, ...(pass && pass !== LAB_PASSPHRASE ? [pass] : [])];
+}
+
+/** The backend a stack opened by openStack uses (for messages and the state commands). */
+export function backendOf(stack: Stack): Backend | undefined {
+  return backends.get(stack);
+}
+const backends = new WeakMap<Stack, Backend>();
 
 /** Opens (creating if needed) the stack with index.ts's program run inline in this process. */
 export async function openStack(opts: StackOptions): Promise<Stack> {
@@ -59,7 +105,9 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
   const engineDir = ensureEngine();
   // The engine starts the provider at every run: compiled, it starts in a fraction of the time.
   ensureProviderBuild();
-  const envVars = engineEnv(root, opts.stack, opts.env);
+  const { env: envVars, backend } = engineSetup(root, opts.stack, opts.env, opts.backend);
+  Object.assign(envVars, gitEnvFor(root));
+  const secrets = secretsOf(envVars, backend);
   // The CLI must come first on PATH; the Automation API and the provider inherit it.
   process.env.PATH = `${engineDir}:${process.env.PATH ?? ""}`;
   for (const [k, v] of Object.entries(envVars)) if (k.startsWith("GLOBENET_")) process.env[k] = v;
@@ -67,15 +115,119 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
   const projectSettings: ProjectSettings | undefined = existsSync(join(root, "Pulumi.yaml"))
     ? undefined
     : ({ name: PROJECT, runtime: "nodejs", plugins: { providers: [{ name: "globenet", path: join(REPO_ROOT, "provider", "bin") }] } } as ProjectSettings);
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: opts.stack, projectName: PROJECT, program: async () => program(root) },
-    { workDir: root, envVars, projectSettings },
-  );
+  let stack: Stack;
+  try {
+    stack = await LocalWorkspace.createOrSelectStack(
+      { stackName: opts.stack, projectName: PROJECT, program: async () => program(root) },
+      { workDir: root, envVars, projectSettings },
+    );
+  } catch (e) {
+    throw backendTrouble(e, backend, secrets);
+  }
+  backends.set(stack, backend);
   for (const op of RUNS) {
+    const run = stack[op].bind(stack) as (o?: Record<string, unknown>) => Promise<unknown>;
+    (stack as unknown as Record<string, unknown>)[op] = (o: Record<string, unknown> = {}) =>
+      guarded(op, opts, secrets, () => withoutPromiseStacksWhile(() => run(withMessage(op, o, root, secrets))));
+  }
+  for (const op of ["exportStack", "importStack", "history", "cancel"] as const) {
     const run = stack[op].bind(stack) as (...a: unknown[]) => Promise<unknown>;
-    (stack as unknown as Record<string, unknown>)[op] = (...a: unknown[]) => withoutPromiseStacksWhile(() => run(...a));
+    (stack as unknown as Record<string, unknown>)[op] = async (...a: unknown[]) => {
+      try {
+        return await run(...a);
+      } catch (e) {
+        throw lockedOrMasked(e, opts.stack, secrets);
+      }
+    };
   }
   return stack;
+}
+
+/** The engine's errors with the backend's password and the passphrase hidden (message and stack). */
+function masked(e: unknown, secrets: readonly string[]): unknown {
+  if (!(e instanceof Error)) return new Error(mask(String(e), secrets));
+  e.message = mask(e.message, secrets);
+  if (e.stack) e.stack = mask(e.stack, secrets);
+  return e;
+}
+
+/** A failure to even open the stack: unreachable database, wrong password… said plainly. */
+function backendTrouble(e: unknown, backend: Backend, secrets: readonly string[]): unknown {
+  const err = masked(e, secrets) as Error;
+  const text = err.message ?? "";
+  if (backend.kind === "postgres" && /failed to ping PostgreSQL|connection refused|password authentication failed|no pg_hba\.conf entry|SSL/i.test(text)) {
+    const why = /failed to ping PostgreSQL[^\n]*/.exec(text)?.[0] ?? text.split("\n").find((l) => /refused|authentication|pg_hba|SSL/i.test(l)) ?? "";
+    return new DriverError(
+      `the state database does not answer (${backend.display}, from ${backend.origin}): ${why.trim()}\n` +
+        `next: ${backend.origin.endsWith("state-backend.json") ? "start the lab's PostgreSQL: npm run lab -- --state postgres (or npm run state -- lab-postgres start)" : "check PULUMI_BACKEND_URL (host, port, database), the password (in the URL or PGPASSWORD) and sslmode/sslrootcert; the database admin can tell whether it runs"}`,
+    );
+  }
+  return err;
+}
+
+function lockedOrMasked(e: unknown, stackName: string, secrets: readonly string[]): unknown {
+  const err = masked(e, secrets) as Error;
+  const holders = parseLockError(err.message ?? "");
+  if (!holders) return err;
+  const here = { hostname: hostname(), now: new Date(), pidAlive };
+  const stale = holders.length > 0 && holders.every((h) => h.host === here.hostname && !pidAlive(h.pid));
+  return new StackLockedError(lockAdvice(stackName, holders, here), holders, stale);
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** up, refresh and destroy record the commit, its merge request and who ran them (lib/state/metadata.ts). */
+function withMessage(op: string, o: Record<string, unknown>, root: string, secrets: readonly string[]): Record<string, unknown> {
+  if (op === "preview" || o.message !== undefined) return o;
+  const onOutput = o.onOutput as ((s: string) => void) | undefined;
+  return { ...o, message: formatUpdateMessage(updateFacts(root)), ...(onOutput ? { onOutput: (s: string) => onOutput(mask(s, secrets)) } : {}) };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Runs an operation; when another update holds the stack, waits up to lockWaitSeconds for it
+ * (saying who holds it every 30 s), then fails with who, since when and what to do. Two
+ * updates that start at the same instant can each see the other's lock and both back off
+ * (Pulumi's DIY lock writes, then checks): one retry after a random pause settles that even
+ * without --lock-wait. A stale lock (its holder ran here and is gone) is reported at once.
+ */
+async function guarded<T>(op: string, opts: StackOptions, secrets: readonly string[], run: () => Promise<T>): Promise<T> {
+  const waitMs = Math.max(0, (opts.lockWaitSeconds ?? 0) * 1000);
+  const t0 = Date.now();
+  let lastSaid = 0;
+  let retried = false;
+  for (;;) {
+    try {
+      return await run();
+    } catch (e) {
+      const err = lockedOrMasked(e, opts.stack, secrets);
+      if (!(err instanceof StackLockedError) || err.stale) throw err;
+      const waited = Date.now() - t0;
+      if (!retried && waitMs === 0) {
+        retried = true;
+        await sleep(300 + Math.random() * 1200);
+        continue;
+      }
+      if (waited >= waitMs) {
+        if (waitMs > 0) err.message = `${err.message}\n(waited ${Math.round(waited / 1000)} s, the limit set by --lock-wait)`;
+        throw err;
+      }
+      if (lastSaid === 0 || Date.now() - lastSaid >= 30_000) {
+        lastSaid = Date.now();
+        const who = err.holders.map((h) => `${h.user}@${h.host} (pid ${h.pid}, since ${h.since.toISOString().replace(/\.\d{3}Z$/, "Z")})`).join(", ") || "another update";
+        (opts.onLockWait ?? ((l: string) => console.error(l)))(`${op}: stack ${opts.stack} is locked by ${who}; waiting (${Math.round(waited / 1000)} s of at most ${Math.round(waitMs / 1000)} s) …`);
+      }
+      await sleep(Math.min(3000 + Math.random() * 2000, Math.max(250, waitMs - waited)));
+    }
+  }
 }
 
 /** The operations that run the program in this process. */
