@@ -49,7 +49,7 @@ const cases: Array<[string, Record<string, string | null>, string[]]> = [
   }, ["members/velo-libre/vps/atelier.yaml:1:1: hv1 uses QEMU's user-mode network (lab), whose SSH forward needs an IPv4 address (add ipv4:)"]],
   ["domain_type auto on a hypervisor that is not this machine", {
     "Pulumi.test.yaml": (baseFiles()["Pulumi.test.yaml"] as string).replace("domain_type: kvm", "domain_type: auto"),
-  }, ["Pulumi.test.yaml:35:33 config[\"globenet-infra:inventory\"].hosts.hv1.libvirt.domain_type: auto is for a lab hypervisor on 127.0.0.1, where the machine running the driver is the hypervisor (say \"kvm\" for a real one)"]],
+  }, ["Pulumi.test.yaml:36:33 config[\"globenet-infra:inventory\"].hosts.hv1.libvirt.domain_type: auto is for a lab hypervisor on 127.0.0.1, where the machine running the driver is the hypervisor (say \"kvm\" for a real one)"]],
   ["a direct-boot kernel command line with shell characters", {
     "Pulumi.test.yaml": (baseFiles()["Pulumi.test.yaml"] as string).replace(
       "debian-12: { path: /var/lib/libvirt/images/base/debian-12.qcow2 }",

@@ -71,7 +71,13 @@ describe("npm run diff on a throwaway repository", () => {
     expect(listing(r)).toEqual(["changed lab apache2 apache2/sites-available/velo-libre.example.conf", "changed lab bind bind/zones/velo-libre.example.zone"]);
     const [vhost = "", zone = ""] = r.changes.map((c) => r.diffs.get(c) as string);
     expect(vhost.split("\n").slice(0, 2)).toEqual(["--- a/lab/apache2/sites-available/velo-libre.example.conf", "+++ b/lab/apache2/sites-available/velo-libre.example.conf"]);
-    expect(changedLines(vhost)).toEqual(["+    ServerAlias blog.velo-libre.example"]);
+    // The alias joins the certificate's names and both virtual hosts (HTTP and HTTPS).
+    expect(changedLines(vhost)).toEqual([
+      "-MDomain velo-libre.example www.velo-libre.example",
+      "+MDomain velo-libre.example www.velo-libre.example blog.velo-libre.example",
+      "+    ServerAlias blog.velo-libre.example",
+      "+    ServerAlias blog.velo-libre.example",
+    ]);
     expect(changedLines(zone)).toEqual(["+blog              IN A     127.0.0.1 ; derived: site velo-libre.example (members/velo-libre/member.yaml)"]);
     // Prod's web host has both families: A and AAAA.
     const prod = await renderedDiff({ root: repo.dir, stack: "prod", base: commits.import as string, head: commits.alias });

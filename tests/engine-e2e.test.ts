@@ -50,6 +50,9 @@ sites:
   - host: ${domain}
     aliases: [${aliases.join(", ")}]
     php: "8.2"
+    # Certificates are proven by tests/lab-tls.test.ts, with a CA; this tree has none.
+    tls: none
+    tls_none_reason: engine test without an ACME CA
 databases:
   - name: ${handle.replace(/-/g, "_")}_db
 `;

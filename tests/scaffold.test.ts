@@ -149,7 +149,9 @@ describe("YAML text", () => {
 
   it("a zone passes the schema with no records, its examples commented", () => {
     const text = zoneYaml({ zone: "amap.example", owner: "amap", nameservers: ["ns1.globenet.example", "ns2.globenet.example"], domain: "globenet.example", command: "x" });
-    expect(zoneSchema.parse(parse(text))).toEqual({ owner: "amap", ttl: 3600, records: [] });
+    expect(zoneSchema.parse(parse(text))).toEqual({ owner: "amap", ttl: 3600, dnssec: true, records: [] });
+    // Written out, not left to the default: a new zone is signed and its file says so.
+    expect(parse(text).dnssec).toBe(true);
     // The commented examples are valid records once uncommented.
     const examples = text.split("\n").filter((l) => l.startsWith("#   - {")).map((l) => l.slice(1));
     expect(examples.length).toBeGreaterThanOrEqual(5);
@@ -331,7 +333,7 @@ describe("npm run new on a copy of the repository's data", () => {
     const r = runNew(root, "zone", "Vélo-Club.example", "--owner", "velo-libre");
     expect(r.status).toBe(0);
     const file = join(root, "zones/xn--vlo-club-b1a.example.yaml");
-    expect(zoneSchema.parse(parse(readFileSync(file, "utf8")))).toEqual({ owner: "velo-libre", ttl: 3600, records: [] });
+    expect(zoneSchema.parse(parse(readFileSync(file, "utf8")))).toEqual({ owner: "velo-libre", ttl: 3600, dnssec: true, records: [] });
     expect(validationErrors(root)).toEqual([]);
 
     // The member's VPS now gets a suggestion in one of its zones.

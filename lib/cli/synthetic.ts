@@ -34,6 +34,7 @@ export function writeSyntheticTree(root: string, members: number): void {
     "      ipv4: [{ cidr: 198.18.0.0/15, gateway: 198.18.0.1 }]",
     "      ipv6: [{ cidr: 2001:db8:42::/64, gateway: 2001:db8:42::1 }]",
     "    resolvers: [192.0.2.53]",
+    '    acme: { directory: "https://acme-v02.api.letsencrypt.org/directory", caa_issuer: letsencrypt.org }',
     "    hosts:",
     ...[
       ["web1", "web", "192.0.2.10"],

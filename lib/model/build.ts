@@ -6,6 +6,7 @@ import { checkDnsHosts, memberHost } from "../check/hosts";
 import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "../check/sites";
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../check/vps";
 import { checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
+import { checkCaa, deriveCaa } from "../check/caa";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "./paths";
 import { deriveRecords, sortRecords } from "./records";
@@ -69,8 +70,10 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
   const vps = entries.map((e) => vpsModel(ctx, e, ports.get(e) ?? 0));
 
   checkZoneOwners(ctx);
-  const placed = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns) });
+  const records = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns) });
+  const placed = [...records, ...deriveCaa(ctx, claims, records)];
   checkZoneRecords(ctx, placed);
+  checkCaa(ctx, claims, placed);
 
   const byZone = new Map<string, PlacedRecord[]>();
   for (const p of placed) {
@@ -86,6 +89,7 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
       reverse: name.endsWith(".arpa"),
       owner: z.value.owner,
       ttl: z.value.ttl,
+      dnssec: z.value.dnssec,
       records: sortRecords((byZone.get(name) ?? []).map((p) => p.record)),
       primary: dns.primary ?? "",
       secondaries: dns.secondaries,

@@ -8,6 +8,15 @@ export const paths = {
   /** The primary's zone files: inside the bind file set, swapped as a whole. */
   zoneFile: (zone: string) => `/var/lib/bind/globenet/zones/${zone}.zone`,
   /** A secondary's copies, written by named itself after each transfer (outside any file set). */
+  /**
+   * What named.conf names for a primary zone: a link to zoneFile in a directory named may write,
+   * because inline signing keeps its signed copy and journal beside the file it is given, and
+   * the file set's generations are read-only and replaced at each apply (LAB-NOTES-style check:
+   * named writes "<this>.signed" next to the link, not next to its target).
+   */
+  signingZoneFile: (zone: string) => `/var/cache/bind/globenet/signing/${zone}.zone`,
+  /** DNSSEC keys: outside every file set, kept when a set is replaced or deleted. */
+  dnssecKeyDir: "/var/cache/bind/globenet/keys",
   secondaryZoneFile: (zone: string) => `/var/cache/bind/globenet/${zone}.zone`,
   vpsDisk: (imagesDir: string, domain: string) => `${imagesDir}/${domain}.qcow2`,
   vpsSeed: (imagesDir: string, domain: string) => `${imagesDir}/${domain}-seed.iso`,

@@ -138,6 +138,8 @@ export interface ZoneModel {
   reverse: boolean;
   owner: string;
   ttl: number;
+  /** Signed by BIND with the stack's dnssec policy; false: served unsigned (walked back if it was signed). */
+  dnssec: boolean;
   /** Hand-written and derived records, sorted by name then type then value. */
   records: ModelRecord[];
   primary: string;

@@ -12,6 +12,31 @@ export function renderApacheCommon(model: Model): string {
     // The parent of every member's home, e.g. /home.
     homesDir: apacheQuoted(posix.dirname(paths.home("member"))),
     suspendedDir: apacheQuoted(paths.suspendedDir),
+    acme: model.inventory.acme
+      ? {
+          directory: apacheQuoted(model.inventory.acme.directory),
+          contact: apacheQuoted(model.inventory.hostmaster),
+          storeDir: apacheQuoted(model.inventory.acme.store_dir),
+          caTrust: model.inventory.acme.ca_trust ? apacheQuoted(model.inventory.acme.ca_trust) : null,
+          retryDelay: `${model.inventory.acme.retry_delay_sec}s`,
+          eventScript: apacheQuoted(MD_EVENT_LIVE_PATH),
+        }
+      : null,
+  });
+}
+
+/** Where the apply puts the apache2 file set (provider/resources/file-set-script.ts). */
+const APACHE_SET_ROOT = "/etc/apache2/globenet";
+export const MD_EVENT_PATH = "apache2/md-event.sh";
+const MD_EVENT_LIVE_PATH = `${APACHE_SET_ROOT}/${MD_EVENT_PATH.slice("apache2/".length)}`;
+/** Installed by the apache2 file set's wiring (file-set-script.ts), for md-event.sh. */
+export const MD_SUDOERS_FILE = "/etc/sudoers.d/globenet-apache-reload";
+
+/** apache2/md-event.sh: mod_md's MDMessageCmd, which puts renewed certificates live. */
+export function renderMdEvent(model: Model): string {
+  return renderTemplate("md-event.sh", {
+    notice: lineComment(generatedNotice(`lib/render/templates/md-event.sh.hbs and ${inventoryFile(model.stack)}`)),
+    sudoersFile: lineComment(MD_SUDOERS_FILE),
   });
 }
 

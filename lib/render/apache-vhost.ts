@@ -9,11 +9,20 @@ import { generatedNotice } from "./notice";
  * serves its docroot (PHP through the member's own FPM pool); a suspended member's site keeps
  * every name but answers 503 with the notice page, and refers to nothing of the member's.
  */
-export function renderVhost(site: SiteModel, _model: Model): string {
+export function renderVhost(site: SiteModel, model: Model): string {
+  const acme = site.tls === "acme" && !!model.inventory.acme;
   const common = {
     notice: lineComment(generatedNotice(site.file)),
-    tls: lineComment(tlsNote(site)),
+    tls: lineComment(tlsNote(site, acme)),
     host: apacheToken(site.host),
+    // One certificate per site, for every name it answers to (redirects included).
+    mdomain: acme ? [site.host, ...site.aliases, ...site.redirects].map(apacheToken).join(" ") : null,
+    listeners: acme
+      ? [
+          { port: 80, tls: false, scheme: "http" },
+          { port: 443, tls: true, scheme: "https" },
+        ]
+      : [{ port: 80, tls: false, scheme: "http" }],
   };
   if (site.status !== "active") {
     return renderTemplate("apache-vhost-suspended.conf", {
@@ -35,10 +44,10 @@ export function renderVhost(site: SiteModel, _model: Model): string {
   });
 }
 
-/** TLS is not rendered yet (mod_md comes later); the comment says what the site asked for. */
-function tlsNote(site: SiteModel): string {
+function tlsNote(site: SiteModel, acme: boolean): string {
+  if (acme) return "TLS: acme (certificate from the stack's ACME CA through mod_md; HTTPS once it is issued)";
   return site.tls === "acme"
-    ? "TLS: acme (certificate through mod_md, not rendered yet: port 80 only for now)"
+    ? "TLS: acme asked, but the stack has no acme section: HTTP only"
     : "TLS: none (the member chose plain HTTP, see tls_none_reason)";
 }
 

@@ -18,7 +18,11 @@ export function renderNamedConf(model: Model, host: string): string {
       return {
         name: namedConfString(z.name),
         source: lineComment(z.file),
-        file: namedConfString(paths.zoneFile(z.name)),
+        file: namedConfString(paths.signingZoneFile(z.name)),
+        // Every primary zone goes through inline signing, signed or not: "insecure" keeps a zone
+        // that was signed valid while BIND withdraws its keys, and the served serial never goes back.
+        policy: z.dnssec ? namedConfString(DNSSEC_POLICY) : "insecure",
+        keyDirectory: namedConfString(paths.dnssecKeyDir),
         allowTransfer: secondaries.length > 0 ? secondaries.map((a) => `${a};`).join(" ") : "none;",
         alsoNotify: secondaries.length > 0 ? secondaries.map((a) => `${a};`).join(" ") : null,
       };
@@ -31,9 +35,27 @@ export function renderNamedConf(model: Model, host: string): string {
       file: namedConfString(paths.secondaryZoneFile(z.name)),
       primary: namedConfAddress(hostAddress(model, z.primary, z)),
     }));
+  const d = model.inventory.dnssec;
   return renderTemplate("named.conf.globenet", {
     notice: lineComment(generatedNotice(`zones/*.yaml and ${inventoryFile(model.stack)}`)),
     host: lineComment(host),
+    policy:
+      primary.length > 0
+        ? {
+            name: namedConfString(DNSSEC_POLICY),
+            algorithm: d.algorithm,
+            zskLifetime: namedConfDuration(d.zsk_lifetime),
+            timings: [
+              ["dnskey-ttl", d.dnskey_ttl],
+              ["max-zone-ttl", d.max_zone_ttl],
+              ["zone-propagation-delay", d.zone_propagation_delay],
+              ["parent-ds-ttl", d.parent_ds_ttl],
+              ["parent-propagation-delay", d.parent_propagation_delay],
+              ["retire-safety", d.retire_safety],
+              ["publish-safety", d.publish_safety],
+            ].map(([k, v]) => ({ key: k as string, value: namedConfDuration(v as string) })),
+          }
+        : null,
     primary,
     secondary,
   });
@@ -50,6 +72,15 @@ export function isDnsHost(model: Model, host: string): boolean {
   const h = model.hosts.find((x) => x.name === host);
   const role = !!h && (h.roles.includes("dns-primary") || h.roles.includes("dns-secondary"));
   return role || model.zones.some((z) => z.primary === host || z.secondaries.includes(host));
+}
+
+/** The dnssec-policy of zones with dnssec: true, defined in named.conf.globenet from the inventory. */
+export const DNSSEC_POLICY = "globenet";
+
+/** A BIND duration as the inventory schema allows it (digits and unit letters only), checked again here. */
+function namedConfDuration(v: string): string {
+  if (!/^[0-9A-Za-z]+$/.test(v)) throw new UnsafeValueError("named.conf", v, "a duration is digits and unit letters");
+  return v;
 }
 
 export const NAMED_CONF_PATH = "bind/named.conf.globenet";

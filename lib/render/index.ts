@@ -1,5 +1,5 @@
 import { fpmPools, type DatabaseModel, type Model } from "../model/types";
-import { APACHE_COMMON_PATH, SUSPENDED_PAGE_PATH, renderApacheCommon, renderSuspendedPage } from "./apache-common";
+import { APACHE_COMMON_PATH, MD_EVENT_PATH, SUSPENDED_PAGE_PATH, renderApacheCommon, renderMdEvent, renderSuspendedPage } from "./apache-common";
 import { renderVhost, vhostPath } from "./apache-vhost";
 import { NAMED_CONF_PATH, isDnsHost, renderNamedConf } from "./bind-named-conf";
 import { renderZone, SERIAL_TOKEN, zonePath } from "./bind-zone";
@@ -49,6 +49,7 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
   const webHosts = model.hosts.filter((h) => h.roles.includes("web")).map((h) => h.name);
   for (const host of webHosts) {
     files.push({ host, daemon: "apache2", path: APACHE_COMMON_PATH, content: renderApacheCommon(model) });
+    if (model.inventory.acme) files.push({ host, daemon: "apache2", path: MD_EVENT_PATH, content: renderMdEvent(model) });
     if (model.sites.some((s) => s.webHost === host)) {
       files.push({ host, daemon: "www", path: SUSPENDED_PAGE_PATH, content: renderSuspendedPage(model) });
     }

@@ -127,6 +127,12 @@ export interface ZoneInput {
   command: string;
 }
 
+/** New zones are signed, and say so in their file. */
+const DNSSEC_LINES = [
+  comment("Signed by BIND (DNSSEC). Once applied, give the registrar the DS record printed by", "npm run dnssec -- ds <zone> (zones/README.md says how to turn it off safely)."),
+  "dnssec: true",
+];
+
 export function zoneYaml(z: ZoneInput): string {
   const out: string[] = [];
   const reverse = z.zone.endsWith(".arpa");
@@ -134,12 +140,14 @@ export function zoneYaml(z: ZoneInput): string {
   if (reverse) {
     out.push(comment("A reverse zone: the PTR records of every VPS and host address in it are made for you,", "nothing to write below. To change a VPS's reverse name, set dns_name in its VPS file."));
     out.push(`owner: ${z.owner}`);
+    out.push(...DNSSEC_LINES);
     out.push("records: []");
     return out.join("\n") + "\n";
   }
   out.push(comment("Made for you, never written here: SOA, NS, and the A/AAAA of the owner's sites and VPS."));
   if (z.nameservers.length > 0) out.push(comment(`At the registrar, the member sets the domain's name servers to ${z.nameservers.join(" and ")}.`));
   out.push(`owner: ${z.owner}`);
+  out.push(...DNSSEC_LINES);
   const mail = `mail.${z.domain}.`;
   out.push(
     comment(

@@ -85,6 +85,50 @@ const image = z.strictObject({
     .optional(),
 });
 
+/** An https:// URL without credentials, spaces or quotes (it lands in Apache's config). */
+const httpsUrl = z
+  .string()
+  .regex(/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, { error: "must be an https:// URL without user, query or spaces (like https://acme-v02.api.letsencrypt.org/directory)" });
+
+/**
+ * Certificates for the sites, obtained and renewed by the web hosts themselves with Apache's
+ * mod_md (docs/architecture.md, "HTTPS"). One CA per stack: Let's Encrypt in prod, the lab's
+ * pebble in the lab.
+ */
+const acme = z.strictObject({
+  /** The CA's ACME directory URL. */
+  directory: httpsUrl,
+  /** The CA's domain as CAA records name it (letsencrypt.org); derived CAA records allow it. */
+  caa_issuer: hostname,
+  /** PEM file on the web hosts with the roots that the ACME server's own HTTPS chains to; omit for a public CA. */
+  ca_trust: absPath.optional(),
+  /** Where mod_md keeps accounts, keys and certificates on the web hosts. */
+  store_dir: absPath.default("/var/lib/apache2/md"),
+  /** First retry after a failed attempt (mod_md doubles it each time); seconds. */
+  retry_delay_sec: z.number().int().min(1).max(86400, { error: "must be at most 86400 (a day)" }).default(5),
+});
+
+/**
+ * How BIND signs the zones with dnssec: true (dnssec-policy, inline signing, rollovers by BIND).
+ * Durations are BIND's (like "1h", "P90D"); prod keeps BIND's usual values, the lab short ones
+ * so that unsigning a zone completes within a test.
+ */
+const duration = z.string().regex(/^([0-9]+[smhdwy]?|P[0-9DWMYTHMS]+)$/i, { error: 'must be a BIND duration like "3600", "1h", "90d" or "P90D"' });
+const dnssec = z.strictObject({
+  /** DNSSEC algorithm: 13 (ECDSA P-256 SHA-256) or 15 (Ed25519). */
+  algorithm: z.union([z.literal(13), z.literal(15), z.literal(8)], { error: "must be 13 (ECDSAP256SHA256), 15 (ED25519) or 8 (RSASHA256)" }).default(13),
+  /** Lifetime of the zone-signing key; the key-signing key is never rolled by itself (its DS is at the registrar). */
+  zsk_lifetime: duration.default("90d"),
+  dnskey_ttl: duration.default("1h"),
+  /** At least the longest TTL a zone may have (a week, the zone schema's limit), else BIND refuses the zone. */
+  max_zone_ttl: duration.default("1w"),
+  zone_propagation_delay: duration.default("5m"),
+  parent_ds_ttl: duration.default("1d"),
+  parent_propagation_delay: duration.default("1h"),
+  retire_safety: duration.default("1h"),
+  publish_safety: duration.default("1h"),
+});
+
 const pool4 = z.strictObject({ cidr: cidr(4), gateway: ipv4 });
 const pool6 = z.strictObject({ cidr: cidr(6), gateway: ipv6 });
 
@@ -102,11 +146,16 @@ export const inventorySchema = z.strictObject({
   resolvers: z.array(z.union([ipv4, ipv6])).min(1).max(3),
   /** First three bytes of derived MACs (52:54:00 is QEMU's). */
   mac_prefix: z.string().regex(/^[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/, { error: "must be three lowercase hex pairs like 52:54:00" }).default("52:54:00"),
+  /** Needed as soon as a site has tls: acme (the default). */
+  acme: acme.optional(),
+  dnssec: dnssec.prefault({}),
   hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),
 });
 
 export type Inventory = z.infer<typeof inventorySchema>;
 export type Host = z.infer<typeof hostSchema>;
+export type Acme = z.infer<typeof acme>;
+export type DnssecPolicy = z.infer<typeof dnssec>;
 
 /** The config key under which the inventory sits in Pulumi.<stack>.yaml. */
 export const INVENTORY_KEY = "globenet-infra:inventory";

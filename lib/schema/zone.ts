@@ -51,6 +51,12 @@ export const zoneSchema = z.strictObject({
   /** The member handle that owns the zone (Globenet's own zones: "globenet"). */
   owner: identifier("handle", 32, "velo-libre"),
   ttl: dnsTtl.default(3600),
+  /**
+   * Signed by BIND with the stack's dnssec policy (inline signing, rollovers by BIND). New
+   * zones are signed; false walks a signed zone back to unsigned without ever serving it bogus
+   * (remove the DS at the registrar first, then npm run dnssec -- withdrawn <zone>).
+   */
+  dnssec: z.boolean({ error: "must be true or false" }).default(true),
   records: z.array(recordSchema).max(5000).default([]),
 });
 

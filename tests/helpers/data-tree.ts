@@ -22,6 +22,7 @@ export function baseFiles(): Record<string, string> {
       ipv4: [{ cidr: 203.0.113.0/25, gateway: 203.0.113.1 }]
       ipv6: [{ cidr: 2001:db8:42::/64, gateway: 2001:db8:42::1 }]
     resolvers: [192.0.2.53]
+    acme: { directory: "https://acme-v02.api.letsencrypt.org/directory", caa_issuer: letsencrypt.org }
     hosts:
       web1:
         roles: [web, db]
