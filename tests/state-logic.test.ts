@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { prodUrlProblem, resolveBackend } from "../lib/state/backend";
 import { age, lockAdvice, parseLockError, readLockFile, type LockHolder } from "../lib/state/lock";
 import { describeBackend, mask, urlPassword } from "../lib/state/mask";
-import { formatUpdateMessage, parseUpdateMessage } from "../lib/state/metadata";
+import { formatUpdateMessage, parseUpdateMessage, type UpdateFacts } from "../lib/state/metadata";
 import { compareDeployments } from "../lib/state/compare";
 
 /** Pure logic of the shared state: masking credentials, reading locks, update messages, restore diffs. */
@@ -87,6 +87,8 @@ describe("lock messages", () => {
     expect(h?.[1]).toMatchObject({ user: "DOMAIN\\alice@bob", host: "laptop", pid: 17 });
     expect(h?.[1]?.since.toISOString()).toBe("2025-01-31T11:01:00.123Z");
     expect(parseLockError("error: no stack named 'lab' found")).toBeUndefined();
+    // The engine's error repeats the CLI's stdout and stderr: one holder is one holder.
+    expect(parseLockError(`${LOCKED}\nstderr: ${LOCKED}`)).toHaveLength(2);
   });
 
   it("reads a lock file", () => {
@@ -130,7 +132,7 @@ describe("lock messages", () => {
 });
 
 describe("update messages carry the commit, the merge request and who", () => {
-  it.each([
+  it.each<[UpdateFacts, string]>([
     [{ subject: "Add member velo-libre", commit: "3f2a9c1b7d4e5f60718293a4b5c6d7e8f9012345", mr: "!12", who: "alice (CI job 4711)" }, "Add member velo-libre [commit 3f2a9c1b7d4e, MR !12, by alice (CI job 4711)]"],
     [{ subject: "Fix", commit: "abcdef0123456789", who: "root@lab", dirty: true }, "Fix [commit abcdef012345, uncommitted changes, by root@lab]"],
     [{ subject: "Only a subject" }, "Only a subject"],
@@ -160,5 +162,11 @@ describe("what a restore would change", () => {
     expect(c.changed).toEqual(["globenet:hosting:Account velo-libre"]);
     expect(c.same).toBe(1);
     expect(compareDeployments(undefined, file).added).toHaveLength(3);
+  });
+  it("secrets compare equal whatever their ciphertext (each import encrypts them again)", () => {
+    const sec = (c: string) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: c });
+    const a = dep([{ urn: u("globenet:db:Database", "x_db"), outputs: { password: sec("v1:AAA"), name: "x_db" } }]);
+    const b = dep([{ urn: u("globenet:db:Database", "x_db"), outputs: { password: sec("v1:BBB"), name: "x_db" } }]);
+    expect(compareDeployments(a, b)).toEqual({ added: [], removed: [], changed: [], same: 1 });
   });
 });

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { OpMap } from "@pulumi/pulumi/automation";
 import { openStack, DriverError } from "../engine/driver";
+import { parseUpdateMessage } from "../state/metadata";
 import { previewPlan } from "../guard/collect";
 import { ToolchainError } from "../engine/toolchain";
 import { seconds, UsageError } from "./args";
@@ -15,11 +16,14 @@ export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> 
   up                                       apply (validate, render, then the engine)
   refresh                                  read the live hosts into the state (shows drift)
   destroy --confirm NAME                   remove everything the stack manages (archives first)
-  history                                  the stack's past updates
+  history [--limit N]                      the stack's past updates: when, what, result,
+                                           the commit applied, its merge request, who
 
   --stack NAME   lab (default) or prod; prod takes PULUMI_BACKEND_URL and
                  PULUMI_CONFIG_PASSPHRASE from the environment
-  --root DIR     data tree to use (default: the repository)`;
+  --root DIR     data tree to use (default: the repository)
+  --lock-wait S  up/refresh/destroy: when another update holds the stack, wait up to S
+                 seconds for it (default 0: say who holds it and stop; CI waits)`;
 
 function summary(changes: OpMap | Record<string, number> | undefined): string {
   const entries = Object.entries(changes ?? {}).filter(([, n]) => (n ?? 0) > 0);
@@ -41,6 +45,8 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
       refresh: { type: "boolean" },
       diff: { type: "boolean" },
       confirm: { type: "string" },
+      "lock-wait": { type: "string" },
+      limit: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -53,9 +59,13 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
   if (op === "destroy" && values.confirm !== stackName) {
     throw new UsageError(`destroy removes everything stack ${stackName} manages (members' data is archived first): confirm with --confirm ${stackName}`);
   }
+  const lockWait = values["lock-wait"] === undefined ? 0 : Number(values["lock-wait"]);
+  if (!Number.isInteger(lockWait) || lockWait < 0) throw new UsageError(`--lock-wait takes a whole number of seconds (got "${values["lock-wait"]}")`);
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit takes a whole number (got "${values.limit}")`);
   const t0 = process.hrtime.bigint();
   try {
-    const stack = await openStack({ stack: stackName, root: values.root });
+    const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => console.error(l) });
     const color = process.stdout.isTTY ? "auto" : "never";
     const onOutput = (s: string) => process.stdout.write(s);
     switch (op) {
@@ -89,11 +99,8 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
         return 0;
       }
       case "history": {
-        const h = await stack.history(20);
-        for (const u of h) {
-          const env = u.environment ?? {};
-          console.log(`#${u.version}  ${u.startTime}  ${u.kind.padEnd(8)} ${u.result.padEnd(10)} ${summary(u.resourceChanges)}${env["git.head"] ? `  commit ${env["git.head"].slice(0, 12)}` : ""}${u.message ? `  ${u.message}` : ""}`);
-        }
+        const h = await stack.history(limit);
+        for (const line of historyLines(h)) console.log(line);
         if (h.length === 0) console.log(`stack ${stackName} has no updates yet`);
         return 0;
       }
@@ -110,4 +117,23 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
     console.error(`\n${op} of ${stackName} failed (${seconds(t0)}):\n${msg.split("\n").slice(-25).join("\n")}`);
     return 1;
   }
+}
+
+/**
+ * One line per update, newest first: number, start (UTC), kind, result, changes, the commit
+ * applied (the CLI's git.head, else the one the driver wrote in the message), the merge
+ * request and who; then the commit's subject.
+ */
+export function historyLines(h: ReadonlyArray<{ version: number; startTime: Date | string; kind: string; result: string; message?: string; environment?: Record<string, string>; resourceChanges?: OpMap | Record<string, number> }>): string[] {
+  return h.map((u) => {
+    const env = u.environment ?? {};
+    const facts = parseUpdateMessage(u.message ?? "");
+    const commit = env["git.head"]?.slice(0, 12) ?? facts.commit;
+    const mr = facts.mr ?? (env["ci.pr.number"] ? `!${env["ci.pr.number"]}` : undefined);
+    const who = facts.who ?? env["git.committer"];
+    const start = new Date(u.startTime);
+    const when = Number.isNaN(start.getTime()) ? String(u.startTime) : start.toISOString().replace(/\.\d{3}Z$/, "Z");
+    const tags = [commit ? `commit ${commit}` : "commit ?", mr ? `MR ${mr}` : "", who ? `by ${who}` : "", facts.dirty ? "uncommitted changes" : ""].filter(Boolean).join("  ");
+    return `#${u.version}  ${when}  ${u.kind.padEnd(8)} ${u.result.padEnd(10)} ${summary(u.resourceChanges).padEnd(24)} ${tags}${facts.subject ? `  "${facts.subject}"` : ""}`;
+  });
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { LocalWorkspace, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack, type ProjectSettings } from "@pulumi/pulumi/automation";
 import { REPO_ROOT } from "../cli/args";
 import { BackendError, resolveBackend, type Backend } from "../state/backend";
 import { lockAdvice, parseLockError, type LockHolder } from "../state/lock";
@@ -99,8 +99,19 @@ export function backendOf(stack: Stack): Backend | undefined {
 }
 const backends = new WeakMap<Stack, Backend>();
 
-/** Opens (creating if needed) the stack with index.ts's program run inline in this process. */
-export async function openStack(opts: StackOptions): Promise<Stack> {
+export interface OpenedWorkspace {
+  ws: LocalWorkspace;
+  backend: Backend;
+  /** Values never to print (the backend's password, the passphrase). */
+  secrets: string[];
+  root: string;
+}
+
+/**
+ * A workspace on the stack's backend (or `opts.backend`) with index.ts's program inline, for
+ * operations on the backend itself: list, export, import, cancel. Selects no stack.
+ */
+export async function openWorkspace(opts: StackOptions): Promise<OpenedWorkspace> {
   const root = resolve(opts.root ?? REPO_ROOT);
   const engineDir = ensureEngine();
   // The engine starts the provider at every run: compiled, it starts in a fraction of the time.
@@ -109,26 +120,36 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
   Object.assign(envVars, gitEnvFor(root));
   const secrets = secretsOf(envVars, backend);
   // The CLI must come first on PATH; the Automation API and the provider inherit it.
-  process.env.PATH = `${engineDir}:${process.env.PATH ?? ""}`;
+  if (!(process.env.PATH ?? "").startsWith(`${engineDir}:`)) process.env.PATH = `${engineDir}:${process.env.PATH ?? ""}`;
   for (const [k, v] of Object.entries(envVars)) if (k.startsWith("GLOBENET_")) process.env[k] = v;
   // A data tree outside the repository gets the project's settings (and provider) from here.
   const projectSettings: ProjectSettings | undefined = existsSync(join(root, "Pulumi.yaml"))
     ? undefined
     : ({ name: PROJECT, runtime: "nodejs", plugins: { providers: [{ name: "globenet", path: join(REPO_ROOT, "provider", "bin") }] } } as ProjectSettings);
-  let stack: Stack;
+  const ws = await LocalWorkspace.create({ workDir: root, envVars, projectSettings, program: async () => program(root) });
+  return { ws, backend, secrets, root };
+}
+
+/** Runs a backend operation with the engine's errors masked, a locked stack said plainly. */
+export async function onBackend<T>(o: Pick<OpenedWorkspace, "backend" | "secrets">, stackName: string, run: () => Promise<T>): Promise<T> {
   try {
-    stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: opts.stack, projectName: PROJECT, program: async () => program(root) },
-      { workDir: root, envVars, projectSettings },
-    );
+    return await run();
   } catch (e) {
-    throw backendTrouble(e, backend, secrets);
+    const err = lockedOrMasked(e, stackName, o.secrets);
+    throw err instanceof StackLockedError ? err : backendTrouble(err, o.backend, o.secrets);
   }
+}
+
+/** Opens (creating if needed) the stack with index.ts's program run inline in this process. */
+export async function openStack(opts: StackOptions): Promise<Stack> {
+  const w = await openWorkspace(opts);
+  const { backend, secrets } = w;
+  const stack = await onBackend(w, opts.stack, () => Stack.createOrSelect(opts.stack, w.ws));
   backends.set(stack, backend);
   for (const op of RUNS) {
     const run = stack[op].bind(stack) as (o?: Record<string, unknown>) => Promise<unknown>;
     (stack as unknown as Record<string, unknown>)[op] = (o: Record<string, unknown> = {}) =>
-      guarded(op, opts, secrets, () => withoutPromiseStacksWhile(() => run(withMessage(op, o, root, secrets))));
+      guarded(op, opts, secrets, () => withoutPromiseStacksWhile(() => run(withMessage(op, o, w.root, secrets))));
   }
   for (const op of ["exportStack", "importStack", "history", "cancel"] as const) {
     const run = stack[op].bind(stack) as (...a: unknown[]) => Promise<unknown>;
@@ -153,13 +174,14 @@ function masked(e: unknown, secrets: readonly string[]): unknown {
 
 /** A failure to even open the stack: unreachable database, wrong password… said plainly. */
 function backendTrouble(e: unknown, backend: Backend, secrets: readonly string[]): unknown {
+  if (e instanceof DriverError) return e;
   const err = masked(e, secrets) as Error;
   const text = err.message ?? "";
   if (backend.kind === "postgres" && /failed to ping PostgreSQL|connection refused|password authentication failed|no pg_hba\.conf entry|SSL/i.test(text)) {
     const why = /failed to ping PostgreSQL[^\n]*/.exec(text)?.[0] ?? text.split("\n").find((l) => /refused|authentication|pg_hba|SSL/i.test(l)) ?? "";
     return new DriverError(
       `the state database does not answer (${backend.display}, from ${backend.origin}): ${why.trim()}\n` +
-        `next: ${backend.origin.endsWith("state-backend.json") ? "start the lab's PostgreSQL: npm run lab -- --state postgres (or npm run state -- lab-postgres start)" : "check PULUMI_BACKEND_URL (host, port, database), the password (in the URL or PGPASSWORD) and sslmode/sslrootcert; the database admin can tell whether it runs"}`,
+        `next: ${backend.origin.endsWith("state-backend.json") ? "start the lab's PostgreSQL: npm run lab (it starts it with the other lab daemons); or go back to the file backend: npm run lab -- --state file" : "check PULUMI_BACKEND_URL (host, port, database), the password (in the URL or PGPASSWORD) and sslmode/sslrootcert; the database admin can tell whether it runs"}`,
     );
   }
   return err;
@@ -258,4 +280,17 @@ async function withoutPromiseStacksWhile<T>(run: () => Promise<T>): Promise<T> {
   } finally {
     if (--runsInFlight === 0) Error.stackTraceLimit = savedLimit;
   }
+}
+
+/**
+ * The stack's state as `pulumi stack export` writes it, secrets as ciphertext. (The
+ * Automation API's exportStack passes --show-secrets: its result holds them decrypted, so
+ * nothing that is written to disk or moved between backends comes from it.)
+ */
+export async function exportEncrypted(w: Pick<OpenedWorkspace, "ws" | "backend" | "secrets">, stackName: string): Promise<Record<string, unknown>> {
+  const cmd = w.ws.pulumiCommand as unknown as { run(args: string[], cwd: string, env: Record<string, string>): Promise<{ stdout: string }> };
+  const r = await onBackend(w, stackName, () => cmd.run(["stack", "export", "--stack", stackName], w.ws.workDir, w.ws.envVars));
+  const d = JSON.parse(r.stdout) as Record<string, unknown>;
+  if (/"plaintext"\s*:/.test(r.stdout)) throw new DriverError(`the export of stack ${stackName} holds decrypted secrets: refusing to use it`);
+  return d;
 }

@@ -88,3 +88,10 @@ export function resolveBackend(root: string, stack: string, given: (k: string) =
   }
   throw new BackendError(`stack ${stack}: PULUMI_BACKEND_URL is not set (the shared state's URL, postgres://USER@HOST:5432/DB?sslmode=verify-full, from a CI variable or your password manager; the password in it or in PGPASSWORD)`);
 }
+
+/** A backend named by URL (migration targets and sources); PGPASSWORD from the environment goes with it. */
+export function backendFromUrl(url: string, origin: string, env: Record<string, string | undefined> = process.env): Backend {
+  const extra: Record<string, string> = {};
+  if (kindOf(url) === "postgres" && env.PGPASSWORD) extra.PGPASSWORD = env.PGPASSWORD;
+  return { url, kind: kindOf(url), env: extra, secrets: [urlPassword(url), env.PGPASSWORD].filter((s): s is string => !!s), display: describeBackend(url), origin };
+}

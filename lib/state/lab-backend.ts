@@ -9,7 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { STATE_DATABASE, STATE_ROLE } from "./pg-server";
+import { createServer } from "node:net";
+import { startPostgres, STATE_DATABASE, STATE_ROLE } from "./pg-server";
 
 export const LAB_PG_DATA = "/var/lib/globenet-lab/postgres";
 
@@ -66,4 +67,64 @@ export function ensureLabPassword(root: string): string {
 
 export function labPostgresUrl(r: Pick<LabBackendRecord, "port">): string {
   return `postgres://${STATE_ROLE}@127.0.0.1:${r.port}/${STATE_DATABASE}?sslmode=disable`;
+}
+
+/** A TCP port free on 127.0.0.1 now (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      srv.close(() => (port ? resolvePort(port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+/** The port a running server on `dataDir` listens on (postmaster.pid, line 4). */
+function runningPort(dataDir: string): number | undefined {
+  try {
+    const lines = readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n");
+    const pid = Number(lines[0]);
+    process.kill(pid, 0);
+    return Number(lines[3]) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface LabPostgres {
+  port: number;
+  dataDir: string;
+  pid: number;
+  /** Started by this call (else it was running already). */
+  started: boolean;
+  /** postgres://globenet_state@127.0.0.1:PORT/globenet_state?sslmode=disable (no password). */
+  url: string;
+  password: string;
+}
+
+/**
+ * The lab's PostgreSQL for the state: running on 127.0.0.1 (started when needed, on the
+ * recorded port when free, else on a new free one), with its role and database. Does not
+ * switch the lab to it: the record does that (writeLabBackendRecord).
+ */
+export async function ensureLabPostgres(root: string, note: (s: string) => void = () => undefined, dataDir = LAB_PG_DATA): Promise<LabPostgres> {
+  const password = ensureLabPassword(root);
+  let port = runningPort(dataDir);
+  if (!port) {
+    const rec = labBackendRecord(root);
+    port = rec?.port && (await portFree(rec.port)) ? rec.port : await freePort();
+  }
+  const s = await startPostgres({ dataDir, port, password }, note);
+  return { port, dataDir, pid: s.pid, started: s.started, url: s.url, password };
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const srv = createServer();
+    srv.once("error", () => resolveFree(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolveFree(true)));
+  });
 }

@@ -33,7 +33,9 @@ export function parseLockError(text: string): LockHolder[] | undefined {
     const m = HOLDER.exec(line);
     if (!m) continue;
     const since = new Date(m[5] as string);
-    holders.push({ where: m[1] || undefined, user: m[2] as string, host: m[3] as string, pid: Number(m[4]), since: Number.isNaN(since.getTime()) ? new Date(0) : since });
+    const h: LockHolder = { where: m[1] || undefined, user: m[2] as string, host: m[3] as string, pid: Number(m[4]), since: Number.isNaN(since.getTime()) ? new Date(0) : since };
+    // The engine's error carries the CLI's stdout and stderr, which may both name a lock.
+    if (!holders.some((x) => x.where === h.where && x.pid === h.pid && x.host === h.host && x.since.getTime() === h.since.getTime())) holders.push(h);
   }
   return holders;
 }

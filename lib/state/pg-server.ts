@@ -184,6 +184,8 @@ export async function startPostgres(o: PgServerOptions, note: (s: string) => voi
   const { uid, gid } = postgresIds();
   if (!existsSync(o.dataDir)) mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   if (statSync(o.dataDir).uid !== uid) chownSync(o.dataDir, uid, gid);
+  const reach = asPostgres("test", ["-w", o.dataDir]);
+  if (reach.status !== 0) throw new PgServerError(`the postgres user cannot write ${o.dataDir}: each folder above it must be searchable by others (chmod o+x), e.g. not inside a 0700 temporary folder`);
   if (!existsSync(join(o.dataDir, "PG_VERSION"))) {
     note(`initdb ${o.dataDir}`);
     const r = asPostgres(needBin("initdb"), ["-D", o.dataDir, "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"], { timeoutMs: 120_000 });

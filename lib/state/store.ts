@@ -65,7 +65,7 @@ export async function readLocks(b: Backend, stack: string): Promise<StoredLock[]
     return withPg(b, async (c, table) => {
       const exists = await c.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [table]);
       if (!exists.rows[0]?.t) return [];
-      const r = await c.query<{ key: string; data: string }>(`SELECT key, data->>'data' AS data FROM ${table} WHERE key LIKE '.pulumi/locks/%'`);
+      const r = await c.query<{ key: string; data: string }>(`SELECT key, data->>'data' AS data FROM ${table} WHERE key LIKE '%.pulumi/locks/%'`);
       for (const row of r.rows) {
         if (stackOfLockKey(row.key) !== stack) continue;
         const h = readLockFile(Buffer.from(row.data, "base64").toString("utf8"));
