@@ -40,6 +40,7 @@ PACKAGES=(
   openssh-server         # lab hosts are reached over SSH
   passwd                 # useradd/userdel (checkFpm creates temporary pool users)
   sudo                   # lab: the provider runs `sudo -n` as the lab's deploy user
+  postgresql             # PostgreSQL 15: the shared state's backend in tests and `lab --state postgres` (started by hand)
 )
 if [[ -n "${EXTRA_DEBS:-}" ]]; then
   read -r -a extra <<<"$EXTRA_DEBS"

@@ -92,8 +92,9 @@ export function engineInstalled(): boolean {
   return false;
 }
 
-/** Whether the lab stack has a state in <root>/.lab/state (file backend). */
+/** Whether the lab stack has a state: in <root>/.lab/state (file backend), or in the lab's PostgreSQL (.lab/state-backend.json). */
 export function labStateExists(root: string): boolean {
+  if (existsSync(join(root, ".lab", "state-backend.json"))) return true;
   const dir = join(root, ".lab", "state", ".pulumi", "stacks", "globenet-infra");
   return existsSync(dir) && readdirSync(dir).some((f) => /^lab\.json(\.gz)?$/.test(f));
 }

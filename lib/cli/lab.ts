@@ -13,6 +13,9 @@ and zones/ applied to them through the project's engine (stack lab, Pulumi.lab.y
                    user, start each daemon that is not running, apply the stack, and report
                    what was created and how long each phase took
       --skip-packages   do not run scripts/ensure-debs.sh
+      --state postgres  keep the lab stack's state in a PostgreSQL of the lab's own (started
+                        on 127.0.0.1 like the other daemons; the state is migrated there);
+                        the choice stays (.lab/state-backend.json) until --state file
   down             destroy the stack (the provider archives homes, databases and disks
                    first), stop the daemons the lab started (by their recorded PIDs, never
                    others) and put back the machine files it changed (.lab/backup/)
@@ -28,6 +31,7 @@ export async function labCommand(argv: string[]): Promise<number> {
     options: {
       "skip-packages": { type: "boolean" },
       force: { type: "boolean" },
+      state: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -39,10 +43,11 @@ export async function labCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 1) throw new UsageError(`lab takes one action (up, down or status), not "${positionals.join(" ")}"`);
   const action = positionals[0] ?? "up";
+  if (values.state !== undefined && values.state !== "file" && values.state !== "postgres") throw new UsageError(`--state takes file or postgres (got "${values.state}")`);
   try {
     switch (action) {
       case "up":
-        return await labUp({ root: REPO_ROOT, skipPackages: values["skip-packages"] });
+        return await labUp({ root: REPO_ROOT, skipPackages: values["skip-packages"], state: values.state as "file" | "postgres" | undefined });
       case "down":
         return await labDown({ root: REPO_ROOT, force: values.force });
       case "status":

@@ -14,6 +14,7 @@ import type { Model } from "../model/types";
 import { changes, restore } from "./backup";
 import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
 import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type DaemonCtx, type LabDaemon, type StartOutcome } from "./daemons";
+import { stateDaemons, switchLabState, type LabState } from "./postgres";
 import { deployHome, ensureDeployUser, ensureSudoers, sudoersFile, writeKnownHosts } from "./host";
 import { detectAccel, type Accel } from "../host/accel";
 import { ensureLabImages, staleReason } from "./image";
@@ -87,10 +88,10 @@ function engineFailure(op: string, e: unknown, t0: number): LabError {
   return new LabError(`${op} of stack ${STACK} failed after ${secs(Date.now() - t0)}:\n${tail}`);
 }
 
-async function startDaemons(p: LabPaths, facts: LabFacts): Promise<{ outcomes: StartOutcome[]; ms: number }> {
+async function startDaemons(p: LabPaths, facts: LabFacts, state?: LabState): Promise<{ outcomes: StartOutcome[]; ms: number }> {
   const t0 = Date.now();
   const outcomes: StartOutcome[] = [];
-  for (const d of labDaemons(facts.ctx)) {
+  for (const d of [...stateDaemons(p.root, state), ...labDaemons(facts.ctx)]) {
     const o = await step(`${d.name} on ${d.where}`, () => ensureDaemon(p, d));
     const r = o.value;
     say(`  ${d.name}: ${r.how}${r.pid ? ` (pid ${r.pid})` : ""}`);
@@ -144,6 +145,8 @@ export interface UpOptions {
   root: string;
   /** Skip scripts/ensure-debs.sh. */
   skipPackages?: boolean;
+  /** Where the lab stack's state lives: file (.lab/state) or the lab's own PostgreSQL (lib/lab/postgres.ts). */
+  state?: LabState;
 }
 
 export async function labUp(o: UpOptions): Promise<number> {
@@ -188,11 +191,12 @@ export async function labUp(o: UpOptions): Promise<number> {
 
   // 4. daemons
   say(`daemons (each only if not running; PIDs of those the lab starts go to ${p.run}/)`);
-  const daemons = await startDaemons(p, facts);
+  const daemons = await startDaemons(p, facts, o.state);
   const login = await step(`deploy login: ssh ${facts.user}@127.0.0.1:${facts.sshPort} + sudo -n`, () => checkDeployLogin(p, facts));
   phases.push(["daemons up", daemons.ms + login.ms, daemons.outcomes.map((x) => `${x.daemon.name} ${x.how === "started" ? secs(x.ms) : "already up"}`).join(", ")]);
 
   // 5. engine + apply
+  await switchLabState(o.root, o.state, say);
   const eng = await step("engine: Pulumi CLI and stack lab", () => openLabStack(o.root));
   phases.push(["engine", eng.ms]);
   const stack = eng.value;
@@ -350,7 +354,7 @@ export async function labDown(o: DownOptions): Promise<number> {
   ensureLabDirs(p);
   ensureLabKeys(o.root);
   const facts = loadLab(o.root, p);
-  const daemons = labDaemons(facts.ctx);
+  const daemons = [...stateDaemons(o.root), ...labDaemons(facts.ctx)];
   const phases: Array<[string, number, string?]> = [["startup", Date.now() - T0, "node, tsx, @pulumi/pulumi and the program's modules"]];
 
   // 1. destroy (archives happen in the provider)
@@ -467,7 +471,7 @@ export async function labStatus(o: { root: string }): Promise<number> {
   const p = labPaths(o.root);
   const facts = loadLab(o.root, p);
   console.log("daemons");
-  for (const d of labDaemons(facts.ctx)) {
+  for (const d of [...stateDaemons(o.root), ...labDaemons(facts.ctx)]) {
     const mine = recorded(p, d);
     let state: string;
     if (mine) state = `running, started by the lab (pid ${mine})`;
