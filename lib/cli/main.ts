@@ -13,6 +13,8 @@ const HELP = `globenet-infra command-line tool
   npm run render -- --out DIR [--root DIR]        write the generated config files
   npm run bench -- data [--members N]             time validate and render on N synthetic members
   npm run preview|up|refresh|destroy|history      drive the Pulumi engine (lab stack by default)
+  npm run state -- status|backup|restore|migrate|recover
+                                                  the stacks' state: where, locks, backups
   npm run lab [-- up|down|status]                 the whole of Globenet on this machine (as root)
 
 Each command takes --help.`;

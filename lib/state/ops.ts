@@ -174,7 +174,7 @@ export interface MigrateResult {
  * The lab's choice is recorded in .lab/state-backend.json when the target is lab-postgres
  * (removed when it is lab-file).
  */
-export async function migrateStack(ctx: OpContext & { stack: string; to: string; from?: string; lockWaitSeconds?: number }): Promise<MigrateResult> {
+export async function migrateStack(ctx: OpContext & { stack: string; to: string; from?: string }): Promise<MigrateResult> {
   const t0 = Date.now();
   const { stack: name } = ctx;
   let target: Backend;
