@@ -16,13 +16,24 @@ describe("renderVhost: active member", () => {
 # TLS: acme (certificate from the stack's ACME CA through mod_md; HTTPS once it is issued)
 
 # The site's certificate, for all its names: mod_md obtains it from the stack's ACME CA and
-# renews it. Until it is live the site answers on HTTP (and the CA's challenge); once it is,
-# HTTP redirects to HTTPS and HSTS is sent (MDRequireHttps in conf-available/globenet.conf).
+# renews it. Until it is live the site answers on HTTP (and mod_md answers the CA's challenge);
+# once it is, HTTP redirects to HTTPS and HSTS is sent.
 MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre.test
 
 <VirtualHost *:80>
     ServerName velo-libre.example
     ServerAlias www.velo-libre.example
+    # HTTP until the certificate is live, then a redirect to HTTPS (Apache reads the store when it
+    # loads its configuration, which mod_md's reload through md-event.sh does). mod_md answers
+    # the CA's http-01 challenge before any of this.
+    <IfFile /var/lib/apache2/md/domains/velo-libre.example/pubcert.pem>
+        RewriteEngine On
+        RewriteRule ^ https://%{SERVER_NAME}%{REQUEST_URI} [R=301,L]
+    </IfFile>
+    <IfFile /var/lib/apache2/md/staging/velo-libre.example/pubcert.pem>
+        RewriteEngine On
+        RewriteRule ^ https://%{SERVER_NAME}%{REQUEST_URI} [R=301,L]
+    </IfFile>
     DocumentRoot "/home/velo-libre/sites/velo-libre.example/htdocs"
 
     <Directory "/home/velo-libre/sites/velo-libre.example/htdocs">
@@ -44,6 +55,14 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     ServerName velo-libre.example
     ServerAlias www.velo-libre.example
     SSLEngine on
+    # HSTS once the certificate is live (Apache reads the store when it loads its configuration,
+    # which mod_md's reload through md-event.sh does).
+    <IfFile /var/lib/apache2/md/domains/velo-libre.example/pubcert.pem>
+        Header always set Strict-Transport-Security "max-age=15768000"
+    </IfFile>
+    <IfFile /var/lib/apache2/md/staging/velo-libre.example/pubcert.pem>
+        Header always set Strict-Transport-Security "max-age=15768000"
+    </IfFile>
     DocumentRoot "/home/velo-libre/sites/velo-libre.example/htdocs"
 
     <Directory "/home/velo-libre/sites/velo-libre.example/htdocs">
@@ -65,6 +84,14 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
 <VirtualHost *:80>
     ServerName velo-libre.test
     ServerAlias www.velo-libre.test
+    <IfFile /var/lib/apache2/md/domains/velo-libre.example/pubcert.pem>
+        RewriteEngine On
+        RewriteRule ^ https://velo-libre.example%{REQUEST_URI} [R=301,L]
+    </IfFile>
+    <IfFile /var/lib/apache2/md/staging/velo-libre.example/pubcert.pem>
+        RewriteEngine On
+        RewriteRule ^ https://velo-libre.example%{REQUEST_URI} [R=301,L]
+    </IfFile>
     Redirect permanent / http://velo-libre.example/
 
     ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
@@ -101,6 +128,20 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     // No certificate path anywhere: mod_md supplies the certificate once it has one.
     expect(out).not.toMatch(/SSLCertificate/);
     expect(out).toContain("Redirect permanent / https://velo-libre.example/");
+  });
+
+  it("redirects HTTP to HTTPS and sends HSTS only once mod_md's store holds the certificate", () => {
+    const out = renderVhost(site("velo-libre.example"), makeModel());
+    const live = ["/var/lib/apache2/md/domains/velo-libre.example/pubcert.pem", "/var/lib/apache2/md/staging/velo-libre.example/pubcert.pem"];
+    // Every redirect and every HSTS header sits inside an <IfFile> on one of those two files.
+    const outside = out.replace(/<IfFile ([^>]+)>[\s\S]*?<\/IfFile>/g, (_m, f: string) => {
+      expect(live).toContain(f);
+      return "";
+    });
+    expect(outside).not.toMatch(/RewriteRule|Strict-Transport-Security/);
+    // Site on 80 and 443, and the redirect vhost on 80, each with the live and the staged file.
+    expect(out.match(/<IfFile /g)).toHaveLength(6);
+    expect(() => renderVhost(site("velo-libre.example"), { ...makeModel(), inventory: { ...makeModel().inventory, acme: { ...makeModel().inventory.acme!, store_dir: "/var/lib/my md" } } })).toThrow(UnsafeValueError);
   });
 
   it("serves HTTP only, without MDomain, when the stack has no ACME CA", () => {
@@ -224,7 +265,8 @@ describe("shared web files", () => {
       'MDStoreDir "/var/lib/x/md"',
       'MDCACertificateFile "/var/lib/x/pebble.pem"',
       "MDRetryDelay 2s",
-      "MDRequireHttps permanent",
+      // mod_md's own redirect would send visitors to HTTPS before a certificate exists.
+      "MDRequireHttps off",
       'MDMessageCmd /bin/sh "/etc/apache2/globenet/md-event.sh"',
     ]) {
       expect(out.split("\n")).toContain(line);
@@ -236,7 +278,13 @@ describe("shared web files", () => {
   it("md-event.sh reloads Apache on renewed only, detached, and always exits 0", () => {
     const out = renderMdEvent(makeModel());
     expect(out.startsWith("#!/bin/sh\n")).toBe(true);
-    expect(out).toMatch(/renewed\)\n\s+# [^\n]*\n\s+setsid sudo -n \/usr\/sbin\/apache2ctl graceful < \/dev\/null > \/dev\/null 2>&1 &\n/);
+    expect(out).toContain(
+      "  renewed)\n    # One reload for a burst of renewals (a new web host gets all its certificates at once),\n    # a few seconds after the first; detached, because the reload replaces this very process.\n" +
+        "    /usr/bin/setsid /usr/bin/flock -n /run/lock/globenet-md-reload.lock /bin/sh -c '/bin/sleep 5; /usr/bin/sudo -n /usr/sbin/apache2ctl graceful' < /dev/null > /dev/null 2>&1 &\n    ;;\n",
+    );
+    // mod_md gives the command no PATH: no bare program name may run.
+    const code = out.split("\n").filter((l) => !l.trimStart().startsWith("#"));
+    expect(code.join("\n")).not.toMatch(/(^|[;&|(]\s*|'\s*)(logger|setsid|flock|sleep|sudo|apache2ctl)\b/m);
     expect(out.trimEnd().endsWith("exit 0")).toBe(true);
   });
 

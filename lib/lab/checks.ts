@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { LIBVIRT_URI } from "./daemons";
 import { run, runAsync, sleep, tcpHello } from "./proc";
 
@@ -35,6 +36,34 @@ export function httpGet(host: string, timeoutMs = 2_000): Promise<HttpAnswer | u
     });
     req.on("timeout", () => req.destroy());
     req.on("error", () => resolve(undefined));
+    req.end();
+  });
+}
+
+/**
+ * GET https://<host>/ from the lab Apache (127.0.0.1:443, SNI <host>), trusting only `ca` (the
+ * lab's pebble root): the certificate must be valid for the name, as for a browser.
+ */
+export function httpsGet(host: string, ca: string, timeoutMs = 3_000): Promise<(HttpAnswer & { hsts?: string }) | { error: string }> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      { host: "127.0.0.1", port: 443, servername: host, ca, path: "/", method: "GET", headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          if (body.length < 65_536) body += d;
+        });
+        res.on("end", () => {
+          const title = /<title>([^<]*)<\/title>/i.exec(body)?.[1]?.trim();
+          const hsts = res.headers["strict-transport-security"];
+          resolve({ status: res.statusCode ?? 0, sig: `${res.statusCode}:${createHash("sha1").update(body).digest("hex")}`, title, hsts: typeof hsts === "string" ? hsts : undefined });
+        });
+        res.on("error", (e) => resolve({ error: e.message }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
+    req.on("error", (e) => resolve({ error: e.message }));
     req.end();
   });
 }

@@ -4,7 +4,7 @@
  * applied to them through the project's driver (lib/engine/driver.ts).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { openStack } from "../engine/driver";
@@ -12,7 +12,11 @@ import { DataError } from "../load/diagnostic";
 import { loadModel } from "../model/build";
 import type { Model } from "../model/types";
 import { changes, restore } from "./backup";
-import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
+import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, httpsGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
+import { waitForCerts } from "../cli/status";
+import { formatCerts, type CertStatus } from "../status/certs";
+import { closeConnections, useLabKey } from "../status/remote";
+import { pebbleRootFile } from "./pebble";
 import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type DaemonCtx, type LabDaemon, type StartOutcome } from "./daemons";
 import { stateDaemons, switchLabState, type LabState } from "./postgres";
 import { deployHome, ensureDeployUser, ensureSudoers, sudoersFile, writeKnownHosts } from "./host";
@@ -25,6 +29,8 @@ import { LabError, run, say, secs, step, why } from "./proc";
 export const STACK = "lab";
 /** How long `lab up` waits for the guests' SSH after the apply (a TCG boot takes about 45 s). */
 const SSH_WAIT_MS = 300_000;
+/** Pebble answers at once; mod_md retries after failures (2 s, then doubling): a minute and a half is plenty. */
+const CERT_WAIT_S = 90;
 
 interface LabFacts {
   model: Model;
@@ -55,7 +61,7 @@ function loadLab(root: string, p: LabPaths): LabFacts {
   const sshPort = ports[0] as number;
   const user = users[0] as string;
   if (user === "root") throw new LabError("Pulumi.lab.yaml: the lab's ssh.user is root; the lab's sshd refuses root", "keep ssh.user: globenet-deploy (the provider then runs sudo -n)");
-  return { model, sshPort, user, ctx: { paths: p, sshPort, hostKey: join(p.ssh, "host_key"), phpVersions: model.inventory.php_versions } };
+  return { model, sshPort, user, ctx: { paths: p, sshPort, hostKey: join(p.ssh, "host_key"), phpVersions: model.inventory.php_versions, acme: model.inventory.acme } };
 }
 
 /** The lab stack through the project's driver; its errors (no CLI, no Go…) already say what to do. */
@@ -229,6 +235,24 @@ export async function labUp(o: UpOptions): Promise<number> {
     phases.push(["guests boot", Date.now() - t, `${sshSeen.size} of ${sshTargets.length} answering SSH`]);
   }
 
+  // Certificates come after the apply, from mod_md and the lab's pebble: wait for them, and say
+  // which site has none and why (a name the zone does not point at the web host, say).
+  let certs: CertStatus[] = [];
+  if (!failure && facts.model.inventory.acme && facts.model.sites.some((s) => s.tls === "acme")) {
+    const t = Date.now();
+    say(`certificates: waiting for mod_md to get them from ${facts.model.inventory.acme.directory} (at most ${CERT_WAIT_S} s) …`);
+    try {
+      useLabKey(o.root, STACK);
+      certs = await waitForCerts(o.root, facts.model, CERT_WAIT_S);
+      const live = certs.filter((c) => c.state === "ok").length;
+      phases.push(["certificates", Date.now() - t, `${live} of ${certs.length} live`]);
+    } catch (e) {
+      phases.push(["certificates", Date.now() - t, `could not read them: ${(e as Error).message}`]);
+    } finally {
+      await closeConnections();
+    }
+  }
+
   // report
   let resources: Array<{ type: string; urn: string }> = [];
   try {
@@ -238,7 +262,11 @@ export async function labUp(o: UpOptions): Promise<number> {
   }
   report({ p, facts, phases, seen, resources, accel, sshSeen, sshWanted: sshTargets.length, total: Date.now() - T0, sitesWanted: sites, vpsWanted: wantRunning });
   console.log("checks");
-  await printSites(facts.model);
+  await printSites(facts.model, p);
+  if (certs.length) {
+    console.log(`certificates (npm run status -- certs; clients trust this pebble's root: curl --cacert ${pebbleRootFile(p)})`);
+    console.log(formatCerts(certs).replace(/^/gm, "  "));
+  }
   checksSync(p, facts);
   const silent = sshTargets.filter((x) => !sshSeen.has(x.domain));
   if (!failure && silent.length) {
@@ -320,11 +348,21 @@ function checksSync(p: LabPaths, facts: LabFacts): void {
   for (const h of hints(p, facts)) console.log(`  ${h}`);
 }
 
-/** Prints each site's HTTP answer (status and page title). */
-export async function printSites(model: Model): Promise<void> {
+/**
+ * Prints each site's HTTP answer (status and page title) and, once HTTP redirects to HTTPS
+ * (its certificate is live), the HTTPS answer checked against the lab's pebble root.
+ */
+export async function printSites(model: Model, p?: LabPaths): Promise<void> {
+  const rootFile = p ? pebbleRootFile(p) : undefined;
+  const ca = rootFile && existsSync(rootFile) ? readFileSync(rootFile, "utf8") : undefined;
   for (const s of model.sites) {
     const a = await httpGet(s.host);
-    console.log(`  http://${s.host}/ (${s.status}): ${a ? `HTTP ${a.status}${a.title ? ` "${a.title}"` : ""}` : "no answer"}`);
+    let line = `  http://${s.host}/ (${s.status}): ${a ? `HTTP ${a.status}${a.title ? ` "${a.title}"` : ""}` : "no answer"}`;
+    if (a && a.status >= 300 && a.status < 400 && ca) {
+      const b = await httpsGet(s.host, ca);
+      line += "error" in b ? `; https: ${b.error}` : ` → https: HTTP ${b.status}${b.title ? ` "${b.title}"` : ""}${b.hsts ? " (HSTS)" : ""}`;
+    }
+    console.log(line);
   }
 }
 
@@ -497,7 +535,7 @@ export async function labStatus(o: { root: string }): Promise<number> {
   const anyUp = labDaemons(facts.ctx).some((d) => d.name === "apache2" && recorded(p, d));
   if (anyUp) {
     console.log("sites");
-    await printSites(facts.model);
+    await printSites(facts.model, p);
   }
   const pending = changes(p);
   if (pending.length) {

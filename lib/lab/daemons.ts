@@ -13,11 +13,15 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from "node:path";
 import { beforeChange, writeManaged } from "./backup";
 import { openKvm } from "./host";
+import type { Acme } from "../schema/inventory";
+import { ensureListenerCert, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
 import type { LabPaths } from "./paths";
 import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, tcpHello, unixSocketAnswers, waitFor, why } from "./proc";
 
 export interface DaemonCtx {
   paths: LabPaths;
+  /** The stack's ACME settings: the lab runs pebble when they name it. */
+  acme?: Acme;
   sshPort: number;
   hostKey: string;
   phpVersions: string[];
@@ -95,9 +99,9 @@ function runDaemonizing(p: LabPaths, name: string, cmd: string, args: string[], 
  * Starts a daemon that stays in the foreground as a detached child (its own session, output to
  * .lab/log/<name>.log): its PID is the daemon's own, and it outlives this process.
  */
-function detachedChild(p: LabPaths, name: string, cmd: string, args: string[]): { pid: number; exited?: string } {
+function detachedChild(p: LabPaths, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { pid: number; exited?: string } {
   const fd = openSync(join(p.log, `${name}.log`), "w");
-  const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], detached: true });
+  const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], detached: true, env });
   closeSync(fd);
   const out: { pid: number; exited?: string } = { pid: child.pid ?? -1 };
   child.once("exit", (code, sig) => (out.exited = `exit ${code ?? sig}`));
@@ -250,7 +254,7 @@ function apache(ctx: DaemonCtx): LabDaemon {
   const p = ctx.paths;
   return {
     name: "apache2",
-    where: "127.0.0.1:80",
+    where: "127.0.0.1:80 and 443",
     comm: "apache2",
     graceMs: 15_000,
     killAfterGrace: true,
@@ -261,8 +265,10 @@ function apache(ctx: DaemonCtx): LabDaemon {
     async start(note) {
       const ctl = need("apache2ctl", "apache2");
       await portFree(80, "Apache");
-      if (writeManaged(p, "/etc/apache2/ports.conf", `${LAB_HEADER("the machine's web server listens on the loopback only.").replace(/^/gm, "# ")}\nListen 127.0.0.1:80\n`)) {
-        note("/etc/apache2/ports.conf: Listen 127.0.0.1:80 (original kept)");
+      await portFree(443, "Apache");
+      const ports = `${LAB_HEADER("the machine's web server listens on the loopback only.").replace(/^/gm, "# ")}\nListen 127.0.0.1:80\n<IfModule ssl_module>\n    Listen 127.0.0.1:443\n</IfModule>\n`;
+      if (writeManaged(p, "/etc/apache2/ports.conf", ports)) {
+        note("/etc/apache2/ports.conf: Listen 127.0.0.1:80 and, with mod_ssl, 127.0.0.1:443 (original kept)");
       }
       const t = run(ctl, ["-t"], { env: apacheEnv() });
       if (t.status !== 0) throw new LabError(`apache2ctl -t rejects the machine's Apache configuration:\n${why(t)}`, "fix /etc/apache2 (apache2ctl -t says where), then run npm run lab again");
@@ -272,6 +278,38 @@ function apache(ctx: DaemonCtx): LabDaemon {
       const ok = await waitFor(async () => (await tcpHello("127.0.0.1", 80, 500)) !== undefined, 15_000, 100);
       if (!ok) throw new LabError(`Apache (pid ${pid}) does not accept connections on 127.0.0.1:80`);
       return pid;
+    },
+  };
+}
+
+// ─── pebble (the lab's ACME CA, see pebble.ts) ──────────────────────────────────────────────────
+
+function pebble(ctx: DaemonCtx, acme: Acme & { ca_trust: string }): LabDaemon {
+  const p = ctx.paths;
+  return {
+    name: "pebble",
+    where: `127.0.0.1:${PEBBLE_PORT} (ACME; management ${PEBBLE_MANAGEMENT_PORT})`,
+    comm: "pebble",
+    graceMs: 5_000,
+    killAfterGrace: true,
+    async running() {
+      if ((await tcpHello("127.0.0.1", PEBBLE_PORT, 500)) === undefined) return undefined;
+      throw new LabError(`127.0.0.1:${PEBBLE_PORT} (the lab's ACME CA in Pulumi.lab.yaml) is taken by ${holderOf(PEBBLE_PORT)}, which the lab did not start`, "stop it by its PID, then run npm run lab again");
+    },
+    async start(note) {
+      const bin = need("pebble", "pebble");
+      await portFree(PEBBLE_MANAGEMENT_PORT, "pebble");
+      const listener = ensureListenerCert(acme);
+      if (listener.made) note(`made pebble's HTTPS listener certificate ${listener.cert} (mod_md trusts it: acme.ca_trust)`);
+      const emptied = resetLabStore(acme);
+      if (emptied) note(`emptied the lab's mod_md store ${emptied}: a new pebble knows none of its certificates`);
+      const config = writePebbleConfig(p, listener.cert, listener.key);
+      const child = detachedChild(p, "pebble", bin, ["-config", config, "-dnsserver", "127.0.0.1:53"], pebbleEnv());
+      const ok = await waitFor(async () => child.exited ?? ((await tcpHello("127.0.0.1", PEBBLE_PORT, 500)) !== undefined || undefined), 20_000, 100);
+      if (ok !== true) throw new LabError(`pebble did not start (${child.exited ?? "no answer on 127.0.0.1:" + PEBBLE_PORT}):\n${logTail(p, "pebble")}`);
+      const root = await savePebbleRoot(p, listener.cert, readFileSync(listener.cert, "utf8"));
+      note(`this pebble's root: ${root} (curl --cacert ${root} https://<site>/)`);
+      return child.pid;
     },
   };
 }
@@ -481,7 +519,9 @@ function libvirtd(ctx: DaemonCtx): LabDaemon {
 
 /** In start order; `lab down` stops them in the reverse order. */
 export function labDaemons(ctx: DaemonCtx): LabDaemon[] {
-  return [sshd(ctx), apache(ctx), ...ctx.phpVersions.map((v) => fpm(ctx, v)), mariadb(ctx), bind(ctx), virtlogd(ctx), libvirtd(ctx)];
+  // pebble before Apache: starting it empties the lab's mod_md store, which Apache must not hold yet.
+  const ca = usesPebble(ctx.acme) ? [pebble(ctx, ctx.acme)] : [];
+  return [sshd(ctx), ...ca, apache(ctx), ...ctx.phpVersions.map((v) => fpm(ctx, v)), mariadb(ctx), bind(ctx), virtlogd(ctx), libvirtd(ctx)];
 }
 
 export type StartOutcome = { daemon: LabDaemon; pid?: number; how: "started" | "lab's, already running" | "not the lab's, already running"; ms: number; notes: string[] };

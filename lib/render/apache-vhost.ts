@@ -1,6 +1,6 @@
 import { paths } from "../model/paths";
 import type { Model, SiteModel } from "../model/types";
-import { apacheQuoted, apacheToken, lineComment } from "./escape";
+import { apachePath, apacheQuoted, apacheToken, lineComment } from "./escape";
 import { renderTemplate } from "./handlebars";
 import { generatedNotice } from "./notice";
 
@@ -17,6 +17,8 @@ export function renderVhost(site: SiteModel, model: Model): string {
     host: apacheToken(site.host),
     // One certificate per site, for every name it answers to (redirects included).
     mdomain: acme ? [site.host, ...site.aliases, ...site.redirects].map(apacheToken).join(" ") : null,
+    // mod_md's certificate of this site, live or staged to go live at this very (re)load.
+    liveCert: acme ? liveCertFiles(model, site.host) : null,
     listeners: acme
       ? [
           { port: 80, tls: false, scheme: "http" },
@@ -42,6 +44,12 @@ export function renderVhost(site: SiteModel, model: Model): string {
         ? { name: apacheToken(site.redirects[0] as string), aliases: site.redirects.slice(1).map(apacheToken) }
         : null,
   });
+}
+
+/** Where mod_md keeps a site's certificate: in use (domains/) or going live at the next load (staging/). */
+export function liveCertFiles(model: Model, host: string): string[] {
+  const store = model.inventory.acme?.store_dir ?? "";
+  return ["domains", "staging"].map((d) => apachePath(`${store}/${d}/${apacheToken(host)}/pubcert.pem`));
 }
 
 function tlsNote(site: SiteModel, acme: boolean): string {

@@ -54,6 +54,12 @@ export function apacheToken(s: string): string {
   return s;
 }
 
+/** An unquoted absolute path in Apache's configuration (an <IfFile> argument): no spaces, quotes or `${`. */
+export function apachePath(s: string): string {
+  if (!/^\/[A-Za-z0-9._\/-]+$/.test(s) || s.includes("..")) throw new UnsafeValueError("an Apache directive", s, "only an absolute path of letters, digits, '.', '_', '-' and '/' is allowed here");
+  return s;
+}
+
 /**
  * A double-quoted argument in Apache's configuration (paths, handler URLs). Inside double
  * quotes ap_getword_conf reads `\"` as `"` and `\\` as `\` and nothing else, so those two are

@@ -12,6 +12,13 @@ const handlebars = Handlebars.create();
 
 const cache = new Map<string, Handlebars.TemplateDelegate>();
 
+/** Shared pieces of templates ({{> name }}), compiled with the same options as the templates. */
+const PARTIALS = ["live-cert"];
+for (const name of PARTIALS) {
+  const source = readFileSync(join(__dirname, "templates", `${name}.hbs`), "utf8");
+  handlebars.registerPartial(name, handlebars.compile(source, { strict: true, noEscape: true }));
+}
+
 /** Renders lib/render/templates/<name>.hbs; each template is read and compiled once. */
 export function renderTemplate(name: string, view: object): string {
   let template = cache.get(name);

@@ -121,7 +121,10 @@ APACHE_CONF_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet shar
 IncludeOptional globenet/conf-available/*.conf'
 APACHE_SITES_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet members sites.
 IncludeOptional globenet/sites-available/*.conf'
-APACHE_MODULES=(proxy_fcgi setenvif rewrite headers)
+APACHE_MODULES=(proxy_fcgi setenvif rewrite headers ssl md)
+# mod_md's MDMessageCmd (md-event.sh, in the set when the stack has acme) runs as the web
+# server's user and reloads Apache when a renewed certificate waits: this rule allows exactly that.
+MD_SUDOERS=/etc/sudoers.d/globenet-apache-reload
 
 wire_apache2_in() {
   local d=$1
@@ -129,8 +132,26 @@ wire_apache2_in() {
   write_if_changed "$d/sites-enabled/zz-globenet.conf" "$APACHE_SITES_WIRING" || return
   APACHE_CONFDIR=$d a2enmod -q "$\{APACHE_MODULES[@]}"
 }
-wire_apache2() { wire_apache2_in /etc/apache2 >&2; }
-unwire_apache2() { rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf; }
+wire_apache2() {
+  wire_apache2_in /etc/apache2 >&2 || return
+  if [ -f /etc/apache2/globenet/md-event.sh ]; then wire_md_reload; else rm -f -- "$MD_SUDOERS"; fi
+}
+wire_md_reload() {
+  local user rule
+  if ! command -v visudo > /dev/null || [ ! -d /etc/sudoers.d ]; then
+    say "warning: sudo is not installed: renewed certificates go live only at the next Apache reload (install sudo)"
+    return 0
+  fi
+  user=$(set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "$\{APACHE_RUN_USER:-www-data}")
+  case "$user" in *[!A-Za-z0-9_-]*|'') say "APACHE_RUN_USER is not a plain user name: $user"; return 1 ;; esac
+  rule="# Managed by globenet-infra (FileSet apache2): mod_md's md-event.sh puts renewed certificates live.
+$user ALL=(root) NOPASSWD: /usr/sbin/apache2ctl graceful"
+  if [ -f "$MD_SUDOERS" ] && [ "$(cat -- "$MD_SUDOERS")" = "$rule" ]; then return 0; fi
+  printf '%s\n' "$rule" > "$tmp/sudoers" || return
+  visudo -cqf "$tmp/sudoers" || { say "visudo rejects the rule for $MD_SUDOERS"; return 1; }
+  install -m 0440 -o root -g root -- "$tmp/sudoers" "$MD_SUDOERS"
+}
+unwire_apache2() { rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf "$MD_SUDOERS"; }
 
 precheck_apache2() {
   command -v apache2ctl > /dev/null && [ -f /etc/apache2/apache2.conf ] || { say "Apache is not installed on this host (apache2ctl, /etc/apache2/apache2.conf)"; exit 2; }
@@ -205,19 +226,38 @@ precheck_bind() {
   command -v named-checkconf > /dev/null && command -v named-checkzone > /dev/null && command -v rndc > /dev/null && [ -d /etc/bind ] && [ -d /var/lib/bind ] ||
     { say "BIND is not installed on this host (named-checkconf, named-checkzone, rndc, /etc/bind, /var/lib/bind): install bind9 bind9-utils"; exit 2; }
 }
+SIGNING=/var/cache/bind/globenet/signing
 wire_bind() {
   append_once /etc/bind/named.conf.local "$BIND_INCLUDE"
   # Where a secondary's copies go (named writes them as bind).
   install -d -o bind -g bind -m 0755 /var/cache/bind/globenet
+  # Inline signing writes "<file>.signed" and journals beside the file named.conf names: a link
+  # per zone in a directory named owns, to the zone in the live generation. Keys: kept forever.
+  install -d -o bind -g bind -m 0750 "$SIGNING" /var/cache/bind/globenet/keys
+  local f z
+  for f in "$root"/zones/*.zone; do
+    [ -e "$f" ] || continue
+    z=$(basename -- "$f")
+    if [ "$(readlink -- "$SIGNING/$z" 2> /dev/null)" != "$root/zones/$z" ]; then ln -sfn -- "$root/zones/$z" "$SIGNING/$z"; fi
+  done
+  # Zones no longer served: their link and named's signed copies and journals go.
+  for f in "$SIGNING"/*.zone; do
+    [ -L "$f" ] || continue
+    z=$(basename -- "$f")
+    if [ ! -e "$root/zones/$z" ]; then rm -f -- "$f" "$f.signed" "$f.signed.jnl" "$f.jnl" "$f.jbk"; fi
+  done
 }
-unwire_bind() { remove_lines /etc/bind/named.conf.local "$BIND_INCLUDE"; }
+unwire_bind() {
+  remove_lines /etc/bind/named.conf.local "$BIND_INCLUDE"
+  rm -rf -- "$SIGNING"
+}
 
 # named-checkconf -z on a named.conf of ours including a copy of the staged
 # named.conf.globenet whose /var/lib/bind/globenet/ paths point at the staged files, then
 # named-checkzone on each staged zone (serials already in place).
 check_bind() {
   [ -f "$stage/named.conf.globenet" ] || { say "named.conf.globenet is missing from the set"; return 1; }
-  sed -e "s#/var/lib/bind/globenet/#$stage/#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
+  sed -e "s#/var/lib/bind/globenet/#$stage/#g" -e "s#$SIGNING/#$stage/zones/#g" -e "s#/var/cache/bind/globenet/keys#$tmp#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
   {
     printf 'options { directory "%s"; };\n' "$tmp"
     if [ -f /etc/bind/named.conf.default-zones ]; then printf 'include "/etc/bind/named.conf.default-zones";\n'; fi

@@ -31,6 +31,10 @@ export interface VeloState {
   databases: string[];
   vps?: { memoryMb: number; vcpus: number };
   txt: string[];
+  /** A site whose DNS is elsewhere (dns: external): the lab's resolver cannot point it at the web host. */
+  external?: string;
+  /** The zone atelier-velo.test's dnssec field (absent: the default, signed). */
+  zoneDnssec?: boolean;
 }
 
 export interface OndesState {
@@ -75,6 +79,13 @@ function inventory(s: TreeState): string {
       ipv4: [{ cidr: 203.0.113.0/25, gateway: 203.0.113.1 }]
       ipv6: [{ cidr: "2001:db8:42::/64", gateway: "2001:db8:42::1" }]
     resolvers: [192.0.2.35]
+    acme:
+      directory: https://127.0.0.1:14000/dir
+      caa_issuer: letsencrypt.org
+      ca_trust: /var/lib/globenet-lab/acme/pebble-listener.pem
+      store_dir: /var/lib/globenet-lab/acme/md
+      retry_delay_sec: 2
+    dnssec: { dnskey_ttl: 10s, zone_propagation_delay: 1s, parent_ds_ttl: 10s, parent_propagation_delay: 1s, retire_safety: 1s, publish_safety: 1s }
     hosts:
       lab:
         roles: [web, db, dns-primary]
@@ -98,6 +109,7 @@ function velo(v: VeloState, key: string): string {
     `  - host: atelier-velo.test\n    aliases: [${v.aliases.join(", ")}]\n    php: "8.2"\n`,
     v.blog ? `  - host: blog.atelier-velo.test\n    php: "8.2"\n` : "",
     v.shopPhp ? `  - host: shop.atelier-velo.test\n    php: "${v.shopPhp}"\n` : "",
+    v.external ? `  - host: ${v.external}\n    dns: external\n` : "",
   ].join("");
   return `handle: ${VELO}
 name: Atelier Vélo
@@ -137,7 +149,7 @@ export function treeFiles(s: TreeState, key: string): Record<string, string | nu
     [`members/${VELO}/member.yaml`]: velo(s.velo, key),
     [`members/${VELO}/vps/atelier.yaml`]: s.velo.vps ? vps(s.velo.vps) : null,
     [`members/${ONDES}/member.yaml`]: s.ondes.present ? ondes(s.ondes) : null,
-    "zones/atelier-velo.test.yaml": `owner: ${VELO}\nrecords:\n${s.velo.txt.map((t) => `  - { name: "@", type: TXT, value: ${JSON.stringify(t)} }\n`).join("")}`,
+    "zones/atelier-velo.test.yaml": `owner: ${VELO}\n${s.velo.zoneDnssec === undefined ? "" : `dnssec: ${s.velo.zoneDnssec}\n`}records:\n${s.velo.txt.map((t) => `  - { name: "@", type: TXT, value: ${JSON.stringify(t)} }\n`).join("")}`,
     "zones/radio-ondes.test.yaml": s.ondes.present ? `owner: ${ONDES}\n` : null,
     "zones/113.0.203.in-addr.arpa.yaml": "owner: globenet\n",
     "zones/2.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa.yaml": "owner: globenet\n",

@@ -1,0 +1,106 @@
+/**
+ * The lab's ACME CA: pebble (Debian package `pebble`, Let's Encrypt's test server) on
+ * 127.0.0.1:14000, management API on 127.0.0.1:15000. It resolves names through the lab's BIND
+ * (127.0.0.1:53) and validates http-01 on port 80 of the address the zone gives, which is the lab
+ * Apache: a site gets a certificate only when the zone in git points its names at the web host.
+ *
+ * Pebble keeps nothing between runs and makes a new root at each start, so the lab (1) writes
+ * that root to .lab/acme/pebble-root.pem for clients (curl --cacert), and (2) empties the lab's
+ * mod_md store when it starts pebble, so Apache asks the new pebble instead of keeping
+ * certificates nobody can check any more. Pebble's own HTTPS listener uses a certificate the lab
+ * makes once (openssl), which the inventory names as acme.ca_trust for mod_md.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:https";
+import { dirname, join } from "node:path";
+import type { Acme } from "../schema/inventory";
+import type { LabPaths } from "./paths";
+import { LabError, tcpHello, waitFor } from "./proc";
+
+export const PEBBLE_PORT = 14000;
+export const PEBBLE_MANAGEMENT_PORT = 15000;
+/** Only a store under this folder is the lab's to empty. */
+const LAB_STATE = "/var/lib/globenet-lab/";
+
+export function pebbleRootFile(p: LabPaths): string {
+  return join(p.lab, "acme", "pebble-root.pem");
+}
+
+/** Is the stack's CA the lab's pebble? Then the lab runs it. */
+export function usesPebble(acme: Acme | undefined): acme is Acme & { ca_trust: string } {
+  return !!acme && !!acme.ca_trust && new URL(acme.directory).host === `127.0.0.1:${PEBBLE_PORT}`;
+}
+
+/** pebble's listener certificate and key beside acme.ca_trust (made once; 127.0.0.1 and localhost). */
+export function ensureListenerCert(acme: Acme & { ca_trust: string }): { cert: string; key: string; made: boolean } {
+  const cert = acme.ca_trust;
+  const key = cert.replace(/\.pem$/, "") + ".key";
+  if (existsSync(cert) && existsSync(key)) return { cert, key, made: false };
+  mkdirSync(dirname(cert), { recursive: true, mode: 0o755 });
+  const r = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj", "/CN=globenet-infra lab pebble", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new LabError(`openssl could not make pebble's listener certificate: ${(r.stderr || r.error?.message || "").trim()}`, "install the Debian package openssl (bash scripts/ensure-debs.sh)");
+  return { cert, key, made: true };
+}
+
+export function writePebbleConfig(p: LabPaths, cert: string, key: string): string {
+  const dir = join(p.lab, "acme");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, "pebble.json");
+  const config = {
+    pebble: {
+      listenAddress: `127.0.0.1:${PEBBLE_PORT}`,
+      managementListenAddress: `127.0.0.1:${PEBBLE_MANAGEMENT_PORT}`,
+      certificate: cert,
+      privateKey: key,
+      // http-01 is checked on port 80 of the name's address: the lab Apache.
+      httpPort: 80,
+      tlsPort: 443,
+      ocspResponderURL: "",
+      externalAccountBindingRequired: false,
+    },
+  };
+  writeFileSync(file, JSON.stringify(config, null, 2) + "\n");
+  return file;
+}
+
+/** No random sleeps and no rejected nonces: the lab wants the certificate, not chaos testing. */
+export function pebbleEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" };
+}
+
+function fetchText(url: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { ca, timeout: 5_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+    });
+    req.on("timeout", () => req.destroy(new Error(`${url}: no answer in 5 s`)));
+    req.on("error", reject);
+  });
+}
+
+/** Waits for pebble's API, then saves the root it made for this run. */
+export async function savePebbleRoot(p: LabPaths, listenerCert: string, caPem: string): Promise<string> {
+  const up = await waitFor(async () => (await tcpHello("127.0.0.1", PEBBLE_MANAGEMENT_PORT, 500)) !== undefined || undefined, 20_000, 100);
+  if (!up) throw new LabError(`pebble does not answer on 127.0.0.1:${PEBBLE_MANAGEMENT_PORT} (listener ${listenerCert})`);
+  const root = await fetchText(`https://127.0.0.1:${PEBBLE_MANAGEMENT_PORT}/roots/0`, caPem);
+  if (!root.includes("BEGIN CERTIFICATE")) throw new LabError("pebble's management API gave no root certificate");
+  const file = pebbleRootFile(p);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, root);
+  return file;
+}
+
+/** Empties the lab's mod_md store (a fresh pebble knows none of its accounts or certificates). */
+export function resetLabStore(acme: Acme): string | undefined {
+  if (!acme.store_dir.startsWith(LAB_STATE) || !existsSync(acme.store_dir)) return undefined;
+  rmSync(acme.store_dir, { recursive: true, force: true });
+  return acme.store_dir;
+}
