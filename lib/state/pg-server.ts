@@ -16,7 +16,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { connect } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export class PgServerError extends Error {}
 
@@ -182,7 +182,9 @@ export async function startPostgres(o: PgServerOptions, note: (s: string) => voi
   const db = o.database ?? STATE_DATABASE;
   if (!/^[a-z_][a-z0-9_]*$/.test(role) || !/^[a-z_][a-z0-9_]*$/.test(db)) throw new PgServerError(`role and database names must be plain identifiers`);
   const { uid, gid } = postgresIds();
-  if (!existsSync(o.dataDir)) mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  // Folders made above the data folder must let the postgres user through.
+  if (!existsSync(dirname(o.dataDir))) mkdirSync(dirname(o.dataDir), { recursive: true, mode: 0o755 });
+  if (!existsSync(o.dataDir)) mkdirSync(o.dataDir, { mode: 0o700 });
   if (statSync(o.dataDir).uid !== uid) chownSync(o.dataDir, uid, gid);
   const reach = asPostgres("test", ["-w", o.dataDir]);
   if (reach.status !== 0) throw new PgServerError(`the postgres user cannot write ${o.dataDir}: each folder above it must be searchable by others (chmod o+x), e.g. not inside a 0700 temporary folder`);
