@@ -118,7 +118,7 @@ export function formatDnssec(rows: ZoneDnssec[]): string {
       const keys = r.keys
         .filter((k) => !gone(k))
         .sort((a, b) => Number(!a.since) - Number(!b.since) || a.role.localeCompare(b.role))
-        .map((k) => `  key ${k.id} ${k.role}: ${k.since ? `published ${k.since.toISOString().slice(0, 10)} (${k.ageDays} days)` : "not published"}${k.goal ? `, goal ${k.goal}` : ""}${Object.keys(k.states).length ? `, ${Object.entries(k.states).map(([a, b]) => `${a} ${b}`).join(", ")}` : ""}`);
+        .map((k) => `  key ${k.id} ${k.role}: ${k.since ? `published ${k.since.toISOString().slice(0, 10)} (${k.ageDays} day${k.ageDays === 1 ? "" : "s"})` : "not published"}${k.goal ? `, goal ${k.goal}` : ""}${Object.keys(k.states).length ? `, ${Object.entries(k.states).map(([a, b]) => `${a} ${b}`).join(", ")}` : ""}`);
       const retired = r.keys.filter(gone).map((k) => `${k.id} ${k.role}`);
       return [
         `${r.zone}: ${state}; policy ${r.policy ?? "?"}; dnssec: ${r.wanted} in git`,
