@@ -33,6 +33,8 @@ PACKAGES=(
   qemu-utils             # qemu-img (overlays, resize, archive convert/check), qemu-io in tests
   genisoimage            # genisoimage (cloud-init seed ISO), isoinfo (read the seed back)
   debootstrap            # the lab's Debian base image (scripts/lab-image.sh)
+  pebble                 # the lab's ACME CA (lib/lab/pebble.ts): certificates for the lab's sites
+  openssl                # the lab makes pebble's listener certificate
   e2fsprogs              # mkfs.ext4 -d (the lab image without a loop device), debugfs (tests read an archived disk)
   libxml2-utils          # xmllint, which virt-xml-validate runs
   cloud-init             # cloud-init schema; its Python modules parse network-config
