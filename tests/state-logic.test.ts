@@ -4,6 +4,7 @@ import { age, lockAdvice, parseLockError, readLockFile, type LockHolder } from "
 import { describeBackend, mask, urlPassword } from "../lib/state/mask";
 import { formatUpdateMessage, parseUpdateMessage, type UpdateFacts } from "../lib/state/metadata";
 import { compareDeployments } from "../lib/state/compare";
+import { pgClientConfig } from "../lib/state/store";
 
 /** Pure logic of the shared state: masking credentials, reading locks, update messages, restore diffs. */
 
@@ -33,6 +34,20 @@ describe("mask hides the state backend's credentials in any text", () => {
     expect(describeBackend("postgres://app:pw@db.globenet.example:5432/state?sslmode=verify-full&table=t")).toBe("PostgreSQL app@db.globenet.example:5432/state, table t, sslmode verify-full");
     expect(describeBackend("file:///srv/x/.lab/state")).toBe("file /srv/x/.lab/state");
     expect(describeBackend("postgres://app:pw@h/db")).not.toContain("pw");
+  });
+});
+
+describe("the pg client's settings for a backend URL", () => {
+  const b = (url: string, env: Record<string, string> = {}) => ({ url, kind: "postgres" as const, env, secrets: [], display: "", origin: "" });
+  it("drops Pulumi's own table parameter and carries the password from PGPASSWORD (pg would let the URL's absent one win)", () => {
+    const c = pgClientConfig(b("postgres://globenet_state@127.0.0.1:5433/globenet_state?sslmode=disable&table=state_t", { PGPASSWORD: "p@ss word" }));
+    expect(c.table).toBe("state_t");
+    expect(c.connectionString).toBe("postgres://globenet_state:p%40ss%20word@127.0.0.1:5433/globenet_state?sslmode=disable");
+  });
+  it("keeps a password already in the URL, and refuses a table name that is not an identifier", () => {
+    expect(pgClientConfig(b("postgres://u:inurl@h/db", { PGPASSWORD: "other" })).connectionString).toBe("postgres://u:inurl@h/db");
+    expect(pgClientConfig(b("postgres://u@h/db")).table).toBe("pulumi_state");
+    expect(() => pgClientConfig(b("postgres://u@h/db?table=x;drop"))).toThrow(/not a plain identifier/);
   });
 });
 

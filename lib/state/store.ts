@@ -23,13 +23,17 @@ export function pgClientConfig(b: Backend): { connectionString: string; table: s
   const table = u.searchParams.get("table") ?? "pulumi_state";
   if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(table)) throw new Error(`the backend's table name "${table}" is not a plain identifier`);
   u.searchParams.delete("table");
-  return { connectionString: u.toString(), table, password: b.env.PGPASSWORD ?? process.env.PGPASSWORD };
+  const password = b.env.PGPASSWORD ?? process.env.PGPASSWORD;
+  // pg lets the connection string's (absent) password override a separate one: put it in
+  // the URL given to pg only (in memory; every message is masked).
+  if (password && !u.password) u.password = encodeURIComponent(password);
+  return { connectionString: u.toString(), table, password };
 }
 
 /** Runs `fn` with a connected `pg` client; connection errors are masked and say what to check. */
 export async function withPg<T>(b: Backend, fn: (c: Client, table: string) => Promise<T>): Promise<T> {
   const cfg = pgClientConfig(b);
-  const c = new Client({ connectionString: cfg.connectionString, password: cfg.password, connectionTimeoutMillis: 10_000, application_name: "globenet-state" });
+  const c = new Client({ connectionString: cfg.connectionString, connectionTimeoutMillis: 10_000, application_name: "globenet-state" });
   try {
     await c.connect();
   } catch (e) {
