@@ -35,6 +35,7 @@ PACKAGES=(
   debootstrap            # the lab's Debian base image (scripts/lab-image.sh)
   pebble                 # the lab's ACME CA (lib/lab/pebble.ts): certificates for the lab's sites
   openssl                # the lab makes pebble's listener certificate
+  ssl-cert               # Debian's snakeoil certificate: the HTTPS answer for names no site serves
   e2fsprogs              # mkfs.ext4 -d (the lab image without a loop device), debugfs (tests read an archived disk)
   libxml2-utils          # xmllint, which virt-xml-validate runs
   cloud-init             # cloud-init schema; its Python modules parse network-config

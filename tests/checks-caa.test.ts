@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { caaIssuerDomain } from "../lib/check/caa";
+import { caaIssuerDomain, caaValidationMethods } from "../lib/check/caa";
 import { loadModel } from "../lib/model/build";
 import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
 
@@ -16,6 +16,11 @@ const rejected: Array<[string, Record<string, string | null>, string[]]> = [
     "a CAA at the site's own name forbidding every CA (the closest set wins over the apex)",
     { "zones/velo-libre.example.yaml": zone('  - { name: "@", type: CAA, tag: issue, value: letsencrypt.org }\n  - { name: www, type: CAA, tag: issue, value: ";" }\n') },
     ['zones/velo-libre.example.yaml:4:48 records[1].value: CAA at www does not allow letsencrypt.org, the CA that issues this stack\'s certificates, so www.velo-libre.example (members/velo-libre/member.yaml:9 sites[0].aliases[0]) would never get one (add a CAA record with tag issue and value "letsencrypt.org" at www, or remove this one)'],
+  ],
+  [
+    "a CAA that allows the CA only with another validation method than mod_md's http-01",
+    { "zones/velo-libre.example.yaml": zone('  - { name: "@", type: CAA, tag: issue, value: "letsencrypt.org; validationmethods=dns-01,tls-alpn-01" }\n') },
+    ["zones/velo-libre.example.yaml:3:48 records[0].value: CAA at @ allows letsencrypt.org only with validationmethods=dns-01,tls-alpn-01, and the web host proves control with http-01, so velo-libre.example (members/velo-libre/member.yaml:8 sites[0].host) would never get a certificate (add http-01 to validationmethods, or remove the parameter)"],
   ],
   [
     "sites wanting certificates on a stack without an acme section",
@@ -41,6 +46,8 @@ describe("CAA and DNSSEC validation", () => {
 
   it.each([
     ["the CA with parameters", '  - { name: "@", type: CAA, tag: issue, value: "letsencrypt.org; validationmethods=http-01" }\n'],
+    ["the CA with several methods including http-01", '  - { name: "@", type: CAA, tag: issue, value: "letsencrypt.org; validationmethods=dns-01, HTTP-01" }\n'],
+    ["the CA twice, one record usable", '  - { name: "@", type: CAA, tag: issue, value: "letsencrypt.org; validationmethods=dns-01" }\n  - { name: "@", type: CAA, tag: issue, value: letsencrypt.org }\n'],
     ["the CA in capitals, beside another CA", '  - { name: "@", type: CAA, tag: issue, value: LetsEncrypt.org }\n  - { name: "@", type: CAA, tag: issue, value: sectigo.com }\n'],
     ["only an iodef (no issue restriction at all)", '  - { name: "@", type: CAA, tag: iodef, value: "mailto:dns@velo-libre.example" }\n'],
     ["a forbidding CAA on a name no site uses", '  - { name: mail, type: CAA, tag: issue, value: ";" }\n'],
@@ -60,6 +67,15 @@ describe("CAA and DNSSEC validation", () => {
     [";", ""],
   ])("reads the issuer of %j as %j", (value, domain) => {
     expect(caaIssuerDomain(value)).toBe(domain);
+  });
+
+  it.each([
+    ["letsencrypt.org", undefined],
+    ["letsencrypt.org; validationmethods=http-01", ["http-01"]],
+    ["letsencrypt.org; accounturi=https://x/1; validationmethods = dns-01 , HTTP-01", ["dns-01", "http-01"]],
+    ["letsencrypt.org; validationmethods=", []],
+  ])("reads the validation methods of %j as %j", (value, methods) => {
+    expect(caaValidationMethods(value)).toEqual(methods);
   });
 });
 

@@ -20,7 +20,7 @@ const ok =
   requireTools("sshd", "ssh-keygen", "apache2ctl", "named", "named-checkzone", "dig", "curl", "php-fpm8.2", "mariadbd", "mariadb", "mariadb-dump", "useradd") &&
   requireRoot("the provider manages users and daemons on this machine");
 
-const SNAPSHOT = ["/etc/apache2", "/var/lib/apache2", "/etc/bind", "/etc/php/8.2/fpm", "/var/lib/bind/globenet", "/var/lib/bind/globenet.d", "/var/cache/bind/globenet", "/var/www/globenet-suspended", "/var/www/globenet-suspended.d"];
+const SNAPSHOT = ["/etc/apache2", "/var/lib/apache2", "/etc/bind", "/etc/php/8.2/fpm", "/var/lib/bind/globenet", "/var/lib/bind/globenet.d", "/var/cache/bind/globenet", "/var/lib/bind/globenet-signing", "/var/lib/bind/globenet-keys", "/var/www/globenet-suspended", "/var/www/globenet-suspended.d"];
 const SOCKET = "/run/mysqld/mysqld.sock";
 
 function inventory(sshd: Sshd, archive: string): string {

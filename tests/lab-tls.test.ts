@@ -198,12 +198,35 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
     expect(page.body).toContain("Boutique");
   }, 300_000);
 
+  it("an alias added to a site that has its certificate: HTTP keeps redirecting, and the next certificate covers it", async () => {
+    const before = await served("atelier-velo.test", ca);
+    tree.edit((s) => (s.velo.aliases = ["www.atelier-velo.test", "velo.atelier-velo.test"]));
+    await apply();
+    // mod_md renews at once for the new name, while the site's redirect stays in place.
+    const deadline = Date.now() + 90_000;
+    let after = await served("velo.atelier-velo.test", ca);
+    while (!after.authorized && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      after = await served("velo.atelier-velo.test", ca);
+    }
+    expect(after.authorized, after.error).toBe(true);
+    expect(after.names).toEqual(["atelier-velo.test", "velo.atelier-velo.test", "www.atelier-velo.test"]);
+    expect(after.serial).not.toBe(before.serial);
+    const page = curl("http://velo.atelier-velo.test/", pebbleRootFile(labPaths(root)), ["-L"]);
+    expect([page.code, page.body.includes("Atelier Vélo")]).toEqual([0, true]);
+  }, 180_000);
+
+  it("HTTPS for a name no site serves gets 421, not another member's site", () => {
+    const r = sh("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "--resolve", "nosuch.atelier-velo.test:443:127.0.0.1", "https://nosuch.atelier-velo.test/"]);
+    expect(r.stdout).toBe("421");
+  });
+
   it("an alias removed in git: the status says it is still on the certificate, and the next certificate leaves it out", async () => {
     const before = await served("atelier-velo.test", ca);
     tree.edit((s) => (s.velo.aliases = []));
     await apply();
     const [row] = (await certs(0)).filter((r) => r.site === "atelier-velo.test");
-    expect(row?.extra).toEqual(["www.atelier-velo.test"]);
+    expect(row?.extra).toEqual(["velo.atelier-velo.test", "www.atelier-velo.test"]);
     expect(row?.state).toBe("ok");
     // mod_md gets the next certificate when the current one is due; the lab stands in for time
     // passing by taking the current one out of the store, then lets mod_md and md-event.sh work.

@@ -271,8 +271,12 @@ describe("shared web files", () => {
     ]) {
       expect(out.split("\n")).toContain(line);
     }
+    // Names no site serves get 421 from a first *:443 vhost, not some member's site.
+    expect(out).toContain("<VirtualHost *:443>\n    ServerName globenet-no-such-site.invalid\n    SSLEngine on\n");
+    expect(out).toContain("    RewriteRule ^ - [R=421,L]\n");
     delete model.inventory.acme;
     expect(renderApacheCommon(model)).not.toContain("MD");
+    expect(renderApacheCommon(model)).not.toContain(":443");
   });
 
   it("md-event.sh reloads Apache on renewed only, detached, and always exits 0", () => {
@@ -280,7 +284,7 @@ describe("shared web files", () => {
     expect(out.startsWith("#!/bin/sh\n")).toBe(true);
     expect(out).toContain(
       "  renewed)\n    # One reload for a burst of renewals (a new web host gets all its certificates at once),\n    # a few seconds after the first; detached, because the reload replaces this very process.\n" +
-        "    /usr/bin/setsid /usr/bin/flock -n /run/lock/globenet-md-reload.lock /bin/sh -c '/bin/sleep 5; /usr/bin/sudo -n /usr/sbin/apache2ctl graceful' < /dev/null > /dev/null 2>&1 &\n    ;;\n",
+        "    /usr/bin/setsid /usr/bin/flock -n /var/lock/apache2/globenet-md-reload.lock /bin/sh -c '/bin/sleep 5; /usr/bin/sudo -n /usr/sbin/apache2ctl graceful 2>&1 | /usr/bin/logger -t globenet-md' < /dev/null > /dev/null 2>&1 &\n    ;;\n",
     );
     // mod_md gives the command no PATH: no bare program name may run.
     const code = out.split("\n").filter((l) => !l.trimStart().startsWith("#"));

@@ -22,6 +22,18 @@ export function caaIssuerDomain(value: string): string {
   return (value.split(";")[0] ?? "").trim().toLowerCase().replace(/\.$/, "");
 }
 
+/** The methods a `validationmethods=` parameter allows (RFC 8657), or undefined when it is absent. */
+export function caaValidationMethods(value: string): string[] | undefined {
+  for (const part of value.split(";").slice(1)) {
+    const [k, v] = part.split("=").map((x) => x.trim());
+    if (k?.toLowerCase() === "validationmethods") return (v ?? "").split(",").map((m) => m.trim().toLowerCase()).filter(Boolean);
+  }
+  return undefined;
+}
+
+/** mod_md proves control of a name with http-01. */
+const METHOD = "http-01";
+
 /**
  * Apex CAA records for every zone holding a site name that wants a certificate: only the stack's
  * CA may issue, and it reports problems to the hostmaster. A zone that writes its own CAA at the
@@ -86,15 +98,20 @@ export function checkCaa(ctx: Ctx, claims: NameClaim[], placed: PlacedRecord[]):
     }
     const issue = (set ?? []).filter((p) => (p.record as Caa).tag === "issue");
     if (issue.length === 0) continue;
-    if (issue.some((p) => caaIssuerDomain((p.record as Caa).value) === acme.caa_issuer.toLowerCase())) continue;
-    const culprit = issue.find((p) => p.record.origin === "file") ?? issue[0];
+    const naming = issue.filter((p) => caaIssuerDomain((p.record as Caa).value) === acme.caa_issuer.toLowerCase());
+    const usable = naming.filter((p) => caaValidationMethods((p.record as Caa).value)?.includes(METHOD) ?? true);
+    if (usable.length > 0) continue;
+    const culprit = naming.find((p) => p.record.origin === "file") ?? issue.find((p) => p.record.origin === "file") ?? issue[0];
     if (!culprit || reported.has(culprit)) continue;
     reported.add(culprit);
     const at = relativeName(name, zone);
+    const where = `${c.name} (${Report.where(c.src, c.path)})`;
     ctx.report.at(
       culprit.src,
       [...culprit.path, "value"],
-      `CAA at ${at} does not allow ${acme.caa_issuer}, the CA that issues this stack's certificates, so ${c.name} (${Report.where(c.src, c.path)}) would never get one (add a CAA record with tag issue and value "${acme.caa_issuer}" at ${at}, or remove this one)`,
+      naming.length > 0
+        ? `CAA at ${at} allows ${acme.caa_issuer} only with validationmethods=${(caaValidationMethods((culprit.record as Caa).value) ?? []).join(",")}, and the web host proves control with ${METHOD}, so ${where} would never get a certificate (add ${METHOD} to validationmethods, or remove the parameter)`
+        : `CAA at ${at} does not allow ${acme.caa_issuer}, the CA that issues this stack's certificates, so ${where} would never get one (add a CAA record with tag issue and value "${acme.caa_issuer}" at ${at}, or remove this one)`,
     );
   }
 }

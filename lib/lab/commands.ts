@@ -134,9 +134,13 @@ function hints(p: LabPaths, facts: LabFacts): string[] {
   const site = m.sites.find((s) => s.status === "active")?.host ?? m.sites[0]?.host ?? "velo-libre.example";
   const zone = m.zones.find((z) => !z.reverse)?.name ?? site;
   const vps = m.vps[0]?.domain;
+  const tls = m.sites.find((s) => s.status === "active" && s.tls === "acme" && s.dns === "managed")?.host;
+  const root = pebbleRootFile(p);
   return [
     `curl -i -H 'Host: ${site}' http://127.0.0.1/`,
+    ...(tls && existsSync(root) ? [`curl -i --cacert ${root} --resolve ${tls}:443:127.0.0.1 https://${tls}/     (this pebble's root)`, `npm run status -- certs     (every site's certificate)`] : []),
     `dig @127.0.0.1 ${zone} SOA +short`,
+    `dig @127.0.0.1 ${zone} DNSKEY +dnssec +multi     (npm run status -- dnssec: keys and DS)`,
     `mysql -e 'show databases'`,
     `virsh -c qemu:///system list --all`,
     ...(vps ? [`virsh -c qemu:///system dominfo ${vps}`] : []),

@@ -14,9 +14,13 @@ export const paths = {
    * the file set's generations are read-only and replaced at each apply (LAB-NOTES-style check:
    * named writes "<this>.signed" next to the link, not next to its target).
    */
-  signingZoneFile: (zone: string) => `/var/cache/bind/globenet/signing/${zone}.zone`,
-  /** DNSSEC keys: outside every file set, kept when a set is replaced or deleted. */
-  dnssecKeyDir: "/var/cache/bind/globenet/keys",
+  signingZoneFile: (zone: string) => `/var/lib/bind/globenet-signing/${zone}.zone`,
+  /**
+   * DNSSEC keys: outside every file set, kept when a set is replaced or deleted, and under
+   * /var/lib (state to back up), not /var/cache: a lost KSK whose DS is at a registrar makes
+   * the zone bogus.
+   */
+  dnssecKeyDir: "/var/lib/bind/globenet-keys",
   secondaryZoneFile: (zone: string) => `/var/cache/bind/globenet/${zone}.zone`,
   vpsDisk: (imagesDir: string, domain: string) => `${imagesDir}/${domain}.qcow2`,
   vpsSeed: (imagesDir: string, domain: string) => `${imagesDir}/${domain}-seed.iso`,

@@ -37,8 +37,9 @@ export function renderMdEvent(model: Model): string {
   return renderTemplate("md-event.sh", {
     notice: lineComment(generatedNotice(`lib/render/templates/md-event.sh.hbs and ${inventoryFile(model.stack)}`)),
     sudoersFile: lineComment(MD_SUDOERS_FILE),
-    // /run/lock is the system's lock directory, writable by every user (sticky, tmpfs).
-    lock: "/run/lock/globenet-md-reload.lock",
+    // Apache's own lock directory (Debian: /var/lock/apache2, owned by the web server's user):
+    // not /run/lock, where any member's PHP could take the lock and block every reload.
+    lock: "/var/lock/apache2/globenet-md-reload.lock",
     delay: 5,
   });
 }

@@ -84,7 +84,7 @@ export function classify(site: SiteModel, host: string, pem: string, job: Job | 
   const names = siteNames(site);
   const cert = pem ? describeCert(pem, now) : undefined;
   const missing = cert ? names.filter((n) => !cert.names.includes(n)) : names;
-  const extra = cert ? cert.names.filter((n) => !names.includes(n)) : [];
+  const extra = cert ? cert.names.filter((n) => !names.includes(n)).sort() : [];
   const error = jobError(job);
   const state: CertStatus["state"] = !cert ? "missing" : missing.length ? "pending" : cert.daysLeft < WARN_DAYS ? "expiring" : "ok";
   const lacking = (cert ? missing : names).join(", ");

@@ -226,14 +226,23 @@ precheck_bind() {
   command -v named-checkconf > /dev/null && command -v named-checkzone > /dev/null && command -v rndc > /dev/null && [ -d /etc/bind ] && [ -d /var/lib/bind ] ||
     { say "BIND is not installed on this host (named-checkconf, named-checkzone, rndc, /etc/bind, /var/lib/bind): install bind9 bind9-utils"; exit 2; }
 }
-SIGNING=/var/cache/bind/globenet/signing
+SIGNING=/var/lib/bind/globenet-signing
+KEYS=/var/lib/bind/globenet-keys
+# Directories named writes in, made by root: never through a link (a directory bind could
+# replace by a link would make this root script chown or chmod whatever the link points at).
+bind_dir() {
+  local mode=$1 d=$2
+  if [ -L "$d" ]; then say "refusing $d: it is a symbolic link (remove it; named's directories are real ones)"; return 1; fi
+  if [ ! -d "$d" ]; then install -d -o bind -g bind -m "$mode" -- "$d" || return; fi
+}
 wire_bind() {
   append_once /etc/bind/named.conf.local "$BIND_INCLUDE"
   # Where a secondary's copies go (named writes them as bind).
-  install -d -o bind -g bind -m 0755 /var/cache/bind/globenet
+  bind_dir 0755 /var/cache/bind/globenet || return
   # Inline signing writes "<file>.signed" and journals beside the file named.conf names: a link
   # per zone in a directory named owns, to the zone in the live generation. Keys: kept forever.
-  install -d -o bind -g bind -m 0750 "$SIGNING" /var/cache/bind/globenet/keys
+  bind_dir 0750 "$SIGNING" || return
+  bind_dir 0750 "$KEYS" || return
   local f z
   for f in "$root"/zones/*.zone; do
     [ -e "$f" ] || continue
@@ -257,7 +266,7 @@ unwire_bind() {
 # named-checkzone on each staged zone (serials already in place).
 check_bind() {
   [ -f "$stage/named.conf.globenet" ] || { say "named.conf.globenet is missing from the set"; return 1; }
-  sed -e "s#/var/lib/bind/globenet/#$stage/#g" -e "s#$SIGNING/#$stage/zones/#g" -e "s#/var/cache/bind/globenet/keys#$tmp#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
+  sed -e "s#/var/lib/bind/globenet/#$stage/#g" -e "s#$SIGNING/#$stage/zones/#g" -e "s#$KEYS#$tmp#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
   {
     printf 'options { directory "%s"; };\n' "$tmp"
     if [ -f /etc/bind/named.conf.default-zones ]; then printf 'include "/etc/bind/named.conf.default-zones";\n'; fi

@@ -59,7 +59,7 @@ export function cleanLabTest(): void {
   // A definition left by an interrupted run (libvirtd is down here: the file is all there is).
   rmSync(`/etc/libvirt/qemu/${VPS_DOMAIN}.xml`, { force: true });
   // DNSSEC keys of the tests' zones (BIND keeps keys when a zone goes: real zones' DS may be at a registrar).
-  const keys = "/var/cache/bind/globenet/keys";
+  const keys = "/var/lib/bind/globenet-keys";
   if (existsSync(keys)) for (const f of readdirSync(keys)) if (/^K(atelier-velo|radio-ondes)\.test\.\+/.test(f)) rmSync(join(keys, f), { force: true });
 }
 
