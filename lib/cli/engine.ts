@@ -5,7 +5,11 @@ import { openStack, DriverError } from "../engine/driver";
 import { parseUpdateMessage } from "../state/metadata";
 import { previewPlan } from "../guard/collect";
 import { ToolchainError } from "../engine/toolchain";
-import { seconds, UsageError } from "./args";
+import { REPO_ROOT, seconds, UsageError } from "./args";
+import { loadModel } from "../model/build";
+import { formatCerts } from "../status/certs";
+import { closeConnections, useLabKey } from "../status/remote";
+import { waitForCerts } from "./status";
 
 export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> -- [--stack NAME] [--root DIR]
 
@@ -23,7 +27,9 @@ export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> 
                  PULUMI_CONFIG_PASSPHRASE from the environment
   --root DIR     data tree to use (default: the repository)
   --lock-wait S  up/refresh/destroy: when another update holds the stack, wait up to S
-                 seconds for it (default 0: say who holds it and stop; CI waits)`;
+                 seconds for it (default 0: say who holds it and stop; CI waits)
+  --cert-wait S  up: then wait up to S seconds for the sites' certificates (default 0:
+                 read them once) and list any site without one, and why`;
 
 function summary(changes: OpMap | Record<string, number> | undefined): string {
   const entries = Object.entries(changes ?? {}).filter(([, n]) => (n ?? 0) > 0);
@@ -46,6 +52,7 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
       diff: { type: "boolean" },
       confirm: { type: "string" },
       "lock-wait": { type: "string" },
+      "cert-wait": { type: "string" },
       limit: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -61,6 +68,8 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
   }
   const lockWait = values["lock-wait"] === undefined ? 0 : Number(values["lock-wait"]);
   if (!Number.isInteger(lockWait) || lockWait < 0) throw new UsageError(`--lock-wait takes a whole number of seconds (got "${values["lock-wait"]}")`);
+  const certWait = values["cert-wait"] === undefined ? 0 : Number(values["cert-wait"]);
+  if (!Number.isInteger(certWait) || certWait < 0 || certWait > 3600) throw new UsageError(`--cert-wait takes a whole number of seconds up to 3600 (got "${values["cert-wait"]}")`);
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit takes a whole number (got "${values.limit}")`);
   const t0 = process.hrtime.bigint();
@@ -86,6 +95,7 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
       case "up": {
         const r = await stack.up({ onOutput, color, diff: values.diff });
         console.log(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
+        await reportCertificates(values.root ?? REPO_ROOT, stackName, certWait);
         return 0;
       }
       case "refresh": {
@@ -136,4 +146,29 @@ export function historyLines(h: ReadonlyArray<{ version: number; startTime: Date
     const tags = [commit ? `commit ${commit}` : "commit ?", mr ? `MR ${mr}` : "", who ? `by ${who}` : "", facts.dirty ? "uncommitted changes" : ""].filter(Boolean).join("  ");
     return `#${u.version}  ${when}  ${u.kind.padEnd(8)} ${u.result.padEnd(10)} ${summary(u.resourceChanges).padEnd(24)} ${tags}${facts.subject ? `  "${facts.subject}"` : ""}`;
   });
+}
+
+/**
+ * After an apply: the certificates come afterwards, from mod_md on each web host. Lists the
+ * sites still without one (or lacking a name), with mod_md's error and what to do. Never fails
+ * the apply: the sites serve HTTP meanwhile and mod_md keeps trying.
+ */
+async function reportCertificates(root: string, stack: string, waitSec: number): Promise<void> {
+  const { model } = loadModel(root, stack);
+  if (!model?.inventory.acme || !model.sites.some((s) => s.tls === "acme")) return;
+  try {
+    useLabKey(root, stack);
+    const rows = await waitForCerts(root, model, waitSec);
+    const bad = rows.filter((r) => r.state !== "ok");
+    if (bad.length === 0) {
+      console.log(`certificates: all ${rows.length} live`);
+      return;
+    }
+    console.log(`certificates: ${rows.length - bad.length} of ${rows.length} live; these need attention (mod_md keeps trying by itself):`);
+    console.log(formatCerts(bad).replace(/^/gm, "  "));
+  } catch (e) {
+    console.error(`warning: could not read the certificates back (${(e as Error).message.split("\n")[0]}); npm run status -- certs --stack ${stack} tells later`);
+  } finally {
+    await closeConnections();
+  }
 }
