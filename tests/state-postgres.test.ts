@@ -353,13 +353,13 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
 
     const rec = await timed("recover", () => captured(() => stateCommand(["recover", "--root", root])));
     expect(rec.text).toContain("removed 1 lock(s)");
-    expect(rec.code).toBe(0);
+    expect(rec.code, rec.text).toBe(0);
     expect(Number(stateRows("%.pulumi/locks/%/lab/%"))).toBe(0);
 
     const up = await captured(() => engineCommand("up", ["--root", root]));
-    expect(up.code).toBe(0);
+    expect(up.code, `${rec.text}\n${up.text}`).toBe(0);
     const prev = await captured(() => engineCommand("preview", ["--root", root, "--expect-no-changes"]));
-    expect(prev.code).toBe(0);
+    expect(prev.code, prev.text).toBe(0);
     // No resource lost or twice: every member's account and database once, the host has them.
     const urns = resourcesOf((await (await lab()).exportStack()) as DeploymentFile).map((r) => r.urn);
     expect(new Set(urns).size).toBe(urns.length);
@@ -410,7 +410,7 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
     expect(res.code).toBe(0);
     expect(res.text).toContain(`restored: stack lab holds the file's ${before} resources`);
     const prev = await captured(() => engineCommand("preview", ["--root", root, "--expect-no-changes"]));
-    expect(prev.code).toBe(0);
+    expect(prev.code, prev.text).toBe(0);
     expect(readdirSync(dir).filter((f) => f.includes("before-restore"))).toEqual([]);
     // The table's history went with it; the backup kept it beside the state, for the audit.
     const kept = JSON.parse(readFileSync(file.replace(/\.json$/, ".history.json"), "utf8")) as Array<{ environment?: Record<string, string> }>;

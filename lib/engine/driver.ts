@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { LocalWorkspace, Stack, type ProjectSettings } from "@pulumi/pulumi/automation";
@@ -6,6 +6,7 @@ import { REPO_ROOT } from "../cli/args";
 import { BackendError, resolveBackend, type Backend } from "../state/backend";
 import { lockAdvice, parseLockError, type LockHolder } from "../state/lock";
 import { mask } from "../state/mask";
+import { readLocks } from "../state/store";
 import { formatUpdateMessage, gitEnvFor, updateFacts } from "../state/metadata";
 import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
@@ -149,7 +150,7 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
   for (const op of RUNS) {
     const run = stack[op].bind(stack) as (o?: Record<string, unknown>) => Promise<unknown>;
     (stack as unknown as Record<string, unknown>)[op] = (o: Record<string, unknown> = {}) =>
-      guarded(op, opts, secrets, () => withoutPromiseStacksWhile(() => run(withMessage(op, o, w.root, secrets))));
+      guarded(op, opts, backend, secrets, () => withoutPromiseStacksWhile(() => run(withMessage(op, o, w.root, secrets))));
   }
   for (const op of ["exportStack", "importStack", "history", "cancel"] as const) {
     const run = stack[op].bind(stack) as (...a: unknown[]) => Promise<unknown>;
@@ -196,12 +197,22 @@ function lockedOrMasked(e: unknown, stackName: string, secrets: readonly string[
   return new StackLockedError(lockAdvice(stackName, holders, here), holders, stale);
 }
 
+/**
+ * Whether a process runs on this machine. A zombie (killed, not yet reaped — PID 1 here may
+ * be slow to reap the orphans of a killed driver) counts as gone.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    // No /proc (not Linux): kill(0) said it exists.
+    return existsSync("/proc/self") ? false : true;
   }
 }
 
@@ -214,14 +225,28 @@ function withMessage(op: string, o: Record<string, unknown>, root: string, secre
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Whether any of these holders' locks is still in the backend (true when it cannot be read: then it is no collision we can prove). */
+async function holdersStillThere(backend: Backend, stack: string, holders: readonly LockHolder[]): Promise<boolean> {
+  if (backend.kind !== "file" && backend.kind !== "postgres") return true;
+  try {
+    const now = await readLocks(backend, stack);
+    // The error gives the time to the second, the lock row to the nanosecond.
+    return now.some((l) => holders.some((h) => h.pid === l.pid && h.host === l.host && Math.abs(h.since.getTime() - l.since.getTime()) < 1000));
+  } catch {
+    return true;
+  }
+}
+
 /**
  * Runs an operation; when another update holds the stack, waits up to lockWaitSeconds for it
  * (saying who holds it every 30 s), then fails with who, since when and what to do. Two
  * updates that start at the same instant can each see the other's lock and both back off
- * (Pulumi's DIY lock writes, then checks): one retry after a random pause settles that even
- * without --lock-wait. A stale lock (its holder ran here and is gone) is reported at once.
+ * (Pulumi's DIY lock writes, then checks): without --lock-wait, a short random pause and a
+ * look at the lock rows tell that apart from a real holder (whose lock is still there), and
+ * only then is the operation tried once more. A stale lock (its holder ran here and is gone)
+ * is reported at once.
  */
-async function guarded<T>(op: string, opts: StackOptions, secrets: readonly string[], run: () => Promise<T>): Promise<T> {
+async function guarded<T>(op: string, opts: StackOptions, backend: Backend, secrets: readonly string[], run: () => Promise<T>): Promise<T> {
   const waitMs = Math.max(0, (opts.lockWaitSeconds ?? 0) * 1000);
   const t0 = Date.now();
   let lastSaid = 0;
@@ -235,8 +260,9 @@ async function guarded<T>(op: string, opts: StackOptions, secrets: readonly stri
       const waited = Date.now() - t0;
       if (!retried && waitMs === 0) {
         retried = true;
-        await sleep(300 + Math.random() * 1200);
-        continue;
+        await sleep(150 + Math.random() * 450);
+        if (!(await holdersStillThere(backend, opts.stack, err.holders))) continue;
+        throw err;
       }
       if (waited >= waitMs) {
         if (waitMs > 0) err.message = `${err.message}\n(waited ${Math.round(waited / 1000)} s, the limit set by --lock-wait)`;
