@@ -241,16 +241,16 @@ async function holdersStillThere(backend: Backend, stack: string, holders: reado
  * Runs an operation; when another update holds the stack, waits up to lockWaitSeconds for it
  * (saying who holds it every 30 s), then fails with who, since when and what to do. Two
  * updates that start at the same instant can each see the other's lock and both back off
- * (Pulumi's DIY lock writes, then checks): without --lock-wait, a short random pause and a
- * look at the lock rows tell that apart from a real holder (whose lock is still there), and
- * only then is the operation tried once more. A stale lock (its holder ran here and is gone)
+ * (Pulumi's DIY lock writes, then checks): without --lock-wait, a random pause and a look at
+ * the lock rows tell that apart from a real holder (whose lock is still there), and only then
+ * is the operation tried again (at most 4 times, pausing longer each time). A stale lock (its holder ran here and is gone)
  * is reported at once.
  */
 async function guarded<T>(op: string, opts: StackOptions, backend: Backend, secrets: readonly string[], run: () => Promise<T>): Promise<T> {
   const waitMs = Math.max(0, (opts.lockWaitSeconds ?? 0) * 1000);
   const t0 = Date.now();
   let lastSaid = 0;
-  let retried = false;
+  let collisions = 0;
   for (;;) {
     try {
       return await run();
@@ -258,9 +258,11 @@ async function guarded<T>(op: string, opts: StackOptions, backend: Backend, secr
       const err = lockedOrMasked(e, opts.stack, secrets);
       if (!(err instanceof StackLockedError) || err.stale) throw err;
       const waited = Date.now() - t0;
-      if (!retried && waitMs === 0) {
-        retried = true;
-        await sleep(150 + Math.random() * 450);
+      if (waitMs === 0 && collisions < 4) {
+        // Backing off for a random, growing time breaks a tie between contenders; a holder whose
+        // lock is still there is a real update, reported at once.
+        collisions++;
+        await sleep(150 + Math.random() * 400 * 2 ** collisions);
         if (!(await holdersStillThere(backend, opts.stack, err.holders))) continue;
         throw err;
       }
