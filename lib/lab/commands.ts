@@ -17,6 +17,7 @@ import { waitForCerts } from "../cli/status";
 import { formatCerts, type CertStatus } from "../status/certs";
 import { closeConnections, useLabKey } from "../status/remote";
 import { pebbleRootFile } from "./pebble";
+import { labBackendRecord } from "../state/lab-backend";
 import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type DaemonCtx, type LabDaemon, type StartOutcome } from "./daemons";
 import { stateDaemons, switchLabState, type LabState } from "./postgres";
 import { deployHome, ensureDeployUser, ensureSudoers, sudoersFile, writeKnownHosts } from "./host";
@@ -491,7 +492,7 @@ export async function labDown(o: DownOptions): Promise<number> {
   if (stillOurs.length) problems.push(`still running, started by the lab: ${stillOurs.map((d) => d.name).join(", ")}`);
   console.log("left in place on purpose");
   console.log(`  the Debian packages; the deploy user ${facts.user} (no password; its key only worked through the lab's sshd; remove with: userdel -r ${facts.user})`);
-  console.log(`  the base image(s) under ${[...new Set(Object.values(facts.model.inventory.images).map((i) => i.path.replace(/\/[^/]*$/, "")))].join(", ")}, the archives, the stack's state in .lab/state`);
+  console.log(`  the base image(s) under ${[...new Set(Object.values(facts.model.inventory.images).map((i) => i.path.replace(/\/[^/]*$/, "")))].join(", ")}, the archives, the stack's state ${labBackendRecord(o.root) ? `in the lab's PostgreSQL (data ${labBackendRecord(o.root)?.dataDir}; npm run lab -- --state file moves it back)` : "in .lab/state"}`);
   for (const d of daemons) {
     if (recorded(p, d)) continue;
     const other = await d.running().catch(() => undefined);
