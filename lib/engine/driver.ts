@@ -12,6 +12,7 @@ import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
 import { ensureLabKeys } from "../lab/keys";
 import { program } from "../../index";
+import { pidAlive } from "../lab/proc";
 
 /** The lab's passphrase guards nothing of value: lab secrets are throwaway. Never used for prod. */
 export const LAB_PASSPHRASE = "globenet-lab-dev-only";
@@ -197,24 +198,8 @@ function lockedOrMasked(e: unknown, stackName: string, secrets: readonly string[
   return new StackLockedError(lockAdvice(stackName, holders, here), holders, stale);
 }
 
-/**
- * Whether a process runs on this machine. A zombie (killed, not yet reaped — PID 1 here may
- * be slow to reap the orphans of a killed driver) counts as gone.
- */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    // No /proc (not Linux): kill(0) said it exists.
-    return existsSync("/proc/self") ? false : true;
-  }
-}
+/** Whether a process runs on this machine (one definition for the lab and the driver: lib/lab/proc.ts). */
+export { pidAlive };
 
 /** up, refresh and destroy record the commit, its merge request and who ran them (lib/state/metadata.ts). */
 function withMessage(op: string, o: Record<string, unknown>, root: string, secrets: readonly string[]): Record<string, unknown> {

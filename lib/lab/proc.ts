@@ -85,7 +85,10 @@ export async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs: number,
 
 // ─── PIDs ──────────────────────────────────────────────────────────────────────────────────────
 
-/** A live process (a zombie waiting for its parent, often PID 1 here, to reap it counts as gone). */
+/**
+ * A live process: a zombie (killed, not yet reaped — PID 1 here may be slow to reap the
+ * orphans of a killed driver) counts as gone. Used by the lab's daemons and the driver's locks.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -96,7 +99,8 @@ export function pidAlive(pid: number): boolean {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
-    return false;
+    // No /proc at all (not Linux): kill(0) said it exists.
+    return !existsSync("/proc/self");
   }
 }
 
