@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -9,10 +9,8 @@ import { openStack } from "../lib/engine/driver";
 import { managedCount, resourcesOf, type DeploymentFile } from "../lib/state/compare";
 import { backupAll, migrateStack } from "../lib/state/ops";
 import { startPostgres, type PgServer } from "../lib/state/pg-server";
-import { pool } from "../provider/ssh/pool";
-import { snapshotPaths, startApache, startBind, startFpm, type Daemon, type Snapshot } from "./helpers/daemons-web";
-import { startMariaDB, type MariaDB } from "./helpers/mariadb";
-import { startSshd, type Sshd } from "./helpers/sshd";
+import { member, RealHosts, writeSmallTree } from "./helpers/small-tree";
+import type { Sshd } from "./helpers/sshd";
 import { freePort, requireRoot, requireTools, run } from "./helpers/tools";
 
 /**
@@ -30,44 +28,10 @@ const ok =
 
 const REPO = join(__dirname, "..");
 const TSX = join(REPO, "node_modules", ".bin", "tsx");
-const SNAPSHOT = ["/etc/apache2", "/var/lib/apache2", "/etc/bind", "/etc/php/8.2/fpm", "/var/lib/bind/globenet", "/var/lib/bind/globenet.d", "/var/cache/bind/globenet", "/var/www/globenet-suspended", "/var/www/globenet-suspended.d"];
-const SOCKET = "/run/mysqld/mysqld.sock";
 const MEMBERS = ["velo-libre", "ondes", "tiers"];
 const PG_PASSWORD = `state-test-${Math.random().toString(36).slice(2)}-pw`;
 
-function inventory(sshd: Sshd, archive: string): string {
-  return `config:
-  globenet-infra:inventory:
-    domain: globenet.test
-    hostmaster: hostmaster@globenet.test
-    archive_dir: ${archive}
-    php_versions: ["8.2"]
-    images: {}
-    pools: {}
-    resolvers: [127.0.0.1]
-    hosts:
-      lab:
-        roles: [web, db, dns-primary]
-        fqdn: lab.globenet.test
-        address: 127.0.0.1
-        ssh: { user: root, port: ${sshd.port}, host_key: "${sshd.hostKey}" }
-`;
-}
-
-const member = (handle: string, domain: string, aliases: string[]) => `handle: ${handle}
-name: Association ${handle}
-contact: { email: bureau@${domain} }
-status: active
-sites:
-  - host: ${domain}
-    aliases: [${aliases.join(", ")}]
-    php: "8.2"
-    # Certificates are tests/lab-tls.test.ts's business (with a CA); this tree has none.
-    tls: none
-    tls_none_reason: state test without an ACME CA
-databases:
-  - name: ${handle.replace(/-/g, "_")}_db
-`;
+const NO_TLS = "state test without an ACME CA";
 
 interface Ran {
   code: number | null;
@@ -139,17 +103,13 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
 }
 
 describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", () => {
+  const hosts = new RealHosts();
   let sshd: Sshd;
-  let snapshot: Snapshot;
-  let db: MariaDB;
   let pg: PgServer;
   let pgDir: string;
-  const daemons: Daemon[] = [];
   let root: string;
   let archive: string;
   const savedEnv: Record<string, string | undefined> = {};
-  let owned = false;
-  let linked = false;
   const commits: Record<string, string> = {};
 
   const write = (rel: string, content: string) => {
@@ -175,30 +135,15 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
   const stateRows = (like: string) => pg.psql(`SELECT count(*) FROM pulumi_state WHERE key LIKE '${like}';`, "globenet_state").stdout.trim();
 
   beforeAll(async () => {
-    for (const p of SNAPSHOT.filter((x) => x.includes("globenet") && !x.startsWith("/var/cache"))) {
-      if (existsSync(p)) throw new Error(`${p} exists: a lab or an earlier run uses this machine; this test would clobber it`);
-    }
-    if (existsSync(SOCKET)) throw new Error(`${SOCKET} exists: a MariaDB runs here; stop it (or the lab) first`);
-    owned = true;
-    snapshot = snapshotPaths(SNAPSHOT);
+    await hosts.start();
+    sshd = hosts.sshd as Sshd;
     pgDir = mkdtempSync(join(tmpdir(), "globenet-pg-"));
     // The postgres user must reach its data folder inside.
     chmodSync(pgDir, 0o711);
     pg = await startPostgres({ dataDir: join(pgDir, "data"), port: await freePort(), password: PG_PASSWORD });
-    sshd = await startSshd();
-    db = await startMariaDB();
-    mkdirSync(dirname(SOCKET), { recursive: true });
-    symlinkSync(db.socket, SOCKET);
-    linked = true;
-    daemons.push(await startApache(80));
-    daemons.push(await startBind(), await startFpm("8.2"));
     root = mkdtempSync(join(tmpdir(), "globenet-state-"));
     archive = join(root, "archive");
-    write("Pulumi.lab.yaml", inventory(sshd, archive));
-    write("members/velo-libre/member.yaml", member("velo-libre", "velo-libre.test", ["www.velo-libre.test"]));
-    write("members/ondes/member.yaml", member("ondes", "ondes.test", []));
-    write("zones/velo-libre.test.yaml", "owner: velo-libre\nrecords:\n  - { name: \"@\", type: TXT, value: \"v=spf1 -all\" }\n");
-    write("zones/ondes.test.yaml", "owner: ondes\n");
+    writeSmallTree(root, sshd, archive, NO_TLS);
     write(".gitignore", ".lab/\narchive/\n");
     git("init", "-q", "-b", "main");
     git("config", "user.name", "Alice Bénévole");
@@ -215,19 +160,13 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
   }, 600_000);
 
   afterAll(async () => {
-    if (!owned) return;
+    if (!hosts.owned) return;
     for (const [k, v] of Object.entries(savedEnv)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    for (const d of daemons.reverse()) await d.stop().catch(() => undefined);
-    await pool.close().catch(() => undefined);
-    if (linked && lstatSync(SOCKET, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(SOCKET);
-    await db?.stop().catch(() => undefined);
-    await sshd?.stop().catch(() => undefined);
     await pg?.stop().catch(() => undefined);
-    for (const u of MEMBERS) run("userdel", ["-r", u]);
-    snapshot?.restore();
+    await hosts.stop(MEMBERS);
     if (pgDir) rmSync(pgDir, { recursive: true, force: true });
     if (root) rmSync(root, { recursive: true, force: true });
     console.log(`[state-postgres] timings (s): ${JSON.stringify(timings)}`);
@@ -265,7 +204,7 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
 
   it("up on PostgreSQL applies a change and records the commit and its merge request", async () => {
     await timed("postgres: no-op up", async () => (await lab()).up({ color: "never" }));
-    write("members/velo-libre/member.yaml", member("velo-libre", "velo-libre.test", ["www.velo-libre.test", "velo.velo-libre.test"]));
+    write("members/velo-libre/member.yaml", member("velo-libre", "velo-libre.test", ["www.velo-libre.test", "velo.velo-libre.test"], NO_TLS));
     commit("alias", "velo-libre: add velo.velo-libre.test (!13)");
     const up = await timed("postgres: up of a change (2 file sets)", async () => (await lab()).up({ color: "never" }));
     expect(up.summary.resourceChanges?.update).toBe(2);
@@ -277,7 +216,7 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
   }, 600_000);
 
   it("two concurrent ups: exactly one applies, the other names the lock's holder; nothing is lost", async () => {
-    write("members/ondes/member.yaml", member("ondes", "ondes.test", ["www.ondes.test"]));
+    write("members/ondes/member.yaml", member("ondes", "ondes.test", ["www.ondes.test"], NO_TLS));
     commit("race", "ondes: add www.ondes.test");
     const a = await readyRunner(["up", "--root", root]);
     const b = await readyRunner(["up", "--root", root]);
@@ -299,7 +238,7 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
     // Nothing lost: the state is whole and the hosts match it.
     const p = await (await lab()).preview({ color: "never", expectNoChanges: true });
     expect(Object.keys(p.changeSummary).filter((k) => k !== "same")).toEqual([]);
-    expect(run("dig", ["+short", "-p", String((daemons[1] as Daemon & { port: number }).port), "@127.0.0.1", "www.ondes.test", "A"]).stdout.trim()).toBe("127.0.0.1");
+    expect(run("dig", ["+short", "-p", String(hosts.bindPort), "@127.0.0.1", "www.ondes.test", "A"]).stdout.trim()).toBe("127.0.0.1");
   }, 600_000);
 
   it("with --lock-wait the second up waits for the first instead of failing", async () => {
@@ -318,7 +257,7 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
   }, 600_000);
 
   it("kill -9 of the driver mid-up: the next run reports the stale lock; the documented recovery converges", async () => {
-    write("members/tiers/member.yaml", member("tiers", "tiers.test", []));
+    write("members/tiers/member.yaml", member("tiers", "tiers.test", [], NO_TLS));
     write("zones/tiers.test.yaml", "owner: tiers\n");
     commit("killed", "Add tiers");
     const child: ChildProcess = spawn(TSX, [join(REPO, "lib", "cli", "main.ts"), "up", "--root", root], { cwd: REPO, env: process.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -372,7 +311,7 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
       expect(urns.filter((u) => u.endsWith(`globenet:db:Database::${m.replace(/-/g, "_")}_db`))).toHaveLength(1);
       expect(run("id", [m]).status).toBe(0);
     }
-    expect(db.exec("SHOW DATABASES").stdout).toContain("tiers_db");
+    expect(hosts.db?.exec("SHOW DATABASES").stdout).toContain("tiers_db");
   }, 900_000);
 
   it("history shows, for the last updates, the commit that was applied and its merge request", async () => {
