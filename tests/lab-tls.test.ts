@@ -12,7 +12,7 @@ import { pebbleRootFile } from "../lib/lab/pebble";
 import { loadModel } from "../lib/model/build";
 import type { Model } from "../lib/model/types";
 import { formatDnssec, readDnssec } from "../lib/status/dnssec";
-import { closeConnections, useLabKey } from "../lib/status/remote";
+import { onStackHosts } from "../lib/status/remote";
 import { labTestTeardown, prepareLabTest, sh } from "./helpers/lab-run";
 import { LabTree, ONDES, VELO } from "./helpers/lab-tree";
 import { requireRoot, requireTools } from "./helpers/tools";
@@ -87,14 +87,7 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
     const r = await stack.up({ color: "never" });
     expect(r.summary.result).toBe("succeeded");
   };
-  const certs = async (waitSec: number) => {
-    useLabKey(root, "lab");
-    try {
-      return await waitForCerts(root, model(), waitSec);
-    } finally {
-      await closeConnections();
-    }
-  };
+  const certs = (waitSec: number) => onStackHosts(root, "lab", () => waitForCerts(root, model(), waitSec));
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "globenet-lab-tls-"));
@@ -266,17 +259,14 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
     expect(delv.stdout + delv.stderr).toContain("; fully validated");
     expect(delv.stdout).toContain('"v=spf1 -all"');
 
-    useLabKey(root, "lab");
-    try {
+    await onStackHosts(root, "lab", async () => {
       const [row] = await readDnssec(root, model(), [zone]);
       const fromServed = sh("dnssec-dsfromkey", ["-2", "-f", "-", zone], `${zone}. 3600 IN DNSKEY ${ksk[0]}\n`).stdout.trim();
       expect(row?.ds.map((l) => l.replace(/\s+/g, " "))).toEqual([fromServed.replace(/\s+/g, " ")]);
       expect(row?.policy).toBe("globenet");
       const view = formatDnssec([row as NonNullable<typeof row>]);
       expect(view).toMatch(new RegExp(`^${zone}: signed; policy globenet; dnssec: true in git\\n  key \\d+ (KSK|ZSK): published \\d{4}-\\d\\d-\\d\\d \\(\\d+ days?\\)`));
-    } finally {
-      await closeConnections();
-    }
+    });
     const cli = sh("npx", ["--no-install", "tsx", "lib/cli/dnssec.ts", "ds", zone, "--root", root]);
     expect(cli.status, cli.stderr).toBe(0);
     expect(cli.stdout.trim().replace(/\s+/g, " ")).toMatch(new RegExp(`^${zone.replace(/\./g, "\\.")}\\. IN DS \\d+ 13 2 [0-9A-F]{64}$`));
@@ -300,13 +290,10 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
     expect(dig("+short", zone, "TXT").trim()).toBe('"v=spf1 -all"');
     expect(Number(dig("+short", zone, "SOA").split(/\s+/)[2])).toBeGreaterThanOrEqual(serialBefore);
     // And the status view says so.
-    useLabKey(root, "lab");
-    try {
+    await onStackHosts(root, "lab", async () => {
       const [row] = await readDnssec(root, model(), [zone]);
       expect(formatDnssec([row as NonNullable<typeof row>])).toMatch(new RegExp(`^${zone}: (unsigned|unsigning[^;]*); policy insecure; dnssec: false in git`));
-    } finally {
-      await closeConnections();
-    }
+    });
   }, 180_000);
 
   it("npm run lab -- down stops pebble with the rest", async () => {

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { checkds, readDnssec } from "../status/dnssec";
-import { closeConnections, useLabKey } from "../status/remote";
+import { onStackHosts } from "../status/remote";
 import { REPO_ROOT, runMain, UsageError } from "./args";
 import { loadOrThrow } from "./status";
 
@@ -28,8 +28,7 @@ export async function dnssecCommand(argv: string[]): Promise<number> {
   const model = loadOrThrow(root, stack);
   const z = model.zones.find((x) => x.name === zone.replace(/\.$/, "").toLowerCase());
   if (!z) throw new UsageError(`no zone ${zone} in zones/ (known: ${model.zones.map((x) => x.name).join(", ")})`);
-  useLabKey(root, stack);
-  try {
+  return onStackHosts(root, stack, async () => {
     if (what === "ds") {
       if (!z.dnssec) console.error(`note: ${z.file} says dnssec: false; the DS below (if any) is being withdrawn, do not give it to the registrar`);
       const [row] = await readDnssec(root, model, [z.name]);
@@ -43,9 +42,7 @@ export async function dnssecCommand(argv: string[]): Promise<number> {
     const out = await checkds(root, model, what, z.name);
     console.log(out.trim() || `BIND told: DS ${what} for ${z.name}`);
     return 0;
-  } finally {
-    await closeConnections();
-  }
+  });
 }
 
 if (require.main === module) runMain("dnssec", dnssecCommand);

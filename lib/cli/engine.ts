@@ -8,7 +8,7 @@ import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
 import { loadModel } from "../model/build";
 import { formatCerts } from "../status/certs";
-import { closeConnections, useLabKey } from "../status/remote";
+import { onStackHosts } from "../status/remote";
 import { waitForCerts } from "./status";
 
 export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> -- [--stack NAME] [--root DIR]
@@ -157,8 +157,7 @@ async function reportCertificates(root: string, stack: string, waitSec: number):
   const { model } = loadModel(root, stack);
   if (!model?.inventory.acme || !model.sites.some((s) => s.tls === "acme")) return;
   try {
-    useLabKey(root, stack);
-    const rows = await waitForCerts(root, model, waitSec);
+    const rows = await onStackHosts(root, stack, () => waitForCerts(root, model, waitSec));
     const bad = rows.filter((r) => r.state !== "ok");
     if (bad.length === 0) {
       console.log(`certificates: all ${rows.length} live`);
@@ -168,7 +167,5 @@ async function reportCertificates(root: string, stack: string, waitSec: number):
     console.log(formatCerts(bad).replace(/^/gm, "  "));
   } catch (e) {
     console.error(`warning: could not read the certificates back (${(e as Error).message.split("\n")[0]}); npm run status -- certs --stack ${stack} tells later`);
-  } finally {
-    await closeConnections();
   }
 }

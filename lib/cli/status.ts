@@ -3,7 +3,7 @@ import { loadModel } from "../model/build";
 import type { Model } from "../model/types";
 import { formatCerts, readCerts, type CertStatus } from "../status/certs";
 import { formatDnssec, readDnssec } from "../status/dnssec";
-import { closeConnections, useLabKey } from "../status/remote";
+import { onStackHosts } from "../status/remote";
 import { REPO_ROOT, runMain, UsageError } from "./args";
 
 export const STATUS_HELP = `Usage: npm run status -- certs|dnssec [options]
@@ -62,8 +62,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const wait = Number(values.wait ?? 0);
   if (!Number.isFinite(wait) || wait < 0 || wait > 3600) throw new UsageError("--wait must be seconds from 0 to 3600");
   const model = loadOrThrow(root, stack);
-  useLabKey(root, stack);
-  try {
+  return onStackHosts(root, stack, async () => {
     if (what === "certs") {
       let rounds = 0;
       const rows = await waitForCerts(root, model, wait, (r) => {
@@ -75,9 +74,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const rows = await readDnssec(root, model);
     console.log(values.json ? JSON.stringify(rows.map(({ raw: _raw, ...r }) => r), null, 2) : formatDnssec(rows));
     return rows.every((r) => (r.wanted ? r.keys.some((k) => !!k.since) : true)) ? 0 : 1;
-  } finally {
-    await closeConnections();
-  }
+  });
 }
 
 if (require.main === module) runMain("status", statusCommand);

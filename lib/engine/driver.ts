@@ -10,7 +10,7 @@ import { readLocks } from "../state/store";
 import { formatUpdateMessage, gitEnvFor, updateFacts } from "../state/metadata";
 import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
-import { ensureLabKeys } from "../lab/keys";
+import { ensureLabKeys, labDeployKeyFile } from "../lab/keys";
 import { program } from "../../index";
 import { pidAlive } from "../lab/proc";
 
@@ -79,7 +79,7 @@ export function engineSetup(root: string, stack: string, extra: Record<string, s
   if (stack === "lab") {
     ensureLabKeys(root);
     env.PULUMI_CONFIG_PASSPHRASE = given("PULUMI_CONFIG_PASSPHRASE") ?? LAB_PASSPHRASE;
-    const key = join(root, ".lab", "ssh", "deploy_key");
+    const key = labDeployKeyFile(root);
     if (!given("GLOBENET_SSH_KEY_FILE") && existsSync(key)) env.GLOBENET_SSH_KEY_FILE = key;
   } else {
     const pass = given("PULUMI_CONFIG_PASSPHRASE");

@@ -15,7 +15,7 @@ import { changes, restore } from "./backup";
 import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, httpsGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
 import { waitForCerts } from "../cli/status";
 import { formatCerts, type CertStatus } from "../status/certs";
-import { closeConnections, useLabKey } from "../status/remote";
+import { onStackHosts } from "../status/remote";
 import { pebbleRootFile } from "./pebble";
 import { labBackendRecord } from "../state/lab-backend";
 import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type DaemonCtx, type LabDaemon, type StartOutcome } from "./daemons";
@@ -247,14 +247,11 @@ export async function labUp(o: UpOptions): Promise<number> {
     const t = Date.now();
     say(`certificates: waiting for mod_md to get them from ${facts.model.inventory.acme.directory} (at most ${CERT_WAIT_S} s) …`);
     try {
-      useLabKey(o.root, STACK);
-      certs = await waitForCerts(o.root, facts.model, CERT_WAIT_S);
+      certs = await onStackHosts(o.root, STACK, () => waitForCerts(o.root, facts.model, CERT_WAIT_S));
       const live = certs.filter((c) => c.state === "ok").length;
       phases.push(["certificates", Date.now() - t, `${live} of ${certs.length} live`]);
     } catch (e) {
       phases.push(["certificates", Date.now() - t, `could not read them: ${(e as Error).message}`]);
-    } finally {
-      await closeConnections();
     }
   }
 

@@ -7,11 +7,16 @@ import { join } from "node:path";
  * deploy key the provider logs in with, and the lab sshd's host key that Pulumi.lab.yaml
  * pins through host_key_file.
  */
+/** The lab's deploy key: what the driver, and the status views, give the provider's SSH for the lab stack. */
+export function labDeployKeyFile(root: string): string {
+  return join(root, ".lab", "ssh", "deploy_key");
+}
+
 export function ensureLabKeys(root: string): { deployKey: string; hostKey: string; hostKeyPub: string } {
   const dir = join(root, ".lab", "ssh");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const deployKey = join(dir, "deploy_key");
+  const deployKey = labDeployKeyFile(root);
   const hostKey = join(dir, "host_key");
   for (const [file, comment] of [
     [deployKey, "globenet-deploy@lab"],

@@ -3,15 +3,24 @@
  * provider's SSH layer (pinned host keys, the deploy key from GLOBENET_SSH_KEY_FILE or an
  * agent, constant scripts with validated arguments), outside the engine.
  */
-import { join } from "node:path";
+import { labDeployKeyFile } from "../lab/keys";
 import { targetOf } from "../../components/target";
 import type { HostModel, Model } from "../model/types";
 import { pool } from "../../provider/ssh/pool";
 import { run } from "../../provider/ssh/remote";
 
-/** The lab's deploy key, as the driver gives it to the provider. */
-export function useLabKey(root: string, stack: string): void {
-  if (stack === "lab" && !process.env.GLOBENET_SSH_KEY_FILE) process.env.GLOBENET_SSH_KEY_FILE = join(root, ".lab", "ssh", "deploy_key");
+/**
+ * Runs `fn`, which reads the stack's hosts, with the credentials the driver would give the
+ * provider (for the lab, the lab's own deploy key unless GLOBENET_SSH_KEY_FILE says otherwise),
+ * and closes the SSH connections afterwards, so the process can end.
+ */
+export async function onStackHosts<T>(root: string, stack: string, fn: () => Promise<T>): Promise<T> {
+  if (stack === "lab" && !process.env.GLOBENET_SSH_KEY_FILE) process.env.GLOBENET_SSH_KEY_FILE = labDeployKeyFile(root);
+  try {
+    return await fn();
+  } finally {
+    await pool.close();
+  }
 }
 
 export async function onHost(root: string, host: HostModel, script: string, args: string[], what: string): Promise<string> {
@@ -21,8 +30,4 @@ export async function onHost(root: string, host: HostModel, script: string, args
 
 export function hostsWith(model: Model, role: "web" | "dns-primary"): HostModel[] {
   return model.hosts.filter((h) => h.roles.includes(role));
-}
-
-export async function closeConnections(): Promise<void> {
-  await pool.close();
 }
