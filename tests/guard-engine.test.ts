@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,7 +46,12 @@ describe("the guard on real previews", () => {
     expect(plan.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`)).toEqual(["update ns1-bind"]);
   }, 300_000);
 
-  it("blocks a member's departure until the merge request allows it, saying what is lost and where it goes", async () => {
+  it("blocks a member's departure until a commit of the change allows it (the description never does), saying what is lost and where it goes", async () => {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: data, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "Camille", GIT_AUTHOR_EMAIL: "c@globenet.example", GIT_COMMITTER_NAME: "Camille", GIT_COMMITTER_EMAIL: "c@globenet.example" } }).trim();
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "before");
+    const base = git("rev-parse", "HEAD");
     rmSync(join(data, "members", "member-00000"), { recursive: true });
     rmSync(join(data, "zones", "member-00000.example.yaml"));
     const { plan } = await previewPlan(stack);
@@ -61,10 +67,19 @@ describe("the guard on real previews", () => {
       expect(text).toMatch(/members\/member-00000: VPS vm would be deleted on \S+/);
       expect(text).toMatch(/archived first to \/var\/backups\/globenet-archive\/vps\/member-00000--vm-<UTC time>\.qcow2/);
       expect([...text.matchAll(/^  Allow-Destroy: (.+)$/gm)].map((m) => m[1])).toEqual(["members/member-00000"]);
+      // The merge request's description (editable after the approvals) allows nothing.
       out.length = 0;
       process.env.CI_MERGE_REQUEST_DESCRIPTION = "Member 0 leaves (ticket #42).\n\nAllow-Destroy: members/member-00000\n";
-      expect(await guardCommand(["--plan", file])).toBe(0);
+      git("add", "-A");
+      git("commit", "-q", "-m", "member-00000 leaves");
+      expect(await guardCommand(["--plan", file, "--base", base, "--root", data])).toBe(1);
+      expect(out.join("\n")).toContain("guard: BLOCKED");
+      // A commit of the change does.
+      out.length = 0;
+      git("commit", "-q", "--allow-empty", "-m", "Member 0 leaves (ticket #42)\n\nAllow-Destroy: members/member-00000");
+      expect(await guardCommand(["--plan", file, "--base", base, "--root", data])).toBe(0);
       expect(out.join("\n")).toContain("guard: OK — every destructive change is allowed explicitly");
+      expect(out.join("\n")).toMatch(/Member 0 leaves \(ticket #42\): members\/member-00000/);
     } finally {
       log.mockRestore();
       delete process.env.CI_MERGE_REQUEST_DESCRIPTION;

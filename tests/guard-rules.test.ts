@@ -1,4 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allowancesInRange, allowancesSinceApplied, lastAppliedCommit, parseLog } from "../lib/guard/allowances";
 import { parsePlan, type Plan, type PlanStep } from "../lib/guard/plan";
 import { allowancesIn, formatVerdict, judge } from "../lib/guard/rules";
 
@@ -44,10 +49,18 @@ describe("the destructive-change guard", () => {
     expect(text).toContain("archived first to /var/backups/globenet-archive/databases/velo_wp-<UTC time>.sql.gz on db1");
   });
 
-  it("reads Allow-Destroy lines from a description or commit messages", () => {
+  it("reads the Allow-Destroy lines of a commit message, trailers or lines kept by a squash template", () => {
     const text = "Départ de l'association.\n\nAllow-Destroy: members/velo-libre/\nallow-destroy: ./members/ondes/vps/stream.yaml, zones/old.example.yaml\nNot-Allow-Destroy: x\n";
     expect(allowancesIn(text)).toEqual(["members/ondes/vps/stream", "members/velo-libre", "zones/old.example"]);
     expect(allowancesIn("no trailer here")).toEqual([]);
+    // GitLab's %{all_commits} in a squash template: each commit's lines mid-message.
+    expect(allowancesIn("velo-libre leaves (!12)\n\n* velo-libre: departed\n\nAllow-Destroy: members/velo-libre\n\n* fix a typo\n")).toEqual(["members/velo-libre"]);
+  });
+
+  it("tells where an allowance must go when it blocks: a commit, not the description", () => {
+    const text = formatVerdict(judge(plan(...members(TEN), db("delete", "velo_wp", "a1")), { maxShare: 0.2, allowances: [] }));
+    expect(text).toContain("say so in a commit message of the change");
+    expect(text).toContain("the merge request's description does not count");
   });
 
   it("reads the Pulumi CLI's own preview --json as well as ours", () => {
@@ -57,5 +70,80 @@ describe("the destructive-change guard", () => {
     expect(p.steps).toEqual([{ op: "delete", urn: urn("globenet:db:Database", "velo_wp"), type: "globenet:db:Database", name: "velo_wp", old: { handle: "velo-libre", name: "velo_wp", target: target("db1") }, new: undefined }]);
     expect(() => parsePlan("{}", "plan.json")).toThrow('plan.json: no "steps" list');
     expect(() => parsePlan("nope", "plan.json")).toThrow("plan.json: not JSON");
+  });
+});
+
+describe("the last commit applied to a stack, from its update history", () => {
+  const A = "a".repeat(40);
+  const B = "b".repeat(40);
+  const C = "c".repeat(40);
+  const u = (version: number, kind: string, result: string, head?: string, message?: string) => ({ version, kind, result, message, environment: (head ? { "git.head": head } : {}) as Record<string, string> });
+  it.each<[string, ReturnType<typeof u>[], string | undefined]>([
+    ["no update yet", [], undefined],
+    ["the newest successful update", [u(1, "update", "succeeded", A), u(2, "update", "succeeded", B)], B],
+    ["whatever order the history comes in", [u(3, "update", "succeeded", C), u(1, "update", "succeeded", A), u(2, "update", "succeeded", B)], C],
+    ["a failed update is not applied", [u(1, "update", "succeeded", A), u(2, "update", "failed", B)], A],
+    ["a refresh or a destroy applies no commit", [u(1, "update", "succeeded", A), u(2, "refresh", "succeeded", B), u(3, "destroy", "succeeded", C)], A],
+    ["the driver's message when git.head is missing", [u(1, "update", "succeeded", undefined, "Add velo-libre [commit 3f2a9c1b7d4e, by alice]")], "3f2a9c1b7d4e"],
+    ["an update that recorded no commit at all", [u(1, "update", "succeeded", undefined, "by hand")], undefined],
+    ["a git.head that is not a commit name is ignored", [u(1, "update", "succeeded", A), u(2, "update", "succeeded", "--output=/tmp/x")], A],
+  ])("%s", (_what, history, want) => {
+    expect(lastAppliedCommit(history)).toBe(want);
+  });
+
+  it("parses git log -z output into commits", () => {
+    expect(parseLog(`${A}\0subject\n\nAllow-Destroy: members/x\n\0${B}\0other\n`)).toEqual([
+      { sha: A, message: "subject\n\nAllow-Destroy: members/x\n" },
+      { sha: B, message: "other\n" },
+    ]);
+    expect(parseLog("")).toEqual([]);
+  });
+});
+
+describe("Allow-Destroy lines from a range of commits (a real git repository)", () => {
+  let repo: string;
+  const sha: Record<string, string> = {};
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "Camille", GIT_AUTHOR_EMAIL: "c@globenet.example", GIT_COMMITTER_NAME: "Camille", GIT_COMMITTER_EMAIL: "c@globenet.example" } }).trim();
+  const commit = (name: string, message: string) => {
+    git("commit", "-q", "--allow-empty", "-m", message);
+    sha[name] = git("rev-parse", "HEAD");
+  };
+
+  beforeAll(() => {
+    repo = mkdtempSync(join(tmpdir(), "globenet-allow-"));
+    git("init", "-q", "-b", "main");
+    commit("applied", "already applied\n\nAllow-Destroy: members/old");
+    git("checkout", "-q", "-b", "mr");
+    commit("mr1", "velo-libre leaves\n\nAllow-Destroy: members/velo-libre");
+    commit("mr2", "typo");
+    git("checkout", "-q", "main");
+    git("merge", "-q", "--no-ff", "mr", "-m", "Merge branch 'mr'\n\nAllow-Destroy: members/ondes");
+    sha.merge = git("rev-parse", "HEAD");
+  });
+  afterAll(() => rmSync(repo, { recursive: true, force: true }));
+
+  it("counts the non-merge commits after the applied one, and says which commit allowed what", () => {
+    const r = allowancesInRange(repo, sha.applied as string, sha.merge as string);
+    expect(r.problem).toBeUndefined();
+    expect(r.allowances).toEqual(["members/velo-libre"]);
+    expect(r.commits).toEqual([{ sha: sha.mr1, subject: "velo-libre leaves", paths: ["members/velo-libre"] }]);
+    expect(r.range).toBe(`${sha.applied?.slice(0, 12)}..${sha.merge?.slice(0, 12)}`);
+  });
+
+  it("from the stack's history: the last successful update's commit", () => {
+    const history = [{ version: 1, kind: "update", result: "succeeded", environment: { "git.head": sha.applied as string } }];
+    expect(allowancesSinceApplied(repo, history).allowances).toEqual(["members/velo-libre"]);
+    // Applied up to the merge: nothing is left to allow.
+    expect(allowancesSinceApplied(repo, [...history, { version: 2, kind: "update", result: "succeeded", environment: { "git.head": sha.merge as string } }]).allowances).toEqual([]);
+  });
+
+  it("counts nothing, and says why, when the last applied commit is unknown or there is none", () => {
+    const unknown = allowancesSinceApplied(repo, [{ version: 1, kind: "update", result: "succeeded", environment: { "git.head": "d".repeat(40) } }]);
+    expect(unknown.allowances).toEqual([]);
+    expect(unknown.problem).toMatch(/the last applied commit dddddddddddd is not in this repository's history/);
+    const none = allowancesSinceApplied(repo, []);
+    expect(none.allowances).toEqual([]);
+    expect(none.problem).toMatch(/no successful update that recorded its commit/);
   });
 });

@@ -4,6 +4,7 @@ import type { OpMap } from "@pulumi/pulumi/automation";
 import { openStack, DriverError } from "../engine/driver";
 import { parseUpdateMessage } from "../state/metadata";
 import { previewPlan } from "../guard/collect";
+import { guardBeforeUp } from "../guard/apply";
 import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
 import { loadModel } from "../model/build";
@@ -17,7 +18,10 @@ export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> 
           [--plan-json FILE] [--refresh]   exits 1 when anything would; --plan-json writes
                                            the steps for npm run guard; --refresh reads
                                            the live hosts first (drift), saving nothing
-  up                                       apply (validate, render, then the engine)
+  up [--guard] [--allow PATH]              apply (validate, render, then the engine); on any
+                                           stack but lab (or with --guard) it first previews
+                                           and runs the destructive-change guard on that plan,
+                                           and stops before changing anything if it blocks
   refresh                                  read the live hosts into the state (shows drift)
   destroy --confirm NAME                   remove everything the stack manages (archives first)
   history [--limit N]                      the stack's past updates: when, what, result,
@@ -29,7 +33,10 @@ export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> 
   --lock-wait S  up/refresh/destroy: when another update holds the stack, wait up to S
                  seconds for it (default 0: say who holds it and stop; CI waits)
   --cert-wait S  up: then wait up to S seconds for the sites' certificates (default 0:
-                 read them once) and list any site without one, and why`;
+                 read them once) and list any site without one, and why
+  --allow PATH   up: allow deleting PATH (repeatable) as an Allow-Destroy line would; the
+                 guard reads those lines from the commits since the stack's last
+                 successful update (never from a merge request's description)`;
 
 function summary(changes: OpMap | Record<string, number> | undefined): string {
   const entries = Object.entries(changes ?? {}).filter(([, n]) => (n ?? 0) > 0);
@@ -53,6 +60,8 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
       confirm: { type: "string" },
       "lock-wait": { type: "string" },
       "cert-wait": { type: "string" },
+      guard: { type: "boolean" },
+      allow: { type: "string", multiple: true },
       limit: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -72,6 +81,9 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
   if (!Number.isInteger(certWait) || certWait < 0 || certWait > 3600) throw new UsageError(`--cert-wait takes a whole number of seconds up to 3600 (got "${values["cert-wait"]}")`);
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit takes a whole number (got "${values.limit}")`);
+  if (values.allow?.length && (op !== "up" || (!values.guard && stackName === "lab"))) {
+    throw new UsageError(op !== "up" ? "--allow is for up's guard" : "--allow is for the guard: add --guard (the lab stack runs without it by default)");
+  }
   const t0 = process.hrtime.bigint();
   try {
     const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => console.error(l) });
@@ -93,6 +105,16 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
         return 0;
       }
       case "up": {
+        if (values.guard || stackName !== "lab") {
+          // The plan judged on the merge request may be stale: judge this apply's own plan.
+          console.log(`guard: previewing stack ${stackName} before the update …`);
+          const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow });
+          console.log(g.text);
+          if (!g.ok) {
+            console.error(`\nup of ${stackName} refused by the guard before changing anything (${seconds(t0)}): add the Allow-Destroy lines above in a commit, if this is intended`);
+            return 1;
+          }
+        }
         const r = await stack.up({ onOutput, color, diff: values.diff });
         console.log(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
         await reportCertificates(values.root ?? REPO_ROOT, stackName, certWait);

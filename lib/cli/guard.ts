@@ -1,38 +1,36 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { simpleGit } from "simple-git";
 import { openStack } from "../engine/driver";
 import { previewPlan } from "../guard/collect";
 import { parsePlan, type Plan } from "../guard/plan";
-import { allowancesIn, formatVerdict, judge, normalisePath } from "../guard/rules";
+import { allowancesInRange, describeAllowances, fullCommit, type RangeAllowances } from "../guard/allowances";
+import { formatVerdict, judge, normalisePath } from "../guard/rules";
 import { REPO_ROOT, runMain, UsageError } from "./args";
 
 export const GUARD_HELP = `Usage: npm run guard -- [--plan FILE | --stack NAME] [options]
 
 Refuses a change that would delete or replace member data (a hosting account and its home,
 a database, a VPS and its disk) or remove more than --max-share of the members or zones,
-unless the merge request allows each one with a line "Allow-Destroy: <path>", e.g.
-"Allow-Destroy: members/velo-libre" or "Allow-Destroy: members/ondes/vps/stream".
+unless a commit message of the change allows each one with a line "Allow-Destroy: <path>",
+e.g. "Allow-Destroy: members/velo-libre" or "Allow-Destroy: members/ondes/vps/stream".
 
   --plan FILE        a plan from npm run preview -- --plan-json FILE (or pulumi preview --json)
   --stack NAME       run the preview here instead (lab by default)
   --root DIR         data tree for --stack (default: the repository)
-  --base REF         also read Allow-Destroy lines from the commits REF..HEAD
+  --base REF         read Allow-Destroy lines from the commits REF..HEAD (merge commits left out)
   --allow PATH       allow PATH (repeatable), as an Allow-Destroy line would
   --max-share N      largest share of members or zones removed at once (default 0.1)
   --json             print the verdict as JSON
 
-Also read: the merge request description in CI_MERGE_REQUEST_DESCRIPTION (GitLab sets it).
+A merge request's description never counts: it can be edited after the approvals. (npm run up
+runs the same guard on its own fresh plan, reading the commits since the stack's last
+successful update.)
 Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`;
 
-async function commitMessages(base: string): Promise<string> {
-  const git = simpleGit(REPO_ROOT);
-  try {
-    const log = await git.log({ from: base, to: "HEAD" });
-    return log.all.map((c) => `${c.message}\n${c.body}`).join("\n");
-  } catch (e) {
-    throw new UsageError(`cannot read the commits ${base}..HEAD: ${(e as Error).message.split("\n")[0]} (fetch the base branch first: git fetch origin ${base})`);
-  }
+function commitAllowances(checkout: string, base: string): RangeAllowances {
+  const from = fullCommit(checkout, base);
+  if (!from) throw new UsageError(`--base ${base}: unknown commit in ${checkout} (fetch the base branch first: git fetch origin ${base})`);
+  return allowancesInRange(checkout, from, "HEAD");
 }
 
 export async function guardCommand(argv: string[]): Promise<number> {
@@ -64,10 +62,11 @@ export async function guardCommand(argv: string[]): Promise<number> {
     process.stderr.write(`guard: previewing stack ${stack.name} …\n`);
     plan = (await previewPlan(stack)).plan;
   }
-  const texts = [process.env.CI_MERGE_REQUEST_DESCRIPTION ?? "", values.base ? await commitMessages(values.base) : ""];
-  const allowances = [...new Set([...allowancesIn(texts.join("\n")), ...(values.allow ?? []).map(normalisePath)])].sort();
+  const fromCommits = values.base ? commitAllowances(values.root ?? REPO_ROOT, values.base) : undefined;
+  const allowances = [...new Set([...(fromCommits?.allowances ?? []), ...(values.allow ?? []).map(normalisePath)])].sort();
   const verdict = judge(plan, { maxShare, allowances });
   console.log(values.json ? JSON.stringify(verdict, null, 2) : formatVerdict(verdict));
+  if (fromCommits && !values.json) console.log(`\n${describeAllowances(fromCommits)}`);
   return verdict.ok ? 0 : 1;
 }
 

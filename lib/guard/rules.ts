@@ -3,9 +3,10 @@ import type { Plan, PlanStep } from "./plan";
 /**
  * The destructive-change guard: a plan that deletes or replaces what holds members' data
  * (a hosting account and its home, a database, a VPS and its disk), or that removes more
- * than a set share of the members or zones at once, is refused unless the merge request
- * says so, one `Allow-Destroy: <path>` line per thing. The provider archives before every
- * such delete; the guard makes sure nobody loses data by accident even so.
+ * than a set share of the members or zones at once, is refused unless a commit being applied
+ * says so, one `Allow-Destroy: <path>` line per thing (where those lines may come from:
+ * ./allowances.ts). The provider archives before every such delete; the guard makes sure
+ * nobody loses data by accident even so.
  */
 
 const DESTRUCTIVE = new Set(["delete", "replace", "create-replacement", "delete-replaced", "discard"]);
@@ -39,11 +40,15 @@ export interface Verdict {
 export interface GuardOptions {
   /** Largest share of members (and of zones) one change may remove without each being allowed. */
   maxShare: number;
-  /** Paths from Allow-Destroy lines. */
+  /** Paths from Allow-Destroy lines (commit messages) and --allow. */
   allowances: string[];
 }
 
-/** Allow-Destroy lines of a text (merge request description, commit messages), normalised. */
+/**
+ * The Allow-Destroy lines of one commit message, normalised. Any line of the message counts,
+ * not only git's trailer block: a squash commit made from GitLab's `%{all_commits}` template
+ * keeps each commit's lines in the middle of its message.
+ */
 export function allowancesIn(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/^[ \t]*Allow-Destroy:[ \t]*(.+)$/gim)) {
@@ -169,7 +174,7 @@ export function formatVerdict(v: Verdict): string {
     const wanted = [...new Set([...v.losses.filter((l) => !l.allowedBy).map((l) => l.path), ...v.share.flatMap((s) => /: (.*) not allowed$/.exec(s)?.[1]?.split(", ") ?? [])])];
     // members/x covers everything of member x: no need to list its parts too.
     const needed = wanted.filter((p) => !wanted.some((q) => q !== p && p.startsWith(`${q}/`))).sort();
-    lines.push("", "If this is intended, say so in the merge request description (or a commit message), one line each:");
+    lines.push("", "If this is intended, say so in a commit message of the change (e.g. git commit --allow-empty), one line each;", "the merge request's description does not count:");
     for (const p of needed) lines.push(`  Allow-Destroy: ${p}`);
   }
   return lines.join("\n");
