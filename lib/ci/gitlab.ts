@@ -1,8 +1,10 @@
 /**
- * The two things CI writes to GitLab, through its REST API (v4) with a project access token:
- * one note per merge request holding the plan (updated on each pipeline, never duplicated),
- * and one open issue for drift (updated while drift lasts). Each is found again by a marker
- * comment in its body. The token travels in a header only; error text never includes it.
+ * What CI's protected jobs write to GitLab, through its REST API (v4) with a project access
+ * token: one plan note per merge request (updated by the mr-plans job, never duplicated), a
+ * commit status on the merge request's head, and one open issue for drift (updated while
+ * drift lasts). Notes and issues are found again by a marker comment in their body; a plan
+ * note counts only when the token's own user wrote it (anyone may post a note that starts
+ * with the marker). The token travels in a header only; error text never includes it.
  */
 
 export interface GitLab {
@@ -15,9 +17,15 @@ export interface GitLab {
 
 export const PLAN_MARKER = "<!-- globenet-infra:plan -->";
 export const DRIFT_MARKER = "<!-- globenet-infra:drift -->";
+/** The commit status the mr-plans job sets on a merge request's head. */
+export const STATUS_NAME = "globenet/prod-plan";
 
 async function call<T>(gl: GitLab, method: string, path: string, body?: Record<string, unknown>): Promise<T> {
-  const url = `${gl.api.replace(/\/+$/, "")}/projects/${encodeURIComponent(gl.project)}${path}`;
+  return callApi<T>(gl, method, `/projects/${encodeURIComponent(gl.project)}${path}`, body);
+}
+
+async function callApi<T>(gl: GitLab, method: string, path: string, body?: Record<string, unknown>): Promise<T> {
+  const url = `${gl.api.replace(/\/+$/, "")}${path}`;
   let res: Response;
   try {
     res = await fetch(url, {
@@ -30,28 +38,86 @@ async function call<T>(gl: GitLab, method: string, path: string, body?: Record<s
   }
   if (!res.ok) {
     const text = (await res.text()).slice(0, 300).split(gl.token).join("[token]");
-    const hint = res.status === 401 || res.status === 403 ? " (the token in GITLAB_API_TOKEN needs the api scope and at least Reporter on the project)" : "";
+    const hint = res.status === 401 || res.status === 403 ? " (the token in GITLAB_API_TOKEN needs the api scope and the Developer role on the project)" : "";
     throw new Error(`GitLab API ${method} ${url}: HTTP ${res.status} ${text}${hint}`);
   }
   return (await res.json()) as T;
 }
 
-interface Note {
-  id: number;
-  body: string;
+/** Every page of a list (GitLab pages at most 100 items). */
+async function all<T>(gl: GitLab, path: string): Promise<T[]> {
+  const out: T[] = [];
+  for (let page = 1; page <= 50; page++) {
+    const items = await call<T[]>(gl, "GET", `${path}${path.includes("?") ? "&" : "?"}per_page=100&page=${page}`);
+    out.push(...items);
+    if (items.length < 100) break;
+  }
+  return out;
 }
 
-/** Creates or updates the merge request's plan note; returns what it did. */
-export async function upsertMrNote(gl: GitLab, mrIid: string, body: string): Promise<"created" | "updated"> {
+export interface Note {
+  id: number;
+  body: string;
+  author?: { id: number };
+}
+
+/** The token's own user (a project access token has a bot user of its own). */
+export async function currentUser(gl: GitLab): Promise<{ id: number; username: string }> {
+  return callApi(gl, "GET", "/user");
+}
+
+/** The plan note this user wrote on the merge request, if any. */
+export async function findPlanNote(gl: GitLab, mrIid: number | string, authorId: number): Promise<Note | undefined> {
+  const notes = await all<Note>(gl, `/merge_requests/${encodeURIComponent(String(mrIid))}/notes?sort=asc`);
+  return notes.find((n) => n.author?.id === authorId && n.body.startsWith(PLAN_MARKER));
+}
+
+/** Creates or updates the merge request's plan note (the one `authorId` wrote); returns what it did. */
+export async function upsertMrNote(gl: GitLab, mrIid: number | string, body: string, authorId: number): Promise<"created" | "updated"> {
   const full = `${PLAN_MARKER}\n${body}`;
-  const notes = await call<Note[]>(gl, "GET", `/merge_requests/${encodeURIComponent(mrIid)}/notes?per_page=100&sort=asc`);
-  const mine = notes.find((n) => n.body.startsWith(PLAN_MARKER));
+  const iid = encodeURIComponent(String(mrIid));
+  const mine = await findPlanNote(gl, mrIid, authorId);
   if (mine) {
-    await call(gl, "PUT", `/merge_requests/${encodeURIComponent(mrIid)}/notes/${mine.id}`, { body: full });
+    await call(gl, "PUT", `/merge_requests/${iid}/notes/${mine.id}`, { body: full });
     return "updated";
   }
-  await call(gl, "POST", `/merge_requests/${encodeURIComponent(mrIid)}/notes`, { body: full });
+  await call(gl, "POST", `/merge_requests/${iid}/notes`, { body: full });
   return "created";
+}
+
+export interface MergeRequest {
+  iid: number;
+  /** The head commit of the merge request's source branch. */
+  sha: string;
+  title?: string;
+  target_branch: string;
+  source_branch?: string;
+  web_url?: string;
+  head_pipeline?: { id: number; sha: string } | null;
+}
+
+/** The open merge requests into `target` (oldest first). */
+export async function openMergeRequests(gl: GitLab, target: string): Promise<MergeRequest[]> {
+  const list = await all<MergeRequest>(gl, `/merge_requests?state=opened&target_branch=${encodeURIComponent(target)}&order_by=created_at&sort=asc`);
+  return list.filter((m) => m.target_branch === target && /^[0-9a-f]{40,64}$/.test(m.sha ?? ""));
+}
+
+export async function mergeRequest(gl: GitLab, iid: number): Promise<MergeRequest> {
+  return call(gl, "GET", `/merge_requests/${iid}`);
+}
+
+/**
+ * Sets the commit status `name` on `sha`, in the merge request's pipeline when GitLab has
+ * one for that commit (so "Pipelines must succeed" sees it), else on its own.
+ */
+export async function setCommitStatus(gl: GitLab, sha: string, s: { state: "pending" | "running" | "success" | "failed"; name: string; description: string; targetUrl?: string; pipelineId?: number }): Promise<void> {
+  await call(gl, "POST", `/statuses/${encodeURIComponent(sha)}`, {
+    state: s.state,
+    name: s.name,
+    description: s.description.slice(0, 250),
+    ...(s.targetUrl ? { target_url: s.targetUrl } : {}),
+    ...(s.pipelineId ? { pipeline_id: s.pipelineId } : {}),
+  });
 }
 
 interface Issue {
@@ -62,7 +128,7 @@ interface Issue {
 /** Opens (or updates) the one drift issue; closes nothing: a volunteer closes it once handled. */
 export async function upsertDriftIssue(gl: GitLab, title: string, body: string): Promise<"created" | "updated"> {
   const full = `${DRIFT_MARKER}\n${body}`;
-  const open = await call<Issue[]>(gl, "GET", `/issues?state=opened&labels=drift&per_page=100`);
+  const open = await all<Issue>(gl, `/issues?state=opened&labels=drift`);
   const mine = open.find((i) => (i.description ?? "").startsWith(DRIFT_MARKER));
   if (mine) {
     await call(gl, "PUT", `/issues/${mine.iid}`, { title, description: full });
@@ -76,7 +142,7 @@ export async function upsertDriftIssue(gl: GitLab, title: string, body: string):
 export function gitlabFromEnv(env: NodeJS.ProcessEnv = process.env): GitLab {
   const missing = ["CI_API_V4_URL", "CI_PROJECT_ID", "GITLAB_API_TOKEN"].filter((k) => !env[k]);
   if (missing.length) {
-    throw new Error(`${missing.join(", ")} not set: GitLab CI sets CI_API_V4_URL and CI_PROJECT_ID; GITLAB_API_TOKEN is a masked CI/CD variable holding a project access token (api scope)`);
+    throw new Error(`${missing.join(", ")} not set: GitLab CI sets CI_API_V4_URL and CI_PROJECT_ID; GITLAB_API_TOKEN is a protected, masked CI/CD variable holding a project access token (api scope, Developer), given only to the default branch's pipelines`);
   }
   return { api: env.CI_API_V4_URL as string, project: env.CI_PROJECT_ID as string, token: env.GITLAB_API_TOKEN as string };
 }

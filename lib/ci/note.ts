@@ -30,23 +30,69 @@ export function changedSteps(plan: Plan): string[] {
   return plan.steps.filter((s) => s.op !== "same").map((s) => `${s.op.padEnd(8)} ${s.type} ${s.name}`);
 }
 
+/** What a plan note was computed from: the merge request's head and the target's head. */
+export interface Planned {
+  head: string;
+  target: string;
+}
+
+const PLANNED = /^<!-- globenet-infra:planned head=([0-9a-f]{40,64}) target=([0-9a-f]{40,64}) -->$/m;
+
+export function plannedLine(p: Planned): string {
+  return `<!-- globenet-infra:planned head=${p.head} target=${p.target} -->`;
+}
+
+/** The head and target a note says it planned (undefined for a note without the line). */
+export function plannedOf(body: string): Planned | undefined {
+  const m = PLANNED.exec(body);
+  return m ? { head: m[1] as string, target: m[2] as string } : undefined;
+}
+
 export interface PlanNoteInput {
   stack: string;
-  commit: string;
+  /** The merge request's head, the target branch's head (whose code computed the plan). */
+  planned: Planned;
+  targetBranch: string;
   plan: Plan;
   /** The rendered-file diff (npm run diff), already grouped by host and daemon. */
   diff: string;
+  /** The guard's verdict and where its Allow-Destroy lines came from. */
   guard: string;
   guardOk: boolean;
-  /** Link to the pipeline, when known. */
-  pipelineUrl?: string;
+  /** Files the merge request changes that are not data: not previewed. */
+  notPreviewed: string[];
+  /** Link to the job, when known. */
+  jobUrl?: string;
+}
+
+const short = (s: string) => s.slice(0, 12);
+
+function header(stack: string, p: Planned, targetBranch: string, jobUrl?: string): string[] {
+  return [
+    plannedLine(p),
+    `### Plan for stack \`${stack}\`: this merge request at ${short(p.head)}, merged into \`${targetBranch}\` at ${short(p.target)}${jobUrl ? ` ([job](${jobUrl}))` : ""}`,
+    "",
+    `_Computed by the protected \`mr-plans\` job: the code of \`${targetBranch}\` (reviewed, merged) run over this merge request's data only (members/, zones/ and the inventory of Pulumi.${stack}.yaml). Nothing of this merge request's own code ran._`,
+    "",
+  ];
+}
+
+function notPreviewedText(files: string[], targetBranch: string): string[] {
+  if (files.length === 0) return [];
+  // File names come from the merge request: inside a fence, so they cannot turn into markup.
+  const shown = [...files.slice(0, 50), ...(files.length > 50 ? [`… and ${files.length - 50} more`] : [])];
+  return [
+    `**Not previewed:** this merge request also changes files that are not data (below). The plan above is \`${targetBranch}\`'s code over this merge request's data; review those files as code. After the merge, \`apply\` previews again with the merged code and runs the guard before changing anything.`,
+    "",
+    fenced(shown.join("\n")),
+    "",
+  ];
 }
 
 export function planNote(i: PlanNoteInput): string {
   const changed = changedSteps(i.plan);
   return [
-    `### Plan for stack \`${i.stack}\` at ${i.commit.slice(0, 12)}${i.pipelineUrl ? ` ([pipeline](${i.pipelineUrl}))` : ""}`,
-    "",
+    ...header(i.stack, i.planned, i.targetBranch, i.jobUrl),
     `**Preview:** ${countsLine(planCounts(i.plan))}`,
     "",
     changed.length ? fenced(changed.join("\n")) : "_Nothing to apply._",
@@ -60,7 +106,23 @@ export function planNote(i: PlanNoteInput): string {
     // npm run diff says "no rendered change" when nothing differs.
     i.diff.trim() && !/^no rendered change$/m.test(i.diff) ? fenced(i.diff, "diff") : "_No generated file changes._",
     "",
-    "_Updated by CI on every pipeline of this merge request._",
+    ...notPreviewedText(i.notPreviewed, i.targetBranch),
+    `_Updated whenever this merge request or \`${i.targetBranch}\` moves on._`,
+  ].join("\n");
+}
+
+/** The note when no plan could be computed: refused (code-like change, conflict) or failed (data errors, preview error). */
+export function noPlanNote(i: { stack: string; planned: Planned; targetBranch: string; what: "refused" | "failed"; reasons: string[]; jobUrl?: string; notPreviewed?: string[] }): string {
+  return [
+    ...header(i.stack, i.planned, i.targetBranch, i.jobUrl),
+    i.what === "refused" ? "**No plan: refused.** The trusted job plans data changes only, and this merge request:" : "**No plan: the data of this merge request cannot be planned:**",
+    "",
+    fenced(i.reasons.join("\n")),
+    "",
+    ...notPreviewedText(i.notPreviewed ?? [], i.targetBranch),
+    `**Guard:** BLOCKED until a plan can be computed (status \`globenet/prod-plan\`: failed).`,
+    "",
+    `_Updated whenever this merge request or \`${i.targetBranch}\` moves on._`,
   ].join("\n");
 }
 

@@ -1,55 +1,60 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { gitlabFromEnv, upsertDriftIssue, upsertMrNote } from "../ci/gitlab";
-import { driftIssue, planNote } from "../ci/note";
+import { gitlabFromEnv, upsertDriftIssue } from "../ci/gitlab";
+import { planOpenMergeRequests } from "../ci/mr-plans";
+import { driftIssue } from "../ci/note";
 import { parsePlan } from "../guard/plan";
-import { UsageError } from "./args";
+import { REPO_ROOT, UsageError } from "./args";
 
 /**
- * What .gitlab-ci.yml calls to talk to GitLab:
- *   tsx lib/cli/ci.ts note  --plan plan.json --diff rendered.diff --guard guard.txt --guard-exit N
- *   tsx lib/cli/ci.ts drift --plan plan.json
- * GitLab's own variables say where (CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID,
- * CI_COMMIT_SHA, CI_PIPELINE_URL); GITLAB_API_TOKEN (masked) holds the project access token.
+ * What .gitlab-ci.yml's protected jobs call to talk to GitLab:
+ *   tsx lib/cli/ci.ts mr-plans [--stack prod]   plan every open merge request (trusted code, MR data)
+ *   tsx lib/cli/ci.ts drift --plan plan.json    open or update the drift issue
+ * GitLab's own variables say where (CI_API_V4_URL, CI_PROJECT_ID, CI_DEFAULT_BRANCH,
+ * CI_JOB_URL); GITLAB_API_TOKEN (protected, masked) holds the project access token. Merge
+ * request pipelines call none of this: they hold no token.
  */
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
-    options: { plan: { type: "string" }, diff: { type: "string" }, guard: { type: "string" }, "guard-exit": { type: "string" }, stack: { type: "string" } },
+    options: { plan: { type: "string" }, stack: { type: "string" }, "max-share": { type: "string" } },
     strict: true,
   });
-  if (!values.plan) throw new UsageError("--plan FILE is required (npm run preview -- --plan-json FILE writes it)");
-  const plan = parsePlan(readFileSync(values.plan, "utf8"), values.plan);
-  const stack = values.stack ?? plan.stack;
-  const gl = gitlabFromEnv();
-  if (cmd === "note") {
-    const mr = process.env.CI_MERGE_REQUEST_IID;
-    if (!mr) throw new UsageError("CI_MERGE_REQUEST_IID is not set: the note is for merge request pipelines");
-    const body = planNote({
-      stack,
-      commit: process.env.CI_COMMIT_SHA ?? "HEAD",
-      plan,
-      diff: values.diff ? readFileSync(values.diff, "utf8") : "",
-      guard: values.guard ? readFileSync(values.guard, "utf8") : "(the guard did not run)",
-      guardOk: values["guard-exit"] === "0",
-      pipelineUrl: process.env.CI_PIPELINE_URL,
-    });
-    const what = await upsertMrNote(gl, mr, body);
-    console.log(`merge request !${mr}: plan note ${what}`);
-    return 0;
+  if (cmd === "mr-plans") {
+    const stack = values.stack ?? process.env.GLOBENET_STACK ?? "prod";
+    const targetBranch = process.env.CI_DEFAULT_BRANCH;
+    if (!targetBranch) throw new UsageError("CI_DEFAULT_BRANCH is not set: mr-plans runs in a pipeline of the default branch");
+    if (process.env.CI_COMMIT_BRANCH !== undefined && process.env.CI_COMMIT_BRANCH !== targetBranch) {
+      throw new UsageError(`mr-plans runs only from the default branch (${targetBranch}), not from ${process.env.CI_COMMIT_BRANCH}: its code is what plans every merge request`);
+    }
+    const maxShare = values["max-share"] === undefined ? 0.1 : Number(values["max-share"]);
+    if (!Number.isFinite(maxShare) || maxShare < 0 || maxShare > 1) throw new UsageError(`--max-share must be a number from 0 to 1, got ${values["max-share"]}`);
+    const repo = process.env.CI_PROJECT_DIR ?? REPO_ROOT;
+    const head = spawnSync("git", ["-C", repo, "rev-parse", "--verify", "HEAD^{commit}"], { encoding: "utf8" });
+    const target = head.stdout?.trim() ?? "";
+    if (head.status !== 0 || !/^[0-9a-f]{40,64}$/.test(target)) throw new Error(`${repo} is not a git checkout with a commit`);
+    const outcomes = await planOpenMergeRequests({ gl: gitlabFromEnv(), repo, stack, targetBranch, target, maxShare, jobUrl: process.env.CI_JOB_URL });
+    const count = (w: string) => outcomes.filter((x) => x.what === w).length;
+    console.log(`mr-plans: ${count("planned")} planned, ${count("refused")} refused, ${count("failed")} failed to plan, ${count("skipped")} unchanged, ${count("error")} error(s)`);
+    // A refused or blocked merge request is the job doing its work; only our own trouble fails it.
+    return count("error") > 0 ? 1 : 0;
   }
   if (cmd === "drift") {
+    if (!values.plan) throw new UsageError("--plan FILE is required (npm run preview -- --plan-json FILE writes it)");
+    const plan = parsePlan(readFileSync(values.plan, "utf8"), values.plan);
+    const stack = values.stack ?? plan.stack;
     if (!plan.steps.some((s) => s.op !== "same")) {
       console.log(`stack ${stack}: no drift`);
       return 0;
     }
     const { title, body } = driftIssue(stack, plan, new Date().toISOString());
-    const what = await upsertDriftIssue(gl, title, body);
+    const what = await upsertDriftIssue(gitlabFromEnv(), title, body);
     console.log(`stack ${stack}: drift issue ${what}`);
     return 0;
   }
-  throw new UsageError(`unknown command ${cmd ?? "(none)"}: note or drift`);
+  throw new UsageError(`unknown command ${cmd ?? "(none)"}: mr-plans or drift`);
 }
 
 if (require.main === module) {
