@@ -160,8 +160,15 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
   const gitIn = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...author } }).trim();
   const git = (...args: string[]) => gitIn(work, ...args);
 
-  /** What the runners bring of their own (not GitLab variables): the Pulumi CLI already built, npm's cache, offline. */
-  const runnerSetup = () => ({ XDG_CACHE_HOME: dirname(dirname(cacheDir())), npm_config_cache: join(homedir(), ".npm"), npm_config_offline: "true" });
+  /**
+   * What the runners bring of their own (not GitLab variables): the Pulumi CLI already built,
+   * and npm's cache (which the npm ci that installed this checkout filled), used offline.
+   */
+  const npmCache = (() => {
+    const r = run("npm", ["config", "get", "cache"]);
+    return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : join(homedir(), ".npm");
+  })();
+  const runnerSetup = () => ({ XDG_CACHE_HOME: dirname(dirname(cacheDir())), npm_config_cache: npmCache, npm_config_offline: "true" });
 
   /**
    * gitlab-ci-local in `cwd` with these variables; resolves with its exit status and output.

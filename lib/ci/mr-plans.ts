@@ -9,7 +9,7 @@ import { formatVerdict, judge } from "../guard/rules";
 import { formatDiagnostic } from "../load/diagnostic";
 import { loadModel } from "../model/build";
 import { currentUser, findPlanNote, mergeRequest, openMergeRequests, setCommitStatus, STATUS_NAME, upsertMrNote, type GitLab, type MergeRequest } from "./gitlab";
-import { dropMrRef, fetchMrHead, GitError, prepareMrTree } from "./mr-tree";
+import { dropMrRef, fetchMrHead, prepareMrTree } from "./mr-tree";
 import { noPlanNote, planNote, plannedOf, type Planned } from "./note";
 
 /**
@@ -133,4 +133,3 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
   }
 }
 
-export { GitError };
