@@ -396,7 +396,7 @@ const IGNORED_BIND = [/^zone \S+: loaded serial \d+$/, /^OK$/];
 /**
  * `named-checkconf -z` on a named.conf of ours that includes Debian's default zones and a copy
  * of `<host>/bind/named.conf.globenet` in which each zone's `file "…/<name>.zone"` (rendered for
- * /var/lib/bind/globenet/) points at `<host>/bind/zones/<name>.zone`; then `named-checkzone
+ * /etc/bind/globenet/) points at `<host>/bind/zones/<name>.zone`; then `named-checkzone
  * -i local <zone> <file>` for each zone file (`-i local`: integrity checks on in-zone names
  * only, so no DNS lookups; named does no lookups when loading either). A zone file that no
  * zone statement uses is an error too.
