@@ -111,8 +111,8 @@ list_archives() {
 }
 
 # The guests' network filter, from the XML file $1 (docs/architecture.md, "Guest network
-# filter"): defined before any domain that names it. A changed filter is re-applied by libvirt
-# to every guest using it. The uuid libvirt already has for the name is kept (it refuses
+# filter"): defined before any domain that names it (libvirt re-applies a changed filter to
+# the guests using it). The uuid libvirt already has for the name is kept (it refuses
 # another), as define_guest does for domains.
 define_filter() {
   local f=$1 name live
