@@ -241,7 +241,8 @@ precheck_bind() {
     exit 2
   fi
 }
-as_bind() { setpriv --reuid=bind --regid=bind --clear-groups -- "$@"; }
+# From /, which bind may enter (find, for one, fails when it cannot come back to root's home).
+as_bind() { (cd / && setpriv --reuid=bind --regid=bind --clear-groups -- "$@"); }
 SIGNING=/var/lib/bind/globenet-signing
 KEYS=/var/lib/bind/globenet-keys
 # A directory named writes in: made by bind itself when missing where bind may write (root
@@ -293,7 +294,12 @@ remove_bind_legacy() {
 }
 unwire_bind() {
   remove_lines /etc/bind/named.conf.local "$BIND_INCLUDE" "$BIND_LEGACY_INCLUDE"
-  if [ -L "$SIGNING" ]; then rm -f -- "$SIGNING"; elif [ -d "$SIGNING" ]; then as_bind rm -rf -- "$SIGNING"; fi
+  # Emptied by bind (its own files and links), then the empty folder removed by root: rmdir
+  # removes nothing else, and fails on a link bind might have put in its place.
+  if [ -L "$SIGNING" ]; then rm -f -- "$SIGNING"
+  elif [ -d "$SIGNING" ]; then
+    { as_bind find "$SIGNING" -mindepth 1 -delete && rmdir -- "$SIGNING"; } || { say "could not remove $SIGNING (see above)"; return 1; }
+  fi
   remove_bind_legacy
 }
 
