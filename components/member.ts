@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseModel, MemberModel, SiteModel, VpsModel } from "../lib/model/types";
-import { renderDomainXml, renderMetaData, renderNetworkConfig, renderUserData } from "../lib/render";
+import { NWFILTER_NAME, renderDomainXml, renderMetaData, renderNetworkConfig, renderNwfilter, renderUserData } from "../lib/render";
 import { Database } from "./database";
 import { HostingAccount } from "./hosting-account";
 import type { Target } from "./target";
@@ -96,6 +96,8 @@ export class Member extends pulumi.ComponentResource {
                 ]
               : undefined,
             archiveDir: args.archiveDir,
+            // On a bridge the guest is filtered (no spoofing); the lab's user-mode network is QEMU's own.
+            nwfilter: v.network.type === "bridge" ? { name: NWFILTER_NAME, xml: renderNwfilter() } : undefined,
           },
           { parent: this },
         ),

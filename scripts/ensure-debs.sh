@@ -44,6 +44,9 @@ PACKAGES=(
   passwd                 # useradd/userdel (checkFpm creates temporary pool users)
   sudo                   # lab: the provider runs `sudo -n` as the lab's deploy user
   postgresql             # PostgreSQL 15: the shared state's backend in tests and `lab --state postgres` (started by hand)
+  ebtables               # libvirt's network filters (the bridged guests' globenet-clean-traffic; every hypervisor needs it), tests/guest-nwfilter.test.ts
+  tcpdump                # tests/guest-nwfilter.test.ts captures what reaches the guest's gateway
+  busybox-static         # the tiny guest of tests/guest-nwfilter.test.ts (its initramfs)
 )
 if [[ -n "${EXTRA_DEBS:-}" ]]; then
   read -r -a extra <<<"$EXTRA_DEBS"

@@ -187,6 +187,9 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(sh("dig", ["@127.0.0.1", "+short", "-x", "203.0.113.20"]).stdout.trim()).toBe("atelier.atelier-velo.test.");
     expect(sh("dig", ["@127.0.0.1", "+short", "-x", "2001:db8:42::20"]).stdout.trim()).toBe("atelier.atelier-velo.test.");
     expect(dig("radio-ondes.test", "SOA")).toMatch(/^lab\.globenet\.example\. hostmaster\.globenet\.example\. \d{10} /);
+    // The member's own sub-zone, served as a zone of its own (its own SOA and records).
+    expect(dig("club.atelier-velo.test", "TXT")).toBe('"club"');
+    expect(dig("club.atelier-velo.test", "SOA")).toMatch(/^lab\.globenet\.example\. /);
   });
 
   it("runs the VPS with the declared vCPUs, memory and MAC, its cloud-init seed attached", () => {
@@ -346,7 +349,7 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     const refused = judge(plan, { maxShare: 0.1, allowances: [] });
     expect(refused.ok).toBe(false);
     expect(formatVerdict(refused)).toMatch(/members\/radio-ondes: database ondes_db would be deleted on lab/);
-    // One zone of four is over the 10 % share too: both lines are asked for, and both allow it.
+    // One zone of five is over the 10 % share too: both lines are asked for, and both allow it.
     expect([...formatVerdict(refused).matchAll(/^  Allow-Destroy: (.+)$/gm)].map((m) => m[1])).toEqual(["members/radio-ondes", "zones/radio-ondes.test"]);
     const mr = "Départ de Radio Ondes\n\nAllow-Destroy: members/radio-ondes\nAllow-Destroy: zones/radio-ondes.test\n";
     expect(judge(plan, { maxShare: 0.1, allowances: allowancesIn(mr) }).ok).toBe(true);

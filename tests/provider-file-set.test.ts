@@ -197,8 +197,8 @@ const SNAPSHOT = [
   "/var/lib/apache2", // a2enmod's "enabled by admin" markers
   "/etc/bind",
   "/etc/php/8.2/fpm",
-  "/var/lib/bind/globenet",
-  "/var/lib/bind/globenet.d",
+  "/var/lib/bind/globenet-signing",
+  "/var/lib/bind/globenet-keys",
   "/var/cache/bind/globenet",
   "/var/www/globenet-suspended",
   "/var/www/globenet-suspended.d",
@@ -211,7 +211,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
 
   beforeAll(async () => {
-    for (const p of [...SNAPSHOT.filter((p) => p.includes("globenet") && !p.startsWith("/var/cache")), "/etc/apache2/globenet", "/etc/php/8.2/fpm/globenet"]) {
+    for (const p of [...SNAPSHOT.filter((p) => p.includes("globenet") && !p.startsWith("/var/cache") && !/globenet-(keys|signing)$/.test(p)), "/etc/apache2/globenet", "/etc/php/8.2/fpm/globenet", "/etc/bind/globenet"]) {
       if (existsSync(p)) throw new Error(`${p} exists: a lab or an earlier run uses this machine's file sets; this test would clobber it`);
     }
     snapshot = snapshotPaths(SNAPSHOT);
@@ -356,7 +356,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     let applied: Record<string, string>;
     let id: string;
     const today = todaySerial(new Date());
-    const namedConf = ["alpha.test", "beta.test"].map((z) => `zone "${z}" {\n    type primary;\n    file "/var/lib/bind/globenet/zones/${z}.zone";\n};\n`).join("\n");
+    const namedConf = ["alpha.test", "beta.test"].map((z) => `zone "${z}" {\n    type primary;\n    file "/etc/bind/globenet/zones/${z}.zone";\n};\n`).join("\n");
     const zone = (name: string, www: string, extra = "") =>
       [
         `$ORIGIN ${name}.`,
@@ -385,7 +385,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       id = r.id;
       outs = r.outs;
       expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": today });
-      expect(readFileSync("/etc/bind/named.conf.local", "utf8")).toContain('include "/var/lib/bind/globenet/named.conf.globenet";');
+      expect(readFileSync("/etc/bind/named.conf.local", "utf8")).toContain('include "/etc/bind/globenet/named.conf.globenet";');
       expect(existsSync("/var/cache/bind/globenet")).toBe(true);
       await waitFor("alpha.test to answer", () => soaSerial("alpha.test") === today);
       expect(soaSerial("beta.test")).toBe(today);
@@ -404,7 +404,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     });
 
     it("read: a hand edit that raised a zone's serial shows as drift; the next update goes past that serial", async () => {
-      const live = "/var/lib/bind/globenet/zones/beta.test.zone";
+      const live = "/etc/bind/globenet/zones/beta.test.zone";
       const hand = today + 50;
       writeFileSync(live, `${readFileSync(live, "utf8").replace(`${today + 1} ; serial`, `${hand} ; serial`)}extra IN A 192.0.2.99\n`);
       const seen = (await fileSetType.read(id, outs)) as FileSetOutputs;
@@ -420,11 +420,11 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     });
 
     it("update: a broken zone (CNAME beside the SOA) fails; the old zone still answers", async () => {
-      const before = readLink("/var/lib/bind/globenet");
+      const before = readLink("/etc/bind/globenet");
       const broken = inputs({ ...applied, "zones/alpha.test.zone": zone("alpha.test", "192.0.2.11", "@   IN CNAME elsewhere.test.") });
       await expect(fileSetType.update(id, outs, broken)).rejects.toThrow(/bind-primary file set rejected, the live files are untouched:[\s\S]*CNAME and other data/);
-      expect(readLink("/var/lib/bind/globenet")).toBe(before);
-      expect(stagingLeft("/var/lib/bind/globenet.d")).toEqual([]);
+      expect(readLink("/etc/bind/globenet")).toBe(before);
+      expect(stagingLeft("/etc/bind/globenet.d")).toEqual([]);
       expect(soaSerial("alpha.test")).toBe(today);
       expect(dig("www.alpha.test", "A")).toBe("192.0.2.10");
     });
@@ -432,7 +432,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     it("delete: unwires and reconfigures; named stops serving the zones", async () => {
       await fileSetType.delete(id, outs);
       expect(readFileSync("/etc/bind/named.conf.local", "utf8")).not.toContain("globenet");
-      expect(existsSync("/var/lib/bind/globenet")).toBe(false);
+      expect(existsSync("/etc/bind/globenet")).toBe(false);
       await waitFor("alpha.test to be gone", () => dig("alpha.test", "SOA") === "");
       expect(await fileSetType.read(id, outs)).toBeUndefined();
     });

@@ -9,6 +9,7 @@ describe("renderAll", () => {
       "hv1 cloud-init cloud-init/velo-libre--atelier/meta-data",
       "hv1 cloud-init cloud-init/velo-libre--atelier/network-config",
       "hv1 cloud-init cloud-init/velo-libre--atelier/user-data",
+      "hv1 libvirt libvirt/nwfilter/globenet-clean-traffic.xml",
       "hv1 libvirt libvirt/velo-libre--atelier.xml",
       "lab-hv cloud-init cloud-init/jardin-partage--serre/meta-data",
       "lab-hv cloud-init cloud-init/jardin-partage--serre/network-config",

@@ -353,10 +353,10 @@ describe("npm run new on a copy of the repository's data", () => {
 
   it("the safety net: a file that breaks validation is removed again and the errors printed", () => {
     const root = copyData();
-    // A zone for velo-libre's VPS name owned by another member: the VPS's dns_name would fall in it.
+    // A zone inside velo-libre's zone owned by another member, which velo-libre never delegated.
     const r = runNew(root, "zone", "atelier.velo-libre.example", "--owner", "globenet");
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^members\/velo-libre\/vps\/atelier\.yaml:\d+:\d+ dns_name: .*owned by globenet/m);
+    expect(r.stderr).toMatch(/^zones\/atelier\.velo-libre\.example\.yaml:\d+:\d+ owner: zone atelier\.velo-libre\.example lies inside the zone velo-libre\.example, owned by velo-libre, which delegates no "atelier" to globenet/m);
     expect(r.stderr).toContain("so it was removed again");
     expect(existsSync(join(root, "zones/atelier.velo-libre.example.yaml"))).toBe(false);
     expect(validationErrors(root)).toEqual([]);

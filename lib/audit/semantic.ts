@@ -232,6 +232,12 @@ export function describeZone(zone: string, before: Zone | undefined, after: Zone
   for (const r of added) out.push(`record ${r.type} ${r.name} added: ${recordData(r)}`);
   for (const r of removed) out.push(`record ${r.type} ${r.name} removed: ${recordData(r)}`);
   out.push(...changed);
+  // Who may own a sub-zone is a decision auditors look for.
+  const key = (d: { name: string; to: string }) => `${d.name} to ${d.to}`;
+  const was = new Set((before.delegations ?? []).map(key));
+  const is = new Set((after.delegations ?? []).map(key));
+  for (const d of is) if (!was.has(d)) out.push(`sub-zone ${d.replace(/ to /, `.${zone} delegated to `)}`);
+  for (const d of was) if (!is.has(d)) out.push(`delegation of ${d.replace(/ to /, `.${zone} to `)} withdrawn`);
   return out;
 }
 

@@ -2,7 +2,128 @@ import { Report } from "./report";
 import type { Ctx } from "../model/context";
 import type { ModelRecord } from "../model/types";
 import type { YamlFile } from "../load/yaml-file";
-import { absoluteName } from "../model/dns-names";
+import { absoluteName, ptrName, relativeName, zoneFor } from "../model/dns-names";
+
+/** The handle under which Globenet itself is a member: its own zones and names. */
+export const GLOBENET_HANDLE = "globenet";
+
+/**
+ * A name that is Globenet's own and never handed to a member, not even by a delegation that
+ * Globenet's own zone file writes: the apex of the inventory's domain (only the name itself),
+ * `vps.<domain>` (default VPS names), every host's fqdn, and the reverse names of every host's
+ * addresses (the other three with everything under them).
+ */
+export interface ServiceName {
+  name: string;
+  /** Only the name itself, not what is under it (the domain's apex: members may get sub-zones of it). */
+  exact: boolean;
+  /** What it is, for messages: "where VPS get their default names". */
+  what: string;
+}
+
+export function serviceNames(ctx: Ctx): ServiceName[] {
+  const inv = ctx.inventory.value;
+  const out: ServiceName[] = [
+    { name: inv.domain, exact: true, what: "Globenet's own domain" },
+    { name: `vps.${inv.domain}`, exact: false, what: "where VPS get their default names" },
+  ];
+  for (const [key, h] of Object.entries(inv.hosts).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    out.push({ name: h.fqdn, exact: false, what: `the name of host ${key}` });
+    for (const a of new Set([h.address, h.ipv4, h.ipv6].filter((x): x is string => !!x))) {
+      out.push({ name: ptrName(a), exact: false, what: `the reverse name of host ${key}'s address ${a}` });
+    }
+  }
+  return out;
+}
+
+/** The service name that `name` is, or lies under. */
+export function serviceNameAt(name: string, services: ServiceName[]): ServiceName | undefined {
+  return services.find((s) => name === s.name || (!s.exact && name.endsWith(`.${s.name}`)));
+}
+
+/** A service name that lies strictly inside `zone` (the zone would take it over). */
+function serviceNameInside(zone: string, services: ServiceName[]): ServiceName | undefined {
+  return services.find((s) => s.name.endsWith(`.${zone}`));
+}
+
+/** "is the name of host ns1" or "is under vps.globenet.example, where …". */
+export function serviceWhat(name: string, s: ServiceName): string {
+  return name === s.name ? `is ${s.what}` : `is under ${s.name}, ${s.what}`;
+}
+
+const NEVER = "Globenet's own names are never handed out, not even by a delegation";
+
+/**
+ * Zones inside zones. A zone whose closest served ancestor belongs to another member is
+ * refused unless that ancestor's file delegates exactly this name to this zone's owner; a
+ * zone owned by anyone but Globenet may not be, or lie under, one of Globenet's service
+ * names, nor, when carved out of a Globenet zone, hold one. Delegations are checked too: a
+ * known, current member other than the zone's owner, never a service name, written in the
+ * closest zone. Returns the refused zones: nothing is derived into them, and names inside
+ * them raise no further errors (theirs says what to fix).
+ */
+export function checkZoneNesting(ctx: Ctx): Set<string> {
+  const services = serviceNames(ctx);
+  const refused = new Set<string>();
+  const loaded = new Set([...ctx.tree.zones.keys(), ...ctx.tree.broken.zones]);
+  const sorted = [...ctx.tree.zones.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+
+  for (const [parent, p] of sorted) {
+    (p.value.delegations ?? []).forEach((d, i) => {
+      const at = ["delegations", i];
+      const child = absoluteName(d.name, parent);
+      const member = ctx.tree.members.get(d.to);
+      if (child.length > 253) {
+        ctx.report.at(p.src, [...at, "name"], `makes the sub-zone name ${child.length} characters long, over 253 (shorten it)`);
+        return;
+      }
+      const s = d.to === GLOBENET_HANDLE ? undefined : (serviceNameAt(child, services) ?? serviceNameInside(child, services));
+      if (s) {
+        const what = serviceNameAt(child, services) ? serviceWhat(child, s) : `holds ${s.name}, ${s.what}`;
+        ctx.report.at(p.src, [...at, "name"], `${child} ${what} (${NEVER}: remove this delegation)`);
+        return;
+      }
+      const inner = zoneFor(child, loaded);
+      if (inner !== undefined && inner !== parent && inner !== child) {
+        ctx.report.at(p.src, [...at, "name"], `${child} lies in the zone ${inner}, which has its own file (write the delegation in zones/${inner}.yaml)`);
+        return;
+      }
+      if (ctx.tree.broken.members.has(d.to)) return;
+      if (!member) ctx.report.at(p.src, [...at, "to"], `unknown member "${d.to}" (a delegation names a member handle, a folder under members/)`);
+      else if (member.value.status === "departed") ctx.report.at(p.src, [...at, "to"], `member "${d.to}" has departed (remove this delegation, or delegate to the member taking the sub-zone over)`);
+      else if (d.to === p.value.owner) ctx.report.at(p.src, [...at, "to"], `${d.to} owns this zone already (a sub-zone of your own zone needs no delegation: remove this one)`);
+    });
+  }
+
+  for (const [zone, z] of sorted) {
+    const owner = z.value.owner;
+    const dot = zone.indexOf(".");
+    const parent = dot < 0 ? undefined : zoneFor(zone.slice(dot + 1), loaded);
+    const pz = parent === undefined ? undefined : ctx.tree.zones.get(parent);
+    const at = owner === GLOBENET_HANDLE ? undefined : serviceNameAt(zone, services);
+    const inside = owner !== GLOBENET_HANDLE && pz?.value.owner === GLOBENET_HANDLE ? serviceNameInside(zone, services) : undefined;
+    if (at || inside) {
+      const what = at ? serviceWhat(zone, at) : `would hold ${inside?.name}, ${inside?.what}`;
+      ctx.report.at(z.src, ["owner"], `zone ${zone} ${what} (${NEVER}: choose a zone in your own domain)`);
+      refused.add(zone);
+      continue;
+    }
+    // A parent that failed to load says what to fix itself; one of the same owner needs no consent.
+    if (!parent || !pz || pz.value.owner === owner) continue;
+    const rel = relativeName(zone, parent);
+    const given = (pz.value.delegations ?? []).find((d) => d.name === rel);
+    if (given?.to === owner) continue;
+    const which = given ? `which delegates "${rel}" to ${given.to}, not to ${owner}` : `which delegates no "${rel}" to ${owner}`;
+    ctx.report.at(
+      z.src,
+      ["owner"],
+      `zone ${zone} lies inside the zone ${parent}, owned by ${pz.value.owner}, ${which} (a zone inside another member's zone needs its owner's consent: ` +
+        `they add delegations: [{ name: ${rel}, to: ${owner} }] to zones/${parent}.yaml; or use a domain of your own)`,
+    );
+    refused.add(zone);
+  }
+  return refused;
+}
 
 /** A record with the place it came from: the zone file for hand-written ones, the source for derived ones. */
 export interface PlacedRecord {

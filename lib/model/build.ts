@@ -5,7 +5,7 @@ import { checkDatabaseNames } from "../check/databases";
 import { checkDnsHosts, memberHost } from "../check/hosts";
 import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "../check/sites";
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../check/vps";
-import { checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
+import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
 import { checkCaa, deriveCaa } from "../check/caa";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "./paths";
@@ -70,7 +70,8 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
   const vps = entries.map((e) => vpsModel(ctx, e, ports.get(e) ?? 0));
 
   checkZoneOwners(ctx);
-  const records = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns) });
+  const refused = checkZoneNesting(ctx);
+  const records = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns), refused });
   const placed = [...records, ...deriveCaa(ctx, claims, records)];
   checkZoneRecords(ctx, placed);
   checkCaa(ctx, claims, placed);

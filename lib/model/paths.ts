@@ -5,8 +5,11 @@ export const paths = {
   fpmSocket: (handle: string, php: string) => `/run/php/globenet-${handle}-php${php}.sock`,
   /** The notice page served for suspended members' sites. */
   suspendedDir: "/var/www/globenet-suspended",
-  /** The primary's zone files: inside the bind file set, swapped as a whole. */
-  zoneFile: (zone: string) => `/var/lib/bind/globenet/zones/${zone}.zone`,
+  /**
+   * The primary's zone files: inside the bind file set, swapped as a whole. In /etc/bind, which
+   * only root writes: /var/lib/bind is writable by the bind group.
+   */
+  zoneFile: (zone: string) => `/etc/bind/globenet/zones/${zone}.zone`,
   /** A secondary's copies, written by named itself after each transfer (outside any file set). */
   /**
    * What named.conf names for a primary zone: a link to zoneFile in a directory named may write,

@@ -2,7 +2,7 @@ import type { Ctx } from "./context";
 import { invPath } from "./context";
 import type { HostModel, ModelRecord, SiteModel, VpsModel } from "./types";
 import type { NameClaim } from "../check/sites";
-import type { PlacedRecord } from "../check/zones";
+import { GLOBENET_HANDLE, serviceNameAt, serviceNames, serviceWhat, type PlacedRecord } from "../check/zones";
 import { absoluteName, ptrName, relativeName, zoneFor } from "./dns-names";
 
 interface Inputs {
@@ -11,6 +11,8 @@ interface Inputs {
   vps: VpsModel[];
   hosts: HostModel[];
   nameservers: string[];
+  /** Zones refused by checkZoneNesting: served by no one, and quiet (their own error says why). */
+  refused: ReadonlySet<string>;
 }
 
 /**
@@ -19,15 +21,17 @@ interface Inputs {
  * VPS and host addresses, NS delegations to sub-zones we also serve.
  */
 export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
-  const zones = [...ctx.tree.zones.keys()].sort();
+  const zones = [...ctx.tree.zones.keys()].filter((z) => !inp.refused.has(z)).sort();
+  const services = serviceNames(ctx);
   const all = new Set(zones);
   const forward = new Set(zones.filter((z) => !z.endsWith(".arpa")));
   const reverse = new Set(zones.filter((z) => z.endsWith(".arpa")));
-  // Names under a zone file that failed to load: its own errors say what to fix.
-  const withBroken = new Set([...forward, ...[...ctx.tree.broken.zones].filter((z) => !z.endsWith(".arpa"))]);
+  // Names under a zone file that failed to load or was refused: its own errors say what to fix.
+  const quiet = new Set([...ctx.tree.broken.zones, ...inp.refused]);
+  const withBroken = new Set([...forward, ...[...quiet].filter((z) => !z.endsWith(".arpa"))]);
   const inBroken = (name: string) => {
     const z = zoneFor(name, withBroken);
-    return z !== undefined && ctx.tree.broken.zones.has(z);
+    return z !== undefined && quiet.has(z);
   };
   const out: PlacedRecord[] = [];
 
@@ -57,10 +61,19 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
   const siteByName = new Map<string, SiteModel>();
   for (const s of inp.sites) for (const n of [s.host, ...s.aliases, ...s.redirects]) siteByName.set(n, s);
   for (const c of inp.claims) {
+    // Served here or not, a host's or a default VPS name on a member's site would get it a certificate.
+    const service = c.handle === GLOBENET_HANDLE ? undefined : serviceNameAt(c.name, services);
+    if (service) {
+      ctx.report.at(c.src, c.path, `"${c.name}" ${serviceWhat(c.name, service)} (Globenet's own names are never a member's site: use a name in your own domain)`);
+      continue;
+    }
     if (inBroken(c.name)) continue;
     const zone = zoneFor(c.name, forward);
+    const zoneOwner = zone === undefined ? undefined : ctx.tree.zones.get(zone)?.value.owner;
     if (c.external) {
-      if (zone) ctx.report.at(c.src, c.path, `"${c.name}" is in the zone ${zone} that Globenet serves (remove dns: external so its records are derived)`);
+      if (zone && zoneOwner !== c.handle && zoneOwner !== undefined && ctx.tree.members.has(zoneOwner)) {
+        ctx.report.at(c.src, c.path, `"${c.name}" is in the zone ${zone}, owned by ${zoneOwner} (names in a zone belong to its owner, wherever their DNS is: ask them, or transfer the zone)`);
+      } else if (zone) ctx.report.at(c.src, c.path, `"${c.name}" is in the zone ${zone} that Globenet serves (remove dns: external so its records are derived)`);
       continue;
     }
     if (!zone) {
@@ -89,6 +102,12 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
     if (!vsrc) continue;
     const declared = m?.vps.get(v.name)?.value.dns_name !== undefined;
     const namePath = declared ? ["dns_name"] : [];
+    // A declared name is the member's choice; the default one is Globenet's gift, under vps.<domain>.
+    const service = declared && v.handle !== GLOBENET_HANDLE ? serviceNameAt(v.fqdn, services) : undefined;
+    if (service) {
+      ctx.report.at(vsrc, namePath, `"${v.fqdn}" ${serviceWhat(v.fqdn, service)} (Globenet's own names are never a member's: use a name in your own zone, or remove dns_name)`);
+      continue;
+    }
     if (inBroken(v.fqdn)) continue;
     const zone = zoneFor(v.fqdn, forward);
     const why = `VPS ${v.handle}/${v.name} (${vsrc.file})`;

@@ -6,6 +6,7 @@ import { renderZone, SERIAL_TOKEN, zonePath } from "./bind-zone";
 import { cloudInitPath, renderMetaData, renderNetworkConfig, renderUserData } from "./cloud-init";
 import { fpmPoolPath, renderFpmPool } from "./fpm-pool";
 import { domainXmlPath, renderDomainXml } from "./libvirt-domain";
+import { nwfilterPath, renderNwfilter } from "./libvirt-nwfilter";
 import { DB_PASSWORD_PLACEHOLDER, databaseSqlPath, renderDatabaseSql } from "./mariadb-sql";
 
 export { renderApacheCommon, renderSuspendedPage } from "./apache-common";
@@ -16,6 +17,7 @@ export { renderMetaData, renderNetworkConfig, renderUserData } from "./cloud-ini
 export { UnsafeValueError } from "./escape";
 export { renderFpmPool } from "./fpm-pool";
 export { renderDomainXml } from "./libvirt-domain";
+export { NWFILTER_NAME, renderNwfilter } from "./libvirt-nwfilter";
 export { DB_PASSWORD_PLACEHOLDER, renderDatabaseSql } from "./mariadb-sql";
 
 /** One file as a host's daemon reads it. The CLI writes it to OUT/<host>/<path>. */
@@ -68,6 +70,9 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
     files.push({ host: zone.primary, daemon: "bind", path: zonePath(zone), content: renderZone(zone, serial(zone.name)) });
   }
 
+  for (const host of [...new Set(model.vps.filter((v) => v.network.type === "bridge").map((v) => v.hypervisor))]) {
+    files.push({ host, daemon: "libvirt", path: nwfilterPath(), content: renderNwfilter() });
+  }
   for (const vps of model.vps) {
     files.push({ host: vps.hypervisor, daemon: "libvirt", path: domainXmlPath(vps), content: renderDomainXml(vps) });
     files.push({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "user-data"), content: renderUserData(vps) });

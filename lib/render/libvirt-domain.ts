@@ -3,6 +3,7 @@ import { paths } from "../model/paths";
 import type { VpsModel } from "../model/types";
 import { qemuOptValue, xmlAttr, xmlComment, xmlText } from "./escape";
 import { renderTemplate } from "./handlebars";
+import { NWFILTER_NAME, nwfilterParameters } from "./libvirt-nwfilter";
 import { generatedNotice } from "./notice";
 
 /**
@@ -28,7 +29,15 @@ export function renderDomainXml(vps: VpsModel): string {
     diskPath: xmlAttr(vps.diskPath),
     seedPath: xmlAttr(vps.seedPath),
     consoleLog: xmlAttr(paths.vpsConsoleLog(vps.domain)),
-    bridge: bridge ? { name: xmlAttr(bridge.bridge), mac: xmlAttr(vps.mac) } : null,
+    // Every bridged interface is filtered (libvirt-nwfilter.ts): no spoofed MAC, address or ARP.
+    bridge: bridge
+      ? {
+          name: xmlAttr(bridge.bridge),
+          mac: xmlAttr(vps.mac),
+          filter: xmlAttr(NWFILTER_NAME),
+          parameters: nwfilterParameters(vps).map((p) => ({ name: xmlAttr(p.name), value: xmlAttr(p.value) })),
+        }
+      : null,
     qemuArgs: user ? userNetworkArgs(vps, user.sshForwardPort).map(xmlAttr) : null,
   });
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { dnsTtl, identifier, ipv4, ipv6, recordName, target } from "./common";
+import { recordNameProblem } from "./names";
 
 /**
  * Text carried inside quotes in the zone file (TXT, CAA). `;` and `/` are allowed because
@@ -46,6 +47,27 @@ export const recordSchema = z.discriminatedUnion(
   { error: "type must be one of A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA (write it in capitals)" },
 );
 
+/** The name of a sub-zone relative to its parent: host-name labels only ("radio", "radio.fr"). */
+const subZoneName = z.string().superRefine((s, ctx) => {
+  const fail = (message: string) => ctx.addIssue({ code: "custom", message });
+  const p = recordNameProblem(s);
+  if (p) return fail(p);
+  if (s === "@") return fail('is the zone itself (name the sub-zone relative to this zone, like "radio" for radio.<this zone>)');
+  if (s.split(".").some((l) => l === "*" || l.startsWith("_"))) return fail('must be a sub-zone name of letters, digits and hyphens (no "*" or "_" labels)');
+});
+
+/**
+ * The parent's consent to a member's zone inside it: `{ name: radio, to: ondes-libres }` in
+ * zones/<parent>.yaml lets member ondes-libres own zones/radio.<parent>.yaml. Without it, a
+ * zone inside another member's zone is refused (docs/architecture.md, "Zones inside zones").
+ */
+const delegation = z.strictObject({
+  /** The sub-zone, relative to this zone: "radio" hands radio.<this zone> over. */
+  name: subZoneName,
+  /** The member that may own that sub-zone. */
+  to: identifier("handle", 32, "ondes-libres"),
+});
+
 /** A zone, forward or reverse, in zones/<domain>.yaml; its name is the file name. */
 export const zoneSchema = z.strictObject({
   /** The member handle that owns the zone (Globenet's own zones: "globenet"). */
@@ -58,8 +80,22 @@ export const zoneSchema = z.strictObject({
    */
   dnssec: z.boolean({ error: "must be true or false" }).default(true),
   records: z.array(recordSchema).max(5000).default([]),
+  /** Sub-zones of this zone that other members may own (the owner's written consent). */
+  delegations: z
+    .array(delegation)
+    .max(1000)
+    .superRefine((list, ctx) => {
+      const first = new Map<string, number>();
+      list.forEach((d, i) => {
+        const prev = first.get(d.name);
+        if (prev === undefined) first.set(d.name, i);
+        else ctx.addIssue({ code: "custom", path: [i, "name"], message: `"${d.name}" is already delegated at delegations[${prev}] (a sub-zone has one owner; remove one of them)` });
+      });
+    })
+    .optional(),
 });
 
 export type Zone = z.infer<typeof zoneSchema>;
 export type ZoneRecord = z.infer<typeof recordSchema>;
+export type Delegation = z.infer<typeof delegation>;
 export type RecordType = ZoneRecord["type"];

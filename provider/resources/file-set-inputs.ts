@@ -49,7 +49,8 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
       return `/etc/php/${phpVersion ?? "?"}/fpm/globenet`;
     case "bind-primary":
     case "bind-secondary":
-      return "/var/lib/bind/globenet";
+      // Not /var/lib/bind, which the bind group may write (file-set-script.ts, "bind").
+      return "/etc/bind/globenet";
     case "www":
       return "/var/www/globenet-suspended";
   }

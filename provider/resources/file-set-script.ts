@@ -34,7 +34,7 @@ case "$kind" in
   php-fpm)
     [ -n "$ver" ] || { say "a php-fpm file set needs a PHP version"; exit 2; }
     root=/etc/php/$ver/fpm/globenet; k=php_fpm ;;
-  bind-primary|bind-secondary) root=/var/lib/bind/globenet; k=bind ;;
+  bind-primary|bind-secondary) root=/etc/bind/globenet; k=bind ;;
   www) root=/var/www/globenet-suspended; k=www ;;
   *) say "unknown file set kind: $kind"; exit 2 ;;
 esac
@@ -220,22 +220,47 @@ reload_if_running_php_fpm() {
 }
 
 # ─── bind ──────────────────────────────────────────────────────────────────────────────────────
-BIND_INCLUDE='include "/var/lib/bind/globenet/named.conf.globenet";'
+# The set lives in /etc/bind, which only root writes. /var/lib/bind and /var/cache/bind are
+# writable by the bind group (Debian's postinst makes them root:bind 0775): whoever runs as
+# bind (a compromised named) can rename anything in them and put a link in its place, so root
+# never acts on a path there. What has to be there (named's signing links, the directories
+# named writes in) is made and removed by the bind user itself (as_bind), which gains nothing
+# by following its own links.
+BIND_INCLUDE='include "/etc/bind/globenet/named.conf.globenet";'
+# Where the set lived before (a root-owned generation directory in a bind-writable folder).
+BIND_LEGACY_INCLUDE='include "/var/lib/bind/globenet/named.conf.globenet";'
+BIND_LEGACY=(/var/lib/bind/globenet /var/lib/bind/globenet.d /var/lib/bind/globenet.globenet-new)
 
 precheck_bind() {
   command -v named-checkconf > /dev/null && command -v named-checkzone > /dev/null && command -v rndc > /dev/null && [ -d /etc/bind ] && [ -d /var/lib/bind ] ||
     { say "BIND is not installed on this host (named-checkconf, named-checkzone, rndc, /etc/bind, /var/lib/bind): install bind9 bind9-utils"; exit 2; }
+  id -u bind > /dev/null 2>&1 || { say "there is no bind user on this host: install bind9"; exit 2; }
+  # The generations go in /etc/bind: it must be root's alone, or moving them there gains nothing.
+  if [ -L /etc/bind ] || [ "$(stat -c %u -- /etc/bind)" != 0 ] || [ -n "$(find /etc/bind -maxdepth 0 -perm /022)" ]; then
+    say "/etc/bind must be a directory only root can write ($(stat -c '%U:%G %A' -- /etc/bind)): chown root /etc/bind; chmod go-w /etc/bind"
+    exit 2
+  fi
 }
+# From /, which bind may enter (find, for one, fails when it cannot come back to root's home).
+as_bind() { (cd / && setpriv --reuid=bind --regid=bind --clear-groups -- "$@"); }
 SIGNING=/var/lib/bind/globenet-signing
 KEYS=/var/lib/bind/globenet-keys
-# Directories named writes in, made by root: never through a link (a directory bind could
-# replace by a link would make this root script chown or chmod whatever the link points at).
+# A directory named writes in: made by bind itself when missing where bind may write (root
+# making it there could be made to chown a link bind put in its place); root only looks at it.
 bind_dir() {
   local mode=$1 d=$2
   if [ -L "$d" ]; then say "refusing $d: it is a symbolic link (remove it; named's directories are real ones)"; return 1; fi
-  if [ ! -d "$d" ]; then install -d -o bind -g bind -m "$mode" -- "$d" || return; fi
+  if [ ! -e "$d" ]; then
+    if as_bind test -w "$(dirname -- "$d")"; then as_bind mkdir -m "$mode" -- "$d" || return
+    else install -d -o bind -g bind -m "$mode" -- "$d" || return; fi
+  fi
+  if [ ! -d "$d" ] || [ -L "$d" ] || [ "$(stat -c %U -- "$d")" != bind ]; then
+    say "refusing $d: not a directory owned by bind ($(stat -c '%U:%G %F' -- "$d" 2> /dev/null)); move it away, the next apply makes it"
+    return 1
+  fi
 }
 wire_bind() {
+  remove_lines /etc/bind/named.conf.local "$BIND_LEGACY_INCLUDE"
   append_once /etc/bind/named.conf.local "$BIND_INCLUDE"
   # Where a secondary's copies go (named writes them as bind).
   bind_dir 0755 /var/cache/bind/globenet || return
@@ -247,26 +272,43 @@ wire_bind() {
   for f in "$root"/zones/*.zone; do
     [ -e "$f" ] || continue
     z=$(basename -- "$f")
-    if [ "$(readlink -- "$SIGNING/$z" 2> /dev/null)" != "$root/zones/$z" ]; then ln -sfn -- "$root/zones/$z" "$SIGNING/$z"; fi
+    if [ "$(readlink -- "$SIGNING/$z" 2> /dev/null)" != "$root/zones/$z" ]; then as_bind ln -sfn -- "$root/zones/$z" "$SIGNING/$z" || return; fi
   done
-  # Zones no longer served: their link and named's signed copies and journals go.
+  # Zones no longer served: their link and named's signed copies and journals go, removed by
+  # bind (rm never follows the last link of a path; bind gains nothing by its own links).
   for f in "$SIGNING"/*.zone; do
     [ -L "$f" ] || continue
     z=$(basename -- "$f")
-    if [ ! -e "$root/zones/$z" ]; then rm -f -- "$f" "$f.signed" "$f.signed.jnl" "$f.jnl" "$f.jbk"; fi
+    if [ ! -e "$root/zones/$z" ]; then as_bind rm -f -- "$f" "$f.signed" "$f.signed.jnl" "$f.jnl" "$f.jbk" || return; fi
+  done
+  remove_bind_legacy
+}
+# The old layout, once the include no longer names it. GNU rm removes a link given as argument
+# (never its target) and descends with O_NOFOLLOW relative to each opened directory, so what
+# bind put in its place is removed, not followed.
+remove_bind_legacy() {
+  local d
+  for d in "$\{BIND_LEGACY[@]}"; do
+    if [ -L "$d" ] || [ -e "$d" ]; then rm -rf --one-file-system -- "$d" || say "could not remove $d (left as it was)"; fi
   done
 }
 unwire_bind() {
-  remove_lines /etc/bind/named.conf.local "$BIND_INCLUDE"
-  rm -rf -- "$SIGNING"
+  remove_lines /etc/bind/named.conf.local "$BIND_INCLUDE" "$BIND_LEGACY_INCLUDE"
+  # Emptied by bind (its own files and links), then the empty folder removed by root: rmdir
+  # removes nothing else, and fails on a link bind might have put in its place.
+  if [ -L "$SIGNING" ]; then rm -f -- "$SIGNING"
+  elif [ -d "$SIGNING" ]; then
+    { as_bind find "$SIGNING" -mindepth 1 -delete && rmdir -- "$SIGNING"; } || { say "could not remove $SIGNING (see above)"; return 1; }
+  fi
+  remove_bind_legacy
 }
 
 # named-checkconf -z on a named.conf of ours including a copy of the staged
-# named.conf.globenet whose /var/lib/bind/globenet/ paths point at the staged files, then
+# named.conf.globenet whose /etc/bind/globenet/ paths point at the staged files, then
 # named-checkzone on each staged zone (serials already in place).
 check_bind() {
   [ -f "$stage/named.conf.globenet" ] || { say "named.conf.globenet is missing from the set"; return 1; }
-  sed -e "s#/var/lib/bind/globenet/#$stage/#g" -e "s#$SIGNING/#$stage/zones/#g" -e "s#$KEYS#$tmp#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
+  sed -e "s#$root/#$stage/#g" -e "s#$SIGNING/#$stage/zones/#g" -e "s#$KEYS#$tmp#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
   {
     printf 'options { directory "%s"; };\n' "$tmp"
     if [ -f /etc/bind/named.conf.default-zones ]; then printf 'include "/etc/bind/named.conf.default-zones";\n'; fi
@@ -280,17 +322,19 @@ check_bind() {
   done
 }
 
+# rndc runs as bind: its key, /etc/bind/rndc.key, belongs to bind (Debian's postinst), and root
+# parsing a file bind may rewrite would let bind show root's files through the parser's errors.
 reload_bind() {
   local out
-  if ! out=$(rndc status 2>&1); then
+  if ! out=$(as_bind rndc status 2>&1); then
     say "named is not running (rndc status: $(printf '%s' "$out" | head -n 3 | tr '\n' ' ')): the new files are live; start named and they are loaded"
     return 4
   fi
-  rndc reconfig >&2 || { say "rndc reconfig failed: the new files are live, named did not take them"; return 4; }
-  rndc reload >&2 || { say "rndc reload failed: the new files are live, named did not take them"; return 4; }
+  as_bind rndc reconfig >&2 || { say "rndc reconfig failed: the new files are live, named did not take them"; return 4; }
+  as_bind rndc reload >&2 || { say "rndc reload failed: the new files are live, named did not take them"; return 4; }
 }
 reload_if_running_bind() {
-  if rndc status > /dev/null 2>&1; then rndc reconfig >&2; fi
+  if as_bind rndc status > /dev/null 2>&1; then as_bind rndc reconfig >&2; fi
 }
 
 # ─── www (the suspended-site notice: served as is, nothing to check or reload) ─────────────────
@@ -311,7 +355,8 @@ lock() {
 do_apply() {
   case "$gen" in '') say "apply needs a generation"; exit 2 ;; esac
   "precheck_$k"
-  install -d -m 0755 -- "$(dirname -- "$root")"
+  # Made when missing, never chmod-ed: install -d on /etc/bind would reset Debian's mode.
+  [ -d "$(dirname -- "$root")" ] || install -d -m 0755 -- "$(dirname -- "$root")"
   lock
   tmp=$(mktemp -d /tmp/globenet-fileset.XXXXXX)
   stage=$(mktemp -d "$gens/.stage.XXXXXX")

@@ -12,7 +12,7 @@ export { liveRoot } from "./file-set-inputs";
  * globenet:files:FileSet — the config files of one daemon on one host, applied as a whole.
  *
  * The live root of each kind (apache2 /etc/apache2/globenet, php-fpm /etc/php/<v>/fpm/globenet,
- * bind-* /var/lib/bind/globenet, www /var/www/globenet-suspended) is a symlink to
+ * bind-* /etc/bind/globenet, www /var/www/globenet-suspended) is a symlink to
  * `<root>.d/<generation>`. Apply = extract the tar into a staging dir, run the daemon's own
  * check on it, swap the symlink atomically, wire the daemon's include (once), reload once,
  * keep the previous generation. A rejected set never reaches the live config. All remote work

@@ -28,6 +28,12 @@ export interface GuestInputs {
    * guest's own files (`to`, next to its disk), which the XML's <kernel>/<initrd> name.
    */
   bootFiles?: Array<{ from: string; to: string }>;
+  /**
+   * The network filter the domain's bridged interfaces name (<filterref>), defined on the
+   * hypervisor before the domain (lib/render/libvirt-nwfilter.ts). Required when the XML has a
+   * bridged interface; absent for the lab's user-mode network.
+   */
+  nwfilter?: { name: string; xml: string };
 }
 
 /** Outputs: the inputs as they are live, plus what libvirt and the host say. */
@@ -48,6 +54,7 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_SEC = 90;
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const DOMAIN_RE = /^[a-z][a-z0-9-]*--[a-z][a-z0-9-]*$/;
+const FILTER_NAME_RE = /^globenet-[a-z0-9-]{1,60}$/;
 /** Absolute, plain characters only, no empty, "." or ".." segment, no segment starting with "-". */
 const SEGMENT_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
 
@@ -74,6 +81,7 @@ const INPUT_KEYS = [
   "archiveDir",
   "shutdownTimeoutSec",
   "bootFiles",
+  "nwfilter",
 ] as const;
 
 /** Only the input properties of a state or input bag (outputs and stray keys dropped). */
@@ -141,6 +149,16 @@ export function checkGuest(news: Record<string, unknown>): { inputs?: GuestInput
     if (!seed || typeof seed !== "object") fail("seed", "is required: { userData, metaData, networkConfig }");
     else for (const k of ["userData", "metaData", "networkConfig"]) if (known(seed[k]) && typeof seed[k] !== "string") fail(`seed.${k}`, "must be a string");
   }
+  const nw = i.nwfilter as Record<string, unknown> | undefined;
+  if (nw !== undefined && known(nw)) {
+    if (!nw || typeof nw !== "object") fail("nwfilter", "must be { name, xml }");
+    else {
+      if (known(nw.name) && (typeof nw.name !== "string" || !FILTER_NAME_RE.test(nw.name))) fail("nwfilter.name", `must be globenet-<letters, digits, hyphens>, got ${JSON.stringify(nw.name)}`);
+      if (known(nw.xml) && (typeof nw.xml !== "string" || filterName(nw.xml) !== nw.name || !/<uuid>[0-9a-f-]{36}<\/uuid>/.test(nw.xml))) {
+        fail("nwfilter.xml", `must be a libvirt network filter named ${JSON.stringify(nw.name)} with a fixed <uuid> (render it with lib/render/libvirt-nwfilter.ts)`);
+      }
+    }
+  }
   if (known(i.xml)) {
     if (typeof i.xml !== "string" || !/^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<domain[\s>]/.test(i.xml)) {
       fail("xml", "must be a libvirt domain XML (<domain …>)");
@@ -155,6 +173,12 @@ export function checkGuest(news: Record<string, unknown>): { inputs?: GuestInput
       if (intIn(i.memoryMb, 16, 4_194_304) && f.memoryMb !== undefined && f.memoryMb !== i.memoryMb) {
         fail("xml", `has ${f.memoryMb} MiB of memory but memoryMb is ${i.memoryMb}`);
       }
+      // A guest on a bridge shares it with other members' guests and the gateway: never unfiltered.
+      const wanted = nw && typeof nw === "object" && typeof nw.name === "string" ? nw.name : undefined;
+      f.bridged.forEach((b, n) => {
+        if (!b.filter) fail("xml", `bridged interface ${n} has no <filterref> (every bridged guest gets the network filter: render the XML with lib/render)`);
+        else if (known(nw) && b.filter !== wanted) fail("xml", `bridged interface ${n} names the filter ${JSON.stringify(b.filter)}, but nwfilter is ${wanted === undefined ? "missing" : JSON.stringify(wanted)}`);
+      });
     }
   }
   return failures.length ? { inputs, failures } : { inputs };
@@ -172,6 +196,8 @@ export interface DomainFacts {
   files: string[];
   /** MACs: <mac address='…'/> and mac=… in QEMU command-line arguments, lower case. */
   macs: string[];
+  /** Each <interface type='bridge'>: the filter it names and its parameters ("IP=…"), in order. */
+  bridged: Array<{ filter?: string; parameters: string[] }>;
 }
 
 const UNITS: Record<string, number> = {
@@ -215,7 +241,37 @@ export function domainFacts(xml: string): DomainFacts {
     ...[...x.matchAll(/<mac\b[^>]*\saddress\s*=\s*(['"])(.*?)\1/g)].map((m) => m[2] as string),
     ...[...x.matchAll(/\bmac=([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})/g)].map((m) => m[1] as string),
   ].map((m) => m.toLowerCase());
-  return { name, type: domTag ? attr(domTag, "type") : undefined, vcpus, memoryMb, files, macs };
+  const bridged = [...x.matchAll(/<interface\b([^>]*)>([\s\S]*?)<\/interface>/g)]
+    .filter((m) => attr(m[1] as string, "type") === "bridge")
+    .map((m) => {
+      const body = m[2] as string;
+      const ref = /<filterref\b([^>]*?)\/?>/.exec(body);
+      const parameters = [...body.matchAll(/<parameter\b([^>]*?)\/?>/g)].map((p) => `${attr(p[1] as string, "name")}=${attr(p[1] as string, "value")}`);
+      return { filter: ref ? attr(ref[1] as string, "filter") : undefined, parameters };
+    });
+  return { name, type: domTag ? attr(domTag, "type") : undefined, vcpus, memoryMb, files, macs, bridged };
+}
+
+/** The name a network filter XML gives itself (<filter name='…'>). */
+export function filterName(xml: string): string | undefined {
+  const tag = /<filter\b[^>]*>/.exec(xml.replace(/<!--[\s\S]*?-->/g, ""))?.[0];
+  return tag ? attr(tag, "name") : undefined;
+}
+
+/**
+ * A network filter as libvirt keeps it, to compare the declared XML with `virsh
+ * nwfilter-dumpxml`: comments, the uuid and layout dropped, each tag's attributes sorted.
+ */
+export function normalizeFilterXml(xml: string): string {
+  return xml
+    .replace(/<!--[\s\S]*?-->/g, "")
+    .replace(/<uuid>[^<]*<\/uuid>/g, "")
+    .replace(/<([a-z0-9]+)\b([^>]*?)(\/?)>/gi, (_m, tag: string, attrs: string, close: string) => {
+      const list = [...attrs.matchAll(/([a-z0-9_-]+)\s*=\s*(['"])(.*?)\2/gi)].map((a) => `${a[1]}='${a[3]}'`).sort();
+      return `<${tag}${list.map((a) => ` ${a}`).join("")}${close}>`;
+    })
+    .replace(/>\s+</g, "><")
+    .trim();
 }
 
 /** The XML as libvirt keeps it: comments and layout between tags do not count as a change. */
@@ -240,5 +296,7 @@ export function xmlDrift(declared: string, live: string): string[] {
   const same = (a: string[], b: string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
   if (!same(d.files, l.files)) out.push(`files ${l.files.join(" ")} (declared ${d.files.join(" ")})`);
   if (!same(d.macs, l.macs)) out.push(`MACs ${l.macs.join(" ") || "none"} (declared ${d.macs.join(" ") || "none"})`);
+  const refs = (f: DomainFacts) => f.bridged.map((b) => (b.filter ? `${b.filter}(${[...b.parameters].sort().join(",")})` : "no filter"));
+  if (!same(refs(d), refs(l))) out.push(`network filters ${refs(l).join(" ") || "none"} (declared ${refs(d).join(" ") || "none"})`);
   return out;
 }

@@ -110,6 +110,66 @@ list_archives() {
   done
 }
 
+# The guests' network filter, from the XML file $1 (docs/architecture.md, "Guest network
+# filter"): defined before any domain that names it (libvirt re-applies a changed filter to
+# the guests using it). The uuid libvirt already has for the name is kept (it refuses
+# another), as define_guest does for domains.
+define_filter() {
+  local f=$1 name live
+  name=$(sed -n "s/^<filter name='\([a-z0-9-]*\)'.*/\1/p" "$f" | head -n 1)
+  [ -n "$name" ] || { echo "the network filter XML names no filter" >&2; exit 1; }
+  if ! command -v ebtables > /dev/null; then
+    echo "ebtables is not installed on this hypervisor: libvirt's network filters need it (apt-get install ebtables); the guest was not defined" >&2
+    exit 1
+  fi
+  live=$(virsh nwfilter-dumpxml "$name" 2> /dev/null | sed -n 's#^ *<uuid>\([0-9a-f-]*\)</uuid>.*#\1#p' | head -n 1) || true
+  if [ -n "$live" ]; then sed -i "s#<uuid>[0-9a-f-]*</uuid>#<uuid>$live</uuid>#" "$f"; fi
+  virsh nwfilter-define "$f" > /dev/null
+}
+
+# "port=<dev> <filter> ok|rules-missing" or "port=<dev> - unbound" for each bridged interface
+# of running domain $1: libvirt's binding of the filter to the port, and whether its ebtables
+# rules are really there (a firewall reload or ebtables -F removes them; libvirt does not notice).
+filter_ports() {
+  local d=$1 bindings pre post dev f
+  [ "$(virsh domstate "$d")" = running ] || return 0
+  bindings=$(virsh nwfilter-binding-list | awk 'NR > 2 && NF >= 2 { print $1, $2 }')
+  # Read whole before matching: grep -q closing a pipe early would fail the pipe (pipefail).
+  pre=$(ebtables -t nat -L PREROUTING 2> /dev/null) || pre=""
+  post=$(ebtables -t nat -L POSTROUTING 2> /dev/null) || post=""
+  for dev in $(virsh domiflist "$d" | awk 'NR > 2 && $2 == "bridge" { print $1 }'); do
+    f=$(awk -v d="$dev" '$1 == d { print $2 }' <<<"$bindings")
+    if [ -z "$f" ]; then
+      printf 'port=%s - unbound\n' "$dev"
+    elif has_rules "libvirt-I-$dev" && has_rules "libvirt-O-$dev" && grep -qxF -- "-i $dev -j libvirt-I-$dev" <<<"$pre" && grep -qxF -- "-o $dev -j libvirt-O-$dev" <<<"$post"; then
+      printf 'port=%s %s ok\n' "$dev" "$f"
+    else
+      printf 'port=%s %s rules-missing\n' "$dev" "$f"
+    fi
+  done
+}
+# Whether ebtables chain $1 (nat table) exists and holds at least one rule.
+has_rules() {
+  local out
+  out=$(ebtables -t nat -L "$1" 2> /dev/null) || return 1
+  grep -q '^-' <<<"$out"
+}
+
+# Puts back the rules of running domain $1's bound ports whose rules are gone, from libvirt's
+# own binding (delete and create it again).
+repair_filter_ports() {
+  local dev f state b
+  while read -r dev f state; do
+    [ "$state" = rules-missing ] || continue
+    b=$(mktemp)
+    virsh nwfilter-binding-dumpxml "$dev" > "$b"
+    virsh nwfilter-binding-delete "$dev" > /dev/null
+    virsh nwfilter-binding-create "$b" > /dev/null
+    rm -f -- "$b"
+    echo "note: the network filter $f of $1 had lost its rules on $dev: put back" >&2
+  done < <(filter_ports "$1" | sed 's/^port=//')
+}
+
 report() {
   printf 'uuid=%s\n' "$(virsh domuuid "$1")"
   printf 'state=%s\n' "$(virsh domstate "$1")"
@@ -117,7 +177,7 @@ report() {
 }
 `;
 
-/** stdin: tar of domain.xml, seed/{user-data,meta-data,network-config}. */
+/** stdin: tar of domain.xml, seed/{user-data,meta-data,network-config}, and nwfilter.xml for a bridged guest. */
 const UNPACK = String.raw`
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
@@ -159,6 +219,7 @@ else
 fi
 build_seed "$tmp/seed" "$seed"
 copy_boot_files "$@"
+if [ -f "$tmp/nwfilter.xml" ]; then define_filter "$tmp/nwfilter.xml"; fi
 define_guest "$domain" "$tmp/domain.xml"
 if ! is_defined "$domain"; then
   echo "virsh define did not define a domain named $domain: the XML names another domain" >&2
@@ -196,6 +257,7 @@ if (( want_bytes > cur )); then grow=1; fi
 state=$(virsh domstate "$domain")
 if [ "$reseed" = 1 ]; then build_seed "$tmp/seed" "$seed"; fi
 copy_boot_files "$@"
+if [ -f "$tmp/nwfilter.xml" ]; then define_filter "$tmp/nwfilter.xml"; fi
 # The persistent configuration; a running guest takes it at its next start.
 if [ "$redefine" = 1 ]; then define_guest "$domain" "$tmp/domain.xml"; fi
 if [ "$state" != "shut off" ] && { [ "$grow" = 1 ] || [ "$restart" = 1 ] || [ "$want" = 0 ]; }; then
@@ -205,15 +267,20 @@ fi
 # system at the next boot.
 if [ "$grow" = 1 ]; then qemu-img resize -q -- "$disk" "$want_bytes"; fi
 if [ "$want" = 1 ]; then start_guest "$domain"; fi
+if [ -f "$tmp/nwfilter.xml" ]; then repair_filter_ports "$domain"; fi
 if [ "$oldseed" != "$seed" ]; then rm -f -- "$oldseed"; fi
 report "$domain" "$archdir"
 `;
 
-/** $1 domain $2 disk $3 seed $4 archive dir. Values that may hold anything travel base64. */
+/** $1 domain $2 disk $3 seed $4 archive dir [$5 network filter]. Values that may hold anything travel base64. */
 export const READ = String.raw`${COMMON}
-domain=$1 disk=$2 seed=$3 archdir=$4
+domain=$1 disk=$2 seed=$3 archdir=$4 filter=${"${5:-}"}
 if ! is_defined "$domain"; then echo "absent=1"; exit 0; fi
 report "$domain" "$archdir"
+if [ -n "$filter" ]; then
+  if fx=$(virsh nwfilter-dumpxml "$filter" 2> /dev/null); then printf 'nwfilter=%s\n' "$(printf '%s' "$fx" | base64 -w0)"; else echo "nwfilter.absent=1"; fi
+  filter_ports "$domain"
+fi
 printf 'xml=%s\n' "$(virsh dumpxml --inactive "$domain" | base64 -w0)"
 if [ -f "$disk" ]; then printf 'disk=%s\n' "$(qemu-img info -U --output=json -- "$disk" | base64 -w0)"; fi
 if [ -f "$seed" ]; then

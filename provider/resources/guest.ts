@@ -7,6 +7,7 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT_SEC,
   domainFacts,
   inputsOf,
+  normalizeFilterXml,
   normalizeXml,
   xmlDrift,
   type GuestInputs,
@@ -101,7 +102,29 @@ function payload(i: GuestInputs): Promise<Buffer> {
     "seed/user-data": i.seed.userData,
     "seed/meta-data": i.seed.metaData,
     "seed/network-config": i.seed.networkConfig,
+    ...(i.nwfilter ? { "nwfilter.xml": i.nwfilter.xml } : {}),
   });
+}
+
+/**
+ * What the read found of the network filter, as drift: the filter missing or changed on the
+ * hypervisor, or its rules gone from a running guest's port (an update defines the filter and
+ * puts the rules back); a bridged port with no binding at all needs the domain restarted, so
+ * it counts as a domain change. Empty lists: nothing to say.
+ */
+export function filterDrift(declared: GuestInputs["nwfilter"], p: { live?: string; absent: boolean; ports: string[] }): { filter: string[]; domain: string[] } {
+  const filter: string[] = [];
+  const domain: string[] = [];
+  if (!declared) return { filter, domain };
+  if (p.absent) filter.push(`filter ${declared.name} is not defined on the hypervisor`);
+  else if (p.live !== undefined && normalizeFilterXml(p.live) !== normalizeFilterXml(declared.xml)) filter.push(`filter ${declared.name} differs from the declared one`);
+  for (const port of p.ports) {
+    const [dev, name, state] = port.split(" ");
+    if (state === "unbound") domain.push(`port ${dev} has no network filter`);
+    else if (state === "rules-missing") filter.push(`the rules of ${name} are missing on port ${dev}`);
+    else if (name !== declared.name) domain.push(`port ${dev} is bound to ${name}, not ${declared.name}`);
+  }
+  return { filter, domain };
 }
 
 function outputs(i: GuestInputs, p: Parsed): GuestOutputs {
@@ -166,7 +189,7 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
   async read(_id, props) {
     const i = inputsOf(props as unknown as Record<string, unknown>);
     if (!i.target || !i.domain) throw new Error(`globenet:vm:Guest ${_id}: the state holds no target/domain to read from (importing a guest is not supported)`);
-    const r = await run(i.target, READ, { args: [i.domain, i.diskPath, i.seedPath, i.archiveDir], what: `reading guest ${i.domain}` });
+    const r = await run(i.target, READ, { args: [i.domain, i.diskPath, i.seedPath, i.archiveDir, ...(i.nwfilter ? [i.nwfilter.name] : [])], what: `reading guest ${i.domain}` });
     const p = parse(r.stdout);
     if (one(p, "absent")) return undefined;
     const liveXml = b64(one(p, "xml"));
@@ -183,7 +206,8 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
       metaData: hasSeed ? b64(one(p, "seed.meta-data")) : "",
       networkConfig: hasSeed ? b64(one(p, "seed.network-config")) : "",
     };
-    const drift = xmlDrift(i.xml ?? "", liveXml);
+    const filters = filterDrift(i.nwfilter, { live: p.values.has("nwfilter") ? b64(one(p, "nwfilter")) : undefined, absent: p.values.has("nwfilter.absent"), ports: p.values.get("port") ?? [] });
+    const drift = [...xmlDrift(i.xml ?? "", liveXml), ...filters.domain];
     const state = one(p, "state") ?? "";
     return {
       ...i,
@@ -191,6 +215,9 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
       // differs where it matters; then the state carries that difference, and the next diff
       // shows the XML as changed (an up re-defines it).
       xml: drift.length ? `<!-- live definition differs from the declared XML: ${drift.join("; ").replace(/--/g, "- -")} -->` : i.xml,
+      // The same for the filter: a changed value makes the next diff an update, which defines
+      // the filter again and puts back the rules of the guest's ports (no restart).
+      ...(i.nwfilter ? { nwfilter: filters.filter.length ? { name: i.nwfilter.name, xml: `<!-- ${filters.filter.join("; ").replace(/--/g, "- -")} -->` } : i.nwfilter } : {}),
       seed,
       diskGb,
       vcpus: facts.vcpus ?? 0,

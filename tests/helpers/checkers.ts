@@ -102,6 +102,7 @@ export async function checkHost(outHostDir: string): Promise<CheckProblem[]> {
   if (existsSync(join(outHostDir, "php"))) problems.push(...(await checkFpm(outHostDir)));
   if (existsSync(join(outHostDir, "bind"))) problems.push(...(await checkBind(outHostDir)));
   for (const xml of listFiles(join(outHostDir, "libvirt"), ".xml")) problems.push(...(await checkDomainXml(xml)));
+  for (const xml of listFiles(join(outHostDir, "libvirt", "nwfilter"), ".xml")) problems.push(...(await checkDomainXml(xml, "nwfilter")));
   const ci = join(outHostDir, "cloud-init");
   if (existsSync(ci)) {
     for (const d of readdirSync(ci).sort()) {
@@ -396,7 +397,7 @@ const IGNORED_BIND = [/^zone \S+: loaded serial \d+$/, /^OK$/];
 /**
  * `named-checkconf -z` on a named.conf of ours that includes Debian's default zones and a copy
  * of `<host>/bind/named.conf.globenet` in which each zone's `file "…/<name>.zone"` (rendered for
- * /var/lib/bind/globenet/) points at `<host>/bind/zones/<name>.zone`; then `named-checkzone
+ * /etc/bind/globenet/) points at `<host>/bind/zones/<name>.zone`; then `named-checkzone
  * -i local <zone> <file>` for each zone file (`-i local`: integrity checks on in-zone names
  * only, so no DNS lookups; named does no lookups when loading either). A zone file that no
  * zone statement uses is an error too.
@@ -482,12 +483,12 @@ function warningLines(text: string, ignored: readonly RegExp[]): string {
 
 // ──────────────────────────────────────────── libvirt ─────────────────────────────────────────────
 
-/** `virt-xml-validate <file> domain` (libvirt's RelaxNG schema, through xmllint). */
-export async function checkDomainXml(file: string): Promise<CheckProblem[]> {
+/** `virt-xml-validate <file> domain` (libvirt's RelaxNG schema, through xmllint); `nwfilter` for the guests' network filter. */
+export async function checkDomainXml(file: string, schema: "domain" | "nwfilter" = "domain"): Promise<CheckProblem[]> {
   const bin = findTool("virt-xml-validate");
   if (!bin) return [missingTool("libvirt", file, "virt-xml-validate", "libvirt-clients")];
   if (!findTool("xmllint")) return [missingTool("libvirt", file, "xmllint", "libxml2-utils")];
-  const args = [file, "domain"];
+  const args = [file, schema];
   const r = run(bin, args, { timeoutMs: 60_000 });
   const text = output(r);
   if (r.status !== 0) {

@@ -3,8 +3,8 @@ import { dirname, join } from "node:path";
 import { freshSshPublicKey } from "../../lib/cli/synthetic";
 
 /**
- * The lab acceptance test's own data tree (tests/lab-e2e.test.ts): two members, their zones,
- * one VPS and Globenet's reverse zones, on the lab inventory (every host 127.0.0.1). Each
+ * The lab acceptance test's own data tree (tests/lab-e2e.test.ts): two members, their zones
+ * (one with a sub-zone of its own), one VPS and Globenet's reverse zones, on the lab inventory (every host 127.0.0.1). Each
  * step of the test edits it through LabTree, as a volunteer edits members/ and zones/.
  *
  * Handles, domains and database names are the test's own, so nothing collides with the
@@ -150,6 +150,8 @@ export function treeFiles(s: TreeState, key: string): Record<string, string | nu
     [`members/${VELO}/vps/atelier.yaml`]: s.velo.vps ? vps(s.velo.vps) : null,
     [`members/${ONDES}/member.yaml`]: s.ondes.present ? ondes(s.ondes) : null,
     "zones/atelier-velo.test.yaml": `owner: ${VELO}\n${s.velo.zoneDnssec === undefined ? "" : `dnssec: ${s.velo.zoneDnssec}\n`}records:\n${s.velo.txt.map((t) => `  - { name: "@", type: TXT, value: ${JSON.stringify(t)} }\n`).join("")}`,
+    // A member's own sub-zone of its own domain: served beside its parent, delegated from it.
+    "zones/club.atelier-velo.test.yaml": `owner: ${VELO}\nrecords:\n  - { name: "@", type: TXT, value: "club" }\n`,
     "zones/radio-ondes.test.yaml": s.ondes.present ? `owner: ${ONDES}\n` : null,
     "zones/113.0.203.in-addr.arpa.yaml": "owner: globenet\n",
     "zones/2.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa.yaml": "owner: globenet\n",

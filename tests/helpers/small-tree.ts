@@ -14,7 +14,7 @@ import { run } from "./tools";
  */
 
 /** What the provider changes on this machine, restored after the test. */
-export const SNAPSHOT = ["/etc/apache2", "/var/lib/apache2", "/etc/bind", "/etc/php/8.2/fpm", "/var/lib/bind/globenet", "/var/lib/bind/globenet.d", "/var/cache/bind/globenet", "/var/lib/bind/globenet-signing", "/var/lib/bind/globenet-keys", "/var/www/globenet-suspended", "/var/www/globenet-suspended.d"];
+export const SNAPSHOT = ["/etc/apache2", "/var/lib/apache2", "/etc/bind", "/etc/php/8.2/fpm", "/var/cache/bind/globenet", "/var/lib/bind/globenet-signing", "/var/lib/bind/globenet-keys", "/var/www/globenet-suspended", "/var/www/globenet-suspended.d"];
 export const SOCKET = "/run/mysqld/mysqld.sock";
 
 export function inventory(sshd: Sshd, archive: string): string {
@@ -84,7 +84,7 @@ export class RealHosts {
     // /var/cache/bind/globenet is only a cache of transferred zones, and DNSSEC keys and signing
     // links outlive every apply on purpose: a past lab may leave them (the snapshot restores them).
     const lasting = (x: string) => x.startsWith("/var/cache") || x.endsWith("/globenet-keys") || x.endsWith("/globenet-signing");
-    for (const p of SNAPSHOT.filter((x) => x.includes("globenet") && !lasting(x))) {
+    for (const p of [...SNAPSHOT.filter((x) => x.includes("globenet") && !lasting(x)), "/etc/bind/globenet"]) {
       if (existsSync(p)) throw new Error(`${p} exists: a lab or an earlier run uses this machine; this test would clobber it`);
     }
     if (existsSync(SOCKET)) throw new Error(`${SOCKET} exists: a MariaDB runs here; stop it (or the lab) first`);

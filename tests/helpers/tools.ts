@@ -40,6 +40,9 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   userdel: "passwd",
   groupadd: "passwd",
   groupdel: "passwd",
+  ebtables: "ebtables",
+  tcpdump: "tcpdump",
+  busybox: "busybox-static",
 };
 
 /**
