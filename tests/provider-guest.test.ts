@@ -327,6 +327,16 @@ describe.skipIf(!ok)("globenet:vm:Guest against libvirt/QEMU over SSH", () => {
     await expect(guestType.delete(DOMAIN, { ...state, archiveDir: blocker })).rejects.toThrow(/deleting the guest of .* failed/);
     expect(existsSync(inputs.diskPath)).toBe(true);
     expect(isDefined()).toBe(true);
+    // Whoever breaks out of the guest's QEMU can rewrite the disk's header: a backing file
+    // naming a root-only file must not make the archive (root) copy it.
+    const secretFile = join(dir, "root-only-secret");
+    writeFileSync(secretFile, "not for the guest\n", { mode: 0o600 });
+    const realBase = JSON.parse(sh("qemu-img", "info", "-U", "--output=json", inputs.diskPath))["backing-filename"] as string;
+    sh("qemu-img", "rebase", "-u", "-f", "qcow2", "-b", secretFile, "-F", "raw", inputs.diskPath);
+    await expect(guestType.delete(DOMAIN, state)).rejects.toThrow(/names .*root-only-secret as its backing file, not the base image .*refusing to read it as root/);
+    expect(existsSync(inputs.diskPath)).toBe(true);
+    expect(existsSync(join(inputs.archiveDir, "vps")) ? sh("ls", join(inputs.archiveDir, "vps")).trim() : "").toBe("");
+    sh("qemu-img", "rebase", "-u", "-f", "qcow2", "-b", realBase, "-F", "qcow2", inputs.diskPath);
     await timed("delete (shutdown + archive + undefine)", () => guestType.delete(DOMAIN, state));
     expect(isDefined()).toBe(false);
     expect(existsSync(inputs.diskPath)).toBe(false);

@@ -291,12 +291,12 @@ fi
 `;
 
 /**
- * $1 domain $2 disk $3 seed $4 archive dir $5 shutdown timeout (s), then the guest's boot files.
- * Never removes a disk without a verified archive of it.
+ * $1 domain $2 disk $3 seed $4 archive dir $5 shutdown timeout (s) $6 base image, then the
+ * guest's boot files. Never removes a disk without a verified archive of it.
  */
 export const DELETE = String.raw`${COMMON}
-domain=$1 disk=$2 seed=$3 archdir=$4 timeout=$5
-shift 5
+domain=$1 disk=$2 seed=$3 archdir=$4 timeout=$5 base=$6
+shift 6
 defined=0
 if is_defined "$domain"; then defined=1; fi
 if [ "$defined" = 1 ]; then stop_guest "$domain" "$timeout"; fi
@@ -310,6 +310,14 @@ if [ -f "$disk" ]; then
   done
   part="$out.partial"
   trap 'rm -f -- "$part"' EXIT
+  # The disk's header is in reach of whoever broke out of the guest's QEMU: a backing file
+  # pointing elsewhere would make root copy that file into the archive. Only our overlay (or a
+  # disk already flattened) is read; anything else stays for a volunteer to look at.
+  bk=$(backing "$disk")
+  if [ -n "$bk" ] && [ "$bk" != "$base" ]; then
+    echo "the disk $disk names $bk as its backing file, not the base image $base: refusing to read it as root; it was kept and nothing was removed (inspect it by hand)" >&2
+    exit 8
+  fi
   t0=$(now)
   # Flattened: the archive holds the base image's blocks too, so it outlives the base.
   qemu-img convert -O qcow2 -- "$disk" "$part"

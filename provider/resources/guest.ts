@@ -268,6 +268,6 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
   async delete(_id, props) {
     const i = inputsOf(props as unknown as Record<string, unknown>);
     // The script's "note: archived the disk of … to <path>" reaches stderr through step().
-    await step(i, DELETE, "deleting the guest", [i.domain, i.diskPath, i.seedPath, i.archiveDir, timeout(i), ...(i.bootFiles ?? []).map((b) => b.to)]);
+    await step(i, DELETE, "deleting the guest", [i.domain, i.diskPath, i.seedPath, i.archiveDir, timeout(i), i.baseImage, ...(i.bootFiles ?? []).map((b) => b.to)]);
   },
 };
