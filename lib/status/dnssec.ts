@@ -7,8 +7,16 @@ import { paths } from "../model/paths";
 import type { Model } from "../model/types";
 import { hostsWith, onHost } from "./remote";
 
+/**
+ * The keys folder and rndc's key belong to bind, which a compromised named controls: reading
+ * them as root would let a planted link make root read any file. So the script runs itself
+ * again as bind (BASH_EXECUTION_STRING is this very script) before touching them.
+ */
+const AS_BIND = String.raw`if [ "$(id -u)" = 0 ]; then cd / && exec setpriv --reuid=bind --regid=bind --clear-groups -- bash -c "$BASH_EXECUTION_STRING" globenet "$@"; fi`;
+
 /** For each zone, NUL-separated: zone, `rndc dnssec -status` output, DS lines of its KSKs. */
 const READ_DNSSEC = String.raw`
+${AS_BIND}
 keys=$1; shift
 for zone in "$@"; do
   case "$zone" in *[!a-z0-9.-]*|.*) echo "bad zone name" >&2; exit 2 ;; esac
@@ -28,6 +36,7 @@ done
 
 /** rndc dnssec -checkds published|withdrawn: tells BIND what the registrar now shows. */
 const CHECKDS = String.raw`
+${AS_BIND}
 what=$1 zone=$2
 case "$what" in published|withdrawn) ;; *) echo "bad action" >&2; exit 2 ;; esac
 case "$zone" in *[!a-z0-9.-]*|.*) echo "bad zone name" >&2; exit 2 ;; esac
