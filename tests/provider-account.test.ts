@@ -95,6 +95,8 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
       sites: [SITE_B, SITE_A],
       archiveDir,
       diskQuotaMb: 512,
+      sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile },
+      contact: "hostmaster@globenet.example",
     };
   });
 

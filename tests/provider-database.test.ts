@@ -66,7 +66,18 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
     scratch = mkdtempSync("/tmp/globenet-db-test-");
     const target = { name: "db1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
     const web = { ...target, name: "web1" };
-    const acct: AccountInputs = { target: web, handle, home, status: "active", sshKeys: [KEY_VELO], sites: ["velo-libre.example"], archiveDir, diskQuotaMb: 100 };
+    const acct: AccountInputs = {
+      target: web,
+      handle,
+      home,
+      status: "active",
+      sshKeys: [KEY_VELO],
+      sites: ["velo-libre.example"],
+      archiveDir,
+      diskQuotaMb: 100,
+      sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile },
+      contact: "hostmaster@globenet.example",
+    };
     account = (await accountType.create(acct)).outs;
     inputs = {
       target,
