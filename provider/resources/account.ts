@@ -142,7 +142,8 @@ sshd_deny() {
   rm -f -- "$t"
   mv -f -- "$stage" "$conf"
   if ! out=$("$sshd_bin" -t -f "$sshd_conf" 2>&1); then rm -f -- "$conf"; die "sshd rejects $sshd_conf with $conf, which was taken out again: $out"; fi
-  if ! "$sshd_bin" -T -f "$sshd_conf" -C "user=$h,host=globenet-check,addr=127.0.0.1" 2>/dev/null | grep -qx 'denyusers \\*'; then
+  out=$("$sshd_bin" -T -f "$sshd_conf" -C "user=$h,host=globenet-check,addr=127.0.0.1" 2>/dev/null || true)
+  if ! grep -qxF -- "banner $banner" <<<"$out" || ! grep -qxF -- 'denyusers *' <<<"$out"; then
     rm -f -- "$conf"
     die "sshd does not read $dir (its config $sshd_conf has no 'Include $dir/*.conf'): the suspension drop-in was taken out again. Add that Include at the top of $sshd_conf, or correct sshd.dropin_dir in the inventory"
   fi
