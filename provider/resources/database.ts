@@ -230,7 +230,9 @@ function markSql(i: Pick<DatabaseInputs, "name" | "user" | "clientHost">): strin
 /** The error to show when a guard refused: which object, where, and what to do. */
 function refusal(e: unknown, i: DatabaseInputs, doing: string): Error {
   const m = e instanceof Error ? e.message : String(e);
-  const what = m.includes(`${REFUSED}:database`) ? `a database named ${i.name}` : m.includes(`${REFUSED}:user`) ? `a MariaDB account ${i.user}@${i.clientHost}` : undefined;
+  // The client echoes the failing statement (both guards) before the error line: read the error line.
+  const which = new RegExp(`^ERROR 1644 \\(45000\\)[^\\n]*${REFUSED}:(database|user)$`, "m").exec(m)?.[1];
+  const what = which === "database" ? `a database named ${i.name}` : which === "user" ? `a MariaDB account ${i.user}@${i.clientHost}` : undefined;
   if (!what) return e instanceof Error ? e : new Error(m);
   return new Error(
     `${i.target.name}: refusing ${doing} database ${i.name}: ${what} already exists on this server and Globenet did not create it (no row in ${META_DB}.owned). ` +
