@@ -88,7 +88,7 @@ export interface AccountOutputs extends AccountInputs {
  */
 const SSHD_FUNCS = `
 sshd_of() {
-  local pf=$1 pid a prev= words
+  local pf=$1 pid a prev='' words
   [ -f "$pf" ] || die "no sshd pid file $pf on this host (the inventory's hosts.<host>.sshd.pid_file): is sshd running there?"
   pid=$(head -c 20 -- "$pf" | tr -dc 0-9)
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || die "the sshd of $pf (pid \${pid:-none}) is not running"
