@@ -504,8 +504,14 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
     expect(accountType.diff(handle, (await accountType.read(handle, outs)) as AccountOutputs, inputs).changes).toBe(false);
   });
 
-  it("delete archives the whole home (it restores), then removes user, group and home", async () => {
+  it("delete of a suspended member archives the whole home (it restores) and its set-aside crontab, then removes user, group, home, markers and the sshd drop-in", async () => {
     writeFileSync(join(home, "notes.txt"), "do not lose me\n");
+    const cron = "@daily echo departed\n";
+    expect(run("crontab", ["-u", handle, "-"], { input: cron }).status).toBe(0);
+    const cronBytes = readFileSync(`/var/spool/cron/crontabs/${handle}`, "utf8");
+    expect(cronBytes).toContain(cron);
+    outs = await accountType.update(handle, outs, { ...inputs, status: "suspended" });
+    expect(existsSync(join(sshd.dropinDir, `globenet-suspended-${handle}.conf`))).toBe(true);
     const logged: string[] = [];
     const orig = console.error;
     console.error = (...a: unknown[]) => void logged.push(a.join(" "));
@@ -515,9 +521,13 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
       console.error = orig;
     }
     const dir = join(archiveDir, "accounts");
-    const files = readdirSync(dir);
-    expect(files).toHaveLength(1);
-    const archive = join(dir, files[0] as string);
+    const files = readdirSync(dir).sort();
+    expect(files).toHaveLength(2);
+    const crontab = join(dir, files.find((f) => f.endsWith(".crontab")) as string);
+    expect(crontab).toMatch(new RegExp(`/accounts/${handle}-\\d{8}T\\d{6}Z\\.crontab$`));
+    expect(readFileSync(crontab, "utf8")).toBe(cronBytes);
+    expect(logged.join("\n")).toContain(`crontab kept in ${crontab}`);
+    const archive = join(dir, files.find((f) => f.endsWith(".tar.gz")) as string);
     expect(archive).toMatch(new RegExp(`/accounts/${handle}-\\d{8}T\\d{6}Z\\.tar\\.gz$`));
     expect(logged.join("\n")).toContain(archive);
     const restore = mkdtempSync(join(scratch, "restore-"));
@@ -527,6 +537,10 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
     expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
     expect(sh("getent", ["group", handle]).status).not.toBe(0);
     expect(existsSync(home)).toBe(false);
+    expect(existsSync(join(OWNED_DIR, "user", handle))).toBe(false);
+    expect(existsSync(join(OWNED_DIR, "group", handle))).toBe(false);
+    expect(existsSync(join(CRONTAB_ASIDE_DIR, handle))).toBe(false);
+    expect(readdirSync(sshd.dropinDir).filter((f) => f.includes(handle))).toEqual([]);
     expect(await accountType.read(handle, outs)).toBeUndefined();
   });
 });
