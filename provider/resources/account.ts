@@ -9,6 +9,11 @@
  * member planted there can never make the provider read or write outside what the member
  * could reach anyway. Removing a site or the account archives first, verifies the archive,
  * then removes.
+ *
+ * The user and group carry the provider's ownership markers (account-shared.ts): an existing
+ * login or group of that name is never adopted, changed or removed. A suspended account is
+ * refused by sshd with a message (a drop-in in the host's sshd_config.d), locked, its crontab
+ * set aside and every process of it stopped (docs/architecture.md, "Suspension").
  */
 import type { DiffResult } from "@pulumi/pulumi/provider";
 import { renderSuspendedSshd } from "../../lib/render/sshd-suspended";
