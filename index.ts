@@ -17,6 +17,7 @@ export function program(root: string = __dirname): Record<string, unknown> {
   const { model, errors } = loadModel(root, stack);
   if (!model) throw new DataError(errors);
   const targets = new Map<string, Target>(model.hosts.map((h) => [h.name, targetOf(h, root)]));
+  const sshd = new Map(model.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
   // Zone serials are the provider's: it raises them only for zones whose content changed.
   const files = renderAll(model, { serial: () => SERIAL_TOKEN });
   const archiveDir = model.inventory.archive_dir;
@@ -34,6 +35,8 @@ export function program(root: string = __dirname): Record<string, unknown> {
           vps: vps.get(m.handle) ?? [],
           archiveDir,
           targets,
+          sshd,
+          contact: model.inventory.hostmaster,
         }),
     );
 

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseModel, MemberModel, SiteModel, VpsModel } from "../lib/model/types";
 import { NWFILTER_NAME, renderDomainXml, renderMetaData, renderNetworkConfig, renderNwfilter, renderUserData } from "../lib/render";
 import { Database } from "./database";
+import type { SshdFacts } from "../provider/resources/account";
 import { HostingAccount } from "./hosting-account";
 import type { Target } from "./target";
 import { Vps } from "./vps";
@@ -13,12 +14,22 @@ export interface MemberArgs {
   vps: VpsModel[];
   archiveDir: string;
   targets: Map<string, Target>;
+  /** Each host's sshd facts (the inventory's hosts.<host>.sshd), for the accounts' suspension. */
+  sshd: Map<string, SshdFacts>;
+  /** Whom a suspended member writes to (the inventory's hostmaster). */
+  contact: string;
 }
 
 function target(targets: Map<string, Target>, host: string): Target {
   const t = targets.get(host);
   if (!t) throw new Error(`no connection facts for host ${host}`);
   return t;
+}
+
+function sshdOf(facts: Map<string, SshdFacts>, host: string): SshdFacts {
+  const f = facts.get(host);
+  if (!f) throw new Error(`no sshd facts for host ${host}`);
+  return f;
 }
 
 /**
@@ -47,6 +58,8 @@ export class Member extends pulumi.ComponentResource {
           sites: args.sites.map((s) => s.host),
           archiveDir: args.archiveDir,
           diskQuotaMb: m.diskQuotaMb,
+          sshd: sshdOf(args.sshd, m.webHost),
+          contact: args.contact,
         },
         { parent: this },
       );

@@ -128,3 +128,53 @@ describe("the commands", () => {
     expect(v.stdout).toMatch(/^ok {2}prod: \d+ members/m);
   });
 });
+
+describe("names owned by the system", () => {
+  const memberFile = (h: string) => ({ [`members/${h}/member.yaml`]: `handle: ${h}\nname: X\ncontact: { email: a@b.example }\nstatus: active\n` });
+
+  // Debian's base-passwd users and groups, those of the packages our hosts run, our daemons' and roles to come.
+  it.each(["disk", "sudo", "shadow", "adm", "kvm", "libvirt", "www-data", "bind", "ssl-cert", "crontab", "mysql", "sshd", "postfix", "dovecot", "prometheus", "backup", "nogroup", "staff"])(
+    "handle %s",
+    (h) => {
+      expect(errorsOf(memberFile(h))).toEqual([`members/${h}/member.yaml:1:9 handle: "${h}" is a system account name (choose another handle)`]);
+    },
+  );
+
+  it.each([
+    ["systemd-oom", "systemd-", "systemd's own accounts"],
+    ["debian-tor", "debian-", "Debian's package accounts (debian-exim, debian-tor…)"],
+    ["libvirt-users", "libvirt", "libvirt's accounts and groups"],
+  ])("handle %s (a system prefix)", (h, prefix, whose) => {
+    expect(errorsOf(memberFile(h))).toEqual([`members/${h}/member.yaml:1:9 handle: "${h}" starts with "${prefix}", kept for ${whose} (choose another handle)`]);
+  });
+
+  it.each([
+    ["root", "a MariaDB account or role name"],
+    ["mysql", "a MariaDB system database"],
+    ["information_schema", "a MariaDB system database"],
+    ["performance_schema", "a MariaDB system database"],
+    ["sys", "a MariaDB system database"],
+    ["test", "a MariaDB system database"],
+    ["mariadb_sys", "a MariaDB account or role name"],
+    ["public", "a MariaDB account or role name"],
+    ["debian_sys_maint", "a name Debian packages and monitoring or backup tools give their MariaDB accounts"],
+    ["phpmyadmin", "a name Debian packages and monitoring or backup tools give their MariaDB accounts"],
+    ["globenet", "Globenet's own"],
+    ["globenet_meta", "where the provider records what it created"],
+  ])("database %s", (n, why) => {
+    const errors = errorsOf({ "members/velo-libre/member.yaml": memberWith("  - name: velo_wp", `  - name: ${n}`) });
+    expect(errors).toEqual([`members/velo-libre/member.yaml:12:11 databases[0].name: "${n}" is reserved: ${why} (choose another name, like "velo_wp")`]);
+  });
+
+  it.each([
+    ["test_wp", "test_", "which MariaDB's default grants may open to every user"],
+    ["globenet_meta2", "globenet_meta", "the provider's own database"],
+  ])("database %s (a reserved prefix)", (n, prefix, why) => {
+    const errors = errorsOf({ "members/velo-libre/member.yaml": memberWith("  - name: velo_wp", `  - name: ${n}`) });
+    expect(errors).toEqual([`members/velo-libre/member.yaml:12:11 databases[0].name: "${n}" starts with "${prefix}", ${why} (choose another name, like "velo_wp")`]);
+  });
+
+  it("ordinary handles and database names, including Globenet's own member, stay valid", () => {
+    expect(errorsOf({ ...memberFile("amap-belleville"), "members/velo-libre/member.yaml": memberWith("  - name: velo_wp", "  - name: velo_wordpress\n  - name: globenet_spip") })).toEqual([]);
+  });
+});

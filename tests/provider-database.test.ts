@@ -4,12 +4,14 @@
  * database, and a real member account (the Account resource) receives the credentials file.
  * Everything (server, user, home, archives, sshd) is removed at the end.
  */
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plain } from "../provider/resources/account-shared";
 import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
-import { databaseType, runSql, type DatabaseInputs, type DatabaseOutputs } from "../provider/resources/database";
+import { databaseType, META_DB, runSql, type DatabaseInputs, type DatabaseOutputs } from "../provider/resources/database";
+import { RemoteTimeout } from "../provider/ssh/remote";
 import { pool } from "../provider/ssh/pool";
 import { KEY_VELO } from "./fixtures/model";
 import { startMariaDB, type MariaDB } from "./helpers/mariadb";
@@ -26,6 +28,9 @@ const home = `/home/${handle}`;
 const name = `gt_db${process.pid}`;
 const restored = `gt_restore${process.pid}`;
 const other = `gt_other${process.pid}`;
+/** A database and an account that root made by hand: not Globenet's. */
+const foreign = `gt_foreign${process.pid}`;
+const foreignUser = `gt_fuser${process.pid}`;
 
 function idOf(user: string): { uid: number; gid: number } {
   return { uid: Number(run("id", ["-u", user]).stdout.trim()), gid: Number(run("id", ["-g", user]).stdout.trim()) };
@@ -66,7 +71,18 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
     scratch = mkdtempSync("/tmp/globenet-db-test-");
     const target = { name: "db1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
     const web = { ...target, name: "web1" };
-    const acct: AccountInputs = { target: web, handle, home, status: "active", sshKeys: [KEY_VELO], sites: ["velo-libre.example"], archiveDir, diskQuotaMb: 100 };
+    const acct: AccountInputs = {
+      target: web,
+      handle,
+      home,
+      status: "active",
+      sshKeys: [KEY_VELO],
+      sites: ["velo-libre.example"],
+      archiveDir,
+      diskQuotaMb: 100,
+      sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile },
+      contact: "hostmaster@globenet.example",
+    };
     account = (await accountType.create(acct)).outs;
     inputs = {
       target,
@@ -213,6 +229,109 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
     outs = await databaseType.update(name, outs, inputs);
     expect(asMember("SELECT 1;").stdout.trim()).toBe("1");
   });
+
+  it("the provider's records are root's: the member can neither read nor write them", () => {
+    expect(root(`SELECT kind, name, host FROM ${META_DB}.owned WHERE name = '${name}' ORDER BY kind`)).toBe(`database\t${name}\t\nuser\t${name}\tlocalhost`);
+    expect(asMember(`SELECT * FROM ${META_DB}.owned;`).stderr).toMatch(/denied/);
+    expect(asMember(`INSERT INTO ${META_DB}.owned (kind, name, host) VALUES ('database', 'mysql', '');`).stderr).toMatch(/denied/);
+    expect(asMember(`ALTER DATABASE ${name} COMMENT 'globenet';`).status).toBe(0);
+  });
+
+  it("a database named root is refused by check; bypassed, the server refuses it: root@localhost is not altered and no password is handed out", async () => {
+    const r = databaseType.check({ ...inputs, name: "root", user: "root" } as unknown as Record<string, unknown>);
+    expect(r.failures).toEqual([
+      { property: "name", reason: '"root" is not a database name: is reserved: a MariaDB account or role name (choose another name, like "velo_wp")' },
+      { property: "user", reason: '"root" is not a database name: is reserved: a MariaDB account or role name (choose another name, like "velo_wp")' },
+    ]);
+    const rootPriv = root("SELECT Priv FROM mysql.global_priv WHERE User = 'root' AND Host = 'localhost'");
+    await expect(databaseType.create({ ...inputs, name: "root", user: "root" })).rejects.toThrow(
+      "db1: refusing to create database root: a MariaDB account root@localhost already exists on this server and Globenet did not create it (no row in globenet_meta.owned). Nothing was changed.",
+    );
+    expect(root("SELECT Priv FROM mysql.global_priv WHERE User = 'root' AND Host = 'localhost'")).toBe(rootPriv);
+    expect(root("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'root'")).toBe("0");
+    expect(existsSync(join(home, ".my.cnf.d", "root.cnf"))).toBe(false);
+    // And the system database `mysql` (bypassing check too): never adopted.
+    await expect(databaseType.create({ ...inputs, name: "mysql", user: "gt_sneaky" })).rejects.toThrow(/refusing to create database mysql: a database named mysql already exists on this server and Globenet did not create it/);
+    expect(root("SELECT COUNT(*) FROM mysql.global_priv WHERE User = 'gt_sneaky'")).toBe("0");
+  });
+
+  it("a database or an account that exists without Globenet's record is refused, and delete never drops it", async () => {
+    root(`CREATE DATABASE ${foreign}; CREATE TABLE ${foreign}.t (v VARCHAR(20)); INSERT INTO ${foreign}.t VALUES ('not theirs'); CREATE USER ${foreignUser}@localhost IDENTIFIED BY 'x-local-secret-1';`);
+    const theirs: DatabaseInputs = { ...inputs, name: foreign, user: foreign };
+    try {
+      await expect(databaseType.create(theirs)).rejects.toThrow(`db1: refusing to create database ${foreign}: a database named ${foreign} already exists on this server and Globenet did not create it`);
+      expect(root(`SELECT COUNT(*) FROM mysql.global_priv WHERE User = '${foreign}'`)).toBe("0");
+      await expect(databaseType.create({ ...inputs, name: foreignUser, user: foreignUser })).rejects.toThrow(`refusing to create database ${foreignUser}: a MariaDB account ${foreignUser}@localhost already exists`);
+      expect(root(`SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${foreignUser}'`)).toBe("0");
+      // A resource claiming it in the state: nothing is locked, dumped or dropped.
+      const claimed: DatabaseOutputs = { ...theirs, password: outs.password, archives: [], drift: [], marked: true };
+      await expect(databaseType.delete(foreign, claimed)).rejects.toThrow(`db1: refusing to delete database ${foreign}: a database named ${foreign} already exists on this server and Globenet did not create it`);
+      expect(root(`SELECT v FROM ${foreign}.t`)).toBe("not theirs");
+      expect(existsSync(join(archiveDir, "databases"))).toBe(false);
+      await expect(databaseType.delete(foreignUser, { ...claimed, name: foreignUser, user: foreignUser })).rejects.toThrow(/a MariaDB account gt_fuser\d+@localhost already exists/);
+      expect(root(`SELECT JSON_VALUE(Priv, '$.account_locked') FROM mysql.global_priv WHERE User = '${foreignUser}'`)).not.toBe("true");
+    } finally {
+      root(`DROP DATABASE IF EXISTS ${foreign}; DROP USER IF EXISTS ${foreignUser}@localhost;`);
+    }
+  });
+
+  it("a database made before records existed: create refuses it, update (it is in the state) records it, read and diff say so", async () => {
+    root(`DELETE FROM ${META_DB}.owned WHERE name = '${name}'`);
+    const live = (await databaseType.read(name, outs)) as DatabaseOutputs;
+    expect(live.marked).toBe(false);
+    expect((databaseType.diff(name, live, inputs) as { diffs: string[] }).diffs).toEqual(["marked"]);
+    await expect(databaseType.create(inputs)).rejects.toThrow(/refusing to create database gt_db\d+: a database named gt_db\d+ already exists on this server/);
+    outs = await databaseType.update(name, live, inputs);
+    expect(root(`SELECT COUNT(*) FROM ${META_DB}.owned WHERE name = '${name}'`)).toBe("2");
+    expect(databaseType.diff(name, (await databaseType.read(name, outs)) as DatabaseOutputs, inputs).changes).toBe(false);
+    expect(asMember("SELECT v FROM t;").stdout.trim()).toBe("row kept by the dump");
+  });
+
+  it("a member's session holding a lock cannot hang an apply: the step fails within its bound, says where and what, and the next apply works", async () => {
+    const { uid, gid } = idOf(handle);
+    // The member locks its own table and keeps the session open (what a stuck script does).
+    const holder = spawn(
+      "setpriv",
+      [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "mariadb", `--defaults-file=${home}/.my.cnf`, `--defaults-group-suffix=_${name}`, "-e", "LOCK TABLES t WRITE; SELECT SLEEP(300);"],
+      { cwd: "/", stdio: "ignore" },
+    );
+    try {
+      let locked = false;
+      for (let i = 0; i < 100 && !locked; i++) {
+        locked = root(`SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '${name}' AND INFO LIKE 'SELECT SLEEP%'`) === "1";
+        if (!locked) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(locked).toBe(true);
+      process.env.GLOBENET_TIMEOUT_SQL = "4";
+      const news = { ...inputs, limits: { max_user_connections: 6 } };
+      const t0 = Date.now();
+      const err = await databaseType.update(name, outs, news).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const elapsed = Date.now() - t0;
+      expect(err).toBeInstanceOf(RemoteTimeout);
+      expect((err as Error).message).toMatch(
+        new RegExp(`^db1: updating database ${name} timed out after 4 s and was stopped \\(its processes on db1 were killed; nothing after it ran\\)\\. .*a session holding a lock.*Look on db1 \\(ps, lsof, SHOW PROCESSLIST\\).*GLOBENET_TIMEOUT_SQL=<seconds>`),
+      );
+      expect(elapsed).toBeLessThan(20_000);
+      // The server gives up on its side too (lock_wait_timeout follows the bound): nothing of ours waits there.
+      let waiting = "1";
+      for (let i = 0; i < 150 && waiting !== "0"; i++) {
+        waiting = root("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'root' AND INFO LIKE 'CREATE DATABASE%'");
+        if (waiting !== "0") await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(waiting).toBe("0");
+      expect(root(`SELECT max_user_connections FROM mysql.user WHERE User = '${name}' AND Host = 'localhost'`)).toBe("5");
+    } finally {
+      delete process.env.GLOBENET_TIMEOUT_SQL;
+      holder.kill("SIGKILL");
+    }
+    // Once the member's session is gone, the same apply goes through.
+    root(`KILL USER ${name}`);
+    outs = await databaseType.update(name, outs, inputs);
+    expect(asMember("SELECT COUNT(*) FROM t;").stdout.trim()).toBe("1");
+  }, 60_000);
 
   it("secrets stay out of error text: a failing step shows [secret] where the password was", async () => {
     // A syntax error makes mariadb quote the statement, password included.

@@ -62,7 +62,12 @@ function loadLab(root: string, p: LabPaths): LabFacts {
   const sshPort = ports[0] as number;
   const user = users[0] as string;
   if (user === "root") throw new LabError("Pulumi.lab.yaml: the lab's ssh.user is root; the lab's sshd refuses root", "keep ssh.user: globenet-deploy (the provider then runs sudo -n)");
-  return { model, sshPort, user, ctx: { paths: p, sshPort, hostKey: join(p.ssh, "host_key"), phpVersions: model.inventory.php_versions, acme: model.inventory.acme } };
+  // Members log in through the same sshd: its drop-in folder and pid file are the web hosts' sshd facts.
+  const sshds = [...new Set(lab.filter((h) => h.roles.includes("web")).map((h) => JSON.stringify(h.host.sshd)))];
+  if (sshds.length > 1) throw new LabError(`Pulumi.lab.yaml: the lab runs one sshd, but the web hosts name different sshd facts (${sshds.join(", ")})`, "give every lab web host the same sshd: { dropin_dir, pid_file }");
+  const facts = lab.find((h) => h.roles.includes("web"))?.host.sshd ?? lab[0]?.host.sshd;
+  const sshd = { dropinDir: facts?.dropin_dir ?? "/etc/ssh/sshd_config.d", pidFile: facts?.pid_file ?? "/run/sshd.pid" };
+  return { model, sshPort, user, ctx: { paths: p, sshPort, sshd, hostKey: join(p.ssh, "host_key"), phpVersions: model.inventory.php_versions, acme: model.inventory.acme } };
 }
 
 /** The lab stack through the project's driver; its errors (no CLI, no Go…) already say what to do. */

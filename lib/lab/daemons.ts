@@ -23,6 +23,8 @@ export interface DaemonCtx {
   /** The stack's ACME settings: the lab runs pebble when they name it. */
   acme?: Acme;
   sshPort: number;
+  /** The lab web host's sshd facts (Pulumi.lab.yaml: hosts.lab.sshd): the provider writes suspension drop-ins there and reloads through the pid file. */
+  sshd: { dropinDir: string; pidFile: string };
   hostKey: string;
   phpVersions: string[];
 }
@@ -195,13 +197,18 @@ function sshd(ctx: DaemonCtx): LabDaemon {
     async start() {
       const bin = need("sshd", "openssh-server");
       mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-      const pidFile = join(p.run, "sshd.pid");
+      // Where the inventory says (hosts.lab.sshd.pid_file): the provider reloads sshd through it.
+      const pidFile = ctx.sshd.pidFile;
       rmSync(pidFile, { force: true });
+      // The provider's suspension drop-ins (hosts.lab.sshd.dropin_dir), as Debian's sshd_config.d.
+      mkdirSync(ctx.sshd.dropinDir, { recursive: true, mode: 0o755 });
       writeFileSync(
         p.sshdConfig,
         [
           "# globenet-infra lab sshd (npm run lab): the provider reaches the lab hosts through it.",
           "# Loopback only, keys only; members' accounts log in with their own keys as on a real host.",
+          // First, as Debian's sshd_config does: sshd keeps the first value it reads.
+          `Include ${ctx.sshd.dropinDir}/*.conf`,
           `Port ${port}`,
           "ListenAddress 127.0.0.1",
           `HostKey ${ctx.hostKey}`,

@@ -1,10 +1,10 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { dangerousCharacter, hostnameProblem, recordNameProblem, targetProblem } from "./names";
+import { dangerousCharacter, hostnameProblem, identifierProblem, recordNameProblem, targetProblem } from "./names";
 import { sshPublicKeyProblem } from "./ssh-key";
 
 /** Turns a "problem or undefined" function into a zod string check. */
-function checked(problem: (s: string) => string | undefined) {
+export function checked(problem: (s: string) => string | undefined) {
   return z.string().superRefine((v, ctx) => {
     const p = problem(v);
     if (p) ctx.addIssue({ code: "custom", message: p });
@@ -18,14 +18,7 @@ export const sshPublicKey = checked(sshPublicKeyProblem);
 
 /** Unix-safe identifier: lowercase, starts with a letter, no doubled hyphen (we use "--" as a separator). */
 export function identifier(what: string, max: number, example: string) {
-  return checked((s) => {
-    const bad = dangerousCharacter(s);
-    if (bad) return `contains ${bad} (a ${what} is lowercase letters, digits and single hyphens, like "${example}")`;
-    if (s.length < 2 || s.length > max) return `must be 2 to ${max} characters long (choose a ${what} like "${example}")`;
-    if (!/^[a-z][a-z0-9-]*[a-z0-9]$/.test(s)) return `must start with a lowercase letter and use only a-z, 0-9 and inner hyphens (like "${example}")`;
-    if (s.includes("--")) return `must not contain "--" (use a single hyphen)`;
-    return undefined;
-  });
+  return checked((s) => identifierProblem(s, what, max, example));
 }
 
 export const ipv4 = checked((s) => {

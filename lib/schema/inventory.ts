@@ -19,6 +19,18 @@ const ssh = z
     if (!s.host_key === !s.host_key_file) ctx.addIssue({ code: "custom", path: [], message: "needs exactly one of host_key (pinned key) or host_key_file (get it with: ssh-keyscan -t ed25519 HOST)" });
   });
 
+/**
+ * The host's OpenSSH server, where members log in (web hosts): a suspended member's account
+ * gets a drop-in there that refuses the login with a message. Debian's defaults: its
+ * sshd_config includes /etc/ssh/sshd_config.d/*.conf, and sshd writes /run/sshd.pid.
+ */
+const sshd = z.strictObject({
+  /** A folder the sshd config includes at its top (`Include <dir>/*.conf`). */
+  dropin_dir: absPath.default("/etc/ssh/sshd_config.d"),
+  /** The running sshd's pid file: the provider tests its config (sshd -t) and reloads it (SIGHUP, what systemd's reload does). */
+  pid_file: absPath.default("/run/sshd.pid"),
+});
+
 const network = z.discriminatedUnion(
   "type",
   [
@@ -41,6 +53,7 @@ export const hostSchema = z
     ipv4: ipv4.optional(),
     ipv6: ipv6.optional(),
     ssh,
+    sshd: sshd.prefault({}),
     capacity: z.strictObject({ vcpus: positiveInt("vCPUs", 4096), memory_mb: positiveInt("MB", 16_777_216), disk_gb: positiveInt("GB", 1_000_000) }).optional(),
     libvirt: z
       .strictObject({
@@ -154,6 +167,7 @@ export const inventorySchema = z.strictObject({
 
 export type Inventory = z.infer<typeof inventorySchema>;
 export type Host = z.infer<typeof hostSchema>;
+export type Sshd = z.infer<typeof sshd>;
 export type Acme = z.infer<typeof acme>;
 export type DnssecPolicy = z.infer<typeof dnssec>;
 

@@ -1,19 +1,15 @@
 import { z } from "zod";
-import { email, hostname, identifier, phpVersion, positiveInt, sshPublicKey, text } from "./common";
-import { RESERVED_USERS } from "./names";
+import { checked, email, hostname, identifier, phpVersion, positiveInt, sshPublicKey, text } from "./common";
+import { databaseNameProblem, handleProblem } from "./system-names";
 
-/** The member's handle is its unix user name and folder name: it never changes. */
-export const handle = identifier("handle", 32, "velo-libre").superRefine((v, ctx) => {
-  if (RESERVED_USERS.has(v)) ctx.addIssue({ code: "custom", message: `"${v}" is a system account name (choose another handle)` });
-});
+/**
+ * The member's handle is its unix user name and folder name: it never changes. The rules are
+ * lib/schema/system-names.ts's, which the provider applies again on its side.
+ */
+export const handle = checked(handleProblem);
 
-export const databaseName = z.string().superRefine((v, ctx) => {
-  if (!/^[a-z][a-z0-9_]{1,31}$/.test(v)) {
-    ctx.addIssue({ code: "custom", message: 'must be 2 to 32 characters: a lowercase letter, then a-z, 0-9 or _ (like "velo_wp")' });
-  } else if (/^(mysql|sys|information_schema|performance_schema|test|phpmyadmin)$/.test(v)) {
-    ctx.addIssue({ code: "custom", message: `"${v}" is reserved by MariaDB (choose another name)` });
-  }
-});
+/** A database's name, also its MariaDB account's name. */
+export const databaseName = checked(databaseNameProblem);
 
 export const dbLimits = z.strictObject({
   max_user_connections: positiveInt("connections", 500).optional(),

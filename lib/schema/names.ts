@@ -95,10 +95,15 @@ export function targetProblem(value: string): string | undefined {
   return p ? p.replace(/\(write "([^"]*)"\)/, '(write "$1.")') : undefined;
 }
 
-/** Unix users that exist on every Debian host, or that our daemons run as. */
-export const RESERVED_USERS = new Set([
-  "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy",
-  "www-data", "backup", "list", "irc", "gnats", "nobody", "systemd-network", "systemd-resolve",
-  "messagebus", "sshd", "mysql", "bind", "postfix", "libvirt-qemu", "libvirt-dnsmasq", "admin",
-  "administrator", "_apt", "debian", "ubuntu", "ftp", "postgres", "git", "redis",
-]);
+/**
+ * A unix-safe identifier (handles, host names of the inventory, image names): lowercase,
+ * starting with a letter, no doubled hyphen (we use "--" as a separator).
+ */
+export function identifierProblem(s: string, what: string, max: number, example: string): string | undefined {
+  const bad = dangerousCharacter(s);
+  if (bad) return `contains ${bad} (a ${what} is lowercase letters, digits and single hyphens, like "${example}")`;
+  if (s.length < 2 || s.length > max) return `must be 2 to ${max} characters long (choose a ${what} like "${example}")`;
+  if (!/^[a-z][a-z0-9-]*[a-z0-9]$/.test(s)) return `must start with a lowercase letter and use only a-z, 0-9 and inner hyphens (like "${example}")`;
+  if (s.includes("--")) return `must not contain "--" (use a single hyphen)`;
+  return undefined;
+}

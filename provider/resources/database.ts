@@ -25,7 +25,7 @@ import type { DiffResult } from "@pulumi/pulumi/provider";
 import type { DatabaseModel } from "../../lib/model/types";
 import { sqlIdentifier, sqlString } from "../../lib/render/escape";
 import { renderDatabaseSql } from "../../lib/render/mariadb-sql";
-import { run, type RunResult } from "../ssh/remote";
+import { run, timeoutSeconds, type RunResult, type TimeoutKind } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
 import {
   Failures,
@@ -81,6 +81,8 @@ export interface DatabaseOutputs extends DatabaseInputs {
   archives: string[];
   /** What `read` found out of line besides the inputs (missing user, grant, credentials file). */
   drift: string[];
+  /** The server's globenet_meta.owned records database and account as the provider's (false: the next update records them). */
+  marked: boolean;
 }
 
 /** The system server's socket on Debian, written into credentials files when no socket is given. */
@@ -116,7 +118,9 @@ echo "archive=$out"
 /** On the web host: does the member's account exist; the credentials file's sha256 or "absent". */
 const CNF_READ = `${PRELUDE}
 h=$1 home=$2 name=$3
-member "$h" || { echo "account=absent"; exit 0; }
+rc=0; owned_member "$h" || rc=$?
+[ "$rc" != 1 ] || { echo "account=absent"; exit 0; }
+[ "$rc" = 0 ] || { echo "account=foreign"; exit 0; }
 [ "$mhome" = "$home" ] || { echo "account=absent"; exit 0; }
 echo "account=present"
 cd /
@@ -128,7 +132,9 @@ echo "cnf=\${sum%% *}"
 /** On the web host: writes ~/.my.cnf.d/<name>.cnf from stdin, with the member's rights, 0600. */
 const CNF_WRITE = `${PRELUDE}
 h=$1 home=$2 name=$3
-member "$h" || die "there is no unix account $h on this host: its Account must be applied first"
+rc=0; owned_member "$h" || rc=$?
+[ "$rc" != 1 ] || die "there is no unix account $h on this host: its Account must be applied first"
+[ "$rc" = 0 ] || die "refusing: the unix user $h on this host was not created by Globenet: no credentials file is written into its home"
 [ "$mhome" = "$home" ] || die "the unix account $h has home $mhome, not $home"
 cd /
 as_member bash -c '
@@ -146,7 +152,8 @@ mv -f -- "$tmp" "$d/$2.cnf"
 
 const CNF_REMOVE = `${PRELUDE}
 h=$1 home=$2 name=$3
-member "$h" || { echo "account=absent"; exit 0; }
+rc=0; owned_member "$h" || rc=$?
+[ "$rc" = 0 ] || { echo "account=absent"; exit 0; }
 [ "$mhome" = "$home" ] || { echo "account=absent"; exit 0; }
 cd /
 as_member rm -f -- "$home/.my.cnf.d/$name.cnf"
@@ -155,9 +162,83 @@ echo "removed=yes"
 
 // ---- helpers ----------------------------------------------------------------------------
 
-/** Runs SQL (on stdin) as root on the database host. Secrets are redacted from any error. */
-export function runSql(target: Target, socket: string | undefined, sql: string, what: string, secrets: string[] = [], check = true): Promise<RunResult> {
-  return run(target, SQL, { args: [socket ?? ""], stdin: sql, what, check }, secrets);
+/**
+ * Runs SQL (on stdin) as root on the database host. Secrets are redacted from any error. The
+ * session waits for locks no longer than the step's own bound: a member's session holding a
+ * lock on its tables (LOCK TABLES, a long transaction) makes `CREATE DATABASE IF NOT EXISTS`
+ * wait, for a day by default; past the bound the client is killed and the server gives up too.
+ */
+export function runSql(target: Target, socket: string | undefined, sql: string, what: string, secrets: string[] = [], check = true, kind: TimeoutKind = "sql"): Promise<RunResult> {
+  const wait = timeoutSeconds(kind) + 5;
+  return run(target, SQL, { args: [socket ?? ""], stdin: `SET SESSION lock_wait_timeout = ${wait};\n${sql}`, what, check, kind }, secrets);
+}
+
+// ---- ownership ---------------------------------------------------------------------------
+
+/**
+ * The provider's record of the databases and accounts it created, on each database server: a
+ * table only root can write (members have grants on their own database only, and
+ * `globenet_meta` is a reserved name). MariaDB has no comment on accounts, and a database's
+ * COMMENT can be changed by anyone with ALTER on it, so a table it is.
+ */
+export const META_DB = "globenet_meta";
+
+const META_SQL = [
+  `CREATE DATABASE IF NOT EXISTS ${META_DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci COMMENT 'globenet-infra: what the provider created; root only';`,
+  `CREATE TABLE IF NOT EXISTS ${META_DB}.owned (`,
+  `  kind ENUM('database', 'user') NOT NULL,`,
+  `  name VARCHAR(80) NOT NULL,`,
+  `  host VARCHAR(255) NOT NULL DEFAULT '',`,
+  `  created TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,`,
+  `  PRIMARY KEY (kind, name, host)`,
+  `) ENGINE=InnoDB;`,
+  ``,
+].join("\n");
+
+/** What SIGNAL says when a guard refuses; the provider turns it into the full message. */
+const REFUSED = "globenet-refused";
+
+function owned(kind: "database" | "user", name: string, host = ""): string {
+  return `SELECT 1 FROM ${META_DB}.owned WHERE kind = ${sqlString(kind)} AND name = ${sqlString(name)} AND host = ${sqlString(host)}`;
+}
+
+/**
+ * Refuses (SIGNAL) when the database or the account exists and the provider did not create it.
+ * The mariadb client stops at the first error, so nothing after the guard runs.
+ */
+function guardSql(i: Pick<DatabaseInputs, "name" | "user" | "clientHost">): string {
+  return [
+    `DELIMITER //`,
+    `BEGIN NOT ATOMIC`,
+    `  IF EXISTS (SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${sqlString(i.name)}) AND NOT EXISTS (${owned("database", i.name)}) THEN`,
+    `    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${REFUSED}:database';`,
+    `  END IF;`,
+    `  IF EXISTS (SELECT 1 FROM mysql.global_priv WHERE User = ${sqlString(i.user)} AND Host = ${sqlString(i.clientHost)}) AND NOT EXISTS (${owned("user", i.user, i.clientHost)}) THEN`,
+    `    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${REFUSED}:user';`,
+    `  END IF;`,
+    `END//`,
+    `DELIMITER ;`,
+    ``,
+  ].join("\n");
+}
+
+/** Records the database and its account as the provider's (idempotent). */
+function markSql(i: Pick<DatabaseInputs, "name" | "user" | "clientHost">): string {
+  return `INSERT IGNORE INTO ${META_DB}.owned (kind, name, host) VALUES ('database', ${sqlString(i.name)}, ''), ('user', ${sqlString(i.user)}, ${sqlString(i.clientHost)});\n`;
+}
+
+/** The error to show when a guard refused: which object, where, and what to do. */
+function refusal(e: unknown, i: DatabaseInputs, doing: string): Error {
+  const m = e instanceof Error ? e.message : String(e);
+  // The client echoes the failing statement (both guards) before the error line: read the error line.
+  const which = new RegExp(`^ERROR 1644 \\(45000\\)[^\\n]*${REFUSED}:(database|user)$`, "m").exec(m)?.[1];
+  const what = which === "database" ? `a database named ${i.name}` : which === "user" ? `a MariaDB account ${i.user}@${i.clientHost}` : undefined;
+  if (!what) return e instanceof Error ? e : new Error(m);
+  return new Error(
+    `${i.target.name}: refusing ${doing} database ${i.name}: ${what} already exists on this server and Globenet did not create it (no row in ${META_DB}.owned). ` +
+      `Nothing was changed. A member's database name never takes over an existing database or account: choose another name in members/${i.handle}/member.yaml; ` +
+      `if it is this member's own, made by hand, see docs/architecture.md (Names owned by the system).`,
+  );
 }
 
 function account(i: DatabaseInputs, host = i.clientHost): string {
@@ -209,26 +290,34 @@ function sha256(s: string): string {
 
 async function writeCnf(i: DatabaseInputs, password: string): Promise<void> {
   if (!i.webTarget) return;
-  await run(i.webTarget, CNF_WRITE, { args: [i.handle, i.home, i.name], stdin: cnfText(i, password), what: `writing ~${i.handle}/.my.cnf.d/${i.name}.cnf` }, [password]);
+  await run(i.webTarget, CNF_WRITE, { args: [i.handle, i.home, i.name], stdin: cnfText(i, password), what: `writing ~${i.handle}/.my.cnf.d/${i.name}.cnf`, kind: "converge" }, [password]);
 }
 
 async function removeCnf(i: DatabaseInputs): Promise<void> {
   if (!i.webTarget) return;
-  await run(i.webTarget, CNF_REMOVE, { args: [i.handle, i.home, i.name], what: `removing ~${i.handle}/.my.cnf.d/${i.name}.cnf` });
+  await run(i.webTarget, CNF_REMOVE, { args: [i.handle, i.home, i.name], what: `removing ~${i.handle}/.my.cnf.d/${i.name}.cnf`, kind: "converge" });
 }
 
-async function cnfState(i: DatabaseInputs): Promise<{ account: boolean; sha?: string }> {
+/** The member's unix account on the web host: present (and Globenet's), absent, or foreign (not made by Globenet). */
+async function cnfState(i: DatabaseInputs): Promise<{ account: boolean; foreign?: boolean; sha?: string }> {
   if (!i.webTarget) return { account: true };
-  const r = await run(i.webTarget, CNF_READ, { args: [i.handle, i.home, i.name], what: `reading ~${i.handle}/.my.cnf.d/${i.name}.cnf` });
+  const r = await run(i.webTarget, CNF_READ, { args: [i.handle, i.home, i.name], what: `reading ~${i.handle}/.my.cnf.d/${i.name}.cnf`, kind: "read" });
   const v = parseLines(r.stdout);
   const sha = v.get("cnf")?.[0];
-  return { account: v.get("account")?.[0] === "present", sha: sha ? sha : undefined };
+  const state = v.get("account")?.[0];
+  return { account: state === "present", foreign: state === "foreign", sha: sha ? sha : undefined };
 }
 
-/** Creates or converges database, user, grant, limits and lock with this password. */
-async function apply(i: DatabaseInputs, password: string): Promise<void> {
-  const sql = renderDatabaseSql(modelOf(i), password);
-  await runSql(i.target, i.socket, sql, `database ${i.name}`, [password]);
+/**
+ * Creates or converges database, user, grant, limits and lock with this password. create:
+ * refuses a database or account that exists without the provider's record; update: the
+ * resource is in Pulumi's state (the provider made it), so a missing record is written.
+ */
+async function apply(i: DatabaseInputs, password: string, mode: "create" | "update"): Promise<void> {
+  const sql = META_SQL + (mode === "create" ? guardSql(i) : "") + markSql(i) + renderDatabaseSql(modelOf(i), password);
+  await runSql(i.target, i.socket, sql, `${mode === "create" ? "creating" : "updating"} database ${i.name}`, [password]).catch((e: unknown) => {
+    throw refusal(e, i, mode === "create" ? "to create" : "to update");
+  });
 }
 
 function passwordOf(o: Partial<DatabaseOutputs> | undefined): string | undefined {
@@ -316,6 +405,8 @@ function diff(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): D
   const news = plain<Record<string, unknown>>(rawNews);
   const diffs = COMPARED.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
   if (((olds.drift as string[] | undefined) ?? []).length > 0) diffs.push("drift");
+  // Made before ownership records existed (or found unrecorded by read): the update records it.
+  if (olds.marked !== true) diffs.push("marked");
   const replaces: string[] = [];
   // A new name is a new database (the old one is dumped and dropped): never a rename.
   if (olds.name !== news.name) replaces.push("name");
@@ -336,27 +427,37 @@ function diff(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): D
 async function create(raw: DatabaseInputs): Promise<{ id: string; outs: DatabaseOutputs }> {
   const i = plain<DatabaseInputs>(raw);
   // Refuse before touching the database if the credentials file would have nowhere to go.
-  if (i.webTarget && !(await cnfState(i)).account) {
+  const web = i.webTarget ? await cnfState(i) : { account: true };
+  if (i.webTarget && web.foreign) {
+    throw new Error(`${i.webTarget.name}: refusing to create database ${i.name}: the unix user ${i.handle} there was not created by Globenet, so its credentials would go to someone else's home (nothing was changed)`);
+  }
+  if (i.webTarget && !web.account) {
     throw new Error(`${i.webTarget.name}: there is no unix account ${i.handle} with home ${i.home}: its Account must be applied before database ${i.name}`);
   }
   const password = newPassword();
-  await apply(i, password);
+  await apply(i, password, "create");
   await writeCnf(i, password);
-  return { id: i.name, outs: { ...i, password: secret(password), archives: [], drift: [] } };
+  return { id: i.name, outs: { ...i, password: secret(password), archives: [], drift: [], marked: true } };
 }
 
 async function update(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): Promise<DatabaseOutputs> {
   const olds = plain<DatabaseOutputs & { password?: unknown }>(rawOlds);
   const news = plain<DatabaseInputs>(rawNews);
   const password = passwordOf(olds) ?? newPassword();
-  await apply(news, password);
+  await apply(news, password, "update");
   if (olds.clientHost && olds.clientHost !== news.clientHost) {
-    await runSql(news.target, news.socket, `DROP USER IF EXISTS ${account(news, olds.clientHost)};\n`, `dropping the old account ${news.user}@${olds.clientHost}`);
+    // The old account is in the state: the provider made it.
+    await runSql(
+      news.target,
+      news.socket,
+      `DROP USER IF EXISTS ${account(news, olds.clientHost)};\nDELETE FROM ${META_DB}.owned WHERE kind = 'user' AND name = ${sqlString(news.user)} AND host = ${sqlString(olds.clientHost)};\n`,
+      `dropping the old account ${news.user}@${olds.clientHost}`,
+    );
   }
   const moved = olds.webTarget?.name !== news.webTarget?.name || olds.handle !== news.handle || olds.home !== news.home;
   if (moved && olds.webTarget) await removeCnf({ ...olds, webTarget: olds.webTarget });
   await writeCnf(news, password);
-  return { ...news, password: secret(password), archives: [...(olds.archives ?? [])], drift: [] };
+  return { ...news, password: secret(password), archives: [...(olds.archives ?? [])], drift: [], marked: true };
 }
 
 async function read(_id: string, rawProps: DatabaseOutputs): Promise<DatabaseOutputs | undefined> {
@@ -371,7 +472,7 @@ async function read(_id: string, rawProps: DatabaseOutputs): Promise<DatabaseOut
     `SELECT 'grant', COUNT(*) FROM mysql.db WHERE User = ${sqlString(props.user)} AND Host = ${sqlString(props.clientHost)} AND REPLACE(Db, '\\\\_', '_') = ${name};`,
     ``,
   ].join("\n");
-  const r = await runSql(props.target, props.socket, sql, `reading database ${props.name}`);
+  const r = await runSql(props.target, props.socket, sql, `reading database ${props.name}`, [], true, "read");
   const rows = r.stdout.split("\n").filter(Boolean).map((l) => l.split("\t"));
   const row = (k: string) => rows.find((x) => x[0] === k);
   if (Number(row("db")?.[1] ?? 0) === 0) return undefined;
@@ -391,10 +492,22 @@ async function read(_id: string, rawProps: DatabaseOutputs): Promise<DatabaseOut
     out.status = locked === "1" || locked === "true" ? (props.status === "active" ? "suspended" : props.status) : "active";
   }
   if (Number(row("grant")?.[1] ?? 0) === 0) drift.push(`${props.user}@${props.clientHost} has no grant on ${props.name}`);
+  // Without the record table (made before records existed) the query fails: not recorded then.
+  const rec = await runSql(
+    props.target,
+    props.socket,
+    `SELECT COUNT(*) FROM ${META_DB}.owned WHERE (kind = 'database' AND name = ${name} AND host = '') OR (kind = 'user' AND name = ${sqlString(props.user)} AND host = ${sqlString(props.clientHost)});\n`,
+    `reading the ownership records of ${props.name}`,
+    [],
+    false,
+    "read",
+  );
+  out.marked = rec.code === 0 && rec.stdout.trim() === "2";
   if (props.webTarget) {
     const c = await cnfState(props);
     const want = passwordOf(props) ? sha256(cnfText(props, passwordOf(props) as string)) : undefined;
-    if (!c.account) drift.push(`there is no unix account ${props.handle} on ${props.webTarget.name} for the credentials file`);
+    if (c.foreign) drift.push(`the unix user ${props.handle} on ${props.webTarget.name} was not created by Globenet`);
+    else if (!c.account) drift.push(`there is no unix account ${props.handle} on ${props.webTarget.name} for the credentials file`);
     else if (!c.sha) drift.push(`~${props.handle}/.my.cnf.d/${props.name}.cnf is missing on ${props.webTarget.name}`);
     else if (want && c.sha !== want) drift.push(`~${props.handle}/.my.cnf.d/${props.name}.cnf on ${props.webTarget.name} differs from what was written`);
   }
@@ -405,17 +518,21 @@ async function del(_id: string, rawProps: DatabaseOutputs): Promise<void> {
   const props = plain<DatabaseOutputs>(rawProps);
   const name = sqlString(props.name);
   // Lock the account and list its sessions, so nothing is written after the dump.
+  // Never lock, dump or drop a database or account that Globenet did not create.
   const pre = await runSql(
     props.target,
     props.socket,
     [
+      META_SQL + guardSql(props),
       `SELECT 'db', COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name};`,
       `ALTER USER IF EXISTS ${account(props)} ACCOUNT LOCK;`,
       `SELECT 'session', ID FROM information_schema.PROCESSLIST WHERE USER = ${sqlString(props.user)};`,
       ``,
     ].join("\n"),
     `locking database ${props.name} before its dump`,
-  );
+  ).catch((e: unknown) => {
+    throw refusal(e, props, "to delete");
+  });
   const rows = pre.stdout.split("\n").filter(Boolean).map((l) => l.split("\t"));
   const sessions = rows.filter((x) => x[0] === "session" && /^\d+$/.test(x[1] ?? "")).map((x) => x[1] as string);
   if (sessions.length > 0) {
@@ -425,7 +542,7 @@ async function del(_id: string, rawProps: DatabaseOutputs): Promise<void> {
   if (exists) {
     let archive: string | undefined;
     try {
-      const r = await run(props.target, DUMP, { args: [props.socket ?? "", props.name, props.archiveDir, utcStamp()], what: `dumping database ${props.name} before dropping it`, timeoutMs: 6 * 3_600_000 });
+      const r = await run(props.target, DUMP, { args: [props.socket ?? "", props.name, props.archiveDir, utcStamp()], what: `dumping database ${props.name} before dropping it`, kind: "dump" });
       archive = parseLines(r.stdout).get("archive")?.[0];
       if (!archive) throw new Error(`${props.target.name}: the dump of ${props.name} reported no archive: nothing was dropped`);
     } catch (e) {
@@ -437,8 +554,23 @@ async function del(_id: string, rawProps: DatabaseOutputs): Promise<void> {
   } else {
     console.error(`globenet: ${props.target.name}: database ${props.name} was already gone; removing its account`);
   }
-  await runSql(props.target, props.socket, `DROP DATABASE IF EXISTS ${sqlIdentifier(props.name)};\nDROP USER IF EXISTS ${account(props)};\n`, `dropping database ${props.name}`);
+  await runSql(
+    props.target,
+    props.socket,
+    [
+      `DROP DATABASE IF EXISTS ${sqlIdentifier(props.name)};`,
+      `DROP USER IF EXISTS ${account(props)};`,
+      `DELETE FROM ${META_DB}.owned WHERE (kind = 'database' AND name = ${name} AND host = '') OR (kind = 'user' AND name = ${sqlString(props.user)} AND host = ${sqlString(props.clientHost)});`,
+      ``,
+    ].join("\n"),
+    `dropping database ${props.name}`,
+  );
   await removeCnf(props);
+}
+
+/** Dry mode (the bench): what create and update return, without a host. */
+function dryOutputs(i: DatabaseInputs, olds?: DatabaseOutputs): DatabaseOutputs {
+  return { ...i, password: olds?.password ?? secret(""), archives: olds?.archives ?? [], drift: [], marked: true };
 }
 
 export const databaseType: ResourceType<DatabaseInputs, DatabaseOutputs> = {
@@ -448,4 +580,5 @@ export const databaseType: ResourceType<DatabaseInputs, DatabaseOutputs> = {
   read,
   update,
   delete: del,
+  dryOutputs,
 };

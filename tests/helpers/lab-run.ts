@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { labDown } from "../../lib/lab/commands";
 import { labDaemons, LIBVIRT_URI } from "../../lib/lab/daemons";
 import { labPaths } from "../../lib/lab/paths";
-import { ARCHIVE_DIR, E2E_VAR, ONDES, VELO, VPS_DOMAIN } from "./lab-tree";
+import { ARCHIVE_DIR, E2E_VAR, LAB_SSHD, ONDES, VELO, VPS_DOMAIN } from "./lab-tree";
 import { run } from "./tools";
 
 /** What the lab tests (lab-e2e, lab-vps) share: clients, archives, and the checks before and after. */
@@ -40,7 +40,7 @@ export function archives(kind: "accounts" | "sites" | "databases" | "vps", prefi
  * of an interrupted run (the tests' own users and folders only) are cleared.
  */
 export async function prepareLabTest(root: string): Promise<void> {
-  const ctx = { paths: labPaths(root), sshPort: 2222, hostKey: join(root, ".lab", "ssh", "host_key"), phpVersions: ["8.2"] };
+  const ctx = { paths: labPaths(root), sshPort: 2222, sshd: LAB_SSHD, hostKey: join(root, ".lab", "ssh", "host_key"), phpVersions: ["8.2"] };
   for (const d of labDaemons(ctx)) {
     if (await d.running()) throw new Error(`${d.name} already runs on this machine (${d.where}): stop it first (npm run lab -- down stops the lab's)`);
   }

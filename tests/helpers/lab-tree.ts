@@ -17,6 +17,8 @@ export const IMAGES_DIR = `${E2E_VAR}/images/hv1`;
 export const ARCHIVE_DIR = `${E2E_VAR}/archive`;
 export const BASE_IMAGE = "/var/lib/globenet-lab/base/debian-12.qcow2";
 
+/** The lab sshd's facts in this tree's inventory (as Pulumi.lab.yaml's): suspension drop-ins go there. */
+export const LAB_SSHD = { dropinDir: "/var/lib/globenet-lab/sshd_config.d", pidFile: "/run/globenet-lab-sshd.pid" };
 export const VELO = "atelier-velo";
 export const ONDES = "radio-ondes";
 export const VPS_DOMAIN = `${VELO}--atelier`;
@@ -91,7 +93,8 @@ function inventory(s: TreeState): string {
         roles: [web, db, dns-primary]
         fqdn: lab.globenet.example
         address: 127.0.0.1
-${ssh}      hv1:
+${ssh}        sshd: { dropin_dir: ${LAB_SSHD.dropinDir}, pid_file: ${LAB_SSHD.pidFile} }
+      hv1:
         roles: [hypervisor]
         fqdn: hv1.globenet.example
         address: 127.0.0.1

@@ -13,6 +13,10 @@ export interface Sshd {
   /** Another valid host key that is not the server's (for mismatch tests). */
   otherHostKey: string;
   dir: string;
+  /** A folder the server's config includes first (`Include <dir>/*.conf`), as Debian's sshd_config.d. */
+  dropinDir: string;
+  /** The server's pid file (the provider reloads it through this, as the inventory's sshd.pid_file). */
+  pidFile: string;
   stop(): Promise<void>;
 }
 
@@ -48,9 +52,13 @@ export async function startSshd(): Promise<Sshd> {
   keygen(join(dir, "client_key"), "deploy@test");
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
   const port = await freePort();
+  const dropinDir = join(dir, "sshd_config.d");
+  mkdirSync(dropinDir, { mode: 0o755 });
   writeFileSync(
     join(dir, "sshd_config"),
     [
+      // First, as in Debian's sshd_config: sshd keeps the first value it reads.
+      `Include ${dropinDir}/*.conf`,
       `Port ${port}`,
       "ListenAddress 127.0.0.1",
       `HostKey ${join(dir, "host_key")}`,
@@ -84,6 +92,8 @@ export async function startSshd(): Promise<Sshd> {
   return {
     port,
     dir,
+    dropinDir,
+    pidFile: join(dir, "sshd.pid"),
     hostKey: readFileSync(join(dir, "host_key.pub"), "utf8").trim(),
     otherHostKey: readFileSync(join(dir, "other_host_key.pub"), "utf8").trim(),
     keyFile: join(dir, "client_key"),
