@@ -12,6 +12,7 @@ export function renderApacheCommon(model: Model): string {
     // The parent of every member's home, e.g. /home.
     homesDir: apacheQuoted(posix.dirname(paths.home("member"))),
     suspendedDir: apacheQuoted(paths.suspendedDir),
+    itk: { minId: String(paths.webUid), maxId: String(paths.memberIds.max) },
     acme: model.inventory.acme
       ? {
           directory: apacheQuoted(model.inventory.acme.directory),
