@@ -1,6 +1,7 @@
 /**
  * globenet:hosting:Account — a member's unix account on a web host: user and group `handle`,
- * home /home/<handle> (owner <handle>:www-data, 0750: Apache reads, other members cannot),
+ * home /home/<handle> (owner <handle>:<handle>, 0750: the member's sites are served as the
+ * member under mpm-itk, so neither Apache's www-data nor other members can enter),
  * ~/tmp, ~/sites/<host>/htdocs per site, ~/.ssh/authorized_keys, ~/.my.cnf including
  * ~/.my.cnf.d (where each Database drops its credentials file).
  *
@@ -83,7 +84,7 @@ fi
 [ "$mhome" = "$home" ] || die "the user $h exists with home $mhome, not $home: refusing to change it"
 if [ -L "$home" ]; then die "$home is a symbolic link: refusing"; fi
 [ -d "$home" ] || install -d -- "$home"
-chown -h "$uid:www-data" -- "$home"
+chown -h "$uid:$gid" -- "$home"
 chmod 0750 -- "$home"
 cd /
 # Inside the home, with the member's rights only. authorized_keys comes on stdin.
@@ -336,7 +337,7 @@ async function read(_id: string, rawProps: AccountOutputs): Promise<AccountOutpu
   const home = v.get("home")?.[0] ?? "";
   const homeStat = v.get("homestat")?.[0] ?? "missing";
   if (homeStat === "missing") drift.push(`home ${props.home} is missing (the user's home is ${home})`);
-  else if (homeStat !== `${props.handle}:www-data:750`) drift.push(`home ${props.home} is ${homeStat.replace(/:(\d+)$/, " mode $1")}, not ${props.handle}:www-data mode 750`);
+  else if (homeStat !== `${props.handle}:${props.handle}:750`) drift.push(`home ${props.home} is ${homeStat.replace(/:(\d+)$/, " mode $1")}, not ${props.handle}:${props.handle} mode 750`);
   const dirs = v.get("dir") ?? [];
   for (const d of ["tmp", ".ssh", ".my.cnf.d"]) if (homeStat !== "missing" && !dirs.includes(d)) drift.push(`~/${d} is missing`);
   if (homeStat !== "missing" && v.get("mycnf")?.[0] !== "ok") drift.push(`~/.my.cnf does not include ~/.my.cnf.d`);
