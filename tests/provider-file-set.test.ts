@@ -295,7 +295,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(readLink("/etc/apache2/globenet")).toBe(`/etc/apache2/globenet.d/${outs.generation}`);
       expect(readFileSync("/etc/apache2/conf-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet/conf-available/*.conf");
       expect(readFileSync("/etc/apache2/sites-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet/sites-available/*.conf");
-      for (const m of ["proxy_fcgi", "setenvif", "rewrite", "headers"]) expect(existsSync(`/etc/apache2/mods-enabled/${m}.load`)).toBe(true);
+      for (const m of ["proxy_fcgi", "setenvif", "rewrite", "headers", "expires"]) expect(existsSync(`/etc/apache2/mods-enabled/${m}.load`)).toBe(true);
       const mods = enabledMods();
       expect(mods).toEqual(expect.arrayContaining(["mpm_prefork", "mpm_itk"]));
       expect(mods.filter((m) => ["mpm_event", "mpm_worker", "status", "info"].includes(m))).toEqual([]);

@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fpmPools, type SiteModel } from "../lib/model/types";
 import { UnsafeValueError, renderApacheCommon, renderFpmPool, renderSuspendedPage, renderVhost } from "../lib/render";
 import { renderMdEvent } from "../lib/render/apache-common";
+import { MD_RELOAD_FLAG, MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../lib/render/md-reload";
+import { requireTool, run } from "./helpers/tools";
 import { makeModel } from "./fixtures/model";
 
 function site(host: string): SiteModel {
@@ -329,9 +334,15 @@ describe("shared web files", () => {
       "TraceEnable Off",
       'Header setifempty X-Content-Type-Options "nosniff"',
       'Header setifempty Referrer-Policy "strict-origin-when-cross-origin"',
+      "    SSLProtocol -all +TLSv1.2 +TLSv1.3",
+      "    SSLHonorCipherOrder off",
     ]) {
       expect(lines).toContain(line);
     }
+    // No CBC cipher (LUCKY13), forward secrecy only.
+    const ciphers = lines.find((l) => l.trim().startsWith("SSLCipherSuite "))?.trim().split(" ")[1]?.split(":") ?? [];
+    expect(ciphers.length).toBeGreaterThan(4);
+    for (const c of ciphers) expect(c).toMatch(/^(ECDHE|DHE)-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
     // Nothing a member site could not live with: framing and scripts stay the member's choice.
     expect(lines.join("\n")).not.toMatch(/X-Frame-Options|Content-Security-Policy|Permissions-Policy/);
   });
@@ -362,17 +373,30 @@ describe("shared web files", () => {
     expect(renderApacheCommon(model)).not.toContain(":443");
   });
 
-  it("md-event.sh reloads Apache on renewed only, detached, and always exits 0", () => {
+  it("md-event.sh only leaves a reload request on renewed (no sudo: mpm-itk refuses it), and always exits 0", () => {
     const out = renderMdEvent(makeModel());
     expect(out.startsWith("#!/bin/sh\n")).toBe(true);
-    expect(out).toContain(
-      "  renewed)\n    # One reload for a burst of renewals (a new web host gets all its certificates at once),\n    # a few seconds after the first; detached, because the reload replaces this very process.\n" +
-        "    /usr/bin/setsid /usr/bin/flock -n /var/lock/apache2/globenet-md-reload.lock /bin/sh -c '/bin/sleep 5; /usr/bin/sudo -n /usr/sbin/apache2ctl graceful 2>&1 | /usr/bin/logger -t globenet-md' < /dev/null > /dev/null 2>&1 &\n    ;;\n",
-    );
-    // mod_md gives the command no PATH: no bare program name may run.
+    expect(out).toContain(`  renewed)\n    /usr/bin/touch ${MD_RELOAD_FLAG} 2>/dev/null || true\n    ;;\n`);
     const code = out.split("\n").filter((l) => !l.trimStart().startsWith("#"));
-    expect(code.join("\n")).not.toMatch(/(^|[;&|(]\s*|'\s*)(logger|setsid|flock|sleep|sudo|apache2ctl)\b/m);
+    expect(code.join("\n")).not.toMatch(/sudo|apache2ctl/);
+    // mod_md gives the command no PATH: no bare program name may run.
+    expect(code.join("\n")).not.toMatch(/(^|[;&|(]\s*|'\s*)(logger|touch)\b/m);
     expect(out.trimEnd().endsWith("exit 0")).toBe(true);
+  });
+
+  it.skipIf(!requireTool("systemd-analyze", "systemd"))("the systemd units that answer the request pass systemd-analyze verify", () => {
+    const dir = mkdtempSync(join(tmpdir(), "globenet-units-"));
+    try {
+      writeFileSync(join(dir, `${MD_RELOAD_UNIT}.path`), MD_RELOAD_PATH_UNIT);
+      writeFileSync(join(dir, `${MD_RELOAD_UNIT}.service`), MD_RELOAD_SERVICE_UNIT);
+      const r = run("systemd-analyze", ["verify", join(dir, `${MD_RELOAD_UNIT}.path`), join(dir, `${MD_RELOAD_UNIT}.service`)]);
+      expect(`${r.stdout}${r.stderr}`.trim()).toBe("");
+      expect(r.status).toBe(0);
+      expect(MD_RELOAD_PATH_UNIT).toContain(`PathExists=${MD_RELOAD_FLAG}\n`);
+      expect(MD_RELOAD_SERVICE_UNIT).toMatch(/ExecStart=\/bin\/rm -f -- \S+\nExecStart=\/usr\/sbin\/apache2ctl graceful\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the notice page is bilingual and names the hosting team's address, escaped", () => {

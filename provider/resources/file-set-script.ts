@@ -16,6 +16,11 @@
  * $\{ here (a template literal would take the real thing as its own interpolation) and put
  * back by the replace at the end.
  */
+import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../../lib/render/md-reload";
+
+// The units travel inside single quotes.
+for (const unit of [MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT]) if (unit.includes("'")) throw new Error("a systemd unit of md-reload.ts holds a single quote");
+
 export const FILE_SET_SCRIPT = String.raw`
 umask 022
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -122,7 +127,8 @@ APACHE_CONF_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet shar
 IncludeOptional globenet/conf-available/*.conf'
 APACHE_SITES_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet members sites.
 IncludeOptional globenet/sites-available/*.conf'
-APACHE_MODULES=(proxy_fcgi setenvif rewrite headers ssl md)
+# What the vhosts use; expires for the caching headers members' .htaccess files ask for.
+APACHE_MODULES=(proxy_fcgi setenvif rewrite headers expires ssl md)
 # mpm-itk (Debian libapache2-mpm-itk) runs each member site's requests as the member: the kernel
 # then keeps one member's site out of another's files and FPM socket. It works with prefork only.
 APACHE_MPM=mpm_itk
@@ -130,9 +136,14 @@ APACHE_MPM_OFF=(mpm_event mpm_worker)
 # No status page may answer on a member's site (a .htaccess can name any handler with a
 # rewrite's [H=server-status]): the modules that serve them are off on a web host.
 APACHE_MODULES_OFF=(status info)
-# mod_md's MDMessageCmd (md-event.sh, in the set when the stack has acme) runs as the web
-# server's user and reloads Apache when a renewed certificate waits: this rule allows exactly that.
+# mod_md's MDMessageCmd (md-event.sh, in the set when the stack has acme) asks for a reload when
+# a renewed certificate waits, by creating a flag root must answer (lib/render/md-reload.ts):
+# systemd's path unit does, where systemd runs. Earlier versions had a sudo rule instead, which
+# mpm-itk's seccomp filter makes useless: it is removed.
 MD_SUDOERS=/etc/sudoers.d/globenet-apache-reload
+MD_UNIT=${MD_RELOAD_UNIT}
+MD_PATH_UNIT='${MD_RELOAD_PATH_UNIT.trimEnd()}'
+MD_SERVICE_UNIT='${MD_RELOAD_SERVICE_UNIT.trimEnd()}'
 
 # The MPM modules enabled in an Apache config dir, as one line (to tell whether a reload must be a restart).
 apache_mpms() {
@@ -167,25 +178,35 @@ wire_apache2() {
   wire_apache2_in /etc/apache2 >&2 || return
   # Apache cannot change its MPM in a graceful reload (it exits instead): that takes a restart.
   if [ "$(apache_mpms /etc/apache2)" != "$before" ]; then apache_restart=yes; fi
-  if [ -f /etc/apache2/globenet/md-event.sh ]; then wire_md_reload; else rm -f -- "$MD_SUDOERS"; fi
+  if [ -f /etc/apache2/globenet/md-event.sh ]; then wire_md_reload; else unwire_md_reload; fi
 }
 wire_md_reload() {
-  local user rule
-  if ! command -v visudo > /dev/null || [ ! -d /etc/sudoers.d ]; then
-    say "warning: sudo is not installed: renewed certificates go live only at the next Apache reload (install sudo)"
+  rm -f -- "$MD_SUDOERS"
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: a renewed certificate goes live at the next Apache reload (the lab runs its own md-reload watcher)"
     return 0
   fi
-  user=$(set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "$\{APACHE_RUN_USER:-www-data}")
-  case "$user" in *[!A-Za-z0-9_-]*|'') say "APACHE_RUN_USER is not a plain user name: $user"; return 1 ;; esac
-  rule="# Managed by globenet-infra (FileSet apache2): mod_md's md-event.sh puts renewed certificates live.
-$user ALL=(root) NOPASSWD: /usr/sbin/apache2ctl graceful"
-  if [ -f "$MD_SUDOERS" ] && [ "$(cat -- "$MD_SUDOERS")" = "$rule" ]; then return 0; fi
-  printf '%s\n' "$rule" > "$tmp/sudoers" || return
-  visudo -cqf "$tmp/sudoers" || { say "visudo rejects the rule for $MD_SUDOERS"; return 1; }
-  install -m 0440 -o root -g root -- "$tmp/sudoers" "$MD_SUDOERS"
+  local d=/etc/systemd/system changed=no
+  if [ ! -f "$d/$MD_UNIT.path" ] || [ "$(cat -- "$d/$MD_UNIT.path")" != "$MD_PATH_UNIT" ]; then changed=yes; fi
+  if [ ! -f "$d/$MD_UNIT.service" ] || [ "$(cat -- "$d/$MD_UNIT.service")" != "$MD_SERVICE_UNIT" ]; then changed=yes; fi
+  write_if_changed "$d/$MD_UNIT.path" "$MD_PATH_UNIT" || return
+  write_if_changed "$d/$MD_UNIT.service" "$MD_SERVICE_UNIT" || return
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
+  systemctl enable --now --quiet "$MD_UNIT.path"
+}
+unwire_md_reload() {
+  rm -f -- "$MD_SUDOERS"
+  if [ -d /run/systemd/system ] && [ -f "/etc/systemd/system/$MD_UNIT.path" ]; then
+    systemctl disable --now --quiet "$MD_UNIT.path" || true
+  fi
+  if [ -f "/etc/systemd/system/$MD_UNIT.path" ] || [ -f "/etc/systemd/system/$MD_UNIT.service" ]; then
+    rm -f -- "/etc/systemd/system/$MD_UNIT.path" "/etc/systemd/system/$MD_UNIT.service"
+    if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+  fi
 }
 unwire_apache2() {
-  rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf "$MD_SUDOERS"
+  rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf
+  unwire_md_reload
   restore_apache_modules >&2
 }
 # The MPM and status modules as they were before the first wiring (proxy_fcgi and the others

@@ -126,7 +126,7 @@ const IGNORED_APACHE = [/^AH00112: Warning: DocumentRoot \[.*\] does not exist$/
  * and those the apache2 file set's wiring turns off (provider/resources/file-set-script.ts):
  * mpm-itk replaces the threaded MPMs, and no status page may be reachable from a member's site.
  */
-export const APACHE_MODULES = ["mpm_itk", "proxy", "proxy_fcgi", "setenvif", "rewrite", "headers", "ssl", "md"];
+export const APACHE_MODULES = ["mpm_itk", "proxy", "proxy_fcgi", "setenvif", "rewrite", "headers", "expires", "ssl", "md"];
 export const APACHE_MODULES_OFF = ["mpm_event", "mpm_worker", "status", "info"];
 
 export interface ApacheCheckOptions {
