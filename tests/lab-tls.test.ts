@@ -173,8 +173,8 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
     // TLS 1.2 with AEAD ciphers only: a CBC cipher (LUCKY13) or TLS 1.1 finds no taker.
     const tls = (...args: string[]) => sh("openssl", ["s_client", "-connect", "127.0.0.1:443", "-servername", "atelier-velo.test", ...args], "");
     expect(tls("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256").stdout).toMatch(/Cipher is ECDHE-RSA-AES128-GCM-SHA256/);
-    expect(tls("-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA").stdout).not.toMatch(/Cipher is ECDHE/);
-    expect(tls("-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0").stdout).not.toMatch(/Protocol\s*: TLSv1\.1/);
+    expect(tls("-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA").stdout).toMatch(/Cipher is \(NONE\)/);
+    expect(tls("-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0").stdout).toMatch(/Cipher is \(NONE\)/);
     // A member keeps the last word on these headers: its own .htaccess may drop one.
     const dir = "/home/atelier-velo/sites/atelier-velo.test/htdocs/legacy";
     mkdirSync(dir, { recursive: true });

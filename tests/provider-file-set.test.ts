@@ -3,7 +3,7 @@
  * over SSH to a throwaway sshd as root and edits this machine's Apache, BIND and PHP-FPM
  * configuration, which the test snapshots first and restores afterwards.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -497,6 +497,9 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       const r = run("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--user-group", user]);
       if (r.status !== 0) throw new Error(`useradd ${user}: ${r.stderr}`);
       cleanups.push(() => void run("userdel", [user]));
+      // A lab killed before its destroy leaves Debian's stock pool renamed away: start from the
+      // machine's own state (the snapshot puts back whatever was there).
+      if (!existsSync(STOCK_POOL) && existsSync(`${STOCK_POOL}.globenet-disabled`)) renameSync(`${STOCK_POOL}.globenet-disabled`, STOCK_POOL);
       fpm = await startFpm("8.2");
       cleanups.push(() => fpm.stop());
     });
