@@ -199,14 +199,14 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
       if (a.shows) expect(r.body, what).toMatch(a.shows);
       if (a.log) expect(readFileSync(errorLog, "utf8").slice(from), what).toMatch(a.log);
     });
-    // mod_md's md-status handler cannot be switched off and any .htaccess can name it ([H=md-status]):
-    // run as the member, it cannot read mod_md's store, so it shows no certificate nor key, only
-    // the managed names (public anyway: Certificate Transparency logs list every certificate).
+    // mod_md's md-status handler cannot be switched off and any .htaccess can name it
+    // ([H=md-status]): the accepted residual (docs/architecture.md, "Web isolation"). It shows
+    // the managed names and their certificates' public facts, never a key.
     writeMemberFile(VELO, "atelier-velo.test", "md-status/.htaccess", "RewriteEngine On\nRewriteRule ^ - [H=md-status]\n");
     writeMemberFile(VELO, "atelier-velo.test", "md-status/x.txt", "x\n");
     const md = visit("atelier-velo.test", "/md-status/x.txt");
-    expect(md.body).not.toMatch(/BEGIN|PRIVATE|"serial"|"sha256-fingerprint"/);
-    expect(md.body).not.toMatch(/"cert": \{\s*"/);
+    expect(md.body).toContain('"managed-domains"');
+    expect(md.body).not.toMatch(/BEGIN|PRIVATE|privkey|"password"/i);
   });
 
   it("what members write in .htaccess still works: WordPress pretty URLs, basic auth, error pages, caching headers, listings", () => {
@@ -214,7 +214,8 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     setUpLegitimate(ISOLATION);
     const visit = visitor(() => caFile);
     // WordPress: a pretty URL served by index.php, as the member, with the Authorization header passed on.
-    const wp = visit("atelier-velo.test", "/wp/2024/05/bonjour/", ["-H", "Authorization: Bearer jeton"]);
+    // (--location-trusted: curl keeps the header when the site sends HTTP on to HTTPS.)
+    const wp = visit("atelier-velo.test", "/wp/2024/05/bonjour/", ["--location-trusted", "-H", "Authorization: Bearer jeton"]);
     expect([wp.status, wp.body.trim()]).toEqual([200, `wp index as ${VELO} uri=/wp/2024/05/bonjour/ auth=Bearer jeton`]);
     // A caching plugin's lines: expiry, Cache-Control, a font type, no ETag.
     const css = visit("atelier-velo.test", "/wp/style.css");
@@ -226,7 +227,6 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(visit("atelier-velo.test", "/wp/font.woff2").head).toMatch(/^Content-Type: font\/woff2\r?$/im);
     // Basic auth in the victim's own .htaccess: 401 without, its page as its user with.
     expect(visit("radio-ondes.test", "/private/secret.php").status).toBe(401);
-    // (--location-trusted: curl keeps the credentials when the site sends HTTP on to HTTPS.)
     const auth = visit("radio-ondes.test", "/private/secret.php", ["--location-trusted", "-u", basicAuth]);
     expect(auth.status).toBe(200);
     expect(auth.body).toMatch(new RegExp(`as ${ONDES}$`, "m"));
