@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -74,6 +75,17 @@ function writeMemberFile(handle: string, site: string, rel: string, content: str
   chownSync(dirname(file), st.uid, st.gid);
   writeFileSync(file, content);
   chownSync(file, st.uid, st.gid);
+}
+
+/** Whether something accepts connections on a unix socket. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect({ path }, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on("error", () => resolve(false));
+  });
 }
 
 /** The lab's pebble root, once the lab runs: sites redirect to HTTPS as soon as their certificate is live. */
@@ -323,6 +335,10 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
       expect(r.body, host).toContain("This site is temporarily suspended");
     }
     expect(curl("atelier-velo.test", "/whoami.php").status).toBe(503);
+    // No pool for a suspended member: its PHP stopped with the FPM reload.
+    expect(readdirSync("/etc/php/8.2/fpm/globenet/pool.d")).not.toContain(`globenet-${VELO}.conf`);
+    expect(await socketAnswers(`/run/php/globenet-${VELO}-php8.2.sock`)).toBe(false);
+    expect(run("pgrep", ["-u", VELO, "-f", "php-fpm"]).stdout.trim()).toBe("");
     const login = memberSql(VELO, "velo_wp", "SELECT 1");
     expect(login.status).not.toBe(0);
     expect(login.stderr).toMatch(/Access denied|locked/i);
