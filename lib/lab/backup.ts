@@ -5,8 +5,8 @@
  * stays until it is restored, so repeated `lab up` runs never overwrite an original with the
  * lab's own version.
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { LabPaths } from "./paths";
 
