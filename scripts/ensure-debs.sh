@@ -20,6 +20,7 @@ set -euo pipefail
 # Package                 what needs it
 PACKAGES=(
   apache2                # apache2ctl -t on rendered vhosts; lab web host
+  libapache2-mpm-itk     # members' sites run as their own users (AssignUserID); the web host's MPM
   php-fpm                # php-fpm8.2 -t on rendered pools; lab web host
   mariadb-server         # mariadbd + mariadb-install-db: throwaway servers in tests; lab
   mariadb-client         # mariadb client

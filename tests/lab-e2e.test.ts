@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStack } from "../lib/engine/driver";
@@ -16,6 +17,7 @@ import { loadModel } from "../lib/model/build";
 import { archives, dominfo, labTestTeardown, prepareLabTest, sh, virsh } from "./helpers/lab-run";
 import { E2E_VAR, LabTree, ONDES, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";
+import { attackDir, attacks, setUpAttacks, setUpLegitimate, victimSecrets, visitor } from "./helpers/web-isolation";
 
 /**
  * Issue 4's acceptance test, in the style of Terraform's: the lab (`npm run lab`'s own code:
@@ -25,7 +27,7 @@ import { requireRoot, requireTools, run } from "./helpers/tools";
  * project's driver.
  */
 const ok =
-  requireTools("sshd", "ssh-keygen", "apache2ctl", "named", "dig", "curl", "php-fpm8.2", "mariadbd", "mariadb", "mariadb-dump", "libvirtd", "virsh", "qemu-img", "qemu-system-x86_64", "useradd", "sudo") &&
+  requireTools("sshd", "ssh-keygen", "apache2ctl", "htpasswd", "named", "dig", "curl", "php-fpm8.2", "mariadbd", "mariadb", "mariadb-dump", "libvirtd", "virsh", "qemu-img", "qemu-system-x86_64", "useradd", "sudo") &&
   requireRoot("the lab starts system daemons and manages users on this machine");
 
 const HOME = (h: string) => `/home/${h}`;
@@ -60,6 +62,30 @@ function publish(handle: string, site: string, title: string): void {
   writeFileSync(join(dir, "index.html"), `<html><head><title>${title}</title></head><body>${title}</body></html>\n`);
   writeFileSync(join(dir, "whoami.php"), `<?php echo "php as ", posix_getpwuid(posix_geteuid())["name"], "\\n";\n`);
   for (const f of ["index.html", "whoami.php"]) chownSync(join(dir, f), st.uid, st.gid);
+}
+
+/** Web isolation (tests/helpers/web-isolation.ts): Atelier Vélo's .htaccess against Radio Ondes. */
+const ISOLATION = { attacker: VELO, attackerSite: "atelier-velo.test", victim: ONDES, victimSite: "radio-ondes.test", victimDb: "ondes_db", php: "8.2" };
+
+/** A file in a member's site, owned by the member (its requests run as the member). */
+function writeMemberFile(handle: string, site: string, rel: string, content: string): void {
+  const file = join(SITE(handle, site), rel);
+  const st = statSync(HOME(handle));
+  mkdirSync(dirname(file), { recursive: true });
+  chownSync(dirname(file), st.uid, st.gid);
+  writeFileSync(file, content);
+  chownSync(file, st.uid, st.gid);
+}
+
+/** Whether something accepts connections on a unix socket. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect({ path }, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on("error", () => resolve(false));
+  });
 }
 
 /** The lab's pebble root, once the lab runs: sites redirect to HTTPS as soon as their certificate is live. */
@@ -168,6 +194,65 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(curl("radio-ondes.test", "/whoami.php").body.trim()).toBe(`php as ${ONDES}`);
   });
 
+  it("a member's .htaccess cannot run code as another member, reach the stock pool or a status page (each attack tried for real)", () => {
+    const { secret } = setUpAttacks(ISOLATION);
+    const secrets = [...victimSecrets(ISOLATION), secret];
+    const visit = visitor(() => caFile);
+    const errorLog = "/var/log/apache2/globenet-atelier-velo.test-error.log";
+    const logSize = () => (existsSync(errorLog) ? statSync(errorLog).size : 0);
+    attacks(ISOLATION).forEach((a, i) => {
+      const from = logSize();
+      const r = visit("atelier-velo.test", `/${attackDir(i)}/${a.file}`);
+      const what = `${a.name} (stopped by ${a.stoppedBy})`;
+      for (const s of secrets) expect(r.body, what).not.toContain(s);
+      expect(r.body, what).not.toMatch(/php as (radio-ondes|www-data)/);
+      expect(r.body, what).not.toMatch(/Apache Server Status|Server Information/);
+      expect(r.status, what).toBe(a.status);
+      if (a.shows) expect(r.body, what).toMatch(a.shows);
+      if (a.log) expect(readFileSync(errorLog, "utf8").slice(from), what).toMatch(a.log);
+    });
+    // mod_md's md-status handler cannot be switched off and any .htaccess can name it
+    // ([H=md-status]): the accepted residual (docs/architecture.md, "Web isolation"). It shows
+    // the managed names and their certificates' public facts, never a key.
+    writeMemberFile(VELO, "atelier-velo.test", "md-status/.htaccess", "RewriteEngine On\nRewriteRule ^ - [H=md-status]\n");
+    writeMemberFile(VELO, "atelier-velo.test", "md-status/x.txt", "x\n");
+    const md = visit("atelier-velo.test", "/md-status/x.txt");
+    expect(md.body).toContain('"managed-domains"');
+    expect(md.body).not.toMatch(/BEGIN|PRIVATE|privkey|"password"/i);
+  });
+
+  it("what members write in .htaccess still works: WordPress pretty URLs, basic auth, error pages, caching headers, listings", () => {
+    const { basicAuth } = setUpAttacks(ISOLATION);
+    setUpLegitimate(ISOLATION);
+    const visit = visitor(() => caFile);
+    // WordPress: a pretty URL served by index.php, as the member, with the Authorization header passed on.
+    // (--location-trusted: curl keeps the header when the site sends HTTP on to HTTPS.)
+    const wp = visit("atelier-velo.test", "/wp/2024/05/bonjour/", ["--location-trusted", "-H", "Authorization: Bearer jeton"]);
+    expect([wp.status, wp.body.trim()]).toEqual([200, `wp index as ${VELO} uri=/wp/2024/05/bonjour/ auth=Bearer jeton`]);
+    // A caching plugin's lines: expiry, Cache-Control, a font type, no ETag.
+    const css = visit("atelier-velo.test", "/wp/style.css");
+    expect(css.status).toBe(200);
+    expect(css.head).toMatch(/^Cache-Control: public, max-age=2592000\r?$/im);
+    expect(css.head).toMatch(/^Expires: /im);
+    expect(css.head).toMatch(/^Content-Type: text\/css; charset=utf-8\r?$/im);
+    expect(css.head).not.toMatch(/^ETag:/im);
+    expect(visit("atelier-velo.test", "/wp/font.woff2").head).toMatch(/^Content-Type: font\/woff2\r?$/im);
+    // Basic auth in the victim's own .htaccess: 401 without, its page as its user with.
+    expect(visit("radio-ondes.test", "/private/secret.php").status).toBe(401);
+    const auth = visit("radio-ondes.test", "/private/secret.php", ["--location-trusted", "-u", basicAuth]);
+    expect(auth.status).toBe(200);
+    expect(auth.body).toMatch(new RegExp(`as ${ONDES}$`, "m"));
+    // An error page, a listing, an old "Deny from all".
+    const missing = visit("atelier-velo.test", "/errors/nothing-here");
+    expect([missing.status, missing.body.trim()]).toEqual([404, "<p>Page introuvable</p>"]);
+    const listing = visit("atelier-velo.test", "/files/");
+    expect(listing.status).toBe(200);
+    expect(listing.body).toContain("rapport-2024.txt");
+    expect(visit("atelier-velo.test", "/old/").status).toBe(403);
+    // And the member's own PHP runs as the member.
+    expect(visit("atelier-velo.test", "/whoami.php").body.trim()).toBe(`php as ${VELO}`);
+  });
+
   it("gives each member a working database login for its own databases only", () => {
     const own = memberSql(VELO, "velo_wp", "SELECT DATABASE()");
     expect(own.stderr).toBe("");
@@ -253,6 +338,10 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
       expect(r.body, host).toContain("This site is temporarily suspended");
     }
     expect(curl("atelier-velo.test", "/whoami.php").status).toBe(503);
+    // No pool for a suspended member: its PHP stopped with the FPM reload.
+    expect(readdirSync("/etc/php/8.2/fpm/globenet/pool.d")).not.toContain(`globenet-${VELO}.conf`);
+    expect(await socketAnswers(`/run/php/globenet-${VELO}-php8.2.sock`)).toBe(false);
+    expect(run("pgrep", ["-u", VELO, "-f", "php-fpm"]).stdout.trim()).toBe("");
     const login = memberSql(VELO, "velo_wp", "SELECT 1");
     expect(login.status).not.toBe(0);
     expect(login.stderr).toMatch(/Access denied|locked/i);

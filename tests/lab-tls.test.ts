@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -156,6 +156,50 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
     expect([ondes.code, ondes.status]).toEqual([0, 200]);
     expect(ondes.body).toContain("Radio Ondes");
   }, 120_000);
+
+  it("what a TLS scanner flagged and is ours: no version in the banner, no TRACE, the headers safe for every site", () => {
+    const page = curl("https://atelier-velo.test/", pebbleRootFile(labPaths(root)));
+    expect([page.code, page.status]).toEqual([0, 200]);
+    expect(page.head).toMatch(/^server: Apache\r?$/im);
+    expect(page.head).toMatch(/^x-content-type-options: nosniff\r?$/im);
+    expect(page.head).toMatch(/^referrer-policy: strict-origin-when-cross-origin\r?$/im);
+    // Error pages carry no signature with Apache's version either.
+    const missing = curl("https://atelier-velo.test/no-such-page", pebbleRootFile(labPaths(root)));
+    expect(missing.status).toBe(404);
+    expect(missing.head).toMatch(/^server: Apache\r?$/im);
+    expect(missing.body).not.toMatch(/Apache\/\d|<address>/);
+    const trace = curl("https://atelier-velo.test/", pebbleRootFile(labPaths(root)), ["-X", "TRACE"]);
+    expect(trace.status).toBe(405);
+    // TLS 1.2 with AEAD ciphers only: a CBC cipher (LUCKY13) or TLS 1.1 finds no taker.
+    const tls = (...args: string[]) => sh("openssl", ["s_client", "-connect", "127.0.0.1:443", "-servername", "atelier-velo.test", ...args], "");
+    expect(tls("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256").stdout).toMatch(/Cipher is ECDHE-RSA-AES128-GCM-SHA256/);
+    expect(tls("-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA").stdout).toMatch(/Cipher is \(NONE\)/);
+    expect(tls("-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0").stdout).toMatch(/Cipher is \(NONE\)/);
+    // A member keeps the last word on these headers: its own .htaccess may drop one.
+    const dir = "/home/atelier-velo/sites/atelier-velo.test/htdocs/legacy";
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, ".htaccess"), "Header unset X-Content-Type-Options\n");
+    writeFileSync(join(dir, "index.html"), "old page\n");
+    const st = statSync("/home/atelier-velo");
+    for (const f of [dir, join(dir, ".htaccess"), join(dir, "index.html")]) chownSync(f, st.uid, st.gid);
+    const legacy = curl("https://atelier-velo.test/legacy/", pebbleRootFile(labPaths(root)));
+    expect(legacy.status).toBe(200);
+    expect(legacy.head).not.toMatch(/^x-content-type-options:/im);
+    expect(legacy.head).toMatch(/^referrer-policy: /im);
+  }, 60_000);
+
+  it("OCSP stapling is on in mod_md; pebble's certificates name no OCSP responder, so there is nothing to staple", () => {
+    // mod_md took the setting for the site (its store records it) ...
+    const md = JSON.parse(readFileSync(join(STORE, "domains", "atelier-velo.test", "md.json"), "utf8")) as { stapling?: boolean };
+    expect(md.stapling).toBe(true);
+    // ... but the certificate names no responder (pebble runs none; Let's Encrypt stopped OCSP
+    // in 2025), and Apache staples nothing. A CA with OCSP would get its answer stapled.
+    const uri = sh("openssl", ["x509", "-noout", "-ocsp_uri", "-in", join(STORE, "domains", "atelier-velo.test", "pubcert.pem")]);
+    expect([uri.status, uri.stdout.trim()]).toEqual([0, ""]);
+    const hello = sh("openssl", ["s_client", "-connect", "127.0.0.1:443", "-servername", "atelier-velo.test", "-status", "-CAfile", pebbleRootFile(labPaths(root))], "");
+    expect(hello.stdout).toContain("OCSP response: no response sent");
+    expect(hello.stdout).toMatch(/Verify return code: 0 \(ok\)/);
+  }, 60_000);
 
   it("a site whose names the lab's DNS does not point at the web host gets no certificate and keeps serving HTTP", async () => {
     const http = curl(`http://${EXTERNAL}/`, pebbleRootFile(labPaths(root)));

@@ -3,7 +3,8 @@
  * over SSH to a throwaway sshd as root and edits this machine's Apache, BIND and PHP-FPM
  * configuration, which the test snapshots first and restores afterwards.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
@@ -239,6 +240,15 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
   });
 
   const readLink = (p: string) => (existsSync(p) ? readlinkSync(p) : undefined);
+  /** Modules enabled in the machine's Apache. */
+  const enabledMods = () => readdirSync("/etc/apache2/mods-enabled").filter((f) => f.endsWith(".load")).map((f) => f.slice(0, -5)).sort();
+  /** Switches the machine's Apache (snapshot) to another MPM with Debian's own tools. */
+  const setMpm = (mpm: "event" | "itk") => {
+    const off = mpm === "event" ? ["mpm_itk", "mpm_prefork", "mpm_worker"] : ["mpm_event", "mpm_worker"];
+    run("a2dismod", ["-q", "-f", ...off.filter((m) => existsSync(`/etc/apache2/mods-enabled/${m}.load`))]);
+    const r = run("a2enmod", ["-q", mpm === "event" ? "mpm_event" : "mpm_itk"]);
+    if (r.status !== 0) throw new Error(`a2enmod: ${r.stderr}`);
+  };
   const stagingLeft = (gens: string) => (existsSync(gens) ? readdirSync(gens).filter((f) => f.startsWith(".stage")) : []);
 
   // ─────────────────────────────────────────── apache2 ───────────────────────────────────────────
@@ -264,14 +274,18 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
         mkdirSync(join(web, host));
         writeFileSync(join(web, host, "index.html"), `site ${host}\n`);
       }
+      // Debian's default MPM, as on a web host before its first wiring with mpm-itk: the
+      // create must switch it, with a full restart (a graceful reload cannot change the MPM).
+      setMpm("event");
       apache = await startApache(port);
       cleanups.push(() => apache.stop());
     });
 
     const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "apache2", files });
 
-    it("create: two vhosts are served after one graceful reload, wired in once", async () => {
+    it("create: two vhosts are served, wired in once; the MPM becomes prefork with mpm-itk (one restart) and status pages go", async () => {
       applied = { "conf-available/globenet.conf": common, "sites-available/a.test.conf": vhost("a.test"), "sites-available/b.test.conf": vhost("b.test") };
+      expect(enabledMods()).toEqual(expect.arrayContaining(["mpm_event", "status"]));
       const r = await fileSetType.create(inputs(applied));
       id = r.id;
       outs = r.outs;
@@ -281,8 +295,17 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(readLink("/etc/apache2/globenet")).toBe(`/etc/apache2/globenet.d/${outs.generation}`);
       expect(readFileSync("/etc/apache2/conf-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet/conf-available/*.conf");
       expect(readFileSync("/etc/apache2/sites-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet/sites-available/*.conf");
-      for (const m of ["proxy_fcgi", "setenvif", "rewrite", "headers"]) expect(existsSync(`/etc/apache2/mods-enabled/${m}.load`)).toBe(true);
+      for (const m of ["proxy_fcgi", "setenvif", "rewrite", "headers", "expires"]) expect(existsSync(`/etc/apache2/mods-enabled/${m}.load`)).toBe(true);
+      const mods = enabledMods();
+      expect(mods).toEqual(expect.arrayContaining(["mpm_prefork", "mpm_itk"]));
+      expect(mods.filter((m) => ["mpm_event", "mpm_worker", "status", "info"].includes(m))).toEqual([]);
+      // What the host had, for delete to put back.
+      expect(readFileSync("/etc/apache2/globenet.d/.modules-before", "utf8").split("\n").filter(Boolean).sort()).toEqual(["mpm_event", "status"]);
       await waitFor("a.test to be served", () => get("a.test") === "site a.test");
+      // A new master: Apache was restarted for its MPM, and it now runs mpm-itk.
+      expect(apache.currentPid()).not.toBe(apache.pid);
+      expect(run("apache2ctl", ["-M"]).stdout).toMatch(/mpm_itk_module/);
+      expect(run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: a.test", `http://127.0.0.1:${port}/server-status`]).stdout).toBe("404");
       expect(get("b.test")).toBe("site b.test");
       // The first vhost of the port answers names it does not know: www.b.test is not served by b yet.
       expect(get("www.b.test")).toBe("site a.test");
@@ -291,6 +314,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
 
     it("update: an added alias is served after graceful; the previous generation is kept", async () => {
       const before = readLink("/etc/apache2/globenet");
+      const master = apache.currentPid();
       const news = inputs({ ...applied, "sites-available/b.test.conf": vhost("b.test", "ServerAlias www.b.test") });
       expect(fileSetType.diff(id, outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
       outs = await fileSetType.update(id, outs, news);
@@ -299,6 +323,8 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       await waitFor("www.b.test to be served by b.test", () => get("www.b.test") === "site b.test");
       expect(readdirSync("/etc/apache2/globenet.d").filter((d) => !d.startsWith(".")).sort()).toEqual([before?.split("/").pop(), outs.generation].sort());
       expect(get("a.test")).toBe("site a.test");
+      // Nothing to switch this time: a graceful reload, the same master.
+      expect(apache.currentPid()).toBe(master);
     });
 
     it("read: a hand edit of a live vhost shows as drift; the next update puts the rendered file back", async () => {
@@ -337,8 +363,14 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(await fileSetType.read(id, outs)).toEqual(outs);
     });
 
-    it("delete: removes the wiring, the link and the generations, and reloads", async () => {
+    it("delete: removes the wiring, the link and the generations, puts the MPM and status module back, and reloads", async () => {
+      const itkMaster = apache.currentPid();
       await fileSetType.delete(id, outs);
+      expect(enabledMods()).toEqual(expect.arrayContaining(["mpm_event", "status"]));
+      expect(enabledMods()).not.toContain("mpm_itk");
+      expect(run("apache2ctl", ["-M"]).stdout).toMatch(/mpm_event_module/);
+      // Restarted again for the MPM: another master, answering.
+      await waitFor("Apache to answer after its restart", () => apache.currentPid() !== undefined && apache.currentPid() !== itkMaster && run("curl", ["-s", "-m", "2", `http://127.0.0.1:${port}/`]).status === 0);
       expect(existsSync("/etc/apache2/conf-enabled/zz-globenet.conf")).toBe(false);
       expect(existsSync("/etc/apache2/sites-enabled/zz-globenet.conf")).toBe(false);
       expect(existsSync("/etc/apache2/globenet")).toBe(false);
@@ -443,6 +475,17 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     let fpm: Daemon;
     const user = `gfst${process.pid % 100_000}`;
     const socket = `/run/php/globenet-${user}-php8.2.sock`;
+    const STOCK_POOL = "/etc/php/8.2/fpm/pool.d/www.conf";
+    const STOCK_SOCKET = "/run/php/php8.2-fpm.sock";
+    /** Whether something accepts connections on a unix socket. */
+    const answers = (path: string) =>
+      new Promise<boolean>((resolve) => {
+        const c = connect({ path }, () => {
+          c.destroy();
+          resolve(true);
+        });
+        c.on("error", () => resolve(false));
+      });
     const poolFile = `pool.d/globenet-${user}.conf`;
     const pool = (u: string) =>
       [`[globenet-${user}]`, `user = ${u}`, `group = ${u}`, `listen = ${socket}`, "listen.owner = www-data", "listen.group = www-data", "listen.mode = 0660", "pm = ondemand", "pm.max_children = 2", "chdir = /", ""].join("\n");
@@ -454,17 +497,27 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       const r = run("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--user-group", user]);
       if (r.status !== 0) throw new Error(`useradd ${user}: ${r.stderr}`);
       cleanups.push(() => void run("userdel", [user]));
+      // A lab killed before its destroy leaves Debian's stock pool renamed away: start from the
+      // machine's own state (the snapshot puts back whatever was there).
+      if (!existsSync(STOCK_POOL) && existsSync(`${STOCK_POOL}.globenet-disabled`)) renameSync(`${STOCK_POOL}.globenet-disabled`, STOCK_POOL);
       fpm = await startFpm("8.2");
       cleanups.push(() => fpm.stop());
     });
 
-    it("create: the member's pool socket appears after one reload", async () => {
+    it("create: the member's pool socket appears after one reload, and Debian's stock pool is off", async () => {
+      expect(await answers(STOCK_SOCKET)).toBe(true);
+      const stockPool = readFileSync(STOCK_POOL, "utf8");
       const r = await fileSetType.create(inputs({ [poolFile]: pool(user) }));
       id = r.id;
       outs = r.outs;
       expect(id).toBe("lab:php-fpm:8.2");
       expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).toContain("\ninclude=/etc/php/8.2/fpm/globenet/pool.d/*.conf\n");
       await waitFor(`${socket} to appear`, () => existsSync(socket));
+      expect(await answers(socket)).toBe(true);
+      // The stock pool (www-data, no open_basedir) no longer answers; its file is kept aside as it was.
+      await waitFor(`${STOCK_SOCKET} to stop answering`, async () => !(await answers(STOCK_SOCKET)));
+      expect(existsSync(STOCK_POOL)).toBe(false);
+      expect(readFileSync(`${STOCK_POOL}.globenet-disabled`, "utf8")).toBe(stockPool);
       expect(await fileSetType.read(id, outs)).toEqual(outs);
     });
 
@@ -479,11 +532,14 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(run("kill", ["-0", String(fpm.pid)]).status).toBe(0);
     });
 
-    it("delete: unwires the pools and reloads; the socket goes", async () => {
+    it("delete: unwires the pools and reloads; the socket goes, the stock pool comes back", async () => {
       await fileSetType.delete(id, outs);
       expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).not.toContain("globenet");
       await waitFor(`${socket} to go`, () => !existsSync(socket));
       expect(run("kill", ["-0", String(fpm.pid)]).status).toBe(0);
+      expect(existsSync(STOCK_POOL)).toBe(true);
+      expect(existsSync(`${STOCK_POOL}.globenet-disabled`)).toBe(false);
+      await waitFor(`${STOCK_SOCKET} to answer again`, () => answers(STOCK_SOCKET));
     });
   });
 

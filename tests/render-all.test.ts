@@ -26,7 +26,6 @@ describe("renderAll", () => {
       "web1 apache2 apache2/sites-available/velo-libre.example.conf",
       "web1 mariadb mariadb/jardin_spip.sql 600",
       "web1 mariadb mariadb/velo_wp.sql 600",
-      "web1 php-fpm php/8.2/fpm/pool.d/globenet-jardin-partage.conf",
       "web1 php-fpm php/8.2/fpm/pool.d/globenet-velo-libre.conf",
       "web1 www www/globenet-suspended/index.html",
     ]);

@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fpmPools, type SiteModel } from "../lib/model/types";
 import { UnsafeValueError, renderApacheCommon, renderFpmPool, renderSuspendedPage, renderVhost } from "../lib/render";
 import { renderMdEvent } from "../lib/render/apache-common";
+import { MD_RELOAD_FLAG, MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../lib/render/md-reload";
+import { requireTool, run } from "./helpers/tools";
 import { makeModel } from "./fixtures/model";
 
 function site(host: string): SiteModel {
@@ -34,18 +39,32 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
         RewriteEngine On
         RewriteRule ^ https://%{SERVER_NAME}%{REQUEST_URI} [R=301,L]
     </IfFile>
+    # mpm-itk: every request of this site runs as the member's unix user, so the kernel lets it
+    # read only the member's files and connect only to the member's own FPM pool.
+    AssignUserID velo-libre velo-libre
     DocumentRoot "/home/velo-libre/sites/velo-libre.example/htdocs"
 
     <Directory "/home/velo-libre/sites/velo-libre.example/htdocs">
         Options -Indexes +SymLinksIfOwnerMatch
-        AllowOverride FileInfo AuthConfig Limit Indexes
+        # What the member's .htaccess may say (docs/architecture.md, "Web isolation").
+        AllowOverride AuthConfig Indexes Limit Options=Indexes,MultiViews,FollowSymLinks,SymLinksIfOwnerMatch
+        AllowOverrideList RewriteEngine RewriteBase RewriteCond RewriteRule RewriteOptions ErrorDocument Header Redirect RedirectMatch RedirectPermanent RedirectTemp AddType AddCharset AddDefaultCharset AddEncoding AddOutputFilter AddOutputFilterByType FileETag
         Require all granted
     </Directory>
 
+    # Every file has its handler set here, so a type from .htaccess (AddType, a rewrite's [T])
+    # never picks one: files are served as they are, PHP by the member's pool.
+    <FilesMatch ".">
+        SetHandler default-handler
+    </FilesMatch>
     # PHP runs in the member's own FPM pool, as the member's unix user.
     <FilesMatch "\\.php$">
         SetHandler "proxy:unix:/run/php/globenet-velo-libre-php8.2.sock|fcgi://localhost"
     </FilesMatch>
+    # PHP's settings come from the pool only: no request (SetEnv, a rewrite's [E]) may pass
+    # PHP_VALUE or PHP_ADMIN_VALUE, which PHP-FPM would apply over open_basedir and the rest.
+    ProxyFCGISetEnvIf "true" !PHP_VALUE
+    ProxyFCGISetEnvIf "true" !PHP_ADMIN_VALUE
 
     ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
     CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
@@ -63,18 +82,32 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     <IfFile /var/lib/apache2/md/staging/velo-libre.example/pubcert.pem>
         Header always set Strict-Transport-Security "max-age=15768000"
     </IfFile>
+    # mpm-itk: every request of this site runs as the member's unix user, so the kernel lets it
+    # read only the member's files and connect only to the member's own FPM pool.
+    AssignUserID velo-libre velo-libre
     DocumentRoot "/home/velo-libre/sites/velo-libre.example/htdocs"
 
     <Directory "/home/velo-libre/sites/velo-libre.example/htdocs">
         Options -Indexes +SymLinksIfOwnerMatch
-        AllowOverride FileInfo AuthConfig Limit Indexes
+        # What the member's .htaccess may say (docs/architecture.md, "Web isolation").
+        AllowOverride AuthConfig Indexes Limit Options=Indexes,MultiViews,FollowSymLinks,SymLinksIfOwnerMatch
+        AllowOverrideList RewriteEngine RewriteBase RewriteCond RewriteRule RewriteOptions ErrorDocument Header Redirect RedirectMatch RedirectPermanent RedirectTemp AddType AddCharset AddDefaultCharset AddEncoding AddOutputFilter AddOutputFilterByType FileETag
         Require all granted
     </Directory>
 
+    # Every file has its handler set here, so a type from .htaccess (AddType, a rewrite's [T])
+    # never picks one: files are served as they are, PHP by the member's pool.
+    <FilesMatch ".">
+        SetHandler default-handler
+    </FilesMatch>
     # PHP runs in the member's own FPM pool, as the member's unix user.
     <FilesMatch "\\.php$">
         SetHandler "proxy:unix:/run/php/globenet-velo-libre-php8.2.sock|fcgi://localhost"
     </FilesMatch>
+    # PHP's settings come from the pool only: no request (SetEnv, a rewrite's [E]) may pass
+    # PHP_VALUE or PHP_ADMIN_VALUE, which PHP-FPM would apply over open_basedir and the rest.
+    ProxyFCGISetEnvIf "true" !PHP_VALUE
+    ProxyFCGISetEnvIf "true" !PHP_ADMIN_VALUE
 
     ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
     CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
@@ -114,8 +147,13 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
   it("has no PHP handler, no redirect block and says TLS none for a static plain-HTTP site", () => {
     const out = renderVhost(site("docs.velo-libre.example"), makeModel());
     expect(out).toContain("# TLS: none");
-    expect(out).not.toContain("SetHandler");
-    expect(out).not.toContain("Redirect");
+    expect(out).not.toContain("proxy:");
+    expect(out.match(/SetHandler .*/g)).toEqual(["SetHandler default-handler"]);
+    // Still the member's user, and still no PHP setting from a request: the member's other
+    // sites may have a pool a rewrite could name.
+    expect(out).toContain("    AssignUserID velo-libre velo-libre\n");
+    expect(out).toContain('    ProxyFCGISetEnvIf "true" !PHP_ADMIN_VALUE\n');
+    expect(out).not.toMatch(/^\s*Redirect /m);
     expect(out).not.toContain("ServerAlias");
     expect(out.match(/<VirtualHost/g)).toHaveLength(1);
   });
@@ -138,7 +176,7 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
       expect(live).toContain(f);
       return "";
     });
-    expect(outside).not.toMatch(/RewriteRule|Strict-Transport-Security/);
+    expect(outside).not.toMatch(/^\s*RewriteRule |Strict-Transport-Security/m);
     // Site on 80 and 443, and the redirect vhost on 80, each with the live and the staged file.
     expect(out.match(/<IfFile /g)).toHaveLength(6);
     expect(() => renderVhost(site("velo-libre.example"), { ...makeModel(), inventory: { ...makeModel().inventory, acme: { ...makeModel().inventory.acme!, store_dir: "/var/lib/my md" } } })).toThrow(UnsafeValueError);
@@ -166,6 +204,32 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
   });
 });
 
+describe("renderVhost: what a member's .htaccess may say", () => {
+  const out = renderVhost(site("velo-libre.example"), makeModel());
+  const allowed = (out.match(/^\s+AllowOverride(?:List)? (.*)$/gm) ?? []).join(" ");
+
+  it("allows rewrites, basic auth, error pages, caching headers, index files and listings", () => {
+    for (const d of ["RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "ErrorDocument", "Header", "AddType", "FileETag", "Redirect"]) expect(allowed).toContain(` ${d} `.trimEnd());
+    expect(allowed).toMatch(/AllowOverride AuthConfig Indexes Limit Options=Indexes,MultiViews,FollowSymLinks,SymLinksIfOwnerMatch\b/);
+  });
+
+  it("allows nothing that chooses a handler, a proxy or PHP's environment, and no whole FileInfo", () => {
+    const words = allowed.split(/\s+/);
+    for (const d of ["FileInfo", "All", "SetHandler", "AddHandler", "RemoveHandler", "Action", "ForceType", "SetEnv", "SetEnvIf", "SetEnvIfNoCase", "BrowserMatch", "PassEnv", "UnsetEnv", "RequestHeader", "ProxyPass"]) {
+      expect(words, d).not.toContain(d);
+    }
+    expect(allowed).not.toMatch(/Options=[^ ]*(ExecCGI|Includes|All)/);
+  });
+
+  it("sets a handler on every file, so a type given by .htaccess never picks one", () => {
+    const i = out.indexOf('<FilesMatch ".">\n        SetHandler default-handler\n    </FilesMatch>');
+    const php = out.indexOf('<FilesMatch "\\.php$">');
+    expect(i).toBeGreaterThan(0);
+    // The PHP section comes after, so it wins for .php files.
+    expect(php).toBeGreaterThan(i);
+  });
+});
+
 describe("renderVhost: suspended member", () => {
   const out = renderVhost(site("jardin-partage.example"), makeModel());
 
@@ -190,8 +254,9 @@ describe("renderVhost: suspended member", () => {
     );
   });
 
-  it("refers to nothing of the member's own: no docroot, no home, no PHP, no redirect", () => {
+  it("refers to nothing of the member's own: no docroot, no home, no PHP, no redirect, not its user", () => {
     expect(out).not.toContain("/home/");
+    expect(out).not.toContain("AssignUserID");
     expect(out).not.toContain("htdocs");
     expect(out).not.toContain("php");
     expect(out).not.toContain("Redirect");
@@ -207,8 +272,10 @@ describe("renderFpmPool", () => {
   it("renders one confined pool per member and PHP version", () => {
     const model = makeModel();
     const pools = fpmPools(model);
-    expect(pools.map((p) => `${p.webHost}/${p.phpVersion}/${p.handle}`)).toEqual(["web1/8.2/jardin-partage", "web1/8.2/velo-libre"]);
-    const velo = pools[1];
+    // jardin-partage is suspended: no pool, so its PHP stops at the next FPM reload.
+    expect(model.sites.filter((s) => s.handle === "jardin-partage" && s.php !== "none")).not.toEqual([]);
+    expect(pools.map((p) => `${p.webHost}/${p.phpVersion}/${p.handle}`)).toEqual(["web1/8.2/velo-libre"]);
+    const velo = pools[0];
     if (!velo) throw new Error("fixture");
     expect(renderFpmPool(velo, model)).toBe(`; Generated by globenet-infra from members/velo-libre/member.yaml - do not edit by hand
 
@@ -216,9 +283,12 @@ describe("renderFpmPool", () => {
 user = velo-libre
 group = velo-libre
 
+; Only the member's own requests reach this socket: Apache serves the member's sites as the
+; member (mpm-itk's AssignUserID), and the socket is open to the member's group alone. root owns
+; it, so the member cannot open it to anyone else.
 listen = /run/php/globenet-velo-libre-php8.2.sock
-listen.owner = www-data
-listen.group = www-data
+listen.owner = root
+listen.group = velo-libre
 listen.mode = 0660
 
 ; Workers start on demand and stop when idle, so a quiet site costs no memory.
@@ -254,6 +324,29 @@ describe("shared web files", () => {
     expect(out).toContain('<Directory "/var/www/globenet-suspended">\n    Options None\n    AllowOverride None\n    Require all granted\n</Directory>');
   });
 
+  it("globenet.conf keeps mpm-itk away from root, hides Apache's version, refuses TRACE and sends the safe headers", () => {
+    const lines = renderApacheCommon(makeModel()).split("\n");
+    for (const line of [
+      "LimitUIDRange 33 59999",
+      "LimitGIDRange 33 59999",
+      "ServerTokens Prod",
+      "ServerSignature Off",
+      "TraceEnable Off",
+      'Header setifempty X-Content-Type-Options "nosniff"',
+      'Header setifempty Referrer-Policy "strict-origin-when-cross-origin"',
+      "    SSLProtocol -all +TLSv1.2 +TLSv1.3",
+      "    SSLHonorCipherOrder off",
+    ]) {
+      expect(lines).toContain(line);
+    }
+    // No CBC cipher (LUCKY13), forward secrecy only.
+    const ciphers = lines.find((l) => l.trim().startsWith("SSLCipherSuite "))?.trim().split(" ")[1]?.split(":") ?? [];
+    expect(ciphers.length).toBeGreaterThan(4);
+    for (const c of ciphers) expect(c).toMatch(/^(ECDHE|DHE)-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
+    // Nothing a member site could not live with: framing and scripts stay the member's choice.
+    expect(lines.join("\n")).not.toMatch(/X-Frame-Options|Content-Security-Policy|Permissions-Policy/);
+  });
+
   it("globenet.conf points mod_md at the stack's CA and makes HTTPS the rule once a certificate is live", () => {
     const model = makeModel();
     model.inventory.acme = { directory: "https://127.0.0.1:14000/dir", caa_issuer: "letsencrypt.org", ca_trust: "/var/lib/x/pebble.pem", store_dir: "/var/lib/x/md", retry_delay_sec: 2 };
@@ -265,6 +358,7 @@ describe("shared web files", () => {
       'MDStoreDir "/var/lib/x/md"',
       'MDCACertificateFile "/var/lib/x/pebble.pem"',
       "MDRetryDelay 2s",
+      "MDStapling on",
       // mod_md's own redirect would send visitors to HTTPS before a certificate exists.
       "MDRequireHttps off",
       'MDMessageCmd /bin/sh "/etc/apache2/globenet/md-event.sh"',
@@ -279,17 +373,30 @@ describe("shared web files", () => {
     expect(renderApacheCommon(model)).not.toContain(":443");
   });
 
-  it("md-event.sh reloads Apache on renewed only, detached, and always exits 0", () => {
+  it("md-event.sh only leaves a reload request on renewed (no sudo: mpm-itk refuses it), and always exits 0", () => {
     const out = renderMdEvent(makeModel());
     expect(out.startsWith("#!/bin/sh\n")).toBe(true);
-    expect(out).toContain(
-      "  renewed)\n    # One reload for a burst of renewals (a new web host gets all its certificates at once),\n    # a few seconds after the first; detached, because the reload replaces this very process.\n" +
-        "    /usr/bin/setsid /usr/bin/flock -n /var/lock/apache2/globenet-md-reload.lock /bin/sh -c '/bin/sleep 5; /usr/bin/sudo -n /usr/sbin/apache2ctl graceful 2>&1 | /usr/bin/logger -t globenet-md' < /dev/null > /dev/null 2>&1 &\n    ;;\n",
-    );
-    // mod_md gives the command no PATH: no bare program name may run.
+    expect(out).toContain(`  renewed)\n    /usr/bin/touch ${MD_RELOAD_FLAG} 2>/dev/null || true\n    ;;\n`);
     const code = out.split("\n").filter((l) => !l.trimStart().startsWith("#"));
-    expect(code.join("\n")).not.toMatch(/(^|[;&|(]\s*|'\s*)(logger|setsid|flock|sleep|sudo|apache2ctl)\b/m);
+    expect(code.join("\n")).not.toMatch(/sudo|apache2ctl/);
+    // mod_md gives the command no PATH: no bare program name may run.
+    expect(code.join("\n")).not.toMatch(/(^|[;&|(]\s*|'\s*)(logger|touch)\b/m);
     expect(out.trimEnd().endsWith("exit 0")).toBe(true);
+  });
+
+  it.skipIf(!requireTool("systemd-analyze", "systemd"))("the systemd units that answer the request pass systemd-analyze verify", () => {
+    const dir = mkdtempSync(join(tmpdir(), "globenet-units-"));
+    try {
+      writeFileSync(join(dir, `${MD_RELOAD_UNIT}.path`), MD_RELOAD_PATH_UNIT);
+      writeFileSync(join(dir, `${MD_RELOAD_UNIT}.service`), MD_RELOAD_SERVICE_UNIT);
+      const r = run("systemd-analyze", ["verify", join(dir, `${MD_RELOAD_UNIT}.path`), join(dir, `${MD_RELOAD_UNIT}.service`)]);
+      expect(`${r.stdout}${r.stderr}`.trim()).toBe("");
+      expect(r.status).toBe(0);
+      expect(MD_RELOAD_PATH_UNIT).toContain(`PathExists=${MD_RELOAD_FLAG}\n`);
+      expect(MD_RELOAD_SERVICE_UNIT).toMatch(/ExecStart=\/bin\/rm -f -- \S+\nExecStart=\/usr\/sbin\/apache2ctl graceful\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the notice page is bilingual and names the hosting team's address, escaped", () => {

@@ -210,6 +210,7 @@ MDomain velo-libre.example www.velo-libre.example
   ServerName velo-libre.example
   ServerAlias www.velo-libre.example
   SSLEngine on
+  AssignUserID gtools-itk gtools-itk
   DocumentRoot /home/velo-libre/sites/velo-libre.example/htdocs
 </VirtualHost>
 `;
@@ -231,6 +232,9 @@ describe.skipIf(!canApache)("checkApache", () => {
     });
     const problems = await checkApache(host);
     expect(formatProblems(problems)).toBe("");
+    // mpm-itk's AssignUserID names a user this machine does not have: made for the check, then removed.
+    expect(run("getent", ["passwd", "gtools-itk"]).status).not.toBe(0);
+    expect(run("getent", ["group", "gtools-itk"]).status).not.toBe(0);
   });
 
   it("rejects an unknown directive, naming the rendered file and line", async () => {

@@ -5,8 +5,9 @@
  * stays until it is restored, so repeated `lab up` runs never overwrite an original with the
  * lab's own version.
  */
+import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { LabPaths } from "./paths";
 
 export type Change =
@@ -15,7 +16,9 @@ export type Change =
   /** A file the lab created (removed by down). */
   | { kind: "created"; path: string }
   /** Owner and mode the lab changed on a path (restored by down). */
-  | { kind: "mode"; path: string; mode: number; uid: number; gid: number };
+  | { kind: "mode"; path: string; mode: number; uid: number; gid: number }
+  /** Apache modules the lab switched with a2enmod/a2dismod (`path` is the mods-enabled folder): down switches them back. */
+  | { kind: "apache-modules"; path: string; enabled: string[]; disabled: string[] };
 
 function manifestFile(p: LabPaths): string {
   return join(p.backup, "manifest.json");
@@ -57,6 +60,12 @@ export function beforeModeChange(p: LabPaths, path: string): void {
   save(p, [...changes(p), { kind: "mode", path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }]);
 }
 
+/** Call before switching Apache modules: what the lab enables and disables, for down to undo. */
+export function beforeModuleChange(p: LabPaths, modsEnabled: string, enabled: string[], disabled: string[]): void {
+  if (known(p, modsEnabled)) return;
+  save(p, [...changes(p), { kind: "apache-modules", path: modsEnabled, enabled, disabled }]);
+}
+
 /** Writes `content` to `path` (keeping the original first) when it differs. True when written. */
 export function writeManaged(p: LabPaths, path: string, content: string, mode = 0o644): boolean {
   if (existsSync(path) && readFileSync(path, "utf8") === content) return false;
@@ -94,6 +103,14 @@ export function restore(p: LabPaths, only: (c: Change) => boolean = () => true):
         chmodSync(c.path, c.mode);
         rmSync(c.copy, { force: true });
         restored.push(`${c.path} (original put back)`);
+      } else if (c.kind === "apache-modules") {
+        // Those the lab enabled go first: the MPMs it disabled conflict with them.
+        for (const [tool, mods] of [["a2dismod", c.enabled], ["a2enmod", c.disabled]] as const) {
+          if (mods.length === 0) continue;
+          const r = spawnSync(tool, ["-q", "-f", ...mods], { encoding: "utf8", env: { ...process.env, APACHE_CONFDIR: dirname(c.path) } });
+          if (r.status !== 0) throw new Error(`${tool} ${mods.join(" ")}: ${(r.stderr || r.error?.message || "").trim()}`);
+        }
+        restored.push(`Apache modules (${[...c.disabled.map((m) => `${m} on`), ...c.enabled.map((m) => `${m} off`)].join(", ")}, as before the lab)`);
       } else if (c.kind === "created") {
         rmSync(c.path, { force: true });
         restored.push(`${c.path} (removed: the lab had created it)`);

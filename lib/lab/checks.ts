@@ -17,10 +17,14 @@ export interface HttpAnswer {
   title?: string;
 }
 
-/** GET http://127.0.0.1/ with `Host: host`. */
+/**
+ * GET http://127.0.0.1/ with `Host: host`, on a connection of its own (`agent: false`): under
+ * mpm-itk a kept-alive connection that served one member's site is closed when the next request
+ * is for another site (the process already runs as the first member), as a visitor never does.
+ */
 export function httpGet(host: string, timeoutMs = 2_000): Promise<HttpAnswer | undefined> {
   return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port: 80, path: "/", method: "GET", headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs }, (res) => {
+    const req = request({ host: "127.0.0.1", port: 80, path: "/", method: "GET", agent: false, headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (d: Buffer) => {
@@ -47,7 +51,7 @@ export function httpGet(host: string, timeoutMs = 2_000): Promise<HttpAnswer | u
 export function httpsGet(host: string, ca: string, timeoutMs = 3_000): Promise<(HttpAnswer & { hsts?: string }) | { error: string }> {
   return new Promise((resolve) => {
     const req = httpsRequest(
-      { host: "127.0.0.1", port: 443, servername: host, ca, path: "/", method: "GET", headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs },
+      { host: "127.0.0.1", port: 443, servername: host, ca, path: "/", method: "GET", agent: false, headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs },
       (res) => {
         let body = "";
         res.setEncoding("utf8");

@@ -11,10 +11,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeChange, writeManaged } from "./backup";
+import { beforeChange, beforeModuleChange, writeManaged } from "./backup";
 import { openKvm } from "./host";
 import type { Acme } from "../schema/inventory";
 import { ensureListenerCert, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
+import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
 import type { LabPaths } from "./paths";
 import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, tcpHello, unixSocketAnswers, waitFor, why } from "./proc";
 
@@ -257,6 +258,32 @@ export function apachePidFile(): string {
   return (r.stdout ?? "").trim() || "/var/run/apache2/apache2.pid";
 }
 
+/**
+ * The web host's MPM, before Apache starts: prefork with mpm-itk (each member's site runs as the
+ * member), as the apache2 file set's wiring wants it. Apache cannot switch MPM in the graceful
+ * reload an apply does (the wiring would then restart it under a new PID the lab does not know),
+ * so the lab switches it first, with Debian's a2dismod/a2enmod; `lab down` switches it back.
+ */
+function ensureItk(p: LabPaths, note: (s: string) => void): void {
+  const mods = "/etc/apache2/mods-enabled";
+  if (!existsSync("/etc/apache2/mods-available/mpm_itk.load")) {
+    throw new LabError("Apache's mpm-itk module is not installed (/etc/apache2/mods-available/mpm_itk.load)", "install the Debian package libapache2-mpm-itk: bash scripts/ensure-debs.sh");
+  }
+  const on = (m: string) => existsSync(join(mods, `${m}.load`));
+  const off = ["mpm_event", "mpm_worker"].filter(on);
+  const enable = ["mpm_prefork", "mpm_itk"].filter((m) => !on(m));
+  if (off.length === 0 && enable.length === 0) return;
+  beforeModuleChange(p, mods, enable, off);
+  const env = apacheEnv();
+  if (off.length > 0) {
+    const r = run("a2dismod", ["-q", "-f", ...off], { env });
+    if (r.status !== 0) throw new LabError(`a2dismod ${off.join(" ")} failed: ${why(r)}`);
+  }
+  const r = run("a2enmod", ["-q", "mpm_itk"], { env });
+  if (r.status !== 0) throw new LabError(`a2enmod mpm_itk failed: ${why(r)}`);
+  note(`Apache's MPM: ${off.join(", ") || "none"} off, prefork with mpm-itk on (members' sites run as their own users; switched back by lab down)`);
+}
+
 function apache(ctx: DaemonCtx): LabDaemon {
   const p = ctx.paths;
   return {
@@ -277,6 +304,7 @@ function apache(ctx: DaemonCtx): LabDaemon {
       if (writeManaged(p, "/etc/apache2/ports.conf", ports)) {
         note("/etc/apache2/ports.conf: Listen 127.0.0.1:80 and, with mod_ssl, 127.0.0.1:443 (original kept)");
       }
+      ensureItk(p, note);
       const t = run(ctl, ["-t"], { env: apacheEnv() });
       if (t.status !== 0) throw new LabError(`apache2ctl -t rejects the machine's Apache configuration:\n${why(t)}`, "fix /etc/apache2 (apache2ctl -t says where), then run npm run lab again");
       const r = runDaemonizing(p, "apache2", ctl, ["start"], apacheEnv());
@@ -285,6 +313,48 @@ function apache(ctx: DaemonCtx): LabDaemon {
       const ok = await waitFor(async () => (await tcpHello("127.0.0.1", 80, 500)) !== undefined, 15_000, 100);
       if (!ok) throw new LabError(`Apache (pid ${pid}) does not accept connections on 127.0.0.1:80`);
       return pid;
+    },
+  };
+}
+
+// ─── md-reload (the lab's stand-in for systemd's globenet-md-reload.path) ─────────────────────────
+
+/**
+ * mod_md's md-event.sh asks for a graceful reload by creating MD_RELOAD_FLAG (it cannot reload
+ * Apache itself under mpm-itk: lib/render/md-reload.ts). On a web host systemd's path unit
+ * answers; the lab has no systemd, so this loop, run as root like the unit, does the same: wait
+ * a few seconds for a burst, remove the request, apache2ctl graceful.
+ */
+function mdReload(ctx: DaemonCtx): LabDaemon {
+  const p = ctx.paths;
+  return {
+    name: "md-reload",
+    where: `watches ${MD_RELOAD_FLAG}`,
+    comm: "sh",
+    graceMs: 5_000,
+    killAfterGrace: true,
+    // Only the lab's own (recorded) watcher counts: nothing else answers this request.
+    async running() {
+      return undefined;
+    },
+    async start() {
+      const ctl = need("apache2ctl", "apache2");
+      const loop = [
+        `flag='${MD_RELOAD_FLAG}'`,
+        "while :; do",
+        '  if [ -e "$flag" ] || [ -L "$flag" ]; then',
+        `    sleep ${MD_RELOAD_DELAY_SEC}`,
+        '    rm -f -- "$flag"',
+        '    echo "$(date -u +%FT%TZ) mod_md asked for a reload: apache2ctl graceful"',
+        `    '${ctl}' graceful`,
+        "  fi",
+        "  sleep 1",
+        "done",
+      ].join("\n");
+      const child = detachedChild(p, "md-reload", "/bin/sh", ["-c", loop], apacheEnv());
+      await sleep(200);
+      if (child.exited || child.pid < 0) throw new LabError(`the md-reload watcher did not start (${child.exited ?? "no pid"}):\n${logTail(p, "md-reload")}`);
+      return child.pid;
     },
   };
 }
@@ -528,7 +598,9 @@ function libvirtd(ctx: DaemonCtx): LabDaemon {
 export function labDaemons(ctx: DaemonCtx): LabDaemon[] {
   // pebble before Apache: starting it empties the lab's mod_md store, which Apache must not hold yet.
   const ca = usesPebble(ctx.acme) ? [pebble(ctx, ctx.acme)] : [];
-  return [sshd(ctx), ...ca, apache(ctx), ...ctx.phpVersions.map((v) => fpm(ctx, v)), mariadb(ctx), bind(ctx), virtlogd(ctx), libvirtd(ctx)];
+  // md-reload after Apache: it answers mod_md's requests for a reload, which need a certificate authority.
+  const reload = ctx.acme ? [mdReload(ctx)] : [];
+  return [sshd(ctx), ...ca, apache(ctx), ...reload, ...ctx.phpVersions.map((v) => fpm(ctx, v)), mariadb(ctx), bind(ctx), virtlogd(ctx), libvirtd(ctx)];
 }
 
 export type StartOutcome = { daemon: LabDaemon; pid?: number; how: "started" | "lab's, already running" | "not the lab's, already running"; ms: number; notes: string[] };

@@ -3,6 +3,10 @@ export const paths = {
   home: (handle: string) => `/home/${handle}`,
   docroot: (handle: string, host: string) => `/home/${handle}/sites/${host}/htdocs`,
   fpmSocket: (handle: string, php: string) => `/run/php/globenet-${handle}-php${php}.sock`,
+  /** Debian's www-data, Apache's user on every web host (a static Debian id). */
+  webUid: 33,
+  /** The ids member accounts may have (the provider refuses adopting anything else). */
+  memberIds: { min: 1000, max: 59999 },
   /** The notice page served for suspended members' sites. */
   suspendedDir: "/var/www/globenet-suspended",
   /**

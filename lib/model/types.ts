@@ -151,12 +151,15 @@ export interface ZoneModel {
   file: string;
 }
 
-/** The FPM pools follow from the sites: one per member, PHP version and web host. */
+/**
+ * The FPM pools follow from the sites: one per active member, PHP version and web host. A
+ * suspended member has none (its sites show the notice): its PHP stops at the next FPM reload.
+ */
 export function fpmPools(model: Model): FpmPoolModel[] {
   const pools = new Map<string, FpmPoolModel>();
   const homes = new Map(model.members.map((m) => [m.handle, m.home]));
   for (const s of model.sites) {
-    if (s.php === "none" || !s.fpmSocket) continue;
+    if (s.status !== "active" || s.php === "none" || !s.fpmSocket) continue;
     const key = `${s.webHost}/${s.php}/${s.handle}`;
     if (!pools.has(key)) {
       pools.set(key, { handle: s.handle, phpVersion: s.php, webHost: s.webHost, socket: s.fpmSocket, home: homes.get(s.handle) ?? `/home/${s.handle}` });

@@ -3,6 +3,7 @@ import { paths } from "../model/paths";
 import type { Model } from "../model/types";
 import { apacheQuoted, htmlText, lineComment, xmlComment } from "./escape";
 import { renderTemplate } from "./handlebars";
+import { MD_RELOAD_FLAG, MD_RELOAD_UNIT } from "./md-reload";
 import { generatedNotice, inventoryFile } from "./notice";
 
 /** apache2/conf-available/globenet.conf: what every site of a web host relies on. */
@@ -12,6 +13,8 @@ export function renderApacheCommon(model: Model): string {
     // The parent of every member's home, e.g. /home.
     homesDir: apacheQuoted(posix.dirname(paths.home("member"))),
     suspendedDir: apacheQuoted(paths.suspendedDir),
+    itk: { minId: String(paths.webUid), maxId: String(paths.memberIds.max) },
+    tlsCiphers: TLS_CIPHERS.join(":"),
     acme: model.inventory.acme
       ? {
           directory: apacheQuoted(model.inventory.acme.directory),
@@ -25,22 +28,31 @@ export function renderApacheCommon(model: Model): string {
   });
 }
 
+/** Mozilla's "intermediate" TLS 1.2 ciphers (TLS 1.3's are all AEAD): ECDHE or DHE, GCM or ChaCha20. */
+export const TLS_CIPHERS = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+  "DHE-RSA-AES128-GCM-SHA256",
+  "DHE-RSA-AES256-GCM-SHA384",
+  "DHE-RSA-CHACHA20-POLY1305",
+];
+
 /** Where the apply puts the apache2 file set (provider/resources/file-set-script.ts). */
 const APACHE_SET_ROOT = "/etc/apache2/globenet";
 export const MD_EVENT_PATH = "apache2/md-event.sh";
 const MD_EVENT_LIVE_PATH = `${APACHE_SET_ROOT}/${MD_EVENT_PATH.slice("apache2/".length)}`;
-/** Installed by the apache2 file set's wiring (file-set-script.ts), for md-event.sh. */
-export const MD_SUDOERS_FILE = "/etc/sudoers.d/globenet-apache-reload";
-
-/** apache2/md-event.sh: mod_md's MDMessageCmd, which puts renewed certificates live. */
+/** apache2/md-event.sh: mod_md's MDMessageCmd, which asks for renewed certificates to go live (md-reload.ts). */
 export function renderMdEvent(model: Model): string {
   return renderTemplate("md-event.sh", {
     notice: lineComment(generatedNotice(`lib/render/templates/md-event.sh.hbs and ${inventoryFile(model.stack)}`)),
-    sudoersFile: lineComment(MD_SUDOERS_FILE),
-    // Apache's own lock directory (Debian: /var/lock/apache2, owned by the web server's user):
-    // not /run/lock, where any member's PHP could take the lock and block every reload.
-    lock: "/var/lock/apache2/globenet-md-reload.lock",
-    delay: 5,
+    // In Apache's own lock directory (Debian: /var/lock/apache2, the web server user's): members
+    // cannot create or remove the request there.
+    flag: MD_RELOAD_FLAG,
+    unit: lineComment(`${MD_RELOAD_UNIT}.path`),
   });
 }
 

@@ -2,6 +2,7 @@ import { paths } from "../model/paths";
 import type { Model, SiteModel } from "../model/types";
 import { apachePath, apacheQuoted, apacheToken, lineComment } from "./escape";
 import { renderTemplate } from "./handlebars";
+import { HTACCESS_DIRECTIVES, HTACCESS_OVERRIDE } from "./htaccess-policy";
 import { generatedNotice } from "./notice";
 
 /**
@@ -37,7 +38,12 @@ export function renderVhost(site: SiteModel, model: Model): string {
   return renderTemplate("apache-vhost.conf", {
     ...common,
     aliases: site.aliases.map(apacheToken),
+    // mpm-itk's AssignUserID: the member's user and its own group.
+    user: apacheToken(site.handle),
     docroot: apacheQuoted(site.docroot),
+    // Constants of our own (htaccess-policy.ts), not member values.
+    override: HTACCESS_OVERRIDE.join(" "),
+    overrideList: HTACCESS_DIRECTIVES.join(" "),
     fpmHandler: site.php !== "none" && site.fpmSocket ? apacheQuoted(`proxy:unix:${site.fpmSocket}|fcgi://localhost`) : null,
     redirect:
       site.redirects.length > 0

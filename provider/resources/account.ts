@@ -1,6 +1,7 @@
 /**
  * globenet:hosting:Account — a member's unix account on a web host: user and group `handle`,
- * home /home/<handle> (owner <handle>:www-data, 0750: Apache reads, other members cannot),
+ * home /home/<handle> (owner <handle>:<handle>, 0750: the member's sites are served as the
+ * member under mpm-itk, so neither Apache's www-data nor other members can enter),
  * ~/tmp, ~/sites/<host>/htdocs per site, ~/.ssh/authorized_keys, ~/.my.cnf including
  * ~/.my.cnf.d (where each Database drops its credentials file).
  *
@@ -205,7 +206,7 @@ else
     was=$(marker user "$h")
     if [ -n "$was" ] && [ "$was" != creating ] && [ "$was" != "$ou" ]; then die "$home belongs to uid $ou, but Globenet made $h with uid $was: refusing to adopt it"; fi
     opts=(-M -u "$ou")
-    # Its group: the one of ~/tmp (the home itself is www-data's), when that gid is free.
+    # Its group: the one of ~/tmp (older homes were www-data's, so the home's own group says nothing), when that gid is free.
     og=$(stat -c %g -- "$home/tmp" 2>/dev/null || true)
   fi
   if getent group "$h" >/dev/null; then
@@ -231,7 +232,7 @@ fi
 own group "$h" "$gid" "$mode"
 if [ -L "$home" ]; then die "$home is a symbolic link: refusing"; fi
 [ -d "$home" ] || install -d -- "$home"
-chown -h "$uid:www-data" -- "$home"
+chown -h "$uid:$gid" -- "$home"
 chmod 0750 -- "$home"
 cd /
 # Inside the home, with the member's rights only. authorized_keys comes on stdin.
@@ -542,7 +543,7 @@ async function read(_id: string, rawProps: AccountOutputs): Promise<AccountOutpu
   const home = v.get("home")?.[0] ?? "";
   const homeStat = v.get("homestat")?.[0] ?? "missing";
   if (homeStat === "missing") drift.push(`home ${props.home} is missing (the user's home is ${home})`);
-  else if (homeStat !== `${props.handle}:www-data:750`) drift.push(`home ${props.home} is ${homeStat.replace(/:(\d+)$/, " mode $1")}, not ${props.handle}:www-data mode 750`);
+  else if (homeStat !== `${props.handle}:${props.handle}:750`) drift.push(`home ${props.home} is ${homeStat.replace(/:(\d+)$/, " mode $1")}, not ${props.handle}:${props.handle} mode 750`);
   const dirs = v.get("dir") ?? [];
   for (const d of ["tmp", ".ssh", ".my.cnf.d"]) if (homeStat !== "missing" && !dirs.includes(d)) drift.push(`~/${d} is missing`);
   if (homeStat !== "missing" && v.get("mycnf")?.[0] !== "ok") drift.push(`~/.my.cnf does not include ~/.my.cnf.d`);

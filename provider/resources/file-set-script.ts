@@ -16,6 +16,11 @@
  * $\{ here (a template literal would take the real thing as its own interpolation) and put
  * back by the replace at the end.
  */
+import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../../lib/render/md-reload";
+
+// The units travel inside single quotes.
+for (const unit of [MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT]) if (unit.includes("'")) throw new Error("a systemd unit of md-reload.ts holds a single quote");
+
 export const FILE_SET_SCRIPT = String.raw`
 umask 022
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -77,11 +82,12 @@ remove_lines() {
   rm -f -- "$f.globenet-new"
 }
 
-# Runs a command that may leave a daemon behind without letting the daemon hold the SSH channel.
+# Runs a command that may leave a daemon behind without letting the daemon hold the SSH channel
+# or the set's lock (fd 9: a daemon holding it would block every later apply).
 detached() {
   local log rc=0
   log=$(mktemp /tmp/globenet-daemon.XXXXXX)
-  "$@" < /dev/null > "$log" 2>&1 || rc=$?
+  "$@" 9>&- < /dev/null > "$log" 2>&1 || rc=$?
   cat -- "$log" >&2
   rm -f -- "$log"
   return $rc
@@ -121,40 +127,110 @@ APACHE_CONF_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet shar
 IncludeOptional globenet/conf-available/*.conf'
 APACHE_SITES_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet members sites.
 IncludeOptional globenet/sites-available/*.conf'
-APACHE_MODULES=(proxy_fcgi setenvif rewrite headers ssl md)
-# mod_md's MDMessageCmd (md-event.sh, in the set when the stack has acme) runs as the web
-# server's user and reloads Apache when a renewed certificate waits: this rule allows exactly that.
+# What the vhosts use; expires for the caching headers members' .htaccess files ask for.
+APACHE_MODULES=(proxy_fcgi setenvif rewrite headers expires ssl md)
+# mpm-itk (Debian libapache2-mpm-itk) runs each member site's requests as the member: the kernel
+# then keeps one member's site out of another's files and FPM socket. It works with prefork only.
+APACHE_MPM=mpm_itk
+APACHE_MPM_OFF=(mpm_event mpm_worker)
+# No status page may answer on a member's site (a .htaccess can name any handler with a
+# rewrite's [H=server-status]): the modules that serve them are off on a web host.
+APACHE_MODULES_OFF=(status info)
+# mod_md's MDMessageCmd (md-event.sh, in the set when the stack has acme) asks for a reload when
+# a renewed certificate waits, by creating a flag root must answer (lib/render/md-reload.ts):
+# systemd's path unit does, where systemd runs. Earlier versions had a sudo rule instead, which
+# mpm-itk's seccomp filter makes useless: it is removed.
 MD_SUDOERS=/etc/sudoers.d/globenet-apache-reload
+MD_UNIT=${MD_RELOAD_UNIT}
+MD_PATH_UNIT='${MD_RELOAD_PATH_UNIT.trimEnd()}'
+MD_SERVICE_UNIT='${MD_RELOAD_SERVICE_UNIT.trimEnd()}'
+
+# The MPM modules enabled in an Apache config dir, as one line (to tell whether a reload must be a restart).
+apache_mpms() {
+  local f out=""
+  for f in "$1"/mods-enabled/mpm_*.load; do if [ -e "$f" ]; then out+="$(basename -- "$f" .load) "; fi; done
+  printf '%s' "$out"
+}
+# Those of the named modules that are enabled in an Apache config dir.
+enabled_of() {
+  local d=$1 m; shift
+  for m in "$@"; do if [ -e "$d/mods-enabled/$m.load" ]; then printf '%s\n' "$m"; fi; done
+}
 
 wire_apache2_in() {
-  local d=$1
+  local d=$1 off
   write_if_changed "$d/conf-enabled/zz-globenet.conf" "$APACHE_CONF_WIRING" || return
   write_if_changed "$d/sites-enabled/zz-globenet.conf" "$APACHE_SITES_WIRING" || return
-  APACHE_CONFDIR=$d a2enmod -q "$\{APACHE_MODULES[@]}"
+  # The other MPMs first: a2enmod refuses prefork (which mpm_itk depends on) beside them.
+  mapfile -t off < <(enabled_of "$d" "$\{APACHE_MPM_OFF[@]}" "$\{APACHE_MODULES_OFF[@]}")
+  if [ "$\{#off[@]}" -gt 0 ]; then APACHE_CONFDIR=$d a2dismod -q "$\{off[@]}" || return; fi
+  APACHE_CONFDIR=$d a2enmod -q "$APACHE_MPM" "$\{APACHE_MODULES[@]}"
 }
+# What the wiring may switch, as the host had it before the first wiring: delete puts it back.
+APACHE_MODS_BEFORE=/etc/apache2/globenet.d/.modules-before
+apache_restart=no
 wire_apache2() {
+  local before
+  if [ ! -f "$APACHE_MODS_BEFORE" ]; then
+    enabled_of /etc/apache2 "$\{APACHE_MPM_OFF[@]}" mpm_prefork "$APACHE_MPM" "$\{APACHE_MODULES_OFF[@]}" > "$APACHE_MODS_BEFORE" || return
+  fi
+  before=$(apache_mpms /etc/apache2)
   wire_apache2_in /etc/apache2 >&2 || return
-  if [ -f /etc/apache2/globenet/md-event.sh ]; then wire_md_reload; else rm -f -- "$MD_SUDOERS"; fi
+  # Apache cannot change its MPM in a graceful reload (it exits instead): that takes a restart.
+  if [ "$(apache_mpms /etc/apache2)" != "$before" ]; then apache_restart=yes; fi
+  if [ -f /etc/apache2/globenet/md-event.sh ]; then wire_md_reload; else unwire_md_reload; fi
 }
 wire_md_reload() {
-  local user rule
-  if ! command -v visudo > /dev/null || [ ! -d /etc/sudoers.d ]; then
-    say "warning: sudo is not installed: renewed certificates go live only at the next Apache reload (install sudo)"
+  rm -f -- "$MD_SUDOERS"
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: a renewed certificate goes live at the next Apache reload (the lab runs its own md-reload watcher)"
     return 0
   fi
-  user=$(set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "$\{APACHE_RUN_USER:-www-data}")
-  case "$user" in *[!A-Za-z0-9_-]*|'') say "APACHE_RUN_USER is not a plain user name: $user"; return 1 ;; esac
-  rule="# Managed by globenet-infra (FileSet apache2): mod_md's md-event.sh puts renewed certificates live.
-$user ALL=(root) NOPASSWD: /usr/sbin/apache2ctl graceful"
-  if [ -f "$MD_SUDOERS" ] && [ "$(cat -- "$MD_SUDOERS")" = "$rule" ]; then return 0; fi
-  printf '%s\n' "$rule" > "$tmp/sudoers" || return
-  visudo -cqf "$tmp/sudoers" || { say "visudo rejects the rule for $MD_SUDOERS"; return 1; }
-  install -m 0440 -o root -g root -- "$tmp/sudoers" "$MD_SUDOERS"
+  local d=/etc/systemd/system changed=no
+  if [ ! -f "$d/$MD_UNIT.path" ] || [ "$(cat -- "$d/$MD_UNIT.path")" != "$MD_PATH_UNIT" ]; then changed=yes; fi
+  if [ ! -f "$d/$MD_UNIT.service" ] || [ "$(cat -- "$d/$MD_UNIT.service")" != "$MD_SERVICE_UNIT" ]; then changed=yes; fi
+  write_if_changed "$d/$MD_UNIT.path" "$MD_PATH_UNIT" || return
+  write_if_changed "$d/$MD_UNIT.service" "$MD_SERVICE_UNIT" || return
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
+  systemctl enable --now --quiet "$MD_UNIT.path"
 }
-unwire_apache2() { rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf "$MD_SUDOERS"; }
+unwire_md_reload() {
+  rm -f -- "$MD_SUDOERS"
+  if [ -d /run/systemd/system ] && [ -f "/etc/systemd/system/$MD_UNIT.path" ]; then
+    systemctl disable --now --quiet "$MD_UNIT.path" || true
+  fi
+  if [ -f "/etc/systemd/system/$MD_UNIT.path" ] || [ -f "/etc/systemd/system/$MD_UNIT.service" ]; then
+    rm -f -- "/etc/systemd/system/$MD_UNIT.path" "/etc/systemd/system/$MD_UNIT.service"
+    if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+  fi
+}
+unwire_apache2() {
+  rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf
+  unwire_md_reload
+  restore_apache_modules >&2
+}
+# The MPM and status modules as they were before the first wiring (proxy_fcgi and the others
+# the sites needed stay enabled, as before).
+restore_apache_modules() {
+  [ -f "$APACHE_MODS_BEFORE" ] || return 0
+  local before m on=() off=()
+  before=$(apache_mpms /etc/apache2)
+  for m in "$\{APACHE_MPM_OFF[@]}" "$APACHE_MPM" mpm_prefork "$\{APACHE_MODULES_OFF[@]}"; do
+    if grep -qxF -- "$m" "$APACHE_MODS_BEFORE"; then
+      [ -e "/etc/apache2/mods-enabled/$m.load" ] || on+=("$m")
+    else
+      if [ -e "/etc/apache2/mods-enabled/$m.load" ]; then off+=("$m"); fi
+    fi
+  done
+  if [ "$\{#off[@]}" -gt 0 ]; then a2dismod -q "$\{off[@]}" || return; fi
+  if [ "$\{#on[@]}" -gt 0 ]; then a2enmod -q "$\{on[@]}" || return; fi
+  if [ "$(apache_mpms /etc/apache2)" != "$before" ]; then apache_restart=yes; fi
+}
 
 precheck_apache2() {
   command -v apache2ctl > /dev/null && [ -f /etc/apache2/apache2.conf ] || { say "Apache is not installed on this host (apache2ctl, /etc/apache2/apache2.conf)"; exit 2; }
+  [ -f "/etc/apache2/mods-available/$APACHE_MPM.load" ] ||
+    { say "mpm-itk is not installed on this host (/etc/apache2/mods-available/$APACHE_MPM.load): install libapache2-mpm-itk (members' sites run as their own users)"; exit 2; }
 }
 
 # apache2ctl -t on a copy of /etc/apache2 whose globenet entry is the staged generation.
@@ -179,9 +255,34 @@ apache_pidfile() {
   (set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "$\{APACHE_PID_FILE:-/var/run/apache2/apache2.pid}")
 }
 # graceful starts Apache when it is not running.
-reload_apache2() { detached apache2ctl graceful || { say "apache2ctl graceful failed: the new files are live, Apache did not take them"; return 4; }; }
+reload_apache2() {
+  if [ "$apache_restart" = yes ]; then
+    restart_apache2 || { say "the restart of Apache for its new MPM failed: the new files are live, Apache did not take them"; return 4; }
+    return 0
+  fi
+  detached apache2ctl graceful || { say "apache2ctl graceful failed: the new files are live, Apache did not take them"; return 4; }
+}
 reload_if_running_apache2() {
-  if alive "$(apache_pidfile)" apache2; then detached apache2ctl graceful; fi
+  if alive "$(apache_pidfile)" apache2; then
+    if [ "$apache_restart" = yes ]; then restart_apache2; else detached apache2ctl graceful; fi
+  fi
+}
+# A full stop and start (systemd's, where systemd runs Apache), for an MPM change.
+restart_apache2() {
+  say "Apache's MPM changed (now: $(apache_mpms /etc/apache2)): restarting it, since a graceful reload cannot change the MPM"
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet apache2 2> /dev/null; then
+    systemctl restart apache2
+    return
+  fi
+  local pidfile pid n=0
+  pidfile=$(apache_pidfile)
+  if alive "$pidfile" apache2; then
+    pid=$(tr -dc 0-9 < "$pidfile")
+    detached apache2ctl stop || return
+    while kill -0 "$pid" 2> /dev/null && [ "$n" -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+    if kill -0 "$pid" 2> /dev/null; then say "Apache (pid $pid) did not stop within 30 s"; return 1; fi
+  fi
+  detached apache2ctl start
 }
 
 # ─── php-fpm ───────────────────────────────────────────────────────────────────────────────────
@@ -192,15 +293,36 @@ fpm_include() { echo "include=/etc/php/$ver/fpm/globenet/pool.d/*.conf"; }
 precheck_php_fpm() {
   command -v "php-fpm$ver" > /dev/null && [ -f "$(fpm_conf)" ] || { say "PHP $ver FPM is not installed on this host (php-fpm$ver, $(fpm_conf)): install php$ver-fpm"; exit 2; }
 }
-wire_php_fpm() { append_once "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)"; }
-unwire_php_fpm() { remove_lines "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)"; }
+# Debian's stock pool (www-data, no open_basedir) is off on a web host: its file is renamed
+# out of the include's pattern, kept as it was, and renamed back when the set is deleted.
+fpm_stock_pool() { echo "/etc/php/$ver/fpm/pool.d/www.conf"; }
+FPM_STOCK_OFF_SUFFIX=.globenet-disabled
+wire_php_fpm() {
+  append_once "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)" || return
+  local stock
+  stock=$(fpm_stock_pool)
+  if [ -f "$stock" ]; then mv -f -- "$stock" "$stock$FPM_STOCK_OFF_SUFFIX"; fi
+}
+unwire_php_fpm() {
+  remove_lines "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)" || return
+  local stock
+  stock=$(fpm_stock_pool)
+  if [ -f "$stock$FPM_STOCK_OFF_SUFFIX" ] && [ ! -e "$stock" ]; then mv -- "$stock$FPM_STOCK_OFF_SUFFIX" "$stock"; fi
+}
 
-# php-fpm -t on the live main config with our include pointing at the staged pools, and its
-# pid and error log in the temp dir. Run as root, so the pools' users must exist.
+# php-fpm -t on the live main config with our include pointing at the staged pools, its pid and
+# error log in the temp dir, and the host's own pools without the stock one (as wired). Run as
+# root, so the pools' users must exist.
 check_php_fpm() {
+  local f pools=/etc/php/$ver/fpm/pool.d
+  mkdir -- "$tmp/host-pool.d" || return
+  for f in "$pools"/*.conf; do
+    if [ -f "$f" ] && [ "$f" != "$(fpm_stock_pool)" ]; then cp -- "$f" "$tmp/host-pool.d/" || return; fi
+  done
   {
     grep -vxF -e "$FPM_COMMENT" -e "$(fpm_include)" -- "$(fpm_conf)" |
-      sed -e "s#^[[:space:]]*pid[[:space:]]*=.*#pid = $tmp/php-fpm.pid#" -e "s#^[[:space:]]*error_log[[:space:]]*=.*#error_log = $tmp/php-fpm.log#"
+      sed -e "s#^[[:space:]]*pid[[:space:]]*=.*#pid = $tmp/php-fpm.pid#" -e "s#^[[:space:]]*error_log[[:space:]]*=.*#error_log = $tmp/php-fpm.log#" \
+        -e "s#^[[:space:]]*include[[:space:]]*=[[:space:]]*$pools/\*\.conf[[:space:]]*\$#include=$tmp/host-pool.d/*.conf#"
     printf '\ninclude=%s/pool.d/*.conf\n' "$stage"
   } > "$tmp/php-fpm.conf" || return
   "php-fpm$ver" -t -y "$tmp/php-fpm.conf"

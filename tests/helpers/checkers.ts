@@ -122,8 +122,13 @@ export async function checkHost(outHostDir: string): Promise<CheckProblem[]> {
  */
 const IGNORED_APACHE = [/^AH00112: Warning: DocumentRoot \[.*\] does not exist$/];
 
-/** Modules the rendered vhosts rely on (their dependencies are enabled too, as a2enmod does). */
-export const APACHE_MODULES = ["proxy", "proxy_fcgi", "setenvif", "rewrite", "headers", "ssl", "md"];
+/**
+ * Modules the rendered vhosts rely on (their dependencies are enabled too, as a2enmod does),
+ * and those the apache2 file set's wiring turns off (provider/resources/file-set-script.ts):
+ * mpm-itk replaces the threaded MPMs, and no status page may be reachable from a member's site.
+ */
+export const APACHE_MODULES = ["mpm_itk", "proxy", "proxy_fcgi", "setenvif", "rewrite", "headers", "expires", "ssl", "md"];
+export const APACHE_MODULES_OFF = ["mpm_event", "mpm_worker", "status", "info"];
 
 export interface ApacheCheckOptions {
   /** Modules to enable on top of Debian's defaults. Default APACHE_MODULES. */
@@ -154,6 +159,7 @@ export async function checkApache(outHostDir: string, opts: ApacheCheckOptions =
   const globenetConf = join(host, "apache2", "conf-available", "globenet.conf");
 
   const tmp = tempDir("apache");
+  const created: { users: string[]; groups: string[] } = { users: [], groups: [] };
   try {
     const conf = join(tmp, "apache2");
     cpSync("/etc/apache2", conf, { recursive: true, verbatimSymlinks: true });
@@ -175,6 +181,9 @@ export async function checkApache(outHostDir: string, opts: ApacheCheckOptions =
     appendFileSync(join(conf, "envvars"), env.join("\n"));
     mkdirSync(join(tmp, "log"));
 
+    for (const m of APACHE_MODULES_OFF) {
+      for (const ext of [".load", ".conf"]) rmSync(join(conf, "mods-enabled", m + ext), { force: true });
+    }
     for (const m of resolveModules(conf, opts.modules ?? APACHE_MODULES)) {
       for (const ext of [".load", ".conf"]) {
         const avail = join(conf, "mods-available", m + ext);
@@ -189,6 +198,11 @@ export async function checkApache(outHostDir: string, opts: ApacheCheckOptions =
     }
     writeFileSync(join(conf, "sites-enabled", "globenet-sites.conf"), `IncludeOptional ${apq(join(sitesDir, "*.conf"))}\n`);
 
+    // mpm-itk resolves AssignUserID's user and group while it reads the configuration.
+    const assigned = assignedIds(sitesDir);
+    const setup = ensureUnixAccounts(assigned.users, assigned.groups, created);
+    if (setup) return [{ checker: "apache", severity: "error", target, message: setup }];
+
     const args = ["-t"];
     const r = run(ctl, args, { env: { APACHE_CONFDIR: conf }, timeoutMs: 60_000 });
     const command = `APACHE_CONFDIR=${conf} ${describeCommand("apache2ctl", args)}`;
@@ -202,8 +216,22 @@ export async function checkApache(outHostDir: string, opts: ApacheCheckOptions =
       .filter((l) => l && l !== "Syntax OK" && !IGNORED_APACHE.some((re) => re.test(l)));
     return warnings.length ? [{ checker: "apache", severity: "warning", target, command, message: warnings.join("\n") }] : [];
   } finally {
+    removeUnixAccounts(created);
     dropTemp(tmp, opts.keepTemp);
   }
+}
+
+/** The users and groups the rendered vhosts name in mpm-itk's AssignUserID. */
+function assignedIds(sitesDir: string): { users: Set<string>; groups: Set<string> } {
+  const users = new Set<string>();
+  const groups = new Set<string>();
+  for (const file of listFiles(sitesDir, ".conf")) {
+    for (const m of readFileSync(file, "utf8").matchAll(/^\s*AssignUserID\s+(\S+)\s+(\S+)\s*$/gm)) {
+      users.add(m[1] as string);
+      groups.add(m[2] as string);
+    }
+  }
+  return { users, groups };
 }
 
 /** Modules plus what their .load files declare with "# Depends:", dependencies first. */
@@ -237,6 +265,7 @@ function apq(s: string): string {
 /** php-fpm's own success line; anything else on a successful run is reported as a warning. */
 const IGNORED_FPM = [/NOTICE: configuration file .* test is successful/];
 
+/** The GECOS of the users checkFpm and checkApache create for their run (and remove after). */
 const FPM_USER_COMMENT = "globenet-infra checkFpm (temporary)";
 
 /**

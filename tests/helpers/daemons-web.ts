@@ -128,6 +128,8 @@ export interface Daemon {
 
 export interface Apache extends Daemon {
   port: number;
+  /** The master's PID now (a restart for an MPM change makes a new master). */
+  currentPid(): number | undefined;
 }
 
 function apachePidFile(): string {
@@ -160,6 +162,10 @@ export async function startApache(port: number): Promise<Apache> {
   return {
     port,
     pid,
+    currentPid() {
+      const now = pidFrom(pidFile);
+      return now !== undefined && pidAlive(now) && comm(now).startsWith("apache2") ? now : undefined;
+    },
     async stop() {
       await stopPid(pid);
       // graceful keeps the master's pid; a restart from the provider (if ours died) would not.
