@@ -1,9 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { baseFiles, errorsOf, memberWith, writeTree } from "./helpers/data-tree";
+import { baseFiles, errorsOf, memberWith, runCli, writeTree } from "./helpers/data-tree";
 
 const NASTY: Array<[string, string]> = [
   ["a newline", "bad\\nname.example"],
@@ -95,9 +94,7 @@ describe("YAML itself", () => {
 });
 
 describe("the commands", () => {
-  const tsx = join(__dirname, "..", "node_modules", ".bin", "tsx");
-  const cli = join(__dirname, "..", "lib", "cli", "main.ts");
-  const run = (...args: string[]) => spawnSync(tsx, [cli, ...args], { encoding: "utf8" });
+  const run = runCli;
 
   it("validate lists every error of a broken tree at once and exits 1; render writes nothing", () => {
     const root = writeTree({

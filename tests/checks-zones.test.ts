@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/model/build";
 import { describeZone } from "../lib/audit/semantic";
 import { zoneSchema } from "../lib/schema/zone";
-import { errorsOf, memberWith, vpsWith, writeTree } from "./helpers/data-tree";
+import { errorsOf, memberWith, vpsWith, runCli, writeTree } from "./helpers/data-tree";
 
 /*
  * Zones inside zones (docs/architecture.md, "Zones inside zones"): a member's zone inside
@@ -166,9 +165,7 @@ describe("zones inside zones", () => {
 });
 
 describe("the attack through the command line", () => {
-  const tsx = join(__dirname, "..", "node_modules", ".bin", "tsx");
-  const cli = join(__dirname, "..", "lib", "cli", "main.ts");
-  const run = (...args: string[]) => spawnSync(tsx, [cli, ...args], { encoding: "utf8" });
+  const run = runCli;
 
   it("validate refuses a member's zone under Globenet's VPS names and inside Globenet's zone (exit 1); render writes nothing", () => {
     // velo-libre takes another member's default VPS name and a name in Globenet's zone, and

@@ -1,3 +1,4 @@
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -120,4 +121,10 @@ export function vpsWith(find: string, replace: string): string {
   const src = baseFiles()["members/velo-libre/vps/atelier.yaml"] as string;
   if (!src.includes(find)) throw new Error(`fixture has no "${find}"`);
   return src.replace(find, replace);
+}
+
+/** `npm run <command>` as a volunteer runs it (lib/cli/main.ts through tsx), in a process of its own. */
+export function runCli(...args: string[]): SpawnSyncReturns<string> {
+  const repo = join(__dirname, "..", "..");
+  return spawnSync(join(repo, "node_modules", ".bin", "tsx"), [join(repo, "lib", "cli", "main.ts"), ...args], { encoding: "utf8" });
 }
