@@ -444,6 +444,9 @@ async function update(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseIn
   const olds = plain<DatabaseOutputs & { password?: unknown }>(rawOlds);
   const news = plain<DatabaseInputs>(rawNews);
   const password = passwordOf(olds) ?? newPassword();
+  // Suspension first locks the account and closes its sessions: a member holding a lock on its
+  // tables would otherwise keep the converging SQL waiting and so put off its own suspension.
+  if (news.status === "suspended" && olds.status !== "suspended") await lockAndCloseSessions(news);
   await apply(news, password, "update");
   if (olds.clientHost && olds.clientHost !== news.clientHost) {
     // The old account is in the state: the provider made it.
@@ -458,6 +461,20 @@ async function update(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseIn
   if (moved && olds.webTarget) await removeCnf({ ...olds, webTarget: olds.webTarget });
   await writeCnf(news, password);
   return { ...news, password: secret(password), archives: [...(olds.archives ?? [])], drift: [], marked: true };
+}
+
+/** Locks an account the state says is ours and kills its open sessions (their locks go with them). */
+async function lockAndCloseSessions(props: DatabaseInputs): Promise<void> {
+  const r = await runSql(
+    props.target,
+    props.socket,
+    `ALTER USER IF EXISTS ${account(props)} ACCOUNT LOCK;\nSELECT 'session', ID FROM information_schema.PROCESSLIST WHERE USER = ${sqlString(props.user)};\n`,
+    `locking ${props.user} for the suspension`,
+  );
+  const sessions = r.stdout.split("\n").map((l) => l.split("\t")).filter((x) => x[0] === "session" && /^\d+$/.test(x[1] ?? "")).map((x) => x[1] as string);
+  if (sessions.length > 0) {
+    await runSql(props.target, props.socket, sessions.map((id) => `KILL CONNECTION ${id};`).join("\n") + "\n", `closing the sessions of ${props.user}`, [], false);
+  }
 }
 
 async function read(_id: string, rawProps: DatabaseOutputs): Promise<DatabaseOutputs | undefined> {
