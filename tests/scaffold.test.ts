@@ -185,7 +185,7 @@ function runNew(root: string, ...args: string[]) {
 
 /** What npm run validate checks: every stack, every file. */
 function validationErrors(root: string): string[] {
-  return stacksIn(root).flatMap((s) => loadModel(root, s).errors.map(formatDiagnostic));
+  return stacksIn(root).flatMap((s) => loadModel(root, s).errors.map((d) => formatDiagnostic(d)));
 }
 
 /** Addresses every VPS file and every host in the tree holds, read straight from the YAML. */

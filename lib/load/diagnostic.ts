@@ -1,3 +1,5 @@
+import type { Lang } from "../i18n/lang";
+
 /** One problem found in the data, pointing at the place a volunteer must edit. */
 export interface Diagnostic {
   /** Path relative to the data root, with forward slashes: `members/velo-libre/member.yaml`. */
@@ -7,8 +9,10 @@ export interface Diagnostic {
   col: number;
   /** Field path inside the file, e.g. `sites[0].host`; empty for the whole file. */
   field: string;
-  /** What is wrong, then the hint in parentheses. */
+  /** What is wrong, then the hint in parentheses (English: logs, CI, tests). */
   message: string;
+  /** The same in French, when written; shown to a volunteer whose language is French. */
+  fr?: string;
 }
 
 export function formatPath(path: ReadonlyArray<string | number>): string {
@@ -21,9 +25,11 @@ export function formatPath(path: ReadonlyArray<string | number>): string {
   return out;
 }
 
-export function formatDiagnostic(d: Diagnostic): string {
+/** English by default (logs); pass the volunteer's language where a person reads it. */
+export function formatDiagnostic(d: Diagnostic, lang: Lang = "en"): string {
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
-  return d.field ? `${where} ${d.field}: ${d.message}` : `${where}: ${d.message}`;
+  const message = lang === "fr" && d.fr ? d.fr : d.message;
+  return d.field ? `${where} ${d.field}: ${message}` : `${where}: ${message}`;
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
@@ -42,7 +48,7 @@ export class DataError extends Error {
   constructor(readonly diagnostics: Diagnostic[]) {
     super(
       `${diagnostics.length} error(s) in the data:\n` +
-        sortDiagnostics(diagnostics).map(formatDiagnostic).join("\n"),
+        sortDiagnostics(diagnostics).map((d) => formatDiagnostic(d)).join("\n"),
     );
     this.name = "DataError";
   }

@@ -107,7 +107,7 @@ export function writeTree(changes: Record<string, string | null> = {}): string {
 
 /** Loads a tree (base + changes) and returns its formatted errors. */
 export function errorsOf(changes: Record<string, string | null> = {}): string[] {
-  return loadModel(writeTree(changes), "test").errors.map(formatDiagnostic);
+  return loadModel(writeTree(changes), "test").errors.map((d) => formatDiagnostic(d));
 }
 
 /** The base member file with one line replaced — keeps positions easy to predict. */
