@@ -4,7 +4,7 @@ import { Member } from "./components/member";
 import { targetOf, type Target } from "./components/target";
 import { WebServer } from "./components/web-server";
 import { DataError } from "./lib/load/diagnostic";
-import { loadModel } from "./lib/model/build";
+import { loadModel } from "./lib/check/build";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
 
 /**

@@ -9,7 +9,7 @@ import { openStack } from "../lib/engine/driver";
 import { labDown, labUp } from "../lib/lab/commands";
 import { labPaths } from "../lib/lab/paths";
 import { pebbleRootFile } from "../lib/lab/pebble";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import type { Model } from "../lib/model/types";
 import { formatDnssec, readDnssec } from "../lib/status/dnssec";
 import { onStackHosts } from "../lib/status/remote";

@@ -7,7 +7,7 @@ import { openStack } from "../lib/engine/driver";
 import { detectAccel } from "../lib/host/accel";
 import { domstate, waitForSsh } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import { archives, dominfo, labTestTeardown, prepareLabTest, sh, virsh } from "./helpers/lab-run";
 import { E2E_VAR, LabTree, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";

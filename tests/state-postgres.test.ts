@@ -7,7 +7,7 @@ import { engineCommand } from "../lib/cli/engine";
 import { stateCommand } from "../lib/cli/state";
 import { openStack } from "../lib/engine/driver";
 import { managedCount, resourcesOf, type DeploymentFile } from "../lib/state/compare";
-import { backupAll, migrateStack } from "../lib/state/ops";
+import { backupAll, migrateStack } from "../lib/engine/state-ops";
 import { startPostgres, type PgServer } from "../lib/state/pg-server";
 import { member, RealHosts, writeSmallTree } from "./helpers/small-tree";
 import type { Sshd } from "./helpers/sshd";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, type OpMap, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
 import { REPO_ROOT } from "../cli/args";
-import { writeSyntheticTree } from "../cli/synthetic";
+import { writeSyntheticTree } from "./synthetic";
 import { engineEnv, openStack, PROJECT } from "../engine/driver";
 import { ensureEngine } from "../engine/toolchain";
 

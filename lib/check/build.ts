@@ -1,16 +1,16 @@
 import type { Diagnostic } from "../load/diagnostic";
 import { sortDiagnostics } from "../load/diagnostic";
 import { loadTree, type LoadedTree } from "../load/tree";
-import { checkDatabaseNames } from "../check/databases";
-import { checkDnsHosts, memberHost } from "../check/hosts";
-import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "../check/sites";
-import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../check/vps";
-import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
-import { checkCaa, deriveCaa } from "../check/caa";
+import { checkDatabaseNames } from "./databases";
+import { checkDnsHosts, memberHost } from "./hosts";
+import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "./sites";
+import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "./vps";
+import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "./zones";
+import { checkCaa, deriveCaa } from "./caa";
 import { cmp, makeCtx, type Ctx } from "./context";
-import { paths } from "./paths";
+import { paths } from "../model/paths";
 import { deriveRecords, sortRecords } from "./records";
-import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "./types";
+import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "../model/types";
 import { detectAccel } from "../host/accel";
 import { sshForwardPorts } from "./lab-ports";
 

@@ -7,7 +7,7 @@ import { previewPlan } from "../guard/collect";
 import { guardBeforeUp } from "../guard/apply";
 import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import { formatCerts } from "../status/certs";
 import { onStackHosts } from "../status/remote";
 import { waitForCerts } from "./status";

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { formatCerts, readCerts, type CertStatus } from "../status/certs";
 import { formatDnssec, readDnssec } from "../status/dnssec";

@@ -12,7 +12,7 @@ import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
 import { ensureLabKeys, labDeployKeyFile } from "../lab/keys";
 import { program } from "../../index";
-import { pidAlive } from "../lab/proc";
+import { pidAlive } from "../base/proc";
 
 /** The lab's passphrase guards nothing of value: lab secrets are throwaway. Never used for prod. */
 export const LAB_PASSPHRASE = "globenet-lab-dev-only";
@@ -198,7 +198,7 @@ function lockedOrMasked(e: unknown, stackName: string, secrets: readonly string[
   return new StackLockedError(lockAdvice(stackName, holders, here), holders, stale);
 }
 
-/** Whether a process runs on this machine (one definition for the lab and the driver: lib/lab/proc.ts). */
+/** Whether a process runs on this machine (one definition for the lab and the driver: lib/base/proc.ts). */
 export { pidAlive };
 
 /** up, refresh and destroy record the commit, its merge request and who ran them (lib/state/metadata.ts). */

@@ -8,12 +8,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { Stack, type Deployment } from "@pulumi/pulumi/automation";
-import { exportEncrypted, onBackend, openStack, openWorkspace, pidAlive, type OpenedWorkspace } from "../engine/driver";
-import { backendFromUrl, type Backend } from "./backend";
-import { compareDeployments, managedCount, resourcesOf, urnLabel, type DeploymentFile } from "./compare";
-import { LAB_PG_DATA, ensureLabPostgres, labBackendRecord, removeLabBackendRecord, writeLabBackendRecord } from "./lab-backend";
-import { npmRun, viewLock } from "./lock";
-import { readLocks } from "./store";
+import { exportEncrypted, onBackend, openStack, openWorkspace, pidAlive, type OpenedWorkspace } from "./driver";
+import { backendFromUrl, type Backend } from "../state/backend";
+import { compareDeployments, managedCount, resourcesOf, urnLabel, type DeploymentFile } from "../state/compare";
+import { LAB_PG_DATA, ensureLabPostgres, labBackendRecord, removeLabBackendRecord, writeLabBackendRecord } from "../state/lab-backend";
+import { npmRun, viewLock } from "../state/lock";
+import { readLocks } from "../state/store";
 
 export class StateError extends Error {
   constructor(

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { openStack } from "../engine/driver";
 import { DataError } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { changes, restore } from "./backup";
 import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, httpsGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
@@ -25,7 +25,7 @@ import { detectAccel, type Accel } from "../host/accel";
 import { ensureLabImages, staleReason } from "./image";
 import { ensureLabKeys } from "./keys";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
-import { LabError, run, say, secs, step, why } from "./proc";
+import { LabError, run, say, secs, step, why } from "../base/proc";
 
 export const STACK = "lab";
 /** How long `lab up` waits for the guests' SSH after the apply (a TCG boot takes about 45 s). */

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../cli/args";
-import { LabError, say, secs } from "./proc";
+import { LabError, say, secs } from "../base/proc";
 
 export interface LabImageSpec {
   name: string;
