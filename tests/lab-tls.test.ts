@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { waitForCerts } from "../lib/cli/status";
+import { waitForCerts } from "../lib/status/cert-wait";
 import { openStack } from "../lib/engine/driver";
 import { labDown, labUp } from "../lib/lab/commands";
 import { labPaths } from "../lib/lab/paths";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, type OpMap, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
-import { REPO_ROOT } from "../cli/args";
+import { REPO_ROOT } from "../base/repo";
 import { writeSyntheticTree } from "./synthetic";
 import { engineEnv, openStack, PROJECT } from "../engine/driver";
 import { ensureEngine } from "../engine/toolchain";

@@ -10,7 +10,7 @@ import { REPO_ROOT, seconds, UsageError } from "./args";
 import { loadModel } from "../check/build";
 import { formatCerts } from "../status/certs";
 import { onStackHosts } from "../status/remote";
-import { waitForCerts } from "./status";
+import { waitForCerts } from "../status/cert-wait";
 
 export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> -- [--stack NAME] [--root DIR]
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { LocalWorkspace, Stack, type ProjectSettings } from "@pulumi/pulumi/automation";
-import { REPO_ROOT } from "../cli/args";
+import { REPO_ROOT } from "../base/repo";
 import { BackendError, resolveBackend, type Backend } from "../state/backend";
 import { lockAdvice, parseLockError, type LockHolder } from "../state/lock";
 import { mask } from "../state/mask";

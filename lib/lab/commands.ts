@@ -13,7 +13,7 @@ import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { changes, restore } from "./backup";
 import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, httpsGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
-import { waitForCerts } from "../cli/status";
+import { waitForCerts } from "../status/cert-wait";
 import { formatCerts, type CertStatus } from "../status/certs";
 import { onStackHosts } from "../status/remote";
 import { pebbleRootFile } from "./pebble";
