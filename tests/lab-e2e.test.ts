@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { openStack } from "../lib/engine/driver";
+import { openStack } from "../lib/lab/open-stack";
 import { httpGet, CATCH_ALL_HOST } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";
 import { labPaths } from "../lib/lab/paths";

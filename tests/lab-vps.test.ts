@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStack } from "../lib/engine/driver";
+import { openStack } from "../lib/lab/open-stack";
 import { detectAccel } from "../lib/host/accel";
 import { domstate, waitForSsh } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";

@@ -4,7 +4,7 @@ import type { Model } from "../model/types";
 import { formatCerts, type CertStatus } from "../status/certs";
 import { waitForCerts } from "../status/cert-wait";
 import { formatDnssec, readDnssec } from "../status/dnssec";
-import { onStackHosts } from "../status/remote";
+import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, runMain, UsageError } from "./args";
 
 export const STATUS_HELP = `Usage: npm run status -- certs|dnssec [options]
