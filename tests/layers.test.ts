@@ -59,7 +59,8 @@ describe("layers: dependencies point down only", () => {
     const edges = importEdges(REPO_ROOT, files);
     expect(edges.length).toBeGreaterThan(300);
     expect(layerProblems(edges, files).map((p) => p.message)).toEqual([]);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // About 0.6 s here (about 150 files); the bound catches a scan gone slow, with room for a busy machine.
+    expect(Date.now() - t0).toBeLessThan(4000);
   });
 
   it("every layer of LAYERS holds at least one file (no stale entry)", () => {
