@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { appearances, formatDuration, leadTimeRows, median, type LeadEvent } from "../lib/audit/lead-time";
-import { mergeRequestOf } from "../lib/audit/merge-request";
+import { mergeRequestOf } from "../lib/state/merge-request";
 import { parseLog, LOG_FORMAT } from "../lib/audit/git-log";
 import { classifyPath, describeFileChange, rawChanges, recordData, sshKeyLabel, siteHostsIn } from "../lib/audit/semantic";
 import { normalizeUpdates } from "../lib/audit/updates";

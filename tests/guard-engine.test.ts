@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { guardCommand } from "../lib/cli/guard";
-import { writeSyntheticTree } from "../lib/cli/synthetic";
+import { writeSyntheticTree } from "../lib/bench/synthetic";
 import { openStack } from "../lib/engine/driver";
 import { previewPlan } from "../lib/guard/collect";
 import { judge } from "../lib/guard/rules";

@@ -7,7 +7,7 @@ import { allowancesInRange, describeAllowances } from "../guard/allowances";
 import { previewPlan } from "../guard/collect";
 import { formatVerdict, judge } from "../guard/rules";
 import { formatDiagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import { currentUser, findPlanNote, mergeRequest, openMergeRequests, setCommitStatus, STATUS_NAME, upsertMrNote, type GitLab, type MergeRequest } from "./gitlab";
 import { dropMrRef, fetchMrHead, prepareMrTree } from "./mr-tree";
 import { noPlanNote, planNote, plannedOf, type Planned } from "./note";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { openStack } from "../engine/driver";
+import { openStack } from "../lab/open-stack";
 import { previewPlan } from "../guard/collect";
 import { parsePlan, type Plan } from "../guard/plan";
 import { allowancesInRange, describeAllowances, fullCommit, type RangeAllowances } from "../guard/allowances";

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import { REPO_ROOT, seconds, stacksIn, UsageError } from "./args";
 
 export const VALIDATE_HELP = `Usage: npm run validate -- [--root DIR] [--stack NAME]

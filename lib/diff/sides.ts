@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { SimpleGit } from "simple-git";
 import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import { renderAll, type RenderedFile } from "../render";
 import { extractDataTree } from "./extract";
 

@@ -1,3 +1,4 @@
+import { COMPONENT_TOKENS, RESOURCE_TOKENS, type ResourceToken } from "../base/tokens";
 import type { Plan, PlanStep } from "./plan";
 
 /**
@@ -11,11 +12,21 @@ import type { Plan, PlanStep } from "./plan";
 
 const DESTRUCTIVE = new Set(["delete", "replace", "create-replacement", "delete-replaced", "discard"]);
 
-const KINDS: Record<string, { what: string; folder: string; ext: string }> = {
-  "globenet:hosting:Account": { what: "hosting account and home", folder: "accounts", ext: ".tar.gz" },
-  "globenet:db:Database": { what: "database", folder: "databases", ext: ".sql.gz" },
-  "globenet:vm:Guest": { what: "VPS and its disk", folder: "vps", ext: ".qcow2" },
+type LossKind = { what: string; folder: string; ext: string };
+
+/**
+ * The guard's decision for every resource type the provider serves (the type makes it
+ * exhaustive; tests/tokens.test.ts checks it against provider/registry.ts): the member data its
+ * deletion loses and where the provider archives it first, or why its deletion loses none.
+ */
+export const GUARD_DECISIONS: Record<ResourceToken, LossKind | { noLoss: string }> = {
+  [RESOURCE_TOKENS.account]: { what: "hosting account and home", folder: "accounts", ext: ".tar.gz" },
+  [RESOURCE_TOKENS.database]: { what: "database", folder: "databases", ext: ".sql.gz" },
+  [RESOURCE_TOKENS.guest]: { what: "VPS and its disk", folder: "vps", ext: ".qcow2" },
+  [RESOURCE_TOKENS.fileSet]: { noLoss: "config files rendered from the data, written again by the next apply; a primary's zones removed at once are checked by the share rule" },
 };
+
+const KINDS: Record<string, LossKind> = Object.fromEntries(Object.entries(GUARD_DECISIONS).flatMap(([t, d]) => ("noLoss" in d ? [] : [[t, d]])));
 
 export interface Loss {
   /** The path in the repository an Allow-Destroy line names to allow it. */
@@ -83,14 +94,14 @@ function lossOf(step: PlanStep): Loss | undefined {
   let path: string;
   let label: string;
   let file: string;
-  if (step.type === "globenet:vm:Guest") {
+  if (step.type === RESOURCE_TOKENS.guest) {
     const domain = str(i.domain) ?? step.name;
     const [h, name] = domain.split("--");
     handle = h ?? domain;
     path = `members/${handle}/vps/${name ?? domain}`;
     label = `VPS ${name ?? domain}`;
     file = domain;
-  } else if (step.type === "globenet:db:Database") {
+  } else if (step.type === RESOURCE_TOKENS.database) {
     handle = str(i.handle) ?? "?";
     const name = str(i.name) ?? step.name;
     path = `members/${handle}/databases/${name}`;
@@ -137,14 +148,14 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
   }
   const share: string[] = [];
   // Members: the Member components the plan deletes, among those that existed.
-  const members = plan.steps.filter((s) => s.type === "globenet:member:Member" && s.op !== "create");
+  const members = plan.steps.filter((s) => s.type === COMPONENT_TOKENS.member && s.op !== "create");
   const gone = members.filter((s) => s.op === "delete").map((s) => `members/${s.name}`);
   const goneUnallowed = gone.filter((p) => !opts.allowances.includes(p));
   if (members.length > 0 && gone.length / members.length > opts.maxShare && goneUnallowed.length > 0) {
     share.push(`${gone.length} of ${members.length} members would be removed at once (over ${Math.round(opts.maxShare * 100)} %): ${goneUnallowed.join(", ")} not allowed`);
   }
   // Zones: what the primary's file set serves before and after.
-  for (const s of plan.steps.filter((x) => x.type === "globenet:files:FileSet" && (x.old?.kind ?? x.new?.kind) === "bind-primary")) {
+  for (const s of plan.steps.filter((x) => x.type === RESOURCE_TOKENS.fileSet && (x.old?.kind ?? x.new?.kind) === "bind-primary")) {
     const before = zonesOf(s.old);
     const after = s.op === "delete" ? new Set<string>() : zonesOf(s.new);
     const removed = [...before].filter((z) => !after.has(z)).map((z) => `zones/${z}`);

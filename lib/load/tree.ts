@@ -5,7 +5,7 @@ import { inventorySchema, INVENTORY_KEY, type Inventory } from "../schema/invent
 import { memberSchema, type Member } from "../schema/member";
 import { vpsSchema, type Vps } from "../schema/vps";
 import { zoneSchema, type Zone } from "../schema/zone";
-import { hostnameProblem } from "../schema/names";
+import { hostnameProblem, vpsNameProblem } from "../schema/names";
 import type { Diagnostic } from "./diagnostic";
 import { locate, MAX_FILE_BYTES, parseYamlFile, type YamlFile } from "./yaml-file";
 import { issuesToDiagnostics } from "./zod-issues";
@@ -157,7 +157,7 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
         continue;
       }
       const name = m[1] as string;
-      if (!/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(name) || name.includes("--")) {
+      if (vpsNameProblem(name)) {
         errors.push(fileError(vrel, 'has an invalid VPS name (the file name is the VPS name: 2-32 characters, lowercase letters, digits and single hyphens, like "atelier.yaml")'));
         continue;
       }

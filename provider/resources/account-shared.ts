@@ -4,7 +4,8 @@
  * time stamps and the bash prelude that does member-side work with the member's own rights.
  */
 import type { CheckFailure } from "@pulumi/pulumi/provider";
-import { hostnameProblem } from "../../lib/schema/names";
+import { hostnameProblem, identifierProblem } from "../../lib/schema/names";
+import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { databaseNameProblem, handleProblem as schemaHandleProblem } from "../../lib/schema/system-names";
 import type { Target } from "../types";
 
@@ -113,11 +114,14 @@ export function checkTarget(f: Failures, prop: string, t: unknown): void {
     return;
   }
   const o = t as Record<string, unknown>;
-  if (!str(o.name) || !/^[a-z][a-z0-9-]{0,62}$/.test(o.name)) f.add(`${prop}.name`, "must be the inventory host name (a-z, 0-9, -)");
+  // The inventory's own rules (lib/schema/inventory.ts: hosts' names, ssh.user, ssh.host_key).
+  const nameP = str(o.name) ? identifierProblem(o.name, "host name", 32, "web1") : "must be a string";
+  if (nameP) f.add(`${prop}.name`, `must be the inventory host name: ${nameP}`);
   if (!str(o.address) || !/^[A-Za-z0-9.:-]{1,253}$/.test(o.address)) f.add(`${prop}.address`, "must be an IP address or a host name");
   if (typeof o.port !== "number" || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) f.add(`${prop}.port`, "must be a TCP port (1-65535)");
-  if (!str(o.user) || !/^[a-z_][a-z0-9_-]{0,31}$/.test(o.user)) f.add(`${prop}.user`, "must be a unix user name");
-  if (!str(o.hostKey) || !/^[a-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?$/.test(o.hostKey.trim())) f.add(`${prop}.hostKey`, "must be the host's pinned public key line (\"ssh-ed25519 AAAA…\")");
+  const userP = str(o.user) ? identifierProblem(o.user, "user name", 32, "globenet-deploy") : "must be a string";
+  if (userP) f.add(`${prop}.user`, `must be a unix user name: ${userP}`);
+  if (!str(o.hostKey) || sshPublicKeyProblem(o.hostKey.trim())) f.add(`${prop}.hostKey`, "must be the host's pinned public key line (\"ssh-ed25519 AAAA…\")");
 }
 
 export function asTarget(t: unknown): Target {

@@ -19,6 +19,7 @@
 import type { DiffResult } from "@pulumi/pulumi/provider";
 import { renderSuspendedSshd } from "../../lib/render/sshd-suspended";
 import { email as emailSchema } from "../../lib/schema/common";
+import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
 import {
@@ -409,9 +410,8 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
   if (!Array.isArray(news.sshKeys)) f.add("sshKeys", "must be a list of public key lines");
   else
     news.sshKeys.forEach((k, i) => {
-      // One line each, printable, and a key type first: authorized_keys options would be spliced in otherwise.
-      // eslint-disable-next-line no-control-regex
-      if (!str(k) || /[\u0000-\u001f\u007f]/.test(k.trim()) || !/^(ssh-|ecdsa-|sk-)[a-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\n]*)?$/.test(k.trim())) {
+      // The member schema's rule (lib/schema/ssh-key.ts): one line, a known key type first (authorized_keys options would be spliced in otherwise), a key that parses.
+      if (!str(k) || sshPublicKeyProblem(k.trim())) {
         f.add(`sshKeys[${i}]`, `"${str(k) ? printable(k) : String(k)}" is not one public key line ("ssh-ed25519 AAAA… comment")`);
       } else keys.push(k.trim());
     });
