@@ -124,7 +124,7 @@ const IGNORED_APACHE = [/^AH00112: Warning: DocumentRoot \[.*\] does not exist$/
 
 /**
  * Modules the rendered vhosts rely on (their dependencies are enabled too, as a2enmod does),
- * and those the apache2 file set's wiring turns off (provider/resources/file-set-script.ts):
+ * and those the apache2 file set's wiring turns off (provider/scripts/file-set/file-set.sh):
  * mpm-itk replaces the threaded MPMs, and no status page may be reachable from a member's site.
  */
 export const APACHE_MODULES = ["mpm_itk", "proxy", "proxy_fcgi", "setenvif", "rewrite", "headers", "expires", "ssl", "md"];

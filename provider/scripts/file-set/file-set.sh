@@ -1,31 +1,28 @@
-/**
- * The one remote script of the FileSet resource. It is CONSTANT: what varies arrives as
- * positional arguments the provider has validated (action, kind, PHP version, generation,
- * and for `fetch` relative paths taken from the host's own listing), and the files as a tar
- * on stdin. remote.ts prefixes `set -euo pipefail`.
- *
- *   apply  KIND VER GEN   < tar   stage, check, swap, wire, reload once, prune generations
- *   read   KIND VER              "absent", or "present" then NUL-terminated "<sha256> <path>"
- *   fetch  KIND VER - PATH…      NUL-terminated "<path>" "<base64 content>" pairs
- *   delete KIND VER              unwire, reload (if the daemon runs), remove root and generations
- *
- * Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
- * (nothing changed), 4 the reload failed (the new files are live), 5 lock timeout.
- *
- * Written as String.raw so backslashes reach bash untouched; bash's "dollar brace" is spelled
- * $\{ here (a template literal would take the real thing as its own interpolation) and put
- * back by the replace at the end.
- */
-import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../../lib/render/md-reload";
-
-// The units travel inside single quotes.
-for (const unit of [MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT]) if (unit.includes("'")) throw new Error("a systemd unit of md-reload.ts holds a single quote");
-
-export const FILE_SET_SCRIPT = String.raw`
+#!/usr/bin/env bash
+# The one remote script of the FileSet resource (provider/resources/file-set.ts). It is
+# CONSTANT: what varies arrives as positional arguments the provider has validated (action,
+# kind, PHP version, generation, the md-reload systemd units of lib/render/md-reload.ts, and
+# for `fetch` relative paths taken from the host's own listing), and the files as a tar on
+# stdin. provider/ssh/remote.ts prefixes `set -euo pipefail`.
+#
+#   ACTION KIND VER GEN UNIT PATHUNIT SERVICEUNIT [PATH…]
+#   apply   GEN: the generation; stdin: a tar   stage, check, swap, wire, reload once, prune generations
+#   read    GEN empty                           "absent", or "present" then NUL-terminated "<sha256> <path>"
+#   fetch   GEN "-", then PATH…                 NUL-terminated "<path>" "<base64 content>" pairs
+#   delete  GEN empty                           unwire, reload (if the daemon runs), remove root and generations
+#
+# Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
+# (nothing changed), 4 the reload failed (the new files are live), 5 lock timeout.
 umask 022
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
-action=$1 kind=$2 ver=$3 gen=$\{4:-}
+action=$1 kind=$2 ver=$3 gen=${4:-}
+# The md-reload units (names and texts of lib/render/md-reload.ts).
+MD_UNIT=${5:-} MD_PATH_UNIT=${6:-} MD_SERVICE_UNIT=${7:-}
 say() { printf '%s\n' "$*" >&2; }
+
+case "$MD_UNIT" in
+  ''|*[!a-z0-9-]*) say "not a systemd unit name: $MD_UNIT"; exit 2 ;;
+esac
 
 case "$ver" in
   '') ;;
@@ -76,8 +73,8 @@ remove_lines() {
   [ -f "$f" ] || return 0
   local args=() l
   for l in "$@"; do args+=(-e "$l"); done
-  grep -qxF "$\{args[@]}" "$f" || return 0
-  grep -vxF "$\{args[@]}" "$f" > "$f.globenet-new" || true
+  grep -qxF "${args[@]}" "$f" || return 0
+  grep -vxF "${args[@]}" "$f" > "$f.globenet-new" || true
   cat -- "$f.globenet-new" > "$f"
   rm -f -- "$f.globenet-new"
 }
@@ -116,7 +113,7 @@ show() {
     s+=(-e "s#$tmp/apache2-check/#/etc/apache2/#g" -e "s#$tmp/named.conf.globenet#$root/named.conf.globenet#g")
     s+=(-e "s#$tmp/php-fpm.conf#/etc/php/$ver/fpm/php-fpm.conf#g" -e "s#$tmp/#<check dir>/#g")
   fi
-  "$\{s[@]}"
+  "${s[@]}"
 }
 
 # ─── apache2 ───────────────────────────────────────────────────────────────────────────────────
@@ -141,9 +138,6 @@ APACHE_MODULES_OFF=(status info)
 # systemd's path unit does, where systemd runs. Earlier versions had a sudo rule instead, which
 # mpm-itk's seccomp filter makes useless: it is removed.
 MD_SUDOERS=/etc/sudoers.d/globenet-apache-reload
-MD_UNIT=${MD_RELOAD_UNIT}
-MD_PATH_UNIT='${MD_RELOAD_PATH_UNIT.trimEnd()}'
-MD_SERVICE_UNIT='${MD_RELOAD_SERVICE_UNIT.trimEnd()}'
 
 # The MPM modules enabled in an Apache config dir, as one line (to tell whether a reload must be a restart).
 apache_mpms() {
@@ -162,9 +156,9 @@ wire_apache2_in() {
   write_if_changed "$d/conf-enabled/zz-globenet.conf" "$APACHE_CONF_WIRING" || return
   write_if_changed "$d/sites-enabled/zz-globenet.conf" "$APACHE_SITES_WIRING" || return
   # The other MPMs first: a2enmod refuses prefork (which mpm_itk depends on) beside them.
-  mapfile -t off < <(enabled_of "$d" "$\{APACHE_MPM_OFF[@]}" "$\{APACHE_MODULES_OFF[@]}")
-  if [ "$\{#off[@]}" -gt 0 ]; then APACHE_CONFDIR=$d a2dismod -q "$\{off[@]}" || return; fi
-  APACHE_CONFDIR=$d a2enmod -q "$APACHE_MPM" "$\{APACHE_MODULES[@]}"
+  mapfile -t off < <(enabled_of "$d" "${APACHE_MPM_OFF[@]}" "${APACHE_MODULES_OFF[@]}")
+  if [ "${#off[@]}" -gt 0 ]; then APACHE_CONFDIR=$d a2dismod -q "${off[@]}" || return; fi
+  APACHE_CONFDIR=$d a2enmod -q "$APACHE_MPM" "${APACHE_MODULES[@]}"
 }
 # What the wiring may switch, as the host had it before the first wiring: delete puts it back.
 APACHE_MODS_BEFORE=/etc/apache2/globenet.d/.modules-before
@@ -172,7 +166,7 @@ apache_restart=no
 wire_apache2() {
   local before
   if [ ! -f "$APACHE_MODS_BEFORE" ]; then
-    enabled_of /etc/apache2 "$\{APACHE_MPM_OFF[@]}" mpm_prefork "$APACHE_MPM" "$\{APACHE_MODULES_OFF[@]}" > "$APACHE_MODS_BEFORE" || return
+    enabled_of /etc/apache2 "${APACHE_MPM_OFF[@]}" mpm_prefork "$APACHE_MPM" "${APACHE_MODULES_OFF[@]}" > "$APACHE_MODS_BEFORE" || return
   fi
   before=$(apache_mpms /etc/apache2)
   wire_apache2_in /etc/apache2 >&2 || return
@@ -215,15 +209,15 @@ restore_apache_modules() {
   [ -f "$APACHE_MODS_BEFORE" ] || return 0
   local before m on=() off=()
   before=$(apache_mpms /etc/apache2)
-  for m in "$\{APACHE_MPM_OFF[@]}" "$APACHE_MPM" mpm_prefork "$\{APACHE_MODULES_OFF[@]}"; do
+  for m in "${APACHE_MPM_OFF[@]}" "$APACHE_MPM" mpm_prefork "${APACHE_MODULES_OFF[@]}"; do
     if grep -qxF -- "$m" "$APACHE_MODS_BEFORE"; then
       [ -e "/etc/apache2/mods-enabled/$m.load" ] || on+=("$m")
     else
       if [ -e "/etc/apache2/mods-enabled/$m.load" ]; then off+=("$m"); fi
     fi
   done
-  if [ "$\{#off[@]}" -gt 0 ]; then a2dismod -q "$\{off[@]}" || return; fi
-  if [ "$\{#on[@]}" -gt 0 ]; then a2enmod -q "$\{on[@]}" || return; fi
+  if [ "${#off[@]}" -gt 0 ]; then a2dismod -q "${off[@]}" || return; fi
+  if [ "${#on[@]}" -gt 0 ]; then a2enmod -q "${on[@]}" || return; fi
   if [ "$(apache_mpms /etc/apache2)" != "$before" ]; then apache_restart=yes; fi
 }
 
@@ -252,7 +246,7 @@ check_apache2() {
 
 apache_pidfile() {
   # envvars is written for plain sh: no set -u while it runs.
-  (set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "$\{APACHE_PID_FILE:-/var/run/apache2/apache2.pid}")
+  (set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "${APACHE_PID_FILE:-/var/run/apache2/apache2.pid}")
 }
 # graceful starts Apache when it is not running.
 reload_apache2() {
@@ -410,7 +404,7 @@ wire_bind() {
 # bind put in its place is removed, not followed.
 remove_bind_legacy() {
   local d
-  for d in "$\{BIND_LEGACY[@]}"; do
+  for d in "${BIND_LEGACY[@]}"; do
     if [ -L "$d" ] || [ -e "$d" ]; then rm -rf --one-file-system -- "$d" || say "could not remove $d (left as it was)"; fi
   done
 }
@@ -530,12 +524,12 @@ do_read() {
   local f h
   find . -type f -print0 | sort -z | while IFS= read -r -d '' f; do
     h=$(sha256sum < "$f")
-    printf '%s %s\0' "$\{h%% *}" "$\{f#./}"
+    printf '%s %s\0' "${h%% *}" "${f#./}"
   done
 }
 
 do_fetch() {
-  shift 4
+  shift 7
   cd -- "$root/"
   local f
   for f in "$@"; do
@@ -561,4 +555,3 @@ case "$action" in
   delete) do_delete ;;
   *) say "unknown action: $action"; exit 2 ;;
 esac
-`.replace(/\$\\\{/g, "${");
