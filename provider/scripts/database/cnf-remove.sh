@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# On the web host (after ../account/prelude.sh): H HOME NAME. Removes ~/.my.cnf.d/NAME.cnf
+# with the member's rights.
+h=$1 home=$2 name=$3
+rc=0; owned_member "$h" || rc=$?
+[ "$rc" = 0 ] || { echo "account=absent"; exit 0; }
+[ "$mhome" = "$home" ] || { echo "account=absent"; exit 0; }
+cd /
+as_member rm -f -- "$home/.my.cnf.d/$name.cnf"
+echo "removed=yes"
