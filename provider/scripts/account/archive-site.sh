@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A site folder no longer listed (after prelude.sh): H HOME ARCHIVE_DIR HOST STAMP.
 # Archives ~/sites/HOST, verifies the archive, then removes the folder. Prints archive=PATH.
+# shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
 h=$1 home=$2 adir=$3 host=$4 stamp=$5
 owned_member "$h" || die "there is no user $h made by Globenet on this host"
 [ "$mhome" = "$home" ] || die "the user $h has home $mhome, not $home"

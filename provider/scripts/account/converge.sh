@@ -2,6 +2,7 @@
 # Account create and update (after prelude.sh and sshd.sh).
 #   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER SITE…
 #   stdin: the authorized_keys file. Prints key=value lines (created, quota, procs_left, marked).
+# shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
 h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9; shift 9
 getent group www-data >/dev/null || die "there is no www-data group on this host (install apache2 first)"
 if member "$h"; then
@@ -14,7 +15,7 @@ else
     # system uid, one in use, or one that Globenet's own marker says was another.
     [ -d "$home" ] || die "$home exists and is not a folder: refusing to adopt it"
     ou=$(stat -c %u -- "$home")
-    [ "$ou" -ge 1000 ] && [ "$ou" -lt 60000 ] || die "$home belongs to a system account (uid $ou): refusing to adopt it"
+    { [ "$ou" -ge 1000 ] && [ "$ou" -lt 60000 ]; } || die "$home belongs to a system account (uid $ou): refusing to adopt it"
     if getent passwd "$ou" >/dev/null; then die "$home belongs to another user (uid $ou): refusing to adopt it"; fi
     was=$(marker user "$h")
     if [ -n "$was" ] && [ "$was" != creating ] && [ "$was" != "$ou" ]; then die "$home belongs to uid $ou, but Globenet made $h with uid $was: refusing to adopt it"; fi
@@ -49,6 +50,7 @@ chown -h "$uid:$gid" -- "$home"
 chmod 0750 -- "$home"
 cd /
 # Inside the home, with the member's rights only. authorized_keys comes on stdin.
+# shellcheck disable=SC2016 # the inner script's $ expand in the bash it starts, as the member
 as_member bash -c '
 set -euo pipefail
 umask 077

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Account delete (after prelude.sh and sshd.sh): H HOME ARCHIVE_DIR STAMP DROPIN_DIR SSHD_PIDFILE.
 # Archives the home (verified) and the crontab, then removes the user, home and group.
+# shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
 h=$1 home=$2 adir=$3 stamp=$4 dropin=$5 pidfile=$6
 present=no
 if member "$h"; then

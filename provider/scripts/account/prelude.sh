@@ -14,12 +14,13 @@
 umask 077
 export LC_ALL=C
 die() { printf '%s\n' "$*" >&2; exit 1; }
-uid= gid= mhome=
+uid='' gid='' mhome=''
 member() {
   local ent
   ent=$(getent passwd "$1") || return 1
+  # shellcheck disable=SC2034 # mhome is read by the step scripts the loader appends, not here
   IFS=: read -r _ _ uid gid _ mhome _ <<<"$ent"
-  [ "$uid" -ge 1000 ] && [ "$uid" -lt 60000 ] || die "refusing: $1 is a system account (uid $uid), not a member's"
+  { [ "$uid" -ge 1000 ] && [ "$uid" -lt 60000 ]; } || die "refusing: $1 is a system account (uid $uid), not a member's"
 }
 as_member() { setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; }
 # The first free name: NAME, else NAME-1, NAME-2… before the extension (never overwrite an archive).

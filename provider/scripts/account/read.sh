@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Account read (after prelude.sh): H HOME DROPIN_DIR SITE…  Prints key=value lines.
+# shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
 h=$1 home=$2 dropin=$3; shift 3
 member "$h" || { echo "present=no"; exit 0; }
 echo "present=yes"
@@ -13,6 +14,7 @@ echo "procs=$(member_pids "$uid" | wc -l)"
 if [ "$mhome" != "$home" ] || [ -L "$home" ] || [ ! -d "$home" ]; then echo "homestat=missing"; exit 0; fi
 echo "homestat=$(stat -c '%U:%G:%a' -- "$home")"
 cd /
+# shellcheck disable=SC2016 # the inner script's $ expand in the bash it starts, as the member
 as_member bash -c '
 home=$1; shift
 cd -- "$home" || exit 0

@@ -12,7 +12,7 @@ sshd_of() {
   local pf=$1 pid a prev='' words
   [ -f "$pf" ] || die "no sshd pid file $pf on this host (the inventory's hosts.<host>.sshd.pid_file): is sshd running there?"
   pid=$(head -c 20 -- "$pf" | tr -dc 0-9)
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || die "the sshd of $pf (pid ${pid:-none}) is not running"
+  { [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ]; } || die "the sshd of $pf (pid ${pid:-none}) is not running"
   sshd_bin=$(readlink -- "/proc/$pid/exe")
   sshd_bin=${sshd_bin% (deleted)}
   case "${sshd_bin##*/}" in sshd) ;; *) die "$pf names pid $pid, which runs $sshd_bin, not sshd" ;; esac

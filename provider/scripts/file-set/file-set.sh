@@ -222,7 +222,7 @@ restore_apache_modules() {
 }
 
 precheck_apache2() {
-  command -v apache2ctl > /dev/null && [ -f /etc/apache2/apache2.conf ] || { say "Apache is not installed on this host (apache2ctl, /etc/apache2/apache2.conf)"; exit 2; }
+  { command -v apache2ctl > /dev/null && [ -f /etc/apache2/apache2.conf ]; } || { say "Apache is not installed on this host (apache2ctl, /etc/apache2/apache2.conf)"; exit 2; }
   [ -f "/etc/apache2/mods-available/$APACHE_MPM.load" ] ||
     { say "mpm-itk is not installed on this host (/etc/apache2/mods-available/$APACHE_MPM.load): install libapache2-mpm-itk (members' sites run as their own users)"; exit 2; }
 }
@@ -246,6 +246,8 @@ check_apache2() {
 
 apache_pidfile() {
   # envvars is written for plain sh: no set -u while it runs.
+  # shellcheck disable=SC2034 # envvars reads APACHE_CONFDIR
+  # shellcheck source=/dev/null # the host's own file, not the repository's
   (set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "${APACHE_PID_FILE:-/var/run/apache2/apache2.pid}")
 }
 # graceful starts Apache when it is not running.
@@ -285,7 +287,7 @@ FPM_COMMENT='; Managed by globenet-infra (FileSet php-fpm): the Globenet members
 fpm_include() { echo "include=/etc/php/$ver/fpm/globenet/pool.d/*.conf"; }
 
 precheck_php_fpm() {
-  command -v "php-fpm$ver" > /dev/null && [ -f "$(fpm_conf)" ] || { say "PHP $ver FPM is not installed on this host (php-fpm$ver, $(fpm_conf)): install php$ver-fpm"; exit 2; }
+  { command -v "php-fpm$ver" > /dev/null && [ -f "$(fpm_conf)" ]; } || { say "PHP $ver FPM is not installed on this host (php-fpm$ver, $(fpm_conf)): install php$ver-fpm"; exit 2; }
 }
 # Debian's stock pool (www-data, no open_basedir) is off on a web host: its file is renamed
 # out of the include's pattern, kept as it was, and renamed back when the set is deleted.
@@ -348,7 +350,7 @@ BIND_LEGACY_INCLUDE='include "/var/lib/bind/globenet/named.conf.globenet";'
 BIND_LEGACY=(/var/lib/bind/globenet /var/lib/bind/globenet.d /var/lib/bind/globenet.globenet-new)
 
 precheck_bind() {
-  command -v named-checkconf > /dev/null && command -v named-checkzone > /dev/null && command -v rndc > /dev/null && [ -d /etc/bind ] && [ -d /var/lib/bind ] ||
+  { command -v named-checkconf > /dev/null && command -v named-checkzone > /dev/null && command -v rndc > /dev/null && [ -d /etc/bind ] && [ -d /var/lib/bind ]; } ||
     { say "BIND is not installed on this host (named-checkconf, named-checkzone, rndc, /etc/bind, /var/lib/bind): install bind9 bind9-utils"; exit 2; }
   id -u bind > /dev/null 2>&1 || { say "there is no bind user on this host: install bind9"; exit 2; }
   # The generations go in /etc/bind: it must be root's alone, or moving them there gains nothing.
@@ -520,7 +522,7 @@ do_apply() {
 do_read() {
   if [ ! -e "$root" ]; then echo absent; exit 0; fi
   echo present
-  cd -- "$root/"
+  cd -- "$root/" || exit
   local f h
   find . -type f -print0 | sort -z | while IFS= read -r -d '' f; do
     h=$(sha256sum < "$f")
@@ -530,7 +532,7 @@ do_read() {
 
 do_fetch() {
   shift 7
-  cd -- "$root/"
+  cd -- "$root/" || exit
   local f
   for f in "$@"; do
     case "/$f/" in */../*) say "refusing path $f"; exit 2 ;; esac

@@ -9,6 +9,7 @@
 # into specific messages: 3 base image missing, 4 domain not defined, 5 disk missing or in
 # the way, 6 the disk would shrink, 7 the archive failed its verification.
 export LIBVIRT_DEFAULT_URI=qemu:///system
+# shellcheck disable=SC2034 # read by create.sh and update.sh, which the loader appends
 GIB=1073741824
 
 # qemu-img's JSON is one key per line; top-level keys are indented by four spaces. -U reads an

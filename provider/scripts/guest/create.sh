@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Guest create (after common.sh): DOMAIN DISK SEED BASE_IMAGE DISK_GB RUNNING(1/0) ARCHIVE_DIR,
 # then "from to" pairs of boot files. stdin: the tar unpack reads.
+# shellcheck disable=SC2154 # tmp is set by unpack() of common.sh, which the loader puts first
 domain=$1 disk=$2 seed=$3 base=$4 gb=$5 want=$6 archdir=$7
 shift 7
 

@@ -2,6 +2,7 @@
 # Guest update (after common.sh): DOMAIN DISK SEED PREVIOUS_SEED DISK_GB RUNNING(1/0)
 # SHUTDOWN_TIMEOUT REDEFINE(1/0) RESEED(1/0) RESTART(1/0) ARCHIVE_DIR, then "from to" pairs of
 # boot files. stdin: the tar unpack reads.
+# shellcheck disable=SC2154 # tmp is set by unpack() of common.sh, which the loader puts first
 domain=$1 disk=$2 seed=$3 oldseed=$4 gb=$5 want=$6 timeout=$7 redefine=$8 reseed=$9 restart=${10} archdir=${11}
 shift 11
 
