@@ -34,6 +34,15 @@ function scriptArgs(i: Pick<FileSetInputs, "kind" | "phpVersion">, action: strin
 }
 
 /**
+ * The command that runs apply's own check (file-set.sh `check`) here, on the files of `dir`
+ * (a rendered tree's folder for this kind): the tests check rendered files with it, so the
+ * daemon checks exist once. Run as root, like the provider's; set -euo pipefail as remote.ts.
+ */
+export function localCheckCommand(kind: FileSetInputs["kind"], phpVersion: string | undefined, dir: string): { file: string; args: string[] } {
+  return { file: "bash", args: ["-c", `set -euo pipefail\n${SCRIPT}`, "globenet", ...scriptArgs({ kind, phpVersion }, "check", "", dir)] };
+}
+
+/**
  * The outputs of a set applied with these serials: hashes of the files as they go to the host
  * (serials in place), not their contents, which the state already holds as inputs.
  */

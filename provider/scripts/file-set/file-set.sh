@@ -10,6 +10,7 @@
 #   read    GEN empty                           "absent", or "present" then NUL-terminated "<sha256> <path>"
 #   fetch   GEN "-", then PATH…                 NUL-terminated "<path>" "<base64 content>" pairs
 #   delete  GEN empty                           unwire, reload (if the daemon runs), remove root and generations
+#   check   GEN empty, then DIR                 apply's check alone, on the files of DIR (see do_check)
 #
 # Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
 # (nothing changed), 4 the reload failed (the new files are live), 5 lock timeout.
@@ -470,6 +471,15 @@ lock() {
   flock -w 300 9 || { say "another apply of $root is still running ($gens/.lock)"; exit 5; }
 }
 
+# The tar on stdin into $stage, files 0644 and folders 0755 whoever made them.
+unpack_stage() {
+  # -m: fresh mtimes (named reloads a zone only when its file is newer than the loaded one).
+  tar -x -m --no-same-owner --no-same-permissions -C "$stage" -f -
+  chmod 0755 "$stage"
+  find "$stage" -mindepth 1 -type d -exec chmod 0755 {} +
+  find "$stage" -type f -exec chmod 0644 {} +
+}
+
 do_apply() {
   case "$gen" in '') say "apply needs a generation"; exit 2 ;; esac
   "precheck_$k"
@@ -478,11 +488,7 @@ do_apply() {
   lock
   tmp=$(mktemp -d /tmp/globenet-fileset.XXXXXX)
   stage=$(mktemp -d "$gens/.stage.XXXXXX")
-  # -m: fresh mtimes (named reloads a zone only when its file is newer than the loaded one).
-  tar -x -m --no-same-owner --no-same-permissions -C "$stage" -f -
-  chmod 0755 "$stage"
-  find "$stage" -mindepth 1 -type d -exec chmod 0755 {} +
-  find "$stage" -type f -exec chmod 0644 {} +
+  unpack_stage
 
   local out rc=0
   out=$("check_$k" 2>&1) || rc=$?
@@ -543,6 +549,23 @@ do_fetch() {
   done
 }
 
+# The check of apply alone, on the files of a folder (a rendered tree's folder for this kind),
+# staged in a temp dir: nothing live is read for writing or changed. The checker's output goes
+# to stderr (paths shown as the live ones) whatever the outcome; exit 3 when it rejects the
+# files. The tests check rendered files with it (tests/helpers/checkers.ts): one check, this one.
+do_check() {
+  local src=${8:-} out rc=0
+  [ -d "$src" ] || { say "check needs the folder of the files to check, not '$src'"; exit 2; }
+  "precheck_$k"
+  tmp=$(mktemp -d /tmp/globenet-fileset.XXXXXX)
+  stage=$tmp/stage
+  mkdir -- "$stage"
+  tar -C "$src" -cf - . | unpack_stage
+  out=$("check_$k" 2>&1) || rc=$?
+  printf '%s\n' "$out" | show >&2
+  if [ $rc -ne 0 ]; then exit 3; fi
+}
+
 do_delete() {
   "unwire_$k"
   "reload_if_running_$k" || say "the reload after removing the wiring failed (ignored: the files are removed anyway)"
@@ -555,5 +578,6 @@ case "$action" in
   read) do_read ;;
   fetch) do_fetch "$@" ;;
   delete) do_delete ;;
+  check) do_check "$@" ;;
   *) say "unknown action: $action"; exit 2 ;;
 esac
