@@ -539,9 +539,10 @@ describe.skipIf(!(canApache && canFpm && canBind && canVirt && canCloudInit))("c
     });
     const problems = await checkHost(host);
     expect(problems.map((p) => `${p.checker} ${p.severity} ${p.target.slice(host.length + 1)}`)).toEqual([
-      "bind error bind/named.conf.globenet",
-      "bind error bind/zones/113.0.203.in-addr.arpa.zone",
+      "bind error bind",
       "libvirt error libvirt/velo-libre--atelier.xml",
     ]);
+    // The provider's check names the zone: named-checkconf -z stops at its CNAME.
+    expect(problems.find((p) => p.checker === "bind")?.message).toMatch(/113\.0\.203\.in-addr\.arpa: CNAME and other data/);
   });
 });
