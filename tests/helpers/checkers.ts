@@ -15,10 +15,15 @@
  *   - "warning": the checker accepted it but printed a warning we do not know to be harmless.
  *     Warnings known to be harmless here are dropped (see IGNORED_* below, with reasons).
  *
+ * Apache, PHP-FPM and BIND are checked by the provider's own check (file-set.sh `check`, the
+ * one apply runs before it swaps a set in), so a rendered file passes here exactly when it
+ * would pass on the host; the helpers only prepare what a test machine lacks.
+ *
  * Nothing here touches the live configuration of the machine: each check works in its own
- * temp dir under /tmp, removed afterwards (kept with GLOBENET_KEEP_CHECK_TMP=1, so the
- * `command` of a problem can be re-run by hand). The one system-wide effect is checkFpm creating the
- * pools' unix users for the duration of the check (see there).
+ * temp dir under /tmp, removed afterwards (the helpers' own are kept with
+ * GLOBENET_KEEP_CHECK_TMP=1, so the `command` of a problem can be re-run by hand). The one
+ * system-wide effect is checkFpm and checkApache creating the pools' and vhosts' unix users for
+ * the duration of the check (see there).
  *
  * Needs root in practice (php-fpm resolves pool users as root; apache2ctl chowns its run dir).
  */
