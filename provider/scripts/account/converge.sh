@@ -3,6 +3,31 @@
 #   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER SITE…
 #   stdin: the authorized_keys file. Prints key=value lines (created, quota, procs_left, marked).
 # shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
+# Inside the home, with the member's rights only (as_member_fn): HOME SITE…; stdin: authorized_keys.
+home_setup() {
+  set -euo pipefail
+  umask 077
+  local home=$1 tmp line
+  shift
+  cd -- "$home"
+  mkdir -p tmp .ssh .my.cnf.d
+  chmod 0700 tmp .ssh .my.cnf.d
+  (umask 022; mkdir -p sites; for s in "$@"; do mkdir -p -- "sites/$s/htdocs"; done)
+  tmp=$(mktemp .ssh/.authorized_keys.XXXXXX)
+  cat > "$tmp"
+  chmod 0600 "$tmp"
+  mv -f -- "$tmp" .ssh/authorized_keys
+  line="!includedir $home/.my.cnf.d"
+  # Only a regular file is read: a FIFO or a device there would hold this step forever.
+  if [ -L .my.cnf ] || { [ -e .my.cnf ] && [ ! -f .my.cnf ]; }; then mv -f -- .my.cnf ".my.cnf.not-a-file.$(date +%s)"; fi
+  if [ ! -e .my.cnf ]; then
+    printf '%s\n' "# MariaDB credentials, one file per database in ~/.my.cnf.d (kept up to date by Globenet)." \
+      "# Connect with: mariadb --defaults-group-suffix=_<database name>" "$line" > .my.cnf
+  elif ! grep -qxF -- "$line" .my.cnf; then
+    printf '%s\n' "$line" >> .my.cnf
+  fi
+  chmod 0600 .my.cnf
+}
 h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9; shift 9
 getent group www-data >/dev/null || die "there is no www-data group on this host (install apache2 first)"
 if member "$h"; then
@@ -50,30 +75,7 @@ chown -h "$uid:$gid" -- "$home"
 chmod 0750 -- "$home"
 cd /
 # Inside the home, with the member's rights only. authorized_keys comes on stdin.
-# shellcheck disable=SC2016 # the inner script's $ expand in the bash it starts, as the member
-as_member bash -c '
-set -euo pipefail
-umask 077
-home=$1; shift
-cd -- "$home"
-mkdir -p tmp .ssh .my.cnf.d
-chmod 0700 tmp .ssh .my.cnf.d
-(umask 022; mkdir -p sites; for s in "$@"; do mkdir -p -- "sites/$s/htdocs"; done)
-tmp=$(mktemp .ssh/.authorized_keys.XXXXXX)
-cat > "$tmp"
-chmod 0600 "$tmp"
-mv -f -- "$tmp" .ssh/authorized_keys
-line="!includedir $home/.my.cnf.d"
-# Only a regular file is read: a FIFO or a device there would hold this step forever.
-if [ -L .my.cnf ] || { [ -e .my.cnf ] && [ ! -f .my.cnf ]; }; then mv -f -- .my.cnf ".my.cnf.not-a-file.$(date +%s)"; fi
-if [ ! -e .my.cnf ]; then
-  printf "%s\\n" "# MariaDB credentials, one file per database in ~/.my.cnf.d (kept up to date by Globenet)." \
-    "# Connect with: mariadb --defaults-group-suffix=_<database name>" "$line" > .my.cnf
-elif ! grep -qxF -- "$line" .my.cnf; then
-  printf "%s\\n" "$line" >> .my.cnf
-fi
-chmod 0600 .my.cnf
-' account-setup "$home" "$@"
+as_member_fn home_setup account-setup "$home" "$@"
 pw=$(getent shadow "$h" | cut -d: -f2)
 case "$status" in
   active)

@@ -23,6 +23,14 @@ member() {
   { [ "$uid" -ge 1000 ] && [ "$uid" -lt 60000 ]; } || die "refusing: $1 is a system account (uid $uid), not a member's"
 }
 as_member() { setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; }
+# as_member_fn FUNC NAME ARG…: the shell function FUNC of this script, alone in a bash of its
+# own ($0 NAME), with the member's rights only. The text it runs is the function's (declare
+# -f), linted where it is written; its values are arguments.
+as_member_fn() {
+  local fn=$1 name=$2
+  shift 2
+  as_member bash -c "$(declare -f "$fn"); $fn \"\$@\"" "$name" "$@"
+}
 # The first free name: NAME, else NAME-1, NAME-2… before the extension (never overwrite an archive).
 free_name() {
   local base=$1 ext=$2 n=0 out="$1$2"

@@ -2,6 +2,8 @@
 # On the web host (after ../account/prelude.sh): H HOME NAME. Whether the member's account
 # exists (account=present|absent|foreign) and the credentials file's sha256 (cnf=, empty: none).
 # shellcheck disable=SC2154 # mhome is set by member() of ../account/prelude.sh, which the loader puts first
+# With the member's rights only (as_member_fn): FILE's sha256, if it is a file.
+cnf_sum() { if [ -f "$1" ]; then sha256sum < "$1"; fi; }
 h=$1 home=$2 name=$3
 rc=0; owned_member "$h" || rc=$?
 [ "$rc" != 1 ] || { echo "account=absent"; exit 0; }
@@ -10,6 +12,5 @@ rc=0; owned_member "$h" || rc=$?
 echo "account=present"
 cd /
 f="$home/.my.cnf.d/$name.cnf"
-# shellcheck disable=SC2016 # the inner script's $ expand in the bash it starts, as the member
-sum=$(as_member bash -c 'if [ -f "$1" ]; then sha256sum < "$1"; fi' cnf-read "$f" 2>/dev/null || true)
+sum=$(as_member_fn cnf_sum cnf-read "$f" 2>/dev/null || true)
 echo "cnf=${sum%% *}"
