@@ -50,7 +50,7 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
       return `/etc/php/${phpVersion ?? "?"}/fpm/globenet`;
     case "bind-primary":
     case "bind-secondary":
-      // Not /var/lib/bind, which the bind group may write (file-set-script.ts, "bind").
+      // Not /var/lib/bind, which the bind group may write (provider/scripts/file-set/file-set.sh, "bind").
       return "/etc/bind/globenet";
     case "www":
       return "/var/www/globenet-suspended";
