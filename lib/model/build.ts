@@ -7,6 +7,7 @@ import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "../ch
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../check/vps";
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
 import { checkCaa, deriveCaa } from "../check/caa";
+import { checkDepartedLeftovers } from "../check/departed";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "./paths";
 import { deriveRecords, sortRecords } from "./records";
@@ -62,6 +63,7 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
   checkDuplicateSiteNames(ctx, claims);
   checkPhpVersions(ctx);
   checkDatabaseNames(ctx);
+  checkDepartedLeftovers(ctx);
 
   const entries = vpsEntries(ctx);
   checkPlacement(ctx, entries);
