@@ -8,6 +8,7 @@ import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../ch
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
 import { checkCaa, deriveCaa } from "../check/caa";
 import { checkDepartedLeftovers } from "../check/departed";
+import { checkDnsRules } from "../check/dns-rules";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "./paths";
 import { deriveRecords, sortRecords } from "./records";
@@ -76,6 +77,7 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
   const records = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns), refused });
   const placed = [...records, ...deriveCaa(ctx, claims, records)];
   checkZoneRecords(ctx, placed);
+  checkDnsRules(ctx, placed);
   checkCaa(ctx, claims, placed);
 
   const byZone = new Map<string, PlacedRecord[]>();
