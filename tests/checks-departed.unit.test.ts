@@ -27,13 +27,13 @@ describe("a departed member's leftovers", () => {
 
   it.each<[string, Record<string, string | null>, string[]]>([
     ["its sites", { [M]: `${clean[M]}sites:\n  - host: velo-libre.example\n` }, [
-      `${M}:8:3 sites: velo-libre has departed: these 1 site(s) are no longer served, and their folders are archived, then deleted with the home (remove sites:; ${GUIDE})`,
+      `${M}:8:3 sites: velo-libre has departed: its site velo-libre.example is no longer served, and its folder is archived, then deleted with the home (remove sites:; ${GUIDE})`,
     ]],
     ["its databases", { [M]: `${clean[M]}databases:\n  - name: velo_wp\n  - name: velo_old\n` }, [
-      `${M}:8:3 databases: velo-libre has departed: these 2 database(s) are dumped to the archive, then dropped (remove databases:; ${GUIDE})`,
+      `${M}:8:3 databases: velo-libre has departed: its 2 databases are dumped to the archive, then dropped (remove databases:; ${GUIDE})`,
     ]],
     ["its SSH keys", { [M]: `${clean[M]}ssh_keys: ["${KEY}"]\n` }, [
-      `${M}:7:11 ssh_keys: velo-libre has departed: these 1 SSH key(s) open nothing any more (remove ssh_keys:; ${GUIDE})`,
+      `${M}:7:11 ssh_keys: velo-libre has departed: its SSH key opens nothing any more (remove ssh_keys:; ${GUIDE})`,
     ]],
     ["a VPS file (reported by the VPS checks)", { "members/velo-libre/vps/atelier.yaml": "hypervisor: hv1\nvcpus: 1\nmemory_mb: 1024\ndisk_gb: 10\nimage: debian-12\nipv4: 203.0.113.20\n" }, [
       "members/velo-libre/vps/atelier.yaml:1:1: member velo-libre has departed and keeps no VPS (delete this file; the apply archives the disk before removing the VPS)",
@@ -59,7 +59,7 @@ describe("a departed member's leftovers", () => {
   it("says it in French", () => {
     const { errors } = loadModel(writeTree({ ...clean, [M]: `${clean[M]}ssh_keys: ["${KEY}"]\n` }), "test");
     expect(errors.map((d) => formatDiagnostic(d, "fr"))).toEqual([
-      `${M}:7:11 ssh_keys: velo-libre est parti : ces 1 clé(s) SSH n'ouvrent plus rien (supprimez ssh_keys: ; voir docs/guide-benevole.md, 3.7 « Un adhérent part »)`,
+      `${M}:7:11 ssh_keys: velo-libre est parti : sa clé SSH n'ouvre plus rien (supprimez ssh_keys: ; voir docs/guide-benevole.md, 3.7 « Un adhérent part »)`,
     ]);
   });
 

@@ -16,18 +16,22 @@ export function checkDepartedLeftovers(ctx: Ctx): void {
     const h = v.handle;
     const guide = 'see members/README.md, "A member leaves"';
     const guideFr = 'voir docs/guide-benevole.md, 3.7 « Un adhérent part »';
+    const one = (n: number) => n === 1;
+    const sites = v.sites.length;
+    const dbs = v.databases.length;
+    const keys = v.ssh_keys.length;
     const leftovers: Array<[string, number, Bilingual]> = [
-      ["sites", v.sites.length, {
-        en: `${h} has departed: these ${v.sites.length} site(s) are no longer served, and their folders are archived, then deleted with the home (remove sites:; ${guide})`,
-        fr: `${h} est parti : ces ${v.sites.length} site(s) ne sont plus servis, et leurs dossiers sont archivés puis effacés avec le dossier personnel (supprimez sites: ; ${guideFr})`,
+      ["sites", sites, {
+        en: `${h} has departed: ${one(sites) ? `its site ${v.sites[0]?.host} is no longer served, and its folder is` : `its ${sites} sites are no longer served, and their folders are`} archived, then deleted with the home (remove sites:; ${guide})`,
+        fr: `${h} est parti : ${one(sites) ? `son site ${v.sites[0]?.host} n'est plus servi, et son dossier est archivé puis effacé` : `ses ${sites} sites ne sont plus servis, et leurs dossiers sont archivés puis effacés`} avec le dossier personnel (supprimez sites: ; ${guideFr})`,
       }],
-      ["databases", v.databases.length, {
-        en: `${h} has departed: these ${v.databases.length} database(s) are dumped to the archive, then dropped (remove databases:; ${guide})`,
-        fr: `${h} est parti : ces ${v.databases.length} base(s) de données sont sauvegardées dans l'archive, puis supprimées (supprimez databases: ; ${guideFr})`,
+      ["databases", dbs, {
+        en: `${h} has departed: ${one(dbs) ? `its database ${v.databases[0]?.name} is` : `its ${dbs} databases are`} dumped to the archive, then dropped (remove databases:; ${guide})`,
+        fr: `${h} est parti : ${one(dbs) ? `sa base de données ${v.databases[0]?.name} est sauvegardée dans l'archive, puis supprimée` : `ses ${dbs} bases de données sont sauvegardées dans l'archive, puis supprimées`} (supprimez databases: ; ${guideFr})`,
       }],
-      ["ssh_keys", v.ssh_keys.length, {
-        en: `${h} has departed: these ${v.ssh_keys.length} SSH key(s) open nothing any more (remove ssh_keys:; ${guide})`,
-        fr: `${h} est parti : ces ${v.ssh_keys.length} clé(s) SSH n'ouvrent plus rien (supprimez ssh_keys: ; ${guideFr})`,
+      ["ssh_keys", keys, {
+        en: `${h} has departed: ${one(keys) ? "its SSH key opens" : `its ${keys} SSH keys open`} nothing any more (remove ssh_keys:; ${guide})`,
+        fr: `${h} est parti : ${one(keys) ? "sa clé SSH n'ouvre" : `ses ${keys} clés SSH n'ouvrent`} plus rien (supprimez ssh_keys: ; ${guideFr})`,
       }],
     ];
     for (const [field, count, message] of leftovers) if (count > 0) ctx.report.at(m.src, [field], message);
