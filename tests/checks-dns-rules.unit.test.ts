@@ -1,12 +1,20 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "../lib/load/diagnostic";
 import { loadModel } from "../lib/model/build";
+import type { ModelRecord, ZoneModel } from "../lib/model/types";
+import { renderZone } from "../lib/render/bind-zone";
 import { errorsOf, memberWith, writeTree } from "./helpers/data-tree";
+import { requireTool, run } from "./helpers/tools";
 
 /*
  * Unit tier: DNS data that BIND would load but silently rewrite, that the RFCs forbid, or
  * that a zone cannot serve is refused at its record, with the fix. Each rule provoked alone
  * on the base tree (tests/helpers/data-tree.ts), next to the legitimate uses that must pass.
+ * The last block shows, with BIND's own named-checkzone (a program, no daemon), that BIND
+ * loads such data anyway and rewrites it without failing: why validate has to refuse it.
  */
 
 const Z = "zones/velo-libre.example.yaml";
@@ -100,5 +108,39 @@ describe("DNS: what BIND rewrites, what the RFCs forbid, what a zone cannot hold
     expect(errors.map((d) => formatDiagnostic(d, "fr"))).toEqual([
       `${Z}:3:49 records[0].value: mail.velo-libre.example est un alias (un CNAME, à ${Z}:4 records[1]), et la cible d'un enregistrement MX ne doit pas en être un (RFC 2181 §10.3 : les serveurs de courrier et les résolveurs peuvent refuser de le suivre ; pointez vers mx.globenet.example., là où mène le CNAME, ou remplacez le CNAME par des enregistrements A/AAAA)`,
     ]);
+  });
+});
+
+describe("what BIND does with such records when nothing refuses them", () => {
+  const haveBind = requireTool("named-checkzone");
+  const rendered = (records: ModelRecord[]): string => {
+    const zone: ZoneModel = {
+      name: "velo-libre.example", reverse: false, owner: "velo-libre", ttl: 3600, dnssec: false, records,
+      primary: "ns1", secondaries: [], nameservers: ["ns1.globenet.example."], hostmaster: "hostmaster.globenet.example.", file: Z,
+    };
+    const dir = mkdtempSync(join(tmpdir(), "globenet-zone-"));
+    writeFileSync(join(dir, "zone"), renderZone(zone, 1));
+    const r = run("named-checkzone", ["-D", "-o", "-", "velo-libre.example", join(dir, "zone")]);
+    return `${r.status}\n${r.stdout}\n${r.stderr}`;
+  };
+
+  it.skipIf(!haveBind)("two TTLs in one RRset: BIND loads the zone and serves both records with the first TTL", () => {
+    const out = rendered([
+      { name: "www2", type: "A", value: "198.51.100.1", ttl: 300, origin: "file" },
+      { name: "www2", type: "A", value: "198.51.100.2", ttl: 60, origin: "file" },
+    ]);
+    expect(out.startsWith("0\n")).toBe(true);
+    expect(out).toContain("TTL set to prior TTL (300)");
+    expect(out).toMatch(/^www2\.velo-libre\.example\.\s+300 IN A\s+198\.51\.100\.2$/m);
+  });
+
+  it.skipIf(!haveBind)("an MX target that is a CNAME: BIND only warns and loads it", () => {
+    const out = rendered([
+      { name: "@", type: "MX", priority: 10, value: "mail.velo-libre.example.", origin: "file" },
+      { name: "mail", type: "CNAME", value: "mx.globenet.example.", origin: "file" },
+    ]);
+    expect(out.startsWith("0\n")).toBe(true);
+    expect(out).toContain("MX 'mail.velo-libre.example' is a CNAME (illegal)");
+    expect(out).toContain("loaded serial 1");
   });
 });
