@@ -1,7 +1,7 @@
 import { Report } from "./report";
 import type { Ctx } from "../model/context";
 import type { PlacedRecord } from "./zones";
-import { absoluteName, relativeName } from "../model/dns-names";
+import { absoluteName, relativeName, zoneFor } from "../model/dns-names";
 import type { Bilingual } from "../i18n/lang";
 
 /**
@@ -123,11 +123,12 @@ export function checkAliasTargets(ctx: Ctx, placed: PlacedRecord[]): void {
  * own file gets its NS records derived; hand-written ones would join that set.
  */
 export function checkZoneFit(ctx: Ctx, placed: PlacedRecord[]): void {
-  const zones = [...ctx.tree.zones.keys()];
+  const zones = new Set(ctx.tree.zones.keys());
   for (const p of placed) {
     const r = p.record;
     if (r.origin !== "file" || r.name === "@") continue;
-    const full = [p.zone, ...zones.filter((z) => z !== p.zone)].find((z) => r.name === z || r.name.endsWith(`.${z}`));
+    // The zone's own name first, then the longest managed zone the name ends with (label walk: cost is the name's depth).
+    const full = r.name === p.zone || r.name.endsWith(`.${p.zone}`) ? p.zone : zoneFor(r.name, zones);
     if (!full) continue;
     const rel = relativeName(r.name, full);
     const fqdn = fqdnOf(p);
