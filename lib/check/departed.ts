@@ -6,7 +6,7 @@ import type { Bilingual } from "../i18n/lang";
  * leaves departed members out, so a site, database, key or VPS still written there would be
  * silently ignored while the volunteer believes it is served or kept. Each one is an error
  * saying what to remove (members/README.md, "A member leaves"). VPS files are reported by
- * checkPlacement (lib/check/vps.ts), zones owned by a departed member and delegations to one
+ * vpsEntries (lib/check/vps.ts), zones owned by a departed member and delegations to one
  * by the zone checks.
  */
 export function checkDepartedLeftovers(ctx: Ctx): void {
