@@ -36,10 +36,10 @@ const legitimate: Array<[string, Record<string, string | null>]> = [
 
 const refused: Array<[string, Record<string, string | null>, string[]]> = [
   ["an RRset with two TTLs", zone('{ name: "@", type: MX, priority: 10, value: mx1.globenet.example., ttl: 300 }', '{ name: "@", type: MX, priority: 20, value: mx2.globenet.example., ttl: 600 }'), [
-    `${Z}:4:77 records[1].ttl: the MX records at velo-libre.example must share one TTL: this one has 600 s, the one at ${Z}:3 records[0] 300 s, and BIND would serve the whole set with one of them (give every MX record at this name the same ttl:)`,
+    `${Z}:4:77 records[1].ttl: the MX records at velo-libre.example must share one TTL: this one has 600 s, the one at ${Z}:3 records[0] has 300 s, and BIND would serve the whole set with one of them (give every MX record at this name the same ttl:)`,
   ]],
   ["an RRset mixing a TTL and the zone's default", zone("{ name: www2, type: A, value: 198.51.100.1 }", "{ name: www2, type: A, value: 198.51.100.2, ttl: 60 }"), [
-    `${Z}:4:54 records[1].ttl: the A records at www2.velo-libre.example must share one TTL: this one has 60 s, the one at ${Z}:3 records[0] the zone's 3600 s, and BIND would serve the whole set with one of them (give every A record at this name the same ttl:)`,
+    `${Z}:4:54 records[1].ttl: the A records at www2.velo-libre.example must share one TTL: this one has 60 s, the one at ${Z}:3 records[0] has the zone's 3600 s, and BIND would serve the whole set with one of them (give every A record at this name the same ttl:)`,
   ]],
   ["the same record twice with two TTLs: one message", zone('{ name: "@", type: TXT, value: a }', '{ name: "@", type: TXT, value: a, ttl: 60 }'), [
     `${Z}:4:5 records[1]: the same TXT record is written twice (also at ${Z}:3 records[0]; remove one)`,
@@ -101,6 +101,17 @@ describe("DNS: what BIND rewrites, what the RFCs forbid, what a zone cannot hold
 
   it.each(refused)("refuses %s", (_what, changes, expected) => {
     expect(errorsOf(changes)).toEqual(expected);
+  });
+
+  it.each<[string, Record<string, string | null>, string]>([
+    ["two TTLs", zone("{ name: www2, type: A, value: 198.51.100.1 }", "{ name: www2, type: A, value: 198.51.100.2, ttl: 60 }"),
+      `${Z}:4:54 records[1].ttl: les enregistrements A de www2.velo-libre.example doivent avoir le même TTL : celui-ci a 60 s, celui de ${Z}:3 records[0] a le TTL de la zone (3600 s), et BIND servirait tout l'ensemble avec un seul des deux (donnez le même ttl: à tous les enregistrements A de ce nom)`],
+    ["a name written in full", zone("{ name: blog.velo-libre.example, type: TXT, value: x }"),
+      `${Z}:3:13 records[0].name: « blog.velo-libre.example » est écrit en entier, mais les noms sont relatifs à la zone : cet enregistrement serait blog.velo-libre.example.velo-libre.example (écrivez "blog")`],
+    ["a record below a delegation", zone("{ name: dyn, type: NS, value: ns1.other.example. }", "{ name: www.dyn, type: A, value: 198.51.100.9 }"),
+      `${Z}:4:5 records[1]: www.dyn.velo-libre.example se trouve à dyn.velo-libre.example ou en dessous, nom que cette zone délègue à d'autres serveurs de noms (NS à ${Z}:3 records[0]) : cet enregistrement A ne serait jamais servi (écrivez-le dans la zone déléguée, sur ses serveurs de noms ; seules les adresses de ces serveurs, la « glue », ont leur place ici)`],
+  ])("in French: %s", (_what, changes, expected) => {
+    expect(loadModel(writeTree(changes), "test").errors.map((d) => formatDiagnostic(d, "fr"))).toEqual([expected]);
   });
 
   it("says it in French", () => {

@@ -54,7 +54,7 @@ describe("npm run validate refuses the classes closed in issue 16", () => {
       "zones/globenet.example.yaml:9:13 records[6].name",
     ]);
     expect(zoneLines[0]).toContain("mail.globenet.example is an alias (a CNAME, at zones/globenet.example.yaml:4 records[1]), and the target of an MX record must not be one (RFC 2181 §10.3");
-    expect(zoneLines[1]).toContain("the TXT records at txt.globenet.example must share one TTL: this one has the zone's 3600 s, the one at zones/globenet.example.yaml:5 records[2] 60 s");
+    expect(zoneLines[1]).toContain("the TXT records at txt.globenet.example must share one TTL: this one has the zone's 3600 s, the one at zones/globenet.example.yaml:5 records[2] has 60 s");
     expect(zoneLines[2]).toContain("www.dyn.globenet.example is at or below dyn.globenet.example, which this zone delegates to other name servers");
     expect(zoneLines[3]).toContain('"blog.globenet.example" is written in full, but names are relative to the zone: this record would be blog.globenet.example.globenet.example (write "blog")');
     expect(v.stderr).toContain("zones/vide.example.yaml: is empty: it holds no data, only blank lines or comments (write its fields, as in the examples of zones/README.md, or delete the file)");

@@ -62,10 +62,10 @@ export function checkRecordSets(ctx: Ctx, placed: PlacedRecord[]): void {
       if (ttl(p) === ttl(first)) continue;
       const where = other(first);
       const field = p.record.origin === "file" && p.record.ttl !== undefined ? [...p.path, "ttl"] : p.path;
-      const own = (t: number | undefined, en: boolean) => (t === undefined ? (en ? `the zone's ${zoneTtl} s` : `les ${zoneTtl} s de la zone`) : `${t} s`);
+      const own = (t: number | undefined, en: boolean) => (t === undefined ? (en ? `the zone's ${zoneTtl} s` : `le TTL de la zone (${zoneTtl} s)`) : `${t} s`);
       ctx.report.at(p.src, field, {
-        en: `the ${type} records at ${fqdn} must share one TTL: this one has ${own(p.record.ttl, true)}, the one at ${where.en} ${own(first.record.ttl, true)}, and BIND would serve the whole set with one of them (give every ${type} record at this name the same ttl:)`,
-        fr: `les enregistrements ${type} de ${fqdn} doivent avoir le même TTL : celui-ci a ${own(p.record.ttl, false)}, celui à ${where.fr} ${own(first.record.ttl, false)}, et BIND servirait tout l'ensemble avec un seul des deux (donnez le même ttl: à tous les enregistrements ${type} de ce nom)`,
+        en: `the ${type} records at ${fqdn} must share one TTL: this one has ${own(p.record.ttl, true)}, the one at ${where.en} has ${own(first.record.ttl, true)}, and BIND would serve the whole set with one of them (give every ${type} record at this name the same ttl:)`,
+        fr: `les enregistrements ${type} de ${fqdn} doivent avoir le même TTL : celui-ci a ${own(p.record.ttl, false)}, celui de ${where.fr} a ${own(first.record.ttl, false)}, et BIND servirait tout l'ensemble avec un seul des deux (donnez le même ttl: à tous les enregistrements ${type} de ce nom)`,
       });
     }
     if (type === "MX") {
@@ -182,11 +182,11 @@ export function checkZoneFit(ctx: Ctx, placed: PlacedRecord[]): void {
       ctx.report.at(p.src, p.path, p.record.origin === "file"
         ? {
             en: `${fqdn} is at or below ${cut}, which this zone delegates to other name servers (NS at ${ns}): this ${p.record.type} record would never be served (write it in the delegated zone on its name servers; only the addresses of those name servers, "glue", belong here)`,
-            fr: `${fqdn} est à ou sous ${cut}, que cette zone délègue à d'autres serveurs de noms (NS à ${ns}) : cet enregistrement ${p.record.type} ne serait jamais servi (écrivez-le dans la zone déléguée, sur ses serveurs de noms ; seules les adresses de ces serveurs, la « glue », ont leur place ici)`,
+            fr: `${fqdn} se trouve à ${cut} ou en dessous, nom que cette zone délègue à d'autres serveurs de noms (NS à ${ns}) : cet enregistrement ${p.record.type} ne serait jamais servi (écrivez-le dans la zone déléguée, sur ses serveurs de noms ; seules les adresses de ces serveurs, la « glue », ont leur place ici)`,
           }
         : {
             en: `${fqdn} is at or below ${cut}, which zones/${zone}.yaml delegates to other name servers (NS at ${ns}): the ${p.record.type} record derived for it would never be served (choose a name outside ${cut}, or remove that delegation)`,
-            fr: `${fqdn} est à ou sous ${cut}, que zones/${zone}.yaml délègue à d'autres serveurs de noms (NS à ${ns}) : l'enregistrement ${p.record.type} dérivé pour ce nom ne serait jamais servi (choisissez un nom hors de ${cut}, ou supprimez cette délégation)`,
+            fr: `${fqdn} se trouve à ${cut} ou en dessous, nom que zones/${zone}.yaml délègue à d'autres serveurs de noms (NS à ${ns}) : l'enregistrement ${p.record.type} dérivé pour ce nom ne serait jamais servi (choisissez un nom hors de ${cut}, ou supprimez cette délégation)`,
           });
     }
   }
