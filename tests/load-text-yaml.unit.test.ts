@@ -63,6 +63,16 @@ describe("YAML syntax errors: the line, a caret under the column, a hint", () =>
       "    name: @velo",
       "          ^",
     ]],
+    ["a key without a space after its colon", "handle: velo-libre\nname:velo\nstatus: active\n", [
+      `${M}:2:6: YAML syntax error: "name:" needs a space after the colon, or YAML reads the whole line as one word (write "name: …")`,
+      "    name:velo",
+      "         ^",
+    ]],
+    ["a line that is no key: value", "handle: velo-libre\njuste un mot\n", [
+      `${M}:2:1: YAML syntax error: this line is not a key: value line (write key: value, or start a list item with - )`,
+      "    juste un mot",
+      "    ^",
+    ]],
     ["a duplicate key", "handle: velo-libre\nhandle: velo-libre\n", [
       `${M}:2:1: duplicate key (each key may appear once in a mapping; remove or merge the repeated one)`,
       "    handle: velo-libre",

@@ -36,6 +36,9 @@ function explain(text: string, e: YAMLError): Explained {
       return { offset: at, en: `a value cannot start with ${c} (put the value in quotes: "${c}…")`, fr: `une valeur ne peut pas commencer par ${c} (mettez la valeur entre guillemets : "${c}…")` };
     }
     case "MISSING_CHAR":
+      if (/^Implicit map keys need to be followed by map values/.test(raw)) {
+        return noSpaceAfterColon(text, at) ?? { offset: at, en: "this line is not a key: value line (write key: value, or start a list item with - )", fr: "cette ligne n'est pas de la forme clé: valeur (écrivez clé: valeur, ou commencez un élément de liste par - )" };
+      }
       if (/quote/i.test(raw)) {
         const q = /'/.test(raw) ? "'" : '"';
         return { offset: opening(text, at, q), en: `this quoted text is never closed (add the closing ${q} at the end of the value, on the same line)`, fr: `ce texte entre guillemets n'est jamais fermé (ajoutez le ${q} fermant à la fin de la valeur, sur la même ligne)` };
@@ -55,6 +58,8 @@ function explain(text: string, e: YAMLError): Explained {
     case "MULTILINE_IMPLICIT_KEY": {
       const eol = text.indexOf("\n", at);
       const rest = text.slice(at, eol < 0 ? undefined : eol);
+      const colon = e.code === "MULTILINE_IMPLICIT_KEY" ? noSpaceAfterColon(text, at) : undefined;
+      if (colon) return colon;
       if (e.code === "BLOCK_AS_IMPLICIT_KEY" && /: /.test(rest)) {
         return { offset: at, en: 'this value contains ": " (a colon and a space), which YAML reads as a new key (put the whole value in quotes: "…")', fr: 'cette valeur contient « : » (deux-points suivis d\'une espace), que YAML lit comme une nouvelle clé (mettez toute la valeur entre guillemets : "…")' };
       }
@@ -66,6 +71,19 @@ function explain(text: string, e: YAMLError): Explained {
       break;
   }
   return { offset: at, en: `${raw} (fix the syntax here; check indentation and quoting)`, fr: `${raw} (corrigez la syntaxe ici ; vérifiez l'indentation et les guillemets)` };
+}
+
+/** `name:velo` read as one word: a key whose colon has no space after it. */
+function noSpaceAfterColon(text: string, at: number): Explained | undefined {
+  const eol = text.indexOf("\n", at);
+  const m = /^(\s*(?:- )?)([^\s:#'"{}[\],]+):(?=[^\s])/.exec(text.slice(at, eol < 0 ? undefined : eol));
+  if (!m) return undefined;
+  const key = m[2] as string;
+  return {
+    offset: at + (m[1] as string).length + key.length + 1,
+    en: `"${key}:" needs a space after the colon, or YAML reads the whole line as one word (write "${key}: …")`,
+    fr: `« ${key}: » doit être suivi d'une espace après les deux-points, sinon YAML lit toute la ligne comme un seul mot (écrivez "${key}: …")`,
+  };
 }
 
 /** The first non-blank character from `from` on (skipping blank lines). */
