@@ -73,6 +73,26 @@ describe("YAML syntax errors: the line, a caret under the column, a hint", () =>
       "    juste un mot",
       "    ^",
     ]],
+    ["a quote inside a quoted value", 'handle: velo-libre\nname: "Vélo "Libre""\n', [
+      `${M}:2:14: YAML syntax error: text after the end of a quoted value (a quote inside a quoted value ends it: quote the value with the other kind of quote, like 'a "b" c', or remove the inner quotes)`,
+      '    name: "Vélo "Libre""',
+      "                 ^",
+    ]],
+    ["a ] that closes nothing", "handle: velo-libre\nsites: [a, b]]\n", [
+      `${M}:2:14: YAML syntax error: this ] closes nothing (remove it, or add the matching [ before)`,
+      "    sites: [a, b]]",
+      "                 ^",
+    ]],
+    ["a missing comma in { … }", "handle: velo-libre\ncontact: { email: a@b.example backup_email: c@d.example }\n", [
+      `${M}:2:31: YAML syntax error: a comma is missing before this key inside { … } or [ … ] (separate the entries with ", ")`,
+      "    contact: { email: a@b.example backup_email: c@d.example }",
+      "                                  ^",
+    ]],
+    ["a list line without its dash", "handle: velo-libre\nsites:\n- host: a.example\n -host: b.example\n", [
+      `${M}:4:1: YAML syntax error: this line is inside a list but is not an item (start it with "- ", a dash and a space, aligned with the other items)`,
+      "     -host: b.example",
+      "    ^",
+    ]],
     ["a duplicate key", "handle: velo-libre\nhandle: velo-libre\n", [
       `${M}:2:1: duplicate key (each key may appear once in a mapping; remove or merge the repeated one)`,
       "    handle: velo-libre",

@@ -39,6 +39,9 @@ function explain(text: string, e: YAMLError): Explained {
       if (/^Implicit map keys need to be followed by map values/.test(raw)) {
         return noSpaceAfterColon(text, at) ?? { offset: at, en: "this line is not a key: value line (write key: value, or start a list item with - )", fr: "cette ligne n'est pas de la forme clé: valeur (écrivez clé: valeur, ou commencez un élément de liste par - )" };
       }
+      if (/^Sequence item without - indicator/.test(raw)) {
+        return { offset: at, en: 'this line is inside a list but is not an item (start it with "- ", a dash and a space, aligned with the other items)', fr: 'cette ligne est dans une liste mais n\'en est pas un élément (commencez-la par "- ", un tiret et une espace, alignée sur les autres éléments)' };
+      }
       if (/quote/i.test(raw)) {
         const q = /'/.test(raw) ? "'" : '"';
         return { offset: opening(text, at, q), en: `this quoted text is never closed (add the closing ${q} at the end of the value, on the same line)`, fr: `ce texte entre guillemets n'est jamais fermé (ajoutez le ${q} fermant à la fin de la valeur, sur la même ligne)` };
@@ -67,6 +70,22 @@ function explain(text: string, e: YAMLError): Explained {
       const next = eol < 0 ? at : nextContent(text, eol + 1);
       return { offset: next, en: "this line is indented more than the key above it (align it with the other keys; a value written on several lines must be quoted)", fr: "cette ligne est plus indentée que la clé au-dessus (alignez-la sur les autres clés ; une valeur écrite sur plusieurs lignes doit être entre guillemets)" };
     }
+    case "BLOCK_IN_FLOW": {
+      // "email: a@b.example backup_email: c@d.example": the key after the missing comma.
+      const span = text.slice(at, e.pos[1]);
+      const colon = span.indexOf(": ");
+      const key = colon > 0 ? span.lastIndexOf(" ", colon) + 1 : 0;
+      return { offset: at + key, en: 'a comma is missing before this key inside { … } or [ … ] (separate the entries with ", ")', fr: 'il manque une virgule avant cette clé, à l\'intérieur de { … } ou [ … ] (séparez les éléments par ", ")' };
+    }
+    case "UNEXPECTED_TOKEN":
+      if (/^Unexpected scalar at node end/.test(raw) && /["']/.test(text[at - 1] ?? "")) {
+        return { offset: at, en: "text after the end of a quoted value (a quote inside a quoted value ends it: quote the value with the other kind of quote, like 'a \"b\" c', or remove the inner quotes)", fr: "du texte après la fin d'une valeur entre guillemets (un guillemet à l'intérieur termine la valeur : entourez-la de l'autre sorte de guillemets, comme 'a \"b\" c', ou retirez les guillemets intérieurs)" };
+      }
+      if (/flow-(seq|map)-end/.test(raw)) {
+        const c = text[at] ?? "]";
+        return { offset: at, en: `this ${c} closes nothing (remove it, or add the matching ${c === "]" ? "[" : "{"} before)`, fr: `ce ${c} ne ferme rien (supprimez-le, ou ajoutez le ${c === "]" ? "[" : "{"} correspondant avant)` };
+      }
+      break;
     default:
       break;
   }
