@@ -7,6 +7,8 @@ import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "./sit
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "./vps";
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "./zones";
 import { checkCaa, deriveCaa } from "./caa";
+import { checkDepartedLeftovers } from "./departed";
+import { checkDnsRules } from "./dns-rules";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "../model/paths";
 import { deriveRecords, sortRecords } from "./records";
@@ -65,6 +67,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   checkDuplicateSiteNames(ctx, claims);
   checkPhpVersions(ctx);
   checkDatabaseNames(ctx);
+  checkDepartedLeftovers(ctx);
 
   const entries = vpsEntries(ctx);
   checkPlacement(ctx, entries);
@@ -77,6 +80,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   const records = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns), refused });
   const placed = [...records, ...deriveCaa(ctx, claims, records)];
   checkZoneRecords(ctx, placed);
+  checkDnsRules(ctx, placed);
   checkCaa(ctx, claims, placed);
 
   const byZone = new Map<string, PlacedRecord[]>();

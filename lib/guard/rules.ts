@@ -1,5 +1,6 @@
 import { COMPONENT_TOKENS, RESOURCE_TOKENS, type ResourceToken } from "../base/tokens";
 import type { Plan, PlanStep } from "./plan";
+import { siteLosses } from "./site-removal";
 
 /**
  * The destructive-change guard: a plan that deletes or replaces what holds members' data
@@ -141,10 +142,11 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
   for (const s of plan.steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
   const losses: Loss[] = [];
   for (const s of plan.steps) {
-    const l = lossOf(s);
-    if (!l) continue;
-    l.allowedBy = allowedBy([l.path, ...l.coveredBy], opts.allowances);
-    losses.push(l);
+    for (const l of [lossOf(s), ...siteLosses(s)]) {
+      if (!l) continue;
+      l.allowedBy = allowedBy([l.path, ...l.coveredBy], opts.allowances);
+      losses.push(l);
+    }
   }
   const share: string[] = [];
   // Members: the Member components the plan deletes, among those that existed.
