@@ -126,7 +126,13 @@ function walk(schema: z.ZodType, before: unknown, after: unknown, d: Describer, 
     }
     return;
   }
-  out.push(`${at.prefix}${name} ${show(before, l)} → ${show(after, l)}${l?.unit ?? ""}`);
+  const unit = l?.unit ?? "";
+  let [b, a] = [show(before, l), show(after, l)];
+  // Two long values cut the same (a rotated SSH host key) would read as no change: show their ends.
+  if (b === a && typeof before === "string" && typeof after === "string") [b, a] = [`…${before.slice(-(MAX_VALUE - 1))}`, `…${after.slice(-(MAX_VALUE - 1))}`];
+  // The unit once, after the last number: "1024 → 2048 MB", "256 MB → unset".
+  if (after === undefined && before !== undefined) b += unit;
+  out.push(`${at.prefix}${name} ${b} → ${a}${after === undefined ? "" : unit}`);
 }
 
 function scalarList(b: unknown[], a: unknown[], l: FieldLabel | undefined, what: string, out: string[]): void {
