@@ -7,6 +7,8 @@ import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "../ch
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../check/vps";
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
 import { checkCaa, deriveCaa } from "../check/caa";
+import { checkFpmPoolAgreement } from "../check/fpm-pools";
+import { poolFieldsOf } from "./fpm-pool-settings";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "./paths";
 import { deriveRecords, sortRecords } from "./records";
@@ -44,7 +46,7 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
       for (const s of mv.sites) {
         sites.push({
           handle: mv.handle, status: mv.status, host: s.host, aliases: s.aliases, redirects: s.redirects, php: s.php, tls: s.tls, dns: s.dns, webHost,
-          docroot: s.webroot ? `${paths.docroot(mv.handle, s.host)}/${s.webroot}` : paths.docroot(mv.handle, s.host), fpmSocket: s.php === "none" ? undefined : paths.fpmSocket(mv.handle, s.php), file: m.src.file,
+          docroot: s.webroot ? `${paths.docroot(mv.handle, s.host)}/${s.webroot}` : paths.docroot(mv.handle, s.host), fpmSocket: s.php === "none" ? undefined : paths.fpmSocket(mv.handle, s.php), poolFields: poolFieldsOf(s), file: m.src.file,
         });
       }
     }
@@ -61,6 +63,7 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
   const claims = siteNameClaims(ctx);
   checkDuplicateSiteNames(ctx, claims);
   checkPhpVersions(ctx);
+  checkFpmPoolAgreement(ctx);
   checkDatabaseNames(ctx);
 
   const entries = vpsEntries(ctx);
