@@ -1,5 +1,6 @@
 // Unit tier: no root, no daemon, no engine. Every leaf of every data schema, changed, is
 // described by the audit; labels name only fields that exist.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { z } from "zod";
@@ -8,7 +9,7 @@ import { describeFileChange } from "../lib/audit/semantic";
 import { INVENTORY_KEY } from "../lib/schema/inventory";
 import { DATA_SCHEMAS, labelProblems, memberLabels, type DataKind } from "../lib/schema/labels";
 import { memberSchema, site } from "../lib/schema/member";
-import { defOf, discriminatorValue, isObjectLike, joinPath, objectOptions, unwrap } from "../lib/schema/walk";
+import { defOf, discriminatorValue, isObjectLike, joinPath, objectOptions, schemaNodes, unwrap } from "../lib/schema/walk";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK+tBZeYUZ4D98ehwVRHgYI6hfIPcJsByHLI3gzNJUtK bureau@laptop";
 
@@ -289,5 +290,24 @@ describe("a field added to a schema is described the day it is added", () => {
     const labels = { ...memberLabels, "sites[].php_memory_mb": { label: "PHP memory limit", unit: " MB" } };
     expect(labelProblems(planted, labels)).toEqual([]);
     expect(describeFields(planted, planted.parse(withField), planted.parse(base), { labels })).toEqual(["site velo-libre.example: PHP memory limit 256 MB → unset", "backup_window night → unset"]);
+  });
+});
+
+describe("the data folders' READMEs name every field a volunteer may write", () => {
+  const readmes: [DataKind, string][] = [
+    ["member", "members/README.md"],
+    ["vps", "members/README.md"],
+    ["zone", "zones/README.md"],
+  ];
+  /** A field is named as `field`, `parent.field` or written in a YAML example as `field:`. */
+  const named = (text: string, key: string) => new RegExp(String.raw`(^|[\s{\x60.,])${key}(:|\x60|\.)`, "m").test(text);
+  it.each(readmes)("%s fields in %s", (kind, readme) => {
+    const text = readFileSync(readme, "utf8");
+    const keys = new Set(schemaNodes(DATA_SCHEMAS[kind].schema).map((n) => n.path.split(".").pop()?.replace(/\[\]|\{\}/g, "") ?? "").filter(Boolean));
+    expect([...keys].filter((k) => !named(text, k))).toEqual([]);
+  });
+  it("a field missing from the README is caught", () => {
+    expect(named("| `php` | none |", "php_memory_mb")).toBe(false);
+    expect(named("| `php` | none |", "php")).toBe(true);
   });
 });
