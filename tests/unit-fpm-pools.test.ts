@@ -6,7 +6,10 @@ import { parseYamlFile } from "../lib/load/yaml-file";
 import { POOL_FIELDS, poolSettings, SITE_FIELD_SCOPE, PM_DEFAULTS } from "../lib/model/fpm-pool-settings";
 import { fpmPools } from "../lib/model/types";
 import { site } from "../lib/schema/member";
+import { renderFpmPool } from "../lib/render/fpm-pool";
+import { unwrap } from "../lib/schema/walk";
 import { makeModel } from "./fixtures/model";
+import { another } from "./helpers/schema-values";
 
 const FILE = "members/velo-libre/member.yaml";
 
@@ -81,5 +84,20 @@ describe("the pool's settings live in the model", () => {
   it("a per-pool field written on the sites becomes the pool's", () => {
     const planted = [{ poolFields: { php_memory_mb: 256 } }, { poolFields: { php_memory_mb: 256 } }] as unknown as Parameters<typeof poolSettings>[1];
     expect(poolSettings("8.2", planted)).toEqual({ phpVersion: "8.2", pm: { mode: "ondemand", maxChildren: 5, processIdleTimeoutSec: 10 }, fromSites: { php_memory_mb: 256 } });
+  });
+});
+
+describe("every per-pool setting reaches the pool's file", () => {
+  it("the rendered pool changes with each per-pool field (a field the renderer ignored would pass validation and do nothing)", () => {
+    const model = makeModel();
+    const pool = fpmPools(model)[0];
+    expect(pool).toBeDefined();
+    const plain = renderFpmPool(pool as NonNullable<typeof pool>, model);
+    const ignored = POOL_FIELDS.filter((f) => {
+      const value = another(unwrap(site.shape[f as keyof typeof site.shape]), undefined);
+      const p = pool as NonNullable<typeof pool>;
+      return renderFpmPool({ ...p, settings: { ...p.settings, fromSites: { ...p.settings.fromSites, [f]: value } } }, model) === plain;
+    });
+    expect(ignored).toEqual([]);
   });
 });
