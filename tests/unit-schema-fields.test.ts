@@ -264,3 +264,15 @@ describe("the data folders' READMEs name every field a volunteer may write", () 
     expect(named("| `php` | none |", "php")).toBe(true);
   });
 });
+
+describe("Pulumi.<stack>.yaml in the audit", () => {
+  const stack = (inventory: unknown, extra: Record<string, unknown> = {}) => stringify({ config: { [INVENTORY_KEY]: inventory, ...extra } });
+  it("describes the inventory field by field and only names other config keys, whose values may be secrets", () => {
+    const inv = FULL.inventory as Obj;
+    const before = stack(inv, { "globenet-infra:token": { secure: "v1:AAAAsecretbefore" } });
+    const after = stack({ ...inv, php_versions: ["8.2", "8.3", "8.4"] }, { "globenet-infra:token": { secure: "v1:AAAAsecretafter" } });
+    const out = describeFileChange("Pulumi.prod.yaml", before, after);
+    expect(out).toEqual(["inventory: PHP version offered 8.4 added", "config globenet-infra:token changed"]);
+    expect(out.join("\n")).not.toContain("secret");
+  });
+});
