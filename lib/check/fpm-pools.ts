@@ -1,6 +1,6 @@
 import type { LoadedMember } from "../load/tree";
 import type { Ctx } from "../model/context";
-import { POOL_FIELDS } from "../model/fpm-pool-settings";
+import { POOL_FIELDS } from "../schema/site-scope";
 import { Report } from "./report";
 
 type Member = Pick<LoadedMember, "src"> & { value: { handle: string; sites: ReadonlyArray<{ host: string; php: string }> } };
@@ -11,7 +11,7 @@ function show(v: unknown): string {
 
 /**
  * The sites of one PHP-FPM pool (one member, one PHP version) share its settings: a per-pool
- * field (lib/model/fpm-pool-settings.ts) written differently on two of them would leave one
+ * field (lib/schema/site-scope.ts) written differently on two of them would leave one
  * site with the other's setting. Each site that disagrees with the pool's first site is
  * refused, naming both. A member's sites share one web host, so member and PHP version name
  * the pool.

@@ -8,7 +8,7 @@ import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../ch
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
 import { checkCaa, deriveCaa } from "../check/caa";
 import { checkFpmPoolAgreement } from "../check/fpm-pools";
-import { poolFieldsOf } from "./fpm-pool-settings";
+import { poolFieldsOf } from "../schema/site-scope";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "./paths";
 import { deriveRecords, sortRecords } from "./records";

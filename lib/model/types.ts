@@ -1,7 +1,8 @@
 import type { Host, Inventory, Role } from "../schema/inventory";
 import type { DbLimits, Member } from "../schema/member";
 import type { ZoneRecord } from "../schema/zone";
-import { poolKey, poolSettings, type FpmPoolSettings, type PoolFieldValues } from "./fpm-pool-settings";
+import type { PoolFieldValues } from "../schema/site-scope";
+import { poolKey, poolSettings, type FpmPoolSettings } from "./fpm-pool-settings";
 
 /**
  * The validated, derived model: everything the renderers and the Pulumi components need,
@@ -57,7 +58,7 @@ export interface SiteModel {
   docroot: string;
   /** FPM socket when php is not "none". */
   fpmSocket?: string;
-  /** The site's values for its pool's settings (lib/model/fpm-pool-settings.ts). */
+  /** The site's values for its pool's settings (lib/schema/site-scope.ts). */
   poolFields: PoolFieldValues;
   file: string;
 }
