@@ -9,6 +9,8 @@ import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord 
 import { checkCaa, deriveCaa } from "./caa";
 import { checkDepartedLeftovers } from "./departed";
 import { checkDnsRules } from "./dns-rules";
+import { checkFpmPoolAgreement } from "./fpm-pools";
+import { poolFieldsOf } from "../schema/site-scope";
 import { cmp, makeCtx, type Ctx } from "./context";
 import { paths } from "../model/paths";
 import { deriveRecords, sortRecords } from "./records";
@@ -49,7 +51,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       for (const s of mv.sites) {
         sites.push({
           handle: mv.handle, status: mv.status, host: s.host, aliases: s.aliases, redirects: s.redirects, php: s.php, tls: s.tls, dns: s.dns, webHost,
-          docroot: s.webroot ? `${paths.docroot(mv.handle, s.host)}/${s.webroot}` : paths.docroot(mv.handle, s.host), fpmSocket: s.php === "none" ? undefined : paths.fpmSocket(mv.handle, s.php), file: m.src.file,
+          docroot: s.webroot ? `${paths.docroot(mv.handle, s.host)}/${s.webroot}` : paths.docroot(mv.handle, s.host), fpmSocket: s.php === "none" ? undefined : paths.fpmSocket(mv.handle, s.php), poolFields: poolFieldsOf(s), file: m.src.file,
         });
       }
     }
@@ -66,6 +68,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   const claims = siteNameClaims(ctx);
   checkDuplicateSiteNames(ctx, claims);
   checkPhpVersions(ctx);
+  checkFpmPoolAgreement(ctx);
   checkDatabaseNames(ctx);
   checkDepartedLeftovers(ctx);
 
