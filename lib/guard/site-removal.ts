@@ -1,3 +1,4 @@
+import { RESOURCE_TOKENS } from "../base/tokens";
 import type { PlanStep } from "./plan";
 import type { Loss } from "./rules";
 
@@ -7,13 +8,12 @@ import type { Loss } from "./rules";
  * and then deletes the folder. An op-based rule does not see it, so the account's site list
  * before and after is compared here: each host that goes is a loss like any other deletion.
  */
-export const ACCOUNT_TYPE = "globenet:hosting:Account";
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
 export function siteLosses(step: PlanStep): Loss[] {
   // A deleted or replaced account is already a loss as a whole (its home, sites included).
-  if (step.type !== ACCOUNT_TYPE || step.op !== "update") return [];
+  if (step.type !== RESOURCE_TOKENS.account || step.op !== "update") return [];
   const before = strings(step.old?.sites);
   const after = new Set(strings(step.new?.sites));
   const i = step.new ?? step.old ?? {};
