@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatText, GitRefError, renderedDiff, SideError } from "../diff";
-import { openStack } from "../engine/driver";
+import { openStack as openStackPlain, type StackOptions } from "../engine/driver";
 import { allowancesInRange, describeAllowances } from "../guard/allowances";
 import { previewPlan } from "../guard/collect";
 import { formatVerdict, judge } from "../guard/rules";
@@ -30,6 +30,8 @@ export interface MrPlansOptions {
   maxShare?: number;
   jobUrl?: string;
   say?: (line: string) => void;
+  /** How to open the merged tree's stack; the command passes the lab's (lib/lab/open-stack.ts), which adds the lab's keys. */
+  openStack?: (o: StackOptions) => ReturnType<typeof openStackPlain>;
 }
 
 export interface MrOutcome {
@@ -115,7 +117,7 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
     }
     let plan;
     try {
-      const stack = await openStack({ stack: o.stack, root: dest });
+      const stack = await (o.openStack ?? openStackPlain)({ stack: o.stack, root: dest });
       plan = (await previewPlan(stack)).plan;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);

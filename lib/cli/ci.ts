@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { gitlabFromEnv, upsertDriftIssue } from "../ci/gitlab";
 import { planOpenMergeRequests } from "../ci/mr-plans";
+import { openStack } from "../lab/open-stack";
 import { driftIssue } from "../ci/note";
 import { parsePlan } from "../guard/plan";
 import { REPO_ROOT, UsageError } from "./args";
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     const head = spawnSync("git", ["-C", repo, "rev-parse", "--verify", "HEAD^{commit}"], { encoding: "utf8" });
     const target = head.stdout?.trim() ?? "";
     if (head.status !== 0 || !/^[0-9a-f]{40,64}$/.test(target)) throw new Error(`${repo} is not a git checkout with a commit`);
-    const outcomes = await planOpenMergeRequests({ gl: gitlabFromEnv(), repo, stack, targetBranch, target, maxShare, jobUrl: process.env.CI_JOB_URL });
+    const outcomes = await planOpenMergeRequests({ gl: gitlabFromEnv(), repo, stack, targetBranch, target, maxShare, jobUrl: process.env.CI_JOB_URL, openStack });
     const count = (w: string) => outcomes.filter((x) => x.what === w).length;
     console.log(`mr-plans: ${count("planned")} planned, ${count("refused")} refused, ${count("failed")} failed to plan, ${count("skipped")} unchanged, ${count("error")} error(s)`);
     // A refused or blocked merge request is the job doing its work; only our own trouble fails it.

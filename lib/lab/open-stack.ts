@@ -27,8 +27,12 @@ export function machineFacts(): MachineFacts {
 
 /** The environment the lab gives a stack: its deploy key for the lab stack, nothing for the others. */
 export function labKeyEnv(root: string, stack: string, given: Record<string, string> = {}): Record<string, string> {
-  if (stack !== LAB_STACK || given.GLOBENET_SSH_KEY_FILE || process.env.GLOBENET_SSH_KEY_FILE) return {};
-  return { GLOBENET_SSH_KEY_FILE: ensureLabKeys(root).deployKey };
+  if (stack !== LAB_STACK) return {};
+  // The host key file Pulumi.lab.yaml pins must exist even when the deploy key comes from
+  // elsewhere (CI's variables): the program reads it to build every host's target.
+  const keys = ensureLabKeys(root);
+  if (given.GLOBENET_SSH_KEY_FILE || process.env.GLOBENET_SSH_KEY_FILE) return {};
+  return { GLOBENET_SSH_KEY_FILE: keys.deployKey };
 }
 
 /** `o` with the lab's key (lab stack) and this machine's facts added; what the caller gave wins. */
