@@ -6,11 +6,17 @@ import { asFailure, type Args, type Command, type ErrorClass, type Io, type Opti
  * loaded only when it runs, so `--help` and the commands that need little start fast.
  */
 
+/**
+ * A module loaded when its command runs. The path is a variable on purpose: TypeScript would ask
+ * a literal import() in this CommonJS project for an extension tsx and vitest do not need.
+ */
+const load = <M>(path: string): Promise<M> => import(path) as Promise<M>;
+
 /** A run that loads its module first; errors of the module's `expected` classes become one-line failures. */
 const lazy =
-  <M>(load: () => M, pick: (m: M) => (args: Args, io: Io) => number | Promise<number>) =>
+  <M>(load: () => Promise<M>, pick: (m: M) => (args: Args, io: Io) => number | Promise<number>) =>
   async (args: Args, io: Io) => {
-    const m = load();
+    const m = await load();
     try {
       return await pick(m)(args, io);
     } catch (e) {
@@ -23,7 +29,7 @@ const json: OptionSpec = { type: "boolean", help: "machine-readable output" };
 const engineStack: OptionSpec = { type: "string", arg: "NAME", defaultText: "lab", help: "lab or prod; prod takes PULUMI_BACKEND_URL and\nPULUMI_CONFIG_PASSPHRASE from the environment" };
 const lockWait: OptionSpec = { type: "string", arg: "S", defaultText: "0: say who holds it and stop; CI waits", help: "when another update holds the stack, wait up to S seconds for it" };
 const diffFlag: OptionSpec = { type: "boolean", help: "show each resource's property changes" };
-const engineRun = (op: string) => lazy(() => require("./engine") as typeof import("./engine"), (m) => (a: Args, io: Io) => m.runEngine(op, a, io));
+const engineRun = (op: string) => lazy(() => load<typeof import("./engine")>("./engine"), (m) => (a: Args, io: Io) => m.runEngine(op, a, io));
 
 export const COMMANDS: readonly Command[] = [
   {
@@ -36,7 +42,7 @@ consistency. Prints every error as file:line:col field: message (hint). Exit 0 w
       root,
       stack: { type: "string", arg: "NAME", multiple: true, defaultText: "every Pulumi.<stack>.yaml", help: "check against this stack's inventory only" },
     },
-    run: lazy(() => require("./validate") as typeof import("./validate"), (m) => m.runValidate),
+    run: lazy(() => load<typeof import("./validate")>("./validate"), (m) => m.runValidate),
   },
   {
     name: "render",
@@ -50,7 +56,7 @@ Database passwords are not known here: the SQL carries a placeholder, filled at 
       root,
       stack: { type: "string", arg: "NAME", default: "lab", help: "whose inventory to use" },
     },
-    run: lazy(() => require("./render") as typeof import("./render"), (m) => m.runRender),
+    run: lazy(() => load<typeof import("./render")>("./render"), (m) => m.runRender),
   },
   {
     name: "diff",
@@ -72,7 +78,7 @@ never show. Prints "no rendered change" when the generated files are identical.`
     },
     footer: `Exit 0 when the comparison ran (whatever it found), 1 when a side's data has errors (each
 printed as file:line:col, naming the side), 2 on a usage error.`,
-    run: lazy(() => require("./diff") as typeof import("./diff"), (m) => m.runDiff),
+    run: lazy(() => load<typeof import("./diff")>("./diff"), (m) => m.runDiff),
   },
   {
     name: "audit",
@@ -98,7 +104,7 @@ merged, and when the stack applied it (from the engine's update history).
     },
     footer: `The engine is never built for this: without the Pulumi CLI the report says "no update
 history: engine not installed" and gives what git alone knows.`,
-    run: lazy(() => require("./audit") as typeof import("./audit"), (m) => m.runAudit),
+    run: lazy(() => load<typeof import("./audit")>("./audit"), (m) => m.runAudit),
   },
   {
     name: "new",
@@ -129,7 +135,7 @@ fails, the file is removed again and the errors are printed.
     },
     footer: `Exit 0 when written (or printed), 1 when refused (the file exists, unknown member, no room,
 the data already has errors...), 2 on a usage error.`,
-    run: lazy(() => require("./new") as typeof import("./new"), (m) => m.runNew),
+    run: lazy(() => load<typeof import("./new")>("./new"), (m) => m.runNew),
   },
   {
     name: "guard",
@@ -152,7 +158,7 @@ e.g. "Allow-Destroy: members/velo-libre" or "Allow-Destroy: members/ondes/vps/st
 runs the same guard on its own fresh plan, reading the commits since the stack's last
 successful update.)
 Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
-    run: lazy(() => require("./guard") as typeof import("./guard"), (m) => m.runGuard),
+    run: lazy(() => load<typeof import("./guard")>("./guard"), (m) => m.runGuard),
   },
   {
     name: "preview",
@@ -235,7 +241,7 @@ guard on that plan, and stops before changing anything if it blocks.`,
       from: { type: "string", arg: "URL", help: "migrate: the backend to move from" },
       "holder-gone": { type: "boolean", help: "recover: a holder on another machine; say so only once you checked\nnothing runs there any more" },
     },
-    run: lazy(() => require("./state") as typeof import("./state"), (m) => m.runState),
+    run: lazy(() => load<typeof import("./state")>("./state"), (m) => m.runState),
   },
   {
     name: "lab",
@@ -261,7 +267,7 @@ backup/ originals of changed machine files, state/ the stack's state.`,
       state: { type: "string", arg: "file|postgres", help: "up: keep the lab stack's state in a PostgreSQL of the lab's own (started\non 127.0.0.1 like the other daemons; the state is migrated there); the\nchoice stays (.lab/state-backend.json) until --state file" },
       force: { type: "boolean", help: "down: stop and restore even when the destroy fails" },
     },
-    run: lazy(() => require("./lab") as typeof import("./lab"), (m) => m.runLab),
+    run: lazy(() => load<typeof import("./lab")>("./lab"), (m) => m.runLab),
   },
   {
     name: "status",
@@ -280,7 +286,7 @@ the lab's own key for the lab stack):
       json,
     },
     footer: "Exit 0 when everything is live and signed as git says, 1 when something needs attention.",
-    run: lazy(() => require("./status") as typeof import("./status"), (m) => m.runStatus),
+    run: lazy(() => load<typeof import("./status")>("./status"), (m) => m.runStatus),
   },
   {
     name: "dnssec",
@@ -295,7 +301,7 @@ the lab's own key for the lab stack):
 The deploy key: GLOBENET_SSH_KEY_FILE or an agent (the lab's own for lab).`,
     positionals: "ds|published|withdrawn <zone>",
     options: { stack: { type: "string", arg: "NAME", default: "lab", help: "stack" }, root },
-    run: lazy(() => require("./dnssec") as typeof import("./dnssec"), (m) => m.runDnssec),
+    run: lazy(() => load<typeof import("./dnssec")>("./dnssec"), (m) => m.runDnssec),
   },
   {
     name: "bench",
@@ -314,7 +320,7 @@ generate: only writes the tree, to try the commands by hand.`,
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
       keep: { type: "boolean", help: "keep the temporary tree" },
     },
-    run: lazy(() => require("./bench") as typeof import("./bench"), (m) => m.runBench),
+    run: lazy(() => load<typeof import("./bench")>("./bench"), (m) => m.runBench),
   },
   {
     name: "engine",
@@ -323,7 +329,7 @@ generate: only writes the tree, to try the commands by hand.`,
     description: "The preview, up, refresh, destroy, history and state commands build it themselves when missing;\nthis only does it ahead (the first build takes minutes).",
     options: {},
     run: lazy(
-      () => require("../engine/toolchain") as typeof import("../engine/toolchain"),
+      () => load<typeof import("../engine/toolchain")>("../engine/toolchain"),
       (m) => (_a: Args, io: Io) => {
         io.out(`Pulumi CLI ready in ${m.ensureEngine()}`);
         return 0;
