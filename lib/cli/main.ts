@@ -16,6 +16,11 @@ export function topHelp(): string {
   ].join("\n");
 }
 
+/** The command list of README.md ("All commands"), in English; tests/docs-commands.test.ts keeps the README equal to it. */
+export function commandsMarkdown(): string {
+  return ["| command | what it does |", "|---|---|", ...COMMANDS.map((c) => `| \`npm run ${c.name}${c.usage[0] ? ` ${c.usage[0]}` : ""}\` | ${c.summary.en} |`.replace(/\|(?=[^`]*`\s\|)/g, "\\|"))].join("\n");
+}
+
 /** `npx tsx lib/cli/main.ts <command> args…`: what every package.json script calls. */
 export async function main(argv: string[], io: Io = consoleIo): Promise<number> {
   const [name, ...rest] = argv;
