@@ -1,5 +1,3 @@
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { captureIo } from "../../lib/cli/command";
 import { main } from "../../lib/cli/main";
 
@@ -31,10 +29,3 @@ export async function cli(argv: string[], env: Record<string, string | undefined
   }
 }
 
-const REPO = join(__dirname, "..", "..");
-
-/** The real thing, in a process of its own: `npm run <command> -- args` (for the one smoke test per command). */
-export function spawnNpmRun(command: string, args: string[]): CliResult {
-  const r = spawnSync("npm", ["run", "--silent", command, "--", ...args], { cwd: REPO, encoding: "utf8" });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
