@@ -1,12 +1,50 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Two tiers (docs/architecture.md, "Commands and test tiers"):
+ *   unit    no root, no daemon, no engine, no Debian package beyond what `npm ci` brings: the
+ *           default for a new file. `npm run test:unit`; files run in parallel.
+ *   system  real daemons, the engine (Pulumi CLI), the labs, Debian tools: the files listed
+ *           here, one after another (ports and CPU stay calm).
+ * `npm test` runs both. tests/test-tiers.test.ts fails when a file that needs root, a daemon
+ * or the engine is missing from SYSTEM.
+ */
+export const SYSTEM = [
+  "tests/ci-gitlab.test.ts",
+  "tests/engine-e2e.test.ts",
+  "tests/guard-apply.test.ts",
+  "tests/guard-engine.test.ts",
+  "tests/guest-nwfilter.test.ts",
+  "tests/lab-e2e.test.ts",
+  "tests/lab-tls.test.ts",
+  "tests/lab-vps.test.ts",
+  "tests/provider-account.test.ts",
+  "tests/provider-bind-links.test.ts",
+  "tests/provider-database.test.ts",
+  "tests/provider-file-set.test.ts",
+  "tests/provider-guest.test.ts",
+  "tests/provider-ssh.test.ts",
+  "tests/render-web-systemd.test.ts",
+  "tests/state-postgres.test.ts",
+  "tests/tier2-rendered.test.ts",
+  "tests/tools.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Tier-2 tests start real daemons; running files one after another keeps ports and CPU calm.
-    fileParallelism: false,
     reporters: ["default"],
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["tests/**/*.test.ts"], exclude: SYSTEM, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        // After the unit tier, so no unit file competes with a daemon for CPU or a port.
+        test: { name: "system", include: SYSTEM, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

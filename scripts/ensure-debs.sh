@@ -4,6 +4,7 @@
 # installed. Debian 12 (bookworm).
 #
 #   bash scripts/ensure-debs.sh              # the list below
+#   bash scripts/ensure-debs.sh --unit       # only the unit tier's checkers (UNIT_PACKAGES)
 #   EXTRA_DEBS="pkg1 pkg2" bash scripts/ensure-debs.sh
 #
 # As root: installs what is missing with
@@ -51,6 +52,17 @@ PACKAGES=(
   busybox-static         # the tiny guest of tests/guest-nwfilter.test.ts (its initramfs)
   shellcheck             # tests/shell-scripts.test.ts lints every shell script of the repository
 )
+# The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
+UNIT_PACKAGES=(
+  shellcheck             # tests/shell-scripts.test.ts
+  bind9-utils            # named-checkzone: tests/checks-dns-rules.unit.test.ts
+)
+if [[ "${1:-}" == "--unit" ]]; then
+  PACKAGES=("${UNIT_PACKAGES[@]}")
+elif [[ -n "${1:-}" ]]; then
+  printf '[ensure-debs] unknown option %s (only --unit)\n' "$1" >&2
+  exit 2
+fi
 if [[ -n "${EXTRA_DEBS:-}" ]]; then
   read -r -a extra <<<"$EXTRA_DEBS"
   PACKAGES+=("${extra[@]}")

@@ -1,13 +1,11 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "./helpers/cli";
 import { DataRepo } from "./helpers/data-repo";
 
-const REPO = resolve(__dirname, "..");
-const TSX = join(REPO, "node_modules", ".bin", "tsx");
 
 describe("npm run audit on a throwaway repository", () => {
   const repo = new DataRepo("globenet-audit-test-");
@@ -80,8 +78,7 @@ describe("npm run audit on a throwaway repository", () => {
 
   /** Runs the command as npm run audit does, with no Pulumi CLI to be found unless `engine`. */
   function audit(args: string[], env: Record<string, string> = {}) {
-    const r = spawnSync(TSX, [join(REPO, "lib", "cli", "audit.ts"), "--root", repo.dir, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    return cli(["audit", "--root", repo.dir, ...args], env);
   }
   /** Short hashes in the output become the commit's name in `c`, so expectations stay readable. */
   function named(text: string): string {
@@ -90,8 +87,8 @@ describe("npm run audit on a throwaway repository", () => {
     return out.split(historyFile).join("HISTORY");
   }
 
-  it("tells a member's story with each change in words, merges and applies", () => {
-    const r = audit(["velo-libre", "--history", historyFile, "--stack", "lab"]);
+  it("tells a member's story with each change in words, merges and applies", async () => {
+    const r = await audit(["velo-libre", "--history", historyFile, "--stack", "lab"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(named(r.stdout)).toBe(`Story of member velo-libre (members/velo-libre/) on main, oldest first
@@ -123,8 +120,8 @@ update history of stack lab (from HISTORY): 6 updates
 `);
   });
 
-  it("tells a zone's story; --since leaves older commits out", () => {
-    const all = audit(["velo-libre.example", "--history", historyFile]);
+  it("tells a zone's story; --since leaves older commits out", async () => {
+    const all = await audit(["velo-libre.example", "--history", historyFile]);
     expect(all.status).toBe(0);
     expect(named(all.stdout).split("\n").slice(0, 6)).toEqual([
       "Story of zone velo-libre.example (zones/velo-libre.example.yaml) on main, oldest first",
@@ -134,7 +131,7 @@ update history of stack lab (from HISTORY): 6 updates
       `    zone velo-libre.example created with ${importedRecords} records`,
       "    committed on main (no merge commit) · applied 2026-01-05 08:32 UTC (update #1)",
     ]);
-    const since = audit(["velo-libre.example", "--since", "2026-01-06"]);
+    const since = await audit(["velo-libre.example", "--since", "2026-01-06"]);
     expect(named(since.stdout)).toBe(`Story of zone velo-libre.example (zones/velo-libre.example.yaml) on main since 2026-01-06, oldest first
 no update history: no lab state in .lab/state (npm run lab makes one; or name a stack with --stack)
 
@@ -146,9 +143,9 @@ no update history: no lab state in .lab/state (npm run lab makes one; or name a 
 `);
   });
 
-  it("finds a VPS by its name, and a path", () => {
-    const byName = audit(["atelier"]);
-    const byPath = audit(["members/velo-libre/vps/atelier.yaml"]);
+  it("finds a VPS by its name, and a path", async () => {
+    const byName = await audit(["atelier"]);
+    const byPath = await audit(["members/velo-libre/vps/atelier.yaml"]);
     expect(byName.stdout).toBe(byPath.stdout);
     expect(named(byName.stdout).split("\n").filter((l) => l.startsWith("    "))).toEqual([
       "    VPS atelier created: 2 vCPU, 2048 MB memory, 20 GB disk, debian-12 on hv1",
@@ -159,8 +156,8 @@ no update history: no lab state in .lab/state (npm run lab makes one; or name a 
     expect(byName.stdout.split("\n")[0]).toBe("Story of VPS atelier of velo-libre (members/velo-libre/vps/atelier.yaml) on main, oldest first");
   });
 
-  it("a merge request's commits carry the merge commit's number and time", () => {
-    const r = audit(["lecture-menil", "--json"]);
+  it("a merge request's commits carry the merge commit's number and time", async () => {
+    const r = await audit(["lecture-menil", "--json"]);
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout) as { target: unknown; history: unknown; commits: { hash: string; mergeRequest: string; merged: unknown; applied: unknown; changes: unknown }[] };
     expect(j.target).toEqual({ kind: "member", label: "member lecture-menil", paths: ["members/lecture-menil/"] });
@@ -180,10 +177,10 @@ no update history: no lab state in .lab/state (npm run lab makes one; or name a 
     ]);
   });
 
-  it("without the engine, says so and tells what git knows", () => {
+  it("without the engine, says so and tells what git knows", async () => {
     const empty = mkdtempSync(join(tmpdir(), "globenet-no-engine-"));
     try {
-      const r = audit(["velo-libre", "--stack", "lab", "--since", "2026-01-14"], { XDG_CACHE_HOME: empty, PATH: `${dirname(process.execPath)}:/usr/bin:/bin` });
+      const r = await audit(["velo-libre", "--stack", "lab", "--since", "2026-01-14"], { XDG_CACHE_HOME: empty, PATH: `${dirname(process.execPath)}:/usr/bin:/bin` });
       expect(r.status).toBe(0);
       expect(named(r.stdout).split("\n").slice(0, 2)).toEqual([
         "Story of member velo-libre (members/velo-libre/) on main since 2026-01-14, oldest first",
@@ -195,8 +192,8 @@ no update history: no lab state in .lab/state (npm run lab makes one; or name a 
     }
   });
 
-  it("lead time per kind of change, with medians, from git and the update history", () => {
-    const r = audit(["--lead-time", "--since", "2026-01-06", "--history", historyFile, "--stack", "lab"]);
+  it("lead time per kind of change, with medians, from git and the update history", async () => {
+    const r = await audit(["--lead-time", "--since", "2026-01-06", "--history", historyFile, "--stack", "lab"]);
     expect(r.stderr).toBe("");
     expect(named(r.stdout)).toBe(`Lead time on main since 2026-01-06: request (first commit) → merge → applied
 update history of stack lab (from HISTORY): 6 updates
@@ -217,8 +214,8 @@ medians over the changes that reached each step ("-": none did)
 `);
   });
 
-  it("lead time without history is request → merge only", () => {
-    const r = audit(["--lead-time", "--since", "2026-01-06", "--json"]);
+  it("lead time without history is request → merge only", async () => {
+    const r = await audit(["--lead-time", "--since", "2026-01-06", "--json"]);
     const j = JSON.parse(r.stdout) as { history: { unavailable: string }; kinds: { kind: string; count: number; medianRequestToMergeMs: number | null; medianMergeToAppliedMs: number | null }[] };
     expect(j.history.unavailable).toMatch(/^no lab state/);
     expect(j.kinds.map((k) => [k.kind, k.count, k.medianRequestToMergeMs, k.medianMergeToAppliedMs])).toEqual([
@@ -227,7 +224,7 @@ medians over the changes that reached each step ("-": none did)
       ["new VPS", 1, 29 * 3_600_000, null],
       ["new zone", 1, 52 * 3_600_000, null],
     ]);
-    const text = audit(["--lead-time", "--since", "2026-01-06"]);
+    const text = await audit(["--lead-time", "--since", "2026-01-06"]);
     expect(text.stdout.split("\n").slice(0, 6)).toEqual([
       "Lead time on main since 2026-01-06: request (first commit) → merge",
       "no update history: no lab state in .lab/state (npm run lab makes one; or name a stack with --stack)",
@@ -238,14 +235,14 @@ medians over the changes that reached each step ("-": none did)
     ]);
   });
 
-  it("errors say what to give instead", () => {
-    expect(audit(["nobody"])).toEqual({
+  it("errors say what to give instead", async () => {
+    expect(await audit(["nobody"])).toEqual({
       status: 1,
       stdout: "",
       stderr:
         'error: no member, zone or VPS named "nobody" in the history of HEAD (a member is its handle, like velo-libre; a zone its domain, like velo-libre.example; or give a path, like members/velo-libre/vps/atelier.yaml)\n',
     });
-    expect(audit([])).toMatchObject({ status: 2, stderr: "error: name what to audit: a member handle (velo-libre), a zone (velo-libre.example), a VPS or a path; or --lead-time\n(npm run audit -- --help for the options)\n" });
-    expect(audit(["velo-libre", "--since", "last week"])).toMatchObject({ status: 2, stderr: expect.stringContaining('--since takes a date like 2026-01-31 (or 2026-01-31T14:00Z), got "last week"') });
+    expect(await audit([])).toMatchObject({ status: 2, stderr: "error: name what to audit: a member handle (velo-libre), a zone (velo-libre.example), a VPS or a path; or --lead-time\n(npm run audit -- --help for the options)\n" });
+    expect(await audit(["velo-libre", "--since", "last week"])).toMatchObject({ status: 2, stderr: expect.stringContaining('--since takes a date like 2026-01-31 (or 2026-01-31T14:00Z), got "last week"') });
   });
 });

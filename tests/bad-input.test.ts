@@ -96,13 +96,13 @@ describe("YAML itself", () => {
 describe("the commands", () => {
   const run = runCli;
 
-  it("validate lists every error of a broken tree at once and exits 1; render writes nothing", () => {
+  it("validate lists every error of a broken tree at once and exits 1; render writes nothing", async () => {
     const root = writeTree({
       "members/velo-libre/member.yaml": memberWith("aliases: [www.velo-libre.example]", 'aliases: ["www.velo-libre.example\\n  DocumentRoot /etc"]'),
       "members/globenet/member.yaml": `${baseFiles()["members/globenet/member.yaml"]}    php: 8.2\n`,
       "zones/velo-libre.example.yaml": 'owner: velo-libre\nrecords:\n  - { name: "$INCLUDE", type: TXT, value: x }\n',
     });
-    const v = run("validate", "--root", root, "--stack", "test");
+    const v = await run("validate", "--root", root, "--stack", "test");
     expect(v.status).toBe(1);
     const lines = v.stderr.trim().split("\n");
     expect(lines.slice(0, 3).map((l) => l.split(" ")[0])).toEqual([
@@ -112,13 +112,13 @@ describe("the commands", () => {
     ]);
     expect(v.stderr).toContain("3 error(s); nothing can be applied");
     const out = join(mkdtempSync(join(tmpdir(), "globenet-out-")), "render");
-    const r = run("render", "--root", root, "--stack", "test", "--out", out);
+    const r = await run("render", "--root", root, "--stack", "test", "--out", out);
     expect(r.status).toBe(1);
     expect(existsSync(out)).toBe(false);
   });
 
-  it("validate passes on the repository's own data", () => {
-    const v = run("validate");
+  it("validate passes on the repository's own data", async () => {
+    const v = await run("validate");
     expect(v.stderr).toBe("");
     expect(v.status).toBe(0);
     expect(v.stdout).toMatch(/^ok {2}lab: \d+ members/m);

@@ -167,7 +167,7 @@ describe("zones inside zones", () => {
 describe("the attack through the command line", () => {
   const run = runCli;
 
-  it("validate refuses a member's zone under Globenet's VPS names and inside Globenet's zone (exit 1); render writes nothing", () => {
+  it("validate refuses a member's zone under Globenet's VPS names and inside Globenet's zone (exit 1); render writes nothing", async () => {
     // velo-libre takes another member's default VPS name and a name in Globenet's zone, and
     // puts both on its site to get a certificate for them.
     const root = writeTree({
@@ -175,7 +175,7 @@ describe("the attack through the command line", () => {
       "zones/login.globenet.example.yaml": "owner: velo-libre\n",
       "members/velo-libre/member.yaml": memberWith("aliases: [www.velo-libre.example]", "aliases: [www.velo-libre.example, web.other.vps.globenet.example, login.globenet.example]"),
     });
-    const v = run("validate", "--root", root, "--stack", "test");
+    const v = await run("validate", "--root", root, "--stack", "test");
     expect(v.status).toBe(1);
     expect(v.stdout).toBe("");
     expect(v.stderr.trim().split("\n").slice(0, -2)).toEqual([
@@ -185,16 +185,16 @@ describe("the attack through the command line", () => {
     ]);
     expect(v.stderr).toContain("3 error(s); nothing can be applied");
     const out = join(mkdtempSync(join(tmpdir(), "globenet-out-")), "render");
-    const r = run("render", "--root", root, "--stack", "test", "--out", out);
+    const r = await run("render", "--root", root, "--stack", "test", "--out", out);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("nothing was written");
     expect(existsSync(out)).toBe(false);
   });
 
-  it("render serves a delegated member sub-zone: its own zone file, and NS in Globenet's", () => {
+  it("render serves a delegated member sub-zone: its own zone file, and NS in Globenet's", async () => {
     const root = writeTree(legitimate[1]?.[1]);
     const out = join(mkdtempSync(join(tmpdir(), "globenet-out-")), "render");
-    const r = run("render", "--root", root, "--stack", "test", "--out", out);
+    const r = await run("render", "--root", root, "--stack", "test", "--out", out);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const named = readFileSync(join(out, "ns1", "bind", "named.conf.globenet"), "utf8");

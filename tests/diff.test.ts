@@ -1,13 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatText, renderedDiff, SideError, toJson, type RenderedDiff } from "../lib/diff";
 import { compareRenders, groupChanges } from "../lib/diff/compare";
 import type { RenderedFile } from "../lib/render";
+import { cli } from "./helpers/cli";
 import { DataRepo } from "./helpers/data-repo";
 
-const REPO = resolve(__dirname, "..");
-const TSX = join(REPO, "node_modules", ".bin", "tsx");
 
 /** The shared throwaway repository, with its data imported in a first commit. */
 async function dataRepo(): Promise<DataRepo> {
@@ -163,16 +160,16 @@ describe("npm run diff on a throwaway repository", () => {
     }
   });
 
-  it("the command: exit codes, JSON, and errors that say what to do", () => {
-    const run = (...args: string[]) => spawnSync(TSX, [join(REPO, "lib", "cli", "diff.ts"), "--root", repo.dir, ...args], { encoding: "utf8" });
-    const same = run("--base", "HEAD");
+  it("the command: exit codes, JSON, and errors that say what to do", async () => {
+    const run = (...args: string[]) => cli(["diff", "--root", repo.dir, ...args]);
+    const same = await run("--base", "HEAD");
     expect([same.status, same.stdout]).toEqual([0, `rendered diff of stack lab: HEAD (${commits.member?.slice(0, 12)}) → HEAD (${commits.member?.slice(0, 12)})\nno rendered change\n`]);
-    const json = run("--base", commits.alias as string, "--head", commits.memory as string, "--json");
+    const json = await run("--base", commits.alias as string, "--head", commits.memory as string, "--json");
     expect(json.status).toBe(0);
     expect((JSON.parse(json.stdout) as { host: string; daemon: string; path: string; status: string }[]).map((c) => [c.host, c.daemon, c.path, c.status])).toEqual([["hv1", "libvirt", "libvirt/velo-libre--atelier.xml", "changed"]]);
-    const unknown = run("--base", "no-such-branch");
+    const unknown = await run("--base", "no-such-branch");
     expect([unknown.status, unknown.stderr]).toEqual([1, 'error: unknown git ref "no-such-branch" (give a branch, tag or commit, like origin/main or HEAD~1; in CI fetch it first: git fetch origin main)\n']);
-    const usage = run();
+    const usage = await run();
     expect([usage.status, usage.stderr]).toEqual([2, "error: --base REF is required (the branch or commit to compare with, e.g. --base origin/main)\n(npm run diff -- --help for the options)\n"]);
   });
 });

@@ -214,7 +214,7 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
   }, 120_000);
 
   it("npm run status -- certs prints what the web host holds: issuer, names, not-after, days left", () => {
-    const r = sh("npx", ["--no-install", "tsx", "lib/cli/status.ts", "certs", "--root", root]);
+    const r = sh("npx", ["--no-install", "tsx", "lib/cli/main.ts", "status", "certs", "--root", root]);
     // Exit 1: one site needs attention (the external one).
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^ok {7}atelier-velo\.test \(lab\)\n {2}issuer Pebble Intermediate CA \w+; names atelier-velo\.test, www\.atelier-velo\.test; not after \d{4}-\d\d-\d\d \(\d+ days left\)$/m);
@@ -311,7 +311,7 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
       const view = formatDnssec([row as NonNullable<typeof row>]);
       expect(view).toMatch(new RegExp(`^${zone}: signed; policy globenet; dnssec: true in git\\n  key \\d+ (KSK|ZSK): published \\d{4}-\\d\\d-\\d\\d \\(\\d+ days?\\)`));
     });
-    const cli = sh("npx", ["--no-install", "tsx", "lib/cli/dnssec.ts", "ds", zone, "--root", root]);
+    const cli = sh("npx", ["--no-install", "tsx", "lib/cli/main.ts", "dnssec", "ds", zone, "--root", root]);
     expect(cli.status, cli.stderr).toBe(0);
     expect(cli.stdout.trim().replace(/\s+/g, " ")).toMatch(new RegExp(`^${zone.replace(/\./g, "\\.")}\\. IN DS \\d+ 13 2 [0-9A-F]{64}$`));
   }, 120_000);

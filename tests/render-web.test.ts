@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fpmPools, type SiteModel } from "../lib/model/types";
 import { UnsafeValueError, renderApacheCommon, renderFpmPool, renderSuspendedPage, renderVhost } from "../lib/render";
 import { renderMdEvent } from "../lib/render/apache-common";
-import { MD_RELOAD_FLAG, MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../lib/render/md-reload";
-import { requireTool, run } from "./helpers/tools";
+import { MD_RELOAD_FLAG } from "../lib/render/md-reload";
 import { makeModel } from "./fixtures/model";
 
 function site(host: string): SiteModel {
@@ -382,21 +378,6 @@ describe("shared web files", () => {
     // mod_md gives the command no PATH: no bare program name may run.
     expect(code.join("\n")).not.toMatch(/(^|[;&|(]\s*|'\s*)(logger|touch)\b/m);
     expect(out.trimEnd().endsWith("exit 0")).toBe(true);
-  });
-
-  it.skipIf(!requireTool("systemd-analyze", "systemd"))("the systemd units that answer the request pass systemd-analyze verify", () => {
-    const dir = mkdtempSync(join(tmpdir(), "globenet-units-"));
-    try {
-      writeFileSync(join(dir, `${MD_RELOAD_UNIT}.path`), MD_RELOAD_PATH_UNIT);
-      writeFileSync(join(dir, `${MD_RELOAD_UNIT}.service`), MD_RELOAD_SERVICE_UNIT);
-      const r = run("systemd-analyze", ["verify", join(dir, `${MD_RELOAD_UNIT}.path`), join(dir, `${MD_RELOAD_UNIT}.service`)]);
-      expect(`${r.stdout}${r.stderr}`.trim()).toBe("");
-      expect(r.status).toBe(0);
-      expect(MD_RELOAD_PATH_UNIT).toContain(`PathExists=${MD_RELOAD_FLAG}\n`);
-      expect(MD_RELOAD_SERVICE_UNIT).toMatch(/ExecStart=\/bin\/rm -f -- \S+\nExecStart=\/usr\/sbin\/apache2ctl graceful\n$/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   it("the notice page is bilingual and names the hosting team's address, escaped", () => {

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +14,7 @@ import { nextFreeAddress, reservedInPool, type Pool } from "../lib/scaffold/addr
 import { chooseHypervisor, SIZES, type Resources, type StackHypervisors } from "../lib/scaffold/hypervisor";
 import { handleProblem, normaliseZoneName } from "../lib/scaffold/names";
 import { memberYaml, scalar, vpsYaml, zoneYaml } from "../lib/scaffold/yaml";
+import { cli } from "./helpers/cli";
 import { KEY } from "./helpers/data-tree";
 
 const P4: Pool = { cidr: "203.0.113.0/25", gateway: "203.0.113.1" };
@@ -162,8 +162,6 @@ describe("YAML text", () => {
 // ---- The command on a copy of the repository's data ----------------------------------------
 
 const REPO = join(__dirname, "..");
-const TSX = join(REPO, "node_modules", ".bin", "tsx");
-const NEW = join(REPO, "lib", "cli", "new.ts");
 
 const copies: string[] = [];
 afterAll(() => {
@@ -179,8 +177,7 @@ function copyData(): string {
 }
 
 function runNew(root: string, ...args: string[]) {
-  const r = spawnSync(TSX, [NEW, ...args, "--root", root], { encoding: "utf8" });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return cli(["new", ...args, "--root", root]);
 }
 
 /** What npm run validate checks: every stack, every file. */
@@ -220,13 +217,13 @@ function expectedNext(root: string, cidr: string): string {
 }
 
 describe("npm run new on a copy of the repository's data", () => {
-  it("new vps: the next free addresses, a hypervisor, validates untouched; the next one takes the following addresses", () => {
+  it("new vps: the next free addresses, a hypervisor, validates untouched; the next one takes the following addresses", async () => {
     const root = copyData();
     expect(validationErrors(root)).toEqual([]);
     const want4 = expectedNext(root, "203.0.113.0/25");
     const want6 = expectedNext(root, "2001:db8:42::/64");
 
-    const r = runNew(root, "vps", "velo-libre", "compta", "--size", "small");
+    const r = await runNew(root, "vps", "velo-libre", "compta", "--size", "small");
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("wrote members/velo-libre/vps/compta.yaml");
@@ -237,7 +234,7 @@ describe("npm run new on a copy of the repository's data", () => {
 
     const then4 = expectedNext(root, "203.0.113.0/25");
     const then6 = expectedNext(root, "2001:db8:42::/64");
-    const r2 = runNew(root, "vps", "ondes-libres", "relay", "--size", "medium");
+    const r2 = await runNew(root, "vps", "ondes-libres", "relay", "--size", "medium");
     expect(r2.status).toBe(0);
     const v2 = parse(readFileSync(join(root, "members/ondes-libres/vps/relay.yaml"), "utf8"));
     expect([v2.ipv4, v2.ipv6]).toEqual([then4, then6]);
@@ -247,12 +244,12 @@ describe("npm run new on a copy of the repository's data", () => {
     expect(validationErrors(root)).toEqual([]);
 
     // npm run validate itself agrees.
-    const val = spawnSync(TSX, [join(REPO, "lib/cli/main.ts"), "validate", "--root", root], { encoding: "utf8" });
+    const val = await cli(["validate", "--root", root]);
     expect(val.stderr).toBe("");
     expect(val.status).toBe(0);
   });
 
-  it("new vps goes to another hypervisor when the roomiest one is full in one stack", () => {
+  it("new vps goes to another hypervisor when the roomiest one is full in one stack", async () => {
     const root = copyData();
     const prod = join(root, "Pulumi.prod.yaml");
     // hv1 in prod: 2048 MB used by atelier; 3000 MB of capacity leaves 952, under a small VPS's 1024.
@@ -261,7 +258,7 @@ describe("npm run new on a copy of the repository's data", () => {
     expect(edited).not.toBe(text);
     writeFileSync(prod, edited);
     expect(validationErrors(root)).toEqual([]);
-    const r = runNew(root, "vps", "velo-libre", "compta");
+    const r = await runNew(root, "vps", "velo-libre", "compta");
     expect(r.status).toBe(0);
     const file = readFileSync(join(root, "members/velo-libre/vps/compta.yaml"), "utf8");
     expect(parse(file).hypervisor).toBe("hv2");
@@ -269,45 +266,45 @@ describe("npm run new on a copy of the repository's data", () => {
     expect(validationErrors(root)).toEqual([]);
   });
 
-  it("new vps refuses an unknown member, an existing VPS, a bad name, and --dry-run writes nothing", () => {
+  it("new vps refuses an unknown member, an existing VPS, a bad name, and --dry-run writes nothing", async () => {
     const root = copyData();
-    const unknown = runNew(root, "vps", "personne", "web");
+    const unknown = await runNew(root, "vps", "personne", "web");
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('no member "personne"');
-    const exists = runNew(root, "vps", "velo-libre", "atelier");
+    const exists = await runNew(root, "vps", "velo-libre", "atelier");
     expect(exists.status).toBe(1);
     expect(exists.stderr).toContain("members/velo-libre/vps/atelier.yaml already exists");
-    const bad = runNew(root, "vps", "velo-libre", "Web_1");
+    const bad = await runNew(root, "vps", "velo-libre", "Web_1");
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('"Web_1" is not a VPS name');
-    const size = runNew(root, "vps", "velo-libre", "web", "--size", "huge");
+    const size = await runNew(root, "vps", "velo-libre", "web", "--size", "huge");
     expect(size.status).toBe(2);
-    const dry = runNew(root, "vps", "velo-libre", "web", "--dry-run");
+    const dry = await runNew(root, "vps", "velo-libre", "web", "--dry-run");
     expect(dry.status).toBe(0);
     expect(parse(dry.stdout)).toMatchObject({ hypervisor: "hv1", ipv4: expectedNext(root, "203.0.113.0/25") });
     expect(existsSync(join(root, "members/velo-libre/vps/web.yaml"))).toBe(false);
     // The suggestion is in the zone of the member's site, not in its redirect-only zone.
-    const jardins = runNew(root, "vps", "jardins-partages", "compta", "--dry-run");
+    const jardins = await runNew(root, "vps", "jardins-partages", "compta", "--dry-run");
     expect(jardins.stdout).toContain("# dns_name: compta.jardins-partages.example\n");
     // A departed member (papier-mache) keeps no VPS and owns no zone.
-    const departed = runNew(root, "vps", "papier-mache", "web");
+    const departed = await runNew(root, "vps", "papier-mache", "web");
     expect(departed.status).toBe(1);
     expect(departed.stderr).toContain('member "papier-mache" has departed');
-    const departedZone = runNew(root, "zone", "papier-mache.example", "--owner", "papier-mache");
+    const departedZone = await runNew(root, "zone", "papier-mache.example", "--owner", "papier-mache");
     expect(departedZone.status).toBe(1);
     expect(departedZone.stderr).toContain('member "papier-mache" has departed');
   });
 
-  it("new member: placeholders that validate; refuses a taken, reserved or invalid handle with the schema's message", () => {
+  it("new member: placeholders that validate; refuses a taken, reserved or invalid handle with the schema's message", async () => {
     const root = copyData();
-    const r = runNew(root, "member", "amap-belleville");
+    const r = await runNew(root, "member", "amap-belleville");
     expect(r.status).toBe(0);
     const text = readFileSync(join(root, "members/amap-belleville/member.yaml"), "utf8");
     expect(text).toContain("# TODO: the member's full name");
     expect(r.stdout).toContain("to fill in: name");
     expect(validationErrors(root)).toEqual([]);
 
-    const withValues = runNew(root, "member", "amis-biblio", "--name", "Les Amis de la Bibliothèque", "--email", "bureau@amis-biblio.example", "--ssh-key", KEY);
+    const withValues = await runNew(root, "member", "amis-biblio", "--name", "Les Amis de la Bibliothèque", "--email", "bureau@amis-biblio.example", "--ssh-key", KEY);
     expect(withValues.status).toBe(0);
     expect(parse(readFileSync(join(root, "members/amis-biblio/member.yaml"), "utf8"))).toMatchObject({ name: "Les Amis de la Bibliothèque", contact: { email: "bureau@amis-biblio.example" }, ssh_keys: [KEY] });
     expect(validationErrors(root)).toEqual([]);
@@ -318,43 +315,43 @@ describe("npm run new on a copy of the repository's data", () => {
       ["root", 'handle "root" is a system account name (choose another handle)'],
       ["Velo", `handle "Velo" ${handleProblem("Velo")}`],
     ]) {
-      const x = runNew(root, "member", h as string);
+      const x = await runNew(root, "member", h as string);
       expect(x.status, h).toBe(1);
       expect(x.stderr).toContain(msg);
     }
-    const badEmail = runNew(root, "member", "autre", "--email", "nope");
+    const badEmail = await runNew(root, "member", "autre", "--email", "nope");
     expect(badEmail.status).toBe(1);
     expect(badEmail.stderr).toContain("--email is not an e-mail address");
     expect(existsSync(join(root, "members/autre"))).toBe(false);
   });
 
-  it("new zone: IDNA-normalised, owned, validates untouched; refuses an existing zone and an unknown owner", () => {
+  it("new zone: IDNA-normalised, owned, validates untouched; refuses an existing zone and an unknown owner", async () => {
     const root = copyData();
-    const r = runNew(root, "zone", "Vélo-Club.example", "--owner", "velo-libre");
+    const r = await runNew(root, "zone", "Vélo-Club.example", "--owner", "velo-libre");
     expect(r.status).toBe(0);
     const file = join(root, "zones/xn--vlo-club-b1a.example.yaml");
     expect(zoneSchema.parse(parse(readFileSync(file, "utf8")))).toEqual({ owner: "velo-libre", ttl: 3600, dnssec: true, records: [] });
     expect(validationErrors(root)).toEqual([]);
 
     // The member's VPS now gets a suggestion in one of its zones.
-    const v = runNew(root, "vps", "velo-libre", "compta", "--dry-run");
+    const v = await runNew(root, "vps", "velo-libre", "compta", "--dry-run");
     expect(v.stdout).toContain("# dns_name: compta.velo-libre.example");
 
-    const again = runNew(root, "zone", "xn--vlo-club-b1a.example", "--owner", "velo-libre");
+    const again = await runNew(root, "zone", "xn--vlo-club-b1a.example", "--owner", "velo-libre");
     expect(again.status).toBe(1);
     expect(again.stderr).toContain("already exists");
-    const unknown = runNew(root, "zone", "neuf.example", "--owner", "personne");
+    const unknown = await runNew(root, "zone", "neuf.example", "--owner", "personne");
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('no member "personne"');
-    const noOwner = runNew(root, "zone", "neuf.example");
+    const noOwner = await runNew(root, "zone", "neuf.example");
     expect(noOwner.status).toBe(1);
     expect(existsSync(join(root, "zones/neuf.example.yaml"))).toBe(false);
   });
 
-  it("the safety net: a file that breaks validation is removed again and the errors printed", () => {
+  it("the safety net: a file that breaks validation is removed again and the errors printed", async () => {
     const root = copyData();
     // A zone inside velo-libre's zone owned by another member, which velo-libre never delegated.
-    const r = runNew(root, "zone", "atelier.velo-libre.example", "--owner", "globenet");
+    const r = await runNew(root, "zone", "atelier.velo-libre.example", "--owner", "globenet");
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^zones\/atelier\.velo-libre\.example\.yaml:\d+:\d+ owner: zone atelier\.velo-libre\.example lies inside the zone velo-libre\.example, owned by velo-libre, which delegates no "atelier" to globenet/m);
     expect(r.stderr).toContain("so it was removed again");
@@ -362,10 +359,10 @@ describe("npm run new on a copy of the repository's data", () => {
     expect(validationErrors(root)).toEqual([]);
   });
 
-  it("refuses to work on a tree that does not validate", () => {
+  it("refuses to work on a tree that does not validate", async () => {
     const root = copyData();
     writeFileSync(join(root, "zones/velo-libre.example.yaml"), "owner: personne\nrecords: []\n");
-    const r = runNew(root, "member", "amap-belleville");
+    const r = await runNew(root, "member", "amap-belleville");
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("the data does not validate as it is");
     expect(existsSync(join(root, "members/amap-belleville"))).toBe(false);

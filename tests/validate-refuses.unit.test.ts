@@ -23,7 +23,7 @@ records:
 `;
 
 describe("npm run validate refuses the classes closed in issue 16", () => {
-  it("one tree, every class: file:line:col, field, hint; exit 1; render writes nothing", () => {
+  it("one tree, every class: file:line:col, field, hint; exit 1; render writes nothing", async () => {
     const root = writeTree({
       "members/velo-libre/member.yaml": memberWith(`ssh_keys: ["${KEY}"]`, `ssh_keys: "${KEY}"`),
       "members/papier-mache/member.yaml": DEPARTED,
@@ -33,7 +33,7 @@ describe("npm run validate refuses the classes closed in issue 16", () => {
       "members/latin/member.yaml": "replaced below by Latin-1 bytes\n",
     });
     writeFileSync(join(root, "members/latin/member.yaml"), Buffer.concat([Buffer.from("handle: latin\nname: Caf"), Buffer.from([0xe9]), Buffer.from("\n")]));
-    const v = runCli("validate", "--root", root, "--stack", "test");
+    const v = await runCli("validate", "--root", root, "--stack", "test");
     expect(v.status).toBe(1);
     expect(v.stderr).toContain([
       "members/latin/member.yaml:2:10: is not UTF-8 text: byte 0xE9 here is not valid UTF-8 (the file was probably saved as Latin-1 or Windows-1252: save it again as UTF-8, then check the accented letters)",
@@ -60,7 +60,7 @@ describe("npm run validate refuses the classes closed in issue 16", () => {
     expect(v.stderr).toContain("zones/vide.example.yaml: is empty: it holds no data, only blank lines or comments (write its fields, as in the examples of zones/README.md, or delete the file)");
     expect(v.stderr).toMatch(/\n\d+ error\(s\); nothing can be applied until they are fixed\./);
     const out = join(mkdtempSync(join(tmpdir(), "globenet-out-")), "render");
-    const r = runCli("render", "--root", root, "--stack", "test", "--out", out);
+    const r = await runCli("render", "--root", root, "--stack", "test", "--out", out);
     expect(r.status).toBe(1);
     expect(existsSync(out)).toBe(false);
   });

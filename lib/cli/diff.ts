@@ -1,66 +1,26 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { DiffToolError, formatText, GitRefError, renderedDiff, SideError, toJson } from "../diff";
-import { REPO_ROOT, runMain, UsageError } from "./args";
+import { REPO_ROOT, UsageError } from "./args";
+import type { Args, Io } from "./command";
 
-export const DIFF_HELP = `Usage: npm run diff -- --base REF [--worktree | --head REF] [--stack NAME] [--json]
-
-Renders the data (members/, zones/, Pulumi.<stack>.yaml) at REF and at HEAD with the
-project's own loader and renderers, and prints the unified diff of every generated file
-that differs, by host and then by daemon (apache2, www, php-fpm, mariadb, bind, libvirt,
-cloud-init). Zone serials and database passwords are placeholders in renders, so they
-never show. Prints "no rendered change" when the generated files are identical.
-
-  --base REF     the side to compare with: a branch, tag or commit (e.g. origin/main)
-  --head REF     the new side (default: HEAD, the last commit; uncommitted edits left out)
-  --worktree     the new side is the working tree, uncommitted edits included
-  --stack NAME   whose inventory to render with (default: lab; also prod)
-  --root DIR     the git checkout to read (default: this repository)
-  --json         print a JSON list of {host, daemon, path, status, diff} (status: added,
-                 removed or changed), [] when nothing differs
-
-Exit 0 when the comparison ran (whatever it found), 1 when a side's data has errors (each
-printed as file:line:col, naming the side), 2 on a usage error.`;
-
-export async function diffCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      base: { type: "string" },
-      head: { type: "string" },
-      worktree: { type: "boolean" },
-      stack: { type: "string" },
-      root: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    console.log(DIFF_HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (name the base with --base ${positionals[0]})`);
-  if (!values.base) throw new UsageError("--base REF is required (the branch or commit to compare with, e.g. --base origin/main)");
-  if (values.worktree && values.head) throw new UsageError("give --head REF or --worktree, not both");
-  const stack = values.stack ?? "lab";
+/** npm run diff (table entry and help: lib/cli/commands.ts). */
+export async function runDiff(args: Args, io: Io): Promise<number> {
+  const [extra] = args.positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (name the base with --base ${extra})`);
+  const base = args.str("base");
+  if (!base) throw new UsageError("--base REF is required (the branch or commit to compare with, e.g. --base origin/main)");
+  const head = args.str("head");
+  if (args.flag("worktree") && head) throw new UsageError("give --head REF or --worktree, not both");
+  const stack = args.str("stack") ?? "lab";
   if (!/^[a-z0-9-]+$/.test(stack)) throw new UsageError(`--stack "${stack}" is not a stack name (lab or prod)`);
-  try {
-    const r = await renderedDiff({ root: resolve(values.root ?? REPO_ROOT), stack, base: values.base, head: values.head, worktree: values.worktree });
-    if (values.json) console.log(JSON.stringify(toJson(r.changes, r.diffs), null, 2));
-    else process.stdout.write(formatText(stack, r.base, r.head, r.changes, r.diffs));
-    if (r.uncommitted.length > 0) {
-      console.error(`note: uncommitted edits in ${r.uncommitted.join(", ")} are not compared (add --worktree to include them)`);
-    }
-    return 0;
-  } catch (e) {
-    if (e instanceof SideError || e instanceof GitRefError || e instanceof DiffToolError) {
-      console.error(`error: ${e.message}`);
-      return 1;
-    }
-    throw e;
+  const r = await renderedDiff({ root: resolve(args.str("root") ?? REPO_ROOT), stack, base, head, worktree: args.flag("worktree") });
+  if (args.flag("json")) io.out(JSON.stringify(toJson(r.changes, r.diffs), null, 2));
+  else io.write(formatText(stack, r.base, r.head, r.changes, r.diffs));
+  if (r.uncommitted.length > 0) {
+    io.err(`note: uncommitted edits in ${r.uncommitted.join(", ")} are not compared (add --worktree to include them)`);
   }
+  return 0;
 }
 
-if (require.main === module) runMain("diff", diffCommand);
+/** Shown as one line (exit 1): a side's data errors, an unknown ref, git diff missing. */
+export const expected = [SideError, GitRefError, DiffToolError];

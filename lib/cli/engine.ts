@@ -1,5 +1,4 @@
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import type { OpMap } from "@pulumi/pulumi/automation";
 import { DriverError } from "../engine/driver";
 import { openStack } from "../lab/open-stack";
@@ -8,36 +7,12 @@ import { previewPlan } from "../guard/collect";
 import { guardBeforeUp } from "../guard/apply";
 import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
+import { consoleIo, runCommand, type Args, type Io } from "./command";
+import { findCommand } from "./commands";
 import { loadModel } from "../check/build";
 import { formatCerts } from "../status/certs";
 import { onStackHosts } from "../lab/open-stack";
 import { waitForCerts } from "../status/cert-wait";
-
-export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> -- [--stack NAME] [--root DIR]
-
-  preview [--expect-no-changes] [--diff]   what an apply would change; --expect-no-changes
-          [--plan-json FILE] [--refresh]   exits 1 when anything would; --plan-json writes
-                                           the steps for npm run guard; --refresh reads
-                                           the live hosts first (drift), saving nothing
-  up [--guard] [--allow PATH]              apply (validate, render, then the engine); on any
-                                           stack but lab (or with --guard) it first previews
-                                           and runs the destructive-change guard on that plan,
-                                           and stops before changing anything if it blocks
-  refresh                                  read the live hosts into the state (shows drift)
-  destroy --confirm NAME                   remove everything the stack manages (archives first)
-  history [--limit N]                      the stack's past updates: when, what, result,
-                                           the commit applied, its merge request, who
-
-  --stack NAME   lab (default) or prod; prod takes PULUMI_BACKEND_URL and
-                 PULUMI_CONFIG_PASSPHRASE from the environment
-  --root DIR     data tree to use (default: the repository)
-  --lock-wait S  up/refresh/destroy: when another update holds the stack, wait up to S
-                 seconds for it (default 0: say who holds it and stop; CI waits)
-  --cert-wait S  up: then wait up to S seconds for the sites' certificates (default 0:
-                 read them once) and list any site without one, and why
-  --allow PATH   up: allow deleting PATH (repeatable) as an Allow-Destroy line would; the
-                 guard reads those lines from the commits since the stack's last
-                 successful update (never from a merge request's description)`;
 
 function summary(changes: OpMap | Record<string, number> | undefined): string {
   const entries = Object.entries(changes ?? {}).filter(([, n]) => (n ?? 0) > 0);
@@ -48,30 +23,24 @@ function changed(changes: OpMap | Record<string, number> | undefined): number {
   return Object.entries(changes ?? {}).filter(([op]) => op !== "same").reduce((a, [, n]) => a + (n ?? 0), 0);
 }
 
-export async function engineCommand(op: string, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      stack: { type: "string" },
-      root: { type: "string" },
-      "expect-no-changes": { type: "boolean" },
-      "plan-json": { type: "string" },
-      refresh: { type: "boolean" },
-      diff: { type: "boolean" },
-      confirm: { type: "string" },
-      "lock-wait": { type: "string" },
-      "cert-wait": { type: "string" },
-      guard: { type: "boolean" },
-      allow: { type: "string", multiple: true },
-      limit: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(ENGINE_HELP);
-    return 0;
-  }
+/** npm run preview|up|refresh|destroy|history (table entries and help: lib/cli/commands.ts); each declares only the options it uses. */
+export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
+  const str = (n: string) => (a.declares(n) ? a.str(n) : undefined);
+  const flag = (n: string) => a.declares(n) && a.flag(n);
+  const values = {
+    stack: str("stack"),
+    root: str("root"),
+    "expect-no-changes": flag("expect-no-changes"),
+    "plan-json": str("plan-json"),
+    refresh: flag("refresh"),
+    diff: flag("diff"),
+    confirm: str("confirm"),
+    "lock-wait": str("lock-wait"),
+    "cert-wait": str("cert-wait"),
+    guard: flag("guard"),
+    allow: a.declares("allow") ? a.list("allow") : undefined,
+    limit: str("limit"),
+  };
   const stackName = values.stack ?? "lab";
   if (op === "destroy" && values.confirm !== stackName) {
     throw new UsageError(`destroy removes everything stack ${stackName} manages (members' data is archived first): confirm with --confirm ${stackName}`);
@@ -87,20 +56,20 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
   }
   const t0 = process.hrtime.bigint();
   try {
-    const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => console.error(l) });
-    const color = process.stdout.isTTY ? "auto" : "never";
-    const onOutput = (s: string) => process.stdout.write(s);
+    const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => io.err(l) });
+    const color = io.isTTY ? "auto" : "never";
+    const onOutput = (s: string) => io.write(s);
     switch (op) {
       case "preview": {
         const { plan, result: r } = await previewPlan(stack, { onOutput, color, diff: values.diff, refresh: values.refresh });
         if (values["plan-json"]) {
           writeFileSync(values["plan-json"], `${JSON.stringify(plan, null, 2)}\n`);
-          console.log(`plan written to ${values["plan-json"]} (${plan.steps.length} steps): npm run guard -- --plan ${values["plan-json"]}`);
+          io.out(`plan written to ${values["plan-json"]} (${plan.steps.length} steps): npm run guard -- --plan ${values["plan-json"]}`);
         }
         const n = changed(r.changeSummary);
-        console.log(`\npreview of ${stackName}: ${summary(r.changeSummary)} (${seconds(t0)})`);
+        io.out(`\npreview of ${stackName}: ${summary(r.changeSummary)} (${seconds(t0)})`);
         if (values["expect-no-changes"] && n > 0) {
-          console.error(`${n} change(s) where none were expected`);
+          io.err(`${n} change(s) where none were expected`);
           return 1;
         }
         return 0;
@@ -108,46 +77,43 @@ export async function engineCommand(op: string, argv: string[]): Promise<number>
       case "up": {
         if (values.guard || stackName !== "lab") {
           // The plan judged on the merge request may be stale: judge this apply's own plan.
-          console.log(`guard: previewing stack ${stackName} before the update …`);
+          io.out(`guard: previewing stack ${stackName} before the update …`);
           const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow });
-          console.log(g.text);
+          io.out(g.text);
           if (!g.ok) {
-            console.error(`\nup of ${stackName} refused by the guard before changing anything (${seconds(t0)}): add the Allow-Destroy lines above in a commit, if this is intended`);
+            io.err(`\nup of ${stackName} refused by the guard before changing anything (${seconds(t0)}): add the Allow-Destroy lines above in a commit, if this is intended`);
             return 1;
           }
         }
         const r = await stack.up({ onOutput, color, diff: values.diff });
-        console.log(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
-        await reportCertificates(values.root ?? REPO_ROOT, stackName, certWait);
+        io.out(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
+        await reportCertificates(values.root ?? REPO_ROOT, stackName, certWait, io);
         return 0;
       }
       case "refresh": {
         const r = await stack.refresh({ onOutput, color });
-        console.log(`\nrefresh of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
+        io.out(`\nrefresh of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
         return 0;
       }
       case "destroy": {
         const r = await stack.destroy({ onOutput, color });
-        console.log(`\ndestroy of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
+        io.out(`\ndestroy of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
         return 0;
       }
       case "history": {
         const h = await stack.history(limit);
-        for (const line of historyLines(h)) console.log(line);
-        if (h.length === 0) console.log(`stack ${stackName} has no updates yet`);
+        for (const line of historyLines(h)) io.out(line);
+        if (h.length === 0) io.out(`stack ${stackName} has no updates yet`);
         return 0;
       }
       default:
         throw new UsageError(`unknown operation ${op}`);
     }
   } catch (e) {
-    if (e instanceof DriverError || e instanceof ToolchainError) {
-      console.error(`error: ${e.message}`);
-      return 1;
-    }
+    if (e instanceof DriverError || e instanceof ToolchainError || e instanceof UsageError) throw e;
     const msg = e instanceof Error ? e.message : String(e);
     // The Automation API's error carries the CLI's whole output; its tail says what failed.
-    console.error(`\n${op} of ${stackName} failed (${seconds(t0)}):\n${msg.split("\n").slice(-25).join("\n")}`);
+    io.err(`\n${op} of ${stackName} failed (${seconds(t0)}):\n${msg.split("\n").slice(-25).join("\n")}`);
     return 1;
   }
 }
@@ -176,19 +142,27 @@ export function historyLines(h: ReadonlyArray<{ version: number; startTime: Date
  * sites still without one (or lacking a name), with mod_md's error and what to do. Never fails
  * the apply: the sites serve HTTP meanwhile and mod_md keeps trying.
  */
-async function reportCertificates(root: string, stack: string, waitSec: number): Promise<void> {
+async function reportCertificates(root: string, stack: string, waitSec: number, io: Io): Promise<void> {
   const { model } = loadModel(root, stack);
   if (!model?.inventory.acme || !model.sites.some((s) => s.tls === "acme")) return;
   try {
     const rows = await onStackHosts(root, stack, () => waitForCerts(root, model, waitSec));
     const bad = rows.filter((r) => r.state !== "ok");
     if (bad.length === 0) {
-      console.log(`certificates: all ${rows.length} live`);
+      io.out(`certificates: all ${rows.length} live`);
       return;
     }
-    console.log(`certificates: ${rows.length - bad.length} of ${rows.length} live; these need attention (mod_md keeps trying by itself):`);
-    console.log(formatCerts(bad).replace(/^/gm, "  "));
+    io.out(`certificates: ${rows.length - bad.length} of ${rows.length} live; these need attention (mod_md keeps trying by itself):`);
+    io.out(formatCerts(bad).replace(/^/gm, "  "));
   } catch (e) {
-    console.error(`warning: could not read the certificates back (${(e as Error).message.split("\n")[0]}); npm run status -- certs --stack ${stack} tells later`);
+    io.err(`warning: could not read the certificates back (${(e as Error).message.split("\n")[0]}); npm run status -- certs --stack ${stack} tells later`);
   }
 }
+
+/** An engine operation as `npm run <op> -- argv` parses and reports it (never throws). */
+export function engineCommand(op: string, argv: string[], io: Io = consoleIo): Promise<number> {
+  return runCommand(findCommand(op)!, argv, io);
+}
+
+/** Shown as one line (exit 1): the stack is locked, the toolchain is missing… */
+export const expected = [DriverError, ToolchainError];

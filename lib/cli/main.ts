@@ -1,70 +1,44 @@
-import { formatDiagnostic } from "../load/diagnostic";
-import { DataError } from "../load/diagnostic";
-import { UsageError } from "./args";
-import { benchCommand } from "./bench";
-import { engineCommand } from "./engine";
-import { labCommand } from "./lab";
-import { renderCommand } from "./render";
-import { validateCommand } from "./validate";
+import { say } from "../i18n/lang";
+import { consoleIo, EXIT, runCommand, type Io } from "./command";
+import { COMMANDS, findCommand } from "./commands";
 
-const HELP = `globenet-infra command-line tool
-
-  npm run validate [-- --root DIR --stack NAME]   check every data file
-  npm run render -- --out DIR [--root DIR]        write the generated config files
-  npm run bench -- data [--members N]             time validate and render on N synthetic members
-  npm run preview|up|refresh|destroy|history      drive the Pulumi engine (lab stack by default)
-  npm run state -- status|backup|restore|migrate|recover
-                                                  the stacks' state: where, locks, backups
-  npm run lab [-- up|down|status]                 the whole of Globenet on this machine (as root)
-
-Each command takes --help.`;
-
-async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  try {
-    switch (cmd) {
-      case "preview":
-      case "up":
-      case "refresh":
-      case "destroy":
-      case "history":
-        return await engineCommand(cmd, rest);
-      case "validate":
-        return validateCommand(rest);
-      case "render":
-        return renderCommand(rest);
-      case "bench":
-        return benchCommand(rest);
-      case "lab":
-        return await labCommand(rest);
-      case undefined:
-      case "help":
-      case "--help":
-        console.log(HELP);
-        return cmd === undefined ? 2 : 0;
-      default:
-        console.error(`unknown command "${cmd}"\n\n${HELP}`);
-        return 2;
-    }
-  } catch (e) {
-    if (e instanceof DataError) {
-      for (const d of e.diagnostics) console.error(formatDiagnostic(d));
-      return 1;
-    }
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`error: ${(e as Error).message}`);
-      return 2;
-    }
-    throw e;
-  }
+/** The top-level help: every command of the table, with its summary in the volunteer's language. */
+export function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    "globenet-infra command-line tool: npm run <command> [-- options]",
+    "",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${say(c.summary)}`),
+    "",
+    "npm run <command> -- --help shows a command's options.",
+    "Exit codes: 0 done; 1 the command ran and found a problem (data errors, a refusal, a failure: the",
+    "message says what to do next); 2 usage error (unknown command or option, missing value).",
+  ].join("\n");
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
+/** The command list of README.md ("All commands"), in English; tests/docs-commands.test.ts keeps the README equal to it. */
+export function commandsMarkdown(): string {
+  return ["| command | what it does |", "|---|---|", ...COMMANDS.map((c) => `| \`npm run ${c.name}${c.usage[0] ? ` ${c.usage[0]}` : ""}\` | ${c.summary.en} |`.replace(/\|(?=[^`]*`\s\|)/g, "\\|"))].join("\n");
+}
+
+/** `npx tsx lib/cli/main.ts <command> args…`: what every package.json script calls. */
+export async function main(argv: string[], io: Io = consoleIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(topHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const cmd = findCommand(name);
+  if (!cmd) {
+    io.err(`error: unknown command "${name}" (known: ${COMMANDS.map((c) => c.name).join(", ")})`);
+    io.err("(npx tsx lib/cli/main.ts --help describes them)");
+    return EXIT.usage;
+  }
+  return runCommand(cmd, rest, io);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
-    process.exitCode = 1;
-  },
-);
+  });
+}

@@ -1,37 +1,14 @@
 import { existsSync, mkdirSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../check/build";
 import { describeSize, isSize, SIZES, type SizeName } from "../scaffold/hypervisor";
 import { loadData, planMember, planVps, planZone, Refusal, TreeInvalid, type Scaffold } from "../scaffold/plan";
-import { REPO_ROOT, runMain, stacksIn, UsageError } from "./args";
+import { volunteerLang } from "../i18n/lang";
+import { REPO_ROOT, stacksIn, UsageError } from "./args";
+import type { Args, Io } from "./command";
 
 const sizes = (Object.keys(SIZES) as SizeName[]).map((s) => `${s} (${describeSize(SIZES[s])})`).join(", ");
-
-export const NEW_HELP = `Usage:
-  npm run new -- member <handle> [--name "Full Name"] [--email ADDRESS] [--ssh-key "LINE"]
-  npm run new -- vps <handle> <name> [--size small|medium|large] [--image NAME]
-  npm run new -- zone <domain> --owner <handle>
-
-Writes a new data file that passes npm run validate as it is, with comments saying what to
-fill in (lines marked TODO), then checks the whole tree against every stack; if that check
-fails, the file is removed again and the errors are printed.
-
-  member   members/<handle>/member.yaml, status active. Without --name/--email the file has
-           placeholders that validate (a TODO name, todo@<handle>.invalid) to replace.
-  vps      members/<handle>/vps/<name>.yaml: the hypervisor with the most room that fits in
-           every stack, the next free IPv4 and IPv6 of the pools (never a gateway, network or
-           broadcast address, nor one a VPS or host uses in any stack), the inventory's first
-           image, and a dns_name suggestion in a comment. Sizes: ${sizes}; default small.
-  zone     zones/<domain>.yaml owned by a member, no records yet and commented examples. An
-           accented domain is written in its xn-- form, as the schema asks.
-
-  --root DIR   data tree to work on (default: the repository)
-  --dry-run    print the file instead of writing it
-
-Exit 0 when written (or printed), 1 when refused (the file exists, unknown member, no room,
-the data already has errors...), 2 on a usage error.`;
 
 function commandLine(kind: string, positionals: string[], extra: Array<[string, string | undefined]>): string {
   const opts = extra.filter(([, v]) => v !== undefined).map(([k, v]) => ` --${k} ${v}`).join("");
@@ -61,28 +38,10 @@ function validateAll(root: string, stacks: string[]): Diagnostic[] {
   return sortDiagnostics([...seen.values()]);
 }
 
-export function newCommand(argv: string[]): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      root: { type: "string" },
-      "dry-run": { type: "boolean" },
-      size: { type: "string" },
-      image: { type: "string" },
-      owner: { type: "string" },
-      name: { type: "string" },
-      email: { type: "string" },
-      "ssh-key": { type: "string", multiple: true },
-      help: { type: "boolean", short: "h" },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    console.log(NEW_HELP);
-    return 0;
-  }
-  const [kind, ...args] = positionals;
+/** npm run new (table entry and help: lib/cli/commands.ts). */
+export function runNew(a: Args, io: Io): number {
+  const values = { name: a.str("name"), email: a.str("email"), size: a.str("size"), image: a.str("image"), owner: a.str("owner"), "ssh-key": a.list("ssh-key") };
+  const [kind, ...args] = a.positionals;
   const want = (n: number, what: string) => {
     if (args.length !== n) throw new UsageError(`${kind} takes ${what} (got ${args.length === 0 ? "nothing" : args.map((a) => `"${a}"`).join(" ")})`);
   };
@@ -91,7 +50,7 @@ export function newCommand(argv: string[]): number {
       if (values[k] !== undefined && !allowed.includes(k)) throw new UsageError(`--${k} does not apply to ${kind}`);
     }
   };
-  const root = resolve(values.root ?? REPO_ROOT);
+  const root = resolve(a.str("root") ?? REPO_ROOT);
   const stacks = stacksIn(root);
   if (stacks.length === 0) throw new UsageError(`no Pulumi.<stack>.yaml in ${root} (is --root the repository or a data tree?)`);
 
@@ -131,21 +90,21 @@ export function newCommand(argv: string[]): number {
     s = plan(loadData(root, stacks));
   } catch (e) {
     if (e instanceof TreeInvalid) {
-      for (const d of sortDiagnostics(e.diagnostics)) console.error(formatDiagnostic(d));
-      console.error(`error: ${e.message}`);
+      for (const d of sortDiagnostics(e.diagnostics)) io.err(formatDiagnostic(d, volunteerLang()));
+      io.err(`error: ${e.message}`);
       return 1;
     }
     if (e instanceof Refusal) {
-      console.error(`error: ${e.message}`);
+      io.err(`error: ${e.message}`);
       return 1;
     }
     throw e;
   }
 
-  if (values["dry-run"]) {
-    process.stdout.write(s.text);
-    console.error(`(dry run: nothing written; this would be ${s.file})`);
-    for (const n of s.notes) console.error(`  ${n}`);
+  if (a.flag("dry-run")) {
+    io.write(s.text);
+    io.err(`(dry run: nothing written; this would be ${s.file})`);
+    for (const n of s.notes) io.err(`  ${n}`);
     return 0;
   }
 
@@ -153,14 +112,12 @@ export function newCommand(argv: string[]): number {
   const errors = validateAll(root, stacks);
   if (errors.length > 0) {
     undo(written);
-    for (const d of errors) console.error(formatDiagnostic(d));
-    console.error(`error: ${s.file} would not validate (${errors.length} error(s) above), so it was removed again: npm run new did not foresee this conflict (fix its cause, or write the file by hand: members/README.md, zones/README.md; and tell the maintainers of this tool)`);
+    for (const d of errors) io.err(formatDiagnostic(d, volunteerLang()));
+    io.err(`error: ${s.file} would not validate (${errors.length} error(s) above), so it was removed again: npm run new did not foresee this conflict (fix its cause, or write the file by hand: members/README.md, zones/README.md; and tell the maintainers of this tool)`);
     return 1;
   }
-  console.log(`wrote ${s.file} (validated against ${stacks.join(", ")})`);
-  for (const n of s.notes) console.log(`  ${n}`);
-  console.log(`next: edit ${s.file}, then npm run validate, commit and open a merge request`);
+  io.out(`wrote ${s.file} (validated against ${stacks.join(", ")})`);
+  for (const n of s.notes) io.out(`  ${n}`);
+  io.out(`next: edit ${s.file}, then npm run validate, commit and open a merge request`);
   return 0;
 }
-
-if (require.main === module) runMain("new", newCommand);

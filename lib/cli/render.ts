@@ -1,41 +1,29 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { volunteerLang } from "../i18n/lang";
 import { formatDiagnostic } from "../load/diagnostic";
 import { loadModel } from "../check/build";
 import { renderAll } from "../render";
 import { REPO_ROOT, seconds, UsageError } from "./args";
-
-export const RENDER_HELP = `Usage: npm run render -- --out DIR [--root DIR] [--stack NAME]
-
-Validates, then writes every generated config file under DIR/<host>/… (apache2, php,
-bind, libvirt, cloud-init, mariadb). Nothing is written if the data has any error.
-Database passwords are not known here: the SQL carries a placeholder, filled at apply time.
-  --out DIR      where to write (replaced as a whole; must be empty or a previous render)
-  --root DIR     data tree to read (default: the repository)
-  --stack NAME   whose inventory to use (default: lab)`;
+import type { Args, Io } from "./command";
 
 /** Marks a folder as ours, so re-rendering may replace it without deleting someone's files. */
 const MARKER = ".globenet-render";
 
-export function renderCommand(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, stack: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true });
-  if (values.help) {
-    console.log(RENDER_HELP);
-    return 0;
-  }
-  if (!values.out) throw new UsageError("--out DIR is required (where the files go)");
-  const root = resolve(values.root ?? REPO_ROOT);
-  const stack = values.stack ?? "lab";
-  const out = resolve(values.out);
+export function runRender(args: Args, io: Io): number {
+  const outArg = args.str("out");
+  if (!outArg) throw new UsageError("--out DIR is required (where the files go)");
+  const root = resolve(args.str("root") ?? REPO_ROOT);
+  const stack = args.str("stack") ?? "lab";
+  const out = resolve(outArg);
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, MARKER))) {
     throw new UsageError(`${out} is not empty and was not made by render (give an empty or new folder)`);
   }
   const t0 = process.hrtime.bigint();
   const { model, errors } = loadModel(root, stack);
   if (!model) {
-    for (const d of errors) console.error(formatDiagnostic(d));
-    console.error(`\n${errors.length} error(s); nothing was written.`);
+    for (const d of errors) io.err(formatDiagnostic(d, volunteerLang()));
+    io.err(`\n${errors.length} error(s); nothing was written.`);
     return 1;
   }
   const tValid = seconds(t0);
@@ -54,6 +42,6 @@ export function renderCommand(argv: string[]): number {
   }
   rmSync(out, { recursive: true, force: true });
   renameSync(tmp, out);
-  console.log(`rendered ${files.length} files for ${hosts.size} host(s) of stack ${stack} into ${out} (validate ${tValid}, total ${seconds(t0)})`);
+  io.out(`rendered ${files.length} files for ${hosts.size} host(s) of stack ${stack} into ${out} (validate ${tValid}, total ${seconds(t0)})`);
   return 0;
 }

@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { cli, type CliResult } from "./cli";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -123,8 +123,7 @@ export function vpsWith(find: string, replace: string): string {
   return src.replace(find, replace);
 }
 
-/** `npm run <command>` as a volunteer runs it (lib/cli/main.ts through tsx), in a process of its own. */
-export function runCli(...args: string[]): SpawnSyncReturns<string> {
-  const repo = join(__dirname, "..", "..");
-  return spawnSync(join(repo, "node_modules", ".bin", "tsx"), [join(repo, "lib", "cli", "main.ts"), ...args], { encoding: "utf8" });
+/** `npm run <command>` as a volunteer runs it, in this process (tests/helpers/cli.ts). */
+export function runCli(...args: string[]): Promise<CliResult> {
+  return cli(args);
 }

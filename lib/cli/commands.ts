@@ -1,0 +1,344 @@
+import { asFailure, type Args, type Command, type ErrorClass, type Io, type OptionSpec } from "./command";
+
+/**
+ * THE table of `npm run` commands: name, summary (English and French), options, run. Help,
+ * argument parsing, package.json and the docs-commands test all read it. A command's code is
+ * loaded only when it runs, so `--help` and the commands that need little start fast.
+ */
+
+/**
+ * A module loaded when its command runs. The path is a variable on purpose: TypeScript would ask
+ * a literal import() in this CommonJS project for an extension tsx and vitest do not need.
+ */
+const load = <M>(path: string): Promise<M> => import(path) as Promise<M>;
+
+/** A run that loads its module first; errors of the module's `expected` classes become one-line failures. */
+const lazy =
+  <M>(load: () => Promise<M>, pick: (m: M) => (args: Args, io: Io) => number | Promise<number>) =>
+  async (args: Args, io: Io) => {
+    const m = await load();
+    try {
+      return await pick(m)(args, io);
+    } catch (e) {
+      return asFailure(e, (m as { expected?: readonly ErrorClass[] }).expected);
+    }
+  };
+
+const root: OptionSpec = { type: "string", arg: "DIR", defaultText: "the repository", help: "data tree to read" };
+const json: OptionSpec = { type: "boolean", help: "machine-readable output" };
+const engineStack: OptionSpec = { type: "string", arg: "NAME", defaultText: "lab", help: "lab or prod; prod takes PULUMI_BACKEND_URL and\nPULUMI_CONFIG_PASSPHRASE from the environment" };
+const lockWait: OptionSpec = { type: "string", arg: "S", defaultText: "0: say who holds it and stop; CI waits", help: "when another update holds the stack, wait up to S seconds for it" };
+const diffFlag: OptionSpec = { type: "boolean", help: "show each resource's property changes" };
+const engineRun = (op: string) => lazy(() => load<typeof import("./engine")>("./engine"), (m) => (a: Args, io: Io) => m.runEngine(op, a, io));
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: "validate",
+    summary: { en: "check every data file and the whole set for consistency", fr: "vérifie chaque fichier de données et leur cohérence d'ensemble" },
+    usage: ["[-- --root DIR] [--stack NAME]"],
+    description: `Checks every YAML file (members/, zones/, Pulumi.<stack>.yaml) and the whole set for
+consistency. Prints every error as file:line:col field: message (hint). Exit 0 when clean.`,
+    options: {
+      root,
+      stack: { type: "string", arg: "NAME", multiple: true, defaultText: "every Pulumi.<stack>.yaml", help: "check against this stack's inventory only" },
+    },
+    run: lazy(() => load<typeof import("./validate")>("./validate"), (m) => m.runValidate),
+  },
+  {
+    name: "render",
+    summary: { en: "write every generated config file (nothing when the data has an error)", fr: "écrit tous les fichiers de configuration générés (rien si les données ont une erreur)" },
+    usage: ["-- --out DIR [--root DIR] [--stack NAME]"],
+    description: `Validates, then writes every generated config file under DIR/<host>/… (apache2, php,
+bind, libvirt, cloud-init, mariadb). Nothing is written if the data has any error.
+Database passwords are not known here: the SQL carries a placeholder, filled at apply time.`,
+    options: {
+      out: { type: "string", arg: "DIR", help: "where to write (replaced as a whole; must be empty or a previous render); required" },
+      root,
+      stack: { type: "string", arg: "NAME", default: "lab", help: "whose inventory to use" },
+    },
+    run: lazy(() => load<typeof import("./render")>("./render"), (m) => m.runRender),
+  },
+  {
+    name: "diff",
+    summary: { en: "the rendered config files that a change of the data changes, by host and daemon", fr: "les fichiers de configuration générés qu'un changement des données modifie, par machine et service" },
+    usage: ["-- --base REF [--worktree | --head REF] [--stack NAME] [--json]"],
+    description: `Renders the data (members/, zones/, Pulumi.<stack>.yaml) at REF and at HEAD with the
+project's own loader and renderers, and prints the unified diff of every generated file
+that differs, by host and then by daemon (apache2, www, php-fpm, mariadb, bind, libvirt,
+cloud-init). Zone serials and database passwords are placeholders in renders, so they
+never show. Prints "no rendered change" when the generated files are identical.`,
+    positionals: "(none: name the base with --base)",
+    options: {
+      base: { type: "string", arg: "REF", help: "the side to compare with: a branch, tag or commit (e.g. origin/main); required" },
+      head: { type: "string", arg: "REF", defaultText: "HEAD, the last commit; uncommitted edits left out", help: "the new side" },
+      worktree: { type: "boolean", help: "the new side is the working tree, uncommitted edits included" },
+      stack: { type: "string", arg: "NAME", defaultText: "lab", help: "whose inventory to render with (also prod)" },
+      root: { ...root, help: "the git checkout to read" },
+      json: { type: "boolean", help: "print a JSON list of {host, daemon, path, status, diff} (status: added,\nremoved or changed), [] when nothing differs" },
+    },
+    footer: `Exit 0 when the comparison ran (whatever it found), 1 when a side's data has errors (each
+printed as file:line:col, naming the side), 2 on a usage error.`,
+    run: lazy(() => load<typeof import("./diff")>("./diff"), (m) => m.runDiff),
+  },
+  {
+    name: "audit",
+    summary: { en: "an object's story from git: each change in words, its merge and when it was applied", fr: "l'histoire d'un objet dans git : chaque changement en mots, sa fusion et sa mise en production" },
+    usage: ["-- <member | zone | VPS | path> [options]", "-- --lead-time [options]"],
+    description: `Tells an object's story from git: each commit that changed it (date, author, merge request,
+subject) with the change in words ("site velo-libre.example: alias www.velo-libre.example
+added", "VPS atelier: memory 1024 → 2048 MB", "status active → suspended"), where it was
+merged, and when the stack applied it (from the engine's update history).
+
+  <member>       a handle (velo-libre): members/velo-libre/, its VPS included
+  <zone>         a zone (velo-libre.example): zones/velo-libre.example.yaml
+  <VPS>          a VPS name (atelier), or any path like members/velo-libre/vps/atelier.yaml`,
+    positionals: "<member | zone | VPS | path>",
+    options: {
+      "lead-time": { type: "boolean", help: "for every new member, site, VPS and zone: request (first commit) → merge\n→ applied, with the median per kind" },
+      since: { type: "string", arg: "DATE", help: "only commits written on or after DATE (YYYY-MM-DD, UTC)" },
+      stack: { type: "string", arg: "NAME", defaultText: "lab, when .lab/state has one", help: "read this stack's update history" },
+      history: { type: "string", arg: "FILE", help: "read the update history from FILE (saved pulumi stack history --json)" },
+      ref: { type: "string", arg: "REF", default: "HEAD", help: "the branch to read" },
+      root: { ...root, help: "the git checkout" },
+      json,
+    },
+    footer: `The engine is never built for this: without the Pulumi CLI the report says "no update
+history: engine not installed" and gives what git alone knows.`,
+    run: lazy(() => load<typeof import("./audit")>("./audit"), (m) => m.runAudit),
+  },
+  {
+    name: "new",
+    summary: { en: "write a new member, VPS or zone file that validates as it is", fr: "écrit un nouveau fichier de membre, de VPS ou de zone, valide tel quel" },
+    usage: ['-- member <handle> [--name "Full Name"] [--email ADDRESS] [--ssh-key "LINE"]', "-- vps <handle> <name> [--size small|medium|large] [--image NAME]", "-- zone <domain> --owner <handle>"],
+    description: `Writes a new data file that passes npm run validate as it is, with comments saying what to
+fill in (lines marked TODO), then checks the whole tree against every stack; if that check
+fails, the file is removed again and the errors are printed.
+
+  member   members/<handle>/member.yaml, status active. Without --name/--email the file has
+           placeholders that validate (a TODO name, todo@<handle>.invalid) to replace.
+  vps      members/<handle>/vps/<name>.yaml: the hypervisor with the most room that fits in
+           every stack, the next free IPv4 and IPv6 of the pools (never a gateway, network or
+           broadcast address, nor one a VPS or host uses in any stack), the inventory's first
+           image, and a dns_name suggestion in a comment.
+  zone     zones/<domain>.yaml owned by a member, no records yet and commented examples. An
+           accented domain is written in its xn-- form, as the schema asks.`,
+    positionals: "member|vps|zone <names>",
+    options: {
+      root: { ...root, help: "data tree to work on" },
+      "dry-run": { type: "boolean", help: "print the file instead of writing it" },
+      name: { type: "string", arg: '"Full Name"', help: "member: the member's name" },
+      email: { type: "string", arg: "ADDRESS", help: "member: the contact address" },
+      "ssh-key": { type: "string", arg: '"LINE"', multiple: true, help: "member: an OpenSSH public key line" },
+      size: { type: "string", arg: "SIZE", defaultText: "small", help: "vps: small, medium or large" },
+      image: { type: "string", arg: "NAME", defaultText: "the inventory's first", help: "vps: the image" },
+      owner: { type: "string", arg: "HANDLE", help: "zone: the member who owns it" },
+    },
+    footer: `Exit 0 when written (or printed), 1 when refused (the file exists, unknown member, no room,
+the data already has errors...), 2 on a usage error.`,
+    run: lazy(() => load<typeof import("./new")>("./new"), (m) => m.runNew),
+  },
+  {
+    name: "guard",
+    summary: { en: "refuse a plan that deletes member data unless a commit allows it", fr: "refuse un plan qui supprime des données de membres sans autorisation dans un commit" },
+    usage: ["-- [--plan FILE | --stack NAME] [options]"],
+    description: `Refuses a change that would delete or replace member data (a hosting account and its home,
+a database, a VPS and its disk) or remove more than --max-share of the members or zones,
+unless a commit message of the change allows each one with a line "Allow-Destroy: <path>",
+e.g. "Allow-Destroy: members/velo-libre" or "Allow-Destroy: members/ondes/vps/stream".`,
+    options: {
+      plan: { type: "string", arg: "FILE", help: "a plan from npm run preview -- --plan-json FILE (or pulumi preview --json)" },
+      stack: { type: "string", arg: "NAME", defaultText: "lab", help: "run the preview here instead" },
+      root: { ...root, help: "data tree for --stack" },
+      base: { type: "string", arg: "REF", help: "read Allow-Destroy lines from the commits REF..HEAD (merge commits left out)" },
+      allow: { type: "string", arg: "PATH", multiple: true, help: "allow PATH, as an Allow-Destroy line would" },
+      "max-share": { type: "string", arg: "N", default: "0.1", help: "largest share of members or zones removed at once" },
+      json: { type: "boolean", help: "print the verdict as JSON" },
+    },
+    footer: `A merge request's description never counts: it can be edited after the approvals. (npm run up
+runs the same guard on its own fresh plan, reading the commits since the stack's last
+successful update.)
+Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
+    run: lazy(() => load<typeof import("./guard")>("./guard"), (m) => m.runGuard),
+  },
+  {
+    name: "preview",
+    summary: { en: "what an apply would change (the Pulumi engine, lab stack by default)", fr: "ce qu'une application changerait (moteur Pulumi, pile lab par défaut)" },
+    usage: ["[-- --stack NAME] [--expect-no-changes] [--diff] [--plan-json FILE] [--refresh]"],
+    options: {
+      stack: engineStack,
+      root,
+      "expect-no-changes": { type: "boolean", help: "exit 1 when anything would change" },
+      diff: diffFlag,
+      "plan-json": { type: "string", arg: "FILE", help: "write the steps for npm run guard" },
+      refresh: { type: "boolean", help: "read the live hosts first (drift), saving nothing" },
+      "lock-wait": lockWait,
+    },
+    run: engineRun("preview"),
+  },
+  {
+    name: "up",
+    summary: { en: "apply: validate, render, then the engine (with the guard on any stack but lab)", fr: "applique : valide, génère, puis le moteur (avec la garde sur toute pile sauf lab)" },
+    usage: ["[-- --stack NAME] [--guard] [--allow PATH] [--lock-wait S] [--cert-wait S]"],
+    description: `On any stack but lab (or with --guard) it first previews and runs the destructive-change
+guard on that plan, and stops before changing anything if it blocks.`,
+    options: {
+      stack: engineStack,
+      root,
+      guard: { type: "boolean", help: "run the guard on the lab stack too" },
+      allow: { type: "string", arg: "PATH", multiple: true, help: "allow deleting PATH as an Allow-Destroy line would; the guard reads\nthose lines from the commits since the stack's last successful update\n(never from a merge request's description)" },
+      "lock-wait": lockWait,
+      "cert-wait": { type: "string", arg: "S", defaultText: "0: read them once", help: "then wait up to S seconds for the sites' certificates and list any\nsite without one, and why" },
+      diff: diffFlag,
+    },
+    run: engineRun("up"),
+  },
+  {
+    name: "refresh",
+    summary: { en: "read the live hosts into the state (shows drift)", fr: "relit les machines réelles dans l'état (montre les écarts)" },
+    usage: ["[-- --stack NAME]"],
+    options: { stack: engineStack, root, "lock-wait": lockWait },
+    run: engineRun("refresh"),
+  },
+  {
+    name: "destroy",
+    summary: { en: "remove everything the stack manages (members' data archived first)", fr: "supprime tout ce que gère la pile (données des membres archivées d'abord)" },
+    usage: ["-- --confirm NAME [--stack NAME]"],
+    options: { stack: engineStack, root, confirm: { type: "string", arg: "NAME", help: "the stack's name again; required" }, "lock-wait": lockWait },
+    run: engineRun("destroy"),
+  },
+  {
+    name: "history",
+    summary: { en: "the stack's past updates: when, what, result, commit, merge request, who", fr: "les mises à jour passées de la pile : quand, quoi, résultat, commit, demande de fusion, qui" },
+    usage: ["[-- --stack NAME] [--limit N]"],
+    options: { stack: engineStack, root, limit: { type: "string", arg: "N", default: "20", help: "how many updates" } },
+    run: engineRun("history"),
+  },
+  {
+    name: "state",
+    summary: { en: "the stacks' state: where it lives, locks, backups, restore, migration", fr: "l'état des piles : où il est, verrous, sauvegardes, restauration, migration" },
+    usage: ["-- <status|backup|restore|migrate|recover> [--stack NAME] [--root DIR]"],
+    description: `prod's state is in Globenet's PostgreSQL (PULUMI_BACKEND_URL, over TLS); the lab's in
+.lab/state, or in the lab's own PostgreSQL after npm run lab -- --state postgres.
+
+  status                        the stack's backend, the stacks it holds, the stack's locks
+  backup [--dir DIR]            write every stack of the backend to DIR/<stack>-<UTC time>.json
+                                secrets encrypted, mode 0600
+  restore FILE [--yes]          show what putting FILE back would change; --yes does it (the
+                                current state is saved beside FILE first)
+  migrate --to TARGET [--from URL]
+                                move the stack to another backend (export, import, same
+                                resource count, no-change preview)
+  recover [--holder-gone]       after a killed update: check the lock's holder is gone,
+                                remove the lock, read the hosts back if operations were left
+                                pending`,
+    positionals: "status|backup|restore|migrate|recover [FILE]",
+    options: {
+      stack: { type: "string", arg: "NAME", defaultText: "lab", help: "lab or prod; prod takes PULUMI_BACKEND_URL (password in it or in\nPGPASSWORD) and PULUMI_CONFIG_PASSPHRASE from the environment" },
+      root: { ...root, help: "data tree" },
+      dir: { type: "string", arg: "DIR", default: "state-backups", help: "backup: where to write" },
+      yes: { type: "boolean", help: "restore: do it (without: only show what would change)" },
+      to: { type: "string", arg: "TARGET", help: "migrate: lab-postgres, lab-file (lab only) or a URL\n(postgres://USER@HOST:5432/DB?sslmode=verify-full)" },
+      from: { type: "string", arg: "URL", help: "migrate: the backend to move from" },
+      "holder-gone": { type: "boolean", help: "recover: a holder on another machine; say so only once you checked\nnothing runs there any more" },
+    },
+    run: lazy(() => load<typeof import("./state")>("./state"), (m) => m.runState),
+  },
+  {
+    name: "lab",
+    summary: { en: "the whole of Globenet on this machine (as root): up, down, status", fr: "tout Globenet sur cette machine (en root) : up, down, status" },
+    usage: ["[-- up|down|status] [options]"],
+    description: `Real OpenSSH, Apache, PHP-FPM, MariaDB, BIND and libvirt/QEMU started by hand on 127.0.0.1
+(Debian 12, as root), and the repository's members/ and zones/ applied to them through the
+project's engine (stack lab, Pulumi.lab.yaml).
+
+  up (default)     install missing Debian packages, make the lab keys, prepare the deploy
+                   user, start each daemon that is not running, apply the stack, and report
+                   what was created and how long each phase took
+  down             destroy the stack (the provider archives homes, databases and disks
+                   first), stop the daemons the lab started (by their recorded PIDs, never
+                   others) and put back the machine files it changed (.lab/backup/)
+  status           which daemons run, the stack's resources, commands to look around
+
+Run-time files live in .lab/ (git-ignored): ssh/ keys, run/ PIDs, log/ daemon output,
+backup/ originals of changed machine files, state/ the stack's state.`,
+    positionals: "up|down|status",
+    options: {
+      "skip-packages": { type: "boolean", help: "up: do not run scripts/ensure-debs.sh" },
+      state: { type: "string", arg: "file|postgres", help: "up: keep the lab stack's state in a PostgreSQL of the lab's own (started\non 127.0.0.1 like the other daemons; the state is migrated there); the\nchoice stays (.lab/state-backend.json) until --state file" },
+      force: { type: "boolean", help: "down: stop and restore even when the destroy fails" },
+    },
+    run: lazy(() => load<typeof import("./lab")>("./lab"), (m) => m.runLab),
+  },
+  {
+    name: "status",
+    summary: { en: "read the live hosts: certificates, or DNSSEC signing state", fr: "lit les machines réelles : certificats, ou état de signature DNSSEC" },
+    usage: ["-- certs|dnssec [options]"],
+    description: `Reads the live hosts of a stack over SSH (the deploy key: GLOBENET_SSH_KEY_FILE or an agent;
+the lab's own key for the lab stack):
+  certs    each site's certificate on its web host (mod_md's store): issuer, names, not-after
+           and days left; flags any under 20 days, any missing, and mod_md's last error
+  dnssec   each zone's signing state on the primary: policy, keys and their ages, DS records`,
+    positionals: "certs|dnssec",
+    options: {
+      stack: { type: "string", arg: "NAME", default: "lab", help: "stack" },
+      root,
+      wait: { type: "string", arg: "SEC", default: "0", help: "certs: wait up to SEC seconds for every certificate to be live" },
+      json,
+    },
+    footer: "Exit 0 when everything is live and signed as git says, 1 when something needs attention.",
+    run: lazy(() => load<typeof import("./status")>("./status"), (m) => m.runStatus),
+  },
+  {
+    name: "dnssec",
+    summary: { en: "a zone's DS record for the registrar, and telling BIND when it is published or withdrawn", fr: "l'enregistrement DS d'une zone pour le registrar, et dire à BIND qu'il est publié ou retiré" },
+    usage: ["-- ds|published|withdrawn <zone> [--stack NAME] [--root DIR]"],
+    description: `  ds <zone>          prints the DS record(s) of the zone's key-signing key, as BIND holds it on
+                     the primary: what to give the registrar (SHA-256 digest)
+  published <zone>   tell BIND the registrar now publishes that DS (rndc dnssec -checkds published)
+  withdrawn <zone>   tell BIND the registrar no longer has it (after dnssec: false, before BIND
+                     removes the keys; rndc dnssec -checkds withdrawn)
+
+The deploy key: GLOBENET_SSH_KEY_FILE or an agent (the lab's own for lab).`,
+    positionals: "ds|published|withdrawn <zone>",
+    options: { stack: { type: "string", arg: "NAME", default: "lab", help: "stack" }, root },
+    run: lazy(() => load<typeof import("./dnssec")>("./dnssec"), (m) => m.runDnssec),
+  },
+  {
+    name: "bench",
+    summary: { en: "time validate and render (or the engine) on N synthetic members", fr: "chronomètre validate et render (ou le moteur) sur N membres synthétiques" },
+    usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- generate --out DIR [--members N]"],
+    description: `data: writes N synthetic members (default 10000) to a temporary tree, then runs
+\`npm run validate\` and \`npm run render\` on it as a user would and prints the times.
+engine: for each N (default 100,1000), the no-op \`preview\` of the real program over N
+synthetic members beside a bare program of as many trivial resources (the engine's floor),
+same provider and file backend. Runs the engine with GLOBENET_PROVIDER_DRY_RUN=1: the
+provider contacts no host (stack "bench" only).
+generate: only writes the tree, to try the commands by hand.`,
+    positionals: "data|engine|generate",
+    options: {
+      members: { type: "string", arg: "N", help: "how many synthetic members (engine: a comma-separated list)" },
+      out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
+      keep: { type: "boolean", help: "keep the temporary tree" },
+    },
+    run: lazy(() => load<typeof import("./bench")>("./bench"), (m) => m.runBench),
+  },
+  {
+    name: "engine",
+    summary: { en: "build or find the pinned Pulumi CLI once (~/.cache/globenet-infra)", fr: "construit ou trouve une fois le CLI Pulumi attendu (~/.cache/globenet-infra)" },
+    usage: [""],
+    description: "The preview, up, refresh, destroy, history and state commands build it themselves when missing;\nthis only does it ahead (the first build takes minutes).",
+    options: {},
+    run: lazy(
+      () => load<typeof import("../engine/toolchain")>("../engine/toolchain"),
+      (m) => (_a: Args, io: Io) => {
+        io.out(`Pulumi CLI ready in ${m.ensureEngine()}`);
+        return 0;
+      },
+    ),
+  },
+];
+
+/** The command named `name`, or undefined. */
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
