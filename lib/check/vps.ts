@@ -68,34 +68,43 @@ export function checkPlacement(ctx: Ctx, entries: VpsEntry[]): void {
  */
 export function checkAddresses(ctx: Ctx, entries: VpsEntry[]): void {
   const inv = ctx.inventory.value;
-  const seen = new Map<string, string>();
+  // A host's address is named as the host; a VPS's as the place it is written.
+  const seen = new Map<string, { src: YamlFile; path: Array<string | number>; host?: string }>();
   for (const [name, h] of Object.entries(inv.hosts).sort(([a], [b]) => (a < b ? -1 : 1))) {
     for (const f of ["ipv4", "ipv6"] as const) {
       const a = h[f];
-      if (a) seen.set(a, `host ${name} in ${ctx.inventory.src.file}`);
+      if (a) seen.set(a, { src: ctx.inventory.src, path: invPath(ctx, "hosts", name, f), host: name });
     }
   }
-  const firstSeen = (key: string, src: YamlFile, path: Array<string | number>): string | undefined => {
-    const prev = seen.get(key);
-    if (!prev) seen.set(key, Report.where(src, path));
-    return prev;
-  };
   for (const e of entries) {
     for (const field of ["ipv4", "ipv6"] as const) {
       const address = e.vps.value[field];
       if (!address) continue;
       const placed = placeInPool(ctx, e, field, address);
       if (placed) e[field === "ipv4" ? "pool4" : "pool6"] = placed;
-      const prev = firstSeen(address, e.vps.src, [field]);
-      if (prev) ctx.report.at(e.vps.src, [field], `${address} is already used by ${prev} (each address is used once)`);
+      const here = { src: e.vps.src, path: [field] };
+      const prev = seen.get(address);
+      if (!prev) seen.set(address, here);
+      else if (prev.host) {
+        ctx.report.at(e.vps.src, [field], { en: `${address} is already used by host ${prev.host} in ${prev.src.file} (each address is used once)`, fr: `${address} est déjà l'adresse de l'hôte ${prev.host} dans ${prev.src.file} (chaque adresse ne sert qu'une fois)` });
+      } else {
+        ctx.report.duplicate(prev, here, (other) => ({ en: `${address} is already used by ${Report.where(other.src, other.path)} (each address is used once)`, fr: `${address} est déjà utilisée en ${Report.where(other.src, other.path)} (chaque adresse ne sert qu'une fois)` }));
+      }
     }
   }
   const macs = new Map<string, VpsEntry>();
   for (const e of entries) {
     const prev = macs.get(e.mac);
     if (prev) {
-      const declared = e.vps.value.mac !== undefined;
-      ctx.report.at(e.vps.src, declared ? ["mac"] : [], `MAC ${e.mac} is already used by VPS ${prev.member.value.handle}/${prev.name} (${declared ? "use another MAC" : "set mac: to a free address, the derived one collides"})`);
+      const place = (x: VpsEntry) => ({ src: x.vps.src, path: x.vps.value.mac !== undefined ? ["mac"] : [], entry: x });
+      ctx.report.duplicate(place(prev), place(e), (other) => {
+        const declared = (other.entry === prev ? e : prev).vps.value.mac !== undefined;
+        const vps = `${other.entry.member.value.handle}/${other.entry.name}`;
+        return {
+          en: `MAC ${e.mac} is already used by VPS ${vps} (${declared ? "use another MAC" : "set mac: to a free address, the derived one collides"})`,
+          fr: `l'adresse MAC ${e.mac} est déjà celle du VPS ${vps} (${declared ? "prenez une autre adresse MAC" : "indiquez dans mac: une adresse libre, celle dérivée entre en collision"})`,
+        };
+      });
     } else macs.set(e.mac, e);
   }
   for (const field of ["ipv4", "ipv6"] as const) {

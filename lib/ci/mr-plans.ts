@@ -108,7 +108,7 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
     let diff: string;
     try {
       const r = await renderedDiff({ root: o.repo, stack: o.stack, base: o.target, head: tree.merged });
-      diff = formatText(o.stack, { label: o.targetBranch, commit: o.target }, { label: `!${mr.iid} merged`, commit: head }, r.changes, r.diffs);
+      diff = formatText(o.stack, { label: o.targetBranch, commit: o.target }, { label: `!${mr.iid} merged`, commit: head }, r.changes, r.diffs, r.effects);
     } catch (e) {
       if (!(e instanceof SideError)) throw e;
       diff = `(the rendered diff could not be computed: ${e.message})`;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { SimpleGit } from "simple-git";
 import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../model/build";
+import type { Model } from "../model/types";
 import { renderAll, type RenderedFile } from "../render";
 import { extractDataTree } from "./extract";
 
@@ -40,7 +41,7 @@ export class SideError extends Error {
  * written under `tmp` (members/, zones/ and the stack's inventory, nothing else); the working
  * tree is read in place at `repoRoot`.
  */
-export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, stack: string, tmp: string): Promise<RenderedFile[]> {
+export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, stack: string, tmp: string): Promise<{ files: RenderedFile[]; model: Model; root: string }> {
   let root = repoRoot;
   if (!("worktree" in side)) {
     root = join(tmp, `tree-${side.role}`);
@@ -50,7 +51,7 @@ export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, s
   const { model, errors } = loadModel(root, stack);
   if (!model) throw new SideError(side, errors);
   try {
-    return renderAll(model);
+    return { files: renderAll(model), model, root };
   } catch (e) {
     throw new SideError(side, [], e instanceof Error ? e.message : String(e));
   }

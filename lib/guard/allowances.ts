@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { parseUpdateMessage } from "../state/metadata";
+import type { Lang } from "../i18n/lang";
 import { allowancesIn } from "./rules";
 
 /**
@@ -114,11 +115,16 @@ export function allowancesSinceApplied(root: string, history: ReadonlyArray<Upda
   return allowancesInRange(root, from, head);
 }
 
-/** For the job log and the note: which commits allowed what. */
-export function describeAllowances(r: RangeAllowances): string {
-  const lines = [`Allow-Destroy lines read from the commit messages ${r.range} (merge commits and merge request descriptions never count):`];
-  if (r.problem) lines.push(`  none: ${r.problem}`);
-  else if (r.commits.length === 0) lines.push("  none");
+/** For the job log and the note (English), or a volunteer reading French: which commits allowed what. */
+export function describeAllowances(r: RangeAllowances, lang: Lang = "en"): string {
+  const fr = lang === "fr";
+  const lines = [
+    fr
+      ? `Lignes Allow-Destroy lues dans les messages de commit ${r.range} (les commits de fusion et la description de la merge request ne comptent jamais) :`
+      : `Allow-Destroy lines read from the commit messages ${r.range} (merge commits and merge request descriptions never count):`,
+  ];
+  if (r.problem) lines.push(fr ? `  aucune : ${r.problem}` : `  none: ${r.problem}`);
+  else if (r.commits.length === 0) lines.push(fr ? "  aucune" : "  none");
   for (const c of r.commits) lines.push(`  ${short(c.sha)} ${c.subject}: ${c.paths.join(", ")}`);
   return lines.join("\n");
 }

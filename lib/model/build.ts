@@ -15,8 +15,9 @@ import { detectAccel } from "../host/accel";
 import { sshForwardPorts } from "./lab-ports";
 
 /** Loads the data tree for a stack and builds the model; errors (sorted) mean nothing may be applied. */
-export function loadModel(root: string, stack: string): { model?: Model; errors: Diagnostic[] } {
+export function loadModel(root: string, stack: string, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[] } {
   const { tree, errors } = loadTree(root, stack);
+  if (opts.changed) tree.changed = opts.changed;
   const built = buildModel(tree);
   const all = sortDiagnostics([...errors, ...built.errors]);
   return all.length === 0 ? { model: built.model, errors: [] } : { errors: all };

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Diagnostic } from "../load/diagnostic";
+import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../model/build";
 import type { MemberModel, Model } from "../model/types";
 import { nextFreeAddress } from "./addresses";
@@ -30,7 +30,8 @@ export function loadData(root: string, stacks: string[]): Data {
   const out: Data["stacks"] = [];
   for (const stack of ordered) {
     const { model, errors: e } = loadModel(root, stack);
-    errors.push(...e);
+    // An error in a member file is found once per stack: list it once.
+    for (const d of e) if (!errors.some((x) => formatDiagnostic(x) === formatDiagnostic(d))) errors.push(d);
     if (model) out.push({ stack, model });
   }
   if (errors.length > 0) throw new TreeInvalid(errors);
