@@ -52,7 +52,7 @@ export function checkPhpVersions(ctx: Ctx): void {
   for (const m of ctx.current) {
     m.value.sites.forEach((s, i) => {
       if (s.php !== "none" && !offered.includes(s.php)) {
-        ctx.report.at(m.src, ["sites", i, "php"], `PHP ${s.php} is not offered on this stack (use one of: ${offered.map((v) => `"${v}"`).join(", ")}, or "none")`);
+        ctx.report.at(m.src, ["sites", i, "php"], { en: `PHP ${s.php} is not offered on this stack (use one of: ${offered.map((v) => `"${v}"`).join(", ")}, or "none")`, fr: `PHP ${s.php} n'est pas proposé sur cette pile (utilisez l'une de : ${offered.map((v) => `"${v}"`).join(", ")}, ou "none")` });
       }
     });
   }
