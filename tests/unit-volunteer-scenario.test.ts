@@ -26,6 +26,8 @@ const TSX = join(REPO, "node_modules", ".bin", "tsx");
 
 let repo: DataRepo;
 let base: string;
+/** What the volunteer read in French, kept for the comparison with the note. */
+const read: { guard?: string; diff?: string } = {};
 
 /** Runs a command in-process as the volunteer would (GLOBENET_LANG), capturing what it prints. */
 async function run(lang: "fr" | "en", command: (argv: string[]) => number | Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -93,6 +95,7 @@ describe("a volunteer's branch: member, zone and VPS added, a suspension, a depa
 
   it("the offline guard blocks, in French, asking for the lines the rules ask of an engine's plan", async () => {
     const r = await run("fr", guardCommand, ["--root", repo.dir]);
+    read.guard = r.out;
     expect(r.code).toBe(1);
     const lines = r.out.split("\n");
     // CI's stack and CI's base, named.
@@ -133,6 +136,7 @@ describe("a volunteer's branch: member, zone and VPS added, a suspension, a depa
 
   it("diff shows, in French, the VPS shut off by the suspension and the departure, then the files", async () => {
     const r = await run("fr", diffCommand, ["--root", repo.dir]);
+    read.diff = r.out;
     expect(r.code, r.err).toBe(0);
     expect(r.out.split("\n")[0]).toBe(`diff des fichiers générés, pile prod : merge-base of HEAD and main (${base.slice(0, 12)}) → HEAD (${(await repo.head()).slice(0, 12)})`);
     expect(r.out).toContain("ce qui change pour les membres au-delà des fichiers (d'après les données) :\n");
@@ -151,9 +155,9 @@ describe("a volunteer's branch: member, zone and VPS added, a suspension, a depa
     const guardEn = `${formatVerdict(g.verdict)}\n\n${describeAllowances(g.fromCommits)}`;
     const note = planNote({ stack: "prod", planned: { head, target: base }, targetBranch: "main", plan: g.plan, diff: diffEn, guard: guardEn, guardOk: g.verdict.ok, notPreviewed: [] });
 
-    const guardFr = (await run("fr", guardCommand, ["--root", repo.dir])).out;
+    const guardFr = read.guard ?? (await run("fr", guardCommand, ["--root", repo.dir])).out;
     const guardEnOut = (await run("en", guardCommand, ["--root", repo.dir])).out;
-    const diffFr = (await run("fr", diffCommand, ["--root", repo.dir])).out;
+    const diffFr = read.diff ?? (await run("fr", diffCommand, ["--root", repo.dir])).out;
     const diffEnOut = (await run("en", diffCommand, ["--root", repo.dir])).out;
 
     // English: the guard's verdict block and the diff's body are the note's, character for character.
