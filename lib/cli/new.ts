@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { volunteerLang } from "../i18n/lang";
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../model/build";
 import { describeSize, isSize, SIZES, type SizeName } from "../scaffold/hypervisor";
@@ -126,26 +127,29 @@ export function newCommand(argv: string[]): number {
       throw new UsageError(`cannot create "${kind}" (use member, vps or zone)`);
   }
 
+  const lang = volunteerLang();
+  const fr = lang === "fr";
   let s: Scaffold;
   try {
     s = plan(loadData(root, stacks));
   } catch (e) {
     if (e instanceof TreeInvalid) {
-      for (const d of sortDiagnostics(e.diagnostics)) console.error(formatDiagnostic(d));
-      console.error(`error: ${e.message}`);
+      for (const d of sortDiagnostics(e.diagnostics)) console.error(formatDiagnostic(d, lang));
+      console.error(fr ? `erreur : ${e.fr}` : `error: ${e.message}`);
       return 1;
     }
     if (e instanceof Refusal) {
-      console.error(`error: ${e.message}`);
+      console.error(fr ? `erreur : ${e.fr ?? e.message}` : `error: ${e.message}`);
       return 1;
     }
     throw e;
   }
+  const notes = fr ? s.notesFr : s.notes;
 
   if (values["dry-run"]) {
     process.stdout.write(s.text);
-    console.error(`(dry run: nothing written; this would be ${s.file})`);
-    for (const n of s.notes) console.error(`  ${n}`);
+    console.error(fr ? `(essai à blanc : rien n'est écrit ; ce serait ${s.file})` : `(dry run: nothing written; this would be ${s.file})`);
+    for (const n of notes) console.error(`  ${n}`);
     return 0;
   }
 
@@ -153,13 +157,17 @@ export function newCommand(argv: string[]): number {
   const errors = validateAll(root, stacks);
   if (errors.length > 0) {
     undo(written);
-    for (const d of errors) console.error(formatDiagnostic(d));
-    console.error(`error: ${s.file} would not validate (${errors.length} error(s) above), so it was removed again: npm run new did not foresee this conflict (fix its cause, or write the file by hand: members/README.md, zones/README.md; and tell the maintainers of this tool)`);
+    for (const d of errors) console.error(formatDiagnostic(d, lang));
+    console.error(
+      fr
+        ? `erreur : ${s.file} ne passerait pas la validation (${errors.length} erreur(s) ci-dessus), il a donc été retiré : npm run new n'a pas prévu ce conflit (corrigez-en la cause, ou écrivez le fichier à la main : members/README.md, zones/README.md ; et prévenez les mainteneurs de cet outil)`
+        : `error: ${s.file} would not validate (${errors.length} error(s) above), so it was removed again: npm run new did not foresee this conflict (fix its cause, or write the file by hand: members/README.md, zones/README.md; and tell the maintainers of this tool)`,
+    );
     return 1;
   }
-  console.log(`wrote ${s.file} (validated against ${stacks.join(", ")})`);
-  for (const n of s.notes) console.log(`  ${n}`);
-  console.log(`next: edit ${s.file}, then npm run validate, commit and open a merge request`);
+  console.log(fr ? `${s.file} écrit (validé pour ${stacks.join(", ")})` : `wrote ${s.file} (validated against ${stacks.join(", ")})`);
+  for (const n of notes) console.log(`  ${n}`);
+  console.log(fr ? `ensuite : complétez ${s.file}, puis npm run validate, git add, commit et ouvrez une merge request` : `next: edit ${s.file}, then npm run validate, commit and open a merge request`);
   return 0;
 }
 
