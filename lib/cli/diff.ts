@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DiffToolError, formatText, GitRefError, renderedDiff, SideError, toJson } from "../diff";
-import { ciBase, ciStack } from "../ci/local-view";
+import { ciBase, ciStack } from "../diff/local-view";
 import { volunteerLang } from "../i18n/lang";
 import { REPO_ROOT, runMain, UsageError } from "./args";
 

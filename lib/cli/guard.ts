@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { ciBase, ciStack } from "../ci/local-view";
+import { ciBase, ciStack } from "../diff/local-view";
 import { GitRefError } from "../diff/extract";
 import { formatDiagnostic } from "../load/diagnostic";
 import { volunteerLang } from "../i18n/lang";

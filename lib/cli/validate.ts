@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { changedSince, ciBase, untrackedDataFiles } from "../ci/local-view";
+import { changedSince, ciBase, untrackedDataFiles } from "../diff/local-view";
 import { volunteerLang } from "../i18n/lang";
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../model/build";

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
+import { changedSince } from "./local-view";
 import { compareRenders, type DiffSide, type FileChange } from "./compare";
 import { effectsOf, type Effect } from "./effects";
 import { dataPaths, GitRefError, resolveCommit } from "./extract";
@@ -48,7 +49,8 @@ export async function renderedDiff(opts: RenderedDiffOptions): Promise<RenderedD
   const tmp = mkdtempSync(join(tmpdir(), "globenet-diff-"));
   try {
     const before = await renderSide(git, opts.root, baseSide, opts.stack, tmp);
-    const after = await renderSide(git, opts.root, headSide, opts.stack, tmp);
+    const changedRaw = "worktree" in headSide ? changedSince(opts.root, baseCommit) : (await git.raw(["diff", "--relative", "--name-only", "--no-renames", baseCommit, headSide.commit, "--", "members", "zones"])).split("\n").filter(Boolean);
+    const after = await renderSide(git, opts.root, headSide, opts.stack, tmp, new Set(changedRaw));
     const changes = compareRenders(before.files, after.files);
     const effects = effectsOf(before.model, after.model, after.root);
     const diffs = new Map<FileChange, string>();

@@ -41,14 +41,15 @@ export class SideError extends Error {
  * written under `tmp` (members/, zones/ and the stack's inventory, nothing else); the working
  * tree is read in place at `repoRoot`.
  */
-export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, stack: string, tmp: string): Promise<{ files: RenderedFile[]; model: Model; root: string }> {
+export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, stack: string, tmp: string, changed?: ReadonlySet<string>): Promise<{ files: RenderedFile[]; model: Model; root: string }> {
   let root = repoRoot;
   if (!("worktree" in side)) {
     root = join(tmp, `tree-${side.role}`);
     mkdirSync(root, { recursive: true });
     await extractDataTree(git, side.commit, root, stack);
   }
-  const { model, errors } = loadModel(root, stack);
+  // The head's duplicates are blamed on the files changed since the base.
+  const { model, errors } = loadModel(root, stack, { changed });
   if (!model) throw new SideError(side, errors);
   try {
     return { files: renderAll(model), model, root };

@@ -38,7 +38,8 @@ function stepsFor(type: string, before: Map<string, Inputs>, after: Map<string, 
 const hostOf = (i: Inputs) => (i.target as { name: string }).name;
 
 function members(m: Model | undefined): Map<string, Inputs> {
-  return new Map((m?.members ?? []).map((x) => [x.handle, { handle: x.handle, status: x.status }]));
+  // A component has no inputs of its own: the engine announces it as created, deleted or the same.
+  return new Map((m?.members ?? []).map((x) => [x.handle, { handle: x.handle }]));
 }
 
 function accounts(m: Model | undefined): Map<string, Inputs> {
