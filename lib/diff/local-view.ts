@@ -40,11 +40,14 @@ export interface CiBase {
 }
 
 /**
- * The base CI compares a merge request with: the merge base of HEAD and the target branch
+ * The base CI compares a merge request with: in a merge request pipeline GitLab's own
+ * CI_MERGE_REQUEST_DIFF_BASE_SHA; elsewhere the merge base of HEAD and the target branch
  * (origin's default branch when known, else origin/main, else main). Undefined outside a git
  * checkout or when no such branch exists.
  */
-export function ciBase(root: string): CiBase | undefined {
+export function ciBase(root: string, env: NodeJS.ProcessEnv = process.env): CiBase | undefined {
+  const gitlab = env.CI_MERGE_REQUEST_DIFF_BASE_SHA?.trim();
+  if (gitlab && /^[0-9a-f]{40,64}$/.test(gitlab) && git(root, ["cat-file", "-e", `${gitlab}^{commit}`]).ok) return { label: "CI_MERGE_REQUEST_DIFF_BASE_SHA", commit: gitlab };
   const originHead = git(root, ["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"]);
   const candidates = [...(originHead.ok && originHead.out ? [originHead.out] : []), "origin/main", "main"];
   for (const target of candidates) {
