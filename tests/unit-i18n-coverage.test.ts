@@ -68,6 +68,8 @@ const CORPUS: Array<[string, Edit[]]> = [
   ["a delegation to an unknown member", [{ file: Z, from: "records:", to: "delegations:\n  - { name: radio, to: personne }\nrecords:" }]],
   ["a zone inside another member's zone", [{ file: "zones/radio.velo-libre.example.yaml", write: "owner: ondes-libres\nrecords: []\n" }]],
   ["a zone file of a bad name", [{ file: "zones/Bad_Name.yaml", write: "owner: velo-libre\n" }]],
+  ["a site named as one of Globenet's hosts", [{ file: M, from: "aliases: [www.velo-libre.example]", to: "aliases: [www.velo-libre.example, web1.globenet.example]" }]],
+  ["a delegation of Globenet's own names", [{ file: "zones/globenet.example.yaml", from: "records:", to: "delegations:\n  - { name: vps, to: velo-libre }\nrecords:" }]],
   ["a TTL too short", [{ file: Z, from: "dnssec: true", to: "dnssec: true\nttl: 5" }]],
 ];
 

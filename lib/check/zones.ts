@@ -19,18 +19,20 @@ export interface ServiceName {
   exact: boolean;
   /** What it is, for messages: "where VPS get their default names". */
   what: string;
+  /** The same in French. */
+  whatFr: string;
 }
 
 export function serviceNames(ctx: Ctx): ServiceName[] {
   const inv = ctx.inventory.value;
   const out: ServiceName[] = [
-    { name: inv.domain, exact: true, what: "Globenet's own domain" },
-    { name: `vps.${inv.domain}`, exact: false, what: "where VPS get their default names" },
+    { name: inv.domain, exact: true, what: "Globenet's own domain", whatFr: "le domaine propre à Globenet" },
+    { name: `vps.${inv.domain}`, exact: false, what: "where VPS get their default names", whatFr: "où les VPS reçoivent leur nom par défaut" },
   ];
   for (const [key, h] of Object.entries(inv.hosts).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    out.push({ name: h.fqdn, exact: false, what: `the name of host ${key}` });
+    out.push({ name: h.fqdn, exact: false, what: `the name of host ${key}`, whatFr: `le nom de l'hôte ${key}` });
     for (const a of new Set([h.address, h.ipv4, h.ipv6].filter((x): x is string => !!x))) {
-      out.push({ name: ptrName(a), exact: false, what: `the reverse name of host ${key}'s address ${a}` });
+      out.push({ name: ptrName(a), exact: false, what: `the reverse name of host ${key}'s address ${a}`, whatFr: `le nom inverse de l'adresse ${a} de l'hôte ${key}` });
     }
   }
   return out;
@@ -56,7 +58,7 @@ const NEVER_FR = "les noms propres à Globenet ne sont jamais confiés à un mem
 
 /** serviceWhat in French. */
 function serviceWhatFr(name: string, s: ServiceName): string {
-  return name === s.name ? `est ${s.what}` : `est sous ${s.name}, ${s.what}`;
+  return name === s.name ? `est ${s.whatFr}` : `est sous ${s.name}, ${s.whatFr}`;
 }
 
 /**
@@ -86,7 +88,7 @@ export function checkZoneNesting(ctx: Ctx): Set<string> {
       const s = d.to === GLOBENET_HANDLE ? undefined : (serviceNameAt(child, services) ?? serviceNameInside(child, services));
       if (s) {
         const what = serviceNameAt(child, services) ? serviceWhat(child, s) : `holds ${s.name}, ${s.what}`;
-        const whatFr = serviceNameAt(child, services) ? serviceWhatFr(child, s) : `contient ${s.name}, ${s.what}`;
+        const whatFr = serviceNameAt(child, services) ? serviceWhatFr(child, s) : `contient ${s.name}, ${s.whatFr}`;
         ctx.report.at(p.src, [...at, "name"], { en: `${child} ${what} (${NEVER}: remove this delegation)`, fr: `${child} ${whatFr} (${NEVER_FR} : retirez cette délégation)` });
         return;
       }
@@ -111,7 +113,7 @@ export function checkZoneNesting(ctx: Ctx): Set<string> {
     const inside = owner !== GLOBENET_HANDLE && pz?.value.owner === GLOBENET_HANDLE ? serviceNameInside(zone, services) : undefined;
     if (at || inside) {
       const what = at ? serviceWhat(zone, at) : `would hold ${inside?.name}, ${inside?.what}`;
-      const whatFr = at ? serviceWhatFr(zone, at) : `contiendrait ${inside?.name}, ${inside?.what}`;
+      const whatFr = at ? serviceWhatFr(zone, at) : `contiendrait ${inside?.name}, ${inside?.whatFr}`;
       ctx.report.at(z.src, ["owner"], { en: `zone ${zone} ${what} (${NEVER}: choose a zone in your own domain)`, fr: `la zone ${zone} ${whatFr} (${NEVER_FR} : choisissez une zone dans votre propre domaine)` });
       refused.add(zone);
       continue;

@@ -64,7 +64,7 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
     // Served here or not, a host's or a default VPS name on a member's site would get it a certificate.
     const service = c.handle === GLOBENET_HANDLE ? undefined : serviceNameAt(c.name, services);
     if (service) {
-      ctx.report.at(c.src, c.path, { en: `"${c.name}" ${serviceWhat(c.name, service)} (Globenet's own names are never a member's site: use a name in your own domain)`, fr: `« ${c.name} » ${c.name === service.name ? "est" : `est sous ${service.name},`} ${service.what} (les noms propres à Globenet ne sont jamais le site d'un membre : utilisez un nom dans votre propre domaine)` });
+      ctx.report.at(c.src, c.path, { en: `"${c.name}" ${serviceWhat(c.name, service)} (Globenet's own names are never a member's site: use a name in your own domain)`, fr: `« ${c.name} » ${c.name === service.name ? "est" : `est sous ${service.name},`} ${service.whatFr} (les noms propres à Globenet ne sont jamais le site d'un membre : utilisez un nom dans votre propre domaine)` });
       continue;
     }
     if (inBroken(c.name)) continue;
@@ -105,7 +105,7 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
     // A declared name is the member's choice; the default one is Globenet's gift, under vps.<domain>.
     const service = declared && v.handle !== GLOBENET_HANDLE ? serviceNameAt(v.fqdn, services) : undefined;
     if (service) {
-      ctx.report.at(vsrc, namePath, { en: `"${v.fqdn}" ${serviceWhat(v.fqdn, service)} (Globenet's own names are never a member's: use a name in your own zone, or remove dns_name)`, fr: `« ${v.fqdn} » ${v.fqdn === service.name ? "est" : `est sous ${service.name},`} ${service.what} (les noms propres à Globenet ne sont jamais ceux d'un membre : utilisez un nom dans votre propre zone, ou retirez dns_name)` });
+      ctx.report.at(vsrc, namePath, { en: `"${v.fqdn}" ${serviceWhat(v.fqdn, service)} (Globenet's own names are never a member's: use a name in your own zone, or remove dns_name)`, fr: `« ${v.fqdn} » ${v.fqdn === service.name ? "est" : `est sous ${service.name},`} ${service.whatFr} (les noms propres à Globenet ne sont jamais ceux d'un membre : utilisez un nom dans votre propre zone, ou retirez dns_name)` });
       continue;
     }
     if (inBroken(v.fqdn)) continue;
