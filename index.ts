@@ -4,17 +4,20 @@ import { Member } from "./components/member";
 import { targetOf, type Target } from "./components/target";
 import { WebServer } from "./components/web-server";
 import { DataError } from "./lib/load/diagnostic";
-import { loadModel } from "./lib/model/build";
+import { loadModel } from "./lib/check/build";
+import { detectAccel } from "./lib/host/accel";
+import type { MachineFacts } from "./lib/model/facts";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
 
 /**
  * The Pulumi program: read the stack, load and validate the data, instantiate the components.
  * Exported as a function so the project's driver runs it inline through the Automation API,
- * and a stock Pulumi install runs it through the default export with `pulumi up`.
+ * and a stock Pulumi install runs it through the default export with `pulumi up`. `facts`: the
+ * machine's, from whoever runs the engine here (the driver passes the lab's; lib/model/facts.ts).
  */
-export function program(root: string = __dirname): Record<string, unknown> {
+export function program(root: string = __dirname, facts: MachineFacts = {}): Record<string, unknown> {
   const stack = pulumi.getStack();
-  const { model, errors } = loadModel(root, stack);
+  const { model, errors } = loadModel(root, stack, facts);
   if (!model) throw new DataError(errors);
   const targets = new Map<string, Target>(model.hosts.map((h) => [h.name, targetOf(h, root)]));
   const sshd = new Map(model.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
@@ -97,4 +100,5 @@ function withoutPromiseStacks<T>(construct: () => T): T {
   }
 }
 
-export default () => program();
+/** A stock `pulumi up` runs on the machine it applies from: its facts are this machine's. */
+export default () => program(__dirname, { accel: detectAccel().domainType });

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseInputs } from "../provider/resources/database";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
 /** The database's inputs are the provider's contract: one definition for both sides. */
 export type DatabaseArgs = DatabaseInputs;
@@ -10,6 +11,6 @@ export class Database extends pulumi.CustomResource {
   declare readonly archives: pulumi.Output<string[]>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.CustomResourceOptions) {
-    super("globenet:db:Database", name, { ...args, password: undefined, archives: undefined }, { ...opts, additionalSecretOutputs: ["password"] });
+    super(RESOURCE_TOKENS.database, name, { ...args, password: undefined, archives: undefined }, { ...opts, additionalSecretOutputs: ["password"] });
   }
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RenderedFile } from "../lib/render";
 import { FileSet } from "./file-set";
 import type { Target } from "./target";
+import { COMPONENT_TOKENS } from "../lib/base/tokens";
 
 export interface DnsServerArgs {
   target: Target;
@@ -17,7 +18,7 @@ export interface DnsServerArgs {
  */
 export class DnsServer extends pulumi.ComponentResource {
   constructor(name: string, args: DnsServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("globenet:dns:DnsServer", name, {}, opts);
+    super(COMPONENT_TOKENS.dnsServer, name, {}, opts);
     const files: Record<string, string> = {};
     for (const f of args.files) if (f.daemon === "bind" && f.path.startsWith("bind/")) files[f.path.slice("bind/".length)] = f.content;
     new FileSet(`${name}-bind`, { target: args.target, kind: args.role === "primary" ? "bind-primary" : "bind-secondary", files }, { parent: this });

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FileSetInputs } from "../provider/resources/file-set-inputs";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
 /** The file set's inputs are the provider's contract: one definition for both sides. */
 export type FileSetArgs = FileSetInputs;
@@ -12,6 +13,6 @@ export class FileSet extends pulumi.CustomResource {
   declare readonly generation: pulumi.Output<string>;
 
   constructor(name: string, args: FileSetArgs, opts?: pulumi.CustomResourceOptions) {
-    super("globenet:files:FileSet", name, { ...args, hashes: undefined, serials: undefined, generation: undefined }, opts);
+    super(RESOURCE_TOKENS.fileSet, name, { ...args, hashes: undefined, serials: undefined, generation: undefined }, opts);
   }
 }

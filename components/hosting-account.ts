@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AccountInputs } from "../provider/resources/account";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
 /** The account's inputs are the provider's contract: one definition for both sides. */
 export type HostingAccountArgs = AccountInputs;
@@ -9,6 +10,6 @@ export class HostingAccount extends pulumi.CustomResource {
   declare readonly archives: pulumi.Output<string[]>;
 
   constructor(name: string, args: HostingAccountArgs, opts?: pulumi.CustomResourceOptions) {
-    super("globenet:hosting:Account", name, { ...args, archives: undefined }, opts);
+    super(RESOURCE_TOKENS.account, name, { ...args, archives: undefined }, opts);
   }
 }

@@ -6,6 +6,7 @@ import type { SshdFacts } from "../provider/resources/account";
 import { HostingAccount } from "./hosting-account";
 import type { Target } from "./target";
 import { Vps } from "./vps";
+import { COMPONENT_TOKENS } from "../lib/base/tokens";
 
 export interface MemberArgs {
   member: MemberModel;
@@ -43,7 +44,7 @@ export class Member extends pulumi.ComponentResource {
   readonly vps: Vps[] = [];
 
   constructor(name: string, args: MemberArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("globenet:member:Member", name, {}, opts);
+    super(COMPONENT_TOKENS.member, name, {}, opts);
     const m = args.member;
     const status = m.status === "suspended" ? "suspended" : "active";
     if (m.webHost) {

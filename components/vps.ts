@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GuestInputs } from "../provider/resources/guest-check";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
 /** The guest's inputs are the provider's contract: one definition for both sides. */
 export type VpsArgs = GuestInputs;
@@ -10,6 +11,6 @@ export class Vps extends pulumi.CustomResource {
   declare readonly archives: pulumi.Output<string[]>;
 
   constructor(name: string, args: VpsArgs, opts?: pulumi.CustomResourceOptions) {
-    super("globenet:vm:Guest", name, { ...args, uuid: undefined, archives: undefined }, opts);
+    super(RESOURCE_TOKENS.guest, name, { ...args, uuid: undefined, archives: undefined }, opts);
   }
 }

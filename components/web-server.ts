@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RenderedFile } from "../lib/render";
 import { FileSet } from "./file-set";
 import type { Target } from "./target";
+import { COMPONENT_TOKENS } from "../lib/base/tokens";
 
 export interface WebServerArgs {
   target: Target;
@@ -22,7 +23,7 @@ function strip(files: RenderedFile[], prefix: string): Record<string, string> {
  */
 export class WebServer extends pulumi.ComponentResource {
   constructor(name: string, args: WebServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("globenet:web:WebServer", name, {}, opts);
+    super(COMPONENT_TOKENS.webServer, name, {}, opts);
     const byDaemon = (d: RenderedFile["daemon"]) => args.files.filter((f) => f.daemon === d);
     const www = new FileSet(`${name}-www`, { target: args.target, kind: "www", files: strip(byDaemon("www"), "www/globenet-suspended/") }, { parent: this });
     const fpm = byDaemon("php-fpm");

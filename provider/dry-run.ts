@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { changedKeys, type ResourceType } from "./types";
+import { BENCH_NOOP_TOKEN } from "../lib/base/tokens";
 
 /**
  * Dry mode of the provider, for `npm run bench -- engine` only: it needs a stack with state
@@ -15,7 +16,7 @@ import { changedKeys, type ResourceType } from "./types";
  */
 export const DRY_RUN = process.env.GLOBENET_PROVIDER_DRY_RUN === "1";
 export const DRY_RUN_STACK = "bench";
-export const NOOP_TOKEN = "globenet:bench:Noop";
+export const NOOP_TOKEN = BENCH_NOOP_TOKEN;
 
 if (DRY_RUN) {
   // Loud on purpose: this mode records resources in the state that exist nowhere.

@@ -3,11 +3,12 @@ import { accountType } from "./resources/account";
 import { databaseType } from "./resources/database";
 import { fileSetType } from "./resources/file-set";
 import { guestType } from "./resources/guest";
+import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 
 /** Resource types by token. Each lives in provider/resources/<name>.ts. */
 export const registry: Record<string, ResourceType<any, any>> = {
-  "globenet:files:FileSet": fileSetType,
-  "globenet:hosting:Account": accountType,
-  "globenet:db:Database": databaseType,
-  "globenet:vm:Guest": guestType,
-};
+  [RESOURCE_TOKENS.fileSet]: fileSetType,
+  [RESOURCE_TOKENS.account]: accountType,
+  [RESOURCE_TOKENS.database]: databaseType,
+  [RESOURCE_TOKENS.guest]: guestType,
+} satisfies Record<ResourceToken, ResourceType<any, any>>;

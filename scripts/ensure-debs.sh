@@ -49,6 +49,7 @@ PACKAGES=(
   ebtables               # libvirt's network filters (the bridged guests' globenet-clean-traffic; every hypervisor needs it), tests/guest-nwfilter.test.ts
   tcpdump                # tests/guest-nwfilter.test.ts captures what reaches the guest's gateway
   busybox-static         # the tiny guest of tests/guest-nwfilter.test.ts (its initramfs)
+  shellcheck             # tests/shell-scripts.test.ts lints every shell script of the repository
 )
 if [[ -n "${EXTRA_DEBS:-}" ]]; then
   read -r -a extra <<<"$EXTRA_DEBS"

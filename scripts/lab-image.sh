@@ -65,9 +65,9 @@ printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\n' > "$root/e
 apt_clean() { rm -rf -- "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*; }
 apt_clean
 
-kernel=$(ls "$root"/boot/vmlinuz-* 2> /dev/null | sort -V | tail -n 1)
-initrd=$(ls "$root"/boot/initrd.img-* 2> /dev/null | sort -V | tail -n 1)
-[ -n "$kernel" ] && [ -n "$initrd" ] || die "no kernel or initrd in $root/boot: linux-image-amd64 did not install"
+kernel=$(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' 2> /dev/null | sort -V | tail -n 1)
+initrd=$(find "$root/boot" -maxdepth 1 -name 'initrd.img-*' 2> /dev/null | sort -V | tail -n 1)
+{ [ -n "$kernel" ] && [ -n "$initrd" ]; } || die "no kernel or initrd in $root/boot: linux-image-amd64 did not install"
 
 say "ext4 file system ($fs_size, mkfs.ext4 -d: no loop device) and qcow2 …"
 mkfs.ext4 -q -F -L root -d "$root" "$work/root.raw" "$fs_size" > /dev/null

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { appearances, formatDuration, leadTimeRows, median, type LeadEvent } from "../lib/audit/lead-time";
-import { mergeRequestOf } from "../lib/audit/merge-request";
+import { mergeRequestOf } from "../lib/state/merge-request";
 import { parseLog, LOG_FORMAT } from "../lib/audit/git-log";
 import { classifyPath, describeFileChange, rawChanges, recordData, sshKeyLabel, siteHostsIn } from "../lib/audit/semantic";
 import { normalizeUpdates } from "../lib/audit/updates";
@@ -91,7 +91,8 @@ describe("describeFileChange: zones", () => {
     ["removed", ZONE, undefined, ["zone velo-libre.example removed"]],
     ["TXT added", ZONE, `${ZONE}  - { name: _dmarc, type: TXT, value: "v=DMARC1; p=none" }\n`, ['record TXT _dmarc added: "v=DMARC1; p=none"']],
     ["TXT @ added", ZONE, `${ZONE}  - { name: "@", type: TXT, value: "google-site-verification=abc" }\n`, ['record TXT @ added: "google-site-verification=abc"']],
-    ["MX changed", ZONE, edit(ZONE, "mail.globenet.example.", "mx.globenet.example."), ["record MX @ changed: 10 mail.globenet.example. → 10 mx.globenet.example."]],
+    ["MX changed", ZONE, edit(ZONE, "mail.globenet.example.", "mx.globenet.example."), ["record MX @ changed (value): 10 mail.globenet.example. → 10 mx.globenet.example."]],
+    ["DNSSEC switched off (read as no change before the schema drove the audit)", ZONE, `${ZONE}dnssec: false\n`, ["DNSSEC signing true → false"]],
     ["record removed", ZONE, edit(ZONE, '  - { name: "@", type: TXT, value: "v=spf1 mx -all" }\n', ""), ['record TXT @ removed: "v=spf1 mx -all"']],
     ["order only", ZONE, `owner: velo-libre\nrecords:\n  - { name: "@", type: TXT, value: "v=spf1 mx -all" }\n  - { name: "@", type: MX, priority: 10, value: mail.globenet.example. }\n`, ["no change in meaning (comments or layout only)"]],
     ["owner and TTL", ZONE, edit(ZONE, "owner: velo-libre\n", "owner: globenet\nttl: 300\n"), ["owner velo-libre → globenet", "default TTL 3600 → 300 s"]],

@@ -80,12 +80,12 @@ describe("bad input is rejected with file, line and field", () => {
 
 describe("YAML itself", () => {
   it.each([
-    ["a syntax error", "handle: velo-libre\nsites: [\n", /^members\/velo-libre\/member\.yaml:3:1: YAML syntax error: /],
+    ["a syntax error", "handle: velo-libre\nsites: [\n", /^members\/velo-libre\/member\.yaml:2:8: YAML syntax error: this \[ is never closed /],
     ["a duplicate key", "handle: velo-libre\nhandle: velo-libre\n", /^members\/velo-libre\/member\.yaml:2:1: duplicate key /],
     ["an alias bomb", 'a: &a ["x","x"]\nb: &b [*a,*a]\nc: [*b,*b]\n', /^members\/velo-libre\/member\.yaml:1:7: YAML anchor &a is not allowed/],
     ["an explicit tag", "handle: !!binary aGVsbG8=\n", /^members\/velo-libre\/member\.yaml:1:18: YAML tag tag:yaml.org,2002:binary is not allowed/],
     ["two documents", "handle: velo-libre\n---\nhandle: x\n", /^members\/velo-libre\/member\.yaml:2:1: several YAML documents in one file/],
-    ["a list instead of a mapping", "- handle\n", /^members\/velo-libre\/member\.yaml:1:1: must be a mapping \(key: value lines\), not a list/],
+    ["a list instead of a mapping", "- handle\n", /^members\/velo-libre\/member\.yaml:1:1: must be a mapping of key: value lines at the top, not a list/],
     ["an oversized file", `handle: velo-libre\nname: "${"x".repeat(300 * 1024)}"\n`, /^members\/velo-libre\/member\.yaml: file is \d+ bytes, over the 262144-byte limit/],
   ])("rejects %s", (_what, content, re) => {
     const errors = errorsOf({ "members/velo-libre/member.yaml": content, "members/velo-libre/vps/atelier.yaml": null });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { caaIssuerDomain, caaValidationMethods } from "../lib/check/caa";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
 
 const zone = (records: string) => `owner: velo-libre\nrecords:\n${records}`;

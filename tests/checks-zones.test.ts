@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import { describeZone } from "../lib/audit/semantic";
 import { zoneSchema } from "../lib/schema/zone";
 import { errorsOf, memberWith, vpsWith, runCli, writeTree } from "./helpers/data-tree";

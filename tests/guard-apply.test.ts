@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { engineCommand } from "../lib/cli/engine";
-import { writeSyntheticTree } from "../lib/cli/synthetic";
+import { writeSyntheticTree } from "../lib/bench/synthetic";
 import { openStack } from "../lib/engine/driver";
 import { lastAppliedCommit } from "../lib/guard/allowances";
 import { requireTools } from "./helpers/tools";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { guardCommand } from "../lib/cli/guard";
-import { writeSyntheticTree } from "../lib/cli/synthetic";
+import { writeSyntheticTree } from "../lib/bench/synthetic";
 import { openStack } from "../lib/engine/driver";
 import { previewPlan } from "../lib/guard/collect";
 import { judge } from "../lib/guard/rules";
@@ -97,5 +97,18 @@ describe("the guard on real previews", () => {
     const v = judge(plan, { maxShare: 0.1, allowances: ["members/member-00000"] });
     expect(v.ok).toBe(false);
     expect(v.share.join("\n")).toMatch(/4 of 21 zones on \S+ would stop being served at once/);
+  }, 300_000);
+
+  it("blocks a site's removal, an update of its account, until its path is allowed", async () => {
+    // Renaming the site: the old name's folder is archived, then deleted.
+    const f = join(data, "members", "member-00010", "member.yaml");
+    writeFileSync(f, readFileSync(f, "utf8").replace("  - host: member-00010.example", "  - host: shop.member-00010.example"));
+    const { plan } = await previewPlan(stack);
+    expect(plan.steps.filter((s) => s.name === "member-00010" && s.type === "globenet:hosting:Account").map((s) => s.op)).toEqual(["update"]);
+    const mine = (allowances: string[]) => judge(plan, { maxShare: 1, allowances }).losses.filter((l) => l.path.startsWith("members/member-00010"));
+    expect(mine([]).map((l) => [l.path, l.description, l.allowedBy])).toEqual([
+      ["members/member-00010/sites/member-00010.example", "members/member-00010: site folder ~member-00010/sites/member-00010.example (its files) would be deleted on web1", undefined],
+    ]);
+    expect(mine(["members/member-00010/sites/member-00010.example"]).map((l) => l.allowedBy)).toEqual(["members/member-00010/sites/member-00010.example"]);
   }, 300_000);
 });

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeSyntheticTree } from "../lib/cli/synthetic";
+import { writeSyntheticTree } from "../lib/bench/synthetic";
 import { openStack } from "../lib/engine/driver";
 import { previewPlan } from "../lib/guard/collect";
 import { planFromModels } from "../lib/guard/offline";
 import { judge } from "../lib/guard/rules";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import type { Model } from "../lib/model/types";
 
 /**

@@ -13,7 +13,7 @@
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import { renderAll, SERIAL_TOKEN } from "../lib/render";
 import { fileSetType, type FileSetInputs, type FileSetOutputs } from "../provider/resources/file-set";
 import { pool } from "../provider/ssh/pool";

@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { stacksIn } from "../lib/cli/args";
 import { formatDiagnostic } from "../lib/load/diagnostic";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import { memberSchema } from "../lib/schema/member";
 import { vpsSchema } from "../lib/schema/vps";
 import { zoneSchema } from "../lib/schema/zone";

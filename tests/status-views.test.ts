@@ -21,7 +21,7 @@ function cert(names: string[], days: number): string {
 }
 
 const site = (over: Partial<SiteModel> = {}): SiteModel => ({
-  handle: "velo", status: "active", host: "velo.example", aliases: ["www.velo.example"], redirects: [], php: "none", tls: "acme", dns: "managed", webHost: "web1", docroot: "/home/velo/sites/velo.example/htdocs", file: "members/velo/member.yaml", ...over,
+  handle: "velo", status: "active", host: "velo.example", aliases: ["www.velo.example"], redirects: [], php: "none", tls: "acme", dns: "managed", webHost: "web1", docroot: "/home/velo/sites/velo.example/htdocs", poolFields: {}, file: "members/velo/member.yaml", ...over,
 });
 
 const ok = requireTools("openssl");

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import { renderAll, renderDatabaseSql } from "../lib/render";
 import type { Model } from "../lib/model/types";
 import { checkHost, errorsOnly, formatProblems } from "./helpers/checkers";

@@ -6,7 +6,7 @@ import { effectsOf } from "../lib/diff/effects";
 import { planFromModels } from "../lib/guard/offline";
 import type { Plan, PlanStep } from "../lib/guard/plan";
 import { formatVerdict, judge } from "../lib/guard/rules";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 import type { Model } from "../lib/model/types";
 
 /**

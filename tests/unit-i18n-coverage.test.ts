@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatDiagnostic, frenchOf, type Diagnostic } from "../lib/load/diagnostic";
-import { loadModel } from "../lib/model/build";
+import { loadModel } from "../lib/check/build";
 
 /**
  * Unit tier (no root, no daemon, no engine): every message a volunteer can get from validate

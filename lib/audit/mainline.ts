@@ -1,5 +1,5 @@
 import type { SimpleGit } from "simple-git";
-import { mergeRequestOf } from "./merge-request";
+import { mergeRequestOf } from "../state/merge-request";
 
 /** Where a commit reached the branch: the merge commit that brought it, or itself. */
 export interface Landing {

@@ -2,9 +2,12 @@ import type { z } from "zod";
 import { formatDiagnostic, sortDiagnostics } from "../load/diagnostic";
 import { parseYamlFile } from "../load/yaml-file";
 import { issuesToDiagnostics } from "../load/zod-issues";
-import { memberSchema, type Database, type DbLimits, type Member, type Site } from "../schema/member";
+import { INVENTORY_KEY, inventorySchema, type Inventory } from "../schema/inventory";
+import { inventoryLabels, memberLabels, vpsLabels, zoneLabels } from "../schema/labels";
+import { memberSchema, type Member } from "../schema/member";
 import { vpsSchema, type Vps } from "../schema/vps";
-import { zoneSchema, type Zone, type ZoneRecord } from "../schema/zone";
+import { zoneSchema, type Delegation, type Zone, type ZoneRecord } from "../schema/zone";
+import { assertLabels, describeFields, short, show, sshKeyLabel, type Custom } from "./fields";
 
 /** What a path in the data tree holds. */
 export type FileKind = { kind: "member"; handle: string } | { kind: "vps"; handle: string; name: string } | { kind: "zone"; zone: string } | { kind: "other" };
@@ -36,106 +39,34 @@ export function parseSide<S extends z.ZodType>(schema: S, path: string, text: st
   return { raw: yf.data, error: diags[0] ? formatDiagnostic(diags[0]) : "does not validate" };
 }
 
-// ---------------------------------------------------------------- formatting helpers
-
-const MAX_VALUE = 48;
-
-function short(s: string): string {
-  return s.length > MAX_VALUE ? `${s.slice(0, MAX_VALUE - 1)}…` : s;
-}
-
-/** A scalar for a sentence: `unset` (or the given word) when absent. */
-function val(v: unknown, unset = "unset"): string {
-  if (v === undefined || v === null) return unset;
-  if (typeof v === "string") return short(v);
-  return short(JSON.stringify(v));
-}
-
-function quoted(v: string | undefined): string {
-  return v === undefined ? "unset" : `"${short(v)}"`;
-}
-
-function scalar(out: string[], label: string, before: unknown, after: unknown, unit = "", unset = "unset"): void {
-  if (before === after) return;
-  out.push(`${label} ${val(before, unset)} → ${val(after, unset)}${unit}`);
-}
-
-function setChanges(out: string[], label: string, before: readonly string[], after: readonly string[], name: (s: string) => string = (s) => s): void {
-  const b = new Set(before);
-  const a = new Set(after);
-  for (const x of after) if (!b.has(x)) out.push(`${label} ${name(x)} added`);
-  for (const x of before) if (!a.has(x)) out.push(`${label} ${name(x)} removed`);
-}
-
-/** An SSH public key by its comment, else its type and the end of its key data. */
-export function sshKeyLabel(key: string): string {
-  const [type = "", data = "", ...comment] = key.trim().split(/\s+/);
-  return comment.length > 0 ? comment.join(" ") : `${type} …${data.slice(-8)}`;
-}
-
-function limitChanges(out: string[], prefix: string, before: DbLimits | undefined, after: DbLimits | undefined): void {
-  for (const k of ["max_user_connections", "max_queries_per_hour", "max_updates_per_hour"] as const) {
-    scalar(out, `${prefix}${k}`, before?.[k], after?.[k]);
-  }
-}
-
 // ---------------------------------------------------------------- members
 
-function siteChanges(out: string[], before: Site, after: Site): void {
-  const p = `site ${after.host}:`;
-  setChanges(out, `${p} alias`, before.aliases, after.aliases);
-  setChanges(out, `${p} redirect`, before.redirects, after.redirects);
-  scalar(out, `${p} webroot`, before.webroot, after.webroot);
-  scalar(out, `${p} PHP`, before.php, after.php);
-  scalar(out, `${p} TLS`, before.tls, after.tls);
-  if (before.tls_none_reason !== after.tls_none_reason) out.push(`${p} reason for no TLS ${quoted(before.tls_none_reason)} → ${quoted(after.tls_none_reason)}`);
-  scalar(out, `${p} DNS`, before.dns, after.dns);
-}
-
-function databaseChanges(out: string[], before: Database, after: Database): void {
-  limitChanges(out, `database ${after.name}: `, before.limits, after.limits);
-}
-
-function keyed<T>(list: readonly T[], key: (t: T) => string): Map<string, T> {
-  return new Map(list.map((t) => [key(t), t]));
-}
-
-function listChanges<T>(out: string[], what: string, before: readonly T[], after: readonly T[], key: (t: T) => string, inner: (out: string[], b: T, a: T) => void): void {
-  const b = keyed(before, key);
-  const a = keyed(after, key);
-  for (const t of after) {
-    const old = b.get(key(t));
-    if (!old) out.push(`${what} ${key(t)} added`);
-  }
-  for (const t of before) if (!a.has(key(t))) out.push(`${what} ${key(t)} removed`);
-  for (const t of after) {
-    const old = b.get(key(t));
-    if (old) inner(out, old, t);
-  }
-}
+export { sshKeyLabel } from "./fields";
 
 /** A member file's change in words, in the order of the schema's fields. */
 export function describeMember(before: Member | undefined, after: Member | undefined): string[] {
   if (!before && !after) return [];
   if (!before) return ["member created"];
   if (!after) return ["member removed"];
-  const out: string[] = [];
-  if (before.name !== after.name) out.push(`name ${quoted(before.name)} → ${quoted(after.name)}`);
-  scalar(out, "contact email", before.contact.email, after.contact.email);
-  scalar(out, "backup email", before.contact.backup_email, after.contact.backup_email);
-  scalar(out, "status", before.status, after.status);
-  if (before.note !== after.note) out.push(`note ${quoted(before.note)} → ${quoted(after.note)}`);
-  setChanges(out, "SSH key", before.ssh_keys, after.ssh_keys, sshKeyLabel);
-  scalar(out, "web host", before.web_host, after.web_host, "", "default");
-  scalar(out, "database host", before.db_host, after.db_host, "", "default");
-  scalar(out, "disk quota", before.disk_quota_mb, after.disk_quota_mb, " MB");
-  listChanges(out, "site", before.sites, after.sites, (s) => s.host, siteChanges);
-  listChanges(out, "database", before.databases, after.databases, (d) => d.name, databaseChanges);
-  limitChanges(out, "database limits: ", before.db_limits, after.db_limits);
-  return out;
+  assertLabels(memberSchema, memberLabels);
+  return describeFields(memberSchema, before, after, { labels: memberLabels });
 }
 
 // ---------------------------------------------------------------- VPS
+
+/** A VPS without ssh_keys takes its member's: going from one to the other says so. */
+const vpsKeys: Custom = (before, after, at, name) => {
+  const b = before as string[] | undefined;
+  const a = after as string[] | undefined;
+  if (!b && a) return [`${at.prefix}SSH keys the member's → its own (${a.map(sshKeyLabel).join(", ")})`];
+  if (b && !a) return [`${at.prefix}SSH keys its own → the member's`];
+  const out: string[] = [];
+  const bs = new Set(b);
+  const as = new Set(a);
+  for (const k of a ?? []) if (!bs.has(k)) out.push(`${at.prefix}${name} ${sshKeyLabel(k)} added`);
+  for (const k of b ?? []) if (!as.has(k)) out.push(`${at.prefix}${name} ${sshKeyLabel(k)} removed`);
+  return out;
+};
 
 /** A VPS file's change in words; `name` is the file's name (the VPS's). */
 export function describeVps(name: string, before: Vps | undefined, after: Vps | undefined): string[] {
@@ -146,20 +77,8 @@ export function describeVps(name: string, before: Vps | undefined, after: Vps | 
     return [`${v} created: ${a.vcpus} vCPU, ${a.memory_mb} MB memory, ${a.disk_gb} GB disk, ${a.image} on ${a.hypervisor}`];
   }
   if (!after) return [`${v} removed`];
-  const out: string[] = [];
-  scalar(out, `${v}: hypervisor`, before.hypervisor, after.hypervisor);
-  scalar(out, `${v}: vCPU`, before.vcpus, after.vcpus);
-  scalar(out, `${v}: memory`, before.memory_mb, after.memory_mb, " MB");
-  scalar(out, `${v}: disk`, before.disk_gb, after.disk_gb, " GB");
-  scalar(out, `${v}: image`, before.image, after.image);
-  scalar(out, `${v}: IPv4`, before.ipv4, after.ipv4);
-  scalar(out, `${v}: IPv6`, before.ipv6, after.ipv6);
-  scalar(out, `${v}: MAC`, before.mac, after.mac, "", "derived");
-  scalar(out, `${v}: DNS name`, before.dns_name, after.dns_name, "", "default");
-  if (!before.ssh_keys && after.ssh_keys) out.push(`${v}: SSH keys the member's → its own (${after.ssh_keys.map(sshKeyLabel).join(", ")})`);
-  else if (before.ssh_keys && !after.ssh_keys) out.push(`${v}: SSH keys its own → the member's`);
-  else if (before.ssh_keys && after.ssh_keys) setChanges(out, `${v}: SSH key`, before.ssh_keys, after.ssh_keys, sshKeyLabel);
-  return out;
+  assertLabels(vpsSchema, vpsLabels);
+  return describeFields(vpsSchema, before, after, { labels: vpsLabels, custom: { ssh_keys: vpsKeys } }, { spath: "", prefix: `${v}: `, rel: [] });
 }
 
 // ---------------------------------------------------------------- zones
@@ -198,7 +117,7 @@ function recordKey(r: ZoneRecord): string {
 }
 
 /** Removes from `list` each record also in `other` (as a multiset), keeping order. */
-function minus(list: readonly ZoneRecord[], other: readonly ZoneRecord[]): ZoneRecord[] {
+function minusRecords(list: readonly ZoneRecord[], other: readonly ZoneRecord[]): ZoneRecord[] {
   const count = new Map<string, number>();
   for (const r of other) count.set(recordKey(r), (count.get(recordKey(r)) ?? 0) + 1);
   return list.filter((r) => {
@@ -208,7 +127,47 @@ function minus(list: readonly ZoneRecord[], other: readonly ZoneRecord[]): ZoneR
   });
 }
 
-/** A zone file's change in words: records are matched whole; a removed and an added record of the same name and type read as one change. */
+/**
+ * Records are matched whole; a removed and an added record of the same name and type read as
+ * one change, naming the fields that changed and showing both as a zone file would.
+ */
+const records: Custom = (before, after) => {
+  const removed = minusRecords((before ?? []) as ZoneRecord[], (after ?? []) as ZoneRecord[]);
+  const added = minusRecords((after ?? []) as ZoneRecord[], (before ?? []) as ZoneRecord[]);
+  const out: string[] = [];
+  const changed: string[] = [];
+  for (const r of [...removed]) {
+    const i = added.findIndex((a) => a.name === r.name && a.type === r.type);
+    if (i < 0) continue;
+    const [a] = added.splice(i, 1) as [ZoneRecord];
+    removed.splice(removed.indexOf(r), 1);
+    const ra = r as Record<string, unknown>;
+    const aa = a as Record<string, unknown>;
+    const fields = [...new Set([...Object.keys(ra), ...Object.keys(aa)])].filter((k) => JSON.stringify(ra[k]) !== JSON.stringify(aa[k]));
+    const names = fields.map((k) => zoneLabels[`records[].${k}`]?.label ?? k).join(", ");
+    const was = recordData(r);
+    const is = recordData(a);
+    // A field recordData does not show still gets its values.
+    const detail = was !== is ? `${was} → ${is}` : fields.map((k) => `${show(ra[k])} → ${show(aa[k])}`).join(", ");
+    changed.push(`record ${r.type} ${r.name} changed (${names}): ${detail}`);
+  }
+  for (const r of added) out.push(`record ${r.type} ${r.name} added: ${recordData(r)}`);
+  for (const r of removed) out.push(`record ${r.type} ${r.name} removed: ${recordData(r)}`);
+  return [...out, ...changed];
+};
+
+/** Who may own a sub-zone is a decision auditors look for: said as a sentence. */
+const delegations = (zone: string): Custom => (before, after) => {
+  const out: string[] = [];
+  const key = (d: { name: string; to: string }) => `${d.name} to ${d.to}`;
+  const was = new Set(((before ?? []) as Delegation[]).map(key));
+  const is = new Set(((after ?? []) as Delegation[]).map(key));
+  for (const d of is) if (!was.has(d)) out.push(`sub-zone ${d.replace(/ to /, `.${zone} delegated to `)}`);
+  for (const d of was) if (!is.has(d)) out.push(`delegation of ${d.replace(/ to /, `.${zone} to `)} withdrawn`);
+  return out;
+};
+
+/** A zone file's change in words. */
 export function describeZone(zone: string, before: Zone | undefined, after: Zone | undefined): string[] {
   if (!before && !after) return [];
   if (!before) {
@@ -216,29 +175,19 @@ export function describeZone(zone: string, before: Zone | undefined, after: Zone
     return [`zone ${zone} created with ${n} record${n === 1 ? "" : "s"}`];
   }
   if (!after) return [`zone ${zone} removed`];
-  const out: string[] = [];
-  scalar(out, "owner", before.owner, after.owner);
-  scalar(out, "default TTL", before.ttl, after.ttl, " s");
-  const removed = minus(before.records, after.records);
-  const added = minus(after.records, before.records);
-  const changed: string[] = [];
-  for (const r of [...removed]) {
-    const i = added.findIndex((a) => a.name === r.name && a.type === r.type);
-    if (i < 0) continue;
-    const [a] = added.splice(i, 1) as [ZoneRecord];
-    removed.splice(removed.indexOf(r), 1);
-    changed.push(`record ${r.type} ${r.name} changed: ${recordData(r)} → ${recordData(a)}`);
-  }
-  for (const r of added) out.push(`record ${r.type} ${r.name} added: ${recordData(r)}`);
-  for (const r of removed) out.push(`record ${r.type} ${r.name} removed: ${recordData(r)}`);
-  out.push(...changed);
-  // Who may own a sub-zone is a decision auditors look for.
-  const key = (d: { name: string; to: string }) => `${d.name} to ${d.to}`;
-  const was = new Set((before.delegations ?? []).map(key));
-  const is = new Set((after.delegations ?? []).map(key));
-  for (const d of is) if (!was.has(d)) out.push(`sub-zone ${d.replace(/ to /, `.${zone} delegated to `)}`);
-  for (const d of was) if (!is.has(d)) out.push(`delegation of ${d.replace(/ to /, `.${zone} to `)} withdrawn`);
-  return out;
+  assertLabels(zoneSchema, zoneLabels);
+  return describeFields(zoneSchema, before, after, { labels: zoneLabels, custom: { records, delegations: delegations(zone) } });
+}
+
+// ---------------------------------------------------------------- the stack's inventory
+
+/** The inventory part of a Pulumi.<stack>.yaml change; other config keys may be secrets and are only named. */
+export function describeInventory(before: Inventory | undefined, after: Inventory | undefined): string[] {
+  if (!before && !after) return [];
+  if (!before) return ["inventory created"];
+  if (!after) return ["inventory removed"];
+  assertLabels(inventorySchema, inventoryLabels);
+  return describeFields(inventorySchema, before, after, { labels: inventoryLabels }, { spath: "", prefix: "inventory: ", rel: [] });
 }
 
 // ---------------------------------------------------------------- any data
@@ -293,6 +242,7 @@ export function rawChanges(before: unknown, after: unknown): string[] {
  */
 export function describeFileChange(path: string, before: string | undefined, after: string | undefined): string[] {
   const k = classifyPath(path);
+  if (k.kind === "other" && STACK_FILE.test(path) && before !== undefined && after !== undefined) return describeStackFile(path, before, after);
   if (k.kind === "other") return [before === undefined ? `${path} added` : after === undefined ? `${path} removed` : `${path} changed`];
   const schema: z.ZodType = k.kind === "member" ? memberSchema : k.kind === "vps" ? vpsSchema : zoneSchema;
   const b = before === undefined ? undefined : parseSide(schema, path, before);
@@ -314,6 +264,32 @@ export function describeFileChange(path: string, before: string | undefined, aft
   else if (b?.raw !== undefined && a?.raw !== undefined) out.push(...rawChanges(b.raw, a.raw));
   else out.push(`${path} changed`);
   return out;
+}
+
+const STACK_FILE = /^Pulumi\.[^./]+\.yaml$/;
+
+/** A stack's config, read as YAML only: its values may be secrets and are never shown. */
+function stackConfig(path: string, text: string): { config?: Record<string, unknown>; error?: string } {
+  const { yf, errors } = parseYamlFile(path, text);
+  if (!yf || errors.length > 0) return { error: formatDiagnostic(sortDiagnostics(errors)[0] ?? { file: path, line: 0, col: 0, field: "", message: "cannot be read" }) };
+  const cfg = isPlainObject(yf.data) ? yf.data.config : undefined;
+  return { config: isPlainObject(cfg) ? cfg : {} };
+}
+
+/** Pulumi.<stack>.yaml: its inventory described field by field, any other config key only named. */
+function describeStackFile(path: string, before: string, after: string): string[] {
+  const b = stackConfig(path, before);
+  const a = stackConfig(path, after);
+  if (!b.config || !a.config) return [...(b.error ? [`invalid before this commit: ${b.error}`] : []), ...(a.error ? [`invalid after this commit: ${a.error}`] : []), `${path} changed`];
+  const out: string[] = [];
+  const bi = inventorySchema.safeParse(b.config[INVENTORY_KEY]);
+  const ai = inventorySchema.safeParse(a.config[INVENTORY_KEY]);
+  if (bi.success && ai.success) out.push(...describeInventory(bi.data, ai.data));
+  else if (!sameJson(b.config[INVENTORY_KEY], a.config[INVENTORY_KEY])) out.push(`inventory changed (${bi.success ? "after" : "before"} this commit it does not validate: npm run validate says why)`);
+  for (const key of new Set([...Object.keys(b.config), ...Object.keys(a.config)])) {
+    if (key !== INVENTORY_KEY && !sameJson(b.config[key], a.config[key])) out.push(`config ${key} changed`);
+  }
+  return out.length > 0 ? out : ["no change in meaning (comments or layout only)"];
 }
 
 /** The site names a member file declares, valid or not (for counting new sites). */

@@ -1,7 +1,7 @@
 import type { SimpleGit } from "simple-git";
 import { Blobs, changeCommits, type ChangeCommit } from "./git-log";
 import type { Landing, Mainline } from "./mainline";
-import { mergeRequestOf } from "./merge-request";
+import { mergeRequestOf } from "../state/merge-request";
 import { describeFileChange } from "./semantic";
 import type { Target } from "./target";
 import { applyingUpdates, type Update, type UpdateHistory } from "./updates";

@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, type OpMap, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
-import { REPO_ROOT } from "../cli/args";
-import { writeSyntheticTree } from "../cli/synthetic";
+import { REPO_ROOT } from "../base/repo";
+import { writeSyntheticTree } from "./synthetic";
 import { engineEnv, openStack, PROJECT } from "../engine/driver";
 import { ensureEngine } from "../engine/toolchain";
+import { BENCH_NOOP_TOKEN } from "../base/tokens";
 
 /**
  * `npm run bench -- engine`: the no-op preview of the real program (index.ts over a synthetic
@@ -24,7 +25,7 @@ const PASSPHRASE = "globenet-bench-throwaway";
 export const TARGET_RATIO = 1.3;
 /** Each preview runs this many times; the best is reported. */
 export const PREVIEW_RUNS = 2;
-const NOOP_TOKEN = "globenet:bench:Noop";
+const NOOP_TOKEN = BENCH_NOOP_TOKEN;
 /** What the provider prints on stderr in dry mode (provider/dry-run.ts); the engine passes it on as a debug diagnostic. */
 const DRY_RUN_BANNER = "globenet provider: DRY RUN (GLOBENET_PROVIDER_DRY_RUN=1)";
 

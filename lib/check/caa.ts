@@ -1,6 +1,6 @@
 import { Report } from "./report";
-import type { Ctx } from "../model/context";
-import { invPath } from "../model/context";
+import type { Ctx } from "./context";
+import { invPath } from "./context";
 import { absoluteName, relativeName, zoneFor } from "../model/dns-names";
 import type { ModelRecord } from "../model/types";
 import type { NameClaim } from "./sites";

@@ -1,5 +1,5 @@
 import { Report } from "./report";
-import type { Ctx } from "../model/context";
+import type { Ctx } from "./context";
 import type { YamlFile } from "../load/yaml-file";
 
 /**

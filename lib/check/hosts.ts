@@ -1,6 +1,6 @@
 import type { LoadedMember } from "../load/tree";
 import type { Role } from "../schema/inventory";
-import { invPath, type Ctx } from "../model/context";
+import { invPath, type Ctx } from "./context";
 
 /** Hosts of the inventory that carry a role, sorted by name. */
 export function hostsWithRole(ctx: Ctx, role: Role): string[] {

@@ -1,6 +1,6 @@
 import ipaddr from "ipaddr.js";
 import { Report } from "./report";
-import { invPath, type Ctx } from "../model/context";
+import { invPath, type Ctx } from "./context";
 import type { LoadedMember, Sourced } from "../load/tree";
 import type { Vps } from "../schema/vps";
 import type { YamlFile } from "../load/yaml-file";

@@ -7,7 +7,7 @@ import { allowancesInRange, describeAllowances } from "../guard/allowances";
 import { previewPlan } from "../guard/collect";
 import { formatVerdict, judge } from "../guard/rules";
 import { formatDiagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import { currentUser, findPlanNote, mergeRequest, openMergeRequests, setCommitStatus, STATUS_NAME, upsertMrNote, type GitLab, type MergeRequest } from "./gitlab";
 import { dropMrRef, fetchMrHead, prepareMrTree } from "./mr-tree";
 import { noPlanNote, planNote, plannedOf, type Planned } from "./note";
@@ -101,7 +101,7 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
       return { what: "refused", ok: false, planned, body: noPlanNote({ ...common, what: "refused", reasons: tree.refusals, notPreviewed: tree.notPreviewed }), status: `refused: ${tree.refusals[0] ?? "no merged tree"}` };
     }
     // Duplicates are blamed on the files the merge request changed, as npm run validate does locally.
-    const { errors } = loadModel(dest, o.stack, { changed: new Set(tree.changed) });
+    const { errors } = loadModel(dest, o.stack, {}, { changed: new Set(tree.changed) });
     if (errors.length) {
       const reasons = [`${errors.length} data error(s) (npm run validate lists the same):`, ...errors.map((d) => `  ${formatDiagnostic(d)}`)];
       return { what: "failed", ok: false, planned, body: noPlanNote({ ...common, what: "failed", reasons, notPreviewed: tree.notPreviewed }), status: `${errors.length} data error(s)` };

@@ -1,8 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
-import { resolve } from "node:path";
 
-/** The repository root: where package.json sits, two levels above this file. */
-export const REPO_ROOT = resolve(__dirname, "..", "..");
+export { REPO_ROOT } from "../base/repo";
 
 /** Stacks that have an inventory file in the data root, sorted (lab first is not implied). */
 export function stacksIn(root: string): string[] {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT, UsageError } from "./args";
-import { writeSyntheticTree } from "./synthetic";
+import { writeSyntheticTree } from "../bench/synthetic";
 import { engineBench, formatTable, PREVIEW_RUNS, TARGET_RATIO } from "../bench/engine";
 
 export const BENCH_HELP = `Usage: npm run bench -- data [--members N] [--keep]

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { checkds, readDnssec } from "../status/dnssec";
-import { onStackHosts } from "../status/remote";
+import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, runMain, UsageError } from "./args";
 import { loadOrThrow } from "./status";
 

@@ -1,16 +1,17 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { OpMap } from "@pulumi/pulumi/automation";
-import { openStack, DriverError } from "../engine/driver";
+import { DriverError } from "../engine/driver";
+import { openStack } from "../lab/open-stack";
 import { parseUpdateMessage } from "../state/metadata";
 import { previewPlan } from "../guard/collect";
 import { guardBeforeUp } from "../guard/apply";
 import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import { formatCerts } from "../status/certs";
-import { onStackHosts } from "../status/remote";
-import { waitForCerts } from "./status";
+import { onStackHosts } from "../lab/open-stack";
+import { waitForCerts } from "../status/cert-wait";
 
 export const ENGINE_HELP = `Usage: npm run <preview|up|refresh|destroy|history> -- [--stack NAME] [--root DIR]
 

@@ -7,7 +7,7 @@ import { formatDiagnostic } from "../load/diagnostic";
 import { volunteerLang } from "../i18n/lang";
 import { formatOfflineGuard, offlineGuard, OfflineSideError } from "../guard/offline-check";
 import { parsePlan, type Plan } from "../guard/plan";
-import type * as EngineDriver from "../engine/driver";
+import type * as OpenStack from "../lab/open-stack";
 import type * as Collect from "../guard/collect";
 import { allowancesInRange, describeAllowances, fullCommit, type RangeAllowances } from "../guard/allowances";
 import { formatVerdict, judge, normalisePath } from "../guard/rules";
@@ -77,7 +77,7 @@ export async function guardCommand(argv: string[]): Promise<number> {
     plan = parsePlan(readFileSync(values.plan, "utf8"), values.plan);
   } else {
     // Loaded only here: the offline guard never touches the engine.
-    const { openStack } = require("../engine/driver") as typeof EngineDriver;
+    const { openStack } = require("../lab/open-stack") as typeof OpenStack;
     const { previewPlan } = require("../guard/collect") as typeof Collect;
     const stack = await openStack({ stack: values.stack ?? ciStack(root), root: values.root });
     process.stderr.write(`guard: previewing stack ${stack.name} …\n`);

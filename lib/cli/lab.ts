@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { labDown, labStatus, labUp } from "../lab/commands";
-import { LabError } from "../lab/proc";
+import { LabError } from "../base/proc";
 import { REPO_ROOT, UsageError } from "./args";
 
 export const LAB_HELP = `Usage: npm run lab [-- up|down|status] [options]

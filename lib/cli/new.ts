@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { volunteerLang } from "../i18n/lang";
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import { describeSize, isSize, SIZES, type SizeName } from "../scaffold/hypervisor";
 import { loadData, planMember, planVps, planZone, Refusal, TreeInvalid, type Scaffold } from "../scaffold/plan";
 import { REPO_ROOT, runMain, stacksIn, UsageError } from "./args";

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
-import { DriverError, openWorkspace, onBackend } from "../engine/driver";
+import { DriverError, onBackend } from "../engine/driver";
+import { migrateStack, openWorkspace, recoverStack } from "../lab/open-stack";
 import { ToolchainError } from "../engine/toolchain";
 import { mask } from "../state/mask";
-import { backupAll, migrateStack, recoverStack, restoreFile, showLocks, StateError } from "../state/ops";
+import { backupAll, restoreFile, showLocks, StateError } from "../engine/state-ops";
 import { REPO_ROOT, runMain, UsageError } from "./args";
 
 export const STATE_HELP = `Usage: npm run state -- <command> [--stack NAME] [--root DIR]

@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
-import { formatCerts, readCerts, type CertStatus } from "../status/certs";
+import { formatCerts, type CertStatus } from "../status/certs";
+import { waitForCerts } from "../status/cert-wait";
 import { formatDnssec, readDnssec } from "../status/dnssec";
-import { onStackHosts } from "../status/remote";
+import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, runMain, UsageError } from "./args";
 
 export const STATUS_HELP = `Usage: npm run status -- certs|dnssec [options]
@@ -25,24 +26,6 @@ export function loadOrThrow(root: string, stack: string): Model {
   const { model, errors } = loadModel(root, stack);
   if (!model) throw new UsageError(`the data does not validate (${errors.length} error(s)): run npm run validate -- --stack ${stack}`);
   return model;
-}
-
-/**
- * Polls until every certificate is live, or until the sites still without one have each failed
- * for SETTLE_S (mod_md retries on its own; a first failure may just be a zone not loaded yet),
- * or the time is up; the last reading is returned.
- */
-const SETTLE_S = 20;
-export async function waitForCerts(root: string, model: Model, waitSec: number, onRound?: (rows: CertStatus[]) => void): Promise<CertStatus[]> {
-  const t0 = Date.now();
-  const until = t0 + waitSec * 1000;
-  for (;;) {
-    const rows = await readCerts(root, model);
-    onRound?.(rows);
-    const settled = Date.now() - t0 >= SETTLE_S * 1000 && rows.every((r) => r.state === "ok" || (r.state === "missing" && r.error));
-    if (rows.every((r) => r.state === "ok") || settled || Date.now() >= until) return rows;
-    await new Promise((r) => setTimeout(r, 2_000));
-  }
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {

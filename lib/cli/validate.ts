@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { changedSince, ciBase, untrackedDataFiles } from "../diff/local-view";
 import { volunteerLang } from "../i18n/lang";
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import { REPO_ROOT, seconds, stacksIn, UsageError } from "./args";
 
 export const VALIDATE_HELP = `Usage: npm run validate -- [--root DIR] [--stack NAME] [--base REF]
@@ -36,7 +36,7 @@ export function validateCommand(argv: string[]): number {
   const errors: Diagnostic[] = [];
   const counts: string[] = [];
   for (const stack of stacks) {
-    const { model, errors: e } = loadModel(root, stack, { changed });
+    const { model, errors: e } = loadModel(root, stack, {}, { changed });
     for (const d of e) {
       const key = formatDiagnostic(d);
       if (!seen.has(key)) {

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { SimpleGit } from "simple-git";
 import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { renderAll, type RenderedFile } from "../render";
 import { extractDataTree } from "./extract";
@@ -49,7 +49,7 @@ export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, s
     await extractDataTree(git, side.commit, root, stack);
   }
   // The head's duplicates are blamed on the files changed since the base.
-  const { model, errors } = loadModel(root, stack, { changed });
+  const { model, errors } = loadModel(root, stack, {}, { changed });
   if (!model) throw new SideError(side, errors);
   try {
     return { files: renderAll(model), model, root };

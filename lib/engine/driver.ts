@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { LocalWorkspace, Stack, type ProjectSettings } from "@pulumi/pulumi/automation";
-import { REPO_ROOT } from "../cli/args";
+import { REPO_ROOT } from "../base/repo";
 import { BackendError, resolveBackend, type Backend } from "../state/backend";
 import { lockAdvice, parseLockError, type LockHolder } from "../state/lock";
 import { mask } from "../state/mask";
@@ -10,9 +10,9 @@ import { readLocks } from "../state/store";
 import { formatUpdateMessage, gitEnvFor, updateFacts } from "../state/metadata";
 import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
-import { ensureLabKeys, labDeployKeyFile } from "../lab/keys";
 import { program } from "../../index";
-import { pidAlive } from "../lab/proc";
+import type { MachineFacts } from "../model/facts";
+import { pidAlive } from "../base/proc";
 
 /** The lab's passphrase guards nothing of value: lab secrets are throwaway. Never used for prod. */
 export const LAB_PASSPHRASE = "globenet-lab-dev-only";
@@ -22,8 +22,14 @@ export interface StackOptions {
   /** Data tree (members/, zones/, Pulumi.<stack>.yaml); default the repository. */
   root?: string;
   stack: string;
-  /** Extra environment for the engine and the provider. */
+  /**
+   * Extra environment for the engine and the provider, such as the deploy key
+   * (GLOBENET_SSH_KEY_FILE): the engine knows no stack's keys; the lab passes its own
+   * (lib/lab/open-stack.ts), CI its variables.
+   */
   env?: Record<string, string>;
+  /** This machine's facts for the program's model (lib/model/facts.ts), from the tool that runs here. */
+  facts?: MachineFacts;
   /** Use this backend instead of the stack's own (migration, tests). */
   backend?: Backend;
   /**
@@ -77,10 +83,7 @@ export function engineSetup(root: string, stack: string, extra: Record<string, s
   Object.assign(env, backend.env);
   env.PULUMI_BACKEND_URL = backend.url;
   if (stack === "lab") {
-    ensureLabKeys(root);
     env.PULUMI_CONFIG_PASSPHRASE = given("PULUMI_CONFIG_PASSPHRASE") ?? LAB_PASSPHRASE;
-    const key = labDeployKeyFile(root);
-    if (!given("GLOBENET_SSH_KEY_FILE") && existsSync(key)) env.GLOBENET_SSH_KEY_FILE = key;
   } else {
     const pass = given("PULUMI_CONFIG_PASSPHRASE");
     if (!pass) throw new DriverError(`stack ${stack}: PULUMI_CONFIG_PASSPHRASE is not set (the stack's secrets passphrase, from a CI variable)`);
@@ -128,7 +131,7 @@ export async function openWorkspace(opts: StackOptions): Promise<OpenedWorkspace
   const projectSettings: ProjectSettings | undefined = existsSync(join(root, "Pulumi.yaml"))
     ? undefined
     : ({ name: PROJECT, runtime: "nodejs", plugins: { providers: [{ name: "globenet", path: join(REPO_ROOT, "provider", "bin") }] } } as ProjectSettings);
-  const ws = await LocalWorkspace.create({ workDir: root, envVars, projectSettings, program: async () => program(root) });
+  const ws = await LocalWorkspace.create({ workDir: root, envVars, projectSettings, program: async () => program(root, opts.facts) });
   return { ws, backend, secrets, root };
 }
 
@@ -198,7 +201,7 @@ function lockedOrMasked(e: unknown, stackName: string, secrets: readonly string[
   return new StackLockedError(lockAdvice(stackName, holders, here), holders, stale);
 }
 
-/** Whether a process runs on this machine (one definition for the lab and the driver: lib/lab/proc.ts). */
+/** Whether a process runs on this machine (one definition for the lab and the driver: lib/base/proc.ts). */
 export { pidAlive };
 
 /** up, refresh and destroy record the commit, its merge request and who ran them (lib/state/metadata.ts). */

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
-import { REPO_ROOT } from "../cli/args";
+import { REPO_ROOT } from "../base/repo";
 
 /**
  * The provider, compiled to JavaScript once instead of at every start.
@@ -14,8 +14,9 @@ import { REPO_ROOT } from "../cli/args";
  * and otherwise falls back to tsx, so an edit never runs stale code.
  *
  * provider/dist (git-ignored): the tsc output of provider/tsconfig.build.json, laid out like the
- * repository (provider/main.js, lib/render/…), plus SOURCES: the repository-relative files the
- * build came from, written last. lib/render/templates is a symlink to the real folder, since
+ * repository (provider/main.js, lib/render/…), the remote scripts (provider/scripts/<area>/<name>.sh,
+ * copied), plus SOURCES: the repository-relative files the build came from (.sh included),
+ * written last. lib/render/templates is a symlink to the real folder, since
  * lib/render/handlebars.ts reads templates next to itself.
  */
 
@@ -23,6 +24,8 @@ export const PROVIDER_DIST = join(REPO_ROOT, "provider", "dist");
 /** The list of sources (one repository-relative path a line); its mtime is the build's. */
 export const SOURCES = "sources.txt";
 const TSCONFIG = join(REPO_ROOT, "provider", "tsconfig.build.json");
+/** The provider's remote scripts (provider/scripts/<area>/<name>.sh). */
+const SCRIPTS = join(REPO_ROOT, "provider", "scripts");
 
 export class ProviderBuildError extends Error {}
 
@@ -71,6 +74,13 @@ function build(log: (line: string) => void): void {
       sources.add(relative(REPO_ROOT, `${src}.ts`).split(sep).join("/"));
     }
     if (!sources.has("provider/main.ts")) throw new ProviderBuildError("compiling the provider emitted no provider/main.js");
+    // The remote scripts (provider/scripts/load.ts reads them next to itself): copied, and
+    // listed as sources, so an edited .sh makes the build stale like an edited .ts.
+    for (const rel of shellScripts(SCRIPTS)) {
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      copyFileSync(join(REPO_ROOT, rel), join(tmp, rel));
+      sources.add(rel.split(sep).join("/"));
+    }
     const render = join(tmp, "lib", "render");
     if (existsSync(render)) symlinkSync(relative(render, join(REPO_ROOT, "lib", "render", "templates")), join(render, "templates"));
     // Written last: its mtime says when the build was made.
@@ -80,6 +90,14 @@ function build(log: (line: string) => void): void {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** The .sh files under `dir`, repository-relative. */
+function shellScripts(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".sh"))
+    .map((f) => relative(REPO_ROOT, join(dir, f)))
+    .sort();
 }
 
 /** Replaces provider/dist by `tmp`; if another build swapped its own in meanwhile, keeps that one. */

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
-import { REPO_ROOT } from "../cli/args";
+import { REPO_ROOT } from "../base/repo";
 
 /** The CLI matching @pulumi/pulumi 3.248.0, the last release for Node 20. */
 export const PULUMI_VERSION = "v3.248.0";

@@ -6,7 +6,7 @@ import { extractDataTree, resolveCommit } from "../diff/extract";
 import { effectsOf, formatEffects, type Effect } from "../diff/effects";
 import type { Lang } from "../i18n/lang";
 import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { allowancesInRange, describeAllowances, type RangeAllowances } from "./allowances";
 import { planFromModels } from "./offline";

@@ -1,5 +1,7 @@
+import { COMPONENT_TOKENS, RESOURCE_TOKENS, type ResourceToken } from "../base/tokens";
 import type { Lang } from "../i18n/lang";
 import type { Plan, PlanStep } from "./plan";
+import { siteLosses } from "./site-removal";
 
 /**
  * The destructive-change guard: a plan that deletes or replaces what holds members' data
@@ -16,11 +18,21 @@ import type { Plan, PlanStep } from "./plan";
 
 const DESTRUCTIVE = new Set(["delete", "replace", "create-replacement", "delete-replaced", "discard"]);
 
-const KINDS: Record<string, { what: string; folder: string; ext: string }> = {
-  "globenet:hosting:Account": { what: "hosting account and home", folder: "accounts", ext: ".tar.gz" },
-  "globenet:db:Database": { what: "database", folder: "databases", ext: ".sql.gz" },
-  "globenet:vm:Guest": { what: "VPS and its disk", folder: "vps", ext: ".qcow2" },
+type LossKind = { what: string; folder: string; ext: string };
+
+/**
+ * The guard's decision for every resource type the provider serves (the type makes it
+ * exhaustive; tests/tokens.test.ts checks it against provider/registry.ts): the member data its
+ * deletion loses and where the provider archives it first, or why its deletion loses none.
+ */
+export const GUARD_DECISIONS: Record<ResourceToken, LossKind | { noLoss: string }> = {
+  [RESOURCE_TOKENS.account]: { what: "hosting account and home", folder: "accounts", ext: ".tar.gz" },
+  [RESOURCE_TOKENS.database]: { what: "database", folder: "databases", ext: ".sql.gz" },
+  [RESOURCE_TOKENS.guest]: { what: "VPS and its disk", folder: "vps", ext: ".qcow2" },
+  [RESOURCE_TOKENS.fileSet]: { noLoss: "config files rendered from the data, written again by the next apply; a primary's zones removed at once are checked by the share rule" },
 };
+
+const KINDS: Record<string, LossKind> = Object.fromEntries(Object.entries(GUARD_DECISIONS).flatMap(([t, d]) => ("noLoss" in d ? [] : [[t, d]])));
 
 export interface Loss {
   /** The path in the repository an Allow-Destroy line names to allow it. */
@@ -82,12 +94,9 @@ function targetName(inputs: Record<string, unknown> | undefined): string {
   return t && typeof t === "object" ? (str((t as Record<string, unknown>).name) ?? "?") : "?";
 }
 
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-
 function lossesOf(step: PlanStep): Loss[] {
   const kind = KINDS[step.type];
   if (!kind) return [];
-  if (step.type === "globenet:hosting:Account" && step.op === "update") return removedSites(step);
   if (!DESTRUCTIVE.has(step.op)) return [];
   // A create-replacement and its delete-replaced are one replacement: report the delete side.
   if (step.op === "create-replacement") return [];
@@ -99,7 +108,7 @@ function lossesOf(step: PlanStep): Loss[] {
   let label: string;
   let labelFr: string;
   let file: string;
-  if (step.type === "globenet:vm:Guest") {
+  if (step.type === RESOURCE_TOKENS.guest) {
     const domain = str(i.domain) ?? step.name;
     const [h, name] = domain.split("--");
     handle = h ?? domain;
@@ -107,7 +116,7 @@ function lossesOf(step: PlanStep): Loss[] {
     label = `VPS ${name ?? domain}`;
     labelFr = `le VPS ${name ?? domain} (et son disque)`;
     file = domain;
-  } else if (step.type === "globenet:db:Database") {
+  } else if (step.type === RESOURCE_TOKENS.database) {
     handle = str(i.handle) ?? "?";
     const name = str(i.name) ?? step.name;
     path = `members/${handle}/databases/${name}`;
@@ -124,7 +133,7 @@ function lossesOf(step: PlanStep): Loss[] {
   const deleted = step.op === "delete";
   const verb = deleted ? "deleted" : "replaced (the old one deleted)";
   // French agrees with the thing: "la base … supprimée", "le VPS … supprimé".
-  const e = step.type === "globenet:db:Database" ? "e" : "";
+  const e = step.type === RESOURCE_TOKENS.database ? "e" : "";
   const verbFr = deleted ? `serait supprimé${e}` : `serait remplacé${e} (l'ancien${e ? "ne" : ""} supprimé${e})`;
   const archive = `${archiveDir}/${kind.folder}/${file}-<UTC time>${kind.ext}`;
   return [
@@ -139,35 +148,6 @@ function lossesOf(step: PlanStep): Loss[] {
       },
     },
   ];
-}
-
-/**
- * Sites an account keeps no more: the provider archives each one's folder (~/sites/<host>),
- * verifies the archive, then deletes the folder.
- */
-function removedSites(step: PlanStep): Loss[] {
-  const before = strings(step.old?.sites);
-  const after = new Set(strings(step.new?.sites));
-  const i = step.old ?? {};
-  const handle = str(i.handle) ?? step.name;
-  const host = targetName(step.new ?? i);
-  const archiveDir = str(step.new?.archiveDir) ?? str(i.archiveDir) ?? "<archive_dir>";
-  return before
-    .filter((s) => !after.has(s))
-    .sort()
-    .map((site) => {
-      const archive = `${archiveDir}/sites/${handle}--${site}-<UTC time>.tar.gz`;
-      return {
-        path: `members/${handle}/sites/${site}`,
-        coveredBy: [`members/${handle}`],
-        description: `members/${handle}: site folder ~${handle}/sites/${site} would be deleted on ${host}`,
-        archive: `${archive} on ${host}, verified before anything is removed`,
-        fr: {
-          description: `members/${handle} : le dossier du site ~${handle}/sites/${site} serait supprimé sur ${host}`,
-          archive: `${archive.replace("<UTC time>", "<heure UTC>")} sur ${host}, vérifiée avant toute suppression`,
-        },
-      };
-    });
 }
 
 function zonesOf(inputs: Record<string, unknown> | undefined): Set<string> {
@@ -189,7 +169,7 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
   for (const s of plan.steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
   const losses: Loss[] = [];
   for (const s of plan.steps) {
-    for (const l of lossesOf(s)) {
+    for (const l of [...lossesOf(s), ...siteLosses(s)]) {
       l.allowedBy = allowedBy([l.path, ...l.coveredBy], opts.allowances);
       losses.push(l);
     }
@@ -199,7 +179,7 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
   const wantedByShare: string[] = [];
   const pct = `${Math.round(opts.maxShare * 100)} %`;
   // Members: the Member components the plan deletes, among those that existed.
-  const members = plan.steps.filter((s) => s.type === "globenet:member:Member" && s.op !== "create");
+  const members = plan.steps.filter((s) => s.type === COMPONENT_TOKENS.member && s.op !== "create");
   const gone = members.filter((s) => s.op === "delete").map((s) => `members/${s.name}`);
   const goneUnallowed = gone.filter((p) => !opts.allowances.includes(p));
   if (members.length > 0 && gone.length / members.length > opts.maxShare && goneUnallowed.length > 0) {
@@ -208,7 +188,7 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
     wantedByShare.push(...goneUnallowed);
   }
   // Zones: what the primary's file set serves before and after.
-  for (const s of plan.steps.filter((x) => x.type === "globenet:files:FileSet" && (x.old?.kind ?? x.new?.kind) === "bind-primary")) {
+  for (const s of plan.steps.filter((x) => x.type === RESOURCE_TOKENS.fileSet && (x.old?.kind ?? x.new?.kind) === "bind-primary")) {
     const before = zonesOf(s.old);
     const after = s.op === "delete" ? new Set<string>() : zonesOf(s.new);
     const removed = [...before].filter((z) => !after.has(z)).map((z) => `zones/${z}`);

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { LIBVIRT_URI } from "./daemons";
-import { run, runAsync, sleep, tcpHello } from "./proc";
+import { run, runAsync, sleep, tcpHello } from "../base/proc";
 
 export interface HttpAnswer {
   status: number;

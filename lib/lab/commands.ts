@@ -7,15 +7,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Stack, UpResult } from "@pulumi/pulumi/automation";
-import { openStack } from "../engine/driver";
 import { DataError } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { changes, restore } from "./backup";
 import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, httpsGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
-import { waitForCerts } from "../cli/status";
+import { waitForCerts } from "../status/cert-wait";
 import { formatCerts, type CertStatus } from "../status/certs";
-import { onStackHosts } from "../status/remote";
+import { machineFacts, onStackHosts, openStack } from "./open-stack";
 import { pebbleRootFile } from "./pebble";
 import { labBackendRecord } from "../state/lab-backend";
 import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type DaemonCtx, type LabDaemon, type StartOutcome } from "./daemons";
@@ -25,7 +24,7 @@ import { detectAccel, type Accel } from "../host/accel";
 import { ensureLabImages, staleReason } from "./image";
 import { ensureLabKeys } from "./keys";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
-import { LabError, run, say, secs, step, why } from "./proc";
+import { LabError, run, say, secs, step, why } from "../base/proc";
 
 export const STACK = "lab";
 /** How long `lab up` waits for the guests' SSH after the apply (a TCG boot takes about 45 s). */
@@ -47,7 +46,7 @@ function requireRoot(): void {
 }
 
 function loadLab(root: string, p: LabPaths): LabFacts {
-  const { model, errors } = loadModel(root, STACK);
+  const { model, errors } = loadModel(root, STACK, machineFacts());
   if (!model) throw new DataError(errors);
   const lab = model.hosts.filter((h) => h.address === "127.0.0.1" || h.address === "::1");
   if (lab.length !== model.hosts.length) {

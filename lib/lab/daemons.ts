@@ -17,7 +17,7 @@ import type { Acme } from "../schema/inventory";
 import { ensureListenerCert, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
 import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
 import type { LabPaths } from "./paths";
-import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, tcpHello, unixSocketAnswers, waitFor, why } from "./proc";
+import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, tcpHello, unixSocketAnswers, waitFor, why } from "../base/proc";
 
 export interface DaemonCtx {
   paths: LabPaths;

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { dirname, join } from "node:path";
 import { beforeModeChange, writeManaged } from "./backup";
 import type { LabPaths } from "./paths";
-import { LabError, run, why } from "./proc";
+import { LabError, run, why } from "../base/proc";
 
 /** The deploy user's home: outside /home, which holds the members' homes. */
 export function deployHome(user: string): string {

@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT } from "../cli/args";
-import { LabError, say, secs } from "./proc";
+import { REPO_ROOT } from "../base/repo";
+import { LabError, say, secs } from "../base/proc";
 
 export interface LabImageSpec {
   name: string;

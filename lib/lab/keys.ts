@@ -7,7 +7,7 @@ import { join } from "node:path";
  * deploy key the provider logs in with, and the lab sshd's host key that Pulumi.lab.yaml
  * pins through host_key_file.
  */
-/** The lab's deploy key: what the driver, and the status views, give the provider's SSH for the lab stack. */
+/** The lab's deploy key: what lib/lab/open-stack.ts gives the engine and the status views for the lab stack. */
 export function labDeployKeyFile(root: string): string {
   return join(root, ".lab", "ssh", "deploy_key");
 }

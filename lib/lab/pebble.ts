@@ -16,7 +16,7 @@ import { get } from "node:https";
 import { dirname, join } from "node:path";
 import type { Acme } from "../schema/inventory";
 import type { LabPaths } from "./paths";
-import { LabError, tcpHello, waitFor } from "./proc";
+import { LabError, tcpHello, waitFor } from "../base/proc";
 
 export const PEBBLE_PORT = 14000;
 export const PEBBLE_MANAGEMENT_PORT = 15000;

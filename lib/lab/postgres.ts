@@ -10,7 +10,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureLabPostgres, LAB_PG_DATA, labBackendRecord, writeLabBackendRecord } from "../state/lab-backend";
-import { migrateStack } from "../state/ops";
+import { migrateStack } from "./open-stack";
 import { runningPostgres } from "../state/pg-server";
 import type { LabDaemon } from "./daemons";
 

@@ -14,6 +14,8 @@ export interface Diagnostic {
   message: string;
   /** The same in French, when written; shown to a volunteer whose language is French. */
   fr?: string;
+  /** The source line and a caret under the column, for what a parser or a byte check found. */
+  excerpt?: string[];
 }
 
 export function formatPath(path: ReadonlyArray<string | number>): string {
@@ -38,7 +40,8 @@ export function frenchOf(d: Diagnostic): string | undefined {
 export function formatDiagnostic(d: Diagnostic, lang: Lang = "en"): string {
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
   const message = lang === "fr" ? (frenchOf(d) ?? d.message) : d.message;
-  return d.field ? `${where} ${d.field}: ${message}` : `${where}: ${message}`;
+  const head = d.field ? `${where} ${d.field}: ${message}` : `${where}: ${message}`;
+  return d.excerpt ? [head, ...d.excerpt.map((l) => `    ${l}`)].join("\n") : head;
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

@@ -5,10 +5,12 @@ import { inventorySchema, INVENTORY_KEY, type Inventory } from "../schema/invent
 import { memberSchema, type Member } from "../schema/member";
 import { vpsSchema, type Vps } from "../schema/vps";
 import { zoneSchema, type Zone } from "../schema/zone";
-import { hostnameProblem } from "../schema/names";
+import { hostnameProblem, vpsNameProblem } from "../schema/names";
 import type { Diagnostic } from "./diagnostic";
 import { locate, MAX_FILE_BYTES, parseYamlFile, type YamlFile } from "./yaml-file";
 import { issuesToDiagnostics } from "./zod-issues";
+import { decodeDataFile, excerptAt } from "./text-file";
+import { topLevelProblem } from "./whole-file";
 
 export interface Sourced<T> {
   value: T;
@@ -57,8 +59,19 @@ function readData(root: string, rel: string, errors: Diagnostic[]): YamlFile | u
     errors.push(fileError(rel, `file is ${size} bytes, over the ${MAX_FILE_BYTES}-byte limit (a data file is a few kilobytes; split it or remove what does not belong)`));
     return undefined;
   }
-  const { yf, errors: e } = parseYamlFile(rel, readFileSync(abs, "utf8"));
-  errors.push(...e);
+  const { text, error } = decodeDataFile(rel, readFileSync(abs));
+  if (text === undefined) {
+    if (error) errors.push(error);
+    return undefined;
+  }
+  const { yf, errors: e } = parseYamlFile(rel, text);
+  // What the parser or the text checks found: shown with the line and a caret under the column.
+  errors.push(...e.map((d) => (d.line > 0 && !d.field && !d.excerpt ? { ...d, excerpt: excerptAt(text, d.line, d.col) } : d)));
+  const top = yf && topLevelProblem(yf, text);
+  if (top) {
+    errors.push(top);
+    return undefined;
+  }
   return yf;
 }
 
@@ -159,7 +172,7 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
         continue;
       }
       const name = m[1] as string;
-      if (!/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(name) || name.includes("--")) {
+      if (vpsNameProblem(name)) {
         errors.push(fileError(vrel, 'has an invalid VPS name (the file name is the VPS name: 2-32 characters, lowercase letters, digits and single hyphens, like "atelier.yaml")'));
         continue;
       }

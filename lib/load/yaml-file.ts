@@ -1,5 +1,7 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { Diagnostic } from "./diagnostic";
+import { textProblem } from "./text-file";
+import { yamlErrorDiagnostic } from "./yaml-syntax";
 
 /** A data file is a few kilobytes; anything this big is a mistake or an attack. */
 export const MAX_FILE_BYTES = 256 * 1024;
@@ -34,9 +36,8 @@ export function parseYamlFile(file: string, text: string): { yf?: YamlFile; erro
   if (bytes > MAX_FILE_BYTES) {
     return { errors: [at(0, 0, `file is ${bytes} bytes, over the ${MAX_FILE_BYTES}-byte limit (a data file is a few kilobytes; split it or remove what does not belong)`)] };
   }
-  if (text.includes("\u0000")) {
-    return { errors: [at(0, 0, "file contains a NUL byte (it is not a text file; save it as UTF-8 text)")] };
-  }
+  const bad = textProblem(file, text);
+  if (bad) return { errors: [bad] };
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
@@ -50,15 +51,12 @@ export function parseYamlFile(file: string, text: string): { yf?: YamlFile; erro
     const p = lines.linePos(offset);
     return { line: p.line, col: p.col };
   };
+  // One message per place: the parser often reports one mistake twice.
+  const placed = new Set<string>();
   for (const e of doc.errors) {
-    const p = pos(e.pos[0]);
-    const what =
-      e.code === "DUPLICATE_KEY"
-        ? "duplicate key (each key may appear once in a mapping; remove or merge the repeated one)"
-        : e.code === "MULTIPLE_DOCS"
-          ? "several YAML documents in one file (keep one document per file; remove the `---` separator)"
-          : `YAML syntax error: ${firstLine(e.message)} (fix the syntax; check indentation and quoting)`;
-    errors.push(at(p.line, p.col, what));
+    const d = yamlErrorDiagnostic(file, text, e, lines);
+    if (!placed.has(`${d.line}:${d.col}`)) errors.push(d);
+    placed.add(`${d.line}:${d.col}`);
   }
   visit(doc, {
     Node(_key, node) {

@@ -67,13 +67,25 @@ function isMissing(data: unknown, path: ReadonlyArray<PropertyKey>): boolean {
   return false;
 }
 
+const samePrefix = (prefix: ReadonlyArray<PropertyKey>, path: ReadonlyArray<PropertyKey>) => prefix.length <= path.length && prefix.every((seg, i) => seg === path[i]);
+
+/**
+ * A value of the wrong type is one mistake: zod also runs the checks meant for the right
+ * type on it (a list's maximum length measured on a string, say), and those would read as
+ * further mistakes. Only the type error is kept for that value and what is inside it.
+ */
+export function withoutConsequences(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const wrongType = issues.filter((i) => i.code === "invalid_type").map((i) => i.path);
+  return issues.filter((i) => i.code === "invalid_type" || !wrongType.some((p) => samePrefix(p, i.path)));
+}
+
 /**
  * Zod issues → diagnostics at the YAML position of each field; `prefix` is where the schema's
  * root sits in the file, `data` what was parsed (to tell a missing field from a wrong one).
  */
 export function issuesToDiagnostics(yf: YamlFile, issues: z.core.$ZodIssue[], prefix: ReadonlyArray<string | number> = [], schema?: z.ZodType, data?: unknown): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const iss of issues) {
+  for (const iss of withoutConsequences(issues)) {
     const base = [...prefix, ...(iss.path as Array<string | number>)];
     if (iss.code === "unrecognized_keys") {
       const allowed = schema ? allowedKeysAt(schema, iss.path as PropertyKey[], data) : [];

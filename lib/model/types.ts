@@ -1,6 +1,8 @@
 import type { Host, Inventory, Role } from "../schema/inventory";
 import type { DbLimits, Member } from "../schema/member";
 import type { ZoneRecord } from "../schema/zone";
+import type { PoolFieldValues } from "../schema/site-scope";
+import { poolKey, poolSettings, type FpmPoolSettings } from "./fpm-pool-settings";
 
 /**
  * The validated, derived model: everything the renderers and the Pulumi components need,
@@ -56,6 +58,8 @@ export interface SiteModel {
   docroot: string;
   /** FPM socket when php is not "none". */
   fpmSocket?: string;
+  /** The site's values for its pool's settings (lib/schema/site-scope.ts). */
+  poolFields: PoolFieldValues;
   file: string;
 }
 
@@ -65,6 +69,8 @@ export interface FpmPoolModel {
   webHost: string;
   socket: string;
   home: string;
+  /** Derived from the pool's sites, which agree on them (lib/check/fpm-pools.ts). */
+  settings: FpmPoolSettings;
 }
 
 export interface DatabaseModel {
@@ -156,14 +162,16 @@ export interface ZoneModel {
  * suspended member has none (its sites show the notice): its PHP stops at the next FPM reload.
  */
 export function fpmPools(model: Model): FpmPoolModel[] {
-  const pools = new Map<string, FpmPoolModel>();
+  const pools = new Map<string, { pool: Omit<FpmPoolModel, "settings">; sites: SiteModel[] }>();
   const homes = new Map(model.members.map((m) => [m.handle, m.home]));
   for (const s of model.sites) {
-    if (s.status !== "active" || s.php === "none" || !s.fpmSocket) continue;
-    const key = `${s.webHost}/${s.php}/${s.handle}`;
-    if (!pools.has(key)) {
-      pools.set(key, { handle: s.handle, phpVersion: s.php, webHost: s.webHost, socket: s.fpmSocket, home: homes.get(s.handle) ?? `/home/${s.handle}` });
-    }
+    const key = poolKey(s.webHost, s.handle, s.php);
+    if (s.status !== "active" || !key || !s.fpmSocket) continue;
+    const entry = pools.get(key) ?? { pool: { handle: s.handle, phpVersion: s.php, webHost: s.webHost, socket: s.fpmSocket, home: homes.get(s.handle) ?? `/home/${s.handle}` }, sites: [] };
+    entry.sites.push(s);
+    pools.set(key, entry);
   }
-  return [...pools.values()].sort((a, b) => (a.webHost + a.phpVersion + a.handle < b.webHost + b.phpVersion + b.handle ? -1 : 1));
+  return [...pools.values()]
+    .map(({ pool, sites }) => ({ ...pool, settings: poolSettings(pool.phpVersion, sites) }))
+    .sort((a, b) => (a.webHost + a.phpVersion + a.handle < b.webHost + b.phpVersion + b.handle ? -1 : 1));
 }

@@ -41,7 +41,7 @@ export const TLS_CIPHERS = [
   "DHE-RSA-CHACHA20-POLY1305",
 ];
 
-/** Where the apply puts the apache2 file set (provider/resources/file-set-script.ts). */
+/** Where the apply puts the apache2 file set (provider/scripts/file-set/file-set.sh). */
 const APACHE_SET_ROOT = "/etc/apache2/globenet";
 export const MD_EVENT_PATH = "apache2/md-event.sh";
 const MD_EVENT_LIVE_PATH = `${APACHE_SET_ROOT}/${MD_EVENT_PATH.slice("apache2/".length)}`;

@@ -18,6 +18,9 @@ export function renderFpmPool(pool: FpmPoolModel, model: Model): string {
     socket: fpmIniValue(pool.socket),
     basedir: fpmIniValue(`${home}/`),
     tmp: fpmIniValue(`${home}/tmp`),
+    pm: fpmIniValue(pool.settings.pm.mode),
+    maxChildren: pool.settings.pm.maxChildren,
+    idleTimeout: `${pool.settings.pm.processIdleTimeoutSec}s`,
   });
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { french } from "../i18n/fr-catalog";
 import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
-import { loadModel } from "../model/build";
+import { loadModel } from "../check/build";
 import type { MemberModel, Model } from "../model/types";
 import { nextFreeAddress } from "./addresses";
 import { chooseHypervisor, describeSize, SIZES, type Resources, type SizeName, type StackHypervisors } from "./hypervisor";

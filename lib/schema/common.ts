@@ -1,6 +1,6 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { dangerousCharacter, hostnameProblem, identifierProblem, recordNameProblem, targetProblem } from "./names";
+import { dangerousCharacter, hostnameProblem, identifierProblem, PHP_VERSION, recordNameProblem, targetProblem } from "./names";
 import { sshPublicKeyProblem } from "./ssh-key";
 
 /** Turns a "problem or undefined" function into a zod string check. */
@@ -83,7 +83,7 @@ export const positiveInt = (what: string, max: number) =>
     .max(max, { error: `must be at most ${max} ${what} (ask the hosting team if you need more)` });
 
 /** PHP version as a quoted string: YAML would read 8.10 as the number 8.1. */
-export const phpVersion = z.union([z.literal("none"), z.string().regex(/^[5-9]\.[0-9]{1,2}$/)], {
+export const phpVersion = z.union([z.literal("none"), z.string().regex(PHP_VERSION)], {
   error: (iss) =>
     typeof iss.input === "number"
       ? `must be quoted, like php: "${iss.input}" (unquoted, YAML reads 8.10 as the number 8.1)`

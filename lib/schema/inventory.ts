@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshPublicKey } from "./common";
+import { PHP_VERSION } from "./names";
 
 export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor"] as const;
 export type Role = (typeof ROLES)[number];
@@ -152,7 +153,7 @@ export const inventorySchema = z.strictObject({
   hostmaster: email,
   /** Where removed homes, dumps and disks are kept, on each host. */
   archive_dir: absPath.default("/var/backups/globenet-archive"),
-  php_versions: z.array(z.string().regex(/^[5-9]\.[0-9]{1,2}$/, { error: 'must be a PHP version like "8.2" (quoted)' })).min(1),
+  php_versions: z.array(z.string().regex(PHP_VERSION, { error: 'must be a PHP version like "8.2" (quoted)' })).min(1),
   images: z.record(identifier("image name", 40, "debian-12"), image),
   pools: z.strictObject({ ipv4: z.array(pool4).default([]), ipv6: z.array(pool6).default([]) }),
   /** Resolvers given to VPS through cloud-init. */

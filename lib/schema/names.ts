@@ -107,3 +107,18 @@ export function identifierProblem(s: string, what: string, max: number, example:
   if (s.includes("--")) return `must not contain "--" (use a single hyphen)`;
   return undefined;
 }
+
+/** A VPS's name: the name of its file under members/<handle>/vps/. */
+export function vpsNameProblem(name: string): string | undefined {
+  return identifierProblem(name, "VPS name", 32, "atelier");
+}
+
+/** A VPS's libvirt domain: <handle>--<VPS name> (neither part may hold "--", so the split is unique). */
+export function guestDomainProblem(domain: string): string | undefined {
+  const at = domain.indexOf("--");
+  if (at < 0) return 'must be <handle>--<VPS name> (like "velo-libre--atelier")';
+  return identifierProblem(domain.slice(0, at), "handle", 32, "velo-libre") ?? vpsNameProblem(domain.slice(at + 2));
+}
+
+/** A PHP version as the data writes it: "8.2". */
+export const PHP_VERSION = /^[5-9]\.[0-9]{1,2}$/;

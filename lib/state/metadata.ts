@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { hostname, userInfo } from "node:os";
-import { mergeRequestOf } from "../audit/merge-request";
+import { mergeRequestOf } from "./merge-request";
 
 export interface UpdateFacts {
   subject?: string;

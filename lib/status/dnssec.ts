@@ -3,45 +3,18 @@
  * and their states) and the DS records of its key-signing keys (dnssec-dsfromkey on BIND's own
  * key files), read over SSH.
  */
+import { loadScript } from "../../provider/scripts/load";
 import { paths } from "../model/paths";
 import type { Model } from "../model/types";
 import { hostsWith, onHost } from "./remote";
 
 /**
- * The keys folder and rndc's key belong to bind, which a compromised named controls: reading
- * them as root would let a planted link make root read any file. So the script runs itself
- * again as bind (BASH_EXECUTION_STRING is this very script) before touching them.
+ * provider/scripts/status: each runs itself again as bind first (as-bind.sh says why).
+ * READ_DNSSEC: for each zone, NUL-separated: zone, `rndc dnssec -status` output, DS lines of
+ * its KSKs. CHECKDS: rndc dnssec -checkds published|withdrawn, what the registrar now shows.
  */
-const AS_BIND = String.raw`if [ "$(id -u)" = 0 ]; then cd / && exec setpriv --reuid=bind --regid=bind --clear-groups -- bash -c "$BASH_EXECUTION_STRING" globenet "$@"; fi`;
-
-/** For each zone, NUL-separated: zone, `rndc dnssec -status` output, DS lines of its KSKs. */
-const READ_DNSSEC = String.raw`
-${AS_BIND}
-keys=$1; shift
-for zone in "$@"; do
-  case "$zone" in *[!a-z0-9.-]*|.*) echo "bad zone name" >&2; exit 2 ;; esac
-  printf '%s\0' "$zone"
-  rndc dnssec -status "$zone" 2>&1 || true
-  printf '\0'
-  for k in "$keys"/K"$zone".+*.key; do
-    [ -e "$k" ] || continue
-    st=$\{k%.key}.state
-    if [ -f "$st" ] && grep -qx 'KSK: yes' "$st" && ! grep -q '^Removed:' "$st"; then
-      dnssec-dsfromkey -2 "$k" 2> /dev/null || true
-    fi
-  done
-  printf '\0'
-done
-`.replace(/\$\\\{/g, "${");
-
-/** rndc dnssec -checkds published|withdrawn: tells BIND what the registrar now shows. */
-const CHECKDS = String.raw`
-${AS_BIND}
-what=$1 zone=$2
-case "$what" in published|withdrawn) ;; *) echo "bad action" >&2; exit 2 ;; esac
-case "$zone" in *[!a-z0-9.-]*|.*) echo "bad zone name" >&2; exit 2 ;; esac
-rndc dnssec -checkds "$what" "$zone"
-`;
+const READ_DNSSEC = loadScript("status/as-bind.sh", "status/read-dnssec.sh");
+const CHECKDS = loadScript("status/as-bind.sh", "status/checkds.sh");
 
 export interface KeyStatus {
   id: number;

@@ -3,7 +3,6 @@
  * provider's SSH layer (pinned host keys, the deploy key from GLOBENET_SSH_KEY_FILE or an
  * agent, constant scripts with validated arguments), outside the engine.
  */
-import { labDeployKeyFile } from "../lab/keys";
 import { targetOf } from "../../components/target";
 import type { HostModel, Model } from "../model/types";
 import { pool } from "../../provider/ssh/pool";
@@ -11,11 +10,12 @@ import { run } from "../../provider/ssh/remote";
 
 /**
  * Runs `fn`, which reads the stack's hosts, with the credentials the driver would give the
- * provider (for the lab, the lab's own deploy key unless GLOBENET_SSH_KEY_FILE says otherwise),
- * and closes the SSH connections afterwards, so the process can end.
+ * provider: `keyFile` when given (the lab passes its deploy key for the lab stack:
+ * lib/lab/open-stack.ts), else GLOBENET_SSH_KEY_FILE or the agent; and closes the SSH
+ * connections afterwards, so the process can end.
  */
-export async function onStackHosts<T>(root: string, stack: string, fn: () => Promise<T>): Promise<T> {
-  if (stack === "lab" && !process.env.GLOBENET_SSH_KEY_FILE) process.env.GLOBENET_SSH_KEY_FILE = labDeployKeyFile(root);
+export async function withHostConnections<T>(keyFile: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (keyFile && !process.env.GLOBENET_SSH_KEY_FILE) process.env.GLOBENET_SSH_KEY_FILE = keyFile;
   try {
     return await fn();
   } finally {

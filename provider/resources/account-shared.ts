@@ -1,10 +1,12 @@
 /**
  * What the Account and Database resources share: input validation for the values that reach
  * a host (handles, homes, host names, paths, SSH targets), Pulumi's secret wrapping, archive
- * time stamps and the bash prelude that does member-side work with the member's own rights.
+ * time stamps. The bash prelude that does member-side work with the member's own rights is
+ * provider/scripts/account/prelude.sh.
  */
 import type { CheckFailure } from "@pulumi/pulumi/provider";
-import { hostnameProblem } from "../../lib/schema/names";
+import { hostnameProblem, identifierProblem } from "../../lib/schema/names";
+import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { databaseNameProblem, handleProblem as schemaHandleProblem } from "../../lib/schema/system-names";
 import type { Target } from "../types";
 
@@ -113,11 +115,14 @@ export function checkTarget(f: Failures, prop: string, t: unknown): void {
     return;
   }
   const o = t as Record<string, unknown>;
-  if (!str(o.name) || !/^[a-z][a-z0-9-]{0,62}$/.test(o.name)) f.add(`${prop}.name`, "must be the inventory host name (a-z, 0-9, -)");
+  // The inventory's own rules (lib/schema/inventory.ts: hosts' names, ssh.user, ssh.host_key).
+  const nameP = str(o.name) ? identifierProblem(o.name, "host name", 32, "web1") : "must be a string";
+  if (nameP) f.add(`${prop}.name`, `must be the inventory host name: ${nameP}`);
   if (!str(o.address) || !/^[A-Za-z0-9.:-]{1,253}$/.test(o.address)) f.add(`${prop}.address`, "must be an IP address or a host name");
   if (typeof o.port !== "number" || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) f.add(`${prop}.port`, "must be a TCP port (1-65535)");
-  if (!str(o.user) || !/^[a-z_][a-z0-9_-]{0,31}$/.test(o.user)) f.add(`${prop}.user`, "must be a unix user name");
-  if (!str(o.hostKey) || !/^[a-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?$/.test(o.hostKey.trim())) f.add(`${prop}.hostKey`, "must be the host's pinned public key line (\"ssh-ed25519 AAAA…\")");
+  const userP = str(o.user) ? identifierProblem(o.user, "user name", 32, "globenet-deploy") : "must be a string";
+  if (userP) f.add(`${prop}.user`, `must be a unix user name: ${userP}`);
+  if (!str(o.hostKey) || sshPublicKeyProblem(o.hostKey.trim())) f.add(`${prop}.hostKey`, "must be the host's pinned public key line (\"ssh-ed25519 AAAA…\")");
 }
 
 export function asTarget(t: unknown): Target {
@@ -155,100 +160,3 @@ export function parseLines(out: string): Map<string, string[]> {
 export const OWNED_DIR = "/var/lib/globenet/owned";
 /** Where a suspended member's crontab waits, root-only, until the member is active again. */
 export const CRONTAB_ASIDE_DIR = "/var/lib/globenet/suspended-crontabs";
-
-/**
- * Bash prelude for the provider's scripts. `member NAME` sets uid/gid/mhome of an existing
- * member account (refusing system accounts); `as_member CMD…` runs a command with the
- * member's rights only, so work inside a home (which the member controls: symlinks,
- * renamed folders) can never touch anything the member could not touch anyway.
- *
- * Ownership: `own KIND NAME ID MODE` refuses a unix user or group that the provider did not
- * create. Its proof is a marker, a file $REG/<user|group>/<name> holding the uid or gid, in a
- * folder only root can write (a member cannot forge one, and a uid reused by someone else does
- * not match). In "update" mode (the resource is in Pulumi's state, which proves the provider
- * made it, before markers existed) a missing marker is written instead of refusing.
- */
-export const PRELUDE = String.raw`
-umask 077
-export LC_ALL=C
-die() { printf '%s\n' "$*" >&2; exit 1; }
-uid= gid= mhome=
-member() {
-  local ent
-  ent=$(getent passwd "$1") || return 1
-  IFS=: read -r _ _ uid gid _ mhome _ <<<"$ent"
-  [ "$uid" -ge 1000 ] && [ "$uid" -lt 60000 ] || die "refusing: $1 is a system account (uid $uid), not a member's"
-}
-as_member() { setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; }
-# The first free name: NAME, else NAME-1, NAME-2… before the extension (never overwrite an archive).
-free_name() {
-  local base=$1 ext=$2 n=0 out="$1$2"
-  while [ -e "$out" ] || [ -e "$out.partial" ]; do n=$((n + 1)); out="$base-$n$ext"; done
-  printf '%s' "$out"
-}
-# ---- ownership markers
-REG=${OWNED_DIR}
-# root_dir DIR…: each folder exists, is root's, 0700, and is not a symbolic link.
-root_dir() {
-  local d
-  for d in "$@"; do
-    [ ! -L "$d" ] || die "$d is a symbolic link: refusing to keep Globenet's records there"
-    [ -d "$d" ] || mkdir -m 0700 -- "$d"
-    chown root:root -- "$d"
-    chmod 0700 -- "$d"
-  done
-}
-# The id the marker of KIND NAME records, or nothing.
-marker() {
-  local f="$REG/$1/$2"
-  if [ -f "$f" ] && [ ! -L "$f" ]; then head -c 40 -- "$f" | tr -dc 'a-z0-9'; fi
-}
-mark() {
-  root_dir /var/lib/globenet "$REG" "$REG/$1"
-  printf '%s\n' "$3" > "$REG/$1/.$2.tmp"
-  mv -f -- "$REG/$1/.$2.tmp" "$REG/$1/$2"
-}
-unmark() { rm -f -- "$REG/$1/$2"; }
-own() {
-  local kind=$1 name=$2 id=$3 mode=$4 have
-  have=$(marker "$kind" "$name")
-  [ "$have" != "$id" ] || return 0
-  # A create interrupted between useradd/groupadd and its marker: the pending marker is ours.
-  if [ "$have" = creating ] && [ "$mode" != delete ]; then mark "$kind" "$name" "$id"; return 0; fi
-  if [ -z "$have" ] && [ "$mode" = update ]; then mark "$kind" "$name" "$id"; echo "marked=$kind:$name"; return 0; fi
-  if [ -n "$have" ]; then
-    die "refusing: the $kind $name on this host has id $id, but Globenet created it with id $have ($REG/$kind/$name): it was removed and made again outside Globenet. Find out whose it is before anything else; if it is the member's, remove that marker and apply again"
-  fi
-  die "refusing: a $kind named $name already exists on this host (id $id) and Globenet did not create it (no marker in $REG/$kind). A member's handle never takes over an existing $kind: choose another handle in members/$name/member.yaml, or, if it is this member's leftover, see docs/architecture.md (Names owned by the system)"
-}
-# owned_member NAME: member NAME, and "foreign" (status 2) when the provider did not create that user.
-owned_member() {
-  member "$1" || return 1
-  [ "$(marker user "$1")" = "$uid" ] || return 2
-}
-# ---- processes
-# Live processes whose real or effective uid is $1 (zombies are dead already).
-member_pids() { ps -e -o pid=,ruid=,euid=,stat= | awk -v u="$1" '($2 == u || $3 == u) && $4 !~ /^Z/ { print $1 }'; }
-# Stops every process of uid $1: TERM and up to 3 s to exit, then rounds of STOP (a forking
-# process is frozen first) and KILL. Status 1, naming them, if some still run after 20 rounds
-# (something keeps starting them: an FPM pool still configured for the member, for instance).
-stop_processes() {
-  local u=$1 pids _
-  pids=$(member_pids "$u")
-  [ -n "$pids" ] || return 0
-  # shellcheck disable=SC2086
-  kill -TERM $pids 2>/dev/null || true
-  for _ in $(seq 1 30); do sleep 0.1; pids=$(member_pids "$u"); [ -n "$pids" ] || return 0; done
-  for _ in $(seq 1 20); do
-    # shellcheck disable=SC2086
-    kill -STOP $pids 2>/dev/null || true
-    # shellcheck disable=SC2086
-    kill -KILL $pids 2>/dev/null || true
-    sleep 0.1
-    pids=$(member_pids "$u"); [ -n "$pids" ] || return 0
-  done
-  # shellcheck disable=SC2086
-  printf 'still running as uid %s: %s\n' "$u" "$(ps -o pid=,comm= -p "$(echo $pids | tr ' ' ,)" | tr -s ' \n' ' ' | head -c 300)" >&2
-  return 1
-}
-`;

@@ -25,11 +25,11 @@ import type { DiffResult } from "@pulumi/pulumi/provider";
 import type { DatabaseModel } from "../../lib/model/types";
 import { sqlIdentifier, sqlString } from "../../lib/render/escape";
 import { renderDatabaseSql } from "../../lib/render/mariadb-sql";
+import { loadScript } from "../scripts/load";
 import { run, timeoutSeconds, type RunResult, type TimeoutKind } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
 import {
   Failures,
-  PRELUDE,
   asTarget,
   checkTarget,
   dbNameProblem,
@@ -91,74 +91,14 @@ export const DEFAULT_SOCKET = "/run/mysqld/mysqld.sock";
 // ---- remote scripts (constant) ----------------------------------------------------------
 
 /** SQL on stdin, as root over the unix socket; $1 is the socket or empty. */
-const SQL = `
-sock=()
-[ -z "$1" ] || sock=("--socket=$1")
-exec mariadb "\${sock[@]}" --batch --skip-column-names
-`;
-
+const SQL = loadScript("database/sql.sh");
 /** $1 socket or empty, $2 database, $3 archive folder, $4 time stamp. Prints archive=PATH. */
-const DUMP = `${PRELUDE}
-sock=()
-[ -z "$1" ] || sock=("--socket=$1")
-name=$2 adir=$3 stamp=$4
-install -d -m 0700 -- "$adir/databases"
-out=$(free_name "$adir/databases/$name-$stamp" .sql.gz)
-mysqldump "\${sock[@]}" --single-transaction --routines --triggers --events "$name" | gzip -c > "$out.partial"
-gzip -t -- "$out.partial" || die "the dump $out.partial is not a valid gzip file: nothing was dropped"
-[ -s "$out.partial" ] || die "the dump $out.partial is empty: nothing was dropped"
-heads=$(gzip -cd -- "$out.partial" | grep -c -E '^-- (MariaDB|MySQL) dump' || true)
-last=$(gzip -cd -- "$out.partial" | tail -n 1)
-[ "$heads" -ge 1 ] || die "the dump $out.partial has no mysqldump header: nothing was dropped"
-case "$last" in "-- Dump completed"*) ;; *) die "the dump $out.partial is incomplete (no 'Dump completed' trailer): nothing was dropped" ;; esac
-mv -- "$out.partial" "$out"
-echo "archive=$out"
-`;
-
+const DUMP = loadScript("account/prelude.sh", "database/dump.sh");
 /** On the web host: does the member's account exist; the credentials file's sha256 or "absent". */
-const CNF_READ = `${PRELUDE}
-h=$1 home=$2 name=$3
-rc=0; owned_member "$h" || rc=$?
-[ "$rc" != 1 ] || { echo "account=absent"; exit 0; }
-[ "$rc" = 0 ] || { echo "account=foreign"; exit 0; }
-[ "$mhome" = "$home" ] || { echo "account=absent"; exit 0; }
-echo "account=present"
-cd /
-f="$home/.my.cnf.d/$name.cnf"
-sum=$(as_member bash -c 'if [ -f "$1" ]; then sha256sum < "$1"; fi' cnf-read "$f" 2>/dev/null || true)
-echo "cnf=\${sum%% *}"
-`;
-
+const CNF_READ = loadScript("account/prelude.sh", "database/cnf-read.sh");
 /** On the web host: writes ~/.my.cnf.d/<name>.cnf from stdin, with the member's rights, 0600. */
-const CNF_WRITE = `${PRELUDE}
-h=$1 home=$2 name=$3
-rc=0; owned_member "$h" || rc=$?
-[ "$rc" != 1 ] || die "there is no unix account $h on this host: its Account must be applied first"
-[ "$rc" = 0 ] || die "refusing: the unix user $h on this host was not created by Globenet: no credentials file is written into its home"
-[ "$mhome" = "$home" ] || die "the unix account $h has home $mhome, not $home"
-cd /
-as_member bash -c '
-set -euo pipefail
-umask 077
-d=$1/.my.cnf.d
-mkdir -p -- "$d"
-chmod 0700 -- "$d"
-tmp=$(mktemp "$d/.$2.cnf.XXXXXX")
-cat > "$tmp"
-chmod 0600 -- "$tmp"
-mv -f -- "$tmp" "$d/$2.cnf"
-' cnf-write "$home" "$name"
-`;
-
-const CNF_REMOVE = `${PRELUDE}
-h=$1 home=$2 name=$3
-rc=0; owned_member "$h" || rc=$?
-[ "$rc" = 0 ] || { echo "account=absent"; exit 0; }
-[ "$mhome" = "$home" ] || { echo "account=absent"; exit 0; }
-cd /
-as_member rm -f -- "$home/.my.cnf.d/$name.cnf"
-echo "removed=yes"
-`;
+const CNF_WRITE = loadScript("account/prelude.sh", "database/cnf-write.sh");
+const CNF_REMOVE = loadScript("account/prelude.sh", "database/cnf-remove.sh");
 
 // ---- helpers ----------------------------------------------------------------------------
 
@@ -463,18 +403,10 @@ async function update(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseIn
   return { ...news, password: secret(password), archives: [...(olds.archives ?? [])], drift: [], marked: true };
 }
 
-/** Locks an account the state says is ours and kills its open sessions (their locks go with them). */
+/** Locks an account the state says is ours and closes its open sessions (their locks go with them). */
 async function lockAndCloseSessions(props: DatabaseInputs): Promise<void> {
-  const r = await runSql(
-    props.target,
-    props.socket,
-    `ALTER USER IF EXISTS ${account(props)} ACCOUNT LOCK;\nSELECT 'session', ID FROM information_schema.PROCESSLIST WHERE USER = ${sqlString(props.user)};\n`,
-    `locking ${props.user} for the suspension`,
-  );
-  const sessions = r.stdout.split("\n").map((l) => l.split("\t")).filter((x) => x[0] === "session" && /^\d+$/.test(x[1] ?? "")).map((x) => x[1] as string);
-  if (sessions.length > 0) {
-    await runSql(props.target, props.socket, sessions.map((id) => `KILL CONNECTION ${id};`).join("\n") + "\n", `closing the sessions of ${props.user}`, [], false);
-  }
+  // KILL USER needs no temporary table (a PROCESSLIST query does), so it works on a busy server too.
+  await runSql(props.target, props.socket, `ALTER USER IF EXISTS ${account(props)} ACCOUNT LOCK;\nKILL USER ${account(props)};\n`, `locking ${props.user} for the suspension`);
 }
 
 async function read(_id: string, rawProps: DatabaseOutputs): Promise<DatabaseOutputs | undefined> {

@@ -1,6 +1,7 @@
 import type { CheckFailure } from "@pulumi/pulumi/provider";
 import { utils } from "ssh2";
 import { SERIAL_TOKEN } from "../../lib/render/bind-zone";
+import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
 import { isZoneFile } from "./file-set-serials";
 
@@ -49,7 +50,7 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
       return `/etc/php/${phpVersion ?? "?"}/fpm/globenet`;
     case "bind-primary":
     case "bind-secondary":
-      // Not /var/lib/bind, which the bind group may write (file-set-script.ts, "bind").
+      // Not /var/lib/bind, which the bind group may write (provider/scripts/file-set/file-set.sh, "bind").
       return "/etc/bind/globenet";
     case "www":
       return "/var/www/globenet-suspended";
@@ -124,7 +125,7 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
     if (known(t.name) && (typeof t.name !== "string" || t.name.trim() === "")) fail("target.name", "required: the inventory name of the host");
     if (known(t.address) && (typeof t.address !== "string" || !/^[A-Za-z0-9.:-]+$/.test(t.address))) fail("target.address", "required: the host's IP address or DNS name");
     if (known(t.port) && !(typeof t.port === "number" && Number.isInteger(t.port) && t.port >= 1 && t.port <= 65535)) fail("target.port", "required: the SSH port, an integer from 1 to 65535");
-    if (known(t.user) && (typeof t.user !== "string" || !/^[a-z_][a-z0-9_.-]*$/.test(t.user))) fail("target.user", "required: the SSH user (root, or a user with passwordless sudo)");
+    if (known(t.user) && (typeof t.user !== "string" || identifierProblem(t.user, "user name", 32, "globenet-deploy"))) fail("target.user", "required: the SSH user (root, or a user with passwordless sudo)");
     if (known(t.hostKey)) {
       if (typeof t.hostKey !== "string" || t.hostKey.trim() === "") fail("target.hostKey", "required: the host's pinned public key (ssh-ed25519 AAAA…)");
       else {
@@ -142,7 +143,7 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
   if (known(php)) {
     if (kind === "php-fpm") {
       if (php === undefined) fail("phpVersion", 'required for kind php-fpm, like "8.2"');
-      else if (typeof php !== "string" || !/^\d+\.\d+$/.test(php)) fail("phpVersion", `must be a PHP version like "8.2"; got ${JSON.stringify(php)}`);
+      else if (typeof php !== "string" || !PHP_VERSION.test(php)) fail("phpVersion", `must be a PHP version like "8.2"; got ${JSON.stringify(php)}`);
     } else if (php !== undefined && kindOk) fail("phpVersion", `only for kind php-fpm, not ${String(kind)}`);
   }
 

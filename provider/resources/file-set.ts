@@ -1,7 +1,8 @@
 import { changedKeys, type ResourceType } from "../types";
 import { redact, run } from "../ssh/remote";
 import { tarOf } from "../ssh/tar";
-import { FILE_SET_SCRIPT } from "./file-set-script";
+import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../../lib/render/md-reload";
+import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
 
@@ -16,8 +17,9 @@ export { liveRoot } from "./file-set-inputs";
  * `<root>.d/<generation>`. Apply = extract the tar into a staging dir, run the daemon's own
  * check on it, swap the symlink atomically, wire the daemon's include (once), reload once,
  * keep the previous generation. A rejected set never reaches the live config. All remote work
- * is one constant script (file-set-script.ts), which says what each step does.
+ * is one constant script (provider/scripts/file-set/file-set.sh), which says what each step does.
  */
+const SCRIPT = loadScript("file-set/file-set.sh");
 
 /** Which set on which host: what the remote script needs besides the files. */
 type Where = Pick<FileSetInputs, "target" | "kind" | "phpVersion">;
@@ -26,8 +28,18 @@ function idOf(i: FileSetInputs): string {
   return [i.target.name, i.kind, ...(i.phpVersion ? [i.phpVersion] : [])].join(":");
 }
 
-function scriptArgs(i: Pick<FileSetInputs, "kind" | "phpVersion">, action: string, ...more: string[]): string[] {
-  return [action, i.kind, i.phpVersion ?? "", ...more];
+/** The script's arguments (see provider/scripts/file-set/file-set.sh): the set, then the md-reload units, then paths. */
+function scriptArgs(i: Pick<FileSetInputs, "kind" | "phpVersion">, action: string, generation = "", ...paths: string[]): string[] {
+  return [action, i.kind, i.phpVersion ?? "", generation, MD_RELOAD_UNIT, MD_RELOAD_PATH_UNIT.trimEnd(), MD_RELOAD_SERVICE_UNIT.trimEnd(), ...paths];
+}
+
+/**
+ * The command that runs apply's own check (file-set.sh `check`) here, on the files of `dir`
+ * (a rendered tree's folder for this kind): the tests check rendered files with it, so the
+ * daemon checks exist once. Run as root, like the provider's; set -euo pipefail as remote.ts.
+ */
+export function localCheckCommand(kind: FileSetInputs["kind"], phpVersion: string | undefined, dir: string): { file: string; args: string[] } {
+  return { file: "bash", args: ["-c", `set -euo pipefail\n${SCRIPT}`, "globenet", ...scriptArgs({ kind, phpVersion }, "check", "", dir)] };
 }
 
 /**
@@ -53,7 +65,7 @@ function sameHashes(a: Record<string, string>, b: Record<string, string>): boole
 
 /** Applies `files` (serials already substituted) to the host as generation `generation`. */
 async function apply(i: FileSetInputs, files: Record<string, string>, generation: string): Promise<void> {
-  const r = await run(i.target, FILE_SET_SCRIPT, { args: scriptArgs(i, "apply", generation), stdin: await tarOf(files), check: false, timeoutMs: 300_000 });
+  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "apply", generation), stdin: await tarOf(files), check: false, timeoutMs: 300_000 });
   if (r.code !== 0) {
     const what = r.code === 3 ? "rejected, the live files are untouched" : r.code === 4 ? "in place but the reload failed" : `failed (exit ${r.code})`;
     throw new Error(`${i.target.name}: ${i.kind} file set ${what}:\n${redact((r.stderr || r.stdout).trim())}`);
@@ -79,7 +91,7 @@ interface LiveListing {
 }
 
 async function listLive(i: Where): Promise<LiveListing | undefined> {
-  const r = await run(i.target, FILE_SET_SCRIPT, { args: scriptArgs(i, "read"), what: `reading the ${i.kind} file set` });
+  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "read"), what: `reading the ${i.kind} file set` });
   if (!r.stdout.startsWith("present\n")) return undefined;
   const hashes: Record<string, string> = {};
   for (const rec of r.stdout.slice("present\n".length).split("\0")) {
@@ -92,7 +104,7 @@ async function listLive(i: Where): Promise<LiveListing | undefined> {
 async function fetchLive(i: Where, paths: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   if (paths.length === 0) return out;
-  const r = await run(i.target, FILE_SET_SCRIPT, { args: scriptArgs(i, "fetch", "-", ...paths), what: `reading ${paths.length} live file(s) of the ${i.kind} file set` });
+  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "fetch", "-", ...paths), what: `reading ${paths.length} live file(s) of the ${i.kind} file set` });
   const parts = r.stdout.split("\0");
   for (let k = 0; k + 1 < parts.length; k += 2) out[parts[k] as string] = Buffer.from(parts[k + 1] as string, "base64").toString("utf8");
   return out;
@@ -180,7 +192,7 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
   },
 
   async delete(_id, props) {
-    await run(props.target, FILE_SET_SCRIPT, { args: scriptArgs(props, "delete"), what: `removing the ${props.kind} file set`, timeoutMs: 300_000 });
+    await run(props.target, SCRIPT, { args: scriptArgs(props, "delete"), what: `removing the ${props.kind} file set`, timeoutMs: 300_000 });
   },
 
   dryOutputs(raw, olds) {

@@ -1,4 +1,5 @@
 import type { CheckFailure } from "@pulumi/pulumi/provider";
+import { guestDomainProblem } from "../../lib/schema/names";
 import type { Target } from "../types";
 
 /** Inputs of globenet:vm:Guest. */
@@ -53,7 +54,6 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_SEC = 90;
 /** The engine's placeholder for a value not known yet (preview). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-const DOMAIN_RE = /^[a-z][a-z0-9-]*--[a-z][a-z0-9-]*$/;
 const FILTER_NAME_RE = /^globenet-[a-z0-9-]{1,60}$/;
 /** Absolute, plain characters only, no empty, "." or ".." segment, no segment starting with "-". */
 const SEGMENT_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
@@ -113,7 +113,7 @@ export function checkGuest(news: Record<string, unknown>): { inputs?: GuestInput
       if (known(t.port) && !intIn(t.port, 1, 65535)) fail("target.port", "must be a TCP port (1-65535)");
     }
   }
-  if (known(i.domain) && (typeof i.domain !== "string" || !DOMAIN_RE.test(i.domain) || i.domain.length > 200)) {
+  if (known(i.domain) && (typeof i.domain !== "string" || guestDomainProblem(i.domain))) {
     fail("domain", `must be <handle>--<name> (lower-case letters, digits, "-"), got ${JSON.stringify(i.domain)}`);
   }
   for (const k of ["baseImage", "diskPath", "seedPath", "archiveDir"]) {
@@ -164,7 +164,7 @@ export function checkGuest(news: Record<string, unknown>): { inputs?: GuestInput
       fail("xml", "must be a libvirt domain XML (<domain …>)");
     } else {
       const f = domainFacts(i.xml);
-      if (typeof i.domain === "string" && DOMAIN_RE.test(i.domain) && f.name !== i.domain) fail("xml", `names the domain ${JSON.stringify(f.name)}, not ${JSON.stringify(i.domain)}`);
+      if (typeof i.domain === "string" && !guestDomainProblem(i.domain) && f.name !== i.domain) fail("xml", `names the domain ${JSON.stringify(f.name)}, not ${JSON.stringify(i.domain)}`);
       for (const k of ["diskPath", "seedPath"]) {
         const p = i[k];
         if (isSafePath(p) && !f.files.includes(p)) fail("xml", `does not attach ${k} ${p} (render the XML from the same VPS)`);

@@ -15,17 +15,23 @@
  *   - "warning": the checker accepted it but printed a warning we do not know to be harmless.
  *     Warnings known to be harmless here are dropped (see IGNORED_* below, with reasons).
  *
+ * Apache, PHP-FPM and BIND are checked by the provider's own check (file-set.sh `check`, the
+ * one apply runs before it swaps a set in), so a rendered file passes here exactly when it
+ * would pass on the host; the helpers only prepare what a test machine lacks.
+ *
  * Nothing here touches the live configuration of the machine: each check works in its own
- * temp dir under /tmp, removed afterwards (kept with GLOBENET_KEEP_CHECK_TMP=1, so the
- * `command` of a problem can be re-run by hand). The one system-wide effect is checkFpm creating the
- * pools' unix users for the duration of the check (see there).
+ * temp dir under /tmp, removed afterwards (the helpers' own are kept with
+ * GLOBENET_KEEP_CHECK_TMP=1, so the `command` of a problem can be re-run by hand). The one
+ * system-wide effect is checkFpm and checkApache creating the pools' and vhosts' unix users for
+ * the duration of the check (see there).
  *
  * Needs root in practice (php-fpm resolves pool users as root; apache2ctl chowns its run dir).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, appendFileSync, cpSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { basename, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
+import { liveRoot, localCheckCommand } from "../../provider/resources/file-set";
 import { describeCommand, findTool, run, type RunResult } from "./tools";
 
 export type Checker = "apache" | "php-fpm" | "bind" | "libvirt" | "cloud-init";
@@ -122,102 +128,44 @@ export async function checkHost(outHostDir: string): Promise<CheckProblem[]> {
  */
 const IGNORED_APACHE = [/^AH00112: Warning: DocumentRoot \[.*\] does not exist$/];
 
-/**
- * Modules the rendered vhosts rely on (their dependencies are enabled too, as a2enmod does),
- * and those the apache2 file set's wiring turns off (provider/resources/file-set-script.ts):
- * mpm-itk replaces the threaded MPMs, and no status page may be reachable from a member's site.
- */
-export const APACHE_MODULES = ["mpm_itk", "proxy", "proxy_fcgi", "setenvif", "rewrite", "headers", "expires", "ssl", "md"];
-export const APACHE_MODULES_OFF = ["mpm_event", "mpm_worker", "status", "info"];
-
-export interface ApacheCheckOptions {
-  /** Modules to enable on top of Debian's defaults. Default APACHE_MODULES. */
-  modules?: string[];
-  /** Port for the only `Listen` line (127.0.0.1:<port>); `-t` never binds it. Default 18080. */
-  port?: number;
-  /** Keep the temp tree (its path is logged) for debugging; also GLOBENET_KEEP_CHECK_TMP=1. */
-  keepTemp?: boolean;
-}
+/** The test box's own name, which the check's copy of its /etc/apache2 may not state; nothing rendered. */
+const IGNORED_APACHE_HOST = [/^AH00558: apache2: Could not reliably determine the server's fully qualified domain name/];
 
 /**
- * `apache2ctl -t` on a copy of Debian's /etc/apache2 with the rendered files included:
- * - the copy's sites-enabled is emptied (no 000-default, nothing from the lab), its ports.conf
- *   is `Listen 127.0.0.1:<port>` only, and its envvars put run, lock, pid and log dirs in the
- *   temp tree, so nothing of the live Apache is read or written;
- * - the modules in `modules` are enabled (symlinks, with their "# Depends:" modules);
- * - conf-enabled gets `Include <host>/apache2/conf-available/globenet.conf` and sites-enabled
- *   `IncludeOptional <host>/apache2/sites-available/*.conf`, so messages name the rendered files;
- * - a global `ServerName localhost` silences AH00558 (FQDN guess), which is about the test box.
- * Run as `APACHE_CONFDIR=<tmp> apache2ctl -t` (Debian's apache2ctl reads <tmp>/envvars).
+ * The provider's own check of an apache2 file set (provider/scripts/file-set/file-set.sh,
+ * `check`: apply's check alone), on `<host>/apache2`: `apache2ctl -t` on a copy of this
+ * machine's /etc/apache2 with the rendered folder as its `globenet` entry, wired as apply wires
+ * it (the same module list: mpm-itk and what the vhosts use on, the threaded MPMs and the
+ * status modules off), its envvars pointing run, lock, pid and log dirs into the check's temp
+ * dir: nothing of the live Apache is read for writing or changed. Messages name the rendered
+ * files. The users and groups the vhosts name in AssignUserID (mpm-itk resolves them while it
+ * reads the configuration) are made for the check and removed after, as for checkFpm.
  */
-export async function checkApache(outHostDir: string, opts: ApacheCheckOptions = {}): Promise<CheckProblem[]> {
+export async function checkApache(outHostDir: string): Promise<CheckProblem[]> {
   const host = resolve(outHostDir);
   const target = join(host, "apache2");
   const ctl = findTool("apache2ctl");
   if (!ctl || !existsSync("/etc/apache2/apache2.conf")) return [missingTool("apache", target, "apache2ctl", "apache2")];
-  const sitesDir = join(host, "apache2", "sites-available");
-  const globenetConf = join(host, "apache2", "conf-available", "globenet.conf");
-
-  const tmp = tempDir("apache");
+  const sitesDir = join(target, "sites-available");
   const created: { users: string[]; groups: string[] } = { users: [], groups: [] };
   try {
-    const conf = join(tmp, "apache2");
-    cpSync("/etc/apache2", conf, { recursive: true, verbatimSymlinks: true });
-    for (const f of readdirSync(join(conf, "sites-enabled"))) rmSync(join(conf, "sites-enabled", f), { force: true });
-    writeFileSync(join(conf, "ports.conf"), `# globenet-infra check: listen on loopback only\nListen 127.0.0.1:${opts.port ?? 18080}\n`);
-
-    const isRoot = process.getuid?.() === 0;
-    const env = [
-      "",
-      "# globenet-infra check: keep everything inside the temp tree",
-      `export APACHE_RUN_DIR=${shq(join(tmp, "run"))}`,
-      `export APACHE_PID_FILE=${shq(join(tmp, "run", "apache2.pid"))}`,
-      `export APACHE_LOCK_DIR=${shq(join(tmp, "lock"))}`,
-      `export APACHE_LOG_DIR=${shq(join(tmp, "log"))}`,
-      // apache2ctl chowns its run/lock dirs to APACHE_RUN_USER, which only root may do.
-      ...(isRoot ? [] : [`export APACHE_RUN_USER=$(id -un)`, `export APACHE_RUN_GROUP=$(id -gn)`]),
-      "",
-    ];
-    appendFileSync(join(conf, "envvars"), env.join("\n"));
-    mkdirSync(join(tmp, "log"));
-
-    for (const m of APACHE_MODULES_OFF) {
-      for (const ext of [".load", ".conf"]) rmSync(join(conf, "mods-enabled", m + ext), { force: true });
-    }
-    for (const m of resolveModules(conf, opts.modules ?? APACHE_MODULES)) {
-      for (const ext of [".load", ".conf"]) {
-        const avail = join(conf, "mods-available", m + ext);
-        const enabled = join(conf, "mods-enabled", m + ext);
-        if (existsSync(avail) && !existsSync(enabled)) symlinkSync(`../mods-available/${m}${ext}`, enabled);
-      }
-    }
-
-    writeFileSync(join(conf, "conf-enabled", "zz-globenet-check.conf"), "ServerName localhost\n");
-    if (existsSync(globenetConf)) {
-      writeFileSync(join(conf, "conf-enabled", "globenet.conf"), `Include ${apq(globenetConf)}\n`);
-    }
-    writeFileSync(join(conf, "sites-enabled", "globenet-sites.conf"), `IncludeOptional ${apq(join(sitesDir, "*.conf"))}\n`);
-
-    // mpm-itk resolves AssignUserID's user and group while it reads the configuration.
     const assigned = assignedIds(sitesDir);
     const setup = ensureUnixAccounts(assigned.users, assigned.groups, created);
     if (setup) return [{ checker: "apache", severity: "error", target, message: setup }];
-
-    const args = ["-t"];
-    const r = run(ctl, args, { env: { APACHE_CONFDIR: conf }, timeoutMs: 60_000 });
-    const command = `APACHE_CONFDIR=${conf} ${describeCommand("apache2ctl", args)}`;
-    const text = output(r);
+    const c = localCheckCommand("apache2", undefined, target);
+    const r = run(c.file, c.args, { timeoutMs: 120_000 });
+    const command = `bash provider/scripts/file-set/file-set.sh check apache2 '' '' <md-reload units> ${target}`;
+    const text = mapPaths(output(r), [[`${liveRoot("apache2")}/`, `${target}/`]]);
     if (r.status !== 0 || !/Syntax OK/.test(text)) {
-      return [{ checker: "apache", severity: "error", target, command, message: text || `apache2ctl exited ${r.status}` }];
+      return [{ checker: "apache", severity: "error", target, command, message: text || `the check exited ${r.status}` }];
     }
     const warnings = text
       .split("\n")
       .map((l) => l.trim())
-      .filter((l) => l && l !== "Syntax OK" && !IGNORED_APACHE.some((re) => re.test(l)));
+      .filter((l) => l && l !== "Syntax OK" && ![...IGNORED_APACHE, ...IGNORED_APACHE_HOST].some((re) => re.test(l)));
     return warnings.length ? [{ checker: "apache", severity: "warning", target, command, message: warnings.join("\n") }] : [];
   } finally {
     removeUnixAccounts(created);
-    dropTemp(tmp, opts.keepTemp);
   }
 }
 
@@ -234,44 +182,27 @@ function assignedIds(sitesDir: string): { users: Set<string>; groups: Set<string
   return { users, groups };
 }
 
-/** Modules plus what their .load files declare with "# Depends:", dependencies first. */
-function resolveModules(conf: string, modules: readonly string[]): string[] {
-  const out: string[] = [];
-  const visit = (m: string, depth: number): void => {
-    if (out.includes(m) || depth > 10) return;
-    const load = join(conf, "mods-available", `${m}.load`);
-    if (!existsSync(load)) throw new Error(`Apache module "${m}" is not available (no ${load})`);
-    const deps = /^#\s*Depends:\s*(.*)$/m.exec(readFileSync(load, "utf8"))?.[1]?.trim().split(/[\s,]+/).filter(Boolean) ?? [];
-    for (const d of deps) visit(d, depth + 1);
-    if (!out.includes(m)) out.push(m);
-  };
-  for (const m of modules) visit(m, 0);
-  return out;
-}
-
-/** Single-quoted for the envvars shell file. */
-function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Double-quoted Apache argument. */
-function apq(s: string): string {
-  if (/["\n]/.test(s)) throw new Error(`path not usable in an Apache config: ${s}`);
-  return `"${s}"`;
-}
-
 // ───────────────────────────────────────────── PHP-FPM ────────────────────────────────────────────
 
 /** php-fpm's own success line; anything else on a successful run is reported as a warning. */
-const IGNORED_FPM = [/NOTICE: configuration file .* test is successful/];
+const IGNORED_FPM = [
+  /NOTICE: configuration file .* test is successful/,
+  // The provider's check includes the host's own pools but Debian's stock one, which it leaves
+  // out: on a machine that has only the stock pool, that include matches nothing. Not about
+  // the rendered pools.
+  /^WARNING: Nothing matches the include pattern '<check dir>\/host-pool\.d\/\*\.conf' from /,
+];
 
 /** The GECOS of the users checkFpm and checkApache create for their run (and remove after). */
 const FPM_USER_COMMENT = "globenet-infra checkFpm (temporary)";
 
 /**
- * `php-fpm<ver> -t -y <tmp>/php-fpm.conf` for each `<host>/php/<ver>/fpm/pool.d`.
+ * The provider's own check of a php-fpm file set (provider/scripts/file-set/file-set.sh,
+ * `check`: `php-fpm<ver> -t` on this machine's php-fpm.conf with its pid and error log in a temp
+ * dir, the host's own pools but the stock one, and the staged pools) for each
+ * `<host>/php/<ver>/fpm/pool.d`.
  *
- * What it takes to run the real checker here:
+ * What it takes to run it on a test machine rather than a web host:
  * - Pool users. Run as root, `php-fpm -t` resolves `user`, `group`, `listen.owner` and
  *   `listen.group` and fails with "cannot get uid for user" when one is missing (as non-root
  *   it ignores them, and checks less). The member accounts exist on the web host, not here,
@@ -282,8 +213,7 @@ const FPM_USER_COMMENT = "globenet-infra checkFpm (temporary)";
  * - Paths. `-t` also checks that `chdir`/`chroot` exist and opens (creates!) `slowlog` and
  *   `access.log`. The pools are checked from a copy in which `chdir`/`chroot` paths that do not
  *   exist here, and every `slowlog`/`access.log`, point into the temp dir. Messages name the
- *   rendered files (temp paths are mapped back).
- * - `[global]` is ours: `pid` and `error_log` in the temp dir, `include` of the copied pools.
+ *   rendered files (the live paths the check names are mapped back).
  */
 export async function checkFpm(outHostDir: string): Promise<CheckProblem[]> {
   const host = resolve(outHostDir);
@@ -306,16 +236,17 @@ function checkFpmVersion(poolDir: string, ver: string): CheckProblem[] {
   const tmp = tempDir("fpm");
   const created: { users: string[]; groups: string[] } = { users: [], groups: [] };
   try {
-    const copyDir = join(tmp, "pool.d");
+    // The folder the provider's check stages, as a rendered <host>/php/<ver>/fpm is.
+    const copyDir = join(tmp, "fpm", "pool.d");
     const scratch = join(tmp, "paths");
-    mkdirSync(copyDir);
+    mkdirSync(copyDir, { recursive: true });
     mkdirSync(scratch);
     const wantUsers = new Set<string>();
     const wantGroups = new Set<string>();
     const pathMap: Array<[string, string]> = [];
     for (const file of pools) {
       const copy = join(copyDir, basename(file));
-      pathMap.push([copy, file]);
+      pathMap.push([`${liveRoot("php-fpm", ver)}/pool.d/${basename(file)}`, file]);
       const lines = readFileSync(file, "utf8").split("\n");
       const out = lines.map((line) => {
         const m = /^(\s*)([\w.]+)(\s*=\s*)(.*?)\s*$/.exec(line);
@@ -335,19 +266,12 @@ function checkFpmVersion(poolDir: string, ver: string): CheckProblem[] {
       });
       writeFileSync(copy, out.join("\n"));
     }
-    const fpmConf = join(tmp, "php-fpm.conf");
-    writeFileSync(
-      fpmConf,
-      ["[global]", `pid = ${join(tmp, "php-fpm.pid")}`, `error_log = ${join(tmp, "php-fpm.log")}`, `include = ${copyDir}/*.conf`, ""].join("\n"),
-    );
-    pathMap.push([fpmConf, "<checkFpm's [global] config>"]);
-
     const setup = ensureUnixAccounts(wantUsers, wantGroups, created);
     if (setup) return [{ checker: "php-fpm", severity: "error", target, message: setup }];
 
-    const args = ["-t", "-y", fpmConf];
-    const r = run(bin, args, { timeoutMs: 60_000 });
-    const command = describeCommand(basename(bin), args);
+    const c = localCheckCommand("php-fpm", ver, join(tmp, "fpm"));
+    const r = run(c.file, c.args, { timeoutMs: 120_000 });
+    const command = `bash provider/scripts/file-set/file-set.sh check php-fpm ${ver} '' <md-reload units> ${join(tmp, "fpm")}`;
     const text = mapPaths(output(r), pathMap);
     if (r.status !== 0) return [{ checker: "php-fpm", severity: "error", target, command, message: text || `exit ${r.status}` }];
     const warnings = text
@@ -424,12 +348,13 @@ function removeUnixAccounts(created: { users: string[]; groups: string[] }): voi
 const IGNORED_BIND = [/^zone \S+: loaded serial \d+$/, /^OK$/];
 
 /**
- * `named-checkconf -z` on a named.conf of ours that includes Debian's default zones and a copy
- * of `<host>/bind/named.conf.globenet` in which each zone's `file "…/<name>.zone"` (rendered for
- * /etc/bind/globenet/) points at `<host>/bind/zones/<name>.zone`; then `named-checkzone
- * -i local <zone> <file>` for each zone file (`-i local`: integrity checks on in-zone names
- * only, so no DNS lookups; named does no lookups when loading either). A zone file that no
- * zone statement uses is an error too.
+ * The provider's own check of a bind file set (provider/scripts/file-set/file-set.sh, `check`)
+ * on `<host>/bind`: `named-checkconf -z` on a named.conf of its own that includes Debian's
+ * default zones and the staged named.conf.globenet with its live paths (/etc/bind/globenet/,
+ * the signing folder) pointed at the staged zones; then `named-checkzone -i local <zone>
+ * <file>` for each zone file (`-i local`: integrity checks on in-zone names only, so no DNS
+ * lookups; named does no lookups when loading either). Messages name the rendered files. Here
+ * also: a zone file that no zone statement names is an error.
  */
 export async function checkBind(outHostDir: string): Promise<CheckProblem[]> {
   const host = resolve(outHostDir);
@@ -441,65 +366,24 @@ export async function checkBind(outHostDir: string): Promise<CheckProblem[]> {
   if (!checkconf || !checkzone) return [missingTool("bind", bindDir, "named-checkconf/named-checkzone", "bind9-utils")];
   const problems: CheckProblem[] = [];
   const zoneFiles = listFiles(zonesDir, ".zone");
-  const byName = new Map(zoneFiles.map((f) => [basename(f), f]));
-
-  const tmp = tempDir("bind");
-  try {
-    if (existsSync(confFile)) {
-      const used = new Set<string>();
-      const rewritten = readFileSync(confFile, "utf8").replace(/(\bfile\s+")([^"]*)(")/g, (all, a: string, path: string, z: string) => {
-        const rendered = byName.get(basename(path));
-        if (!rendered) return all; // left as is: named-checkconf -z reports it if it is a primary's
-        used.add(rendered);
-        return `${a}${rendered}${z}`;
-      });
-      const copy = join(tmp, "named.conf.globenet");
-      writeFileSync(copy, rewritten);
-      const main = join(tmp, "named.conf");
-      const defaults = "/etc/bind/named.conf.default-zones";
-      writeFileSync(
-        main,
-        [
-          `options { directory "${tmp}"; };`,
-          ...(existsSync(defaults) ? [`include "${defaults}";`] : []),
-          `include "${copy}";`,
-          "",
-        ].join("\n"),
-      );
-      const args = ["-z", main];
-      const r = run(checkconf, args, { timeoutMs: 120_000 });
-      const text = mapPaths(output(r), [[copy, confFile]]);
-      const command = describeCommand("named-checkconf", args);
-      if (r.status !== 0) problems.push({ checker: "bind", severity: "error", target: confFile, command, message: text });
-      else {
-        const w = warningLines(text, IGNORED_BIND);
-        if (w) problems.push({ checker: "bind", severity: "warning", target: confFile, command, message: w });
-      }
-      for (const f of zoneFiles) {
-        if (!used.has(f)) {
-          problems.push({ checker: "bind", severity: "error", target: f, message: `no zone statement in ${confFile} uses this file` });
-        }
-      }
-    } else if (zoneFiles.length > 0) {
-      problems.push({ checker: "bind", severity: "error", target: confFile, message: "zone files were rendered but named.conf.globenet was not" });
-    }
-
-    for (const f of zoneFiles) {
-      const zone = basename(f, ".zone");
-      const args = ["-i", "local", zone, f];
-      const r = run(checkzone, args, { timeoutMs: 60_000 });
-      const text = output(r);
-      const command = describeCommand("named-checkzone", args);
-      if (r.status !== 0) problems.push({ checker: "bind", severity: "error", target: f, command, message: text });
-      else {
-        const w = warningLines(text, IGNORED_BIND);
-        if (w) problems.push({ checker: "bind", severity: "warning", target: f, command, message: w });
-      }
-    }
+  if (!existsSync(confFile)) {
+    if (zoneFiles.length > 0) problems.push({ checker: "bind", severity: "error", target: confFile, message: "zone files were rendered but named.conf.globenet was not" });
     return problems;
-  } finally {
-    dropTemp(tmp);
   }
+  const named = new Set([...readFileSync(confFile, "utf8").matchAll(/\bfile\s+"([^"]*)"/g)].map((m) => basename(m[1] as string)));
+  for (const f of zoneFiles) {
+    if (!named.has(basename(f))) problems.push({ checker: "bind", severity: "error", target: f, message: `no zone statement in ${confFile} uses this file` });
+  }
+  const c = localCheckCommand("bind-primary", undefined, bindDir);
+  const r = run(c.file, c.args, { timeoutMs: 180_000 });
+  const command = `bash provider/scripts/file-set/file-set.sh check bind-primary '' '' <md-reload units> ${bindDir}`;
+  const text = mapPaths(output(r), [[`${liveRoot("bind-primary")}/`, `${bindDir}/`]]);
+  if (r.status !== 0) problems.push({ checker: "bind", severity: "error", target: bindDir, command, message: text || `the check exited ${r.status}` });
+  else {
+    const w = warningLines(text, IGNORED_BIND);
+    if (w) problems.push({ checker: "bind", severity: "warning", target: bindDir, command, message: w });
+  }
+  return problems;
 }
 
 function warningLines(text: string, ignored: readonly RegExp[]): string {

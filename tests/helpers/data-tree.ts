@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { formatDiagnostic } from "../../lib/load/diagnostic";
-import { loadModel } from "../../lib/model/build";
-import { freshSshPublicKey } from "../../lib/cli/synthetic";
+import { loadModel } from "../../lib/check/build";
+import { freshSshPublicKey } from "../../lib/bench/synthetic";
 
 export const KEY = freshSshPublicKey("bureau@laptop");
 export const HOST_KEY = freshSshPublicKey("root@host");

@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { freshSshPublicKey } from "../../lib/cli/synthetic";
+import { freshSshPublicKey } from "../../lib/bench/synthetic";
 
 /**
  * The lab acceptance test's own data tree (tests/lab-e2e.test.ts): two members, their zones

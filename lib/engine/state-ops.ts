@@ -8,12 +8,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { Stack, type Deployment } from "@pulumi/pulumi/automation";
-import { exportEncrypted, onBackend, openStack, openWorkspace, pidAlive, type OpenedWorkspace } from "../engine/driver";
-import { backendFromUrl, type Backend } from "./backend";
-import { compareDeployments, managedCount, resourcesOf, urnLabel, type DeploymentFile } from "./compare";
-import { LAB_PG_DATA, ensureLabPostgres, labBackendRecord, removeLabBackendRecord, writeLabBackendRecord } from "./lab-backend";
-import { npmRun, viewLock } from "./lock";
-import { readLocks } from "./store";
+import { exportEncrypted, onBackend, openStack, openWorkspace, pidAlive, type OpenedWorkspace, type StackOptions } from "./driver";
+import { backendFromUrl, type Backend } from "../state/backend";
+import { compareDeployments, managedCount, resourcesOf, urnLabel, type DeploymentFile } from "../state/compare";
+import { LAB_PG_DATA, ensureLabPostgres, labBackendRecord, removeLabBackendRecord, writeLabBackendRecord } from "../state/lab-backend";
+import { npmRun, viewLock } from "../state/lock";
+import { readLocks } from "../state/store";
 
 export class StateError extends Error {
   constructor(
@@ -27,7 +27,14 @@ export class StateError extends Error {
 export interface OpContext {
   root: string;
   say: (line: string) => void;
+  /**
+   * What the caller adds to a stack it runs the program on (a preview, a refresh): the lab's
+   * deploy key and this machine's facts for the lab stack (lib/lab/open-stack.ts).
+   */
+  stackOptions?: (o: StackOptions) => StackOptions;
 }
+
+const withOptions = (ctx: OpContext, o: StackOptions): StackOptions => (ctx.stackOptions ? ctx.stackOptions(o) : o);
 
 const secs = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
@@ -232,7 +239,7 @@ export async function migrateStack(ctx: OpContext & { stack: string; to: string;
   ctx.say(`  3. the target holds the same ${count} resources, identical (${secs(t)})`);
   // 4. a no-change preview on the target
   t = Date.now();
-  const stack = await openStack({ root: ctx.root, stack: name, backend: target });
+  const stack = await openStack(withOptions(ctx, { root: ctx.root, stack: name, backend: target }));
   const r = await stack.preview({ color: "never" });
   const changes = Object.entries(r.changeSummary ?? {}).filter(([op]) => op !== "same").reduce((a, [, n]) => a + (n ?? 0), 0);
   ctx.say(`  4. preview on the target: ${changes === 0 ? "no changes" : `${changes} change(s)`} (${secs(t)})`);
@@ -304,7 +311,7 @@ export async function recoverStack(ctx: OpContext & { stack: string; holderGone:
       throw new StateError(`the lock was taken on ${l.host}, which this machine cannot check`, `make sure nothing runs Pulumi for stack ${ctx.stack} on ${l.host} any more (the CI job is finished or cancelled, the laptop is off), then: ${npmRun("state", ["recover", ...stackFlag(ctx.stack), "--holder-gone"])}`);
     }
   }
-  const stack = await openStack({ root: ctx.root, stack: ctx.stack });
+  const stack = await openStack(withOptions(ctx, { root: ctx.root, stack: ctx.stack }));
   if (locks.length) {
     await stack.cancel();
     ctx.say(`  removed ${locks.length} lock(s)`);

@@ -1,31 +1,29 @@
-/**
- * The one remote script of the FileSet resource. It is CONSTANT: what varies arrives as
- * positional arguments the provider has validated (action, kind, PHP version, generation,
- * and for `fetch` relative paths taken from the host's own listing), and the files as a tar
- * on stdin. remote.ts prefixes `set -euo pipefail`.
- *
- *   apply  KIND VER GEN   < tar   stage, check, swap, wire, reload once, prune generations
- *   read   KIND VER              "absent", or "present" then NUL-terminated "<sha256> <path>"
- *   fetch  KIND VER - PATH…      NUL-terminated "<path>" "<base64 content>" pairs
- *   delete KIND VER              unwire, reload (if the daemon runs), remove root and generations
- *
- * Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
- * (nothing changed), 4 the reload failed (the new files are live), 5 lock timeout.
- *
- * Written as String.raw so backslashes reach bash untouched; bash's "dollar brace" is spelled
- * $\{ here (a template literal would take the real thing as its own interpolation) and put
- * back by the replace at the end.
- */
-import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../../lib/render/md-reload";
-
-// The units travel inside single quotes.
-for (const unit of [MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT]) if (unit.includes("'")) throw new Error("a systemd unit of md-reload.ts holds a single quote");
-
-export const FILE_SET_SCRIPT = String.raw`
+#!/usr/bin/env bash
+# The one remote script of the FileSet resource (provider/resources/file-set.ts). It is
+# CONSTANT: what varies arrives as positional arguments the provider has validated (action,
+# kind, PHP version, generation, the md-reload systemd units of lib/render/md-reload.ts, and
+# for `fetch` relative paths taken from the host's own listing), and the files as a tar on
+# stdin. provider/ssh/remote.ts prefixes `set -euo pipefail`.
+#
+#   ACTION KIND VER GEN UNIT PATHUNIT SERVICEUNIT [PATH…]
+#   apply   GEN: the generation; stdin: a tar   stage, check, swap, wire, reload once, prune generations
+#   read    GEN empty                           "absent", or "present" then NUL-terminated "<sha256> <path>"
+#   fetch   GEN "-", then PATH…                 NUL-terminated "<path>" "<base64 content>" pairs
+#   delete  GEN empty                           unwire, reload (if the daemon runs), remove root and generations
+#   check   GEN empty, then DIR                 apply's check alone, on the files of DIR (see do_check)
+#
+# Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
+# (nothing changed), 4 the reload failed (the new files are live), 5 lock timeout.
 umask 022
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
-action=$1 kind=$2 ver=$3 gen=$\{4:-}
+action=$1 kind=$2 ver=$3 gen=${4:-}
+# The md-reload units (names and texts of lib/render/md-reload.ts).
+MD_UNIT=${5:-} MD_PATH_UNIT=${6:-} MD_SERVICE_UNIT=${7:-}
 say() { printf '%s\n' "$*" >&2; }
+
+case "$MD_UNIT" in
+  ''|*[!a-z0-9-]*) say "not a systemd unit name: $MD_UNIT"; exit 2 ;;
+esac
 
 case "$ver" in
   '') ;;
@@ -76,8 +74,8 @@ remove_lines() {
   [ -f "$f" ] || return 0
   local args=() l
   for l in "$@"; do args+=(-e "$l"); done
-  grep -qxF "$\{args[@]}" "$f" || return 0
-  grep -vxF "$\{args[@]}" "$f" > "$f.globenet-new" || true
+  grep -qxF "${args[@]}" "$f" || return 0
+  grep -vxF "${args[@]}" "$f" > "$f.globenet-new" || true
   cat -- "$f.globenet-new" > "$f"
   rm -f -- "$f.globenet-new"
 }
@@ -116,7 +114,7 @@ show() {
     s+=(-e "s#$tmp/apache2-check/#/etc/apache2/#g" -e "s#$tmp/named.conf.globenet#$root/named.conf.globenet#g")
     s+=(-e "s#$tmp/php-fpm.conf#/etc/php/$ver/fpm/php-fpm.conf#g" -e "s#$tmp/#<check dir>/#g")
   fi
-  "$\{s[@]}"
+  "${s[@]}"
 }
 
 # ─── apache2 ───────────────────────────────────────────────────────────────────────────────────
@@ -141,9 +139,6 @@ APACHE_MODULES_OFF=(status info)
 # systemd's path unit does, where systemd runs. Earlier versions had a sudo rule instead, which
 # mpm-itk's seccomp filter makes useless: it is removed.
 MD_SUDOERS=/etc/sudoers.d/globenet-apache-reload
-MD_UNIT=${MD_RELOAD_UNIT}
-MD_PATH_UNIT='${MD_RELOAD_PATH_UNIT.trimEnd()}'
-MD_SERVICE_UNIT='${MD_RELOAD_SERVICE_UNIT.trimEnd()}'
 
 # The MPM modules enabled in an Apache config dir, as one line (to tell whether a reload must be a restart).
 apache_mpms() {
@@ -162,9 +157,9 @@ wire_apache2_in() {
   write_if_changed "$d/conf-enabled/zz-globenet.conf" "$APACHE_CONF_WIRING" || return
   write_if_changed "$d/sites-enabled/zz-globenet.conf" "$APACHE_SITES_WIRING" || return
   # The other MPMs first: a2enmod refuses prefork (which mpm_itk depends on) beside them.
-  mapfile -t off < <(enabled_of "$d" "$\{APACHE_MPM_OFF[@]}" "$\{APACHE_MODULES_OFF[@]}")
-  if [ "$\{#off[@]}" -gt 0 ]; then APACHE_CONFDIR=$d a2dismod -q "$\{off[@]}" || return; fi
-  APACHE_CONFDIR=$d a2enmod -q "$APACHE_MPM" "$\{APACHE_MODULES[@]}"
+  mapfile -t off < <(enabled_of "$d" "${APACHE_MPM_OFF[@]}" "${APACHE_MODULES_OFF[@]}")
+  if [ "${#off[@]}" -gt 0 ]; then APACHE_CONFDIR=$d a2dismod -q "${off[@]}" || return; fi
+  APACHE_CONFDIR=$d a2enmod -q "$APACHE_MPM" "${APACHE_MODULES[@]}"
 }
 # What the wiring may switch, as the host had it before the first wiring: delete puts it back.
 APACHE_MODS_BEFORE=/etc/apache2/globenet.d/.modules-before
@@ -172,7 +167,7 @@ apache_restart=no
 wire_apache2() {
   local before
   if [ ! -f "$APACHE_MODS_BEFORE" ]; then
-    enabled_of /etc/apache2 "$\{APACHE_MPM_OFF[@]}" mpm_prefork "$APACHE_MPM" "$\{APACHE_MODULES_OFF[@]}" > "$APACHE_MODS_BEFORE" || return
+    enabled_of /etc/apache2 "${APACHE_MPM_OFF[@]}" mpm_prefork "$APACHE_MPM" "${APACHE_MODULES_OFF[@]}" > "$APACHE_MODS_BEFORE" || return
   fi
   before=$(apache_mpms /etc/apache2)
   wire_apache2_in /etc/apache2 >&2 || return
@@ -215,20 +210,20 @@ restore_apache_modules() {
   [ -f "$APACHE_MODS_BEFORE" ] || return 0
   local before m on=() off=()
   before=$(apache_mpms /etc/apache2)
-  for m in "$\{APACHE_MPM_OFF[@]}" "$APACHE_MPM" mpm_prefork "$\{APACHE_MODULES_OFF[@]}"; do
+  for m in "${APACHE_MPM_OFF[@]}" "$APACHE_MPM" mpm_prefork "${APACHE_MODULES_OFF[@]}"; do
     if grep -qxF -- "$m" "$APACHE_MODS_BEFORE"; then
       [ -e "/etc/apache2/mods-enabled/$m.load" ] || on+=("$m")
     else
       if [ -e "/etc/apache2/mods-enabled/$m.load" ]; then off+=("$m"); fi
     fi
   done
-  if [ "$\{#off[@]}" -gt 0 ]; then a2dismod -q "$\{off[@]}" || return; fi
-  if [ "$\{#on[@]}" -gt 0 ]; then a2enmod -q "$\{on[@]}" || return; fi
+  if [ "${#off[@]}" -gt 0 ]; then a2dismod -q "${off[@]}" || return; fi
+  if [ "${#on[@]}" -gt 0 ]; then a2enmod -q "${on[@]}" || return; fi
   if [ "$(apache_mpms /etc/apache2)" != "$before" ]; then apache_restart=yes; fi
 }
 
 precheck_apache2() {
-  command -v apache2ctl > /dev/null && [ -f /etc/apache2/apache2.conf ] || { say "Apache is not installed on this host (apache2ctl, /etc/apache2/apache2.conf)"; exit 2; }
+  { command -v apache2ctl > /dev/null && [ -f /etc/apache2/apache2.conf ]; } || { say "Apache is not installed on this host (apache2ctl, /etc/apache2/apache2.conf)"; exit 2; }
   [ -f "/etc/apache2/mods-available/$APACHE_MPM.load" ] ||
     { say "mpm-itk is not installed on this host (/etc/apache2/mods-available/$APACHE_MPM.load): install libapache2-mpm-itk (members' sites run as their own users)"; exit 2; }
 }
@@ -252,7 +247,9 @@ check_apache2() {
 
 apache_pidfile() {
   # envvars is written for plain sh: no set -u while it runs.
-  (set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "$\{APACHE_PID_FILE:-/var/run/apache2/apache2.pid}")
+  # shellcheck disable=SC2034 # envvars reads APACHE_CONFDIR
+  # shellcheck source=/dev/null # the host's own file, not the repository's
+  (set +u; APACHE_CONFDIR=/etc/apache2; . /etc/apache2/envvars > /dev/null 2>&1 || true; echo "${APACHE_PID_FILE:-/var/run/apache2/apache2.pid}")
 }
 # graceful starts Apache when it is not running.
 reload_apache2() {
@@ -291,7 +288,7 @@ FPM_COMMENT='; Managed by globenet-infra (FileSet php-fpm): the Globenet members
 fpm_include() { echo "include=/etc/php/$ver/fpm/globenet/pool.d/*.conf"; }
 
 precheck_php_fpm() {
-  command -v "php-fpm$ver" > /dev/null && [ -f "$(fpm_conf)" ] || { say "PHP $ver FPM is not installed on this host (php-fpm$ver, $(fpm_conf)): install php$ver-fpm"; exit 2; }
+  { command -v "php-fpm$ver" > /dev/null && [ -f "$(fpm_conf)" ]; } || { say "PHP $ver FPM is not installed on this host (php-fpm$ver, $(fpm_conf)): install php$ver-fpm"; exit 2; }
 }
 # Debian's stock pool (www-data, no open_basedir) is off on a web host: its file is renamed
 # out of the include's pattern, kept as it was, and renamed back when the set is deleted.
@@ -354,7 +351,7 @@ BIND_LEGACY_INCLUDE='include "/var/lib/bind/globenet/named.conf.globenet";'
 BIND_LEGACY=(/var/lib/bind/globenet /var/lib/bind/globenet.d /var/lib/bind/globenet.globenet-new)
 
 precheck_bind() {
-  command -v named-checkconf > /dev/null && command -v named-checkzone > /dev/null && command -v rndc > /dev/null && [ -d /etc/bind ] && [ -d /var/lib/bind ] ||
+  { command -v named-checkconf > /dev/null && command -v named-checkzone > /dev/null && command -v rndc > /dev/null && [ -d /etc/bind ] && [ -d /var/lib/bind ]; } ||
     { say "BIND is not installed on this host (named-checkconf, named-checkzone, rndc, /etc/bind, /var/lib/bind): install bind9 bind9-utils"; exit 2; }
   id -u bind > /dev/null 2>&1 || { say "there is no bind user on this host: install bind9"; exit 2; }
   # The generations go in /etc/bind: it must be root's alone, or moving them there gains nothing.
@@ -410,7 +407,7 @@ wire_bind() {
 # bind put in its place is removed, not followed.
 remove_bind_legacy() {
   local d
-  for d in "$\{BIND_LEGACY[@]}"; do
+  for d in "${BIND_LEGACY[@]}"; do
     if [ -L "$d" ] || [ -e "$d" ]; then rm -rf --one-file-system -- "$d" || say "could not remove $d (left as it was)"; fi
   done
 }
@@ -474,6 +471,15 @@ lock() {
   flock -w 300 9 || { say "another apply of $root is still running ($gens/.lock)"; exit 5; }
 }
 
+# The tar on stdin into $stage, files 0644 and folders 0755 whoever made them.
+unpack_stage() {
+  # -m: fresh mtimes (named reloads a zone only when its file is newer than the loaded one).
+  tar -x -m --no-same-owner --no-same-permissions -C "$stage" -f -
+  chmod 0755 "$stage"
+  find "$stage" -mindepth 1 -type d -exec chmod 0755 {} +
+  find "$stage" -type f -exec chmod 0644 {} +
+}
+
 do_apply() {
   case "$gen" in '') say "apply needs a generation"; exit 2 ;; esac
   "precheck_$k"
@@ -482,11 +488,7 @@ do_apply() {
   lock
   tmp=$(mktemp -d /tmp/globenet-fileset.XXXXXX)
   stage=$(mktemp -d "$gens/.stage.XXXXXX")
-  # -m: fresh mtimes (named reloads a zone only when its file is newer than the loaded one).
-  tar -x -m --no-same-owner --no-same-permissions -C "$stage" -f -
-  chmod 0755 "$stage"
-  find "$stage" -mindepth 1 -type d -exec chmod 0755 {} +
-  find "$stage" -type f -exec chmod 0644 {} +
+  unpack_stage
 
   local out rc=0
   out=$("check_$k" 2>&1) || rc=$?
@@ -526,17 +528,17 @@ do_apply() {
 do_read() {
   if [ ! -e "$root" ]; then echo absent; exit 0; fi
   echo present
-  cd -- "$root/"
+  cd -- "$root/" || exit
   local f h
   find . -type f -print0 | sort -z | while IFS= read -r -d '' f; do
     h=$(sha256sum < "$f")
-    printf '%s %s\0' "$\{h%% *}" "$\{f#./}"
+    printf '%s %s\0' "${h%% *}" "${f#./}"
   done
 }
 
 do_fetch() {
-  shift 4
-  cd -- "$root/"
+  shift 7
+  cd -- "$root/" || exit
   local f
   for f in "$@"; do
     case "/$f/" in */../*) say "refusing path $f"; exit 2 ;; esac
@@ -545,6 +547,23 @@ do_fetch() {
     base64 -w0 < "./$f"
     printf '\0'
   done
+}
+
+# The check of apply alone, on the files of a folder (a rendered tree's folder for this kind),
+# staged in a temp dir: nothing live is read for writing or changed. The checker's output goes
+# to stderr (paths shown as the live ones) whatever the outcome; exit 3 when it rejects the
+# files. The tests check rendered files with it (tests/helpers/checkers.ts): one check, this one.
+do_check() {
+  local src=${8:-} out rc=0
+  [ -d "$src" ] || { say "check needs the folder of the files to check, not '$src'"; exit 2; }
+  "precheck_$k"
+  tmp=$(mktemp -d /tmp/globenet-fileset.XXXXXX)
+  stage=$tmp/stage
+  mkdir -- "$stage"
+  tar -C "$src" -cf - . | unpack_stage
+  out=$("check_$k" 2>&1) || rc=$?
+  printf '%s\n' "$out" | show >&2
+  if [ $rc -ne 0 ]; then exit 3; fi
 }
 
 do_delete() {
@@ -559,6 +578,6 @@ case "$action" in
   read) do_read ;;
   fetch) do_fetch "$@" ;;
   delete) do_delete ;;
+  check) do_check "$@" ;;
   *) say "unknown action: $action"; exit 2 ;;
 esac
-`.replace(/\$\\\{/g, "${");

@@ -1,29 +1,37 @@
 import type { Diagnostic } from "../load/diagnostic";
 import { sortDiagnostics } from "../load/diagnostic";
 import { loadTree, type LoadedTree } from "../load/tree";
-import { checkDatabaseNames } from "../check/databases";
-import { checkDnsHosts, memberHost } from "../check/hosts";
-import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "../check/sites";
-import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "../check/vps";
-import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "../check/zones";
-import { checkCaa, deriveCaa } from "../check/caa";
+import { checkDatabaseNames } from "./databases";
+import { checkDnsHosts, memberHost } from "./hosts";
+import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "./sites";
+import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "./vps";
+import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "./zones";
+import { checkCaa, deriveCaa } from "./caa";
+import { checkDepartedLeftovers } from "./departed";
+import { checkDnsRules } from "./dns-rules";
+import { checkFpmPoolAgreement } from "./fpm-pools";
+import { poolFieldsOf } from "../schema/site-scope";
 import { cmp, makeCtx, type Ctx } from "./context";
-import { paths } from "./paths";
+import { paths } from "../model/paths";
 import { deriveRecords, sortRecords } from "./records";
-import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "./types";
-import { detectAccel } from "../host/accel";
+import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "../model/types";
+import type { MachineFacts } from "../model/facts";
 import { sshForwardPorts } from "./lab-ports";
 
-/** Loads the data tree for a stack and builds the model; errors (sorted) mean nothing may be applied. */
-export function loadModel(root: string, stack: string, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[] } {
+/**
+ * Loads the data tree for a stack and builds the model; errors (sorted) mean nothing may be
+ * applied. `facts` are the machine's (lib/model/facts.ts), given by the tool that runs here;
+ * `changed` the data files changed against the base (git), on which duplicates are blamed.
+ */
+export function loadModel(root: string, stack: string, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[] } {
   const { tree, errors } = loadTree(root, stack);
   if (opts.changed) tree.changed = opts.changed;
-  const built = buildModel(tree);
+  const built = buildModel(tree, facts);
   const all = sortDiagnostics([...errors, ...built.errors]);
   return all.length === 0 ? { model: built.model, errors: [] } : { errors: all };
 }
 
-export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnostic[] } {
+export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?: Model; errors: Diagnostic[] } {
   if (!tree.inventory) return { errors: [] };
   const ctx = makeCtx(tree, tree.inventory);
   const inv = ctx.inventory.value;
@@ -45,7 +53,7 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
       for (const s of mv.sites) {
         sites.push({
           handle: mv.handle, status: mv.status, host: s.host, aliases: s.aliases, redirects: s.redirects, php: s.php, tls: s.tls, dns: s.dns, webHost,
-          docroot: s.webroot ? `${paths.docroot(mv.handle, s.host)}/${s.webroot}` : paths.docroot(mv.handle, s.host), fpmSocket: s.php === "none" ? undefined : paths.fpmSocket(mv.handle, s.php), file: m.src.file,
+          docroot: s.webroot ? `${paths.docroot(mv.handle, s.host)}/${s.webroot}` : paths.docroot(mv.handle, s.host), fpmSocket: s.php === "none" ? undefined : paths.fpmSocket(mv.handle, s.php), poolFields: poolFieldsOf(s), file: m.src.file,
         });
       }
     }
@@ -62,19 +70,22 @@ export function buildModel(tree: LoadedTree): { model?: Model; errors: Diagnosti
   const claims = siteNameClaims(ctx);
   checkDuplicateSiteNames(ctx, claims);
   checkPhpVersions(ctx);
+  checkFpmPoolAgreement(ctx);
   checkDatabaseNames(ctx);
+  checkDepartedLeftovers(ctx);
 
   const entries = vpsEntries(ctx);
   checkPlacement(ctx, entries);
   checkAddresses(ctx, entries);
   const ports = sshForwardPorts(ctx, entries);
-  const vps = entries.map((e) => vpsModel(ctx, e, ports.get(e) ?? 0));
+  const vps = entries.map((e) => vpsModel(ctx, e, ports.get(e) ?? 0, facts));
 
   checkZoneOwners(ctx);
   const refused = checkZoneNesting(ctx);
   const records = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns), refused });
   const placed = [...records, ...deriveCaa(ctx, claims, records)];
   checkZoneRecords(ctx, placed);
+  checkDnsRules(ctx, placed);
   checkCaa(ctx, claims, placed);
 
   const byZone = new Map<string, PlacedRecord[]>();
@@ -127,7 +138,7 @@ function hostmasterName(email: string): string {
   return `${email.slice(0, at).replace(/\./g, "\\.")}.${email.slice(at + 1)}.`;
 }
 
-function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number): VpsModel {
+function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number, facts: MachineFacts): VpsModel {
   const inv = ctx.inventory.value;
   const v = e.vps.value;
   const handle = e.member.value.handle;
@@ -156,7 +167,7 @@ function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number): VpsModel {
     fqdn: vpsFqdn(ctx, handle, e.name, v.dns_name),
     sshKeys: v.ssh_keys ?? e.member.value.ssh_keys,
     resolvers: inv.resolvers,
-    domainType: lv?.domain_type === "auto" ? detectAccel().domainType : (lv?.domain_type ?? "kvm"),
+    domainType: lv?.domain_type === "auto" ? (facts.accel ?? "qemu") : (lv?.domain_type ?? "kvm"),
     shutdownTimeoutSec: lv?.shutdown_timeout_sec ?? 90,
     network: lv?.network.type === "user" ? { type: "user", sshForwardPort } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
     instanceId: `iid-${domain}`,

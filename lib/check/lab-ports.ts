@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Ctx } from "./context";
-import type { VpsEntry } from "../check/vps";
+import type { VpsEntry } from "./vps";
 
 /**
  * On a lab hypervisor (user-mode network) each guest's SSH is forwarded to a port on

@@ -1,9 +1,9 @@
 import type { Ctx } from "./context";
 import { invPath } from "./context";
-import type { HostModel, ModelRecord, SiteModel, VpsModel } from "./types";
-import type { NameClaim } from "../check/sites";
-import { GLOBENET_HANDLE, serviceNameAt, serviceNames, serviceWhat, type PlacedRecord } from "../check/zones";
-import { absoluteName, ptrName, relativeName, zoneFor } from "./dns-names";
+import type { HostModel, ModelRecord, SiteModel, VpsModel } from "../model/types";
+import type { NameClaim } from "./sites";
+import { GLOBENET_HANDLE, serviceNameAt, serviceNames, serviceWhat, type PlacedRecord } from "./zones";
+import { absoluteName, ptrName, relativeName, zoneFor } from "../model/dns-names";
 
 interface Inputs {
   claims: NameClaim[];

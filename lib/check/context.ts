@@ -1,6 +1,6 @@
 import type { LoadedMember, LoadedTree, Sourced } from "../load/tree";
 import type { Inventory } from "../schema/inventory";
-import { Report } from "../check/report";
+import { Report } from "./report";
 
 /** What every cross-file check gets: the loaded files, the inventory and where to report. */
 export interface Ctx {

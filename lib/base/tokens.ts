@@ -1,0 +1,27 @@
+/**
+ * Every Pulumi type token of the project, in one place: `globenet:<module>:<Type>`. The
+ * components register with them, the provider serves the custom ones (provider/registry.ts) and
+ * the guard (lib/guard/rules.ts) decides on them, so a token that drifted in one place would
+ * silently stop a deletion from being guarded. tests/tokens.test.ts checks that the three agree.
+ */
+
+/** ComponentResources (components/*.ts): groupings with no state of their own on a host. */
+export const COMPONENT_TOKENS = {
+  member: "globenet:member:Member",
+  webServer: "globenet:web:WebServer",
+  dnsServer: "globenet:dns:DnsServer",
+} as const;
+
+/** Custom resources: each is served by the globenet provider (provider/registry.ts). */
+export const RESOURCE_TOKENS = {
+  fileSet: "globenet:files:FileSet",
+  account: "globenet:hosting:Account",
+  database: "globenet:db:Database",
+  guest: "globenet:vm:Guest",
+} as const;
+
+/** The bench's trivial resource, served only by the provider's dry mode (provider/dry-run.ts). */
+export const BENCH_NOOP_TOKEN = "globenet:bench:Noop";
+
+export type ComponentToken = (typeof COMPONENT_TOKENS)[keyof typeof COMPONENT_TOKENS];
+export type ResourceToken = (typeof RESOURCE_TOKENS)[keyof typeof RESOURCE_TOKENS];

@@ -1,0 +1,48 @@
+/**
+ * Opening a stack from this machine: the engine knows no stack's SSH keys and never looks at
+ * the machine; the lab does. For the lab stack this adds the lab's deploy key (made on first
+ * use in .lab/ssh, never committed) unless GLOBENET_SSH_KEY_FILE already names one, and for
+ * every stack this machine's facts (guest acceleration for `domain_type: auto`). Production
+ * gets its key from CI's variables, exactly as before.
+ *
+ * The commands (lib/cli) and the lab open stacks and read hosts through here; the layers below
+ * (lib/engine, lib/status) take the key and the facts as arguments.
+ */
+import { resolve } from "node:path";
+import { REPO_ROOT } from "../base/repo";
+import * as driver from "../engine/driver";
+import type { StackOptions } from "../engine/driver";
+import * as ops from "../engine/state-ops";
+import { detectAccel } from "../host/accel";
+import type { MachineFacts } from "../model/facts";
+import * as remote from "../status/remote";
+import { ensureLabKeys } from "./keys";
+
+const LAB_STACK = "lab";
+
+/** This machine's facts, for the model of a stack applied from here. */
+export function machineFacts(): MachineFacts {
+  return { accel: detectAccel().domainType };
+}
+
+/** The environment the lab gives a stack: its deploy key for the lab stack, nothing for the others. */
+export function labKeyEnv(root: string, stack: string, given: Record<string, string> = {}): Record<string, string> {
+  if (stack !== LAB_STACK || given.GLOBENET_SSH_KEY_FILE || process.env.GLOBENET_SSH_KEY_FILE) return {};
+  return { GLOBENET_SSH_KEY_FILE: ensureLabKeys(root).deployKey };
+}
+
+/** `o` with the lab's key (lab stack) and this machine's facts added; what the caller gave wins. */
+export function stackOptions(o: StackOptions): StackOptions {
+  const root = resolve(o.root ?? REPO_ROOT);
+  return { ...o, env: { ...labKeyEnv(root, o.stack, o.env), ...o.env }, facts: o.facts ?? machineFacts() };
+}
+
+export const openStack = (o: StackOptions) => driver.openStack(stackOptions(o));
+export const openWorkspace = (o: StackOptions) => driver.openWorkspace(stackOptions(o));
+export const migrateStack = (ctx: Parameters<typeof ops.migrateStack>[0]) => ops.migrateStack({ stackOptions, ...ctx });
+export const recoverStack = (ctx: Parameters<typeof ops.recoverStack>[0]) => ops.recoverStack({ stackOptions, ...ctx });
+
+/** Runs `fn`, which reads the stack's hosts (lib/status/remote.ts), with the lab's deploy key for the lab stack. */
+export function onStackHosts<T>(root: string, stack: string, fn: () => Promise<T>): Promise<T> {
+  return remote.withHostConnections(labKeyEnv(root, stack).GLOBENET_SSH_KEY_FILE, fn);
+}

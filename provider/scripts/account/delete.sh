@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Account delete (after prelude.sh and sshd.sh): H HOME ARCHIVE_DIR STAMP DROPIN_DIR SSHD_PIDFILE.
+# Archives the home (verified) and the crontab, then removes the user, home and group.
+# shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
+h=$1 home=$2 adir=$3 stamp=$4 dropin=$5 pidfile=$6
+present=no
+if member "$h"; then
+  [ "$mhome" = "$home" ] || die "the user $h has home $mhome, not $home: refusing to delete it"
+  # Never remove a user Globenet did not create (the handle may name a local login).
+  own user "$h" "$uid" delete
+  present=yes
+  # No new logins while the archive is made, and nothing left running as the member.
+  usermod -L -e 1 -- "$h"
+  stop_processes "$uid" || die "could not stop every process of $h, so it cannot be removed yet (userdel refuses): stop them on this host, then apply again"
+elif [ -e "$home" ] && [ -z "$(marker user "$h")" ]; then
+  die "refusing: $home exists, there is no user $h, and nothing says Globenet created it: it was left alone (archive or remove it by hand if it is this member's)"
+fi
+if [ -L "$home" ]; then die "$home is a symbolic link: refusing"; fi
+if [ -d "$home" ]; then
+  install -d -m 0700 -- "$adir/accounts"
+  out=$(free_name "$adir/accounts/$h-$stamp" .tar.gz)
+  tar -C "${home%/*}" -czf "$out.partial" -- "${home##*/}"
+  tar -tzf "$out.partial" > "$out.partial.list"
+  grep -qx -- "${home##*/}/" "$out.partial.list" || die "the archive $out.partial does not hold ${home##*/}/: nothing was deleted"
+  rm -f -- "$out.partial.list"
+  mv -- "$out.partial" "$out"
+  echo "archive=$out"
+fi
+# The crontab (in cron's spool, or set aside while suspended) is kept beside the home's archive.
+for c in "$CRONTABS/$h" "$ASIDE/$h"; do
+  if [ -f "$c" ] && [ ! -L "$c" ]; then
+    install -d -m 0700 -- "$adir/accounts"
+    cout=$(free_name "$adir/accounts/$h-$stamp" .crontab)
+    cp -- "$c" "$cout.partial"
+    mv -- "$cout.partial" "$cout"
+    rm -f -- "$c"
+    echo "archive=$cout"
+  fi
+done
+if [ "$present" = yes ]; then userdel -- "$h"; fi
+rm -rf -- "$home"
+unmark user "$h"
+if getent group "$h" >/dev/null; then
+  g=$(getent group "$h" | cut -d: -f3)
+  if [ "$(marker group "$h")" = "$g" ]; then groupdel -- "$h" || true; else echo "group=kept:$g"; fi
+fi
+[ -n "$(getent group "$h" || true)" ] || unmark group "$h"
+# A drop-in left for a user that is gone is harmless: a reload failure here only says so.
+( sshd_allow "$h" "$dropin" "$pidfile" ) || echo "note=the sshd drop-in of $h was removed but sshd was not reloaded"
+echo "deleted=$present"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Shared functions of the account and database scripts: the loader puts this file first
+# (provider/scripts/load.ts). `member NAME` sets uid/gid/mhome of an existing member account
+# (refusing system accounts); `as_member CMD…` runs a command with the member's rights only, so
+# work inside a home (which the member controls: symlinks, renamed folders) can never touch
+# anything the member could not touch anyway.
+#
+# Ownership: `own KIND NAME ID MODE` refuses a unix user or group that the provider did not
+# create. Its proof is a marker, a file $REG/<user|group>/<name> holding the uid or gid, in a
+# folder only root can write (a member cannot forge one, and a uid reused by someone else does
+# not match). In "update" mode (the resource is in Pulumi's state, which proves the provider
+# made it, before markers existed) a missing marker is written instead of refusing.
+# REG is OWNED_DIR of provider/resources/account-shared.ts (tests/shell-scripts.test.ts checks).
+umask 077
+export LC_ALL=C
+die() { printf '%s\n' "$*" >&2; exit 1; }
+uid='' gid='' mhome=''
+member() {
+  local ent
+  ent=$(getent passwd "$1") || return 1
+  # shellcheck disable=SC2034 # mhome is read by the step scripts the loader appends, not here
+  IFS=: read -r _ _ uid gid _ mhome _ <<<"$ent"
+  { [ "$uid" -ge 1000 ] && [ "$uid" -lt 60000 ]; } || die "refusing: $1 is a system account (uid $uid), not a member's"
+}
+as_member() { setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; }
+# as_member_fn FUNC NAME ARG…: the shell function FUNC of this script, alone in a bash of its
+# own ($0 NAME), with the member's rights only. The text it runs is the function's (declare
+# -f), linted where it is written; its values are arguments.
+as_member_fn() {
+  local fn=$1 name=$2
+  shift 2
+  as_member bash -c "$(declare -f "$fn"); $fn \"\$@\"" "$name" "$@"
+}
+# The first free name: NAME, else NAME-1, NAME-2… before the extension (never overwrite an archive).
+free_name() {
+  local base=$1 ext=$2 n=0 out="$1$2"
+  while [ -e "$out" ] || [ -e "$out.partial" ]; do n=$((n + 1)); out="$base-$n$ext"; done
+  printf '%s' "$out"
+}
+# ---- ownership markers
+REG=/var/lib/globenet/owned
+# root_dir DIR…: each folder exists, is root's, 0700, and is not a symbolic link.
+root_dir() {
+  local d
+  for d in "$@"; do
+    [ ! -L "$d" ] || die "$d is a symbolic link: refusing to keep Globenet's records there"
+    [ -d "$d" ] || mkdir -m 0700 -- "$d"
+    chown root:root -- "$d"
+    chmod 0700 -- "$d"
+  done
+}
+# The id the marker of KIND NAME records, or nothing.
+marker() {
+  local f="$REG/$1/$2"
+  if [ -f "$f" ] && [ ! -L "$f" ]; then head -c 40 -- "$f" | tr -dc 'a-z0-9'; fi
+}
+mark() {
+  root_dir /var/lib/globenet "$REG" "$REG/$1"
+  printf '%s\n' "$3" > "$REG/$1/.$2.tmp"
+  mv -f -- "$REG/$1/.$2.tmp" "$REG/$1/$2"
+}
+unmark() { rm -f -- "$REG/$1/$2"; }
+own() {
+  local kind=$1 name=$2 id=$3 mode=$4 have
+  have=$(marker "$kind" "$name")
+  [ "$have" != "$id" ] || return 0
+  # A create interrupted between useradd/groupadd and its marker: the pending marker is ours.
+  if [ "$have" = creating ] && [ "$mode" != delete ]; then mark "$kind" "$name" "$id"; return 0; fi
+  if [ -z "$have" ] && [ "$mode" = update ]; then mark "$kind" "$name" "$id"; echo "marked=$kind:$name"; return 0; fi
+  if [ -n "$have" ]; then
+    die "refusing: the $kind $name on this host has id $id, but Globenet created it with id $have ($REG/$kind/$name): it was removed and made again outside Globenet. Find out whose it is before anything else; if it is the member's, remove that marker and apply again"
+  fi
+  die "refusing: a $kind named $name already exists on this host (id $id) and Globenet did not create it (no marker in $REG/$kind). A member's handle never takes over an existing $kind: choose another handle in members/$name/member.yaml, or, if it is this member's leftover, see docs/architecture.md (Names owned by the system)"
+}
+# owned_member NAME: member NAME, and "foreign" (status 2) when the provider did not create that user.
+owned_member() {
+  member "$1" || return 1
+  [ "$(marker user "$1")" = "$uid" ] || return 2
+}
+# ---- processes
+# Live processes whose real or effective uid is $1 (zombies are dead already).
+member_pids() { ps -e -o pid=,ruid=,euid=,stat= | awk -v u="$1" '($2 == u || $3 == u) && $4 !~ /^Z/ { print $1 }'; }
+# Stops every process of uid $1: TERM and up to 3 s to exit, then rounds of STOP (a forking
+# process is frozen first) and KILL. Status 1, naming them, if some still run after 20 rounds
+# (something keeps starting them: an FPM pool still configured for the member, for instance).
+stop_processes() {
+  local u=$1 pids _
+  pids=$(member_pids "$u")
+  [ -n "$pids" ] || return 0
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null || true
+  for _ in $(seq 1 30); do sleep 0.1; pids=$(member_pids "$u"); [ -n "$pids" ] || return 0; done
+  for _ in $(seq 1 20); do
+    # shellcheck disable=SC2086
+    kill -STOP $pids 2>/dev/null || true
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.1
+    pids=$(member_pids "$u"); [ -n "$pids" ] || return 0
+  done
+  # shellcheck disable=SC2086
+  printf 'still running as uid %s: %s\n' "$u" "$(ps -o pid=,comm= -p "$(echo $pids | tr ' ' ,)" | tr -s ' \n' ' ' | head -c 300)" >&2
+  return 1
+}

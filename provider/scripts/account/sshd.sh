@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# sshd and crontab functions of the account scripts (after prelude.sh).
+#
+# sshd for a suspended member: `sshd_deny H DIR PIDFILE CONF BANNER` puts the drop-in and its
+# banner in place and reloads sshd, `sshd_allow H DIR PIDFILE` takes them away. sshd is found
+# through its pid file (the inventory's `sshd.pid_file`): its binary and the config file on its
+# command line. The drop-in is tested with `sshd -t` before it enters the folder sshd reads, the
+# whole config again after, and `sshd -T` must then show the refusal for the member (else the
+# folder is not included, and the drop-in is taken back out): a broken or useless drop-in never
+# stays live.
+sshd_of() {
+  local pf=$1 pid a prev='' words
+  [ -f "$pf" ] || die "no sshd pid file $pf on this host (the inventory's hosts.<host>.sshd.pid_file): is sshd running there?"
+  pid=$(head -c 20 -- "$pf" | tr -dc 0-9)
+  { [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ]; } || die "the sshd of $pf (pid ${pid:-none}) is not running"
+  sshd_bin=$(readlink -- "/proc/$pid/exe")
+  sshd_bin=${sshd_bin% (deleted)}
+  case "${sshd_bin##*/}" in sshd) ;; *) die "$pf names pid $pid, which runs $sshd_bin, not sshd" ;; esac
+  # Its config file: -f on its command line, which sshd rewrites as one title string
+  # ("sshd: /usr/sbin/sshd -D -f /etc/… [listener] …"), else the default.
+  sshd_conf=/etc/ssh/sshd_config
+  read -r -a words <<<"$(tr '\0' ' ' < "/proc/$pid/cmdline")"
+  for a in "${words[@]}"; do
+    if [ "$prev" = -f ]; then sshd_conf=$a; fi
+    case "$a" in -f?*) sshd_conf=${a#-f} ;; esac
+    prev=$a
+  done
+  [ -f "$sshd_conf" ] || die "cannot tell the config file of sshd (pid $pid) from its command line: $sshd_conf is not a file"
+  sshd_pid=$pid sshd_pidfile=$pf
+}
+sshd_reload() {
+  local before _
+  before=$(stat -c %.9Y -- "$sshd_pidfile")
+  "$sshd_bin" -t -f "$sshd_conf" || die "sshd rejects its configuration $sshd_conf: not reloaded"
+  kill -HUP "$sshd_pid"
+  # On SIGHUP sshd executes itself again and rewrites its pid file once it listens.
+  for _ in $(seq 1 50); do
+    [ "$(stat -c %.9Y -- "$sshd_pidfile" 2>/dev/null || true)" = "$before" ] || return 0
+    sleep 0.1
+  done
+  die "sshd (pid $sshd_pid) did not come back within 5 s of its reload: check it on this host now"
+}
+sshd_dir() {
+  [ ! -L "$1" ] || die "$1 is a symbolic link: refusing to write sshd drop-ins through it"
+  [ -d "$1" ] || install -d -m 0755 -- "$1"
+  [ "$(stat -c %u -- "$1")" = 0 ] || die "$1 is not owned by root: refusing to write sshd drop-ins there"
+}
+sshd_deny() {
+  local h=$1 dir=$2 want=$4 btext=$5 conf="$2/globenet-suspended-$1.conf" banner="$2/globenet-suspended-$1.txt" stage t out
+  sshd_dir "$dir"
+  if [ -f "$conf" ] && [ ! -L "$conf" ] && [ "$(cat -- "$conf")" = "$want" ] && [ -f "$banner" ] && [ "$(cat -- "$banner")" = "$btext" ]; then return 0; fi
+  sshd_of "$3"
+  printf '%s\n' "$btext" > "$banner.new"
+  chmod 0644 -- "$banner.new"
+  mv -f -- "$banner.new" "$banner"
+  # Staged under a name sshd's Include (*.conf) does not match, tested, then moved in.
+  stage="$dir/.globenet-suspended-$h.conf.new"
+  printf '%s\n' "$want" > "$stage"
+  chmod 0644 -- "$stage"
+  t=$(mktemp)
+  printf 'Include %s\nInclude %s\n' "$stage" "$sshd_conf" > "$t"
+  if ! out=$("$sshd_bin" -t -f "$t" 2>&1); then rm -f -- "$t" "$stage"; die "sshd rejects the suspension drop-in of $h (nothing changed): $out"; fi
+  rm -f -- "$t"
+  mv -f -- "$stage" "$conf"
+  if ! out=$("$sshd_bin" -t -f "$sshd_conf" 2>&1); then rm -f -- "$conf"; die "sshd rejects $sshd_conf with $conf, which was taken out again: $out"; fi
+  out=$("$sshd_bin" -T -f "$sshd_conf" -C "user=$h,host=globenet-check,addr=127.0.0.1" 2>/dev/null || true)
+  if ! grep -qxF -- "banner $banner" <<<"$out" || ! grep -qxF -- 'denyusers *' <<<"$out"; then
+    rm -f -- "$conf"
+    die "sshd does not read $dir (its config $sshd_conf has no 'Include $dir/*.conf'): the suspension drop-in was taken out again. Add that Include at the top of $sshd_conf, or correct sshd.dropin_dir in the inventory"
+  fi
+  sshd_reload
+  echo "sshd=denied"
+}
+sshd_allow() {
+  local conf="$2/globenet-suspended-$1.conf" banner="$2/globenet-suspended-$1.txt"
+  rm -f -- "$banner"
+  [ -e "$conf" ] || [ -L "$conf" ] || return 0
+  rm -f -- "$conf"
+  sshd_of "$3"
+  sshd_reload
+  echo "sshd=allowed"
+}
+# A suspended member's crontab waits in a root-only folder (cron then has nothing of theirs to
+# run) and comes back, byte for byte, on reactivation.
+CRONTABS=/var/spool/cron/crontabs
+ASIDE=/var/lib/globenet/suspended-crontabs
+crontab_aside() {
+  local f="$CRONTABS/$1"
+  if [ ! -f "$f" ] || [ -L "$f" ]; then return 0; fi
+  [ ! -e "$ASIDE/$1" ] || die "$1 has a crontab in $CRONTABS and another set aside in $ASIDE: keep one (compare them), then apply again"
+  root_dir /var/lib/globenet "$ASIDE"
+  mv -- "$f" "$ASIDE/$1"
+  touch -- "$CRONTABS"
+  echo "crontab=aside"
+}
+crontab_back() {
+  local f="$ASIDE/$1"
+  [ -f "$f" ] && [ -d "$CRONTABS" ] || return 0
+  [ ! -e "$CRONTABS/$1" ] || die "$1 has a crontab in $CRONTABS and another set aside in $ASIDE: keep one (compare them), then apply again"
+  mv -- "$f" "$CRONTABS/$1"
+  touch -- "$CRONTABS"
+  echo "crontab=back"
+}
+
