@@ -53,7 +53,7 @@ describe("the offline guard asks what the rules ask of the engine's plan", () =>
     expect(v.needed).toEqual(["members/velo-libre/sites/blog.velo-libre.example"]);
     expect(v.needed).toEqual(needed(engine));
     expect(formatVerdict(v)).toContain(`archived first to ${archiveDir}/sites/velo-libre--blog.velo-libre.example-<UTC time>.tar.gz on web1`);
-    expect(formatVerdict(v, "fr")).toContain("members/velo-libre : le dossier du site ~velo-libre/sites/blog.velo-libre.example serait supprimé sur web1");
+    expect(formatVerdict(v, "fr")).toContain("members/velo-libre : le dossier du site ~velo-libre/sites/blog.velo-libre.example (ses fichiers) serait supprimé sur web1");
     // Allowed by the site's path, or by the member's.
     expect(judge(planFromModels(withBlog, base), { maxShare: 0.1, allowances: ["members/velo-libre"] }).ok).toBe(true);
     expect(judge(planFromModels(withBlog, base), { maxShare: 0.1, allowances: ["members/velo-libre/sites/blog.velo-libre.example"] }).ok).toBe(true);

@@ -9,7 +9,7 @@ import { newCommand } from "../lib/cli/new";
 import { validateCommand } from "../lib/cli/validate";
 import { formatText, renderedDiff } from "../lib/diff";
 import { describeAllowances } from "../lib/guard/allowances";
-import { formatOfflineGuard, offlineGuard } from "../lib/guard/offline-check";
+import { formatOfflineGuard, offlineGuard } from "../lib/diff/offline-guard";
 import type { Plan, PlanStep } from "../lib/guard/plan";
 import { formatVerdict, judge } from "../lib/guard/rules";
 import { DataRepo } from "./helpers/data-repo";

@@ -5,7 +5,7 @@ import { ciBase, ciStack } from "../diff/local-view";
 import { GitRefError } from "../diff/extract";
 import { formatDiagnostic } from "../load/diagnostic";
 import { volunteerLang } from "../i18n/lang";
-import { formatOfflineGuard, offlineGuard, OfflineSideError } from "../guard/offline-check";
+import { formatOfflineGuard, offlineGuard, OfflineSideError } from "../diff/offline-guard";
 import { parsePlan, type Plan } from "../guard/plan";
 import type * as OpenStack from "../lab/open-stack";
 import type * as Collect from "../guard/collect";

@@ -1,3 +1,4 @@
+import { COMPONENT_TOKENS, RESOURCE_TOKENS } from "../base/tokens";
 import type { Model } from "../model/types";
 import type { Plan, PlanStep } from "./plan";
 
@@ -80,11 +81,11 @@ export function planFromModels(base: Model | undefined, head: Model): Plan {
   return {
     stack,
     steps: [
-      ...stepsFor("globenet:member:Member", members(base), members(head), stack, never),
-      ...stepsFor("globenet:hosting:Account", accounts(base), accounts(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
-      ...stepsFor("globenet:db:Database", databases(base), databases(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
-      ...stepsFor("globenet:vm:Guest", guests(base), guests(head), stack, (a, b) => hostOf(a) !== hostOf(b) || a.baseImage !== b.baseImage || a.diskPath !== b.diskPath),
-      ...stepsFor("globenet:files:FileSet", bindPrimary(base), bindPrimary(head), stack, never),
+      ...stepsFor(COMPONENT_TOKENS.member, members(base), members(head), stack, never),
+      ...stepsFor(RESOURCE_TOKENS.account, accounts(base), accounts(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
+      ...stepsFor(RESOURCE_TOKENS.database, databases(base), databases(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
+      ...stepsFor(RESOURCE_TOKENS.guest, guests(base), guests(head), stack, (a, b) => hostOf(a) !== hostOf(b) || a.baseImage !== b.baseImage || a.diskPath !== b.diskPath),
+      ...stepsFor(RESOURCE_TOKENS.fileSet, bindPrimary(base), bindPrimary(head), stack, never),
     ],
   };
 }

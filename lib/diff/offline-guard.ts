@@ -2,16 +2,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
-import { extractDataTree, resolveCommit } from "../diff/extract";
-import { effectsOf, formatEffects, type Effect } from "../diff/effects";
+import { extractDataTree, resolveCommit } from "./extract";
+import { effectsOf, formatEffects, type Effect } from "./effects";
 import type { Lang } from "../i18n/lang";
 import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
-import { allowancesInRange, describeAllowances, type RangeAllowances } from "./allowances";
-import { planFromModels } from "./offline";
-import type { Plan } from "./plan";
-import { formatVerdict, judge, normalisePath, type Verdict } from "./rules";
+import { allowancesInRange, describeAllowances, type RangeAllowances } from "../guard/allowances";
+import { planFromModels } from "../guard/offline";
+import type { Plan } from "../guard/plan";
+import { formatVerdict, judge, normalisePath, type Verdict } from "../guard/rules";
 
 /**
  * `npm run guard -- --base REF` without the engine: the base's data as git holds it at REF,
