@@ -14,6 +14,7 @@ export const SYSTEM = [
   "tests/engine-e2e.test.ts",
   "tests/guard-apply.test.ts",
   "tests/guard-engine.test.ts",
+  "tests/guard-offline-engine.test.ts",
   "tests/guest-nwfilter.test.ts",
   "tests/lab-e2e.test.ts",
   "tests/lab-tls.test.ts",

@@ -35,6 +35,6 @@ describe("<command> --help, each in a process of its own", () => {
   it("through npm itself: an unknown option is exit 2, the option named", async () => {
     const r = await spawned("npm", ["run", "--silent", "validate", "--", "--sataks", "prod"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("error: unknown option --sataks for npm run validate (its options: --root, --stack, --help)");
+    expect(r.stderr).toContain("error: unknown option --sataks for npm run validate (its options: --root, --stack, --base, --help)");
   });
 });

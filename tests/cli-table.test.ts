@@ -64,7 +64,7 @@ describe("argument errors name the option and the valid ones (exit 2)", () => {
     expect((await cli(["render", "--out"])).stderr).toContain("error: --out needs a value: --out DIR\n");
     expect((await cli(["diff", "--json=yes", "--base", "HEAD"])).stderr).toContain("error: --json takes no value\n");
     const word = await cli(["validate", "members"]);
-    expect([word.status, word.stderr.split("\n")[0]]).toEqual([2, 'error: npm run validate takes no argument "members", only options (--root, --stack, --help)']);
+    expect([word.status, word.stderr.split("\n")[0]]).toEqual([2, 'error: npm run validate takes no argument "members", only options (--root, --stack, --base, --help)']);
   });
 
   it("an option of another engine operation is refused: --limit is history's, not up's", async () => {

@@ -162,14 +162,16 @@ describe("npm run diff on a throwaway repository", () => {
 
   it("the command: exit codes, JSON, and errors that say what to do", async () => {
     const run = (...args: string[]) => cli(["diff", "--root", repo.dir, ...args]);
-    const same = await run("--base", "HEAD");
+    const same = await run("--base", "HEAD", "--stack", "lab");
     expect([same.status, same.stdout]).toEqual([0, `rendered diff of stack lab: HEAD (${commits.member?.slice(0, 12)}) → HEAD (${commits.member?.slice(0, 12)})\nno rendered change\n`]);
-    const json = await run("--base", commits.alias as string, "--head", commits.memory as string, "--json");
+    const json = await run("--base", commits.alias as string, "--head", commits.memory as string, "--stack", "lab", "--json");
     expect(json.status).toBe(0);
     expect((JSON.parse(json.stdout) as { host: string; daemon: string; path: string; status: string }[]).map((c) => [c.host, c.daemon, c.path, c.status])).toEqual([["hv1", "libvirt", "libvirt/velo-libre--atelier.xml", "changed"]]);
     const unknown = await run("--base", "no-such-branch");
     expect([unknown.status, unknown.stderr]).toEqual([1, 'error: unknown git ref "no-such-branch" (give a branch, tag or commit, like origin/main or HEAD~1; in CI fetch it first: git fetch origin main)\n']);
-    const usage = await run();
-    expect([usage.status, usage.stderr]).toEqual([2, "error: --base REF is required (the branch or commit to compare with, e.g. --base origin/main)\n(npm run diff -- --help for the options)\n"]);
+    // Without --base or --stack: what CI compares, the merge base with main, on the stack CI previews (prod).
+    const byDefault = await run();
+    expect(byDefault.status).toBe(0);
+    expect(byDefault.stdout.split("\n")[0]).toMatch(/^rendered diff of stack prod: merge-base of HEAD and (origin\/)?main \([0-9a-f]{12}\) → HEAD \([0-9a-f]{12}\)$/);
   });
 });

@@ -20,10 +20,12 @@ import { sshForwardPorts } from "./lab-ports";
 
 /**
  * Loads the data tree for a stack and builds the model; errors (sorted) mean nothing may be
- * applied. `facts` are the machine's (lib/model/facts.ts), given by the tool that runs here.
+ * applied. `facts` are the machine's (lib/model/facts.ts), given by the tool that runs here;
+ * `changed` the data files changed against the base (git), on which duplicates are blamed.
  */
-export function loadModel(root: string, stack: string, facts: MachineFacts = {}): { model?: Model; errors: Diagnostic[] } {
+export function loadModel(root: string, stack: string, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[] } {
   const { tree, errors } = loadTree(root, stack);
+  if (opts.changed) tree.changed = opts.changed;
   const built = buildModel(tree, facts);
   const all = sortDiagnostics([...errors, ...built.errors]);
   return all.length === 0 ? { model: built.model, errors: [] } : { errors: all };

@@ -73,7 +73,7 @@ export function checkCaa(ctx: Ctx, claims: NameClaim[], placed: PlacedRecord[]):
       ctx.report.at(
         ctx.inventory.src,
         [],
-        `has no acme section, but sites want HTTPS certificates (first: ${first.name} at ${Report.where(first.src, first.path)}; add acme: { directory: …, caa_issuer: … } here, or give those sites tls: none with tls_none_reason)`,
+        { en: `has no acme section, but sites want HTTPS certificates (first: ${first.name} at ${Report.where(first.src, first.path)}; add acme: { directory: …, caa_issuer: … } here, or give those sites tls: none with tls_none_reason)`, fr: `n'a pas de section acme, mais des sites veulent des certificats HTTPS (le premier : ${first.name} en ${Report.where(first.src, first.path)} ; ajoutez ici acme: { directory: …, caa_issuer: … }, ou donnez à ces sites tls: none avec tls_none_reason)` },
       );
     }
     return;
@@ -110,8 +110,14 @@ export function checkCaa(ctx: Ctx, claims: NameClaim[], placed: PlacedRecord[]):
       culprit.src,
       [...culprit.path, "value"],
       naming.length > 0
-        ? `CAA at ${at} allows ${acme.caa_issuer} only with validationmethods=${(caaValidationMethods((culprit.record as Caa).value) ?? []).join(",")}, and the web host proves control with ${METHOD}, so ${where} would never get a certificate (add ${METHOD} to validationmethods, or remove the parameter)`
-        : `CAA at ${at} does not allow ${acme.caa_issuer}, the CA that issues this stack's certificates, so ${where} would never get one (add a CAA record with tag issue and value "${acme.caa_issuer}" at ${at}, or remove this one)`,
+        ? {
+            en: `CAA at ${at} allows ${acme.caa_issuer} only with validationmethods=${(caaValidationMethods((culprit.record as Caa).value) ?? []).join(",")}, and the web host proves control with ${METHOD}, so ${where} would never get a certificate (add ${METHOD} to validationmethods, or remove the parameter)`,
+            fr: `le CAA en ${at} n'autorise ${acme.caa_issuer} qu'avec validationmethods=${(caaValidationMethods((culprit.record as Caa).value) ?? []).join(",")}, et l'hôte web prouve le contrôle avec ${METHOD} : ${where} n'aurait jamais de certificat (ajoutez ${METHOD} à validationmethods, ou retirez ce paramètre)`,
+          }
+        : {
+            en: `CAA at ${at} does not allow ${acme.caa_issuer}, the CA that issues this stack's certificates, so ${where} would never get one (add a CAA record with tag issue and value "${acme.caa_issuer}" at ${at}, or remove this one)`,
+            fr: `le CAA en ${at} n'autorise pas ${acme.caa_issuer}, l'autorité qui délivre les certificats de cette pile : ${where} n'en aurait jamais (ajoutez en ${at} un enregistrement CAA de tag issue et de valeur "${acme.caa_issuer}", ou retirez celui-ci)`,
+          },
     );
   }
 }

@@ -13,7 +13,7 @@ export interface Ctx {
 
 export function makeCtx(tree: LoadedTree, inventory: Sourced<Inventory>): Ctx {
   const current = [...tree.members.values()].filter((m) => m.value.status !== "departed").sort((a, b) => cmp(a.value.handle, b.value.handle));
-  return { tree, inventory, report: new Report(), current };
+  return { tree, inventory, report: new Report(tree.changed), current };
 }
 
 export function cmp(a: string, b: string): number {

@@ -13,10 +13,18 @@ export function checkDatabaseNames(ctx: Ctx): void {
     m.value.databases.forEach((d, i) => {
       const path = ["databases", i, "name"];
       const prev = first.get(d.name);
+      const here = { handle: m.value.handle, src: m.src, path };
       if (prev) {
-        const whose = prev.handle === m.value.handle ? "this member" : `member ${prev.handle}`;
-        ctx.report.at(m.src, path, `database "${d.name}" is already used by ${whose} at ${Report.where(prev.src, prev.path)} (choose another name, e.g. prefixed with the handle)`);
-      } else first.set(d.name, { handle: m.value.handle, src: m.src, path });
+        ctx.report.duplicate(prev, here, (other) => {
+          const self = other === prev ? here : prev;
+          const whose = other.handle === self.handle ? "this member" : `member ${other.handle}`;
+          const whoseFr = other.handle === self.handle ? "ce membre" : `le membre ${other.handle}`;
+          return {
+            en: `database "${d.name}" is already used by ${whose} at ${Report.where(other.src, other.path)} (choose another name, e.g. prefixed with the handle)`,
+            fr: `la base de données « ${d.name} » est déjà utilisée par ${whoseFr} en ${Report.where(other.src, other.path)} (choisissez un autre nom, par exemple préfixé par l'identifiant du membre)`,
+          };
+        });
+      } else first.set(d.name, here);
     });
   }
 }

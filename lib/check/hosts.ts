@@ -21,11 +21,11 @@ export function memberHost(ctx: Ctx, m: LoadedMember, role: "web" | "db"): strin
   if (named) {
     const host = ctx.inventory.value.hosts[named];
     if (!host) {
-      ctx.report.at(m.src, [field], `unknown host "${named}" (hosts with the ${role} role: ${candidates.join(", ") || "none"})`);
+      ctx.report.at(m.src, [field], { en: `unknown host "${named}" (hosts with the ${role} role: ${candidates.join(", ") || "none"})`, fr: `hôte « ${named} » inconnu (hôtes ayant le rôle ${role} : ${candidates.join(", ") || "aucun"})` });
       return undefined;
     }
     if (!host.roles.includes(role)) {
-      ctx.report.at(m.src, [field], `host "${named}" does not have the ${role} role (use one of: ${candidates.join(", ") || "none"})`);
+      ctx.report.at(m.src, [field], { en: `host "${named}" does not have the ${role} role (use one of: ${candidates.join(", ") || "none"})`, fr: `l'hôte « ${named} » n'a pas le rôle ${role} (utilisez l'un de : ${candidates.join(", ") || "aucun"})` });
       return undefined;
     }
     return named;
@@ -33,9 +33,9 @@ export function memberHost(ctx: Ctx, m: LoadedMember, role: "web" | "db"): strin
   if (candidates.length === 1) return candidates[0];
   const what = role === "web" ? "sites" : "databases";
   if (candidates.length === 0) {
-    ctx.report.at(m.src, [what], `the stack has no host with the ${role} role (add one to Pulumi.${ctx.tree.stack}.yaml, or remove the ${what})`);
+    ctx.report.at(m.src, [what], { en: `the stack has no host with the ${role} role (add one to Pulumi.${ctx.tree.stack}.yaml, or remove the ${what})`, fr: `la pile n'a aucun hôte ayant le rôle ${role} (ajoutez-en un dans Pulumi.${ctx.tree.stack}.yaml, ou retirez les ${what === "sites" ? "sites" : "bases de données"})` });
   } else {
-    ctx.report.at(m.src, [what], `the stack has several ${role} hosts (${candidates.join(", ")}): say which with ${field}: <host>`);
+    ctx.report.at(m.src, [what], { en: `the stack has several ${role} hosts (${candidates.join(", ")}): say which with ${field}: <host>`, fr: `la pile a plusieurs hôtes ${role} (${candidates.join(", ")}) : indiquez lequel avec ${field}: <hôte>` });
   }
   return undefined;
 }
@@ -46,20 +46,20 @@ export function checkDnsHosts(ctx: Ctx): { primary?: string; secondaries: string
   const secondaries = hostsWithRole(ctx, "dns-secondary");
   const zonesExist = ctx.tree.zones.size > 0;
   if (zonesExist && primaries.length !== 1) {
-    ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts"), `needs exactly one host with the dns-primary role, found ${primaries.length} (${primaries.join(", ") || "none"}) (give the role to one host)`);
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts"), { en: `needs exactly one host with the dns-primary role, found ${primaries.length} (${primaries.join(", ") || "none"}) (give the role to one host)`, fr: `il faut exactement un hôte ayant le rôle dns-primary, il y en a ${primaries.length} (${primaries.join(", ") || "aucun"}) (donnez ce rôle à un seul hôte)` });
   }
   for (const s of secondaries) {
-    if (primaries.includes(s)) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", s, "roles"), "a host cannot be both dns-primary and dns-secondary (keep one role)");
+    if (primaries.includes(s)) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", s, "roles"), { en: "a host cannot be both dns-primary and dns-secondary (keep one role)", fr: "un hôte ne peut pas être à la fois dns-primary et dns-secondary (gardez un seul rôle)" });
   }
   // Host names and SSH users must not collide with member handles (unix users on the same machines).
   const sshUsers = new Set(Object.values(ctx.inventory.value.hosts).map((h) => h.ssh.user));
   for (const m of ctx.tree.members.values()) {
-    if (sshUsers.has(m.value.handle)) ctx.report.at(m.src, ["handle"], `"${m.value.handle}" is the SSH user the deployment uses on our hosts (choose another handle)`);
+    if (sshUsers.has(m.value.handle)) ctx.report.at(m.src, ["handle"], { en: `"${m.value.handle}" is the SSH user the deployment uses on our hosts (choose another handle)`, fr: `« ${m.value.handle} » est l'utilisateur SSH du déploiement sur nos hôtes (choisissez un autre identifiant)` });
   }
   const fqdns = new Map<string, string>();
   for (const [name, h] of Object.entries(ctx.inventory.value.hosts).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const prev = fqdns.get(h.fqdn);
-    if (prev) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", name, "fqdn"), `"${h.fqdn}" is already the fqdn of host ${prev} (each host has its own name)`);
+    if (prev) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", name, "fqdn"), { en: `"${h.fqdn}" is already the fqdn of host ${prev} (each host has its own name)`, fr: `« ${h.fqdn} » est déjà le fqdn de l'hôte ${prev} (chaque hôte a son propre nom)` });
     else fqdns.set(h.fqdn, name);
   }
   return { primary: primaries.length === 1 ? primaries[0] : undefined, secondaries };

@@ -43,12 +43,12 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
       const path = ["records", i];
       const fqdn = absoluteName(r.name, zone);
       if (fqdn.length > 253) {
-        ctx.report.at(z.src, [...path, "name"], `makes the name ${fqdn.length} characters long with the zone, over 253 (shorten it)`);
+        ctx.report.at(z.src, [...path, "name"], { en: `makes the name ${fqdn.length} characters long with the zone, over 253 (shorten it)`, fr: `donne avec la zone un nom de ${fqdn.length} caractères, plus de 253 (raccourcissez-le)` });
         return;
       }
       const inner = zoneFor(fqdn, all);
       if (inner && inner !== zone && !(r.type === "NS" && fqdn === inner)) {
-        ctx.report.at(z.src, [...path, "name"], `${fqdn} lies in the zone ${inner}, which has its own file (move the record to zones/${inner}.yaml)`);
+        ctx.report.at(z.src, [...path, "name"], { en: `${fqdn} lies in the zone ${inner}, which has its own file (move the record to zones/${inner}.yaml)`, fr: `${fqdn} se trouve dans la zone ${inner}, qui a son propre fichier (déplacez l'enregistrement dans zones/${inner}.yaml)` });
         return;
       }
       out.push({ zone, record: { ...r, origin: "file" } as ModelRecord, src: z.src, path });
@@ -64,7 +64,7 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
     // Served here or not, a host's or a default VPS name on a member's site would get it a certificate.
     const service = c.handle === GLOBENET_HANDLE ? undefined : serviceNameAt(c.name, services);
     if (service) {
-      ctx.report.at(c.src, c.path, `"${c.name}" ${serviceWhat(c.name, service)} (Globenet's own names are never a member's site: use a name in your own domain)`);
+      ctx.report.at(c.src, c.path, { en: `"${c.name}" ${serviceWhat(c.name, service)} (Globenet's own names are never a member's site: use a name in your own domain)`, fr: `« ${c.name} » ${c.name === service.name ? "est" : `est sous ${service.name},`} ${service.whatFr} (les noms propres à Globenet ne sont jamais le site d'un membre : utilisez un nom dans votre propre domaine)` });
       continue;
     }
     if (inBroken(c.name)) continue;
@@ -72,18 +72,18 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
     const zoneOwner = zone === undefined ? undefined : ctx.tree.zones.get(zone)?.value.owner;
     if (c.external) {
       if (zone && zoneOwner !== c.handle && zoneOwner !== undefined && ctx.tree.members.has(zoneOwner)) {
-        ctx.report.at(c.src, c.path, `"${c.name}" is in the zone ${zone}, owned by ${zoneOwner} (names in a zone belong to its owner, wherever their DNS is: ask them, or transfer the zone)`);
-      } else if (zone) ctx.report.at(c.src, c.path, `"${c.name}" is in the zone ${zone} that Globenet serves (remove dns: external so its records are derived)`);
+        ctx.report.at(c.src, c.path, { en: `"${c.name}" is in the zone ${zone}, owned by ${zoneOwner} (names in a zone belong to its owner, wherever their DNS is: ask them, or transfer the zone)`, fr: `« ${c.name} » est dans la zone ${zone}, qui appartient à ${zoneOwner} (les noms d'une zone sont à son propriétaire, où que soit leur DNS : demandez-lui, ou transférez la zone)` });
+      } else if (zone) ctx.report.at(c.src, c.path, { en: `"${c.name}" is in the zone ${zone} that Globenet serves (remove dns: external so its records are derived)`, fr: `« ${c.name} » est dans la zone ${zone} que sert Globenet (retirez dns: external pour que ses enregistrements soient déduits)` });
       continue;
     }
     if (!zone) {
-      ctx.report.at(c.src, c.path, `"${c.name}" is in no zone Globenet serves (add zones/<domain>.yaml for its domain, or set dns: external on the site if its DNS is hosted elsewhere)`);
+      ctx.report.at(c.src, c.path, { en: `"${c.name}" is in no zone Globenet serves (add zones/<domain>.yaml for its domain, or set dns: external on the site if its DNS is hosted elsewhere)`, fr: `« ${c.name} » n'est dans aucune zone que sert Globenet (ajoutez zones/<domaine>.yaml pour son domaine, ou mettez dns: external sur le site si son DNS est hébergé ailleurs)` });
       continue;
     }
     const owner = ctx.tree.zones.get(zone)?.value.owner;
     // An unknown owner is reported on the zone file itself.
     if (owner !== c.handle && owner !== undefined && ctx.tree.members.has(owner)) {
-      ctx.report.at(c.src, c.path, `"${c.name}" is in the zone ${zone}, owned by ${owner} (names in a zone belong to its owner: ask them, or transfer the zone)`);
+      ctx.report.at(c.src, c.path, { en: `"${c.name}" is in the zone ${zone}, owned by ${owner} (names in a zone belong to its owner: ask them, or transfer the zone)`, fr: `« ${c.name} » est dans la zone ${zone}, qui appartient à ${owner} (les noms d'une zone sont à son propriétaire : demandez-lui, ou transférez la zone)` });
       continue;
     }
     const site = siteByName.get(c.name);
@@ -105,7 +105,7 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
     // A declared name is the member's choice; the default one is Globenet's gift, under vps.<domain>.
     const service = declared && v.handle !== GLOBENET_HANDLE ? serviceNameAt(v.fqdn, services) : undefined;
     if (service) {
-      ctx.report.at(vsrc, namePath, `"${v.fqdn}" ${serviceWhat(v.fqdn, service)} (Globenet's own names are never a member's: use a name in your own zone, or remove dns_name)`);
+      ctx.report.at(vsrc, namePath, { en: `"${v.fqdn}" ${serviceWhat(v.fqdn, service)} (Globenet's own names are never a member's: use a name in your own zone, or remove dns_name)`, fr: `« ${v.fqdn} » ${v.fqdn === service.name ? "est" : `est sous ${service.name},`} ${service.whatFr} (les noms propres à Globenet ne sont jamais ceux d'un membre : utilisez un nom dans votre propre zone, ou retirez dns_name)` });
       continue;
     }
     if (inBroken(v.fqdn)) continue;
@@ -114,7 +114,7 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
     if (zone) {
       const owner = ctx.tree.zones.get(zone)?.value.owner;
       if (declared && owner !== v.handle) {
-        ctx.report.at(vsrc, namePath, `"${v.fqdn}" is in the zone ${zone}, owned by ${owner} (use a name in your own zone, or remove dns_name)`);
+        ctx.report.at(vsrc, namePath, { en: `"${v.fqdn}" is in the zone ${zone}, owned by ${owner} (use a name in your own zone, or remove dns_name)`, fr: `« ${v.fqdn} » est dans la zone ${zone}, qui appartient à ${owner} (utilisez un nom dans votre propre zone, ou retirez dns_name)` });
       } else {
         const name = relativeName(v.fqdn, zone);
         if (v.ipv4) add(zone, { name, type: "A", value: v.ipv4.address, origin: "vps", why }, vsrc, namePath);

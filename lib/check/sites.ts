@@ -33,8 +33,15 @@ export function checkDuplicateSiteNames(ctx: Ctx, claims: NameClaim[]): void {
   for (const c of claims) {
     const prev = first.get(c.name);
     if (prev) {
-      const whose = prev.handle === c.handle ? "this member" : `member ${prev.handle}`;
-      ctx.report.at(c.src, c.path, `"${c.name}" is already claimed by ${whose} at ${Report.where(prev.src, prev.path)} (a name belongs to one site; remove one of them)`);
+      ctx.report.duplicate(prev, c, (other) => {
+        const self = other === prev ? c : prev;
+        const whose = other.handle === self.handle ? "this member" : `member ${other.handle}`;
+        const whoseFr = other.handle === self.handle ? "ce membre" : `le membre ${other.handle}`;
+        return {
+          en: `"${c.name}" is already claimed by ${whose} at ${Report.where(other.src, other.path)} (a name belongs to one site; remove one of them)`,
+          fr: `« ${c.name} » est déjà pris par ${whoseFr} en ${Report.where(other.src, other.path)} (un nom appartient à un seul site ; retirez l'un des deux)`,
+        };
+      });
     } else first.set(c.name, c);
   }
 }
@@ -45,7 +52,7 @@ export function checkPhpVersions(ctx: Ctx): void {
   for (const m of ctx.current) {
     m.value.sites.forEach((s, i) => {
       if (s.php !== "none" && !offered.includes(s.php)) {
-        ctx.report.at(m.src, ["sites", i, "php"], `PHP ${s.php} is not offered on this stack (use one of: ${offered.map((v) => `"${v}"`).join(", ")}, or "none")`);
+        ctx.report.at(m.src, ["sites", i, "php"], { en: `PHP ${s.php} is not offered on this stack (use one of: ${offered.map((v) => `"${v}"`).join(", ")}, or "none")`, fr: `PHP ${s.php} n'est pas proposé sur cette pile (utilisez l'une de : ${offered.map((v) => `"${v}"`).join(", ")}, ou "none")` });
       }
     });
   }

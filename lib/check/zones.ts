@@ -19,18 +19,20 @@ export interface ServiceName {
   exact: boolean;
   /** What it is, for messages: "where VPS get their default names". */
   what: string;
+  /** The same in French. */
+  whatFr: string;
 }
 
 export function serviceNames(ctx: Ctx): ServiceName[] {
   const inv = ctx.inventory.value;
   const out: ServiceName[] = [
-    { name: inv.domain, exact: true, what: "Globenet's own domain" },
-    { name: `vps.${inv.domain}`, exact: false, what: "where VPS get their default names" },
+    { name: inv.domain, exact: true, what: "Globenet's own domain", whatFr: "le domaine propre à Globenet" },
+    { name: `vps.${inv.domain}`, exact: false, what: "where VPS get their default names", whatFr: "où les VPS reçoivent leur nom par défaut" },
   ];
   for (const [key, h] of Object.entries(inv.hosts).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    out.push({ name: h.fqdn, exact: false, what: `the name of host ${key}` });
+    out.push({ name: h.fqdn, exact: false, what: `the name of host ${key}`, whatFr: `le nom de l'hôte ${key}` });
     for (const a of new Set([h.address, h.ipv4, h.ipv6].filter((x): x is string => !!x))) {
-      out.push({ name: ptrName(a), exact: false, what: `the reverse name of host ${key}'s address ${a}` });
+      out.push({ name: ptrName(a), exact: false, what: `the reverse name of host ${key}'s address ${a}`, whatFr: `le nom inverse de l'adresse ${a} de l'hôte ${key}` });
     }
   }
   return out;
@@ -52,6 +54,12 @@ export function serviceWhat(name: string, s: ServiceName): string {
 }
 
 const NEVER = "Globenet's own names are never handed out, not even by a delegation";
+const NEVER_FR = "les noms propres à Globenet ne sont jamais confiés à un membre, même par une délégation";
+
+/** serviceWhat in French. */
+function serviceWhatFr(name: string, s: ServiceName): string {
+  return name === s.name ? `est ${s.whatFr}` : `est sous ${s.name}, ${s.whatFr}`;
+}
 
 /**
  * Zones inside zones. A zone whose closest served ancestor belongs to another member is
@@ -74,24 +82,25 @@ export function checkZoneNesting(ctx: Ctx): Set<string> {
       const child = absoluteName(d.name, parent);
       const member = ctx.tree.members.get(d.to);
       if (child.length > 253) {
-        ctx.report.at(p.src, [...at, "name"], `makes the sub-zone name ${child.length} characters long, over 253 (shorten it)`);
+        ctx.report.at(p.src, [...at, "name"], { en: `makes the sub-zone name ${child.length} characters long, over 253 (shorten it)`, fr: `donne au nom de la sous-zone ${child.length} caractères, plus de 253 (raccourcissez-le)` });
         return;
       }
       const s = d.to === GLOBENET_HANDLE ? undefined : (serviceNameAt(child, services) ?? serviceNameInside(child, services));
       if (s) {
         const what = serviceNameAt(child, services) ? serviceWhat(child, s) : `holds ${s.name}, ${s.what}`;
-        ctx.report.at(p.src, [...at, "name"], `${child} ${what} (${NEVER}: remove this delegation)`);
+        const whatFr = serviceNameAt(child, services) ? serviceWhatFr(child, s) : `contient ${s.name}, ${s.whatFr}`;
+        ctx.report.at(p.src, [...at, "name"], { en: `${child} ${what} (${NEVER}: remove this delegation)`, fr: `${child} ${whatFr} (${NEVER_FR} : retirez cette délégation)` });
         return;
       }
       const inner = zoneFor(child, loaded);
       if (inner !== undefined && inner !== parent && inner !== child) {
-        ctx.report.at(p.src, [...at, "name"], `${child} lies in the zone ${inner}, which has its own file (write the delegation in zones/${inner}.yaml)`);
+        ctx.report.at(p.src, [...at, "name"], { en: `${child} lies in the zone ${inner}, which has its own file (write the delegation in zones/${inner}.yaml)`, fr: `${child} se trouve dans la zone ${inner}, qui a son propre fichier (écrivez la délégation dans zones/${inner}.yaml)` });
         return;
       }
       if (ctx.tree.broken.members.has(d.to)) return;
-      if (!member) ctx.report.at(p.src, [...at, "to"], `unknown member "${d.to}" (a delegation names a member handle, a folder under members/)`);
-      else if (member.value.status === "departed") ctx.report.at(p.src, [...at, "to"], `member "${d.to}" has departed (remove this delegation, or delegate to the member taking the sub-zone over)`);
-      else if (d.to === p.value.owner) ctx.report.at(p.src, [...at, "to"], `${d.to} owns this zone already (a sub-zone of your own zone needs no delegation: remove this one)`);
+      if (!member) ctx.report.at(p.src, [...at, "to"], { en: `unknown member "${d.to}" (a delegation names a member handle, a folder under members/)`, fr: `membre « ${d.to} » inconnu (une délégation nomme l'identifiant d'un membre, un dossier sous members/)` });
+      else if (member.value.status === "departed") ctx.report.at(p.src, [...at, "to"], { en: `member "${d.to}" has departed (remove this delegation, or delegate to the member taking the sub-zone over)`, fr: `le membre « ${d.to} » est parti (retirez cette délégation, ou déléguez au membre qui reprend la sous-zone)` });
+      else if (d.to === p.value.owner) ctx.report.at(p.src, [...at, "to"], { en: `${d.to} owns this zone already (a sub-zone of your own zone needs no delegation: remove this one)`, fr: `${d.to} possède déjà cette zone (une sous-zone de votre propre zone n'a pas besoin de délégation : retirez celle-ci)` });
     });
   }
 
@@ -104,7 +113,8 @@ export function checkZoneNesting(ctx: Ctx): Set<string> {
     const inside = owner !== GLOBENET_HANDLE && pz?.value.owner === GLOBENET_HANDLE ? serviceNameInside(zone, services) : undefined;
     if (at || inside) {
       const what = at ? serviceWhat(zone, at) : `would hold ${inside?.name}, ${inside?.what}`;
-      ctx.report.at(z.src, ["owner"], `zone ${zone} ${what} (${NEVER}: choose a zone in your own domain)`);
+      const whatFr = at ? serviceWhatFr(zone, at) : `contiendrait ${inside?.name}, ${inside?.whatFr}`;
+      ctx.report.at(z.src, ["owner"], { en: `zone ${zone} ${what} (${NEVER}: choose a zone in your own domain)`, fr: `la zone ${zone} ${whatFr} (${NEVER_FR} : choisissez une zone dans votre propre domaine)` });
       refused.add(zone);
       continue;
     }
@@ -117,8 +127,14 @@ export function checkZoneNesting(ctx: Ctx): Set<string> {
     ctx.report.at(
       z.src,
       ["owner"],
-      `zone ${zone} lies inside the zone ${parent}, owned by ${pz.value.owner}, ${which} (a zone inside another member's zone needs its owner's consent: ` +
-        `they add delegations: [{ name: ${rel}, to: ${owner} }] to zones/${parent}.yaml; or use a domain of your own)`,
+      {
+        en:
+          `zone ${zone} lies inside the zone ${parent}, owned by ${pz.value.owner}, ${which} (a zone inside another member's zone needs its owner's consent: ` +
+          `they add delegations: [{ name: ${rel}, to: ${owner} }] to zones/${parent}.yaml; or use a domain of your own)`,
+        fr:
+          `la zone ${zone} se trouve dans la zone ${parent}, qui appartient à ${pz.value.owner} et ${given ? `délègue « ${rel} » à ${given.to}, pas à ${owner}` : `ne délègue pas « ${rel} » à ${owner}`} (une zone dans la zone d'un autre membre demande l'accord de son propriétaire : ` +
+          `il ajoute delegations: [{ name: ${rel}, to: ${owner} }] dans zones/${parent}.yaml ; ou utilisez un domaine à vous)`,
+      },
     );
     refused.add(zone);
   }
@@ -138,8 +154,8 @@ export function checkZoneOwners(ctx: Ctx): void {
   for (const [name, z] of [...ctx.tree.zones.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const owner = ctx.tree.members.get(z.value.owner);
     if (ctx.tree.broken.members.has(z.value.owner)) continue;
-    if (!owner) ctx.report.at(z.src, ["owner"], `unknown member "${z.value.owner}" (the owner is a member handle, a folder under members/; zone ${name})`);
-    else if (owner.value.status === "departed") ctx.report.at(z.src, ["owner"], `member "${z.value.owner}" has departed (transfer the zone to another member, or delete the file to stop serving it)`);
+    if (!owner) ctx.report.at(z.src, ["owner"], { en: `unknown member "${z.value.owner}" (the owner is a member handle, a folder under members/; zone ${name})`, fr: `membre « ${z.value.owner} » inconnu (le propriétaire est l'identifiant d'un membre, un dossier sous members/ ; zone ${name})` });
+    else if (owner.value.status === "departed") ctx.report.at(z.src, ["owner"], { en: `member "${z.value.owner}" has departed (transfer the zone to another member, or delete the file to stop serving it)`, fr: `le membre « ${z.value.owner} » est parti (transférez la zone à un autre membre, ou supprimez le fichier pour ne plus la servir)` });
   }
 }
 
@@ -167,10 +183,10 @@ export function checkZoneRecords(ctx: Ctx, placed: PlacedRecord[]): void {
       const r = p.record;
       const fqdn = absoluteName(r.name, p.zone);
       if (r.origin === "file" && r.type === "NS" && r.name === "@") {
-        ctx.report.at(p.src, p.path, `apex NS records are derived from the stack's DNS hosts (remove this record)`);
+        ctx.report.at(p.src, p.path, { en: `apex NS records are derived from the stack's DNS hosts (remove this record)`, fr: `les enregistrements NS de l'apex sont déduits des hôtes DNS de la pile (retirez cet enregistrement)` });
       }
       if (r.type === "CNAME" && r.name === "@") {
-        ctx.report.at(p.src, p.path, `a CNAME cannot be at the zone apex ${fqdn}, which has SOA and NS records (use A/AAAA records, or an ALIAS at your registrar)`);
+        ctx.report.at(p.src, p.path, { en: `a CNAME cannot be at the zone apex ${fqdn}, which has SOA and NS records (use A/AAAA records, or an ALIAS at your registrar)`, fr: `un CNAME ne peut pas être à l'apex de la zone ${fqdn}, qui a des enregistrements SOA et NS (utilisez des enregistrements A/AAAA, ou un ALIAS chez votre bureau d'enregistrement)` });
         continue;
       }
       if (r.type === "CNAME") {
@@ -178,7 +194,7 @@ export function checkZoneRecords(ctx: Ctx, placed: PlacedRecord[]): void {
         const other = others[0];
         if (other) {
           const what = other.record.origin === "file" ? `a ${other.record.type} record at ${Report.where(other.src, other.path)}` : `the ${other.record.type} record derived from ${other.record.why ?? other.record.origin}`;
-          ctx.report.at(p.src, p.path, `a CNAME at ${fqdn} cannot stand beside other records, and there is ${what} (keep either the CNAME or the other records)`);
+          ctx.report.at(p.src, p.path, { en: `a CNAME at ${fqdn} cannot stand beside other records, and there is ${what} (keep either the CNAME or the other records)`, fr: `un CNAME en ${fqdn} ne peut pas côtoyer d'autres enregistrements, et il y a ${other.record.origin === "file" ? `un enregistrement ${other.record.type} en ${Report.where(other.src, other.path)}` : `l'enregistrement ${other.record.type} déduit de ${other.record.why ?? other.record.origin}`} (gardez soit le CNAME, soit les autres enregistrements)` });
         }
       }
       const key = `${r.type} ${rdataKey(r)}`;
@@ -186,14 +202,14 @@ export function checkZoneRecords(ctx: Ctx, placed: PlacedRecord[]): void {
       if (prev && (r.type === "A" || r.type === "AAAA" || r.type === "PTR") && (prev.record.origin !== "file" || r.origin !== "file")) {
         const [hand, derived] = r.origin === "file" ? [p, prev] : [prev, p];
         if (hand.record.origin === "file") {
-          ctx.report.at(hand.src, hand.path, `collides with the ${r.type} record derived from ${derived.record.why ?? derived.record.origin} (remove it: ${r.type} records for sites, VPS and hosts are written for you)`);
+          ctx.report.at(hand.src, hand.path, { en: `collides with the ${r.type} record derived from ${derived.record.why ?? derived.record.origin} (remove it: ${r.type} records for sites, VPS and hosts are written for you)`, fr: `entre en collision avec l'enregistrement ${r.type} déduit de ${derived.record.why ?? derived.record.origin} (retirez-le : les enregistrements ${r.type} des sites, des VPS et des hôtes sont écrits pour vous)` });
         } else {
-          ctx.report.at(p.src, p.path, `${fqdn} would get the same ${r.type} record twice: also derived from ${prev.record.why ?? prev.record.origin} (give one of them another name)`);
+          ctx.report.at(p.src, p.path, { en: `${fqdn} would get the same ${r.type} record twice: also derived from ${prev.record.why ?? prev.record.origin} (give one of them another name)`, fr: `${fqdn} recevrait deux fois le même enregistrement ${r.type} : il est aussi déduit de ${prev.record.why ?? prev.record.origin} (donnez un autre nom à l'un des deux)` });
         }
         continue;
       }
       if (prev) {
-        ctx.report.at(p.src, p.path, `the same ${r.type} record is written twice (also at ${Report.where(prev.src, prev.path)}; remove one)`);
+        ctx.report.at(p.src, p.path, { en: `the same ${r.type} record is written twice (also at ${Report.where(prev.src, prev.path)}; remove one)`, fr: `le même enregistrement ${r.type} est écrit deux fois (aussi en ${Report.where(prev.src, prev.path)} ; retirez-en un)` });
         continue;
       }
       seen.set(key, p);
@@ -208,7 +224,7 @@ export function checkZoneRecords(ctx: Ctx, placed: PlacedRecord[]): void {
       if (prev && prev.record.why !== p.record.why) {
         if (!reported.has(`${p.record.why}`)) {
           reported.add(`${p.record.why}`);
-          ctx.report.at(p.src, p.path, `${absoluteName(p.record.name, p.zone)} already gets its address records from ${prev.record.why ?? prev.record.origin} (a name points at one thing; choose another name)`);
+          ctx.report.at(p.src, p.path, { en: `${absoluteName(p.record.name, p.zone)} already gets its address records from ${prev.record.why ?? prev.record.origin} (a name points at one thing; choose another name)`, fr: `${absoluteName(p.record.name, p.zone)} reçoit déjà ses enregistrements d'adresse de ${prev.record.why ?? prev.record.origin} (un nom désigne une seule chose ; choisissez un autre nom)` });
         }
       } else if (!prev) firstDerived.set(p.record.type, p);
     }
@@ -217,7 +233,7 @@ export function checkZoneRecords(ctx: Ctx, placed: PlacedRecord[]): void {
       if (p.record.origin !== "file" || !["A", "AAAA", "PTR"].includes(p.record.type)) continue;
       const derived = list.find((o) => o.record.origin !== "file" && o.record.type === p.record.type);
       if (derived && rdataKey(derived.record) !== rdataKey(p.record)) {
-        ctx.report.at(p.src, p.path, `collides with the ${p.record.type} record derived from ${derived.record.why ?? derived.record.origin} (remove it: ${p.record.type} records for sites, VPS and hosts are written for you)`);
+        ctx.report.at(p.src, p.path, { en: `collides with the ${p.record.type} record derived from ${derived.record.why ?? derived.record.origin} (remove it: ${p.record.type} records for sites, VPS and hosts are written for you)`, fr: `entre en collision avec l'enregistrement ${p.record.type} déduit de ${derived.record.why ?? derived.record.origin} (retirez-le : les enregistrements ${p.record.type} des sites, des VPS et des hôtes sont écrits pour vous)` });
       }
     }
   }

@@ -102,7 +102,8 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
     if (tree.refusals.length || !tree.merged) {
       return { what: "refused", ok: false, planned, body: noPlanNote({ ...common, what: "refused", reasons: tree.refusals, notPreviewed: tree.notPreviewed }), status: `refused: ${tree.refusals[0] ?? "no merged tree"}` };
     }
-    const { errors } = loadModel(dest, o.stack);
+    // Duplicates are blamed on the files the merge request changed, as npm run validate does locally.
+    const { errors } = loadModel(dest, o.stack, {}, { changed: new Set(tree.changed) });
     if (errors.length) {
       const reasons = [`${errors.length} data error(s) (npm run validate lists the same):`, ...errors.map((d) => `  ${formatDiagnostic(d)}`)];
       return { what: "failed", ok: false, planned, body: noPlanNote({ ...common, what: "failed", reasons, notPreviewed: tree.notPreviewed }), status: `${errors.length} data error(s)` };
@@ -110,7 +111,7 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
     let diff: string;
     try {
       const r = await renderedDiff({ root: o.repo, stack: o.stack, base: o.target, head: tree.merged });
-      diff = formatText(o.stack, { label: o.targetBranch, commit: o.target }, { label: `!${mr.iid} merged`, commit: head }, r.changes, r.diffs);
+      diff = formatText(o.stack, { label: o.targetBranch, commit: o.target }, { label: `!${mr.iid} merged`, commit: head }, r.changes, r.diffs, r.effects);
     } catch (e) {
       if (!(e instanceof SideError)) throw e;
       diff = `(the rendered diff could not be computed: ${e.message})`;

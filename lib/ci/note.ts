@@ -1,3 +1,4 @@
+import { EFFECTS_TITLE } from "../diff/effects";
 import type { Plan } from "../guard/plan";
 
 /** Markdown for the merge request's plan note and the drift issue (pure: tested as text). */
@@ -103,8 +104,8 @@ export function planNote(i: PlanNoteInput): string {
     "",
     "**Rendered files that change** (what will actually change on disk, per host and daemon):",
     "",
-    // npm run diff says "no rendered change" when nothing differs.
-    i.diff.trim() && !/^no rendered change$/m.test(i.diff) ? fenced(i.diff, "diff") : "_No generated file changes._",
+    // npm run diff says "no rendered change" when no file differs; what changes beyond the files (a VPS shut off) is still shown.
+    i.diff.trim() && (!/^no rendered change$/m.test(i.diff) || i.diff.includes(EFFECTS_TITLE.en)) ? fenced(i.diff, "diff") : "_No generated file changes._",
     "",
     ...notPreviewedText(i.notPreviewed, i.targetBranch),
     `_Updated whenever this merge request or \`${i.targetBranch}\` moves on._`,

@@ -35,12 +35,15 @@ export const COMMANDS: readonly Command[] = [
   {
     name: "validate",
     summary: { en: "check every data file and the whole set for consistency", fr: "vérifie chaque fichier de données et leur cohérence d'ensemble" },
-    usage: ["[-- --root DIR] [--stack NAME]"],
+    usage: ["[-- --root DIR] [--stack NAME] [--base REF]"],
     description: `Checks every YAML file (members/, zones/, Pulumi.<stack>.yaml) and the whole set for
-consistency. Prints every error as file:line:col field: message (hint). Exit 0 when clean.`,
+consistency. Prints every error as file:line:col field: message (hint). Exit 0 when clean.
+Warns about data files git does not know (never git add-ed): CI would not see them.
+GLOBENET_LANG=fr (or a French locale) prints the messages in French.`,
     options: {
       root,
       stack: { type: "string", arg: "NAME", multiple: true, defaultText: "every Pulumi.<stack>.yaml", help: "check against this stack's inventory only" },
+      base: { type: "string", arg: "REF", defaultText: "as CI, the merge base of HEAD and origin/main or main", help: "what the change is compared with: a name or address written twice is\nblamed on the file changed since REF" },
     },
     run: lazy(() => load<typeof import("./validate")>("./validate"), (m) => m.runValidate),
   },
@@ -61,18 +64,21 @@ Database passwords are not known here: the SQL carries a placeholder, filled at 
   {
     name: "diff",
     summary: { en: "the rendered config files that a change of the data changes, by host and daemon", fr: "les fichiers de configuration générés qu'un changement des données modifie, par machine et service" },
-    usage: ["-- --base REF [--worktree | --head REF] [--stack NAME] [--json]"],
+    usage: ["[-- --base REF] [--worktree | --head REF] [--stack NAME] [--json]"],
     description: `Renders the data (members/, zones/, Pulumi.<stack>.yaml) at REF and at HEAD with the
 project's own loader and renderers, and prints the unified diff of every generated file
 that differs, by host and then by daemon (apache2, www, php-fpm, mariadb, bind, libvirt,
 cloud-init). Zone serials and database passwords are placeholders in renders, so they
-never show. Prints "no rendered change" when the generated files are identical.`,
+never show. Prints "no rendered change" when the generated files are identical. Before the
+files, it lists what changes for members beyond them (a VPS shut off by a suspension, a
+departure, a VPS resized), as the merge request note does. GLOBENET_LANG=fr (or a French
+locale) prints the headings in French.`,
     positionals: "(none: name the base with --base)",
     options: {
-      base: { type: "string", arg: "REF", help: "the side to compare with: a branch, tag or commit (e.g. origin/main); required" },
+      base: { type: "string", arg: "REF", defaultText: "as CI, the merge base of HEAD and origin/main or main", help: "the side to compare with: a branch, tag or commit" },
       head: { type: "string", arg: "REF", defaultText: "HEAD, the last commit; uncommitted edits left out", help: "the new side" },
       worktree: { type: "boolean", help: "the new side is the working tree, uncommitted edits included" },
-      stack: { type: "string", arg: "NAME", defaultText: "lab", help: "whose inventory to render with (also prod)" },
+      stack: { type: "string", arg: "NAME", defaultText: "the stack CI previews, GLOBENET_STACK of .gitlab-ci.yml: prod", help: "whose inventory to render with (also lab)" },
       root: { ...root, help: "the git checkout to read" },
       json: { type: "boolean", help: "print a JSON list of {host, daemon, path, status, diff} (status: added,\nremoved or changed), [] when nothing differs" },
     },
@@ -140,16 +146,23 @@ the data already has errors...), 2 on a usage error.`,
   {
     name: "guard",
     summary: { en: "refuse a plan that deletes member data unless a commit allows it", fr: "refuse un plan qui supprime des données de membres sans autorisation dans un commit" },
-    usage: ["-- [--plan FILE | --stack NAME] [options]"],
+    usage: ["-- [--base REF] [--stack NAME] [options]", "-- --plan FILE | --engine [options]"],
     description: `Refuses a change that would delete or replace member data (a hosting account and its home,
-a database, a VPS and its disk) or remove more than --max-share of the members or zones,
-unless a commit message of the change allows each one with a line "Allow-Destroy: <path>",
-e.g. "Allow-Destroy: members/velo-libre" or "Allow-Destroy: members/ondes/vps/stream".`,
+a site's folder, a database, a VPS and its disk) or remove more than --max-share of the
+members or zones, unless a commit message of the change allows each one with a line
+"Allow-Destroy: <path>", e.g. "Allow-Destroy: members/velo-libre" or
+"Allow-Destroy: members/ondes/vps/stream".
+
+By default it needs no engine: it compares the data at the base (as git holds it) with the
+working tree, lists what changes for members (suspensions, VPS shut off or resized,
+departures, new things) and asks for the same Allow-Destroy lines CI's note will ask for.
+Set GLOBENET_LANG=fr (or a French locale) to read it in French.`,
     options: {
-      plan: { type: "string", arg: "FILE", help: "a plan from npm run preview -- --plan-json FILE (or pulumi preview --json)" },
-      stack: { type: "string", arg: "NAME", defaultText: "lab", help: "run the preview here instead" },
-      root: { ...root, help: "data tree for --stack" },
-      base: { type: "string", arg: "REF", help: "read Allow-Destroy lines from the commits REF..HEAD (merge commits left out)" },
+      base: { type: "string", arg: "REF", defaultText: "as CI, the merge base of HEAD and origin/main or main", help: "the base; Allow-Destroy lines are read from the commits REF..HEAD\n(merge commits left out)" },
+      stack: { type: "string", arg: "NAME", defaultText: "the one CI previews, GLOBENET_STACK of .gitlab-ci.yml: prod", help: "the stack" },
+      plan: { type: "string", arg: "FILE", help: "judge a plan from npm run preview -- --plan-json FILE (or pulumi preview --json)" },
+      engine: { type: "boolean", help: "run the engine's preview of --stack and judge that plan (needs the engine)" },
+      root: { ...root, help: "the checkout to read" },
       allow: { type: "string", arg: "PATH", multiple: true, help: "allow PATH, as an Allow-Destroy line would" },
       "max-share": { type: "string", arg: "N", default: "0.1", help: "largest share of members or zones removed at once" },
       json: { type: "boolean", help: "print the verdict as JSON" },

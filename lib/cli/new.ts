@@ -85,26 +85,29 @@ export function runNew(a: Args, io: Io): number {
       throw new UsageError(`cannot create "${kind}" (use member, vps or zone)`);
   }
 
+  const lang = volunteerLang();
+  const fr = lang === "fr";
   let s: Scaffold;
   try {
     s = plan(loadData(root, stacks));
   } catch (e) {
     if (e instanceof TreeInvalid) {
-      for (const d of sortDiagnostics(e.diagnostics)) io.err(formatDiagnostic(d, volunteerLang()));
-      io.err(`error: ${e.message}`);
+      for (const d of sortDiagnostics(e.diagnostics)) io.err(formatDiagnostic(d, lang));
+      io.err(fr ? `erreur : ${e.fr}` : `error: ${e.message}`);
       return 1;
     }
     if (e instanceof Refusal) {
-      io.err(`error: ${e.message}`);
+      io.err(fr ? `erreur : ${e.fr ?? e.message}` : `error: ${e.message}`);
       return 1;
     }
     throw e;
   }
+  const notes = fr ? s.notesFr : s.notes;
 
   if (a.flag("dry-run")) {
     io.write(s.text);
-    io.err(`(dry run: nothing written; this would be ${s.file})`);
-    for (const n of s.notes) io.err(`  ${n}`);
+    io.err(fr ? `(essai à blanc : rien n'est écrit ; ce serait ${s.file})` : `(dry run: nothing written; this would be ${s.file})`);
+    for (const n of notes) io.err(`  ${n}`);
     return 0;
   }
 
@@ -112,12 +115,16 @@ export function runNew(a: Args, io: Io): number {
   const errors = validateAll(root, stacks);
   if (errors.length > 0) {
     undo(written);
-    for (const d of errors) io.err(formatDiagnostic(d, volunteerLang()));
-    io.err(`error: ${s.file} would not validate (${errors.length} error(s) above), so it was removed again: npm run new did not foresee this conflict (fix its cause, or write the file by hand: members/README.md, zones/README.md; and tell the maintainers of this tool)`);
+    for (const d of errors) io.err(formatDiagnostic(d, lang));
+    io.err(
+      fr
+        ? `erreur : ${s.file} ne passerait pas la validation (${errors.length} erreur(s) ci-dessus), il a donc été retiré : npm run new n'a pas prévu ce conflit (corrigez-en la cause, ou écrivez le fichier à la main : members/README.md, zones/README.md ; et prévenez les mainteneurs de cet outil)`
+        : `error: ${s.file} would not validate (${errors.length} error(s) above), so it was removed again: npm run new did not foresee this conflict (fix its cause, or write the file by hand: members/README.md, zones/README.md; and tell the maintainers of this tool)`,
+    );
     return 1;
   }
-  io.out(`wrote ${s.file} (validated against ${stacks.join(", ")})`);
-  for (const n of s.notes) io.out(`  ${n}`);
-  io.out(`next: edit ${s.file}, then npm run validate, commit and open a merge request`);
+  io.out(fr ? `${s.file} écrit (validé pour ${stacks.join(", ")})` : `wrote ${s.file} (validated against ${stacks.join(", ")})`);
+  for (const n of notes) io.out(`  ${n}`);
+  io.out(fr ? `ensuite : complétez ${s.file}, puis npm run validate, git add, commit et ouvrez une merge request` : `next: edit ${s.file}, then npm run validate, commit and open a merge request`);
   return 0;
 }

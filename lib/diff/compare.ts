@@ -1,4 +1,6 @@
+import type { Lang } from "../i18n/lang";
 import type { RenderedFile } from "../render";
+import { formatEffects, type Effect } from "./effects";
 
 export type Daemon = RenderedFile["daemon"];
 export type ChangeStatus = "added" | "removed" | "changed";
@@ -55,11 +57,14 @@ export function groupChanges(changes: readonly FileChange[]): HostGroup[] {
   return groups;
 }
 
-/** "2 files changed on 1 host: 1 added, 0 removed, 1 changed". */
-export function summaryLine(changes: readonly FileChange[]): string {
+/** "2 files differ on 1 host: 1 added, 0 removed, 1 changed" (or in French). */
+export function summaryLine(changes: readonly FileChange[], lang: Lang = "en"): string {
   const n = (s: ChangeStatus) => changes.filter((c) => c.status === s).length;
   const hosts = new Set(changes.map((c) => c.host)).size;
   const plural = (k: number, w: string) => `${k} ${w}${k === 1 ? "" : "s"}`;
+  if (lang === "fr") {
+    return `${plural(changes.length, "fichier")} ${changes.length === 1 ? "diffère" : "diffèrent"} sur ${plural(hosts, "hôte")} : ${n("added")} ajouté(s), ${n("removed")} retiré(s), ${n("changed")} modifié(s)`;
+  }
   return `${plural(changes.length, "file")} differ on ${plural(hosts, "host")}: ${n("added")} added, ${n("removed")} removed, ${n("changed")} changed`;
 }
 
@@ -78,21 +83,30 @@ export interface JsonChange {
   diff: string;
 }
 
-/** The text report: a header, then per host and daemon each file's unified diff. */
-export function formatText(stack: string, base: DiffSide, head: DiffSide, changes: readonly FileChange[], diffs: ReadonlyMap<FileChange, string>): string {
-  const side = (s: DiffSide) => (s.commit ? `${s.label} (${s.commit.slice(0, 12)})` : s.label);
-  const lines = [`rendered diff of stack ${stack}: ${side(base)} → ${side(head)}`];
+const STATUS_FR: Record<ChangeStatus, string> = { added: "ajouté", removed: "retiré", changed: "modifié" };
+
+/**
+ * The text report: a header, what changes for members beyond the files (a VPS shut off by a
+ * suspension is no file), then per host and daemon each file's unified diff. English for CI
+ * and its note; French headings for a volunteer (the diffs themselves are the files).
+ */
+export function formatText(stack: string, base: DiffSide, head: DiffSide, changes: readonly FileChange[], diffs: ReadonlyMap<FileChange, string>, effects: readonly Effect[] = [], lang: Lang = "en"): string {
+  const fr = lang === "fr";
+  const side = (s: DiffSide) => (s.commit ? `${s.label} (${s.commit.slice(0, 12)})` : fr && s.label === "working tree" ? "l'arbre de travail" : s.label);
+  const lines = [fr ? `diff des fichiers générés, pile ${stack} : ${side(base)} → ${side(head)}` : `rendered diff of stack ${stack}: ${side(base)} → ${side(head)}`];
+  const more = formatEffects(effects, lang);
+  if (more.length) lines.push("", ...more, "");
   if (changes.length === 0) {
-    lines.push("no rendered change");
+    lines.push(fr ? "aucun fichier généré ne change" : "no rendered change");
     return `${lines.join("\n")}\n`;
   }
-  lines.push(summaryLine(changes));
+  lines.push(summaryLine(changes, lang));
   for (const g of groupChanges(changes)) {
-    lines.push("", `# host ${g.host}`);
+    lines.push("", fr ? `# hôte ${g.host}` : `# host ${g.host}`);
     for (const d of g.daemons) {
       lines.push("", `## ${g.host} / ${d.daemon}`);
       for (const c of d.changes) {
-        lines.push("", `### ${c.status}: ${c.path}`);
+        lines.push("", `### ${fr ? STATUS_FR[c.status] : c.status}: ${c.path}`);
         const text = diffs.get(c) ?? "";
         lines.push(text.endsWith("\n") ? text.slice(0, -1) : text);
       }

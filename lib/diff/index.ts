@@ -2,13 +2,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
+import { changedSince } from "./local-view";
 import { compareRenders, type DiffSide, type FileChange } from "./compare";
+import { effectsOf, type Effect } from "./effects";
 import { dataPaths, GitRefError, resolveCommit } from "./extract";
 import { renderSide, type Side } from "./sides";
 import { unifiedDiff } from "./unified";
 
 export { compareRenders, formatText, groupChanges, summaryLine, toJson, DAEMON_ORDER, type FileChange, type JsonChange } from "./compare";
 export { GitRefError } from "./extract";
+export { effectsOf, formatEffects, type Effect } from "./effects";
 export { SideError } from "./sides";
 export { DiffToolError } from "./unified";
 
@@ -31,6 +34,8 @@ export interface RenderedDiff {
   diffs: Map<FileChange, string>;
   /** Data files with uncommitted edits that the comparison left out (head is a commit). */
   uncommitted: string[];
+  /** What changes for members beyond the files: VPS shut off by a suspension, departures, resizes… */
+  effects: Effect[];
 }
 
 /** Renders the base and the head with the project's own loader and renderers and diffs the generated files. */
@@ -44,8 +49,10 @@ export async function renderedDiff(opts: RenderedDiffOptions): Promise<RenderedD
   const tmp = mkdtempSync(join(tmpdir(), "globenet-diff-"));
   try {
     const before = await renderSide(git, opts.root, baseSide, opts.stack, tmp);
-    const after = await renderSide(git, opts.root, headSide, opts.stack, tmp);
-    const changes = compareRenders(before, after);
+    const changedRaw = "worktree" in headSide ? changedSince(opts.root, baseCommit) : (await git.raw(["diff", "--relative", "--name-only", "--no-renames", baseCommit, headSide.commit, "--", "members", "zones"])).split("\n").filter(Boolean);
+    const after = await renderSide(git, opts.root, headSide, opts.stack, tmp, new Set(changedRaw));
+    const changes = compareRenders(before.files, after.files);
+    const effects = effectsOf(before.model, after.model, after.root);
     const diffs = new Map<FileChange, string>();
     for (const c of changes) diffs.set(c, unifiedDiff(c, join(tmp, "files")));
     let uncommitted: string[] = [];
@@ -59,6 +66,7 @@ export async function renderedDiff(opts: RenderedDiffOptions): Promise<RenderedD
       changes,
       diffs,
       uncommitted,
+      effects,
     };
   } finally {
     rmSync(tmp, { recursive: true, force: true });

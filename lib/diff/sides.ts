@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { SimpleGit } from "simple-git";
 import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../check/build";
+import type { Model } from "../model/types";
 import { renderAll, type RenderedFile } from "../render";
 import { extractDataTree } from "./extract";
 
@@ -40,17 +41,18 @@ export class SideError extends Error {
  * written under `tmp` (members/, zones/ and the stack's inventory, nothing else); the working
  * tree is read in place at `repoRoot`.
  */
-export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, stack: string, tmp: string): Promise<RenderedFile[]> {
+export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, stack: string, tmp: string, changed?: ReadonlySet<string>): Promise<{ files: RenderedFile[]; model: Model; root: string }> {
   let root = repoRoot;
   if (!("worktree" in side)) {
     root = join(tmp, `tree-${side.role}`);
     mkdirSync(root, { recursive: true });
     await extractDataTree(git, side.commit, root, stack);
   }
-  const { model, errors } = loadModel(root, stack);
+  // The head's duplicates are blamed on the files changed since the base.
+  const { model, errors } = loadModel(root, stack, {}, { changed });
   if (!model) throw new SideError(side, errors);
   try {
-    return renderAll(model);
+    return { files: renderAll(model), model, root };
   } catch (e) {
     throw new SideError(side, [], e instanceof Error ? e.message : String(e));
   }

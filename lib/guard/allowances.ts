@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { parseUpdateMessage } from "../state/metadata";
+import type { Lang } from "../i18n/lang";
 import { allowancesIn } from "./rules";
 
 /**
@@ -31,6 +32,8 @@ export interface RangeAllowances {
   range: string;
   /** Set when no commit could be counted: says why (no applied commit, unknown commit…). */
   problem?: string;
+  /** The same in French. */
+  problemFr?: string;
 }
 
 function git(root: string, args: string[]): { ok: boolean; out: string; err: string } {
@@ -54,16 +57,22 @@ export function parseLog(out: string): Array<{ sha: string; message: string }> {
 /** The Allow-Destroy lines of the non-merge commits `from..to` in the checkout `root`. */
 export function allowancesInRange(root: string, from: string, to: string): RangeAllowances {
   const range = `${short(from)}..${short(to)}`;
-  for (const [what, ref] of [
-    ["the last applied commit", from],
-    ["the commit to apply", to],
+  for (const [what, whatFr, ref] of [
+    ["the last applied commit", "le dernier commit appliqué", from],
+    ["the commit to apply", "le commit à appliquer", to],
   ] as const) {
     if (!git(root, ["cat-file", "-e", `${ref}^{commit}`]).ok) {
-      return { allowances: [], commits: [], range, problem: `${what} ${short(ref)} is not in this repository's history (a shallow clone, or a commit never pushed): no Allow-Destroy line is counted` };
+      return {
+        allowances: [],
+        commits: [],
+        range,
+        problem: `${what} ${short(ref)} is not in this repository's history (a shallow clone, or a commit never pushed): no Allow-Destroy line is counted`,
+        problemFr: `${whatFr} ${short(ref)} n'est pas dans l'historique de ce dépôt (un clone superficiel, ou un commit jamais poussé) : aucune ligne Allow-Destroy n'est comptée`,
+      };
     }
   }
   const log = git(root, ["log", "--no-merges", "-z", "--format=%H%x00%B", `${from}..${to}`]);
-  if (!log.ok) return { allowances: [], commits: [], range, problem: `git log ${range} failed (${log.err.split("\n")[0]}): no Allow-Destroy line is counted` };
+  if (!log.ok) return { allowances: [], commits: [], range, problem: `git log ${range} failed (${log.err.split("\n")[0]}): no Allow-Destroy line is counted`, problemFr: `git log ${range} a échoué (${log.err.split("\n")[0]}) : aucune ligne Allow-Destroy n'est comptée` };
   const commits: CommitAllowance[] = [];
   for (const c of parseLog(log.out)) {
     const paths = allowancesIn(c.message);
@@ -114,11 +123,16 @@ export function allowancesSinceApplied(root: string, history: ReadonlyArray<Upda
   return allowancesInRange(root, from, head);
 }
 
-/** For the job log and the note: which commits allowed what. */
-export function describeAllowances(r: RangeAllowances): string {
-  const lines = [`Allow-Destroy lines read from the commit messages ${r.range} (merge commits and merge request descriptions never count):`];
-  if (r.problem) lines.push(`  none: ${r.problem}`);
-  else if (r.commits.length === 0) lines.push("  none");
+/** For the job log and the note (English), or a volunteer reading French: which commits allowed what. */
+export function describeAllowances(r: RangeAllowances, lang: Lang = "en"): string {
+  const fr = lang === "fr";
+  const lines = [
+    fr
+      ? `Lignes Allow-Destroy lues dans les messages de commit ${r.range} (les commits de fusion et la description de la merge request ne comptent jamais) :`
+      : `Allow-Destroy lines read from the commit messages ${r.range} (merge commits and merge request descriptions never count):`,
+  ];
+  if (r.problem) lines.push(fr ? `  aucune : ${r.problemFr ?? r.problem}` : `  none: ${r.problem}`);
+  else if (r.commits.length === 0) lines.push(fr ? "  aucune" : "  none");
   for (const c of r.commits) lines.push(`  ${short(c.sha)} ${c.subject}: ${c.paths.join(", ")}`);
   return lines.join("\n");
 }

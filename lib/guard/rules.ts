@@ -1,4 +1,5 @@
 import { COMPONENT_TOKENS, RESOURCE_TOKENS, type ResourceToken } from "../base/tokens";
+import type { Lang } from "../i18n/lang";
 import type { Plan, PlanStep } from "./plan";
 import { siteLosses } from "./site-removal";
 
@@ -7,8 +8,12 @@ import { siteLosses } from "./site-removal";
  * (a hosting account and its home, a database, a VPS and its disk), or that removes more
  * than a set share of the members or zones at once, is refused unless a commit being applied
  * says so, one `Allow-Destroy: <path>` line per thing (where those lines may come from:
- * ./allowances.ts). The provider archives before every such delete; the guard makes sure
- * nobody loses data by accident even so.
+ * ./allowances.ts). The removal of a site from an account that stays is a loss too: the
+ * provider archives the site's folder, then deletes it. The provider archives before every
+ * such delete; the guard makes sure nobody loses data by accident even so.
+ *
+ * The same rules judge a plan the engine made (CI, `up`) and one built from the data alone
+ * (./offline.ts, `npm run guard -- --base main` without the engine): both ask for the same lines.
  */
 
 const DESTRUCTIVE = new Set(["delete", "replace", "create-replacement", "delete-replaced", "discard"]);
@@ -36,6 +41,8 @@ export interface Loss {
   coveredBy: string[];
   description: string;
   archive: string;
+  /** The same two texts in French, for a volunteer reading in French. */
+  fr: { description: string; archive: string };
   allowedBy?: string;
 }
 
@@ -44,6 +51,10 @@ export interface Verdict {
   losses: Loss[];
   /** Share rules broken (and not allowed). */
   share: string[];
+  /** The same in French. */
+  shareFr: string[];
+  /** The paths not allowed yet, one Allow-Destroy line each (a member's path covers its parts). */
+  needed: string[];
   /** Summary of the plan: op → count. */
   counts: Record<string, number>;
   allowances: string[];
@@ -83,17 +94,19 @@ function targetName(inputs: Record<string, unknown> | undefined): string {
   return t && typeof t === "object" ? (str((t as Record<string, unknown>).name) ?? "?") : "?";
 }
 
-function lossOf(step: PlanStep): Loss | undefined {
+function lossesOf(step: PlanStep): Loss[] {
   const kind = KINDS[step.type];
-  if (!kind || !DESTRUCTIVE.has(step.op)) return undefined;
+  if (!kind) return [];
+  if (!DESTRUCTIVE.has(step.op)) return [];
   // A create-replacement and its delete-replaced are one replacement: report the delete side.
-  if (step.op === "create-replacement") return undefined;
+  if (step.op === "create-replacement") return [];
   const i = step.old ?? step.new ?? {};
   const host = targetName(i);
   const archiveDir = str(i.archiveDir) ?? "<archive_dir>";
   let handle: string;
   let path: string;
   let label: string;
+  let labelFr: string;
   let file: string;
   if (step.type === RESOURCE_TOKENS.guest) {
     const domain = str(i.domain) ?? step.name;
@@ -101,26 +114,40 @@ function lossOf(step: PlanStep): Loss | undefined {
     handle = h ?? domain;
     path = `members/${handle}/vps/${name ?? domain}`;
     label = `VPS ${name ?? domain}`;
+    labelFr = `le VPS ${name ?? domain} (et son disque)`;
     file = domain;
   } else if (step.type === RESOURCE_TOKENS.database) {
     handle = str(i.handle) ?? "?";
     const name = str(i.name) ?? step.name;
     path = `members/${handle}/databases/${name}`;
     label = `database ${name}`;
+    labelFr = `la base de données ${name}`;
     file = name;
   } else {
     handle = str(i.handle) ?? step.name;
     path = `members/${handle}`;
     label = `hosting account ${handle} (its home and sites)`;
+    labelFr = `le compte d'hébergement ${handle} (son dossier personnel et ses sites)`;
     file = handle;
   }
-  const verb = step.op === "delete" ? "deleted" : "replaced (the old one deleted)";
-  return {
-    path,
-    coveredBy: [`members/${handle}`],
-    description: `members/${handle}: ${label} would be ${verb} on ${host}`,
-    archive: `${archiveDir}/${kind.folder}/${file}-<UTC time>${kind.ext} on ${host}, verified before anything is removed`,
-  };
+  const deleted = step.op === "delete";
+  const verb = deleted ? "deleted" : "replaced (the old one deleted)";
+  // French agrees with the thing: "la base … supprimée", "le VPS … supprimé".
+  const e = step.type === RESOURCE_TOKENS.database ? "e" : "";
+  const verbFr = deleted ? `serait supprimé${e}` : `serait remplacé${e} (l'ancien${e ? "ne" : ""} supprimé${e})`;
+  const archive = `${archiveDir}/${kind.folder}/${file}-<UTC time>${kind.ext}`;
+  return [
+    {
+      path,
+      coveredBy: [`members/${handle}`],
+      description: `members/${handle}: ${label} would be ${verb} on ${host}`,
+      archive: `${archive} on ${host}, verified before anything is removed`,
+      fr: {
+        description: `members/${handle} : ${labelFr} ${verbFr} sur ${host}`,
+        archive: `${archive.replace("<UTC time>", "<heure UTC>")} sur ${host}, vérifiée avant toute suppression`,
+      },
+    },
+  ];
 }
 
 function zonesOf(inputs: Record<string, unknown> | undefined): Set<string> {
@@ -142,19 +169,23 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
   for (const s of plan.steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
   const losses: Loss[] = [];
   for (const s of plan.steps) {
-    for (const l of [lossOf(s), ...siteLosses(s)]) {
-      if (!l) continue;
+    for (const l of [...lossesOf(s), ...siteLosses(s)]) {
       l.allowedBy = allowedBy([l.path, ...l.coveredBy], opts.allowances);
       losses.push(l);
     }
   }
   const share: string[] = [];
+  const shareFr: string[] = [];
+  const wantedByShare: string[] = [];
+  const pct = `${Math.round(opts.maxShare * 100)} %`;
   // Members: the Member components the plan deletes, among those that existed.
   const members = plan.steps.filter((s) => s.type === COMPONENT_TOKENS.member && s.op !== "create");
   const gone = members.filter((s) => s.op === "delete").map((s) => `members/${s.name}`);
   const goneUnallowed = gone.filter((p) => !opts.allowances.includes(p));
   if (members.length > 0 && gone.length / members.length > opts.maxShare && goneUnallowed.length > 0) {
-    share.push(`${gone.length} of ${members.length} members would be removed at once (over ${Math.round(opts.maxShare * 100)} %): ${goneUnallowed.join(", ")} not allowed`);
+    share.push(`${gone.length} of ${members.length} members would be removed at once (over ${pct}): ${goneUnallowed.join(", ")} not allowed`);
+    shareFr.push(`${gone.length} membres sur ${members.length} seraient retirés d'un coup (plus de ${pct}) : ${goneUnallowed.join(", ")} sans autorisation`);
+    wantedByShare.push(...goneUnallowed);
   }
   // Zones: what the primary's file set serves before and after.
   for (const s of plan.steps.filter((x) => x.type === RESOURCE_TOKENS.fileSet && (x.old?.kind ?? x.new?.kind) === "bind-primary")) {
@@ -163,32 +194,41 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
     const removed = [...before].filter((z) => !after.has(z)).map((z) => `zones/${z}`);
     const unallowed = removed.filter((p) => !opts.allowances.includes(p));
     if (before.size > 0 && removed.length / before.size > opts.maxShare && unallowed.length > 0) {
-      share.push(`${removed.length} of ${before.size} zones on ${targetName(s.old)} would stop being served at once (over ${Math.round(opts.maxShare * 100)} %): ${unallowed.join(", ")} not allowed`);
+      share.push(`${removed.length} of ${before.size} zones on ${targetName(s.old)} would stop being served at once (over ${pct}): ${unallowed.join(", ")} not allowed`);
+      shareFr.push(`${removed.length} zones sur ${before.size} ne seraient plus servies d'un coup par ${targetName(s.old)} (plus de ${pct}) : ${unallowed.join(", ")} sans autorisation`);
+      wantedByShare.push(...unallowed);
     }
   }
   const ok = losses.every((l) => l.allowedBy) && share.length === 0;
-  return { ok, losses, share, counts, allowances: opts.allowances };
+  const wanted = [...new Set([...losses.filter((l) => !l.allowedBy).map((l) => l.path), ...wantedByShare])];
+  // members/x covers everything of member x: no need to list its parts too.
+  const needed = wanted.filter((p) => !wanted.some((q) => q !== p && p.startsWith(`${q}/`))).sort();
+  return { ok, losses, share, shareFr, needed, counts, allowances: opts.allowances };
 }
 
-/** The verdict in words, for the job log and the merge request note. */
-export function formatVerdict(v: Verdict): string {
+/**
+ * The verdict in words: English for the job log and the merge request note, French for a
+ * volunteer who reads French. The Allow-Destroy lines are the same in both.
+ */
+export function formatVerdict(v: Verdict, lang: Lang = "en"): string {
+  const fr = lang === "fr";
   const lines: string[] = [];
   if (v.ok) {
-    lines.push(v.losses.length ? "guard: OK — every destructive change is allowed explicitly:" : "guard: OK — no member data would be deleted or replaced.");
+    if (fr) lines.push(v.losses.length ? "garde-fou : OK — chaque suppression est autorisée explicitement :" : "garde-fou : OK — aucune donnée de membre ne serait supprimée ni remplacée.");
+    else lines.push(v.losses.length ? "guard: OK — every destructive change is allowed explicitly:" : "guard: OK — no member data would be deleted or replaced.");
   } else {
-    lines.push("guard: BLOCKED — this change would destroy member data or remove too much at once:");
+    lines.push(fr ? "garde-fou : BLOQUÉ — ce changement détruirait des données de membres ou retirerait trop de choses d'un coup :" : "guard: BLOCKED — this change would destroy member data or remove too much at once:");
   }
   for (const l of v.losses) {
-    lines.push(`  ${l.allowedBy ? "allowed" : "BLOCKED"}  ${l.description}`);
-    lines.push(`           archived first to ${l.archive}${l.allowedBy ? ` (Allow-Destroy: ${l.allowedBy})` : ""}`);
+    const state = l.allowedBy ? (fr ? "autorisé" : "allowed") : fr ? "BLOQUÉ" : "BLOCKED";
+    lines.push(`  ${state.padEnd(7)}  ${fr ? l.fr.description : l.description}`);
+    lines.push(`           ${fr ? `archivé d'abord dans ${l.fr.archive}` : `archived first to ${l.archive}`}${l.allowedBy ? ` (Allow-Destroy: ${l.allowedBy})` : ""}`);
   }
-  for (const s of v.share) lines.push(`  BLOCKED  ${s}`);
+  for (const s of fr ? v.shareFr : v.share) lines.push(`  ${fr ? "BLOQUÉ " : "BLOCKED"}  ${s}`);
   if (!v.ok) {
-    const wanted = [...new Set([...v.losses.filter((l) => !l.allowedBy).map((l) => l.path), ...v.share.flatMap((s) => /: (.*) not allowed$/.exec(s)?.[1]?.split(", ") ?? [])])];
-    // members/x covers everything of member x: no need to list its parts too.
-    const needed = wanted.filter((p) => !wanted.some((q) => q !== p && p.startsWith(`${q}/`))).sort();
-    lines.push("", "If this is intended, say so in a commit message of the change (e.g. git commit --allow-empty), one line each;", "the merge request's description does not count:");
-    for (const p of needed) lines.push(`  Allow-Destroy: ${p}`);
+    if (fr) lines.push("", "Si c'est voulu, dites-le dans un message de commit du changement (par exemple git commit --allow-empty), une ligne par chose ;", "la description de la merge request ne compte pas :");
+    else lines.push("", "If this is intended, say so in a commit message of the change (e.g. git commit --allow-empty), one line each;", "the merge request's description does not count:");
+    for (const p of v.needed) lines.push(`  Allow-Destroy: ${p}`);
   }
   return lines.join("\n");
 }

@@ -29,5 +29,9 @@ export function siteLosses(step: PlanStep): Loss[] {
       coveredBy: [`members/${handle}`],
       description: `members/${handle}: site folder ~${handle}/sites/${site} (its files) would be deleted on ${host}`,
       archive: `${archiveDir}/sites/${handle}--${site}-<UTC time>.tar.gz on ${host}, verified before anything is removed`,
+      fr: {
+        description: `members/${handle} : le dossier du site ~${handle}/sites/${site} (ses fichiers) serait supprimé sur ${host}`,
+        archive: `${archiveDir}/sites/${handle}--${site}-<heure UTC>.tar.gz sur ${host}, vérifiée avant toute suppression`,
+      },
     }));
 }

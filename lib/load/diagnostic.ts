@@ -1,3 +1,4 @@
+import { french } from "../i18n/fr-catalog";
 import type { Lang } from "../i18n/lang";
 
 /** One problem found in the data, pointing at the place a volunteer must edit. */
@@ -27,10 +28,18 @@ export function formatPath(path: ReadonlyArray<string | number>): string {
   return out;
 }
 
+/**
+ * The message in French: the one written beside the English (checks), else the catalog's
+ * (loader, schemas: lib/i18n/fr-catalog.ts); undefined when neither has it.
+ */
+export function frenchOf(d: Diagnostic): string | undefined {
+  return d.fr ?? french(d.message);
+}
+
 /** English by default (logs); pass the volunteer's language where a person reads it. */
 export function formatDiagnostic(d: Diagnostic, lang: Lang = "en"): string {
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
-  const message = lang === "fr" && d.fr ? d.fr : d.message;
+  const message = lang === "fr" ? (frenchOf(d) ?? d.message) : d.message;
   const head = d.field ? `${where} ${d.field}: ${message}` : `${where}: ${message}`;
   return d.excerpt ? [head, ...d.excerpt.map((l) => `    ${l}`)].join("\n") : head;
 }

@@ -31,6 +31,8 @@ export interface LoadedTree {
   zones: Map<string, Sourced<Zone>>;
   /** Member folders and zone files that exist but failed to load: other checks stay quiet about them. */
   broken: { members: Set<string>; zones: Set<string> };
+  /** Data files changed against the base (git), when the caller knows them: duplicates are blamed on these. */
+  changed?: ReadonlySet<string>;
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;

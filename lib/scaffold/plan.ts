@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Diagnostic } from "../load/diagnostic";
+import { french } from "../i18n/fr-catalog";
+import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../check/build";
 import type { MemberModel, Model } from "../model/types";
 import { nextFreeAddress } from "./addresses";
@@ -9,12 +10,26 @@ import { emailProblem, handleProblem, memberNameProblem, normaliseZoneName, sshK
 import { memberYaml, vpsYaml, zoneYaml } from "./yaml";
 
 /** The data cannot take this file (it exists, its member is unknown...): the message says why and what to do. */
-export class Refusal extends Error {}
+export class Refusal extends Error {
+  /** @param fr the same in French, for a volunteer reading French. */
+  constructor(
+    message: string,
+    readonly fr?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The French of a rule's message (lib/schema), else the English as it is. */
+const fr = (problem: string) => french(problem) ?? problem;
 
 /** The data tree does not validate as it is: scaffolding would only add to the confusion. */
 export class TreeInvalid extends Error {
   constructor(readonly diagnostics: Diagnostic[]) {
     super(`the data does not validate as it is (${diagnostics.length} error(s)): fix them first (npm run validate lists them)`);
+  }
+  get fr(): string {
+    return `les données ne passent pas la validation telles quelles (${this.diagnostics.length} erreur(s)) : corrigez-les d'abord (npm run validate les liste)`;
   }
 }
 
@@ -30,7 +45,8 @@ export function loadData(root: string, stacks: string[]): Data {
   const out: Data["stacks"] = [];
   for (const stack of ordered) {
     const { model, errors: e } = loadModel(root, stack);
-    errors.push(...e);
+    // An error in a member file is found once per stack: list it once.
+    for (const d of e) if (!errors.some((x) => formatDiagnostic(x) === formatDiagnostic(d))) errors.push(d);
     if (model) out.push({ stack, model });
   }
   if (errors.length > 0) throw new TreeInvalid(errors);
@@ -43,11 +59,13 @@ export interface Scaffold {
   text: string;
   /** Lines to print after writing: what was chosen, what is left to fill in. */
   notes: string[];
+  /** The same lines in French. */
+  notesFr: string[];
 }
 
 function reference(data: Data): Model {
   const first = data.stacks[0];
-  if (!first) throw new Refusal("no stack inventory (Pulumi.<stack>.yaml) in the data tree");
+  if (!first) throw new Refusal("no stack inventory (Pulumi.<stack>.yaml) in the data tree", "aucun inventaire de pile (Pulumi.<pile>.yaml) dans l'arbre de données");
   return first.model;
 }
 
@@ -63,7 +81,7 @@ function memberOf(data: Data, handle: string): MemberModel | "departed" | undefi
 
 function checkHandle(handle: string): void {
   const p = handleProblem(handle);
-  if (p) throw new Refusal(p.startsWith('"') ? `handle ${p}` : `handle "${handle}" ${p}`);
+  if (p) throw new Refusal(p.startsWith('"') ? `handle ${p}` : `handle "${handle}" ${p}`, p.startsWith('"') ? `identifiant ${fr(p)}` : `l'identifiant « ${handle} » ${fr(p)}`);
 }
 
 export interface MemberOptions {
@@ -77,19 +95,22 @@ export function planMember(data: Data, handle: string, o: MemberOptions): Scaffo
   checkHandle(handle);
   const file = `members/${handle}/member.yaml`;
   if (existsSync(join(data.root, "members", handle))) {
-    throw new Refusal(`members/${handle}/ already exists: the handle "${handle}" is taken (a handle is never reused, even after its member departed; choose another)`);
+    throw new Refusal(
+      `members/${handle}/ already exists: the handle "${handle}" is taken (a handle is never reused, even after its member departed; choose another)`,
+      `members/${handle}/ existe déjà : l'identifiant « ${handle} » est pris (un identifiant n'est jamais réutilisé, même après le départ de son membre ; choisissez-en un autre)`,
+    );
   }
   if (o.name !== undefined) {
     const p = memberNameProblem(o.name);
-    if (p) throw new Refusal(`--name ${p}`);
+    if (p) throw new Refusal(`--name ${p}`, `--name ${fr(p)}`);
   }
   if (o.email !== undefined) {
     const p = emailProblem(o.email);
-    if (p) throw new Refusal(`--email ${p}`);
+    if (p) throw new Refusal(`--email ${p}`, `--email ${fr(p)}`);
   }
   for (const k of o.sshKeys ?? []) {
     const p = sshKeyProblem(k);
-    if (p) throw new Refusal(`--ssh-key ${p}`);
+    if (p) throw new Refusal(`--ssh-key ${p}`, `--ssh-key ${fr(p)}`);
   }
   const ref = reference(data);
   const text = memberYaml({ handle, name: o.name, email: o.email, sshKeys: o.sshKeys ?? [], php: ref.inventory.php_versions[0] ?? "8.2", command: o.command });
@@ -99,7 +120,13 @@ export function planMember(data: Data, handle: string, o: MemberOptions): Scaffo
     (o.sshKeys ?? []).length === 0 && "ssh_keys (the member's .pub line; or pass --ssh-key)",
     "sites and databases, if the member asked for any",
   ].filter((s): s is string => typeof s === "string");
-  return { file, text, notes: [`to fill in: ${todo.join("; ")}`] };
+  const todoFr = [
+    o.name === undefined && "name (le nom complet du membre ; ou passez --name)",
+    o.email === undefined && "contact.email (ou passez --email)",
+    (o.sshKeys ?? []).length === 0 && "ssh_keys (la ligne .pub du membre ; ou passez --ssh-key)",
+    "sites et databases, si le membre en a demandé",
+  ].filter((s): s is string => typeof s === "string");
+  return { file, text, notes: [`to fill in: ${todo.join("; ")}`], notesFr: [`à compléter : ${todoFr.join(" ; ")}`] };
 }
 
 export interface VpsOptions {
@@ -145,28 +172,32 @@ export function planVps(data: Data, handle: string, name: string, o: VpsOptions)
   checkHandle(handle);
   const ref = reference(data);
   const member = memberOf(data, handle);
-  if (!member) throw new Refusal(`no member "${handle}" (members/${handle}/member.yaml does not exist; create it first: npm run new -- member ${handle})`);
-  if (member === "departed") throw new Refusal(`member "${handle}" has departed and may keep no VPS`);
+  if (!member) throw new Refusal(`no member "${handle}" (members/${handle}/member.yaml does not exist; create it first: npm run new -- member ${handle})`, `aucun membre « ${handle} » (members/${handle}/member.yaml n'existe pas ; créez-le d'abord : npm run new -- member ${handle})`);
+  if (member === "departed") throw new Refusal(`member "${handle}" has departed and may keep no VPS`, `le membre « ${handle} » est parti et ne peut garder aucun VPS`);
   const np = vpsNameProblem(name);
-  if (np) throw new Refusal(`"${name}" ${np}`);
+  if (np) throw new Refusal(`"${name}" ${np}`, `« ${name} » ${fr(np)}`);
   const file = `members/${handle}/vps/${name}.yaml`;
-  if (existsSync(join(data.root, file))) throw new Refusal(`${file} already exists (a VPS name is unique per member; choose another name, or edit that file to change the VPS)`);
+  if (existsSync(join(data.root, file))) throw new Refusal(`${file} already exists (a VPS name is unique per member; choose another name, or edit that file to change the VPS)`, `${file} existe déjà (un nom de VPS est unique pour un membre ; choisissez un autre nom, ou modifiez ce fichier pour changer le VPS)`);
 
   const everywhere = (img: string) => data.stacks.every((s) => Object.hasOwn(s.model.inventory.images, img));
   let image = o.image;
   if (image !== undefined) {
     const missing = data.stacks.filter((s) => !Object.hasOwn(s.model.inventory.images, image as string)).map((s) => s.stack);
-    if (missing.length > 0) throw new Refusal(`image "${image}" is not offered in stack ${missing.join(", ")} (use one of: ${Object.keys(ref.inventory.images).filter(everywhere).join(", ") || "none"})`);
+    const offered = Object.keys(ref.inventory.images).filter(everywhere).join(", ");
+    if (missing.length > 0) throw new Refusal(`image "${image}" is not offered in stack ${missing.join(", ")} (use one of: ${offered || "none"})`, `l'image « ${image} » n'est pas proposée dans la pile ${missing.join(", ")} (utilisez l'une de : ${offered || "aucune"})`);
   } else {
     image = Object.keys(ref.inventory.images).find(everywhere);
-    if (!image) throw new Refusal("no image is offered by every stack (images in Pulumi.<stack>.yaml): ask the hosting team");
+    if (!image) throw new Refusal("no image is offered by every stack (images in Pulumi.<stack>.yaml): ask the hosting team", "aucune image n'est proposée par toutes les piles (images dans Pulumi.<pile>.yaml) : demandez à l'équipe d'hébergement");
   }
 
   const size = SIZES[o.size];
   const { choice, rejected } = chooseHypervisor(hypervisorsOf(data), size);
   if (!choice) {
     const why = rejected.map((r) => `${r.name}: ${r.why}`).join("; ");
-    throw new Refusal(`no hypervisor can take a ${o.size} VPS (${describeSize(size)}) in every stack${why ? ` — ${why}` : ""} (try a smaller size, or ask the hosting team)`);
+    throw new Refusal(
+      `no hypervisor can take a ${o.size} VPS (${describeSize(size)}) in every stack${why ? ` — ${why}` : ""} (try a smaller size, or ask the hosting team)`,
+      `aucun hyperviseur ne peut accueillir un VPS ${o.size} (${describeSize(size)}) dans toutes les piles${why ? ` — ${why}` : ""} (essayez une taille plus petite, ou demandez à l'équipe d'hébergement)`,
+    );
   }
 
   const used = usedAddresses(data);
@@ -176,9 +207,9 @@ export function planVps(data: Data, handle: string, name: string, o: VpsOptions)
   };
   const ipv4 = pick("ipv4");
   const ipv6 = pick("ipv6");
-  if (!ipv4 && !ipv6) throw new Refusal("no free address left in the VPS pools shared by every stack (ask the hosting team for a new block)");
+  if (!ipv4 && !ipv6) throw new Refusal("no free address left in the VPS pools shared by every stack (ask the hosting team for a new block)", "plus aucune adresse libre dans les plages des VPS communes à toutes les piles (demandez un nouveau bloc à l'équipe d'hébergement)");
   const needs4 = data.stacks.filter((s) => s.model.inventory.hosts[choice.name]?.libvirt?.network.type === "user").map((s) => s.stack);
-  if (!ipv4 && needs4.length > 0) throw new Refusal(`no free IPv4 address left, and ${choice.name} in stack ${needs4.join(", ")} needs one (ask the hosting team)`);
+  if (!ipv4 && needs4.length > 0) throw new Refusal(`no free IPv4 address left, and ${choice.name} in stack ${needs4.join(", ")} needs one (ask the hosting team)`, `plus aucune adresse IPv4 libre, et ${choice.name} dans la pile ${needs4.join(", ")} en demande une (demandez à l'équipe d'hébergement)`);
 
   const domain = ref.inventory.domain;
   const defaultName = `${name}.${handle}.vps.${domain}`;
@@ -203,9 +234,20 @@ export function planVps(data: Data, handle: string, name: string, o: VpsOptions)
     `addresses: ${[ipv4, ipv6].filter(Boolean).join(" and ")}`,
     dnsSuggestion ? `to fill in: what the VPS is for; uncomment dns_name (${dnsSuggestion}) to give it a public name` : `to fill in: what the VPS is for; without dns_name it is ${defaultName}`,
   ];
-  if (member.sshKeys.length === 0) notes.push(`${handle} has no ssh_keys: add the member's key to member.yaml or to this file, or nobody can log in`);
-  if (member.status === "suspended") notes.push(`${handle} is suspended: the VPS is created shut down until the member is active again`);
-  return { file, text, notes };
+  const notesFr = [
+    `hyperviseur ${choice.name}, ${describeSize(size)}, image ${image}`,
+    `adresses : ${[ipv4, ipv6].filter(Boolean).join(" et ")}`,
+    dnsSuggestion ? `à compléter : à quoi sert le VPS ; décommentez dns_name (${dnsSuggestion}) pour lui donner un nom public` : `à compléter : à quoi sert le VPS ; sans dns_name, il s'appelle ${defaultName}`,
+  ];
+  if (member.sshKeys.length === 0) {
+    notes.push(`${handle} has no ssh_keys: add the member's key to member.yaml or to this file, or nobody can log in`);
+    notesFr.push(`${handle} n'a pas de ssh_keys : ajoutez la clé du membre dans member.yaml ou dans ce fichier, sinon personne ne pourra se connecter`);
+  }
+  if (member.status === "suspended") {
+    notes.push(`${handle} is suspended: the VPS is created shut down until the member is active again`);
+    notesFr.push(`${handle} est suspendu : le VPS est créé éteint jusqu'à ce que le membre soit de nouveau actif`);
+  }
+  return { file, text, notes, notesFr };
 }
 
 export interface ZoneOptions {
@@ -215,24 +257,34 @@ export interface ZoneOptions {
 
 export function planZone(data: Data, domain: string, o: ZoneOptions): Scaffold {
   const n = normaliseZoneName(domain);
-  if ("problem" in n) throw new Refusal(`zone "${domain}" ${n.problem}`);
+  if ("problem" in n) throw new Refusal(`zone "${domain}" ${n.problem}`, `la zone « ${domain} » ${fr(n.problem)}`);
   const zone = n.name;
   const file = `zones/${zone}.yaml`;
-  if (existsSync(join(data.root, file))) throw new Refusal(`${file} already exists (edit it to add records)`);
-  if (!o.owner) throw new Refusal(`--owner HANDLE is required: the member the zone belongs to (Globenet's own zones: --owner globenet)`);
+  if (existsSync(join(data.root, file))) throw new Refusal(`${file} already exists (edit it to add records)`, `${file} existe déjà (modifiez-le pour ajouter des enregistrements)`);
+  if (!o.owner) throw new Refusal(`--owner HANDLE is required: the member the zone belongs to (Globenet's own zones: --owner globenet)`, `--owner IDENTIFIANT est obligatoire : le membre à qui appartient la zone (zones propres à Globenet : --owner globenet)`);
   checkHandle(o.owner);
   const ref = reference(data);
   const owner = memberOf(data, o.owner);
-  if (!owner) throw new Refusal(`no member "${o.owner}" (the owner is a member handle, a folder under members/; create it first: npm run new -- member ${o.owner})`);
-  if (owner === "departed") throw new Refusal(`member "${o.owner}" has departed and may not own a zone`);
+  if (!owner) throw new Refusal(`no member "${o.owner}" (the owner is a member handle, a folder under members/; create it first: npm run new -- member ${o.owner})`, `aucun membre « ${o.owner} » (le propriétaire est l'identifiant d'un membre, un dossier sous members/ ; créez-le d'abord : npm run new -- member ${o.owner})`);
+  if (owner === "departed") throw new Refusal(`member "${o.owner}" has departed and may not own a zone`, `le membre « ${o.owner} » est parti et ne peut pas posséder de zone`);
   const ns = ref.hosts.filter((h) => h.roles.includes("dns-primary") || h.roles.includes("dns-secondary")).map((h) => h.fqdn).sort();
   const text = zoneYaml({ zone, owner: owner.handle, nameservers: ns, domain: ref.inventory.domain, command: o.command });
   const notes: string[] = [];
-  if (zone !== domain) notes.push(`zone name: ${zone} (written as the schema wants it, from "${domain}")`);
-  if (zone.endsWith(".arpa")) notes.push("a reverse zone: PTR records are derived, nothing to fill in");
-  else {
-    notes.push("to fill in: records (MX, TXT for SPF/DMARC/DKIM, CNAME...) if the member needs any");
-    if (ns.length > 0) notes.push(`then the member sets the domain's name servers to ${ns.join(" and ")} at their registrar`);
+  const notesFr: string[] = [];
+  if (zone !== domain) {
+    notes.push(`zone name: ${zone} (written as the schema wants it, from "${domain}")`);
+    notesFr.push(`nom de la zone : ${zone} (écrit comme le schéma le veut, d'après « ${domain} »)`);
   }
-  return { file, text, notes };
+  if (zone.endsWith(".arpa")) {
+    notes.push("a reverse zone: PTR records are derived, nothing to fill in");
+    notesFr.push("une zone inverse : les enregistrements PTR sont déduits, rien à compléter");
+  } else {
+    notes.push("to fill in: records (MX, TXT for SPF/DMARC/DKIM, CNAME...) if the member needs any");
+    notesFr.push("à compléter : records (MX, TXT pour SPF/DMARC/DKIM, CNAME…) si le membre en a besoin");
+    if (ns.length > 0) {
+      notes.push(`then the member sets the domain's name servers to ${ns.join(" and ")} at their registrar`);
+      notesFr.push(`ensuite, le membre indique ${ns.join(" et ")} comme serveurs de noms du domaine chez son bureau d'enregistrement`);
+    }
+  }
+  return { file, text, notes, notesFr };
 }
