@@ -71,6 +71,7 @@ const ISOLATION = { attacker: VELO, attackerSite: "atelier-velo.test", victim: O
 function writeMemberFile(handle: string, site: string, rel: string, content: string): void {
   const file = join(SITE(handle, site), rel);
   const st = statSync(HOME(handle));
+  if (st.uid === 0) throw new Error(`${HOME(handle)} belongs to root: the member's account was not created`);
   mkdirSync(dirname(file), { recursive: true });
   chownSync(dirname(file), st.uid, st.gid);
   writeFileSync(file, content);

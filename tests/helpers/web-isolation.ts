@@ -141,9 +141,12 @@ export function attacks(m: Members): Attack[] {
 
 /** Writes a file as its member would (owner and group the member's). */
 function put(file: string, content: string, owner: string): void {
+  // The home first: a missing one (the apply failed) must not be made here as root, or the
+  // next apply refuses to adopt it.
+  const st = statSync(paths.home(owner));
+  if (st.uid === 0) throw new Error(`${paths.home(owner)} belongs to root: the member's account was not created`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, content);
-  const st = statSync(paths.home(owner));
   chownSync(file, st.uid, st.gid);
   for (let d = dirname(file); d.startsWith(`${paths.home(owner)}/sites/`); d = dirname(d)) chownSync(d, st.uid, st.gid);
 }
