@@ -111,6 +111,6 @@ export async function prepareMrTree(repo: string, opts: { head: string; target: 
   if (merged === undefined) tree.refusals.push(`${stackFile} would not exist after the merge`);
   if (tree.refusals.length) return tree;
   tree.merged = must(repo, ["commit-tree", mergedTree, "-p", target, "-p", head, "-m", "mr-plans: the merge request merged with its target (local, never pushed)"], IDENTITY).trim();
-  await extractDataTree(simpleGit(repo), tree.merged, opts.dest, stack);
+  await extractDataTree(simpleGit(repo), repo, tree.merged, opts.dest, stack);
   return tree;
 }

@@ -55,7 +55,7 @@ export async function offlineGuard(o: OfflineGuardOptions): Promise<OfflineGuard
   const tmp = mkdtempSync(join(tmpdir(), "globenet-guard-"));
   let base: Model | undefined;
   try {
-    await extractDataTree(git, commit, tmp, o.stack);
+    await extractDataTree(git, o.root, commit, tmp, o.stack);
     const b = loadModel(tmp, o.stack);
     if (!b.model) throw new OfflineSideError("base", b.errors, `the base (${label}, ${commit.slice(0, 12)})`);
     base = b.model;

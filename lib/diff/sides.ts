@@ -46,7 +46,7 @@ export async function renderSide(git: SimpleGit, repoRoot: string, side: Side, s
   if (!("worktree" in side)) {
     root = join(tmp, `tree-${side.role}`);
     mkdirSync(root, { recursive: true });
-    await extractDataTree(git, side.commit, root, stack);
+    await extractDataTree(git, repoRoot, side.commit, root, stack);
   }
   // The head's duplicates are blamed on the files changed since the base.
   const { model, errors } = loadModel(root, stack, {}, { changed });
