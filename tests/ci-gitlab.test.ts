@@ -17,8 +17,8 @@ import { freePort, requireTools, run } from "./helpers/tools";
 /**
  * .gitlab-ci.yml, run for real by gitlab-ci-local (shell executor, no Docker), in its two
  * trust zones:
- * - a merge request whose branch turns scripts/test.sh, package.json's lifecycle scripts and
- *   index.ts into environment dumps runs its pipeline (validate, rendered-diff, test) with only
+ * - a merge request whose branch turns scripts/test.sh, package.json's lifecycle scripts,
+ *   index.ts and lib/cli/main.ts (every command's entry) into environment dumps runs its pipeline (validate, rendered-diff, test) with only
  *   what GitLab gives an unprotected merge request pipeline: every dump ran, and no prod secret
  *   (passphrase, state database password, SSH key, API token) is in any output or artifact;
  * - the protected mr-plans job, run as GitLab would on the default branch (a clone of a local
@@ -296,11 +296,14 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
     lock.version = "0.1.1";
     (lock.packages[""] as { version?: string }).version = "0.1.1";
     writeFileSync(join(work, "package-lock.json"), `${JSON.stringify(lock, null, 2)}\n`);
-    const index = readFileSync(join(work, "index.ts"), "utf8");
-    writeFileSync(
-      join(work, "index.ts"),
-      `${index}\nimport { appendFileSync as __mr } from "node:fs";\n__mr(${JSON.stringify(log)}, "${MARK} index.ts\\n");\nconsole.log("=== environment seen by index.ts ===", JSON.stringify(process.env));\n`,
-    );
+    // The program and the one entry of every npm run command (validate, render, diff run it).
+    for (const file of ["index.ts", "lib/cli/main.ts"]) {
+      const code = readFileSync(join(work, file), "utf8");
+      writeFileSync(
+        join(work, file),
+        `${code}\nimport { appendFileSync as __mr } from "node:fs";\n__mr(${JSON.stringify(log)}, "${MARK} ${file}\\n");\nconsole.log("=== environment seen by ${file} ===", JSON.stringify(process.env));\n`,
+      );
+    }
     git("commit", "-q", "-am", "Faster tests");
 
     // Merge request !8: an alias, and the stack file's encryption salt (code-like: no plan).
@@ -356,7 +359,7 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
     expect(await jobsOf({ ...base, CI_COMMIT_BRANCH: "velo-alias", CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_TASK: "mr-plans" })).toEqual([]);
   }, 300_000);
 
-  it("a merge request whose test script, lifecycle scripts and index.ts dump the environment: every dump runs, and none holds a prod secret", async () => {
+  it("a merge request whose test script, lifecycle scripts, index.ts and command entry dump the environment: every dump runs, and none holds a prod secret", async () => {
     const outputs: string[] = [];
     for (const job of ["validate", "rendered-diff", "test"]) {
       const r = await gcl(work, mrVars(), [job]);
@@ -366,9 +369,9 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
     const all = outputs.join("\n");
     // The attack ran, for real: each vector printed the environment it was given.
     const ran = ranLines().map((l) => l.replace(`${MARK} `, ""));
-    for (const v of ["preinstall", "prepare", "prevalidate", "index.ts", "pretest", "scripts/test.sh"]) expect(ran, v).toContain(v);
+    for (const v of ["preinstall", "prepare", "prevalidate", "lib/cli/main.ts", "pretest", "scripts/test.sh"]) expect(ran, v).toContain(v);
     expect(all).toContain("CI_PIPELINE_SOURCE=merge_request_event");
-    expect(all).toContain("=== environment seen by index.ts ===");
+    expect(all).toContain("=== environment seen by lib/cli/main.ts ===");
     // …and found nothing of prod's: not in any job's output, log or artifact.
     expect(secretsIn(all)).toEqual([]);
     const kept = [...filesUnder(join(work, ".gitlab-ci-local")), ...filesUnder(join(work, "out"))];
@@ -412,7 +415,7 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
     expect(note).toContain("**Guard:** OK");
     expect(note).toMatch(/Allow-Destroy lines read from the commit messages [0-9a-f]{12}\.\.[0-9a-f]{12}/);
     // The code it changes is named, not previewed.
-    expect(note).toMatch(/\*\*Not previewed:\*\*[^\n]*\n\n```\nindex\.ts\npackage-lock\.json\npackage\.json\nscripts\/test\.sh\n```/);
+    expect(note).toMatch(/\*\*Not previewed:\*\*[^\n]*\n\n```\nindex\.ts\nlib\/cli\/main\.ts\npackage-lock\.json\npackage\.json\nscripts\/test\.sh\n```/);
     expect(gl.statuses.find((s) => s.sha === head7)).toMatchObject({ state: "success", name: STATUS_NAME, pipeline_id: 507 });
 
     // !8 changes the stack file outside its inventory: refused, said so, status failed.
