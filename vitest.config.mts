@@ -39,7 +39,10 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["tests/**/*.test.ts"], exclude: SYSTEM, sequence: { groupOrder: 0 } },
+        // isolate: false shares loaded modules between the files of a worker: the unit tier went
+        // from 71 s to 34 s wall on 2 cores (fresh clone). Unit files restore what they change
+        // (process.env, spies), so sharing is safe; a file that cannot must go to SYSTEM.
+        test: { name: "unit", include: ["tests/**/*.test.ts"], exclude: SYSTEM, isolate: false, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
