@@ -64,3 +64,35 @@ export function checkDnsHosts(ctx: Ctx): { primary?: string; secondaries: string
   }
   return { primary: primaries.length === 1 ? primaries[0] : undefined, secondaries };
 }
+
+/**
+ * Backups: at most one host with the backup role, holding no other role (a backup kept on a
+ * host it protects dies with it), and the inventory's backup section when there is one. A
+ * backup host on a loopback address shares the machine with the others: the lab only.
+ */
+export function checkBackupHost(ctx: Ctx): void {
+  const inv = ctx.inventory.value;
+  const backups = hostsWithRole(ctx, "backup");
+  if (backups.length > 1) {
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", backups[1] as string, "roles"), { en: `only one host may have the backup role, found ${backups.join(", ")} (keep it on one)`, fr: `un seul hôte peut avoir le rôle backup, il y en a ${backups.length} (${backups.join(", ")}) (gardez-le sur un seul)` });
+  }
+  for (const name of backups) {
+    const h = inv.hosts[name];
+    if (!h) continue;
+    const others = h.roles.filter((r) => r !== "backup");
+    if (others.length > 0) {
+      ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", name, "roles"), { en: `the backup host must not also be ${others.join(", ")}: a backup kept on a host it protects is lost with it (give the backup role to another machine)`, fr: `l'hôte de sauvegarde ne doit pas être aussi ${others.join(", ")} : une sauvegarde gardée sur l'hôte qu'elle protège disparaît avec lui (donnez le rôle backup à une autre machine)` });
+    }
+    const loopback = h.address === "::1" || h.address.startsWith("127.");
+    const sharing = Object.entries(inv.hosts).filter(([n, o]) => n !== name && o.address === h.address);
+    if (!loopback && sharing.length > 0) {
+      ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", name, "address"), { en: `${h.address} is also the address of ${sharing.map(([n]) => n).join(", ")}: the backup host must be another machine (only the lab shares 127.0.0.1)`, fr: `${h.address} est aussi l'adresse de ${sharing.map(([n]) => n).join(", ")} : l'hôte de sauvegarde doit être une autre machine (seul le lab partage 127.0.0.1)` });
+    }
+  }
+  if (backups.length > 0 && !inv.backup) {
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", backups[0] as string, "roles"), { en: "a host has the backup role but the inventory has no backup: section (add backup: {} for the defaults: 02:30, 7 daily, 4 weekly, 12 monthly)", fr: "un hôte a le rôle backup mais l'inventaire n'a pas de section backup: (ajoutez backup: {} pour les valeurs par défaut : 02:30, 7 quotidiennes, 4 hebdomadaires, 12 mensuelles)" });
+  }
+  if (backups.length === 0 && inv.backup) {
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "backup"), { en: "backup: is set but no host has the backup role (add the role to the backup machine, or remove the section)", fr: "backup: est présent mais aucun hôte n'a le rôle backup (ajoutez ce rôle à la machine de sauvegarde, ou retirez la section)" });
+  }
+}

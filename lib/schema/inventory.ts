@@ -2,7 +2,7 @@ import { z } from "zod";
 import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshPublicKey } from "./common";
 import { PHP_VERSION } from "./names";
 
-export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor"] as const;
+export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor", "backup"] as const;
 export type Role = (typeof ROLES)[number];
 
 const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, { error: "must be an absolute path of letters, digits, '.', '_', '-' and '/' (like /var/backups/globenet)" }).refine((s) => !s.includes(".."), { error: "must not contain `..` (write the real path)" });
@@ -143,6 +143,34 @@ const dnssec = z.strictObject({
   publish_safety: duration.default("1h"),
 });
 
+/** How many snapshots pruning keeps (borg prune --keep-daily/weekly/monthly). */
+const keep = (what: string, dflt: number) =>
+  z.number({ error: `must be a whole number of ${what} snapshots to keep` }).int({ error: `must be a whole number of ${what} snapshots to keep` }).min(0).max(1000, { error: "must be at most 1000" }).default(dflt);
+
+/**
+ * Backups (docs/architecture.md, "Backups"): every protected host sends its data to the host
+ * with the backup role, into a BorgBackup repository of its own, encrypted with a passphrase
+ * the apply generates (a stack secret).
+ */
+const backup = z.strictObject({
+  /** The folder of the repositories on the backup host: one repository per protected host, <path>/<host>. */
+  path: absPath.default("/srv/globenet-backup"),
+  /** The unix account on the backup host that owns the repositories; hosts log in as it with their own key. */
+  user: identifier("user name", 32, "globenet-backup").default("globenet-backup"),
+  /** When each host's daily run starts (the host's local time, HH:MM). */
+  time: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: 'must be a time of day HH:MM like "02:30"' }).default("02:30"),
+  retention: z.strictObject({ daily: keep("daily", 7), weekly: keep("weekly", 4), monthly: keep("monthly", 12) }).prefault({}),
+  /** A snapshot older than this is flagged by npm run status -- backups and by CI's nightly job. */
+  max_age_hours: z.number({ error: "must be a whole number of hours" }).int({ error: "must be a whole number of hours" }).min(1).max(24 * 31, { error: "must be at most 744 (31 days)" }).default(26),
+  /** Every how many days the repositories are checked (borg check). */
+  check_every_days: z.number({ error: "must be a whole number of days" }).int({ error: "must be a whole number of days" }).min(1).max(90, { error: "must be at most 90" }).default(7),
+  /** Left out of every member's home: caches and temporary files (borg patterns, relative to the home). */
+  home_excludes: z
+    .array(z.string().regex(/^[A-Za-z0-9._*?\/-]+$/, { error: "must be a relative pattern of letters, digits and . _ * ? / - (like .cache or sites/*/tmp)" }).refine((s) => !s.startsWith("/") && !s.split("/").includes(".."), { error: "must be relative to the home, without .." }))
+    .max(50)
+    .default([".cache", "tmp", "sites/*/tmp", "sites/*/htdocs/wp-content/cache"]),
+});
+
 const pool4 = z.strictObject({ cidr: cidr(4), gateway: ipv4 });
 const pool6 = z.strictObject({ cidr: cidr(6), gateway: ipv6 });
 
@@ -163,6 +191,8 @@ export const inventorySchema = z.strictObject({
   /** Needed as soon as a site has tls: acme (the default). */
   acme: acme.optional(),
   dnssec: dnssec.prefault({}),
+  /** Needed when a host has the backup role. */
+  backup: backup.optional(),
   hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),
 });
 
@@ -171,6 +201,7 @@ export type Host = z.infer<typeof hostSchema>;
 export type Sshd = z.infer<typeof sshd>;
 export type Acme = z.infer<typeof acme>;
 export type DnssecPolicy = z.infer<typeof dnssec>;
+export type BackupSettings = z.infer<typeof backup>;
 
 /** The config key under which the inventory sits in Pulumi.<stack>.yaml. */
 export const INVENTORY_KEY = "globenet-infra:inventory";

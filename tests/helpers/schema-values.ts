@@ -5,7 +5,7 @@ import { defOf, unwrap } from "../../lib/schema/walk";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK+tBZeYUZ4D98ehwVRHgYI6hfIPcJsByHLI3gzNJUtK bureau@laptop";
 
-const SAMPLES = ["x", "velo", "8.3", "public", "example.org", "a@example.org", "203.0.113.9", "2001:db8::9", "/var/tmp/x", "1h", "52:54:00:aa:bb:cc", "0123abcd", "https://ca.example/d", "hello", KEY];
+const SAMPLES = ["x", "velo", "8.3", "public", "example.org", "a@example.org", "203.0.113.9", "2001:db8::9", "/var/tmp/x", "1h", "04:15", "52:54:00:aa:bb:cc", "0123abcd", "https://ca.example/d", "hello", KEY];
 
 /** Variations of a string one character apart: "8.2" → "8.3", "203.0.113.20" → "203.0.113.21". */
 function nearby(s: string): string[] {

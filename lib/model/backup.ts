@@ -1,0 +1,77 @@
+import type { BackupSettings } from "../schema/inventory";
+import { paths } from "./paths";
+import type { HostModel, Model } from "./types";
+
+/**
+ * What each protected host sends to the backup host (docs/architecture.md, "Backups"). One
+ * BorgBackup repository per protected host; one archive per source and run, named
+ * `<kind>--<name>--<UTC stamp>` so a listing per member, database, VPS or zone is a prefix.
+ */
+export type BackupSource =
+  /** A member's home: sites, keys, crontab copy; caches and tmp left out. */
+  | { kind: "home"; name: string; handle: string; path: string; excludes: string[] }
+  /** A database, dumped while it is written (a consistent snapshot, no lock that stops the site). */
+  | { kind: "database"; name: string; handle: string }
+  /** A VPS disk, copied from a consistent point (an external snapshot while it runs). */
+  | { kind: "vps-disk"; name: string; handle: string; domain: string; disk: string }
+  /** A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives. */
+  | { kind: "path"; name: "dnssec" | "acme" | "archives"; path: string };
+
+export type BackupKind = BackupSource["kind"];
+
+export interface BackupHostPlan {
+  /** The protected host (inventory name). */
+  host: string;
+  /** Its repository on the backup host. */
+  repository: string;
+  sources: BackupSource[];
+}
+
+export interface BackupPlan {
+  /** The backup host (inventory name). */
+  backupHost: HostModel;
+  settings: BackupSettings;
+  hosts: BackupHostPlan[];
+}
+
+/** The archive name prefix of one source: what `npm run backup -- list` filters on. */
+export function archivePrefix(s: Pick<BackupSource, "kind" | "name">): string {
+  return `${s.kind}--${s.name}--`;
+}
+
+/**
+ * The backup plan of a model, or undefined when no host has the backup role. Sources are
+ * sorted by kind then name, hosts by name: the rendered configuration is stable.
+ * Departed members have no home, database or VPS left; their departure archive is in the
+ * archives folder of each host, which is backed up.
+ */
+export function backupPlan(model: Model): BackupPlan | undefined {
+  const backupHost = model.hosts.find((h) => h.roles.includes("backup"));
+  const settings = model.inventory.backup;
+  if (!backupHost || !settings) return undefined;
+  const archives = model.inventory.archive_dir;
+  const plans: BackupHostPlan[] = [];
+  for (const h of model.hosts) {
+    if (h.name === backupHost.name) continue;
+    const sources: BackupSource[] = [];
+    if (h.roles.includes("web")) {
+      for (const m of model.members) {
+        if (m.webHost === h.name && m.status !== "departed") sources.push({ kind: "home", name: m.handle, handle: m.handle, path: m.home, excludes: settings.home_excludes });
+      }
+      if (model.inventory.acme && model.sites.some((s) => s.webHost === h.name && s.tls === "acme")) sources.push({ kind: "path", name: "acme", path: model.inventory.acme.store_dir });
+    }
+    if (h.roles.includes("db")) {
+      for (const d of model.databases) if (d.dbHost === h.name && d.status !== "departed") sources.push({ kind: "database", name: d.name, handle: d.handle });
+    }
+    if (h.roles.includes("dns-primary") && model.zones.some((z) => z.dnssec)) sources.push({ kind: "path", name: "dnssec", path: paths.dnssecKeyDir });
+    if (h.roles.includes("hypervisor")) {
+      for (const v of model.vps) if (v.hypervisor === h.name && v.status !== "departed") sources.push({ kind: "vps-disk", name: v.domain, handle: v.handle, domain: v.domain, disk: v.diskPath });
+    }
+    if (sources.length === 0 && !h.roles.some((r) => r === "web" || r === "db" || r === "hypervisor")) continue;
+    sources.push({ kind: "path", name: "archives", path: archives });
+    sources.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+    plans.push({ host: h.name, repository: `${settings.path}/${h.name}`, sources });
+  }
+  plans.sort((a, b) => a.host.localeCompare(b.host));
+  return { backupHost, settings, hosts: plans };
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { loadModel } from "../lib/check/build";
+import { archivePrefix, backupPlan } from "../lib/model/backup";
+import { baseFiles, errorsOf, HOST_KEY, writeTree } from "./helpers/data-tree";
+
+/*
+ * Unit tier: which host sends what to the backup host (lib/model/backup.ts), and the
+ * inventory rules for the backup host (lib/check/hosts.ts checkBackupHost).
+ */
+
+const INV = baseFiles()["Pulumi.test.yaml"] as string;
+const BK = `      bk1:
+        roles: [backup]
+        fqdn: bk1.globenet.example
+        address: 198.51.100.80
+        ssh: { user: globenet-deploy, host_key: "${HOST_KEY}" }
+`;
+const withBackup = (section = "    backup: {}\n", host = BK) => INV.replace("    hosts:\n", `${section}    hosts:\n`) + host;
+
+function planOf(changes: Record<string, string | null>) {
+  const { model, errors } = loadModel(writeTree(changes), "test");
+  expect(errors.map((e) => e.message)).toEqual([]);
+  return backupPlan(model!);
+}
+
+describe("backup plan", () => {
+  it("none without a backup host", () => {
+    expect(planOf({})).toBeUndefined();
+  });
+
+  it("each protected host: its homes, databases, VPS disks, DNSSEC keys, ACME store, and its archives", () => {
+    const plan = planOf({
+      "Pulumi.test.yaml": withBackup(),
+      "zones/velo-libre.example.yaml": 'owner: velo-libre\ndnssec: true\nrecords:\n  - { name: "@", type: TXT, value: "v=spf1 -all" }\n',
+    });
+    expect(plan?.backupHost.name).toBe("bk1");
+    expect(plan?.settings).toMatchObject({ path: "/srv/globenet-backup", user: "globenet-backup", time: "02:30", retention: { daily: 7, weekly: 4, monthly: 12 }, max_age_hours: 26 });
+    const by = Object.fromEntries((plan?.hosts ?? []).map((h) => [h.host, h.sources.map((s) => `${s.kind}:${s.name}`)]));
+    expect(by).toEqual({
+      hv1: ["path:archives", "vps-disk:velo-libre--atelier"],
+      ns1: ["path:archives", "path:dnssec"],
+      web1: ["database:velo_wp", "home:globenet", "home:velo-libre", "path:acme", "path:archives"],
+    });
+    // The secondary holds nothing of its own (it transfers from the primary): not backed up.
+    expect(plan?.hosts.map((h) => h.repository)).toEqual(["/srv/globenet-backup/hv1", "/srv/globenet-backup/ns1", "/srv/globenet-backup/web1"]);
+    const home = plan?.hosts.find((h) => h.host === "web1")?.sources.find((s) => s.kind === "home" && s.name === "velo-libre");
+    expect(home).toEqual({ kind: "home", name: "velo-libre", handle: "velo-libre", path: "/home/velo-libre", excludes: [".cache", "tmp", "sites/*/tmp", "sites/*/htdocs/wp-content/cache"] });
+    const disk = plan?.hosts.find((h) => h.host === "hv1")?.sources.find((s) => s.kind === "vps-disk");
+    expect(disk).toMatchObject({ domain: "velo-libre--atelier", disk: "/var/lib/libvirt/images/globenet/velo-libre--atelier.qcow2", handle: "velo-libre" });
+    expect(archivePrefix({ kind: "home", name: "velo-libre" })).toBe("home--velo-libre--");
+  });
+
+  it("a departed member's home, database and VPS are no longer sources (its departure archive is, with the archives)", () => {
+    const plan = planOf({
+      "Pulumi.test.yaml": withBackup(),
+      "members/velo-libre/member.yaml": "handle: velo-libre\nname: Association Vélo Libre\ncontact:\n  email: bureau@velo-libre.example\nstatus: departed\n",
+      "members/velo-libre/vps/atelier.yaml": null,
+      "zones/velo-libre.example.yaml": null,
+    });
+    const names = (plan?.hosts ?? []).flatMap((h) => h.sources.map((s) => `${h.host}:${s.kind}:${s.name}`));
+    expect(names.filter((n) => n.includes("velo"))).toEqual([]);
+    expect(names).toContain("web1:path:archives");
+  });
+
+  it("retention, time and excludes come from the inventory", () => {
+    const plan = planOf({ "Pulumi.test.yaml": withBackup('    backup: { time: "04:10", retention: { daily: 3, monthly: 0 }, home_excludes: [cache], max_age_hours: 30 }\n') });
+    expect(plan?.settings).toMatchObject({ time: "04:10", retention: { daily: 3, weekly: 4, monthly: 0 }, max_age_hours: 30 });
+    expect(plan?.hosts.find((h) => h.host === "web1")?.sources.find((s) => s.kind === "home")).toMatchObject({ excludes: ["cache"] });
+  });
+});
+
+describe("the backup host's rules", () => {
+  it.each<[string, string, string]>([
+    ["a backup role without the backup: section", withBackup(""), "Pulumi.test.yaml:38:16 config[\"globenet-infra:inventory\"].hosts.bk1.roles: a host has the backup role but the inventory has no backup: section (add backup: {} for the defaults: 02:30, 7 daily, 4 weekly, 12 monthly)"],
+    ["the backup: section without a backup host", INV.replace("    hosts:\n", "    backup: {}\n    hosts:\n"), "Pulumi.test.yaml:13:13 config[\"globenet-infra:inventory\"].backup: backup: is set but no host has the backup role (add the role to the backup machine, or remove the section)"],
+    ["the backup host also a web host", withBackup("    backup: {}\n", BK.replace("roles: [backup]", "roles: [backup, web]")), "hosts.bk1.roles: the backup host must not also be web: a backup kept on a host it protects is lost with it (give the backup role to another machine)"],
+    ["the backup host at a protected host's address", withBackup("    backup: {}\n", BK.replace("198.51.100.80", "192.0.2.20")), "hosts.bk1.address: 192.0.2.20 is also the address of hv1: the backup host must be another machine (only the lab shares 127.0.0.1)"],
+    ["two backup hosts", withBackup("    backup: {}\n", BK + BK.replace("bk1", "bk2").replace("bk1.globenet", "bk2.globenet").replace("198.51.100.80", "198.51.100.81")), "hosts.bk2.roles: only one host may have the backup role, found bk1, bk2 (keep it on one)"],
+    ["a bad time", withBackup('    backup: { time: "2:30" }\n'), 'backup.time: must be a time of day HH:MM like "02:30"'],
+    ["an exclude that climbs out of the home", withBackup("    backup: { home_excludes: [../etc] }\n"), "backup.home_excludes[0]: must be relative to the home, without .."],
+  ])("%s", (_what, inventory, expected) => {
+    const errs = errorsOf({ "Pulumi.test.yaml": inventory });
+    expect(errs.filter((e) => e.includes(expected)), errs.join("\n")).toHaveLength(1);
+  });
+
+  it("the lab's backup host may share 127.0.0.1 with the others", () => {
+    const lab = withBackup("    backup: {}\n", BK.replace("198.51.100.80", "127.0.0.1")).replaceAll(/address: [0-9.]+/g, "address: 127.0.0.1");
+    expect(errorsOf({ "Pulumi.test.yaml": lab }).filter((e) => e.includes("backup"))).toEqual([]);
+  });
+});
