@@ -594,13 +594,44 @@ function libvirtd(ctx: DaemonCtx): LabDaemon {
   };
 }
 
+// ─── cron ──────────────────────────────────────────────────────────────────────────────────────
+
+const CRON_PID = "/run/crond.pid";
+
+/**
+ * Debian's cron, the hosts' scheduler: the backup runs the apply installs in /etc/cron.d run
+ * for real in the lab (and members' crontabs). It reads /etc/cron.d and the spool by itself.
+ */
+function cron(ctx: DaemonCtx): LabDaemon {
+  const p = ctx.paths;
+  return {
+    name: "cron",
+    where: "/etc/cron.d",
+    comm: "cron",
+    graceMs: 5_000,
+    killAfterGrace: true,
+    async running() {
+      const pid = livePid(CRON_PID, "cron");
+      return pid ? { pid } : undefined;
+    },
+    async start() {
+      const bin = need("cron", "cron");
+      rmSync(CRON_PID, { force: true });
+      // -L 15: log start, end, failures and pids of jobs, to syslog when there is one (none here: the log stays quiet).
+      const r = runDaemonizing(p, "cron", bin, ["-L", "15"]);
+      if (r.status !== 0) throw new LabError(`cron did not start (exit ${r.status}):\n${r.log}`);
+      return pidFromFile(CRON_PID, "cron", "cron");
+    },
+  };
+}
+
 /** In start order; `lab down` stops them in the reverse order. */
 export function labDaemons(ctx: DaemonCtx): LabDaemon[] {
   // pebble before Apache: starting it empties the lab's mod_md store, which Apache must not hold yet.
   const ca = usesPebble(ctx.acme) ? [pebble(ctx, ctx.acme)] : [];
   // md-reload after Apache: it answers mod_md's requests for a reload, which need a certificate authority.
   const reload = ctx.acme ? [mdReload(ctx)] : [];
-  return [sshd(ctx), ...ca, apache(ctx), ...reload, ...ctx.phpVersions.map((v) => fpm(ctx, v)), mariadb(ctx), bind(ctx), virtlogd(ctx), libvirtd(ctx)];
+  return [sshd(ctx), ...ca, apache(ctx), ...reload, ...ctx.phpVersions.map((v) => fpm(ctx, v)), mariadb(ctx), bind(ctx), virtlogd(ctx), libvirtd(ctx), cron(ctx)];
 }
 
 export type StartOutcome = { daemon: LabDaemon; pid?: number; how: "started" | "lab's, already running" | "not the lab's, already running"; ms: number; notes: string[] };
