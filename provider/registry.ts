@@ -1,5 +1,7 @@
 import type { ResourceType } from "./types";
 import { accountType } from "./resources/account";
+import { backupClientType } from "./resources/backup-client";
+import { backupRepositoryType } from "./resources/backup-repository";
 import { databaseType } from "./resources/database";
 import { fileSetType } from "./resources/file-set";
 import { guestType } from "./resources/guest";
@@ -11,4 +13,6 @@ export const registry: Record<string, ResourceType<any, any>> = {
   [RESOURCE_TOKENS.account]: accountType,
   [RESOURCE_TOKENS.database]: databaseType,
   [RESOURCE_TOKENS.guest]: guestType,
+  [RESOURCE_TOKENS.backupClient]: backupClientType,
+  [RESOURCE_TOKENS.backupRepository]: backupRepositoryType,
 } satisfies Record<ResourceToken, ResourceType<any, any>>;

@@ -51,6 +51,7 @@ PACKAGES=(
   tcpdump                # tests/guest-nwfilter.test.ts captures what reaches the guest's gateway
   busybox-static         # the tiny guest of tests/guest-nwfilter.test.ts (its initramfs)
   shellcheck             # tests/shell-scripts.test.ts lints every shell script of the repository
+  borgbackup             # backups (provider backup Client and Repository, provider/scripts/backup/run.sh): borg create/prune/check/extract on each host, borg serve on the backup host; tests/provider-backup.test.ts
 )
 # The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
 UNIT_PACKAGES=(

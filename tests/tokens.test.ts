@@ -24,6 +24,12 @@ interface Seen {
 const seen: Seen[] = [];
 let registry: Record<string, unknown>;
 
+/**
+ * Served by the provider and judged by the guard, not yet declared by the program: the backup
+ * resources are wired into components on main (issue 17). Remove each from here when it is.
+ */
+const NOT_WIRED_YET: string[] = [RESOURCE_TOKENS.backupClient, RESOURCE_TOKENS.backupRepository];
+
 const ALL_TOKENS = new Set<string>([...Object.values(COMPONENT_TOKENS), ...Object.values(RESOURCE_TOKENS), BENCH_NOOP_TOKEN]);
 
 /** Repository-relative .ts files outside tests/ and node_modules. */
@@ -64,7 +70,7 @@ describe("type tokens: components, provider and guard agree", () => {
     const custom = [...new Set(seen.filter((s) => s.custom).map((s) => s.type))].sort();
     const components = [...new Set(seen.filter((s) => !s.custom).map((s) => s.type))].sort();
     // The example data exercises every custom type and every component.
-    expect(custom).toEqual(Object.values(RESOURCE_TOKENS).sort());
+    expect(custom).toEqual(Object.values(RESOURCE_TOKENS).filter((t) => !NOT_WIRED_YET.includes(t)).sort());
     expect(components).toEqual(Object.values(COMPONENT_TOKENS).sort());
     for (const t of custom) expect(registry[t], `${t} is registered by a component but the provider does not serve it`).toBeDefined();
   });
@@ -85,6 +91,17 @@ describe("type tokens: components, provider and guard agree", () => {
     }
   });
 
+  it("deleting a backup repository is a loss allowed by backups/<host> (the repository stays, the message says where)", () => {
+    const step = { op: "delete", type: RESOURCE_TOKENS.backupRepository, name: "web1", old: { target: { name: "bk1" }, sourceHost: "web1", path: "/srv/globenet-backup/web1" } } as unknown as PlanStep;
+    const blocked = judge({ steps: [step] } as Parameters<typeof judge>[0], { maxShare: 1, allowances: [] });
+    expect(blocked.ok).toBe(false);
+    expect(blocked.needed).toEqual(["backups/web1"]);
+    expect(blocked.losses[0]?.archive).toContain("/srv/globenet-backup/web1 on bk1");
+    expect(judge({ steps: [step] } as Parameters<typeof judge>[0], { maxShare: 1, allowances: ["backups/web1"] }).ok).toBe(true);
+    const client = { op: "delete", type: RESOURCE_TOKENS.backupClient, name: "web1", old: { target: { name: "web1" } } } as unknown as PlanStep;
+    expect(judge({ steps: [client] } as Parameters<typeof judge>[0], { maxShare: 1, allowances: [] }).ok).toBe(true);
+  });
+
   it("the guard misses a delete whose type drifted: why the tokens live in one module", () => {
     const account = seen.find((s) => s.type === RESOURCE_TOKENS.account)!;
     const drifted = { op: "delete", type: "globenet:hosting:HostingAccount", name: account.name, old: account.inputs } as PlanStep;
@@ -100,6 +117,6 @@ describe("type tokens: components, provider and guard agree", () => {
       for (const m of text.matchAll(literal)) found.push(`${f}: ${m[1]}`);
     }
     expect(found).toEqual([]);
-    expect(ALL_TOKENS.size).toBe(8);
+    expect(ALL_TOKENS.size).toBe(10);
   });
 });

@@ -18,6 +18,8 @@ export const RESOURCE_TOKENS = {
   account: "globenet:hosting:Account",
   database: "globenet:db:Database",
   guest: "globenet:vm:Guest",
+  backupClient: "globenet:backup:Client",
+  backupRepository: "globenet:backup:Repository",
 } as const;
 
 /** The bench's trivial resource, served only by the provider's dry mode (provider/dry-run.ts). */

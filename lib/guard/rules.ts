@@ -30,6 +30,10 @@ export const GUARD_DECISIONS: Record<ResourceToken, LossKind | { noLoss: string 
   [RESOURCE_TOKENS.database]: { what: "database", folder: "databases", ext: ".sql.gz" },
   [RESOURCE_TOKENS.guest]: { what: "VPS and its disk", folder: "vps", ext: ".qcow2" },
   [RESOURCE_TOKENS.fileSet]: { noLoss: "config files rendered from the data, written again by the next apply; a primary's zones removed at once are checked by the share rule" },
+  // Its delete removes the host's key and leaves the repository, but the host's history stops
+  // growing and the next step is a purge: a volunteer says so first (Allow-Destroy: backups/<host>).
+  [RESOURCE_TOKENS.backupRepository]: { what: "backup repository (a host's history)", folder: "backups", ext: "" },
+  [RESOURCE_TOKENS.backupClient]: { noLoss: "the schedule and configuration of a host's backups, rendered from the data; its key and passphrase stay on the host" },
 };
 
 const KINDS: Record<string, LossKind> = Object.fromEntries(Object.entries(GUARD_DECISIONS).flatMap(([t, d]) => ("noLoss" in d ? [] : [[t, d]])));
@@ -44,6 +48,8 @@ export interface Loss {
   /** The same two texts in French, for a volunteer reading in French. */
   fr: { description: string; archive: string };
   allowedBy?: string;
+  /** Nothing is archived because nothing is removed from disk (a backup repository): `archive` says where it stays. */
+  keptInPlace?: boolean;
 }
 
 export interface Verdict {
@@ -130,6 +136,7 @@ function lossesOf(step: PlanStep): Loss[] {
     labelFr = `le compte d'hébergement ${handle} (son dossier personnel et ses sites)`;
     file = handle;
   }
+  if (step.type === RESOURCE_TOKENS.backupRepository) return [repositoryLoss(step, host)];
   const deleted = step.op === "delete";
   const verb = deleted ? "deleted" : "replaced (the old one deleted)";
   // French agrees with the thing: "la base … supprimée", "le VPS … supprimé".
@@ -148,6 +155,25 @@ function lossesOf(step: PlanStep): Loss[] {
       },
     },
   ];
+}
+
+/** A backup repository: nothing is archived, the repository itself stays where it is. */
+function repositoryLoss(step: PlanStep, host: string): Loss {
+  const i = step.old ?? step.new ?? {};
+  const source = str(i.sourceHost) ?? step.name;
+  const path = str(i.path) ?? `<backup.path>/${source}`;
+  const deleted = step.op === "delete";
+  return {
+    path: `backups/${source}`,
+    coveredBy: [],
+    description: `backups/${source}: the backup repository of ${source} would be ${deleted ? "deleted" : "replaced"} on ${host} (${source} stops adding to its history)`,
+    archive: `${path} on ${host}: only ${source}'s key is removed; purging the repository is a separate command`,
+    fr: {
+      description: `backups/${source} : le dépôt de sauvegarde de ${source} serait ${deleted ? "supprimé" : "remplacé"} sur ${host} (${source} n'ajoute plus à son historique)`,
+      archive: `${path} sur ${host} : seule la clé de ${source} est retirée ; purger le dépôt est une commande à part`,
+    },
+    keptInPlace: true,
+  };
 }
 
 function zonesOf(inputs: Record<string, unknown> | undefined): Set<string> {
@@ -222,7 +248,8 @@ export function formatVerdict(v: Verdict, lang: Lang = "en"): string {
   for (const l of v.losses) {
     const state = l.allowedBy ? (fr ? "autorisé" : "allowed") : fr ? "BLOQUÉ" : "BLOCKED";
     lines.push(`  ${state.padEnd(7)}  ${fr ? l.fr.description : l.description}`);
-    lines.push(`           ${fr ? `archivé d'abord dans ${l.fr.archive}` : `archived first to ${l.archive}`}${l.allowedBy ? ` (Allow-Destroy: ${l.allowedBy})` : ""}`);
+    const where = l.keptInPlace ? (fr ? `conservé sur place : ${l.fr.archive}` : `kept in place: ${l.archive}`) : fr ? `archivé d'abord dans ${l.fr.archive}` : `archived first to ${l.archive}`;
+    lines.push(`           ${where}${l.allowedBy ? ` (Allow-Destroy: ${l.allowedBy})` : ""}`);
   }
   for (const s of fr ? v.shareFr : v.share) lines.push(`  ${fr ? "BLOQUÉ " : "BLOCKED"}  ${s}`);
   if (!v.ok) {

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Backup Repository, read (after account/prelude.sh and repo-common.sh): ACCOUNT REPO PUBLIC_KEY.
+# Prints account=ok|absent|foreign, repository=present|absent, key=ok|other|absent.
+# shellcheck disable=SC2154 # auid and ahome come from account() of repo-common.sh
+acct=$1 repo=$2 pub=$3
+base=$(dirname -- "$repo")
+if ! account "$acct"; then echo "account=absent"
+elif [ "$(marker user "$acct")" != "$auid" ]; then echo "account=foreign"
+else echo "account=ok"; fi
+if [ -f "$repo/config" ] && [ ! -L "$repo" ]; then echo "repository=present"; else echo "repository=absent"; fi
+ak=$base/.ssh/authorized_keys
+want=$(key_line "$pub" "$repo")
+if [ -f "$ak" ] && grep -qxF -- "$want" "$ak"; then echo "key=ok"
+elif [ -f "$ak" ] && awk -v c="globenet-repository=$repo" '$NF == c { f = 1 } END { exit !f }' -- "$ak"; then echo "key=other"
+else echo "key=absent"; fi

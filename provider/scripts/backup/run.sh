@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# globenet-backup: a protected host's backups, with BorgBackup, to its repository on the backup
+# host. The provider's backup Client installs this file as /usr/local/sbin/globenet-backup
+# (root only) with its configuration in /etc/globenet/backup (docs/architecture.md, "Backups").
+#
+#   globenet-backup run [--only <kind>--<name>]      every source (or one), then prune
+#   globenet-backup scheduled                         run, then check when one is due (cron)
+#   globenet-backup list [<prefix>]                   the archives (home--velo-libre--…)
+#   globenet-backup files <archive> [<path>…]         what an archive holds
+#   globenet-backup restore <archive> [<path in archive>] [--to <dir>] [--in-place]
+#   globenet-backup restore-db <archive> <database> [--replace]
+#   globenet-backup check                             borg check of this host's repository
+#
+# The repository passphrase reaches borg on a file descriptor (BORG_PASSPHRASE_FD), never in
+# argv or the environment. Values from the configuration and the command line are arguments
+# of the commands, never script text.
+set -euo pipefail
+umask 077
+export LC_ALL=C.UTF-8
+ETC=/etc/globenet/backup
+STATE=/var/lib/globenet/backup
+STATUS=$STATE/status
+RESTORE_BASE=/var/lib/globenet/restore
+# borg's cache and security records (nonces, the repository's id) for this host's repository.
+export BORG_BASE_DIR=$STATE/borg
+# The backup host's key is pinned under an alias: the address may change, the key may not.
+export BORG_RSH="ssh -F none -i $ETC/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$ETC/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o HostKeyAlias=globenet-backup -o ConnectTimeout=20 -o ServerAliveInterval=30 -o ServerAliveCountMax=4"
+export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=no
+export BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=NO BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=NO
+unset BORG_PASSPHRASE BORG_PASSCOMMAND BORG_NEW_PASSPHRASE
+
+die() { printf 'globenet-backup: %s\n' "$*" >&2; exit 1; }
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# outcome RC: ok or failed. last_ok_after RC ID: now when RC is 0, else the last good time of ID.
+outcome() { if [ "$1" -eq 0 ]; then echo ok; else echo failed; fi; }
+last_ok_after() { if [ "$1" -eq 0 ]; then now; else field_of "$2" last_ok; fi; }
+# borg with the passphrase on fd 3 (closed for every process borg starts: Python closes them).
+borg_() { BORG_PASSPHRASE_FD=3 borg --lock-wait 600 "$@" 3<"$ETC/passphrase"; }
+
+REPO='' RET_D='' RET_W='' RET_M='' CHECK_DAYS=7 SOCKET=''
+SOURCES=()
+load_config() {
+  local line f
+  [ -f "$ETC/sources" ] || die "there is no $ETC/sources: the backup is not set up on this host (the apply installs it)"
+  [ -f "$ETC/passphrase" ] || die "there is no $ETC/passphrase: the repository key's passphrase is missing (the apply writes it again from the stack's secret)"
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in '' | '#'*) continue ;; esac
+    IFS=$'\t' read -r -a f <<<"$line"
+    case ${f[0]} in
+      repository) REPO=${f[1]} ;;
+      retention) RET_D=${f[1]} RET_W=${f[2]} RET_M=${f[3]} ;;
+      check_every_days) CHECK_DAYS=${f[1]} ;;
+      socket) SOCKET=${f[1]} ;;
+      home | database | path | vps-disk) SOURCES+=("$line") ;;
+      *) die "$ETC/sources: unknown line kind ${f[0]}" ;;
+    esac
+  done <"$ETC/sources"
+  [ -n "$REPO" ] || die "$ETC/sources names no repository"
+}
+
+# ---- status: one line per source, `<id> result=… last_ok=… last_run=… duration=… size=… added=… archive=…`
+declare -A LINE=()
+load_status() {
+  local id rest
+  [ -f "$STATUS" ] || return 0
+  while read -r id rest; do [ -n "$id" ] && LINE[$id]=$rest; done <"$STATUS"
+}
+# The field KEY of the status line of ID, or "-".
+field_of() {
+  local v
+  v=$(sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p" <<<" ${LINE[$1]:-}")
+  printf '%s' "${v:--}"
+}
+# set_status ID RESULT DURATION SIZE ADDED ARCHIVE: the last good time moves only on success.
+set_status() {
+  local id=$1 result=$2 ok
+  ok=$(field_of "$id" last_ok)
+  case $result in ok | warning) ok=$(now) ;; esac
+  LINE[$id]="result=$result last_ok=$ok last_run=$(now) duration=$3 size=$4 added=$5 archive=$6"
+  write_status
+}
+write_status() {
+  local id
+  install -d -m 0700 -- "$STATE"
+  { for id in "${!LINE[@]}"; do printf '%s %s\n' "$id" "${LINE[$id]}"; done; } | sort >"$STATUS.tmp"
+  chmod 0600 -- "$STATUS.tmp"
+  mv -f -- "$STATUS.tmp" "$STATUS"
+}
+
+sock_args() { if [ -n "$SOCKET" ]; then printf '%s\n' "--socket=$SOCKET"; fi; }
+
+# The sizes of a `borg create --json` answer: "original deduplicated".
+sizes() { python3 -c 'import json,sys; s=json.load(sys.stdin)["archive"]["stats"]; print(s["original_size"], s["deduplicated_size"])'; }
+
+# backup_one LINE: one archive of one source. Status 0 done, 1 failed (said on stderr).
+backup_one() {
+  local -a f args sock
+  local kind name id archive start rc out size added e
+  IFS=$'\t' read -r -a f <<<"$1"
+  kind=${f[0]} name=${f[1]} id="${f[0]}--${f[1]}"
+  archive="$id--$(date -u +%Y%m%dT%H%M%SZ)"
+  start=$(date +%s)
+  rc=0 out=''
+  case $kind in
+    home)
+      if [ ! -d "${f[2]}" ] || [ -L "${f[2]}" ]; then
+        set_status "$id" failed 0 - - -
+        printf 'globenet-backup: %s: FAILED: the home %s is missing. Nothing was sent; check the account on this host.\n' "$id" "${f[2]}" >&2
+        return 1
+      fi
+      args=(--one-file-system --numeric-ids --exclude-nodump)
+      for e in "${f[@]:3}"; do args+=(--exclude "sh:${f[2]}/$e"); done
+      out=$(borg_ create --json "${args[@]}" -- "$REPO::$archive" "${f[2]}") || rc=$?
+      ;;
+    database)
+      mapfile -t sock < <(sock_args)
+      # --single-transaction: a consistent snapshot (InnoDB) while the site keeps writing; no
+      # table lock. borg fails the archive when the dump exits non-zero (unlike a pipe).
+      out=$(borg_ create --json --stdin-name "$name.sql" --content-from-command -- "$REPO::$archive" \
+        mariadb-dump "${sock[@]}" --single-transaction --routines --triggers --events --hex-blob --default-character-set=utf8mb4 "$name") || rc=$?
+      ;;
+    path)
+      if [ ! -e "${f[2]}" ]; then
+        set_status "$id" absent "$(($(date +%s) - start))" 0 0 -
+        printf 'globenet-backup: %s: %s does not exist (yet): nothing to back up\n' "$id" "${f[2]}" >&2
+        return 0
+      fi
+      out=$(borg_ create --json --one-file-system --numeric-ids -- "$REPO::$archive" "${f[2]}") || rc=$?
+      ;;
+    vps-disk)
+      # TODO(issue 17): an external snapshot while the guest runs (virsh backup-begin), then
+      # the disk through --content-from-command. Recorded as not backed up until then.
+      set_status "$id" unsupported 0 - - -
+      printf 'globenet-backup: %s: VPS disks are not backed up yet (the status says unsupported)\n' "$id" >&2
+      return 0
+      ;;
+  esac
+  if [ "$rc" -ge 2 ] || { [ "$rc" -eq 1 ] && [ -z "$out" ]; }; then
+    set_status "$id" failed "$(($(date +%s) - start))" - - -
+    printf 'globenet-backup: %s: FAILED (borg exit %s): no new archive. borg says why above (backup host unreachable, repository locked, dump failed). It is marked failed in %s; the next run tries again.\n' "$id" "$rc" "$STATUS" >&2
+    return 1
+  fi
+  read -r size added < <(sizes <<<"$out")
+  # Exit 1 is borg's warning (a file vanished or changed while read): the archive exists.
+  set_status "$id" "$([ "$rc" -eq 0 ] && echo ok || echo warning)" "$(($(date +%s) - start))" "$size" "$added" "$archive"
+}
+
+prune_all() {
+  local line id failed=0 start
+  local -a f
+  start=$(date +%s)
+  for line in "${SOURCES[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    id="${f[0]}--${f[1]}"
+    # On the backup host the repository is append-only: this marks archives deleted; their
+    # data stays until a volunteer there compacts (docs/architecture.md, "Backups").
+    borg_ prune --glob-archives "$id--*" --keep-daily "$RET_D" --keep-weekly "$RET_W" --keep-monthly "$RET_M" -- "$REPO" || failed=1
+  done
+  LINE[prune]="result=$(outcome "$failed") last_ok=$(last_ok_after "$failed" prune) last_run=$(now) duration=$(($(date +%s) - start))"
+  write_status
+  return "$failed"
+}
+
+take_lock() {
+  install -d -m 0700 -- "$STATE"
+  exec 9>"$STATE/lock"
+  flock -n 9 || die "another globenet-backup run or check is running on this host (lock $STATE/lock); try again when it ends"
+}
+
+cmd_run() {
+  local only='' line id start
+  local -a failed=() f
+  if [ "${1:-}" = --only ]; then
+    only=${2:?--only needs <kind>--<name>}
+    printf '%s\n' "${SOURCES[@]}" | awk -F '\t' -v id="$only" '$1 "--" $2 == id { found = 1 } END { exit !found }' || die "no source $only in $ETC/sources"
+  fi
+  take_lock
+  load_status
+  start=$(date +%s)
+  for line in "${SOURCES[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    id="${f[0]}--${f[1]}"
+    [ -z "$only" ] || [ "$only" = "$id" ] || continue
+    backup_one "$line" || failed+=("$id")
+  done
+  [ -n "$only" ] || prune_all || failed+=(prune)
+  LINE[run]="result=$(outcome "${#failed[@]}") last_ok=$(last_ok_after "${#failed[@]}" run) last_run=$(now) duration=$(($(date +%s) - start)) failed=$(IFS=,; echo "${failed[*]:--}")"
+  write_status
+  if [ "${#failed[@]}" -gt 0 ]; then
+    printf 'globenet-backup: the run FAILED for: %s (see the lines above; status in %s). The next run retries them.\n' "${failed[*]}" "$STATUS" >&2
+    return 1
+  fi
+}
+
+cmd_check() {
+  local start rc=0
+  take_lock
+  load_status
+  start=$(date +%s)
+  borg_ check -- "$REPO" || rc=$?
+  LINE[check]="result=$(outcome "$rc") last_ok=$(last_ok_after "$rc" check) last_run=$(now) duration=$(($(date +%s) - start))"
+  write_status
+  [ "$rc" -eq 0 ] || die "the check of $REPO FAILED (borg exit $rc): see borg's messages above; docs/architecture.md (Backups) says what to do"
+}
+
+cmd_scheduled() {
+  local rc=0 last due
+  cmd_run || rc=$?
+  exec 9>&-
+  last=$(field_of check last_ok)
+  due=yes
+  if [ "$last" != - ] && [ "$(($(date +%s) - $(date -d "$last" +%s)))" -lt "$((CHECK_DAYS * 86400 - 3600))" ]; then due=no; fi
+  if [ "$due" = yes ]; then cmd_check || rc=1; fi
+  return "$rc"
+}
+
+valid_archive() {
+  [[ $1 =~ ^(home|database|path|vps-disk)--[A-Za-z0-9._-]+--[0-9]{8}T[0-9]{6}Z$ ]] || die "\"$1\" is not an archive name (<kind>--<name>--<yyyymmddThhmmssZ>, as list shows)"
+}
+
+cmd_list() {
+  if [ -n "${1:-}" ]; then
+    [[ $1 =~ ^[A-Za-z0-9._-]+$ ]] || die "\"$1\" is not an archive name prefix (home--velo-libre, database--velo_wp…)"
+    borg_ list --short --glob-archives "$1*" -- "$REPO"
+  else
+    borg_ list --short -- "$REPO"
+  fi
+}
+
+cmd_files() {
+  local archive=${1:?files needs an archive name}
+  shift
+  valid_archive "$archive"
+  borg_ list --format '{mode} {uid}:{gid} {size:>10} {isomtime} {path}{NL}' -- "$REPO::$archive" "$@"
+}
+
+# A folder for extracted files that only root can reach, on a path no one else controls.
+staging_dir() {
+  local to=$1 d
+  [[ $to == /* ]] || die "--to needs an absolute path"
+  if [ -e "$to" ]; then
+    if [ ! -d "$to" ] || [ -L "$to" ]; then die "$to exists and is not a folder"; fi
+    [ -z "$(ls -A -- "$to")" ] || die "$to is not empty: restore into a new or empty folder"
+  fi
+  d=$(dirname -- "$to")
+  while :; do
+    if [ -e "$d" ]; then
+      [ ! -L "$d" ] || die "$d is a symbolic link: choose a staging folder whose parents are plain folders of root's"
+      [ "$(stat -c %u -- "$d")" = 0 ] || die "$d is not root's: never extract as root under a folder someone else controls (a member's home, /tmp)"
+      case $(stat -c %A -- "$d") in ?????w???? | ????????w?) die "$d can be written by others than root: choose a staging folder under /var/lib/globenet/restore" ;; esac
+    fi
+    [ "$d" != / ] || break
+    d=$(dirname -- "$d")
+  done
+  install -d -m 0700 -- "$to"
+  chown root:root -- "$to"
+  chmod 0700 -- "$to"
+}
+
+# Copies STAGING_HOME (root's) into the member's home HOME with the member's rights only: a
+# link the member planted there leads only where the member can write anyway.
+copy_in_as_member() {
+  local h=$1 home=$2 src=$3 ent uid gid mhome
+  ent=$(getent passwd "$h") || die "there is no user $h on this host: restore into the staging, the account must exist first"
+  IFS=: read -r _ _ uid gid _ mhome _ <<<"$ent"
+  { [ "$uid" -ge 1000 ] && [ "$uid" -lt 60000 ]; } || die "refusing: $h is a system account (uid $uid)"
+  [ "$mhome" = "$home" ] || die "the user $h has home $mhome, not $home"
+  if [ ! -d "$home" ] || [ -L "$home" ]; then die "$home is not a folder"; fi
+  # Read as root from root's staging; written as the member; existing folders keep their modes.
+  tar -C "$src" --numeric-owner -cf - . |
+    setpriv --reuid="$uid" --regid="$gid" --clear-groups -- tar -C "$home" --no-same-owner --no-overwrite-dir -xpf -
+}
+
+cmd_restore() {
+  local archive='' path='' to='' inplace=no kind name line home='' stamp
+  local -a f
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --to) to=${2:?--to needs a folder}; shift 2 ;;
+      --in-place) inplace=yes; shift ;;
+      --) shift; break ;;
+      *) if [ -z "$archive" ]; then archive=$1; elif [ -z "$path" ]; then path=$1; else die "restore takes one archive and at most one path (got \"$1\" too)"; fi; shift ;;
+    esac
+  done
+  if [ $# -gt 0 ]; then if [ -z "$archive" ]; then archive=$1; shift; fi; if [ $# -gt 0 ] && [ -z "$path" ]; then path=$1; fi; fi
+  [ -n "$archive" ] || die "restore needs an archive name (globenet-backup list shows them)"
+  valid_archive "$archive"
+  kind=${archive%%--*}
+  name=${archive#*--}
+  name=${name%--*}
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  if [ -z "$to" ]; then
+    install -d -m 0700 -- "$RESTORE_BASE"
+    to="$RESTORE_BASE/$stamp"
+  fi
+  staging_dir "$to"
+  if [ "$inplace" = yes ]; then
+    [ "$kind" = home ] || die "--in-place restores a member's home only; for $kind, copy from the staging by hand"
+    for line in "${SOURCES[@]}"; do
+      IFS=$'\t' read -r -a f <<<"$line"
+      if [ "${f[0]}" = home ] && [ "${f[1]}" = "$name" ]; then home=${f[2]}; fi
+    done
+    [ -n "$home" ] || die "$name is not a home this host backs up"
+  fi
+  # As root into root's fresh staging folder: owners and modes as they were (numeric ids).
+  (cd -- "$to" && if [ -n "$path" ]; then borg_ extract --numeric-ids -- "$REPO::$archive" "$path"; else borg_ extract --numeric-ids -- "$REPO::$archive"; fi) ||
+    die "the extraction of $archive${path:+ ($path)} into $to FAILED (see borg's message above)"
+  echo "staging=$to"
+  if [ "$inplace" = yes ]; then
+    [ -d "$to${home}" ] || die "the archive holds nothing under $home${path:+ at $path}"
+    copy_in_as_member "$name" "$home" "$to${home}" || die "copying into $home as $name FAILED (the files stay in $to)"
+    rm -rf -- "$to"
+    echo "restored=$home"
+  fi
+}
+
+cmd_restore_db() {
+  local archive=${1:-} db=${2:-} replace=${3:-} target stamp keep
+  local -a sock
+  [ -n "$archive" ] || die "restore-db needs an archive and a database name: restore-db database--velo_wp--20261204T023000Z velo_wp [--replace]"
+  [ -n "$db" ] || die "restore-db needs the database name after the archive"
+  valid_archive "$archive"
+  [[ $archive == database--"$db"--* ]] || die "$archive is not an archive of database $db"
+  [[ $db =~ ^[A-Za-z0-9_]{1,38}$ ]] || die "\"$db\" is not a database name this command restores"
+  mapfile -t sock < <(sock_args)
+  stamp=$(date -u +%Y%m%dT%H%M%S)
+  if [ "$replace" = --replace ]; then
+    target=$db
+    # What is there now is kept first: a replace can be undone.
+    install -d -m 0700 -- "$RESTORE_BASE"
+    keep="$RESTORE_BASE/$db-before-restore-$stamp.sql.gz"
+    mariadb-dump "${sock[@]}" --single-transaction --routines --triggers --events --hex-blob "$db" | gzip >"$keep"
+    echo "kept=$keep"
+    # The dump drops and makes again each table it holds; tables made since stay.
+    borg_ extract --stdout -- "$REPO::$archive" | mariadb "${sock[@]}" "$db"
+  else
+    [ -z "$replace" ] || die "unknown option $replace (only --replace)"
+    target="${db}_restored_$stamp"
+    # shellcheck disable=SC2016 # the backquotes are SQL's, not the shell's
+    printf 'CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n' "$target" | mariadb "${sock[@]}"
+    # The dump names no database (no CREATE DATABASE or USE): its tables go where it is loaded.
+    borg_ extract --stdout -- "$REPO::$archive" | mariadb "${sock[@]}" "$target"
+  fi
+  echo "database=$target"
+}
+
+[ "$(id -u)" = 0 ] || die "run as root"
+command -v borg >/dev/null || die "borg is not installed (Debian package borgbackup)"
+cmd=${1:-}
+[ $# -eq 0 ] || shift
+load_config
+case $cmd in
+  run) cmd_run "$@" ;;
+  scheduled) cmd_scheduled ;;
+  check) cmd_check ;;
+  list) cmd_list "$@" ;;
+  files) cmd_files "$@" ;;
+  restore) cmd_restore "$@" ;;
+  restore-db) cmd_restore_db "$@" ;;
+  *) die "usage: globenet-backup run [--only <kind>--<name>] | scheduled | check | list [<prefix>] | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace]" ;;
+esac
