@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Backups } from "./components/backups";
 import { DnsServer } from "./components/dns-server";
 import { Member } from "./components/member";
 import { targetOf, type Target } from "./components/target";
 import { WebServer } from "./components/web-server";
 import { DataError } from "./lib/load/diagnostic";
 import { loadModel } from "./lib/check/build";
+import { backupPlan } from "./lib/model/backup";
 import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
@@ -54,6 +56,9 @@ export function program(root: string = __dirname, facts: MachineFacts = {}): Rec
       if (h.roles.includes("dns-primary")) new DnsServer(h.name, { target, role: "primary", files: mine });
       else if (h.roles.includes("dns-secondary")) new DnsServer(h.name, { target, role: "secondary", files: mine });
     }
+    const backups = backupPlan(model);
+    // After the members: the first scheduled run finds their homes and databases in place.
+    if (backups) new Backups("backups", { plan: backups, targets }, { dependsOn: members });
   });
 
   return {

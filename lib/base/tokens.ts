@@ -10,6 +10,7 @@ export const COMPONENT_TOKENS = {
   member: "globenet:member:Member",
   webServer: "globenet:web:WebServer",
   dnsServer: "globenet:dns:DnsServer",
+  backups: "globenet:backup:Backups",
 } as const;
 
 /** Custom resources: each is served by the globenet provider (provider/registry.ts). */
