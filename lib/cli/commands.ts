@@ -284,14 +284,17 @@ backup/ originals of changed machine files, state/ the stack's state.`,
   },
   {
     name: "status",
-    summary: { en: "read the live hosts: certificates, or DNSSEC signing state", fr: "lit les machines réelles : certificats, ou état de signature DNSSEC" },
-    usage: ["-- certs|dnssec [options]"],
+    summary: { en: "read the live hosts: certificates, DNSSEC signing state, or backups", fr: "lit les machines réelles : certificats, état de signature DNSSEC, ou sauvegardes" },
+    usage: ["-- certs|dnssec|backups [options]"],
     description: `Reads the live hosts of a stack over SSH (the deploy key: GLOBENET_SSH_KEY_FILE or an agent;
 the lab's own key for the lab stack):
   certs    each site's certificate on its web host (mod_md's store): issuer, names, not-after
            and days left; flags any under 20 days, any missing, and mod_md's last error
-  dnssec   each zone's signing state on the primary: policy, keys and their ages, DS records`,
-    positionals: "certs|dnssec",
+  dnssec   each zone's signing state on the primary: policy, keys and their ages, DS records
+  backups  each protected host's last backup of each home, database, VPS disk and folder, its
+           last run and repository check: age, duration, size; flags any older than the
+           inventory's backup.max_age_hours, failed, or never made`,
+    positionals: "certs|dnssec|backups",
     options: {
       stack: { type: "string", arg: "NAME", default: "lab", help: "stack" },
       root,
@@ -300,6 +303,39 @@ the lab's own key for the lab stack):
     },
     footer: "Exit 0 when everything is live and signed as git says, 1 when something needs attention.",
     run: lazy(() => load<typeof import("./status")>("./status"), (m) => m.runStatus),
+  },
+  {
+    name: "backup",
+    summary: { en: "list a member's, VPS's, zone's or host's backups, run them now, restore a home or a database", fr: "liste les sauvegardes d'un membre, d'un VPS, d'une zone ou d'un hôte, les lance, restaure un dossier personnel ou une base" },
+    usage: [
+      "-- list <member | member/vps | zone | host> [--stack NAME]",
+      "-- run [--host NAME] [--stack NAME]",
+      "-- restore <member> [<path in the home>] [--at ARCHIVE] [--in-place]",
+      "-- restore-db <database> [--at ARCHIVE] [--replace]",
+    ],
+    description: `Backups are BorgBackup archives on the backup host, one repository per protected host
+(docs/architecture.md, "Backups"); this runs globenet-backup on the protected host over SSH.
+
+  list        the archives of a member (home, databases, VPS disks), of a VPS, of a zone (the
+              DNSSEC keys) or of a host, oldest first, named <kind>--<name>--<UTC time>
+  run         back up now (every protected host, or --host), then prune
+  restore     a member's whole home, or one file or folder of it (a path inside the home), from
+              the newest archive or --at ARCHIVE: into a root-only staging folder on the web
+              host by default; --in-place copies it into the home as the member (owners and
+              modes as they were; never as root into a folder the member controls)
+  restore-db  a database, into a new database <name>_restored_<time> by default; --replace
+              loads it into the database itself after keeping what is there in a dump`,
+    positionals: "list|run|restore|restore-db <what> [<path>]",
+    options: {
+      stack: { type: "string", arg: "NAME", default: "lab", help: "stack" },
+      root,
+      host: { type: "string", arg: "NAME", help: "run: only this protected host" },
+      at: { type: "string", arg: "ARCHIVE", defaultText: "the newest", help: "restore: this archive (npm run backup -- list shows them)" },
+      "in-place": { type: "boolean", help: "restore: into the member's home itself, as the member" },
+      replace: { type: "boolean", help: "restore-db: into the database itself (what is there is dumped first)" },
+    },
+    footer: "Exit 0 when done, 1 when the host refused or failed (its message is shown), 2 on a usage error.",
+    run: lazy(() => load<typeof import("./backup")>("./backup"), (m) => m.runBackup),
   },
   {
     name: "dnssec",

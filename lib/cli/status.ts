@@ -3,6 +3,9 @@ import type { Model } from "../model/types";
 import { formatCerts, type CertStatus } from "../status/certs";
 import { waitForCerts } from "../status/cert-wait";
 import { formatDnssec, readDnssec } from "../status/dnssec";
+import { formatBackups, needsAttention, readBackups } from "../status/backups";
+import { backupPlan } from "../model/backup";
+import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, UsageError } from "./args";
 import type { Args, Io } from "./command";
@@ -18,12 +21,21 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
   const values = { stack: a.str("stack"), root: a.str("root"), wait: a.str("wait"), json: a.flag("json") };
   const positionals = a.positionals;
   const what = positionals[0];
-  if (what !== "certs" && what !== "dnssec") throw new UsageError(`say what to show: certs or dnssec (got ${what ?? "nothing"})`);
+  if (what !== "certs" && what !== "dnssec" && what !== "backups") throw new UsageError(`say what to show: certs, dnssec or backups (got ${what ?? "nothing"})`);
   const stack = values.stack ?? "lab";
   const root = values.root ?? REPO_ROOT;
   const wait = Number(values.wait ?? 0);
   if (!Number.isFinite(wait) || wait < 0 || wait > 3600) throw new UsageError("--wait must be seconds from 0 to 3600");
   const model = loadOrThrow(root, stack);
+  if (what === "backups") {
+    const plan = backupPlan(model);
+    if (!plan) throw new UsageError(`stack ${stack} has no backup host (give a host the backup role in Pulumi.${stack}.yaml)`);
+    return onStackHosts(root, stack, async () => {
+      const rows = await readBackups(root, model, plan);
+      io.out(values.json ? JSON.stringify(rows, null, 2) : formatBackups(rows, plan, volunteerLang()));
+      return needsAttention(rows).length === 0 ? 0 : 1;
+    });
+  }
   return onStackHosts(root, stack, async () => {
     if (what === "certs") {
       let rounds = 0;

@@ -1,0 +1,134 @@
+import { resolve } from "node:path";
+import { targetOf } from "../../components/target";
+import { loadScript } from "../../provider/scripts/load";
+import { run } from "../../provider/ssh/remote";
+import { volunteerLang } from "../i18n/lang";
+import { onStackHosts } from "../lab/open-stack";
+import { archivePrefix, backupPlan, type BackupPlan, type BackupSource } from "../model/backup";
+import type { Model } from "../model/types";
+import { REPO_ROOT, UsageError } from "./args";
+import { CommandFailure, type Args, type Io } from "./command";
+import { loadOrThrow } from "./status";
+
+/** Runs globenet-backup on a protected host (provider/scripts/tools/backup.sh). */
+const INVOKE = loadScript("tools/backup.sh");
+
+/** An archive name as globenet-backup makes them: <kind>--<name>--<UTC stamp>. */
+const ARCHIVE = /^(home|database|vps-disk|path)--[A-Za-z0-9._-]+--\d{8}T\d{6}Z$/;
+
+interface Where {
+  host: string;
+  source: BackupSource;
+}
+
+/** Which sources a name stands for: a member's (home, databases, VPS), a VPS (handle/name), a zone (the signing keys), or a host's. */
+export function sourcesOf(plan: BackupPlan, model: Model, what: string): Where[] {
+  const all = plan.hosts.flatMap((h) => h.sources.map((source) => ({ host: h.host, source })));
+  if (plan.hosts.some((h) => h.host === what)) return all.filter((w) => w.host === what);
+  if (what.includes("/")) {
+    const [handle, name] = what.split("/");
+    return all.filter((w) => w.source.kind === "vps-disk" && w.source.name === `${handle}--${name}`);
+  }
+  if (model.zones.some((z) => z.name === what)) return all.filter((w) => w.source.kind === "path" && w.source.name === "dnssec");
+  return all.filter((w) => "handle" in w.source && w.source.handle === what);
+}
+
+async function onBackupHost(root: string, model: Model, host: string, args: string[], what: string, timeoutMs = 3_600_000): Promise<string> {
+  const h = model.hosts.find((x) => x.name === host);
+  if (!h) throw new CommandFailure(`unknown host ${host}`);
+  const r = await run(targetOf(h, root), INVOKE, { args, what, check: false, timeoutMs });
+  if (r.code !== 0) {
+    throw new CommandFailure(`${host}: ${what} failed (exit ${r.code}):\n${(r.stderr || r.stdout).trim()}`, "read borg's message above; npm run status -- backups shows each source's last run");
+  }
+  return r.stdout;
+}
+
+/** The newest archive of a source, or the one given with --at (which must be that source's). */
+async function chooseArchive(root: string, model: Model, w: Where, at: string | undefined): Promise<string> {
+  const prefix = archivePrefix(w.source);
+  if (at) {
+    if (!ARCHIVE.test(at) || !at.startsWith(prefix)) throw new UsageError(`--at ${at} is not an archive of ${prefix.slice(0, -2)} (npm run backup -- list shows them)`);
+    return at;
+  }
+  const names = (await onBackupHost(root, model, w.host, ["list", prefix], `listing the backups of ${prefix.slice(0, -2)}`, 120_000)).split("\n").filter((l) => ARCHIVE.test(l)).sort();
+  const newest = names.at(-1);
+  if (!newest) throw new CommandFailure(`${w.host} has no backup of ${prefix.slice(0, -2)} yet`, "npm run backup -- run --host " + w.host + " makes one now");
+  return newest;
+}
+
+/** A path inside a member's home, as the volunteer writes it (sites/x/htdocs/index.php): nothing that climbs out. */
+function homePath(p: string): string {
+  const clean = p.replace(/^\/+|\/+$/g, "");
+  if (!clean || clean.split("/").some((s) => s === ".." || s === ".") || /[\n\r\0]/.test(clean)) throw new UsageError(`"${p}" is not a path inside the home (like sites/velo-libre.example/htdocs/index.php)`);
+  return clean;
+}
+
+/** npm run backup (table entry and help: lib/cli/commands.ts). */
+export async function runBackup(a: Args, io: Io): Promise<number> {
+  const [action, what, path, ...extra] = a.positionals;
+  if (extra.length) throw new UsageError(`unexpected "${extra[0]}"`);
+  const stack = a.str("stack") ?? "lab";
+  const root = resolve(a.str("root") ?? REPO_ROOT);
+  const model = loadOrThrow(root, stack);
+  const plan = backupPlan(model);
+  if (!plan) throw new UsageError(`stack ${stack} has no backup host (give a host the backup role in Pulumi.${stack}.yaml)`);
+  const fr = volunteerLang() === "fr";
+  return onStackHosts(root, stack, async () => {
+    switch (action) {
+      case "list": {
+        if (!what) throw new UsageError("say whose backups: a member, a VPS (member/name), a zone or a host");
+        const found = sourcesOf(plan, model, what);
+        if (!found.length) throw new UsageError(`nothing of "${what}" is backed up in stack ${stack} (a member, member/vps, a zone or a host)`);
+        for (const w of found) {
+          const prefix = archivePrefix(w.source);
+          const names = (await onBackupHost(root, model, w.host, ["list", prefix], `listing the backups of ${prefix.slice(0, -2)}`, 120_000)).split("\n").filter(Boolean);
+          io.out(`${w.host}  ${prefix.slice(0, -2)}  (${names.length} ${fr ? "sauvegarde(s)" : "backup(s)"})`);
+          for (const n of names) io.out(`  ${n}`);
+        }
+        return 0;
+      }
+      case "run": {
+        const host = a.str("host");
+        const hosts = host ? plan.hosts.filter((h) => h.host === host) : plan.hosts;
+        if (!hosts.length) throw new UsageError(`${host} is not a host that backs up (${plan.hosts.map((h) => h.host).join(", ")})`);
+        for (const h of hosts) {
+          io.err(fr ? `[backup] ${h.host} : ${h.sources.length} source(s) …` : `[backup] ${h.host}: ${h.sources.length} source(s) …`);
+          const t0 = Date.now();
+          await onBackupHost(root, model, h.host, ["run"], "the backup run");
+          io.err(fr ? `[backup] ${h.host} : fait en ${((Date.now() - t0) / 1000).toFixed(1)} s` : `[backup] ${h.host}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        }
+        return 0;
+      }
+      case "restore": {
+        if (!what) throw new UsageError("say whose home: npm run backup -- restore <member> [<path in the home>] [--at ARCHIVE] [--in-place]");
+        const w = sourcesOf(plan, model, what).find((x) => x.source.kind === "home");
+        if (!w || w.source.kind !== "home") throw new UsageError(`${what} has no home that is backed up in stack ${stack}`);
+        // The path is checked before any host is reached.
+        const inArchive = `${w.source.path.replace(/^\//, "")}${path ? `/${homePath(path)}` : ""}`;
+        const archive = await chooseArchive(root, model, w, a.str("at"));
+        const out = await onBackupHost(root, model, w.host, ["restore", archive, inArchive, ...(a.flag("in-place") ? ["--in-place"] : [])], `restoring ${inArchive} from ${archive}`);
+        const staging = /^staging=(.+)$/m.exec(out)?.[1];
+        const restored = /^restored=(.+)$/m.exec(out)?.[1];
+        io.out(`${fr ? "archive" : "archive"}: ${archive}`);
+        if (restored) io.out(fr ? `remis en place dans ${restored} (en tant que ${what}, propriétaires et droits d'origine)` : `restored in place into ${restored} (as ${what}, owners and modes as they were)`);
+        else io.out(fr ? `dans ${staging} sur ${w.host} (dossier de root : copiez ce qu'il faut, ou relancez avec --in-place)` : `into ${staging} on ${w.host} (root's staging folder: copy what is needed, or run again with --in-place)`);
+        return 0;
+      }
+      case "restore-db": {
+        if (!what) throw new UsageError("say which database: npm run backup -- restore-db <database> [--at ARCHIVE] [--replace]");
+        const w = plan.hosts.flatMap((h) => h.sources.map((source) => ({ host: h.host, source }))).find((x) => x.source.kind === "database" && x.source.name === what);
+        if (!w) throw new UsageError(`${what} is not a database that is backed up in stack ${stack}`);
+        const archive = await chooseArchive(root, model, w, a.str("at"));
+        const out = await onBackupHost(root, model, w.host, ["restore-db", archive, what, ...(a.flag("replace") ? ["--replace"] : [])], `restoring database ${what} from ${archive}`);
+        const db = /^database=(.+)$/m.exec(out)?.[1];
+        const kept = /^kept=(.+)$/m.exec(out)?.[1];
+        io.out(`archive: ${archive}`);
+        if (kept) io.out(fr ? `ce qui était là avant est gardé dans ${kept} sur ${w.host}` : `what was there before is kept in ${kept} on ${w.host}`);
+        io.out(fr ? `restaurée dans la base ${db}` : `restored into database ${db}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`say what to do: list, run, restore or restore-db (got ${action ?? "nothing"})`);
+    }
+  });
+}

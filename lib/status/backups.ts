@@ -1,0 +1,162 @@
+/**
+ * Backups as the protected hosts last ran them: each host's status file
+ * (/var/lib/globenet/backup/status, written by globenet-backup: one line per source,
+ * `<kind>--<name> result=… last_ok=… last_run=… duration=… size=… added=… archive=…`, plus
+ * `run`, `prune` and `check` lines), read over SSH and judged against the plan: a source the
+ * plan has but the file lacks was never backed up; a last good run older than the inventory's
+ * max_age_hours, or a failed last run or check, needs attention.
+ */
+import type { Lang } from "../i18n/lang";
+import { archivePrefix, type BackupPlan } from "../model/backup";
+import type { Model } from "../model/types";
+import { loadScript } from "../../provider/scripts/load";
+import { onHost } from "./remote";
+
+const READ_STATUS = loadScript("status/read-backups.sh");
+
+export interface StatusLine {
+  id: string;
+  fields: Record<string, string>;
+}
+
+/** The status file's lines; a malformed line is skipped (the file is root's, written by the script). */
+export function parseStatus(text: string): StatusLine[] {
+  const out: StatusLine[] = [];
+  for (const raw of text.split("\n")) {
+    const [id, ...rest] = raw.trim().split(/\s+/);
+    if (!id || !/^[a-z0-9][a-z0-9._-]*$/.test(id)) continue;
+    const fields: Record<string, string> = {};
+    for (const kv of rest) {
+      const eq = kv.indexOf("=");
+      if (eq > 0) fields[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    out.push({ id, fields });
+  }
+  return out;
+}
+
+export type BackupState = "ok" | "stale" | "failed" | "never" | "unsupported" | "absent";
+
+export interface BackupRow {
+  host: string;
+  /** `<kind>--<name>`, or run / check for the host's own lines. */
+  id: string;
+  kind: string;
+  name: string;
+  lastOk?: Date;
+  ageHours?: number;
+  result?: string;
+  durationSec?: number;
+  sizeBytes?: number;
+  addedBytes?: number;
+  archive?: string;
+  state: BackupState;
+}
+
+function date(v: string | undefined): Date | undefined {
+  if (!v || v === "-") return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function num(v: string | undefined): number | undefined {
+  return v && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+/**
+ * One row per source of the plan on `host`, then the host's run and check, judged at `now`.
+ * The check may be older than the backups: it is due every check_every_days (+ a day).
+ */
+export function judgeHost(plan: BackupPlan, host: string, statusText: string | undefined, now: Date): BackupRow[] {
+  const hp = plan.hosts.find((h) => h.host === host);
+  if (!hp) return [];
+  const lines = new Map(parseStatus(statusText ?? "").map((l) => [l.id, l.fields]));
+  const maxAge = plan.settings.max_age_hours;
+  const row = (id: string, kind: string, name: string, limitHours: number): BackupRow => {
+    const f = lines.get(id);
+    if (!f) return { host, id, kind, name, state: "never" };
+    const lastOk = date(f.last_ok);
+    const ageHours = lastOk ? (now.getTime() - lastOk.getTime()) / 3_600_000 : undefined;
+    const result = f.result;
+    let state: BackupState;
+    if (result === "unsupported") state = "unsupported";
+    else if (result === "absent") state = "absent";
+    else if (result === "failed") state = "failed";
+    else if (ageHours === undefined) state = "never";
+    else if (ageHours > limitHours) state = "stale";
+    else state = "ok";
+    return { host, id, kind, name, lastOk, ageHours, result, durationSec: num(f.duration), sizeBytes: num(f.size), addedBytes: num(f.added), archive: f.archive && f.archive !== "-" ? f.archive : undefined, state };
+  };
+  const rows = hp.sources.map((s) => row(archivePrefix(s).slice(0, -2), s.kind, s.name, maxAge));
+  rows.push(row("run", "run", host, maxAge));
+  rows.push(row("check", "check", host, (plan.settings.check_every_days + 1) * 24));
+  return rows;
+}
+
+/** Reads every protected host's status file (the lab's key for the lab stack: lib/lab/open-stack.ts onStackHosts). */
+export async function readBackups(root: string, model: Model, plan: BackupPlan, now = new Date()): Promise<BackupRow[]> {
+  const out: BackupRow[] = [];
+  for (const hp of plan.hosts) {
+    const host = model.hosts.find((h) => h.name === hp.host);
+    if (!host) continue;
+    let text: string | undefined;
+    try {
+      text = await onHost(root, host, READ_STATUS, [], `reading the backup status of ${hp.host}`);
+    } catch (e) {
+      const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      out.push({ host: hp.host, id: "run", kind: "run", name: hp.host, result: `unreachable: ${why}`, state: "failed" });
+      continue;
+    }
+    out.push(...judgeHost(plan, hp.host, text, now));
+  }
+  return out;
+}
+
+export function needsAttention(rows: BackupRow[]): BackupRow[] {
+  return rows.filter((r) => r.state === "stale" || r.state === "failed" || r.state === "never");
+}
+
+function size(b: number | undefined): string {
+  if (b === undefined) return "-";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = b;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+const STATE_TEXT: Record<Lang, Record<BackupState, string>> = {
+  en: { ok: "ok", stale: "STALE", failed: "FAILED", never: "NEVER", unsupported: "not backed up yet", absent: "nothing there yet" },
+  fr: { ok: "ok", stale: "TROP ANCIENNE", failed: "ÉCHEC", never: "JAMAIS", unsupported: "pas encore sauvegardé", absent: "rien à sauvegarder pour l'instant" },
+};
+
+/** The table a volunteer reads, and a last line saying what to do. */
+export function formatBackups(rows: BackupRow[], plan: BackupPlan, lang: Lang = "en"): string {
+  const fr = lang === "fr";
+  const head = fr ? ["hôte", "quoi", "état", "dernière réussie", "âge", "durée", "taille", "ajouté"] : ["host", "what", "state", "last good", "age", "took", "size", "added"];
+  const table = rows.map((r) => [
+    r.host,
+    r.id,
+    STATE_TEXT[lang][r.state] + (r.state === "failed" && r.result && r.result !== "failed" ? ` (${r.result})` : ""),
+    r.lastOk ? r.lastOk.toISOString().replace(".000Z", "Z") : "-",
+    r.ageHours === undefined ? "-" : `${r.ageHours.toFixed(1)} h`,
+    r.durationSec === undefined ? "-" : `${r.durationSec} s`,
+    size(r.sizeBytes),
+    size(r.addedBytes),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((t) => (t[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const bad = needsAttention(rows);
+  const limit = plan.settings.max_age_hours;
+  const last = bad.length
+    ? fr
+      ? `${bad.length} à regarder (limite d'âge ${limit} h) : voir la sortie de la dernière exécution sur l'hôte (/var/lib/globenet/backup/status), relancer avec npm run backup -- run --host <hôte>`
+      : `${bad.length} need attention (age limit ${limit} h): see the host's last run (/var/lib/globenet/backup/status), run again with npm run backup -- run --host <host>`
+    : fr
+      ? `toutes les sauvegardes ont moins de ${limit} h`
+      : `every backup is younger than ${limit} h`;
+  return [line(head), ...table.map(line), "", last].join("\n");
+}

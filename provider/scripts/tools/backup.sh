@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# npm run backup (lib/cli/backup.ts) on a protected host, as root: hands its validated
+# arguments to the globenet-backup command the backup Client installed there.
+set -euo pipefail
+bin=/usr/local/sbin/globenet-backup
+if [ ! -x "$bin" ]; then
+  echo "globenet-backup is not installed on this host: apply the stack first (npm run up), it installs the backups" >&2
+  exit 3
+fi
+case ${1:-} in
+  list | run | restore | restore-db | check | files) ;;
+  *) echo "unknown backup action: ${1:-none}" >&2; exit 2 ;;
+esac
+exec "$bin" "$@"

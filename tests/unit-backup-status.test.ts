@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { loadModel } from "../lib/check/build";
+import { backupPlan, type BackupPlan } from "../lib/model/backup";
+import { formatBackups, judgeHost, needsAttention, parseStatus } from "../lib/status/backups";
+import { baseFiles, HOST_KEY, writeTree } from "./helpers/data-tree";
+
+/*
+ * Unit tier: npm run status -- backups judges each protected host's status file
+ * (lib/status/backups.ts) against the plan and the inventory's age limit.
+ */
+
+const INV = (baseFiles()["Pulumi.test.yaml"] as string).replace("    hosts:\n", "    backup: { max_age_hours: 26, check_every_days: 7 }\n    hosts:\n") +
+  `      bk1:\n        roles: [backup]\n        fqdn: bk1.globenet.example\n        address: 198.51.100.80\n        ssh: { user: globenet-deploy, host_key: "${HOST_KEY}" }\n`;
+
+function plan(): BackupPlan {
+  const { model, errors } = loadModel(writeTree({ "Pulumi.test.yaml": INV }), "test");
+  expect(errors).toEqual([]);
+  return backupPlan(model!) as BackupPlan;
+}
+
+const NOW = new Date("2026-12-04T12:00:00Z");
+const line = (id: string, result: string, lastOk: string, extra = "duration=12 size=1048576 added=2048 archive=x") => `${id} result=${result} last_ok=${lastOk} last_run=2026-12-04T02:31:00Z ${extra}`;
+
+describe("backup status", () => {
+  it("parses the status file's lines and skips what is not one", () => {
+    expect(parseStatus("home--velo-libre result=ok last_ok=2026-12-04T02:30:12Z size=10\n\n$(rm) x=1\nrun result=failed failed=database--velo_wp\n")).toEqual([
+      { id: "home--velo-libre", fields: { result: "ok", last_ok: "2026-12-04T02:30:12Z", size: "10" } },
+      { id: "run", fields: { result: "failed", failed: "database--velo_wp" } },
+    ]);
+  });
+
+  it.each<[string, string, string]>([
+    ["a backup of this night", line("home--velo-libre", "ok", "2026-12-04T02:30:12Z"), "ok"],
+    ["a backup older than the limit", line("home--velo-libre", "ok", "2026-12-03T02:30:12Z"), "stale"],
+    ["a last run that failed, even with an older good one", line("home--velo-libre", "failed", "2026-12-04T02:30:12Z"), "failed"],
+    ["a borg warning (a file changed while read) counts as a backup", line("home--velo-libre", "warning", "2026-12-04T02:30:12Z"), "ok"],
+    ["nothing in the file for it", line("home--globenet", "ok", "2026-12-04T02:30:12Z"), "never"],
+  ])("%s", (_what, text, state) => {
+    const rows = judgeHost(plan(), "web1", text, NOW);
+    expect(rows.find((r) => r.id === "home--velo-libre")?.state).toBe(state);
+  });
+
+  it("every source of the plan has a row, then the host's run and check; the check has its own limit", () => {
+    const text = [
+      line("database--velo_wp", "ok", "2026-12-04T02:31:00Z"),
+      line("home--globenet", "ok", "2026-12-04T02:30:00Z"),
+      line("home--velo-libre", "ok", "2026-12-04T02:30:00Z"),
+      line("path--acme", "ok", "2026-12-04T02:30:00Z"),
+      line("path--archives", "absent", "-"),
+      line("run", "ok", "2026-12-04T02:32:00Z"),
+      line("check", "ok", "2026-11-28T03:00:00Z"),
+    ].join("\n");
+    const rows = judgeHost(plan(), "web1", text, NOW);
+    expect(rows.map((r) => `${r.id}:${r.state}`)).toEqual(["database--velo_wp:ok", "home--globenet:ok", "home--velo-libre:ok", "path--acme:ok", "path--archives:absent", "run:ok", "check:ok"]);
+    expect(needsAttention(rows)).toEqual([]);
+    // Nine days without a check is past check_every_days + 1.
+    const late = judgeHost(plan(), "web1", text.replace("2026-11-28T03:00:00Z", "2026-11-25T03:00:00Z"), NOW);
+    expect(needsAttention(late).map((r) => r.id)).toEqual(["check"]);
+  });
+
+  it("a host that never ran: every row says never, and the table says what to do, in English and French", () => {
+    const p = plan();
+    const rows = judgeHost(p, "hv1", undefined, NOW);
+    expect(rows.map((r) => r.state)).toEqual(["never", "never", "never", "never"]);
+    const en = formatBackups(rows, p, "en");
+    expect(en.split("\n")[0]).toMatch(/^host +what +state +last good +age +took +size +added$/);
+    expect(en).toMatch(/^hv1 +vps-disk--velo-libre--atelier +NEVER/m);
+    expect(en.trimEnd().split("\n").at(-1)).toBe("4 need attention (age limit 26 h): see the host's last run (/var/lib/globenet/backup/status), run again with npm run backup -- run --host <host>");
+    const fr = formatBackups(judgeHost(p, "web1", line("home--velo-libre", "ok", "2026-12-04T02:30:12Z"), NOW), p, "fr");
+    expect(fr).toMatch(/^web1 +home--velo-libre +ok +2026-12-04T02:30:12Z +9\.5 h +12 s +1\.0 MiB +2\.0 KiB$/m);
+    expect(fr.trimEnd().split("\n").at(-1)).toMatch(/^\d+ à regarder \(limite d'âge 26 h\)/);
+  });
+});
+
+describe("npm run backup: what a name stands for", () => {
+  it("a member, a VPS, a zone or a host", async () => {
+    const { sourcesOf } = await import("../lib/cli/backup");
+    const { model } = loadModel(writeTree({ "Pulumi.test.yaml": INV, "zones/velo-libre.example.yaml": 'owner: velo-libre\ndnssec: true\nrecords:\n  - { name: "@", type: TXT, value: "v=spf1 -all" }\n' }), "test");
+    const p = backupPlan(model!) as BackupPlan;
+    const ids = (what: string) => sourcesOf(p, model!, what).map((w) => `${w.host}:${w.source.kind}--${w.source.name}`);
+    expect(ids("velo-libre")).toEqual(["hv1:vps-disk--velo-libre--atelier", "web1:database--velo_wp", "web1:home--velo-libre"]);
+    expect(ids("velo-libre/atelier")).toEqual(["hv1:vps-disk--velo-libre--atelier"]);
+    expect(ids("velo-libre.example")).toEqual(["ns1:path--dnssec"]);
+    expect(ids("ns1")).toEqual(["ns1:path--archives", "ns1:path--dnssec"]);
+    expect(ids("nobody")).toEqual([]);
+  });
+
+  it("refuses a path that climbs out of the home, and a name nothing stands for, before reaching a host", async () => {
+    const { cli } = await import("./helpers/cli");
+    const root = writeTree({ "Pulumi.test.yaml": INV });
+    const out = await cli(["backup", "restore", "velo-libre", "../../etc/shadow", "--stack", "test", "--root", root]);
+    expect([out.status, out.stderr.split("\n")[0]]).toEqual([2, 'error: "../../etc/shadow" is not a path inside the home (like sites/velo-libre.example/htdocs/index.php)']);
+    const at = await cli(["backup", "restore-db", "velo_wp", "--at", "home--velo-libre--20261204T023000Z", "--stack", "test", "--root", root]);
+    expect([at.status, at.stderr.split("\n")[0]]).toEqual([2, "error: --at home--velo-libre--20261204T023000Z is not an archive of database--velo_wp (npm run backup -- list shows them)"]);
+    const nobody = await cli(["backup", "list", "nobody", "--stack", "test", "--root", root]);
+    expect([nobody.status, nobody.stderr.split("\n")[0]]).toEqual([2, 'error: nothing of "nobody" is backed up in stack test (a member, member/vps, a zone or a host)']);
+  });
+});
