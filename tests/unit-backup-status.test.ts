@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { backupPlan, type BackupPlan } from "../lib/model/backup";
+import { sourcesOf } from "../lib/cli/backup";
 import { formatBackups, judgeHost, needsAttention, parseStatus } from "../lib/status/backups";
+import { cli } from "./helpers/cli";
 import { baseFiles, HOST_KEY, writeTree } from "./helpers/data-tree";
 
 /*
@@ -74,7 +76,6 @@ describe("backup status", () => {
 
 describe("npm run backup: what a name stands for", () => {
   it("a member, a VPS, a zone or a host", async () => {
-    const { sourcesOf } = await import("../lib/cli/backup");
     const { model } = loadModel(writeTree({ "Pulumi.test.yaml": INV, "zones/velo-libre.example.yaml": 'owner: velo-libre\ndnssec: true\nrecords:\n  - { name: "@", type: TXT, value: "v=spf1 -all" }\n' }), "test");
     const p = backupPlan(model!) as BackupPlan;
     const ids = (what: string) => sourcesOf(p, model!, what).map((w) => `${w.host}:${w.source.kind}--${w.source.name}`);
@@ -86,7 +87,6 @@ describe("npm run backup: what a name stands for", () => {
   });
 
   it("refuses a path that climbs out of the home, and a name nothing stands for, before reaching a host", async () => {
-    const { cli } = await import("./helpers/cli");
     const root = writeTree({ "Pulumi.test.yaml": INV });
     const out = await cli(["backup", "restore", "velo-libre", "../../etc/shadow", "--stack", "test", "--root", root]);
     expect([out.status, out.stderr.split("\n")[0]]).toEqual([2, 'error: "../../etc/shadow" is not a path inside the home (like sites/velo-libre.example/htdocs/index.php)']);
