@@ -110,6 +110,9 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   /** What home_excludes leave out: .cache, tmp, and each site's tmp. */
   const skipExcluded = (r: string) => r === ".cache" || r === "tmp" || /^sites\/[^/]+\/tmp$/.test(r);
 
+  /** /etc/globenet is left as found: removed at the end only if this test made it. */
+  const hadEtcGlobenet = existsSync("/etc/globenet");
+
   beforeAll(async () => {
     for (const p of [ETC, RUN, CRON, STATE]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
     expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
@@ -168,6 +171,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     for (const g of [handle, account]) if (sh("getent", ["group", g]).status === 0) sh("groupdel", [g]);
     for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, account), { force: true });
     rmSync("/var/lib/globenet/backup-keys.lock", { force: true });
+    if (!hadEtcGlobenet && existsSync("/etc/globenet") && readdirSync("/etc/globenet").length === 0) rmSync("/etc/globenet", { recursive: true });
   });
 
   it("apply: the Client makes its key on the host, the Repository its account, repository and forced-command key line", async () => {
