@@ -20,6 +20,7 @@ export const SYSTEM = [
   "tests/lab-tls.test.ts",
   "tests/lab-vps.test.ts",
   "tests/provider-account.test.ts",
+  "tests/provider-backup.test.ts",
   "tests/provider-bind-links.test.ts",
   "tests/provider-database.test.ts",
   "tests/provider-file-set.test.ts",

@@ -17,7 +17,15 @@ export interface Sshd {
   dropinDir: string;
   /** The server's pid file (the provider reloads it through this, as the inventory's sshd.pid_file). */
   pidFile: string;
+  /** Stops the daemon but keeps its folder, keys and port: resume() starts it again as it was. */
+  suspend(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface SshdOptions {
+  /** Also read each user's ~/.ssh/authorized_keys (as Debian's sshd does), after the shared file. */
+  homeKeys?: boolean;
 }
 
 
@@ -43,7 +51,7 @@ function keygen(file: string, comment: string): void {
 }
 
 /** A throwaway OpenSSH server on 127.0.0.1 that lets one generated key in as root. */
-export async function startSshd(): Promise<Sshd> {
+export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const sshd = findTool("sshd");
   if (!sshd) throw new Error("sshd not found: install the Debian package openssh-server");
   const dir = mkdtempSync("/tmp/globenet-sshd-");
@@ -63,7 +71,7 @@ export async function startSshd(): Promise<Sshd> {
       "ListenAddress 127.0.0.1",
       `HostKey ${join(dir, "host_key")}`,
       `PidFile ${join(dir, "sshd.pid")}`,
-      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}${opts.homeKeys ? " .ssh/authorized_keys" : ""}`,
       "PermitRootLogin prohibit-password",
       "PasswordAuthentication no",
       "KbdInteractiveAuthentication no",
@@ -77,17 +85,39 @@ export async function startSshd(): Promise<Sshd> {
     ].join("\n"),
   );
   mkdirSync("/run/sshd", { recursive: true });
-  const child: ChildProcess = spawn(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+  let child: ChildProcess;
   let log = "";
-  child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
-  const deadline = Date.now() + 15_000;
-  while (!(await banner(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`sshd did not start on 127.0.0.1:${port}:\n${log}`);
+  const launch = async (): Promise<void> => {
+    child = spawn(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+    child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    const deadline = Date.now() + 15_000;
+    while (!(await banner(port))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`sshd did not start on 127.0.0.1:${port}:\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
+  };
+  const halt = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => {
+        child.kill("SIGKILL");
+        r();
+      }, 5000);
+      child.once("exit", () => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  };
+  try {
+    await launch();
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
   return {
     port,
@@ -97,20 +127,10 @@ export async function startSshd(): Promise<Sshd> {
     hostKey: readFileSync(join(dir, "host_key.pub"), "utf8").trim(),
     otherHostKey: readFileSync(join(dir, "other_host_key.pub"), "utf8").trim(),
     keyFile: join(dir, "client_key"),
+    suspend: halt,
+    resume: launch,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await new Promise<void>((r) => {
-          const t = setTimeout(() => {
-            child.kill("SIGKILL");
-            r();
-          }, 5000);
-          child.once("exit", () => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };

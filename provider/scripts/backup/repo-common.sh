@@ -27,7 +27,7 @@ edit_keys() {
   [ ! -L "$base/.ssh" ] || die "$base/.ssh is a symbolic link: refusing"
   install -d -m 0755 -o root -g root -- "$base/.ssh"
   tmp=$(mktemp "$base/.ssh/.authorized_keys.XXXXXX")
-  if [ -f "$ak" ]; then awk -v c="globenet-repository=$repo" '$NF != c' -- "$ak" >"$tmp"; fi
+  if [ -f "$ak" ]; then awk -v c="globenet-repository=$repo" '$NF != c' "$ak" >"$tmp"; fi
   if [ -n "$line" ]; then printf '%s\n' "$line" >>"$tmp"; fi
   chown root:root -- "$tmp"
   chmod 0644 -- "$tmp"

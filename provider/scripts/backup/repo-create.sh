@@ -26,7 +26,7 @@ else
   if getent group "$acct" >/dev/null; then die "refusing: a group named $acct already exists on this host and the user does not: set another backup.user"; fi
   mark user "$acct" creating
   install -d -m 0755 -o root -g root -- "$base"
-  useradd --system --user-group --no-create-home --home-dir "$base" --shell /bin/sh --comment "Globenet backup repositories" -- "$acct" || { unmark user "$acct"; die "useradd $acct failed"; }
+  useradd --system --user-group --no-create-home --home-dir "$base" --shell /bin/sh --password '*' --comment "Globenet backup repositories" -- "$acct" || { unmark user "$acct"; die "useradd $acct failed"; }
   account "$acct" || die "useradd did not create $acct"
   mark user "$acct" "$auid"
   echo "created=$acct"

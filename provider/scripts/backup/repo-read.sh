@@ -11,5 +11,5 @@ if [ -f "$repo/config" ] && [ ! -L "$repo" ]; then echo "repository=present"; el
 ak=$base/.ssh/authorized_keys
 want=$(key_line "$pub" "$repo")
 if [ -f "$ak" ] && grep -qxF -- "$want" "$ak"; then echo "key=ok"
-elif [ -f "$ak" ] && awk -v c="globenet-repository=$repo" '$NF == c { f = 1 } END { exit !f }' -- "$ak"; then echo "key=other"
+elif [ -f "$ak" ] && awk -v c="globenet-repository=$repo" '$NF == c { f = 1 } END { exit !f }' "$ak"; then echo "key=other"
 else echo "key=absent"; fi

@@ -1,0 +1,441 @@
+/**
+ * System tier: backups for real (docs/architecture.md, "Backups"). The provider's backup Client
+ * and Repository are applied to this machine over a throwaway sshd (as root); borg reaches the
+ * backup host's account through a second sshd that reads ~/.ssh/authorized_keys, so the
+ * append-only forced command is sshd's own. A throwaway MariaDB serves the database; a real
+ * unix user owns the home. Everything is removed at the end, whatever happened.
+ *
+ * Run it under the machine's lock: flock /tmp/globenet-real-daemons.lock npx vitest run tests/provider-backup.test.ts
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OWNED_DIR, secret } from "../provider/resources/account-shared";
+import { backupClientType, type BackupClientInputs, type BackupClientOutputs } from "../provider/resources/backup-client";
+import { backupRepositoryType, type BackupRepositoryInputs, type BackupRepositoryOutputs } from "../provider/resources/backup-repository";
+import { pool } from "../provider/ssh/pool";
+import { startMariaDB, type MariaDB } from "./helpers/mariadb";
+import { startSshd, type Sshd } from "./helpers/sshd";
+import { requireRoot, requireTools, run } from "./helpers/tools";
+
+const ok =
+  requireTools("borg", "sshd", "ssh", "ssh-keygen", "useradd", "userdel", "setpriv", "tar") &&
+  requireTools("mariadbd", "mariadb", "mariadb-dump") &&
+  requireRoot("the backup resources make a system account, write /etc and run borg as root");
+
+const pid = process.pid;
+const handle = `gtbk-${pid}`;
+const home = `/home/${handle}`;
+const db = `gtbk_${pid}`;
+const account = `gtbkup-${pid}`;
+const base = `/srv/globenet-backup-test-${pid}`;
+const repo = `${base}/web1`;
+const ETC = "/etc/globenet/backup";
+const STATE = "/var/lib/globenet/backup";
+const RUN = "/usr/local/sbin/globenet-backup";
+const CRON = "/etc/cron.d/globenet-backup";
+const RESTORE = "/var/lib/globenet/restore";
+/** The names a member may give files: a space, a leading dash, UTF-8, a line break. */
+const ODD = ["with space.txt", "-leading-dash", "été ünïcode ✓.txt", "new\nline.txt"];
+
+/** Every run's output, to grep for the passphrase at the end. */
+const outputs: string[] = [];
+
+function sh(cmd: string, args: string[], input?: string, timeoutMs = 120_000): { status: number | null; stdout: string; stderr: string } {
+  const r = run(cmd, args, { timeoutMs, input });
+  outputs.push(r.stdout, r.stderr);
+  return r;
+}
+const backup = (...args: string[]) => sh(RUN, args);
+
+/** The tree under `root`: path → type, mode, owner, and content hash or link target. */
+function manifest(root: string, skip: (rel: string) => boolean = () => false): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    const p = rel ? join(root, rel) : root;
+    const st = lstatSync(p);
+    const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+    if (st.isSymbolicLink()) out[rel || "."] = `link ${meta} -> ${readlinkSync(p)}`;
+    else if (st.isDirectory()) {
+      out[rel || "."] = `dir ${meta}`;
+      for (const n of readdirSync(p)) {
+        const r = rel ? `${rel}/${n}` : n;
+        if (!skip(r)) walk(r);
+      }
+    } else out[rel] = `file ${meta} ${createHash("sha256").update(readFileSync(p)).digest("hex")}`;
+  };
+  walk("");
+  return out;
+}
+
+/** Files of the repository on the backup host and their hashes (what append-only must never lose). */
+function segments(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of readdirSync(join(repo, "data"))) for (const f of readdirSync(join(repo, "data", d))) out[`${d}/${f}`] = createHash("sha256").update(readFileSync(join(repo, "data", d, f))).digest("hex");
+  return out;
+}
+
+/** `field` of the status line of `id` in the client's status file. */
+function status(id: string, field: string): string | undefined {
+  const line = readFileSync(`${STATE}/status`, "utf8").split("\n").find((l) => l.startsWith(`${id} `));
+  return line ? new RegExp(` ${field}=(\\S+)`).exec(line)?.[1] : undefined;
+}
+
+/** As the backup account on the backup host, with no passphrase at all: what a volunteer there can run. */
+function asAccount(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const tmp = mkdtempSync("/tmp/globenet-bk-acct-");
+  chownSync(tmp, Number(sh("id", ["-u", account]).stdout), Number(sh("id", ["-g", account]).stdout));
+  try {
+    return sh("setpriv", ["--reuid", account, "--regid", account, "--clear-groups", "--", "env", "-i", "PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8", `HOME=${tmp}`, `BORG_BASE_DIR=${tmp}`, "borg", ...args]);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg, for real", () => {
+  let sshd: Sshd; // the provider's way in (both "hosts" are this machine)
+  let bsshd: Sshd; // the backup host's sshd, which borg reaches
+  let maria: MariaDB;
+  let archives: string;
+  let uid: number;
+  let gid: number;
+  let clientIn: BackupClientInputs;
+  let clientOut: BackupClientOutputs;
+  let repoIn: BackupRepositoryInputs;
+  let repoOut: BackupRepositoryOutputs;
+  let pass: string;
+  let original: Record<string, string>;
+  /** What home_excludes leave out: .cache, tmp, and each site's tmp. */
+  const skipExcluded = (r: string) => r === ".cache" || r === "tmp" || /^sites\/[^/]+\/tmp$/.test(r);
+
+  /** /etc/globenet is left as found: removed at the end only if this test made it. */
+  const hadEtcGlobenet = existsSync("/etc/globenet");
+
+  beforeAll(async () => {
+    for (const p of [ETC, RUN, CRON, STATE]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
+    expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
+    sshd = await startSshd();
+    bsshd = await startSshd({ homeKeys: true });
+    process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
+    maria = await startMariaDB();
+    archives = mkdtempSync("/tmp/globenet-bk-archives-");
+    writeFileSync(join(archives, "departed--2026.tar.gz"), "an archive\n");
+    // The member and its home, as the Account makes them (0750, its own group).
+    expect(sh("useradd", ["-m", "-d", home, "-s", "/bin/bash", "-U", "-p", "*", handle]).status).toBe(0);
+    uid = Number(sh("id", ["-u", handle]).stdout);
+    gid = Number(sh("id", ["-g", handle]).stdout);
+    const asMember = (script: string, ...args: string[]) => expect(sh("setpriv", ["--reuid", String(uid), "--regid", String(gid), "--clear-groups", "--", "bash", "-c", script, "x", ...args]).status).toBe(0);
+    asMember(
+      `set -e; cd "$1"; chmod 0750 .; mkdir -p sites/velo.example/htdocs sites/velo.example/tmp tmp .cache private
+       echo '<?php echo 1;' > sites/velo.example/htdocs/index.php; chmod 0640 sites/velo.example/htdocs/index.php
+       printf '#!/bin/sh\\necho hi\\n' > sites/velo.example/run.sh; chmod 0751 sites/velo.example/run.sh
+       head -c 300000 /dev/urandom > private/blob.bin; chmod 0600 private/blob.bin; chmod 0700 private
+       ln -s sites/velo.example/htdocs/index.php current; ln -s /etc/passwd outside-link
+       echo cache > .cache/c; echo tmp > tmp/t; echo tmp > sites/velo.example/tmp/t`,
+      home,
+    );
+    for (const n of ODD) asMember('printf "%s\\n" "$2" > "$1/$2"', home, n);
+    original = manifest(home, skipExcluded);
+    maria.exec(`CREATE DATABASE ${db}; USE ${db};
+      CREATE TABLE a (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;
+      CREATE TABLE b (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;
+      CREATE TABLE fixed (k VARCHAR(20) PRIMARY KEY, v TEXT) ENGINE=InnoDB;
+      INSERT INTO fixed VALUES ('one', 'été'), ('two', 'x''y');`);
+    const target = { name: "web1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
+    const c = backupClientType.check({
+      target,
+      backup: { address: "127.0.0.1", port: bsshd.port, user: account, hostKey: bsshd.hostKey, repository: repo },
+      sources: [
+        { kind: "home", name: handle, handle, path: home, excludes: [".cache", "tmp", "sites/*/tmp"] },
+        { kind: "database", name: db, handle },
+        { kind: "path", name: "archives", path: archives },
+        { kind: "path", name: "dnssec", path: `/tmp/globenet-bk-none-${pid}` },
+        { kind: "vps-disk", name: "gtbk--vm", handle, domain: "gtbk--vm", disk: "/var/lib/libvirt/images/none.qcow2" },
+      ],
+      settings: { time: "02:30", retention: { daily: 7, weekly: 4, monthly: 12 }, checkEveryDays: 7, maxAgeHours: 26 },
+      socket: maria.socket,
+    });
+    expect(c.failures).toBeUndefined();
+    clientIn = c.inputs as BackupClientInputs;
+  }, 180_000);
+
+  afterAll(async () => {
+    await pool.close();
+    await bsshd?.stop();
+    await sshd?.stop();
+    await maria?.stop();
+    for (const p of [ETC, STATE, RUN, CRON, RESTORE, base, archives, home]) if (p) rmSync(p, { recursive: true, force: true });
+    for (const u of [handle, account]) if (sh("getent", ["passwd", u]).status === 0) sh("userdel", [u]);
+    for (const g of [handle, account]) if (sh("getent", ["group", g]).status === 0) sh("groupdel", [g]);
+    for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, account), { force: true });
+    rmSync("/var/lib/globenet/backup-keys.lock", { force: true });
+    if (!hadEtcGlobenet && existsSync("/etc/globenet") && readdirSync("/etc/globenet").length === 0) rmSync("/etc/globenet", { recursive: true });
+  });
+
+  it("apply: the Client makes its key on the host, the Repository its account, repository and forced-command key line", async () => {
+    const c = await backupClientType.create(clientIn);
+    clientOut = c.outs;
+    pass = (clientOut.passphrase as { value: string }).value;
+    expect(pass).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The passphrase is a secret output; the plain outputs do not hold it.
+    expect(JSON.stringify({ ...clientOut, passphrase: undefined })).not.toContain(pass);
+    expect(clientOut.passphrase).toEqual(secret(pass));
+    expect(clientOut.publicKey).toBe(readFileSync(`${ETC}/id_ed25519.pub`, "utf8").trim());
+    const mode = (p: string) => `${(statSync(p).mode & 0o7777).toString(8)} ${statSync(p).uid}`;
+    expect([ETC, `${ETC}/id_ed25519`, `${ETC}/passphrase`, `${ETC}/sources`, RUN, CRON].map(mode)).toEqual(["700 0", "600 0", "600 0", "600 0", "700 0", "644 0"]);
+    expect(readFileSync(`${ETC}/passphrase`, "utf8")).toBe(pass);
+    expect(readFileSync(CRON, "utf8")).toContain("\n30 2 * * * root /usr/local/sbin/globenet-backup scheduled ");
+    const r = backupRepositoryType.check({ target: clientIn.target, account, path: repo, sourceHost: "web1", publicKey: clientOut.publicKey, passphrase: clientOut.passphrase });
+    expect(r.failures).toBeUndefined();
+    repoIn = r.inputs as BackupRepositoryInputs;
+    repoOut = (await backupRepositoryType.create(repoIn)).outs;
+    expect(JSON.stringify({ ...repoOut, passphrase: undefined })).not.toContain(pass);
+    expect(existsSync(join(repo, "config"))).toBe(true);
+    expect(mode(repo)).toBe(`700 ${sh("id", ["-u", account]).stdout.trim()}`);
+    expect(mode(base)).toBe("755 0");
+    expect(readFileSync(join(OWNED_DIR, "user", account), "utf8").trim()).toBe(sh("id", ["-u", account]).stdout.trim());
+    const keys = readFileSync(join(base, ".ssh/authorized_keys"), "utf8");
+    expect(keys).toBe(`restrict,command="borg serve --append-only --restrict-to-repository ${repo}" ${clientOut.publicKey.split(" ").slice(0, 2).join(" ")} globenet-repository=${repo}\n`);
+    // Read back: no drift; a changed time rewrites the cron file, key and passphrase stay.
+    expect((await backupClientType.read("web1", clientOut))?.drift).toEqual([]);
+    expect((await backupRepositoryType.read(repo, repoOut))?.drift).toEqual([]);
+    const later = { ...clientIn, settings: { ...clientIn.settings, time: "03:45" } };
+    const u = await backupClientType.update("web1", clientOut, later);
+    expect(u.publicKey).toBe(clientOut.publicKey);
+    expect((u.passphrase as { value: string }).value).toBe(pass);
+    expect(readFileSync(CRON, "utf8")).toContain("\n45 3 * * * root ");
+    clientOut = u;
+  }, 120_000);
+
+  it("an existing user is never adopted as the backup account, and a repository the passphrase does not open is refused (no secret in the error)", async () => {
+    const other = "x".repeat(43);
+    const e1 = await backupRepositoryType.create({ ...repoIn, account: "daemon" }).catch((e: Error) => e.message);
+    expect(e1).toContain("Globenet did not create it");
+    const e2 = await backupRepositoryType.create({ ...repoIn, passphrase: secret(other) }).catch((e: Error) => e.message);
+    expect(e2).toContain("does not open");
+    expect(e2).not.toContain(other);
+    expect(e2).not.toContain(pass);
+  }, 60_000);
+
+  it("a home with odd names, a symlink, modes and owners: backed up, deleted, restored to the staging and in place, identical", () => {
+    const r = backup("run", "--only", `home--${handle}`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(status(`home--${handle}`, "result")).toBe("ok");
+    const [archive] = backup("list", `home--${handle}`).stdout.trim().split("\n");
+    expect(archive).toMatch(new RegExp(`^home--${handle}--\\d{8}T\\d{6}Z$`));
+    const files = backup("files", archive as string).stdout;
+    expect(files).not.toContain(".cache/c");
+    expect(files).not.toContain("velo.example/tmp/t");
+    // Destroyed: the home as the Account would make it again, empty.
+    rmSync(home, { recursive: true, force: true });
+    mkdirSync(home, { mode: 0o750 });
+    chownSync(home, uid, gid);
+    const s = backup("restore", archive as string);
+    expect(s.status, s.stderr).toBe(0);
+    const staging = /^staging=(.+)$/m.exec(s.stdout)?.[1] as string;
+    expect(staging.startsWith(`${RESTORE}/`)).toBe(true);
+    expect(statSync(staging).mode & 0o777).toBe(0o700);
+    expect(manifest(join(staging, home))).toEqual(original);
+    // The member plants links where the restore writes: into a root-only folder, over a file.
+    const victim = mkdtempSync("/var/lib/globenet/bk-victim-");
+    writeFileSync(join(victim, "root-file"), "root's\n");
+    for (const [link, to] of [["sites", victim], ["current", join(victim, "root-file")]] as const) {
+      expect(sh("setpriv", ["--reuid", String(uid), "--regid", String(gid), "--clear-groups", "--", "ln", "-s", to, join(home, link)]).status).toBe(0);
+    }
+    const before = manifest(victim);
+    const p = backup("restore", archive as string, "--in-place");
+    expect(manifest(victim)).toEqual(before);
+    rmSync(victim, { recursive: true, force: true });
+    expect(p.status, p.stderr).toBe(0);
+    expect(manifest(home, skipExcluded)).toEqual(original);
+    expect(existsSync(/^staging=(.+)$/m.exec(p.stdout)?.[1] as string)).toBe(false);
+    // One file, at the path the archive shows.
+    rmSync(join(home, ODD[3] as string));
+    const one = backup("restore", archive as string, `${home.slice(1)}/${ODD[3]}`, "--in-place");
+    expect(one.status, one.stderr).toBe(0);
+    expect(manifest(home, skipExcluded)).toEqual(original);
+  }, 120_000);
+
+  it("a database written by a concurrent inserter is dumped without a lock and restores consistent", async () => {
+    // Each transaction writes one row to a and one to b: a consistent copy has as many of each.
+    const sql = Array.from({ length: 40_000 }, (_, i) => `START TRANSACTION; INSERT INTO a (v) VALUES (${i}); INSERT INTO b (v) VALUES (${i}); COMMIT;`).join("\n");
+    const writer = spawn("mariadb", [`--socket=${maria.socket}`, "-u", "root", db], { stdio: ["pipe", "ignore", "pipe"] });
+    writer.stdin.on("error", () => undefined); // killed before it read everything: expected
+    writer.stdin.end(sql);
+    const count = () => Number(maria.exec(`SELECT COUNT(*) FROM ${db}.a`).stdout.trim());
+    while (count() < 200) await new Promise((r) => setTimeout(r, 50));
+    const atStart = count();
+    const r = backup("run", "--only", `database--${db}`);
+    const atEnd = count();
+    const stillWriting = writer.exitCode === null;
+    writer.kill("SIGKILL");
+    expect(r.status, r.stderr).toBe(0);
+    // The writer kept committing while the dump ran: no lock stopped it.
+    expect(stillWriting).toBe(true);
+    expect(atEnd).toBeGreaterThan(atStart);
+    const [archive] = backup("list", `database--${db}`).stdout.trim().split("\n");
+    maria.exec(`DROP DATABASE ${db}`);
+    const d = backup("restore-db", archive as string, db);
+    expect(d.status, d.stderr).toBe(0);
+    const restored = /^database=(.+)$/m.exec(d.stdout)?.[1] as string;
+    expect(restored).toMatch(new RegExp(`^${db}_restored_\\d{8}T\\d{6}$`));
+    const row = maria.exec(`SELECT (SELECT COUNT(*) FROM ${restored}.a), (SELECT COUNT(*) FROM ${restored}.b), (SELECT SUM(v) FROM ${restored}.a), (SELECT SUM(v) FROM ${restored}.b)`).stdout.trim().split("\t");
+    expect(row[0]).toBe(row[1]);
+    expect(row[2]).toBe(row[3]);
+    expect(Number(row[0])).toBeGreaterThanOrEqual(atStart);
+    expect(maria.exec(`SELECT k, v FROM ${restored}.fixed ORDER BY k`).stdout).toBe("one\tété\ntwo\tx'y\n");
+    maria.exec(`CREATE DATABASE ${db}`);
+  }, 120_000);
+
+  it("two runs: the older snapshot restores the older content; the full run prunes and records every source", () => {
+    const file = join(home, "sites/velo.example/htdocs/index.php");
+    // The scheduled run: every source, prune, then the repository check (none done yet: due).
+    const r1 = backup("scheduled");
+    expect(r1.status, r1.stderr).toBe(0);
+    expect(r1.stderr).toContain("VPS disks are not backed up yet");
+    writeFileSync(file, "<?php echo 2;\n");
+    spawnSync("sleep", ["1.1"]);
+    // Without prune: the daily retention keeps one archive a day, the last.
+    const r2 = backup("run", "--only", `home--${handle}`);
+    expect(r2.status, r2.stderr).toBe(0);
+    const list = backup("list", `home--${handle}`).stdout.trim().split("\n");
+    // Same day: daily keeps the last, weekly the one before (borg applies the rules in turn).
+    expect(list.length).toBeGreaterThanOrEqual(2);
+    const older = list[list.length - 2] as string;
+    const s = backup("restore", older, `${home.slice(1)}/sites/velo.example/htdocs/index.php`);
+    expect(s.status, s.stderr).toBe(0);
+    expect(readFileSync(join(/^staging=(.+)$/m.exec(s.stdout)?.[1] as string, file), "utf8")).toBe("<?php echo 1;\n");
+    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "prune", "run", "check"]) expect(status(id, "result"), id).toBe("ok");
+    expect(status("path--dnssec", "result")).toBe("absent");
+    expect(status("vps-disk--gtbk--vm", "result")).toBe("unsupported");
+    expect(Number(status(`home--${handle}`, "size"))).toBeGreaterThan(300_000);
+  }, 180_000);
+
+  it("the backup host down: the run fails loudly naming each source, the status shows it, the next run catches up", async () => {
+    const lastOk = status(`home--${handle}`, "last_ok");
+    await bsshd.suspend();
+    const r = backup("run");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`home--${handle}: FAILED`);
+    expect(r.stderr).toContain(`database--${db}: FAILED`);
+    expect(r.stderr).toContain("the run FAILED for:");
+    expect(status(`home--${handle}`, "result")).toBe("failed");
+    expect(status(`home--${handle}`, "last_ok")).toBe(lastOk);
+    expect(status("run", "result")).toBe("failed");
+    await bsshd.resume();
+    spawnSync("sleep", ["1.1"]);
+    const again = backup("run");
+    expect(again.status, again.stderr).toBe(0);
+    expect(status(`home--${handle}`, "result")).toBe("ok");
+    expect(status(`home--${handle}`, "last_ok")! > lastOk!).toBe(true);
+  }, 120_000);
+
+  it("the attack: root on the client, with its key, cannot remove history (append-only, forced command), and borg create still works", () => {
+    const env = `BORG_BASE_DIR=${STATE}/borg BORG_RSH="ssh -F none -i ${ETC}/id_ed25519 -o BatchMode=yes -o UserKnownHostsFile=${ETC}/known_hosts -o HostKeyAlias=globenet-backup"`;
+    const attacker = (cmd: string) => sh("bash", ["-c", `${env} BORG_PASSPHRASE_FD=3 BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=YES BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=YES ${cmd} 3<${ETC}/passphrase`]);
+    const url = `ssh://${account}@127.0.0.1:${bsshd.port}${repo}`;
+    const archivesBefore = backup("list").stdout.trim().split("\n");
+    const victim = archivesBefore.find((a) => a.startsWith(`home--${handle}--`)) as string;
+    const lastTxn = Math.max(...Object.keys(segments()).map((k) => Number(k.split("/")[1])));
+    const before = segments();
+    // A shell command over ssh: sshd runs borg serve instead, which refuses the junk.
+    const rm = sh("ssh", ["-F", "none", "-i", `${ETC}/id_ed25519`, "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${ETC}/known_hosts`, "-o", "HostKeyAlias=globenet-backup", "-p", String(bsshd.port), `${account}@127.0.0.1`, `rm -rf ${repo}`], "");
+    expect(rm.status).not.toBe(0);
+    expect(existsSync(join(repo, "config"))).toBe(true);
+    // The whole repository: refused.
+    expect(attacker(`borg delete ${url}`).status).not.toBe(0);
+    // Archives: borg records the deletion, prune and compact "succeed", and every byte stays.
+    attacker(`borg delete ${url}::${victim}`);
+    attacker(`borg prune --keep-last 1 ${url}`);
+    attacker(`borg compact ${url}`);
+    expect(backup("list").stdout).not.toContain(victim);
+    const after = segments();
+    for (const [f, h] of Object.entries(before)) expect(after[f], `segment ${f} was changed or removed`).toBe(h);
+    // Another host's repository on the same account: out of reach.
+    const other = attacker(`borg list ssh://${account}@127.0.0.1:${bsshd.port}${base}/other`);
+    expect(other.status).not.toBe(0);
+    expect(other.stderr).toContain("Repository path not allowed");
+    // The legitimate use still works.
+    const create = backup("run", "--only", "path--archives");
+    expect(create.status, create.stderr).toBe(0);
+    // On the backup host, a volunteer rolls the repository back to before the attack (the
+    // runbook in docs/architecture.md): segments after the last good transaction go, and the
+    // index is rebuilt. The deleted archive is back, and restores with the key and passphrase.
+    for (const f of Object.keys(segments())) if (Number(f.split("/")[1]) > lastTxn) rmSync(join(repo, "data", f));
+    for (const f of readdirSync(repo)) if (/^(index|hints|integrity)\.\d+$/.test(f)) rmSync(join(repo, f));
+    rmSync(`${STATE}/borg`, { recursive: true, force: true });
+    const back = backup("list");
+    expect(back.status, back.stderr).toBe(0);
+    expect(back.stdout.trim().split("\n")).toEqual(archivesBefore);
+    const s = backup("restore", victim);
+    expect(s.status, s.stderr).toBe(0);
+    expect(existsSync(join(/^staging=(.+)$/m.exec(s.stdout)?.[1] as string, home, "private/blob.bin"))).toBe(true);
+  }, 180_000);
+
+  it("the passphrase appears in no process list, log, status file, error or file outside its own during a run", async () => {
+    expect(pass.length).toBeGreaterThan(20);
+    const seen: string[] = [];
+    const child = spawn(RUN, ["run"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const done = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    let polls = 0;
+    let exited = false;
+    void done.then(() => (exited = true));
+    while (!exited) {
+      for (const p of readdirSync("/proc")) {
+        if (!/^\d+$/.test(p)) continue;
+        for (const f of ["cmdline", "environ"]) {
+          try {
+            const t = readFileSync(`/proc/${p}/${f}`, "latin1");
+            if (t.includes(pass)) seen.push(`${p}/${f}: ${readFileSync(`/proc/${p}/cmdline`, "latin1").replace(/\0/g, " ").slice(0, 100)}`);
+          } catch {
+            /* gone meanwhile */
+          }
+        }
+      }
+      polls++;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await done).toBe(0);
+    expect(polls).toBeGreaterThan(5);
+    expect(seen).toEqual([]);
+    outputs.push(out);
+    expect(outputs.filter((o) => o.includes(pass))).toEqual([]);
+    const grep = sh("grep", ["-rlF", "--", pass, ETC, STATE, base, "/var/log", RUN, CRON]);
+    expect(grep.stdout.trim().split("\n")).toEqual([`${ETC}/passphrase`]);
+  }, 120_000);
+
+  it("a corrupted segment on the backup host is found by borg check --repository-only there, without the passphrase", () => {
+    const clean = asAccount(["check", "--repository-only", repo]);
+    expect(clean.status, clean.stderr).toBe(0);
+    const files = Object.keys(segments()).map((f) => join(repo, "data", f));
+    const biggest = files.sort((x, y) => statSync(y).size - statSync(x).size)[0] as string;
+    const fd = readFileSync(biggest);
+    for (let i = 0; i < 64; i++) { const at = Math.floor(fd.length / 2) + i; fd[at] = (fd[at] ?? 0) ^ 0xff; }
+    writeFileSync(biggest, fd);
+    const bad = asAccount(["check", "--repository-only", repo]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/corrupt|CRC|error/i);
+    // And the client's own check says so too, in its status.
+    const c = backup("check");
+    expect(c.status).not.toBe(0);
+    expect(status("check", "result")).toBe("failed");
+  }, 120_000);
+
+  it("deleting the Repository removes only the key line; deleting the Client keeps key and passphrase", async () => {
+    await backupRepositoryType.delete(repo, repoOut);
+    expect(readFileSync(join(base, ".ssh/authorized_keys"), "utf8")).toBe("");
+    expect(existsSync(join(repo, "config"))).toBe(true);
+    await backupClientType.delete("web1", clientOut);
+    for (const p of [CRON, RUN, `${ETC}/sources`]) expect(existsSync(p), p).toBe(false);
+    for (const p of [`${ETC}/id_ed25519`, `${ETC}/passphrase`]) expect(existsSync(p), p).toBe(true);
+    // Made again: the kept passphrase comes back (it opens the history), and so does the key.
+    const again = await backupClientType.create(clientIn);
+    expect((again.outs.passphrase as { value: string }).value).toBe(pass);
+    expect(again.outs.publicKey).toBe(clientOut.publicKey);
+  }, 60_000);
+});
