@@ -96,3 +96,18 @@ describe("npm run backup: what a name stands for", () => {
     expect([nobody.status, nobody.stderr.split("\n")[0]]).toEqual([2, 'error: nothing of "nobody" is backed up in stack test (a member, member/vps, a zone or a host)']);
   });
 });
+
+describe("CI's nightly backups job", () => {
+  it("opens an issue only when a backup needs attention, naming host, source and last good run", async () => {
+    const { backupsIssue } = await import("../lib/ci/note.js");
+    const p = plan();
+    const fresh = judgeHost(p, "web1", [line("run", "ok", "2026-12-04T02:32:00Z"), line("check", "ok", "2026-12-01T02:32:00Z"), ...["database--velo_wp", "home--globenet", "home--velo-libre", "path--acme", "path--archives"].map((id) => line(id, "ok", "2026-12-04T02:30:00Z"))].join("\n"), NOW);
+    expect(backupsIssue("prod", JSON.parse(JSON.stringify(fresh)), "2026-12-04T12:00:00Z")).toBeUndefined();
+    const late = judgeHost(p, "web1", line("home--velo-libre", "failed", "2026-12-02T02:30:00Z"), NOW);
+    const issue = backupsIssue("prod", JSON.parse(JSON.stringify(late)), "2026-12-04T12:00:00Z");
+    expect(issue?.title).toBe(`Backups on stack prod: ${needsAttention(late).length} need attention`);
+    expect(issue?.body).toContain("web1  home--velo-libre  FAILED  last good: 2026-12-02T02:30:00.000Z (57.5 h ago)");
+    expect(issue?.body).toContain("web1  database--velo_wp  NEVER  last good: never");
+    expect(issue?.body).toContain("npm run backup -- run --host <host>");
+  });
+});

@@ -17,6 +17,7 @@ export interface GitLab {
 
 export const PLAN_MARKER = "<!-- globenet-infra:plan -->";
 export const DRIFT_MARKER = "<!-- globenet-infra:drift -->";
+export const BACKUPS_MARKER = "<!-- globenet-infra:backups -->";
 /** The commit status the mr-plans job sets on a merge request's head. */
 export const STATUS_NAME = "globenet/prod-plan";
 
@@ -125,17 +126,27 @@ interface Issue {
   description: string | null;
 }
 
-/** Opens (or updates) the one drift issue; closes nothing: a volunteer closes it once handled. */
-export async function upsertDriftIssue(gl: GitLab, title: string, body: string): Promise<"created" | "updated"> {
-  const full = `${DRIFT_MARKER}\n${body}`;
-  const open = await all<Issue>(gl, `/issues?state=opened&labels=drift`);
-  const mine = open.find((i) => (i.description ?? "").startsWith(DRIFT_MARKER));
+/** Opens (or updates) the one issue carrying `marker` and `label`; closes nothing: a volunteer closes it once handled. */
+export async function upsertMarkedIssue(gl: GitLab, marker: string, label: string, title: string, body: string): Promise<"created" | "updated"> {
+  const full = `${marker}\n${body}`;
+  const open = await all<Issue>(gl, `/issues?state=opened&labels=${encodeURIComponent(label)}`);
+  const mine = open.find((i) => (i.description ?? "").startsWith(marker));
   if (mine) {
     await call(gl, "PUT", `/issues/${mine.iid}`, { title, description: full });
     return "updated";
   }
-  await call(gl, "POST", `/issues`, { title, description: full, labels: "drift" });
+  await call(gl, "POST", `/issues`, { title, description: full, labels: label });
   return "created";
+}
+
+/** The one drift issue (npm run preview -- --refresh found the hosts differ from git). */
+export function upsertDriftIssue(gl: GitLab, title: string, body: string): Promise<"created" | "updated"> {
+  return upsertMarkedIssue(gl, DRIFT_MARKER, "drift", title, body);
+}
+
+/** The one backups issue (npm run status -- backups found a backup stale, failed or never made). */
+export function upsertBackupsIssue(gl: GitLab, title: string, body: string): Promise<"created" | "updated"> {
+  return upsertMarkedIssue(gl, BACKUPS_MARKER, "backups", title, body);
 }
 
 /** The connection facts from GitLab CI's own variables and the token variable. */

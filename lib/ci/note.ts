@@ -140,3 +140,30 @@ export function driftIssue(stack: string, plan: Plan, when: string): { title: st
     ].join("\n"),
   };
 }
+
+/** A backup row as `npm run status -- backups --json` prints it (lib/status/backups.ts). */
+export interface BackupStatusRow {
+  host: string;
+  id: string;
+  state: string;
+  lastOk?: string;
+  ageHours?: number;
+  result?: string;
+}
+
+/** The backups issue: each backup that is stale, failed or never made, and what to do. */
+export function backupsIssue(stack: string, rows: BackupStatusRow[], when: string): { title: string; body: string } | undefined {
+  const bad = rows.filter((r) => r.state === "stale" || r.state === "failed" || r.state === "never");
+  if (bad.length === 0) return undefined;
+  const lines = bad.map((r) => `${r.host}  ${r.id}  ${r.state.toUpperCase()}  last good: ${r.lastOk ?? "never"}${r.ageHours === undefined ? "" : ` (${r.ageHours.toFixed(1)} h ago)`}${r.result && r.result !== r.state ? `  last run: ${r.result}` : ""}`);
+  return {
+    title: `Backups on stack ${stack}: ${bad.length} need attention`,
+    body: [
+      `The scheduled check of \`${stack}\`'s backups on ${when} found backups that are too old, failed or were never made.`,
+      "",
+      fenced(lines.join("\n")),
+      "",
+      "On the host named, /var/lib/globenet/backup/status and the last run's output say why (backup host unreachable, disk full, a dump that failed). Run it again with `npm run backup -- run --host <host>`; `npm run status -- backups` shows the result. Close this issue once every backup is fresh; the next scheduled pipeline opens a new one if any is still late.",
+    ].join("\n"),
+  };
+}

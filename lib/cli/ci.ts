@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { gitlabFromEnv, upsertDriftIssue } from "../ci/gitlab";
+import { gitlabFromEnv, upsertBackupsIssue, upsertDriftIssue } from "../ci/gitlab";
 import { planOpenMergeRequests } from "../ci/mr-plans";
 import { openStack } from "../lab/open-stack";
-import { driftIssue } from "../ci/note";
+import { backupsIssue, driftIssue, type BackupStatusRow } from "../ci/note";
 import { parsePlan } from "../guard/plan";
 import { REPO_ROOT, UsageError } from "./args";
 
@@ -12,6 +12,7 @@ import { REPO_ROOT, UsageError } from "./args";
  * What .gitlab-ci.yml's protected jobs call to talk to GitLab:
  *   tsx lib/cli/ci.ts mr-plans [--stack prod]   plan every open merge request (trusted code, MR data)
  *   tsx lib/cli/ci.ts drift --plan plan.json    open or update the drift issue
+ *   tsx lib/cli/ci.ts backups --status b.json   open or update the backups issue (stale, failed, never made)
  * GitLab's own variables say where (CI_API_V4_URL, CI_PROJECT_ID, CI_DEFAULT_BRANCH,
  * CI_JOB_URL); GITLAB_API_TOKEN (protected, masked) holds the project access token. Merge
  * request pipelines call none of this: they hold no token.
@@ -20,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
-    options: { plan: { type: "string" }, stack: { type: "string" }, "max-share": { type: "string" } },
+    options: { plan: { type: "string" }, stack: { type: "string" }, "max-share": { type: "string" }, status: { type: "string" } },
     strict: true,
   });
   if (cmd === "mr-plans") {
@@ -55,7 +56,27 @@ async function main(argv: string[]): Promise<number> {
     console.log(`stack ${stack}: drift issue ${what}`);
     return 0;
   }
-  throw new UsageError(`unknown command ${cmd ?? "(none)"}: mr-plans or drift`);
+  if (cmd === "backups") {
+    if (!values.status) throw new UsageError("--status FILE is required (npm run status -- backups --json > FILE writes it)");
+    const text = readFileSync(values.status, "utf8");
+    let rows: BackupStatusRow[];
+    try {
+      rows = JSON.parse(text) as BackupStatusRow[];
+      if (!Array.isArray(rows)) throw new Error("not a list");
+    } catch (e) {
+      throw new Error(`${values.status} is not the JSON of npm run status -- backups --json (${e instanceof Error ? e.message : String(e)}): the status command itself failed, see its output above`);
+    }
+    const stack = values.stack ?? process.env.GLOBENET_STACK ?? "prod";
+    const issue = backupsIssue(stack, rows, new Date().toISOString());
+    if (!issue) {
+      console.log(`stack ${stack}: every backup is fresh`);
+      return 0;
+    }
+    const what = await upsertBackupsIssue(gitlabFromEnv(), issue.title, issue.body);
+    console.log(`stack ${stack}: backups issue ${what}`);
+    return 0;
+  }
+  throw new UsageError(`unknown command ${cmd ?? "(none)"}: mr-plans, drift or backups`);
 }
 
 if (require.main === module) {
