@@ -6,6 +6,18 @@ import { REPO_ROOT, UsageError } from "./args";
 import type { Args, Io } from "./command";
 import { writeSyntheticTree } from "../bench/synthetic";
 import { engineBench, formatTable, PREVIEW_RUNS, TARGET_RATIO } from "../bench/engine";
+import { backupBench, formatBackupBench } from "../bench/backup";
+
+async function backupBenchCommand(a: Args, io: Io): Promise<number> {
+  const members = Number(a.str("members") ?? 150);
+  const mb = Number(a.str("mb") ?? 20);
+  if (!Number.isInteger(members) || members < 1 || members > 5000) throw new UsageError("--members must be a whole number from 1 to 5000");
+  if (!Number.isInteger(mb) || mb < 1 || mb > 1000) throw new UsageError("--mb must be a whole number of MB per member, from 1 to 1000");
+  const r = await backupBench({ members, mbPerMember: mb, changed: 0.01, keep: a.flag("keep"), say: (l) => io.err(l) });
+  io.out(formatBackupBench(r));
+  if (r.dir) io.out(`kept ${r.dir}`);
+  return 0;
+}
 
 function engineBenchCommand(members: string | undefined, keep: boolean, io: Io): Promise<number> {
   const list = (members ?? "100,1000").split(",").map((x) => Number(x.trim()));
@@ -23,9 +35,10 @@ function engineBenchCommand(members: string | undefined, keep: boolean, io: Io):
 export function runBench(a: Args, io: Io): number | Promise<number> {
   const [what, ...extra] = a.positionals;
   const values = { members: a.str("members"), out: a.str("out"), keep: a.flag("keep") };
-  if (!what) throw new UsageError("say which benchmark: data, engine or generate");
+  if (!what) throw new UsageError("say which benchmark: data, engine, backup or generate");
   if (extra.length > 0) throw new UsageError(`bench runs one benchmark (got "${a.positionals.join(" ")}")`);
   if (what === "engine") return engineBenchCommand(values.members, values.keep, io);
+  if (what === "backup") return backupBenchCommand(a, io);
   const n = Number(values.members ?? 10000);
   if (!Number.isInteger(n) || n < 1 || n > 100000) throw new UsageError("--members must be a whole number from 1 to 100000");
   if (what === "generate") {
@@ -34,7 +47,7 @@ export function runBench(a: Args, io: Io): number | Promise<number> {
     io.out(`wrote ${n} synthetic members to ${values.out} (stack: bench)`);
     return 0;
   }
-  if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, generate)`);
+  if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, backup, generate)`);
   const dir = mkdtempSync(join(tmpdir(), "globenet-bench-"));
   try {
     let t = process.hrtime.bigint();

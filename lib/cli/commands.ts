@@ -354,18 +354,23 @@ The deploy key: GLOBENET_SSH_KEY_FILE or an agent (the lab's own for lab).`,
   },
   {
     name: "bench",
-    summary: { en: "time validate and render (or the engine) on N synthetic members", fr: "chronomètre validate et render (ou le moteur) sur N membres synthétiques" },
-    usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- generate --out DIR [--members N]"],
+    summary: { en: "time validate and render, the engine, or a night's backup on N synthetic members", fr: "chronomètre validate et render, le moteur, ou une nuit de sauvegarde sur N membres synthétiques" },
+    usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- generate --out DIR [--members N]"],
     description: `data: writes N synthetic members (default 10000) to a temporary tree, then runs
 \`npm run validate\` and \`npm run render\` on it as a user would and prints the times.
 engine: for each N (default 100,1000), the no-op \`preview\` of the real program over N
 synthetic members beside a bare program of as many trivial resources (the engine's floor),
 same provider and file backend. Runs the engine with GLOBENET_PROVIDER_DRY_RUN=1: the
 provider contacts no host (stack "bench" only).
+backup: N members (default 150) with M MB of random files each (default 20), one BorgBackup
+archive per member into a local encrypted repository as the hosts make them: a full run, then
+an incremental run after 1 % of the files changed, beside the floor (reading every byte once);
+times and bytes sent. Needs borg (Debian package borgbackup).
 generate: only writes the tree, to try the commands by hand.`,
-    positionals: "data|engine|generate",
+    positionals: "data|engine|backup|generate",
     options: {
       members: { type: "string", arg: "N", help: "how many synthetic members (engine: a comma-separated list)" },
+      mb: { type: "string", arg: "M", help: "backup: MB of files per member (default 20)" },
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
       keep: { type: "boolean", help: "keep the temporary tree" },
     },

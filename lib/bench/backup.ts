@@ -1,0 +1,186 @@
+/**
+ * npm run bench -- backup: what a night's backup costs at Globenet's size. N synthetic members
+ * with M MB each (random, so incompressible: the worst case), one BorgBackup archive per
+ * member as globenet-backup makes them today, or one archive of every home of the host, each
+ * into a local encrypted repository (repokey-blake2, zstd, as on the hosts): a full run, then
+ * an incremental run after 1 % of the files changed.
+ * Beside them, the floor measured in the same run: reading every byte once. Bytes "sent" are
+ * what borg adds to the repository (deduplicated, compressed): what crosses the network to the
+ * backup host.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface BackupBenchOptions {
+  members: number;
+  mbPerMember: number;
+  /** Share of the files rewritten before the incremental run (0.01: 1 %). */
+  changed: number;
+  keep?: boolean;
+  say?: (line: string) => void;
+}
+
+export interface BackupPhase {
+  what: string;
+  seconds: number;
+  /** Bytes added to the repository (borg's deduplicated size). */
+  sentBytes?: number;
+  /** Bytes read from the members' files. */
+  readBytes: number;
+}
+
+export interface LayoutResult {
+  layout: Layout;
+  full: BackupPhase;
+  incremental: BackupPhase;
+  /** incremental seconds / full seconds. */
+  ratio: number;
+}
+
+export interface BackupBench {
+  members: number;
+  files: number;
+  dataBytes: number;
+  floor: BackupPhase;
+  layouts: LayoutResult[];
+  changedFiles: number;
+  dir?: string;
+}
+
+/** Each member's files: a site tree of files from 4 KiB to 1 MiB summing to about M MB. */
+function writeMember(dir: string, mb: number): number {
+  let left = mb * 1024 * 1024;
+  let n = 0;
+  const sizes = [4096, 16384, 65536, 262144, 1048576];
+  while (left > 0) {
+    const size = Math.min(left, sizes[n % sizes.length] as number);
+    const sub = join(dir, "sites", "example.org", "htdocs", `d${n % 7}`);
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${n}.bin`), randomBytes(size));
+    left -= size;
+    n++;
+  }
+  return n;
+}
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** borg with the repository passphrase on fd 3 (as globenet-backup does): never in argv or the environment. */
+function borg(args: string[], passFile: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const fd = openSync(passFile, "r");
+    const child = spawn("borg", args, { stdio: ["ignore", "pipe", "pipe", fd], env: { ...env, BORG_PASSPHRASE_FD: "3" } });
+    closeSync(fd);
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** One archive per member (what globenet-backup does today), or one archive of every home of the host. */
+export type Layout = "per-member" | "per-host";
+
+async function runAll(label: string, layout: Layout, homes: string[], repo: string, passFile: string, env: NodeJS.ProcessEnv, say: (l: string) => void): Promise<{ seconds: number; sent: number; read: number }> {
+  const t0 = process.hrtime.bigint();
+  let sent = 0;
+  let read = 0;
+  const groups = layout === "per-member" ? homes.map((h) => ({ name: h.split("/").pop() as string, paths: [h] })) : [{ name: "all", paths: homes }];
+  for (const [i, g] of groups.entries()) {
+    const r = await borg(["create", "--json", "--compression", "zstd,3", "--one-file-system", "--numeric-ids", `${repo}::${layout}--${g.name}--${label}`, ...g.paths], passFile, env);
+    if (r.code !== 0) throw new Error(`borg create for ${g.name} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    const stats = (JSON.parse(r.stdout) as { archive: { stats: { deduplicated_size: number; original_size: number } } }).archive.stats;
+    sent += stats.deduplicated_size;
+    read += stats.original_size;
+    if (layout === "per-member" && ((i + 1) % 25 === 0 || i + 1 === groups.length)) say(`[bench] ${layout} ${label}: ${i + 1}/${groups.length} members`);
+  }
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, sent, read };
+}
+
+export async function backupBench(o: BackupBenchOptions): Promise<BackupBench> {
+  const say = o.say ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), "globenet-bench-backup-"));
+  try {
+    const data = join(dir, "home");
+    const repo = join(dir, "repo");
+    const passFile = join(dir, "passphrase");
+    writeFileSync(passFile, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+    const env: NodeJS.ProcessEnv = { ...process.env, BORG_BASE_DIR: join(dir, "borg"), BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes" };
+    delete env.BORG_PASSPHRASE;
+    delete env.BORG_PASSCOMMAND;
+    say(`[bench] writing ${o.members} members × ${o.mbPerMember} MB of random data …`);
+    const homes: string[] = [];
+    let files = 0;
+    for (let i = 0; i < o.members; i++) {
+      const home = join(data, `member-${String(i).padStart(4, "0")}`);
+      files += writeMember(home, o.mbPerMember);
+      homes.push(home);
+    }
+    const all = filesUnder(data);
+
+    // The floor: every byte read once, as any backup must.
+    const t0 = process.hrtime.bigint();
+    let readBytes = 0;
+    for (const f of all) readBytes += readFileSync(f).length;
+    const floor: BackupPhase = { what: "read every file once (floor)", seconds: Number(process.hrtime.bigint() - t0) / 1e9, readBytes };
+
+    // Each layout in its own repository: the second must not profit from the first's chunks.
+    const layouts: LayoutResult[] = [];
+    let changedFiles = 0;
+    for (const layout of ["per-member", "per-host"] as const) {
+      const lrepo = `${repo}-${layout}`;
+      const init = await borg(["init", "--encryption=repokey-blake2", lrepo], passFile, env);
+      if (init.code !== 0) throw new Error(`borg init failed: ${init.stderr.trim()}`);
+      say(`[bench] ${layout}: full run …`);
+      const full = await runAll("full", layout, homes, lrepo, passFile, env, say);
+      // 1 % of the files rewritten, spread over the members (a night of edits and uploads); the
+      // same files for both layouts, after each one's full run.
+      const step = Math.max(1, Math.round(1 / o.changed));
+      changedFiles = 0;
+      for (let i = 0; i < all.length; i += step) {
+        const f = all[i] as string;
+        writeFileSync(f, randomBytes(readFileSync(f).length));
+        changedFiles++;
+      }
+      say(`[bench] ${layout}: incremental run …`);
+      const inc = await runAll("incremental", layout, homes, lrepo, passFile, env, say);
+      layouts.push({
+        layout,
+        full: { what: `${layout}: full run`, seconds: full.seconds, sentBytes: full.sent, readBytes: full.read },
+        incremental: { what: `${layout}: incremental (${changedFiles} files changed)`, seconds: inc.seconds, sentBytes: inc.sent, readBytes: inc.read },
+        ratio: inc.seconds / full.seconds,
+      });
+    }
+    return { members: o.members, files, dataBytes: readBytes, floor, layouts, changedFiles, dir: o.keep ? dir : undefined };
+  } finally {
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const mib = (b: number | undefined) => (b === undefined ? "-" : `${(b / 1048576).toFixed(1)} MiB`);
+
+export function formatBackupBench(r: BackupBench, target = 0.1): string {
+  const row = (p: BackupPhase) => `  ${p.what.padEnd(44)}${p.seconds.toFixed(1).padStart(8)} s   read ${mib(p.readBytes).padStart(12)}   sent ${mib(p.sentBytes).padStart(12)}`;
+  return [
+    `members ${r.members}, ${r.files} files, ${mib(r.dataBytes)} of random data; borg repokey-blake2, zstd,3, local repository (one per layout)`,
+    row(r.floor),
+    ...r.layouts.flatMap((l) => [
+      row(l.full),
+      row(l.incremental),
+      `  ${l.layout}: incremental / full ${(l.ratio * 100).toFixed(1)} % of the time (target ≤ ${target * 100} %: ${l.ratio <= target ? "met" : "NOT met"}); full / floor ${(l.full.seconds / r.floor.seconds).toFixed(1)}×`,
+    ]),
+  ].join("\n");
+}
