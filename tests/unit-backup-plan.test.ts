@@ -88,3 +88,13 @@ describe("the backup host's rules", () => {
     expect(errorsOf({ "Pulumi.test.yaml": lab }).filter((e) => e.includes("backup"))).toEqual([]);
   });
 });
+
+describe("hosts that are one machine", () => {
+  it("the lab's hosts on 127.0.0.1 share one client and one repository, under the first name", () => {
+    const lab = withBackup("    backup: {}\n", BK.replace("198.51.100.80", "127.0.0.1")).replaceAll(/address: [0-9.]+/g, "address: 127.0.0.1");
+    const plan = planOf({ "Pulumi.test.yaml": lab });
+    expect(plan?.hosts.map((h) => h.host)).toEqual(["hv1"]);
+    expect(plan?.hosts[0]?.repository).toBe("/srv/globenet-backup/hv1");
+    expect(plan?.hosts[0]?.sources.map((s) => `${s.kind}:${s.name}`)).toEqual(["database:velo_wp", "home:globenet", "home:velo-libre", "path:acme", "path:archives", "path:dnssec", "vps-disk:velo-libre--atelier"]);
+  });
+});

@@ -43,7 +43,8 @@ export function archivePrefix(s: Pick<BackupSource, "kind" | "name">): string {
  * The backup plan of a model, or undefined when no host has the backup role. Sources are
  * sorted by kind then name, hosts by name: the rendered configuration is stable.
  * Departed members have no home, database or VPS left; their departure archive is in the
- * archives folder of each host, which is backed up.
+ * archives folder of each host, which is backed up. Hosts that are one machine (same address
+ * and SSH port: the lab) share one plan.
  */
 export function backupPlan(model: Model): BackupPlan | undefined {
   const backupHost = model.hosts.find((h) => h.roles.includes("backup"));
@@ -51,7 +52,9 @@ export function backupPlan(model: Model): BackupPlan | undefined {
   if (!backupHost || !settings) return undefined;
   const archives = model.inventory.archive_dir;
   const plans: BackupHostPlan[] = [];
-  for (const h of model.hosts) {
+  const machineOf = new Map<string, string>();
+  // Hosts by name, so a machine's plan carries its first name whatever the inventory's order.
+  for (const h of [...model.hosts].sort((a, b) => a.name.localeCompare(b.name))) {
     if (h.name === backupHost.name) continue;
     const sources: BackupSource[] = [];
     if (h.roles.includes("web")) {
@@ -69,9 +72,18 @@ export function backupPlan(model: Model): BackupPlan | undefined {
     }
     if (sources.length === 0 && !h.roles.some((r) => r === "web" || r === "db" || r === "hypervisor")) continue;
     sources.push({ kind: "path", name: "archives", path: archives });
-    sources.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-    plans.push({ host: h.name, repository: `${settings.path}/${h.name}`, sources });
+    // Inventory hosts reached at one address and port are one machine (the lab's 127.0.0.1):
+    // one client, one repository, under the first of their names.
+    const machine = `${h.address} ${h.host.ssh.port}`;
+    const same = plans.find((p) => machineOf.get(p.host) === machine);
+    if (same) {
+      for (const src of sources) if (!same.sources.some((x) => x.kind === src.kind && x.name === src.name)) same.sources.push(src);
+    } else {
+      plans.push({ host: h.name, repository: `${settings.path}/${h.name}`, sources });
+      machineOf.set(h.name, machine);
+    }
   }
+  for (const p of plans) p.sources.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   plans.sort((a, b) => a.host.localeCompare(b.host));
   return { backupHost, settings, hosts: plans };
 }
