@@ -17,6 +17,7 @@ import { loadModel } from "../lib/check/build";
 import { archives, dominfo, labTestTeardown, prepareLabTest, sh, virsh } from "./helpers/lab-run";
 import { E2E_VAR, LabTree, ONDES, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";
+import { cli } from "./helpers/cli";
 import { attackDir, attacks, setUpAttacks, setUpLegitimate, victimSecrets, visitor } from "./helpers/web-isolation";
 
 /**
@@ -27,7 +28,7 @@ import { attackDir, attacks, setUpAttacks, setUpLegitimate, victimSecrets, visit
  * project's driver.
  */
 const ok =
-  requireTools("sshd", "ssh-keygen", "apache2ctl", "htpasswd", "named", "dig", "curl", "php-fpm8.2", "mariadbd", "mariadb", "mariadb-dump", "libvirtd", "virsh", "qemu-img", "qemu-system-x86_64", "useradd", "sudo") &&
+  requireTools("sshd", "ssh-keygen", "apache2ctl", "htpasswd", "named", "dig", "curl", "php-fpm8.2", "mariadbd", "mariadb", "mariadb-dump", "libvirtd", "virsh", "qemu-img", "qemu-system-x86_64", "useradd", "sudo", "borg", "cron") &&
   requireRoot("the lab starts system daemons and manages users on this machine");
 
 const HOME = (h: string) => `/home/${h}`;
@@ -264,6 +265,50 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(memberSql(ONDES, "ondes_db", "SELECT DATABASE()").stdout.trim()).toBe("ondes_db");
   });
 
+  it("backup drill: a member's files (a link, odd names) and a database written during the backup, destroyed, restored identical through npm run backup", async () => {
+    // What the member has: files with odd names, a link, modes of its own; and rows.
+    const site = SITE(VELO, "atelier-velo.test");
+    const files: Record<string, string> = { "drill/a file with spaces.txt": "espaces\n", "drill/-dash.txt": "tiret\n", "drill/café-ünï.txt": "accents\n", "drill/deep/er/x.php": "<?php echo 1;\n" };
+    for (const [rel, text] of Object.entries(files)) writeMemberFile(VELO, "atelier-velo.test", rel, text);
+    // Every folder the member's own, as if it had made them (an in-place restore writes as the member).
+    run("chown", ["-R", `${VELO}:${VELO}`, join(site, "drill")]);
+    run("chmod", ["0640", join(site, "drill/-dash.txt")]);
+    expect(run("setpriv", ["--reuid", VELO, "--regid", VELO, "--clear-groups", "ln", "-s", "a file with spaces.txt", join(site, "drill/link")]).status).toBe(0);
+    const snapshot = () =>
+      run("bash", ["-c", 'cd "$1" && find drill -printf "%p %y %U:%G %m %l\\n" | sort && find drill -type f -print0 | sort -z | xargs -0 sha256sum', "x", site]).stdout;
+    const before = snapshot();
+    expect(before).toContain("drill/link l");
+    expect(memberSql(VELO, "velo_wp", "CREATE TABLE drill (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(40)) ENGINE=InnoDB; INSERT INTO drill (v) VALUES ('un'), ('deux');").stderr).toBe("");
+    // A writer inserting while the backup runs: the dump is one consistent snapshot.
+    const writer = spawnSync("bash", ["-c", `for i in $(seq 1 200); do echo "INSERT INTO drill (v) VALUES ('w$i');"; done | mariadb --defaults-file=${HOME(VELO)}/.my.cnf --defaults-group-suffix=_velo_wp`], { encoding: "utf8" });
+    expect(writer.status, writer.stderr).toBe(0);
+    const rows = () => memberSql(VELO, "velo_wp", "SELECT COUNT(*), SUM(id), MAX(id) FROM drill").stdout.trim();
+    const rowsBefore = rows();
+
+    const runNow = await timed("backup run (every host)", () => cli(["backup", "run", "--root", root]));
+    expect(runNow.status, runNow.stderr).toBe(0);
+    const status = await cli(["status", "backups", "--root", root]);
+    expect(status.stdout).toMatch(new RegExp(`^\\S+ +home--${VELO} +ok `, "m"));
+    expect(status.stdout).toMatch(/^\S+ +database--velo_wp +ok /m);
+    const list = await cli(["backup", "list", VELO, "--root", root]);
+    expect(list.stdout).toMatch(new RegExp(`^  home--${VELO}--\\d{8}T\\d{6}Z$`, "m"));
+
+    // Lost: the folder, and rows and the table.
+    rmSync(join(site, "drill"), { recursive: true, force: true });
+    expect(memberSql(VELO, "velo_wp", "DELETE FROM drill WHERE id > 1; DROP TABLE drill;").stderr).toBe("");
+
+    const restored = await timed("backup restore (home, in place)", () => cli(["backup", "restore", VELO, "sites/atelier-velo.test/htdocs/drill", "--in-place", "--root", root]));
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`restored in place into ${HOME(VELO)}`);
+    expect(snapshot()).toBe(before);
+    const db = await timed("backup restore-db --replace", () => cli(["backup", "restore-db", "velo_wp", "--replace", "--root", root]));
+    expect(db.status, db.stderr).toBe(0);
+    expect(db.stdout).toContain("restored into database velo_wp");
+    expect(rows()).toBe(rowsBefore);
+    // The member's site still answers, as the member.
+    expect(curl("atelier-velo.test", "/whoami.php").body.trim()).toBe(`php as ${VELO}`);
+  });
+
   it("answers the zones' own records and the derived A/AAAA and PTR on 127.0.0.1:53", () => {
     expect(dig("atelier-velo.test", "TXT")).toBe('"v=spf1 -all"');
     expect(dig("www.atelier-velo.test", "A")).toBe("127.0.0.1");
@@ -310,12 +355,17 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     });
     expect(await plan(stack)).toEqual([
       "create globenet:db:Database ondes_archives",
+      // The new database is a new backup source of the machine; the preview cannot know yet
+      // that the client keeps its key and passphrase, so it lists the repository too.
+      "update globenet:backup:Client hv1-backup-client",
+      "update globenet:backup:Repository hv1-backup-repository",
       "update globenet:files:FileSet lab-apache2",
       "update globenet:files:FileSet lab-bind",
       `update globenet:vm:Guest ${VPS_DOMAIN}`,
     ]);
     const changes = await timed("apply: alias, TXT, database, VPS memory", () => apply(stack));
-    expect(changes).toMatchObject({ create: 1, update: 3 });
+    // Applied, the repository's inputs are known and the same: not updated.
+    expect(changes).toMatchObject({ create: 1, update: 4 });
     expect(changes.replace ?? 0).toBe(0);
     expect(curl("velo.atelier-velo.test").body).toContain("Atelier Vélo");
     expect(dig("atelier-velo.test", "TXT").split("\n").sort()).toEqual(['"site-verification=atelier"', '"v=spf1 -all"']);
@@ -402,6 +452,9 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(await plan(stack)).toEqual([
       `delete globenet:db:Database velo_old`,
       `delete globenet:vm:Guest ${VPS_DOMAIN}`,
+      // The database and the VPS are no longer backup sources.
+      "update globenet:backup:Client hv1-backup-client",
+      "update globenet:backup:Repository hv1-backup-repository",
       "update globenet:files:FileSet lab-apache2",
       "update globenet:files:FileSet lab-bind",
       // One FPM pool per member, not per site: the member keeps its pool.

@@ -88,6 +88,7 @@ function inventory(s: TreeState): string {
       store_dir: /var/lib/globenet-lab/acme/md
       retry_delay_sec: 2
     dnssec: { dnskey_ttl: 10s, zone_propagation_delay: 1s, parent_ds_ttl: 10s, parent_propagation_delay: 1s, retire_safety: 1s, publish_safety: 1s }
+    backup: {}
     hosts:
       lab:
         roles: [web, db, dns-primary]
@@ -104,7 +105,12 @@ ${ssh}        capacity: { vcpus: 8, memory_mb: 8192, disk_gb: 100 }
           network: { type: user, ssh_forward_base: 24200 }
           images_dir: ${IMAGES_DIR}
           shutdown_timeout_sec: ${s.shutdownTimeoutSec}
-`;
+      # The backup host: the same machine in the lab (its own account and folder).
+      bk:
+        roles: [backup]
+        fqdn: bk.globenet.example
+        address: 127.0.0.1
+${ssh}`;
 }
 
 function velo(v: VeloState, key: string): string {

@@ -44,6 +44,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   ebtables: "ebtables",
   tcpdump: "tcpdump",
   busybox: "busybox-static",
+  borg: "borgbackup",
+  cron: "cron",
 };
 
 /**
