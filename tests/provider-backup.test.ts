@@ -16,6 +16,7 @@ import { OWNED_DIR, secret } from "../provider/resources/account-shared";
 import { backupClientType, type BackupClientInputs, type BackupClientOutputs } from "../provider/resources/backup-client";
 import { backupRepositoryType, type BackupRepositoryInputs, type BackupRepositoryOutputs } from "../provider/resources/backup-repository";
 import { pool } from "../provider/ssh/pool";
+import { parseBackupStatus, type BackupStatusLine } from "../lib/model/backup-status";
 import { startMariaDB, type MariaDB } from "./helpers/mariadb";
 import { startSshd, type Sshd } from "./helpers/sshd";
 import { requireRoot, requireTools, run } from "./helpers/tools";
@@ -77,10 +78,9 @@ function segments(): Record<string, string> {
   return out;
 }
 
-/** `field` of the status line of `id` in the client's status file. */
-function status(id: string, field: string): string | undefined {
-  const line = readFileSync(`${STATE}/status`, "utf8").split("\n").find((l) => l.startsWith(`${id} `));
-  return line ? new RegExp(` ${field}=(\\S+)`).exec(line)?.[1] : undefined;
+/** The status line of `id` in the client's status file, read as a status view reads it. */
+function status(id: string): BackupStatusLine | undefined {
+  return parseBackupStatus(readFileSync(`${STATE}/status`, "utf8")).find((l) => l.id === id);
 }
 
 /** As the backup account on the backup host, with no passphrase at all: what a volunteer there can run. */
@@ -222,7 +222,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   it("a home with odd names, a symlink, modes and owners: backed up, deleted, restored to the staging and in place, identical", () => {
     const r = backup("run", "--only", `home--${handle}`);
     expect(r.status, r.stderr).toBe(0);
-    expect(status(`home--${handle}`, "result")).toBe("ok");
+    expect(status(`home--${handle}`)?.result).toBe("ok");
     const [archive] = backup("list", `home--${handle}`).stdout.trim().split("\n");
     expect(archive).toMatch(new RegExp(`^home--${handle}--\\d{8}T\\d{6}Z$`));
     const files = backup("files", archive as string).stdout;
@@ -286,7 +286,14 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(row[2]).toBe(row[3]);
     expect(Number(row[0])).toBeGreaterThanOrEqual(atStart);
     expect(maria.exec(`SELECT k, v FROM ${restored}.fixed ORDER BY k`).stdout).toBe("one\tété\ntwo\tx'y\n");
-    maria.exec(`CREATE DATABASE ${db}`);
+    // --replace: into the database itself, what is there now dumped first.
+    maria.exec(`CREATE DATABASE ${db}; CREATE TABLE ${db}.fixed (k INT); INSERT INTO ${db}.fixed VALUES (1);`);
+    const rep = backup("restore-db", archive as string, db, "--replace");
+    expect(rep.status, rep.stderr).toBe(0);
+    const kept = /^kept=(.+)$/m.exec(rep.stdout)?.[1] as string;
+    expect(sh("bash", ["-c", 'gzip -dc "$1"', "x", kept]).stdout).toContain("INSERT INTO `fixed` VALUES");
+    expect(maria.exec(`SELECT COUNT(*) = (SELECT COUNT(*) FROM ${db}.b) FROM ${db}.a`).stdout.trim()).toBe("1");
+    expect(maria.exec(`SELECT k, v FROM ${db}.fixed ORDER BY k`).stdout).toBe("one\tété\ntwo\tx'y\n");
   }, 120_000);
 
   it("two runs: the older snapshot restores the older content; the full run prunes and records every source", () => {
@@ -307,29 +314,29 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const s = backup("restore", older, `${home.slice(1)}/sites/velo.example/htdocs/index.php`);
     expect(s.status, s.stderr).toBe(0);
     expect(readFileSync(join(/^staging=(.+)$/m.exec(s.stdout)?.[1] as string, file), "utf8")).toBe("<?php echo 1;\n");
-    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "prune", "run", "check"]) expect(status(id, "result"), id).toBe("ok");
-    expect(status("path--dnssec", "result")).toBe("absent");
-    expect(status("vps-disk--gtbk--vm", "result")).toBe("unsupported");
-    expect(Number(status(`home--${handle}`, "size"))).toBeGreaterThan(300_000);
+    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "prune", "run", "check"]) expect(status(id)?.result, id).toBe("ok");
+    expect(status("path--dnssec")?.result).toBe("absent");
+    expect(status("vps-disk--gtbk--vm")?.result).toBe("unsupported");
+    expect(status(`home--${handle}`)?.size).toBeGreaterThan(300_000);
   }, 180_000);
 
   it("the backup host down: the run fails loudly naming each source, the status shows it, the next run catches up", async () => {
-    const lastOk = status(`home--${handle}`, "last_ok");
+    const lastOk = status(`home--${handle}`)?.lastOk;
     await bsshd.suspend();
     const r = backup("run");
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`home--${handle}: FAILED`);
     expect(r.stderr).toContain(`database--${db}: FAILED`);
     expect(r.stderr).toContain("the run FAILED for:");
-    expect(status(`home--${handle}`, "result")).toBe("failed");
-    expect(status(`home--${handle}`, "last_ok")).toBe(lastOk);
-    expect(status("run", "result")).toBe("failed");
+    expect(status(`home--${handle}`)?.result).toBe("failed");
+    expect(status(`home--${handle}`)?.lastOk).toBe(lastOk);
+    expect(status("run")?.result).toBe("failed");
     await bsshd.resume();
     spawnSync("sleep", ["1.1"]);
     const again = backup("run");
     expect(again.status, again.stderr).toBe(0);
-    expect(status(`home--${handle}`, "result")).toBe("ok");
-    expect(status(`home--${handle}`, "last_ok")! > lastOk!).toBe(true);
+    expect(status(`home--${handle}`)?.result).toBe("ok");
+    expect(status(`home--${handle}`)?.lastOk! > lastOk!).toBe(true);
   }, 120_000);
 
   it("the attack: root on the client, with its key, cannot remove history (append-only, forced command), and borg create still works", () => {
@@ -423,7 +430,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     // And the client's own check says so too, in its status.
     const c = backup("check");
     expect(c.status).not.toBe(0);
-    expect(status("check", "result")).toBe("failed");
+    expect(status("check")?.result).toBe("failed");
   }, 120_000);
 
   it("deleting the Repository removes only the key line; deleting the Client keeps key and passphrase", async () => {
