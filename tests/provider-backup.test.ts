@@ -339,6 +339,22 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(status(`home--${handle}`)?.lastOk! > lastOk!).toBe(true);
   }, 120_000);
 
+  it("a machine that answers with another host key gets nothing (the pinned known_hosts), and read shows the pin changed", async () => {
+    const pinned = readFileSync(`${ETC}/known_hosts`, "utf8");
+    writeFileSync(`${ETC}/known_hosts`, `globenet-backup ${bsshd.otherHostKey.split(" ").slice(0, 2).join(" ")}\n`, { mode: 0o600 });
+    try {
+      const r = backup("run", "--only", "path--archives");
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/);
+      expect(r.stderr).toContain("path--archives: FAILED");
+      expect(status("path--archives")?.result).toBe("failed");
+      expect((await backupClientType.read("web1", clientOut))?.drift).toEqual(["/etc/globenet/backup/known_hosts differs from what was written"]);
+    } finally {
+      writeFileSync(`${ETC}/known_hosts`, pinned, { mode: 0o600 });
+    }
+    expect((await backupClientType.read("web1", clientOut))?.drift).toEqual([]);
+  }, 60_000);
+
   it("the attack: root on the client, with its key, cannot remove history (append-only, forced command), and borg create still works", () => {
     const env = `BORG_BASE_DIR=${STATE}/borg BORG_RSH="ssh -F none -i ${ETC}/id_ed25519 -o BatchMode=yes -o UserKnownHostsFile=${ETC}/known_hosts -o HostKeyAlias=globenet-backup"`;
     const attacker = (cmd: string) => sh("bash", ["-c", `${env} BORG_PASSPHRASE_FD=3 BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=YES BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=YES ${cmd} 3<${ETC}/passphrase`]);

@@ -108,7 +108,7 @@ backup_one() {
         printf 'globenet-backup: %s: FAILED: the home %s is missing. Nothing was sent; check the account on this host.\n' "$id" "${f[2]}" >&2
         return 1
       fi
-      args=(--one-file-system --numeric-ids --exclude-nodump)
+      args=(--one-file-system --numeric-ids)
       for e in "${f[@]:3}"; do args+=(--exclude "sh:${f[2]}/$e"); done
       out=$(borg_ create --json "${args[@]}" -- "$REPO::$archive" "${f[2]}") || rc=$?
       ;;
