@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { backupProblem, parseBackupStatus } from "../lib/model/backup-status";
 import { backupSourceLines, renderBackupCron, renderBackupSources, repositoryUrl, type BackupClientConfig } from "../lib/render/backup-client";
 import { backupClientType } from "../provider/resources/backup-client";
 import { backupRepositoryType } from "../provider/resources/backup-repository";
@@ -53,7 +52,7 @@ describe("backup client files", () => {
 
   it("the cron.d file runs the backup daily at the inventory's time", () => {
     const cron = renderBackupCron({ host: "web1", time: "04:05", checkEveryDays: 3 });
-    expect(cron.split("\n").filter((l) => /^\d/.test(l))).toEqual(["5 4 * * * root /usr/local/sbin/globenet-backup scheduled >>/var/log/globenet-backup.log 2>&1"]);
+    expect(cron.split("\n").filter((l) => /^\d/.test(l))).toEqual(["5 4 * * * root /usr/local/sbin/globenet-backup --host web1 scheduled >>/var/log/globenet-backup-web1.log 2>&1"]);
     expect(cron).toContain("every 3 days");
     expect(() => renderBackupCron({ host: "web1", time: "4:5", checkEveryDays: 3 })).toThrow(/HH:MM/);
   });
@@ -93,32 +92,3 @@ describe("backup resources' inputs", () => {
   });
 });
 
-describe("the backup status file, read back", () => {
-  const TEXT = [
-    "home--velo-libre result=ok last_ok=2026-12-04T02:30:12Z last_run=2026-12-04T02:30:12Z duration=4 size=20971520 added=10240 archive=home--velo-libre--20261204T023008Z",
-    "database--velo_wp result=failed last_ok=2026-12-02T02:30:40Z last_run=2026-12-04T02:30:40Z duration=1 size=- added=- archive=-",
-    "path--dnssec result=absent last_ok=2026-12-04T02:30:41Z last_run=2026-12-04T02:30:41Z duration=0 size=0 added=0 archive=-",
-    "vps-disk--velo-libre--atelier result=unsupported last_ok=- last_run=2026-12-04T02:30:41Z duration=0 size=- added=- archive=-",
-    "run result=failed last_ok=2026-12-03T02:31:00Z last_run=2026-12-04T02:31:02Z duration=54 failed=database--velo_wp,prune",
-    "",
-  ].join("\n");
-
-  it("parses each line's fields; '-' is no value", () => {
-    const lines = parseBackupStatus(TEXT);
-    expect(lines.map((l) => l.id)).toEqual(["home--velo-libre", "database--velo_wp", "path--dnssec", "vps-disk--velo-libre--atelier", "run"]);
-    expect(lines[0]).toEqual({ id: "home--velo-libre", result: "ok", lastOk: "2026-12-04T02:30:12Z", lastRun: "2026-12-04T02:30:12Z", durationSeconds: 4, size: 20971520, added: 10240, archive: "home--velo-libre--20261204T023008Z" });
-    expect(lines[1]?.size).toBeUndefined();
-    expect(lines[4]?.failed).toEqual(["database--velo_wp", "prune"]);
-  });
-
-  it.each<[string, string, string | undefined]>([
-    ["home--velo-libre", "2026-12-04T12:00:00Z", undefined],
-    ["home--velo-libre", "2026-12-05T06:00:00Z", "the last good run is 27 h old (limit 26 h)"],
-    ["database--velo_wp", "2026-12-04T03:00:00Z", "the last run failed (last good 2026-12-02T02:30:40Z)"],
-    ["path--dnssec", "2026-12-20T00:00:00Z", undefined],
-    ["vps-disk--velo-libre--atelier", "2026-12-04T03:00:00Z", "not backed up (this kind is not supported yet)"],
-  ])("%s at %s", (id, now, problem) => {
-    const line = parseBackupStatus(TEXT).find((l) => l.id === id)!;
-    expect(backupProblem(line, 26, new Date(now))).toBe(problem);
-  });
-});

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # globenet-backup: a protected host's backups, with BorgBackup, to its repository on the backup
 # host. The provider's backup Client installs this file as /usr/local/sbin/globenet-backup
-# (root only) with its configuration in /etc/globenet/backup (docs/architecture.md, "Backups").
+# (root only) with its configuration in /etc/globenet/backup/<host> (docs/architecture.md,
+# "Backups"). <host> is the inventory name: one machine may play several hosts (the lab), each
+# with its own key, repository and status. `--host <host>` first says which; without it, the
+# one set up on this machine.
 #
+#   globenet-backup [--host <host>] <command> …
 #   globenet-backup run [--only <kind>--<name>]      every source (or one), then prune
 #   globenet-backup scheduled                         run, then check when one is due (cron)
 #   globenet-backup list [<prefix>]                   the archives (home--velo-libre--…)
@@ -17,19 +21,33 @@
 set -euo pipefail
 umask 077
 export LC_ALL=C.UTF-8
-ETC=/etc/globenet/backup
-STATE=/var/lib/globenet/backup
-STATUS=$STATE/status
+ETC_ALL=/etc/globenet/backup
+STATE_ALL=/var/lib/globenet/backup
 RESTORE_BASE=/var/lib/globenet/restore
-# borg's cache and security records (nonces, the repository's id) for this host's repository.
-export BORG_BASE_DIR=$STATE/borg
-# The backup host's key is pinned under an alias: the address may change, the key may not.
-export BORG_RSH="ssh -F none -i $ETC/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$ETC/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o HostKeyAlias=globenet-backup -o ConnectTimeout=20 -o ServerAliveInterval=30 -o ServerAliveCountMax=4"
+ETC='' STATE='' STATUS=''
+
+die() { printf 'globenet-backup: %s\n' "$*" >&2; exit 1; }
+
+# select_host [NAME]: the host whose set-up this run uses; sets the paths and borg's environment.
+select_host() {
+  local h=${1:-} d
+  local -a found=()
+  if [ -z "$h" ]; then
+    for d in "$ETC_ALL"/*/sources; do [ -f "$d" ] && found+=("$(basename -- "$(dirname -- "$d")")"); done
+    [ "${#found[@]}" -gt 0 ] || die "no backup is set up on this machine ($ETC_ALL/<host>/sources): the apply installs it"
+    [ "${#found[@]}" -eq 1 ] || die "this machine backs up several hosts (${found[*]}): say which with --host <host>"
+    h=${found[0]}
+  fi
+  [[ $h =~ ^[a-z0-9][a-z0-9-]{0,31}$ ]] || die "\"$h\" is not an inventory host name"
+  ETC=$ETC_ALL/$h STATE=$STATE_ALL/$h STATUS=$STATE_ALL/$h/status
+  # borg's cache and security records (nonces, the repository's id) for this host's repository.
+  export BORG_BASE_DIR=$STATE/borg
+  # The backup host's key is pinned under an alias: the address may change, the key may not.
+  export BORG_RSH="ssh -F none -i $ETC/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$ETC/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o HostKeyAlias=globenet-backup -o ConnectTimeout=20 -o ServerAliveInterval=30 -o ServerAliveCountMax=4"
+}
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=no
 export BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=NO BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=NO
 unset BORG_PASSPHRASE BORG_PASSCOMMAND BORG_NEW_PASSPHRASE
-
-die() { printf 'globenet-backup: %s\n' "$*" >&2; exit 1; }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # outcome RC: ok or failed. last_ok_after RC ID: now when RC is 0, else the last good time of ID.
 outcome() { if [ "$1" -eq 0 ]; then echo ok; else echo failed; fi; }
@@ -346,6 +364,9 @@ cmd_restore_db() {
 
 [ "$(id -u)" = 0 ] || die "run as root"
 command -v borg >/dev/null || die "borg is not installed (Debian package borgbackup)"
+host=''
+if [ "${1:-}" = --host ]; then host=${2:?--host needs the inventory name of a host}; shift 2; fi
+select_host "$host"
 cmd=${1:-}
 [ $# -eq 0 ] || shift
 load_config
@@ -357,5 +378,5 @@ case $cmd in
   files) cmd_files "$@" ;;
   restore) cmd_restore "$@" ;;
   restore-db) cmd_restore_db "$@" ;;
-  *) die "usage: globenet-backup run [--only <kind>--<name>] | scheduled | check | list [<prefix>] | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace]" ;;
+  *) die "usage: globenet-backup [--host <host>] run [--only <kind>--<name>] | scheduled | check | list [<prefix>] | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace]" ;;
 esac
