@@ -110,6 +110,27 @@ sock_args() { if [ -n "$SOCKET" ]; then printf '%s\n' "--socket=$SOCKET"; fi; }
 # The sizes of a `borg create --json` answer: "original deduplicated".
 sizes() { python3 -c 'import json,sys; s=json.load(sys.stdin)["archive"]["stats"]; print(s["original_size"], s["deduplicated_size"])'; }
 
+# Why ssh cannot reach the backup host (its own last line: refused, host key changed, key not
+# accepted), or nothing when it can. borg shows ssh's messages only in part. Asked once a run.
+REACH_ASKED=no
+reach_problem() {
+  local rest where port out rc=0
+  [ "$REACH_ASKED" = no ] || return 0
+  REACH_ASKED=yes
+  rest=${REPO#ssh://}
+  where=${rest%%/*}
+  port=${where##*:}
+  where=${where%:*}
+  where=${where/[/}
+  where=${where/]/}
+  # BORG_RSH is this script's own text (no spaces inside its values): split on purpose.
+  # shellcheck disable=SC2086
+  out=$(timeout 60 $BORG_RSH -T -p "$port" "$where" </dev/null 2>&1 >/dev/null) || rc=$?
+  if [ "$rc" -eq 255 ] || [ "$rc" -eq 124 ]; then
+    printf 'globenet-backup: the backup host cannot be reached over SSH: %s\n' "$(grep -v -e '^@' -e '^$' <<<"${out:-timed out}" | tail -n 1)" >&2
+  fi
+}
+
 # backup_one LINE: one archive of one source. Status 0 done, 1 failed (said on stderr).
 backup_one() {
   local -a f args sock
@@ -155,6 +176,7 @@ backup_one() {
   esac
   if [ "$rc" -ge 2 ] || { [ "$rc" -eq 1 ] && [ -z "$out" ]; }; then
     set_status "$id" failed "$(($(date +%s) - start))" - - -
+    reach_problem
     printf 'globenet-backup: %s: FAILED (borg exit %s): no new archive. borg says why above (backup host unreachable, repository locked, dump failed). It is marked failed in %s; the next run tries again.\n' "$id" "$rc" "$STATUS" >&2
     return 1
   fi
