@@ -119,10 +119,15 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
 
   /** /etc/globenet is left as found: removed at the end only if this test made it. */
   const hadEtcGlobenet = existsSync("/etc/globenet");
+  const hadRestore = existsSync(RESTORE);
+  const hadKeysLock = existsSync("/var/lib/globenet/backup-keys.lock");
+  /** Set once the machine-wide paths are known to be this test's: afterAll removes them only then. */
+  let mine = false;
 
   beforeAll(async () => {
     for (const p of [ETC_ALL, RUN, CRON, STATE_ALL, "/etc/cron.d/globenet-backup-hv1"]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
     expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
+    mine = true;
     sshd = await startSshd();
     bsshd = await startSshd({ homeKeys: true });
     process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
@@ -173,11 +178,18 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     await bsshd?.stop();
     await sshd?.stop();
     await maria?.stop();
-    for (const p of [ETC_ALL, STATE_ALL, RUN, CRON, "/etc/cron.d/globenet-backup-hv1", RESTORE, base, archives, home]) if (p) rmSync(p, { recursive: true, force: true });
+    for (const p of [base, archives]) if (p) rmSync(p, { recursive: true, force: true });
+    // Never a lab's backups: the machine-wide paths only when this test found them absent.
+    if (!mine) return;
+    rmSync(home, { recursive: true, force: true });
+    for (const p of [ETC_ALL, STATE_ALL, RUN, CRON, "/etc/cron.d/globenet-backup-hv1"]) rmSync(p, { recursive: true, force: true });
+    // The restores' staging folders and kept dumps this test made (their paths are in its outputs).
+    for (const m of outputs.join("\n").matchAll(/^(?:staging|kept)=(\/var\/lib\/globenet\/restore\/\S+)$/gm)) rmSync(m[1] as string, { recursive: true, force: true });
+    if (!hadRestore && existsSync(RESTORE) && readdirSync(RESTORE).length === 0) rmSync(RESTORE, { recursive: true });
     for (const u of [handle, account]) if (sh("getent", ["passwd", u]).status === 0) sh("userdel", [u]);
     for (const g of [handle, account]) if (sh("getent", ["group", g]).status === 0) sh("groupdel", [g]);
     for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, account), { force: true });
-    rmSync("/var/lib/globenet/backup-keys.lock", { force: true });
+    if (!hadKeysLock) rmSync("/var/lib/globenet/backup-keys.lock", { force: true });
     if (!hadEtcGlobenet && existsSync("/etc/globenet") && readdirSync("/etc/globenet").length === 0) rmSync("/etc/globenet", { recursive: true });
   });
 
