@@ -31,14 +31,18 @@ const home = `/home/${handle}`;
 const db = `gtbk_${pid}`;
 const account = `gtbkup-${pid}`;
 const base = `/srv/globenet-backup-test-${pid}`;
-const repo = `${base}/web1`;
+/** Inventory names of their own, so a lab's hosts (lab, hv1, hv2) on this machine are never touched. */
+const WEB = `gtweb-${pid}`;
+const HV = `gthv-${pid}`;
+const repo = `${base}/${WEB}`;
 const ETC_ALL = "/etc/globenet/backup";
 const STATE_ALL = "/var/lib/globenet/backup";
-/** web1's: the machine also plays hv1 (as the lab's does), each with its own set-up. */
-const ETC = `${ETC_ALL}/web1`;
-const STATE = `${STATE_ALL}/web1`;
+/** WEB's: the machine also plays HV (as the lab's plays lab, hv1 and hv2), each with its own set-up. */
+const ETC = `${ETC_ALL}/${WEB}`;
+const STATE = `${STATE_ALL}/${WEB}`;
 const RUN = "/usr/local/sbin/globenet-backup";
-const CRON = "/etc/cron.d/globenet-backup-web1";
+const CRON = `/etc/cron.d/globenet-backup-${WEB}`;
+const HV_CRON = `/etc/cron.d/globenet-backup-${HV}`;
 const RESTORE = "/var/lib/globenet/restore";
 /** The names a member may give files: a space, a leading dash, UTF-8, a line break. */
 const ODD = ["with space.txt", "-leading-dash", "été ünïcode ✓.txt", "new\nline.txt"];
@@ -51,7 +55,7 @@ function sh(cmd: string, args: string[], input?: string, timeoutMs = 120_000): {
   outputs.push(r.stdout, r.stderr);
   return r;
 }
-const backup = (...args: string[]) => sh(RUN, ["--host", "web1", ...args]);
+const backup = (...args: string[]) => sh(RUN, ["--host", WEB, ...args]);
 
 /** The tree under `root`: path → type, mode, owner, and content hash or link target. */
 function manifest(root: string, skip: (rel: string) => boolean = () => false): Record<string, string> {
@@ -120,12 +124,15 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   /** /etc/globenet is left as found: removed at the end only if this test made it. */
   const hadEtcGlobenet = existsSync("/etc/globenet");
   const hadRestore = existsSync(RESTORE);
+  const hadRun = existsSync(RUN);
+  const hadEtcAll = existsSync(ETC_ALL);
+  const hadStateAll = existsSync(STATE_ALL);
   const hadKeysLock = existsSync("/var/lib/globenet/backup-keys.lock");
   /** Set once the machine-wide paths are known to be this test's: afterAll removes them only then. */
   let mine = false;
 
   beforeAll(async () => {
-    for (const p of [ETC_ALL, RUN, CRON, STATE_ALL, "/etc/cron.d/globenet-backup-hv1"]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
+    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
     expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
     mine = true;
     sshd = await startSshd();
@@ -155,7 +162,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
       CREATE TABLE b (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;
       CREATE TABLE fixed (k VARCHAR(20) PRIMARY KEY, v TEXT) ENGINE=InnoDB;
       INSERT INTO fixed VALUES ('one', 'été'), ('two', 'x''y');`);
-    const target = { name: "web1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
+    const target = { name: WEB, address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
     const c = backupClientType.check({
       target,
       backup: { address: "127.0.0.1", port: bsshd.port, user: account, hostKey: bsshd.hostKey, repository: repo },
@@ -182,7 +189,9 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     // Never a lab's backups: the machine-wide paths only when this test found them absent.
     if (!mine) return;
     rmSync(home, { recursive: true, force: true });
-    for (const p of [ETC_ALL, STATE_ALL, RUN, CRON, "/etc/cron.d/globenet-backup-hv1"]) rmSync(p, { recursive: true, force: true });
+    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON]) rmSync(p, { recursive: true, force: true });
+    if (!hadRun) rmSync(RUN, { force: true });
+    for (const [d, had] of [[ETC_ALL, hadEtcAll], [STATE_ALL, hadStateAll]] as const) if (!had && existsSync(d) && readdirSync(d).length === 0) rmSync(d, { recursive: true });
     // The restores' staging folders and kept dumps this test made (their paths are in its outputs).
     for (const m of outputs.join("\n").matchAll(/^(?:staging|kept)=(\/var\/lib\/globenet\/restore\/\S+)$/gm)) rmSync(m[1] as string, { recursive: true, force: true });
     if (!hadRestore && existsSync(RESTORE) && readdirSync(RESTORE).length === 0) rmSync(RESTORE, { recursive: true });
@@ -205,8 +214,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const mode = (p: string) => `${(statSync(p).mode & 0o7777).toString(8)} ${statSync(p).uid}`;
     expect([ETC, `${ETC}/id_ed25519`, `${ETC}/passphrase`, `${ETC}/sources`, RUN, CRON].map(mode)).toEqual(["700 0", "600 0", "600 0", "600 0", "700 0", "644 0"]);
     expect(readFileSync(`${ETC}/passphrase`, "utf8")).toBe(pass);
-    expect(readFileSync(CRON, "utf8")).toContain("\n30 2 * * * root /usr/local/sbin/globenet-backup --host web1 scheduled ");
-    const r = backupRepositoryType.check({ target: clientIn.target, account, path: repo, sourceHost: "web1", publicKey: clientOut.publicKey, passphrase: clientOut.passphrase });
+    expect(readFileSync(CRON, "utf8")).toContain(`\n30 2 * * * root /usr/local/sbin/globenet-backup --host ${WEB} scheduled `);
+    const r = backupRepositoryType.check({ target: clientIn.target, account, path: repo, sourceHost: WEB, publicKey: clientOut.publicKey, passphrase: clientOut.passphrase });
     expect(r.failures).toBeUndefined();
     repoIn = r.inputs as BackupRepositoryInputs;
     repoOut = (await backupRepositoryType.create(repoIn)).outs;
@@ -218,10 +227,10 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const keys = readFileSync(join(base, ".ssh/authorized_keys"), "utf8");
     expect(keys).toBe(`restrict,command="borg serve --append-only --restrict-to-repository ${repo}" ${clientOut.publicKey.split(" ").slice(0, 2).join(" ")} globenet-repository=${repo}\n`);
     // Read back: no drift; a changed time rewrites the cron file, key and passphrase stay.
-    expect((await backupClientType.read("web1", clientOut))?.drift).toEqual([]);
+    expect((await backupClientType.read(WEB, clientOut))?.drift).toEqual([]);
     expect((await backupRepositoryType.read(repo, repoOut))?.drift).toEqual([]);
     const later = { ...clientIn, settings: { ...clientIn.settings, time: "03:45" } };
-    const u = await backupClientType.update("web1", clientOut, later);
+    const u = await backupClientType.update(WEB, clientOut, later);
     expect(u.publicKey).toBe(clientOut.publicKey);
     expect((u.passphrase as { value: string }).value).toBe(pass);
     expect(readFileSync(CRON, "utf8")).toContain("\n45 3 * * * root ");
@@ -229,19 +238,19 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   }, 120_000);
 
   it("one machine playing two hosts (as the lab's does): each its own key, repository, schedule and status; the command asks which", async () => {
-    const hv1In = { ...clientIn, target: { ...clientIn.target, name: "hv1" }, backup: { ...clientIn.backup, repository: `${base}/hv1` }, sources: [{ kind: "path" as const, name: "archives" as const, path: archives }] };
+    const hv1In = { ...clientIn, target: { ...clientIn.target, name: HV }, backup: { ...clientIn.backup, repository: `${base}/${HV}` }, sources: [{ kind: "path" as const, name: "archives" as const, path: archives }] };
     hv1Out = (await backupClientType.create(hv1In)).outs;
     expect(hv1Out.publicKey).not.toBe(clientOut.publicKey);
     expect((hv1Out.passphrase as { value: string }).value).not.toBe(pass);
-    const r = backupRepositoryType.check({ target: clientIn.target, account, path: `${base}/hv1`, sourceHost: "hv1", publicKey: hv1Out.publicKey, passphrase: hv1Out.passphrase });
+    const r = backupRepositoryType.check({ target: clientIn.target, account, path: `${base}/${HV}`, sourceHost: HV, publicKey: hv1Out.publicKey, passphrase: hv1Out.passphrase });
     hv1Repo = (await backupRepositoryType.create(r.inputs as BackupRepositoryInputs)).outs;
-    expect(readFileSync(join(base, ".ssh/authorized_keys"), "utf8").trim().split("\n").map((l) => l.split(" ").at(-1))).toEqual([`globenet-repository=${repo}`, `globenet-repository=${base}/hv1`]);
-    expect(readFileSync("/etc/cron.d/globenet-backup-hv1", "utf8")).toContain(" --host hv1 scheduled ");
-    const run1 = sh(RUN, ["--host", "hv1", "run"]);
+    expect(readFileSync(join(base, ".ssh/authorized_keys"), "utf8").trim().split("\n").map((l) => l.split(" ").at(-1))).toEqual([`globenet-repository=${repo}`, `globenet-repository=${base}/${HV}`]);
+    expect(readFileSync(HV_CRON, "utf8")).toContain(` --host ${HV} scheduled `);
+    const run1 = sh(RUN, ["--host", HV, "run"]);
     expect(run1.status, run1.stderr).toBe(0);
-    expect(sh(RUN, ["--host", "hv1", "list"]).stdout).toMatch(/^path--archives--\d{8}T\d{6}Z$/m);
-    expect(readFileSync(`${STATE_ALL}/hv1/status`, "utf8")).toMatch(/^path--archives result=ok /m);
-    // web1's repository holds nothing of hv1's.
+    expect(sh(RUN, ["--host", HV, "list"]).stdout).toMatch(/^path--archives--\d{8}T\d{6}Z$/m);
+    expect(readFileSync(`${STATE_ALL}/${HV}/status`, "utf8")).toMatch(/^path--archives result=ok /m);
+    // WEB's repository holds nothing of HV's.
     expect(backup("list").stdout.trim()).toBe("");
     const ambiguous = sh(RUN, ["list"]);
     expect(ambiguous.status).not.toBe(0);
@@ -389,11 +398,11 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
       expect(r.stderr).toContain("the backup host cannot be reached over SSH: Host key verification failed.");
       expect(r.stderr).toContain("path--archives: FAILED");
       expect(status("path--archives")?.result).toBe("failed");
-      expect((await backupClientType.read("web1", clientOut))?.drift).toEqual([`${ETC}/known_hosts differs from what was written`]);
+      expect((await backupClientType.read(WEB, clientOut))?.drift).toEqual([`${ETC}/known_hosts differs from what was written`]);
     } finally {
       writeFileSync(`${ETC}/known_hosts`, pinned, { mode: 0o600 });
     }
-    expect((await backupClientType.read("web1", clientOut))?.drift).toEqual([]);
+    expect((await backupClientType.read(WEB, clientOut))?.drift).toEqual([]);
     // Nothing reached the repository.
     expect(backup("list").stdout).toBe(before);
   }, 60_000);
@@ -443,7 +452,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   it("the passphrase appears in no process list, log, status file, error or file outside its own during a run", async () => {
     expect(pass.length).toBeGreaterThan(20);
     const seen: string[] = [];
-    const child = spawn(RUN, ["--host", "web1", "run"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(RUN, ["--host", WEB, "run"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -495,16 +504,17 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   it("deleting the Repository removes only the key line; deleting the Client keeps key and passphrase", async () => {
     await backupRepositoryType.delete(repo, repoOut);
     const keys = readFileSync(join(base, ".ssh/authorized_keys"), "utf8").trim().split("\n");
-    expect(keys.map((l) => l.split(" ").at(-1))).toEqual([`globenet-repository=${base}/hv1`]);
+    expect(keys.map((l) => l.split(" ").at(-1))).toEqual([`globenet-repository=${base}/${HV}`]);
     expect(existsSync(join(repo, "config"))).toBe(true);
-    await backupClientType.delete("web1", clientOut);
+    await backupClientType.delete(WEB, clientOut);
     for (const p of [CRON, `${ETC}/sources`]) expect(existsSync(p), p).toBe(false);
     for (const p of [`${ETC}/id_ed25519`, `${ETC}/passphrase`]) expect(existsSync(p), p).toBe(true);
-    // The run script stays while hv1 still uses it, and goes with the last host.
+    // The run script stays while HV still uses it, and goes with the last host of the machine.
     expect(existsSync(RUN)).toBe(true);
-    await backupClientType.delete("hv1", hv1Out);
-    await backupRepositoryType.delete(`${base}/hv1`, hv1Repo);
-    expect(existsSync(RUN)).toBe(false);
+    await backupClientType.delete(HV, hv1Out);
+    await backupRepositoryType.delete(`${base}/${HV}`, hv1Repo);
+    const othersLeft = existsSync(ETC_ALL) && readdirSync(ETC_ALL).some((h) => existsSync(join(ETC_ALL, h, "sources")));
+    expect(existsSync(RUN)).toBe(othersLeft);
     expect(readFileSync(join(base, ".ssh/authorized_keys"), "utf8")).toBe("");
     // Made again: the kept passphrase comes back (it opens the history), and so does the key.
     const again = await backupClientType.create(clientIn);
