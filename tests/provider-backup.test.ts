@@ -31,11 +31,18 @@ const home = `/home/${handle}`;
 const db = `gtbk_${pid}`;
 const account = `gtbkup-${pid}`;
 const base = `/srv/globenet-backup-test-${pid}`;
-const repo = `${base}/web1`;
-const ETC = "/etc/globenet/backup";
-const STATE = "/var/lib/globenet/backup";
+/** Inventory names of their own, so a lab's hosts (lab, hv1, hv2) on this machine are never touched. */
+const WEB = `gtweb-${pid}`;
+const HV = `gthv-${pid}`;
+const repo = `${base}/${WEB}`;
+const ETC_ALL = "/etc/globenet/backup";
+const STATE_ALL = "/var/lib/globenet/backup";
+/** WEB's: the machine also plays HV (as the lab's plays lab, hv1 and hv2), each with its own set-up. */
+const ETC = `${ETC_ALL}/${WEB}`;
+const STATE = `${STATE_ALL}/${WEB}`;
 const RUN = "/usr/local/sbin/globenet-backup";
-const CRON = "/etc/cron.d/globenet-backup";
+const CRON = `/etc/cron.d/globenet-backup-${WEB}`;
+const HV_CRON = `/etc/cron.d/globenet-backup-${HV}`;
 const RESTORE = "/var/lib/globenet/restore";
 /** The names a member may give files: a space, a leading dash, UTF-8, a line break. */
 const ODD = ["with space.txt", "-leading-dash", "été ünïcode ✓.txt", "new\nline.txt"];
@@ -48,7 +55,7 @@ function sh(cmd: string, args: string[], input?: string, timeoutMs = 120_000): {
   outputs.push(r.stdout, r.stderr);
   return r;
 }
-const backup = (...args: string[]) => sh(RUN, args);
+const backup = (...args: string[]) => sh(RUN, ["--host", WEB, ...args]);
 
 /** The tree under `root`: path → type, mode, owner, and content hash or link target. */
 function manifest(root: string, skip: (rel: string) => boolean = () => false): Record<string, string> {
@@ -77,10 +84,12 @@ function segments(): Record<string, string> {
   return out;
 }
 
-/** `field` of the status line of `id` in the client's status file. */
-function status(id: string, field: string): string | undefined {
+/** The status line of `id` in the client's status file: result, last good time, size. */
+function status(id: string): { result?: string; lastOk?: string; size?: number } | undefined {
   const line = readFileSync(`${STATE}/status`, "utf8").split("\n").find((l) => l.startsWith(`${id} `));
-  return line ? new RegExp(` ${field}=(\\S+)`).exec(line)?.[1] : undefined;
+  if (!line) return undefined;
+  const f = (k: string) => new RegExp(` ${k}=(\\S+)`).exec(line)?.[1];
+  return { result: f("result"), lastOk: f("last_ok"), size: Number(f("size")) };
 }
 
 /** As the backup account on the backup host, with no passphrase at all: what a volunteer there can run. */
@@ -106,16 +115,26 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   let repoIn: BackupRepositoryInputs;
   let repoOut: BackupRepositoryOutputs;
   let pass: string;
+  let hv1Out: BackupClientOutputs;
+  let hv1Repo: BackupRepositoryOutputs;
   let original: Record<string, string>;
   /** What home_excludes leave out: .cache, tmp, and each site's tmp. */
   const skipExcluded = (r: string) => r === ".cache" || r === "tmp" || /^sites\/[^/]+\/tmp$/.test(r);
 
   /** /etc/globenet is left as found: removed at the end only if this test made it. */
   const hadEtcGlobenet = existsSync("/etc/globenet");
+  const hadRestore = existsSync(RESTORE);
+  const hadRun = existsSync(RUN);
+  const hadEtcAll = existsSync(ETC_ALL);
+  const hadStateAll = existsSync(STATE_ALL);
+  const hadKeysLock = existsSync("/var/lib/globenet/backup-keys.lock");
+  /** Set once the machine-wide paths are known to be this test's: afterAll removes them only then. */
+  let mine = false;
 
   beforeAll(async () => {
-    for (const p of [ETC, RUN, CRON, STATE]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
+    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
     expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
+    mine = true;
     sshd = await startSshd();
     bsshd = await startSshd({ homeKeys: true });
     process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
@@ -143,7 +162,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
       CREATE TABLE b (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;
       CREATE TABLE fixed (k VARCHAR(20) PRIMARY KEY, v TEXT) ENGINE=InnoDB;
       INSERT INTO fixed VALUES ('one', 'été'), ('two', 'x''y');`);
-    const target = { name: "web1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
+    const target = { name: WEB, address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
     const c = backupClientType.check({
       target,
       backup: { address: "127.0.0.1", port: bsshd.port, user: account, hostKey: bsshd.hostKey, repository: repo },
@@ -166,11 +185,20 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     await bsshd?.stop();
     await sshd?.stop();
     await maria?.stop();
-    for (const p of [ETC, STATE, RUN, CRON, RESTORE, base, archives, home]) if (p) rmSync(p, { recursive: true, force: true });
+    for (const p of [base, archives]) if (p) rmSync(p, { recursive: true, force: true });
+    // Never a lab's backups: the machine-wide paths only when this test found them absent.
+    if (!mine) return;
+    rmSync(home, { recursive: true, force: true });
+    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON]) rmSync(p, { recursive: true, force: true });
+    if (!hadRun) rmSync(RUN, { force: true });
+    for (const [d, had] of [[ETC_ALL, hadEtcAll], [STATE_ALL, hadStateAll]] as const) if (!had && existsSync(d) && readdirSync(d).length === 0) rmSync(d, { recursive: true });
+    // The restores' staging folders and kept dumps this test made (their paths are in its outputs).
+    for (const m of outputs.join("\n").matchAll(/^(?:staging|kept)=(\/var\/lib\/globenet\/restore\/\S+)$/gm)) rmSync(m[1] as string, { recursive: true, force: true });
+    if (!hadRestore && existsSync(RESTORE) && readdirSync(RESTORE).length === 0) rmSync(RESTORE, { recursive: true });
     for (const u of [handle, account]) if (sh("getent", ["passwd", u]).status === 0) sh("userdel", [u]);
     for (const g of [handle, account]) if (sh("getent", ["group", g]).status === 0) sh("groupdel", [g]);
     for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, account), { force: true });
-    rmSync("/var/lib/globenet/backup-keys.lock", { force: true });
+    if (!hadKeysLock) rmSync("/var/lib/globenet/backup-keys.lock", { force: true });
     if (!hadEtcGlobenet && existsSync("/etc/globenet") && readdirSync("/etc/globenet").length === 0) rmSync("/etc/globenet", { recursive: true });
   });
 
@@ -186,8 +214,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const mode = (p: string) => `${(statSync(p).mode & 0o7777).toString(8)} ${statSync(p).uid}`;
     expect([ETC, `${ETC}/id_ed25519`, `${ETC}/passphrase`, `${ETC}/sources`, RUN, CRON].map(mode)).toEqual(["700 0", "600 0", "600 0", "600 0", "700 0", "644 0"]);
     expect(readFileSync(`${ETC}/passphrase`, "utf8")).toBe(pass);
-    expect(readFileSync(CRON, "utf8")).toContain("\n30 2 * * * root /usr/local/sbin/globenet-backup scheduled ");
-    const r = backupRepositoryType.check({ target: clientIn.target, account, path: repo, sourceHost: "web1", publicKey: clientOut.publicKey, passphrase: clientOut.passphrase });
+    expect(readFileSync(CRON, "utf8")).toContain(`\n30 2 * * * root /usr/local/sbin/globenet-backup --host ${WEB} scheduled `);
+    const r = backupRepositoryType.check({ target: clientIn.target, account, path: repo, sourceHost: WEB, publicKey: clientOut.publicKey, passphrase: clientOut.passphrase });
     expect(r.failures).toBeUndefined();
     repoIn = r.inputs as BackupRepositoryInputs;
     repoOut = (await backupRepositoryType.create(repoIn)).outs;
@@ -199,14 +227,34 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const keys = readFileSync(join(base, ".ssh/authorized_keys"), "utf8");
     expect(keys).toBe(`restrict,command="borg serve --append-only --restrict-to-repository ${repo}" ${clientOut.publicKey.split(" ").slice(0, 2).join(" ")} globenet-repository=${repo}\n`);
     // Read back: no drift; a changed time rewrites the cron file, key and passphrase stay.
-    expect((await backupClientType.read("web1", clientOut))?.drift).toEqual([]);
+    expect((await backupClientType.read(WEB, clientOut))?.drift).toEqual([]);
     expect((await backupRepositoryType.read(repo, repoOut))?.drift).toEqual([]);
     const later = { ...clientIn, settings: { ...clientIn.settings, time: "03:45" } };
-    const u = await backupClientType.update("web1", clientOut, later);
+    const u = await backupClientType.update(WEB, clientOut, later);
     expect(u.publicKey).toBe(clientOut.publicKey);
     expect((u.passphrase as { value: string }).value).toBe(pass);
     expect(readFileSync(CRON, "utf8")).toContain("\n45 3 * * * root ");
     clientOut = u;
+  }, 120_000);
+
+  it("one machine playing two hosts (as the lab's does): each its own key, repository, schedule and status; the command asks which", async () => {
+    const hv1In = { ...clientIn, target: { ...clientIn.target, name: HV }, backup: { ...clientIn.backup, repository: `${base}/${HV}` }, sources: [{ kind: "path" as const, name: "archives" as const, path: archives }] };
+    hv1Out = (await backupClientType.create(hv1In)).outs;
+    expect(hv1Out.publicKey).not.toBe(clientOut.publicKey);
+    expect((hv1Out.passphrase as { value: string }).value).not.toBe(pass);
+    const r = backupRepositoryType.check({ target: clientIn.target, account, path: `${base}/${HV}`, sourceHost: HV, publicKey: hv1Out.publicKey, passphrase: hv1Out.passphrase });
+    hv1Repo = (await backupRepositoryType.create(r.inputs as BackupRepositoryInputs)).outs;
+    expect(readFileSync(join(base, ".ssh/authorized_keys"), "utf8").trim().split("\n").map((l) => l.split(" ").at(-1))).toEqual([`globenet-repository=${repo}`, `globenet-repository=${base}/${HV}`]);
+    expect(readFileSync(HV_CRON, "utf8")).toContain(` --host ${HV} scheduled `);
+    const run1 = sh(RUN, ["--host", HV, "run"]);
+    expect(run1.status, run1.stderr).toBe(0);
+    expect(sh(RUN, ["--host", HV, "list"]).stdout).toMatch(/^path--archives--\d{8}T\d{6}Z$/m);
+    expect(readFileSync(`${STATE_ALL}/${HV}/status`, "utf8")).toMatch(/^path--archives result=ok /m);
+    // WEB's repository holds nothing of HV's.
+    expect(backup("list").stdout.trim()).toBe("");
+    const ambiguous = sh(RUN, ["list"]);
+    expect(ambiguous.status).not.toBe(0);
+    expect(ambiguous.stderr).toContain("say which with --host <host>");
   }, 120_000);
 
   it("an existing user is never adopted as the backup account, and a repository the passphrase does not open is refused (no secret in the error)", async () => {
@@ -222,7 +270,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   it("a home with odd names, a symlink, modes and owners: backed up, deleted, restored to the staging and in place, identical", () => {
     const r = backup("run", "--only", `home--${handle}`);
     expect(r.status, r.stderr).toBe(0);
-    expect(status(`home--${handle}`, "result")).toBe("ok");
+    expect(status(`home--${handle}`)?.result).toBe("ok");
     const [archive] = backup("list", `home--${handle}`).stdout.trim().split("\n");
     expect(archive).toMatch(new RegExp(`^home--${handle}--\\d{8}T\\d{6}Z$`));
     const files = backup("files", archive as string).stdout;
@@ -286,7 +334,14 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(row[2]).toBe(row[3]);
     expect(Number(row[0])).toBeGreaterThanOrEqual(atStart);
     expect(maria.exec(`SELECT k, v FROM ${restored}.fixed ORDER BY k`).stdout).toBe("one\tété\ntwo\tx'y\n");
-    maria.exec(`CREATE DATABASE ${db}`);
+    // --replace: into the database itself, what is there now dumped first.
+    maria.exec(`CREATE DATABASE ${db}; CREATE TABLE ${db}.fixed (k INT); INSERT INTO ${db}.fixed VALUES (1);`);
+    const rep = backup("restore-db", archive as string, db, "--replace");
+    expect(rep.status, rep.stderr).toBe(0);
+    const kept = /^kept=(.+)$/m.exec(rep.stdout)?.[1] as string;
+    expect(sh("bash", ["-c", 'gzip -dc "$1"', "x", kept]).stdout).toContain("INSERT INTO `fixed` VALUES");
+    expect(maria.exec(`SELECT COUNT(*) = (SELECT COUNT(*) FROM ${db}.b) FROM ${db}.a`).stdout.trim()).toBe("1");
+    expect(maria.exec(`SELECT k, v FROM ${db}.fixed ORDER BY k`).stdout).toBe("one\tété\ntwo\tx'y\n");
   }, 120_000);
 
   it("two runs: the older snapshot restores the older content; the full run prunes and records every source", () => {
@@ -307,30 +362,50 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const s = backup("restore", older, `${home.slice(1)}/sites/velo.example/htdocs/index.php`);
     expect(s.status, s.stderr).toBe(0);
     expect(readFileSync(join(/^staging=(.+)$/m.exec(s.stdout)?.[1] as string, file), "utf8")).toBe("<?php echo 1;\n");
-    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "prune", "run", "check"]) expect(status(id, "result"), id).toBe("ok");
-    expect(status("path--dnssec", "result")).toBe("absent");
-    expect(status("vps-disk--gtbk--vm", "result")).toBe("unsupported");
-    expect(Number(status(`home--${handle}`, "size"))).toBeGreaterThan(300_000);
+    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "prune", "run", "check"]) expect(status(id)?.result, id).toBe("ok");
+    expect(status("path--dnssec")?.result).toBe("absent");
+    expect(status("vps-disk--gtbk--vm")?.result).toBe("unsupported");
+    expect(status(`home--${handle}`)?.size).toBeGreaterThan(300_000);
   }, 180_000);
 
   it("the backup host down: the run fails loudly naming each source, the status shows it, the next run catches up", async () => {
-    const lastOk = status(`home--${handle}`, "last_ok");
+    const lastOk = status(`home--${handle}`)?.lastOk;
     await bsshd.suspend();
     const r = backup("run");
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`home--${handle}: FAILED`);
     expect(r.stderr).toContain(`database--${db}: FAILED`);
     expect(r.stderr).toContain("the run FAILED for:");
-    expect(status(`home--${handle}`, "result")).toBe("failed");
-    expect(status(`home--${handle}`, "last_ok")).toBe(lastOk);
-    expect(status("run", "result")).toBe("failed");
+    expect(r.stderr).toMatch(/the backup host cannot be reached over SSH: .*Connection refused/);
+    expect(status(`home--${handle}`)?.result).toBe("failed");
+    expect(status(`home--${handle}`)?.lastOk).toBe(lastOk);
+    expect(status("run")?.result).toBe("failed");
     await bsshd.resume();
     spawnSync("sleep", ["1.1"]);
     const again = backup("run");
     expect(again.status, again.stderr).toBe(0);
-    expect(status(`home--${handle}`, "result")).toBe("ok");
-    expect(status(`home--${handle}`, "last_ok")! > lastOk!).toBe(true);
+    expect(status(`home--${handle}`)?.result).toBe("ok");
+    expect(status(`home--${handle}`)?.lastOk! > lastOk!).toBe(true);
   }, 120_000);
+
+  it("a machine that answers with another host key gets nothing (the pinned known_hosts), and read shows the pin changed", async () => {
+    const before = backup("list").stdout;
+    const pinned = readFileSync(`${ETC}/known_hosts`, "utf8");
+    writeFileSync(`${ETC}/known_hosts`, `globenet-backup ${bsshd.otherHostKey.split(" ").slice(0, 2).join(" ")}\n`, { mode: 0o600 });
+    try {
+      const r = backup("run", "--only", "path--archives");
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain("the backup host cannot be reached over SSH: Host key verification failed.");
+      expect(r.stderr).toContain("path--archives: FAILED");
+      expect(status("path--archives")?.result).toBe("failed");
+      expect((await backupClientType.read(WEB, clientOut))?.drift).toEqual([`${ETC}/known_hosts differs from what was written`]);
+    } finally {
+      writeFileSync(`${ETC}/known_hosts`, pinned, { mode: 0o600 });
+    }
+    expect((await backupClientType.read(WEB, clientOut))?.drift).toEqual([]);
+    // Nothing reached the repository.
+    expect(backup("list").stdout).toBe(before);
+  }, 60_000);
 
   it("the attack: root on the client, with its key, cannot remove history (append-only, forced command), and borg create still works", () => {
     const env = `BORG_BASE_DIR=${STATE}/borg BORG_RSH="ssh -F none -i ${ETC}/id_ed25519 -o BatchMode=yes -o UserKnownHostsFile=${ETC}/known_hosts -o HostKeyAlias=globenet-backup"`;
@@ -377,7 +452,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   it("the passphrase appears in no process list, log, status file, error or file outside its own during a run", async () => {
     expect(pass.length).toBeGreaterThan(20);
     const seen: string[] = [];
-    const child = spawn(RUN, ["run"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(RUN, ["--host", WEB, "run"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -423,16 +498,24 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     // And the client's own check says so too, in its status.
     const c = backup("check");
     expect(c.status).not.toBe(0);
-    expect(status("check", "result")).toBe("failed");
+    expect(status("check")?.result).toBe("failed");
   }, 120_000);
 
   it("deleting the Repository removes only the key line; deleting the Client keeps key and passphrase", async () => {
     await backupRepositoryType.delete(repo, repoOut);
-    expect(readFileSync(join(base, ".ssh/authorized_keys"), "utf8")).toBe("");
+    const keys = readFileSync(join(base, ".ssh/authorized_keys"), "utf8").trim().split("\n");
+    expect(keys.map((l) => l.split(" ").at(-1))).toEqual([`globenet-repository=${base}/${HV}`]);
     expect(existsSync(join(repo, "config"))).toBe(true);
-    await backupClientType.delete("web1", clientOut);
-    for (const p of [CRON, RUN, `${ETC}/sources`]) expect(existsSync(p), p).toBe(false);
+    await backupClientType.delete(WEB, clientOut);
+    for (const p of [CRON, `${ETC}/sources`]) expect(existsSync(p), p).toBe(false);
     for (const p of [`${ETC}/id_ed25519`, `${ETC}/passphrase`]) expect(existsSync(p), p).toBe(true);
+    // The run script stays while HV still uses it, and goes with the last host of the machine.
+    expect(existsSync(RUN)).toBe(true);
+    await backupClientType.delete(HV, hv1Out);
+    await backupRepositoryType.delete(`${base}/${HV}`, hv1Repo);
+    const othersLeft = existsSync(ETC_ALL) && readdirSync(ETC_ALL).some((h) => existsSync(join(ETC_ALL, h, "sources")));
+    expect(existsSync(RUN)).toBe(othersLeft);
+    expect(readFileSync(join(base, ".ssh/authorized_keys"), "utf8")).toBe("");
     // Made again: the kept passphrase comes back (it opens the history), and so does the key.
     const again = await backupClientType.create(clientIn);
     expect((again.outs.passphrase as { value: string }).value).toBe(pass);

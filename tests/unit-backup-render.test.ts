@@ -52,7 +52,7 @@ describe("backup client files", () => {
 
   it("the cron.d file runs the backup daily at the inventory's time", () => {
     const cron = renderBackupCron({ host: "web1", time: "04:05", checkEveryDays: 3 });
-    expect(cron.split("\n").filter((l) => /^\d/.test(l))).toEqual(["5 4 * * * root /usr/local/sbin/globenet-backup scheduled >>/var/log/globenet-backup.log 2>&1"]);
+    expect(cron.split("\n").filter((l) => /^\d/.test(l))).toEqual(["5 4 * * * root /usr/local/sbin/globenet-backup --host web1 scheduled >>/var/log/globenet-backup-web1.log 2>&1"]);
     expect(cron).toContain("every 3 days");
     expect(() => renderBackupCron({ host: "web1", time: "4:5", checkEveryDays: 3 })).toThrow(/HH:MM/);
   });
@@ -91,3 +91,4 @@ describe("backup resources' inputs", () => {
     expect(bad.failures?.map((f) => f.property).sort()).toEqual(["passphrase", "publicKey"]);
   });
 });
+

@@ -68,6 +68,8 @@ export function renderBackupSources(c: BackupClientConfig): string {
 
 export function renderBackupCron(c: Pick<BackupClientConfig, "host" | "time" | "checkEveryDays">): string {
   const m = /^([01][0-9]|2[0-3]):([0-5][0-9])$/.exec(c.time);
+  // In a cron line and a cron.d file name: an inventory host name only.
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(c.host)) throw new UnsafeValueError("the backup cron file", c.host, "the host must be an inventory host name");
   if (!m) throw new UnsafeValueError("the backup cron file", c.time, 'the time must be HH:MM like "02:30"');
   return renderTemplate("backup-cron", {
     notice: generatedNotice("the inventory (Pulumi.<stack>.yaml, backup.time and backup.check_every_days)"),

@@ -3,13 +3,13 @@
  * "Backups"): BorgBackup sends its homes, databases and folders every day to its repository on
  * the backup host (the Repository resource), over SSH with a key of its own.
  *
- * On the host, root only:
- * - /etc/globenet/backup/ (0700): id_ed25519 (made on the host by ssh-keygen: the private key
+ * On the host, root only, per protected host (one machine may play several: the lab):
+ * - /etc/globenet/backup/<host>/ (0700): id_ed25519 (made on the host by ssh-keygen: the private key
  *   never leaves it), known_hosts (the backup host's pinned key), passphrase (0600: the
  *   repository key's, made here with node:crypto, travels on stdin only, returned as a
  *   secret), sources (lib/render/backup-client.ts);
  * - /usr/local/sbin/globenet-backup: provider/scripts/backup/run.sh (run, list, restore…);
- * - /etc/cron.d/globenet-backup: the daily run, then the check when one is due.
+ * - /etc/cron.d/globenet-backup-<host>: the daily run, then the check when one is due.
  * Update rewrites configuration, script and schedule; the key and the passphrase stay. Delete
  * removes schedule, configuration and script, and keeps key and passphrase: without them the
  * history in the repository cannot be read.
@@ -78,22 +78,22 @@ export function clientFiles(i: BackupClientInputs): Record<"sources" | "known_ho
 
 async function writeFiles(i: BackupClientInputs): Promise<void> {
   for (const [name, text] of Object.entries(clientFiles(i))) {
-    await run(i.target, WRITE, { args: [name], stdin: text, what: `writing the backup ${name} file`, kind: "converge" });
+    await run(i.target, WRITE, { args: [i.target.name, name], stdin: text, what: `writing the backup ${name} file`, kind: "converge" });
   }
 }
 
 /** Key and passphrase on the host; a passphrase it already had wins (it opens the history). */
 async function setup(i: BackupClientInputs, passphrase: string, mode: "create" | "update"): Promise<{ publicKey: string; passphrase: string }> {
-  const r = await run(i.target, SETUP, { stdin: passphrase, what: `${mode === "create" ? "setting up" : "updating"} the backup key`, kind: "converge" }, [passphrase]);
+  const r = await run(i.target, SETUP, { args: [i.target.name], stdin: passphrase, what: `${mode === "create" ? "setting up" : "updating"} the backup key`, kind: "converge" }, [passphrase]);
   const v = parseLines(r.stdout);
   const publicKey = v.get("pub")?.[0];
   if (!publicKey || sshPublicKeyProblem(publicKey.trim())) throw new Error(`${i.target.name}: the backup key setup printed no usable public key`);
   if (v.get("passphrase")?.[0] !== "kept") return { publicKey: publicKey.trim(), passphrase };
   if (mode === "update") return { publicKey: publicKey.trim(), passphrase };
   // Created again after a delete: the host kept the passphrase that opens its history.
-  const p = await run(i.target, PASSPHRASE, { what: "reading the kept backup passphrase", kind: "read" });
+  const p = await run(i.target, PASSPHRASE, { args: [i.target.name], what: "reading the kept backup passphrase", kind: "read" });
   const kept = p.stdout.trim();
-  if (!/^[A-Za-z0-9_-]{16,200}$/.test(kept)) throw new Error(`${i.target.name}: /etc/globenet/backup/passphrase is not one this provider makes: fix or move it aside by hand (docs/architecture.md, Backups)`);
+  if (!/^[A-Za-z0-9_-]{16,200}$/.test(kept)) throw new Error(`${i.target.name}: /etc/globenet/backup/${i.target.name}/passphrase is not one this provider makes: fix or move it aside by hand (docs/architecture.md, Backups)`);
   console.error(`globenet: ${i.target.name}: backup: the key and passphrase kept on the host from before are used again (they open its history)`);
   return { publicKey: publicKey.trim(), passphrase: kept };
 }
@@ -225,18 +225,19 @@ async function update(_id: string, rawOlds: BackupClientOutputs, rawNews: Backup
 
 async function read(_id: string, rawProps: BackupClientOutputs): Promise<BackupClientOutputs | undefined> {
   const props = plain<BackupClientOutputs>(rawProps);
-  const r = await run(props.target, READ, { what: "reading the backup set-up", kind: "read" });
+  const r = await run(props.target, READ, { args: [props.target.name], what: "reading the backup set-up", kind: "read" });
   const v = parseLines(r.stdout);
   if (v.get("present")?.[0] !== "yes") return undefined;
   const drift: string[] = [];
+  const etc = `/etc/globenet/backup/${props.target.name}`;
   const pub = v.get("pub")?.[0]?.trim();
-  if (!pub) drift.push("the backup key /etc/globenet/backup/id_ed25519 is missing (the next apply makes a new one and lets it in)");
+  if (!pub) drift.push(`the backup key ${etc}/id_ed25519 is missing (the next apply makes a new one and lets it in)`);
   const pass = passphraseOf(props);
   const ps = v.get("passphrase")?.[0];
-  if (ps === "absent") drift.push("/etc/globenet/backup/passphrase is missing (the next apply writes it from the stack's secret)");
-  else if (pass && ps !== sha256(pass)) drift.push("/etc/globenet/backup/passphrase differs from the stack's secret");
+  if (ps === "absent") drift.push(`${etc}/passphrase is missing (the next apply writes it from the stack's secret)`);
+  else if (pass && ps !== sha256(pass)) drift.push(`${etc}/passphrase differs from the stack's secret`);
   const want = clientFiles(props);
-  const where: Record<keyof typeof want, string> = { sources: "/etc/globenet/backup/sources", known_hosts: "/etc/globenet/backup/known_hosts", run: "/usr/local/sbin/globenet-backup", cron: "/etc/cron.d/globenet-backup" };
+  const where: Record<keyof typeof want, string> = { sources: `${etc}/sources`, known_hosts: `${etc}/known_hosts`, run: "/usr/local/sbin/globenet-backup", cron: `/etc/cron.d/globenet-backup-${props.target.name}` };
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
     const have = v.get(k)?.[0];
     if (have === "absent") drift.push(`${where[k]} is missing`);
@@ -247,7 +248,7 @@ async function read(_id: string, rawProps: BackupClientOutputs): Promise<BackupC
 
 async function del(_id: string, rawProps: BackupClientOutputs): Promise<void> {
   const props = plain<BackupClientOutputs>(rawProps);
-  const r = await run(props.target, DELETE, { what: "removing the backup schedule", kind: "converge" });
+  const r = await run(props.target, DELETE, { args: [props.target.name], what: "removing the backup schedule", kind: "converge" });
   const kept = parseLines(r.stdout).get("kept") ?? [];
   console.error(
     `globenet: ${props.target.name}: backups stopped (schedule, configuration and run script removed)` +

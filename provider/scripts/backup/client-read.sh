@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Backup Client (after client-common.sh): what is on the host, as key=value lines (hashes only).
+# Backup Client (after client-common.sh): HOST. What is on the host, as key=value lines (hashes only).
 # shellcheck disable=SC2154 # ETC, RUN and CRON come from client-common.sh
 if [ ! -d "$ETC" ]; then echo "present=no"; exit 0; fi
 echo "present=yes"

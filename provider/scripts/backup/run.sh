@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # globenet-backup: a protected host's backups, with BorgBackup, to its repository on the backup
 # host. The provider's backup Client installs this file as /usr/local/sbin/globenet-backup
-# (root only) with its configuration in /etc/globenet/backup (docs/architecture.md, "Backups").
+# (root only) with its configuration in /etc/globenet/backup/<host> (docs/architecture.md,
+# "Backups"). <host> is the inventory name: one machine may play several hosts (the lab), each
+# with its own key, repository and status. `--host <host>` first says which; without it, the
+# one set up on this machine.
 #
+#   globenet-backup [--host <host>] <command> …
 #   globenet-backup run [--only <kind>--<name>]      every source (or one), then prune
 #   globenet-backup scheduled                         run, then check when one is due (cron)
 #   globenet-backup list [<prefix>]                   the archives (home--velo-libre--…)
@@ -17,19 +21,33 @@
 set -euo pipefail
 umask 077
 export LC_ALL=C.UTF-8
-ETC=/etc/globenet/backup
-STATE=/var/lib/globenet/backup
-STATUS=$STATE/status
+ETC_ALL=/etc/globenet/backup
+STATE_ALL=/var/lib/globenet/backup
 RESTORE_BASE=/var/lib/globenet/restore
-# borg's cache and security records (nonces, the repository's id) for this host's repository.
-export BORG_BASE_DIR=$STATE/borg
-# The backup host's key is pinned under an alias: the address may change, the key may not.
-export BORG_RSH="ssh -F none -i $ETC/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$ETC/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o HostKeyAlias=globenet-backup -o ConnectTimeout=20 -o ServerAliveInterval=30 -o ServerAliveCountMax=4"
+ETC='' STATE='' STATUS=''
+
+die() { printf 'globenet-backup: %s\n' "$*" >&2; exit 1; }
+
+# select_host [NAME]: the host whose set-up this run uses; sets the paths and borg's environment.
+select_host() {
+  local h=${1:-} d
+  local -a found=()
+  if [ -z "$h" ]; then
+    for d in "$ETC_ALL"/*/sources; do [ -f "$d" ] && found+=("$(basename -- "$(dirname -- "$d")")"); done
+    [ "${#found[@]}" -gt 0 ] || die "no backup is set up on this machine ($ETC_ALL/<host>/sources): the apply installs it"
+    [ "${#found[@]}" -eq 1 ] || die "this machine backs up several hosts (${found[*]}): say which with --host <host>"
+    h=${found[0]}
+  fi
+  [[ $h =~ ^[a-z0-9][a-z0-9-]{0,31}$ ]] || die "\"$h\" is not an inventory host name"
+  ETC=$ETC_ALL/$h STATE=$STATE_ALL/$h STATUS=$STATE_ALL/$h/status
+  # borg's cache and security records (nonces, the repository's id) for this host's repository.
+  export BORG_BASE_DIR=$STATE/borg
+  # The backup host's key is pinned under an alias: the address may change, the key may not.
+  export BORG_RSH="ssh -F none -i $ETC/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$ETC/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o HostKeyAlias=globenet-backup -o ConnectTimeout=20 -o ServerAliveInterval=30 -o ServerAliveCountMax=4"
+}
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=no
 export BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=NO BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=NO
 unset BORG_PASSPHRASE BORG_PASSCOMMAND BORG_NEW_PASSPHRASE
-
-die() { printf 'globenet-backup: %s\n' "$*" >&2; exit 1; }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # outcome RC: ok or failed. last_ok_after RC ID: now when RC is 0, else the last good time of ID.
 outcome() { if [ "$1" -eq 0 ]; then echo ok; else echo failed; fi; }
@@ -92,6 +110,27 @@ sock_args() { if [ -n "$SOCKET" ]; then printf '%s\n' "--socket=$SOCKET"; fi; }
 # The sizes of a `borg create --json` answer: "original deduplicated".
 sizes() { python3 -c 'import json,sys; s=json.load(sys.stdin)["archive"]["stats"]; print(s["original_size"], s["deduplicated_size"])'; }
 
+# Why ssh cannot reach the backup host (its own last line: refused, host key changed, key not
+# accepted), or nothing when it can. borg shows ssh's messages only in part. Asked once a run.
+REACH_ASKED=no
+reach_problem() {
+  local rest where port out rc=0
+  [ "$REACH_ASKED" = no ] || return 0
+  REACH_ASKED=yes
+  rest=${REPO#ssh://}
+  where=${rest%%/*}
+  port=${where##*:}
+  where=${where%:*}
+  where=${where/[/}
+  where=${where/]/}
+  # BORG_RSH is this script's own text (no spaces inside its values): split on purpose.
+  # shellcheck disable=SC2086
+  out=$(timeout 60 $BORG_RSH -T -p "$port" "$where" </dev/null 2>&1 >/dev/null) || rc=$?
+  if [ "$rc" -eq 255 ] || [ "$rc" -eq 124 ]; then
+    printf 'globenet-backup: the backup host cannot be reached over SSH: %s\n' "$(grep -v -e '^@' -e '^$' <<<"${out:-timed out}" | tail -n 1)" >&2
+  fi
+}
+
 # backup_one LINE: one archive of one source. Status 0 done, 1 failed (said on stderr).
 backup_one() {
   local -a f args sock
@@ -108,7 +147,7 @@ backup_one() {
         printf 'globenet-backup: %s: FAILED: the home %s is missing. Nothing was sent; check the account on this host.\n' "$id" "${f[2]}" >&2
         return 1
       fi
-      args=(--one-file-system --numeric-ids --exclude-nodump)
+      args=(--one-file-system --numeric-ids)
       for e in "${f[@]:3}"; do args+=(--exclude "sh:${f[2]}/$e"); done
       out=$(borg_ create --json "${args[@]}" -- "$REPO::$archive" "${f[2]}") || rc=$?
       ;;
@@ -137,6 +176,7 @@ backup_one() {
   esac
   if [ "$rc" -ge 2 ] || { [ "$rc" -eq 1 ] && [ -z "$out" ]; }; then
     set_status "$id" failed "$(($(date +%s) - start))" - - -
+    reach_problem
     printf 'globenet-backup: %s: FAILED (borg exit %s): no new archive. borg says why above (backup host unreachable, repository locked, dump failed). It is marked failed in %s; the next run tries again.\n' "$id" "$rc" "$STATUS" >&2
     return 1
   fi
@@ -346,6 +386,9 @@ cmd_restore_db() {
 
 [ "$(id -u)" = 0 ] || die "run as root"
 command -v borg >/dev/null || die "borg is not installed (Debian package borgbackup)"
+host=''
+if [ "${1:-}" = --host ]; then host=${2:?--host needs the inventory name of a host}; shift 2; fi
+select_host "$host"
 cmd=${1:-}
 [ $# -eq 0 ] || shift
 load_config
@@ -357,5 +400,5 @@ case $cmd in
   files) cmd_files "$@" ;;
   restore) cmd_restore "$@" ;;
   restore-db) cmd_restore_db "$@" ;;
-  *) die "usage: globenet-backup run [--only <kind>--<name>] | scheduled | check | list [<prefix>] | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace]" ;;
+  *) die "usage: globenet-backup [--host <host>] run [--only <kind>--<name>] | scheduled | check | list [<prefix>] | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace]" ;;
 esac
