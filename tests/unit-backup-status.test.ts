@@ -67,7 +67,7 @@ describe("backup status", () => {
     const en = formatBackups(rows, p, "en");
     expect(en.split("\n")[0]).toMatch(/^host +what +state +last good +age +took +size +added$/);
     expect(en).toMatch(/^hv1 +vps-disk--velo-libre--atelier +NEVER/m);
-    expect(en.trimEnd().split("\n").at(-1)).toBe("4 need attention (age limit 26 h): see the host's last run (/var/lib/globenet/backup/status), run again with npm run backup -- run --host <host>");
+    expect(en.trimEnd().split("\n").at(-1)).toBe("4 need attention (age limit 26 h): see the host's last run (/var/lib/globenet/backup/<host>/status), run again with npm run backup -- run --host <host>");
     const fr = formatBackups(judgeHost(p, "web1", line("home--velo-libre", "ok", "2026-12-04T02:30:12Z"), NOW), p, "fr");
     expect(fr).toMatch(/^web1 +home--velo-libre +ok +2026-12-04T02:30:12Z +9\.5 h +12 s +1\.0 MiB +2\.0 KiB$/m);
     expect(fr.trimEnd().split("\n").at(-1)).toMatch(/^\d+ à regarder \(limite d'âge 26 h\)/);

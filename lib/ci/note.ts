@@ -163,7 +163,7 @@ export function backupsIssue(stack: string, rows: BackupStatusRow[], when: strin
       "",
       fenced(lines.join("\n")),
       "",
-      "On the host named, /var/lib/globenet/backup/status and the last run's output say why (backup host unreachable, disk full, a dump that failed). Run it again with `npm run backup -- run --host <host>`; `npm run status -- backups` shows the result. Close this issue once every backup is fresh; the next scheduled pipeline opens a new one if any is still late.",
+      "On the host named, /var/lib/globenet/backup/<host>/status and /var/log/globenet-backup-<host>.log say why (backup host unreachable, disk full, a dump that failed). Run it again with `npm run backup -- run --host <host>`; `npm run status -- backups` shows the result. Close this issue once every backup is fresh; the next scheduled pipeline opens a new one if any is still late.",
     ].join("\n"),
   };
 }

@@ -36,7 +36,7 @@ export function sourcesOf(plan: BackupPlan, model: Model, what: string): Where[]
 async function onBackupHost(root: string, model: Model, host: string, args: string[], what: string, timeoutMs = 3_600_000): Promise<string> {
   const h = model.hosts.find((x) => x.name === host);
   if (!h) throw new CommandFailure(`unknown host ${host}`);
-  const r = await run(targetOf(h, root), INVOKE, { args, what, check: false, timeoutMs });
+  const r = await run(targetOf(h, root), INVOKE, { args: [host, ...args], what, check: false, timeoutMs });
   if (r.code !== 0) {
     throw new CommandFailure(`${host}: ${what} failed (exit ${r.code}):\n${(r.stderr || r.stdout).trim()}`, "read borg's message above; npm run status -- backups shows each source's last run");
   }

@@ -1,6 +1,6 @@
 /**
  * Backups as the protected hosts last ran them: each host's status file
- * (/var/lib/globenet/backup/status, written by globenet-backup: one line per source,
+ * (/var/lib/globenet/backup/<host>/status, written by globenet-backup: one line per source,
  * `<kind>--<name> result=… last_ok=… last_run=… duration=… size=… added=… archive=…`, plus
  * `run`, `prune` and `check` lines), read over SSH and judged against the plan: a source the
  * plan has but the file lacks was never backed up; a last good run older than the inventory's
@@ -101,7 +101,7 @@ export async function readBackups(root: string, model: Model, plan: BackupPlan, 
     if (!host) continue;
     let text: string | undefined;
     try {
-      text = await onHost(root, host, READ_STATUS, [], `reading the backup status of ${hp.host}`);
+      text = await onHost(root, host, READ_STATUS, [hp.host], `reading the backup status of ${hp.host}`);
     } catch (e) {
       const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
       out.push({ host: hp.host, id: "run", kind: "run", name: hp.host, result: `unreachable: ${why}`, state: "failed" });
@@ -153,8 +153,8 @@ export function formatBackups(rows: BackupRow[], plan: BackupPlan, lang: Lang = 
   const limit = plan.settings.max_age_hours;
   const last = bad.length
     ? fr
-      ? `${bad.length} à regarder (limite d'âge ${limit} h) : voir la sortie de la dernière exécution sur l'hôte (/var/lib/globenet/backup/status), relancer avec npm run backup -- run --host <hôte>`
-      : `${bad.length} need attention (age limit ${limit} h): see the host's last run (/var/lib/globenet/backup/status), run again with npm run backup -- run --host <host>`
+      ? `${bad.length} à regarder (limite d'âge ${limit} h) : voir la sortie de la dernière exécution sur l'hôte (/var/lib/globenet/backup/<hôte>/status), relancer avec npm run backup -- run --host <hôte>`
+      : `${bad.length} need attention (age limit ${limit} h): see the host's last run (/var/lib/globenet/backup/<host>/status), run again with npm run backup -- run --host <host>`
     : fr
       ? `toutes les sauvegardes ont moins de ${limit} h`
       : `every backup is younger than ${limit} h`;
