@@ -45,11 +45,11 @@ export interface BackupClientOutputs extends BackupClientInputs {
 
 // ---- remote scripts (constant) ----------------------------------------------------------
 
-const SETUP = loadScript("backup/client-common.sh", "backup/client-setup.sh");
-const PASSPHRASE = loadScript("backup/client-common.sh", "backup/client-passphrase.sh");
-const WRITE = loadScript("backup/client-common.sh", "backup/client-write.sh");
-const READ = loadScript("backup/client-common.sh", "backup/client-read.sh");
-const DELETE = loadScript("backup/client-common.sh", "backup/client-delete.sh");
+const SETUP = loadScript("account/prelude.sh", "backup/client-common.sh", "backup/client-setup.sh");
+const PASSPHRASE = loadScript("account/prelude.sh", "backup/client-common.sh", "backup/client-passphrase.sh");
+const WRITE = loadScript("account/prelude.sh", "backup/client-common.sh", "backup/client-write.sh");
+const READ = loadScript("account/prelude.sh", "backup/client-common.sh", "backup/client-read.sh");
+const DELETE = loadScript("account/prelude.sh", "backup/client-common.sh", "backup/client-delete.sh");
 /** The run script as installed on the host (the file itself, not script text to run now). */
 export const RUN_SCRIPT = loadScript("backup/run.sh");
 

@@ -5,7 +5,7 @@
 # shellcheck disable=SC2154 # ETC and STATE come from client-common.sh, which the loader puts first
 command -v borg >/dev/null || die "borg is not installed on this host (Debian package borgbackup; scripts/ensure-debs.sh)"
 install -d -m 0755 /etc/globenet /var/lib/globenet
-root_only "$(dirname -- "$ETC")" "$ETC" "$(dirname -- "$STATE")" "$STATE"
+root_dir "$(dirname -- "$ETC")" "$ETC" "$(dirname -- "$STATE")" "$STATE"
 if [ ! -f "$ETC/id_ed25519" ]; then
   rm -f -- "$ETC/id_ed25519.pub"
   ssh-keygen -q -t ed25519 -N '' -C "globenet-backup@$HOST" -f "$ETC/id_ed25519" </dev/null >/dev/null
