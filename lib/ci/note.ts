@@ -1,5 +1,6 @@
 import { EFFECTS_TITLE } from "../diff/effects";
 import type { Plan } from "../guard/plan";
+import { needsAttention } from "../status/backups";
 
 /** Markdown for the merge request's plan note and the drift issue (pure: tested as text). */
 
@@ -153,7 +154,7 @@ export interface BackupStatusRow {
 
 /** The backups issue: each backup that is stale, failed or never made, and what to do. */
 export function backupsIssue(stack: string, rows: BackupStatusRow[], when: string): { title: string; body: string } | undefined {
-  const bad = rows.filter((r) => r.state === "stale" || r.state === "failed" || r.state === "never");
+  const bad = needsAttention(rows);
   if (bad.length === 0) return undefined;
   const lines = bad.map((r) => `${r.host}  ${r.id}  ${r.state.toUpperCase()}  last good: ${r.lastOk ?? "never"}${r.ageHours === undefined ? "" : ` (${r.ageHours.toFixed(1)} h ago)`}${r.result && r.result !== r.state ? `  last run: ${r.result}` : ""}`);
   return {

@@ -21,9 +21,14 @@ interface Where {
   source: BackupSource;
 }
 
+/** Every source of the plan with the host that sends it. */
+function allSources(plan: BackupPlan): Where[] {
+  return plan.hosts.flatMap((h) => h.sources.map((source) => ({ host: h.host, source })));
+}
+
 /** Which sources a name stands for: a member's (home, databases, VPS), a VPS (handle/name), a zone (the signing keys), or a host's. */
 export function sourcesOf(plan: BackupPlan, model: Model, what: string): Where[] {
-  const all = plan.hosts.flatMap((h) => h.sources.map((source) => ({ host: h.host, source })));
+  const all = allSources(plan);
   if (plan.hosts.some((h) => h.host === what)) return all.filter((w) => w.host === what);
   if (what.includes("/")) {
     const [handle, name] = what.split("/");
@@ -109,14 +114,14 @@ export async function runBackup(a: Args, io: Io): Promise<number> {
         const out = await onBackupHost(root, model, w.host, ["restore", archive, inArchive, ...(a.flag("in-place") ? ["--in-place"] : [])], `restoring ${inArchive} from ${archive}`);
         const staging = /^staging=(.+)$/m.exec(out)?.[1];
         const restored = /^restored=(.+)$/m.exec(out)?.[1];
-        io.out(`${fr ? "archive" : "archive"}: ${archive}`);
+        io.out(`archive: ${archive}`);
         if (restored) io.out(fr ? `remis en place dans ${restored} (en tant que ${what}, propriétaires et droits d'origine)` : `restored in place into ${restored} (as ${what}, owners and modes as they were)`);
         else io.out(fr ? `dans ${staging} sur ${w.host} (dossier de root : copiez ce qu'il faut, ou relancez avec --in-place)` : `into ${staging} on ${w.host} (root's staging folder: copy what is needed, or run again with --in-place)`);
         return 0;
       }
       case "restore-db": {
         if (!what) throw new UsageError("say which database: npm run backup -- restore-db <database> [--at ARCHIVE] [--replace]");
-        const w = plan.hosts.flatMap((h) => h.sources.map((source) => ({ host: h.host, source }))).find((x) => x.source.kind === "database" && x.source.name === what);
+        const w = allSources(plan).find((x) => x.source.kind === "database" && x.source.name === what);
         if (!w) throw new UsageError(`${what} is not a database that is backed up in stack ${stack}`);
         const archive = await chooseArchive(root, model, w, a.str("at"));
         const out = await onBackupHost(root, model, w.host, ["restore-db", archive, what, ...(a.flag("replace") ? ["--replace"] : [])], `restoring database ${what} from ${archive}`);

@@ -17,8 +17,6 @@ export type BackupSource =
   /** A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives. */
   | { kind: "path"; name: "dnssec" | "acme" | "archives"; path: string };
 
-export type BackupKind = BackupSource["kind"];
-
 export interface BackupHostPlan {
   /** The protected host (inventory name). */
   host: string;

@@ -112,7 +112,8 @@ export async function readBackups(root: string, model: Model, plan: BackupPlan, 
   return out;
 }
 
-export function needsAttention(rows: BackupRow[]): BackupRow[] {
+/** The rows a volunteer must look at; also what CI's nightly job reads back from --json. */
+export function needsAttention<T extends { state: string }>(rows: T[]): T[] {
   return rows.filter((r) => r.state === "stale" || r.state === "failed" || r.state === "never");
 }
 
