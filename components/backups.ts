@@ -35,7 +35,7 @@ export class Backups extends pulumi.ComponentResource {
       );
       new BackupRepository(
         `${h.host}-backup-repository`,
-        { target: backupTarget, account: s.user, path: h.repository, sourceHost: h.host, publicKey: client.publicKey, passphrase: client.passphrase },
+        { target: backupTarget, account: s.user, path: h.repository, sourceHost: h.host, publicKey: client.publicKey, passphrase: client.passphrase, time: s.time },
         { parent: this },
       );
     }

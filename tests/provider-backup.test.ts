@@ -128,11 +128,16 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   const hadEtcAll = existsSync(ETC_ALL);
   const hadStateAll = existsSync(STATE_ALL);
   const hadKeysLock = existsSync("/var/lib/globenet/backup-keys.lock");
+  const REPO_CHECK = "/usr/local/sbin/globenet-backup-repo-check";
+  const hadRepoCheck = existsSync(REPO_CHECK);
+  const hadRepoState = existsSync("/var/lib/globenet/backup-repos");
+  /** The backup host's weekly check of each repository: its cron file, result and log. */
+  const weeklyFiles = [WEB, HV].flatMap((h) => [`/etc/cron.d/globenet-backup-repo-${h}`, `/var/lib/globenet/backup-repos/${h}.status`, `/var/lib/globenet/backup-repos/${h}.lock`, `/var/log/globenet-backup-repo-${h}.log`]);
   /** Set once the machine-wide paths are known to be this test's: afterAll removes them only then. */
   let mine = false;
 
   beforeAll(async () => {
-    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
+    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON, ...weeklyFiles]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
     expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
     mine = true;
     sshd = await startSshd();
@@ -189,8 +194,10 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     // Never a lab's backups: the machine-wide paths only when this test found them absent.
     if (!mine) return;
     rmSync(home, { recursive: true, force: true });
-    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON]) rmSync(p, { recursive: true, force: true });
+    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON, ...weeklyFiles]) rmSync(p, { recursive: true, force: true });
     if (!hadRun) rmSync(RUN, { force: true });
+    if (!hadRepoCheck) rmSync(REPO_CHECK, { force: true });
+    if (!hadRepoState) rmSync("/var/lib/globenet/backup-repos", { recursive: true, force: true });
     for (const [d, had] of [[ETC_ALL, hadEtcAll], [STATE_ALL, hadStateAll]] as const) if (!had && existsSync(d) && readdirSync(d).length === 0) rmSync(d, { recursive: true });
     // The restores' staging folders and kept dumps this test made (their paths are in its outputs).
     for (const m of outputs.join("\n").matchAll(/^(?:staging|kept)=(\/var\/lib\/globenet\/restore\/\S+)$/gm)) rmSync(m[1] as string, { recursive: true, force: true });
@@ -215,7 +222,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect([ETC, `${ETC}/id_ed25519`, `${ETC}/passphrase`, `${ETC}/sources`, RUN, CRON].map(mode)).toEqual(["700 0", "600 0", "600 0", "600 0", "700 0", "644 0"]);
     expect(readFileSync(`${ETC}/passphrase`, "utf8")).toBe(pass);
     expect(readFileSync(CRON, "utf8")).toContain(`\n30 2 * * * root /usr/local/sbin/globenet-backup --host ${WEB} scheduled `);
-    const r = backupRepositoryType.check({ target: clientIn.target, account, path: repo, sourceHost: WEB, publicKey: clientOut.publicKey, passphrase: clientOut.passphrase });
+    const r = backupRepositoryType.check({ target: clientIn.target, account, path: repo, sourceHost: WEB, publicKey: clientOut.publicKey, passphrase: clientOut.passphrase, time: "02:30" });
     expect(r.failures).toBeUndefined();
     repoIn = r.inputs as BackupRepositoryInputs;
     repoOut = (await backupRepositoryType.create(repoIn)).outs;
@@ -242,7 +249,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     hv1Out = (await backupClientType.create(hv1In)).outs;
     expect(hv1Out.publicKey).not.toBe(clientOut.publicKey);
     expect((hv1Out.passphrase as { value: string }).value).not.toBe(pass);
-    const r = backupRepositoryType.check({ target: clientIn.target, account, path: `${base}/${HV}`, sourceHost: HV, publicKey: hv1Out.publicKey, passphrase: hv1Out.passphrase });
+    const r = backupRepositoryType.check({ target: clientIn.target, account, path: `${base}/${HV}`, sourceHost: HV, publicKey: hv1Out.publicKey, passphrase: hv1Out.passphrase, time: "02:30" });
     hv1Repo = (await backupRepositoryType.create(r.inputs as BackupRepositoryInputs)).outs;
     expect(readFileSync(join(base, ".ssh/authorized_keys"), "utf8").trim().split("\n").map((l) => l.split(" ").at(-1))).toEqual([`globenet-repository=${repo}`, `globenet-repository=${base}/${HV}`]);
     expect(readFileSync(HV_CRON, "utf8")).toContain(` --host ${HV} scheduled `);
@@ -487,6 +494,15 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   it("a corrupted segment on the backup host is found by borg check --repository-only there, without the passphrase", () => {
     const clean = asAccount(["check", "--repository-only", repo]);
     expect(clean.status, clean.stderr).toBe(0);
+    // The backup host's own weekly check, as its cron line runs it (cron's % escapes aside).
+    const cronFile = `/etc/cron.d/globenet-backup-repo-${WEB}`;
+    const line = readFileSync(cronFile, "utf8").split("\n").find((l) => /^\d/.test(l)) ?? "";
+    expect(line).toMatch(new RegExp(`^30 14 \\* \\* 6 root /usr/local/sbin/globenet-backup-repo-check ${account} ${repo} `));
+    const weekly = () => sh("sh", ["-c", line.split(/\s+/).slice(6).join(" ")]);
+    const weeklyStatus = () => readFileSync(`/var/lib/globenet/backup-repos/${WEB}.status`, "utf8");
+    const good = weekly();
+    expect(good.status, good.stderr).toBe(0);
+    expect(weeklyStatus()).toMatch(/^repository-check result=ok last_ok=\S+Z last_run=\S+Z duration=\d+\n$/);
     const files = Object.keys(segments()).map((f) => join(repo, "data", f));
     const biggest = files.sort((x, y) => statSync(y).size - statSync(x).size)[0] as string;
     const fd = readFileSync(biggest);
@@ -495,6 +511,11 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const bad = asAccount(["check", "--repository-only", repo]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/corrupt|CRC|error/i);
+    // The weekly check finds it too, and records it where status reads it; the last good time stays.
+    const lastOk = /last_ok=(\S+)/.exec(weeklyStatus())?.[1];
+    expect(weekly().status).not.toBe(0);
+    expect(weeklyStatus()).toMatch(new RegExp(`^repository-check result=failed last_ok=${lastOk} `));
+    expect(readFileSync(`/var/log/globenet-backup-repo-${WEB}.log`, "utf8")).toMatch(/FAILED/);
     // And the client's own check says so too, in its status.
     const c = backup("check");
     expect(c.status).not.toBe(0);
@@ -506,6 +527,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const keys = readFileSync(join(base, ".ssh/authorized_keys"), "utf8").trim().split("\n");
     expect(keys.map((l) => l.split(" ").at(-1))).toEqual([`globenet-repository=${base}/${HV}`]);
     expect(existsSync(join(repo, "config"))).toBe(true);
+    expect(existsSync(`/etc/cron.d/globenet-backup-repo-${WEB}`)).toBe(false);
+    expect(existsSync(`/etc/cron.d/globenet-backup-repo-${HV}`)).toBe(true);
     await backupClientType.delete(WEB, clientOut);
     for (const p of [CRON, `${ETC}/sources`]) expect(existsSync(p), p).toBe(false);
     for (const p of [`${ETC}/id_ed25519`, `${ETC}/passphrase`]) expect(existsSync(p), p).toBe(true);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backupSourceLines, renderBackupCron, renderBackupSources, repositoryUrl, type BackupClientConfig } from "../lib/render/backup-client";
+import { renderRepoCheckCron } from "../lib/render/backup-repository";
 import { backupClientType } from "../provider/resources/backup-client";
 import { backupRepositoryType } from "../provider/resources/backup-repository";
 
@@ -56,6 +57,25 @@ describe("backup client files", () => {
     expect(cron).toContain("every 3 days");
     expect(() => renderBackupCron({ host: "web1", time: "4:5", checkEveryDays: 3 })).toThrow(/HH:MM/);
   });
+
+  it.each<[string, string, string]>([
+    ["02:30", "30 14 * * 6", "twelve hours after the nightly run, on Saturdays"],
+    ["13:05", "5 1 * * 6", "past midnight wraps to the small hours"],
+    ["00:00", "0 12 * * 6", "midnight's backups are checked at noon"],
+  ])("the backup host checks each repository weekly: backup time %s → %s (%s)", (time, when) => {
+    const cron = renderRepoCheckCron({ sourceHost: "web1", account: "globenet-backup", repository: "/srv/globenet-backup/web1", time });
+    expect(cron.split("\n").filter((l) => /^\d/.test(l))).toEqual([`${when} root /usr/local/sbin/globenet-backup-repo-check globenet-backup /srv/globenet-backup/web1 >>/var/log/globenet-backup-repo-web1.log 2>&1`]);
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ["a host with a space", { sourceHost: "web1 x" }, /inventory host name/],
+    ["an account with a dollar", { account: "$(id)" }, /unix user name/],
+    ["a repository that climbs", { repository: "/srv/../etc" }, /absolute path/],
+    ["a repository with a newline", { repository: "/srv/x\n* * * * * root id" }, /absolute path/],
+    ["a time without minutes", { time: "2" }, /HH:MM/],
+  ])("the weekly check's cron file refuses %s", (_what, change, message) => {
+    expect(() => renderRepoCheckCron({ sourceHost: "web1", account: "globenet-backup", repository: "/srv/globenet-backup/web1", time: "02:30", ...change })).toThrow(message);
+  });
 });
 
 const TARGET = { name: "web1", address: "127.0.0.1", port: 22, user: "root", hostKey: HOST_KEY };
@@ -84,11 +104,11 @@ describe("backup resources' inputs", () => {
   });
 
   it("a Repository keeps the key's type and blob only, and wants the passphrase", () => {
-    const ok = backupRepositoryType.check({ target: TARGET, account: "globenet-backup", path: "/srv/globenet-backup/web1", sourceHost: "web1", publicKey: `${HOST_KEY} root@web1 extra`, passphrase: "a".repeat(43) });
+    const ok = backupRepositoryType.check({ target: TARGET, account: "globenet-backup", path: "/srv/globenet-backup/web1", sourceHost: "web1", publicKey: `${HOST_KEY} root@web1 extra`, passphrase: "a".repeat(43), time: "02:30" });
     expect(ok.failures).toBeUndefined();
     expect(ok.inputs?.publicKey).toBe(HOST_KEY);
-    const bad = backupRepositoryType.check({ target: TARGET, account: "globenet-backup", path: "/srv/globenet-backup/web1", sourceHost: "web1", publicKey: `command="sh" ${HOST_KEY}`, passphrase: "x y" });
-    expect(bad.failures?.map((f) => f.property).sort()).toEqual(["passphrase", "publicKey"]);
+    const bad = backupRepositoryType.check({ target: TARGET, account: "globenet-backup", path: "/srv/globenet-backup/web1", sourceHost: "web1", publicKey: `command="sh" ${HOST_KEY}`, passphrase: "x y", time: "2:30" });
+    expect(bad.failures?.map((f) => f.property).sort()).toEqual(["passphrase", "publicKey", "time"]);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { backupPlan, type BackupPlan } from "../lib/model/backup";
 import { sourcesOf } from "../lib/cli/backup";
-import { formatBackups, judgeHost, needsAttention, parseStatus } from "../lib/status/backups";
+import { formatBackups, judgeHost, judgeRepoChecks, needsAttention, parseStatus } from "../lib/status/backups";
 import { cli } from "./helpers/cli";
 import { baseFiles, HOST_KEY, writeTree } from "./helpers/data-tree";
 
@@ -109,5 +109,27 @@ describe("CI's nightly backups job", () => {
     expect(issue?.body).toContain("web1  home--velo-libre  FAILED  last good: 2026-12-02T02:30:00.000Z (57.5 h ago)");
     expect(issue?.body).toContain("web1  database--velo_wp  NEVER  last good: never");
     expect(issue?.body).toContain("npm run backup -- run --host <host>");
+  });
+
+  it.each<[string, string, string]>([
+    ["checked this week", "repository-check result=ok last_ok=2026-12-01T14:30:02Z last_run=2026-12-01T14:30:02Z duration=40", "ok"],
+    ["checked nine days ago", "repository-check result=ok last_ok=2026-11-25T14:30:02Z last_run=2026-11-25T14:30:02Z duration=40", "stale"],
+    ["the last check found damage", "repository-check result=failed last_ok=2026-12-01T14:30:02Z last_run=2026-12-03T14:30:02Z duration=40", "failed"],
+    ["installed two days ago, not run yet", "repository-check result=scheduled last_ok=- last_run=- installed=2026-12-02T10:00:00Z", "scheduled"],
+    ["installed ten days ago and never run (cron is not running)", "repository-check result=scheduled last_ok=- last_run=- installed=2026-11-24T10:00:00Z", "never"],
+  ])("the backup host's weekly check, %s: %s", (_what, statusLine, state) => {
+    const p = plan();
+    const rows = judgeRepoChecks(p, p.hosts.map((h) => `${h.host} ${statusLine}`).join("\n"), NOW);
+    expect(rows.map((r) => [r.host, r.id, r.state])).toEqual(p.hosts.map((h) => ["bk1", `repository-check--${h.host}`, state]));
+    expect(needsAttention(rows).length > 0).toBe(state === "stale" || state === "failed" || state === "never");
+  });
+
+  it("a protected host whose repository has no check result on the backup host is never checked", () => {
+    const p = plan();
+    const [first, ...others] = p.hosts;
+    const text = others.map((h) => `${h.host} repository-check result=ok last_ok=2026-12-01T14:30:02Z last_run=2026-12-01T14:30:02Z duration=4`).join("\n") + "\n$(id) repository-check result=ok\n";
+    const rows = judgeRepoChecks(p, text, NOW);
+    expect(rows.find((r) => r.name === first?.host)?.state).toBe("never");
+    expect(rows.filter((r) => r.state === "ok").length).toBe(others.length);
   });
 });

@@ -13,6 +13,7 @@ import { loadScript } from "../../provider/scripts/load";
 import { onHost } from "./remote";
 
 const READ_STATUS = loadScript("status/read-backups.sh");
+const READ_REPO_CHECKS = loadScript("status/read-backup-repos.sh");
 
 export interface StatusLine {
   id: string;
@@ -35,7 +36,7 @@ export function parseStatus(text: string): StatusLine[] {
   return out;
 }
 
-export type BackupState = "ok" | "stale" | "failed" | "never" | "unsupported" | "absent";
+export type BackupState = "ok" | "stale" | "failed" | "never" | "unsupported" | "absent" | "scheduled";
 
 export interface BackupRow {
   host: string;
@@ -93,6 +94,38 @@ export function judgeHost(plan: BackupPlan, host: string, statusText: string | u
   return rows;
 }
 
+/** A week between two checks on the backup host, plus a day of slack. */
+const REPO_CHECK_HOURS = 8 * 24;
+
+/**
+ * The backup host's weekly check of each repository (provider/scripts/backup/repo-check.sh),
+ * from its lines `<host> repository-check result=… last_ok=… last_run=… [installed=…]`: one row
+ * per protected host. Before its first run the check is "scheduled" for a week after its
+ * installation, then "never".
+ */
+export function judgeRepoChecks(plan: BackupPlan, text: string | undefined, now: Date): BackupRow[] {
+  const lines = new Map<string, Record<string, string>>();
+  for (const raw of (text ?? "").split("\n")) {
+    const [host, ...rest] = raw.trim().split(/\s+/);
+    const parsed = parseStatus(rest.join(" "))[0];
+    if (host && parsed?.id === "repository-check") lines.set(host, parsed.fields);
+  }
+  return plan.hosts.map((hp): BackupRow => {
+    const base = { host: plan.backupHost.name, id: `repository-check--${hp.host}`, kind: "repository-check", name: hp.host };
+    const f = lines.get(hp.host);
+    if (!f) return { ...base, state: "never" };
+    const lastOk = date(f.last_ok);
+    const ageHours = lastOk ? (now.getTime() - lastOk.getTime()) / 3_600_000 : undefined;
+    const installed = date(f.installed);
+    let state: BackupState;
+    if (f.result === "failed") state = "failed";
+    else if (ageHours !== undefined) state = ageHours > REPO_CHECK_HOURS ? "stale" : "ok";
+    else if (f.result === "scheduled" && installed && now.getTime() - installed.getTime() <= REPO_CHECK_HOURS * 3_600_000) state = "scheduled";
+    else state = "never";
+    return { ...base, lastOk, ageHours, result: f.result, durationSec: num(f.duration), state };
+  });
+}
+
 /** Reads every protected host's status file (the lab's key for the lab stack: lib/lab/open-stack.ts onStackHosts). */
 export async function readBackups(root: string, model: Model, plan: BackupPlan, now = new Date()): Promise<BackupRow[]> {
   const out: BackupRow[] = [];
@@ -108,6 +141,13 @@ export async function readBackups(root: string, model: Model, plan: BackupPlan, 
       continue;
     }
     out.push(...judgeHost(plan, hp.host, text, now));
+  }
+  try {
+    const text = await onHost(root, plan.backupHost, READ_REPO_CHECKS, plan.hosts.map((h) => h.host), `reading the repository checks on ${plan.backupHost.name}`);
+    out.push(...judgeRepoChecks(plan, text, now));
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    out.push({ host: plan.backupHost.name, id: "repository-check", kind: "repository-check", name: plan.backupHost.name, result: `unreachable: ${why}`, state: "failed" });
   }
   return out;
 }
@@ -130,8 +170,8 @@ function size(b: number | undefined): string {
 }
 
 const STATE_TEXT: Record<Lang, Record<BackupState, string>> = {
-  en: { ok: "ok", stale: "STALE", failed: "FAILED", never: "NEVER", unsupported: "not backed up yet", absent: "nothing there yet" },
-  fr: { ok: "ok", stale: "TROP ANCIENNE", failed: "ÉCHEC", never: "JAMAIS", unsupported: "pas encore sauvegardé", absent: "rien à sauvegarder pour l'instant" },
+  en: { ok: "ok", stale: "STALE", failed: "FAILED", never: "NEVER", unsupported: "not backed up yet", absent: "nothing there yet", scheduled: "scheduled, not run yet" },
+  fr: { ok: "ok", stale: "TROP ANCIENNE", failed: "ÉCHEC", never: "JAMAIS", unsupported: "pas encore sauvegardé", absent: "rien à sauvegarder pour l'instant", scheduled: "prévue, pas encore faite" },
 };
 
 /** The table a volunteer reads, and a last line saying what to do. */

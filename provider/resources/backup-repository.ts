@@ -12,10 +12,15 @@
  *   --restrict-to-repository <path>"`. Whatever the client's root runs, it reaches borg serve on
  *   its own repository only, which adds and never removes (a delete or prune is recorded, the
  *   data stays until a volunteer on the backup host compacts). A new key replaces the line.
- * - Delete removes the key line only: the repository and its history stay where they are, and
- *   the message says so. Purging them is a separate, explicit act.
+ * - The backup host checks the repository itself once a week, without the key:
+ *   /usr/local/sbin/globenet-backup-repo-check (provider/scripts/backup/repo-check.sh) from
+ *   /etc/cron.d/globenet-backup-repo-<host> (lib/render/backup-repository.ts).
+ * - Delete removes the key line and that weekly check only: the repository and its history
+ *   stay where they are, and the message says so. Purging them is a separate, explicit act.
  */
+import { createHash } from "node:crypto";
 import type { DiffResult } from "@pulumi/pulumi/provider";
+import { renderRepoCheckCron } from "../../lib/render/backup-repository";
 import { identifierProblem } from "../../lib/schema/names";
 import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { loadScript } from "../scripts/load";
@@ -35,6 +40,8 @@ export interface BackupRepositoryInputs {
   /** Its backup Client's public key. */
   publicKey: string;
   passphrase: SecretValue<string> | string;
+  /** The nightly backup's HH:MM (backup.time): the weekly check runs twelve hours away from it. */
+  time: string;
 }
 
 export interface BackupRepositoryOutputs extends BackupRepositoryInputs {
@@ -45,6 +52,14 @@ export interface BackupRepositoryOutputs extends BackupRepositoryInputs {
 const CREATE = loadScript("account/prelude.sh", "backup/repo-common.sh", "backup/repo-create.sh");
 const READ = loadScript("account/prelude.sh", "backup/repo-common.sh", "backup/repo-read.sh");
 const DELETE = loadScript("account/prelude.sh", "backup/repo-common.sh", "backup/repo-delete.sh");
+/** What the backup host runs each week (installed by CREATE, compared by READ). */
+export const REPO_CHECK_SCRIPT = loadScript("backup/repo-check.sh");
+
+function checkCron(i: Pick<BackupRepositoryInputs, "sourceHost" | "account" | "path" | "time">): string {
+  return renderRepoCheckCron({ sourceHost: i.sourceHost, account: i.account, repository: i.path, time: i.time });
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** Key type and blob only: the comment of the client's key is the client's text, not ours to splice. */
 export function keyOnly(line: string): string {
@@ -71,6 +86,7 @@ function check(raw: Record<string, unknown>): { inputs?: BackupRepositoryInputs;
   if (!str(news.publicKey) || sshPublicKeyProblem(keyOnly(news.publicKey))) f.add("publicKey", "must be the backup Client's public key line");
   const pass = passphraseOf(news);
   if (!/^[A-Za-z0-9_-]{16,200}$/.test(pass)) f.add("passphrase", "must be the backup Client's passphrase (letters, digits, - and _)");
+  if (!str(news.time) || !/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(news.time)) f.add("time", 'must be the backup time HH:MM like "02:30"');
   if (!f.ok) return { failures: f.list };
   return {
     inputs: {
@@ -80,11 +96,12 @@ function check(raw: Record<string, unknown>): { inputs?: BackupRepositoryInputs;
       sourceHost: news.sourceHost as string,
       publicKey: keyOnly(news.publicKey as string),
       passphrase: secret(pass),
+      time: news.time as string,
     },
   };
 }
 
-const COMPARED = ["target", "account", "path", "sourceHost", "publicKey"];
+const COMPARED = ["target", "account", "path", "sourceHost", "publicKey", "time"];
 
 function diff(_id: string, rawOlds: BackupRepositoryOutputs, rawNews: BackupRepositoryInputs): DiffResult & { diffs: string[] } {
   const olds = plain<Record<string, unknown>>(rawOlds);
@@ -100,7 +117,7 @@ function diff(_id: string, rawOlds: BackupRepositoryOutputs, rawNews: BackupRepo
 
 async function converge(i: BackupRepositoryInputs, mode: "create" | "update"): Promise<void> {
   const pass = passphraseOf(i);
-  const r = await run(i.target, CREATE, { args: [i.account, i.path, i.publicKey, mode], stdin: `${pass}\n`, what: `${mode === "create" ? "creating" : "updating"} the backup repository ${i.path}`, kind: "converge" }, [pass]);
+  const r = await run(i.target, CREATE, { args: [i.account, i.path, i.publicKey, mode, REPO_CHECK_SCRIPT, checkCron(i)], stdin: `${pass}\n`, what: `${mode === "create" ? "creating" : "updating"} the backup repository ${i.path}`, kind: "converge" }, [pass]);
   const v = parseLines(r.stdout);
   if (v.get("created")) console.error(`globenet: ${i.target.name}: backup account ${i.account} created`);
   if (v.get("repository")?.[0] === "existing") console.error(`globenet: ${i.target.name}: ${i.path} already held a repository that the passphrase opens: used as it is (its history is kept)`);
@@ -120,7 +137,7 @@ async function update(_id: string, _olds: BackupRepositoryOutputs, rawNews: Back
 
 async function read(_id: string, rawProps: BackupRepositoryOutputs): Promise<BackupRepositoryOutputs | undefined> {
   const props = plain<BackupRepositoryOutputs>(rawProps);
-  const r = await run(props.target, READ, { args: [props.account, props.path, props.publicKey], what: `reading the backup repository ${props.path}`, kind: "read" });
+  const r = await run(props.target, READ, { args: [props.account, props.path, props.publicKey, sha256(REPO_CHECK_SCRIPT), props.time ? sha256(checkCron(props)) : "-"], what: `reading the backup repository ${props.path}`, kind: "read" });
   const v = parseLines(r.stdout);
   const repo = v.get("repository")?.[0];
   const key = v.get("key")?.[0];
@@ -133,6 +150,9 @@ async function read(_id: string, rawProps: BackupRepositoryOutputs): Promise<Bac
   if (repo !== "present") drift.push(`${props.path} holds no borg repository`);
   if (key === "absent") drift.push(`${props.sourceHost}'s key is not in ~${props.account}/.ssh/authorized_keys`);
   if (key === "other") drift.push(`${props.sourceHost}'s line in ~${props.account}/.ssh/authorized_keys differs from the one written (another key or options)`);
+  const weekly = v.get("check")?.[0];
+  if (weekly === "absent") drift.push(`the backup host's weekly check of ${props.path} is not installed (/usr/local/sbin/globenet-backup-repo-check or /etc/cron.d/globenet-backup-repo-${props.sourceHost})`);
+  if (weekly === "other") drift.push(`the backup host's weekly check of ${props.path} differs from the one written`);
   return { ...props, passphrase: secret(passphraseOf(props)), drift };
 }
 

@@ -5,6 +5,10 @@
 # .ssh/authorized_keys (root's too: the account cannot change which keys get in).
 # shellcheck disable=SC2034 # read by the step scripts the loader appends
 KEYS_LOCK=/var/lib/globenet/backup-keys.lock
+# The backup host's weekly check of each repository (repo-check.sh) and its schedule.
+CHECK_BIN=/usr/local/sbin/globenet-backup-repo-check
+CHECK_STATE=/var/lib/globenet/backup-repos
+check_cron_file() { printf '/etc/cron.d/globenet-backup-repo-%s\n' "$(basename -- "$1")"; }
 auid='' agid='' ahome=''
 # account NAME: sets auid/agid/ahome; status 1 when there is no such user.
 account() {

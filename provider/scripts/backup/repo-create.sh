@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Backup Repository, create and update (after account/prelude.sh and repo-common.sh):
-#   ACCOUNT REPO PUBLIC_KEY MODE     stdin: the repository passphrase (one line)
+#   ACCOUNT REPO PUBLIC_KEY MODE CHECK_SCRIPT CHECK_CRON     stdin: the repository passphrase (one line)
 # Makes the account (never adopts one Globenet did not make), the repository folder, the
 # repository itself (borg init, repokey-blake2, as the account, passphrase on a file
-# descriptor), and the client's authorized_keys line. Prints created=… and repository=new|existing.
+# descriptor), the client's authorized_keys line, and the backup host's weekly check of it
+# (CHECK_SCRIPT as /usr/local/sbin/globenet-backup-repo-check, CHECK_CRON as
+# /etc/cron.d/globenet-backup-repo-<host>). Prints created=… and repository=new|existing.
 # shellcheck disable=SC2154 # auid, agid, ahome come from account() of repo-common.sh
-acct=$1 repo=$2 pub=$3 mode=$4
+acct=$1 repo=$2 pub=$3 mode=$4 check_script=$5 check_cron=$6
 base=$(dirname -- "$repo")
 command -v borg >/dev/null || die "borg is not installed on the backup host (Debian package borgbackup; scripts/ensure-debs.sh)"
 pass=''
@@ -63,3 +65,21 @@ else
   die "$repo is not empty and holds no borg repository: refusing to use it"
 fi
 edit_keys "$base" "$repo" "$(key_line "$pub" "$repo")"
+# The weekly check: written beside its place and renamed over it (cron ignores a cron.d file
+# others can write, or one whose name has a dot).
+put_file() {
+  local dest=$1 mode=$2 content=$3 tmp
+  [ -d "$(dirname -- "$dest")" ] || die "$(dirname -- "$dest") does not exist on the backup host (is cron installed?)"
+  tmp=$(mktemp "$(dirname -- "$dest")/.globenet-backup-repo.XXXXXX")
+  printf '%s' "$content" >"$tmp"
+  chown root:root -- "$tmp"
+  chmod "$mode" -- "$tmp"
+  mv -f -- "$tmp" "$dest"
+}
+put_file "$CHECK_BIN" 0700 "$check_script"
+put_file "$(check_cron_file "$repo")" 0644 "$check_cron"
+# Until the first weekly check, status shows it as scheduled (from when), not as never run.
+install -d -m 0700 -o root -g root -- "$CHECK_STATE"
+if [ ! -f "$CHECK_STATE/$(basename -- "$repo").status" ]; then
+  printf 'repository-check result=scheduled last_ok=- last_run=- installed=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$CHECK_STATE/$(basename -- "$repo").status"
+fi
