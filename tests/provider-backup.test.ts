@@ -16,6 +16,9 @@ import { OWNED_DIR, secret } from "../provider/resources/account-shared";
 import { backupClientType, type BackupClientInputs, type BackupClientOutputs } from "../provider/resources/backup-client";
 import { backupRepositoryType, type BackupRepositoryInputs, type BackupRepositoryOutputs } from "../provider/resources/backup-repository";
 import { pool } from "../provider/ssh/pool";
+import { REPO_ROOT } from "../lib/base/repo";
+import { exportKey } from "../lib/cli/backup-export-key";
+import { captureIo } from "../lib/cli/command";
 import { startMariaDB, type MariaDB } from "./helpers/mariadb";
 import { startSshd, type Sshd } from "./helpers/sshd";
 import { requireRoot, requireTools, run } from "./helpers/tools";
@@ -483,6 +486,81 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const grep = sh("grep", ["-rlF", "--", pass, ETC, STATE, base, "/var/log", RUN, CRON]);
     expect(grep.stdout.trim().split("\n")).toEqual([`${ETC}/passphrase`]);
   }, 120_000);
+
+  it("export-key: refused to a pipe; to a new 0600 file, the passphrase in no process list; that sheet alone opens a copy of the repository from a fresh place", async () => {
+    const target = clientIn.target;
+    const dir = mkdtempSync("/tmp/globenet-bk-export-");
+    try {
+      // Not a terminal and no --to (the sheet would land in a log): refused, nothing written.
+      const piped = captureIo();
+      await expect(exportKey({ target, host: WEB, io: piped, lang: "en", env: {} })).rejects.toThrow(/not a terminal/);
+      expect(piped.stdout + piped.stderr).toBe("");
+      await expect(exportKey({ target, host: WEB, io: { ...piped, isTTY: true }, lang: "en", env: { CI: "true" } })).rejects.toThrow(/CI=true/);
+      await expect(exportKey({ target, host: WEB, to: join(REPO_ROOT, `key-${pid}.txt`), io: piped, lang: "en", env: {} })).rejects.toThrow(/inside the repository checkout/);
+      expect(existsSync(join(REPO_ROOT, `key-${pid}.txt`))).toBe(false);
+
+      // The export, while every process's argv and environment are read.
+      const file = join(dir, "web-key.txt");
+      const io = captureIo();
+      const seen: string[] = [];
+      let done = false;
+      let polls = 0;
+      const exporting = exportKey({ target, host: WEB, to: file, io, lang: "fr", env: {} }).finally(() => (done = true));
+      while (!done) {
+        for (const p of readdirSync("/proc")) {
+          if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+          for (const f of ["cmdline", "environ"]) {
+            try {
+              if (readFileSync(`/proc/${p}/${f}`, "latin1").includes(pass)) seen.push(`${p}/${f}: ${readFileSync(`/proc/${p}/cmdline`, "latin1").replace(/\0/g, " ").slice(0, 100)}`);
+            } catch {
+              /* gone meanwhile */
+            }
+          }
+        }
+        polls++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await exporting;
+      expect(polls).toBeGreaterThan(5);
+      expect(seen).toEqual([]);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(io.stdout + io.stderr).not.toContain(pass);
+      expect(io.stderr).toContain("imprimez-la deux fois");
+      const sheet = readFileSync(file, "utf8");
+      expect(sheet).toContain(`  ${pass}\n`);
+      // Never over an existing file.
+      await expect(exportKey({ target, host: WEB, to: file, io, lang: "en", env: {} })).rejects.toThrow(/exists already/);
+
+      // A volunteer with only the sheet: a copy of the repository whose key is gone, a fresh
+      // HOME and borg folder, no variable of this machine. Without the paper key, nothing opens.
+      const copy = join(dir, "repo-copy");
+      expect(sh("cp", ["-a", repo, copy]).status).toBe(0);
+      expect(sh("python3", ["-c", "import configparser,sys; c=configparser.ConfigParser(); c.read(sys.argv[1]); c.set('repository','key',''); c.write(open(sys.argv[1],'w'))", join(copy, "config")]).status).toBe(0);
+      const passFile = join(dir, "typed-passphrase");
+      writeFileSync(passFile, /^ {2}([A-Za-z0-9_-]{43})$/m.exec(sheet)?.[1] ?? "", { mode: 0o600 });
+      mkdirSync(join(dir, "home"));
+      const volunteer = (args: string, input?: string) =>
+        sh("bash", ["-c", `env -i PATH=/usr/bin:/bin LC_ALL=C.UTF-8 HOME="$1/home" BORG_BASE_DIR="$1/borg" BORG_PASSPHRASE_FD=3 borg ${args} 3<"$1/typed-passphrase"`, "x", dir], input);
+      const without = volunteer(`list ${copy}`);
+      expect(without.status).not.toBe(0);
+      expect(without.stderr).toMatch(/key/i);
+      // What the volunteer types: what follows "id:" and each line number.
+      const typed = sheet.split("\n").filter((l) => /^(id| ?\d+): /.test(l)).map((l) => l.replace(/^(id| ?\d+): /, "")).join("\n") + "\n";
+      const imported = volunteer(`key import --paper ${copy}`, typed);
+      expect(imported.status, imported.stdout + imported.stderr).toBe(0);
+      const listed = volunteer(`list --short ${copy}`);
+      expect(listed.status, listed.stderr).toBe(0);
+      expect(listed.stdout).toBe(backup("list").stdout);
+      // And a home comes back identical from it.
+      const newest = listed.stdout.trim().split("\n").filter((a) => a.startsWith(`home--${handle}--`)).sort().at(-1) as string;
+      mkdirSync(join(dir, "out"));
+      const x = sh("bash", ["-c", `cd "$1/out" && env -i PATH=/usr/bin:/bin LC_ALL=C.UTF-8 HOME="$1/home" BORG_BASE_DIR="$1/borg" BORG_PASSPHRASE_FD=3 borg extract --numeric-ids "$2::$3" 3<"$1/typed-passphrase"`, "x", dir, copy, newest]);
+      expect(x.status, x.stderr).toBe(0);
+      expect(manifest(join(dir, "out", home), skipExcluded)).toEqual(manifest(home, skipExcluded));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it("a corrupted segment on the backup host is found by borg check --repository-only there, without the passphrase", () => {
     const clean = asAccount(["check", "--repository-only", repo]);
