@@ -111,6 +111,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   let bsshd: Sshd; // the backup host's sshd, which borg reaches
   let maria: MariaDB;
   let archives: string;
+  /** GLOBENET_STATE_BACKUP_DIR as CI's state-backup job fills it (backup.state in the inventory). */
+  let stateDir: string;
   let uid: number;
   let gid: number;
   let clientIn: BackupClientInputs;
@@ -144,6 +146,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     maria = await startMariaDB();
     archives = mkdtempSync("/tmp/globenet-bk-archives-");
     writeFileSync(join(archives, "departed--2026.tar.gz"), "an archive\n");
+    stateDir = mkdtempSync("/tmp/globenet-bk-state-");
+    writeFileSync(join(stateDir, "prod-2026-12-04T02-00-00Z.json"), '{"version":3,"checkpoint":{}}\n', { mode: 0o600 });
     // The member and its home, as the Account makes them (0750, its own group).
     expect(sh("useradd", ["-m", "-d", home, "-s", "/bin/bash", "-U", "-p", "*", handle]).status).toBe(0);
     uid = Number(sh("id", ["-u", handle]).stdout);
@@ -173,6 +177,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
         { kind: "home", name: handle, handle, path: home, excludes: [".cache", "tmp", "sites/*/tmp"] },
         { kind: "database", name: db, handle },
         { kind: "path", name: "archives", path: archives },
+        { kind: "path", name: "state", path: stateDir },
         { kind: "path", name: "dnssec", path: `/tmp/globenet-bk-none-${pid}` },
         { kind: "vps-disk", name: "gtbk--vm", handle, domain: "gtbk--vm", disk: "/var/lib/libvirt/images/none.qcow2" },
       ],
@@ -188,7 +193,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     await bsshd?.stop();
     await sshd?.stop();
     await maria?.stop();
-    for (const p of [base, archives]) if (p) rmSync(p, { recursive: true, force: true });
+    for (const p of [base, archives, stateDir]) if (p) rmSync(p, { recursive: true, force: true });
     // Never a lab's backups: the machine-wide paths only when this test found them absent.
     if (!mine) return;
     rmSync(home, { recursive: true, force: true });
@@ -365,7 +370,11 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const s = backup("restore", older, `${home.slice(1)}/sites/velo.example/htdocs/index.php`);
     expect(s.status, s.stderr).toBe(0);
     expect(readFileSync(join(/^staging=(.+)$/m.exec(s.stdout)?.[1] as string, file), "utf8")).toBe("<?php echo 1;\n");
-    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "prune", "run", "check"]) expect(status(id)?.result, id).toBe("ok");
+    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "path--state", "prune", "run", "check"]) expect(status(id)?.result, id).toBe("ok");
+    // CI's state backups (backup.state) are in the repository, file by file, modes kept.
+    const stateArchive = backup("list", "path--state").stdout.trim().split("\n").at(-1) as string;
+    expect(stateArchive).toMatch(/^path--state--\d{8}T\d{6}Z$/);
+    expect(backup("files", stateArchive).stdout).toMatch(new RegExp(`^-rw------- 0:0 +30 \\S+ ${stateDir.slice(1)}/prod-2026-12-04T02-00-00Z\\.json$`, "m"));
     expect(status("path--dnssec")?.result).toBe("absent");
     expect(status("vps-disk--gtbk--vm")?.result).toBe("unsupported");
     expect(status(`home--${handle}`)?.size).toBeGreaterThan(300_000);

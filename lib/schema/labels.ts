@@ -125,6 +125,8 @@ export const inventoryLabels: Labels = {
   "backup.max_age_hours": { label: "backup age limit", unit: " h" },
   "backup.check_every_days": { label: "backup check interval", unit: " days" },
   "backup.home_excludes": { label: "excluded from home backups" },
+  "backup.state.host": { label: "state backups' host" },
+  "backup.state.path": { label: "state backups folder" },
   hosts: { label: "host" },
   "hosts{}.roles": { label: "role" },
   "hosts{}.address": { label: "SSH address" },
