@@ -18,6 +18,7 @@ import { backupRepositoryType, type BackupRepositoryInputs, type BackupRepositor
 import { pool } from "../provider/ssh/pool";
 import { REPO_ROOT } from "../lib/base/repo";
 import { exportKey } from "../lib/cli/backup-export-key";
+import { purgeOnHost } from "../lib/cli/backup-purge-departure";
 import { captureIo } from "../lib/cli/command";
 import { startMariaDB, type MariaDB } from "./helpers/mariadb";
 import { startSshd, type Sshd } from "./helpers/sshd";
@@ -49,6 +50,10 @@ const HV_CRON = `/etc/cron.d/globenet-backup-${HV}`;
 const RESTORE = "/var/lib/globenet/restore";
 /** The names a member may give files: a space, a leading dash, UTF-8, a line break. */
 const ODD = ["with space.txt", "-leading-dash", "été ünïcode ✓.txt", "new\nline.txt"];
+
+/** Departure archives as the provider names them (accounts/, databases/, sites/, vps/): the member's, then neighbours' that a purge of it must leave. */
+const DEPARTURE = [`accounts/${handle}-20261130T101010Z.tar.gz`, `accounts/${handle}-20261130T101010Z.crontab`, `databases/${db}-20261130T101010Z.sql.gz`, `sites/${handle}--velo.example-20261130T101010Z-1.tar.gz`, `vps/${handle}--vm-20261130T101010Z.qcow2`];
+const NEIGHBOURS = [`accounts/${handle}-2-20261130T101010Z.tar.gz`, `accounts/gtother-20261130T101010Z.tar.gz`, `databases/${db}_2-20261130T101010Z.sql.gz`, `sites/${handle}-2--velo.example-20261130T101010Z.tar.gz`];
 
 /** Every run's output, to grep for the passphrase at the end. */
 const outputs: string[] = [];
@@ -146,6 +151,10 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     maria = await startMariaDB();
     archives = mkdtempSync("/tmp/globenet-bk-archives-");
     writeFileSync(join(archives, "departed--2026.tar.gz"), "an archive\n");
+    for (const f of [...DEPARTURE, ...NEIGHBOURS]) {
+      mkdirSync(join(archives, f, ".."), { recursive: true, mode: 0o700 });
+      writeFileSync(join(archives, f), `archive ${f}\n`, { mode: 0o600 });
+    }
     stateDir = mkdtempSync("/tmp/globenet-bk-state-");
     writeFileSync(join(stateDir, "prod-2026-12-04T02-00-00Z.json"), '{"version":3,"checkpoint":{}}\n', { mode: 0o600 });
     // The member and its home, as the Account makes them (0750, its own group).
@@ -570,6 +579,32 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
       rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it("purge-departure on the host: lists, then removes only the departed member's archives; the repository's earlier snapshots still hold them, the next one does not", async () => {
+    const target = clientIn.target;
+    const rel = (p: string) => p.slice(archives.length + 1);
+    const listed = await purgeOnHost(target, archives, handle, [db], "list");
+    expect(listed.files.map((f) => rel(f.path)).sort()).toEqual([...DEPARTURE].sort());
+    expect(listed.removed).toEqual([]);
+    for (const f of DEPARTURE) expect(existsSync(join(archives, f)), f).toBe(true);
+    const before = backup("list", "path--archives").stdout.trim().split("\n").at(-1) as string;
+    const purged = await purgeOnHost(target, archives, handle, [db], "purge");
+    expect(purged.removed.map(rel).sort()).toEqual([...DEPARTURE].sort());
+    for (const f of DEPARTURE) expect(existsSync(join(archives, f)), f).toBe(false);
+    for (const f of NEIGHBOURS) expect(existsSync(join(archives, f)), f).toBe(true);
+    // Kept in the repository: the snapshot made before the purge holds every file.
+    const held = backup("files", before).stdout;
+    for (const f of DEPARTURE) expect(held).toContain(`${archives.slice(1)}/${f}`);
+    spawnSync("sleep", ["1.1"]);
+    expect(backup("run", "--only", "path--archives").status).toBe(0);
+    const after = backup("list", "path--archives").stdout.trim().split("\n").at(-1) as string;
+    expect(after).not.toBe(before);
+    const now = backup("files", after).stdout;
+    for (const f of DEPARTURE) expect(now).not.toContain(`${archives.slice(1)}/${f}`);
+    for (const f of NEIGHBOURS) expect(now).toContain(`${archives.slice(1)}/${f}`);
+    // Nothing left: said so.
+    expect((await purgeOnHost(target, archives, handle, [db], "list")).files).toEqual([]);
+  }, 120_000);
 
   it("a corrupted segment on the backup host is found by borg check --repository-only there, without the passphrase", () => {
     const clean = asAccount(["check", "--repository-only", repo]);

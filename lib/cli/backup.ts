@@ -8,6 +8,7 @@ import { archivePrefix, backupPlan, type BackupPlan, type BackupSource } from ".
 import type { Model } from "../model/types";
 import { REPO_ROOT, UsageError } from "./args";
 import { exportKey } from "./backup-export-key";
+import { purgeDeparture } from "./backup-purge-departure";
 import { CommandFailure, type Args, type Io } from "./command";
 import { loadOrThrow } from "./status";
 
@@ -141,8 +142,13 @@ export async function runBackup(a: Args, io: Io): Promise<number> {
         await exportKey({ target: targetOf(host, root), host: h.host, to: a.str("to"), io, lang: volunteerLang(), checkouts: [REPO_ROOT, root] });
         return 0;
       }
+      case "purge-departure": {
+        if (!what || path) throw new UsageError("say whose departure archives: npm run backup -- purge-departure <handle> [--yes]");
+        await purgeDeparture({ root, model, handle: what, yes: a.flag("yes"), io, lang: volunteerLang() });
+        return 0;
+      }
       default:
-        throw new UsageError(`say what to do: list, run, restore, restore-db or export-key (got ${action ?? "nothing"})`);
+        throw new UsageError(`say what to do: list, run, restore, restore-db, export-key or purge-departure (got ${action ?? "nothing"})`);
     }
   });
 }

@@ -43,6 +43,7 @@ export const memberLabels: Labels = {
   "contact.backup_email": { label: "backup email" },
   status: { label: "status" },
   note: { label: "note", quote: true },
+  purge_archives: { label: "departure archives purged" },
   ssh_keys: { label: "SSH key", item: "ssh-key" },
   web_host: { label: "web host", unset: "default" },
   db_host: { label: "database host", unset: "default" },
