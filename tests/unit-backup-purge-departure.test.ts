@@ -3,6 +3,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { purgeDecision } from "../lib/cli/backup-purge-departure";
+import { offlineGuard } from "../lib/diff/offline-guard";
+import { formatVerdict } from "../lib/guard/rules";
 import { captureIo } from "../lib/cli/command";
 import { main } from "../lib/cli/main";
 import { baseFiles, errorsOf, HOST_KEY, writeTree } from "./helpers/data-tree";
@@ -59,17 +61,17 @@ describe("purge-departure: declared in git, then allowed", () => {
     writeFileSync(join(root, M), `${DEPARTED}purge_archives: true\n`);
     expect(() => purgeDecision(root, "velo-libre")).toThrow("members/velo-libre/ has changes that are not committed");
     git(root, "commit", "-q", "-am", "purge velo-libre's archives\n\nAllow-Destroy: members/velo-libre");
-    expect(() => purgeDecision(root, "velo-libre")).toThrow('no commit touching members/velo-libre/ says "Allow-Destroy: departures/velo-libre"');
+    expect(() => purgeDecision(root, "velo-libre")).toThrow('no commit says "Allow-Destroy: departures/velo-libre"');
   });
 
-  it("refused when the line is in a commit that does not touch the member (another MR's)", () => {
+  it("the line in an empty commit counts (what the guard's message suggests); another member's line does not", () => {
     const root = history();
-    writeFileSync(join(root, "README.md"), "x\n");
-    git(root, "add", "README.md");
-    git(root, "commit", "-q", "-m", "docs\n\nAllow-Destroy: departures/velo-libre");
     writeFileSync(join(root, M), `${DEPARTED}purge_archives: true\n`);
     git(root, "commit", "-q", "-am", "purge");
-    expect(() => purgeDecision(root, "velo-libre")).toThrow("no commit touching members/velo-libre/");
+    git(root, "commit", "-q", "--allow-empty", "-m", "other\n\nAllow-Destroy: departures/velo, departures/velo-libre-2");
+    expect(() => purgeDecision(root, "velo-libre")).toThrow('no commit says "Allow-Destroy: departures/velo-libre"');
+    git(root, "commit", "-q", "--allow-empty", "-m", "intended\n\nallow-destroy: departures/velo-libre");
+    expect(purgeDecision(root, "velo-libre").allowedBy.subject).toBe("intended");
   });
 
   it("allowed: declared, committed with the line; the member's databases come from the file's history", () => {
@@ -80,6 +82,36 @@ describe("purge-departure: declared in git, then allowed", () => {
     expect(d.databases).toEqual(["velo_old", "velo_wp"]);
     expect(d.allowedBy.subject).toBe("Purge velo-libre's departure archives");
     expect(d.allowedBy.sha).toBe(git(root, "rev-parse", "HEAD").trim());
+  });
+});
+
+describe("the guard: a declared purge is a guarded deletion in the plan (npm run guard, the MR note)", () => {
+  it("asks Allow-Destroy: departures/<handle> for the change that declares it, and only for that change", async () => {
+    const root = history();
+    const base = git(root, "rev-parse", "HEAD").trim();
+    writeFileSync(join(root, M), `${DEPARTED}purge_archives: true\n`);
+    git(root, "commit", "-q", "-am", "purge velo-libre's archives");
+    const blocked = await offlineGuard({ root, stack: "test", base: { ref: base } });
+    expect(blocked.verdict.ok).toBe(false);
+    expect(blocked.verdict.needed).toEqual(["departures/velo-libre"]);
+    const text = formatVerdict(blocked.verdict);
+    expect(text).toContain("BLOCKED  departures/velo-libre: the departure archives of velo-libre (home, crontab, sites, database dumps, VPS disks in archive_dir) may then be removed from the hosts (npm run backup -- purge-departure velo-libre)");
+    expect(text).toContain("kept in place: in the backup repository, until retention prunes the last snapshot that holds them");
+    expect(text).toContain("  Allow-Destroy: departures/velo-libre");
+    expect(formatVerdict(blocked.verdict, "fr")).toContain("les archives de départ de velo-libre");
+    // members/velo-libre (the departure's line) does not cover the purge.
+    git(root, "commit", "-q", "--allow-empty", "-m", "x\n\nAllow-Destroy: members/velo-libre");
+    expect((await offlineGuard({ root, stack: "test", base: { ref: base } })).verdict.ok).toBe(false);
+    git(root, "commit", "-q", "--allow-empty", "-m", "the purge is intended\n\nAllow-Destroy: departures/velo-libre");
+    const allowed = await offlineGuard({ root, stack: "test", base: { ref: base } });
+    expect(allowed.verdict.ok).toBe(true);
+    expect(allowed.verdict.losses.map((l) => `${l.path} ${l.allowedBy}`)).toEqual(["departures/velo-libre departures/velo-libre"]);
+    // Once merged, later changes do not ask again.
+    const later = git(root, "rev-parse", "HEAD").trim();
+    writeFileSync(join(root, "README.md"), "x\n");
+    git(root, "add", "README.md");
+    git(root, "commit", "-q", "-m", "docs");
+    expect((await offlineGuard({ root, stack: "test", base: { ref: later } })).verdict.losses).toEqual([]);
   });
 });
 

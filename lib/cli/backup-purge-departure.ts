@@ -2,8 +2,8 @@
  * npm run backup -- purge-departure <handle> [--yes]: removing a departed member's departure
  * archives from the hosts, as an explicit act (docs/architecture.md, "Backups", "Departures").
  * Declared in git first: the member's file says `status: departed` and `purge_archives: true`,
- * committed, and a commit touching members/<handle>/ carries `Allow-Destroy:
- * departures/<handle>` (the guard's rule, lib/guard/rules.ts). The backup repository keeps
+ * committed, and a non-merge commit of the branch carries `Allow-Destroy: departures/<handle>`
+ * (the guard's rule, lib/guard/rules.ts, which asked for it in the merge request's plan). The backup repository keeps
  * its copies until retention prunes the last snapshot holding them.
  */
 import { spawnSync } from "node:child_process";
@@ -49,9 +49,10 @@ export function purgeDecision(root: string, handle: string): PurgeDecision {
   if (!git(root, ["rev-parse", "--is-inside-work-tree"]).ok) throw new UsageError(`${root} is not a git checkout: the purge must be declared in a reviewed commit`);
   const dirty = git(root, ["status", "--porcelain", "--", `members/${handle}`]);
   if (!dirty.ok || dirty.out.trim() !== "") throw new UsageError(`members/${handle}/ has changes that are not committed: the purge counts only as committed and reviewed (${how})`);
-  const log = parseLog(git(root, ["log", "-z", "--no-merges", "--format=%H%x00%B", "HEAD", "--", `members/${handle}`]).out);
+  // Any reviewed commit of the branch: the guard's hint is an empty commit holding the line.
+  const log = parseLog(git(root, ["log", "-z", "--no-merges", "-i", "--grep=Allow-Destroy", "--format=%H%x00%B", "HEAD"]).out);
   const allowing = log.find((c) => allowancesIn(c.message).includes(`departures/${handle}`));
-  if (!allowing) throw new UsageError(`no commit touching members/${handle}/ says "Allow-Destroy: departures/${handle}": ${how}`);
+  if (!allowing) throw new UsageError(`no commit says "Allow-Destroy: departures/${handle}": ${how}`);
   const databases = new Set<string>();
   for (const c of parseLog(git(root, ["log", "-z", "--format=%H%x00", "HEAD", "--", rel]).out)) {
     const text = git(root, ["show", `${c.sha}:${rel}`]);
