@@ -16,6 +16,10 @@ import { OWNED_DIR, secret } from "../provider/resources/account-shared";
 import { backupClientType, type BackupClientInputs, type BackupClientOutputs } from "../provider/resources/backup-client";
 import { backupRepositoryType, type BackupRepositoryInputs, type BackupRepositoryOutputs } from "../provider/resources/backup-repository";
 import { pool } from "../provider/ssh/pool";
+import { REPO_ROOT } from "../lib/base/repo";
+import { exportKey } from "../lib/cli/backup-export-key";
+import { purgeOnHost } from "../lib/cli/backup-purge-departure";
+import { captureIo } from "../lib/cli/command";
 import { startMariaDB, type MariaDB } from "./helpers/mariadb";
 import { startSshd, type Sshd } from "./helpers/sshd";
 import { requireRoot, requireTools, run } from "./helpers/tools";
@@ -46,6 +50,10 @@ const HV_CRON = `/etc/cron.d/globenet-backup-${HV}`;
 const RESTORE = "/var/lib/globenet/restore";
 /** The names a member may give files: a space, a leading dash, UTF-8, a line break. */
 const ODD = ["with space.txt", "-leading-dash", "été ünïcode ✓.txt", "new\nline.txt"];
+
+/** Departure archives as the provider names them (accounts/, databases/, sites/, vps/): the member's, then neighbours' that a purge of it must leave. */
+const DEPARTURE = [`accounts/${handle}-20261130T101010Z.tar.gz`, `accounts/${handle}-20261130T101010Z.crontab`, `databases/${db}-20261130T101010Z.sql.gz`, `sites/${handle}--velo.example-20261130T101010Z-1.tar.gz`, `vps/${handle}--vm-20261130T101010Z.qcow2`];
+const NEIGHBOURS = [`accounts/${handle}-2-20261130T101010Z.tar.gz`, `accounts/gtother-20261130T101010Z.tar.gz`, `databases/${db}_2-20261130T101010Z.sql.gz`, `sites/${handle}-2--velo.example-20261130T101010Z.tar.gz`];
 
 /** Every run's output, to grep for the passphrase at the end. */
 const outputs: string[] = [];
@@ -108,6 +116,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   let bsshd: Sshd; // the backup host's sshd, which borg reaches
   let maria: MariaDB;
   let archives: string;
+  /** GLOBENET_STATE_BACKUP_DIR as CI's state-backup job fills it (backup.state in the inventory). */
+  let stateDir: string;
   let uid: number;
   let gid: number;
   let clientIn: BackupClientInputs;
@@ -146,6 +156,12 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     maria = await startMariaDB();
     archives = mkdtempSync("/tmp/globenet-bk-archives-");
     writeFileSync(join(archives, "departed--2026.tar.gz"), "an archive\n");
+    for (const f of [...DEPARTURE, ...NEIGHBOURS]) {
+      mkdirSync(join(archives, f, ".."), { recursive: true, mode: 0o700 });
+      writeFileSync(join(archives, f), `archive ${f}\n`, { mode: 0o600 });
+    }
+    stateDir = mkdtempSync("/tmp/globenet-bk-state-");
+    writeFileSync(join(stateDir, "prod-2026-12-04T02-00-00Z.json"), '{"version":3,"checkpoint":{}}\n', { mode: 0o600 });
     // The member and its home, as the Account makes them (0750, its own group).
     expect(sh("useradd", ["-m", "-d", home, "-s", "/bin/bash", "-U", "-p", "*", handle]).status).toBe(0);
     uid = Number(sh("id", ["-u", handle]).stdout);
@@ -175,6 +191,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
         { kind: "home", name: handle, handle, path: home, excludes: [".cache", "tmp", "sites/*/tmp"] },
         { kind: "database", name: db, handle },
         { kind: "path", name: "archives", path: archives },
+        { kind: "path", name: "state", path: stateDir },
         { kind: "path", name: "dnssec", path: `/tmp/globenet-bk-none-${pid}` },
         { kind: "vps-disk", name: "gtbk--vm", handle, domain: "gtbk--vm", disk: "/var/lib/libvirt/images/none.qcow2" },
       ],
@@ -190,7 +207,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     await bsshd?.stop();
     await sshd?.stop();
     await maria?.stop();
-    for (const p of [base, archives]) if (p) rmSync(p, { recursive: true, force: true });
+    for (const p of [base, archives, stateDir]) if (p) rmSync(p, { recursive: true, force: true });
     // Never a lab's backups: the machine-wide paths only when this test found them absent.
     if (!mine) return;
     rmSync(home, { recursive: true, force: true });
@@ -369,7 +386,11 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const s = backup("restore", older, `${home.slice(1)}/sites/velo.example/htdocs/index.php`);
     expect(s.status, s.stderr).toBe(0);
     expect(readFileSync(join(/^staging=(.+)$/m.exec(s.stdout)?.[1] as string, file), "utf8")).toBe("<?php echo 1;\n");
-    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "prune", "run", "check"]) expect(status(id)?.result, id).toBe("ok");
+    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "path--state", "prune", "run", "check"]) expect(status(id)?.result, id).toBe("ok");
+    // CI's state backups (backup.state) are in the repository, file by file, modes kept.
+    const stateArchive = backup("list", "path--state").stdout.trim().split("\n").at(-1) as string;
+    expect(stateArchive).toMatch(/^path--state--\d{8}T\d{6}Z$/);
+    expect(backup("files", stateArchive).stdout).toMatch(new RegExp(`^-rw------- 0:0 +30 \\S+ ${stateDir.slice(1)}/prod-2026-12-04T02-00-00Z\\.json$`, "m"));
     expect(status("path--dnssec")?.result).toBe("absent");
     expect(status("vps-disk--gtbk--vm")?.result).toBe("unsupported");
     expect(status(`home--${handle}`)?.size).toBeGreaterThan(300_000);
@@ -489,6 +510,107 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(outputs.filter((o) => o.includes(pass))).toEqual([]);
     const grep = sh("grep", ["-rlF", "--", pass, ETC, STATE, base, "/var/log", RUN, CRON]);
     expect(grep.stdout.trim().split("\n")).toEqual([`${ETC}/passphrase`]);
+  }, 120_000);
+
+  it("export-key: refused to a pipe; to a new 0600 file, the passphrase in no process list; that sheet alone opens a copy of the repository from a fresh place", async () => {
+    const target = clientIn.target;
+    const dir = mkdtempSync("/tmp/globenet-bk-export-");
+    try {
+      // Not a terminal and no --to (the sheet would land in a log): refused, nothing written.
+      const piped = captureIo();
+      await expect(exportKey({ target, host: WEB, io: piped, lang: "en", env: {} })).rejects.toThrow(/not a terminal/);
+      expect(piped.stdout + piped.stderr).toBe("");
+      await expect(exportKey({ target, host: WEB, io: { ...piped, isTTY: true }, lang: "en", env: { CI: "true" } })).rejects.toThrow(/CI=true/);
+      await expect(exportKey({ target, host: WEB, to: join(REPO_ROOT, `key-${pid}.txt`), io: piped, lang: "en", env: {} })).rejects.toThrow(/inside the repository checkout/);
+      expect(existsSync(join(REPO_ROOT, `key-${pid}.txt`))).toBe(false);
+
+      // The export, while every process's argv and environment are read.
+      const file = join(dir, "web-key.txt");
+      const io = captureIo();
+      const seen: string[] = [];
+      let done = false;
+      let polls = 0;
+      const exporting = exportKey({ target, host: WEB, to: file, io, lang: "fr", env: {} }).finally(() => (done = true));
+      while (!done) {
+        for (const p of readdirSync("/proc")) {
+          if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+          for (const f of ["cmdline", "environ"]) {
+            try {
+              if (readFileSync(`/proc/${p}/${f}`, "latin1").includes(pass)) seen.push(`${p}/${f}: ${readFileSync(`/proc/${p}/cmdline`, "latin1").replace(/\0/g, " ").slice(0, 100)}`);
+            } catch {
+              /* gone meanwhile */
+            }
+          }
+        }
+        polls++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await exporting;
+      expect(polls).toBeGreaterThan(5);
+      expect(seen).toEqual([]);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(io.stdout + io.stderr).not.toContain(pass);
+      expect(io.stderr).toContain("imprimez-la deux fois");
+      const sheet = readFileSync(file, "utf8");
+      expect(sheet).toContain(`  ${pass}\n`);
+      // Never over an existing file.
+      await expect(exportKey({ target, host: WEB, to: file, io, lang: "en", env: {} })).rejects.toThrow(/exists already/);
+
+      // A volunteer with only the sheet: a copy of the repository whose key is gone, a fresh
+      // HOME and borg folder, no variable of this machine. Without the paper key, nothing opens.
+      const copy = join(dir, "repo-copy");
+      expect(sh("cp", ["-a", repo, copy]).status).toBe(0);
+      expect(sh("python3", ["-c", "import configparser,sys; c=configparser.ConfigParser(); c.read(sys.argv[1]); c.set('repository','key',''); c.write(open(sys.argv[1],'w'))", join(copy, "config")]).status).toBe(0);
+      const passFile = join(dir, "typed-passphrase");
+      writeFileSync(passFile, /^ {2}([A-Za-z0-9_-]{43})$/m.exec(sheet)?.[1] ?? "", { mode: 0o600 });
+      mkdirSync(join(dir, "home"));
+      const volunteer = (args: string, input?: string) =>
+        sh("bash", ["-c", `env -i PATH=/usr/bin:/bin LC_ALL=C.UTF-8 HOME="$1/home" BORG_BASE_DIR="$1/borg" BORG_PASSPHRASE_FD=3 borg ${args} 3<"$1/typed-passphrase"`, "x", dir], input);
+      const without = volunteer(`list ${copy}`);
+      expect(without.status).not.toBe(0);
+      expect(without.stderr).toMatch(/key/i);
+      // What the volunteer types: what follows "id:" and each line number.
+      const typed = sheet.split("\n").filter((l) => /^(id| ?\d+): /.test(l)).map((l) => l.replace(/^(id| ?\d+): /, "")).join("\n") + "\n";
+      const imported = volunteer(`key import --paper ${copy}`, typed);
+      expect(imported.status, imported.stdout + imported.stderr).toBe(0);
+      const listed = volunteer(`list --short ${copy}`);
+      expect(listed.status, listed.stderr).toBe(0);
+      expect(listed.stdout).toBe(backup("list").stdout);
+      // And a home comes back identical from it.
+      const newest = listed.stdout.trim().split("\n").filter((a) => a.startsWith(`home--${handle}--`)).sort().at(-1) as string;
+      mkdirSync(join(dir, "out"));
+      const x = sh("bash", ["-c", `cd "$1/out" && env -i PATH=/usr/bin:/bin LC_ALL=C.UTF-8 HOME="$1/home" BORG_BASE_DIR="$1/borg" BORG_PASSPHRASE_FD=3 borg extract --numeric-ids "$2::$3" 3<"$1/typed-passphrase"`, "x", dir, copy, newest]);
+      expect(x.status, x.stderr).toBe(0);
+      expect(manifest(join(dir, "out", home), skipExcluded)).toEqual(manifest(home, skipExcluded));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it("purge-departure on the host: lists, then removes only the departed member's archives; the repository's earlier snapshots still hold them, the next one does not", async () => {
+    const target = clientIn.target;
+    const rel = (p: string) => p.slice(archives.length + 1);
+    const listed = await purgeOnHost(target, archives, handle, [db], "list");
+    expect(listed.files.map((f) => rel(f.path)).sort()).toEqual([...DEPARTURE].sort());
+    expect(listed.removed).toEqual([]);
+    for (const f of DEPARTURE) expect(existsSync(join(archives, f)), f).toBe(true);
+    const before = backup("list", "path--archives").stdout.trim().split("\n").at(-1) as string;
+    const purged = await purgeOnHost(target, archives, handle, [db], "purge");
+    expect(purged.removed.map(rel).sort()).toEqual([...DEPARTURE].sort());
+    for (const f of DEPARTURE) expect(existsSync(join(archives, f)), f).toBe(false);
+    for (const f of NEIGHBOURS) expect(existsSync(join(archives, f)), f).toBe(true);
+    // Kept in the repository: the snapshot made before the purge holds every file.
+    const held = backup("files", before).stdout;
+    for (const f of DEPARTURE) expect(held).toContain(`${archives.slice(1)}/${f}`);
+    spawnSync("sleep", ["1.1"]);
+    expect(backup("run", "--only", "path--archives").status).toBe(0);
+    const after = backup("list", "path--archives").stdout.trim().split("\n").at(-1) as string;
+    expect(after).not.toBe(before);
+    const now = backup("files", after).stdout;
+    for (const f of DEPARTURE) expect(now).not.toContain(`${archives.slice(1)}/${f}`);
+    for (const f of NEIGHBOURS) expect(now).toContain(`${archives.slice(1)}/${f}`);
+    // Nothing left: said so.
+    expect((await purgeOnHost(target, archives, handle, [db], "list")).files).toEqual([]);
   }, 120_000);
 
   it("a corrupted segment on the backup host is found by borg check --repository-only there, without the passphrase", () => {

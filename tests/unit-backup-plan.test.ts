@@ -62,6 +62,23 @@ describe("backup plan", () => {
     expect(names).toContain("web1:path:archives");
   });
 
+  it("backup.state: the host the protected runner writes on sends that folder as path--state (a secondary, which sends nothing else, too)", () => {
+    const plan = planOf({ "Pulumi.test.yaml": withBackup("    backup:\n      state: { host: web1, path: /var/backups/globenet-state }\n") });
+    expect(plan?.settings.state).toEqual({ host: "web1", path: "/var/backups/globenet-state" });
+    const web1 = plan?.hosts.find((h) => h.host === "web1")?.sources.filter((s) => s.kind === "path");
+    expect(web1).toEqual([
+      { kind: "path", name: "acme", path: "/var/lib/apache2/md" },
+      { kind: "path", name: "archives", path: "/var/backups/globenet-archive" },
+      { kind: "path", name: "state", path: "/var/backups/globenet-state" },
+    ]);
+    expect(plan?.hosts.filter((h) => h.sources.some((s) => s.name === "state")).map((h) => h.host)).toEqual(["web1"]);
+    expect(archivePrefix({ kind: "path", name: "state" })).toBe("path--state--");
+    const ns2 = planOf({ "Pulumi.test.yaml": withBackup("    backup: { state: { host: ns2, path: /srv/state } }\n") });
+    expect(ns2?.hosts.find((h) => h.host === "ns2")?.sources.map((s) => `${s.kind}:${s.name}`)).toEqual(["path:archives", "path:state"]);
+    // Left out: no host sends a state folder.
+    expect(planOf({ "Pulumi.test.yaml": withBackup() })?.hosts.flatMap((h) => h.sources).filter((s) => s.name === "state")).toEqual([]);
+  });
+
   it("retention, time and excludes come from the inventory", () => {
     const plan = planOf({ "Pulumi.test.yaml": withBackup('    backup: { time: "04:10", retention: { daily: 3, monthly: 0 }, home_excludes: [cache], max_age_hours: 30 }\n') });
     expect(plan?.settings).toMatchObject({ time: "04:10", retention: { daily: 3, weekly: 4, monthly: 0 }, max_age_hours: 30 });
@@ -78,6 +95,13 @@ describe("the backup host's rules", () => {
     ["two backup hosts", withBackup("    backup: {}\n", BK + BK.replace("bk1", "bk2").replace("bk1.globenet", "bk2.globenet").replace("198.51.100.80", "198.51.100.81")), "hosts.bk2.roles: only one host may have the backup role, found bk1, bk2 (keep it on one)"],
     ["a bad time", withBackup('    backup: { time: "2:30" }\n'), 'backup.time: must be a time of day HH:MM like "02:30"'],
     ["an exclude that climbs out of the home", withBackup("    backup: { home_excludes: [../etc] }\n"), "backup.home_excludes[0]: must be relative to the home, without .."],
+    ["state on an unknown host", withBackup("    backup:\n      state: { host: runner, path: /var/backups/globenet-state }\n"), 'Pulumi.test.yaml:14:22 config["globenet-infra:inventory"].backup.state.host: unknown host "runner" (the inventory host the protected CI runner writes the state backups on: hv1, ns1, ns2, web1)'],
+    ["state on the backup host", withBackup("    backup:\n      state: { host: bk1, path: /var/backups/globenet-state }\n"), 'backup.state.host: "bk1" is the backup host: the state backups must be sent from another machine, or they are lost with it (name the host the protected CI runner writes on: hv1, ns1, ns2, web1)'],
+    ["state at a relative path", withBackup("    backup: { state: { host: web1, path: state-backups } }\n"), "backup.state.path: must be an absolute path of letters, digits, '.', '_', '-' and '/' (like /var/backups/globenet)"],
+    ["state at /", withBackup("    backup: { state: { host: web1, path: / } }\n"), "backup.state.path: must be the folder of the state backups (like /var/backups/globenet-state), not /"],
+    ["state without its path", withBackup("    backup: { state: { host: web1 } }\n"), "Pulumi.test.yaml:13:22 config[\"globenet-infra:inventory\"].backup.state.path: is required (add path: …; see the README for an example)"],
+    ["state as a bare host name", withBackup("    backup: { state: web1 }\n"), "backup.state: must be { host: <the inventory host the protected CI runner writes on>, path: <GLOBENET_STATE_BACKUP_DIR> }"],
+    ["state with an unknown field", withBackup("    backup: { state: { host: web1, path: /srv/s, dir: /x } }\n"), "Pulumi.test.yaml:13:50 config[\"globenet-infra:inventory\"].backup.state.dir: unknown key (allowed here: host, path)"],
   ])("%s", (_what, inventory, expected) => {
     const errs = errorsOf({ "Pulumi.test.yaml": inventory });
     expect(errs.filter((e) => e.includes(expected)), errs.join("\n")).toHaveLength(1);

@@ -10,6 +10,15 @@ import type { Bilingual } from "../i18n/lang";
  * by the zone checks.
  */
 export function checkDepartedLeftovers(ctx: Ctx): void {
+  // Purging archives is for a member that has left: on anyone else it is a mistake.
+  for (const m of ctx.tree.members.values()) {
+    if (m.value.purge_archives && m.value.status !== "departed") {
+      ctx.report.at(m.src, ["purge_archives"], {
+        en: `purge_archives is only for a departed member (status: departed); ${m.value.handle} is ${m.value.status} and its archives are kept (remove purge_archives)`,
+        fr: `purge_archives ne vaut que pour un adhérent parti (status: departed) ; ${m.value.handle} est ${m.value.status} et ses archives sont gardées (retirez purge_archives)`,
+      });
+    }
+  }
   const departed = [...ctx.tree.members.values()].filter((m) => m.value.status === "departed").sort((a, b) => (a.value.handle < b.value.handle ? -1 : 1));
   for (const m of departed) {
     const v = m.value;

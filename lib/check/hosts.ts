@@ -68,7 +68,8 @@ export function checkDnsHosts(ctx: Ctx): { primary?: string; secondaries: string
 /**
  * Backups: at most one host with the backup role, holding no other role (a backup kept on a
  * host it protects dies with it), and the inventory's backup section when there is one. A
- * backup host on a loopback address shares the machine with the others: the lab only.
+ * backup host on a loopback address shares the machine with the others: the lab only. The
+ * state backups' host (backup.state.host) is an inventory host other than the backup host.
  */
 export function checkBackupHost(ctx: Ctx): void {
   const inv = ctx.inventory.value;
@@ -94,5 +95,15 @@ export function checkBackupHost(ctx: Ctx): void {
   }
   if (backups.length === 0 && inv.backup) {
     ctx.report.at(ctx.inventory.src, invPath(ctx, "backup"), { en: "backup: is set but no host has the backup role (add the role to the backup machine, or remove the section)", fr: "backup: est présent mais aucun hôte n'a le rôle backup (ajoutez ce rôle à la machine de sauvegarde, ou retirez la section)" });
+  }
+  // CI's state backups are sent by the host the protected runner writes them on.
+  const state = inv.backup?.state;
+  if (state) {
+    const known = Object.keys(inv.hosts).filter((n) => !backups.includes(n)).sort();
+    if (!inv.hosts[state.host]) {
+      ctx.report.at(ctx.inventory.src, invPath(ctx, "backup", "state", "host"), { en: `unknown host "${state.host}" (the inventory host the protected CI runner writes the state backups on: ${known.join(", ")})`, fr: `hôte « ${state.host} » inconnu (l'hôte de l'inventaire où le runner CI protégé écrit les sauvegardes de l'état : ${known.join(", ")})` });
+    } else if (backups.includes(state.host)) {
+      ctx.report.at(ctx.inventory.src, invPath(ctx, "backup", "state", "host"), { en: `"${state.host}" is the backup host: the state backups must be sent from another machine, or they are lost with it (name the host the protected CI runner writes on: ${known.join(", ")})`, fr: `« ${state.host} » est l'hôte de sauvegarde : les sauvegardes de l'état doivent partir d'une autre machine, sinon elles disparaissent avec lui (indiquez l'hôte où écrit le runner CI protégé : ${known.join(", ")})` });
+    }
   }
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { formatText, GitRefError, renderedDiff, SideError } from "../diff";
 import { openStack as openStackPlain, type StackOptions } from "../engine/driver";
 import { allowancesInRange, describeAllowances } from "../guard/allowances";
+import { purgesDeclared } from "../guard/departures";
 import { previewPlan } from "../guard/collect";
 import { formatVerdict, judge } from "../guard/rules";
 import { formatDiagnostic } from "../load/diagnostic";
@@ -126,7 +127,7 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
       return { what: "failed", ok: false, planned, body: noPlanNote({ ...common, what: "failed", reasons, notPreviewed: tree.notPreviewed }), status: "the preview failed" };
     }
     const fromCommits = allowancesInRange(o.repo, tree.mergeBase, head);
-    const verdict = judge(plan, { maxShare: o.maxShare ?? 0.1, allowances: fromCommits.allowances });
+    const verdict = judge(plan, { maxShare: o.maxShare ?? 0.1, allowances: fromCommits.allowances, purges: purgesDeclared(dest, o.repo, o.target) });
     const guard = `${formatVerdict(verdict)}\n\n${describeAllowances(fromCommits)}`;
     const body = planNote({ ...common, plan, diff, guard, guardOk: verdict.ok, notPreviewed: tree.notPreviewed });
     const changes = plan.steps.filter((s) => s.op !== "same").length;

@@ -7,6 +7,8 @@ import { onStackHosts } from "../lab/open-stack";
 import { archivePrefix, backupPlan, type BackupPlan, type BackupSource } from "../model/backup";
 import type { Model } from "../model/types";
 import { REPO_ROOT, UsageError } from "./args";
+import { exportKey } from "./backup-export-key";
+import { purgeDeparture } from "./backup-purge-departure";
 import { CommandFailure, type Args, type Io } from "./command";
 import { loadOrThrow } from "./status";
 
@@ -132,8 +134,21 @@ export async function runBackup(a: Args, io: Io): Promise<number> {
         io.out(fr ? `restaurée dans la base ${db}` : `restored into database ${db}`);
         return 0;
       }
+      case "export-key": {
+        const h = plan.hosts.find((x) => x.host === what);
+        if (!h || path) throw new UsageError(`say which protected host: npm run backup -- export-key <host> [--to FILE] (${plan.hosts.map((x) => x.host).join(", ")})`);
+        const host = model.hosts.find((x) => x.name === h.host);
+        if (!host) throw new CommandFailure(`unknown host ${h.host}`);
+        await exportKey({ target: targetOf(host, root), host: h.host, to: a.str("to"), io, lang: volunteerLang(), checkouts: [REPO_ROOT, root] });
+        return 0;
+      }
+      case "purge-departure": {
+        if (!what || path) throw new UsageError("say whose departure archives: npm run backup -- purge-departure <handle> [--yes]");
+        await purgeDeparture({ root, model, handle: what, yes: a.flag("yes"), io, lang: volunteerLang() });
+        return 0;
+      }
       default:
-        throw new UsageError(`say what to do: list, run, restore or restore-db (got ${action ?? "nothing"})`);
+        throw new UsageError(`say what to do: list, run, restore, restore-db, export-key or purge-departure (got ${action ?? "nothing"})`);
     }
   });
 }

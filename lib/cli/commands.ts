@@ -312,6 +312,8 @@ the lab's own key for the lab stack):
       "-- run [--host NAME] [--stack NAME]",
       "-- restore <member> [<path in the home>] [--at ARCHIVE] [--in-place]",
       "-- restore-db <database> [--at ARCHIVE] [--replace]",
+      "-- export-key <host> [--to FILE] [--stack NAME]",
+      "-- purge-departure <handle> [--yes] [--stack NAME]",
     ],
     description: `Backups are BorgBackup archives on the backup host, one repository per protected host
 (docs/architecture.md, "Backups"); this runs globenet-backup on the protected host over SSH.
@@ -324,8 +326,16 @@ the lab's own key for the lab stack):
               host by default; --in-place copies it into the home as the member (owners and
               modes as they were; never as root into a folder the member controls)
   restore-db  a database, into a new database <name>_restored_<time> by default; --replace
-              loads it into the database itself after keeping what is there in a dump`,
-    positionals: "list|run|restore|restore-db <what> [<path>]",
+              loads it into the database itself after keeping what is there in a dump
+  export-key  a protected host's repository passphrase and borg's paper key, with what to do
+              with them (print twice, one for each of the two volunteers, keep offline): to a
+              terminal only, or --to a new 0600 file outside the repository
+  purge-departure
+              a departed member's departure archives on the hosts (home, crontab, sites,
+              databases, VPS disks): listed; removed with --yes. Only once git declares it:
+              purge_archives: true in its file, committed with "Allow-Destroy:
+              departures/<handle>"; the backup repository keeps its copies for the retention`,
+    positionals: "list|run|restore|restore-db|export-key|purge-departure <what> [<path>]",
     options: {
       stack: { type: "string", arg: "NAME", default: "lab", help: "stack" },
       root,
@@ -333,6 +343,8 @@ the lab's own key for the lab stack):
       at: { type: "string", arg: "ARCHIVE", defaultText: "the newest", help: "restore: this archive (npm run backup -- list shows them)" },
       "in-place": { type: "boolean", help: "restore: into the member's home itself, as the member" },
       replace: { type: "boolean", help: "restore-db: into the database itself (what is there is dumped first)" },
+      yes: { type: "boolean", help: "purge-departure: remove the files (without: only list them)" },
+      to: { type: "string", arg: "FILE", help: "export-key: write to this new file (made 0600; never an existing file,\nnever inside a git checkout) instead of the terminal" },
     },
     footer: "Exit 0 when done, 1 when the host refused or failed (its message is shown), 2 on a usage error.",
     run: lazy(() => load<typeof import("./backup")>("./backup"), (m) => m.runBackup),

@@ -9,6 +9,7 @@ import { formatDiagnostic, type Diagnostic } from "../load/diagnostic";
 import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { allowancesInRange, describeAllowances, type RangeAllowances } from "../guard/allowances";
+import { purgesDeclared } from "../guard/departures";
 import { planFromModels } from "../guard/offline";
 import type { Plan } from "../guard/plan";
 import { formatVerdict, judge, normalisePath, type Verdict } from "../guard/rules";
@@ -68,7 +69,7 @@ export async function offlineGuard(o: OfflineGuardOptions): Promise<OfflineGuard
   const fromCommits = allowancesInRange(o.root, commit, "HEAD");
   const byHand = (o.allow ?? []).map(normalisePath);
   const allowances = [...new Set([...fromCommits.allowances, ...byHand])].sort();
-  const verdict = judge(plan, { maxShare: o.maxShare ?? 0.1, allowances });
+  const verdict = judge(plan, { maxShare: o.maxShare ?? 0.1, allowances, purges: purgesDeclared(o.root, o.root, commit) });
   return { stack: o.stack, base: { label, commit }, plan, verdict, effects: effectsOf(base, h.model, o.root), fromCommits, byHand };
 }
 

@@ -71,6 +71,8 @@ export interface GuardOptions {
   maxShare: number;
   /** Paths from Allow-Destroy lines (commit messages) and --allow. */
   allowances: string[];
+  /** Departed members whose archives the change declares to purge (./departures.ts). */
+  purges?: string[];
 }
 
 /**
@@ -157,6 +159,21 @@ function lossesOf(step: PlanStep): Loss[] {
   ];
 }
 
+/** A declared purge of a departed member's archives: removed from the hosts later, by a command; the backup repository keeps its copies. */
+function purgeLoss(handle: string): Loss {
+  return {
+    path: `departures/${handle}`,
+    coveredBy: [],
+    description: `departures/${handle}: the departure archives of ${handle} (home, crontab, sites, database dumps, VPS disks in archive_dir) may then be removed from the hosts (npm run backup -- purge-departure ${handle})`,
+    archive: "in the backup repository, until retention prunes the last snapshot that holds them",
+    fr: {
+      description: `departures/${handle} : les archives de départ de ${handle} (dossier personnel, crontab, sites, copies des bases, disques de VPS dans archive_dir) pourront ensuite être effacées des serveurs (npm run backup -- purge-departure ${handle})`,
+      archive: "dans le dépôt de sauvegarde, jusqu'à ce que la rétention efface le dernier instantané qui les contient",
+    },
+    keptInPlace: true,
+  };
+}
+
 /** A backup repository: nothing is archived, the repository itself stays where it is. */
 function repositoryLoss(step: PlanStep, host: string): Loss {
   const i = step.old ?? step.new ?? {};
@@ -199,6 +216,11 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
       l.allowedBy = allowedBy([l.path, ...l.coveredBy], opts.allowances);
       losses.push(l);
     }
+  }
+  for (const h of opts.purges ?? []) {
+    const l = purgeLoss(h);
+    l.allowedBy = allowedBy([l.path], opts.allowances);
+    losses.push(l);
   }
   const share: string[] = [];
   const shareFr: string[] = [];

@@ -14,8 +14,8 @@ export type BackupSource =
   | { kind: "database"; name: string; handle: string }
   /** A VPS disk, copied from a consistent point (an external snapshot while it runs). */
   | { kind: "vps-disk"; name: string; handle: string; domain: string; disk: string }
-  /** A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives. */
-  | { kind: "path"; name: "dnssec" | "acme" | "archives"; path: string };
+  /** A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives, CI's state backups. */
+  | { kind: "path"; name: "dnssec" | "acme" | "archives" | "state"; path: string };
 
 export interface BackupHostPlan {
   /** The protected host (inventory name). */
@@ -68,6 +68,8 @@ export function backupPlan(model: Model): BackupPlan | undefined {
     if (h.roles.includes("hypervisor")) {
       for (const v of model.vps) if (v.hypervisor === h.name && v.status !== "departed") sources.push({ kind: "vps-disk", name: v.domain, handle: v.handle, domain: v.domain, disk: v.diskPath });
     }
+    // CI's state backups, on the host the protected runner writes them (backup.state).
+    if (settings.state?.host === h.name) sources.push({ kind: "path", name: "state", path: settings.state.path });
     if (sources.length === 0 && !h.roles.some((r) => r === "web" || r === "db" || r === "hypervisor")) continue;
     sources.push({ kind: "path", name: "archives", path: archives });
     // Inventory hosts reached at one address and port are one machine (the lab's 127.0.0.1):

@@ -169,6 +169,20 @@ const backup = z.strictObject({
     .array(z.string().regex(/^[A-Za-z0-9._*?\/-]+$/, { error: "must be a relative pattern of letters, digits and . _ * ? / - (like .cache or sites/*/tmp)" }).refine((s) => !s.startsWith("/") && !s.split("/").includes(".."), { error: "must be relative to the home, without .." }))
     .max(50)
     .default([".cache", "tmp", "sites/*/tmp", "sites/*/htdocs/wp-content/cache"]),
+  /**
+   * Where CI's state-backup job writes `npm run state -- backup` (GLOBENET_STATE_BACKUP_DIR on
+   * the protected runner): that host sends the folder with its own backups, as the source
+   * path--state. Left out: the state backups stay on the runner only.
+   */
+  state: z
+    .strictObject(
+      {
+        host: identifier("host name", 32, "db1"),
+        path: absPath.refine((s) => s !== "/" && s.length > 1, { error: "must be the folder of the state backups (like /var/backups/globenet-state), not /" }),
+      },
+      { error: "must be { host: <the inventory host the protected CI runner writes on>, path: <GLOBENET_STATE_BACKUP_DIR> }" },
+    )
+    .optional(),
 });
 
 const pool4 = z.strictObject({ cidr: cidr(4), gateway: ipv4 });

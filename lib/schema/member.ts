@@ -69,6 +69,11 @@ export const memberSchema = z.strictObject({
   sites: z.array(site).max(100).default([]),
   databases: z.array(database).max(50).default([]),
   db_limits: dbLimits.default({}),
+  /**
+   * A departed member's departure archives may be removed from the hosts (npm run backup --
+   * purge-departure), once committed with `Allow-Destroy: departures/<handle>`.
+   */
+  purge_archives: z.literal(true, { error: "must be true (write it only to purge a departed member's archives; leave it out to keep them)" }).optional(),
 });
 
 export type MemberInput = z.input<typeof memberSchema>;

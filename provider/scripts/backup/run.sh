@@ -14,6 +14,7 @@
 #   globenet-backup restore <archive> [<path in archive>] [--to <dir>] [--in-place]
 #   globenet-backup restore-db <archive> <database> [--replace]
 #   globenet-backup check                             borg check of this host's repository
+#   globenet-backup export-key                        the passphrase and the paper key (stdout)
 #
 # The repository passphrase reaches borg on a file descriptor (BORG_PASSPHRASE_FD), never in
 # argv or the environment. Values from the configuration and the command line are arguments
@@ -384,6 +385,17 @@ cmd_restore_db() {
   echo "database=$target"
 }
 
+# The two volunteers' offline copy (npm run backup -- export-key): the repository, the
+# passphrase, then borg's paper form of the key the repository holds (repokey: encrypted with
+# the passphrase). On stdout only, for the command that asked over SSH; printf is bash's own,
+# so the passphrase is in no process's argv.
+cmd_export_key() {
+  local pass
+  pass=$(<"$ETC/passphrase")
+  printf 'repository=%s\npassphrase=%s\n' "$REPO" "$pass"
+  borg_ key export --paper -- "$REPO"
+}
+
 [ "$(id -u)" = 0 ] || die "run as root"
 command -v borg >/dev/null || die "borg is not installed (Debian package borgbackup)"
 host=''
@@ -400,5 +412,6 @@ case $cmd in
   files) cmd_files "$@" ;;
   restore) cmd_restore "$@" ;;
   restore-db) cmd_restore_db "$@" ;;
-  *) die "usage: globenet-backup [--host <host>] run [--only <kind>--<name>] | scheduled | check | list [<prefix>] | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace]" ;;
+  export-key) cmd_export_key ;;
+  *) die "usage: globenet-backup [--host <host>] run [--only <kind>--<name>] | scheduled | check | list [<prefix>] | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace] | export-key" ;;
 esac
