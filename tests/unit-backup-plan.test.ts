@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ARCHIVE, ARCHIVE_KINDS, archivePrefix, backupPlan, homesPrefix, mayHoldHome } from "../lib/model/backup";
 import { baseFiles, errorsOf, HOST_KEY, writeTree } from "./helpers/data-tree";
 
@@ -72,7 +73,7 @@ describe("backup plan", () => {
 
 describe("archive names", () => {
   it("the run script's valid_archive knows the same kinds as the model's ARCHIVE", () => {
-    const script = readFileSync(new URL("../provider/scripts/backup/run.sh", import.meta.url), "utf8");
+    const script = readFileSync(join(__dirname, "../provider/scripts/backup/run.sh"), "utf8");
     const kinds = /valid_archive\(\) \{\n\s+\[\[ \$1 =~ \^\(([a-z|-]+)\)--/.exec(script)?.[1];
     expect(kinds?.split("|").sort()).toEqual([...ARCHIVE_KINDS].sort());
     // And the homes archives it makes are named by homesPrefix.
