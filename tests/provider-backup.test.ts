@@ -402,8 +402,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(one).toBeGreaterThan(300_000);
     expect(one).toBeLessThan(400_000);
     expect(two).toBeLessThan(50_000);
-    expect(all).toBeGreaterThan(one);
-    expect(all).toBeLessThan(one + two + 100_000);
+    // borg's original size counts the files; du also the folders' own size (a few KiB each).
+    expect(Math.abs(all - (one + two))).toBeLessThan(100_000);
   }, 180_000);
 
   it("the backup host down: the run fails loudly naming each source, the status shows it, the next run catches up", async () => {
