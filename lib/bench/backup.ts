@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { inventorySchema } from "../schema/inventory";
 
 export interface BackupBenchOptions {
@@ -99,11 +99,10 @@ export type Layout = "per-host" | "per-member";
 
 const LAYOUT_TEXT: Record<Layout, string> = { "per-host": "one archive per host run (what hosts do)", "per-member": "one archive per member (former design)" };
 
-/** du of each home with the excludes left out, as globenet-backup records each member's size after its homes archive. */
-function duHomes(homes: string[], excludes: string[]): Promise<void> {
+/** du of one home with its excludes left out, as globenet-backup records each member's size after its homes archive. */
+function duHome(home: string, excludes: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const args = ["-s", "-b", "-x", "-l", ...homes.flatMap((h) => excludes.map((e) => `--exclude=${h}/${e}`)), "--", ...homes];
-    const child = spawn("du", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("du", ["-s", "-b", "-x", ...excludes.map((e) => `--exclude=${home}/${e}`), "--", home], { stdio: ["ignore", "ignore", "pipe"] });
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`du failed (exit ${code})`))));
   });
@@ -117,7 +116,8 @@ async function runAll(label: string, layout: Layout, homes: string[], repo: stri
   const name = (h: string) => h.split("/").pop() as string;
   const groups = layout === "per-member" ? homes.map((h) => ({ name: `home--${name(h)}`, paths: [h], comment: [] as string[] })) : [{ name: "homes--bench", paths: homes, comment: ["--comment", `homes: ${homes.map(name).join(" ")}`] }];
   for (const [i, g] of groups.entries()) {
-    const ex = g.paths.flatMap((h) => excludes.flatMap((e) => ["--exclude", `sh:${h}/${e}`]));
+    // The homes side by side share one pattern per exclude, as globenet-backup gives them.
+    const ex = layout === "per-host" ? excludes.flatMap((e) => ["--exclude", `sh:${dirname(homes[0] as string)}/*/${e}`]) : g.paths.flatMap((h) => excludes.flatMap((e) => ["--exclude", `sh:${h}/${e}`]));
     const r = await borg(["create", "--json", "--compression", "zstd,3", "--one-file-system", "--numeric-ids", ...ex, ...g.comment, `${repo}::${g.name}--${label}`, ...g.paths], passFile, env);
     if (r.code !== 0) throw new Error(`borg create for ${g.name} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
     const stats = (JSON.parse(r.stdout) as { archive: { stats: { deduplicated_size: number; original_size: number } } }).archive.stats;
@@ -125,7 +125,7 @@ async function runAll(label: string, layout: Layout, homes: string[], repo: stri
     read += stats.original_size;
     if (layout === "per-member" && ((i + 1) % 25 === 0 || i + 1 === groups.length)) say(`[bench] ${layout} ${label}: ${i + 1}/${groups.length} members`);
   }
-  if (layout === "per-host") await duHomes(homes, excludes);
+  if (layout === "per-host") for (const h of homes) await duHome(h, excludes);
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, sent, read };
 }
 
