@@ -2,7 +2,7 @@
  * npm run bench -- backup: what a night's backup costs at Globenet's size. N synthetic members
  * with M MB each (random, so incompressible: the worst case), one BorgBackup archive of every
  * home of the host as globenet-backup makes them (with each home's excludes, the comment naming
- * the handles, and the du of each home it records), or one archive per member as it made them
+ * the handles, and the size of each home it records), or one archive per member as it made them
  * before (the former design, for comparison), each into a local encrypted repository
  * (repokey-blake2, zstd, as on the hosts): a full run, then an incremental run after 1 % of the
  * files changed.
@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { loadScript } from "../../provider/scripts/load";
 import { inventorySchema } from "../schema/inventory";
 
 export interface BackupBenchOptions {
@@ -99,14 +100,22 @@ export type Layout = "per-host" | "per-member";
 
 const LAYOUT_TEXT: Record<Layout, string> = { "per-host": "one archive per host run (what hosts do)", "per-member": "one archive per member (former design)" };
 
-/** du of one home with its excludes left out, as globenet-backup records each member's size after its homes archive. */
-function duHome(home: string, excludes: string[]): Promise<void> {
+/** run.sh's own home_sizes (one definition): each member's size, counted after the homes archive. */
+const HOME_SIZES = (/^home_sizes\(\) \{\n[\s\S]*?\n\}$/m.exec(loadScript("backup/run.sh")) ?? [""])[0];
+
+/** Each home's size, as globenet-backup records it after its homes archive: one process for them all. */
+function homeSizes(homes: string[], excludes: string[]): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn("du", ["-s", "-b", "-x", ...excludes.map((e) => `--exclude=${home}/${e}`), "--", home], { stdio: ["ignore", "ignore", "pipe"] });
+    if (!HOME_SIZES) return reject(new Error("provider/scripts/backup/run.sh has no home_sizes function"));
+    const child = spawn("bash", ["-c", `${HOME_SIZES}\nhome_sizes`], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`du failed (exit ${code})`))));
+    child.on("close", (code) => (code === 0 ? resolve(out.trim().split("\n").map(Number)) : reject(new Error(`home_sizes failed (exit ${code})`))));
+    child.stdin.end(homes.map((h) => [h, ...excludes].join("\t") + "\n").join(""));
   });
 }
+
 
 async function runAll(label: string, layout: Layout, homes: string[], repo: string, passFile: string, env: NodeJS.ProcessEnv, say: (l: string) => void): Promise<{ seconds: number; sent: number; read: number }> {
   const t0 = process.hrtime.bigint();
@@ -125,7 +134,7 @@ async function runAll(label: string, layout: Layout, homes: string[], repo: stri
     read += stats.original_size;
     if (layout === "per-member" && ((i + 1) % 25 === 0 || i + 1 === groups.length)) say(`[bench] ${layout} ${label}: ${i + 1}/${groups.length} members`);
   }
-  if (layout === "per-host") for (const h of homes) await duHome(h, excludes);
+  if (layout === "per-host" && (await homeSizes(homes, excludes)).length !== homes.length) throw new Error("home_sizes did not give one size a home");
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, sent, read };
 }
 
