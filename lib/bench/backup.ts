@@ -127,14 +127,16 @@ async function runAll(label: string, layout: Layout, homes: string[], repo: stri
   for (const [i, g] of groups.entries()) {
     // The homes side by side share one pattern per exclude, as globenet-backup gives them.
     const ex = layout === "per-host" ? excludes.flatMap((e) => ["--exclude", `sh:${dirname(homes[0] as string)}/*/${e}`]) : g.paths.flatMap((h) => excludes.flatMap((e) => ["--exclude", `sh:${h}/${e}`]));
+    // Each home's size is counted while borg reads, as globenet-backup does.
+    const sizes = layout === "per-host" ? homeSizes(homes, excludes) : Promise.resolve(homes);
     const r = await borg(["create", "--json", "--compression", "zstd,3", "--one-file-system", "--numeric-ids", ...ex, ...g.comment, `${repo}::${g.name}--${label}`, ...g.paths], passFile, env);
+    if ((await sizes).length !== homes.length) throw new Error("home_sizes did not give one size a home");
     if (r.code !== 0) throw new Error(`borg create for ${g.name} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
     const stats = (JSON.parse(r.stdout) as { archive: { stats: { deduplicated_size: number; original_size: number } } }).archive.stats;
     sent += stats.deduplicated_size;
     read += stats.original_size;
     if (layout === "per-member" && ((i + 1) % 25 === 0 || i + 1 === groups.length)) say(`[bench] ${layout} ${label}: ${i + 1}/${groups.length} members`);
   }
-  if (layout === "per-host" && (await homeSizes(homes, excludes)).length !== homes.length) throw new Error("home_sizes did not give one size a home");
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, sent, read };
 }
 
