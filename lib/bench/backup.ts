@@ -96,9 +96,14 @@ function borg(args: string[], passFile: string, env: NodeJS.ProcessEnv): Promise
 }
 
 /** One archive of every home of the host (what globenet-backup does), or one archive per member (the former design). */
-export type Layout = "per-host" | "per-member";
+export type Layout = "per-host" | "borg-alone" | "per-member";
 
-const LAYOUT_TEXT: Record<Layout, string> = { "per-host": "one archive per host run (what hosts do)", "per-member": "one archive per member (former design)" };
+const LAYOUT_TEXT: Record<Layout, string> = {
+  "per-host": "one archive per host run (what hosts do)",
+  // The same archive without excludes, comment or sizes: what globenet-backup adds to borg's own time.
+  "borg-alone": "the same, borg alone (no excludes, sizes)",
+  "per-member": "one archive per member (former design)",
+};
 
 /** run.sh's own home_sizes (one definition): each member's size, counted after the homes archive. */
 const HOME_SIZES = (/^home_sizes\(\) \{\n[\s\S]*?\n\}$/m.exec(loadScript("backup/run.sh")) ?? [""])[0];
@@ -123,10 +128,13 @@ async function runAll(label: string, layout: Layout, homes: string[], repo: stri
   let read = 0;
   const excludes = inventorySchema.shape.backup.unwrap().parse({}).home_excludes;
   const name = (h: string) => h.split("/").pop() as string;
-  const groups = layout === "per-member" ? homes.map((h) => ({ name: `home--${name(h)}`, paths: [h], comment: [] as string[] })) : [{ name: "homes--bench", paths: homes, comment: ["--comment", `homes: ${homes.map(name).join(" ")}`] }];
+  const groups =
+    layout === "per-member"
+      ? homes.map((h) => ({ name: `home--${name(h)}`, paths: [h], comment: [] as string[] }))
+      : [{ name: "homes--bench", paths: homes, comment: layout === "per-host" ? ["--comment", `homes: ${homes.map(name).join(" ")}`] : [] }];
   for (const [i, g] of groups.entries()) {
     // The homes side by side share one pattern per exclude, as globenet-backup gives them.
-    const ex = layout === "per-host" ? excludes.flatMap((e) => ["--exclude", `sh:${dirname(homes[0] as string)}/*/${e}`]) : g.paths.flatMap((h) => excludes.flatMap((e) => ["--exclude", `sh:${h}/${e}`]));
+    const ex = layout === "per-host" ? excludes.flatMap((e) => ["--exclude", `sh:${dirname(homes[0] as string)}/*/${e}`]) : layout === "per-member" ? g.paths.flatMap((h) => excludes.flatMap((e) => ["--exclude", `sh:${h}/${e}`])) : [];
     // Each home's size is counted while borg reads, as globenet-backup does.
     const sizes = layout === "per-host" ? homeSizes(homes, excludes) : Promise.resolve(homes);
     const r = await borg(["create", "--json", "--compression", "zstd,3", "--one-file-system", "--numeric-ids", ...ex, ...g.comment, `${repo}::${g.name}--${label}`, ...g.paths], passFile, env);
@@ -170,7 +178,7 @@ export async function backupBench(o: BackupBenchOptions): Promise<BackupBench> {
     // Each layout in its own repository: the second must not profit from the first's chunks.
     const layouts: LayoutResult[] = [];
     let changedFiles = 0;
-    for (const layout of ["per-host", "per-member"] as const) {
+    for (const layout of ["per-host", "borg-alone", "per-member"] as const) {
       const lrepo = `${repo}-${layout}`;
       const init = await borg(["init", "--encryption=repokey-blake2", lrepo], passFile, env);
       if (init.code !== 0) throw new Error(`borg init failed: ${init.stderr.trim()}`);
