@@ -289,9 +289,11 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(runNow.status, runNow.stderr).toBe(0);
     const status = await cli(["status", "backups", "--root", root]);
     expect(status.stdout).toMatch(new RegExp(`^\\S+ +home--${VELO} +ok `, "m"));
+    // Every home of the host in one archive: its own row beside the members'.
+    expect(status.stdout).toMatch(/^\S+ +homes +ok /m);
     expect(status.stdout).toMatch(/^\S+ +database--velo_wp +ok /m);
     const list = await cli(["backup", "list", VELO, "--root", root]);
-    expect(list.stdout).toMatch(new RegExp(`^  home--${VELO}--\\d{8}T\\d{6}Z$`, "m"));
+    expect(list.stdout).toMatch(new RegExp(`^  homes--[a-z0-9-]+--\\d{8}T\\d{6}Z$`, "m"));
 
     // Lost: the folder, and rows and the table.
     rmSync(join(site, "drill"), { recursive: true, force: true });

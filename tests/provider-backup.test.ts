@@ -32,6 +32,9 @@ const ok =
 const pid = process.pid;
 const handle = `gtbk-${pid}`;
 const home = `/home/${handle}`;
+/** A second member on the same host: its home goes into the same homes archive. */
+const handle2 = `gtbkb-${pid}`;
+const home2 = `/home/${handle2}`;
 const db = `gtbk_${pid}`;
 const account = `gtbkup-${pid}`;
 const base = `/srv/globenet-backup-test-${pid}`;
@@ -64,6 +67,7 @@ function sh(cmd: string, args: string[], input?: string, timeoutMs = 120_000): {
   return r;
 }
 const backup = (...args: string[]) => sh(RUN, ["--host", WEB, ...args]);
+const execOk = (cmd: string, args: string[]) => expect(sh(cmd, args).status, `${cmd} ${args.join(" ")}`).toBe(0);
 
 /** The tree under `root`: path → type, mode, owner, and content hash or link target. */
 function manifest(root: string, skip: (rel: string) => boolean = () => false): Record<string, string> {
@@ -92,13 +96,17 @@ function segments(): Record<string, string> {
   return out;
 }
 
-/** The status line of `id` in the client's status file: result, last good time, size. */
-function status(id: string): { result?: string; lastOk?: string; size?: number } | undefined {
+/** The status line of `id` in the client's status file: result, last good time, size, archive, failed. */
+function status(id: string): { result?: string; lastOk?: string; size?: number; archive?: string; failed?: string } | undefined {
   const line = readFileSync(`${STATE}/status`, "utf8").split("\n").find((l) => l.startsWith(`${id} `));
   if (!line) return undefined;
   const f = (k: string) => new RegExp(` ${k}=(\\S+)`).exec(line)?.[1];
-  return { result: f("result"), lastOk: f("last_ok"), size: Number(f("size")) };
+  return { result: f("result"), lastOk: f("last_ok"), size: Number(f("size")), archive: f("archive"), failed: f("failed") };
 }
+
+/** The archives holding `who`'s home, oldest first (the homes runs that held it, its former own archives). */
+const homeArchives = (who: string) => backup("list-home", who).stdout.trim().split("\n").filter(Boolean);
+const HOMES = new RegExp(`^homes--${WEB}--\\d{8}T\\d{6}Z$`);
 
 /** As the backup account on the backup host, with no passphrase at all: what a volunteer there can run. */
 function asAccount(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -148,7 +156,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
 
   beforeAll(async () => {
     for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON, ...weeklyFiles]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
-    expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
+    for (const u of [handle, handle2]) expect(sh("getent", ["passwd", u]).status).not.toBe(0);
     mine = true;
     sshd = await startSshd();
     bsshd = await startSshd({ homeKeys: true });
@@ -177,6 +185,9 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
       home,
     );
     for (const n of ODD) asMember('printf "%s\\n" "$2" > "$1/$2"', home, n);
+    expect(sh("useradd", ["-m", "-d", home2, "-s", "/bin/bash", "-U", "-p", "*", handle2]).status).toBe(0);
+    writeFileSync(join(home2, "second.txt"), "the second member's\n");
+    expect(sh("chown", ["-R", `${handle2}:${handle2}`, home2]).status).toBe(0);
     original = manifest(home, skipExcluded);
     maria.exec(`CREATE DATABASE ${db}; USE ${db};
       CREATE TABLE a (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;
@@ -189,6 +200,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
       backup: { address: "127.0.0.1", port: bsshd.port, user: account, hostKey: bsshd.hostKey, repository: repo },
       sources: [
         { kind: "home", name: handle, handle, path: home, excludes: [".cache", "tmp", "sites/*/tmp"] },
+        { kind: "home", name: handle2, handle: handle2, path: home2, excludes: [".cache", "tmp", "sites/*/tmp"] },
         { kind: "database", name: db, handle },
         { kind: "path", name: "archives", path: archives },
         { kind: "path", name: "state", path: stateDir },
@@ -210,7 +222,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     for (const p of [base, archives, stateDir]) if (p) rmSync(p, { recursive: true, force: true });
     // Never a lab's backups: the machine-wide paths only when this test found them absent.
     if (!mine) return;
-    rmSync(home, { recursive: true, force: true });
+    for (const h of [home, home2, `${home2}.aside`]) rmSync(h, { recursive: true, force: true });
     for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON, ...weeklyFiles]) rmSync(p, { recursive: true, force: true });
     if (!hadRun) rmSync(RUN, { force: true });
     if (!hadRepoCheck) rmSync(REPO_CHECK, { force: true });
@@ -219,8 +231,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     // The restores' staging folders and kept dumps this test made (their paths are in its outputs).
     for (const m of outputs.join("\n").matchAll(/^(?:staging|kept)=(\/var\/lib\/globenet\/restore\/\S+)$/gm)) rmSync(m[1] as string, { recursive: true, force: true });
     if (!hadRestore && existsSync(RESTORE) && readdirSync(RESTORE).length === 0) rmSync(RESTORE, { recursive: true });
-    for (const u of [handle, account]) if (sh("getent", ["passwd", u]).status === 0) sh("userdel", [u]);
-    for (const g of [handle, account]) if (sh("getent", ["group", g]).status === 0) sh("groupdel", [g]);
+    for (const u of [handle, handle2, account]) if (sh("getent", ["passwd", u]).status === 0) sh("userdel", [u]);
+    for (const g of [handle, handle2, account]) if (sh("getent", ["group", g]).status === 0) sh("groupdel", [g]);
     for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, account), { force: true });
     if (!hadKeysLock) rmSync("/var/lib/globenet/backup-keys.lock", { force: true });
     if (!hadEtcGlobenet && existsSync("/etc/globenet") && readdirSync("/etc/globenet").length === 0) rmSync("/etc/globenet", { recursive: true });
@@ -291,25 +303,43 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(e2).not.toContain(pass);
   }, 60_000);
 
-  it("a home with odd names, a symlink, modes and owners: backed up, deleted, restored to the staging and in place, identical", () => {
-    const r = backup("run", "--only", `home--${handle}`);
+  it("a home with odd names, a symlink, modes and owners: backed up with the host's other homes in one archive, deleted, its own path restored to the staging and in place, identical", () => {
+    // One member alone is not a run of its own: the homes go together.
+    const alone = backup("run", "--only", `home--${handle}`);
+    expect(alone.status).not.toBe(0);
+    expect(alone.stderr).toContain("--only homes");
+    const r = backup("run", "--only", "homes");
     expect(r.status, r.stderr).toBe(0);
-    expect(status(`home--${handle}`)?.result).toBe("ok");
-    const [archive] = backup("list", `home--${handle}`).stdout.trim().split("\n");
-    expect(archive).toMatch(new RegExp(`^home--${handle}--\\d{8}T\\d{6}Z$`));
+    for (const id of [`home--${handle}`, `home--${handle2}`, "homes"]) expect(status(id)?.result, id).toBe("ok");
+    const [archive] = homeArchives(handle);
+    expect(archive).toMatch(HOMES);
+    expect(homeArchives(handle2)).toEqual([archive]);
+    expect(status(`home--${handle}`)?.archive).toBe(archive);
+    expect(backup("list").stdout.trim().split("\n")).toEqual([archive]);
     const files = backup("files", archive as string).stdout;
+    expect(files).toContain(`${home2.slice(1)}/second.txt`);
+    // Each home's excludes, under its own path.
+    expect(files).toContain("sites/velo.example/htdocs/index.php");
     expect(files).not.toContain(".cache/c");
     expect(files).not.toContain("velo.example/tmp/t");
+    // In place needs to know whose home: a path inside one, nothing that climbs out.
+    for (const [path, why] of [[undefined, "needs the path of one member's home"], [`${home.slice(1)}/../${handle2}`, "climbs out"], ["etc", "is in no home this host backs up"]] as const) {
+      const bad = backup("restore", archive as string, ...(path ? [path] : []), "--in-place");
+      expect(bad.status, path).not.toBe(0);
+      expect(bad.stderr).toContain(why);
+    }
     // Destroyed: the home as the Account would make it again, empty.
     rmSync(home, { recursive: true, force: true });
     mkdirSync(home, { mode: 0o750 });
     chownSync(home, uid, gid);
-    const s = backup("restore", archive as string);
+    const s = backup("restore", archive as string, home.slice(1));
     expect(s.status, s.stderr).toBe(0);
     const staging = /^staging=(.+)$/m.exec(s.stdout)?.[1] as string;
     expect(staging.startsWith(`${RESTORE}/`)).toBe(true);
     expect(statSync(staging).mode & 0o777).toBe(0o700);
     expect(manifest(join(staging, home))).toEqual(original);
+    // Only that member's path came out of the archive.
+    expect(existsSync(join(staging, home2))).toBe(false);
     // The member plants links where the restore writes: into a root-only folder, over a file.
     const victim = mkdtempSync("/var/lib/globenet/bk-victim-");
     writeFileSync(join(victim, "root-file"), "root's\n");
@@ -317,11 +347,13 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
       expect(sh("setpriv", ["--reuid", String(uid), "--regid", String(gid), "--clear-groups", "--", "ln", "-s", to, join(home, link)]).status).toBe(0);
     }
     const before = manifest(victim);
-    const p = backup("restore", archive as string, "--in-place");
+    const before2 = manifest(home2);
+    const p = backup("restore", archive as string, home.slice(1), "--in-place");
     expect(manifest(victim)).toEqual(before);
     rmSync(victim, { recursive: true, force: true });
     expect(p.status, p.stderr).toBe(0);
     expect(manifest(home, skipExcluded)).toEqual(original);
+    expect(manifest(home2)).toEqual(before2);
     expect(existsSync(/^staging=(.+)$/m.exec(p.stdout)?.[1] as string)).toBe(false);
     // One file, at the path the archive shows.
     rmSync(join(home, ODD[3] as string));
@@ -377,23 +409,30 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     writeFileSync(file, "<?php echo 2;\n");
     spawnSync("sleep", ["1.1"]);
     // Without prune: the daily retention keeps one archive a day, the last.
-    const r2 = backup("run", "--only", `home--${handle}`);
+    const r2 = backup("run", "--only", "homes");
     expect(r2.status, r2.stderr).toBe(0);
-    const list = backup("list", `home--${handle}`).stdout.trim().split("\n");
+    const list = homeArchives(handle);
     // Same day: daily keeps the last, weekly the one before (borg applies the rules in turn).
     expect(list.length).toBeGreaterThanOrEqual(2);
     const older = list[list.length - 2] as string;
     const s = backup("restore", older, `${home.slice(1)}/sites/velo.example/htdocs/index.php`);
     expect(s.status, s.stderr).toBe(0);
     expect(readFileSync(join(/^staging=(.+)$/m.exec(s.stdout)?.[1] as string, file), "utf8")).toBe("<?php echo 1;\n");
-    for (const id of [`home--${handle}`, `database--${db}`, "path--archives", "path--state", "prune", "run", "check"]) expect(status(id)?.result, id).toBe("ok");
+    for (const id of [`home--${handle}`, `home--${handle2}`, "homes", `database--${db}`, "path--archives", "path--state", "prune", "run", "check"]) expect(status(id)?.result, id).toBe("ok");
     // CI's state backups (backup.state) are in the repository, file by file, modes kept.
     const stateArchive = backup("list", "path--state").stdout.trim().split("\n").at(-1) as string;
     expect(stateArchive).toMatch(/^path--state--\d{8}T\d{6}Z$/);
     expect(backup("files", stateArchive).stdout).toMatch(new RegExp(`^-rw------- 0:0 +30 \\S+ ${stateDir.slice(1)}/prod-2026-12-04T02-00-00Z\\.json$`, "m"));
     expect(status("path--dnssec")?.result).toBe("absent");
     expect(status("vps-disk--gtbk--vm")?.result).toBe("unsupported");
-    expect(status(`home--${handle}`)?.size).toBeGreaterThan(300_000);
+    // Each member's size is its own home's files (the excludes left out), the archive's is on the homes line.
+    const [one, two, all] = [status(`home--${handle}`)?.size as number, status(`home--${handle2}`)?.size as number, status("homes")?.size as number];
+    expect(one).toBeGreaterThan(300_000);
+    expect(one).toBeLessThan(400_000);
+    expect(two).toBeLessThan(50_000);
+    // borg's original size counts the same files, plus its own metadata stream (a few KiB).
+    expect(all).toBeGreaterThanOrEqual(one + two);
+    expect(all - (one + two)).toBeLessThan(100_000);
   }, 180_000);
 
   it("the backup host down: the run fails loudly naming each source, the status shows it, the next run catches up", async () => {
@@ -401,8 +440,9 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     await bsshd.suspend();
     const r = backup("run");
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain(`home--${handle}: FAILED`);
+    expect(r.stderr).toContain("homes: FAILED (borg exit 2): no new archive of the 2 homes.");
     expect(r.stderr).toContain(`database--${db}: FAILED`);
+    for (const id of [`home--${handle}`, `home--${handle2}`, "homes"]) expect(status(id)?.result, id).toBe("failed");
     expect(r.stderr).toContain("the run FAILED for:");
     expect(r.stderr).toMatch(/the backup host cannot be reached over SSH: .*Connection refused/);
     expect(status(`home--${handle}`)?.result).toBe("failed");
@@ -415,6 +455,63 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(status(`home--${handle}`)?.result).toBe("ok");
     expect(status(`home--${handle}`)?.lastOk! > lastOk!).toBe(true);
   }, 120_000);
+
+  it("a member's home missing: that member is marked failed and left out, the other homes are still sent", () => {
+    const before = homeArchives(handle2);
+    const lastOk2 = status(`home--${handle2}`)?.lastOk;
+    spawnSync("sleep", ["1.1"]);
+    execOk("mv", [home2, `${home2}.aside`]);
+    try {
+      const r = backup("run", "--only", "homes");
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`home--${handle2}: FAILED: the home ${home2} is missing.`);
+      expect(r.stderr).toContain(`the run FAILED for: home--${handle2}`);
+      expect(status(`home--${handle2}`)?.result).toBe("failed");
+      expect(status(`home--${handle2}`)?.lastOk).toBe(lastOk2);
+      expect(status("run")?.failed).toBe(`home--${handle2}`);
+      // The other member's home is in the new archive, the missing one's is not.
+      expect([status(`home--${handle}`)?.result, status("homes")?.result]).toEqual(["ok", "ok"]);
+      const made = status("homes")?.archive as string;
+      expect(homeArchives(handle).at(-1)).toBe(made);
+      expect(homeArchives(handle2)).toEqual(before);
+      expect(backup("files", made).stdout).not.toContain(handle2);
+    } finally {
+      execOk("mv", [`${home2}.aside`, home2]);
+    }
+    const again = backup("run", "--only", "homes");
+    expect(again.status, again.stderr).toBe(0);
+    expect(status(`home--${handle2}`)?.result).toBe("ok");
+  }, 120_000);
+
+  it("the former archives of one member each (home--<handle>--…): listed and restored with the homes archives, expired once past the retention", () => {
+    // Made as the hosts made them before the homes archives: one old beyond 12 months, one of yesterday.
+    const old = `home--${handle}--20200101T000000Z`;
+    const d = new Date(Date.now() - 86_400_000);
+    const recent = `home--${handle}--${d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}`;
+    const url = `ssh://${account}@127.0.0.1:${bsshd.port}${repo}`;
+    const env = `BORG_BASE_DIR=${STATE}/borg BORG_RSH="ssh -F none -i ${ETC}/id_ed25519 -o BatchMode=yes -o UserKnownHostsFile=${ETC}/known_hosts -o HostKeyAlias=globenet-backup"`;
+    for (const [name, at] of [[old, "2020-01-01T00:00:00"], [recent, d.toISOString().slice(0, 19)]] as const) {
+      const c = sh("bash", ["-c", `${env} BORG_PASSPHRASE_FD=3 borg create --one-file-system --numeric-ids --timestamp "$1" "$2" "$3" 3<${ETC}/passphrase`, "x", at, `${url}::${name}`, home]);
+      expect(c.status, c.stderr).toBe(0);
+    }
+    const list = homeArchives(handle);
+    // Oldest first, by the stamp: the former ones before the homes runs.
+    expect(list.slice(0, 2)).toEqual([old, recent]);
+    expect(list.slice(2).every((a) => HOMES.test(a))).toBe(true);
+    expect(homeArchives(handle2).some((a) => a.startsWith("home--"))).toBe(false);
+    // Restored in place from a former archive, as before.
+    rmSync(join(home, ODD[0] as string));
+    const p = backup("restore", recent, `${home.slice(1)}/${ODD[0]}`, "--in-place");
+    expect(p.status, p.stderr).toBe(0);
+    expect(readFileSync(join(home, ODD[0] as string), "utf8")).toBe(`${ODD[0]}\n`);
+    // A run's prune: the one older than the retention keeps (12 monthly) goes, yesterday's stays.
+    const r = backup("run");
+    expect(r.status, r.stderr).toBe(0);
+    const after = homeArchives(handle);
+    expect(after).not.toContain(old);
+    expect(after).toContain(recent);
+    expect(status("prune")?.result).toBe("ok");
+  }, 180_000);
 
   it("a machine that answers with another host key gets nothing (the pinned known_hosts), and read shows the pin changed", async () => {
     const before = backup("list").stdout;
@@ -440,7 +537,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const attacker = (cmd: string) => sh("bash", ["-c", `${env} BORG_PASSPHRASE_FD=3 BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=YES BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=YES ${cmd} 3<${ETC}/passphrase`]);
     const url = `ssh://${account}@127.0.0.1:${bsshd.port}${repo}`;
     const archivesBefore = backup("list").stdout.trim().split("\n");
-    const victim = archivesBefore.find((a) => a.startsWith(`home--${handle}--`)) as string;
+    const victim = archivesBefore.find((a) => HOMES.test(a)) as string;
     const lastTxn = Math.max(...Object.keys(segments()).map((k) => Number(k.split("/")[1])));
     const before = segments();
     // A shell command over ssh: sshd runs borg serve instead, which refuses the junk.
@@ -472,7 +569,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const back = backup("list");
     expect(back.status, back.stderr).toBe(0);
     expect(back.stdout.trim().split("\n")).toEqual(archivesBefore);
-    const s = backup("restore", victim);
+    const s = backup("restore", victim, home.slice(1));
     expect(s.status, s.stderr).toBe(0);
     expect(existsSync(join(/^staging=(.+)$/m.exec(s.stdout)?.[1] as string, home, "private/blob.bin"))).toBe(true);
   }, 180_000);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
-import { archivePrefix, backupPlan } from "../lib/model/backup";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ARCHIVE, ARCHIVE_KINDS, archivePrefix, backupPlan, homesPrefix, mayHoldHome } from "../lib/model/backup";
 import { baseFiles, errorsOf, HOST_KEY, writeTree } from "./helpers/data-tree";
 
 /*
@@ -83,6 +85,31 @@ describe("backup plan", () => {
     const plan = planOf({ "Pulumi.test.yaml": withBackup('    backup: { time: "04:10", retention: { daily: 3, monthly: 0 }, home_excludes: [cache], max_age_hours: 30 }\n') });
     expect(plan?.settings).toMatchObject({ time: "04:10", retention: { daily: 3, weekly: 4, monthly: 0 }, max_age_hours: 30 });
     expect(plan?.hosts.find((h) => h.host === "web1")?.sources.find((s) => s.kind === "home")).toMatchObject({ excludes: ["cache"] });
+  });
+});
+
+describe("archive names", () => {
+  it("the run script's valid_archive knows the same kinds as the model's ARCHIVE", () => {
+    const script = readFileSync(join(__dirname, "../provider/scripts/backup/run.sh"), "utf8");
+    const kinds = /valid_archive\(\) \{\n\s+\[\[ \$1 =~ \^\(([a-z|-]+)\)--/.exec(script)?.[1];
+    expect(kinds?.split("|").sort()).toEqual([...ARCHIVE_KINDS].sort());
+    // And the homes archives it makes are named by homesPrefix.
+    expect(script).toContain('archive="homes--$HOST--$(date -u +%Y%m%dT%H%M%SZ)"');
+    expect(homesPrefix("web1")).toBe("homes--web1--");
+  });
+
+  it.each<[string, boolean]>([
+    ["homes--web1--20261204T023000Z", true],
+    ["home--velo-libre--20261204T023000Z", true],
+    ["homes--web2--20261204T023000Z", false],
+    ["home--velo-libre2--20261204T023000Z", false],
+    ["home--globenet--20261204T023000Z", false],
+    ["database--velo_wp--20261204T023000Z", false],
+    ["homes--web1--20261204T0230Z", false],
+    ["homes--web1--20261204T023000Z/../x", false],
+  ])("%s may hold velo-libre's home on web1: %s", (name, expected) => {
+    expect(mayHoldHome(name, "web1", "velo-libre")).toBe(expected);
+    expect(ARCHIVE.test(name)).toBe(!name.endsWith("0230Z") && !name.includes("/"));
   });
 });
 

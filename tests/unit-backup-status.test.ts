@@ -49,15 +49,38 @@ describe("backup status", () => {
       line("home--velo-libre", "ok", "2026-12-04T02:30:00Z"),
       line("path--acme", "ok", "2026-12-04T02:30:00Z"),
       line("path--archives", "absent", "-"),
+      line("homes", "ok", "2026-12-04T02:30:00Z"),
       line("run", "ok", "2026-12-04T02:32:00Z"),
       line("check", "ok", "2026-11-28T03:00:00Z"),
     ].join("\n");
     const rows = judgeHost(plan(), "web1", text, NOW);
-    expect(rows.map((r) => `${r.id}:${r.state}`)).toEqual(["database--velo_wp:ok", "home--globenet:ok", "home--velo-libre:ok", "path--acme:ok", "path--archives:absent", "run:ok", "check:ok"]);
+    expect(rows.map((r) => `${r.id}:${r.state}`)).toEqual(["database--velo_wp:ok", "home--globenet:ok", "home--velo-libre:ok", "path--acme:ok", "path--archives:absent", "homes:ok", "run:ok", "check:ok"]);
     expect(needsAttention(rows)).toEqual([]);
     // Nine days without a check is past check_every_days + 1.
     const late = judgeHost(plan(), "web1", text.replace("2026-11-28T03:00:00Z", "2026-11-25T03:00:00Z"), NOW);
     expect(needsAttention(late).map((r) => r.id)).toEqual(["check"]);
+  });
+
+  it("the homes run: one archive for every home, a line per member; a missing home fails that member only", () => {
+    // What globenet-backup writes after a run where velo-libre's home was missing.
+    const text = [
+      line("homes", "ok", "2026-12-04T02:30:40Z", "duration=40 size=3145728000 added=30408704 archive=homes--web1--20261204T023000Z"),
+      line("home--globenet", "ok", "2026-12-04T02:30:40Z", "duration=40 size=20971520 added=- archive=homes--web1--20261204T023000Z"),
+      line("home--velo-libre", "failed", "2026-12-03T02:30:38Z", "duration=0 size=- added=- archive=-"),
+    ].join("\n");
+    const rows = judgeHost(plan(), "web1", text, NOW);
+    const by = Object.fromEntries(rows.map((r) => [r.id, r]));
+    expect([by["homes"]?.state, by["home--globenet"]?.state, by["home--velo-libre"]?.state]).toEqual(["ok", "ok", "failed"]);
+    expect(by["home--globenet"]?.archive).toBe("homes--web1--20261204T023000Z");
+    expect(needsAttention(rows).map((r) => r.id)).toContain("home--velo-libre");
+    expect(needsAttention(rows).map((r) => r.id)).not.toContain("home--globenet");
+    // The member's size is its home's; what it added is not known (the archive's is on the homes line).
+    const en = formatBackups(rows, plan(), "en");
+    expect(en).toMatch(/^web1 +home--globenet +ok +2026-12-04T02:30:40Z +9\.5 h +40 s +20\.0 MiB +-$/m);
+    expect(en).toMatch(/^web1 +homes +ok +2026-12-04T02:30:40Z +9\.5 h +40 s +2\.9 GiB +29\.0 MiB$/m);
+    expect(en).toMatch(/^web1 +home--velo-libre +FAILED +2026-12-03T02:30:38Z +33\.5 h +0 s +- +-$/m);
+    // A host without homes has no homes row.
+    expect(judgeHost(plan(), "ns1", undefined, NOW).map((r) => r.id)).not.toContain("homes");
   });
 
   it("a host that never ran: every row says never, and the table says what to do, in English and French", () => {
@@ -92,6 +115,11 @@ describe("npm run backup: what a name stands for", () => {
     expect([out.status, out.stderr.split("\n")[0]]).toEqual([2, 'error: "../../etc/shadow" is not a path inside the home (like sites/velo-libre.example/htdocs/index.php)']);
     const at = await cli(["backup", "restore-db", "velo_wp", "--at", "home--velo-libre--20261204T023000Z", "--stack", "test", "--root", root]);
     expect([at.status, at.stderr.split("\n")[0]]).toEqual([2, "error: --at home--velo-libre--20261204T023000Z is not an archive of database--velo_wp (npm run backup -- list shows them)"]);
+    // A member's home is restored from its host's homes archives or its own former ones only.
+    for (const other of ["home--globenet--20261204T023000Z", "homes--ns1--20261204T023000Z", "homes--web1--2026"]) {
+      const r = await cli(["backup", "restore", "velo-libre", "--at", other, "--stack", "test", "--root", root]);
+      expect([r.status, r.stderr.split("\n")[0]]).toEqual([2, `error: --at ${other} is not an archive of homes--web1--… or home--velo-libre--… (npm run backup -- list shows them)`]);
+    }
     const nobody = await cli(["backup", "list", "nobody", "--stack", "test", "--root", root]);
     expect([nobody.status, nobody.stderr.split("\n")[0]]).toEqual([2, 'error: nothing of "nobody" is backed up in stack test (a member, member/vps, a zone or a host)']);
   });
@@ -101,7 +129,7 @@ describe("CI's nightly backups job", () => {
   it("opens an issue only when a backup needs attention, naming host, source and last good run", async () => {
     const { backupsIssue } = await import("../lib/ci/note.js");
     const p = plan();
-    const fresh = judgeHost(p, "web1", [line("run", "ok", "2026-12-04T02:32:00Z"), line("check", "ok", "2026-12-01T02:32:00Z"), ...["database--velo_wp", "home--globenet", "home--velo-libre", "path--acme", "path--archives"].map((id) => line(id, "ok", "2026-12-04T02:30:00Z"))].join("\n"), NOW);
+    const fresh = judgeHost(p, "web1", [line("run", "ok", "2026-12-04T02:32:00Z"), line("check", "ok", "2026-12-01T02:32:00Z"), ...["database--velo_wp", "home--globenet", "home--velo-libre", "homes", "path--acme", "path--archives"].map((id) => line(id, "ok", "2026-12-04T02:30:00Z"))].join("\n"), NOW);
     expect(backupsIssue("prod", JSON.parse(JSON.stringify(fresh)), "2026-12-04T12:00:00Z")).toBeUndefined();
     const late = judgeHost(p, "web1", line("home--velo-libre", "failed", "2026-12-02T02:30:00Z"), NOW);
     const issue = backupsIssue("prod", JSON.parse(JSON.stringify(late)), "2026-12-04T12:00:00Z");

@@ -1,9 +1,11 @@
 /**
  * npm run bench -- backup: what a night's backup costs at Globenet's size. N synthetic members
- * with M MB each (random, so incompressible: the worst case), one BorgBackup archive per
- * member as globenet-backup makes them today, or one archive of every home of the host, each
- * into a local encrypted repository (repokey-blake2, zstd, as on the hosts): a full run, then
- * an incremental run after 1 % of the files changed.
+ * with M MB each (random, so incompressible: the worst case), one BorgBackup archive of every
+ * home of the host as globenet-backup makes them (with each home's excludes, the comment naming
+ * the handles, and the size of each home it records), or one archive per member as it made them
+ * before (the former design, for comparison), each into a local encrypted repository
+ * (repokey-blake2, zstd, as on the hosts): a full run, then an incremental run after 1 % of the
+ * files changed.
  * Beside them, the floor measured in the same run: reading every byte once. Bytes "sent" are
  * what borg adds to the repository (deduplicated, compressed): what crosses the network to the
  * backup host.
@@ -12,7 +14,9 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { loadScript } from "../../provider/scripts/load";
+import { inventorySchema } from "../schema/inventory";
 
 export interface BackupBenchOptions {
   members: number;
@@ -91,16 +95,50 @@ function borg(args: string[], passFile: string, env: NodeJS.ProcessEnv): Promise
   });
 }
 
-/** One archive per member (what globenet-backup does today), or one archive of every home of the host. */
-export type Layout = "per-member" | "per-host";
+/** One archive of every home of the host (what globenet-backup does), or one archive per member (the former design). */
+export type Layout = "per-host" | "borg-alone" | "per-member";
+
+const LAYOUT_TEXT: Record<Layout, string> = {
+  "per-host": "one archive per host run (what hosts do)",
+  // The same archive without excludes, comment or sizes: what globenet-backup adds to borg's own time.
+  "borg-alone": "the same, borg alone (no excludes, sizes)",
+  "per-member": "one archive per member (former design)",
+};
+
+/** run.sh's own home_sizes (one definition): each member's size, counted after the homes archive. */
+const HOME_SIZES = (/^home_sizes\(\) \{\n[\s\S]*?\n\}$/m.exec(loadScript("backup/run.sh")) ?? [""])[0];
+
+/** Each home's size, as globenet-backup records it after its homes archive: one process for them all. */
+function homeSizes(homes: string[], excludes: string[]): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    if (!HOME_SIZES) return reject(new Error("provider/scripts/backup/run.sh has no home_sizes function"));
+    const child = spawn("bash", ["-c", `${HOME_SIZES}\nhome_sizes`], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out.trim().split("\n").map(Number)) : reject(new Error(`home_sizes failed (exit ${code})`))));
+    child.stdin.end(homes.map((h) => [h, ...excludes].join("\t") + "\n").join(""));
+  });
+}
+
 
 async function runAll(label: string, layout: Layout, homes: string[], repo: string, passFile: string, env: NodeJS.ProcessEnv, say: (l: string) => void): Promise<{ seconds: number; sent: number; read: number }> {
   const t0 = process.hrtime.bigint();
   let sent = 0;
   let read = 0;
-  const groups = layout === "per-member" ? homes.map((h) => ({ name: h.split("/").pop() as string, paths: [h] })) : [{ name: "all", paths: homes }];
+  const excludes = inventorySchema.shape.backup.unwrap().parse({}).home_excludes;
+  const name = (h: string) => h.split("/").pop() as string;
+  const groups =
+    layout === "per-member"
+      ? homes.map((h) => ({ name: `home--${name(h)}`, paths: [h], comment: [] as string[] }))
+      : [{ name: "homes--bench", paths: homes, comment: layout === "per-host" ? ["--comment", `homes: ${homes.map(name).join(" ")}`] : [] }];
   for (const [i, g] of groups.entries()) {
-    const r = await borg(["create", "--json", "--compression", "zstd,3", "--one-file-system", "--numeric-ids", `${repo}::${layout}--${g.name}--${label}`, ...g.paths], passFile, env);
+    // The homes side by side share one pattern per exclude, as globenet-backup gives them.
+    const ex = layout === "per-host" ? excludes.flatMap((e) => ["--exclude", `sh:${dirname(homes[0] as string)}/*/${e}`]) : layout === "per-member" ? g.paths.flatMap((h) => excludes.flatMap((e) => ["--exclude", `sh:${h}/${e}`])) : [];
+    // Each home's size is counted while borg reads, as globenet-backup does.
+    const sizes = layout === "per-host" ? homeSizes(homes, excludes) : Promise.resolve(homes);
+    const r = await borg(["create", "--json", "--compression", "zstd,3", "--one-file-system", "--numeric-ids", ...ex, ...g.comment, `${repo}::${g.name}--${label}`, ...g.paths], passFile, env);
+    if ((await sizes).length !== homes.length) throw new Error("home_sizes did not give one size a home");
     if (r.code !== 0) throw new Error(`borg create for ${g.name} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
     const stats = (JSON.parse(r.stdout) as { archive: { stats: { deduplicated_size: number; original_size: number } } }).archive.stats;
     sent += stats.deduplicated_size;
@@ -140,7 +178,7 @@ export async function backupBench(o: BackupBenchOptions): Promise<BackupBench> {
     // Each layout in its own repository: the second must not profit from the first's chunks.
     const layouts: LayoutResult[] = [];
     let changedFiles = 0;
-    for (const layout of ["per-member", "per-host"] as const) {
+    for (const layout of ["per-host", "borg-alone", "per-member"] as const) {
       const lrepo = `${repo}-${layout}`;
       const init = await borg(["init", "--encryption=repokey-blake2", lrepo], passFile, env);
       if (init.code !== 0) throw new Error(`borg init failed: ${init.stderr.trim()}`);
@@ -159,8 +197,8 @@ export async function backupBench(o: BackupBenchOptions): Promise<BackupBench> {
       const inc = await runAll("incremental", layout, homes, lrepo, passFile, env, say);
       layouts.push({
         layout,
-        full: { what: `${layout}: full run`, seconds: full.seconds, sentBytes: full.sent, readBytes: full.read },
-        incremental: { what: `${layout}: incremental (${changedFiles} files changed)`, seconds: inc.seconds, sentBytes: inc.sent, readBytes: inc.read },
+        full: { what: `${LAYOUT_TEXT[layout]}: full run`, seconds: full.seconds, sentBytes: full.sent, readBytes: full.read },
+        incremental: { what: `${LAYOUT_TEXT[layout]}: incremental (${changedFiles} files changed)`, seconds: inc.seconds, sentBytes: inc.sent, readBytes: inc.read },
         ratio: inc.seconds / full.seconds,
       });
     }
@@ -173,14 +211,14 @@ export async function backupBench(o: BackupBenchOptions): Promise<BackupBench> {
 const mib = (b: number | undefined) => (b === undefined ? "-" : `${(b / 1048576).toFixed(1)} MiB`);
 
 export function formatBackupBench(r: BackupBench, target = 0.1): string {
-  const row = (p: BackupPhase) => `  ${p.what.padEnd(44)}${p.seconds.toFixed(1).padStart(8)} s   read ${mib(p.readBytes).padStart(12)}   sent ${mib(p.sentBytes).padStart(12)}`;
+  const row = (p: BackupPhase) => `  ${p.what.padEnd(72)}${p.seconds.toFixed(1).padStart(8)} s   read ${mib(p.readBytes).padStart(12)}   sent ${mib(p.sentBytes).padStart(12)}`;
   return [
     `members ${r.members}, ${r.files} files, ${mib(r.dataBytes)} of random data; borg repokey-blake2, zstd,3, local repository (one per layout)`,
     row(r.floor),
     ...r.layouts.flatMap((l) => [
       row(l.full),
       row(l.incremental),
-      `  ${l.layout}: incremental / full ${(l.ratio * 100).toFixed(1)} % of the time (target ≤ ${target * 100} %: ${l.ratio <= target ? "met" : "NOT met"}); full / floor ${(l.full.seconds / r.floor.seconds).toFixed(1)}×`,
+      `  ${LAYOUT_TEXT[l.layout]}: incremental / full ${(l.ratio * 100).toFixed(1)} % of the time (target ≤ ${target * 100} %: ${l.ratio <= target ? "met" : "NOT met"}); full / floor ${(l.full.seconds / r.floor.seconds).toFixed(1)}×`,
     ]),
   ].join("\n");
 }

@@ -4,7 +4,7 @@ import { loadScript } from "../../provider/scripts/load";
 import { run } from "../../provider/ssh/remote";
 import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
-import { archivePrefix, backupPlan, type BackupPlan, type BackupSource } from "../model/backup";
+import { ARCHIVE, archivePrefix, backupPlan, homesPrefix, mayHoldHome, type BackupPlan, type BackupSource } from "../model/backup";
 import type { Model } from "../model/types";
 import { REPO_ROOT, UsageError } from "./args";
 import { exportKey } from "./backup-export-key";
@@ -14,9 +14,6 @@ import { loadOrThrow } from "./status";
 
 /** Runs globenet-backup on a protected host (provider/scripts/tools/backup.sh). */
 const INVOKE = loadScript("tools/backup.sh");
-
-/** An archive name as globenet-backup makes them: <kind>--<name>--<UTC stamp>. */
-const ARCHIVE = /^(home|database|vps-disk|path)--[A-Za-z0-9._-]+--\d{8}T\d{6}Z$/;
 
 interface Where {
   host: string;
@@ -50,14 +47,29 @@ async function onBackupHost(root: string, model: Model, host: string, args: stri
   return r.stdout;
 }
 
+/**
+ * A source's archives, oldest first. A home's: the host's homes archives that hold it (their
+ * comment names it) and the member's former own archives (home--<handle>--…).
+ */
+async function archivesOf(root: string, model: Model, w: Where): Promise<string[]> {
+  const id = archivePrefix(w.source).slice(0, -2);
+  const args = w.source.kind === "home" ? ["list-home", w.source.handle] : ["list", archivePrefix(w.source)];
+  const out = await onBackupHost(root, model, w.host, args, `listing the backups of ${id}`, 120_000);
+  const names = out.split("\n").filter((l) => ARCHIVE.test(l));
+  // By stamp: a home's two kinds of archive interleave in time.
+  return w.source.kind === "home" ? names : names.sort();
+}
+
 /** The newest archive of a source, or the one given with --at (which must be that source's). */
 async function chooseArchive(root: string, model: Model, w: Where, at: string | undefined): Promise<string> {
   const prefix = archivePrefix(w.source);
   if (at) {
-    if (!ARCHIVE.test(at) || !at.startsWith(prefix)) throw new UsageError(`--at ${at} is not an archive of ${prefix.slice(0, -2)} (npm run backup -- list shows them)`);
+    const fits = w.source.kind === "home" ? mayHoldHome(at, w.host, w.source.handle) : ARCHIVE.test(at) && at.startsWith(prefix);
+    const which = w.source.kind === "home" ? `${homesPrefix(w.host)}… or ${prefix}…` : `${prefix.slice(0, -2)}`;
+    if (!fits) throw new UsageError(`--at ${at} is not an archive of ${which} (npm run backup -- list shows them)`);
     return at;
   }
-  const names = (await onBackupHost(root, model, w.host, ["list", prefix], `listing the backups of ${prefix.slice(0, -2)}`, 120_000)).split("\n").filter((l) => ARCHIVE.test(l)).sort();
+  const names = await archivesOf(root, model, w);
   const newest = names.at(-1);
   if (!newest) throw new CommandFailure(`${w.host} has no backup of ${prefix.slice(0, -2)} yet`, "npm run backup -- run --host " + w.host + " makes one now");
   return newest;
@@ -86,10 +98,22 @@ export async function runBackup(a: Args, io: Io): Promise<number> {
         if (!what) throw new UsageError("say whose backups: a member, a VPS (member/name), a zone or a host");
         const found = sourcesOf(plan, model, what);
         if (!found.length) throw new UsageError(`nothing of "${what}" is backed up in stack ${stack} (a member, member/vps, a zone or a host)`);
+        const isHost = plan.hosts.some((h) => h.host === what);
+        if (isHost && found.some((w) => w.source.kind === "home")) {
+          // A host's homes: its homes archives, then the members' former own ones, each one listing.
+          for (const [prefix, label] of [[homesPrefix(what), fr ? "tous les dossiers personnels" : "every home"], ["home--", fr ? "anciennes archives d'un membre chacune" : "former archives of one member each"]] as const) {
+            const names = (await onBackupHost(root, model, what, ["list", prefix], `listing the backups of ${prefix}`, 120_000)).split("\n").filter((l) => ARCHIVE.test(l));
+            if (prefix === "home--" && !names.length) continue;
+            io.out(`${what}  ${prefix.slice(0, -2)}  (${names.length} ${fr ? "sauvegarde(s)" : "backup(s)"}: ${label})`);
+            for (const n of names) io.out(`  ${n}`);
+          }
+        }
         for (const w of found) {
-          const prefix = archivePrefix(w.source);
-          const names = (await onBackupHost(root, model, w.host, ["list", prefix], `listing the backups of ${prefix.slice(0, -2)}`, 120_000)).split("\n").filter(Boolean);
-          io.out(`${w.host}  ${prefix.slice(0, -2)}  (${names.length} ${fr ? "sauvegarde(s)" : "backup(s)"})`);
+          if (isHost && w.source.kind === "home") continue;
+          const names = await archivesOf(root, model, w);
+          // A home is in its host's homes archives: say so, the names alone do not.
+          const where = w.source.kind === "home" ? (fr ? `, dans les archives ${homesPrefix(w.host)}… de ${w.host}` : `, in ${w.host}'s ${homesPrefix(w.host)}… archives`) : "";
+          io.out(`${w.host}  ${archivePrefix(w.source).slice(0, -2)}  (${names.length} ${fr ? "sauvegarde(s)" : "backup(s)"}${where})`);
           for (const n of names) io.out(`  ${n}`);
         }
         return 0;

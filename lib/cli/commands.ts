@@ -319,10 +319,12 @@ the lab's own key for the lab stack):
 (docs/architecture.md, "Backups"); this runs globenet-backup on the protected host over SSH.
 
   list        the archives of a member (home, databases, VPS disks), of a VPS, of a zone (the
-              DNSSEC keys) or of a host, oldest first, named <kind>--<name>--<UTC time>
+              DNSSEC keys) or of a host, oldest first, named <kind>--<name>--<UTC time>; a
+              member's home is in its host's homes--<host>--… archives (every home of a run)
   run         back up now (every protected host, or --host), then prune
   restore     a member's whole home, or one file or folder of it (a path inside the home), from
-              the newest archive or --at ARCHIVE: into a root-only staging folder on the web
+              the newest archive holding it or --at ARCHIVE (only that member's path comes
+              out of a homes archive): into a root-only staging folder on the web
               host by default; --in-place copies it into the home as the member (owners and
               modes as they were; never as root into a folder the member controls)
   restore-db  a database, into a new database <name>_restored_<time> by default; --replace

@@ -4,8 +4,10 @@ import type { HostModel, Model } from "./types";
 
 /**
  * What each protected host sends to the backup host (docs/architecture.md, "Backups"). One
- * BorgBackup repository per protected host; one archive per source and run, named
- * `<kind>--<name>--<UTC stamp>` so a listing per member, database, VPS or zone is a prefix.
+ * BorgBackup repository per protected host. Archives are named `<kind>--<name>--<UTC stamp>`:
+ * one per run for all the host's homes (`homes--<host>--…`: one borg process instead of one per
+ * member, the cost `npm run bench -- backup` measures), one per run and source for the others,
+ * so a listing per database, VPS or zone is a prefix.
  */
 export type BackupSource =
   /** A member's home: sites, keys, crontab copy; caches and tmp left out. */
@@ -32,9 +34,32 @@ export interface BackupPlan {
   hosts: BackupHostPlan[];
 }
 
-/** The archive name prefix of one source: what `npm run backup -- list` filters on. */
+/**
+ * The archive kinds: `homes` holds every home of a host's run; `home` is the former one archive
+ * per member, still listed, restored and expired (provider/scripts/backup/run.sh valid_archive
+ * has the same list: tests/unit-backup-plan.test.ts compares them).
+ */
+export const ARCHIVE_KINDS = ["home", "homes", "database", "vps-disk", "path"] as const;
+
+/** An archive name as globenet-backup makes them: <kind>--<name>--<UTC stamp>. */
+export const ARCHIVE = new RegExp(`^(${ARCHIVE_KINDS.join("|")})--[A-Za-z0-9._-]+--\\d{8}T\\d{6}Z$`);
+
+/**
+ * The archive name prefix of one source (`home--<handle>--` names a member's former own
+ * archives), and the id of its line in the host's status file (without the last `--`).
+ */
 export function archivePrefix(s: Pick<BackupSource, "kind" | "name">): string {
   return `${s.kind}--${s.name}--`;
+}
+
+/** The prefix of a host's homes archives: every home the host backs up, one archive a run. */
+export function homesPrefix(host: string): string {
+  return `homes--${host}--`;
+}
+
+/** Whether an archive name may hold the home of `handle` on `host`: the host's homes runs, or the member's former own archives. */
+export function mayHoldHome(archive: string, host: string, handle: string): boolean {
+  return ARCHIVE.test(archive) && (archive.startsWith(homesPrefix(host)) || archive.startsWith(archivePrefix({ kind: "home", name: handle })));
 }
 
 /**

@@ -2,9 +2,13 @@
  * Backups as the protected hosts last ran them: each host's status file
  * (/var/lib/globenet/backup/<host>/status, written by globenet-backup: one line per source,
  * `<kind>--<name> result=… last_ok=… last_run=… duration=… size=… added=… archive=…`, plus
- * `run`, `prune` and `check` lines), read over SSH and judged against the plan: a source the
- * plan has but the file lacks was never backed up; a last good run older than the inventory's
- * max_age_hours, or a failed last run or check, needs attention.
+ * `homes`, `run`, `prune` and `check` lines), read over SSH and judged against the plan: a
+ * source the plan has but the file lacks was never backed up; a last good run older than the
+ * inventory's max_age_hours, or a failed last run or check, needs attention.
+ * Every home of a host goes into one archive a run (`homes`: its duration, the archive's size
+ * and what it added); each member keeps its own `home--<handle>` line from that run: its result
+ * (failed when its home was missing, the others still backed up), the run's duration, the
+ * home's own size (du at backup time, not borg's), nothing for what it added.
  */
 import type { Lang } from "../i18n/lang";
 import { archivePrefix, type BackupPlan } from "../model/backup";
@@ -40,7 +44,7 @@ export type BackupState = "ok" | "stale" | "failed" | "never" | "unsupported" | 
 
 export interface BackupRow {
   host: string;
-  /** `<kind>--<name>`, or run / check for the host's own lines. */
+  /** `<kind>--<name>`, or homes / run / check for the host's own lines. */
   id: string;
   kind: string;
   name: string;
@@ -89,6 +93,7 @@ export function judgeHost(plan: BackupPlan, host: string, statusText: string | u
     return { host, id, kind, name, lastOk, ageHours, result, durationSec: num(f.duration), sizeBytes: num(f.size), addedBytes: num(f.added), archive: f.archive && f.archive !== "-" ? f.archive : undefined, state };
   };
   const rows = hp.sources.map((s) => row(archivePrefix(s).slice(0, -2), s.kind, s.name, maxAge));
+  if (hp.sources.some((s) => s.kind === "home")) rows.push(row("homes", "homes", host, maxAge));
   rows.push(row("run", "run", host, maxAge));
   rows.push(row("check", "check", host, (plan.settings.check_every_days + 1) * 24));
   return rows;

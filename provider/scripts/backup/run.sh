@@ -7,9 +7,10 @@
 # one set up on this machine.
 #
 #   globenet-backup [--host <host>] <command> …
-#   globenet-backup run [--only <kind>--<name>]      every source (or one), then prune
+#   globenet-backup run [--only <kind>--<name>|homes] every source (or one), then prune
 #   globenet-backup scheduled                         run, then check when one is due (cron)
-#   globenet-backup list [<prefix>]                   the archives (home--velo-libre--…)
+#   globenet-backup list [<prefix>]                   the archives (homes--web1--…, database--velo_wp--…)
+#   globenet-backup list-home <handle>                the archives holding that member's home
 #   globenet-backup files <archive> [<path>…]         what an archive holds
 #   globenet-backup restore <archive> [<path in archive>] [--to <dir>] [--in-place]
 #   globenet-backup restore-db <archive> <database> [--replace]
@@ -19,13 +20,18 @@
 # The repository passphrase reaches borg on a file descriptor (BORG_PASSPHRASE_FD), never in
 # argv or the environment. Values from the configuration and the command line are arguments
 # of the commands, never script text.
+#
+# Every home of the host goes into ONE archive a run, homes--<host>--<stamp> (one borg process
+# instead of one per member: each costs about a second to open the repository and its caches).
+# Its comment lists the handles it holds; each member keeps its own status line. The former
+# archives of one member each, home--<handle>--<stamp>, are still listed, restored and expired.
 set -euo pipefail
 umask 077
 export LC_ALL=C.UTF-8
 ETC_ALL=/etc/globenet/backup
 STATE_ALL=/var/lib/globenet/backup
 RESTORE_BASE=/var/lib/globenet/restore
-ETC='' STATE='' STATUS=''
+ETC='' STATE='' STATUS='' HOST=''
 
 die() { printf 'globenet-backup: %s\n' "$*" >&2; exit 1; }
 
@@ -40,7 +46,7 @@ select_host() {
     h=${found[0]}
   fi
   [[ $h =~ ^[a-z0-9][a-z0-9-]{0,31}$ ]] || die "\"$h\" is not an inventory host name"
-  ETC=$ETC_ALL/$h STATE=$STATE_ALL/$h STATUS=$STATE_ALL/$h/status
+  HOST=$h ETC=$ETC_ALL/$h STATE=$STATE_ALL/$h STATUS=$STATE_ALL/$h/status
   # borg's cache and security records (nonces, the repository's id) for this host's repository.
   export BORG_BASE_DIR=$STATE/borg
   # The backup host's key is pinned under an alias: the address may change, the key may not.
@@ -84,20 +90,21 @@ load_status() {
   [ -f "$STATUS" ] || return 0
   while read -r id rest; do [ -n "$id" ] && LINE[$id]=$rest; done <"$STATUS"
 }
-# The field KEY of the status line of ID, or "-".
+# The field KEY of the status line of ID, or "-". In bash alone: called once per member a run.
 field_of() {
-  local v
-  v=$(sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p" <<<" ${LINE[$1]:-}")
-  printf '%s' "${v:--}"
+  local re=" $2=([^ ]*)"
+  if [[ " ${LINE[$1]:-}" =~ $re ]]; then printf '%s' "${BASH_REMATCH[1]}"; else printf -- -; fi
 }
-# set_status ID RESULT DURATION SIZE ADDED ARCHIVE: the last good time moves only on success.
-set_status() {
-  local id=$1 result=$2 ok
+# set_line ID RESULT DURATION SIZE ADDED ARCHIVE: the last good time moves only on success.
+# set_status: the same, then the file written.
+set_line() {
+  local id=$1 result=$2 ok t
   ok=$(field_of "$id" last_ok)
-  case $result in ok | warning) ok=$(now) ;; esac
-  LINE[$id]="result=$result last_ok=$ok last_run=$(now) duration=$3 size=$4 added=$5 archive=$6"
-  write_status
+  t=$(now)
+  case $result in ok | warning) ok=$t ;; esac
+  LINE[$id]="result=$result last_ok=$ok last_run=$t duration=$3 size=$4 added=$5 archive=$6"
 }
+set_status() { set_line "$@"; write_status; }
 write_status() {
   local id
   install -d -m 0700 -- "$STATE"
@@ -134,24 +141,14 @@ reach_problem() {
 
 # backup_one LINE: one archive of one source. Status 0 done, 1 failed (said on stderr).
 backup_one() {
-  local -a f args sock
-  local kind name id archive start rc out size added e
+  local -a f sock
+  local kind name id archive start rc out size added
   IFS=$'\t' read -r -a f <<<"$1"
   kind=${f[0]} name=${f[1]} id="${f[0]}--${f[1]}"
   archive="$id--$(date -u +%Y%m%dT%H%M%SZ)"
   start=$(date +%s)
   rc=0 out=''
   case $kind in
-    home)
-      if [ ! -d "${f[2]}" ] || [ -L "${f[2]}" ]; then
-        set_status "$id" failed 0 - - -
-        printf 'globenet-backup: %s: FAILED: the home %s is missing. Nothing was sent; check the account on this host.\n' "$id" "${f[2]}" >&2
-        return 1
-      fi
-      args=(--one-file-system --numeric-ids)
-      for e in "${f[@]:3}"; do args+=(--exclude "sh:${f[2]}/$e"); done
-      out=$(borg_ create --json "${args[@]}" -- "$REPO::$archive" "${f[2]}") || rc=$?
-      ;;
     database)
       mapfile -t sock < <(sock_args)
       # --single-transaction: a consistent snapshot (InnoDB) while the site keeps writing; no
@@ -186,17 +183,178 @@ backup_one() {
   set_status "$id" "$([ "$rc" -eq 0 ] && echo ok || echo warning)" "$(($(date +%s) - start))" "$size" "$added" "$archive"
 }
 
+# home_sizes: on stdin one home a line, "<path>\t<exclude>…"; prints each one's size in bytes
+# as borg's original size counts it: the regular files, each inode once, without the excludes
+# (borg's sh: patterns, relative to the home: * and ? within one segment, ** across) or other
+# file systems. One process for every home: du would need one a home to apply each home's own
+# excludes (its patterns are tried on every path, and its * also matches a /), ~40 ms each.
+home_sizes() {
+  python3 -c '
+import os, re, sys
+
+def rx(p):
+    out, i = "", 0
+    while i < len(p):
+        if p.startswith("**/", i): out, i = out + "(?:.*/)?", i + 3
+        elif p.startswith("**", i): out, i = out + ".*", i + 2
+        elif p[i] == "*": out, i = out + "[^/]*", i + 1
+        elif p[i] == "?": out, i = out + "[^/]", i + 1
+        else: out, i = out + re.escape(p[i]), i + 1
+    return re.compile(out + r"\Z")
+
+for line in sys.stdin:
+    home, *ex = line.rstrip("\n").split("\t")
+    pats = [rx(e) for e in ex if e]
+    dev, total, seen, todo = os.lstat(home).st_dev, 0, set(), [""]
+    while todo:
+        rel = todo.pop()
+        try:
+            entries = list(os.scandir(os.path.join(home, rel)))
+        except OSError:
+            continue
+        for e in entries:
+            r = rel + "/" + e.name if rel else e.name
+            if any(p.match(r) for p in pats):
+                continue
+            st = e.stat(follow_symlinks=False)
+            if e.is_dir(follow_symlinks=False):
+                if st.st_dev == dev:
+                    todo.append(r)
+            elif e.is_file(follow_symlinks=False) and (st.st_nlink == 1 or (st.st_dev, st.st_ino) not in seen):
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    print(total)
+'
+}
+
+# backup_homes: one archive of every home line, each with its excludes under its own path. A
+# missing home fails that member only (its status line, the run's result); the others are
+# sent. Status 0 done, 1 something failed (said on stderr; the ids in HOMES_FAILED).
+HOMES_FAILED=()
+backup_homes() {
+  local -a f args=(--one-file-system --numeric-ids) paths=() handles=() included=() hsize
+  local line archive start rc=0 out='' size added e i result n parent excl sizes_pid
+  local -A shared=()
+  archive="homes--$HOST--$(date -u +%Y%m%dT%H%M%SZ)"
+  start=$(date +%s)
+  for line in "${SOURCES[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    [ "${f[0]}" = home ] || continue
+    if [ ! -d "${f[2]}" ] || [ -L "${f[2]}" ]; then
+      set_line "home--${f[1]}" failed 0 - - -
+      printf 'globenet-backup: home--%s: FAILED: the home %s is missing. It is not in %s (the other homes are); check the account on this host.\n' "${f[1]}" "${f[2]}" "$archive" >&2
+      HOMES_FAILED+=("home--${f[1]}")
+      continue
+    fi
+    paths+=("${f[2]}")
+    handles+=("${f[1]}")
+    included+=("$line")
+    # Homes side by side (/home/<handle>) with the same excludes share one pattern per exclude.
+    parent=$(dirname -- "${f[2]}") excl=$(printf '%s\t' "${f[@]:3}")
+    if [ -z "${shared[$parent]+set}" ]; then shared[$parent]=$excl; elif [ "${shared[$parent]}" != "$excl" ]; then shared[$parent]=$'\n'; fi
+  done
+  # borg tries every pattern on every path: 4 excludes × 150 homes cost more than the whole
+  # incremental run (npm run bench -- backup). `*` is one path segment in borg's sh: patterns,
+  # and only homes are given, so <parent>/*/<exclude> is each home's own exclude.
+  for line in "${included[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    parent=$(dirname -- "${f[2]}")
+    if [ "${shared[$parent]}" = $'\n' ]; then
+      for e in "${f[@]:3}"; do args+=(--exclude "sh:${f[2]}/$e"); done
+    elif [ -n "${shared[$parent]}" ]; then
+      for e in "${f[@]:3}"; do args+=(--exclude "sh:$parent/*/$e"); done
+      shared[$parent]=''
+    fi
+  done
+  if [ "${#paths[@]}" -eq 0 ]; then
+    set_status homes failed 0 - - -
+    printf 'globenet-backup: homes: FAILED: none of the homes is there; no archive was made.\n' >&2
+    HOMES_FAILED+=(homes)
+    return 1
+  fi
+  # Each member's size, counted while borg reads (borg keeps one core busy; this walk takes
+  # the other): the run takes no longer for it. borg gives the archive's size only.
+  for line in "${included[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    printf '%s' "${f[2]}"
+    printf '\t%s' "${f[@]:3}"
+    printf '\n'
+  done | home_sizes >"$STATE/home-sizes" 2>/dev/null &
+  sizes_pid=$!
+  # The comment says whose homes the archive holds: list-home reads it without opening the archive.
+  out=$(borg_ create --json "${args[@]}" --comment "homes: ${handles[*]}" -- "$REPO::$archive" "${paths[@]}") || rc=$?
+  wait "$sizes_pid" || true
+  mapfile -t hsize <"$STATE/home-sizes"
+  rm -f -- "$STATE/home-sizes"
+  n=$(($(date +%s) - start))
+  if [ "$rc" -ge 2 ] || { [ "$rc" -eq 1 ] && [ -z "$out" ]; }; then
+    set_status homes failed "$n" - - -
+    for i in "${handles[@]}"; do set_line "home--$i" failed "$n" - - -; done
+    write_status
+    reach_problem
+    printf 'globenet-backup: homes: FAILED (borg exit %s): no new archive of the %s homes. borg says why above (backup host unreachable, repository locked). Each member is marked failed in %s; the next run tries again.\n' "$rc" "${#paths[@]}" "$STATUS" >&2
+    HOMES_FAILED+=(homes)
+    return 1
+  fi
+  read -r size added < <(sizes <<<"$out")
+  # Exit 1 is borg's warning (a file vanished or changed while read): the archive exists.
+  result=$([ "$rc" -eq 0 ] && echo ok || echo warning)
+  set_status homes "$result" "$n" "$size" "$added" "$archive"
+  # What each member added is not known.
+  i=0
+  for line in "${included[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    set_line "home--${f[1]}" "$result" "$n" "${hsize[$i]:--}" - "$archive"
+    i=$((i + 1))
+  done
+  write_status
+  [ "${#HOMES_FAILED[@]}" -eq 0 ]
+}
+
+# The former archives of one member each (home--<handle>--…) get no new ones, so borg's rules
+# would keep the last of them for ever: one goes once it is older than the oldest the retention
+# keeps (the monthly months, else the weekly weeks, else the daily days), as a homes archive
+# would. Only when a homes archive exists, and only for members this host backs up. One list
+# and at most one delete a run, whatever the number of members.
+expire_former_homes() {
+  local line name stamp cutoff days
+  local -a f old=()
+  local -A mine=()
+  if [ "${RET_M:-0}" -gt 0 ]; then days=$((RET_M * 31)); elif [ "${RET_W:-0}" -gt 0 ]; then days=$((RET_W * 7)); else days=${RET_D:-0}; fi
+  [ "$days" -gt 0 ] || return 0
+  for line in "${SOURCES[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    if [ "${f[0]}" = home ]; then mine[${f[1]}]=1; fi
+  done
+  cutoff=$(date -u -d "@$(($(date +%s) - days * 86400))" +%Y%m%dT%H%M%SZ)
+  local names
+  names=$(borg_ list --short --glob-archives 'home*--*' -- "$REPO") || return 1
+  grep -q '^homes--' <<<"$names" || return 0
+  while IFS= read -r line; do
+    [[ $line =~ ^home--([A-Za-z0-9._-]+)--([0-9]{8}T[0-9]{6}Z)$ ]] || continue
+    name=${BASH_REMATCH[1]} stamp=${BASH_REMATCH[2]}
+    if [ -n "${mine[$name]:-}" ] && [[ $stamp < $cutoff ]]; then old+=("$line"); fi
+  done <<<"$names"
+  [ "${#old[@]}" -eq 0 ] || borg_ delete -- "$REPO" "${old[@]}"
+}
+
 prune_all() {
-  local line id failed=0 start
+  local line id failed=0 start homes=no
   local -a f
   start=$(date +%s)
   for line in "${SOURCES[@]}"; do
     IFS=$'\t' read -r -a f <<<"$line"
     id="${f[0]}--${f[1]}"
+    # Homes: one prefix for them all (below).
+    if [ "${f[0]}" = home ]; then homes=yes; continue; fi
     # On the backup host the repository is append-only: this marks archives deleted; their
     # data stays until a volunteer there compacts (docs/architecture.md, "Backups").
     borg_ prune --glob-archives "$id--*" --keep-daily "$RET_D" --keep-weekly "$RET_W" --keep-monthly "$RET_M" -- "$REPO" || failed=1
   done
+  if [ "$homes" = yes ]; then
+    borg_ prune --glob-archives "homes--$HOST--*" --keep-daily "$RET_D" --keep-weekly "$RET_W" --keep-monthly "$RET_M" -- "$REPO" || failed=1
+    expire_former_homes || failed=1
+  fi
   LINE[prune]="result=$(outcome "$failed") last_ok=$(last_ok_after "$failed" prune) last_run=$(now) duration=$(($(date +%s) - start))"
   write_status
   return "$failed"
@@ -209,11 +367,15 @@ take_lock() {
 }
 
 cmd_run() {
-  local only='' line id start
+  local only='' line id start homes_done=no
   local -a failed=() f
   if [ "${1:-}" = --only ]; then
-    only=${2:?--only needs <kind>--<name>}
-    printf '%s\n' "${SOURCES[@]}" | awk -F '\t' -v id="$only" '$1 "--" $2 == id { found = 1 } END { exit !found }' || die "no source $only in $ETC/sources"
+    only=${2:?--only needs <kind>--<name> or homes}
+    case $only in
+      homes) printf '%s\n' "${SOURCES[@]}" | grep -q '^home'$'\t' || die "this host backs up no home" ;;
+      home--*) die "the homes go into one archive a run, whoever they are: --only homes" ;;
+      *) printf '%s\n' "${SOURCES[@]}" | awk -F '\t' -v id="$only" '$1 "--" $2 == id { found = 1 } END { exit !found }' || die "no source $only in $ETC/sources" ;;
+    esac
   fi
   take_lock
   load_status
@@ -221,6 +383,14 @@ cmd_run() {
   for line in "${SOURCES[@]}"; do
     IFS=$'\t' read -r -a f <<<"$line"
     id="${f[0]}--${f[1]}"
+    if [ "${f[0]}" = home ]; then
+      # Every home at once, where the first home line is.
+      [ "$homes_done" = no ] || continue
+      homes_done=yes
+      [ -z "$only" ] || [ "$only" = homes ] || continue
+      backup_homes || failed+=("${HOMES_FAILED[@]}")
+      continue
+    fi
     [ -z "$only" ] || [ "$only" = "$id" ] || continue
     backup_one "$line" || failed+=("$id")
   done
@@ -256,7 +426,7 @@ cmd_scheduled() {
 }
 
 valid_archive() {
-  [[ $1 =~ ^(home|database|path|vps-disk)--[A-Za-z0-9._-]+--[0-9]{8}T[0-9]{6}Z$ ]] || die "\"$1\" is not an archive name (<kind>--<name>--<yyyymmddThhmmssZ>, as list shows)"
+  [[ $1 =~ ^(home|homes|database|vps-disk|path)--[A-Za-z0-9._-]+--[0-9]{8}T[0-9]{6}Z$ ]] || die "\"$1\" is not an archive name (<kind>--<name>--<yyyymmddThhmmssZ>, as list shows)"
 }
 
 cmd_list() {
@@ -266,6 +436,18 @@ cmd_list() {
   else
     borg_ list --short -- "$REPO"
   fi
+}
+
+# The archives holding the home of HANDLE, oldest first: the homes archives whose comment names
+# it, and its former own archives (home--HANDLE--…).
+cmd_list_home() {
+  local h=${1:?list-home needs a member handle}
+  [[ $h =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "\"$h\" is not a member handle"
+  {
+    borg_ list --format '{name} {comment}{NL}' --glob-archives 'homes--*' -- "$REPO" |
+      awk -v h="$h" '$2 == "homes:" { for (i = 3; i <= NF; i++) if ($i == h) { print $1; next } }'
+    borg_ list --short --glob-archives "home--$h--*" -- "$REPO"
+  } | awk '{ n = split($0, p, "--"); print p[n] "\t" $0 }' | sort | cut -f 2-
 }
 
 cmd_files() {
@@ -336,12 +518,26 @@ cmd_restore() {
   fi
   staging_dir "$to"
   if [ "$inplace" = yes ]; then
-    [ "$kind" = home ] || die "--in-place restores a member's home only; for $kind, copy from the staging by hand"
-    for line in "${SOURCES[@]}"; do
-      IFS=$'\t' read -r -a f <<<"$line"
-      if [ "${f[0]}" = home ] && [ "${f[1]}" = "$name" ]; then home=${f[2]}; fi
-    done
-    [ -n "$home" ] || die "$name is not a home this host backs up"
+    case $kind in
+      home)
+        for line in "${SOURCES[@]}"; do
+          IFS=$'\t' read -r -a f <<<"$line"
+          if [ "${f[0]}" = home ] && [ "${f[1]}" = "$name" ]; then home=${f[2]}; fi
+        done
+        [ -n "$home" ] || die "$name is not a home this host backs up"
+        ;;
+      homes)
+        # Whose home: the one the path is in (the archive holds every home of the host).
+        [ -n "$path" ] || die "--in-place from $archive needs the path of one member's home in it (home/<handle>[/…]), as files shows"
+        case /$path/ in */../* | */./*) die "\"$path\" climbs out: give a plain path inside one home" ;; esac
+        for line in "${SOURCES[@]}"; do
+          IFS=$'\t' read -r -a f <<<"$line"
+          if [ "${f[0]}" = home ] && { [ "$path" = "${f[2]#/}" ] || [[ $path == "${f[2]#/}"/* ]]; }; then home=${f[2]} name=${f[1]}; fi
+        done
+        [ -n "$home" ] || die "$path is in no home this host backs up"
+        ;;
+      *) die "--in-place restores a member's home only; for $kind, copy from the staging by hand" ;;
+    esac
   fi
   # As root into root's fresh staging folder: owners and modes as they were (numeric ids).
   (cd -- "$to" && if [ -n "$path" ]; then borg_ extract --numeric-ids -- "$REPO::$archive" "$path"; else borg_ extract --numeric-ids -- "$REPO::$archive"; fi) ||
@@ -409,9 +605,10 @@ case $cmd in
   scheduled) cmd_scheduled ;;
   check) cmd_check ;;
   list) cmd_list "$@" ;;
+  list-home) cmd_list_home "$@" ;;
   files) cmd_files "$@" ;;
   restore) cmd_restore "$@" ;;
   restore-db) cmd_restore_db "$@" ;;
   export-key) cmd_export_key ;;
-  *) die "usage: globenet-backup [--host <host>] run [--only <kind>--<name>] | scheduled | check | list [<prefix>] | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace] | export-key" ;;
+  *) die "usage: globenet-backup [--host <host>] run [--only <kind>--<name>|homes] | scheduled | check | list [<prefix>] | list-home <handle> | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace] | export-key" ;;
 esac
