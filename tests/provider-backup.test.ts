@@ -171,7 +171,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
         { kind: "database", name: db, handle },
         { kind: "path", name: "archives", path: archives },
         { kind: "path", name: "dnssec", path: `/tmp/globenet-bk-none-${pid}` },
-        { kind: "vps-disk", name: "gtbk--vm", handle, domain: "gtbk--vm", disk: "/var/lib/libvirt/images/none.qcow2" },
+        { kind: "vps-disk", name: "gtbk--vm", handle, domain: "gtbk--vm", disk: "/var/lib/libvirt/images/none.qcow2", base: "/var/lib/libvirt/images/none-base.qcow2" },
       ],
       settings: { time: "02:30", retention: { daily: 7, weekly: 4, monthly: 12 }, checkEveryDays: 7, maxAgeHours: 26 },
       socket: maria.socket,

@@ -306,11 +306,12 @@ the lab's own key for the lab stack):
   },
   {
     name: "backup",
-    summary: { en: "list a member's, VPS's, zone's or host's backups, run them now, restore a home or a database", fr: "liste les sauvegardes d'un membre, d'un VPS, d'une zone ou d'un hôte, les lance, restaure un dossier personnel ou une base" },
+    summary: { en: "list a member's, VPS's, zone's or host's backups, run them now, restore a home, a database or a VPS disk", fr: "liste les sauvegardes d'un membre, d'un VPS, d'une zone ou d'un hôte, les lance, restaure un dossier personnel, une base ou le disque d'un VPS" },
     usage: [
       "-- list <member | member/vps | zone | host> [--stack NAME]",
       "-- run [--host NAME] [--stack NAME]",
       "-- restore <member> [<path in the home>] [--at ARCHIVE] [--in-place]",
+      "-- restore <member>/<vps> [--at ARCHIVE] [--replace]",
       "-- restore-db <database> [--at ARCHIVE] [--replace]",
     ],
     description: `Backups are BorgBackup archives on the backup host, one repository per protected host
@@ -323,6 +324,9 @@ the lab's own key for the lab stack):
               the newest archive or --at ARCHIVE: into a root-only staging folder on the web
               host by default; --in-place copies it into the home as the member (owners and
               modes as they were; never as root into a folder the member controls)
+              <member>/<vps>: the VPS disk, as a qcow2 image in a root-only staging folder on
+              the hypervisor; --replace stops the guest, keeps its disk aside
+              (<disk>.before-restore-<time>), puts the restored one in place and starts it
   restore-db  a database, into a new database <name>_restored_<time> by default; --replace
               loads it into the database itself after keeping what is there in a dump`,
     positionals: "list|run|restore|restore-db <what> [<path>]",
@@ -332,7 +336,7 @@ the lab's own key for the lab stack):
       host: { type: "string", arg: "NAME", help: "run: only this protected host" },
       at: { type: "string", arg: "ARCHIVE", defaultText: "the newest", help: "restore: this archive (npm run backup -- list shows them)" },
       "in-place": { type: "boolean", help: "restore: into the member's home itself, as the member" },
-      replace: { type: "boolean", help: "restore-db: into the database itself (what is there is dumped first)" },
+      replace: { type: "boolean", help: "restore-db: into the database itself (what is there is dumped first); restore <member>/<vps>: in place of the guest's disk (the old one is kept aside)" },
     },
     footer: "Exit 0 when done, 1 when the host refused or failed (its message is shown), 2 on a usage error.",
     run: lazy(() => load<typeof import("./backup")>("./backup"), (m) => m.runBackup),
