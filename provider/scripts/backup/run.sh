@@ -420,9 +420,23 @@ vps_disk_create() {
   local repoarch=$1 name=$2 domain=$3 disk=$4 base=$5 cfile=$6 state target dir t bk rc=0 consistency=crash
   export LIBVIRT_DEFAULT_URI=qemu:///system
   local id="vps-disk--$name"
-  state=$(virsh domstate "$domain" 2>/dev/null) || state=undefined
+  local names
+  # libvirtd not answering must never read as "not defined" (its guests may be running).
+  if names=$(virsh list --all --name 2>/dev/null); then
+    if grep -qxF -- "$domain" <<<"$names"; then state=$(virsh domstate "$domain"); else state=undefined; fi
+  else
+    state=unknown
+  fi
   case $state in
-    "shut off" | undefined)
+    "shut off" | undefined | unknown)
+      if [ ! -e "$disk" ] && [ "$state" = unknown ]; then
+        printf 'globenet-backup: %s: libvirtd does not answer and the disk %s does not exist: nothing to back up\n' "$id" "$disk" >&2
+        return 99
+      fi
+      if [ "$state" = unknown ]; then
+        printf 'globenet-backup: %s: FAILED: libvirtd does not answer on %s: the guest may be running, its disk was not read. Start libvirtd, then run again.\n' "$id" "$LIBVIRT_DEFAULT_URI" >&2
+        return 2
+      fi
       if [ ! -e "$disk" ]; then
         if [ "$state" = undefined ]; then
           printf 'globenet-backup: %s: the guest %s is not defined and its disk %s does not exist (yet): nothing to back up\n' "$id" "$domain" "$disk" >&2
