@@ -405,7 +405,10 @@ format_of() { qemu-img info -U --output=json -- "$1" | sed -n 's/^    "format": 
 # own disk, so this is all there is to undo.
 VPS_FREEZE=no
 vps_end_job() {
-  if virsh backup-dumpxml "$1" 2>/dev/null | grep -qF -- "$2/nbd.sock"; then
+  local job
+  # Read whole before matching: grep -q closing the pipe early would fail it (pipefail).
+  job=$(virsh backup-dumpxml "$1" 2>/dev/null) || job=''
+  if grep -qF -- "$2/nbd.sock" <<<"$job"; then
     virsh domjobabort "$1" >/dev/null 2>&1 || printf 'globenet-backup: could not end the backup job of %s: see virsh domjobinfo %s\n' "$1" "$1" >&2
   fi
   if [ "$VPS_FREEZE" = yes ]; then virsh domfsthaw "$1" >/dev/null 2>&1 || true; fi
