@@ -181,7 +181,7 @@ describe.skipIf(!ok)("a lab VPS that really boots: merge → the member logs in 
     stillRunningOnItsDisk("after-failed-backup");
   }, 300_000);
 
-  it("backup drill, VPS: the disk wiped, restored with --replace (the wiped one kept), the guest boots with the member's file", async () => {
+  it("backup drill, VPS: a stopped guest's disk copied (a rewritten header refused), then wiped, restored with --replace (the wiped one kept), the guest boots with the member's file", async () => {
     // Without --replace: an image in root's staging, the live disk untouched.
     const staged = await cli(["backup", "restore", `${VELO}/atelier`, "--root", root]);
     expect(staged.status, staged.stderr).toBe(0);
@@ -192,8 +192,22 @@ describe.skipIf(!ok)("a lab VPS that really boots: merge → the member logs in 
     rmSync(dirname(image), { recursive: true, force: true });
     stillRunningOnItsDisk("after-staging-restore");
 
-    // Lost: the guest stops, its disk's first 4 MiB (the qcow2 header and tables) are zeros.
     virsh("destroy", VPS_DOMAIN);
+    // The attack: whoever broke out of the guest's QEMU rewrites the disk's header to name a
+    // host file as its backing file. The stopped guest's copy (read by root) refuses it.
+    const backup = () => sh("/usr/local/sbin/globenet-backup", ["--host", "hv1", "run", "--only", SOURCE]);
+    expect(sh("qemu-img", ["rebase", "-u", "-F", "raw", "-b", "/etc/shadow", DISK]).status).toBe(0);
+    const refused = backup();
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`${SOURCE}: FAILED: the disk ${DISK} is not a qcow2 image on the base ${BASE_IMAGE} (backing: /etc/shadow): refusing to read it as root`);
+    // Legitimate: the header as the provider made it, the guest off: copied as it is, said so.
+    expect(sh("qemu-img", ["rebase", "-u", "-F", "qcow2", "-b", BASE_IMAGE, DISK]).status).toBe(0);
+    const off = backup();
+    expect(off.status, off.stderr).toBe(0);
+    expect(off.stdout).toContain(`${SOURCE}: ok, the guest was off`);
+    expect(readFileSync("/var/lib/globenet/backup/hv1/status", "utf8")).toMatch(new RegExp(`^${SOURCE} result=ok .*consistency=off$`, "m"));
+
+    // Lost: its disk's first 4 MiB (the qcow2 header and tables) are zeros.
     expect(sh("dd", ["if=/dev/zero", `of=${DISK}`, "bs=1M", "count=4", "conv=notrunc,fsync", "status=none"]).status).toBe(0);
     expect(sh("virsh", ["-c", "qemu:///system", "start", VPS_DOMAIN]).status).not.toBe(0);
     const wiped = sh("sha256sum", [DISK]).stdout.split(" ")[0];
