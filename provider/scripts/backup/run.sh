@@ -423,6 +423,10 @@ vps_disk_create() {
   local repoarch=$1 name=$2 domain=$3 disk=$4 base=$5 cfile=$6 state target dir t bk rc=0 consistency=crash
   export LIBVIRT_DEFAULT_URI=qemu:///system
   local id="vps-disk--$name"
+  if ! command -v nbdcopy >/dev/null; then
+    printf 'globenet-backup: %s: FAILED: nbdcopy is not installed on this hypervisor (apt-get install libnbd-bin): nothing was read\n' "$id" >&2
+    return 2
+  fi
   local names
   # libvirtd not answering must never read as "not defined" (its guests may be running).
   if names=$(virsh list --all --name 2>/dev/null); then
