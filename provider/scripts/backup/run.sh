@@ -463,8 +463,11 @@ vps_disk_create() {
       echo off >"$cfile"
       printf 'note: %s: the guest is off: its disk is copied as it is\n' "$id"  >&2
       # qemu-nbd -r locks the image against writers: the guest cannot start during the copy.
+      # Through bash -c: borg's argument parser drops a "--" among the command's arguments,
+      # and without it nbdcopy would take qemu-nbd's options as its own.
+      # shellcheck disable=SC2016 # $1 is the inner shell's
       borg_ create --json --stdin-name "$domain.raw" --content-from-command -- "$repoarch" \
-        nbdcopy -- [ qemu-nbd -r -f qcow2 "$disk" ] - || rc=$?
+        bash -c 'exec nbdcopy -- [ qemu-nbd -r -f qcow2 "$1" ] -' nbdcopy "$disk" || rc=$?
       return "$rc"
       ;;
   esac
