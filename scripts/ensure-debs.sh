@@ -33,6 +33,7 @@ PACKAGES=(
   libvirt-daemon-driver-qemu # libvirt's QEMU driver (qemu:///system)
   qemu-system-x86        # the guests themselves (TCG here, see LAB-NOTES)
   qemu-utils             # qemu-img (overlays, resize, archive convert/check), qemu-io in tests
+  libnbd-bin             # nbdcopy: a VPS disk streamed from libvirt's NBD backup export (or qemu-nbd) into borg (provider/scripts/backup/run.sh)
   genisoimage            # genisoimage (cloud-init seed ISO), isoinfo (read the seed back)
   debootstrap            # the lab's Debian base image (scripts/lab-image.sh)
   pebble                 # the lab's ACME CA (lib/lab/pebble.ts): certificates for the lab's sites

@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStack } from "../lib/lab/open-stack";
@@ -9,14 +10,18 @@ import { domstate, waitForSsh } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";
 import { loadModel } from "../lib/check/build";
 import { archives, dominfo, labTestTeardown, prepareLabTest, sh, virsh } from "./helpers/lab-run";
-import { E2E_VAR, LabTree, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
+import { cli } from "./helpers/cli";
+import { BASE_IMAGE, E2E_VAR, IMAGES_DIR, LabTree, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 
 /**
  * Issue 6: what a member receives when a VPS file is merged. The lab builds (or reuses) its
  * Debian image, applies, and the guest boots, takes its hostname, address and the member's
  * key from cloud-init, and the member logs in over SSH on the forwarded port — with that key
- * only. Then a resize in YAML (same machine afterwards) and a removal (disk archived).
+ * only. Then the VPS part of the backup drill (issue 17): its disk backed up while it runs
+ * and writes, a backup that breaks half-way, the disk wiped and restored with --replace, the
+ * guest booting with the member's file. Then a resize in YAML (same machine afterwards) and a
+ * removal (disk archived).
  */
 const ok =
   requireTools("sshd", "ssh", "ssh-keygen", "apache2ctl", "named", "mariadbd", "libvirtd", "virsh", "qemu-img", "qemu-system-x86_64", "debootstrap", "mkfs.ext4", "genisoimage", "sudo") &&
@@ -122,6 +127,112 @@ describe.skipIf(!ok)("a lab VPS that really boots: merge → the member logs in 
     expect(first.machineId).toMatch(/^[0-9a-f]{32}$/);
     expect(ssh(memberKey, "echo 'données du membre' > ~/marker && sync && cat ~/marker").stdout.trim()).toBe("données du membre");
   }, 120_000);
+
+  const DISK = `${IMAGES_DIR}/${VPS_DOMAIN}.qcow2`;
+  const SOURCE = `vps-disk--${VPS_DOMAIN}`;
+  const precious: Record<string, string> = {};
+  /** The guest runs, on its own disk, with no backup job left, no NBD folder left, and takes writes. */
+  function stillRunningOnItsDisk(tag: string): void {
+    expect(virsh("domstate", VPS_DOMAIN).trim()).toBe("running");
+    expect(virsh("domblklist", VPS_DOMAIN)).toMatch(new RegExp(`^ *vda +${DISK.replace(/[.]/g, "\\.")}$`, "m"));
+    expect(virsh("domjobinfo", VPS_DOMAIN)).toMatch(/Job type: +None/);
+    expect(readdirSync("/run").filter((f) => f.startsWith("globenet-backup-nbd."))).toEqual([]);
+    expect(ssh(memberKey, `echo ${tag} > ~/${tag} && sync && cat ~/${tag}`).stdout.trim()).toBe(tag);
+  }
+
+  it("backup drill, VPS: its disk backed up while it runs and writes; it keeps running on its own disk; the copy is said crash-consistent", async () => {
+    // What the member has: 4 MiB of random bytes, synced.
+    const r = ssh(memberKey, "head -c 4194304 /dev/urandom > ~/precious.bin && sync && sha256sum ~/precious.bin");
+    expect(r.status, r.stderr).toBe(0);
+    precious.hash = r.stdout.split(" ")[0] as string;
+    expect(precious.hash).toMatch(/^[0-9a-f]{64}$/);
+    // A writer in the guest during the backup: each line synced, one a second.
+    const writer = spawn("ssh", ["-p", String(port), "-i", memberKey, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `${VELO}@127.0.0.1`, "for i in $(seq 1 15); do echo $i >> ~/during; sync; sleep 1; done; wc -l < ~/during"], { stdio: ["ignore", "pipe", "pipe"] });
+    let writerOut = "";
+    writer.stdout.on("data", (d: Buffer) => (writerOut += d.toString()));
+    const writerDone = new Promise<number | null>((res) => writer.on("exit", res));
+    const t0 = Date.now();
+    const run = await cli(["backup", "run", "--host", "hv1", "--root", root]);
+    times.push(`backup run (the machine's homes, databases, folders and the 3 GiB VPS disk): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(run.status, run.stderr).toBe(0);
+    // Said in the run's output: no guest agent answers in the lab image.
+    expect(run.stderr).toContain(`${SOURCE}: ok, CRASH-CONSISTENT (no guest agent answered: the disk as after a power cut)`);
+    expect(await writerDone).toBe(0);
+    expect(writerOut.trim()).toBe("15");
+    stillRunningOnItsDisk("after-backup");
+    const status = await cli(["status", "backups", "--root", root]);
+    expect(status.stdout).toMatch(new RegExp(`^hv1 +${SOURCE} +ok \\(crash-consistent: no guest agent\\) `, "m"));
+    const list = await cli(["backup", "list", `${VELO}/atelier`, "--root", root]);
+    expect(list.stdout).toMatch(new RegExp(`^  ${SOURCE}--\\d{8}T\\d{6}Z$`, "m"));
+    // The newest (the repository outlives lab runs: older runs' archives are listed first).
+    precious.archive = [...list.stdout.matchAll(/^  (vps-disk--\S+)$/gm)].at(-1)?.[1] ?? "";
+  }, 900_000);
+
+  it("a VPS backup that breaks half-way fails loudly, and the guest still runs on its own disk", () => {
+    // nbdcopy stopping after 1 MiB: borg fails the archive; the script's trap ends libvirt's job.
+    const fake = join(root, "fakebin");
+    mkdirSync(fake, { recursive: true });
+    writeFileSync(join(fake, "nbdcopy"), '#!/bin/bash\n/usr/bin/nbdcopy "$@" | head -c 1048576\nexit 1\n');
+    chmodSync(join(fake, "nbdcopy"), 0o755);
+    const r = sh("env", [`PATH=${fake}:${process.env.PATH ?? ""}`, "/usr/local/sbin/globenet-backup", "--host", "hv1", "run", "--only", SOURCE]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${SOURCE}: FAILED \\(borg exit \\d+\\): no new archive\\.`));
+    expect(readFileSync("/var/lib/globenet/backup/hv1/status", "utf8")).toMatch(new RegExp(`^${SOURCE} result=failed .*consistency=crash$`, "m"));
+    stillRunningOnItsDisk("after-failed-backup");
+  }, 300_000);
+
+  it("backup drill, VPS: a stopped guest's disk copied (a rewritten header refused), then wiped, restored with --replace (the wiped one kept), the guest boots with the member's file", async () => {
+    // Without --replace: an image in root's staging, the live disk untouched.
+    const staged = await cli(["backup", "restore", `${VELO}/atelier`, "--root", root]);
+    expect(staged.status, staged.stderr).toBe(0);
+    const image = /restored image: (\S+) on hv1/.exec(staged.stdout)?.[1] as string;
+    expect(image).toMatch(new RegExp(`^/var/lib/globenet/restore/\\d{8}T\\d{6}Z/${VPS_DOMAIN}\\.qcow2$`));
+    const info = JSON.parse(sh("qemu-img", ["info", "--output=json", image]).stdout) as { "virtual-size": number };
+    expect(info["virtual-size"]).toBe(3 * GIB);
+    rmSync(dirname(image), { recursive: true, force: true });
+    stillRunningOnItsDisk("after-staging-restore");
+
+    virsh("destroy", VPS_DOMAIN);
+    // The attack: whoever broke out of the guest's QEMU rewrites the disk's header to name a
+    // host file as its backing file. The stopped guest's copy (read by root) refuses it.
+    const backup = () => sh("/usr/local/sbin/globenet-backup", ["--host", "hv1", "run", "--only", SOURCE]);
+    expect(sh("qemu-img", ["rebase", "-u", "-F", "raw", "-b", "/etc/shadow", DISK]).status).toBe(0);
+    const refused = backup();
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`${SOURCE}: FAILED: the disk ${DISK} is not a qcow2 image on the base ${BASE_IMAGE} (backing: /etc/shadow): refusing to read it as root`);
+    // Legitimate: the header as the provider made it, the guest off: copied as it is, said so.
+    expect(sh("qemu-img", ["rebase", "-u", "-F", "qcow2", "-b", BASE_IMAGE, DISK]).status).toBe(0);
+    const off = backup();
+    expect(off.status, off.stderr).toBe(0);
+    expect(off.stdout).toContain(`${SOURCE}: ok, the guest was off`);
+    expect(readFileSync("/var/lib/globenet/backup/hv1/status", "utf8")).toMatch(new RegExp(`^${SOURCE} result=ok .*consistency=off$`, "m"));
+
+    // Lost: its disk's first 4 MiB (the qcow2 header and tables) are zeros.
+    expect(sh("dd", ["if=/dev/zero", `of=${DISK}`, "bs=1M", "count=4", "conv=notrunc,fsync", "status=none"]).status).toBe(0);
+    expect(sh("virsh", ["-c", "qemu:///system", "start", VPS_DOMAIN]).status).not.toBe(0);
+    const wiped = sh("sha256sum", [DISK]).stdout.split(" ")[0];
+
+    const t0 = Date.now();
+    const restored = await cli(["backup", "restore", `${VELO}/atelier`, "--at", precious.archive as string, "--replace", "--root", root]);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`archive: ${precious.archive}`);
+    expect(restored.stdout).toContain(`restored disk in place: ${DISK}`);
+    expect(restored.stdout).toContain(`guest ${VPS_DOMAIN} started`);
+    // What was there (even wiped) is kept, never destroyed.
+    const kept = new RegExp(`the old disk is kept: (${DISK.replace(/[.]/g, "\\.")}\\.before-restore-\\d{8}T\\d{6}Z) on hv1`).exec(restored.stdout)?.[1] as string;
+    expect(kept).toBeDefined();
+    expect(sh("sha256sum", [kept]).stdout.split(" ")[0]).toBe(wiped);
+    // The restored disk is an overlay of the base image again, as the provider makes them.
+    const restoredInfo = JSON.parse(sh("qemu-img", ["info", "-U", "--output=json", DISK]).stdout) as { "backing-filename"?: string };
+    expect(restoredInfo["backing-filename"]).toBe(BASE_IMAGE);
+    const loggedIn = await login(t0);
+    times.push(`restore --replace: command start → SSH login accepted ${(loggedIn / 1000).toFixed(1)} s`);
+    expect(ssh(memberKey, "sha256sum ~/precious.bin").stdout.split(" ")[0]).toBe(precious.hash);
+    expect(ssh(memberKey, "cat ~/marker").stdout.trim()).toBe("données du membre");
+    // The disk as it was at the backup: what was written after it is not there.
+    expect(ssh(memberKey, "test -e ~/after-backup && echo present || echo absent").stdout.trim()).toBe("absent");
+    rmSync(kept, { force: true });
+  }, 900_000);
 
   it("more memory and vCPUs in YAML: the same guest, restarted once, sees them", async () => {
     stack = await openStack({ stack: "lab", root });

@@ -49,6 +49,8 @@ describe("backup plan", () => {
     expect(home).toEqual({ kind: "home", name: "velo-libre", handle: "velo-libre", path: "/home/velo-libre", excludes: [".cache", "tmp", "sites/*/tmp", "sites/*/htdocs/wp-content/cache"] });
     const disk = plan?.hosts.find((h) => h.host === "hv1")?.sources.find((s) => s.kind === "vps-disk");
     expect(disk).toMatchObject({ domain: "velo-libre--atelier", disk: "/var/lib/libvirt/images/globenet/velo-libre--atelier.qcow2", handle: "velo-libre" });
+    // The base image the disk must be an overlay of: a stopped guest's header is checked against it.
+    expect(disk && "base" in disk && disk.base).toMatch(/^\/.+\.qcow2$/);
     expect(archivePrefix({ kind: "home", name: "velo-libre" })).toBe("home--velo-libre--");
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { backupPlan, type BackupPlan } from "../lib/model/backup";
-import { sourcesOf } from "../lib/cli/backup";
+import { diskRestoreReport, sourcesOf } from "../lib/cli/backup";
 import { formatBackups, judgeHost, judgeRepoChecks, needsAttention, parseStatus } from "../lib/status/backups";
 import { cli } from "./helpers/cli";
 import { baseFiles, HOST_KEY, writeTree } from "./helpers/data-tree";
@@ -94,6 +94,57 @@ describe("backup status", () => {
     const fr = formatBackups(judgeHost(p, "web1", line("home--velo-libre", "ok", "2026-12-04T02:30:12Z"), NOW), p, "fr");
     expect(fr).toMatch(/^web1 +home--velo-libre +ok +2026-12-04T02:30:12Z +9\.5 h +12 s +1\.0 MiB +2\.0 KiB$/m);
     expect(fr.trimEnd().split("\n").at(-1)).toMatch(/^\d+ à regarder \(limite d'âge 26 h\)/);
+  });
+});
+
+describe("backup status of a VPS disk: how consistent the copy is", () => {
+  it.each<[string, string, RegExp, RegExp]>([
+    ["frozen", "ok", / ok \(frozen by the guest agent\)/, / ok \(gelé par l'agent de l'invité\)/],
+    ["crash", "ok", / ok \(crash-consistent: no guest agent\)/, / ok \(sans gel : comme après une coupure\)/],
+    ["off", "ok", / ok \(guest off\)/, / ok \(invité éteint\)/],
+    ["crash", "failed", / FAILED \(crash-consistent: no guest agent\)/, / ÉCHEC \(sans gel : comme après une coupure\)/],
+  ])("consistency=%s, result %s: the row and the table say it", (c, result, en, fr) => {
+    const p = plan();
+    const rows = judgeHost(p, "hv1", line("vps-disk--velo-libre--atelier", result, "2026-12-04T02:30:12Z", `duration=40 size=3221225472 added=1048576 archive=vps-disk--velo-libre--atelier--20261204T023000Z consistency=${c}`), NOW);
+    const row = rows.find((r) => r.id === "vps-disk--velo-libre--atelier");
+    expect(row?.consistency).toBe(c);
+    expect(row?.state).toBe(result === "ok" ? "ok" : "failed");
+    expect(formatBackups(rows, p, "en")).toMatch(en);
+    expect(formatBackups(rows, p, "fr")).toMatch(fr);
+  });
+
+  it("an unknown consistency word is not shown (the file is the script's, but the view trusts no free text)", () => {
+    const rows = judgeHost(plan(), "hv1", line("vps-disk--velo-libre--atelier", "ok", "2026-12-04T02:30:12Z", "consistency=$(rm)"), NOW);
+    expect(rows[0]?.consistency).toBeUndefined();
+    expect(formatBackups(rows, plan(), "en")).not.toContain("rm)");
+  });
+});
+
+describe("npm run backup -- restore <member>/<vps>: what the volunteer reads", () => {
+  it("staging only, or replaced with the old disk kept, in English and French", () => {
+    expect(diskRestoreReport("staging=/var/lib/globenet/restore/20261204T100000Z/velo-libre--atelier.qcow2\n", "hv1", false)).toEqual([
+      "restored image: /var/lib/globenet/restore/20261204T100000Z/velo-libre--atelier.qcow2 on hv1 (root's staging folder; run again with --replace to put it in place of the disk)",
+    ]);
+    const replaced = "staging=/x/d.qcow2\nstopped=velo-libre--atelier\nkept=/img/d.qcow2.before-restore-20261204T100000Z\nreplaced=/img/d.qcow2\nstarted=velo-libre--atelier\n";
+    expect(diskRestoreReport(replaced, "hv1", false)).toEqual([
+      "guest velo-libre--atelier stopped",
+      "the old disk is kept: /img/d.qcow2.before-restore-20261204T100000Z on hv1 (remove it by hand once checked)",
+      "restored disk in place: /img/d.qcow2",
+      "guest velo-libre--atelier started",
+    ]);
+    expect(diskRestoreReport(replaced, "hv1", true)[1]).toBe("l'ancien disque est gardé : /img/d.qcow2.before-restore-20261204T100000Z sur hv1 (à effacer à la main une fois vérifié)");
+  });
+
+  it("refuses a path, --in-place, or a VPS that is not backed up, before reaching a host", async () => {
+    const root = writeTree({ "Pulumi.test.yaml": INV });
+    const path = await cli(["backup", "restore", "velo-libre/atelier", "etc/passwd", "--stack", "test", "--root", root]);
+    expect([path.status, path.stderr.split("\n")[0]]).toEqual([2, "error: a VPS disk is restored whole: no path after velo-libre/atelier"]);
+    const inPlace = await cli(["backup", "restore", "velo-libre/atelier", "--in-place", "--stack", "test", "--root", root]);
+    expect([inPlace.status, inPlace.stderr.split("\n")[0]]).toEqual([2, "error: --in-place is for homes; a VPS disk is put in place with --replace"]);
+    const none = await cli(["backup", "restore", "velo-libre/nothing", "--replace", "--stack", "test", "--root", root]);
+    expect([none.status, none.stderr.split("\n")[0]]).toEqual([2, "error: velo-libre/nothing is not a VPS that is backed up in stack test (<member>/<vps>, as in members/<member>/vps/<vps>.yaml)"]);
+    const at = await cli(["backup", "restore", "velo-libre/atelier", "--at", "home--velo-libre--20261204T023000Z", "--stack", "test", "--root", root]);
+    expect([at.status, at.stderr.split("\n")[0]]).toEqual([2, "error: --at home--velo-libre--20261204T023000Z is not an archive of vps-disk--velo-libre--atelier (npm run backup -- list shows them)"]);
   });
 });
 

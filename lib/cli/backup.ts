@@ -82,6 +82,39 @@ function homePath(p: string): string {
   return clean;
 }
 
+/** What restore-disk printed (key=value lines), for the volunteer. */
+export function diskRestoreReport(out: string, host: string, fr: boolean): string[] {
+  const v = (k: string) => new RegExp(`^${k}=(.+)$`, "m").exec(out)?.[1];
+  const lines: string[] = [];
+  const replaced = v("replaced");
+  if (!replaced) {
+    lines.push(fr ? `image restaurée : ${v("staging")} sur ${host} (dossier de root ; relancez avec --replace pour la mettre à la place du disque)` : `restored image: ${v("staging")} on ${host} (root's staging folder; run again with --replace to put it in place of the disk)`);
+    return lines;
+  }
+  if (v("stopped")) lines.push(fr ? `invité ${v("stopped")} arrêté` : `guest ${v("stopped")} stopped`);
+  const kept = v("kept");
+  if (kept) lines.push(fr ? `l'ancien disque est gardé : ${kept} sur ${host} (à effacer à la main une fois vérifié)` : `the old disk is kept: ${kept} on ${host} (remove it by hand once checked)`);
+  lines.push(fr ? `disque restauré en place : ${replaced}` : `restored disk in place: ${replaced}`);
+  if (v("started")) lines.push(fr ? `invité ${v("started")} redémarré` : `guest ${v("started")} started`);
+  return lines;
+}
+
+/** restore <member>/<vps>: the VPS disk into the staging, or with --replace in place of the disk. */
+async function restoreDisk(root: string, model: Model, plan: BackupPlan, stack: string, what: string, path: string | undefined, a: Args, io: Io, fr: boolean): Promise<number> {
+  if (path) throw new UsageError(`a VPS disk is restored whole: no path after ${what}`);
+  if (a.flag("in-place")) throw new UsageError("--in-place is for homes; a VPS disk is put in place with --replace");
+  const w = sourcesOf(plan, model, what).find((x) => x.source.kind === "vps-disk");
+  if (!w || w.source.kind !== "vps-disk") throw new UsageError(`${what} is not a VPS that is backed up in stack ${stack} (<member>/<vps>, as in members/<member>/vps/<vps>.yaml)`);
+  const domain = w.source.domain;
+  const vps = model.vps.find((v) => v.domain === domain);
+  const archive = await chooseArchive(root, model, w, a.str("at"));
+  const args = ["restore-disk", archive, ...(a.flag("replace") ? ["--replace", "--shutdown-timeout", String(vps?.shutdownTimeoutSec ?? 90)] : [])];
+  const out = await onBackupHost(root, model, w.host, args, `restoring the disk of ${domain} from ${archive}`);
+  io.out(`archive: ${archive}`);
+  for (const l of diskRestoreReport(out, w.host, fr)) io.out(l);
+  return 0;
+}
+
 /** npm run backup (table entry and help: lib/cli/commands.ts). */
 export async function runBackup(a: Args, io: Io): Promise<number> {
   const [action, what, path, ...extra] = a.positionals;
@@ -125,12 +158,15 @@ export async function runBackup(a: Args, io: Io): Promise<number> {
         for (const h of hosts) {
           io.err(fr ? `[backup] ${h.host} : ${h.sources.length} source(s) …` : `[backup] ${h.host}: ${h.sources.length} source(s) …`);
           const t0 = Date.now();
-          await onBackupHost(root, model, h.host, ["run"], "the backup run");
+          const out = await onBackupHost(root, model, h.host, ["run"], "the backup run");
+          // What the run says of each source (a VPS copy frozen or crash-consistent).
+          for (const l of out.split("\n")) if (l.trim()) io.err(`[backup] ${h.host}: ${l.trim()}`);
           io.err(fr ? `[backup] ${h.host} : fait en ${((Date.now() - t0) / 1000).toFixed(1)} s` : `[backup] ${h.host}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         }
         return 0;
       }
       case "restore": {
+        if (what?.includes("/")) return restoreDisk(root, model, plan, stack, what, path, a, io, fr);
         if (!what) throw new UsageError("say whose home: npm run backup -- restore <member> [<path in the home>] [--at ARCHIVE] [--in-place]");
         const w = sourcesOf(plan, model, what).find((x) => x.source.kind === "home");
         if (!w || w.source.kind !== "home") throw new UsageError(`${what} has no home that is backed up in stack ${stack}`);

@@ -306,11 +306,12 @@ the lab's own key for the lab stack):
   },
   {
     name: "backup",
-    summary: { en: "list a member's, VPS's, zone's or host's backups, run them now, restore a home or a database", fr: "liste les sauvegardes d'un membre, d'un VPS, d'une zone ou d'un hôte, les lance, restaure un dossier personnel ou une base" },
+    summary: { en: "list a member's, VPS's, zone's or host's backups, run them now, restore a home, a database or a VPS disk", fr: "liste les sauvegardes d'un membre, d'un VPS, d'une zone ou d'un hôte, les lance, restaure un dossier personnel, une base ou le disque d'un VPS" },
     usage: [
       "-- list <member | member/vps | zone | host> [--stack NAME]",
       "-- run [--host NAME] [--stack NAME]",
       "-- restore <member> [<path in the home>] [--at ARCHIVE] [--in-place]",
+      "-- restore <member>/<vps> [--at ARCHIVE] [--replace]",
       "-- restore-db <database> [--at ARCHIVE] [--replace]",
       "-- export-key <host> [--to FILE] [--stack NAME]",
       "-- purge-departure <handle> [--yes] [--stack NAME]",
@@ -327,6 +328,9 @@ the lab's own key for the lab stack):
               out of a homes archive): into a root-only staging folder on the web
               host by default; --in-place copies it into the home as the member (owners and
               modes as they were; never as root into a folder the member controls)
+              <member>/<vps>: the VPS disk, as a qcow2 image in a root-only staging folder on
+              the hypervisor; --replace stops the guest, keeps its disk aside
+              (<disk>.before-restore-<time>), puts the restored one in place and starts it
   restore-db  a database, into a new database <name>_restored_<time> by default; --replace
               loads it into the database itself after keeping what is there in a dump
   export-key  a protected host's repository passphrase and borg's paper key, with what to do
@@ -344,7 +348,7 @@ the lab's own key for the lab stack):
       host: { type: "string", arg: "NAME", help: "run: only this protected host" },
       at: { type: "string", arg: "ARCHIVE", defaultText: "the newest", help: "restore: this archive (npm run backup -- list shows them)" },
       "in-place": { type: "boolean", help: "restore: into the member's home itself, as the member" },
-      replace: { type: "boolean", help: "restore-db: into the database itself (what is there is dumped first)" },
+      replace: { type: "boolean", help: "restore-db: into the database itself (what is there is dumped first); restore <member>/<vps>: in place of the guest's disk (the old one is kept aside)" },
       yes: { type: "boolean", help: "purge-departure: remove the files (without: only list them)" },
       to: { type: "string", arg: "FILE", help: "export-key: write to this new file (made 0600; never an existing file,\nnever inside a git checkout) instead of the terminal" },
     },

@@ -14,8 +14,13 @@ export type BackupSource =
   | { kind: "home"; name: string; handle: string; path: string; excludes: string[] }
   /** A database, dumped while it is written (a consistent snapshot, no lock that stops the site). */
   | { kind: "database"; name: string; handle: string }
-  /** A VPS disk, copied from a consistent point (an external snapshot while it runs). */
-  | { kind: "vps-disk"; name: string; handle: string; domain: string; disk: string }
+  /**
+   * A VPS disk, the whole chain as one raw image, read at one point in time while the guest
+   * runs (libvirt's pull-mode backup), frozen by the guest agent when one answers. `base` is
+   * the base image the disk must be an overlay of: a stopped guest's disk is read by root, and
+   * a header naming another backing file is refused (as the guest's delete does).
+   */
+  | { kind: "vps-disk"; name: string; handle: string; domain: string; disk: string; base: string }
   /** A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives, CI's state backups. */
   | { kind: "path"; name: "dnssec" | "acme" | "archives" | "state"; path: string };
 
@@ -91,7 +96,7 @@ export function backupPlan(model: Model): BackupPlan | undefined {
     }
     if (h.roles.includes("dns-primary") && model.zones.some((z) => z.dnssec)) sources.push({ kind: "path", name: "dnssec", path: paths.dnssecKeyDir });
     if (h.roles.includes("hypervisor")) {
-      for (const v of model.vps) if (v.hypervisor === h.name && v.status !== "departed") sources.push({ kind: "vps-disk", name: v.domain, handle: v.handle, domain: v.domain, disk: v.diskPath });
+      for (const v of model.vps) if (v.hypervisor === h.name && v.status !== "departed") sources.push({ kind: "vps-disk", name: v.domain, handle: v.handle, domain: v.domain, disk: v.diskPath, base: v.imagePath });
     }
     // CI's state backups, on the host the protected runner writes them (backup.state).
     if (settings.state?.host === h.name) sources.push({ kind: "path", name: "state", path: settings.state.path });

@@ -53,7 +53,7 @@ export function backupSourceLines(c: BackupClientConfig): string[][] {
     if (s.kind === "home") lines.push(["home", s.name, s.path, ...s.excludes]);
     else if (s.kind === "database") lines.push(["database", s.name]);
     else if (s.kind === "path") lines.push(["path", s.name, s.path]);
-    else lines.push(["vps-disk", s.name, s.domain, s.disk]);
+    else lines.push(["vps-disk", s.name, s.domain, s.disk, s.base]);
   }
   return lines.map((l) => l.map((f, i) => field(f, `${l[0]} field ${i}`)));
 }

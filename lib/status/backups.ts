@@ -55,13 +55,21 @@ export interface BackupRow {
   sizeBytes?: number;
   addedBytes?: number;
   archive?: string;
+  /** A VPS disk's copy: file systems frozen by the guest agent, crash-consistent, or the guest off. */
+  consistency?: Consistency;
   state: BackupState;
 }
+
+export type Consistency = "frozen" | "crash" | "off";
 
 function date(v: string | undefined): Date | undefined {
   if (!v || v === "-") return undefined;
   const d = new Date(v);
   return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function consistencyOf(v: string | undefined): Consistency | undefined {
+  return v === "frozen" || v === "crash" || v === "off" ? v : undefined;
 }
 
 function num(v: string | undefined): number | undefined {
@@ -90,7 +98,7 @@ export function judgeHost(plan: BackupPlan, host: string, statusText: string | u
     else if (ageHours === undefined) state = "never";
     else if (ageHours > limitHours) state = "stale";
     else state = "ok";
-    return { host, id, kind, name, lastOk, ageHours, result, durationSec: num(f.duration), sizeBytes: num(f.size), addedBytes: num(f.added), archive: f.archive && f.archive !== "-" ? f.archive : undefined, state };
+    return { host, id, kind, name, lastOk, ageHours, result, durationSec: num(f.duration), sizeBytes: num(f.size), addedBytes: num(f.added), archive: f.archive && f.archive !== "-" ? f.archive : undefined, consistency: consistencyOf(f.consistency), state };
   };
   const rows = hp.sources.map((s) => row(archivePrefix(s).slice(0, -2), s.kind, s.name, maxAge));
   if (hp.sources.some((s) => s.kind === "home")) rows.push(row("homes", "homes", host, maxAge));
@@ -179,6 +187,11 @@ const STATE_TEXT: Record<Lang, Record<BackupState, string>> = {
   fr: { ok: "ok", stale: "TROP ANCIENNE", failed: "ÉCHEC", never: "JAMAIS", unsupported: "pas encore sauvegardé", absent: "rien à sauvegarder pour l'instant", scheduled: "prévue, pas encore faite" },
 };
 
+const CONSISTENCY_TEXT: Record<Lang, Record<Consistency, string>> = {
+  en: { frozen: "frozen by the guest agent", crash: "crash-consistent: no guest agent", off: "guest off" },
+  fr: { frozen: "gelé par l'agent de l'invité", crash: "sans gel : comme après une coupure", off: "invité éteint" },
+};
+
 /** The table a volunteer reads, and a last line saying what to do. */
 export function formatBackups(rows: BackupRow[], plan: BackupPlan, lang: Lang = "en"): string {
   const fr = lang === "fr";
@@ -186,7 +199,7 @@ export function formatBackups(rows: BackupRow[], plan: BackupPlan, lang: Lang = 
   const table = rows.map((r) => [
     r.host,
     r.id,
-    STATE_TEXT[lang][r.state] + (r.state === "failed" && r.result && r.result !== "failed" ? ` (${r.result})` : ""),
+    STATE_TEXT[lang][r.state] + (r.state === "failed" && r.result && r.result !== "failed" ? ` (${r.result})` : "") + (r.consistency ? ` (${CONSISTENCY_TEXT[lang][r.consistency]})` : ""),
     r.lastOk ? r.lastOk.toISOString().replace(".000Z", "Z") : "-",
     r.ageHours === undefined ? "-" : `${r.ageHours.toFixed(1)} h`,
     r.durationSec === undefined ? "-" : `${r.durationSec} s`,

@@ -139,7 +139,9 @@ function sourceProblems(f: Failures, sources: unknown): BackupSource[] {
       if (!str(s.domain) || !/^[a-z0-9][a-z0-9-]{0,80}$/.test(s.domain) || s.name !== s.domain) return f.add(`${at}.domain`, "must be the guest's libvirt domain name (<handle>--<vps>), also its name");
       const p = pathProblem(s.disk, "disk path");
       if (p) return f.add(`${at}.disk`, p);
-      out.push({ kind: "vps-disk", name: s.domain, handle: str(s.handle) ? s.handle : "", domain: s.domain, disk: s.disk as string });
+      const b = pathProblem(s.base, "base image path");
+      if (b) return f.add(`${at}.base`, b);
+      out.push({ kind: "vps-disk", name: s.domain, handle: str(s.handle) ? s.handle : "", domain: s.domain, disk: s.disk as string, base: s.base as string });
     } else f.add(`${at}.kind`, 'must be "home", "database", "path" or "vps-disk"');
   });
   return out;

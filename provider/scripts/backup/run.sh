@@ -14,6 +14,7 @@
 #   globenet-backup files <archive> [<path>…]         what an archive holds
 #   globenet-backup restore <archive> [<path in archive>] [--to <dir>] [--in-place]
 #   globenet-backup restore-db <archive> <database> [--replace]
+#   globenet-backup restore-disk <archive> [--replace] [--shutdown-timeout <s>]   a VPS disk
 #   globenet-backup check                             borg check of this host's repository
 #   globenet-backup export-key                        the passphrase and the paper key (stdout)
 #
@@ -142,7 +143,7 @@ reach_problem() {
 # backup_one LINE: one archive of one source. Status 0 done, 1 failed (said on stderr).
 backup_one() {
   local -a f sock
-  local kind name id archive start rc out size added
+  local kind name id archive start rc out size added consistency consistency_is=''
   IFS=$'\t' read -r -a f <<<"$1"
   kind=${f[0]} name=${f[1]} id="${f[0]}--${f[1]}"
   archive="$id--$(date -u +%Y%m%dT%H%M%SZ)"
@@ -165,15 +166,20 @@ backup_one() {
       out=$(borg_ create --json --one-file-system --numeric-ids -- "$REPO::$archive" "${f[2]}") || rc=$?
       ;;
     vps-disk)
-      # TODO(issue 17): an external snapshot while the guest runs (virsh backup-begin), then
-      # the disk through --content-from-command. Recorded as not backed up until then.
-      set_status "$id" unsupported 0 - - -
-      printf 'globenet-backup: %s: VPS disks are not backed up yet (the status says unsupported)\n' "$id" >&2
-      return 0
+      # f: vps-disk NAME DOMAIN DISK BASE. How consistent the copy is goes to the status.
+      consistency=$(mktemp)
+      out=$(vps_disk_create "$REPO::$archive" "$name" "${f[2]}" "${f[3]}" "${f[4]:-}" "$consistency") || rc=$?
+      consistency_is=$(cat -- "$consistency")
+      rm -f -- "$consistency"
+      if [ "$rc" -eq 99 ]; then
+        set_status "$id" absent "$(($(date +%s) - start))" 0 0 -
+        return 0
+      fi
       ;;
   esac
   if [ "$rc" -ge 2 ] || { [ "$rc" -eq 1 ] && [ -z "$out" ]; }; then
     set_status "$id" failed "$(($(date +%s) - start))" - - -
+    vps_consistency_to_status "$id" "${consistency_is:-}"
     reach_problem
     printf 'globenet-backup: %s: FAILED (borg exit %s): no new archive. borg says why above (backup host unreachable, repository locked, dump failed). It is marked failed in %s; the next run tries again.\n' "$id" "$rc" "$STATUS" >&2
     return 1
@@ -181,6 +187,7 @@ backup_one() {
   read -r size added < <(sizes <<<"$out")
   # Exit 1 is borg's warning (a file vanished or changed while read): the archive exists.
   set_status "$id" "$([ "$rc" -eq 0 ] && echo ok || echo warning)" "$(($(date +%s) - start))" "$size" "$added" "$archive"
+  vps_consistency_to_status "$id" "${consistency_is:-}"
 }
 
 # home_sizes: on stdin one home a line, "<path>\t<exclude>…"; prints each one's size in bytes
@@ -592,6 +599,225 @@ cmd_export_key() {
   borg_ key export --paper -- "$REPO"
 }
 
+# ---- VPS disks (docs/architecture.md, "Backups", "VPS disks"): the whole disk as one raw
+# image, read from a point in time through NBD (libnbd's nbdcopy writes it to borg's stdin).
+
+# The target (vda…) of domain $1's disk whose file is $2, or nothing.
+disk_target() { virsh domblklist --details "$1" | awk -v d="$2" 'NR > 2 && $2 == "disk" && $4 == d { print $3 }'; }
+# The backing file named in the header of qcow2 image $1 (-U: QEMU may hold it), or nothing.
+backing_of() { qemu-img info -U --output=json -- "$1" | sed -n 's/^    "backing-filename": "\(.*\)",\{0,1\}$/\1/p' | head -n 1; }
+format_of() { qemu-img info -U --output=json -- "$1" | sed -n 's/^    "format": "\(.*\)",\{0,1\}$/\1/p' | head -n 1; }
+
+# Ends this run's pull-mode backup job of domain $1 (the one serving on folder $2) and thaws the
+# guest when a freeze was asked and not yet undone (VPS_FREEZE=yes); the guest never left its
+# own disk, so this is all there is to undo.
+VPS_FREEZE=no
+vps_end_job() {
+  local job
+  # Read whole before matching: grep -q closing the pipe early would fail it (pipefail).
+  job=$(virsh backup-dumpxml "$1" 2>/dev/null) || job=''
+  if grep -qF -- "$2/nbd.sock" <<<"$job"; then
+    virsh domjobabort "$1" >/dev/null 2>&1 || printf 'globenet-backup: could not end the backup job of %s: see virsh domjobinfo %s\n' "$1" "$1" >&2
+  fi
+  if [ "$VPS_FREEZE" = yes ]; then virsh domfsthaw "$1" >/dev/null 2>&1 || true; fi
+  rm -rf -- "$2"
+}
+
+# vps_disk_create REPO::ARCHIVE NAME DOMAIN DISK BASE CONSISTENCY_FILE: borg's JSON on stdout,
+# its exit status (2 for failures before borg; 99: no domain and no disk, nothing to back up).
+# Writes frozen, crash or off to CONSISTENCY_FILE. Runs in a subshell: its EXIT trap ends the
+# job whatever happens, so the guest keeps running on its own disk.
+vps_disk_create() {
+  local repoarch=$1 name=$2 domain=$3 disk=$4 base=$5 cfile=$6 state target dir t bk rc=0 consistency=crash
+  export LIBVIRT_DEFAULT_URI=qemu:///system
+  local id="vps-disk--$name"
+  if ! command -v nbdcopy >/dev/null; then
+    printf 'globenet-backup: %s: FAILED: nbdcopy is not installed on this hypervisor (apt-get install libnbd-bin): nothing was read\n' "$id" >&2
+    return 2
+  fi
+  local names
+  # libvirtd not answering must never read as "not defined" (its guests may be running).
+  if names=$(virsh list --all --name 2>/dev/null); then
+    if grep -qxF -- "$domain" <<<"$names"; then state=$(virsh domstate "$domain"); else state=undefined; fi
+  else
+    state=unknown
+  fi
+  case $state in
+    "shut off" | undefined | unknown)
+      if [ ! -e "$disk" ] && [ "$state" = unknown ]; then
+        printf 'globenet-backup: %s: libvirtd does not answer and the disk %s does not exist: nothing to back up\n' "$id" "$disk" >&2
+        return 99
+      fi
+      if [ "$state" = unknown ]; then
+        printf 'globenet-backup: %s: FAILED: libvirtd does not answer on %s: the guest may be running, its disk was not read. Start libvirtd, then run again.\n' "$id" "$LIBVIRT_DEFAULT_URI" >&2
+        return 2
+      fi
+      if [ ! -e "$disk" ]; then
+        if [ "$state" = undefined ]; then
+          printf 'globenet-backup: %s: the guest %s is not defined and its disk %s does not exist (yet): nothing to back up\n' "$id" "$domain" "$disk" >&2
+          return 99
+        fi
+        printf 'globenet-backup: %s: FAILED: the disk %s of the guest %s does not exist. Nothing was sent; restore it (npm run backup -- restore <member>/<vps> --replace) or look at the hypervisor.\n' "$id" "$disk" "$domain" >&2
+        return 2
+      fi
+      if [ ! -f "$disk" ] || [ -L "$disk" ]; then printf 'globenet-backup: %s: FAILED: %s is not a plain file\n' "$id" "$disk" >&2; return 2; fi
+      # Root reads this header: a guest that broke out of its QEMU could have named another
+      # backing file (a host file) there. Only the base image is followed.
+      bk=$(backing_of "$disk") || bk='?'
+      if [ "$(format_of "$disk")" != qcow2 ] || { [ -n "$bk" ] && [ "$bk" != "$base" ]; }; then
+        printf 'globenet-backup: %s: FAILED: the disk %s is not a qcow2 image on the base %s (backing: %s): refusing to read it as root; inspect it by hand\n' "$id" "$disk" "$base" "${bk:-none}" >&2
+        return 2
+      fi
+      echo off >"$cfile"
+      printf 'note: %s: the guest is off: its disk is copied as it is\n' "$id"  >&2
+      # qemu-nbd -r locks the image against writers: the guest cannot start during the copy.
+      # Through bash -c: borg's argument parser drops a "--" among the command's arguments,
+      # and without it nbdcopy would take qemu-nbd's options as its own.
+      # shellcheck disable=SC2016 # $1 is the inner shell's
+      borg_ create --json --stdin-name "$domain.raw" --content-from-command -- "$repoarch" \
+        bash -c 'exec nbdcopy -- [ qemu-nbd -r -f qcow2 "$1" ] -' nbdcopy "$disk" || rc=$?
+      return "$rc"
+      ;;
+  esac
+  target=$(disk_target "$domain" "$disk")
+  if [[ ! $target =~ ^[a-z]{2,4}[a-z0-9]*$ ]]; then
+    printf 'globenet-backup: %s: FAILED: %s is not a disk of the running guest %s (virsh domblklist %s): nothing was read\n' "$id" "$disk" "$domain" "$domain" >&2
+    return 2
+  fi
+  # The NBD socket and the scratch file (the blocks the guest overwrites during the copy keep
+  # their old content there) are made by QEMU, which runs as the disk's owner while the guest
+  # runs; root reads through the socket. No one else can enter the folder.
+  dir=$(mktemp -d /run/globenet-backup-nbd.XXXXXX) || return 2
+  # The locals are gone when the trap runs: their values are written into it.
+  # shellcheck disable=SC2064
+  trap "vps_end_job $(printf %q "$domain") $(printf %q "$dir")" EXIT
+  chown -- "$(stat -c %u:%g -- "$disk")" "$dir" || return 2
+  {
+    printf "<domainbackup mode='pull'>\n  <server transport='unix' socket='%s/nbd.sock'/>\n  <disks>\n" "$dir"
+    for t in $(virsh domblklist "$domain" | awk 'NR > 2 && NF { print $1 }'); do
+      if [ "$t" = "$target" ]; then
+        printf "    <disk name='%s' backup='yes' type='file'><scratch file='%s/scratch.qcow2'/></disk>\n" "$t" "$dir"
+      else
+        printf "    <disk name='%s' backup='no'/>\n" "$t"
+      fi
+    done
+    printf '  </disks>\n</domainbackup>\n'
+  } >"$dir/backup.xml"
+  # The guest agent (when the guest runs one) flushes and freezes the file systems for the
+  # instant the point in time is taken; without it the copy is crash-consistent.
+  VPS_FREEZE=yes
+  if timeout 30 virsh domfsfreeze "$domain" >/dev/null 2>&1; then consistency=frozen; fi
+  bk=0
+  virsh backup-begin "$domain" "$dir/backup.xml" >/dev/null || bk=$?
+  if [ "$consistency" = frozen ]; then virsh domfsthaw "$domain" >/dev/null || printf 'globenet-backup: %s: could not thaw the file systems of %s: run virsh domfsthaw %s\n' "$id" "$domain" "$domain" >&2; fi
+  VPS_FREEZE=no
+  [ "$consistency" = frozen ] || timeout 30 virsh domfsthaw "$domain" >/dev/null 2>&1 || true
+  if [ "$bk" -ne 0 ]; then
+    printf 'globenet-backup: %s: FAILED: libvirt refused the backup of %s (virsh backup-begin, see above); the guest runs on as before\n' "$id" "$domain" >&2
+    return 2
+  fi
+  echo "$consistency" >"$cfile"
+  if [ "$consistency" = frozen ]; then
+    printf 'note: %s: file systems frozen by the guest agent for the snapshot\n' "$id" >&2
+  else
+    printf 'note: %s: CRASH-CONSISTENT: no guest agent answered, the copy is the disk as after a power cut (journaled file systems recover)\n' "$id" >&2
+  fi
+  borg_ create --json --stdin-name "$domain.raw" --content-from-command -- "$repoarch" \
+    nbdcopy "nbd+unix:///$target?socket=$dir/nbd.sock" - || rc=$?
+  return "$rc"
+}
+
+# The copy's consistency (frozen, crash, off) added to the status line of ID, and said.
+vps_consistency_to_status() {
+  [ -n "$2" ] || return 0
+  LINE[$1]+=" consistency=$2"
+  write_status
+  case $2 in
+    frozen) printf '%s: %s, file systems frozen by the guest agent\n' "$1" "$(field_of "$1" result)" ;;
+    crash) printf '%s: %s, CRASH-CONSISTENT (no guest agent answered: the disk as after a power cut)\n' "$1" "$(field_of "$1" result)" ;;
+    off) printf '%s: %s, the guest was off\n' "$1" "$(field_of "$1" result)" ;;
+  esac
+}
+
+# Graceful stop of domain $1: ACPI, up to $2 seconds, then pulled off (virsh destroy).
+vps_stop() {
+  local end
+  [ "$(virsh domstate "$1")" != "shut off" ] || return 0
+  virsh shutdown "$1" >/dev/null 2>&1 || true
+  end=$((SECONDS + $2))
+  while [ "$(virsh domstate "$1")" != "shut off" ]; do
+    if ((SECONDS >= end)); then
+      printf 'note: %s did not stop within %s s of the ACPI request: forced off\n' "$1" "$2" >&2
+      virsh destroy "$1" >/dev/null 2>&1 || true
+      break
+    fi
+    sleep 0.5
+  done
+  [ "$(virsh domstate "$1")" = "shut off" ] || die "could not stop the guest $1: nothing was replaced"
+}
+
+# restore-disk <archive> [--replace] [--shutdown-timeout <s>]: the disk into a root-only
+# staging folder as a qcow2 image; with --replace the guest is stopped, its disk kept aside
+# (<disk>.before-restore-<stamp>), the restored one put in its place and the guest started.
+cmd_restore_disk() {
+  local archive='' replace=no limit=120 name line domain='' disk='' base='' stamp to raw img state kept=''
+  local -a f
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --replace) replace=yes; shift ;;
+      --shutdown-timeout) limit=${2:?--shutdown-timeout needs seconds}; shift 2 ;;
+      -*) die "unknown option $1 (restore-disk <archive> [--replace] [--shutdown-timeout <s>])" ;;
+      *) [ -z "$archive" ] || die "restore-disk takes one archive (got \"$1\" too)"; archive=$1; shift ;;
+    esac
+  done
+  [ -n "$archive" ] || die "restore-disk needs an archive name (globenet-backup list vps-disk-- shows them)"
+  valid_archive "$archive"
+  [[ $limit =~ ^[0-9]{1,4}$ ]] || die "--shutdown-timeout needs a number of seconds"
+  [[ $archive == vps-disk--* ]] || die "$archive is not a VPS disk archive (vps-disk--<member>--<vps>--<stamp>)"
+  name=${archive#vps-disk--}
+  name=${name%--*}
+  for line in "${SOURCES[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    if [ "${f[0]}" = vps-disk ] && [ "${f[1]}" = "$name" ]; then domain=${f[2]} disk=${f[3]} base=${f[4]:-}; fi
+  done
+  [ -n "$domain" ] || die "$name is not a VPS this host backs up ($ETC/sources)"
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  install -d -m 0700 -- "$RESTORE_BASE"
+  to="$RESTORE_BASE/$stamp"
+  staging_dir "$to"
+  (cd -- "$to" && borg_ extract --sparse -- "$REPO::$archive") || die "the extraction of $archive into $to FAILED (see borg's message above)"
+  raw="$to/$domain.raw"
+  if [ ! -f "$raw" ] || [ -L "$raw" ]; then die "the archive $archive holds no $domain.raw"; fi
+  img="$to/$domain.qcow2"
+  # -f raw: the archive's bytes are read as data, never as a header that names other files.
+  # On the base image again when it is there: the restored disk is an overlay as before.
+  if [ -n "$base" ] && [ -f "$base" ]; then
+    qemu-img convert -q -f raw -O qcow2 -B "$base" -F qcow2 -- "$raw" "$img" || die "converting the restored disk FAILED (the raw image stays in $to)"
+  else
+    qemu-img convert -q -f raw -O qcow2 -- "$raw" "$img" || die "converting the restored disk FAILED (the raw image stays in $to)"
+  fi
+  rm -f -- "$raw"
+  echo "staging=$img"
+  [ "$replace" = yes ] || return 0
+  export LIBVIRT_DEFAULT_URI=qemu:///system
+  state=$(virsh domstate "$domain" 2>/dev/null) || die "the guest $domain is not defined on this host: nothing was replaced (apply the stack first, or put $img in place by hand)"
+  vps_stop "$domain" "$limit"
+  [ "$state" = "shut off" ] || echo "stopped=$domain"
+  # What was there is kept: a replace can be undone. Same folder: a rename, not a copy.
+  if [ -e "$disk" ] || [ -L "$disk" ]; then
+    kept="$disk.before-restore-$stamp"
+    mv -- "$disk" "$kept"
+    echo "kept=$kept"
+  fi
+  cp --sparse=always -- "$img" "$disk.restore-tmp"
+  chmod 0600 -- "$disk.restore-tmp"
+  mv -f -- "$disk.restore-tmp" "$disk"
+  rm -rf -- "$to"
+  echo "replaced=$disk"
+  virsh start "$domain" >/dev/null || die "the restored disk is in place (${kept:+what was there is in $kept}) but the guest $domain did not start: see virsh start $domain"
+  echo "started=$domain"
+}
+
 [ "$(id -u)" = 0 ] || die "run as root"
 command -v borg >/dev/null || die "borg is not installed (Debian package borgbackup)"
 host=''
@@ -610,5 +836,6 @@ case $cmd in
   restore) cmd_restore "$@" ;;
   restore-db) cmd_restore_db "$@" ;;
   export-key) cmd_export_key ;;
-  *) die "usage: globenet-backup [--host <host>] run [--only <kind>--<name>|homes] | scheduled | check | list [<prefix>] | list-home <handle> | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace] | export-key" ;;
+  restore-disk) cmd_restore_disk "$@" ;;
+  *) die "usage: globenet-backup [--host <host>] run [--only <kind>--<name>|homes] | scheduled | check | list [<prefix>] | list-home <handle> | files <archive> [<path>] | restore <archive> [<path>] [--to <dir>] [--in-place] | restore-db <archive> <database> [--replace] | restore-disk <archive> [--replace] [--shutdown-timeout <s>] | export-key" ;;
 esac

@@ -10,7 +10,7 @@ fi
 host=${1:?the inventory host name}
 shift
 case ${1:-} in
-  list | list-home | run | restore | restore-db | check | files | export-key) ;;
+  list | list-home | run | restore | restore-db | restore-disk | check | files | export-key) ;;
   *) echo "unknown backup action: ${1:-none}" >&2; exit 2 ;;
 esac
 exec "$bin" --host "$host" "$@"
