@@ -309,6 +309,17 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(rows()).toBe(rowsBefore);
     // The member's site still answers, as the member.
     expect(curl("atelier-velo.test", "/whoami.php").body.trim()).toBe(`php as ${VELO}`);
+    // The repositories' passphrases and the member's database password: in no state file or
+    // lab file (secrets are encrypted there), and in nothing the commands printed.
+    const secrets = readdirSync("/etc/globenet/backup").filter((h) => existsSync(`/etc/globenet/backup/${h}/passphrase`)).map((h) => readFileSync(`/etc/globenet/backup/${h}/passphrase`, "utf8").trim());
+    const dbPassword = /^password\s*=\s*"?([^"\n]+)"?$/m.exec(readFileSync(`${HOME(VELO)}/.my.cnf.d/velo_wp.cnf`, "utf8"))?.[1];
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(readdirSync(join(root, ".lab", "state")).length, "the lab's state is where the grep looks").toBeGreaterThan(0);
+    expect(dbPassword?.length).toBeGreaterThan(8);
+    for (const secret of [...secrets, dbPassword as string]) {
+      expect(run("grep", ["-rlF", "--", secret, join(root, ".lab")]).stdout.trim(), "a secret in the lab's state or files").toBe("");
+      for (const out of [runNow, status, list, restored, db]) expect(out.stdout + out.stderr).not.toContain(secret);
+    }
   });
 
   it("answers the zones' own records and the derived A/AAAA and PTR on 127.0.0.1:53", () => {
