@@ -8,7 +8,8 @@
  * Every home of a host goes into one archive a run (`homes`: its duration, the archive's size
  * and what it added); each member keeps its own `home--<handle>` line from that run: its result
  * (failed when its home was missing, the others still backed up), the run's duration, the
- * home's own size (du at backup time, not borg's), nothing for what it added.
+ * home's own size (its regular files, counted while borg reads: run.sh's home_sizes, not
+ * borg's), nothing for what it added.
  */
 import type { Lang } from "../i18n/lang";
 import { archivePrefix, type BackupPlan } from "../model/backup";
@@ -68,6 +69,16 @@ function date(v: string | undefined): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
+/** Hours from `d` to `now`, or undefined without a date. */
+function hoursSince(d: Date | undefined, now: Date): number | undefined {
+  return d ? (now.getTime() - d.getTime()) / 3_600_000 : undefined;
+}
+
+/** The first line of an error's message: what a status row has room for. */
+function firstLine(e: unknown): string {
+  return e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e);
+}
+
 function consistencyOf(v: string | undefined): Consistency | undefined {
   return v === "frozen" || v === "crash" || v === "off" ? v : undefined;
 }
@@ -89,7 +100,7 @@ export function judgeHost(plan: BackupPlan, host: string, statusText: string | u
     const f = lines.get(id);
     if (!f) return { host, id, kind, name, state: "never" };
     const lastOk = date(f.last_ok);
-    const ageHours = lastOk ? (now.getTime() - lastOk.getTime()) / 3_600_000 : undefined;
+    const ageHours = hoursSince(lastOk, now);
     const result = f.result;
     let state: BackupState;
     if (result === "unsupported") state = "unsupported";
@@ -128,12 +139,11 @@ export function judgeRepoChecks(plan: BackupPlan, text: string | undefined, now:
     const f = lines.get(hp.host);
     if (!f) return { ...base, state: "never" };
     const lastOk = date(f.last_ok);
-    const ageHours = lastOk ? (now.getTime() - lastOk.getTime()) / 3_600_000 : undefined;
-    const installed = date(f.installed);
+    const ageHours = hoursSince(lastOk, now);
     let state: BackupState;
     if (f.result === "failed") state = "failed";
     else if (ageHours !== undefined) state = ageHours > REPO_CHECK_HOURS ? "stale" : "ok";
-    else if (f.result === "scheduled" && installed && now.getTime() - installed.getTime() <= REPO_CHECK_HOURS * 3_600_000) state = "scheduled";
+    else if (f.result === "scheduled" && (hoursSince(date(f.installed), now) ?? Infinity) <= REPO_CHECK_HOURS) state = "scheduled";
     else state = "never";
     return { ...base, lastOk, ageHours, result: f.result, durationSec: num(f.duration), state };
   });
@@ -149,8 +159,7 @@ export async function readBackups(root: string, model: Model, plan: BackupPlan, 
     try {
       text = await onHost(root, host, READ_STATUS, [hp.host], `reading the backup status of ${hp.host}`);
     } catch (e) {
-      const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-      out.push({ host: hp.host, id: "run", kind: "run", name: hp.host, result: `unreachable: ${why}`, state: "failed" });
+      out.push({ host: hp.host, id: "run", kind: "run", name: hp.host, result: `unreachable: ${firstLine(e)}`, state: "failed" });
       continue;
     }
     out.push(...judgeHost(plan, hp.host, text, now));
@@ -159,8 +168,7 @@ export async function readBackups(root: string, model: Model, plan: BackupPlan, 
     const text = await onHost(root, plan.backupHost, READ_REPO_CHECKS, plan.hosts.map((h) => h.host), `reading the repository checks on ${plan.backupHost.name}`);
     out.push(...judgeRepoChecks(plan, text, now));
   } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    out.push({ host: plan.backupHost.name, id: "repository-check", kind: "repository-check", name: plan.backupHost.name, result: `unreachable: ${why}`, state: "failed" });
+    out.push({ host: plan.backupHost.name, id: "repository-check", kind: "repository-check", name: plan.backupHost.name, result: `unreachable: ${firstLine(e)}`, state: "failed" });
   }
   return out;
 }

@@ -49,6 +49,20 @@ root_dir() {
     chmod 0700 -- "$d"
   done
 }
+# root_file DEST MODE: stdin becomes DEST, root's with MODE, written beside it and renamed over
+# it, so a reader (cron, a run) never sees half a file.
+root_file() {
+  local dir tmp
+  dir=$(dirname -- "$1")
+  [ -d "$dir" ] || die "$dir does not exist on this host (is cron installed?)"
+  tmp=$(mktemp "$dir/.globenet.XXXXXX")
+  cat >"$tmp"
+  chown root:root -- "$tmp"
+  chmod "$2" -- "$tmp"
+  mv -f -- "$tmp" "$1"
+}
+# The sha256 of a plain file, or "absent" (a link or nothing there).
+sha_of() { if [ -f "$1" ] && [ ! -L "$1" ]; then sha256sum -- "$1" | cut -d' ' -f1; else echo absent; fi; }
 # The id the marker of KIND NAME records, or nothing.
 marker() {
   local f="$REG/$1/$2"

@@ -11,4 +11,3 @@ STATE=/var/lib/globenet/backup/$HOST
 RUN=/usr/local/sbin/globenet-backup
 # cron reads only names of letters, digits, - and _ in /etc/cron.d.
 CRON=/etc/cron.d/globenet-backup-$HOST
-sha_of() { if [ -f "$1" ] && [ ! -L "$1" ]; then sha256sum -- "$1" | cut -d' ' -f1; else echo absent; fi; }

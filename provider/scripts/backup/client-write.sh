@@ -10,10 +10,4 @@ case $2 in
   cron) dest=$CRON mode=0644 ;;
   *) die "unknown file $2" ;;
 esac
-dir=$(dirname -- "$dest")
-[ -d "$dir" ] || die "$dir does not exist on this host (is cron installed?)"
-tmp=$(mktemp "$dir/.globenet-backup.XXXXXX")
-cat >"$tmp"
-chown root:root -- "$tmp"
-chmod "$mode" -- "$tmp"
-mv -f -- "$tmp" "$dest"
+root_file "$dest" "$mode"

@@ -65,19 +65,9 @@ else
   die "$repo is not empty and holds no borg repository: refusing to use it"
 fi
 edit_keys "$base" "$repo" "$(key_line "$pub" "$repo")"
-# The weekly check: written beside its place and renamed over it (cron ignores a cron.d file
-# others can write, or one whose name has a dot).
-put_file() {
-  local dest=$1 mode=$2 content=$3 tmp
-  [ -d "$(dirname -- "$dest")" ] || die "$(dirname -- "$dest") does not exist on the backup host (is cron installed?)"
-  tmp=$(mktemp "$(dirname -- "$dest")/.globenet-backup-repo.XXXXXX")
-  printf '%s' "$content" >"$tmp"
-  chown root:root -- "$tmp"
-  chmod "$mode" -- "$tmp"
-  mv -f -- "$tmp" "$dest"
-}
-put_file "$CHECK_BIN" 0700 "$check_script"
-put_file "$(check_cron_file "$repo")" 0644 "$check_cron"
+# The weekly check (cron ignores a cron.d file others can write).
+printf '%s' "$check_script" | root_file "$CHECK_BIN" 0700
+printf '%s' "$check_cron" | root_file "$(check_cron_file "$repo")" 0644
 # Until the first weekly check, status shows it as scheduled (from when), not as never run.
 install -d -m 0700 -o root -g root -- "$CHECK_STATE"
 if [ ! -f "$CHECK_STATE/$(basename -- "$repo").status" ]; then

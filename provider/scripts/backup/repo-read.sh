@@ -15,7 +15,6 @@ want=$(key_line "$pub" "$repo")
 if [ -f "$ak" ] && grep -qxF -- "$want" "$ak"; then echo "key=ok"
 elif [ -f "$ak" ] && awk -v c="globenet-repository=$repo" '$NF == c { f = 1 } END { exit !f }' "$ak"; then echo "key=other"
 else echo "key=absent"; fi
-sha_of() { if [ -f "$1" ] && [ ! -L "$1" ]; then sha256sum -- "$1" | cut -d' ' -f1; else echo absent; fi; }
 have_script=$(sha_of "$CHECK_BIN")
 have_cron=$(sha_of "$(check_cron_file "$repo")")
 if [ "$have_script" = absent ] || [ "$have_cron" = absent ]; then echo "check=absent"
