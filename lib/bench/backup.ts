@@ -110,11 +110,18 @@ const LAYOUT_TEXT: Record<Layout, string> = {
 /** run.sh's own home_sizes (one definition): each member's size, counted after the homes archive. */
 const HOME_SIZES = (/^home_sizes\(\) \{\n[\s\S]*?\n\}$/m.exec(loadScript("backup/run.sh")) ?? [""])[0];
 
+/**
+ * The PATH the hosts' backup job runs with (its cron file's, one definition): the programs the
+ * bench times are the ones a host runs. A volunteer's own PATH may put wrappers first (a pyenv
+ * shim makes each python3 start cost 0.4 s instead of 0.03 s), which no host pays.
+ */
+export const HOST_PATH = (/^PATH=(.+)$/m.exec(readFileSync(join(__dirname, "../render/templates/backup-cron.hbs"), "utf8")) ?? [])[1];
+
 /** Each home's size, as globenet-backup records it after its homes archive: one process for them all. */
-function homeSizes(homes: string[], excludes: string[]): Promise<number[]> {
+function homeSizes(homes: string[], excludes: string[], env: NodeJS.ProcessEnv): Promise<number[]> {
   return new Promise((resolve, reject) => {
     if (!HOME_SIZES) return reject(new Error("provider/scripts/backup/run.sh has no home_sizes function"));
-    const child = spawn("bash", ["-c", `${HOME_SIZES}\nhome_sizes`], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("bash", ["-c", `${HOME_SIZES}\nhome_sizes`], { stdio: ["pipe", "pipe", "pipe"], env });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.on("error", reject);
@@ -138,7 +145,7 @@ async function runAll(label: string, layout: Layout, homes: string[], repo: stri
     // The homes side by side share one pattern per exclude, as globenet-backup gives them.
     const ex = layout === "per-host" ? excludes.flatMap((e) => ["--exclude", `sh:${dirname(homes[0] as string)}/*/${e}`]) : layout === "per-member" ? g.paths.flatMap((h) => excludes.flatMap((e) => ["--exclude", `sh:${h}/${e}`])) : [];
     // Each home's size is counted while borg reads, as globenet-backup does.
-    const sizes = layout === "per-host" ? homeSizes(homes, excludes) : Promise.resolve(homes);
+    const sizes = layout === "per-host" ? homeSizes(homes, excludes, env) : Promise.resolve(homes);
     const r = await borg(["create", "--json", "--compression", "zstd,3", "--one-file-system", "--numeric-ids", ...ex, ...g.comment, `${repo}::${g.name}--${label}`, ...g.paths], passFile, env);
     if ((await sizes).length !== homes.length) throw new Error("home_sizes did not give one size a home");
     if (r.code !== 0) throw new Error(`borg create for ${g.name} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
@@ -166,7 +173,8 @@ export async function backupBench(o: BackupBenchOptions): Promise<BackupBench> {
     const repo = join(dir, "repo");
     const passFile = join(dir, "passphrase");
     writeFileSync(passFile, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
-    const env: NodeJS.ProcessEnv = { ...process.env, BORG_BASE_DIR: join(dir, "borg"), BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes" };
+    if (!HOST_PATH) throw new Error("lib/render/templates/backup-cron.hbs has no PATH= line");
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: HOST_PATH, BORG_BASE_DIR: join(dir, "borg"), BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes" };
     delete env.BORG_PASSPHRASE;
     delete env.BORG_PASSCOMMAND;
     say(`[bench] writing ${o.members} members × ${o.mbPerMember} MB of random data …`);
