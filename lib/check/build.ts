@@ -11,7 +11,8 @@ import { checkDepartedLeftovers } from "./departed";
 import { checkDnsRules } from "./dns-rules";
 import { checkFpmPoolAgreement } from "./fpm-pools";
 import { poolFieldsOf } from "../schema/site-scope";
-import { cmp, makeCtx, type Ctx } from "./context";
+import { cmp, invPath, makeCtx, type Ctx } from "./context";
+import { dbClientHost } from "../model/db-client";
 import { paths } from "../model/paths";
 import { deriveRecords, sortRecords } from "./records";
 import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "../model/types";
@@ -59,12 +60,20 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       }
     }
     if (dbHost) {
-      const sameMachine = !!webHost && inv.hosts[webHost]?.address === inv.hosts[dbHost]?.address;
-      // One rule for the account's host part: "localhost" (socket) when PHP runs on the db host, else the web host's address.
-      const clientHost = sameMachine || !webHost ? "localhost" : (inv.hosts[webHost]?.address ?? "localhost");
+      const web = webHost ? inv.hosts[webHost] : undefined;
+      const db = inv.hosts[dbHost];
+      // One rule for the account's host part (lib/model/db-client.ts): the socket on one machine, else the web host's address.
+      const clientHost = web && db ? dbClientHost(web, db) : "localhost";
+      if (clientHost === undefined && webHost) {
+        ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", webHost), {
+          en: `web host ${webHost} has no ${db?.address.includes(":") ? "IPv6" : "IPv4"} address, and the database host ${dbHost} is reached at ${db?.address} (give ${webHost} an address of that family, or move the databases of ${mv.handle} with db_host)`,
+          fr: `l'hôte web ${webHost} n'a pas d'adresse ${db?.address.includes(":") ? "IPv6" : "IPv4"}, et l'hôte de bases de données ${dbHost} est joint à ${db?.address} (donnez à ${webHost} une adresse de cette famille, ou déplacez les bases de ${mv.handle} avec db_host)`,
+        });
+        continue;
+      }
       for (const d of mv.databases) {
         const limits = { ...mv.db_limits, ...d.limits };
-        databases.push({ handle: mv.handle, status: mv.status, name: d.name, user: d.name, dbHost, clientHost, limits: { ...limits, max_user_connections: limits.max_user_connections ?? 20 }, webHost, file: m.src.file });
+        databases.push({ handle: mv.handle, status: mv.status, name: d.name, user: d.name, dbHost, clientHost: clientHost ?? "localhost", limits: { ...limits, max_user_connections: limits.max_user_connections ?? 20 }, webHost, file: m.src.file });
       }
     }
   }
