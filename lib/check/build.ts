@@ -7,6 +7,7 @@ import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "./sit
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "./vps";
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "./zones";
 import { checkCaa, deriveCaa } from "./caa";
+import { checkPtr } from "./ptr";
 import { checkDepartedLeftovers } from "./departed";
 import { checkDnsRules } from "./dns-rules";
 import { checkFpmPoolAgreement } from "./fpm-pools";
@@ -24,15 +25,17 @@ import { sshForwardPorts } from "./lab-ports";
  * applied. `facts` are the machine's (lib/model/facts.ts), given by the tool that runs here;
  * `changed` the data files changed against the base (git), on which duplicates are blamed.
  */
-export function loadModel(root: string, stack: string, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[] } {
+export function loadModel(root: string, stack: string, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[]; warnings: Diagnostic[] } {
   const { tree, errors } = loadTree(root, stack);
   if (opts.changed) tree.changed = opts.changed;
   const built = buildModel(tree, facts);
   const all = sortDiagnostics([...errors, ...built.errors]);
-  return all.length === 0 ? { model: built.model, errors: [] } : { errors: all };
+  const warnings = sortDiagnostics(built.warnings ?? []);
+  return all.length === 0 ? { model: built.model, errors: [], warnings } : { errors: all, warnings };
 }
 
-export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?: Model; errors: Diagnostic[] } {
+/** `warnings` (only with a model): what validate prints without refusing the data. */
+export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?: Model; errors: Diagnostic[]; warnings?: Diagnostic[] } {
   if (!tree.inventory) return { errors: [] };
   const ctx = makeCtx(tree, tree.inventory);
   const inv = ctx.inventory.value;
@@ -97,6 +100,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   checkZoneRecords(ctx, placed);
   checkDnsRules(ctx, placed);
   checkCaa(ctx, claims, placed);
+  checkPtr(ctx, placed, vps, refused);
 
   const byZone = new Map<string, PlacedRecord[]>();
   for (const p of placed) {
@@ -134,6 +138,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       zones,
     },
     errors: [],
+    warnings: ctx.report.warnings,
   };
 }
 
