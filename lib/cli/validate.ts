@@ -42,7 +42,7 @@ export function runValidate(args: Args, io: Io): number {
   }
   // Warnings never refuse the data (a setting of the inventory can make one kind an error);
   // beside errors they would only hide them, so they wait until the errors are fixed.
-  if (errors.length === 0) for (const d of sortDiagnostics(warnings)) io.err(`${fr ? "attention" : "warning"}: ${formatDiagnostic(d, lang)}`);
+  if (errors.length === 0) for (const d of sortDiagnostics(warnings)) io.err(`${fr ? "attention :" : "warning:"} ${formatDiagnostic(d, lang)}`);
   if (errors.length === 0 && warnings.length > 0) {
     io.err(
       fr

@@ -7,6 +7,6 @@
 export function withoutPtrWarnings(stderr: string): string {
   return stderr
     .split(/(?<=\n)/)
-    .filter((l) => !/^(warning|attention): \S+ \S+: \S+ (has no PTR|n'a pas de PTR)/.test(l) && !/^\d+ (warning\(s\): the data stays valid|avertissement\(s\) : les données restent valides)/.test(l))
+    .filter((l) => !/^(warning:|attention :) \S+ \S+: \S+ (has no PTR|n'a pas de PTR)/.test(l) && !/^\d+ (warning\(s\): the data stays valid|avertissement\(s\) : les données restent valides)/.test(l))
     .join("");
 }
