@@ -23,6 +23,7 @@ PACKAGES=(
   apache2                # apache2ctl -t on rendered vhosts; lab web host
   libapache2-mpm-itk     # members' sites run as their own users (AssignUserID); the web host's MPM
   php-fpm                # php-fpm8.2 -t on rendered pools; lab web host
+  php-mysql              # mysqli/PDO for members' PHP (WordPress…) on the web host; tests/db-remote.test.ts: a member's PHP reads its rows from the db host
   mariadb-server         # mariadbd + mariadb-install-db: throwaway servers in tests; lab
   mariadb-client         # mariadb client
   bind9                  # lab DNS

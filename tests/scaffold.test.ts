@@ -16,6 +16,7 @@ import { handleProblem, normaliseZoneName } from "../lib/scaffold/names";
 import { memberYaml, scalar, vpsYaml, zoneYaml } from "../lib/scaffold/yaml";
 import { cli } from "./helpers/cli";
 import { KEY } from "./helpers/data-tree";
+import { withoutPtrWarnings } from "./helpers/ptr-warnings";
 
 const P4: Pool = { cidr: "203.0.113.0/25", gateway: "203.0.113.1" };
 const P6: Pool = { cidr: "2001:db8:42::/64", gateway: "2001:db8:42::1" };
@@ -245,7 +246,7 @@ describe("npm run new on a copy of the repository's data", () => {
 
     // npm run validate itself agrees.
     const val = await cli(["validate", "--root", root]);
-    expect(val.stderr).toBe("");
+    expect(withoutPtrWarnings(val.stderr)).toBe("");
     expect(val.status).toBe(0);
   });
 

@@ -7,11 +7,13 @@ import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "./sit
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "./vps";
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "./zones";
 import { checkCaa, deriveCaa } from "./caa";
+import { checkPtr } from "./ptr";
 import { checkDepartedLeftovers } from "./departed";
 import { checkDnsRules } from "./dns-rules";
 import { checkFpmPoolAgreement } from "./fpm-pools";
 import { poolFieldsOf } from "../schema/site-scope";
-import { cmp, makeCtx, type Ctx } from "./context";
+import { cmp, invPath, makeCtx, type Ctx } from "./context";
+import { dbClientHost } from "../model/db-client";
 import { paths } from "../model/paths";
 import { deriveRecords, sortRecords } from "./records";
 import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "../model/types";
@@ -23,15 +25,17 @@ import { sshForwardPorts } from "./lab-ports";
  * applied. `facts` are the machine's (lib/model/facts.ts), given by the tool that runs here;
  * `changed` the data files changed against the base (git), on which duplicates are blamed.
  */
-export function loadModel(root: string, stack: string, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[] } {
+export function loadModel(root: string, stack: string, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[]; warnings: Diagnostic[] } {
   const { tree, errors } = loadTree(root, stack);
   if (opts.changed) tree.changed = opts.changed;
   const built = buildModel(tree, facts);
   const all = sortDiagnostics([...errors, ...built.errors]);
-  return all.length === 0 ? { model: built.model, errors: [] } : { errors: all };
+  const warnings = sortDiagnostics(built.warnings ?? []);
+  return all.length === 0 ? { model: built.model, errors: [], warnings } : { errors: all, warnings };
 }
 
-export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?: Model; errors: Diagnostic[] } {
+/** `warnings` (only with a model): what validate prints without refusing the data. */
+export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?: Model; errors: Diagnostic[]; warnings?: Diagnostic[] } {
   if (!tree.inventory) return { errors: [] };
   const ctx = makeCtx(tree, tree.inventory);
   const inv = ctx.inventory.value;
@@ -59,12 +63,20 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       }
     }
     if (dbHost) {
-      const sameMachine = !!webHost && inv.hosts[webHost]?.address === inv.hosts[dbHost]?.address;
-      // One rule for the account's host part: "localhost" (socket) when PHP runs on the db host, else the web host's address.
-      const clientHost = sameMachine || !webHost ? "localhost" : (inv.hosts[webHost]?.address ?? "localhost");
+      const web = webHost ? inv.hosts[webHost] : undefined;
+      const db = inv.hosts[dbHost];
+      // One rule for the account's host part (lib/model/db-client.ts): the socket on one machine, else the web host's address.
+      const clientHost = web && db ? dbClientHost(web, db) : "localhost";
+      if (clientHost === undefined && webHost) {
+        ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", webHost), {
+          en: `web host ${webHost} has no ${db?.address.includes(":") ? "IPv6" : "IPv4"} address, and the database host ${dbHost} is reached at ${db?.address} (give ${webHost} an address of that family, or move the databases of ${mv.handle} with db_host)`,
+          fr: `l'hôte web ${webHost} n'a pas d'adresse ${db?.address.includes(":") ? "IPv6" : "IPv4"}, et l'hôte de bases de données ${dbHost} est joint à ${db?.address} (donnez à ${webHost} une adresse de cette famille, ou déplacez les bases de ${mv.handle} avec db_host)`,
+        });
+        continue;
+      }
       for (const d of mv.databases) {
         const limits = { ...mv.db_limits, ...d.limits };
-        databases.push({ handle: mv.handle, status: mv.status, name: d.name, user: d.name, dbHost, clientHost, limits: { ...limits, max_user_connections: limits.max_user_connections ?? 20 }, webHost, file: m.src.file });
+        databases.push({ handle: mv.handle, status: mv.status, name: d.name, user: d.name, dbHost, clientHost: clientHost ?? "localhost", limits: { ...limits, max_user_connections: limits.max_user_connections ?? 20 }, webHost, file: m.src.file });
       }
     }
   }
@@ -88,6 +100,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   checkZoneRecords(ctx, placed);
   checkDnsRules(ctx, placed);
   checkCaa(ctx, claims, placed);
+  checkPtr(ctx, placed, vps, refused);
 
   const byZone = new Map<string, PlacedRecord[]>();
   for (const p of placed) {
@@ -125,6 +138,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       zones,
     },
     errors: [],
+    warnings: ctx.report.warnings,
   };
 }
 

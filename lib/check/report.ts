@@ -11,6 +11,8 @@ export interface Place {
 /** Collects cross-file diagnostics, each pointing at a field of a file. */
 export class Report {
   readonly errors: Diagnostic[] = [];
+  /** What validate prints without refusing the data (a missing PTR by default). */
+  readonly warnings: Diagnostic[] = [];
 
   /**
    * @param changed data files changed against the base (git), when known: a value claimed
@@ -30,9 +32,18 @@ export class Report {
 
   /** A Bilingual message carries its French; a plain string is English only. */
   at(src: YamlFile, path: ReadonlyArray<string | number>, message: string | Bilingual): void {
+    this.errors.push(Report.diagnostic(src, path, message));
+  }
+
+  /** Like `at`, but the data stays valid: validate prints it and goes on. */
+  warnAt(src: YamlFile, path: ReadonlyArray<string | number>, message: string | Bilingual): void {
+    this.warnings.push(Report.diagnostic(src, path, message));
+  }
+
+  private static diagnostic(src: YamlFile, path: ReadonlyArray<string | number>, message: string | Bilingual): Diagnostic {
     const p = locate(src, path);
     const text = typeof message === "string" ? { message } : { message: message.en, fr: message.fr };
-    this.errors.push({ file: src.file, line: p.line, col: p.col, field: formatPath(path), ...text });
+    return { file: src.file, line: p.line, col: p.col, field: formatPath(path), ...text };
   }
 
   /** "members/velo-libre/member.yaml:9 sites[0].host" — how a message refers to another place. */

@@ -19,14 +19,17 @@ export function runValidate(args: Args, io: Io): number {
   const changed = base ? new Set(changedSince(root, base)) : undefined;
   const seen = new Set<string>();
   const errors: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
   const counts: string[] = [];
   for (const stack of stacks) {
-    const { model, errors: e } = loadModel(root, stack, {}, { changed });
-    for (const d of e) {
-      const key = formatDiagnostic(d);
-      if (!seen.has(key)) {
-        seen.add(key);
-        errors.push(d);
+    const { model, errors: e, warnings: w } = loadModel(root, stack, {}, { changed });
+    for (const [list, into] of [[e, errors], [w, warnings]] as const) {
+      for (const d of list) {
+        const key = formatDiagnostic(d);
+        if (!seen.has(key)) {
+          seen.add(key);
+          into.push(d);
+        }
       }
     }
     if (model) {
@@ -36,6 +39,16 @@ export function runValidate(args: Args, io: Io): number {
   }
   for (const f of untrackedDataFiles(root) ?? []) {
     io.err(fr ? `attention : ${f} n'est pas suivi par git : la CI ne le verra pas (git add ${f})` : `warning: ${f} is not tracked by git, so CI will not see it (git add ${f})`);
+  }
+  // Warnings never refuse the data (a setting of the inventory can make one kind an error);
+  // beside errors they would only hide them, so they wait until the errors are fixed.
+  if (errors.length === 0) for (const d of sortDiagnostics(warnings)) io.err(`${fr ? "attention :" : "warning:"} ${formatDiagnostic(d, lang)}`);
+  if (errors.length === 0 && warnings.length > 0) {
+    io.err(
+      fr
+        ? `${warnings.length} avertissement(s) : les données restent valides (checks: { ptr: error } dans Pulumi.<pile>.yaml en fait des erreurs ; docs/guide-benevole.md, « Adresses sans PTR »)`
+        : `${warnings.length} warning(s): the data stays valid (checks: { ptr: error } in Pulumi.<stack>.yaml makes them errors; docs/architecture.md, "Every address has its PTR")`,
+    );
   }
   if (errors.length > 0) {
     for (const d of sortDiagnostics(errors)) io.err(formatDiagnostic(d, lang));

@@ -199,6 +199,7 @@ const ENTRIES: Entry[] = [
   [/^needs at least one host$/, () => "demande au moins un hôte"],
   [/^must be a PHP version like "8\.2" \(quoted\)$/, () => "doit être une version de PHP comme \"8.2\" (entre guillemets)"],
   [/^must be three lowercase hex pairs like 52:54:00$/, () => "doit être trois paires hexadécimales en minuscules, comme 52:54:00"],
+  [/^must be "warn" \(validate prints it, nothing is refused\) or "error" \(validate refuses the data\)$/, () => "doit être \"warn\" (validate l'affiche, rien n'est refusé) ou \"error\" (validate refuse les données)"],
 ];
 
 /** "handle", "VPS name"… inside an identifier message. */

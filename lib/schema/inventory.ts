@@ -185,6 +185,11 @@ const backup = z.strictObject({
     .optional(),
 });
 
+/** How strict a few checks are (docs/architecture.md, "Every address has its PTR"). */
+const checks = z.strictObject({
+  ptr: z.enum(["warn", "error"], { error: 'must be "warn" (validate prints it, nothing is refused) or "error" (validate refuses the data)' }).default("warn"),
+});
+
 const pool4 = z.strictObject({ cidr: cidr(4), gateway: ipv4 });
 const pool6 = z.strictObject({ cidr: cidr(6), gateway: ipv6 });
 
@@ -207,6 +212,8 @@ export const inventorySchema = z.strictObject({
   dnssec: dnssec.prefault({}),
   /** Needed when a host has the backup role. */
   backup: backup.optional(),
+  /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */
+  checks: checks.prefault({}),
   hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),
 });
 

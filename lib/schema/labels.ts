@@ -128,6 +128,7 @@ export const inventoryLabels: Labels = {
   "backup.home_excludes": { label: "excluded from home backups" },
   "backup.state.host": { label: "state backups' host" },
   "backup.state.path": { label: "state backups folder" },
+  "checks.ptr": { label: "missing-PTR check" },
   hosts: { label: "host" },
   "hosts{}.roles": { label: "role" },
   "hosts{}.address": { label: "SSH address" },

@@ -248,12 +248,49 @@ async function cnfState(i: DatabaseInputs): Promise<{ account: boolean; foreign?
   return { account: state === "present", foreign: state === "foreign", sha: sha ? sha : undefined };
 }
 
+/** The port a credentials file with `host=` reaches: it names none, so the client's default. */
+export const MARIADB_PORT = 3306;
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/**
+ * Why the server would not take the member's connections where its credentials file sends
+ * them, or undefined: with a remote client the file says `host=<db host's address>` (no
+ * port), so the server must listen on that address, port 3306, and on nothing else but
+ * loopback. "Every address" (`*`, `0.0.0.0`, `::`, unset) is refused too: the inventory says
+ * where the db host listens, and a public address it also has would be open to the world
+ * but for the grants. The host's MariaDB configuration is the host's set-up, not this
+ * resource's (restarting MariaDB under every member's database is not a side effect to
+ * have): this only checks it. `bind` is @@bind_address (a comma-separated list since 10.11).
+ */
+export function listeningProblem(address: string, skipNetworking: string, bind: string, port: string): string | undefined {
+  const fix = `set bind-address = ${address} and port = ${MARIADB_PORT} under [mysqld] in /etc/mysql/mariadb.conf.d/50-server.cnf on the database host and restart MariaDB; see docs/architecture.md, "Databases on their own host"`;
+  if (skipNetworking === "1" || skipNetworking.toUpperCase() === "ON") return `MariaDB there has skip-networking (no TCP), so the web host cannot reach it (${fix})`;
+  const list = bind.split(",").map((a) => a.trim()).filter((a) => a !== "" && a.toUpperCase() !== "NULL");
+  if (list.length === 0 || list.some((a) => a === "*" || a === "0.0.0.0" || a === "::")) return `MariaDB there listens on every address (bind-address "${printable(bind)}"), not only on ${address} as the inventory says (${fix})`;
+  const others = list.filter((a) => a !== address && !LOOPBACK.has(a));
+  if (others.length > 0) return `MariaDB there also listens on ${others.map(printable).join(", ")}, which the inventory does not give this host (${fix})`;
+  if (!list.includes(address)) return `MariaDB there listens on ${list.map(printable).join(", ")}, not on ${address} where the member's credentials file sends PHP (${fix})`;
+  if (port !== String(MARIADB_PORT)) return `MariaDB there listens on port ${printable(port)}, and the credentials file names none, so the client uses ${MARIADB_PORT} (${fix})`;
+  return undefined;
+}
+
+/** Refuses, before anything is changed, a server that would not take the member's connections from the web host. */
+async function checkListening(i: DatabaseInputs): Promise<void> {
+  if (i.clientHost === "localhost") return;
+  const r = await runSql(i.target, i.socket, "SELECT @@GLOBAL.skip_networking, IFNULL(@@GLOBAL.bind_address, ''), @@GLOBAL.port;\n", `reading where MariaDB listens for database ${i.name}`, [], true, "read");
+  const [skip = "", bind = "", port = ""] = (r.stdout.split("\n")[0] ?? "").split("\t");
+  const p = listeningProblem(i.target.address, skip, bind, port);
+  if (p) throw new Error(`${i.target.name}: refusing to apply database ${i.name} for clients on ${i.clientHost}: ${p}. Nothing was changed.`);
+}
+
 /**
  * Creates or converges database, user, grant, limits and lock with this password. create:
  * refuses a database or account that exists without the provider's record; update: the
  * resource is in Pulumi's state (the provider made it), so a missing record is written.
  */
 async function apply(i: DatabaseInputs, password: string, mode: "create" | "update"): Promise<void> {
+  await checkListening(i);
   const sql = META_SQL + (mode === "create" ? guardSql(i) : "") + markSql(i) + renderDatabaseSql(modelOf(i), password);
   await runSql(i.target, i.socket, sql, `${mode === "create" ? "creating" : "updating"} database ${i.name}`, [password]).catch((e: unknown) => {
     throw refusal(e, i, mode === "create" ? "to create" : "to update");

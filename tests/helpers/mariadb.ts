@@ -64,6 +64,10 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** Extra server options, e.g. ["--max-connections=20"]. */
   serverArgs?: string[];
+  /** Listen on this address, port 3306, as a db host does (with `wrap`: in that host's namespace). */
+  bindAddress?: string;
+  /** Runs mariadbd through this, e.g. lib/lab/netns.ts's onHost (nsenter execs: the PID stays the server's). */
+  wrap?: (cmd: string, args: string[]) => [string, string[]];
 }
 
 /** Servers still running in this process: killed if the process exits without stop(). */
@@ -161,11 +165,12 @@ export async function startMariaDB(opts: StartOptions = {}): Promise<MariaDB> {
       `--socket=${socket}`,
       `--pid-file=${pidFile}`,
       `--log-error=${errorLog}`,
-      ...(port ? ["--bind-address=127.0.0.1", `--port=${port}`] : ["--skip-networking"]),
+      ...(opts.bindAddress ? [`--bind-address=${opts.bindAddress}`, "--port=3306", "--skip-name-resolve"] : port ? ["--bind-address=127.0.0.1", `--port=${port}`] : ["--skip-networking"]),
       "--innodb-buffer-pool-size=32M",
       ...(opts.serverArgs ?? []),
     ];
-    const proc = spawn(server, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const [cmd, argv] = opts.wrap ? opts.wrap(server, args) : [server, args];
+    const proc = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
     child = proc;
     const pid = proc.pid ?? -1;
     let early = "";

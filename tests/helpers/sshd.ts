@@ -26,12 +26,16 @@ export interface Sshd {
 export interface SshdOptions {
   /** Also read each user's ~/.ssh/authorized_keys (as Debian's sshd does), after the shared file. */
   homeKeys?: boolean;
+  /** Listen here instead of 127.0.0.1 (a host of a test topology, lib/lab/netns.ts). */
+  address?: string;
+  /** Runs sshd through this, e.g. lib/lab/netns.ts's onHost: in a host's namespaces. */
+  wrap?: (cmd: string, args: string[]) => [string, string[]];
 }
 
 
-function banner(port: number): Promise<boolean> {
+function banner(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = tcpConnect({ host: "127.0.0.1", port }, () => undefined);
+    const s = tcpConnect({ host, port }, () => undefined);
     s.setTimeout(1000);
     s.once("data", (d) => {
       s.destroy();
@@ -68,7 +72,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       // First, as in Debian's sshd_config: sshd keeps the first value it reads.
       `Include ${dropinDir}/*.conf`,
       `Port ${port}`,
-      "ListenAddress 127.0.0.1",
+      `ListenAddress ${opts.address ?? "127.0.0.1"}`,
       `HostKey ${join(dir, "host_key")}`,
       `PidFile ${join(dir, "sshd.pid")}`,
       `AuthorizedKeysFile ${join(dir, "authorized_keys")}${opts.homeKeys ? " .ssh/authorized_keys" : ""}`,
@@ -88,13 +92,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   let child: ChildProcess;
   let log = "";
   const launch = async (): Promise<void> => {
-    child = spawn(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+    const [cmd, args] = (opts.wrap ?? ((c: string, a: string[]) => [c, a] as [string, string[]]))(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")]);
+    child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
     child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
     const deadline = Date.now() + 15_000;
-    while (!(await banner(port))) {
+    while (!(await banner(port, opts.address))) {
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill("SIGKILL");
-        throw new Error(`sshd did not start on 127.0.0.1:${port}:\n${log}`);
+        throw new Error(`sshd did not start on ${opts.address ?? "127.0.0.1"}:${port}:\n${log}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
