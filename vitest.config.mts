@@ -11,6 +11,7 @@ import { defineConfig } from "vitest/config";
  */
 export const SYSTEM = [
   "tests/ci-gitlab.test.ts",
+  "tests/dns-secondary.test.ts",
   "tests/engine-e2e.test.ts",
   "tests/guard-apply.test.ts",
   "tests/guard-engine.test.ts",

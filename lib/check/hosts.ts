@@ -48,13 +48,10 @@ export function checkDnsHosts(ctx: Ctx): { primary?: string; secondaries: string
   if (zonesExist && primaries.length !== 1) {
     ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts"), { en: `needs exactly one host with the dns-primary role, found ${primaries.length} (${primaries.join(", ") || "none"}) (give the role to one host)`, fr: `il faut exactement un hôte ayant le rôle dns-primary, il y en a ${primaries.length} (${primaries.join(", ") || "aucun"}) (donnez ce rôle à un seul hôte)` });
   }
-  const hosts = ctx.inventory.value.hosts;
   for (const s of secondaries) {
     if (primaries.includes(s)) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", s, "roles"), { en: "a host cannot be both dns-primary and dns-secondary (keep one role)", fr: "un hôte ne peut pas être à la fois dns-primary et dns-secondary (gardez un seul rôle)" });
     // A secondary copies the zones from the primary: without one it would serve nothing.
     else if (primaries.length === 0) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", s, "roles"), { en: "a dns-secondary needs a host with the dns-primary role to transfer the zones from (give that role to one host, or remove dns-secondary)", fr: "un dns-secondary a besoin d'un hôte ayant le rôle dns-primary d'où transférer les zones (donnez ce rôle à un hôte, ou retirez dns-secondary)" });
-    // One address is one named: a secondary there would be the primary itself.
-    else if (primaries.length === 1 && hosts[s]?.address === hosts[primaries[0] as string]?.address) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", s, "address"), { en: `is also the address of the dns-primary ${primaries[0]} (a secondary runs on another machine, with its own address)`, fr: `est aussi l'adresse du dns-primary ${primaries[0]} (un secondaire tourne sur une autre machine, avec sa propre adresse)` });
   }
   // Host names and SSH users must not collide with member handles (unix users on the same machines).
   const sshUsers = new Set(Object.values(ctx.inventory.value.hosts).map((h) => h.ssh.user));
