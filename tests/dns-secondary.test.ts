@@ -37,17 +37,24 @@ const ok =
 const NS1 = { v4: "192.0.2.53", v6: "2001:db8::53" };
 const NS2 = "198.51.100.53";
 const WEB = "192.0.2.10";
+/**
+ * How the provider (this machine) reaches each name server's sshd: an address of the test's
+ * own, so the test runs while the lab (which routes the inventory's addresses) is up too.
+ */
+const SSH = { ns1: "198.51.100.201", ns2: "198.51.100.202" };
 const ZONE = "velo-libre.example";
 
 const T: Topology = {
   prefix: "gd2",
   stateDir: "",
   hosts: [
-    { name: "ns1", addresses: [NS1.v4, NS1.v6], privateDirs: bindPrivateDirs() },
-    { name: "ns2", addresses: [NS2], privateDirs: bindPrivateDirs() },
+    // The inventory's address first: it is the source of what named sends (NOTIFY, transfers).
+    { name: "ns1", addresses: [NS1.v4, NS1.v6, SSH.ns1], privateDirs: bindPrivateDirs() },
+    { name: "ns2", addresses: [NS2, SSH.ns2], privateDirs: bindPrivateDirs() },
     { name: "web", addresses: [WEB] },
   ],
   runner: ["198.51.100.250"],
+  runnerReach: [SSH.ns1, SSH.ns2],
 };
 
 /** The data: the test inventory (ns1 primary 192.0.2.53, ns2 secondary 198.51.100.53), a signed zone with a TXT we change. */
@@ -75,7 +82,7 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
   const argvs = new Set<string>();
   let polling: NodeJS.Timeout | undefined;
 
-  const target = (h: "ns1" | "ns2") => ({ name: h, address: h === "ns1" ? NS1.v4 : NS2, port: 22, user: "root", hostKey: sshd[h]?.hostKey ?? "" });
+  const target = (h: "ns1" | "ns2") => ({ name: h, address: SSH[h], port: 22, user: "root", hostKey: sshd[h]?.hostKey ?? "" });
   const dig = (host: string, ...args: string[]) => runOnHost(T, host, "dig", ["+time=2", "+tries=1", ...args], { timeoutMs: 20_000 });
   const secretOf = (k: { outs: TransferKeyOutputs } | undefined) => plain<string>(k?.outs.secret);
   const log = (host: string) => (existsSync(hostPath(T, host, BIND_HOST_LOG)) ? readFileSync(hostPath(T, host, BIND_HOST_LOG), "utf8") : "");
@@ -92,8 +99,8 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
       await bindStart(T, h);
     }
     // One client key for both servers (the provider has one, from its environment).
-    sshd.ns1 = await startSshd({ listen: { address: NS1.v4, port: 22 }, wrap: (c, a) => onHost(T, "ns1", c, a) });
-    sshd.ns2 = await startSshd({ listen: { address: NS2, port: 22 }, wrap: (c, a) => onHost(T, "ns2", c, a), clientKeyFile: sshd.ns1.keyFile });
+    sshd.ns1 = await startSshd({ listen: { address: SSH.ns1, port: 22 }, wrap: (c, a) => onHost(T, "ns1", c, a) });
+    sshd.ns2 = await startSshd({ listen: { address: SSH.ns2, port: 22 }, wrap: (c, a) => onHost(T, "ns2", c, a), clientKeyFile: sshd.ns1.keyFile });
     process.env.GLOBENET_SSH_KEY_FILE = sshd.ns1.keyFile;
     const poll = () =>
       execFile("ps", ["-eo", "args"], { maxBuffer: 16 << 20 }, (_e, out) => {
