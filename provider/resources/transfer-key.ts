@@ -67,8 +67,8 @@ function check(raw: Record<string, unknown>): { inputs?: TransferKeyInputs; fail
   // Never the value in the message: it is the key.
   if (news.secret !== undefined && news.secret !== null && !(str(news.secret) && SECRET.test(news.secret))) f.add("secret", "must be a key as this provider makes them (32 bytes, base64)");
   if (!f.ok) return { failures: f.list };
-  // The secret stays wrapped as it came: the engine keeps it a secret in the state.
-  const inputs = { target: asTarget(news.target), rotation: r as number, ...(news.secret ? { secret: raw.secret } : {}) } as unknown as TransferKeyInputs;
+  // Wrapped as a secret whatever the caller sent: the engine keeps it encrypted in the state.
+  const inputs = { target: asTarget(news.target), rotation: r as number, ...(news.secret ? { secret: secret(news.secret as string) } : {}) } as unknown as TransferKeyInputs;
   return { inputs };
 }
 
@@ -128,9 +128,12 @@ async function del(_id: string, rawProps: TransferKeyOutputs): Promise<void> {
   await run(props.target, SCRIPT, { args: ["delete", sha256(transferKeyText(key))], what: "removing the zone transfer key", kind: "converge" });
 }
 
+/** Dry mode: the key is made as create and update make it (it needs no host), so the state has the real shape. */
 function dryOutputs(raw: TransferKeyInputs, olds?: TransferKeyOutputs): TransferKeyOutputs {
   const i = plain<TransferKeyInputs>(raw);
-  return { target: i.target, rotation: i.rotation, secret: secret(i.secret ?? secretOf(olds) ?? ""), drift: [] };
+  const o = olds ? plain<TransferKeyOutputs>(olds) : undefined;
+  const key = i.secret ?? (o && o.rotation === i.rotation ? secretOf(o) : undefined) ?? newTransferSecret();
+  return { target: i.target, rotation: i.rotation, secret: secret(key), drift: [] };
 }
 
 export const transferKeyType: ResourceType<TransferKeyInputs, TransferKeyOutputs> = { check, diff, create, read, update, delete: del, dryOutputs };
