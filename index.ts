@@ -45,6 +45,10 @@ export function program(root: string = __dirname, facts: MachineFacts = {}): Rec
         }),
     );
 
+    // The primary first: its copy of the zone transfer key makes the key the secondaries get.
+    const transfers = model.hosts.some((h) => h.roles.includes("dns-secondary")) ? { rotation: model.inventory.dns_transfers.key_rotation } : undefined;
+    const primaryHost = model.hosts.find((h) => h.roles.includes("dns-primary"));
+    const primary = primaryHost ? new DnsServer(primaryHost.name, { target: targets.get(primaryHost.name) as Target, role: "primary", files: files.filter((f) => f.host === primaryHost.name), transfers }) : undefined;
     for (const h of model.hosts) {
       const mine = files.filter((f) => f.host === h.name);
       const target = targets.get(h.name) as Target;
@@ -53,8 +57,9 @@ export function program(root: string = __dirname, facts: MachineFacts = {}): Rec
         const accounts = model.members.flatMap((m, i) => (m.webHost === h.name && members[i]?.account ? [members[i].account] : []));
         new WebServer(h.name, { target, files: mine }, { dependsOn: accounts });
       }
-      if (h.roles.includes("dns-primary")) new DnsServer(h.name, { target, role: "primary", files: mine });
-      else if (h.roles.includes("dns-secondary")) new DnsServer(h.name, { target, role: "secondary", files: mine });
+      if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
+        new DnsServer(h.name, { target, role: "secondary", files: mine, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });
+      }
     }
     const backups = backupPlan(model);
     // After the members: the first scheduled run finds their homes and databases in place.

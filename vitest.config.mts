@@ -12,6 +12,8 @@ import { defineConfig } from "vitest/config";
 export const SYSTEM = [
   "tests/ci-gitlab.test.ts",
   "tests/db-remote.test.ts",
+  "tests/dns-secondary.test.ts",
+  "tests/dns-transfer-key-engine.test.ts",
   "tests/engine-e2e.test.ts",
   "tests/guard-apply.test.ts",
   "tests/guard-engine.test.ts",

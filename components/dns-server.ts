@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RenderedFile } from "../lib/render";
 import { FileSet } from "./file-set";
 import type { Target } from "./target";
+import { TransferKey } from "./transfer-key";
 import { COMPONENT_TOKENS } from "../lib/base/tokens";
 
 export interface DnsServerArgs {
@@ -9,19 +10,31 @@ export interface DnsServerArgs {
   role: "primary" | "secondary";
   /** This host's rendered bind files. */
   files: RenderedFile[];
+  /**
+   * Zone transfers signed with the stack's TSIG key, when the stack has secondaries: the
+   * rotation number, and on a secondary the key (the primary's `transferSecret`).
+   */
+  transfers?: { rotation: number; secret?: pulumi.Input<string> };
 }
 
 /**
  * One name server: for the primary, named.conf fragment and every zone as one file set (the
  * provider raises a zone's serial only when its content changes); for a secondary, the
- * fragment that makes it transfer the zones from the primary.
+ * fragment that makes it transfer the zones from the primary. With secondaries, each also
+ * gets its copy of the transfer key first (named.conf.globenet includes it): the primary's
+ * copy makes the key.
  */
 export class DnsServer extends pulumi.ComponentResource {
+  /** The transfer key, made by the primary's copy (a secret output); undefined without secondaries. */
+  readonly transferSecret?: pulumi.Output<string>;
+
   constructor(name: string, args: DnsServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TOKENS.dnsServer, name, {}, opts);
     const files: Record<string, string> = {};
     for (const f of args.files) if (f.daemon === "bind" && f.path.startsWith("bind/")) files[f.path.slice("bind/".length)] = f.content;
-    new FileSet(`${name}-bind`, { target: args.target, kind: args.role === "primary" ? "bind-primary" : "bind-secondary", files }, { parent: this });
+    const key = args.transfers ? new TransferKey(`${name}-transfer-key`, { target: args.target, rotation: args.transfers.rotation, secret: args.transfers.secret }, { parent: this }) : undefined;
+    this.transferSecret = key?.secret;
+    new FileSet(`${name}-bind`, { target: args.target, kind: args.role === "primary" ? "bind-primary" : "bind-secondary", files }, { parent: this, dependsOn: key ? [key] : [] });
     this.registerOutputs({});
   }
 }

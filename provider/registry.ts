@@ -5,6 +5,7 @@ import { backupRepositoryType } from "./resources/backup-repository";
 import { databaseType } from "./resources/database";
 import { fileSetType } from "./resources/file-set";
 import { guestType } from "./resources/guest";
+import { transferKeyType } from "./resources/transfer-key";
 import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 
 /** Resource types by token. Each lives in provider/resources/<name>.ts. */
@@ -15,4 +16,5 @@ export const registry: Record<string, ResourceType<any, any>> = {
   [RESOURCE_TOKENS.guest]: guestType,
   [RESOURCE_TOKENS.backupClient]: backupClientType,
   [RESOURCE_TOKENS.backupRepository]: backupRepositoryType,
+  [RESOURCE_TOKENS.transferKey]: transferKeyType,
 } satisfies Record<ResourceToken, ResourceType<any, any>>;

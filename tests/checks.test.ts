@@ -47,6 +47,9 @@ const cases: Array<[string, Record<string, string | null>, string[]]> = [
     "Pulumi.test.yaml": (baseFiles()["Pulumi.test.yaml"] as string).replace("network: { type: bridge, bridge: br0 }", "network: { type: user }"),
     "members/velo-libre/vps/atelier.yaml": vpsWith("ipv4: 203.0.113.20\n", ""),
   }, ["members/velo-libre/vps/atelier.yaml:1:1: hv1 uses QEMU's user-mode network (lab), whose SSH forward needs an IPv4 address (add ipv4:)"]],
+  ["a dns-secondary without a dns-primary", {
+    "Pulumi.test.yaml": (baseFiles()["Pulumi.test.yaml"] as string).replace("roles: [dns-primary]", "roles: [dns-secondary]"),
+  }, ["Pulumi.test.yaml:14:7 config[\"globenet-infra:inventory\"].hosts: needs exactly one host with the dns-primary role, found 0 (none) (give the role to one host)", "Pulumi.test.yaml:21:16 config[\"globenet-infra:inventory\"].hosts.ns1.roles: a dns-secondary needs a host with the dns-primary role to transfer the zones from (give that role to one host, or remove dns-secondary)", "Pulumi.test.yaml:26:16 config[\"globenet-infra:inventory\"].hosts.ns2.roles: a dns-secondary needs a host with the dns-primary role to transfer the zones from (give that role to one host, or remove dns-secondary)"]],
   ["domain_type auto on a hypervisor that is not this machine", {
     "Pulumi.test.yaml": (baseFiles()["Pulumi.test.yaml"] as string).replace("domain_type: kvm", "domain_type: auto"),
   }, ["Pulumi.test.yaml:36:33 config[\"globenet-infra:inventory\"].hosts.hv1.libvirt.domain_type: auto is for a lab hypervisor on 127.0.0.1, where the machine running the driver is the hypervisor (say \"kvm\" for a real one)"]],

@@ -110,8 +110,8 @@ describe.skipIf(!ok)("a member's database on its own host, reached from the web 
     topologyUp(T);
     up = true;
     db = await startMariaDB({ bindAddress: DB, wrap: (c, a) => onHost(T, "db", c, a) });
-    dbSshd = await startSshd({ address: DB, wrap: (c, a) => onHost(T, "db", c, a) });
-    webSshd = await startSshd({ address: WEB, wrap: (c, a) => onHost(T, "web", c, a) });
+    dbSshd = await startSshd({ listen: { address: DB, port: 22 }, wrap: (c, a) => onHost(T, "db", c, a) });
+    webSshd = await startSshd({ listen: { address: WEB, port: 22 }, wrap: (c, a) => onHost(T, "web", c, a) });
     // One deploy key for both hosts, as CI has: the web host's sshd lets the db host's client key in too.
     writeFileSync(join(webSshd.dir, "authorized_keys"), readFileSync(`${dbSshd.keyFile}.pub`));
     process.env.GLOBENET_SSH_KEY_FILE = dbSshd.keyFile;

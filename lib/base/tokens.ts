@@ -21,6 +21,7 @@ export const RESOURCE_TOKENS = {
   guest: "globenet:vm:Guest",
   backupClient: "globenet:backup:Client",
   backupRepository: "globenet:backup:Repository",
+  transferKey: "globenet:dns:TransferKey",
 } as const;
 
 /** The bench's trivial resource, served only by the provider's dry mode (provider/dry-run.ts). */

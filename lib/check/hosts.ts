@@ -50,6 +50,8 @@ export function checkDnsHosts(ctx: Ctx): { primary?: string; secondaries: string
   }
   for (const s of secondaries) {
     if (primaries.includes(s)) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", s, "roles"), { en: "a host cannot be both dns-primary and dns-secondary (keep one role)", fr: "un hôte ne peut pas être à la fois dns-primary et dns-secondary (gardez un seul rôle)" });
+    // A secondary copies the zones from the primary: without one it would serve nothing.
+    else if (primaries.length === 0) ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", s, "roles"), { en: "a dns-secondary needs a host with the dns-primary role to transfer the zones from (give that role to one host, or remove dns-secondary)", fr: "un dns-secondary a besoin d'un hôte ayant le rôle dns-primary d'où transférer les zones (donnez ce rôle à un hôte, ou retirez dns-secondary)" });
   }
   // Host names and SSH users must not collide with member handles (unix users on the same machines).
   const sshUsers = new Set(Object.values(ctx.inventory.value.hosts).map((h) => h.ssh.user));

@@ -29,6 +29,14 @@ export const paths = {
    */
   dnssecKeyDir: "/var/lib/bind/globenet-keys",
   secondaryZoneFile: (zone: string) => `/var/cache/bind/globenet/${zone}.zone`,
+  /**
+   * The TSIG key that authenticates zone transfers and NOTIFY between the primary and the
+   * secondaries: written by the provider's TransferKey resource (root:bind 0640), outside the
+   * bind file set (whose files are world-readable and hashed into the state), included by
+   * named.conf.globenet. The name is the same on every name server.
+   */
+  transferKeyFile: "/etc/bind/globenet-transfer.key",
+  transferKeyName: "globenet-transfer",
   vpsDisk: (imagesDir: string, domain: string) => `${imagesDir}/${domain}.qcow2`,
   vpsSeed: (imagesDir: string, domain: string) => `${imagesDir}/${domain}-seed.iso`,
   /** Each guest's own copy of a direct-boot kernel and initrd (libvirt relabels them per domain). */

@@ -11,6 +11,10 @@ import { generatedNotice, inventoryFile } from "./notice";
  */
 export function renderNamedConf(model: Model, host: string): string {
   const zones = [...model.zones].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Transfers and NOTIFY are signed with the stack's one TSIG key (docs/architecture.md,
+  // "Secondary name servers and TSIG"): never allowed by address alone.
+  const key = namedConfString(paths.transferKeyName);
+  const withKey = (a: string) => `${a} key ${key};`;
   const primary = zones
     .filter((z) => z.primary === host)
     .map((z) => {
@@ -23,8 +27,8 @@ export function renderNamedConf(model: Model, host: string): string {
         // that was signed valid while BIND withdraws its keys, and the served serial never goes back.
         policy: z.dnssec ? namedConfString(DNSSEC_POLICY) : "insecure",
         keyDirectory: namedConfString(paths.dnssecKeyDir),
-        allowTransfer: secondaries.length > 0 ? secondaries.map((a) => `${a};`).join(" ") : "none;",
-        alsoNotify: secondaries.length > 0 ? secondaries.map((a) => `${a};`).join(" ") : null,
+        allowTransfer: secondaries.length > 0 ? `key ${key};` : "none;",
+        alsoNotify: secondaries.length > 0 ? secondaries.map(withKey).join(" ") : null,
       };
     });
   const secondary = zones
@@ -33,12 +37,14 @@ export function renderNamedConf(model: Model, host: string): string {
       name: namedConfString(z.name),
       source: lineComment(z.file),
       file: namedConfString(paths.secondaryZoneFile(z.name)),
-      primary: namedConfAddress(hostAddress(model, z.primary, z)),
+      primary: withKey(namedConfAddress(hostAddress(model, z.primary, z))),
     }));
+  const transfers = secondary.length > 0 || primary.some((z) => z.alsoNotify !== null);
   const d = model.inventory.dnssec;
   return renderTemplate("named.conf.globenet", {
     notice: lineComment(generatedNotice(`zones/*.yaml and ${inventoryFile(model.stack)}`)),
     host: lineComment(host),
+    transferKeyFile: transfers ? namedConfString(paths.transferKeyFile) : null,
     policy:
       primary.length > 0
         ? {

@@ -143,6 +143,15 @@ const dnssec = z.strictObject({
   publish_safety: duration.default("1h"),
 });
 
+/**
+ * Zone transfers between the primary and the secondaries, signed with one TSIG key the apply
+ * makes (a stack secret; docs/architecture.md, "Secondary name servers and TSIG").
+ */
+const dnsTransfers = z.strictObject({
+  /** Raise by one to make a new key: every name server gets it in the same apply (rotation). */
+  key_rotation: z.number({ error: "must be a whole number (raise it by one to make a new transfer key)" }).int({ error: "must be a whole number (raise it by one to make a new transfer key)" }).min(0).max(1_000_000, { error: "must be at most 1000000" }).default(0),
+});
+
 /** How many snapshots pruning keeps (borg prune --keep-daily/weekly/monthly). */
 const keep = (what: string, dflt: number) =>
   z.number({ error: `must be a whole number of ${what} snapshots to keep` }).int({ error: `must be a whole number of ${what} snapshots to keep` }).min(0).max(1000, { error: "must be at most 1000" }).default(dflt);
@@ -210,6 +219,7 @@ export const inventorySchema = z.strictObject({
   /** Needed as soon as a site has tls: acme (the default). */
   acme: acme.optional(),
   dnssec: dnssec.prefault({}),
+  dns_transfers: dnsTransfers.prefault({}),
   /** Needed when a host has the backup role. */
   backup: backup.optional(),
   /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */

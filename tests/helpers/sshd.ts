@@ -17,6 +17,8 @@ export interface Sshd {
   dropinDir: string;
   /** The server's pid file (the provider reloads it through this, as the inventory's sshd.pid_file). */
   pidFile: string;
+  /** What the server printed so far (-e: its log on stderr). */
+  log(): string;
   /** Stops the daemon but keeps its folder, keys and port: resume() starts it again as it was. */
   suspend(): Promise<void>;
   resume(): Promise<void>;
@@ -26,10 +28,12 @@ export interface Sshd {
 export interface SshdOptions {
   /** Also read each user's ~/.ssh/authorized_keys (as Debian's sshd does), after the shared file. */
   homeKeys?: boolean;
-  /** Listen here instead of 127.0.0.1 (a host of a test topology, lib/lab/netns.ts). */
-  address?: string;
-  /** Runs sshd through this, e.g. lib/lab/netns.ts's onHost: in a host's namespaces. */
+  /** Where it listens (default 127.0.0.1), and on which port (default: a free one here). */
+  listen?: { address: string; port: number };
+  /** How to run it: e.g. lib/lab/netns.ts onHost, for a server inside a host's namespaces. */
   wrap?: (cmd: string, args: string[]) => [string, string[]];
+  /** Let in this existing client key (its .pub beside it) instead of a new one: one key for several servers. */
+  clientKeyFile?: string;
 }
 
 
@@ -61,9 +65,11 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const dir = mkdtempSync("/tmp/globenet-sshd-");
   keygen(join(dir, "host_key"), "host@test");
   keygen(join(dir, "other_host_key"), "other@test");
-  keygen(join(dir, "client_key"), "deploy@test");
-  writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
-  const port = await freePort();
+  const clientKey = opts.clientKeyFile ?? join(dir, "client_key");
+  if (!opts.clientKeyFile) keygen(clientKey, "deploy@test");
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${clientKey}.pub`));
+  const host = opts.listen?.address ?? "127.0.0.1";
+  const port = opts.listen?.port ?? (await freePort());
   const dropinDir = join(dir, "sshd_config.d");
   mkdirSync(dropinDir, { mode: 0o755 });
   writeFileSync(
@@ -72,7 +78,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       // First, as in Debian's sshd_config: sshd keeps the first value it reads.
       `Include ${dropinDir}/*.conf`,
       `Port ${port}`,
-      `ListenAddress ${opts.address ?? "127.0.0.1"}`,
+      `ListenAddress ${host.includes(":") ? `[${host}]` : host}`,
       `HostKey ${join(dir, "host_key")}`,
       `PidFile ${join(dir, "sshd.pid")}`,
       `AuthorizedKeysFile ${join(dir, "authorized_keys")}${opts.homeKeys ? " .ssh/authorized_keys" : ""}`,
@@ -92,14 +98,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   let child: ChildProcess;
   let log = "";
   const launch = async (): Promise<void> => {
-    const [cmd, args] = (opts.wrap ?? ((c: string, a: string[]) => [c, a] as [string, string[]]))(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")]);
+    const [cmd, args] = (opts.wrap ?? ((c, a) => [c, a]))(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")]);
     child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
     child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
     const deadline = Date.now() + 15_000;
-    while (!(await banner(port, opts.address))) {
+    while (!(await banner(port, host))) {
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill("SIGKILL");
-        throw new Error(`sshd did not start on ${opts.address ?? "127.0.0.1"}:${port}:\n${log}`);
+        throw new Error(`sshd did not start on ${host}:${port}:\n${log}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -131,7 +137,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     pidFile: join(dir, "sshd.pid"),
     hostKey: readFileSync(join(dir, "host_key.pub"), "utf8").trim(),
     otherHostKey: readFileSync(join(dir, "other_host_key.pub"), "utf8").trim(),
-    keyFile: join(dir, "client_key"),
+    keyFile: clientKey,
+    log: () => log,
     suspend: halt,
     resume: launch,
     async stop() {

@@ -364,6 +364,9 @@ precheck_bind() {
 as_bind() { (cd / && setpriv --reuid=bind --regid=bind --clear-groups -- "$@"); }
 SIGNING=/var/lib/bind/globenet-signing
 KEYS=/var/lib/bind/globenet-keys
+# lib/model/paths.ts transferKeyFile, transferKeyName (written by provider/scripts/dns/transfer-key.sh).
+TRANSFER_KEY=/etc/bind/globenet-transfer.key
+TRANSFER_KEY_NAME=globenet-transfer
 # A directory named writes in: made by bind itself when missing where bind may write (root
 # making it there could be made to chown a link bind put in its place); root only looks at it.
 bind_dir() {
@@ -427,7 +430,10 @@ unwire_bind() {
 # named-checkzone on each staged zone (serials already in place).
 check_bind() {
   [ -f "$stage/named.conf.globenet" ] || { say "named.conf.globenet is missing from the set"; return 1; }
-  sed -e "s#$root/#$stage/#g" -e "s#$SIGNING/#$stage/zones/#g" -e "s#$KEYS#$tmp#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
+  # The transfer key's file is the TransferKey resource's, checked when it is written: here a
+  # stand-in of the same name, so the check never reads (nor can print) the secret.
+  printf 'key "%s" { algorithm hmac-sha256; secret "%s"; };\n' "$TRANSFER_KEY_NAME" AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= > "$tmp/transfer.key" || return
+  sed -e "s#$root/#$stage/#g" -e "s#$SIGNING/#$stage/zones/#g" -e "s#$KEYS#$tmp#g" -e "s#\"$TRANSFER_KEY\"#\"$tmp/transfer.key\"#g" -- "$stage/named.conf.globenet" > "$tmp/named.conf.globenet" || return
   {
     printf 'options { directory "%s"; };\n' "$tmp"
     if [ -f /etc/bind/named.conf.default-zones ]; then printf 'include "/etc/bind/named.conf.default-zones";\n'; fi
