@@ -2,7 +2,7 @@
  * What CI's protected jobs write to GitLab, through its REST API (v4) with a project access
  * token: one plan note per merge request (updated by the mr-plans job, never duplicated), a
  * commit status on the merge request's head, and one open issue for drift (updated while
- * drift lasts). Notes and issues are found again by a marker comment in their body; a plan
+ * drift lasts, closed by the drift job once the hosts match git again). Notes and issues are found again by a marker comment in their body; a plan
  * note counts only when the token's own user wrote it (anyone may post a note that starts
  * with the marker). The token travels in a header only; error text never includes it.
  */
@@ -126,17 +126,35 @@ interface Issue {
   description: string | null;
 }
 
-/** Opens (or updates) the one issue carrying `marker` and `label`; closes nothing: a volunteer closes it once handled. */
+/** The open issue carrying `marker` and `label`, if any. */
+async function openMarkedIssue(gl: GitLab, marker: string, label: string): Promise<Issue | undefined> {
+  const open = await all<Issue>(gl, `/issues?state=opened&labels=${encodeURIComponent(label)}`);
+  return open.find((i) => (i.description ?? "").startsWith(marker));
+}
+
+/** Opens (or updates) the one issue carrying `marker` and `label`. */
 export async function upsertMarkedIssue(gl: GitLab, marker: string, label: string, title: string, body: string): Promise<"created" | "updated"> {
   const full = `${marker}\n${body}`;
-  const open = await all<Issue>(gl, `/issues?state=opened&labels=${encodeURIComponent(label)}`);
-  const mine = open.find((i) => (i.description ?? "").startsWith(marker));
+  const mine = await openMarkedIssue(gl, marker, label);
   if (mine) {
     await call(gl, "PUT", `/issues/${mine.iid}`, { title, description: full });
     return "updated";
   }
   await call(gl, "POST", `/issues`, { title, description: full, labels: label });
   return "created";
+}
+
+/** Closes the open issue carrying `marker` and `label`, `addendum` appended to it; its iid, or undefined when none was open. */
+export async function closeMarkedIssue(gl: GitLab, marker: string, label: string, addendum: string): Promise<number | undefined> {
+  const mine = await openMarkedIssue(gl, marker, label);
+  if (!mine) return undefined;
+  await call(gl, "PUT", `/issues/${mine.iid}`, { description: `${mine.description ?? marker}${addendum}`, state_event: "close" });
+  return mine.iid;
+}
+
+/** Closes the drift issue once a scheduled preview finds no drift (a volunteer applied git again, or put the change in git). */
+export function closeDriftIssue(gl: GitLab, addendum: string): Promise<number | undefined> {
+  return closeMarkedIssue(gl, DRIFT_MARKER, "drift", addendum);
 }
 
 /** The one drift issue (npm run preview -- --refresh found the hosts differ from git). */
