@@ -10,6 +10,7 @@ import { defineConfig } from "vitest/config";
  * or the engine is missing from SYSTEM.
  */
 export const SYSTEM = [
+  "tests/ci-apply-drift.test.ts",
   "tests/ci-gitlab.test.ts",
   "tests/engine-e2e.test.ts",
   "tests/guard-apply.test.ts",
