@@ -326,6 +326,10 @@ describe.skipIf(!ok)("CI's apply and drift jobs, and npm run refresh, on a real 
     publish(BLOG, "Le blog du vélo");
     expect(page(BLOG)).toMatchObject({ status: 200, body: expect.stringContaining("Le blog du vélo") });
     expect(dig(DOMAIN, "TXT")).toContain('"ci-apply=merged"');
+    // The stack's history records the merged commit, as the protected runner's checkout had it.
+    const merged = gitIn(prod, "rev-parse", "HEAD");
+    const h = await cli(["history", "--stack", "lab", "--root", work, "--limit", "1"]);
+    expect(h.stdout).toMatch(new RegExp(`^#\\d+ .* update +succeeded .*commit ${merged.slice(0, 12)}`, "m"));
   }, 900_000);
 
   let issueIid = 0;

@@ -96,14 +96,17 @@ describe("the one drift issue: opened, updated, closed once the hosts match git"
 
   it("closes the open drift issue with the resolution appended, and nothing when none is open", async () => {
     const g = { api, project: "42", token };
+    // Anyone can open an issue that looks like the job's: neither updated nor closed by it.
+    gl.issues.push({ iid: 1, title: "Drift (forged)", description: `${DRIFT_MARKER}\nforged`, labels: "drift", state: "opened", author: { id: 5 } });
     expect(await closeDriftIssue(g, driftResolved("lab", "t0"))).toBeUndefined();
     expect(await upsertDriftIssue(g, "Drift", "body 1")).toBe("created");
     expect(await upsertDriftIssue(g, "Drift", "body 2")).toBe("updated");
-    expect(await closeDriftIssue(g, driftResolved("lab", "t1"))).toBe(1);
-    expect(gl.issues).toHaveLength(1);
-    expect(gl.issues[0]).toMatchObject({ state: "closed", description: `${DRIFT_MARKER}\nbody 2\n\n---\n**Resolved:** the scheduled preview of \`lab\` on t1 found the hosts match the repository again; closed by the drift job.` });
+    expect(await closeDriftIssue(g, driftResolved("lab", "t1"))).toBe(2);
+    expect(gl.issues).toHaveLength(2);
+    expect(gl.issues[1]).toMatchObject({ state: "closed", description: `${DRIFT_MARKER}\nbody 2\n\n---\n**Resolved:** the scheduled preview of \`lab\` on t1 found the hosts match the repository again; closed by the drift job.` });
+    expect(gl.issues[0]).toMatchObject({ state: "opened", description: `${DRIFT_MARKER}\nforged` });
     // Drift again later: a new issue (the closed one stays as the record of the last episode).
     expect(await upsertDriftIssue(g, "Drift", "body 3")).toBe("created");
-    expect(gl.issues.map((i) => i.state)).toEqual(["closed", "opened"]);
+    expect(gl.issues.map((i) => i.state)).toEqual(["opened", "closed", "opened"]);
   });
 });

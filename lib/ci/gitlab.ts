@@ -2,9 +2,10 @@
  * What CI's protected jobs write to GitLab, through its REST API (v4) with a project access
  * token: one plan note per merge request (updated by the mr-plans job, never duplicated), a
  * commit status on the merge request's head, and one open issue for drift (updated while
- * drift lasts, closed by the drift job once the hosts match git again). Notes and issues are found again by a marker comment in their body; a plan
- * note counts only when the token's own user wrote it (anyone may post a note that starts
- * with the marker). The token travels in a header only; error text never includes it.
+ * drift lasts, closed by the drift job once the hosts match git again). Notes and issues are
+ * found again by a marker comment in their body; a plan note counts only when the token's own
+ * user wrote it (anyone may post a note that starts with the marker). The token travels in a
+ * header only; error text never includes it.
  */
 
 export interface GitLab {
@@ -124,12 +125,18 @@ export async function setCommitStatus(gl: GitLab, sha: string, s: { state: "pend
 interface Issue {
   iid: number;
   description: string | null;
+  author?: { id: number };
 }
 
-/** The open issue carrying `marker` and `label`, if any. */
+/**
+ * The open issue carrying `marker` and `label` that the token's own user opened, if any:
+ * anyone may open an issue that starts with the marker, and the job neither writes its report
+ * into nor closes someone else's.
+ */
 async function openMarkedIssue(gl: GitLab, marker: string, label: string): Promise<Issue | undefined> {
-  const open = await all<Issue>(gl, `/issues?state=opened&labels=${encodeURIComponent(label)}`);
-  return open.find((i) => (i.description ?? "").startsWith(marker));
+  const me = await currentUser(gl);
+  const open = await all<Issue>(gl, `/issues?state=opened&labels=${encodeURIComponent(label)}&author_id=${me.id}`);
+  return open.find((i) => i.author?.id === me.id && (i.description ?? "").startsWith(marker));
 }
 
 /** Opens (or updates) the one issue carrying `marker` and `label`. */

@@ -31,6 +31,7 @@ export interface FakeIssue {
   description: string;
   labels: string;
   state: "opened" | "closed";
+  author: { id: number };
 }
 
 export const FAKE_PROJECT = "42";
@@ -89,18 +90,20 @@ export function fakeGitLab(token: string, bot: { id: number; username: string })
       }
       if ((m = /^\/api\/v4\/projects\/42\/issues(?:\/(\d+))?$/.exec(p))) {
         if (req.method === "GET") {
-          // GitLab's filters: state (opened, closed, all) and labels (all of them).
+          // GitLab's filters: state (opened, closed, all), labels (all of them), author_id.
           const state = url.searchParams.get("state") ?? "all";
           const labels = (url.searchParams.get("labels") ?? "").split(",").filter(Boolean);
-          const hit = issues.filter((i) => (state === "all" || i.state === state) && labels.every((l) => i.labels.split(",").includes(l)));
+          const author = url.searchParams.get("author_id");
+          const hit = issues.filter((i) => (state === "all" || i.state === state) && labels.every((l) => i.labels.split(",").includes(l)) && (!author || String(i.author.id) === author));
           return send(200, page === 1 ? hit : []);
         }
         if (req.method === "POST") {
-          const i: FakeIssue = { iid: issues.length + 1, title: String(body?.title), description: String(body?.description), labels: String(body?.labels), state: "opened" };
+          const i: FakeIssue = { iid: issues.length + 1, title: String(body?.title), description: String(body?.description), labels: String(body?.labels), state: "opened", author: { id: bot.id } };
           issues.push(i);
           return send(201, i);
         }
         const i = issues.find((x) => x.iid === Number(m?.[1]));
+        // A Developer token may edit any issue: the job itself must pick only its own.
         if (req.method === "PUT" && i) {
           if (body?.title !== undefined) i.title = String(body.title);
           if (body?.description !== undefined) i.description = String(body.description);
