@@ -1,7 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +11,7 @@ import { DRIFT_MARKER, PLAN_MARKER, STATUS_NAME } from "../lib/ci/gitlab";
 import { fetchMrHead, prepareMrTree } from "../lib/ci/mr-tree";
 import { noPlanNote, plannedLine, plannedOf } from "../lib/ci/note";
 import { changesOutsideInventory } from "../lib/ci/stack-file";
+import { fakeGitLab } from "./helpers/fake-gitlab";
 import { freePort, requireTools, run } from "./helpers/tools";
 
 /**
@@ -44,98 +44,6 @@ const SECRET = {
 const BOT = { id: 99, username: "project_42_bot" };
 const MARK = "MR-CODE-RAN";
 
-interface Recorded {
-  method: string;
-  path: string;
-  token?: string;
-  body?: Record<string, unknown>;
-}
-interface FakeNote {
-  id: number;
-  body: string;
-  author: { id: number };
-}
-interface FakeMr {
-  iid: number;
-  sha: string;
-  target_branch: string;
-  source_branch: string;
-  head_pipeline: { id: number; sha: string } | null;
-}
-
-/** The GitLab API v4 routes CI's protected jobs use, in memory. */
-function fakeGitLab() {
-  const requests: Recorded[] = [];
-  const mrs: FakeMr[] = [];
-  const notes = new Map<number, FakeNote[]>();
-  const statuses: Array<{ sha: string } & Record<string, unknown>> = [];
-  const issues: Array<{ iid: number; title: string; description: string; labels: string }> = [];
-  let nextNote = 100;
-  const server: Server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (d: Buffer) => (raw += d.toString("utf8")));
-    req.on("end", () => {
-      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
-      const url = new URL(req.url ?? "/", "http://x");
-      const token = req.headers["private-token"] as string | undefined;
-      requests.push({ method: req.method ?? "", path: url.pathname, token, body });
-      const send = (code: number, v: unknown) => {
-        res.writeHead(code, { "Content-Type": "application/json" });
-        res.end(JSON.stringify(v));
-      };
-      if (token !== SECRET.token) return send(401, { message: "401 Unauthorized" });
-      const p = url.pathname;
-      const page = Number(url.searchParams.get("page") ?? "1");
-      let m: RegExpExecArray | null;
-      if (p === "/api/v4/user") return send(200, BOT);
-      if (p === "/api/v4/projects/42/merge_requests" && req.method === "GET") {
-        const list = mrs.filter((x) => url.searchParams.get("state") === "opened" && x.target_branch === url.searchParams.get("target_branch"));
-        return send(200, page === 1 ? list.map(({ head_pipeline: _, ...rest }) => rest) : []);
-      }
-      if ((m = /^\/api\/v4\/projects\/42\/merge_requests\/(\d+)$/.exec(p))) {
-        const mr = mrs.find((x) => x.iid === Number(m?.[1]));
-        return mr ? send(200, mr) : send(404, { message: "404 Not Found" });
-      }
-      if ((m = /^\/api\/v4\/projects\/42\/merge_requests\/(\d+)\/notes(?:\/(\d+))?$/.exec(p))) {
-        const list = notes.get(Number(m[1])) ?? [];
-        notes.set(Number(m[1]), list);
-        if (req.method === "GET") return send(200, page === 1 ? list : []);
-        if (req.method === "POST") {
-          const n = { id: nextNote++, body: String(body?.body), author: { id: BOT.id } };
-          list.push(n);
-          return send(201, n);
-        }
-        const n = list.find((x) => x.id === Number(m?.[2]));
-        if (req.method === "PUT" && n && n.author.id === BOT.id) {
-          n.body = String(body?.body);
-          return send(200, n);
-        }
-        return send(403, { message: "403 Forbidden" });
-      }
-      if ((m = /^\/api\/v4\/projects\/42\/statuses\/([0-9a-f]{40})$/.exec(p)) && req.method === "POST") {
-        statuses.push({ sha: m[1] as string, ...body });
-        return send(201, { sha: m[1], ...body });
-      }
-      if ((m = /^\/api\/v4\/projects\/42\/issues(?:\/(\d+))?$/.exec(p))) {
-        if (req.method === "GET") return send(200, page === 1 ? issues.filter(() => url.searchParams.get("labels") === "drift") : []);
-        if (req.method === "POST") {
-          const i = { iid: issues.length + 1, title: String(body?.title), description: String(body?.description), labels: String(body?.labels) };
-          issues.push(i);
-          return send(201, i);
-        }
-        const i = issues.find((x) => x.iid === Number(m?.[1]));
-        if (req.method === "PUT" && i) {
-          i.title = String(body?.title);
-          i.description = String(body?.description);
-          return send(200, i);
-        }
-      }
-      send(404, { message: "404 Not Found" });
-    });
-  });
-  return { server, requests, mrs, notes, statuses, issues };
-}
-
 /** Every file under `dir` (recursively), as text. */
 function filesUnder(dir: string): Array<{ file: string; text: string }> {
   if (!existsSync(dir)) return [];
@@ -155,7 +63,7 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
   let log = ""; // where the merge request's code says it ran
   let main = "";
   let port = 0;
-  const gl = fakeGitLab();
+  const gl = fakeGitLab(SECRET.token, BOT);
   const author = { GIT_AUTHOR_NAME: "Camille", GIT_AUTHOR_EMAIL: "camille@globenet.example", GIT_COMMITTER_NAME: "Camille", GIT_COMMITTER_EMAIL: "camille@globenet.example" };
   const gitIn = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...author } }).trim();
   const git = (...args: string[]) => gitIn(work, ...args);

@@ -2,9 +2,10 @@
  * What CI's protected jobs write to GitLab, through its REST API (v4) with a project access
  * token: one plan note per merge request (updated by the mr-plans job, never duplicated), a
  * commit status on the merge request's head, and one open issue for drift (updated while
- * drift lasts). Notes and issues are found again by a marker comment in their body; a plan
- * note counts only when the token's own user wrote it (anyone may post a note that starts
- * with the marker). The token travels in a header only; error text never includes it.
+ * drift lasts, closed by the drift job once the hosts match git again). Notes and issues are
+ * found again by a marker comment in their body; a plan note counts only when the token's own
+ * user wrote it (anyone may post a note that starts with the marker). The token travels in a
+ * header only; error text never includes it.
  */
 
 export interface GitLab {
@@ -124,19 +125,43 @@ export async function setCommitStatus(gl: GitLab, sha: string, s: { state: "pend
 interface Issue {
   iid: number;
   description: string | null;
+  author?: { id: number };
 }
 
-/** Opens (or updates) the one issue carrying `marker` and `label`; closes nothing: a volunteer closes it once handled. */
+/**
+ * The open issue carrying `marker` and `label` that the token's own user opened, if any:
+ * anyone may open an issue that starts with the marker, and the job neither writes its report
+ * into nor closes someone else's.
+ */
+async function openMarkedIssue(gl: GitLab, marker: string, label: string): Promise<Issue | undefined> {
+  const me = await currentUser(gl);
+  const open = await all<Issue>(gl, `/issues?state=opened&labels=${encodeURIComponent(label)}&author_id=${me.id}`);
+  return open.find((i) => i.author?.id === me.id && (i.description ?? "").startsWith(marker));
+}
+
+/** Opens (or updates) the one issue carrying `marker` and `label`. */
 export async function upsertMarkedIssue(gl: GitLab, marker: string, label: string, title: string, body: string): Promise<"created" | "updated"> {
   const full = `${marker}\n${body}`;
-  const open = await all<Issue>(gl, `/issues?state=opened&labels=${encodeURIComponent(label)}`);
-  const mine = open.find((i) => (i.description ?? "").startsWith(marker));
+  const mine = await openMarkedIssue(gl, marker, label);
   if (mine) {
     await call(gl, "PUT", `/issues/${mine.iid}`, { title, description: full });
     return "updated";
   }
   await call(gl, "POST", `/issues`, { title, description: full, labels: label });
   return "created";
+}
+
+/** Closes the open issue carrying `marker` and `label`, `addendum` appended to it; its iid, or undefined when none was open. */
+export async function closeMarkedIssue(gl: GitLab, marker: string, label: string, addendum: string): Promise<number | undefined> {
+  const mine = await openMarkedIssue(gl, marker, label);
+  if (!mine) return undefined;
+  await call(gl, "PUT", `/issues/${mine.iid}`, { description: `${mine.description ?? marker}${addendum}`, state_event: "close" });
+  return mine.iid;
+}
+
+/** Closes the drift issue once a scheduled preview finds no drift (a volunteer applied git again, or put the change in git). */
+export function closeDriftIssue(gl: GitLab, addendum: string): Promise<number | undefined> {
+  return closeMarkedIssue(gl, DRIFT_MARKER, "drift", addendum);
 }
 
 /** The one drift issue (npm run preview -- --refresh found the hosts differ from git). */

@@ -1,6 +1,7 @@
 import { EFFECTS_TITLE } from "../diff/effects";
 import type { Plan } from "../guard/plan";
 import { needsAttention } from "../status/backups";
+import { driftDetails } from "./drift";
 
 /** Markdown for the merge request's plan note and the drift issue (pure: tested as text). */
 
@@ -129,17 +130,24 @@ export function noPlanNote(i: { stack: string; planned: Planned; targetBranch: s
 }
 
 export function driftIssue(stack: string, plan: Plan, when: string): { title: string; body: string } {
-  const changed = changedSteps(plan);
+  const changed = plan.steps.filter((s) => s.op !== "same");
+  // Each resource, then what of it differs (a file set's files, a property): names and paths only, never values.
+  const lines = changed.flatMap((s) => [`${s.op.padEnd(8)} ${s.type} ${s.name}`, ...driftDetails(s).map((d) => `    ${d}`)]);
   return {
     title: `Drift on stack ${stack}: ${changed.length} resource(s) differ from git`,
     body: [
       `The scheduled preview of \`${stack}\` on ${when} found that the hosts no longer match the repository.`,
       "",
-      fenced(changed.join("\n")),
+      fenced(lines.join("\n")),
       "",
-      "Look at what changed by hand on the hosts (npm run refresh shows the live values), then either put it in git or apply the repository again. Close this issue once it is handled; the next scheduled pipeline opens a new one if drift remains.",
+      "Look at what changed by hand on the hosts (npm run refresh reads them into the state), then either put it in git or put git's version back (npm run up -- --refresh: a plain up compares git with the state only and leaves the hand edit). The drift job updates this issue at every scheduled run, and closes it once the hosts match the repository again.",
     ].join("\n"),
   };
+}
+
+/** What the drift job appends to its issue when it closes it: the hosts match git again. */
+export function driftResolved(stack: string, when: string): string {
+  return `\n\n---\n**Resolved:** the scheduled preview of \`${stack}\` on ${when} found the hosts match the repository again; closed by the drift job.`;
 }
 
 /** A backup row as `npm run status -- backups --json` prints it (lib/status/backups.ts). */

@@ -1,17 +1,17 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { gitlabFromEnv, upsertBackupsIssue, upsertDriftIssue } from "../ci/gitlab";
+import { closeDriftIssue, gitlabFromEnv, upsertBackupsIssue, upsertDriftIssue } from "../ci/gitlab";
 import { planOpenMergeRequests } from "../ci/mr-plans";
 import { openStack } from "../lab/open-stack";
-import { backupsIssue, driftIssue, type BackupStatusRow } from "../ci/note";
+import { backupsIssue, driftIssue, driftResolved, type BackupStatusRow } from "../ci/note";
 import { parsePlan } from "../guard/plan";
 import { REPO_ROOT, UsageError } from "./args";
 
 /**
  * What .gitlab-ci.yml's protected jobs call to talk to GitLab:
  *   tsx lib/cli/ci.ts mr-plans [--stack prod]   plan every open merge request (trusted code, MR data)
- *   tsx lib/cli/ci.ts drift --plan plan.json    open or update the drift issue
+ *   tsx lib/cli/ci.ts drift --plan plan.json    open or update the drift issue; close it when no drift is left
  *   tsx lib/cli/ci.ts backups --status b.json   open or update the backups issue (stale, failed, never made)
  * GitLab's own variables say where (CI_API_V4_URL, CI_PROJECT_ID, CI_DEFAULT_BRANCH,
  * CI_JOB_URL); GITLAB_API_TOKEN (protected, masked) holds the project access token. Merge
@@ -47,11 +47,13 @@ async function main(argv: string[]): Promise<number> {
     if (!values.plan) throw new UsageError("--plan FILE is required (npm run preview -- --plan-json FILE writes it)");
     const plan = parsePlan(readFileSync(values.plan, "utf8"), values.plan);
     const stack = values.stack ?? plan.stack;
+    const when = new Date().toISOString();
     if (!plan.steps.some((s) => s.op !== "same")) {
-      console.log(`stack ${stack}: no drift`);
+      const closed = await closeDriftIssue(gitlabFromEnv(), driftResolved(stack, when));
+      console.log(`stack ${stack}: no drift${closed === undefined ? "" : `; drift issue #${closed} closed`}`);
       return 0;
     }
-    const { title, body } = driftIssue(stack, plan, new Date().toISOString());
+    const { title, body } = driftIssue(stack, plan, when);
     const what = await upsertDriftIssue(gitlabFromEnv(), title, body);
     console.log(`stack ${stack}: drift issue ${what}`);
     return 0;

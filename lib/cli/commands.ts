@@ -191,13 +191,16 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
   {
     name: "up",
     summary: { en: "apply: validate, render, then the engine (with the guard on any stack but lab)", fr: "applique : valide, génère, puis le moteur (avec la garde sur toute pile sauf lab)" },
-    usage: ["[-- --stack NAME] [--guard] [--allow PATH] [--lock-wait S] [--cert-wait S]"],
+    usage: ["[-- --stack NAME] [--guard] [--allow PATH] [--refresh] [--lock-wait S] [--cert-wait S]"],
     description: `On any stack but lab (or with --guard) it first previews and runs the destructive-change
-guard on that plan, and stops before changing anything if it blocks.`,
+guard on that plan, and stops before changing anything if it blocks. Without --refresh it
+compares git with the state only: a hand edit on a host (drift) stays until --refresh (or
+npm run refresh before) shows it to the engine.`,
     options: {
       stack: engineStack,
       root,
       guard: { type: "boolean", help: "run the guard on the lab stack too" },
+      refresh: { type: "boolean", help: "read the live hosts first: puts back what was changed by hand (drift);\nthe guard's preview reads them too" },
       allow: { type: "string", arg: "PATH", multiple: true, help: "allow deleting PATH as an Allow-Destroy line would; the guard reads\nthose lines from the commits since the stack's last successful update\n(never from a merge request's description)" },
       "lock-wait": lockWait,
       "cert-wait": { type: "string", arg: "S", defaultText: "0: read them once", help: "then wait up to S seconds for the sites' certificates and list any\nsite without one, and why" },

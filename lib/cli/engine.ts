@@ -78,14 +78,15 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
         if (values.guard || stackName !== "lab") {
           // The plan judged on the merge request may be stale: judge this apply's own plan.
           io.out(`guard: previewing stack ${stackName} before the update …`);
-          const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow });
+          const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow, refresh: values.refresh });
           io.out(g.text);
           if (!g.ok) {
             io.err(`\nup of ${stackName} refused by the guard before changing anything (${seconds(t0)}): add the Allow-Destroy lines above in a commit, if this is intended`);
             return 1;
           }
         }
-        const r = await stack.up({ onOutput, color, diff: values.diff });
+        // --refresh: read the hosts first, so a hand edit (drift) is put back to git's version.
+        const r = await stack.up({ onOutput, color, diff: values.diff, refresh: values.refresh });
         io.out(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
         await reportCertificates(values.root ?? REPO_ROOT, stackName, certWait, io);
         return 0;

@@ -23,8 +23,9 @@ export interface ApplyGuard {
 /** How many past updates are read to find the last successful one. */
 const HISTORY_PAGE = 100;
 
-export async function guardBeforeUp(stack: Stack, checkout: string, opts: { allow?: string[]; maxShare?: number } = {}): Promise<ApplyGuard> {
-  const { plan } = await previewPlan(stack, { color: "never" });
+export async function guardBeforeUp(stack: Stack, checkout: string, opts: { allow?: string[]; maxShare?: number; refresh?: boolean } = {}): Promise<ApplyGuard> {
+  // refresh: the up reads the hosts first, so the plan judged must too.
+  const { plan } = await previewPlan(stack, { color: "never", refresh: opts.refresh });
   const history = await stack.history(HISTORY_PAGE);
   const fromCommits = allowancesSinceApplied(checkout, history);
   const byHand = (opts.allow ?? []).map(normalisePath);

@@ -12,7 +12,9 @@ export async function previewPlan(stack: Stack, opts: { onOutput?: (s: string) =
     onEvent: (e) => {
       const m = e.resourcePreEvent?.metadata;
       const s = m ? stepFromEvent(m as unknown as Record<string, unknown>) : undefined;
-      if (s) steps.push(s);
+      // With refresh, the engine first announces a "refresh" step per resource (it reads the
+      // host): not a change. What the reading found comes after, as that resource's real step.
+      if (s && s.op !== "refresh") steps.push(s);
     },
   });
   return { plan: { stack: stack.name, steps }, result };

@@ -12,6 +12,13 @@ export interface PlanStep {
   /** Inputs before and after (what the state held, what the program asks for). */
   old?: Record<string, unknown>;
   new?: Record<string, unknown>;
+  /**
+   * Outputs before (what the state held; after a refresh, what the host has): the drift job
+   * names from them what differs from git (a file set's live hashes, an account's drift list).
+   */
+  oldOutputs?: Record<string, unknown>;
+  /** The properties the provider or the engine says differ, when it says so. */
+  diffs?: string[];
 }
 
 export interface Plan {
@@ -28,6 +35,7 @@ export function splitUrn(urn: string): { type: string; name: string } {
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : undefined);
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string") ? (v as string[]) : undefined);
 
 /** One engine event's resourcePreEvent.metadata (StepEventMetadata), as a step. */
 export function stepFromEvent(meta: Json): PlanStep | undefined {
@@ -35,7 +43,7 @@ export function stepFromEvent(meta: Json): PlanStep | undefined {
   const op = typeof meta.op === "string" ? meta.op : undefined;
   if (!urn || !op) return undefined;
   const { type, name } = splitUrn(urn);
-  return { op, urn, type: typeof meta.type === "string" ? meta.type : type, name, old: obj(obj(meta.old)?.inputs), new: obj(obj(meta.new)?.inputs) };
+  return { op, urn, type: typeof meta.type === "string" ? meta.type : type, name, old: obj(obj(meta.old)?.inputs), new: obj(obj(meta.new)?.inputs), oldOutputs: obj(obj(meta.old)?.outputs), diffs: strings(meta.diffs) };
 }
 
 /** Reads a plan file: ours ({ stack, steps }) or `pulumi preview --json` ({ steps: [{ op, urn, oldState, newState }] }). */
@@ -52,7 +60,8 @@ export function parsePlan(text: string, file: string): Plan {
   const out: PlanStep[] = [];
   for (const s of steps) {
     const st = obj(s);
-    if (!st || typeof st.urn !== "string" || typeof st.op !== "string") continue;
+    // A refresh step is the engine reading a resource (preview --refresh), not a change (lib/guard/collect.ts).
+    if (!st || typeof st.urn !== "string" || typeof st.op !== "string" || st.op === "refresh") continue;
     const { type, name } = splitUrn(st.urn);
     out.push({
       op: st.op,
@@ -61,6 +70,8 @@ export function parsePlan(text: string, file: string): Plan {
       name: typeof st.name === "string" ? st.name : name,
       old: obj(st.old) ?? obj(obj(st.oldState)?.inputs),
       new: obj(st.new) ?? obj(obj(st.newState)?.inputs),
+      oldOutputs: obj(st.oldOutputs) ?? obj(obj(st.oldState)?.outputs),
+      diffs: strings(st.diffs),
     });
   }
   const stack = typeof o.stack === "string" ? o.stack : (out[0]?.urn.split(":")[2] ?? "");
