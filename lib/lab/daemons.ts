@@ -46,9 +46,14 @@ export interface Place {
   path(p: string): string;
   /** Added to record and log names: "" here, "-<host>" for a daemon each host runs its own of. */
   suffix: string;
+  /**
+   * Whether the host's namespace exists. Until it does, its addresses are not on this machine's
+   * lab link: a probe would follow the default route out of the machine, so none is made.
+   */
+  present(): boolean;
 }
 
-export const LOCAL: Place = { wrap: (cmd, args) => [cmd, args], addresses: ["127.0.0.1"], path: (p) => p, suffix: "" };
+export const LOCAL: Place = { wrap: (cmd, args) => [cmd, args], addresses: ["127.0.0.1"], path: (p) => p, suffix: "", present: () => true };
 
 /** A literal address as a URL or Apache Listen wants it ([v6]). */
 export const bracket = (a: string): string => (a.includes(":") ? `[${a}]` : a);
@@ -218,6 +223,7 @@ export function sshd(ctx: DaemonCtx, place: Place = LOCAL, allowUsers?: string[]
     killAfterGrace: true,
     async running() {
       // Only the lab's own sshd (recorded) will do: another server on this port has another host key.
+      if (!place.present()) return undefined;
       const hello = await tcpHello(at, port, 1_000);
       if (hello === undefined) return undefined;
       throw new LabError(`${bracket(at)}:${port} (the lab's SSH port) is taken by ${place.host ? "a program" : holderOf(port)}, which the lab did not start`, "stop it by its PID, or give the lab hosts another ssh.port in Pulumi.lab.yaml");
@@ -407,7 +413,7 @@ export function pebble(ctx: DaemonCtx, acme: Acme & { ca_trust: string }, place:
     graceMs: 5_000,
     killAfterGrace: true,
     async running() {
-      if ((await tcpHello(at, PEBBLE_PORT, 500)) === undefined) return undefined;
+      if (!place.present() || (await tcpHello(at, PEBBLE_PORT, 500)) === undefined) return undefined;
       throw new LabError(`${bracket(at)}:${PEBBLE_PORT} (the lab's ACME CA) is taken by ${place.host ? "a program" : holderOf(PEBBLE_PORT)}, which the lab did not start`, "stop it by its PID, then run npm run lab again");
     },
     async start(note) {

@@ -152,6 +152,7 @@ export function placeOf(f: Pick<MultiFacts, "topology" | "files">, host: string)
       return d ? join(f.topology.stateDir, host, p) : p;
     },
     suffix: `-${host}`,
+    present: () => existsSync(`/run/netns/${netnsName(f.topology, host)}`),
   };
 }
 
@@ -290,7 +291,10 @@ export async function multiInfra(o: { root: string; skipPackages?: boolean; pref
   const { facts } = prep.value;
   for (const n of prep.value.notes) say(`  ${n}`);
   phases.push(["host prep", prep.ms]);
+  // Built once: rebuilding would pull the network from under the daemons already running there.
+  const built = readTopology(p) !== undefined && facts.topology.hosts.every((h) => existsSync(`/run/netns/${netnsName(facts.topology, h.name)}`));
   const topo = await step(`network namespaces (${facts.topology.hosts.map((h) => netnsName(facts.topology, h.name)).join(", ")})`, () => {
+    if (built) return ["already up: kept as they are (npm run lab -- down removes them)"];
     // Recorded first: a half-built topology is what `down` removes too.
     writeTopology(p, recordOf(facts));
     return [...topologyUp(facts.topology), ...bindFiles(facts)];
