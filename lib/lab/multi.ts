@@ -97,6 +97,7 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
     const n = model.hosts.filter((h) => h.roles.includes(role)).length;
     if (n > 1) throw new LabError(`${file}: ${n} hosts have the role ${role}; the lab runs one of its daemon (one /etc/apache2, one /var/lib/mysql, one primary /etc/bind on this machine)`, "keep one such host in the lab's stack");
   }
+  if (model.hosts.some((h) => h.name === CA_HOST)) throw new LabError(`${file}: the host name ${CA_HOST} is the lab's own namespace for pebble`, "rename that host");
   const acme = model.inventory.acme;
   const caAddr = acme ? acmeAddress(acme) : undefined;
   const ca = caAddr && usesPebble(acme, caAddr) && !model.hosts.some((h) => addressesOf(h).includes(caAddr)) ? caAddr : undefined;
@@ -307,6 +308,8 @@ export async function multiInfra(o: { root: string; skipPackages?: boolean; pref
   for (const d of daemons) {
     const r = (await step(`${d.name} on ${d.where}`, () => ensureDaemon(p, d))).value;
     say(`  ${d.name}: ${r.how}${r.pid ? ` (pid ${r.pid})` : ""}`);
+    // One started by someone else runs in this machine's namespace (or another host's), not where the inventory says.
+    if (r.how === "not the lab's, already running") throw new LabError(`${d.name} already runs on this machine${r.pid ? ` (pid ${r.pid})` : ""}, not started by the multi-host lab: it would answer for the wrong host`, "stop it by its PID (or npm run lab -- down for the single lab's), then run npm run lab -- --topology multi again");
     for (const n of r.notes) say(`  ${d.name}: ${n}`);
   }
   const login = await step("deploy login on every host: ssh to its address + sudo -n", () => checkDeployLogins(p, facts));
