@@ -21,6 +21,7 @@ export const SYSTEM = [
   "tests/guard-offline-engine.test.ts",
   "tests/guest-nwfilter.test.ts",
   "tests/lab-e2e.test.ts",
+  "tests/lab-multi.test.ts",
   "tests/lab-tls.test.ts",
   "tests/lab-vps.test.ts",
   "tests/provider-account.test.ts",

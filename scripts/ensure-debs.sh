@@ -54,6 +54,8 @@ PACKAGES=(
   busybox-static         # the tiny guest of tests/guest-nwfilter.test.ts (its initramfs)
   shellcheck             # tests/shell-scripts.test.ts lints every shell script of the repository
   borgbackup             # backups (provider backup Client and Repository, provider/scripts/backup/run.sh): borg create/prune/check/extract on each host, borg serve on the backup host; tests/provider-backup.test.ts
+  iproute2               # ip netns/link/route, ss: the multi-host lab's namespaces (lib/lab/netns.ts), tests/lab-multi.test.ts
+  util-linux             # nsenter, unshare: each lab host's daemons in its network and mount namespaces (lib/lab/netns.ts)
 )
 # The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
 UNIT_PACKAGES=(

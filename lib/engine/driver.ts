@@ -82,7 +82,7 @@ export function engineSetup(root: string, stack: string, extra: Record<string, s
   if (backend.kind === "file") mkdirSync(backend.url.slice("file://".length), { recursive: true });
   Object.assign(env, backend.env);
   env.PULUMI_BACKEND_URL = backend.url;
-  if (stack === "lab") {
+  if (stack === "lab" || stack === "lab-multi") {
     env.PULUMI_CONFIG_PASSPHRASE = given("PULUMI_CONFIG_PASSPHRASE") ?? LAB_PASSPHRASE;
   } else {
     const pass = given("PULUMI_CONFIG_PASSPHRASE");

@@ -22,9 +22,9 @@ export interface HttpAnswer {
  * mpm-itk a kept-alive connection that served one member's site is closed when the next request
  * is for another site (the process already runs as the first member), as a visitor never does.
  */
-export function httpGet(host: string, timeoutMs = 2_000): Promise<HttpAnswer | undefined> {
+export function httpGet(host: string, timeoutMs = 2_000, at = "127.0.0.1"): Promise<HttpAnswer | undefined> {
   return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port: 80, path: "/", method: "GET", agent: false, headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs }, (res) => {
+    const req = request({ host: at, port: 80, path: "/", method: "GET", agent: false, headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (d: Buffer) => {
@@ -48,10 +48,10 @@ export function httpGet(host: string, timeoutMs = 2_000): Promise<HttpAnswer | u
  * GET https://<host>/ from the lab Apache (127.0.0.1:443, SNI <host>), trusting only `ca` (the
  * lab's pebble root): the certificate must be valid for the name, as for a browser.
  */
-export function httpsGet(host: string, ca: string, timeoutMs = 3_000): Promise<(HttpAnswer & { hsts?: string }) | { error: string }> {
+export function httpsGet(host: string, ca: string, timeoutMs = 3_000, at = "127.0.0.1"): Promise<(HttpAnswer & { hsts?: string }) | { error: string }> {
   return new Promise((resolve) => {
     const req = httpsRequest(
-      { host: "127.0.0.1", port: 443, servername: host, ca, path: "/", method: "GET", agent: false, headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs },
+      { host: at, port: 443, servername: host, ca, path: "/", method: "GET", agent: false, headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -76,8 +76,8 @@ export function httpsGet(host: string, ca: string, timeoutMs = 3_000): Promise<(
 export const CATCH_ALL_HOST = "globenet-lab-probe.invalid";
 
 /** Whether `host` is answered by its own vhost, i.e. not like the catch-all site. */
-async function servedByOwnVhost(host: string, catchAll: HttpAnswer | undefined): Promise<HttpAnswer | undefined> {
-  const a = await httpGet(host);
+async function servedByOwnVhost(host: string, catchAll: HttpAnswer | undefined, at = "127.0.0.1"): Promise<HttpAnswer | undefined> {
+  const a = await httpGet(host, 2_000, at);
   if (!a) return undefined;
   return catchAll && a.sig === catchAll.sig ? undefined : a;
 }
@@ -109,6 +109,8 @@ export class ApplyWatch {
     private readonly sites: string[],
     private readonly vps: string[],
     private readonly everyMs = 300,
+    /** Where the web host answers (the multi-host lab's web1). */
+    private readonly at = "127.0.0.1",
   ) {}
 
   /** One round now (what already answers before the apply), then polling in the background. */
@@ -131,12 +133,12 @@ export class ApplyWatch {
 
   /** One look at every site and VPS not seen up yet. */
   private async round(): Promise<void> {
-    const catchAll = await httpGet(CATCH_ALL_HOST);
+    const catchAll = await httpGet(CATCH_ALL_HOST, 2_000, this.at);
     await Promise.all([
       ...this.sites
         .filter((h) => !this.result.sites.has(h))
         .map(async (h) => {
-          const a = await servedByOwnVhost(h, catchAll);
+          const a = await servedByOwnVhost(h, catchAll, this.at);
           if (!a) return;
           const ms = Date.now() - this.t0;
           this.result.sites.set(h, { ms, status: a.status });
@@ -167,8 +169,8 @@ export class ApplyWatch {
 
 // ─── after the apply ───────────────────────────────────────────────────────────────────────────
 
-export function digSoa(zone: string): string {
-  const r = run("dig", ["@127.0.0.1", "+short", "+time=2", "+tries=1", zone, "SOA"], { timeoutMs: 10_000 });
+export function digSoa(zone: string, server = "127.0.0.1"): string {
+  const r = run("dig", [`@${server}`, "+short", "+time=2", "+tries=1", zone, "SOA"], { timeoutMs: 10_000 });
   return r.status === 0 ? r.stdout.trim() : "";
 }
 
@@ -199,7 +201,14 @@ export function countByType(resources: Array<{ type: string }>): Array<[string, 
  * port before the guest is up, so only "SSH-…" means its sshd runs. Returns ms since `t0`
  * per domain (absent: not within `timeoutMs`).
  */
-export async function waitForSsh(targets: Array<{ domain: string; port: number }>, t0: number, timeoutMs: number, log: (s: string) => void): Promise<Map<string, number>> {
+export async function waitForSsh(
+  targets: Array<{ domain: string; port: number }>,
+  t0: number,
+  timeoutMs: number,
+  log: (s: string) => void,
+  /** How to read the banner (the multi-host lab reads it inside the hypervisor's namespace). */
+  hello: (port: number) => Promise<string | undefined> = (port) => tcpHello("127.0.0.1", port, 2_000),
+): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   const start = Date.now();
   let lastLog = start;
@@ -208,8 +217,8 @@ export async function waitForSsh(targets: Array<{ domain: string; port: number }
       targets
         .filter((t) => !seen.has(t.domain))
         .map(async (t) => {
-          const hello = await tcpHello("127.0.0.1", t.port, 2_000);
-          if (hello?.startsWith("SSH-")) {
+          const banner = await hello(t.port);
+          if (banner?.startsWith("SSH-")) {
             seen.set(t.domain, Date.now() - t0);
             log(`  ${t.domain}: SSH answers on 127.0.0.1:${t.port} (${((Date.now() - t0) / 1000).toFixed(1)} s since start)`);
           }

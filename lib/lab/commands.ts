@@ -24,6 +24,7 @@ import { detectAccel, type Accel } from "../host/accel";
 import { ensureLabImages, staleReason } from "./image";
 import { ensureLabKeys } from "./keys";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
+import { readTopology } from "./topology-record";
 import { LabError, run, say, secs, step, why } from "../base/proc";
 
 export const STACK = "lab";
@@ -169,6 +170,7 @@ export async function labUp(o: UpOptions): Promise<number> {
   const T0 = Date.now() - Math.round(process.uptime() * 1000);
   requireRoot();
   const p = labPaths(o.root);
+  if (readTopology(p)) throw new LabError("the multi-host lab is up (.lab/topology.json): both topologies use the same Apache, MariaDB and BIND files", "npm run lab -- down first, then npm run lab");
   const phases: Array<[string, number, string?]> = [["startup", Date.now() - T0, "node, tsx, @pulumi/pulumi and the program's modules"]];
 
   // 1. Debian packages

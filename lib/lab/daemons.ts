@@ -9,7 +9,7 @@
  * lab rewrites ports.conf and named.conf.options, keeping the originals (backup.ts).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeChange, beforeModuleChange, writeManaged } from "./backup";
 import { openKvm } from "./host";
@@ -29,6 +29,34 @@ export interface DaemonCtx {
   hostKey: string;
   phpVersions: string[];
 }
+
+/**
+ * Where a daemon runs: this machine's own namespaces (the single lab, LOCAL) or one host of the
+ * multi-host lab (lib/lab/multi.ts), whose commands go through netns.ts's onHost so the daemon
+ * binds in the host's network namespace and sees its private folders.
+ */
+export interface Place {
+  /** The lab host (multi-host lab); undefined for this machine itself. */
+  host?: string;
+  /** argv that runs `cmd args` there. */
+  wrap(cmd: string, args: string[]): [string, string[]];
+  /** The addresses its daemons listen on (the first is where the lab checks them). */
+  addresses: string[];
+  /** Where a file the host sees lives in this machine's mount namespace (its private folders). */
+  path(p: string): string;
+  /** Added to record and log names: "" here, "-<host>" for a daemon each host runs its own of. */
+  suffix: string;
+  /**
+   * Whether the host's namespace exists. Until it does, its addresses are not on this machine's
+   * lab link: a probe would follow the default route out of the machine, so none is made.
+   */
+  present(): boolean;
+}
+
+export const LOCAL: Place = { wrap: (cmd, args) => [cmd, args], addresses: ["127.0.0.1"], path: (p) => p, suffix: "", present: () => true };
+
+/** A literal address as a URL or Apache Listen wants it ([v6]). */
+export const bracket = (a: string): string => (a.includes(":") ? `[${a}]` : a);
 
 export interface Running {
   pid?: number;
@@ -180,20 +208,25 @@ const LAB_HEADER = (what: string) =>
 
 // ─── sshd ──────────────────────────────────────────────────────────────────────────────────────
 
-function sshd(ctx: DaemonCtx): LabDaemon {
+/** What a host's sshd lets in besides keys: AllowUsers (undefined: every account, as on a web host). */
+export function sshd(ctx: DaemonCtx, place: Place = LOCAL, allowUsers?: string[]): LabDaemon {
   const p = ctx.paths;
   const port = ctx.sshPort;
+  const at = place.addresses[0] ?? "127.0.0.1";
+  const name = `sshd${place.suffix}`;
+  const config = `${p.sshdConfig}${place.suffix}`;
   return {
-    name: "sshd",
-    where: `127.0.0.1:${port}`,
+    name,
+    where: place.addresses.map((a) => `${bracket(a)}:${port}`).join(", "),
     comm: "sshd",
     graceMs: 5_000,
     killAfterGrace: true,
     async running() {
       // Only the lab's own sshd (recorded) will do: another server on this port has another host key.
-      const hello = await tcpHello("127.0.0.1", port, 1_000);
+      if (!place.present()) return undefined;
+      const hello = await tcpHello(at, port, 1_000);
       if (hello === undefined) return undefined;
-      throw new LabError(`127.0.0.1:${port} (the lab's SSH port in Pulumi.lab.yaml) is taken by ${holderOf(port)}, which the lab did not start`, "stop it by its PID, or give the lab hosts another ssh.port in Pulumi.lab.yaml");
+      throw new LabError(`${bracket(at)}:${port} (the lab's SSH port) is taken by ${place.host ? "a program" : holderOf(port)}, which the lab did not start`, "stop it by its PID, or give the lab hosts another ssh.port in Pulumi.lab.yaml");
     },
     async start() {
       const bin = need("sshd", "openssh-server");
@@ -204,14 +237,17 @@ function sshd(ctx: DaemonCtx): LabDaemon {
       // The provider's suspension drop-ins (hosts.lab.sshd.dropin_dir), as Debian's sshd_config.d.
       mkdirSync(ctx.sshd.dropinDir, { recursive: true, mode: 0o755 });
       writeFileSync(
-        p.sshdConfig,
+        config,
         [
-          "# globenet-infra lab sshd (npm run lab): the provider reaches the lab hosts through it.",
-          "# Loopback only, keys only; members' accounts log in with their own keys as on a real host.",
+          `# globenet-infra lab sshd (npm run lab): the provider reaches ${place.host ? `lab host ${place.host}` : "the lab hosts"} through it.`,
+          `# ${place.host ? "Its own addresses only" : "Loopback only"}, keys only; members' accounts log in with their own keys as on a real host.`,
           // First, as Debian's sshd_config does: sshd keeps the first value it reads.
           `Include ${ctx.sshd.dropinDir}/*.conf`,
           `Port ${port}`,
-          "ListenAddress 127.0.0.1",
+          ...place.addresses.map((a) => `ListenAddress ${bracket(a)}`),
+          // One machine's /etc/passwd serves every lab host: members' accounts exist on all of
+          // them, but in prod they have none on a database or name server, so only these get in.
+          ...(allowUsers ? [`AllowUsers ${allowUsers.join(" ")}`] : []),
           `HostKey ${ctx.hostKey}`,
           `PidFile ${pidFile}`,
           "AuthorizedKeysFile .ssh/authorized_keys",
@@ -233,13 +269,13 @@ function sshd(ctx: DaemonCtx): LabDaemon {
         ].join("\n"),
         { mode: 0o600 },
       );
-      const t = run(bin, ["-t", "-f", p.sshdConfig]);
-      if (t.status !== 0) throw new LabError(`sshd rejects ${p.sshdConfig}: ${why(t)}`);
-      const r = runDaemonizing(p, "sshd", bin, ["-f", p.sshdConfig, "-E", join(p.log, "sshd-auth.log")]);
-      if (r.status !== 0) throw new LabError(`sshd did not start (exit ${r.status}): ${r.log}\n${logTail(p, "sshd-auth")}`);
-      const pid = await pidFromFile(pidFile, "sshd", "sshd");
-      const ok = await waitFor(async () => (await tcpHello("127.0.0.1", port, 1_000))?.startsWith("SSH-"), 15_000, 100);
-      if (!ok) throw new LabError(`sshd (pid ${pid}) does not answer on 127.0.0.1:${port}:\n${logTail(p, "sshd-auth")}`);
+      const t = run(bin, ["-t", "-f", config]);
+      if (t.status !== 0) throw new LabError(`sshd rejects ${config}: ${why(t)}`);
+      const r = runDaemonizing(p, name, ...place.wrap(bin, ["-f", config, "-E", join(p.log, `${name}-auth.log`)]));
+      if (r.status !== 0) throw new LabError(`${name} did not start (exit ${r.status}): ${r.log}\n${logTail(p, `${name}-auth`)}`);
+      const pid = await pidFromFile(place.path(pidFile), "sshd", name);
+      const ok = await waitFor(async () => (await tcpHello(at, port, 1_000))?.startsWith("SSH-"), 15_000, 100);
+      if (!ok) throw new LabError(`${name} (pid ${pid}) does not answer on ${bracket(at)}:${port}:\n${logTail(p, `${name}-auth`)}`);
       return pid;
     },
   };
@@ -284,11 +320,12 @@ function ensureItk(p: LabPaths, note: (s: string) => void): void {
   note(`Apache's MPM: ${off.join(", ") || "none"} off, prefork with mpm-itk on (members' sites run as their own users; switched back by lab down)`);
 }
 
-function apache(ctx: DaemonCtx): LabDaemon {
+export function apache(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
+  const at = place.addresses[0] ?? "127.0.0.1";
   return {
     name: "apache2",
-    where: "127.0.0.1:80 and 443",
+    where: `${place.addresses.map(bracket).join(", ")} :80 and :443`,
     comm: "apache2",
     graceMs: 15_000,
     killAfterGrace: true,
@@ -298,20 +335,24 @@ function apache(ctx: DaemonCtx): LabDaemon {
     },
     async start(note) {
       const ctl = need("apache2ctl", "apache2");
-      await portFree(80, "Apache");
-      await portFree(443, "Apache");
-      const ports = `${LAB_HEADER("the machine's web server listens on the loopback only.").replace(/^/gm, "# ")}\nListen 127.0.0.1:80\n<IfModule ssl_module>\n    Listen 127.0.0.1:443\n</IfModule>\n`;
+      if (!place.host) {
+        await portFree(80, "Apache");
+        await portFree(443, "Apache");
+      }
+      const listen = (port: number, indent = "") => place.addresses.map((a) => `${indent}Listen ${bracket(a)}:${port}\n`).join("");
+      const header = place.host ? `the machine's web server listens on lab host ${place.host}'s addresses only.` : "the machine's web server listens on the loopback only.";
+      const ports = `${LAB_HEADER(header).replace(/^/gm, "# ")}\n${listen(80)}<IfModule ssl_module>\n${listen(443, "    ")}</IfModule>\n`;
       if (writeManaged(p, "/etc/apache2/ports.conf", ports)) {
-        note("/etc/apache2/ports.conf: Listen 127.0.0.1:80 and, with mod_ssl, 127.0.0.1:443 (original kept)");
+        note(`/etc/apache2/ports.conf: Listen ${place.addresses.map(bracket).join(", ")} on 80 and, with mod_ssl, 443 (original kept)`);
       }
       ensureItk(p, note);
       const t = run(ctl, ["-t"], { env: apacheEnv() });
       if (t.status !== 0) throw new LabError(`apache2ctl -t rejects the machine's Apache configuration:\n${why(t)}`, "fix /etc/apache2 (apache2ctl -t says where), then run npm run lab again");
-      const r = runDaemonizing(p, "apache2", ctl, ["start"], apacheEnv());
+      const r = runDaemonizing(p, "apache2", ...place.wrap(ctl, ["start"]), apacheEnv());
       if (r.status !== 0) throw new LabError(`apache2ctl start failed (exit ${r.status}):\n${r.log}`);
       const pid = await pidFromFile(apachePidFile(), "apache2", "Apache");
-      const ok = await waitFor(async () => (await tcpHello("127.0.0.1", 80, 500)) !== undefined, 15_000, 100);
-      if (!ok) throw new LabError(`Apache (pid ${pid}) does not accept connections on 127.0.0.1:80`);
+      const ok = await waitFor(async () => (await tcpHello(at, 80, 500)) !== undefined, 15_000, 100);
+      if (!ok) throw new LabError(`Apache (pid ${pid}) does not accept connections on ${bracket(at)}:80`);
       return pid;
     },
   };
@@ -325,7 +366,7 @@ function apache(ctx: DaemonCtx): LabDaemon {
  * answers; the lab has no systemd, so this loop, run as root like the unit, does the same: wait
  * a few seconds for a burst, remove the request, apache2ctl graceful.
  */
-function mdReload(ctx: DaemonCtx): LabDaemon {
+export function mdReload(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
   return {
     name: "md-reload",
@@ -351,7 +392,7 @@ function mdReload(ctx: DaemonCtx): LabDaemon {
         "  sleep 1",
         "done",
       ].join("\n");
-      const child = detachedChild(p, "md-reload", "/bin/sh", ["-c", loop], apacheEnv());
+      const child = detachedChild(p, "md-reload", ...place.wrap("/bin/sh", ["-c", loop]), apacheEnv());
       await sleep(200);
       if (child.exited || child.pid < 0) throw new LabError(`the md-reload watcher did not start (${child.exited ?? "no pid"}):\n${logTail(p, "md-reload")}`);
       return child.pid;
@@ -361,30 +402,32 @@ function mdReload(ctx: DaemonCtx): LabDaemon {
 
 // ─── pebble (the lab's ACME CA, see pebble.ts) ──────────────────────────────────────────────────
 
-function pebble(ctx: DaemonCtx, acme: Acme & { ca_trust: string }): LabDaemon {
+/** pebble on this machine (127.0.0.1) or in the multi-host lab's "ca" namespace; `dns`: the name server it asks. */
+export function pebble(ctx: DaemonCtx, acme: Acme & { ca_trust: string }, place: Place = LOCAL, dns = "127.0.0.1"): LabDaemon {
   const p = ctx.paths;
+  const at = place.addresses[0] ?? "127.0.0.1";
   return {
     name: "pebble",
-    where: `127.0.0.1:${PEBBLE_PORT} (ACME; management ${PEBBLE_MANAGEMENT_PORT})`,
+    where: `${bracket(at)}:${PEBBLE_PORT} (ACME; management ${PEBBLE_MANAGEMENT_PORT})`,
     comm: "pebble",
     graceMs: 5_000,
     killAfterGrace: true,
     async running() {
-      if ((await tcpHello("127.0.0.1", PEBBLE_PORT, 500)) === undefined) return undefined;
-      throw new LabError(`127.0.0.1:${PEBBLE_PORT} (the lab's ACME CA in Pulumi.lab.yaml) is taken by ${holderOf(PEBBLE_PORT)}, which the lab did not start`, "stop it by its PID, then run npm run lab again");
+      if (!place.present() || (await tcpHello(at, PEBBLE_PORT, 500)) === undefined) return undefined;
+      throw new LabError(`${bracket(at)}:${PEBBLE_PORT} (the lab's ACME CA) is taken by ${place.host ? "a program" : holderOf(PEBBLE_PORT)}, which the lab did not start`, "stop it by its PID, then run npm run lab again");
     },
     async start(note) {
       const bin = need("pebble", "pebble");
-      await portFree(PEBBLE_MANAGEMENT_PORT, "pebble");
-      const listener = ensureListenerCert(acme);
+      if (!place.host) await portFree(PEBBLE_MANAGEMENT_PORT, "pebble");
+      const listener = ensureListenerCert(acme, at);
       if (listener.made) note(`made pebble's HTTPS listener certificate ${listener.cert} (mod_md trusts it: acme.ca_trust)`);
       const emptied = resetLabStore(acme);
       if (emptied) note(`emptied the lab's mod_md store ${emptied}: a new pebble knows none of its certificates`);
-      const config = writePebbleConfig(p, listener.cert, listener.key);
-      const child = detachedChild(p, "pebble", bin, ["-config", config, "-dnsserver", "127.0.0.1:53"], pebbleEnv());
-      const ok = await waitFor(async () => child.exited ?? ((await tcpHello("127.0.0.1", PEBBLE_PORT, 500)) !== undefined || undefined), 20_000, 100);
-      if (ok !== true) throw new LabError(`pebble did not start (${child.exited ?? "no answer on 127.0.0.1:" + PEBBLE_PORT}):\n${logTail(p, "pebble")}`);
-      const root = await savePebbleRoot(p, listener.cert, readFileSync(listener.cert, "utf8"));
+      const config = writePebbleConfig(p, listener.cert, listener.key, at);
+      const child = detachedChild(p, "pebble", ...place.wrap(bin, ["-config", config, "-dnsserver", `${bracket(dns)}:53`]), pebbleEnv());
+      const ok = await waitFor(async () => child.exited ?? ((await tcpHello(at, PEBBLE_PORT, 500)) !== undefined || undefined), 20_000, 100);
+      if (ok !== true) throw new LabError(`pebble did not start (${child.exited ?? `no answer on ${bracket(at)}:${PEBBLE_PORT}`}):\n${logTail(p, "pebble")}`);
+      const root = await savePebbleRoot(p, listener.cert, readFileSync(listener.cert, "utf8"), at);
       note(`this pebble's root: ${root} (curl --cacert ${root} https://<site>/)`);
       return child.pid;
     },
@@ -393,7 +436,7 @@ function pebble(ctx: DaemonCtx, acme: Acme & { ca_trust: string }): LabDaemon {
 
 // ─── PHP-FPM ───────────────────────────────────────────────────────────────────────────────────
 
-function fpm(ctx: DaemonCtx, v: string): LabDaemon {
+export function fpm(ctx: DaemonCtx, v: string, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
   const bin = `php-fpm${v}`;
   const conf = `/etc/php/${v}/fpm/php-fpm.conf`;
@@ -417,7 +460,7 @@ function fpm(ctx: DaemonCtx, v: string): LabDaemon {
       // its own arguments; with --daemonize it would fork again and the master would get a new
       // PID (the lab would lose track of it). In the foreground, detached from this process,
       // the master keeps its PID across reloads.
-      const child = detachedChild(p, `php${v}-fpm`, path, ["--nodaemonize", "--fpm-config", conf]);
+      const child = detachedChild(p, `php${v}-fpm`, ...place.wrap(path, ["--nodaemonize", "--fpm-config", conf]));
       const pid = await waitFor(() => child.exited ?? (livePid(pidFile, bin) === child.pid ? child.pid : undefined), 30_000, 100);
       if (typeof pid !== "number") throw new LabError(`${bin} did not start${child.exited ? ` (${child.exited})` : ""}:\n${logTail(p, `php${v}-fpm`)}`);
       return pid;
@@ -434,11 +477,11 @@ function mariadbAnswers(): boolean {
   return run("mariadb", ["--batch", "--skip-column-names", "--connect-timeout=3", "-e", "select 1"], { timeoutMs: 10_000 }).stdout.trim() === "1";
 }
 
-function mariadb(ctx: DaemonCtx): LabDaemon {
+export function mariadb(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
   return {
     name: "mariadb",
-    where: `${MYSQL_SOCK} and 127.0.0.1:3306`,
+    where: `${MYSQL_SOCK} and ${place.addresses.map(bracket).join(", ")}:3306`,
     comm: "mariadbd",
     graceMs: 120_000,
     // Never SIGKILL a database: a slow shutdown is reported instead.
@@ -462,7 +505,8 @@ function mariadb(ctx: DaemonCtx): LabDaemon {
         if (i.status !== 0) throw new LabError(`mariadb-install-db failed:\n${why(i)}`);
       }
       // mariadbd stays in the foreground (no mysqld_safe): started detached, its PID is the server's own.
-      const child = detachedChild(p, "mariadb", bin, ["--user=mysql", "--bind-address=127.0.0.1", `--socket=${MYSQL_SOCK}`, `--pid-file=${MYSQL_PID}`]);
+      // bind-address: the host's own addresses (MariaDB 10.11 takes a list); the admin connection stays on the socket.
+      const child = detachedChild(p, "mariadb", ...place.wrap(bin, ["--user=mysql", `--bind-address=${place.addresses.join(",")}`, `--socket=${MYSQL_SOCK}`, `--pid-file=${MYSQL_PID}`]));
       const ok = await waitFor(() => child.exited !== undefined || mariadbAnswers(), 90_000, 250);
       if (child.exited || !ok || child.pid < 0) throw new LabError(`mariadbd ${child.exited ? `stopped (${child.exited})` : "does not answer `select 1` after 90 s"}:\n${logTail(p, "mariadb")}`);
       return child.pid;
@@ -474,58 +518,79 @@ function mariadb(ctx: DaemonCtx): LabDaemon {
 
 const NAMED_PID = "/run/named/named.pid";
 
-function rndcAnswers(): boolean {
-  return run("rndc", ["status"], { timeoutMs: 10_000 }).status === 0;
+function rndcAnswers(place: Place = LOCAL): boolean {
+  return run(...place.wrap("rndc", ["status"]), { timeoutMs: 10_000 }).status === 0;
 }
 
-function bind(ctx: DaemonCtx): LabDaemon {
+/**
+ * BIND, on this machine (single lab) or on one lab host: the same code for the multi-host lab's
+ * primary (ns1, the machine's /etc/bind) and secondary (ns2, whose /etc/bind, /var/cache/bind,
+ * /var/lib/bind and /run/named are its own: place.path says where they are from here).
+ */
+export function bind(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
+  const name = `named${place.suffix}`;
+  const pidFile = place.path(NAMED_PID);
+  const etc = place.path("/etc/bind");
+  // A host's own /etc/bind is the lab's copy: written as is. The machine's keeps its original (backup.ts).
+  const ownEtc = etc !== "/etc/bind";
+  const v4 = place.addresses.filter((a) => !a.includes(":"));
+  const v6 = place.addresses.filter((a) => a.includes(":"));
   return {
-    name: "named",
-    where: "127.0.0.1:53 (rndc on 127.0.0.1:953)",
+    name,
+    where: `${place.addresses.map(bracket).join(", ")}:53 (rndc on 127.0.0.1:953${place.host ? ` in ${place.host}` : ""})`,
     comm: "named",
     graceMs: 15_000,
     killAfterGrace: true,
     async running() {
-      const pid = livePid(NAMED_PID, "named");
+      const pid = livePid(pidFile, "named");
       if (pid) return { pid };
-      return rndcAnswers() ? {} : undefined;
+      return rndcAnswers(place) ? {} : undefined;
     },
     async start(note) {
       const named = need("named", "bind9");
       need("rndc", "bind9-utils");
-      await portFree(53, "BIND");
-      if (existsSync("/etc/bind/rndc.conf")) {
-        note("/etc/bind/rndc.conf exists: rndc (and the provider) use it; it must name this named's control channel (127.0.0.1:953, rndc.key)");
+      if (!place.host) await portFree(53, "BIND");
+      if (existsSync(join(etc, "rndc.conf"))) {
+        note(`${etc}/rndc.conf exists: rndc (and the provider) use it; it must name this named's control channel (127.0.0.1:953, rndc.key)`);
       }
-      if (!existsSync("/etc/bind/rndc.key")) {
-        beforeChange(p, "/etc/bind/rndc.key");
-        const g = run("rndc-confgen", ["-a", "-u", "bind"]);
+      if (!existsSync(join(etc, "rndc.key"))) {
+        if (!ownEtc) beforeChange(p, "/etc/bind/rndc.key");
+        const g = run(...place.wrap("rndc-confgen", ["-a", "-u", "bind"]));
         if (g.status !== 0) throw new LabError(`rndc-confgen -a failed: ${why(g)}`);
-        note("made the rndc control key /etc/bind/rndc.key (rndc-confgen -a)");
+        note(`made the rndc control key ${etc}/rndc.key (rndc-confgen -a)`);
       }
+      const list = (a: string[]) => (a.length ? `{ ${a.map((x) => `${x}; `).join("")}}` : "{ none; }");
+      const what = place.host ? `lab host ${place.host}'s addresses` : "the loopback";
       const options = [
-        LAB_HEADER("the machine's name server answers on the loopback only, as an authoritative server.").replace(/^/gm, "// "),
+        (ownEtc ? `globenet-infra lab (npm run lab): ${place.host}'s own name server (its own /etc/bind), on ${what} only.` : LAB_HEADER(`the machine's name server answers on ${what} only, as an authoritative server.`)).replace(/^/gm, "// "),
         "options {",
         '\tdirectory "/var/cache/bind";',
         `\tpid-file "${NAMED_PID}";`,
-        "\tlisten-on port 53 { 127.0.0.1; };",
-        "\tlisten-on-v6 { none; };",
+        `\tlisten-on port 53 ${list(place.host ? v4 : ["127.0.0.1"])};`,
+        `\tlisten-on-v6 ${list(place.host ? v6 : [])};`,
         "\trecursion no;",
         "\tdnssec-validation no;",
         "};",
         "",
       ].join("\n");
-      if (writeManaged(p, "/etc/bind/named.conf.options", options)) note("/etc/bind/named.conf.options: listen-on 127.0.0.1 port 53, no IPv6, no recursion (original kept)");
-      const c = run("named-checkconf", []);
-      if (c.status !== 0) throw new LabError(`named-checkconf rejects /etc/bind/named.conf:\n${why(c)}`);
+      const optionsFile = join(etc, "named.conf.options");
+      const changed = ownEtc ? existsSync(optionsFile) && readFileSync(optionsFile, "utf8") === options ? false : (writeFileSync(optionsFile, options), true) : writeManaged(p, "/etc/bind/named.conf.options", options);
+      if (changed) note(`${optionsFile}: listen-on ${what} port 53, no recursion${ownEtc ? "" : " (original kept)"}`);
+      const c = run(...place.wrap("named-checkconf", []));
+      if (c.status !== 0) throw new LabError(`named-checkconf rejects ${etc}/named.conf:\n${why(c)}`);
       const bindIds = run("id", ["-g", "bind"]);
-      mkdirSync("/run/named", { recursive: true, mode: 0o775 });
-      chownSync("/run/named", 0, Number(bindIds.stdout.trim()));
-      const r = runDaemonizing(p, "named", named, ["-u", "bind"]);
-      if (r.status !== 0) throw new LabError(`named did not start (exit ${r.status}):\n${r.log}`);
-      const pid = await pidFromFile(NAMED_PID, "named", "named");
-      if (!(await waitFor(() => rndcAnswers(), 20_000, 200))) throw new LabError(`named (pid ${pid}) does not answer rndc status`, "look at its log: grep named /var/log/syslog, or run named -g -u bind by hand");
+      const bindGid = Number(bindIds.stdout.trim());
+      mkdirSync(place.path("/run/named"), { recursive: true, mode: 0o775 });
+      chownSync(place.path("/run/named"), 0, bindGid);
+      // named writes its pid file as bind (a host's own folder starts root's, 0755).
+      chmodSync(place.path("/run/named"), 0o775);
+      // A host's own cache and state folders start empty: named writes there as bind.
+      if (place.host) for (const d of ["/var/cache/bind", "/var/lib/bind"]) if (place.path(d) !== d) chownSync(place.path(d), Number(run("id", ["-u", "bind"]).stdout.trim()), bindGid);
+      const r = runDaemonizing(p, name, ...place.wrap(named, ["-u", "bind"]));
+      if (r.status !== 0) throw new LabError(`${name} did not start (exit ${r.status}):\n${r.log}`);
+      const pid = await pidFromFile(pidFile, "named", name);
+      if (!(await waitFor(() => rndcAnswers(place), 20_000, 200))) throw new LabError(`${name} (pid ${pid}) does not answer rndc status`, "look at its log: grep named /var/log/syslog, or run named -g -u bind by hand");
       return pid;
     },
   };
@@ -542,7 +607,7 @@ async function libvirtAnswers(): Promise<boolean> {
   return (await runAsync("virsh", ["-c", LIBVIRT_URI, "version"], 20_000)).status === 0;
 }
 
-function virtlogd(ctx: DaemonCtx): LabDaemon {
+export function virtlogd(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
   return {
     name: "virtlogd",
@@ -557,7 +622,7 @@ function virtlogd(ctx: DaemonCtx): LabDaemon {
     },
     async start() {
       const bin = need("virtlogd", "libvirt-daemon-system");
-      const r = runDaemonizing(p, "virtlogd", bin, ["-d", "-p", VIRTLOGD_PID]);
+      const r = runDaemonizing(p, "virtlogd", ...place.wrap(bin, ["-d", "-p", VIRTLOGD_PID]));
       if (r.status !== 0) throw new LabError(`virtlogd did not start (exit ${r.status}):\n${r.log}`);
       const pid = await pidFromFile(VIRTLOGD_PID, "virtlogd", "virtlogd");
       // libvirtd needs virtlogd listening before it starts a guest (a stale socket refuses).
@@ -567,7 +632,7 @@ function virtlogd(ctx: DaemonCtx): LabDaemon {
   };
 }
 
-function libvirtd(ctx: DaemonCtx): LabDaemon {
+export function libvirtd(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
   return {
     name: "libvirtd",
@@ -585,7 +650,7 @@ function libvirtd(ctx: DaemonCtx): LabDaemon {
       need("virsh", "libvirt-clients");
       const kvm = openKvm(p);
       if (kvm) note(kvm);
-      const r = runDaemonizing(p, "libvirtd", bin, ["-d", "-p", LIBVIRTD_PID]);
+      const r = runDaemonizing(p, "libvirtd", ...place.wrap(bin, ["-d", "-p", LIBVIRTD_PID]));
       if (r.status !== 0) throw new LabError(`libvirtd did not start (exit ${r.status}):\n${r.log}`);
       const pid = await pidFromFile(LIBVIRTD_PID, "libvirtd", "libvirtd");
       if (!(await waitFor(() => libvirtAnswers(), 90_000, 250))) throw new LabError(`libvirtd (pid ${pid}) does not answer virsh -c ${LIBVIRT_URI} version after 90 s:\n${logTail(p, "libvirtd")}`);
@@ -602,25 +667,29 @@ const CRON_PID = "/run/crond.pid";
  * Debian's cron, the hosts' scheduler: the backup runs the apply installs in /etc/cron.d run
  * for real in the lab (and members' crontabs). It reads /etc/cron.d and the spool by itself.
  */
-function cron(ctx: DaemonCtx): LabDaemon {
+export function cron(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
+  const name = `cron${place.suffix}`;
+  const pidFile = place.path(CRON_PID);
   return {
-    name: "cron",
-    where: "/etc/cron.d",
+    name,
+    where: place.host ? `${place.host}'s own /etc/cron.d` : "/etc/cron.d",
     comm: "cron",
     graceMs: 5_000,
     killAfterGrace: true,
     async running() {
-      const pid = livePid(CRON_PID, "cron");
+      const pid = livePid(pidFile, "cron");
       return pid ? { pid } : undefined;
     },
     async start() {
       const bin = need("cron", "cron");
-      rmSync(CRON_PID, { force: true });
+      // A host's own pid file is a file bind-mounted over /run/crond.pid: emptied, not removed.
+      if (place.host) writeFileSync(pidFile, "");
+      else rmSync(CRON_PID, { force: true });
       // -L 15: log start, end, failures and pids of jobs, to syslog when there is one (none here: the log stays quiet).
-      const r = runDaemonizing(p, "cron", bin, ["-L", "15"]);
-      if (r.status !== 0) throw new LabError(`cron did not start (exit ${r.status}):\n${r.log}`);
-      return pidFromFile(CRON_PID, "cron", "cron");
+      const r = runDaemonizing(p, name, ...place.wrap(bin, ["-L", "15"]));
+      if (r.status !== 0) throw new LabError(`${name} did not start (exit ${r.status}):\n${r.log}`);
+      return pidFromFile(pidFile, "cron", name);
     },
   };
 }

@@ -44,7 +44,7 @@ function locked(user: string): boolean {
  * commands run through it), the deploy key in ~/.ssh/authorized_keys, usable from the
  * loopback only. Returns what it did.
  */
-export function ensureDeployUser(user: string, deployKeyPub: string): string[] {
+export function ensureDeployUser(user: string, deployKeyPub: string, from: string[] = ["127.0.0.1", "::1"]): string[] {
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new LabError(`the lab's ssh.user "${user}" is not a valid unix user name`, "fix hosts.*.ssh.user in Pulumi.lab.yaml");
   const done: string[] = [];
   let pw = passwdOf(user);
@@ -76,7 +76,8 @@ export function ensureDeployUser(user: string, deployKeyPub: string): string[] {
   chownSync(ssh, pw.uid, pw.gid);
   const ak = join(ssh, "authorized_keys");
   const key = readFileSync(deployKeyPub, "utf8").trim();
-  const line = `from="127.0.0.1,::1" ${key}\n`;
+  // The multi-host lab adds the runner's addresses on the lab's bridge: the provider connects from there.
+  const line = `from="${from.join(",")}" ${key}\n`;
   if (!existsSync(ak) || readFileSync(ak, "utf8") !== line) {
     writeFileSync(ak, line, { mode: 0o600 });
     done.push(`put the deploy key in ${ak}`);
@@ -119,6 +120,15 @@ export function ensureSudoers(p: LabPaths, user: string): string[] {
 export function writeKnownHosts(p: LabPaths, port: number, hostKeyPub: string): void {
   const key = readFileSync(hostKeyPub, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
   writeFileSync(p.knownHosts, `[127.0.0.1]:${port} ${key}\n`, { mode: 0o600 });
+}
+
+/** known_hosts pinning each multi-host lab host's own key at its addresses (port 22: no brackets). */
+export function writeKnownHostsMulti(p: LabPaths, hosts: Array<{ addresses: string[]; port: number; hostKeyPub: string }>): void {
+  const lines = hosts.flatMap((h) => {
+    const key = readFileSync(h.hostKeyPub, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    return h.addresses.map((a) => `${h.port === 22 ? a : `[${a}]:${h.port}`} ${key}\n`);
+  });
+  writeFileSync(p.knownHosts, lines.join(""), { mode: 0o600 });
 }
 
 /** /dev/kvm root:kvm 0660, as udev makes it (LAB-NOTES: libvirt's define takes 50 s otherwise). */

@@ -30,3 +30,15 @@ export function ensureLabKeys(root: string): { deployKey: string; hostKey: strin
   }
   return { deployKey, hostKey, hostKeyPub: `${hostKey}.pub` };
 }
+
+/** A multi-host lab host's own sshd host key, .lab/ssh/<host>/host_key (what Pulumi.lab-multi.yaml pins). */
+export function ensureHostKey(root: string, host: string): { hostKey: string; hostKeyPub: string } {
+  const dir = join(root, ".lab", "ssh", host);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const hostKey = join(dir, "host_key");
+  if (!(existsSync(hostKey) && existsSync(`${hostKey}.pub`))) {
+    const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `lab-${host}`, "-f", hostKey], { encoding: "utf8" });
+    if (r.error || r.status !== 0) throw new Error(`cannot make lab host ${host}'s SSH host key ${hostKey}: ${r.error?.message ?? r.stderr.trim()} (install the Debian package openssh-client)`);
+  }
+  return { hostKey, hostKeyPub: `${hostKey}.pub` };
+}

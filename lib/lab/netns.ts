@@ -14,7 +14,7 @@
  * daemons, and so everything the provider starts through that sshd) runs under `nsenter` with
  * both namespaces.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LabError, run, why } from "../base/proc";
 
@@ -181,7 +181,8 @@ export function topologyUp(t: Topology): string[] {
       const own = join(t.stateDir, h.name, d.path);
       if (!existsSync(own)) {
         mkdirSync(own, { recursive: true, mode: 0o755 });
-        if (d.seed && existsSync(d.path)) cpSync(d.path, own, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+        // cp -a, not fs.cpSync: the copy keeps owners and modes (BIND's rndc.key is root:bind 0640).
+        if (d.seed && existsSync(d.path)) must("cp", ["-a", "--", `${d.path}/.`, own], `host ${h.name}'s copy of ${d.path}`);
       }
       mkdirSync(d.path, { recursive: true });
       must("nsenter", [`--mount=${file}`, "--", "mount", "--bind", own, d.path], `host ${h.name}'s own ${d.path}`);

@@ -18,7 +18,8 @@ import type { MachineFacts } from "../model/facts";
 import * as remote from "../status/remote";
 import { ensureLabKeys } from "./keys";
 
-const LAB_STACK = "lab";
+/** The stacks the lab applies: the single-address lab and the multi-host one (npm run lab -- --topology multi). */
+const LAB_STACKS = new Set(["lab", "lab-multi"]);
 
 /** This machine's facts, for the model of a stack applied from here. */
 export function machineFacts(): MachineFacts {
@@ -27,7 +28,7 @@ export function machineFacts(): MachineFacts {
 
 /** The environment the lab gives a stack: its deploy key for the lab stack, nothing for the others. */
 export function labKeyEnv(root: string, stack: string, given: Record<string, string> = {}): Record<string, string> {
-  if (stack !== LAB_STACK) return {};
+  if (!LAB_STACKS.has(stack)) return {};
   // The host key file Pulumi.lab.yaml pins must exist even when the deploy key comes from
   // elsewhere (CI's variables): the program reads it to build every host's target.
   const keys = ensureLabKeys(root);

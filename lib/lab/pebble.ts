@@ -27,34 +27,46 @@ export function pebbleRootFile(p: LabPaths): string {
   return join(p.lab, "acme", "pebble-root.pem");
 }
 
-/** Is the stack's CA the lab's pebble? Then the lab runs it. */
-export function usesPebble(acme: Acme | undefined): acme is Acme & { ca_trust: string } {
-  return !!acme && !!acme.ca_trust && new URL(acme.directory).host === `127.0.0.1:${PEBBLE_PORT}`;
+/**
+ * Is the stack's CA the lab's pebble? Then the lab runs it: on 127.0.0.1 (single lab) or, given
+ * `at`, on that address (the multi-host lab's "ca" namespace).
+ */
+export function usesPebble(acme: Acme | undefined, at = "127.0.0.1"): acme is Acme & { ca_trust: string } {
+  return !!acme && !!acme.ca_trust && new URL(acme.directory).host === `${at.includes(":") ? `[${at}]` : at}:${PEBBLE_PORT}`;
 }
 
-/** pebble's listener certificate and key beside acme.ca_trust (made once; 127.0.0.1 and localhost). */
-export function ensureListenerCert(acme: Acme & { ca_trust: string }): { cert: string; key: string; made: boolean } {
+/** The address the stack's ACME directory names (where the lab's pebble must listen). */
+export function acmeAddress(acme: Acme): string {
+  return new URL(acme.directory).hostname.replace(/^\[|\]$/g, "");
+}
+
+/** pebble's listener certificate and key beside acme.ca_trust (made once, for `at`: 127.0.0.1 and localhost in the single lab). */
+export function ensureListenerCert(acme: Acme & { ca_trust: string }, at = "127.0.0.1"): { cert: string; key: string; made: boolean } {
   const cert = acme.ca_trust;
   const key = cert.replace(/\.pem$/, "") + ".key";
-  if (existsSync(cert) && existsSync(key)) return { cert, key, made: false };
+  if (existsSync(cert) && existsSync(key)) {
+    // A certificate made for another address (the other topology) is made again for this one.
+    const san = spawnSync("openssl", ["x509", "-in", cert, "-noout", "-ext", "subjectAltName"], { encoding: "utf8" }).stdout ?? "";
+    if (san.includes(`IP Address:${at}`) || (at.includes(":") && san.toLowerCase().includes("ip address:" + at.toLowerCase()))) return { cert, key, made: false };
+  }
   mkdirSync(dirname(cert), { recursive: true, mode: 0o755 });
   const r = spawnSync(
     "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj", "/CN=globenet-infra lab pebble", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj", "/CN=globenet-infra lab pebble", "-addext", `subjectAltName=IP:${at},DNS:localhost`, "-keyout", key, "-out", cert],
     { encoding: "utf8" },
   );
   if (r.status !== 0) throw new LabError(`openssl could not make pebble's listener certificate: ${(r.stderr || r.error?.message || "").trim()}`, "install the Debian package openssl (bash scripts/ensure-debs.sh)");
   return { cert, key, made: true };
 }
 
-export function writePebbleConfig(p: LabPaths, cert: string, key: string): string {
+export function writePebbleConfig(p: LabPaths, cert: string, key: string, at = "127.0.0.1"): string {
   const dir = join(p.lab, "acme");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, "pebble.json");
   const config = {
     pebble: {
-      listenAddress: `127.0.0.1:${PEBBLE_PORT}`,
-      managementListenAddress: `127.0.0.1:${PEBBLE_MANAGEMENT_PORT}`,
+      listenAddress: `${at.includes(":") ? `[${at}]` : at}:${PEBBLE_PORT}`,
+      managementListenAddress: `${at.includes(":") ? `[${at}]` : at}:${PEBBLE_MANAGEMENT_PORT}`,
       certificate: cert,
       privateKey: key,
       // http-01 is checked on port 80 of the name's address: the lab Apache.
@@ -87,10 +99,11 @@ function fetchText(url: string, ca: string): Promise<string> {
 }
 
 /** Waits for pebble's API, then saves the root it made for this run. */
-export async function savePebbleRoot(p: LabPaths, listenerCert: string, caPem: string): Promise<string> {
-  const up = await waitFor(async () => (await tcpHello("127.0.0.1", PEBBLE_MANAGEMENT_PORT, 500)) !== undefined || undefined, 20_000, 100);
-  if (!up) throw new LabError(`pebble does not answer on 127.0.0.1:${PEBBLE_MANAGEMENT_PORT} (listener ${listenerCert})`);
-  const root = await fetchText(`https://127.0.0.1:${PEBBLE_MANAGEMENT_PORT}/roots/0`, caPem);
+export async function savePebbleRoot(p: LabPaths, listenerCert: string, caPem: string, at = "127.0.0.1"): Promise<string> {
+  const host = at.includes(":") ? `[${at}]` : at;
+  const up = await waitFor(async () => (await tcpHello(at, PEBBLE_MANAGEMENT_PORT, 500)) !== undefined || undefined, 20_000, 100);
+  if (!up) throw new LabError(`pebble does not answer on ${host}:${PEBBLE_MANAGEMENT_PORT} (listener ${listenerCert})`);
+  const root = await fetchText(`https://${host}:${PEBBLE_MANAGEMENT_PORT}/roots/0`, caPem);
   if (!root.includes("BEGIN CERTIFICATE")) throw new LabError("pebble's management API gave no root certificate");
   const file = pebbleRootFile(p);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

@@ -86,6 +86,11 @@ export function resolveBackend(root: string, stack: string, given: (k: string) =
     const url = `file://${labStateDir}`;
     return { url, kind: "file", env: {}, secrets: [], display: describeBackend(url), origin: "the lab's default" };
   }
+  // The multi-host lab (npm run lab -- --topology multi): the lab's file backend, a stack of its own there.
+  if (stack === "lab-multi") {
+    const url = `file://${labStateDir}`;
+    return { url, kind: "file", env: {}, secrets: [], display: describeBackend(url), origin: "the lab's default" };
+  }
   throw new BackendError(`stack ${stack}: PULUMI_BACKEND_URL is not set (the shared state's URL, postgres://USER@HOST:5432/DB?sslmode=verify-full, from a CI variable or your password manager; the password in it or in PGPASSWORD)`);
 }
 

@@ -1,0 +1,270 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chownSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { MOUNT_NS_DIR, runOnHost, topologyDown, topologyUp, type Topology } from "../lib/lab/netns";
+import { loadMulti, multiDaemons, multiDown, multiUp } from "../lib/lab/multi";
+import { ensureDaemon, recorded } from "../lib/lab/daemons";
+import { openStack } from "../lib/lab/open-stack";
+import { labPaths } from "../lib/lab/paths";
+import { pebbleRootFile } from "../lib/lab/pebble";
+import { loadModel } from "../lib/check/build";
+import { REPO_ROOT } from "../lib/base/repo";
+import { requireRoot, requireTools, run } from "./helpers/tools";
+
+/**
+ * The multi-host lab (issue 18): netns.ts's topology on a small one of the test's own, then
+ * `npm run lab -- --topology multi`'s own code (multiUp/multiDown) on a small data tree with
+ * Pulumi.lab-multi.yaml's inventory: a member's site over HTTPS from web1's address with a
+ * certificate from pebble in its own namespace, the member's SSH login on web1 (and not on
+ * db1), a zone from ns1, and one host's sshd stopped during an apply.
+ */
+const ok =
+  requireTools("ip", "nsenter", "unshare", "sshd", "ssh", "ssh-keygen", "apache2ctl", "named", "dig", "curl", "php-fpm8.2", "mariadbd", "mariadb", "pebble", "cron", "libvirtd", "virsh") &&
+  requireRoot("network namespaces, mounts and the lab's daemons need root");
+
+const sh = (cmd: string, args: string[], timeoutMs = 60_000) => run(cmd, args, { timeoutMs });
+
+// ─── netns.ts on a topology of the test's own ─────────────────────────────────────────────────
+
+/** Own prefix and addresses (outside the lab's and this machine's 192.0.2.1/2), never routed. */
+const T: Topology = {
+  prefix: "gtn",
+  stateDir: "",
+  hosts: [
+    { name: "alpha", addresses: ["203.0.113.201", "2001:db8:77::1"], privateDirs: [{ path: "/var/lib/globenet-lab-test-own", seed: false }] },
+    { name: "beta", addresses: ["203.0.113.202", "2001:db8:77::2"] },
+  ],
+  runner: ["203.0.113.254", "2001:db8:77::fe"],
+};
+
+describe.skipIf(!ok)("netns.ts: hosts on a bridge, nothing routed out, private folders, down removes it all", () => {
+  let state = "";
+  beforeAll(() => {
+    state = mkdtempSync(join(tmpdir(), "globenet-netns-"));
+    T.stateDir = state;
+    topologyUp(T);
+  }, 60_000);
+  afterAll(() => {
+    topologyDown(T);
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it("hosts reach each other and the runner, over IPv4 and IPv6", () => {
+    // A closed port answers "Connection refused": the packet reached that address's kernel and came back.
+    const tcp = (to: string) => `exec 3<>/dev/tcp/${to}/9`;
+    for (const to of ["203.0.113.202", "2001:db8:77::2", "203.0.113.254", "2001:db8:77::fe"]) {
+      const r = runOnHost(T, "alpha", "bash", ["-c", tcp(to)], { timeoutMs: 10_000 });
+      expect(r.stderr, `alpha → ${to}`).toContain("Connection refused");
+    }
+    for (const to of ["203.0.113.201", "2001:db8:77::1"]) expect(sh("bash", ["-c", tcp(to)]).stderr, `runner → ${to}`).toContain("Connection refused");
+  });
+
+  it("nothing is routed out: an address outside the topology is unreachable from a host", () => {
+    // This machine's gateway and a documentation address: no route, so no packet leaves.
+    for (const to of ["192.0.2.1", "198.18.0.1"]) {
+      const r = runOnHost(T, "beta", "bash", ["-c", `exec 3<>/dev/tcp/${to}/80`], { timeoutMs: 10_000 });
+      expect(r.status, to).not.toBe(0);
+      expect(r.stderr, to).toContain("Network is unreachable");
+    }
+    expect(runOnHost(T, "beta", "ip", ["route", "show", "default"]).stdout.trim()).toBe("");
+  });
+
+  it("a host's private folder is its own: the others and the machine do not see it", () => {
+    const file = "/var/lib/globenet-lab-test-own/secret";
+    expect(runOnHost(T, "alpha", "sh", ["-c", `echo alpha-only > ${file}`]).status).toBe(0);
+    expect(runOnHost(T, "alpha", "cat", [file]).stdout.trim()).toBe("alpha-only");
+    expect(runOnHost(T, "beta", "cat", [file]).status).not.toBe(0);
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(join(state, "alpha", file), "utf8").trim()).toBe("alpha-only");
+  });
+
+  it("down removes every namespace, link and mount namespace, and is idempotent", () => {
+    topologyDown(T);
+    expect(sh("ip", ["netns", "list"]).stdout).not.toMatch(/^gtn-/m);
+    expect(sh("ip", ["link", "show", "gtn-lab"]).status).not.toBe(0);
+    expect(readdirSync(MOUNT_NS_DIR).filter((f) => f.startsWith("gtn-"))).toEqual([]);
+    expect(sh("findmnt", ["-rn", "-o", "TARGET"]).stdout).not.toContain("/run/globenet-lab/mnt/gtn-");
+    expect(() => topologyDown(T)).not.toThrow();
+  });
+});
+
+// ─── the multi-host lab ───────────────────────────────────────────────────────────────────────
+
+/** The test's prefix for the lab's namespaces (the same addresses as the lab: never both up, the lock says so). */
+const PREFIX = "gtm";
+const MEMBER = "velo-libre";
+const SITE = "velo-libre.example";
+const ZONE = "velo-libre.example";
+
+/** A small tree: Pulumi.lab-multi.yaml, members velo-libre (no VPS: guests take minutes) and globenet, their zones. */
+function makeTree(root: string, memberKeyPub: string): void {
+  mkdirSync(join(root, "members"), { recursive: true });
+  mkdirSync(join(root, "zones"), { recursive: true });
+  for (const m of [MEMBER, "globenet"]) cpSync(join(REPO_ROOT, "members", m), join(root, "members", m), { recursive: true });
+  rmSync(join(root, "members", MEMBER, "vps"), { recursive: true, force: true });
+  const member = join(root, "members", MEMBER, "member.yaml");
+  writeFileSync(member, readFileSync(member, "utf8").replace(/^ssh_keys:\n(  - .*\n)+/m, `ssh_keys:\n  - ${memberKeyPub.trim()}\n`));
+  for (const z of [ZONE, "globenet.example"]) cpSync(join(REPO_ROOT, "zones", `${z}.yaml`), join(root, "zones", `${z}.yaml`));
+  // Without the VPS, the names that point at it go too.
+  const zone = join(root, "zones", `${ZONE}.yaml`);
+  writeFileSync(zone, readFileSync(zone, "utf8").split("\n").filter((l) => !/cloud|_xmpp|Nextcloud|XMPP/.test(l)).join("\n"));
+  cpSync(join(REPO_ROOT, "Pulumi.lab-multi.yaml"), join(root, "Pulumi.lab-multi.yaml"));
+}
+
+describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the engine, one host failing mid-apply", () => {
+  let root = "";
+  let keyDir = "";
+  let downDone = false;
+  const timings: Array<[string, number]> = [];
+  const timed = async <X>(what: string, fn: () => Promise<X>): Promise<X> => {
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings.push([what, Date.now() - t0]);
+    }
+  };
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "globenet-lab-multi-"));
+    keyDir = mkdtempSync(join(tmpdir(), "globenet-lab-multi-key-"));
+    expect(sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "member@test", "-f", join(keyDir, "id")]).status).toBe(0);
+    makeTree(root, readFileSync(join(keyDir, "id.pub"), "utf8"));
+    const { model, errors } = loadModel(root, "lab-multi");
+    if (!model) throw new Error(`the test's tree does not validate: ${JSON.stringify(errors).slice(0, 500)}`);
+    // Every daemon must be the test's own: one already running would be reused and prove nothing.
+    mkdirSync(join(root, ".lab"), { recursive: true });
+    for (const d of multiDaemons(loadMulti(root, labPaths(root), PREFIX))) {
+      if (await d.running().catch(() => ({}))) throw new Error(`${d.name} already runs on this machine (${d.where}): stop it first (npm run lab -- down stops the lab's)`);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (!downDone && root) await multiDown({ root, force: true, prefix: PREFIX }).catch((e: unknown) => console.error(`multi down failed: ${String(e)}`));
+    expect(sh("ip", ["netns", "list"]).stdout).not.toMatch(/^gtm-/m);
+    if (root) rmSync(root, { recursive: true, force: true });
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+    console.log(`lab-multi timings:\n${timings.map(([w, ms]) => `  ${w.padEnd(44)}${(ms / 1000).toFixed(1).padStart(7)} s`).join("\n")}`);
+  }, 600_000);
+
+  it("multiUp builds the hosts, starts each host's daemons in its namespace and applies lab-multi", async () => {
+    const log: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => {
+      log.push(a.map(String).join(" "));
+      process.stdout.write(`${a.map(String).join(" ")}\n`);
+    });
+    try {
+      expect(await timed("multi up (namespaces, daemons, first apply)", () => multiUp({ root, skipPackages: true, prefix: PREFIX }))).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(log.join("\n")).toContain("multi-host lab report");
+    // Each daemon listens in its host's namespace only: web1 has Apache, db1 MariaDB, ns1 and ns2 their BIND.
+    const listening = (host: string) => sh("ip", ["netns", "exec", `${PREFIX}-${host}`, "ss", "-Hltn"]).stdout;
+    expect(listening("web1")).toMatch(/192\.0\.2\.10:443\b/);
+    expect(listening("web1")).toMatch(/192\.0\.2\.10:22\b/);
+    expect(listening("web1")).not.toMatch(/:3306\b|:53\b/);
+    expect(listening("db1")).toMatch(/192\.0\.2\.11:3306\b/);
+    expect(listening("ns1")).toMatch(/192\.0\.2\.53:53\b/);
+    expect(listening("ns2")).toMatch(/198\.51\.100\.53:53\b/);
+    expect(listening("ca")).toMatch(/192\.0\.2\.80:14000\b/);
+    // Apache's listener on web1 is not on this machine's own namespace.
+    expect(sh("ss", ["-Hltn"]).stdout).not.toMatch(/192\.0\.2\.10:443\b/);
+  }, 900_000);
+
+  it("a member's site answers from web1's address over HTTPS, with a certificate from the lab's pebble", () => {
+    const home = `/home/${MEMBER}/sites/${SITE}/htdocs`;
+    const st = statSync(`/home/${MEMBER}`);
+    writeFileSync(join(home, "index.html"), "<html><head><title>Vélo Libre multi</title></head></html>\n");
+    chownSync(join(home, "index.html"), st.uid, st.gid);
+    const ca = pebbleRootFile(labPaths(root));
+    const r = sh("curl", ["-sS", "-m", "10", "--cacert", ca, "--resolve", `${SITE}:443:192.0.2.10`, `https://${SITE}/`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Vélo Libre multi");
+    // The zone comes from ns1's address, pointing the site at web1.
+    expect(sh("dig", ["@192.0.2.53", "+short", SITE, "A"]).stdout.trim()).toBe("192.0.2.10");
+  });
+
+  it("the member logs in on web1 with its key, pinned to web1's own host key; db1's sshd does not let it in", () => {
+    const known = labPaths(root).knownHosts;
+    const ssh = (addr: string) => sh("ssh", ["-i", join(keyDir, "id"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`, "-o", "ConnectTimeout=10", `${MEMBER}@${addr}`, "id", "-un"]);
+    const web = ssh("192.0.2.10");
+    expect(web.status, web.stderr).toBe(0);
+    expect(web.stdout.trim()).toBe(MEMBER);
+    const db = ssh("192.0.2.11");
+    expect(db.status).not.toBe(0);
+    expect(db.stderr).toMatch(/Permission denied/);
+    // Each host answers with its own key: web1's key is not db1's.
+    const keys = readFileSync(known, "utf8").split("\n").filter(Boolean);
+    const keyOf = (a: string) => keys.find((l) => l.startsWith(`${a} `))?.split(" ")[2];
+    expect(keyOf("192.0.2.10")).toBeTruthy();
+    expect(keyOf("192.0.2.10")).not.toBe(keyOf("192.0.2.11"));
+  });
+
+  it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
+    const paths = labPaths(root);
+    const facts = loadMulti(root, paths, PREFIX);
+    const sshdNs1 = multiDaemons(facts).find((d) => d.name === "sshd-ns1");
+    if (!sshdNs1) throw new Error("no sshd-ns1 among the lab's daemons");
+    // A change for db1 (a database) and one for ns1 (a TXT record), as one merge request.
+    const member = join(root, "members", MEMBER, "member.yaml");
+    writeFileSync(member, readFileSync(member, "utf8").replace(/^databases:\n/m, "databases:\n  - name: velo_multi\n"));
+    const zone = join(root, "zones", `${ZONE}.yaml`);
+    writeFileSync(zone, readFileSync(zone, "utf8").replace(/^records:\n/m, `records:\n  - { name: multi-fault, type: TXT, value: "applied after ns1 came back" }\n`));
+    const stack = await openStack({ stack: "lab-multi", root });
+    let stopped = false;
+    let failed: Error | undefined;
+    await timed("apply with ns1's sshd stopped mid-way", async () => {
+      try {
+        // continueOnError: every change that does not need ns1 is applied (each host is
+        // independent); without it the engine starts no new step after the first failure.
+        await stack.up({
+          color: "never",
+          continueOnError: true,
+          onOutput: (s: string) => {
+            process.stdout.write(s);
+            // As soon as the engine starts updating, before any host is reached: ns1 goes down.
+            if (!stopped && /Updating|updating|creating/.test(s)) {
+              stopped = true;
+              const pid = recorded(paths, sshdNs1);
+              if (pid) process.kill(pid, "SIGTERM");
+            }
+          },
+        });
+      } catch (e) {
+        failed = e as Error;
+      }
+    });
+    expect(stopped).toBe(true);
+    expect(failed, "the apply must fail while ns1 is unreachable").toBeDefined();
+    expect(String(failed?.message)).toMatch(/ns1|192\.0\.2\.53/);
+    // db1's change stands: the new database exists.
+    expect(sh("mariadb", ["--batch", "--skip-column-names", "-e", "SHOW DATABASES LIKE 'velo_multi'"]).stdout.trim()).toBe("velo_multi");
+    expect(sh("dig", ["@192.0.2.53", "+short", `multi-fault.${ZONE}`, "TXT"]).stdout.trim()).toBe("");
+    // ns1 back: the next apply converges, and then there is nothing left to do.
+    await ensureDaemon(paths, sshdNs1);
+    await timed("apply after ns1 came back", () => stack.up({ color: "never", onOutput: (s: string) => process.stdout.write(s) }));
+    const deadline = Date.now() + 20_000;
+    let txt = "";
+    while (Date.now() < deadline && !txt) {
+      txt = sh("dig", ["@192.0.2.53", "+short", `multi-fault.${ZONE}`, "TXT"]).stdout.trim();
+      if (!txt) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(txt).toBe('"applied after ns1 came back"');
+    const again = await timed("preview after convergence", () => stack.preview({ color: "never", expectNoChanges: true }));
+    expect(again.changeSummary?.same ?? 0).toBeGreaterThan(0);
+  }, 600_000);
+
+  it("multiDown destroys the stack, stops every daemon it started and removes every namespace", async () => {
+    const paths = labPaths(root);
+    const daemons = multiDaemons(loadMulti(root, paths, PREFIX));
+    expect(await timed("multi down", () => multiDown({ root, prefix: PREFIX }))).toBe(0);
+    downDone = true;
+    expect(daemons.filter((d) => recorded(paths, d)).map((d) => d.name)).toEqual([]);
+    expect(sh("ip", ["netns", "list"]).stdout).not.toMatch(/^gtm-/m);
+    expect(sh("ip", ["link", "show", "gtm-lab"]).status).not.toBe(0);
+    expect(readdirSync(MOUNT_NS_DIR).filter((f) => f.startsWith("gtm-"))).toEqual([]);
+    expect(sh("id", [MEMBER]).status).not.toBe(0);
+  }, 600_000);
+});
