@@ -14,7 +14,7 @@ import { changes, restore } from "./backup";
 import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, httpsGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
 import { waitForCerts } from "../status/cert-wait";
 import { formatCerts, type CertStatus } from "../status/certs";
-import { machineFacts, onStackHosts, openStack } from "./open-stack";
+import { machineFacts, onStackHosts, openLabStackNamed, stackResources } from "./open-stack";
 import { pebbleRootFile } from "./pebble";
 import { labBackendRecord } from "../state/lab-backend";
 import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type DaemonCtx, type LabDaemon, type StartOutcome } from "./daemons";
@@ -70,24 +70,7 @@ function loadLab(root: string, p: LabPaths): LabFacts {
   return { model, sshPort, user, ctx: { paths: p, sshPort, sshd, hostKey: join(p.ssh, "host_key"), phpVersions: model.inventory.php_versions, acme: model.inventory.acme } };
 }
 
-/** The lab stack through the project's driver; its errors (no CLI, no Go…) already say what to do. */
-async function openLabStack(root: string): Promise<Stack> {
-  try {
-    return await openStack({ stack: STACK, root });
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    throw new LabError(`the engine could not open stack ${STACK}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
 
-/** Resources of the stack, without the stack itself and the provider instances. */
-async function stackResources(stack: Stack): Promise<Array<{ type: string; urn: string }>> {
-  const d = await stack.exportStack();
-  const resources = ((d.deployment as { resources?: Array<{ type: string; urn: string }> }).resources ?? []).filter(
-    (r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"),
-  );
-  return resources;
-}
 
 function printCounts(resources: Array<{ type: string }>, indent = "  "): void {
   for (const [type, n] of countByType(resources)) console.log(`${indent}${String(n).padStart(4)}  ${type}`);
@@ -214,7 +197,7 @@ export async function labUp(o: UpOptions): Promise<number> {
 
   // 5. engine + apply
   await switchLabState(o.root, o.state, say);
-  const eng = await step("engine: Pulumi CLI and stack lab", () => openLabStack(o.root));
+  const eng = await step("engine: Pulumi CLI and stack lab", () => openLabStackNamed(STACK, o.root));
   phases.push(["engine", eng.ms]);
   const stack = eng.value;
 
@@ -405,7 +388,7 @@ export async function labDown(o: DownOptions): Promise<number> {
 
   // 1. destroy (archives happen in the provider)
   const eng = await step("engine: Pulumi CLI and stack lab", async () => {
-    const st = await openLabStack(o.root);
+    const st = await openLabStackNamed(STACK, o.root);
     return { st, before: await stackResources(st) };
   });
   phases.push(["engine", eng.ms, `stack ${STACK} holds ${eng.value.before.length} resources`]);
@@ -533,7 +516,7 @@ export async function labStatus(o: { root: string }): Promise<number> {
   }
   const t = Date.now();
   try {
-    const stack = await openLabStack(o.root);
+    const stack = await openLabStackNamed(STACK, o.root);
     const resources = await stackResources(stack);
     console.log(`stack ${STACK}: ${resources.length} resources (read in ${secs(Date.now() - t)})`);
     printCounts(resources);

@@ -32,7 +32,7 @@ import { apache, bind, bracket, cron, ensureDaemon, fpm, libvirtd, mariadb, mdRe
 import { ensureDeployUser, ensureSudoers, writeKnownHostsMulti } from "./host";
 import { ensureHostKey, ensureLabKeys } from "./keys";
 import { netnsName, onHost, runOnHost, topologyDown, topologyUp, type NetHost, type Topology } from "./netns";
-import { machineFacts, onStackHosts, openStack } from "./open-stack";
+import { machineFacts, onStackHosts, openLabStackNamed, stackResources } from "./open-stack";
 import { acmeAddress, pebbleRootFile, usesPebble } from "./pebble";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
@@ -253,19 +253,7 @@ function engineFailure(op: string, e: unknown, t0: number): LabError {
   return new LabError(`${op} of stack ${MULTI_STACK} failed after ${secs(Date.now() - t0)}:\n${tail}`);
 }
 
-async function openMultiStack(root: string): Promise<Stack> {
-  try {
-    return await openStack({ stack: MULTI_STACK, root });
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    throw new LabError(`the engine could not open stack ${MULTI_STACK}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
 
-async function stackResources(stack: Stack): Promise<Array<{ type: string; urn: string }>> {
-  const d = await stack.exportStack();
-  return ((d.deployment as { resources?: Array<{ type: string; urn: string }> }).resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
-}
 
 /**
  * The topology and every daemon, without the apply: what `up` does first and `down` needs
@@ -336,7 +324,7 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
   if (single.length) throw new LabError(`the single-address lab runs (${single.join(", ")}): both topologies use the same Apache, MariaDB and BIND files`, "npm run lab -- down first, then npm run lab -- --topology multi");
   const { facts, phases } = await multiInfra(o);
   const web = facts.hosts.find((h) => h.roles.includes("web"));
-  const eng = await step(`engine: Pulumi CLI and stack ${MULTI_STACK}`, () => openMultiStack(o.root));
+  const eng = await step(`engine: Pulumi CLI and stack ${MULTI_STACK}`, () => openLabStackNamed(MULTI_STACK, o.root));
   phases.push(["engine", eng.ms]);
   const stack = eng.value;
   const sites = facts.model.sites.map((s) => s.host);
@@ -469,7 +457,7 @@ export async function multiDown(o: { root: string; force?: boolean; prefix?: str
   let destroyFailed: LabError | undefined;
   if (facts) {
     const eng = await step(`engine: Pulumi CLI and stack ${MULTI_STACK}`, async () => {
-      const st = await openMultiStack(o.root);
+      const st = await openLabStackNamed(MULTI_STACK, o.root);
       return { st, before: await stackResources(st) };
     }).catch((e: unknown) => {
       destroyFailed = e instanceof LabError ? e : new LabError(String(e));

@@ -16,6 +16,9 @@ import * as ops from "../engine/state-ops";
 import { detectAccel } from "../host/accel";
 import type { MachineFacts } from "../model/facts";
 import * as remote from "../status/remote";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { DataError } from "../load/diagnostic";
+import { LabError } from "../base/proc";
 import { ensureLabKeys } from "./keys";
 
 /** The stacks the lab applies: the single-address lab and the multi-host one (npm run lab -- --topology multi). */
@@ -50,4 +53,20 @@ export const recoverStack = (ctx: Parameters<typeof ops.recoverStack>[0]) => ops
 /** Runs `fn`, which reads the stack's hosts (lib/status/remote.ts), with the lab's deploy key for the lab stack. */
 export function onStackHosts<T>(root: string, stack: string, fn: () => Promise<T>): Promise<T> {
   return remote.withHostConnections(labKeyEnv(root, stack).GLOBENET_SSH_KEY_FILE, fn);
+}
+
+/** A lab stack through the project's driver; its errors (no CLI, no Go…) already say what to do. */
+export async function openLabStackNamed(stack: string, root: string): Promise<Stack> {
+  try {
+    return await openStack({ stack, root });
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new LabError(`the engine could not open stack ${stack}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Resources of the stack, without the stack itself and the provider instances. */
+export async function stackResources(stack: Stack): Promise<Array<{ type: string; urn: string }>> {
+  const d = await stack.exportStack();
+  return ((d.deployment as { resources?: Array<{ type: string; urn: string }> }).resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
 }
