@@ -17,6 +17,7 @@ import { fakeGitLab } from "./helpers/fake-gitlab";
 import { labTestTeardown, prepareLabTest, sh } from "./helpers/lab-run";
 import { LAB_SSHD } from "./helpers/lab-tree";
 import { freePort, requireRoot, requireTools, run } from "./helpers/tools";
+import { phaseTimer } from "./helpers/timings";
 
 /**
  * Issue 18's CI paths on a real lab and its real state: .gitlab-ci.yml's protected `apply` and
@@ -125,15 +126,7 @@ describe.skipIf(!ok)("CI's apply and drift jobs, and npm run refresh, on a real 
   let downDone = false;
   const savedPassphrase = process.env.PULUMI_CONFIG_PASSPHRASE;
   const gl = fakeGitLab(SECRET.token, BOT);
-  const timings: Array<[string, number]> = [];
-  const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    try {
-      return await fn();
-    } finally {
-      timings.push([what, Date.now() - t0]);
-    }
-  };
+  const { timings, timed } = phaseTimer();
   const author = { GIT_AUTHOR_NAME: "Camille", GIT_AUTHOR_EMAIL: "camille@globenet.example", GIT_COMMITTER_NAME: "Camille", GIT_COMMITTER_EMAIL: "camille@globenet.example" };
   const gitIn = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...author } }).trim();
 

@@ -19,6 +19,7 @@ import { E2E_VAR, LabTree, ONDES, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 import { cli } from "./helpers/cli";
 import { attackDir, attacks, setUpAttacks, setUpLegitimate, victimSecrets, visitor } from "./helpers/web-isolation";
+import { phaseTimer } from "./helpers/timings";
 
 /**
  * Issue 4's acceptance test, in the style of Terraform's: the lab (`npm run lab`'s own code:
@@ -137,15 +138,7 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
   let stack: Stack;
   let downDone = false;
   const log: string[] = [];
-  const timings: Array<[string, number]> = [];
-  const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    try {
-      return await fn();
-    } finally {
-      timings.push([what, Date.now() - t0]);
-    }
-  };
+  const { timings, timed } = phaseTimer();
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "globenet-lab-e2e-"));

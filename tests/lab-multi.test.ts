@@ -11,6 +11,7 @@ import { pebbleRootFile } from "../lib/lab/pebble";
 import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
 import { requireRoot, requireTools, run } from "./helpers/tools";
+import { phaseTimer } from "./helpers/timings";
 
 /**
  * The multi-host lab (issue 18): netns.ts's topology on a small one of the test's own, then
@@ -116,15 +117,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
   let root = "";
   let keyDir = "";
   let downDone = false;
-  const timings: Array<[string, number]> = [];
-  const timed = async <X>(what: string, fn: () => Promise<X>): Promise<X> => {
-    const t0 = Date.now();
-    try {
-      return await fn();
-    } finally {
-      timings.push([what, Date.now() - t0]);
-    }
-  };
+  const { timings, timed } = phaseTimer();
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "globenet-lab-multi-"));
