@@ -86,7 +86,10 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
           }
         }
         // --refresh: read the hosts first, so a hand edit (drift) is put back to git's version.
-        const r = await stack.up({ onOutput, color, diff: values.diff, refresh: values.refresh });
+        // continueOnError: a host that is down fails its own resources (and what depends on
+        // them) while every other host still gets its changes, as an apply host by host would;
+        // the apply still fails, naming the host, and the next one converges.
+        const r = await stack.up({ onOutput, color, diff: values.diff, refresh: values.refresh, continueOnError: true });
         io.out(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
         await reportCertificates(values.root ?? REPO_ROOT, stackName, certWait, io);
         return 0;
