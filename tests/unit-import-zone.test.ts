@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
-import { compileZone, importZone, importZoneFile, type DerivedRecord, type ZoneImport } from "../lib/import/zone-file";
+import { loadModel } from "../lib/check/build";
+import { compileZone, derivedOf, importZone, importZoneFile, type DerivedRecord, type ZoneImport } from "../lib/import/zone-file";
+import { renderZone } from "../lib/render/bind-zone";
 import { parseYamlFile } from "../lib/load/yaml-file";
 import { zoneSchema } from "../lib/schema/zone";
 import { requireTool } from "./helpers/tools";
@@ -167,5 +169,30 @@ describe.skipIf(!haveBind)("zone import: hostile input", () => {
     const wrong = compileZone("other.example", join(FIX, "db.velo-legacy.example"));
     expect(wrong.ok).toBe(false);
     if (!wrong.ok) expect(wrong.error).toMatch(/BIND refuses the zone other\.example/);
+  });
+});
+
+describe.skipIf(!haveBind)("zone import: the repository's own zones, rendered by the project and imported back", () => {
+  it("gives back exactly the hand-written records of every prod zone, the derived ones left out by the model", () => {
+    const { model, errors } = loadModel(REPO_ROOT, "prod");
+    expect(errors).toEqual([]);
+    const zones = model?.zones ?? [];
+    expect(zones.length).toBeGreaterThan(5);
+    let derivedSeen = 0;
+    for (const z of zones) {
+      const file = join(tmp, `db.${z.name}`);
+      writeFileSync(file, renderZone(z, 2026120401));
+      const r = importZoneFile(z.name, file, `ns1:db.${z.name}`, { owner: z.owner, derivedByModel: derivedOf(z) });
+      if ("error" in r) throw new Error(r.error);
+      const key = (x: Record<string, unknown>) => JSON.stringify(Object.entries(x).filter(([k]) => k !== "origin" && k !== "why").sort());
+      const want = z.records.filter((x) => x.origin === "file").map((x) => key({ ...x, ttl: x.ttl ?? z.ttl }));
+      const got = readBack(r).records.map((x) => key({ ...x, ttl: x.ttl ?? r.zone.ttl }));
+      expect(got.sort(), z.name).toEqual(want.sort());
+      expect(r.unexpressible, z.name).toEqual([]);
+      derivedSeen += r.derived.filter((n) => !/^(SOA|apex NS)/.test(n.why)).length;
+      expect(r.derived.filter((n) => n.where.endsWith(":?")), z.name).toEqual([]);
+    }
+    expect(derivedSeen).toBeGreaterThan(10);
+    expect(derivedSeen).toBe(zones.flatMap(derivedOf).filter((x) => !(x.type === "NS" && x.name === "@")).length);
   });
 });

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { Document, isMap, isSeq, type YAMLMap } from "yaml";
 import { run } from "../base/proc";
 import { zoneNameProblem } from "../load/tree";
+import type { ZoneModel } from "../model/types";
 import { recordSchema, zoneSchema, type Zone, type ZoneRecord } from "../schema/zone";
 import { SourceIndex, sourceRecords, unquote } from "./zone-source";
 
@@ -49,6 +50,11 @@ export interface ZoneImport {
   unexpressible: ImportNote[];
   /** How many TODO(import) comments the YAML carries. */
   todos: number;
+}
+
+/** The records the model derives in `zone` (everything not written in zones/<zone>.yaml): what derivedByModel wants. */
+export function derivedOf(zone: ZoneModel): DerivedRecord[] {
+  return zone.records.filter((r) => r.origin !== "file").map(({ origin: _o, ...r }) => r as DerivedRecord);
 }
 
 /** A record the model derives for this zone (lib/check/records.ts, caa.ts): name relative to the zone. */
