@@ -154,6 +154,15 @@ describe.skipIf(!haveBind)("zone import: hostile input", () => {
     expect(readBack(r).owner).toBe("to-be-decided");
   });
 
+  it("records made by $GENERATE point back at its line", () => {
+    const f = join(tmp, "db.generate");
+    writeFileSync(f, "$TTL 3600\n@ IN SOA ns1.globenet.example. h.globenet.example. 1 3600 900 604800 300\n@ IN NS ns1.globenet.example.\n; pool\n$GENERATE 1-3 host$ 600 IN A 192.0.2.$\n");
+    const r = importZoneFile("generate.example", f, "ns1:db.generate", { owner: "globenet", derivedByModel: [] });
+    if ("error" in r) throw new Error(r.error);
+    expect(readBack(r).records).toEqual([1, 2, 3].map((i) => ({ name: `host${i}`, type: "A", value: `192.0.2.${i}` })));
+    expect((r.yaml.match(/# from ns1:db\.generate:5\n/g) ?? []).length).toBe(3);
+  });
+
   it("$INCLUDE is refused before BIND reads the file (it would read this machine's files), naming the line", () => {
     const f = join(tmp, "db.include");
     writeFileSync(f, "$TTL 3600\n@ IN SOA ns1.globenet.example. h.globenet.example. 1 3600 900 604800 300\n@ IN NS ns1.globenet.example.\n$INCLUDE /etc/passwd\n");

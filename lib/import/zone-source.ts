@@ -3,7 +3,8 @@
  * lib/import/zone-file.ts reads the values from) has no line numbers, so this walks the
  * original text only far enough to point back at it: comments and parentheses are folded
  * into logical records, $ORIGIN and the inherited owner are followed, and each logical record
- * is keyed by (absolute owner, type). The values themselves are never taken from here.
+ * is keyed by (absolute owner, type); records a $GENERATE made point at its line. The values
+ * themselves are never taken from here.
  */
 
 /** One logical record of the source: its first line and the fields needed to find it again. */
@@ -19,6 +20,8 @@ export interface SourceRecord {
   text: string;
 }
 
+/** The owner under which $GENERATE lines are kept: they match any owner of their type. */
+const GENERATE = "$generate";
 const CLASSES = new Set(["IN", "CH", "HS", "CS"]);
 const TTL = /^\d+[smhdw]?(\d+[smhdw])*$/i;
 
@@ -94,6 +97,13 @@ export function sourceRecords(text: string, zone: string): SourceRecord[] {
       if (toks[1]) origin = absolute(toks[1], origin);
       continue;
     }
+    if (/^\$GENERATE$/i.test(head)) {
+      // $GENERATE range lhs [ttl] [class] type rhs: its records all point back at this line.
+      let g = toks.slice(3);
+      while (g.length > 0 && (TTL.test(g[0] as string) || CLASSES.has((g[0] as string).toUpperCase()))) g = g.slice(1);
+      if (g[0]) out.push({ line: startLine, owner: GENERATE, type: g[0].toUpperCase(), first: "", text: raw.trim().slice(0, 200) });
+      continue;
+    }
     if (head.startsWith("$")) continue;
     let rest = toks;
     if (!/^\s/.test(raw)) {
@@ -128,7 +138,7 @@ export class SourceIndex {
 
   take(owner: string, type: string, first: string): SourceRecord | undefined {
     const list = this.byKey.get(`${owner.toLowerCase()} ${type}`);
-    if (!list || list.length === 0) return undefined;
+    if (!list || list.length === 0) return this.byKey.get(`${GENERATE} ${type}`)?.[0];
     const f = first.toLowerCase().replace(/^"|"$/g, "");
     let i = list.findIndex((r) => r.first === f);
     if (i < 0) i = 0;
