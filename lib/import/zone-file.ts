@@ -279,7 +279,7 @@ export function importZone(opts: ImportOptions): ZoneImport {
   // The YAML: a Document so every value is quoted by the yaml library as needed, comments attached to their records.
   const ordered = { owner, dnssec: true, ttl, records: records.map(orderKeys) };
   const doc = new Document(ordered);
-  doc.commentBefore = oneLine(` Imported from ${opts.sourceFile} (npm run import). Review it, then resolve each import TODO below.`);
+  doc.commentBefore = oneLine(` Imported from ${opts.sourceFile} (lib/import/zone-file.ts). Review it, then resolve each import TODO below.`);
   let todos = 0;
   const root = doc.contents as YAMLMap;
   const at = (key: string) => root.items.find((p) => (p.key as { value?: unknown }).value === key);
