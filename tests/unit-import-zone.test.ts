@@ -8,6 +8,7 @@ import { compileZone, derivedOf, importZone, importZoneFile, type DerivedRecord,
 import { renderZone } from "../lib/render/bind-zone";
 import { parseYamlFile } from "../lib/load/yaml-file";
 import { zoneSchema } from "../lib/schema/zone";
+import { errorsOf } from "./helpers/data-tree";
 import { requireTool } from "./helpers/tools";
 
 /**
@@ -203,5 +204,19 @@ describe.skipIf(!haveBind)("zone import: the repository's own zones, rendered by
     }
     expect(derivedSeen).toBeGreaterThan(10);
     expect(derivedSeen).toBe(zones.flatMap(derivedOf).filter((x) => !(x.type === "NS" && x.name === "@")).length);
+  });
+});
+
+describe.skipIf(!haveBind)("zone import: validate refuses the TODO(import) guesses until a volunteer resolves them", () => {
+  it("each TODO(import) comment is an error at its file:line:col; resolved (comments removed), they are gone", () => {
+    const r = load("velo-legacy.example", "db.velo-legacy.example", { owner: "velo-libre" });
+    const rel = "zones/velo-legacy.example.yaml";
+    const todoLines = r.yaml.split("\n").flatMap((l, i) => (l.includes("# TODO(import)") ? [`${rel}:${i + 1}:${l.indexOf("TODO(import)") + 1}`] : []));
+    expect(todoLines.length).toBe(r.todos);
+    const errors = errorsOf({ [rel]: r.yaml }).filter((e) => e.includes("import guess"));
+    expect(errors.map((e) => e.split(": ")[0])).toEqual(todoLines);
+    expect(errors[0]).toMatch(/still has an import guess to check: "the live zone is unsigned; true signs it/);
+    const resolved = r.yaml.split("\n").filter((l) => !l.includes("TODO(import)")).join("\n");
+    expect(errorsOf({ [rel]: resolved }).filter((e) => e.includes("import guess"))).toEqual([]);
   });
 });
