@@ -155,6 +155,16 @@ describe.skipIf(!haveBind)("zone import: hostile input", () => {
     expect(readBack(r).owner).toBe("to-be-decided");
   });
 
+  it("TXT values YAML would read as something else come back as the same strings", () => {
+    const values = ["true", "123", "null", "0x1F", "- item", "a: b", "#hash", "@at", "*star", "'single'", "{ x: 1 }", "[1]", "~", "é ü 漢字", " leading space", "trailing space "];
+    const f = join(tmp, "db.yamlish");
+    writeFileSync(f, ["$TTL 3600", "@ IN SOA ns1.globenet.example. h.globenet.example. 1 3600 900 604800 300", "@ IN NS ns1.globenet.example.", ...values.map((v, i) => `t${i} IN TXT "${v}"`), ""].join("\n"));
+    const r = importZoneFile("yamlish.example", f, "ns1:db.yamlish", { owner: "globenet", derivedByModel: [] });
+    if ("error" in r) throw new Error(r.error);
+    const back = readBack(r).records.map((x) => [x.name, "value" in x ? x.value : undefined]);
+    expect(back.sort()).toEqual(values.map((v, i) => [`t${i}`, v]).sort());
+  });
+
   it("records made by $GENERATE point back at its line", () => {
     const f = join(tmp, "db.generate");
     writeFileSync(f, "$TTL 3600\n@ IN SOA ns1.globenet.example. h.globenet.example. 1 3600 900 604800 300\n@ IN NS ns1.globenet.example.\n; pool\n$GENERATE 1-3 host$ 600 IN A 192.0.2.$\n");
