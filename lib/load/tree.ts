@@ -11,6 +11,7 @@ import { locate, MAX_FILE_BYTES, parseYamlFile, type YamlFile } from "./yaml-fil
 import { issuesToDiagnostics } from "./zod-issues";
 import { decodeDataFile, excerptAt } from "./text-file";
 import { topLevelProblem } from "./whole-file";
+import { importTodos } from "./import-todos";
 
 export interface Sourced<T> {
   value: T;
@@ -67,6 +68,8 @@ function readData(root: string, rel: string, errors: Diagnostic[]): YamlFile | u
   const { yf, errors: e } = parseYamlFile(rel, text);
   // What the parser or the text checks found: shown with the line and a caret under the column.
   errors.push(...e.map((d) => (d.line > 0 && !d.field && !d.excerpt ? { ...d, excerpt: excerptAt(text, d.line, d.col) } : d)));
+  // An imported file is data only once a volunteer has resolved every guess the import marked.
+  errors.push(...importTodos(rel, text));
   const top = yf && topLevelProblem(yf, text);
   if (top) {
     errors.push(top);
