@@ -313,7 +313,9 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
       expect(run("grep", ["-rlF", "--", secret, join(root, ".lab")]).stdout.trim(), "a secret in the lab's state or files").toBe("");
       for (const out of [runNow, status, list, restored, db]) expect(out.stdout + out.stderr).not.toContain(secret);
     }
-  });
+    // A whole backup run of every host (homes, databases, the VPS disk, keys) and two restores:
+    // about a minute here, more than the default test timeout.
+  }, 300_000);
 
   it("answers the zones' own records and the derived A/AAAA and PTR on 127.0.0.1:53", () => {
     expect(dig("atelier-velo.test", "TXT")).toBe('"v=spf1 -all"');
