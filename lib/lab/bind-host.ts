@@ -11,9 +11,16 @@ import { join } from "node:path";
 import { LabError, run, why } from "../base/proc";
 import { onHost, runOnHost, type NetHost, type Topology } from "./netns";
 
-/** The folders a name server host must own (NetHost.privateDirs): empty at first, filled by bindHostUp. */
-export function bindPrivateDirs(): NonNullable<NetHost["privateDirs"]> {
-  return ["/etc/bind", "/var/cache/bind", "/var/lib/bind", "/run/named"].map((path) => ({ path, seed: false }));
+/** What a second BIND on one machine must own: its configuration, zones, keys and pid file. */
+export const BIND_HOST_DIRS = ["/etc/bind", "/var/cache/bind", "/var/lib/bind", "/run/named"] as const;
+
+/**
+ * The folders a name server host must own (NetHost.privateDirs). `seedEtc`: /etc/bind starts as
+ * a copy of the machine's (the lab's ns2, started like ns1); else all start empty and
+ * bindHostUp fills them (the tests' own name servers).
+ */
+export function bindPrivateDirs(seedEtc = false): NonNullable<NetHost["privateDirs"]> {
+  return BIND_HOST_DIRS.map((path) => ({ path, seed: seedEtc && path === "/etc/bind" }));
 }
 
 /** named's log inside the host (its own /var/cache/bind): transfers, NOTIFY, errors. */

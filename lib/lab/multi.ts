@@ -29,6 +29,7 @@ import { ApplyWatch, countByType, databasesOnServer, digSoa, httpGet, httpsGet, 
 import { waitForCerts } from "../status/cert-wait";
 import { formatCerts, type CertStatus } from "../status/certs";
 import { apache, bind, bracket, cron, ensureDaemon, fpm, libvirtd, mariadb, mdReload, pebble, recorded, sshd, stopDaemon, virtlogd, type DaemonCtx, type LabDaemon, type Place } from "./daemons";
+import { bindPrivateDirs } from "./bind-host";
 import { ensureDeployUser, ensureSudoers, writeKnownHostsMulti } from "./host";
 import { ensureHostKey, ensureLabKeys } from "./keys";
 import { netnsName, onHost, runOnHost, topologyDown, topologyUp, type NetHost, type Topology } from "./netns";
@@ -109,7 +110,7 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
     const dirs: NetHost["privateDirs"] = [];
     // A second BIND on one machine: its own configuration, zones, keys and pid file.
     if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
-      dirs.push({ path: "/etc/bind", seed: true }, { path: "/var/cache/bind", seed: false }, { path: "/var/lib/bind", seed: false }, { path: "/run/named", seed: false });
+      dirs.push(...bindPrivateDirs(true));
     }
     if (cronHosts.has(h.name)) {
       // Each host's cron reads its own /etc/cron.d (where the provider puts that host's backup
