@@ -15,6 +15,7 @@ import { beforeChange, beforeModuleChange, writeManaged } from "./backup";
 import { openKvm } from "./host";
 import type { Acme } from "../schema/inventory";
 import { ensureListenerCert, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
+import { bracket } from "./netns";
 import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
 import type { LabPaths } from "./paths";
 import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, tcpHello, unixSocketAnswers, waitFor, why } from "../base/proc";
@@ -55,8 +56,6 @@ export interface Place {
 
 export const LOCAL: Place = { wrap: (cmd, args) => [cmd, args], addresses: ["127.0.0.1"], path: (p) => p, suffix: "", present: () => true };
 
-/** A literal address as a URL or Apache Listen wants it ([v6]). */
-export const bracket = (a: string): string => (a.includes(":") ? `[${a}]` : a);
 
 export interface Running {
   pid?: number;

@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import type { Acme } from "../schema/inventory";
 import type { LabPaths } from "./paths";
 import { LabError, tcpHello, waitFor } from "../base/proc";
+import { bracket } from "./netns";
 
 export const PEBBLE_PORT = 14000;
 export const PEBBLE_MANAGEMENT_PORT = 15000;
@@ -32,7 +33,7 @@ export function pebbleRootFile(p: LabPaths): string {
  * `at`, on that address (the multi-host lab's "ca" namespace).
  */
 export function usesPebble(acme: Acme | undefined, at = "127.0.0.1"): acme is Acme & { ca_trust: string } {
-  return !!acme && !!acme.ca_trust && new URL(acme.directory).host === `${at.includes(":") ? `[${at}]` : at}:${PEBBLE_PORT}`;
+  return !!acme && !!acme.ca_trust && new URL(acme.directory).host === `${bracket(at)}:${PEBBLE_PORT}`;
 }
 
 /** The address the stack's ACME directory names (where the lab's pebble must listen). */
@@ -65,8 +66,8 @@ export function writePebbleConfig(p: LabPaths, cert: string, key: string, at = "
   const file = join(dir, "pebble.json");
   const config = {
     pebble: {
-      listenAddress: `${at.includes(":") ? `[${at}]` : at}:${PEBBLE_PORT}`,
-      managementListenAddress: `${at.includes(":") ? `[${at}]` : at}:${PEBBLE_MANAGEMENT_PORT}`,
+      listenAddress: `${bracket(at)}:${PEBBLE_PORT}`,
+      managementListenAddress: `${bracket(at)}:${PEBBLE_MANAGEMENT_PORT}`,
       certificate: cert,
       privateKey: key,
       // http-01 is checked on port 80 of the name's address: the lab Apache.
@@ -100,7 +101,7 @@ function fetchText(url: string, ca: string): Promise<string> {
 
 /** Waits for pebble's API, then saves the root it made for this run. */
 export async function savePebbleRoot(p: LabPaths, listenerCert: string, caPem: string, at = "127.0.0.1"): Promise<string> {
-  const host = at.includes(":") ? `[${at}]` : at;
+  const host = bracket(at);
   const up = await waitFor(async () => (await tcpHello(at, PEBBLE_MANAGEMENT_PORT, 500)) !== undefined || undefined, 20_000, 100);
   if (!up) throw new LabError(`pebble does not answer on ${host}:${PEBBLE_MANAGEMENT_PORT} (listener ${listenerCert})`);
   const root = await fetchText(`https://${host}:${PEBBLE_MANAGEMENT_PORT}/roots/0`, caPem);
