@@ -195,7 +195,9 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
     description: `On any stack but lab (or with --guard) it first previews and runs the destructive-change
 guard on that plan, and stops before changing anything if it blocks. Without --refresh it
 compares git with the state only: a hand edit on a host (drift) stays until --refresh (or
-npm run refresh before) shows it to the engine.`,
+npm run refresh before) shows it to the engine. A host that cannot be reached fails its own
+changes (and what depends on them) while the other hosts still get theirs; the apply then
+fails naming that host, and the next one catches up.`,
     options: {
       stack: engineStack,
       root,
