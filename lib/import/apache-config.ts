@@ -172,7 +172,7 @@ export function vhostFacts(directives: readonly Directive[]): VhostFacts {
       }
       case "sethandler":
       case "proxypassmatch": {
-        const sock = /(?:^|proxy:)unix:([^|]+)\|fcgi:/i.exec(a.join(" "))?.[1];
+        const sock = /(?:^|\s|proxy:)unix:([^|]+)\|fcgi:/i.exec(a.join(" "))?.[1];
         if (sock) f.fpmSocket = sock;
         else f.unexpressed.push({ line: d.line, text: text(d) });
         break;
