@@ -6,7 +6,8 @@
  * volunteer would after checking them), validate refuses them while a TODO(import) remains,
  * what cannot be expressed is reported with the host's file and line, nothing on the host
  * changed (/etc/apache2, /etc/bind, /home, the cron spool: checksums before and after), and a
- * command outside the allowlist, or an argument shaped to escape it, is refused.
+ * command outside the allowlist, or an argument shaped to escape it, is refused; a member's
+ * authorized_keys planted as a link to /etc/shadow gives nothing (read as the member).
  */
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
@@ -113,6 +114,14 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
     const bobZone = readFileSync(join(tree, "zones/bob.example.yaml"), "utf8");
     expect(bobZone).toContain("Signed on the live server (default)");
     expect(bobZone).toContain("TODO(import): the owner is a guess: bob serves the site bob.example in this zone");
+    // mallory's link to /etc/shadow was read as mallory: nothing of it came out.
+    const shadowLine = new RegExp(`^root:${"[^:]*"}:\\d+:`, "m");
+    expect(out).not.toMatch(shadowLine);
+    // Read as root, each line of /etc/shadow would have come back as a refused key of hers.
+    expect(out).not.toMatch(/mallory\/\.ssh\/authorized_keys:\d+\s+key of mallory/);
+    const mallory = readFileSync(join(tree, "members/mallory/member.yaml"), "utf8");
+    expect(mallory).not.toContain("ssh_keys");
+    expect(mallory).not.toMatch(shadowLine);
     // An existing file is kept unless --force.
     const again = await importCli();
     expect(again.stdout).toContain("kept (already there; --force replaces it) members/alice/member.yaml");
@@ -124,14 +133,14 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
     expect(refused.stderr).toMatch(/members\/alice\/member\.yaml:\d+:\d+: still has an import guess to check/);
     // The volunteer's decisions, in the mapping file, then an import that replaces the first guesses.
     const map = join(tmp, "import-map.yaml");
-    writeFileSync(map, ["accounts:", "  alice: { name: Alice Martin, email: alice@alice.example }", "  bob: { name: Bob, email: bob@bob.example }", "sites:", "  orphan.example: { member: bob }", "zones:", "  alice.example: { owner: alice }", "  bob.example: { owner: bob }", "  orphan.example: { owner: bob }", ""].join("\n"));
+    writeFileSync(map, ["accounts:", "  alice: { name: Alice Martin, email: alice@alice.example }", "  bob: { name: Bob, email: bob@bob.example }", "  mallory: { name: Mallory, email: mallory@bob.example }", "sites:", "  orphan.example: { member: bob }", "zones:", "  alice.example: { owner: alice }", "  bob.example: { owner: bob }", "  orphan.example: { owner: bob }", ""].join("\n"));
     const mapped = await importCli("--map", map, "--force");
     expect(mapped.status).toBe(0);
     expect(mapped.stdout).not.toMatch(/site orphan\.example\n\s+cannot map it/);
     expect(readFileSync(join(tree, "members/bob/member.yaml"), "utf8")).toContain("host: orphan.example");
     // What is left are checks only a person can make; the test accepts each, as a volunteer would after checking.
     const written = [...readdirSync(join(tree, "zones")).map((z) => `zones/${z}`), ...readdirSync(join(tree, "members")).map((m) => `members/${m}/member.yaml`)];
-    expect(written.sort()).toEqual(["members/alice/member.yaml", "members/bob/member.yaml", "zones/alice-old.example.yaml", "zones/alice.example.yaml", "zones/bob.example.yaml", "zones/orphan.example.yaml"]);
+    expect(written.sort()).toEqual(["members/alice/member.yaml", "members/bob/member.yaml", "members/mallory/member.yaml", "zones/alice-old.example.yaml", "zones/alice.example.yaml", "zones/bob.example.yaml", "zones/orphan.example.yaml"]);
     for (const f of written) {
       const p = join(tree, f);
       writeFileSync(p, readFileSync(p, "utf8").split("\n").filter((l) => !l.includes("TODO(import)")).join("\n"));

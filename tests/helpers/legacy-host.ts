@@ -4,7 +4,8 @@
  * machine's, so useradd, a2enmod and crontab change only the copy), /home, /var/www, the cron
  * spool and BIND's folders. Two members' unix accounts (alice: a PHP site over HTTPS through her
  * own FPM pool, an old domain redirecting to it, an authorized key and a crontab; bob: a static
- * site without HTTPS in /var/www, a key with options), a vhost nobody owns, two zones written by
+ * site without HTTPS in /var/www, a key with options; mallory: her authorized_keys a link to
+ * /etc/shadow), a vhost nobody owns, two zones written by
  * hand ($TTL, $ORIGIN, comments, parentheses, a record type the schema lacks; bob's signed by
  * BIND's inline signing), then named and Apache started in it. Nothing of this machine's own
  * /etc or /home is touched.
@@ -188,6 +189,10 @@ export async function legacyUp(t: Topology): Promise<{ alice: string; bob: strin
   // Users, as useradd makes them on the host (its own /etc/passwd and /home).
   on("useradd", ["-m", "-s", "/bin/bash", "-c", "Alice Martin,,,", "alice"], "useradd alice");
   on("useradd", ["-m", "-s", "/bin/bash", "-c", "Bob", "bob"], "useradd bob");
+  // mallory, a member gone bad: her authorized_keys is a link to /etc/shadow, for root to read.
+  on("useradd", ["-m", "-s", "/bin/bash", "-c", "Mallory", "mallory"], "useradd mallory");
+  on("install", ["-d", "-o", "mallory", "-g", "mallory", "-m", "0700", "/home/mallory/.ssh"], "mallory's .ssh");
+  symlinkSync("/etc/shadow", hostPath(t, "legacy", "/home/mallory/.ssh/authorized_keys"));
   const keys = legacyKeys();
   on("install", ["-d", "-o", "alice", "-g", "alice", "-m", "0700", "/home/alice/.ssh"], "alice's .ssh");
   on("install", ["-d", "-o", "alice", "-g", "alice", "-m", "0755", "/home/alice/public_html"], "alice's public_html");
