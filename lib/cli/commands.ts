@@ -391,7 +391,7 @@ PHP-FPM pool files, getent passwd, authorized_keys read as the user, crontab -l,
              TLS), grouped by owner (the PHP-FPM pool's user, else the document root's owner)
   accounts   login accounts (UID_MIN..UID_MAX of login.defs) → members/<handle>/member.yaml
              with their SSH keys and quota; crontabs stay on the host
-  all        the three
+  all        what the host's roles hold: zones on a dns-primary, sites and accounts on a web host
   databases, guests: not yet (their readers are being written)
 
 Every guess carries a "# TODO(import): …" comment that npm run validate refuses until a

@@ -31,6 +31,11 @@ function inventoryHost(root: string, stack: string, name: string): HostModel {
   return { name, roles: h.roles, fqdn: h.fqdn, address: h.address, host: h };
 }
 
+/** What `all` reads on a host: sites and accounts on a web host, zones on a primary name server. */
+export function allFor(host: Pick<HostModel, "roles">): ImportWhat[] {
+  return IMPORTABLE.filter((w) => (w === "zones" ? host.roles.includes("dns-primary") : host.roles.includes("web")));
+}
+
 function noteLines(title: { en: string; fr: string }, notes: readonly ImportNote[]): string[] {
   if (notes.length === 0) return [];
   return [say(title), ...notes.map((n) => `  ${n.where}  ${n.record}\n      ${n.why}`)];
@@ -71,7 +76,8 @@ export async function runImport(a: Args, io: Io): Promise<number> {
   const out = resolve(a.str("out") ?? root);
   const map = readImportMap(a.str("map"));
   const host = inventoryHost(root, stack, hostName);
-  const set = new Set<ImportWhat>(what === "all" ? IMPORTABLE : [what as ImportWhat]);
+  const set = new Set<ImportWhat>(what === "all" ? allFor(host) : [what as ImportWhat]);
+  if (set.size === 0) throw new UsageError(`host ${hostName} has neither the web nor the dns-primary role in Pulumi.${stack}.yaml: nothing for all to import (name zones, sites or accounts to read them anyway)`);
   const res = await onStackHosts(root, stack, () => readHost(readOnlyRunner(targetOf(host, root)), { host: hostName, what: set, map, webHost: host.roles.includes("web"), webAddresses: { ipv4: host.host.ipv4 ?? (host.address.includes(":") ? undefined : host.address), ipv6: host.host.ipv6 ?? (host.address.includes(":") ? host.address : undefined) } }));
   const w = writeDataFiles(out, res.files, a.flag("force"));
   io.out(importSummary(hostName, res, w, out));
