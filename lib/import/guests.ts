@@ -179,7 +179,9 @@ function ownerOf(domain: string, opts: GuestImportOptions): { handle: string; na
     return { handle: known, name: vpsNameProblem(name) ? "vps" : name, todo: `owner ${known} and name ${how}` };
   }
   const parts = domain.split(/[-_.]/);
-  const handle = clean(parts[0] ?? "");
+  const first = clean(parts[0] ?? "");
+  // "velo-nextcloud" on a tree with velo-libre: the member whose handle starts with the first word.
+  const handle = (opts.members ?? []).find((h) => h === first) ?? (opts.members ?? []).find((h) => h.startsWith(`${first}-`)) ?? first;
   const name = clean(parts.slice(1).join("-")) || "vps";
   if (!handleProblem(handle) && !vpsNameProblem(name)) return { handle, name, todo: `owner ${handle} and name ${name} ${how}` };
   return { handle: "to-be-decided", name: vpsNameProblem(clean(domain)) ? "vps" : clean(domain), todo: `owner unknown: ${how}` };
