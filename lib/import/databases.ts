@@ -417,7 +417,7 @@ export function databasesYaml(entries: readonly DatabaseEntry[]): string {
   return doc.toString({ lineWidth: 0 });
 }
 
-/** The report as lines for the CLI (English; the CLI adds the French). */
+/** The report as lines for the CLI (English, like the zone import's notes). */
 export function databaseReport(r: DatabasesImport): string[] {
   return [
     ...r.refused.map((n) => `refused: ${n.what}: ${n.why}`),

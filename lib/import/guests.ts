@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ipaddr from "ipaddr.js";
 import { Document, type YAMLMap } from "yaml";
+import { mib as libvirtMib } from "../../provider/resources/guest-check";
 import { derivedMac } from "../model/mac";
 import { paths } from "../model/paths";
 import { dangerousCharacter, vpsNameProblem } from "../schema/names";
@@ -149,12 +150,8 @@ const KNOWN = new Set([
   "qemu:commandline", "qemu:commandline/qemu:arg",
 ]);
 
-const UNITS: Record<string, number> = { b: 1 / 1048576, bytes: 1 / 1048576, k: 1 / 1024, kib: 1 / 1024, kb: 1000 / 1048576, m: 1, mib: 1, mb: 1e6 / 1048576, g: 1024, gib: 1024, gb: 1e9 / 1048576, t: 1048576, tib: 1048576 };
-
 function mib(el: XmlElement | undefined): number | undefined {
-  if (!el || !/^\d+$/.test(el.text)) return undefined;
-  const f = UNITS[(el.attrs.unit ?? "KiB").toLowerCase()];
-  return f === undefined ? undefined : Number(el.text) * f;
+  return el && /^\d+$/.test(el.text) ? libvirtMib(el.attrs.unit, el.text) : undefined;
 }
 
 function isLinkLocal(a: string): boolean {
