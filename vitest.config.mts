@@ -21,6 +21,7 @@ export const SYSTEM = [
   "tests/guard-offline-engine.test.ts",
   "tests/guest-nwfilter.test.ts",
   "tests/import-legacy-host.test.ts",
+  "tests/import-live.test.ts",
   "tests/lab-e2e.test.ts",
   "tests/lab-multi.test.ts",
   "tests/lab-tls.test.ts",

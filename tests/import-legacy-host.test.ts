@@ -7,7 +7,8 @@
  * what cannot be expressed is reported with the host's file and line, nothing on the host
  * changed (/etc/apache2, /etc/bind, /home, the cron spool: checksums before and after), and a
  * command outside the allowlist, or an argument shaped to escape it, is refused; a member's
- * authorized_keys planted as a link to /etc/shadow gives nothing (read as the member).
+ * authorized_keys planted as a link to /etc/shadow gives nothing (read as the member). A
+ * MariaDB set up by hand on the host gives alice her `databases:` (its password never read).
  */
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
@@ -18,12 +19,13 @@ import { NotAllowed, readOnlyRunner } from "../lib/import/remote";
 import { pool } from "../provider/ssh/pool";
 import { cli } from "./helpers/cli";
 import { LEGACY_ADDRESS, legacyDown, legacyTopology, legacyUp } from "./helpers/legacy-host";
+import { startMariaDB, type MariaDB } from "./helpers/mariadb";
 import { startSshd, type Sshd } from "./helpers/sshd";
 import { onHost } from "../lib/lab/netns";
 import { requireRoot, requireTools } from "./helpers/tools";
 
 const ok =
-  requireTools("named", "named-checkconf", "named-checkzone", "apache2ctl", "sshd", "ssh-keygen", "nsenter", "unshare", "ip", "setpriv", "crontab", "useradd", "a2enmod", "openssl") &&
+  requireTools("mariadbd", "mariadb", "named", "named-checkconf", "named-checkzone", "apache2ctl", "sshd", "ssh-keygen", "nsenter", "unshare", "ip", "setpriv", "crontab", "useradd", "a2enmod", "openssl") &&
   requireRoot("a network namespace with its own /etc, named, Apache and sshd in it");
 
 /** Everything under `dir`: path, type, mode, owner, size and content hash (links: their target). */
@@ -50,6 +52,8 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
   const T = legacyTopology(join(tmp, "hosts"));
   const tree = join(tmp, "tree");
   let sshd: Sshd | undefined;
+  let db: MariaDB | undefined;
+  const DB_PASSWORD = "alice-Db-Secret-1";
   const before: Record<string, string> = {};
   const watched = (p: string) => {
     const abs = hostPath(T, "legacy", p);
@@ -61,6 +65,18 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
 
   beforeAll(async () => {
     await legacyUp(T);
+    // MariaDB on the legacy host, set up by hand: alice's database in the model's shape, bob's old one not.
+    db = await startMariaDB({ wrap: (c, a) => onHost(T, "legacy", c, a) });
+    writeFileSync(hostPath(T, "legacy", "/etc/mysql/conf.d/zz-legacy-client.cnf"), `[client]\nsocket=${db.socket}\n`);
+    const sql = db.exec(
+      [
+        "CREATE DATABASE alice_wp; CREATE USER 'alice_wp'@'localhost' IDENTIFIED BY '" + DB_PASSWORD + "';",
+        "GRANT ALL PRIVILEGES ON alice_wp.* TO 'alice_wp'@'localhost';",
+        "CREATE DATABASE bob_old; CREATE USER 'bob'@'%' IDENTIFIED BY 'bob-Old-Pass-2';",
+        "GRANT SELECT ON bob_old.* TO 'bob'@'%';",
+      ].join("\n"),
+    );
+    if (sql.status !== 0) throw new Error(`MariaDB setup: ${sql.stderr}`);
     sshd = await startSshd({ listen: { address: LEGACY_ADDRESS, port: 22 }, wrap: (c, a) => onHost(T, "legacy", c, a) });
     for (const p of WATCHED) before[p] = watched(p);
     const inventory = readFileSync(join(__dirname, "fixtures", "import", "Pulumi.legacy.yaml"), "utf8").replace('"HOST_KEY"', JSON.stringify(sshd.hostKey));
@@ -71,7 +87,7 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
   afterAll(async () => {
     const failed: unknown[] = [];
     delete process.env.GLOBENET_SSH_KEY_FILE;
-    for (const step of [() => pool.close(), () => sshd?.stop(), () => legacyDown(T), () => rmSync(tmp, { recursive: true, force: true })]) {
+    for (const step of [() => pool.close(), () => sshd?.stop(), () => db?.stop(), () => legacyDown(T), () => rmSync(tmp, { recursive: true, force: true })]) {
       try {
         await step();
       } catch (e) {
@@ -100,6 +116,11 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
     expect(alice).toContain("TODO(import): the member's name, taken from the account's GECOS field \"Alice Martin\"");
     expect(alice).toContain("TODO(import): the files are in /home/alice/public_html; the stack serves /home/alice/sites/alice.example/htdocs");
     expect(alice).toContain("crontab (1 line(s)) stays on legacy");
+    // The databases: alice's in her member file, on this db host; bob's old grants reported; no password anywhere.
+    expect(alice).toMatch(/db_host: legacy\ndatabases:\n(\s+#.*\n)*\s+- name: alice_wp/);
+    expect(out).toContain("database alice_wp: its account alice_wp@localhost keeps its live password");
+    expect(out).toMatch(/legacy:mariadb\s+account "bob"@"%"\n\s+also has privileges on database "bob_old"/);
+    expect(out + alice).not.toContain(DB_PASSWORD);
     const bob = readFileSync(join(tree, "members/bob/member.yaml"), "utf8");
     expect(bob).toContain("tls: none");
     expect(bob).not.toContain("ssh_keys");
@@ -133,7 +154,7 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
     expect(refused.stderr).toMatch(/members\/alice\/member\.yaml:\d+:\d+: still has an import guess to check/);
     // The volunteer's decisions, in the mapping file, then an import that replaces the first guesses.
     const map = join(tmp, "import-map.yaml");
-    writeFileSync(map, ["accounts:", "  alice: { name: Alice Martin, email: alice@alice.example }", "  bob: { name: Bob, email: bob@bob.example }", "  mallory: { name: Mallory, email: mallory@bob.example }", "sites:", "  orphan.example: { member: bob }", "zones:", "  alice.example: { owner: alice }", "  bob.example: { owner: bob }", "  orphan.example: { owner: bob }", ""].join("\n"));
+    writeFileSync(map, ["accounts:", "  alice: { name: Alice Martin, email: alice@alice.example }", "  bob: { name: Bob, email: bob@bob.example }", "  mallory: { name: Mallory, email: mallory@bob.example }", "sites:", "  orphan.example: { member: bob }", "zones:", "  alice.example: { owner: alice }", "  bob.example: { owner: bob }", "  orphan.example: { owner: bob }", "databases:", "  bob_old: { member: bob }", ""].join("\n"));
     const mapped = await importCli("--map", map, "--force");
     expect(mapped.status).toBe(0);
     expect(mapped.stdout).not.toMatch(/site orphan\.example\n\s+cannot map it/);

@@ -1,7 +1,7 @@
 /**
  * Unit tier: `npm run import`'s own checks, before any host is read (the real run against a
  * host is tests/import-legacy-host.test.ts): usage errors, the "not yet" hook of databases and
- * guests, an unknown host, a broken mapping file reported at its line, what `all` reads by
+ * hypervisors, an unknown host, a broken mapping file reported at its line, what `all` reads by
  * role, and the writer that never replaces a file without --force nor writes outside members/
  * and zones/.
  */
@@ -24,19 +24,17 @@ describe("npm run import", () => {
   it("says what to import and which host, exit 2", async () => {
     const none = await run();
     expect(none.status).toBe(2);
-    expect(none.stderr).toContain("error: say what to import: zones, sites, accounts, all, databases, guests (got nothing)");
+    expect(none.stderr).toContain("error: say what to import: zones, sites, accounts, databases, guests, all (got nothing)");
     const noHost = await run("zones");
     expect(noHost.stderr).toContain("error: name the host to read: --host <inventory host>");
     const two = await run("zones", "sites", "--host", "ns1");
     expect(two.stderr).toContain('npm run import takes one thing to import, not "sites"');
   });
 
-  it("answers not yet for databases and guests, reading nothing (English and French)", async () => {
-    const en = await run("databases", "--host", "web1");
-    expect(en.status).toBe(0);
-    expect(en.stdout).toBe("npm run import -- databases: not yet (its reader is being written: lib/import/databases.ts); nothing was read\n");
-    const fr = await cli(["import", "guests", "--host", "hv1", "--root", root, "--stack", "test"], { GLOBENET_LANG: "fr" });
-    expect(fr.stdout).toBe("npm run import -- guests : pas encore (sa lecture est en cours d'écriture : lib/import/guests.ts) ; rien n'a été lu\n");
+  it("reads guests on a hypervisor only (English and French usage errors name the role)", async () => {
+    const r = await run("guests", "--host", "web1");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("error: host web1 is not a hypervisor in Pulumi.test.yaml: guests are read on a host with the hypervisor role");
   });
 
   it("names the inventory's hosts when --host is not one of them", async () => {
@@ -53,11 +51,12 @@ describe("npm run import", () => {
     expect(r.stderr).toContain(`${map}:2:12 accounts.alice.membre: unknown key (did you mean "member"?)`);
   });
 
-  it("all reads sites and accounts on a web host, zones on a primary name server", () => {
-    expect(allFor({ roles: ["web", "db"] })).toEqual(["sites", "accounts"]);
+  it("all reads what the host's roles hold", () => {
+    expect(allFor({ roles: ["web", "db"] })).toEqual(["sites", "accounts", "databases"]);
     expect(allFor({ roles: ["dns-primary"] })).toEqual(["zones"]);
     expect(allFor({ roles: ["web", "dns-primary"] })).toEqual(["zones", "sites", "accounts"]);
-    expect(allFor({ roles: ["hypervisor"] })).toEqual([]);
+    expect(allFor({ roles: ["hypervisor"] })).toEqual(["guests"]);
+    expect(allFor({ roles: ["backup"] })).toEqual([]);
   });
 });
 

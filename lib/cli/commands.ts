@@ -378,12 +378,13 @@ The deploy key: GLOBENET_SSH_KEY_FILE or an agent (the lab's own for lab).`,
   },
   {
     name: "import",
-    summary: { en: "read a live host (zones, sites, accounts) into data files to review, read-only", fr: "lit une machine en service (zones, sites, comptes) et en écrit les fichiers de données à relire, sans rien y changer" },
-    usage: ["-- zones|sites|accounts|all --host NAME [--stack NAME] [--out DIR] [--map FILE] [--force]"],
+    summary: { en: "read a live host (zones, sites, accounts, databases, guests) into data files to review, read-only", fr: "lit une machine en service (zones, sites, comptes, bases, invités) et en écrit les fichiers de données à relire, sans rien y changer" },
+    usage: ["-- zones|sites|accounts|databases|guests|all --host NAME [--stack NAME] [--out DIR] [--map FILE] [--force]"],
     description: `Reads a host that already runs (configured by hand) over SSH, read-only, and writes the data
 files a volunteer then reviews. Only the allowlisted read-only scripts of lib/import/scripts/
 run on the host (named-checkconf -p -x, zone files read as bind, apache2ctl -S, the vhost and
-PHP-FPM pool files, getent passwd, authorized_keys read as the user, crontab -l, quota).
+PHP-FPM pool files, getent passwd, authorized_keys read as the user, crontab -l, quota, a
+read-only MariaDB session, virsh -r).
 
   zones      the primary zones the running BIND serves → zones/<zone>.yaml (every record the
              schema holds; derived records such as DNSSEC, SOA and apex NS left out)
@@ -391,14 +392,19 @@ PHP-FPM pool files, getent passwd, authorized_keys read as the user, crontab -l,
              TLS), grouped by owner (the PHP-FPM pool's user, else the document root's owner)
   accounts   login accounts (UID_MIN..UID_MAX of login.defs) → members/<handle>/member.yaml
              with their SSH keys and quota; crontabs stay on the host
-  all        what the host's roles hold: zones on a dns-primary, sites and accounts on a web host
-  databases, guests: not yet (their readers are being written)
+  databases  MariaDB databases, accounts and grants (a READ ONLY session; never a password
+             hash) → members' databases: (written into the members this run writes, else
+             printed to add to the member's file)
+  guests     libvirt domains (virsh -r, qemu-img info -U) → members/<handle>/vps/<name>.yaml
+  all        what the host's roles hold: zones (dns-primary), sites and accounts (web),
+             databases (db), guests (hypervisor)
 
 Every guess carries a "# TODO(import): …" comment that npm run validate refuses until a
 volunteer has checked it and removed the comment. What cannot be expressed is printed with
 the host's file and line, never dropped silently. --map names what the import cannot decide
-(which member owns an account, a site or a zone; a new handle): see lib/schema/import-map.ts.`,
-    positionals: "zones|sites|accounts|all|databases|guests",
+(which member owns an account, a site, a zone, a database or a guest; a new handle): see
+lib/schema/import-map.ts.`,
+    positionals: "zones|sites|accounts|databases|guests|all",
     options: {
       host: { type: "string", arg: "NAME", help: "the inventory host to read (Pulumi.<stack>.yaml); required" },
       stack: { type: "string", arg: "NAME", default: "lab", help: "whose inventory says how to reach the host" },

@@ -9,7 +9,7 @@ import { issuesToDiagnostics } from "../load/zod-issues";
 import { importMapSchema, type ImportMap } from "../schema/import-map";
 
 /** The empty mapping: every decision left to the import's guesses (each marked TODO). */
-export const NO_MAP: ImportMap = { accounts: {}, sites: {}, zones: {} };
+export const NO_MAP: ImportMap = { accounts: {}, sites: {}, zones: {}, databases: {}, database_prefixes: {}, domains: {} };
 
 /** Parses the mapping file's text; throws a DataError naming file, line and field. */
 export function parseImportMap(file: string, text: string): ImportMap {

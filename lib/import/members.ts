@@ -10,6 +10,7 @@ import type { ImportMap } from "../schema/import-map";
 import { memberSchema } from "../schema/member";
 import { handleProblem } from "../schema/system-names";
 import type { AccountDetails, UnixAccount } from "./accounts";
+import { databasesNode, type DatabaseEntry } from "./databases";
 import type { LiveSite } from "./sites";
 import type { ImportNote } from "./zone-file";
 
@@ -30,6 +31,8 @@ export interface MembersInput {
   map: ImportMap;
   /** Whether the host serves the sites (web_host is written then). */
   webHost: boolean;
+  /** The databases read on this host, by member handle (lib/import/databases.ts), and this host's name for db_host. */
+  databases?: { byMember: ReadonlyMap<string, readonly DatabaseEntry[]>; dbHost: string };
 }
 
 /** The handle an account becomes: the mapping file's, else the unix name itself. */
@@ -83,6 +86,7 @@ export function importMembers(input: MembersInput): { files: MemberFile[]; notes
       cron.push(...d.cron);
     }
     const sites = input.sites.filter((s) => accounts.some((a) => a.user === s.owner));
+    const dbs = input.databases?.byMember.get(handle) ?? [];
     const value: Record<string, unknown> = {
       handle,
       name,
@@ -103,6 +107,7 @@ export function importMembers(input: MembersInput): { files: MemberFile[]; notes
             })),
           }
         : {}),
+      ...(dbs.length && input.databases ? { db_host: input.databases.dbHost, databases: dbs.map((d) => d.value) } : {}),
     };
     const checked = memberSchema.safeParse(value);
     if (!checked.success) {
@@ -125,6 +130,10 @@ export function importMembers(input: MembersInput): { files: MemberFile[]; notes
     if (cron.length) {
       const p = pair("status");
       if (p) (p.key as { commentBefore?: string }).commentBefore = ` The live crontab (${cron.length} line(s)) stays on ${input.host}: the stack leaves a member's crontab alone.`;
+    }
+    if (dbs.length) {
+      root.set("databases", databasesNode(doc, dbs));
+      todos += dbs.reduce((n, d) => n + d.todos.length, 0);
     }
     const seq = pair("sites")?.value;
     if (isSeq(seq)) {

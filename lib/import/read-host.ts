@@ -12,11 +12,13 @@ import { parseAccountDetails, parseAccounts, type AccountDetails, type UnixAccou
 import { parseApacheS } from "./apache-config";
 import { DEBIAN_DEFAULT_ZONES, servedZones } from "./bind-config";
 import { handleOf, importMembers, memberAccounts } from "./members";
-import { framed, type ReadOnlyRun } from "./remote";
+import { databasesYaml, importDatabases, readMariaDB, type DatabaseEntry } from "./databases";
+import { importGuests, readGuests, type GuestImportOptions } from "./guests";
+import { asRunScript, framed, type ReadOnlyRun } from "./remote";
 import { docrootsOf, importSites, type LiveSite } from "./sites";
 import { importZoneFile, type DerivedRecord, type ImportNote } from "./zone-file";
 
-export type ImportWhat = "zones" | "sites" | "accounts";
+export type ImportWhat = "zones" | "sites" | "accounts" | "databases" | "guests";
 
 export interface DataFile {
   /** Repository-relative path. */
@@ -32,8 +34,10 @@ export interface HostImport {
   notes: ImportNote[];
   /** Left out on purpose (derived records, Debian's default zones, secondaries). */
   derived: ImportNote[];
-  /** What stays on the host as it is (DNSSEC keys, crontabs): the adoption keeps it. */
+  /** What stays on the host as it is (DNSSEC keys, crontabs, database passwords): the adoption keeps it. */
   kept: string[];
+  /** Blocks for member files this run did not write (a db host's databases): to paste after review. */
+  toAdd: DataFile[];
 }
 
 export interface ReadHostOptions {
@@ -44,6 +48,12 @@ export interface ReadHostOptions {
   webHost: boolean;
   /** The web host's addresses in the inventory: the A/AAAA the stack derives for its sites' names. */
   webAddresses?: { ipv4?: string; ipv6?: string };
+  /** Members already in the repository: owners of databases and guests are guessed among them too. */
+  knownMembers?: readonly string[];
+  /** For databases: the host part the model gives members' accounts (lib/model/db-client.ts). */
+  dbClientHost?: string;
+  /** For guests: this hypervisor's facts from the inventory. */
+  guests?: Omit<GuestImportOptions, "mapping" | "members">;
 }
 
 async function readSites(run: ReadOnlyRun, o: ReadHostOptions, members: UnixAccount[]): Promise<{ sites: LiveSite[]; notes: ImportNote[] }> {
@@ -129,13 +139,34 @@ async function readZones(run: ReadOnlyRun, o: ReadHostOptions, sites: readonly L
   }
 }
 
+async function readDatabases(run: ReadOnlyRun, o: ReadHostOptions, members: readonly string[], out: HostImport): Promise<Map<string, DatabaseEntry[]>> {
+  const live = await readMariaDB(asRunScript(run));
+  const pick = (r: Readonly<Record<string, { member: string }>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.member]));
+  const r = importDatabases(live, { host: o.host, clientHost: o.dbClientHost ?? "localhost", mapping: { databases: pick(o.map.databases), prefixes: pick(o.map.database_prefixes) }, members });
+  const where = `${o.host}:mariadb`;
+  out.notes.push(...[...r.refused, ...r.unexpressible].map((n) => ({ where, record: n.what, why: n.why })));
+  out.derived.push(...r.leftOut.map((n) => ({ where, record: n.what, why: n.why })));
+  out.kept.push(...r.keepPassword.map((k) => `database ${k.database}: its account ${k.account} keeps its live password (the adoption reads it into the state as a secret; never into git)`));
+  return r.byMember;
+}
+
+async function readGuestsInto(run: ReadOnlyRun, o: ReadHostOptions, members: readonly string[], out: HostImport): Promise<void> {
+  if (!o.guests) throw new Error(`${o.host} is not a hypervisor of the inventory (no libvirt facts): guests cannot be imported from it`);
+  const g = importGuests(await readGuests(asRunScript(run)), { ...o.guests, mapping: { domains: o.map.domains }, members });
+  out.files.push(...g.vps.map((v) => ({ path: v.file, text: v.yaml, todos: v.todos.length })));
+  out.notes.push(...[...g.refused, ...g.unexpressible].map((n) => ({ where: `${o.host}:domain ${n.domain}`, record: n.element, why: n.why })));
+}
+
 /** Reads what `o.what` names on the host through `run` and returns the data files and the report. */
 export async function readHost(run: ReadOnlyRun, o: ReadHostOptions): Promise<HostImport> {
-  const out: HostImport = { files: [], notes: [], derived: [], kept: [] };
+  const out: HostImport = { files: [], notes: [], derived: [], kept: [], toAdd: [] };
   let sites: LiveSite[] = [];
-  if (o.what.has("sites") || o.what.has("accounts")) {
-    const { accounts } = parseAccounts(await run("accounts"));
-    const members = memberAccounts(o.map, accounts);
+  const readsAccounts = o.what.has("sites") || o.what.has("accounts");
+  const members = readsAccounts ? memberAccounts(o.map, parseAccounts(await run("accounts")).accounts) : [];
+  const known = [...new Set([...(o.knownMembers ?? []), ...members.map((a) => handleOf(o.map, a.user))])].sort();
+  const dbs = o.what.has("databases") ? await readDatabases(run, o, known, out) : undefined;
+  if (o.what.has("guests")) await readGuestsInto(run, o, known, out);
+  if (readsAccounts) {
     if (o.what.has("sites")) {
       const s = await readSites(run, o, members);
       sites = s.sites;
@@ -147,9 +178,15 @@ export async function readHost(run: ReadOnlyRun, o: ReadHostOptions): Promise<Ho
       for (const [user, d] of details) if (d.cron.length) out.kept.push(`account ${user}: its crontab (${d.cron.length} line(s)) stays on ${o.host}, as the member's own`);
     }
     const chosen = o.what.has("accounts") ? members : members.filter((a) => sites.some((s) => s.owner === a.user));
-    const m = importMembers({ host: o.host, accounts: chosen, details, sites, map: o.map, webHost: o.webHost });
+    const m = importMembers({ host: o.host, accounts: chosen, details, sites, map: o.map, webHost: o.webHost, ...(dbs ? { databases: { byMember: dbs, dbHost: o.host } } : {}) });
     out.files.push(...m.files.map((f) => ({ path: f.path, text: f.yaml, todos: f.todos })));
     out.notes.push(...m.notes);
+  }
+  // Databases of members whose file this run did not write: their block, to add after review.
+  const written = new Set(out.files.map((f) => f.path));
+  for (const [handle, entries] of dbs ?? []) {
+    const path = `members/${handle}/member.yaml`;
+    if (!written.has(path)) out.toAdd.push({ path, text: `db_host: ${o.host}\n${databasesYaml(entries)}`, todos: entries.reduce((n, e) => n + e.todos.length, 0) });
   }
   if (o.what.has("zones")) await readZones(run, o, sites, out);
   return out;

@@ -20,6 +20,8 @@ interface ArgRule {
 
 const ABSOLUTE_PATH: ArgRule = { re: /^\/(?!.*(^|\/)\.\.(\/|$))[^\0\n\r]{0,4095}$/, what: "an absolute path without .. nor a line break" };
 const UNIX_USER: ArgRule = { re: /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, what: "a unix user name" };
+const SOCKET_OR_DEFAULT: ArgRule = { re: /^$|^\/(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]{0,200}$/, what: "empty (the client's default) or the absolute path of a socket" };
+const LIBVIRT_URI_OR_DEFAULT: ArgRule = { re: /^$|^[a-z][a-z0-9+]{0,20}:\/\/[A-Za-z0-9._@:/-]{0,200}$/, what: "empty (virsh's default) or a libvirt URI like qemu:///system" };
 
 interface Allowed {
   /** The script's file in lib/import/scripts/. */
@@ -41,6 +43,8 @@ export const READ_ONLY_COMMANDS = {
   "path-owners": { file: "path-owners.sh", reads: "the owner of each document root (stat, links not followed)", args: [ABSOLUTE_PATH], rest: { max: 500 } },
   accounts: { file: "accounts.sh", reads: "getent passwd and UID_MIN/UID_MAX of /etc/login.defs", args: [] },
   "account-details": { file: "account-details.sh", reads: "a user's authorized_keys (as the user), crontab -l -u, quota -w -u", args: [UNIX_USER] },
+  "mariadb-read": { file: "mariadb-read.sh", reads: "databases, accounts and privileges in a READ ONLY transaction, never a password hash (lib/import/databases.ts)", args: [SOCKET_OR_DEFAULT] },
+  "libvirt-read": { file: "libvirt-read.sh", reads: "virsh -r: every domain's XML, state, ARP addresses; qemu-img info -U of its disks (lib/import/guests.ts)", args: [LIBVIRT_URI_OR_DEFAULT] },
 } as const satisfies Record<string, Allowed>;
 
 export type ReadOnlyCommand = keyof typeof READ_ONLY_COMMANDS;
@@ -92,6 +96,19 @@ export function readOnlyRunner(target: Target): ReadOnlyRun {
     if (bad) throw new NotAllowed(`${target.name}: ${bad}`);
     const r = await run(target, scriptOf(command), { args: [...args], kind: "read", what: `import: ${command}` });
     return r.stdout;
+  };
+}
+
+/**
+ * The `run(script, args)` shape lib/import/databases.ts and guests.ts take, on top of the
+ * allowlist: the script's text must be one of the allowlist's scripts, byte for byte, and the
+ * arguments pass that entry's rules; anything else is refused like any call off the list.
+ */
+export function asRunScript(run: ReadOnlyRun): (script: string, args: string[]) => Promise<string> {
+  return (script, args) => {
+    const name = (Object.keys(READ_ONLY_COMMANDS) as ReadOnlyCommand[]).find((n) => scriptOf(n) === script);
+    if (!name) return Promise.reject(new NotAllowed("a script that is not one of the import's read-only scripts: refused, nothing was run on the host"));
+    return run(name, args);
   };
 }
 

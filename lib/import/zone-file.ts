@@ -206,7 +206,7 @@ function zoneTtl(ttls: number[]): number {
 }
 
 /** A comment's text on one line: control characters shown escaped, so nothing in it can start a YAML line. */
-function oneLine(s: string): string {
+export function oneLine(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -216,7 +216,8 @@ const UNITS: Record<string, number> = {
   tib: 1048576,
 };
 
-function mib(unit: string | undefined, value: string): number | undefined {
+/** A libvirt memory or size value in MiB (`unit` as libvirt writes it, KiB when absent); undefined for an unknown unit. */
+export function mib(unit: string | undefined, value: string): number | undefined {
   const f = UNITS[(unit ?? "KiB").toLowerCase()];
   return f === undefined ? undefined : Number(value) * f;
 }
