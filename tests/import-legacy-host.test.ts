@@ -135,6 +135,9 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
     const bobZone = readFileSync(join(tree, "zones/bob.example.yaml"), "utf8");
     expect(bobZone).toContain("Signed on the live server (default)");
     expect(bobZone).toContain("TODO(import): the owner is a guess: bob serves the site bob.example in this zone");
+    // Two accounts claiming one document root: named with both vhosts; alice's shop is kept, marked.
+    expect(out).toMatch(/legacy:\/etc\/apache2\/sites-enabled\/bob\.conf:1\s+\/var\/www\/bob\n\s+two accounts claim this document root: bob \(bob\.example, \/etc\/apache2\/sites-enabled\/bob\.conf:1\) and alice \(shop\.alice\.example, \/etc\/apache2\/sites-enabled\/shop\.conf:2\)/);
+    expect(alice).toContain("TODO(import): PHP runs as alice but /var/www/bob belongs to bob: written under alice");
     // mallory's link to /etc/shadow was read as mallory: nothing of it came out.
     const shadowLine = new RegExp(`^root:${"[^:]*"}:\\d+:`, "m");
     expect(out).not.toMatch(shadowLine);

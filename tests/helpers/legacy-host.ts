@@ -5,7 +5,7 @@
  * spool and BIND's folders. Two members' unix accounts (alice: a PHP site over HTTPS through her
  * own FPM pool, an old domain redirecting to it, an authorized key and a crontab; bob: a static
  * site without HTTPS in /var/www, a key with options; mallory: her authorized_keys a link to
- * /etc/shadow), a vhost nobody owns, two zones written by
+ * /etc/shadow), alice's shop served by her pool from bob's folder, a vhost nobody owns, two zones written by
  * hand ($TTL, $ORIGIN, comments, parentheses, a record type the schema lacks; bob's signed by
  * BIND's inline signing), then named and Apache started in it. Nothing of this machine's own
  * /etc or /home is touched.
@@ -117,6 +117,15 @@ const VHOSTS: Record<string, string> = {
   <Directory /var/www/bob>
     AllowOverride All
   </Directory>
+</VirtualHost>
+`,
+  "shop.conf": `# alice's shop, set up in a hurry in bob's folder
+<VirtualHost *:80>
+    ServerName shop.alice.example
+    DocumentRoot /var/www/bob
+    <FilesMatch \\.php$>
+        SetHandler "proxy:unix:/run/php/php8.2-fpm-alice.sock|fcgi://localhost"
+    </FilesMatch>
 </VirtualHost>
 `,
   "orphan.conf": `<VirtualHost *:80>
