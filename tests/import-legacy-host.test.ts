@@ -19,13 +19,14 @@ import { NotAllowed, readOnlyRunner } from "../lib/import/remote";
 import { pool } from "../provider/ssh/pool";
 import { cli } from "./helpers/cli";
 import { LEGACY_ADDRESS, legacyDown, legacyTopology, legacyUp } from "./helpers/legacy-host";
+import { startLibvirtd } from "./helpers/libvirtd";
 import { startMariaDB, type MariaDB } from "./helpers/mariadb";
 import { startSshd, type Sshd } from "./helpers/sshd";
 import { onHost } from "../lib/lab/netns";
-import { requireRoot, requireTools } from "./helpers/tools";
+import { requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok =
-  requireTools("mariadbd", "mariadb", "named", "named-checkconf", "named-checkzone", "apache2ctl", "sshd", "ssh-keygen", "nsenter", "unshare", "ip", "setpriv", "crontab", "useradd", "a2enmod", "openssl") &&
+  requireTools("virsh", "libvirtd", "qemu-img", "mariadbd", "mariadb", "named", "named-checkconf", "named-checkzone", "apache2ctl", "sshd", "ssh-keygen", "nsenter", "unshare", "ip", "setpriv", "crontab", "useradd", "a2enmod", "openssl") &&
   requireRoot("a network namespace with its own /etc, named, Apache and sshd in it");
 
 /** Everything under `dir`: path, type, mode, owner, size and content hash (links: their target). */
@@ -189,8 +190,45 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
     expect(existsSync(hostPath(T, "legacy", "/home/alice/public_html/index.php"))).toBe(true);
   }, 60_000);
 
+  it("reads the guests of a hypervisor through the same allowlist (virsh -r on a domain defined by hand)", async () => {
+    const lv = await startLibvirtd();
+    const dir = join(tmp, "guests");
+    mkdirSync(dir);
+    const base = join(dir, "base-debian-12.qcow2");
+    const domain = `gim-legacy-${process.pid}`;
+    try {
+      expect(run("qemu-img", ["create", "-q", "-f", "qcow2", base, "1G"]).status).toBe(0);
+      expect(run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", join(dir, "shop.qcow2"), "5G"]).status).toBe(0);
+      writeFileSync(
+        join(dir, "shop.xml"),
+        `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>1024</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type><boot dev='hd'/></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${join(dir, "shop.qcow2")}'/><target dev='vda' bus='virtio'/></disk><interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface><graphics type='vnc' port='-1'/></devices></domain>`,
+      );
+      const d = lv.virsh("define", join(dir, "shop.xml"));
+      expect(d.stderr).toBe("");
+      const hv = join(tmp, "tree-hv");
+      mkdirSync(hv);
+      writeFileSync(join(hv, "Pulumi.legacyhv.yaml"), readFileSync(join(__dirname, "fixtures", "import", "Pulumi.legacyhv.yaml"), "utf8").replace('"HOST_KEY"', JSON.stringify(sshd?.hostKey)).replace("BASE_IMAGE", base).replace("IMAGES_DIR", dir));
+      const map = join(tmp, "import-map-hv.yaml");
+      writeFileSync(map, `domains:\n  ${domain}: { member: alice, name: shop }\n`);
+      const r = await cli(["import", "guests", "--host", "legacyhv", "--stack", "legacyhv", "--root", hv, "--map", map], { GLOBENET_SSH_KEY_FILE: sshd?.keyFile, GLOBENET_LANG: "en" });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("wrote members/alice/vps/shop.yaml");
+      const vps = readFileSync(join(hv, "members/alice/vps/shop.yaml"), "utf8");
+      expect(vps).toMatch(/hypervisor: legacyhv/);
+      expect(vps).toMatch(/vcpus: 1/);
+      expect(vps).toMatch(/memory_mb: 1024/);
+      expect(vps).toMatch(/disk_gb: 5/);
+      expect(vps).toMatch(/image: debian-12/);
+      // What the model's guests do not have is reported with the domain and the element.
+      expect(r.stdout).toMatch(new RegExp(`legacyhv:domain ${domain}\\s+devices/graphics`));
+    } finally {
+      lv.virsh("undefine", "--", domain);
+      await lv.stop();
+    }
+  }, 120_000);
+
   it("left the host as it was (checksums of its configuration, homes and cron spool)", () => {
     for (const p of WATCHED) expect(watched(p), p).toBe(before[p]);
-    expect(Date.now() - t0).toBeLessThan(90_000);
+    expect(Date.now() - t0).toBeLessThan(120_000);
   });
 });
