@@ -1,7 +1,7 @@
 /**
  * Unit tier: `npm run import`'s own checks, before any host is read (the real run against a
- * host is tests/import-legacy-host.test.ts): usage errors, the "not yet" hook of databases and
- * hypervisors, an unknown host, a broken mapping file reported at its line, what `all` reads by
+ * host is tests/import-legacy-host.test.ts): usage errors, guests asked of a host that is no
+ * hypervisor, an unknown host, a broken mapping file reported at its line, what `all` reads by
  * role, and the writer that never replaces a file without --force nor writes outside members/
  * and zones/.
  */
