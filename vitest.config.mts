@@ -20,6 +20,7 @@ export const SYSTEM = [
   "tests/guard-engine.test.ts",
   "tests/guard-offline-engine.test.ts",
   "tests/guest-nwfilter.test.ts",
+  "tests/import-legacy-host.test.ts",
   "tests/import-live.test.ts",
   "tests/lab-e2e.test.ts",
   "tests/lab-multi.test.ts",

@@ -29,7 +29,7 @@ export const LAYERS: readonly Layer[] = [
   { name: "audit", paths: ["lib/audit/"], holds: "what changed, when and by whom (git and the stack's history)" },
   { name: "status", paths: ["lib/status/"], holds: "live views of the hosts (certificates, DNSSEC) over the provider's SSH" },
   { name: "scaffold", paths: ["lib/scaffold/"], holds: "npm run new: new members, sites, VPS" },
-  { name: "import", paths: ["lib/import/"], holds: "adopting what already runs: live files (zone files first) turned into data files to review" },
+  { name: "import", paths: ["lib/import/"], holds: "adopting what already runs: a live host read through an allowlist of read-only scripts, turned into data files to review" },
   { name: "ci", paths: ["lib/ci/"], holds: "merge-request previews and notes" },
   { name: "lab", paths: ["lib/lab/"], holds: "the lab: daemons on this machine, its keys, opening stacks with them" },
   { name: "bench", paths: ["lib/bench/"], holds: "measurements on synthetic trees" },

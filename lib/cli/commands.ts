@@ -377,6 +377,46 @@ The deploy key: GLOBENET_SSH_KEY_FILE or an agent (the lab's own for lab).`,
     run: lazy(() => load<typeof import("./dnssec")>("./dnssec"), (m) => m.runDnssec),
   },
   {
+    name: "import",
+    summary: { en: "read a live host (zones, sites, accounts, databases, guests) into data files to review, read-only", fr: "lit une machine en service (zones, sites, comptes, bases, invités) et en écrit les fichiers de données à relire, sans rien y changer" },
+    usage: ["-- zones|sites|accounts|databases|guests|all --host NAME [--stack NAME] [--out DIR] [--map FILE] [--force]"],
+    description: `Reads a host that already runs (configured by hand) over SSH, read-only, and writes the data
+files a volunteer then reviews. Only the allowlisted read-only scripts of lib/import/scripts/
+run on the host (named-checkconf -p -x, zone files read as bind, apache2ctl -S, the vhost and
+PHP-FPM pool files, getent passwd, authorized_keys read as the user, crontab -l, quota, a
+read-only MariaDB session, virsh -r).
+
+  zones      the primary zones the running BIND serves → zones/<zone>.yaml (every record the
+             schema holds; derived records such as DNSSEC, SOA and apex NS left out)
+  sites      Apache's virtual hosts → members' sites: (names, aliases, redirects, PHP version,
+             TLS), grouped by owner (the PHP-FPM pool's user, else the document root's owner)
+  accounts   login accounts (UID_MIN..UID_MAX of login.defs) → members/<handle>/member.yaml
+             with their SSH keys and quota; crontabs stay on the host
+  databases  MariaDB databases, accounts and grants (a READ ONLY session; never a password
+             hash) → members' databases: (written into the members this run writes, else
+             printed to add to the member's file)
+  guests     libvirt domains (virsh -r, qemu-img info -U) → members/<handle>/vps/<name>.yaml
+  all        what the host's roles hold: zones (dns-primary), sites and accounts (web),
+             databases (db), guests (hypervisor)
+
+Every guess carries a "# TODO(import): …" comment that npm run validate refuses until a
+volunteer has checked it and removed the comment. What cannot be expressed is printed with
+the host's file and line, never dropped silently. --map names what the import cannot decide
+(which member owns an account, a site, a zone, a database or a guest; a new handle): see
+lib/schema/import-map.ts.`,
+    positionals: "zones|sites|accounts|databases|guests|all",
+    options: {
+      host: { type: "string", arg: "NAME", help: "the inventory host to read (Pulumi.<stack>.yaml); required" },
+      stack: { type: "string", arg: "NAME", default: "lab", help: "whose inventory says how to reach the host" },
+      root,
+      out: { type: "string", arg: "DIR", defaultText: "--root", help: "where to write members/ and zones/" },
+      map: { type: "string", arg: "FILE", help: "the mapping file (import-map.yaml): owners, handles, names" },
+      force: { type: "boolean", help: "replace files that already exist (default: keep them)" },
+    },
+    footer: "Exit 0 when the host was read (whatever it found), 1 when it could not be, 2 on a usage error.",
+    run: lazy(() => load<typeof import("./import")>("./import"), (m) => m.runImport),
+  },
+  {
     name: "bench",
     summary: { en: "time validate and render, the engine, or a night's backup on N synthetic members", fr: "chronomètre validate et render, le moteur, ou une nuit de sauvegarde sur N membres synthétiques" },
     usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- generate --out DIR [--members N]"],

@@ -77,6 +77,12 @@ export interface ImportOptions {
    * the rule below applies and every A/AAAA is kept with a TODO asking whether it is a site's.
    */
   derivedByModel?: readonly DerivedRecord[];
+  /** With `owner`: why the import chose it (a guess), written as a TODO beside it. */
+  ownerGuess?: string;
+  /** The live server signs the zone itself (inline signing: the file holds no DNSKEY): what it uses, e.g. "dnssec-policy default". */
+  signedOnHost?: string;
+  /** Names of the sites imported with the zone (no final dot): a CNAME there is replaced by the site's derived A/AAAA. */
+  siteNames?: readonly string[];
 }
 
 /** DNSSEC records: BIND makes and keeps them (inline signing with the stack's policy). TYPE65534 is BIND's signing state. */
@@ -239,6 +245,11 @@ export function importZone(opts: ImportOptions): ZoneImport {
       unexpressible.push(note(mapped.why));
       continue;
     }
+    const owner = unquote(c.owner).toLowerCase().replace(/\.$/, "");
+    if (c.type === "CNAME" && opts.siteNames?.includes(owner)) {
+      derived.push(note(`CNAME: ${owner} is a name of an imported site, whose A/AAAA the stack derives (to its web host)`));
+      continue;
+    }
     const model = opts.derivedByModel?.find((d) => same(mapped.record, d));
     if (model) {
       derived.push(note(`${c.type}: derived from ${model.why ?? "the stack"}`));
@@ -283,12 +294,16 @@ export function importZone(opts: ImportOptions): ZoneImport {
   let todos = 0;
   const root = doc.contents as YAMLMap;
   const at = (key: string) => root.items.find((p) => (p.key as { value?: unknown }).value === key);
-  if (!opts.owner) {
+  if (!opts.owner || opts.ownerGuess) {
     const p = at("owner");
-    if (p) (p.key as { commentBefore?: string }).commentBefore = " TODO(import): the member who owns this zone (their handle)";
+    const why = opts.owner && opts.ownerGuess ? `the owner is a guess: ${oneLine(opts.ownerGuess)}` : "the member who owns this zone (their handle)";
+    if (p) (p.key as { commentBefore?: string }).commentBefore = ` TODO(import): ${why}`;
     todos++;
   }
-  if (!signed) {
+  if (opts.signedOnHost) {
+    const p = at("dnssec");
+    if (p) (p.key as { commentBefore?: string }).commentBefore = oneLine(` Signed on the live server (${opts.signedOnHost}): its keys stay on the host and are adopted with the zone.`);
+  } else if (!signed) {
     const p = at("dnssec");
     if (p) (p.key as { commentBefore?: string }).commentBefore = " TODO(import): the live zone is unsigned; true signs it (then publish the DS: npm run dnssec -- ds <zone>), false keeps it unsigned";
     todos++;
