@@ -189,6 +189,32 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(curl("radio-ondes.test", "/whoami.php").body.trim()).toBe(`php as ${ONDES}`);
   });
 
+  it("a site's php_settings reach its pool: it allocates and uploads what a default site cannot, and a member cannot raise its own limits", () => {
+    const visit = visitor(() => caFile);
+    // 200 MB: over the default 128 MB, under Radio Ondes' 256 MB. ini_set and .user.ini are the member's ways to ask for more.
+    const hog = `<?php\n@ini_set("memory_limit", "1G");\n$s = str_repeat("x", 200 * 1024 * 1024);\necho "allocated ", strlen($s) >> 20, " MB under ", ini_get("memory_limit"), "\\n";\n`;
+    const upload = `<?php\n$f = $_FILES["f"] ?? null;\necho $f ? "error={$f["error"]} size={$f["size"]}" : "no file", " max=", ini_get("upload_max_filesize"), "\\n";\n`;
+    for (const [handle, host] of [[VELO, "atelier-velo.test"], [ONDES, "radio-ondes.test"]] as const) {
+      writeMemberFile(handle, host, "limits/hog.php", hog);
+      writeMemberFile(handle, host, "limits/upload.php", upload);
+      writeMemberFile(handle, host, "limits/.user.ini", "memory_limit = 1G\nupload_max_filesize = 1G\npost_max_size = 1G\n");
+    }
+    const raised = visit("radio-ondes.test", "/limits/hog.php");
+    expect([raised.status, raised.body.trim()]).toEqual([200, "allocated 200 MB under 256M"]);
+    const plain = visit("atelier-velo.test", "/limits/hog.php");
+    expect(plain.status).toBe(500);
+    expect(plain.body).not.toContain("allocated");
+
+    // 16.5 MB: over the default upload_max_filesize (16M), under its post_max_size (17M), so PHP reports the file, refused.
+    const size = 16 * 1024 * 1024 + 512 * 1024;
+    const big = join(root, "upload.bin");
+    writeFileSync(big, Buffer.alloc(size, 7));
+    const post = ["--post301", "--post302", "-F", `f=@${big}`];
+    expect(visit("radio-ondes.test", "/limits/upload.php", post).body.trim()).toBe(`error=0 size=${size} max=32M`);
+    // UPLOAD_ERR_INI_SIZE (1): over upload_max_filesize, whatever the member's .user.ini says.
+    expect(visit("atelier-velo.test", "/limits/upload.php", post).body.trim()).toBe("error=1 size=0 max=16M");
+  });
+
   it("a member's .htaccess cannot run code as another member, reach the stock pool or a status page (each attack tried for real)", () => {
     const { secret } = setUpAttacks(ISOLATION);
     const secrets = [...victimSecrets(ISOLATION), secret];

@@ -292,6 +292,10 @@ pm = ondemand
 pm.max_children = 5
 pm.process_idle_timeout = 10s
 
+; max_execution_time counts the script's CPU time only: a request that waits (the network, a
+; lock) longer than twice that, wall-clock, is ended by the pool.
+request_terminate_timeout = 60s
+
 chdir = /
 security.limit_extensions = .php
 
@@ -302,6 +306,13 @@ php_admin_value[session.save_path] = /home/velo-libre/tmp
 php_admin_value[sys_temp_dir] = /home/velo-libre/tmp
 env[TMPDIR] = /home/velo-libre/tmp
 php_admin_flag[expose_php] = off
+
+; The pool's PHP settings: the sites' php_settings within the inventory's php.max. Admin values,
+; so neither ini_set() nor a .user.ini of the member raises them.
+php_admin_value[memory_limit] = 128M
+php_admin_value[upload_max_filesize] = 16M
+php_admin_value[post_max_size] = 17M
+php_admin_value[max_execution_time] = 30
 `);
   });
 

@@ -11,6 +11,7 @@ import { checkPtr } from "./ptr";
 import { checkDepartedLeftovers } from "./departed";
 import { checkDnsRules } from "./dns-rules";
 import { checkFpmPoolAgreement } from "./fpm-pools";
+import { checkPhpSettingsWithinMax } from "./php-settings";
 import { poolFieldsOf } from "../schema/site-scope";
 import { cmp, invPath, makeCtx, type Ctx } from "./context";
 import { dbClientHost } from "../model/db-client";
@@ -84,6 +85,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   checkDuplicateSiteNames(ctx, claims);
   checkPhpVersions(ctx);
   checkFpmPoolAgreement(ctx);
+  checkPhpSettingsWithinMax(ctx);
   checkDatabaseNames(ctx);
   checkDepartedLeftovers(ctx);
 

@@ -172,6 +172,6 @@ export function fpmPools(model: Model): FpmPoolModel[] {
     pools.set(key, entry);
   }
   return [...pools.values()]
-    .map(({ pool, sites }) => ({ ...pool, settings: poolSettings(pool.phpVersion, sites) }))
+    .map(({ pool, sites }) => ({ ...pool, settings: poolSettings(pool.phpVersion, sites, model.inventory.php) }))
     .sort((a, b) => (a.webHost + a.phpVersion + a.handle < b.webHost + b.phpVersion + b.handle ? -1 : 1));
 }

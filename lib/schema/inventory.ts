@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshPublicKey } from "./common";
 import { PHP_VERSION } from "./names";
+import { inventoryPhp } from "./php-settings";
 
 export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor", "backup"] as const;
 export type Role = (typeof ROLES)[number];
@@ -210,6 +211,8 @@ export const inventorySchema = z.strictObject({
   /** Where removed homes, dumps and disks are kept, on each host. */
   archive_dir: absPath.default("/var/backups/globenet-archive"),
   php_versions: z.array(z.string().regex(PHP_VERSION, { error: 'must be a PHP version like "8.2" (quoted)' })).min(1),
+  /** PHP-FPM pool settings: what a site gets (defaults) and the most a site may ask for (max). */
+  php: inventoryPhp.prefault({}),
   images: z.record(identifier("image name", 40, "debian-12"), image),
   pools: z.strictObject({ ipv4: z.array(pool4).default([]), ipv6: z.array(pool6).default([]) }),
   /** Resolvers given to VPS through cloud-init. */

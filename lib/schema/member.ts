@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { checked, email, hostname, identifier, phpVersion, positiveInt, sshPublicKey, text } from "./common";
+import { sitePhpSettings } from "./php-settings";
 import { databaseNameProblem, handleProblem } from "./system-names";
 
 /**
@@ -35,6 +36,8 @@ export const site = z
       .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+){0,4}$/, { error: 'must be a relative folder like "public" or "dolibarr/htdocs" (letters, digits, _ and -, separated by /)' })
       .optional(),
     php: phpVersion.default("none"),
+    /** Settings of the site's PHP pool, within the inventory's php.max (the sites of one pool agree). */
+    php_settings: sitePhpSettings.optional(),
     tls: z.enum(["acme", "none"], { error: 'must be "acme" or "none"' }).default("acme"),
     /** Required with tls: none, so nobody switches HTTPS off without saying why. */
     tls_none_reason: text(200).optional(),
@@ -44,6 +47,9 @@ export const site = z
   .superRefine((s, ctx) => {
     if (s.tls === "none" && !s.tls_none_reason) {
       ctx.addIssue({ code: "custom", path: ["tls"], message: "tls: none needs a stated reason (add tls_none_reason: \"…\", or remove tls to get HTTPS)" });
+    }
+    if (s.php === "none" && s.php_settings) {
+      ctx.addIssue({ code: "custom", path: ["php_settings"], message: 'only makes sense on a site with PHP (add php: "8.2", or remove php_settings)' });
     }
     if (s.tls === "acme" && s.tls_none_reason) {
       ctx.addIssue({ code: "custom", path: ["tls_none_reason"], message: "only makes sense with tls: none (remove it)" });

@@ -137,6 +137,8 @@ status: active
 sites:
   - host: radio-ondes.test
     php: "8.2"
+    # More than the stack's defaults (128 MB, 16 MB uploads): the lab test allocates and uploads past them.
+    php_settings: { memory_limit_mb: 256, upload_max_mb: 32 }
 databases:
 ${o.databases.map((d) => `  - name: ${d}\n`).join("")}`;
 
