@@ -343,6 +343,20 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     // about a minute here, more than the default test timeout.
   }, 300_000);
 
+  it("the member file's cron job runs as the member: cron writes its file, owned by the member, with the % it asked for", () => {
+    // The job runs every minute from the first apply on; the backup drill above took most of one.
+    const log = join(HOME(VELO), "cron-ran.log");
+    const deadline = Date.now() + 75_000;
+    while (!existsSync(log) && Date.now() < deadline) spawnSync("sleep", ["2"]);
+    expect(existsSync(log), `${log} never appeared: cron did not run the job`).toBe(true);
+    const st = statSync(log);
+    expect([st.uid, st.gid]).toEqual([statSync(HOME(VELO)).uid, statSync(HOME(VELO)).gid]);
+    expect(readFileSync(log, "utf8")).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}\n/);
+    const tab = sh("crontab", ["-u", VELO, "-l"]).stdout;
+    expect(tab).toContain("MAILTO=bureau@atelier-velo.test\n");
+    expect(tab).toContain("* * * * * date -u +\\%Y-\\%m-\\%dT\\%H:\\%M >> ~/cron-ran.log\n");
+  }, 90_000);
+
   it("answers the zones' own records and the derived A/AAAA and PTR on 127.0.0.1:53", () => {
     expect(dig("atelier-velo.test", "TXT")).toBe('"v=spf1 -all"');
     expect(dig("www.atelier-velo.test", "A")).toBe("127.0.0.1");

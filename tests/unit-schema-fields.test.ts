@@ -29,6 +29,7 @@ const FULL: Record<DataKind, unknown> = {
     sites: [{ host: "velo-libre.example", aliases: ["www.velo-libre.example"], redirects: ["velolibre.example"], webroot: "public", php: "8.2", php_settings: { memory_limit_mb: 256, upload_max_mb: 32, max_execution_time_s: 60, max_children: 6 }, tls: "none", tls_none_reason: "kiosk", dns: "external" }],
     databases: [{ name: "velo_wp", limits: { max_user_connections: 10, max_queries_per_hour: 1000, max_updates_per_hour: 100 } }],
     db_limits: { max_user_connections: 20, max_queries_per_hour: 2000, max_updates_per_hour: 200 },
+    cron: [{ schedule: "*/15 * * * *", command: "php wp-cron.php", comment: "WordPress" }],
   },
   vps: { hypervisor: "hv1", vcpus: 2, memory_mb: 1024, disk_gb: 20, image: "debian-12", ipv4: "203.0.113.20", ipv6: "2001:db8:42::20", mac: "52:54:00:12:34:56", dns_name: "atelier.velo-libre.example", ssh_keys: [KEY] },
   zone: {

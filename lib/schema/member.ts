@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { checked, email, hostname, identifier, phpVersion, positiveInt, sshPublicKey, text } from "./common";
+import { cronJob } from "./cron";
 import { sitePhpSettings } from "./php-settings";
 import { databaseNameProblem, handleProblem } from "./system-names";
 
@@ -75,6 +76,8 @@ export const memberSchema = z.strictObject({
   sites: z.array(site).max(100).default([]),
   databases: z.array(database).max(50).default([]),
   db_limits: dbLimits.default({}),
+  /** Scheduled jobs, run as the member (cron); the output is mailed to the member's contact. */
+  cron: z.array(cronJob).max(50, { error: "at most 50 jobs (group them in a script of your home)" }).default([]),
   /**
    * A departed member's departure archives may be removed from the hosts (npm run backup --
    * purge-departure), once committed with `Allow-Destroy: departures/<handle>`.

@@ -127,7 +127,12 @@ status: ${v.status}
 ssh_keys: ["${key}"]
 sites:
 ${sites}databases:
-${v.databases.map((d) => `  - name: ${d}\n`).join("")}`;
+${v.databases.map((d) => `  - name: ${d}\n`).join("")}cron:
+  # Every minute, so the lab test sees it run; the % must reach date, escaped for cron.
+  - schedule: "* * * * *"
+    command: date -u +%Y-%m-%dT%H:%M >> ~/cron-ran.log
+    comment: the lab's proof that cron runs the member's jobs
+`;
 }
 
 const ondes = (o: OndesState) => `handle: ${ONDES}
