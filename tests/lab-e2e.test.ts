@@ -284,6 +284,26 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(memberSql(ONDES, "ondes_db", "SELECT DATABASE()").stdout.trim()).toBe("ondes_db");
   });
 
+  it("npm run status -- usage reports each member's home and databases, and grows by what the member writes", async () => {
+    const read = async () => {
+      const r = await cli(["status", "usage", "--root", root, "--json"]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { handle: string; homeBytes?: number; homeInodes?: number; quotaMb: number; databases: { name: string; bytes?: number }[] }[];
+    };
+    const before = await read();
+    expect(before.map((r) => r.handle).sort()).toEqual([ONDES, VELO].sort());
+    const velo = before.find((r) => r.handle === VELO)!;
+    expect(velo.databases.map((d) => d.name)).toEqual(expect.arrayContaining(["velo_wp"]));
+    expect(velo.databases.every((d) => (d.bytes ?? -1) >= 0)).toBe(true);
+    writeMemberFile(VELO, "atelier-velo.test", "usage/three-mib.bin", "x".repeat(3 * 1024 * 1024));
+    const after = (await read()).find((r) => r.handle === VELO)!;
+    expect((after.homeBytes ?? 0) - (velo.homeBytes ?? 0)).toBeGreaterThanOrEqual(3 * 1024 * 1024);
+    expect((after.homeInodes ?? 0) - (velo.homeInodes ?? 0)).toBeGreaterThanOrEqual(2);
+    const table = await cli(["status", "usage", "--root", root]);
+    expect(table.stdout).toMatch(new RegExp(`^${VELO} +\\S+ +[0-9.]+ MiB +\\d+ MiB +\\d+ +\\d+ +velo_wp `, "m"));
+    rmSync(join(SITE(VELO, "atelier-velo.test"), "usage"), { recursive: true, force: true });
+  });
+
   it("backup drill: a member's files (a link, odd names) and a database written during the backup, destroyed, restored identical through npm run backup", async () => {
     // What the member has: files with odd names, a link, modes of its own; and rows.
     const site = SITE(VELO, "atelier-velo.test");
