@@ -19,6 +19,8 @@ export interface MemberArgs {
   targets: Map<string, Target>;
   /** Each host's sshd facts (the inventory's hosts.<host>.sshd), for the accounts' suspension. */
   sshd: Map<string, SshdFacts>;
+  /** Each web host's home_quota (the inventory's hosts.<host>.home_quota). */
+  homeQuota: Map<string, "required" | "warn">;
   /** Whom a suspended member writes to (the inventory's hostmaster). */
   contact: string;
 }
@@ -62,6 +64,7 @@ export class Member extends pulumi.ComponentResource {
           sites: args.sites.map((s) => s.host),
           archiveDir: args.archiveDir,
           diskQuotaMb: m.diskQuotaMb,
+          homeQuota: args.homeQuota.get(m.webHost) ?? "required",
           sshd: sshdOf(args.sshd, m.webHost),
           contact: args.contact,
         },

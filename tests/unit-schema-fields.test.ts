@@ -66,7 +66,7 @@ const FULL: Record<DataKind, unknown> = {
     backup: { state: { host: "web1", path: "/var/backups/globenet-state" } },
     checks: { ptr: "warn" },
     hosts: {
-      web1: { roles: ["web", "db"], fqdn: "web1.globenet.example", address: "203.0.113.11", ipv4: "203.0.113.11", ipv6: "2001:db8:42::11", ssh: { user: "deploy", port: 22, host_key: KEY }, sshd: { dropin_dir: "/etc/ssh/sshd_config.d", pid_file: "/run/sshd.pid" } },
+      web1: { roles: ["web", "db"], fqdn: "web1.globenet.example", address: "203.0.113.11", ipv4: "203.0.113.11", ipv6: "2001:db8:42::11", ssh: { user: "deploy", port: 22, host_key: KEY }, sshd: { dropin_dir: "/etc/ssh/sshd_config.d", pid_file: "/run/sshd.pid" }, home_quota: "warn" },
       hv1: {
         roles: ["hypervisor"], fqdn: "hv1.globenet.example", address: "203.0.113.12", ssh: { user: "deploy", host_key_file: ".lab/ssh/key.pub" },
         capacity: { vcpus: 8, memory_mb: 16384, disk_gb: 500 },

@@ -56,6 +56,12 @@ export const hostSchema = z
     ipv6: ipv6.optional(),
     ssh,
     sshd: sshd.prefault({}),
+    /**
+     * Web hosts: the members' disk quotas are the kernel's user quotas on the homes' file
+     * system. "required": an apply refuses to make accounts where they are off; "warn": it
+     * makes them and says the quota is not enforced (a machine whose kernel has no quotas).
+     */
+    home_quota: z.enum(["required", "warn"], { error: 'must be "required" (no account without an enforced quota) or "warn" (apply, saying the quota is not enforced)' }).default("required"),
     capacity: z.strictObject({ vcpus: positiveInt("vCPUs", 4096), memory_mb: positiveInt("MB", 16_777_216), disk_gb: positiveInt("GB", 1_000_000) }).optional(),
     libvirt: z
       .strictObject({

@@ -94,6 +94,7 @@ function inventory(s: TreeState): string {
         roles: [web, db, dns-primary]
         fqdn: lab.globenet.example
         address: 127.0.0.1
+        home_quota: warn
 ${ssh}        sshd: { dropin_dir: ${LAB_SSHD.dropinDir}, pid_file: ${LAB_SSHD.pidFile} }
       hv1:
         roles: [hypervisor]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Account create and update (after prelude.sh and sshd.sh).
-#   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER SITE…
+#   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER QUOTA_POLICY SITE…
+#   QUOTA_POLICY: required (no user quota on the homes' file system: refuse before any change) or warn.
 #   stdin: the authorized_keys file. Prints key=value lines (created, quota, procs_left, marked).
 # shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
 # Inside the home, with the member's rights only (as_member_fn): HOME SITE…; stdin: authorized_keys.
@@ -28,7 +29,20 @@ home_setup() {
   fi
   chmod 0600 .my.cnf
 }
-h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9; shift 9
+h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9 qpolicy=${10}; shift 10
+# Whether the file system holding $1 has user quotas on (the kernel's, set with setquota).
+quota_mount() {
+  command -v setquota >/dev/null 2>&1 && command -v quotaon >/dev/null 2>&1 || return 1
+  local mnt qs
+  mnt=$(df --output=target -- "$1" | tail -n 1)
+  qs=$(quotaon -p -u "$mnt" 2>&1 || true)
+  case "$qs" in *" is on"*) printf '%s' "$mnt" ;; *) return 1 ;; esac
+}
+qdir=$home
+[ -d "$qdir" ] || qdir=$(dirname -- "$home")
+if [ "$qpolicy" = required ] && ! quota_mount "$qdir" >/dev/null; then
+  die "the file system of $qdir has no user quota on, so the disk quota of $h cannot be enforced: turn user quotas on for it (Debian package quota; usrquota in /etc/fstab, quotacheck -cum, quotaon; or tune2fs -O quota on ext4), or set home_quota: warn on this host in Pulumi.<stack>.yaml to apply without enforcement (nothing was changed)"
+fi
 getent group www-data >/dev/null || die "there is no www-data group on this host (install apache2 first)"
 if member "$h"; then
   own user "$h" "$uid" "$mode"
@@ -98,9 +112,8 @@ case "$status" in
     ;;
 esac
 quota=off
-if command -v setquota >/dev/null 2>&1 && command -v quotaon >/dev/null 2>&1; then
-  mnt=$(df --output=target -- "$home" | tail -n 1)
-  qs=$(quotaon -p -u "$mnt" 2>&1 || true)
-  case "$qs" in *" is on"*) setquota -u "$h" "$kb" "$kb" 0 0 "$mnt"; quota=on ;; esac
+if mnt=$(quota_mount "$home"); then
+  setquota -u "$h" "$kb" "$kb" 0 0 "$mnt"
+  quota=on
 fi
 echo "quota=$quota"
