@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStack } from "../lib/lab/open-stack";
+import { paths } from "../lib/model/paths";
 import { httpGet, CATCH_ALL_HOST } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";
 import { labPaths } from "../lib/lab/paths";
@@ -219,7 +220,7 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     const { secret } = setUpAttacks(ISOLATION);
     const secrets = [...victimSecrets(ISOLATION), secret];
     const visit = visitor(() => caFile);
-    const errorLog = "/var/log/apache2/globenet-atelier-velo.test-error.log";
+    const errorLog = `${paths.siteLogRoot}/${VELO}/atelier-velo.test-error.log`;
     const logSize = () => (existsSync(errorLog) ? statSync(errorLog).size : 0);
     attacks(ISOLATION).forEach((a, i) => {
       const from = logSize();
@@ -272,6 +273,27 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(visit("atelier-velo.test", "/old/").status).toBe(403);
     // And the member's own PHP runs as the member.
     expect(visit("atelier-velo.test", "/whoami.php").body.trim()).toBe(`php as ${VELO}`);
+  });
+
+  it("each site's logs are its member's to read (~/logs), and no other member's", () => {
+    const visit = visitor(() => caFile);
+    const probe = `/log-probe-${process.pid}-${Date.now()}`;
+    expect(visit("atelier-velo.test", probe).status).toBe(404);
+    const dir = `${paths.siteLogRoot}/${VELO}`;
+    expect(sh("stat", ["-c", "%U:%G:%a", dir]).stdout.trim()).toBe(`root:${VELO}:750`);
+    const as = (user: string, cmd: string[]) => sh("setpriv", ["--reuid", user, "--regid", user, "--init-groups", "--", ...cmd]);
+    // The member, through the link in its home, reads its own access and error logs.
+    const own = as(VELO, ["cat", `${HOME(VELO)}/logs/atelier-velo.test-access.log`]);
+    expect(own.status, own.stderr).toBe(0);
+    expect(own.stdout).toContain(`GET ${probe} HTTP/`);
+    expect(as(VELO, ["test", "-r", `${HOME(VELO)}/logs/atelier-velo.test-error.log`]).status).toBe(0);
+    // Another member cannot list the folder nor read a file in it, nor write into its own.
+    const other = as(ONDES, ["cat", `${dir}/atelier-velo.test-access.log`]);
+    expect(other.status).not.toBe(0);
+    expect(other.stderr).toMatch(/Permission denied/);
+    expect(as(ONDES, ["ls", dir]).status).not.toBe(0);
+    expect(as(ONDES, ["touch", `${paths.siteLogRoot}/${ONDES}/planted.log`]).status).not.toBe(0);
+    expect(existsSync(`${paths.siteLogRoot}/${ONDES}/radio-ondes.test-access.log`)).toBe(true);
   });
 
   it("gives each member a working database login for its own databases only", () => {

@@ -62,8 +62,8 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     ProxyFCGISetEnvIf "true" !PHP_VALUE
     ProxyFCGISetEnvIf "true" !PHP_ADMIN_VALUE
 
-    ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
-    CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
+    ErrorLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-error.log
+    CustomLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-access.log combined
 </VirtualHost>
 
 <VirtualHost *:443>
@@ -105,8 +105,8 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     ProxyFCGISetEnvIf "true" !PHP_VALUE
     ProxyFCGISetEnvIf "true" !PHP_ADMIN_VALUE
 
-    ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
-    CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
+    ErrorLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-error.log
+    CustomLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-access.log combined
 </VirtualHost>
 
 # Other names of this site: a permanent redirect to velo-libre.example.
@@ -123,8 +123,8 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     </IfFile>
     Redirect permanent / http://velo-libre.example/
 
-    ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
-    CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
+    ErrorLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-error.log
+    CustomLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-access.log combined
 </VirtualHost>
 
 # Other names of this site: a permanent redirect to velo-libre.example.
@@ -134,8 +134,8 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     SSLEngine on
     Redirect permanent / https://velo-libre.example/
 
-    ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
-    CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
+    ErrorLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-error.log
+    CustomLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-access.log combined
 </VirtualHost>
 `);
   });

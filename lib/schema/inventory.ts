@@ -231,6 +231,8 @@ export const inventorySchema = z.strictObject({
   dns_transfers: dnsTransfers.prefault({}),
   /** Needed when a host has the backup role. */
   backup: backup.optional(),
+  /** Members' site logs on the web hosts (each member reads its own): how long they are kept. */
+  site_logs: z.strictObject({ keep_days: positiveInt("days", 3650).default(14) }).prefault({}),
   /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */
   checks: checks.prefault({}),
   hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Account create and update (after prelude.sh and sshd.sh).
 #   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER QUOTA_POLICY SITE…
+#   Also the member's site log folder ($LOGS/H, root:H 0750; ~/logs points at it).
 #   QUOTA_POLICY: required (no user quota on the homes' file system: refuse before any change) or warn.
 #   stdin: the authorized_keys file. Prints key=value lines (created, quota, procs_left, marked).
 # shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
@@ -8,8 +9,8 @@
 home_setup() {
   set -euo pipefail
   umask 077
-  local home=$1 tmp line
-  shift
+  local home=$1 logs=$2 tmp line
+  shift 2
   cd -- "$home"
   mkdir -p tmp .ssh .my.cnf.d
   chmod 0700 tmp .ssh .my.cnf.d
@@ -18,6 +19,9 @@ home_setup() {
   cat > "$tmp"
   chmod 0600 "$tmp"
   mv -f -- "$tmp" .ssh/authorized_keys
+  # ~/logs: the member's site logs (root's folder, readable by the member's group). A link the
+  # member may remove or replace: it only ever points at what the member may read anyway.
+  if [ ! -e logs ] && [ ! -L logs ]; then ln -s -- "$logs" logs; fi
   line="!includedir $home/.my.cnf.d"
   # Only a regular file is read: a FIFO or a device there would hold this step forever.
   if [ -L .my.cnf ] || { [ -e .my.cnf ] && [ ! -f .my.cnf ]; }; then mv -f -- .my.cnf ".my.cnf.not-a-file.$(date +%s)"; fi
@@ -88,8 +92,10 @@ if [ -L "$home" ]; then die "$home is a symbolic link: refusing"; fi
 chown -h "$uid:$gid" -- "$home"
 chmod 0750 -- "$home"
 cd /
+site_logs "$h" "$gid"
 # Inside the home, with the member's rights only. authorized_keys comes on stdin.
-as_member_fn home_setup account-setup "$home" "$@"
+# shellcheck disable=SC2153 # LOGS is prelude.sh's
+as_member_fn home_setup account-setup "$home" "$LOGS/$h" "$@"
 pw=$(getent shadow "$h" | cut -d: -f2)
 case "$status" in
   active)
