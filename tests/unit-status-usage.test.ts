@@ -46,5 +46,6 @@ describe("rows and the table", () => {
     expect(r.homeBytes).toBeUndefined();
     expect(r.databases.every((d) => d.bytes === undefined)).toBe(true);
     expect(formatUsage(rows, "en")).toMatch(/^velo-libre +web1 +NO HOME .*missing/m);
+    expect(formatUsage(rows, "en")).toMatch(/^missing on the host although git describes it: .*velo-libre: home \(web1\), velo-libre: database velo_wp \(web1\)/m);
   });
 });

@@ -105,6 +105,14 @@ export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
     ];
   });
   const near = rows.filter((r) => (quotaPercent(r) ?? 0) >= NEAR_QUOTA_PERCENT).map((r) => r.handle);
+  const missing = rows.flatMap((r) => [...(r.homeMissing ? [`${r.handle}: ${fr ? "dossier personnel" : "home"} (${r.webHost})`] : []), ...r.databases.filter((d) => d.bytes === undefined).map((d) => `${r.handle}: ${fr ? "base" : "database"} ${d.name} (${d.dbHost})`)]);
+  const gone = missing.length
+    ? [
+        fr
+          ? `absent de l'hôte alors que git le décrit : ${missing.join(", ")} (regardez la dernière application : npm run preview)`
+          : `missing on the host although git describes it: ${missing.join(", ")} (look at the last apply: npm run preview)`,
+      ]
+    : [];
   const last = near.length
     ? fr
       ? `${near.length} adhérent(s) à ${NEAR_QUOTA_PERCENT} % ou plus de leur quota (${near.join(", ")}) : prévenez-les, ou relevez disk_quota_mb dans leur fichier`
@@ -112,5 +120,5 @@ export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
     : fr
       ? `chaque adhérent est sous ${NEAR_QUOTA_PERCENT} % de son quota`
       : `every member is below ${NEAR_QUOTA_PERCENT} % of its quota`;
-  return [...textTable(head, table), "", last].join("\n");
+  return [...textTable(head, table), "", ...gone, last].join("\n");
 }
