@@ -23,6 +23,7 @@ export function program(root: string = __dirname, facts: MachineFacts = {}): Rec
   if (!model) throw new DataError(errors);
   const targets = new Map<string, Target>(model.hosts.map((h) => [h.name, targetOf(h, root)]));
   const sshd = new Map(model.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
+  const homeQuota = new Map(model.hosts.map((h) => [h.name, h.host.home_quota]));
   // Zone serials are the provider's: it raises them only for zones whose content changed.
   const files = renderAll(model, { serial: () => SERIAL_TOKEN });
   const archiveDir = model.inventory.archive_dir;
@@ -41,6 +42,7 @@ export function program(root: string = __dirname, facts: MachineFacts = {}): Rec
           archiveDir,
           targets,
           sshd,
+          homeQuota,
           contact: model.inventory.hostmaster,
         }),
     );

@@ -29,6 +29,7 @@ export const SYSTEM = [
   "tests/provider-account.test.ts",
   "tests/provider-backup.test.ts",
   "tests/provider-bind-links.test.ts",
+  "tests/provider-crontab.test.ts",
   "tests/provider-database.test.ts",
   "tests/provider-file-set.test.ts",
   "tests/provider-guest.test.ts",

@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseModel, MemberModel, SiteModel, VpsModel } from "../lib/model/types";
+import { renderCronBlock } from "../lib/render/crontab";
 import { NWFILTER_NAME, renderDomainXml, renderMetaData, renderNetworkConfig, renderNwfilter, renderUserData } from "../lib/render";
 import { Database } from "./database";
 import type { SshdFacts } from "../provider/resources/account";
 import { HostingAccount } from "./hosting-account";
+import { MemberCrontab } from "./member-crontab";
 import type { Target } from "./target";
 import { Vps } from "./vps";
 import { COMPONENT_TOKENS } from "../lib/base/tokens";
@@ -17,6 +19,8 @@ export interface MemberArgs {
   targets: Map<string, Target>;
   /** Each host's sshd facts (the inventory's hosts.<host>.sshd), for the accounts' suspension. */
   sshd: Map<string, SshdFacts>;
+  /** Each web host's home_quota (the inventory's hosts.<host>.home_quota). */
+  homeQuota: Map<string, "required" | "warn">;
   /** Whom a suspended member writes to (the inventory's hostmaster). */
   contact: string;
 }
@@ -40,6 +44,7 @@ function sshdOf(facts: Map<string, SshdFacts>, host: string): SshdFacts {
  */
 export class Member extends pulumi.ComponentResource {
   readonly account?: HostingAccount;
+  readonly crontab?: MemberCrontab;
   readonly databases: Database[] = [];
   readonly vps: Vps[] = [];
 
@@ -59,11 +64,16 @@ export class Member extends pulumi.ComponentResource {
           sites: args.sites.map((s) => s.host),
           archiveDir: args.archiveDir,
           diskQuotaMb: m.diskQuotaMb,
+          homeQuota: args.homeQuota.get(m.webHost) ?? "required",
           sshd: sshdOf(args.sshd, m.webHost),
           contact: args.contact,
         },
         { parent: this },
       );
+    }
+    if (m.webHost && this.account && m.cron.length > 0) {
+      // The crontab is the member's: its account exists first, and a reactivation brings the set-aside crontab back before the block is written.
+      this.crontab = new MemberCrontab(m.handle, { target: target(args.targets, m.webHost), handle: m.handle, block: renderCronBlock(m), active: status === "active" }, { parent: this, dependsOn: [this.account] });
     }
     for (const d of args.databases) {
       this.databases.push(

@@ -1,5 +1,6 @@
 import type { ResourceType } from "./types";
 import { accountType } from "./resources/account";
+import { crontabType } from "./resources/crontab";
 import { backupClientType } from "./resources/backup-client";
 import { backupRepositoryType } from "./resources/backup-repository";
 import { databaseType } from "./resources/database";
@@ -12,6 +13,7 @@ import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 export const registry: Record<string, ResourceType<any, any>> = {
   [RESOURCE_TOKENS.fileSet]: fileSetType,
   [RESOURCE_TOKENS.account]: accountType,
+  [RESOURCE_TOKENS.crontab]: crontabType,
   [RESOURCE_TOKENS.database]: databaseType,
   [RESOURCE_TOKENS.guest]: guestType,
   [RESOURCE_TOKENS.backupClient]: backupClientType,

@@ -66,6 +66,7 @@ function inventory(hostKey: string): string {
         roles: [web, db, dns-primary]
         fqdn: lab.globenet.example
         address: 127.0.0.1
+        home_quota: warn
         ssh:
           user: globenet-deploy
           port: 2222

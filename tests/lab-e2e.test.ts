@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStack } from "../lib/lab/open-stack";
+import { paths } from "../lib/model/paths";
 import { httpGet, CATCH_ALL_HOST } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";
 import { labPaths } from "../lib/lab/paths";
@@ -189,11 +190,37 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(curl("radio-ondes.test", "/whoami.php").body.trim()).toBe(`php as ${ONDES}`);
   });
 
+  it("a site's php_settings reach its pool: it allocates and uploads what a default site cannot, and a member cannot raise its own limits", () => {
+    const visit = visitor(() => caFile);
+    // 200 MB: over the default 128 MB, under Radio Ondes' 256 MB. ini_set and .user.ini are the member's ways to ask for more.
+    const hog = `<?php\n@ini_set("memory_limit", "1G");\n$s = str_repeat("x", 200 * 1024 * 1024);\necho "allocated ", strlen($s) >> 20, " MB under ", ini_get("memory_limit"), "\\n";\n`;
+    const upload = `<?php\n$f = $_FILES["f"] ?? null;\necho $f ? "error={$f["error"]} size={$f["size"]}" : "no file", " max=", ini_get("upload_max_filesize"), "\\n";\n`;
+    for (const [handle, host] of [[VELO, "atelier-velo.test"], [ONDES, "radio-ondes.test"]] as const) {
+      writeMemberFile(handle, host, "limits/hog.php", hog);
+      writeMemberFile(handle, host, "limits/upload.php", upload);
+      writeMemberFile(handle, host, "limits/.user.ini", "memory_limit = 1G\nupload_max_filesize = 1G\npost_max_size = 1G\n");
+    }
+    const raised = visit("radio-ondes.test", "/limits/hog.php");
+    expect([raised.status, raised.body.trim()]).toEqual([200, "allocated 200 MB under 256M"]);
+    const plain = visit("atelier-velo.test", "/limits/hog.php");
+    expect(plain.status).toBe(500);
+    expect(plain.body).not.toContain("allocated");
+
+    // 16.5 MB: over the default upload_max_filesize (16M), under its post_max_size (17M), so PHP reports the file, refused.
+    const size = 16 * 1024 * 1024 + 512 * 1024;
+    const big = join(root, "upload.bin");
+    writeFileSync(big, Buffer.alloc(size, 7));
+    const post = ["--post301", "--post302", "-F", `f=@${big}`];
+    expect(visit("radio-ondes.test", "/limits/upload.php", post).body.trim()).toBe(`error=0 size=${size} max=32M`);
+    // UPLOAD_ERR_INI_SIZE (1): over upload_max_filesize, whatever the member's .user.ini says.
+    expect(visit("atelier-velo.test", "/limits/upload.php", post).body.trim()).toBe("error=1 size=0 max=16M");
+  });
+
   it("a member's .htaccess cannot run code as another member, reach the stock pool or a status page (each attack tried for real)", () => {
     const { secret } = setUpAttacks(ISOLATION);
     const secrets = [...victimSecrets(ISOLATION), secret];
     const visit = visitor(() => caFile);
-    const errorLog = "/var/log/apache2/globenet-atelier-velo.test-error.log";
+    const errorLog = `${paths.siteLogRoot}/${VELO}/atelier-velo.test-error.log`;
     const logSize = () => (existsSync(errorLog) ? statSync(errorLog).size : 0);
     attacks(ISOLATION).forEach((a, i) => {
       const from = logSize();
@@ -248,6 +275,27 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(visit("atelier-velo.test", "/whoami.php").body.trim()).toBe(`php as ${VELO}`);
   });
 
+  it("each site's logs are its member's to read (~/logs), and no other member's", () => {
+    const visit = visitor(() => caFile);
+    const probe = `/log-probe-${process.pid}-${Date.now()}`;
+    expect(visit("atelier-velo.test", probe).status).toBe(404);
+    const dir = `${paths.siteLogRoot}/${VELO}`;
+    expect(sh("stat", ["-c", "%U:%G:%a", dir]).stdout.trim()).toBe(`root:${VELO}:750`);
+    const as = (user: string, cmd: string[]) => sh("setpriv", ["--reuid", user, "--regid", user, "--init-groups", "--", ...cmd]);
+    // The member, through the link in its home, reads its own access and error logs.
+    const own = as(VELO, ["cat", `${HOME(VELO)}/logs/atelier-velo.test-access.log`]);
+    expect(own.status, own.stderr).toBe(0);
+    expect(own.stdout).toContain(`GET ${probe} HTTP/`);
+    expect(as(VELO, ["test", "-r", `${HOME(VELO)}/logs/atelier-velo.test-error.log`]).status).toBe(0);
+    // Another member cannot list the folder nor read a file in it, nor write into its own.
+    const other = as(ONDES, ["cat", `${dir}/atelier-velo.test-access.log`]);
+    expect(other.status).not.toBe(0);
+    expect(other.stderr).toMatch(/Permission denied/);
+    expect(as(ONDES, ["ls", dir]).status).not.toBe(0);
+    expect(as(ONDES, ["touch", `${paths.siteLogRoot}/${ONDES}/planted.log`]).status).not.toBe(0);
+    expect(existsSync(`${paths.siteLogRoot}/${ONDES}/radio-ondes.test-access.log`)).toBe(true);
+  });
+
   it("gives each member a working database login for its own databases only", () => {
     const own = memberSql(VELO, "velo_wp", "SELECT DATABASE()");
     expect(own.stderr).toBe("");
@@ -256,6 +304,26 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect(other.status).not.toBe(0);
     expect(other.stderr).toMatch(/Access denied.*ondes_db/);
     expect(memberSql(ONDES, "ondes_db", "SELECT DATABASE()").stdout.trim()).toBe("ondes_db");
+  });
+
+  it("npm run status -- usage reports each member's home and databases, and grows by what the member writes", async () => {
+    const read = async () => {
+      const r = await cli(["status", "usage", "--root", root, "--json"]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { handle: string; homeBytes?: number; homeInodes?: number; quotaMb: number; databases: { name: string; bytes?: number }[] }[];
+    };
+    const before = await read();
+    expect(before.map((r) => r.handle).sort()).toEqual([ONDES, VELO].sort());
+    const velo = before.find((r) => r.handle === VELO)!;
+    expect(velo.databases.map((d) => d.name)).toEqual(expect.arrayContaining(["velo_wp"]));
+    expect(velo.databases.every((d) => (d.bytes ?? -1) >= 0)).toBe(true);
+    writeMemberFile(VELO, "atelier-velo.test", "usage/three-mib.bin", "x".repeat(3 * 1024 * 1024));
+    const after = (await read()).find((r) => r.handle === VELO)!;
+    expect((after.homeBytes ?? 0) - (velo.homeBytes ?? 0)).toBeGreaterThanOrEqual(3 * 1024 * 1024);
+    expect((after.homeInodes ?? 0) - (velo.homeInodes ?? 0)).toBeGreaterThanOrEqual(2);
+    const table = await cli(["status", "usage", "--root", root]);
+    expect(table.stdout).toMatch(new RegExp(`^${VELO} +\\S+ +[0-9.]+ MiB +\\d+ MiB +\\d+ +\\d+ +velo_wp `, "m"));
+    rmSync(join(SITE(VELO, "atelier-velo.test"), "usage"), { recursive: true, force: true });
   });
 
   it("backup drill: a member's files (a link, odd names) and a database written during the backup, destroyed, restored identical through npm run backup", async () => {
@@ -316,6 +384,20 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     // A whole backup run of every host (homes, databases, the VPS disk, keys) and two restores:
     // about a minute here, more than the default test timeout.
   }, 300_000);
+
+  it("the member file's cron job runs as the member: cron writes its file, owned by the member, with the % it asked for", () => {
+    // The job runs every minute from the first apply on; the backup drill above took most of one.
+    const log = join(HOME(VELO), "cron-ran.log");
+    const deadline = Date.now() + 75_000;
+    while (!existsSync(log) && Date.now() < deadline) spawnSync("sleep", ["2"]);
+    expect(existsSync(log), `${log} never appeared: cron did not run the job`).toBe(true);
+    const st = statSync(log);
+    expect([st.uid, st.gid]).toEqual([statSync(HOME(VELO)).uid, statSync(HOME(VELO)).gid]);
+    expect(readFileSync(log, "utf8")).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}\n/);
+    const tab = sh("crontab", ["-u", VELO, "-l"]).stdout;
+    expect(tab).toContain("MAILTO=bureau@atelier-velo.test\n");
+    expect(tab).toContain("* * * * * date -u +\\%Y-\\%m-\\%dT\\%H:\\%M >> ~/cron-ran.log\n");
+  }, 90_000);
 
   it("answers the zones' own records and the derived A/AAAA and PTR on 127.0.0.1:53", () => {
     expect(dig("atelier-velo.test", "TXT")).toBe('"v=spf1 -all"');

@@ -124,7 +124,7 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
       sshKeys: [KEY_VELO, KEY_JARDIN],
       sites: [SITE_B, SITE_A],
       archiveDir,
-      diskQuotaMb: 512,
+      diskQuotaMb: 512, homeQuota: "warn",
       sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile },
       contact: "hostmaster@globenet.example",
     };
@@ -161,6 +161,19 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
     inputs = good.inputs as AccountInputs;
     // In a preview, values computed elsewhere are not known yet: nothing to validate then.
     expect(accountType.check({ ...inputs, sshKeys: ["04da6b54-80e4-46f7-96ec-b56ff0331ba9"] } as unknown as Record<string, unknown>).failures).toBeUndefined();
+  });
+
+  it("a web host whose homes have no user quota on refuses the account before any change when home_quota is required, naming what to do", async () => {
+    // This machine's homes have no user quota on (its kernel may not even have CONFIG_QUOTA): what the inventory's default must refuse.
+    expect(sh("quotaon", ["-p", "-u", "/home"]).stdout).not.toMatch(/ is on/);
+    const err = await accountType.create({ ...inputs, homeQuota: "required" }).then(
+      () => "created",
+      (e: unknown) => String(e),
+    );
+    expect(err).toMatch(/has no user quota on, so the disk quota of .* cannot be enforced: turn user quotas on .* or set home_quota: warn on this host in Pulumi\.<stack>\.yaml .*\(nothing was changed\)/);
+    expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
+    expect(existsSync(home)).toBe(false);
+    expect(accountType.check({ ...inputs, homeQuota: "sometimes" }).failures?.map((f) => f.property)).toEqual(["homeQuota"]);
   });
 
   it("create makes the user, a 0750 home owned by handle:handle (no www-data: sites run as the member), site folders, keys and ~/.my.cnf", async () => {

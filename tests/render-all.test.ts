@@ -20,6 +20,7 @@ describe("renderAll", () => {
       "ns1 bind bind/zones/velo-libre.example.zone",
       "ns2 bind bind/named.conf.globenet",
       "web1 apache2 apache2/conf-available/globenet.conf",
+      "web1 apache2 apache2/logrotate-sites.conf",
       "web1 apache2 apache2/md-event.sh",
       "web1 apache2 apache2/sites-available/docs.velo-libre.example.conf",
       "web1 apache2 apache2/sites-available/jardin-partage.example.conf",

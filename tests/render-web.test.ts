@@ -62,8 +62,8 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     ProxyFCGISetEnvIf "true" !PHP_VALUE
     ProxyFCGISetEnvIf "true" !PHP_ADMIN_VALUE
 
-    ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
-    CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
+    ErrorLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-error.log
+    CustomLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-access.log combined
 </VirtualHost>
 
 <VirtualHost *:443>
@@ -105,8 +105,8 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     ProxyFCGISetEnvIf "true" !PHP_VALUE
     ProxyFCGISetEnvIf "true" !PHP_ADMIN_VALUE
 
-    ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
-    CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
+    ErrorLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-error.log
+    CustomLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-access.log combined
 </VirtualHost>
 
 # Other names of this site: a permanent redirect to velo-libre.example.
@@ -123,8 +123,8 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     </IfFile>
     Redirect permanent / http://velo-libre.example/
 
-    ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
-    CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
+    ErrorLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-error.log
+    CustomLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-access.log combined
 </VirtualHost>
 
 # Other names of this site: a permanent redirect to velo-libre.example.
@@ -134,8 +134,8 @@ MDomain velo-libre.example www.velo-libre.example velo-libre.test www.velo-libre
     SSLEngine on
     Redirect permanent / https://velo-libre.example/
 
-    ErrorLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-error.log
-    CustomLog \${APACHE_LOG_DIR}/globenet-velo-libre.example-access.log combined
+    ErrorLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-error.log
+    CustomLog \${GLOBENET_SITE_LOGS}/velo-libre/velo-libre.example-access.log combined
 </VirtualHost>
 `);
   });
@@ -292,6 +292,10 @@ pm = ondemand
 pm.max_children = 5
 pm.process_idle_timeout = 10s
 
+; max_execution_time counts the script's CPU time only: a request that waits (the network, a
+; lock) longer than twice that, wall-clock, is ended by the pool.
+request_terminate_timeout = 60s
+
 chdir = /
 security.limit_extensions = .php
 
@@ -302,6 +306,13 @@ php_admin_value[session.save_path] = /home/velo-libre/tmp
 php_admin_value[sys_temp_dir] = /home/velo-libre/tmp
 env[TMPDIR] = /home/velo-libre/tmp
 php_admin_flag[expose_php] = off
+
+; The pool's PHP settings: the sites' php_settings within the inventory's php.max. Admin values,
+; so neither ini_set() nor a .user.ini of the member raises them.
+php_admin_value[memory_limit] = 128M
+php_admin_value[upload_max_filesize] = 16M
+php_admin_value[post_max_size] = 17M
+php_admin_value[max_execution_time] = 30
 `);
   });
 

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CRONTAB_ASIDE_DIR, OWNED_DIR } from "../provider/resources/account-shared";
+import { paths } from "../lib/model/paths";
 import { requireTool } from "./helpers/tools";
 
 const ROOT = join(__dirname, "..");
@@ -87,6 +88,7 @@ describe("shell scripts", () => {
     const sshd = readFileSync(join(ROOT, "provider/scripts/account/sshd.sh"), "utf8");
     expect(prelude).toMatch(new RegExp(`^REG=${OWNED_DIR}$`, "m"));
     expect(sshd).toMatch(new RegExp(`^ASIDE=${CRONTAB_ASIDE_DIR}$`, "m"));
+    expect(prelude).toMatch(new RegExp(`^LOGS=${paths.siteLogRoot}$`, "m"));
   });
 
   describe("the gate catches what is planted", () => {

@@ -5,6 +5,7 @@ import { Report } from "../lib/check/report";
 import { parseYamlFile } from "../lib/load/yaml-file";
 import { PM_DEFAULTS, poolSettings } from "../lib/model/fpm-pool-settings";
 import { POOL_FIELDS, SITE_FIELD_SCOPE } from "../lib/schema/site-scope";
+import { PHP_DEFAULTS, PHP_MAX, PHP_SETTING_NAMES, sitePhpSettings } from "../lib/schema/php-settings";
 import { fpmPools } from "../lib/model/types";
 import { site } from "../lib/schema/member";
 import { renderFpmPool } from "../lib/render/fpm-pool";
@@ -79,12 +80,25 @@ describe("the pool's settings live in the model", () => {
   it("pools carry their settings, derived from their sites", () => {
     const pools = fpmPools(makeModel());
     expect(pools.length).toBeGreaterThan(0);
-    for (const p of pools) expect(p.settings).toEqual({ phpVersion: p.phpVersion, pm: { ...PM_DEFAULTS }, fromSites: Object.fromEntries(POOL_FIELDS.map((f) => [f, undefined])) });
+    for (const p of pools) expect(p.settings).toEqual({ phpVersion: p.phpVersion, pm: { ...PM_DEFAULTS, maxChildren: 5 }, php: { ...PHP_DEFAULTS }, fromSites: Object.fromEntries(POOL_FIELDS.map((f) => [f, undefined])) });
   });
 
-  it("a per-pool field written on the sites becomes the pool's", () => {
-    const planted = [{ poolFields: { php_memory_mb: 256 } }, { poolFields: { php_memory_mb: 256 } }] as unknown as Parameters<typeof poolSettings>[1];
-    expect(poolSettings("8.2", planted)).toEqual({ phpVersion: "8.2", pm: { mode: "ondemand", maxChildren: 5, processIdleTimeoutSec: 10 }, fromSites: { php_memory_mb: 256 } });
+  const php = { defaults: { ...PHP_DEFAULTS }, max: { ...PHP_MAX } };
+  const table: [string, Record<string, number> | undefined, Record<string, number>][] = [
+    ["nothing asked: the inventory's defaults", undefined, { ...PHP_DEFAULTS }],
+    ["one field asked, the others default", { memory_limit_mb: 256 }, { ...PHP_DEFAULTS, memory_limit_mb: 256 }],
+    ["every field asked", { memory_limit_mb: 300, upload_max_mb: 64, max_execution_time_s: 120, max_children: 8 }, { memory_limit_mb: 300, upload_max_mb: 64, max_execution_time_s: 120, max_children: 8 }],
+  ];
+  it.each(table)("a pool's PHP settings: %s", (_what, asked, expected) => {
+    const sites = [{ poolFields: { php_settings: asked } }, { poolFields: { php_settings: asked } }] as Parameters<typeof poolSettings>[1];
+    const s = poolSettings("8.2", sites, php);
+    expect(s.php).toEqual(expected);
+    expect(s.pm).toEqual({ ...PM_DEFAULTS, maxChildren: expected.max_children });
+  });
+
+  it("the inventory's defaults are what a pool gets when its sites ask for nothing", () => {
+    const s = poolSettings("8.2", [{ poolFields: { php_settings: undefined } }] as Parameters<typeof poolSettings>[1], { defaults: { ...PHP_DEFAULTS, memory_limit_mb: 96 }, max: { ...PHP_MAX } });
+    expect(s.php.memory_limit_mb).toBe(96);
   });
 });
 
@@ -94,11 +108,19 @@ describe("every per-pool setting reaches the pool's file", () => {
     const pool = fpmPools(model)[0];
     expect(pool).toBeDefined();
     const plain = renderFpmPool(pool as NonNullable<typeof pool>, model);
-    const ignored = POOL_FIELDS.filter((f) => {
-      const value = another(unwrap(site.shape[f as keyof typeof site.shape]), undefined);
-      const p = pool as NonNullable<typeof pool>;
-      return renderFpmPool({ ...p, settings: { ...p.settings, fromSites: { ...p.settings.fromSites, [f]: value } } }, model) === plain;
+    const p = pool as NonNullable<typeof pool>;
+    // An object field (php_settings) changes one of its own fields at a time.
+    const variants = POOL_FIELDS.flatMap((f): [string, unknown][] =>
+      f === "php_settings"
+        ? PHP_SETTING_NAMES.map((k) => [`${f}.${k}`, { [k]: another(unwrap(sitePhpSettings.shape[k]), PHP_DEFAULTS[k]) }])
+        : [[f, another(unwrap(site.shape[f as keyof typeof site.shape]), undefined)]],
+    );
+    const ignored = variants.filter(([f, value]) => {
+      const field = f.split(".")[0] as string;
+      const settings = poolSettings(p.phpVersion, [{ poolFields: { ...p.settings.fromSites, [field]: value } }], model.inventory.php);
+      return renderFpmPool({ ...p, settings }, model) === plain;
     });
-    expect(ignored).toEqual([]);
+    expect(variants.length).toBeGreaterThanOrEqual(PHP_SETTING_NAMES.length);
+    expect(ignored.map(([f]) => f)).toEqual([]);
   });
 });

@@ -26,9 +26,10 @@ const FULL: Record<DataKind, unknown> = {
     web_host: "web1",
     db_host: "db1",
     disk_quota_mb: 2048,
-    sites: [{ host: "velo-libre.example", aliases: ["www.velo-libre.example"], redirects: ["velolibre.example"], webroot: "public", php: "8.2", tls: "none", tls_none_reason: "kiosk", dns: "external" }],
+    sites: [{ host: "velo-libre.example", aliases: ["www.velo-libre.example"], redirects: ["velolibre.example"], webroot: "public", php: "8.2", php_settings: { memory_limit_mb: 256, upload_max_mb: 32, max_execution_time_s: 60, max_children: 6 }, tls: "none", tls_none_reason: "kiosk", dns: "external" }],
     databases: [{ name: "velo_wp", limits: { max_user_connections: 10, max_queries_per_hour: 1000, max_updates_per_hour: 100 } }],
     db_limits: { max_user_connections: 20, max_queries_per_hour: 2000, max_updates_per_hour: 200 },
+    cron: [{ schedule: "*/15 * * * *", command: "php wp-cron.php", comment: "WordPress" }],
   },
   vps: { hypervisor: "hv1", vcpus: 2, memory_mb: 1024, disk_gb: 20, image: "debian-12", ipv4: "203.0.113.20", ipv6: "2001:db8:42::20", mac: "52:54:00:12:34:56", dns_name: "atelier.velo-libre.example", ssh_keys: [KEY] },
   zone: {
@@ -55,6 +56,7 @@ const FULL: Record<DataKind, unknown> = {
     hostmaster: "hostmaster@globenet.example",
     archive_dir: "/var/backups/archive",
     php_versions: ["8.2", "8.3"],
+    php: { defaults: { memory_limit_mb: 100, upload_max_mb: 10, max_execution_time_s: 20, max_children: 3 }, max: { memory_limit_mb: 600, upload_max_mb: 300, max_execution_time_s: 400, max_children: 30 } },
     images: { "debian-12": { path: "/var/lib/images/debian-12.qcow2", os_variant: "debian12", boot: { kernel: "/var/lib/images/vmlinuz", initrd: "/var/lib/images/initrd", cmdline: "root=/dev/vda rw" } } },
     pools: { ipv4: [{ cidr: "203.0.113.0/24", gateway: "203.0.113.1" }], ipv6: [{ cidr: "2001:db8:42::/64", gateway: "2001:db8:42::1" }] },
     resolvers: ["203.0.113.53", "2001:db8:42::53"],
@@ -64,7 +66,7 @@ const FULL: Record<DataKind, unknown> = {
     backup: { state: { host: "web1", path: "/var/backups/globenet-state" } },
     checks: { ptr: "warn" },
     hosts: {
-      web1: { roles: ["web", "db"], fqdn: "web1.globenet.example", address: "203.0.113.11", ipv4: "203.0.113.11", ipv6: "2001:db8:42::11", ssh: { user: "deploy", port: 22, host_key: KEY }, sshd: { dropin_dir: "/etc/ssh/sshd_config.d", pid_file: "/run/sshd.pid" } },
+      web1: { roles: ["web", "db"], fqdn: "web1.globenet.example", address: "203.0.113.11", ipv4: "203.0.113.11", ipv6: "2001:db8:42::11", ssh: { user: "deploy", port: 22, host_key: KEY }, sshd: { dropin_dir: "/etc/ssh/sshd_config.d", pid_file: "/run/sshd.pid" }, home_quota: "warn" },
       hv1: {
         roles: ["hypervisor"], fqdn: "hv1.globenet.example", address: "203.0.113.12", ssh: { user: "deploy", host_key_file: ".lab/ssh/key.pub" },
         capacity: { vcpus: 8, memory_mb: 16384, disk_gb: 500 },

@@ -17,6 +17,7 @@ export const COMPONENT_TOKENS = {
 export const RESOURCE_TOKENS = {
   fileSet: "globenet:files:FileSet",
   account: "globenet:hosting:Account",
+  crontab: "globenet:hosting:Crontab",
   database: "globenet:db:Database",
   guest: "globenet:vm:Guest",
   backupClient: "globenet:backup:Client",

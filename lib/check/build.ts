@@ -11,6 +11,7 @@ import { checkPtr } from "./ptr";
 import { checkDepartedLeftovers } from "./departed";
 import { checkDnsRules } from "./dns-rules";
 import { checkFpmPoolAgreement } from "./fpm-pools";
+import { checkPhpSettingsWithinMax } from "./php-settings";
 import { poolFieldsOf } from "../schema/site-scope";
 import { cmp, invPath, makeCtx, type Ctx } from "./context";
 import { dbClientHost } from "../model/db-client";
@@ -53,7 +54,13 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
     const mv = m.value;
     const webHost = mv.sites.length > 0 ? memberHost(ctx, m, "web") : undefined;
     const dbHost = mv.databases.length > 0 ? memberHost(ctx, m, "db") : undefined;
-    members.push({ handle: mv.handle, name: mv.name, status: mv.status, email: mv.contact.email, sshKeys: mv.ssh_keys, diskQuotaMb: mv.disk_quota_mb, webHost, home: paths.home(mv.handle), file: m.src.file });
+    if (mv.cron.length > 0 && mv.sites.length === 0) {
+      ctx.report.at(m.src, ["cron"], {
+        en: `${mv.handle} has no site, so no account on a web host to run its jobs in (add a site, or remove cron)`,
+        fr: `${mv.handle} n'a aucun site, donc pas de compte sur un hôte web où lancer ses tâches (ajoutez un site, ou retirez cron)`,
+      });
+    }
+    members.push({ handle: mv.handle, name: mv.name, status: mv.status, email: mv.contact.email, sshKeys: mv.ssh_keys, diskQuotaMb: mv.disk_quota_mb, cron: mv.cron, webHost, home: paths.home(mv.handle), file: m.src.file });
     if (webHost) {
       for (const s of mv.sites) {
         sites.push({
@@ -84,6 +91,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   checkDuplicateSiteNames(ctx, claims);
   checkPhpVersions(ctx);
   checkFpmPoolAgreement(ctx);
+  checkPhpSettingsWithinMax(ctx);
   checkDatabaseNames(ctx);
   checkDepartedLeftovers(ctx);
 

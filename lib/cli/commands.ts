@@ -290,8 +290,8 @@ backup/ originals of changed machine files, state/ the stack's state.`,
   },
   {
     name: "status",
-    summary: { en: "read the live hosts: certificates, DNSSEC signing state, or backups", fr: "lit les machines réelles : certificats, état de signature DNSSEC, ou sauvegardes" },
-    usage: ["-- certs|dnssec|backups [options]"],
+    summary: { en: "read the live hosts: certificates, DNSSEC signing state, backups, or members' disk and database use", fr: "lit les machines réelles : certificats, état de signature DNSSEC, sauvegardes, ou place prise par les adhérents (disque et bases)" },
+    usage: ["-- certs|dnssec|backups|usage [options]"],
     description: `Reads the live hosts of a stack over SSH (the deploy key: GLOBENET_SSH_KEY_FILE or an agent;
 the lab's own key for the lab stack):
   certs    each site's certificate on its web host (mod_md's store): issuer, names, not-after
@@ -299,8 +299,11 @@ the lab's own key for the lab stack):
   dnssec   each zone's signing state on the primary: policy, keys and their ages, DS records
   backups  each protected host's last backup of each home, database, VPS disk and folder, its
            last run and repository check: age, duration, size; flags any older than the
-           inventory's backup.max_age_hours, failed, or never made`,
-    positionals: "certs|dnssec|backups",
+           inventory's backup.max_age_hours, failed, or never made
+  usage    each member's home on its web host (bytes and inodes, against disk_quota_mb) and
+           each of its databases' size; flags homes at 90 % of their quota or more, a missing
+           home or database`,
+    positionals: "certs|dnssec|backups|usage",
     options: {
       stack: { type: "string", arg: "NAME", default: "lab", help: "stack" },
       root,

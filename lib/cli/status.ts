@@ -4,6 +4,7 @@ import { formatCerts, type CertStatus } from "../status/certs";
 import { waitForCerts } from "../status/cert-wait";
 import { formatDnssec, readDnssec } from "../status/dnssec";
 import { formatBackups, needsAttention, readBackups } from "../status/backups";
+import { formatUsage, NEAR_QUOTA_PERCENT, quotaPercent, readUsage } from "../status/usage";
 import { backupPlan } from "../model/backup";
 import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
@@ -21,7 +22,7 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
   const values = { stack: a.str("stack"), root: a.str("root"), wait: a.str("wait"), json: a.flag("json") };
   const positionals = a.positionals;
   const what = positionals[0];
-  if (what !== "certs" && what !== "dnssec" && what !== "backups") throw new UsageError(`say what to show: certs, dnssec or backups (got ${what ?? "nothing"})`);
+  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage") throw new UsageError(`say what to show: certs, dnssec, backups or usage (got ${what ?? "nothing"})`);
   const stack = values.stack ?? "lab";
   const root = values.root ?? REPO_ROOT;
   const wait = Number(values.wait ?? 0);
@@ -34,6 +35,13 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
       const rows = await readBackups(root, model, plan);
       io.out(values.json ? JSON.stringify(rows, null, 2) : formatBackups(rows, plan, volunteerLang()));
       return needsAttention(rows).length === 0 ? 0 : 1;
+    });
+  }
+  if (what === "usage") {
+    return onStackHosts(root, stack, async () => {
+      const rows = await readUsage(root, model);
+      io.out(values.json ? JSON.stringify(rows, null, 2) : formatUsage(rows, volunteerLang()));
+      return rows.every((r) => !r.homeMissing && (quotaPercent(r) ?? 0) < NEAR_QUOTA_PERCENT && r.databases.every((d) => d.bytes !== undefined)) ? 0 : 1;
     });
   }
   return onStackHosts(root, stack, async () => {

@@ -7,6 +7,12 @@ export const paths = {
   webUid: 33,
   /** The ids member accounts may have (the provider refuses adopting anything else). */
   memberIds: { min: 1000, max: 59999 },
+  /**
+   * Members' site logs: one folder per member (root:<member> 0750), so a member reads its own
+   * sites' access and error logs and no other's. Not under /var/log/apache2, which Debian keeps
+   * root:adm 0750.
+   */
+  siteLogRoot: "/var/log/globenet-sites",
   /** The notice page served for suspended members' sites. */
   suspendedDir: "/var/www/globenet-suspended",
   /**

@@ -1,6 +1,7 @@
 import type { Host, Inventory, Role } from "../schema/inventory";
 import type { DbLimits, Member } from "../schema/member";
 import type { ZoneRecord } from "../schema/zone";
+import type { CronJob } from "../schema/cron";
 import type { PoolFieldValues } from "../schema/site-scope";
 import { poolKey, poolSettings, type FpmPoolSettings } from "./fpm-pool-settings";
 
@@ -37,6 +38,8 @@ export interface MemberModel {
   email: string;
   sshKeys: string[];
   diskQuotaMb: number;
+  /** Scheduled jobs, run as the member on its web host (members/<handle>/member.yaml cron:). */
+  cron: CronJob[];
   /** Web host holding the account; undefined for a member with no sites (and departed members). */
   webHost?: string;
   home: string;
@@ -172,6 +175,6 @@ export function fpmPools(model: Model): FpmPoolModel[] {
     pools.set(key, entry);
   }
   return [...pools.values()]
-    .map(({ pool, sites }) => ({ ...pool, settings: poolSettings(pool.phpVersion, sites) }))
+    .map(({ pool, sites }) => ({ ...pool, settings: poolSettings(pool.phpVersion, sites, model.inventory.php) }))
     .sort((a, b) => (a.webHost + a.phpVersion + a.handle < b.webHost + b.phpVersion + b.handle ? -1 : 1));
 }

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { paths } from "../model/paths";
 import type { Model } from "../model/types";
-import { apacheQuoted, htmlText, lineComment, xmlComment } from "./escape";
+import { apachePath, apacheQuoted, htmlText, lineComment, xmlComment } from "./escape";
 import { renderTemplate } from "./handlebars";
 import { MD_RELOAD_FLAG, MD_RELOAD_UNIT } from "./md-reload";
 import { generatedNotice, inventoryFile } from "./notice";
@@ -13,6 +13,7 @@ export function renderApacheCommon(model: Model): string {
     // The parent of every member's home, e.g. /home.
     homesDir: apacheQuoted(posix.dirname(paths.home("member"))),
     suspendedDir: apacheQuoted(paths.suspendedDir),
+    siteLogRoot: apachePath(paths.siteLogRoot),
     itk: { minId: String(paths.webUid), maxId: String(paths.memberIds.max) },
     tlsCiphers: TLS_CIPHERS.join(":"),
     acme: model.inventory.acme

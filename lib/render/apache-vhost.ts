@@ -16,6 +16,8 @@ export function renderVhost(site: SiteModel, model: Model): string {
     notice: lineComment(generatedNotice(site.file)),
     tls: lineComment(tlsNote(site, acme)),
     host: apacheToken(site.host),
+    // The member's own log folder under GLOBENET_SITE_LOGS (paths.siteLogRoot): what it may read.
+    logDir: apacheToken(site.handle),
     // One certificate per site, for every name it answers to (redirects included).
     mdomain: acme ? [site.host, ...site.aliases, ...site.redirects].map(apacheToken).join(" ") : null,
     // mod_md's certificate of this site, live or staged to go live at this very (re)load.

@@ -35,6 +35,17 @@ export function lineComment(s: string): string {
 }
 
 /**
+ * A crontab line's command (crontab(5)): cron reads the rest of the line as the command, so a
+ * line break would start another entry, and turns each unescaped `%` into a line break (the
+ * rest becomes the command's input). `%` is written `\%`, which cron passes as `%`.
+ */
+export function crontabCommand(s: string): string {
+  refuseControl("a crontab line", s);
+  if (s.trim() === "") throw new UnsafeValueError("a crontab line", s, "the command is empty");
+  return s.replace(/%/g, "\\%");
+}
+
+/**
  * Text inside an XML/HTML comment. XML forbids `--` inside a comment and a `-` just before
  * `-->`, and a comment cannot hold control characters; each `-` that would start such a
  * sequence is followed by a space.

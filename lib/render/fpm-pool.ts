@@ -11,6 +11,7 @@ import { generatedNotice } from "./notice";
 export function renderFpmPool(pool: FpmPoolModel, model: Model): string {
   const member = model.members.find((m) => m.handle === pool.handle);
   const home = pool.home.replace(/\/+$/, "");
+  const php = pool.settings.php;
   return renderTemplate("fpm-pool.conf", {
     notice: lineComment(generatedNotice(member?.file ?? `members/${pool.handle}/member.yaml`)),
     name: fpmIniValue(pool.handle),
@@ -21,6 +22,12 @@ export function renderFpmPool(pool: FpmPoolModel, model: Model): string {
     pm: fpmIniValue(pool.settings.pm.mode),
     maxChildren: pool.settings.pm.maxChildren,
     idleTimeout: `${pool.settings.pm.processIdleTimeoutSec}s`,
+    terminateTimeout: `${2 * php.max_execution_time_s}s`,
+    memoryLimit: `${php.memory_limit_mb}M`,
+    uploadMax: `${php.upload_max_mb}M`,
+    // The request body is the file plus the form around it.
+    postMax: `${php.upload_max_mb + 1}M`,
+    maxExecutionTime: php.max_execution_time_s,
   });
 }
 

@@ -5,6 +5,7 @@ import { NAMED_CONF_PATH, isDnsHost, renderNamedConf } from "./bind-named-conf";
 import { renderZone, SERIAL_TOKEN, zonePath } from "./bind-zone";
 import { cloudInitPath, renderMetaData, renderNetworkConfig, renderUserData } from "./cloud-init";
 import { fpmPoolPath, renderFpmPool } from "./fpm-pool";
+import { renderSiteLogrotate, SITE_LOGROTATE_PATH } from "./site-logrotate";
 import { domainXmlPath, renderDomainXml } from "./libvirt-domain";
 import { nwfilterPath, renderNwfilter } from "./libvirt-nwfilter";
 import { DB_PASSWORD_PLACEHOLDER, databaseSqlPath, renderDatabaseSql } from "./mariadb-sql";
@@ -52,6 +53,7 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
   for (const host of webHosts) {
     files.push({ host, daemon: "apache2", path: APACHE_COMMON_PATH, content: renderApacheCommon(model) });
     if (model.inventory.acme) files.push({ host, daemon: "apache2", path: MD_EVENT_PATH, content: renderMdEvent(model) });
+    files.push({ host, daemon: "apache2", path: SITE_LOGROTATE_PATH, content: renderSiteLogrotate(model) });
     if (model.sites.some((s) => s.webHost === host)) {
       files.push({ host, daemon: "www", path: SUSPENDED_PAGE_PATH, content: renderSuspendedPage(model) });
     }

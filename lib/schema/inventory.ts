@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshPublicKey } from "./common";
 import { PHP_VERSION } from "./names";
+import { inventoryPhp } from "./php-settings";
 
 export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor", "backup"] as const;
 export type Role = (typeof ROLES)[number];
@@ -55,6 +56,12 @@ export const hostSchema = z
     ipv6: ipv6.optional(),
     ssh,
     sshd: sshd.prefault({}),
+    /**
+     * Web hosts: the members' disk quotas are the kernel's user quotas on the homes' file
+     * system. "required": an apply refuses to make accounts where they are off; "warn": it
+     * makes them and says the quota is not enforced (a machine whose kernel has no quotas).
+     */
+    home_quota: z.enum(["required", "warn"], { error: 'must be "required" (no account without an enforced quota) or "warn" (apply, saying the quota is not enforced)' }).default("required"),
     capacity: z.strictObject({ vcpus: positiveInt("vCPUs", 4096), memory_mb: positiveInt("MB", 16_777_216), disk_gb: positiveInt("GB", 1_000_000) }).optional(),
     libvirt: z
       .strictObject({
@@ -210,6 +217,8 @@ export const inventorySchema = z.strictObject({
   /** Where removed homes, dumps and disks are kept, on each host. */
   archive_dir: absPath.default("/var/backups/globenet-archive"),
   php_versions: z.array(z.string().regex(PHP_VERSION, { error: 'must be a PHP version like "8.2" (quoted)' })).min(1),
+  /** PHP-FPM pool settings: what a site gets (defaults) and the most a site may ask for (max). */
+  php: inventoryPhp.prefault({}),
   images: z.record(identifier("image name", 40, "debian-12"), image),
   pools: z.strictObject({ ipv4: z.array(pool4).default([]), ipv6: z.array(pool6).default([]) }),
   /** Resolvers given to VPS through cloud-init. */
@@ -222,6 +231,8 @@ export const inventorySchema = z.strictObject({
   dns_transfers: dnsTransfers.prefault({}),
   /** Needed when a host has the backup role. */
   backup: backup.optional(),
+  /** Members' site logs on the web hosts (each member reads its own): how long they are kept. */
+  site_logs: z.strictObject({ keep_days: positiveInt("days", 3650).default(14) }).prefault({}),
   /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */
   checks: checks.prefault({}),
   hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { checked, email, hostname, identifier, phpVersion, positiveInt, sshPublicKey, text } from "./common";
+import { cronJob } from "./cron";
+import { sitePhpSettings } from "./php-settings";
 import { databaseNameProblem, handleProblem } from "./system-names";
 
 /**
@@ -35,6 +37,8 @@ export const site = z
       .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+){0,4}$/, { error: 'must be a relative folder like "public" or "dolibarr/htdocs" (letters, digits, _ and -, separated by /)' })
       .optional(),
     php: phpVersion.default("none"),
+    /** Settings of the site's PHP pool, within the inventory's php.max (the sites of one pool agree). */
+    php_settings: sitePhpSettings.optional(),
     tls: z.enum(["acme", "none"], { error: 'must be "acme" or "none"' }).default("acme"),
     /** Required with tls: none, so nobody switches HTTPS off without saying why. */
     tls_none_reason: text(200).optional(),
@@ -44,6 +48,9 @@ export const site = z
   .superRefine((s, ctx) => {
     if (s.tls === "none" && !s.tls_none_reason) {
       ctx.addIssue({ code: "custom", path: ["tls"], message: "tls: none needs a stated reason (add tls_none_reason: \"…\", or remove tls to get HTTPS)" });
+    }
+    if (s.php === "none" && s.php_settings) {
+      ctx.addIssue({ code: "custom", path: ["php_settings"], message: 'only makes sense on a site with PHP (add php: "8.2", or remove php_settings)' });
     }
     if (s.tls === "acme" && s.tls_none_reason) {
       ctx.addIssue({ code: "custom", path: ["tls_none_reason"], message: "only makes sense with tls: none (remove it)" });
@@ -69,6 +76,8 @@ export const memberSchema = z.strictObject({
   sites: z.array(site).max(100).default([]),
   databases: z.array(database).max(50).default([]),
   db_limits: dbLimits.default({}),
+  /** Scheduled jobs, run as the member (cron); the output is mailed to the member's contact. */
+  cron: z.array(cronJob).max(50, { error: "at most 50 jobs (group them in a script of your home)" }).default([]),
   /**
    * A departed member's departure archives may be removed from the hosts (npm run backup --
    * purge-departure), once committed with `Allow-Destroy: departures/<handle>`.

@@ -19,6 +19,7 @@ export const SITE_FIELD_SCOPE = {
   redirects: "site",
   webroot: "site",
   php: "pool-key",
+  php_settings: "pool",
   tls: "site",
   tls_none_reason: "site",
   dns: "site",

@@ -16,6 +16,7 @@ import { archivePrefix, type BackupPlan } from "../model/backup";
 import type { Model } from "../model/types";
 import { loadScript } from "../../provider/scripts/load";
 import { onHost } from "./remote";
+import { humanBytes as size, textTable } from "./text-table";
 
 const READ_STATUS = loadScript("status/read-backups.sh");
 const READ_REPO_CHECKS = loadScript("status/read-backup-repos.sh");
@@ -178,18 +179,6 @@ export function needsAttention<T extends { state: string }>(rows: T[]): T[] {
   return rows.filter((r) => r.state === "stale" || r.state === "failed" || r.state === "never");
 }
 
-function size(b: number | undefined): string {
-  if (b === undefined) return "-";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = b;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
-
 const STATE_TEXT: Record<Lang, Record<BackupState, string>> = {
   en: { ok: "ok", stale: "STALE", failed: "FAILED", never: "NEVER", unsupported: "not backed up yet", absent: "nothing there yet", scheduled: "scheduled, not run yet" },
   fr: { ok: "ok", stale: "TROP ANCIENNE", failed: "ÉCHEC", never: "JAMAIS", unsupported: "pas encore sauvegardé", absent: "rien à sauvegarder pour l'instant", scheduled: "prévue, pas encore faite" },
@@ -214,8 +203,6 @@ export function formatBackups(rows: BackupRow[], plan: BackupPlan, lang: Lang = 
     size(r.sizeBytes),
     size(r.addedBytes),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((t) => (t[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
   const bad = needsAttention(rows);
   const limit = plan.settings.max_age_hours;
   const last = bad.length
@@ -225,5 +212,5 @@ export function formatBackups(rows: BackupRow[], plan: BackupPlan, lang: Lang = 
     : fr
       ? `toutes les sauvegardes ont moins de ${limit} h`
       : `every backup is younger than ${limit} h`;
-  return [line(head), ...table.map(line), "", last].join("\n");
+  return [...textTable(head, table), "", last].join("\n");
 }

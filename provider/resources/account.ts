@@ -65,6 +65,12 @@ export interface AccountInputs {
   /** Root-only folder on the web host for archives (accounts/, sites/). */
   archiveDir: string;
   diskQuotaMb: number;
+  /**
+   * "required": a home file system without user quotas on refuses the account before any
+   * change; "warn": the account is made and the apply says the quota is not enforced
+   * (the inventory's hosts.<host>.home_quota).
+   */
+  homeQuota: "required" | "warn";
   sshd: SshdFacts;
   /** Whom a suspended member is told to write to (the inventory's hostmaster). */
   contact: string;
@@ -126,6 +132,7 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
   if (ap) f.add("archiveDir", ap);
   const q = news.diskQuotaMb;
   if (typeof q !== "number" || !Number.isInteger(q) || q < 1 || q > 100_000_000) f.add("diskQuotaMb", "must be a whole number of MB (1 or more)");
+  if (news.homeQuota !== "required" && news.homeQuota !== "warn") f.add("homeQuota", 'must be "required" or "warn" (the inventory\'s hosts.<host>.home_quota)');
   const sshd = news.sshd as Record<string, unknown> | undefined;
   if (!sshd || typeof sshd !== "object" || Array.isArray(sshd)) f.add("sshd", "must be an object { dropinDir, pidFile } (the inventory's hosts.<host>.sshd)");
   else {
@@ -146,6 +153,7 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
       sites: sites.sort(),
       archiveDir: news.archiveDir as string,
       diskQuotaMb: q as number,
+      homeQuota: news.homeQuota as AccountInputs["homeQuota"],
       sshd: { dropinDir: sshd.dropinDir as string, pidFile: sshd.pidFile as string },
       contact: news.contact as string,
     },
@@ -154,7 +162,7 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
 
 // ---- diff -------------------------------------------------------------------------------
 
-const COMPARED: string[] = ["target", "handle", "home", "status", "sshKeys", "sites", "archiveDir", "diskQuotaMb", "sshd", "contact"];
+const COMPARED: string[] = ["target", "handle", "home", "status", "sshKeys", "sites", "archiveDir", "diskQuotaMb", "homeQuota", "sshd", "contact"];
 
 function diff(_id: string, rawOlds: AccountOutputs, rawNews: AccountInputs): DiffResult & { diffs: string[] } {
   const olds = plain<AccountOutputs>(rawOlds);
@@ -192,7 +200,7 @@ type Mode = "create" | "update";
 async function converge(i: AccountInputs, mode: Mode): Promise<{ quota: boolean }> {
   const sshd = renderSuspendedSshd({ handle: i.handle, dropinDir: i.sshd.dropinDir, contact: i.contact });
   const r = await run(i.target, CONVERGE, {
-    args: [i.handle, i.home, i.status, String(i.diskQuotaMb * 1024), mode, i.sshd.dropinDir, i.sshd.pidFile, sshd.conf.trimEnd(), sshd.banner.trimEnd(), ...i.sites],
+    args: [i.handle, i.home, i.status, String(i.diskQuotaMb * 1024), mode, i.sshd.dropinDir, i.sshd.pidFile, sshd.conf.trimEnd(), sshd.banner.trimEnd(), i.homeQuota, ...i.sites],
     stdin: keysFile(i),
     what: `${mode === "create" ? "creating" : "updating"} account ${i.handle}`,
     kind: "converge",
@@ -200,7 +208,9 @@ async function converge(i: AccountInputs, mode: Mode): Promise<{ quota: boolean 
   const v = parseLines(r.stdout);
   for (const left of v.get("procs_left") ?? []) console.error(`globenet: ${i.target.name}: account ${i.handle} is suspended but processes keep coming back (${left}); they stop once nothing starts them (its PHP pool is removed by this apply's web file set); a refresh shows any left`);
   for (const m of v.get("marked") ?? []) console.error(`globenet: ${i.target.name}: account ${i.handle}: ${m.replace(":", " ")} is now marked as Globenet's (it is in the stack's state)`);
-  return { quota: v.get("quota")?.[0] === "on" };
+  const quota = v.get("quota")?.[0] === "on";
+  if (!quota) console.error(`globenet: ${i.target.name}: account ${i.handle}: its disk quota (${i.diskQuotaMb} MB) is NOT enforced: the home's file system has no user quota on (home_quota: warn on this host lets the apply go on; turn quotas on, then apply again)`);
+  return { quota };
 }
 
 async function create(raw: AccountInputs): Promise<{ id: string; outs: AccountOutputs }> {

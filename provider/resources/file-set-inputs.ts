@@ -66,8 +66,8 @@ const NAME = "[A-Za-z0-9_][A-Za-z0-9._-]*";
 const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> = {
   apache2: {
     // md-event.sh: mod_md's MDMessageCmd (run through /bin/sh, so it needs no exec bit).
-    patterns: [new RegExp(`^sites-available/${NAME}\\.conf$`), new RegExp(`^conf-available/${NAME}\\.conf$`), /^md-event\.sh$/],
-    expected: "sites-available/<site>.conf, conf-available/<name>.conf or md-event.sh",
+    patterns: [new RegExp(`^sites-available/${NAME}\\.conf$`), new RegExp(`^conf-available/${NAME}\\.conf$`), /^md-event\.sh$/, /^logrotate-sites\.conf$/],
+    expected: "sites-available/<site>.conf, conf-available/<name>.conf, md-event.sh or logrotate-sites.conf",
   },
   "php-fpm": { patterns: [new RegExp(`^pool\\.d/globenet-${NAME}\\.conf$`)], expected: "pool.d/globenet-<handle>.conf" },
   "bind-primary": { patterns: [/^named\.conf\.globenet$/, new RegExp(`^zones/${NAME}\\.zone$`)], expected: "named.conf.globenet or zones/<zone>.zone" },

@@ -94,6 +94,7 @@ function inventory(s: TreeState): string {
         roles: [web, db, dns-primary]
         fqdn: lab.globenet.example
         address: 127.0.0.1
+        home_quota: warn
 ${ssh}        sshd: { dropin_dir: ${LAB_SSHD.dropinDir}, pid_file: ${LAB_SSHD.pidFile} }
       hv1:
         roles: [hypervisor]
@@ -127,7 +128,12 @@ status: ${v.status}
 ssh_keys: ["${key}"]
 sites:
 ${sites}databases:
-${v.databases.map((d) => `  - name: ${d}\n`).join("")}`;
+${v.databases.map((d) => `  - name: ${d}\n`).join("")}cron:
+  # Every minute, so the lab test sees it run; the % must reach date, escaped for cron.
+  - schedule: "* * * * *"
+    command: date -u +%Y-%m-%dT%H:%M >> ~/cron-ran.log
+    comment: the lab's proof that cron runs the member's jobs
+`;
 }
 
 const ondes = (o: OndesState) => `handle: ${ONDES}
@@ -137,6 +143,8 @@ status: active
 sites:
   - host: radio-ondes.test
     php: "8.2"
+    # More than the stack's defaults (128 MB, 16 MB uploads): the lab test allocates and uploads past them.
+    php_settings: { memory_limit_mb: 256, upload_max_mb: 32 }
 databases:
 ${o.databases.map((d) => `  - name: ${d}\n`).join("")}`;
 

@@ -32,6 +32,7 @@ export function inventory(sshd: Sshd, archive: string): string {
         roles: [web, db, dns-primary]
         fqdn: lab.globenet.test
         address: 127.0.0.1
+        home_quota: warn
         ssh: { user: root, port: ${sshd.port}, host_key: "${sshd.hostKey}" }
 `;
 }

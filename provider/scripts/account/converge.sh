@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Account create and update (after prelude.sh and sshd.sh).
-#   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER SITE…
+#   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER QUOTA_POLICY SITE…
+#   Also the member's site log folder ($LOGS/H, root:H 0750; ~/logs points at it).
+#   QUOTA_POLICY: required (no user quota on the homes' file system: refuse before any change) or warn.
 #   stdin: the authorized_keys file. Prints key=value lines (created, quota, procs_left, marked).
 # shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
 # Inside the home, with the member's rights only (as_member_fn): HOME SITE…; stdin: authorized_keys.
 home_setup() {
   set -euo pipefail
   umask 077
-  local home=$1 tmp line
-  shift
+  local home=$1 logs=$2 tmp line
+  shift 2
   cd -- "$home"
   mkdir -p tmp .ssh .my.cnf.d
   chmod 0700 tmp .ssh .my.cnf.d
@@ -17,6 +19,9 @@ home_setup() {
   cat > "$tmp"
   chmod 0600 "$tmp"
   mv -f -- "$tmp" .ssh/authorized_keys
+  # ~/logs: the member's site logs (root's folder, readable by the member's group). A link the
+  # member may remove or replace: it only ever points at what the member may read anyway.
+  if [ ! -e logs ] && [ ! -L logs ]; then ln -s -- "$logs" logs; fi
   line="!includedir $home/.my.cnf.d"
   # Only a regular file is read: a FIFO or a device there would hold this step forever.
   if [ -L .my.cnf ] || { [ -e .my.cnf ] && [ ! -f .my.cnf ]; }; then mv -f -- .my.cnf ".my.cnf.not-a-file.$(date +%s)"; fi
@@ -28,7 +33,20 @@ home_setup() {
   fi
   chmod 0600 .my.cnf
 }
-h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9; shift 9
+h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9 qpolicy=${10}; shift 10
+# Whether the file system holding $1 has user quotas on (the kernel's, set with setquota).
+quota_mount() {
+  command -v setquota >/dev/null 2>&1 && command -v quotaon >/dev/null 2>&1 || return 1
+  local mnt qs
+  mnt=$(df --output=target -- "$1" | tail -n 1)
+  qs=$(quotaon -p -u "$mnt" 2>&1 || true)
+  case "$qs" in *" is on"*) printf '%s' "$mnt" ;; *) return 1 ;; esac
+}
+qdir=$home
+[ -d "$qdir" ] || qdir=$(dirname -- "$home")
+if [ "$qpolicy" = required ] && ! quota_mount "$qdir" >/dev/null; then
+  die "the file system of $qdir has no user quota on, so the disk quota of $h cannot be enforced: turn user quotas on for it (Debian package quota; usrquota in /etc/fstab, quotacheck -cum, quotaon; or tune2fs -O quota on ext4), or set home_quota: warn on this host in Pulumi.<stack>.yaml to apply without enforcement (nothing was changed)"
+fi
 getent group www-data >/dev/null || die "there is no www-data group on this host (install apache2 first)"
 if member "$h"; then
   own user "$h" "$uid" "$mode"
@@ -74,8 +92,10 @@ if [ -L "$home" ]; then die "$home is a symbolic link: refusing"; fi
 chown -h "$uid:$gid" -- "$home"
 chmod 0750 -- "$home"
 cd /
+site_logs "$h" "$gid"
 # Inside the home, with the member's rights only. authorized_keys comes on stdin.
-as_member_fn home_setup account-setup "$home" "$@"
+# shellcheck disable=SC2153 # LOGS is prelude.sh's
+as_member_fn home_setup account-setup "$home" "$LOGS/$h" "$@"
 pw=$(getent shadow "$h" | cut -d: -f2)
 case "$status" in
   active)
@@ -98,9 +118,8 @@ case "$status" in
     ;;
 esac
 quota=off
-if command -v setquota >/dev/null 2>&1 && command -v quotaon >/dev/null 2>&1; then
-  mnt=$(df --output=target -- "$home" | tail -n 1)
-  qs=$(quotaon -p -u "$mnt" 2>&1 || true)
-  case "$qs" in *" is on"*) setquota -u "$h" "$kb" "$kb" 0 0 "$mnt"; quota=on ;; esac
+if mnt=$(quota_mount "$home"); then
+  setquota -u "$h" "$kb" "$kb" 0 0 "$mnt"
+  quota=on
 fi
 echo "quota=$quota"

@@ -37,6 +37,13 @@ for c in "$CRONTABS/$h" "$ASIDE/$h"; do
     echo "archive=$cout"
   fi
 done
+# The site logs stay for Globenet (they age out with the rotation), but root's only: the
+# member's group id may be given to someone else later.
+if [ -d "$LOGS/$h" ] && [ ! -L "$LOGS/$h" ]; then
+  chgrp -R root -- "$LOGS/$h"
+  chmod 0700 -- "$LOGS/$h"
+  echo "note=the site logs of $h stay in $LOGS/$h, root's only"
+fi
 if [ "$present" = yes ]; then userdel -- "$h"; fi
 rm -rf -- "$home"
 unmark user "$h"

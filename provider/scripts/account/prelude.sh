@@ -37,6 +37,20 @@ free_name() {
   while [ -e "$out" ] || [ -e "$out.partial" ]; do n=$((n + 1)); out="$base-$n$ext"; done
   printf '%s' "$out"
 }
+# ---- members' site logs (paths.siteLogRoot in lib/model/paths.ts; tests/shell-scripts.test.ts checks)
+LOGS=/var/log/globenet-sites
+# site_logs NAME GID: Apache (as root) writes the member's sites' logs in $LOGS/NAME; the member's
+# group may read them, no one else. Never through a symbolic link.
+site_logs() {
+  local d=$LOGS/$1
+  if [ -L "$LOGS" ] || [ -L "$d" ]; then die "$LOGS or $d is a symbolic link: refusing to keep site logs there"; fi
+  [ -d "$LOGS" ] || mkdir -m 0755 -- "$LOGS"
+  chown root:root -- "$LOGS"
+  chmod 0755 -- "$LOGS"
+  [ -d "$d" ] || mkdir -m 0750 -- "$d"
+  chown "root:$2" -- "$d"
+  chmod 0750 -- "$d"
+}
 # ---- ownership markers
 REG=/var/lib/globenet/owned
 # root_dir DIR…: each folder exists, is root's, 0700, and is not a symbolic link.

@@ -174,6 +174,17 @@ wire_apache2() {
   # Apache cannot change its MPM in a graceful reload (it exits instead): that takes a restart.
   if [ "$(apache_mpms /etc/apache2)" != "$before" ]; then apache_restart=yes; fi
   if [ -f /etc/apache2/globenet/md-event.sh ]; then wire_md_reload; else unwire_md_reload; fi
+  wire_site_logrotate
+}
+# Members' site logs rotate with the host's logrotate (cron.daily): a copy of the set's file,
+# since logrotate reads only /etc/logrotate.d.
+SITE_LOGROTATE=/etc/logrotate.d/globenet-sites
+wire_site_logrotate() {
+  if [ -f /etc/apache2/globenet/logrotate-sites.conf ] && [ -d /etc/logrotate.d ]; then
+    write_if_changed "$SITE_LOGROTATE" "$(cat /etc/apache2/globenet/logrotate-sites.conf)"
+  else
+    rm -f -- "$SITE_LOGROTATE"
+  fi
 }
 wire_md_reload() {
   rm -f -- "$MD_SUDOERS"
@@ -200,7 +211,7 @@ unwire_md_reload() {
   fi
 }
 unwire_apache2() {
-  rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf
+  rm -f /etc/apache2/conf-enabled/zz-globenet.conf /etc/apache2/sites-enabled/zz-globenet.conf "$SITE_LOGROTATE"
   unwire_md_reload
   restore_apache_modules >&2
 }
@@ -240,9 +251,21 @@ check_apache2() {
   mkdir -p -- "$tmp/state" || return
   APACHE_STATE_DIRECTORY=$tmp/state wire_apache2_in "$copy" > /dev/null || return
   mkdir -p -- "$tmp/run" "$tmp/lock" "$tmp/log" || return
+  # Members' site logs (GLOBENET_SITE_LOGS, defined by globenet's conf unless defined before):
+  # apache2ctl -t wants each ErrorLog's folder to exist, so the check writes to scratch ones.
+  printf 'Define GLOBENET_SITE_LOGS %s\n' "$tmp/site-logs" > "$copy/conf-enabled/000-globenet-check.conf" || return
+  local d
+  while IFS= read -r d; do
+    mkdir -p -- "$tmp/site-logs/$d" || return
+  done < <(cat -- "$stage"/sites-available/*.conf 2>/dev/null | grep -o '[$]{GLOBENET_SITE_LOGS}/[a-z0-9-]*/' | sed 's|^[$]{GLOBENET_SITE_LOGS}/||; s|/$||' | sort -u)
   printf '\n# globenet-infra staging check\nexport APACHE_RUN_DIR=%s\nexport APACHE_PID_FILE=%s\nexport APACHE_LOCK_DIR=%s\nexport APACHE_LOG_DIR=%s\n' \
     "$tmp/run" "$tmp/run/apache2.pid" "$tmp/lock" "$tmp/log" >> "$copy/envvars" || return
-  APACHE_CONFDIR=$copy apache2ctl -t
+  APACHE_CONFDIR=$copy apache2ctl -t || return
+  # logrotate's own reading of the site logs' rotation (-d: nothing is rotated).
+  if [ -f "$stage/logrotate-sites.conf" ] && command -v logrotate > /dev/null; then
+    logrotate -d -s "$tmp/logrotate.status" -- "$stage/logrotate-sites.conf" > "$tmp/logrotate.out" 2>&1 ||
+      { cat -- "$tmp/logrotate.out" >&2; return 1; }
+  fi
 }
 
 apache_pidfile() {

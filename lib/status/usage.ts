@@ -1,0 +1,124 @@
+/**
+ * What each member uses (`npm run status -- usage`): its home's bytes and inodes on its web
+ * host against the member file's disk_quota_mb, and each of its databases' size on its
+ * database host. Read live over the provider's SSH (lib/status/remote.ts), with constant
+ * scripts (provider/scripts/status/read-usage.sh, read-db-sizes.sh).
+ */
+import type { Lang } from "../i18n/lang";
+import type { Model } from "../model/types";
+import { loadScript } from "../../provider/scripts/load";
+import { onHost } from "./remote";
+import { humanBytes, textTable } from "./text-table";
+
+const READ_USAGE = loadScript("status/read-usage.sh");
+const READ_DB_SIZES = loadScript("status/read-db-sizes.sh");
+
+export interface UsageRow {
+  handle: string;
+  webHost?: string;
+  /** Undefined: the member has no home on a web host (no site), or it was not found. */
+  homeBytes?: number;
+  homeInodes?: number;
+  homeMissing: boolean;
+  quotaMb: number;
+  databases: { name: string; dbHost: string; bytes?: number }[];
+}
+
+/** `home <path> <bytes> <inodes>` / `home <path> missing` lines, by path. */
+export function parseHomes(out: string): Map<string, { bytes: number; inodes: number } | "missing"> {
+  const m = new Map<string, { bytes: number; inodes: number } | "missing">();
+  for (const line of out.split("\n")) {
+    const f = line.trim().split(" ");
+    if (f[0] !== "home" || !f[1]) continue;
+    if (f[2] === "missing") m.set(f[1], "missing");
+    else if (/^\d+$/.test(f[2] ?? "") && /^\d+$/.test(f[3] ?? "")) m.set(f[1], { bytes: Number(f[2]), inodes: Number(f[3]) });
+  }
+  return m;
+}
+
+/** `db <name-hex> <bytes>` lines, by name. */
+export function parseDbSizes(out: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of out.split("\n")) {
+    const f = line.trim().split(" ");
+    if (f[0] !== "db" || !/^([0-9A-Fa-f]{2})+$/.test(f[1] ?? "") || !/^\d+$/.test(f[2] ?? "")) continue;
+    m.set(Buffer.from(f[1] as string, "hex").toString("utf8"), Number(f[2]));
+  }
+  return m;
+}
+
+/** One row per member with a home or a database, from what the hosts answered. */
+export function usageRows(model: Model, homes: Map<string, ReturnType<typeof parseHomes>>, dbSizes: Map<string, Map<string, number>>): UsageRow[] {
+  const rows: UsageRow[] = [];
+  for (const m of model.members) {
+    const dbs = model.databases.filter((d) => d.handle === m.handle).map((d) => ({ name: d.name, dbHost: d.dbHost, bytes: dbSizes.get(d.dbHost)?.get(d.name) }));
+    if (!m.webHost && dbs.length === 0) continue;
+    const h = m.webHost ? homes.get(m.webHost)?.get(m.home) : undefined;
+    rows.push({
+      handle: m.handle,
+      webHost: m.webHost,
+      homeBytes: h && h !== "missing" ? h.bytes : undefined,
+      homeInodes: h && h !== "missing" ? h.inodes : undefined,
+      homeMissing: h === "missing",
+      quotaMb: m.diskQuotaMb,
+      databases: dbs,
+    });
+  }
+  return rows;
+}
+
+/** Reads every web host's homes and every database host's sizes. */
+export async function readUsage(root: string, model: Model): Promise<UsageRow[]> {
+  const homes = new Map<string, ReturnType<typeof parseHomes>>();
+  for (const host of model.hosts.filter((h) => model.members.some((m) => m.webHost === h.name))) {
+    const list = model.members.filter((m) => m.webHost === host.name).map((m) => m.home);
+    homes.set(host.name, parseHomes(await onHost(root, host, READ_USAGE, list, `reading the homes' disk use on ${host.name}`)));
+  }
+  const sizes = new Map<string, Map<string, number>>();
+  for (const host of model.hosts.filter((h) => model.databases.some((d) => d.dbHost === h.name))) {
+    sizes.set(host.name, parseDbSizes(await onHost(root, host, READ_DB_SIZES, [], `reading the databases' sizes on ${host.name}`)));
+  }
+  return usageRows(model, homes, sizes);
+}
+
+/** The share of the quota a home uses, in percent (rounded down), or undefined. */
+export function quotaPercent(r: UsageRow): number | undefined {
+  return r.homeBytes === undefined ? undefined : Math.floor((r.homeBytes * 100) / (r.quotaMb * 1024 * 1024));
+}
+
+/** Homes at or above this share of their quota are flagged. */
+export const NEAR_QUOTA_PERCENT = 90;
+
+export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
+  const fr = lang === "fr";
+  const head = fr ? ["adhérent", "hôte", "disque", "quota", "%", "inodes", "bases de données"] : ["member", "host", "disk", "quota", "%", "inodes", "databases"];
+  const table = rows.map((r) => {
+    const pct = quotaPercent(r);
+    return [
+      r.handle,
+      r.webHost ?? "-",
+      r.homeMissing ? (fr ? "PAS DE DOSSIER" : "NO HOME") : humanBytes(r.homeBytes),
+      r.webHost ? `${r.quotaMb} MiB` : "-",
+      pct === undefined ? "-" : `${pct}${pct >= NEAR_QUOTA_PERCENT ? " !" : ""}`,
+      r.homeInodes === undefined ? "-" : String(r.homeInodes),
+      r.databases.map((d) => `${d.name} ${d.bytes === undefined ? (fr ? "absente" : "missing") : humanBytes(d.bytes)}`).join(", ") || "-",
+    ];
+  });
+  const near = rows.filter((r) => (quotaPercent(r) ?? 0) >= NEAR_QUOTA_PERCENT).map((r) => r.handle);
+  const missing = rows.flatMap((r) => [...(r.homeMissing ? [`${r.handle}: ${fr ? "dossier personnel" : "home"} (${r.webHost})`] : []), ...r.databases.filter((d) => d.bytes === undefined).map((d) => `${r.handle}: ${fr ? "base" : "database"} ${d.name} (${d.dbHost})`)]);
+  const gone = missing.length
+    ? [
+        fr
+          ? `absent de l'hôte alors que git le décrit : ${missing.join(", ")} (regardez la dernière application : npm run preview)`
+          : `missing on the host although git describes it: ${missing.join(", ")} (look at the last apply: npm run preview)`,
+      ]
+    : [];
+  const last = near.length
+    ? fr
+      ? `${near.length} adhérent(s) à ${NEAR_QUOTA_PERCENT} % ou plus de leur quota (${near.join(", ")}) : prévenez-les, ou relevez disk_quota_mb dans leur fichier`
+      : `${near.length} member(s) at ${NEAR_QUOTA_PERCENT} % or more of their quota (${near.join(", ")}): tell them, or raise disk_quota_mb in their file`
+    : fr
+      ? `chaque adhérent est sous ${NEAR_QUOTA_PERCENT} % de son quota`
+      : `every member is below ${NEAR_QUOTA_PERCENT} % of its quota`;
+  return [...textTable(head, table), "", ...gone, last].join("\n");
+}

@@ -1,0 +1,51 @@
+// Unit tier: what npm run status -- usage makes of the hosts' answers (parse, rows, table).
+import { describe, expect, it } from "vitest";
+import { formatUsage, parseDbSizes, parseHomes, quotaPercent, usageRows } from "../lib/status/usage";
+import { makeModel } from "./fixtures/model";
+
+const hex = (s: string) => Buffer.from(s).toString("hex").toUpperCase();
+
+describe("parsing the hosts' answers", () => {
+  it("homes: bytes and inodes, missing ones, and nothing from a line that is not one", () => {
+    const m = parseHomes("home /home/a 4096 3\nhome /home/b missing\nhome /home/c x 1\nnoise\nhome /home/d 10\n");
+    expect([...m.entries()]).toEqual([["/home/a", { bytes: 4096, inodes: 3 }], ["/home/b", "missing"]]);
+  });
+  it("database sizes come as hex names, so a name with a tab or a line break stays one name", () => {
+    const m = parseDbSizes(`db ${hex("velo_wp")} 16384\ndb ${hex("odd\tname\n")} 1\ndb zz 5\ndb ${hex("x")} -1\n`);
+    expect([...m.entries()]).toEqual([["velo_wp", 16384], ["odd\tname\n", 1]]);
+  });
+});
+
+describe("rows and the table", () => {
+  const model = makeModel();
+  const velo = model.members.find((m) => m.handle === "velo-libre")!;
+  const dbs = model.databases.filter((d) => d.handle === "velo-libre");
+  const sizes = new Map([[dbs[0]!.dbHost, new Map(dbs.map((d) => [d.name, 1_048_576]))]]);
+
+  const table: [string, number, number | undefined, boolean][] = [
+    ["a home well within its quota", 100 * 1024 * 1024, 4, false],
+    ["a home at 95 % of its quota", Math.ceil(velo.diskQuotaMb * 1024 * 1024 * 0.95), 95, true],
+  ];
+  it.each(table)("%s", (_what, bytes, pct, flagged) => {
+    const homes = new Map([[velo.webHost!, parseHomes(`home ${velo.home} ${bytes} 42\n`)]]);
+    const rows = usageRows(model, homes, sizes);
+    const r = rows.find((x) => x.handle === "velo-libre")!;
+    expect(r).toMatchObject({ homeBytes: bytes, homeInodes: 42, quotaMb: velo.diskQuotaMb, homeMissing: false });
+    expect(r.databases.every((d) => d.bytes === 1_048_576)).toBe(true);
+    expect(quotaPercent(r)).toBe(pct);
+    const out = formatUsage(rows, "en");
+    expect(out.split("\n")[0]).toMatch(/^member +host +disk +quota +% +inodes +databases$/);
+    expect(out).toContain(flagged ? "1 member(s) at 90 % or more of their quota (velo-libre): tell them, or raise disk_quota_mb in their file" : "every member is below 90 % of its quota");
+    expect(formatUsage(rows, "fr").split("\n")[0]).toMatch(/^adhérent +hôte +disque/);
+  });
+
+  it("a missing home and a missing database are shown as such, not as zero", () => {
+    const rows = usageRows(model, new Map([[velo.webHost!, parseHomes(`home ${velo.home} missing\n`)]]), new Map());
+    const r = rows.find((x) => x.handle === "velo-libre")!;
+    expect(r.homeMissing).toBe(true);
+    expect(r.homeBytes).toBeUndefined();
+    expect(r.databases.every((d) => d.bytes === undefined)).toBe(true);
+    expect(formatUsage(rows, "en")).toMatch(/^velo-libre +web1 +NO HOME .*missing/m);
+    expect(formatUsage(rows, "en")).toMatch(/^missing on the host although git describes it: .*velo-libre: home \(web1\), velo-libre: database velo_wp \(web1\)/m);
+  });
+});
