@@ -41,7 +41,7 @@ describe("backup plan", () => {
     expect(by).toEqual({
       hv1: ["path:archives", "vps-disk:velo-libre--atelier"],
       ns1: ["path:archives", "path:dnssec"],
-      web1: ["database:velo_wp", "home:globenet", "home:velo-libre", "path:acme", "path:archives"],
+      web1: ["database:velo_wp", "home:globenet", "home:velo-libre", "path:acme", "path:archives", "path:crontabs"],
     });
     // The secondary holds nothing of its own (it transfers from the primary): not backed up.
     expect(plan?.hosts.map((h) => h.repository)).toEqual(["/srv/globenet-backup/hv1", "/srv/globenet-backup/ns1", "/srv/globenet-backup/web1"]);
@@ -73,6 +73,7 @@ describe("backup plan", () => {
     expect(web1).toEqual([
       { kind: "path", name: "acme", path: "/var/lib/apache2/md" },
       { kind: "path", name: "archives", path: "/var/backups/globenet-archive" },
+      { kind: "path", name: "crontabs", path: "/var/spool/cron/crontabs" },
       { kind: "path", name: "state", path: "/var/backups/globenet-state" },
     ]);
     expect(plan?.hosts.filter((h) => h.sources.some((s) => s.name === "state")).map((h) => h.host)).toEqual(["web1"]);
@@ -148,6 +149,6 @@ describe("hosts that are one machine", () => {
     const plan = planOf({ "Pulumi.test.yaml": lab });
     expect(plan?.hosts.map((h) => h.host)).toEqual(["hv1"]);
     expect(plan?.hosts[0]?.repository).toBe("/srv/globenet-backup/hv1");
-    expect(plan?.hosts[0]?.sources.map((s) => `${s.kind}:${s.name}`)).toEqual(["database:velo_wp", "home:globenet", "home:velo-libre", "path:acme", "path:archives", "path:dnssec", "vps-disk:velo-libre--atelier"]);
+    expect(plan?.hosts[0]?.sources.map((s) => `${s.kind}:${s.name}`)).toEqual(["database:velo_wp", "home:globenet", "home:velo-libre", "path:acme", "path:archives", "path:crontabs", "path:dnssec", "vps-disk:velo-libre--atelier"]);
   });
 });

@@ -49,12 +49,13 @@ describe("backup status", () => {
       line("home--velo-libre", "ok", "2026-12-04T02:30:00Z"),
       line("path--acme", "ok", "2026-12-04T02:30:00Z"),
       line("path--archives", "absent", "-"),
+      line("path--crontabs", "ok", "2026-12-04T02:30:00Z"),
       line("homes", "ok", "2026-12-04T02:30:00Z"),
       line("run", "ok", "2026-12-04T02:32:00Z"),
       line("check", "ok", "2026-11-28T03:00:00Z"),
     ].join("\n");
     const rows = judgeHost(plan(), "web1", text, NOW);
-    expect(rows.map((r) => `${r.id}:${r.state}`)).toEqual(["database--velo_wp:ok", "home--globenet:ok", "home--velo-libre:ok", "path--acme:ok", "path--archives:absent", "homes:ok", "run:ok", "check:ok"]);
+    expect(rows.map((r) => `${r.id}:${r.state}`)).toEqual(["database--velo_wp:ok", "home--globenet:ok", "home--velo-libre:ok", "path--acme:ok", "path--archives:absent", "path--crontabs:ok", "homes:ok", "run:ok", "check:ok"]);
     expect(needsAttention(rows)).toEqual([]);
     // Nine days without a check is past check_every_days + 1.
     const late = judgeHost(plan(), "web1", text.replace("2026-11-28T03:00:00Z", "2026-11-25T03:00:00Z"), NOW);
@@ -180,7 +181,7 @@ describe("CI's nightly backups job", () => {
   it("opens an issue only when a backup needs attention, naming host, source and last good run", async () => {
     const { backupsIssue } = await import("../lib/ci/note.js");
     const p = plan();
-    const fresh = judgeHost(p, "web1", [line("run", "ok", "2026-12-04T02:32:00Z"), line("check", "ok", "2026-12-01T02:32:00Z"), ...["database--velo_wp", "home--globenet", "home--velo-libre", "homes", "path--acme", "path--archives"].map((id) => line(id, "ok", "2026-12-04T02:30:00Z"))].join("\n"), NOW);
+    const fresh = judgeHost(p, "web1", [line("run", "ok", "2026-12-04T02:32:00Z"), line("check", "ok", "2026-12-01T02:32:00Z"), ...["database--velo_wp", "home--globenet", "home--velo-libre", "homes", "path--acme", "path--archives", "path--crontabs"].map((id) => line(id, "ok", "2026-12-04T02:30:00Z"))].join("\n"), NOW);
     expect(backupsIssue("prod", JSON.parse(JSON.stringify(fresh)), "2026-12-04T12:00:00Z")).toBeUndefined();
     const late = judgeHost(p, "web1", line("home--velo-libre", "failed", "2026-12-02T02:30:00Z"), NOW);
     const issue = backupsIssue("prod", JSON.parse(JSON.stringify(late)), "2026-12-04T12:00:00Z");

@@ -21,8 +21,8 @@ export type BackupSource =
    * a header naming another backing file is refused (as the guest's delete does).
    */
   | { kind: "vps-disk"; name: string; handle: string; domain: string; disk: string; base: string }
-  /** A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives, CI's state backups. */
-  | { kind: "path"; name: "dnssec" | "acme" | "archives" | "state"; path: string };
+  /** A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives, CI's state backups, members' crontabs. */
+  | { kind: "path"; name: PathSourceName; path: string };
 
 export interface BackupHostPlan {
   /** The protected host (inventory name). */
@@ -44,6 +44,10 @@ export interface BackupPlan {
  * per member, still listed, restored and expired (provider/scripts/backup/run.sh valid_archive
  * has the same list: tests/unit-backup-plan.test.ts compares them).
  */
+/** The folders a host may send as `path--<name>` (one list for the plan and the provider's check). */
+export const PATH_SOURCE_NAMES = ["dnssec", "acme", "archives", "state", "crontabs"] as const;
+export type PathSourceName = (typeof PATH_SOURCE_NAMES)[number];
+
 export const ARCHIVE_KINDS = ["home", "homes", "database", "vps-disk", "path"] as const;
 
 /** An archive name as globenet-backup makes them: <kind>--<name>--<UTC stamp>. */
@@ -90,6 +94,8 @@ export function backupPlan(model: Model): BackupPlan | undefined {
         if (m.webHost === h.name && m.status !== "departed") sources.push({ kind: "home", name: m.handle, handle: m.handle, path: m.home, excludes: settings.home_excludes });
       }
       if (model.inventory.acme && model.sites.some((s) => s.webHost === h.name && s.tls === "acme")) sources.push({ kind: "path", name: "acme", path: model.inventory.acme.store_dir });
+      // Members' own cron jobs (crontab -e) live only here; the jobs of their files are in git too.
+      sources.push({ kind: "path", name: "crontabs", path: paths.cronSpool });
     }
     if (h.roles.includes("db")) {
       for (const d of model.databases) if (d.dbHost === h.name && d.status !== "departed") sources.push({ kind: "database", name: d.name, handle: d.handle });

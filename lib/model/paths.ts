@@ -13,6 +13,8 @@ export const paths = {
    * root:adm 0750.
    */
   siteLogRoot: "/var/log/globenet-sites",
+  /** cron's spool: each member's crontab (its own jobs, and the block of its member file's cron:). */
+  cronSpool: "/var/spool/cron/crontabs",
   /** The notice page served for suspended members' sites. */
   suspendedDir: "/var/www/globenet-suspended",
   /**

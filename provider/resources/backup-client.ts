@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { DiffResult } from "@pulumi/pulumi/provider";
-import type { BackupSource } from "../../lib/model/backup";
+import { PATH_SOURCE_NAMES, type BackupSource, type PathSourceName } from "../../lib/model/backup";
 import { renderBackupCron, renderBackupSources } from "../../lib/render/backup-client";
 import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { loadScript } from "../scripts/load";
@@ -131,10 +131,10 @@ function sourceProblems(f: Failures, sources: unknown): BackupSource[] {
       if (p) return f.add(`${at}.name`, p);
       out.push({ kind: "database", name: s.name as string, handle: str(s.handle) ? s.handle : "" });
     } else if (s.kind === "path") {
-      if (!["dnssec", "acme", "archives", "state"].includes(s.name as string)) return f.add(`${at}.name`, 'must be "dnssec", "acme", "archives" or "state"');
+      if (!(PATH_SOURCE_NAMES as readonly string[]).includes(s.name as string)) return f.add(`${at}.name`, `must be one of ${PATH_SOURCE_NAMES.map((n) => `"${n}"`).join(", ")}`);
       const p = pathProblem(s.path, "folder");
       if (p) return f.add(`${at}.path`, p);
-      out.push({ kind: "path", name: s.name as "dnssec" | "acme" | "archives" | "state", path: s.path as string });
+      out.push({ kind: "path", name: s.name as PathSourceName, path: s.path as string });
     } else if (s.kind === "vps-disk") {
       if (!str(s.domain) || !/^[a-z0-9][a-z0-9-]{0,80}$/.test(s.domain) || s.name !== s.domain) return f.add(`${at}.domain`, "must be the guest's libvirt domain name (<handle>--<vps>), also its name");
       const p = pathProblem(s.disk, "disk path");
