@@ -1,6 +1,7 @@
 import { checkds, readDnssec } from "../status/dnssec";
 import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, UsageError } from "./args";
+import { defaultStack } from "./stack-default";
 import type { Args, Io } from "./command";
 import { loadOrThrow } from "./status";
 
@@ -11,7 +12,7 @@ export async function runDnssec(a: Args, io: Io): Promise<number> {
   const [what, zone] = positionals;
   if (what !== "ds" && what !== "published" && what !== "withdrawn") throw new UsageError(`unknown action ${what ?? "(none)"}: ds, published or withdrawn`);
   if (!zone) throw new UsageError(`name the zone, like: npm run dnssec -- ${what} velo-libre.example`);
-  const stack = values.stack ?? "lab";
+  const stack = defaultStack(values.stack, values.root);
   const root = values.root ?? REPO_ROOT;
   const model = loadOrThrow(root, stack);
   const z = model.zones.find((x) => x.name === zone.replace(/\.$/, "").toLowerCase());

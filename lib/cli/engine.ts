@@ -7,6 +7,8 @@ import { previewPlan } from "../guard/collect";
 import { guardBeforeUp } from "../guard/apply";
 import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
+import { defaultStack } from "./stack-default";
+import { isLabStack } from "../lab/open-stack";
 import { consoleIo, runCommand, type Args, type Io } from "./command";
 import { findCommand } from "./commands";
 import { loadModel } from "../check/build";
@@ -41,7 +43,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
     allow: a.declares("allow") ? a.list("allow") : undefined,
     limit: str("limit"),
   };
-  const stackName = values.stack ?? "lab";
+  const stackName = defaultStack(values.stack, values.root);
   if (op === "destroy" && values.confirm !== stackName) {
     throw new UsageError(`destroy removes everything stack ${stackName} manages (members' data is archived first): confirm with --confirm ${stackName}`);
   }
@@ -51,8 +53,8 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
   if (!Number.isInteger(certWait) || certWait < 0 || certWait > 3600) throw new UsageError(`--cert-wait takes a whole number of seconds up to 3600 (got "${values["cert-wait"]}")`);
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit takes a whole number (got "${values.limit}")`);
-  if (values.allow?.length && (op !== "up" || (!values.guard && stackName === "lab"))) {
-    throw new UsageError(op !== "up" ? "--allow is for up's guard" : "--allow is for the guard: add --guard (the lab stack runs without it by default)");
+  if (values.allow?.length && (op !== "up" || (!values.guard && isLabStack(stackName)))) {
+    throw new UsageError(op !== "up" ? "--allow is for up's guard" : `--allow is for the guard: add --guard (the lab's stack ${stackName} runs without it by default)`);
   }
   const t0 = process.hrtime.bigint();
   try {
@@ -75,7 +77,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
         return 0;
       }
       case "up": {
-        if (values.guard || stackName !== "lab") {
+        if (values.guard || !isLabStack(stackName)) {
           // The plan judged on the merge request may be stale: judge this apply's own plan.
           io.out(`guard: previewing stack ${stackName} before the update …`);
           const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow, refresh: values.refresh });

@@ -78,7 +78,7 @@ function addressesOf(h: HostModel): string[] {
 
 function requireRoot(): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new LabError("the lab starts system daemons, network namespaces and edits /etc: it must run as root", "run it again as root (sudo -E npm run lab -- --topology multi)");
+    throw new LabError("the lab starts system daemons, network namespaces and edits /etc: it must run as root", "run it again as root (sudo -E npm run lab)");
   }
 }
 
@@ -322,7 +322,7 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
   const p = labPaths(o.root);
   ensureLabDirs(p);
   const single = singleLabRunning(p);
-  if (single.length) throw new LabError(`the single-address lab runs (${single.join(", ")}): both topologies use the same Apache, MariaDB and BIND files`, "npm run lab -- down first, then npm run lab -- --topology multi");
+  if (single.length) throw new LabError(`the single-address lab runs (${single.join(", ")}): both topologies use the same Apache, MariaDB and BIND files`, "npm run lab -- down first, then npm run lab (or keep the single-address lab: npm run lab -- --topology single)");
   const { facts, phases } = await multiInfra(o);
   const web = facts.hosts.find((h) => h.roles.includes("web"));
   const eng = await step(`engine: Pulumi CLI and stack ${MULTI_STACK}`, () => openLabStackNamed(MULTI_STACK, o.root));

@@ -29,9 +29,14 @@ export function machineFacts(): MachineFacts {
   return { accel: detectAccel().domainType };
 }
 
+/** Whether `stack` is one the lab applies (lab, lab-multi): its deploy key, and npm run up without the guard. */
+export function isLabStack(stack: string): boolean {
+  return LAB_STACKS.has(stack);
+}
+
 /** The environment the lab gives a stack: its deploy key for the lab stack, nothing for the others. */
 export function labKeyEnv(root: string, stack: string, given: Record<string, string> = {}): Record<string, string> {
-  if (!LAB_STACKS.has(stack)) return {};
+  if (!isLabStack(stack)) return {};
   // The host key file Pulumi.lab.yaml pins must exist even when the deploy key comes from
   // elsewhere (CI's variables): the program reads it to build every host's target.
   const keys = ensureLabKeys(root);
