@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MOUNT_NS_DIR, runOnHost, topologyDown, topologyUp, type Topology } from "../lib/lab/netns";
+import { labHello, mustStayOnMachine, routeTo } from "../lib/lab/reach";
 import { loadMulti, multiDaemons, multiDown, multiUp } from "../lib/lab/multi";
 import { ensureDaemon, recorded } from "../lib/lab/daemons";
 import { openStack } from "../lib/lab/open-stack";
@@ -71,6 +72,13 @@ describe.skipIf(!ok)("netns.ts: hosts on a bridge, nothing routed out, private f
     expect(runOnHost(T, "beta", "ip", ["route", "show", "default"]).stdout.trim()).toBe("");
   });
 
+  it("the lab's probes pass the route guard only through the lab link: a host's address is routed via gtn-lab, an address outside the topology is refused", async () => {
+    for (const a of ["203.0.113.201", "2001:db8:77::2"]) expect(routeTo(a), a).toEqual({ ok: true, dev: "gtn-lab" });
+    // Allowed, and the probe really goes there: port 9 is closed, so nothing answers a hello.
+    expect(await labHello("203.0.113.201", 9, 1_000)).toBeUndefined();
+    expect(() => labHello("203.0.113.203", 22, 1_000, "waiting for sshd")).toThrow(/^refused to contact 203\.0\.113\.203 \(waiting for sshd\): this machine (routes it through (?!gtn-lab)\S+|has no route)/);
+  });
+
   it("a host's private folder is its own: the others and the machine do not see it", () => {
     const file = "/var/lib/globenet-lab-test-own/secret";
     expect(runOnHost(T, "alpha", "sh", ["-c", `echo alpha-only > ${file}`]).status).toBe(0);
@@ -87,6 +95,8 @@ describe.skipIf(!ok)("netns.ts: hosts on a bridge, nothing routed out, private f
     expect(readdirSync(MOUNT_NS_DIR).filter((f) => f.startsWith("gtn-"))).toEqual([]);
     expect(sh("findmnt", ["-rn", "-o", "TARGET"]).stdout).not.toContain("/run/globenet-lab/mnt/gtn-");
     expect(() => topologyDown(T)).not.toThrow();
+    // The topology gone, its addresses are no lab's any more: a probe is refused before any packet.
+    expect(() => mustStayOnMachine("203.0.113.201", "after down")).toThrow(/^refused to contact 203\.0\.113\.201 \(after down\)/);
   });
 });
 

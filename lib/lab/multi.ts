@@ -38,6 +38,7 @@ import { acmeAddress, pebbleRootFile, usesPebble } from "./pebble";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
 import { LabError, run, say, secs, step, why } from "../base/proc";
+import { mustStayOnMachine } from "./reach";
 
 export const MULTI_STACK = "lab-multi";
 /** The lab's namespaces and links: gn-web1, gn-bridge, gn-lab … (tests use prefixes of their own). */
@@ -225,10 +226,16 @@ function singleLabRunning(p: LabPaths): string[] {
   return out;
 }
 
+/** Refuses (reach.ts) unless every address of every lab host is routed through the lab's link: what the engine's provider is about to reach. */
+function everyHostOnTheLabLink(f: MultiFacts, what: string): void {
+  for (const h of f.hosts) for (const a of h.addresses) mustStayOnMachine(a, `${what}, lab host ${h.name}`);
+}
+
 /** ssh as the deploy user to each host's own address and `sudo -n true`: what the provider does first. */
 export function checkDeployLogins(p: LabPaths, f: MultiFacts): string[] {
   const lines: string[] = [];
   for (const h of f.hosts) {
+    mustStayOnMachine(h.address, `ssh to lab host ${h.name}`);
     const r = run(
       "ssh",
       ["-p", String(h.port), "-i", join(p.ssh, "deploy_key"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${p.knownHosts}`, "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", `${f.user}@${h.address}`, "sudo", "-n", "true"],
@@ -324,6 +331,7 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
   const single = singleLabRunning(p);
   if (single.length) throw new LabError(`the single-address lab runs (${single.join(", ")}): both topologies use the same Apache, MariaDB and BIND files`, "npm run lab -- down first, then npm run lab (or keep the single-address lab: npm run lab -- --topology single)");
   const { facts, phases } = await multiInfra(o);
+  everyHostOnTheLabLink(facts, `the apply of stack ${MULTI_STACK}`);
   const web = facts.hosts.find((h) => h.roles.includes("web"));
   const eng = await step(`engine: Pulumi CLI and stack ${MULTI_STACK}`, () => openLabStackNamed(MULTI_STACK, o.root));
   phases.push(["engine", eng.ms]);
@@ -471,6 +479,7 @@ export async function multiDown(o: { root: string; force?: boolean; prefix?: str
           say(`the destroy needs the lab's hosts; not running: ${missing.map((d) => d.name).join(", ")} — starting the topology first`);
           await multiInfra({ root: o.root, skipPackages: true, prefix });
         }
+        everyHostOnTheLabLink(facts, `the destroy of stack ${MULTI_STACK}`);
         const t = Date.now();
         say(`destroy of stack ${MULTI_STACK} (${eng.value.before.length} resources; members' homes, databases and VPS disks are archived first) …`);
         await eng.value.st.destroy({ onOutput: (s: string) => process.stdout.write(s), color: process.stdout.isTTY ? "auto" : "never" });
