@@ -44,7 +44,9 @@ root_dir() {
   local d
   for d in "$@"; do
     [ ! -L "$d" ] || die "$d is a symbolic link: refusing to keep Globenet's records there"
-    [ -d "$d" ] || mkdir -m 0700 -- "$d"
+    # Several resources' scripts may make it at once (an apply creates accounts in parallel):
+    # one that loses the race finds the folder made.
+    [ -d "$d" ] || mkdir -m 0700 -- "$d" 2>/dev/null || [ -d "$d" ] || die "cannot make $d"
     chown root:root -- "$d"
     chmod 0700 -- "$d"
   done
