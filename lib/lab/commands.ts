@@ -21,7 +21,7 @@ import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type Daemo
 import { stateDaemons, switchLabState, type LabState } from "./postgres";
 import { deployHome, ensureDeployUser, ensureSudoers, sudoersFile, writeKnownHosts } from "./host";
 import { detectAccel, type Accel } from "../host/accel";
-import { ensureLabImages, staleReason } from "./image";
+import { ensureLabImages, staleReason, usedImages } from "./image";
 import { ensureLabKeys } from "./keys";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { readTopology } from "./topology-record";
@@ -179,11 +179,7 @@ export async function labUp(o: UpOptions): Promise<number> {
   phases.push(["host prep", prep.ms]);
   const { facts } = prep.value;
   for (const n of prep.value.notes) say(`  ${n}`);
-  const used = new Set(facts.model.vps.map((v) => v.image));
-  const specs = Object.entries(facts.model.inventory.images)
-    .filter(([n]) => used.has(n))
-    .map(([name, img]) => ({ name, path: img.path, boot: img.boot }));
-  const img = await step("base images", () => ensureLabImages(specs));
+  const img = await step("base images", () => ensureLabImages(usedImages(facts.model)));
   const images = img.value;
   if (images.length) phases.push(["base images", img.ms, images.map((i) => `${i.name} ${i.built ? `built in ${secs(i.ms ?? 0)}` : "cached"}`).join(", ")]);
   const accel = facts.model.vps.length ? detectAccel() : undefined;

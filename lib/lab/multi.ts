@@ -35,6 +35,7 @@ import { ensureHostKey, ensureLabKeys } from "./keys";
 import { bracket, netnsName, onHost, runOnHost, topologyDown, topologyUp, type NetHost, type Topology } from "./netns";
 import { machineFacts, onStackHosts, openLabStackNamed, stackResources } from "./open-stack";
 import { acmeAddress, pebbleRootFile, usesPebble } from "./pebble";
+import { ensureLabImages, usedImages } from "./image";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
 import { LabError, run, say, secs, step, why } from "../base/proc";
@@ -111,7 +112,7 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
     const dirs: NetHost["privateDirs"] = [];
     // A second BIND on one machine: its own configuration, zones, keys and pid file.
     if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
-      dirs.push(...bindPrivateDirs(true));
+      dirs.push(...bindPrivateDirs());
     }
     if (cronHosts.has(h.name)) {
       // Each host's cron reads its own /etc/cron.d (where the provider puts that host's backup
@@ -288,6 +289,9 @@ export async function multiInfra(o: { root: string; skipPackages?: boolean; pref
   const { facts } = prep.value;
   for (const n of prep.value.notes) say(`  ${n}`);
   phases.push(["host prep", prep.ms]);
+  // The VPS' base images, built here as the single lab does (scripts/lab-image.sh), cached outside the checkout.
+  const img = await step("base images", () => ensureLabImages(usedImages(facts.model)));
+  if (img.value.length) phases.push(["base images", img.ms, img.value.map((i) => `${i.name} ${i.built ? `built in ${secs(i.ms ?? 0)}` : "cached"}`).join(", ")]);
   // Built once: rebuilding would pull the network from under the daemons already running there.
   const built = readTopology(p) !== undefined && facts.topology.hosts.every((h) => existsSync(`/run/netns/${netnsName(facts.topology, h.name)}`));
   const topo = await step(`network namespaces (${facts.topology.hosts.map((h) => netnsName(facts.topology, h.name)).join(", ")})`, () => {
