@@ -71,9 +71,13 @@ marker() {
   if [ -f "$f" ] && [ ! -L "$f" ]; then head -c 40 -- "$f" | tr -dc 'a-z0-9'; fi
 }
 mark() {
+  local tmp
   root_dir /var/lib/globenet "$REG" "$REG/$1"
-  printf '%s\n' "$3" > "$REG/$1/.$2.tmp"
-  mv -f -- "$REG/$1/.$2.tmp" "$REG/$1/$2"
+  # A temporary name of its own: several resources may mark the same name at once (each backup
+  # repository on a backup host marks its one backup account).
+  tmp=$(mktemp "$REG/$1/.$2.XXXXXX")
+  printf '%s\n' "$3" >"$tmp"
+  mv -f -- "$tmp" "$REG/$1/$2"
 }
 unmark() { rm -f -- "$REG/$1/$2"; }
 own() {
