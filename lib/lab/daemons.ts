@@ -16,6 +16,7 @@ import { openKvm } from "./host";
 import type { Acme } from "../schema/inventory";
 import { ensureListenerCert, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
 import { bracket } from "./netns";
+import { BIND_HOST_LOGGING, ownBindFolders } from "./bind-host";
 import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
 import type { LabPaths } from "./paths";
 import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, unixSocketAnswers, waitFor, why } from "../base/proc";
@@ -551,6 +552,8 @@ export function bind(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
       const named = need("named", "bind9");
       need("rndc", "bind9-utils");
       if (!place.host) await portFree(53, "BIND");
+      // A host's own folders (bind-host.ts): laid out as Debian's package does, with a named.conf.
+      if (ownEtc) for (const f of ownBindFolders(place.path)) note(`made ${f}`);
       if (existsSync(join(etc, "rndc.conf"))) {
         note(`${etc}/rndc.conf exists: rndc (and the provider) use it; it must name this named's control channel (127.0.0.1:953, rndc.key)`);
       }
@@ -572,6 +575,8 @@ export function bind(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
         "\trecursion no;",
         "\tdnssec-validation no;",
         "};",
+        // A host's own named logs to its own /var/cache/bind/named.log (transfers, NOTIFY, refusals).
+        ...(ownEtc ? BIND_HOST_LOGGING : []),
         "",
       ].join("\n");
       const optionsFile = join(etc, "named.conf.options");
@@ -585,8 +590,6 @@ export function bind(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
       chownSync(place.path("/run/named"), 0, bindGid);
       // named writes its pid file as bind (a host's own folder starts root's, 0755).
       chmodSync(place.path("/run/named"), 0o775);
-      // A host's own cache and state folders start empty: named writes there as bind.
-      if (place.host) for (const d of ["/var/cache/bind", "/var/lib/bind"]) if (place.path(d) !== d) chownSync(place.path(d), Number(run("id", ["-u", "bind"]).stdout.trim()), bindGid);
       const r = runDaemonizing(p, name, ...place.wrap(named, ["-u", "bind"]));
       if (r.status !== 0) throw new LabError(`${name} did not start (exit ${r.status}):\n${r.log}`);
       const pid = await pidFromFile(pidFile, "named", name);

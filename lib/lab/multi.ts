@@ -1,5 +1,5 @@
 /**
- * `npm run lab -- --topology multi`: the lab as Globenet's real topology. One network namespace
+ * `npm run lab` (--topology multi, the default): the lab as Globenet's real topology. One network namespace
  * per inventory host of Pulumi.lab-multi.yaml (lib/lab/netns.ts), each with its own sshd on its
  * own address, port 22, with its own host key, and only the daemons of its roles, started there
  * through netns.ts's onHost (daemons.ts's Place). The engine applies stack lab-multi from this
