@@ -128,6 +128,11 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
   let keyDir = "";
   let downDone = false;
   const { timings, timed } = phaseTimer();
+  /** Set once multiUp succeeded: the tests after it apply on its hosts, and without them an apply leaves what down cannot destroy. */
+  let upOk = false;
+  const needUp = () => {
+    if (!upOk) throw new Error("multiUp failed (the first test says why): nothing else is applied on a half-built lab");
+  };
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "globenet-lab-multi-"));
@@ -174,9 +179,11 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(listening("ca")).toMatch(/192\.0\.2\.80:14000\b/);
     // Apache's listener on web1 is not on this machine's own namespace.
     expect(sh("ss", ["-Hltn"]).stdout).not.toMatch(/192\.0\.2\.10:443\b/);
+    upOk = true;
   }, 900_000);
 
   it("a member's site answers from web1's address over HTTPS, with a certificate from the lab's pebble", () => {
+    needUp();
     const home = `/home/${MEMBER}/sites/${SITE}/htdocs`;
     const st = statSync(`/home/${MEMBER}`);
     writeFileSync(join(home, "index.html"), "<html><head><title>Vélo Libre multi</title></head></html>\n");
@@ -190,6 +197,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
   });
 
   it("the member logs in on web1 with its key, pinned to web1's own host key; db1's sshd does not let it in", () => {
+    needUp();
     const known = labPaths(root).knownHosts;
     const ssh = (addr: string) => sh("ssh", ["-i", join(keyDir, "id"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`, "-o", "ConnectTimeout=10", `${MEMBER}@${addr}`, "id", "-un"]);
     const web = ssh("192.0.2.10");
@@ -206,6 +214,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
   });
 
   it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
+    needUp();
     const paths = labPaths(root);
     const facts = loadMulti(root, paths, PREFIX);
     const sshdNs1 = multiDaemons(facts).find((d) => d.name === "sshd-ns1");
