@@ -5,10 +5,15 @@
  * uses is refused, before any socket exists (labHello throws before it returns a promise). The
  * lab link itself is proved in tests/lab-multi.test.ts (system tier, a topology of its own).
  */
-import { describe, expect, it } from "vitest";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { LabError } from "../lib/base/proc";
 import { judgeRoute, labHello, mustStayOnMachine, routeDevice, routeTo } from "../lib/lab/reach";
 import { digSoa, httpGet } from "../lib/lab/checks";
+import { REPO_ROOT } from "../lib/base/repo";
+import { cli } from "./helpers/cli";
 
 const VETH = "5: gn-lab@if6: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT link-netns gn-bridge \\    link/ether 8a:11:22:33:44:55 brd ff:ff:ff:ff:ff:ff promiscuity 0 \\    veth addrgenmode eui64";
 const ETH = "2: eth0@if9: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP \\    link/ether 02:42:c0:00:02:02 brd ff:ff:ff:ff:ff:ff promiscuity 0 \\    bridge_slave state forwarding";
@@ -68,5 +73,28 @@ describe("on this machine, with no lab holding the address", () => {
   it("the lab's HTTP and DNS checks refuse it too", () => {
     expect(() => httpGet("velo-libre.example", 1_000, AWAY)).toThrow(/refused to contact 203\.0\.113\.199 \(http:\/\/velo-libre\.example\/\)/);
     expect(() => digSoa("velo-libre.example", AWAY)).toThrow(/refused to contact 203\.0\.113\.199 \(dig velo-libre\.example SOA\)/);
+  });
+});
+
+describe("the commands on stack lab-multi refuse when its hosts are not on a lab link", () => {
+  // The repository's data with bk at an address no lab routes: whatever lab runs on this machine
+  // meanwhile, that host is not on a lab link (as after a reboot: .lab/topology.json, no namespaces).
+  const root = mkdtempSync(join(tmpdir(), "gn-reach-"));
+  for (const d of ["members", "zones"]) cpSync(join(REPO_ROOT, d), join(root, d), { recursive: true });
+  writeFileSync(join(root, "Pulumi.lab-multi.yaml"), readFileSync(join(REPO_ROOT, "Pulumi.lab-multi.yaml"), "utf8").replace("address: 198.51.100.60", "address: 203.0.113.199"));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const refused = /^error: refused to contact 203\.0\.113\.199 \(stack lab-multi, host bk\): this machine (routes it through \S+, not through a lab link|has no route for it)/m;
+
+  it.each([
+    ["status", "certs"],
+    ["backup", "list", "velo-libre"],
+    ["dnssec", "ds", "velo-libre.example"],
+    ["preview"],
+    ["up"],
+    ["refresh"],
+  ])("npm run %s … --stack lab-multi: exit 1, the address and the device named, nothing reached", async (...cmd) => {
+    const r = await cli([...cmd, "--stack", "lab-multi", "--root", root]);
+    expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(refused)]);
+    expect(r.stderr).toContain("next: that address is a lab host's only once the lab's namespaces are up");
   });
 });

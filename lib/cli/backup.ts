@@ -7,6 +7,7 @@ import { onStackHosts } from "../lab/open-stack";
 import { ARCHIVE, archivePrefix, backupPlan, homesPrefix, mayHoldHome, type BackupPlan, type BackupSource } from "../model/backup";
 import type { Model } from "../model/types";
 import { REPO_ROOT, UsageError } from "./args";
+import { LabError } from "../base/proc";
 import { defaultStack } from "./stack-default";
 import { exportKey } from "./backup-export-key";
 import { purgeDeparture } from "./backup-purge-departure";
@@ -213,3 +214,6 @@ export async function runBackup(a: Args, io: Io): Promise<number> {
     }
   });
 }
+
+/** A host the route guard refuses to reach (lib/lab/reach.ts): one line and what to do (exit 1). */
+export const expected = [LabError];

@@ -1,6 +1,7 @@
 import { checkds, readDnssec } from "../status/dnssec";
 import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, UsageError } from "./args";
+import { LabError } from "../base/proc";
 import { defaultStack } from "./stack-default";
 import type { Args, Io } from "./command";
 import { loadOrThrow } from "./status";
@@ -33,3 +34,6 @@ export async function runDnssec(a: Args, io: Io): Promise<number> {
     return 0;
   });
 }
+
+/** A host the route guard refuses to reach (lib/lab/reach.ts): one line and what to do (exit 1). */
+export const expected = [LabError];

@@ -8,7 +8,8 @@ import { guardBeforeUp } from "../guard/apply";
 import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
 import { defaultStack } from "./stack-default";
-import { isLabStack } from "../lab/open-stack";
+import { isLabStack, mustReachLabHosts } from "../lab/open-stack";
+import { LabError } from "../base/proc";
 import { consoleIo, runCommand, type Args, type Io } from "./command";
 import { findCommand } from "./commands";
 import { loadModel } from "../check/build";
@@ -56,6 +57,8 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
   if (values.allow?.length && (op !== "up" || (!values.guard && isLabStack(stackName)))) {
     throw new UsageError(op !== "up" ? "--allow is for up's guard" : `--allow is for the guard: add --guard (the lab's stack ${stackName} runs without it by default)`);
   }
+  // history reads the state only; the others may reach the hosts (the provider reads and writes them).
+  if (op !== "history") mustReachLabHosts(values.root ?? REPO_ROOT, stackName);
   const t0 = process.hrtime.bigint();
   try {
     const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => io.err(l) });
@@ -171,4 +174,4 @@ export function engineCommand(op: string, argv: string[], io: Io = consoleIo): P
 }
 
 /** Shown as one line (exit 1): the stack is locked, the toolchain is missing… */
-export const expected = [DriverError, ToolchainError];
+export const expected = [DriverError, ToolchainError, LabError];

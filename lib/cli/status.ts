@@ -8,6 +8,7 @@ import { backupPlan } from "../model/backup";
 import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, UsageError } from "./args";
+import { LabError } from "../base/proc";
 import { defaultStack } from "./stack-default";
 import type { Args, Io } from "./command";
 
@@ -51,3 +52,6 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
     return rows.every((r) => (r.wanted ? r.keys.some((k) => !!k.since) : true)) ? 0 : 1;
   });
 }
+
+/** A host the route guard refuses to reach (lib/lab/reach.ts): one line and what to do (exit 1). */
+export const expected = [LabError];
