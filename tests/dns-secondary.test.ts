@@ -1,7 +1,9 @@
 /**
  * Zone transfers for real between a primary and a secondary name server (issue 18): one
  * network namespace per host (lib/lab/netns.ts, prefix "gd2"), each name server with its own
- * /etc/bind and BIND folders and its own named (lib/lab/bind-host.ts) and sshd; the provider,
+ * /etc/bind and BIND folders (lib/lab/bind-host.ts) and its own named, started by the lab's own
+ * starter (daemons.ts's bind() through the host's Place, as the multi-host lab starts ns2), and
+ * its own sshd; the provider,
  * here in this machine's namespace, configures both over SSH as in production: the transfer
  * key (TransferKey, made at create, a secret) then the bind file sets rendered from a data tree.
  *
@@ -16,7 +18,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
-import { bindHostUp, bindPrivateDirs, bindStart, bindStop, BIND_HOST_LOG, hostPath } from "../lib/lab/bind-host";
+import { bindPrivateDirs, BIND_HOST_LOG } from "../lib/lab/bind-host";
+import { bind, ensureDaemon, stopDaemon, type DaemonCtx, type LabDaemon } from "../lib/lab/daemons";
+import { placeOf } from "../lib/lab/multi";
+import { ensureLabDirs, labPaths } from "../lib/lab/paths";
 import { runOnHost, onHost, topologyDown, topologyUp, type Topology } from "../lib/lab/netns";
 import { paths } from "../lib/model/paths";
 import { renderAll, SERIAL_TOKEN } from "../lib/render";
@@ -71,7 +76,11 @@ function bindFiles(txt: string): { ns1: Record<string, string>; ns2: Record<stri
 
 describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed with the stack's TSIG key", () => {
   const sshd: Record<string, Sshd | undefined> = {};
+  const named: Record<string, LabDaemon | undefined> = {};
+  let ctx: DaemonCtx | undefined;
   let tmp = "";
+  /** Where a file a host sees in its own folders is, from this machine. */
+  const hostPath = (host: string, path: string) => join(T.stateDir, host, path);
   let key1: { id: string; outs: TransferKeyOutputs } | undefined;
   let key2: { id: string; outs: TransferKeyOutputs } | undefined;
   let set1: { id: string; outs: FileSetOutputs } | undefined;
@@ -85,7 +94,7 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
   const target = (h: "ns1" | "ns2") => ({ name: h, address: SSH[h], port: 22, user: "root", hostKey: sshd[h]?.hostKey ?? "" });
   const dig = (host: string, ...args: string[]) => runOnHost(T, host, "dig", ["+time=2", "+tries=1", ...args], { timeoutMs: 20_000 });
   const secretOf = (k: { outs: TransferKeyOutputs } | undefined) => plain<string>(k?.outs.secret);
-  const log = (host: string) => (existsSync(hostPath(T, host, BIND_HOST_LOG)) ? readFileSync(hostPath(T, host, BIND_HOST_LOG), "utf8") : "");
+  const log = (host: string) => (existsSync(hostPath(host, BIND_HOST_LOG)) ? readFileSync(hostPath(host, BIND_HOST_LOG), "utf8") : "");
   /** The secondary's answer for the zone's SOA, with DNSSEC records, asked from web. */
   const soaAtNs2 = () => dig("web", `@${NS2}`, "+norec", "+dnssec", "+noall", "+answer", ZONE, "SOA").stdout;
   const serialIn = (answer: string) => Number(/\sSOA\s+\S+\s+\S+\s+(\d+)\s/.exec(answer)?.[1] ?? NaN);
@@ -94,9 +103,14 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
     tmp = mkdtempSync("/var/tmp/globenet-gd2-");
     T.stateDir = join(tmp, "hosts");
     topologyUp(T);
+    const p = labPaths(tmp);
+    ensureLabDirs(p);
+    // bind() uses only the paths (records, logs); the rest of a DaemonCtx is for other daemons.
+    ctx = { paths: p, sshPort: 22, sshd: { dropinDir: join(tmp, "sshd_config.d"), pidFile: join(tmp, "sshd.pid") }, hostKey: "", phpVersions: [] };
     for (const h of ["ns1", "ns2"]) {
-      bindHostUp(T, h);
-      await bindStart(T, h);
+      const d = bind(ctx, placeOf({ topology: T, files: [] }, h));
+      named[h] = d;
+      expect((await ensureDaemon(p, d)).how, h).toBe("started");
     }
     // One client key for both servers (the provider has one, from its environment).
     sshd.ns1 = await startSshd({ listen: { address: SSH.ns1, port: 22 }, wrap: (c, a) => onHost(T, "ns1", c, a) });
@@ -114,7 +128,7 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
     const failed: unknown[] = [];
     if (polling) clearTimeout(polling);
     polling = undefined;
-    for (const step of [() => pool.close(), () => sshd.ns2?.stop(), () => sshd.ns1?.stop(), () => bindStop(T, "ns1"), () => bindStop(T, "ns2"), () => topologyDown(T), () => tmp && rmSync(tmp, { recursive: true, force: true })]) {
+    for (const step of [() => pool.close(), () => sshd.ns2?.stop(), () => sshd.ns1?.stop(), ...(["ns1", "ns2"] as const).map((h) => () => ctx && named[h] && stopDaemon(ctx.paths, named[h])), () => topologyDown(T), () => tmp && rmSync(tmp, { recursive: true, force: true })]) {
       try {
         await step();
       } catch (e) {
@@ -132,11 +146,11 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
     key2 = await transferKeyType.create({ target: target("ns2"), rotation: 0, secret });
     expect(secretOf(key2)).toBe(secret);
     for (const h of ["ns1", "ns2"]) {
-      const st = statSync(hostPath(T, h, paths.transferKeyFile));
+      const st = statSync(hostPath(h, paths.transferKeyFile));
       expect(st.mode & 0o7777, h).toBe(0o640);
       expect(st.uid, h).toBe(0);
       expect(st.gid, h).toBe(Number(run("id", ["-g", "bind"]).stdout.trim()));
-      expect(readFileSync(hostPath(T, h, paths.transferKeyFile), "utf8")).toContain(`secret "${secret}";`);
+      expect(readFileSync(hostPath(h, paths.transferKeyFile), "utf8")).toContain(`secret "${secret}";`);
     }
     const files = bindFiles("v1");
     // The rendered files (what `npm run render` writes in the repository) only name the key's file.
@@ -149,8 +163,8 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
     const answer = await waitFor("the secondary to serve the signed zone", () => (/\sRRSIG\s+SOA\s/.test(soaAtNs2()) ? soaAtNs2() : ""), 60_000, 200);
     expect(answer).toMatch(new RegExp(`^${ZONE.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+SOA\\s+ns1\\.globenet\\.example\\.`, "m"));
     // It is the transferred copy: named wrote it in the secondary's own cache, and the secondary holds no zone file of its own, nor any DNSSEC key.
-    expect(existsSync(hostPath(T, "ns2", paths.secondaryZoneFile(ZONE)))).toBe(true);
-    expect(run("find", [hostPath(T, "ns2", paths.dnssecKeyDir), "-type", "f"]).stdout.trim()).toBe("");
+    expect(existsSync(hostPath("ns2", paths.secondaryZoneFile(ZONE)))).toBe(true);
+    expect(run("find", [hostPath("ns2", paths.dnssecKeyDir), "-type", "f"]).stdout.trim()).toBe("");
     expect(dig("web", `@${NS2}`, "+norec", "+short", `probe.${ZONE}`, "TXT").stdout.trim()).toBe('"v1"');
     expect(log("ns2")).toMatch(new RegExp(`transfer of '${ZONE.replace(/\./g, "\\.")}/IN' from ${NS1.v4.replace(/\./g, "\\.")}#53: Transfer status: success`));
     expect(log("ns2")).toMatch(/TSIG 'globenet-transfer'/);
@@ -197,14 +211,14 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
 
   it("rotation: a raised rotation makes a new key, the secondary follows, transfers go on; the old key is refused", async () => {
     const old = secretOf(key1);
-    writeFileSync(join(tmp, "old.key"), readFileSync(hostPath(T, "ns2", paths.transferKeyFile)), { mode: 0o600 });
+    writeFileSync(join(tmp, "old.key"), readFileSync(hostPath("ns2", paths.transferKeyFile)), { mode: 0o600 });
     key1 = { id: key1?.id ?? "", outs: await transferKeyType.update(key1?.id ?? "", key1?.outs as TransferKeyOutputs, { target: target("ns1"), rotation: 1 }) };
     const fresh = secretOf(key1);
     secrets.push(fresh);
     expect(fresh).not.toBe(old);
     expect(transferKeyType.diff(key2?.id ?? "", key2?.outs as TransferKeyOutputs, { target: target("ns2"), rotation: 1, secret: fresh }).changes).toBe(true);
     key2 = { id: key2?.id ?? "", outs: await transferKeyType.update(key2?.id ?? "", key2?.outs as TransferKeyOutputs, { target: target("ns2"), rotation: 1, secret: fresh }) };
-    expect(readFileSync(hostPath(T, "ns2", paths.transferKeyFile), "utf8")).toContain(fresh);
+    expect(readFileSync(hostPath("ns2", paths.transferKeyFile), "utf8")).toContain(fresh);
     // Nothing else changed, yet named took the new key: a change still reaches the secondary.
     set1 = { id: set1?.id ?? "", outs: await fileSetType.update(set1?.id ?? "", set1?.outs as FileSetOutputs, { target: target("ns1"), kind: "bind-primary", files: bindFiles("v3").ns1 }) };
     await waitFor("the secondary to serve the change after the rotation", () => dig("web", `@${NS2}`, "+norec", "+short", `probe.${ZONE}`, "TXT").stdout.trim() === '"v3"', 30_000, 100);
@@ -216,10 +230,10 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
   }, 180_000);
 
   it("a key the host's configuration rejects is not applied: the error names the cause, not the key; the previous key stays", async () => {
-    const local = hostPath(T, "ns2", "/etc/bind/named.conf.local");
+    const local = hostPath("ns2", "/etc/bind/named.conf.local");
     const was = readFileSync(local, "utf8");
     writeFileSync(local, `${was}zone "broken.example" { type nonsense; };\n`);
-    const before = readFileSync(hostPath(T, "ns2", paths.transferKeyFile), "utf8");
+    const before = readFileSync(hostPath("ns2", paths.transferKeyFile), "utf8");
     const next = newTransferSecret();
     secrets.push(next);
     try {
@@ -233,7 +247,7 @@ describe.skipIf(!ok)("zone transfers between a primary and a secondary, signed w
     } finally {
       writeFileSync(local, was);
     }
-    expect(readFileSync(hostPath(T, "ns2", paths.transferKeyFile), "utf8")).toBe(before);
+    expect(readFileSync(hostPath("ns2", paths.transferKeyFile), "utf8")).toBe(before);
   }, 60_000);
 
   it("the key is in no process's argv, no log and no error text", async () => {

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostPath } from "../lib/lab/bind-host";
+import { hostPath } from "./helpers/legacy-host";
 import { NotAllowed, readOnlyRunner } from "../lib/import/remote";
 import { pool } from "../provider/ssh/pool";
 import { cli } from "./helpers/cli";

@@ -346,25 +346,25 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     const rows = () => memberSql(VELO, "velo_wp", "SELECT COUNT(*), SUM(id), MAX(id) FROM drill").stdout.trim();
     const rowsBefore = rows();
 
-    const runNow = await timed("backup run (every host)", () => cli(["backup", "run", "--root", root]));
+    const runNow = await timed("backup run (every host)", () => cli(["backup", "run", "--stack", "lab", "--root", root]));
     expect(runNow.status, runNow.stderr).toBe(0);
-    const status = await cli(["status", "backups", "--root", root]);
+    const status = await cli(["status", "backups", "--stack", "lab", "--root", root]);
     expect(status.stdout).toMatch(new RegExp(`^\\S+ +home--${VELO} +ok `, "m"));
     // Every home of the host in one archive: its own row beside the members'.
     expect(status.stdout).toMatch(/^\S+ +homes +ok /m);
     expect(status.stdout).toMatch(/^\S+ +database--velo_wp +ok /m);
-    const list = await cli(["backup", "list", VELO, "--root", root]);
+    const list = await cli(["backup", "list", VELO, "--stack", "lab", "--root", root]);
     expect(list.stdout).toMatch(new RegExp(`^  homes--[a-z0-9-]+--\\d{8}T\\d{6}Z$`, "m"));
 
     // Lost: the folder, and rows and the table.
     rmSync(join(site, "drill"), { recursive: true, force: true });
     expect(memberSql(VELO, "velo_wp", "DELETE FROM drill WHERE id > 1; DROP TABLE drill;").stderr).toBe("");
 
-    const restored = await timed("backup restore (home, in place)", () => cli(["backup", "restore", VELO, "sites/atelier-velo.test/htdocs/drill", "--in-place", "--root", root]));
+    const restored = await timed("backup restore (home, in place)", () => cli(["backup", "restore", VELO, "sites/atelier-velo.test/htdocs/drill", "--in-place", "--stack", "lab", "--root", root]));
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`restored in place into ${HOME(VELO)}`);
     expect(snapshot()).toBe(before);
-    const db = await timed("backup restore-db --replace", () => cli(["backup", "restore-db", "velo_wp", "--replace", "--root", root]));
+    const db = await timed("backup restore-db --replace", () => cli(["backup", "restore-db", "velo_wp", "--replace", "--stack", "lab", "--root", root]));
     expect(db.status, db.stderr).toBe(0);
     expect(db.stdout).toContain("restored into database velo_wp");
     expect(rows()).toBe(rowsBefore);

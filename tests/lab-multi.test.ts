@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MOUNT_NS_DIR, runOnHost, topologyDown, topologyUp, type Topology } from "../lib/lab/netns";
+import { labHello, mustStayOnMachine, routeTo } from "../lib/lab/reach";
 import { loadMulti, multiDaemons, multiDown, multiUp } from "../lib/lab/multi";
 import { ensureDaemon, recorded } from "../lib/lab/daemons";
 import { openStack } from "../lib/lab/open-stack";
@@ -71,6 +72,13 @@ describe.skipIf(!ok)("netns.ts: hosts on a bridge, nothing routed out, private f
     expect(runOnHost(T, "beta", "ip", ["route", "show", "default"]).stdout.trim()).toBe("");
   });
 
+  it("the lab's probes pass the route guard only through the lab link: a host's address is routed via gtn-lab, an address outside the topology is refused", async () => {
+    for (const a of ["203.0.113.201", "2001:db8:77::2"]) expect(routeTo(a), a).toEqual({ ok: true, dev: "gtn-lab" });
+    // Allowed, and the probe really goes there: port 9 is closed, so nothing answers a hello.
+    expect(await labHello("203.0.113.201", 9, 1_000)).toBeUndefined();
+    expect(() => labHello("203.0.113.203", 22, 1_000, "waiting for sshd")).toThrow(/^refused to contact 203\.0\.113\.203 \(waiting for sshd\): this machine (routes it through (?!gtn-lab)\S+|has no route)/);
+  });
+
   it("a host's private folder is its own: the others and the machine do not see it", () => {
     const file = "/var/lib/globenet-lab-test-own/secret";
     expect(runOnHost(T, "alpha", "sh", ["-c", `echo alpha-only > ${file}`]).status).toBe(0);
@@ -87,6 +95,8 @@ describe.skipIf(!ok)("netns.ts: hosts on a bridge, nothing routed out, private f
     expect(readdirSync(MOUNT_NS_DIR).filter((f) => f.startsWith("gtn-"))).toEqual([]);
     expect(sh("findmnt", ["-rn", "-o", "TARGET"]).stdout).not.toContain("/run/globenet-lab/mnt/gtn-");
     expect(() => topologyDown(T)).not.toThrow();
+    // The topology gone, its addresses are no lab's any more: a probe is refused before any packet.
+    expect(() => mustStayOnMachine("203.0.113.201", "after down")).toThrow(/^refused to contact 203\.0\.113\.201 \(after down\)/);
   });
 });
 
@@ -118,6 +128,11 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
   let keyDir = "";
   let downDone = false;
   const { timings, timed } = phaseTimer();
+  /** Set once multiUp succeeded: the tests after it apply on its hosts, and without them an apply leaves what down cannot destroy. */
+  let upOk = false;
+  const needUp = () => {
+    if (!upOk) throw new Error("multiUp failed (the first test says why): nothing else is applied on a half-built lab");
+  };
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), "globenet-lab-multi-"));
@@ -164,9 +179,11 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(listening("ca")).toMatch(/192\.0\.2\.80:14000\b/);
     // Apache's listener on web1 is not on this machine's own namespace.
     expect(sh("ss", ["-Hltn"]).stdout).not.toMatch(/192\.0\.2\.10:443\b/);
+    upOk = true;
   }, 900_000);
 
   it("a member's site answers from web1's address over HTTPS, with a certificate from the lab's pebble", () => {
+    needUp();
     const home = `/home/${MEMBER}/sites/${SITE}/htdocs`;
     const st = statSync(`/home/${MEMBER}`);
     writeFileSync(join(home, "index.html"), "<html><head><title>Vélo Libre multi</title></head></html>\n");
@@ -180,6 +197,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
   });
 
   it("the member logs in on web1 with its key, pinned to web1's own host key; db1's sshd does not let it in", () => {
+    needUp();
     const known = labPaths(root).knownHosts;
     const ssh = (addr: string) => sh("ssh", ["-i", join(keyDir, "id"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`, "-o", "ConnectTimeout=10", `${MEMBER}@${addr}`, "id", "-un"]);
     const web = ssh("192.0.2.10");
@@ -196,6 +214,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
   });
 
   it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
+    needUp();
     const paths = labPaths(root);
     const facts = loadMulti(root, paths, PREFIX);
     const sshdNs1 = multiDaemons(facts).find((d) => d.name === "sshd-ns1");

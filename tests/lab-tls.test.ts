@@ -214,7 +214,7 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
   }, 120_000);
 
   it("npm run status -- certs prints what the web host holds: issuer, names, not-after, days left", () => {
-    const r = sh("npx", ["--no-install", "tsx", "lib/cli/main.ts", "status", "certs", "--root", root]);
+    const r = sh("npx", ["--no-install", "tsx", "lib/cli/main.ts", "status", "certs", "--stack", "lab", "--root", root]);
     // Exit 1: one site needs attention (the external one).
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^ok {7}atelier-velo\.test \(lab\)\n {2}issuer Pebble Intermediate CA \w+; names atelier-velo\.test, www\.atelier-velo\.test; not after \d{4}-\d\d-\d\d \(\d+ days left\)$/m);
@@ -226,7 +226,7 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
     tree.edit((s) => (s.velo.shopPhp = "8.2"));
     // Through the CLI a volunteer (or CI's apply job) runs: it waits for the certificates and
     // names the site that has none, with what to do.
-    const up = sh("npx", ["--no-install", "tsx", "lib/cli/main.ts", "up", "--root", root, "--cert-wait", "90"]);
+    const up = sh("npx", ["--no-install", "tsx", "lib/cli/main.ts", "up", "--stack", "lab", "--root", root, "--cert-wait", "90"]);
     expect(up.status, up.stderr).toBe(0);
     expect(up.stdout).toContain("certificates: 4 of 5 live; these need attention (mod_md keeps trying by itself):");
     expect(up.stdout).toContain(`  MISSING  ${EXTERNAL} (lab)`);
@@ -311,7 +311,7 @@ describe.skipIf(!ok)("HTTPS from an ACME CA and DNSSEC, on the lab", () => {
       const view = formatDnssec([row as NonNullable<typeof row>]);
       expect(view).toMatch(new RegExp(`^${zone}: signed; policy globenet; dnssec: true in git\\n  key \\d+ (KSK|ZSK): published \\d{4}-\\d\\d-\\d\\d \\(\\d+ days?\\)`));
     });
-    const cli = sh("npx", ["--no-install", "tsx", "lib/cli/main.ts", "dnssec", "ds", zone, "--root", root]);
+    const cli = sh("npx", ["--no-install", "tsx", "lib/cli/main.ts", "dnssec", "ds", zone, "--stack", "lab", "--root", root]);
     expect(cli.status, cli.stderr).toBe(0);
     expect(cli.stdout.trim().replace(/\s+/g, " ")).toMatch(new RegExp(`^${zone.replace(/\./g, "\\.")}\\. IN DS \\d+ 13 2 [0-9A-F]{64}$`));
   }, 120_000);

@@ -152,7 +152,7 @@ describe.skipIf(!ok)("a lab VPS that really boots: merge → the member logs in 
     writer.stdout.on("data", (d: Buffer) => (writerOut += d.toString()));
     const writerDone = new Promise<number | null>((res) => writer.on("exit", res));
     const t0 = Date.now();
-    const run = await cli(["backup", "run", "--host", "hv1", "--root", root]);
+    const run = await cli(["backup", "run", "--host", "hv1", "--stack", "lab", "--root", root]);
     times.push(`backup run (the machine's homes, databases, folders and the 3 GiB VPS disk): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(run.status, run.stderr).toBe(0);
     // Said in the run's output: no guest agent answers in the lab image.
@@ -160,9 +160,9 @@ describe.skipIf(!ok)("a lab VPS that really boots: merge → the member logs in 
     expect(await writerDone).toBe(0);
     expect(writerOut.trim()).toBe("15");
     stillRunningOnItsDisk("after-backup");
-    const status = await cli(["status", "backups", "--root", root]);
+    const status = await cli(["status", "backups", "--stack", "lab", "--root", root]);
     expect(status.stdout).toMatch(new RegExp(`^hv1 +${SOURCE} +ok \\(crash-consistent: no guest agent\\) `, "m"));
-    const list = await cli(["backup", "list", `${VELO}/atelier`, "--root", root]);
+    const list = await cli(["backup", "list", `${VELO}/atelier`, "--stack", "lab", "--root", root]);
     expect(list.stdout).toMatch(new RegExp(`^  ${SOURCE}--\\d{8}T\\d{6}Z$`, "m"));
     // The newest (the repository outlives lab runs: older runs' archives are listed first).
     precious.archive = [...list.stdout.matchAll(/^  (vps-disk--\S+)$/gm)].at(-1)?.[1] ?? "";
@@ -183,7 +183,7 @@ describe.skipIf(!ok)("a lab VPS that really boots: merge → the member logs in 
 
   it("backup drill, VPS: a stopped guest's disk copied (a rewritten header refused), then wiped, restored with --replace (the wiped one kept), the guest boots with the member's file", async () => {
     // Without --replace: an image in root's staging, the live disk untouched.
-    const staged = await cli(["backup", "restore", `${VELO}/atelier`, "--root", root]);
+    const staged = await cli(["backup", "restore", `${VELO}/atelier`, "--stack", "lab", "--root", root]);
     expect(staged.status, staged.stderr).toBe(0);
     const image = /restored image: (\S+) on hv1/.exec(staged.stdout)?.[1] as string;
     expect(image).toMatch(new RegExp(`^/var/lib/globenet/restore/\\d{8}T\\d{6}Z/${VPS_DOMAIN}\\.qcow2$`));
@@ -213,7 +213,7 @@ describe.skipIf(!ok)("a lab VPS that really boots: merge → the member logs in 
     const wiped = sh("sha256sum", [DISK]).stdout.split(" ")[0];
 
     const t0 = Date.now();
-    const restored = await cli(["backup", "restore", `${VELO}/atelier`, "--at", precious.archive as string, "--replace", "--root", root]);
+    const restored = await cli(["backup", "restore", `${VELO}/atelier`, "--at", precious.archive as string, "--replace", "--stack", "lab", "--root", root]);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`archive: ${precious.archive}`);
     expect(restored.stdout).toContain(`restored disk in place: ${DISK}`);

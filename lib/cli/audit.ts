@@ -8,6 +8,7 @@ import { resolveTarget, TargetError } from "../audit/target";
 import { loadUpdateHistory } from "../audit/updates";
 import { GitRefError, resolveCommit } from "../diff/extract";
 import { REPO_ROOT, UsageError } from "./args";
+import { givenOrUpLab } from "./stack-default";
 import type { Args, Io } from "./command";
 
 /** npm run audit (table entry and help: lib/cli/commands.ts). */
@@ -25,13 +26,15 @@ export async function runAudit(args: Args, io: Io): Promise<number> {
   if (stack !== undefined && !/^[a-z0-9-]+$/.test(stack)) throw new UsageError(`--stack "${stack}" is not a stack name (lab or prod)`);
 
   const root = resolve(args.str("root") ?? REPO_ROOT);
+  // Named, or the multi-host lab's when it is up; else loadUpdateHistory's own rule (lab, when .lab/state has one).
+  const historyStack = givenOrUpLab(stack, root);
   const ref = args.str("ref") ?? "HEAD";
   const json = args.flag("json");
   const git = simpleGit(root);
   if (!(await git.checkIsRepo().catch(() => false))) throw new GitRefError(`${root} is not a git checkout (run this inside the repository, or give --root a clone)`);
   await resolveCommit(git, ref);
   const target = leadTime ? undefined : await resolveTarget(git, ref, positionals[0] as string);
-  const [mainline, history] = await Promise.all([Mainline.load(git, ref), loadUpdateHistory({ root, stack, historyFile: args.str("history") })]);
+  const [mainline, history] = await Promise.all([Mainline.load(git, ref), loadUpdateHistory({ root, stack: historyStack, historyFile: args.str("history") })]);
   if (target) {
     const story = await buildStory(git, mainline, target, history, since);
     io.out(json ? JSON.stringify(storyJson(story), null, 2) : formatStory(story).trimEnd());

@@ -7,6 +7,8 @@ import { onStackHosts } from "../lab/open-stack";
 import { ARCHIVE, archivePrefix, backupPlan, homesPrefix, mayHoldHome, type BackupPlan, type BackupSource } from "../model/backup";
 import type { Model } from "../model/types";
 import { REPO_ROOT, UsageError } from "./args";
+import { LabError } from "../base/proc";
+import { defaultStack } from "./stack-default";
 import { exportKey } from "./backup-export-key";
 import { purgeDeparture } from "./backup-purge-departure";
 import { CommandFailure, type Args, type Io } from "./command";
@@ -119,7 +121,7 @@ async function restoreDisk(root: string, model: Model, plan: BackupPlan, stack: 
 export async function runBackup(a: Args, io: Io): Promise<number> {
   const [action, what, path, ...extra] = a.positionals;
   if (extra.length) throw new UsageError(`unexpected "${extra[0]}"`);
-  const stack = a.str("stack") ?? "lab";
+  const stack = defaultStack(a.str("stack"), a.str("root"));
   const root = resolve(a.str("root") ?? REPO_ROOT);
   const model = loadOrThrow(root, stack);
   const plan = backupPlan(model);
@@ -212,3 +214,6 @@ export async function runBackup(a: Args, io: Io): Promise<number> {
     }
   });
 }
+
+/** A host the route guard refuses to reach (lib/lab/reach.ts): one line and what to do (exit 1). */
+export const expected = [LabError];

@@ -26,7 +26,12 @@ const lazy =
 
 const root: OptionSpec = { type: "string", arg: "DIR", defaultText: "the repository", help: "data tree to read" };
 const json: OptionSpec = { type: "boolean", help: "machine-readable output" };
-const engineStack: OptionSpec = { type: "string", arg: "NAME", defaultText: "lab", help: "lab or prod; prod takes PULUMI_BACKEND_URL and\nPULUMI_CONFIG_PASSPHRASE from the environment" };
+/**
+ * The stack a command that reads or changes what runs acts on without --stack: the lab that is up
+ * (lib/cli/stack-default.ts, the one rule). render and validate do not follow it.
+ */
+const UP_LAB = "the lab that is up: lab-multi after npm run lab, else lab";
+const engineStack: OptionSpec = { type: "string", arg: "NAME", defaultText: UP_LAB, help: "lab, lab-multi or prod; prod takes PULUMI_BACKEND_URL and\nPULUMI_CONFIG_PASSPHRASE from the environment" };
 const lockWait: OptionSpec = { type: "string", arg: "S", defaultText: "0: say who holds it and stop; CI waits", help: "when another update holds the stack, wait up to S seconds for it" };
 const diffFlag: OptionSpec = { type: "boolean", help: "show each resource's property changes" };
 const engineRun = (op: string) => lazy(() => load<typeof import("./engine")>("./engine"), (m) => (a: Args, io: Io) => m.runEngine(op, a, io));
@@ -102,7 +107,7 @@ merged, and when the stack applied it (from the engine's update history).
     options: {
       "lead-time": { type: "boolean", help: "for every new member, site, VPS and zone: request (first commit) → merge\n→ applied, with the median per kind" },
       since: { type: "string", arg: "DATE", help: "only commits written on or after DATE (YYYY-MM-DD, UTC)" },
-      stack: { type: "string", arg: "NAME", defaultText: "lab, when .lab/state has one", help: "read this stack's update history" },
+      stack: { type: "string", arg: "NAME", defaultText: "lab-multi when npm run lab has it up, else lab when .lab/state has one", help: "read this stack's update history" },
       history: { type: "string", arg: "FILE", help: "read the update history from FILE (saved pulumi stack history --json)" },
       ref: { type: "string", arg: "REF", default: "HEAD", help: "the branch to read" },
       root: { ...root, help: "the git checkout" },
@@ -175,7 +180,7 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
   },
   {
     name: "preview",
-    summary: { en: "what an apply would change (the Pulumi engine, lab stack by default)", fr: "ce qu'une application changerait (moteur Pulumi, pile lab par défaut)" },
+    summary: { en: "what an apply would change (the Pulumi engine; by default the stack of the lab that is up)", fr: "ce qu'une application changerait (moteur Pulumi ; par défaut la pile du lab démarré)" },
     usage: ["[-- --stack NAME] [--expect-no-changes] [--diff] [--plan-json FILE] [--refresh]"],
     options: {
       stack: engineStack,
@@ -190,9 +195,9 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
   },
   {
     name: "up",
-    summary: { en: "apply: validate, render, then the engine (with the guard on any stack but lab)", fr: "applique : valide, génère, puis le moteur (avec la garde sur toute pile sauf lab)" },
+    summary: { en: "apply: validate, render, then the engine (with the guard on any stack but the labs')", fr: "applique : valide, génère, puis le moteur (avec la garde sur toute pile sauf celles des labs)" },
     usage: ["[-- --stack NAME] [--guard] [--allow PATH] [--refresh] [--lock-wait S] [--cert-wait S]"],
-    description: `On any stack but lab (or with --guard) it first previews and runs the destructive-change
+    description: `On any stack but the labs' (lab, lab-multi; or with --guard) it first previews and runs the destructive-change
 guard on that plan, and stops before changing anything if it blocks. Without --refresh it
 compares git with the state only: a hand edit on a host (drift) stays until --refresh (or
 npm run refresh before) shows it to the engine. A host that cannot be reached fails its own
@@ -201,7 +206,7 @@ fails naming that host, and the next one catches up.`,
     options: {
       stack: engineStack,
       root,
-      guard: { type: "boolean", help: "run the guard on the lab stack too" },
+      guard: { type: "boolean", help: "run the guard on a lab's stack too" },
       refresh: { type: "boolean", help: "read the live hosts first: puts back what was changed by hand (drift);\nthe guard's preview reads them too" },
       allow: { type: "string", arg: "PATH", multiple: true, help: "allow deleting PATH as an Allow-Destroy line would; the guard reads\nthose lines from the commits since the stack's last successful update\n(never from a merge request's description)" },
       "lock-wait": lockWait,
@@ -236,7 +241,8 @@ fails naming that host, and the next one catches up.`,
     summary: { en: "the stacks' state: where it lives, locks, backups, restore, migration", fr: "l'état des piles : où il est, verrous, sauvegardes, restauration, migration" },
     usage: ["-- <status|backup|restore|migrate|recover> [--stack NAME] [--root DIR]"],
     description: `prod's state is in Globenet's PostgreSQL (PULUMI_BACKEND_URL, over TLS); the lab's in
-.lab/state, or in the lab's own PostgreSQL after npm run lab -- --state postgres.
+.lab/state, or (stack lab) in the lab's own PostgreSQL after
+npm run lab -- --topology single --state postgres.
 
   status                        the stack's backend, the stacks it holds, the stack's locks
   backup [--dir DIR]            write every stack of the backend to DIR/<stack>-<UTC time>.json
@@ -251,7 +257,7 @@ fails naming that host, and the next one catches up.`,
                                 pending`,
     positionals: "status|backup|restore|migrate|recover [FILE]",
     options: {
-      stack: { type: "string", arg: "NAME", defaultText: "lab", help: "lab or prod; prod takes PULUMI_BACKEND_URL (password in it or in\nPGPASSWORD) and PULUMI_CONFIG_PASSPHRASE from the environment" },
+      stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "lab, lab-multi or prod; prod takes PULUMI_BACKEND_URL (password in it or\nin PGPASSWORD) and PULUMI_CONFIG_PASSPHRASE from the environment" },
       root: { ...root, help: "data tree" },
       dir: { type: "string", arg: "DIR", default: "state-backups", help: "backup: where to write" },
       yes: { type: "boolean", help: "restore: do it (without: only show what would change)" },
@@ -265,26 +271,32 @@ fails naming that host, and the next one catches up.`,
     name: "lab",
     summary: { en: "the whole of Globenet on this machine (as root): up, down, status", fr: "tout Globenet sur cette machine (en root) : up, down, status" },
     usage: ["[-- up|down|status] [options]"],
-    description: `Real OpenSSH, Apache, PHP-FPM, MariaDB, BIND and libvirt/QEMU started by hand on 127.0.0.1
-(Debian 12, as root), and the repository's members/ and zones/ applied to them through the
-project's engine (stack lab, Pulumi.lab.yaml).
+    description: `Real OpenSSH, Apache, PHP-FPM, MariaDB, BIND and libvirt/QEMU started by hand (Debian 12, as
+root), and the repository's members/ and zones/ applied to them through the project's engine.
+By default Globenet's own topology (stack lab-multi, Pulumi.lab-multi.yaml): one network
+namespace per host at its prod address, each with its own sshd and only its roles' daemons
+(web, db, ns1 and its secondary ns2, hypervisors, backup). --topology single puts every host on
+127.0.0.1 instead (stack lab, Pulumi.lab.yaml). The commands that act on a stack (preview, up,
+status, backup…) then default to the stack of the lab that is up.
 
   up (default)     install missing Debian packages, make the lab keys, prepare the deploy
-                   user, start each daemon that is not running, apply the stack, and report
-                   what was created and how long each phase took
+                   user, build the hosts' namespaces (multi), start each daemon that is not
+                   running, apply the stack, and report what was created and how long each
+                   phase took
   down             destroy the stack (the provider archives homes, databases and disks
                    first), stop the daemons the lab started (by their recorded PIDs, never
                    others) and put back the machine files it changed (.lab/backup/)
   status           which daemons run, the stack's resources, commands to look around
 
 Run-time files live in .lab/ (git-ignored): ssh/ keys, run/ PIDs, log/ daemon output,
-backup/ originals of changed machine files, state/ the stack's state.`,
+backup/ originals of changed machine files, state/ the stacks' state, topology.json which
+topology is up (multi), hosts/ each lab host's own folders (multi).`,
     positionals: "up|down|status",
     options: {
       "skip-packages": { type: "boolean", help: "up: do not run scripts/ensure-debs.sh" },
-      state: { type: "string", arg: "file|postgres", help: "up: keep the lab stack's state in a PostgreSQL of the lab's own (started\non 127.0.0.1 like the other daemons; the state is migrated there); the\nchoice stays (.lab/state-backend.json) until --state file" },
+      state: { type: "string", arg: "file|postgres", help: "up, with --topology single: keep stack lab's state in a PostgreSQL of the\nlab's own (started on 127.0.0.1 like the other daemons; the state is\nmigrated there); the choice stays (.lab/state-backend.json) until\n--state file. The multi-host lab keeps lab-multi's in .lab/state" },
       force: { type: "boolean", help: "down: stop and restore even when the destroy fails" },
-      topology: { type: "string", arg: "single|multi", help: "up: single (default: every host on 127.0.0.1, stack lab) or multi (one network\nnamespace per host with its own sshd and daemons, prod's addresses, stack\nlab-multi); down and status act on whichever is up" },
+      topology: { type: "string", arg: "single|multi", defaultText: "multi", help: "up: multi (one network namespace per host with its own sshd and daemons,\nprod's addresses, stack lab-multi) or single (every host on 127.0.0.1,\nstack lab); down and status act on whichever is up" },
     },
     run: lazy(() => load<typeof import("./lab")>("./lab"), (m) => m.runLab),
   },
@@ -305,7 +317,7 @@ the lab's own key for the lab stack):
            home or database`,
     positionals: "certs|dnssec|backups|usage",
     options: {
-      stack: { type: "string", arg: "NAME", default: "lab", help: "stack" },
+      stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "stack" },
       root,
       wait: { type: "string", arg: "SEC", default: "0", help: "certs: wait up to SEC seconds for every certificate to be live" },
       json,
@@ -352,7 +364,7 @@ the lab's own key for the lab stack):
               departures/<handle>"; the backup repository keeps its copies for the retention`,
     positionals: "list|run|restore|restore-db|export-key|purge-departure <what> [<path>]",
     options: {
-      stack: { type: "string", arg: "NAME", default: "lab", help: "stack" },
+      stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "stack" },
       root,
       host: { type: "string", arg: "NAME", help: "run: only this protected host" },
       at: { type: "string", arg: "ARCHIVE", defaultText: "the newest", help: "restore: this archive (npm run backup -- list shows them)" },
@@ -376,7 +388,7 @@ the lab's own key for the lab stack):
 
 The deploy key: GLOBENET_SSH_KEY_FILE or an agent (the lab's own for lab).`,
     positionals: "ds|published|withdrawn <zone>",
-    options: { stack: { type: "string", arg: "NAME", default: "lab", help: "stack" }, root },
+    options: { stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "stack" }, root },
     run: lazy(() => load<typeof import("./dnssec")>("./dnssec"), (m) => m.runDnssec),
   },
   {

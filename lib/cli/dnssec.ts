@@ -1,6 +1,8 @@
 import { checkds, readDnssec } from "../status/dnssec";
 import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, UsageError } from "./args";
+import { LabError } from "../base/proc";
+import { defaultStack } from "./stack-default";
 import type { Args, Io } from "./command";
 import { loadOrThrow } from "./status";
 
@@ -11,7 +13,7 @@ export async function runDnssec(a: Args, io: Io): Promise<number> {
   const [what, zone] = positionals;
   if (what !== "ds" && what !== "published" && what !== "withdrawn") throw new UsageError(`unknown action ${what ?? "(none)"}: ds, published or withdrawn`);
   if (!zone) throw new UsageError(`name the zone, like: npm run dnssec -- ${what} velo-libre.example`);
-  const stack = values.stack ?? "lab";
+  const stack = defaultStack(values.stack, values.root);
   const root = values.root ?? REPO_ROOT;
   const model = loadOrThrow(root, stack);
   const z = model.zones.find((x) => x.name === zone.replace(/\.$/, "").toLowerCase());
@@ -32,3 +34,6 @@ export async function runDnssec(a: Args, io: Io): Promise<number> {
     return 0;
   });
 }
+
+/** A host the route guard refuses to reach (lib/lab/reach.ts): one line and what to do (exit 1). */
+export const expected = [LabError];

@@ -7,6 +7,9 @@ import { previewPlan } from "../guard/collect";
 import { guardBeforeUp } from "../guard/apply";
 import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
+import { defaultStack } from "./stack-default";
+import { isLabStack, mustReachLabHosts } from "../lab/open-stack";
+import { LabError } from "../base/proc";
 import { consoleIo, runCommand, type Args, type Io } from "./command";
 import { findCommand } from "./commands";
 import { loadModel } from "../check/build";
@@ -41,7 +44,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
     allow: a.declares("allow") ? a.list("allow") : undefined,
     limit: str("limit"),
   };
-  const stackName = values.stack ?? "lab";
+  const stackName = defaultStack(values.stack, values.root);
   if (op === "destroy" && values.confirm !== stackName) {
     throw new UsageError(`destroy removes everything stack ${stackName} manages (members' data is archived first): confirm with --confirm ${stackName}`);
   }
@@ -51,9 +54,11 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
   if (!Number.isInteger(certWait) || certWait < 0 || certWait > 3600) throw new UsageError(`--cert-wait takes a whole number of seconds up to 3600 (got "${values["cert-wait"]}")`);
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit takes a whole number (got "${values.limit}")`);
-  if (values.allow?.length && (op !== "up" || (!values.guard && stackName === "lab"))) {
-    throw new UsageError(op !== "up" ? "--allow is for up's guard" : "--allow is for the guard: add --guard (the lab stack runs without it by default)");
+  if (values.allow?.length && (op !== "up" || (!values.guard && isLabStack(stackName)))) {
+    throw new UsageError(op !== "up" ? "--allow is for up's guard" : `--allow is for the guard: add --guard (the lab's stack ${stackName} runs without it by default)`);
   }
+  // history reads the state only; the others may reach the hosts (the provider reads and writes them).
+  if (op !== "history") mustReachLabHosts(values.root ?? REPO_ROOT, stackName);
   const t0 = process.hrtime.bigint();
   try {
     const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => io.err(l) });
@@ -75,7 +80,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
         return 0;
       }
       case "up": {
-        if (values.guard || stackName !== "lab") {
+        if (values.guard || !isLabStack(stackName)) {
           // The plan judged on the merge request may be stale: judge this apply's own plan.
           io.out(`guard: previewing stack ${stackName} before the update …`);
           const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow, refresh: values.refresh });
@@ -169,4 +174,4 @@ export function engineCommand(op: string, argv: string[], io: Io = consoleIo): P
 }
 
 /** Shown as one line (exit 1): the stack is locked, the toolchain is missing… */
-export const expected = [DriverError, ToolchainError];
+export const expected = [DriverError, ToolchainError, LabError];

@@ -4,6 +4,7 @@ import { ToolchainError } from "../engine/toolchain";
 import { mask } from "../state/mask";
 import { backupAll, restoreFile, showLocks, StateError } from "../engine/state-ops";
 import { REPO_ROOT, UsageError } from "./args";
+import { defaultStack } from "./stack-default";
 import { CommandFailure, consoleIo, runCommand, type Args, type Io } from "./command";
 import { findCommand } from "./commands";
 
@@ -14,7 +15,7 @@ export async function runState(a: Args, io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError("say what to do: status, backup, restore, migrate or recover");
   const [cmd, ...args] = positionals;
   const root = values.root ?? REPO_ROOT;
-  const stack = values.stack ?? "lab";
+  const stack = defaultStack(values.stack, values.root);
   const say = (s: string) => io.out(s);
   const secrets = [process.env.PGPASSWORD, process.env.PULUMI_CONFIG_PASSPHRASE];
   try {

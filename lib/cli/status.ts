@@ -9,6 +9,8 @@ import { backupPlan } from "../model/backup";
 import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
 import { REPO_ROOT, UsageError } from "./args";
+import { LabError } from "../base/proc";
+import { defaultStack } from "./stack-default";
 import type { Args, Io } from "./command";
 
 export function loadOrThrow(root: string, stack: string): Model {
@@ -23,7 +25,7 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
   const positionals = a.positionals;
   const what = positionals[0];
   if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage") throw new UsageError(`say what to show: certs, dnssec, backups or usage (got ${what ?? "nothing"})`);
-  const stack = values.stack ?? "lab";
+  const stack = defaultStack(values.stack, values.root);
   const root = values.root ?? REPO_ROOT;
   const wait = Number(values.wait ?? 0);
   if (!Number.isFinite(wait) || wait < 0 || wait > 3600) throw new UsageError("--wait must be seconds from 0 to 3600");
@@ -58,3 +60,6 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
     return rows.every((r) => (r.wanted ? r.keys.some((k) => !!k.since) : true)) ? 0 : 1;
   });
 }
+
+/** A host the route guard refuses to reach (lib/lab/reach.ts): one line and what to do (exit 1). */
+export const expected = [LabError];

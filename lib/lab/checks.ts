@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { LIBVIRT_URI } from "./daemons";
-import { run, runAsync, sleep, tcpHello } from "../base/proc";
+import { run, runAsync, sleep } from "../base/proc";
+import { labHello, mustStayOnMachine } from "./reach";
 
 export interface HttpAnswer {
   status: number;
@@ -23,6 +24,7 @@ export interface HttpAnswer {
  * is for another site (the process already runs as the first member), as a visitor never does.
  */
 export function httpGet(host: string, timeoutMs = 2_000, at = "127.0.0.1"): Promise<HttpAnswer | undefined> {
+  mustStayOnMachine(at, `http://${host}/`);
   return new Promise((resolve) => {
     const req = request({ host: at, port: 80, path: "/", method: "GET", agent: false, headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
@@ -49,6 +51,7 @@ export function httpGet(host: string, timeoutMs = 2_000, at = "127.0.0.1"): Prom
  * lab's pebble root): the certificate must be valid for the name, as for a browser.
  */
 export function httpsGet(host: string, ca: string, timeoutMs = 3_000, at = "127.0.0.1"): Promise<(HttpAnswer & { hsts?: string }) | { error: string }> {
+  mustStayOnMachine(at, `https://${host}/`);
   return new Promise((resolve) => {
     const req = httpsRequest(
       { host: at, port: 443, servername: host, ca, path: "/", method: "GET", agent: false, headers: { Host: host, "User-Agent": "globenet-lab" }, timeout: timeoutMs },
@@ -103,6 +106,8 @@ export class ApplyWatch {
   readonly result: WatchResult = { sites: new Map(), vps: new Map() };
   private stopped = false;
   private loop?: Promise<void>;
+  /** A probe the background loop had refused (reach.ts): stop() throws it. */
+  private failure?: unknown;
 
   constructor(
     private readonly t0: number,
@@ -117,7 +122,9 @@ export class ApplyWatch {
   async start(): Promise<void> {
     await this.round();
     this.result.before = { sites: this.result.sites.size, vps: this.result.vps.size };
-    this.loop = this.run();
+    this.loop = this.run().catch((e: unknown) => {
+      this.failure = e;
+    });
   }
 
   private done(): boolean {
@@ -163,6 +170,7 @@ export class ApplyWatch {
     }
     this.stopped = true;
     await this.loop;
+    if (this.failure) throw this.failure;
     return this.result;
   }
 }
@@ -170,6 +178,7 @@ export class ApplyWatch {
 // ─── after the apply ───────────────────────────────────────────────────────────────────────────
 
 export function digSoa(zone: string, server = "127.0.0.1"): string {
+  mustStayOnMachine(server, `dig ${zone} SOA`);
   const r = run("dig", [`@${server}`, "+short", "+time=2", "+tries=1", zone, "SOA"], { timeoutMs: 10_000 });
   return r.status === 0 ? r.stdout.trim() : "";
 }
@@ -207,7 +216,7 @@ export async function waitForSsh(
   timeoutMs: number,
   log: (s: string) => void,
   /** How to read the banner (the multi-host lab reads it inside the hypervisor's namespace). */
-  hello: (port: number) => Promise<string | undefined> = (port) => tcpHello("127.0.0.1", port, 2_000),
+  hello: (port: number) => Promise<string | undefined> = (port) => labHello("127.0.0.1", port, 2_000, "a guest's forwarded SSH port"),
 ): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   const start = Date.now();

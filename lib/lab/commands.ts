@@ -21,7 +21,7 @@ import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type Daemo
 import { stateDaemons, switchLabState, type LabState } from "./postgres";
 import { deployHome, ensureDeployUser, ensureSudoers, sudoersFile, writeKnownHosts } from "./host";
 import { detectAccel, type Accel } from "../host/accel";
-import { ensureLabImages, staleReason } from "./image";
+import { ensureLabImages, staleReason, usedImages } from "./image";
 import { ensureLabKeys } from "./keys";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { readTopology } from "./topology-record";
@@ -42,7 +42,7 @@ interface LabFacts {
 
 function requireRoot(): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new LabError("the lab starts system daemons and edits /etc: it must run as root", "run it again as root (sudo -E npm run lab)");
+    throw new LabError("the lab starts system daemons and edits /etc: it must run as root", "run it again as root (sudo -E npm run lab -- --topology single)");
   }
 }
 
@@ -153,7 +153,7 @@ export async function labUp(o: UpOptions): Promise<number> {
   const T0 = Date.now() - Math.round(process.uptime() * 1000);
   requireRoot();
   const p = labPaths(o.root);
-  if (readTopology(p)) throw new LabError("the multi-host lab is up (.lab/topology.json): both topologies use the same Apache, MariaDB and BIND files", "npm run lab -- down first, then npm run lab");
+  if (readTopology(p)) throw new LabError("the multi-host lab is up (.lab/topology.json): both topologies use the same Apache, MariaDB and BIND files", "npm run lab -- down first, then npm run lab -- --topology single (or keep the multi-host lab: npm run lab)");
   const phases: Array<[string, number, string?]> = [["startup", Date.now() - T0, "node, tsx, @pulumi/pulumi and the program's modules"]];
 
   // 1. Debian packages
@@ -162,7 +162,7 @@ export async function labUp(o: UpOptions): Promise<number> {
   } else {
     const r = await step("Debian packages (bash scripts/ensure-debs.sh)", () => {
       const s = spawnSync("bash", [join(o.root, "scripts", "ensure-debs.sh")], { stdio: ["ignore", "inherit", "inherit"], cwd: o.root });
-      if (s.status !== 0) throw new LabError(`scripts/ensure-debs.sh failed (exit ${s.status ?? s.error?.message}): its output above says which packages and why`, "fix the package problem (apt-get update, network, disk space), then run npm run lab again");
+      if (s.status !== 0) throw new LabError(`scripts/ensure-debs.sh failed (exit ${s.status ?? s.error?.message}): its output above says which packages and why`, "fix the package problem (apt-get update, network, disk space), then run npm run lab -- --topology single again");
     });
     phases.push(["packages", r.ms]);
   }
@@ -179,11 +179,7 @@ export async function labUp(o: UpOptions): Promise<number> {
   phases.push(["host prep", prep.ms]);
   const { facts } = prep.value;
   for (const n of prep.value.notes) say(`  ${n}`);
-  const used = new Set(facts.model.vps.map((v) => v.image));
-  const specs = Object.entries(facts.model.inventory.images)
-    .filter(([n]) => used.has(n))
-    .map(([name, img]) => ({ name, path: img.path, boot: img.boot }));
-  const img = await step("base images", () => ensureLabImages(specs));
+  const img = await step("base images", () => ensureLabImages(usedImages(facts.model)));
   const images = img.value;
   if (images.length) phases.push(["base images", img.ms, images.map((i) => `${i.name} ${i.built ? `built in ${secs(i.ms ?? 0)}` : "cached"}`).join(", ")]);
   const accel = facts.model.vps.length ? detectAccel() : undefined;
@@ -270,7 +266,7 @@ export async function labUp(o: UpOptions): Promise<number> {
     console.error(`\nerror: ${failure.message}`);
     if (failure.next) console.error(`next: ${failure.next}`);
     console.error(
-      `next: the daemons keep running. Fix the cause above, then run npm run lab again (the apply converges);\n` +
+      `next: the daemons keep running. Fix the cause above, then run npm run lab -- --topology single again (the apply converges);\n` +
         `      npm run lab -- status shows what runs; npm run lab -- down destroys the stack and stops the daemons.`,
     );
     return 1;
@@ -478,7 +474,7 @@ export async function labDown(o: DownOptions): Promise<number> {
   if (stillOurs.length) problems.push(`still running, started by the lab: ${stillOurs.map((d) => d.name).join(", ")}`);
   console.log("left in place on purpose");
   console.log(`  the Debian packages; the deploy user ${facts.user} (no password; its key only worked through the lab's sshd; remove with: userdel -r ${facts.user})`);
-  console.log(`  the base image(s) under ${[...new Set(Object.values(facts.model.inventory.images).map((i) => i.path.replace(/\/[^/]*$/, "")))].join(", ")}, the archives, the stack's state ${labBackendRecord(o.root) ? `in the lab's PostgreSQL (data ${labBackendRecord(o.root)?.dataDir}; npm run lab -- --state file moves it back)` : "in .lab/state"}`);
+  console.log(`  the base image(s) under ${[...new Set(Object.values(facts.model.inventory.images).map((i) => i.path.replace(/\/[^/]*$/, "")))].join(", ")}, the archives, the stack's state ${labBackendRecord(o.root) ? `in the lab's PostgreSQL (data ${labBackendRecord(o.root)?.dataDir}; npm run lab -- --topology single --state file moves it back)` : "in .lab/state"}`);
   for (const d of daemons) {
     if (recorded(p, d)) continue;
     const other = await d.running().catch(() => undefined);

@@ -16,9 +16,11 @@ import { openKvm } from "./host";
 import type { Acme } from "../schema/inventory";
 import { ensureListenerCert, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
 import { bracket } from "./netns";
+import { BIND_HOST_LOGGING, ownBindFolders } from "./bind-host";
 import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
 import type { LabPaths } from "./paths";
-import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, tcpHello, unixSocketAnswers, waitFor, why } from "../base/proc";
+import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, unixSocketAnswers, waitFor, why } from "../base/proc";
+import { labHello } from "./reach";
 
 export interface DaemonCtx {
   paths: LabPaths;
@@ -197,7 +199,7 @@ function holderOf(port: number): string {
 }
 
 async function portFree(port: number, what: string): Promise<void> {
-  if ((await tcpHello("127.0.0.1", port, 500)) !== undefined) {
+  if ((await labHello("127.0.0.1", port, 500, `is ${what}'s port free`)) !== undefined) {
     throw new LabError(`127.0.0.1:${port} is taken by ${holderOf(port)}, and it is not ${what}`, `stop that program (by its PID), then run npm run lab again`);
   }
 }
@@ -223,7 +225,7 @@ export function sshd(ctx: DaemonCtx, place: Place = LOCAL, allowUsers?: string[]
     async running() {
       // Only the lab's own sshd (recorded) will do: another server on this port has another host key.
       if (!place.present()) return undefined;
-      const hello = await tcpHello(at, port, 1_000);
+      const hello = await labHello(at, port, 1_000, `${name}: is its SSH port taken`);
       if (hello === undefined) return undefined;
       throw new LabError(`${bracket(at)}:${port} (the lab's SSH port) is taken by ${place.host ? "a program" : holderOf(port)}, which the lab did not start`, "stop it by its PID, or give the lab hosts another ssh.port in Pulumi.lab.yaml");
     },
@@ -273,7 +275,7 @@ export function sshd(ctx: DaemonCtx, place: Place = LOCAL, allowUsers?: string[]
       const r = runDaemonizing(p, name, ...place.wrap(bin, ["-f", config, "-E", join(p.log, `${name}-auth.log`)]));
       if (r.status !== 0) throw new LabError(`${name} did not start (exit ${r.status}): ${r.log}\n${logTail(p, `${name}-auth`)}`);
       const pid = await pidFromFile(place.path(pidFile), "sshd", name);
-      const ok = await waitFor(async () => (await tcpHello(at, port, 1_000))?.startsWith("SSH-"), 15_000, 100);
+      const ok = await waitFor(async () => (await labHello(at, port, 1_000, `${name}: waiting for its banner`))?.startsWith("SSH-"), 15_000, 100);
       if (!ok) throw new LabError(`${name} (pid ${pid}) does not answer on ${bracket(at)}:${port}:\n${logTail(p, `${name}-auth`)}`);
       return pid;
     },
@@ -350,7 +352,7 @@ export function apache(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
       const r = runDaemonizing(p, "apache2", ...place.wrap(ctl, ["start"]), apacheEnv());
       if (r.status !== 0) throw new LabError(`apache2ctl start failed (exit ${r.status}):\n${r.log}`);
       const pid = await pidFromFile(apachePidFile(), "apache2", "Apache");
-      const ok = await waitFor(async () => (await tcpHello(at, 80, 500)) !== undefined, 15_000, 100);
+      const ok = await waitFor(async () => (await labHello(at, 80, 500, "Apache: waiting for it")) !== undefined, 15_000, 100);
       if (!ok) throw new LabError(`Apache (pid ${pid}) does not accept connections on ${bracket(at)}:80`);
       return pid;
     },
@@ -412,7 +414,7 @@ export function pebble(ctx: DaemonCtx, acme: Acme & { ca_trust: string }, place:
     graceMs: 5_000,
     killAfterGrace: true,
     async running() {
-      if (!place.present() || (await tcpHello(at, PEBBLE_PORT, 500)) === undefined) return undefined;
+      if (!place.present() || (await labHello(at, PEBBLE_PORT, 500, "pebble: is its port taken")) === undefined) return undefined;
       throw new LabError(`${bracket(at)}:${PEBBLE_PORT} (the lab's ACME CA) is taken by ${place.host ? "a program" : holderOf(PEBBLE_PORT)}, which the lab did not start`, "stop it by its PID, then run npm run lab again");
     },
     async start(note) {
@@ -424,7 +426,7 @@ export function pebble(ctx: DaemonCtx, acme: Acme & { ca_trust: string }, place:
       if (emptied) note(`emptied the lab's mod_md store ${emptied}: a new pebble knows none of its certificates`);
       const config = writePebbleConfig(p, listener.cert, listener.key, at);
       const child = detachedChild(p, "pebble", ...place.wrap(bin, ["-config", config, "-dnsserver", `${bracket(dns)}:53`]), pebbleEnv());
-      const ok = await waitFor(async () => child.exited ?? ((await tcpHello(at, PEBBLE_PORT, 500)) !== undefined || undefined), 20_000, 100);
+      const ok = await waitFor(async () => child.exited ?? ((await labHello(at, PEBBLE_PORT, 500, "pebble: waiting for it")) !== undefined || undefined), 20_000, 100);
       if (ok !== true) throw new LabError(`pebble did not start (${child.exited ?? `no answer on ${bracket(at)}:${PEBBLE_PORT}`}):\n${logTail(p, "pebble")}`);
       const root = await savePebbleRoot(p, listener.cert, readFileSync(listener.cert, "utf8"), at);
       note(`this pebble's root: ${root} (curl --cacert ${root} https://<site>/)`);
@@ -550,6 +552,8 @@ export function bind(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
       const named = need("named", "bind9");
       need("rndc", "bind9-utils");
       if (!place.host) await portFree(53, "BIND");
+      // A host's own folders (bind-host.ts): laid out as Debian's package does, with a named.conf.
+      if (ownEtc) for (const f of ownBindFolders(place.path)) note(`made ${f}`);
       if (existsSync(join(etc, "rndc.conf"))) {
         note(`${etc}/rndc.conf exists: rndc (and the provider) use it; it must name this named's control channel (127.0.0.1:953, rndc.key)`);
       }
@@ -571,6 +575,8 @@ export function bind(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
         "\trecursion no;",
         "\tdnssec-validation no;",
         "};",
+        // A host's own named logs to its own /var/cache/bind/named.log (transfers, NOTIFY, refusals).
+        ...(ownEtc ? BIND_HOST_LOGGING : []),
         "",
       ].join("\n");
       const optionsFile = join(etc, "named.conf.options");
@@ -584,8 +590,6 @@ export function bind(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
       chownSync(place.path("/run/named"), 0, bindGid);
       // named writes its pid file as bind (a host's own folder starts root's, 0755).
       chmodSync(place.path("/run/named"), 0o775);
-      // A host's own cache and state folders start empty: named writes there as bind.
-      if (place.host) for (const d of ["/var/cache/bind", "/var/lib/bind"]) if (place.path(d) !== d) chownSync(place.path(d), Number(run("id", ["-u", "bind"]).stdout.trim()), bindGid);
       const r = runDaemonizing(p, name, ...place.wrap(named, ["-u", "bind"]));
       if (r.status !== 0) throw new LabError(`${name} did not start (exit ${r.status}):\n${r.log}`);
       const pid = await pidFromFile(pidFile, "named", name);

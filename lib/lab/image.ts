@@ -10,6 +10,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../base/repo";
 import { LabError, say, secs } from "../base/proc";
+import type { Model } from "../model/types";
 
 export interface LabImageSpec {
   name: string;
@@ -71,6 +72,14 @@ function build(path: string): Promise<void> {
   });
 }
 
+/** The images a lab stack's VPS use (the inventory's, named by at least one VPS), as ensureLabImages takes them. */
+export function usedImages(model: Pick<Model, "vps" | "inventory">): LabImageSpec[] {
+  const used = new Set(model.vps.map((v) => v.image));
+  return Object.entries(model.inventory.images)
+    .filter(([n]) => used.has(n))
+    .map(([name, img]) => ({ name, path: img.path, boot: img.boot }));
+}
+
 /**
  * Each image the lab's VPS use, built when its cache is stale. The lab inventory must name
  * the kernel and initrd where the build puts them, so guests boot what was built.
@@ -81,7 +90,7 @@ export async function ensureLabImages(images: LabImageSpec[]): Promise<BaseImage
     const f = bootFilesOf(img.path);
     if (!img.boot || img.boot.kernel !== f.kernel || img.boot.initrd !== f.initrd) {
       throw new LabError(
-        `Pulumi.lab.yaml: image ${img.name} must boot the kernel and initrd the lab builds beside ${img.path}`,
+        `the lab inventory (Pulumi.lab.yaml, Pulumi.lab-multi.yaml): image ${img.name} must boot the kernel and initrd the lab builds beside ${img.path}`,
         `give it boot: { kernel: ${f.kernel}, initrd: ${f.initrd}, cmdline: "root=/dev/vda rw console=ttyS0 net.ifnames=0" }`,
       );
     }

@@ -1,5 +1,5 @@
 /**
- * `npm run lab -- --topology multi`: the lab as Globenet's real topology. One network namespace
+ * `npm run lab` (--topology multi, the default): the lab as Globenet's real topology. One network namespace
  * per inventory host of Pulumi.lab-multi.yaml (lib/lab/netns.ts), each with its own sshd on its
  * own address, port 22, with its own host key, and only the daemons of its roles, started there
  * through netns.ts's onHost (daemons.ts's Place). The engine applies stack lab-multi from this
@@ -35,9 +35,11 @@ import { ensureHostKey, ensureLabKeys } from "./keys";
 import { bracket, netnsName, onHost, runOnHost, topologyDown, topologyUp, type NetHost, type Topology } from "./netns";
 import { machineFacts, onStackHosts, openLabStackNamed, stackResources } from "./open-stack";
 import { acmeAddress, pebbleRootFile, usesPebble } from "./pebble";
+import { ensureLabImages, usedImages } from "./image";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
 import { LabError, run, say, secs, step, why } from "../base/proc";
+import { mustStayOnMachine } from "./reach";
 
 export const MULTI_STACK = "lab-multi";
 /** The lab's namespaces and links: gn-web1, gn-bridge, gn-lab … (tests use prefixes of their own). */
@@ -78,7 +80,7 @@ function addressesOf(h: HostModel): string[] {
 
 function requireRoot(): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new LabError("the lab starts system daemons, network namespaces and edits /etc: it must run as root", "run it again as root (sudo -E npm run lab -- --topology multi)");
+    throw new LabError("the lab starts system daemons, network namespaces and edits /etc: it must run as root", "run it again as root (sudo -E npm run lab)");
   }
 }
 
@@ -110,7 +112,7 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
     const dirs: NetHost["privateDirs"] = [];
     // A second BIND on one machine: its own configuration, zones, keys and pid file.
     if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
-      dirs.push(...bindPrivateDirs(true));
+      dirs.push(...bindPrivateDirs());
     }
     if (cronHosts.has(h.name)) {
       // Each host's cron reads its own /etc/cron.d (where the provider puts that host's backup
@@ -225,10 +227,16 @@ function singleLabRunning(p: LabPaths): string[] {
   return out;
 }
 
+/** Refuses (reach.ts) unless every address of every lab host is routed through the lab's link: what the engine's provider is about to reach. */
+function everyHostOnTheLabLink(f: MultiFacts, what: string): void {
+  for (const h of f.hosts) for (const a of h.addresses) mustStayOnMachine(a, `${what}, lab host ${h.name}`);
+}
+
 /** ssh as the deploy user to each host's own address and `sudo -n true`: what the provider does first. */
 export function checkDeployLogins(p: LabPaths, f: MultiFacts): string[] {
   const lines: string[] = [];
   for (const h of f.hosts) {
+    mustStayOnMachine(h.address, `ssh to lab host ${h.name}`);
     const r = run(
       "ssh",
       ["-p", String(h.port), "-i", join(p.ssh, "deploy_key"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${p.knownHosts}`, "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", `${f.user}@${h.address}`, "sudo", "-n", "true"],
@@ -281,6 +289,9 @@ export async function multiInfra(o: { root: string; skipPackages?: boolean; pref
   const { facts } = prep.value;
   for (const n of prep.value.notes) say(`  ${n}`);
   phases.push(["host prep", prep.ms]);
+  // The VPS' base images, built here as the single lab does (scripts/lab-image.sh), cached outside the checkout.
+  const img = await step("base images", () => ensureLabImages(usedImages(facts.model)));
+  if (img.value.length) phases.push(["base images", img.ms, img.value.map((i) => `${i.name} ${i.built ? `built in ${secs(i.ms ?? 0)}` : "cached"}`).join(", ")]);
   // Built once: rebuilding would pull the network from under the daemons already running there.
   const built = readTopology(p) !== undefined && facts.topology.hosts.every((h) => existsSync(`/run/netns/${netnsName(facts.topology, h.name)}`));
   const topo = await step(`network namespaces (${facts.topology.hosts.map((h) => netnsName(facts.topology, h.name)).join(", ")})`, () => {
@@ -322,8 +333,9 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
   const p = labPaths(o.root);
   ensureLabDirs(p);
   const single = singleLabRunning(p);
-  if (single.length) throw new LabError(`the single-address lab runs (${single.join(", ")}): both topologies use the same Apache, MariaDB and BIND files`, "npm run lab -- down first, then npm run lab -- --topology multi");
+  if (single.length) throw new LabError(`the single-address lab runs (${single.join(", ")}): both topologies use the same Apache, MariaDB and BIND files`, "npm run lab -- down first, then npm run lab (or keep the single-address lab: npm run lab -- --topology single)");
   const { facts, phases } = await multiInfra(o);
+  everyHostOnTheLabLink(facts, `the apply of stack ${MULTI_STACK}`);
   const web = facts.hosts.find((h) => h.roles.includes("web"));
   const eng = await step(`engine: Pulumi CLI and stack ${MULTI_STACK}`, () => openLabStackNamed(MULTI_STACK, o.root));
   phases.push(["engine", eng.ms]);
@@ -471,6 +483,7 @@ export async function multiDown(o: { root: string; force?: boolean; prefix?: str
           say(`the destroy needs the lab's hosts; not running: ${missing.map((d) => d.name).join(", ")} — starting the topology first`);
           await multiInfra({ root: o.root, skipPackages: true, prefix });
         }
+        everyHostOnTheLabLink(facts, `the destroy of stack ${MULTI_STACK}`);
         const t = Date.now();
         say(`destroy of stack ${MULTI_STACK} (${eng.value.before.length} resources; members' homes, databases and VPS disks are archived first) …`);
         await eng.value.st.destroy({ onOutput: (s: string) => process.stdout.write(s), color: process.stdout.isTTY ? "auto" : "never" });

@@ -20,6 +20,8 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { DataError } from "../load/diagnostic";
 import { LabError } from "../base/proc";
 import { ensureLabKeys } from "./keys";
+import { loadModel } from "../check/build";
+import { mustStayOnMachine } from "./reach";
 
 /** The stacks the lab applies: the single-address lab and the multi-host one (npm run lab -- --topology multi). */
 const LAB_STACKS = new Set(["lab", "lab-multi"]);
@@ -29,9 +31,14 @@ export function machineFacts(): MachineFacts {
   return { accel: detectAccel().domainType };
 }
 
+/** Whether `stack` is one the lab applies (lab, lab-multi): its deploy key, and npm run up without the guard. */
+export function isLabStack(stack: string): boolean {
+  return LAB_STACKS.has(stack);
+}
+
 /** The environment the lab gives a stack: its deploy key for the lab stack, nothing for the others. */
 export function labKeyEnv(root: string, stack: string, given: Record<string, string> = {}): Record<string, string> {
-  if (!LAB_STACKS.has(stack)) return {};
+  if (!isLabStack(stack)) return {};
   // The host key file Pulumi.lab.yaml pins must exist even when the deploy key comes from
   // elsewhere (CI's variables): the program reads it to build every host's target.
   const keys = ensureLabKeys(root);
@@ -50,8 +57,24 @@ export const openWorkspace = (o: StackOptions) => driver.openWorkspace(stackOpti
 export const migrateStack = (ctx: Parameters<typeof ops.migrateStack>[0]) => ops.migrateStack({ stackOptions, ...ctx });
 export const recoverStack = (ctx: Parameters<typeof ops.recoverStack>[0]) => ops.recoverStack({ stackOptions, ...ctx });
 
+/**
+ * Before anything reaches the hosts of the multi-host lab's stack (its addresses are prod's): each
+ * must be routed through a lab link (reach.ts), else a LabError and nothing is sent. After a
+ * reboot .lab/topology.json may still name lab-multi while its namespaces are gone: `npm run up`
+ * or `npm run status` would otherwise connect out through the gateway. Other stacks: nothing.
+ */
+export function mustReachLabHosts(root: string, stack: string): void {
+  if (stack !== "lab-multi") return;
+  const { model } = loadModel(resolve(root), stack, machineFacts());
+  // Data errors are the command's own to report, with their places.
+  for (const h of model?.hosts ?? []) {
+    for (const a of new Set([h.address, h.ipv4, h.ipv6].filter((x): x is string => !!x))) mustStayOnMachine(a, `stack ${stack}, host ${h.name}`);
+  }
+}
+
 /** Runs `fn`, which reads the stack's hosts (lib/status/remote.ts), with the lab's deploy key for the lab stack. */
 export function onStackHosts<T>(root: string, stack: string, fn: () => Promise<T>): Promise<T> {
+  mustReachLabHosts(root, stack);
   return remote.withHostConnections(labKeyEnv(root, stack).GLOBENET_SSH_KEY_FILE, fn);
 }
 

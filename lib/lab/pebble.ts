@@ -16,7 +16,8 @@ import { get } from "node:https";
 import { dirname, join } from "node:path";
 import type { Acme } from "../schema/inventory";
 import type { LabPaths } from "./paths";
-import { LabError, tcpHello, waitFor } from "../base/proc";
+import { LabError, waitFor } from "../base/proc";
+import { labHello } from "./reach";
 import { bracket } from "./netns";
 
 export const PEBBLE_PORT = 14000;
@@ -102,7 +103,7 @@ function fetchText(url: string, ca: string): Promise<string> {
 /** Waits for pebble's API, then saves the root it made for this run. */
 export async function savePebbleRoot(p: LabPaths, listenerCert: string, caPem: string, at = "127.0.0.1"): Promise<string> {
   const host = bracket(at);
-  const up = await waitFor(async () => (await tcpHello(at, PEBBLE_MANAGEMENT_PORT, 500)) !== undefined || undefined, 20_000, 100);
+  const up = await waitFor(async () => (await labHello(at, PEBBLE_MANAGEMENT_PORT, 500, "pebble's management API")) !== undefined || undefined, 20_000, 100);
   if (!up) throw new LabError(`pebble does not answer on ${host}:${PEBBLE_MANAGEMENT_PORT} (listener ${listenerCert})`);
   const root = await fetchText(`https://${host}:${PEBBLE_MANAGEMENT_PORT}/roots/0`, caPem);
   if (!root.includes("BEGIN CERTIFICATE")) throw new LabError("pebble's management API gave no root certificate");

@@ -1,7 +1,8 @@
 /**
- * Which lab topology is up, recorded in .lab/topology.json by `npm run lab -- --topology multi`
- * so that `npm run lab -- down` removes whatever is up (and `npm run lab` of the other topology
- * refuses to start beside it: both use the same Apache, MariaDB and BIND files).
+ * Which lab topology is up, recorded in .lab/topology.json by `npm run lab` (--topology multi,
+ * the default) so that `npm run lab -- down` removes whatever is up, `npm run lab` of the other
+ * topology refuses to start beside it (both use the same Apache, MariaDB and BIND files), and
+ * the commands that act on a stack default to its stack (lib/cli/stack-default.ts).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -12,12 +12,28 @@
  */
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BIND_HOST_DIRS, bindHostUp, bindStart, bindStop, hostPath } from "../../lib/lab/bind-host";
+import { BIND_HOST_DIRS, ownBindFolders } from "../../lib/lab/bind-host";
+import { bind, ensureDaemon, stopDaemon, type LabDaemon } from "../../lib/lab/daemons";
+import { placeOf } from "../../lib/lab/multi";
+import { ensureLabDirs, labPaths, type LabPaths } from "../../lib/lab/paths";
 import { onHost, runOnHost, topologyDown, topologyUp, type Topology } from "../../lib/lab/netns";
 import { run } from "./tools";
 
 export const LEGACY_ADDRESS = "198.51.100.211";
 export const RUNNER_ADDRESS = "198.51.100.219";
+
+/** Where a path of the legacy host is, seen from this machine (its own folders under the state dir). */
+export function hostPath(t: Pick<Topology, "stateDir">, host: string, path: string): string {
+  return join(t.stateDir, host, path);
+}
+
+/** The legacy host's named, started by the lab's own starter (daemons.ts's bind() through its Place); its records under the state dir. */
+function legacyNamed(t: Topology): { p: LabPaths; d: LabDaemon } {
+  const p = labPaths(join(t.stateDir, "daemons"));
+  ensureLabDirs(p);
+  const ctx = { paths: p, sshPort: 22, sshd: { dropinDir: join(t.stateDir, "sshd_config.d"), pidFile: join(t.stateDir, "sshd.pid") }, hostKey: "", phpVersions: [] };
+  return { p, d: bind(ctx, placeOf({ topology: t, files: [] }, "legacy")) };
+}
 
 export function legacyTopology(stateDir: string): Topology {
   return {
@@ -226,7 +242,7 @@ export async function legacyUp(t: Topology): Promise<{ alice: string; bob: strin
   }
   on("a2enmod", ["-q", "ssl", "rewrite", "proxy_fcgi", "headers"], "a2enmod");
   // BIND: the lab's name server folders, then the hand-written configuration and zones.
-  bindHostUp(t, "legacy");
+  ownBindFolders((x) => hostPath(t, "legacy", x));
   const bindGid = Number(must(run("id", ["-g", "bind"]), "id bind").trim());
   file("/etc/bind/named.conf", 'include "/etc/bind/named.conf.options";\ninclude "/etc/bind/named.conf.local";\ninclude "/etc/bind/named.conf.default-zones";\n');
   file("/etc/bind/named.conf.local", NAMED_LOCAL);
@@ -236,7 +252,9 @@ export async function legacyUp(t: Topology): Promise<{ alice: string; bob: strin
   file("/etc/bind/db.orphan.example", ALICE_OLD_ZONE.replace(/^www .*\n/m, ""));
   chownSync(hostPath(t, "legacy", "/var/lib/bind/db.bob.example"), 0, bindGid);
   on("named-checkconf", ["-z"], "named-checkconf -z");
-  await bindStart(t, "legacy");
+  const named = legacyNamed(t);
+  const started = await ensureDaemon(named.p, named.d);
+  if (started.how !== "started") throw new Error(`the legacy host's named: ${started.how}`);
   on("apache2ctl", ["start"], "apache2ctl start");
   return keys;
 }
@@ -248,7 +266,8 @@ export async function legacyDown(t: Topology): Promise<void> {
   const r = run(c, a, { timeoutMs: 30_000 });
   if (r.status !== 0 && !/not running/.test(r.stdout + r.stderr)) failed.push(`apache2ctl stop: ${r.stderr}`);
   try {
-    await bindStop(t, "legacy");
+    const named = legacyNamed(t);
+    await stopDaemon(named.p, named.d);
   } catch (e) {
     failed.push(String(e));
   }

@@ -58,7 +58,9 @@ root_dir() {
   local d
   for d in "$@"; do
     [ ! -L "$d" ] || die "$d is a symbolic link: refusing to keep Globenet's records there"
-    [ -d "$d" ] || mkdir -m 0700 -- "$d"
+    # Several resources' scripts may make it at once (an apply creates accounts in parallel):
+    # one that loses the race finds the folder made.
+    [ -d "$d" ] || mkdir -m 0700 -- "$d" 2>/dev/null || [ -d "$d" ] || die "cannot make $d"
     chown root:root -- "$d"
     chmod 0700 -- "$d"
   done
@@ -83,9 +85,13 @@ marker() {
   if [ -f "$f" ] && [ ! -L "$f" ]; then head -c 40 -- "$f" | tr -dc 'a-z0-9'; fi
 }
 mark() {
+  local tmp
   root_dir /var/lib/globenet "$REG" "$REG/$1"
-  printf '%s\n' "$3" > "$REG/$1/.$2.tmp"
-  mv -f -- "$REG/$1/.$2.tmp" "$REG/$1/$2"
+  # A temporary name of its own: several resources may mark the same name at once (each backup
+  # repository on a backup host marks its one backup account).
+  tmp=$(mktemp "$REG/$1/.$2.XXXXXX")
+  printf '%s\n' "$3" >"$tmp"
+  mv -f -- "$tmp" "$REG/$1/$2"
 }
 unmark() { rm -f -- "$REG/$1/$2"; }
 own() {
