@@ -322,7 +322,7 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect((after.homeBytes ?? 0) - (velo.homeBytes ?? 0)).toBeGreaterThanOrEqual(3 * 1024 * 1024);
     expect((after.homeInodes ?? 0) - (velo.homeInodes ?? 0)).toBeGreaterThanOrEqual(2);
     const table = await cli(["status", "usage", "--root", root]);
-    expect(table.stdout).toMatch(new RegExp(`^${VELO} +\\S+ +[0-9.]+ MiB +\\d+ MiB +\\d+ +\\d+ +velo_wp `, "m"));
+    expect(table.stdout).toMatch(new RegExp(`^${VELO} +\\S+ +[0-9.]+ MiB +\\d+ MiB +\\d+ +\\d+ +(\\S+ [0-9.]+ \\S*B, )*velo_wp [0-9.]+ \\S*B`, "m"));
     rmSync(join(SITE(VELO, "atelier-velo.test"), "usage"), { recursive: true, force: true });
   });
 
