@@ -2,6 +2,7 @@ import { main, type Provider } from "@pulumi/pulumi/provider";
 import type { ResourceType } from "./types";
 import { registry } from "./registry";
 import { dryRunImpl } from "./dry-run";
+import { parseImportId } from "./adopt-ids";
 
 /** The type token's last part picks the implementation: globenet:<module>:<Type>. */
 function typeOf(urn: string): { token: string; impl: ResourceType } {
@@ -30,6 +31,14 @@ const provider: Provider = {
     return typeOf(urn).impl.create(inputs);
   },
   async read(id, urn, props) {
+    // The engine's import (adoption): the id carries where to look; the answer keeps the plain id.
+    const adopting = parseImportId(id);
+    if (adopting) {
+      const { token, impl } = typeOf(urn);
+      if (!impl.adopt) throw new Error(`${token} ${adopting.id}: this type is not adopted (provider/adopt-ids.ts says why)`);
+      const r = await impl.adopt(adopting.id, adopting.facts);
+      return { id: adopting.id, props: r.outs, inputs: r.inputs };
+    }
     const live = await typeOf(urn).impl.read(id, props);
     // An empty id tells the engine the resource is gone.
     return live === undefined ? { id: "", props: {} } : { id, props: live };
