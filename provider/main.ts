@@ -1,4 +1,6 @@
 import { main, type Provider } from "@pulumi/pulumi/provider";
+import { ReadRequest } from "@pulumi/pulumi/proto/provider_pb";
+import { createRequire } from "node:module";
 import type { ResourceType } from "./types";
 import { registry } from "./registry";
 import { dryRunImpl } from "./dry-run";
@@ -14,6 +16,16 @@ function typeOf(urn: string): { token: string; impl: ResourceType } {
   if (!impl) throw new Error(`the globenet provider has no resource type ${token} (known: ${Object.keys(registry).join(", ")})`);
   return { token, impl };
 }
+
+// The engine's import (adoption) sends Read no properties at all, and the SDK's server (3.248)
+// calls toJavaScript() on them unchecked: an absent properties struct reads as an empty one.
+// The Struct class is the one the SDK's server loads (google-protobuf, a dependency of the SDK's).
+type StructOf = NonNullable<ReturnType<ReadRequest["getProperties"]>>;
+const { Struct } = createRequire(require.resolve("@pulumi/pulumi/provider"))("google-protobuf/google/protobuf/struct_pb") as { Struct: new () => StructOf };
+const readProperties = ReadRequest.prototype.getProperties;
+ReadRequest.prototype.getProperties = function (this: ReadRequest) {
+  return readProperties.call(this) ?? new Struct();
+};
 
 // The engine reads the plugin's port from stdout (the SDK prints it with console.log):
 // the provider's own code writes to stderr only.
