@@ -21,7 +21,7 @@ import { requireRoot, requireTools, run } from "./helpers/tools";
  * delete; afterwards an ordinary preview finds nothing to do, and one edit is one update.
  */
 const ok =
-  requireTools("sshd", "ssh-keygen", "apache2ctl", "named", "named-checkzone", "dig", "php-fpm8.2", "mariadbd", "mariadb", "useradd") &&
+  requireTools("sshd", "ssh-keygen", "apache2ctl", "named", "named-checkzone", "dig", "mariadbd", "mariadb", "useradd") &&
   requireRoot("the provider manages users and daemons on this machine");
 
 const NO_TLS = "adoption test without an ACME CA";
@@ -47,11 +47,13 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
   const before: Record<string, unknown> = {};
 
   beforeAll(async () => {
-    await hosts.start();
+    // Run under the real-daemons lock (docs): what a stopped lab left is kept and put back.
+    // The site is static (php: none): no PHP-FPM is needed, nor touched.
+    await hosts.start({ restoreLeftovers: true, fpm: false });
     sshd = hosts.sshd as Sshd;
     root = mkdtempSync(join(tmpdir(), "globenet-adopt-"));
     write("Pulumi.lab.yaml", inventory(sshd, join(root, "archive")));
-    write("members/velo-libre/member.yaml", member("velo-libre", "velo-libre.test", ["www.velo-libre.test"], NO_TLS));
+    write("members/velo-libre/member.yaml", member("velo-libre", "velo-libre.test", ["www.velo-libre.test"], NO_TLS).replace('php: "8.2"', "php: none"));
     write("zones/velo-libre.test.yaml", 'owner: velo-libre\nrecords:\n  - { name: "@", type: TXT, value: "v=spf1 -all" }\n');
     // The first state: what made the objects. The adoption gets a state of its own, empty.
     stack = await openStack({ stack: "lab", root, env: { GLOBENET_SSH_KEY_FILE: sshd.keyFile, PULUMI_BACKEND_URL: `file://${join(root, "state-first")}` } });
@@ -79,25 +81,38 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
     expect(before.serial).toMatch(/^\d{10}$/);
   }, 600_000);
 
-  it("the adoption preview imports every object, creating, replacing and deleting none", async () => {
+  it("refuses to adopt a database whose password it cannot read back, rather than guess one", async () => {
     process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
     process.env.PULUMI_BACKEND_URL = `file://${join(root, "state-adopted")}`;
+    // A hand-made database has no credentials file: the password is nowhere Globenet can read.
+    writeFileSync(CNF, (before.cnf as string).replace(/^password=.*$/m, ""));
+    try {
+      const io = captureIo();
+      expect(await engineCommand("preview", ["--adopt", "--root", root], io)).toBe(1);
+      expect(io.stdout + io.stderr).toContain("database velo_libre_db: cannot keep its password from ~velo-libre/.my.cnf.d/velo_libre_db.cnf: no password= line under its [client_<name>] group; write the database's current password there");
+    } finally {
+      writeFileSync(CNF, before.cnf as string);
+    }
+  }, 300_000);
+
+  it("the adoption preview imports every object, creating, replacing and deleting none", async () => {
     const file = join(root, "plan.json");
     const io = captureIo();
     expect(await engineCommand("preview", ["--adopt", "--root", root, "--plan-json", file], io), io.stderr + io.stdout).toBe(0);
     const steps = parsePlan(readFileSync(file, "utf8"), file).steps.filter((s) => PROVIDER_TYPES.test(s.type));
     expect(steps.filter((s) => s.op !== "import" && s.op !== "same").map((s) => `${s.op} ${s.name} ${s.diffs ?? ""}`)).toEqual([]);
-    expect(steps.map((s) => s.name).sort()).toEqual(["lab-apache2", "lab-bind", "lab-php8.2", "lab-www", "velo-libre", "velo_libre_db"]);
-    expect(io.stdout).toContain("adoption: OK — 6 object(s) taken over from the hosts, 0 updated to git, 0 created");
+    expect(steps.map((s) => s.name).sort()).toEqual(["lab-apache2", "lab-bind", "lab-www", "velo-libre", "velo_libre_db"]);
+    expect(io.stdout).toContain("adoption: OK — 5 object(s) taken over from the hosts, 0 updated to git, 0 created");
   }, 300_000);
 
   it("up --adopt takes them over: rows, password, DNSSEC keys and serial stay", async () => {
     const io = captureIo();
     expect(await engineCommand("up", ["--adopt", "--root", root], io), io.stderr + io.stdout).toBe(0);
-    expect(io.stdout).toMatch(/up of lab: .*import 6/);
+    expect(io.stdout).toMatch(/up of lab: .*import 5/);
     // The stack and its three components are made in the state; nothing on a host is.
     expect(io.stdout).not.toMatch(/up of lab: .*(replace|delete)/);
     expect(readFileSync(CNF, "utf8")).toBe(before.cnf);
+    expect(io.stdout + io.stderr).not.toContain(/password=(\S+)/.exec(before.cnf as string)?.[1] ?? "none");
     expect(sql("SELECT name FROM bikes ORDER BY id").stdout.trim().split("\n")).toEqual(["vélo", "tandem"]);
     expect(serial()).toBe(before.serial);
     expect(dnskeys()).toBe(before.dnskeys);
