@@ -95,20 +95,25 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
     }
   }, 300_000);
 
-  it("the adoption preview imports every object, creating, replacing and deleting none", async () => {
+  it("the adoption preview imports every object, creating, replacing and deleting none; what git says differently is an update", async () => {
+    // git asks for another connection limit than the server has: one update, in the same preview.
+    const yaml = join(root, "members/velo-libre/member.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("  - name: velo_libre_db\n", "  - name: velo_libre_db\n    limits: { max_user_connections: 7 }\n"));
     const file = join(root, "plan.json");
     const io = captureIo();
     expect(await engineCommand("preview", ["--adopt", "--root", root, "--plan-json", file], io), io.stderr + io.stdout).toBe(0);
     const steps = parsePlan(readFileSync(file, "utf8"), file).steps.filter((s) => PROVIDER_TYPES.test(s.type));
-    expect(steps.filter((s) => s.op !== "import" && s.op !== "same").map((s) => `${s.op} ${s.name} ${s.diffs ?? ""}`)).toEqual([]);
-    expect(steps.map((s) => s.name).sort()).toEqual(["lab-apache2", "lab-bind", "lab-www", "velo-libre", "velo_libre_db"]);
-    expect(io.stdout).toContain("adoption: OK — 5 object(s) taken over from the hosts, 0 updated to git, 0 created");
+    expect(steps.filter((s) => s.op !== "import" && s.op !== "same").map((s) => `${s.op} ${s.name}`)).toEqual(["update velo_libre_db"]);
+    expect(steps.filter((s) => s.op === "import").map((s) => s.name).sort()).toEqual(["lab-apache2", "lab-bind", "lab-www", "velo-libre", "velo_libre_db"]);
+    expect(io.stdout).toContain("adoption: OK — 5 object(s) taken over from the hosts, 1 updated to git, 0 created; nothing is replaced or deleted.\n  update  globenet:db:Database velo_libre_db\n");
   }, 300_000);
 
   it("up --adopt takes them over: rows, password, DNSSEC keys and serial stay", async () => {
     const io = captureIo();
     expect(await engineCommand("up", ["--adopt", "--root", root], io), io.stderr + io.stdout).toBe(0);
     expect(io.stdout).toMatch(/up of lab: .*import 5/);
+    expect(io.stdout).toMatch(/up of lab: .*update 1/);
+    expect(run("mariadb", ["-N", "-e", "SELECT max_user_connections FROM mysql.user WHERE User = 'velo_libre_db'"]).stdout.trim()).toBe("7");
     // The stack and its three components are made in the state; nothing on a host is.
     expect(io.stdout).not.toMatch(/up of lab: .*(replace|delete)/);
     expect(readFileSync(CNF, "utf8")).toBe(before.cnf);
@@ -127,7 +132,7 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
   it("refuses an adoption that would delete, naming it, and changes nothing", async () => {
     const file = join(root, "members/velo-libre/member.yaml");
     const yaml = readFileSync(file, "utf8");
-    writeFileSync(file, yaml.replace(/databases:\n  - name: velo_libre_db\n/, ""));
+    writeFileSync(file, yaml.replace(/databases:\n(?: .*\n)*/, ""));
     try {
       const io = captureIo();
       expect(await engineCommand("up", ["--adopt", "--root", root], io)).toBe(1);
