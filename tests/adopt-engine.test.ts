@@ -21,7 +21,7 @@ import { requireRoot, requireTools, run } from "./helpers/tools";
  * delete; afterwards an ordinary preview finds nothing to do, and one edit is one update.
  */
 const ok =
-  requireTools("sshd", "ssh-keygen", "apache2ctl", "named", "named-checkzone", "dig", "mariadbd", "mariadb", "useradd") &&
+  requireTools("sshd", "ssh-keygen", "apache2ctl", "named", "named-checkzone", "dig", "mariadbd", "mariadb", "useradd", "curl") &&
   requireRoot("the provider manages users and daemons on this machine");
 
 const NO_TLS = "adoption test without an ACME CA";
@@ -65,7 +65,9 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    await hosts.stop(["velo-libre"]);
+    await hosts.stop(["velo-libre", "ondes", "radio"]);
+    // The markers of the users just removed (the provider's registry is outside the snapshot).
+    for (const kind of ["user", "group"]) for (const u of ["velo-libre", "ondes"]) rmSync(`/var/lib/globenet/owned/${kind}/${u}`, { force: true });
     if (hosts.owned && root) rmSync(root, { recursive: true, force: true });
   }, 120_000);
 
@@ -143,6 +145,33 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
     } finally {
       writeFileSync(file, yaml);
     }
+  }, 300_000);
+
+  it("takes over an account made by hand (marking it as Globenet's, its files kept), never a system account", async () => {
+    const site = (handle: string) => `handle: ${handle}\nname: ${handle}\ncontact: { email: bureau@${handle}.test }\nstatus: active\nsites:\n  - host: ${handle}.test\n    php: none\n    tls: none\n    tls_none_reason: ${NO_TLS}\n    dns: external\n`;
+    // A system account (uid < 1000) of the same name as a member: refused, nothing changed.
+    expect(run("useradd", ["-r", "-M", "-s", "/usr/sbin/nologin", "radio"]).status).toBe(0);
+    write("members/radio/member.yaml", site("radio"));
+    let io = captureIo();
+    expect(await engineCommand("preview", ["--adopt", "--root", root], io)).toBe(1);
+    expect(io.stdout + io.stderr).toMatch(/refusing: radio is a system account \(uid \d+\), not a member's/);
+    rmSync(join(root, "members/radio"), { recursive: true });
+    // A member's account made by hand, years ago: no marker, a site with files.
+    expect(run("useradd", ["-m", "-d", "/home/ondes", "-s", "/bin/bash", "ondes"]).status).toBe(0);
+    mkdirSync("/home/ondes/sites/ondes.test/htdocs", { recursive: true });
+    writeFileSync("/home/ondes/sites/ondes.test/htdocs/index.html", "Radio Ondes\n");
+    run("chown", ["-R", "ondes:ondes", "/home/ondes"]);
+    write("members/ondes/member.yaml", site("ondes"));
+    const file = join(root, "plan-ondes.json");
+    io = captureIo();
+    expect(await engineCommand("preview", ["--adopt", "--root", root, "--plan-json", file], io), io.stderr + io.stdout).toBe(0);
+    const steps = parsePlan(readFileSync(file, "utf8"), file).steps.filter((s) => PROVIDER_TYPES.test(s.type) && s.op !== "same");
+    expect(steps.map((s) => `${s.op} ${s.name}`).sort()).toEqual(["import ondes", "update lab-apache2", "update ondes"]);
+    io = captureIo();
+    expect(await engineCommand("up", ["--adopt", "--root", root], io), io.stderr + io.stdout).toBe(0);
+    expect(readFileSync("/var/lib/globenet/owned/user/ondes", "utf8").trim()).toBe(run("id", ["-u", "ondes"]).stdout.trim());
+    expect(readFileSync("/home/ondes/sites/ondes.test/htdocs/index.html", "utf8")).toBe("Radio Ondes\n");
+    expect(run("curl", ["-s", "-H", "Host: ondes.test", "http://127.0.0.1:80/"]).stdout).toBe("Radio Ondes\n");
   }, 300_000);
 
   it("then an ordinary preview finds nothing to do, and one edit of the data is one update", async () => {
