@@ -32,6 +32,7 @@ describe("which resources adoption imports, with which ids", () => {
   it.each([
     ["already in the state", RESOURCE_TOKENS.account, "velo-libre", true, new Set([resourceKey(RESOURCE_TOKENS.account, "velo-libre")]), "as-is"],
     ["a component", "globenet:member:Member", "velo-libre", false, none, "as-is"],
+    ["a member's crontab block is made anew (the member's own lines stay)", RESOURCE_TOKENS.crontab, "velo-libre", true, none, "create"],
     ["the transfer key is made anew", RESOURCE_TOKENS.transferKey, "ns1-transfer-key", true, none, "create"],
     ["a backup client is made anew (it keeps a key already there)", RESOURCE_TOKENS.backupClient, "web1-backup-client", true, none, "create"],
     ["a VPS is refused", RESOURCE_TOKENS.guest, "velo-libre--atelier", true, none, "refuse"],
