@@ -90,7 +90,7 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
     writeFileSync(CNF, (before.cnf as string).replace(/^password=.*$/m, ""));
     try {
       const io = captureIo();
-      expect(await engineCommand("preview", ["--adopt", "--root", root], io)).toBe(1);
+      expect(await engineCommand("preview", ["--adopt", "--stack", "lab", "--root", root], io)).toBe(1);
       expect(io.stdout + io.stderr).toContain("database velo_libre_db: cannot keep its password from ~velo-libre/.my.cnf.d/velo_libre_db.cnf: no password= line under its [client_<name>] group; write the database's current password there");
     } finally {
       writeFileSync(CNF, before.cnf as string);
@@ -103,7 +103,7 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
     writeFileSync(yaml, readFileSync(yaml, "utf8").replace("  - name: velo_libre_db\n", "  - name: velo_libre_db\n    limits: { max_user_connections: 7 }\n"));
     const file = join(root, "plan.json");
     const io = captureIo();
-    expect(await engineCommand("preview", ["--adopt", "--root", root, "--plan-json", file], io), io.stderr + io.stdout).toBe(0);
+    expect(await engineCommand("preview", ["--adopt", "--stack", "lab", "--root", root, "--plan-json", file], io), io.stderr + io.stdout).toBe(0);
     const all = parsePlan(readFileSync(file, "utf8"), file).steps;
     // A member's crontab block, Globenet's own and written after the member's lines, is made
     // anew (provider/adopt-ids.ts): whatever shows of it here is no import.
@@ -116,7 +116,7 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
 
   it("up --adopt takes them over: rows, password, DNSSEC keys and serial stay", async () => {
     const io = captureIo();
-    expect(await engineCommand("up", ["--adopt", "--root", root], io), io.stderr + io.stdout).toBe(0);
+    expect(await engineCommand("up", ["--adopt", "--stack", "lab", "--root", root], io), io.stderr + io.stdout).toBe(0);
     expect(io.stdout).toMatch(/up of lab: .*import 5/);
     expect(io.stdout).toMatch(/up of lab: .*update 1/);
     expect(run("mariadb", ["-N", "-e", "SELECT max_user_connections FROM mysql.user WHERE User = 'velo_libre_db'"]).stdout.trim()).toBe("7");
@@ -141,7 +141,7 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
     writeFileSync(file, yaml.replace(/databases:\n(?: .*\n)*/, ""));
     try {
       const io = captureIo();
-      expect(await engineCommand("up", ["--adopt", "--root", root], io)).toBe(1);
+      expect(await engineCommand("up", ["--adopt", "--stack", "lab", "--root", root], io)).toBe(1);
       expect(io.stdout).toContain("adoption: REFUSED");
       expect(io.stdout).toContain("globenet:db:Database velo_libre_db would be deleted: it is in the state but not in the data. Adoption deletes nothing");
       expect(io.stderr).toContain("adoption on lab refused before changing anything");
@@ -157,7 +157,7 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
     expect(run("useradd", ["-r", "-M", "-s", "/usr/sbin/nologin", "radio"]).status).toBe(0);
     write("members/radio/member.yaml", site("radio"));
     let io = captureIo();
-    expect(await engineCommand("preview", ["--adopt", "--root", root], io)).toBe(1);
+    expect(await engineCommand("preview", ["--adopt", "--stack", "lab", "--root", root], io)).toBe(1);
     expect(io.stdout + io.stderr).toMatch(/refusing: radio is a system account \(uid \d+\), not a member's/);
     rmSync(join(root, "members/radio"), { recursive: true });
     // A member's account made by hand, years ago: no marker, a site with files.
@@ -168,11 +168,11 @@ describe.skipIf(!ok)("adopting what runs into a state that knows none of it", ()
     write("members/ondes/member.yaml", site("ondes"));
     const file = join(root, "plan-ondes.json");
     io = captureIo();
-    expect(await engineCommand("preview", ["--adopt", "--root", root, "--plan-json", file], io), io.stderr + io.stdout).toBe(0);
+    expect(await engineCommand("preview", ["--adopt", "--stack", "lab", "--root", root, "--plan-json", file], io), io.stderr + io.stdout).toBe(0);
     const steps = parsePlan(readFileSync(file, "utf8"), file).steps.filter((s) => PROVIDER_TYPES.test(s.type) && s.op !== "same");
     expect(steps.map((s) => `${s.op} ${s.name}`).sort()).toEqual(["import ondes", "update lab-apache2", "update ondes"]);
     io = captureIo();
-    expect(await engineCommand("up", ["--adopt", "--root", root], io), io.stderr + io.stdout).toBe(0);
+    expect(await engineCommand("up", ["--adopt", "--stack", "lab", "--root", root], io), io.stderr + io.stdout).toBe(0);
     expect(readFileSync("/var/lib/globenet/owned/user/ondes", "utf8").trim()).toBe(run("id", ["-u", "ondes"]).stdout.trim());
     expect(readFileSync("/home/ondes/sites/ondes.test/htdocs/index.html", "utf8")).toBe("Radio Ondes\n");
     expect(run("curl", ["-s", "-H", "Host: ondes.test", "http://127.0.0.1:80/"]).stdout).toBe("Radio Ondes\n");
