@@ -10,6 +10,17 @@ import { backupPlan } from "./lib/model/backup";
 import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
+import { adoptionOf } from "./provider/adopt-ids";
+
+/**
+ * Adoption mode (docs/architecture.md, "Adoption"; npm run up -- --adopt): each provider
+ * resource the state lacks is imported from its host (the engine's import, the provider's
+ * read) rather than created; `inState` (resourceKey()s) is filled by the caller from the
+ * state before the run.
+ */
+export interface AdoptMode {
+  inState: Set<string>;
+}
 
 /**
  * The Pulumi program: read the stack, load and validate the data, instantiate the components.
@@ -17,10 +28,11 @@ import { renderAll, SERIAL_TOKEN } from "./lib/render";
  * and a stock Pulumi install runs it through the default export with `pulumi up`. `facts`: the
  * machine's, from whoever runs the engine here (the driver passes the lab's; lib/model/facts.ts).
  */
-export function program(root: string = __dirname, facts: MachineFacts = {}): Record<string, unknown> {
+export function program(root: string = __dirname, facts: MachineFacts = {}, adopt?: AdoptMode): Record<string, unknown> {
   const stack = pulumi.getStack();
   const { model, errors } = loadModel(root, stack, facts);
   if (!model) throw new DataError(errors);
+  const refusals = adopt ? adoptResources(adopt) : [];
   const targets = new Map<string, Target>(model.hosts.map((h) => [h.name, targetOf(h, root)]));
   const sshd = new Map(model.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
   const homeQuota = new Map(model.hosts.map((h) => [h.name, h.host.home_quota]));
@@ -67,6 +79,7 @@ export function program(root: string = __dirname, facts: MachineFacts = {}): Rec
     // After the members: the first scheduled run finds their homes and databases in place.
     if (backups) new Backups("backups", { plan: backups, targets }, { dependsOn: members });
   });
+  if (refusals.length > 0) throw new Error(`adoption refused, nothing was changed:\n${refusals.map((r) => `  ${r}`).join("\n")}`);
 
   return {
     members: model.members.length,
@@ -75,6 +88,22 @@ export function program(root: string = __dirname, facts: MachineFacts = {}): Rec
     vps: model.vps.length,
     zones: model.zones.length,
   };
+}
+
+/**
+ * Gives every provider resource the state lacks the import id adoptionOf() derives from its
+ * inputs (a stack transformation: the components stay as they are). Returns the refusals,
+ * filled as the resources are declared.
+ */
+function adoptResources(adopt: AdoptMode): string[] {
+  const refusals: string[] = [];
+  pulumi.runtime.registerStackTransformation((a) => {
+    const d = adoptionOf({ type: a.type, name: a.name, custom: a.resource instanceof pulumi.CustomResource, props: a.props as Record<string, unknown> }, adopt.inState);
+    if (d.kind === "refuse") refusals.push(d.message);
+    if (d.kind !== "import") return undefined;
+    return { props: a.props, opts: { ...a.opts, import: d.importId } };
+  });
+  return refusals;
 }
 
 function byHandle<T extends { handle: string }>(items: T[]): Map<string, T[]> {

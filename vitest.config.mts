@@ -10,6 +10,7 @@ import { defineConfig } from "vitest/config";
  * or the engine is missing from SYSTEM.
  */
 export const SYSTEM = [
+  "tests/adopt-engine.test.ts",
   "tests/ci-apply-drift.test.ts",
   "tests/ci-gitlab.test.ts",
   "tests/db-remote.test.ts",

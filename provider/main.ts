@@ -1,7 +1,10 @@
 import { main, type Provider } from "@pulumi/pulumi/provider";
+import { ReadRequest } from "@pulumi/pulumi/proto/provider_pb";
+import { createRequire } from "node:module";
 import type { ResourceType } from "./types";
 import { registry } from "./registry";
 import { dryRunImpl } from "./dry-run";
+import { parseImportId } from "./adopt-ids";
 
 /** The type token's last part picks the implementation: globenet:<module>:<Type>. */
 function typeOf(urn: string): { token: string; impl: ResourceType } {
@@ -13,6 +16,16 @@ function typeOf(urn: string): { token: string; impl: ResourceType } {
   if (!impl) throw new Error(`the globenet provider has no resource type ${token} (known: ${Object.keys(registry).join(", ")})`);
   return { token, impl };
 }
+
+// The engine's import (adoption) sends Read no properties at all, and the SDK's server (3.248)
+// calls toJavaScript() on them unchecked: an absent properties struct reads as an empty one.
+// The Struct class is the one the SDK's server loads (google-protobuf, a dependency of the SDK's).
+type StructOf = NonNullable<ReturnType<ReadRequest["getProperties"]>>;
+const { Struct } = createRequire(require.resolve("@pulumi/pulumi/provider"))("google-protobuf/google/protobuf/struct_pb") as { Struct: new () => StructOf };
+const readProperties = ReadRequest.prototype.getProperties;
+ReadRequest.prototype.getProperties = function (this: ReadRequest) {
+  return readProperties.call(this) ?? new Struct();
+};
 
 // The engine reads the plugin's port from stdout (the SDK prints it with console.log):
 // the provider's own code writes to stderr only.
@@ -30,6 +43,14 @@ const provider: Provider = {
     return typeOf(urn).impl.create(inputs);
   },
   async read(id, urn, props) {
+    // The engine's import (adoption): the id carries where to look; the answer keeps the plain id.
+    const adopting = parseImportId(id);
+    if (adopting) {
+      const { token, impl } = typeOf(urn);
+      if (!impl.adopt) throw new Error(`${token} ${adopting.id}: this type is not adopted (provider/adopt-ids.ts says why)`);
+      const r = await impl.adopt(adopting.id, adopting.facts);
+      return { id: adopting.id, props: r.outs, inputs: r.inputs };
+    }
     const live = await typeOf(urn).impl.read(id, props);
     // An empty id tells the engine the resource is gone.
     return live === undefined ? { id: "", props: {} } : { id, props: live };

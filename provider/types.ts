@@ -16,6 +16,14 @@ export interface ResourceType<I = Record<string, unknown>, O = Record<string, un
   update(id: string, olds: O, news: I): Promise<O>;
   delete(id: string, props: O): Promise<void>;
   /**
+   * Adoption (provider/adopt-ids.ts): the live object as the engine's import takes it, found
+   * from `facts` (the program's inputs without what is read here): its outputs and the inputs
+   * that describe it as it runs, so the engine's diff against git shows each difference as an
+   * update. Throws, saying what to do, when the object is missing or a part of it cannot be
+   * read back (never a guess). Types without it are not adopted (ADOPTION says why).
+   */
+  adopt?(id: string, facts: Record<string, unknown>): Promise<{ outs: O; inputs: Record<string, unknown> }>;
+  /**
    * Dry mode only (provider/dry-run.ts, the bench): the outputs create (no `olds`) or update
    * would return, computed without any host, so the bench's state has the real shape.
    * Without it, dry mode returns the inputs as outputs.

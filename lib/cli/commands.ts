@@ -34,6 +34,10 @@ const UP_LAB = "the lab that is up: lab-multi after npm run lab, else lab";
 const engineStack: OptionSpec = { type: "string", arg: "NAME", defaultText: UP_LAB, help: "lab, lab-multi or prod; prod takes PULUMI_BACKEND_URL and\nPULUMI_CONFIG_PASSPHRASE from the environment" };
 const lockWait: OptionSpec = { type: "string", arg: "S", defaultText: "0: say who holds it and stop; CI waits", help: "when another update holds the stack, wait up to S seconds for it" };
 const diffFlag: OptionSpec = { type: "boolean", help: "show each resource's property changes" };
+const adoptFlag: OptionSpec = {
+  type: "boolean",
+  help: "adoption, the first apply after npm run import: take over from the hosts\nwhat the state lacks (the engine's import with the provider's read), then\nchange only what git says differently, as updates; refused if anything\nwould be replaced or deleted",
+};
 const engineRun = (op: string) => lazy(() => load<typeof import("./engine")>("./engine"), (m) => (a: Args, io: Io) => m.runEngine(op, a, io));
 
 export const COMMANDS: readonly Command[] = [
@@ -181,7 +185,7 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
   {
     name: "preview",
     summary: { en: "what an apply would change (the Pulumi engine; by default the stack of the lab that is up)", fr: "ce qu'une application changerait (moteur Pulumi ; par défaut la pile du lab démarré)" },
-    usage: ["[-- --stack NAME] [--expect-no-changes] [--diff] [--plan-json FILE] [--refresh]"],
+    usage: ["[-- --stack NAME] [--expect-no-changes] [--diff] [--plan-json FILE] [--refresh] [--adopt]"],
     options: {
       stack: engineStack,
       root,
@@ -189,6 +193,7 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
       diff: diffFlag,
       "plan-json": { type: "string", arg: "FILE", help: "write the steps for npm run guard" },
       refresh: { type: "boolean", help: "read the live hosts first (drift), saving nothing" },
+      adopt: adoptFlag,
       "lock-wait": lockWait,
     },
     run: engineRun("preview"),
@@ -196,17 +201,22 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
   {
     name: "up",
     summary: { en: "apply: validate, render, then the engine (with the guard on any stack but the labs')", fr: "applique : valide, génère, puis le moteur (avec la garde sur toute pile sauf celles des labs)" },
-    usage: ["[-- --stack NAME] [--guard] [--allow PATH] [--refresh] [--lock-wait S] [--cert-wait S]"],
+    usage: ["[-- --stack NAME] [--guard] [--allow PATH] [--refresh] [--adopt] [--lock-wait S] [--cert-wait S]"],
     description: `On any stack but the labs' (lab, lab-multi; or with --guard) it first previews and runs the destructive-change
 guard on that plan, and stops before changing anything if it blocks. Without --refresh it
 compares git with the state only: a hand edit on a host (drift) stays until --refresh (or
 npm run refresh before) shows it to the engine. A host that cannot be reached fails its own
 changes (and what depends on them) while the other hosts still get theirs; the apply then
-fails naming that host, and the next one catches up.`,
+fails naming that host, and the next one catches up.
+With --adopt (the first apply after npm run import) every object the state lacks is
+taken over from its host instead of being created: database passwords, DNSSEC keys and
+zone serials are kept; the preview shows each difference with git as an update, and the
+apply is refused before changing anything if a step would replace or delete something.`,
     options: {
       stack: engineStack,
       root,
       guard: { type: "boolean", help: "run the guard on a lab's stack too" },
+      adopt: adoptFlag,
       refresh: { type: "boolean", help: "read the live hosts first: puts back what was changed by hand (drift);\nthe guard's preview reads them too" },
       allow: { type: "string", arg: "PATH", multiple: true, help: "allow deleting PATH as an Allow-Destroy line would; the guard reads\nthose lines from the commits since the stack's last successful update\n(never from a merge request's description)" },
       "lock-wait": lockWait,

@@ -5,6 +5,10 @@ import { openStack } from "../lab/open-stack";
 import { parseUpdateMessage } from "../state/metadata";
 import { previewPlan } from "../guard/collect";
 import { guardBeforeUp } from "../guard/apply";
+import { formatAdoption, judgeAdoption } from "../guard/adoption";
+import type { Plan } from "../guard/plan";
+import { volunteerLang } from "../i18n/lang";
+import { keysOfUrns } from "../../provider/adopt-ids";
 import { ToolchainError } from "../engine/toolchain";
 import { REPO_ROOT, seconds, UsageError } from "./args";
 import { defaultStack } from "./stack-default";
@@ -14,7 +18,7 @@ import { consoleIo, runCommand, type Args, type Io } from "./command";
 import { findCommand } from "./commands";
 import { loadModel } from "../check/build";
 import { formatCerts } from "../status/certs";
-import { onStackHosts } from "../lab/open-stack";
+import { onStackHosts, stackResources } from "../lab/open-stack";
 import { waitForCerts } from "../status/cert-wait";
 
 function summary(changes: OpMap | Record<string, number> | undefined): string {
@@ -43,6 +47,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
     guard: flag("guard"),
     allow: a.declares("allow") ? a.list("allow") : undefined,
     limit: str("limit"),
+    adopt: flag("adopt"),
   };
   const stackName = defaultStack(values.stack, values.root);
   if (op === "destroy" && values.confirm !== stackName) {
@@ -61,7 +66,16 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
   if (op !== "history") mustReachLabHosts(values.root ?? REPO_ROOT, stackName);
   const t0 = process.hrtime.bigint();
   try {
-    const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => io.err(l) });
+    // Adoption: the program imports what the state lacks, so it needs to know what the state has.
+    const adopt = values.adopt ? { inState: new Set<string>() } : undefined;
+    const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => io.err(l), adopt });
+    if (adopt) for (const k of keysOfUrns((await stackResources(stack)).map((r) => r.urn))) adopt.inState.add(k);
+    /** The adoption guard's verdict on a plan, printed; false: refused. */
+    const adoptionOk = (plan: Plan): boolean => {
+      const v = judgeAdoption(plan);
+      io.out(formatAdoption(v, volunteerLang()));
+      return v.ok;
+    };
     const color = io.isTTY ? "auto" : "never";
     const onOutput = (s: string) => io.write(s);
     switch (op) {
@@ -71,6 +85,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
           writeFileSync(values["plan-json"], `${JSON.stringify(plan, null, 2)}\n`);
           io.out(`plan written to ${values["plan-json"]} (${plan.steps.length} steps): npm run guard -- --plan ${values["plan-json"]}`);
         }
+        if (adopt && !adoptionOk(plan)) return 1;
         const n = changed(r.changeSummary);
         io.out(`\npreview of ${stackName}: ${summary(r.changeSummary)} (${seconds(t0)})`);
         if (values["expect-no-changes"] && n > 0) {
@@ -80,13 +95,24 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
         return 0;
       }
       case "up": {
+        let judged: Plan | undefined;
         if (values.guard || !isLabStack(stackName)) {
           // The plan judged on the merge request may be stale: judge this apply's own plan.
           io.out(`guard: previewing stack ${stackName} before the update …`);
           const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow, refresh: values.refresh });
           io.out(g.text);
+          judged = g.plan;
           if (!g.ok) {
             io.err(`\nup of ${stackName} refused by the guard before changing anything (${seconds(t0)}): add the Allow-Destroy lines above in a commit, if this is intended`);
+            return 1;
+          }
+        }
+        if (adopt) {
+          // No replace or delete while taking over what runs, whatever Allow-Destroy lines say.
+          if (!judged) io.out(`adoption: previewing stack ${stackName} before the update …`);
+          const plan = judged ?? (await previewPlan(stack, { color: "never", refresh: values.refresh })).plan;
+          if (!adoptionOk(plan)) {
+            io.err(`\nadoption on ${stackName} refused before changing anything (${seconds(t0)})`);
             return 1;
           }
         }

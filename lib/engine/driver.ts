@@ -10,7 +10,7 @@ import { readLocks } from "../state/store";
 import { formatUpdateMessage, gitEnvFor, updateFacts } from "../state/metadata";
 import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
-import { program } from "../../index";
+import { program, type AdoptMode } from "../../index";
 import type { MachineFacts } from "../model/facts";
 import { pidAlive } from "../base/proc";
 
@@ -38,6 +38,8 @@ export interface StackOptions {
    */
   lockWaitSeconds?: number;
   onLockWait?: (line: string) => void;
+  /** Adoption mode (index.ts): the program imports what the state lacks; the caller fills `inState`. */
+  adopt?: AdoptMode;
 }
 
 export class DriverError extends Error {}
@@ -131,7 +133,7 @@ export async function openWorkspace(opts: StackOptions): Promise<OpenedWorkspace
   const projectSettings: ProjectSettings | undefined = existsSync(join(root, "Pulumi.yaml"))
     ? undefined
     : ({ name: PROJECT, runtime: "nodejs", plugins: { providers: [{ name: "globenet", path: join(REPO_ROOT, "provider", "bin") }] } } as ProjectSettings);
-  const ws = await LocalWorkspace.create({ workDir: root, envVars, projectSettings, program: async () => program(root, opts.facts) });
+  const ws = await LocalWorkspace.create({ workDir: root, envVars, projectSettings, program: async () => program(root, opts.facts, opts.adopt) });
   return { ws, backend, secrets, root };
 }
 

@@ -12,7 +12,9 @@
  * then removes.
  *
  * The user and group carry the provider's ownership markers (account-shared.ts): an existing
- * login or group of that name is never adopted, changed or removed. A suspended account is
+ * login or group of that name is never taken over, changed or removed, but by the adoption a
+ * volunteer asks for (npm run up -- --adopt; docs/architecture.md, "Adoption"), which still
+ * refuses system accounts and a marker of another id. A suspended account is
  * refused by sshd with a message (a drop-in in the host's sshd_config.d), locked, its crontab
  * set aside and every process of it stopped (docs/architecture.md, "Suspension").
  */
@@ -286,6 +288,24 @@ async function del(_id: string, rawProps: AccountOutputs): Promise<void> {
   for (const n of v.get("note") ?? []) console.error(`globenet: ${props.target.name}: account ${props.handle}: ${n}`);
 }
 
+/**
+ * Adoption: the user as it runs. The inputs the read cannot see (the archive folder, the
+ * hostmaster, sshd's facts, the quota, which the converge of the update that marks the user
+ * sets) are the data's; everything the read sees is the host's, so the engine's diff against
+ * git shows each difference, the missing marker first, as an update.
+ */
+async function adopt(id: string, facts: Record<string, unknown>): Promise<{ outs: AccountOutputs; inputs: Record<string, unknown> }> {
+  const f = plain<AccountInputs>(facts);
+  const live = await read(id, { ...f, archives: [], diskQuotaEnforced: false, drift: [], marked: false });
+  if (!live) {
+    throw new Error(
+      `${f.target.name}: account ${f.handle} is in the data but there is no such user on the host: adoption takes over what runs and creates nothing. ` +
+        `Adopt without it (move members/${f.handle} out of the tree), then put it back and run npm run up, which creates it.`,
+    );
+  }
+  return { outs: live, inputs: Object.fromEntries(COMPARED.map((k) => [k, (live as unknown as Record<string, unknown>)[k]])) };
+}
+
 /** Dry mode (the bench): what create and update return, without a host. */
 function dryOutputs(i: AccountInputs, olds?: AccountOutputs): AccountOutputs {
   return { ...i, archives: olds?.archives ?? [], diskQuotaEnforced: false, drift: [], marked: true };
@@ -298,6 +318,7 @@ export const accountType: ResourceType<AccountInputs, AccountOutputs> = {
   read,
   update,
   delete: del,
+  adopt,
   dryOutputs,
 };
 

@@ -26,7 +26,7 @@ import type { DatabaseModel } from "../../lib/model/types";
 import { sqlIdentifier, sqlString } from "../../lib/render/escape";
 import { renderDatabaseSql } from "../../lib/render/mariadb-sql";
 import { loadScript } from "../scripts/load";
-import { run, timeoutSeconds, type RunResult, type TimeoutKind } from "../ssh/remote";
+import { redact, run, timeoutSeconds, type RunResult, type TimeoutKind } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
 import {
   Failures,
@@ -99,6 +99,8 @@ const CNF_READ = loadScript("account/prelude.sh", "database/cnf-read.sh");
 /** On the web host: writes ~/.my.cnf.d/<name>.cnf from stdin, with the member's rights, 0600. */
 const CNF_WRITE = loadScript("account/prelude.sh", "database/cnf-write.sh");
 const CNF_REMOVE = loadScript("account/prelude.sh", "database/cnf-remove.sh");
+/** Adoption, on the web host: the password in the member's credentials file, on stdout only. */
+const CNF_PASSWORD = loadScript("account/prelude.sh", "database/cnf-password.sh");
 
 // ---- helpers ----------------------------------------------------------------------------
 
@@ -554,6 +556,72 @@ async function del(_id: string, rawProps: DatabaseOutputs): Promise<void> {
   await removeCnf(props);
 }
 
+/** MariaDB's mysql_native_password hash of a password: "*" and SHA1(SHA1(password)), in upper-case hex. */
+export function nativePasswordHash(password: string): string {
+  const inner = createHash("sha1").update(password, "utf8").digest();
+  return `*${createHash("sha1").update(inner).digest("hex").toUpperCase()}`;
+}
+
+/**
+ * Why a password found on the host cannot be kept, or undefined. `account`: the server's
+ * plugin and authentication string of the database's account (undefined: no such account:
+ * the update that follows makes it with this password).
+ */
+export function keptPasswordProblem(password: string | undefined, account: { plugin: string; auth: string } | undefined): string | undefined {
+  if (password === undefined) return "no password= line under its [client_<name>] group";
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(password)) return "its password is not one this provider writes into option files (16 to 128 of A-Z a-z 0-9 _ -)";
+  if (!account) return undefined;
+  if (account.plugin !== "mysql_native_password" && account.plugin !== "") return `the account authenticates with ${printable(account.plugin)}, whose hash cannot be compared`;
+  if (account.auth !== nativePasswordHash(password)) return "its password does not open the database's account (the server's hash differs)";
+  return undefined;
+}
+
+/**
+ * The password the database's users have now, from the member's credentials file, checked
+ * against the server's hash; never guessed: without it adoption refuses, saying what to do.
+ */
+async function livePassword(i: DatabaseInputs): Promise<string> {
+  const file = `~${i.handle}/.my.cnf.d/${i.name}.cnf`;
+  const fix = `write the database's current password there (as the guide says: [client_${i.name}] then password=…, 0600, the member's own) and adopt again; a new password instead is a rotation, asked for on its own`;
+  if (!i.webTarget) throw new Error(`${i.target.name}: database ${i.name}: its member has no web host in the data, so there is no credentials file to read its password from; adoption keeps passwords and never guesses one: give the member its web host, ${fix}`);
+  // check: false: a failure is reported from stderr alone, never with stdout (the password).
+  const r = await run(i.webTarget, CNF_PASSWORD, { args: [i.handle, i.home, i.name], what: `reading the password in ${file}`, kind: "read", check: false });
+  if (r.code !== 0) throw new Error(`${i.webTarget.name}: reading the password in ${file} failed (exit ${r.code}):\n${redact(r.stderr.trim())}`);
+  const v = parseLines(r.stdout);
+  if (v.get("account")?.[0] !== "present") throw new Error(`${i.webTarget.name}: database ${i.name}: there is no unix account ${i.handle} with home ${i.home} to hold its credentials file; adopt the account first`);
+  const password = v.get("password")?.[0];
+  const q = await runSql(
+    i.target,
+    i.socket,
+    `SELECT 'auth', plugin, authentication_string FROM mysql.user WHERE User = ${sqlString(i.user)} AND Host = ${sqlString(i.clientHost)};\n`,
+    `reading how ${i.user}@${i.clientHost} authenticates`,
+    password ? [password] : [],
+    true,
+    "read",
+  );
+  const row = q.stdout.split("\n").map((l) => l.split("\t")).find((x) => x[0] === "auth");
+  const problem = keptPasswordProblem(password, row ? { plugin: row[1] ?? "", auth: row[2] ?? "" } : undefined);
+  if (problem) throw new Error(`${i.webTarget.name}: database ${i.name}: cannot keep its password from ${file}: ${problem}; ${fix}`);
+  return password as string;
+}
+
+/**
+ * Adoption: the database as it runs, its password kept (read from the member's credentials
+ * file, checked against the server, returned as a secret). The inputs are the read's (limits,
+ * lock) over the data's names, so the diff against git shows each difference as an update.
+ */
+async function adopt(id: string, facts: Record<string, unknown>): Promise<{ outs: DatabaseOutputs; inputs: Record<string, unknown> }> {
+  const f = plain<DatabaseInputs>(facts);
+  const base = { ...f, archives: [], drift: [], marked: false };
+  if (!(await read(id, { ...base, password: secret("") }))) {
+    throw new Error(`${f.target.name}: database ${f.name} is in the data but not on the server: adoption takes over what runs and creates nothing. Adopt without it (remove it from members/${f.handle}/member.yaml), then put it back and run npm run up, which creates it.`);
+  }
+  const password = await livePassword(f);
+  const live = (await read(id, { ...base, password: secret(password) })) as DatabaseOutputs;
+  const outs = live as unknown as Record<string, unknown>;
+  return { outs: live, inputs: Object.fromEntries(COMPARED.filter((k) => outs[k] !== undefined).map((k) => [k, outs[k]])) };
+}
+
 /** Dry mode (the bench): what create and update return, without a host. */
 function dryOutputs(i: DatabaseInputs, olds?: DatabaseOutputs): DatabaseOutputs {
   return { ...i, password: olds?.password ?? secret(""), archives: olds?.archives ?? [], drift: [], marked: true };
@@ -566,5 +634,6 @@ export const databaseType: ResourceType<DatabaseInputs, DatabaseOutputs> = {
   read,
   update,
   delete: del,
+  adopt,
   dryOutputs,
 };

@@ -186,6 +186,31 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
     };
   },
 
+  /**
+   * Adoption: the set as the host has it, contents and all (the import's inputs), and each
+   * zone's serial as it serves it, so an unchanged zone keeps its serial and the diff against
+   * git shows every other file as an update. A host that never had Globenet's set of this
+   * kind is adopted as an empty one: the update that follows writes it. DNSSEC keys are
+   * BIND's own (outside every set) and are never touched.
+   */
+  async adopt(_id, facts) {
+    const where = facts as unknown as Where;
+    const listing = await listLive(where);
+    const hashes = sortedRecord(listing?.hashes ?? {});
+    const files = await fetchLive(where, Object.keys(hashes));
+    const serials: Record<string, number> = {};
+    if (where.kind === "bind-primary") {
+      for (const [path, content] of Object.entries(files)) {
+        if (!isZoneFile(path)) continue;
+        const s = serialIn(content);
+        if (s === undefined) throw new Error(`${where.target.name}: the live zone file ${path} has no SOA serial this provider can read (a "<number> ; serial" line): adoption keeps serials and never guesses one; fix the file on the host and adopt again`);
+        serials[path] = s;
+      }
+    }
+    const base = { target: where.target, kind: where.kind, ...(where.phpVersion ? { phpVersion: where.phpVersion } : {}) };
+    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes) }, inputs: { ...base, files: sortedRecord(files) } };
+  },
+
   async update(_id, olds, raw) {
     const inputs = parseInputs(raw as unknown as Record<string, unknown>);
     return applyWith(inputs, updateSerials(olds, inputs, new Date()));

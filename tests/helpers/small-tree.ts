@@ -81,12 +81,15 @@ export class RealHosts {
    * Refuses a machine where a lab or another test runs (its files or MariaDB socket exist), then
    * snapshots the machine's files and starts the daemons.
    */
-  async start(): Promise<void> {
+  async start(opts: { restoreLeftovers?: boolean; fpm?: boolean } = {}): Promise<void> {
     // /var/cache/bind/globenet is only a cache of transferred zones, and DNSSEC keys and signing
     // links outlive every apply on purpose: a past lab may leave them (the snapshot restores them).
     const lasting = (x: string) => x.startsWith("/var/cache") || x.endsWith("/globenet-keys") || x.endsWith("/globenet-signing");
+    // restoreLeftovers: a caller that holds the real-daemons lock and finds no daemon of a lab
+    // running takes the live roots a stopped lab left into the snapshot, which puts them back.
+    const lab = opts.restoreLeftovers && ["named", "apache2", "mariadbd"].some((d) => run("pgrep", ["-x", d]).status === 0);
     for (const p of [...SNAPSHOT.filter((x) => x.includes("globenet") && !lasting(x)), "/etc/bind/globenet"]) {
-      if (existsSync(p)) throw new Error(`${p} exists: a lab or an earlier run uses this machine; this test would clobber it`);
+      if (existsSync(p) && (!opts.restoreLeftovers || lab)) throw new Error(`${p} exists: a lab or an earlier run uses this machine; this test would clobber it`);
     }
     if (existsSync(SOCKET)) throw new Error(`${SOCKET} exists: a MariaDB runs here; stop it (or the lab) first`);
     this.owned = true;
@@ -101,7 +104,10 @@ export class RealHosts {
     this.daemons.push(await startApache(80));
     const bind = await startBind();
     this.bindPort = bind.port;
-    this.daemons.push(bind, await startFpm("8.2"));
+    // One push each: a start that fails must leave what already runs in the list stop() empties.
+    this.daemons.push(bind);
+    // fpm: false, for a tree without PHP sites (a php-fpm of this machine may then run).
+    if (opts.fpm !== false) this.daemons.push(await startFpm("8.2"));
   }
 
   /** Stops what start started, removes the members' users, puts the machine's files back. */

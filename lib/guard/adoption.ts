@@ -1,0 +1,87 @@
+import { RESOURCE_TOKENS } from "../base/tokens";
+import type { Bilingual, Lang } from "../i18n/lang";
+import type { Plan } from "./plan";
+
+/**
+ * The guard of an adoption (npm run up -- --adopt; docs/architecture.md, "Adoption"): the
+ * first `up` after an import takes over what runs and changes only what git says differently,
+ * as updates. Any step that would delete or replace something (a resource, or a component
+ * grouping them) is refused, whatever Allow-Destroy lines say: adoption is not the time, and
+ * the message says what to do instead.
+ */
+
+/** Steps that remove or remake something. */
+const REFUSED = new Set(["delete", "replace", "create-replacement", "delete-replaced", "import-replacement", "read-replacement", "discard", "discard-replaced"]);
+
+export interface AdoptionRefusal {
+  urn: string;
+  type: string;
+  name: string;
+  op: string;
+  message: Bilingual;
+}
+
+export interface AdoptionVerdict {
+  ok: boolean;
+  refused: AdoptionRefusal[];
+  /** Names of the resources taken over from their hosts. */
+  imported: string[];
+  /** `type name: property, …` of the resources the adoption changes, each an update. */
+  updated: string[];
+  /** Names of the resources the adoption makes (types adoption creates anew; provider/adopt-ids.ts). */
+  created: string[];
+}
+
+function refusal(op: string, type: string, name: string, diffs: string[]): Bilingual {
+  const what = `${type} ${name}`;
+  if (op === "delete" || op === "discard") {
+    return {
+      en: `${what} would be deleted: it is in the state but not in the data. Adoption deletes nothing: put it back in the data (npm run import writes it), adopt, then remove it in a change of its own, which the guard judges as any removal.`,
+      fr: `${what} serait supprimé : il est dans l'état mais plus dans les données. L'adoption ne supprime rien : remettez-le dans les données (npm run import l'écrit), adoptez, puis retirez-le dans un changement à part, que le garde-fou juge comme tout retrait.`,
+    };
+  }
+  const props = diffs.length ? diffs.join(", ") : "a property that cannot change in place";
+  return {
+    en: `${what} would be replaced (made anew) because of ${props}: adoption keeps what runs. Make the data say what the host has for ${props} (npm run import writes it), adopt, then change it in a change of its own, which the guard judges as any replacement.`,
+    fr: `${what} serait remplacé (refait à neuf) à cause de ${props} : l'adoption garde ce qui tourne. Faites dire aux données ce que l'hôte a pour ${props} (npm run import l'écrit), adoptez, puis changez-le dans un changement à part, que le garde-fou juge comme tout remplacement.`,
+  };
+}
+
+const PROVIDER_TYPES = new Set<string>(Object.values(RESOURCE_TOKENS));
+
+export function judgeAdoption(plan: Plan): AdoptionVerdict {
+  const refused: AdoptionRefusal[] = [];
+  const imported: string[] = [];
+  const updated: string[] = [];
+  const created: string[] = [];
+  const seen = new Set<string>();
+  for (const s of plan.steps) {
+    if (s.type === "pulumi:pulumi:Stack" || s.type.startsWith("pulumi:providers:")) continue;
+    if (REFUSED.has(s.op)) {
+      // A replacement is announced in several steps: one refusal per resource.
+      if (!seen.has(s.urn)) refused.push({ urn: s.urn, type: s.type, name: s.name, op: s.op, message: refusal(s.op, s.type, s.name, s.diffs ?? []) });
+      seen.add(s.urn);
+    } else if (s.op === "import") imported.push(s.name);
+    else if (s.op === "update") updated.push(`${s.type} ${s.name}${s.diffs?.length ? `: ${s.diffs.join(", ")}` : ""}`);
+    else if (s.op === "create" && PROVIDER_TYPES.has(s.type)) created.push(s.name);
+  }
+  return { ok: refused.length === 0, refused, imported, updated, created };
+}
+
+
+export function formatAdoption(v: AdoptionVerdict, lang: Lang = "en"): string {
+  const fr = lang === "fr";
+  const lines: string[] = [];
+  lines.push(
+    v.ok
+      ? fr
+        ? `adoption : OK — ${v.imported.length} objet(s) repris des hôtes, ${v.updated.length} mis à jour vers git, ${v.created.length} créé(s) ; rien n'est remplacé ni supprimé.`
+        : `adoption: OK — ${v.imported.length} object(s) taken over from the hosts, ${v.updated.length} updated to git, ${v.created.length} created; nothing is replaced or deleted.`
+      : fr
+        ? "adoption : REFUSÉE — ce plan remplacerait ou supprimerait ce qui tourne ; rien n'a été changé :"
+        : "adoption: REFUSED — this plan would replace or delete what runs; nothing was changed:",
+  );
+  for (const r of v.refused) lines.push(`  ${fr ? r.message.fr : r.message.en}`);
+  if (v.ok) for (const u of v.updated) lines.push(`  ${fr ? "mise à jour" : "update"}  ${u}`);
+  return lines.join("\n");
+}

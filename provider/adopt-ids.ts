@@ -1,0 +1,110 @@
+/**
+ * Adoption (docs/architecture.md, "Adoption"): which resource of the program the first `up`
+ * after an import takes over from the host instead of creating, and with which import id.
+ * Pure: the program (index.ts) decides with it, the provider (provider/main.ts) decodes the id.
+ *
+ * The engine's import calls the provider's Read with the id alone (no inputs, no state), and
+ * Read needs to know where to look: the host (its address, port, user, pinned key) and the
+ * object's identity (handle, database name, file-set kind). An adoption id is therefore the
+ * resource's own id followed by those facts, taken from the program's inputs:
+ *     <id>@adopt:<base64url(JSON facts)>
+ * Read answers with the resource's own id, so the state never keeps the long form. The facts
+ * are connection facts and names, never a secret (the provider's key stays in its environment).
+ */
+import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
+
+const MARK = "@adopt:";
+
+type Props = Record<string, unknown>;
+
+interface Adoptable {
+  /** The id create gives this resource (provider/resources/<type>.ts). */
+  id(p: Props): string;
+  /** What Read needs to find the live object: the inputs without what it reads itself. */
+  facts(p: Props): Props;
+}
+
+const targetName = (p: Props) => String((p.target as { name?: unknown } | undefined)?.name ?? "");
+const without = (p: Props, ...keys: string[]): Props => Object.fromEntries(Object.entries(p).filter(([k, v]) => v !== undefined && !keys.includes(k)));
+
+/**
+ * Every provider type: how it is adopted, created anew, or why adoption refuses it (the type
+ * makes this exhaustive, as the guard's decisions are). "create": nothing on the host is lost
+ * by making it again. "refuse": the message says what to do instead.
+ */
+export const ADOPTION: Record<ResourceToken, Adoptable | { create: string } | { refuse: string }> = {
+  [RESOURCE_TOKENS.account]: { id: (p) => String(p.handle), facts: (p) => without(p, "archives") },
+  [RESOURCE_TOKENS.database]: { id: (p) => String(p.name), facts: (p) => without(p, "password", "archives") },
+  // The files are read from the host (their contents are the import's inputs), never sent in the id.
+  [RESOURCE_TOKENS.fileSet]: {
+    id: (p) => [targetName(p), String(p.kind), ...(p.phpVersion ? [String(p.phpVersion)] : [])].join(":"),
+    facts: (p) => without({ target: p.target, kind: p.kind, phpVersion: p.phpVersion }),
+  },
+  // Made anew rather than read: its read refuses an account without Globenet's marker, which a
+  // hand-made account gets only from the update that follows its own import. Jobs the import
+  // moved from the member's own lines into `cron:` stay there too until a volunteer removes
+  // them (the guide's last adoption step).
+  [RESOURCE_TOKENS.crontab]: { create: "the data's jobs are written as Globenet's block at the end of the member's crontab; the member's own lines above it are never touched" },
+  [RESOURCE_TOKENS.transferKey]: { create: "the TSIG key of zone transfers is made anew (the secondaries keep serving what they have meanwhile)" },
+  [RESOURCE_TOKENS.backupClient]: { create: "a host's backup schedule is rendered from the data; an existing key and passphrase on the host are kept by its create" },
+  [RESOURCE_TOKENS.guest]: {
+    refuse:
+      "adopting a running VPS is not supported yet (its read cannot yet tell the disk and seed the data describes from the ones on the host): leave its file out of the adoption (move members/<handle>/vps/<name>.yaml away), adopt, then put it back once the guest is recreated or adopted by hand",
+  },
+  [RESOURCE_TOKENS.backupRepository]: {
+    refuse: "adopting an existing backup repository is not supported (its passphrase cannot be read back): adopt without the backup role, then add it (a new repository is made)",
+  },
+};
+
+export type AdoptionDecision =
+  /** Not a provider resource (a component, the stack), or already in the state: nothing special. */
+  | { kind: "as-is" }
+  | { kind: "import"; id: string; importId: string }
+  | { kind: "create"; why: string }
+  | { kind: "refuse"; message: string };
+
+/** `type::name`: how the program's transform and the state's URNs name one resource. */
+export function resourceKey(type: string, name: string): string {
+  return `${type}::${name}`;
+}
+
+/** The state's resources as resourceKey()s (from `pulumi stack export`'s URNs). */
+export function keysOfUrns(urns: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const urn of urns) {
+    const parts = urn.split("::");
+    const types = (parts[2] ?? "").split("$");
+    out.add(resourceKey(types[types.length - 1] ?? "", parts.slice(3).join("::")));
+  }
+  return out;
+}
+
+/** What adoption does with one resource the program declares. */
+export function adoptionOf(r: { type: string; name: string; custom: boolean; props: Props }, inState: ReadonlySet<string>): AdoptionDecision {
+  const rule = (ADOPTION as Record<string, (typeof ADOPTION)[ResourceToken] | undefined>)[r.type];
+  if (!r.custom || !rule || inState.has(resourceKey(r.type, r.name))) return { kind: "as-is" };
+  if ("refuse" in rule) return { kind: "refuse", message: `${r.type} ${r.name}: ${rule.refuse}` };
+  if ("create" in rule) return { kind: "create", why: rule.create };
+  const id = rule.id(r.props);
+  return { kind: "import", id, importId: importIdOf(id, rule.facts(r.props)) };
+}
+
+export function importIdOf(id: string, facts: Props): string {
+  if (id.includes(MARK)) throw new Error(`an id cannot contain "${MARK}" (${id})`);
+  return `${id}${MARK}${Buffer.from(JSON.stringify(facts), "utf8").toString("base64url")}`;
+}
+
+/** The resource's own id and Read's facts, or undefined for an ordinary id. */
+export function parseImportId(importId: string): { id: string; facts: Props } | undefined {
+  const at = importId.indexOf(MARK);
+  if (at < 0) return undefined;
+  const text = Buffer.from(importId.slice(at + MARK.length), "base64url").toString("utf8");
+  let facts: unknown;
+  try {
+    facts = JSON.parse(text);
+  } catch {
+    throw new Error(`the adoption id of ${importId.slice(0, at)} is damaged (its facts are not JSON): run the adoption again from the CLI (npm run up -- --adopt)`);
+  }
+  if (!facts || typeof facts !== "object" || Array.isArray(facts)) throw new Error(`the adoption id of ${importId.slice(0, at)} carries no facts object`);
+  return { id: importId.slice(0, at), facts: facts as Props };
+}

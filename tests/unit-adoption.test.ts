@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { adoptionOf, importIdOf, keysOfUrns, parseImportId, resourceKey } from "../provider/adopt-ids";
+import { keptPasswordProblem, nativePasswordHash } from "../provider/resources/database";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
+import { formatAdoption, judgeAdoption } from "../lib/guard/adoption";
+import type { PlanStep } from "../lib/guard/plan";
+
+/** Adoption's pure parts: which resource is imported with which id, the kept password's checks, the adoption guard. */
+
+const target = { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample host" };
+const account = { target, handle: "velo-libre", home: "/home/velo-libre", status: "active", sshKeys: [], sites: ["velo-libre.example"], archiveDir: "/var/a", diskQuotaMb: 1000, sshd: { dropinDir: "/etc/ssh/sshd_config.d", pidFile: "/run/sshd.pid" }, contact: "h@globenet.example", archives: undefined };
+const database = { target, handle: "velo-libre", home: "/home/velo-libre", name: "velo_wp", user: "velo_wp", clientHost: "localhost", limits: { max_user_connections: 10 }, status: "active", archiveDir: "/var/a", password: undefined, archives: undefined };
+const files = { target, kind: "php-fpm", phpVersion: "8.2", files: { "pool.d/velo-libre.conf": "[velo-libre]\n" } };
+
+describe("which resources adoption imports, with which ids", () => {
+  const none = new Set<string>();
+  it.each([
+    ["an account: id = handle, facts = its inputs", RESOURCE_TOKENS.account, "velo-libre", account, "velo-libre", { ...account, archives: undefined }],
+    ["a database: id = its name, never a password", RESOURCE_TOKENS.database, "velo_wp", database, "velo_wp", { ...database, password: undefined, archives: undefined }],
+    ["a file set: id = host:kind:php version, the files are read from the host", RESOURCE_TOKENS.fileSet, "web1-php8.2", files, "web1:php-fpm:8.2", { target, kind: "php-fpm", phpVersion: "8.2" }],
+    ["a bind set has no php version", RESOURCE_TOKENS.fileSet, "ns1-bind", { target, kind: "bind-primary", files: {} }, "web1:bind-primary", { target, kind: "bind-primary" }],
+  ])("%s", (_what, type, name, props, id, facts) => {
+    const d = adoptionOf({ type, name, custom: true, props }, none);
+    expect(d.kind).toBe("import");
+    if (d.kind !== "import") return;
+    expect(d.id).toBe(id);
+    expect(d.importId.startsWith(`${id}@adopt:`)).toBe(true);
+    expect(parseImportId(d.importId)).toEqual({ id, facts: JSON.parse(JSON.stringify(facts)) });
+    expect(d.importId).not.toContain("password");
+  });
+
+  it.each([
+    ["already in the state", RESOURCE_TOKENS.account, "velo-libre", true, new Set([resourceKey(RESOURCE_TOKENS.account, "velo-libre")]), "as-is"],
+    ["a component", "globenet:member:Member", "velo-libre", false, none, "as-is"],
+    ["a member's crontab block is made anew (the member's own lines stay)", RESOURCE_TOKENS.crontab, "velo-libre", true, none, "create"],
+    ["the transfer key is made anew", RESOURCE_TOKENS.transferKey, "ns1-transfer-key", true, none, "create"],
+    ["a backup client is made anew (it keeps a key already there)", RESOURCE_TOKENS.backupClient, "web1-backup-client", true, none, "create"],
+    ["a VPS is refused", RESOURCE_TOKENS.guest, "velo-libre--atelier", true, none, "refuse"],
+    ["a backup repository is refused", RESOURCE_TOKENS.backupRepository, "web1-backup-repository", true, none, "refuse"],
+  ])("%s", (_what, type, name, custom, inState, kind) => {
+    const d = adoptionOf({ type, name, custom, props: {} }, inState);
+    expect(d.kind).toBe(kind);
+    if (d.kind === "refuse") expect(d.message).toMatch(new RegExp(`^${type} ${name}: .* (leave|adopt without)`));
+  });
+
+  it("reads the state's URNs as the transform names resources; an ordinary id is no adoption id", () => {
+    expect([...keysOfUrns(["urn:pulumi:lab::globenet-infra::globenet:member:Member$globenet:hosting:Account::velo-libre", "urn:pulumi:lab::globenet-infra::pulumi:pulumi:Stack::globenet-infra-lab"])]).toEqual([
+      "globenet:hosting:Account::velo-libre",
+      "pulumi:pulumi:Stack::globenet-infra-lab",
+    ]);
+    expect(parseImportId("velo-libre")).toBeUndefined();
+    expect(parseImportId("web1:apache2")).toBeUndefined();
+    expect(() => parseImportId("x@adopt:bm90IGpzb24")).toThrow(/damaged/);
+    expect(() => importIdOf("a@adopt:b", {})).toThrow(/cannot contain/);
+  });
+});
+
+describe("a database password is kept only when the host proves it", () => {
+  const pw = "Abcdefghijklmnop_0123456789-xyzAB";
+  it("hashes as MariaDB's mysql_native_password does", () => {
+    // SELECT PASSWORD('password') on MariaDB.
+    expect(nativePasswordHash("password")).toBe("*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19");
+  });
+  it.each([
+    ["the file's password opens the account", pw, { plugin: "mysql_native_password", auth: nativePasswordHash(pw) }, undefined],
+    ["no account yet: the update makes it with this password", pw, undefined, undefined],
+    ["no password line", undefined, undefined, /no password= line/],
+    ["a password with a quote", "abc'defghijklmnopq", undefined, /not one this provider writes/],
+    ["too short", "short", undefined, /not one this provider writes/],
+    ["another password", pw, { plugin: "mysql_native_password", auth: nativePasswordHash("other-password-123") }, /does not open/],
+    ["another plugin", pw, { plugin: "ed25519", auth: "xyz" }, /authenticates with ed25519/],
+  ])("%s", (_what, password, acct, problem) => {
+    const p = keptPasswordProblem(password, acct);
+    if (problem === undefined) expect(p).toBeUndefined();
+    else expect(p).toMatch(problem);
+    if (p && password) expect(p).not.toContain(password);
+  });
+});
+
+describe("the adoption guard", () => {
+  const urn = (type: string, name: string) => `urn:pulumi:lab::globenet-infra::globenet:member:Member$${type}::${name}`;
+  const step = (op: string, type: string, name: string, diffs?: string[]): PlanStep => ({ op, urn: urn(type, name), type, name, diffs });
+  const A = RESOURCE_TOKENS.account;
+  const D = RESOURCE_TOKENS.database;
+  const F = RESOURCE_TOKENS.fileSet;
+  it.each([
+    ["imports and updates pass", [step("create", "globenet:member:Member", "velo-libre"), step("import", A, "velo-libre"), step("update", A, "velo-libre", ["marked"]), step("import", D, "velo_wp"), step("import", F, "lab-bind")], true, []],
+    ["a created transfer key passes", [step("create", RESOURCE_TOKENS.transferKey, "ns1-transfer-key")], true, []],
+    ["a replaced database is refused, once, naming what differs", [step("replace", D, "velo_wp", ["user"]), step("create-replacement", D, "velo_wp"), step("delete-replaced", D, "velo_wp")], false, [`${D} velo_wp would be replaced (made anew) because of user`]],
+    ["a delete is refused", [step("delete", A, "old-member")], false, [`${A} old-member would be deleted`]],
+    ["an import over something else in the state is refused", [step("import-replacement", F, "lab-apache2")], false, [`${F} lab-apache2 would be replaced`]],
+  ])("%s", (_what, steps, ok, starts) => {
+    const v = judgeAdoption({ stack: "lab", steps });
+    expect(v.ok).toBe(ok);
+    expect(v.refused.map((r) => r.message.en.slice(0, (starts[0] ?? "").length))).toEqual(starts);
+    expect(v.refused.every((r) => r.message.fr.length > 0)).toBe(true);
+  });
+
+  it("says what it takes over and updates, in English and French", () => {
+    const v = judgeAdoption({ stack: "lab", steps: [step("import", A, "velo-libre"), step("update", A, "velo-libre", ["marked"]), step("import", D, "velo_wp")] });
+    expect(formatAdoption(v)).toBe(`adoption: OK — 2 object(s) taken over from the hosts, 1 updated to git, 0 created; nothing is replaced or deleted.\n  update  ${A} velo-libre: marked`);
+    expect(formatAdoption(judgeAdoption({ stack: "lab", steps: [step("delete", A, "x")] }), "fr")).toMatch(/^adoption : REFUSÉE[^\n]*\n  globenet:hosting:Account x serait supprimé/);
+  });
+});
