@@ -90,6 +90,7 @@ export class Member extends pulumi.ComponentResource {
             limits: d.limits,
             status,
             archiveDir: args.archiveDir,
+            ...(d.rotation ? { rotation: d.rotation } : {}),
           },
           // The credentials file lands in the member's home: the account comes first.
           { parent: this, dependsOn: this.account ? [this.account] : [] },

@@ -230,6 +230,31 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
     expect(asMember("SELECT 1;").stdout.trim()).toBe("1");
   });
 
+  it("rotate_password: a new value sets a new password and delivers it; the old one is refused; the same value again changes nothing", async () => {
+    const cnf = join(home, ".my.cnf.d", `${name}.cnf`);
+    const before = plain<string>(outs.password);
+    const rotated = { ...inputs, rotation: "1" };
+    expect((databaseType.diff(name, outs, rotated) as { diffs: string[] }).diffs).toEqual(["rotation"]);
+    outs = await databaseType.update(name, outs, rotated);
+    const after = plain<string>(outs.password);
+    expect(after).not.toBe(before);
+    expect(readFileSync(cnf, "utf8")).toContain(`password=${after}\n`);
+    expect(asMember("SELECT v FROM t;").stdout.trim()).toBe("row kept by the dump");
+    // The old password, tried from a file of its own (never in argv): refused.
+    const oldCnf = join(scratch, "old-password.cnf");
+    writeFileSync(oldCnf, `[client]\nuser=${name}\npassword=${before}\nsocket=${db.socket}\n`, { mode: 0o600 });
+    const old = run("mariadb", [`--defaults-file=${oldCnf}`, "-e", "SELECT 1"], { timeoutMs: 20_000 });
+    rmSync(oldCnf, { force: true });
+    expect(old.status).not.toBe(0);
+    expect(old.stderr).toMatch(/Access denied/);
+    // No new value: the password stays.
+    outs = await databaseType.update(name, outs, rotated);
+    expect(plain<string>(outs.password)).toBe(after);
+    expect(databaseType.check({ ...inputs, rotation: "soon; DROP" }).failures?.map((f) => f.property)).toEqual(["rotation"]);
+    password = after;
+    inputs = rotated;
+  });
+
   it("the provider's records are root's: the member can neither read nor write them", () => {
     expect(root(`SELECT kind, name, host FROM ${META_DB}.owned WHERE name = '${name}' ORDER BY kind`)).toBe(`database\t${name}\t\nuser\t${name}\tlocalhost`);
     expect(asMember(`SELECT * FROM ${META_DB}.owned;`).stderr).toMatch(/denied/);

@@ -27,7 +27,7 @@ const FULL: Record<DataKind, unknown> = {
     db_host: "db1",
     disk_quota_mb: 2048,
     sites: [{ host: "velo-libre.example", aliases: ["www.velo-libre.example"], redirects: ["velolibre.example"], webroot: "public", php: "8.2", php_settings: { memory_limit_mb: 256, upload_max_mb: 32, max_execution_time_s: 60, max_children: 6 }, tls: "none", tls_none_reason: "kiosk", dns: "external" }],
-    databases: [{ name: "velo_wp", limits: { max_user_connections: 10, max_queries_per_hour: 1000, max_updates_per_hour: 100 } }],
+    databases: [{ name: "velo_wp", limits: { max_user_connections: 10, max_queries_per_hour: 1000, max_updates_per_hour: 100 }, rotate_password: 2 }],
     db_limits: { max_user_connections: 20, max_queries_per_hour: 2000, max_updates_per_hour: 200 },
     cron: [{ schedule: "*/15 * * * *", command: "php wp-cron.php", comment: "WordPress" }],
   },

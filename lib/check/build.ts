@@ -83,7 +83,10 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       }
       for (const d of mv.databases) {
         const limits = { ...mv.db_limits, ...d.limits };
-        databases.push({ handle: mv.handle, status: mv.status, name: d.name, user: d.name, dbHost, clientHost: clientHost ?? "localhost", limits: { ...limits, max_user_connections: limits.max_user_connections ?? 20 }, webHost, file: m.src.file });
+        databases.push({
+          handle: mv.handle, status: mv.status, name: d.name, user: d.name, dbHost, clientHost: clientHost ?? "localhost", limits: { ...limits, max_user_connections: limits.max_user_connections ?? 20 }, webHost, file: m.src.file,
+          ...(d.rotate_password !== undefined ? { rotation: String(d.rotate_password) } : {}),
+        });
       }
     }
   }

@@ -88,6 +88,8 @@ export interface DatabaseModel {
   limits: Required<Pick<DbLimits, "max_user_connections">> & DbLimits;
   /** Web host that receives ~/.my.cnf. */
   webHost?: string;
+  /** rotate_password as text, when the member file has one: a new value, a new password. */
+  rotation?: string;
   file: string;
 }
 

@@ -23,6 +23,13 @@ export const database = z.strictObject({
   name: databaseName,
   /** Overrides the member's db_limits for this database's user. */
   limits: dbLimits.optional(),
+  /**
+   * Raise it (a counter) or write today's date to get a new password at the next apply,
+   * delivered in the member's ~/.my.cnf.d; the old one stops working then.
+   */
+  rotate_password: z
+    .union([z.number().int().min(1).max(9_999_999), z.string().regex(/^\d{4}-\d{2}-\d{2}$/)], { error: 'must be a counter (1, 2, …) or a date in quotes like "2026-12-04" (change it to get a new password)' })
+    .optional(),
 });
 
 export const site = z

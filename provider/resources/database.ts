@@ -73,6 +73,11 @@ export interface DatabaseInputs {
   archiveDir: string;
   /** The server's unix socket for the admin connection (and the member's, with clientHost localhost); default the system one. */
   socket?: string;
+  /**
+   * The member file's rotate_password (a counter or a date), when it has one: a new value makes
+   * the next update generate a new password and deliver it. Absent and "" are the same.
+   */
+  rotation?: string;
 }
 
 export interface DatabaseOutputs extends DatabaseInputs {
@@ -355,6 +360,9 @@ function check(raw: Record<string, unknown>): { inputs?: DatabaseInputs; failure
     const sp = pathProblem(news.socket, "socket path");
     if (sp) f.add("socket", sp);
   }
+  if (news.rotation !== undefined && news.rotation !== null && news.rotation !== "" && !(str(news.rotation) && ROTATION.test(news.rotation))) {
+    f.add("rotation", "must be a counter (1, 2, …) or a date like 2026-12-04 (rotate_password in the member file)");
+  }
   if (!f.ok || !limits) return { failures: f.list };
   const l: DatabaseLimits = { max_user_connections: limits.max_user_connections as number };
   if (limits.max_queries_per_hour !== undefined && limits.max_queries_per_hour !== null) l.max_queries_per_hour = limits.max_queries_per_hour as number;
@@ -372,12 +380,16 @@ function check(raw: Record<string, unknown>): { inputs?: DatabaseInputs; failure
   };
   if (news.webTarget) inputs.webTarget = asTarget(news.webTarget);
   if (news.socket) inputs.socket = news.socket as string;
+  if (news.rotation) inputs.rotation = news.rotation as string;
   return { inputs };
 }
 
 // ---- diff -------------------------------------------------------------------------------
 
-const COMPARED = ["target", "webTarget", "handle", "home", "name", "user", "clientHost", "limits", "status", "archiveDir", "socket"];
+const COMPARED = ["target", "webTarget", "handle", "home", "name", "user", "clientHost", "limits", "status", "archiveDir", "socket", "rotation"];
+
+/** rotate_password's value as the provider takes it (the schema's rule: lib/schema/member.ts). */
+const ROTATION = /^(\d{1,7}|\d{4}-\d{2}-\d{2})$/;
 
 function diff(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): DiffResult & { diffs: string[] } {
   const olds = plain<Record<string, unknown>>(rawOlds);
@@ -422,7 +434,10 @@ async function create(raw: DatabaseInputs): Promise<{ id: string; outs: Database
 async function update(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): Promise<DatabaseOutputs> {
   const olds = plain<DatabaseOutputs & { password?: unknown }>(rawOlds);
   const news = plain<DatabaseInputs>(rawNews);
-  const password = passwordOf(olds) ?? newPassword();
+  // A new rotate_password value: a new password, set on the server and delivered below.
+  const rotate = (olds.rotation ?? "") !== (news.rotation ?? "");
+  const password = (rotate ? undefined : passwordOf(olds)) ?? newPassword();
+  if (rotate) console.error(`globenet: ${news.target.name}: database ${news.name}: new password (rotate_password: ${news.rotation ?? "removed"}); the member finds it in ~${news.handle}/.my.cnf.d/${news.name}.cnf`);
   // Suspension first locks the account and closes its sessions: a member holding a lock on its
   // tables would otherwise keep the converging SQL waiting and so put off its own suspension.
   if (news.status === "suspended" && olds.status !== "suspended") await lockAndCloseSessions(news);
