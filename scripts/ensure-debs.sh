@@ -56,6 +56,9 @@ PACKAGES=(
   borgbackup             # backups (provider backup Client and Repository, provider/scripts/backup/run.sh): borg create/prune/check/extract on each host, borg serve on the backup host; tests/provider-backup.test.ts
   iproute2               # ip netns/link/route, ss: the multi-host lab's namespaces (lib/lab/netns.ts), tests/lab-multi.test.ts
   util-linux             # nsenter, unshare: each lab host's daemons in its network and mount namespaces (lib/lab/netns.ts)
+  prometheus             # the monitor host's Prometheus; promtool checks the rendered configuration and rules (tests/monitoring-checkers.test.ts)
+  prometheus-alertmanager # amtool check-config on the rendered alertmanager.yml
+  prometheus-blackbox-exporter # --config.check on the rendered blackbox.yml (the sites', zones' and VPS' probes)
 )
 # The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
 UNIT_PACKAGES=(

@@ -2,7 +2,7 @@ import type { Diagnostic } from "../load/diagnostic";
 import { sortDiagnostics } from "../load/diagnostic";
 import { loadTree, type LoadedTree } from "../load/tree";
 import { checkDatabaseNames } from "./databases";
-import { checkBackupHost, checkDnsHosts, memberHost } from "./hosts";
+import { checkBackupHost, checkDnsHosts, checkMonitorHost, memberHost } from "./hosts";
 import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "./sites";
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "./vps";
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "./zones";
@@ -46,6 +46,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
     .map(([name, h]) => ({ name, roles: h.roles, fqdn: h.fqdn, address: h.address, ipv4: h.ipv4 ?? (h.address.includes(":") ? undefined : h.address), ipv6: h.ipv6 ?? (h.address.includes(":") ? h.address : undefined), host: h }));
   const dns = checkDnsHosts(ctx);
   checkBackupHost(ctx);
+  checkMonitorHost(ctx);
 
   const members: MemberModel[] = [];
   const sites: SiteModel[] = [];

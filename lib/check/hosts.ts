@@ -109,3 +109,14 @@ export function checkBackupHost(ctx: Ctx): void {
     }
   }
 }
+
+/** At most one host watches the others (one Prometheus, one Alertmanager: alerts are not sent twice). */
+export function checkMonitorHost(ctx: Ctx): void {
+  const monitors = hostsWithRole(ctx, "monitor");
+  if (monitors.length > 1) {
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", monitors[1] as string, "roles"), {
+      en: `only one host may have the monitor role, found ${monitors.join(", ")} (keep it on one: two would send every alert twice)`,
+      fr: `un seul hôte peut avoir le rôle monitor, il y en a ${monitors.length} (${monitors.join(", ")}) (gardez-le sur un seul : deux enverraient chaque alerte deux fois)`,
+    });
+  }
+}

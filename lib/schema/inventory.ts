@@ -3,7 +3,7 @@ import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshPublicKe
 import { PHP_VERSION } from "./names";
 import { inventoryPhp } from "./php-settings";
 
-export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor", "backup"] as const;
+export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor", "backup", "monitor"] as const;
 export type Role = (typeof ROLES)[number];
 
 const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, { error: "must be an absolute path of letters, digits, '.', '_', '-' and '/' (like /var/backups/globenet)" }).refine((s) => !s.includes(".."), { error: "must not contain `..` (write the real path)" });
@@ -201,6 +201,21 @@ const backup = z.strictObject({
     .optional(),
 });
 
+/** Thresholds of the alerts the monitor host's Prometheus evaluates. */
+const monitoring = z.strictObject({
+  scrape_interval_sec: positiveInt("seconds", 3600).default(30),
+  /** A site's certificate with fewer days left fires. */
+  cert_days: positiveInt("days", 89).default(14),
+  /** A host's file system fuller than this (blocks or inodes) fires. */
+  disk_percent: positiveInt("%", 99).default(85),
+  /** A secondary's serial behind the primary's for this long fires. */
+  serial_lag_minutes: positiveInt("minutes", 1440).default(15),
+  /** A site, zone, VPS or database failing for this long fires. */
+  down_minutes: positiveInt("minutes", 1440).default(5),
+  /** Where Alertmanager sends alerts (the GitLab issue bridge); default the monitor host's own. */
+  webhook: z.url({ protocol: /^https?$/, error: "must be an http(s) URL, like http://127.0.0.1:9099/alerts" }).optional(),
+});
+
 /** How strict a few checks are (docs/architecture.md, "Every address has its PTR"). */
 const checks = z.strictObject({
   ptr: z.enum(["warn", "error"], { error: 'must be "warn" (validate prints it, nothing is refused) or "error" (validate refuses the data)' }).default("warn"),
@@ -233,6 +248,8 @@ export const inventorySchema = z.strictObject({
   backup: backup.optional(),
   /** Members' site logs on the web hosts (each member reads its own): how long they are kept. */
   site_logs: z.strictObject({ keep_days: positiveInt("days", 3650).default(14) }).prefault({}),
+  /** What the monitor host watches and when an alert fires (docs/architecture.md, "Monitoring"). */
+  monitoring: monitoring.prefault({}),
   /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */
   checks: checks.prefault({}),
   hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),

@@ -1,0 +1,89 @@
+import type { HostModel, Model } from "./types";
+
+/**
+ * What the monitor host watches, derived from the data (docs/architecture.md, "Monitoring"):
+ * every site (HTTPS with its certificate, or HTTP for tls: none; the redirect from HTTP to
+ * HTTPS; a suspended member's site must answer the notice, 503), every zone on every name
+ * server of the inventory (SOA and its serial), every running VPS (its SSH banner), every
+ * database host (MariaDB's port), every host (node exporter). Departed members are not in the
+ * model, so nothing of theirs is probed; a suspended member's VPS is stopped on purpose.
+ * Labels name the member and the object, so an alert says whose it is.
+ */
+
+export type ProbeJob = "site" | "site-redirect" | "zone" | "vps-ssh" | "mariadb";
+
+export interface Probe {
+  job: ProbeJob;
+  /** The blackbox exporter's module (blackbox.yml). */
+  module: string;
+  /** What the blackbox exporter probes: a URL, or host:port / an address for DNS. */
+  target: string;
+  labels: Record<string, string>;
+}
+
+export interface NodeTarget {
+  /** address:9100, bracketed for IPv6. */
+  target: string;
+  labels: { host: string; roles: string };
+}
+
+export interface MonitoringPlan {
+  monitor: HostModel;
+  probes: Probe[];
+  nodes: NodeTarget[];
+  /** One DNS module per zone: blackbox's DNS query is part of the module. */
+  zoneModules: string[];
+  settings: Model["inventory"]["monitoring"];
+}
+
+/** Ports the exporters and daemons listen on (Debian's defaults). */
+export const PORTS = { node: 9100, blackbox: 9115, prometheus: 9090, alertmanager: 9093, mariadb: 3306, ssh: 22, dns: 53 } as const;
+
+const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
+
+/** The DNS module of one zone: its SOA, asked without recursion. */
+export function zoneModule(zone: string): string {
+  return `soa_${zone}`;
+}
+
+/** The plan, or undefined when no host has the monitor role. */
+export function monitoringPlan(model: Model): MonitoringPlan | undefined {
+  const monitor = model.hosts.find((h) => h.roles.includes("monitor"));
+  if (!monitor) return undefined;
+  const byName = new Map(model.hosts.map((h) => [h.name, h]));
+  const acme = !!model.inventory.acme;
+  const probes: Probe[] = [];
+
+  for (const s of model.sites) {
+    const labels = { handle: s.handle, site: s.host, web_host: s.webHost, status: s.status };
+    const https = s.tls === "acme" && acme;
+    if (s.status === "suspended") {
+      probes.push({ job: "site", module: https ? "https_suspended" : "http_suspended", target: `${https ? "https" : "http"}://${s.host}/`, labels });
+      continue;
+    }
+    probes.push({ job: "site", module: https ? "https_up" : "http_up", target: `${https ? "https" : "http"}://${s.host}/`, labels });
+    if (https) probes.push({ job: "site-redirect", module: "http_to_https", target: `http://${s.host}/`, labels });
+  }
+
+  const zoneModules: string[] = [];
+  for (const z of model.zones) {
+    zoneModules.push(zoneModule(z.name));
+    for (const ns of [z.primary, ...z.secondaries]) {
+      const h = byName.get(ns);
+      if (!h) continue;
+      probes.push({ job: "zone", module: zoneModule(z.name), target: h.address, labels: { zone: z.name, owner: z.owner, nameserver: ns, signed: String(z.dnssec) } });
+    }
+  }
+
+  for (const v of model.vps) {
+    if (v.status !== "active" || !v.ipv4) continue;
+    probes.push({ job: "vps-ssh", module: "ssh_banner", target: hostPort(v.ipv4.address, PORTS.ssh), labels: { handle: v.handle, vps: v.name, hypervisor: v.hypervisor } });
+  }
+
+  for (const h of model.hosts.filter((x) => x.roles.includes("db") && model.databases.some((d) => d.dbHost === x.name))) {
+    probes.push({ job: "mariadb", module: "tcp_connect", target: hostPort(h.address, PORTS.mariadb), labels: { host: h.name } });
+  }
+
+  const nodes = model.hosts.map((h) => ({ target: hostPort(h.address, PORTS.node), labels: { host: h.name, roles: h.roles.join(",") } }));
+  return { monitor, probes, nodes, zoneModules, settings: model.inventory.monitoring };
+}

@@ -1,0 +1,111 @@
+import { stringify } from "yaml";
+import { PORTS, type MonitoringPlan, type ProbeJob } from "../model/monitoring";
+import type { Model } from "../model/types";
+import { lineComment } from "./escape";
+import { generatedNotice, inventoryFile } from "./notice";
+
+/**
+ * The monitor host's configuration (docs/architecture.md, "Monitoring"): Prometheus' scrape
+ * configuration and alert rules, the blackbox exporter's modules, Alertmanager's routing.
+ * Written with the yaml library rather than a template: these files are lists of targets and
+ * labels built from the data, and the library quotes every value as YAML needs (a template
+ * would need an escaper per position). Checked by the daemons' own tools before use:
+ * promtool check config / check rules, amtool check-config, blackbox_exporter --config.check.
+ */
+
+/** Folder layout of the set, relative to its root (the monitor host's /etc/prometheus). */
+export const MONITORING_FILES = {
+  prometheus: "prometheus.yml",
+  rules: "rules/globenet.yml",
+  blackbox: "blackbox.yml",
+  alertmanager: "alertmanager.yml",
+} as const;
+
+const header = (model: Model, what: string) => `# ${lineComment(generatedNotice(inventoryFile(model.stack)))}\n# ${what}\n`;
+
+const JOBS: ProbeJob[] = ["site", "site-redirect", "zone", "vps-ssh", "mariadb"];
+
+/** prometheus.yml: the node exporters, then one blackbox job per kind of probe. */
+export function renderPrometheusConfig(plan: MonitoringPlan, model: Model): string {
+  const blackbox = `127.0.0.1:${PORTS.blackbox}`;
+  const probeJob = (job: ProbeJob) => ({
+    job_name: job,
+    metrics_path: "/probe",
+    static_configs: plan.probes
+      .filter((p) => p.job === job)
+      .map((p) => ({ targets: [p.target], labels: { __param_module: p.module, ...p.labels } })),
+    relabel_configs: [
+      { source_labels: ["__address__"], target_label: "__param_target" },
+      { source_labels: ["__param_target"], target_label: "instance" },
+      { target_label: "__address__", replacement: blackbox },
+    ],
+  });
+  const config = {
+    global: { scrape_interval: `${plan.settings.scrape_interval_sec}s`, evaluation_interval: `${plan.settings.scrape_interval_sec}s` },
+    rule_files: [MONITORING_FILES.rules],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${PORTS.alertmanager}`] }] }] },
+    scrape_configs: [
+      { job_name: "node", static_configs: plan.nodes.map((n) => ({ targets: [n.target], labels: n.labels })) },
+      ...JOBS.filter((j) => plan.probes.some((p) => p.job === j)).map(probeJob),
+    ],
+  };
+  return header(model, `What ${plan.monitor.name} scrapes: node exporters, and the blackbox exporter's probes of every site, zone, VPS and database host.`) + stringify(config, { lineWidth: 0 });
+}
+
+/** rules/globenet.yml: one alert per way a member's service fails, thresholds from the inventory. */
+export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
+  const s = plan.settings;
+  const down = `${s.down_minutes}m`;
+  const rule = (alert: string, expr: string, forDuration: string, summary: string) => ({ alert, expr, for: forDuration, labels: { severity: "page" }, annotations: { summary } });
+  const groups = [
+    {
+      name: "globenet",
+      rules: [
+        rule("SiteDown", 'probe_success{job="site"} == 0', down, "{{ $labels.site }} of {{ $labels.handle }} does not answer as it should ({{ $labels.status }}) on {{ $labels.web_host }}"),
+        rule("SiteNotRedirectedToHttps", 'probe_success{job="site-redirect"} == 0', down, "http://{{ $labels.site }}/ of {{ $labels.handle }} does not redirect to HTTPS"),
+        rule("CertificateExpiresSoon", `(probe_ssl_earliest_cert_expiry{job="site"} - time()) / 86400 < ${s.cert_days}`, "1h", `the certificate of {{ $labels.site }} ({{ $labels.handle }}) expires in less than ${s.cert_days} days`),
+        rule("ZoneNotAnswered", 'probe_success{job="zone"} == 0', down, "{{ $labels.nameserver }} does not answer the SOA of {{ $labels.zone }} ({{ $labels.owner }})"),
+        rule("ZoneSerialBehind", 'max by (zone, owner) (probe_dns_serial{job="zone"}) - min by (zone, owner) (probe_dns_serial{job="zone"}) > 0', `${s.serial_lag_minutes}m`, "a name server serves an older serial of {{ $labels.zone }} ({{ $labels.owner }}): a secondary stopped following its primary"),
+        rule("VpsSshDown", 'probe_success{job="vps-ssh"} == 0', down, "the VPS {{ $labels.vps }} of {{ $labels.handle }} does not answer SSH (on {{ $labels.hypervisor }})"),
+        rule("MariaDBUnreachable", 'probe_success{job="mariadb"} == 0', down, "MariaDB on {{ $labels.host }} does not accept connections"),
+        rule("HostDown", 'up{job="node"} == 0', down, "{{ $labels.host }} does not answer (node exporter)"),
+        rule("DiskFull", `100 * (1 - node_filesystem_avail_bytes{job="node",fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{job="node",fstype!~"tmpfs|overlay|squashfs"}) > ${s.disk_percent}`, "15m", `{{ $labels.mountpoint }} on {{ $labels.host }} is more than ${s.disk_percent} % full`),
+        rule("InodesFull", `100 * (1 - node_filesystem_files_free{job="node",fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_files{job="node",fstype!~"tmpfs|overlay|squashfs"}) > ${s.disk_percent}`, "15m", `{{ $labels.mountpoint }} on {{ $labels.host }} has used more than ${s.disk_percent} % of its inodes`),
+      ],
+    },
+  ];
+  return header(model, "Alerts: each names the member and the object from the data (labels handle, site, zone, vps, host).") + stringify({ groups }, { lineWidth: 0 });
+}
+
+/** blackbox.yml: how each kind of probe is made; one DNS module per zone. */
+export function renderBlackboxConfig(plan: MonitoringPlan, model: Model): string {
+  const answering = [200, 201, 202, 203, 204, 206, 301, 302, 303, 307, 308, 401, 403, 404];
+  const modules: Record<string, unknown> = {
+    https_up: { prober: "http", timeout: "10s", http: { valid_status_codes: answering, fail_if_not_ssl: true, follow_redirects: false, preferred_ip_protocol: "ip4" } },
+    http_up: { prober: "http", timeout: "10s", http: { valid_status_codes: answering, follow_redirects: false, preferred_ip_protocol: "ip4" } },
+    https_suspended: { prober: "http", timeout: "10s", http: { valid_status_codes: [503], fail_if_not_ssl: true, follow_redirects: false, preferred_ip_protocol: "ip4" } },
+    http_suspended: { prober: "http", timeout: "10s", http: { valid_status_codes: [503], follow_redirects: false, preferred_ip_protocol: "ip4" } },
+    http_to_https: {
+      prober: "http",
+      timeout: "10s",
+      http: { valid_status_codes: [301, 302, 307, 308], follow_redirects: false, preferred_ip_protocol: "ip4", fail_if_header_not_matches: [{ header: "Location", regexp: "^https://" }] },
+    },
+    ssh_banner: { prober: "tcp", timeout: "10s", tcp: { query_response: [{ expect: "^SSH-2.0-" }], preferred_ip_protocol: "ip4" } },
+    tcp_connect: { prober: "tcp", timeout: "5s", tcp: { preferred_ip_protocol: "ip4" } },
+  };
+  for (const z of plan.zoneModules) {
+    const zone = z.slice("soa_".length);
+    modules[z] = { prober: "dns", timeout: "5s", dns: { query_name: zone, query_type: "SOA", recursion_desired: false, valid_rcodes: ["NOERROR"], preferred_ip_protocol: "ip4", validate_answer_rrs: { fail_if_not_matches_regexp: [`^${zone.replace(/\./g, "\\.")}\\.\\s.*\\sSOA\\s`] } } };
+  }
+  return header(model, "The blackbox exporter's modules: sites, redirects, suspended notices, SSH banners, TCP, and each zone's SOA.") + stringify({ modules }, { lineWidth: 0 });
+}
+
+/** alertmanager.yml: every alert to the webhook (the GitLab issue bridge), resolved ones too. */
+export function renderAlertmanagerConfig(plan: MonitoringPlan, model: Model): string {
+  const url = plan.settings.webhook ?? "http://127.0.0.1:9099/alerts";
+  const config = {
+    route: { receiver: "volunteers", group_by: ["alertname", "handle", "site", "zone", "vps", "host"], group_wait: "30s", group_interval: "5m", repeat_interval: "12h" },
+    receivers: [{ name: "volunteers", webhook_configs: [{ url, send_resolved: true }] }],
+  };
+  return header(model, "Where alerts go: one webhook, which opens a GitLab issue per alert and closes it when resolved.") + stringify(config, { lineWidth: 0 });
+}

@@ -1,0 +1,77 @@
+// Unit tier: what the monitor host watches follows the data (lib/model/monitoring.ts).
+import { describe, expect, it } from "vitest";
+import { loadModel } from "../lib/check/build";
+import { monitoringPlan, zoneModule } from "../lib/model/monitoring";
+import { REPO_ROOT } from "../lib/base/repo";
+import type { Model } from "../lib/model/types";
+import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
+
+/** The repository's prod data with ns2 (a secondary) also watching: the plan from real data. */
+function prodWithMonitor(): Model {
+  const { model, errors } = loadModel(REPO_ROOT, "prod");
+  if (!model) throw new Error(JSON.stringify(errors));
+  const ns2 = model.hosts.find((h) => h.name === "ns2")!;
+  ns2.roles = [...ns2.roles, "monitor"];
+  return model;
+}
+
+const inventory = (extra: string) => (baseFiles()["Pulumi.test.yaml"] as string).replace("    hosts:\n", `    hosts:\n${extra}`);
+const MON = "      mon1:\n        roles: [monitor]\n        fqdn: mon1.globenet.example\n        address: 192.0.2.90\n        ssh: { user: globenet-deploy, host_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29\" }\n";
+
+describe("the monitoring plan follows the data", () => {
+  const model = prodWithMonitor();
+  const plan = monitoringPlan(model)!;
+  const of = (job: string) => plan.probes.filter((p) => p.job === job);
+
+  it("every site is probed: active ones over HTTPS (and their HTTP redirect), tls: none over HTTP, suspended ones must answer the notice", () => {
+    const sites = model.sites.map((s) => s.host).sort();
+    expect(of("site").map((p) => p.labels.site).sort()).toEqual(sites);
+    for (const s of model.sites) {
+      const p = of("site").find((x) => x.labels.site === s.host)!;
+      expect(p.labels).toMatchObject({ handle: s.handle, web_host: s.webHost, status: s.status });
+      const https = s.tls === "acme";
+      expect(p.target).toBe(`${https ? "https" : "http"}://${s.host}/`);
+      expect(p.module).toBe(s.status === "suspended" ? (https ? "https_suspended" : "http_suspended") : https ? "https_up" : "http_up");
+      expect(of("site-redirect").some((r) => r.labels.site === s.host)).toBe(https && s.status === "active");
+    }
+    expect(model.sites.some((s) => s.status === "suspended")).toBe(true);
+    expect(model.sites.some((s) => s.tls === "none")).toBe(true);
+  });
+
+  it("a departed member's sites are not probed at all", () => {
+    expect(plan.probes.some((p) => p.labels.handle === "papier-mache")).toBe(false);
+  });
+
+  it("every zone is asked on its primary and each secondary, with its own SOA module", () => {
+    for (const z of model.zones) {
+      const probes = of("zone").filter((p) => p.labels.zone === z.name);
+      expect(probes.map((p) => p.labels.nameserver).sort()).toEqual([z.primary, ...z.secondaries].sort());
+      expect(new Set(probes.map((p) => p.module))).toEqual(new Set([zoneModule(z.name)]));
+      expect(probes.every((p) => p.labels.owner === z.owner)).toBe(true);
+    }
+    expect(plan.zoneModules.sort()).toEqual(model.zones.map((z) => zoneModule(z.name)).sort());
+  });
+
+  it("every running VPS is asked for its SSH banner; every host has its node exporter; database hosts their MariaDB port", () => {
+    expect(of("vps-ssh").map((p) => p.labels.vps).sort()).toEqual(model.vps.filter((v) => v.status === "active" && v.ipv4).map((v) => v.name).sort());
+    expect(plan.nodes.map((n) => n.labels.host).sort()).toEqual(model.hosts.map((h) => h.name).sort());
+    expect(plan.nodes.find((n) => n.labels.host === "web1")?.target).toBe("192.0.2.10:9100");
+    expect(of("mariadb").map((p) => p.labels.host)).toEqual(["db1"]);
+  });
+
+  it("a member added in git is probed; removed, it is not (no hand edit)", () => {
+    const tree = (extra: Record<string, string | null>) => monitoringPlan(loadModel(writeTree({ "Pulumi.test.yaml": inventory(MON), ...extra }), "test").model!)!;
+    const before = tree({});
+    expect(before.probes.some((p) => p.labels.site === "velo-libre.example")).toBe(true);
+    const added = tree({ "members/nouveau/member.yaml": "handle: nouveau\nname: Nouveau\ncontact: { email: a@nouveau.example }\nstatus: active\nsites:\n  - { host: www.globenet.example.org, dns: external }\n" });
+    expect(added.probes.filter((p) => p.labels.handle === "nouveau").map((p) => p.target)).toEqual(["https://www.globenet.example.org/", "http://www.globenet.example.org/"]);
+    const removed = tree({ "members/velo-libre/member.yaml": null, "members/velo-libre/vps/atelier.yaml": null, "zones/velo-libre.example.yaml": null });
+    expect(removed.probes.some((p) => p.labels.handle === "velo-libre")).toBe(false);
+  });
+
+  it("no monitor host: no plan; two: refused with file:line", () => {
+    expect(monitoringPlan(loadModel(writeTree(), "test").model!)).toBeUndefined();
+    const two = inventory(MON + MON.replace(/mon1/g, "mon2").replace("192.0.2.90", "192.0.2.91"));
+    expect(errorsOf({ "Pulumi.test.yaml": two }).join("\n")).toMatch(/Pulumi\.test\.yaml:\d+:\d+ .*hosts\.mon2\.roles: only one host may have the monitor role, found mon1, mon2/);
+  });
+});
