@@ -402,6 +402,19 @@ The deploy key: GLOBENET_SSH_KEY_FILE or an agent (the lab's own for lab).`,
     run: lazy(() => load<typeof import("./dnssec")>("./dnssec"), (m) => m.runDnssec),
   },
   {
+    name: "monitor",
+    summary: { en: "the monitor host's alert bridge: each Alertmanager alert opens, updates or closes a GitLab issue", fr: "le relais d'alertes de l'hôte de supervision : chaque alerte d'Alertmanager ouvre, met à jour ou ferme un ticket GitLab" },
+    usage: ["-- bridge [--listen 127.0.0.1:9099]"],
+    description: `  bridge   receives Alertmanager's webhook (POST /alerts) on the loopback and keeps one GitLab
+           issue per alert (label alert): opened when it fires, updated while it fires, closed
+           when it is resolved. The issue names the member and the object (site, zone, VPS,
+           host). GitLab from CI_API_V4_URL, CI_PROJECT_ID and GITLAB_API_TOKEN (a project
+           access token, api scope), as the CI jobs take it.`,
+    positionals: "bridge",
+    options: { listen: { type: "string", arg: "ADDR:PORT", default: "127.0.0.1:9099", help: "where Alertmanager's webhook_configs url points (loopback only)" } },
+    run: lazy(() => load<typeof import("./monitor")>("./monitor"), (m) => m.runMonitor),
+  },
+  {
     name: "import",
     summary: { en: "read a live host (zones, sites, accounts, databases, guests) into data files to review, read-only", fr: "lit une machine en service (zones, sites, comptes, bases, invités) et en écrit les fichiers de données à relire, sans rien y changer" },
     usage: ["-- zones|sites|accounts|databases|guests|all --host NAME [--stack NAME] [--out DIR] [--map FILE] [--force]"],
