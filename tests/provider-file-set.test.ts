@@ -129,8 +129,8 @@ describe("FileSet check and diff (pure)", () => {
       'files["sites-available/../../shadow.conf"]: ".." would leave the set\'s root',
       'files[""]: an empty file name',
       "files[\"sites-available//a.conf\"]: an empty or '.' path component",
-      'files["mods-enabled/evil.load"]: not a file of a apache2 set (expected sites-available/<site>.conf, conf-available/<name>.conf or md-event.sh)',
-      'files["sites-available/a b.conf"]: not a file of a apache2 set (expected sites-available/<site>.conf, conf-available/<name>.conf or md-event.sh)',
+      'files["mods-enabled/evil.load"]: not a file of a apache2 set (expected sites-available/<site>.conf, conf-available/<name>.conf, md-event.sh or logrotate-sites.conf)',
+      'files["sites-available/a b.conf"]: not a file of a apache2 set (expected sites-available/<site>.conf, conf-available/<name>.conf, md-event.sh or logrotate-sites.conf)',
     ]);
     expect(failuresOf({ target: labTarget, kind: "php-fpm", phpVersion: "8.2", files: { "pool.d/www.conf": "x", "pool.d/globenet-velo.conf": "x" } })).toEqual([
       'files["pool.d/www.conf"]: not a file of a php-fpm set (expected pool.d/globenet-<handle>.conf)',
