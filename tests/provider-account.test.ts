@@ -56,7 +56,21 @@ function shadow(user: string): { pw: string; expire: string } {
  * for every user (the deploy key's) and runs without PAM, so it applies OpenSSH's own checks
  * for locked ('!') and expired accounts: exactly what suspension must trip.
  */
-function loginAs(sshd: Sshd, user: string): Promise<string> {
+async function loginAs(sshd: Sshd, user: string): Promise<string> {
+  // An apply that changes sshd's drop-ins reloads it (SIGHUP: sshd re-executes itself), and
+  // for that instant nothing listens: a refused connection is tried again, for 10 s at most.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await loginOnce(sshd, user);
+    } catch (e) {
+      if (!/ECONNREFUSED/.test(String(e)) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+function loginOnce(sshd: Sshd, user: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const c = new Client();
     c.on("error", (e) => reject(e));

@@ -1,5 +1,6 @@
-import { existsSync, lstatSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { OWNED_DIR } from "../../provider/resources/account-shared";
 import { pool } from "../../provider/ssh/pool";
 import { snapshotPaths, startApache, startBind, startFpm, type Daemon, type Snapshot } from "./daemons-web";
 import { startMariaDB, type MariaDB } from "./mariadb";
@@ -118,7 +119,12 @@ export class RealHosts {
     if (this.linked && lstatSync(SOCKET, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(SOCKET);
     await this.db?.stop().catch(() => undefined);
     await this.sshd?.stop().catch(() => undefined);
-    for (const u of users) run("userdel", ["-r", u]);
+    for (const u of users) {
+      run("userdel", ["-r", u]);
+      // The provider's ownership markers of those users (its registry is outside the snapshot):
+      // left behind, the next test that makes a user of that name with another id is refused.
+      for (const kind of ["user", "group"]) rmSync(join(OWNED_DIR, kind, u), { force: true });
+    }
     this.snapshot?.restore();
   }
 }
