@@ -464,6 +464,13 @@ cmd_files() {
   borg_ list --format '{mode} {uid}:{gid} {size:>10} {isomtime} {path}{NL}' -- "$REPO::$archive" "$@"
 }
 
+# The default staging folder of one restore: its time stamp, then -2, -3… when another restore
+# of the same second made that one (two restores in a row must not meet in one folder).
+new_staging() {
+  local d=$1 n=1
+  while [ -e "$d" ]; do n=$((n + 1)); d="$1-$n"; done
+  printf '%s' "$d"
+}
 # A folder for extracted files that only root can reach, on a path no one else controls.
 staging_dir() {
   local to=$1 d
@@ -521,7 +528,7 @@ cmd_restore() {
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   if [ -z "$to" ]; then
     install -d -m 0700 -- "$RESTORE_BASE"
-    to="$RESTORE_BASE/$stamp"
+    to=$(new_staging "$RESTORE_BASE/$stamp")
   fi
   staging_dir "$to"
   if [ "$inplace" = yes ]; then
@@ -783,7 +790,7 @@ cmd_restore_disk() {
   [ -n "$domain" ] || die "$name is not a VPS this host backs up ($ETC/sources)"
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   install -d -m 0700 -- "$RESTORE_BASE"
-  to="$RESTORE_BASE/$stamp"
+  to=$(new_staging "$RESTORE_BASE/$stamp")
   staging_dir "$to"
   (cd -- "$to" && borg_ extract --sparse -- "$REPO::$archive") || die "the extraction of $archive into $to FAILED (see borg's message above)"
   raw="$to/$domain.raw"
