@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Backups } from "./components/backups";
+import { DbServerSettings } from "./components/db-server-settings";
 import { DnsServer } from "./components/dns-server";
 import { Member } from "./components/member";
 import { targetOf, type Target } from "./components/target";
@@ -70,6 +71,9 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
         // FPM pools run as the members' users: their accounts on this host come first.
         const accounts = model.members.flatMap((m, i) => (m.webHost === h.name && members[i]?.account ? [members[i].account] : []));
         new WebServer(h.name, { target, files: mine }, { dependsOn: accounts });
+      }
+      if (h.roles.includes("db") && model.databases.some((d) => d.dbHost === h.name)) {
+        new DbServerSettings(`${h.name}-mariadb`, { target, slowQuerySeconds: model.inventory.mariadb.slow_query_seconds });
       }
       if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
         new DnsServer(h.name, { target, role: "secondary", files: mine, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });

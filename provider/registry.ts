@@ -4,6 +4,7 @@ import { crontabType } from "./resources/crontab";
 import { backupClientType } from "./resources/backup-client";
 import { backupRepositoryType } from "./resources/backup-repository";
 import { databaseType } from "./resources/database";
+import { dbSettingsType } from "./resources/db-settings";
 import { fileSetType } from "./resources/file-set";
 import { guestType } from "./resources/guest";
 import { transferKeyType } from "./resources/transfer-key";
@@ -15,6 +16,7 @@ export const registry: Record<string, ResourceType<any, any>> = {
   [RESOURCE_TOKENS.account]: accountType,
   [RESOURCE_TOKENS.crontab]: crontabType,
   [RESOURCE_TOKENS.database]: databaseType,
+  [RESOURCE_TOKENS.dbSettings]: dbSettingsType,
   [RESOURCE_TOKENS.guest]: guestType,
   [RESOURCE_TOKENS.backupClient]: backupClientType,
   [RESOURCE_TOKENS.backupRepository]: backupRepositoryType,

@@ -62,7 +62,7 @@ describe("the check itself, on planted mistakes", () => {
     expect(found.flatMap((q) => problemsOf(q, scripts))).toEqual([
       'planted.md:3: npm run deploy -- --stack prod: no command "deploy" (npm run lists them)',
       "planted.md:4: npm run diff -- --bsae main --worktree: npm run diff has no option --bsae (its options: --base, --head, --worktree, --stack, --root, --json, --help)",
-      "planted.md:5: npm run status -- certs    --stack prod --wiat 30: npm run status has no option --wiat (its options: --stack, --root, --wait, --json, --help)",
+      "planted.md:5: npm run status -- certs    --stack prod --wiat 30: npm run status has no option --wiat (its options: --stack, --root, --wait, --days, --json, --help)",
     ]);
   });
 });

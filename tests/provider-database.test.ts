@@ -9,6 +9,11 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plain } from "../provider/resources/account-shared";
+import { dbSettingsType } from "../provider/resources/db-settings";
+import { parseSlowLog, READ_SLOW_LOG, slowGroups } from "../lib/status/slow-queries";
+
+/** Where globenet:db:ServerSettings makes its settings survive a restart (this machine's, during the test). */
+const SETTINGS_FILE = "/etc/mysql/mariadb.conf.d/90-globenet.cnf";
 import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
 import { databaseType, META_DB, runSql, type DatabaseInputs, type DatabaseOutputs } from "../provider/resources/database";
 import { RemoteTimeout } from "../provider/ssh/remote";
@@ -100,6 +105,7 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
   });
 
   afterAll(async () => {
+    rmSync(SETTINGS_FILE, { force: true });
     try {
       if (account) await accountType.delete(handle, account);
     } catch (e) {
@@ -253,6 +259,31 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
     expect(databaseType.check({ ...inputs, rotation: "soon; DROP" }).failures?.map((f) => f.property)).toEqual(["rotation"]);
     password = after;
     inputs = rotated;
+  });
+
+  it("the slow query log: ServerSettings turns it on with the inventory's threshold; the member's slow query is read back as its own, another account's is not", async () => {
+    const settings = { target: inputs.target, slowQuerySeconds: 0.5, socket: db.socket };
+    const made = await dbSettingsType.create(settings);
+    expect(root("SELECT @@GLOBAL.slow_query_log, @@GLOBAL.long_query_time, @@GLOBAL.log_output")).toBe("1\t0.500000\tTABLE");
+    expect(readFileSync(SETTINGS_FILE, "utf8")).toContain("long_query_time = 0.5");
+    expect((await dbSettingsType.read(made.id, made.outs))?.drift).toEqual([]);
+    expect(asMember("SELECT SLEEP(0.7);").status).toBe(0);
+    root("SELECT SLEEP(0.7)");
+    const out = run("bash", ["-c", READ_SLOW_LOG, "read-slow-log", "1", db.socket], { timeoutMs: 30_000 });
+    expect(out.status, out.stderr).toBe(0);
+    const groups = slowGroups(parseSlowLog(out.stdout), new Set([name]));
+    expect(groups.map((g) => [g.query, g.count, g.db])).toEqual([["SELECT SLEEP(?)", 1, name]]);
+    expect(groups[0]?.maxSeconds).toBeGreaterThanOrEqual(0.7);
+    // Another member (no database user of its own here) sees none of it.
+    expect(slowGroups(parseSlowLog(out.stdout), new Set(["gt_other"]))).toEqual([]);
+    // Turned off by hand: drift; the next apply puts it back; delete turns it off and removes the file.
+    root("SET GLOBAL slow_query_log = OFF");
+    expect((await dbSettingsType.read(made.id, made.outs))?.drift).toEqual(["the slow query log is off"]);
+    await dbSettingsType.update(made.id, made.outs, settings);
+    expect(root("SELECT @@GLOBAL.slow_query_log")).toBe("1");
+    await dbSettingsType.delete(made.id, made.outs);
+    expect(root("SELECT @@GLOBAL.slow_query_log")).toBe("0");
+    expect(existsSync(SETTINGS_FILE)).toBe(false);
   });
 
   it("the provider's records are root's: the member can neither read nor write them", () => {

@@ -112,6 +112,6 @@ describe("type tokens: components, provider and guard agree", () => {
       for (const m of text.matchAll(literal)) found.push(`${f}: ${m[1]}`);
     }
     expect(found).toEqual([]);
-    expect(ALL_TOKENS.size).toBe(13);
+    expect(ALL_TOKENS.size).toBe(14);
   });
 });

@@ -19,6 +19,7 @@ export const RESOURCE_TOKENS = {
   account: "globenet:hosting:Account",
   crontab: "globenet:hosting:Crontab",
   database: "globenet:db:Database",
+  dbSettings: "globenet:db:ServerSettings",
   guest: "globenet:vm:Guest",
   backupClient: "globenet:backup:Client",
   backupRepository: "globenet:backup:Repository",

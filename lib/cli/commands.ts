@@ -313,7 +313,7 @@ topology is up (multi), hosts/ each lab host's own folders (multi).`,
   {
     name: "status",
     summary: { en: "read the live hosts: certificates, DNSSEC signing state, backups, or members' disk and database use", fr: "lit les machines réelles : certificats, état de signature DNSSEC, sauvegardes, ou place prise par les adhérents (disque et bases)" },
-    usage: ["-- certs|dnssec|backups|usage [options]"],
+    usage: ["-- certs|dnssec|backups|usage [options]", "-- slow-queries <member> [--days N]"],
     description: `Reads the live hosts of a stack over SSH (the deploy key: GLOBENET_SSH_KEY_FILE or an agent;
 the lab's own key for the lab stack):
   certs    each site's certificate on its web host (mod_md's store): issuer, names, not-after
@@ -324,12 +324,17 @@ the lab's own key for the lab stack):
            inventory's backup.max_age_hours, failed, or never made
   usage    each member's home on its web host (bytes and inodes, against disk_quota_mb) and
            each of its databases' size; flags homes at 90 % of their quota or more, a missing
-           home or database`,
-    positionals: "certs|dnssec|backups|usage",
+           home or database
+  slow-queries <member>
+           the member's queries over the inventory's mariadb.slow_query_seconds in the last
+           --days (default 7), from the database hosts' slow query log, grouped by shape
+           (literals become ?): how often, total and longest time, which database`,
+    positionals: "certs|dnssec|backups|usage|slow-queries [member]",
     options: {
       stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "stack" },
       root,
       wait: { type: "string", arg: "SEC", default: "0", help: "certs: wait up to SEC seconds for every certificate to be live" },
+      days: { type: "string", arg: "N", default: "7", help: "slow-queries: how many days of the log" },
       json,
     },
     footer: "Exit 0 when everything is live and signed as git says, 1 when something needs attention.",

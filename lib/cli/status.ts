@@ -5,6 +5,7 @@ import { waitForCerts } from "../status/cert-wait";
 import { formatDnssec, readDnssec } from "../status/dnssec";
 import { formatBackups, needsAttention, readBackups } from "../status/backups";
 import { formatUsage, NEAR_QUOTA_PERCENT, quotaPercent, readUsage } from "../status/usage";
+import { formatSlowQueries, readSlowQueries } from "../status/slow-queries";
 import { backupPlan } from "../model/backup";
 import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
@@ -24,7 +25,7 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
   const values = { stack: a.str("stack"), root: a.str("root"), wait: a.str("wait"), json: a.flag("json") };
   const positionals = a.positionals;
   const what = positionals[0];
-  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage") throw new UsageError(`say what to show: certs, dnssec, backups or usage (got ${what ?? "nothing"})`);
+  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage" && what !== "slow-queries") throw new UsageError(`say what to show: certs, dnssec, backups, usage or slow-queries <member> (got ${what ?? "nothing"})`);
   const stack = defaultStack(values.stack, values.root);
   const root = values.root ?? REPO_ROOT;
   const wait = Number(values.wait ?? 0);
@@ -37,6 +38,22 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
       const rows = await readBackups(root, model, plan);
       io.out(values.json ? JSON.stringify(rows, null, 2) : formatBackups(rows, plan, volunteerLang()));
       return needsAttention(rows).length === 0 ? 0 : 1;
+    });
+  }
+  if (what === "slow-queries") {
+    const handle = positionals[1];
+    if (!handle) throw new UsageError("name the member, like: npm run status -- slow-queries velo-libre");
+    const days = Number(a.str("days") ?? 7);
+    if (!Number.isInteger(days) || days < 1 || days > 365) throw new UsageError("--days must be a whole number of days from 1 to 365");
+    if (!model.members.some((m) => m.handle === handle)) throw new UsageError(`no member ${handle} on stack ${stack} (members/<handle>/member.yaml)`);
+    if (!model.databases.some((d) => d.handle === handle)) {
+      io.out(`${handle}: no database`);
+      return 0;
+    }
+    return onStackHosts(root, stack, async () => {
+      const groups = await readSlowQueries(root, model, handle, days);
+      io.out(values.json ? JSON.stringify(groups, null, 2) : formatSlowQueries(handle, groups, model.inventory.mariadb.slow_query_seconds, volunteerLang()));
+      return 0;
     });
   }
   if (what === "usage") {

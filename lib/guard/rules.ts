@@ -29,6 +29,7 @@ export const GUARD_DECISIONS: Record<ResourceToken, LossKind | { noLoss: string 
   [RESOURCE_TOKENS.account]: { what: "hosting account and home", folder: "accounts", ext: ".tar.gz" },
   [RESOURCE_TOKENS.database]: { what: "database", folder: "databases", ext: ".sql.gz" },
   [RESOURCE_TOKENS.guest]: { what: "VPS and its disk", folder: "vps", ext: ".qcow2" },
+  [RESOURCE_TOKENS.dbSettings]: { noLoss: "the database host's slow query log settings, set again from the inventory by the next apply" },
   [RESOURCE_TOKENS.crontab]: { noLoss: "the jobs of a member file (cron:), rendered from the data; the member's own jobs in the same crontab are kept" },
   [RESOURCE_TOKENS.fileSet]: { noLoss: "config files rendered from the data, written again by the next apply; a primary's zones removed at once are checked by the share rule" },
   // Its delete removes the host's key and leaves the repository, but the host's history stops

@@ -248,6 +248,11 @@ export const inventorySchema = z.strictObject({
   backup: backup.optional(),
   /** Members' site logs on the web hosts (each member reads its own): how long they are kept. */
   site_logs: z.strictObject({ keep_days: positiveInt("days", 3650).default(14) }).prefault({}),
+  /** MariaDB server settings on the database hosts. */
+  mariadb: z.strictObject({
+    /** Queries slower than this (seconds) go to the slow query log that npm run status -- slow-queries reads. */
+    slow_query_seconds: z.number({ error: "must be a number of seconds" }).min(0.1, { error: "must be at least 0.1 s" }).max(3600, { error: "must be at most 3600 s" }).default(2),
+  }).prefault({}),
   /** What the monitor host watches and when an alert fires (docs/architecture.md, "Monitoring"). */
   monitoring: monitoring.prefault({}),
   /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */

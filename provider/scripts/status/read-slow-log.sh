@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The slow query log of a database host (lib/status/slow-queries.ts), as root over its socket:
+# the last DAYS days of mysql.slow_log (log_output=TABLE, set by globenet:db:ServerSettings).
+#   read-slow-log.sh DAYS [SOCKET]   (SOCKET: another server's; default the system one)
+# One line a query: hex(user_host) tab query_time tab hex(db) tab hex(sql_text), so no text of a
+# member's query can shift a column. DAYS is checked here too: it is the only value, a number.
+set -euo pipefail
+days=${1:-7}
+case "$days" in '' | *[!0-9]*) echo "bad days" >&2; exit 2 ;; esac
+sock=()
+[ -z "${2:-}" ] || sock=("--socket=$2")
+mariadb "${sock[@]}" --batch --skip-column-names -e "SELECT HEX(user_host), TIME_TO_SEC(query_time), HEX(db), HEX(LEFT(sql_text, 4000)) FROM mysql.slow_log WHERE start_time > NOW() - INTERVAL $days DAY"
