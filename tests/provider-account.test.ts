@@ -349,6 +349,8 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
   it("suspension kills every process of the member, refuses SSH, SFTP and forwarding with a bilingual message, sets the crontab aside and keeps every byte; reactivation undoes it", async () => {
     const { uid, gid } = idOf(handle);
     const me = ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups"];
+    // sshd may still be re-executing after the previous test's reload: wait until it lets the member in.
+    expect(await loginAs(sshd, handle)).toBe(handle);
     // What a member leaves running: a shell over SSH, a PHP process, a daemonised sleep, a crontab.
     const shell = new Client();
     const shellClosed = new Promise<void>((resolve, reject) => {
@@ -363,7 +365,8 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
     expect(run("crontab", ["-u", handle, "-"], { input: cron }).status).toBe(0);
     const spool = `/var/spool/cron/crontabs/${handle}`;
     const cronBytes = readFileSync(spool);
-    for (let i = 0; i < 50 && processesOf(uid).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    const settled = (ps: string[]) => ps.some((p) => p.includes("php")) && ps.filter((p) => p === "sleep 600").length >= 2 && ps.some((p) => p.startsWith("sshd:"));
+    for (let i = 0; i < 100 && !settled(processesOf(uid)); i++) await new Promise((r) => setTimeout(r, 100));
     const before = processesOf(uid);
     expect(before.some((p) => p.includes("php"))).toBe(true);
     expect(before.some((p) => p === "sleep 600")).toBe(true);
