@@ -71,7 +71,7 @@ function mountNsFile(t: Pick<Topology, "prefix">, host: string): string {
 
 const isV6 = (a: string) => a.includes(":");
 /** An address as it goes before ":port" (IPv6 in brackets). */
-export const bracket = (a: string): string => (isV6(a) ? `[${a}]` : a);
+export { bracket } from "../model/address";
 const hostRoute = (a: string) => (isV6(a) ? `${a}/128` : `${a}/32`);
 
 function must(cmd: string, args: string[], what: string): void {

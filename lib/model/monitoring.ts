@@ -1,3 +1,4 @@
+import { bracket } from "./address";
 import type { HostModel, Model } from "./types";
 
 /**
@@ -39,7 +40,7 @@ export interface MonitoringPlan {
 /** Ports the exporters and daemons listen on (Debian's defaults). */
 export const PORTS = { node: 9100, blackbox: 9115, prometheus: 9090, alertmanager: 9093, mariadb: 3306, ssh: 22, dns: 53 } as const;
 
-const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
+const hostPort = (address: string, port: number) => `${bracket(address)}:${port}`;
 
 /** The DNS module of one zone: its SOA, asked without recursion. */
 export function zoneModule(zone: string): string {

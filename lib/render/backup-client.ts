@@ -1,3 +1,4 @@
+import { bracket } from "../model/address";
 import type { BackupSource } from "../model/backup";
 import { UnsafeValueError } from "./escape";
 import { renderTemplate } from "./handlebars";
@@ -37,8 +38,7 @@ function num(n: number, what: string): string {
 
 /** borg's ssh:// URL of the repository (an IPv6 address goes in brackets). */
 export function repositoryUrl(b: BackupClientConfig["backup"]): string {
-  const host = b.address.includes(":") ? `[${b.address}]` : b.address;
-  return `ssh://${b.user}@${host}:${b.port}${b.repository}`;
+  return `ssh://${b.user}@${bracket(b.address)}:${b.port}${b.repository}`;
 }
 
 /** The sources file's lines, without the comments. */

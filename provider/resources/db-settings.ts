@@ -45,8 +45,8 @@ function check(raw: Record<string, unknown>): { inputs?: DbSettingsInputs; failu
 function diff(_id: string, rawOlds: DbSettingsOutputs, rawNews: DbSettingsInputs): DiffResult & { diffs: string[] } {
   const olds = plain<DbSettingsOutputs>(rawOlds);
   const news = plain<DbSettingsInputs>(rawNews);
-  const diffs = (["target", "slowQuerySeconds", "socket"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
-  if ((olds.drift ?? []).length > 0) diffs.push("drift" as never);
+  const diffs: string[] = (["target", "slowQuerySeconds", "socket"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
+  if ((olds.drift ?? []).length > 0) diffs.push("drift");
   const replaces = olds.target?.name !== news.target?.name ? ["target"] : [];
   return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: false };
 }
