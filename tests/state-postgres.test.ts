@@ -250,7 +250,7 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
     a.go();
     b.go();
     const results = await Promise.all([a.done, b.done]);
-    expect(results.map((x) => x.code)).toEqual([0, 0]);
+    expect(results.map((x) => x.code), results.map((x) => `exit ${x.code}: ${x.err.slice(-2000)}`).join("\n---\n")).toEqual([0, 0]);
     const summaries = results.map((x) => /up of lab: ([^(]*)/.exec(x.out)?.[1]?.trim() ?? "").sort();
     expect(summaries.filter((s) => s.includes("update 1"))).toHaveLength(1);
     expect(summaries.filter((s) => !s.includes("update"))).toHaveLength(1);

@@ -214,6 +214,8 @@ function withMessage(op: string, o: Record<string, unknown>, root: string, secre
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A random pause that grows with each collision, so two contenders stop meeting. */
+const backoffMs = (collisions: number) => 150 + Math.random() * 400 * 2 ** collisions;
 
 /** Whether any of these holders' locks is still in the backend (true when it cannot be read: then it is no collision we can prove). */
 async function holdersStillThere(backend: Backend, stack: string, holders: readonly LockHolder[]): Promise<boolean> {
@@ -233,10 +235,10 @@ async function holdersStillThere(backend: Backend, stack: string, holders: reado
  * updates that start at the same instant can each see the other's lock and both back off
  * (Pulumi's DIY lock writes, then checks): without --lock-wait, a random pause and a look at
  * the lock rows tell that apart from a real holder (whose lock is still there), and only then
- * is the operation tried again (at most 4 times, pausing longer each time). A stale lock (its holder ran here and is gone)
- * is reported at once.
+ * is the operation tried again (at most 4 times, pausing longer each time). A stale lock (its holder ran here and is
+ * gone, its lock still there) is reported at once.
  */
-async function guarded<T>(op: string, opts: StackOptions, backend: Backend, secrets: readonly string[], run: () => Promise<T>): Promise<T> {
+export async function guarded<T>(op: string, opts: StackOptions, backend: Backend, secrets: readonly string[], run: () => Promise<T>): Promise<T> {
   const waitMs = Math.max(0, (opts.lockWaitSeconds ?? 0) * 1000);
   const t0 = Date.now();
   let lastSaid = 0;
@@ -246,13 +248,23 @@ async function guarded<T>(op: string, opts: StackOptions, backend: Backend, secr
       return await run();
     } catch (e) {
       const err = lockedOrMasked(e, opts.stack, secrets);
-      if (!(err instanceof StackLockedError) || err.stale) throw err;
+      if (!(err instanceof StackLockedError)) throw err;
+      if (err.stale) {
+        // A contender that lost the same tie ends its CLI at once and removes its lock: a holder
+        // gone with its lock gone is that collision, not a stale lock (seen in CI: both ups failed).
+        if (collisions < 4 && !(await holdersStillThere(backend, opts.stack, err.holders))) {
+          collisions++;
+          await sleep(backoffMs(collisions));
+          continue;
+        }
+        throw err;
+      }
       const waited = Date.now() - t0;
       if (waitMs === 0 && collisions < 4) {
         // Backing off for a random, growing time breaks a tie between contenders; a holder whose
         // lock is still there is a real update, reported at once.
         collisions++;
-        await sleep(150 + Math.random() * 400 * 2 ** collisions);
+        await sleep(backoffMs(collisions));
         if (!(await holdersStillThere(backend, opts.stack, err.holders))) continue;
         throw err;
       }
