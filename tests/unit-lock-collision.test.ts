@@ -3,7 +3,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { guarded, StackLockedError } from "../lib/engine/driver";
+import { guarded, StackLockedError } from "../lib/engine/lock-retry";
 import type { Backend } from "../lib/state/backend";
 
 /** A pid that ran on this machine and has ended. */
@@ -42,7 +42,7 @@ describe("guarded: a lock whose holder has ended", () => {
         if (attempts <= t.attemptsThatFail) throw new Error(lockedBy(pid));
         return "applied";
       };
-      const p = guarded("up", { stack: "lab", root: dir }, backend(), [], run);
+      const p = guarded("up", { stack: "lab" }, backend(), [], run);
       if (t.outcome === "applies") {
         await expect(p).resolves.toBe("applied");
         expect(attempts).toBe(t.attemptsThatFail + 1);

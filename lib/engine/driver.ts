@@ -1,18 +1,18 @@
 import { existsSync, mkdirSync } from "node:fs";
-import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { LocalWorkspace, Stack, type ProjectSettings } from "@pulumi/pulumi/automation";
 import { REPO_ROOT } from "../base/repo";
 import { BackendError, resolveBackend, type Backend } from "../state/backend";
-import { lockAdvice, parseLockError, type LockHolder } from "../state/lock";
 import { mask } from "../state/mask";
-import { readLocks } from "../state/store";
 import { formatUpdateMessage, gitEnvFor, updateFacts } from "../state/metadata";
 import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
 import { program, type AdoptMode } from "../../index";
 import type { MachineFacts } from "../model/facts";
 import { pidAlive } from "../base/proc";
+import { DriverError, guarded, lockedOrMasked, masked, StackLockedError } from "./lock-retry";
+
+export { DriverError, StackLockedError };
 
 /** The lab's passphrase guards nothing of value: lab secrets are throwaway. Never used for prod. */
 export const LAB_PASSPHRASE = "globenet-lab-dev-only";
@@ -40,20 +40,6 @@ export interface StackOptions {
   onLockWait?: (line: string) => void;
   /** Adoption mode (index.ts): the program imports what the state lacks; the caller fills `inState`. */
   adopt?: AdoptMode;
-}
-
-export class DriverError extends Error {}
-
-/** The stack is locked by another update: the message says who, since when, and what to do. */
-export class StackLockedError extends DriverError {
-  constructor(
-    message: string,
-    readonly holders: LockHolder[],
-    /** Every holder was a process of this machine that has ended: a stale lock. */
-    readonly stale: boolean,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -171,14 +157,6 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
   return stack;
 }
 
-/** The engine's errors with the backend's password and the passphrase hidden (message and stack). */
-function masked(e: unknown, secrets: readonly string[]): unknown {
-  if (!(e instanceof Error)) return new Error(mask(String(e), secrets));
-  e.message = mask(e.message, secrets);
-  if (e.stack) e.stack = mask(e.stack, secrets);
-  return e;
-}
-
 /** A failure to even open the stack: unreachable database, wrong password… said plainly. */
 function backendTrouble(e: unknown, backend: Backend, secrets: readonly string[]): unknown {
   if (e instanceof DriverError) return e;
@@ -194,15 +172,6 @@ function backendTrouble(e: unknown, backend: Backend, secrets: readonly string[]
   return err;
 }
 
-function lockedOrMasked(e: unknown, stackName: string, secrets: readonly string[]): unknown {
-  const err = masked(e, secrets) as Error;
-  const holders = parseLockError(err.message ?? "");
-  if (!holders) return err;
-  const here = { hostname: hostname(), now: new Date(), pidAlive };
-  const stale = holders.length > 0 && holders.every((h) => h.host === here.hostname && !pidAlive(h.pid));
-  return new StackLockedError(lockAdvice(stackName, holders, here), holders, stale);
-}
-
 /** Whether a process runs on this machine (one definition for the lab and the driver: lib/base/proc.ts). */
 export { pidAlive };
 
@@ -211,75 +180,6 @@ function withMessage(op: string, o: Record<string, unknown>, root: string, secre
   if (op === "preview" || o.message !== undefined) return o;
   const onOutput = o.onOutput as ((s: string) => void) | undefined;
   return { ...o, message: formatUpdateMessage(updateFacts(root)), ...(onOutput ? { onOutput: (s: string) => onOutput(mask(s, secrets)) } : {}) };
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-/** A random pause that grows with each collision, so two contenders stop meeting. */
-const backoffMs = (collisions: number) => 150 + Math.random() * 400 * 2 ** collisions;
-
-/** Whether any of these holders' locks is still in the backend (true when it cannot be read: then it is no collision we can prove). */
-async function holdersStillThere(backend: Backend, stack: string, holders: readonly LockHolder[]): Promise<boolean> {
-  if (backend.kind !== "file" && backend.kind !== "postgres") return true;
-  try {
-    const now = await readLocks(backend, stack);
-    // The error gives the time to the second, the lock row to the nanosecond.
-    return now.some((l) => holders.some((h) => h.pid === l.pid && h.host === l.host && Math.abs(h.since.getTime() - l.since.getTime()) < 1000));
-  } catch {
-    return true;
-  }
-}
-
-/**
- * Runs an operation; when another update holds the stack, waits up to lockWaitSeconds for it
- * (saying who holds it every 30 s), then fails with who, since when and what to do. Two
- * updates that start at the same instant can each see the other's lock and both back off
- * (Pulumi's DIY lock writes, then checks): without --lock-wait, a random pause and a look at
- * the lock rows tell that apart from a real holder (whose lock is still there), and only then
- * is the operation tried again (at most 4 times, pausing longer each time). A stale lock (its holder ran here and is
- * gone, its lock still there) is reported at once.
- */
-export async function guarded<T>(op: string, opts: StackOptions, backend: Backend, secrets: readonly string[], run: () => Promise<T>): Promise<T> {
-  const waitMs = Math.max(0, (opts.lockWaitSeconds ?? 0) * 1000);
-  const t0 = Date.now();
-  let lastSaid = 0;
-  let collisions = 0;
-  for (;;) {
-    try {
-      return await run();
-    } catch (e) {
-      const err = lockedOrMasked(e, opts.stack, secrets);
-      if (!(err instanceof StackLockedError)) throw err;
-      if (err.stale) {
-        // A contender that lost the same tie ends its CLI at once and removes its lock: a holder
-        // gone with its lock gone is that collision, not a stale lock (seen in CI: both ups failed).
-        if (collisions < 4 && !(await holdersStillThere(backend, opts.stack, err.holders))) {
-          collisions++;
-          await sleep(backoffMs(collisions));
-          continue;
-        }
-        throw err;
-      }
-      const waited = Date.now() - t0;
-      if (waitMs === 0 && collisions < 4) {
-        // Backing off for a random, growing time breaks a tie between contenders; a holder whose
-        // lock is still there is a real update, reported at once.
-        collisions++;
-        await sleep(backoffMs(collisions));
-        if (!(await holdersStillThere(backend, opts.stack, err.holders))) continue;
-        throw err;
-      }
-      if (waited >= waitMs) {
-        if (waitMs > 0) err.message = `${err.message}\n(waited ${Math.round(waited / 1000)} s, the limit set by --lock-wait)`;
-        throw err;
-      }
-      if (lastSaid === 0 || Date.now() - lastSaid >= 30_000) {
-        lastSaid = Date.now();
-        const who = err.holders.map((h) => `${h.user}@${h.host} (pid ${h.pid}, since ${h.since.toISOString().replace(/\.\d{3}Z$/, "Z")})`).join(", ") || "another update";
-        (opts.onLockWait ?? ((l: string) => console.error(l)))(`${op}: stack ${opts.stack} is locked by ${who}; waiting (${Math.round(waited / 1000)} s of at most ${Math.round(waitMs / 1000)} s) …`);
-      }
-      await sleep(Math.min(3000 + Math.random() * 2000, Math.max(250, waitMs - waited)));
-    }
-  }
 }
 
 /** The operations that run the program in this process. */
