@@ -73,7 +73,7 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
         new WebServer(h.name, { target, files: mine }, { dependsOn: accounts });
       }
       if (h.roles.includes("db") && model.databases.some((d) => d.dbHost === h.name)) {
-        new DbServerSettings(`${h.name}-mariadb`, { target, slowQuerySeconds: model.inventory.mariadb.slow_query_seconds });
+        new DbServerSettings(`${h.name}-mariadb`, { target, slowQuerySeconds: model.inventory.mariadb.slow_query_seconds, keepDays: model.inventory.mariadb.slow_log_keep_days });
       }
       if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
         new DnsServer(h.name, { target, role: "secondary", files: mine, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });

@@ -14,6 +14,8 @@ import { parseSlowLog, READ_SLOW_LOG, slowGroups } from "../lib/status/slow-quer
 
 /** Where globenet:db:ServerSettings makes its settings survive a restart (this machine's, during the test). */
 const SETTINGS_FILE = "/etc/mysql/mariadb.conf.d/90-globenet.cnf";
+const TRIM_BIN = "/usr/local/sbin/globenet-slow-log-trim";
+const TRIM_CRON = "/etc/cron.d/globenet-slow-log";
 import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
 import { databaseType, META_DB, runSql, type DatabaseInputs, type DatabaseOutputs } from "../provider/resources/database";
 import { RemoteTimeout } from "../provider/ssh/remote";
@@ -105,7 +107,7 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
   });
 
   afterAll(async () => {
-    rmSync(SETTINGS_FILE, { force: true });
+    for (const f of [SETTINGS_FILE, TRIM_BIN, TRIM_CRON]) rmSync(f, { force: true });
     try {
       if (account) await accountType.delete(handle, account);
     } catch (e) {
@@ -262,7 +264,7 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
   });
 
   it("the slow query log: ServerSettings turns it on with the inventory's threshold; the member's slow query is read back as its own, another account's is not", async () => {
-    const settings = { target: inputs.target, slowQuerySeconds: 0.5, socket: db.socket };
+    const settings = { target: inputs.target, slowQuerySeconds: 0.5, keepDays: 14, socket: db.socket };
     const made = await dbSettingsType.create(settings);
     expect(root("SELECT @@GLOBAL.slow_query_log, @@GLOBAL.long_query_time, @@GLOBAL.log_output")).toBe("1\t0.500000\tTABLE");
     expect(readFileSync(SETTINGS_FILE, "utf8")).toContain("long_query_time = 0.5");
@@ -276,14 +278,35 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
     expect(groups[0]?.maxSeconds).toBeGreaterThanOrEqual(0.7);
     // Another member (no database user of its own here) sees none of it.
     expect(slowGroups(parseSlowLog(out.stdout), new Set(["gt_other"]))).toEqual([]);
-    // Turned off by hand: drift; the next apply puts it back; delete turns it off and removes the file.
+    // The nightly trim: installed root's with the inventory's days; run as cron would (a day of 0
+    // keeps nothing in the live table), the entry moves to slow_log_prev and is still read; logging
+    // goes on in the new table; the next trim drops what the previous one moved.
+    expect(readFileSync(TRIM_CRON, "utf8")).toMatch(new RegExp(`^17 4 \\* \\* \\* root ${TRIM_BIN} 14 ${db.socket.replace(/\./g, "\\.")} >/dev/null$`, "m"));
+    expect(statSync(TRIM_BIN).mode & 0o777).toBe(0o700);
+    const readAll = () => slowGroups(parseSlowLog(run("bash", ["-c", READ_SLOW_LOG, "read-slow-log", "1", db.socket], { timeoutMs: 30_000 }).stdout), new Set([name]));
+    expect(run(TRIM_BIN, ["14", db.socket]).stdout).toContain("slow-log=kept");
+    expect(run(TRIM_BIN, ["0", db.socket]).stdout).toContain("slow-log=rotated entries=2");
+    expect(root("SELECT COUNT(*) FROM mysql.slow_log")).toBe("0");
+    expect(readAll().map((g) => [g.query, g.count])).toEqual([["SELECT SLEEP(?)", 1]]);
+    expect(asMember("SELECT SLEEP(0.6), 1;").status).toBe(0);
+    expect(root("SELECT COUNT(*) FROM mysql.slow_log")).toBe("1");
+    expect(run(TRIM_BIN, ["0", db.socket]).stdout).toContain("slow-log=rotated entries=1");
+    expect(readAll().map((g) => [g.query, g.count])).toEqual([["SELECT SLEEP(?), ?", 1]]);
+    expect(run(TRIM_BIN, ["0 ; touch /tmp/x", db.socket]).status).toBe(2);
+    // Turned off by hand, trim removed by hand: drift; the next apply puts both back; delete turns the
+    // log off and removes the files.
     root("SET GLOBAL slow_query_log = OFF");
-    expect((await dbSettingsType.read(made.id, made.outs))?.drift).toEqual(["the slow query log is off"]);
+    rmSync(TRIM_CRON);
+    expect((await dbSettingsType.read(made.id, made.outs))?.drift).toEqual(["the slow query log is off", "the nightly trim of the slow query log is not installed"]);
     await dbSettingsType.update(made.id, made.outs, settings);
     expect(root("SELECT @@GLOBAL.slow_query_log")).toBe("1");
+    expect(existsSync(TRIM_CRON)).toBe(true);
+    expect((await dbSettingsType.read(made.id, { ...made.outs, keepDays: 30 }))?.drift).toEqual([`the nightly trim runs with "14 ${db.socket}", not "30 ${db.socket}"`]);
     await dbSettingsType.delete(made.id, made.outs);
     expect(root("SELECT @@GLOBAL.slow_query_log")).toBe("0");
     expect(existsSync(SETTINGS_FILE)).toBe(false);
+    expect(existsSync(TRIM_CRON) || existsSync(TRIM_BIN)).toBe(false);
+    expect(root("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql' AND TABLE_NAME = 'slow_log_prev'")).toBe("0");
   });
 
   it("the provider's records are root's: the member can neither read nor write them", () => {

@@ -252,6 +252,8 @@ export const inventorySchema = z.strictObject({
   mariadb: z.strictObject({
     /** Queries slower than this (seconds) go to the slow query log that npm run status -- slow-queries reads. */
     slow_query_seconds: z.number({ error: "must be a number of seconds" }).min(0.1, { error: "must be at least 0.1 s" }).max(3600, { error: "must be at most 3600 s" }).default(2),
+    /** The slow query log's entries are kept at least this many days (a nightly trim; at most about twice). */
+    slow_log_keep_days: positiveInt("days", 3650).default(14),
   }).prefault({}),
   /** What the monitor host watches and when an alert fires (docs/architecture.md, "Monitoring"). */
   monitoring: monitoring.prefault({}),
