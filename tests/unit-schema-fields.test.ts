@@ -30,6 +30,7 @@ const FULL: Record<DataKind, unknown> = {
     databases: [{ name: "velo_wp", limits: { max_user_connections: 10, max_queries_per_hour: 1000, max_updates_per_hour: 100 }, rotate_password: 2 }],
     db_limits: { max_user_connections: 20, max_queries_per_hour: 2000, max_updates_per_hour: 200 },
     cron: [{ schedule: "*/15 * * * *", command: "php wp-cron.php", comment: "WordPress" }],
+    mail: [{ domain: "velo-libre.example", mailboxes: [{ local: "contact", quota_mb: 2048, password_hash: `{SHA512-CRYPT}$6$saltsalt$${"b".repeat(86)}` }], aliases: [{ local: "bureau", to: ["contact"] }], catch_all: "contact" }],
   },
   vps: { hypervisor: "hv1", vcpus: 2, memory_mb: 1024, disk_gb: 20, image: "debian-12", ipv4: "203.0.113.20", ipv6: "2001:db8:42::20", mac: "52:54:00:12:34:56", dns_name: "atelier.velo-libre.example", ssh_keys: [KEY] },
   zone: {

@@ -10,6 +10,8 @@ import { checkCaa, deriveCaa } from "./caa";
 import { checkPtr } from "./ptr";
 import { checkDepartedLeftovers } from "./departed";
 import { checkDnsRules } from "./dns-rules";
+import { checkMail, checkMailHost } from "./mail";
+import { checkMailCollisions, deriveMailRecords } from "./mail-records";
 import { checkFpmPoolAgreement } from "./fpm-pools";
 import { checkPhpSettingsWithinMax } from "./php-settings";
 import { poolFieldsOf } from "../schema/site-scope";
@@ -107,8 +109,10 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
 
   checkZoneOwners(ctx);
   const refused = checkZoneNesting(ctx);
-  const records = deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns), refused });
+  const mail = checkMail(ctx, checkMailHost(ctx));
+  const records = [...deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns), refused }), ...deriveMailRecords(ctx, mail, hosts)];
   const placed = [...records, ...deriveCaa(ctx, claims, records)];
+  checkMailCollisions(ctx, placed);
   checkZoneRecords(ctx, placed);
   checkDnsRules(ctx, placed);
   checkCaa(ctx, claims, placed);
@@ -148,6 +152,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       databases: databases.sort((a, b) => cmp(a.name, b.name)),
       vps,
       zones,
+      mail,
     },
     errors: [],
     warnings: ctx.report.warnings,

@@ -19,6 +19,23 @@ export interface Model {
   databases: DatabaseModel[];
   vps: VpsModel[];
   zones: ZoneModel[];
+  /** Members' mail domains, served by the inventory's mail host (lib/check/mail.ts). */
+  mail: MailDomainModel[];
+}
+
+/** One member's mail domain, as the mail host serves it: every address whole and lower case. */
+export interface MailDomainModel {
+  handle: string;
+  status: Member["status"];
+  domain: string;
+  /** The zone Globenet serves that holds the domain (its MX, SPF, DMARC… are derived there). */
+  zone: string;
+  mailHost: string;
+  mailboxes: { address: string; local: string; quotaMb: number; passwordHash: string }[];
+  /** Each alias's targets as whole addresses (a bare local part is of this domain). */
+  aliases: { address: string; local: string; to: string[] }[];
+  catchAll?: string;
+  file: string;
 }
 
 export interface HostModel {
@@ -139,7 +156,7 @@ export interface VpsModel {
 
 export type ModelRecord = ZoneRecord & {
   /** "file": written in zones/<zone>.yaml; otherwise what it was derived from. */
-  origin: "file" | "site" | "vps" | "host" | "ns";
+  origin: "file" | "site" | "vps" | "host" | "ns" | "mail";
   /** For derived records, what asked for it (for comments in the zone file). */
   why?: string;
 };

@@ -54,14 +54,16 @@ export function cidr(family: 4 | 6) {
   });
 }
 
-export const email = checked((s) => {
+export const email = checked((s) => emailProblem(s));
+
+export function emailProblem(s: string): string | undefined {
   const bad = dangerousCharacter(s.replace(/\//g, ""));
   if (bad) return `contains ${bad} (write a plain address like bureau@velo-libre.example)`;
   const at = s.lastIndexOf("@");
   if (at <= 0 || !/^[A-Za-z0-9._%+-]+$/.test(s.slice(0, at)) || s.slice(0, at).includes("..")) return "is not an e-mail address (write it like bureau@velo-libre.example)";
   const hp = hostnameProblem(s.slice(at + 1));
   return hp ? `has a domain that ${hp}` : undefined;
-});
+}
 
 /** Free text shown to people (display names): one line, printable, bounded. */
 export function text(max: number) {

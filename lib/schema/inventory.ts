@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { mailSettings } from "./mail";
 import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshPublicKey } from "./common";
 import { PHP_VERSION } from "./names";
 import { inventoryPhp } from "./php-settings";
 
-export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor", "backup", "monitor"] as const;
+export const ROLES = ["web", "db", "dns-primary", "dns-secondary", "hypervisor", "backup", "monitor", "mail"] as const;
 export type Role = (typeof ROLES)[number];
 
 const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, { error: "must be an absolute path of letters, digits, '.', '_', '-' and '/' (like /var/backups/globenet)" }).refine((s) => !s.includes(".."), { error: "must not contain `..` (write the real path)" });
@@ -255,6 +256,8 @@ export const inventorySchema = z.strictObject({
     /** The slow query log's entries are kept at least this many days (a nightly trim; at most about twice). */
     slow_log_keep_days: positiveInt("days", 3650).default(14),
   }).prefault({}),
+  /** The mail host's offer and limits (docs/architecture.md, "Mail"). */
+  mail: mailSettings.prefault({}),
   /** What the monitor host watches and when an alert fires (docs/architecture.md, "Monitoring"). */
   monitoring: monitoring.prefault({}),
   /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */

@@ -61,6 +61,13 @@ export const memberLabels: Labels = {
   ...dbLimits("databases[].limits."),
   db_limits: { label: "database limits" },
   ...dbLimits("db_limits."),
+  mail: { label: "mail domain", key: "domain" },
+  "mail[].mailboxes": { label: "mailbox", key: "local" },
+  "mail[].mailboxes[].quota_mb": { label: "quota", unit: " MB", unset: "default" },
+  "mail[].mailboxes[].password_hash": { label: "password hash" },
+  "mail[].aliases": { label: "alias", key: "local" },
+  "mail[].aliases[].to": { label: "to" },
+  "mail[].catch_all": { label: "catch-all", unset: "off" },
 };
 
 export const vpsLabels: Labels = {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { checked, email, hostname, identifier, phpVersion, positiveInt, sshPublicKey, text } from "./common";
 import { cronJob } from "./cron";
+import { mailDomain } from "./mail";
 import { sitePhpSettings } from "./php-settings";
 import { databaseNameProblem, handleProblem } from "./system-names";
 
@@ -85,6 +86,8 @@ export const memberSchema = z.strictObject({
   db_limits: dbLimits.default({}),
   /** Scheduled jobs, run as the member (cron); the output is mailed to the member's contact. */
   cron: z.array(cronJob).max(50, { error: "at most 50 jobs (group them in a script of your home)" }).default([]),
+  /** Mail for the member's domains: mailboxes, aliases, forwards (served by the inventory's mail host). */
+  mail: z.array(mailDomain).max(50, { error: "at most 50 mail domains" }).default([]),
   /**
    * A departed member's departure archives may be removed from the hosts (npm run backup --
    * purge-departure), once committed with `Allow-Destroy: departures/<handle>`.

@@ -1,0 +1,93 @@
+/**
+ * The DNS records a mail domain needs, derived so nobody types them (docs/architecture.md,
+ * "Mail"): MX to the mail host's public name, SPF (only our MX sends), DMARC and TLS-RPT with
+ * reports to Globenet, and RFC 6186 SRV records so mail clients configure themselves
+ * (submission 587, submissions 465, IMAPS 993), and in the reports' domain the RFC 7489
+ * authorisation to receive another domain's reports. The DKIM key's TXT comes from the mail host
+ * (its private key never leaves it) and is not derived here. A hand-written record of the same
+ * kind at the same name is an error naming the derived one.
+ */
+import type { Ctx } from "./context";
+import type { PlacedRecord } from "./zones";
+import { Report } from "./report";
+import type { HostModel, MailDomainModel, ModelRecord } from "../model/types";
+import type { ZoneRecord } from "../schema/zone";
+import { absoluteName, relativeName, zoneFor } from "../model/dns-names";
+
+/** The name mail clients and MX records use: the inventory's mail.public_name, else the mail host's fqdn. */
+export function mailPublicName(ctx: Ctx, hosts: HostModel[], mailHost: string): string {
+  return ctx.inventory.value.mail.public_name ?? hosts.find((h) => h.name === mailHost)?.fqdn ?? mailHost;
+}
+
+/** Where DMARC and TLS reports go. */
+export function mailReportsTo(ctx: Ctx): string {
+  return ctx.inventory.value.mail.reports_to ?? `dmarc-reports@${ctx.inventory.value.domain}`;
+}
+
+/** RFC 6186 / RFC 8314 services offered, as SRV owner prefix and port. */
+export const MAIL_SRV: ReadonlyArray<readonly [string, number]> = [
+  ["_submission._tcp", 587],
+  ["_submissions._tcp", 465],
+  ["_imaps._tcp", 993],
+];
+
+export function deriveMailRecords(ctx: Ctx, domains: MailDomainModel[], hosts: HostModel[]): PlacedRecord[] {
+  const out: PlacedRecord[] = [];
+  const mail = ctx.inventory.value.mail;
+  const reports = mailReportsTo(ctx);
+  const forward = new Set([...ctx.tree.zones.keys()].filter((z) => !z.endsWith(".arpa")));
+  for (const d of domains) {
+    const member = ctx.tree.members.get(d.handle);
+    if (!member) continue;
+    const i = member.value.mail.findIndex((x) => x.domain === d.domain);
+    const path = ["mail", i, "domain"];
+    const mx = `${mailPublicName(ctx, hosts, d.mailHost)}.`;
+    const why = `mail for ${d.domain} (${d.file})`;
+    const at = (prefix: string) => relativeName(prefix ? `${prefix}.${d.domain}` : d.domain, d.zone);
+    const add = (r: ZoneRecord) => out.push({ zone: d.zone, record: { ...r, origin: "mail", why } as ModelRecord, src: member.src, path });
+    add({ name: at(""), type: "MX", priority: 10, value: mx });
+    add({ name: at(""), type: "TXT", value: "v=spf1 mx -all" });
+    add({ name: at("_dmarc"), type: "TXT", value: `v=DMARC1; p=${mail.dmarc_policy}; rua=mailto:${reports}; adkim=r; aspf=r` });
+    add({ name: at("_smtp._tls"), type: "TXT", value: `v=TLSRPTv1; rua=mailto:${reports}` });
+    for (const [prefix, port] of MAIL_SRV) add({ name: at(prefix), type: "SRV", priority: 0, weight: 1, port, value: mx });
+    // RFC 7489 7.1: reports to another domain are sent only if that domain says it takes them.
+    const reportsDomain = reports.slice(reports.lastIndexOf("@") + 1);
+    const rz = reportsDomain === d.domain ? undefined : zoneFor(reportsDomain, forward);
+    if (rz) out.push({ zone: rz, record: { name: relativeName(`${d.domain}._report._dmarc.${reportsDomain}`, rz), type: "TXT", value: "v=DMARC1", origin: "mail", why }, src: member.src, path });
+  }
+  return out;
+}
+
+/** What marks a TXT record as one of the kinds mail derives (several TXT may share a name). */
+const TXT_KINDS: Array<[RegExp, string]> = [
+  [/^v=spf1(\s|$)/i, "SPF"],
+  [/^v=DMARC1(;|\s|$)/i, "DMARC"],
+  [/^v=TLSRPTv1(;|\s|$)/i, "TLS-RPT"],
+];
+const txtKind = (r: ModelRecord) => (r.type === "TXT" ? TXT_KINDS.find(([re]) => re.test(r.value))?.[1] : undefined);
+
+/** A hand-written MX, SRV, SPF, DMARC or TLS-RPT record where mail derives one. */
+export function checkMailCollisions(ctx: Ctx, placed: PlacedRecord[]): void {
+  const derived = new Map<string, PlacedRecord>();
+  const keyOf = (p: PlacedRecord) => {
+    const kind = p.record.type === "TXT" ? txtKind(p.record) : p.record.type === "MX" || p.record.type === "SRV" ? p.record.type : undefined;
+    return kind ? `${p.zone}\u0000${p.record.name}\u0000${kind}` : undefined;
+  };
+  for (const p of placed) {
+    if (p.record.origin !== "mail") continue;
+    const k = keyOf(p);
+    if (k && !derived.has(k)) derived.set(k, p);
+  }
+  for (const p of placed) {
+    if (p.record.origin !== "file") continue;
+    const k = keyOf(p);
+    const d = k ? derived.get(k) : undefined;
+    if (!d) continue;
+    const kind = txtKind(p.record) ?? p.record.type;
+    const fqdn = absoluteName(p.record.name, p.zone);
+    ctx.report.at(p.src, p.path, {
+      en: `collides with the ${kind} record derived at ${fqdn} from ${d.record.why} (remove it: a mail domain's ${kind} is written for you; its source is at ${Report.where(d.src, d.path)})`,
+      fr: `entre en collision avec l'enregistrement ${kind} déduit en ${fqdn} de ${d.record.why} (retirez-le : le ${kind} d'un domaine de courriel est écrit pour vous ; sa source est en ${Report.where(d.src, d.path)})`,
+    });
+  }
+}
