@@ -126,6 +126,10 @@ function walk(schema: z.ZodType, before: unknown, after: unknown, d: Describer, 
     }
     return;
   }
+  if (l?.hidden) {
+    out.push(`${at.prefix}${name} ${before === undefined ? "set" : after === undefined ? "removed" : "replaced"} (not shown)`);
+    return;
+  }
   const unit = l?.unit ?? "";
   let [b, a] = [show(before, l), show(after, l)];
   // Two long values cut the same (a rotated SSH host key) would read as no change: show their ends.

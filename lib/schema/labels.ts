@@ -27,6 +27,8 @@ export interface FieldLabel {
   item?: "ssh-key";
   /** A list whose order matters: a reordering is a change. */
   ordered?: boolean;
+  /** A value never written in a sentence (a password hash: no offline guessing from an MR note). */
+  hidden?: boolean;
 }
 
 export type Labels = Readonly<Record<string, FieldLabel>>;
@@ -64,7 +66,7 @@ export const memberLabels: Labels = {
   mail: { label: "mail domain", key: "domain" },
   "mail[].mailboxes": { label: "mailbox", key: "local" },
   "mail[].mailboxes[].quota_mb": { label: "quota", unit: " MB", unset: "default" },
-  "mail[].mailboxes[].password_hash": { label: "password hash" },
+  "mail[].mailboxes[].password_hash": { label: "password", hidden: true },
   "mail[].aliases": { label: "alias", key: "local" },
   "mail[].aliases[].to": { label: "to" },
   "mail[].catch_all": { label: "catch-all", unset: "off" },
