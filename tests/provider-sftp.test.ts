@@ -114,6 +114,8 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
       if (sh("getent", ["group", u]).status === 0) sh("groupdel", [u]);
       for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, u), { force: true });
       rmSync(`/home/${u}`, { recursive: true, force: true });
+      // The account's delete keeps the site logs for Globenet (root's only): a test leaves none.
+      rmSync(`/var/log/globenet-sites/${u}`, { recursive: true, force: true });
     }
     rmSync(proof, { force: true });
     if (archiveDir) rmSync(archiveDir, { recursive: true, force: true });
