@@ -35,6 +35,7 @@ export const SYSTEM = [
   "tests/provider-database.test.ts",
   "tests/provider-file-set.test.ts",
   "tests/provider-guest.test.ts",
+  "tests/provider-sftp.test.ts",
   "tests/provider-ssh.test.ts",
   "tests/render-web-systemd.test.ts",
   "tests/state-postgres.test.ts",

@@ -61,6 +61,8 @@ export class Member extends pulumi.ComponentResource {
           home: m.home,
           status,
           sshKeys: m.sshKeys,
+          access: m.access,
+          ...(m.passwordHash ? { passwordHash: m.passwordHash } : {}),
           sites: args.sites.map((s) => s.host),
           archiveDir: args.archiveDir,
           diskQuotaMb: m.diskQuotaMb,

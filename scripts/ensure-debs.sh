@@ -45,6 +45,7 @@ PACKAGES=(
   cloud-init             # cloud-init schema; its Python modules parse network-config
   curl                   # lab checks
   openssh-server         # lab hosts are reached over SSH
+  whois                  # mkpasswd: the yescrypt hash of an SFTP member's password (docs/guide-benevole.md; tests/provider-sftp.test.ts)
   passwd                 # useradd/userdel (checkFpm creates temporary pool users)
   sudo                   # lab: the provider runs `sudo -n` as the lab's deploy user
   cron                   # a suspended member's crontab is set aside (provider Account; tests/provider-account.test.ts)

@@ -35,6 +35,9 @@ describe("a departed member's leftovers", () => {
     ["its SSH keys", { [M]: `${clean[M]}ssh_keys: ["${KEY}"]\n` }, [
       `${M}:7:11 ssh_keys: velo-libre has departed: its SSH key opens nothing any more (remove ssh_keys:; ${GUIDE})`,
     ]],
+    ["its SFTP password hash", { [M]: `${clean[M]}access: sftp\nsftp_password_hash: "$y$j9T$RlYz6AzpzgzsXCBYMBEar/$umQKrp1pplpPA07J0feIaWfaRv4zckuQGNhscfRkgwC"\n` }, [
+      `${M}:8:21 sftp_password_hash: velo-libre has departed: its SFTP password opens nothing any more (remove sftp_password_hash: and access:; ${GUIDE})`,
+    ]],
     ["a VPS file (reported by the VPS checks)", { "members/velo-libre/vps/atelier.yaml": "hypervisor: hv1\nvcpus: 1\nmemory_mb: 1024\ndisk_gb: 10\nimage: debian-12\nipv4: 203.0.113.20\n" }, [
       "members/velo-libre/vps/atelier.yaml:1:1: member velo-libre has departed and keeps no VPS (delete this file; the apply archives the disk before removing the VPS)",
     ]],

@@ -74,6 +74,13 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(names("globenet:hosting:Account")).toContain("biblio-menil");
   });
 
+  it("passes each member's access to its account: biblio-menil (no key) is sftp with its hash, the others ssh without one", () => {
+    const acct = (n: string) => seen.find((s) => s.type === "globenet:hosting:Account" && s.name === n)?.inputs as { access: string; passwordHash?: string; sshKeys: string[] };
+    expect(acct("biblio-menil")).toMatchObject({ access: "sftp", sshKeys: [], passwordHash: expect.stringMatching(/^\$y\$/) });
+    expect(acct("velo-libre").access).toBe("ssh");
+    expect(acct("velo-libre").passwordHash).toBeUndefined();
+  });
+
   it("gives each guest its hypervisor's shutdown timeout and runs it only for an active member", () => {
     const guest = (n: string) => seen.find((s) => s.type === "globenet:vm:Guest" && s.name === n)?.inputs as { shutdownTimeoutSec: number; running: boolean; memoryMb: number };
     // Pulumi.prod.yaml: hv1 sets shutdown_timeout_sec: 120; hv2 leaves the default.

@@ -20,6 +20,7 @@ const M = "members/velo-libre/member.yaml";
 const V = "members/velo-libre/vps/atelier.yaml";
 const Z = "zones/velo-libre.example.yaml";
 const O = "members/ondes-libres/member.yaml";
+const B = "members/biblio-menil/member.yaml";
 
 const CORPUS: Array<[string, Edit[]]> = [
   ["a status misspelt", [{ file: M, from: "status: active", to: "status: actif" }]],
@@ -71,6 +72,12 @@ const CORPUS: Array<[string, Edit[]]> = [
   ["a site named as one of Globenet's hosts", [{ file: M, from: "aliases: [www.velo-libre.example]", to: "aliases: [www.velo-libre.example, web1.globenet.example]" }]],
   ["a delegation of Globenet's own names", [{ file: "zones/globenet.example.yaml", from: "records:", to: "delegations:\n  - { name: vps, to: velo-libre }\nrecords:" }]],
   ["a departed member's leftover key and site", [{ file: "members/papier-mache/member.yaml", from: "status: departed", to: "status: departed\nssh_keys: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK+tBZeYUZ4D98ehwVRHgYI6hfIPcJsByHLI3gzNJUtK x@y\"]\nsites:\n  - host: papier-mache.example\n    php: none" }]],
+  ["an sftp member without key or password hash", [{ file: B, from: "sftp_password_hash:", to: "# sftp_password_hash:" }]],
+  ["a password hash on an ssh member", [{ file: B, from: "\naccess: sftp", to: "\naccess: ssh" }]],
+  ["an access misspelt", [{ file: B, from: "\naccess: sftp", to: "\naccess: ftp" }]],
+  ["a clear password where the hash goes", [{ file: B, from: "sftp_password_hash: \"", to: "sftp_password_hash: \"clear" }]],
+  ["an md5-crypt password hash", [{ file: B, from: "sftp_password_hash: \"$y$", to: "sftp_password_hash: \"$1$abc$" }]],
+  ["a truncated password hash", [{ file: B, from: "sftp_password_hash: \"$y$j9T$", to: "sftp_password_hash: \"$y$j9T" }]],
   ["a TTL too short", [{ file: Z, from: "dnssec: true", to: "dnssec: true\nttl: 5" }]],
 ];
 

@@ -23,6 +23,8 @@ const FULL: Record<DataKind, unknown> = {
     status: "active",
     note: "since 2019",
     ssh_keys: [KEY],
+    access: "sftp",
+    sftp_password_hash: "$y$j9T$RlYz6AzpzgzsXCBYMBEar/$umQKrp1pplpPA07J0feIaWfaRv4zckuQGNhscfRkgwC",
     web_host: "web1",
     db_host: "db1",
     disk_quota_mb: 2048,
@@ -241,7 +243,7 @@ describe("every leaf of every schema, changed, is described by the audit", () =>
 describe("a field added to a schema is described the day it is added", () => {
   // A copy of the member schema with a per-site field nobody labelled or wired into the audit.
   const plantedSite = z.strictObject({ ...site.shape, php_memory_mb: z.number().int().min(32).max(1024).optional() });
-  const planted = memberSchema.extend({ sites: z.array(plantedSite).default([]), backup_window: z.enum(["night", "day"]).optional() });
+  const planted = memberSchema.safeExtend({ sites: z.array(plantedSite).default([]), backup_window: z.enum(["night", "day"]).optional() });
   const base = FULL.member as Obj;
   const withField = { ...base, backup_window: "night", sites: [{ ...(base.sites as Obj[])[0], php_memory_mb: 256 }] };
 

@@ -49,8 +49,16 @@ export function describeMember(before: Member | undefined, after: Member | undef
   if (!before) return ["member created"];
   if (!after) return ["member removed"];
   assertLabels(memberSchema, memberLabels);
-  return describeFields(memberSchema, before, after, { labels: memberLabels });
+  return describeFields(memberSchema, before, after, { labels: memberLabels, custom: { sftp_password_hash: passwordHash } });
 }
+
+/** An SFTP password hash reads as a password set, changed or removed; its end tells one hash from another. */
+const passwordHash: Custom = (before, after, at, name) => {
+  const tail = (h: unknown) => `(hash …${String(h).slice(-8)})`;
+  if (before === undefined && after !== undefined) return [`${at.prefix}${name} set ${tail(after)}`];
+  if (before !== undefined && after === undefined) return [`${at.prefix}${name} removed`];
+  return before === after ? [] : [`${at.prefix}${name} changed ${tail(after)}`];
+};
 
 // ---------------------------------------------------------------- VPS
 

@@ -63,7 +63,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
         fr: `${mv.handle} n'a aucun site, donc pas de compte sur un hôte web où lancer ses tâches (ajoutez un site, ou retirez cron)`,
       });
     }
-    members.push({ handle: mv.handle, name: mv.name, status: mv.status, email: mv.contact.email, sshKeys: mv.ssh_keys, diskQuotaMb: mv.disk_quota_mb, cron: mv.cron, webHost, home: paths.home(mv.handle), file: m.src.file });
+    members.push({ handle: mv.handle, name: mv.name, status: mv.status, email: mv.contact.email, sshKeys: mv.ssh_keys, access: mv.access, ...(mv.sftp_password_hash ? { passwordHash: mv.sftp_password_hash } : {}), diskQuotaMb: mv.disk_quota_mb, cron: mv.cron, webHost, home: paths.home(mv.handle), file: m.src.file });
     if (webHost) {
       for (const s of mv.sites) {
         sites.push({

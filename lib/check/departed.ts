@@ -43,6 +43,12 @@ export function checkDepartedLeftovers(ctx: Ctx): void {
         fr: `${h} est parti : ${one(keys) ? "sa clé SSH n'ouvre" : `ses ${keys} clés SSH n'ouvrent`} plus rien (supprimez ssh_keys: ; ${guideFr})`,
       }],
     ];
+    if (v.sftp_password_hash) {
+      leftovers.push(["sftp_password_hash", 1, {
+        en: `${h} has departed: its SFTP password opens nothing any more (remove sftp_password_hash: and access:; ${guide})`,
+        fr: `${h} est parti : son mot de passe SFTP n'ouvre plus rien (supprimez sftp_password_hash: et access: ; ${guideFr})`,
+      }]);
+    }
     for (const [field, count, message] of leftovers) if (count > 0) ctx.report.at(m.src, [field], message);
   }
 }

@@ -50,6 +50,9 @@ function described(s: string): string {
 const UNITS: Record<string, string> = { MB: "Mo", GB: "Go", vCPUs: "vCPU", "vCPU": "vCPU", seconds: "secondes" };
 const unit = (s: string) => UNITS[s] ?? s;
 
+/** lib/schema/password-hash.ts's PASSWORD_HASH_HINT, in French. */
+const HASH_HINT_FR = "fabriquez-la avec : mkpasswd -m yescrypt (paquet Debian whois), et collez la ligne affichée, entre guillemets";
+
 const ENTRIES: Entry[] = [
   // lib/load/zod-issues.ts: zod's own issues in our words.
   [/^must be (.+), not (.+) \(check the example in the README\)$/s, (m) => `doit être ${TYPES[g(m, 1)] ?? g(m, 1)}, pas ${described(g(m, 2))} (voyez l'exemple du README)`],
@@ -161,6 +164,13 @@ const ENTRIES: Entry[] = [
   [/^must be "acme" or "none"$/, () => "doit être \"acme\" ou \"none\""],
   [/^must be "managed" \(default\) or "external"$/, () => "doit être \"managed\" (par défaut) ou \"external\""],
   [/^tls: none needs a stated reason \(add tls_none_reason: "…", or remove tls to get HTTPS\)$/, () => "tls: none demande une raison écrite (ajoutez tls_none_reason: \"…\", ou retirez tls pour avoir HTTPS)"],
+  // access: sftp (lib/schema/member.ts, password-hash.ts)
+  [/^must be "ssh" \(keys and a shell\) or "sftp" \(SFTP only, with keys and\/or sftp_password_hash\)$/, () => "doit être \"ssh\" (clés et un shell) ou \"sftp\" (SFTP seulement, avec des clés et/ou sftp_password_hash)"],
+  [/^sftp needs a way in: add ssh_keys, or sftp_password_hash \(make one with: mkpasswd -m yescrypt\)$/, () => "sftp demande un moyen d'entrer : ajoutez ssh_keys, ou sftp_password_hash (fabriquez-le avec : mkpasswd -m yescrypt)"],
+  [/^only works with access: sftp \(an ssh account logs in with keys only: add access: sftp, or remove sftp_password_hash\)$/, () => "ne sert qu'avec access: sftp (un compte ssh se connecte uniquement par clé : ajoutez access: sftp, ou retirez sftp_password_hash)"],
+  [/^is not a password hash: never write the password itself here \(make one with: mkpasswd -m yescrypt \(Debian package whois\), and paste the line it prints, in quotes\)$/, () => `n'est pas une empreinte de mot de passe : n'écrivez jamais le mot de passe lui-même ici (${HASH_HINT_FR})`],
+  [/^uses an old or unsupported hash method: only yescrypt \(\$y\$…\) or sha512-crypt \(\$6\$…\) are accepted \(make one with: mkpasswd -m yescrypt \(Debian package whois\), and paste the line it prints, in quotes\)$/, () => `utilise une méthode d'empreinte ancienne ou non prise en charge : seules yescrypt ($y$…) et sha512-crypt ($6$…) sont acceptées (${HASH_HINT_FR})`],
+  [/^is not a whole yescrypt \(\$y\$…\) or sha512-crypt \(\$6\$…\) hash \(make one with: mkpasswd -m yescrypt \(Debian package whois\), and paste the line it prints, in quotes\)$/, () => `n'est pas une empreinte yescrypt ($y$…) ou sha512-crypt ($6$…) complète (${HASH_HINT_FR})`],
   [/^only makes sense with tls: none \(remove it\)$/, () => "n'a de sens qu'avec tls: none (retirez-le)"],
   [/^must be "active", "suspended" or "departed"$/, () => "doit être \"active\", \"suspended\" ou \"departed\""],
   [/^must be at least 256 MB \(a Debian guest needs 512 MB to be comfortable\)$/, () => "doit valoir au moins 256 Mo (un invité Debian est à l'aise avec 512 Mo)"],

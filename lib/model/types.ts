@@ -54,6 +54,10 @@ export interface MemberModel {
   status: Member["status"];
   email: string;
   sshKeys: string[];
+  /** "ssh": keys and a shell; "sftp": chrooted SFTP only (keys and/or the password hash). */
+  access: "ssh" | "sftp";
+  /** access sftp: the crypt(3) hash the member gave (yescrypt or sha512-crypt), never a password. */
+  passwordHash?: string;
   diskQuotaMb: number;
   /** Scheduled jobs, run as the member on its web host (members/<handle>/member.yaml cron:). */
   cron: CronJob[];

@@ -18,7 +18,7 @@ export interface SuspendedSshd {
 }
 
 /** A token of sshd_config: it has no escape for quotes or spaces, so only plain characters pass. */
-function sshdToken(s: string): string {
+export function sshdToken(s: string): string {
   if (!/^[A-Za-z0-9._\/-]+$/.test(s)) throw new UnsafeValueError("sshd_config", s, "only letters, digits, '.', '_', '-' and '/' can stand in an sshd_config token here");
   return s;
 }

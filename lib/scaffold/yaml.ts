@@ -52,6 +52,7 @@ export function memberYaml(m: MemberInput): string {
   if (m.sshKeys.length === 0) {
     out.push(comment("Public keys allowed to log in (SFTP/SSH) as the member: the whole line of the .pub file.", "Replace [] with the member's key, for example:", "  ssh_keys:", "    - ssh-ed25519 AAAAC3Nza… bureau@laptop"));
     out.push("ssh_keys: []");
+    out.push(comment("A member without a key can upload over SFTP with a password instead: the member runs", "mkpasswd -m yescrypt and sends the line it prints (never the password), then:", "  access: sftp", '  sftp_password_hash: "$y$…"'));
   } else {
     out.push(comment("Public keys allowed to log in (SFTP/SSH) as the member."));
     out.push("ssh_keys:");

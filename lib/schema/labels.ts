@@ -47,6 +47,8 @@ export const memberLabels: Labels = {
   note: { label: "note", quote: true },
   purge_archives: { label: "departure archives purged" },
   ssh_keys: { label: "SSH key", item: "ssh-key" },
+  access: { label: "access" },
+  sftp_password_hash: { label: "SFTP password" },
   web_host: { label: "web host", unset: "default" },
   db_host: { label: "database host", unset: "default" },
   disk_quota_mb: { label: "disk quota", unit: " MB" },

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { checked, email, hostname, identifier, phpVersion, positiveInt, sshPublicKey, text } from "./common";
 import { cronJob } from "./cron";
 import { mailDomain } from "./mail";
+import { passwordHashProblem } from "./password-hash";
 import { sitePhpSettings } from "./php-settings";
 import { databaseNameProblem, handleProblem } from "./system-names";
 
@@ -77,6 +78,14 @@ export const memberSchema = z.strictObject({
   /** Free note for volunteers, e.g. why a member is suspended. */
   note: text(500).optional(),
   ssh_keys: z.array(sshPublicKey).max(20).default([]),
+  /**
+   * How the member reaches its files: "ssh" (its keys, a shell; the default) or "sftp" (SFTP
+   * only, locked in its home: no command, no shell, no forwarding), with its keys and/or
+   * sftp_password_hash.
+   */
+  access: z.enum(["ssh", "sftp"], { error: 'must be "ssh" (keys and a shell) or "sftp" (SFTP only, with keys and/or sftp_password_hash)' }).default("ssh"),
+  /** access: sftp only: the hash of the member's password (mkpasswd -m yescrypt), never the password. */
+  sftp_password_hash: checked(passwordHashProblem).optional(),
   /** Inventory host name; may be omitted when the stack has exactly one web host. */
   web_host: identifier("host name", 32, "web1").optional(),
   db_host: identifier("host name", 32, "db1").optional(),
@@ -93,6 +102,16 @@ export const memberSchema = z.strictObject({
    * purge-departure), once committed with `Allow-Destroy: departures/<handle>`.
    */
   purge_archives: z.literal(true, { error: "must be true (write it only to purge a departed member's archives; leave it out to keep them)" }).optional(),
+}).superRefine((m, ctx) => {
+  // A member who departed has no account: access says nothing then.
+  if (m.status === "departed") return;
+  if (m.access === "sftp" && m.ssh_keys.length === 0 && !m.sftp_password_hash) {
+    ctx.addIssue({ code: "custom", path: ["access"], message: "sftp needs a way in: add ssh_keys, or sftp_password_hash (make one with: mkpasswd -m yescrypt)" });
+  }
+  if (m.access === "ssh" && m.sftp_password_hash) {
+    // ssh accounts log in with keys only: a password would open a shell to whoever guesses it.
+    ctx.addIssue({ code: "custom", path: ["sftp_password_hash"], message: "only works with access: sftp (an ssh account logs in with keys only: add access: sftp, or remove sftp_password_hash)" });
+  }
 });
 
 export type MemberInput = z.input<typeof memberSchema>;

@@ -17,9 +17,19 @@
  * refuses system accounts and a marker of another id. A suspended account is
  * refused by sshd with a message (a drop-in in the host's sshd_config.d), locked, its crontab
  * set aside and every process of it stopped (docs/architecture.md, "Suspension").
+ *
+ * `access: "sftp"` (docs/architecture.md, "SFTP-only access"): the home becomes root:<handle>
+ * 0750 (sshd's ChrootDirectory wants it root's; root makes the member's top-level folders and
+ * gives them to the member), the login shell nologin, and a drop-in of the member's own in
+ * sshd_config.d forces internal-sftp in that chroot with no terminal or forwarding, and password
+ * login when the member gave a hash. The hash reaches the host on stdin only. Switching back to
+ * "ssh" undoes each, by an update: nothing in the home moves.
  */
 import type { DiffResult } from "@pulumi/pulumi/provider";
+import { createHash } from "node:crypto";
+import { renderSftpSshd } from "../../lib/render/sshd-sftp";
 import { renderSuspendedSshd } from "../../lib/render/sshd-suspended";
+import { passwordHashProblem } from "../../lib/schema/password-hash";
 import { email as emailSchema } from "../../lib/schema/common";
 import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { loadScript } from "../scripts/load";
@@ -42,6 +52,7 @@ import {
 } from "./account-shared";
 
 export type AccountStatus = "active" | "suspended" | "departed";
+export type AccountAccess = "ssh" | "sftp";
 
 /** The web host's sshd, from the inventory (hosts.<host>.sshd): where drop-ins go, how to find the daemon. */
 export interface SshdFacts {
@@ -62,6 +73,14 @@ export interface AccountInputs {
    */
   status: AccountStatus;
   sshKeys: string[];
+  /** "ssh": keys and a shell; "sftp": SFTP only, chrooted in the home (absent in states from before: ssh). */
+  access?: AccountAccess;
+  /**
+   * access sftp only: the crypt(3) hash the member gave in member.yaml (yescrypt or
+   * sha512-crypt), set with chpasswd -e from stdin. Not a secret in itself (it is in git); the
+   * password never is anywhere.
+   */
+  passwordHash?: string;
   /** Site host names, sorted: each gets ~/sites/<host>/htdocs. */
   sites: string[];
   /** Root-only folder on the web host for archives (accounts/, sites/). */
@@ -121,6 +140,16 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
         f.add(`sshKeys[${i}]`, `"${str(k) ? printable(k) : String(k)}" is not one public key line ("ssh-ed25519 AAAA… comment")`);
       } else keys.push(k.trim());
     });
+  const access = news.access ?? "ssh";
+  if (access !== "ssh" && access !== "sftp") f.add("access", 'must be "ssh" or "sftp"');
+  const pwHash = news.passwordHash;
+  if (pwHash !== undefined) {
+    // The member schema's rule (lib/schema/password-hash.ts); the value is never repeated.
+    const pp = str(pwHash) ? passwordHashProblem(pwHash) : "must be a string";
+    if (pp) f.add("passwordHash", pp);
+    else if (access === "ssh") f.add("passwordHash", "only works with access sftp (an ssh account logs in with keys only)");
+  }
+  if (access === "sftp" && pwHash === undefined && keys.length === 0 && Array.isArray(news.sshKeys) && news.sshKeys.length === 0) f.add("access", "sftp needs a way in: SSH keys or a password hash");
   const sites: string[] = [];
   if (!Array.isArray(news.sites)) f.add("sites", "must be a list of host names");
   else
@@ -152,6 +181,8 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
       home: home as string,
       status: news.status as AccountStatus,
       sshKeys: keys,
+      access: access as AccountAccess,
+      ...(pwHash !== undefined ? { passwordHash: pwHash as string } : {}),
       sites: sites.sort(),
       archiveDir: news.archiveDir as string,
       diskQuotaMb: q as number,
@@ -164,10 +195,12 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
 
 // ---- diff -------------------------------------------------------------------------------
 
-const COMPARED: string[] = ["target", "handle", "home", "status", "sshKeys", "sites", "archiveDir", "diskQuotaMb", "homeQuota", "sshd", "contact"];
+const COMPARED: string[] = ["target", "handle", "home", "status", "sshKeys", "access", "passwordHash", "sites", "archiveDir", "diskQuotaMb", "homeQuota", "sshd", "contact"];
 
 function diff(_id: string, rawOlds: AccountOutputs, rawNews: AccountInputs): DiffResult & { diffs: string[] } {
-  const olds = plain<AccountOutputs>(rawOlds);
+  // A state from before access existed is an ssh account.
+  const olds = { ...plain<AccountOutputs>(rawOlds) };
+  olds.access ??= "ssh";
   const news = plain<AccountInputs>(rawNews);
   const diffs = COMPARED.filter((k) => JSON.stringify((olds as unknown as Record<string, unknown>)[k]) !== JSON.stringify((news as unknown as Record<string, unknown>)[k]));
   // Live state off the wanted one outside the inputs (home mode, missing folders): update converges it.
@@ -199,11 +232,20 @@ function keysFile(i: AccountInputs): string {
 /** create: refuses a user or group that exists without the provider's marker; update: marks them (the state proves they are ours). */
 type Mode = "create" | "update";
 
+/** The member's SFTP-only drop-in, as the host holds it (access sftp). */
+function sftpConf(i: AccountInputs): string {
+  return renderSftpSshd({ handle: i.handle, dropinDir: i.sshd.dropinDir, password: i.passwordHash !== undefined }).trimEnd();
+}
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+
 async function converge(i: AccountInputs, mode: Mode): Promise<{ quota: boolean }> {
   const sshd = renderSuspendedSshd({ handle: i.handle, dropinDir: i.sshd.dropinDir, contact: i.contact });
+  const access = i.access ?? "ssh";
   const r = await run(i.target, CONVERGE, {
-    args: [i.handle, i.home, i.status, String(i.diskQuotaMb * 1024), mode, i.sshd.dropinDir, i.sshd.pidFile, sshd.conf.trimEnd(), sshd.banner.trimEnd(), i.homeQuota, ...i.sites],
-    stdin: keysFile(i),
+    args: [i.handle, i.home, i.status, String(i.diskQuotaMb * 1024), mode, i.sshd.dropinDir, i.sshd.pidFile, sshd.conf.trimEnd(), sshd.banner.trimEnd(), i.homeQuota, access, access === "sftp" ? sftpConf(i) : "", ...i.sites],
+    // The password hash on the first line of stdin, never in argv; then authorized_keys.
+    stdin: `${access === "sftp" ? (i.passwordHash ?? "") : ""}\n${keysFile(i)}`,
     what: `${mode === "create" ? "creating" : "updating"} account ${i.handle}`,
     kind: "converge",
   });
@@ -252,8 +294,11 @@ async function read(_id: string, rawProps: AccountOutputs): Promise<AccountOutpu
   if (marker === "other") drift.push(`the user or group ${props.handle} is not the one Globenet created (its marker names another id): the next update refuses it`);
   const home = v.get("home")?.[0] ?? "";
   const homeStat = v.get("homestat")?.[0] ?? "missing";
+  const wanted = props.access ?? "ssh";
+  // An sftp member's home is root's (sshd's chroot), an ssh member's its own; both 0750, group the member's.
+  const homeOwner = wanted === "sftp" ? `root:${props.handle}` : `${props.handle}:${props.handle}`;
   if (homeStat === "missing") drift.push(`home ${props.home} is missing (the user's home is ${home})`);
-  else if (homeStat !== `${props.handle}:${props.handle}:750`) drift.push(`home ${props.home} is ${homeStat.replace(/:(\d+)$/, " mode $1")}, not ${props.handle}:${props.handle} mode 750`);
+  else if (homeStat !== `${homeOwner}:750`) drift.push(`home ${props.home} is ${homeStat.replace(/:(\d+)$/, " mode $1")}, not ${homeOwner} mode 750`);
   const dirs = v.get("dir") ?? [];
   for (const d of ["tmp", ".ssh", ".my.cnf.d"]) if (homeStat !== "missing" && !dirs.includes(d)) drift.push(`~/${d} is missing`);
   if (homeStat !== "missing" && v.get("mycnf")?.[0] !== "ok") drift.push(`~/.my.cnf does not include ~/.my.cnf.d`);
@@ -268,9 +313,24 @@ async function read(_id: string, rawProps: AccountOutputs): Promise<AccountOutpu
     if (procs > 0) drift.push(`${procs} process(es) still run as ${props.handle} while it is suspended`);
     if (v.get("crontab")?.[0] === "spool") drift.push(`${props.handle} has a crontab in cron's spool while it is suspended`);
   } else if (denied) drift.push(`sshd still refuses ${props.handle} (a suspension drop-in is left)`);
+  // Access as the host gives it: the SFTP-only drop-in there (or not) says which.
+  const sftpSha = v.get("sftp")?.[0];
+  const access: AccountAccess = sftpSha ? "sftp" : "ssh";
+  const shell = v.get("shell")?.[0] ?? "";
+  if (access === wanted) {
+    const wantShell = wanted === "sftp" ? "/usr/sbin/nologin" : "/bin/bash";
+    if (shell !== wantShell) drift.push(`${props.handle}'s login shell is ${shell || "empty"}, not ${wantShell}`);
+    if (wanted === "sftp" && props.sshd && sftpSha !== sha256(`${sftpConf(props)}\n`)) drift.push(`the SFTP-only sshd drop-in of ${props.handle} was edited on the host`);
+  }
+  // The password, by its sha256 (the host never sends the field): '*' unless an sftp member gave a hash.
+  const wantPw = wanted === "sftp" && props.passwordHash !== undefined ? props.passwordHash : "*";
+  const pwsha = v.get("pwsha")?.[0];
+  if (status === "active" && pwsha !== undefined && pwsha !== sha256(wantPw)) {
+    drift.push(wantPw === "*" ? `${props.handle} has a password on the host, while it logs in with keys only` : `${props.handle}'s password on the host is not the hash of member.yaml`);
+  }
   const sshKeys = (v.get("key") ?? []).map((k) => k.trim()).filter((k) => k !== "" && !k.startsWith("#"));
   const sites = (v.get("site") ?? []).sort();
-  return { ...props, home: home === props.home ? props.home : home, status, sshKeys, sites, drift, marked: marker === "ok" };
+  return { ...props, home: home === props.home ? props.home : home, status, sshKeys, access, sites, drift, marked: marker === "ok" };
 }
 
 async function del(_id: string, rawProps: AccountOutputs): Promise<void> {

@@ -15,6 +15,7 @@ import { delimiter, join } from "node:path";
 /** The Debian package that provides each program the tests use (see scripts/ensure-debs.sh). */
 export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   apache2ctl: "apache2",
+  mkpasswd: "whois",
   htpasswd: "apache2-utils",
   apache2: "apache2",
   "php-fpm8.2": "php-fpm",

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Account create and update (after prelude.sh and sshd.sh).
-#   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER QUOTA_POLICY SITE…
+#   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER QUOTA_POLICY ACCESS SFTP_CONF SITE…
 #   Also the member's site log folder ($LOGS/H, root:H 0750; ~/logs points at it).
 #   QUOTA_POLICY: required (no user quota on the homes' file system: refuse before any change) or warn.
-#   stdin: the authorized_keys file. Prints key=value lines (created, quota, procs_left, marked).
+#   ACCESS: ssh (home H:H 0750, a shell) or sftp (home root:H 0750 for sshd's ChrootDirectory,
+#   no login shell, SFTP_CONF as its sshd drop-in).
+#   stdin: one line, the password hash of an sftp member (crypt(3); empty: none, keys only),
+#   then the authorized_keys file. The hash is never an argument (argv is world-readable).
+#   Prints key=value lines (created, quota, procs_left, marked, password, sshd_sftp).
 # shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
 # Inside the home, with the member's rights only (as_member_fn): HOME SITE…; stdin: authorized_keys.
 home_setup() {
@@ -23,9 +27,10 @@ home_setup() {
   # member may remove or replace: it only ever points at what the member may read anyway.
   if [ ! -e logs ] && [ ! -L logs ]; then ln -s -- "$logs" logs; fi
   line="!includedir $home/.my.cnf.d"
+  # (An sftp member's home is root's: root made the entries of its top level, .my.cnf empty.)
   # Only a regular file is read: a FIFO or a device there would hold this step forever.
   if [ -L .my.cnf ] || { [ -e .my.cnf ] && [ ! -f .my.cnf ]; }; then mv -f -- .my.cnf ".my.cnf.not-a-file.$(date +%s)"; fi
-  if [ ! -e .my.cnf ]; then
+  if [ ! -s .my.cnf ]; then
     printf '%s\n' "# MariaDB credentials, one file per database in ~/.my.cnf.d (kept up to date by Globenet)." \
       "# Connect with: mariadb --defaults-group-suffix=_<database name>" "$line" > .my.cnf
   elif ! grep -qxF -- "$line" .my.cnf; then
@@ -33,7 +38,46 @@ home_setup() {
   fi
   chmod 0600 .my.cnf
 }
-h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9 qpolicy=${10}; shift 10
+# sftp_entries HOME LOGDIR: for an sftp member, whose home is root's (sshd's ChrootDirectory
+# wants it so), root makes the top-level entries the member's own steps need: folders tmp,
+# .ssh, .my.cnf.d, sites, an empty .my.cnf, the logs link; each made by root, then given to the
+# member (chown -h: never through a link). Something of that name that is not what it should be
+# (a file where a folder goes) is renamed aside, never followed: the home is root's, so the
+# member can no longer swap it in between.
+sftp_entries() {
+  local home=$1 logs=$2 n p
+  for n in tmp .ssh .my.cnf.d sites .my.cnf; do
+    p="$home/$n"
+    if [ "$n" = .my.cnf ]; then
+      if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then mv -f -- "$p" "$p.not-a-file.$(date +%s)"; fi
+      [ -e "$p" ] || { install -m 0600 /dev/null "$p"; chown -h "$uid:$gid" -- "$p"; }
+      continue
+    fi
+    # A link stays: what the member's own steps do through it, they do with the member's rights.
+    [ ! -L "$p" ] || continue
+    if [ -e "$p" ] && [ ! -d "$p" ]; then mv -f -- "$p" "$p.not-a-folder.$(date +%s)"; fi
+    if [ ! -e "$p" ]; then
+      if [ "$n" = sites ]; then mkdir -m 0755 -- "$p"; else mkdir -m 0700 -- "$p"; fi
+      chown -h "$uid:$gid" -- "$p"
+    fi
+  done
+  if [ ! -e "$home/logs" ] && [ ! -L "$home/logs" ]; then ln -s -- "$logs" "$home/logs"; chown -h "$uid:$gid" -- "$home/logs"; fi
+}
+h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9 qpolicy=${10} access=${11} sftpconf=${12}; shift 12
+case "$access" in ssh) shell=/bin/bash ;; sftp) shell=/usr/sbin/nologin ;; *) die "access must be ssh or sftp, not $access" ;; esac
+[ -x "$shell" ] || die "$shell is missing on this host: cannot give $h access: $access"
+pwhash=''
+IFS= read -r pwhash || true
+case "$pwhash" in '' | \$y\$* | \$6\$*) ;; *) die "the password hash of $h is not a yescrypt or sha512-crypt hash (nothing was changed)" ;; esac
+case "$pwhash" in *:*) die "the password hash of $h contains ':' (nothing was changed)" ;; esac
+if [ "$access" = sftp ]; then
+  # sshd's ChrootDirectory wants every folder above the home root's and writable by no one else.
+  p=$home
+  while [ "$p" != / ]; do
+    p=$(dirname -- "$p")
+    { [ "$(stat -c %u -- "$p")" = 0 ] && [ $((0$(stat -c %a -- "$p") & 022)) = 0 ]; } || die "$p is not root's or is writable by others: sshd refuses a chroot below it, so $h cannot have access: sftp with home $home (nothing was changed)"
+  done
+fi
 # Whether the file system holding $1 has user quotas on (the kernel's, set with setquota).
 quota_mount() {
   command -v setquota >/dev/null 2>&1 && command -v quotaon >/dev/null 2>&1 || return 1
@@ -58,6 +102,8 @@ else
     # system uid, one in use, or one that Globenet's own marker says was another.
     [ -d "$home" ] || die "$home exists and is not a folder: refusing to adopt it"
     ou=$(stat -c %u -- "$home")
+    # An sftp member's home is root's: its owner is the one of ~/tmp then.
+    if [ "$ou" = 0 ] && [ -d "$home/tmp" ] && [ ! -L "$home/tmp" ]; then ou=$(stat -c %u -- "$home/tmp"); fi
     { [ "$ou" -ge 1000 ] && [ "$ou" -lt 60000 ]; } || die "$home belongs to a system account (uid $ou): refusing to adopt it"
     if getent passwd "$ou" >/dev/null; then die "$home belongs to another user (uid $ou): refusing to adopt it"; fi
     was=$(marker user "$h")
@@ -78,7 +124,7 @@ else
   fi
   mark user "$h" creating
   # Password '*': no password login, yet not "locked" (sshd without PAM refuses keys to '!' accounts).
-  useradd "${opts[@]}" -d "$home" -s /bin/bash -g "$h" -p '*' -- "$h" || { unmark user "$h"; die "useradd $h failed"; }
+  useradd "${opts[@]}" -d "$home" -s "$shell" -g "$h" -p '*' -- "$h" || { unmark user "$h"; die "useradd $h failed"; }
   member "$h" || die "useradd did not create $h"
   mark user "$h" "$uid"
   echo "created=yes"
@@ -89,10 +135,24 @@ fi
 own group "$h" "$gid" "$mode"
 if [ -L "$home" ]; then die "$home is a symbolic link: refusing"; fi
 [ -d "$home" ] || install -d -- "$home"
-chown -h "$uid:$gid" -- "$home"
-chmod 0750 -- "$home"
+# The login shell: ssh members get bash; sftp members none (sshd runs its own SFTP server for
+# them, so a missing drop-in could never turn into a shell).
+[ "$(getent passwd "$h" | cut -d: -f7)" = "$shell" ] || usermod -s "$shell" -- "$h"
+if [ "$access" = sftp ]; then
+  # sshd's ChrootDirectory: the home and every folder above it root's, writable by no one else.
+  chown -h "0:$gid" -- "$home"
+  chmod 0750 -- "$home"
+  site_logs "$h" "$gid"
+  # shellcheck disable=SC2153 # LOGS is prelude.sh's
+  sftp_entries "$home" "$LOGS/$h"
+else
+  # Going back to ssh: sshd stops chrooting the member before its home is its own again.
+  sshd_sftp_off "$h" "$dropin" "$pidfile"
+  chown -h "$uid:$gid" -- "$home"
+  chmod 0750 -- "$home"
+  site_logs "$h" "$gid"
+fi
 cd /
-site_logs "$h" "$gid"
 # Inside the home, with the member's rights only. authorized_keys comes on stdin.
 # shellcheck disable=SC2153 # LOGS is prelude.sh's
 as_member_fn home_setup account-setup "$home" "$LOGS/$h" "$@"
@@ -101,8 +161,16 @@ case "$status" in
   active)
     n=0
     while [[ $pw == '!'?* ]] && [ "$n" -lt 5 ]; do usermod -U -- "$h"; pw=$(getent shadow "$h" | cut -d: -f2); n=$((n + 1)); done
-    # A bare '!' (or an empty field: a password-less account) becomes '*': keys only.
-    if [ "$pw" = "!" ] || [ -z "$pw" ]; then usermod -p '*' -- "$h"; fi
+    # '*' (keys only) but for an sftp member with a password hash: then that hash, fed to
+    # chpasswd -e on a pipe (printf is bash's own: the hash is in no process's arguments). A bare
+    # '!', an empty field or a password set by hand on an ssh account becomes '*'.
+    wantpw='*'
+    if [ "$access" = sftp ] && [ -n "$pwhash" ]; then wantpw=$pwhash; fi
+    if [ "$pw" != "$wantpw" ]; then
+      if [ "$wantpw" = '*' ]; then usermod -p '*' -- "$h"; else printf '%s:%s\n' "$h" "$wantpw" | chpasswd -e; fi
+      [ "$(getent shadow "$h" | cut -d: -f2)" = "$wantpw" ] || die "could not set the password of $h"
+      echo "password=set"
+    fi
     usermod -e "" -- "$h"
     sshd_allow "$h" "$dropin" "$pidfile"
     crontab_back "$h"
@@ -117,6 +185,9 @@ case "$status" in
     if ! left=$(stop_processes "$uid" 2>&1); then echo "procs_left=$left"; fi
     ;;
 esac
+# The SFTP-only drop-in last: its password login opens only once the home is a chroot and the
+# password is the member's.
+if [ "$access" = sftp ]; then sshd_sftp_on "$h" "$dropin" "$pidfile" "$sftpconf"; fi
 quota=off
 if mnt=$(quota_mount "$home"); then
   setquota -u "$h" "$kb" "$kb" 0 0 "$mnt"

@@ -54,4 +54,5 @@ fi
 [ -n "$(getent group "$h" || true)" ] || unmark group "$h"
 # A drop-in left for a user that is gone is harmless: a reload failure here only says so.
 ( sshd_allow "$h" "$dropin" "$pidfile" ) || echo "note=the sshd drop-in of $h was removed but sshd was not reloaded"
+( sshd_sftp_off "$h" "$dropin" "$pidfile" ) || echo "note=the SFTP-only sshd drop-in of $h was removed but sshd was not reloaded"
 echo "deleted=$present"

@@ -25,7 +25,11 @@ have=$(marker user "$h")
 if [ "$have" = "$uid" ] && [ "$(marker group "$h")" = "$gid" ]; then echo "marker=ok"; elif [ -z "$have" ]; then echo "marker=missing"; else echo "marker=other"; fi
 echo "home=$mhome"
 echo "shadow=$(getent shadow "$h" | awk -F: '{ print substr($2, 1, 1) ":" $8 }' || true)"
+# The password field itself stays on the host: its sha256 (the lock's '!' taken off) is enough to compare.
+echo "pwsha=$(getent shadow "$h" | cut -d: -f2 | sed 's/^!*//' | tr -d '\n' | sha256sum | cut -d' ' -f1)"
+echo "shell=$(getent passwd "$h" | cut -d: -f7)"
 [ ! -e "$dropin/globenet-suspended-$h.conf" ] || echo "sshd=denied"
+[ ! -e "$dropin/globenet-sftp-$h.conf" ] || echo "sftp=$(sha256sum < "$dropin/globenet-sftp-$h.conf" | cut -d' ' -f1)"
 echo "procs=$(member_pids "$uid" | wc -l)"
 [ ! -f "/var/spool/cron/crontabs/$h" ] || echo "crontab=spool"
 if [ "$mhome" != "$home" ] || [ -L "$home" ] || [ ! -d "$home" ]; then echo "homestat=missing"; exit 0; fi

@@ -7,7 +7,7 @@
 # command line. The drop-in is tested with `sshd -t` before it enters the folder sshd reads, the
 # whole config again after, and `sshd -T` must then show the refusal for the member (else the
 # folder is not included, and the drop-in is taken back out): a broken or useless drop-in never
-# stays live.
+# stays live. Members with access: sftp get a drop-in of their own the same way (sshd_sftp_on).
 sshd_of() {
   local pf=$1 pid a prev='' words
   [ -f "$pf" ] || die "no sshd pid file $pf on this host (the inventory's hosts.<host>.sshd.pid_file): is sshd running there?"
@@ -45,31 +45,65 @@ sshd_dir() {
   [ -d "$1" ] || install -d -m 0755 -- "$1"
   [ "$(stat -c %u -- "$1")" = 0 ] || die "$1 is not owned by root: refusing to write sshd drop-ins there"
 }
-sshd_deny() {
-  local h=$1 dir=$2 want=$4 btext=$5 conf="$2/globenet-suspended-$1.conf" banner="$2/globenet-suspended-$1.txt" stage t out
-  sshd_dir "$dir"
-  if [ -f "$conf" ] && [ ! -L "$conf" ] && [ "$(cat -- "$conf")" = "$want" ] && [ -f "$banner" ] && [ "$(cat -- "$banner")" = "$btext" ]; then return 0; fi
-  sshd_of "$3"
-  printf '%s\n' "$btext" > "$banner.new"
-  chmod 0644 -- "$banner.new"
-  mv -f -- "$banner.new" "$banner"
-  # Staged under a name sshd's Include (*.conf) does not match, tested, then moved in.
-  stage="$dir/.globenet-suspended-$h.conf.new"
+# sshd_put H CONF WANT WHAT CHECK…: WANT becomes the drop-in CONF. It is staged under a name
+# sshd's Include (*.conf) does not match, tested alone before the config, moved in, the whole
+# config tested again, and `sshd -T` for user H must show each CHECK line (else the folder is
+# not included): on any failure the drop-in is taken out again and the script stops. WHAT says
+# which drop-in in messages. sshd_of must have run; the caller reloads.
+sshd_put() {
+  local h=$1 conf=$2 want=$3 what=$4 dir stage t out c
+  shift 4
+  dir=$(dirname -- "$conf")
+  stage="$dir/.${conf##*/}.new"
   printf '%s\n' "$want" > "$stage"
   chmod 0644 -- "$stage"
   t=$(mktemp)
   printf 'Include %s\nInclude %s\n' "$stage" "$sshd_conf" > "$t"
-  if ! out=$("$sshd_bin" -t -f "$t" 2>&1); then rm -f -- "$t" "$stage"; die "sshd rejects the suspension drop-in of $h (nothing changed): $out"; fi
+  if ! out=$("$sshd_bin" -t -f "$t" 2>&1); then rm -f -- "$t" "$stage"; die "sshd rejects the $what drop-in of $h (nothing changed): $out"; fi
   rm -f -- "$t"
   mv -f -- "$stage" "$conf"
   if ! out=$("$sshd_bin" -t -f "$sshd_conf" 2>&1); then rm -f -- "$conf"; die "sshd rejects $sshd_conf with $conf, which was taken out again: $out"; fi
   out=$("$sshd_bin" -T -f "$sshd_conf" -C "user=$h,host=globenet-check,addr=127.0.0.1" 2>/dev/null || true)
-  if ! grep -qxF -- "banner $banner" <<<"$out" || ! grep -qxF -- 'denyusers *' <<<"$out"; then
-    rm -f -- "$conf"
-    die "sshd does not read $dir (its config $sshd_conf has no 'Include $dir/*.conf'): the suspension drop-in was taken out again. Add that Include at the top of $sshd_conf, or correct sshd.dropin_dir in the inventory"
-  fi
+  for c in "$@"; do
+    if ! grep -qxF -- "$c" <<<"$out"; then
+      rm -f -- "$conf"
+      die "sshd does not read $dir (its config $sshd_conf has no 'Include $dir/*.conf'): the $what drop-in was taken out again. Add that Include at the top of $sshd_conf, or correct sshd.dropin_dir in the inventory (or, if it is there, a file read before it sets '${c%% *}' for $h: remove that)"
+    fi
+  done
+}
+# sshd_same FILE TEXT: FILE is a plain file holding TEXT (and its final newline).
+sshd_same() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(cat -- "$1")" = "$2" ]; }
+sshd_deny() {
+  local h=$1 dir=$2 want=$4 btext=$5 conf="$2/globenet-suspended-$1.conf" banner="$2/globenet-suspended-$1.txt"
+  sshd_dir "$dir"
+  if sshd_same "$conf" "$want" && sshd_same "$banner" "$btext"; then return 0; fi
+  sshd_of "$3"
+  printf '%s\n' "$btext" > "$banner.new"
+  chmod 0644 -- "$banner.new"
+  mv -f -- "$banner.new" "$banner"
+  sshd_put "$h" "$conf" "$want" suspension "banner $banner" 'denyusers *'
   sshd_reload
   echo "sshd=denied"
+}
+# access: sftp: `sshd_sftp_on H DIR PIDFILE CONF` puts the member's SFTP-only drop-in in place
+# (sshd -T must then force internal-sftp in a chroot for H), `sshd_sftp_off H DIR PIDFILE`
+# takes it away (access: ssh). Each reloads sshd when it changed something.
+sshd_sftp_on() {
+  local h=$1 dir=$2 want=$4 conf="$2/globenet-sftp-$1.conf"
+  sshd_dir "$dir"
+  if sshd_same "$conf" "$want"; then return 0; fi
+  sshd_of "$3"
+  sshd_put "$h" "$conf" "$want" SFTP-only 'forcecommand internal-sftp' 'chrootdirectory %h' 'permittty no' 'allowtcpforwarding no'
+  sshd_reload
+  echo "sshd_sftp=on"
+}
+sshd_sftp_off() {
+  local conf="$2/globenet-sftp-$1.conf"
+  [ -e "$conf" ] || [ -L "$conf" ] || return 0
+  rm -f -- "$conf"
+  sshd_of "$3"
+  sshd_reload
+  echo "sshd_sftp=off"
 }
 sshd_allow() {
   local conf="$2/globenet-suspended-$1.conf" banner="$2/globenet-suspended-$1.txt"
