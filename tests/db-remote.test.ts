@@ -160,6 +160,8 @@ describe.skipIf(!ok)("a member's database on its own host, reached from the web 
   }, 240_000);
 
   afterAll(async () => {
+    // The account's delete keeps its site logs (root's only): a test's own are removed here.
+    for (const h of [A.handle, B.handle]) rmSync(`/var/log/globenet-sites/${h}`, { recursive: true, force: true });
     for (const a of accounts) {
       try {
         await accountType.delete(a.handle, a);

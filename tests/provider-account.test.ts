@@ -145,6 +145,8 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
   });
 
   afterAll(async () => {
+    // The account's delete keeps its site logs (root's only): a test's own are removed here.
+    rmSync(`/var/log/globenet-sites/${handle}`, { recursive: true, force: true });
     await pool.close();
     await sshd?.stop();
     if (sh("getent", ["passwd", handle]).status === 0) sh("userdel", [handle]);

@@ -51,6 +51,8 @@ describe.skipIf(!ok)("globenet:hosting:Crontab against a real host over SSH", ()
   });
 
   afterAll(async () => {
+    // The account's delete keeps its site logs (root's only): a test's own are removed here.
+    for (const u of [handle, alice]) rmSync(`/var/log/globenet-sites/${u}`, { recursive: true, force: true });
     await pool.close();
     await sshd?.stop();
     for (const u of [handle, alice]) {

@@ -108,6 +108,8 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
 
   afterAll(async () => {
     for (const f of [SETTINGS_FILE, TRIM_BIN, TRIM_CRON]) rmSync(f, { force: true });
+    // The account's delete keeps its site logs (root's only): a test's own are removed here.
+    rmSync(`/var/log/globenet-sites/${handle}`, { recursive: true, force: true });
     try {
       if (account) await accountType.delete(handle, account);
     } catch (e) {
