@@ -1,4 +1,8 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MD_RELOAD_UNIT } from "../lib/render/md-reload";
 import { checkInputs } from "../provider/resources/file-set-inputs";
 import { adoptedProps } from "../provider/adopt-ids";
 import { BIND_TAKEOVER_MARK, carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, servedSerialOf, takeoverNames } from "../provider/resources/takeover";
@@ -127,5 +131,23 @@ describe("serials and names of a takeover", () => {
     expect(checkInputs({ target, kind: "www", files: {}, takeover: ["a.example"] }).failures).toEqual([{ property: "takeover", reason: "only for kinds apache2 and bind-primary, not www" }]);
     expect(checkInputs({ target, kind: "apache2", files: {}, takeover: ["a.example; rm -rf /"] }).failures).toEqual([{ property: "takeover[0]", reason: 'not a lowercase zone or site name: "a.example; rm -rf /"' }]);
     expect(checkInputs({ target, kind: "apache2", files: {}, takeover: ["b.example", "a.example"] }).inputs?.takeover).toEqual(["a.example", "b.example"]);
+  });
+});
+
+describe("the apply script refuses takeover steps shaped to leave their place, before touching anything", () => {
+  const script = readFileSync(join(__dirname, "..", "provider", "scripts", "file-set", "file-set.sh"), "utf8");
+  const apply = (kind: string, step: string) => spawnSync("bash", ["-c", `set -euo pipefail\n${script}`, "globenet", "apply", kind, "", "0123abcd", MD_RELOAD_UNIT, "x", "y", step], { encoding: "utf8" });
+  it.each([
+    ["bind-primary", "conf=/etc/shadow", "not a named.conf file of /etc/bind: /etc/shadow"],
+    ["bind-primary", "conf=/etc/bind/named.conf.d/../../shadow", "not a named.conf file of /etc/bind: /etc/bind/named.conf.d/../../shadow"],
+    ["apache2", "disable-site=../../apache2.conf", "not a sites-enabled entry: ../../apache2.conf"],
+    ["bind-primary", "keys=bob.example:/tmp/$(touch x)", "not a key directory: /tmp/$(touch x)"],
+    ["bind-primary", "keys=../../etc:/var/cache/bind", "not a zone name: ../../etc"],
+    ["apache2", "conf=/etc/bind/named.conf.local", "conf is for bind-primary sets"],
+    ["bind-primary", "rm -rf /", "unknown takeover step: rm -rf /"],
+  ])("%s %s", (kind, step, message) => {
+    const r = apply(kind, step);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(message);
   });
 });
