@@ -8,7 +8,9 @@
  * probe asks each site for its page every 200 ms: no request fails. Before and after, each
  * zone answers the same records and the same DNSKEY (dig), with a serial past the one served;
  * each database keeps its rows (CHECKSUM TABLE) and its old password still opens it; the
- * hand-made files the takeover disabled are kept in the backup folder it names.
+ * hand-made files the takeover disabled are kept in the backup folder it names. Beside it, a
+ * hand-made vhost that also serves a name the data lacks makes the adoption refuse, naming it.
+ * Before the adoption, the runbook's one planned restart: Apache switched to mpm-itk.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -181,6 +183,20 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(v.stderr).not.toMatch(/\d+ error\(s\)/);
     expect(v.status).toBe(0);
   }, 120_000);
+
+  it("refuses a takeover that would stop serving a name the data lacks, naming the hand-made file, and changes nothing", async () => {
+    // A hand-made vhost answering alice.example and also a name no member's site has.
+    const extra = hostPath(T, "legacy", "/etc/apache2/sites-enabled/zz-extra.conf");
+    writeFileSync(extra, "<VirtualHost *:80>\n  ServerName www.alice.example\n  ServerAlias forgotten.example\n  DocumentRoot /var/www/orphan\n</VirtualHost>\n");
+    try {
+      const r = await engine("preview", "--adopt");
+      expect(r.status).toBe(1);
+      expect(r.stdout + r.stderr).toContain("/etc/apache2/sites-enabled/zz-extra.conf: it also serves forgotten.example, which the data does not: disabling it would stop serving it");
+    } finally {
+      rmSync(extra);
+    }
+    expect(readdirSync(hostPath(T, "legacy", "/etc/apache2")).filter((f) => f.startsWith("globenet"))).toEqual([]);
+  }, 300_000);
 
   it("preview --adopt: everything running is taken over, nothing made anew, replaced or deleted; the takeovers are updates", async () => {
     const file = join(tmp, "plan.json");
