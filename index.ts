@@ -11,7 +11,7 @@ import { backupPlan } from "./lib/model/backup";
 import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
-import { adoptionOf } from "./provider/adopt-ids";
+import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
 
 /**
  * Adoption mode (docs/architecture.md, "Adoption"; npm run up -- --adopt): each provider
@@ -102,10 +102,14 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
 function adoptResources(adopt: AdoptMode): string[] {
   const refusals: string[] = [];
   pulumi.runtime.registerStackTransformation((a) => {
-    const d = adoptionOf({ type: a.type, name: a.name, custom: a.resource instanceof pulumi.CustomResource, props: a.props as Record<string, unknown> }, adopt.inState);
-    if (d.kind === "refuse") refusals.push(d.message);
-    if (d.kind !== "import") return undefined;
-    return { props: a.props, opts: { ...a.opts, import: d.importId } };
+    const custom = a.resource instanceof pulumi.CustomResource;
+    const first = adoptionOf({ type: a.type, name: a.name, custom, props: a.props as Record<string, unknown> }, adopt.inState);
+    if (first.kind === "refuse") refusals.push(first.message);
+    if (first.kind !== "import") return undefined;
+    // Taken over from the host: a file set also takes over the hand-made definitions of its names.
+    const props = adoptedProps(a.type, a.props as Record<string, unknown>);
+    const d = adoptionOf({ type: a.type, name: a.name, custom, props }, adopt.inState);
+    return { props, opts: { ...a.opts, import: d.kind === "import" ? d.importId : first.importId } };
   });
   return refusals;
 }

@@ -12,6 +12,7 @@
  * are connection facts and names, never a secret (the provider's key stays in its environment).
  */
 import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
+import { takeoverNames } from "./resources/takeover";
 
 const MARK = "@adopt:";
 
@@ -38,7 +39,8 @@ export const ADOPTION: Record<ResourceToken, Adoptable | { create: string } | { 
   // The files are read from the host (their contents are the import's inputs), never sent in the id.
   [RESOURCE_TOKENS.fileSet]: {
     id: (p) => [targetName(p), String(p.kind), ...(p.phpVersion ? [String(p.phpVersion)] : [])].join(":"),
-    facts: (p) => without({ target: p.target, kind: p.kind, phpVersion: p.phpVersion }),
+    // takeover: the names whose hand-made definitions the adoption takes over (provider/resources/takeover.ts).
+    facts: (p) => without({ target: p.target, kind: p.kind, phpVersion: p.phpVersion, takeover: p.takeover }),
   },
   // Made anew rather than read: its read refuses an account without Globenet's marker, which a
   // hand-made account gets only from the update that follows its own import. Jobs the import
@@ -88,6 +90,19 @@ export function adoptionOf(r: { type: string; name: string; custom: boolean; pro
   if ("create" in rule) return { kind: "create", why: rule.create };
   const id = rule.id(r.props);
   return { kind: "import", id, importId: importIdOf(id, rule.facts(r.props)) };
+}
+
+/**
+ * The props an adopted resource is declared with: an apache2 or bind-primary file set gets
+ * `takeover`, the names it defines, so its update disables their hand-made definitions on the
+ * host in the same checked reload (explicit: only adoption asks it; the preview shows it as an
+ * update of "takeover"). Other resources: as they are.
+ */
+export function adoptedProps(type: string, props: Props): Props {
+  if (type !== RESOURCE_TOKENS.fileSet || (props.kind !== "apache2" && props.kind !== "bind-primary")) return props;
+  const files = props.files && typeof props.files === "object" ? (props.files as Record<string, unknown>) : {};
+  const texts = Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => typeof e[1] === "string"));
+  return { ...props, takeover: takeoverNames(props.kind, texts) };
 }
 
 export function importIdOf(id: string, facts: Props): string {

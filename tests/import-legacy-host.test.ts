@@ -18,11 +18,9 @@ import { hostPath } from "./helpers/legacy-host";
 import { NotAllowed, readOnlyRunner } from "../lib/import/remote";
 import { pool } from "../provider/ssh/pool";
 import { cli } from "./helpers/cli";
-import { LEGACY_ADDRESS, legacyDown, legacyTopology, legacyUp } from "./helpers/legacy-host";
+import { LEGACY_ADDRESS, legacyDown, legacyInventory, legacyServices, legacyTopology, legacyUp, type LegacyServices } from "./helpers/legacy-host";
 import { startLibvirtd } from "./helpers/libvirtd";
-import { startMariaDB, type MariaDB } from "./helpers/mariadb";
-import { startSshd, type Sshd } from "./helpers/sshd";
-import { onHost } from "../lib/lab/netns";
+import type { Sshd } from "./helpers/sshd";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok =
@@ -53,7 +51,7 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
   const T = legacyTopology(join(tmp, "hosts"));
   const tree = join(tmp, "tree");
   let sshd: Sshd | undefined;
-  let db: MariaDB | undefined;
+  let services: LegacyServices | undefined;
   const DB_PASSWORD = "alice-Db-Secret-1";
   const before: Record<string, string> = {};
   const watched = (p: string) => {
@@ -67,20 +65,15 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
   beforeAll(async () => {
     await legacyUp(T);
     // MariaDB on the legacy host, set up by hand: alice's database in the model's shape, bob's old one not.
-    db = await startMariaDB({ wrap: (c, a) => onHost(T, "legacy", c, a) });
-    writeFileSync(hostPath(T, "legacy", "/etc/mysql/conf.d/zz-legacy-client.cnf"), `[client]\nsocket=${db.socket}\n`);
-    const sql = db.exec(
-      [
-        "CREATE DATABASE alice_wp; CREATE USER 'alice_wp'@'localhost' IDENTIFIED BY '" + DB_PASSWORD + "';",
-        "GRANT ALL PRIVILEGES ON alice_wp.* TO 'alice_wp'@'localhost';",
-        "CREATE DATABASE bob_old; CREATE USER 'bob'@'%' IDENTIFIED BY 'bob-Old-Pass-2';",
-        "GRANT SELECT ON bob_old.* TO 'bob'@'%';",
-      ].join("\n"),
-    );
-    if (sql.status !== 0) throw new Error(`MariaDB setup: ${sql.stderr}`);
-    sshd = await startSshd({ listen: { address: LEGACY_ADDRESS, port: 22 }, wrap: (c, a) => onHost(T, "legacy", c, a) });
+    services = await legacyServices(T, [
+      "CREATE DATABASE alice_wp; CREATE USER 'alice_wp'@'localhost' IDENTIFIED BY '" + DB_PASSWORD + "';",
+      "GRANT ALL PRIVILEGES ON alice_wp.* TO 'alice_wp'@'localhost';",
+      "CREATE DATABASE bob_old; CREATE USER 'bob'@'%' IDENTIFIED BY 'bob-Old-Pass-2';",
+      "GRANT SELECT ON bob_old.* TO 'bob'@'%';",
+    ]);
+    sshd = services.sshd;
     for (const p of WATCHED) before[p] = watched(p);
-    const inventory = readFileSync(join(__dirname, "fixtures", "import", "Pulumi.legacy.yaml"), "utf8").replace('"HOST_KEY"', JSON.stringify(sshd.hostKey));
+    const inventory = legacyInventory(sshd);
     mkdirSync(tree, { recursive: true });
     writeFileSync(join(tree, "Pulumi.legacy.yaml"), inventory);
   }, 120_000);
@@ -88,7 +81,7 @@ describe.skipIf(!ok)("npm run import against a hand-configured legacy host", () 
   afterAll(async () => {
     const failed: unknown[] = [];
     delete process.env.GLOBENET_SSH_KEY_FILE;
-    for (const step of [() => pool.close(), () => sshd?.stop(), () => db?.stop(), () => legacyDown(T), () => rmSync(tmp, { recursive: true, force: true })]) {
+    for (const step of [() => pool.close(), () => services?.stop(), () => legacyDown(T), () => rmSync(tmp, { recursive: true, force: true })]) {
       try {
         await step();
       } catch (e) {

@@ -133,6 +133,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       owner: z.value.owner,
       ttl: z.value.ttl,
       dnssec: z.value.dnssec,
+      ...(z.value.dnssec_policy ? { dnssecPolicy: z.value.dnssec_policy } : {}),
       records: sortRecords((byZone.get(name) ?? []).map((p) => p.record)),
       primary: dns.primary ?? "",
       secondaries: dns.secondaries,

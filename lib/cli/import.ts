@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { targetOf } from "../../components/target";
-import { say } from "../i18n/lang";
+import { importReasonFr } from "../i18n/import-catalog";
+import { say, volunteerLang } from "../i18n/lang";
 import { readImportMap } from "../import/map-file";
 import { readHost, type HostImport, type ImportWhat, type ReadHostOptions } from "../import/read-host";
 import { readOnlyRunner } from "../import/remote";
@@ -69,7 +70,8 @@ export function allFor(host: Pick<HostModel, "roles">): ImportWhat[] {
 
 function noteLines(title: { en: string; fr: string }, notes: readonly ImportNote[]): string[] {
   if (notes.length === 0) return [];
-  return [say(title), ...notes.map((n) => `  ${n.where}  ${n.record}\n      ${n.why}`)];
+  const fr = volunteerLang() === "fr";
+  return [say(title), ...notes.map((n) => `  ${n.where}  ${n.record}\n      ${(fr && importReasonFr(n.why)) || n.why}`)];
 }
 
 /** The summary a volunteer reads: what was written, what was guessed, what could not be expressed. */

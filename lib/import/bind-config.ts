@@ -3,6 +3,7 @@
  * include followed, secrets hidden): their names, types, files and signing. Pure.
  */
 import { join } from "node:path/posix";
+import { parseNamedConfStatements, type NamedConfStatement } from "../model/named-conf";
 
 /** One statement of named.conf: its words and, when it has one, its block. */
 export interface Statement {
@@ -10,38 +11,10 @@ export interface Statement {
   block?: Statement[];
 }
 
-/** Splits named.conf text into words, quoted strings (unquoted), braces and semicolons. */
-function tokens(text: string): string[] {
-  const out: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|([{};])|([^\s{};"]+)/g;
-  for (const m of text.matchAll(re)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : (m[2] ?? m[3] ?? ""));
-  return out;
-}
-
-/** The statement tree of a named.conf text. */
+/** The statement tree of a named.conf text (lib/model/named-conf.ts, without positions). */
 export function parseNamedConf(text: string): Statement[] {
-  const toks = tokens(text.replace(/(^|\n)\s*(#|\/\/)[^\n]*/g, "$1"));
-  let i = 0;
-  const list = (): Statement[] => {
-    const out: Statement[] = [];
-    let words: string[] = [];
-    while (i < toks.length) {
-      const t = toks[i++] as string;
-      if (t === "}") break;
-      if (t === ";") {
-        if (words.length) out.push({ words });
-        words = [];
-      } else if (t === "{") {
-        const block = list();
-        out.push({ words, block });
-        words = [];
-        if (toks[i] === ";") i++;
-      } else words.push(t);
-    }
-    if (words.length) out.push({ words });
-    return out;
-  };
-  return list();
+  const strip = (list: NamedConfStatement[]): Statement[] => list.map((s) => (s.block ? { words: s.words, block: strip(s.block) } : { words: s.words }));
+  return strip(parseNamedConfStatements(text));
 }
 
 export interface ServedZone {

@@ -285,10 +285,12 @@ export function importZone(opts: ImportOptions): ZoneImport {
   const ttl = zoneTtl(kept.map((k) => k.ttl));
   const records = kept.map((k) => ({ ...k.record, ...(k.ttl !== ttl ? { ttl: k.ttl } : {}) }));
   const owner = opts.owner ?? "to-be-decided";
-  const value = zoneSchema.parse({ owner, ttl, dnssec: true, records });
+  // BIND's built-in policy on the live server: kept, so its keys are (the stack's policy would make new ones).
+  const policy = opts.signedOnHost === "default" ? { dnssec_policy: "default" as const } : {};
+  const value = zoneSchema.parse({ owner, ttl, dnssec: true, ...policy, records });
 
   // The YAML: a Document so every value is quoted by the yaml library as needed, comments attached to their records.
-  const ordered = { owner, dnssec: true, ttl, records: records.map(orderKeys) };
+  const ordered = { owner, dnssec: true, ...policy, ttl, records: records.map(orderKeys) };
   const doc = new Document(ordered);
   doc.commentBefore = oneLine(` Imported from ${opts.sourceFile} (lib/import/zone-file.ts). Review it, then resolve each import TODO below.`);
   let todos = 0;

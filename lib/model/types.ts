@@ -172,6 +172,8 @@ export interface ZoneModel {
   ttl: number;
   /** Signed by BIND with the stack's dnssec policy; false: served unsigned (walked back if it was signed). */
   dnssec: boolean;
+  /** BIND's built-in "default" policy kept from an adopted server (zones/*.yaml dnssec_policy); absent: the stack's. */
+  dnssecPolicy?: "default";
   /** Hand-written and derived records, sorted by name then type then value. */
   records: ModelRecord[];
   primary: string;

@@ -25,7 +25,7 @@ export function renderNamedConf(model: Model, host: string): string {
         file: namedConfString(paths.signingZoneFile(z.name)),
         // Every primary zone goes through inline signing, signed or not: "insecure" keeps a zone
         // that was signed valid while BIND withdraws its keys, and the served serial never goes back.
-        policy: z.dnssec ? namedConfString(DNSSEC_POLICY) : "insecure",
+        policy: z.dnssec ? namedConfString(z.dnssecPolicy ?? DNSSEC_POLICY) : "insecure",
         keyDirectory: namedConfString(paths.dnssecKeyDir),
         allowTransfer: secondaries.length > 0 ? `key ${key};` : "none;",
         alsoNotify: secondaries.length > 0 ? secondaries.map(withKey).join(" ") : null,

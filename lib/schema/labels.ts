@@ -91,6 +91,7 @@ export const zoneLabels: Labels = {
   owner: { label: "owner" },
   ttl: { label: "default TTL", unit: " s" },
   dnssec: { label: "DNSSEC signing" },
+  dnssec_policy: { label: "DNSSEC policy kept from the adopted server" },
   records: { label: "record" },
   "records[].name": { label: "name" },
   "records[].type": { label: "type" },

@@ -79,6 +79,12 @@ export const zoneSchema = z.strictObject({
    * (remove the DS at the registrar first, then npm run dnssec -- withdrawn <zone>).
    */
   dnssec: z.boolean({ error: "must be true or false" }).default(true),
+  /**
+   * A zone adopted from a server that signs it with BIND's built-in "default" policy (one
+   * combined key, never rolled) keeps that policy, so BIND keeps its keys (under the stack's
+   * policy, a KSK and a ZSK, it would make new ones). Absent: the stack's policy.
+   */
+  dnssec_policy: z.literal("default", { error: "must be default (BIND's built-in policy, kept from an adopted server); leave it out for the stack's policy" }).optional(),
   records: z.array(recordSchema).max(5000).default([]),
   /** Sub-zones of this zone that other members may own (the owner's written consent). */
   delegations: z

@@ -4,6 +4,7 @@ import { SERIAL_TOKEN } from "../../lib/render/bind-zone";
 import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
 import { isZoneFile } from "./file-set-serials";
+import { TAKEOVER_NAME } from "./takeover";
 
 /** Inputs and validation of globenet:files:FileSet (pure). */
 
@@ -17,6 +18,12 @@ export interface FileSetInputs {
   phpVersion?: string;
   /** Relative path inside the set → content (zone files with SERIAL_TOKEN for the serial). */
   files: Record<string, string>;
+  /**
+   * apache2 and bind-primary, adoption only (provider/resources/takeover.ts): the names whose
+   * hand-made definitions on the host this set takes over (disabled in the reload that brings
+   * the set's in). Set by `npm run up -- --adopt`; never asked again once taken over.
+   */
+  takeover?: string[];
 }
 
 /**
@@ -39,6 +46,10 @@ export interface FileSetOutputs extends Omit<FileSetInputs, "files"> {
    * that saw drift, the live content). Read through appliedHashes(); never written again.
    */
   files?: Record<string, string>;
+  /** The names taken over from hand-made definitions (or found defined by this set alone at adoption). */
+  takeover?: string[];
+  /** Where the last takeover kept the hand-made files it disabled (on the host). */
+  takeoverBackup?: string;
 }
 
 /** Where each kind's files live on the host: a symlink to `<root>.d/<generation>`. */
@@ -76,7 +87,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", /* outputs, ignored: */ "hashes", "serials", "generation"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -174,12 +185,23 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
     }
   }
 
+  // takeover (adoption)
+  const takeover = news.takeover ?? undefined;
+  if (known(takeover) && takeover !== undefined) {
+    if (kind !== "apache2" && kind !== "bind-primary") fail("takeover", `only for kinds apache2 and bind-primary, not ${String(kind)}`);
+    else if (!Array.isArray(takeover)) fail("takeover", "must be a list of zone or site names");
+    else takeover.forEach((n, i) => {
+      if (known(n) && (typeof n !== "string" || !TAKEOVER_NAME.test(n))) fail(`takeover[${i}]`, `not a lowercase zone or site name: ${JSON.stringify(n)}`);
+    });
+  }
+
   if (failures.length > 0 || unknown) return { failures };
   const inputs: FileSetInputs = {
     target: target as unknown as Target,
     kind: kind as FileSetKind,
     ...(kind === "php-fpm" ? { phpVersion: php as string } : {}),
     files: sortedRecord(outFiles),
+    ...(Array.isArray(takeover) ? { takeover: [...new Set(takeover as string[])].sort() } : {}),
   };
   return { inputs, failures };
 }

@@ -5,6 +5,7 @@ import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../
 import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
+import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, servedSerialOf, type TakeoverKind } from "./takeover";
 
 export type { FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
 export { liveRoot } from "./file-set-inputs";
@@ -64,19 +65,85 @@ function sameHashes(a: Record<string, string>, b: Record<string, string>): boole
 }
 
 /** Applies `files` (serials already substituted) to the host as generation `generation`. */
-async function apply(i: FileSetInputs, files: Record<string, string>, generation: string): Promise<void> {
-  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "apply", generation), stdin: await tarOf(files), check: false, timeoutMs: 300_000 });
+async function apply(i: FileSetInputs, files: Record<string, string>, generation: string, takeover?: TakeoverSteps): Promise<string | undefined> {
+  const extra = takeover ? Object.fromEntries(Object.entries(takeover.files).map(([p, c]) => [`.takeover/${p.slice(p.lastIndexOf("/") + 1)}`, c])) : {};
+  const r = await run(i.target, SCRIPT, { args: [...scriptArgs(i, "apply", generation), ...(takeover?.args ?? [])], stdin: await tarOf({ ...files, ...extra }), check: false, timeoutMs: 300_000 });
   if (r.code !== 0) {
     const what = r.code === 3 ? "rejected, the live files are untouched" : r.code === 4 ? "in place but the reload failed" : `failed (exit ${r.code})`;
     throw new Error(`${i.target.name}: ${i.kind} file set ${what}:\n${redact((r.stderr || r.stdout).trim())}`);
   }
+  return /^takeover-backup (\S+)$/m.exec(r.stdout)?.[1];
 }
 
-/** Applies the inputs with these serials; returns the outputs. */
-async function applyWith(i: FileSetInputs, serials: Record<string, number>): Promise<FileSetOutputs> {
-  const outs = outputsOf(i, serials);
-  await apply(i, substituteSerials(i.files, serials), outs.generation);
-  return outs;
+/** Applies the inputs with these serials (and the takeover of hand-made definitions, if asked); returns the outputs. */
+async function applyWith(i: FileSetInputs, serials: Record<string, number>, olds?: Partial<FileSetOutputs>): Promise<FileSetOutputs> {
+  const steps = await takeoverSteps(i, olds);
+  const all = steps ? carryServedSerials(serials, steps.served, new Date()) : serials;
+  const outs = outputsOf(i, all);
+  const backup = await apply(i, substituteSerials(i.files, all), outs.generation, steps);
+  const takeover = i.takeover ? { takeover: i.takeover } : olds?.takeover ? { takeover: olds.takeover } : {};
+  const kept = backup ?? olds?.takeoverBackup;
+  return { ...outs, ...takeover, ...(kept ? { takeoverBackup: kept } : {}) };
+}
+
+/** What a takeover gives the apply script: its arguments, the edited files, the serials the hand-made zones serve. */
+interface TakeoverSteps {
+  args: string[];
+  /** Absolute path on the host → new content (bind: the named.conf files with the zone statements commented out). */
+  files: Record<string, string>;
+  /** Zone file path of the set → the serial the hand-made zone serves. */
+  served: Record<string, number>;
+}
+
+/** The names still to take over: asked now and not taken over before. */
+function pendingTakeover(i: Pick<FileSetInputs, "takeover">, olds?: Partial<FileSetOutputs>): string[] {
+  const done = new Set(olds?.takeover ?? []);
+  return (i.takeover ?? []).filter((n) => !done.has(n));
+}
+
+/** Reads the host's hand-made definitions of `names` (takeover-read of file-set.sh). */
+async function readHand(where: Where, names: string[]): Promise<{ confs: Record<string, string>; serials: Record<string, string>; apacheS: string }> {
+  const r = await run(where.target, SCRIPT, { args: scriptArgs(where, "takeover-read", "-", ...names), what: `reading the hand-made ${where.kind === "apache2" ? "vhosts" : "zones"} a takeover replaces` });
+  const parts = r.stdout.split("\0");
+  const out = { confs: {} as Record<string, string>, serials: {} as Record<string, string>, apacheS: "" };
+  for (let k = 0; k + 2 < parts.length; k += 3) {
+    const [tag, key, b64] = [parts[k], parts[k + 1] as string, Buffer.from(parts[k + 2] as string, "base64").toString("utf8")];
+    if (tag === "conf") out.confs[key] = b64;
+    else if (tag === "zonestatus") out.serials[key] = b64;
+    else if (tag === "apache-S") out.apacheS = b64;
+  }
+  return out;
+}
+
+/** What is hand-made among `names` on the host, as takeover steps; undefined when nothing is (the set alone defines them). */
+async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps | undefined> {
+  if (names.length === 0 || (where.kind !== "apache2" && where.kind !== "bind-primary")) return undefined;
+  const kind = where.kind as TakeoverKind;
+  const hand = await readHand(where, names);
+  const fail = (problems: string[]) => {
+    throw new Error(`${where.target.name}: the ${kind} takeover cannot be done, nothing was changed:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  };
+  if (kind === "apache2") {
+    const plan = planApacheTakeover(parseApacheS(hand.apacheS), names);
+    if (plan.problems.length > 0) fail(plan.problems);
+    if (plan.disable.length === 0) return undefined;
+    return { args: plan.disable.map((e) => `disable-site=${e}`), files: {}, served: {} };
+  }
+  const plan = planBindTakeover(hand.confs, names);
+  if (plan.problems.length > 0) fail(plan.problems);
+  if (plan.zones.length === 0) return undefined;
+  const served: Record<string, number> = {};
+  for (const z of plan.zones) {
+    const s = servedSerialOf(hand.serials[z.name] ?? "");
+    if (s !== undefined) served[`zones/${z.name}.zone`] = s;
+  }
+  const args = [...Object.keys(plan.edits).map((p) => `conf=${p}`), ...plan.zones.map((z) => `keys=${z.name}:${z.keyDirectory}`)];
+  return { args, files: plan.edits, served };
+}
+
+/** The takeover an apply does: the pending names' hand-made definitions (none: undefined). */
+async function takeoverSteps(i: FileSetInputs, olds?: Partial<FileSetOutputs>): Promise<TakeoverSteps | undefined> {
+  return handSteps(i, pendingTakeover(i, olds));
 }
 
 /** Serials an update gives: unchanged zones keep theirs (planSerials). */
@@ -143,6 +210,8 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
     const changed = changedKeys(pick(olds), pick(news));
     // The new files with the old serials, hashed, against the files as last applied (or seen).
     if (!sameHashes(appliedHashes(olds), hashesOf(substituteSerials(news.files ?? {}, olds.serials ?? {})))) changed.push("files");
+    // A takeover is asked by an adoption only: a later run without it keeps what was taken over.
+    if (pendingTakeover(news, olds).length > 0) changed.push("takeover");
     const replaces: string[] = [];
     if (changed.includes("kind")) replaces.push("kind");
     if (changed.includes("phpVersion")) replaces.push("phpVersion");
@@ -183,6 +252,8 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
       hashes,
       serials: props.kind === "bind-primary" ? serials : {},
       generation: generationOfHashes(hashes),
+      ...(props.takeover ? { takeover: props.takeover } : {}),
+      ...(props.takeoverBackup ? { takeoverBackup: props.takeoverBackup } : {}),
     };
   },
 
@@ -208,12 +279,16 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
       }
     }
     const base = { target: where.target, kind: where.kind, ...(where.phpVersion ? { phpVersion: where.phpVersion } : {}) };
-    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes) }, inputs: { ...base, files: sortedRecord(files) } };
+    // A takeover asked (--adopt): when nothing hand-made defines those names, the set alone
+    // does already and nothing is pending; else the update that follows takes them over.
+    const asked = Array.isArray(facts.takeover) ? (facts.takeover as string[]) : [];
+    const done = asked.length > 0 && !(await handSteps(where, asked)) ? { takeover: asked } : {};
+    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes), ...done }, inputs: { ...base, files: sortedRecord(files), ...done } };
   },
 
   async update(_id, olds, raw) {
     const inputs = parseInputs(raw as unknown as Record<string, unknown>);
-    return applyWith(inputs, updateSerials(olds, inputs, new Date()));
+    return applyWith(inputs, updateSerials(olds, inputs, new Date()), olds);
   },
 
   async delete(_id, props) {

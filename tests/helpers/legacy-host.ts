@@ -17,6 +17,8 @@ import { bind, ensureDaemon, stopDaemon, type LabDaemon } from "../../lib/lab/da
 import { placeOf } from "../../lib/lab/multi";
 import { ensureLabDirs, labPaths, type LabPaths } from "../../lib/lab/paths";
 import { onHost, runOnHost, topologyDown, topologyUp, type Topology } from "../../lib/lab/netns";
+import { startMariaDB, type MariaDB } from "./mariadb";
+import { startSshd, type Sshd } from "./sshd";
 import { run } from "./tools";
 
 export const LEGACY_ADDRESS = "198.51.100.211";
@@ -277,4 +279,35 @@ export async function legacyDown(t: Topology): Promise<void> {
     failed.push(String(e));
   }
   if (failed.length) throw new Error(`legacy host cleanup: ${failed.join("; ")}`);
+}
+
+/** The legacy host's MariaDB and sshd, both running inside its namespaces. */
+export interface LegacyServices {
+  db: MariaDB;
+  sshd: Sshd;
+  /** Stops them (the host itself: legacyDown). */
+  stop(): Promise<void>;
+}
+
+/**
+ * MariaDB on the legacy host, set up by hand with `sql` (its clients find it through the host's
+ * /etc/mysql), then sshd on the host's address, port 22, as production hosts are reached.
+ */
+export async function legacyServices(t: Topology, sql: string[]): Promise<LegacyServices> {
+  const db = await startMariaDB({ wrap: (c, a) => onHost(t, "legacy", c, a) });
+  try {
+    writeFileSync(hostPath(t, "legacy", "/etc/mysql/conf.d/zz-legacy-client.cnf"), `[client]\nsocket=${db.socket}\n`);
+    const r = db.exec(sql.join("\n"));
+    if (r.status !== 0) throw new Error(`MariaDB setup: ${r.stderr}`);
+    const sshd = await startSshd({ listen: { address: LEGACY_ADDRESS, port: 22 }, wrap: (c, a) => onHost(t, "legacy", c, a) });
+    return { db, sshd, stop: async () => (await sshd.stop(), await db.stop()) };
+  } catch (e) {
+    await db.stop();
+    throw e;
+  }
+}
+
+/** The inventory of tests/fixtures/import/Pulumi.legacy.yaml with the host's sshd key pinned. */
+export function legacyInventory(sshd: Pick<Sshd, "hostKey">): string {
+  return readFileSync(join(__dirname, "..", "fixtures", "import", "Pulumi.legacy.yaml"), "utf8").replace('"HOST_KEY"', JSON.stringify(sshd.hostKey));
 }

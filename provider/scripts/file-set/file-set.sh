@@ -11,6 +11,13 @@
 #   fetch   GEN "-", then PATH…                 NUL-terminated "<path>" "<base64 content>" pairs
 #   delete  GEN empty                           unwire, reload (if the daemon runs), remove root and generations
 #   check   GEN empty, then DIR                 apply's check alone, on the files of DIR (see do_check)
+#   takeover-read GEN "-", then NAME…          the hand-made definitions an adoption takes over (see do_takeover_read)
+#
+# apply takes, after GEN and the units, the takeover steps of an adoption (provider/resources/takeover.ts):
+#   disable-site=ENTRY   apache2: move /etc/apache2/sites-enabled/ENTRY to the backup folder
+#   conf=PATH            bind: replace /etc/bind/named.conf* PATH by the tar's .takeover/<its name>
+#   keys=ZONE:DIR        bind: copy ZONE's DNSSEC key files from DIR into Globenet's key directory
+# all done between the swap and the one reload, after the whole configuration is checked.
 #
 # Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
 # (nothing changed), 4 the reload failed (the new files are live), 5 lock timeout.
@@ -247,6 +254,9 @@ check_apache2() {
   mkdir -- "$copy" || return
   tar -C /etc/apache2 --anchored --exclude=./globenet --exclude=./globenet.d -cf - . | tar -C "$copy" -xf - || return
   ln -sfn -- "$stage" "$copy/globenet" || return
+  # A takeover's hand-made sites are checked as disabled, as they will be at the reload.
+  local e
+  for e in "${takeover_sites[@]}"; do rm -f -- "$copy/sites-enabled/$e" || return; done
   # a2enmod in the copy keeps its "enabled by admin" markers in the temp dir, not /var/lib/apache2.
   mkdir -p -- "$tmp/state" || return
   APACHE_STATE_DIRECTORY=$tmp/state wire_apache2_in "$copy" > /dev/null || return
@@ -509,8 +519,125 @@ unpack_stage() {
   find "$stage" -type f -exec chmod 0644 {} +
 }
 
+# ─── takeover (adoption) ───────────────────────────────────────────────────────────────────────
+takeover_sites=() takeover_confs=() takeover_keys=() takeover_backup=""
+parse_takeover() {
+  shift 7
+  local a v
+  for a in "$@"; do
+    v=${a#*=}
+    case "$a" in
+      disable-site=*)
+        [ "$k" = apache2 ] || { say "disable-site is for apache2 sets"; exit 2; }
+        case "$v" in ''|.*|*[!A-Za-z0-9._-]*) say "not a sites-enabled entry: $v"; exit 2 ;; esac
+        takeover_sites+=("$v") ;;
+      conf=*)
+        [ "$kind" = bind-primary ] || { say "conf is for bind-primary sets"; exit 2; }
+        case "$v" in /etc/bind/named.conf|/etc/bind/named.conf.*) ;; *) say "not a named.conf file of /etc/bind: $v"; exit 2 ;; esac
+        case "${v#/etc/bind/}" in *[!A-Za-z0-9._-]*|*..*) say "not a named.conf file of /etc/bind: $v"; exit 2 ;; esac
+        takeover_confs+=("$v") ;;
+      keys=*)
+        [ "$kind" = bind-primary ] || { say "keys is for bind-primary sets"; exit 2; }
+        case "$v" in *:/*) ;; *) say "keys wants ZONE:DIR, not $v"; exit 2 ;; esac
+        case "${v%%:*}" in ''|.*|*[!a-z0-9._-]*) say "not a zone name: ${v%%:*}"; exit 2 ;; esac
+        case "${v#*:}" in *[!A-Za-z0-9/._-]*|*/../*|*/..) say "not a key directory: ${v#*:}"; exit 2 ;; esac
+        takeover_keys+=("$v") ;;
+      *) say "unknown takeover step: $a"; exit 2 ;;
+    esac
+  done
+}
+takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ]; }
+
+# The edited named.conf files come in the tar under .takeover/: out of the stage before the check.
+take_takeover_files() {
+  if [ -d "$stage/.takeover" ]; then mv -T -- "$stage/.takeover" "$tmp/takeover"; fi
+  local c
+  for c in "${takeover_confs[@]}"; do
+    [ -f "$tmp/takeover/$(basename -- "$c")" ] || { say "the new content of $c is missing from the set"; exit 2; }
+    if [ ! -f "$c" ] || [ -L "$c" ]; then say "$c is not a regular file on this host"; exit 2; fi
+  done
+}
+
+# The whole BIND configuration as it will be, checked by named-checkconf -z as bind (root never
+# parses the zone files bind may rewrite): copies of /etc/bind/named.conf* with the edited ones,
+# Globenet's include pointing at the staged set (check_bind made its copy), includes of
+# /etc/bind/named.conf* pointing at the copies.
+check_bind_whole() {
+  local full=$tmp/whole f
+  mkdir -- "$full" || return
+  for f in /etc/bind/named.conf /etc/bind/named.conf.*; do
+    if [ -f "$f" ] && [ ! -L "$f" ]; then cp -- "$f" "$full/" || return; fi
+  done
+  for f in "$tmp"/takeover/*; do
+    if [ -f "$f" ]; then cp -- "$f" "$full/" || return; fi
+  done
+  append_once "$full/named.conf.local" "$BIND_INCLUDE" || return
+  sed -i -e "s#\"$root/named.conf.globenet\"#\"$tmp/named.conf.globenet\"#g" -e 's#"/etc/bind/\(named\.conf[A-Za-z0-9._-]*\)"#"'"$full"'/\1"#g' -- "$full"/* || return
+  chmod 0755 -- "$tmp" "$full" && chmod 0644 -- "$full"/* "$tmp/named.conf.globenet" "$tmp/transfer.key" || return
+  as_bind named-checkconf -z "$full/named.conf"
+}
+
+# Between the swap and the reload: the hand-made definitions disabled, each original kept in a
+# backup folder beside the set (named on stdout: "takeover-backup DIR").
+takeover_disable() {
+  takeover_asked || return 0
+  takeover_backup=$(dirname -- "$root")/globenet-takeover.$(date +%Y%m%d%H%M%S)
+  install -d -m 0750 -- "$takeover_backup" || return
+  local e c
+  for e in "${takeover_sites[@]}"; do
+    if [ -L "/etc/apache2/sites-enabled/$e" ] || [ -e "/etc/apache2/sites-enabled/$e" ]; then
+      install -d -m 0750 -- "$takeover_backup/sites-enabled" || return
+      mv -- "/etc/apache2/sites-enabled/$e" "$takeover_backup/sites-enabled/$e" || return
+      say "takeover: disabled the hand-made site /etc/apache2/sites-enabled/$e (kept in $takeover_backup/sites-enabled)"
+    fi
+  done
+  for c in "${takeover_confs[@]}"; do
+    cp -p -- "$c" "$takeover_backup/" || return
+    # cat into the file: its owner and mode stay (the new content comes from the temp dir)
+    # shellcheck disable=SC2094
+    cat -- "$tmp/takeover/$(basename -- "$c")" > "$c" || return
+    say "takeover: commented out the hand-made zone statements of $c (the original kept in $takeover_backup)"
+  done
+  printf 'takeover-backup %s\n' "$takeover_backup"
+}
+
+# After wire_bind made Globenet's key directory: each taken-over zone's key files copied there by
+# bind itself (never overwritten; the originals stay), so BIND signs on with the same keys.
+takeover_keys_copy() {
+  local kz zone dir
+  for kz in "${takeover_keys[@]}"; do
+    zone=${kz%%:*} dir=${kz#*:}
+    # shellcheck disable=SC2016 # expanded by the inner shell, run as bind
+    as_bind bash -c 'set -euo pipefail; for f in "$1"/K"$2".+*; do if [ -f "$f" ] && [ ! -L "$f" ] && [ ! -e "$3/${f##*/}" ]; then cp -p -- "$f" "$3/"; fi; done' globenet "$dir" "$zone" "$KEYS" ||
+      { say "could not copy the DNSSEC keys of $zone from $dir"; return 1; }
+  done
+}
+
+do_takeover_read() {
+  shift 7
+  local f n
+  case "$kind" in
+    apache2)
+      printf 'apache-S\0-\0'
+      { apache2ctl -S 2>&1 || true; } | base64 -w0
+      printf '\0' ;;
+    bind-primary)
+      for f in /etc/bind/named.conf /etc/bind/named.conf.*; do
+        if [ -f "$f" ] && [ ! -L "$f" ]; then printf 'conf\0%s\0' "$f"; base64 -w0 < "$f"; printf '\0'; fi
+      done
+      for n in "$@"; do
+        case "$n" in ''|.*|*[!a-z0-9._-]*) continue ;; esac
+        printf 'zonestatus\0%s\0' "$n"
+        { as_bind rndc zonestatus "$n" 2>/dev/null || true; } | base64 -w0
+        printf '\0'
+      done ;;
+    *) say "takeover-read is for apache2 and bind-primary sets"; exit 2 ;;
+  esac
+}
+
 do_apply() {
   case "$gen" in '') say "apply needs a generation"; exit 2 ;; esac
+  parse_takeover "$@"
   "precheck_$k"
   # Made when missing, never chmod-ed: install -d on /etc/bind would reset Debian's mode.
   [ -d "$(dirname -- "$root")" ] || install -d -m 0755 -- "$(dirname -- "$root")"
@@ -518,9 +645,11 @@ do_apply() {
   tmp=$(mktemp -d /tmp/globenet-fileset.XXXXXX)
   stage=$(mktemp -d "$gens/.stage.XXXXXX")
   unpack_stage
+  take_takeover_files
 
   local out rc=0
   out=$("check_$k" 2>&1) || rc=$?
+  if [ $rc -eq 0 ] && [ "${#takeover_confs[@]}" -gt 0 ]; then out+=$(check_bind_whole 2>&1) || rc=$?; fi
   if [ $rc -ne 0 ]; then
     printf '%s\n' "$out" | show >&2
     exit 3
@@ -542,7 +671,9 @@ do_apply() {
   ln -sfn -- "$final" "$root.globenet-new"
   mv -Tf -- "$root.globenet-new" "$root"
 
+  takeover_disable
   "wire_$k"
+  if [ "${#takeover_keys[@]}" -gt 0 ]; then takeover_keys_copy; fi
   "reload_$k"
 
   # Keep the live generation and the previous one; drop older ones and stale staging dirs.
@@ -603,10 +734,11 @@ do_delete() {
 }
 
 case "$action" in
-  apply) do_apply ;;
+  apply) do_apply "$@" ;;
   read) do_read ;;
   fetch) do_fetch "$@" ;;
   delete) do_delete ;;
   check) do_check "$@" ;;
+  takeover-read) do_takeover_read "$@" ;;
   *) say "unknown action: $action"; exit 2 ;;
 esac

@@ -1,0 +1,279 @@
+/**
+ * System tier (root, network namespaces, named, Apache, MariaDB, sshd, the engine): the whole
+ * migration of a server configured by hand (tests/helpers/legacy-host.ts), as the French
+ * guide's runbook says it: npm run import → the volunteer's review (the mapping file, then
+ * each remaining guess decided) → validate → npm run preview -- --adopt (no create, replace
+ * or delete of what runs; the takeover of the hand-made zones and vhosts shown as updates) →
+ * npm run up -- --adopt → npm run preview -- --expect-no-changes. Throughout the adoption a
+ * probe asks each site for its page every 200 ms: no request fails. Before and after, each
+ * zone answers the same records and the same DNSKEY (dig), with a serial past the one served;
+ * each database keeps its rows (CHECKSUM TABLE) and its old password still opens it; the
+ * hand-made files the takeover disabled are kept in the backup folder it names. Beside it, a
+ * hand-made vhost that also serves a name the data lacks makes the adoption refuse, naming it.
+ * Before the adoption, the runbook's one planned restart: Apache switched to mpm-itk.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
+import { parsePlan } from "../lib/guard/plan";
+import { runOnHost } from "../lib/lab/netns";
+import { pool } from "../provider/ssh/pool";
+import { cli } from "./helpers/cli";
+import { hostPath, LEGACY_ADDRESS, legacyDown, legacyInventory, legacyServices, legacyTopology, legacyUp, type LegacyServices } from "./helpers/legacy-host";
+import { requireRoot, requireTools, run } from "./helpers/tools";
+
+const ok =
+  requireTools("mariadbd", "mariadb", "named", "named-checkconf", "named-checkzone", "rndc", "dig", "curl", "apache2ctl", "sshd", "ssh-keygen", "nsenter", "unshare", "ip", "setpriv", "crontab", "useradd", "a2enmod", "openssl") &&
+  requireRoot("a network namespace with its own /etc, named, Apache, MariaDB and sshd in it, and the engine");
+
+const SITES = ["alice.example", "www.alice.example", "alice-old.example", "bob.example", "shop.alice.example", "orphan.example"];
+/** What each zone is asked (the hand-written records; box HINFO is a type the schema lacks, reported by the import). */
+const QUERIES: Record<string, string[]> = {
+  "alice.example": ["alice.example A", "alice.example MX", "alice.example NS", "www.alice.example A", "mail.alice.example A", "old.alice.example A", "lists.alice.example TXT", "alice.example DNSKEY"],
+  "alice-old.example": ["alice-old.example A", "www.alice-old.example A", "alice-old.example NS", "alice-old.example DNSKEY"],
+  "orphan.example": ["orphan.example A", "orphan.example NS", "orphan.example DNSKEY"],
+  "bob.example": ["bob.example A", "bob.example TXT", "bob.example NS", "bob.example DNSKEY"],
+};
+const PASSWORDS = { alice_wp: "alice-Db-Secret-1", bob_old: "bob-Old-Password-2" };
+
+describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, adopt, with no failed request", () => {
+  const tmp = ok ? mkdtempSync("/var/tmp/globenet-gad-") : "";
+  const T = legacyTopology(join(tmp, "hosts"));
+  const tree = join(tmp, "tree");
+  let services: LegacyServices | undefined;
+  const t0 = Date.now();
+  const timings: string[] = [];
+  const engineEnv = () => ({ GLOBENET_SSH_KEY_FILE: services?.sshd.keyFile, GLOBENET_LANG: "en", PULUMI_BACKEND_URL: `file://${join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: "legacy-adoption-test" });
+  const engine = async (...args: string[]) => {
+    const s = Date.now();
+    const r = await cli([...args, "--stack", "legacy", "--root", tree], engineEnv());
+    timings.push(`${args.join(" ")}: ${((Date.now() - s) / 1000).toFixed(1)} s`);
+    return r;
+  };
+  const dig = (q: string) => {
+    const [name, type] = q.split(" ") as [string, string];
+    const r = run("dig", ["+norec", "+short", "+time=2", "+tries=2", `@${LEGACY_ADDRESS}`, name, type]);
+    // An address query answers the addresses: a CNAME on the way (www.alice.example's, by hand)
+    // and the A Globenet derives for a site's alias give the same ones.
+    return r.stdout.split("\n").filter((l) => l && !(type === "A" && l.endsWith("."))).sort().join("\n");
+  };
+  const served = (zone: string) => Number(run("dig", ["+norec", "+short", `@${LEGACY_ADDRESS}`, zone, "SOA"]).stdout.trim().split(/\s+/)[2]);
+  const zonesNow = () => Object.fromEntries(Object.values(QUERIES).flat().map((q) => [q, dig(q)]));
+  const sql = (db: keyof typeof PASSWORDS, user: string, q: string) => {
+    const cnf = join(tmp, `${db}.cnf`);
+    writeFileSync(cnf, `[client]\nuser=${user}\npassword=${PASSWORDS[db]}\nsocket=${services?.db.socket}\n`, { mode: 0o600 });
+    return runOnHost(T, "legacy", "mariadb", [`--defaults-file=${cnf}`, "-N", "-B", db, "-e", q], { timeoutMs: 30_000 });
+  };
+  const checksums = () => ({ alice: sql("alice_wp", "alice_wp", "CHECKSUM TABLE posts").stdout.trim(), bob: sql("bob_old", "bob", "CHECKSUM TABLE notes").stdout.trim() });
+  const before: { zones?: Record<string, string>; serials?: Record<string, number>; sums?: ReturnType<typeof checksums> } = {};
+  let fpmPid: number | undefined;
+  let probe: ChildProcess | undefined;
+  const PROBE_LOG = () => join(tmp, "probe.log");
+  const PROBE_STOP = () => join(tmp, "probe.stop");
+
+  beforeAll(async () => {
+    await legacyUp(T);
+    services = await legacyServices(T, [
+      `CREATE DATABASE alice_wp; CREATE USER 'alice_wp'@'localhost' IDENTIFIED BY '${PASSWORDS.alice_wp}';`,
+      "GRANT ALL PRIVILEGES ON alice_wp.* TO 'alice_wp'@'localhost';",
+      "CREATE TABLE alice_wp.posts (id INT PRIMARY KEY, title TEXT); INSERT INTO alice_wp.posts VALUES (1, 'Premier article'), (2, 'Vélo et ville');",
+      `CREATE DATABASE bob_old; CREATE USER 'bob'@'%' IDENTIFIED BY '${PASSWORDS.bob_old}';`,
+      "GRANT SELECT ON bob_old.* TO 'bob'@'%';",
+      "CREATE TABLE bob_old.notes (id INT PRIMARY KEY, body TEXT); INSERT INTO bob_old.notes VALUES (1, 'old notes');",
+    ]);
+    // orphan.example's serial, edited by hand long ago, is ahead of today's date: the takeover must go past it.
+    const orphan = hostPath(T, "legacy", "/etc/bind/db.orphan.example");
+    writeFileSync(orphan, readFileSync(orphan, "utf8").replace("hostmaster.legacy.example. 1 ", "hostmaster.legacy.example. 4000000000 "));
+    expect(runOnHost(T, "legacy", "setpriv", ["--reuid=bind", "--regid=bind", "--clear-groups", "rndc", "reload", "orphan.example"]).status).toBe(0);
+    mkdirSync(tree, { recursive: true });
+    // The host's own name, so the zones keep their NS; no disk quota on this host (the volunteer's choice, said in the inventory).
+    writeFileSync(join(tree, "Pulumi.legacy.yaml"), legacyInventory(services.sshd).replace("fqdn: legacy.globenet.example", "fqdn: ns1.legacy.example").replace("ssh: { user: root,", "home_quota: warn\n        ssh: { user: root,"));
+    // bob.example is signed by BIND in the background: wait for its key.
+    const until = Date.now() + 60_000;
+    while (!/\b257 3 13 /.test(dig("bob.example DNSKEY")) && Date.now() < until) await new Promise((r) => setTimeout(r, 300));
+    before.zones = zonesNow();
+    before.serials = Object.fromEntries(Object.keys(QUERIES).map((z) => [z, served(z)]));
+    before.sums = checksums();
+  }, 180_000);
+
+  afterAll(async () => {
+    const failed: unknown[] = [];
+    const fpm = hostPath(T, "legacy", "/run/php/php8.2-fpm.pid");
+    if (existsSync(fpm)) fpmPid = Number(readFileSync(fpm, "utf8").trim());
+    for (const step of [
+      () => writeFileSync(PROBE_STOP(), ""),
+      () => pool.close(),
+      () => (fpmPid ? process.kill(fpmPid) : undefined),
+      () => services?.stop(),
+      () => legacyDown(T),
+      () => rmSync(tmp, { recursive: true, force: true }),
+    ]) {
+      try {
+        await step();
+      } catch (e) {
+        failed.push(e);
+      }
+    }
+    console.log(`adopt-legacy-host: ${((Date.now() - t0) / 1000).toFixed(1)} s in all; ${timings.join("; ")}`);
+    if (failed.length) throw new AggregateError(failed, failed.map(String).join("; "));
+  }, 180_000);
+
+  it("the host answered as it runs before anything: its signed zone with its key, its sites, its databases", () => {
+    expect(before.zones?.["bob.example DNSKEY"]).toMatch(/\b257 3 13 /);
+    expect(before.zones?.["alice.example A"]).toBe(LEGACY_ADDRESS);
+    expect(before.sums?.alice).toMatch(/^alice_wp\.posts\t\d+$/);
+    for (const s of SITES) expect(run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${s}`, `http://${LEGACY_ADDRESS}/`]).stdout, s).toMatch(/^(200|301)$/);
+  });
+
+  it("the runbook's step before adopting: Apache switched to mpm-itk at a quiet hour (an MPM changes only with a restart)", () => {
+    const on = (cmd: string, args: string[]) => runOnHost(T, "legacy", cmd, args, { timeoutMs: 60_000 });
+    expect(on("a2dismod", ["-q", "mpm_event"]).status).toBe(0);
+    expect(on("a2enmod", ["-q", "mpm_itk"]).status).toBe(0);
+    // A full stop and start: apache2ctl restart (a HUP) cannot change the MPM either.
+    expect(on("apache2ctl", ["stop"]).status).toBe(0);
+    const down = Date.now() + 10_000;
+    while (run("curl", ["-s", "-o", "/dev/null", "-m", "1", `http://${LEGACY_ADDRESS}/`]).status === 0 && Date.now() < down) run("sleep", ["0.2"]);
+    expect(on("apache2ctl", ["start"]).status).toBe(0);
+    for (const s of SITES) {
+      const until = Date.now() + 10_000;
+      let code = "";
+      while (!/^(200|301)$/.test(code) && Date.now() < until) code = run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${s}`, `http://${LEGACY_ADDRESS}/`]).stdout;
+      expect(code, s).toMatch(/^(200|301)$/);
+    }
+  });
+
+  it("import, then the volunteer's review: the mapping file, each remaining guess decided; validate accepts the files", async () => {
+    // From here to the end of the adoption, a probe asks each site for its page every 200 ms.
+    probe = spawn("bash", ["-c", `while [ ! -e "$1" ]; do for h in "\${@:2}"; do printf '%s %s\\n' "$h" "$(curl -s -o /dev/null -m 2 -w '%{http_code}' -H "Host: $h" http://${LEGACY_ADDRESS}/ || true)"; done; sleep 0.2; done >> "$0"`, PROBE_LOG(), PROBE_STOP(), ...SITES], { stdio: "ignore" });
+    const map = join(tmp, "import-map.yaml");
+    writeFileSync(map, ["accounts:", "  alice: { name: Alice Martin, email: alice@alice.example }", "  bob: { name: Bob, email: bob@bob.example }", "  mallory: { name: Mallory, email: mallory@bob.example }", "sites:", "  orphan.example: { member: bob }", "zones:", "  alice.example: { owner: alice }", "  alice-old.example: { owner: alice }", "  bob.example: { owner: bob }", "  orphan.example: { owner: bob }", "databases:", "  bob_old: { member: bob }", ""].join("\n"));
+    const r = await engine("import", "all", "--host", "legacy", "--map", map);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(tree, "zones/bob.example.yaml"), "utf8")).toContain("dnssec_policy: default");
+    // The decisions a person makes, each as the TODO above it asks:
+    const edit = (f: string, change: (s: string) => string) => writeFileSync(join(tree, f), change(readFileSync(join(tree, f), "utf8")));
+    // unsigned zones stay unsigned (signing them is a change of its own, after the adoption);
+    for (const z of ["alice.example", "alice-old.example", "orphan.example"]) edit(`zones/${z}.yaml`, (s) => s.replace("dnssec: true", "dnssec: false"));
+    // alice's HTTPS needs an ACME CA this lab does not reach: her site is served over HTTP only here;
+    edit("members/alice/member.yaml", (s) => s.replace(/tls: acme\n/g, "tls: none\n    tls_none_reason: the adoption test has no ACME CA\n"));
+    // the files go where the stack serves them (the import's TODO says where), copied with their owners;
+    const copy = (from: string, to: string, owner: string) => {
+      cpSync(hostPath(T, "legacy", from), hostPath(T, "legacy", to), { recursive: true });
+      expect(runOnHost(T, "legacy", "chown", ["-R", `${owner}:${owner}`, to.split("/").slice(0, 3).join("/") + "/sites"]).status).toBe(0);
+    };
+    copy("/home/alice/public_html", "/home/alice/sites/alice.example/htdocs", "alice");
+    copy("/var/www/bob", "/home/alice/sites/shop.alice.example/htdocs", "alice");
+    copy("/var/www/bob", "/home/bob/sites/bob.example/htdocs", "bob");
+    copy("/var/www/orphan", "/home/bob/sites/orphan.example/htdocs", "bob");
+    // the databases' current passwords, where Globenet's credentials files keep them (never in git).
+    for (const [handle, db] of [["alice", "alice_wp"], ["bob", "bob_old"]] as const) {
+      const dir = `/home/${handle}/.my.cnf.d`;
+      mkdirSync(hostPath(T, "legacy", dir), { recursive: true });
+      writeFileSync(hostPath(T, "legacy", `${dir}/${db}.cnf`), `[client_${db}]\npassword=${PASSWORDS[db]}\n`, { mode: 0o600 });
+      expect(runOnHost(T, "legacy", "chown", ["-R", `${handle}:${handle}`, dir]).status).toBe(0);
+    }
+    // Then every TODO line goes, as a volunteer removes each once decided.
+    const written = [...readdirSync(join(tree, "zones")).map((z) => `zones/${z}`), ...readdirSync(join(tree, "members")).map((m) => `members/${m}/member.yaml`)];
+    for (const f of written) edit(f, (s) => s.split("\n").filter((l) => !l.includes("TODO(import)")).join("\n"));
+    const v = await engine("validate");
+    // What stays is a warning: the host's address has no PTR in a zone Globenet serves (its provider's, here).
+    expect(v.stderr).not.toMatch(/\d+ error\(s\)/);
+    expect(v.status).toBe(0);
+  }, 120_000);
+
+  it("refuses a takeover that would stop serving a name the data lacks, naming the hand-made file, and changes nothing", async () => {
+    // A hand-made vhost answering alice.example and also a name no member's site has.
+    const extra = hostPath(T, "legacy", "/etc/apache2/sites-enabled/zz-extra.conf");
+    writeFileSync(extra, "<VirtualHost *:80>\n  ServerName www.alice.example\n  ServerAlias forgotten.example\n  DocumentRoot /var/www/orphan\n</VirtualHost>\n");
+    try {
+      const r = await engine("preview", "--adopt");
+      expect(r.status).toBe(1);
+      expect(r.stdout + r.stderr).toContain("/etc/apache2/sites-enabled/zz-extra.conf: it also serves forgotten.example, which the data does not: disabling it would stop serving it");
+    } finally {
+      rmSync(extra);
+    }
+    expect(readdirSync(hostPath(T, "legacy", "/etc/apache2")).filter((f) => f.startsWith("globenet"))).toEqual([]);
+  }, 300_000);
+
+  it("preview --adopt: everything running is taken over, nothing made anew, replaced or deleted; the takeovers are updates", async () => {
+    const file = join(tmp, "plan.json");
+    const r = await engine("preview", "--adopt", "--plan-json", file);
+    expect(r.stderr + r.stdout).toMatch(/adoption: OK/);
+    expect(r.status).toBe(0);
+    const types = new Set<string>(Object.values(RESOURCE_TOKENS));
+    const steps = parsePlan(readFileSync(file, "utf8"), file).steps.filter((s) => types.has(s.type) && s.op !== "same");
+    // Made anew by design (provider/adopt-ids.ts): the crontab blocks and the slow query log settings.
+    const made = steps.filter((s) => !["import", "update"].includes(s.op)).map((s) => `${s.op} ${s.type} ${s.name}`);
+    expect(made.filter((m) => !/^create globenet:(hosting:Crontab|db:ServerSettings) /.test(m))).toEqual([]);
+    expect(steps.filter((s) => s.op === "import").map((s) => s.name).sort()).toEqual(expect.arrayContaining(["alice", "bob", "alice_wp", "bob_old", "legacy-apache2", "legacy-bind"]));
+    expect(steps.filter((s) => s.op === "update").map((s) => s.name)).toEqual(expect.arrayContaining(["legacy-apache2", "legacy-bind"]));
+    // The takeovers, in the preview a volunteer reads:
+    for (const set of ["legacy-apache2", "legacy-bind"]) expect(r.stdout).toMatch(new RegExp(`~ +globenet:files:FileSet ${set} update \\[diff: \\+takeover`));
+  }, 300_000);
+
+  it("up --adopt: the probe, asking each site every 200 ms since the import, saw no request fail", async () => {
+    const done = new Promise((r) => (probe && probe.exitCode === null ? probe.on("exit", r) : r(undefined)));
+    try {
+      const r = await engine("up", "--adopt");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).not.toMatch(/up of legacy: .*(replace|delete)/);
+    } finally {
+      writeFileSync(PROBE_STOP(), "");
+      await done;
+    }
+    const lines = readFileSync(PROBE_LOG(), "utf8").trim().split("\n");
+    const failed = lines.filter((l) => !/ (200|301|302)$/.test(l));
+    expect(lines.length).toBeGreaterThan(SITES.length * 10);
+    expect(failed, `${failed.length} of ${lines.length} requests failed`).toEqual([]);
+    // Each site answers from Globenet's vhost now: the files copied above.
+    expect(run("curl", ["-s", "-H", "Host: bob.example", `http://${LEGACY_ADDRESS}/`]).stdout).toBe("bob\n");
+  }, 600_000);
+
+  it("each zone answers the same records and the same DNSKEY, with a serial past the one it served", async () => {
+    // BIND loads (and signs) the taken-over zones in the background after its reload.
+    const until = Date.now() + 60_000;
+    let now = zonesNow();
+    while (JSON.stringify(now) !== JSON.stringify(before.zones) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 500));
+      now = zonesNow();
+    }
+    expect(now).toEqual(before.zones);
+    expect(before.serials?.["orphan.example"]).toBe(4000000000);
+    for (const z of Object.keys(QUERIES)) expect(served(z), z).toBeGreaterThan(before.serials?.[z] ?? Infinity);
+    // Carried past the hand-made serial (ahead of today's date), not today's YYYYMMDD01 that
+    // secondaries would ignore: the zone file says served + 1; inline signing serves one more.
+    // (read on the host: the set's root is a link to an absolute path there)
+    expect(runOnHost(T, "legacy", "cat", ["/etc/bind/globenet/zones/orphan.example.zone"]).stdout).toMatch(/^\s*4000000001\s*;\s*serial/m);
+    expect(served("orphan.example")).toBeGreaterThan(4000000000);
+    expect(served("orphan.example")).toBeLessThan(4000000010);
+    // bob.example's keys: copied into Globenet's key directory by the takeover, the originals where they were.
+    const keys = (dir: string) => readdirSync(hostPath(T, "legacy", dir)).filter((f) => f.startsWith("Kbob.example.+")).sort();
+    expect(keys("/var/cache/bind").length).toBeGreaterThanOrEqual(2);
+    expect(keys("/var/lib/bind/globenet-keys")).toEqual(keys("/var/cache/bind"));
+    // Globenet's file set serves them: the hand-made statements are commented out, the original kept.
+    const local = readFileSync(hostPath(T, "legacy", "/etc/bind/named.conf.local"), "utf8");
+    expect(local).toMatch(/^\/\/ globenet takeover: zone "alice\.example"/m);
+    expect(local).toContain('include "/etc/bind/globenet/named.conf.globenet";');
+    const backups = readdirSync(hostPath(T, "legacy", "/etc/bind")).filter((f) => f.startsWith("globenet-takeover."));
+    expect(backups).toHaveLength(1);
+    expect(readFileSync(hostPath(T, "legacy", `/etc/bind/${backups[0]}/named.conf.local`), "utf8")).toMatch(/^zone "alice\.example"/m);
+  }, 120_000);
+
+  it("each database keeps its rows, and its old password still opens it", () => {
+    expect(checksums()).toEqual(before.sums);
+    expect(sql("alice_wp", "alice_wp", "SELECT title FROM posts ORDER BY id").stdout.trim().split("\n")).toEqual(["Premier article", "Vélo et ville"]);
+    // The hand-made vhosts are disabled, kept in the backup folder the takeover made.
+    const backups = readdirSync(hostPath(T, "legacy", "/etc/apache2")).filter((f) => f.startsWith("globenet-takeover."));
+    expect(backups).toHaveLength(1);
+    expect(readdirSync(hostPath(T, "legacy", `/etc/apache2/${backups[0]}/sites-enabled`)).sort()).toEqual(["alice-old.conf", "alice.conf", "bob.conf", "orphan.conf", "shop.conf"]);
+    expect(existsSync(hostPath(T, "legacy", "/etc/apache2/sites-available/alice.conf"))).toBe(true);
+  });
+
+  it("then an ordinary preview finds nothing to do", async () => {
+    const r = await engine("preview", "--expect-no-changes");
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+  }, 300_000);
+});

@@ -1,0 +1,153 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { MD_RELOAD_UNIT } from "../lib/render/md-reload";
+import { checkInputs } from "../provider/resources/file-set-inputs";
+import { adoptedProps } from "../provider/adopt-ids";
+import { BIND_TAKEOVER_MARK, carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, servedSerialOf, takeoverNames } from "../provider/resources/takeover";
+import { parseNamedConf } from "../lib/import/bind-config";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
+
+/** The adoption's takeover of hand-made zones and vhosts (provider/resources/takeover.ts), pure parts. */
+
+const LOCAL = `// Hand-written zones of the legacy server.
+zone "alice.example" { type master; file "/etc/bind/db.alice.example"; };
+zone "kept.example" {
+    type master;
+    file "/etc/bind/db.kept.example";
+};
+zone "bob.example" {
+    type master; file "/var/lib/bind/db.bob.example";
+    dnssec-policy default; inline-signing yes; key-directory "keys";
+}; # signed
+`;
+const OPTIONS = `options {\n\tdirectory "/var/cache/bind";\n};\n`;
+
+describe("planBindTakeover: which hand-made zone statements go, and where their keys are", () => {
+  it("comments out each statement of a taken-over zone, line by line, and keeps the others", () => {
+    const p = planBindTakeover({ "/etc/bind/named.conf.local": LOCAL, "/etc/bind/named.conf.options": OPTIONS }, ["alice.example", "bob.example"]);
+    expect(p.problems).toEqual([]);
+    expect(p.zones).toEqual([
+      { name: "alice.example", where: "/etc/bind/named.conf.local:2", keyDirectory: "/var/cache/bind" },
+      { name: "bob.example", where: "/etc/bind/named.conf.local:7", keyDirectory: "/var/cache/bind/keys" },
+    ]);
+    const edited = p.edits["/etc/bind/named.conf.local"] as string;
+    expect(Object.keys(p.edits)).toEqual(["/etc/bind/named.conf.local"]);
+    expect(edited.split("\n").filter((l) => l.startsWith(BIND_TAKEOVER_MARK))).toHaveLength(5);
+    expect(edited).toContain(`${BIND_TAKEOVER_MARK}zone "alice.example" { type master; file "/etc/bind/db.alice.example"; };`);
+    expect(edited).toContain(`${BIND_TAKEOVER_MARK}}; # signed`);
+    // What is left parses to the zone not taken over alone.
+    expect(parseNamedConf(edited).map((s) => s.words.join(" "))).toEqual(["zone kept.example"]);
+  });
+
+  it("nothing hand-made for those names: no edit, no zone", () => {
+    expect(planBindTakeover({ "/etc/bind/named.conf.local": LOCAL }, ["other.example"])).toEqual({ edits: {}, zones: [], problems: [] });
+  });
+
+  it("refuses, naming file and line, a statement sharing its line, a zone inside a view, a zone defined twice", () => {
+    const shared = planBindTakeover({ "/etc/bind/named.conf.local": 'zone "a.example" { type master; file "a"; }; zone "b.example" { type master; file "b"; };\n' }, ["a.example"]);
+    expect(shared.problems).toEqual(["/etc/bind/named.conf.local:1: the zone a.example statement shares its lines with another statement: put it on lines of its own, then adopt again"]);
+    const view = planBindTakeover({ "/etc/bind/named.conf.local": 'view "inside" {\n  zone "a.example" { type master; file "a"; };\n};\n' }, ["a.example"]);
+    expect(view.problems).toEqual(["/etc/bind/named.conf.local:1: zone a.example is defined inside view inside: the stack has no views; move it out of the view by hand, then adopt again"]);
+    const twice = planBindTakeover({ "/etc/bind/named.conf.local": 'zone "a.example" { type master; file "a"; };\n', "/etc/bind/named.conf.more": 'zone "a.example." { type master; file "b"; };\n' }, ["a.example"]);
+    expect(twice.problems).toEqual(["/etc/bind/named.conf.more:1: zone a.example is defined twice by hand (also /etc/bind/named.conf.local:1): BIND would refuse it already; remove one, then adopt again"]);
+  });
+});
+
+const DASH_S = `VirtualHost configuration:
+*:443                  alice.example (/etc/apache2/sites-enabled/alice.conf:9)
+*:80                   is a NameVirtualHost
+         default server legacy (/etc/apache2/sites-enabled/000-default.conf:1)
+         port 80 namevhost legacy (/etc/apache2/sites-enabled/000-default.conf:1)
+         port 80 namevhost alice.example (/etc/apache2/sites-enabled/alice.conf:2)
+                 alias www.alice.example
+         port 80 namevhost shared.example (/etc/apache2/sites-enabled/shared.conf:1)
+                 alias other.example
+         port 80 namevhost velo.example (/etc/apache2/globenet/sites-available/velo.conf:3)
+         port 80 namevhost odd.example (/etc/apache2/conf-enabled/odd.conf:1)
+ServerRoot: "/etc/apache2"
+`;
+
+describe("planApacheTakeover: which sites-enabled entries go", () => {
+  it("reads apache2ctl -S: each name and alias with its file and line, the default server's lines aside", () => {
+    expect(parseApacheS(DASH_S).map((v) => `${v.name} ${v.file}:${v.line}`)).toEqual([
+      "alice.example /etc/apache2/sites-enabled/alice.conf:9",
+      "legacy /etc/apache2/sites-enabled/000-default.conf:1",
+      "alice.example /etc/apache2/sites-enabled/alice.conf:2",
+      "www.alice.example /etc/apache2/sites-enabled/alice.conf:2",
+      "shared.example /etc/apache2/sites-enabled/shared.conf:1",
+      "other.example /etc/apache2/sites-enabled/shared.conf:1",
+      "velo.example /etc/apache2/globenet/sites-available/velo.conf:3",
+      "odd.example /etc/apache2/conf-enabled/odd.conf:1",
+    ]);
+  });
+
+  it("disables an entry whose names are all taken over; never Globenet's own vhosts nor Debian's default site", () => {
+    const p = planApacheTakeover(parseApacheS(DASH_S), ["alice.example", "velo.example", "www.alice.example"]);
+    expect(p).toEqual({ disable: ["alice.conf"], vhosts: [{ entry: "alice.conf", names: ["alice.example", "www.alice.example"] }], problems: [] });
+  });
+
+  it("refuses an entry that also serves a name the data lacks, and a vhost outside sites-enabled, naming them", () => {
+    const p = planApacheTakeover(parseApacheS(DASH_S), ["odd.example", "shared.example"]);
+    expect(p.disable).toEqual([]);
+    expect(p.problems).toEqual([
+      "/etc/apache2/conf-enabled/odd.conf:1: the hand-made vhost of odd.example is not a sites-enabled entry: disable it by hand (keep a copy), then adopt again",
+      "/etc/apache2/sites-enabled/shared.conf: it also serves other.example, which the data does not: disabling it would stop serving it; add it to a member's site or split the file by hand, then adopt again",
+    ]);
+  });
+});
+
+describe("serials and names of a takeover", () => {
+  it("the served serial is the highest rndc zonestatus shows (a signed zone: its signed serial)", () => {
+    expect(servedSerialOf("name: bob.example\ntype: primary\nserial: 7\nsigned serial: 9\n")).toBe(9);
+    expect(servedSerialOf("name: a.example\nserial: 2009010101\n")).toBe(2009010101);
+    expect(servedSerialOf("rndc: 'zonestatus' failed: not found\n")).toBeUndefined();
+  });
+
+  it("a planned serial not after the served one moves past it; one after it stays", () => {
+    const now = new Date("2026-12-05T00:00:00Z");
+    const table: [number | undefined, number, number][] = [
+      [2026120501, 2009010101, 2026120501],
+      [2026120501, 2026120501, 2026120502],
+      [2026120501, 4000000000, 4000000001],
+      [undefined, 7, 2026120501],
+    ];
+    for (const [planned, served, want] of table) {
+      expect(carryServedSerials(planned === undefined ? {} : { "zones/a.zone": planned }, { "zones/a.zone": served }, now)["zones/a.zone"]).toBe(want);
+    }
+  });
+
+  it("the names a set takes over: its zones, or its vhosts' ServerName and ServerAlias", () => {
+    expect(takeoverNames("bind-primary", { "named.conf.globenet": "", "zones/b.example.zone": "", "zones/a.example.zone": "" })).toEqual(["a.example", "b.example"]);
+    expect(takeoverNames("apache2", { "sites-available/a.conf": "<VirtualHost *:80>\n  ServerName A.example\n  ServerAlias www.a.example  old.example\n</VirtualHost>\n", "conf-available/x.conf": "ServerName no.example\n" })).toEqual(["a.example", "old.example", "www.a.example"]);
+  });
+
+  it("adoption alone adds takeover, to apache2 and bind-primary sets; the set's check takes it only there", () => {
+    const props = { kind: "apache2", files: { "sites-available/a.conf": "ServerName a.example\n" } };
+    expect(adoptedProps(RESOURCE_TOKENS.fileSet, props)).toEqual({ ...props, takeover: ["a.example"] });
+    expect(adoptedProps(RESOURCE_TOKENS.fileSet, { kind: "www", files: {} })).toEqual({ kind: "www", files: {} });
+    const target = { name: "h", address: "127.0.0.1", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" };
+    expect(checkInputs({ target, kind: "www", files: {}, takeover: ["a.example"] }).failures).toEqual([{ property: "takeover", reason: "only for kinds apache2 and bind-primary, not www" }]);
+    expect(checkInputs({ target, kind: "apache2", files: {}, takeover: ["a.example; rm -rf /"] }).failures).toEqual([{ property: "takeover[0]", reason: 'not a lowercase zone or site name: "a.example; rm -rf /"' }]);
+    expect(checkInputs({ target, kind: "apache2", files: {}, takeover: ["b.example", "a.example"] }).inputs?.takeover).toEqual(["a.example", "b.example"]);
+  });
+});
+
+describe("the apply script refuses takeover steps shaped to leave their place, before touching anything", () => {
+  const script = readFileSync(join(__dirname, "..", "provider", "scripts", "file-set", "file-set.sh"), "utf8");
+  const apply = (kind: string, step: string) => spawnSync("bash", ["-c", `set -euo pipefail\n${script}`, "globenet", "apply", kind, "", "0123abcd", MD_RELOAD_UNIT, "x", "y", step], { encoding: "utf8" });
+  it.each([
+    ["bind-primary", "conf=/etc/shadow", "not a named.conf file of /etc/bind: /etc/shadow"],
+    ["bind-primary", "conf=/etc/bind/named.conf.d/../../shadow", "not a named.conf file of /etc/bind: /etc/bind/named.conf.d/../../shadow"],
+    ["apache2", "disable-site=../../apache2.conf", "not a sites-enabled entry: ../../apache2.conf"],
+    ["bind-primary", "keys=bob.example:/tmp/$(touch x)", "not a key directory: /tmp/$(touch x)"],
+    ["bind-primary", "keys=../../etc:/var/cache/bind", "not a zone name: ../../etc"],
+    ["apache2", "conf=/etc/bind/named.conf.local", "conf is for bind-primary sets"],
+    ["bind-primary", "rm -rf /", "unknown takeover step: rm -rf /"],
+  ])("%s %s", (kind, step, message) => {
+    const r = apply(kind, step);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(message);
+  });
+});
