@@ -28,6 +28,7 @@ export const SYSTEM = [
   "tests/lab-multi.test.ts",
   "tests/lab-tls.test.ts",
   "tests/lab-vps.test.ts",
+  "tests/mail-daemons.test.ts",
   "tests/monitoring-checkers.test.ts",
   "tests/provider-account.test.ts",
   "tests/provider-backup.test.ts",

@@ -7,12 +7,12 @@
 import type { Ctx } from "./context";
 import { cmp, invPath } from "./context";
 import { hostsWithRole } from "./hosts";
+import { GLOBENET_HANDLE } from "./zones";
 import { zoneFor } from "../model/dns-names";
+import { RFC2142 } from "../model/mail";
 import type { MailDomainModel } from "../model/types";
 import type { LoadedMember } from "../load/tree";
 
-/** RFC 2142 (and the bounce sender): on every hosted domain they reach Globenet, never a member. */
-export const GLOBENET_LOCALS = ["postmaster", "abuse", "hostmaster", "mailer-daemon"] as const;
 
 type Path = Array<string | number>;
 
@@ -89,7 +89,8 @@ export function checkMail(ctx: Ctx, mailHost: string | undefined): MailDomainMod
 
       const locals = new Map<string, Path>();
       const claim = (local: string, path: Path) => {
-        if ((GLOBENET_LOCALS as readonly string[]).includes(local)) {
+        // Globenet's own domains define where these go (its hostmaster mailbox, say).
+        if ((RFC2142 as readonly string[]).includes(local) && handle !== GLOBENET_HANDLE) {
           ctx.report.at(m.src, path, { en: `${local}@${d.domain} is Globenet's (RFC 2142: it reaches the hosting team on every domain; choose another name)`, fr: `${local}@${d.domain} est à Globenet (RFC 2142 : cette adresse joint l'équipe d'hébergement sur chaque domaine ; choisissez un autre nom)` });
           return false;
         }
@@ -119,7 +120,7 @@ export function checkMail(ctx: Ctx, mailHost: string | undefined): MailDomainMod
         const to = a.to.map((t) => (t.includes("@") ? t.toLowerCase() : `${t}@${d.domain}`));
         to.forEach((t, k) => {
           const domain = t.slice(t.lastIndexOf("@") + 1);
-          if (GLOBENET_LOCALS.some((l) => t === `${l}@${domain}`)) return;
+          if (RFC2142.some((l) => t === `${l}@${domain}`)) return;
           if (served.has(domain)) {
             if (!defined.has(t)) {
               ctx.report.at(m.src, [...path, "to", k], { en: `${t} does not exist: ${domain} is served here and has no mailbox or alias ${t.slice(0, t.lastIndexOf("@"))} (add it, or correct the address)`, fr: `${t} n'existe pas : ${domain} est servi ici et n'a ni boîte ni alias ${t.slice(0, t.lastIndexOf("@"))} (ajoutez-le, ou corrigez l'adresse)` });

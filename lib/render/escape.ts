@@ -254,3 +254,30 @@ export function qemuOptValue(s: string): string {
   refuseControl("a QEMU option", s);
   return s.replace(/,/g, ",,");
 }
+
+/**
+ * A word in a Postfix map or Dovecot's passwd-file: the schema lets through only addresses of
+ * a-z, 0-9 and . _ % + - (and hashes of their own alphabets), which no field separator of
+ * either format uses. A value with white space, a comma, a colon or a # would be a second
+ * field, another entry or a comment.
+ */
+export function mailMapWord(v: string): string {
+  refuseControl("a mail map", v);
+  if (v.length === 0) throw new UnsafeValueError("a mail map", v, "it is empty");
+  if (/[\s,:#]/.test(v)) throw new UnsafeValueError("a mail map", v, "it contains white space, a comma, a colon or #, which separate fields there");
+  return v;
+}
+
+/** An IP address in Postfix (inet_interfaces: IPv6 in brackets) or Dovecot (listen: bare). */
+export function mailAddress(s: string, daemon: "postfix" | "dovecot"): string {
+  if (!ipaddr.isValid(s)) throw new UnsafeValueError(`${daemon}'s listen addresses`, s, "it is not an IP address");
+  const a = ipaddr.parse(s).toString();
+  return daemon === "postfix" && a.includes(":") ? `[${a}]` : a;
+}
+
+/** A field of Dovecot's passwd-file (user:password:…): a colon or white space would end it. */
+export function dovecotPasswdField(v: string): string {
+  refuseControl("Dovecot's passwd-file", v);
+  if (v.length === 0 || /[\s:]/.test(v)) throw new UnsafeValueError("Dovecot's passwd-file", v, "it is empty or contains white space or a colon, which separate fields there");
+  return v;
+}

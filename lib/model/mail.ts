@@ -1,0 +1,107 @@
+import type { MailDomainModel, Model } from "./types";
+
+/**
+ * What the mail host serves, from the members' mail: (docs/architecture.md, "Mail"): the
+ * domains, the mailboxes with their hash and quota, the aliases as Postfix reads them
+ * (RFC 2142 addresses to Globenet, the catch-all last), and who may send as which address.
+ * Pure: lib/render/mail.ts writes it out for Postfix and Dovecot.
+ */
+
+/** Where Postfix and Dovecot keep their files on the mail host (tests and the lab move them). */
+export interface MailPaths {
+  /** Postfix's config_directory: main.cf, master.cf. */
+  postfixDir: string;
+  /** Postfix's queue_directory; its private/ holds Dovecot's LMTP and auth sockets. */
+  queueDir: string;
+  /** Postfix's data_directory. */
+  dataDir: string;
+  /** The maps Globenet writes (domains, mailboxes, aliases, senders), compiled by postmap. */
+  mapsDir: string;
+  /** Dovecot's configuration folder: dovecot.conf and the users file. */
+  dovecotDir: string;
+  /** Dovecot's base_dir (its runtime sockets). */
+  dovecotBaseDir: string;
+  /** The mailboxes: <vmail>/<domain>/<local>/Maildir, owned by the vmail user. */
+  vmailDir: string;
+  vmailUser: string;
+  /** The certificate and key for SMTP STARTTLS, submissions and IMAPS. */
+  tlsCert: string;
+  tlsKey: string;
+  /** Where both daemons log when there is no syslog (the lab): undefined means syslog. */
+  logFile?: string;
+}
+
+export const MAIL_PATHS: MailPaths = {
+  postfixDir: "/etc/postfix",
+  queueDir: "/var/spool/postfix",
+  dataDir: "/var/lib/postfix",
+  mapsDir: "/etc/postfix/globenet",
+  dovecotDir: "/etc/dovecot",
+  dovecotBaseDir: "/run/dovecot",
+  vmailDir: "/var/vmail",
+  vmailUser: "vmail",
+  tlsCert: "/etc/globenet/mail/tls/fullchain.pem",
+  tlsKey: "/etc/globenet/mail/tls/privkey.pem",
+};
+
+export interface MailPlan {
+  host: string;
+  publicName: string;
+  /** Addresses the daemons listen on (the host's). */
+  listen: string[];
+  ports: { smtp: number; submission: number; submissions: number; imaps: number };
+  messageSizeBytes: number;
+  sendPerHour: number;
+  relay?: string;
+  domains: string[];
+  mailboxes: { address: string; quotaMb: number; passwordHash: string; suspended: boolean }[];
+  aliases: { address: string; to: string[] }[];
+  /** Who may send as an address after logging in (Postfix smtpd_sender_login_maps). */
+  senders: { address: string; logins: string[] }[];
+  paths: MailPaths;
+}
+
+export const MAIL_PORTS = { smtp: 25, submission: 587, submissions: 465, imaps: 993 } as const;
+
+/** RFC 2142 and the bounce sender: on every domain they go to Globenet's hostmaster. */
+export const RFC2142 = ["postmaster", "abuse", "hostmaster", "mailer-daemon"] as const;
+
+export function mailPlan(model: Model, host: string, over: { paths?: Partial<MailPaths>; listen?: string[]; ports?: Partial<MailPlan["ports"]> } = {}): MailPlan {
+  const inv = model.inventory;
+  const h = model.hosts.find((x) => x.name === host);
+  const domains: MailDomainModel[] = model.mail.filter((d) => d.mailHost === host && d.status !== "departed");
+  const mailboxes = domains.flatMap((d) => d.mailboxes.map((b) => ({ address: b.address, quotaMb: b.quotaMb, passwordHash: b.passwordHash, suspended: d.status === "suspended" })));
+  const aliases: MailPlan["aliases"] = [];
+  const senders: MailPlan["senders"] = [];
+  for (const d of domains) {
+    const defined = new Set([...d.mailboxes, ...d.aliases].map((x) => x.local));
+    // Globenet's own domains may define them (validate refuses it to members).
+    for (const l of RFC2142) if (!defined.has(l)) aliases.push({ address: `${l}@${d.domain}`, to: [inv.hostmaster] });
+    for (const a of d.aliases) aliases.push({ address: a.address, to: a.to });
+    // With a catch-all, each mailbox maps to itself first, or the catch-all would take its mail too.
+    if (d.catchAll) {
+      for (const b of d.mailboxes) aliases.push({ address: b.address, to: [b.address] });
+      aliases.push({ address: `@${d.domain}`, to: [d.catchAll] });
+    }
+    for (const b of d.mailboxes) senders.push({ address: b.address, logins: [b.address] });
+    // An alias's own mailboxes may send as the alias (bureau@ from contact@'s client).
+    for (const a of d.aliases) {
+      const own = a.to.filter((t) => d.mailboxes.some((b) => b.address === t));
+      if (own.length > 0) senders.push({ address: a.address, logins: own });
+    }
+  }
+  return {
+    host,
+    publicName: inv.mail.public_name ?? h?.fqdn ?? host,
+    listen: over.listen ?? [h?.address ?? "127.0.0.1"],
+    ports: { ...MAIL_PORTS, ...over.ports },
+    messageSizeBytes: inv.mail.message_size_mb * 1024 * 1024,
+    sendPerHour: inv.mail.send_per_hour,
+    ...(inv.mail.relay ? { relay: inv.mail.relay } : {}),
+    domains: domains.map((d) => d.domain).sort(),
+    mailboxes: mailboxes.sort((a, b) => (a.address < b.address ? -1 : 1)),
+    aliases,
+    senders,
+    paths: { ...MAIL_PATHS, ...over.paths },
+  };
+}

@@ -1,0 +1,77 @@
+import type { MailPlan } from "../model/mail";
+import { dovecotPasswdField, mailAddress, mailMapWord, UnsafeValueError } from "./escape";
+import { renderTemplate } from "./handlebars";
+import { generatedNotice } from "./notice";
+
+/**
+ * The mail host's files (docs/architecture.md, "Mail"), from lib/model/mail.ts's plan:
+ * Postfix's main.cf and master.cf, its four maps (compiled by postmap on the host), Dovecot's
+ * dovecot.conf and its users file. Checked by `postfix check` and `doveconf -n` before use.
+ */
+
+/** The set's files, relative to their folders on the mail host (paths.postfixDir, mapsDir, dovecotDir). */
+export const MAIL_FILES = {
+  main: "main.cf",
+  master: "master.cf",
+  domains: "domains",
+  mailboxes: "mailboxes",
+  aliases: "aliases",
+  senders: "senders",
+  dovecot: "dovecot.conf",
+  users: "globenet-users",
+  suspended: "globenet-suspended",
+} as const;
+
+export interface MailFiles {
+  postfix: Record<"main.cf" | "master.cf", string>;
+  maps: Record<"domains" | "mailboxes" | "aliases" | "senders", string>;
+  dovecot: Record<"dovecot.conf" | "globenet-users" | "globenet-suspended", string>;
+}
+
+const NOTICE = generatedNotice("the mail: of members/*/member.yaml");
+const lines = (rows: string[]) => (rows.length ? `${rows.join("\n")}\n` : "");
+
+export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb: number, postmaster: string): MailFiles {
+  const at = (port: number) => plan.listen.map((a) => `${mailAddress(a, "postfix")}:${port}`);
+  const main = renderTemplate("postfix-main.cf", {
+    notice: NOTICE,
+    publicName: mailMapWord(plan.publicName),
+    inetInterfaces: plan.listen.map((a) => mailAddress(a, "postfix")).join(", "),
+    paths: plan.paths,
+    messageSizeBytes: plan.messageSizeBytes,
+    relayhost: plan.relay ? relayhost(plan.relay) : "",
+  });
+  const master = renderTemplate("postfix-master.cf", {
+    notice: NOTICE,
+    smtpListen: at(plan.ports.smtp),
+    submissionListen: at(plan.ports.submission),
+    submissionsListen: at(plan.ports.submissions),
+    sendPerHour: plan.sendPerHour,
+  });
+  const maps = {
+    domains: lines(plan.domains.map((d) => `${mailMapWord(d)} OK`)),
+    mailboxes: lines(plan.mailboxes.map((b) => `${mailMapWord(b.address)} ${b.address.split("@").reverse().join("/")}/`)),
+    aliases: lines(plan.aliases.map((a) => `${mailMapWord(a.address)} ${a.to.map((t) => mailMapWord(t)).join(", ")}`)),
+    senders: lines(plan.senders.map((s) => `${mailMapWord(s.address)} ${s.logins.map((l) => mailMapWord(l)).join(", ")}`)),
+  };
+  const users = lines(plan.mailboxes.map((b) => `${dovecotPasswdField(mailMapWord(b.address))}:${dovecotPasswdField(b.passwordHash)}::::::userdb_quota_rule=*:storage=${b.quotaMb}M`));
+  // Suspended: the deny passdb refuses IMAP and submission; the userdb still takes their mail.
+  const suspended = lines(plan.mailboxes.filter((b) => b.suspended).map((b) => `${dovecotPasswdField(mailMapWord(b.address))}:`));
+  const dovecot = renderTemplate("dovecot.conf", {
+    notice: NOTICE,
+    listen: plan.listen.map((a) => mailAddress(a, "dovecot")).join(", "),
+    paths: plan.paths,
+    ports: plan.ports,
+    vmailUid,
+    defaultQuotaMb,
+    postmaster: mailMapWord(postmaster),
+  });
+  return { postfix: { "main.cf": main, "master.cf": master }, maps, dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended } };
+}
+
+/** "smtp.relay.example:587" → "[smtp.relay.example]:587" (no MX lookup for a named relay). */
+export function relayhost(relay: string): string {
+  const m = /^([a-z0-9.-]+)(?::(\d{1,5}))?$/.exec(relay);
+  if (!m) throw new UnsafeValueError("relayhost", relay, "it is not host or host:port");
+  return `[${m[1]}]${m[2] ? `:${m[2]}` : ""}`;
+}

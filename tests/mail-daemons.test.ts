@@ -1,0 +1,303 @@
+/**
+ * The mail host's rendered configuration (lib/render/mail.ts) run by the real daemons from
+ * Debian: Postfix and Dovecot started by hand from a throwaway folder on 127.0.0.1 (other
+ * ports than a real mail host's), a loopback sink standing for the outside world, swaks as
+ * the sending client. What a member and the outside see: delivery, IMAP over TLS, aliases, a
+ * forward, refusals in the SMTP dialogue, submission with login, quota, suspension.
+ */
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModel } from "../lib/check/build";
+import { formatDiagnostic } from "../lib/load/diagnostic";
+import { mailPlan, type MailPlan } from "../lib/model/mail";
+import { renderMailFiles } from "../lib/render/mail";
+import { baseFiles, writeTree } from "./helpers/data-tree";
+import { requireRoot, requireTools, run } from "./helpers/tools";
+
+const ok =
+  requireTools("postfix", "postmap", "postqueue", "dovecot", "doveconf", "doveadm", "swaks", "mkpasswd", "openssl", "useradd", "userdel") &&
+  requireRoot("Postfix and Dovecot start as root and deliver as the vmail user");
+
+const PORTS = { smtp: 2525, submission: 5587, submissions: 5465, imaps: 9993 };
+const SINK = 2626;
+const vmailUser = `gtvmail${process.pid}`;
+const PASS = { contact: `Contact-${process.pid}-pw`, tresorier: `Tresorier-${process.pid}-pw`, radio: `Radio-${process.pid}-pw` };
+
+/** A hash from the password on stdin (never in argv), in the {SCHEME} form Dovecot reads. */
+function hash(password: string, method: "yescrypt" | "sha-512"): string {
+  const r = run("mkpasswd", ["-m", method, "--stdin"], { input: `${password}\n` });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return `{${method === "yescrypt" ? "CRYPT" : "SHA512-CRYPT"}}${r.stdout.trim()}`;
+}
+
+function inventory(): string {
+  const inv = baseFiles()["Pulumi.test.yaml"] as string;
+  const key = /host_key: "([^"]+)"/.exec(inv)?.[1];
+  return inv.replace(
+    "    hosts:\n",
+    `    mail: { public_name: mail.globenet.example, relay: "127.0.0.1:${SINK}", default_quota_mb: 1, message_size_mb: 2 }\n    hosts:\n      mx1:\n        roles: [mail]\n        fqdn: mail.globenet.example\n        address: 192.0.2.25\n        ssh: { user: globenet-deploy, host_key: "${key}" }\n`,
+  );
+}
+
+function member(handle: string, status: string, mail: string): string {
+  return `handle: ${handle}\nname: ${handle}\ncontact: { email: bureau@${handle}.example }\nstatus: ${status}\nmail:\n${mail}`;
+}
+
+/** The data: two members, one suspended partway through the test. */
+function tree(ondesStatus: "active" | "suspended"): Record<string, string | null> {
+  return {
+    "Pulumi.test.yaml": inventory(),
+    "zones/velo-libre.example.yaml": "owner: velo-libre\n",
+    "zones/ondes.example.yaml": "owner: ondes\n",
+    "members/velo-libre/member.yaml": `${baseFiles()["members/velo-libre/member.yaml"]}mail:
+  - domain: velo-libre.example
+    mailboxes:
+      - { local: contact, password_hash: "${hashes.contact}" }
+      - { local: tresorier, quota_mb: 5, password_hash: "${hashes.tresorier}" }
+    aliases:
+      - { local: bureau, to: [contact, tresorier] }
+      - { local: presidente, to: [presidente.velo@outside.example] }
+`,
+    "members/ondes/member.yaml": member("ondes", ondesStatus, `  - domain: ondes.example\n    mailboxes:\n      - { local: radio, password_hash: "${hashes.radio}" }\n`),
+  };
+}
+
+let hashes: Record<keyof typeof PASS, string>;
+let dir = "";
+let plan: MailPlan;
+let sink: Server | undefined;
+const sunk: string[] = [];
+const postfix = () => join(dir, "postfix");
+
+function planFor(ondes: "active" | "suspended"): MailPlan {
+  const { model, errors } = loadModel(writeTree(tree(ondes)), "test");
+  if (!model) throw new Error(errors.map((e) => formatDiagnostic(e)).join("\n"));
+  return mailPlan(model, "mx1", {
+    listen: ["127.0.0.1"],
+    ports: PORTS,
+    paths: {
+      postfixDir: postfix(), queueDir: join(dir, "spool"), dataDir: join(dir, "lib"), mapsDir: join(postfix(), "globenet"), dovecotDir: join(dir, "dovecot"),
+      dovecotBaseDir: join(dir, "run"), vmailDir: join(dir, "vmail"), vmailUser, tlsCert: join(dir, "tls", "cert.pem"), tlsKey: join(dir, "tls", "key.pem"), logFile: join(dir, "mail.log"),
+    },
+  });
+}
+
+/** Writes the rendered files and compiles the maps, as the mail host's file set will. */
+function writeFiles(p: MailPlan): void {
+  const uid = Number(run("id", ["-u", vmailUser]).stdout.trim());
+  const f = renderMailFiles(p, uid, 1, "hostmaster@globenet.example");
+  for (const [n, c] of Object.entries(f.postfix)) writeFileSync(join(p.paths.postfixDir, n), c);
+  for (const [n, c] of Object.entries(f.maps)) {
+    writeFileSync(join(p.paths.mapsDir, n), c);
+    const r = run("postmap", ["-c", p.paths.postfixDir, `hash:${join(p.paths.mapsDir, n)}`]);
+    if (r.status !== 0) throw new Error(`postmap ${n}: ${r.stderr}`);
+  }
+  writeFileSync(join(p.paths.dovecotDir, "dovecot.conf"), f.dovecot["dovecot.conf"]);
+  // Dovecot's auth process (user dovecot) reads the users file; nobody else may.
+  for (const n of ["globenet-users", "globenet-suspended"] as const) {
+    writeFileSync(join(p.paths.dovecotDir, n), f.dovecot[n], { mode: 0o640 });
+    chownSync(join(p.paths.dovecotDir, n), 0, Number(run("id", ["-g", "dovecot"]).stdout));
+  }
+}
+
+/** An expectation on a swaks dialogue that prints the dialogue when it fails. */
+const said = (out: string) => expect(out, out.slice(-2500));
+
+function swaks(args: string[]): string {
+  const r = run("swaks", ["--server", ...args, "--timeout", "20"], { timeoutMs: 60_000 });
+  return r.stdout + r.stderr;
+}
+
+/** IMAP over TLS: LOGIN, then the subjects in INBOX (or the login's failure). */
+async function imap(user: string, password: string): Promise<{ login: string; subjects: string[] }> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: "127.0.0.1", port: PORTS.imaps, rejectUnauthorized: false });
+    let buf = "";
+    let step = 0;
+    const q = (x: string) => `"${x.replace(/["\\]/g, "\\$&")}"`;
+    const timer = setTimeout(() => reject(new Error(`IMAP timed out:\n${buf}`)), 20_000);
+    s.on("data", (d: Buffer) => {
+      buf += d.toString();
+      if (step === 0 && /^\* OK/m.test(buf)) {
+        step = 1;
+        s.write(`a1 LOGIN ${q(user)} ${q(password)}\r\n`);
+      } else if (step === 1 && /^a1 (OK|NO|BAD)/m.test(buf)) {
+        const login = /^a1 (OK|NO|BAD)[^\r\n]*/m.exec(buf)?.[0] ?? "";
+        if (!login.startsWith("a1 OK")) {
+          clearTimeout(timer);
+          s.end();
+          return resolve({ login, subjects: [] });
+        }
+        step = 2;
+        s.write("a2 SELECT INBOX\r\na3 FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\na4 LOGOUT\r\n");
+      } else if (step === 2 && /^a4 OK/m.test(buf)) {
+        clearTimeout(timer);
+        s.end();
+        resolve({ login: "a1 OK", subjects: [...buf.matchAll(/^Subject: ([^\r\n]*)/gim)].map((m) => m[1] as string) });
+      }
+    });
+    s.on("error", reject);
+  });
+}
+
+async function until<T>(what: string, f: () => T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${readFileSync(join(dir, "mail.log"), "utf8").slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The messages in a mailbox's Maildir (new and cur). */
+function maildir(domain: string, local: string): string[] {
+  const base = join(dir, "vmail", domain, local, "Maildir");
+  return ["new", "cur"].flatMap((d) => {
+    try {
+      return readdirSync(join(base, d)).map((f) => readFileSync(join(base, d, f), "utf8"));
+    } catch {
+      return [];
+    }
+  });
+}
+
+const bySubject = (domain: string, local: string, subject: string) => (maildir(domain, local).some((m) => m.includes(`Subject: ${subject}`)) ? true : undefined);
+
+describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered files", () => {
+  beforeAll(async () => {
+    hashes = { contact: hash(PASS.contact, "yescrypt"), tresorier: hash(PASS.tresorier, "sha-512"), radio: hash(PASS.radio, "yescrypt") };
+    dir = mkdtempSync(join(tmpdir(), "globenet-mail-"));
+    chmodSync(dir, 0o755);
+    if (run("id", [vmailUser]).status !== 0) run("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", vmailUser]);
+    plan = planFor("active");
+    for (const d of [plan.paths.mapsDir, plan.paths.dovecotDir, plan.paths.queueDir, plan.paths.dataDir, plan.paths.dovecotBaseDir, plan.paths.vmailDir, join(dir, "tls")]) mkdirSync(d, { recursive: true });
+    chownSync(plan.paths.dataDir, Number(run("id", ["-u", "postfix"]).stdout), Number(run("id", ["-g", "postfix"]).stdout));
+    chownSync(plan.paths.vmailDir, Number(run("id", ["-u", vmailUser]).stdout), Number(run("id", ["-g", vmailUser]).stdout));
+    const cert = run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mail.globenet.example", "-keyout", plan.paths.tlsKey, "-out", plan.paths.tlsCert]);
+    if (cert.status !== 0) throw new Error(cert.stderr);
+    chmodSync(plan.paths.tlsKey, 0o600);
+    writeFiles(plan);
+    // The outside world: a sink that takes whatever the relay hands it.
+    sink = createServer((c) => {
+      let data = "";
+      let inData = false;
+      c.write("220 sink ESMTP\r\n");
+      c.on("data", (b: Buffer) => {
+        for (const line of b.toString().split(/(?<=\r\n)/)) {
+          if (inData) {
+            data += line;
+            if (data.endsWith("\r\n.\r\n")) {
+              inData = false;
+              sunk.push(data);
+              data = "";
+              c.write("250 ok\r\n");
+            }
+          } else if (/^DATA/i.test(line)) {
+            inData = true;
+            c.write("354 go\r\n");
+          } else if (/^QUIT/i.test(line)) c.end("221 bye\r\n");
+          else if (/^(EHLO|HELO)/i.test(line)) c.write("250 sink\r\n");
+          else if (line.trim()) c.write("250 ok\r\n");
+        }
+      });
+    }).listen(SINK, "127.0.0.1");
+    // Dovecot detaches and keeps its output open: it writes to a file, so run() sees it end.
+    for (const [cmd, args] of [["postfix", ["-c", postfix(), "check"]], ["doveconf", ["-c", join(plan.paths.dovecotDir, "dovecot.conf"), "-n"]], ["postfix", ["-c", postfix(), "start"]], ["sh", ["-c", 'exec dovecot -c "$1" </dev/null >"$2" 2>&1', "sh", join(plan.paths.dovecotDir, "dovecot.conf"), join(dir, "dovecot.out")]]] as const) {
+      const r = run(cmd, [...args]);
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}\n${r.stdout}`);
+    }
+    await until("both daemons listening", () => (run("ss", ["-ltn"]).stdout.includes(`127.0.0.1:${PORTS.imaps}`) && run("ss", ["-ltn"]).stdout.includes(`127.0.0.1:${PORTS.smtp}`) ? true : undefined));
+  }, 120_000);
+
+  afterAll(async () => {
+    if (dir) {
+      run("postfix", ["-c", postfix(), "stop"]);
+      run("doveadm", ["-c", join(dir, "dovecot", "dovecot.conf"), "stop"]);
+    }
+    await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (run("id", [vmailUser]).status === 0) run("userdel", [vmailUser]);
+  }, 60_000);
+
+  it("the rendered files pass postfix check and doveconf, and hold no password, only hashes", () => {
+    const all = [join(postfix(), "main.cf"), join(postfix(), "master.cf"), ...["domains", "mailboxes", "aliases", "senders"].map((m) => join(plan.paths.mapsDir, m)), join(plan.paths.dovecotDir, "dovecot.conf"), join(plan.paths.dovecotDir, "globenet-users")];
+    const text = all.map((f) => readFileSync(f, "utf8")).join("\n");
+    for (const p of Object.values(PASS)) expect(text).not.toContain(p);
+    expect(readFileSync(join(plan.paths.dovecotDir, "globenet-users"), "utf8")).toContain(hashes.contact);
+    expect(statSync(join(plan.paths.dovecotDir, "globenet-users")).mode & 0o007).toBe(0);
+  });
+
+  it("a message from outside reaches the mailbox, and the member reads it over IMAPS with its password", async () => {
+    const out = swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "contact@velo-libre.example", "--h-Subject", "hello-contact"]);
+    expect(out).toMatch(/250 2\.0\.0 Ok: queued/);
+    await until("the message in contact's Maildir", () => bySubject("velo-libre.example", "contact", "hello-contact"));
+    const seen = await imap("contact@velo-libre.example", PASS.contact);
+    expect(seen.login).toBe("a1 OK");
+    expect(seen.subjects).toContain("hello-contact");
+    expect((await imap("contact@velo-libre.example", "not-the-password")).login).toMatch(/^a1 NO/);
+    // The mailbox belongs to the mail user, not to root or Postfix.
+    expect(statSync(join(dir, "vmail", "velo-libre.example", "contact", "Maildir")).uid).toBe(Number(run("id", ["-u", vmailUser]).stdout));
+  });
+
+  it("an alias delivers to both its mailboxes; a forward leaves by the relay (a sink on the loopback)", async () => {
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "bureau@velo-libre.example", "--h-Subject", "to-the-board"])).toMatch(/queued/);
+    await until("the alias in contact's Maildir", () => bySubject("velo-libre.example", "contact", "to-the-board"));
+    await until("the alias in tresorier's Maildir", () => bySubject("velo-libre.example", "tresorier", "to-the-board"));
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "presidente@velo-libre.example", "--h-Subject", "forward-me"])).toMatch(/queued/);
+    const fwd = await until("the forward at the sink", () => sunk.find((m) => m.includes("Subject: forward-me")));
+    expect(fwd).toContain("presidente@velo-libre.example");
+  });
+
+  it("refuses in the SMTP dialogue: an unknown recipient, relaying for another domain without login", () => {
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "nobody@velo-libre.example"])).toMatch(/550 5\.1\.1 <nobody@velo-libre\.example>: Recipient address rejected/);
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "victim@elsewhere.example"])).toMatch(/554 5\.7\.1 <victim@elsewhere\.example>: Relay access denied/);
+  });
+
+  it("submission: login only after STARTTLS, with the right password, as one's own addresses", async () => {
+    const sub = `127.0.0.1:${PORTS.submission}`;
+    said(swaks([sub, "--from", "contact@velo-libre.example", "--to", "victim@elsewhere.example"])).toMatch(/530 5\.7\.0 Must issue a STARTTLS command first/);
+    said(swaks([sub, "--tls", "--auth", "PLAIN", "--auth-user", "contact@velo-libre.example", "--auth-password", "wrong-password", "--from", "contact@velo-libre.example", "--to", "victim@elsewhere.example"])).toMatch(/535 5\.7\.8/);
+    said(swaks([sub, "--tls", "--auth", "PLAIN", "--auth-user", "contact@velo-libre.example", "--auth-password", PASS.contact, "--from", "radio@ondes.example", "--to", "x@elsewhere.example"])).toMatch(/553 5\.7\.1 <radio@ondes\.example>: Sender address rejected: not owned by user contact@velo-libre\.example/);
+    // Its own address and an alias it receives: accepted, relayed out.
+    for (const from of ["contact@velo-libre.example", "bureau@velo-libre.example"]) {
+      said(swaks([sub, "--tls", "--auth", "PLAIN", "--auth-user", "contact@velo-libre.example", "--auth-password", PASS.contact, "--from", from, "--to", "friend@elsewhere.example", "--h-Subject", `sent-as-${from}`])).toMatch(/250 2\.0\.0 Ok: queued/);
+      await until(`the message sent as ${from} at the sink`, () => sunk.find((m) => m.includes(`Subject: sent-as-${from}`)));
+    }
+    // The password went over TLS only and never into the log.
+    expect(readFileSync(join(dir, "mail.log"), "utf8")).not.toContain(PASS.contact);
+  });
+
+  it("a mailbox over its quota defers the message (kept in the queue, not lost)", async () => {
+    // contact has the inventory's 1 MB; two messages of 700 kB: the second does not fit.
+    const body = `${"x".repeat(76)}\r\n`.repeat(9200);
+    for (const n of [1, 2]) {
+      writeFileSync(join(dir, `big${n}.txt`), body);
+      said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "contact@velo-libre.example", "--h-Subject", `big-${n}`, "--body", join(dir, `big${n}.txt`)])).toMatch(/queued/);
+    }
+    await until("the first big message delivered", () => bySubject("velo-libre.example", "contact", "big-1"));
+    const deferred = await until("the second one deferred for quota", () => {
+      const q = run("postqueue", ["-c", postfix(), "-j"]).stdout;
+      return /"queue_name": ?"deferred"/.test(q) && /[Qq]uota/.test(q) ? q : undefined;
+    }, 30_000);
+    expect(deferred).toContain("contact@velo-libre.example");
+    expect(bySubject("velo-libre.example", "contact", "big-2")).toBeUndefined();
+  }, 60_000);
+
+  it("a suspended member cannot log in or send; mail sent meanwhile is there after reactivation", async () => {
+    expect((await imap("radio@ondes.example", PASS.radio)).login).toBe("a1 OK");
+    writeFiles(planFor("suspended"));
+    expect((await imap("radio@ondes.example", PASS.radio)).login).toMatch(/^a1 NO/);
+    said(swaks([`127.0.0.1:${PORTS.submission}`, "--tls", "--auth", "PLAIN", "--auth-user", "radio@ondes.example", "--auth-password", PASS.radio, "--from", "radio@ondes.example", "--to", "x@elsewhere.example"])).toMatch(/535 5\.7\.8/);
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "radio@ondes.example", "--h-Subject", "while-suspended"])).toMatch(/queued/);
+    await until("the message kept for the suspended mailbox", () => bySubject("ondes.example", "radio", "while-suspended"));
+    writeFiles(planFor("active"));
+    const back = await imap("radio@ondes.example", PASS.radio);
+    expect(back.login).toBe("a1 OK");
+    expect(back.subjects).toContain("while-suspended");
+  });
+});
