@@ -131,7 +131,7 @@ function runDaemonizing(p: LabPaths, name: string, cmd: string, args: string[], 
  * Starts a daemon that stays in the foreground as a detached child (its own session, output to
  * .lab/log/<name>.log): its PID is the daemon's own, and it outlives this process.
  */
-function detachedChild(p: LabPaths, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { pid: number; exited?: string } {
+export function detachedChild(p: LabPaths, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { pid: number; exited?: string } {
   const fd = openSync(join(p.log, `${name}.log`), "w");
   const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], detached: true, env });
   closeSync(fd);
@@ -142,7 +142,7 @@ function detachedChild(p: LabPaths, name: string, cmd: string, args: string[], e
   return out;
 }
 
-function logTail(p: LabPaths, name: string, lines = 15): string {
+export function logTail(p: LabPaths, name: string, lines = 15): string {
   try {
     return readFileSync(join(p.log, `${name}.log`), "utf8").trim().split("\n").slice(-lines).join("\n");
   } catch {
@@ -150,7 +150,7 @@ function logTail(p: LabPaths, name: string, lines = 15): string {
   }
 }
 
-function need(tool: string, pkg: string): string {
+export function need(tool: string, pkg: string): string {
   const t = findTool(tool);
   if (!t) throw new LabError(`${tool} not found`, `install the Debian package ${pkg}: bash scripts/ensure-debs.sh`);
   return t;
