@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MOUNT_NS_DIR, runOnHost, topologyDown, topologyUp, type Topology } from "../lib/lab/netns";
 import { labHello, mustStayOnMachine, routeTo } from "../lib/lab/reach";
 import { loadMulti, multiDaemons, multiDown, multiUp } from "../lib/lab/multi";
-import { ensureDaemon, recorded } from "../lib/lab/daemons";
+import { ensureDaemon, recorded, stopDaemon } from "../lib/lab/daemons";
+import { labGitlabToken } from "../lib/lab/monitoring";
+import { alertmanagerUrl, formatHealth, readHealth } from "../lib/status/health";
 import { openStack } from "../lib/lab/open-stack";
 import { labPaths } from "../lib/lab/paths";
 import { pebbleRootFile } from "../lib/lab/pebble";
@@ -177,6 +179,9 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(listening("ns1")).toMatch(/192\.0\.2\.53:53\b/);
     expect(listening("ns2")).toMatch(/198\.51\.100\.53:53\b/);
     expect(listening("ca")).toMatch(/192\.0\.2\.80:14000\b/);
+    // mon1: Prometheus, Alertmanager and the fake GitLab on every address of its namespace; each host its node exporter.
+    expect(listening("mon1")).toMatch(/:8929\b/);
+    expect(listening("db1")).toMatch(/:9100\b/);
     // Apache's listener on web1 is not on this machine's own namespace.
     expect(sh("ss", ["-Hltn"]).stdout).not.toMatch(/192\.0\.2\.10:443\b/);
     upOk = true;
@@ -212,6 +217,92 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(keyOf("192.0.2.10")).toBeTruthy();
     expect(keyOf("192.0.2.10")).not.toBe(keyOf("192.0.2.11"));
   });
+
+  // ─── monitoring (issue 21): mon1's Prometheus, Alertmanager, blackbox exporter and alert bridge ───
+  const MON = "192.0.2.30";
+  const promQuery = async (q: string) => {
+    const r = await fetch(`http://${MON}:9090/api/v1/query?query=${encodeURIComponent(q)}`, { signal: AbortSignal.timeout(5_000) });
+    return ((await r.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
+  };
+  const issues = async () => {
+    const r = await fetch(`http://${MON}:8929/api/v4/projects/42/issues?state=all`, { headers: { "PRIVATE-TOKEN": labGitlabToken(labPaths(root)) }, signal: AbortSignal.timeout(5_000) });
+    return (await r.json()) as Array<{ title: string; description: string; state: string; labels: string }>;
+  };
+  const until = async <T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> => {
+    const deadline = Date.now() + ms;
+    let last: unknown;
+    for (;;) {
+      try {
+        const v = await probe();
+        if (v) return v;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  };
+
+  it("monitoring: after the apply every site, zone and database of the lab data is a probe target of mon1's Prometheus and up, every host's node exporter too", async () => {
+    needUp();
+    const { model } = loadModel(root, "lab-multi");
+    const sites = model!.sites.map((x) => x.host).sort();
+    const zones = model!.zones.flatMap((z) => [z.primary, ...z.secondaries].map((ns) => `${z.name}@${ns}`)).sort();
+    const hosts = model!.hosts.map((h) => h.name).sort();
+    // Listening in mon1's namespace only: the UIs on its address.
+    const listening = sh("ip", ["netns", "exec", `${PREFIX}-mon1`, "ss", "-Hltn"]).stdout;
+    expect(listening).toMatch(/:9090\b/);
+    expect(listening).toMatch(/:9093\b/);
+    const up = await timed("monitoring: every target up", () =>
+      until(
+        "every site, zone and node to be probed and up",
+        async () => {
+          const ok = (await promQuery("probe_success == 1 or up{job=\"node\"} == 1")).map((r) => r.metric);
+          const gotSites = [...new Set(ok.filter((m) => m.job === "site").map((m) => m.site))].sort();
+          const gotZones = ok.filter((m) => m.job === "zone").map((m) => `${m.zone}@${m.nameserver}`).sort();
+          const gotNodes = ok.filter((m) => m.job === "node").map((m) => m.host).sort();
+          const db = ok.some((m) => m.job === "mariadb" && m.host === "db1");
+          return JSON.stringify([gotSites, gotZones, gotNodes, db]) === JSON.stringify([sites, zones, hosts, true]) ? ok : undefined;
+        },
+        120_000,
+      ),
+    );
+    expect(up.length).toBeGreaterThan(sites.length + zones.length);
+    // The redirect from HTTP to HTTPS of each site with a certificate.
+    const redirects = (await promQuery('probe_success{job="site-redirect"}')).filter((r) => r.value[1] === "1").map((r) => r.metric.site);
+    expect(redirects.sort()).toEqual(model!.sites.filter((x) => x.tls === "acme" && x.status === "active").map((x) => x.host).sort());
+    expect(await readHealth(alertmanagerUrl(model!) as string)).toEqual([]);
+  }, 180_000);
+
+  it("monitoring: web1's Apache stopped fires the site alert, an issue naming the member and the site opens in the lab's GitLab and status -- health shows it; started again, the issue closes", async () => {
+    needUp();
+    const paths = labPaths(root);
+    const facts = loadMulti(root, paths, PREFIX);
+    const apache = multiDaemons(facts).find((d) => d.name === "apache2");
+    if (!apache) throw new Error("no apache2 among the lab's daemons");
+    const { model } = loadModel(root, "lab-multi");
+    const title = `Alert SiteDown: ${SITE} (${MEMBER})`;
+    expect((await stopDaemon(paths, apache)).result).toBe("stopped");
+    let restarted = false;
+    try {
+      const opened = await timed("monitoring: Apache down → issue opened", () => until(`the issue "${title}"`, async () => (await issues()).find((i) => i.title === title && i.state === "opened"), 90_000));
+      expect(opened.description).toContain(`| handle | ${MEMBER} |`);
+      expect(opened.description).toContain(`| site | ${SITE} |`);
+      expect(opened.labels).toContain("alert");
+      const firing = await readHealth(alertmanagerUrl(model!) as string);
+      expect(firing.some((f) => f.alertname === "SiteDown" && f.member === MEMBER && f.what === SITE && f.host === "web1")).toBe(true);
+      const text = formatHealth(firing, new Date(), "en");
+      expect(text).toMatch(/alerts? firing/);
+      expect(text).toContain(SITE);
+      await ensureDaemon(paths, apache);
+      restarted = true;
+      await timed("monitoring: Apache back → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
+      // One issue for this alert, opened once and closed once.
+      expect((await issues()).filter((i) => i.title === title)).toHaveLength(1);
+    } finally {
+      if (!restarted) await ensureDaemon(paths, apache);
+    }
+  }, 240_000);
 
   it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
     needUp();
