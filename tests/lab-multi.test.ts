@@ -304,6 +304,46 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     }
   }, 240_000);
 
+  it("monitoring: ns2 cut off from ns1 and a zone changed: the serial-lag alert fires and opens its issue; ns2 back, it catches up and the issue closes", async () => {
+    needUp();
+    const title = `Alert ZoneSerialBehind: ${ZONE}`;
+    // ns2 stops following its primary: in ns2's namespace, ns1's addresses go to a blackhole
+    // (ns2 still answers mon1 with its copy; a stopped BIND would be "not answered" instead).
+    const saved = ["192.0.2.53", "2001:db8::53"].map((a) => ({ a, fam: a.includes(":") ? "-6" : "-4", line: runOnHost({ prefix: PREFIX }, "ns2", "ip", [a.includes(":") ? "-6" : "-4", "route", "show", a]).stdout.trim() }));
+    const ipIn = (args: string[]) => {
+      const r = runOnHost({ prefix: PREFIX }, "ns2", "ip", args);
+      if (r.status !== 0) throw new Error(`ip ${args.join(" ")} in ns2: ${r.stderr}`);
+    };
+    for (const x of saved) ipIn([x.fam, "route", "replace", "blackhole", x.a]);
+    let cut = true;
+    const reconnect = () => {
+      if (!cut) return;
+      for (const x of saved) {
+        ipIn([x.fam, "route", "del", "blackhole", x.a]);
+        if (x.line) ipIn([x.fam, "route", "add", ...x.line.split(/\s+/)]);
+      }
+      cut = false;
+    };
+    try {
+      const zone = join(root, "zones", `${ZONE}.yaml`);
+      writeFileSync(zone, readFileSync(zone, "utf8").replace(/^records:\n/m, `records:\n  - { name: monitoring-lag, type: TXT, value: "ns2 does not have this one yet" }\n`));
+      const stack = await openStack({ stack: "lab-multi", root });
+      await timed("monitoring: zone change applied", () => stack.up({ color: "never", onOutput: (o: string) => process.stdout.write(o) }));
+      const soa = (ns: string) => Number(sh("dig", [`@${ns}`, "+short", ZONE, "SOA"]).stdout.trim().split(/\s+/)[2]);
+      expect(soa("192.0.2.53")).toBeGreaterThan(soa("198.51.100.53"));
+      const opened = await timed("monitoring: serial lag → issue opened", () => until(`the issue "${title}"`, async () => (await issues()).find((i) => i.title === title && i.state === "opened"), 90_000));
+      expect(opened.description).toContain(`| zone | ${ZONE} |`);
+      reconnect();
+      // ns2 asks ns1 again at once rather than at the SOA's retry (minutes): rndc in ns2's namespaces.
+      const r = runOnHost({ prefix: PREFIX }, "ns2", "rndc", ["refresh", ZONE]);
+      expect(r.status, r.stderr).toBe(0);
+      await timed("monitoring: ns2 caught up → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
+      expect(soa("198.51.100.53")).toBe(soa("192.0.2.53"));
+    } finally {
+      reconnect();
+    }
+  }, 300_000);
+
   it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
     needUp();
     const paths = labPaths(root);
@@ -369,5 +409,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(sh("ip", ["link", "show", "gtm-lab"]).status).not.toBe(0);
     expect(readdirSync(MOUNT_NS_DIR).filter((f) => f.startsWith("gtm-"))).toEqual([]);
     expect(sh("id", [MEMBER]).status).not.toBe(0);
+    // The monitoring daemons' PID files went with them, and their folder too.
+    expect(existsSync("/run/globenet-monitoring")).toBe(false);
   }, 600_000);
 });

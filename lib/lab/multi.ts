@@ -17,7 +17,7 @@
  * and a cron in each host that has backup jobs, reading the host's own /etc/cron.d.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { DataError } from "../load/diagnostic";
@@ -40,7 +40,7 @@ import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
 import { LabError, run, say, secs, step, why } from "../base/proc";
 import { mustStayOnMachine } from "./reach";
-import { LAB_GITLAB_PORT, monitorDaemons, nodeExporter } from "./monitoring";
+import { LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter } from "./monitoring";
 import { PORTS } from "../model/monitoring";
 
 export const MULTI_STACK = "lab-multi";
@@ -530,6 +530,12 @@ export async function multiDown(o: { root: string; force?: boolean; prefix?: str
     const x = (await step(`stop ${d.name}`, () => stopDaemon(p, d))).value;
     say(`  ${d.name}: ${x.result}${x.pid ? ` (pid ${x.pid})` : ""}`);
     if (x.result === "still running") problems.push(`${d.name} (pid ${x.pid}) did not stop: kill ${x.pid} once it is done`);
+  }
+  // The monitoring daemons' PID folder (their supervisors removed their files): gone when empty.
+  try {
+    rmdirSync(MONITOR_PIDS);
+  } catch {
+    // absent, or holding a PID file of a daemon the lab did not start: left as it is
   }
   const hosts = rec?.hosts ?? facts?.topology.hosts.map((h) => h.name) ?? [];
   const removed = topologyDown({ prefix, hosts: hosts.map((name) => ({ name, addresses: [] })) });
