@@ -218,6 +218,14 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(keyOf("192.0.2.10")).not.toBe(keyOf("192.0.2.11"));
   });
 
+  /** One of the lab's daemons, by name, with the lab's paths (to stop and start it). */
+  const labDaemon = (name: string) => {
+    const paths = labPaths(root);
+    const daemon = multiDaemons(loadMulti(root, paths, PREFIX)).find((d) => d.name === name);
+    if (!daemon) throw new Error(`no ${name} among the lab's daemons`);
+    return { paths, daemon };
+  };
+
   // ─── monitoring (issue 21): mon1's Prometheus, Alertmanager, blackbox exporter and alert bridge ───
   const MON = "192.0.2.30";
   const promQuery = async (q: string) => {
@@ -276,10 +284,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
 
   it("monitoring: web1's Apache stopped fires the site alert, an issue naming the member and the site opens in the lab's GitLab and status -- health shows it; started again, the issue closes", async () => {
     needUp();
-    const paths = labPaths(root);
-    const facts = loadMulti(root, paths, PREFIX);
-    const apache = multiDaemons(facts).find((d) => d.name === "apache2");
-    if (!apache) throw new Error("no apache2 among the lab's daemons");
+    const { paths, daemon: apache } = labDaemon("apache2");
     const { model } = loadModel(root, "lab-multi");
     const title = `Alert SiteDown: ${SITE} (${MEMBER})`;
     expect((await stopDaemon(paths, apache)).result).toBe("stopped");
@@ -346,10 +351,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
 
   it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
     needUp();
-    const paths = labPaths(root);
-    const facts = loadMulti(root, paths, PREFIX);
-    const sshdNs1 = multiDaemons(facts).find((d) => d.name === "sshd-ns1");
-    if (!sshdNs1) throw new Error("no sshd-ns1 among the lab's daemons");
+    const { paths, daemon: sshdNs1 } = labDaemon("sshd-ns1");
     // A change for db1 (a database) and one for ns1 (a TXT record), as one merge request.
     const member = join(root, "members", MEMBER, "member.yaml");
     writeFileSync(member, readFileSync(member, "utf8").replace(/^databases:\n/m, "databases:\n  - name: velo_multi\n"));
