@@ -68,7 +68,7 @@ export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
       rules: [
         rule("SiteDown", 'probe_success{job="site"} == 0', down, "{{ $labels.site }} of {{ $labels.handle }} does not answer as it should ({{ $labels.status }}) on {{ $labels.web_host }}"),
         rule("SiteNotRedirectedToHttps", 'probe_success{job="site-redirect"} == 0', down, "http://{{ $labels.site }}/ of {{ $labels.handle }} does not redirect to HTTPS"),
-        rule("CertificateExpiresSoon", `(probe_ssl_earliest_cert_expiry{job="site"} - time()) / 86400 < ${s.cert_days}`, "1h", `the certificate of {{ $labels.site }} ({{ $labels.handle }}) expires in less than ${s.cert_days} days`),
+        rule("CertificateExpiresSoon", `(probe_ssl_earliest_cert_expiry{job="site"} - time()) / 86400 < ${s.cert_days}`, down, `the certificate of {{ $labels.site }} ({{ $labels.handle }}) expires in less than ${s.cert_days} days`),
         rule("ZoneNotAnswered", 'probe_success{job="zone"} == 0', down, "{{ $labels.nameserver }} does not answer the SOA of {{ $labels.zone }} ({{ $labels.owner }})"),
         rule("ZoneSerialBehind", 'max by (zone, owner) (probe_dns_serial{job="zone"}) - min by (zone, owner) (probe_dns_serial{job="zone"}) > 0', duration(s.serial_lag_minutes), "a name server serves an older serial of {{ $labels.zone }} ({{ $labels.owner }}): a secondary stopped following its primary"),
         rule("VpsSshDown", 'probe_success{job="vps-ssh"} == 0', down, "the VPS {{ $labels.vps }} of {{ $labels.handle }} does not answer SSH (on {{ $labels.hypervisor }})"),
