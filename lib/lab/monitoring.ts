@@ -102,13 +102,15 @@ export function monitorDaemons(p: LabPaths, place: Place): LabDaemon[] {
       dataDir: join(data, "alertmanager"),
       cmd: () => [need("prometheus-alertmanager", "prometheus-alertmanager"), `--config.file=${join(LIVE, MONITORING_FILES.alertmanager)}`, `--storage.path=${join(data, "alertmanager")}`, `--web.listen-address=:${PORTS.alertmanager}`, "--cluster.listen-address="],
     }),
+    // --rules.alert.resend-delay 2 s (Debian's default 1 min): an alert that ends with a rule
+    // change (cert_days put back) is sent as resolved at the next resend, so within seconds here.
     supervised(p, place, {
       name: "prometheus",
       where: `http://${bracket(at)}:${PORTS.prometheus}/ (UI and API)`,
       pidName: "prometheus",
       config: join(LIVE, MONITORING_FILES.prometheus),
       dataDir: join(data, "prometheus"),
-      cmd: () => [need("prometheus", "prometheus"), `--config.file=${join(LIVE, MONITORING_FILES.prometheus)}`, `--storage.tsdb.path=${join(data, "prometheus")}`, `--web.listen-address=:${PORTS.prometheus}`],
+      cmd: () => [need("prometheus", "prometheus"), `--config.file=${join(LIVE, MONITORING_FILES.prometheus)}`, `--storage.tsdb.path=${join(data, "prometheus")}`, `--web.listen-address=:${PORTS.prometheus}`, "--rules.alert.resend-delay=2s"],
     }),
     supervised(p, place, {
       name: "fake-gitlab",
