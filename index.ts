@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Backups } from "./components/backups";
 import { DbServerSettings } from "./components/db-server-settings";
 import { DnsServer } from "./components/dns-server";
+import { FileSet } from "./components/file-set";
 import { Member } from "./components/member";
 import { targetOf, type Target } from "./components/target";
 import { WebServer } from "./components/web-server";
@@ -11,6 +12,7 @@ import { backupPlan } from "./lib/model/backup";
 import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
+import { MONITORING_DIR } from "./lib/render/monitoring";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
 
 /**
@@ -74,6 +76,13 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
       }
       if (h.roles.includes("db") && model.databases.some((d) => d.dbHost === h.name)) {
         new DbServerSettings(`${h.name}-mariadb`, { target, slowQuerySeconds: model.inventory.mariadb.slow_query_seconds, keepDays: model.inventory.mariadb.slow_log_keep_days });
+      }
+      if (h.roles.includes("monitor")) {
+        // Prometheus, its rules, the blackbox exporter and Alertmanager: probes follow the data,
+        // so a member added (or removed) in git is probed (or not) after this apply.
+        const set: Record<string, string> = {};
+        for (const f of mine) if (f.daemon === "monitoring") set[f.path.slice(MONITORING_DIR.length)] = f.content;
+        new FileSet(`${h.name}-monitoring`, { target, kind: "monitoring", files: set });
       }
       if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
         new DnsServer(h.name, { target, role: "secondary", files: mine, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });

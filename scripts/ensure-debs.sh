@@ -60,6 +60,7 @@ PACKAGES=(
   prometheus             # the monitor host's Prometheus; promtool checks the rendered configuration and rules (tests/monitoring-checkers.test.ts)
   prometheus-alertmanager # amtool check-config on the rendered alertmanager.yml
   prometheus-blackbox-exporter # --config.check on the rendered blackbox.yml (the sites', zones' and VPS' probes)
+  prometheus-node-exporter # each host's disk, inodes, memory and load for the monitor host (the multi-host lab runs one per host)
 )
 # The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
 UNIT_PACKAGES=(

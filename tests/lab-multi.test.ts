@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MOUNT_NS_DIR, runOnHost, topologyDown, topologyUp, type Topology } from "../lib/lab/netns";
 import { labHello, mustStayOnMachine, routeTo } from "../lib/lab/reach";
 import { loadMulti, multiDaemons, multiDown, multiUp } from "../lib/lab/multi";
-import { ensureDaemon, recorded } from "../lib/lab/daemons";
+import { ensureDaemon, recorded, stopDaemon } from "../lib/lab/daemons";
+import { labGitlabToken } from "../lib/lab/monitoring";
+import { alertmanagerUrl, formatHealth, readHealth } from "../lib/status/health";
 import { openStack } from "../lib/lab/open-stack";
 import { labPaths } from "../lib/lab/paths";
 import { pebbleRootFile } from "../lib/lab/pebble";
@@ -177,6 +179,9 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(listening("ns1")).toMatch(/192\.0\.2\.53:53\b/);
     expect(listening("ns2")).toMatch(/198\.51\.100\.53:53\b/);
     expect(listening("ca")).toMatch(/192\.0\.2\.80:14000\b/);
+    // mon1: Prometheus, Alertmanager and the fake GitLab on every address of its namespace; each host its node exporter.
+    expect(listening("mon1")).toMatch(/:8929\b/);
+    expect(listening("db1")).toMatch(/:9100\b/);
     // Apache's listener on web1 is not on this machine's own namespace.
     expect(sh("ss", ["-Hltn"]).stdout).not.toMatch(/192\.0\.2\.10:443\b/);
     upOk = true;
@@ -213,12 +218,164 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(keyOf("192.0.2.10")).not.toBe(keyOf("192.0.2.11"));
   });
 
+  /** One of the lab's daemons, by name, with the lab's paths (to stop and start it). */
+  const labDaemon = (name: string) => {
+    const paths = labPaths(root);
+    const daemon = multiDaemons(loadMulti(root, paths, PREFIX)).find((d) => d.name === name);
+    if (!daemon) throw new Error(`no ${name} among the lab's daemons`);
+    return { paths, daemon };
+  };
+
+  // ─── monitoring (issue 21): mon1's Prometheus, Alertmanager, blackbox exporter and alert bridge ───
+  const MON = "192.0.2.30";
+  const promQuery = async (q: string) => {
+    const r = await fetch(`http://${MON}:9090/api/v1/query?query=${encodeURIComponent(q)}`, { signal: AbortSignal.timeout(5_000) });
+    return ((await r.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
+  };
+  const issues = async () => {
+    const r = await fetch(`http://${MON}:8929/api/v4/projects/42/issues?state=all`, { headers: { "PRIVATE-TOKEN": labGitlabToken(labPaths(root)) }, signal: AbortSignal.timeout(5_000) });
+    return (await r.json()) as Array<{ title: string; description: string; state: string; labels: string }>;
+  };
+  const until = async <T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> => {
+    const deadline = Date.now() + ms;
+    let last: unknown;
+    for (;;) {
+      try {
+        const v = await probe();
+        if (v) return v;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  };
+
+  it("monitoring: after the apply every site, zone and database of the lab data is a probe target of mon1's Prometheus and up, every host's node exporter too", async () => {
+    needUp();
+    const { model } = loadModel(root, "lab-multi");
+    const sites = model!.sites.map((x) => x.host).sort();
+    const zones = model!.zones.flatMap((z) => [z.primary, ...z.secondaries].map((ns) => `${z.name}@${ns}`)).sort();
+    const hosts = model!.hosts.map((h) => h.name).sort();
+    const redirecting = model!.sites.filter((x) => x.tls === "acme" && x.status === "active").map((x) => x.host).sort();
+    // Listening in mon1's namespace only: the UIs on its address.
+    const listening = sh("ip", ["netns", "exec", `${PREFIX}-mon1`, "ss", "-Hltn"]).stdout;
+    expect(listening).toMatch(/:9090\b/);
+    expect(listening).toMatch(/:9093\b/);
+    const up = await timed("monitoring: every target up", () =>
+      until(
+        "every site, zone and node to be probed and up",
+        async () => {
+          const ok = (await promQuery("probe_success == 1 or up{job=\"node\"} == 1")).map((r) => r.metric);
+          const gotSites = [...new Set(ok.filter((m) => m.job === "site").map((m) => m.site))].sort();
+          const gotZones = ok.filter((m) => m.job === "zone").map((m) => `${m.zone}@${m.nameserver}`).sort();
+          const gotNodes = ok.filter((m) => m.job === "node").map((m) => m.host).sort();
+          const db = ok.some((m) => m.job === "mariadb" && m.host === "db1");
+          // The redirect from HTTP to HTTPS of each site with a certificate.
+          const gotRedirects = ok.filter((m) => m.job === "site-redirect").map((m) => m.site).sort();
+          return JSON.stringify([gotSites, gotZones, gotNodes, db, gotRedirects]) === JSON.stringify([sites, zones, hosts, true, redirecting]) ? ok : undefined;
+        },
+        120_000,
+      ),
+    );
+    expect(up.length).toBeGreaterThan(sites.length + zones.length + redirecting.length);
+    expect(await readHealth(alertmanagerUrl(model!) as string)).toEqual([]);
+  }, 180_000);
+
+  it("monitoring: web1's Apache stopped fires the site alert, an issue naming the member and the site opens in the lab's GitLab and status -- health shows it; started again, the issue closes", async () => {
+    needUp();
+    const { paths, daemon: apache } = labDaemon("apache2");
+    const { model } = loadModel(root, "lab-multi");
+    const title = `Alert SiteDown: ${SITE} (${MEMBER})`;
+    expect((await stopDaemon(paths, apache)).result).toBe("stopped");
+    let restarted = false;
+    try {
+      const opened = await timed("monitoring: Apache down → issue opened", () => until(`the issue "${title}"`, async () => (await issues()).find((i) => i.title === title && i.state === "opened"), 90_000));
+      expect(opened.description).toContain(`| handle | ${MEMBER} |`);
+      expect(opened.description).toContain(`| site | ${SITE} |`);
+      expect(opened.labels).toContain("alert");
+      const firing = await readHealth(alertmanagerUrl(model!) as string);
+      expect(firing.some((f) => f.alertname === "SiteDown" && f.member === MEMBER && f.what === SITE && f.host === "web1")).toBe(true);
+      const text = formatHealth(firing, new Date(), "en");
+      expect(text).toMatch(/alerts? firing/);
+      expect(text).toContain(SITE);
+      await ensureDaemon(paths, apache);
+      restarted = true;
+      await timed("monitoring: Apache back → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
+      // One issue for this alert, opened once and closed once.
+      expect((await issues()).filter((i) => i.title === title)).toHaveLength(1);
+    } finally {
+      if (!restarted) await ensureDaemon(paths, apache);
+    }
+  }, 240_000);
+
+  it("monitoring: ns2 cut off from ns1 and a zone changed: the serial-lag alert fires and opens its issue; ns2 back, it catches up and the issue closes", async () => {
+    needUp();
+    const title = `Alert ZoneSerialBehind: ${ZONE}`;
+    // ns2 stops following its primary: in ns2's namespace, ns1's addresses go to a blackhole
+    // (ns2 still answers mon1 with its copy; a stopped BIND would be "not answered" instead).
+    const saved = ["192.0.2.53", "2001:db8::53"].map((a) => ({ a, fam: a.includes(":") ? "-6" : "-4", line: runOnHost({ prefix: PREFIX }, "ns2", "ip", [a.includes(":") ? "-6" : "-4", "route", "show", a]).stdout.trim() }));
+    const ipIn = (args: string[]) => {
+      const r = runOnHost({ prefix: PREFIX }, "ns2", "ip", args);
+      if (r.status !== 0) throw new Error(`ip ${args.join(" ")} in ns2: ${r.stderr}`);
+    };
+    for (const x of saved) ipIn([x.fam, "route", "replace", "blackhole", x.a]);
+    let cut = true;
+    const reconnect = () => {
+      if (!cut) return;
+      for (const x of saved) {
+        ipIn([x.fam, "route", "del", "blackhole", x.a]);
+        if (x.line) ipIn([x.fam, "route", "add", ...x.line.split(/\s+/)]);
+      }
+      cut = false;
+    };
+    try {
+      const zone = join(root, "zones", `${ZONE}.yaml`);
+      writeFileSync(zone, readFileSync(zone, "utf8").replace(/^records:\n/m, `records:\n  - { name: monitoring-lag, type: TXT, value: "ns2 does not have this one yet" }\n`));
+      const stack = await openStack({ stack: "lab-multi", root });
+      await timed("monitoring: zone change applied", () => stack.up({ color: "never", onOutput: (o: string) => process.stdout.write(o) }));
+      const soa = (ns: string) => Number(sh("dig", [`@${ns}`, "+short", ZONE, "SOA"]).stdout.trim().split(/\s+/)[2]);
+      expect(soa("192.0.2.53")).toBeGreaterThan(soa("198.51.100.53"));
+      const opened = await timed("monitoring: serial lag → issue opened", () => until(`the issue "${title}"`, async () => (await issues()).find((i) => i.title === title && i.state === "opened"), 90_000));
+      expect(opened.description).toContain(`| zone | ${ZONE} |`);
+      reconnect();
+      // ns2 asks ns1 again at once rather than at the SOA's retry (minutes): rndc in ns2's namespaces.
+      const r = runOnHost({ prefix: PREFIX }, "ns2", "rndc", ["refresh", ZONE]);
+      expect(r.status, r.stderr).toBe(0);
+      await timed("monitoring: ns2 caught up → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
+      expect(soa("198.51.100.53")).toBe(soa("192.0.2.53"));
+    } finally {
+      reconnect();
+    }
+  }, 300_000);
+
+  it("monitoring: cert_days raised above what the lab's certificates have left (pebble issues 30-day ones) fires the certificate alert and opens its issue; put back, it closes", async () => {
+    needUp();
+    const title = `Alert CertificateExpiresSoon: ${SITE} (${MEMBER})`;
+    const inv = join(root, "Pulumi.lab-multi.yaml");
+    const original = readFileSync(inv, "utf8");
+    const left = (await promQuery(`(probe_ssl_earliest_cert_expiry{job="site",site="${SITE}"} - time()) / 86400`))[0];
+    expect(Number(left?.value[1])).toBeGreaterThan(28);
+    expect(Number(left?.value[1])).toBeLessThanOrEqual(30);
+    const stack = await openStack({ stack: "lab-multi", root });
+    const apply = () => stack.up({ color: "never", onOutput: (o: string) => process.stdout.write(o) });
+    try {
+      writeFileSync(inv, original.replace(/^ {4}monitoring:\n/m, "    monitoring:\n      cert_days: 45\n"));
+      await timed("monitoring: cert_days 45 applied", apply);
+      const opened = await timed("monitoring: certificate → issue opened", () => until(`the issue "${title}"`, async () => (await issues()).find((i) => i.title === title && i.state === "opened"), 90_000));
+      expect(opened.description).toContain("expires in less than 45 days");
+    } finally {
+      writeFileSync(inv, original);
+    }
+    await timed("monitoring: cert_days back applied", apply);
+    // The alert ends with Prometheus' rule reload, not with a probe: its resolution goes out at the
+    // next resend (the lab's Prometheus resends every 2 s; Prometheus' default, a minute, took 63 s).
+    await timed("monitoring: certificate → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
+  }, 300_000);
+
   it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
     needUp();
-    const paths = labPaths(root);
-    const facts = loadMulti(root, paths, PREFIX);
-    const sshdNs1 = multiDaemons(facts).find((d) => d.name === "sshd-ns1");
-    if (!sshdNs1) throw new Error("no sshd-ns1 among the lab's daemons");
+    const { paths, daemon: sshdNs1 } = labDaemon("sshd-ns1");
     // A change for db1 (a database) and one for ns1 (a TXT record), as one merge request.
     const member = join(root, "members", MEMBER, "member.yaml");
     writeFileSync(member, readFileSync(member, "utf8").replace(/^databases:\n/m, "databases:\n  - name: velo_multi\n"));
@@ -278,5 +435,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     expect(sh("ip", ["link", "show", "gtm-lab"]).status).not.toBe(0);
     expect(readdirSync(MOUNT_NS_DIR).filter((f) => f.startsWith("gtm-"))).toEqual([]);
     expect(sh("id", [MEMBER]).status).not.toBe(0);
+    // The monitoring daemons' PID files went with them, and their folder too.
+    expect(existsSync("/run/globenet-monitoring")).toBe(false);
   }, 600_000);
 });

@@ -13,6 +13,7 @@ import { loadModel } from "../lib/check/build";
 import { monitoringPlan } from "../lib/model/monitoring";
 import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderPrometheusConfig } from "../lib/render/monitoring";
 import { requireTools, run } from "./helpers/tools";
+import { localCheckCommand } from "../provider/resources/file-set";
 
 const ok = requireTools("promtool", "amtool", "prometheus-blackbox-exporter");
 
@@ -62,6 +63,24 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
       writeFileSync(join(dir, file), broken);
       expect(check[what]().status, what).not.toBe(0);
       writeFileSync(join(dir, file), original);
+    }
+  });
+
+  it("the provider's own check (file-set.sh check, what the apply runs on the monitor host) accepts the set and names the file it refuses", () => {
+    const cmd = () => localCheckCommand("monitoring", undefined, dir);
+    const good = run(cmd().file, cmd().args, { timeoutMs: 120_000 });
+    expect(good.status, good.stderr).toBe(0);
+    const rules = files[MONITORING_FILES.rules] as string;
+    writeFileSync(join(dir, MONITORING_FILES.rules), rules.replace('probe_success{job="site"} == 0', 'probe_success{job="site" == 0'));
+    try {
+      const bad = run(cmd().file, cmd().args, { timeoutMs: 120_000 });
+      expect(bad.status).toBe(3);
+      // promtool check config reads the rule files too: the file, line and column, shown as the live path.
+      expect(bad.stderr).toMatch(/\/etc\/prometheus\/globenet\/rules\/globenet\.yml: \d+:\d+: group "globenet", rule 1, "SiteDown": could not parse expression/);
+      expect(bad.stderr).toContain("promtool check config rejects /etc/prometheus/globenet/prometheus.yml");
+      expect(bad.stderr).not.toMatch(/globenet-fileset\./);
+    } finally {
+      writeFileSync(join(dir, MONITORING_FILES.rules), rules);
     }
   });
 });

@@ -4,10 +4,15 @@
  * configuration, which the test snapshots first and restores afterwards.
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
+import { renderMonitoring } from "../lib/render/monitoring";
+import { monitoringPlan } from "../lib/model/monitoring";
+import { loadModel } from "../lib/check/build";
+import { REPO_ROOT } from "../lib/base/repo";
 import { appliedHashes, fileSetType, outputsOf, type FileSetInputs, type FileSetOutputs } from "../provider/resources/file-set";
 import { checkInputs } from "../provider/resources/file-set-inputs";
 import { generationOf, hashesOf, nextSerial, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, todaySerial } from "../provider/resources/file-set-serials";
@@ -108,7 +113,7 @@ describe("FileSet check and diff (pure)", () => {
       expect.stringMatching(/^target\.hostKey: not a valid public key/),
       'phpVersion: required for kind php-fpm, like "8.2"',
     ]);
-    expect(failuresOf({ target: labTarget, kind: "nginx", files: {} })).toEqual(['kind: must be one of apache2, php-fpm, bind-primary, bind-secondary, www; got "nginx"']);
+    expect(failuresOf({ target: labTarget, kind: "nginx", files: {} })).toEqual(['kind: must be one of apache2, php-fpm, bind-primary, bind-secondary, www, monitoring; got "nginx"']);
     expect(failuresOf({ target: labTarget, kind: "www", phpVersion: "8.2", files: {} })).toEqual(["phpVersion: only for kind php-fpm, not www"]);
     expect(failuresOf({ target: labTarget, kind: "php-fpm", phpVersion: "8.2; rm", files: {} })).toEqual(['phpVersion: must be a PHP version like "8.2"; got "8.2; rm"']);
     expect(failuresOf({ kind: "www", files: {}, extra: 1 })).toEqual(["extra: unknown property (a FileSet takes target, kind, phpVersion, files)", "target: required: { name, address, port, user, hostKey } of the host"]);
@@ -556,6 +561,99 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       await fileSetType.delete(id, outs);
       expect(existsSync("/var/www/globenet-suspended")).toBe(false);
       expect(existsSync("/var/www/globenet-suspended.d")).toBe(false);
+      expect(await fileSetType.read(id, outs)).toBeUndefined();
+    });
+  });
+
+  // ─────────────────────────────────────────── monitoring ───────────────────────────────────────────
+  // The monitor host's set (lib/render/monitoring.ts, rendered from the repository's data): each
+  // file checked by promtool / amtool / the blackbox exporter on the host before the swap, a
+  // running Prometheus reloaded by SIGHUP through its PID file, a site added in git probed after
+  // the next apply, a broken rule refused naming the file while the old configuration keeps running.
+  describe.skipIf(!requireTools("prometheus", "promtool", "amtool", "prometheus-blackbox-exporter"))("monitoring", () => {
+    const PIDS = "/run/globenet-monitoring";
+    let prom: ReturnType<typeof spawn> | undefined;
+    let tsdb = "";
+    let port = 0;
+    let id = "";
+    let outs: FileSetOutputs;
+    const rendered = (extraSite?: string) => {
+      const { model, errors } = loadModel(REPO_ROOT, "prod");
+      if (!model) throw new Error(JSON.stringify(errors));
+      model.hosts.find((h) => h.name === "ns2")?.roles.push("monitor");
+      const base = model.sites.find((x) => x.status === "active" && x.tls === "acme");
+      if (extraSite && base) model.sites.push({ ...base, handle: "nouveau", host: extraSite });
+      return renderMonitoring(monitoringPlan(model), model);
+    };
+    const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "monitoring", files });
+    const siteTargets = async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/api/v1/targets`);
+      const body = (await r.json()) as { data: { activeTargets: Array<{ labels: Record<string, string> }> } };
+      return body.data.activeTargets.filter((t) => t.labels.job === "site").map((t) => t.labels.site).sort();
+    };
+
+    beforeAll(() => {
+      for (const p of ["/etc/prometheus/globenet", "/etc/prometheus/globenet.d", PIDS]) if (existsSync(p)) throw new Error(`${p} exists: a lab or an earlier run uses this machine's monitoring set`);
+      tsdb = mkdtempSync("/tmp/globenet-test-tsdb-");
+    });
+    afterAll(async () => {
+      if (prom?.pid) process.kill(prom.pid, "SIGTERM");
+      await waitFor("Prometheus to stop", () => prom?.exitCode !== null || prom?.signalCode !== null, 15_000).catch(() => undefined);
+      rmSync(tsdb, { recursive: true, force: true });
+      rmSync(PIDS, { recursive: true, force: true });
+      rmSync("/etc/prometheus/globenet", { recursive: true, force: true });
+      rmSync("/etc/prometheus/globenet.d", { recursive: true, force: true });
+    });
+
+    it("create: the checked set goes live under /etc/prometheus/globenet; Prometheus started on it probes every site of the data", async () => {
+      const files = rendered();
+      ({ id, outs } = await fileSetType.create(inputs(files)));
+      expect(readLink("/etc/prometheus/globenet")).toBe(`/etc/prometheus/globenet.d/${outs.generation}`);
+      expect(readFileSync("/etc/prometheus/globenet/rules/globenet.yml", "utf8")).toBe(files["rules/globenet.yml"]);
+      port = await freePort();
+      prom = spawn("prometheus", ["--config.file=/etc/prometheus/globenet/prometheus.yml", `--storage.tsdb.path=${tsdb}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: "ignore" });
+      mkdirSync(PIDS, { recursive: true });
+      writeFileSync(`${PIDS}/prometheus.pid`, `${prom.pid}\n`);
+      const sites = loadModel(REPO_ROOT, "prod").model?.sites.map((x) => x.host).sort();
+      await waitFor("Prometheus to list its targets", async () => (await siteTargets().catch(() => [])).length > 0, 30_000);
+      expect(await siteTargets()).toEqual(sites);
+    });
+
+    it("update: a site added in git is probed after the apply (SIGHUP through the PID file), with no restart", async () => {
+      const pid = prom?.pid;
+      outs = await fileSetType.update(id, outs, inputs(rendered("nouveau.example")));
+      await waitFor("the new site among the targets", async () => (await siteTargets()).includes("nouveau.example"), 30_000);
+      expect(prom?.pid).toBe(pid);
+      expect(prom?.exitCode).toBeNull();
+    });
+
+    it("update: a broken rule is refused on the host naming the file; the live set and the running configuration stay", async () => {
+      const before = readLink("/etc/prometheus/globenet");
+      const files = rendered("nouveau.example");
+      const broken = { ...files, "rules/globenet.yml": (files["rules/globenet.yml"] as string).replace('probe_success{job="site"} == 0', 'probe_success{job="site" == 0') };
+      const err = await fileSetType.update(id, outs, inputs(broken)).then(
+        () => undefined,
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+      expect(err).toMatch(/^lab: monitoring file set rejected, the live files are untouched:/);
+      expect(err).toContain("/etc/prometheus/globenet/rules/globenet.yml");
+      expect(err).not.toMatch(/globenet-fileset\.|\.stage\./);
+      expect(readLink("/etc/prometheus/globenet")).toBe(before);
+      expect(stagingLeft("/etc/prometheus/globenet.d")).toEqual([]);
+      expect(await siteTargets()).toContain("nouveau.example");
+      // A broken alertmanager.yml is refused by amtool the same way.
+      const am = { ...files, "alertmanager.yml": (files["alertmanager.yml"] as string).replace("receiver: volunteers", "receiver: nobody") };
+      const err2 = await fileSetType.update(id, outs, inputs(am)).then(() => "", (e: unknown) => String(e));
+      expect(err2).toContain("/etc/prometheus/globenet/alertmanager.yml");
+      expect(readLink("/etc/prometheus/globenet")).toBe(before);
+    });
+
+    it("update: the site removed from git is no longer probed; delete removes the set", async () => {
+      outs = await fileSetType.update(id, outs, inputs(rendered()));
+      await waitFor("the removed site to leave the targets", async () => !(await siteTargets()).includes("nouveau.example"), 30_000);
+      await fileSetType.delete(id, outs);
+      expect(existsSync("/etc/prometheus/globenet")).toBe(false);
+      expect(existsSync("/etc/prometheus/globenet.d")).toBe(false);
       expect(await fileSetType.read(id, outs)).toBeUndefined();
     });
   });

@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { monitoringPlan, zoneModule } from "../lib/model/monitoring";
 import { REPO_ROOT } from "../lib/base/repo";
+import { renderAll } from "../lib/render";
+import { checkInputs } from "../provider/resources/file-set-inputs";
+import { duration, MONITORING_DIR, MONITORING_FILES } from "../lib/render/monitoring";
 import type { Model } from "../lib/model/types";
 import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
 
@@ -69,9 +72,44 @@ describe("the monitoring plan follows the data", () => {
     expect(removed.probes.some((p) => p.labels.handle === "velo-libre")).toBe(false);
   });
 
+  // What the apply sends to the monitor host (renderAll → the monitoring file set): the same
+  // change in git adds or drops the target in prometheus.yml, and nothing else has to be edited.
+  it.each([
+    { change: "a member added", extra: { "members/nouveau/member.yaml": "handle: nouveau\nname: Nouveau\ncontact: { email: a@nouveau.example }\nstatus: active\nsites:\n  - { host: www.globenet.example.org, dns: external }\n" }, present: ["https://www.globenet.example.org/", "https://velo-libre.example/"], absent: [] },
+    { change: "a member removed", extra: { "members/velo-libre/member.yaml": null, "members/velo-libre/vps/atelier.yaml": null, "zones/velo-libre.example.yaml": null }, present: [], absent: ["https://velo-libre.example/", "soa_velo-libre.example", "atelier"] },
+    { change: "nothing", extra: {}, present: ["https://velo-libre.example/", "soa_velo-libre.example"], absent: ["www.globenet.example.org"] },
+  ])("$change: the monitor host's rendered set follows (renderAll)", ({ extra, present, absent }) => {
+    const { model } = loadModel(writeTree({ "Pulumi.test.yaml": inventory(MON), ...(extra as Record<string, string | null>) }), "test");
+    const files = renderAll(model!).filter((f) => f.daemon === "monitoring");
+    expect(files.map((f) => `${f.host}:${f.path}`).sort()).toEqual(Object.values(MONITORING_FILES).map((p) => `mon1:${MONITORING_DIR}${p}`).sort());
+    const prom = files.find((f) => f.path.endsWith("prometheus.yml"))!.content;
+    const blackbox = files.find((f) => f.path.endsWith("blackbox.yml"))!.content;
+    for (const p of present) expect(prom + blackbox).toContain(p);
+    for (const a of absent) expect(prom + blackbox).not.toContain(a);
+  });
+
+  it.each([
+    { minutes: 5, want: "5m" },
+    { minutes: 0.25, want: "15s" },
+    { minutes: 0.05, want: "3s" },
+    { minutes: 1.5, want: "90s" },
+  ])("a delay of $minutes minutes is written $want for Prometheus", ({ minutes, want }) => {
+    expect(duration(minutes)).toBe(want);
+  });
+
   it("no monitor host: no plan; two: refused with file:line", () => {
     expect(monitoringPlan(loadModel(writeTree(), "test").model!)).toBeUndefined();
     const two = inventory(MON + MON.replace(/mon1/g, "mon2").replace("192.0.2.90", "192.0.2.91"));
     expect(errorsOf({ "Pulumi.test.yaml": two }).join("\n")).toMatch(/Pulumi\.test\.yaml:\d+:\d+ .*hosts\.mon2\.roles: only one host may have the monitor role, found mon1, mon2/);
+  });
+
+  it.each([
+    { what: "the four rendered files", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x" }, problems: [] },
+    { what: "a file outside the set", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", "rules/../../shadow": "x" }, problems: ['files["rules/../../shadow"]'] },
+    { what: "another rule file", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", "rules/other.yml": "x" }, problems: ['files["rules/other.yml"]'] },
+    { what: "alertmanager.yml missing", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x" }, problems: ["files"] },
+  ])("the provider's monitoring file set takes $what: problems $problems", ({ files, problems }) => {
+    const target = { name: "mon1", address: "192.0.2.90", port: 22, user: "globenet-deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29" };
+    expect(checkInputs({ target, kind: "monitoring", files }).failures.map((f) => f.property)).toEqual(problems);
   });
 });

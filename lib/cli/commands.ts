@@ -312,8 +312,8 @@ topology is up (multi), hosts/ each lab host's own folders (multi).`,
   },
   {
     name: "status",
-    summary: { en: "read the live hosts: certificates, DNSSEC signing state, backups, or members' disk and database use", fr: "lit les machines réelles : certificats, état de signature DNSSEC, sauvegardes, ou place prise par les adhérents (disque et bases)" },
-    usage: ["-- certs|dnssec|backups|usage [options]", "-- slow-queries <member> [--days N]"],
+    summary: { en: "read the live hosts: certificates, DNSSEC signing state, backups, members' disk and database use, or what fires now", fr: "lit les machines réelles : certificats, état de signature DNSSEC, sauvegardes, place prise par les adhérents (disque et bases), ou les alertes en cours" },
+    usage: ["-- certs|dnssec|backups|usage|health [options]", "-- slow-queries <member> [--days N]"],
     description: `Reads the live hosts of a stack over SSH (the deploy key: GLOBENET_SSH_KEY_FILE or an agent;
 the lab's own key for the lab stack):
   certs    each site's certificate on its web host (mod_md's store): issuer, names, not-after
@@ -328,8 +328,10 @@ the lab's own key for the lab stack):
   slow-queries <member>
            the member's queries over the inventory's mariadb.slow_query_seconds in the last
            --days (default 7), from the database hosts' slow query log, grouped by shape
-           (literals become ?): how often, total and longest time, which database`,
-    positionals: "certs|dnssec|backups|usage|slow-queries [member]",
+           (literals become ?): how often, total and longest time, which database
+  health   what fires now, from Alertmanager's API on the monitor host (port 9093): each alert
+           per member and per host, with what it is about and since when`,
+    positionals: "certs|dnssec|backups|usage|health|slow-queries [member]",
     options: {
       stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "stack" },
       root,

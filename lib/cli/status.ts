@@ -6,6 +6,7 @@ import { formatDnssec, readDnssec } from "../status/dnssec";
 import { formatBackups, needsAttention, readBackups } from "../status/backups";
 import { formatUsage, NEAR_QUOTA_PERCENT, quotaPercent, readUsage } from "../status/usage";
 import { formatSlowQueries, readSlowQueries } from "../status/slow-queries";
+import { alertmanagerUrl, formatHealth, readHealth } from "../status/health";
 import { backupPlan } from "../model/backup";
 import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
@@ -25,7 +26,7 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
   const values = { stack: a.str("stack"), root: a.str("root"), wait: a.str("wait"), json: a.flag("json") };
   const positionals = a.positionals;
   const what = positionals[0];
-  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage" && what !== "slow-queries") throw new UsageError(`say what to show: certs, dnssec, backups, usage or slow-queries <member> (got ${what ?? "nothing"})`);
+  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage" && what !== "slow-queries" && what !== "health") throw new UsageError(`say what to show: certs, dnssec, backups, usage, health or slow-queries <member> (got ${what ?? "nothing"})`);
   const stack = defaultStack(values.stack, values.root);
   const root = values.root ?? REPO_ROOT;
   const wait = Number(values.wait ?? 0);
@@ -54,6 +55,15 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
       const groups = await readSlowQueries(root, model, handle, days);
       io.out(values.json ? JSON.stringify(groups, null, 2) : formatSlowQueries(handle, groups, model.inventory.mariadb.slow_query_seconds, volunteerLang()));
       return 0;
+    });
+  }
+  if (what === "health") {
+    const url = alertmanagerUrl(model);
+    if (!url) throw new UsageError(`stack ${stack} has no monitor host (give a host the monitor role in Pulumi.${stack}.yaml)`);
+    return onStackHosts(root, stack, async () => {
+      const firing = await readHealth(url);
+      io.out(values.json ? JSON.stringify(firing, null, 2) : formatHealth(firing, new Date(), volunteerLang()));
+      return firing.length === 0 ? 0 : 1;
     });
   }
   if (what === "usage") {

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { beforeChange, beforeModuleChange, writeManaged } from "./backup";
 import { openKvm } from "./host";
 import type { Acme } from "../schema/inventory";
-import { ensureListenerCert, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
+import { ensureListenerCert, MULTI_LAB_CERT_VALIDITY_SEC, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
 import { bracket } from "./netns";
 import { BIND_HOST_LOGGING, ownBindFolders } from "./bind-host";
 import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
@@ -131,7 +131,7 @@ function runDaemonizing(p: LabPaths, name: string, cmd: string, args: string[], 
  * Starts a daemon that stays in the foreground as a detached child (its own session, output to
  * .lab/log/<name>.log): its PID is the daemon's own, and it outlives this process.
  */
-function detachedChild(p: LabPaths, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { pid: number; exited?: string } {
+export function detachedChild(p: LabPaths, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { pid: number; exited?: string } {
   const fd = openSync(join(p.log, `${name}.log`), "w");
   const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], detached: true, env });
   closeSync(fd);
@@ -142,7 +142,7 @@ function detachedChild(p: LabPaths, name: string, cmd: string, args: string[], e
   return out;
 }
 
-function logTail(p: LabPaths, name: string, lines = 15): string {
+export function logTail(p: LabPaths, name: string, lines = 15): string {
   try {
     return readFileSync(join(p.log, `${name}.log`), "utf8").trim().split("\n").slice(-lines).join("\n");
   } catch {
@@ -150,7 +150,7 @@ function logTail(p: LabPaths, name: string, lines = 15): string {
   }
 }
 
-function need(tool: string, pkg: string): string {
+export function need(tool: string, pkg: string): string {
   const t = findTool(tool);
   if (!t) throw new LabError(`${tool} not found`, `install the Debian package ${pkg}: bash scripts/ensure-debs.sh`);
   return t;
@@ -424,7 +424,8 @@ export function pebble(ctx: DaemonCtx, acme: Acme & { ca_trust: string }, place:
       if (listener.made) note(`made pebble's HTTPS listener certificate ${listener.cert} (mod_md trusts it: acme.ca_trust)`);
       const emptied = resetLabStore(acme);
       if (emptied) note(`emptied the lab's mod_md store ${emptied}: a new pebble knows none of its certificates`);
-      const config = writePebbleConfig(p, listener.cert, listener.key, at);
+      // The multi-host lab's certificates are short-lived, so its certificate alert can be crossed.
+      const config = writePebbleConfig(p, listener.cert, listener.key, at, place.host ? MULTI_LAB_CERT_VALIDITY_SEC : undefined);
       const child = detachedChild(p, "pebble", ...place.wrap(bin, ["-config", config, "-dnsserver", `${bracket(dns)}:53`]), pebbleEnv());
       const ok = await waitFor(async () => child.exited ?? ((await labHello(at, PEBBLE_PORT, 500, "pebble: waiting for it")) !== undefined || undefined), 20_000, 100);
       if (ok !== true) throw new LabError(`pebble did not start (${child.exited ?? `no answer on ${bracket(at)}:${PEBBLE_PORT}`}):\n${logTail(p, "pebble")}`);

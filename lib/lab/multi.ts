@@ -17,7 +17,7 @@
  * and a cron in each host that has backup jobs, reading the host's own /etc/cron.d.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { DataError } from "../load/diagnostic";
@@ -40,6 +40,8 @@ import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
 import { LabError, run, say, secs, step, why } from "../base/proc";
 import { mustStayOnMachine } from "./reach";
+import { LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter } from "./monitoring";
+import { PORTS } from "../model/monitoring";
 
 export const MULTI_STACK = "lab-multi";
 /** The lab's namespaces and links: gn-web1, gn-bridge, gn-lab … (tests use prefixes of their own). */
@@ -108,6 +110,7 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
   const cronHosts = new Set([...(plan?.hosts.map((h) => h.host) ?? []), ...(plan ? [plan.backupHost.name] : []), ...model.hosts.filter((h) => h.roles.includes("web")).map((h) => h.name)]);
   const stateDir = join(p.lab, "hosts");
   const files: MultiFacts["files"] = [];
+  const primaryNs = model.hosts.find((h) => h.roles.includes("dns-primary"));
   const hosts: NetHost[] = model.hosts.map((h) => {
     const dirs: NetHost["privateDirs"] = [];
     // A second BIND on one machine: its own configuration, zones, keys and pid file.
@@ -124,6 +127,11 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
         dirs.push({ path: "/var/spool/cron/crontabs", seed: false });
         files.push({ host: h.name, path: "/etc/crontab", own: join(stateDir, h.name, "etc", "crontab"), content: `# globenet-infra lab: lab host ${h.name}'s own (empty) crontab; Debian's runs on the web host.\n` });
       }
+    }
+    if (h.roles.includes("monitor") && primaryNs) {
+      // The blackbox exporter resolves the sites' names as a volunteer's browser would: through
+      // Globenet's name server (the lab's ns1; nothing outside the machine is asked).
+      files.push({ host: h.name, path: "/etc/resolv.conf", own: join(stateDir, h.name, "etc", "resolv.conf"), content: `# globenet-infra lab: lab host ${h.name} asks the lab's primary name server.\nnameserver ${primaryNs.address}\n` });
     }
     return { name: h.name, addresses: addressesOf(h), privateDirs: dirs };
   });
@@ -191,6 +199,12 @@ export function multiDaemons(f: MultiFacts): LabDaemon[] {
     out.push(virtlogd(f.ctx, at), libvirtd(f.ctx, at));
   }
   for (const x of f.files.filter((x) => x.path === "/run/crond.pid")) out.push(cron(f.ctx, placeOf(f, x.host)));
+  // Monitoring (issue 21): every host's node exporter, then the monitor host's daemons.
+  const monitor = with_("monitor")[0];
+  if (monitor) {
+    for (const h of f.hosts) out.push(nodeExporter(f.ctx.paths, placeOf(f, h.name)));
+    out.push(...monitorDaemons(f.ctx.paths, placeOf(f, monitor.name)));
+  }
   return out;
 }
 
@@ -440,6 +454,20 @@ function multiHints(p: LabPaths, f: MultiFacts): string[] {
     ...f.hosts.slice(0, 2).map((h) => `ssh -i ${join(p.ssh, "deploy_key")} -o IdentitiesOnly=yes -o UserKnownHostsFile=${p.knownHosts} ${f.user}@${h.address}     (${h.name})`),
     `ip netns exec ${netnsName(f.topology, web?.name ?? f.hosts[0]?.name ?? "web1")} ss -ltn     (what listens on a host)`,
     `npm run preview -- --stack ${MULTI_STACK} --expect-no-changes`,
+    ...monitorHints(f),
+  ];
+}
+
+/** Where a volunteer looks at the lab's monitoring: the UIs, the fake GitLab's issues, status -- health. */
+function monitorHints(f: MultiFacts): string[] {
+  const mon = f.hosts.find((h) => h.roles.includes("monitor"));
+  if (!mon) return [];
+  const a = bracket(mon.address);
+  return [
+    `http://${a}:${PORTS.prometheus}/targets     (Prometheus on ${mon.name}: every probe target)`,
+    `http://${a}:${PORTS.alertmanager}/     (Alertmanager on ${mon.name})`,
+    `curl -H "PRIVATE-TOKEN: $(cat .lab/gitlab-token)" 'http://${a}:${LAB_GITLAB_PORT}/api/v4/projects/42/issues?state=all'     (the alerts' issues in the lab's fake GitLab)`,
+    `npm run status -- health --stack ${MULTI_STACK}     (what fires now)`,
   ];
 }
 
@@ -502,6 +530,12 @@ export async function multiDown(o: { root: string; force?: boolean; prefix?: str
     const x = (await step(`stop ${d.name}`, () => stopDaemon(p, d))).value;
     say(`  ${d.name}: ${x.result}${x.pid ? ` (pid ${x.pid})` : ""}`);
     if (x.result === "still running") problems.push(`${d.name} (pid ${x.pid}) did not stop: kill ${x.pid} once it is done`);
+  }
+  // The monitoring daemons' PID folder (their supervisors removed their files): gone when empty.
+  try {
+    rmdirSync(MONITOR_PIDS);
+  } catch {
+    // absent, or holding a PID file of a daemon the lab did not start: left as it is
   }
   const hosts = rec?.hosts ?? facts?.topology.hosts.map((h) => h.name) ?? [];
   const removed = topologyDown({ prefix, hosts: hosts.map((name) => ({ name, addresses: [] })) });

@@ -61,7 +61,15 @@ export function ensureListenerCert(acme: Acme & { ca_trust: string }, at = "127.
   return { cert, key, made: true };
 }
 
-export function writePebbleConfig(p: LabPaths, cert: string, key: string, at = "127.0.0.1"): string {
+/**
+ * How long the multi-host lab's certificates are valid: 30 days (pebble's default is five
+ * years), so the monitor host's certificate alert can be crossed by raising monitoring.cert_days
+ * above it (tests/lab-multi.test.ts), while mod_md (which renews in the last third) and
+ * `status -- certs` (which flags under 20 days) see them as healthy.
+ */
+export const MULTI_LAB_CERT_VALIDITY_SEC = 30 * 86_400;
+
+export function writePebbleConfig(p: LabPaths, cert: string, key: string, at = "127.0.0.1", validitySec?: number): string {
   const dir = join(p.lab, "acme");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, "pebble.json");
@@ -76,6 +84,7 @@ export function writePebbleConfig(p: LabPaths, cert: string, key: string, at = "
       tlsPort: 443,
       ocspResponderURL: "",
       externalAccountBindingRequired: false,
+      ...(validitySec ? { certificateValidityPeriod: validitySec } : {}),
     },
   };
   writeFileSync(file, JSON.stringify(config, null, 2) + "\n");

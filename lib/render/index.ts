@@ -9,6 +9,8 @@ import { renderSiteLogrotate, SITE_LOGROTATE_PATH } from "./site-logrotate";
 import { domainXmlPath, renderDomainXml } from "./libvirt-domain";
 import { nwfilterPath, renderNwfilter } from "./libvirt-nwfilter";
 import { DB_PASSWORD_PLACEHOLDER, databaseSqlPath, renderDatabaseSql } from "./mariadb-sql";
+import { monitoringPlan } from "../model/monitoring";
+import { MONITORING_DIR, renderMonitoring } from "./monitoring";
 
 export { renderApacheCommon, renderSuspendedPage } from "./apache-common";
 export { renderVhost } from "./apache-vhost";
@@ -25,7 +27,7 @@ export { DB_PASSWORD_PLACEHOLDER, renderDatabaseSql } from "./mariadb-sql";
 export interface RenderedFile {
   host: string;
   /** The daemon that reads the file: one file-set resource per host and daemon. */
-  daemon: "apache2" | "php-fpm" | "bind" | "libvirt" | "cloud-init" | "mariadb" | "www";
+  daemon: "apache2" | "php-fpm" | "bind" | "libvirt" | "cloud-init" | "mariadb" | "www" | "monitoring";
   /** Relative to the host's folder, with forward slashes. */
   path: string;
   content: string;
@@ -84,6 +86,12 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
 
   for (const db of model.databases) {
     files.push({ host: db.dbHost, daemon: "mariadb", path: databaseSqlPath(db), content: renderDatabaseSql(db, dbPassword(db)), mode: 0o600 });
+  }
+
+  // The monitor host's Prometheus, rules, blackbox and Alertmanager files: probes follow the data.
+  const plan = monitoringPlan(model);
+  for (const [path, content] of Object.entries(renderMonitoring(plan, model))) {
+    files.push({ host: (plan as NonNullable<typeof plan>).monitor.name, daemon: "monitoring", path: `${MONITORING_DIR}${path}`, content });
   }
 
   // Plain code-unit comparison, not localeCompare: the order must not depend on the locale.

@@ -13,13 +13,18 @@ import { generatedNotice, inventoryFile } from "./notice";
  * promtool check config / check rules, amtool check-config, blackbox_exporter --config.check.
  */
 
-/** Folder layout of the set, relative to its root (the monitor host's /etc/prometheus). */
+/** Folder layout of the set, relative to its root (the monitor host's /etc/prometheus/globenet). */
 export const MONITORING_FILES = {
   prometheus: "prometheus.yml",
   rules: "rules/globenet.yml",
   blackbox: "blackbox.yml",
   alertmanager: "alertmanager.yml",
 } as const;
+
+/** A Prometheus duration: whole minutes as such, else whole seconds (the lab's short delays). */
+export function duration(minutes: number): string {
+  return Number.isInteger(minutes) ? `${minutes}m` : `${Math.max(1, Math.round(minutes * 60))}s`;
+}
 
 const header = (model: Model, what: string) => `# ${lineComment(generatedNotice(inventoryFile(model.stack)))}\n# ${what}\n`;
 
@@ -55,7 +60,7 @@ export function renderPrometheusConfig(plan: MonitoringPlan, model: Model): stri
 /** rules/globenet.yml: one alert per way a member's service fails, thresholds from the inventory. */
 export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
   const s = plan.settings;
-  const down = `${s.down_minutes}m`;
+  const down = duration(s.down_minutes);
   const rule = (alert: string, expr: string, forDuration: string, summary: string) => ({ alert, expr, for: forDuration, labels: { severity: "page" }, annotations: { summary } });
   const groups = [
     {
@@ -63,9 +68,9 @@ export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
       rules: [
         rule("SiteDown", 'probe_success{job="site"} == 0', down, "{{ $labels.site }} of {{ $labels.handle }} does not answer as it should ({{ $labels.status }}) on {{ $labels.web_host }}"),
         rule("SiteNotRedirectedToHttps", 'probe_success{job="site-redirect"} == 0', down, "http://{{ $labels.site }}/ of {{ $labels.handle }} does not redirect to HTTPS"),
-        rule("CertificateExpiresSoon", `(probe_ssl_earliest_cert_expiry{job="site"} - time()) / 86400 < ${s.cert_days}`, "1h", `the certificate of {{ $labels.site }} ({{ $labels.handle }}) expires in less than ${s.cert_days} days`),
+        rule("CertificateExpiresSoon", `(probe_ssl_earliest_cert_expiry{job="site"} - time()) / 86400 < ${s.cert_days}`, down, `the certificate of {{ $labels.site }} ({{ $labels.handle }}) expires in less than ${s.cert_days} days`),
         rule("ZoneNotAnswered", 'probe_success{job="zone"} == 0', down, "{{ $labels.nameserver }} does not answer the SOA of {{ $labels.zone }} ({{ $labels.owner }})"),
-        rule("ZoneSerialBehind", 'max by (zone, owner) (probe_dns_serial{job="zone"}) - min by (zone, owner) (probe_dns_serial{job="zone"}) > 0', `${s.serial_lag_minutes}m`, "a name server serves an older serial of {{ $labels.zone }} ({{ $labels.owner }}): a secondary stopped following its primary"),
+        rule("ZoneSerialBehind", 'max by (zone, owner) (probe_dns_serial{job="zone"}) - min by (zone, owner) (probe_dns_serial{job="zone"}) > 0', duration(s.serial_lag_minutes), "a name server serves an older serial of {{ $labels.zone }} ({{ $labels.owner }}): a secondary stopped following its primary"),
         rule("VpsSshDown", 'probe_success{job="vps-ssh"} == 0', down, "the VPS {{ $labels.vps }} of {{ $labels.handle }} does not answer SSH (on {{ $labels.hypervisor }})"),
         rule("MariaDBUnreachable", 'probe_success{job="mariadb"} == 0', down, "MariaDB on {{ $labels.host }} does not accept connections"),
         rule("HostDown", 'up{job="node"} == 0', down, "{{ $labels.host }} does not answer (node exporter)"),
@@ -104,8 +109,28 @@ export function renderBlackboxConfig(plan: MonitoringPlan, model: Model): string
 export function renderAlertmanagerConfig(plan: MonitoringPlan, model: Model): string {
   const url = plan.settings.webhook ?? "http://127.0.0.1:9099/alerts";
   const config = {
-    route: { receiver: "volunteers", group_by: ["alertname", "handle", "site", "zone", "vps", "host"], group_wait: "30s", group_interval: "5m", repeat_interval: "12h" },
+    route: {
+      receiver: "volunteers",
+      group_by: ["alertname", "handle", "site", "zone", "vps", "host"],
+      group_wait: `${plan.settings.group_wait_sec}s`,
+      group_interval: `${plan.settings.group_interval_sec}s`,
+      repeat_interval: "12h",
+    },
     receivers: [{ name: "volunteers", webhook_configs: [{ url, send_resolved: true }] }],
   };
   return header(model, "Where alerts go: one webhook, which opens a GitLab issue per alert and closes it when resolved.") + stringify(config, { lineWidth: 0 });
+}
+
+/** The monitor host's folder in a rendered tree (the set's files below it; live root /etc/prometheus/globenet). */
+export const MONITORING_DIR = "prometheus/globenet/";
+
+/** The four files of the monitor host's set, relative to its root, or {} without a monitor host. */
+export function renderMonitoring(plan: MonitoringPlan | undefined, model: Model): Record<string, string> {
+  if (!plan) return {};
+  return {
+    [MONITORING_FILES.prometheus]: renderPrometheusConfig(plan, model),
+    [MONITORING_FILES.rules]: renderAlertRules(plan, model),
+    [MONITORING_FILES.blackbox]: renderBlackboxConfig(plan, model),
+    [MONITORING_FILES.alertmanager]: renderAlertmanagerConfig(plan, model),
+  };
 }

@@ -24,3 +24,20 @@ export const alertWebhookSchema = z.looseObject({
 
 export type Alert = z.infer<typeof alertSchema>;
 export type AlertWebhook = z.infer<typeof alertWebhookSchema>;
+
+/**
+ * What Alertmanager's API answers on GET /api/v2/alerts (npm run status -- health): the alerts
+ * it holds, each with its state. Read from the monitor host: checked like the webhook's payload.
+ */
+export const apiAlertsSchema = z
+  .array(
+    z.looseObject({
+      labels: labels.refine((l) => typeof l.alertname === "string" && l.alertname.length > 0, { error: "an alert needs its alertname label" }),
+      annotations: z.record(z.string(), text).default({}),
+      startsAt: z.string().max(64),
+      status: z.looseObject({ state: z.string().max(64) }),
+    }),
+  )
+  .max(5000, { error: "more than 5000 alerts: read Alertmanager's UI instead" });
+
+export type ApiAlert = z.infer<typeof apiAlertsSchema>[number];

@@ -202,6 +202,12 @@ const backup = z.strictObject({
     .optional(),
 });
 
+/** A delay in minutes, at least 3 s (0.05): Prometheus takes it in whole seconds. */
+const minutes = z
+  .number({ error: "must be a number of minutes (write a number without quotes, like 5 or 0.25)" })
+  .min(0.05, { error: "must be at least 0.05 minutes (3 s)" })
+  .max(1440, { error: "must be at most 1440 minutes (a day)" });
+
 /** Thresholds of the alerts the monitor host's Prometheus evaluates. */
 const monitoring = z.strictObject({
   scrape_interval_sec: positiveInt("seconds", 3600).default(30),
@@ -209,10 +215,14 @@ const monitoring = z.strictObject({
   cert_days: positiveInt("days", 89).default(14),
   /** A host's file system fuller than this (blocks or inodes) fires. */
   disk_percent: positiveInt("%", 99).default(85),
-  /** A secondary's serial behind the primary's for this long fires. */
-  serial_lag_minutes: positiveInt("minutes", 1440).default(15),
-  /** A site, zone, VPS or database failing for this long fires. */
-  down_minutes: positiveInt("minutes", 1440).default(5),
+  /** A secondary's serial behind the primary's for this long fires (decimals allowed: the lab waits seconds). */
+  serial_lag_minutes: minutes.default(15),
+  /** A site, zone, VPS or database failing for this long fires (decimals allowed: the lab waits seconds). */
+  down_minutes: minutes.default(5),
+  /** Alertmanager: how long it gathers alerts of a group before the first notification. */
+  group_wait_sec: positiveInt("seconds", 3600).default(30),
+  /** Alertmanager: how long it waits before notifying a group again after a change (a new or resolved alert). */
+  group_interval_sec: positiveInt("seconds", 86400).default(300),
   /** Where Alertmanager sends alerts (the GitLab issue bridge); default the monitor host's own. */
   webhook: z.url({ protocol: /^https?$/, error: "must be an http(s) URL, like http://127.0.0.1:9099/alerts" }).optional(),
 });

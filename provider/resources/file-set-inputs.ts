@@ -5,10 +5,14 @@ import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
 import { isZoneFile } from "./file-set-serials";
 import { TAKEOVER_NAME } from "./takeover";
+import { MONITORING_FILES } from "../../lib/render/monitoring";
+
+/** The monitoring set's files (lib/render/monitoring.ts), all required. */
+const MONITORING_PATHS: string[] = Object.values(MONITORING_FILES);
 
 /** Inputs and validation of globenet:files:FileSet (pure). */
 
-export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www"] as const;
+export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www", "monitoring"] as const;
 export type FileSetKind = (typeof FILE_SET_KINDS)[number];
 
 export interface FileSetInputs {
@@ -65,6 +69,8 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
       return "/etc/bind/globenet";
     case "www":
       return "/var/www/globenet-suspended";
+    case "monitoring":
+      return "/etc/prometheus/globenet";
   }
 }
 
@@ -84,6 +90,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
   "bind-primary": { patterns: [/^named\.conf\.globenet$/, new RegExp(`^zones/${NAME}\\.zone$`)], expected: "named.conf.globenet or zones/<zone>.zone" },
   "bind-secondary": { patterns: [/^named\.conf\.globenet$/], expected: "named.conf.globenet (a secondary's zone copies are written by named itself)" },
   www: { patterns: [new RegExp(`^${NAME}$`)], expected: "a file name at the top of the set, like index.html" },
+  monitoring: { patterns: MONITORING_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MONITORING_PATHS.join(", ") },
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
@@ -179,6 +186,10 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
           fail(fileProp(path), `a zone file must hold ${SERIAL_TOKEN} where the SOA serial goes (the provider owns serials: render with serial SERIAL_TOKEN)`);
         }
       }
+    }
+    if (kind === "monitoring") {
+      const missing = MONITORING_PATHS.filter((p) => !(p in files));
+      if (missing.length) fail("files", `a monitoring set needs ${missing.join(", ")} (each is checked by its daemon's own tool before any goes live)`);
     }
     if ((kind === "bind-primary" || kind === "bind-secondary") && !("named.conf.globenet" in files)) {
       fail("files", `a ${kind} set needs named.conf.globenet (named.conf.local includes it)`);

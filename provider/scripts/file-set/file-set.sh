@@ -46,6 +46,7 @@ case "$kind" in
     root=/etc/php/$ver/fpm/globenet; k=php_fpm ;;
   bind-primary|bind-secondary) root=/etc/bind/globenet; k=bind ;;
   www) root=/var/www/globenet-suspended; k=www ;;
+  monitoring) root=/etc/prometheus/globenet; k=monitoring ;;
   *) say "unknown file set kind: $kind"; exit 2 ;;
 esac
 gens=$root.d
@@ -493,6 +494,95 @@ reload_bind() {
 }
 reload_if_running_bind() {
   if as_bind rndc status > /dev/null 2>&1; then as_bind rndc reconfig >&2; fi
+}
+
+# ─── monitoring (the monitor host: Prometheus, its rules, the blackbox exporter, Alertmanager) ─
+# The daemons read the set where it lives (/etc/prometheus/globenet/*.yml; rule files are named
+# relative to prometheus.yml). Where systemd runs them, a drop-in per Debian unit points its
+# ExecStart at the set (Debian's own /etc/prometheus files stay as they are); on a host without
+# systemd (the lab) whoever starts them keeps each one's PID in /run/globenet-monitoring/<daemon>.pid,
+# and a reload is the SIGHUP Debian's units send (ExecReload=/bin/kill -HUP $MAINPID).
+MON_PIDS=/run/globenet-monitoring
+MON_DAEMONS=(prometheus prometheus-alertmanager prometheus-blackbox-exporter)
+# $ARGS stays for systemd to expand from Debian's /etc/default/<daemon>.
+# shellcheck disable=SC2016
+mon_exec() {
+  case "$1" in
+    prometheus) printf '/usr/bin/prometheus --config.file=%s/prometheus.yml $ARGS' "$root" ;;
+    prometheus-alertmanager) printf '/usr/bin/prometheus-alertmanager --config.file=%s/alertmanager.yml $ARGS' "$root" ;;
+    prometheus-blackbox-exporter) printf '/usr/bin/prometheus-blackbox-exporter --config.file=%s/blackbox.yml' "$root" ;;
+  esac
+}
+mon_dropin() { echo "/etc/systemd/system/$1.service.d/globenet.conf"; }
+mon_restart=no
+precheck_monitoring() {
+  local t
+  for t in promtool amtool prometheus prometheus-alertmanager prometheus-blackbox-exporter; do
+    command -v "$t" > /dev/null || { say "$t is not installed on this host: install prometheus prometheus-alertmanager prometheus-blackbox-exporter"; exit 2; }
+  done
+}
+# Each daemon's own checker on the staged files; a rejection names the file (shown as the live path).
+check_monitoring() {
+  local f
+  for f in prometheus.yml rules/globenet.yml blackbox.yml alertmanager.yml; do
+    [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
+  done
+  promtool check config "$stage/prometheus.yml" || { say "promtool check config rejects $stage/prometheus.yml"; return 1; }
+  promtool check rules "$stage/rules/globenet.yml" || { say "promtool check rules rejects $stage/rules/globenet.yml"; return 1; }
+  amtool check-config "$stage/alertmanager.yml" || { say "amtool check-config rejects $stage/alertmanager.yml"; return 1; }
+  prometheus-blackbox-exporter --config.check --config.file="$stage/blackbox.yml" || { say "prometheus-blackbox-exporter --config.check rejects $stage/blackbox.yml"; return 1; }
+}
+wire_monitoring() {
+  [ -d /run/systemd/system ] || return 0
+  local d f text changed=no
+  for d in "${MON_DAEMONS[@]}"; do
+    f=$(mon_dropin "$d")
+    text=$(printf '# Managed by globenet-infra (FileSet monitoring): the configuration in %s.\n[Service]\nExecStart=\nExecStart=%s' "$root" "$(mon_exec "$d")")
+    if [ ! -f "$f" ] || [ "$(cat -- "$f")" != "$text" ]; then changed=yes; fi
+    install -d -m 0755 -- "$(dirname -- "$f")" || return
+    write_if_changed "$f" "$text" || return
+  done
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; mon_restart=yes; fi
+}
+unwire_monitoring() {
+  [ -d /run/systemd/system ] || return 0
+  local d
+  for d in "${MON_DAEMONS[@]}"; do rm -f -- "$(mon_dropin "$d")"; done
+  systemctl daemon-reload || true
+}
+# SIGHUP to a daemon whose PID file names a live process of that name.
+mon_hup() {
+  local pidfile=$MON_PIDS/$1.pid
+  alive "$pidfile" "$2" || return 1
+  kill -HUP "$(tr -dc 0-9 < "$pidfile")"
+}
+mon_comm() {
+  case "$1" in
+    prometheus) echo prometheus ;;
+    prometheus-alertmanager) echo prometheus-aler ;;
+    prometheus-blackbox-exporter) echo prometheus-blac ;;
+  esac
+}
+reload_monitoring() {
+  local d failed=""
+  for d in "${MON_DAEMONS[@]}"; do
+    if [ -d /run/systemd/system ]; then
+      systemctl enable --quiet "$d" 2> /dev/null || true
+      if [ "$mon_restart" = yes ]; then systemctl restart "$d" || failed+=" $d"
+      else systemctl reload-or-restart "$d" || failed+=" $d"; fi
+    elif ! mon_hup "$d" "$(mon_comm "$d")"; then
+      say "note: $d is not running (no live process in $MON_PIDS/$d.pid): it reads $root when it starts"
+    fi
+  done
+  if [ -n "$failed" ]; then say "the reload of$failed failed: the new files are live, the daemons did not take them"; return 4; fi
+}
+reload_if_running_monitoring() {
+  local d
+  for d in "${MON_DAEMONS[@]}"; do
+    if [ -d /run/systemd/system ]; then
+      if systemctl is-active --quiet "$d"; then systemctl restart "$d" || true; fi
+    else mon_hup "$d" "$(mon_comm "$d")" || true; fi
+  done
 }
 
 # ─── www (the suspended-site notice: served as is, nothing to check or reload) ─────────────────
