@@ -61,6 +61,13 @@ PACKAGES=(
   prometheus-alertmanager # amtool check-config on the rendered alertmanager.yml
   prometheus-blackbox-exporter # --config.check on the rendered blackbox.yml (the sites', zones' and VPS' probes)
   prometheus-node-exporter # each host's disk, inodes, memory and load for the monitor host (the multi-host lab runs one per host)
+  postfix                # the mail host's MTA: virtual mailbox domains, submission (tests/mail-daemons.test.ts)
+  dovecot-imapd          # the mail host's IMAP server (IMAPS), SASL for Postfix's submission, quota
+  dovecot-lmtpd          # delivery from Postfix into the mailboxes (LMTP), where the quota is checked
+  swaks                  # the SMTP client of the mail tests (delivery, refusals, submission with login)
+  libnet-ssleay-perl     # swaks' STARTTLS and SMTPS
+  libio-socket-ssl-perl  # swaks' STARTTLS and SMTPS
+  libauthen-sasl-perl    # swaks' AUTH PLAIN/LOGIN
 )
 # The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
 UNIT_PACKAGES=(
