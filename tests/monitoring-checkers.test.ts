@@ -5,6 +5,7 @@
  * monitor role, so every kind of probe is there; a planted mistake shows each checker bites.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { stringify } from "yaml";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,7 +47,8 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
     for (const [what, r] of Object.entries({ config: check.config(), rules: check.rules(), alertmanager: check.alertmanager(), blackbox: check.blackbox() })) {
       expect(r.status, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
     }
-    expect(check.rules().stdout).toMatch(/SUCCESS: 10 rules found/);
+    // 10, the backup runs' two, and one BackupNotRunning per protected host (db1, hv1, hv2, ns1, web1).
+    expect(check.rules().stdout).toMatch(/SUCCESS: 17 rules found/);
   });
 
   it("each checker refuses a planted mistake (the checks are not a formality)", () => {
@@ -82,5 +84,51 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
     } finally {
       writeFileSync(join(dir, MONITORING_FILES.rules), rules);
     }
+  });
+
+  // promtool test rules: the rendered rules evaluated on series as the backup runs write them
+  // (provider/scripts/backup/run.sh write_metrics; tests/provider-backup.test.ts checks the file).
+  it("the backup alerts fire when they should (promtool test rules): a source older than 36 h, a source never saved, a host that never reports", () => {
+    const hosts = ["db1", "hv1", "hv2", "ns1", "web1"];
+    const lbl = (source: string, kind: string, extra = "") => `{job="node",host="web1",backup_host="web1",source="${source}",kind="${kind}",name="x"${extra}}`;
+    const every = (v: string) => `${v}x2400`; // a sample a minute for 40 hours
+    const test = {
+      rule_files: [MONITORING_FILES.rules],
+      evaluation_interval: "1m",
+      tests: [
+        {
+          interval: "1m",
+          input_series: [
+            // velo's home saved at time 0 and never again: 37 h later it is late.
+            { series: `globenet_backup_last_success_timestamp_seconds${lbl("home--velo", "home", ',handle="velo"')}`, values: every("0+0") },
+            { series: `globenet_backup_last_run_ok${lbl("home--velo", "home", ',handle="velo"')}`, values: every("0+0") },
+            // A database saved every minute: never late.
+            { series: `globenet_backup_last_success_timestamp_seconds${lbl("database--velo_wp", "database")}`, values: every("0+60") },
+            // A database whose every run fails and that was never saved.
+            { series: `globenet_backup_last_run_ok${lbl("database--neuf", "database")}`, values: every("0+0") },
+            // The check and the run as a whole are old too, but are not sources: no alert of theirs.
+            { series: `globenet_backup_last_success_timestamp_seconds${lbl("check", "check")}`, values: every("0+0") },
+            { series: `globenet_backup_last_run_timestamp_seconds${lbl("run", "run")}`, values: every("0+60") },
+          ],
+          alert_rule_test: [
+            { eval_time: "35h", alertname: "BackupTooOld", exp_alerts: [] },
+            {
+              eval_time: "37h",
+              alertname: "BackupTooOld",
+              exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "web1", backup_host: "web1", source: "home--velo", kind: "home", name: "x", handle: "velo" }, exp_annotations: { summary: "the last good backup of home--velo (velo) on web1 is more than 36 hours old" } }],
+            },
+            { eval_time: "2m", alertname: "BackupNeverSucceeded", exp_alerts: [] },
+            { eval_time: "10m", alertname: "BackupNeverSucceeded", exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "web1", backup_host: "web1", source: "database--neuf", kind: "database", name: "x" }, exp_annotations: { summary: "database--neuf on web1 has never been backed up: its runs fail" } }] },
+            { eval_time: "35h", alertname: "BackupNotRunning", exp_alerts: [] },
+            { eval_time: "37h", alertname: "BackupNotRunning", exp_alerts: hosts.filter((h) => h !== "web1").map((h) => ({ exp_labels: { severity: "page", host: h, job: "node", backup_host: h, source: "run" }, exp_annotations: { summary: `${h} has not reported a backup run for 36 hours (globenet-backup's cron, or the node exporter's textfile directory)` } })) },
+          ],
+        },
+      ],
+    };
+    const file = join(dir, "backup-alerts.test.yml");
+    writeFileSync(file, stringify(test, { lineWidth: 0 }));
+    const r = run("promtool", ["test", "rules", file], { timeoutMs: 120_000, cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/SUCCESS/);
   });
 });

@@ -25,7 +25,7 @@ import { startSshd, type Sshd } from "./helpers/sshd";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok =
-  requireTools("borg", "sshd", "ssh", "ssh-keygen", "useradd", "userdel", "setpriv", "tar") &&
+  requireTools("borg", "sshd", "ssh", "ssh-keygen", "useradd", "userdel", "setpriv", "tar", "promtool") &&
   requireTools("mariadbd", "mariadb", "mariadb-dump") &&
   requireRoot("the backup resources make a system account, write /etc and run borg as root");
 
@@ -51,6 +51,10 @@ const RUN = "/usr/local/sbin/globenet-backup";
 const CRON = `/etc/cron.d/globenet-backup-${WEB}`;
 const HV_CRON = `/etc/cron.d/globenet-backup-${HV}`;
 const RESTORE = "/var/lib/globenet/restore";
+/** The node exporter's textfile directory (Debian's prometheus-node-exporter): each host's run writes its metrics there. */
+const PROM_DIR = "/var/lib/prometheus/node-exporter";
+const PROM = `${PROM_DIR}/globenet-backup-${WEB}.prom`;
+const HV_PROM = `${PROM_DIR}/globenet-backup-${HV}.prom`;
 /** The names a member may give files: a space, a leading dash, UTF-8, a line break. */
 const ODD = ["with space.txt", "-leading-dash", "été ünïcode ✓.txt", "new\nline.txt"];
 
@@ -104,6 +108,18 @@ function status(id: string): { result?: string; lastOk?: string; size?: number; 
   return { result: f("result"), lastOk: f("last_ok"), size: Number(f("size")), archive: f("archive"), failed: f("failed") };
 }
 
+/** The samples of the host's metrics file: `name{labels}` → value, after promtool check metrics accepts it. */
+function metrics(): Map<string, number> {
+  const text = readFileSync(PROM, "utf8");
+  const lint = run("promtool", ["check", "metrics"], { input: text, timeoutMs: 30_000 });
+  expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+  expect(lstatSync(PROM).mode & 0o777, "readable by the node exporter (user prometheus)").toBe(0o644);
+  return new Map(text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => [l.slice(0, l.lastIndexOf(" ")), Number(l.slice(l.lastIndexOf(" ") + 1))]));
+}
+const series = (name: string, source: string, kind: string, sourceName: string, who?: string) =>
+  `${name}{backup_host="${WEB}",source="${source}",kind="${kind}",name="${sourceName}"${who ? `,handle="${who}"` : ""}}`;
+const epoch = (iso: string | undefined) => Math.floor(Date.parse(iso ?? "") / 1000);
+
 /** The archives holding `who`'s home, oldest first (the homes runs that held it, its former own archives). */
 const homeArchives = (who: string) => backup("list-home", who).stdout.trim().split("\n").filter(Boolean);
 const HOMES = new RegExp(`^homes--${WEB}--\\d{8}T\\d{6}Z$`);
@@ -155,7 +171,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   let mine = false;
 
   beforeAll(async () => {
-    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON, ...weeklyFiles]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
+    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON, PROM, HV_PROM, ...weeklyFiles]) expect(existsSync(p), `${p} exists already (a lab or an earlier run left it): remove it before this test`).toBe(false);
+    expect(existsSync(PROM_DIR), `${PROM_DIR} is missing: install prometheus-node-exporter (its textfile directory)`).toBe(true);
     for (const u of [handle, handle2]) expect(sh("getent", ["passwd", u]).status).not.toBe(0);
     mine = true;
     sshd = await startSshd();
@@ -223,7 +240,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     // Never a lab's backups: the machine-wide paths only when this test found them absent.
     if (!mine) return;
     for (const h of [home, home2, `${home2}.aside`]) rmSync(h, { recursive: true, force: true });
-    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON, ...weeklyFiles]) rmSync(p, { recursive: true, force: true });
+    for (const p of [ETC, STATE, CRON, `${ETC_ALL}/${HV}`, `${STATE_ALL}/${HV}`, HV_CRON, PROM, HV_PROM, ...weeklyFiles]) rmSync(p, { recursive: true, force: true });
     if (!hadRun) rmSync(RUN, { force: true });
     if (!hadRepoCheck) rmSync(REPO_CHECK, { force: true });
     if (!hadRepoState) rmSync("/var/lib/globenet/backup-repos", { recursive: true, force: true });
@@ -434,6 +451,17 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     // borg's original size counts the same files, plus its own metadata stream (a few KiB).
     expect(all).toBeGreaterThanOrEqual(one + two);
     expect(all - (one + two)).toBeLessThan(100_000);
+    // The metrics for the monitor host (the node exporter's textfile collector; the BackupTooOld
+    // alert): each source's last good archive at the status file's time, the member's handle.
+    const m = metrics();
+    for (const [source, kind, name, who] of [[`home--${handle}`, "home", handle, handle], [`home--${handle2}`, "home", handle2, handle2], [`database--${db}`, "database", db, handle], ["path--archives", "path", "archives"], ["run", "run", WEB], ["check", "check", WEB]] as const) {
+      expect(m.get(series("globenet_backup_last_success_timestamp_seconds", source, kind, name, who)), source).toBe(epoch(status(source)?.lastOk));
+      expect(m.get(series("globenet_backup_last_run_ok", source, kind, name, who)), source).toBe(1);
+    }
+    // Nothing to back up (absent): tried, fine, and no age.
+    expect(m.get(series("globenet_backup_last_run_ok", "vps-disk--gtbk--vm", "vps-disk", "gtbk--vm", handle))).toBe(1);
+    expect(m.has(series("globenet_backup_last_success_timestamp_seconds", "vps-disk--gtbk--vm", "vps-disk", "gtbk--vm", handle))).toBe(false);
+    expect(m.has(series("globenet_backup_last_success_timestamp_seconds", "path--dnssec", "path", "dnssec"))).toBe(false);
   }, 180_000);
 
   it("the backup host down: the run fails loudly naming each source, the status shows it, the next run catches up", async () => {
@@ -449,6 +477,11 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(status(`home--${handle}`)?.result).toBe("failed");
     expect(status(`home--${handle}`)?.lastOk).toBe(lastOk);
     expect(status("run")?.result).toBe("failed");
+    // The metrics say it too: the last try failed, the last good archive is the earlier one.
+    const m = metrics();
+    expect(m.get(series("globenet_backup_last_run_ok", `home--${handle}`, "home", handle, handle))).toBe(0);
+    expect(m.get(series("globenet_backup_last_run_ok", `database--${db}`, "database", db, handle))).toBe(0);
+    expect(m.get(series("globenet_backup_last_success_timestamp_seconds", `home--${handle}`, "home", handle, handle))).toBe(epoch(lastOk));
     await bsshd.resume();
     spawnSync("sleep", ["1.1"]);
     const again = backup("run");
@@ -750,7 +783,8 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     expect(existsSync(`/etc/cron.d/globenet-backup-repo-${WEB}`)).toBe(false);
     expect(existsSync(`/etc/cron.d/globenet-backup-repo-${HV}`)).toBe(true);
     await backupClientType.delete(WEB, clientOut);
-    for (const p of [CRON, `${ETC}/sources`]) expect(existsSync(p), p).toBe(false);
+    // Its metrics go with it: a host that no longer backs up must not look late.
+    for (const p of [CRON, `${ETC}/sources`, PROM]) expect(existsSync(p), p).toBe(false);
     for (const p of [`${ETC}/id_ed25519`, `${ETC}/passphrase`]) expect(existsSync(p), p).toBe(true);
     // The run script stays while HV still uses it, and goes with the last host of the machine.
     expect(existsSync(RUN)).toBe(true);

@@ -30,7 +30,7 @@ describe("backup client files", () => {
       ["repository", "ssh://globenet-backup@198.51.100.80:22/srv/globenet-backup/web1"],
       ["retention", "7", "4", "12"],
       ["check_every_days", "7"],
-      ["database", "velo_wp"],
+      ["database", "velo_wp", "velo-libre"],
       ["home", "velo-libre", "/home/velo-libre", ".cache", "sites/*/tmp"],
       ["path", "archives", "/var/backups/globenet-archive"],
     ]);

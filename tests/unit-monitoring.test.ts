@@ -5,7 +5,8 @@ import { monitoringPlan, zoneModule } from "../lib/model/monitoring";
 import { REPO_ROOT } from "../lib/base/repo";
 import { renderAll } from "../lib/render";
 import { checkInputs } from "../provider/resources/file-set-inputs";
-import { duration, MONITORING_DIR, MONITORING_FILES } from "../lib/render/monitoring";
+import { duration, MONITORING_DIR, MONITORING_FILES, renderAlertRules } from "../lib/render/monitoring";
+import { parse } from "yaml";
 import type { Model } from "../lib/model/types";
 import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
 
@@ -111,5 +112,49 @@ describe("the monitoring plan follows the data", () => {
   ])("the provider's monitoring file set takes $what: problems $problems", ({ files, problems }) => {
     const target = { name: "mon1", address: "192.0.2.90", port: 22, user: "globenet-deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29" };
     expect(checkInputs({ target, kind: "monitoring", files }).failures.map((f) => f.property)).toEqual(problems);
+  });
+});
+
+describe("backup age alerts (the backup runs' textfile metrics)", () => {
+  const BK = "      bk1:\n        roles: [backup]\n        fqdn: bk1.globenet.example\n        address: 192.0.2.80\n        ssh: { user: globenet-deploy, host_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29\" }\n";
+  type Rule = { alert: string; expr: string; for: string; labels: Record<string, string>; annotations: { summary: string } };
+  const rulesOf = (hosts: string, monitoring = "") => {
+    const backup = hosts.includes("bk1:") ? "    backup: {}\n" : "";
+    const text = inventory(hosts).replace("    hosts:\n", `${backup}${monitoring}    hosts:\n`);
+    const { model, errors } = loadModel(writeTree({ "Pulumi.test.yaml": text }), "test");
+    if (!model) throw new Error(JSON.stringify(errors));
+    const plan = monitoringPlan(model)!;
+    return { plan, rules: (parse(renderAlertRules(plan, model)) as { groups: { rules: Rule[] }[] }).groups[0]!.rules };
+  };
+
+  it.each([
+    { what: "the default threshold", monitoring: "", hours: 36, down: "5m" },
+    { what: "backup_hours from the inventory", monitoring: "    monitoring: { backup_hours: 48, down_minutes: 0.1 }\n", hours: 48, down: "6s" },
+  ])("$what: BackupTooOld fires past $hours hours, on every source but the run, the check and the homes archive", ({ monitoring, hours, down }) => {
+    const { rules } = rulesOf(MON + BK, monitoring);
+    const old = rules.find((r) => r.alert === "BackupTooOld")!;
+    expect(old.expr).toBe(`(time() - globenet_backup_last_success_timestamp_seconds{job="node",kind!~"run|check|homes"}) / 3600 > ${hours}`);
+    expect(old.for).toBe(down);
+    expect(old.annotations.summary).toBe(`the last good backup of {{ $labels.source }}{{ with $labels.handle }} ({{ . }}){{ end }} on {{ $labels.backup_host }} is more than ${hours} hours old`);
+    expect(rules.find((r) => r.alert === "BackupNeverSucceeded")!.expr).toContain("unless on (backup_host, source)");
+  });
+
+  it.each([
+    { what: "a backup host: every protected host must report its run", hosts: MON + BK, reporting: ["hv1", "ns1", "web1"] },
+    { what: "no backup host: nothing is expected", hosts: MON, reporting: [] },
+  ])("$what ($reporting)", ({ hosts, reporting }) => {
+    const { plan, rules } = rulesOf(hosts);
+    expect(plan.backupHosts).toEqual(reporting);
+    const notRunning = rules.filter((r) => r.alert === "BackupNotRunning");
+    expect(notRunning.map((r) => r.labels.host)).toEqual(reporting);
+    for (const r of notRunning) {
+      expect(r.expr).toBe(`absent(globenet_backup_last_run_timestamp_seconds{job="node",backup_host="${r.labels.host}",source="run"})`);
+      expect(r.for).toBe("36h");
+    }
+  });
+
+  it("a threshold out of range is refused with file:line and a hint", () => {
+    const text = inventory(MON).replace("    hosts:\n", "    monitoring: { backup_hours: 0 }\n    hosts:\n");
+    expect(errorsOf({ "Pulumi.test.yaml": text }).join("\n")).toMatch(/Pulumi\.test\.yaml:\d+:\d+ .*monitoring\.backup_hours: must be at least 1 hours/);
   });
 });

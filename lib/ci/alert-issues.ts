@@ -13,7 +13,7 @@ import { closeMarkedIssue, upsertMarkedIssue, type GitLab } from "./gitlab";
 export const ALERT_LABEL = "alert";
 
 /** The labels that name the member and the object (lib/model/monitoring.ts sets them). */
-const IDENTITY = ["handle", "site", "zone", "nameserver", "vps", "host", "mountpoint"] as const;
+const IDENTITY = ["handle", "site", "zone", "nameserver", "vps", "host", "mountpoint", "backup_host", "source"] as const;
 
 export function alertKey(a: Pick<Alert, "labels">): string {
   return [a.labels.alertname, ...IDENTITY.filter((k) => a.labels[k] !== undefined).map((k) => `${k}=${a.labels[k]}`)].join(" ");

@@ -1,4 +1,5 @@
 import { bracket } from "./address";
+import { backupPlan } from "./backup";
 import type { HostModel, Model } from "./types";
 
 /**
@@ -34,6 +35,11 @@ export interface MonitoringPlan {
   nodes: NodeTarget[];
   /** One DNS module per zone: blackbox's DNS query is part of the module. */
   zoneModules: string[];
+  /**
+   * The hosts that back up to the backup host (lib/model/backup.ts): each one's run writes its
+   * sources' last good archive time for the node exporter's textfile collector.
+   */
+  backupHosts: string[];
   settings: Model["inventory"]["monitoring"];
 }
 
@@ -86,5 +92,6 @@ export function monitoringPlan(model: Model): MonitoringPlan | undefined {
   }
 
   const nodes = model.hosts.map((h) => ({ target: hostPort(h.address, PORTS.node), labels: { host: h.name, roles: h.roles.join(",") } }));
-  return { monitor, probes, nodes, zoneModules, settings: model.inventory.monitoring };
+  const backupHosts = (backupPlan(model)?.hosts ?? []).map((h) => h.host);
+  return { monitor, probes, nodes, zoneModules, backupHosts, settings: model.inventory.monitoring };
 }

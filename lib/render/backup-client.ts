@@ -51,9 +51,10 @@ export function backupSourceLines(c: BackupClientConfig): string[][] {
   if (c.socket) lines.push(["socket", c.socket]);
   for (const s of c.sources) {
     if (s.kind === "home") lines.push(["home", s.name, s.path, ...s.excludes]);
-    else if (s.kind === "database") lines.push(["database", s.name]);
+    // The member's handle last, when known: run.sh reads it only for the metrics' labels (write_metrics).
+    else if (s.kind === "database") lines.push(["database", s.name, ...(s.handle ? [s.handle] : [])]);
     else if (s.kind === "path") lines.push(["path", s.name, s.path]);
-    else lines.push(["vps-disk", s.name, s.domain, s.disk, s.base]);
+    else lines.push(["vps-disk", s.name, s.domain, s.disk, s.base, ...(s.handle ? [s.handle] : [])]);
   }
   return lines.map((l) => l.map((f, i) => field(f, `${l[0]} field ${i}`)));
 }

@@ -76,10 +76,17 @@ export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
         rule("HostDown", 'up{job="node"} == 0', down, "{{ $labels.host }} does not answer (node exporter)"),
         rule("DiskFull", `100 * (1 - node_filesystem_avail_bytes{job="node",fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{job="node",fstype!~"tmpfs|overlay|squashfs"}) > ${s.disk_percent}`, "15m", `{{ $labels.mountpoint }} on {{ $labels.host }} is more than ${s.disk_percent} % full`),
         rule("InodesFull", `100 * (1 - node_filesystem_files_free{job="node",fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_files{job="node",fstype!~"tmpfs|overlay|squashfs"}) > ${s.disk_percent}`, "15m", `{{ $labels.mountpoint }} on {{ $labels.host }} has used more than ${s.disk_percent} % of its inodes`),
+        // The backup runs' textfile metrics (provider/scripts/backup/run.sh, write_metrics): a
+        // source's last good archive too old; a source never saved; a host whose run never wrote.
+        // The borg check (source "check", every check_every_days) and the run as a whole are not
+        // sources: the per-source alerts say which one is late.
+        rule("BackupTooOld", `(time() - globenet_backup_last_success_timestamp_seconds{job="node",kind!~"run|check|homes"}) / 3600 > ${s.backup_hours}`, down, `the last good backup of {{ $labels.source }}{{ with $labels.handle }} ({{ . }}){{ end }} on {{ $labels.backup_host }} is more than ${s.backup_hours} hours old`),
+        rule("BackupNeverSucceeded", 'globenet_backup_last_run_ok{job="node",kind!~"run|check|homes"} == 0 unless on (backup_host, source) globenet_backup_last_success_timestamp_seconds{job="node"}', down, "{{ $labels.source }}{{ with $labels.handle }} ({{ . }}){{ end }} on {{ $labels.backup_host }} has never been backed up: its runs fail"),
+        ...plan.backupHosts.map((h) => ({ ...rule("BackupNotRunning", `absent(globenet_backup_last_run_timestamp_seconds{job="node",backup_host=${JSON.stringify(h)},source="run"})`, `${s.backup_hours}h`, `${h} has not reported a backup run for ${s.backup_hours} hours (globenet-backup's cron, or the node exporter's textfile directory)`), labels: { severity: "page", host: h } })),
       ],
     },
   ];
-  return header(model, "Alerts: each names the member and the object from the data (labels handle, site, zone, vps, host).") + stringify({ groups }, { lineWidth: 0 });
+  return header(model, "Alerts: each names the member and the object from the data (labels handle, site, zone, vps, host, backup_host, source).") + stringify({ groups }, { lineWidth: 0 });
 }
 
 /** blackbox.yml: how each kind of probe is made; one DNS module per zone. */
@@ -111,7 +118,7 @@ export function renderAlertmanagerConfig(plan: MonitoringPlan, model: Model): st
   const config = {
     route: {
       receiver: "volunteers",
-      group_by: ["alertname", "handle", "site", "zone", "vps", "host"],
+      group_by: ["alertname", "handle", "site", "zone", "vps", "host", "backup_host", "source"],
       group_wait: `${plan.settings.group_wait_sec}s`,
       group_interval: `${plan.settings.group_interval_sec}s`,
       repeat_interval: "12h",

@@ -114,6 +114,61 @@ write_status() {
   mv -f -- "$STATUS.tmp" "$STATUS"
 }
 
+# ---- metrics: for the node exporter's textfile collector (Debian's directory), which the
+# monitor host scrapes (docs/architecture.md, "Monitoring"; its BackupTooOld alert).
+PROM_DIR=/var/lib/prometheus/node-exporter
+# A label value of Prometheus' text format: \, " and line breaks escaped.
+prom_value() { local v=${1//\\/\\\\}; v=${v//\"/\\\"}; printf '%s' "${v//$'\n'/\\n}"; }
+# write_metrics: each source of $ETC/sources (a removed member's old status line is not
+# exported), the run and the check: when it last made a good archive, when it last ran, and
+# whether that run went well, in $PROM_DIR/globenet-backup-<host>.prom, replaced at once (the
+# collector never reads half a file). Nothing without the directory (no node exporter here).
+# Times through one `date -f -`: a run of 150 members forks once, not 300 times.
+write_metrics() {
+  local -a f ids=() kinds=() names=() handles=() secs=()
+  local line i t lbl result had_homes=no out=$PROM_DIR/globenet-backup-$HOST.prom
+  [ -d "$PROM_DIR" ] || return 0
+  for line in "${SOURCES[@]}"; do
+    IFS=$'\t' read -r -a f <<<"$line"
+    case ${f[0]} in
+      home) ids+=("home--${f[1]}") kinds+=(home) names+=("${f[1]}") handles+=("${f[1]}") had_homes=yes ;;
+      database) ids+=("database--${f[1]}") kinds+=(database) names+=("${f[1]}") handles+=("${f[2]:-}") ;;
+      vps-disk) ids+=("vps-disk--${f[1]}") kinds+=(vps-disk) names+=("${f[1]}") handles+=("${f[5]:-}") ;;
+      *) ids+=("${f[0]}--${f[1]}") kinds+=("${f[0]}") names+=("${f[1]}") handles+=("") ;;
+    esac
+  done
+  [ "$had_homes" = no ] || { ids+=(homes) kinds+=(homes) names+=("$HOST") handles+=(""); }
+  ids+=(run check) kinds+=(run check) names+=("$HOST" "$HOST") handles+=("" "")
+  # Two times per source, last_ok then last_run; "-" (never) as the epoch, read back as none.
+  mapfile -t secs < <(for i in "${ids[@]}"; do
+    t=$(field_of "$i" last_ok); printf '%s\n' "${t/#-/@0}"
+    t=$(field_of "$i" last_run); printf '%s\n' "${t/#-/@0}"
+  done | date -u -f - +%s)
+  [ "${#secs[@]}" -eq "$((2 * ${#ids[@]}))" ] || { printf 'globenet-backup: the metrics were not written: a time of %s could not be read\n' "$STATUS" >&2; return 0; }
+  local -a lbls=() oks=() runs=() good=()
+  for i in "${!ids[@]}"; do
+    lbl=$(printf 'backup_host="%s",source="%s",kind="%s",name="%s"' "$(prom_value "$HOST")" "$(prom_value "${ids[$i]}")" "${kinds[$i]}" "$(prom_value "${names[$i]}")")
+    [ -z "${handles[$i]}" ] || lbl+=$(printf ',handle="%s"' "$(prom_value "${handles[$i]}")")
+    result=$(field_of "${ids[$i]}" result)
+    lbls+=("$lbl") oks+=("${secs[$((2 * i))]}") runs+=("${secs[$((2 * i + 1))]}")
+    # absent: nothing to back up (a folder not made yet), which is not a failure and has no age.
+    case $result in ok | warning) good+=(1) ;; absent) good+=(1) oks[i]=0 ;; *) good+=(0) ;; esac
+  done
+  {
+    printf '# HELP globenet_backup_last_success_timestamp_seconds When the source last made a good archive (Unix time), by globenet-backup.\n'
+    printf '# TYPE globenet_backup_last_success_timestamp_seconds gauge\n'
+    for i in "${!ids[@]}"; do [ "${oks[$i]}" = 0 ] || printf 'globenet_backup_last_success_timestamp_seconds{%s} %s\n' "${lbls[$i]}" "${oks[$i]}"; done
+    printf '# HELP globenet_backup_last_run_timestamp_seconds When the source was last tried (Unix time), by globenet-backup.\n'
+    printf '# TYPE globenet_backup_last_run_timestamp_seconds gauge\n'
+    for i in "${!ids[@]}"; do [ "${runs[$i]}" = 0 ] || printf 'globenet_backup_last_run_timestamp_seconds{%s} %s\n' "${lbls[$i]}" "${runs[$i]}"; done
+    printf '# HELP globenet_backup_last_run_ok 1 when the last try made an archive (or had nothing to back up), 0 when it failed.\n'
+    printf '# TYPE globenet_backup_last_run_ok gauge\n'
+    for i in "${!ids[@]}"; do [ "${runs[$i]}" = 0 ] || printf 'globenet_backup_last_run_ok{%s} %s\n' "${lbls[$i]}" "${good[$i]}"; done
+  } >"$out.tmp" || { rm -f -- "$out.tmp"; return 0; }
+  chmod 0644 -- "$out.tmp"
+  mv -f -- "$out.tmp" "$out"
+}
+
 sock_args() { if [ -n "$SOCKET" ]; then printf '%s\n' "--socket=$SOCKET"; fi; }
 
 # The sizes of a `borg create --json` answer: "original deduplicated".
@@ -404,6 +459,7 @@ cmd_run() {
   [ -n "$only" ] || prune_all || failed+=(prune)
   LINE[run]="result=$(outcome "${#failed[@]}") last_ok=$(last_ok_after "${#failed[@]}" run) last_run=$(now) duration=$(($(date +%s) - start)) failed=$(IFS=,; echo "${failed[*]:--}")"
   write_status
+  write_metrics
   if [ "${#failed[@]}" -gt 0 ]; then
     printf 'globenet-backup: the run FAILED for: %s (see the lines above; status in %s). The next run retries them.\n' "${failed[*]}" "$STATUS" >&2
     return 1
@@ -418,6 +474,7 @@ cmd_check() {
   borg_ check -- "$REPO" || rc=$?
   LINE[check]="result=$(outcome "$rc") last_ok=$(last_ok_after "$rc" check) last_run=$(now) duration=$(($(date +%s) - start))"
   write_status
+  write_metrics
   [ "$rc" -eq 0 ] || die "the check of $REPO FAILED (borg exit $rc): see borg's messages above; docs/architecture.md (Backups) says what to do"
 }
 
