@@ -4,7 +4,7 @@
  * check rules, amtool check-config, blackbox_exporter --config.check. The prod data with a
  * monitor role, so every kind of probe is there; a planted mistake shows each checker bites.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ import { monitoringPlan } from "../lib/model/monitoring";
 import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderPrometheusConfig } from "../lib/render/monitoring";
 import { requireTools, run } from "./helpers/tools";
 import { localCheckCommand } from "../provider/resources/file-set";
+import { ALERT_BRIDGE_UNIT, NODE_EXPORTER_FILE, renderAlertBridgeUnit, renderNodeExporterDropIn } from "../lib/render/monitoring-units";
 
 const ok = requireTools("promtool", "amtool", "prometheus-blackbox-exporter");
 
@@ -88,7 +89,7 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
 
   // promtool test rules: the rendered rules evaluated on series as the backup runs write them
   // (provider/scripts/backup/run.sh write_metrics; tests/provider-backup.test.ts checks the file).
-  it("the backup alerts fire when they should (promtool test rules): a source older than 36 h, a source never saved, a host that never reports", () => {
+  it("the backup alerts fire when they should (promtool test rules): a source older than backup.max_age_hours (26 h in prod), a source never saved, a host that never reports", () => {
     const hosts = ["db1", "hv1", "hv2", "ns1", "web1"];
     const lbl = (source: string, kind: string, extra = "") => `{job="node",host="web1",backup_host="web1",source="${source}",kind="${kind}",name="x"${extra}}`;
     const every = (v: string) => `${v}x2400`; // a sample a minute for 40 hours
@@ -99,7 +100,7 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
         {
           interval: "1m",
           input_series: [
-            // velo's home saved at time 0 and never again: 37 h later it is late.
+            // velo's home saved at time 0 and never again: 27 h later it is late.
             { series: `globenet_backup_last_success_timestamp_seconds${lbl("home--velo", "home", ',handle="velo"')}`, values: every("0+0") },
             { series: `globenet_backup_last_run_ok${lbl("home--velo", "home", ',handle="velo"')}`, values: every("0+0") },
             // A database saved every minute: never late.
@@ -111,16 +112,16 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
             { series: `globenet_backup_last_run_timestamp_seconds${lbl("run", "run")}`, values: every("0+60") },
           ],
           alert_rule_test: [
-            { eval_time: "35h", alertname: "BackupTooOld", exp_alerts: [] },
+            { eval_time: "25h", alertname: "BackupTooOld", exp_alerts: [] },
             {
-              eval_time: "37h",
+              eval_time: "27h",
               alertname: "BackupTooOld",
-              exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "web1", backup_host: "web1", source: "home--velo", kind: "home", name: "x", handle: "velo" }, exp_annotations: { summary: "the last good backup of home--velo (velo) on web1 is more than 36 hours old" } }],
+              exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "web1", backup_host: "web1", source: "home--velo", kind: "home", name: "x", handle: "velo" }, exp_annotations: { summary: "the last good backup of home--velo (velo) on web1 is more than 26 hours old" } }],
             },
             { eval_time: "2m", alertname: "BackupNeverSucceeded", exp_alerts: [] },
             { eval_time: "10m", alertname: "BackupNeverSucceeded", exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "web1", backup_host: "web1", source: "database--neuf", kind: "database", name: "x" }, exp_annotations: { summary: "database--neuf on web1 has never been backed up: its runs fail" } }] },
-            { eval_time: "35h", alertname: "BackupNotRunning", exp_alerts: [] },
-            { eval_time: "37h", alertname: "BackupNotRunning", exp_alerts: hosts.filter((h) => h !== "web1").map((h) => ({ exp_labels: { severity: "page", host: h, job: "node", backup_host: h, source: "run" }, exp_annotations: { summary: `${h} has not reported a backup run for 36 hours (globenet-backup's cron, or the node exporter's textfile directory)` } })) },
+            { eval_time: "25h", alertname: "BackupNotRunning", exp_alerts: [] },
+            { eval_time: "27h", alertname: "BackupNotRunning", exp_alerts: hosts.filter((h) => h !== "web1").map((h) => ({ exp_labels: { severity: "page", host: h, job: "node", backup_host: h, source: "run" }, exp_annotations: { summary: `${h} has not reported a backup run for 26 hours (globenet-backup's cron, or the node exporter's textfile directory)` } })) },
           ],
         },
       ],
@@ -130,5 +131,57 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
     const r = run("promtool", ["test", "rules", file], { timeoutMs: 120_000, cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/SUCCESS/);
+  });
+});
+
+// The systemd pieces (lib/render/monitoring-units.ts), checked by systemd's own verifier, which
+// works here without systemd running: the node exporter's drop-in over Debian's own unit, the
+// alert bridge's unit; and the node-exporter file set's check (the exporter parses its flags).
+describe.skipIf(!requireTools("systemd-analyze", "prometheus-node-exporter", "node"))("the monitoring's systemd units pass systemd-analyze verify", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "globenet-units-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const DEBIAN_UNIT = "/lib/systemd/system/prometheus-node-exporter.service";
+  /** systemd-analyze verify of `unit` in a unit folder of its own (SYSTEMD_UNIT_PATH), with its drop-ins. */
+  const verify = (name: string, unit: string, dropIn?: string) => {
+    const units = mkdtempSync(join(dir, "u-"));
+    writeFileSync(join(units, name), unit);
+    if (dropIn !== undefined) {
+      mkdirSync(join(units, `${name}.d`));
+      writeFileSync(join(units, `${name}.d`, "globenet.conf"), dropIn);
+    }
+    return run("systemd-analyze", ["verify", join(units, name)], { timeoutMs: 60_000, env: { ...process.env, SYSTEMD_UNIT_PATH: `${units}:`, SYSTEMD_LOG_LEVEL: "notice" } });
+  };
+
+  it("the node exporter's drop-in over Debian's unit is accepted; without its ExecStart= reset, refused", () => {
+    const debian = readFileSync(DEBIAN_UNIT, "utf8");
+    const dropIn = renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" });
+    const good = verify("prometheus-node-exporter.service", debian, dropIn);
+    expect(good.status, good.stdout + good.stderr).toBe(0);
+    const bad = verify("prometheus-node-exporter.service", debian, dropIn.replace("ExecStart=\n", ""));
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/more than one ExecStart= setting/);
+  });
+
+  it("the alert bridge's unit is accepted; a relative command, refused", () => {
+    const unit = renderAlertBridgeUnit({ monitor: { name: "mon1" }, settings: {} } as unknown as Parameters<typeof renderAlertBridgeUnit>[0]) as string;
+    const good = verify(ALERT_BRIDGE_UNIT, unit);
+    expect(good.status, good.stdout + good.stderr).toBe(0);
+    const bad = verify(ALERT_BRIDGE_UNIT, unit.replace("ExecStart=/usr/bin/node ", "ExecStart=node-bin/node "));
+    expect(bad.status).not.toBe(0);
+  });
+
+  it("the node-exporter file set's check (file-set.sh, what the apply runs on each host): the exporter parses the flags; a wrong one is refused naming the file", () => {
+    const set = mkdtempSync(join(dir, "set-"));
+    const cmd = localCheckCommand("node-exporter", undefined, set);
+    writeFileSync(join(set, NODE_EXPORTER_FILE), renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" }));
+    const good = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
+    expect(good.status, good.stderr).toBe(0);
+    writeFileSync(join(set, NODE_EXPORTER_FILE), renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" }).replace("--collector.textfile.directory", "--collector.textfile.dir"));
+    const bad = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
+    expect(bad.status).toBe(3);
+    expect(bad.stderr).toContain("prometheus-node-exporter refuses the flags of /etc/prometheus/globenet-node/prometheus-node-exporter.conf");
   });
 });

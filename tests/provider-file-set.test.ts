@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { renderMonitoring } from "../lib/render/monitoring";
+import { NODE_EXPORTER_FILE, renderNodeExporterDropIn } from "../lib/render/monitoring-units";
 import { monitoringPlan } from "../lib/model/monitoring";
 import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
@@ -113,7 +114,7 @@ describe("FileSet check and diff (pure)", () => {
       expect.stringMatching(/^target\.hostKey: not a valid public key/),
       'phpVersion: required for kind php-fpm, like "8.2"',
     ]);
-    expect(failuresOf({ target: labTarget, kind: "nginx", files: {} })).toEqual(['kind: must be one of apache2, php-fpm, bind-primary, bind-secondary, www, monitoring; got "nginx"']);
+    expect(failuresOf({ target: labTarget, kind: "nginx", files: {} })).toEqual(['kind: must be one of apache2, php-fpm, bind-primary, bind-secondary, www, monitoring; got "nginx"'].map((m) => m.replace("monitoring;", "monitoring, node-exporter;")));
     expect(failuresOf({ target: labTarget, kind: "www", phpVersion: "8.2", files: {} })).toEqual(["phpVersion: only for kind php-fpm, not www"]);
     expect(failuresOf({ target: labTarget, kind: "php-fpm", phpVersion: "8.2; rm", files: {} })).toEqual(['phpVersion: must be a PHP version like "8.2"; got "8.2; rm"']);
     expect(failuresOf({ kind: "www", files: {}, extra: 1 })).toEqual(["extra: unknown property (a FileSet takes target, kind, phpVersion, files)", "target: required: { name, address, port, user, hostKey } of the host"]);
@@ -217,7 +218,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
 
   beforeAll(async () => {
-    for (const p of [...SNAPSHOT.filter((p) => p.includes("globenet") && !p.startsWith("/var/cache") && !/globenet-(keys|signing)$/.test(p)), "/etc/apache2/globenet", "/etc/php/8.2/fpm/globenet", "/etc/bind/globenet"]) {
+    for (const p of [...SNAPSHOT.filter((p) => p.includes("globenet") && !p.startsWith("/var/cache") && !/globenet-(keys|signing)$/.test(p)), "/etc/apache2/globenet", "/etc/php/8.2/fpm/globenet", "/etc/bind/globenet", "/etc/prometheus/globenet-node", "/etc/prometheus/globenet-node.d"]) {
       if (existsSync(p)) throw new Error(`${p} exists: a lab or an earlier run uses this machine's file sets; this test would clobber it`);
     }
     snapshot = snapshotPaths(SNAPSHOT);
@@ -562,6 +563,32 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(existsSync("/var/www/globenet-suspended")).toBe(false);
       expect(existsSync("/var/www/globenet-suspended.d")).toBe(false);
       expect(await fileSetType.read(id, outs)).toBeUndefined();
+    });
+  });
+
+  // ────────────────────────────────────────── node-exporter ──────────────────────────────────────────
+  // Every host's node exporter (lib/render/monitoring-units.ts): the drop-in checked by the
+  // exporter itself (it parses the flags) before the swap. This machine has no systemd: the
+  // apply says so and starts nothing (the lab starts its own exporters); the systemd path is
+  // checked by systemd-analyze verify in tests/monitoring-checkers.test.ts.
+  describe.skipIf(!requireTools("prometheus-node-exporter"))("node-exporter", () => {
+    it("create, a wrong flag refused naming the file (the live set stays), delete", async () => {
+      const conf = renderNodeExporterDropIn({ name: "lab", address: "127.0.0.1" });
+      const inputs = (text: string): FileSetInputs => ({ target: target(), kind: "node-exporter", files: { [NODE_EXPORTER_FILE]: text } });
+      const { id, outs } = await fileSetType.create(inputs(conf));
+      expect(readFileSync(`/etc/prometheus/globenet-node/${NODE_EXPORTER_FILE}`, "utf8")).toBe(conf);
+      expect(readLink("/etc/prometheus/globenet-node")).toBe(`/etc/prometheus/globenet-node.d/${outs.generation}`);
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+      const err = await fileSetType.update(id, outs, inputs(conf.replace("--web.listen-address", "--web.listen-adress"))).then(
+        () => "",
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+      expect(err).toContain(`prometheus-node-exporter refuses the flags of /etc/prometheus/globenet-node/${NODE_EXPORTER_FILE}`);
+      expect(readFileSync(`/etc/prometheus/globenet-node/${NODE_EXPORTER_FILE}`, "utf8")).toBe(conf);
+      expect(stagingLeft("/etc/prometheus/globenet-node.d")).toEqual([]);
+      await fileSetType.delete(id, outs);
+      expect(existsSync("/etc/prometheus/globenet-node")).toBe(false);
+      expect(existsSync("/etc/prometheus/globenet-node.d")).toBe(false);
     });
   });
 

@@ -7,6 +7,7 @@ import { renderAll } from "../lib/render";
 import { checkInputs } from "../provider/resources/file-set-inputs";
 import { duration, MONITORING_DIR, MONITORING_FILES, renderAlertRules } from "../lib/render/monitoring";
 import { parse } from "yaml";
+import { NODE_EXPORTER_DIR, NODE_EXPORTER_FILE } from "../lib/render/monitoring-units";
 import type { Model } from "../lib/model/types";
 import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
 
@@ -104,6 +105,26 @@ describe("the monitoring plan follows the data", () => {
     expect(errorsOf({ "Pulumi.test.yaml": two }).join("\n")).toMatch(/Pulumi\.test\.yaml:\d+:\d+ .*hosts\.mon2\.roles: only one host may have the monitor role, found mon1, mon2/);
   });
 
+  it("with a monitor host, every host gets its node exporter's set (its own address); without one, none", () => {
+    const { model } = loadModel(writeTree({ "Pulumi.test.yaml": inventory(MON) }), "test");
+    const files = renderAll(model!).filter((f) => f.daemon === "node-exporter");
+    expect(files.map((f) => f.host).sort()).toEqual(model!.hosts.map((h) => h.name).sort());
+    for (const f of files) {
+      expect(f.path).toBe(`${NODE_EXPORTER_DIR}${NODE_EXPORTER_FILE}`);
+      expect(f.content).toContain(`--web.listen-address=${model!.hosts.find((h) => h.name === f.host)!.address}:9100 `);
+    }
+    expect(renderAll(loadModel(writeTree(), "test").model!).some((f) => f.daemon === "node-exporter")).toBe(false);
+  });
+
+  it.each([
+    { what: "its one file", files: { [NODE_EXPORTER_FILE]: "x" }, problems: [] },
+    { what: "another file", files: { [NODE_EXPORTER_FILE]: "x", "override.conf": "x" }, problems: ['files["override.conf"]'] },
+    { what: "nothing", files: {}, problems: ["files"] },
+  ])("the provider's node-exporter file set takes $what: problems $problems", ({ files, problems }) => {
+    const target = { name: "web1", address: "192.0.2.10", port: 22, user: "globenet-deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29" };
+    expect(checkInputs({ target, kind: "node-exporter", files }).failures.map((f) => f.property)).toEqual(problems);
+  });
+
   it.each([
     { what: "the four rendered files", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x" }, problems: [] },
     { what: "a file outside the set", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", "rules/../../shadow": "x" }, problems: ['files["rules/../../shadow"]'] },
@@ -128,7 +149,7 @@ describe("backup age alerts (the backup runs' textfile metrics)", () => {
   };
 
   it.each([
-    { what: "the default threshold", monitoring: "", hours: 36, down: "5m" },
+    { what: "unset: backup.max_age_hours (26 by default), the threshold of status -- backups", monitoring: "", hours: 26, down: "5m" },
     { what: "backup_hours from the inventory", monitoring: "    monitoring: { backup_hours: 48, down_minutes: 0.1 }\n", hours: 48, down: "6s" },
   ])("$what: BackupTooOld fires past $hours hours, on every source but the run, the check and the homes archive", ({ monitoring, hours, down }) => {
     const { rules } = rulesOf(MON + BK, monitoring);
@@ -149,7 +170,7 @@ describe("backup age alerts (the backup runs' textfile metrics)", () => {
     expect(notRunning.map((r) => r.labels.host)).toEqual(reporting);
     for (const r of notRunning) {
       expect(r.expr).toBe(`absent(globenet_backup_last_run_timestamp_seconds{job="node",backup_host="${r.labels.host}",source="run"})`);
-      expect(r.for).toBe("36h");
+      expect(r.for).toBe("26h");
     }
   });
 

@@ -16,7 +16,7 @@ export interface FileChange {
 }
 
 /** The order a reader meets the daemons in: web first, then databases, DNS, VPS. */
-export const DAEMON_ORDER: readonly Daemon[] = ["apache2", "www", "php-fpm", "mariadb", "bind", "libvirt", "cloud-init", "monitoring"];
+export const DAEMON_ORDER: readonly Daemon[] = ["apache2", "www", "php-fpm", "mariadb", "bind", "libvirt", "cloud-init", "monitoring", "node-exporter"];
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -40,6 +40,8 @@ export interface MonitoringPlan {
    * sources' last good archive time for the node exporter's textfile collector.
    */
   backupHosts: string[];
+  /** Hours after which a source's last good archive is too old: monitoring.backup_hours, else backup.max_age_hours. */
+  backupHours: number;
   settings: Model["inventory"]["monitoring"];
 }
 
@@ -93,5 +95,6 @@ export function monitoringPlan(model: Model): MonitoringPlan | undefined {
 
   const nodes = model.hosts.map((h) => ({ target: hostPort(h.address, PORTS.node), labels: { host: h.name, roles: h.roles.join(",") } }));
   const backupHosts = (backupPlan(model)?.hosts ?? []).map((h) => h.host);
-  return { monitor, probes, nodes, zoneModules, backupHosts, settings: model.inventory.monitoring };
+  const backupHours = model.inventory.monitoring.backup_hours ?? model.inventory.backup?.max_age_hours ?? 26;
+  return { monitor, probes, nodes, zoneModules, backupHosts, backupHours, settings: model.inventory.monitoring };
 }

@@ -11,6 +11,7 @@ import { nwfilterPath, renderNwfilter } from "./libvirt-nwfilter";
 import { DB_PASSWORD_PLACEHOLDER, databaseSqlPath, renderDatabaseSql } from "./mariadb-sql";
 import { monitoringPlan } from "../model/monitoring";
 import { MONITORING_DIR, renderMonitoring } from "./monitoring";
+import { NODE_EXPORTER_DIR, NODE_EXPORTER_FILE, renderNodeExporterDropIn } from "./monitoring-units";
 
 export { renderApacheCommon, renderSuspendedPage } from "./apache-common";
 export { renderVhost } from "./apache-vhost";
@@ -27,7 +28,7 @@ export { DB_PASSWORD_PLACEHOLDER, renderDatabaseSql } from "./mariadb-sql";
 export interface RenderedFile {
   host: string;
   /** The daemon that reads the file: one file-set resource per host and daemon. */
-  daemon: "apache2" | "php-fpm" | "bind" | "libvirt" | "cloud-init" | "mariadb" | "www" | "monitoring";
+  daemon: "apache2" | "php-fpm" | "bind" | "libvirt" | "cloud-init" | "mariadb" | "www" | "monitoring" | "node-exporter";
   /** Relative to the host's folder, with forward slashes. */
   path: string;
   content: string;
@@ -93,6 +94,8 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
   for (const [path, content] of Object.entries(renderMonitoring(plan, model))) {
     files.push({ host: (plan as NonNullable<typeof plan>).monitor.name, daemon: "monitoring", path: `${MONITORING_DIR}${path}`, content });
   }
+  // With a monitor host, every host's node exporter: its own address, the textfile collector.
+  if (plan) for (const h of model.hosts) files.push({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${NODE_EXPORTER_FILE}`, content: renderNodeExporterDropIn(h) });
 
   // Plain code-unit comparison, not localeCompare: the order must not depend on the locale.
   const key = (f: RenderedFile) => [f.host, f.path] as const;

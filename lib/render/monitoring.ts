@@ -80,9 +80,9 @@ export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
         // source's last good archive too old; a source never saved; a host whose run never wrote.
         // The borg check (source "check", every check_every_days) and the run as a whole are not
         // sources: the per-source alerts say which one is late.
-        rule("BackupTooOld", `(time() - globenet_backup_last_success_timestamp_seconds{job="node",kind!~"run|check|homes"}) / 3600 > ${s.backup_hours}`, down, `the last good backup of {{ $labels.source }}{{ with $labels.handle }} ({{ . }}){{ end }} on {{ $labels.backup_host }} is more than ${s.backup_hours} hours old`),
+        rule("BackupTooOld", `(time() - globenet_backup_last_success_timestamp_seconds{job="node",kind!~"run|check|homes"}) / 3600 > ${plan.backupHours}`, down, `the last good backup of {{ $labels.source }}{{ with $labels.handle }} ({{ . }}){{ end }} on {{ $labels.backup_host }} is more than ${plan.backupHours} hours old`),
         rule("BackupNeverSucceeded", 'globenet_backup_last_run_ok{job="node",kind!~"run|check|homes"} == 0 unless on (backup_host, source) globenet_backup_last_success_timestamp_seconds{job="node"}', down, "{{ $labels.source }}{{ with $labels.handle }} ({{ . }}){{ end }} on {{ $labels.backup_host }} has never been backed up: its runs fail"),
-        ...plan.backupHosts.map((h) => ({ ...rule("BackupNotRunning", `absent(globenet_backup_last_run_timestamp_seconds{job="node",backup_host=${JSON.stringify(h)},source="run"})`, `${s.backup_hours}h`, `${h} has not reported a backup run for ${s.backup_hours} hours (globenet-backup's cron, or the node exporter's textfile directory)`), labels: { severity: "page", host: h } })),
+        ...plan.backupHosts.map((h) => ({ ...rule("BackupNotRunning", `absent(globenet_backup_last_run_timestamp_seconds{job="node",backup_host=${JSON.stringify(h)},source="run"})`, `${plan.backupHours}h`, `${h} has not reported a backup run for ${plan.backupHours} hours (globenet-backup's cron, or the node exporter's textfile directory)`), labels: { severity: "page", host: h } })),
       ],
     },
   ];

@@ -219,8 +219,11 @@ const monitoring = z.strictObject({
   serial_lag_minutes: minutes.default(15),
   /** A site, zone, VPS or database failing for this long fires (decimals allowed: the lab waits seconds). */
   down_minutes: minutes.default(5),
-  /** A backup source whose last good archive is older than this fires (a daily run missed once, plus margin). */
-  backup_hours: positiveInt("hours", 24 * 31).default(36),
+  /**
+   * A backup source whose last good archive is older than this fires. Unset: backup.max_age_hours
+   * (what `status -- backups` and CI's nightly "backups" issue call too old), one threshold for all.
+   */
+  backup_hours: positiveInt("hours", 24 * 31).optional(),
   /** Alertmanager: how long it gathers alerts of a group before the first notification. */
   group_wait_sec: positiveInt("seconds", 3600).default(30),
   /** Alertmanager: how long it waits before notifying a group again after a change (a new or resolved alert). */

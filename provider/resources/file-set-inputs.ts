@@ -6,13 +6,14 @@ import type { Target } from "../ssh/connection";
 import { isZoneFile } from "./file-set-serials";
 import { TAKEOVER_NAME } from "./takeover";
 import { MONITORING_FILES } from "../../lib/render/monitoring";
+import { NODE_EXPORTER_FILE } from "../../lib/render/monitoring-units";
 
 /** The monitoring set's files (lib/render/monitoring.ts), all required. */
 const MONITORING_PATHS: string[] = Object.values(MONITORING_FILES);
 
 /** Inputs and validation of globenet:files:FileSet (pure). */
 
-export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www", "monitoring"] as const;
+export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www", "monitoring", "node-exporter"] as const;
 export type FileSetKind = (typeof FILE_SET_KINDS)[number];
 
 export interface FileSetInputs {
@@ -71,6 +72,8 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
       return "/var/www/globenet-suspended";
     case "monitoring":
       return "/etc/prometheus/globenet";
+    case "node-exporter":
+      return "/etc/prometheus/globenet-node";
   }
 }
 
@@ -91,6 +94,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
   "bind-secondary": { patterns: [/^named\.conf\.globenet$/], expected: "named.conf.globenet (a secondary's zone copies are written by named itself)" },
   www: { patterns: [new RegExp(`^${NAME}$`)], expected: "a file name at the top of the set, like index.html" },
   monitoring: { patterns: MONITORING_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MONITORING_PATHS.join(", ") },
+  "node-exporter": { patterns: [new RegExp(`^${NODE_EXPORTER_FILE.replace(/\./g, "\\.")}$`)], expected: NODE_EXPORTER_FILE },
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
@@ -191,6 +195,7 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
       const missing = MONITORING_PATHS.filter((p) => !(p in files));
       if (missing.length) fail("files", `a monitoring set needs ${missing.join(", ")} (each is checked by its daemon's own tool before any goes live)`);
     }
+    if (kind === "node-exporter" && !(NODE_EXPORTER_FILE in files)) fail("files", `a node-exporter set needs ${NODE_EXPORTER_FILE} (the drop-in of Debian's prometheus-node-exporter unit)`);
     if ((kind === "bind-primary" || kind === "bind-secondary") && !("named.conf.globenet" in files)) {
       fail("files", `a ${kind} set needs named.conf.globenet (named.conf.local includes it)`);
     }

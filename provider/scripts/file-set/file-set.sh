@@ -47,6 +47,7 @@ case "$kind" in
   bind-primary|bind-secondary) root=/etc/bind/globenet; k=bind ;;
   www) root=/var/www/globenet-suspended; k=www ;;
   monitoring) root=/etc/prometheus/globenet; k=monitoring ;;
+  node-exporter) root=/etc/prometheus/globenet-node; k=node_exporter ;;
   *) say "unknown file set kind: $kind"; exit 2 ;;
 esac
 gens=$root.d
@@ -583,6 +584,56 @@ reload_if_running_monitoring() {
       if systemctl is-active --quiet "$d"; then systemctl restart "$d" || true; fi
     else mon_hup "$d" "$(mon_comm "$d")" || true; fi
   done
+}
+
+# ─── node-exporter (every host, when the inventory has a monitor host) ─────────────────────────
+# One file, the drop-in of Debian's prometheus-node-exporter unit (lib/render/monitoring-units.ts):
+# the host's own address, and the textfile directory the backup runs write their metrics to.
+# Where systemd runs, it is copied to the unit's drop-in folder, and the exporter enabled and
+# (re)started; elsewhere (the lab) whoever starts the exporter gives it its flags.
+NODE_CONF=prometheus-node-exporter.conf
+NODE_DROPIN=/etc/systemd/system/prometheus-node-exporter.service.d/globenet.conf
+node_restart=no
+precheck_node_exporter() {
+  command -v prometheus-node-exporter > /dev/null || { say "prometheus-node-exporter is not installed on this host: install Debian's prometheus-node-exporter (the monitor host scrapes it; its textfile directory holds the backup runs' metrics)"; exit 2; }
+}
+# The ExecStart line's flags, parsed by the exporter itself (--version exits once they parse).
+check_node_exporter() {
+  local line
+  local -a flags
+  [ -f "$stage/$NODE_CONF" ] || { say "$root/$NODE_CONF is missing from the set"; return 1; }
+  # shellcheck disable=SC2016 # a literal $ARGS, for systemd to expand
+  line=$(sed -n 's#^ExecStart=/usr/bin/prometheus-node-exporter \(.*\) \$ARGS$#\1#p' "$stage/$NODE_CONF")
+  [ -n "$line" ] || { say "$root/$NODE_CONF has no line ExecStart=/usr/bin/prometheus-node-exporter <flags> \$ARGS"; return 1; }
+  read -r -a flags <<< "$line"
+  prometheus-node-exporter "${flags[@]}" --version > /dev/null 2>&1 || { say "prometheus-node-exporter refuses the flags of $root/$NODE_CONF: $line"; return 1; }
+}
+wire_node_exporter() {
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: the apply does not start the node exporter (start it with the flags of $root/$NODE_CONF)"
+    return 0
+  fi
+  if [ ! -f "$NODE_DROPIN" ] || ! cmp -s -- "$root/$NODE_CONF" "$NODE_DROPIN"; then
+    install -d -m 0755 -- "$(dirname -- "$NODE_DROPIN")" || return
+    write_if_changed "$NODE_DROPIN" "$(cat -- "$root/$NODE_CONF")" || return
+    systemctl daemon-reload || return
+    node_restart=yes
+  fi
+}
+unwire_node_exporter() {
+  [ -d /run/systemd/system ] || return 0
+  rm -f -- "$NODE_DROPIN"
+  systemctl daemon-reload || true
+}
+reload_node_exporter() {
+  [ -d /run/systemd/system ] || return 0
+  systemctl enable --quiet prometheus-node-exporter 2> /dev/null || true
+  # Its flags change only with a restart (a SIGHUP rereads the web configuration alone).
+  if [ "$node_restart" = yes ]; then systemctl restart prometheus-node-exporter || { say "the restart of prometheus-node-exporter failed: the new drop-in is live"; return 4; }
+  else systemctl start prometheus-node-exporter || { say "prometheus-node-exporter does not start"; return 4; }; fi
+}
+reload_if_running_node_exporter() {
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus-node-exporter; then systemctl restart prometheus-node-exporter || true; fi
 }
 
 # ─── www (the suspended-site notice: served as is, nothing to check or reload) ─────────────────
