@@ -111,6 +111,7 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
   const stateDir = join(p.lab, "hosts");
   const files: MultiFacts["files"] = [];
   const primaryNs = model.hosts.find((h) => h.roles.includes("dns-primary"));
+  const monitored = model.hosts.some((h) => h.roles.includes("monitor"));
   const hosts: NetHost[] = model.hosts.map((h) => {
     const dirs: NetHost["privateDirs"] = [];
     // A second BIND on one machine: its own configuration, zones, keys and pid file.
@@ -127,6 +128,13 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
         dirs.push({ path: "/var/spool/cron/crontabs", seed: false });
         files.push({ host: h.name, path: "/etc/crontab", own: join(stateDir, h.name, "etc", "crontab"), content: `# globenet-infra lab: lab host ${h.name}'s own (empty) crontab; Debian's runs on the web host.\n` });
       }
+    }
+    if (monitored) {
+      // Every host's node-exporter file set (/etc/prometheus/globenet-node) and the backup runs'
+      // metrics (Debian's textfile directory) are each host's own, as on separate machines; the
+      // monitor host keeps the machine's /etc/prometheus, where its monitoring set lives.
+      dirs.push({ path: "/var/lib/prometheus/node-exporter", seed: false });
+      if (!h.roles.includes("monitor")) dirs.push({ path: "/etc/prometheus", seed: true });
     }
     if (h.roles.includes("monitor") && primaryNs) {
       // The blackbox exporter resolves the sites' names as a volunteer's browser would: through
