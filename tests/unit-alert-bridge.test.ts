@@ -3,7 +3,7 @@
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertBridge, MAX_BODY_BYTES } from "../lib/ci/alert-bridge";
-import { alertKey, alertMarker } from "../lib/ci/alert-issues";
+import { alertIssue, alertKey, alertMarker } from "../lib/ci/alert-issues";
 import { fakeGitLab } from "./helpers/fake-gitlab";
 import { freePort } from "./helpers/tools";
 
@@ -87,5 +87,20 @@ describe("the alert bridge", () => {
     expect(alertKey(siteDown("firing"))).toBe("SiteDown handle=velo-libre site=velo-libre.example");
     expect(alertMarker(siteDown("firing"))).toBe(alertMarker(siteDown("resolved", { instance: "elsewhere" })));
     expect(alertMarker(siteDown("firing"))).not.toBe(alertMarker(siteDown("firing", { site: "b.example" })));
+  });
+});
+
+describe("a backup alert's issue names the source and the host that sends it", () => {
+  const backup = (source: string, handle?: string) => ({ labels: { alertname: "BackupTooOld", host: "web1", backup_host: "web1", source, kind: "path", name: "x", job: "node", ...(handle ? { handle } : {}) } });
+  it.each([
+    { source: "path--crontabs", handle: undefined, title: "Alert BackupTooOld: path--crontabs on web1" },
+    { source: "home--velo-libre", handle: "velo-libre", title: "Alert BackupTooOld: home--velo-libre on web1 (velo-libre)" },
+  ])("$source: $title", ({ source, handle, title }) => {
+    const a = { status: "firing" as const, annotations: {}, startsAt: "2026-12-04T21:00:00Z", endsAt: "0001-01-01T00:00:00Z", fingerprint: "f", ...backup(source, handle) };
+    expect(alertIssue(a).title).toBe(title);
+  });
+  it("two sources of one host are two issues (their markers differ)", () => {
+    expect(alertMarker(backup("path--crontabs"))).not.toBe(alertMarker(backup("path--acme")));
+    expect(alertKey(backup("path--crontabs"))).toBe("BackupTooOld host=web1 backup_host=web1 source=path--crontabs");
   });
 });
