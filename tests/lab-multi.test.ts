@@ -373,6 +373,28 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     await timed("monitoring: certificate → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
   }, 300_000);
 
+  it("monitoring: a backup source made too old (its status line aged, as if the nightly runs had failed for days) fires BackupTooOld through web1's node exporter and opens its issue; backed up again, it closes", async () => {
+    needUp();
+    const title = "Alert BackupTooOld: path--crontabs on web1";
+    // The real run script, in web1's namespaces: its metrics go to web1's own textfile folder.
+    const backup = (...args: string[]) => {
+      const r = runOnHost({ prefix: PREFIX }, "web1", "/usr/local/sbin/globenet-backup", ["--host", "web1", ...args], { timeoutMs: 180_000 });
+      expect(r.status, `globenet-backup ${args.join(" ")}: ${r.stderr}`).toBe(0);
+    };
+    await timed("monitoring: backup of path--crontabs", async () => backup("run", "--only", "path--crontabs"));
+    const status = "/var/lib/globenet/backup/web1/status";
+    const old = new Date(Date.now() - 3 * 86400_000).toISOString().replace(/\.\d+Z$/, "Z");
+    writeFileSync(status, readFileSync(status, "utf8").replace(/^(path--crontabs .*?last_ok=)\S+/m, `$1${old}`));
+    // Another source's run rewrites the metrics from the status file, the aged line with them.
+    await timed("monitoring: backup of path--acme", async () => backup("run", "--only", "path--acme"));
+    const opened = await timed("monitoring: old backup → issue opened", () => until(`the issue "${title}"`, async () => (await issues()).find((i) => i.title === title && i.state === "opened"), 90_000));
+    expect(opened.description).toContain("| backup_host | web1 |");
+    expect(opened.description).toContain("| source | path--crontabs |");
+    expect(opened.description).toMatch(/the last good backup of path--crontabs on web1 is more than \d+ hours old/);
+    await timed("monitoring: backup of path--crontabs again", async () => backup("run", "--only", "path--crontabs"));
+    await timed("monitoring: fresh backup → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
+  }, 420_000);
+
   it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
     needUp();
     const { paths, daemon: sshdNs1 } = labDaemon("sshd-ns1");
