@@ -1,4 +1,4 @@
-import type { MailPlan } from "../model/mail";
+import { dkimKeyPath, type MailPlan } from "../model/mail";
 import { dovecotPasswdField, mailAddress, mailMapWord, UnsafeValueError } from "./escape";
 import { renderTemplate } from "./handlebars";
 import { generatedNotice } from "./notice";
@@ -22,10 +22,14 @@ export const MAIL_FILES = {
   suspended: "globenet-suspended",
 } as const;
 
+/** OpenDKIM's socket and pid, in Postfix's queue folder so Postfix reaches it (group postfix). */
+export const opendkimRun = (p: MailPlan["paths"]) => ({ dir: `${p.queueDir}/opendkim`, socket: `${p.queueDir}/opendkim/opendkim.sock`, pidFile: `${p.queueDir}/opendkim/opendkim.pid` });
+
 export interface MailFiles {
   postfix: Record<"main.cf" | "master.cf", string>;
   maps: Record<"domains" | "mailboxes" | "aliases" | "senders", string>;
   dovecot: Record<"dovecot.conf" | "globenet-users" | "globenet-suspended", string>;
+  opendkim: Record<"opendkim.conf" | "globenet-keytable" | "globenet-signingtable" | "globenet-internal-hosts", string>;
 }
 
 const NOTICE = generatedNotice("the mail: of members/*/member.yaml");
@@ -40,6 +44,7 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     paths: plan.paths,
     messageSizeBytes: plan.messageSizeBytes,
     relayhost: plan.relay ? relayhost(plan.relay) : "",
+    milterSocket: mailMapWord(opendkimRun(plan.paths).socket),
   });
   const master = renderTemplate("postfix-master.cf", {
     notice: NOTICE,
@@ -66,7 +71,15 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     defaultQuotaMb,
     postmaster: mailMapWord(postmaster),
   });
-  return { postfix: { "main.cf": main, "master.cf": master }, maps, dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended } };
+  const sel = mailMapWord(plan.dkimSelector);
+  const opendkim = {
+    "opendkim.conf": renderTemplate("opendkim.conf", { notice: NOTICE, paths: plan.paths, socket: mailMapWord(opendkimRun(plan.paths).socket), pidFile: mailMapWord(opendkimRun(plan.paths).pidFile) }),
+    "globenet-keytable": lines(plan.domains.map((d) => `${sel}._domainkey.${mailMapWord(d)} ${d}:${sel}:${mailMapWord(dkimKeyPath(plan.paths, plan.dkimSelector, d))}`)),
+    "globenet-signingtable": lines(plan.domains.map((d) => `*@${mailMapWord(d)} ${sel}._domainkey.${d}`)),
+    // No host is trusted to have its mail signed by address: only what members submit with a login.
+    "globenet-internal-hosts": `# ${NOTICE}\n# Empty on purpose: OpenDKIM signs mail Postfix marks ORIGINATING (submission with login), never by client address.\n`,
+  };
+  return { postfix: { "main.cf": main, "master.cf": master }, maps, dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended }, opendkim };
 }
 
 /** "smtp.relay.example:587" → "[smtp.relay.example]:587" (no MX lookup for a named relay). */
