@@ -65,7 +65,7 @@ describe("the mail host's plan and files", () => {
     expect(f.dovecot["globenet-users"]).toContain(`tresorier@velo-libre.example:${H2}::::::userdb_quota_rule=*:storage=2048M\n`);
     expect(f.dovecot["globenet-users"]).toContain(`radio@ondes.example:${H1}::::::userdb_quota_rule=*:storage=1024M\n`);
     expect(f.dovecot["globenet-suspended"]).toBe("radio@ondes.example:\n");
-    expect(f.dovecot["dovecot.conf"]).toMatch(/passdb \{\n {2}driver = passwd-file\n {2}args = username_format=%Lu \/etc\/dovecot\/globenet-suspended\n {2}deny = yes\n\}/);
+    expect(f.dovecot["dovecot.conf"]).toMatch(/passdb \{\n {2}driver = passwd-file\n {2}args = username_format=%Lu \/etc\/globenet\/mail\/conf\/dovecot\/globenet-suspended\n {2}deny = yes\n\}/);
     expect(f.dovecot["dovecot.conf"]).toContain("listen = 192.0.2.25\n");
   });
 

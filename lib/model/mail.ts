@@ -35,18 +35,19 @@ export interface MailPaths {
   dkimKeyDir: string;
 }
 
+/** On a mail host: Debian's folders, and the maps and tables in the mail file set (/etc/globenet/mail/conf). */
 export const MAIL_PATHS: MailPaths = {
   postfixDir: "/etc/postfix",
   queueDir: "/var/spool/postfix",
   dataDir: "/var/lib/postfix",
-  mapsDir: "/etc/postfix/globenet",
-  dovecotDir: "/etc/dovecot",
+  mapsDir: "/etc/globenet/mail/conf/postfix/maps",
+  dovecotDir: "/etc/globenet/mail/conf/dovecot",
   dovecotBaseDir: "/run/dovecot",
   vmailDir: "/var/vmail",
   vmailUser: "vmail",
   tlsCert: "/etc/globenet/mail/tls/fullchain.pem",
   tlsKey: "/etc/globenet/mail/tls/privkey.pem",
-  opendkimDir: "/etc/opendkim",
+  opendkimDir: "/etc/globenet/mail/conf/opendkim",
   dkimKeyDir: "/etc/globenet/mail/dkim",
 };
 

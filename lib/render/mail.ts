@@ -88,3 +88,33 @@ export function relayhost(relay: string): string {
   if (!m) throw new UnsafeValueError("relayhost", relay, "it is not host or host:port");
   return `[${m[1]}]${m[2] ? `:${m[2]}` : ""}`;
 }
+
+/** Where the mail set lives on the mail host (provider/scripts/file-set/file-set.sh, kind mail). */
+export const MAIL_SET_ROOT = "/etc/globenet/mail/conf";
+
+/** The mail set's files, relative to its root. */
+export const MAIL_SET_PATHS = [
+  "postfix/main.cf",
+  "postfix/master.cf",
+  "postfix/maps/domains",
+  "postfix/maps/mailboxes",
+  "postfix/maps/aliases",
+  "postfix/maps/senders",
+  "dovecot/dovecot.conf",
+  "dovecot/globenet-users",
+  "dovecot/globenet-suspended",
+  "opendkim/opendkim.conf",
+  "opendkim/globenet-keytable",
+  "opendkim/globenet-signingtable",
+  "opendkim/globenet-internal-hosts",
+];
+
+/** The rendered files as the mail set's relative paths (the plan's paths must be the set's: MAIL_PATHS). */
+export function mailSetFiles(f: MailFiles): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [n, c] of Object.entries(f.postfix)) out[`postfix/${n}`] = c;
+  for (const [n, c] of Object.entries(f.maps)) out[`postfix/maps/${n}`] = c;
+  for (const [n, c] of Object.entries(f.dovecot)) out[`dovecot/${n}`] = c;
+  for (const [n, c] of Object.entries(f.opendkim)) out[`opendkim/${n}`] = c;
+  return out;
+}

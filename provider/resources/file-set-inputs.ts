@@ -6,13 +6,14 @@ import type { Target } from "../ssh/connection";
 import { isZoneFile } from "./file-set-serials";
 import { TAKEOVER_NAME } from "./takeover";
 import { MONITORING_FILES } from "../../lib/render/monitoring";
+import { MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
 
 /** The monitoring set's files (lib/render/monitoring.ts), all required. */
 const MONITORING_PATHS: string[] = Object.values(MONITORING_FILES);
 
 /** Inputs and validation of globenet:files:FileSet (pure). */
 
-export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www", "monitoring"] as const;
+export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www", "monitoring", "mail"] as const;
 export type FileSetKind = (typeof FILE_SET_KINDS)[number];
 
 export interface FileSetInputs {
@@ -71,6 +72,8 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
       return "/var/www/globenet-suspended";
     case "monitoring":
       return "/etc/prometheus/globenet";
+    case "mail":
+      return MAIL_SET_ROOT;
   }
 }
 
@@ -91,6 +94,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
   "bind-secondary": { patterns: [/^named\.conf\.globenet$/], expected: "named.conf.globenet (a secondary's zone copies are written by named itself)" },
   www: { patterns: [new RegExp(`^${NAME}$`)], expected: "a file name at the top of the set, like index.html" },
   monitoring: { patterns: MONITORING_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MONITORING_PATHS.join(", ") },
+  mail: { patterns: MAIL_SET_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MAIL_SET_PATHS.join(", ") },
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
@@ -186,6 +190,10 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
           fail(fileProp(path), `a zone file must hold ${SERIAL_TOKEN} where the SOA serial goes (the provider owns serials: render with serial SERIAL_TOKEN)`);
         }
       }
+    }
+    if (kind === "mail") {
+      const missing = MAIL_SET_PATHS.filter((p) => !(p in files));
+      if (missing.length) fail("files", `a mail set needs ${missing.join(", ")} (checked together by postmap, postconf, doveconf and opendkim before any goes live)`);
     }
     if (kind === "monitoring") {
       const missing = MONITORING_PATHS.filter((p) => !(p in files));

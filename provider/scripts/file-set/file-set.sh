@@ -47,6 +47,7 @@ case "$kind" in
   bind-primary|bind-secondary) root=/etc/bind/globenet; k=bind ;;
   www) root=/var/www/globenet-suspended; k=www ;;
   monitoring) root=/etc/prometheus/globenet; k=monitoring ;;
+  mail) root=/etc/globenet/mail/conf; k=mail ;;
   *) say "unknown file set kind: $kind"; exit 2 ;;
 esac
 gens=$root.d
@@ -585,6 +586,90 @@ reload_if_running_monitoring() {
   done
 }
 
+# ─── mail (the mail host: Postfix, Dovecot, OpenDKIM; lib/render/mail.ts) ──────────────────────
+# The set holds postfix/{main.cf,master.cf,maps/*}, dovecot/{dovecot.conf,globenet-users,
+# globenet-suspended} and opendkim/*. The maps are compiled (postmap) in the staged generation,
+# so the .db files go live with their text in the one swap, and Postfix's daemons notice the new
+# maps by themselves. Debian's /etc/postfix/{main,master}.cf, /etc/dovecot/dovecot.conf and
+# /etc/opendkim.conf become links into the set (the originals kept as <file>.pre-globenet).
+MAIL_MAPS=(domains mailboxes aliases senders)
+MAIL_LINKS=(/etc/postfix/main.cf:postfix/main.cf /etc/postfix/master.cf:postfix/master.cf /etc/dovecot/dovecot.conf:dovecot/dovecot.conf /etc/opendkim.conf:opendkim/opendkim.conf)
+precheck_mail() {
+  local t
+  for t in postfix postmap postconf dovecot doveconf doveadm opendkim; do
+    command -v "$t" > /dev/null || { say "$t is not installed on this host: install postfix dovecot-imapd dovecot-lmtpd opendkim"; exit 2; }
+  done
+  getent group dovecot > /dev/null || { say "no dovecot group on this host: install dovecot-core"; exit 2; }
+}
+check_mail() {
+  local f m out
+  for f in postfix/main.cf postfix/master.cf dovecot/dovecot.conf dovecot/globenet-users dovecot/globenet-suspended opendkim/opendkim.conf; do
+    [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
+  done
+  for m in "${MAIL_MAPS[@]}"; do
+    [ -f "$stage/postfix/maps/$m" ] || { say "$root/postfix/maps/$m is missing from the set"; return 1; }
+    postmap -c "$stage/postfix" "hash:$stage/postfix/maps/$m" || { say "postmap rejects $stage/postfix/maps/$m"; return 1; }
+  done
+  # postconf says what it cannot read as warnings and still exits 0: a warning is a rejection.
+  out=$(postconf -c "$stage/postfix" -n 2>&1 > /dev/null) || { printf '%s\n' "$out"; say "postconf rejects $stage/postfix/main.cf"; return 1; }
+  if [ -n "$out" ]; then printf '%s\n' "$out"; say "postconf warns about $stage/postfix/main.cf"; return 1; fi
+  out=$(postconf -c "$stage/postfix" -M 2>&1 > /dev/null) || { printf '%s\n' "$out"; say "postconf rejects $stage/postfix/master.cf"; return 1; }
+  if [ -n "$out" ]; then printf '%s\n' "$out"; say "postconf warns about $stage/postfix/master.cf"; return 1; fi
+  doveconf -c "$stage/dovecot/dovecot.conf" -n > /dev/null || { say "doveconf rejects $stage/dovecot/dovecot.conf"; return 1; }
+  # opendkim -n opens the tables the file names: check a copy that names the staged ones.
+  sed "s#$root/#$stage/#g" "$stage/opendkim/opendkim.conf" > "$tmp/opendkim.conf"
+  opendkim -n -x "$tmp/opendkim.conf" || { say "opendkim -n rejects $stage/opendkim/opendkim.conf"; return 1; }
+  # The users' hashes: Dovecot's auth process (group dovecot) reads them, nobody else.
+  chgrp dovecot -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
+  chmod 0640 -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
+}
+wire_mail() {
+  local l live rel
+  for l in "${MAIL_LINKS[@]}"; do
+    live=${l%%:*} rel=${l#*:}
+    install -d -m 0755 -- "$(dirname -- "$live")"
+    if [ -e "$live" ] && [ ! -L "$live" ] && [ ! -e "$live.pre-globenet" ]; then mv -- "$live" "$live.pre-globenet"; fi
+    if [ "$(readlink -- "$live" 2>/dev/null)" != "$root/$rel" ]; then
+      ln -sfn -- "$root/$rel" "$live.globenet-new" && mv -Tf -- "$live.globenet-new" "$live" || return
+    fi
+  done
+}
+unwire_mail() {
+  local l live
+  for l in "${MAIL_LINKS[@]}"; do
+    live=${l%%:*}
+    if [ -L "$live" ]; then rm -f -- "$live"; fi
+    if [ -e "$live.pre-globenet" ] && [ ! -e "$live" ]; then mv -- "$live.pre-globenet" "$live"; fi
+  done
+}
+# OpenDKIM's pid file, from the live opendkim.conf.
+mail_opendkim_pid() { sed -n 's/^PidFile[[:space:]]\{1,\}//p' "$root/opendkim/opendkim.conf" 2>/dev/null | head -n1; }
+reload_mail() {
+  local d failed="" pidfile
+  if [ -d /run/systemd/system ]; then
+    for d in postfix dovecot opendkim; do
+      systemctl enable --quiet "$d" 2> /dev/null || true
+      systemctl reload-or-restart "$d" || failed+=" $d"
+    done
+  else
+    if postfix status > /dev/null 2>&1; then postfix reload >&2 || failed+=" postfix"; else say "note: postfix is not running: it reads the set when it starts"; fi
+    if doveadm reload > /dev/null 2>&1; then :; else say "note: dovecot is not running: it reads the set when it starts"; fi
+    pidfile=$(mail_opendkim_pid)
+    if [ -n "$pidfile" ] && alive "$pidfile" opendkim; then kill -USR1 "$(tr -dc 0-9 < "$pidfile")" || failed+=" opendkim"
+    else say "note: opendkim is not running: it reads the set when it starts"; fi
+  fi
+  if [ -n "$failed" ]; then say "the reload of$failed failed: the new files are live, the daemons did not take them"; return 4; fi
+}
+reload_if_running_mail() {
+  if [ -d /run/systemd/system ]; then
+    local d
+    for d in postfix dovecot opendkim; do if systemctl is-active --quiet "$d"; then systemctl restart "$d" || true; fi; done
+  else
+    if postfix status > /dev/null 2>&1; then postfix reload >&2 || true; fi
+    doveadm reload > /dev/null 2>&1 || true
+  fi
+}
+
 # ─── www (the suspended-site notice: served as is, nothing to check or reload) ─────────────────
 precheck_www() { :; }
 wire_www() { :; }
@@ -780,7 +865,10 @@ do_read() {
   echo present
   cd -- "$root/" || exit
   local f h
-  find . -type f -print0 | sort -z | while IFS= read -r -d '' f; do
+  # The mail set's compiled maps are made on the host from its text maps: not part of its content.
+  local skip=()
+  if [ "$k" = mail ]; then skip=(! -name '*.db'); fi
+  find . -type f "${skip[@]}" -print0 | sort -z | while IFS= read -r -d '' f; do
     h=$(sha256sum < "$f")
     printf '%s %s\0' "${h%% *}" "${f#./}"
   done
