@@ -27,6 +27,8 @@ export type Mark =
 export interface Floors {
   /** An `up` with nothing to change, on the same stack, seconds. */
   emptyApply?: number;
+  /** That empty apply's own engine start (call → prelude event), seconds. */
+  emptyEngineStart?: number;
   /** The same image with the same QEMU settings: `virsh create` → the member's SSH login accepted, seconds. */
   bareBootToLogin?: number;
   /** `virsh create` → domain running, seconds. */
@@ -86,7 +88,13 @@ export function serviceTable(marks: readonly Mark[], floors: Floors = {}): Servi
   const first = <K extends Mark["kind"]>(kind: K) => sorted.find((m): m is Extract<Mark, { kind: K }> => m.kind === kind);
 
   const engine = first("engine-start");
-  rows.push({ phase: "engine start (CLI, state, prelude)", start: 0, end: engine && s(engine.at), took: engine && s(engine.at) });
+  rows.push({
+    phase: "engine start (CLI, state, prelude)",
+    start: 0,
+    end: engine && s(engine.at),
+    took: engine && s(engine.at),
+    ...(floors.emptyEngineStart === undefined ? {} : { floor: floors.emptyEngineStart, floorWhat: "the empty apply's engine start" }),
+  });
   if (!engine) missing.push("the engine's prelude event");
 
   const starts = sorted.filter((m): m is Extract<Mark, { kind: "step-start" }> => m.kind === "step-start");

@@ -9,6 +9,10 @@ import { engineBench, formatTable, PREVIEW_RUNS, TARGET_RATIO } from "../bench/e
 import { backupBench, formatBackupBench } from "../bench/backup";
 import { formatFloors, serviceBench } from "../bench/service";
 import { formatServiceTable } from "../bench/service-table";
+import { LabError } from "../base/proc";
+
+/** Shown as the error and what to do next (exit 1): the service bench's refusals (not root, no lab). */
+export const expected = [LabError];
 
 /** npm run bench -- service: time to service of one new member on the running single-address lab. */
 async function serviceBenchCommand(a: Args, io: Io): Promise<number> {
