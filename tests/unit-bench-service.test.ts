@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { formatServiceTable, serviceTable, shortName, type Mark } from "../lib/bench/service-table";
+import { formatBootStages, formatServiceTable, guestBootStages, serviceTable, shortName, type Mark } from "../lib/bench/service-table";
 import { HANDLE, memberFiles } from "../lib/bench/service";
 import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
@@ -35,6 +35,7 @@ function fullTimeline(): Mark[] {
     { kind: "probe", at: 11500, probe: "guest-running" },
     { kind: "probe", at: 50000, probe: "ssh-banner" },
     { kind: "probe", at: 61500, probe: "ssh-login" },
+    { kind: "probe", at: 9500, probe: "site-http", detail: "HTTP 200" },
     { kind: "probe", at: 20000, probe: "site-https", detail: "HTTP 200" },
   ];
 }
@@ -55,6 +56,7 @@ describe("serviceTable: a timeline to phases", () => {
       "guest running (virsh)",
       "guest sshd answers (banner)",
       "member's SSH login accepted",
+      "site over HTTP, its own vhost",
       "site over HTTPS, certificate valid",
     ]);
     expect(by["engine start (CLI, state, prelude)"]).toMatchObject({ start: 0, end: 1.2, took: 1.2, floor: 1.1, floorWhat: "the empty apply's engine start" });
@@ -165,5 +167,39 @@ describe("the throwaway member's files", () => {
     expect(model?.members.map((m) => m.handle)).not.toContain(HANDLE);
     expect([...(model?.sites ?? []), ...(model?.databases ?? []), ...(model?.vps ?? [])].filter((x) => x.handle === HANDLE)).toEqual([]);
     expect(model?.zones.map((z) => z.name)).not.toContain("bench-service.test");
+  });
+});
+
+describe("guestBootStages: the guest's own clock from its serial console", () => {
+  // Lines as the lab image's console writes them (tests trimmed to the ones that count).
+  const boot = (k: number) =>
+    [
+      `[    0.000000] Linux version 6.1.0-50-amd64 (debian-kernel@lists.debian.org) #1 SMP`,
+      `[    ${(5.7 + k).toFixed(6)}] Run /init as init process`,
+      `[   ${(11.05 + k).toFixed(6)}] systemd[1]: systemd 252.39-1~deb12u2 running in system mode (+PAM +AUDIT)`,
+      `[   29.815397] cloud-init[335]: Cloud-init v. 22.4.2 running 'init-local' at Sat, 05 Dec 2026 00:03:43 +0000. Up ${29.54 + k} seconds.`,
+      `[   37.478416] cloud-init[431]: Cloud-init v. 22.4.2 running 'init' at Sat, 05 Dec 2026 00:03:51 +0000. Up 37.24 seconds.`,
+      `[   43.512962] cloud-init[431]: Generating public/private rsa key pair.`,
+      `[   43.759936] cloud-init[431]: Generating public/private ed25519 key pair.`,
+      `svc login: [   50.870222] cloud-init[488]: Cloud-init v. 22.4.2 running 'modules:config' at Sat, 05 Dec 2026 00:04:04 +0000. Up 50.34 seconds.`,
+    ].join("\n");
+  const cases: Array<[string, string, Array<number | undefined>]> = [
+    ["one boot, stopped after modules:config", boot(0), [5.7, 11.05, 29.54, 37.24, 43.759936, 50.34, undefined, undefined]],
+    ["two boots in one log: the last counts", `${boot(100)}\n${boot(0)}`, [5.7, 11.05, 29.54, 37.24, 43.759936, 50.34, undefined, undefined]],
+    [
+      "a finished boot",
+      `${boot(0)}\n[ 62.1] cloud-init[527]: Cloud-init v. 22.4.2 running 'modules:final' at Sat. Up 61.9 seconds.\n[ 64.2] cloud-init[527]: Cloud-init v. 22.4.2 finished at Sat, 05 Dec 2026 00:02:46 +0000. Datasource DataSourceNoCloud [seed=/dev/sr0][dsmode=net].  Up 64.05 seconds`,
+      [5.7, 11.05, 29.54, 37.24, 43.759936, 50.34, 61.9, 64.05],
+    ],
+    ["no kernel line: nothing", "svc login:", [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined]],
+  ];
+  it.each(cases)("%s", (_what, log, ups) => expect(guestBootStages(log).map((s) => s.up)).toEqual(ups));
+
+  it("prints both boots side by side", () => {
+    const a = guestBootStages(boot(0));
+    const text = formatBootStages(a, guestBootStages(boot(1)));
+    expect(text.split("\n")[0]).toMatch(/^guest's own clock \(uptime s\) +applied +bare$/);
+    expect(text.split("\n")[1]).toMatch(/^kernel → initramfs \(\/init\) +5\.7 +6\.7$/);
+    expect(text.split("\n").at(-1)).toMatch(/^cloud-init finished +- +-$/);
   });
 });

@@ -7,7 +7,7 @@
  */
 
 /** What the service probes watch from outside, as a member would (each the first time it is seen). */
-export const PROBES = ["guest-defined", "guest-running", "ssh-banner", "ssh-login", "site-https"] as const;
+export const PROBES = ["guest-defined", "guest-running", "ssh-banner", "ssh-login", "site-http", "site-https"] as const;
 export type Probe = (typeof PROBES)[number];
 
 /** One stamped moment, `at` in ms since the apply started (the runner's call to `up`). */
@@ -72,6 +72,7 @@ const PROBE_TEXT: Record<Probe, string> = {
   "guest-running": "guest running (virsh)",
   "ssh-banner": "guest sshd answers (banner)",
   "ssh-login": "member's SSH login accepted",
+  "site-http": "site over HTTP, its own vhost",
   "site-https": "site over HTTPS, certificate valid",
 };
 
@@ -162,4 +163,39 @@ export function formatServiceTable(t: ServiceTable): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ").trimEnd();
   return [line(head), ...body.map(line)].join("\n");
+}
+
+/** The stages of a guest's boot that its serial console shows, in boot order. */
+export const BOOT_STAGES = [
+  ["kernel → initramfs (/init)", /^\[ *([0-9.]+)\] Run \/init as init process/m],
+  ["systemd starts (root mounted)", /^\[ *([0-9.]+)\] systemd\[1\]: systemd \d+\S* running in system mode/m],
+  ["cloud-init init-local runs", /Cloud-init v\. \S+ running 'init-local' at .*Up ([0-9.]+) seconds/],
+  ["cloud-init init runs (network, disk, keys)", /Cloud-init v\. \S+ running 'init' at .*Up ([0-9.]+) seconds/],
+  ["host keys generated", /^\[ *([0-9.]+)\] cloud-init\[\d+\]: Generating public\/private ed25519 key pair/m],
+  ["cloud-init modules:config (sshd up)", /Cloud-init v\. \S+ running 'modules:config' at .*Up ([0-9.]+) seconds/],
+  ["cloud-init modules:final", /Cloud-init v\. \S+ running 'modules:final' at .*Up ([0-9.]+) seconds/],
+  ["cloud-init finished", /Cloud-init v\. \S+ finished at .*Up ([0-9.]+) seconds/],
+] as const;
+
+/**
+ * The guest's own clock (seconds since its kernel started) at each stage of its last boot in a
+ * serial console log (the kernel's timestamps, cloud-init's "Up N seconds"). The log is appended
+ * across boots: only what follows the last "Linux version" line counts. Undefined: not seen.
+ */
+export function guestBootStages(consoleLog: string): Array<{ stage: string; up?: number }> {
+  const start = consoleLog.lastIndexOf("Linux version ");
+  const boot = start < 0 ? "" : consoleLog.slice(start);
+  return BOOT_STAGES.map(([stage, re]) => {
+    const m = re.exec(boot);
+    return { stage, up: m ? Number(m[1]) : undefined };
+  });
+}
+
+/** The two boots' stages side by side (the apply's guest, the bare boot), guest uptime seconds. */
+export function formatBootStages(applied: Array<{ stage: string; up?: number }>, bare: Array<{ stage: string; up?: number }>): string {
+  const w = Math.max(...applied.map((x) => x.stage.length), 5);
+  return [
+    `${"guest's own clock (uptime s)".padEnd(w)}  ${"applied".padStart(8)}  ${"bare".padStart(8)}`,
+    ...applied.map((a, i) => `${a.stage.padEnd(w)}  ${f(a.up).padStart(8)}  ${f(bare[i]?.up).padStart(8)}`),
+  ].join("\n");
 }

@@ -16,7 +16,7 @@
  * event it received or a probe it made (probes every PROBE_MS).
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { cpus, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -26,14 +26,15 @@ import { DataError } from "../load/diagnostic";
 import type { VpsModel } from "../model/types";
 import { detectAccel } from "../host/accel";
 import { LabError, run, runAsync, sleep } from "../base/proc";
-import { domstate, httpsGet } from "../lab/checks";
+import { CATCH_ALL_HOST, domstate, httpGet, httpsGet } from "../lab/checks";
 import { LIBVIRT_URI } from "../lab/daemons";
 import { machineFacts, openLabStackNamed, stackResources } from "../lab/open-stack";
 import { labPaths } from "../lab/paths";
 import { pebbleRootFile } from "../lab/pebble";
 import { labHello } from "../lab/reach";
 import { readTopology } from "../lab/topology-record";
-import { serviceTable, type Floors, type Mark, type Probe, type ServiceTable } from "./service-table";
+import { paths } from "../model/paths";
+import { guestBootStages, serviceTable, type Floors, type Mark, type Probe, type ServiceTable } from "./service-table";
 
 export const STACK = "lab";
 export const HANDLE = "bench-service";
@@ -58,6 +59,10 @@ export interface ServiceBenchResult {
   machine: { host: string; cpu: string; cores: number; accel: string };
   table: ServiceTable;
   floors: Floors & { emptyApplyChanges: string; bareBootToBanner?: number };
+  /** Each boot's stages on the guest's own clock (its serial console): the applied guest's and the bare boot's. */
+  boot: { applied: Array<{ stage: string; up?: number }>; bare: Array<{ stage: string; up?: number }> };
+  /** Opening the stack before any apply (the CLI found, the provider's build checked, the workspace and stack selected), seconds. */
+  openStack: number;
   /** The member's departure (status: departed, applied), seconds: not part of the service. */
   departure?: number;
   archivesRemoved: string[];
@@ -181,6 +186,11 @@ class ServiceProbes {
   }
 
   private async https(): Promise<void> {
+    // Its own vhost over HTTP: an answer unlike the catch-all site's (a redirect once the certificate is live).
+    if (this.only.includes("site-http") && !this.seen.has("site-http")) {
+      const [own, other] = await Promise.all([httpGet(this.site), httpGet(CATCH_ALL_HOST)]);
+      if (own && own.sig !== other?.sig) this.mark("site-http", `HTTP ${own.status}`);
+    }
     if (!this.only.includes("site-https") || this.seen.has("site-https")) return;
     const ca = this.ca();
     if (!ca) return;
@@ -205,7 +215,7 @@ class ServiceProbes {
  * `virsh create` → running → banner → the member's login. A transient domain: nothing stays
  * defined. Returns seconds from `virsh create`.
  */
-async function bareBoot(xml: string, vps: VpsModel, copies: Record<string, string>, key: string, port: number, dir: string, say: (l: string) => void): Promise<{ running?: number; banner?: number; login?: number }> {
+async function bareBoot(xml: string, vps: VpsModel, copies: Record<string, string>, key: string, port: number, dir: string, say: (l: string) => void): Promise<{ running?: number; banner?: number; login?: number; console: string }> {
   const name = `${HANDLE}--bare`;
   const disk = join(dir, `${name}.qcow2`);
   const log = join(dir, `${name}-console.log`);
@@ -225,7 +235,7 @@ async function bareBoot(xml: string, vps: VpsModel, copies: Record<string, strin
   const file = join(dir, `${name}.xml`);
   writeFileSync(file, edited);
   const t0 = performance.now();
-  const out: { running?: number; banner?: number; login?: number } = {};
+  const out: { running?: number; banner?: number; login?: number; console: string } = { console: "" };
   const created = await runAsync("virsh", ["-c", LIBVIRT_URI, "create", file], 60_000);
   if (created.status !== 0) throw new LabError(`virsh create of the bare boot failed: ${created.stderr.trim()}`);
   try {
@@ -240,6 +250,7 @@ async function bareBoot(xml: string, vps: VpsModel, copies: Record<string, strin
       else await sleep(PROBE_MS);
     }
     say(`bare boot: running ${out.running?.toFixed(1) ?? "never"} s, sshd ${out.banner?.toFixed(1) ?? "never"} s, login ${out.login?.toFixed(1) ?? "never"} s`);
+    out.console = existsSync(log) ? readFileSync(log, "latin1") : "";
     return out;
   } finally {
     const d = await runAsync("virsh", ["-c", LIBVIRT_URI, "destroy", name], 60_000);
@@ -293,7 +304,9 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
   const archiveDir = before.inventory.archive_dir;
 
   say(`opening stack ${STACK} on a copy of ${o.root}'s data (${copy}) …`);
+  const tOpen = performance.now();
   const stack: Stack = await openLabStackNamed(STACK, copy);
+  const openStackSeconds = secsSince(tOpen);
   if ((await stackResources(stack)).length === 0) throw new LabError(`stack ${STACK} manages nothing: the lab is not up`, "npm run lab -- --topology single (then run the bench again)");
 
   let applied = false;
@@ -301,6 +314,8 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
   let archivesRemoved: string[] = [];
   const marks: Mark[] = [];
   const floors: ServiceBenchResult["floors"] = { emptyApplyChanges: "" };
+  const boot: ServiceBenchResult["boot"] = { applied: guestBootStages(""), bare: guestBootStages("") };
+  const domainLogs = [paths.vpsConsoleLog(`${HANDLE}--${VPS_NAME}`), `/var/log/libvirt/qemu/${HANDLE}--${VPS_NAME}.log`, `/var/log/libvirt/qemu/${HANDLE}--bare.log`];
   try {
     // Floor 1: the same engine, stack and data with nothing to change.
     say("floor: an apply with nothing to change …");
@@ -329,7 +344,7 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
     const vps = model.vps.find((v) => v.handle === HANDLE);
     if (!vps || vps.network.type !== "user") throw new LabError("the bench member's VPS is not on a user-mode lab hypervisor");
     const rootFile = pebbleRootFile(p);
-    const probes = new ServiceProbes(vps.domain, vps.network.sshForwardPort, keyFile, DOMAIN_NAME, () => (existsSync(rootFile) ? readFileSync(rootFile, "utf8") : undefined), ["guest-defined", "guest-running", "ssh-banner", "ssh-login", "site-https"]);
+    const probes = new ServiceProbes(vps.domain, vps.network.sshForwardPort, keyFile, DOMAIN_NAME, () => (existsSync(rootFile) ? readFileSync(rootFile, "utf8") : undefined), ["guest-defined", "guest-running", "ssh-banner", "ssh-login", "site-http", "site-https"]);
     say(`apply: new member ${HANDLE} (site ${DOMAIN_NAME}, database bench_service, VPS ${vps.domain}) …`);
     t0 = performance.now();
     probes.start(t0);
@@ -343,6 +358,9 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
     await probes.waitAll(SERVICE_WAIT_MS);
     await probes.stop();
     marks.push(...probes.marks);
+
+    // The guest's own account of its boot, up to now (it runs until the departure).
+    if (existsSync(domainLogs[0] as string)) boot.applied = guestBootStages(readFileSync(domainLogs[0] as string, "latin1"));
 
     // What the bare boot needs from the guest, while it is defined.
     const xml = await runAsync("virsh", ["-c", LIBVIRT_URI, "dumpxml", "--inactive", vps.domain], 30_000);
@@ -371,6 +389,7 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
       const b = await bareBoot(xml.stdout, vps, copies, keyFile, await freePort(vps.network.sshForwardPort + 1000), runDir, say);
       floors.bareBootToRunning = b.running;
       floors.bareBootToBanner = b.banner;
+      boot.bare = guestBootStages(b.console);
       if (b.login !== undefined && b.running !== undefined) floors.bareBootToLogin = b.login - b.running;
     } else say(`floor: bare boot skipped: virsh dumpxml failed (${xml.stderr.trim()})`);
   } finally {
@@ -387,6 +406,9 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
     }
     rmSync(join(copy, `members/${HANDLE}`), { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
+    // The throwaway guests' logs (libvirt's and the serial console's): nothing of a member in them.
+    for (const f of domainLogs) rmSync(f, { force: true });
+    if (existsSync(BENCH_VAR) && readdirSync(BENCH_VAR).length === 0) rmdirSync(BENCH_VAR);
     if (o.keep) say(`kept ${copy}`);
     else {
       // The link first, by itself: the checkout's .lab (state, keys) must never be walked into.
@@ -395,7 +417,7 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
     }
   }
   const table = serviceTable(marks, floors);
-  return { date: new Date().toISOString(), machine, table, floors, departure, archivesRemoved, marks, total: secsSince(tAll) };
+  return { date: new Date().toISOString(), machine, table, floors, boot, openStack: openStackSeconds, departure, archivesRemoved, marks, total: secsSince(tAll) };
 }
 
 /** The lines under the table: the floors themselves and what the run cost. */
@@ -404,7 +426,7 @@ export function formatFloors(r: ServiceBenchResult): string {
   return [
     `floors (same run): empty apply ${f(r.floors.emptyApply)} (${r.floors.emptyApplyChanges}); bare boot: virsh create → running ${f(r.floors.bareBootToRunning)}, → sshd ${f(r.floors.bareBootToBanner)}, running → login ${f(r.floors.bareBootToLogin)}`,
     `steps that changed something: ${r.table.steps}; unchanged: ${r.table.same}; probes every ${PROBE_MS / 1000} s`,
-    `departure (not service): ${f(r.departure)}; whole command ${f(r.total)}`,
+    `before the apply (not counted above): opening the stack ${f(r.openStack)}; after it, the departure ${f(r.departure)}; whole command ${f(r.total)}`,
     `machine: ${r.machine.host}, ${r.machine.cores} × ${r.machine.cpu}, guests ${r.machine.accel}; ${r.date}`,
     ...(r.table.missing.length ? [`never seen: ${r.table.missing.join(", ")}`] : []),
   ].join("\n");

@@ -8,7 +8,7 @@ import { writeSyntheticTree } from "../bench/synthetic";
 import { engineBench, formatTable, PREVIEW_RUNS, TARGET_RATIO } from "../bench/engine";
 import { backupBench, formatBackupBench } from "../bench/backup";
 import { formatFloors, serviceBench } from "../bench/service";
-import { formatServiceTable } from "../bench/service-table";
+import { formatBootStages, formatServiceTable } from "../bench/service-table";
 import { LabError } from "../base/proc";
 
 /** Shown as the error and what to do next (exit 1): the service bench's refusals (not root, no lab). */
@@ -23,6 +23,8 @@ async function serviceBenchCommand(a: Args, io: Io): Promise<number> {
     io.out("\ntime to service of one new member (site, database, VPS), seconds since the apply started");
     io.out(formatServiceTable(r.table));
     io.out(formatFloors(r));
+    io.out(`\nthe guest's boot, on its own clock (serial console), the applied guest beside the bare boot`);
+    io.out(formatBootStages(r.boot.applied, r.boot.bare));
   }
   return r.table.missing.length ? 1 : 0;
 }
