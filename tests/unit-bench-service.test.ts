@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatBootStages, formatServiceTable, guestBootStages, serviceTable, shortName, type Mark } from "../lib/bench/service-table";
-import { HANDLE, memberFiles } from "../lib/bench/service";
+import { HANDLE, memberFiles, siteName } from "../lib/bench/service";
 import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
 import { freshSshPublicKey } from "../lib/bench/synthetic";
@@ -152,9 +152,13 @@ describe("the throwaway member's files", () => {
   }
 
   it("are valid on the lab stack: a member with a site, a database and a VPS", () => {
-    const { model, errors } = loadModel(labCopyWith(memberFiles(freshSshPublicKey("bench@test"), false)), "lab", { accel: "qemu" });
+    const site = siteName(Date.UTC(2026, 11, 5));
+    expect(site).toBe("rmx9nbpc0.bench-service.test");
+    const { model, errors } = loadModel(labCopyWith(memberFiles(freshSshPublicKey("bench@test"), false, site)), "lab", { accel: "qemu" });
     expect(errors).toEqual([]);
-    expect(model?.sites.filter((s) => s.handle === HANDLE).map((s) => s.host)).toEqual(["bench-service.test"]);
+    // A name of its own at each run, under the member's zone: mod_md keeps a former run's certificate.
+    expect(model?.sites.filter((s) => s.handle === HANDLE).map((s) => s.host)).toEqual([site]);
+    expect(siteName(Date.UTC(2026, 11, 5) + 1000)).not.toBe(site);
     expect(model?.databases.filter((x) => x.handle === HANDLE).map((x) => x.name)).toEqual(["bench_service"]);
     expect(model?.vps.filter((v) => v.handle === HANDLE).map((v) => [v.domain, v.network.type])).toEqual([["bench-service--svc", "user"]]);
   });
