@@ -303,6 +303,23 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
   symlinkSync(join(o.root, ".lab"), join(copy, ".lab"));
   const runDir = join(BENCH_VAR, String(process.pid));
   mkdirSync(runDir, { recursive: true });
+  try {
+    return await measure(o, copy, runDir, tAll, machine, say);
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+    if (existsSync(BENCH_VAR) && readdirSync(BENCH_VAR).length === 0) rmdirSync(BENCH_VAR);
+    if (o.keep) say(`kept ${copy}`);
+    else {
+      // The link first, by itself: the checkout's .lab (state, keys) must never be walked into.
+      unlinkSync(join(copy, ".lab"));
+      rmSync(copy, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The run itself, in the data copy `copy` (its .lab the checkout's) with QEMU's files in `runDir`. */
+async function measure(o: ServiceBenchOptions, copy: string, runDir: string, tAll: number, machine: ServiceBenchResult["machine"], say: (l: string) => void): Promise<ServiceBenchResult> {
+  const p = labPaths(o.root);
   const keyFile = join(copy, "member_key");
   const kg = run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${HANDLE}@bench`, "-f", keyFile]);
   if (kg.status !== 0) throw new LabError(`ssh-keygen failed: ${kg.stderr.trim()}`);
@@ -414,17 +431,8 @@ export async function serviceBench(o: ServiceBenchOptions): Promise<ServiceBench
         o.keep = true;
       }
     }
-    rmSync(join(copy, `members/${HANDLE}`), { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
     // The throwaway guests' logs (libvirt's and the serial console's): nothing of a member in them.
     for (const f of domainLogs) rmSync(f, { force: true });
-    if (existsSync(BENCH_VAR) && readdirSync(BENCH_VAR).length === 0) rmdirSync(BENCH_VAR);
-    if (o.keep) say(`kept ${copy}`);
-    else {
-      // The link first, by itself: the checkout's .lab (state, keys) must never be walked into.
-      unlinkSync(join(copy, ".lab"));
-      rmSync(copy, { recursive: true, force: true });
-    }
   }
   const table = serviceTable(marks, floors);
   return { date: new Date().toISOString(), machine, table, floors, boot, openStack: openStackSeconds, departure, archivesRemoved, marks, total: secsSince(tAll) };
