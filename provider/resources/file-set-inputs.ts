@@ -54,6 +54,11 @@ export interface FileSetOutputs extends Omit<FileSetInputs, "files"> {
   takeover?: string[];
   /** Where the last takeover kept the hand-made files it disabled (on the host). */
   takeoverBackup?: string;
+  /**
+   * apache2: the MPM modules enabled on the host when last read (adoption, refresh) or as the
+   * apply leaves them (./apache-mpm.ts); one other than mpm-itk's means the apply restarts Apache.
+   */
+  mpm?: string;
 }
 
 /** Where each kind's files live on the host: a symlink to `<root>.d/<generation>`. */
@@ -94,7 +99,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup", "mpm"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

@@ -5,6 +5,7 @@ import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../
 import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
+import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
 import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, servedSerialOf, type TakeoverKind } from "./takeover";
 
 export type { FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
@@ -49,7 +50,9 @@ export function localCheckCommand(kind: FileSetInputs["kind"], phpVersion: strin
  */
 export function outputsOf(i: FileSetInputs, serials: Record<string, number>): FileSetOutputs {
   const hashes = sortedRecord(hashesOf(substituteSerials(i.files, serials)));
-  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), hashes, serials, generation: generationOfHashes(hashes) };
+  // The apply's wiring leaves Apache on mpm-itk (or fails).
+  const mpm = i.kind === "apache2" ? { mpm: WIRED_MPM } : {};
+  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), hashes, serials, generation: generationOfHashes(hashes), ...mpm };
 }
 
 /** Path → sha256 of each file as last applied (or seen by a refresh); also from states that kept contents. */
@@ -168,6 +171,13 @@ async function listLive(i: Where): Promise<LiveListing | undefined> {
   return { hashes };
 }
 
+/** apache2: the MPM modules enabled on the host now (undefined for the other kinds). */
+async function readMpm(i: Where): Promise<{ mpm?: string }> {
+  if (i.kind !== "apache2") return {};
+  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "mpm-read"), what: "reading Apache's MPM" });
+  return { mpm: normaliseMpm(r.stdout) };
+}
+
 async function fetchLive(i: Where, paths: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   if (paths.length === 0) return out;
@@ -212,6 +222,9 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
     if (!sameHashes(appliedHashes(olds), hashesOf(substituteSerials(news.files ?? {}, olds.serials ?? {})))) changed.push("files");
     // A takeover is asked by an adoption only: a later run without it keeps what was taken over.
     if (pendingTakeover(news, olds).length > 0) changed.push("takeover");
+    // Apache on another MPM than the wiring's (seen at adoption or refresh): the apply switches
+    // it, with a restart; lib/guard/mpm.ts makes the preview say so and the guard ask for it.
+    if (news.kind === "apache2" && mpmSwitchNeeded(olds.mpm)) changed.push("mpm");
     const replaces: string[] = [];
     if (changed.includes("kind")) replaces.push("kind");
     if (changed.includes("phpVersion")) replaces.push("phpVersion");
@@ -254,6 +267,7 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
       generation: generationOfHashes(hashes),
       ...(props.takeover ? { takeover: props.takeover } : {}),
       ...(props.takeoverBackup ? { takeoverBackup: props.takeoverBackup } : {}),
+      ...(await readMpm(props)),
     };
   },
 
@@ -283,7 +297,7 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
     // does already and nothing is pending; else the update that follows takes them over.
     const asked = Array.isArray(facts.takeover) ? (facts.takeover as string[]) : [];
     const done = asked.length > 0 && !(await handSteps(where, asked)) ? { takeover: asked } : {};
-    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes), ...done }, inputs: { ...base, files: sortedRecord(files), ...done } };
+    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes), ...done, ...(await readMpm(where)) }, inputs: { ...base, files: sortedRecord(files), ...done } };
   },
 
   async update(_id, olds, raw) {

@@ -786,6 +786,13 @@ do_read() {
   done
 }
 
+# apache2: the MPM modules enabled now (one line), so a preview can tell an MPM switch (a restart) ahead.
+do_mpm_read() {
+  [ "$kind" = apache2 ] || { say "mpm-read is for the apache2 set"; exit 2; }
+  if [ -d /etc/apache2/mods-enabled ]; then apache_mpms /etc/apache2; fi
+  printf '\n'
+}
+
 do_fetch() {
   shift 7
   cd -- "$root/" || exit
@@ -830,5 +837,6 @@ case "$action" in
   delete) do_delete ;;
   check) do_check "$@" ;;
   takeover-read) do_takeover_read "$@" ;;
+  mpm-read) do_mpm_read ;;
   *) say "unknown action: $action"; exit 2 ;;
 esac
