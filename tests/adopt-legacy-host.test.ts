@@ -220,6 +220,22 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(readdirSync(hostPath(T, "legacy", "/etc/apache2")).filter((f) => f.startsWith("globenet"))).toEqual([]);
   }, 300_000);
 
+  it("refuses to take over a hand-made PHP-FPM pool sharing its file with a pool the data lacks, naming file and line, and changes nothing", async () => {
+    // FPM would merge two [alice] sections into one pool: the takeover moves the hand-made file
+    // aside, which it cannot do here without stopping [legacyapp].
+    const shared = hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/zz-shared.conf");
+    writeFileSync(shared, "[legacyapp]\nuser = www-data\nlisten = /run/php/legacyapp.sock\npm = ondemand\npm.max_children = 2\n\n[alice]\npm.max_children = 9\n");
+    try {
+      const r = await engine("preview", "--adopt");
+      expect(r.status).toBe(1);
+      expect(r.stdout + r.stderr).toContain("/etc/php/8.2/fpm/pool.d/zz-shared.conf:7: the hand-made pool [alice] shares its file with [legacyapp] (line 1), which the data does not have");
+    } finally {
+      rmSync(shared);
+    }
+    expect(readdirSync(hostPath(T, "legacy", "/etc/php/8.2/fpm")).filter((f) => f.startsWith("globenet"))).toEqual([]);
+    expect(existsSync(hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/alice.conf"))).toBe(true);
+  }, 300_000);
+
   it("preview --adopt: everything running is taken over, nothing made anew, replaced or deleted; the takeovers are updates", async () => {
     const file = join(tmp, "plan.json");
     const r = await engine("preview", "--adopt", "--plan-json", file);
@@ -231,9 +247,9 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     const made = steps.filter((s) => !["import", "update"].includes(s.op)).map((s) => `${s.op} ${s.type} ${s.name}`);
     expect(made.filter((m) => !/^create globenet:(hosting:Crontab|db:ServerSettings) /.test(m))).toEqual([]);
     expect(steps.filter((s) => s.op === "import").map((s) => s.name).sort()).toEqual(expect.arrayContaining(["alice", "bob", "alice_wp", "bob_old", "legacy-apache2", "legacy-bind"]));
-    expect(steps.filter((s) => s.op === "update").map((s) => s.name)).toEqual(expect.arrayContaining(["legacy-apache2", "legacy-bind"]));
+    expect(steps.filter((s) => s.op === "update").map((s) => s.name)).toEqual(expect.arrayContaining(["legacy-apache2", "legacy-bind", "legacy-php8.2"]));
     // The takeovers, in the preview a volunteer reads:
-    for (const set of ["legacy-apache2", "legacy-bind"]) expect(r.stdout).toMatch(new RegExp(`~ +globenet:files:FileSet ${set} update \\[diff: \\+takeover`));
+    for (const set of ["legacy-apache2", "legacy-bind", "legacy-php8.2"]) expect(r.stdout).toMatch(new RegExp(`~ +globenet:files:FileSet ${set} update \\[diff: \\+takeover`));
   }, 300_000);
 
   it("up --adopt: the probe, asking each site every 200 ms since the import, saw no request fail", async () => {
@@ -243,7 +259,7 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
       expect(r.status, r.stderr + r.stdout).toBe(0);
       expect(r.stdout).not.toMatch(/up of legacy: .*(replace|delete)/);
       // Where the takeover kept the hand-made files it disabled, said after the apply.
-      expect(r.stdout).toMatch(/^takeover: on legacy, the hand-made definitions it disabled are kept in \/etc\/apache2\/globenet-takeover\.\S+, \/etc\/bind\/globenet-takeover\.\S+ \(putting them back/m);
+      expect(r.stdout).toMatch(/^takeover: on legacy, the hand-made definitions it disabled are kept in \/etc\/apache2\/globenet-takeover\.\S+, \/etc\/bind\/globenet-takeover\.\S+, \/etc\/php\/8\.2\/fpm\/globenet-takeover\.\S+ \(putting them back/m);
     } finally {
       writeFileSync(PROBE_STOP(), "");
       await done;
@@ -294,6 +310,11 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(backups).toHaveLength(1);
     expect(readdirSync(hostPath(T, "legacy", `/etc/apache2/${backups[0]}/sites-enabled`)).sort()).toEqual(["alice-old.conf", "alice.conf", "bob.conf", "orphan.conf", "shop.conf"]);
     expect(existsSync(hostPath(T, "legacy", "/etc/apache2/sites-available/alice.conf"))).toBe(true);
+    // The hand-made pool of Globenet's name [alice] is moved aside (FPM would have merged the two), kept in its backup folder.
+    expect(existsSync(hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/alice.conf"))).toBe(false);
+    const pools = readdirSync(hostPath(T, "legacy", "/etc/php/8.2/fpm")).filter((f) => f.startsWith("globenet-takeover."));
+    expect(pools).toHaveLength(1);
+    expect(readFileSync(hostPath(T, "legacy", `/etc/php/8.2/fpm/${pools[0]}/pool.d/alice.conf`), "utf8")).toMatch(/^\[alice\]\nuser = alice\n/);
   });
 
   it("then an ordinary preview finds nothing to do", async () => {

@@ -6,7 +6,7 @@ import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
-import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, servedSerialOf, type TakeoverKind } from "./takeover";
+import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, servedSerialOf, type TakeoverKind } from "./takeover";
 
 export type { FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
 export { liveRoot } from "./file-set-inputs";
@@ -106,7 +106,8 @@ function pendingTakeover(i: Pick<FileSetInputs, "takeover">, olds?: Partial<File
 
 /** Reads the host's hand-made definitions of `names` (takeover-read of file-set.sh). */
 async function readHand(where: Where, names: string[]): Promise<{ confs: Record<string, string>; serials: Record<string, string>; apacheS: string }> {
-  const r = await run(where.target, SCRIPT, { args: scriptArgs(where, "takeover-read", "-", ...names), what: `reading the hand-made ${where.kind === "apache2" ? "vhosts" : "zones"} a takeover replaces` });
+  const what = where.kind === "apache2" ? "vhosts" : where.kind === "php-fpm" ? "PHP-FPM pools" : "zones";
+  const r = await run(where.target, SCRIPT, { args: scriptArgs(where, "takeover-read", "-", ...names), what: `reading the hand-made ${what} a takeover replaces` });
   const parts = r.stdout.split("\0");
   const out = { confs: {} as Record<string, string>, serials: {} as Record<string, string>, apacheS: "" };
   for (let k = 0; k + 2 < parts.length; k += 3) {
@@ -120,7 +121,7 @@ async function readHand(where: Where, names: string[]): Promise<{ confs: Record<
 
 /** What is hand-made among `names` on the host, as takeover steps; undefined when nothing is (the set alone defines them). */
 async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps | undefined> {
-  if (names.length === 0 || (where.kind !== "apache2" && where.kind !== "bind-primary")) return undefined;
+  if (names.length === 0 || (where.kind !== "apache2" && where.kind !== "bind-primary" && where.kind !== "php-fpm")) return undefined;
   const kind = where.kind as TakeoverKind;
   const hand = await readHand(where, names);
   const fail = (problems: string[]) => {
@@ -131,6 +132,12 @@ async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps |
     if (plan.problems.length > 0) fail(plan.problems);
     if (plan.disable.length === 0) return undefined;
     return { args: plan.disable.map((e) => `disable-site=${e}`), files: {}, served: {} };
+  }
+  if (kind === "php-fpm") {
+    const plan = planFpmTakeover(hand.confs, names);
+    if (plan.problems.length > 0) fail(plan.problems);
+    if (plan.disable.length === 0) return undefined;
+    return { args: plan.disable.map((f) => `disable-pool=${f}`), files: {}, served: {} };
   }
   const plan = planBindTakeover(hand.confs, names);
   if (plan.problems.length > 0) fail(plan.problems);
