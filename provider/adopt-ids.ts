@@ -124,3 +124,12 @@ export function parseImportId(importId: string): { id: string; facts: Props } | 
   if (!facts || typeof facts !== "object" || Array.isArray(facts)) throw new Error(`the adoption id of ${importId.slice(0, at)} carries no facts object`);
   return { id: importId.slice(0, at), facts: facts as Props };
 }
+
+/** A plain JSON value without its undefined fields, at any depth (undefined in a list becomes null, as JSON says). */
+export function definedOnly<T>(v: T): T {
+  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : definedOnly(x))) as T;
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, definedOnly(x)])) as T;
+  }
+  return v;
+}
