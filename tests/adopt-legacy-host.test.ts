@@ -202,37 +202,43 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
       while (!/^(200|301)$/.test(code) && Date.now() < until) code = run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${s}`, `http://${LEGACY_ADDRESS}/`]).stdout;
       expect(code, s).toMatch(/^(200|301)$/);
     }
-      // From here to the end of the adoption, a probe asks each site for its page every 200 ms.
+    // From here to the end of the adoption, a probe asks each site for its page every 200 ms.
     probe = spawn("bash", ["-c", `while [ ! -e "$1" ]; do for h in "\${@:2}"; do printf '%s %s\\n' "$h" "$(curl -s -o /dev/null -m 2 -w '%{http_code}' -H "Host: $h" http://${LEGACY_ADDRESS}/ || true)"; done; sleep 0.2; done >> "$0"`, PROBE_LOG(), PROBE_STOP(), ...SITES], { stdio: "ignore" });
   });
 
-  it("refuses a takeover that would stop serving a name the data lacks, naming the hand-made file, and changes nothing", async () => {
-    // A hand-made vhost answering alice.example and also a name no member's site has.
-    const extra = hostPath(T, "legacy", "/etc/apache2/sites-enabled/zz-extra.conf");
-    writeFileSync(extra, "<VirtualHost *:80>\n  ServerName www.alice.example\n  ServerAlias forgotten.example\n  DocumentRoot /var/www/orphan\n</VirtualHost>\n");
+  /** A hand-made file put on the host makes preview --adopt refuse with `message`; nothing of Globenet's appears under `etc`. */
+  const refusedWith = async (path: string, content: string, message: string, etc: string) => {
+    const file = hostPath(T, "legacy", path);
+    writeFileSync(file, content);
     try {
       const r = await engine("preview", "--adopt");
       expect(r.status).toBe(1);
-      expect(r.stdout + r.stderr).toContain("/etc/apache2/sites-enabled/zz-extra.conf: it also serves forgotten.example, which the data does not: disabling it would stop serving it");
+      expect(r.stdout + r.stderr).toContain(message);
     } finally {
-      rmSync(extra);
+      rmSync(file);
     }
-    expect(readdirSync(hostPath(T, "legacy", "/etc/apache2")).filter((f) => f.startsWith("globenet"))).toEqual([]);
+    expect(readdirSync(hostPath(T, "legacy", etc)).filter((f) => f.startsWith("globenet"))).toEqual([]);
+  };
+
+  it("refuses a takeover that would stop serving a name the data lacks, naming the hand-made file, and changes nothing", async () => {
+    // A hand-made vhost answering alice.example and also a name no member's site has.
+    await refusedWith(
+      "/etc/apache2/sites-enabled/zz-extra.conf",
+      "<VirtualHost *:80>\n  ServerName www.alice.example\n  ServerAlias forgotten.example\n  DocumentRoot /var/www/orphan\n</VirtualHost>\n",
+      "/etc/apache2/sites-enabled/zz-extra.conf: it also serves forgotten.example, which the data does not: disabling it would stop serving it",
+      "/etc/apache2",
+    );
   }, 300_000);
 
   it("refuses to take over a hand-made PHP-FPM pool sharing its file with a pool the data lacks, naming file and line, and changes nothing", async () => {
     // FPM would merge two [alice] sections into one pool: the takeover moves the hand-made file
     // aside, which it cannot do here without stopping [legacyapp].
-    const shared = hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/zz-shared.conf");
-    writeFileSync(shared, "[legacyapp]\nuser = www-data\nlisten = /run/php/legacyapp.sock\npm = ondemand\npm.max_children = 2\n\n[alice]\npm.max_children = 9\n");
-    try {
-      const r = await engine("preview", "--adopt");
-      expect(r.status).toBe(1);
-      expect(r.stdout + r.stderr).toContain("/etc/php/8.2/fpm/pool.d/zz-shared.conf:7: the hand-made pool [alice] shares its file with [legacyapp] (line 1), which the data does not have");
-    } finally {
-      rmSync(shared);
-    }
-    expect(readdirSync(hostPath(T, "legacy", "/etc/php/8.2/fpm")).filter((f) => f.startsWith("globenet"))).toEqual([]);
+    await refusedWith(
+      "/etc/php/8.2/fpm/pool.d/zz-shared.conf",
+      "[legacyapp]\nuser = www-data\nlisten = /run/php/legacyapp.sock\npm = ondemand\npm.max_children = 2\n\n[alice]\npm.max_children = 9\n",
+      "/etc/php/8.2/fpm/pool.d/zz-shared.conf:7: the hand-made pool [alice] shares its file with [legacyapp] (line 1), which the data does not have",
+      "/etc/php/8.2/fpm",
+    );
     expect(existsSync(hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/alice.conf"))).toBe(true);
   }, 300_000);
 
