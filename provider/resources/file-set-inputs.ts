@@ -55,6 +55,11 @@ export interface FileSetOutputs extends Omit<FileSetInputs, "files"> {
   takeover?: string[];
   /** Where the last takeover kept the hand-made files it disabled (on the host). */
   takeoverBackup?: string;
+  /**
+   * apache2: the MPM modules enabled on the host when last read (adoption, refresh) or as the
+   * apply leaves them (./apache-mpm.ts); one other than mpm-itk's means the apply restarts Apache.
+   */
+  mpm?: string;
 }
 
 /** Where each kind's files live on the host: a symlink to `<root>.d/<generation>`. */
@@ -98,7 +103,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup", "mpm"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -207,8 +212,8 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
   // takeover (adoption)
   const takeover = news.takeover ?? undefined;
   if (known(takeover) && takeover !== undefined) {
-    if (kind !== "apache2" && kind !== "bind-primary") fail("takeover", `only for kinds apache2 and bind-primary, not ${String(kind)}`);
-    else if (!Array.isArray(takeover)) fail("takeover", "must be a list of zone or site names");
+    if (kind !== "apache2" && kind !== "bind-primary" && kind !== "php-fpm") fail("takeover", `only for kinds apache2, bind-primary and php-fpm, not ${String(kind)}`);
+    else if (!Array.isArray(takeover)) fail("takeover", "must be a list of zone, site or pool names");
     else takeover.forEach((n, i) => {
       if (known(n) && (typeof n !== "string" || !TAKEOVER_NAME.test(n))) fail(`takeover[${i}]`, `not a lowercase zone or site name: ${JSON.stringify(n)}`);
     });

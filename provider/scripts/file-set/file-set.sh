@@ -17,6 +17,7 @@
 #   disable-site=ENTRY   apache2: move /etc/apache2/sites-enabled/ENTRY to the backup folder
 #   conf=PATH            bind: replace /etc/bind/named.conf* PATH by the tar's .takeover/<its name>
 #   keys=ZONE:DIR        bind: copy ZONE's DNSSEC key files from DIR into Globenet's key directory
+#   disable-pool=FILE    php-fpm: move /etc/php/VER/fpm/pool.d/FILE (a hand-made pool of a Globenet name) to the backup folder
 # all done between the swap and the one reload, after the whole configuration is checked.
 #
 # Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
@@ -349,6 +350,8 @@ check_php_fpm() {
   local f pools=/etc/php/$ver/fpm/pool.d
   mkdir -- "$tmp/host-pool.d" || return
   for f in "$pools"/*.conf; do
+    # A takeover's hand-made pools are checked as moved aside, as they will be at the reload.
+    if printf '%s\n' "${takeover_pools[@]}" | grep -qxF -- "$(basename -- "$f")"; then continue; fi
     if [ -f "$f" ] && [ "$f" != "$(fpm_stock_pool)" ]; then cp -- "$f" "$tmp/host-pool.d/" || return; fi
   done
   {
@@ -695,7 +698,7 @@ unpack_stage() {
 }
 
 # ─── takeover (adoption) ───────────────────────────────────────────────────────────────────────
-takeover_sites=() takeover_confs=() takeover_keys=() takeover_backup=""
+takeover_sites=() takeover_confs=() takeover_keys=() takeover_pools=() takeover_backup=""
 parse_takeover() {
   shift 7
   local a v
@@ -711,6 +714,11 @@ parse_takeover() {
         case "$v" in /etc/bind/named.conf|/etc/bind/named.conf.*) ;; *) say "not a named.conf file of /etc/bind: $v"; exit 2 ;; esac
         case "${v#/etc/bind/}" in *[!A-Za-z0-9._-]*|*..*) say "not a named.conf file of /etc/bind: $v"; exit 2 ;; esac
         takeover_confs+=("$v") ;;
+      disable-pool=*)
+        [ "$k" = php_fpm ] || { say "disable-pool is for php-fpm sets"; exit 2; }
+        case "$v" in ''|.*|*[!A-Za-z0-9._-]*) say "not a pool.d file name: $v"; exit 2 ;; esac
+        case "$v" in *.conf) ;; *) say "not a pool.d file name: $v"; exit 2 ;; esac
+        takeover_pools+=("$v") ;;
       keys=*)
         [ "$kind" = bind-primary ] || { say "keys is for bind-primary sets"; exit 2; }
         case "$v" in *:/*) ;; *) say "keys wants ZONE:DIR, not $v"; exit 2 ;; esac
@@ -721,7 +729,7 @@ parse_takeover() {
     esac
   done
 }
-takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ]; }
+takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ] || [ "${#takeover_pools[@]}" -gt 0 ]; }
 
 # The edited named.conf files come in the tar under .takeover/: out of the stage before the check.
 take_takeover_files() {
@@ -766,6 +774,13 @@ takeover_disable() {
       say "takeover: disabled the hand-made site /etc/apache2/sites-enabled/$e (kept in $takeover_backup/sites-enabled)"
     fi
   done
+  for e in "${takeover_pools[@]}"; do
+    if [ -f "/etc/php/$ver/fpm/pool.d/$e" ]; then
+      install -d -m 0750 -- "$takeover_backup/pool.d" || return
+      mv -- "/etc/php/$ver/fpm/pool.d/$e" "$takeover_backup/pool.d/$e" || return
+      say "takeover: moved the hand-made pool file /etc/php/$ver/fpm/pool.d/$e aside (kept in $takeover_backup/pool.d)"
+    fi
+  done
   for c in "${takeover_confs[@]}"; do
     cp -p -- "$c" "$takeover_backup/" || return
     # cat into the file: its owner and mode stay (the new content comes from the temp dir)
@@ -806,7 +821,12 @@ do_takeover_read() {
         { as_bind rndc zonestatus "$n" 2>/dev/null || true; } | base64 -w0
         printf '\0'
       done ;;
-    *) say "takeover-read is for apache2 and bind-primary sets"; exit 2 ;;
+    php-fpm)
+      # The main configuration and the pool files FPM includes (the stock one too: it may define a pool of a Globenet name).
+      for f in "$(fpm_conf)" /etc/php/"$ver"/fpm/pool.d/*.conf; do
+        if [ -f "$f" ] && [ ! -L "$f" ]; then printf 'conf\0%s\0' "$f"; base64 -w0 < "$f"; printf '\0'; fi
+      done ;;
+    *) say "takeover-read is for apache2, bind-primary and php-fpm sets"; exit 2 ;;
   esac
 }
 
@@ -874,6 +894,13 @@ do_read() {
   done
 }
 
+# apache2: the MPM modules enabled now (one line), so a preview can tell an MPM switch (a restart) ahead.
+do_mpm_read() {
+  [ "$kind" = apache2 ] || { say "mpm-read is for the apache2 set"; exit 2; }
+  if [ -d /etc/apache2/mods-enabled ]; then apache_mpms /etc/apache2; fi
+  printf '\n'
+}
+
 do_fetch() {
   shift 7
   cd -- "$root/" || exit
@@ -918,5 +945,6 @@ case "$action" in
   delete) do_delete ;;
   check) do_check "$@" ;;
   takeover-read) do_takeover_read "$@" ;;
+  mpm-read) do_mpm_read ;;
   *) say "unknown action: $action"; exit 2 ;;
 esac
