@@ -93,13 +93,13 @@ export function adoptionOf(r: { type: string; name: string; custom: boolean; pro
 }
 
 /**
- * The props an adopted resource is declared with: an apache2 or bind-primary file set gets
+ * The props an adopted resource is declared with: an apache2, bind-primary or php-fpm file set gets
  * `takeover`, the names it defines, so its update disables their hand-made definitions on the
  * host in the same checked reload (explicit: only adoption asks it; the preview shows it as an
  * update of "takeover"). Other resources: as they are.
  */
 export function adoptedProps(type: string, props: Props): Props {
-  if (type !== RESOURCE_TOKENS.fileSet || (props.kind !== "apache2" && props.kind !== "bind-primary")) return props;
+  if (type !== RESOURCE_TOKENS.fileSet || (props.kind !== "apache2" && props.kind !== "bind-primary" && props.kind !== "php-fpm")) return props;
   const files = props.files && typeof props.files === "object" ? (props.files as Record<string, unknown>) : {};
   const texts = Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => typeof e[1] === "string"));
   return { ...props, takeover: takeoverNames(props.kind, texts) };
@@ -123,4 +123,13 @@ export function parseImportId(importId: string): { id: string; facts: Props } | 
   }
   if (!facts || typeof facts !== "object" || Array.isArray(facts)) throw new Error(`the adoption id of ${importId.slice(0, at)} carries no facts object`);
   return { id: importId.slice(0, at), facts: facts as Props };
+}
+
+/** A plain JSON value without its undefined fields, at any depth (undefined in a list becomes null, as JSON says). */
+export function definedOnly<T>(v: T): T {
+  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : definedOnly(x))) as T;
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, definedOnly(x)])) as T;
+  }
+  return v;
 }

@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import type { ResourceType } from "./types";
 import { registry } from "./registry";
 import { dryRunImpl } from "./dry-run";
-import { parseImportId } from "./adopt-ids";
+import { definedOnly, parseImportId } from "./adopt-ids";
 
 /** The type token's last part picks the implementation: globenet:<module>:<Type>. */
 function typeOf(urn: string): { token: string; impl: ResourceType } {
@@ -49,7 +49,9 @@ const provider: Provider = {
       const { token, impl } = typeOf(urn);
       if (!impl.adopt) throw new Error(`${token} ${adopting.id}: this type is not adopted (provider/adopt-ids.ts says why)`);
       const r = await impl.adopt(adopting.id, adopting.facts);
-      return { id: adopting.id, props: r.outs, inputs: r.inputs };
+      // The SDK's server turns these into protobuf Structs, which refuse an undefined value
+      // ("Unexpected struct type."): a field the host does not have (an account's passwordHash) is left out.
+      return { id: adopting.id, props: definedOnly(r.outs), inputs: definedOnly(r.inputs) };
     }
     const live = await typeOf(urn).impl.read(id, props);
     // An empty id tells the engine the resource is gone.

@@ -68,6 +68,9 @@ PACKAGES=(
   libnet-ssleay-perl     # swaks' STARTTLS and SMTPS
   libio-socket-ssl-perl  # swaks' STARTTLS and SMTPS
   libauthen-sasl-perl    # swaks' AUTH PLAIN/LOGIN
+  opendkim               # DKIM signing of what members submit, verification of what arrives (the mail host's milter)
+  opendkim-tools         # opendkim-genkey: each domain's DKIM key, made on the mail host
+  python3-dkim           # tests/mail-daemons.test.ts verifies the DKIM signature against the TXT record we publish
 )
 # The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
 UNIT_PACKAGES=(

@@ -10,7 +10,8 @@
  * each database keeps its rows (CHECKSUM TABLE) and its old password still opens it; the
  * hand-made files the takeover disabled are kept in the backup folder it names. Beside it, a
  * hand-made vhost that also serves a name the data lacks makes the adoption refuse, naming it.
- * Before the adoption, the runbook's one planned restart: Apache switched to mpm-itk.
+ * On mpm_event the adoption is refused first (preview and up's guard), naming the host, its MPM
+ * and the runbook's command; then the runbook's one planned restart switches Apache to mpm-itk.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -127,26 +128,7 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     for (const s of SITES) expect(run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${s}`, `http://${LEGACY_ADDRESS}/`]).stdout, s).toMatch(/^(200|301)$/);
   });
 
-  it("the runbook's step before adopting: Apache switched to mpm-itk at a quiet hour (an MPM changes only with a restart)", () => {
-    const on = (cmd: string, args: string[]) => runOnHost(T, "legacy", cmd, args, { timeoutMs: 60_000 });
-    expect(on("a2dismod", ["-q", "mpm_event"]).status).toBe(0);
-    expect(on("a2enmod", ["-q", "mpm_itk"]).status).toBe(0);
-    // A full stop and start: apache2ctl restart (a HUP) cannot change the MPM either.
-    expect(on("apache2ctl", ["stop"]).status).toBe(0);
-    const down = Date.now() + 10_000;
-    while (run("curl", ["-s", "-o", "/dev/null", "-m", "1", `http://${LEGACY_ADDRESS}/`]).status === 0 && Date.now() < down) run("sleep", ["0.2"]);
-    expect(on("apache2ctl", ["start"]).status).toBe(0);
-    for (const s of SITES) {
-      const until = Date.now() + 10_000;
-      let code = "";
-      while (!/^(200|301)$/.test(code) && Date.now() < until) code = run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${s}`, `http://${LEGACY_ADDRESS}/`]).stdout;
-      expect(code, s).toMatch(/^(200|301)$/);
-    }
-  });
-
   it("import, then the volunteer's review: the mapping file, each remaining guess decided; validate accepts the files", async () => {
-    // From here to the end of the adoption, a probe asks each site for its page every 200 ms.
-    probe = spawn("bash", ["-c", `while [ ! -e "$1" ]; do for h in "\${@:2}"; do printf '%s %s\\n' "$h" "$(curl -s -o /dev/null -m 2 -w '%{http_code}' -H "Host: $h" http://${LEGACY_ADDRESS}/ || true)"; done; sleep 0.2; done >> "$0"`, PROBE_LOG(), PROBE_STOP(), ...SITES], { stdio: "ignore" });
     const map = join(tmp, "import-map.yaml");
     writeFileSync(map, ["accounts:", "  alice: { name: Alice Martin, email: alice@alice.example }", "  bob: { name: Bob, email: bob@bob.example }", "  mallory: { name: Mallory, email: mallory@bob.example }", "sites:", "  orphan.example: { member: bob }", "zones:", "  alice.example: { owner: alice }", "  alice-old.example: { owner: alice }", "  bob.example: { owner: bob }", "  orphan.example: { owner: bob }", "databases:", "  bob_old: { member: bob }", ""].join("\n"));
     const r = await engine("import", "all", "--host", "legacy", "--map", map);
@@ -184,18 +166,80 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(v.status).toBe(0);
   }, 120_000);
 
-  it("refuses a takeover that would stop serving a name the data lacks, naming the hand-made file, and changes nothing", async () => {
-    // A hand-made vhost answering alice.example and also a name no member's site has.
-    const extra = hostPath(T, "legacy", "/etc/apache2/sites-enabled/zz-extra.conf");
-    writeFileSync(extra, "<VirtualHost *:80>\n  ServerName www.alice.example\n  ServerAlias forgotten.example\n  DocumentRoot /var/www/orphan\n</VirtualHost>\n");
+  it("on mpm_event the adoption is refused before anything changes, naming the host, its MPM and the runbook's command", async () => {
+    const mods = () => readdirSync(hostPath(T, "legacy", "/etc/apache2/mods-enabled")).filter((f) => /^mpm_.*\.load$/.test(f)).sort();
+    expect(mods()).toEqual(["mpm_event.load"]);
+    const said = "legacy: Apache runs mpm_event there; Globenet's sites need mpm-itk, and Apache changes its MPM only with a full restart";
+    const how = "ssh root@legacy 'a2dismod -q mpm_event && a2enmod -q mpm_itk && systemctl restart apache2'";
+    const p = await engine("preview", "--adopt");
+    expect(p.status).toBe(1);
+    expect(p.stdout).toContain("adoption: REFUSED — it would restart Apache to change its MPM, which is not allowed; nothing was changed:");
+    expect(p.stdout).toContain(said);
+    expect(p.stdout).toContain(how);
+    // The apply's own guard refuses it too (the adoption's allowance would be --allow restart/legacy).
+    const u = await engine("up", "--adopt");
+    expect(u.status).toBe(1);
+    expect(u.stdout).toContain("guard: BLOCKED — this apply would restart Apache (an MPM change), which is not allowed:");
+    expect(u.stdout).toContain(said);
+    expect(u.stderr).toContain("refused by the guard before changing anything");
+    // Nothing changed: the MPM, the hand-made vhosts, no Globenet set.
+    expect(mods()).toEqual(["mpm_event.load"]);
+    expect(readdirSync(hostPath(T, "legacy", "/etc/apache2")).filter((f) => f.startsWith("globenet"))).toEqual([]);
+  }, 600_000);
+
+  it("the runbook's step before adopting: Apache switched to mpm-itk at a quiet hour (an MPM changes only with a restart)", () => {
+    const on = (cmd: string, args: string[]) => runOnHost(T, "legacy", cmd, args, { timeoutMs: 60_000 });
+    expect(on("a2dismod", ["-q", "mpm_event"]).status).toBe(0);
+    expect(on("a2enmod", ["-q", "mpm_itk"]).status).toBe(0);
+    // A full stop and start: apache2ctl restart (a HUP) cannot change the MPM either.
+    expect(on("apache2ctl", ["stop"]).status).toBe(0);
+    const down = Date.now() + 10_000;
+    while (run("curl", ["-s", "-o", "/dev/null", "-m", "1", `http://${LEGACY_ADDRESS}/`]).status === 0 && Date.now() < down) run("sleep", ["0.2"]);
+    expect(on("apache2ctl", ["start"]).status).toBe(0);
+    for (const s of SITES) {
+      const until = Date.now() + 10_000;
+      let code = "";
+      while (!/^(200|301)$/.test(code) && Date.now() < until) code = run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${s}`, `http://${LEGACY_ADDRESS}/`]).stdout;
+      expect(code, s).toMatch(/^(200|301)$/);
+    }
+    // From here to the end of the adoption, a probe asks each site for its page every 200 ms.
+    probe = spawn("bash", ["-c", `while [ ! -e "$1" ]; do for h in "\${@:2}"; do printf '%s %s\\n' "$h" "$(curl -s -o /dev/null -m 2 -w '%{http_code}' -H "Host: $h" http://${LEGACY_ADDRESS}/ || true)"; done; sleep 0.2; done >> "$0"`, PROBE_LOG(), PROBE_STOP(), ...SITES], { stdio: "ignore" });
+  });
+
+  /** A hand-made file put on the host makes preview --adopt refuse with `message`; nothing of Globenet's appears under `etc`. */
+  const refusedWith = async (path: string, content: string, message: string, etc: string) => {
+    const file = hostPath(T, "legacy", path);
+    writeFileSync(file, content);
     try {
       const r = await engine("preview", "--adopt");
       expect(r.status).toBe(1);
-      expect(r.stdout + r.stderr).toContain("/etc/apache2/sites-enabled/zz-extra.conf: it also serves forgotten.example, which the data does not: disabling it would stop serving it");
+      expect(r.stdout + r.stderr).toContain(message);
     } finally {
-      rmSync(extra);
+      rmSync(file);
     }
-    expect(readdirSync(hostPath(T, "legacy", "/etc/apache2")).filter((f) => f.startsWith("globenet"))).toEqual([]);
+    expect(readdirSync(hostPath(T, "legacy", etc)).filter((f) => f.startsWith("globenet"))).toEqual([]);
+  };
+
+  it("refuses a takeover that would stop serving a name the data lacks, naming the hand-made file, and changes nothing", async () => {
+    // A hand-made vhost answering alice.example and also a name no member's site has.
+    await refusedWith(
+      "/etc/apache2/sites-enabled/zz-extra.conf",
+      "<VirtualHost *:80>\n  ServerName www.alice.example\n  ServerAlias forgotten.example\n  DocumentRoot /var/www/orphan\n</VirtualHost>\n",
+      "/etc/apache2/sites-enabled/zz-extra.conf: it also serves forgotten.example, which the data does not: disabling it would stop serving it",
+      "/etc/apache2",
+    );
+  }, 300_000);
+
+  it("refuses to take over a hand-made PHP-FPM pool sharing its file with a pool the data lacks, naming file and line, and changes nothing", async () => {
+    // FPM would merge two [alice] sections into one pool: the takeover moves the hand-made file
+    // aside, which it cannot do here without stopping [legacyapp].
+    await refusedWith(
+      "/etc/php/8.2/fpm/pool.d/zz-shared.conf",
+      "[legacyapp]\nuser = www-data\nlisten = /run/php/legacyapp.sock\npm = ondemand\npm.max_children = 2\n\n[alice]\npm.max_children = 9\n",
+      "/etc/php/8.2/fpm/pool.d/zz-shared.conf:7: the hand-made pool [alice] shares its file with [legacyapp] (line 1), which the data does not have",
+      "/etc/php/8.2/fpm",
+    );
+    expect(existsSync(hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/alice.conf"))).toBe(true);
   }, 300_000);
 
   it("preview --adopt: everything running is taken over, nothing made anew, replaced or deleted; the takeovers are updates", async () => {
@@ -209,9 +253,9 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     const made = steps.filter((s) => !["import", "update"].includes(s.op)).map((s) => `${s.op} ${s.type} ${s.name}`);
     expect(made.filter((m) => !/^create globenet:(hosting:Crontab|db:ServerSettings) /.test(m))).toEqual([]);
     expect(steps.filter((s) => s.op === "import").map((s) => s.name).sort()).toEqual(expect.arrayContaining(["alice", "bob", "alice_wp", "bob_old", "legacy-apache2", "legacy-bind"]));
-    expect(steps.filter((s) => s.op === "update").map((s) => s.name)).toEqual(expect.arrayContaining(["legacy-apache2", "legacy-bind"]));
+    expect(steps.filter((s) => s.op === "update").map((s) => s.name)).toEqual(expect.arrayContaining(["legacy-apache2", "legacy-bind", "legacy-php8.2"]));
     // The takeovers, in the preview a volunteer reads:
-    for (const set of ["legacy-apache2", "legacy-bind"]) expect(r.stdout).toMatch(new RegExp(`~ +globenet:files:FileSet ${set} update \\[diff: \\+takeover`));
+    for (const set of ["legacy-apache2", "legacy-bind", "legacy-php8.2"]) expect(r.stdout).toMatch(new RegExp(`~ +globenet:files:FileSet ${set} update \\[diff: \\+takeover`));
   }, 300_000);
 
   it("up --adopt: the probe, asking each site every 200 ms since the import, saw no request fail", async () => {
@@ -220,6 +264,8 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
       const r = await engine("up", "--adopt");
       expect(r.status, r.stderr + r.stdout).toBe(0);
       expect(r.stdout).not.toMatch(/up of legacy: .*(replace|delete)/);
+      // Where the takeover kept the hand-made files it disabled, said after the apply.
+      expect(r.stdout).toMatch(/^takeover: on legacy, the hand-made definitions it disabled are kept in \/etc\/apache2\/globenet-takeover\.\S+, \/etc\/bind\/globenet-takeover\.\S+, \/etc\/php\/8\.2\/fpm\/globenet-takeover\.\S+ \(putting them back/m);
     } finally {
       writeFileSync(PROBE_STOP(), "");
       await done;
@@ -270,6 +316,11 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(backups).toHaveLength(1);
     expect(readdirSync(hostPath(T, "legacy", `/etc/apache2/${backups[0]}/sites-enabled`)).sort()).toEqual(["alice-old.conf", "alice.conf", "bob.conf", "orphan.conf", "shop.conf"]);
     expect(existsSync(hostPath(T, "legacy", "/etc/apache2/sites-available/alice.conf"))).toBe(true);
+    // The hand-made pool of Globenet's name [alice] is moved aside (FPM would have merged the two), kept in its backup folder.
+    expect(existsSync(hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/alice.conf"))).toBe(false);
+    const pools = readdirSync(hostPath(T, "legacy", "/etc/php/8.2/fpm")).filter((f) => f.startsWith("globenet-takeover."));
+    expect(pools).toHaveLength(1);
+    expect(readFileSync(hostPath(T, "legacy", `/etc/php/8.2/fpm/${pools[0]}/pool.d/alice.conf`), "utf8")).toMatch(/^\[alice\]\nuser = alice\n/);
   });
 
   it("then an ordinary preview finds nothing to do", async () => {

@@ -125,6 +125,6 @@ describe("the one error path", () => {
     const guard = COMMANDS.find((c) => c.name === "guard") as Command;
     const help = commandHelp(guard);
     expect(help).toMatch(/^ {2}--max-share N +largest share of members or zones removed at once \(default: 0\.1\)$/m);
-    expect(help).toMatch(/^ {2}--allow PATH +allow PATH, as an Allow-Destroy line would \(repeatable\)$/m);
+    expect(help).toMatch(/^ {2}--allow PATH +allow PATH, as an Allow-Destroy line would \(restart\/HOST, as Allow-Restart: HOST\) \(repeatable\)$/m);
   });
 });

@@ -13,15 +13,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { formatDiagnostic } from "../lib/load/diagnostic";
-import { mailPlan, type MailPlan } from "../lib/model/mail";
-import { renderMailFiles } from "../lib/render/mail";
-import { baseFiles, writeTree } from "./helpers/data-tree";
+import { dkimKeyPath, dkimRecordValue, mailPlan, type MailPlan } from "../lib/model/mail";
+import { opendkimRun, renderMailFiles } from "../lib/render/mail";
+import { baseFiles, inventoryWithMailHost, writeTree } from "./helpers/data-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok =
-  requireTools("postfix", "postmap", "postqueue", "dovecot", "doveconf", "doveadm", "swaks", "mkpasswd", "openssl", "useradd", "userdel") &&
+  requireTools("postfix", "postmap", "postqueue", "dovecot", "doveconf", "doveadm", "swaks", "mkpasswd", "openssl", "useradd", "userdel", "opendkim", "opendkim-genkey") &&
   requireRoot("Postfix and Dovecot start as root and deliver as the vmail user");
 
+/** OpenDKIM refuses a key below a folder others may write (/tmp): the keys live where root's folders lead. */
+const KEYS = `/var/lib/globenet-mail-test-${process.pid}`;
 const PORTS = { smtp: 2525, submission: 5587, submissions: 5465, imaps: 9993 };
 const SINK = 2626;
 const vmailUser = `gtvmail${process.pid}`;
@@ -34,15 +36,6 @@ function hash(password: string, method: "yescrypt" | "sha-512"): string {
   return `{${method === "yescrypt" ? "CRYPT" : "SHA512-CRYPT"}}${r.stdout.trim()}`;
 }
 
-function inventory(): string {
-  const inv = baseFiles()["Pulumi.test.yaml"] as string;
-  const key = /host_key: "([^"]+)"/.exec(inv)?.[1];
-  return inv.replace(
-    "    hosts:\n",
-    `    mail: { public_name: mail.globenet.example, relay: "127.0.0.1:${SINK}", default_quota_mb: 1, message_size_mb: 2 }\n    hosts:\n      mx1:\n        roles: [mail]\n        fqdn: mail.globenet.example\n        address: 192.0.2.25\n        ssh: { user: globenet-deploy, host_key: "${key}" }\n`,
-  );
-}
-
 function member(handle: string, status: string, mail: string): string {
   return `handle: ${handle}\nname: ${handle}\ncontact: { email: bureau@${handle}.example }\nstatus: ${status}\nmail:\n${mail}`;
 }
@@ -50,7 +43,7 @@ function member(handle: string, status: string, mail: string): string {
 /** The data: two members, one suspended partway through the test. */
 function tree(ondesStatus: "active" | "suspended"): Record<string, string | null> {
   return {
-    "Pulumi.test.yaml": inventory(),
+    "Pulumi.test.yaml": inventoryWithMailHost(`{ public_name: mail.globenet.example, relay: "127.0.0.1:${SINK}", default_quota_mb: 1, message_size_mb: 2 }`),
     "zones/velo-libre.example.yaml": "owner: velo-libre\n",
     "zones/ondes.example.yaml": "owner: ondes\n",
     "members/velo-libre/member.yaml": `${baseFiles()["members/velo-libre/member.yaml"]}mail:
@@ -82,6 +75,7 @@ function planFor(ondes: "active" | "suspended"): MailPlan {
     paths: {
       postfixDir: postfix(), queueDir: join(dir, "spool"), dataDir: join(dir, "lib"), mapsDir: join(postfix(), "globenet"), dovecotDir: join(dir, "dovecot"),
       dovecotBaseDir: join(dir, "run"), vmailDir: join(dir, "vmail"), vmailUser, tlsCert: join(dir, "tls", "cert.pem"), tlsKey: join(dir, "tls", "key.pem"), logFile: join(dir, "mail.log"),
+      opendkimDir: join(dir, "opendkim"), dkimKeyDir: KEYS,
     },
   });
 }
@@ -97,12 +91,21 @@ function writeFiles(p: MailPlan): void {
     if (r.status !== 0) throw new Error(`postmap ${n}: ${r.stderr}`);
   }
   writeFileSync(join(p.paths.dovecotDir, "dovecot.conf"), f.dovecot["dovecot.conf"]);
+  for (const [n, c] of Object.entries(f.opendkim)) writeFileSync(join(p.paths.opendkimDir, n), c);
   // Dovecot's auth process (user dovecot) reads the users file; nobody else may.
   for (const n of ["globenet-users", "globenet-suspended"] as const) {
     writeFileSync(join(p.paths.dovecotDir, n), f.dovecot[n], { mode: 0o640 });
     chownSync(join(p.paths.dovecotDir, n), 0, Number(run("id", ["-g", "dovecot"]).stdout));
   }
 }
+
+const readFileSafe = (f: string) => {
+  try {
+    return readFileSync(f, "utf8").trim();
+  } catch {
+    return "";
+  }
+};
 
 /** An expectation on a swaks dialogue that prints the dialogue when it fails. */
 const said = (out: string) => expect(out, out.slice(-2500));
@@ -181,6 +184,23 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
     const cert = run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mail.globenet.example", "-keyout", plan.paths.tlsKey, "-out", plan.paths.tlsCert]);
     if (cert.status !== 0) throw new Error(cert.stderr);
     chmodSync(plan.paths.tlsKey, 0o600);
+    mkdirSync(plan.paths.opendkimDir, { recursive: true });
+    // Each domain's DKIM key, made where it is used (as the mail host's key resource does), opendkim's only.
+    const dkimUid = Number(run("id", ["-u", "opendkim"]).stdout);
+    const postfixGid = Number(run("id", ["-g", "postfix"]).stdout);
+    for (const d of plan.domains) {
+      const keys = join(plan.paths.dkimKeyDir, plan.dkimSelector);
+      mkdirSync(keys, { recursive: true });
+      const g = run("opendkim-genkey", ["-b", "2048", "-d", d, "-s", plan.dkimSelector, "-D", keys]);
+      if (g.status !== 0) throw new Error(g.stderr);
+      run("mv", [join(keys, `${plan.dkimSelector}.private`), dkimKeyPath(plan.paths, plan.dkimSelector, d)]);
+      chownSync(dkimKeyPath(plan.paths, plan.dkimSelector, d), dkimUid, 0);
+      chmodSync(dkimKeyPath(plan.paths, plan.dkimSelector, d), 0o600);
+    }
+    const runDir = opendkimRun(plan.paths).dir;
+    mkdirSync(runDir, { recursive: true });
+    chownSync(runDir, dkimUid, postfixGid);
+    chmodSync(runDir, 0o750);
     writeFiles(plan);
     // The outside world: a sink that takes whatever the relay hands it.
     sink = createServer((c) => {
@@ -207,20 +227,23 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
       });
     }).listen(SINK, "127.0.0.1");
     // Dovecot detaches and keeps its output open: it writes to a file, so run() sees it end.
-    for (const [cmd, args] of [["postfix", ["-c", postfix(), "check"]], ["doveconf", ["-c", join(plan.paths.dovecotDir, "dovecot.conf"), "-n"]], ["postfix", ["-c", postfix(), "start"]], ["sh", ["-c", 'exec dovecot -c "$1" </dev/null >"$2" 2>&1', "sh", join(plan.paths.dovecotDir, "dovecot.conf"), join(dir, "dovecot.out")]]] as const) {
+    for (const [cmd, args] of [["postfix", ["-c", postfix(), "check"]], ["doveconf", ["-c", join(plan.paths.dovecotDir, "dovecot.conf"), "-n"]], ["postfix", ["-c", postfix(), "start"]], ["sh", ["-c", 'exec dovecot -c "$1" </dev/null >"$2" 2>&1', "sh", join(plan.paths.dovecotDir, "dovecot.conf"), join(dir, "dovecot.out")]], ["sh", ["-c", 'exec opendkim -x "$1" </dev/null >"$2" 2>&1', "sh", join(plan.paths.opendkimDir, "opendkim.conf"), join(dir, "opendkim.out")]]] as const) {
       const r = run(cmd, [...args]);
       if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}\n${r.stdout}`);
     }
-    await until("both daemons listening", () => (run("ss", ["-ltn"]).stdout.includes(`127.0.0.1:${PORTS.imaps}`) && run("ss", ["-ltn"]).stdout.includes(`127.0.0.1:${PORTS.smtp}`) ? true : undefined));
+    await until("the daemons listening", () => (run("ss", ["-ltn"]).stdout.includes(`127.0.0.1:${PORTS.imaps}`) && run("ss", ["-ltn"]).stdout.includes(`127.0.0.1:${PORTS.smtp}`) && run("ss", ["-lx"]).stdout.includes(opendkimRun(plan.paths).socket) ? true : undefined));
   }, 120_000);
 
   afterAll(async () => {
     if (dir) {
       run("postfix", ["-c", postfix(), "stop"]);
       run("doveadm", ["-c", join(dir, "dovecot", "dovecot.conf"), "stop"]);
+      const pid = Number(readFileSafe(join(dir, "spool", "opendkim", "opendkim.pid")));
+      if (pid > 0) run("kill", [String(pid)]);
     }
     await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir && !process.env.GLOBENET_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+    rmSync(KEYS, { recursive: true, force: true });
     if (run("id", [vmailUser]).status === 0) run("userdel", [vmailUser]);
   }, 60_000);
 
@@ -270,6 +293,29 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
     }
     // The password went over TLS only and never into the log.
     expect(readFileSync(join(dir, "mail.log"), "utf8")).not.toContain(PASS.contact);
+  });
+
+  it("DKIM: what a member submits leaves signed with its domain's key, and the signature verifies against the TXT record we publish; what comes in is not signed by us", async () => {
+    said(swaks([`127.0.0.1:${PORTS.submission}`, "--tls", "--auth", "PLAIN", "--auth-user", "contact@velo-libre.example", "--auth-password", PASS.contact, "--from", "contact@velo-libre.example", "--to", "friend@elsewhere.example", "--h-Subject", "signed-please"])).toMatch(/250 2\.0\.0 Ok: queued/);
+    const msg = await until("the signed message at the sink", () => sunk.find((m) => m.includes("Subject: signed-please")));
+    expect(msg).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/simple; d=velo-libre\.example;\s*s=g1;/m);
+    // The TXT value the zone gets (lib/model/mail.ts), from the public half of the key on the host.
+    const pub = run("openssl", ["rsa", "-in", dkimKeyPath(plan.paths, plan.dkimSelector, "velo-libre.example"), "-pubout"]).stdout;
+    const txt = dkimRecordValue(pub);
+    // The DATA as the sink got it: without the final dot, lines that began with a dot unstuffed.
+    const body = msg.replace(/\r\n\.\r\n$/, "\r\n").replace(/^\.\./gm, ".");
+    writeFileSync(join(dir, "signed.eml"), body);
+    const verify = (record: string) =>
+      run("/usr/bin/python3", ["-c", "import dkim,sys\nmsg=open(sys.argv[1],'rb').read()\nrec=sys.argv[2].encode()\nprint(dkim.verify(msg, dnsfunc=lambda name, timeout=5: rec if name==b'g1._domainkey.velo-libre.example.' else None))", join(dir, "signed.eml"), record]);
+    expect(verify(txt).stdout.trim()).toBe("True");
+    // Another key's record does not verify it: the check could fail.
+    const other = run("openssl", ["genrsa", "2048"]).stdout;
+    writeFileSync(join(dir, "other.key"), other);
+    expect(verify(dkimRecordValue(run("openssl", ["rsa", "-in", join(dir, "other.key"), "-pubout"]).stdout)).stdout.trim()).toBe("False");
+    // Mail from outside on port 25 is not signed by us, even from the loopback.
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "contact@velo-libre.example", "--h-Subject", "inbound-unsigned"])).toMatch(/queued/);
+    await until("the inbound message", () => bySubject("velo-libre.example", "contact", "inbound-unsigned"));
+    expect(maildir("velo-libre.example", "contact").find((m) => m.includes("Subject: inbound-unsigned"))).not.toMatch(/^DKIM-Signature:/m);
   });
 
   it("a mailbox over its quota defers the message (kept in the queue, not lost)", async () => {

@@ -3,7 +3,7 @@
  * over SSH to a throwaway sshd as root and edits this machine's Apache, BIND and PHP-FPM
  * configuration, which the test snapshots first and restores afterwards.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { renderMonitoring } from "../lib/render/monitoring";
 import { NODE_EXPORTER_FILE, renderNodeExporterDropIn } from "../lib/render/monitoring-units";
+import { mailSetFiles, renderMailFiles } from "../lib/render/mail";
+import { mailPlan } from "../lib/model/mail";
+import { inventoryWithMailHost, baseFiles, writeTree } from "./helpers/data-tree";
 import { monitoringPlan } from "../lib/model/monitoring";
 import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
@@ -114,7 +117,7 @@ describe("FileSet check and diff (pure)", () => {
       expect.stringMatching(/^target\.hostKey: not a valid public key/),
       'phpVersion: required for kind php-fpm, like "8.2"',
     ]);
-    expect(failuresOf({ target: labTarget, kind: "nginx", files: {} })).toEqual(['kind: must be one of apache2, php-fpm, bind-primary, bind-secondary, www, monitoring; got "nginx"'].map((m) => m.replace("monitoring;", "monitoring, node-exporter;")));
+    expect(failuresOf({ target: labTarget, kind: "nginx", files: {} })).toEqual(['kind: must be one of apache2, php-fpm, bind-primary, bind-secondary, www, monitoring, mail, node-exporter; got "nginx"']);
     expect(failuresOf({ target: labTarget, kind: "www", phpVersion: "8.2", files: {} })).toEqual(["phpVersion: only for kind php-fpm, not www"]);
     expect(failuresOf({ target: labTarget, kind: "php-fpm", phpVersion: "8.2; rm", files: {} })).toEqual(['phpVersion: must be a PHP version like "8.2"; got "8.2; rm"']);
     expect(failuresOf({ kind: "www", files: {}, extra: 1 })).toEqual(["extra: unknown property (a FileSet takes target, kind, phpVersion, files)", "target: required: { name, address, port, user, hostKey } of the host"]);
@@ -209,6 +212,10 @@ const SNAPSHOT = [
   "/var/cache/bind/globenet",
   "/var/www/globenet-suspended",
   "/var/www/globenet-suspended.d",
+  "/etc/postfix",
+  "/etc/dovecot",
+  "/etc/opendkim.conf",
+  "/etc/globenet/mail",
 ];
 
 describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
@@ -681,6 +688,91 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       await fileSetType.delete(id, outs);
       expect(existsSync("/etc/prometheus/globenet")).toBe(false);
       expect(existsSync("/etc/prometheus/globenet.d")).toBe(false);
+      expect(await fileSetType.read(id, outs)).toBeUndefined();
+    });
+  });
+  // ─────────────────────────────────────────── mail ───────────────────────────────────────────
+  // The mail host's set (lib/render/mail.ts): the maps compiled by postmap in the staged
+  // generation, the whole set checked by postconf, doveconf and opendkim before the swap,
+  // Debian's files linked into it; a running Postfix takes a new mailbox after the apply.
+  describe.skipIf(!requireTools("postfix", "postmap", "postconf", "dovecot", "doveconf", "opendkim", "swaks", "openssl"))("mail", () => {
+    const ROOT = "/etc/globenet/mail/conf";
+    const HASH = "{CRYPT}$y$j9T$40b7r1AlrfQHpo6uVN/4w0$4DFJCbWQyPXFjBFK1bQ9b4RR8i/kcF/oNaWGP.CLGJ5";
+    const SMTP = 2525;
+    let tls = "";
+    let id = "";
+    let outs: FileSetOutputs;
+    let postfixUp = false;
+    const rendered = (locals: string[]) => {
+      const mail = `mail:\n  - domain: velo-libre.example\n    mailboxes:\n${locals.map((l) => `      - { local: ${l}, password_hash: "${HASH}" }\n`).join("")}`;
+      const { model, errors } = loadModel(writeTree({ "Pulumi.test.yaml": inventoryWithMailHost(), "zones/velo-libre.example.yaml": "owner: velo-libre\n", "members/velo-libre/member.yaml": `${baseFiles()["members/velo-libre/member.yaml"]}${mail}` }), "test");
+      if (!model) throw new Error(JSON.stringify(errors));
+      // The loopback and other ports than a mail host's: never the inventory's address.
+      const plan = mailPlan(model, "mx1", { listen: ["127.0.0.1"], ports: { smtp: SMTP, submission: 5587, submissions: 5465, imaps: 9993 }, paths: { tlsCert: join(tls, "cert.pem"), tlsKey: join(tls, "key.pem") } });
+      return mailSetFiles(renderMailFiles(plan, 5000, 1024, "hostmaster@globenet.example"));
+    };
+    const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "mail", files });
+    const rcpt = (to: string) => run("swaks", ["--server", `127.0.0.1:${SMTP}`, "--from", "someone@outside.example", "--to", to, "--quit-after", "RCPT", "--timeout", "20"]).stdout;
+
+    beforeAll(() => {
+      if (existsSync(ROOT)) throw new Error(`${ROOT} exists: a lab or an earlier run uses this machine's mail set`);
+      if (run("postfix", ["status"]).status === 0) throw new Error("a Postfix runs on this machine: this test would reload it");
+      tls = mkdtempSync("/tmp/globenet-test-mail-tls-");
+      const r = run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mail.globenet.example", "-keyout", join(tls, "key.pem"), "-out", join(tls, "cert.pem")]);
+      if (r.status !== 0) throw new Error(r.stderr);
+    });
+    afterAll(() => {
+      if (postfixUp) run("postfix", ["stop"]);
+      rmSync(tls, { recursive: true, force: true });
+    });
+
+    it("create: the checked set goes live with its maps compiled; Debian's files link into it; read sees no drift", async () => {
+      ({ id, outs } = await fileSetType.create(inputs(rendered(["contact"]))));
+      expect(readLink(ROOT)).toBe(`/etc/globenet/mail/conf.d/${outs.generation}`);
+      expect(existsSync(`${ROOT}/postfix/maps/mailboxes.db`)).toBe(true);
+      expect(readLink("/etc/postfix/main.cf")).toBe(`${ROOT}/postfix/main.cf`);
+      expect(readLink("/etc/dovecot/dovecot.conf")).toBe(`${ROOT}/dovecot/dovecot.conf`);
+      expect(existsSync("/etc/postfix/main.cf.pre-globenet")).toBe(true);
+      const users = run("stat", ["-c", "%U:%G %a", `${ROOT}/dovecot/globenet-users`]).stdout.trim();
+      expect(users).toBe("root:dovecot 640");
+      // The compiled maps are the host's: not content, not drift.
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+    });
+
+    it("update: a new mailbox is taken by the running Postfix after the apply", async () => {
+      const started = run("postfix", ["start"]);
+      expect(started.status, started.stderr).toBe(0);
+      postfixUp = true;
+      await waitFor("Postfix on the loopback", () => rcpt("contact@velo-libre.example").includes("250 2.1.5"), 30_000);
+      expect(rcpt("tresorier@velo-libre.example")).toMatch(/550 5\.1\.1 <tresorier@velo-libre\.example>/);
+      outs = await fileSetType.update(id, outs, inputs(rendered(["contact", "tresorier"])));
+      await waitFor("the new mailbox accepted", () => rcpt("tresorier@velo-libre.example").includes("250 2.1.5"), 30_000);
+    });
+
+    it("update: a misspelt Postfix setting or a broken dovecot.conf is refused naming the file; the live set stays", async () => {
+      const before = readLink(ROOT);
+      const files = rendered(["contact", "tresorier"]);
+      const typo = { ...files, "postfix/main.cf": (files["postfix/main.cf"] as string).replace("virtual_mailbox_domains =", "virtual_mailbox_domans =") };
+      const err = await fileSetType.update(id, outs, inputs(typo)).then(() => "", (e: unknown) => String(e));
+      expect(err).toMatch(/mail file set rejected, the live files are untouched/);
+      expect(err).toContain(`${ROOT}/postfix/main.cf`);
+      const dove = { ...files, "dovecot/dovecot.conf": (files["dovecot/dovecot.conf"] as string).replace("protocols = imap lmtp", "protocols = imap lmtp\nnot_a_setting = 1") };
+      const err2 = await fileSetType.update(id, outs, inputs(dove)).then(() => "", (e: unknown) => String(e));
+      expect(err2).toContain(`${ROOT}/dovecot/dovecot.conf`);
+      expect(readLink(ROOT)).toBe(before);
+      expect(stagingLeft("/etc/globenet/mail/conf.d")).toEqual([]);
+      expect(rcpt("tresorier@velo-libre.example")).toContain("250 2.1.5");
+    });
+
+    it("delete: the links go, Debian's files come back, the set is removed", async () => {
+      run("postfix", ["stop"]);
+      postfixUp = false;
+      await fileSetType.delete(id, outs);
+      expect(existsSync(ROOT)).toBe(false);
+      expect(existsSync("/etc/globenet/mail/conf.d")).toBe(false);
+      expect(lstatSync("/etc/postfix/main.cf").isSymbolicLink()).toBe(false);
+      expect(readFileSync("/etc/postfix/main.cf", "utf8")).toContain("smtpd_banner");
+      expect(existsSync("/etc/postfix/main.cf.pre-globenet")).toBe(false);
       expect(await fileSetType.read(id, outs)).toBeUndefined();
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adoptionOf, importIdOf, keysOfUrns, parseImportId, resourceKey } from "../provider/adopt-ids";
+import { adoptionOf, definedOnly, importIdOf, keysOfUrns, parseImportId, resourceKey } from "../provider/adopt-ids";
 import { keptPasswordProblem, nativePasswordHash } from "../provider/resources/database";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 import { formatAdoption, judgeAdoption } from "../lib/guard/adoption";
@@ -100,5 +100,16 @@ describe("the adoption guard", () => {
     const v = judgeAdoption({ stack: "lab", steps: [step("import", A, "velo-libre"), step("update", A, "velo-libre", ["marked"]), step("import", D, "velo_wp")] });
     expect(formatAdoption(v)).toBe(`adoption: OK — 2 object(s) taken over from the hosts, 1 updated to git, 0 created; nothing is replaced or deleted.\n  update  ${A} velo-libre: marked`);
     expect(formatAdoption(judgeAdoption({ stack: "lab", steps: [step("delete", A, "x")] }), "fr")).toMatch(/^adoption : REFUSÉE[^\n]*\n  globenet:hosting:Account x serait supprimé/);
+  });
+});
+
+describe("an adoption's answer travels as protobuf Structs, which refuse undefined", () => {
+  it.each([
+    [{ a: 1, b: undefined, c: { d: undefined, e: "x" } }, { a: 1, c: { e: "x" } }],
+    [{ list: [1, undefined, { f: undefined }] }, { list: [1, null, {}] }],
+    [{ s: "", n: null, z: 0, f: false }, { s: "", n: null, z: 0, f: false }],
+  ])("%j", (given, want) => {
+    expect(definedOnly(given)).toEqual(want);
+    expect(JSON.stringify(definedOnly(given))).toBe(JSON.stringify(want));
   });
 });

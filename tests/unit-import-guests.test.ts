@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { REPO_ROOT } from "../lib/base/repo";
 import { loadModel } from "../lib/check/build";
+import { importReasonFr } from "../lib/i18n/import-catalog";
 import { guestReport, importGuests, parseLibvirtRead, type GuestImportOptions, type LiveGuest } from "../lib/import/guests";
 import { parseXml } from "../lib/import/xml";
 import { importTodos } from "../lib/load/import-todos";
@@ -144,6 +145,15 @@ describe("guest import: a domain defined by hand the old way", () => {
     ["devices/video", /the model's domain has no <video>/],
   ])("reports <%s>", (el, why) => {
     expect(at(el)).toMatch(why);
+  });
+
+  it("every reason it gives has its French (lib/i18n/import-catalog.ts), names and values kept", () => {
+    const missing = [...r.refused, ...r.unexpressible].map((n) => n.why).filter((w) => importReasonFr(w) === undefined);
+    expect(missing).toEqual([]);
+    expect(importReasonFr(at("devices/graphics"))).toBe(`ligne 41 : le domaine du modèle n'a pas de <graphics> (type "spice") : l'adoption redéfinit le domaine à partir du rendu, sans lui`);
+    expect(importReasonFr(at("on_crash"))).toBe(`"restart" : celui du modèle est destroy`);
+    expect(importReasonFr(at("cpu"))).toBe(`mode de CPU "custom" (modèle "Haswell-noTSX") : celui du modèle est host-passthrough ; l'invité verra un autre processeur`);
+    expect(importReasonFr(at("devices/interface[1]@type"))).toBe(`type "network" (réseau "default") : les invités du modèle sont sur le pont de l'hyperviseur, avec leurs adresses publiques`);
   });
 
   it("the report names the domain and element on each line; the YAML loads and validate refuses its TODOs", () => {

@@ -4,8 +4,8 @@ import { importReasonFr } from "../lib/i18n/import-catalog";
 /**
  * The French of npm run import's per-item reasons (lib/i18n/import-catalog.ts): one reason of
  * each kind the zone, site, account and database importers give, as they word it (the
- * legacy host's among them), and its French. A guest's reasons (lib/import/guests.ts) are
- * shown in English still.
+ * legacy host's among them), and its French. Every reason of the guest importer's fixture
+ * has its French too (tests/unit-import-guests.test.ts); its refusals are here.
  */
 const TABLE: [string, string][] = [
   ["SOA: written by the stack (name servers, hostmaster, timers); BIND keeps the serial increasing", "SOA : écrit par la pile (serveurs de noms, hostmaster, délais) ; BIND garde le numéro de série croissant"],
@@ -24,6 +24,10 @@ const TABLE: [string, string][] = [
   ['also has privileges on database "bob_old": the model has one account per database, named like it (bob_old@localhost); this account is not adopted', 'a aussi des droits sur database "bob_old" : le modèle a un compte par base, nommé comme elle (bob_old@localhost) ; ce compte n\'est pas adopté'],
   ["has SELECT on alice_wp, not ALL PRIVILEGES: adoption grants ALL PRIVILEGES (missing today: INSERT, UPDATE)", "a SELECT sur alice_wp, pas ALL PRIVILEGES : l'adoption donne ALL PRIVILEGES (manque aujourd'hui : INSERT, UPDATE)"],
   ["max_user_connections 900 is above the schema's 500: written as 500", "max_user_connections 900 dépasse les 500 du schéma : écrit 500"],
+  ["the domain name contains a line break: refused, nothing written for it (rename it by hand: virsh domrename)", "le nom du domaine contient un saut de ligne : refusé, rien d'écrit pour lui (renommez-le à la main : virsh domrename)"],
+  ["the domain name contains `$(`: refused, nothing written for it (rename it by hand: virsh domrename)", "le nom du domaine contient `$(` : refusé, rien d'écrit pour lui (renommez-le à la main : virsh domrename)"],
+  ["its definition is not XML the import reads: line 1: DOCTYPE refused", "sa définition n'est pas du XML que l'import sait lire : line 1: DOCTYPE refused"],
+  ["several addresses (203.0.113.45, 203.0.113.46): the model has one IPv4 and one IPv6 per VPS; the first of each written", "plusieurs adresses (203.0.113.45, 203.0.113.46) : le modèle a une IPv4 et une IPv6 par VPS ; la première de chaque écrite"],
 ];
 
 describe("npm run import's reasons in French", () => {

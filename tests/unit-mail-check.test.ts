@@ -3,22 +3,13 @@
 import { describe, expect, it } from "vitest";
 import { localPartProblem, mailPasswordHashProblem } from "../lib/schema/mail";
 import { loadModel } from "../lib/check/build";
-import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
+import { baseFiles, errorsOf, inventoryWithMailHost, writeTree } from "./helpers/data-tree";
 import type { ModelRecord } from "../lib/model/types";
 
 const M = "members/velo-libre/member.yaml";
 const ZONE = "zones/velo-libre.example.yaml";
 const ARGON = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
 const YESCRYPT = "{CRYPT}$y$j9T$40b7r1AlrfQHpo6uVN/4w0$4DFJCbWQyPXFjBFK1bQ9b4RR8i/kcF/oNaWGP.CLGJ5";
-
-/** The base inventory with a mail host (and optional mail: settings). */
-function inventoryWithMail(settings = ""): string {
-  const inv = baseFiles()["Pulumi.test.yaml"] as string;
-  return inv.replace(
-    "    hosts:\n",
-    `${settings}    hosts:\n      mx1:\n        roles: [mail]\n        fqdn: mail.globenet.example\n        address: 192.0.2.25\n        ipv6: 2001:db8:1::25\n        ssh: { user: globenet-deploy, host_key: "${/host_key: "([^"]+)"/.exec(inv)?.[1]}" }\n`,
-  );
-}
 
 /** The base member with `mail:` appended (line 13 is "mail:"). */
 const member = (mail: string) => `${baseFiles()[M]}mail:\n${mail}`;
@@ -35,7 +26,7 @@ const GOOD = `  - domain: velo-libre.example
     catch_all: contact
 `;
 
-const tree = (mail: string, extra: Record<string, string | null> = {}) => ({ "Pulumi.test.yaml": inventoryWithMail(), [M]: member(mail), [ZONE]: ZONE_NO_MAIL, ...extra });
+const tree = (mail: string, extra: Record<string, string | null> = {}) => ({ "Pulumi.test.yaml": inventoryWithMailHost(), [M]: member(mail), [ZONE]: ZONE_NO_MAIL, ...extra });
 
 describe("local parts and password hashes", () => {
   it.each(["contact", "jean.dupont", "a", "b-2", "x_y"])("accepts %j", (s) => expect(localPartProblem(s)).toBeUndefined());
@@ -105,7 +96,7 @@ describe("validate: mail in a member file", () => {
   });
 
   it("follows the inventory: public name, DMARC policy, reports address", () => {
-    const inv = inventoryWithMail("    mail: { public_name: smtp.globenet.example, dmarc_policy: reject, reports_to: postmaster@globenet.example }\n");
+    const inv = inventoryWithMailHost("{ public_name: smtp.globenet.example, dmarc_policy: reject, reports_to: postmaster@globenet.example }");
     const { model, errors } = loadModel(writeTree({ ...tree(GOOD), "Pulumi.test.yaml": inv }), "test");
     expect(errors.map((e) => e.message)).toEqual([]);
     const recs = model?.zones.find((z) => z.name === "velo-libre.example")?.records ?? [];
@@ -143,7 +134,7 @@ describe("validate: mail in a member file", () => {
       `${M}:16:42 mail[0].mailboxes[0].password_hash: must be a password hash, never the password itself`],
     ["a local part with shell syntax", `  - domain: velo-libre.example\n    mailboxes:\n      - { local: "a$(id)", password_hash: "${ARGON}" }\n`, {},
       `${M}:16:18 mail[0].mailboxes[0].local: may hold only a-z`],
-    ["too many forwards", "  - domain: velo-libre.example\n    aliases:\n      - { local: a, to: [x@example.org, y@example.org] }\n", { "Pulumi.test.yaml": inventoryWithMail("    mail: { max_forwards: 1 }\n") },
+    ["too many forwards", "  - domain: velo-libre.example\n    aliases:\n      - { local: a, to: [x@example.org, y@example.org] }\n", { "Pulumi.test.yaml": inventoryWithMailHost("{ max_forwards: 1 }") },
       `${M}:16:7 mail[0].aliases: forwards to 2 outside addresses, over the inventory's mail.max_forwards of 1`],
     ["mail on a stack without a mail host", GOOD, { "Pulumi.test.yaml": baseFiles()["Pulumi.test.yaml"] as string },
       `${M}:14:3 mail: the stack has no host with the mail role (add one to Pulumi.test.yaml, or remove mail)`],

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { MD_RELOAD_UNIT } from "../lib/render/md-reload";
 import { checkInputs } from "../provider/resources/file-set-inputs";
 import { adoptedProps } from "../provider/adopt-ids";
-import { BIND_TAKEOVER_MARK, carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, servedSerialOf, takeoverNames } from "../provider/resources/takeover";
+import { BIND_TAKEOVER_MARK, carryServedSerials, fpmSections, parseApacheS, planFpmTakeover, planApacheTakeover, planBindTakeover, servedSerialOf, takeoverNames } from "../provider/resources/takeover";
 import { parseNamedConf } from "../lib/import/bind-config";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
@@ -128,7 +128,7 @@ describe("serials and names of a takeover", () => {
     expect(adoptedProps(RESOURCE_TOKENS.fileSet, props)).toEqual({ ...props, takeover: ["a.example"] });
     expect(adoptedProps(RESOURCE_TOKENS.fileSet, { kind: "www", files: {} })).toEqual({ kind: "www", files: {} });
     const target = { name: "h", address: "127.0.0.1", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" };
-    expect(checkInputs({ target, kind: "www", files: {}, takeover: ["a.example"] }).failures).toEqual([{ property: "takeover", reason: "only for kinds apache2 and bind-primary, not www" }]);
+    expect(checkInputs({ target, kind: "www", files: {}, takeover: ["a.example"] }).failures).toEqual([{ property: "takeover", reason: "only for kinds apache2, bind-primary and php-fpm, not www" }]);
     expect(checkInputs({ target, kind: "apache2", files: {}, takeover: ["a.example; rm -rf /"] }).failures).toEqual([{ property: "takeover[0]", reason: 'not a lowercase zone or site name: "a.example; rm -rf /"' }]);
     expect(checkInputs({ target, kind: "apache2", files: {}, takeover: ["b.example", "a.example"] }).inputs?.takeover).toEqual(["a.example", "b.example"]);
   });
@@ -145,9 +145,40 @@ describe("the apply script refuses takeover steps shaped to leave their place, b
     ["bind-primary", "keys=../../etc:/var/cache/bind", "not a zone name: ../../etc"],
     ["apache2", "conf=/etc/bind/named.conf.local", "conf is for bind-primary sets"],
     ["bind-primary", "rm -rf /", "unknown takeover step: rm -rf /"],
+    ["apache2", "disable-pool=alice.conf", "disable-pool is for php-fpm sets"],
   ])("%s %s", (kind, step, message) => {
     const r = apply(kind, step);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe(message);
+  });
+  it.each([
+    ["disable-pool=../../php.ini", "not a pool.d file name: ../../php.ini"],
+    ["disable-pool=../pool.d/www.conf", "not a pool.d file name: ../pool.d/www.conf"],
+    ["disable-pool=www.conf.globenet-disabled", "not a pool.d file name: www.conf.globenet-disabled"],
+  ])("php-fpm %s", (step, message) => {
+    const r = spawnSync("bash", ["-c", `set -euo pipefail\n${script}`, "globenet", "apply", "php-fpm", "8.2", "0123abcd", MD_RELOAD_UNIT, "x", "y", step], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(message);
+  });
+});
+
+describe("the PHP-FPM takeover: a hand-made pool of Globenet's name is moved aside, or refused with file and line", () => {
+  const P = "/etc/php/8.2/fpm";
+  it("names Globenet's pools from its pool.d files", () => {
+    expect(takeoverNames("php-fpm", { "pool.d/globenet-alice.conf": "; managed\n[alice]\nuser = alice\n", "pool.d/globenet-bob.conf": "[bob] ; note\n" })).toEqual(["alice", "bob"]);
+  });
+  it("moves aside a file whose pools are all taken over, leaves other files alone", () => {
+    const plan = planFpmTakeover({ [`${P}/php-fpm.conf`]: "[global]\npid = /run/php/php8.2-fpm.pid\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n", [`${P}/pool.d/alice.conf`]: "[alice]\nuser = alice\n", [`${P}/pool.d/www.conf`]: "[www]\nuser = www-data\n" }, ["alice"]);
+    expect(plan).toEqual({ disable: ["alice.conf"], problems: [] });
+    expect(planFpmTakeover({ [`${P}/pool.d/www.conf`]: "[www]\n" }, ["alice"])).toEqual({ disable: [], problems: [] });
+  });
+  it("refuses a file shared with a pool the data lacks, and a pool in php-fpm.conf itself, naming file and line", () => {
+    expect(planFpmTakeover({ [`${P}/pool.d/zz.conf`]: "[legacyapp]\nuser = www-data\n\n[alice]\n", [`${P}/php-fpm.conf`]: "[global]\n; [alice] commented\n[Alice]\n" }, ["alice"]).problems).toEqual([
+      `${P}/php-fpm.conf:3: the hand-made pool [Alice] is not in a pool.d file of its own: move it into one by hand (keep a copy), then adopt again`,
+      `${P}/pool.d/zz.conf:4: the hand-made pool [alice] shares its file with [legacyapp] (line 1), which the data does not have: moving the file aside would stop it; split the file by hand, then adopt again`,
+    ]);
+  });
+  it("reads sections as FPM does: comments skipped, lines counted from 1", () => {
+    expect(fpmSections("; [x]\n# [y]\n  [global]\n[a b] ; c\nkey = [v]\n")).toEqual([{ name: "global", line: 3 }, { name: "a b", line: 4 }]);
   });
 });

@@ -32,7 +32,7 @@ export const LAYERS: readonly Layer[] = [
   { name: "import", paths: ["lib/import/"], holds: "adopting what already runs: a live host read through an allowlist of read-only scripts, turned into data files to review" },
   { name: "ci", paths: ["lib/ci/"], holds: "merge-request previews and notes" },
   { name: "lab", paths: ["lib/lab/"], holds: "the lab: daemons on this machine, its keys, opening stacks with them" },
-  { name: "bench", paths: ["lib/bench/"], holds: "measurements on synthetic trees" },
+  { name: "bench", paths: ["lib/bench/"], holds: "measurements on synthetic trees, and a new member's time to service on the lab" },
   { name: "cli", paths: ["lib/cli/"], holds: "the commands: arguments, help, exit codes" },
 ];
 

@@ -7,6 +7,27 @@ import type { Args, Io } from "./command";
 import { writeSyntheticTree } from "../bench/synthetic";
 import { engineBench, formatTable, PREVIEW_RUNS, TARGET_RATIO } from "../bench/engine";
 import { backupBench, formatBackupBench } from "../bench/backup";
+import { formatFloors, serviceBench } from "../bench/service";
+import { formatBootStages, formatServiceTable } from "../bench/service-table";
+import { LabError } from "../base/proc";
+
+/** Shown as the error and what to do next (exit 1): the service bench's refusals (not root, no lab). */
+export const expected = [LabError];
+
+/** npm run bench -- service: time to service of one new member on the running single-address lab. */
+async function serviceBenchCommand(a: Args, io: Io): Promise<number> {
+  const r = await serviceBench({ root: REPO_ROOT, keep: a.flag("keep"), say: (l) => io.err(`[bench] ${l}`) });
+  if (a.flag("json")) {
+    io.out(JSON.stringify(r, null, 2));
+  } else {
+    io.out("\ntime to service of one new member (site, database, VPS), seconds since the apply started");
+    io.out(formatServiceTable(r.table));
+    io.out(formatFloors(r));
+    io.out(`\nthe guest's boot, on its own clock (serial console), the applied guest beside the bare boot`);
+    io.out(formatBootStages(r.boot.applied, r.boot.bare));
+  }
+  return r.table.missing.length ? 1 : 0;
+}
 
 async function backupBenchCommand(a: Args, io: Io): Promise<number> {
   const members = Number(a.str("members") ?? 150);
@@ -35,10 +56,11 @@ function engineBenchCommand(members: string | undefined, keep: boolean, io: Io):
 export function runBench(a: Args, io: Io): number | Promise<number> {
   const [what, ...extra] = a.positionals;
   const values = { members: a.str("members"), out: a.str("out"), keep: a.flag("keep") };
-  if (!what) throw new UsageError("say which benchmark: data, engine, backup or generate");
+  if (!what) throw new UsageError("say which benchmark: data, engine, backup, service or generate");
   if (extra.length > 0) throw new UsageError(`bench runs one benchmark (got "${a.positionals.join(" ")}")`);
   if (what === "engine") return engineBenchCommand(values.members, values.keep, io);
   if (what === "backup") return backupBenchCommand(a, io);
+  if (what === "service") return serviceBenchCommand(a, io);
   const n = Number(values.members ?? 10000);
   if (!Number.isInteger(n) || n < 1 || n > 100000) throw new UsageError("--members must be a whole number from 1 to 100000");
   if (what === "generate") {
@@ -47,7 +69,7 @@ export function runBench(a: Args, io: Io): number | Promise<number> {
     io.out(`wrote ${n} synthetic members to ${values.out} (stack: bench)`);
     return 0;
   }
-  if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, backup, generate)`);
+  if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, backup, service, generate)`);
   const dir = mkdtempSync(join(tmpdir(), "globenet-bench-"));
   try {
     let t = process.hrtime.bigint();

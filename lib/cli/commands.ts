@@ -172,7 +172,7 @@ Set GLOBENET_LANG=fr (or a French locale) to read it in French.`,
       plan: { type: "string", arg: "FILE", help: "judge a plan from npm run preview -- --plan-json FILE (or pulumi preview --json)" },
       engine: { type: "boolean", help: "run the engine's preview of --stack and judge that plan (needs the engine)" },
       root: { ...root, help: "the checkout to read" },
-      allow: { type: "string", arg: "PATH", multiple: true, help: "allow PATH, as an Allow-Destroy line would" },
+      allow: { type: "string", arg: "PATH", multiple: true, help: "allow PATH, as an Allow-Destroy line would (restart/HOST, as Allow-Restart: HOST)" },
       "max-share": { type: "string", arg: "N", default: "0.1", help: "largest share of members or zones removed at once" },
       json: { type: "boolean", help: "print the verdict as JSON" },
     },
@@ -218,7 +218,7 @@ apply is refused before changing anything if a step would replace or delete some
       guard: { type: "boolean", help: "run the guard on a lab's stack too" },
       adopt: adoptFlag,
       refresh: { type: "boolean", help: "read the live hosts first: puts back what was changed by hand (drift);\nthe guard's preview reads them too" },
-      allow: { type: "string", arg: "PATH", multiple: true, help: "allow deleting PATH as an Allow-Destroy line would; the guard reads\nthose lines from the commits since the stack's last successful update\n(never from a merge request's description)" },
+      allow: { type: "string", arg: "PATH", multiple: true, help: "allow deleting PATH as an Allow-Destroy line would (restart/HOST:\nlet the apply restart HOST's Apache for its MPM, as Allow-Restart: HOST);\nthe guard reads those lines from the commits since the stack's last\nsuccessful update (never from a merge request's description)" },
       "lock-wait": lockWait,
       "cert-wait": { type: "string", arg: "S", defaultText: "0: read them once", help: "then wait up to S seconds for the sites' certificates and list any\nsite without one, and why" },
       diff: diffFlag,
@@ -463,8 +463,8 @@ lib/schema/import-map.ts.`,
   },
   {
     name: "bench",
-    summary: { en: "time validate and render, the engine, or a night's backup on N synthetic members", fr: "chronomètre validate et render, le moteur, ou une nuit de sauvegarde sur N membres synthétiques" },
-    usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- generate --out DIR [--members N]"],
+    summary: { en: "time validate and render, the engine, a night's backup on N synthetic members, or a new member's time to service on the lab", fr: "chronomètre validate et render, le moteur, une nuit de sauvegarde sur N membres synthétiques, ou la mise en service d'un nouvel adhérent sur le lab" },
+    usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
     description: `data: writes N synthetic members (default 10000) to a temporary tree, then runs
 \`npm run validate\` and \`npm run render\` on it as a user would and prints the times.
 engine: for each N (default 100,1000), the no-op \`preview\` of the real program over N
@@ -475,13 +475,22 @@ backup: N members (default 150) with M MB of random files each (default 20), one
 archive per member into a local encrypted repository as the hosts make them: a full run, then
 an incremental run after 1 % of the files changed, beside the floor (reading every byte once);
 times and bytes sent. Needs borg (Debian package borgbackup).
+service: on the running single-address lab (npm run lab -- --topology single; as root), applies
+one new member with a site, a database and a VPS from a copy of the lab's data and prints each
+phase from the start of the apply: engine start, plan, each resource's step (the engine's
+events), guest defined and running, the member's SSH login accepted, the site over HTTPS with
+its certificate; beside the floors measured in the same run (an apply with nothing to change; a
+bare boot of the same image with the same QEMU settings to the same login). The member then
+leaves by the departure path (status: departed, applied) and its archives are removed. About 6
+minutes with TCG guests. --json prints every figure and the raw timeline.
 generate: only writes the tree, to try the commands by hand.`,
-    positionals: "data|engine|backup|generate",
+    positionals: "data|engine|backup|service|generate",
     options: {
       members: { type: "string", arg: "N", help: "how many synthetic members (engine: a comma-separated list)" },
+      json: { type: "boolean", help: "service: the figures and the timeline as JSON" },
       mb: { type: "string", arg: "M", help: "backup: MB of files per member (default 20)" },
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
-      keep: { type: "boolean", help: "keep the temporary tree" },
+      keep: { type: "boolean", help: "keep the temporary tree (service: the data copy)" },
     },
     run: lazy(() => load<typeof import("./bench")>("./bench"), (m) => m.runBench),
   },

@@ -5,7 +5,8 @@ import { openStack } from "../lab/open-stack";
 import { parseUpdateMessage } from "../state/metadata";
 import { previewPlan } from "../guard/collect";
 import { guardBeforeUp } from "../guard/apply";
-import { formatAdoption, judgeAdoption } from "../guard/adoption";
+import { formatAdoption, judgeAdoption, takeoverBackupLines } from "../guard/adoption";
+import { formatMpmSwitches, mpmSwitches } from "../guard/mpm";
 import type { Plan } from "../guard/plan";
 import { volunteerLang } from "../i18n/lang";
 import { keysOfUrns } from "../../provider/adopt-ids";
@@ -71,8 +72,8 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
     const stack = await openStack({ stack: stackName, root: values.root, lockWaitSeconds: lockWait, onLockWait: (l) => io.err(l), adopt });
     if (adopt) for (const k of keysOfUrns((await stackResources(stack)).map((r) => r.urn))) adopt.inState.add(k);
     /** The adoption guard's verdict on a plan, printed; false: refused. */
-    const adoptionOk = (plan: Plan): boolean => {
-      const v = judgeAdoption(plan);
+    const adoptionOk = (plan: Plan, allowances: readonly string[] = []): boolean => {
+      const v = judgeAdoption(plan, allowances);
       io.out(formatAdoption(v, volunteerLang()));
       return v.ok;
     };
@@ -86,6 +87,9 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
           io.out(`plan written to ${values["plan-json"]} (${plan.steps.length} steps): npm run guard -- --plan ${values["plan-json"]}`);
         }
         if (adopt && !adoptionOk(plan)) return 1;
+        // An MPM switch restarts Apache: said plainly here too (the guard of up asks for it to be allowed).
+        const restarts = adopt ? [] : mpmSwitches(plan);
+        if (restarts.length) io.out(formatMpmSwitches(restarts, volunteerLang()));
         const n = changed(r.changeSummary);
         io.out(`\npreview of ${stackName}: ${summary(r.changeSummary)} (${seconds(t0)})`);
         if (values["expect-no-changes"] && n > 0) {
@@ -96,14 +100,17 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
       }
       case "up": {
         let judged: Plan | undefined;
+        let allowances: readonly string[] = values.allow ?? [];
         if (values.guard || !isLabStack(stackName)) {
           // The plan judged on the merge request may be stale: judge this apply's own plan.
           io.out(`guard: previewing stack ${stackName} before the update …`);
           const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow, refresh: values.refresh });
           io.out(g.text);
           judged = g.plan;
+          allowances = g.verdict.allowances;
           if (!g.ok) {
-            io.err(`\nup of ${stackName} refused by the guard before changing anything (${seconds(t0)}): add the Allow-Destroy lines above in a commit, if this is intended`);
+            const only = g.verdict.losses.every((l) => l.allowedBy) && g.verdict.share.length === 0;
+            io.err(`\nup of ${stackName} refused by the guard before changing anything (${seconds(t0)}): ${only ? "switch the MPM at a quiet hour or allow the restart, as said above" : "add the Allow-Destroy lines above in a commit, if this is intended"}`);
             return 1;
           }
         }
@@ -111,7 +118,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
           // No replace or delete while taking over what runs, whatever Allow-Destroy lines say.
           if (!judged) io.out(`adoption: previewing stack ${stackName} before the update …`);
           const plan = judged ?? (await previewPlan(stack, { color: "never", refresh: values.refresh })).plan;
-          if (!adoptionOk(plan)) {
+          if (!adoptionOk(plan, allowances)) {
             io.err(`\nadoption on ${stackName} refused before changing anything (${seconds(t0)})`);
             return 1;
           }
@@ -122,6 +129,8 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
         // the apply still fails, naming the host, and the next one converges.
         const r = await stack.up({ onOutput, color, diff: values.diff, refresh: values.refresh, continueOnError: true });
         io.out(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
+        // Where the takeover kept the hand-made files it disabled: the way back, and the runbook's last step.
+        if (adopt) for (const l of takeoverBackupLines(await stackOutputs(stack), volunteerLang())) io.out(l);
         await reportCertificates(values.root ?? REPO_ROOT, stackName, certWait, io);
         return 0;
       }
@@ -151,6 +160,12 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
     io.err(`\n${op} of ${stackName} failed (${seconds(t0)}):\n${msg.split("\n").slice(-25).join("\n")}`);
     return 1;
   }
+}
+
+/** Every resource of the stack's state with its outputs (as exported; secrets stay encrypted). */
+async function stackOutputs(stack: Awaited<ReturnType<typeof openStack>>): Promise<Array<{ type: string; outputs?: Record<string, unknown> }>> {
+  const d = await stack.exportStack();
+  return (d.deployment as { resources?: Array<{ type: string; outputs?: Record<string, unknown> }> }).resources ?? [];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { RESOURCE_TOKENS } from "../base/tokens";
 import type { Bilingual, Lang } from "../i18n/lang";
 import type { Plan } from "./plan";
+import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
 
 /**
  * The guard of an adoption (npm run up -- --adopt; docs/architecture.md, "Adoption"): the
@@ -30,6 +31,8 @@ export interface AdoptionVerdict {
   updated: string[];
   /** Names of the resources the adoption makes (types adoption creates anew; provider/adopt-ids.ts). */
   created: string[];
+  /** Web hosts whose Apache the adoption would restart to switch its MPM (./mpm.ts): refused unless allowed. */
+  restarts: MpmSwitch[];
 }
 
 function refusal(op: string, type: string, name: string, diffs: string[]): Bilingual {
@@ -49,7 +52,8 @@ function refusal(op: string, type: string, name: string, diffs: string[]): Bilin
 
 const PROVIDER_TYPES = new Set<string>(Object.values(RESOURCE_TOKENS));
 
-export function judgeAdoption(plan: Plan): AdoptionVerdict {
+/** `allowances`: Allow-Destroy/Allow-Restart paths (and --allow); only `restart/<host>` counts here. */
+export function judgeAdoption(plan: Plan, allowances: readonly string[] = []): AdoptionVerdict {
   const refused: AdoptionRefusal[] = [];
   const imported: string[] = [];
   const updated: string[] = [];
@@ -65,7 +69,8 @@ export function judgeAdoption(plan: Plan): AdoptionVerdict {
     else if (s.op === "update") updated.push(`${s.type} ${s.name}${s.diffs?.length ? `: ${s.diffs.join(", ")}` : ""}`);
     else if (s.op === "create" && PROVIDER_TYPES.has(s.type)) created.push(s.name);
   }
-  return { ok: refused.length === 0, refused, imported, updated, created };
+  const restarts = mpmSwitches(plan, allowances);
+  return { ok: refused.length === 0 && restarts.every((r) => r.allowedBy), refused, imported, updated, created, restarts };
 }
 
 
@@ -77,11 +82,41 @@ export function formatAdoption(v: AdoptionVerdict, lang: Lang = "en"): string {
       ? fr
         ? `adoption : OK — ${v.imported.length} objet(s) repris des hôtes, ${v.updated.length} mis à jour vers git, ${v.created.length} créé(s) ; rien n'est remplacé ni supprimé.`
         : `adoption: OK — ${v.imported.length} object(s) taken over from the hosts, ${v.updated.length} updated to git, ${v.created.length} created; nothing is replaced or deleted.`
-      : fr
-        ? "adoption : REFUSÉE — ce plan remplacerait ou supprimerait ce qui tourne ; rien n'a été changé :"
-        : "adoption: REFUSED — this plan would replace or delete what runs; nothing was changed:",
+      : v.refused.length === 0
+        ? fr
+          ? "adoption : REFUSÉE — elle redémarrerait Apache pour changer son MPM, sans autorisation ; rien n'a été changé :"
+          : "adoption: REFUSED — it would restart Apache to change its MPM, which is not allowed; nothing was changed:"
+        : fr
+          ? "adoption : REFUSÉE — ce plan remplacerait ou supprimerait ce qui tourne ; rien n'a été changé :"
+          : "adoption: REFUSED — this plan would replace or delete what runs; nothing was changed:",
   );
   for (const r of v.refused) lines.push(`  ${fr ? r.message.fr : r.message.en}`);
+  if (v.restarts.length) lines.push(formatMpmSwitches(v.restarts, lang));
   if (v.ok) for (const u of v.updated) lines.push(`  ${fr ? "mise à jour" : "update"}  ${u}`);
   return lines.join("\n");
+}
+
+/**
+ * After `up --adopt`: where the takeover kept the hand-made files it disabled, one line per
+ * host (the file sets' `takeoverBackup` outputs, from the state). Putting them back is the way
+ * back; removing them for good is the runbook's last step.
+ */
+export function takeoverBackupLines(resources: ReadonlyArray<{ type: string; outputs?: Record<string, unknown> }>, lang: Lang = "en"): string[] {
+  const byHost = new Map<string, string[]>();
+  for (const r of resources) {
+    const o = r.outputs ?? {};
+    const backup = typeof o.takeoverBackup === "string" ? o.takeoverBackup : undefined;
+    const target = o.target && typeof o.target === "object" ? (o.target as Record<string, unknown>) : {};
+    const host = typeof target.name === "string" ? target.name : undefined;
+    if (r.type !== RESOURCE_TOKENS.fileSet || !backup || !host) continue;
+    byHost.set(host, [...(byHost.get(host) ?? []), backup]);
+  }
+  return [...byHost.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([host, dirs]) => {
+      const list = [...new Set(dirs)].sort().join(", ");
+      return lang === "fr"
+        ? `reprise : sur ${host}, les définitions faites à la main qui ont été désactivées sont gardées dans ${list} (les remettre est le retour en arrière ; les effacer est la dernière étape du guide)`
+        : `takeover: on ${host}, the hand-made definitions it disabled are kept in ${list} (putting them back is the way back; removing them is the runbook's last step)`;
+    });
 }

@@ -2,6 +2,7 @@ import { COMPONENT_TOKENS, RESOURCE_TOKENS, type ResourceToken } from "../base/t
 import type { Lang } from "../i18n/lang";
 import type { Plan, PlanStep } from "./plan";
 import { siteLosses } from "./site-removal";
+import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
 
 /**
  * The destructive-change guard: a plan that deletes or replaces what holds members' data
@@ -66,6 +67,8 @@ export interface Verdict {
   needed: string[];
   /** Summary of the plan: op → count. */
   counts: Record<string, number>;
+  /** Web hosts whose Apache the apply would restart for its MPM (./mpm.ts), each allowed by `restart/<host>` or not. */
+  restarts: MpmSwitch[];
   allowances: string[];
 }
 
@@ -90,6 +93,10 @@ export function allowancesIn(text: string): string[] {
       const n = normalisePath(p);
       if (n) out.push(n);
     }
+  }
+  // Allow-Restart: <host> lets the apply restart that web host's Apache for its MPM (./mpm.ts).
+  for (const m of text.matchAll(/^[ \t]*Allow-Restart:[ \t]*(.+)$/gim)) {
+    for (const h of (m[1] ?? "").split(/[\s,]+/)) if (/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(h)) out.push(`restart/${h}`);
   }
   return [...new Set(out)].sort();
 }
@@ -250,11 +257,12 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
       wantedByShare.push(...unallowed);
     }
   }
-  const ok = losses.every((l) => l.allowedBy) && share.length === 0;
+  const restarts = mpmSwitches(plan, opts.allowances);
+  const ok = losses.every((l) => l.allowedBy) && share.length === 0 && restarts.every((r) => r.allowedBy);
   const wanted = [...new Set([...losses.filter((l) => !l.allowedBy).map((l) => l.path), ...wantedByShare])];
   // members/x covers everything of member x: no need to list its parts too.
   const needed = wanted.filter((p) => !wanted.some((q) => q !== p && p.startsWith(`${q}/`))).sort();
-  return { ok, losses, share, shareFr, needed, counts, allowances: opts.allowances };
+  return { ok, losses, share, shareFr, needed, counts, restarts, allowances: opts.allowances };
 }
 
 /**
@@ -267,6 +275,9 @@ export function formatVerdict(v: Verdict, lang: Lang = "en"): string {
   if (v.ok) {
     if (fr) lines.push(v.losses.length ? "garde-fou : OK — chaque suppression est autorisée explicitement :" : "garde-fou : OK — aucune donnée de membre ne serait supprimée ni remplacée.");
     else lines.push(v.losses.length ? "guard: OK — every destructive change is allowed explicitly:" : "guard: OK — no member data would be deleted or replaced.");
+  } else if (v.losses.every((l) => l.allowedBy) && v.share.length === 0) {
+    // Only a restart blocks (./mpm.ts): no data would be lost, but the sites would stop a moment.
+    lines.push(fr ? "garde-fou : BLOQUÉ — cette application redémarrerait Apache (changement de MPM), sans autorisation :" : "guard: BLOCKED — this apply would restart Apache (an MPM change), which is not allowed:");
   } else {
     lines.push(fr ? "garde-fou : BLOQUÉ — ce changement détruirait des données de membres ou retirerait trop de choses d'un coup :" : "guard: BLOCKED — this change would destroy member data or remove too much at once:");
   }
@@ -277,6 +288,8 @@ export function formatVerdict(v: Verdict, lang: Lang = "en"): string {
     lines.push(`           ${where}${l.allowedBy ? ` (Allow-Destroy: ${l.allowedBy})` : ""}`);
   }
   for (const s of fr ? v.shareFr : v.share) lines.push(`  ${fr ? "BLOQUÉ " : "BLOCKED"}  ${s}`);
+  if (v.restarts.length) lines.push(formatMpmSwitches(v.restarts, lang));
+  if (!v.ok && v.losses.every((l) => l.allowedBy) && v.share.length === 0) return lines.join("\n");
   if (!v.ok) {
     if (fr) lines.push("", "Si c'est voulu, dites-le dans un message de commit du changement (par exemple git commit --allow-empty), une ligne par chose ;", "la description de la merge request ne compte pas :");
     else lines.push("", "If this is intended, say so in a commit message of the change (e.g. git commit --allow-empty), one line each;", "the merge request's description does not count:");

@@ -9,6 +9,18 @@
  */
 type Entry = [RegExp, (m: RegExpExecArray) => string];
 const g = (m: RegExpExecArray, i: number) => m[i] ?? "";
+/** What lib/schema/names.ts's dangerousCharacter names, in French (a quoted character stays as is). */
+const CHARACTERS: Record<string, string> = {
+  "a line break": "un saut de ligne",
+  "a control character": "un caractère de contrôle",
+  "a backtick": "un accent grave",
+  "a double quote": "un guillemet",
+  "a single quote": "une apostrophe",
+  "a backslash": "une barre oblique inverse",
+  "white space": "une espace",
+  "nothing (no <name>)": "rien (pas de <name>)",
+};
+const character = (m: RegExpExecArray, i: number) => CHARACTERS[g(m, i)] ?? g(m, i);
 
 const ENTRIES: Entry[] = [
   // lib/import/zone-file.ts
@@ -49,8 +61,8 @@ const ENTRIES: Entry[] = [
   [/^a MariaDB or Debian system account$/, () => "un compte système de MariaDB ou de Debian"],
   [/^the model has no roles: left on the server$/, () => "le modèle n'a pas de rôles : laissé sur le serveur"],
   [/^has WITH GRANT OPTION, beyond the model's grant: adoption keeps it until revoked by hand$/, () => "a WITH GRANT OPTION, au-delà du droit que donne le modèle : l'adoption le garde jusqu'à ce qu'il soit retiré à la main"],
-  [/^the account name contains (.+): refused, nothing written for it \(rename or drop it by hand on the server\)$/s, (m) => `le nom du compte contient ${g(m, 1)} : refusé, rien d'écrit pour lui (renommez-le ou supprimez-le à la main sur le serveur)`],
-  [/^the name contains (.+): refused, nothing written for it \(rename it by hand on the server: a dump and a restore under a new name\)$/s, (m) => `le nom contient ${g(m, 1)} : refusé, rien d'écrit pour elle (renommez-la à la main sur le serveur : une sauvegarde puis une restauration sous un nouveau nom)`],
+  [/^the account name contains (.+): refused, nothing written for it \(rename or drop it by hand on the server\)$/s, (m) => `le nom du compte contient ${character(m, 1)} : refusé, rien d'écrit pour lui (renommez-le ou supprimez-le à la main sur le serveur)`],
+  [/^the name contains (.+): refused, nothing written for it \(rename it by hand on the server: a dump and a restore under a new name\)$/s, (m) => `le nom contient ${character(m, 1)} : refusé, rien d'écrit pour elle (renommez-la à la main sur le serveur : une sauvegarde puis une restauration sous un nouveau nom)`],
   [/^not a member's database: (.+)$/s, (m) => `pas une base d'adhérent : ${g(m, 1)}`],
   [/^the schema refuses the name: (.+); it stays on the server, unmanaged$/s, (m) => `le schéma refuse le nom : ${g(m, 1)} ; elle reste sur le serveur, non gérée`],
   [/^also has privileges on (.+): the model has one account per database, named like it \((.+)\); this account is not adopted$/s, (m) => `a aussi des droits sur ${g(m, 1)} : le modèle a un compte par base, nommé comme elle (${g(m, 2)}) ; ce compte n'est pas adopté`],
@@ -62,7 +74,35 @@ const ENTRIES: Entry[] = [
   [/^holds (.+) on (\S+), another database than (\S+): beyond the model's grant$/s, (m) => `a ${g(m, 1)} sur ${g(m, 2)}, une autre base que ${g(m, 3)} : au-delà du droit du modèle`],
   [/^holds (.+) on the (table|routine) (.+): the model grants whole databases only$/s, (m) => `a ${g(m, 1)} sur ${g(m, 2) === "table" ? "la table" : "la routine"} ${g(m, 3)} : le modèle ne donne que des bases entières`],
   [/^max_user_connections (\d+) is above the schema's 500: written as 500$/, (m) => `max_user_connections ${g(m, 1)} dépasse les 500 du schéma : écrit 500`],
-  [/^MAX_CONNECTIONS_PER_HOUR (\d+): the model has no such limit \(adoption sets it to 0, no limit\)$/, (m) => `MAX_CONNECTIONS_PER_HOUR ${g(m, 1)} : le modèle n'a pas cette limite (l'adoption la met à 0, sans limite)`],
+  [/^MAX_CONNECTIONS_PER_HOUR (\d+): the model has no such limit \(adoption sets it to 0, no limit\)$/, (m) => `MAX_CONNECTIONS_PER_HOUR ${g(m, 1)} : le modèle n'a pas cette limite (l'adoption la met à 0, sans limite)`],  // lib/import/guests.ts (libvirt domains); the generic "<value>: the model's is <value>" comes last.
+  [/^its definition is not XML the import reads: (.+)$/s, (m) => `sa définition n'est pas du XML que l'import sait lire : ${g(m, 1)}`],
+  [/^the domain name contains (.+): refused, nothing written for it \(rename it by hand: virsh domrename\)$/s, (m) => `le nom du domaine contient ${character(m, 1)} : refusé, rien d'écrit pour lui (renommez-le à la main : virsh domrename)`],
+  [/^the model names this guest's domain (\S+): adoption needs it renamed \(shut off, virsh domrename\) — done by hand, not by the import$/, (m) => `le modèle nomme le domaine de cet invité ${g(m, 1)} : l'adoption demande de le renommer (éteint, virsh domrename) — à la main, pas par l'import`],
+  [/^line (\d+): the model's domain has no <([^>]+)>(?: \(type (.+)\))?: adoption redefines the domain from the render without it$/s, (m) => `ligne ${g(m, 1)} : le domaine du modèle n'a pas de <${g(m, 2)}>${m[3] ? ` (type ${g(m, 3)})` : ""} : l'adoption redéfinit le domaine à partir du rendu, sans lui`],
+  [/^is (.+), the hypervisor's guests are (\S+)$/s, (m) => `est ${g(m, 1)}, les invités de l'hyperviseur sont ${g(m, 2)}`],
+  [/^boots (\d+) of (\d+) vCPUs \(hot-plug\): the model has one count; (\d+) written$/, (m) => `démarre avec ${g(m, 1)} vCPU sur ${g(m, 2)} (ajout à chaud) : le modèle n'a qu'un nombre ; ${g(m, 3)} écrit`],
+  [/^([\d.]+) MiB is not whole MiB: (\d+) written$/, (m) => `${g(m, 1)} Mio n'est pas un nombre entier de Mio : ${g(m, 2)} écrit`],
+  [/^the guest runs with (\d+) MiB of a ([\d.]+) MiB maximum \(balloon\): the model gives it all (\d+) MiB$/, (m) => `l'invité tourne avec ${g(m, 1)} Mio sur un maximum de ${g(m, 2)} Mio (ballon) : le modèle lui donne les ${g(m, 3)} Mio`],
+  [/^machine (.+): the model's guests are i440fx \("pc"\); another chipset changes the guest's devices$/s, (m) => `machine ${g(m, 1)} : les invités du modèle sont i440fx (« pc ») ; un autre chipset change les périphériques de l'invité`],
+  [/^architecture (.+): the model's guests are x86_64$/s, (m) => `architecture ${g(m, 1)} : les invités du modèle sont x86_64`],
+  [/^boots with firmware \(UEFI\): the model's guests boot with the BIOS; the guest may not boot after adoption$/, () => "démarre avec un micrologiciel (UEFI) : les invités du modèle démarrent avec le BIOS ; l'invité pourrait ne pas démarrer après l'adoption"],
+  [/^boots from (.+): the model boots from the disk$/s, (m) => `démarre depuis ${g(m, 1)} : le modèle démarre depuis le disque`],
+  [/^CPU mode (.+?)(?: \(model (.+)\))?: the model's is (\S+); the guest will see another CPU$/s, (m) => `mode de CPU ${g(m, 1)}${m[2] ? ` (modèle ${g(m, 2)})` : ""} : celui du modèle est ${g(m, 3)} ; l'invité verra un autre processeur`],
+  [/^(.+): the model's clock is utc$/s, (m) => `${g(m, 1)} : l'horloge du modèle est utc`],
+  [/^(\S+) (.+): the model attaches only the cloud-init seed (\S+); adoption redefines the domain from the render without it$/s, (m) => `${g(m, 1)} ${g(m, 2)} : le modèle n'attache que l'amorce cloud-init ${g(m, 3)} ; l'adoption redéfinit le domaine à partir du rendu, sans lui`],
+  [/^a second disk \((.+)\): the model has one disk per VPS; adoption redefines the domain from the render without it, its data stays in the file$/s, (m) => `un second disque (${g(m, 1)}) : le modèle a un disque par VPS ; l'adoption redéfinit le domaine à partir du rendu, sans lui, ses données restent dans le fichier`],
+  [/^a (.+) disk \((.*)\): the model's disks are qcow2 files under (\S+); it must be converted by hand before adoption$/s, (m) => `un disque ${g(m, 1)} (${g(m, 2)}) : les disques du modèle sont des fichiers qcow2 dans ${g(m, 3)} ; il doit être converti à la main avant l'adoption`],
+  [/^format (.+): the model's disks are qcow2 \(convert with qemu-img convert, shut off\)$/s, (m) => `format ${g(m, 1)} : les disques du modèle sont en qcow2 (convertissez avec qemu-img convert, éteint)`],
+  [/^bus (.+): the model's disk is virtio \(vda\); the guest sees a new disk name after adoption \(check its \/etc\/fstab uses UUIDs\)$/s, (m) => `bus ${g(m, 1)} : le disque du modèle est virtio (vda) ; l'invité voit un nouveau nom de disque après l'adoption (vérifiez que son /etc/fstab utilise des UUID)`],
+  [/^(.+): the model's disk is (\S+); it must be moved there \(shut off\) before adoption$/s, (m) => `${g(m, 1)} : le disque du modèle est ${g(m, 2)} ; il doit y être déplacé (éteint) avant l'adoption`],
+  [/^a second interface \((.*)\): the model has one; adoption redefines the domain from the render without it$/s, (m) => `une seconde interface (${g(m, 1)}) : le modèle en a une ; l'adoption redéfinit le domaine à partir du rendu, sans elle`],
+  [/^type (.+?)(?: \(network (.+)\))?: the model's guests sit on the hypervisor's bridge with their public addresses$/s, (m) => `type ${g(m, 1)}${m[2] ? ` (réseau ${g(m, 2)})` : ""} : les invités du modèle sont sur le pont de l'hyperviseur, avec leurs adresses publiques`],
+  [/^bridge (.+): the hypervisor's bridge in the inventory is (\S+)$/s, (m) => `pont ${g(m, 1)} : le pont de l'hyperviseur dans l'inventaire est ${g(m, 2)}`],
+  [/^NIC model (.+): the model's is virtio; the guest sees a new network card after adoption \(check its network configuration names it\)$/s, (m) => `modèle de carte réseau ${g(m, 1)} : celui du modèle est virtio ; l'invité voit une nouvelle carte réseau après l'adoption (vérifiez que sa configuration réseau la nomme)`],
+  [/^no network filter: adoption adds globenet-clean-traffic, which drops traffic from any address but the VPS's own \(check ipv4\/ipv6 below are all it uses\)$/, () => "pas de filtre réseau : l'adoption ajoute globenet-clean-traffic, qui rejette le trafic de toute adresse autre que celles du VPS (vérifiez que les ipv4/ipv6 ci-dessous sont toutes celles qu'il utilise)"],
+  [/^filter (.+): adoption replaces it with globenet-clean-traffic \(the VPS's own MAC, addresses and ARP only\)$/s, (m) => `filtre ${g(m, 1)} : l'adoption le remplace par globenet-clean-traffic (seulement la MAC, les adresses et l'ARP du VPS)`],
+  [/^several addresses \((.+)\): the model has one IPv4 and one IPv6 per VPS; the first of each written$/s, (m) => `plusieurs adresses (${g(m, 1)}) : le modèle a une IPv4 et une IPv6 par VPS ; la première de chaque écrite`],
+  [/^(.+): the model's is (\S+)$/s, (m) => `${g(m, 1)} : celui du modèle est ${g(m, 2)}`],
 ];
 
 /** The French of an import reason, or undefined when the catalog has none. */

@@ -29,19 +29,26 @@ export interface MailPaths {
   tlsKey: string;
   /** Where both daemons log when there is no syslog (the lab): undefined means syslog. */
   logFile?: string;
+  /** OpenDKIM's configuration folder (opendkim.conf, its key and signing tables). */
+  opendkimDir: string;
+  /** The DKIM private keys, made on the host (<selector>/<domain>.private), never leaving it. */
+  dkimKeyDir: string;
 }
 
+/** On a mail host: Debian's folders, and the maps and tables in the mail file set (/etc/globenet/mail/conf). */
 export const MAIL_PATHS: MailPaths = {
   postfixDir: "/etc/postfix",
   queueDir: "/var/spool/postfix",
   dataDir: "/var/lib/postfix",
-  mapsDir: "/etc/postfix/globenet",
-  dovecotDir: "/etc/dovecot",
+  mapsDir: "/etc/globenet/mail/conf/postfix/maps",
+  dovecotDir: "/etc/globenet/mail/conf/dovecot",
   dovecotBaseDir: "/run/dovecot",
   vmailDir: "/var/vmail",
   vmailUser: "vmail",
   tlsCert: "/etc/globenet/mail/tls/fullchain.pem",
   tlsKey: "/etc/globenet/mail/tls/privkey.pem",
+  opendkimDir: "/etc/globenet/mail/conf/opendkim",
+  dkimKeyDir: "/etc/globenet/mail/dkim",
 };
 
 export interface MailPlan {
@@ -58,6 +65,8 @@ export interface MailPlan {
   aliases: { address: string; to: string[] }[];
   /** Who may send as an address after logging in (Postfix smtpd_sender_login_maps). */
   senders: { address: string; logins: string[] }[];
+  /** The DKIM selector whose key signs every domain's submitted mail. */
+  dkimSelector: string;
   paths: MailPaths;
 }
 
@@ -102,6 +111,17 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
     mailboxes: mailboxes.sort((a, b) => (a.address < b.address ? -1 : 1)),
     aliases,
     senders,
+    dkimSelector: inv.mail.dkim_selector,
     paths: { ...MAIL_PATHS, ...over.paths },
   };
+}
+
+/** Where a domain's DKIM private key is on the mail host. */
+export const dkimKeyPath = (paths: MailPaths, selector: string, domain: string) => `${paths.dkimKeyDir}/${selector}/${domain}.private`;
+
+/** The DKIM TXT record's value for a public key (PEM or bare base64, as opendkim-genkey's .txt or openssl prints it). */
+export function dkimRecordValue(publicKey: string): string {
+  const b64 = publicKey.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length < 200 || b64.length > 1000) throw new Error("not an RSA public key of 1024 to 4096 bits in base64");
+  return `v=DKIM1; k=rsa; p=${b64}`;
 }

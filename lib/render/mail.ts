@@ -1,4 +1,4 @@
-import type { MailPlan } from "../model/mail";
+import { dkimKeyPath, type MailPlan } from "../model/mail";
 import { dovecotPasswdField, mailAddress, mailMapWord, UnsafeValueError } from "./escape";
 import { renderTemplate } from "./handlebars";
 import { generatedNotice } from "./notice";
@@ -22,10 +22,14 @@ export const MAIL_FILES = {
   suspended: "globenet-suspended",
 } as const;
 
+/** OpenDKIM's socket and pid, in Postfix's queue folder so Postfix reaches it (group postfix). */
+export const opendkimRun = (p: MailPlan["paths"]) => ({ dir: `${p.queueDir}/opendkim`, socket: `${p.queueDir}/opendkim/opendkim.sock`, pidFile: `${p.queueDir}/opendkim/opendkim.pid` });
+
 export interface MailFiles {
   postfix: Record<"main.cf" | "master.cf", string>;
   maps: Record<"domains" | "mailboxes" | "aliases" | "senders", string>;
   dovecot: Record<"dovecot.conf" | "globenet-users" | "globenet-suspended", string>;
+  opendkim: Record<"opendkim.conf" | "globenet-keytable" | "globenet-signingtable" | "globenet-internal-hosts", string>;
 }
 
 const NOTICE = generatedNotice("the mail: of members/*/member.yaml");
@@ -40,6 +44,7 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     paths: plan.paths,
     messageSizeBytes: plan.messageSizeBytes,
     relayhost: plan.relay ? relayhost(plan.relay) : "",
+    milterSocket: mailMapWord(opendkimRun(plan.paths).socket),
   });
   const master = renderTemplate("postfix-master.cf", {
     notice: NOTICE,
@@ -66,7 +71,15 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     defaultQuotaMb,
     postmaster: mailMapWord(postmaster),
   });
-  return { postfix: { "main.cf": main, "master.cf": master }, maps, dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended } };
+  const sel = mailMapWord(plan.dkimSelector);
+  const opendkim = {
+    "opendkim.conf": renderTemplate("opendkim.conf", { notice: NOTICE, paths: plan.paths, socket: mailMapWord(opendkimRun(plan.paths).socket), pidFile: mailMapWord(opendkimRun(plan.paths).pidFile) }),
+    "globenet-keytable": lines(plan.domains.map((d) => `${sel}._domainkey.${mailMapWord(d)} ${d}:${sel}:${mailMapWord(dkimKeyPath(plan.paths, plan.dkimSelector, d))}`)),
+    "globenet-signingtable": lines(plan.domains.map((d) => `*@${mailMapWord(d)} ${sel}._domainkey.${d}`)),
+    // No host is trusted to have its mail signed by address: only what members submit with a login.
+    "globenet-internal-hosts": `# ${NOTICE}\n# Empty on purpose: OpenDKIM signs mail Postfix marks ORIGINATING (submission with login), never by client address.\n`,
+  };
+  return { postfix: { "main.cf": main, "master.cf": master }, maps, dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended }, opendkim };
 }
 
 /** "smtp.relay.example:587" → "[smtp.relay.example]:587" (no MX lookup for a named relay). */
@@ -74,4 +87,34 @@ export function relayhost(relay: string): string {
   const m = /^([a-z0-9.-]+)(?::(\d{1,5}))?$/.exec(relay);
   if (!m) throw new UnsafeValueError("relayhost", relay, "it is not host or host:port");
   return `[${m[1]}]${m[2] ? `:${m[2]}` : ""}`;
+}
+
+/** Where the mail set lives on the mail host (provider/scripts/file-set/file-set.sh, kind mail). */
+export const MAIL_SET_ROOT = "/etc/globenet/mail/conf";
+
+/** The mail set's files, relative to its root. */
+export const MAIL_SET_PATHS = [
+  "postfix/main.cf",
+  "postfix/master.cf",
+  "postfix/maps/domains",
+  "postfix/maps/mailboxes",
+  "postfix/maps/aliases",
+  "postfix/maps/senders",
+  "dovecot/dovecot.conf",
+  "dovecot/globenet-users",
+  "dovecot/globenet-suspended",
+  "opendkim/opendkim.conf",
+  "opendkim/globenet-keytable",
+  "opendkim/globenet-signingtable",
+  "opendkim/globenet-internal-hosts",
+];
+
+/** The rendered files as the mail set's relative paths (the plan's paths must be the set's: MAIL_PATHS). */
+export function mailSetFiles(f: MailFiles): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [n, c] of Object.entries(f.postfix)) out[`postfix/${n}`] = c;
+  for (const [n, c] of Object.entries(f.maps)) out[`postfix/maps/${n}`] = c;
+  for (const [n, c] of Object.entries(f.dovecot)) out[`dovecot/${n}`] = c;
+  for (const [n, c] of Object.entries(f.opendkim)) out[`opendkim/${n}`] = c;
+  return out;
 }

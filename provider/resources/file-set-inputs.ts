@@ -6,6 +6,7 @@ import type { Target } from "../ssh/connection";
 import { isZoneFile } from "./file-set-serials";
 import { TAKEOVER_NAME } from "./takeover";
 import { MONITORING_FILES } from "../../lib/render/monitoring";
+import { MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
 import { NODE_EXPORTER_FILE } from "../../lib/render/monitoring-units";
 
 /** The monitoring set's files (lib/render/monitoring.ts), all required. */
@@ -13,7 +14,7 @@ const MONITORING_PATHS: string[] = Object.values(MONITORING_FILES);
 
 /** Inputs and validation of globenet:files:FileSet (pure). */
 
-export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www", "monitoring", "node-exporter"] as const;
+export const FILE_SET_KINDS = ["apache2", "php-fpm", "bind-primary", "bind-secondary", "www", "monitoring", "mail", "node-exporter"] as const;
 export type FileSetKind = (typeof FILE_SET_KINDS)[number];
 
 export interface FileSetInputs {
@@ -55,6 +56,11 @@ export interface FileSetOutputs extends Omit<FileSetInputs, "files"> {
   takeover?: string[];
   /** Where the last takeover kept the hand-made files it disabled (on the host). */
   takeoverBackup?: string;
+  /**
+   * apache2: the MPM modules enabled on the host when last read (adoption, refresh) or as the
+   * apply leaves them (./apache-mpm.ts); one other than mpm-itk's means the apply restarts Apache.
+   */
+  mpm?: string;
 }
 
 /** Where each kind's files live on the host: a symlink to `<root>.d/<generation>`. */
@@ -72,6 +78,8 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
       return "/var/www/globenet-suspended";
     case "monitoring":
       return "/etc/prometheus/globenet";
+    case "mail":
+      return MAIL_SET_ROOT;
     case "node-exporter":
       return "/etc/prometheus/globenet-node";
   }
@@ -94,11 +102,12 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
   "bind-secondary": { patterns: [/^named\.conf\.globenet$/], expected: "named.conf.globenet (a secondary's zone copies are written by named itself)" },
   www: { patterns: [new RegExp(`^${NAME}$`)], expected: "a file name at the top of the set, like index.html" },
   monitoring: { patterns: MONITORING_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MONITORING_PATHS.join(", ") },
+  mail: { patterns: MAIL_SET_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MAIL_SET_PATHS.join(", ") },
   "node-exporter": { patterns: [new RegExp(`^${NODE_EXPORTER_FILE.replace(/\./g, "\\.")}$`)], expected: NODE_EXPORTER_FILE },
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup", "mpm"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -191,6 +200,10 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
         }
       }
     }
+    if (kind === "mail") {
+      const missing = MAIL_SET_PATHS.filter((p) => !(p in files));
+      if (missing.length) fail("files", `a mail set needs ${missing.join(", ")} (checked together by postmap, postconf, doveconf and opendkim before any goes live)`);
+    }
     if (kind === "monitoring") {
       const missing = MONITORING_PATHS.filter((p) => !(p in files));
       if (missing.length) fail("files", `a monitoring set needs ${missing.join(", ")} (each is checked by its daemon's own tool before any goes live)`);
@@ -204,8 +217,8 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
   // takeover (adoption)
   const takeover = news.takeover ?? undefined;
   if (known(takeover) && takeover !== undefined) {
-    if (kind !== "apache2" && kind !== "bind-primary") fail("takeover", `only for kinds apache2 and bind-primary, not ${String(kind)}`);
-    else if (!Array.isArray(takeover)) fail("takeover", "must be a list of zone or site names");
+    if (kind !== "apache2" && kind !== "bind-primary" && kind !== "php-fpm") fail("takeover", `only for kinds apache2, bind-primary and php-fpm, not ${String(kind)}`);
+    else if (!Array.isArray(takeover)) fail("takeover", "must be a list of zone, site or pool names");
     else takeover.forEach((n, i) => {
       if (known(n) && (typeof n !== "string" || !TAKEOVER_NAME.test(n))) fail(`takeover[${i}]`, `not a lowercase zone or site name: ${JSON.stringify(n)}`);
     });

@@ -5,7 +5,8 @@ import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../
 import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
-import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, servedSerialOf, type TakeoverKind } from "./takeover";
+import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
+import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, servedSerialOf, type TakeoverKind } from "./takeover";
 
 export type { FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
 export { liveRoot } from "./file-set-inputs";
@@ -49,7 +50,9 @@ export function localCheckCommand(kind: FileSetInputs["kind"], phpVersion: strin
  */
 export function outputsOf(i: FileSetInputs, serials: Record<string, number>): FileSetOutputs {
   const hashes = sortedRecord(hashesOf(substituteSerials(i.files, serials)));
-  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), hashes, serials, generation: generationOfHashes(hashes) };
+  // The apply's wiring leaves Apache on mpm-itk (or fails).
+  const mpm = i.kind === "apache2" ? { mpm: WIRED_MPM } : {};
+  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), hashes, serials, generation: generationOfHashes(hashes), ...mpm };
 }
 
 /** Path → sha256 of each file as last applied (or seen by a refresh); also from states that kept contents. */
@@ -103,7 +106,8 @@ function pendingTakeover(i: Pick<FileSetInputs, "takeover">, olds?: Partial<File
 
 /** Reads the host's hand-made definitions of `names` (takeover-read of file-set.sh). */
 async function readHand(where: Where, names: string[]): Promise<{ confs: Record<string, string>; serials: Record<string, string>; apacheS: string }> {
-  const r = await run(where.target, SCRIPT, { args: scriptArgs(where, "takeover-read", "-", ...names), what: `reading the hand-made ${where.kind === "apache2" ? "vhosts" : "zones"} a takeover replaces` });
+  const what = where.kind === "apache2" ? "vhosts" : where.kind === "php-fpm" ? "PHP-FPM pools" : "zones";
+  const r = await run(where.target, SCRIPT, { args: scriptArgs(where, "takeover-read", "-", ...names), what: `reading the hand-made ${what} a takeover replaces` });
   const parts = r.stdout.split("\0");
   const out = { confs: {} as Record<string, string>, serials: {} as Record<string, string>, apacheS: "" };
   for (let k = 0; k + 2 < parts.length; k += 3) {
@@ -117,7 +121,7 @@ async function readHand(where: Where, names: string[]): Promise<{ confs: Record<
 
 /** What is hand-made among `names` on the host, as takeover steps; undefined when nothing is (the set alone defines them). */
 async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps | undefined> {
-  if (names.length === 0 || (where.kind !== "apache2" && where.kind !== "bind-primary")) return undefined;
+  if (names.length === 0 || (where.kind !== "apache2" && where.kind !== "bind-primary" && where.kind !== "php-fpm")) return undefined;
   const kind = where.kind as TakeoverKind;
   const hand = await readHand(where, names);
   const fail = (problems: string[]) => {
@@ -128,6 +132,12 @@ async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps |
     if (plan.problems.length > 0) fail(plan.problems);
     if (plan.disable.length === 0) return undefined;
     return { args: plan.disable.map((e) => `disable-site=${e}`), files: {}, served: {} };
+  }
+  if (kind === "php-fpm") {
+    const plan = planFpmTakeover(hand.confs, names);
+    if (plan.problems.length > 0) fail(plan.problems);
+    if (plan.disable.length === 0) return undefined;
+    return { args: plan.disable.map((f) => `disable-pool=${f}`), files: {}, served: {} };
   }
   const plan = planBindTakeover(hand.confs, names);
   if (plan.problems.length > 0) fail(plan.problems);
@@ -166,6 +176,13 @@ async function listLive(i: Where): Promise<LiveListing | undefined> {
     if (sp > 0) hashes[rec.slice(sp + 1)] = rec.slice(0, sp);
   }
   return { hashes };
+}
+
+/** apache2: the MPM modules enabled on the host now (undefined for the other kinds). */
+async function readMpm(i: Where): Promise<{ mpm?: string }> {
+  if (i.kind !== "apache2") return {};
+  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "mpm-read"), what: "reading Apache's MPM" });
+  return { mpm: normaliseMpm(r.stdout) };
 }
 
 async function fetchLive(i: Where, paths: string[]): Promise<Record<string, string>> {
@@ -212,6 +229,9 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
     if (!sameHashes(appliedHashes(olds), hashesOf(substituteSerials(news.files ?? {}, olds.serials ?? {})))) changed.push("files");
     // A takeover is asked by an adoption only: a later run without it keeps what was taken over.
     if (pendingTakeover(news, olds).length > 0) changed.push("takeover");
+    // Apache on another MPM than the wiring's (seen at adoption or refresh): the apply switches
+    // it, with a restart; lib/guard/mpm.ts makes the preview say so and the guard ask for it.
+    if (news.kind === "apache2" && mpmSwitchNeeded(olds.mpm)) changed.push("mpm");
     const replaces: string[] = [];
     if (changed.includes("kind")) replaces.push("kind");
     if (changed.includes("phpVersion")) replaces.push("phpVersion");
@@ -254,6 +274,7 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
       generation: generationOfHashes(hashes),
       ...(props.takeover ? { takeover: props.takeover } : {}),
       ...(props.takeoverBackup ? { takeoverBackup: props.takeoverBackup } : {}),
+      ...(await readMpm(props)),
     };
   },
 
@@ -283,7 +304,7 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
     // does already and nothing is pending; else the update that follows takes them over.
     const asked = Array.isArray(facts.takeover) ? (facts.takeover as string[]) : [];
     const done = asked.length > 0 && !(await handSteps(where, asked)) ? { takeover: asked } : {};
-    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes), ...done }, inputs: { ...base, files: sortedRecord(files), ...done } };
+    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes), ...done, ...(await readMpm(where)) }, inputs: { ...base, files: sortedRecord(files), ...done } };
   },
 
   async update(_id, olds, raw) {

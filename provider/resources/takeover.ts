@@ -15,11 +15,14 @@ import { nextSerial, serialAfter, todaySerial } from "./file-set-serials";
  *   made anew), its serial carried past the one served;
  * - Apache: the sites-enabled entry of each hand-made vhost of those names is moved to a
  *   backup folder (a2dissite's effect, the file in sites-available untouched), the whole
- *   configuration checked with apache2ctl -t, one graceful reload.
+ *   configuration checked with apache2ctl -t, one graceful reload;
+ * - PHP-FPM: a hand-made pool file of pool.d defining a pool of Globenet's name (`[<handle>]`;
+ *   FPM would silently merge the two sections into one pool) is moved to a backup folder, the
+ *   whole configuration as it will be checked with php-fpm -t, one graceful reload (USR2).
  * This module decides what to disable from what the host shows; provider/scripts/file-set/file-set.sh does it.
  */
 
-export type TakeoverKind = "apache2" | "bind-primary";
+export type TakeoverKind = "apache2" | "bind-primary" | "php-fpm";
 
 /** A zone or site name as a takeover names it: lowercase DNS name characters only. */
 export const TAKEOVER_NAME = /^(?=.{1,253}$)[a-z0-9_*]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
@@ -31,6 +34,8 @@ export function takeoverNames(kind: TakeoverKind, files: Record<string, string>)
     if (kind === "bind-primary") {
       const m = /^zones\/(.+)\.zone$/.exec(path);
       if (m) names.add((m[1] as string).toLowerCase());
+    } else if (kind === "php-fpm") {
+      if (/^pool\.d\/[^/]+\.conf$/.test(path)) for (const sec of fpmSections(content)) names.add(sec.name.toLowerCase());
     } else if (/^sites-available\/[^/]+\.conf$/.test(path)) {
       for (const m of content.matchAll(/^\s*Server(?:Name|Alias)\s+([^\n#]+)/gim)) for (const n of (m[1] as string).trim().split(/\s+/)) names.add(n.toLowerCase().replace(/:\d+$/, ""));
     }
@@ -196,4 +201,56 @@ export function carryServedSerials(planned: Record<string, number>, served: Reco
     if (p === undefined || !serialAfter(p, s)) out[path] = nextSerial(s, todaySerial(now));
   }
   return out;
+}
+
+/** One `[name]` section of a PHP-FPM configuration file, with its line (1-based). */
+export interface FpmSection {
+  name: string;
+  line: number;
+}
+
+/** The sections of an FPM ini file (`;` and `#` comments skipped; `[global]` included). */
+export function fpmSections(text: string): FpmSection[] {
+  const out: FpmSection[] = [];
+  text.split("\n").forEach((l, i) => {
+    const m = /^\s*\[([^\]\n]+)\]\s*(?:[;#].*)?$/.exec(l);
+    if (m) out.push({ name: (m[1] as string).trim(), line: i + 1 });
+  });
+  return out;
+}
+
+export interface FpmTakeoverPlan {
+  /** File names in pool.d to move aside. */
+  disable: string[];
+  problems: string[];
+}
+
+/**
+ * The hand-made pool files to move aside so Globenet's pools `names` are FPM's only ones:
+ * `confs` maps each hand-made file (php-fpm.conf and pool.d/*.conf, absolute paths) to its text.
+ * A pool of those names in php-fpm.conf itself, or in a file that also defines a pool the data
+ * does not have, is refused with its file and line (moving the file would stop that pool).
+ */
+export function planFpmTakeover(confs: Readonly<Record<string, string>>, names: readonly string[]): FpmTakeoverPlan {
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const disable: string[] = [];
+  const problems: string[] = [];
+  for (const [path, text] of Object.entries(confs).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const sections = fpmSections(text).filter((x) => x.name !== "global");
+    const ours = sections.filter((x) => wanted.has(x.name.toLowerCase()));
+    if (ours.length === 0) continue;
+    const m = /^\/etc\/php\/[^/]+\/fpm\/pool\.d\/([A-Za-z0-9_][A-Za-z0-9._-]*\.conf)$/.exec(path);
+    if (!m) {
+      for (const x of ours) problems.push(`${path}:${x.line}: the hand-made pool [${x.name}] is not in a pool.d file of its own: move it into one by hand (keep a copy), then adopt again`);
+      continue;
+    }
+    const others = sections.filter((x) => !wanted.has(x.name.toLowerCase()));
+    if (others.length > 0) {
+      const first = ours[0] as FpmSection;
+      problems.push(`${path}:${first.line}: the hand-made pool [${first.name}] shares its file with ${others.map((o) => `[${o.name}] (line ${o.line})`).join(", ")}, which the data does not have: moving the file aside would stop ${others.length > 1 ? "them" : "it"}; split the file by hand, then adopt again`);
+      continue;
+    }
+    disable.push(m[1] as string);
+  }
+  return { disable, problems };
 }

@@ -110,6 +110,13 @@ export function errorsOf(changes: Record<string, string | null> = {}): string[] 
   return loadModel(writeTree(changes), "test").errors.map((d) => formatDiagnostic(d));
 }
 
+/** The base inventory with a mail host mx1 (mail.globenet.example) and, optionally, `mail:` settings (one YAML line). */
+export function inventoryWithMailHost(mailSettings = ""): string {
+  const inv = baseFiles()["Pulumi.test.yaml"] as string;
+  const settings = mailSettings ? `    mail: ${mailSettings}\n` : "";
+  return inv.replace("    hosts:\n", `${settings}    hosts:\n      mx1:\n        roles: [mail]\n        fqdn: mail.globenet.example\n        address: 192.0.2.25\n        ipv6: 2001:db8:1::25\n        ssh: { user: globenet-deploy, host_key: "${HOST_KEY}" }\n`);
+}
+
 /** The base member file with one line replaced — keeps positions easy to predict. */
 export function memberWith(find: string, replace: string): string {
   const src = baseFiles()["members/velo-libre/member.yaml"] as string;

@@ -17,6 +17,7 @@
 #   disable-site=ENTRY   apache2: move /etc/apache2/sites-enabled/ENTRY to the backup folder
 #   conf=PATH            bind: replace /etc/bind/named.conf* PATH by the tar's .takeover/<its name>
 #   keys=ZONE:DIR        bind: copy ZONE's DNSSEC key files from DIR into Globenet's key directory
+#   disable-pool=FILE    php-fpm: move /etc/php/VER/fpm/pool.d/FILE (a hand-made pool of a Globenet name) to the backup folder
 # all done between the swap and the one reload, after the whole configuration is checked.
 #
 # Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
@@ -47,6 +48,7 @@ case "$kind" in
   bind-primary|bind-secondary) root=/etc/bind/globenet; k=bind ;;
   www) root=/var/www/globenet-suspended; k=www ;;
   monitoring) root=/etc/prometheus/globenet; k=monitoring ;;
+  mail) root=/etc/globenet/mail/conf; k=mail ;;
   node-exporter) root=/etc/prometheus/globenet-node; k=node_exporter ;;
   *) say "unknown file set kind: $kind"; exit 2 ;;
 esac
@@ -349,6 +351,8 @@ check_php_fpm() {
   local f pools=/etc/php/$ver/fpm/pool.d
   mkdir -- "$tmp/host-pool.d" || return
   for f in "$pools"/*.conf; do
+    # A takeover's hand-made pools are checked as moved aside, as they will be at the reload.
+    if printf '%s\n' "${takeover_pools[@]}" | grep -qxF -- "$(basename -- "$f")"; then continue; fi
     if [ -f "$f" ] && [ "$f" != "$(fpm_stock_pool)" ]; then cp -- "$f" "$tmp/host-pool.d/" || return; fi
   done
   {
@@ -586,6 +590,90 @@ reload_if_running_monitoring() {
   done
 }
 
+# ─── mail (the mail host: Postfix, Dovecot, OpenDKIM; lib/render/mail.ts) ──────────────────────
+# The set holds postfix/{main.cf,master.cf,maps/*}, dovecot/{dovecot.conf,globenet-users,
+# globenet-suspended} and opendkim/*. The maps are compiled (postmap) in the staged generation,
+# so the .db files go live with their text in the one swap, and Postfix's daemons notice the new
+# maps by themselves. Debian's /etc/postfix/{main,master}.cf, /etc/dovecot/dovecot.conf and
+# /etc/opendkim.conf become links into the set (the originals kept as <file>.pre-globenet).
+MAIL_MAPS=(domains mailboxes aliases senders)
+MAIL_LINKS=(/etc/postfix/main.cf:postfix/main.cf /etc/postfix/master.cf:postfix/master.cf /etc/dovecot/dovecot.conf:dovecot/dovecot.conf /etc/opendkim.conf:opendkim/opendkim.conf)
+precheck_mail() {
+  local t
+  for t in postfix postmap postconf dovecot doveconf doveadm opendkim; do
+    command -v "$t" > /dev/null || { say "$t is not installed on this host: install postfix dovecot-imapd dovecot-lmtpd opendkim"; exit 2; }
+  done
+  getent group dovecot > /dev/null || { say "no dovecot group on this host: install dovecot-core"; exit 2; }
+}
+check_mail() {
+  local f m out
+  for f in postfix/main.cf postfix/master.cf dovecot/dovecot.conf dovecot/globenet-users dovecot/globenet-suspended opendkim/opendkim.conf; do
+    [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
+  done
+  for m in "${MAIL_MAPS[@]}"; do
+    [ -f "$stage/postfix/maps/$m" ] || { say "$root/postfix/maps/$m is missing from the set"; return 1; }
+    postmap -c "$stage/postfix" "hash:$stage/postfix/maps/$m" || { say "postmap rejects $stage/postfix/maps/$m"; return 1; }
+  done
+  # postconf says what it cannot read as warnings and still exits 0: a warning is a rejection.
+  out=$(postconf -c "$stage/postfix" -n 2>&1 > /dev/null) || { printf '%s\n' "$out"; say "postconf rejects $stage/postfix/main.cf"; return 1; }
+  if [ -n "$out" ]; then printf '%s\n' "$out"; say "postconf warns about $stage/postfix/main.cf"; return 1; fi
+  out=$(postconf -c "$stage/postfix" -M 2>&1 > /dev/null) || { printf '%s\n' "$out"; say "postconf rejects $stage/postfix/master.cf"; return 1; }
+  if [ -n "$out" ]; then printf '%s\n' "$out"; say "postconf warns about $stage/postfix/master.cf"; return 1; fi
+  doveconf -c "$stage/dovecot/dovecot.conf" -n > /dev/null || { say "doveconf rejects $stage/dovecot/dovecot.conf"; return 1; }
+  # opendkim -n opens the tables the file names: check a copy that names the staged ones.
+  sed "s#$root/#$stage/#g" "$stage/opendkim/opendkim.conf" > "$tmp/opendkim.conf"
+  opendkim -n -x "$tmp/opendkim.conf" || { say "opendkim -n rejects $stage/opendkim/opendkim.conf"; return 1; }
+  # The users' hashes: Dovecot's auth process (group dovecot) reads them, nobody else.
+  chgrp dovecot -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
+  chmod 0640 -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
+}
+wire_mail() {
+  local l live rel
+  for l in "${MAIL_LINKS[@]}"; do
+    live=${l%%:*} rel=${l#*:}
+    install -d -m 0755 -- "$(dirname -- "$live")"
+    if [ -e "$live" ] && [ ! -L "$live" ] && [ ! -e "$live.pre-globenet" ]; then mv -- "$live" "$live.pre-globenet"; fi
+    if [ "$(readlink -- "$live" 2>/dev/null)" != "$root/$rel" ]; then
+      ln -sfn -- "$root/$rel" "$live.globenet-new" && mv -Tf -- "$live.globenet-new" "$live" || return
+    fi
+  done
+}
+unwire_mail() {
+  local l live
+  for l in "${MAIL_LINKS[@]}"; do
+    live=${l%%:*}
+    if [ -L "$live" ]; then rm -f -- "$live"; fi
+    if [ -e "$live.pre-globenet" ] && [ ! -e "$live" ]; then mv -- "$live.pre-globenet" "$live"; fi
+  done
+}
+# OpenDKIM's pid file, from the live opendkim.conf.
+mail_opendkim_pid() { sed -n 's/^PidFile[[:space:]]\{1,\}//p' "$root/opendkim/opendkim.conf" 2>/dev/null | head -n1; }
+reload_mail() {
+  local d failed="" pidfile
+  if [ -d /run/systemd/system ]; then
+    for d in postfix dovecot opendkim; do
+      systemctl enable --quiet "$d" 2> /dev/null || true
+      systemctl reload-or-restart "$d" || failed+=" $d"
+    done
+  else
+    if postfix status > /dev/null 2>&1; then postfix reload >&2 || failed+=" postfix"; else say "note: postfix is not running: it reads the set when it starts"; fi
+    if doveadm reload > /dev/null 2>&1; then :; else say "note: dovecot is not running: it reads the set when it starts"; fi
+    pidfile=$(mail_opendkim_pid)
+    if [ -n "$pidfile" ] && alive "$pidfile" opendkim; then kill -USR1 "$(tr -dc 0-9 < "$pidfile")" || failed+=" opendkim"
+    else say "note: opendkim is not running: it reads the set when it starts"; fi
+  fi
+  if [ -n "$failed" ]; then say "the reload of$failed failed: the new files are live, the daemons did not take them"; return 4; fi
+}
+reload_if_running_mail() {
+  if [ -d /run/systemd/system ]; then
+    local d
+    for d in postfix dovecot opendkim; do if systemctl is-active --quiet "$d"; then systemctl restart "$d" || true; fi; done
+  else
+    if postfix status > /dev/null 2>&1; then postfix reload >&2 || true; fi
+    doveadm reload > /dev/null 2>&1 || true
+  fi
+}
+
 # ─── node-exporter (every host, when the inventory has a monitor host) ─────────────────────────
 # One file, the drop-in of Debian's prometheus-node-exporter unit (lib/render/monitoring-units.ts):
 # the host's own address, and the textfile directory the backup runs write their metrics to.
@@ -661,7 +749,7 @@ unpack_stage() {
 }
 
 # ─── takeover (adoption) ───────────────────────────────────────────────────────────────────────
-takeover_sites=() takeover_confs=() takeover_keys=() takeover_backup=""
+takeover_sites=() takeover_confs=() takeover_keys=() takeover_pools=() takeover_backup=""
 parse_takeover() {
   shift 7
   local a v
@@ -677,6 +765,11 @@ parse_takeover() {
         case "$v" in /etc/bind/named.conf|/etc/bind/named.conf.*) ;; *) say "not a named.conf file of /etc/bind: $v"; exit 2 ;; esac
         case "${v#/etc/bind/}" in *[!A-Za-z0-9._-]*|*..*) say "not a named.conf file of /etc/bind: $v"; exit 2 ;; esac
         takeover_confs+=("$v") ;;
+      disable-pool=*)
+        [ "$k" = php_fpm ] || { say "disable-pool is for php-fpm sets"; exit 2; }
+        case "$v" in ''|.*|*[!A-Za-z0-9._-]*) say "not a pool.d file name: $v"; exit 2 ;; esac
+        case "$v" in *.conf) ;; *) say "not a pool.d file name: $v"; exit 2 ;; esac
+        takeover_pools+=("$v") ;;
       keys=*)
         [ "$kind" = bind-primary ] || { say "keys is for bind-primary sets"; exit 2; }
         case "$v" in *:/*) ;; *) say "keys wants ZONE:DIR, not $v"; exit 2 ;; esac
@@ -687,7 +780,7 @@ parse_takeover() {
     esac
   done
 }
-takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ]; }
+takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ] || [ "${#takeover_pools[@]}" -gt 0 ]; }
 
 # The edited named.conf files come in the tar under .takeover/: out of the stage before the check.
 take_takeover_files() {
@@ -732,6 +825,13 @@ takeover_disable() {
       say "takeover: disabled the hand-made site /etc/apache2/sites-enabled/$e (kept in $takeover_backup/sites-enabled)"
     fi
   done
+  for e in "${takeover_pools[@]}"; do
+    if [ -f "/etc/php/$ver/fpm/pool.d/$e" ]; then
+      install -d -m 0750 -- "$takeover_backup/pool.d" || return
+      mv -- "/etc/php/$ver/fpm/pool.d/$e" "$takeover_backup/pool.d/$e" || return
+      say "takeover: moved the hand-made pool file /etc/php/$ver/fpm/pool.d/$e aside (kept in $takeover_backup/pool.d)"
+    fi
+  done
   for c in "${takeover_confs[@]}"; do
     cp -p -- "$c" "$takeover_backup/" || return
     # cat into the file: its owner and mode stay (the new content comes from the temp dir)
@@ -772,7 +872,12 @@ do_takeover_read() {
         { as_bind rndc zonestatus "$n" 2>/dev/null || true; } | base64 -w0
         printf '\0'
       done ;;
-    *) say "takeover-read is for apache2 and bind-primary sets"; exit 2 ;;
+    php-fpm)
+      # The main configuration and the pool files FPM includes (the stock one too: it may define a pool of a Globenet name).
+      for f in "$(fpm_conf)" /etc/php/"$ver"/fpm/pool.d/*.conf; do
+        if [ -f "$f" ] && [ ! -L "$f" ]; then printf 'conf\0%s\0' "$f"; base64 -w0 < "$f"; printf '\0'; fi
+      done ;;
+    *) say "takeover-read is for apache2, bind-primary and php-fpm sets"; exit 2 ;;
   esac
 }
 
@@ -831,10 +936,20 @@ do_read() {
   echo present
   cd -- "$root/" || exit
   local f h
-  find . -type f -print0 | sort -z | while IFS= read -r -d '' f; do
+  # The mail set's compiled maps are made on the host from its text maps: not part of its content.
+  local skip=()
+  if [ "$k" = mail ]; then skip=(! -name '*.db'); fi
+  find . -type f "${skip[@]}" -print0 | sort -z | while IFS= read -r -d '' f; do
     h=$(sha256sum < "$f")
     printf '%s %s\0' "${h%% *}" "${f#./}"
   done
+}
+
+# apache2: the MPM modules enabled now (one line), so a preview can tell an MPM switch (a restart) ahead.
+do_mpm_read() {
+  [ "$kind" = apache2 ] || { say "mpm-read is for the apache2 set"; exit 2; }
+  if [ -d /etc/apache2/mods-enabled ]; then apache_mpms /etc/apache2; fi
+  printf '\n'
 }
 
 do_fetch() {
@@ -881,5 +996,6 @@ case "$action" in
   delete) do_delete ;;
   check) do_check "$@" ;;
   takeover-read) do_takeover_read "$@" ;;
+  mpm-read) do_mpm_read ;;
   *) say "unknown action: $action"; exit 2 ;;
 esac
