@@ -287,12 +287,13 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
     expect(statSync(TRIM_BIN).mode & 0o777).toBe(0o700);
     const readAll = () => slowGroups(parseSlowLog(run("bash", ["-c", READ_SLOW_LOG, "read-slow-log", "1", db.socket], { timeoutMs: 30_000 }).stdout), new Set([name]));
     expect(run(TRIM_BIN, ["14", db.socket]).stdout).toContain("slow-log=kept");
-    expect(run(TRIM_BIN, ["0", db.socket]).stdout).toContain("slow-log=rotated entries=2");
-    expect(root("SELECT COUNT(*) FROM mysql.slow_log")).toBe("0");
+    // Counted by their text: on a loaded machine any query may pass the 0.5 s threshold too.
+    expect(run(TRIM_BIN, ["0", db.socket]).stdout).toMatch(/slow-log=rotated entries=([2-9]|\d\d+)/);
+    expect(root("SELECT COUNT(*) FROM mysql.slow_log WHERE sql_text LIKE '%SLEEP(0.7)%'")).toBe("0");
     expect(readAll().map((g) => [g.query, g.count])).toEqual([["SELECT SLEEP(?)", 1]]);
     expect(asMember("SELECT SLEEP(0.6), 1;").status).toBe(0);
-    expect(root("SELECT COUNT(*) FROM mysql.slow_log")).toBe("1");
-    expect(run(TRIM_BIN, ["0", db.socket]).stdout).toContain("slow-log=rotated entries=1");
+    expect(root("SELECT COUNT(*) FROM mysql.slow_log WHERE sql_text LIKE '%SLEEP(0.6)%'")).toBe("1");
+    expect(run(TRIM_BIN, ["0", db.socket]).stdout).toMatch(/slow-log=rotated entries=[1-9]/);
     expect(readAll().map((g) => [g.query, g.count])).toEqual([["SELECT SLEEP(?), ?", 1]]);
     expect(run(TRIM_BIN, ["0 ; touch /tmp/x", db.socket]).status).toBe(2);
     // Turned off by hand, trim removed by hand: drift; the next apply puts both back; delete turns the

@@ -21,11 +21,13 @@ describe("guarded: a lock whose holder has ended", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const backend = (): Backend => ({ url: `file://${dir}`, kind: "file", env: {}, secrets: [], display: dir, origin: "test" });
 
-  const table: { name: string; lockRowLeft: boolean; attemptsThatFail: number; outcome: "applies" | "stale" }[] = [
-    // Two ups at the same instant: the loser's CLI exits and removes its lock; the winner sees a dead pid and no lock row.
-    { name: "holder gone, its lock gone: a collision, tried again", lockRowLeft: false, attemptsThatFail: 1, outcome: "applies" },
-    { name: "holder gone, lock still there: stale, reported at once", lockRowLeft: true, attemptsThatFail: 1, outcome: "stale" },
-    { name: "collisions are bounded: the fifth in a row is reported", lockRowLeft: false, attemptsThatFail: 99, outcome: "stale" },
+  const table: { name: string; wait: number; lockRowLeft: boolean; attemptsThatFail: number; attempts: number; outcome: "applies" | "stale" }[] = [
+    // Two waiting ups at the same instant: the loser's CLI exits and removes its lock; the other sees a dead pid and no lock row.
+    { name: "waiting, holder gone with its lock: over, tried again", wait: 60, lockRowLeft: false, attemptsThatFail: 1, attempts: 2, outcome: "applies" },
+    { name: "waiting, holder gone, lock still there: stale, reported at once", wait: 60, lockRowLeft: true, attemptsThatFail: 1, attempts: 1, outcome: "stale" },
+    { name: "waiting, retries are bounded: the fifth in a row is reported", wait: 60, lockRowLeft: false, attemptsThatFail: 99, attempts: 5, outcome: "stale" },
+    // Not waiting: whoever held the stack when this up looked is reported, even if it has finished since.
+    { name: "not waiting, holder gone with its lock: reported at once", wait: 0, lockRowLeft: false, attemptsThatFail: 1, attempts: 1, outcome: "stale" },
   ];
   for (const t of table) {
     it(t.name, async () => {
@@ -42,16 +44,16 @@ describe("guarded: a lock whose holder has ended", () => {
         if (attempts <= t.attemptsThatFail) throw new Error(lockedBy(pid));
         return "applied";
       };
-      const p = guarded("up", { stack: "lab" }, backend(), [], run);
+      const p = guarded("up", { stack: "lab", lockWaitSeconds: t.wait }, backend(), [], run);
       if (t.outcome === "applies") {
         await expect(p).resolves.toBe("applied");
-        expect(attempts).toBe(t.attemptsThatFail + 1);
+        expect(attempts).toBe(t.attempts);
       } else {
         const e = await p.catch((x: unknown) => x);
         expect(e).toBeInstanceOf(StackLockedError);
         expect((e as StackLockedError).stale).toBe(true);
         expect((e as Error).message).toContain("the lock is stale");
-        expect(attempts).toBe(t.lockRowLeft ? 1 : 5);
+        expect(attempts).toBe(t.attempts);
       }
     }, 60_000);
   }

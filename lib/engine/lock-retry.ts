@@ -85,9 +85,10 @@ export async function guarded<T>(op: string, opts: LockWaitOptions, backend: Bac
       const err = lockedOrMasked(e, opts.stack, secrets);
       if (!(err instanceof StackLockedError)) throw err;
       if (err.stale) {
-        // A contender that lost the same tie ends its CLI at once and removes its lock: a holder
-        // gone with its lock gone is that collision, not a stale lock (seen in CI: both ups failed).
-        if (collisions < 4 && !(await holdersStillThere(backend, opts.stack, err.holders))) {
+        // Waiting (--lock-wait), a holder gone with its lock gone is over: a contender that lost
+        // the same tie (its CLI ends at once and removes its lock) or an update that has finished.
+        // Try again (seen in CI: both waiting ups failed as stale). Not waiting, it is reported at once.
+        if (waitMs > 0 && collisions < 4 && !(await holdersStillThere(backend, opts.stack, err.holders))) {
           collisions++;
           await sleep(backoffMs(collisions));
           continue;

@@ -13,7 +13,8 @@ case "$keep" in '' | *[!0-9]*) echo "usage: globenet-slow-log-trim KEEP_DAYS [SO
 sock=()
 [ -z "${2:-}" ] || sock=("--socket=$2")
 sql() { mariadb "${sock[@]}" --batch --skip-column-names -e "$1"; }
-old=$(sql "SELECT COUNT(*) FROM mysql.slow_log WHERE start_time <= NOW() - INTERVAL $keep DAY")
+# NOW(6): start_time has microseconds; NOW() would leave out this second's entries.
+old=$(sql "SELECT COUNT(*) FROM mysql.slow_log WHERE start_time <= NOW(6) - INTERVAL $keep DAY")
 if [ "$old" = 0 ]; then
   echo "slow-log=kept"
   exit 0
