@@ -24,3 +24,8 @@ export function cmp(a: string, b: string): number {
 export function invPath(ctx: Ctx, ...rest: Array<string | number>): Array<string | number> {
   return [...ctx.inventory.at, ...rest] as Array<string | number>;
 }
+
+/** The forward (not .arpa) zones the data tree has a file for. */
+export function forwardZones(ctx: Ctx): Set<string> {
+  return new Set([...ctx.tree.zones.keys()].filter((z) => !z.endsWith(".arpa")));
+}

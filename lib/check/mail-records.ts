@@ -7,41 +7,37 @@
  * (its private key never leaves it) and is not derived here. A hand-written record of the same
  * kind at the same name is an error naming the derived one.
  */
-import type { Ctx } from "./context";
+import { forwardZones, type Ctx } from "./context";
 import type { PlacedRecord } from "./zones";
 import { Report } from "./report";
 import type { HostModel, MailDomainModel, ModelRecord } from "../model/types";
 import type { ZoneRecord } from "../schema/zone";
 import { absoluteName, relativeName, zoneFor } from "../model/dns-names";
-
-/** The name mail clients and MX records use: the inventory's mail.public_name, else the mail host's fqdn. */
-export function mailPublicName(ctx: Ctx, hosts: HostModel[], mailHost: string): string {
-  return ctx.inventory.value.mail.public_name ?? hosts.find((h) => h.name === mailHost)?.fqdn ?? mailHost;
-}
+import { MAIL_PORTS, mailPublicName } from "../model/mail";
 
 /** Where DMARC and TLS reports go. */
-export function mailReportsTo(ctx: Ctx): string {
+function mailReportsTo(ctx: Ctx): string {
   return ctx.inventory.value.mail.reports_to ?? `dmarc-reports@${ctx.inventory.value.domain}`;
 }
 
-/** RFC 6186 / RFC 8314 services offered, as SRV owner prefix and port. */
-export const MAIL_SRV: ReadonlyArray<readonly [string, number]> = [
-  ["_submission._tcp", 587],
-  ["_submissions._tcp", 465],
-  ["_imaps._tcp", 993],
+/** RFC 6186 / RFC 8314 services offered, as SRV owner prefix and port (the mail host's ports). */
+const MAIL_SRV: ReadonlyArray<readonly [string, number]> = [
+  ["_submission._tcp", MAIL_PORTS.submission],
+  ["_submissions._tcp", MAIL_PORTS.submissions],
+  ["_imaps._tcp", MAIL_PORTS.imaps],
 ];
 
 export function deriveMailRecords(ctx: Ctx, domains: MailDomainModel[], hosts: HostModel[]): PlacedRecord[] {
   const out: PlacedRecord[] = [];
   const mail = ctx.inventory.value.mail;
   const reports = mailReportsTo(ctx);
-  const forward = new Set([...ctx.tree.zones.keys()].filter((z) => !z.endsWith(".arpa")));
+  const forward = forwardZones(ctx);
   for (const d of domains) {
     const member = ctx.tree.members.get(d.handle);
     if (!member) continue;
     const i = member.value.mail.findIndex((x) => x.domain === d.domain);
     const path = ["mail", i, "domain"];
-    const mx = `${mailPublicName(ctx, hosts, d.mailHost)}.`;
+    const mx = `${mailPublicName(ctx.inventory.value, hosts, d.mailHost)}.`;
     const why = `mail for ${d.domain} (${d.file})`;
     const at = (prefix: string) => relativeName(prefix ? `${prefix}.${d.domain}` : d.domain, d.zone);
     const add = (r: ZoneRecord) => out.push({ zone: d.zone, record: { ...r, origin: "mail", why } as ModelRecord, src: member.src, path });

@@ -5,7 +5,7 @@
  * within the inventory's limits, and a mail host exists. Returns what the mail host serves.
  */
 import type { Ctx } from "./context";
-import { cmp, invPath } from "./context";
+import { cmp, forwardZones, invPath } from "./context";
 import { hostsWithRole } from "./hosts";
 import { GLOBENET_HANDLE } from "./zones";
 import { zoneFor } from "../model/dns-names";
@@ -44,7 +44,7 @@ interface Owned {
 
 export function checkMail(ctx: Ctx, mailHost: string | undefined): MailDomainModel[] {
   const inv = ctx.inventory.value;
-  const forward = new Set([...ctx.tree.zones.keys()].filter((z) => !z.endsWith(".arpa")));
+  const forward = forwardZones(ctx);
   const domains = new Map<string, Owned>();
   const out: MailDomainModel[] = [];
   // The domains served here and every address they define (mailbox or alias), to check local targets.

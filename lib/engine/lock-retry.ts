@@ -70,8 +70,9 @@ async function holdersStillThere(backend: Backend, stack: string, holders: reado
  * updates that start at the same instant can each see the other's lock and both back off
  * (Pulumi's DIY lock writes, then checks): without --lock-wait, a random pause and a look at
  * the lock rows tell that apart from a real holder (whose lock is still there), and only then
- * is the operation tried again (at most 4 times, pausing longer each time). A stale lock (its holder ran here and is
- * gone, its lock still there) is reported at once.
+ * is the operation tried again (at most 4 times, pausing longer each time). A lock whose holder
+ * ran here and is gone is reported at once as stale, unless the update waits (--lock-wait) and
+ * the lock is gone too: then that update is over and the operation is tried again (bounded alike).
  */
 export async function guarded<T>(op: string, opts: LockWaitOptions, backend: Backend, secrets: readonly string[], run: () => Promise<T>): Promise<T> {
   const waitMs = Math.max(0, (opts.lockWaitSeconds ?? 0) * 1000);

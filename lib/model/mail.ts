@@ -75,6 +75,11 @@ export const MAIL_PORTS = { smtp: 25, submission: 587, submissions: 465, imaps: 
 /** RFC 2142 and the bounce sender: on every domain they go to Globenet's hostmaster. */
 export const RFC2142 = ["postmaster", "abuse", "hostmaster", "mailer-daemon"] as const;
 
+/** The name mail clients and MX records use: the inventory's mail.public_name, else the mail host's fqdn. */
+export function mailPublicName(inventory: Model["inventory"], hosts: Model["hosts"], mailHost: string): string {
+  return inventory.mail.public_name ?? hosts.find((h) => h.name === mailHost)?.fqdn ?? mailHost;
+}
+
 export function mailPlan(model: Model, host: string, over: { paths?: Partial<MailPaths>; listen?: string[]; ports?: Partial<MailPlan["ports"]> } = {}): MailPlan {
   const inv = model.inventory;
   const h = model.hosts.find((x) => x.name === host);
@@ -101,7 +106,7 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
   }
   return {
     host,
-    publicName: inv.mail.public_name ?? h?.fqdn ?? host,
+    publicName: mailPublicName(model.inventory, model.hosts, host),
     listen: over.listen ?? [h?.address ?? "127.0.0.1"],
     ports: { ...MAIL_PORTS, ...over.ports },
     messageSizeBytes: inv.mail.message_size_mb * 1024 * 1024,

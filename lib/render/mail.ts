@@ -5,22 +5,10 @@ import { generatedNotice } from "./notice";
 
 /**
  * The mail host's files (docs/architecture.md, "Mail"), from lib/model/mail.ts's plan:
- * Postfix's main.cf and master.cf, its four maps (compiled by postmap on the host), Dovecot's
- * dovecot.conf and its users file. Checked by `postfix check` and `doveconf -n` before use.
+ * Postfix's main.cf and master.cf and its four maps, Dovecot's dovecot.conf with its users and
+ * suspended files, OpenDKIM's configuration and tables. The mail FileSet compiles the maps and
+ * checks the whole set (postmap, postconf, doveconf, opendkim -n) on the host before the swap.
  */
-
-/** The set's files, relative to their folders on the mail host (paths.postfixDir, mapsDir, dovecotDir). */
-export const MAIL_FILES = {
-  main: "main.cf",
-  master: "master.cf",
-  domains: "domains",
-  mailboxes: "mailboxes",
-  aliases: "aliases",
-  senders: "senders",
-  dovecot: "dovecot.conf",
-  users: "globenet-users",
-  suspended: "globenet-suspended",
-} as const;
 
 /** OpenDKIM's socket and pid, in Postfix's queue folder so Postfix reaches it (group postfix). */
 export const opendkimRun = (p: MailPlan["paths"]) => ({ dir: `${p.queueDir}/opendkim`, socket: `${p.queueDir}/opendkim/opendkim.sock`, pidFile: `${p.queueDir}/opendkim/opendkim.pid` });
@@ -36,15 +24,17 @@ const NOTICE = generatedNotice("the mail: of members/*/member.yaml");
 const lines = (rows: string[]) => (rows.length ? `${rows.join("\n")}\n` : "");
 
 export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb: number, postmaster: string): MailFiles {
-  const at = (port: number) => plan.listen.map((a) => `${mailAddress(a, "postfix")}:${port}`);
+  const listen = plan.listen.map((a) => mailAddress(a, "postfix"));
+  const at = (port: number) => listen.map((a) => `${a}:${port}`);
+  const dkimRun = opendkimRun(plan.paths);
   const main = renderTemplate("postfix-main.cf", {
     notice: NOTICE,
     publicName: mailMapWord(plan.publicName),
-    inetInterfaces: plan.listen.map((a) => mailAddress(a, "postfix")).join(", "),
+    inetInterfaces: listen.join(", "),
     paths: plan.paths,
     messageSizeBytes: plan.messageSizeBytes,
     relayhost: plan.relay ? relayhost(plan.relay) : "",
-    milterSocket: mailMapWord(opendkimRun(plan.paths).socket),
+    milterSocket: mailMapWord(dkimRun.socket),
   });
   const master = renderTemplate("postfix-master.cf", {
     notice: NOTICE,
@@ -73,7 +63,7 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
   });
   const sel = mailMapWord(plan.dkimSelector);
   const opendkim = {
-    "opendkim.conf": renderTemplate("opendkim.conf", { notice: NOTICE, paths: plan.paths, socket: mailMapWord(opendkimRun(plan.paths).socket), pidFile: mailMapWord(opendkimRun(plan.paths).pidFile) }),
+    "opendkim.conf": renderTemplate("opendkim.conf", { notice: NOTICE, paths: plan.paths, socket: mailMapWord(dkimRun.socket), pidFile: mailMapWord(dkimRun.pidFile) }),
     "globenet-keytable": lines(plan.domains.map((d) => `${sel}._domainkey.${mailMapWord(d)} ${d}:${sel}:${mailMapWord(dkimKeyPath(plan.paths, plan.dkimSelector, d))}`)),
     "globenet-signingtable": lines(plan.domains.map((d) => `*@${mailMapWord(d)} ${sel}._domainkey.${d}`)),
     // No host is trusted to have its mail signed by address: only what members submit with a login.
