@@ -12,7 +12,7 @@ type Caa = Extract<ModelRecord, { type: "CAA" }>;
 function acmeClaims(ctx: Ctx, claims: NameClaim[]): NameClaim[] {
   return claims.filter((c) => {
     if (c.external) return false;
-    const site = ctx.current.find((m) => m.value.handle === c.handle)?.value.sites[c.site];
+    const site = ctx.currentByHandle.get(c.handle)?.value.sites[c.site];
     return site?.tls === "acme";
   });
 }
@@ -68,7 +68,7 @@ export function checkCaa(ctx: Ctx, claims: NameClaim[], placed: PlacedRecord[]):
   const acme = ctx.inventory.value.acme;
   const wanting = acmeClaims(ctx, claims);
   if (!acme) {
-    const first = wanting[0] ?? claims.find((c) => ctx.current.find((m) => m.value.handle === c.handle)?.value.sites[c.site]?.tls === "acme");
+    const first = wanting[0] ?? claims.find((c) => ctx.currentByHandle.get(c.handle)?.value.sites[c.site]?.tls === "acme");
     if (first) {
       ctx.report.at(
         ctx.inventory.src,
@@ -82,7 +82,9 @@ export function checkCaa(ctx: Ctx, claims: NameClaim[], placed: PlacedRecord[]):
   for (const p of placed) {
     if (p.record.type !== "CAA") continue;
     const key = absoluteName(p.record.name, p.zone);
-    caaAt.set(key, [...(caaAt.get(key) ?? []), p]);
+    const list = caaAt.get(key);
+    if (list) list.push(p);
+    else caaAt.set(key, [p]);
   }
   const forward = new Set([...ctx.tree.zones.keys()].filter((z) => !z.endsWith(".arpa")));
   const reported = new Set<PlacedRecord>();

@@ -9,11 +9,13 @@ export interface Ctx {
   report: Report;
   /** Members that still have things on our hosts: active and suspended, sorted by handle. */
   current: LoadedMember[];
+  /** The same members by handle: a lookup per name, never a scan of every member. */
+  currentByHandle: ReadonlyMap<string, LoadedMember>;
 }
 
 export function makeCtx(tree: LoadedTree, inventory: Sourced<Inventory>): Ctx {
   const current = [...tree.members.values()].filter((m) => m.value.status !== "departed").sort((a, b) => cmp(a.value.handle, b.value.handle));
-  return { tree, inventory, report: new Report(tree.changed), current };
+  return { tree, inventory, report: new Report(tree.changed), current, currentByHandle: new Map(current.map((m) => [m.value.handle, m])) };
 }
 
 export function cmp(a: string, b: string): number {

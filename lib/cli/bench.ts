@@ -1,10 +1,8 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus } from "node:os";
 import { REPO_ROOT, UsageError } from "./args";
 import type { Args, Io } from "./command";
 import { writeSyntheticTree } from "../bench/synthetic";
+import { dataBench, formatDataBench } from "../bench/data";
 import { engineBench, formatTable, PREVIEW_RUNS, TARGET_RATIO } from "../bench/engine";
 import { backupBench, formatBackupBench } from "../bench/backup";
 import { formatFloors, serviceBench } from "../bench/service";
@@ -70,29 +68,21 @@ export function runBench(a: Args, io: Io): number | Promise<number> {
     return 0;
   }
   if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, backup, service, generate)`);
-  const dir = mkdtempSync(join(tmpdir(), "globenet-bench-"));
-  try {
-    let t = process.hrtime.bigint();
-    writeSyntheticTree(join(dir, "data"), n);
-    const gen = Number(process.hrtime.bigint() - t) / 1e9;
-    const cli = join(REPO_ROOT, "lib", "cli", "main.ts");
-    const tsx = join(REPO_ROOT, "node_modules", ".bin", "tsx");
-    const timed = (args: string[]) => {
-      t = process.hrtime.bigint();
-      const r = spawnSync(tsx, [cli, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-      const s = Number(process.hrtime.bigint() - t) / 1e9;
-      if (r.status !== 0) throw new Error(`${args[0]} failed (exit ${r.status}):\n${(r.stderr || r.stdout).slice(0, 4000)}`);
-      return { s, out: r.stdout.trim().split("\n").pop() ?? "" };
-    };
-    const v = timed(["validate", "--root", join(dir, "data"), "--stack", "bench"]);
-    const r = timed(["render", "--root", join(dir, "data"), "--stack", "bench", "--out", join(dir, "out")]);
-    io.out(`members            ${n}`);
-    io.out(`generate tree      ${gen.toFixed(2)} s`);
-    io.out(`npm run validate   ${v.s.toFixed(2)} s   (${v.out})`);
-    io.out(`npm run render     ${r.s.toFixed(2)} s   (${r.out})`);
-    return 0;
-  } finally {
-    if (values.keep) io.out(`kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  }
+  return dataBenchCommand(a, n, values.keep, io);
+}
+
+function dataBenchCommand(a: Args, members: number, keep: boolean, io: Io): number {
+  const whole = (name: string, dflt: number, min: number, max: number) => {
+    const v = Number(a.str(name) ?? dflt);
+    if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
+    return v;
+  };
+  const zones = whole("zones", members, 0, 100000);
+  const vps = whole("vps", Math.floor(members / 10), 0, Math.min(members, 60000));
+  const runs = whole("runs", 2, 1, 10);
+  const r = dataBench({ members, zones, vps, runs, keep, say: (l) => io.err(`[bench] ${l}`) });
+  io.out(formatDataBench(r));
+  io.out(`on ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, node ${process.version}`);
+  if (r.dir) io.out(`kept ${r.dir}`);
+  return 0;
 }

@@ -464,9 +464,11 @@ lib/schema/import-map.ts.`,
   {
     name: "bench",
     summary: { en: "time validate and render, the engine, a night's backup on N synthetic members, or a new member's time to service on the lab", fr: "chronomètre validate et render, le moteur, une nuit de sauvegarde sur N membres synthétiques, ou la mise en service d'un nouvel adhérent sur le lab" },
-    usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
-    description: `data: writes N synthetic members (default 10000) to a temporary tree, then runs
-\`npm run validate\` and \`npm run render\` on it as a user would and prints the times.
+    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
+    description: `data: writes N synthetic members (default 10000; --zones, default N; --vps, default
+N/10) to a temporary tree, then times in this process the floor (reading every YAML file and
+\`yaml.parse\` on it), the load (parse, schemas), every check and the render in memory, each
+after a full GC, best of --runs (default 2); each beside the floor, and the peak RSS.
 engine: for each N (default 100,1000), the no-op \`preview\` of the real program over N
 synthetic members beside a bare program of as many trivial resources (the engine's floor),
 same provider and file backend. Runs the engine with GLOBENET_PROVIDER_DRY_RUN=1: the
@@ -489,6 +491,9 @@ generate: only writes the tree, to try the commands by hand.`,
       members: { type: "string", arg: "N", help: "how many synthetic members (engine: a comma-separated list)" },
       json: { type: "boolean", help: "service: the figures and the timeline as JSON" },
       mb: { type: "string", arg: "M", help: "backup: MB of files per member (default 20)" },
+      zones: { type: "string", arg: "N", help: "data: members' forward zones (default: one per member)" },
+      vps: { type: "string", arg: "N", help: "data: VPS in all (default: one member in 10)" },
+      runs: { type: "string", arg: "N", help: "data: how many times each phase runs; the best is kept (default 2)" },
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
       keep: { type: "boolean", help: "keep the temporary tree (service: the data copy)" },
     },

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { inventorySchema, INVENTORY_KEY, type Inventory } from "../schema/inventory";
@@ -7,7 +7,7 @@ import { vpsSchema, type Vps } from "../schema/vps";
 import { zoneSchema, type Zone } from "../schema/zone";
 import { hostnameProblem, vpsNameProblem } from "../schema/names";
 import type { Diagnostic } from "./diagnostic";
-import { locate, MAX_FILE_BYTES, parseYamlFile, type YamlFile } from "./yaml-file";
+import { locate, MAX_FILE_BYTES, parseYamlFile, releaseSyntax, type YamlFile } from "./yaml-file";
 import { issuesToDiagnostics } from "./zod-issues";
 import { decodeDataFile, excerptAt } from "./text-file";
 import { topLevelProblem } from "./whole-file";
@@ -80,15 +80,34 @@ function readData(root: string, rel: string, errors: Diagnostic[]): YamlFile | u
 
 function parseWith<S extends z.ZodType>(schema: S, yf: YamlFile, data: unknown, prefix: ReadonlyArray<string | number>, errors: Diagnostic[]): z.infer<S> | undefined {
   const r = schema.safeParse(data);
-  if (r.success) return r.data;
+  // The checks use the schema's values; the file's tree and raw values are read again only
+  // if a message must point into the file.
+  if (r.success) {
+    if (data === yf.data) releaseSyntax(yf);
+    return r.data;
+  }
   errors.push(...issuesToDiagnostics(yf, r.error.issues, prefix, schema, data));
   return undefined;
 }
 
 function listDir(root: string, rel: string): string[] {
+  return entriesOf(root, rel).map((d) => d.name);
+}
+
+/**
+ * A folder's entries with their types, sorted by name; none when it does not exist. One
+ * readdir per folder gives what a stat per entry would: only symbolic links need one more.
+ */
+function entriesOf(root: string, rel: string): Dirent[] {
   const abs = join(root, rel);
-  if (!existsSync(abs)) return [];
-  return readdirSync(abs).sort();
+  let list: Dirent[];
+  try {
+    list = readdirSync(abs, { withFileTypes: true });
+  } catch (e) {
+    if (!existsSync(abs)) return [];
+    throw e;
+  }
+  return list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function isDir(root: string, rel: string): boolean {
@@ -97,6 +116,16 @@ function isDir(root: string, rel: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** As isDir, from the folder's entry: a link is followed as stat would. */
+function entryIsDir(root: string, rel: string, d: Dirent): boolean {
+  return d.isSymbolicLink() ? isDir(root, rel) : d.isDirectory();
+}
+
+/** As existsSync, from the folder's entry (undefined: not listed). */
+function entryExists(root: string, rel: string, d: Dirent | undefined): boolean {
+  return d === undefined ? false : d.isSymbolicLink() ? existsSync(join(root, rel)) : true;
 }
 
 /** Reads every data file under `root` for `stack`; never throws on bad data, collects diagnostics instead. */
@@ -130,20 +159,22 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
   }
 
   // Members: members/<handle>/member.yaml and members/<handle>/vps/<name>.yaml.
-  for (const entry of listDir(root, "members")) {
+  for (const dirent of entriesOf(root, "members")) {
+    const entry = dirent.name;
     const rel = `members/${entry}`;
-    if (!isDir(root, rel)) {
+    if (!entryIsDir(root, rel, dirent)) {
       if (!/\.(md|txt)$/i.test(entry)) errors.push(fileError(rel, "unexpected file (a member is a folder members/<handle>/ holding member.yaml)"));
       continue;
     }
     if (entry.startsWith(".")) continue;
     const memberRel = `${rel}/member.yaml`;
-    for (const f of listDir(root, rel)) {
+    const inside = entriesOf(root, rel);
+    for (const { name: f } of inside) {
       if (f !== "member.yaml" && f !== "vps" && !/\.(md|txt)$/i.test(f) && !f.startsWith(".")) {
         errors.push(fileError(`${rel}/${f}`, `unexpected file (a member folder holds member.yaml and vps/${f.endsWith(".yml") ? "; rename .yml to member.yaml" : ""})`));
       }
     }
-    if (!existsSync(join(root, memberRel))) {
+    if (!entryExists(root, memberRel, inside.find((d) => d.name === "member.yaml"))) {
       errors.push(fileError(memberRel, "is missing (every member folder needs member.yaml; see members/README.md)"));
       tree.broken.members.add(entry);
       continue;
@@ -163,11 +194,12 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
     const loaded: LoadedMember = { value: member, src: yf, at: [], vps: new Map() };
     tree.members.set(member.handle, loaded);
     const vpsDir = `${rel}/vps`;
-    if (existsSync(join(root, vpsDir)) && !isDir(root, vpsDir)) {
+    const vpsEntry = inside.find((d) => d.name === "vps");
+    if (entryExists(root, vpsDir, vpsEntry) && !entryIsDir(root, vpsDir, vpsEntry as Dirent)) {
       errors.push(fileError(vpsDir, "must be a folder holding one <name>.yaml per VPS"));
       continue;
     }
-    for (const f of listDir(root, vpsDir)) {
+    for (const f of vpsEntry ? listDir(root, vpsDir) : []) {
       const vrel = `${vpsDir}/${f}`;
       const m = /^(.*)\.yaml$/.exec(f);
       if (!m) {

@@ -9,9 +9,68 @@ export const MAX_FILE_BYTES = 256 * 1024;
 export interface YamlFile {
   /** Path relative to the data root. */
   file: string;
-  doc: Document;
-  lines: LineCounter;
+  /** The syntax tree, for positions: kept while parsing, then (after `release`) parsed again on demand. */
+  readonly doc: Document;
+  readonly lines: LineCounter;
   data: unknown;
+}
+
+const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false, strict: true, schema: "core", merge: false } as const;
+
+function syntaxOf(text: string): { doc: Document; lines: LineCounter } {
+  const lines = new LineCounter();
+  return { doc: parseDocument(text, { ...PARSE_OPTIONS, lineCounter: lines }), lines };
+}
+
+/**
+ * A parsed file that can let go of its syntax tree: a tree holds about ten times the memory of
+ * the values read from it, and a loaded data tree is ten thousands of files whose positions are
+ * asked for only when a message points into one. The same text parsed again with the same
+ * options gives the same positions.
+ */
+class ParsedFile implements YamlFile {
+  #syntax: { doc: Document; lines: LineCounter } | undefined;
+  #data: unknown;
+  #released = false;
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    data: unknown,
+    syntax: { doc: Document; lines: LineCounter },
+  ) {
+    this.#data = data;
+    this.#syntax = syntax;
+  }
+  get doc(): Document {
+    this.#syntax ??= syntaxOf(this.text);
+    return this.#syntax.doc;
+  }
+  get lines(): LineCounter {
+    this.#syntax ??= syntaxOf(this.text);
+    return this.#syntax.lines;
+  }
+  get data(): unknown {
+    if (this.#released) {
+      this.#data = this.doc.toJS({ maxAliasCount: 0 });
+      this.#released = false;
+    }
+    return this.#data;
+  }
+  set data(v: unknown) {
+    this.#data = v;
+    this.#released = false;
+  }
+  /** Lets the tree and the values read from it go (the schema's values are what the checks use). */
+  release(): void {
+    this.#syntax = undefined;
+    this.#data = undefined;
+    this.#released = true;
+  }
+}
+
+/** Lets a loaded file's syntax tree and raw values go (both are parsed again if asked for). */
+export function releaseSyntax(yf: YamlFile): void {
+  if (yf instanceof ParsedFile) yf.release();
 }
 
 export interface Position {
@@ -38,15 +97,7 @@ export function parseYamlFile(file: string, text: string): { yf?: YamlFile; erro
   }
   const bad = textProblem(file, text);
   if (bad) return { errors: [bad] };
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    uniqueKeys: true,
-    prettyErrors: false,
-    strict: true,
-    schema: "core",
-    merge: false,
-  });
+  const { doc, lines } = syntaxOf(text);
   const pos = (offset: number) => {
     const p = lines.linePos(offset);
     return { line: p.line, col: p.col };
@@ -58,7 +109,9 @@ export function parseYamlFile(file: string, text: string): { yf?: YamlFile; erro
     if (!placed.has(`${d.line}:${d.col}`)) errors.push(d);
     placed.add(`${d.line}:${d.col}`);
   }
-  visit(doc, {
+  // An anchor, an alias and a tag are each written with a character of their own: a file
+  // holding none of them has none, and its tree is not walked.
+  if (/[&*!]/.test(text)) visit(doc, {
     Node(_key, node) {
       if (isAlias(node)) {
         const p = pos(node.range?.[0] ?? 0);
@@ -81,7 +134,7 @@ export function parseYamlFile(file: string, text: string): { yf?: YamlFile; erro
   } catch (e) {
     return { errors: [at(0, 0, `cannot read the YAML: ${firstLine(String((e as Error).message))} (fix the file)`)] };
   }
-  return { yf: { file, doc, lines, data }, errors };
+  return { yf: new ParsedFile(file, text, data, { doc, lines }), errors };
 }
 
 function firstLine(s: string): string {

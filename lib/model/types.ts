@@ -189,6 +189,28 @@ export interface ZoneModel {
  * The FPM pools follow from the sites: one per active member, PHP version and web host. A
  * suspended member has none (its sites show the notice): its PHP stops at the next FPM reload.
  */
+const memberIndexes = new WeakMap<readonly MemberModel[], Map<string, number>>();
+
+/**
+ * The member of `handle` in the model (the first, as a scan would find it), through an index
+ * of positions built once per members list: renderers ask once per pool or site, and a scan
+ * each time grows with the square of the members. A list that has grown since is indexed
+ * again; an answer the list no longer holds at that position falls back to the scan.
+ */
+export function memberOf(model: Pick<Model, "members">, handle: string): MemberModel | undefined {
+  let index = memberIndexes.get(model.members);
+  if (!index || index.size !== model.members.length) {
+    index = new Map();
+    model.members.forEach((m, i) => {
+      if (!index?.has(m.handle)) index?.set(m.handle, i);
+    });
+    memberIndexes.set(model.members, index);
+  }
+  const at = index.get(handle);
+  const m = at === undefined ? undefined : model.members[at];
+  return m?.handle === handle ? m : model.members.find((x) => x.handle === handle);
+}
+
 export function fpmPools(model: Model): FpmPoolModel[] {
   const pools = new Map<string, { pool: Omit<FpmPoolModel, "settings">; sites: SiteModel[] }>();
   const homes = new Map(model.members.map((m) => [m.handle, m.home]));

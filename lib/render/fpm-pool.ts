@@ -1,4 +1,4 @@
-import type { FpmPoolModel, Model } from "../model/types";
+import { memberOf, type FpmPoolModel, type Model } from "../model/types";
 import { fpmIniValue, lineComment } from "./escape";
 import { renderTemplate } from "./handlebars";
 import { generatedNotice } from "./notice";
@@ -9,7 +9,7 @@ import { generatedNotice } from "./notice";
  * <home>/tmp so that no member can read another's through the shared /tmp.
  */
 export function renderFpmPool(pool: FpmPoolModel, model: Model): string {
-  const member = model.members.find((m) => m.handle === pool.handle);
+  const member = memberOf(model, pool.handle);
   const home = pool.home.replace(/\/+$/, "");
   const php = pool.settings.php;
   return renderTemplate("fpm-pool.conf", {
