@@ -12,6 +12,8 @@ import { loadTree } from "../lib/load/tree";
 import { memberOf, type MemberModel } from "../lib/model/types";
 import { writeSyntheticTree } from "../lib/bench/synthetic";
 import { dataBench, formatDataBench } from "../lib/bench/data";
+import { zoneCharacterString, zoneDomainName } from "../lib/render/escape";
+import { splitUtf8 } from "../lib/render/utf8-split";
 
 const tmp = mkdtempSync(join(tmpdir(), "globenet-data-size-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -147,6 +149,48 @@ describe("the loader reads each folder once, and follows links as stat did", () 
 
   it("nothing else is reported", () => {
     expect(messages.sort()).toEqual(["members/member-dangling/member.yaml: is missing", "members/member-vpsfile/vps: must be a folder holding one <name>.yaml per VPS", "members/stray: unexpected file"]);
+  });
+});
+
+describe("zone file escapes: plain text is returned as it is, the rest walked byte by byte as before", () => {
+  // The byte walks the escapers did for every value before their plain-text shortcut.
+  const nameWalk = (s: string) => [...Buffer.from(s, "utf8")].map((b) => (/[A-Za-z0-9._*-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `\\${String(b).padStart(3, "0")}`)).join("");
+  const stringWalk = (bytes: Uint8Array) => {
+    let out = '"';
+    for (const b of bytes) {
+      if (b === 0x22 || b === 0x5c) out += `\\${String.fromCharCode(b)}`;
+      else if (b >= 0x20 && b <= 0x7e) out += String.fromCharCode(b);
+      else out += `\\${String(b).padStart(3, "0")}`;
+    }
+    return `${out}"`;
+  };
+  const splitWalk = (text: string, max: number) => {
+    const chunks: Buffer[] = [];
+    let current: Buffer[] = [];
+    let size = 0;
+    for (const ch of text) {
+      const bytes = Buffer.from(ch, "utf8");
+      if (size + bytes.length > max) {
+        chunks.push(Buffer.concat(current));
+        current = [];
+        size = 0;
+      }
+      current.push(bytes);
+      size += bytes.length;
+    }
+    if (size > 0 || chunks.length === 0) chunks.push(Buffer.concat(current));
+    return chunks;
+  };
+  const texts = ["www.velo-libre.example.", "_dmarc", "*.wild", "a b", "é.example", "semi;colon", 'quo"te', "back\\slash", "tab\tx", "~tilde", "v=spf1 mx -all", "", "x".repeat(600), `${"a".repeat(254)}é${"b".repeat(300)}`, "🚲".repeat(70), "\u007f"];
+  it.each(texts.filter((t) => t !== "").map((t) => [t.slice(0, 30), t]))("name %j", (_n, t) => {
+    expect(zoneDomainName(t)).toBe(nameWalk(t));
+  });
+  it.each(texts.map((t) => [t.slice(0, 30), t]))("character-string and split %j", (_n, t) => {
+    for (const max of [4, 255]) {
+      const got = splitUtf8(t, max);
+      expect(got).toEqual(splitWalk(t, max));
+      for (const c of got) expect(zoneCharacterString(c)).toBe(stringWalk(c));
+    }
   });
 });
 

@@ -122,9 +122,13 @@ export function namedConfAddress(s: string): string {
  * `(`, `)`, `"`, `$` and `\` would otherwise be read as syntax. Letters, digits, `-`, `_`, `.`
  * and `*` stay as they are; `@` stays only when it is the whole name (the zone's origin).
  */
+const ZONE_NAME_PLAIN = /^[A-Za-z0-9._*-]+$/;
+
 export function zoneDomainName(s: string): string {
   if (s === "@") return s;
   if (s.length === 0) throw new UnsafeValueError("a zone file", s, "a name cannot be empty");
+  // Nearly every name is written as it is: only a name holding another character is walked byte by byte.
+  if (ZONE_NAME_PLAIN.test(s)) return s;
   return [...Buffer.from(s, "utf8")]
     .map((b) => (/[A-Za-z0-9._*-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `\\${String(b).padStart(3, "0")}`))
     .join("");
@@ -137,8 +141,13 @@ export function zoneDomainName(s: string): string {
  * no parser has to guess an encoding. `"` and `\` are escaped although the schema rejects
  * them. The caller keeps each string at 255 bytes or less (see splitUtf8).
  */
+const CHARACTER_STRING_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 export function zoneCharacterString(bytes: Uint8Array): string {
   if (bytes.length > 255) throw new UnsafeValueError("a zone file", Buffer.from(bytes).toString("utf8"), "a character-string holds at most 255 bytes");
+  // Printable ASCII but `"` and `\\` (nearly every TXT and CAA value) is written as it is.
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  if (CHARACTER_STRING_PLAIN.test(latin1)) return `"${latin1}"`;
   let out = '"';
   for (const b of bytes) {
     if (b === 0x22 || b === 0x5c) out += `\\${String.fromCharCode(b)}`;
