@@ -14,6 +14,8 @@ import { writeSyntheticTree } from "../lib/bench/synthetic";
 import { dataBench, formatDataBench } from "../lib/bench/data";
 import { zoneCharacterString, zoneDomainName } from "../lib/render/escape";
 import { splitUtf8 } from "../lib/render/utf8-split";
+import { sortRecords } from "../lib/check/records";
+import type { ModelRecord } from "../lib/model/types";
 
 const tmp = mkdtempSync(join(tmpdir(), "globenet-data-size-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -191,6 +193,40 @@ describe("zone file escapes: plain text is returned as it is, the rest walked by
       expect(got).toEqual(splitWalk(t, max));
       for (const c of got) expect(zoneCharacterString(c)).toBe(stringWalk(c));
     }
+  });
+});
+
+describe("sortRecords: keys made once per record, the order the comparison made them at each step", () => {
+  const TYPE_ORDER = ["NS", "A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA", "PTR", "SSHFP", "TLSA"];
+  const before = (records: ModelRecord[]) => {
+    const key = (r: ModelRecord) => (r.name === "@" ? "" : r.name.split(".").reverse().join("."));
+    return [...records].sort((a, b) => {
+      const ka = key(a);
+      const kb = key(b);
+      if (ka !== kb) return ka < kb ? -1 : 1;
+      const ta = TYPE_ORDER.indexOf(a.type);
+      const tb = TYPE_ORDER.indexOf(b.type);
+      if (ta !== tb) return ta - tb;
+      const va = JSON.stringify({ ...a, origin: undefined, why: undefined });
+      const vb = JSON.stringify({ ...b, origin: undefined, why: undefined });
+      return va < vb ? -1 : va > vb ? 1 : 0;
+    });
+  };
+  const r = (name: string, type: string, value: string, extra: object = {}) => ({ name, type, value, origin: "file", ...extra }) as unknown as ModelRecord;
+  const records: ModelRecord[] = [
+    r("@", "MX", "b.example.", { priority: 20 }), r("www", "A", "203.0.113.5"), r("@", "MX", "a.example.", { priority: 10 }), r("a.b", "TXT", "x"), r("b.a", "TXT", "x"),
+    r("@", "NS", "ns1.example."), r("www", "AAAA", "2001:db8::5"), r("www", "A", "203.0.113.4", { origin: "site", why: "site www" }), r("mail", "A", "203.0.113.9"),
+    r("@", "TXT", "v=spf1 -all"), r("@", "TXT", "v=spf1 -all", { ttl: 60 }), r("_dmarc", "TXT", "v=DMARC1"), r("x", "CAA", "letsencrypt.org", { flags: 0, tag: "issue" }), r("www", "A", "203.0.113.5", { origin: "site", why: "dup" }),
+  ];
+  it.each([
+    ["as written", records],
+    ["reversed", [...records].reverse()],
+    ["rotated", [...records.slice(5), ...records.slice(0, 5)]],
+    ["empty", []],
+  ])("%s", (_n, list) => {
+    expect(sortRecords(list)).toEqual(before(list));
+    // Equal keys keep their order (the sort is stable): the same objects, in the same places.
+    sortRecords(list).forEach((x, i) => expect(x).toBe(before(list)[i]));
   });
 });
 

@@ -162,18 +162,20 @@ export function deriveRecords(ctx: Ctx, inp: Inputs): PlacedRecord[] {
 
 const TYPE_ORDER = ["NS", "A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA", "PTR", "SSHFP", "TLSA"];
 
-/** Apex first, then names in order; within a name by type, then value. Deterministic. */
+/**
+ * Apex first, then names in order; within a name by type, then value. Deterministic. Each
+ * record's keys are made once (not at every comparison of the sort).
+ */
 export function sortRecords(records: ModelRecord[]): ModelRecord[] {
-  const key = (r: ModelRecord) => (r.name === "@" ? "" : r.name.split(".").reverse().join("."));
-  return [...records].sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    if (ka !== kb) return ka < kb ? -1 : 1;
-    const ta = TYPE_ORDER.indexOf(a.type);
-    const tb = TYPE_ORDER.indexOf(b.type);
-    if (ta !== tb) return ta - tb;
-    const va = JSON.stringify({ ...a, origin: undefined, why: undefined });
-    const vb = JSON.stringify({ ...b, origin: undefined, why: undefined });
-    return va < vb ? -1 : va > vb ? 1 : 0;
-  });
+  const keyed = records.map((r) => ({ r, name: r.name === "@" ? "" : r.name.split(".").reverse().join("."), type: TYPE_ORDER.indexOf(r.type), value: undefined as string | undefined }));
+  const value = (k: (typeof keyed)[number]) => (k.value ??= JSON.stringify({ ...k.r, origin: undefined, why: undefined }));
+  return keyed
+    .sort((a, b) => {
+      if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+      if (a.type !== b.type) return a.type - b.type;
+      const va = value(a);
+      const vb = value(b);
+      return va < vb ? -1 : va > vb ? 1 : 0;
+    })
+    .map((k) => k.r);
 }

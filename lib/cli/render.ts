@@ -34,9 +34,13 @@ export function runRender(args: Args, io: Io): number {
   mkdirSync(tmp, { recursive: true });
   writeFileSync(join(tmp, MARKER), `stack ${stack}\n`);
   const hosts = new Set<string>();
+  // One mkdir per folder, not per file (10,000 members: 46,000 files in a few hundred folders).
+  const made = new Set<string>();
   for (const f of files) {
     const p = join(tmp, f.host, f.path);
-    mkdirSync(dirname(p), { recursive: true });
+    const dir = dirname(p);
+    if (!made.has(dir)) mkdirSync(dir, { recursive: true });
+    made.add(dir);
     writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });
     hosts.add(f.host);
   }
