@@ -1,6 +1,7 @@
 // Unit tier: what issue 24 changed to make validate + render grow with the data, not faster
 // (docs/architecture.md, "Speed"). Each shortcut is checked against the long way it replaced:
 // the same answers, on the cases where a shortcut could differ.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,6 +135,12 @@ describe("the loader reads each folder once, and follows links as stat did", () 
   writeFileSync(join(tmp, "stray.yaml"), "x: 1\n");
   symlinkSync(join(tmp, "stray.yaml"), join(root, "members", "stray"));
 
+  // Files that are not files: a FIFO (never waited on), a folder, a dangling link, an oversized file.
+  execFileSync("mkfifo", [join(root, "zones", "fifo.example.yaml")]);
+  mkdirSync(join(root, "zones", "folder.example.yaml"));
+  symlinkSync(join(tmp, "gone.yaml"), join(root, "zones", "gone.example.yaml"));
+  writeFileSync(join(root, "zones", "big.example.yaml"), `owner: globenet\n# ${"x".repeat(300 * 1024)}\n`);
+
   const { tree, errors } = loadTree(root, "bench");
   const messages = errors.map((e) => `${e.file}: ${e.message.replace(/ \(.*$/, "")}`);
 
@@ -150,7 +157,15 @@ describe("the loader reads each folder once, and follows links as stat did", () 
   });
 
   it("nothing else is reported", () => {
-    expect(messages.sort()).toEqual(["members/member-dangling/member.yaml: is missing", "members/member-vpsfile/vps: must be a folder holding one <name>.yaml per VPS", "members/stray: unexpected file"]);
+    expect(messages.sort()).toEqual([
+      "members/member-dangling/member.yaml: is missing",
+      "members/member-vpsfile/vps: must be a folder holding one <name>.yaml per VPS",
+      "members/stray: unexpected file",
+      "zones/big.example.yaml: file is 307219 bytes, over the 262144-byte limit",
+      "zones/fifo.example.yaml: is not a regular file",
+      "zones/folder.example.yaml: is not a regular file",
+      "zones/gone.example.yaml: cannot be read: ENOENT",
+    ]);
   });
 });
 

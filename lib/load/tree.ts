@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { inventorySchema, INVENTORY_KEY, type Inventory } from "../schema/inventory";
@@ -44,23 +44,32 @@ function fileError(file: string, message: string, line = 0, col = 0): Diagnostic
 
 function readData(root: string, rel: string, errors: Diagnostic[]): YamlFile | undefined {
   const abs = join(root, rel);
-  let size: number;
+  // One open, then the open file's own stat and its bytes: what a stat of the path and a read
+  // did, without resolving the path twice (21,000 files at issue 24's size). O_NONBLOCK: a
+  // FIFO planted as a data file is refused below instead of waiting for a writer.
+  let fd: number;
   try {
-    const st = statSync(abs);
-    if (!st.isFile()) {
-      errors.push(fileError(rel, "is not a regular file (replace it with a plain YAML file)"));
-      return undefined;
-    }
-    size = st.size;
+    fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     errors.push(fileError(rel, `cannot be read: ${(e as NodeJS.ErrnoException).code ?? "error"} (check it exists and is readable)`));
     return undefined;
   }
-  if (size > MAX_FILE_BYTES) {
-    errors.push(fileError(rel, `file is ${size} bytes, over the ${MAX_FILE_BYTES}-byte limit (a data file is a few kilobytes; split it or remove what does not belong)`));
-    return undefined;
+  let bytes: Buffer;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      errors.push(fileError(rel, "is not a regular file (replace it with a plain YAML file)"));
+      return undefined;
+    }
+    if (st.size > MAX_FILE_BYTES) {
+      errors.push(fileError(rel, `file is ${st.size} bytes, over the ${MAX_FILE_BYTES}-byte limit (a data file is a few kilobytes; split it or remove what does not belong)`));
+      return undefined;
+    }
+    bytes = readFileSync(fd);
+  } finally {
+    closeSync(fd);
   }
-  const { text, error } = decodeDataFile(rel, readFileSync(abs));
+  const { text, error } = decodeDataFile(rel, bytes);
   if (text === undefined) {
     if (error) errors.push(error);
     return undefined;
