@@ -13,7 +13,7 @@ import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
 import { MONITORING_DIR } from "./lib/render/monitoring";
-import { NODE_EXPORTER_FILE } from "./lib/render/monitoring-units";
+import { NODE_EXPORTER_DIR } from "./lib/render/monitoring-units";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
 
 /**
@@ -85,9 +85,11 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
         for (const f of mine) if (f.daemon === "monitoring") set[f.path.slice(MONITORING_DIR.length)] = f.content;
         new FileSet(`${h.name}-monitoring`, { target, kind: "monitoring", files: set });
       }
-      // With a monitor host, every host's node exporter (Debian's; the textfile directory holds the backup runs' metrics).
-      const node = mine.find((f) => f.daemon === "node-exporter");
-      if (node) new FileSet(`${h.name}-node-exporter`, { target, kind: "node-exporter", files: { [NODE_EXPORTER_FILE]: node.content } });
+      // With a monitor host, every host's node exporter (Debian's; the textfile directory holds the
+      // backup runs' metrics) and the nftables table that opens its port to the monitor host only.
+      const node: Record<string, string> = {};
+      for (const f of mine) if (f.daemon === "node-exporter") node[f.path.slice(NODE_EXPORTER_DIR.length)] = f.content;
+      if (Object.keys(node).length) new FileSet(`${h.name}-node-exporter`, { target, kind: "node-exporter", files: node });
       if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
         new DnsServer(h.name, { target, role: "secondary", files: mine, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });
       }

@@ -213,6 +213,12 @@ const monitoring = z.strictObject({
   scrape_interval_sec: positiveInt("seconds", 3600).default(30),
   /** A site's certificate with fewer days left fires. */
   cert_days: positiveInt("days", 89).default(14),
+  /**
+   * A signed zone's SOA RRSIG expiring within this many days on a name server fires. BIND's
+   * default policy signs for 14 days and re-signs when 5 are left: 3 means it has failed to
+   * re-sign for two days, or a secondary stopped following its primary.
+   */
+  rrsig_days: positiveInt("days", 30).default(3),
   /** A host's file system fuller than this (blocks or inodes) fires. */
   disk_percent: positiveInt("%", 99).default(85),
   /** A secondary's serial behind the primary's for this long fires (decimals allowed: the lab waits seconds). */
