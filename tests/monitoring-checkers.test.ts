@@ -47,6 +47,14 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
     for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** promtool test rules on the rendered rules: `tests` evaluated every minute, each at a 1 min step. */
+  const ruleTest = (name: string, tests: unknown[]) => {
+    const file = join(dir, `${name}.test.yml`);
+    writeFileSync(file, stringify({ rule_files: [MONITORING_FILES.rules], evaluation_interval: "1m", tests: tests.map((t) => ({ interval: "1m", ...(t as object) })) }, { lineWidth: 0 }));
+    const r = run("promtool", ["test", "rules", file], { timeoutMs: 120_000, cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/SUCCESS/);
+  };
 
   it("promtool, amtool and the blackbox exporter accept what the data renders", () => {
     for (const [what, r] of Object.entries({ config: check.config(), rules: check.rules(), alertmanager: check.alertmanager(), blackbox: check.blackbox() })) {
@@ -98,12 +106,8 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
     const hosts = ["db1", "hv1", "hv2", "ns1", "web1"];
     const lbl = (source: string, kind: string, extra = "") => `{job="node",host="web1",backup_host="web1",source="${source}",kind="${kind}",name="x"${extra}}`;
     const every = (v: string) => `${v}x2400`; // a sample a minute for 40 hours
-    const test = {
-      rule_files: [MONITORING_FILES.rules],
-      evaluation_interval: "1m",
-      tests: [
+    ruleTest("backup-alerts", [
         {
-          interval: "1m",
           input_series: [
             // velo's home saved at time 0 and never again: 27 h later it is late.
             { series: `globenet_backup_last_success_timestamp_seconds${lbl("home--velo", "home", ',handle="velo"')}`, values: every("0+0") },
@@ -129,25 +133,15 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
             { eval_time: "27h", alertname: "BackupNotRunning", exp_alerts: hosts.filter((h) => h !== "web1").map((h) => ({ exp_labels: { severity: "page", host: h, job: "node", backup_host: h, source: "run" }, exp_annotations: { summary: `${h} has not reported a backup run for 26 hours (globenet-backup's cron, or the node exporter's textfile directory)` } })) },
           ],
         },
-      ],
-    };
-    const file = join(dir, "backup-alerts.test.yml");
-    writeFileSync(file, stringify(test, { lineWidth: 0 }));
-    const r = run("promtool", ["test", "rules", file], { timeoutMs: 120_000, cwd: dir });
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/SUCCESS/);
+    ]);
   });
 
   // The RRSIG check's series as rrsig-expiry.sh writes them, read by the monitor host's (here ns2's) node exporter.
   it("the RRSIG alerts fire when they should (promtool test rules): a signature under rrsig_days (3 in prod), one missing, the check silent for an hour", () => {
     const lbl = (ns: string) => `{job="node",host="ns2",zone="velo-libre.example",owner="velo-libre",nameserver="${ns}"}`;
     const fourDays = 4 * 86400;
-    const test = {
-      rule_files: [MONITORING_FILES.rules],
-      evaluation_interval: "1m",
-      tests: [
+    ruleTest("rrsig-alerts", [
         {
-          interval: "1m",
           input_series: [
             // ns1's signature expires 4 days after time 0: under 3 days left from 24 h on.
             { series: `globenet_dnssec_rrsig_expiry_timestamp_seconds${lbl("ns1")}`, values: `${fourDays}x1600` },
@@ -170,20 +164,13 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
         },
         {
           // The check ran once, at time 0, and never again (the timer stopped).
-          interval: "1m",
           input_series: [{ series: 'globenet_dnssec_rrsig_check_timestamp_seconds{job="node",host="ns2"}', values: "0x200" }],
           alert_rule_test: [
             { eval_time: "1h", alertname: "RrsigCheckNotRunning", exp_alerts: [] },
             { eval_time: "2h", alertname: "RrsigCheckNotRunning", exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "ns2" }, exp_annotations: { summary: "the RRSIG check of the signed zones has not run on ns2 for an hour (globenet-rrsig.timer, or the node exporter's textfile directory)" } }] },
           ],
         },
-      ],
-    };
-    const file = join(dir, "rrsig-alerts.test.yml");
-    writeFileSync(file, stringify(test, { lineWidth: 0 }));
-    const r = run("promtool", ["test", "rules", file], { timeoutMs: 120_000, cwd: dir });
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/SUCCESS/);
+    ]);
   });
 });
 
