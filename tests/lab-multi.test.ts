@@ -304,7 +304,7 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
       expect(text).toContain(SITE);
       await ensureDaemon(paths, apache);
       restarted = true;
-      await timed("monitoring: Apache back → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
+      await timed("monitoring: Apache back → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed" && !earlier.has(i.iid)), 90_000));
       // One issue for this stop, opened once and closed once.
       expect((await issues()).filter((i) => i.title === title && !earlier.has(i.iid))).toHaveLength(1);
     } finally {
