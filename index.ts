@@ -13,7 +13,9 @@ import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
 import { MONITORING_DIR } from "./lib/render/monitoring";
-import { NODE_EXPORTER_FILE } from "./lib/render/monitoring-units";
+import { NODE_EXPORTER_DIR, renderAlertBridgeEnv, renderAlertBridgeUnit } from "./lib/render/monitoring-units";
+import { monitoringPlan } from "./lib/model/monitoring";
+import { AlertBridge } from "./components/alert-bridge";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
 
 /**
@@ -84,10 +86,13 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
         const set: Record<string, string> = {};
         for (const f of mine) if (f.daemon === "monitoring") set[f.path.slice(MONITORING_DIR.length)] = f.content;
         new FileSet(`${h.name}-monitoring`, { target, kind: "monitoring", files: set });
+        alertBridge(model, target);
       }
-      // With a monitor host, every host's node exporter (Debian's; the textfile directory holds the backup runs' metrics).
-      const node = mine.find((f) => f.daemon === "node-exporter");
-      if (node) new FileSet(`${h.name}-node-exporter`, { target, kind: "node-exporter", files: { [NODE_EXPORTER_FILE]: node.content } });
+      // With a monitor host, every host's node exporter (Debian's; the textfile directory holds the
+      // backup runs' metrics) and the nftables table that opens its port to the monitor host only.
+      const node: Record<string, string> = {};
+      for (const f of mine) if (f.daemon === "node-exporter") node[f.path.slice(NODE_EXPORTER_DIR.length)] = f.content;
+      if (Object.keys(node).length) new FileSet(`${h.name}-node-exporter`, { target, kind: "node-exporter", files: node });
       if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
         new DnsServer(h.name, { target, role: "secondary", files: mine, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });
       }
@@ -164,3 +169,23 @@ function withoutPromiseStacks<T>(construct: () => T): T {
 
 /** A stock `pulumi up` runs on the machine it applies from: its facts are this machine's. */
 export default () => program(__dirname, { accel: detectAccel().domainType });
+
+/**
+ * The alert bridge on the monitor host (docs/architecture.md, "Monitoring"), when the inventory
+ * names the GitLab project (monitoring.gitlab) and the webhook is the monitor host's own: its
+ * unit, and its environment file with the GitLab token, a stack secret (never in git, argv or
+ * a rendered file). Without the secret, nothing is installed and the apply says what to set.
+ */
+function alertBridge(model: NonNullable<ReturnType<typeof loadModel>["model"]>, target: Target): void {
+  const plan = monitoringPlan(model);
+  const gitlab = model.inventory.monitoring.gitlab;
+  const unit = plan && renderAlertBridgeUnit(plan);
+  if (!plan || !gitlab || !unit) return;
+  const token = new pulumi.Config().getSecret("alertBridgeToken");
+  if (!token) {
+    void pulumi.log.warn(`monitoring.gitlab is set but the stack has no alertBridgeToken: the alert bridge is not installed on ${plan.monitor.name} (pulumi config set --secret alertBridgeToken <a project access token>)`);
+    return;
+  }
+  const env = token.apply((t) => renderAlertBridgeEnv({ api: gitlab.api, project: gitlab.project, token: t }));
+  new AlertBridge(`${plan.monitor.name}-alert-bridge`, { target, unit, env });
+}

@@ -36,6 +36,7 @@ export const SYSTEM = [
   "tests/provider-crontab.test.ts",
   "tests/provider-database.test.ts",
   "tests/provider-file-set.test.ts",
+  "tests/provider-alert-bridge.test.ts",
   "tests/provider-guest.test.ts",
   "tests/provider-sftp.test.ts",
   "tests/provider-ssh.test.ts",

@@ -12,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
 import { loadModel } from "../lib/check/build";
 import { monitoringPlan } from "../lib/model/monitoring";
-import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderPrometheusConfig } from "../lib/render/monitoring";
+import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderMonitoring, renderPrometheusConfig } from "../lib/render/monitoring";
 import { requireTools, run } from "./helpers/tools";
 import { localCheckCommand } from "../provider/resources/file-set";
-import { ALERT_BRIDGE_UNIT, NODE_EXPORTER_FILE, renderAlertBridgeUnit, renderNodeExporterDropIn } from "../lib/render/monitoring-units";
+import { ALERT_BRIDGE_UNIT, NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderAlertBridgeUnit, renderNodeExporterDropIn, renderNodeExporterNft } from "../lib/render/monitoring-units";
+import { renderRrsigService, renderRrsigTimer, RRSIG_FILES } from "../lib/render/monitoring-dnssec";
 
 const ok = requireTools("promtool", "amtool", "prometheus-blackbox-exporter");
 
@@ -40,16 +41,28 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
     files[MONITORING_FILES.rules] = renderAlertRules(plan, model);
     files[MONITORING_FILES.blackbox] = renderBlackboxConfig(plan, model);
     files[MONITORING_FILES.alertmanager] = renderAlertmanagerConfig(plan, model);
+    mkdirSync(join(dir, "dnssec"));
+    // The whole set as the apply sends it (the RRSIG check's files too), for file-set.sh's check.
+    for (const [f, text] of Object.entries(renderMonitoring(plan, model))) writeFileSync(join(dir, f), text);
     for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** promtool test rules on the rendered rules: `tests` evaluated every minute, each at a 1 min step. */
+  const ruleTest = (name: string, tests: unknown[]) => {
+    const file = join(dir, `${name}.test.yml`);
+    writeFileSync(file, stringify({ rule_files: [MONITORING_FILES.rules], evaluation_interval: "1m", tests: tests.map((t) => ({ interval: "1m", ...(t as object) })) }, { lineWidth: 0 }));
+    const r = run("promtool", ["test", "rules", file], { timeoutMs: 120_000, cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/SUCCESS/);
+  };
 
   it("promtool, amtool and the blackbox exporter accept what the data renders", () => {
     for (const [what, r] of Object.entries({ config: check.config(), rules: check.rules(), alertmanager: check.alertmanager(), blackbox: check.blackbox() })) {
       expect(r.status, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
     }
-    // 10, the backup runs' two, and one BackupNotRunning per protected host (db1, hv1, hv2, ns1, web1).
-    expect(check.rules().stdout).toMatch(/SUCCESS: 17 rules found/);
+    // 10, the backup runs' two, one BackupNotRunning per protected host (db1, hv1, hv2, ns1, web1),
+    // and the RRSIG check's three (prod has signed zones).
+    expect(check.rules().stdout).toMatch(/SUCCESS: 20 rules found/);
   });
 
   it("each checker refuses a planted mistake (the checks are not a formality)", () => {
@@ -93,12 +106,8 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
     const hosts = ["db1", "hv1", "hv2", "ns1", "web1"];
     const lbl = (source: string, kind: string, extra = "") => `{job="node",host="web1",backup_host="web1",source="${source}",kind="${kind}",name="x"${extra}}`;
     const every = (v: string) => `${v}x2400`; // a sample a minute for 40 hours
-    const test = {
-      rule_files: [MONITORING_FILES.rules],
-      evaluation_interval: "1m",
-      tests: [
+    ruleTest("backup-alerts", [
         {
-          interval: "1m",
           input_series: [
             // velo's home saved at time 0 and never again: 27 h later it is late.
             { series: `globenet_backup_last_success_timestamp_seconds${lbl("home--velo", "home", ',handle="velo"')}`, values: every("0+0") },
@@ -124,20 +133,51 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
             { eval_time: "27h", alertname: "BackupNotRunning", exp_alerts: hosts.filter((h) => h !== "web1").map((h) => ({ exp_labels: { severity: "page", host: h, job: "node", backup_host: h, source: "run" }, exp_annotations: { summary: `${h} has not reported a backup run for 26 hours (globenet-backup's cron, or the node exporter's textfile directory)` } })) },
           ],
         },
-      ],
-    };
-    const file = join(dir, "backup-alerts.test.yml");
-    writeFileSync(file, stringify(test, { lineWidth: 0 }));
-    const r = run("promtool", ["test", "rules", file], { timeoutMs: 120_000, cwd: dir });
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/SUCCESS/);
+    ]);
+  });
+
+  // The RRSIG check's series as rrsig-expiry.sh writes them, read by the monitor host's (here ns2's) node exporter.
+  it("the RRSIG alerts fire when they should (promtool test rules): a signature under rrsig_days (3 in prod), one missing, the check silent for an hour", () => {
+    const lbl = (ns: string) => `{job="node",host="ns2",zone="velo-libre.example",owner="velo-libre",nameserver="${ns}"}`;
+    const fourDays = 4 * 86400;
+    ruleTest("rrsig-alerts", [
+        {
+          input_series: [
+            // ns1's signature expires 4 days after time 0: under 3 days left from 24 h on.
+            { series: `globenet_dnssec_rrsig_expiry_timestamp_seconds${lbl("ns1")}`, values: `${fourDays}x1600` },
+            { series: `globenet_dnssec_rrsig_present${lbl("ns1")}`, values: "1x1600" },
+            // ns2 answers without a signature.
+            { series: `globenet_dnssec_rrsig_present${lbl("ns2")}`, values: "0x1600" },
+            { series: 'globenet_dnssec_rrsig_check_timestamp_seconds{job="node",host="ns2"}', values: "0+60x1600" },
+          ],
+          alert_rule_test: [
+            { eval_time: "23h", alertname: "RrsigExpiresSoon", exp_alerts: [] },
+            {
+              eval_time: "26h",
+              alertname: "RrsigExpiresSoon",
+              exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "ns2", zone: "velo-libre.example", owner: "velo-libre", nameserver: "ns1" }, exp_annotations: { summary: "the RRSIG of velo-libre.example (velo-libre) on ns1 expires in less than 3 days: BIND no longer re-signs it, or the server no longer follows its primary" } }],
+            },
+            { eval_time: "2m", alertname: "RrsigMissing", exp_alerts: [] },
+            { eval_time: "10m", alertname: "RrsigMissing", exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "ns2", zone: "velo-libre.example", owner: "velo-libre", nameserver: "ns2" }, exp_annotations: { summary: "ns2 answers the SOA of the signed zone velo-libre.example (velo-libre) without its RRSIG, or does not answer" } }] },
+            { eval_time: "20h", alertname: "RrsigCheckNotRunning", exp_alerts: [] },
+          ],
+        },
+        {
+          // The check ran once, at time 0, and never again (the timer stopped).
+          input_series: [{ series: 'globenet_dnssec_rrsig_check_timestamp_seconds{job="node",host="ns2"}', values: "0x200" }],
+          alert_rule_test: [
+            { eval_time: "1h", alertname: "RrsigCheckNotRunning", exp_alerts: [] },
+            { eval_time: "2h", alertname: "RrsigCheckNotRunning", exp_alerts: [{ exp_labels: { severity: "page", job: "node", host: "ns2" }, exp_annotations: { summary: "the RRSIG check of the signed zones has not run on ns2 for an hour (globenet-rrsig.timer, or the node exporter's textfile directory)" } }] },
+          ],
+        },
+    ]);
   });
 });
 
 // The systemd pieces (lib/render/monitoring-units.ts), checked by systemd's own verifier, which
 // works here without systemd running: the node exporter's drop-in over Debian's own unit, the
 // alert bridge's unit; and the node-exporter file set's check (the exporter parses its flags).
-describe.skipIf(!requireTools("systemd-analyze", "prometheus-node-exporter", "node"))("the monitoring's systemd units pass systemd-analyze verify", () => {
+describe.skipIf(!requireTools("systemd-analyze", "prometheus-node-exporter", "node", "nft"))("the monitoring's systemd units pass systemd-analyze verify", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "globenet-units-"));
@@ -173,15 +213,71 @@ describe.skipIf(!requireTools("systemd-analyze", "prometheus-node-exporter", "no
     expect(bad.status).not.toBe(0);
   });
 
-  it("the node-exporter file set's check (file-set.sh, what the apply runs on each host): the exporter parses the flags; a wrong one is refused naming the file", () => {
+  it("the RRSIG check's service and timer are accepted together; a service whose command is missing, refused", () => {
+    const units = mkdtempSync(join(dir, "u-"));
+    writeFileSync(join(units, "globenet-rrsig.service"), renderRrsigService());
+    writeFileSync(join(units, "globenet-rrsig.timer"), renderRrsigTimer());
+    const env = { ...process.env, SYSTEMD_UNIT_PATH: `${units}:`, SYSTEMD_LOG_LEVEL: "notice" };
+    const good = run("systemd-analyze", ["verify", join(units, "globenet-rrsig.service"), join(units, "globenet-rrsig.timer")], { timeoutMs: 60_000, env });
+    expect(good.status, good.stdout + good.stderr).toBe(0);
+    writeFileSync(join(units, "globenet-rrsig.service"), renderRrsigService().replace("ExecStart=/bin/bash ", "ExecStart=/bin/bash-missing "));
+    const bad = run("systemd-analyze", ["verify", join(units, "globenet-rrsig.service"), join(units, "globenet-rrsig.timer")], { timeoutMs: 60_000, env });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/bash-missing/);
+  });
+
+  it("the node-exporter file set's check (file-set.sh, what the apply runs on each host): the exporter parses the flags, nft -c the port's table; a wrong one of each is refused naming the file", () => {
     const set = mkdtempSync(join(dir, "set-"));
     const cmd = localCheckCommand("node-exporter", undefined, set);
+    const nft = renderNodeExporterNft({ name: "web1" }, { name: "mon1", address: "192.0.2.30", ipv6: "2001:db8::30" });
+    writeFileSync(join(set, NODE_EXPORTER_NFT), nft.replace("ip saddr 192.0.2.30", "ip saddr 192.0.2.300"));
     writeFileSync(join(set, NODE_EXPORTER_FILE), renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" }));
+    const badNft = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
+    expect(badNft.status).toBe(3);
+    expect(badNft.stderr).toContain("nft -c rejects /etc/prometheus/globenet-node/node-exporter.nft");
+    writeFileSync(join(set, NODE_EXPORTER_NFT), nft);
     const good = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
     expect(good.status, good.stderr).toBe(0);
     writeFileSync(join(set, NODE_EXPORTER_FILE), renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" }).replace("--collector.textfile.directory", "--collector.textfile.dir"));
     const bad = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
     expect(bad.status).toBe(3);
     expect(bad.stderr).toContain("prometheus-node-exporter refuses the flags of /etc/prometheus/globenet-node/prometheus-node-exporter.conf");
+  });
+});
+
+// The RRSIG check's script (lib/render/scripts/rrsig-expiry.sh) on answers as dig prints them
+// (a stand-in dig first on PATH; the real one runs in tests/lab-multi.test.ts against the lab's BIND).
+describe.skipIf(!requireTools("promtool", "bash"))("the RRSIG check writes what the rules read", () => {
+  it("earliest SOA signature per zone and name server, 0 without one or without an answer, a bad line skipped; promtool check metrics accepts the file", () => {
+    const d = mkdtempSync(join(tmpdir(), "globenet-rrsig-"));
+    try {
+      mkdirSync(join(d, "bin"));
+      const soa = "velo-libre.example.\t3600\tIN\tSOA\tns1.globenet.example. hostmaster.globenet.example. 2026120501 3600 900 1209600 3600";
+      const sig = (exp: string, alg: number) => `velo-libre.example.\t3600\tIN\tRRSIG\tSOA ${alg} 2 3600 ${exp} 20261205000000 12345 velo-libre.example. YWJj/ZGVm+==`;
+      writeFileSync(
+        join(d, "bin", "dig"),
+        ["#!/bin/bash", 'case "$*" in', `  *@192.0.2.53*) printf '%s\\n' '${soa}' '${sig("20261219010203", 13)}' '${sig("20261218000000", 8)}' ;;`, `  *@198.51.100.53*) printf '%s\\n' '${soa}' ;;`, "  *) exit 9 ;;", "esac", ""].join("\n"),
+        { mode: 0o755 },
+      );
+      writeFileSync(join(d, "targets"), ["# zone owner nameserver address", "velo-libre.example velo-libre ns1 192.0.2.53", "velo-libre.example velo-libre ns2 198.51.100.53", "velo-libre.example velo-libre ns9 192.0.2.99", 'evil"} x ns1 192.0.2.53', ""].join("\n"));
+      const out = join(d, "globenet-dnssec.prom");
+      const script = join(REPO_ROOT, "lib", "render", RRSIG_FILES.script.replace("dnssec/", "scripts/"));
+      const r = run("bash", [script, join(d, "targets"), out], { timeoutMs: 30_000, env: { ...process.env, PATH: `${join(d, "bin")}:${process.env.PATH}` } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain("unexpected characters");
+      const text = readFileSync(out, "utf8");
+      const l = (ns: string) => `{zone="velo-libre.example",owner="velo-libre",nameserver="${ns}"}`;
+      expect(text).toContain(`globenet_dnssec_rrsig_expiry_timestamp_seconds${l("ns1")} ${Date.UTC(2026, 11, 18) / 1000}\n`);
+      expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns1")} 1\n`);
+      expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns2")} 0\n`);
+      expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns9")} 0\n`);
+      expect(text).not.toMatch(/expiry_timestamp_seconds\{[^}]*nameserver="ns[29]"/);
+      expect(text).not.toContain("evil");
+      expect(text).toMatch(/^globenet_dnssec_rrsig_check_timestamp_seconds \d+$/m);
+      const m = run("bash", ["-c", 'promtool check metrics < "$1"', "check", out], { timeoutMs: 30_000 });
+      expect(m.status, m.stdout + m.stderr).toBe(0);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { renderMonitoring } from "../lib/render/monitoring";
-import { NODE_EXPORTER_FILE, renderNodeExporterDropIn } from "../lib/render/monitoring-units";
+import { NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderNodeExporterDropIn, renderNodeExporterNft } from "../lib/render/monitoring-units";
 import { mailSetFiles, renderMailFiles } from "../lib/render/mail";
 import { mailPlan } from "../lib/model/mail";
 import { inventoryWithMailHost, baseFiles, writeTree } from "./helpers/data-tree";
@@ -578,12 +578,15 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
   // exporter itself (it parses the flags) before the swap. This machine has no systemd: the
   // apply says so and starts nothing (the lab starts its own exporters); the systemd path is
   // checked by systemd-analyze verify in tests/monitoring-checkers.test.ts.
-  describe.skipIf(!requireTools("prometheus-node-exporter"))("node-exporter", () => {
-    it("create, a wrong flag refused naming the file (the live set stays), delete", async () => {
+  describe.skipIf(!requireTools("prometheus-node-exporter", "nft"))("node-exporter", () => {
+    it("create (the port's table loaded), a wrong flag refused naming the file (the live set stays), delete (the table gone)", async () => {
       const conf = renderNodeExporterDropIn({ name: "lab", address: "127.0.0.1" });
-      const inputs = (text: string): FileSetInputs => ({ target: target(), kind: "node-exporter", files: { [NODE_EXPORTER_FILE]: text } });
+      const nft = renderNodeExporterNft({ name: "lab" }, { name: "lab", address: "127.0.0.1" });
+      const inputs = (text: string): FileSetInputs => ({ target: target(), kind: "node-exporter", files: { [NODE_EXPORTER_FILE]: text, [NODE_EXPORTER_NFT]: nft } });
+      const table = () => run("nft", ["list", "table", "inet", "globenet_node_exporter"], { timeoutMs: 10_000 });
       const { id, outs } = await fileSetType.create(inputs(conf));
       expect(readFileSync(`/etc/prometheus/globenet-node/${NODE_EXPORTER_FILE}`, "utf8")).toBe(conf);
+      expect(table().stdout).toContain("tcp dport 9100 ip saddr 127.0.0.1 accept");
       expect(readLink("/etc/prometheus/globenet-node")).toBe(`/etc/prometheus/globenet-node.d/${outs.generation}`);
       expect(await fileSetType.read(id, outs)).toEqual(outs);
       const err = await fileSetType.update(id, outs, inputs(conf.replace("--web.listen-address", "--web.listen-adress"))).then(
@@ -594,6 +597,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(readFileSync(`/etc/prometheus/globenet-node/${NODE_EXPORTER_FILE}`, "utf8")).toBe(conf);
       expect(stagingLeft("/etc/prometheus/globenet-node.d")).toEqual([]);
       await fileSetType.delete(id, outs);
+      expect(table().status).not.toBe(0);
       expect(existsSync("/etc/prometheus/globenet-node")).toBe(false);
       expect(existsSync("/etc/prometheus/globenet-node.d")).toBe(false);
     });

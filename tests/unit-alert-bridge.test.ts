@@ -104,3 +104,24 @@ describe("a backup alert's issue names the source and the host that sends it", (
     expect(alertKey(backup("path--crontabs"))).toBe("BackupTooOld host=web1 backup_host=web1 source=path--crontabs");
   });
 });
+
+describe("a zone alert on one name server names the server: one issue per server", () => {
+  const zoneAlert = (alertname: string, nameserver?: string) => ({
+    status: "firing" as const,
+    annotations: {},
+    startsAt: "2026-12-04T21:00:00Z",
+    endsAt: "0001-01-01T00:00:00Z",
+    fingerprint: "f",
+    labels: { alertname, zone: "velo-libre.example", owner: "velo-libre", job: "node", host: "mon1", ...(nameserver ? { nameserver } : {}) },
+  });
+  it.each([
+    { alert: "RrsigExpiresSoon", ns: "ns2", title: "Alert RrsigExpiresSoon: velo-libre.example on ns2" },
+    { alert: "ZoneNotAnswered", ns: "ns1", title: "Alert ZoneNotAnswered: velo-libre.example on ns1" },
+    { alert: "ZoneSerialBehind", ns: undefined, title: "Alert ZoneSerialBehind: velo-libre.example" },
+  ])("$alert: $title", ({ alert, ns, title }) => {
+    expect(alertIssue(zoneAlert(alert, ns)).title).toBe(title);
+  });
+  it("the same zone on two servers: two markers", () => {
+    expect(alertMarker(zoneAlert("RrsigMissing", "ns1"))).not.toBe(alertMarker(zoneAlert("RrsigMissing", "ns2")));
+  });
+});

@@ -7,7 +7,8 @@ import { renderAll } from "../lib/render";
 import { checkInputs } from "../provider/resources/file-set-inputs";
 import { duration, MONITORING_DIR, MONITORING_FILES, renderAlertRules } from "../lib/render/monitoring";
 import { parse } from "yaml";
-import { NODE_EXPORTER_DIR, NODE_EXPORTER_FILE } from "../lib/render/monitoring-units";
+import { NODE_EXPORTER_DIR, NODE_EXPORTER_FILE, NODE_EXPORTER_NFT } from "../lib/render/monitoring-units";
+import { RRSIG_FILES } from "../lib/render/monitoring-dnssec";
 import type { Model } from "../lib/model/types";
 import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
 
@@ -58,7 +59,8 @@ describe("the monitoring plan follows the data", () => {
   });
 
   it("every running VPS is asked for its SSH banner; every host has its node exporter; database hosts their MariaDB port", () => {
-    expect(of("vps-ssh").map((p) => p.labels.vps).sort()).toEqual(model.vps.filter((v) => v.status === "active" && v.ipv4).map((v) => v.name).sort());
+    expect(of("vps-ssh").map((p) => p.labels.vps).sort()).toEqual(model.vps.filter((v) => v.status === "active" && v.ipv4 && v.network.type === "bridge").map((v) => v.name).sort());
+    expect(of("vps-ssh").length).toBeGreaterThan(0);
     expect(plan.nodes.map((n) => n.labels.host).sort()).toEqual(model.hosts.map((h) => h.name).sort());
     expect(plan.nodes.find((n) => n.labels.host === "web1")?.target).toBe("192.0.2.10:9100");
     expect(of("mariadb").map((p) => p.labels.host)).toEqual(["db1"]);
@@ -83,7 +85,7 @@ describe("the monitoring plan follows the data", () => {
   ])("$change: the monitor host's rendered set follows (renderAll)", ({ extra, present, absent }) => {
     const { model } = loadModel(writeTree({ "Pulumi.test.yaml": inventory(MON), ...(extra as Record<string, string | null>) }), "test");
     const files = renderAll(model!).filter((f) => f.daemon === "monitoring");
-    expect(files.map((f) => `${f.host}:${f.path}`).sort()).toEqual(Object.values(MONITORING_FILES).map((p) => `mon1:${MONITORING_DIR}${p}`).sort());
+    expect(files.map((f) => `${f.host}:${f.path}`).sort()).toEqual([...Object.values(MONITORING_FILES), ...Object.values(RRSIG_FILES)].map((p) => `mon1:${MONITORING_DIR}${p}`).sort());
     const prom = files.find((f) => f.path.endsWith("prometheus.yml"))!.content;
     const blackbox = files.find((f) => f.path.endsWith("blackbox.yml"))!.content;
     for (const p of present) expect(prom + blackbox).toContain(p);
@@ -108,28 +110,32 @@ describe("the monitoring plan follows the data", () => {
   it("with a monitor host, every host gets its node exporter's set (its own address); without one, none", () => {
     const { model } = loadModel(writeTree({ "Pulumi.test.yaml": inventory(MON) }), "test");
     const files = renderAll(model!).filter((f) => f.daemon === "node-exporter");
-    expect(files.map((f) => f.host).sort()).toEqual(model!.hosts.map((h) => h.name).sort());
-    for (const f of files) {
-      expect(f.path).toBe(`${NODE_EXPORTER_DIR}${NODE_EXPORTER_FILE}`);
+    expect(files.map((f) => `${f.host}:${f.path}`).sort()).toEqual(model!.hosts.flatMap((h) => [NODE_EXPORTER_FILE, NODE_EXPORTER_NFT].map((p) => `${h.name}:${NODE_EXPORTER_DIR}${p}`)).sort());
+    for (const f of files.filter((x) => x.path.endsWith(NODE_EXPORTER_FILE))) {
       expect(f.content).toContain(`--web.listen-address=${model!.hosts.find((h) => h.name === f.host)!.address}:9100 `);
     }
+    // The port's table admits the monitor host's address, whatever host it is on.
+    for (const f of files.filter((x) => x.path.endsWith(NODE_EXPORTER_NFT))) expect(f.content).toContain("tcp dport 9100 ip saddr 192.0.2.90 accept");
     expect(renderAll(loadModel(writeTree(), "test").model!).some((f) => f.daemon === "node-exporter")).toBe(false);
   });
 
   it.each([
-    { what: "its one file", files: { [NODE_EXPORTER_FILE]: "x" }, problems: [] },
-    { what: "another file", files: { [NODE_EXPORTER_FILE]: "x", "override.conf": "x" }, problems: ['files["override.conf"]'] },
+    { what: "its two files", files: { [NODE_EXPORTER_FILE]: "x", [NODE_EXPORTER_NFT]: "x" }, problems: [] },
+    { what: "the drop-in without the port's table", files: { [NODE_EXPORTER_FILE]: "x" }, problems: ["files"] },
+    { what: "another file", files: { [NODE_EXPORTER_FILE]: "x", [NODE_EXPORTER_NFT]: "x", "override.conf": "x" }, problems: ['files["override.conf"]'] },
     { what: "nothing", files: {}, problems: ["files"] },
   ])("the provider's node-exporter file set takes $what: problems $problems", ({ files, problems }) => {
     const target = { name: "web1", address: "192.0.2.10", port: 22, user: "globenet-deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29" };
     expect(checkInputs({ target, kind: "node-exporter", files }).failures.map((f) => f.property)).toEqual(problems);
   });
 
+  const RRSIG = Object.fromEntries(Object.values(RRSIG_FILES).map((p) => [p, "x"]));
   it.each([
-    { what: "the four rendered files", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x" }, problems: [] },
-    { what: "a file outside the set", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", "rules/../../shadow": "x" }, problems: ['files["rules/../../shadow"]'] },
-    { what: "another rule file", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", "rules/other.yml": "x" }, problems: ['files["rules/other.yml"]'] },
-    { what: "alertmanager.yml missing", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x" }, problems: ["files"] },
+    { what: "the rendered files", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", ...RRSIG }, problems: [] },
+    { what: "a file outside the set", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", ...RRSIG, "rules/../../shadow": "x" }, problems: ['files["rules/../../shadow"]'] },
+    { what: "another rule file", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", ...RRSIG, "rules/other.yml": "x" }, problems: ['files["rules/other.yml"]'] },
+    { what: "alertmanager.yml missing", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", ...RRSIG }, problems: ["files"] },
+    { what: "the RRSIG check's script missing", files: { "prometheus.yml": "x", "rules/globenet.yml": "x", "blackbox.yml": "x", "alertmanager.yml": "x", ...Object.fromEntries(Object.entries(RRSIG).filter(([p]) => p !== RRSIG_FILES.script)) }, problems: ["files"] },
   ])("the provider's monitoring file set takes $what: problems $problems", ({ files, problems }) => {
     const target = { name: "mon1", address: "192.0.2.90", port: 22, user: "globenet-deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29" };
     expect(checkInputs({ target, kind: "monitoring", files }).failures.map((f) => f.property)).toEqual(problems);

@@ -24,6 +24,7 @@ export const RESOURCE_TOKENS = {
   backupClient: "globenet:backup:Client",
   backupRepository: "globenet:backup:Repository",
   transferKey: "globenet:dns:TransferKey",
+  alertBridge: "globenet:monitor:AlertBridge",
 } as const;
 
 /** The bench's trivial resource, served only by the provider's dry mode (provider/dry-run.ts). */

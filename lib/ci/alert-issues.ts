@@ -32,7 +32,9 @@ function plain(s: string): string {
 export function alertIssue(a: Alert): { title: string; body: string } {
   // A backup source (BackupTooOld…) is named with the host that sends it: two sources of one host are two issues.
   const backup = a.labels.source && a.labels.backup_host ? `${a.labels.source} on ${a.labels.backup_host}` : undefined;
-  const who = [a.labels.site ?? a.labels.zone ?? a.labels.vps ?? backup ?? a.labels.host, a.labels.handle ? `(${a.labels.handle})` : ""].filter(Boolean).join(" ");
+  // A zone on one name server (ZoneNotAnswered, the RRSIG alerts) is named with it: one issue per server.
+  const zone = a.labels.zone && a.labels.nameserver ? `${a.labels.zone} on ${a.labels.nameserver}` : a.labels.zone;
+  const who = [a.labels.site ?? zone ?? a.labels.vps ?? backup ?? a.labels.host, a.labels.handle ? `(${a.labels.handle})` : ""].filter(Boolean).join(" ");
   const title = `Alert ${plain(a.labels.alertname ?? "")}: ${plain(who || "Globenet")}`.slice(0, 250);
   const summary = plain(a.annotations.summary ?? a.labels.alertname ?? "");
   const rows = IDENTITY.filter((k) => a.labels[k] !== undefined).map((k) => `| ${k} | ${plain(a.labels[k] as string)} |`);

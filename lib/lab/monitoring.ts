@@ -15,6 +15,7 @@ import { REPO_ROOT } from "../base/repo";
 import { LabError, sleep, waitFor } from "../base/proc";
 import { PORTS } from "../model/monitoring";
 import { MONITORING_FILES } from "../render/monitoring";
+import { RRSIG_FILES, RRSIG_PROM } from "../render/monitoring-dnssec";
 import { detachedChild, logTail, need, type LabDaemon, type Place } from "./daemons";
 import type { LabPaths } from "./paths";
 import { pebbleRootFile } from "./pebble";
@@ -118,6 +119,14 @@ export function monitorDaemons(p: LabPaths, place: Place): LabDaemon[] {
       cmd: () => [TSX, join(REPO_ROOT, "lib", "lab", "fake-gitlab-serve.ts")],
       env: () => ({ GLOBENET_LAB_GITLAB_TOKEN: token(), GLOBENET_LAB_GITLAB_LISTEN: `0.0.0.0:${LAB_GITLAB_PORT}` }),
       answers: async () => (await labHello(at, LAB_GITLAB_PORT, 500, "fake GitLab: waiting for it")) !== undefined,
+    }),
+    // The RRSIG check of the signed zones, as globenet-rrsig.timer runs it in prod (every 15 min):
+    // the set's own script and targets, every 5 s here, writing mon1's textfile folder.
+    supervised(p, place, {
+      name: "rrsig-check",
+      where: `${RRSIG_PROM} on ${place.host ?? "this machine"} (every 5 s)`,
+      config: join(LIVE, RRSIG_FILES.targets),
+      cmd: () => ["bash", "-c", 'bash "$1" "$2" "$3"; sleep 5', "rrsig-check", join(LIVE, RRSIG_FILES.script), join(LIVE, RRSIG_FILES.targets), RRSIG_PROM],
     }),
     // The token travels in the environment, never in argv (lib/ci/gitlab.ts gitlabFromEnv).
     supervised(p, place, {

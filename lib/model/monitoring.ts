@@ -86,6 +86,9 @@ export function monitoringPlan(model: Model): MonitoringPlan | undefined {
 
   for (const v of model.vps) {
     if (v.status !== "active" || !v.ipv4) continue;
+    // A guest on QEMU's user-mode network (the lab's) has its address inside QEMU only: no
+    // monitor can reach it, so no probe (it would fire VpsSshDown for what git says is intended).
+    if (v.network.type === "user") continue;
     probes.push({ job: "vps-ssh", module: "ssh_banner", target: hostPort(v.ipv4.address, PORTS.ssh), labels: { handle: v.handle, vps: v.name, hypervisor: v.hypervisor } });
   }
 

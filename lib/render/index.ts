@@ -11,7 +11,7 @@ import { nwfilterPath, renderNwfilter } from "./libvirt-nwfilter";
 import { DB_PASSWORD_PLACEHOLDER, databaseSqlPath, renderDatabaseSql } from "./mariadb-sql";
 import { monitoringPlan } from "../model/monitoring";
 import { MONITORING_DIR, renderMonitoring } from "./monitoring";
-import { NODE_EXPORTER_DIR, NODE_EXPORTER_FILE, renderNodeExporterDropIn } from "./monitoring-units";
+import { NODE_EXPORTER_DIR, NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderNodeExporterDropIn, renderNodeExporterNft } from "./monitoring-units";
 
 export { renderApacheCommon, renderSuspendedPage } from "./apache-common";
 export { renderVhost } from "./apache-vhost";
@@ -103,8 +103,14 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
   for (const [path, content] of Object.entries(renderMonitoring(plan, model))) {
     add({ host: (plan as NonNullable<typeof plan>).monitor.name, daemon: "monitoring", path: `${MONITORING_DIR}${path}`, content });
   }
-  // With a monitor host, every host's node exporter: its own address, the textfile collector.
-  if (plan) for (const h of model.hosts) add({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${NODE_EXPORTER_FILE}`, content: renderNodeExporterDropIn(h) });
+  // With a monitor host, every host's node exporter: its own address, the textfile collector,
+  // and its port open to the monitor host only (an nftables table of its own).
+  if (plan) {
+    for (const h of model.hosts) {
+      add({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${NODE_EXPORTER_FILE}`, content: renderNodeExporterDropIn(h) });
+      add({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${NODE_EXPORTER_NFT}`, content: renderNodeExporterNft(h, plan.monitor) });
+    }
+  }
 
   // Plain code-unit comparison, not localeCompare: the order must not depend on the locale.
   const key = (f: RenderedFile) => [f.host, f.path] as const;

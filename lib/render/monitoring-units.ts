@@ -19,6 +19,15 @@ export const TEXTFILE_DIR = "/var/lib/prometheus/node-exporter";
 export const NODE_EXPORTER_FILE = "prometheus-node-exporter.conf";
 export const NODE_EXPORTER_DIR = "prometheus/globenet-node/";
 
+/**
+ * The node-exporter set's second file: the nftables table that keeps port 9100 to the monitor
+ * host's addresses (nft -f; loaded by the apply, and by the drop-in before each start).
+ */
+export const NODE_EXPORTER_NFT = "node-exporter.nft";
+/** The table's name (file-set.sh deletes it with the set). */
+export const NODE_EXPORTER_TABLE = "globenet_node_exporter";
+const NODE_EXPORTER_LIVE = "/etc/prometheus/globenet-node";
+
 /** Where provider/scripts/file-set/file-set.sh copies it on a host run by systemd. */
 export const NODE_EXPORTER_DROPIN = "/etc/systemd/system/prometheus-node-exporter.service.d/globenet.conf";
 
@@ -32,9 +41,37 @@ export function renderNodeExporterDropIn(host: Pick<HostModel, "name" | "address
   return [
     `# Managed by globenet-infra (FileSet node-exporter): the node exporter of ${host.name}, scraped by the monitor host (lib/render/monitoring-units.ts).`,
     "[Service]",
+    // The port's filter first: the exporter never listens without it (a reboot flushes nftables).
+    `ExecStartPre=/usr/sbin/nft -f ${NODE_EXPORTER_LIVE}/${NODE_EXPORTER_NFT}`,
     "ExecStart=",
     // $ARGS stays for systemd to expand from Debian's /etc/default/prometheus-node-exporter.
     `ExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=${bracket(host.address)}:${PORTS.node} --collector.textfile.directory=${TEXTFILE_DIR} $ARGS`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * The node exporter's port open to the monitor host only (docs/architecture.md, "Monitoring"):
+ * a table of its own in the inet family, so the host's other rules (Debian's
+ * /etc/nftables.conf, a volunteer's) stay as they are; its drop is final whatever other tables
+ * accept. Loading the file replaces the table at once (declare, delete, define: one transaction).
+ */
+export function renderNodeExporterNft(host: Pick<HostModel, "name">, monitor: Pick<HostModel, "name" | "address" | "ipv6">): string {
+  const v4 = [monitor.address, monitor.ipv6].filter((a): a is string => !!a && !a.includes(":"));
+  const v6 = [monitor.address, monitor.ipv6].filter((a): a is string => !!a && a.includes(":"));
+  for (const a of [...v4, ...v6]) if (!/^[0-9A-Fa-f.:]+$/.test(a)) throw new UnsafeValueError("the node exporter's nftables table", a, "an IPv4 or IPv6 address");
+  return [
+    `# Managed by globenet-infra (FileSet node-exporter): port ${PORTS.node} of ${host.name} for the monitor host ${monitor.name} only (lib/render/monitoring-units.ts).`,
+    `table inet ${NODE_EXPORTER_TABLE}`,
+    `delete table inet ${NODE_EXPORTER_TABLE}`,
+    `table inet ${NODE_EXPORTER_TABLE} {`,
+    "\tchain input {",
+    "\t\ttype filter hook input priority filter; policy accept;",
+    ...v4.map((a) => `\t\ttcp dport ${PORTS.node} ip saddr ${a} accept`),
+    ...v6.map((a) => `\t\ttcp dport ${PORTS.node} ip6 saddr ${a} accept`),
+    `\t\ttcp dport ${PORTS.node} counter drop`,
+    "\t}",
+    "}",
     "",
   ].join("\n");
 }

@@ -2,6 +2,7 @@ import { stringify } from "yaml";
 import { PORTS, type MonitoringPlan, type ProbeJob } from "../model/monitoring";
 import type { Model } from "../model/types";
 import { lineComment } from "./escape";
+import { renderRrsigFiles, rrsigRuleGroup } from "./monitoring-dnssec";
 import { generatedNotice, inventoryFile } from "./notice";
 
 /**
@@ -85,6 +86,7 @@ export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
         ...plan.backupHosts.map((h) => ({ ...rule("BackupNotRunning", `absent(globenet_backup_last_run_timestamp_seconds{job="node",backup_host=${JSON.stringify(h)},source="run"})`, `${plan.backupHours}h`, `${h} has not reported a backup run for ${plan.backupHours} hours (globenet-backup's cron, or the node exporter's textfile directory)`), labels: { severity: "page", host: h } })),
       ],
     },
+    rrsigRuleGroup(plan, down),
   ];
   return header(model, "Alerts: each names the member and the object from the data (labels handle, site, zone, vps, host, backup_host, source).") + stringify({ groups }, { lineWidth: 0 });
 }
@@ -139,5 +141,6 @@ export function renderMonitoring(plan: MonitoringPlan | undefined, model: Model)
     [MONITORING_FILES.rules]: renderAlertRules(plan, model),
     [MONITORING_FILES.blackbox]: renderBlackboxConfig(plan, model),
     [MONITORING_FILES.alertmanager]: renderAlertmanagerConfig(plan, model),
+    ...renderRrsigFiles(plan, model),
   };
 }

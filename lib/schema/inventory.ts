@@ -213,6 +213,12 @@ const monitoring = z.strictObject({
   scrape_interval_sec: positiveInt("seconds", 3600).default(30),
   /** A site's certificate with fewer days left fires. */
   cert_days: positiveInt("days", 89).default(14),
+  /**
+   * A signed zone's SOA RRSIG expiring within this many days on a name server fires. BIND's
+   * default policy signs for 14 days and re-signs when 5 are left: 3 means it has failed to
+   * re-sign for two days, or a secondary stopped following its primary.
+   */
+  rrsig_days: positiveInt("days", 30).default(3),
   /** A host's file system fuller than this (blocks or inodes) fires. */
   disk_percent: positiveInt("%", 99).default(85),
   /** A secondary's serial behind the primary's for this long fires (decimals allowed: the lab waits seconds). */
@@ -228,6 +234,17 @@ const monitoring = z.strictObject({
   group_wait_sec: positiveInt("seconds", 3600).default(30),
   /** Alertmanager: how long it waits before notifying a group again after a change (a new or resolved alert). */
   group_interval_sec: positiveInt("seconds", 86400).default(300),
+  /**
+   * The GitLab project where the alert bridge on the monitor host opens its issues; with the
+   * stack secret alertBridgeToken (pulumi config set --secret alertBridgeToken …), the apply
+   * installs the bridge (globenet-alert-bridge.service). Unset: the bridge is not installed.
+   */
+  gitlab: z
+    .strictObject({
+      api: z.url({ protocol: /^https?$/, error: "must be GitLab's API URL, like https://gitlab.example/api/v4" }),
+      project: z.string().regex(/^[A-Za-z0-9._%/-]{1,200}$/, { error: "must be the project's id or path, like 42 or globenet/infra" }),
+    })
+    .optional(),
   /** Where Alertmanager sends alerts (the GitLab issue bridge); default the monitor host's own. */
   webhook: z.url({ protocol: /^https?$/, error: "must be an http(s) URL, like http://127.0.0.1:9099/alerts" }).optional(),
 });

@@ -7,10 +7,13 @@ import { isZoneFile } from "./file-set-serials";
 import { TAKEOVER_NAME } from "./takeover";
 import { MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
-import { NODE_EXPORTER_FILE } from "../../lib/render/monitoring-units";
+import { NODE_EXPORTER_FILE, NODE_EXPORTER_NFT } from "../../lib/render/monitoring-units";
+import { RRSIG_FILES } from "../../lib/render/monitoring-dnssec";
 
-/** The monitoring set's files (lib/render/monitoring.ts), all required. */
-const MONITORING_PATHS: string[] = Object.values(MONITORING_FILES);
+/** The monitoring set's files (lib/render/monitoring.ts, and the RRSIG check's of monitoring-dnssec.ts), all required. */
+const MONITORING_PATHS: string[] = [...Object.values(MONITORING_FILES), ...Object.values(RRSIG_FILES)];
+/** The node-exporter set's files (lib/render/monitoring-units.ts), both required. */
+const NODE_EXPORTER_PATHS = [NODE_EXPORTER_FILE, NODE_EXPORTER_NFT];
 
 /** Inputs and validation of globenet:files:FileSet (pure). */
 
@@ -103,7 +106,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
   www: { patterns: [new RegExp(`^${NAME}$`)], expected: "a file name at the top of the set, like index.html" },
   monitoring: { patterns: MONITORING_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MONITORING_PATHS.join(", ") },
   mail: { patterns: MAIL_SET_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MAIL_SET_PATHS.join(", ") },
-  "node-exporter": { patterns: [new RegExp(`^${NODE_EXPORTER_FILE.replace(/\./g, "\\.")}$`)], expected: NODE_EXPORTER_FILE },
+  "node-exporter": { patterns: NODE_EXPORTER_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: NODE_EXPORTER_PATHS.join(", ") },
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
@@ -208,7 +211,10 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
       const missing = MONITORING_PATHS.filter((p) => !(p in files));
       if (missing.length) fail("files", `a monitoring set needs ${missing.join(", ")} (each is checked by its daemon's own tool before any goes live)`);
     }
-    if (kind === "node-exporter" && !(NODE_EXPORTER_FILE in files)) fail("files", `a node-exporter set needs ${NODE_EXPORTER_FILE} (the drop-in of Debian's prometheus-node-exporter unit)`);
+    if (kind === "node-exporter") {
+      const missing = NODE_EXPORTER_PATHS.filter((p) => !(p in files));
+      if (missing.length) fail("files", `a node-exporter set needs ${missing.join(", ")} (the drop-in of Debian's prometheus-node-exporter unit, and the nftables table of its port)`);
+    }
     if ((kind === "bind-primary" || kind === "bind-secondary") && !("named.conf.globenet" in files)) {
       fail("files", `a ${kind} set needs named.conf.globenet (named.conf.local includes it)`);
     }

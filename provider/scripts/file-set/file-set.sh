@@ -536,8 +536,42 @@ check_monitoring() {
   promtool check rules "$stage/rules/globenet.yml" || { say "promtool check rules rejects $stage/rules/globenet.yml"; return 1; }
   amtool check-config "$stage/alertmanager.yml" || { say "amtool check-config rejects $stage/alertmanager.yml"; return 1; }
   prometheus-blackbox-exporter --config.check --config.file="$stage/blackbox.yml" || { say "prometheus-blackbox-exporter --config.check rejects $stage/blackbox.yml"; return 1; }
+  check_monitoring_rrsig
+}
+# The RRSIG check of the signed zones (lib/render/monitoring-dnssec.ts): a script, its targets
+# and a timer that runs it, installed where systemd runs (the lab runs the script itself).
+MON_RRSIG_UNITS=(globenet-rrsig.service globenet-rrsig.timer)
+check_monitoring_rrsig() {
+  local f
+  for f in dnssec/rrsig-expiry.sh dnssec/rrsig-targets dnssec/globenet-rrsig.service dnssec/globenet-rrsig.timer; do
+    [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
+  done
+  bash -n "$stage/dnssec/rrsig-expiry.sh" || { say "bash -n rejects $stage/dnssec/rrsig-expiry.sh"; return 1; }
+  command -v dig > /dev/null || { say "dig is not installed on this host: install bind9-dnsutils (the RRSIG check of the signed zones asks each name server)"; return 1; }
+}
+wire_monitoring_rrsig() {
+  local u changed=no
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: the RRSIG check's timer is not installed (run $root/dnssec/rrsig-expiry.sh as globenet-rrsig.service does)"
+    return 0
+  fi
+  for u in "${MON_RRSIG_UNITS[@]}"; do
+    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/dnssec/$u" "/etc/systemd/system/$u"; then
+      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/dnssec/$u")" || return
+      changed=yes
+    fi
+  done
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
+  systemctl enable --quiet --now globenet-rrsig.timer || { say "globenet-rrsig.timer does not start"; return 1; }
+}
+unwire_monitoring_rrsig() {
+  [ -d /run/systemd/system ] || return 0
+  systemctl disable --quiet --now globenet-rrsig.timer 2> /dev/null || true
+  local u
+  for u in "${MON_RRSIG_UNITS[@]}"; do rm -f -- "/etc/systemd/system/$u"; done
 }
 wire_monitoring() {
+  wire_monitoring_rrsig || return
   [ -d /run/systemd/system ] || return 0
   local d f text changed=no
   for d in "${MON_DAEMONS[@]}"; do
@@ -550,6 +584,7 @@ wire_monitoring() {
   if [ "$changed" = yes ]; then systemctl daemon-reload || return; mon_restart=yes; fi
 }
 unwire_monitoring() {
+  unwire_monitoring_rrsig
   [ -d /run/systemd/system ] || return 0
   local d
   for d in "${MON_DAEMONS[@]}"; do rm -f -- "$(mon_dropin "$d")"; done
@@ -680,10 +715,13 @@ reload_if_running_mail() {
 # Where systemd runs, it is copied to the unit's drop-in folder, and the exporter enabled and
 # (re)started; elsewhere (the lab) whoever starts the exporter gives it its flags.
 NODE_CONF=prometheus-node-exporter.conf
+# The nftables table that opens port 9100 to the monitor host only (renderNodeExporterNft).
+NODE_NFT=node-exporter.nft NODE_TABLE=globenet_node_exporter
 NODE_DROPIN=/etc/systemd/system/prometheus-node-exporter.service.d/globenet.conf
 node_restart=no
 precheck_node_exporter() {
   command -v prometheus-node-exporter > /dev/null || { say "prometheus-node-exporter is not installed on this host: install Debian's prometheus-node-exporter (the monitor host scrapes it; its textfile directory holds the backup runs' metrics)"; exit 2; }
+  command -v nft > /dev/null || { say "nft is not installed on this host: install Debian's nftables (the node exporter's port is open to the monitor host only)"; exit 2; }
 }
 # The ExecStart line's flags, parsed by the exporter itself (--version exits once they parse).
 check_node_exporter() {
@@ -695,8 +733,13 @@ check_node_exporter() {
   [ -n "$line" ] || { say "$root/$NODE_CONF has no line ExecStart=/usr/bin/prometheus-node-exporter <flags> \$ARGS"; return 1; }
   read -r -a flags <<< "$line"
   prometheus-node-exporter "${flags[@]}" --version > /dev/null 2>&1 || { say "prometheus-node-exporter refuses the flags of $root/$NODE_CONF: $line"; return 1; }
+  [ -f "$stage/$NODE_NFT" ] || { say "$root/$NODE_NFT is missing from the set"; return 1; }
+  nft -c -f "$stage/$NODE_NFT" || { say "nft -c rejects $root/$NODE_NFT"; return 1; }
 }
 wire_node_exporter() {
+  # The port's table, loaded now (one transaction: the old table goes, the new one comes); where
+  # systemd runs, the drop-in loads it again before each start of the exporter (after a reboot).
+  nft -f "$root/$NODE_NFT" || { say "nft -f $root/$NODE_NFT failed"; return 1; }
   if [ ! -d /run/systemd/system ]; then
     say "note: systemd does not run on this host: the apply does not start the node exporter (start it with the flags of $root/$NODE_CONF)"
     return 0
@@ -709,6 +752,7 @@ wire_node_exporter() {
   fi
 }
 unwire_node_exporter() {
+  nft delete table inet "$NODE_TABLE" 2> /dev/null || true
   [ -d /run/systemd/system ] || return 0
   rm -f -- "$NODE_DROPIN"
   systemctl daemon-reload || true

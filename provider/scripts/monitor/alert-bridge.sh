@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# AlertBridge (provider/resources/alert-bridge.ts; after account/prelude.sh): the alert bridge's
+# systemd unit and its environment file (the GitLab token) on the monitor host.
+#
+#   write env|unit     stdin: the file. env: /etc/globenet/alert-bridge.env, root:root 0600
+#                      (systemd reads it as root before the unit drops to its dynamic user);
+#                      unit: /etc/systemd/system/globenet-alert-bridge.service, 0644.
+#   start              where systemd runs: daemon-reload, enable, restart (it reads both at start);
+#                      elsewhere (the lab): prints note=… and starts nothing.
+#   read               env=<sha256>|absent, unit=<sha256>|absent, mode=<env's owner:group mode>
+#   delete             stop and disable, remove both files
+# Nothing of the token is ever printed: read prints its file's hash only.
+# shellcheck disable=SC2154 # die and root_file come from account/prelude.sh
+ENV_FILE=/etc/globenet/alert-bridge.env
+UNIT=globenet-alert-bridge.service
+UNIT_FILE=/etc/systemd/system/$UNIT
+
+hash_of() {
+  if [ -f "$1" ]; then sha256sum < "$1" | cut -d' ' -f1; else echo absent; fi
+}
+
+case ${1:-} in
+  write)
+    case ${2:-} in
+      env)
+        install -d -m 0755 -o root -g root /etc/globenet
+        root_file "$ENV_FILE" 0600 ;;
+      unit)
+        install -d -m 0755 /etc/systemd/system
+        root_file "$UNIT_FILE" 0644 ;;
+      *) die "unknown file ${2:-}" ;;
+    esac ;;
+  start)
+    if [ ! -d /run/systemd/system ]; then
+      printf 'note=systemd does not run on this host: %s is not started (the lab runs the bridge itself)\n' "$UNIT"
+      exit 0
+    fi
+    systemctl daemon-reload
+    systemctl enable --quiet "$UNIT"
+    systemctl restart "$UNIT" || die "$UNIT does not start: journalctl -u $UNIT" ;;
+  read)
+    printf 'env=%s\nunit=%s\n' "$(hash_of "$ENV_FILE")" "$(hash_of "$UNIT_FILE")"
+    if [ -f "$ENV_FILE" ]; then printf 'mode=%s\n' "$(stat -c '%U:%G %a' -- "$ENV_FILE")"; fi ;;
+  delete)
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now --quiet "$UNIT" 2> /dev/null || true
+    fi
+    rm -f -- "$UNIT_FILE" "$ENV_FILE"
+    if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi ;;
+  *) die "unknown action ${1:-}" ;;
+esac
