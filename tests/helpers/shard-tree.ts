@@ -1,0 +1,33 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeSyntheticTree } from "../../lib/bench/synthetic";
+
+/**
+ * A synthetic tree (lib/bench/synthetic.ts, stack "bench") with a second web host (web2) and a
+ * DNS secondary (ns2), members alternating between web1 (even) and web2 (odd), and the
+ * inventory's `shards` as given (docs/architecture.md, "Sharded stacks").
+ */
+export function writeShardedTree(root: string, members: number, shards: Record<string, string[]>): void {
+  writeSyntheticTree(root, members);
+  const file = join(root, "Pulumi.bench.yaml");
+  let inv = readFileSync(file, "utf8");
+  const web1 = /      web1:\n(?:        .*\n)+/.exec(inv)?.[0];
+  if (!web1) throw new Error("no web1 in the synthetic inventory");
+  const web2 = web1.replace(/web1/g, "web2").replace("192.0.2.10", "192.0.2.13");
+  const ns2 = web1.replace(/web1/g, "ns2").replace("[web]", "[dns-secondary]").replace("192.0.2.10", "192.0.2.14");
+  inv = inv.replace(web1, web1 + web2 + ns2);
+  writeFileSync(file, inv);
+  setShards(root, shards);
+  for (let i = 0; i < members; i++) {
+    const m = join(root, "members", `member-${String(i).padStart(5, "0")}`, "member.yaml");
+    writeFileSync(m, readFileSync(m, "utf8").replace("sites:\n", `web_host: web${(i % 2) + 1}\nsites:\n`));
+  }
+}
+
+/** Rewrites the inventory's `shards` block (the last key of the synthetic inventory). */
+export function setShards(root: string, shards: Record<string, string[]>): void {
+  const file = join(root, "Pulumi.bench.yaml");
+  const inv = readFileSync(file, "utf8").replace(/    shards:\n(?:      .*\n)*/, "");
+  const block = ["    shards:", ...Object.entries(shards).map(([s, hosts]) => `      ${s}: [${hosts.join(", ")}]`), ""].join("\n");
+  writeFileSync(file, `${inv.replace(/\n*$/, "\n")}${block}`);
+}

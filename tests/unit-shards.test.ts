@@ -1,0 +1,125 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadModel } from "../lib/check/build";
+import { formatDiagnostic } from "../lib/load/diagnostic";
+import { shardOfObjects, shardProblem, shardStackName, shardView, splitStackName } from "../lib/model/shards";
+import type { Model } from "../lib/model/types";
+import { setShards, writeShardedTree } from "./helpers/shard-tree";
+
+/** Sharded stacks' pure rule (lib/model/shards.ts) and validate's refusals (lib/check/shards.ts). */
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function tree(shards: Record<string, string[]>, members = 40): string {
+  const d = mkdtempSync(join(tmpdir(), "globenet-shards-"));
+  dirs.push(d);
+  writeShardedTree(d, members, shards);
+  return d;
+}
+
+function model(root: string): Model {
+  const { model, errors } = loadModel(root, "bench");
+  expect(errors.map((e) => formatDiagnostic(e))).toEqual([]);
+  return model as Model;
+}
+
+const TWO = { one: ["web1", "db1", "ns1", "ns2"], two: ["web2", "hv1"] };
+
+describe("every object has one shard, from the inventory's rule", () => {
+  const root = tree(TWO);
+  const m = model(root);
+  const a = shardOfObjects(m)!;
+
+  it.each([
+    ["host web1", () => a.hosts.get("web1"), "one"],
+    ["host ns2 (secondary, with its primary)", () => a.hosts.get("ns2"), "one"],
+    ["host hv1", () => a.hosts.get("hv1"), "two"],
+    ["member-00000 (web1): account, databases", () => a.members.get("member-00000"), "one"],
+    ["member-00001 (web2)", () => a.members.get("member-00001"), "two"],
+    ["member-00000's guest (hv1)", () => a.vps.get("member-00000--vm"), "two"],
+    ["globenet (no host at all): the first shard", () => a.members.get("globenet"), "one"],
+  ])("%s", (_what, got, want) => {
+    expect(got()).toBe(want);
+  });
+
+  it("each shard's view declares its own objects only, and together they are the whole", () => {
+    const va = shardView(m, "one");
+    const vb = shardView(m, "two");
+    expect(va.hosts.map((h) => h.name)).toEqual(["db1", "ns1", "ns2", "web1"]);
+    expect(vb.hosts.map((h) => h.name)).toEqual(["hv1", "web2"]);
+    expect(va.databases.map((d) => d.name).slice(0, 3)).toEqual(["db_00000", "db_00002", "db_00004"]);
+    expect(vb.databases.map((d) => d.name).slice(0, 3)).toEqual(["db_00001", "db_00003", "db_00005"]);
+    expect(va.databases.length + vb.databases.length).toBe(m.databases.length);
+    // member-00000's guest is on hv1 (shard b): its node is there too, without its account.
+    expect(vb.members.find((x) => x.handle === "member-00000")).toMatchObject({ webHost: undefined, cron: [] });
+    expect(va.members.find((x) => x.handle === "member-00000")?.webHost).toBe("web1");
+    expect(vb.vps.map((v) => v.domain)).toEqual(["member-00000--vm", "member-00020--vm"]);
+    expect(va.vps).toEqual([]);
+    const owners = [...va.members, ...vb.members].filter((x) => x.webHost).map((x) => x.handle).sort();
+    expect(owners).toEqual(m.members.filter((x) => x.webHost).map((x) => x.handle).sort());
+  });
+
+  it("is stable: the same data gives the same shards, and adding members moves no one", () => {
+    expect(shardOfObjects(model(root))).toEqual(a);
+    const bigger = shardOfObjects(model(tree(TWO, 60)))!;
+    for (const [h, s] of a.members) expect(bigger.members.get(h)).toBe(s);
+    for (const [d, s] of a.vps) expect(bigger.vps.get(d)).toBe(s);
+  });
+
+  it("no shards: none", () => {
+    expect(shardOfObjects({ ...m, inventory: { ...m.inventory, shards: undefined } })).toBeUndefined();
+  });
+});
+
+describe("stack names and --shard", () => {
+  it.each([
+    ["prod", { stack: "prod" }],
+    ["prod.web-a", { stack: "prod", shard: "web-a" }],
+    ["lab-multi.b", { stack: "lab-multi", shard: "b" }],
+  ])("%s", (name, want) => {
+    expect(splitStackName(name)).toEqual(want);
+  });
+  it("round-trips", () => expect(splitStackName(shardStackName("prod", "web-a"))).toEqual({ stack: "prod", shard: "web-a" }));
+
+  const sharded = { stack: "prod", inventory: { shards: TWO } };
+  it.each([
+    [sharded, undefined, "stack prod is sharded: name one shard with --shard (one, two); each is the stack prod.<shard> with its own state and lock"],
+    [sharded, "three", 'stack prod has no shard "three" (its shards: one, two)'],
+    [sharded, "two", undefined],
+    [{ stack: "prod", inventory: {} }, "one", "stack prod has no shards (no `shards:` in Pulumi.prod.yaml): run it without --shard"],
+    [{ stack: "prod", inventory: {} }, undefined, undefined],
+  ])("%# shardProblem", (m, shard, want) => {
+    expect(shardProblem(m, shard)).toBe(want);
+  });
+});
+
+describe("validate refuses a rule that makes two shards write one object", () => {
+  const errorsOf = (shards: Record<string, string[]>) => {
+    const root = tree(TWO, 2);
+    setShards(root, shards);
+    const text = readFileSync(join(root, "Pulumi.bench.yaml"), "utf8").split("\n");
+    const errs = loadModel(root, "bench").errors.map((e) => formatDiagnostic(e));
+    return { errs, lineOf: (s: string) => text.findIndex((l) => l.includes(s)) + 1 };
+  };
+
+  it("a host in two shards (its Apache vhosts would be written by both), at the second listing", () => {
+    const { errs, lineOf } = errorsOf({ one: ["web1", "db1", "ns1", "ns2"], two: ["web2", "hv1", "web1"] });
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("two: [web2, hv1, web1]")}:\\d+ .*host "web1" is already in shard one: its host-wide objects \\(file sets, server settings, backups\\) would be written by two shards \\(keep it in one\\)`));
+  });
+
+  it("a host in no shard, and an unknown host", () => {
+    const { errs, lineOf } = errorsOf({ one: ["web1", "db1", "ns1", "ns2", "web3"], two: ["web2"] });
+    expect(errs.join("\n")).toContain('unknown host "web3"');
+    expect(errs.join("\n")).toMatch(new RegExp(`Pulumi\\.bench\\.yaml:${lineOf("one: [")}:\\d+ .*host\\(s\\) hv1 in no shard`));
+  });
+
+  it("a DNS secondary apart from its primary (the transfer key flows between them)", () => {
+    const { errs, lineOf } = errorsOf({ one: ["web1", "db1", "ns1"], two: ["web2", "hv1", "ns2"] });
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("two: [web2, hv1, ns2]")}:\\d+ .*dns-secondary "ns2" is in shard two, the dns-primary "ns1" in one`));
+  });
+});
