@@ -27,7 +27,10 @@ export function writeShardedTree(root: string, members: number, shards: Record<s
 /** Rewrites the inventory's `shards` block (the last key of the synthetic inventory). */
 export function setShards(root: string, shards: Record<string, string[]>): void {
   const file = join(root, "Pulumi.bench.yaml");
-  const inv = readFileSync(file, "utf8").replace(/    shards:\n(?:      .*\n)*/, "");
-  const block = ["    shards:", ...Object.entries(shards).map(([s, hosts]) => `      ${s}: [${hosts.join(", ")}]`), ""].join("\n");
-  writeFileSync(file, `${inv.replace(/\n*$/, "\n")}${block}`);
+  const lines = readFileSync(file, "utf8").replace(/    shards:\n(?:      .*\n)*/, "").replace(/\n*$/, "\n").split("\n");
+  // Inside the inventory: before the next top-level key (the engine may have added encryptionsalt).
+  const end = lines.findIndex((l, i) => i > 0 && /^\S/.test(l));
+  const block = ["    shards:", ...Object.entries(shards).map(([s, hosts]) => `      ${s}: [${hosts.join(", ")}]`)];
+  lines.splice(end < 0 ? lines.length - 1 : end, 0, ...block);
+  writeFileSync(file, lines.join("\n"));
 }
