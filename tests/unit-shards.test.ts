@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,6 +7,8 @@ import { formatDiagnostic } from "../lib/load/diagnostic";
 import { shardOfObjects, shardProblem, shardStackName, shardView, splitStackName } from "../lib/model/shards";
 import type { Model } from "../lib/model/types";
 import { setShards, writeShardedTree } from "./helpers/shard-tree";
+import { touchedShards } from "../lib/ci/touched-shards";
+import { freshSshPublicKey } from "../lib/bench/synthetic";
 
 /** Sharded stacks' pure rule (lib/model/shards.ts) and validate's refusals (lib/check/shards.ts). */
 
@@ -121,5 +123,35 @@ describe("validate refuses a rule that makes two shards write one object", () =>
     const { errs, lineOf } = errorsOf({ one: ["web1", "db1", "ns1"], two: ["web2", "hv1", "ns2"] });
     expect(errs).toHaveLength(1);
     expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("two: [web2, hv1, ns2]")}:\\d+ .*dns-secondary "ns2" is in shard two, the dns-primary "ns1" in one`));
+  });
+});
+
+describe("a change touches only the shards whose objects it changes", () => {
+  const root = tree(TWO, 20);
+  const base = model(root);
+  const edit = (file: string, f: (t: string) => string) => {
+    const p = join(root, file);
+    const was = readFileSync(p, "utf8");
+    writeFileSync(p, f(was));
+    try {
+      return touchedShards(base, model(root));
+    } finally {
+      writeFileSync(p, was);
+    }
+  };
+
+  it.each([
+    ["nothing", "members/member-00003/member.yaml", (t: string) => t, []],
+    ["a web2 member's SSH key: its account only", "members/member-00003/member.yaml", (t: string) => t.replace(/ssh_keys: .*/, `ssh_keys: ["${freshSshPublicKey("new@laptop")}"]`), ["two"]],
+    ["a web1 member's site alias: vhost and zone, both in shard one", "members/member-00002/member.yaml", (t: string) => t.replace("aliases: [www.member-00002.example]", "aliases: [www.member-00002.example, blog.member-00002.example]"), ["one"]],
+    ["a web2 member's zone record: the DNS primary's shard", "zones/member-00003.example.yaml", (t: string) => `${t}  - { name: txt, type: TXT, value: hello }\n`, ["one"]],
+    ["a web2 member's site alias: its vhost (two) and its zone (one)", "members/member-00003/member.yaml", (t: string) => t.replace("aliases: [www.member-00003.example]", "aliases: [www.member-00003.example, blog.member-00003.example]"), ["one", "two"]],
+    ["web2 moved to shard one: both", "Pulumi.bench.yaml", (t: string) => t.replace("one: [web1, db1, ns1, ns2]", "one: [web1, web2, db1, ns1, ns2]").replace("two: [web2, hv1]", "two: [hv1]"), ["one", "two"]],
+  ])("%s", (_what, file, f, want) => {
+    expect(edit(file, f)).toEqual(want);
+  });
+
+  it("without a base model (the target's data did not load): every shard", () => {
+    expect(touchedShards(undefined, base)).toEqual(["one", "two"]);
   });
 });
