@@ -9,6 +9,10 @@ import type { Model } from "../lib/model/types";
 import { setShards, writeShardedTree } from "./helpers/shard-tree";
 import { touchedShards } from "../lib/ci/touched-shards";
 import { freshSshPublicKey } from "../lib/bench/synthetic";
+import { parse } from "yaml";
+import { execFileSync } from "node:child_process";
+import { childPipeline } from "../lib/ci/shard-pipeline";
+import { runCli } from "./helpers/data-tree";
 
 /** Sharded stacks' pure rule (lib/model/shards.ts) and validate's refusals (lib/check/shards.ts). */
 
@@ -154,4 +158,41 @@ describe("a change touches only the shards whose objects it changes", () => {
   it("without a base model (the target's data did not load): every shard", () => {
     expect(touchedShards(undefined, base)).toEqual(["one", "two"]);
   });
+});
+
+describe("CI's child pipeline: one apply job per touched shard, each in its own resource group", () => {
+  it("two shards", () => {
+    const p = parse(childPipeline("prod", ["front", "vps"])) as Record<string, Record<string, unknown>>;
+    const jobs = Object.keys(p).filter((k) => !k.startsWith(".") && k !== "stages");
+    expect(jobs).toEqual(["apply-front", "apply-vps"]);
+    expect(p["apply-front"]).toMatchObject({ extends: ".protected-apply", resource_group: "prod-front" });
+    expect(p["apply-vps"]?.script).toContain("npm run up -- --stack prod --shard vps --guard --lock-wait 900 --cert-wait 120");
+    expect(p[".protected-apply"]).toMatchObject({ tags: ["globenet-prod"], cache: [], dependencies: [], before_script: ["bash .ci/trusted-setup"] });
+  });
+  it("none touched: one job that applies nothing", () => {
+    const p = parse(childPipeline("prod", [])) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(p).filter((k) => !k.startsWith(".") && k !== "stages")).toEqual(["no-shard-touched"]);
+    expect(JSON.stringify(p)).not.toContain("npm run up");
+  });
+});
+
+describe("npm run shards", () => {
+  it("lists the shards and names the ones a commit range touches; the engine commands refuse a sharded stack without --shard", async () => {
+    const root = tree(TWO, 20);
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@globenet.example", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@globenet.example" } }).trim();
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "base");
+    const list = await runCli("shards", "list", "--root", root, "--stack", "bench");
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain("one  stack bench.one  hosts db1, ns1, ns2, web1  members 10, sites 10, databases 10, VPS 0");
+    expect(list.stdout).toContain("two  stack bench.two  hosts hv1, web2  members 10, sites 10, databases 10, VPS 1");
+    const key = join(root, "members/member-00003/member.yaml");
+    writeFileSync(key, readFileSync(key, "utf8").replace(/ssh_keys: .*/, `ssh_keys: ["${freshSshPublicKey("new@laptop")}"]`));
+    const touched = await runCli("shards", "touched", "--base", "HEAD", "--root", root, "--stack", "bench");
+    expect(touched.stdout.trim()).toBe("two");
+    const preview = await runCli("preview", "--root", root, "--stack", "bench");
+    expect(preview.status).toBe(2);
+    expect(preview.stderr).toContain("stack bench is sharded: name one shard with --shard (one, two)");
+  }, 120_000);
 });

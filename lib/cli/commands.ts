@@ -281,6 +281,30 @@ npm run lab -- --topology single --state postgres.
     run: lazy(() => load<typeof import("./state")>("./state"), (m) => m.runState),
   },
   {
+    name: "shards",
+    summary: { en: "a sharded stack's shards: list, touched by a change, CI's per-shard apply, moving objects", fr: "les fragments d'une pile fragmentée : liste, touchés par un changement, application par fragment en CI, déplacement d'objets" },
+    usage: ["-- <list|touched|pipeline|move> [--stack NAME] [--base REV] [--out FILE] [--yes]"],
+    description: `A stack whose inventory has shards: is applied as one stack per shard, <stack>.<shard>
+(docs/architecture.md, "Sharded stacks").
+
+  list                  each shard: its stack, hosts and what it holds
+  touched --base REV    the shards whose objects differ between REV and the data tree
+  pipeline --out FILE   CI's child pipeline: one apply job per shard touched since that shard's
+                        last successful update (or since --base REV), resource_group <stack>-<shard>
+  move [--yes]          after a host moved to another shard in the inventory: the objects each
+                        shard's preview deletes and another's creates; --yes moves their state
+                        (pulumi state move: ids kept, nothing recreated)`,
+    positionals: "list|touched|pipeline|move",
+    options: {
+      stack: engineStack,
+      root,
+      base: { type: "string", arg: "REV", help: "touched, pipeline: the commit to compare with" },
+      out: { type: "string", arg: "FILE", help: "pipeline: where to write the child pipeline" },
+      yes: { type: "boolean", help: "move: do it (without: only show what would move)" },
+    },
+    run: lazy(() => load<typeof import("./shards")>("./shards"), (m) => m.runShards),
+  },
+  {
     name: "lab",
     summary: { en: "the whole of Globenet on this machine (as root): up, down, status", fr: "tout Globenet sur cette machine (en root) : up, down, status" },
     usage: ["[-- up|down|status] [options]"],
