@@ -491,7 +491,7 @@ lib/schema/import-map.ts.`,
   {
     name: "bench",
     summary: { en: "time validate and render, the engine, a night's backup on N synthetic members, or a new member's time to service on the lab", fr: "chronomètre validate et render, le moteur, une nuit de sauvegarde sur N membres synthétiques, ou la mise en service d'un nouvel adhérent sur le lab" },
-    usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
+    usage: ["-- data [--members N] [--keep]", "-- engine [--members N,N…] [--sharded K] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
     description: `data: writes N synthetic members (default 10000) to a temporary tree, then runs
 \`npm run validate\` and \`npm run render\` on it as a user would and prints the times.
 engine: for each N (default 100,1000), the no-op \`preview\` of the real program over N
@@ -517,6 +517,7 @@ generate: only writes the tree, to try the commands by hand.`,
       json: { type: "boolean", help: "service: the figures and the timeline as JSON" },
       mb: { type: "string", arg: "M", help: "backup: MB of files per member (default 20)" },
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
+      sharded: { type: "string", arg: "K", help: "engine: K web hosts with one shard each, and a core shard: each shard's no-op\npreview beside the floor, then a one-member change (docs/architecture.md,\n\"Sharded stacks\")" },
       keep: { type: "boolean", help: "keep the temporary tree (service: the data copy)" },
     },
     run: lazy(() => load<typeof import("./bench")>("./bench"), (m) => m.runBench),

@@ -1,36 +1,11 @@
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { writeSyntheticTree } from "../../lib/bench/synthetic";
+import { setShards, writeShardedSyntheticTree } from "../../lib/bench/sharded-tree";
 
 /**
- * A synthetic tree (lib/bench/synthetic.ts, stack "bench") with a second web host (web2) and a
- * DNS secondary (ns2), members alternating between web1 (even) and web2 (odd), and the
- * inventory's `shards` as given (docs/architecture.md, "Sharded stacks").
+ * The sharded tests' tree: the synthetic tree with web1 and web2 (members alternating: even on
+ * web1, odd on web2), a DNS secondary ns2, and the inventory's `shards` as given.
  */
 export function writeShardedTree(root: string, members: number, shards: Record<string, string[]>): void {
-  writeSyntheticTree(root, members);
-  const file = join(root, "Pulumi.bench.yaml");
-  let inv = readFileSync(file, "utf8");
-  const web1 = /      web1:\n(?:        .*\n)+/.exec(inv)?.[0];
-  if (!web1) throw new Error("no web1 in the synthetic inventory");
-  const web2 = web1.replace(/web1/g, "web2").replace("192.0.2.10", "192.0.2.13");
-  const ns2 = web1.replace(/web1/g, "ns2").replace("[web]", "[dns-secondary]").replace("192.0.2.10", "192.0.2.14");
-  inv = inv.replace(web1, web1 + web2 + ns2);
-  writeFileSync(file, inv);
-  setShards(root, shards);
-  for (let i = 0; i < members; i++) {
-    const m = join(root, "members", `member-${String(i).padStart(5, "0")}`, "member.yaml");
-    writeFileSync(m, readFileSync(m, "utf8").replace("sites:\n", `web_host: web${(i % 2) + 1}\nsites:\n`));
-  }
+  writeShardedSyntheticTree(root, members, 2, shards);
 }
 
-/** Rewrites the inventory's `shards` block (the last key of the synthetic inventory). */
-export function setShards(root: string, shards: Record<string, string[]>): void {
-  const file = join(root, "Pulumi.bench.yaml");
-  const lines = readFileSync(file, "utf8").replace(/    shards:\n(?:      .*\n)*/, "").replace(/\n*$/, "\n").split("\n");
-  // Inside the inventory: before the next top-level key (the engine may have added encryptionsalt).
-  const end = lines.findIndex((l, i) => i > 0 && /^\S/.test(l));
-  const block = ["    shards:", ...Object.entries(shards).map(([s, hosts]) => `      ${s}: [${hosts.join(", ")}]`)];
-  lines.splice(end < 0 ? lines.length - 1 : end, 0, ...block);
-  writeFileSync(file, lines.join("\n"));
-}
+export { setShards };
