@@ -90,7 +90,7 @@ describe("stack names and --shard", () => {
   });
   it("round-trips", () => expect(splitStackName(shardStackName("prod", "web-a"))).toEqual({ stack: "prod", shard: "web-a" }));
 
-  const sharded = { stack: "prod", inventory: { shards: TWO } };
+  const sharded = { stack: "prod", inventory: { shards: { one: { hosts: TWO.one }, two: { hosts: TWO.two } } } };
   it.each([
     [sharded, undefined, "stack prod is sharded: name one shard with --shard (one, two); each is the stack prod.<shard> with its own state and lock"],
     [sharded, "three", 'stack prod has no shard "three" (its shards: one, two)'],
@@ -114,19 +114,19 @@ describe("validate refuses a rule that makes two shards write one object", () =>
   it("a host in two shards (its Apache vhosts would be written by both), at the second listing", () => {
     const { errs, lineOf } = errorsOf({ one: ["web1", "db1", "ns1", "ns2"], two: ["web2", "hv1", "web1"] });
     expect(errs).toHaveLength(1);
-    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("two: [web2, hv1, web1]")}:\\d+ .*host "web1" is already in shard one: its host-wide objects \\(file sets, server settings, backups\\) would be written by two shards \\(keep it in one\\)`));
+    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("two: { hosts: [web2, hv1, web1] }")}:\\d+ .*host "web1" is already in shard one: its host-wide objects \\(file sets, server settings, backups\\) would be written by two shards \\(keep it in one\\)`));
   });
 
   it("a host in no shard, and an unknown host", () => {
     const { errs, lineOf } = errorsOf({ one: ["web1", "db1", "ns1", "ns2", "web3"], two: ["web2"] });
     expect(errs.join("\n")).toContain('unknown host "web3"');
-    expect(errs.join("\n")).toMatch(new RegExp(`Pulumi\\.bench\\.yaml:${lineOf("one: [")}:\\d+ .*host\\(s\\) hv1 in no shard`));
+    expect(errs.join("\n")).toMatch(new RegExp(`Pulumi\\.bench\\.yaml:${lineOf("one: { hosts: [")}:\\d+ .*host\\(s\\) hv1 in no shard`));
   });
 
   it("a DNS secondary apart from its primary (the transfer key flows between them)", () => {
     const { errs, lineOf } = errorsOf({ one: ["web1", "db1", "ns1"], two: ["web2", "hv1", "ns2"] });
     expect(errs).toHaveLength(1);
-    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("two: [web2, hv1, ns2]")}:\\d+ .*dns-secondary "ns2" is in shard two, the dns-primary "ns1" in one`));
+    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("two: { hosts: [web2, hv1, ns2] }")}:\\d+ .*dns-secondary "ns2" is in shard two, the dns-primary "ns1" in one`));
   });
 });
 
@@ -150,7 +150,7 @@ describe("a change touches only the shards whose objects it changes", () => {
     ["a web1 member's site alias: vhost and zone, both in shard one", "members/member-00002/member.yaml", (t: string) => t.replace("aliases: [www.member-00002.example]", "aliases: [www.member-00002.example, blog.member-00002.example]"), ["one"]],
     ["a web2 member's zone record: the DNS primary's shard", "zones/member-00003.example.yaml", (t: string) => `${t}  - { name: txt, type: TXT, value: hello }\n`, ["one"]],
     ["a web2 member's site alias: its vhost (two) and its zone (one)", "members/member-00003/member.yaml", (t: string) => t.replace("aliases: [www.member-00003.example]", "aliases: [www.member-00003.example, blog.member-00003.example]"), ["one", "two"]],
-    ["web2 moved to shard one: both", "Pulumi.bench.yaml", (t: string) => t.replace("one: [web1, db1, ns1, ns2]", "one: [web1, web2, db1, ns1, ns2]").replace("two: [web2, hv1]", "two: [hv1]"), ["one", "two"]],
+    ["web2 moved to shard one: both", "Pulumi.bench.yaml", (t: string) => t.replace("one: { hosts: [web1, db1, ns1, ns2] }", "one: { hosts: [web1, web2, db1, ns1, ns2] }").replace("two: { hosts: [web2, hv1] }", "two: { hosts: [hv1] }"), ["one", "two"]],
   ])("%s", (_what, file, f, want) => {
     expect(edit(file, f)).toEqual(want);
   });

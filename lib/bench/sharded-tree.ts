@@ -31,7 +31,7 @@ export function setShards(root: string, shards: Record<string, string[]>): void 
   const lines = readFileSync(file, "utf8").replace(/    shards:\n(?:      .*\n)*/, "").replace(/\n*$/, "\n").split("\n");
   // Inside the inventory: before the next top-level key (the engine may have added encryptionsalt).
   const end = lines.findIndex((l, i) => i > 0 && /^\S/.test(l));
-  const block = ["    shards:", ...Object.entries(shards).map(([s, hosts]) => `      ${s}: [${hosts.join(", ")}]`)];
+  const block = ["    shards:", ...Object.entries(shards).map(([s, hosts]) => `      ${s}: { hosts: [${hosts.join(", ")}] }`)];
   lines.splice(end < 0 ? lines.length - 1 : end, 0, ...block);
   writeFileSync(file, lines.join("\n"));
 }

@@ -13,9 +13,9 @@ export function checkShards(ctx: Ctx): void {
   if (!shards) return;
   const hosts = ctx.inventory.value.hosts;
   const where = new Map<string, string>();
-  for (const [shard, list] of Object.entries(shards)) {
+  for (const [shard, { hosts: list }] of Object.entries(shards)) {
     list.forEach((h, i) => {
-      const at = invPath(ctx, "shards", shard, i);
+      const at = invPath(ctx, "shards", shard, "hosts", i);
       if (!hosts[h]) {
         ctx.report.at(ctx.inventory.src, at, { en: `unknown host "${h}" (the inventory's hosts: ${Object.keys(hosts).join(", ")})`, fr: `hôte « ${h} » inconnu (hôtes de l'inventaire : ${Object.keys(hosts).join(", ")})` });
         return;
@@ -45,8 +45,8 @@ export function checkShards(ctx: Ctx): void {
   for (const s of hostsWithRole(ctx, "dns-secondary")) {
     const theirs = where.get(s);
     if (theirs === undefined || theirs === home) continue;
-    const i = (shards[theirs] ?? []).indexOf(s);
-    ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, i), {
+    const i = (shards[theirs]?.hosts ?? []).indexOf(s);
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), {
       en: `dns-secondary "${s}" is in shard ${theirs}, the dns-primary "${primary}" in ${home}: the zone transfer key goes from the primary's copy to the secondaries' in one stack (put ${s} in shard ${home})`,
       fr: `le dns-secondary « ${s} » est dans le fragment ${theirs}, le dns-primary « ${primary} » dans ${home} : la clé de transfert de zones passe de la copie du primaire à celles des secondaires dans une même pile (mettez ${s} dans le fragment ${home})`,
     });

@@ -22,7 +22,7 @@ type Sharded = { stack: string; inventory: Pick<Inventory, "shards"> };
  *   filter, a hypervisor-wide object);
  * - the parts bound to no host (a member with nothing on any host, which is a node of the
  *   resource tree only): the first shard the inventory lists.
- * A member's tree node (`globenet:member:Member`) is declared in every shard that holds one
+ * A member's tree node (its ComponentResource) is declared in every shard that holds one
  * of its objects: it is a grouping only, written nowhere.
  */
 
@@ -47,7 +47,7 @@ export function shardNames(model: Pick<Sharded, "inventory">): string[] {
 /** Host name → its shard (the inventory's `shards`; a host listed twice keeps its first: validate refuses that). */
 export function hostShards(model: Pick<Sharded, "inventory">): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [shard, hosts] of Object.entries(model.inventory.shards ?? {})) for (const h of hosts) if (!out.has(h)) out.set(h, shard);
+  for (const [shard, s] of Object.entries(model.inventory.shards ?? {})) for (const h of s.hosts) if (!out.has(h)) out.set(h, shard);
   return out;
 }
 
