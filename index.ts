@@ -17,6 +17,7 @@ import { NODE_EXPORTER_DIR, renderAlertBridgeEnv, renderAlertBridgeUnit } from "
 import { monitoringPlan } from "./lib/model/monitoring";
 import { AlertBridge } from "./components/alert-bridge";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
+import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
 
 /**
  * Adoption mode (docs/architecture.md, "Adoption"; npm run up -- --adopt): each provider
@@ -35,15 +36,20 @@ export interface AdoptMode {
  * machine's, from whoever runs the engine here (the driver passes the lab's; lib/model/facts.ts).
  */
 export function program(root: string = __dirname, facts: MachineFacts = {}, adopt?: AdoptMode): Record<string, unknown> {
-  const stack = pulumi.getStack();
-  const { model, errors } = loadModel(root, stack, facts);
-  if (!model) throw new DataError(errors);
+  // A sharded stack's engine stack is <stack>.<shard>: the data is Pulumi.<stack>.yaml's (docs/architecture.md, "Sharded stacks").
+  const { stack, shard } = splitStackName(pulumi.getStack());
+  const { model: whole, errors } = loadModel(root, stack, facts);
+  if (!whole) throw new DataError(errors);
+  const shardRefused = shardProblem(whole, shard);
+  if (shardRefused) throw new Error(shardRefused);
+  // Rendering and connection facts read the whole model; the resources declared are this shard's only.
+  const model = shard === undefined ? whole : { ...whole, ...shardView(whole, shard) };
   const refusals = adopt ? adoptResources(adopt) : [];
-  const targets = new Map<string, Target>(model.hosts.map((h) => [h.name, targetOf(h, root)]));
-  const sshd = new Map(model.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
-  const homeQuota = new Map(model.hosts.map((h) => [h.name, h.host.home_quota]));
+  const targets = new Map<string, Target>(whole.hosts.map((h) => [h.name, targetOf(h, root)]));
+  const sshd = new Map(whole.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
+  const homeQuota = new Map(whole.hosts.map((h) => [h.name, h.host.home_quota]));
   // Zone serials are the provider's: it raises them only for zones whose content changed.
-  const files = renderAll(model, { serial: () => SERIAL_TOKEN });
+  const files = renderAll(whole, { serial: () => SERIAL_TOKEN });
   const archiveDir = model.inventory.archive_dir;
   // Each member's sites, databases and VPS, in the model's order (one pass, not one per member).
   const sites = byHandle(model.sites);
@@ -86,7 +92,7 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
         const set: Record<string, string> = {};
         for (const f of mine) if (f.daemon === "monitoring") set[f.path.slice(MONITORING_DIR.length)] = f.content;
         new FileSet(`${h.name}-monitoring`, { target, kind: "monitoring", files: set });
-        alertBridge(model, target);
+        alertBridge(whole, target);
       }
       // With a monitor host, every host's node exporter (Debian's; the textfile directory holds the
       // backup runs' metrics) and the nftables table that opens its port to the monitor host only.
@@ -97,7 +103,7 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
         new DnsServer(h.name, { target, role: "secondary", files: mine, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });
       }
     }
-    const backups = backupPlan(model);
+    const backups = shard === undefined ? backupPlan(whole) : shardBackups(backupPlan(whole), model);
     // After the members: the first scheduled run finds their homes and databases in place.
     if (backups) new Backups("backups", { plan: backups, targets }, { dependsOn: members });
   });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { changedKeys, type ResourceType } from "./types";
 import { BENCH_NOOP_TOKEN } from "../lib/base/tokens";
+import { splitStackName } from "../lib/model/shards";
 
 /**
  * Dry mode of the provider, for `npm run bench -- engine` only: it needs a stack with state
@@ -68,7 +69,8 @@ export function dryRunImpl(urn: string, token: string, real: ResourceType<any, a
   if (!DRY_RUN) return real;
   // urn:pulumi:<stack>::<project>::<type>::<name>
   const stack = urn.split("::")[0]?.split(":")[2];
-  if (stack !== DRY_RUN_STACK) {
+  // The bench's shards (bench.<shard>: docs/architecture.md, "Sharded stacks") are the bench stack too.
+  if (splitStackName(stack ?? "").stack !== DRY_RUN_STACK) {
     throw new Error(`GLOBENET_PROVIDER_DRY_RUN=1 is set, and stack "${stack}" is not the "${DRY_RUN_STACK}" stack: refusing to fake resources (unset GLOBENET_PROVIDER_DRY_RUN)`);
   }
   if (token === NOOP_TOKEN) return noopType;

@@ -234,7 +234,7 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
   it("keeps the zones apart: merge request jobs on the globenet-mr runner without any prod variable, the rest on the protected runner, from the protected default branch only", async () => {
     const ci = parse(readFileSync(join(REPO_ROOT, ".gitlab-ci.yml"), "utf8")) as Record<string, Record<string, unknown>>;
     const mrJobs = ["validate", "rendered-diff", "test"];
-    const prodJobs = ["apply", "mr-plans", "drift", "backups", "state-backup"];
+    const prodJobs = ["apply", "shard-pipeline", "mr-plans", "drift", "backups", "state-backup"];
     const resolved = (job: string) => ({ ...(ci[String(ci[job]?.extends)] ?? {}), ...ci[job] }) as Record<string, unknown>;
     for (const j of mrJobs) {
       expect(resolved(j).tags, j).toEqual(["globenet-mr"]);
@@ -260,6 +260,10 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
     const base = { CI_DEFAULT_BRANCH: "main", CI_COMMIT_BRANCH: "main" };
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "merge_request_event", CI_COMMIT_REF_PROTECTED: "false" })).toEqual(mrJobs);
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "push", CI_COMMIT_REF_PROTECTED: "true" })).toEqual(["apply"]);
+    // A sharded stack: the apply is a child pipeline of one job per touched shard (docs/architecture.md, "Sharded stacks").
+    expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "push", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_SHARDED: "true" })).toEqual(["shard-pipeline", "apply-shards"]);
+    expect(resolved("apply-shards").trigger).toEqual({ include: [{ artifact: "shards-pipeline.yml", job: "shard-pipeline" }], strategy: "depend" });
+    expect(resolved("apply-shards").rules).toEqual(resolved("shard-pipeline").rules);
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_TASK: "mr-plans" })).toEqual(["mr-plans"]);
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_TASK: "nightly" })).toEqual(["drift", "backups", "state-backup"]);
     // The default branch unprotected, or another branch: nothing runs with prod's variables.

@@ -69,6 +69,7 @@ const FULL: Record<DataKind, unknown> = {
     backup: { state: { host: "web1", path: "/var/backups/globenet-state" } },
     checks: { ptr: "warn" },
     monitoring: { gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra" } },
+    shards: { front: { hosts: ["web1"] }, vms: { hosts: ["hv1", "hv2"] } },
     hosts: {
       web1: { roles: ["web", "db"], fqdn: "web1.globenet.example", address: "203.0.113.11", ipv4: "203.0.113.11", ipv6: "2001:db8:42::11", ssh: { user: "deploy", port: 22, host_key: KEY }, sshd: { dropin_dir: "/etc/ssh/sshd_config.d", pid_file: "/run/sshd.pid" }, home_quota: "warn" },
       hv1: {

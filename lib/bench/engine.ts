@@ -50,7 +50,7 @@ export interface EngineBenchRow {
   ratio: number;
 }
 
-function secs(t0: bigint): number {
+export function secs(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
@@ -78,7 +78,7 @@ function bareProgram(n: number): () => Promise<Record<string, unknown>> {
   };
 }
 
-function envFor(dir: string, name: string): Record<string, string> {
+export function envFor(dir: string, name: string): Record<string, string> {
   const state = join(dir, `state-${name}`);
   mkdirSync(state, { recursive: true });
   return {
@@ -91,16 +91,16 @@ function envFor(dir: string, name: string): Record<string, string> {
   };
 }
 
-async function openBare(dir: string, resources: number): Promise<Stack> {
-  const workDir = join(dir, "bare");
+export async function openBare(dir: string, resources: number, name = "bare"): Promise<Stack> {
+  const workDir = join(dir, name);
   mkdirSync(workDir, { recursive: true });
-  const envVars = engineEnv(workDir, STACK, envFor(dir, "bare"));
+  const envVars = engineEnv(workDir, STACK, envFor(dir, name));
   const projectSettings = { name: PROJECT, runtime: "nodejs", plugins: { providers: [{ name: "globenet", path: join(REPO_ROOT, "provider", "bin") }] } } as ProjectSettings;
   return LocalWorkspace.createOrSelectStack({ stackName: STACK, projectName: PROJECT, program: bareProgram(resources - 1) }, { workDir, envVars, projectSettings });
 }
 
 /** First `up` with checkpoints skipped (LAB-NOTES: linear instead of quadratic); returns seconds and resources. */
-async function firstUp(stack: Stack, what: string, log: (l: string) => void): Promise<{ s: number; resources: number }> {
+export async function firstUp(stack: Stack, what: string, log: (l: string) => void): Promise<{ s: number; resources: number }> {
   const ws = stack.workspace as LocalWorkspace;
   ws.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
   log(`${what}: first up (PULUMI_SKIP_CHECKPOINTS=true) …`);
@@ -120,7 +120,7 @@ async function firstUp(stack: Stack, what: string, log: (l: string) => void): Pr
 }
 
 /** No-op previews (checkpoints on, as any real run), PREVIEW_RUNS times; fails if anything would change. */
-async function previews(stack: Stack, what: string, expected: number, log: (l: string) => void): Promise<number[]> {
+export async function previews(stack: Stack, what: string, expected: number, log: (l: string) => void): Promise<number[]> {
   const out: number[] = [];
   for (let k = 1; k <= PREVIEW_RUNS; k++) {
     log(`${what}: no-op preview ${k}/${PREVIEW_RUNS} …`);

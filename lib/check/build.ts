@@ -22,6 +22,7 @@ import { deriveRecords, sortRecords } from "./records";
 import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "../model/types";
 import type { MachineFacts } from "../model/facts";
 import { sshForwardPorts } from "./lab-ports";
+import { checkShards } from "./shards";
 
 /**
  * Loads the data tree for a stack and builds the model; errors (sorted) mean nothing may be
@@ -49,6 +50,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   const dns = checkDnsHosts(ctx);
   checkBackupHost(ctx);
   checkMonitorHost(ctx);
+  checkShards(ctx);
 
   const members: MemberModel[] = [];
   const sites: SiteModel[] = [];

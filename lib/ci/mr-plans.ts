@@ -12,6 +12,8 @@ import { loadModel } from "../check/build";
 import { currentUser, findPlanNote, mergeRequest, openMergeRequests, setCommitStatus, STATUS_NAME, upsertMrNote, type GitLab, type MergeRequest } from "./gitlab";
 import { dropMrRef, fetchMrHead, prepareMrTree } from "./mr-tree";
 import { noPlanNote, planNote, plannedOf, type Planned } from "./note";
+import { shardNames, shardStackName } from "../model/shards";
+import { touchedShards } from "./touched-shards";
 
 /**
  * The trusted half of merge-request CI: a protected job of the default branch (on the
@@ -104,7 +106,7 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
       return { what: "refused", ok: false, planned, body: noPlanNote({ ...common, what: "refused", reasons: tree.refusals, notPreviewed: tree.notPreviewed }), status: `refused: ${tree.refusals[0] ?? "no merged tree"}` };
     }
     // Duplicates are blamed on the files the merge request changed, as npm run validate does locally.
-    const { errors } = loadModel(dest, o.stack, {}, { changed: new Set(tree.changed) });
+    const { model: merged, errors } = loadModel(dest, o.stack, {}, { changed: new Set(tree.changed) });
     if (errors.length) {
       const reasons = [`${errors.length} data error(s) (npm run validate lists the same):`, ...errors.map((d) => `  ${formatDiagnostic(d)}`)];
       return { what: "failed", ok: false, planned, body: noPlanNote({ ...common, what: "failed", reasons, notPreviewed: tree.notPreviewed }), status: `${errors.length} data error(s)` };
@@ -119,8 +121,14 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
     }
     let plan;
     try {
-      const stack = await (o.openStack ?? openStackPlain)({ stack: o.stack, root: dest });
-      plan = (await previewPlan(stack)).plan;
+      // A sharded stack: only the shards whose objects the merge changes are previewed (docs/architecture.md, "Sharded stacks").
+      const shards = merged && shardNames(merged).length > 0 ? touchedShards(loadModel(o.repo, o.stack).model, merged) : undefined;
+      plan = { stack: o.stack, steps: [] as Awaited<ReturnType<typeof previewPlan>>["plan"]["steps"] };
+      for (const name of shards ?? [undefined]) {
+        const stack = await (o.openStack ?? openStackPlain)({ stack: name === undefined ? o.stack : shardStackName(o.stack, name), root: dest });
+        plan.steps.push(...(await previewPlan(stack)).plan.steps);
+      }
+      if (shards) (o.say ?? ((l: string) => console.log(l)))(`!${mr.iid}: shard(s) previewed: ${shards.join(", ") || "none (no shard's objects change)"}`);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       const reasons = [`the preview of stack ${o.stack} failed:`, ...msg.split("\n").slice(-25)];

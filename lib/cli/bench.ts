@@ -4,6 +4,7 @@ import type { Args, Io } from "./command";
 import { writeSyntheticTree } from "../bench/synthetic";
 import { dataBench, formatDataBench } from "../bench/data";
 import { engineBench, formatTable, PREVIEW_RUNS, TARGET_RATIO } from "../bench/engine";
+import { formatShardedTable, shardedEngineBench } from "../bench/engine-sharded";
 import { backupBench, formatBackupBench } from "../bench/backup";
 import { formatFloors, serviceBench } from "../bench/service";
 import { formatBootStages, formatServiceTable } from "../bench/service-table";
@@ -50,12 +51,23 @@ function engineBenchCommand(members: string | undefined, keep: boolean, io: Io):
   });
 }
 
+/** --sharded K: K web hosts, one shard each, and a core shard (lib/bench/engine-sharded.ts). */
+async function shardedBenchCommand(members: string | undefined, sharded: string, keep: boolean, io: Io): Promise<number> {
+  const n = Number(members ?? 1000);
+  const k = Number(sharded);
+  if (!Number.isInteger(n) || n < 1 || n > 20000) throw new UsageError("--members must be one whole number from 1 to 20000 with --sharded");
+  if (!Number.isInteger(k) || k < 1 || k > 50) throw new UsageError("--sharded takes the number of web hosts, one shard each (1 to 50)");
+  io.out(formatShardedTable(await shardedEngineBench({ members: n, shards: k, keep })));
+  return 0;
+}
+
 /** npm run bench (table entry and help: lib/cli/commands.ts). */
 export function runBench(a: Args, io: Io): number | Promise<number> {
   const [what, ...extra] = a.positionals;
   const values = { members: a.str("members"), out: a.str("out"), keep: a.flag("keep") };
   if (!what) throw new UsageError("say which benchmark: data, engine, backup, service or generate");
   if (extra.length > 0) throw new UsageError(`bench runs one benchmark (got "${a.positionals.join(" ")}")`);
+  if (what === "engine" && a.str("sharded") !== undefined) return shardedBenchCommand(values.members, a.str("sharded") as string, values.keep, io);
   if (what === "engine") return engineBenchCommand(values.members, values.keep, io);
   if (what === "backup") return backupBenchCommand(a, io);
   if (what === "service") return serviceBenchCommand(a, io);

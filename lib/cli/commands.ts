@@ -32,6 +32,7 @@ const json: OptionSpec = { type: "boolean", help: "machine-readable output" };
  */
 const UP_LAB = "the lab that is up: lab-multi after npm run lab, else lab";
 const engineStack: OptionSpec = { type: "string", arg: "NAME", defaultText: UP_LAB, help: "lab, lab-multi or prod; prod takes PULUMI_BACKEND_URL and\nPULUMI_CONFIG_PASSPHRASE from the environment" };
+const shard: OptionSpec = { type: "string", arg: "NAME", help: "one shard of a sharded stack (the inventory's shards:): its own stack\n<stack>.<shard>, state and lock; required when the stack is sharded" };
 const lockWait: OptionSpec = { type: "string", arg: "S", defaultText: "0: say who holds it and stop; CI waits", help: "when another update holds the stack, wait up to S seconds for it" };
 const diffFlag: OptionSpec = { type: "boolean", help: "show each resource's property changes" };
 const adoptFlag: OptionSpec = {
@@ -185,9 +186,10 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
   {
     name: "preview",
     summary: { en: "what an apply would change (the Pulumi engine; by default the stack of the lab that is up)", fr: "ce qu'une application changerait (moteur Pulumi ; par défaut la pile du lab démarré)" },
-    usage: ["[-- --stack NAME] [--expect-no-changes] [--diff] [--plan-json FILE] [--refresh] [--adopt]"],
+    usage: ["[-- --stack NAME] [--shard NAME] [--expect-no-changes] [--diff] [--plan-json FILE] [--refresh] [--adopt]"],
     options: {
       stack: engineStack,
+      shard,
       root,
       "expect-no-changes": { type: "boolean", help: "exit 1 when anything would change" },
       diff: diffFlag,
@@ -201,7 +203,7 @@ Exit 0 when the change may go, 1 when it is blocked, 2 on a usage error.`,
   {
     name: "up",
     summary: { en: "apply: validate, render, then the engine (with the guard on any stack but the labs')", fr: "applique : valide, génère, puis le moteur (avec la garde sur toute pile sauf celles des labs)" },
-    usage: ["[-- --stack NAME] [--guard] [--allow PATH] [--refresh] [--adopt] [--lock-wait S] [--cert-wait S]"],
+    usage: ["[-- --stack NAME] [--shard NAME] [--guard] [--allow PATH] [--refresh] [--adopt] [--lock-wait S] [--cert-wait S]"],
     description: `On any stack but the labs' (lab, lab-multi; or with --guard) it first previews and runs the destructive-change
 guard on that plan, and stops before changing anything if it blocks. Without --refresh it
 compares git with the state only: a hand edit on a host (drift) stays until --refresh (or
@@ -214,6 +216,7 @@ zone serials are kept; the preview shows each difference with git as an update, 
 apply is refused before changing anything if a step would replace or delete something.`,
     options: {
       stack: engineStack,
+      shard,
       root,
       guard: { type: "boolean", help: "run the guard on a lab's stack too" },
       adopt: adoptFlag,
@@ -228,22 +231,22 @@ apply is refused before changing anything if a step would replace or delete some
   {
     name: "refresh",
     summary: { en: "read the live hosts into the state (shows drift)", fr: "relit les machines réelles dans l'état (montre les écarts)" },
-    usage: ["[-- --stack NAME]"],
-    options: { stack: engineStack, root, "lock-wait": lockWait },
+    usage: ["[-- --stack NAME] [--shard NAME]"],
+    options: { stack: engineStack, shard, root, "lock-wait": lockWait },
     run: engineRun("refresh"),
   },
   {
     name: "destroy",
     summary: { en: "remove everything the stack manages (members' data archived first)", fr: "supprime tout ce que gère la pile (données des membres archivées d'abord)" },
     usage: ["-- --confirm NAME [--stack NAME]"],
-    options: { stack: engineStack, root, confirm: { type: "string", arg: "NAME", help: "the stack's name again; required" }, "lock-wait": lockWait },
+    options: { stack: engineStack, shard, root, confirm: { type: "string", arg: "NAME", help: "the stack's name again; required" }, "lock-wait": lockWait },
     run: engineRun("destroy"),
   },
   {
     name: "history",
     summary: { en: "the stack's past updates: when, what, result, commit, merge request, who", fr: "les mises à jour passées de la pile : quand, quoi, résultat, commit, demande de fusion, qui" },
     usage: ["[-- --stack NAME] [--limit N]"],
-    options: { stack: engineStack, root, limit: { type: "string", arg: "N", default: "20", help: "how many updates" } },
+    options: { stack: engineStack, shard, root, limit: { type: "string", arg: "N", default: "20", help: "how many updates" } },
     run: engineRun("history"),
   },
   {
@@ -276,6 +279,30 @@ npm run lab -- --topology single --state postgres.
       "holder-gone": { type: "boolean", help: "recover: a holder on another machine; say so only once you checked\nnothing runs there any more" },
     },
     run: lazy(() => load<typeof import("./state")>("./state"), (m) => m.runState),
+  },
+  {
+    name: "shards",
+    summary: { en: "a sharded stack's shards: list, touched by a change, CI's per-shard apply, moving objects", fr: "les fragments d'une pile fragmentée : liste, touchés par un changement, application par fragment en CI, déplacement d'objets" },
+    usage: ["-- <list|touched|pipeline|move> [--stack NAME] [--base REV] [--out FILE] [--yes]"],
+    description: `A stack whose inventory has shards: is applied as one stack per shard, <stack>.<shard>
+(docs/architecture.md, "Sharded stacks").
+
+  list                  each shard: its stack, hosts and what it holds
+  touched --base REV    the shards whose objects differ between REV and the data tree
+  pipeline --out FILE   CI's child pipeline: one apply job per shard touched since that shard's
+                        last successful update (or since --base REV), resource_group <stack>-<shard>
+  move [--yes]          after a host moved to another shard in the inventory: the objects each
+                        shard's preview deletes and another's creates; --yes moves their state
+                        (pulumi state move: ids kept, nothing recreated)`,
+    positionals: "list|touched|pipeline|move",
+    options: {
+      stack: engineStack,
+      root,
+      base: { type: "string", arg: "REV", help: "touched, pipeline: the commit to compare with" },
+      out: { type: "string", arg: "FILE", help: "pipeline: where to write the child pipeline" },
+      yes: { type: "boolean", help: "move: do it (without: only show what would move)" },
+    },
+    run: lazy(() => load<typeof import("./shards")>("./shards"), (m) => m.runShards),
   },
   {
     name: "lab",
@@ -464,7 +491,7 @@ lib/schema/import-map.ts.`,
   {
     name: "bench",
     summary: { en: "time validate and render, the engine, a night's backup on N synthetic members, or a new member's time to service on the lab", fr: "chronomètre validate et render, le moteur, une nuit de sauvegarde sur N membres synthétiques, ou la mise en service d'un nouvel adhérent sur le lab" },
-    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
+    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--sharded K] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
     description: `data: writes N synthetic members (default 10000; --zones, default N; --vps, default
 N/10) to a temporary tree, then times in this process the floor (reading every YAML file and
 \`yaml.parse\` on it), the load (parse, schemas), every check and the render in memory, each
@@ -495,6 +522,7 @@ generate: only writes the tree, to try the commands by hand.`,
       vps: { type: "string", arg: "N", help: "data: VPS in all (default: one member in 10)" },
       runs: { type: "string", arg: "N", help: "data: how many times each phase runs; the best is kept (default 2)" },
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
+      sharded: { type: "string", arg: "K", help: "engine: K web hosts with one shard each, and a core shard: each shard's no-op\npreview beside the floor, then a one-member change (docs/architecture.md,\n\"Sharded stacks\")" },
       keep: { type: "boolean", help: "keep the temporary tree (service: the data copy)" },
     },
     run: lazy(() => load<typeof import("./bench")>("./bench"), (m) => m.runBench),

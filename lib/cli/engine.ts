@@ -21,6 +21,8 @@ import { loadModel } from "../check/build";
 import { formatCerts } from "../status/certs";
 import { onStackHosts, stackResources } from "../lab/open-stack";
 import { waitForCerts } from "../status/cert-wait";
+import { shardProblem, shardStackName } from "../model/shards";
+import { inventoryShards } from "../engine/shards";
 
 function summary(changes: OpMap | Record<string, number> | undefined): string {
   const entries = Object.entries(changes ?? {}).filter(([, n]) => (n ?? 0) > 0);
@@ -37,6 +39,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
   const flag = (n: string) => a.declares(n) && a.flag(n);
   const values = {
     stack: str("stack"),
+    shard: str("shard"),
     root: str("root"),
     "expect-no-changes": flag("expect-no-changes"),
     "plan-json": str("plan-json"),
@@ -50,7 +53,11 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
     limit: str("limit"),
     adopt: flag("adopt"),
   };
-  const stackName = defaultStack(values.stack, values.root);
+  const dataStack = defaultStack(values.stack, values.root);
+  // A sharded stack: each shard is its own engine stack <stack>.<shard> (docs/architecture.md, "Sharded stacks").
+  const refused = shardProblem({ stack: dataStack, inventory: { shards: inventoryShards(values.root ?? REPO_ROOT, dataStack) } }, values.shard);
+  if (refused) throw new UsageError(refused);
+  const stackName = values.shard === undefined ? dataStack : shardStackName(dataStack, values.shard);
   if (op === "destroy" && values.confirm !== stackName) {
     throw new UsageError(`destroy removes everything stack ${stackName} manages (members' data is archived first): confirm with --confirm ${stackName}`);
   }
@@ -60,11 +67,11 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
   if (!Number.isInteger(certWait) || certWait < 0 || certWait > 3600) throw new UsageError(`--cert-wait takes a whole number of seconds up to 3600 (got "${values["cert-wait"]}")`);
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit takes a whole number (got "${values.limit}")`);
-  if (values.allow?.length && (op !== "up" || (!values.guard && isLabStack(stackName)))) {
+  if (values.allow?.length && (op !== "up" || (!values.guard && isLabStack(dataStack)))) {
     throw new UsageError(op !== "up" ? "--allow is for up's guard" : `--allow is for the guard: add --guard (the lab's stack ${stackName} runs without it by default)`);
   }
   // history reads the state only; the others may reach the hosts (the provider reads and writes them).
-  if (op !== "history") mustReachLabHosts(values.root ?? REPO_ROOT, stackName);
+  if (op !== "history") mustReachLabHosts(values.root ?? REPO_ROOT, dataStack);
   const t0 = process.hrtime.bigint();
   try {
     // Adoption: the program imports what the state lacks, so it needs to know what the state has.
@@ -101,7 +108,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
       case "up": {
         let judged: Plan | undefined;
         let allowances: readonly string[] = values.allow ?? [];
-        if (values.guard || !isLabStack(stackName)) {
+        if (values.guard || !isLabStack(dataStack)) {
           // The plan judged on the merge request may be stale: judge this apply's own plan.
           io.out(`guard: previewing stack ${stackName} before the update …`);
           const g = await guardBeforeUp(stack, values.root ?? REPO_ROOT, { allow: values.allow, refresh: values.refresh });
@@ -131,7 +138,7 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
         io.out(`\nup of ${stackName}: ${summary(r.summary.resourceChanges)} (${seconds(t0)})`);
         // Where the takeover kept the hand-made files it disabled: the way back, and the runbook's last step.
         if (adopt) for (const l of takeoverBackupLines(await stackOutputs(stack), volunteerLang())) io.out(l);
-        await reportCertificates(values.root ?? REPO_ROOT, stackName, certWait, io);
+        await reportCertificates(values.root ?? REPO_ROOT, dataStack, certWait, io);
         return 0;
       }
       case "refresh": {

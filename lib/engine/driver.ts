@@ -9,6 +9,7 @@ import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
 import { program, type AdoptMode } from "../../index";
 import type { MachineFacts } from "../model/facts";
+import { splitStackName } from "../model/shards";
 import { pidAlive } from "../base/proc";
 import { DriverError, guarded, lockedOrMasked, masked, StackLockedError } from "./lock-retry";
 
@@ -60,9 +61,11 @@ export function engineSetup(root: string, stack: string, extra: Record<string, s
     ...extra,
   };
   const given = (k: string) => extra[k] ?? process.env[k];
+  // A shard's stack (<stack>.<shard>) lives in its stack's backend under its own name, state and lock.
+  const data = splitStackName(stack).stack;
   let backend: Backend;
   try {
-    backend = backendOverride ?? resolveBackend(root, stack, given, join(root, ".lab", "state"));
+    backend = backendOverride ?? resolveBackend(root, data, given, join(root, ".lab", "state"));
   } catch (e) {
     if (e instanceof BackendError) throw new DriverError(e.message);
     throw e;
@@ -70,7 +73,7 @@ export function engineSetup(root: string, stack: string, extra: Record<string, s
   if (backend.kind === "file") mkdirSync(backend.url.slice("file://".length), { recursive: true });
   Object.assign(env, backend.env);
   env.PULUMI_BACKEND_URL = backend.url;
-  if (stack === "lab" || stack === "lab-multi") {
+  if (data === "lab" || data === "lab-multi") {
     env.PULUMI_CONFIG_PASSPHRASE = given("PULUMI_CONFIG_PASSPHRASE") ?? LAB_PASSPHRASE;
   } else {
     const pass = given("PULUMI_CONFIG_PASSPHRASE");

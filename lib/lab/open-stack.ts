@@ -21,6 +21,7 @@ import { DataError } from "../load/diagnostic";
 import { LabError } from "../base/proc";
 import { ensureLabKeys } from "./keys";
 import { loadModel } from "../check/build";
+import { splitStackName } from "../model/shards";
 import { mustStayOnMachine } from "./reach";
 
 /** The stacks the lab applies: the single-address lab and the multi-host one (npm run lab -- --topology multi). */
@@ -49,7 +50,8 @@ export function labKeyEnv(root: string, stack: string, given: Record<string, str
 /** `o` with the lab's key (lab stack) and this machine's facts added; what the caller gave wins. */
 export function stackOptions(o: StackOptions): StackOptions {
   const root = resolve(o.root ?? REPO_ROOT);
-  return { ...o, env: { ...labKeyEnv(root, o.stack, o.env), ...o.env }, facts: o.facts ?? machineFacts() };
+  // A shard's stack (<stack>.<shard>) is its stack's: the same keys.
+  return { ...o, env: { ...labKeyEnv(root, splitStackName(o.stack).stack, o.env), ...o.env }, facts: o.facts ?? machineFacts() };
 }
 
 export const openStack = (o: StackOptions) => driver.openStack(stackOptions(o));

@@ -294,6 +294,15 @@ export const inventorySchema = z.strictObject({
   monitoring: monitoring.prefault({}),
   /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */
   checks: checks.prefault({}),
+  /**
+   * Sharded stacks (docs/architecture.md, "Sharded stacks"): shard name → `hosts:`, the hosts
+   * whose objects it holds. Each shard is a stack of its own, `<stack>.<shard>`, with its own state
+   * and lock; every host is in exactly one shard. Absent: one stack holds everything.
+   */
+  shards: z
+    .record(identifier("shard name", 24, "web-a"), z.strictObject({ hosts: z.array(identifier("host name", 32, "web1")).min(1, { error: "needs at least one host (or remove the shard)" }) }))
+    .refine((s) => Object.keys(s).length > 0, { error: "needs at least one shard (or remove shards:)" })
+    .optional(),
   hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),
 });
 

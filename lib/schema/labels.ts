@@ -120,6 +120,8 @@ export const inventoryLabels: Labels = {
   archive_dir: { label: "archive folder" },
   php_versions: { label: "PHP version offered", ordered: true },
   images: { label: "image" },
+  shards: { label: "shard" },
+  "shards{}.hosts": { label: "host" },
   "pools.ipv4": { label: "IPv4 pool" },
   "pools.ipv6": { label: "IPv6 pool" },
   resolvers: { label: "VPS resolver", ordered: true },

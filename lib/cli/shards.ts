@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { simpleGit } from "simple-git";
+import { loadModel } from "../check/build";
+import { childPipeline } from "../ci/shard-pipeline";
+import { touchedShards } from "../ci/touched-shards";
+import { extractDataTree } from "../diff/extract";
+import { movesFromPlans, stateMove } from "../engine/shard-move";
+import { fullCommit, lastAppliedCommit } from "../guard/allowances";
+import { previewPlan } from "../guard/collect";
+import type { PlanStep } from "../guard/plan";
+import { openStack, openWorkspace } from "../lab/open-stack";
+import { formatDiagnostic } from "../load/diagnostic";
+import { shardNames, shardStackName, shardView } from "../model/shards";
+import type { Model } from "../model/types";
+import { REPO_ROOT, UsageError } from "./args";
+import type { Args, Io } from "./command";
+import { defaultStack } from "./stack-default";
+
+/** npm run shards (table entry and help: lib/cli/commands.ts; docs/architecture.md, "Sharded stacks"). */
+export async function runShards(a: Args, io: Io): Promise<number> {
+  const [cmd, ...rest] = a.positionals;
+  if (rest.length) throw new UsageError(`unexpected ${rest.join(" ")}`);
+  const root = a.str("root") ?? REPO_ROOT;
+  const stack = defaultStack(a.str("stack"), a.str("root"));
+  const model = loadOrThrow(root, stack);
+  const shards = shardNames(model);
+  if (shards.length === 0) throw new UsageError(`stack ${stack} has no shards (no \`shards:\` in Pulumi.${stack}.yaml)`);
+  switch (cmd ?? "list") {
+    case "list": {
+      for (const s of shards) {
+        const v = shardView(model, s);
+        io.out(`${s}  stack ${shardStackName(stack, s)}  hosts ${v.hosts.map((h) => h.name).join(", ")}  members ${v.members.filter((m) => m.webHost).length}, sites ${v.sites.length}, databases ${v.databases.length}, VPS ${v.vps.length}`);
+      }
+      return 0;
+    }
+    case "touched": {
+      const base = a.str("base");
+      if (!base) throw new UsageError("touched needs --base REV (the commit to compare the data tree with)");
+      for (const s of touchedShards(await modelAt(root, stack, base), model)) io.out(s);
+      return 0;
+    }
+    case "pipeline": {
+      const out = a.str("out");
+      if (!out) throw new UsageError("pipeline needs --out FILE (the child pipeline's YAML)");
+      const touched = await shardsToApply(root, stack, model, a.str("base"), io);
+      writeFileSync(out, childPipeline(stack, touched));
+      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}`);
+      return 0;
+    }
+    case "move": {
+      const plans: Record<string, PlanStep[]> = {};
+      for (const s of shards) plans[s] = (await previewPlan(await openStack({ root, stack: shardStackName(stack, s) }))).plan.steps;
+      const moves = movesFromPlans(plans);
+      if (moves.length === 0) io.out("no object to move: every shard's state already holds what the rule gives it");
+      for (const m of moves) {
+        io.out(`${m.from} → ${m.to}: ${m.urns.length} resource(s)`);
+        for (const u of m.urns) io.out(`  ${u.split("::").slice(2).join("::")}`);
+      }
+      if (!a.flag("yes")) {
+        if (moves.length) io.out("nothing moved: run again with --yes to move them (pulumi state move: ids kept, nothing recreated)");
+        return 0;
+      }
+      for (const m of moves) {
+        const w = await openWorkspace({ root, stack: shardStackName(stack, m.from) });
+        await stateMove(w, shardStackName(stack, m.from), shardStackName(stack, m.to), m.urns);
+        io.out(`moved ${m.urns.length} resource(s) from ${shardStackName(stack, m.from)} to ${shardStackName(stack, m.to)}`);
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown action ${cmd}: list, touched, pipeline or move`);
+  }
+}
+
+function loadOrThrow(root: string, stack: string): Model {
+  const { model, errors } = loadModel(root, stack);
+  if (!model) throw new UsageError(`the data of stack ${stack} has errors (npm run validate lists them):\n${errors.slice(0, 10).map((d) => `  ${formatDiagnostic(d)}`).join("\n")}`);
+  return model;
+}
+
+/** The model of the data at a commit of `root`'s history, or undefined when it does not load. */
+async function modelAt(root: string, stack: string, rev: string): Promise<Model | undefined> {
+  const commit = fullCommit(root, rev);
+  if (!commit) throw new UsageError(`${rev} is not a commit of ${root}`);
+  const dir = mkdtempSync(join(tmpdir(), "globenet-shards-"));
+  try {
+    await extractDataTree(simpleGit(root), root, commit, dir, stack);
+    return loadModel(dir, stack).model;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The shards a merge applies: those whose objects differ between `base` (given) or each shard's
+ * last successfully applied commit (its history's git.head) and the checkout. A shard never
+ * applied, or whose commit the checkout does not know, is applied.
+ */
+async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<string[]> {
+  const models = new Map<string, Model | undefined>();
+  const out: string[] = [];
+  for (const s of shardNames(model)) {
+    let rev = base;
+    if (!rev) {
+      const applied = lastAppliedCommit(await (await openStack({ root, stack: shardStackName(stack, s) })).history(50));
+      rev = applied && fullCommit(root, applied);
+      if (!rev) {
+        io.out(`${s}: no successful update of a commit this checkout knows: applied`);
+        out.push(s);
+        continue;
+      }
+    }
+    if (!models.has(rev)) models.set(rev, await modelAt(root, stack, rev));
+    if (touchedShards(models.get(rev), model).includes(s)) out.push(s);
+  }
+  return out;
+}

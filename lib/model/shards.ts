@@ -1,0 +1,143 @@
+import type { BackupPlan } from "./backup";
+import type { Inventory } from "../schema/inventory";
+import type { MemberModel, Model } from "./types";
+
+/** What the shard rule reads: the stack's name and its inventory's `shards`. */
+type Sharded = { stack: string; inventory: Pick<Inventory, "shards"> };
+
+/**
+ * Sharded stacks (docs/architecture.md, "Sharded stacks"): the inventory's `shards` maps each
+ * shard to the hosts it owns; every object of the program belongs to exactly one shard, and a
+ * shard is a stack of its own, `<stack>.<shard>`, with its own state and lock.
+ *
+ * Where each object goes (the one rule, `shardOfObjects` below):
+ * - what is written host-wide (a host's file sets — Apache's vhosts, a PHP version's pools,
+ *   BIND's zones, monitoring, the node exporter, mail —, MariaDB's server settings, the host's
+ *   backup client and its repository on the backup host): the shard of that host;
+ * - a member's account, crontab and databases: the shard of the member's web host (the
+ *   Apache and FPM sets that use its user are there too, and a database writes its credentials
+ *   into the home, after the account); a member without a web host: its first database's host,
+ *   else its first VPS's hypervisor;
+ * - a VPS's guest: the shard of its hypervisor (every guest there defines the same network
+ *   filter, a hypervisor-wide object);
+ * - the parts bound to no host (a member with nothing on any host, which is a node of the
+ *   resource tree only): the first shard the inventory lists.
+ * A member's tree node (its ComponentResource) is declared in every shard that holds one
+ * of its objects: it is a grouping only, written nowhere.
+ */
+
+/** `<stack>.<shard>`: stack names never hold a dot (inventory identifiers), so the split is unique. */
+export const SHARD_SEPARATOR = ".";
+
+export function shardStackName(stack: string, shard: string): string {
+  return `${stack}${SHARD_SEPARATOR}${shard}`;
+}
+
+/** The data stack (its Pulumi.<stack>.yaml) and the shard of an engine stack name. */
+export function splitStackName(name: string): { stack: string; shard?: string } {
+  const at = name.indexOf(SHARD_SEPARATOR);
+  return at < 0 ? { stack: name } : { stack: name.slice(0, at), shard: name.slice(at + 1) };
+}
+
+/** The inventory's shards in its order; empty when the stack is not sharded. */
+export function shardNames(model: Pick<Sharded, "inventory">): string[] {
+  return Object.keys(model.inventory.shards ?? {});
+}
+
+/** Host name → its shard (the inventory's `shards`; a host listed twice keeps its first: validate refuses that). */
+export function hostShards(model: Pick<Sharded, "inventory">): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [shard, s] of Object.entries(model.inventory.shards ?? {})) for (const h of s.hosts) if (!out.has(h)) out.set(h, shard);
+  return out;
+}
+
+export interface ShardAssignment {
+  /** Hosts whose host-wide objects each shard owns. */
+  hosts: Map<string, string>;
+  /** Each member's own objects (account, crontab, databases). */
+  members: Map<string, string>;
+  /** Each VPS's guest, by libvirt domain. */
+  vps: Map<string, string>;
+}
+
+/** The shard of every object of the model (see the rule above); undefined when the stack has no shards. */
+export function shardOfObjects(model: Pick<Model, "inventory" | "members" | "databases" | "vps">): ShardAssignment | undefined {
+  const names = shardNames(model);
+  if (names.length === 0) return undefined;
+  const hosts = hostShards(model);
+  const shared = names[0] as string;
+  const firstDb = new Map<string, string>();
+  for (const d of model.databases) if (!firstDb.has(d.handle)) firstDb.set(d.handle, d.dbHost);
+  const firstVps = new Map<string, string>();
+  for (const v of model.vps) if (!firstVps.has(v.handle)) firstVps.set(v.handle, v.hypervisor);
+  const members = new Map<string, string>();
+  for (const m of model.members) {
+    const host = m.webHost ?? firstDb.get(m.handle) ?? firstVps.get(m.handle);
+    members.set(m.handle, (host && hosts.get(host)) ?? shared);
+  }
+  const vps = new Map<string, string>();
+  for (const v of model.vps) vps.set(v.domain, hosts.get(v.hypervisor) ?? shared);
+  return { hosts, members, vps };
+}
+
+/** What one shard's program declares: the model cut down to its objects (rendering still reads the whole model). */
+export interface ShardView {
+  shard: string;
+  /** The hosts whose host-wide objects the shard declares. */
+  hosts: Model["hosts"];
+  /** Members with at least one object here; `webHost` cleared when the account is elsewhere. */
+  members: MemberModel[];
+  sites: Model["sites"];
+  databases: Model["databases"];
+  vps: Model["vps"];
+  mail: Model["mail"];
+}
+
+/** The view of `shard` (which must be one of the inventory's: see unknownShard). */
+export function shardView(model: Model, shard: string): ShardView {
+  const a = shardOfObjects(model);
+  if (!a) throw new Error(`stack ${model.stack} has no shards`);
+  const mine = (s: string | undefined) => s === shard;
+  const vps = model.vps.filter((v) => mine(a.vps.get(v.domain)));
+  const withVps = new Set(vps.map((v) => v.handle));
+  const members = model.members.flatMap((m) => {
+    const own = mine(a.members.get(m.handle));
+    if (own) return [m];
+    // Only a guest here: the member's node, without its account (that is in its own shard).
+    return withVps.has(m.handle) ? [{ ...m, webHost: undefined, cron: [] }] : [];
+  });
+  const owning = new Set(model.members.filter((m) => mine(a.members.get(m.handle))).map((m) => m.handle));
+  return {
+    shard,
+    hosts: model.hosts.filter((h) => mine(a.hosts.get(h.name))),
+    members,
+    sites: model.sites.filter((s) => owning.has(s.handle)),
+    databases: model.databases.filter((d) => owning.has(d.handle)),
+    vps,
+    mail: model.mail.filter((d) => mine(a.hosts.get(d.mailHost))),
+  };
+}
+
+/** The whole model as one view (a stack without shards). */
+export function wholeView(model: Model): ShardView {
+  return { shard: "", hosts: model.hosts, members: model.members, sites: model.sites, databases: model.databases, vps: model.vps, mail: model.mail };
+}
+
+/** The backups of the shard's hosts: a host's client and its repository on the backup host go with the host. */
+export function shardBackups(plan: BackupPlan | undefined, view: Pick<ShardView, "hosts">): BackupPlan | undefined {
+  if (!plan) return undefined;
+  const hosts = new Set(view.hosts.map((h) => h.name));
+  const mine = plan.hosts.filter((h) => hosts.has(h.host));
+  return mine.length > 0 ? { ...plan, hosts: mine } : undefined;
+}
+
+/** Why `shard` cannot be opened for this model, or undefined. */
+export function shardProblem(model: Sharded, shard: string | undefined): string | undefined {
+  const names = shardNames(model);
+  if (shard === undefined) {
+    return names.length === 0 ? undefined : `stack ${model.stack} is sharded: name one shard with --shard (${names.join(", ")}); each is the stack ${shardStackName(model.stack, "<shard>")} with its own state and lock`;
+  }
+  if (names.length === 0) return `stack ${model.stack} has no shards (no \`shards:\` in Pulumi.${model.stack}.yaml): run it without --shard`;
+  if (!names.includes(shard)) return `stack ${model.stack} has no shard "${shard}" (its shards: ${names.join(", ")})`;
+  return undefined;
+}
