@@ -8,6 +8,7 @@ import { dbSettingsType } from "./resources/db-settings";
 import { fileSetType } from "./resources/file-set";
 import { guestType } from "./resources/guest";
 import { transferKeyType } from "./resources/transfer-key";
+import { dkimKeyType } from "./resources/dkim-key";
 import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 
 /** Resource types by token. Each lives in provider/resources/<name>.ts. */
@@ -21,4 +22,5 @@ export const registry: Record<string, ResourceType<any, any>> = {
   [RESOURCE_TOKENS.backupClient]: backupClientType,
   [RESOURCE_TOKENS.backupRepository]: backupRepositoryType,
   [RESOURCE_TOKENS.transferKey]: transferKeyType,
+  [RESOURCE_TOKENS.dkimKey]: dkimKeyType,
 } satisfies Record<ResourceToken, ResourceType<any, any>>;

@@ -37,6 +37,8 @@ export const GUARD_DECISIONS: Record<ResourceToken, LossKind | { noLoss: string 
   // growing and the next step is a purge: a volunteer says so first (Allow-Destroy: backups/<host>).
   [RESOURCE_TOKENS.backupRepository]: { what: "backup repository (a host's history)", folder: "backups", ext: "" },
   [RESOURCE_TOKENS.backupClient]: { noLoss: "the schedule and configuration of a host's backups, rendered from the data; its key and passphrase stay on the host" },
+  // Its delete moves the key to the archive folder on the mail host: never destroyed.
+  [RESOURCE_TOKENS.dkimKey]: { noLoss: "a domain's DKIM key, moved to the mail host's archive folder by its delete (a new selector's key signs from the same apply)" },
   [RESOURCE_TOKENS.transferKey]: { noLoss: "the TSIG key of zone transfers, made again at the next apply (the secondaries keep serving what they have meanwhile)" },
 };
 
