@@ -15,7 +15,7 @@ import { pool } from "../provider/ssh/pool";
 import { startSshd, type Sshd } from "./helpers/sshd";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 
-const ok = requireTools("sshd", "ssh-keygen", "opendkim-genkey", "openssl") && requireRoot("the DkimKey resource writes under /etc/globenet/mail/dkim as root");
+const ok = requireTools("sshd", "ssh-keygen", "opendkim-genkey", "openssl", "setpriv") && requireRoot("the DkimKey resource writes under /etc/globenet/mail/dkim as root");
 
 /** The test's own selectors: nothing else on this machine uses them. */
 const SEL = `gt${process.pid}`;
@@ -67,12 +67,17 @@ describe.skipIf(!ok)("globenet:mail:DkimKey against a real host over SSH", () =>
     expect(dkimKeyType.check({ ...inputs }).failures).toBeUndefined();
   });
 
-  it("create makes the key on the host (opendkim:opendkim 0600, folders root's), returns only its public half, which verifies a signature made with it", async () => {
+  it("create makes the key on the host (opendkim:opendkim 0600, folders root's 0711: OpenDKIM, running with group postfix, reads it through them), returns only its public half, which verifies a signature made with it", async () => {
     ({ id, outs } = await dkimKeyType.create(inputs));
     expect(id).toBe(`mail1:dkim:${SEL}:${DOMAIN}`);
     expect(stat(file)).toBe("opendkim:opendkim 600");
-    expect(stat(join(MAIL_PATHS.dkimKeyDir, SEL))).toBe("root:opendkim 750");
-    expect(stat(MAIL_PATHS.dkimKeyDir)).toBe("root:opendkim 750");
+    expect(stat(join(MAIL_PATHS.dkimKeyDir, SEL))).toBe("root:root 711");
+    expect(stat(MAIL_PATHS.dkimKeyDir)).toBe("root:root 711");
+    // OpenDKIM reads it as Postfix's milter runs it (UserID opendkim:postfix); nobody else reads it or lists the folder.
+    const as = (user: string, group: string, cmd: string[]) => sh("setpriv", [`--reuid=${user}`, `--regid=${group}`, "--clear-groups", ...cmd]);
+    expect(as("opendkim", "postfix", ["head", "-c", "27", file]).stdout).toMatch(/^-----BEGIN (RSA )?PRIVATE KEY/);
+    expect(as("nobody", "nogroup", ["head", "-c", "1", file]).status).not.toBe(0);
+    expect(as("nobody", "nogroup", ["ls", join(MAIL_PATHS.dkimKeyDir, SEL)]).status).not.toBe(0);
     // The output is the host key's public half, and nothing of the private key is in it.
     const pub = sh("openssl", ["pkey", "-in", file, "-pubout"]).stdout.replace(/-----[^-]+-----|\s/g, "");
     expect(outs.publicKey).toBe(pub);
@@ -113,7 +118,7 @@ describe.skipIf(!ok)("globenet:mail:DkimKey against a real host over SSH", () =>
     expect(read?.drift).toEqual([`${file} is opendkim:opendkim 644, not opendkim:opendkim 600`, `a folder above ${file} is not root's alone (others may write it; OpenDKIM refuses such a key)`]);
     outs = await dkimKeyType.update(id, read as DkimKeyOutputs, inputs);
     expect(stat(file)).toBe("opendkim:opendkim 600");
-    expect(stat(join(MAIL_PATHS.dkimKeyDir, SEL))).toBe("root:opendkim 750");
+    expect(stat(join(MAIL_PATHS.dkimKeyDir, SEL))).toBe("root:root 711");
     expect((await dkimKeyType.read(id, outs))?.drift).toEqual([]);
   });
 

@@ -650,6 +650,8 @@ check_mail() {
 }
 wire_mail() {
   local l live rel
+  # OpenDKIM's socket folder in Postfix's queue (lib/render/mail.ts opendkimRun): Postfix's smtpd reaches it as group postfix.
+  install -d -o opendkim -g postfix -m 0750 /var/spool/postfix/opendkim
   for l in "${MAIL_LINKS[@]}"; do
     live=${l%%:*} rel=${l#*:}
     install -d -m 0755 -- "$(dirname -- "$live")"

@@ -2,7 +2,8 @@
 # The DkimKey resource's remote script (provider/resources/dkim-key.ts): one domain's DKIM key
 # for one selector, made ON the mail host by opendkim-genkey, at
 # /etc/globenet/mail/dkim/<selector>/<domain>.private (opendkim:opendkim 0600), below folders only
-# root may write (root:opendkim 0750: OpenDKIM refuses a key others could replace). The private
+# root may write (root:root 0711: OpenDKIM refuses a key others could replace; it runs as
+# opendkim with group postfix, so the folders let it through, and nobody list them). The private
 # half never leaves the host: only the public half (base64 of the SubjectPublicKeyInfo, what the
 # TXT record's p= holds) is printed. CONSTANT: selector, domain and archive folder arrive as
 # arguments checked below; provider/ssh/remote.ts prefixes `set -euo pipefail`.
@@ -31,15 +32,15 @@ precheck() {
   getent passwd opendkim > /dev/null || { say "there is no opendkim user on this host: install opendkim"; exit 2; }
 }
 
-# Each folder from /etc/globenet down: root's, not writable by others; the last two readable by opendkim only.
+# Each folder from /etc/globenet down: root's, not writable by others; the last two not listable either.
 dirs() {
   install -d -o root -g root -m 0755 /etc/globenet /etc/globenet/mail
   local d
   for d in "$BASE" "$dir"; do
     if [ -L "$d" ]; then say "$d is a symbolic link: remove it (a key folder must be root's own)"; exit 2; fi
-    install -d -o root -g opendkim -m 0750 -- "$d"
-    chown root:opendkim -- "$d"
-    chmod 0750 -- "$d"
+    install -d -o root -g root -m 0711 -- "$d"
+    chown root:root -- "$d"
+    chmod 0711 -- "$d"
   done
 }
 
