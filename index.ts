@@ -3,15 +3,20 @@ import { Backups } from "./components/backups";
 import { DbServerSettings } from "./components/db-server-settings";
 import { DnsServer } from "./components/dns-server";
 import { FileSet } from "./components/file-set";
+import { MailServer } from "./components/mail-server";
 import { Member } from "./components/member";
 import { targetOf, type Target } from "./components/target";
 import { WebServer } from "./components/web-server";
 import { DataError } from "./lib/load/diagnostic";
 import { loadModel } from "./lib/check/build";
 import { backupPlan } from "./lib/model/backup";
+import { dkimRecordPlaces, MAIL_PATHS, mailPlan, VMAIL_UID } from "./lib/model/mail";
 import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
+import type { Model, ModelRecord } from "./lib/model/types";
 import { renderAll, SERIAL_TOKEN } from "./lib/render";
+import { renderAppendedRecords, zonePath } from "./lib/render/bind-zone";
+import { mailSetFiles, renderMailFiles } from "./lib/render/mail";
 import { MONITORING_DIR } from "./lib/render/monitoring";
 import { NODE_EXPORTER_DIR, renderAlertBridgeEnv, renderAlertBridgeUnit } from "./lib/render/monitoring-units";
 import { monitoringPlan } from "./lib/model/monitoring";
@@ -71,10 +76,12 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
         }),
     );
 
+    // The mail host before the primary: the zones publish its DKIM keys' public halves.
+    const appended = mailServers(whole, model.hosts, targets);
     // The primary first: its copy of the zone transfer key makes the key the secondaries get.
     const transfers = model.hosts.some((h) => h.roles.includes("dns-secondary")) ? { rotation: model.inventory.dns_transfers.key_rotation } : undefined;
     const primaryHost = model.hosts.find((h) => h.roles.includes("dns-primary"));
-    const primary = primaryHost ? new DnsServer(primaryHost.name, { target: targets.get(primaryHost.name) as Target, role: "primary", files: files.filter((f) => f.host === primaryHost.name), transfers }) : undefined;
+    const primary = primaryHost ? new DnsServer(primaryHost.name, { target: targets.get(primaryHost.name) as Target, role: "primary", files: files.filter((f) => f.host === primaryHost.name), transfers, appended }) : undefined;
     for (const h of model.hosts) {
       const mine = files.filter((f) => f.host === h.name);
       const target = targets.get(h.name) as Target;
@@ -116,6 +123,40 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
     vps: model.vps.length,
     zones: model.zones.length,
   };
+}
+
+/**
+ * The mail host's component (docs/architecture.md, "Mail"): its file set rendered from the
+ * plan with the mail host's own paths, one DKIM key per domain, for the mail hosts among `hosts`
+ * (this shard's). Returns, per zone file of the
+ * primary's set, the DKIM TXT records to append (their value is the keys' output).
+ */
+function mailServers(model: Model, hosts: Model["hosts"], targets: Map<string, Target>): Record<string, pulumi.Output<string>> {
+  const appended: Record<string, pulumi.Output<string>> = {};
+  const inv = model.inventory;
+  // A mail host's set is host-wide: rendered from the whole model, declared by its shard only
+  // (whose stack also holds the DNS primary: lib/check/shards.ts).
+  for (const h of hosts.filter((x) => x.roles.includes("mail"))) {
+    const plan = mailPlan(model, h.name, { paths: MAIL_PATHS });
+    const server = new MailServer(h.name, {
+      target: targets.get(h.name) as Target,
+      files: mailSetFiles(renderMailFiles(plan, VMAIL_UID, inv.mail.default_quota_mb, inv.hostmaster)),
+      domains: plan.domains,
+      selector: plan.dkimSelector,
+      archiveDir: inv.archive_dir,
+    });
+    const byZone = new Map<string, { name: string; domain: string }[]>();
+    for (const p of dkimRecordPlaces(model, h.name)) byZone.set(p.zone, [...(byZone.get(p.zone) ?? []), p]);
+    for (const zone of model.zones) {
+      const places = byZone.get(zone.name);
+      if (!places) continue;
+      const path = zonePath(zone).slice("bind/".length);
+      appended[path] = pulumi.all(places.map((p) => server.dkim[p.domain] as pulumi.Output<string>)).apply((values) =>
+        renderAppendedRecords(places.map((p, i) => ({ name: p.name, type: "TXT", value: values[i] as string, origin: "mail", why: `DKIM key ${plan.dkimSelector} of ${p.domain}, made on ${h.name}` }) as ModelRecord)),
+      );
+    }
+  }
+  return appended;
 }
 
 /**

@@ -35,6 +35,7 @@ export const SYSTEM = [
   "tests/provider-bind-links.test.ts",
   "tests/provider-crontab.test.ts",
   "tests/provider-database.test.ts",
+  "tests/provider-dkim-key.test.ts",
   "tests/provider-file-set.test.ts",
   "tests/provider-alert-bridge.test.ts",
   "tests/provider-guest.test.ts",

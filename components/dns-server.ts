@@ -15,6 +15,12 @@ export interface DnsServerArgs {
    * rotation number, and on a secondary the key (the primary's `transferSecret`).
    */
   transfers?: { rotation: number; secret?: pulumi.Input<string> };
+  /**
+   * On the primary: text appended to zone files (path in the set, like zones/<zone>.zone), for
+   * records known only at apply: a mail domain's DKIM TXT from the key made on the mail host
+   * (index.ts renders them with renderAppendedRecords). The zone set waits for them.
+   */
+  appended?: Record<string, pulumi.Input<string>>;
 }
 
 /**
@@ -34,7 +40,13 @@ export class DnsServer extends pulumi.ComponentResource {
     for (const f of args.files) if (f.daemon === "bind" && f.path.startsWith("bind/")) files[f.path.slice("bind/".length)] = f.content;
     const key = args.transfers ? new TransferKey(`${name}-transfer-key`, { target: args.target, rotation: args.transfers.rotation, secret: args.transfers.secret }, { parent: this }) : undefined;
     this.transferSecret = key?.secret;
-    new FileSet(`${name}-bind`, { target: args.target, kind: args.role === "primary" ? "bind-primary" : "bind-secondary", files }, { parent: this, dependsOn: key ? [key] : [] });
+    const appended = Object.entries(args.appended ?? {}).filter(([path]) => path in files);
+    const all = appended.length === 0 ? files : pulumi.all(appended.map(([, text]) => text)).apply((texts) => {
+      const out = { ...files };
+      appended.forEach(([path], i) => (out[path] = `${out[path]}${texts[i]}`));
+      return out;
+    });
+    new FileSet(`${name}-bind`, { target: args.target, kind: args.role === "primary" ? "bind-primary" : "bind-secondary", files: all }, { parent: this, dependsOn: key ? [key] : [] });
     this.registerOutputs({});
   }
 }

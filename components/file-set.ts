@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { FileSetInputs } from "../provider/resources/file-set-inputs";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
-/** The file set's inputs are the provider's contract: one definition for both sides. */
-export type FileSetArgs = FileSetInputs;
+/** The file set's inputs are the provider's contract: one definition for both sides (files may wait for another resource's output). */
+export type FileSetArgs = Omit<FileSetInputs, "files"> & { files: pulumi.Input<Record<string, string>> };
 
 /** The config files of one daemon on one host: staged, checked by the daemon, swapped, reloaded once. */
 export class FileSet extends pulumi.CustomResource {

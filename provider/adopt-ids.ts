@@ -49,6 +49,8 @@ export const ADOPTION: Record<ResourceToken, Adoptable | { create: string } | { 
   [RESOURCE_TOKENS.dbSettings]: { create: "the slow query log is set on the database server from the inventory; nothing of the members' is touched" },
   [RESOURCE_TOKENS.crontab]: { create: "the data's jobs are written as Globenet's block at the end of the member's crontab; the member's own lines above it are never touched" },
   [RESOURCE_TOKENS.alertBridge]: { create: "the alert bridge's unit and token file are written from the data and the stack's secret, replacing any hand-made ones" },
+  // Its create keeps a key already on the host at that path and publishes its public half.
+  [RESOURCE_TOKENS.dkimKey]: { create: "a DKIM key already at its path on the mail host is kept and published; a missing one is made there" },
   [RESOURCE_TOKENS.transferKey]: { create: "the TSIG key of zone transfers is made anew (the secondaries keep serving what they have meanwhile)" },
   [RESOURCE_TOKENS.backupClient]: { create: "a host's backup schedule is rendered from the data; an existing key and passphrase on the host are kept by its create" },
   [RESOURCE_TOKENS.guest]: {

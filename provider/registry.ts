@@ -9,6 +9,7 @@ import { fileSetType } from "./resources/file-set";
 import { guestType } from "./resources/guest";
 import { transferKeyType } from "./resources/transfer-key";
 import { alertBridgeType } from "./resources/alert-bridge";
+import { dkimKeyType } from "./resources/dkim-key";
 import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 
 /** Resource types by token. Each lives in provider/resources/<name>.ts. */
@@ -23,4 +24,5 @@ export const registry: Record<string, ResourceType<any, any>> = {
   [RESOURCE_TOKENS.backupRepository]: backupRepositoryType,
   [RESOURCE_TOKENS.transferKey]: transferKeyType,
   [RESOURCE_TOKENS.alertBridge]: alertBridgeType,
+  [RESOURCE_TOKENS.dkimKey]: dkimKeyType,
 } satisfies Record<ResourceToken, ResourceType<any, any>>;

@@ -11,6 +11,8 @@ import { alertmanagerUrl, formatHealth, readHealth } from "../lib/status/health"
 import { openStack } from "../lib/lab/open-stack";
 import { labPaths } from "../lib/lab/paths";
 import { pebbleRootFile } from "../lib/lab/pebble";
+import { mailCaFile } from "../lib/lab/mail";
+import { randomBytes } from "node:crypto";
 import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
 import { requireRoot, requireTools, run } from "./helpers/tools";
@@ -24,7 +26,7 @@ import { phaseTimer } from "./helpers/timings";
  * db1), a zone from ns1, and one host's sshd stopped during an apply.
  */
 const ok =
-  requireTools("ip", "nsenter", "unshare", "sshd", "ssh", "ssh-keygen", "apache2ctl", "named", "dig", "curl", "php-fpm8.2", "mariadbd", "mariadb", "pebble", "cron", "libvirtd", "virsh") &&
+  requireTools("ip", "nsenter", "unshare", "sshd", "ssh", "ssh-keygen", "apache2ctl", "named", "dig", "curl", "php-fpm8.2", "mariadbd", "mariadb", "pebble", "cron", "libvirtd", "virsh", "postfix", "dovecot", "opendkim", "opendkim-genkey", "swaks", "mkpasswd") &&
   requireRoot("network namespaces, mounts and the lab's daemons need root");
 
 const sh = (cmd: string, args: string[], timeoutMs = 60_000) => run(cmd, args, { timeoutMs });
@@ -109,6 +111,13 @@ const PREFIX = "gtm";
 const MEMBER = "velo-libre";
 const SITE = "velo-libre.example";
 const ZONE = "velo-libre.example";
+/** The member's mailbox passwords: made here, only their hashes go in the tree (never in git). */
+const MAIL_PASS = { contact: randomBytes(15).toString("base64url"), tresorier: randomBytes(15).toString("base64url") };
+const mailHash = (pw: string) => {
+  const r = run("mkpasswd", ["-m", "yescrypt", "--stdin"], { input: `${pw}\n`, timeoutMs: 30_000 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return `{CRYPT}${r.stdout.trim()}`;
+};
 
 /** A small tree: Pulumi.lab-multi.yaml, members velo-libre (no VPS: guests take minutes) and globenet, their zones. */
 function makeTree(root: string, memberKeyPub: string): void {
@@ -117,7 +126,12 @@ function makeTree(root: string, memberKeyPub: string): void {
   for (const m of [MEMBER, "globenet"]) cpSync(join(REPO_ROOT, "members", m), join(root, "members", m), { recursive: true });
   rmSync(join(root, "members", MEMBER, "vps"), { recursive: true, force: true });
   const member = join(root, "members", MEMBER, "member.yaml");
-  writeFileSync(member, readFileSync(member, "utf8").replace(/^ssh_keys:\n(  - .*\n)+/m, `ssh_keys:\n  - ${memberKeyPub.trim()}\n`));
+  let text = readFileSync(member, "utf8").replace(/^ssh_keys:\n(  - .*\n)+/m, `ssh_keys:\n  - ${memberKeyPub.trim()}\n`);
+  // The mailboxes' hashes: of the test's own passwords.
+  const hashes = Object.entries(MAIL_PASS).map(([local, pw]) => [local, mailHash(pw)] as const);
+  for (const [local, h] of hashes) text = text.replace(new RegExp(`(- local: ${local}\\n(?:\\s+quota_mb: \\d+\\n)?\\s+password_hash: )"[^"]+"`), (_m, head: string) => `${head}"${h}"`);
+  if (!hashes.every(([, h]) => text.includes(h))) throw new Error("the member's mailboxes (contact, tresorier) were not found in its file");
+  writeFileSync(member, text);
   for (const z of [ZONE, "globenet.example"]) cpSync(join(REPO_ROOT, "zones", `${z}.yaml`), join(root, "zones", `${z}.yaml`));
   // Without the VPS, the names that point at it go too.
   const zone = join(root, "zones", `${ZONE}.yaml`);
@@ -216,6 +230,135 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     const keyOf = (a: string) => keys.find((l) => l.startsWith(`${a} `))?.split(" ")[2];
     expect(keyOf("192.0.2.10")).toBeTruthy();
     expect(keyOf("192.0.2.10")).not.toBe(keyOf("192.0.2.11"));
+  });
+
+  // ─── mail (issue 22): mail1's Postfix, Dovecot and OpenDKIM, ns1 serving the derived records ───
+  const MAIL1 = "192.0.2.25";
+  const MAIL_NAME = "mail1.globenet.example";
+  const swaks = (args: string[]) => {
+    const r = sh("swaks", ["--timeout", "20", ...args]);
+    return `${r.stdout}\n${r.stderr}`;
+  };
+  /** The subjects in a mailbox, read over IMAPS (TLS verified for mail1's name against the lab's mail CA); the password on stdin. */
+  const imapSubjects = (user: string, password: string) => {
+    const py = `
+import imaplib, socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+class C(imaplib.IMAP4_SSL):
+    def _create_socket(self, timeout):
+        return self.ssl_context.wrap_socket(socket.create_connection((sys.argv[2], 993), timeout), server_hostname=sys.argv[3])
+m = C(sys.argv[2], 993, ssl_context=ctx, timeout=15)
+try:
+    m.login(sys.argv[4], sys.stdin.read())
+except imaplib.IMAP4.error as e:
+    print("LOGIN-REFUSED", e); sys.exit(0)
+m.select("INBOX", readonly=True)
+_, ids = m.search(None, "ALL")
+for i in ids[0].split():
+    _, d = m.fetch(i, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    print(d[0][1].decode().strip())
+m.logout()
+`;
+    const r = run("/usr/bin/python3", ["-c", py, mailCaFile(labPaths(root)), MAIL1, MAIL_NAME, user], { input: password, timeoutMs: 30_000 });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout;
+  };
+  const untilSync = async (what: string, probe: () => boolean, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!probe()) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+
+  it("mail: mail1's daemons listen on its address only; swaks on port 25 delivers to the member's mailbox and an alias to both; IMAPS with the member's password sees it, a wrong one is refused", async () => {
+    needUp();
+    const listening = sh("ip", ["netns", "exec", `${PREFIX}-mail1`, "ss", "-Hltn"]).stdout;
+    for (const port of [25, 587, 465, 993]) expect(listening, String(port)).toMatch(new RegExp(`192\\.0\\.2\\.25:${port}\\b`));
+    expect(sh("ss", ["-Hltn"]).stdout).not.toMatch(/192\.0\.2\.25:25\b/);
+    const subject = `lab-multi-in-${process.pid}`;
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", `contact@${ZONE}`, "--h-Subject", subject])).toMatch(/250 2\.0\.0 Ok: queued/);
+    const alias = `lab-multi-alias-${process.pid}`;
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", `bureau@${ZONE}`, "--h-Subject", alias])).toMatch(/250 2\.0\.0 Ok: queued/);
+    await timed("mail: delivered and seen over IMAPS", () => untilSync("the message over IMAPS", () => imapSubjects(`contact@${ZONE}`, MAIL_PASS.contact).includes(`Subject: ${subject}`), 60_000));
+    await untilSync("the alias's copy in both mailboxes", () => imapSubjects(`contact@${ZONE}`, MAIL_PASS.contact).includes(alias) && imapSubjects(`tresorier@${ZONE}`, MAIL_PASS.tresorier).includes(alias), 60_000);
+    expect(imapSubjects(`contact@${ZONE}`, "not-the-password")).toMatch(/^LOGIN-REFUSED/);
+    expect(imapSubjects(`tresorier@${ZONE}`, MAIL_PASS.tresorier)).not.toContain(subject);
+  }, 180_000);
+
+  it("mail: relaying to an outside domain without login is refused, an unknown recipient too, in the SMTP dialogue", () => {
+    needUp();
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", "victim@example.net", "--quit-after", "RCPT"])).toMatch(/454 4\.7\.1 <victim@example\.net>: Relay access denied|554 5\.7\.1 <victim@example\.net>: Relay access denied/);
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", `nobody@${ZONE}`, "--quit-after", "RCPT"])).toMatch(/550 5\.1\.1 <nobody@velo-libre\.example>/);
+    // Submission without login is refused too.
+    expect(swaks(["--server", `${MAIL1}:587`, "--tls", "--from", `contact@${ZONE}`, "--to", "friend@example.net", "--quit-after", "RCPT"])).toMatch(/55\d 5\.7\.\d/);
+  });
+
+  it("mail: a message submitted on 587 with login is DKIM-signed by mail1, and the signature verifies against the TXT record ns1 serves (tampered, it fails)", async () => {
+    needUp();
+    const subject = `lab-multi-signed-${process.pid}`;
+    expect(swaks(["--server", `${MAIL1}:587`, "--tls", "--auth", "PLAIN", "--auth-user", `contact@${ZONE}`, "--auth-password", MAIL_PASS.contact, "--from", `contact@${ZONE}`, "--to", `tresorier@${ZONE}`, "--h-Subject", subject])).toMatch(/250 2\.0\.0 Ok: queued/);
+    const box = `/var/vmail/${ZONE}/tresorier/Maildir`;
+    let file = "";
+    await untilSync("the submitted message in tresorier's maildir", () => {
+      for (const d of ["new", "cur"]) {
+        for (const f of existsSync(join(box, d)) ? readdirSync(join(box, d)) : []) if (readFileSync(join(box, d, f), "utf8").includes(`Subject: ${subject}`)) file = join(box, d, f);
+      }
+      return file !== "";
+    }, 60_000);
+    const message = readFileSync(file, "utf8");
+    expect(message).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/simple; d=velo-libre\.example;\s*s=g1;/m);
+    // The key's public half as ns1 serves it (the zone's derived TXT, split in strings).
+    const txt = sh("dig", ["@192.0.2.53", "+short", "TXT", `g1._domainkey.${ZONE}`]).stdout.trim();
+    const value = [...txt.matchAll(/"([^"]*)"/g)].map((m) => m[1]).join("");
+    expect(value).toMatch(/^v=DKIM1; k=rsa; p=MII[A-Za-z0-9+/=]+$/);
+    const verify = (msg: string) => {
+      const py = `
+import sys, dkim
+msg = open(sys.argv[1], "rb").read()
+txt = sys.argv[2].encode()
+print("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt if name == b"g1._domainkey.velo-libre.example." else None) else "fail")
+`;
+      const tmp = join(root, "dkim-msg.eml");
+      writeFileSync(tmp, msg);
+      return sh("/usr/bin/python3", ["-c", py, tmp, value]).stdout.trim();
+    };
+    // Dovecot's LMTP added Return-Path and Delivered-To above the signature: dkim.verify reads the signed headers only.
+    expect(verify(message)).toBe("pass");
+    expect(verify(message.replace(`Subject: ${subject}`, "Subject: changed on the way"))).toBe("fail");
+  }, 120_000);
+
+  it("mail: ns1 serves the member domain's derived MX, SPF and DMARC records, and they parse", () => {
+    needUp();
+    const dig = (type: string, name: string) => sh("dig", ["@192.0.2.53", "+short", type, name]).stdout.trim();
+    expect(dig("MX", ZONE)).toBe(`10 ${MAIL_NAME}.`);
+    expect(dig("A", MAIL_NAME)).toBe(MAIL1);
+    const txt = dig("TXT", ZONE).split("\n").map((l) => [...l.matchAll(/"([^"]*)"/g)].map((m) => m[1]).join(""));
+    const spf = txt.filter((t) => t.startsWith("v=spf1"));
+    expect(spf).toEqual(["v=spf1 mx -all"]);
+    const dmarc = [...dig("TXT", `_dmarc.${ZONE}`).matchAll(/"([^"]*)"/g)].map((m) => m[1]).join("");
+    const tags = Object.fromEntries(dmarc.split(";").map((t) => t.trim()).filter(Boolean).map((t) => t.split("=") as [string, string]));
+    expect(tags).toMatchObject({ v: "DMARC1", p: "quarantine", adkim: "r", aspf: "r" });
+    expect(tags.rua).toMatch(/^mailto:[^@\s]+@globenet\.example$/);
+    expect(dig("SRV", `_submissions._tcp.${ZONE}`)).toBe(`0 1 465 ${MAIL_NAME}.`);
+  });
+
+  it("mail: no mailbox password in clear in the stack's state, the lab's logs, the mail host's files or a process's arguments", async () => {
+    needUp();
+    const stack = await openStack({ stack: "lab-multi", root });
+    const state = JSON.stringify(await stack.exportStack());
+    expect(state).toContain("globenet:mail:DkimKey");
+    const logs = readdirSync(labPaths(root).log).map((f) => readFileSync(join(labPaths(root).log, f), "utf8")).join("\n");
+    const mailFiles = sh("grep", ["-rIl", "--", MAIL_PASS.contact, "/etc/globenet/mail", "/etc/postfix", "/etc/dovecot", "/var/spool/postfix/pid"]).stdout;
+    const argv = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map((d) => { try { return readFileSync(`/proc/${d}/cmdline`, "utf8"); } catch { return ""; } }).join("\n");
+    for (const pw of Object.values(MAIL_PASS)) {
+      expect(state.includes(pw)).toBe(false);
+      expect(logs.includes(pw)).toBe(false);
+      expect(argv.includes(pw)).toBe(false);
+    }
+    expect(mailFiles).toBe("");
+    // The DKIM private key neither: the state holds the public half only.
+    expect(state).not.toMatch(/PRIVATE KEY/);
   });
 
   /** One of the lab's daemons, by name, with the lab's paths (to stop and start it). */

@@ -9,6 +9,8 @@ interface Seen {
   inputs?: Record<string, unknown>;
   custom: boolean;
   resource: pulumi.Resource;
+  /** The names of what it depends on (opts.dependsOn). */
+  dependsOn: string[];
 }
 
 const seen: Seen[] = [];
@@ -24,6 +26,8 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
           const state: Record<string, unknown> = { ...args.inputs };
           // Mocks ignore additionalSecretOutputs: a secret output must be made secret here.
           if (args.type === "globenet:db:Database") state.password = pulumi.secret("mock-password-0123456789abcdef");
+          // Made on the mail host in an apply: a public half of the right shape, distinct per key.
+          if (args.type === "globenet:mail:DkimKey") state.publicKey = `MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${Buffer.from(args.name).toString("base64").replace(/=/g, "")}${"A".repeat(300)}IDAQAB`;
           outputs.set(`${args.type}::${args.name}`, state);
           return { id: `${args.name}-id`, state };
         },
@@ -45,12 +49,16 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
         inputs: args.props as Record<string, unknown>,
         custom: args.resource instanceof pulumi.CustomResource,
         resource: args.resource,
+        dependsOn: ([] as unknown[]).concat(args.opts.dependsOn ?? []).map((r) => (r as { __name?: string }).__name ?? "?"),
       });
       return undefined;
     });
       return program();
     });
     result = outs as Record<string, unknown>;
+    // The primary's zone set waits for the DKIM keys' outputs (the zones carry their TXT): its
+    // registration reaches the mocks a few turns after the program returned.
+    for (let i = 0; i < 100 && !outputs.has("globenet:files:FileSet::ns1-bind"); i++) await new Promise((r) => setTimeout(r, 20));
   });
 
   const names = (type: string) => seen.filter((s) => s.type === type).map((s) => s.name).sort();
@@ -89,9 +97,9 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
   });
 
   it("makes one file set per daemon and host, under its server component", () => {
-    expect(names("globenet:files:FileSet")).toEqual(["ns1-bind", "ns2-bind", "web1-apache2", "web1-php8.2", "web1-www"]);
+    expect(names("globenet:files:FileSet")).toEqual(["mail1-mail", "ns1-bind", "ns2-bind", "web1-apache2", "web1-php8.2", "web1-www"]);
     const kinds = Object.fromEntries(seen.filter((s) => s.type === "globenet:files:FileSet").map((s) => [s.name, s.inputs?.kind]));
-    expect(kinds).toEqual({ "ns1-bind": "bind-primary", "ns2-bind": "bind-secondary", "web1-apache2": "apache2", "web1-php8.2": "php-fpm", "web1-www": "www" });
+    expect(kinds).toEqual({ "mail1-mail": "mail", "ns1-bind": "bind-primary", "ns2-bind": "bind-secondary", "web1-apache2": "apache2", "web1-php8.2": "php-fpm", "web1-www": "www" });
     expect(seen.find((s) => s.name === "web1-apache2")?.parentType).toBe("globenet:web:WebServer");
     expect(seen.find((s) => s.name === "ns1-bind")?.parentType).toBe("globenet:dns:DnsServer");
   });
@@ -100,6 +108,36 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     const bind = outputs.get("globenet:files:FileSet::ns1-bind") as { files: Record<string, string> };
     expect(Object.keys(bind.files)).toContain("zones/velo-libre.example.zone");
     expect(bind.files["zones/velo-libre.example.zone"]).toContain("@@GLOBENET_SERIAL@@");
+  });
+
+  it("the mail host: a MailServer on mail1, one DKIM key per mail domain made there, the mail set after the keys, each key's TXT appended to its zone on ns1", () => {
+    expect(names("globenet:mail:MailServer")).toEqual(["mail1"]);
+    expect(names("globenet:mail:DkimKey")).toEqual(["mail1-dkim-velo-libre.example"]);
+    const key = seen.find((s) => s.type === "globenet:mail:DkimKey");
+    expect(key?.parentType).toBe("globenet:mail:MailServer");
+    expect(key?.inputs).toMatchObject({ selector: "g1", domain: "velo-libre.example", archiveDir: "/var/backups/globenet-archive", target: { name: "mail1", address: "192.0.2.25" } });
+    const set = seen.find((s) => s.name === "mail1-mail");
+    expect(set?.parentType).toBe("globenet:mail:MailServer");
+    // OpenDKIM's key table names the key: the key exists before the set goes live.
+    expect(set?.dependsOn).toEqual(["mail1-dkim-velo-libre.example"]);
+    const files = (outputs.get("globenet:files:FileSet::mail1-mail") as { files: Record<string, string> }).files;
+    expect(files["postfix/maps/mailboxes"]).toBe("contact@velo-libre.example velo-libre.example/contact/\ntresorier@velo-libre.example velo-libre.example/tresorier/\n");
+    expect(files["postfix/maps/aliases"]).toContain("bureau@velo-libre.example contact@velo-libre.example, tresorier@velo-libre.example\n");
+    expect(files["opendkim/globenet-keytable"]).toBe("g1._domainkey.velo-libre.example velo-libre.example:g1:/etc/globenet/mail/dkim/g1/velo-libre.example.private\n");
+    // The prod paths and the fixed vmail uid; the member's hash only in Dovecot's users file.
+    expect(files["dovecot/dovecot.conf"]).toContain("first_valid_uid = 5000\n");
+    expect(files["dovecot/dovecot.conf"]).toContain("mail_location = maildir:/var/vmail/%d/%n/Maildir\n");
+    expect(Object.entries(files).filter(([, c]) => c.includes("$argon2id$")).map(([p]) => p)).toEqual(["dovecot/globenet-users"]);
+    // The DKIM record: the key's output, split in 255-byte strings, relative to the zone's origin.
+    const zone = (outputs.get("globenet:files:FileSet::ns1-bind") as { files: Record<string, string> }).files["zones/velo-libre.example.zone"] as string;
+    const mock = `MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${Buffer.from("mail1-dkim-velo-libre.example").toString("base64").replace(/=/g, "")}${"A".repeat(300)}IDAQAB`;
+    const txt = `v=DKIM1; k=rsa; p=${mock}`;
+    expect(zone).toContain(`g1._domainkey IN TXT   ( ; derived: DKIM key g1 of velo-libre.example, made on mail1\n`);
+    const strings = [...zone.slice(zone.indexOf("g1._domainkey")).matchAll(/"([^"]*)"/g)].map((m) => m[1]).slice(0, 2);
+    expect(strings.join("")).toBe(txt);
+    expect(strings[0]).toHaveLength(255);
+    // The derived MX, SPF and DMARC of the data are in the same file.
+    expect(zone).toMatch(/^@\s+IN MX\s+10 mail1\.globenet\.example\./m);
   });
 
   it("keeps database passwords secret and carries no key material in any input", async () => {

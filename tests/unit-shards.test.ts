@@ -12,7 +12,7 @@ import { freshSshPublicKey } from "../lib/bench/synthetic";
 import { parse } from "yaml";
 import { execFileSync } from "node:child_process";
 import { childPipeline } from "../lib/ci/shard-pipeline";
-import { runCli } from "./helpers/data-tree";
+import { errorsOf, inventoryWithMailHost, runCli } from "./helpers/data-tree";
 
 /** Sharded stacks' pure rule (lib/model/shards.ts) and validate's refusals (lib/check/shards.ts). */
 
@@ -195,4 +195,18 @@ describe("npm run shards", () => {
     expect(preview.status).toBe(2);
     expect(preview.stderr).toContain("stack bench is sharded: name one shard with --shard (one, two)");
   }, 120_000);
+});
+
+describe("a mail host shares the DNS primary's shard", () => {
+  const withShards = (shards: string) => inventoryWithMailHost().replace("    hosts:\n", `    shards:\n${shards}    hosts:\n`);
+
+  it("apart from the primary, it is refused at its listing (the zones publish its DKIM keys)", () => {
+    const errs = errorsOf({ "Pulumi.test.yaml": withShards("      one: { hosts: [web1, ns1, ns2, hv1] }\n      two: { hosts: [mx1] }\n") });
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(/^Pulumi\.test\.yaml:\d+:\d+ .*mail host "mx1" is in shard two, the dns-primary "ns1" in one: the zones publish the DKIM keys/);
+  });
+
+  it("beside the primary, it is accepted", () => {
+    expect(errorsOf({ "Pulumi.test.yaml": withShards("      one: { hosts: [web1, ns1, ns2, mx1] }\n      two: { hosts: [hv1] }\n") })).toEqual([]);
+  });
 });

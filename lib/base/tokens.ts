@@ -11,6 +11,7 @@ export const COMPONENT_TOKENS = {
   webServer: "globenet:web:WebServer",
   dnsServer: "globenet:dns:DnsServer",
   backups: "globenet:backup:Backups",
+  mailServer: "globenet:mail:MailServer",
 } as const;
 
 /** Custom resources: each is served by the globenet provider (provider/registry.ts). */
@@ -25,6 +26,7 @@ export const RESOURCE_TOKENS = {
   backupRepository: "globenet:backup:Repository",
   transferKey: "globenet:dns:TransferKey",
   alertBridge: "globenet:monitor:AlertBridge",
+  dkimKey: "globenet:mail:DkimKey",
 } as const;
 
 /** The bench's trivial resource, served only by the provider's dry mode (provider/dry-run.ts). */

@@ -114,7 +114,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   const mail = checkMail(ctx, checkMailHost(ctx));
   const records = [...deriveRecords(ctx, { claims, sites, vps, hosts, nameservers: nameservers(hosts, dns), refused }), ...deriveMailRecords(ctx, mail, hosts)];
   const placed = [...records, ...deriveCaa(ctx, claims, records)];
-  checkMailCollisions(ctx, placed);
+  checkMailCollisions(ctx, placed, mail);
   checkZoneRecords(ctx, placed);
   checkDnsRules(ctx, placed);
   checkCaa(ctx, claims, placed);

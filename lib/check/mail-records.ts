@@ -62,8 +62,23 @@ const TXT_KINDS: Array<[RegExp, string]> = [
 ];
 const txtKind = (r: ModelRecord) => (r.type === "TXT" ? TXT_KINDS.find(([re]) => re.test(r.value))?.[1] : undefined);
 
-/** A hand-written MX, SRV, SPF, DMARC or TLS-RPT record where mail derives one. */
-export function checkMailCollisions(ctx: Ctx, placed: PlacedRecord[]): void {
+/**
+ * A hand-written MX, SRV, SPF, DMARC or TLS-RPT record where mail derives one, and any
+ * hand-written record at a mail domain's DKIM name (<selector>._domainkey.<domain>), whose TXT
+ * the apply publishes from the key made on the mail host.
+ */
+export function checkMailCollisions(ctx: Ctx, placed: PlacedRecord[], domains: MailDomainModel[] = []): void {
+  const selector = ctx.inventory.value.mail.dkim_selector;
+  const dkim = new Map(domains.map((d) => [`${d.zone}\u0000${relativeName(`${selector}._domainkey.${d.domain}`, d.zone)}`, d]));
+  for (const p of placed) {
+    const d = p.record.origin === "file" ? dkim.get(`${p.zone}\u0000${p.record.name}`) : undefined;
+    if (!d) continue;
+    const fqdn = absoluteName(p.record.name, p.zone);
+    ctx.report.at(p.src, p.path, {
+      en: `collides with the DKIM record the apply publishes at ${fqdn} from the key made on the mail host for mail of ${d.domain} (${d.file}): remove it`,
+      fr: `entre en collision avec l'enregistrement DKIM que l'application publie en ${fqdn} depuis la clé créée sur l'hôte de courriel pour le courriel de ${d.domain} (${d.file}) : retirez-le`,
+    });
+  }
   const derived = new Map<string, PlacedRecord>();
   const keyOf = (p: PlacedRecord) => {
     const kind = p.record.type === "TXT" ? txtKind(p.record) : p.record.type === "MX" || p.record.type === "SRV" ? p.record.type : undefined;

@@ -25,14 +25,6 @@ export function checkMailHost(ctx: Ctx): string | undefined {
       fr: `un seul hôte peut avoir le rôle mail pour l'instant, il y en a ${hosts.length} (${hosts.join(", ")}) (gardez-le sur un seul ; un second MX n'existe pas encore)`,
     });
   }
-  if (hosts[0]) {
-    // Until the mail host's daemons are deployed by this repository (issue 22), a derived MX would
-    // send members' mail to a host that may not take it: say so on every validate.
-    ctx.report.warnAt(ctx.inventory.src, invPath(ctx, "hosts", hosts[0], "roles"), {
-      en: `host ${hosts[0]} has the mail role, but this repository does not deploy Postfix and Dovecot yet: the MX, SPF and DMARC records of members' mail domains point at it (make sure it takes their mail by hand until then)`,
-      fr: `l'hôte ${hosts[0]} a le rôle mail, mais ce dépôt ne déploie pas encore Postfix et Dovecot : les enregistrements MX, SPF et DMARC des domaines de courriel des membres le désignent (assurez-vous qu'il reçoit leur courrier à la main d'ici là)`,
-    });
-  }
   return hosts[0];
 }
 

@@ -6,7 +6,8 @@ import { hostsWithRole } from "./hosts";
  * write one object: every host is in exactly one shard (its host-wide file sets — Apache's
  * vhosts, BIND's zones… — are then declared by that shard alone), and the DNS primary shares
  * its shard with every secondary (the zone transfer key is made by the primary's copy and
- * handed to the secondaries' inside one program).
+ * handed to the secondaries' inside one program) and every mail host (its DKIM keys' public
+ * halves go into the primary's zone files).
  */
 export function checkShards(ctx: Ctx): void {
   const shards = ctx.inventory.value.shards;
@@ -49,6 +50,15 @@ export function checkShards(ctx: Ctx): void {
     ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), {
       en: `dns-secondary "${s}" is in shard ${theirs}, the dns-primary "${primary}" in ${home}: the zone transfer key goes from the primary's copy to the secondaries' in one stack (put ${s} in shard ${home})`,
       fr: `le dns-secondary « ${s} » est dans le fragment ${theirs}, le dns-primary « ${primary} » dans ${home} : la clé de transfert de zones passe de la copie du primaire à celles des secondaires dans une même pile (mettez ${s} dans le fragment ${home})`,
+    });
+  }
+  for (const m of hostsWithRole(ctx, "mail")) {
+    const theirs = where.get(m);
+    if (theirs === undefined || theirs === home) continue;
+    const i = (shards[theirs]?.hosts ?? []).indexOf(m);
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), {
+      en: `mail host "${m}" is in shard ${theirs}, the dns-primary "${primary}" in ${home}: the zones publish the DKIM keys made on the mail host, known only inside one stack (put ${m} in shard ${home})`,
+      fr: `l'hôte de messagerie « ${m} » est dans le fragment ${theirs}, le dns-primary « ${primary} » dans ${home} : les zones publient les clés DKIM faites sur l'hôte de messagerie, connues dans une seule pile (mettez ${m} dans le fragment ${home})`,
     });
   }
 }

@@ -38,6 +38,8 @@ export const GUARD_DECISIONS: Record<ResourceToken, LossKind | { noLoss: string 
   [RESOURCE_TOKENS.backupRepository]: { what: "backup repository (a host's history)", folder: "backups", ext: "" },
   [RESOURCE_TOKENS.backupClient]: { noLoss: "the schedule and configuration of a host's backups, rendered from the data; its key and passphrase stay on the host" },
   [RESOURCE_TOKENS.alertBridge]: { noLoss: "the alert bridge's unit and GitLab token file on the monitor host, written again from the data and the stack's secret by the next apply" },
+  // Its delete moves the key to the archive folder on the mail host: never destroyed.
+  [RESOURCE_TOKENS.dkimKey]: { noLoss: "a domain's DKIM key, moved to the mail host's archive folder by its delete (a new selector's key signs from the same apply)" },
   [RESOURCE_TOKENS.transferKey]: { noLoss: "the TSIG key of zone transfers, made again at the next apply (the secondaries keep serving what they have meanwhile)" },
 };
 

@@ -74,6 +74,8 @@ export interface LabDaemon {
   running(): Promise<Running | undefined>;
   /** Starts it; resolves with its PID once it answers. Notes go to `note`. */
   start(note: (s: string) => void): Promise<number>;
+  /** Started after the apply, which writes its configuration (the mail host's daemons: lib/lab/mail.ts). */
+  afterApply?: boolean;
   /** How long SIGTERM may take, and whether SIGKILL may follow. */
   graceMs: number;
   killAfterGrace: boolean;

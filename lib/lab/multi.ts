@@ -42,6 +42,8 @@ import { LabError, run, say, secs, step, why } from "../base/proc";
 import { mustStayOnMachine } from "./reach";
 import { LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter } from "./monitoring";
 import { PORTS } from "../model/monitoring";
+import { mailPublicName } from "../model/mail";
+import { mailDaemons } from "./mail";
 
 export const MULTI_STACK = "lab-multi";
 /** The lab's namespaces and links: gn-web1, gn-bridge, gn-lab … (tests use prefixes of their own). */
@@ -199,6 +201,9 @@ export function multiDaemons(f: MultiFacts): LabDaemon[] {
   }
   const db = with_("db")[0];
   if (db) out.push(mariadb(f.ctx, placeOf(f, db.name)));
+  // Postfix, Dovecot and OpenDKIM in the mail host's namespace, started after the apply (lib/lab/mail.ts).
+  const mail = with_("mail")[0];
+  if (mail) out.push(...mailDaemons(f.ctx.paths, placeOf(f, mail.name), mailPublicName(f.model.inventory, f.model.hosts, mail.name)));
   // One libvirtd for every hypervisor, in the first one's namespace: two would each need their
   // own /etc/libvirt, /var/lib/libvirt, /run/libvirt and QEMU set-up (docs: "Multi-host lab").
   const hv = with_("hypervisor")[0];
@@ -327,19 +332,21 @@ export async function multiInfra(o: { root: string; skipPackages?: boolean; pref
   const daemons = multiDaemons(facts);
   const t = Date.now();
   say(`daemons, each in its host's namespaces (PIDs of those the lab starts go to ${p.run}/)`);
-  for (const d of daemons) {
-    const r = (await step(`${d.name} on ${d.where}`, () => ensureDaemon(p, d))).value;
-    say(`  ${d.name}: ${r.how}${r.pid ? ` (pid ${r.pid})` : ""}`);
-    // One started by someone else runs in this machine's namespace (or another host's), not where the inventory says.
-    if (r.how === "not the lab's, already running") throw new LabError(`${d.name} already runs on this machine${r.pid ? ` (pid ${r.pid})` : ""}, not started by the multi-host lab: it would answer for the wrong host`, "stop it by its PID (or npm run lab -- down for the single lab's), then run npm run lab -- --topology multi again");
-    for (const n of r.notes) say(`  ${d.name}: ${n}`);
-  }
+  for (const d of daemons.filter((x) => !x.afterApply)) await startDaemon(p, d);
   const login = await step("deploy login on every host: ssh to its address + sudo -n", () => checkDeployLogins(p, facts));
   for (const l of login.value) say(`  ${l}`);
   phases.push(["daemons up", Date.now() - t, daemons.map((d) => d.name).join(", ")]);
   const hv = facts.hosts.filter((h) => h.roles.includes("hypervisor"));
   if (hv.length > 1) say(`  note: ${hv.map((h) => h.name).join(" and ")} share one libvirtd, in ${hv[0]?.name}'s namespace: their guests all run there (each hypervisor has its own sshd and address)`);
   return { facts, daemons, phases };
+}
+
+async function startDaemon(p: LabPaths, d: LabDaemon): Promise<void> {
+  const r = (await step(`${d.name} on ${d.where}`, () => ensureDaemon(p, d))).value;
+  say(`  ${d.name}: ${r.how}${r.pid ? ` (pid ${r.pid})` : ""}`);
+  // One started by someone else runs in this machine's namespace (or another host's), not where the inventory says.
+  if (r.how === "not the lab's, already running") throw new LabError(`${d.name} already runs on this machine${r.pid ? ` (pid ${r.pid})` : ""}, not started by the multi-host lab: it would answer for the wrong host`, "stop it by its PID (or npm run lab -- down for the single lab's), then run npm run lab -- --topology multi again");
+  for (const n of r.notes) say(`  ${d.name}: ${n}`);
 }
 
 export interface MultiUpOptions {
@@ -356,7 +363,7 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
   ensureLabDirs(p);
   const single = singleLabRunning(p);
   if (single.length) throw new LabError(`the single-address lab runs (${single.join(", ")}): both topologies use the same Apache, MariaDB and BIND files`, "npm run lab -- down first, then npm run lab (or keep the single-address lab: npm run lab -- --topology single)");
-  const { facts, phases } = await multiInfra(o);
+  const { facts, daemons, phases } = await multiInfra(o);
   everyHostOnTheLabLink(facts, `the apply of stack ${MULTI_STACK}`);
   const web = facts.hosts.find((h) => h.roles.includes("web"));
   const eng = await step(`engine: Pulumi CLI and stack ${MULTI_STACK}`, () => openLabStackNamed(MULTI_STACK, o.root));
@@ -376,6 +383,17 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
   }
   const seen = await watch.stop();
   phases.push(["apply", Date.now() - tApply, up ? Object.entries(up.summary.resourceChanges ?? {}).map(([k, n]) => `${k} ${n}`).join(", ") : "failed"]);
+  // The mail host's daemons, now that the apply wrote their configuration.
+  const after = daemons.filter((d) => d.afterApply);
+  if (!failure && after.length) {
+    const t = Date.now();
+    try {
+      for (const d of after) await startDaemon(p, d);
+      phases.push(["mail daemons", Date.now() - t, after.map((d) => d.name).join(", ")]);
+    } catch (e) {
+      failure = e instanceof LabError ? e : new LabError(String(e));
+    }
+  }
   const hv = facts.hosts.find((h) => h.roles.includes("hypervisor"));
   const sshTargets = facts.model.vps.flatMap((v) => (v.status === "active" && v.network.type === "user" ? [{ domain: v.domain, port: v.network.sshForwardPort }] : []));
   if (!failure && sshTargets.length && hv) {

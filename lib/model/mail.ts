@@ -1,3 +1,4 @@
+import { relativeName } from "./dns-names";
 import type { MailDomainModel, Model } from "./types";
 
 /**
@@ -119,6 +120,22 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
     dkimSelector: inv.mail.dkim_selector,
     paths: { ...MAIL_PATHS, ...over.paths },
   };
+}
+
+/**
+ * The vmail user's uid and gid on the mail host, fixed so restored maildirs and a rebuilt host
+ * keep their owner (the mail file set makes the user: provider/scripts/file-set/file-set.sh
+ * VMAIL_UID, the same number).
+ */
+export const VMAIL_UID = 5000;
+
+/** Each mail domain's DKIM TXT record: where it goes (zone, owner relative to it) for the mail host's selector. */
+export function dkimRecordPlaces(model: Model, host: string): { domain: string; zone: string; name: string }[] {
+  const sel = model.inventory.mail.dkim_selector;
+  return model.mail
+    .filter((d) => d.mailHost === host && d.status !== "departed")
+    .map((d) => ({ domain: d.domain, zone: d.zone, name: relativeName(`${sel}._domainkey.${d.domain}`, d.zone) }))
+    .sort((a, b) => (a.domain < b.domain ? -1 : 1));
 }
 
 /** Where a domain's DKIM private key is on the mail host. */

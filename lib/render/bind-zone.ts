@@ -30,14 +30,7 @@ export function renderZone(zone: ZoneModel, serial: number | typeof SERIAL_TOKEN
   const lines = [...apexNs, ...records];
   const ownerWidth = Math.min(MAX_OWNER_COLUMN, Math.max(...lines.map((l) => l.owner.length)));
   const ttlWidth = Math.max(0, ...lines.map((l) => l.ttl.length));
-  const layout = (l: RecordLine): string => {
-    const head = `${l.owner.padEnd(ownerWidth)} ${ttlWidth > 0 ? `${l.ttl.padEnd(ttlWidth)} ` : ""}IN ${l.type.padEnd(5)} `;
-    const comment = l.comment ? ` ; ${l.comment}` : "";
-    if (l.rdata.length === 1) return `${head}${l.rdata[0]}${comment}`;
-    // Several character-strings: one per line inside parentheses, aligned under the first.
-    const indent = " ".repeat(head.length + 2);
-    return [`${head}(${comment}`, ...l.rdata.map((s, i) => `${indent}${s}${i === l.rdata.length - 1 ? " )" : ""}`)].join("\n");
-  };
+  const layout = (l: RecordLine) => layoutLine(l, ownerWidth, ttlWidth);
   return renderTemplate("zone", {
     notice: lineComment(generatedNotice(zone.file)),
     origin: zoneDomainName(`${zone.name}.`),
@@ -53,6 +46,24 @@ export function renderZone(zone: ZoneModel, serial: number | typeof SERIAL_TOKEN
     },
     records: lines.map(layout),
   });
+}
+
+function layoutLine(l: RecordLine, ownerWidth: number, ttlWidth: number): string {
+  const head = `${l.owner.padEnd(ownerWidth)} ${ttlWidth > 0 ? `${l.ttl.padEnd(ttlWidth)} ` : ""}IN ${l.type.padEnd(5)} `;
+  const comment = l.comment ? ` ; ${l.comment}` : "";
+  if (l.rdata.length === 1) return `${head}${l.rdata[0]}${comment}`;
+  // Several character-strings: one per line inside parentheses, aligned under the first.
+  const indent = " ".repeat(head.length + 2);
+  return [`${head}(${comment}`, ...l.rdata.map((s, i) => `${indent}${s}${i === l.rdata.length - 1 ? " )" : ""}`)].join("\n");
+}
+
+/**
+ * Records whose value is known only at apply (a mail domain's DKIM TXT, from the key made on
+ * the mail host), as lines the DNS server's component appends to the zone file renderZone made:
+ * the same escaping, splitting and layout, owner names relative to the zone's $ORIGIN.
+ */
+export function renderAppendedRecords(records: ModelRecord[]): string {
+  return records.map((r) => `${layoutLine(recordLine(r), 0, 0)}\n`).join("");
 }
 
 interface RecordLine {

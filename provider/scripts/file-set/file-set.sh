@@ -633,6 +633,27 @@ reload_if_running_monitoring() {
 # /etc/opendkim.conf become links into the set (the originals kept as <file>.pre-globenet).
 MAIL_MAPS=(domains mailboxes aliases senders)
 MAIL_LINKS=(/etc/postfix/main.cf:postfix/main.cf /etc/postfix/master.cf:postfix/master.cf /etc/dovecot/dovecot.conf:dovecot/dovecot.conf /etc/opendkim.conf:opendkim/opendkim.conf)
+# The mailboxes' owner, fixed so a restored maildir or a rebuilt host keeps its files' owner:
+# lib/model/mail.ts VMAIL_UID (the same number; tests/unit-mail-server.test.ts compares them).
+VMAIL_UID=5000
+VMAIL_DIR=/var/vmail
+ensure_vmail() {
+  local u g
+  u=$(getent passwd vmail | cut -d: -f3) || true
+  g=$(getent group vmail | cut -d: -f3) || true
+  if [ -z "$g" ]; then
+    if getent group "$VMAIL_UID" > /dev/null; then say "gid $VMAIL_UID is $(getent group "$VMAIL_UID" | cut -d: -f1)'s on this host: the vmail group needs it (free it, then apply again)"; return 2; fi
+    groupadd --system --gid "$VMAIL_UID" vmail
+  elif [ "$g" != "$VMAIL_UID" ]; then say "the vmail group has gid $g here, not $VMAIL_UID: change it (groupmod -g $VMAIL_UID vmail) and the maildirs' group, then apply again"; return 2; fi
+  if [ -z "$u" ]; then
+    if getent passwd "$VMAIL_UID" > /dev/null; then say "uid $VMAIL_UID is $(getent passwd "$VMAIL_UID" | cut -d: -f1)'s on this host: the vmail user needs it (free it, then apply again)"; return 2; fi
+    useradd --system --uid "$VMAIL_UID" --gid vmail --home-dir "$VMAIL_DIR" --no-create-home --shell /usr/sbin/nologin vmail
+  elif [ "$u" != "$VMAIL_UID" ]; then say "the vmail user has uid $u here, not $VMAIL_UID: change it (usermod -u $VMAIL_UID vmail) and the maildirs' owner, then apply again"; return 2; fi
+  if [ -L "$VMAIL_DIR" ]; then say "$VMAIL_DIR is a symbolic link: the maildirs' root must be a folder"; return 2; fi
+  install -d -o vmail -g vmail -m 0700 -- "$VMAIL_DIR"
+  chown vmail:vmail -- "$VMAIL_DIR"
+  chmod 0700 -- "$VMAIL_DIR"
+}
 precheck_mail() {
   local t
   for t in postfix postmap postconf dovecot doveconf doveadm opendkim; do
@@ -664,6 +685,8 @@ check_mail() {
 }
 wire_mail() {
   local l live rel
+  # OpenDKIM's socket folder in Postfix's queue (lib/render/mail.ts opendkimRun): Postfix's smtpd reaches it as group postfix.
+  install -d -o opendkim -g postfix -m 0750 /var/spool/postfix/opendkim
   for l in "${MAIL_LINKS[@]}"; do
     live=${l%%:*} rel=${l#*:}
     install -d -m 0755 -- "$(dirname -- "$live")"
@@ -929,6 +952,8 @@ do_apply() {
   case "$gen" in '') say "apply needs a generation"; exit 2 ;; esac
   parse_takeover "$@"
   "precheck_$k"
+  # Before anything changes: Dovecot delivers as this user into this folder (never by check).
+  if [ "$k" = mail ]; then ensure_vmail || exit 2; fi
   # Made when missing, never chmod-ed: install -d on /etc/bind would reset Debian's mode.
   [ -d "$(dirname -- "$root")" ] || install -d -m 0755 -- "$(dirname -- "$root")"
   lock

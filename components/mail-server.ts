@@ -1,0 +1,42 @@
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TOKENS } from "../lib/base/tokens";
+import { dkimRecordValue } from "../lib/model/mail";
+import { DkimKey } from "./dkim-key";
+import { FileSet } from "./file-set";
+import type { Target } from "./target";
+
+export interface MailServerArgs {
+  target: Target;
+  /** The mail set's files (lib/render/mail.ts mailSetFiles of the plan with MAIL_PATHS). */
+  files: Record<string, string>;
+  /** The mail domains this host signs for: one DKIM key each. */
+  domains: string[];
+  /** The inventory's mail.dkim_selector (a new one is a rotation: new keys, the old ones archived). */
+  selector: string;
+  /** Where a removed key is moved (the inventory's archive_dir). */
+  archiveDir: string;
+}
+
+/**
+ * The mail host (docs/architecture.md, "Mail"): one DKIM key per hosted mail domain, made on
+ * the host, then Postfix's, Dovecot's and OpenDKIM's files as one checked file set (whose apply
+ * also makes the vmail user with its fixed uid and the maildirs' root). `dkim` holds each
+ * domain's TXT value from its key's public half, for the zones (index.ts hands them to the
+ * primary name server).
+ */
+export class MailServer extends pulumi.ComponentResource {
+  /** Domain → the DKIM TXT record's value (v=DKIM1; k=rsa; p=…). */
+  readonly dkim: Record<string, pulumi.Output<string>> = {};
+
+  constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT_TOKENS.mailServer, name, {}, opts);
+    const keys = args.domains.map((domain) => {
+      const key = new DkimKey(`${name}-dkim-${domain}`, { target: args.target, selector: args.selector, domain, archiveDir: args.archiveDir }, { parent: this });
+      this.dkim[domain] = key.publicKey.apply(dkimRecordValue);
+      return key;
+    });
+    // OpenDKIM's key table names the keys: they exist before the set that names them goes live.
+    new FileSet(`${name}-mail`, { target: args.target, kind: "mail", files: args.files }, { parent: this, dependsOn: keys });
+    this.registerOutputs({ dkim: this.dkim });
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The lab's mail host (issue 22; docs/architecture.md, "Mail" and "Multi-host lab"): Postfix,
+ * Dovecot and OpenDKIM started by hand (no systemd) in the mail host's namespace, after the
+ * apply has written their file set (as a package's daemons start once configured); later
+ * applies reload them through the set's own reload. The certificate for the mail host's public
+ * name is the lab's interim: made by a lab CA of its own (.lab/mail-ca/ca.pem, for clients'
+ * --cacert), not by pebble (why, and what is left: docs, "Mail").
+ */
+import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { LabError, livePid, run } from "../base/proc";
+import { MAIL_PATHS } from "../model/mail";
+import { opendkimRun } from "../render/mail";
+import type { LabDaemon, Place } from "./daemons";
+import type { LabPaths } from "./paths";
+
+/** Debian's Postfix master pid and Dovecot's (its base_dir is MAIL_PATHS.dovecotBaseDir). */
+const POSTFIX_PID = `${MAIL_PATHS.queueDir}/pid/master.pid`;
+const DOVECOT_PID = `${MAIL_PATHS.dovecotBaseDir}/master.pid`;
+
+/** The lab's mail CA: clients of the lab trust it for the mail host's name (curl --cacert, imaplib). */
+export function mailCaFile(p: LabPaths): string {
+  return join(p.lab, "mail-ca", "ca.pem");
+}
+
+function openssl(args: string[], what: string): void {
+  const r = run("openssl", args, { timeoutMs: 60_000 });
+  if (r.status !== 0) throw new LabError(`openssl failed making ${what}: ${r.stderr.trim()}`);
+}
+
+/**
+ * The certificate Postfix and Dovecot present for `publicName`, signed by the lab's mail CA
+ * (made once, kept in .lab/mail-ca/), at MAIL_PATHS.tlsCert and tlsKey (the key root's 0600).
+ * Made again when missing or for another name.
+ */
+export function ensureMailCert(p: LabPaths, publicName: string): string[] {
+  const dir = dirname(mailCaFile(p));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = mailCaFile(p);
+  const caKey = join(dir, "ca.key");
+  const notes: string[] = [];
+  if (!existsSync(ca) || !existsSync(caKey)) {
+    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=Globenet lab mail CA", "-keyout", caKey, "-out", ca, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], "the lab's mail CA");
+    notes.push(`lab mail CA made: ${ca}`);
+  }
+  const cert = MAIL_PATHS.tlsCert;
+  const key = MAIL_PATHS.tlsKey;
+  const current = existsSync(cert) ? run("openssl", ["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout : "";
+  if (existsSync(key) && current.includes(`DNS:${publicName}`) && run("openssl", ["verify", "-CAfile", ca, cert]).status === 0) return notes;
+  mkdirSync(dirname(cert), { recursive: true, mode: 0o755 });
+  const csr = join(dir, "mail.csr");
+  const ext = join(dir, "mail.ext");
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${publicName}`, "-keyout", key, "-out", csr], "the mail host's key");
+  writeFileSync(ext, `subjectAltName=DNS:${publicName}\nextendedKeyUsage=serverAuth\n`);
+  openssl(["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "30", "-extfile", ext, "-out", cert], `the certificate of ${publicName}`);
+  // Postfix and Dovecot read it as root before they drop privileges.
+  run("chmod", ["0600", key]);
+  run("chmod", ["0644", cert]);
+  notes.push(`certificate for ${publicName} from the lab mail CA (interim: not from pebble)`);
+  return notes;
+}
+
+/** OpenDKIM's socket folder, in Postfix's queue (Postfix's smtpd reaches it as group postfix). */
+function ensureOpendkimRunDir(): void {
+  const dir = opendkimRun(MAIL_PATHS).dir;
+  mkdirSync(dir, { recursive: true });
+  const uid = Number(run("id", ["-u", "opendkim"]).stdout.trim());
+  const gid = Number(run("getent", ["group", "postfix"]).stdout.split(":")[2]);
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new LabError("no opendkim user or postfix group on this machine", "install opendkim and postfix (scripts/ensure-debs.sh)");
+  chownSync(dir, uid, gid);
+  run("chmod", ["0750", dir]);
+}
+
+function mustRun(place: Place, what: string, cmd: string, args: string[]): void {
+  const [c, a] = place.wrap(cmd, args);
+  const r = run(c, a, { timeoutMs: 60_000 });
+  if (r.status !== 0) throw new LabError(`${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().slice(0, 2000)}`);
+}
+
+function pidWait(file: string, comm: string, what: string): Promise<number> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      const pid = livePid(file, comm);
+      if (pid) return resolve(pid);
+      if (Date.now() - t0 > 30_000) return reject(new LabError(`${what}: no live process in ${file} after 30 s`));
+      setTimeout(tick, 100);
+    };
+    tick();
+  });
+}
+
+/**
+ * The mail host's three daemons, in start order, each in the mail host's namespace. They need
+ * the mail set live (/etc/postfix/main.cf linked into it): multiUp starts them after the apply.
+ */
+export function mailDaemons(p: LabPaths, place: Place, publicName: string): LabDaemon[] {
+  const where = `${place.host ?? "this machine"} (${place.addresses[0]}: 25, 587, 465, 993)`;
+  const configured = () => {
+    if (!run("readlink", ["/etc/postfix/main.cf"]).stdout.startsWith("/etc/globenet/mail/conf/")) {
+      throw new LabError("the mail file set is not live (/etc/postfix/main.cf is not linked into /etc/globenet/mail/conf): the apply writes it before the mail daemons start", "run the apply (npm run lab), then start the lab again");
+    }
+  };
+  const opendkimPid = opendkimRun(MAIL_PATHS).pidFile;
+  return [
+    {
+      name: `opendkim${place.suffix}`,
+      where,
+      afterApply: true,
+      comm: "opendkim",
+      graceMs: 5_000,
+      killAfterGrace: true,
+      async running() {
+        const pid = livePid(opendkimPid, "opendkim");
+        return pid ? { pid } : undefined;
+      },
+      async start() {
+        configured();
+        ensureOpendkimRunDir();
+        mustRun(place, "opendkim", "sh", ["-c", 'exec opendkim -x /etc/opendkim.conf </dev/null >"$1" 2>&1', "sh", join(p.log, `opendkim${place.suffix}.log`)]);
+        return pidWait(opendkimPid, "opendkim", "opendkim");
+      },
+    },
+    {
+      name: `dovecot${place.suffix}`,
+      where,
+      afterApply: true,
+      comm: "dovecot",
+      graceMs: 10_000,
+      killAfterGrace: true,
+      async running() {
+        const pid = livePid(DOVECOT_PID, "dovecot");
+        return pid ? { pid } : undefined;
+      },
+      async start(note) {
+        configured();
+        for (const n of ensureMailCert(p, publicName)) note(n);
+        // Dovecot keeps its output open after it detaches: a file, so the start returns.
+        mustRun(place, "dovecot", "sh", ["-c", 'exec dovecot -c /etc/dovecot/dovecot.conf </dev/null >"$1" 2>&1', "sh", join(p.log, `dovecot${place.suffix}.log`)]);
+        return pidWait(DOVECOT_PID, "dovecot", "dovecot");
+      },
+    },
+    {
+      name: `postfix${place.suffix}`,
+      where,
+      afterApply: true,
+      comm: "master",
+      graceMs: 10_000,
+      killAfterGrace: true,
+      async running() {
+        const pid = livePid(POSTFIX_PID, "master");
+        return pid ? { pid } : undefined;
+      },
+      async start() {
+        configured();
+        mustRun(place, "postfix check", "postfix", ["check"]);
+        mustRun(place, "postfix start", "postfix", ["start"]);
+        return pidWait(POSTFIX_PID, "master", "postfix");
+      },
+    },
+  ];
+}
