@@ -6,8 +6,8 @@
  * real: a key replaced on the host, opened to others, a folder opened, a selector folder made a
  * link; a rotation makes a second key beside the first; delete archives, never destroys.
  */
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dkimKeyPath, dkimRecordValue, MAIL_PATHS } from "../lib/model/mail";
 import { dkimKeyType, type DkimKeyInputs, type DkimKeyOutputs } from "../provider/resources/dkim-key";
@@ -59,6 +59,14 @@ describe.skipIf(!ok)("globenet:mail:DkimKey against a real host over SSH", () =>
     await sshd?.stop();
     for (const s of [SEL, SEL2]) rmSync(join(MAIL_PATHS.dkimKeyDir, s), { recursive: true, force: true });
     rmSync(archive, { recursive: true, force: true });
+    // The folders the resource made, when empty: the provider's file-set test refuses to start beside a mail set.
+    for (const dir of [MAIL_PATHS.dkimKeyDir, dirname(MAIL_PATHS.dkimKeyDir)]) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty (another run's key or set) or absent: left as it is
+      }
+    }
   });
 
   it("check refuses a selector, domain or archive folder that could leave the key folder", () => {

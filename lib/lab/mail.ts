@@ -6,7 +6,7 @@
  * name is the lab's interim: made by a lab CA of its own (.lab/mail-ca/ca.pem, for clients'
  * --cacert), not by pebble (why, and what is left: docs, "Mail").
  */
-import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { LabError, livePid, run } from "../base/proc";
 import { MAIL_PATHS } from "../model/mail";
@@ -58,6 +58,30 @@ export function ensureMailCert(p: LabPaths, publicName: string): string[] {
   run("chmod", ["0644", cert]);
   notes.push(`certificate for ${publicName} from the lab mail CA (interim: not from pebble)`);
   return notes;
+}
+
+/**
+ * What the lab's mail host leaves in this machine's /etc once its stack is destroyed: the
+ * lab-made certificate, and the key folders the DkimKey resources emptied (their keys are in
+ * the archive). Removed at `down`, so a later run (the provider's file-set test refuses to
+ * start beside a mail set) finds the machine as Debian left it. A key still there is kept.
+ */
+export function removeMailLeftovers(): string[] {
+  const gone: string[] = [];
+  const tls = dirname(MAIL_PATHS.tlsCert);
+  if (existsSync(tls)) {
+    rmSync(tls, { recursive: true, force: true });
+    gone.push(`removed ${tls} (the lab-made mail certificate)`);
+  }
+  for (const dir of [MAIL_PATHS.dkimKeyDir, dirname(MAIL_PATHS.dkimKeyDir)]) {
+    try {
+      rmdirSync(dir);
+      gone.push(`removed ${dir} (empty)`);
+    } catch {
+      // absent, or not empty (a key or a set the destroy did not remove): left as it is
+    }
+  }
+  return gone;
 }
 
 /** OpenDKIM's socket folder, in Postfix's queue (Postfix's smtpd reaches it as group postfix). */
