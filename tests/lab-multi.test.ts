@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chownSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chownSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -687,5 +687,8 @@ print("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt if name == 
     expect(sh("id", [MEMBER]).status).not.toBe(0);
     // The monitoring daemons' PID files went with them, and their folder too.
     expect(existsSync("/run/globenet-monitoring")).toBe(false);
+    // The mail host's set, keys (archived) and lab-made certificate: /etc as Debian left it.
+    expect(existsSync("/etc/globenet/mail")).toBe(false);
+    expect(lstatSync("/etc/postfix/main.cf").isSymbolicLink()).toBe(false);
   }, 600_000);
 });
