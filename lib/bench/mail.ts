@@ -23,7 +23,7 @@ import { loadModel } from "../check/build";
 import { formatDiagnostic } from "../load/diagnostic";
 import { mailPlan, MAIL_PATHS } from "../model/mail";
 import { MAIL_SET_ROOT, mailSetFiles, renderMailFiles } from "../render/mail";
-import { freshSshPublicKey } from "./synthetic";
+import { freshSshPublicKey, SYNTHETIC_INVENTORY_HEAD } from "./synthetic";
 
 export interface MailBenchOptions {
   domains: number;
@@ -127,18 +127,7 @@ export function writeSyntheticMailTree(root: string, domains: number, mailboxes:
   const hostKey = freshSshPublicKey("host@synthetic");
   const host = (n: string, role: string, a: string) => [`      ${n}:`, `        roles: [${role}]`, `        fqdn: ${n}.globenet.example`, `        address: ${a}`, `        ssh: { user: globenet-deploy, host_key: "${hostKey}" }`];
   const inventory = [
-    "config:",
-    "  globenet-infra:inventory:",
-    "    domain: globenet.example",
-    "    hostmaster: hostmaster@globenet.example",
-    '    php_versions: ["8.2"]',
-    "    images:",
-    "      debian-12: { path: /var/lib/libvirt/images/base/debian-12.qcow2 }",
-    "    pools:",
-    "      ipv4: [{ cidr: 198.18.0.0/15, gateway: 198.18.0.1 }]",
-    "      ipv6: [{ cidr: 2001:db8:42::/64, gateway: 2001:db8:42::1 }]",
-    "    resolvers: [192.0.2.53]",
-    '    acme: { directory: "https://acme-v02.api.letsencrypt.org/directory", caa_issuer: letsencrypt.org }',
+    ...SYNTHETIC_INVENTORY_HEAD,
     `    mail: { public_name: mail.globenet.example, message_size_mb: ${opts.messageSizeMb ?? 25} }`,
     "    hosts:",
     ...host("mx1", "mail", "192.0.2.25"),
