@@ -15,6 +15,7 @@ import { waitFor } from "../lib/base/proc";
 import { loadModel } from "../lib/check/build";
 import { dkimRecordValue, MAIL_PATHS } from "../lib/model/mail";
 import { formatMail, mailNeedsAttention, readMail } from "../lib/status/mail";
+import { importMail, parseMailRead } from "../lib/import/mail";
 import { freePort, requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok = requireTools("postfix", "postmap", "postconf", "dovecot", "doveconf", "doveadm", "opendkim", "openssl") && requireRoot("the bench applies the mail set to this machine's Postfix and Dovecot");
@@ -39,6 +40,7 @@ describe.skipIf(!ok)("npm run bench -- mail, on this machine's Postfix and Dovec
 
 describe.skipIf(!ok)("npm run status -- mail, on this machine's Postfix and Dovecot", () => {
   it("mailbox sizes against quotas (doveadm), a message deferred for quota in the queue (postqueue -j), the DKIM value from the key on the host; a name server that does not answer is said so", async () => {
+    const started = Math.floor(Date.now() / 1000);
     const h = await throwawayMailHost();
     try {
       const tree = join(h.dir, "data");
@@ -78,7 +80,7 @@ describe.skipIf(!ok)("npm run status -- mail, on this machine's Postfix and Dove
       expect(box("box1@member-00000.example")?.bytes).toBeGreaterThan(600 * 1024);
       expect(box("box0@member-00000.example")?.messages).toBe(1);
       expect(box("box0@member-00001.example")).toMatchObject({ bytes: 0, messages: 0 });
-      const deferred = host.queue?.filter((m) => m.queue === "deferred") ?? [];
+      const deferred = host.queue?.filter((m) => m.queue === "deferred" && m.arrival >= started) ?? [];
       expect(deferred).toHaveLength(1);
       expect(deferred[0]?.recipients[0]?.address).toBe("box1@member-00000.example");
       expect(deferred[0]?.recipients[0]?.reason).toMatch(/[Qq]uota/);
@@ -88,8 +90,21 @@ describe.skipIf(!ok)("npm run status -- mail, on this machine's Postfix and Dove
       expect(host.domains.find((x) => x.domain === "member-00000.example")?.checks.find((c) => c.kind === "MX")?.state).toBe("unanswered");
       expect(mailNeedsAttention(status)).toBe(true);
       const text = formatMail(status, new Date(), "en");
-      expect(text).toContain("deferred 1");
+      expect(text).toMatch(/deferred [1-9]/);
       expect(text).toMatch(/box1@member-00000\.example +\d+\.\d KiB +1 MiB +[6-9]\d/);
+
+      // npm run import -- mail on the same live Postfix and Dovecot (the import's script as over SSH): the data comes back.
+      const read = run("bash", ["-c", `set -euo pipefail\n${readFileSync(join(REPO_ROOT, "lib", "import", "scripts", "mail-read.sh"), "utf8")}`, "mail-read"]);
+      expect(read.status, read.stderr).toBe(0);
+      const imported = importMail(parseMailRead(read.stdout), { host: "mx1", zoneOwners: new Map(model!.zones.map((z) => [z.name, z.owner])) });
+      expect(imported.notes).toEqual([]);
+      const first = imported.byMember.get("member-00000")?.[0];
+      expect(first?.mailboxes.map((b) => [b.local, b.quotaMb, b.hash])).toEqual([
+        ["box0", 1024, model!.mail[0]!.mailboxes[0]!.passwordHash],
+        ["box1", 1, model!.mail[0]!.mailboxes[1]!.passwordHash],
+      ]);
+      expect(first?.aliases).toEqual([{ local: "bureau", to: ["box0", "box1"] }]);
+      expect(imported.derived.map((d) => d.record.split(" ")[0])).toContain("postmaster@member-00001.example");
     } finally {
       await h.stop();
       rmSync(h.dir, { recursive: true, force: true });

@@ -100,6 +100,7 @@ describe("status -- mail (pure)", () => {
     expect(states(compareMailDns(e, { ...served, MX: ["10 mail.globenet.example.", "20 backup.example."] }, dkim)).MX).toBe("differs");
     // No key on the mail host: said as such, whatever is served.
     expect(states(compareMailDns(e, served, undefined)).DKIM).toBe("no key");
+    expect(states(compareMailDns(e, { ...served, DKIM: { error: "ECONNREFUSED from 127.0.0.1" } }, undefined)).DKIM).toBe("no key");
     expect(states(compareMailDns(e, { ...served, MX: [] }, dkim)).MX).toBe("missing");
   });
 

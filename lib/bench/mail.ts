@@ -11,7 +11,7 @@
  * files come back (the set's delete) and the daemons are stopped at the end.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -282,6 +282,8 @@ export async function throwawayMailHost(say: (l: string) => void = () => undefin
   if (existsSync(MAIL_SET_ROOT)) throw new LabError(`${MAIL_SET_ROOT} exists: this machine has a mail set (a lab, a mail host); the bench would replace it`, "run it on a machine without one");
   if (run("postfix", ["status"]).status === 0 || livePid(`${MAIL_PATHS.dovecotBaseDir}/master.pid`, "dovecot")) throw new LabError("a Postfix or a Dovecot runs here: the bench would reload them", "stop them, or run it elsewhere");
   const dir = mkdtempSync(join(tmpdir(), "globenet-bench-mail-"));
+  // The vmail user delivers below it (mkdtemp makes it 0700).
+  chmodSync(dir, 0o755);
   const madeUser = run("id", [VMAIL]).status !== 0;
   // The set's parent folders the apply makes: removed again when this run made them (and they are empty).
   const made = ["/etc/globenet", "/etc/globenet/mail"].filter((d) => !existsSync(d)).reverse();
@@ -289,6 +291,8 @@ export async function throwawayMailHost(say: (l: string) => void = () => undefin
   const stop = async () => {
     if (postfixUp) run("postfix", ["stop"]);
     run("doveadm", ["stop"]);
+    // The mail this run queued (a deferred message stays in the machine's queue otherwise).
+    if (postfixUp) run("postsuper", ["-d", "ALL"]);
     if (existsSync(MAIL_SET_ROOT)) await script("delete").catch((e: unknown) => say(`removing the mail set: ${String(e)}`));
     for (const d of made) run("rmdir", [d]);
     if (madeUser) run("userdel", [VMAIL]);

@@ -88,9 +88,10 @@ export function expectedMailDns(model: Model, domain: string, selector: string):
 export function compareMailDns(e: ExpectedMailDns, served: Served, dkim: string | undefined): DnsCheck[] {
   const one = (kind: RecordKind, expected: string | undefined, pick: (v: string) => boolean, same: (a: string, b: string) => boolean): DnsCheck => {
     const s = served[kind];
+    // No key on the mail host is what to fix first, whatever the name server says.
+    if (kind === "DKIM" && expected === undefined) return { kind, state: "no key", served: Array.isArray(s) ? s.filter(pick) : [] };
     if (!Array.isArray(s)) return { kind, state: "unanswered", served: [], error: s.error, ...(expected ? { expected } : {}) };
     const mine = s.filter(pick);
-    if (kind === "DKIM" && expected === undefined) return { kind, state: "no key", served: mine };
     if (expected === undefined) return { kind, state: mine.length ? "differs" : "ok", served: mine };
     if (mine.length === 0) return { kind, state: "missing", expected, served: mine };
     return { kind, state: mine.length === 1 && same(mine[0] as string, expected) ? "ok" : "differs", expected, served: mine };
