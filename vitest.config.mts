@@ -29,6 +29,8 @@ export const SYSTEM = [
   "tests/lab-tls.test.ts",
   "tests/lab-vps.test.ts",
   "tests/mail-daemons.test.ts",
+  "tests/mail-monitoring.test.ts",
+  "tests/mail-ops.test.ts",
   "tests/monitoring-checkers.test.ts",
   "tests/provider-account.test.ts",
   "tests/provider-backup.test.ts",

@@ -13,7 +13,7 @@ const NOWHERE = { name: "nowhere", address: "198.51.100.254", port: 22, user: "r
 
 describe("the import's allowlist", () => {
   const refusals: Array<[string, string, string[], RegExp]> = [
-    ["a command not on the list", "rm", ["-rf", "/"], /"rm" is not one of the import's read-only commands \(bind-config, zone-file, apache-config, config-files, fpm-pools, path-owners, accounts, account-details, mariadb-read, libvirt-read\): refused, nothing was run on the host/],
+    ["a command not on the list", "rm", ["-rf", "/"], /"rm" is not one of the import's read-only commands \(bind-config, zone-file, apache-config, config-files, fpm-pools, path-owners, accounts, account-details, mariadb-read, libvirt-read, mail-read\): refused, nothing was run on the host/],
     ["a script text instead of a name", "cat /etc/shadow", [], /is not one of the import's read-only commands/],
     ["a name from Object's prototype", "constructor", [], /is not one of the import's read-only commands/],
     ["an argument too many", "bind-config", ["-x"], /bind-config takes 0 argument\(s\), not 1/],

@@ -24,7 +24,7 @@ describe("npm run import", () => {
   it("says what to import and which host, exit 2", async () => {
     const none = await run();
     expect(none.status).toBe(2);
-    expect(none.stderr).toContain("error: say what to import: zones, sites, accounts, databases, guests, all (got nothing)");
+    expect(none.stderr).toContain("error: say what to import: zones, sites, accounts, databases, guests, mail, all (got nothing)");
     const noHost = await run("zones");
     expect(noHost.stderr).toContain("error: name the host to read: --host <inventory host>");
     const two = await run("zones", "sites", "--host", "ns1");

@@ -24,6 +24,22 @@ export interface SyntheticSize {
   realistic?: boolean;
 }
 
+/** The synthetic stacks' inventory up to its hosts (Pulumi.bench.yaml): addresses from RFC 2544's benchmarking range. */
+export const SYNTHETIC_INVENTORY_HEAD: readonly string[] = [
+  "config:",
+  "  globenet-infra:inventory:",
+  "    domain: globenet.example",
+  "    hostmaster: hostmaster@globenet.example",
+  '    php_versions: ["8.2"]',
+  "    images:",
+  "      debian-12: { path: /var/lib/libvirt/images/base/debian-12.qcow2 }",
+  "    pools:",
+  "      ipv4: [{ cidr: 198.18.0.0/15, gateway: 198.18.0.1 }]",
+  "      ipv6: [{ cidr: 2001:db8:42::/64, gateway: 2001:db8:42::1 }]",
+  "    resolvers: [192.0.2.53]",
+  '    acme: { directory: "https://acme-v02.api.letsencrypt.org/directory", caa_issuer: letsencrypt.org }',
+];
+
 /**
  * Writes a synthetic but valid data tree with `members` members: each has a PHP site with an
  * alias in its own zone and a database; one in 20 has a VPS (or `size.vps` in all). Addresses
@@ -39,18 +55,7 @@ export function writeSyntheticTree(root: string, members: number, size: Syntheti
   const hvCount = Math.max(1, Math.ceil(vpsCount / 200));
   const hv = Array.from({ length: hvCount }, (_, i) => `hv${i + 1}`);
   const inventory = [
-    "config:",
-    "  globenet-infra:inventory:",
-    "    domain: globenet.example",
-    "    hostmaster: hostmaster@globenet.example",
-    '    php_versions: ["8.2"]',
-    "    images:",
-    "      debian-12: { path: /var/lib/libvirt/images/base/debian-12.qcow2 }",
-    "    pools:",
-    "      ipv4: [{ cidr: 198.18.0.0/15, gateway: 198.18.0.1 }]",
-    "      ipv6: [{ cidr: 2001:db8:42::/64, gateway: 2001:db8:42::1 }]",
-    "    resolvers: [192.0.2.53]",
-    '    acme: { directory: "https://acme-v02.api.letsencrypt.org/directory", caa_issuer: letsencrypt.org }',
+    ...SYNTHETIC_INVENTORY_HEAD,
     "    hosts:",
     ...[
       ["web1", "web", "192.0.2.10"],

@@ -7,6 +7,7 @@ import { engineBench, formatTable, PREVIEW_RUNS, TARGET_RATIO } from "../bench/e
 import { formatShardedTable, shardedEngineBench } from "../bench/engine-sharded";
 import { backupBench, formatBackupBench } from "../bench/backup";
 import { formatFloors, serviceBench } from "../bench/service";
+import { formatMailBench, mailBench } from "../bench/mail";
 import { formatBootStages, formatServiceTable } from "../bench/service-table";
 import { LabError } from "../base/proc";
 
@@ -39,6 +40,17 @@ async function backupBenchCommand(a: Args, io: Io): Promise<number> {
   return 0;
 }
 
+async function mailBenchCommand(a: Args, io: Io): Promise<number> {
+  const domains = Number(a.str("members") ?? 150);
+  const mailboxes = Number(a.str("mailboxes") ?? 5);
+  if (!Number.isInteger(domains) || domains < 1 || domains > 5000) throw new UsageError("--members must be a whole number from 1 to 5000");
+  if (!Number.isInteger(mailboxes) || mailboxes < 1 || mailboxes > 200) throw new UsageError("--mailboxes must be a whole number from 1 to 200 (the most a domain may have)");
+  const r = await mailBench({ domains, mailboxes, keep: a.flag("keep"), say: (l) => io.err(`[bench] ${l}`) });
+  io.out(formatMailBench(r));
+  if (r.dir) io.out(`kept ${r.dir}`);
+  return r.change.acceptedAfterSeconds === undefined ? 1 : 0;
+}
+
 function engineBenchCommand(members: string | undefined, keep: boolean, io: Io): Promise<number> {
   const list = (members ?? "100,1000").split(",").map((x) => Number(x.trim()));
   if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 20000)) throw new UsageError("--members must be whole numbers from 1 to 20000, comma-separated (like 100,1000)");
@@ -65,12 +77,13 @@ async function shardedBenchCommand(members: string | undefined, sharded: string,
 export function runBench(a: Args, io: Io): number | Promise<number> {
   const [what, ...extra] = a.positionals;
   const values = { members: a.str("members"), out: a.str("out"), keep: a.flag("keep") };
-  if (!what) throw new UsageError("say which benchmark: data, engine, backup, service or generate");
+  if (!what) throw new UsageError("say which benchmark: data, engine, backup, mail, service or generate");
   if (extra.length > 0) throw new UsageError(`bench runs one benchmark (got "${a.positionals.join(" ")}")`);
   if (what === "engine" && a.str("sharded") !== undefined) return shardedBenchCommand(values.members, a.str("sharded") as string, values.keep, io);
   if (what === "engine") return engineBenchCommand(values.members, values.keep, io);
   if (what === "backup") return backupBenchCommand(a, io);
   if (what === "service") return serviceBenchCommand(a, io);
+  if (what === "mail") return mailBenchCommand(a, io);
   const n = Number(values.members ?? 10000);
   if (!Number.isInteger(n) || n < 1 || n > 100000) throw new UsageError("--members must be a whole number from 1 to 100000");
   if (what === "generate") {
@@ -79,7 +92,7 @@ export function runBench(a: Args, io: Io): number | Promise<number> {
     io.out(`wrote ${n} synthetic members to ${values.out} (stack: bench)`);
     return 0;
   }
-  if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, backup, service, generate)`);
+  if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, backup, mail, service, generate)`);
   return dataBenchCommand(a, n, values.keep, io);
 }
 

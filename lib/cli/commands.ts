@@ -339,8 +339,8 @@ topology is up (multi), hosts/ each lab host's own folders (multi).`,
   },
   {
     name: "status",
-    summary: { en: "read the live hosts: certificates, DNSSEC signing state, backups, members' disk and database use, or what fires now", fr: "lit les machines réelles : certificats, état de signature DNSSEC, sauvegardes, place prise par les adhérents (disque et bases), ou les alertes en cours" },
-    usage: ["-- certs|dnssec|backups|usage|health [options]", "-- slow-queries <member> [--days N]"],
+    summary: { en: "read the live hosts: certificates, DNSSEC signing state, backups, members' disk and database use, mail, or what fires now", fr: "lit les machines réelles : certificats, état de signature DNSSEC, sauvegardes, place prise par les adhérents (disque et bases), courriel, ou les alertes en cours" },
+    usage: ["-- certs|dnssec|backups|usage|mail|health [options]", "-- slow-queries <member> [--days N]"],
     description: `Reads the live hosts of a stack over SSH (the deploy key: GLOBENET_SSH_KEY_FILE or an agent;
 the lab's own key for the lab stack):
   certs    each site's certificate on its web host (mod_md's store): issuer, names, not-after
@@ -352,13 +352,18 @@ the lab's own key for the lab stack):
   usage    each member's home on its web host (bytes and inodes, against disk_quota_mb) and
            each of its databases' size; flags homes at 90 % of their quota or more, a missing
            home or database
+  mail     per member's mail domain, MX, SPF, DKIM and DMARC as the zone's primary serves them
+           beside what git derives (DKIM: from the public half of the key on the mail host);
+           each mailbox's size against its quota (doveadm); the mail queue and each deferred
+           message with its reason (postqueue -j); flags records that differ, mailboxes at 90 %
+           of their quota or more, and deferred mail
   slow-queries <member>
            the member's queries over the inventory's mariadb.slow_query_seconds in the last
            --days (default 7), from the database hosts' slow query log, grouped by shape
            (literals become ?): how often, total and longest time, which database
   health   what fires now, from Alertmanager's API on the monitor host (port 9093): each alert
            per member and per host, with what it is about and since when`,
-    positionals: "certs|dnssec|backups|usage|health|slow-queries [member]",
+    positionals: "certs|dnssec|backups|usage|mail|health|slow-queries [member]",
     options: {
       stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "stack" },
       root,
@@ -450,13 +455,13 @@ The deploy key: GLOBENET_SSH_KEY_FILE or an agent (the lab's own for lab).`,
   },
   {
     name: "import",
-    summary: { en: "read a live host (zones, sites, accounts, databases, guests) into data files to review, read-only", fr: "lit une machine en service (zones, sites, comptes, bases, invités) et en écrit les fichiers de données à relire, sans rien y changer" },
-    usage: ["-- zones|sites|accounts|databases|guests|all --host NAME [--stack NAME] [--out DIR] [--map FILE] [--force]"],
+    summary: { en: "read a live host (zones, sites, accounts, databases, guests, mail) into data files to review, read-only", fr: "lit une machine en service (zones, sites, comptes, bases, invités, courriel) et en écrit les fichiers de données à relire, sans rien y changer" },
+    usage: ["-- zones|sites|accounts|databases|guests|mail|all --host NAME [--stack NAME] [--out DIR] [--map FILE] [--force]"],
     description: `Reads a host that already runs (configured by hand) over SSH, read-only, and writes the data
 files a volunteer then reviews. Only the allowlisted read-only scripts of lib/import/scripts/
 run on the host (named-checkconf -p -x, zone files read as bind, apache2ctl -S, the vhost and
 PHP-FPM pool files, getent passwd, authorized_keys read as the user, crontab -l, quota, a
-read-only MariaDB session, virsh -r).
+read-only MariaDB session, virsh -r, postconf, doveconf and the mail maps and passwd-files).
 
   zones      the primary zones the running BIND serves → zones/<zone>.yaml (every record the
              schema holds; derived records such as DNSSEC, SOA and apex NS left out)
@@ -468,15 +473,19 @@ read-only MariaDB session, virsh -r).
              hash) → members' databases: (written into the members this run writes, else
              printed to add to the member's file)
   guests     libvirt domains (virsh -r, qemu-img info -U) → members/<handle>/vps/<name>.yaml
+  mail       Postfix's virtual mailbox domains, mailboxes (hash and quota from Dovecot's
+             passwd-file) and aliases → members' mail: blocks, by the owner of each domain's zone
+             in the data, printed to add to the member's file; a password in a scheme the
+             schema refuses is never written (the member sets a new one)
   all        what the host's roles hold: zones (dns-primary), sites and accounts (web),
-             databases (db), guests (hypervisor)
+             databases (db), guests (hypervisor), mail (mail)
 
 Every guess carries a "# TODO(import): …" comment that npm run validate refuses until a
 volunteer has checked it and removed the comment. What cannot be expressed is printed with
 the host's file and line, never dropped silently. --map names what the import cannot decide
 (which member owns an account, a site, a zone, a database or a guest; a new handle): see
 lib/schema/import-map.ts.`,
-    positionals: "zones|sites|accounts|databases|guests|all",
+    positionals: "zones|sites|accounts|databases|guests|mail|all",
     options: {
       host: { type: "string", arg: "NAME", help: "the inventory host to read (Pulumi.<stack>.yaml); required" },
       stack: { type: "string", arg: "NAME", default: "lab", help: "whose inventory says how to reach the host" },
@@ -490,8 +499,8 @@ lib/schema/import-map.ts.`,
   },
   {
     name: "bench",
-    summary: { en: "time validate and render, the engine, a night's backup on N synthetic members, or a new member's time to service on the lab", fr: "chronomètre validate et render, le moteur, une nuit de sauvegarde sur N membres synthétiques, ou la mise en service d'un nouvel adhérent sur le lab" },
-    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--sharded K] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
+    summary: { en: "time validate and render, the engine, a night's backup or the mail set on N synthetic members, or a new member's time to service on the lab", fr: "chronomètre validate et render, le moteur, une nuit de sauvegarde ou la configuration mail sur N membres synthétiques, ou la mise en service d'un nouvel adhérent sur le lab" },
+    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--sharded K] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- mail [--members N] [--mailboxes M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
     description: `data: writes N synthetic members (default 10000; --zones, default N; --vps, default
 N/10) to a temporary tree, then times in this process the floor (reading every YAML file and
 \`yaml.parse\` on it), the load (parse, schemas), every check and the render in memory, each
@@ -504,6 +513,12 @@ backup: N members (default 150) with M MB of random files each (default 20), one
 archive per member into a local encrypted repository as the hosts make them: a full run, then
 an incremental run after 1 % of the files changed, beside the floor (reading every byte once);
 times and bytes sent. Needs borg (Debian package borgbackup).
+mail: N members (default 150) with a domain of M mailboxes each (default 5): the mail set
+rendered and applied to this machine's Postfix and Dovecot by the file set's own script (as
+root, on a machine without a mail service: loopback, throwaway ports, Debian's files put back),
+beside the set's checks alone; then one mailbox added, beside an apply of the same files: which
+compiled maps were replaced, which daemon processes kept their PID, how soon the running Postfix
+accepts the new address; and a message size change, which does reload Postfix.
 service: on the running single-address lab (npm run lab -- --topology single; as root), applies
 one new member with a site, a database and a VPS from a copy of the lab's data and prints each
 phase from the start of the apply: engine start, plan, each resource's step (the engine's
@@ -513,7 +528,7 @@ bare boot of the same image with the same QEMU settings to the same login). The 
 leaves by the departure path (status: departed, applied) and its archives are removed. About 6
 minutes with TCG guests. --json prints every figure and the raw timeline.
 generate: only writes the tree, to try the commands by hand.`,
-    positionals: "data|engine|backup|service|generate",
+    positionals: "data|engine|backup|mail|service|generate",
     options: {
       members: { type: "string", arg: "N", help: "how many synthetic members (engine: a comma-separated list)" },
       json: { type: "boolean", help: "service: the figures and the timeline as JSON" },
@@ -521,6 +536,7 @@ generate: only writes the tree, to try the commands by hand.`,
       zones: { type: "string", arg: "N", help: "data: members' forward zones (default: one per member)" },
       vps: { type: "string", arg: "N", help: "data: VPS in all (default: one member in 10)" },
       runs: { type: "string", arg: "N", help: "data: how many times each phase runs; the best is kept (default 2)" },
+      mailboxes: { type: "string", arg: "M", help: "mail: mailboxes per member's domain (default 5)" },
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
       sharded: { type: "string", arg: "K", help: "engine: K web hosts with one shard each, and a core shard: each shard's no-op\npreview beside the floor, then a one-member change (docs/architecture.md,\n\"Sharded stacks\")" },
       keep: { type: "boolean", help: "keep the temporary tree (service: the data copy)" },

@@ -16,7 +16,7 @@ import type { Host, Inventory, Role } from "../schema/inventory";
 import { REPO_ROOT, UsageError } from "./args";
 import type { Args, Io } from "./command";
 
-const IMPORTABLE: readonly ImportWhat[] = ["zones", "sites", "accounts", "databases", "guests"];
+const IMPORTABLE: readonly ImportWhat[] = ["zones", "sites", "accounts", "databases", "guests", "mail"];
 
 /** The inventory (read from the stack file alone: the data may hold unreviewed imports) and its host named --host. */
 function inventoryOf(root: string, stack: string, name: string): { inv: Inventory; host: HostModel } {
@@ -56,15 +56,20 @@ function hostFacts(inv: Inventory, host: HostModel): Pick<ReadHostOptions, "webA
   };
 }
 
+/** Each zone of the data and its owner (zones that do not load are left out). */
+function zoneOwners(root: string, stack: string): Map<string, string> {
+  return new Map([...loadTree(root, stack).tree.zones].map(([name, z]) => [name, z.value.owner]));
+}
+
 /** The member folders already in the data root. */
 function knownMembers(root: string): string[] {
   const dir = join(root, "members");
   return existsSync(dir) ? readdirSync(dir).filter((d) => existsSync(join(dir, d, "member.yaml"))) : [];
 }
 
-/** What `all` reads on a host, by its roles: zones (dns-primary), sites and accounts (web), databases (db), guests (hypervisor). */
+/** What `all` reads on a host, by its roles: zones (dns-primary), sites and accounts (web), databases (db), guests (hypervisor), mail (mail). */
 export function allFor(host: Pick<HostModel, "roles">): ImportWhat[] {
-  const role: Record<ImportWhat, Role> = { zones: "dns-primary", sites: "web", accounts: "web", databases: "db", guests: "hypervisor" };
+  const role: Record<ImportWhat, Role> = { zones: "dns-primary", sites: "web", accounts: "web", databases: "db", guests: "hypervisor", mail: "mail" };
   return IMPORTABLE.filter((w) => host.roles.includes(role[w]));
 }
 
@@ -113,8 +118,8 @@ export async function runImport(a: Args, io: Io): Promise<number> {
   const { inv, host } = inventoryOf(root, stack, hostName);
   if (what === "guests" && !host.host.libvirt) throw new UsageError(`host ${hostName} is not a hypervisor in Pulumi.${stack}.yaml: guests are read on a host with the hypervisor role`);
   const set = new Set<ImportWhat>(what === "all" ? allFor(host) : [what as ImportWhat]);
-  if (set.size === 0) throw new UsageError(`host ${hostName} has none of the roles web, db, dns-primary or hypervisor in Pulumi.${stack}.yaml: nothing for all to import (name what to read)`);
-  const res = await onStackHosts(root, stack, () => readHost(readOnlyRunner(targetOf(host, root)), { host: hostName, what: set, map, webHost: host.roles.includes("web"), knownMembers: knownMembers(root), ...hostFacts(inv, host) }));
+  if (set.size === 0) throw new UsageError(`host ${hostName} has none of the roles web, db, dns-primary, hypervisor or mail in Pulumi.${stack}.yaml: nothing for all to import (name what to read)`);
+  const res = await onStackHosts(root, stack, () => readHost(readOnlyRunner(targetOf(host, root)), { host: hostName, what: set, map, webHost: host.roles.includes("web"), knownMembers: knownMembers(root), zoneOwners: zoneOwners(root, stack), ...hostFacts(inv, host) }));
   const w = writeDataFiles(out, res.files, a.flag("force"));
   io.out(importSummary(hostName, res, w, out));
   return 0;

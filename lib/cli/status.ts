@@ -7,6 +7,7 @@ import { formatBackups, needsAttention, readBackups } from "../status/backups";
 import { formatUsage, NEAR_QUOTA_PERCENT, quotaPercent, readUsage } from "../status/usage";
 import { formatSlowQueries, readSlowQueries } from "../status/slow-queries";
 import { alertmanagerUrl, formatHealth, readHealth } from "../status/health";
+import { formatMail, mailNeedsAttention, readMail } from "../status/mail";
 import { backupPlan } from "../model/backup";
 import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
@@ -26,7 +27,7 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
   const values = { stack: a.str("stack"), root: a.str("root"), wait: a.str("wait"), json: a.flag("json") };
   const positionals = a.positionals;
   const what = positionals[0];
-  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage" && what !== "slow-queries" && what !== "health") throw new UsageError(`say what to show: certs, dnssec, backups, usage, health or slow-queries <member> (got ${what ?? "nothing"})`);
+  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage" && what !== "mail" && what !== "slow-queries" && what !== "health") throw new UsageError(`say what to show: certs, dnssec, backups, usage, mail, health or slow-queries <member> (got ${what ?? "nothing"})`);
   const stack = defaultStack(values.stack, values.root);
   const root = values.root ?? REPO_ROOT;
   const wait = Number(values.wait ?? 0);
@@ -64,6 +65,14 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
       const firing = await readHealth(url);
       io.out(values.json ? JSON.stringify(firing, null, 2) : formatHealth(firing, new Date(), volunteerLang()));
       return firing.length === 0 ? 0 : 1;
+    });
+  }
+  if (what === "mail") {
+    if (!model.hosts.some((h) => h.roles.includes("mail"))) throw new UsageError(`stack ${stack} has no mail host (give a host the mail role in Pulumi.${stack}.yaml)`);
+    return onStackHosts(root, stack, async () => {
+      const rows = await readMail(root, model);
+      io.out(values.json ? JSON.stringify(rows, null, 2) : formatMail(rows, new Date(), volunteerLang()));
+      return mailNeedsAttention(rows) ? 1 : 0;
     });
   }
   if (what === "usage") {

@@ -14,11 +14,12 @@ import { DEBIAN_DEFAULT_ZONES, servedZones } from "./bind-config";
 import { handleOf, importMembers, memberAccounts } from "./members";
 import { databasesYaml, importDatabases, readMariaDB, type DatabaseEntry } from "./databases";
 import { importGuests, readGuests, type GuestImportOptions } from "./guests";
+import { importMail, mailYaml, parseMailRead } from "./mail";
 import { asRunScript, framed, type ReadOnlyRun } from "./remote";
 import { docrootsOf, importSites, type LiveSite } from "./sites";
 import { importZoneFile, type DerivedRecord, type ImportNote } from "./zone-file";
 
-export type ImportWhat = "zones" | "sites" | "accounts" | "databases" | "guests";
+export type ImportWhat = "zones" | "sites" | "accounts" | "databases" | "guests" | "mail";
 
 export interface DataFile {
   /** Repository-relative path. */
@@ -54,6 +55,8 @@ export interface ReadHostOptions {
   dbClientHost?: string;
   /** For guests: this hypervisor's facts from the inventory. */
   guests?: Omit<GuestImportOptions, "mapping" | "members">;
+  /** For mail: each zone of the data and its owner (a mail domain goes to its zone's owner). */
+  zoneOwners?: ReadonlyMap<string, string>;
 }
 
 async function readSites(run: ReadOnlyRun, o: ReadHostOptions, members: UnixAccount[]): Promise<{ sites: LiveSite[]; notes: ImportNote[] }> {
@@ -189,5 +192,14 @@ export async function readHost(run: ReadOnlyRun, o: ReadHostOptions): Promise<Ho
     if (!written.has(path)) out.toAdd.push({ path, text: `db_host: ${o.host}\n${databasesYaml(entries)}`, todos: entries.reduce((n, e) => n + e.todos.length, 0) });
   }
   if (o.what.has("zones")) await readZones(run, o, sites, out);
+  if (o.what.has("mail")) {
+    const m = importMail(parseMailRead(await run("mail-read")), { host: o.host, zoneOwners: o.zoneOwners ?? new Map() });
+    out.notes.push(...m.notes);
+    out.derived.push(...m.derived);
+    for (const [handle, domains] of m.byMember) {
+      const y = mailYaml(domains);
+      out.toAdd.push({ path: `members/${handle}/member.yaml`, text: y.text, todos: y.todos });
+    }
+  }
   return out;
 }

@@ -45,6 +45,7 @@ export const READ_ONLY_COMMANDS = {
   "account-details": { file: "account-details.sh", reads: "a user's authorized_keys (as the user), crontab -l -u, quota -w -u", args: [UNIX_USER] },
   "mariadb-read": { file: "mariadb-read.sh", reads: "databases, accounts and privileges in a READ ONLY transaction, never a password hash (lib/import/databases.ts)", args: [SOCKET_OR_DEFAULT] },
   "libvirt-read": { file: "libvirt-read.sh", reads: "virsh -r: every domain's XML, state, ARP addresses; qemu-img info -U of its disks (lib/import/guests.ts)", args: [LIBVIRT_URI_OR_DEFAULT] },
+  "mail-read": { file: "mail-read.sh", reads: "postconf's virtual_* settings and their text maps, doveconf -n and Dovecot's passwd-files (lib/import/mail.ts)", args: [] },
 } as const satisfies Record<string, Allowed>;
 
 export type ReadOnlyCommand = keyof typeof READ_ONLY_COMMANDS;

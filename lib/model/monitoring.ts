@@ -1,5 +1,6 @@
 import { bracket } from "./address";
 import { backupPlan } from "./backup";
+import { MAIL_PORTS, mailPublicName } from "./mail";
 import type { HostModel, Model } from "./types";
 
 /**
@@ -7,12 +8,14 @@ import type { HostModel, Model } from "./types";
  * every site (HTTPS with its certificate, or HTTP for tls: none; the redirect from HTTP to
  * HTTPS; a suspended member's site must answer the notice, 503), every zone on every name
  * server of the inventory (SOA and its serial), every running VPS (its SSH banner), every
- * database host (MariaDB's port), every host (node exporter). Departed members are not in the
+ * database host (MariaDB's port), every mail host (SMTP on 25 and submission on 587 through
+ * STARTTLS, 465 and IMAPS on 993 over TLS, each certificate's days left; its queue through
+ * Debian's Postfix exporter), every host (node exporter). Departed members are not in the
  * model, so nothing of theirs is probed; a suspended member's VPS is stopped on purpose.
  * Labels name the member and the object, so an alert says whose it is.
  */
 
-export type ProbeJob = "site" | "site-redirect" | "zone" | "vps-ssh" | "mariadb";
+export type ProbeJob = "site" | "site-redirect" | "zone" | "vps-ssh" | "mariadb" | "mail";
 
 export interface Probe {
   job: ProbeJob;
@@ -35,6 +38,8 @@ export interface MonitoringPlan {
   nodes: NodeTarget[];
   /** One DNS module per zone: blackbox's DNS query is part of the module. */
   zoneModules: string[];
+  /** Each mail host's Postfix exporter (address:9154): the queue by state (postfix_showq_*). */
+  postfix: NodeTarget[];
   /**
    * The hosts that back up to the backup host (lib/model/backup.ts): each one's run writes its
    * sources' last good archive time for the node exporter's textfile collector.
@@ -46,7 +51,18 @@ export interface MonitoringPlan {
 }
 
 /** Ports the exporters and daemons listen on (Debian's defaults). */
-export const PORTS = { node: 9100, blackbox: 9115, prometheus: 9090, alertmanager: 9093, mariadb: 3306, ssh: 22, dns: 53 } as const;
+export const PORTS = { node: 9100, blackbox: 9115, prometheus: 9090, alertmanager: 9093, mariadb: 3306, ssh: 22, dns: 53, postfixExporter: 9154 } as const;
+
+/** Deferred messages on a mail host above which a queue that keeps growing fires MailQueueGrowing. */
+export const MAIL_QUEUE_DEFERRED = 50;
+
+/** The mail services probed on each mail host: blackbox module, port, and the service label. */
+export const MAIL_PROBES: ReadonlyArray<{ service: string; module: string; port: number }> = [
+  { service: "smtp", module: "smtp_starttls", port: MAIL_PORTS.smtp },
+  { service: "submission", module: "smtp_starttls", port: MAIL_PORTS.submission },
+  { service: "submissions", module: "smtps", port: MAIL_PORTS.submissions },
+  { service: "imaps", module: "imaps", port: MAIL_PORTS.imaps },
+];
 
 const hostPort = (address: string, port: number) => `${bracket(address)}:${port}`;
 
@@ -96,8 +112,16 @@ export function monitoringPlan(model: Model): MonitoringPlan | undefined {
     probes.push({ job: "mariadb", module: "tcp_connect", target: hostPort(h.address, PORTS.mariadb), labels: { host: h.name } });
   }
 
+  // Each mail host as a client sees it: by its public name (the certificate's), on each port.
+  const mailHosts = model.hosts.filter((h) => h.roles.includes("mail"));
+  for (const h of mailHosts) {
+    const name = mailPublicName(model.inventory, model.hosts, h.name);
+    for (const m of MAIL_PROBES) probes.push({ job: "mail", module: m.module, target: `${name}:${m.port}`, labels: { host: h.name, service: m.service, mail_name: name } });
+  }
+  const postfix = mailHosts.map((h) => ({ target: hostPort(h.address, PORTS.postfixExporter), labels: { host: h.name, roles: h.roles.join(",") } }));
+
   const nodes = model.hosts.map((h) => ({ target: hostPort(h.address, PORTS.node), labels: { host: h.name, roles: h.roles.join(",") } }));
   const backupHosts = (backupPlan(model)?.hosts ?? []).map((h) => h.host);
   const backupHours = model.inventory.monitoring.backup_hours ?? model.inventory.backup?.max_age_hours ?? 26;
-  return { monitor, probes, nodes, zoneModules, backupHosts, backupHours, settings: model.inventory.monitoring };
+  return { monitor, probes, nodes, postfix, zoneModules, backupHosts, backupHours, settings: model.inventory.monitoring };
 }

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { PORTS, type MonitoringPlan, type ProbeJob } from "../model/monitoring";
+import { MAIL_QUEUE_DEFERRED, PORTS, type MonitoringPlan, type ProbeJob } from "../model/monitoring";
 import type { Model } from "../model/types";
 import { lineComment } from "./escape";
 import { renderRrsigFiles, rrsigRuleGroup } from "./monitoring-dnssec";
@@ -29,7 +29,7 @@ export function duration(minutes: number): string {
 
 const header = (model: Model, what: string) => `# ${lineComment(generatedNotice(inventoryFile(model.stack)))}\n# ${what}\n`;
 
-const JOBS: ProbeJob[] = ["site", "site-redirect", "zone", "vps-ssh", "mariadb"];
+const JOBS: ProbeJob[] = ["site", "site-redirect", "zone", "vps-ssh", "mariadb", "mail"];
 
 /** prometheus.yml: the node exporters, then one blackbox job per kind of probe. */
 export function renderPrometheusConfig(plan: MonitoringPlan, model: Model): string {
@@ -52,10 +52,11 @@ export function renderPrometheusConfig(plan: MonitoringPlan, model: Model): stri
     alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${PORTS.alertmanager}`] }] }] },
     scrape_configs: [
       { job_name: "node", static_configs: plan.nodes.map((n) => ({ targets: [n.target], labels: n.labels })) },
+      ...(plan.postfix.length ? [{ job_name: "postfix", static_configs: plan.postfix.map((n) => ({ targets: [n.target], labels: n.labels })) }] : []),
       ...JOBS.filter((j) => plan.probes.some((p) => p.job === j)).map(probeJob),
     ],
   };
-  return header(model, `What ${plan.monitor.name} scrapes: node exporters, and the blackbox exporter's probes of every site, zone, VPS and database host.`) + stringify(config, { lineWidth: 0 });
+  return header(model, `What ${plan.monitor.name} scrapes: node exporters, mail hosts' Postfix exporters, and the blackbox exporter's probes of every site, zone, VPS, database host and mail service.`) + stringify(config, { lineWidth: 0 });
 }
 
 /** rules/globenet.yml: one alert per way a member's service fails, thresholds from the inventory. */
@@ -75,6 +76,20 @@ export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
         rule("VpsSshDown", 'probe_success{job="vps-ssh"} == 0', down, "the VPS {{ $labels.vps }} of {{ $labels.handle }} does not answer SSH (on {{ $labels.hypervisor }})"),
         rule("MariaDBUnreachable", 'probe_success{job="mariadb"} == 0', down, "MariaDB on {{ $labels.host }} does not accept connections"),
         rule("HostDown", 'up{job="node"} == 0', down, "{{ $labels.host }} does not answer (node exporter)"),
+        ...(plan.probes.some((p) => p.job === "mail")
+          ? [
+              rule("MailServiceDown", 'probe_success{job="mail"} == 0', down, "{{ $labels.service }} on {{ $labels.host }} ({{ $labels.instance }}) does not answer with its greeting over TLS"),
+              rule("MailCertificateExpiresSoon", `(probe_ssl_earliest_cert_expiry{job="mail"} - time()) / 86400 < ${s.cert_days}`, down, `the certificate of {{ $labels.service }} on {{ $labels.host }} ({{ $labels.instance }}) expires in less than ${s.cert_days} days`),
+              // Debian's Postfix exporter reads the queue (showq): deferred mail piling up means delivery fails somewhere.
+              rule(
+                "MailQueueGrowing",
+                `sum by (host) (postfix_showq_message_age_seconds_count{job="postfix",queue="deferred"}) > ${MAIL_QUEUE_DEFERRED} and sum by (host) (delta(postfix_showq_message_age_seconds_count{job="postfix",queue="deferred"}[30m])) > 0`,
+                down,
+                `more than ${MAIL_QUEUE_DEFERRED} messages are deferred on {{ $labels.host }} and the queue keeps growing (npm run status -- mail shows why)`,
+              ),
+              rule("MailQueueNotWatched", 'up{job="postfix"} == 0', down, "the Postfix exporter of {{ $labels.host }} does not answer: its queue is not watched"),
+            ]
+          : []),
         rule("DiskFull", `100 * (1 - node_filesystem_avail_bytes{job="node",fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{job="node",fstype!~"tmpfs|overlay|squashfs"}) > ${s.disk_percent}`, "15m", `{{ $labels.mountpoint }} on {{ $labels.host }} is more than ${s.disk_percent} % full`),
         rule("InodesFull", `100 * (1 - node_filesystem_files_free{job="node",fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_files{job="node",fstype!~"tmpfs|overlay|squashfs"}) > ${s.disk_percent}`, "15m", `{{ $labels.mountpoint }} on {{ $labels.host }} has used more than ${s.disk_percent} % of its inodes`),
         // The backup runs' textfile metrics (provider/scripts/backup/run.sh, write_metrics): a
@@ -88,7 +103,7 @@ export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
     },
     rrsigRuleGroup(plan, down),
   ];
-  return header(model, "Alerts: each names the member and the object from the data (labels handle, site, zone, vps, host, backup_host, source).") + stringify({ groups }, { lineWidth: 0 });
+  return header(model, "Alerts: each names the member and the object from the data (labels handle, site, zone, vps, host, backup_host, source, service).") + stringify({ groups }, { lineWidth: 0 });
 }
 
 /** blackbox.yml: how each kind of probe is made; one DNS module per zone. */
@@ -107,11 +122,22 @@ export function renderBlackboxConfig(plan: MonitoringPlan, model: Model): string
     ssh_banner: { prober: "tcp", timeout: "10s", tcp: { query_response: [{ expect: "^SSH-2.0-" }], preferred_ip_protocol: "ip4" } },
     tcp_connect: { prober: "tcp", timeout: "5s", tcp: { preferred_ip_protocol: "ip4" } },
   };
+  if (plan.probes.some((p) => p.job === "mail")) {
+    // SMTP on 25 and 587: the greeting, EHLO offers STARTTLS, TLS is set up (the certificate checked), then QUIT.
+    const ehlo = `EHLO ${plan.monitor.fqdn}`;
+    modules.smtp_starttls = {
+      prober: "tcp",
+      timeout: "10s",
+      tcp: { preferred_ip_protocol: "ip4", query_response: [{ expect: "^220 " }, { send: ehlo }, { expect: "^250[- ]STARTTLS" }, { send: "STARTTLS" }, { expect: "^220 " }, { starttls: true }, { send: ehlo }, { expect: "^250 " }, { send: "QUIT" }] },
+    };
+    modules.smtps = { prober: "tcp", timeout: "10s", tcp: { preferred_ip_protocol: "ip4", tls: true, query_response: [{ expect: "^220 " }, { send: ehlo }, { expect: "^250 " }, { send: "QUIT" }] } };
+    modules.imaps = { prober: "tcp", timeout: "10s", tcp: { preferred_ip_protocol: "ip4", tls: true, query_response: [{ expect: "^\\* OK" }, { send: "a1 LOGOUT" }] } };
+  }
   for (const z of plan.zoneModules) {
     const zone = z.slice("soa_".length);
     modules[z] = { prober: "dns", timeout: "5s", dns: { query_name: zone, query_type: "SOA", recursion_desired: false, valid_rcodes: ["NOERROR"], preferred_ip_protocol: "ip4", validate_answer_rrs: { fail_if_not_matches_regexp: [`^${zone.replace(/\./g, "\\.")}\\.\\s.*\\sSOA\\s`] } } };
   }
-  return header(model, "The blackbox exporter's modules: sites, redirects, suspended notices, SSH banners, TCP, and each zone's SOA.") + stringify({ modules }, { lineWidth: 0 });
+  return header(model, "The blackbox exporter's modules: sites, redirects, suspended notices, SSH banners, TCP, mail over TLS, and each zone's SOA.") + stringify({ modules }, { lineWidth: 0 });
 }
 
 /** alertmanager.yml: every alert to the webhook (the GitLab issue bridge), resolved ones too. */
@@ -120,7 +146,7 @@ export function renderAlertmanagerConfig(plan: MonitoringPlan, model: Model): st
   const config = {
     route: {
       receiver: "volunteers",
-      group_by: ["alertname", "handle", "site", "zone", "vps", "host", "backup_host", "source"],
+      group_by: ["alertname", "handle", "site", "zone", "vps", "host", "backup_host", "source", "service"],
       group_wait: `${plan.settings.group_wait_sec}s`,
       group_interval: `${plan.settings.group_interval_sec}s`,
       repeat_interval: "12h",

@@ -41,7 +41,12 @@ function scriptArgs(i: Pick<FileSetInputs, "kind" | "phpVersion">, action: strin
  * daemon checks exist once. Run as root, like the provider's; set -euo pipefail as remote.ts.
  */
 export function localCheckCommand(kind: FileSetInputs["kind"], phpVersion: string | undefined, dir: string): { file: string; args: string[] } {
-  return { file: "bash", args: ["-c", `set -euo pipefail\n${SCRIPT}`, "globenet", ...scriptArgs({ kind, phpVersion }, "check", "", dir)] };
+  return localScriptCommand(kind, phpVersion, "check", "", dir);
+}
+
+/** The same script run here for any action (apply with the tar on stdin: `npm run bench -- mail` applies the mail set to this machine's daemons). */
+export function localScriptCommand(kind: FileSetInputs["kind"], phpVersion: string | undefined, action: string, generation = "", ...paths: string[]): { file: string; args: string[] } {
+  return { file: "bash", args: ["-c", `set -euo pipefail\n${SCRIPT}`, "globenet", ...scriptArgs({ kind, phpVersion }, action, generation, ...paths)] };
 }
 
 /**

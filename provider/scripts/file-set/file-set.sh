@@ -628,9 +628,15 @@ reload_if_running_monitoring() {
 # ─── mail (the mail host: Postfix, Dovecot, OpenDKIM; lib/render/mail.ts) ──────────────────────
 # The set holds postfix/{main.cf,master.cf,maps/*}, dovecot/{dovecot.conf,globenet-users,
 # globenet-suspended} and opendkim/*. The maps are compiled (postmap) in the staged generation,
-# so the .db files go live with their text in the one swap, and Postfix's daemons notice the new
-# maps by themselves. Debian's /etc/postfix/{main,master}.cf, /etc/dovecot/dovecot.conf and
-# /etc/opendkim.conf become links into the set (the originals kept as <file>.pre-globenet).
+# so the .db files go live with their text in the one swap. Only what differs from the live set is
+# touched ($tmp/mail-changed, one relative path a line): a map whose text is unchanged keeps its
+# compiled file (a hard link: same inode and mtime, no daemon sees a change); a changed map is
+# compiled and its superseded .db removed after the swap, so Postfix's daemons, which hold it
+# open and check its link count (dict_changed_name), take the new one on their next request
+# without a reload; the users files are re-read by Dovecot's passwd-file when they change; a
+# daemon is reloaded only when its own configuration changed. Debian's /etc/postfix/{main,master}.cf,
+# /etc/dovecot/dovecot.conf and /etc/opendkim.conf become links into the set (the originals kept
+# as <file>.pre-globenet).
 MAIL_MAPS=(domains mailboxes aliases senders)
 MAIL_LINKS=(/etc/postfix/main.cf:postfix/main.cf /etc/postfix/master.cf:postfix/master.cf /etc/dovecot/dovecot.conf:dovecot/dovecot.conf /etc/opendkim.conf:opendkim/opendkim.conf)
 # The mailboxes' owner, fixed so a restored maildir or a rebuilt host keeps its files' owner:
@@ -666,9 +672,16 @@ check_mail() {
   for f in postfix/main.cf postfix/master.cf dovecot/dovecot.conf dovecot/globenet-users dovecot/globenet-suspended opendkim/opendkim.conf; do
     [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
   done
+  mail_changes > "$tmp/mail-changed"
+  : > "$tmp/mail-stale"
   for m in "${MAIL_MAPS[@]}"; do
     [ -f "$stage/postfix/maps/$m" ] || { say "$root/postfix/maps/$m is missing from the set"; return 1; }
-    postmap -c "$stage/postfix" "hash:$stage/postfix/maps/$m" || { say "postmap rejects $stage/postfix/maps/$m"; return 1; }
+    if [ -n "$gen" ] && [ -f "$root/postfix/maps/$m.db" ] && ! grep -qxF "postfix/maps/$m" "$tmp/mail-changed"; then
+      ln -- "$root/postfix/maps/$m.db" "$stage/postfix/maps/$m.db" 2> /dev/null || cp -p -- "$root/postfix/maps/$m.db" "$stage/postfix/maps/$m.db"
+    else
+      postmap -c "$stage/postfix" "hash:$stage/postfix/maps/$m" || { say "postmap rejects $stage/postfix/maps/$m"; return 1; }
+      if [ -n "$gen" ] && [ -f "$root/postfix/maps/$m.db" ]; then readlink -f -- "$root/postfix/maps/$m.db" >> "$tmp/mail-stale"; fi
+    fi
   done
   # postconf says what it cannot read as warnings and still exits 0: a warning is a rejection.
   out=$(postconf -c "$stage/postfix" -n 2>&1 > /dev/null) || { printf '%s\n' "$out"; say "postconf rejects $stage/postfix/main.cf"; return 1; }
@@ -683,6 +696,13 @@ check_mail() {
   chgrp dovecot -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
   chmod 0640 -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
 }
+# The set's files that differ from the live set's (all of them when nothing is live, or on `check`).
+mail_changes() {
+  local f
+  (cd -- "$stage" && find . -type f ! -name '*.db' -print) | sed 's#^\./##' | sort | while IFS= read -r f; do
+    if [ -z "$gen" ] || [ ! -L "$root" ] || ! cmp -s -- "$stage/$f" "$root/$f"; then printf '%s\n' "$f"; fi
+  done
+}
 wire_mail() {
   local l live rel
   # OpenDKIM's socket folder in Postfix's queue (lib/render/mail.ts opendkimRun): Postfix's smtpd reaches it as group postfix.
@@ -693,8 +713,17 @@ wire_mail() {
     if [ -e "$live" ] && [ ! -L "$live" ] && [ ! -e "$live.pre-globenet" ]; then mv -- "$live" "$live.pre-globenet"; fi
     if [ "$(readlink -- "$live" 2>/dev/null)" != "$root/$rel" ]; then
       ln -sfn -- "$root/$rel" "$live.globenet-new" && mv -Tf -- "$live.globenet-new" "$live" || return
+      # A daemon newly pointed at the set reads it again.
+      printf '%s\n' "$rel" >> "$tmp/mail-changed"
     fi
   done
+}
+# Did this apply change one of these files of the set (or is the list of changes unknown)?
+mail_touched() {
+  [ -f "$tmp/mail-changed" ] || return 0
+  local p args=()
+  for p in "$@"; do args+=(-e "$p"); done
+  grep -q "${args[@]}" "$tmp/mail-changed"
 }
 unwire_mail() {
   local l live
@@ -707,19 +736,34 @@ unwire_mail() {
 # OpenDKIM's pid file, from the live opendkim.conf.
 mail_opendkim_pid() { sed -n 's/^PidFile[[:space:]]\{1,\}//p' "$root/opendkim/opendkim.conf" 2>/dev/null | head -n1; }
 reload_mail() {
-  local d failed="" pidfile
+  local d failed="" pidfile f reloaded=()
+  # The changed maps' superseded compiled files: their daemons see them unlinked and reopen the new ones.
+  if [ -s "$tmp/mail-stale" ]; then
+    while IFS= read -r f; do case "$f" in "$gens"/*.db) rm -f -- "$f" ;; esac; done < "$tmp/mail-stale"
+    say "maps recompiled: $(grep -x 'postfix/maps/[a-z]*' "$tmp/mail-changed" | sed 's#postfix/maps/##' | tr '\n' ' ')(Postfix's daemons take them on their next request)"
+  fi
+  mail_touched '^postfix/main\.cf$' '^postfix/master\.cf$' && reloaded+=(postfix)
+  mail_touched '^dovecot/dovecot\.conf$' && reloaded+=(dovecot)
+  mail_touched '^opendkim/' && reloaded+=(opendkim)
+  if [ "${#reloaded[@]}" -eq 0 ]; then say "no daemon reloaded: their configuration is unchanged"; return 0; fi
   if [ -d /run/systemd/system ]; then
-    for d in postfix dovecot opendkim; do
+    for d in "${reloaded[@]}"; do
       systemctl enable --quiet "$d" 2> /dev/null || true
       systemctl reload-or-restart "$d" || failed+=" $d"
     done
   else
-    if postfix status > /dev/null 2>&1; then postfix reload >&2 || failed+=" postfix"; else say "note: postfix is not running: it reads the set when it starts"; fi
-    if doveadm reload > /dev/null 2>&1; then :; else say "note: dovecot is not running: it reads the set when it starts"; fi
-    pidfile=$(mail_opendkim_pid)
-    if [ -n "$pidfile" ] && alive "$pidfile" opendkim; then kill -USR1 "$(tr -dc 0-9 < "$pidfile")" || failed+=" opendkim"
-    else say "note: opendkim is not running: it reads the set when it starts"; fi
+    for d in "${reloaded[@]}"; do
+      case "$d" in
+        postfix) if postfix status > /dev/null 2>&1; then postfix reload >&2 || failed+=" postfix"; else say "note: postfix is not running: it reads the set when it starts"; fi ;;
+        dovecot) if doveadm reload > /dev/null 2>&1; then :; else say "note: dovecot is not running: it reads the set when it starts"; fi ;;
+        opendkim)
+          pidfile=$(mail_opendkim_pid)
+          if [ -n "$pidfile" ] && alive "$pidfile" opendkim; then kill -USR1 "$(tr -dc 0-9 < "$pidfile")" || failed+=" opendkim"
+          else say "note: opendkim is not running: it reads the set when it starts"; fi ;;
+      esac
+    done
   fi
+  say "reloaded: ${reloaded[*]}"
   if [ -n "$failed" ]; then say "the reload of$failed failed: the new files are live, the daemons did not take them"; return 4; fi
 }
 reload_if_running_mail() {
