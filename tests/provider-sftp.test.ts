@@ -4,10 +4,14 @@
  * machine, and the ssh2 library as the member's client. An SFTP member with a password (no key:
  * the case of biblio-menil in the example data) uploads into its site; each thing it must not
  * do is tried for real (a command, a shell, a terminal, a port forward, leaving its chroot, a
- * wrong password); an ssh member beside it keeps its shell and gets no password login. Users,
- * homes, archives and the sshd are removed at the end, whatever happened.
+ * wrong password); an ssh member beside it keeps its shell and gets no password login. The site
+ * logs: a small real Apache (its own config, a loopback port) logs each member's site into
+ * /var/log/globenet-sites/<member> as the web host's does, and the sftp member reads its own
+ * over SFTP through the read-only mount on ~/logs. Users, homes, mounts, archives, /etc/fstab,
+ * Apache and the sshd are put back at the end, whatever happened.
  */
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,16 +19,19 @@ import { accountType, type AccountInputs, type AccountOutputs } from "../provide
 import { OWNED_DIR } from "../provider/resources/account-shared";
 import { pool } from "../provider/ssh/pool";
 import { KEY_VELO } from "./fixtures/model";
+import { snapshotPaths, waitFor, type Snapshot } from "./helpers/daemons-web";
 import { startSshd, type Sshd } from "./helpers/sshd";
-import { requireRoot, requireTools, run } from "./helpers/tools";
+import { freePort, requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok =
-  requireTools("sshd", "ssh-keygen", "useradd", "userdel", "groupdel", "usermod", "chpasswd", "setpriv", "tar", "getent", "mkpasswd") &&
+  requireTools("sshd", "ssh-keygen", "useradd", "userdel", "groupdel", "usermod", "chpasswd", "setpriv", "tar", "getent", "mkpasswd", "apache2", "curl", "mount", "umount") &&
   requireRoot("the Account resource creates real unix users");
 
 const sftpUser = `gtsftp-${process.pid}`;
 const sshUser = `gtssh-${process.pid}`;
 const SITE = "amis-biblio.example";
+const SSH_SITE = "gtssh.example";
+const LOGS = "/var/log/globenet-sites";
 const PASSWORD = "correct horse battery staple";
 /** Made with `mkpasswd -m yescrypt` in beforeAll, as the volunteers' guide tells a member. */
 let HASH = "";
@@ -60,6 +67,69 @@ function sftpOf(c: Client): Promise<SFTPWrapper> {
 }
 const p = <T>(f: (cb: (err: Error | null | undefined, v: T) => void) => void): Promise<T> => new Promise((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v))));
 
+/** Mounts on exactly `path` (the kernel's table): "<root in its file system> <options>" each. */
+function mountsAt(path: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" "))
+    .filter((f) => f[4] === path)
+    .map((f) => `${f[3]} ${f[5]}`);
+}
+/** /etc/fstab's lines that mount something on `path`. */
+const fstabFor = (path: string) => (existsSync("/etc/fstab") ? readFileSync("/etc/fstab", "utf8") : "").split("\n").filter((l) => !l.startsWith("#") && l.split(/\s+/)[1] === path);
+const logsLine = (u: string) => `${LOGS}/${u} /home/${u}/logs none bind,ro,nosuid,nodev,noexec,nofail 0 0`;
+
+/**
+ * A real Apache of its own (config in a temporary folder, prefork, 127.0.0.1:<port>), run as
+ * root like the web host's, writing each site's access and error logs where the web host's
+ * vhosts do: /var/log/globenet-sites/<member>/<site>-{access,error}.log.
+ */
+async function startLogApache(sites: { host: string; handle: string }[]): Promise<{ port: number; stop: () => Promise<void> }> {
+  const dir = mkdtempSync("/tmp/globenet-sftp-apache-");
+  const port = await freePort();
+  const mod = (m: string) => `/usr/lib/apache2/modules/mod_${m}.so`;
+  mkdirSync(join(dir, "www"));
+  const conf = [
+    `LoadModule mpm_prefork_module ${mod("mpm_prefork")}`,
+    `LoadModule authz_core_module ${mod("authz_core")}`,
+    `DefaultRuntimeDir ${dir}`,
+    `PidFile ${dir}/apache2.pid`,
+    `Mutex file:${dir} default`,
+    "User www-data",
+    "Group www-data",
+    `Listen 127.0.0.1:${port}`,
+    "ServerName localhost",
+    `ErrorLog ${dir}/error.log`,
+    'LogFormat "%v %h %t \\"%r\\" %>s" site',
+    `DocumentRoot ${dir}/www`,
+    ...sites.flatMap((s) => [
+      `<VirtualHost 127.0.0.1:${port}>`,
+      `  ServerName ${s.host}`,
+      `  DocumentRoot ${dir}/www`,
+      `  ErrorLog ${LOGS}/${s.handle}/${s.host}-error.log`,
+      `  CustomLog ${LOGS}/${s.handle}/${s.host}-access.log site`,
+      "</VirtualHost>",
+    ]),
+  ].join("\n");
+  writeFileSync(join(dir, "apache2.conf"), `${conf}\n`);
+  // Readable by www-data (mkdtemp makes it 0700): a missing page is then a 404.
+  chmodSync(dir, 0o755);
+  // A process group of its own: prefork's shutdown signals its whole group, which would be the test runner's.
+  const child: ChildProcess = spawn("apache2", ["-f", join(dir, "apache2.conf"), "-DFOREGROUND"], { stdio: "ignore", detached: true });
+  await waitFor(`Apache on 127.0.0.1:${port}`, () => run("curl", ["-s", "-o", "/dev/null", "-m", "2", `http://127.0.0.1:${port}/`]).status === 0);
+  return {
+    port,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise<void>((r) => child.once("exit", () => r()));
+        child.kill("SIGTERM");
+        await gone;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** What a channel prints before it closes (or `ms` pass: then it is closed). */
 function drain(ch: ClientChannel, ms = 1500): Promise<string> {
   return new Promise((resolve) => {
@@ -81,8 +151,14 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
   let sshIn: AccountInputs;
   let sftpOut: AccountOutputs;
   let sshOut: AccountOutputs;
+  let fstab: Snapshot | undefined;
+  let apache: Awaited<ReturnType<typeof startLogApache>> | undefined;
+  /** A request to a site through the test's Apache (a 404: the path is the probe the log shows). */
+  const request = (host: string, path: string) => sh("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10", "-H", `Host: ${host}`, `http://127.0.0.1:${apache?.port}${path}`]).stdout;
 
   beforeAll(async () => {
+    // The sftp member's logs mount is kept in /etc/fstab: put back as it was afterwards.
+    fstab = snapshotPaths(["/etc/fstab"]);
     sshd = await startSshd({ homeKeys: true });
     process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
     // sshd reads the shared authorized_keys with the member's rights: let members reach that (public) file.
@@ -103,13 +179,15 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
       contact: "hostmaster@globenet.example",
     };
     sftpIn = { ...base, handle: sftpUser, home: `/home/${sftpUser}`, access: "sftp", passwordHash: HASH, sshKeys: [], sites: [SITE] };
-    sshIn = { ...base, handle: sshUser, home: `/home/${sshUser}`, access: "ssh", sshKeys: [readFileSync(`${sshd.keyFile}.pub`, "utf8").trim()], sites: [] };
+    sshIn = { ...base, handle: sshUser, home: `/home/${sshUser}`, access: "ssh", sshKeys: [readFileSync(`${sshd.keyFile}.pub`, "utf8").trim()], sites: [SSH_SITE] };
   });
 
   afterAll(async () => {
     await pool.close();
     await sshd?.stop();
+    await apache?.stop();
     for (const u of [sftpUser, sshUser]) {
+      for (let n = 0; n < 10 && mountsAt(`/home/${u}/logs`).length > 0; n++) sh("umount", ["--lazy", `/home/${u}/logs`]);
       if (sh("getent", ["passwd", u]).status === 0) sh("userdel", [u]);
       if (sh("getent", ["group", u]).status === 0) sh("groupdel", [u]);
       for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, u), { force: true });
@@ -119,6 +197,7 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
     }
     rmSync(proof, { force: true });
     if (archiveDir) rmSync(archiveDir, { recursive: true, force: true });
+    fstab?.restore();
   });
 
   it("check refuses an sftp account with no way in, a password hash on an ssh account, and a clear password, never repeating it", () => {
@@ -150,8 +229,15 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
     expect(owner(join(home, "sites", SITE, "htdocs"))).toBe(`${sftpUser}:${sftpUser}:755`);
     expect(owner(join(home, ".my.cnf"))).toBe(`${sftpUser}:${sftpUser}:600`);
     expect(readFileSync(join(home, ".my.cnf"), "utf8")).toContain(`!includedir ${home}/.my.cnf.d`);
-    expect(lstatSync(join(home, "logs")).isSymbolicLink()).toBe(true);
-    expect(lstatSync(join(home, "logs")).uid).toBe(Number(sh("id", ["-u", sftpUser]).stdout));
+    // ~/logs: the member's site log folder, mounted read-only on a root's folder, and in fstab.
+    expect(lstatSync(join(home, "logs")).isDirectory()).toBe(true);
+    expect(owner(join(home, "logs"))).toBe(`root:${sftpUser}:750`);
+    expect(mountsAt(join(home, "logs"))).toEqual([expect.stringMatching(new RegExp(`${LOGS}/${sftpUser} ro,nosuid,nodev,noexec(,|$)`))]);
+    expect(fstabFor(join(home, "logs"))).toEqual([logsLine(sftpUser)]);
+    // The ssh member's ~/logs is its link, as before; nothing mounted for it.
+    expect(readlinkSync(join(sshIn.home, "logs"))).toBe(`${LOGS}/${sshUser}`);
+    expect(mountsAt(join(sshIn.home, "logs"))).toEqual([]);
+    expect(fstabFor(join(sshIn.home, "logs"))).toEqual([]);
     expect(shellOf(sftpUser)).toBe("/usr/sbin/nologin");
     expect(shadowPw(sftpUser)).toBe(HASH);
     const dropin = readFileSync(join(sshd.dropinDir, `globenet-sftp-${sftpUser}.conf`), "utf8");
@@ -248,6 +334,88 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
     expect(existsSync(join(sftpIn.home, "planted"))).toBe(false);
   });
 
+  it("the sftp member reads its site's logs over SFTP after a request, cannot change them, and reaches no other member's", async () => {
+    apache = await startLogApache([
+      { host: SITE, handle: sftpUser },
+      { host: SSH_SITE, handle: sshUser },
+    ]);
+    const probe = `/log-probe-${process.pid}-${Date.now()}`;
+    expect(request(SITE, probe)).toBe("404");
+    expect(request(SSH_SITE, `${probe}-ssh`)).toBe("404");
+    const c = await connect(sshd, { username: sftpUser, password: PASSWORD });
+    try {
+      const s = await sftpOf(c);
+      const names = (await p<{ filename: string }[]>((cb) => s.readdir("/logs", cb))).map((e) => e.filename);
+      expect(names.sort()).toEqual([`${SITE}-access.log`, `${SITE}-error.log`]);
+      const log = await waitFor("the request in the member's access log", async () => (await p<Buffer>((cb) => s.readFile(`/logs/${SITE}-access.log`, cb))).toString("utf8"));
+      expect(log).toContain(`${SITE} 127.0.0.1 `);
+      expect(log).toContain(`"GET ${probe} HTTP/1.1" 404`);
+      expect(log).not.toContain(`${probe}-ssh`);
+      // Read-only: no new file, no removal, no change of a log, no rename of the folder. The
+      // kernel answers a write on the read-only mount with EROFS before the permission check,
+      // which OpenSSH's SFTP server sends as a plain "Failure"; the files are looked at below.
+      const refused = /Permission denied|Failure/;
+      await expect(p<void>((cb) => s.writeFile("/logs/planted.log", "x", (e) => cb(e, undefined)))).rejects.toThrow(refused);
+      await expect(p<void>((cb) => s.writeFile(`/logs/${SITE}-access.log`, "forged\n", (e) => cb(e, undefined)))).rejects.toThrow(refused);
+      await expect(p<void>((cb) => s.unlink(`/logs/${SITE}-access.log`, (e) => cb(e, undefined)))).rejects.toThrow(refused);
+      await expect(p<void>((cb) => s.rename("/logs", "/tmp/logs", (e) => cb(e, undefined)))).rejects.toThrow(refused);
+      await expect(p<void>((cb) => s.rmdir("/logs", (e) => cb(e, undefined)))).rejects.toThrow(refused);
+      await expect(p<void>((cb) => s.chmod(`/logs/${SITE}-access.log`, 0o666, (e) => cb(e, undefined)))).rejects.toThrow(refused);
+      // Another member's logs: not in the chroot, not through a link planted to them.
+      await expect(p<unknown[]>((cb) => s.readdir(`${LOGS}/${sshUser}`, cb))).rejects.toThrow(/No such file/);
+      await expect(p<Buffer>((cb) => s.readFile(`/logs/../../${sshUser}/${SSH_SITE}-access.log`, cb))).rejects.toThrow(/No such file/);
+      await p<void>((cb) => s.symlink(`${LOGS}/${sshUser}`, "/tmp/other-logs", (e) => cb(e, undefined)));
+      await expect(p<unknown[]>((cb) => s.readdir("/tmp/other-logs", cb))).rejects.toThrow(/No such file/);
+    } finally {
+      c.end();
+    }
+    const home = sftpIn.home;
+    expect(readFileSync(`${LOGS}/${sftpUser}/${SITE}-access.log`, "utf8")).not.toContain("forged");
+    expect(existsSync(`${LOGS}/${sftpUser}/planted.log`)).toBe(false);
+    // The mount itself is read-only: even root writes nothing through it.
+    const rootWrite = sh("touch", [join(home, "logs", "planted.log")]);
+    expect(rootWrite.status).not.toBe(0);
+    expect(rootWrite.stderr).toMatch(/Read-only file system/);
+    // The ssh member reads its own through its link, as before, and not the sftp member's.
+    const k = await connect(sshd, { username: sshUser, privateKey: readFileSync(sshd.keyFile) });
+    try {
+      const own = await drain(await p<ClientChannel>((cb) => k.exec(`cat logs/${SSH_SITE}-access.log`, cb)), 5000);
+      expect(own).toContain(`"GET ${probe}-ssh HTTP/1.1" 404`);
+      const other = await drain(await p<ClientChannel>((cb) => k.exec(`cat ${LOGS}/${sftpUser}/${SITE}-access.log ${home}/logs/${SITE}-access.log; ls ${home}`, cb)), 5000);
+      expect(other).not.toContain(probe);
+      expect(other.match(/Permission denied/g)).toHaveLength(3);
+    } finally {
+      k.end();
+    }
+  });
+
+  it("the logs mount comes back from /etc/fstab (as at boot); a mount or line gone by hand is drift that the update puts back", async () => {
+    const mnt = join(sftpIn.home, "logs");
+    // A reboot: nothing mounted; what boot does for the line is mount by its mount point.
+    expect(sh("umount", [mnt]).status).toBe(0);
+    expect(mountsAt(mnt)).toEqual([]);
+    let live = (await accountType.read(sftpUser, sftpOut)) as AccountOutputs;
+    expect(live.drift).toEqual([`~/logs of ${sftpUser} is not mounted (an sftp member reads its logs there)`]);
+    const boot = sh("mount", ["--target", mnt]);
+    expect(boot.status, boot.stderr).toBe(0);
+    expect(mountsAt(mnt)).toEqual([expect.stringMatching(/ ro,nosuid,nodev,noexec/)]);
+    expect(readFileSync(join(mnt, `${SITE}-access.log`), "utf8")).toContain("GET /log-probe-");
+    expect((await accountType.read(sftpUser, sftpOut))?.drift).toEqual([]);
+    // The line taken out and the mount gone: the update puts both back.
+    writeFileSync("/etc/fstab", readFileSync("/etc/fstab", "utf8").replace(`${logsLine(sftpUser)}\n`, ""));
+    expect(sh("umount", [mnt]).status).toBe(0);
+    live = (await accountType.read(sftpUser, sftpOut)) as AccountOutputs;
+    expect(live.drift).toEqual([`~/logs of ${sftpUser} is not mounted (an sftp member reads its logs there)`, `/etc/fstab has no line for the read-only mount of ${sftpUser}'s site logs on ~/logs`]);
+    sftpOut = await accountType.update(sftpUser, live, sftpIn);
+    expect(fstabFor(mnt)).toEqual([logsLine(sftpUser)]);
+    expect(mountsAt(mnt)).toHaveLength(1);
+    // A second update changes nothing: one line, one mount.
+    sftpOut = await accountType.update(sftpUser, sftpOut, sftpIn);
+    expect(fstabFor(mnt)).toEqual([logsLine(sftpUser)]);
+    expect(mountsAt(mnt)).toHaveLength(1);
+    expect((await accountType.read(sftpUser, sftpOut))?.drift).toEqual([]);
+  });
+
   it("the ssh member keeps its shell with its key, and gets no password login even with a password set by hand (drift, undone by update)", async () => {
     const c = await connect(sshd, { username: sshUser, privateKey: readFileSync(sshd.keyFile) });
     try {
@@ -301,9 +469,15 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
     expect(shadowPw(sftpUser)).toBe("*");
     expect(existsSync(join(sshd.dropinDir, `globenet-sftp-${sftpUser}.conf`))).toBe(false);
     expect(readFileSync(file, "utf8")).toContain("Bibliothèque");
+    // Its logs: the mount and its line gone before the home was the member's, the link back.
+    const mnt = join(sftpIn.home, "logs");
+    expect(mountsAt(mnt)).toEqual([]);
+    expect(fstabFor(mnt)).toEqual([]);
+    expect(readlinkSync(mnt)).toBe(`${LOGS}/${sftpUser}`);
     const c = await connect(sshd, { username: sftpUser, privateKey: readFileSync(sshd.keyFile) });
     try {
       expect((await drain(await p<ClientChannel>((cb) => c.exec("id -un; pwd", cb)), 5000)).trim()).toBe(`${sftpUser}\n${sftpIn.home}`);
+      expect(await drain(await p<ClientChannel>((cb) => c.exec(`cat logs/${SITE}-access.log`, cb)), 5000)).toContain("GET /log-probe-");
     } finally {
       c.end();
     }
@@ -321,7 +495,11 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
     const s = await connect(sshd, { username: sftpUser, password: PASSWORD });
     try {
       const names = (await p<{ filename: string }[]>((cb) => (sftpOf(s).then((x) => x.readdir("/", cb), (e) => cb(e, []))))).map((e) => e.filename);
-      expect(names).toEqual(expect.arrayContaining(["notes.txt", "sites"]));
+      expect(names).toEqual(expect.arrayContaining(["notes.txt", "sites", "logs"]));
+      // The link made way for the mount again: its logs over SFTP.
+      expect(readFileSync(`${LOGS}/${sftpUser}/${SITE}-access.log`, "utf8")).toContain("GET /log-probe-");
+      const sf = await sftpOf(s);
+      expect((await p<Buffer>((cb) => sf.readFile(`/logs/${SITE}-access.log`, cb))).toString("utf8")).toContain("GET /log-probe-");
       const ch = await p<ClientChannel>((cb) => s.exec(`touch ${proof}`, cb));
       await drain(ch);
     } finally {
@@ -341,6 +519,12 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
     await accountType.delete(sftpUser, sftpOut);
     await accountType.delete(sshUser, sshOut);
     expect(existsSync(join(sshd.dropinDir, `globenet-sftp-${sftpUser}.conf`))).toBe(false);
+    // No mount left on the removed home, no line in fstab; the logs stay Globenet's, root's only.
+    expect(mountsAt(join(sftpIn.home, "logs"))).toEqual([]);
+    expect(fstabFor(join(sftpIn.home, "logs"))).toEqual([]);
+    expect(existsSync(sftpIn.home)).toBe(false);
+    expect(owner(`${LOGS}/${sftpUser}`)).toBe("root:root:700");
+    expect(readFileSync(`${LOGS}/${sftpUser}/${SITE}-access.log`, "utf8")).toContain("GET /log-probe-");
     expect(sh("getent", ["passwd", sftpUser]).status).not.toBe(0);
     const archived = sh("bash", ["-c", `ls ${archiveDir}/accounts/${sftpUser}-*.tar.gz`]).stdout.trim();
     expect(sh("tar", ["-tzf", archived]).stdout).toContain(`${sftpUser}/sites/${SITE}/htdocs/index.html`);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { renderSftpSshd, sftpSshdPath } from "../lib/render/sshd-sftp";
 import { memberSchema } from "../lib/schema/member";
+import { errorsOf, KEY as TREE_KEY, memberWith } from "./helpers/data-tree";
 import { passwordHashProblem } from "../lib/schema/password-hash";
 
 /** `mkpasswd -m yescrypt` and `openssl passwd -6` outputs (the passwords are not secret: "secret"). */
@@ -56,6 +57,18 @@ describe("the member schema's access rules", () => {
     const r = memberSchema.safeParse({ ...base, ...extra });
     expect(r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toEqual(want);
     if (r.success) expect(r.data.access).toBe(extra.access ?? "ssh");
+  });
+});
+
+describe("validate names the member file's line (issue 20's bad input)", () => {
+  const M = "members/velo-libre/member.yaml";
+  it.each<[string, string, RegExp]>([
+    ["sftp with neither key nor password hash", 'ssh_keys: []\naccess: sftp\n', new RegExp(`^${M}:7:9 access: sftp needs a way in: add ssh_keys, or sftp_password_hash \\(make one with: mkpasswd -m yescrypt\\)`)],
+    ["a clear password", `access: sftp\nsftp_password_hash: "hunter2"\n`, new RegExp(`^${M}:7:21 sftp_password_hash: is not a password hash: never write the password itself here`)],
+  ])("%s", (_what, lines, expected) => {
+    const errors = errorsOf({ [M]: memberWith(`ssh_keys: ["${TREE_KEY}"]\n`, lines) });
+    expect(errors.some((e) => expected.test(e)), errors.join("\n")).toBe(true);
+    expect(errors.join("\n")).not.toContain("hunter2");
   });
 });
 

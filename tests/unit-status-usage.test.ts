@@ -39,6 +39,23 @@ describe("rows and the table", () => {
     expect(formatUsage(rows, "fr").split("\n")[0]).toMatch(/^adhérent +hôte +disque/);
   });
 
+  it("a quota the kernel does not enforce is said in the row and under the table, in English and French; an enforced one is not", () => {
+    expect([...parseHomes(`home /home/a 4096 3 off\nhome /home/b 8192 4 on\n`).entries()]).toEqual([
+      ["/home/a", { bytes: 4096, inodes: 3, quota: false }],
+      ["/home/b", { bytes: 8192, inodes: 4, quota: true }],
+    ]);
+    const off = usageRows(model, new Map([[velo.webHost!, parseHomes(`home ${velo.home} 4096 3 off\n`)]]), sizes);
+    expect(off.find((x) => x.handle === "velo-libre")!.quotaEnforced).toBe(false);
+    const en = formatUsage(off, "en");
+    expect(en).toMatch(new RegExp(`^velo-libre +web1 +4\\.0 KiB +${velo.diskQuotaMb} MiB \\(not enforced\\) +0 +3 `, "m"));
+    expect(en).toContain("disk quotas NOT enforced on web1: the homes' file system has no user quota on; the figures are du's, and nothing stops a member at its quota");
+    const fr = formatUsage(off, "fr");
+    expect(fr).toMatch(new RegExp(`^velo-libre +web1 +4\\.0 KiB +${velo.diskQuotaMb} MiB \\(non appliqué\\) `, "m"));
+    expect(fr).toContain("quotas disque NON appliqués sur web1 : le système de fichiers des dossiers personnels n'a pas de quota utilisateur actif");
+    const on = formatUsage(usageRows(model, new Map([[velo.webHost!, parseHomes(`home ${velo.home} 4096 3 on\n`)]]), sizes), "en");
+    expect(on).not.toMatch(/not enforced|NOT enforced/);
+  });
+
   it("a missing home and a missing database are shown as such, not as zero", () => {
     const rows = usageRows(model, new Map([[velo.webHost!, parseHomes(`home ${velo.home} missing\n`)]]), new Map());
     const r = rows.find((x) => x.handle === "velo-libre")!;

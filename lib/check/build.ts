@@ -13,7 +13,7 @@ import { checkDnsRules } from "./dns-rules";
 import { checkMail, checkMailHost } from "./mail";
 import { checkMailCollisions, deriveMailRecords } from "./mail-records";
 import { checkFpmPoolAgreement } from "./fpm-pools";
-import { checkPhpSettingsWithinMax } from "./php-settings";
+import { checkDiskQuotaWithinMax, checkPhpSettingsWithinMax } from "./php-settings";
 import { poolFieldsOf } from "../schema/site-scope";
 import { cmp, invPath, makeCtx, type Ctx } from "./context";
 import { dbClientHost } from "../model/db-client";
@@ -100,6 +100,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   checkPhpVersions(ctx);
   checkFpmPoolAgreement(ctx);
   checkPhpSettingsWithinMax(ctx);
+  checkDiskQuotaWithinMax(ctx);
   checkDatabaseNames(ctx);
   checkDepartedLeftovers(ctx);
 

@@ -23,3 +23,17 @@ export function checkPhpSettingsWithinMax(ctx: Ctx): void {
     });
   }
 }
+
+/** A member's disk_quota_mb stays within the inventory's disk_quota.max_mb (the web host's disk is shared, as its memory is). */
+export function checkDiskQuotaWithinMax(ctx: Ctx): void {
+  const max = ctx.inventory.value.disk_quota.max_mb;
+  const where = Report.where(ctx.inventory.src, invPath(ctx, "disk_quota", "max_mb"));
+  for (const m of ctx.current) {
+    const v = m.value.disk_quota_mb;
+    if (v <= max) continue;
+    ctx.report.at(m.src, ["disk_quota_mb"], {
+      en: `is ${v}, above this stack's maximum of ${max} (disk_quota.max_mb, ${where}) (ask the hosting team: they raise disk_quota.max_mb in the inventory if the web host's disk has room)`,
+      fr: `vaut ${v}, au-dessus du maximum de cette pile, ${max} (disk_quota.max_mb, ${where}) (demandez à l'équipe d'hébergement : elle relève disk_quota.max_mb dans l'inventaire si le disque de l'hôte web a de la place)`,
+    });
+  }
+}

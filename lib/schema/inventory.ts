@@ -279,6 +279,11 @@ export const inventorySchema = z.strictObject({
   dns_transfers: dnsTransfers.prefault({}),
   /** Needed when a host has the backup role. */
   backup: backup.optional(),
+  /**
+   * The most disk a member's file may ask for (disk_quota_mb): the web host's disk is shared by
+   * every member, so the ceiling is the hosting team's, here, not the member's.
+   */
+  disk_quota: z.strictObject({ max_mb: positiveInt("MB", 1_000_000).default(20480) }).prefault({}),
   /** Members' site logs on the web hosts (each member reads its own): how long they are kept. */
   site_logs: z.strictObject({ keep_days: positiveInt("days", 3650).default(14) }).prefault({}),
   /** MariaDB server settings on the database hosts. */

@@ -10,7 +10,7 @@ import { loadScript } from "../../provider/scripts/load";
 import { onHost } from "./remote";
 import { humanBytes, textTable } from "./text-table";
 
-const READ_USAGE = loadScript("status/read-usage.sh");
+const READ_USAGE = loadScript("account/quota.sh", "status/read-usage.sh");
 const READ_DB_SIZES = loadScript("status/read-db-sizes.sh");
 
 export interface UsageRow {
@@ -19,19 +19,21 @@ export interface UsageRow {
   /** Undefined: the member has no home on a web host (no site), or it was not found. */
   homeBytes?: number;
   homeInodes?: number;
+  /** Whether the kernel's user quota is on for the home's file system (false: disk_quota_mb is a figure, not a limit). */
+  quotaEnforced?: boolean;
   homeMissing: boolean;
   quotaMb: number;
   databases: { name: string; dbHost: string; bytes?: number }[];
 }
 
-/** `home <path> <bytes> <inodes>` / `home <path> missing` lines, by path. */
-export function parseHomes(out: string): Map<string, { bytes: number; inodes: number } | "missing"> {
-  const m = new Map<string, { bytes: number; inodes: number } | "missing">();
+/** `home <path> <bytes> <inodes> <quota on|off>` / `home <path> missing` lines, by path. */
+export function parseHomes(out: string): Map<string, { bytes: number; inodes: number; quota?: boolean } | "missing"> {
+  const m = new Map<string, { bytes: number; inodes: number; quota?: boolean } | "missing">();
   for (const line of out.split("\n")) {
     const f = line.trim().split(" ");
     if (f[0] !== "home" || !f[1]) continue;
     if (f[2] === "missing") m.set(f[1], "missing");
-    else if (/^\d+$/.test(f[2] ?? "") && /^\d+$/.test(f[3] ?? "")) m.set(f[1], { bytes: Number(f[2]), inodes: Number(f[3]) });
+    else if (/^\d+$/.test(f[2] ?? "") && /^\d+$/.test(f[3] ?? "")) m.set(f[1], { bytes: Number(f[2]), inodes: Number(f[3]), ...(f[4] === "on" || f[4] === "off" ? { quota: f[4] === "on" } : {}) });
   }
   return m;
 }
@@ -59,6 +61,7 @@ export function usageRows(model: Model, homes: Map<string, ReturnType<typeof par
       webHost: m.webHost,
       homeBytes: h && h !== "missing" ? h.bytes : undefined,
       homeInodes: h && h !== "missing" ? h.inodes : undefined,
+      quotaEnforced: h && h !== "missing" ? h.quota : undefined,
       homeMissing: h === "missing",
       quotaMb: m.diskQuotaMb,
       databases: dbs,
@@ -98,7 +101,7 @@ export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
       r.handle,
       r.webHost ?? "-",
       r.homeMissing ? (fr ? "PAS DE DOSSIER" : "NO HOME") : humanBytes(r.homeBytes),
-      r.webHost ? `${r.quotaMb} MiB` : "-",
+      r.webHost ? `${r.quotaMb} MiB${r.quotaEnforced === false ? (fr ? " (non appliqué)" : " (not enforced)") : ""}` : "-",
       pct === undefined ? "-" : `${pct}${pct >= NEAR_QUOTA_PERCENT ? " !" : ""}`,
       r.homeInodes === undefined ? "-" : String(r.homeInodes),
       r.databases.map((d) => `${d.name} ${d.bytes === undefined ? (fr ? "absente" : "missing") : humanBytes(d.bytes)}`).join(", ") || "-",
@@ -120,5 +123,14 @@ export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
     : fr
       ? `chaque adhérent est sous ${NEAR_QUOTA_PERCENT} % de son quota`
       : `every member is below ${NEAR_QUOTA_PERCENT} % of its quota`;
-  return [...textTable(head, table), "", ...gone, last].join("\n");
+  // A quota the kernel does not enforce is said, host by host: the figures are du's, and nothing stops a member at its quota.
+  const unenforced = [...new Set(rows.filter((r) => r.quotaEnforced === false).map((r) => r.webHost))];
+  const noQuota = unenforced.length
+    ? [
+        fr
+          ? `quotas disque NON appliqués sur ${unenforced.join(", ")} : le système de fichiers des dossiers personnels n'a pas de quota utilisateur actif ; les chiffres viennent de du, et rien n'arrête un adhérent à son quota (docs/architecture.md, « Disk quotas »)`
+          : `disk quotas NOT enforced on ${unenforced.join(", ")}: the homes' file system has no user quota on; the figures are du's, and nothing stops a member at its quota (docs/architecture.md, "Disk quotas")`,
+      ]
+    : [];
+  return [...textTable(head, table), "", ...gone, ...noQuota, last].join("\n");
 }

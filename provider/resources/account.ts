@@ -22,8 +22,9 @@
  * 0750 (sshd's ChrootDirectory wants it root's; root makes the member's top-level folders and
  * gives them to the member), the login shell nologin, and a drop-in of the member's own in
  * sshd_config.d forces internal-sftp in that chroot with no terminal or forwarding, and password
- * login when the member gave a hash. The hash reaches the host on stdin only. Switching back to
- * "ssh" undoes each, by an update: nothing in the home moves.
+ * login when the member gave a hash. The hash reaches the host on stdin only. Its ~/logs is a
+ * read-only bind mount of its site log folder (kept in /etc/fstab), as a link would lead out of
+ * the chroot. Switching back to "ssh" undoes each, by an update: nothing in the home moves.
  */
 import type { DiffResult } from "@pulumi/pulumi/provider";
 import { createHash } from "node:crypto";
@@ -110,8 +111,8 @@ export interface AccountOutputs extends AccountInputs {
 
 // ---- remote scripts (constant; member values arrive as quoted positional arguments) -----
 
-/** provider/scripts/account: prelude.sh (shared with the database scripts), sshd.sh, then each step. */
-const CONVERGE = loadScript("account/prelude.sh", "account/sshd.sh", "account/converge.sh");
+/** provider/scripts/account: prelude.sh (shared with the database scripts), sshd.sh, quota.sh (shared with the usage view), then each step. */
+const CONVERGE = loadScript("account/prelude.sh", "account/sshd.sh", "account/quota.sh", "account/converge.sh");
 const READ = loadScript("account/prelude.sh", "account/read.sh");
 const ARCHIVE_SITE = loadScript("account/prelude.sh", "account/archive-site.sh");
 const DELETE = loadScript("account/prelude.sh", "account/sshd.sh", "account/delete.sh");
@@ -321,6 +322,16 @@ async function read(_id: string, rawProps: AccountOutputs): Promise<AccountOutpu
     const wantShell = wanted === "sftp" ? "/usr/sbin/nologin" : "/bin/bash";
     if (shell !== wantShell) drift.push(`${props.handle}'s login shell is ${shell || "empty"}, not ${wantShell}`);
     if (wanted === "sftp" && props.sshd && sftpSha !== sha256(`${sftpConf(props)}\n`)) drift.push(`the SFTP-only sshd drop-in of ${props.handle} was edited on the host`);
+    // An sftp member reads its site logs on ~/logs, a read-only bind mount kept in /etc/fstab; an ssh member has neither.
+    const mount = v.get("logsmount")?.[0] ?? "none";
+    const fstab = v.get("logsfstab")?.[0] ?? "none";
+    if (wanted === "sftp") {
+      if (homeStat !== "missing" && mount !== "ok") drift.push(`~/logs of ${props.handle} is ${mount === "none" ? "not mounted" : "not one read-only mount of its site logs"} (an sftp member reads its logs there)`);
+      if (fstab !== "ok") drift.push(`/etc/fstab ${fstab === "none" ? "has no line" : "has another line"} for the read-only mount of ${props.handle}'s site logs on ~/logs`);
+    } else {
+      if (mount !== "none") drift.push(`something is mounted on ~/logs of ${props.handle}, an ssh member`);
+      if (fstab !== "none") drift.push(`/etc/fstab mounts something on ~/logs of ${props.handle}, an ssh member`);
+    }
   }
   // The password, by its sha256 (the host never sends the field): '*' unless an sftp member gave a hash.
   const wantPw = wanted === "sftp" && props.passwordHash !== undefined ? props.passwordHash : "*";

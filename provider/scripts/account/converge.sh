@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Account create and update (after prelude.sh and sshd.sh).
+# Account create and update (after prelude.sh, sshd.sh and quota.sh).
 #   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER QUOTA_POLICY ACCESS SFTP_CONF SITE…
-#   Also the member's site log folder ($LOGS/H, root:H 0750; ~/logs points at it).
+#   Also the member's site log folder ($LOGS/H, root:H 0750; ~/logs points at it, or, for an
+#   sftp member, is a read-only bind mount of it kept in /etc/fstab).
 #   QUOTA_POLICY: required (no user quota on the homes' file system: refuse before any change) or warn.
 #   ACCESS: ssh (home H:H 0750, a shell) or sftp (home root:H 0750 for sshd's ChrootDirectory,
 #   no login shell, SFTP_CONF as its sshd drop-in).
 #   stdin: one line, the password hash of an sftp member (crypt(3); empty: none, keys only),
 #   then the authorized_keys file. The hash is never an argument (argv is world-readable).
-#   Prints key=value lines (created, quota, procs_left, marked, password, sshd_sftp).
+#   Prints key=value lines (created, quota, procs_left, marked, password, sshd_sftp, fstab, logs).
 # shellcheck disable=SC2154 # uid, gid and mhome are set by member() of prelude.sh, which the loader puts first
 # Inside the home, with the member's rights only (as_member_fn): HOME SITE…; stdin: authorized_keys.
 home_setup() {
@@ -40,10 +41,11 @@ home_setup() {
 }
 # sftp_entries HOME LOGDIR: for an sftp member, whose home is root's (sshd's ChrootDirectory
 # wants it so), root makes the top-level entries the member's own steps need: folders tmp,
-# .ssh, .my.cnf.d, sites, an empty .my.cnf, the logs link; each made by root, then given to the
-# member (chown -h: never through a link). Something of that name that is not what it should be
-# (a file where a folder goes) is renamed aside, never followed: the home is root's, so the
-# member can no longer swap it in between.
+# .ssh, .my.cnf.d, sites, an empty .my.cnf, each made by root, then given to the member (chown
+# -h: never through a link); and logs, root's, where prelude.sh's logs_on mounts LOGDIR
+# read-only (a link would lead outside the chroot). Something of that name that is not what it
+# should be (a file where a folder goes) is renamed aside, never followed: the home is root's,
+# so the member can no longer swap it in between.
 sftp_entries() {
   local home=$1 logs=$2 n p
   for n in tmp .ssh .my.cnf.d sites .my.cnf; do
@@ -61,7 +63,14 @@ sftp_entries() {
       chown -h "$uid:$gid" -- "$p"
     fi
   done
-  if [ ! -e "$home/logs" ] && [ ! -L "$home/logs" ]; then ln -s -- "$logs" "$home/logs"; chown -h "$uid:$gid" -- "$home/logs"; fi
+  p="$home/logs"
+  if [ -L "$p" ]; then
+    # The link the member had while it was ssh goes; any other is set aside.
+    if [ "$(readlink -- "$p")" = "$logs" ]; then rm -f -- "$p"; else mv -f -- "$p" "$p.not-a-mount-point.$(date +%s)"; fi
+  elif [ -e "$p" ] && { [ ! -d "$p" ] || [ "$(stat -c %u -- "$p")" != 0 ]; }; then
+    mv -f -- "$p" "$p.not-a-mount-point.$(date +%s)"
+  fi
+  if [ ! -e "$p" ]; then mkdir -m 0750 -- "$p"; chown -h "0:$gid" -- "$p"; fi
 }
 h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9 qpolicy=${10} access=${11} sftpconf=${12}; shift 12
 case "$access" in ssh) shell=/bin/bash ;; sftp) shell=/usr/sbin/nologin ;; *) die "access must be ssh or sftp, not $access" ;; esac
@@ -78,14 +87,6 @@ if [ "$access" = sftp ]; then
     { [ "$(stat -c %u -- "$p")" = 0 ] && [ $((0$(stat -c %a -- "$p") & 022)) = 0 ]; } || die "$p is not root's or is writable by others: sshd refuses a chroot below it, so $h cannot have access: sftp with home $home (nothing was changed)"
   done
 fi
-# Whether the file system holding $1 has user quotas on (the kernel's, set with setquota).
-quota_mount() {
-  command -v setquota >/dev/null 2>&1 && command -v quotaon >/dev/null 2>&1 || return 1
-  local mnt qs
-  mnt=$(df --output=target -- "$1" | tail -n 1)
-  qs=$(quotaon -p -u "$mnt" 2>&1 || true)
-  case "$qs" in *" is on"*) printf '%s' "$mnt" ;; *) return 1 ;; esac
-}
 qdir=$home
 [ -d "$qdir" ] || qdir=$(dirname -- "$home")
 if [ "$qpolicy" = required ] && ! quota_mount "$qdir" >/dev/null; then
@@ -145,9 +146,12 @@ if [ "$access" = sftp ]; then
   site_logs "$h" "$gid"
   # shellcheck disable=SC2153 # LOGS is prelude.sh's
   sftp_entries "$home" "$LOGS/$h"
+  logs_on "$h" "$home"
 else
-  # Going back to ssh: sshd stops chrooting the member before its home is its own again.
+  # Going back to ssh: sshd stops chrooting the member, and the logs' mount goes, before its
+  # home is its own again (mount follows links: never a line in fstab for a path it controls).
   sshd_sftp_off "$h" "$dropin" "$pidfile"
+  logs_off "$h" "$home"
   chown -h "$uid:$gid" -- "$home"
   chmod 0750 -- "$home"
   site_logs "$h" "$gid"

@@ -16,6 +16,8 @@ elif [ -e "$home" ] && [ -z "$(marker user "$h")" ]; then
   die "refusing: $home exists, there is no user $h, and nothing says Globenet created it: it was left alone (archive or remove it by hand if it is this member's)"
 fi
 if [ -L "$home" ]; then die "$home is a symbolic link: refusing"; fi
+# An sftp member's logs mount: out of fstab and off, before the archive (the logs stay Globenet's).
+logs_off "$h" "$home"
 if [ -d "$home" ]; then
   install -d -m 0700 -- "$adir/accounts"
   out=$(free_name "$adir/accounts/$h-$stamp" .tar.gz)

@@ -51,6 +51,85 @@ site_logs() {
   chown "root:$2" -- "$d"
   chmod 0750 -- "$d"
 }
+# ---- an sftp member's logs inside its chroot (docs/architecture.md, "Members' site logs")
+# sshd locks an sftp member in its home, so ~/logs cannot be a link to $LOGS/NAME: it is a
+# root's folder on which $LOGS/NAME is bind-mounted read-only, the mount kept in FSTAB (so it
+# comes back at boot; nofail: a boot never stops for it). Everything mount follows is root's:
+# the home (sshd's chroot wants it so) and the folder; Apache still opens the logs as root in
+# $LOGS/NAME only.
+FSTAB=/etc/fstab
+# logs_line NAME HOME: the fstab line of that mount.
+logs_line() { printf '%s %s none bind,ro,nosuid,nodev,noexec,nofail 0 0' "$LOGS/$1" "$2/logs"; }
+logs_note() { printf '# globenet: the site logs of %s, read-only in its SFTP chroot' "$1"; }
+# mounts_at PATH: "<root in its file system> <options>" of each mount on exactly PATH (the
+# kernel's table, no link followed).
+mounts_at() { awk -v t="$1" '$5 == t { print $4, $6 }' /proc/self/mountinfo; }
+# logs_state NAME HOME: none (nothing mounted on HOME/logs), ok (one read-only mount of
+# $LOGS/NAME) or wrong.
+logs_state() {
+  local m
+  m=$(mounts_at "$2/logs")
+  if [ -z "$m" ]; then echo none; return 0; fi
+  if [ "$(wc -l <<<"$m")" = 1 ] && [[ ,${m#* }, == *,ro,* ]] && [ "$(stat -c %d:%i -- "$2/logs")" = "$(stat -c %d:%i -- "$LOGS/$1" 2>/dev/null || true)" ]; then echo ok; else echo wrong; fi
+}
+# fstab_state NAME HOME: none (no line mounts HOME/logs), ok (logs_line's) or other.
+fstab_state() {
+  local l=''
+  if [ -f "$FSTAB" ]; then l=$(awk -v t="$2/logs" '$1 !~ /^#/ && $2 == t' "$FSTAB"); fi
+  if [ -z "$l" ]; then echo none; elif [ "$l" = "$(logs_line "$1" "$2")" ]; then echo ok; else echo other; fi
+}
+# fstab_set NAME HOME on|off: FSTAB with (or without) the line, every other line as it was,
+# under a lock (accounts are applied in parallel), replaced at once.
+fstab_set() {
+  local want=none tmp
+  if [ "$3" = on ]; then want=ok; fi
+  if [ "$(fstab_state "$1" "$2")" = "$want" ]; then return 0; fi
+  [ ! -L "$FSTAB" ] || die "$FSTAB is a symbolic link: refusing to edit it"
+  root_dir /var/lib/globenet
+  (
+    flock 9
+    if [ "$(fstab_state "$1" "$2")" = "$want" ]; then exit 0; fi
+    tmp=$(mktemp "$(dirname -- "$FSTAB")/.fstab.globenet.XXXXXX")
+    {
+      if [ -f "$FSTAB" ]; then awk -v t="$2/logs" -v n="$(logs_note "$1")" '!($1 !~ /^#/ && $2 == t) && $0 != n' "$FSTAB"; fi
+      if [ "$want" = ok ]; then logs_note "$1"; echo; logs_line "$1" "$2"; echo; fi
+    } >"$tmp"
+    chown root:root -- "$tmp"
+    chmod 0644 -- "$tmp"
+    mv -f -- "$tmp" "$FSTAB"
+  ) 9>/var/lib/globenet/fstab.lock
+  echo "fstab=$3"
+}
+# logs_umount HOME: every mount stacked on HOME/logs taken off (lazily when a session is inside).
+logs_umount() {
+  local n=0
+  while [ -n "$(mounts_at "$1/logs")" ]; do
+    n=$((n + 1))
+    [ "$n" -le 10 ] || die "$1/logs is still mounted after 10 unmounts"
+    umount -- "$1/logs" 2>/dev/null || umount --lazy -- "$1/logs"
+  done
+}
+# logs_on NAME HOME: the mount, made through FSTAB's line (as at boot) and checked.
+logs_on() {
+  local st
+  { [ "$(stat -c %u -- "$2")" = 0 ] && [ -d "$2/logs" ] && [ ! -L "$2/logs" ] && [ "$(stat -c %u -- "$2/logs")" = 0 ]; } || die "$2 or $2/logs is not root's: refusing to mount the site logs of $1 there"
+  fstab_set "$1" "$2" on
+  st=$(logs_state "$1" "$2")
+  if [ "$st" = ok ]; then return 0; fi
+  if [ "$st" = wrong ]; then logs_umount "$2"; fi
+  mount --fstab "$FSTAB" --target "$2/logs" || die "could not mount $LOGS/$1 on $2/logs"
+  [ "$(logs_state "$1" "$2")" = ok ] || { logs_umount "$2"; die "$2/logs is not a read-only mount of $LOGS/$1 after mounting it (taken off again)"; }
+  echo "logs=mounted"
+}
+# logs_off NAME HOME: no line in FSTAB, nothing mounted, and the empty root's folder gone (so the
+# member's link can take its place): before the home is the member's again, or removed.
+logs_off() {
+  fstab_set "$1" "$2" off
+  if [ -n "$(mounts_at "$2/logs")" ]; then logs_umount "$2"; echo "logs=unmounted"; fi
+  if [ -d "$2/logs" ] && [ ! -L "$2/logs" ] && [ "$(stat -c %u -- "$2/logs")" = 0 ]; then
+    rmdir -- "$2/logs" 2>/dev/null || mv -f -- "$2/logs" "$2/logs.not-empty.$(date +%s)"
+  fi
+}
 # ---- ownership markers
 REG=/var/lib/globenet/owned
 # root_dir DIR…: each folder exists, is root's, 0700, and is not a symbolic link.

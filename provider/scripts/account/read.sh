@@ -31,6 +31,9 @@ echo "shell=$(getent passwd "$h" | cut -d: -f7)"
 [ ! -e "$dropin/globenet-suspended-$h.conf" ] || echo "sshd=denied"
 [ ! -e "$dropin/globenet-sftp-$h.conf" ] || echo "sftp=$(sha256sum < "$dropin/globenet-sftp-$h.conf" | cut -d' ' -f1)"
 echo "procs=$(member_pids "$uid" | wc -l)"
+# An sftp member's logs: the read-only mount on ~/logs, and its line in fstab.
+echo "logsmount=$(logs_state "$h" "$home")"
+echo "logsfstab=$(fstab_state "$h" "$home")"
 [ ! -f "/var/spool/cron/crontabs/$h" ] || echo "crontab=spool"
 if [ "$mhome" != "$home" ] || [ -L "$home" ] || [ ! -d "$home" ]; then echo "homestat=missing"; exit 0; fi
 echo "homestat=$(stat -c '%U:%G:%a' -- "$home")"

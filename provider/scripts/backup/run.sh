@@ -247,8 +247,8 @@ backup_one() {
 
 # home_sizes: on stdin one home a line, "<path>\t<exclude>…"; prints each one's size in bytes
 # as borg's original size counts it: the regular files, each inode once, without the excludes
-# (borg's sh: patterns, relative to the home: * and ? within one segment, ** across) or other
-# file systems. One process for every home: du would need one a home to apply each home's own
+# (borg's sh: patterns, relative to the home: * and ? within one segment, ** across), other
+# file systems or what is mounted inside the home (backup_homes leaves it out). One process for every home: du would need one a home to apply each home's own
 # excludes (its patterns are tried on every path, and its * also matches a /), ~40 ms each.
 home_sizes() {
   python3 -c '
@@ -264,6 +264,7 @@ def rx(p):
         else: out, i = out + re.escape(p[i]), i + 1
     return re.compile(out + r"\Z")
 
+mounts = {l.split(" ")[4] for l in open("/proc/self/mountinfo")}
 for line in sys.stdin:
     home, *ex = line.rstrip("\n").split("\t")
     pats = [rx(e) for e in ex if e]
@@ -280,7 +281,7 @@ for line in sys.stdin:
                 continue
             st = e.stat(follow_symlinks=False)
             if e.is_dir(follow_symlinks=False):
-                if st.st_dev == dev:
+                if st.st_dev == dev and os.path.join(home, r) not in mounts:
                     todo.append(r)
             elif e.is_file(follow_symlinks=False) and (st.st_nlink == 1 or (st.st_dev, st.st_ino) not in seen):
                 seen.add((st.st_dev, st.st_ino))
@@ -328,6 +329,20 @@ backup_homes() {
       shared[$parent]=''
     fi
   done
+  # What is mounted inside a home is not the member's: an sftp member's ~/logs is Globenet's
+  # logs, bind-mounted read-only (docs/architecture.md, "Members' site logs"), which
+  # --one-file-system does not see when they share the homes' file system. Each is left out by
+  # its full path (pf: is a lookup, not a pattern tried on every path).
+  local -A homeset=()
+  local m up
+  for i in "${paths[@]}"; do homeset[$i]=1; done
+  while IFS= read -r m; do
+    up=$m
+    while [ "${up%/*}" != "$up" ] && [ -n "${up%/*}" ]; do
+      up=${up%/*}
+      if [ -n "${homeset[$up]+set}" ]; then args+=(--exclude "pf:$m"); break; fi
+    done
+  done < <(awk '{ print $5 }' /proc/self/mountinfo)
   if [ "${#paths[@]}" -eq 0 ]; then
     set_status homes failed 0 - - -
     printf 'globenet-backup: homes: FAILED: none of the homes is there; no archive was made.\n' >&2
