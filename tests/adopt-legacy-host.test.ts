@@ -326,6 +326,27 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(existsSync(hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/alice.conf"))).toBe(true);
   }, 300_000);
 
+  it("refuses to adopt a VPS whose disk is not where the data says (it would be made anew), naming it, and changes nothing", async () => {
+    const d = "bob--moved";
+    const disk = join(images, "by-hand", "moved.qcow2");
+    mkdirSync(join(images, "by-hand"));
+    expect(run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", join(images, "base.qcow2"), "-F", "qcow2", disk, "3G"]).status).toBe(0);
+    writeFileSync(join(images, "moved.xml"), `<domain type='qemu'><name>${d}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`);
+    virsh("define", join(images, "moved.xml"));
+    const file = join(tree, "members/bob/vps/moved.yaml");
+    writeFileSync(file, "hypervisor: legacy\nvcpus: 1\nmemory_mb: 256\ndisk_gb: 3\nimage: debian-12\nipv4: 203.0.113.23\n");
+    try {
+      const r = await engine("preview", "--adopt");
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`globenet:vm:Guest ${d} would be replaced \\(made anew\\) because of [^\\n]*diskPath`));
+    } finally {
+      rmSync(file);
+      virsh("undefine", d);
+    }
+    expect(existsSync(disk)).toBe(true);
+    expect(existsSync(join(images, `${d}.qcow2`))).toBe(false);
+  }, 600_000);
+
   it("preview --adopt: everything running is taken over, nothing made anew, replaced or deleted; the takeovers are updates", async () => {
     const file = join(tmp, "plan.json");
     const r = await engine("preview", "--adopt", "--plan-json", file);

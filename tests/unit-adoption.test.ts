@@ -122,6 +122,12 @@ describe("the adoption guard", () => {
     ["a created transfer key passes", [step("create", RESOURCE_TOKENS.transferKey, "ns1-transfer-key")], true, []],
     ["a replaced database is refused, once, naming what differs", [step("replace", D, "velo_wp", ["user"]), step("create-replacement", D, "velo_wp"), step("delete-replaced", D, "velo_wp")], false, [`${D} velo_wp would be replaced (made anew) because of user`]],
     ["a delete is refused", [step("delete", A, "old-member")], false, [`${A} old-member would be deleted`]],
+    [
+      "a replacement whose first step carries no diffs still names what differs (a VPS's disk)",
+      [step("delete-replaced", RESOURCE_TOKENS.guest, "a--vm"), step("replace", RESOURCE_TOKENS.guest, "a--vm", ["diskPath", "baseImage"]), step("create-replacement", RESOURCE_TOKENS.guest, "a--vm", ["diskPath", "baseImage"])],
+      false,
+      [`${RESOURCE_TOKENS.guest} a--vm would be replaced (made anew) because of baseImage, diskPath: adoption keeps what runs`],
+    ],
     ["an import over something else in the state is refused", [step("import-replacement", F, "lab-apache2")], false, [`${F} lab-apache2 would be replaced`]],
   ])("%s", (_what, steps, ok, starts) => {
     const v = judgeAdoption({ stack: "lab", steps });

@@ -62,13 +62,14 @@ export function judgeAdoption(plan: Plan, allowances: readonly string[] = []): A
   const updated: string[] = [];
   const created: string[] = [];
   const guestRestarts: AdoptionVerdict["guestRestarts"] = [];
-  const seen = new Set<string>();
+  // A replacement is announced in several steps (its "delete original" without diffs): one refusal per resource, with every step's diffs.
+  const refusedSteps = new Map<string, { step: (typeof plan.steps)[number]; diffs: Set<string> }>();
   for (const s of plan.steps) {
     if (s.type === "pulumi:pulumi:Stack" || s.type.startsWith("pulumi:providers:")) continue;
     if (REFUSED.has(s.op)) {
-      // A replacement is announced in several steps: one refusal per resource.
-      if (!seen.has(s.urn)) refused.push({ urn: s.urn, type: s.type, name: s.name, op: s.op, message: refusal(s.op, s.type, s.name, s.diffs ?? []) });
-      seen.add(s.urn);
+      const r = refusedSteps.get(s.urn) ?? { step: s, diffs: new Set<string>() };
+      for (const d of s.diffs ?? []) r.diffs.add(d);
+      refusedSteps.set(s.urn, r);
     } else if (s.op === "import") imported.push(s.name);
     else if (s.op === "update") {
       updated.push(`${s.type} ${s.name}${s.diffs?.length ? `: ${s.diffs.join(", ")}` : ""}`);
@@ -77,6 +78,7 @@ export function judgeAdoption(plan: Plan, allowances: readonly string[] = []): A
     }
     else if (s.op === "create" && PROVIDER_TYPES.has(s.type)) created.push(s.name);
   }
+  for (const { step: s, diffs } of refusedSteps.values()) refused.push({ urn: s.urn, type: s.type, name: s.name, op: s.op, message: refusal(s.op, s.type, s.name, [...diffs].sort()) });
   const restarts = mpmSwitches(plan, allowances);
   return { ok: refused.length === 0 && restarts.every((r) => r.allowedBy), refused, imported, updated, created, restarts, guestRestarts };
 }

@@ -203,7 +203,7 @@ async function readLive(i: GuestInputs): Promise<{ outs: GuestOutputs; liveXml: 
 export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
   check: (news) => checkGuest(news),
 
-  diff(_id, olds, news): DiffResult {
+  diff(_id, olds, news): DiffResult & { diffs: string[] } {
     const o = inputsOf(olds as unknown as Record<string, unknown>);
     const n = inputsOf(news as unknown as Record<string, unknown>);
     const changed = changedKeys(o as unknown as Record<string, unknown>, n as unknown as Record<string, unknown>);
@@ -219,6 +219,8 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
     }
     return {
       changes: changed.length > 0,
+      // The changed properties, for the plan (the guards read them: an adoption's restarts, a replacement's cause).
+      diffs: otherHost && !changed.includes("target") ? [...changed, "target"] : changed,
       replaces,
       // On the same hypervisor the new guest would collide with the old one (same name, disk
       // or seed path, and the same capacity), so the old one goes (archived) first.
