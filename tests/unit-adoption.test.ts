@@ -151,6 +151,15 @@ describe("the adoption guard", () => {
     expect(formatAdoption(v, "fr")).toContain("\n  redémarrage  VPS b--more : sa mise à jour l'arrête puis le redémarre pour appliquer memoryMb, xml");
     expect(formatAdoption(v)).not.toContain("VPS a--same");
   });
+
+  it("reads what a step changes from its inputs when the engine gives no list (an update or a replacement after an import)", () => {
+    const G = RESOURCE_TOKENS.guest;
+    const old = { domain: "b--more", memoryMb: 256, diskPath: "/i/by-hand.qcow2", seed: { userData: "" } };
+    const upd: PlanStep = { ...step("update", G, "b--more"), old, new: { ...old, memoryMb: 384, seed: { userData: "#cloud-config" } } };
+    expect(judgeAdoption({ stack: "lab", steps: [upd] }).guestRestarts).toEqual([{ name: "b--more", keys: ["memoryMb"] }]);
+    const rep: PlanStep = { ...step("replace", G, "b--more"), old, new: { ...old, diskPath: "/i/b--more.qcow2" } };
+    expect(judgeAdoption({ stack: "lab", steps: [step("delete-replaced", G, "b--more"), rep] }).refused[0]?.message.en).toMatch(/^globenet:vm:Guest b--more would be replaced \(made anew\) because of diskPath:/);
+  });
 });
 
 describe("an adoption's answer travels as protobuf Structs, which refuse undefined", () => {

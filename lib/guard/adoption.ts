@@ -1,6 +1,6 @@
 import { RESOURCE_TOKENS } from "../base/tokens";
 import type { Bilingual, Lang } from "../i18n/lang";
-import type { Plan } from "./plan";
+import { stepDiffs, type Plan } from "./plan";
 import { RESTARTING_KEYS } from "../../provider/resources/guest-check";
 import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
 
@@ -68,12 +68,13 @@ export function judgeAdoption(plan: Plan, allowances: readonly string[] = []): A
     if (s.type === "pulumi:pulumi:Stack" || s.type.startsWith("pulumi:providers:")) continue;
     if (REFUSED.has(s.op)) {
       const r = refusedSteps.get(s.urn) ?? { step: s, diffs: new Set<string>() };
-      for (const d of s.diffs ?? []) r.diffs.add(d);
+      for (const d of stepDiffs(s)) r.diffs.add(d);
       refusedSteps.set(s.urn, r);
     } else if (s.op === "import") imported.push(s.name);
     else if (s.op === "update") {
-      updated.push(`${s.type} ${s.name}${s.diffs?.length ? `: ${s.diffs.join(", ")}` : ""}`);
-      const keys = s.type === RESOURCE_TOKENS.guest ? (s.diffs ?? []).filter((d) => RESTARTING_KEYS.includes(d)) : [];
+      const diffs = stepDiffs(s);
+      updated.push(`${s.type} ${s.name}${diffs.length ? `: ${diffs.join(", ")}` : ""}`);
+      const keys = s.type === RESOURCE_TOKENS.guest ? diffs.filter((d) => RESTARTING_KEYS.includes(d)) : [];
       if (keys.length) guestRestarts.push({ name: s.name, keys });
     }
     else if (s.op === "create" && PROVIDER_TYPES.has(s.type)) created.push(s.name);

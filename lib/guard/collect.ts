@@ -15,14 +15,6 @@ export async function previewPlan(stack: Stack, opts: { onOutput?: (s: string) =
       // With refresh, the engine first announces a "refresh" step per resource (it reads the
       // host): not a change. What the reading found comes after, as that resource's real step.
       if (s && s.op !== "refresh") steps.push(s);
-      // The changed keys of some steps (an update that follows an import) are announced only
-      // when the step is done: given to the step announced before for the same resource and op.
-      const done = e.resOutputsEvent?.metadata;
-      const after = done ? stepFromEvent(done as unknown as Record<string, unknown>) : undefined;
-      if (after?.diffs) {
-        const before = [...steps].reverse().find((x) => x.urn === after.urn && x.op === after.op);
-        if (before && !before.diffs) before.diffs = after.diffs;
-      }
     },
   });
   return { plan: { stack: stack.name, steps }, result };
