@@ -53,10 +53,10 @@ export const ADOPTION: Record<ResourceToken, Adoptable | { create: string } | { 
   [RESOURCE_TOKENS.dkimKey]: { create: "a DKIM key already at its path on the mail host is kept and published; a missing one is made there" },
   [RESOURCE_TOKENS.transferKey]: { create: "the TSIG key of zone transfers is made anew (the secondaries keep serving what they have meanwhile)" },
   [RESOURCE_TOKENS.backupClient]: { create: "a host's backup schedule is rendered from the data; an existing key and passphrase on the host are kept by its create" },
-  [RESOURCE_TOKENS.guest]: {
-    refuse:
-      "adopting a running VPS is not supported yet (its read cannot yet tell the disk and seed the data describes from the ones on the host): leave its file out of the adoption (move members/<handle>/vps/<name>.yaml away), adopt, then put it back once the guest is recreated or adopted by hand",
-  },
+  // The domain's name; the facts are the declared names, paths and XML (public: rendered from
+  // the data) that the read judges drift against. What runs (vCPUs, memory, disk size, seed,
+  // running, the disk's base image) is read, never sent: the diff against git is the update.
+  [RESOURCE_TOKENS.guest]: { id: (p) => String(p.domain), facts: (p) => without(p, "seed", "vcpus", "memoryMb", "diskGb", "running", "baseImage", "uuid", "archives") },
   [RESOURCE_TOKENS.backupRepository]: {
     refuse: "adopting an existing backup repository is not supported (its passphrase cannot be read back): adopt without the backup role, then add it (a new repository is made)",
   },

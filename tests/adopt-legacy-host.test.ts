@@ -12,9 +12,14 @@
  * hand-made vhost that also serves a name the data lacks makes the adoption refuse, naming it.
  * On mpm_event the adoption is refused first (preview and up's guard), naming the host, its MPM
  * and the runbook's command; then the runbook's one planned restart switches Apache to mpm-itk.
+ * The host is also a hypervisor (this machine's libvirtd, which its virsh reaches) running two
+ * guests defined by hand: one as the data describes it (its own cloud-init seed), adopted
+ * without being redefined or restarted (same UUID, same QEMU process); one without a seed,
+ * whose memory the volunteer raises in git, updated the way the Guest's update does it (its
+ * definition re-defined, restarted, its disk kept).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
@@ -22,12 +27,13 @@ import { parsePlan } from "../lib/guard/plan";
 import { runOnHost } from "../lib/lab/netns";
 import { pool } from "../provider/ssh/pool";
 import { cli } from "./helpers/cli";
+import { startLibvirtd, type Libvirtd } from "./helpers/libvirtd";
 import { hostPath, LEGACY_ADDRESS, legacyDown, legacyInventory, legacyServices, legacyTopology, legacyUp, type LegacyServices } from "./helpers/legacy-host";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok =
-  requireTools("mariadbd", "mariadb", "named", "named-checkconf", "named-checkzone", "rndc", "dig", "curl", "apache2ctl", "sshd", "ssh-keygen", "nsenter", "unshare", "ip", "setpriv", "crontab", "useradd", "a2enmod", "openssl") &&
-  requireRoot("a network namespace with its own /etc, named, Apache, MariaDB and sshd in it, and the engine");
+  requireTools("mariadbd", "mariadb", "named", "named-checkconf", "named-checkzone", "rndc", "dig", "curl", "apache2ctl", "sshd", "ssh-keygen", "nsenter", "unshare", "ip", "setpriv", "crontab", "useradd", "a2enmod", "openssl", "virsh", "libvirtd", "qemu-img", "qemu-system-x86_64", "genisoimage", "isoinfo") &&
+  requireRoot("a network namespace with its own /etc, named, Apache, MariaDB and sshd in it, libvirtd, and the engine");
 
 const SITES = ["alice.example", "www.alice.example", "alice-old.example", "bob.example", "shop.alice.example", "orphan.example"];
 /** What each zone is asked (the hand-written records; box HINFO is a type the schema lacks, reported by the import). */
@@ -38,6 +44,15 @@ const QUERIES: Record<string, string[]> = {
   "bob.example": ["bob.example A", "bob.example TXT", "bob.example NS", "bob.example DNSKEY"],
 };
 const PASSWORDS = { alice_wp: "alice-Db-Secret-1", bob_old: "bob-Old-Password-2" };
+/**
+ * The guests defined by hand on the legacy hypervisor (<handle>--<name>, so the import finds
+ * their owner). SAME runs as the data will describe it, with a seed of its own at the model's
+ * path; MORE has no seed and gets more memory in git. QEMU user networking (the lab's), no OS:
+ * SeaBIOS with nothing to boot is a running domain, and ignores ACPI (shutdown_timeout_sec 1).
+ */
+const GUESTS = { same: "alice--atelier", more: "bob--archive" } as const;
+const GUEST_MAC = { same: "52:54:00:a1:00:01", more: "52:54:00:b0:00:02" } as const;
+const GUEST_IP = { same: "203.0.113.21", more: "203.0.113.22" } as const;
 
 describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, adopt, with no failed request", () => {
   const tmp = ok ? mkdtempSync("/var/tmp/globenet-gad-") : "";
@@ -71,10 +86,59 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
   const before: { zones?: Record<string, string>; serials?: Record<string, number>; sums?: ReturnType<typeof checksums> } = {};
   let fpmPid: number | undefined;
   let probe: ChildProcess | undefined;
+  let lv: Libvirtd | undefined;
+  const images = ok ? mkdtempSync("/var/tmp/globenet-gad-vm-") : "";
+  const virsh = (...args: string[]) => {
+    const r = lv?.virsh(...args);
+    if (!r || r.status !== 0) throw new Error(`virsh ${args.join(" ")}: ${r?.stderr}`);
+    return r.stdout.trim();
+  };
+  /** What says a guest was neither re-defined nor restarted: its UUID, its QEMU process and that process's start time. */
+  const guestNow = (domain: string) => {
+    const pid = Number(readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim());
+    const started = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[19];
+    return { uuid: virsh("domuuid", domain), pid, started, state: virsh("domstate", domain), disk: statSync(join(images, `${domain}.qcow2`)).ino };
+  };
+  const guestsBefore: Partial<Record<keyof typeof GUESTS, ReturnType<typeof guestNow>>> = {};
+  /** A domain defined the way a volunteer did years ago: minimal XML, QEMU's user network on the command line. */
+  const handMadeGuest = (key: keyof typeof GUESTS, port: number, seed: boolean) => {
+    const d = GUESTS[key];
+    const disk = join(images, `${d}.qcow2`);
+    expect(run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", join(images, "base.qcow2"), "-F", "qcow2", disk, "3G"]).status).toBe(0);
+    const cdrom = seed ? `<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${join(images, `${d}-seed.iso`)}'/><target dev='sda' bus='sata'/><readonly/></disk>` : "";
+    if (seed) {
+      const s = join(images, `${d}-seed`);
+      mkdirSync(s);
+      writeFileSync(join(s, "user-data"), "#cloud-config\nhostname: atelier\n");
+      writeFileSync(join(s, "meta-data"), "instance-id: atelier-2011\n");
+      writeFileSync(join(s, "network-config"), "version: 2\n");
+      expect(run("genisoimage", ["-quiet", "-output", join(images, `${d}-seed.iso`), "-volid", "cidata", "-joliet", "-rock", join(s, "user-data"), join(s, "meta-data"), join(s, "network-config")]).status).toBe(0);
+    }
+    const xml = join(images, `${d}.xml`);
+    writeFileSync(
+      xml,
+      `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>${d}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>` +
+        `<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os><cpu mode='maximum' check='none'/><clock offset='utc'/>` +
+        `<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>${cdrom}</devices>` +
+        `<qemu:commandline><qemu:arg value='-netdev'/><qemu:arg value='user,id=n0,restrict=on,net=203.0.113.0/25,host=203.0.113.1,hostfwd=tcp:127.0.0.1:${port}-${GUEST_IP[key]}:22'/>` +
+        `<qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=n0,mac=${GUEST_MAC[key]},addr=0x1f'/></qemu:commandline></domain>`,
+    );
+    virsh("define", xml);
+    virsh("start", d);
+  };
   const PROBE_LOG = () => join(tmp, "probe.log");
   const PROBE_STOP = () => join(tmp, "probe.stop");
 
   beforeAll(async () => {
+    lv = await startLibvirtd();
+    // QEMU runs as libvirt-qemu: it must reach the images.
+    chmodSync(images, 0o755);
+    expect(run("qemu-img", ["create", "-q", "-f", "qcow2", join(images, "base.qcow2"), "1G"]).status).toBe(0);
+    const fwd = 30000 + (process.pid % 20000);
+    handMadeGuest("same", fwd + 100, true);
+    handMadeGuest("more", fwd + 101, false);
+    guestsBefore.same = guestNow(GUESTS.same);
+    guestsBefore.more = guestNow(GUESTS.more);
     await legacyUp(T);
     services = await legacyServices(T, [
       `CREATE DATABASE alice_wp; CREATE USER 'alice_wp'@'localhost' IDENTIFIED BY '${PASSWORDS.alice_wp}';`,
@@ -90,7 +154,17 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(runOnHost(T, "legacy", "setpriv", ["--reuid=bind", "--regid=bind", "--clear-groups", "rndc", "reload", "orphan.example"]).status).toBe(0);
     mkdirSync(tree, { recursive: true });
     // The host's own name, so the zones keep their NS; no disk quota on this host (the volunteer's choice, said in the inventory).
-    writeFileSync(join(tree, "Pulumi.legacy.yaml"), legacyInventory(services.sshd).replace("fqdn: legacy.globenet.example", "fqdn: ns1.legacy.example").replace("ssh: { user: root,", "home_quota: warn\n        ssh: { user: root,"));
+    // Also a hypervisor: this machine's libvirtd, the lab's user network, the guests' base image.
+    writeFileSync(
+      join(tree, "Pulumi.legacy.yaml"),
+      legacyInventory(services.sshd)
+        .replace("fqdn: legacy.globenet.example", "fqdn: ns1.legacy.example")
+        .replace("ssh: { user: root,", "home_quota: warn\n        ssh: { user: root,")
+        .replace("roles: [web, db, dns-primary]", "roles: [web, db, dns-primary, hypervisor]")
+        .replace("/var/lib/libvirt/images/base/debian-12.qcow2", join(images, "base.qcow2"))
+        .trimEnd()
+        .concat(`\n        capacity: { vcpus: 8, memory_mb: 8192, disk_gb: 100 }\n        libvirt: { domain_type: qemu, network: { type: user, ssh_forward_base: ${fwd + 200} }, images_dir: ${images}, shutdown_timeout_sec: 1 }\n`),
+    );
     // bob.example is signed by BIND in the background: wait for its key.
     const until = Date.now() + 60_000;
     while (!/\b257 3 13 /.test(dig("bob.example DNSKEY")) && Date.now() < until) await new Promise((r) => setTimeout(r, 300));
@@ -106,6 +180,9 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     for (const step of [
       () => writeFileSync(PROBE_STOP(), ""),
       () => pool.close(),
+      ...Object.values(GUESTS).flatMap((d) => [() => lv?.virsh("destroy", d), () => lv?.virsh("undefine", d)]),
+      () => lv?.stop(),
+      () => rmSync(images, { recursive: true, force: true }),
       () => (fpmPid ? process.kill(fpmPid) : undefined),
       () => services?.stop(),
       () => legacyDown(T),
@@ -157,8 +234,15 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
       writeFileSync(hostPath(T, "legacy", `${dir}/${db}.cnf`), `[client_${db}]\npassword=${PASSWORDS[db]}\n`, { mode: 0o600 });
       expect(runOnHost(T, "legacy", "chown", ["-R", `${handle}:${handle}`, dir]).status).toBe(0);
     }
+    // The guests, read from the hypervisor as they run (the lab's command line gives their addresses);
+    expect(r.stdout).toContain("wrote members/alice/vps/atelier.yaml");
+    expect(r.stdout).toContain("wrote members/bob/vps/archive.yaml");
+    expect(readFileSync(join(tree, "members/bob/vps/archive.yaml"), "utf8")).toMatch(/memory_mb: 256\n[\s\S]*ipv4: 203\.0\.113\.22\n/);
+    // bob's guest needs more memory: git says so (applied by the adoption, as an update).
+    edit("members/bob/vps/archive.yaml", (s) => s.replace("memory_mb: 256", "memory_mb: 384"));
     // Then every TODO line goes, as a volunteer removes each once decided.
-    const written = [...readdirSync(join(tree, "zones")).map((z) => `zones/${z}`), ...readdirSync(join(tree, "members")).map((m) => `members/${m}/member.yaml`)];
+    const vpsFiles = (m: string) => (existsSync(join(tree, "members", m, "vps")) ? readdirSync(join(tree, "members", m, "vps")).map((f) => `members/${m}/vps/${f}`) : []);
+    const written = [...readdirSync(join(tree, "zones")).map((z) => `zones/${z}`), ...readdirSync(join(tree, "members")).flatMap((m) => [`members/${m}/member.yaml`, ...vpsFiles(m)])];
     for (const f of written) edit(f, (s) => s.split("\n").filter((l) => !l.includes("TODO(import)")).join("\n"));
     const v = await engine("validate");
     // What stays is a warning: the host's address has no PTR in a zone Globenet serves (its provider's, here).
@@ -242,6 +326,27 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(existsSync(hostPath(T, "legacy", "/etc/php/8.2/fpm/pool.d/alice.conf"))).toBe(true);
   }, 300_000);
 
+  it("refuses to adopt a VPS whose disk is not where the data says (it would be made anew), naming it, and changes nothing", async () => {
+    const d = "bob--moved";
+    const disk = join(images, "by-hand", "moved.qcow2");
+    mkdirSync(join(images, "by-hand"));
+    expect(run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", join(images, "base.qcow2"), "-F", "qcow2", disk, "3G"]).status).toBe(0);
+    writeFileSync(join(images, "moved.xml"), `<domain type='qemu'><name>${d}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`);
+    virsh("define", join(images, "moved.xml"));
+    const file = join(tree, "members/bob/vps/moved.yaml");
+    writeFileSync(file, "hypervisor: legacy\nvcpus: 1\nmemory_mb: 256\ndisk_gb: 3\nimage: debian-12\nipv4: 203.0.113.23\n");
+    try {
+      const r = await engine("preview", "--adopt");
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`globenet:vm:Guest ${d} would be replaced \\(made anew\\) because of [^\\n]*diskPath`));
+    } finally {
+      rmSync(file);
+      virsh("undefine", d);
+    }
+    expect(existsSync(disk)).toBe(true);
+    expect(existsSync(join(images, `${d}.qcow2`))).toBe(false);
+  }, 600_000);
+
   it("preview --adopt: everything running is taken over, nothing made anew, replaced or deleted; the takeovers are updates", async () => {
     const file = join(tmp, "plan.json");
     const r = await engine("preview", "--adopt", "--plan-json", file);
@@ -256,6 +361,14 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     expect(steps.filter((s) => s.op === "update").map((s) => s.name)).toEqual(expect.arrayContaining(["legacy-apache2", "legacy-bind", "legacy-php8.2"]));
     // The takeovers, in the preview a volunteer reads:
     for (const set of ["legacy-apache2", "legacy-bind", "legacy-php8.2"]) expect(r.stdout).toMatch(new RegExp(`~ +globenet:files:FileSet ${set} update \\[diff: \\+takeover`));
+    // The guests that run are taken over: the one as git describes it changes only its seed's
+    // contents (no restart: cloud-init reads it at the next boot), the other its memory.
+    expect(steps.filter((s) => s.op === "import").map((s) => s.name)).toEqual(expect.arrayContaining([GUESTS.same, GUESTS.more]));
+    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.same} update \\[diff: ~seed\\]`));
+    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.more} update \\[diff: ~memoryMb,seed,xml\\]`));
+    // The preview says which VPS the adoption restarts, and why.
+    expect(r.stdout).toMatch(new RegExp(`restart  VPS ${GUESTS.more}: its update stops and starts it to apply .*memoryMb`));
+    expect(r.stdout).not.toContain(`VPS ${GUESTS.same}:`);
   }, 300_000);
 
   it("up --adopt: the probe, asking each site every 200 ms since the import, saw no request fail", async () => {
@@ -321,6 +434,21 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     const pools = readdirSync(hostPath(T, "legacy", "/etc/php/8.2/fpm")).filter((f) => f.startsWith("globenet-takeover."));
     expect(pools).toHaveLength(1);
     expect(readFileSync(hostPath(T, "legacy", `/etc/php/8.2/fpm/${pools[0]}/pool.d/alice.conf`), "utf8")).toMatch(/^\[alice\]\nuser = alice\n/);
+  });
+
+  it("the guests: the one git describes was not re-defined nor restarted; the other got its memory by a restart; no disk made anew", () => {
+    const same = guestNow(GUESTS.same);
+    expect(same).toEqual(guestsBefore.same);
+    expect(same.state).toBe("running");
+    // Its seed is Globenet's now (the hand-made one was replaced in place, for its next boot).
+    expect(run("isoinfo", ["-i", join(images, `${GUESTS.same}-seed.iso`), "-R", "-x", "/user-data"]).stdout).not.toBe("#cloud-config\nhostname: atelier\n");
+    const more = guestNow(GUESTS.more);
+    expect(more.uuid).toBe(guestsBefore.more?.uuid);
+    expect(more.disk).toBe(guestsBefore.more?.disk);
+    expect(more.state).toBe("running");
+    expect(more.pid).not.toBe(guestsBefore.more?.pid);
+    expect(virsh("dominfo", GUESTS.more)).toMatch(/^Max memory: +393216 KiB$/m);
+    expect(virsh("domblklist", GUESTS.more)).toContain(`${GUESTS.more}-seed.iso`);
   });
 
   it("then an ordinary preview finds nothing to do", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { adoptionOf, definedOnly, importIdOf, keysOfUrns, parseImportId, resourceKey } from "../provider/adopt-ids";
 import { keptPasswordProblem, nativePasswordHash } from "../provider/resources/database";
+import { liveDiskPath } from "../provider/resources/guest-check";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 import { formatAdoption, judgeAdoption } from "../lib/guard/adoption";
 import type { PlanStep } from "../lib/guard/plan";
@@ -10,6 +11,23 @@ import type { PlanStep } from "../lib/guard/plan";
 const target = { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample host" };
 const account = { target, handle: "velo-libre", home: "/home/velo-libre", status: "active", sshKeys: [], sites: ["velo-libre.example"], archiveDir: "/var/a", diskQuotaMb: 1000, sshd: { dropinDir: "/etc/ssh/sshd_config.d", pidFile: "/run/sshd.pid" }, contact: "h@globenet.example", archives: undefined };
 const database = { target, handle: "velo-libre", home: "/home/velo-libre", name: "velo_wp", user: "velo_wp", clientHost: "localhost", limits: { max_user_connections: 10 }, status: "active", archiveDir: "/var/a", password: undefined, archives: undefined };
+const guest = {
+  target,
+  domain: "velo-libre--atelier",
+  xml: "<domain type='kvm'><name>velo-libre--atelier</name></domain>",
+  seed: { userData: "#cloud-config\n", metaData: "", networkConfig: "" },
+  baseImage: "/var/lib/libvirt/images/base/debian-12.qcow2",
+  diskPath: "/var/lib/libvirt/images/velo-libre--atelier.qcow2",
+  seedPath: "/var/lib/libvirt/images/velo-libre--atelier-seed.iso",
+  diskGb: 20,
+  vcpus: 2,
+  memoryMb: 2048,
+  running: true,
+  archiveDir: "/var/a",
+  shutdownTimeoutSec: 90,
+  uuid: undefined,
+  archives: undefined,
+};
 const files = { target, kind: "php-fpm", phpVersion: "8.2", files: { "pool.d/velo-libre.conf": "[velo-libre]\n" } };
 
 describe("which resources adoption imports, with which ids", () => {
@@ -18,6 +36,14 @@ describe("which resources adoption imports, with which ids", () => {
     ["an account: id = handle, facts = its inputs", RESOURCE_TOKENS.account, "velo-libre", account, "velo-libre", { ...account, archives: undefined }],
     ["a database: id = its name, never a password", RESOURCE_TOKENS.database, "velo_wp", database, "velo_wp", { ...database, password: undefined, archives: undefined }],
     ["a file set: id = host:kind:php version, the files are read from the host", RESOURCE_TOKENS.fileSet, "web1-php8.2", files, "web1:php-fpm:8.2", { target, kind: "php-fpm", phpVersion: "8.2" }],
+    [
+      "a VPS: id = its domain; what runs (vCPUs, memory, disk size, seed, running, base image) is read, not sent",
+      RESOURCE_TOKENS.guest,
+      "velo-libre--atelier",
+      guest,
+      "velo-libre--atelier",
+      { target, domain: guest.domain, xml: guest.xml, diskPath: guest.diskPath, seedPath: guest.seedPath, archiveDir: "/var/a", shutdownTimeoutSec: 90 },
+    ],
     ["a bind set has no php version", RESOURCE_TOKENS.fileSet, "ns1-bind", { target, kind: "bind-primary", files: {} }, "web1:bind-primary", { target, kind: "bind-primary" }],
   ])("%s", (_what, type, name, props, id, facts) => {
     const d = adoptionOf({ type, name, custom: true, props }, none);
@@ -35,7 +61,6 @@ describe("which resources adoption imports, with which ids", () => {
     ["a member's crontab block is made anew (the member's own lines stay)", RESOURCE_TOKENS.crontab, "velo-libre", true, none, "create"],
     ["the transfer key is made anew", RESOURCE_TOKENS.transferKey, "ns1-transfer-key", true, none, "create"],
     ["a backup client is made anew (it keeps a key already there)", RESOURCE_TOKENS.backupClient, "web1-backup-client", true, none, "create"],
-    ["a VPS is refused", RESOURCE_TOKENS.guest, "velo-libre--atelier", true, none, "refuse"],
     ["a backup repository is refused", RESOURCE_TOKENS.backupRepository, "web1-backup-repository", true, none, "refuse"],
   ])("%s", (_what, type, name, custom, inState, kind) => {
     const d = adoptionOf({ type, name, custom, props: {} }, inState);
@@ -53,6 +78,15 @@ describe("which resources adoption imports, with which ids", () => {
     expect(() => parseImportId("x@adopt:bm90IGpzb24")).toThrow(/damaged/);
     expect(() => importIdOf("a@adopt:b", {})).toThrow(/cannot contain/);
   });
+});
+
+describe("an adopted guest's system disk, from the live definition", () => {
+  it.each([
+    ["the first disk device, after a cdrom", "<domain><devices><disk type='file' device='cdrom'><source file='/i/seed.iso'/></disk><disk type='file' device='disk'><source file='/i/a.qcow2'/></disk></devices></domain>", "/i/a.qcow2"],
+    ["a disk without a device attribute is a disk", `<domain><devices><disk type="file"><source file="/i/b.qcow2"/></disk></devices></domain>`, "/i/b.qcow2"],
+    ["a block (LVM) disk has no file", "<domain><devices><disk type='block' device='disk'><source dev='/dev/vg/x'/></disk></devices></domain>", undefined],
+    ["a commented-out disk does not count", "<domain><devices><!-- <disk device='disk'><source file='/old.qcow2'/></disk> --></devices></domain>", undefined],
+  ])("%s", (_what, xml, disk) => expect(liveDiskPath(xml)).toBe(disk));
 });
 
 describe("a database password is kept only when the host proves it", () => {
@@ -88,6 +122,12 @@ describe("the adoption guard", () => {
     ["a created transfer key passes", [step("create", RESOURCE_TOKENS.transferKey, "ns1-transfer-key")], true, []],
     ["a replaced database is refused, once, naming what differs", [step("replace", D, "velo_wp", ["user"]), step("create-replacement", D, "velo_wp"), step("delete-replaced", D, "velo_wp")], false, [`${D} velo_wp would be replaced (made anew) because of user`]],
     ["a delete is refused", [step("delete", A, "old-member")], false, [`${A} old-member would be deleted`]],
+    [
+      "a replacement whose first step carries no diffs still names what differs (a VPS's disk)",
+      [step("delete-replaced", RESOURCE_TOKENS.guest, "a--vm"), step("replace", RESOURCE_TOKENS.guest, "a--vm", ["diskPath", "baseImage"]), step("create-replacement", RESOURCE_TOKENS.guest, "a--vm", ["diskPath", "baseImage"])],
+      false,
+      [`${RESOURCE_TOKENS.guest} a--vm would be replaced (made anew) because of baseImage, diskPath: adoption keeps what runs`],
+    ],
     ["an import over something else in the state is refused", [step("import-replacement", F, "lab-apache2")], false, [`${F} lab-apache2 would be replaced`]],
   ])("%s", (_what, steps, ok, starts) => {
     const v = judgeAdoption({ stack: "lab", steps });
@@ -100,6 +140,25 @@ describe("the adoption guard", () => {
     const v = judgeAdoption({ stack: "lab", steps: [step("import", A, "velo-libre"), step("update", A, "velo-libre", ["marked"]), step("import", D, "velo_wp")] });
     expect(formatAdoption(v)).toBe(`adoption: OK — 2 object(s) taken over from the hosts, 1 updated to git, 0 created; nothing is replaced or deleted.\n  update  ${A} velo-libre: marked`);
     expect(formatAdoption(judgeAdoption({ stack: "lab", steps: [step("delete", A, "x")] }), "fr")).toMatch(/^adoption : REFUSÉE[^\n]*\n  globenet:hosting:Account x serait supprimé/);
+  });
+
+  it("says which VPS its updates restart (hardware), not those whose seed alone changes; in English and French", () => {
+    const G = RESOURCE_TOKENS.guest;
+    const v = judgeAdoption({ stack: "lab", steps: [step("import", G, "a--same"), step("update", G, "a--same", ["seed"]), step("import", G, "b--more"), step("update", G, "b--more", ["memoryMb", "seed", "xml"])] });
+    expect(v.ok).toBe(true);
+    expect(v.guestRestarts).toEqual([{ name: "b--more", keys: ["memoryMb", "xml"] }]);
+    expect(formatAdoption(v)).toContain("\n  restart  VPS b--more: its update stops and starts it to apply memoryMb, xml (make the data say what runs");
+    expect(formatAdoption(v, "fr")).toContain("\n  redémarrage  VPS b--more : sa mise à jour l'arrête puis le redémarre pour appliquer memoryMb, xml");
+    expect(formatAdoption(v)).not.toContain("VPS a--same");
+  });
+
+  it("reads what a step changes from its inputs when the engine gives no list (an update or a replacement after an import)", () => {
+    const G = RESOURCE_TOKENS.guest;
+    const old = { domain: "b--more", memoryMb: 256, diskPath: "/i/by-hand.qcow2", seed: { userData: "" } };
+    const upd: PlanStep = { ...step("update", G, "b--more"), old, new: { ...old, memoryMb: 384, seed: { userData: "#cloud-config" } } };
+    expect(judgeAdoption({ stack: "lab", steps: [upd] }).guestRestarts).toEqual([{ name: "b--more", keys: ["memoryMb"] }]);
+    const rep: PlanStep = { ...step("replace", G, "b--more"), old, new: { ...old, diskPath: "/i/b--more.qcow2" } };
+    expect(judgeAdoption({ stack: "lab", steps: [step("delete-replaced", G, "b--more"), rep] }).refused[0]?.message.en).toMatch(/^globenet:vm:Guest b--more would be replaced \(made anew\) because of diskPath:/);
   });
 });
 

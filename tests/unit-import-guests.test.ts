@@ -150,14 +150,14 @@ describe("guest import: a domain defined by hand the old way", () => {
   it("every reason it gives has its French (lib/i18n/import-catalog.ts), names and values kept", () => {
     const missing = [...r.refused, ...r.unexpressible].map((n) => n.why).filter((w) => importReasonFr(w) === undefined);
     expect(missing).toEqual([]);
-    expect(importReasonFr(at("devices/graphics"))).toBe(`ligne 41 : le domaine du modèle n'a pas de <graphics> (type "spice") : l'adoption redéfinit le domaine à partir du rendu, sans lui`);
+    expect(importReasonFr(at("devices/graphics"))).toBe(`ligne 41 : le domaine du modèle n'a pas de <graphics> (type "spice") : il reste jusqu'à la prochaine redéfinition du domaine à partir du rendu (un changement de vCPU, de mémoire, de disques ou de MAC : alors sans lui)`);
     expect(importReasonFr(at("on_crash"))).toBe(`"restart" : celui du modèle est destroy`);
     expect(importReasonFr(at("cpu"))).toBe(`mode de CPU "custom" (modèle "Haswell-noTSX") : celui du modèle est host-passthrough ; l'invité verra un autre processeur`);
     expect(importReasonFr(at("devices/interface[1]@type"))).toBe(`type "network" (réseau "default") : les invités du modèle sont sur le pont de l'hyperviseur, avec leurs adresses publiques`);
   });
 
   it("the report names the domain and element on each line; the YAML loads and validate refuses its TODOs", () => {
-    expect(guestReport(r)).toContain("not expressible: domain velo-nextcloud <devices/graphics>: line 41: the model's domain has no <graphics> (type \"spice\"): adoption redefines the domain from the render without it");
+    expect(guestReport(r)).toContain("not expressible: domain velo-nextcloud <devices/graphics>: line 41: the model's domain has no <graphics> (type \"spice\"): it stays until the domain is next redefined from the render (a change of vCPUs, memory, disks or MAC: then without it)");
     const { errors } = parseYamlFile(g?.file ?? "", g?.yaml ?? "");
     expect(errors).toEqual([]);
     expect(vpsSchema.safeParse(parse(g?.yaml ?? "")).success).toBe(true);

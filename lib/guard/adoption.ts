@@ -1,6 +1,7 @@
 import { RESOURCE_TOKENS } from "../base/tokens";
 import type { Bilingual, Lang } from "../i18n/lang";
-import type { Plan } from "./plan";
+import { stepDiffs, type Plan } from "./plan";
+import { RESTARTING_KEYS } from "../../provider/resources/guest-check";
 import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
 
 /**
@@ -33,6 +34,8 @@ export interface AdoptionVerdict {
   created: string[];
   /** Web hosts whose Apache the adoption would restart to switch its MPM (./mpm.ts): refused unless allowed. */
   restarts: MpmSwitch[];
+  /** VPS the adoption's update stops and starts (what git changes needs it), with those properties: said, not refused. */
+  guestRestarts: { name: string; keys: string[] }[];
 }
 
 function refusal(op: string, type: string, name: string, diffs: string[]): Bilingual {
@@ -58,19 +61,27 @@ export function judgeAdoption(plan: Plan, allowances: readonly string[] = []): A
   const imported: string[] = [];
   const updated: string[] = [];
   const created: string[] = [];
-  const seen = new Set<string>();
+  const guestRestarts: AdoptionVerdict["guestRestarts"] = [];
+  // A replacement is announced in several steps (its "delete original" without diffs): one refusal per resource, with every step's diffs.
+  const refusedSteps = new Map<string, { step: (typeof plan.steps)[number]; diffs: Set<string> }>();
   for (const s of plan.steps) {
     if (s.type === "pulumi:pulumi:Stack" || s.type.startsWith("pulumi:providers:")) continue;
     if (REFUSED.has(s.op)) {
-      // A replacement is announced in several steps: one refusal per resource.
-      if (!seen.has(s.urn)) refused.push({ urn: s.urn, type: s.type, name: s.name, op: s.op, message: refusal(s.op, s.type, s.name, s.diffs ?? []) });
-      seen.add(s.urn);
+      const r = refusedSteps.get(s.urn) ?? { step: s, diffs: new Set<string>() };
+      for (const d of stepDiffs(s)) r.diffs.add(d);
+      refusedSteps.set(s.urn, r);
     } else if (s.op === "import") imported.push(s.name);
-    else if (s.op === "update") updated.push(`${s.type} ${s.name}${s.diffs?.length ? `: ${s.diffs.join(", ")}` : ""}`);
+    else if (s.op === "update") {
+      const diffs = stepDiffs(s);
+      updated.push(`${s.type} ${s.name}${diffs.length ? `: ${diffs.join(", ")}` : ""}`);
+      const keys = s.type === RESOURCE_TOKENS.guest ? diffs.filter((d) => RESTARTING_KEYS.includes(d)) : [];
+      if (keys.length) guestRestarts.push({ name: s.name, keys });
+    }
     else if (s.op === "create" && PROVIDER_TYPES.has(s.type)) created.push(s.name);
   }
+  for (const { step: s, diffs } of refusedSteps.values()) refused.push({ urn: s.urn, type: s.type, name: s.name, op: s.op, message: refusal(s.op, s.type, s.name, [...diffs].sort()) });
   const restarts = mpmSwitches(plan, allowances);
-  return { ok: refused.length === 0 && restarts.every((r) => r.allowedBy), refused, imported, updated, created, restarts };
+  return { ok: refused.length === 0 && restarts.every((r) => r.allowedBy), refused, imported, updated, created, restarts, guestRestarts };
 }
 
 
@@ -93,6 +104,16 @@ export function formatAdoption(v: AdoptionVerdict, lang: Lang = "en"): string {
   for (const r of v.refused) lines.push(`  ${fr ? r.message.fr : r.message.en}`);
   if (v.restarts.length) lines.push(formatMpmSwitches(v.restarts, lang));
   if (v.ok) for (const u of v.updated) lines.push(`  ${fr ? "mise à jour" : "update"}  ${u}`);
+  // A guest as git describes it is adopted without a restart; one git changes is restarted by its update.
+  if (v.ok) {
+    for (const g of v.guestRestarts) {
+      lines.push(
+        fr
+          ? `  redémarrage  VPS ${g.name} : sa mise à jour l'arrête puis le redémarre pour appliquer ${g.keys.join(", ")} (faites dire aux données ce qui tourne pour l'adopter sans redémarrage, et changez-le plus tard à une heure creuse)`
+          : `  restart  VPS ${g.name}: its update stops and starts it to apply ${g.keys.join(", ")} (make the data say what runs to adopt it without a restart, and change it later at a quiet hour)`,
+      );
+    }
+  }
   return lines.join("\n");
 }
 

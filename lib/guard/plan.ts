@@ -37,6 +37,19 @@ type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : undefined);
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string") ? (v as string[]) : undefined);
 
+/**
+ * The properties a step changes: the engine's own list when it gives one, else the top-level
+ * inputs that differ between before and after (the engine leaves the list empty for some
+ * steps, such as an update or a replacement following an adoption's import).
+ */
+export function stepDiffs(s: PlanStep): string[] {
+  if (s.diffs?.length) return s.diffs;
+  if (!s.old || !s.new) return [];
+  const o = s.old;
+  const n = s.new;
+  return [...new Set([...Object.keys(o), ...Object.keys(n)])].filter((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k])).sort();
+}
+
 /** One engine event's resourcePreEvent.metadata (StepEventMetadata), as a step. */
 export function stepFromEvent(meta: Json): PlanStep | undefined {
   const urn = typeof meta.urn === "string" ? meta.urn : undefined;

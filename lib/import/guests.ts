@@ -5,8 +5,9 @@
  * a volunteer to review. It is the inverse of lib/render/libvirt-domain.ts: vCPUs, memory,
  * disk size and base image, MAC and addresses are read back; everything in the definition the
  * renderer would not write again (another disk, a graphics console, UEFI, a NAT network, a
- * hand-chosen disk path) is reported with the domain and the XML element, since adoption
- * redefines the domain from the render. The XML is read with lib/import/xml.ts (why not a
+ * hand-chosen disk path) is reported with the domain and the XML element, since the domain is
+ * redefined from the render: by the adoption when its disks, seed or MACs differ from the
+ * model's (provider/resources/guest.ts's adopt), else at its next change of hardware. The XML is read with lib/import/xml.ts (why not a
  * library: see there and docs/architecture.md).
  */
 import { readFileSync } from "node:fs";
@@ -213,6 +214,8 @@ function importOne(domain: string, root: XmlElement, g: LiveGuest, opts: GuestIm
   if (owner.todo) todos.push(owner.todo);
   const modelDomain = `${owner.handle}--${owner.name}`;
   const redefine = "adoption redefines the domain from the render without it";
+  // An element alone does not make the adoption redefine a running guest (provider/resources/guest.ts).
+  const kept = "it stays until the domain is next redefined from the render (a change of vCPUs, memory, disks or MAC: then without it)";
   if (domain !== modelDomain) note("name", `the model names this guest's domain ${modelDomain}: adoption needs it renamed (shut off, virsh domrename) — done by hand, not by the import`);
 
   // Unknown elements, each path once.
@@ -222,7 +225,7 @@ function importOne(domain: string, root: XmlElement, g: LiveGuest, opts: GuestIm
       const p = path ? `${path}/${c.name}` : c.name;
       if (!KNOWN.has(p) && !seen.has(p)) {
         seen.add(p);
-        note(p, `line ${c.line}: the model's domain has no <${c.name}>${c.attrs.type ? ` (type ${shown(c.attrs.type)})` : ""}: ${redefine}`);
+        note(p, `line ${c.line}: the model's domain has no <${c.name}>${c.attrs.type ? ` (type ${shown(c.attrs.type)})` : ""}: ${kept}`);
       } else if (KNOWN.has(p)) walk(c, p);
     }
   };

@@ -51,6 +51,13 @@ export interface GuestOutputs extends GuestInputs {
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_SEC = 90;
 
+/**
+ * Inputs whose change makes an update stop and start a running guest (guest.ts's update): its
+ * hardware (the XML where it matters, vCPUs, memory) and a disk growth (qemu-img resize needs
+ * it off). A seed or a filter change does not: cloud-init reads the seed at the next boot.
+ */
+export const RESTARTING_KEYS: readonly string[] = ["xml", "vcpus", "memoryMb", "diskGb"];
+
 /** The engine's placeholder for a value not known yet (preview). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -300,4 +307,15 @@ export function xmlDrift(declared: string, live: string): string[] {
   const refs = (f: DomainFacts) => f.bridged.map((b) => (b.filter ? `${b.filter}(${[...b.parameters].sort().join(",")})` : "no filter"));
   if (!same(refs(d), refs(l))) out.push(`network filters ${refs(l).join(" ") || "none"} (declared ${refs(d).join(" ") || "none"})`);
   return out;
+}
+
+/** The file of the domain's first `<disk device='disk'>` (its system disk), if any. */
+export function liveDiskPath(xml: string): string | undefined {
+  const x = xml.replace(/<!--[\s\S]*?-->/g, "");
+  for (const m of x.matchAll(/<disk\b([^>]*)>([\s\S]*?)<\/disk>/g)) {
+    if ((attr(m[1] as string, "device") ?? "disk") !== "disk") continue;
+    const src = /<source\b[^>]*\sfile\s*=\s*(['"])(.*?)\1/.exec(m[2] as string);
+    if (src) return src[2];
+  }
+  return undefined;
 }

@@ -7,6 +7,7 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT_SEC,
   domainFacts,
   inputsOf,
+  liveDiskPath,
   normalizeFilterXml,
   normalizeXml,
   xmlDrift,
@@ -149,10 +150,60 @@ function bootArgs(i: GuestInputs): string[] {
   return (i.bootFiles ?? []).flatMap((b) => [b.from, b.to]);
 }
 
+/**
+ * The guest as it runs, judged against the declared inputs `i` (the state's, or an adoption's
+ * facts): undefined when the domain is not defined. Also what an adoption needs beyond the
+ * outputs: the live XML, its files and the disk's base image.
+ */
+async function readLive(i: GuestInputs): Promise<{ outs: GuestOutputs; liveXml: string; liveFiles: string[]; backing: string } | undefined> {
+  const r = await run(i.target, READ, { args: [i.domain, i.diskPath, i.seedPath, i.archiveDir, ...(i.nwfilter ? [i.nwfilter.name] : [])], what: `reading guest ${i.domain}` });
+  const p = parse(r.stdout);
+  if (one(p, "absent")) return undefined;
+  const liveXml = b64(one(p, "xml"));
+  const facts = domainFacts(liveXml);
+  const disk = one(p, "disk");
+  let diskGb = 0;
+  let backing = "";
+  if (disk) {
+    const info = JSON.parse(b64(disk)) as { "virtual-size"?: number; "full-backing-filename"?: string; "backing-filename"?: string };
+    diskGb = (info["virtual-size"] ?? 0) / GIB;
+    backing = info["full-backing-filename"] ?? info["backing-filename"] ?? "";
+  }
+  const hasSeed = p.values.has("seed.user-data");
+  const seed = {
+    userData: hasSeed ? b64(one(p, "seed.user-data")) : "",
+    metaData: hasSeed ? b64(one(p, "seed.meta-data")) : "",
+    networkConfig: hasSeed ? b64(one(p, "seed.network-config")) : "",
+  };
+  const filters = filterDrift(i.nwfilter, { live: p.values.has("nwfilter") ? b64(one(p, "nwfilter")) : undefined, absent: p.values.has("nwfilter.absent"), ports: p.values.get("port") ?? [] });
+  const drift = [...xmlDrift(i.xml ?? "", liveXml), ...filters.domain];
+  const state = one(p, "state") ?? "";
+  const outs: GuestOutputs = {
+    ...i,
+    // libvirt normalises the XML, so the declared text is kept unless the live definition
+    // differs where it matters; then the state carries that difference, and the next diff
+    // shows the XML as changed (an up re-defines it).
+    xml: drift.length ? `<!-- live definition differs from the declared XML: ${drift.join("; ").replace(/--/g, "- -")} -->` : i.xml,
+    // The same for the filter: a changed value makes the next diff an update, which defines
+    // the filter again and puts back the rules of the guest's ports (no restart).
+    ...(i.nwfilter ? { nwfilter: filters.filter.length ? { name: i.nwfilter.name, xml: `<!-- ${filters.filter.join("; ").replace(/--/g, "- -")} -->` } : i.nwfilter } : {}),
+    seed,
+    diskGb,
+    vcpus: facts.vcpus ?? 0,
+    memoryMb: facts.memoryMb ?? 0,
+    running: state === "running",
+    uuid: one(p, "uuid") ?? "",
+    archives: p.values.get("archive") ?? [],
+    state,
+    mac: facts.macs[0] ?? "",
+  };
+  return { outs, liveXml, liveFiles: facts.files, backing };
+}
+
 export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
   check: (news) => checkGuest(news),
 
-  diff(_id, olds, news): DiffResult {
+  diff(_id, olds, news): DiffResult & { diffs: string[] } {
     const o = inputsOf(olds as unknown as Record<string, unknown>);
     const n = inputsOf(news as unknown as Record<string, unknown>);
     const changed = changedKeys(o as unknown as Record<string, unknown>, n as unknown as Record<string, unknown>);
@@ -168,6 +219,8 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
     }
     return {
       changes: changed.length > 0,
+      // The changed properties, for the plan (the guards read them: an adoption's restarts, a replacement's cause).
+      diffs: otherHost && !changed.includes("target") ? [...changed, "target"] : changed,
       replaces,
       // On the same hypervisor the new guest would collide with the old one (same name, disk
       // or seed path, and the same capacity), so the old one goes (archived) first.
@@ -188,46 +241,35 @@ export const guestType: ResourceType<GuestInputs, GuestOutputs> = {
 
   async read(_id, props) {
     const i = inputsOf(props as unknown as Record<string, unknown>);
-    if (!i.target || !i.domain) throw new Error(`globenet:vm:Guest ${_id}: the state holds no target/domain to read from (importing a guest is not supported)`);
-    const r = await run(i.target, READ, { args: [i.domain, i.diskPath, i.seedPath, i.archiveDir, ...(i.nwfilter ? [i.nwfilter.name] : [])], what: `reading guest ${i.domain}` });
-    const p = parse(r.stdout);
-    if (one(p, "absent")) return undefined;
-    const liveXml = b64(one(p, "xml"));
-    const facts = domainFacts(liveXml);
-    const disk = one(p, "disk");
-    let diskGb = 0;
-    if (disk) {
-      const info = JSON.parse(b64(disk)) as { "virtual-size"?: number };
-      diskGb = (info["virtual-size"] ?? 0) / GIB;
+    if (!i.target || !i.domain) throw new Error(`globenet:vm:Guest ${_id}: the state holds no target/domain to read from (adopt it with npm run up -- --adopt)`);
+    return (await readLive(i))?.outs;
+  },
+
+  /**
+   * Adoption of a guest that runs (provider/adopt-ids.ts): the same read, from the declared
+   * names and paths the id carries (its XML and filter included, to judge drift as the read
+   * does), never touching the domain. What runs is what the state gets: vCPUs, memory, disk
+   * size, seed contents, running, the base image the disk is an overlay of and, when the
+   * declared disk is not the one the domain uses, the live disk path (then the diff is a
+   * replacement, which the adoption guard refuses: a disk is never made anew by adopting).
+   */
+  async adopt(id, facts) {
+    const i = inputsOf({ ...facts, domain: facts.domain ?? id });
+    if (!i.target || !i.domain) throw new Error(`globenet:vm:Guest ${id}: the adoption id carries no hypervisor or domain (run the adoption again from the CLI: npm run up -- --adopt)`);
+    const live = await readLive(i);
+    if (!live) {
+      throw new Error(
+        `${i.target.name}: there is no libvirt domain ${i.domain} to adopt (virsh list --all): adoption takes over what runs and creates nothing; ` +
+          `check the domain's name on the host, or leave members/<handle>/vps/<name>.yaml out of the adoption and add it afterwards (a new VPS is created)`,
+      );
     }
-    const hasSeed = p.values.has("seed.user-data");
-    const seed = {
-      userData: hasSeed ? b64(one(p, "seed.user-data")) : "",
-      metaData: hasSeed ? b64(one(p, "seed.meta-data")) : "",
-      networkConfig: hasSeed ? b64(one(p, "seed.network-config")) : "",
+    const disk = liveDiskPath(live.liveXml) ?? "";
+    const outs: GuestOutputs = {
+      ...live.outs,
+      diskPath: live.liveFiles.includes(i.diskPath) ? i.diskPath : disk,
+      baseImage: live.liveFiles.includes(i.diskPath) ? live.backing : "",
     };
-    const filters = filterDrift(i.nwfilter, { live: p.values.has("nwfilter") ? b64(one(p, "nwfilter")) : undefined, absent: p.values.has("nwfilter.absent"), ports: p.values.get("port") ?? [] });
-    const drift = [...xmlDrift(i.xml ?? "", liveXml), ...filters.domain];
-    const state = one(p, "state") ?? "";
-    return {
-      ...i,
-      // libvirt normalises the XML, so the declared text is kept unless the live definition
-      // differs where it matters; then the state carries that difference, and the next diff
-      // shows the XML as changed (an up re-defines it).
-      xml: drift.length ? `<!-- live definition differs from the declared XML: ${drift.join("; ").replace(/--/g, "- -")} -->` : i.xml,
-      // The same for the filter: a changed value makes the next diff an update, which defines
-      // the filter again and puts back the rules of the guest's ports (no restart).
-      ...(i.nwfilter ? { nwfilter: filters.filter.length ? { name: i.nwfilter.name, xml: `<!-- ${filters.filter.join("; ").replace(/--/g, "- -")} -->` } : i.nwfilter } : {}),
-      seed,
-      diskGb,
-      vcpus: facts.vcpus ?? 0,
-      memoryMb: facts.memoryMb ?? 0,
-      running: state === "running",
-      uuid: one(p, "uuid") ?? "",
-      archives: p.values.get("archive") ?? [],
-      state,
-      mac: facts.macs[0] ?? "",
-    };
+    return { outs, inputs: inputsOf(outs as unknown as Record<string, unknown>) as unknown as Record<string, unknown> };
   },
 
   async update(_id, olds, news) {

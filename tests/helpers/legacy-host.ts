@@ -192,6 +192,10 @@ function cleanCopy(t: Topology): void {
     }
   }
   writeFileSync(etc("apache2/ports.conf"), "Listen 80\n<IfModule ssl_module>\n\tListen 443\n</IfModule>\n");
+  // An old server runs Debian's MPM, whatever this machine's Apache was left with (another test's mpm-itk).
+  const mods = etc("apache2/mods-enabled");
+  for (const name of readdirSync(mods)) if (/^mpm_.*\.(load|conf)$/.test(name)) rmSync(join(mods, name), { force: true });
+  for (const ext of ["load", "conf"]) symlinkSync(`../mods-available/mpm_event.${ext}`, join(mods, `mpm_event.${ext}`));
   for (const v of existsSync(etc("php")) ? readdirSync(etc("php")) : []) {
     const pools = etc(`php/${v}/fpm/pool.d`);
     if (existsSync(pools)) for (const name of readdirSync(pools)) if (name !== "www.conf") rmSync(join(pools, name), { force: true });
