@@ -61,6 +61,7 @@ PACKAGES=(
   prometheus-alertmanager # amtool check-config on the rendered alertmanager.yml
   prometheus-blackbox-exporter # --config.check on the rendered blackbox.yml (the sites', zones' and VPS' probes)
   prometheus-node-exporter # each host's disk, inodes, memory and load for the monitor host (the multi-host lab runs one per host)
+  prometheus-postfix-exporter # the mail host's queue for the monitor host (the multi-host lab runs it on mail1)
   nftables               # each host's node exporter port open to the monitor host only (the node-exporter file set's table; nft -c checks it, tests/monitoring-checkers.test.ts)
   postfix                # the mail host's MTA: virtual mailbox domains, submission (tests/mail-daemons.test.ts)
   dovecot-imapd          # the mail host's IMAP server (IMAPS), SASL for Postfix's submission, quota

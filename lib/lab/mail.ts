@@ -29,20 +29,29 @@ function openssl(args: string[], what: string): void {
 }
 
 /**
+ * The lab's mail CA (made once, kept in .lab/mail-ca/): also made before the monitor host's
+ * blackbox exporter starts, which trusts it for the mail probes. Returns what it made.
+ */
+export function ensureMailCa(p: LabPaths): string[] {
+  const ca = mailCaFile(p);
+  const dir = dirname(ca);
+  const caKey = join(dir, "ca.key");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (existsSync(ca) && existsSync(caKey)) return [];
+  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=Globenet lab mail CA", "-keyout", caKey, "-out", ca, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], "the lab's mail CA");
+  return [`lab mail CA made: ${ca}`];
+}
+
+/**
  * The certificate Postfix and Dovecot present for `publicName`, signed by the lab's mail CA
  * (made once, kept in .lab/mail-ca/), at MAIL_PATHS.tlsCert and tlsKey (the key root's 0600).
  * Made again when missing or for another name.
  */
 export function ensureMailCert(p: LabPaths, publicName: string): string[] {
   const dir = dirname(mailCaFile(p));
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = mailCaFile(p);
   const caKey = join(dir, "ca.key");
-  const notes: string[] = [];
-  if (!existsSync(ca) || !existsSync(caKey)) {
-    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=Globenet lab mail CA", "-keyout", caKey, "-out", ca, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], "the lab's mail CA");
-    notes.push(`lab mail CA made: ${ca}`);
-  }
+  const notes = ensureMailCa(p);
   const cert = MAIL_PATHS.tlsCert;
   const key = MAIL_PATHS.tlsKey;
   const current = existsSync(cert) ? run("openssl", ["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout : "";

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { REPO_ROOT } from "../base/repo";
 import { LabError, sleep, waitFor } from "../base/proc";
 import { PORTS } from "../model/monitoring";
@@ -19,6 +19,7 @@ import { RRSIG_FILES, RRSIG_PROM } from "../render/monitoring-dnssec";
 import { detachedChild, logTail, need, type LabDaemon, type Place } from "./daemons";
 import type { LabPaths } from "./paths";
 import { pebbleRootFile } from "./pebble";
+import { ensureMailCa, mailCaFile } from "./mail";
 import { labHello } from "./reach";
 import { bracket } from "./netns";
 
@@ -69,6 +70,33 @@ function supervised(
   };
 }
 
+/** The blackbox exporter's trusted roots: pebble's (made at each of its starts) and the lab's mail CA. */
+function probeTrust(p: LabPaths): string {
+  ensureMailCa(p);
+  const bundle = join(p.lab, "monitoring", "probe-roots.pem");
+  mkdirSync(dirname(bundle), { recursive: true, mode: 0o755 });
+  writeFileSync(bundle, [pebbleRootFile(p), mailCaFile(p)].map((f) => readFileSync(f, "utf8").trim()).join("\n") + "\n", { mode: 0o644 });
+  return bundle;
+}
+
+/**
+ * Debian's Postfix exporter on the mail host (port 9154, its address): the queue, read from
+ * Postfix's showq socket, for MailQueueGrowing. Started after the apply, once Postfix runs.
+ */
+export function postfixExporter(p: LabPaths, place: Place): LabDaemon {
+  const at = place.addresses[0] ?? "127.0.0.1";
+  return {
+    ...supervised(p, place, {
+      name: `postfix-exporter${place.suffix}`,
+      where: `${bracket(at)}:${PORTS.postfixExporter}`,
+      // The lab's Postfix logs nowhere a file tail would find: the queue (showq) is what is watched.
+      cmd: () => [need("prometheus-postfix-exporter", "prometheus-postfix-exporter"), `--web.listen-address=${bracket(at)}:${PORTS.postfixExporter}`, "--postfix.logfile_path=/dev/null"],
+      answers: async () => (await labHello(at, PORTS.postfixExporter, 500, "postfix exporter: waiting for it")) !== undefined,
+    }),
+    afterApply: true,
+  };
+}
+
 /** Debian's node exporter on one lab host, on every address of its namespace (port 9100). */
 export function nodeExporter(p: LabPaths, place: Place): LabDaemon {
   const at = place.addresses[0] ?? "127.0.0.1";
@@ -92,8 +120,9 @@ export function monitorDaemons(p: LabPaths, place: Place): LabDaemon[] {
       pidName: "prometheus-blackbox-exporter",
       config: join(LIVE, MONITORING_FILES.blackbox),
       cmd: () => [need("prometheus-blackbox-exporter", "prometheus-blackbox-exporter"), `--config.file=${join(LIVE, MONITORING_FILES.blackbox)}`, `--web.listen-address=127.0.0.1:${PORTS.blackbox}`],
-      // The sites' certificates come from the lab's pebble: its root is what the probes trust.
-      env: () => ({ SSL_CERT_FILE: pebbleRootFile(p) }),
+      // The sites' certificates come from the lab's pebble, the mail host's from the lab's mail
+      // CA (lib/lab/mail.ts): both roots, and only they, are what the probes trust.
+      env: () => ({ SSL_CERT_FILE: probeTrust(p) }),
     }),
     supervised(p, place, {
       name: "alertmanager",

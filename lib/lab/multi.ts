@@ -40,7 +40,7 @@ import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
 import { LabError, run, say, secs, step, why } from "../base/proc";
 import { mustStayOnMachine } from "./reach";
-import { LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter } from "./monitoring";
+import { LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter, postfixExporter } from "./monitoring";
 import { PORTS } from "../model/monitoring";
 import { mailPublicName } from "../model/mail";
 import { mailDaemons, removeMailLeftovers } from "./mail";
@@ -217,6 +217,8 @@ export function multiDaemons(f: MultiFacts): LabDaemon[] {
   if (monitor) {
     for (const h of f.hosts) out.push(nodeExporter(f.ctx.paths, placeOf(f, h.name)));
     out.push(...monitorDaemons(f.ctx.paths, placeOf(f, monitor.name)));
+    // The mail host's queue, for the monitor host (after the apply, once Postfix runs).
+    if (mail) out.push(postfixExporter(f.ctx.paths, placeOf(f, mail.name)));
   }
   return out;
 }
