@@ -1,4 +1,5 @@
 import { invPath, type Ctx } from "./context";
+import type { Role } from "../schema/inventory";
 import { hostsWithRole } from "./hosts";
 
 /**
@@ -43,22 +44,29 @@ export function checkShards(ctx: Ctx): void {
   const [primary] = hostsWithRole(ctx, "dns-primary");
   const home = primary ? where.get(primary) : undefined;
   if (!primary || home === undefined) return;
-  for (const s of hostsWithRole(ctx, "dns-secondary")) {
-    const theirs = where.get(s);
-    if (theirs === undefined || theirs === home) continue;
-    const i = (shards[theirs]?.hosts ?? []).indexOf(s);
-    ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), {
-      en: `dns-secondary "${s}" is in shard ${theirs}, the dns-primary "${primary}" in ${home}: the zone transfer key goes from the primary's copy to the secondaries' in one stack (put ${s} in shard ${home})`,
-      fr: `le dns-secondary « ${s} » est dans le fragment ${theirs}, le dns-primary « ${primary} » dans ${home} : la clé de transfert de zones passe de la copie du primaire à celles des secondaires dans une même pile (mettez ${s} dans le fragment ${home})`,
-    });
-  }
-  for (const m of hostsWithRole(ctx, "mail")) {
-    const theirs = where.get(m);
-    if (theirs === undefined || theirs === home) continue;
-    const i = (shards[theirs]?.hosts ?? []).indexOf(m);
-    ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), {
-      en: `mail host "${m}" is in shard ${theirs}, the dns-primary "${primary}" in ${home}: the zones publish the DKIM keys made on the mail host, known only inside one stack (put ${m} in shard ${home})`,
-      fr: `l'hôte de messagerie « ${m} » est dans le fragment ${theirs}, le dns-primary « ${primary} » dans ${home} : les zones publient les clés DKIM faites sur l'hôte de messagerie, connues dans une seule pile (mettez ${m} dans le fragment ${home})`,
-    });
+  // The hosts whose stack must also be the primary's, and why (what crosses between them at apply).
+  const beside: [role: Role, why: (h: string, theirs: string) => { en: string; fr: string }][] = [
+    [
+      "dns-secondary",
+      (h, theirs) => ({
+        en: `dns-secondary "${h}" is in shard ${theirs}, the dns-primary "${primary}" in ${home}: the zone transfer key goes from the primary's copy to the secondaries' in one stack (put ${h} in shard ${home})`,
+        fr: `le dns-secondary « ${h} » est dans le fragment ${theirs}, le dns-primary « ${primary} » dans ${home} : la clé de transfert de zones passe de la copie du primaire à celles des secondaires dans une même pile (mettez ${h} dans le fragment ${home})`,
+      }),
+    ],
+    [
+      "mail",
+      (h, theirs) => ({
+        en: `mail host "${h}" is in shard ${theirs}, the dns-primary "${primary}" in ${home}: the zones publish the DKIM keys made on the mail host, known only inside one stack (put ${h} in shard ${home})`,
+        fr: `l'hôte de messagerie « ${h} » est dans le fragment ${theirs}, le dns-primary « ${primary} » dans ${home} : les zones publient les clés DKIM faites sur l'hôte de messagerie, connues dans une seule pile (mettez ${h} dans le fragment ${home})`,
+      }),
+    ],
+  ];
+  for (const [role, why] of beside) {
+    for (const h of hostsWithRole(ctx, role)) {
+      const theirs = where.get(h);
+      if (theirs === undefined || theirs === home) continue;
+      const i = (shards[theirs]?.hosts ?? []).indexOf(h);
+      ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), why(h, theirs));
+    }
   }
 }

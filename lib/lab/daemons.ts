@@ -158,7 +158,7 @@ export function need(tool: string, pkg: string): string {
   return t;
 }
 
-async function pidFromFile(file: string, name: string, what: string, timeoutMs = 30_000): Promise<number> {
+export async function pidFromFile(file: string, name: string, what: string, timeoutMs = 30_000): Promise<number> {
   const pid = await waitFor(() => livePid(file, name), timeoutMs, 100);
   if (!pid) throw new LabError(`${what}: no live process in ${file} after ${timeoutMs / 1000} s`);
   return pid;

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { LabError, livePid, run } from "../base/proc";
 import { MAIL_PATHS } from "../model/mail";
 import { opendkimRun } from "../render/mail";
-import type { LabDaemon, Place } from "./daemons";
+import { pidFromFile, type LabDaemon, type Place } from "./daemons";
 import type { LabPaths } from "./paths";
 
 /** Debian's Postfix master pid and Dovecot's (its base_dir is MAIL_PATHS.dovecotBaseDir). */
@@ -110,19 +110,6 @@ function mustRun(place: Place, what: string, cmd: string, args: string[]): void 
   if (r.status !== 0) throw new LabError(`${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().slice(0, 2000)}`);
 }
 
-function pidWait(file: string, comm: string, what: string): Promise<number> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const pid = livePid(file, comm);
-      if (pid) return resolve(pid);
-      if (Date.now() - t0 > 30_000) return reject(new LabError(`${what}: no live process in ${file} after 30 s`));
-      setTimeout(tick, 100);
-    };
-    tick();
-  });
-}
-
 /**
  * The mail host's three daemons, in start order, each in the mail host's namespace. They need
  * the mail set live (/etc/postfix/main.cf linked into it): multiUp starts them after the apply.
@@ -134,62 +121,39 @@ export function mailDaemons(p: LabPaths, place: Place, publicName: string): LabD
       throw new LabError("the mail file set is not live (/etc/postfix/main.cf is not linked into /etc/globenet/mail/conf): the apply writes it before the mail daemons start", "run the apply (npm run lab), then start the lab again");
     }
   };
-  const opendkimPid = opendkimRun(MAIL_PATHS).pidFile;
+  // Each forks away from its start command and keeps its PID in its own pid file; the start
+  // checks the mail set is live first, then runs `launch` in the mail host's namespace.
+  const daemon = (name: string, comm: string, pidFile: string, graceMs: number, launch: (note: (s: string) => void) => void): LabDaemon => ({
+    name: `${name}${place.suffix}`,
+    where,
+    afterApply: true,
+    comm,
+    graceMs,
+    killAfterGrace: true,
+    async running() {
+      const pid = livePid(pidFile, comm);
+      return pid ? { pid } : undefined;
+    },
+    async start(note) {
+      configured();
+      launch(note);
+      return pidFromFile(pidFile, comm, name);
+    },
+  });
+  const logOf = (name: string) => join(p.log, `${name}${place.suffix}.log`);
   return [
-    {
-      name: `opendkim${place.suffix}`,
-      where,
-      afterApply: true,
-      comm: "opendkim",
-      graceMs: 5_000,
-      killAfterGrace: true,
-      async running() {
-        const pid = livePid(opendkimPid, "opendkim");
-        return pid ? { pid } : undefined;
-      },
-      async start() {
-        configured();
-        ensureOpendkimRunDir();
-        mustRun(place, "opendkim", "sh", ["-c", 'exec opendkim -x /etc/opendkim.conf </dev/null >"$1" 2>&1', "sh", join(p.log, `opendkim${place.suffix}.log`)]);
-        return pidWait(opendkimPid, "opendkim", "opendkim");
-      },
-    },
-    {
-      name: `dovecot${place.suffix}`,
-      where,
-      afterApply: true,
-      comm: "dovecot",
-      graceMs: 10_000,
-      killAfterGrace: true,
-      async running() {
-        const pid = livePid(DOVECOT_PID, "dovecot");
-        return pid ? { pid } : undefined;
-      },
-      async start(note) {
-        configured();
-        for (const n of ensureMailCert(p, publicName)) note(n);
-        // Dovecot keeps its output open after it detaches: a file, so the start returns.
-        mustRun(place, "dovecot", "sh", ["-c", 'exec dovecot -c /etc/dovecot/dovecot.conf </dev/null >"$1" 2>&1', "sh", join(p.log, `dovecot${place.suffix}.log`)]);
-        return pidWait(DOVECOT_PID, "dovecot", "dovecot");
-      },
-    },
-    {
-      name: `postfix${place.suffix}`,
-      where,
-      afterApply: true,
-      comm: "master",
-      graceMs: 10_000,
-      killAfterGrace: true,
-      async running() {
-        const pid = livePid(POSTFIX_PID, "master");
-        return pid ? { pid } : undefined;
-      },
-      async start() {
-        configured();
-        mustRun(place, "postfix check", "postfix", ["check"]);
-        mustRun(place, "postfix start", "postfix", ["start"]);
-        return pidWait(POSTFIX_PID, "master", "postfix");
-      },
-    },
+    daemon("opendkim", "opendkim", opendkimRun(MAIL_PATHS).pidFile, 5_000, () => {
+      ensureOpendkimRunDir();
+      mustRun(place, "opendkim", "sh", ["-c", 'exec opendkim -x /etc/opendkim.conf </dev/null >"$1" 2>&1', "sh", logOf("opendkim")]);
+    }),
+    daemon("dovecot", "dovecot", DOVECOT_PID, 10_000, (note) => {
+      for (const n of ensureMailCert(p, publicName)) note(n);
+      // Dovecot keeps its output open after it detaches: a file, so the start returns.
+      mustRun(place, "dovecot", "sh", ["-c", 'exec dovecot -c /etc/dovecot/dovecot.conf </dev/null >"$1" 2>&1', "sh", logOf("dovecot")]);
+    }),
+    daemon("postfix", "master", POSTFIX_PID, 10_000, () => {
+      mustRun(place, "postfix check", "postfix", ["check"]);
+      mustRun(place, "postfix start", "postfix", ["start"]);
+    }),
   ];
 }
