@@ -230,7 +230,7 @@ function alertBridge(model: NonNullable<ReturnType<typeof loadModel>["model"]>, 
   if (!plan || !gitlab || !unit) return;
   const token = new pulumi.Config().getSecret("alertBridgeToken");
   if (!token) {
-    void pulumi.log.warn(`monitoring.gitlab is set but the stack has no alertBridgeToken: the alert bridge is not installed on ${plan.monitor.name} (pulumi config set --secret alertBridgeToken <a project access token>)`);
+    void pulumi.log.warn(`monitoring.gitlab is set but the stack has no alertBridgeToken: the alert bridge is not installed on ${plan.monitor.name} (pulumi config set --secret alertBridgeToken, with no value: it asks for the project access token, which stays out of argv and shell history)`);
     return;
   }
   const env = token.apply((t) => renderAlertBridgeEnv({ api: gitlab.api, project: gitlab.project, token: t }));
