@@ -66,7 +66,8 @@ export function checkShards(ctx: Ctx): void {
       const theirs = where.get(h);
       if (theirs === undefined || theirs === home) continue;
       const i = (shards[theirs]?.hosts ?? []).indexOf(h);
-      ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), why(h, theirs));
+      const message = why(h, theirs);
+      ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), message);
     }
   }
 }
