@@ -111,7 +111,10 @@ describe.skipIf(!ok)("the real engine on a small data tree", () => {
     expect(accounts.some((f) => /^velo-libre-.*\.tar\.gz$/.test(f))).toBe(true);
     const dumps = readdirSync(join(archive, "databases"));
     expect(dumps.some((f) => /^velo_libre_db-.*\.sql\.gz$/.test(f))).toBe(true);
-    const listing = run("tar", ["-tzf", join(archive, "accounts", accounts.find((f) => f.startsWith("velo-libre-")) as string)]);
+    // The home's archive, not the crontab kept beside it under the same stamp (velo-libre-….crontab).
+    const home = accounts.find((f) => /^velo-libre-.*\.tar\.gz$/.test(f)) as string;
+    const listing = run("tar", ["-tzf", join(archive, "accounts", home)]);
+    expect(listing.status).toBe(0);
     expect(listing.stdout).toContain("sites/velo-libre.test/htdocs/index.html");
   }, 600_000);
 });

@@ -19,7 +19,7 @@ describe("mod_md's reload request", () => {
       expect(`${r.stdout}${r.stderr}`.trim()).toBe("");
       expect(r.status).toBe(0);
       expect(MD_RELOAD_PATH_UNIT).toContain(`PathExists=${MD_RELOAD_FLAG}\n`);
-      expect(MD_RELOAD_SERVICE_UNIT).toMatch(/ExecStart=\/bin\/rm -f -- \S+\nExecStart=\/usr\/sbin\/apache2ctl graceful\n$/);
+      expect(MD_RELOAD_SERVICE_UNIT).toMatch(/ExecStart=\/bin\/rm -f -- \S+\nExecStart=\/bin\/systemctl try-reload-or-restart apache2\.service\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -200,6 +200,20 @@ function holderOf(port: number): string {
   }
 }
 
+/**
+ * A lab host's ports, in its namespace: a daemon just stopped may hold its listening socket a
+ * moment longer (its children exiting), so wait for it; whatever still holds one after that is
+ * named (ss -p) rather than left to a bare "Address already in use".
+ */
+async function portsFreeOn(place: Place, ports: number[], what: string): Promise<void> {
+  const listeners = () => {
+    const r = run(...place.wrap("ss", ["-Hltnp", `( ${ports.map((n) => `sport = :${n}`).join(" or ")} )`]), { timeoutMs: 10_000 });
+    return r.status === 0 ? r.stdout.trim() : "";
+  };
+  if (await waitFor(async () => listeners() === "", 15_000, 200)) return;
+  throw new LabError(`lab host ${place.host}: ports ${ports.join(", ")} are still taken, so ${what} cannot start:\n${listeners()}`, `stop that program in the host's namespace (by its PID), then run npm run lab again`);
+}
+
 async function portFree(port: number, what: string): Promise<void> {
   if ((await labHello("127.0.0.1", port, 500, `is ${what}'s port free`)) !== undefined) {
     throw new LabError(`127.0.0.1:${port} is taken by ${holderOf(port)}, and it is not ${what}`, `stop that program (by its PID), then run npm run lab again`);
@@ -341,7 +355,7 @@ export function apache(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
       if (!place.host) {
         await portFree(80, "Apache");
         await portFree(443, "Apache");
-      }
+      } else await portsFreeOn(place, [80, 443], "Apache");
       const listen = (port: number, indent = "") => place.addresses.map((a) => `${indent}Listen ${bracket(a)}:${port}\n`).join("");
       const header = place.host ? `the machine's web server listens on lab host ${place.host}'s addresses only.` : "the machine's web server listens on the loopback only.";
       const ports = `${LAB_HEADER(header).replace(/^/gm, "# ")}\n${listen(80)}<IfModule ssl_module>\n${listen(443, "    ")}</IfModule>\n`;
@@ -367,7 +381,7 @@ export function apache(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
  * mod_md's md-event.sh asks for a graceful reload by creating MD_RELOAD_FLAG (it cannot reload
  * Apache itself under mpm-itk: lib/render/md-reload.ts). On a web host systemd's path unit
  * answers; the lab has no systemd, so this loop, run as root like the unit, does the same: wait
- * a few seconds for a burst, remove the request, apache2ctl graceful.
+ * a few seconds for a burst, remove the request, then a graceful restart of the running Apache.
  */
 export function mdReload(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
@@ -389,8 +403,18 @@ export function mdReload(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
         '  if [ -e "$flag" ] || [ -L "$flag" ]; then',
         `    sleep ${MD_RELOAD_DELAY_SEC}`,
         '    rm -f -- "$flag"',
-        '    echo "$(date -u +%FT%TZ) mod_md asked for a reload: apache2ctl graceful"',
-        `    '${ctl}' graceful`,
+        // Only a running Apache (lib/render/md-reload.ts: graceful would start a stopped one).
+        `    pid=$(cat -- '${apachePidFile()}' 2>/dev/null || true)`,
+        '    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = apache2 ]; then',
+        `      if '${ctl}' -t; then`,
+        '        echo "$(date -u +%FT%TZ) mod_md asked for a reload: graceful restart of Apache (SIGUSR1 to $pid)"',
+        '        kill -USR1 "$pid"',
+        "      else",
+        '        echo "$(date -u +%FT%TZ) mod_md asked for a reload, but apache2ctl -t refuses the configuration: not reloaded"',
+        "      fi",
+        "    else",
+        '      echo "$(date -u +%FT%TZ) mod_md asked for a reload, but Apache is not running: nothing to reload"',
+        "    fi",
         "  fi",
         "  sleep 1",
         "done",

@@ -16,6 +16,13 @@ export const MD_RELOAD_FLAG = "/var/lock/apache2/globenet-md-reload";
 /** The systemd units' name (globenet-md-reload.path and .service). */
 export const MD_RELOAD_UNIT = "globenet-md-reload";
 
+/**
+ * Only a running Apache is reloaded: \`apache2ctl graceful\` starts a stopped Apache, so a request
+ * left just before a volunteer stopped it would start it again behind their back (and outside
+ * systemd; the lab saw the same race: a stopped Apache back, holding the port its own start
+ * wanted). systemd's try-reload-or-restart does nothing for a stopped unit; the lab signals the
+ * recorded PID (SIGUSR1 is what \`-k graceful\` sends) after the same configuration test.
+ */
 /** Seconds to wait after a request, so a burst of renewals (a new host gets them all at once) makes one reload. */
 export const MD_RELOAD_DELAY_SEC = 5;
 
@@ -33,12 +40,12 @@ WantedBy=multi-user.target
 
 export const MD_RELOAD_SERVICE_UNIT = `# Managed by globenet-infra (FileSet apache2): see lib/render/md-reload.ts.
 [Unit]
-Description=globenet-infra: put the certificates mod_md renewed live (apache2ctl graceful)
+Description=globenet-infra: put the certificates mod_md renewed live (graceful reload of a running Apache)
 After=apache2.service
 
 [Service]
 Type=oneshot
 ExecStartPre=/bin/sleep ${MD_RELOAD_DELAY_SEC}
 ExecStart=/bin/rm -f -- ${MD_RELOAD_FLAG}
-ExecStart=/usr/sbin/apache2ctl graceful
+ExecStart=/bin/systemctl try-reload-or-restart apache2.service
 `;
