@@ -13,6 +13,7 @@ import type { Model } from "../model/types";
 import { changes, restore } from "./backup";
 import { ApplyWatch, countByType, databasesOnServer, definedDomains, digSoa, httpGet, httpsGet, runningDomains, waitForSsh, type WatchResult } from "./checks";
 import { removeMailLeftovers } from "./mail";
+import { setMailSetAside } from "./mail-set-aside";
 import { waitForCerts } from "../status/cert-wait";
 import { formatCerts, type CertStatus } from "../status/certs";
 import { machineFacts, onStackHosts, openLabStackNamed, stackResources } from "./open-stack";
@@ -458,6 +459,7 @@ export async function labDown(o: DownOptions): Promise<number> {
   for (const r of res.restored) say(`  restored ${r}`);
   for (const f of res.failed) problems.push(`could not restore ${f} (the copy stays in ${p.backup})`);
   if (!destroyFailed) for (const l of removeMailLeftovers()) say(`  ${l}`);
+  else for (const l of setMailSetAside(p)) say(`  ${l}`);
   phases.push(["restore files", Date.now() - tRestore, `${res.restored.length} restored`]);
 
   // report

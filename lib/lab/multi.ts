@@ -44,6 +44,7 @@ import { LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter, postfixExp
 import { PORTS } from "../model/monitoring";
 import { mailPublicName } from "../model/mail";
 import { mailDaemons, removeMailLeftovers } from "./mail";
+import { setMailSetAside } from "./mail-set-aside";
 
 export const MULTI_STACK = "lab-multi";
 /** The lab's namespaces and links: gn-web1, gn-bridge, gn-lab … (tests use prefixes of their own). */
@@ -566,6 +567,7 @@ export async function multiDown(o: { root: string; force?: boolean; prefix?: str
     // absent, or holding a PID file of a daemon the lab did not start: left as it is
   }
   if (!destroyFailed) for (const l of removeMailLeftovers()) say(`  ${l}`);
+  else for (const l of setMailSetAside(p)) say(`  ${l}`);
   const hosts = rec?.hosts ?? facts?.topology.hosts.map((h) => h.name) ?? [];
   const removed = topologyDown({ prefix, hosts: hosts.map((name) => ({ name, addresses: [] })) });
   for (const l of removed) say(`  ${l}`);
