@@ -77,6 +77,17 @@ const WORDS = {
   fromGit: { fr: "Ce que Globenet a enregistré pour vous (le dépôt, relu par les bénévoles).", en: "What Globenet has on record for you (the repository, reviewed by volunteers)." },
   switchLang: { fr: "English", en: "Français" },
   changes: { fr: "Pour demander un changement, écrivez aux bénévoles : chaque demande devient une modification relue avant d'être appliquée.", en: "To ask for a change, write to the volunteers: every request becomes a change that is reviewed before it is applied." },
+  askAlias: { fr: "Demander un alias de courriel", en: "Ask for a mail alias" },
+  askAliasHelp: { fr: "Un alias reçoit le courrier à une adresse et le remet à une ou plusieurs boîtes (ou adresses extérieures). La demande devient une modification relue par les bénévoles ; rien ne change avant leur accord.", en: "An alias receives mail at an address and hands it to one or more mailboxes (or outside addresses). The request becomes a change reviewed by the volunteers; nothing changes before they agree." },
+  domain: { fr: "Domaine", en: "Domain" },
+  aliasLocal: { fr: "Nom de l'alias (avant le @)", en: "Alias name (before the @)" },
+  aliasTo: { fr: "Destinataires (boîtes du domaine ou adresses complètes, séparées par des virgules)", en: "Recipients (mailboxes of the domain or whole addresses, separated by commas)" },
+  send: { fr: "Envoyer la demande", en: "Send the request" },
+  refused: { fr: "Demande refusée (rien n'a été envoyé) :", en: "Request refused (nothing was sent):" },
+  sent: { fr: "Demande envoyée", en: "Request sent" },
+  sentText: { fr: "Votre demande est la demande de fusion n°{iid} ; un·e bénévole la relit avant de l'appliquer.", en: "Your request is merge request no. {iid}; a volunteer reviews it before it is applied." },
+  requestsOff: { fr: "Les demandes en ligne ne sont pas ouvertes sur ce portail.", en: "Online requests are not open on this portal." },
+  back: { fr: "Retour", en: "Back" },
 } as const;
 
 export type Word = keyof typeof WORDS;

@@ -13,6 +13,8 @@ import { fill, pickLang, words, type Word } from "./i18n";
 import { DEFAULT_LOCKOUT, Lockout, type LockoutPolicy } from "./lockout";
 import { SESSION_COOKIE, Sessions, type Session } from "./sessions";
 import { memberView, type MemberLive, type MemberView } from "./view";
+import type { GitLab } from "../ci/gitlab";
+import { addAlias, openRequest, RequestRefused } from "./requests";
 
 /**
  * The member portal's web server (docs/architecture.md, "Member portal"): fastify over HTTPS
@@ -32,6 +34,8 @@ export interface PortalOptions {
   /** Requests per address and minute: all routes, and the login form's POST. */
   rateLimit?: { max: number; loginMax: number };
   now?: () => number;
+  /** Where requests become merge requests (GitLab project, bot token, target branch; the data to validate against). Absent: no request forms. */
+  requests?: { gitlab: GitLab; target: string; root: string; stack: string };
 }
 
 const LANG_COOKIE = "globenet-portal-lang";
@@ -177,17 +181,61 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
     }
     const view = memberView(model, s.handle, live);
     if (!view) return message(reply, req, 404, "notFound");
-    return page(reply, req, 200, "dashboard", dashboard(view, words(langOf(req))), s);
+    const aliasHref = opts.requests && view.mailboxes.length + view.aliases.length > 0 ? `/m/${encodeURIComponent(s.handle)}/alias` : "";
+    return page(reply, req, 200, "dashboard", dashboard(view, words(langOf(req)), aliasHref), s);
+  });
+
+  /** The member's own mail domains: the only ones a request may name. */
+  const mailDomains = (handle: string) => opts.model().mail.filter((d) => d.handle === handle).map((d) => d.domain);
+
+  const aliasForm = (req: FastifyRequest, reply: FastifyReply, s: Session, status: number, error: string, local: string, to: string) =>
+    page(reply, req, status, "alias", { action: `/m/${encodeURIComponent(s.handle)}/alias`, back: `/m/${encodeURIComponent(s.handle)}`, domains: mailDomains(s.handle), error, local, to, csrf: reply.generateCsrf({ userInfo: s.id }) }, s);
+
+  app.get("/m/:handle/alias", async (req, reply) => {
+    const s = sessionOf(req);
+    if (!s) return reply.redirect("/login", 303);
+    if ((req.params as { handle: string }).handle !== s.handle) return message(reply, req, 403, "forbidden");
+    if (!opts.requests) return message(reply, req, 404, "requestsOff");
+    return aliasForm(req, reply, s, 200, "", "", "");
+  });
+
+  app.post("/m/:handle/alias", { preHandler: app.csrfProtection }, async (req, reply) => {
+    const s = sessionOf(req);
+    if (!s) return reply.redirect("/login", 303);
+    if ((req.params as { handle: string }).handle !== s.handle) return message(reply, req, 403, "forbidden");
+    const r = opts.requests;
+    if (!r) return message(reply, req, 404, "requestsOff");
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const domain = String(body.domain ?? "");
+    const local = String(body.local ?? "").trim().slice(0, 200);
+    const toText = String(body.to ?? "").slice(0, 2000);
+    // A domain of another member (a forged form) is refused before anything is read.
+    if (!mailDomains(s.handle).includes(domain)) return message(reply, req, 403, "forbidden");
+    const to = toText.split(",").map((x) => x.trim()).filter(Boolean);
+    try {
+      const opened = await openRequest(r.gitlab, r.target, r.root, r.stack, {
+        handle: s.handle,
+        title: `Espace adhérent : ${s.handle} demande l'alias ${local}@${domain}`,
+        what: `ajouter l'alias ${local}@${domain} vers ${to.join(", ")}`,
+        change: (text) => addAlias(text, domain, local, to),
+      });
+      const w = words(langOf(req));
+      return page(reply, req, 200, "sent", { text: fill(w.sentText, { iid: opened.iid }), diff: opened.diff, back: `/m/${encodeURIComponent(s.handle)}` }, s);
+    } catch (e) {
+      if (e instanceof RequestRefused) return aliasForm(req, reply, s, 400, e.message, local, toText);
+      throw e;
+    }
   });
 
   return app;
 }
 
 /** The dashboard template's view: display strings made here, escaped by renderPage. */
-export function dashboard(m: MemberView, w: Record<Word, string>): object {
+export function dashboard(m: MemberView, w: Record<Word, string>, aliasHref = ""): object {
   const mb = (bytes: number | undefined) => (bytes === undefined ? "" : humanBytes(bytes));
   return {
     name: m.name,
+    aliasHref,
     email: m.email,
     access: m.access,
     statusText: w[m.status as Word] ?? m.status,
