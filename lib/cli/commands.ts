@@ -546,20 +546,23 @@ generate: only writes the tree, to try the commands by hand.`,
   {
     name: "portal",
     summary: { en: "the member portal on this machine: each member logs in and sees their own services (HTTPS, lab CA)", fr: "l'espace adhérent sur cette machine : chaque adhérent se connecte et voit ses propres services (HTTPS, CA du lab)" },
-    usage: ["[-- --port N] [--stack NAME] [--live]", "-- --issue <member>"],
+    usage: ["[-- --port N] [--stack NAME] [--live] [--requests BRANCH]", "-- --issue <member>"],
     description: `Starts the member portal (lib/portal) on https://localhost:PORT/ with a certificate from the
 lab's CA (.lab/mail-ca/ca.pem), and prints its URL. A member logs in with the portal password
 of their handle and sees only their own sites, databases (where the credentials are),
 mailboxes and quotas, and VPS, in French or English. Members without a password get one at
 start, written to .lab/portal/passwords.txt (0600); --issue <member> makes a new one and
 prints it once. Only scrypt hashes are kept (.lab/portal/credentials.json, 0600). Five wrong
-passwords lock a name for 15 minutes. Runs until Ctrl-C; kill -HUP reloads the data.`,
+passwords lock a name for 15 minutes. With --requests, a member asks for a mail alias in a form
+and the portal opens a merge request (validated first; French description, Requested-by:).
+Runs until Ctrl-C; kill -HUP reloads the data.`,
     options: {
       port: { type: "string", arg: "N", default: "8443", help: "port on 127.0.0.1 (0: any free one)" },
       stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "whose data (a lab stack)" },
       root,
       live: { type: "boolean", help: "read certificates, disk and database use, mailbox sizes from the hosts\n(the status views' code over SSH; the lab must be up)" },
       issue: { type: "string", arg: "MEMBER", help: "make a new portal password for MEMBER, print it once, and stop" },
+      requests: { type: "string", arg: "BRANCH", help: "open the request forms: a member's request becomes a merge request into\nBRANCH through GitLab's API (CI_API_V4_URL, CI_PROJECT_ID and the bot's\nGITLAB_API_TOKEN from the environment); never a change on the servers" },
     },
     run: lazy(() => load<typeof import("./portal")>("./portal"), (m) => m.runPortal),
   },

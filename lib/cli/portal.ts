@@ -3,6 +3,7 @@ import { issuePassword } from "../portal/credentials";
 import { REPO_ROOT, UsageError } from "./args";
 import { LabError } from "../base/proc";
 import { defaultStack } from "./stack-default";
+import { gitlabFromEnv } from "../ci/gitlab";
 import type { Args, Io } from "./command";
 
 export const expected = [LabError];
@@ -26,11 +27,16 @@ export async function runPortal(a: Args, io: Io): Promise<number> {
   }
   const made = await issueMissing(root, model);
   const live = a.flag("live");
-  const started = await startLabPortal(root, stack, port, { live });
+  // Request forms only with a GitLab to write to: the API URL, project and bot token from the
+  // environment (never argv), as the CI jobs take them.
+  const target = a.str("requests");
+  const requests = target === undefined ? undefined : { gitlab: gitlabFromEnv(), target, root, stack };
+  const started = await startLabPortal(root, stack, port, { live, ...(requests ? { requests } : {}) });
   io.out(`portal for stack ${stack}: ${started.url}`);
   io.out(`  trust the lab CA: curl --cacert ${started.caFile} ${started.url}`);
   if (made.length) io.out(`  passwords issued for ${made.join(", ")}: ${files.passwords} (0600)`);
   io.out(`  credentials (scrypt hashes): ${files.credentials}; ${live ? "live figures read from the hosts" : "the data only (--live reads the hosts)"}`);
+  io.out(`  requests: ${requests ? `merge requests into ${requests.target} at ${requests.gitlab.api} (project ${requests.gitlab.project})` : "off (--requests BRANCH with CI_API_V4_URL, CI_PROJECT_ID, GITLAB_API_TOKEN)"}`);
   io.out("  Ctrl-C stops it; kill -HUP reloads the data");
   process.on("SIGHUP", started.reload);
   await new Promise<void>((resolve) => {
