@@ -44,7 +44,7 @@ describe("npm run portal", () => {
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
     const started = Date.now();
-    while (!/Ctrl-C/.test(out) && Date.now() - started < 90_000) await new Promise((r) => setTimeout(r, 200));
+    while (!/Ctrl-C/.test(out) && Date.now() - started < 150_000) await new Promise((r) => setTimeout(r, 200));
     const url = /portal for stack lab: (https:\/\/localhost:\d+\/)/.exec(out)?.[1];
     expect(url, out).toBeDefined();
     expect(out).toContain("requests: off");
@@ -82,5 +82,5 @@ describe("npm run portal", () => {
     const now = await httpsReq(new URL("/login", base), ca, "POST", new URLSearchParams({ _csrf: csrf2, handle: "velo-libre", password: fresh }).toString(), form2.cookies.join("; "));
     expect(now.status).toBe(303);
     expect((await cli(["portal", "--root", root, "--issue", "nobody"])).status).toBe(2);
-  }, 150_000);
+  }, 240_000);
 });
