@@ -84,3 +84,14 @@ describe("npm run portal", () => {
     expect((await cli(["portal", "--root", root, "--issue", "nobody"])).status).toBe(2);
   }, 240_000);
 });
+
+describe("npm run bench -- portal", () => {
+  it("times a member's dashboard over HTTPS and says it against the 1 s target", async () => {
+    const r = await cli(["bench", "portal", "--runs", "3", "--stack", "lab"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/velo-libre's dashboard over HTTPS/);
+    expect(r.stdout).toMatch(/dashboard, 3 runs +median \d+ ms, max \d+ ms \(target: under 1 s\)/);
+    expect((await cli(["bench", "portal", "--runs", "0"])).status).toBe(2);
+  }, 120_000);
+});
