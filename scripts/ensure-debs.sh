@@ -66,6 +66,7 @@ PACKAGES=(
   postfix                # the mail host's MTA: virtual mailbox domains, submission (tests/mail-daemons.test.ts)
   dovecot-imapd          # the mail host's IMAP server (IMAPS), SASL for Postfix's submission, quota
   dovecot-lmtpd          # delivery from Postfix into the mailboxes (LMTP), where the quota is checked
+  chromium               # the member portal in a real browser, driven by playwright-core (tests/portal-browser.test.ts)
   swaks                  # the SMTP client of the mail tests (delivery, refusals, submission with login)
   libnet-ssleay-perl     # swaks' STARTTLS and SMTPS
   libio-socket-ssl-perl  # swaks' STARTTLS and SMTPS

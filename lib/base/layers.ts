@@ -33,6 +33,7 @@ export const LAYERS: readonly Layer[] = [
   { name: "ci", paths: ["lib/ci/"], holds: "merge-request previews and notes" },
   { name: "lab", paths: ["lib/lab/"], holds: "the lab: daemons on this machine, its keys, opening stacks with them" },
   { name: "bench", paths: ["lib/bench/"], holds: "measurements on synthetic trees, and a new member's time to service on the lab" },
+  { name: "portal", paths: ["lib/portal/"], holds: "the member portal: a web page where a member sees their own services (reads the data and the status views, the lab's CA for its certificate)" },
   { name: "cli", paths: ["lib/cli/"], holds: "the commands: arguments, help, exit codes" },
 ];
 

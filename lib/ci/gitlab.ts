@@ -22,7 +22,7 @@ export const BACKUPS_MARKER = "<!-- globenet-infra:backups -->";
 /** The commit status the mr-plans job sets on a merge request's head. */
 export const STATUS_NAME = "globenet/prod-plan";
 
-async function call<T>(gl: GitLab, method: string, path: string, body?: Record<string, unknown>): Promise<T> {
+export async function call<T>(gl: GitLab, method: string, path: string, body?: Record<string, unknown>): Promise<T> {
   return callApi<T>(gl, method, `/projects/${encodeURIComponent(gl.project)}${path}`, body);
 }
 

@@ -10,6 +10,7 @@ import { formatFloors, serviceBench } from "../bench/service";
 import { formatMailBench, mailBench } from "../bench/mail";
 import { formatBootStages, formatServiceTable } from "../bench/service-table";
 import { LabError } from "../base/proc";
+import { defaultStack } from "./stack-default";
 
 /** Shown as the error and what to do next (exit 1): the service bench's refusals (not root, no lab). */
 export const expected = [LabError];
@@ -73,17 +74,31 @@ async function shardedBenchCommand(members: string | undefined, sharded: string,
   return 0;
 }
 
+/** npm run bench -- portal: a member's dashboard time (lib/portal/bench.ts, loaded only here). */
+async function portalBenchCommand(a: Args, io: Io): Promise<number> {
+  const runs = Number(a.str("runs") ?? 20);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new UsageError("--runs must be a whole number from 1 to 1000");
+  const path = "../portal/bench";
+  const { portalBench, formatPortalBench } = (await import(path)) as typeof import("../portal/bench");
+  const live = a.flag("live");
+  const stack = defaultStack(a.str("stack"), REPO_ROOT);
+  const r = await portalBench({ root: REPO_ROOT, stack, runs, live });
+  io.out(formatPortalBench(r));
+  return r.maxMs < 1000 ? 0 : 1;
+}
+
 /** npm run bench (table entry and help: lib/cli/commands.ts). */
 export function runBench(a: Args, io: Io): number | Promise<number> {
   const [what, ...extra] = a.positionals;
   const values = { members: a.str("members"), out: a.str("out"), keep: a.flag("keep") };
-  if (!what) throw new UsageError("say which benchmark: data, engine, backup, mail, service or generate");
+  if (!what) throw new UsageError("say which benchmark: data, engine, backup, mail, service, portal or generate");
   if (extra.length > 0) throw new UsageError(`bench runs one benchmark (got "${a.positionals.join(" ")}")`);
   if (what === "engine" && a.str("sharded") !== undefined) return shardedBenchCommand(values.members, a.str("sharded") as string, values.keep, io);
   if (what === "engine") return engineBenchCommand(values.members, values.keep, io);
   if (what === "backup") return backupBenchCommand(a, io);
   if (what === "service") return serviceBenchCommand(a, io);
   if (what === "mail") return mailBenchCommand(a, io);
+  if (what === "portal") return portalBenchCommand(a, io);
   const n = Number(values.members ?? 10000);
   if (!Number.isInteger(n) || n < 1 || n > 100000) throw new UsageError("--members must be a whole number from 1 to 100000");
   if (what === "generate") {
@@ -92,7 +107,7 @@ export function runBench(a: Args, io: Io): number | Promise<number> {
     io.out(`wrote ${n} synthetic members to ${values.out} (stack: bench)`);
     return 0;
   }
-  if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, backup, mail, service, generate)`);
+  if (what !== "data") throw new UsageError(`unknown benchmark "${what}" (known: data, engine, backup, mail, service, portal, generate)`);
   return dataBenchCommand(a, n, values.keep, io);
 }
 

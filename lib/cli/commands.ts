@@ -500,7 +500,7 @@ lib/schema/import-map.ts.`,
   {
     name: "bench",
     summary: { en: "time validate and render, the engine, a night's backup or the mail set on N synthetic members, or a new member's time to service on the lab", fr: "chronomètre validate et render, le moteur, une nuit de sauvegarde ou la configuration mail sur N membres synthétiques, ou la mise en service d'un nouvel adhérent sur le lab" },
-    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--sharded K] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- mail [--members N] [--mailboxes M] [--keep]", "-- service [--json] [--keep]", "-- generate --out DIR [--members N]"],
+    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--sharded K] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- mail [--members N] [--mailboxes M] [--keep]", "-- service [--json] [--keep]", "-- portal [--runs N] [--live] [--stack NAME]", "-- generate --out DIR [--members N]"],
     description: `data: writes N synthetic members (default 10000; --zones, default N; --vps, default
 N/10) to a temporary tree, then times in this process the floor (reading every YAML file and
 \`yaml.parse\` on it), the load (parse, schemas), every check and the render in memory, each
@@ -527,21 +527,49 @@ its certificate; beside the floors measured in the same run (an apply with nothi
 bare boot of the same image with the same QEMU settings to the same login). The member then
 leaves by the departure path (status: departed, applied) and its archives are removed. About 6
 minutes with TCG guests. --json prints every figure and the raw timeline.
+portal: the member portal on 127.0.0.1 over HTTPS (lab CA), one member logged in, the time of
+its dashboard over --runs requests (default 20), median and max, beside the 1 s target; the
+data only, or with --live the status views' reads of the lab's hosts. Exit 1 over 1 s.
 generate: only writes the tree, to try the commands by hand.`,
-    positionals: "data|engine|backup|mail|service|generate",
+    positionals: "data|engine|backup|mail|service|portal|generate",
     options: {
       members: { type: "string", arg: "N", help: "how many synthetic members (engine: a comma-separated list)" },
       json: { type: "boolean", help: "service: the figures and the timeline as JSON" },
       mb: { type: "string", arg: "M", help: "backup: MB of files per member (default 20)" },
       zones: { type: "string", arg: "N", help: "data: members' forward zones (default: one per member)" },
       vps: { type: "string", arg: "N", help: "data: VPS in all (default: one member in 10)" },
-      runs: { type: "string", arg: "N", help: "data: how many times each phase runs; the best is kept (default 2)" },
+      runs: { type: "string", arg: "N", help: "data: how many times each phase runs; the best is kept (default 2);\nportal: dashboard requests (default 20)" },
+      live: { type: "boolean", help: "portal: with the live reads of the hosts (the lab must be up)" },
+      stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "portal: whose data" },
       mailboxes: { type: "string", arg: "M", help: "mail: mailboxes per member's domain (default 5)" },
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
       sharded: { type: "string", arg: "K", help: "engine: K web hosts with one shard each, and a core shard: each shard's no-op\npreview beside the floor, then a one-member change (docs/architecture.md,\n\"Sharded stacks\")" },
       keep: { type: "boolean", help: "keep the temporary tree (service: the data copy)" },
     },
     run: lazy(() => load<typeof import("./bench")>("./bench"), (m) => m.runBench),
+  },
+  {
+    name: "portal",
+    summary: { en: "the member portal on this machine: each member logs in and sees their own services (HTTPS, lab CA)", fr: "l'espace adhérent sur cette machine : chaque adhérent se connecte et voit ses propres services (HTTPS, CA du lab)" },
+    usage: ["[-- --port N] [--stack NAME] [--live] [--requests BRANCH]", "-- --issue <member>"],
+    description: `Starts the member portal (lib/portal) on https://localhost:PORT/ with a certificate from the
+lab's CA (.lab/mail-ca/ca.pem), and prints its URL. A member logs in with the portal password
+of their handle and sees only their own sites, databases (where the credentials are),
+mailboxes and quotas, and VPS, in French or English. Members without a password get one at
+start, written to .lab/portal/passwords.txt (0600); --issue <member> makes a new one and
+prints it once. Only scrypt hashes are kept (.lab/portal/credentials.json, 0600). Five wrong
+passwords lock a name for 15 minutes. With --requests, a member asks for a mail alias in a form
+and the portal opens a merge request (validated first; French description, Requested-by:).
+Runs until Ctrl-C; kill -HUP reloads the data.`,
+    options: {
+      port: { type: "string", arg: "N", default: "8443", help: "port on 127.0.0.1 (0: any free one)" },
+      stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "whose data (a lab stack)" },
+      root,
+      live: { type: "boolean", help: "read certificates, disk and database use, mailbox sizes from the hosts\n(the status views' code over SSH; the lab must be up)" },
+      issue: { type: "string", arg: "MEMBER", help: "make a new portal password for MEMBER, print it once, and stop" },
+      requests: { type: "string", arg: "BRANCH", help: "open the request forms: a member's request becomes a merge request into\nBRANCH through GitLab's API (CI_API_V4_URL, CI_PROJECT_ID and the bot's\nGITLAB_API_TOKEN from the environment); never a change on the servers" },
+    },
+    run: lazy(() => load<typeof import("./portal")>("./portal"), (m) => m.runPortal),
   },
   {
     name: "engine",

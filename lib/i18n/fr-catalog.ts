@@ -145,6 +145,13 @@ const ENTRIES: Entry[] = [
   [/^"(.*)" is not a prefix in CIDR form \(write it like (.+)\)$/, (m) => `« ${g(m, 1)} » n'est pas un préfixe en notation CIDR (écrivez-le comme ${g(m, 2)})`],
   [/^contains (.+?) \(write a plain address like bureau@velo-libre\.example\)$/, (m) => `contient ${phrase(g(m, 1))} (écrivez une adresse simple comme bureau@velo-libre.example)`],
   [/^is not an e-mail address \(write it like bureau@velo-libre\.example\)$/, () => "n'est pas une adresse e-mail (écrivez-la comme bureau@velo-libre.example)"],
+  // A mail local part (lib/schema/mail.ts, localPartProblem): what a member types in the portal's alias form.
+  [/^must not be empty \(write the part before the @, like "contact"\)$/, () => "ne doit pas être vide (écrivez la partie avant le @, comme « contact »)"],
+  [/^is (\d+) characters, over the 64 a local part may have \(shorten it\)$/, (m) => `fait ${g(m, 1)} caractères, plus que les 64 permis avant le @ (raccourcissez-le)`],
+  [/^must be the part before the @ only \(write "(.*)"\)$/, (m) => `doit être seulement la partie avant le @ (écrivez « ${g(m, 1)} »)`],
+  [/^must be in lower case \(write "(.*)"\)$/, (m) => `doit être en minuscules (écrivez « ${g(m, 1)} »)`],
+  [/^may hold only a-z, 0-9, '\.', '_' and '-', starting and ending with a letter or digit$/, () => "ne peut contenir que a-z, 0-9, « . », « _ » et « - », et doit commencer et finir par une lettre ou un chiffre"],
+  [/^must not have two dots in a row$/, () => "ne doit pas avoir deux points à la suite"],
   [/^must not be empty \(write the text\)$/, () => "ne doit pas être vide (écrivez le texte)"],
   [/^is (\d+) characters, over the (\d+) allowed \(shorten it\)$/, (m) => `fait ${g(m, 1)} caractères, plus que les ${g(m, 2)} permis (raccourcissez-le)`],
   [/^contains a line break or control character \(write it on one line\)$/, () => "contient un saut de ligne ou un caractère de contrôle (écrivez-le sur une ligne)"],

@@ -1,0 +1,48 @@
+import { loadPortalModel, issueMissing, portalFiles, startLabPortal } from "../portal/serve";
+import { issuePassword } from "../portal/credentials";
+import { REPO_ROOT, UsageError } from "./args";
+import { LabError } from "../base/proc";
+import { defaultStack } from "./stack-default";
+import { gitlabFromEnv } from "../ci/gitlab";
+import type { Args, Io } from "./command";
+
+export const expected = [LabError];
+
+/** npm run portal: the member portal on this machine (docs/architecture.md, "Member portal"). */
+export async function runPortal(a: Args, io: Io): Promise<number> {
+  const root = a.str("root") ?? REPO_ROOT;
+  const stack = defaultStack(a.str("stack"), root);
+  if (stack === "prod") throw new UsageError("npm run portal serves a lab stack (lab or lab-multi); prod's portal runs behind Apache (not deployed yet: docs/architecture.md, \"Member portal\")");
+  const port = Number(a.str("port") ?? 8443);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port must be a port number (0: any free one)");
+  const model = loadPortalModel(root, stack);
+  const files = portalFiles(root);
+  const issue = a.str("issue");
+  if (issue !== undefined) {
+    if (!model.members.some((m) => m.handle === issue)) throw new UsageError(`no member ${issue} on stack ${stack} (members/<handle>/member.yaml)`);
+    const password = await issuePassword(files.credentials, issue);
+    io.out(`${issue}: new portal password (shown once; give it to the member by the channel you use for database passwords):`);
+    io.out(password);
+    return 0;
+  }
+  const made = await issueMissing(root, model);
+  const live = a.flag("live");
+  // Request forms only with a GitLab to write to: the API URL, project and bot token from the
+  // environment (never argv), as the CI jobs take them.
+  const target = a.str("requests");
+  const requests = target === undefined ? undefined : { gitlab: gitlabFromEnv(), target, root, stack };
+  const started = await startLabPortal(root, stack, port, { live, ...(requests ? { requests } : {}) });
+  io.out(`portal for stack ${stack}: ${started.url}`);
+  io.out(`  trust the lab CA: curl --cacert ${started.caFile} ${started.url}`);
+  if (made.length) io.out(`  passwords issued for ${made.join(", ")}: ${files.passwords} (0600)`);
+  io.out(`  credentials (scrypt hashes): ${files.credentials}; ${live ? "live figures read from the hosts" : "the data only (--live reads the hosts)"}`);
+  io.out(`  requests: ${requests ? `merge requests into ${requests.target} at ${requests.gitlab.api} (project ${requests.gitlab.project})` : "off (--requests BRANCH with CI_API_V4_URL, CI_PROJECT_ID, GITLAB_API_TOKEN)"}`);
+  io.out("  Ctrl-C stops it; kill -HUP reloads the data");
+  process.on("SIGHUP", started.reload);
+  await new Promise<void>((resolve) => {
+    const stop = () => void started.app.close().then(() => resolve());
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return 0;
+}

@@ -1,0 +1,262 @@
+import { randomBytes } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import fastifyCookie from "@fastify/cookie";
+import fastifyFormbody from "@fastify/formbody";
+import fastifyCsrf from "@fastify/csrf-protection";
+import fastifyRateLimit from "@fastify/rate-limit";
+import type { Lang } from "../i18n/lang";
+import type { Model } from "../model/types";
+import { humanBytes } from "../status/text-table";
+import { NO_ONE, verifyPassword, type Credentials } from "./credentials";
+import { Raw, renderPage } from "./html";
+import { fill, pickLang, words, type Word } from "./i18n";
+import { DEFAULT_LOCKOUT, Lockout, type LockoutPolicy } from "./lockout";
+import { SESSION_COOKIE, Sessions, type Session } from "./sessions";
+import { memberView, type MemberLive, type MemberView } from "./view";
+import type { GitLab } from "../ci/gitlab";
+import { addAlias, openRequest, RequestRefused } from "./requests";
+
+/**
+ * The member portal's web server (docs/architecture.md, "Member portal"): fastify over HTTPS
+ * only, server-rendered pages, no JavaScript. Every page but the login form needs a session;
+ * a member's page is /m/<handle> and answers 403 to anyone but that member; every POST carries
+ * a CSRF token bound to the session; logins are rate-limited per address and locked per name.
+ */
+export interface PortalOptions {
+  tls: { key: string; cert: string };
+  /** The model (git's data); called per request, so a reload of the data is seen at once. */
+  model: () => Model;
+  /** Current credentials (handle → scrypt hash); read at each login, so a new password needs no restart. */
+  credentials: () => Credentials;
+  /** Live figures for one member (the status views); absent: the data only. */
+  live?: (handle: string) => Promise<MemberLive>;
+  lockout?: LockoutPolicy;
+  /** Requests per address and minute: all routes, and the login form's POST. */
+  rateLimit?: { max: number; loginMax: number };
+  now?: () => number;
+  /** Where requests become merge requests (GitLab project, bot token, target branch; the data to validate against). Absent: no request forms. */
+  requests?: { gitlab: GitLab; target: string; root: string; stack: string };
+}
+
+const LANG_COOKIE = "globenet-portal-lang";
+const CSRF_COOKIE = "__Host-globenet-csrf";
+const COOKIE_BASE = { path: "/", httpOnly: true, secure: true, sameSite: "strict" as const };
+
+export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance> {
+  const now = opts.now ?? Date.now;
+  const sessions = new Sessions();
+  const lockout = new Lockout(opts.lockout ?? DEFAULT_LOCKOUT);
+  const app = Fastify({ https: opts.tls, logger: false, bodyLimit: 16 * 1024, trustProxy: false }) as unknown as FastifyInstance;
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody);
+  await app.register(fastifyRateLimit, {
+    max: opts.rateLimit?.max ?? 300,
+    timeWindow: 60_000,
+    errorResponseBuilder: () => ({ statusCode: 429, error: "Too Many Requests", message: "too many requests" }),
+  });
+  await app.register(fastifyCsrf, {
+    sessionPlugin: "@fastify/cookie",
+    cookieKey: CSRF_COOKIE,
+    cookieOpts: COOKIE_BASE,
+    // The token is bound to the session (or to "no session" on the login form): a token from
+    // another session, or from before login, is refused.
+    getUserInfo: (req: FastifyRequest) => sessionOf(req)?.id ?? "anonymous",
+    getToken: (req: FastifyRequest) => (req.body as Record<string, unknown> | undefined)?._csrf as string | undefined,
+    csrfOpts: { hmacKey: randomBytes(32) },
+  });
+
+  const sessionOf = (req: FastifyRequest): Session | undefined => sessions.get(req.cookies[SESSION_COOKIE], now());
+  const langOf = (req: FastifyRequest): Lang => pickLang(req.cookies[LANG_COOKIE], req.headers["accept-language"]);
+
+  /** A whole page: `body` is one of the portal's templates, the layout around it. */
+  function page(reply: FastifyReply, req: FastifyRequest, status: number, template: string, view: object, session?: Session): FastifyReply {
+    const lang = langOf(req);
+    const w = words(lang);
+    const csrf = session ? reply.generateCsrf({ userInfo: session.id }) : "";
+    const body = renderPage(template, { ...view, w });
+    const html = renderPage("layout", {
+      lang,
+      title: w.title,
+      otherLang: lang === "fr" ? "en" : "fr",
+      langHref: `/lang/${lang === "fr" ? "en" : "fr"}`,
+      switchLang: w.switchLang,
+      logout: w.logout,
+      csrf,
+      body: new Raw(body),
+    });
+    return reply.code(status).type("text/html; charset=utf-8").send(html);
+  }
+
+  const message = (reply: FastifyReply, req: FastifyRequest, status: number, word: Word, values: Record<string, string | number> = {}) =>
+    page(reply, req, status, "message", { message: fill(words(langOf(req))[word], values), back: langOf(req) === "fr" ? "Retour" : "Back" }, sessionOf(req));
+
+  app.addHook("onSend", async (_req, reply, payload) => {
+    reply.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    reply.header("X-Content-Type-Options", "nosniff");
+    reply.header("Referrer-Policy", "no-referrer");
+    reply.header("Strict-Transport-Security", "max-age=31536000");
+    reply.header("Cache-Control", "no-store");
+    return payload;
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (err.code?.startsWith("FST_CSRF")) return message(reply, req, 403, "badForm");
+    if (err.statusCode === 429) return message(reply, req, 429, "tooMany");
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return message(reply, req, err.statusCode, "badForm");
+    return reply.code(500).type("text/plain; charset=utf-8").send("internal error");
+  });
+  app.setNotFoundHandler((req, reply) => message(reply, req, 404, "notFound"));
+
+  app.get("/", async (req, reply) => {
+    const s = sessionOf(req);
+    return reply.redirect(s ? `/m/${encodeURIComponent(s.handle)}` : "/login", 303);
+  });
+
+  app.get("/lang/:lang", async (req, reply) => {
+    const { lang } = req.params as { lang: string };
+    if (lang !== "fr" && lang !== "en") return message(reply, req, 404, "notFound");
+    reply.setCookie(LANG_COOKIE, lang, { ...COOKIE_BASE, maxAge: 365 * 86400 });
+    return reply.redirect("/", 303);
+  });
+
+  const loginForm = (req: FastifyRequest, reply: FastifyReply, status: number, error: string, handle: string) => {
+    const csrf = reply.generateCsrf({ userInfo: "anonymous" });
+    return page(reply, req, status, "login", { csrf, error, handle });
+  };
+
+  app.get("/login", async (req, reply) => {
+    if (sessionOf(req)) return reply.redirect("/", 303);
+    return loginForm(req, reply, 200, "", "");
+  });
+
+  app.post(
+    "/login",
+    { preHandler: app.csrfProtection, config: { rateLimit: { max: opts.rateLimit?.loginMax ?? 20, timeWindow: 60_000 } } },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const handle = String(body.handle ?? "").trim().toLowerCase().slice(0, 64);
+      const password = String(body.password ?? "").slice(0, 256);
+      const w = words(langOf(req));
+      const at = now();
+      const locked = lockout.lockedFor(handle, at);
+      if (locked > 0) return loginForm(req, reply, 429, fill(w.locked, { min: Math.ceil(locked / 60_000) }), handle);
+      const hash = opts.credentials().get(handle);
+      const known = hash !== undefined && opts.model().members.some((m) => m.handle === handle && m.status !== "departed");
+      const ok = (await verifyPassword(password, hash ?? NO_ONE)) && known;
+      if (!ok) {
+        const lock = lockout.failure(handle, at);
+        if (lock > 0) return loginForm(req, reply, 429, fill(w.locked, { min: Math.ceil(lock / 60_000) }), handle);
+        return loginForm(req, reply, 401, w.wrong, handle);
+      }
+      lockout.success(handle);
+      sessions.delete(req.cookies[SESSION_COOKIE]);
+      const s = sessions.create(handle, at);
+      reply.setCookie(SESSION_COOKIE, s.id, COOKIE_BASE);
+      return reply.redirect(`/m/${encodeURIComponent(handle)}`, 303);
+    },
+  );
+
+  app.post("/logout", { preHandler: app.csrfProtection }, async (req, reply) => {
+    sessions.delete(req.cookies[SESSION_COOKIE]);
+    reply.clearCookie(SESSION_COOKIE, COOKIE_BASE);
+    return reply.redirect("/login", 303);
+  });
+
+  app.get("/m/:handle", async (req, reply) => {
+    const s = sessionOf(req);
+    if (!s) return reply.redirect("/login", 303);
+    const { handle } = req.params as { handle: string };
+    // The member comes from the session; the URL only has to agree with it. Another name,
+    // existing or not, gets the same 403, so the answer never says which members exist.
+    if (handle !== s.handle) return message(reply, req, 403, "forbidden");
+    const model = opts.model();
+    let live: MemberLive = {};
+    if (opts.live) {
+      try {
+        live = await opts.live(s.handle);
+      } catch (e) {
+        live = { error: e instanceof Error ? e.message : String(e) };
+      }
+    }
+    const view = memberView(model, s.handle, live);
+    if (!view) return message(reply, req, 404, "notFound");
+    const aliasHref = opts.requests && view.mailboxes.length + view.aliases.length > 0 ? `/m/${encodeURIComponent(s.handle)}/alias` : "";
+    return page(reply, req, 200, "dashboard", dashboard(view, words(langOf(req)), aliasHref), s);
+  });
+
+  /** The member's own mail domains: the only ones a request may name. */
+  const mailDomains = (handle: string) => opts.model().mail.filter((d) => d.handle === handle).map((d) => d.domain);
+
+  const aliasForm = (req: FastifyRequest, reply: FastifyReply, s: Session, status: number, error: string, local: string, to: string) =>
+    page(reply, req, status, "alias", { action: `/m/${encodeURIComponent(s.handle)}/alias`, back: `/m/${encodeURIComponent(s.handle)}`, domains: mailDomains(s.handle), error, local, to, csrf: reply.generateCsrf({ userInfo: s.id }) }, s);
+
+  app.get("/m/:handle/alias", async (req, reply) => {
+    const s = sessionOf(req);
+    if (!s) return reply.redirect("/login", 303);
+    if ((req.params as { handle: string }).handle !== s.handle) return message(reply, req, 403, "forbidden");
+    if (!opts.requests) return message(reply, req, 404, "requestsOff");
+    return aliasForm(req, reply, s, 200, "", "", "");
+  });
+
+  app.post("/m/:handle/alias", { preHandler: app.csrfProtection }, async (req, reply) => {
+    const s = sessionOf(req);
+    if (!s) return reply.redirect("/login", 303);
+    if ((req.params as { handle: string }).handle !== s.handle) return message(reply, req, 403, "forbidden");
+    const r = opts.requests;
+    if (!r) return message(reply, req, 404, "requestsOff");
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const domain = String(body.domain ?? "");
+    const local = String(body.local ?? "").trim().slice(0, 200);
+    const toText = String(body.to ?? "").slice(0, 2000);
+    // A domain of another member (a forged form) is refused before anything is read.
+    if (!mailDomains(s.handle).includes(domain)) return message(reply, req, 403, "forbidden");
+    const to = toText.split(",").map((x) => x.trim()).filter(Boolean);
+    try {
+      const opened = await openRequest(r.gitlab, r.target, r.root, r.stack, {
+        handle: s.handle,
+        title: `Espace adhérent : ${s.handle} demande l'alias ${local}@${domain}`,
+        what: `ajouter l'alias ${local}@${domain} vers ${to.join(", ")}`,
+        change: (text) => addAlias(text, domain, local, to),
+      });
+      const w = words(langOf(req));
+      return page(reply, req, 200, "sent", { text: fill(w.sentText, { iid: opened.iid }), diff: opened.diff, back: `/m/${encodeURIComponent(s.handle)}` }, s);
+    } catch (e) {
+      if (e instanceof RequestRefused) return aliasForm(req, reply, s, 400, e.message, local, toText);
+      throw e;
+    }
+  });
+
+  return app;
+}
+
+/** The dashboard template's view: display strings made here, escaped by renderPage. */
+export function dashboard(m: MemberView, w: Record<Word, string>, aliasHref = ""): object {
+  const mb = (bytes: number | undefined) => (bytes === undefined ? "" : humanBytes(bytes));
+  return {
+    name: m.name,
+    aliasHref,
+    email: m.email,
+    access: m.access,
+    statusText: w[m.status as Word] ?? m.status,
+    webHost: m.webHost ?? "",
+    diskQuota: `${m.diskQuotaMb} MB`,
+    usage: m.usage?.homeBytes === undefined ? "" : `${mb(m.usage.homeBytes)}${m.usage.quotaEnforced === false ? ` ${w.notEnforced}` : ""}`,
+    liveError: m.liveError ? fill(w.liveError, { error: m.liveError }) : "",
+    sites: m.sites.map((s) => ({
+      host: s.host,
+      aliases: [...s.aliases, ...s.redirects.map((r) => `${r} →`)].join(", "),
+      php: s.php,
+      cert: s.tls === "none" ? w.noTls : s.cert ? fill(w.certUntil, { date: s.cert.notAfter, days: s.cert.daysLeft }) : w.certNotRead,
+    })),
+    databases: m.databases.map((d) => ({ name: d.name, host: d.host, credentials: d.credentials, size: mb(d.bytes) })),
+    mailboxes: m.mailboxes.map((b) => ({ address: b.address, quotaMb: b.quotaMb, used: mb(b.bytes) })),
+    aliases: m.aliases.map((a) => ({ address: a.address, to: a.to.join(", ") })),
+    vps: m.vps.map((v) => ({
+      name: v.name,
+      resources: `${v.vcpus} vCPU, ${v.memoryMb} MB, ${v.diskGb} GB (${v.image})`,
+      addresses: [v.fqdn, v.ipv4, v.ipv6].filter(Boolean).join(", "),
+      login: v.login,
+    })),
+  };
+}
