@@ -245,7 +245,9 @@ function alertBridge(model: NonNullable<ReturnType<typeof loadModel>["model"]>, 
   const given = stackSecrets?.alertBridgeToken;
   const token = stackSecrets ? (given === undefined ? undefined : pulumi.secret(given)) : new pulumi.Config().getSecret("alertBridgeToken");
   if (!token) {
-    void pulumi.log.warn(`monitoring.gitlab is set but the stack has no alertBridgeToken: the alert bridge is not installed on ${plan.monitor.name} (pulumi config set --secret alertBridgeToken, with no value: it asks for the project access token, which stays out of argv and shell history)`);
+    // A sharded stack's secret is set in the stack's file through any of its shards' stacks (docs/architecture.md, "Sharded stacks").
+    const where = stackSecrets ? ` --config-file Pulumi.${model.stack}.yaml --stack ${pulumi.getStack()}` : "";
+    void pulumi.log.warn(`monitoring.gitlab is set but the stack has no alertBridgeToken: the alert bridge is not installed on ${plan.monitor.name} (pulumi config set --secret alertBridgeToken${where}, with no value: it asks for the project access token, which stays out of argv and shell history)`);
     return;
   }
   const env = token.apply((t) => renderAlertBridgeEnv({ api: gitlab.api, project: gitlab.project, token: t }));
