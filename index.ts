@@ -23,6 +23,8 @@ import { monitoringPlan } from "./lib/model/monitoring";
 import { AlertBridge } from "./components/alert-bridge";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
 import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
+import { loadShardModel } from "./lib/check/shard-index";
+import type { StackSecretName } from "./lib/schema/inventory";
 
 /**
  * Adoption mode (docs/architecture.md, "Adoption"; npm run up -- --adopt): each provider
@@ -39,22 +41,33 @@ export interface AdoptMode {
  * Exported as a function so the project's driver runs it inline through the Automation API,
  * and a stock Pulumi install runs it through the default export with `pulumi up`. `facts`: the
  * machine's, from whoever runs the engine here (the driver passes the lab's; lib/model/facts.ts).
+ * `indexKey`: the stack's passphrase, which signs a shard's index of the validated data
+ * (lib/check/shard-index.ts). `stackSecrets`: a shard's stack's secrets, from the driver (a
+ * shard's stack has no config of its own; without them, the stack's config is read).
  */
-export function program(root: string = __dirname, facts: MachineFacts = {}, adopt?: AdoptMode): Record<string, unknown> {
+export function program(
+  root: string = __dirname,
+  facts: MachineFacts = {},
+  adopt?: AdoptMode,
+  indexKey: string | undefined = process.env.PULUMI_CONFIG_PASSPHRASE,
+  stackSecrets?: Partial<Record<StackSecretName, string>>,
+): Record<string, unknown> {
   // A sharded stack's engine stack is <stack>.<shard>: the data is Pulumi.<stack>.yaml's (docs/architecture.md, "Sharded stacks").
   const { stack, shard } = splitStackName(pulumi.getStack());
-  const { model: whole, errors } = loadModel(root, stack, facts);
+  // A shard with a verified index of the validated data loads its own members only
+  // (lib/check/shard-index.ts, keyed by the stack's passphrase); otherwise the whole data.
+  const { model: whole, errors } = shard === undefined ? loadModel(root, stack, facts) : loadShardModel(root, stack, shard, facts, indexKey);
   if (!whole) throw new DataError(errors);
-  const shardRefused = shardProblem(whole, shard);
-  if (shardRefused) throw new Error(shardRefused);
-  // Rendering and connection facts read the whole model; the resources declared are this shard's only.
+  const refused = shardProblem(whole, shard);
+  if (refused) throw new Error(refused);
+  // Connection facts and backups read `whole` (the data loaded); the resources declared are this shard's only.
   const model = shard === undefined ? whole : { ...whole, ...shardView(whole, shard) };
   const refusals = adopt ? adoptResources(adopt) : [];
   const targets = new Map<string, Target>(whole.hosts.map((h) => [h.name, targetOf(h, root)]));
   const sshd = new Map(whole.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
   const homeQuota = new Map(whole.hosts.map((h) => [h.name, h.host.home_quota]));
-  // Zone serials are the provider's: it raises them only for zones whose content changed.
-  const files = renderAll(whole, { serial: () => SERIAL_TOKEN });
+  // Zone serials are the provider's: it raises them only for zones whose content changed. A shard renders its hosts' files only.
+  const files = renderAll(whole, { serial: () => SERIAL_TOKEN, ...(shard === undefined ? {} : { hosts: new Set(model.hosts.map((h) => h.name)) }) });
   const archiveDir = model.inventory.archive_dir;
   // Each member's sites, databases and VPS, in the model's order (one pass, not one per member).
   const sites = byHandle(model.sites);
@@ -99,7 +112,7 @@ export function program(root: string = __dirname, facts: MachineFacts = {}, adop
         const set: Record<string, string> = {};
         for (const f of mine) if (f.daemon === "monitoring") set[f.path.slice(MONITORING_DIR.length)] = f.content;
         new FileSet(`${h.name}-monitoring`, { target, kind: "monitoring", files: set });
-        alertBridge(whole, target);
+        alertBridge(whole, target, stackSecrets);
       }
       // With a monitor host, every host's node exporter (Debian's; the textfile directory holds the
       // backup runs' metrics) and the nftables table that opens its port to the monitor host only.
@@ -223,14 +236,18 @@ export default () => program(__dirname, { accel: detectAccel().domainType });
  * unit, and its environment file with the GitLab token, a stack secret (never in git, argv or
  * a rendered file). Without the secret, nothing is installed and the apply says what to set.
  */
-function alertBridge(model: NonNullable<ReturnType<typeof loadModel>["model"]>, target: Target): void {
+function alertBridge(model: NonNullable<ReturnType<typeof loadModel>["model"]>, target: Target, stackSecrets?: Partial<Record<StackSecretName, string>>): void {
   const plan = monitoringPlan(model);
   const gitlab = model.inventory.monitoring.gitlab;
   const unit = plan && renderAlertBridgeUnit(plan);
   if (!plan || !gitlab || !unit) return;
-  const token = new pulumi.Config().getSecret("alertBridgeToken");
+  // A shard's stack: handed by the driver from the stack's config (lib/engine/driver.ts, shardSecrets).
+  const given = stackSecrets?.alertBridgeToken;
+  const token = stackSecrets ? (given === undefined ? undefined : pulumi.secret(given)) : new pulumi.Config().getSecret("alertBridgeToken");
   if (!token) {
-    void pulumi.log.warn(`monitoring.gitlab is set but the stack has no alertBridgeToken: the alert bridge is not installed on ${plan.monitor.name} (pulumi config set --secret alertBridgeToken, with no value: it asks for the project access token, which stays out of argv and shell history)`);
+    // A sharded stack's secret is set in the stack's file through any of its shards' stacks (docs/architecture.md, "Sharded stacks").
+    const where = stackSecrets ? ` --config-file Pulumi.${model.stack}.yaml --stack ${pulumi.getStack()}` : "";
+    void pulumi.log.warn(`monitoring.gitlab is set but the stack has no alertBridgeToken: the alert bridge is not installed on ${plan.monitor.name} (pulumi config set --secret alertBridgeToken${where}, with no value: it asks for the project access token, which stays out of argv and shell history)`);
     return;
   }
   const env = token.apply((t) => renderAlertBridgeEnv({ api: gitlab.api, project: gitlab.project, token: t }));

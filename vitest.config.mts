@@ -46,6 +46,7 @@ export const SYSTEM = [
   "tests/provider-ssh.test.ts",
   "tests/render-web-systemd.test.ts",
   "tests/shards-engine.test.ts",
+  "tests/shards-secrets-engine.test.ts",
   "tests/state-postgres.test.ts",
   "tests/tier2-rendered.test.ts",
   "tests/tools.test.ts",

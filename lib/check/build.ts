@@ -38,8 +38,13 @@ export function loadModel(root: string, stack: string, facts: MachineFacts = {},
   return all.length === 0 ? { model: built.model, errors: [], warnings } : { errors: all, warnings };
 }
 
-/** `warnings` (only with a model): what validate prints without refusing the data. */
-export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?: Model; errors: Diagnostic[]; warnings?: Diagnostic[] } {
+/**
+ * `warnings` (only with a model): what validate prints without refusing the data. `part`: the
+ * tree is a shard's part (loadTree's TreePart: some members, no zone) of data whose whole passed
+ * these checks (lib/check/shard-index.ts): the zones, their records and mail, which read every
+ * file, are neither checked nor built (empty in the model).
+ */
+export function buildModel(tree: LoadedTree, facts: MachineFacts = {}, part = false): { model?: Model; errors: Diagnostic[]; warnings?: Diagnostic[] } {
   if (!tree.inventory) return { errors: [] };
   const ctx = makeCtx(tree, tree.inventory);
   const inv = ctx.inventory.value;
@@ -110,6 +115,33 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
   const ports = sshForwardPorts(ctx, entries);
   const vps = entries.map((e) => vpsModel(ctx, e, ports.get(e) ?? 0, facts));
 
+  const { zones, mail } = part ? { zones: [], mail: [] } : zonesAndMail(ctx, tree, { claims, sites, vps, hosts, dns });
+
+  if (ctx.report.errors.length > 0) return { errors: ctx.report.errors };
+  return {
+    model: {
+      stack: tree.stack,
+      inventory: inv,
+      hosts,
+      members,
+      sites: sites.sort((a, b) => cmp(a.host, b.host)),
+      databases: databases.sort((a, b) => cmp(a.name, b.name)),
+      vps,
+      zones,
+      mail,
+    },
+    errors: [],
+    warnings: ctx.report.warnings,
+  };
+}
+
+/** The zones with every record (typed, derived, CAA, mail's) and the mail domains, checked across every file. */
+function zonesAndMail(
+  ctx: Ctx,
+  tree: LoadedTree,
+  { claims, sites, vps, hosts, dns }: { claims: ReturnType<typeof siteNameClaims>; sites: SiteModel[]; vps: VpsModel[]; hosts: HostModel[]; dns: ReturnType<typeof checkDnsHosts> },
+): Pick<Model, "zones" | "mail"> {
+  const inv = ctx.inventory.value;
   checkZoneOwners(ctx);
   const refused = checkZoneNesting(ctx);
   const mail = checkMail(ctx, checkMailHost(ctx));
@@ -144,23 +176,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}): { model?
       hostmaster: hostmasterName(inv.hostmaster),
       file: z.src.file,
     }));
-
-  if (ctx.report.errors.length > 0) return { errors: ctx.report.errors };
-  return {
-    model: {
-      stack: tree.stack,
-      inventory: inv,
-      hosts,
-      members,
-      sites: sites.sort((a, b) => cmp(a.host, b.host)),
-      databases: databases.sort((a, b) => cmp(a.name, b.name)),
-      vps,
-      zones,
-      mail,
-    },
-    errors: [],
-    warnings: ctx.report.warnings,
-  };
+  return { zones, mail };
 }
 
 function nameservers(hosts: HostModel[], dns: { primary?: string; secondaries: string[] }): string[] {

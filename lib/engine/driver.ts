@@ -10,6 +10,7 @@ import { ensureEngine } from "./toolchain";
 import { program, type AdoptMode } from "../../index";
 import type { MachineFacts } from "../model/facts";
 import { splitStackName } from "../model/shards";
+import { shardSecretKeys } from "./shards";
 import { pidAlive } from "../base/proc";
 import { DriverError, guarded, lockedOrMasked, masked, StackLockedError } from "./lock-retry";
 
@@ -97,6 +98,11 @@ const backends = new WeakMap<Stack, Backend>();
 
 export interface OpenedWorkspace {
   ws: LocalWorkspace;
+  /**
+   * A shard's stack: the stack's secrets its program reads, fetched before each run
+   * (shardSecrets); undefined for a stack without shards (its program reads its own config).
+   */
+  stackSecrets: { values?: Record<string, string> };
   backend: Backend;
   /** Values never to print (the backend's password, the passphrase). */
   secrets: string[];
@@ -122,8 +128,14 @@ export async function openWorkspace(opts: StackOptions): Promise<OpenedWorkspace
   const projectSettings: ProjectSettings | undefined = existsSync(join(root, "Pulumi.yaml"))
     ? undefined
     : ({ name: PROJECT, runtime: "nodejs", plugins: { providers: [{ name: "globenet", path: join(REPO_ROOT, "provider", "bin") }] } } as ProjectSettings);
-  const ws = await LocalWorkspace.create({ workDir: root, envVars, projectSettings, program: async () => program(root, opts.facts, opts.adopt) });
-  return { ws, backend, secrets, root };
+  const stackSecrets: OpenedWorkspace["stackSecrets"] = {};
+  const ws = await LocalWorkspace.create({ workDir: root, envVars, projectSettings, program: async () => program(root, opts.facts, opts.adopt, envVars.PULUMI_CONFIG_PASSPHRASE, stackSecrets.values) });
+  return { ws, backend, secrets, root, stackSecrets };
+}
+
+/** The workspace's Pulumi CLI, for the commands the Automation API does not wrap. */
+function cliOf(w: Pick<OpenedWorkspace, "ws">): { run(args: string[], cwd: string, env: Record<string, string>): Promise<{ stdout: string }> } {
+  return w.ws.pulumiCommand as unknown as ReturnType<typeof cliOf>;
 }
 
 /** Runs a backend operation with the engine's errors masked, a locked stack said plainly. */
@@ -144,8 +156,10 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
   backends.set(stack, backend);
   for (const op of RUNS) {
     const run = stack[op].bind(stack) as (o?: Record<string, unknown>) => Promise<unknown>;
-    (stack as unknown as Record<string, unknown>)[op] = (o: Record<string, unknown> = {}) =>
-      guarded(op, opts, backend, secrets, () => withoutPromiseStacksWhile(() => run(withMessage(op, o, w.root, secrets))));
+    (stack as unknown as Record<string, unknown>)[op] = async (o: Record<string, unknown> = {}) => {
+      await shardSecrets(w, opts.stack);
+      return guarded(op, opts, backend, secrets, () => withoutPromiseStacksWhile(() => run(withMessage(op, o, w.root, secrets))));
+    };
   }
   for (const op of ["exportStack", "importStack", "history", "cancel"] as const) {
     const run = stack[op].bind(stack) as (...a: unknown[]) => Promise<unknown>;
@@ -158,6 +172,29 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
     };
   }
   return stack;
+}
+
+/**
+ * A shard's stack (<stack>.<shard>) has no config of its own: the stack's secrets stay in
+ * Pulumi.<stack>.yaml, encrypted with the stack's passphrase, and each run hands its program
+ * the ones the shard needs (shardSecretKeys: the alert bridge's token to the monitor host's
+ * shard), decrypted by the engine from that file (`pulumi config get --config-file`). Nothing
+ * is written: another shard's program, config file and state never see them
+ * (docs/architecture.md, "Sharded stacks"). The values join those never printed.
+ */
+async function shardSecrets(w: OpenedWorkspace, stackName: string): Promise<void> {
+  const { stack, shard } = splitStackName(stackName);
+  if (shard === undefined) return;
+  const values: Record<string, string> = {};
+  const cmd = cliOf(w);
+  for (const key of shardSecretKeys(w.root, stack, shard, PROJECT)) {
+    const r = await onBackend(w, stackName, () => cmd.run(["config", "get", key, "--json", "--config-file", join(w.root, `Pulumi.${stack}.yaml`), "--stack", stackName], w.ws.workDir, w.ws.envVars));
+    const value = (JSON.parse(r.stdout) as { value?: unknown }).value;
+    if (typeof value !== "string") throw new DriverError(`stack ${stack}: ${key} in Pulumi.${stack}.yaml could not be read`);
+    values[key.slice(PROJECT.length + 1)] = value;
+    if (value && !w.secrets.includes(value)) w.secrets.push(value);
+  }
+  w.stackSecrets.values = values;
 }
 
 /** A failure to even open the stack: unreachable database, wrong password… said plainly. */
@@ -221,7 +258,7 @@ async function withoutPromiseStacksWhile<T>(run: () => Promise<T>): Promise<T> {
  * nothing that is written to disk or moved between backends comes from it.)
  */
 export async function exportEncrypted(w: Pick<OpenedWorkspace, "ws" | "backend" | "secrets">, stackName: string): Promise<Record<string, unknown>> {
-  const cmd = w.ws.pulumiCommand as unknown as { run(args: string[], cwd: string, env: Record<string, string>): Promise<{ stdout: string }> };
+  const cmd = cliOf(w);
   const r = await onBackend(w, stackName, () => cmd.run(["stack", "export", "--stack", stackName], w.ws.workDir, w.ws.envVars));
   const d = JSON.parse(r.stdout) as Record<string, unknown>;
   if (/"plaintext"\s*:/.test(r.stdout)) throw new DriverError(`the export of stack ${stackName} holds decrypted secrets: refusing to use it`);

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { inventorySchema, INVENTORY_KEY, type Inventory } from "../schema/inventory";
+import { inventorySchema, INVENTORY_KEY, STACK_SECRETS, type Inventory } from "../schema/inventory";
 import { memberSchema, type Member } from "../schema/member";
 import { vpsSchema, type Vps } from "../schema/vps";
 import { zoneSchema, type Zone } from "../schema/zone";
@@ -137,8 +137,20 @@ function entryExists(root: string, rel: string, d: Dirent | undefined): boolean 
   return d === undefined ? false : d.isSymbolicLink() ? existsSync(join(root, rel)) : true;
 }
 
-/** Reads every data file under `root` for `stack`; never throws on bad data, collects diagnostics instead. */
-export function loadTree(root: string, stack: string): { tree: LoadedTree; errors: Diagnostic[] } {
+/**
+ * A part of the tree (a shard's program, docs/architecture.md "Sharded stacks"): the inventory,
+ * the member folders named here and no zone. Only for data the whole of which has passed
+ * validation (lib/check/shard-index.ts): the checks across files are not run on a part.
+ */
+export interface TreePart {
+  members: ReadonlySet<string>;
+}
+
+/**
+ * Reads every data file under `root` for `stack` (or `part` of them); never throws on bad
+ * data, collects diagnostics instead.
+ */
+export function loadTree(root: string, stack: string, part?: TreePart): { tree: LoadedTree; errors: Diagnostic[] } {
   const errors: Diagnostic[] = [];
   const tree: LoadedTree = { root, stack, members: new Map(), zones: new Map(), broken: { members: new Set(), zones: new Set() } };
 
@@ -155,9 +167,15 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
         errors.push({ file: stackFile, line: p.line, col: p.col, field: "config", message: `has no "${INVENTORY_KEY}" key (add the inventory: hosts, pools, images; see docs/architecture.md)` });
       } else {
         for (const key of Object.keys(cfg)) {
-          if (key.startsWith("globenet-infra:") && key !== INVENTORY_KEY) {
-            const p = locate(yf, ["config", key], true);
-            errors.push({ file: stackFile, line: p.line, col: p.col, field: `config.${key}`, message: "unknown key (check the spelling)" });
+          if (!key.startsWith("globenet-infra:") || key === INVENTORY_KEY) continue;
+          const p = locate(yf, ["config", key], true);
+          const secret = Object.hasOwn(STACK_SECRETS, key.slice("globenet-infra:".length));
+          const value = cfg[key] as { secure?: unknown } | null;
+          if (!secret) {
+            errors.push({ file: stackFile, line: p.line, col: p.col, field: `config.${key}`, message: `unknown key (check the spelling; the stack's secrets: ${Object.keys(STACK_SECRETS).join(", ")})` });
+          } else if (typeof value !== "object" || value === null || typeof value.secure !== "string" || Object.keys(value).length !== 1) {
+            // A secret typed in clear is in git already: say so, and how to set it encrypted.
+            errors.push({ file: stackFile, line: p.line, col: p.col, field: `config.${key}`, message: `is a secret and is written in clear: remove it, rotate it, and set it encrypted (pulumi config set --secret ${key.slice("globenet-infra:".length)} --stack ${stack}, with no value: it asks for it)` });
           }
         }
         const at = ["config", INVENTORY_KEY];
@@ -175,7 +193,7 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
       if (!/\.(md|txt)$/i.test(entry)) errors.push(fileError(rel, "unexpected file (a member is a folder members/<handle>/ holding member.yaml)"));
       continue;
     }
-    if (entry.startsWith(".")) continue;
+    if (entry.startsWith(".") || (part && !part.members.has(entry))) continue;
     const memberRel = `${rel}/member.yaml`;
     const inside = entriesOf(root, rel);
     for (const { name: f } of inside) {
@@ -228,7 +246,7 @@ export function loadTree(root: string, stack: string): { tree: LoadedTree; error
   }
 
   // Zones: zones/<domain>.yaml, forward or reverse.
-  for (const f of listDir(root, "zones")) {
+  for (const f of part ? [] : listDir(root, "zones")) {
     const rel = `zones/${f}`;
     const m = /^(.*)\.yaml$/.exec(f);
     if (!m) {

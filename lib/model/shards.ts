@@ -1,5 +1,5 @@
 import type { BackupPlan } from "./backup";
-import type { Inventory } from "../schema/inventory";
+import { STACK_SECRETS, type Inventory, type StackSecretName } from "../schema/inventory";
 import type { MemberModel, Model } from "./types";
 
 /** What the shard rule reads: the stack's name and its inventory's `shards`. */
@@ -140,4 +140,15 @@ export function shardProblem(model: Sharded, shard: string | undefined): string 
   if (names.length === 0) return `stack ${model.stack} has no shards (no \`shards:\` in Pulumi.${model.stack}.yaml): run it without --shard`;
   if (!names.includes(shard)) return `stack ${model.stack} has no shard "${shard}" (its shards: ${names.join(", ")})`;
   return undefined;
+}
+
+/**
+ * The stack's secrets (Pulumi.<stack>.yaml, `secure:`) the shard's program reads: each goes to
+ * the shard holding a host of its role (STACK_SECRETS), and to no other, so a shard's stack
+ * never holds a secret its objects do not use (docs/architecture.md, "Sharded stacks").
+ */
+export function shardSecretNames(inventory: Pick<Inventory, "shards" | "hosts">, shard: string): StackSecretName[] {
+  const hosts = inventory.shards?.[shard]?.hosts ?? [];
+  const roles = new Set(hosts.flatMap((h) => inventory.hosts[h]?.roles ?? []));
+  return (Object.keys(STACK_SECRETS) as StackSecretName[]).filter((k) => roles.has(STACK_SECRETS[k]));
 }

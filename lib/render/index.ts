@@ -41,6 +41,8 @@ export interface RenderOptions {
   serial?: (zone: string) => number | typeof SERIAL_TOKEN;
   /** Password of a database's user; default DB_PASSWORD_PLACEHOLDER, so no secret is rendered. */
   dbPassword?: (db: DatabaseModel) => string;
+  /** Only the files of these hosts (a shard's program: docs/architecture.md, "Sharded stacks"); default every host. */
+  hosts?: ReadonlySet<string>;
 }
 
 /**
@@ -61,7 +63,8 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
     files.push(f);
   };
 
-  const webHosts = model.hosts.filter((h) => h.roles.includes("web")).map((h) => h.name);
+  const want = (host: string) => !opts.hosts || opts.hosts.has(host);
+  const webHosts = model.hosts.filter((h) => h.roles.includes("web") && want(h.name)).map((h) => h.name);
   for (const host of webHosts) {
     add({ host, daemon: "apache2", path: APACHE_COMMON_PATH, content: renderApacheCommon(model) });
     if (model.inventory.acme) add({ host, daemon: "apache2", path: MD_EVENT_PATH, content: renderMdEvent(model) });
@@ -70,43 +73,44 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
       add({ host, daemon: "www", path: SUSPENDED_PAGE_PATH, content: renderSuspendedPage(model) });
     }
   }
-  for (const site of model.sites) {
+  for (const site of model.sites.filter((s) => want(s.webHost))) {
     add({ host: site.webHost, daemon: "apache2", path: vhostPath(site), content: renderVhost(site, model) });
   }
-  for (const pool of fpmPools(model)) {
+  for (const pool of fpmPools(model).filter((p) => want(p.webHost))) {
     add({ host: pool.webHost, daemon: "php-fpm", path: fpmPoolPath(pool), content: renderFpmPool(pool, model) });
   }
 
-  for (const host of model.hosts.map((h) => h.name).filter((h) => isDnsHost(model, h))) {
+  for (const host of model.hosts.map((h) => h.name).filter((h) => want(h) && isDnsHost(model, h))) {
     add({ host, daemon: "bind", path: NAMED_CONF_PATH, content: renderNamedConf(model, host) });
   }
-  for (const zone of model.zones) {
+  for (const zone of model.zones.filter((z) => want(z.primary))) {
     add({ host: zone.primary, daemon: "bind", path: zonePath(zone), content: renderZone(zone, serial(zone.name)) });
   }
 
-  for (const host of [...new Set(model.vps.filter((v) => v.network.type === "bridge").map((v) => v.hypervisor))]) {
+  const vpsHere = model.vps.filter((v) => want(v.hypervisor));
+  for (const host of [...new Set(vpsHere.filter((v) => v.network.type === "bridge").map((v) => v.hypervisor))]) {
     add({ host, daemon: "libvirt", path: nwfilterPath(), content: renderNwfilter() });
   }
-  for (const vps of model.vps) {
+  for (const vps of vpsHere) {
     add({ host: vps.hypervisor, daemon: "libvirt", path: domainXmlPath(vps), content: renderDomainXml(vps) });
     add({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "user-data"), content: renderUserData(vps) });
     add({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "meta-data"), content: renderMetaData(vps) });
     add({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "network-config"), content: renderNetworkConfig(vps) });
   }
 
-  for (const db of model.databases) {
+  for (const db of model.databases.filter((d) => want(d.dbHost))) {
     add({ host: db.dbHost, daemon: "mariadb", path: databaseSqlPath(db), content: renderDatabaseSql(db, dbPassword(db)), mode: 0o600 });
   }
 
   // The monitor host's Prometheus, rules, blackbox and Alertmanager files: probes follow the data.
   const plan = monitoringPlan(model);
-  for (const [path, content] of Object.entries(renderMonitoring(plan, model))) {
+  for (const [path, content] of Object.entries(plan && !want(plan.monitor.name) ? {} : renderMonitoring(plan, model))) {
     add({ host: (plan as NonNullable<typeof plan>).monitor.name, daemon: "monitoring", path: `${MONITORING_DIR}${path}`, content });
   }
   // With a monitor host, every host's node exporter: its own address, the textfile collector,
   // and its port open to the monitor host only (an nftables table of its own).
   if (plan) {
-    for (const h of model.hosts) {
+    for (const h of model.hosts.filter((x) => want(x.name))) {
       add({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${NODE_EXPORTER_FILE}`, content: renderNodeExporterDropIn(h) });
       add({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${NODE_EXPORTER_NFT}`, content: renderNodeExporterNft(h, plan.monitor) });
     }

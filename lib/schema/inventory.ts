@@ -320,3 +320,12 @@ export type BackupSettings = z.infer<typeof backup>;
 
 /** The config key under which the inventory sits in Pulumi.<stack>.yaml. */
 export const INVENTORY_KEY = "globenet-infra:inventory";
+
+/**
+ * The stack's secrets beside the inventory in Pulumi.<stack>.yaml (`pulumi config set --secret`:
+ * stored as `secure:` ciphertext, never in clear), each with the role of the host whose objects
+ * read it: a sharded stack hands a secret to the shard holding such a host only
+ * (docs/architecture.md, "Sharded stacks").
+ */
+export const STACK_SECRETS = { alertBridgeToken: "monitor" } as const satisfies Record<string, Role>;
+export type StackSecretName = keyof typeof STACK_SECRETS;

@@ -57,7 +57,8 @@ function check(raw: Record<string, unknown>): { inputs?: AlertBridgeInputs; fail
     f.add("env", "must be the alert bridge's environment file: CI_API_V4_URL, CI_PROJECT_ID and GITLAB_API_TOKEN, one a line (renderAlertBridgeEnv)");
   }
   if (!f.ok) return { failures: f.list };
-  return { inputs: { target: asTarget(news.target), unit: news.unit as string, env: news.env as string } };
+  // The env file stays a secret in the checked inputs too: the state keeps the inputs the check returns.
+  return { inputs: { target: asTarget(news.target), unit: news.unit as string, env: secret(news.env as string) } as unknown as AlertBridgeInputs };
 }
 
 function diff(_id: string, rawOlds: AlertBridgeOutputs, rawNews: AlertBridgeInputs): DiffResult & { diffs: string[] } {
@@ -113,7 +114,8 @@ async function del(_id: string, rawProps: AlertBridgeOutputs): Promise<void> {
   await run(props.target, SCRIPT, { args: ["delete"], what: "removing the alert bridge", kind: "converge" });
 }
 
-function dryOutputs(i: AlertBridgeInputs): AlertBridgeOutputs {
+function dryOutputs(raw: AlertBridgeInputs): AlertBridgeOutputs {
+  const i = plain<AlertBridgeInputs>(raw);
   return { ...i, env: secret(i.env), drift: [] };
 }
 

@@ -1,0 +1,123 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Diagnostic } from "../load/diagnostic";
+import { dataDigest } from "../load/digest";
+import { loadTree } from "../load/tree";
+import type { MachineFacts } from "../model/facts";
+import { shardNames, shardView } from "../model/shards";
+import type { Model } from "../model/types";
+import { buildModel, loadModel } from "./build";
+
+/**
+ * A shard's program loads only its shard's part of the data (docs/architecture.md, "Sharded
+ * stacks"), once the whole data has passed validation: the checks across files (a site name
+ * claimed twice, a database name taken on its host, a zone's owner…) need every file, and run
+ * on the whole data once; a shard's program then reads the shard's index to know which member
+ * folders hold its objects, and loads those alone.
+ *
+ * The index says, for the data whose digest it holds (lib/load/digest.ts: every file the loader
+ * reads, byte for byte), which member folders each *partial* shard's objects come from. It is
+ * written only after a whole load without errors, and read only when the data's digest is the
+ * same and its MAC verifies with the stack's passphrase (the key that already guards the
+ * stack's secrets): a file planted in a checkout cannot make a shard skip validation. Any
+ * mismatch — other data, other passphrase, no index — means the whole load, which writes the
+ * index again.
+ *
+ * A shard is partial when every host it holds is a web host and nothing else: its objects (the
+ * members' accounts, crontabs and databases, the hosts' Apache and PHP-FPM sets, node exporter,
+ * backup client) are made from its own members and the inventory alone. A shard with a DNS
+ * server, the monitor, the mail host, a database host or a hypervisor writes sets that read
+ * every member or zone (zones, probes, every database of the host, lab ports across guests),
+ * and loads the whole data. `tests/unit-shard-index.test.ts` checks, on synthetic and real data,
+ * that a partial shard's resources and files are those the whole load gives.
+ */
+export interface ShardIndex {
+  v: 1;
+  stack: string;
+  digest: string;
+  /** Partial shard → the member folders its objects come from. */
+  members: Record<string, string[]>;
+}
+
+/** The roles a partial shard's hosts may have (see above). */
+const PARTIAL_ROLES: ReadonlySet<string> = new Set(["web"]);
+
+/** Whether `shard`'s objects come from its own members and the inventory alone. */
+export function partialShard(model: Pick<Model, "hosts" | "inventory">, shard: string): boolean {
+  const hosts = new Set(model.inventory.shards?.[shard]?.hosts ?? []);
+  const mine = model.hosts.filter((h) => hosts.has(h.name));
+  return mine.length > 0 && mine.every((h) => h.roles.every((r) => PARTIAL_ROLES.has(r)));
+}
+
+/** The index of a whole model that passed validation. */
+export function shardIndex(model: Model, digest: string): ShardIndex {
+  const members: Record<string, string[]> = {};
+  for (const s of shardNames(model)) if (partialShard(model, s)) members[s] = shardView(model, s).members.map((m) => m.handle);
+  return { v: 1, stack: model.stack, digest, members };
+}
+
+/** Where a checkout keeps the index: beside the stacks' local files, never in git (.gitignore). */
+export function shardIndexFile(root: string, stack: string): string {
+  return join(root, ".pulumi", "globenet-shard-index", `${stack}.json`);
+}
+
+function mac(index: ShardIndex, key: string): string {
+  return createHmac("sha256", `globenet-shard-index\0${key}`).update(JSON.stringify(index)).digest("hex");
+}
+
+export function writeShardIndex(root: string, index: ShardIndex, key: string): void {
+  const file = shardIndexFile(root, index.stack);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ index, mac: mac(index, key) })}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/** The index for this data (`digest`), when there is one and its MAC verifies with `key`. */
+export function readShardIndex(root: string, stack: string, digest: string, key: string): ShardIndex | undefined {
+  let doc: { index?: ShardIndex; mac?: unknown };
+  try {
+    doc = JSON.parse(readFileSync(shardIndexFile(root, stack), "utf8")) as typeof doc;
+  } catch {
+    return undefined;
+  }
+  const index = doc?.index;
+  if (!index || typeof doc.mac !== "string" || index.v !== 1 || index.stack !== stack || index.digest !== digest) return undefined;
+  const want = Buffer.from(mac(index, key), "hex");
+  const got = Buffer.from(doc.mac, "hex");
+  return got.length === want.length && timingSafeEqual(got, want) ? index : undefined;
+}
+
+export interface ShardLoad {
+  model?: Model;
+  errors: Diagnostic[];
+  /** "part": the shard's members only, by a verified index; "whole": every file, every check. */
+  via: "part" | "whole";
+}
+
+/**
+ * The model a shard's program declares from: the shard's part when a verified index covers
+ * this data and the shard is partial, else the whole (and the index written for next time,
+ * when `key` is given and the data is valid). Without `key`, always the whole.
+ */
+export function loadShardModel(root: string, stack: string, shard: string, facts: MachineFacts = {}, key?: string): ShardLoad {
+  const digest = key ? dataDigest(root, stack) : undefined;
+  const index = key && digest ? readShardIndex(root, stack, digest, key) : undefined;
+  const part = index?.members[shard];
+  if (part) {
+    const { tree, errors } = loadTree(root, stack, { members: new Set(part) });
+    const built = buildModel(tree, facts, true);
+    // The whole passed; a part cannot fail unless the files changed since the digest: load the whole.
+    if (built.model && errors.length === 0 && built.errors.length === 0) return { model: built.model, errors: [], via: "part" };
+  }
+  const whole = loadModel(root, stack, facts);
+  if (whole.model && key && digest && !index) {
+    try {
+      writeShardIndex(root, shardIndex(whole.model, digest), key);
+    } catch {
+      // A read-only checkout: the next run loads the whole again.
+    }
+  }
+  return { model: whole.model, errors: whole.errors, via: "whole" };
+}
