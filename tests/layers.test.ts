@@ -50,7 +50,6 @@ function check(root: string): string[] {
 
 describe("layers: dependencies point down only", () => {
   it("the repository has no upward import and no file outside a layer", () => {
-    const t0 = Date.now();
     const files = sourceFiles(REPO_ROOT);
     // Guards the scan itself: a wrong root or skip list would find nothing and pass.
     expect(files).toContain("lib/engine/driver.ts");
@@ -59,8 +58,6 @@ describe("layers: dependencies point down only", () => {
     const edges = importEdges(REPO_ROOT, files);
     expect(edges.length).toBeGreaterThan(300);
     expect(layerProblems(edges, files).map((p) => p.message)).toEqual([]);
-    // About 0.6 s here (about 150 files); the bound catches a scan gone slow, with room for a busy machine.
-    expect(Date.now() - t0).toBeLessThan(4000);
   });
 
   it("every layer of LAYERS holds at least one file (no stale entry)", () => {
