@@ -62,12 +62,17 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
   const t0 = Date.now();
   const timings: string[] = [];
   const engineEnv = () => ({ GLOBENET_SSH_KEY_FILE: services?.sshd.keyFile, GLOBENET_LANG: "en", PULUMI_BACKEND_URL: `file://${join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: "legacy-adoption-test" });
-  const engine = async (...args: string[]) => {
+  /** Adds how long `fn` took, and the load average then, to the timings printed at the end. */
+  const timed = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
     const s = Date.now();
-    const r = await cli([...args, "--stack", "legacy", "--root", tree], engineEnv());
-    timings.push(`${args.join(" ")}: ${((Date.now() - s) / 1000).toFixed(1)} s`);
-    return r;
+    try {
+      return await fn();
+    } finally {
+      timings.push(`${name}: ${((Date.now() - s) / 1000).toFixed(1)} s (load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]})`);
+    }
   };
+
+  const engine = (...args: string[]) => timed(args.join(" "), () => cli([...args, "--stack", "legacy", "--root", tree], engineEnv()));
   const dig = (q: string) => {
     const [name, type] = q.split(" ") as [string, string];
     const r = run("dig", ["+norec", "+short", "+time=2", "+tries=2", `@${LEGACY_ADDRESS}`, name, type]);
@@ -130,24 +135,26 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
   const PROBE_STOP = () => join(tmp, "probe.stop");
 
   beforeAll(async () => {
-    lv = await startLibvirtd();
+    lv = await timed("libvirtd", () => startLibvirtd());
     // QEMU runs as libvirt-qemu: it must reach the images.
     chmodSync(images, 0o755);
     expect(run("qemu-img", ["create", "-q", "-f", "qcow2", join(images, "base.qcow2"), "1G"]).status).toBe(0);
     const fwd = 30000 + (process.pid % 20000);
-    handMadeGuest("same", fwd + 100, true);
-    handMadeGuest("more", fwd + 101, false);
+    await timed("guests defined and started", () => {
+      handMadeGuest("same", fwd + 100, true);
+      handMadeGuest("more", fwd + 101, false);
+    });
     guestsBefore.same = guestNow(GUESTS.same);
     guestsBefore.more = guestNow(GUESTS.more);
-    await legacyUp(T);
-    services = await legacyServices(T, [
+    await timed("legacy host up", () => legacyUp(T));
+    services = await timed("legacy services", () => legacyServices(T, [
       `CREATE DATABASE alice_wp; CREATE USER 'alice_wp'@'localhost' IDENTIFIED BY '${PASSWORDS.alice_wp}';`,
       "GRANT ALL PRIVILEGES ON alice_wp.* TO 'alice_wp'@'localhost';",
       "CREATE TABLE alice_wp.posts (id INT PRIMARY KEY, title TEXT); INSERT INTO alice_wp.posts VALUES (1, 'Premier article'), (2, 'Vélo et ville');",
       `CREATE DATABASE bob_old; CREATE USER 'bob'@'%' IDENTIFIED BY '${PASSWORDS.bob_old}';`,
       "GRANT SELECT ON bob_old.* TO 'bob'@'%';",
       "CREATE TABLE bob_old.notes (id INT PRIMARY KEY, body TEXT); INSERT INTO bob_old.notes VALUES (1, 'old notes');",
-    ]);
+    ]));
     // orphan.example's serial, edited by hand long ago, is ahead of today's date: the takeover must go past it.
     const orphan = hostPath(T, "legacy", "/etc/bind/db.orphan.example");
     writeFileSync(orphan, readFileSync(orphan, "utf8").replace("hostmaster.legacy.example. 1 ", "hostmaster.legacy.example. 4000000000 "));
@@ -166,8 +173,10 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
         .concat(`\n        capacity: { vcpus: 8, memory_mb: 8192, disk_gb: 100 }\n        libvirt: { domain_type: qemu, network: { type: user, ssh_forward_base: ${fwd + 200} }, images_dir: ${images}, shutdown_timeout_sec: 1 }\n`),
     );
     // bob.example is signed by BIND in the background: wait for its key.
-    const until = Date.now() + 60_000;
-    while (!/\b257 3 13 /.test(dig("bob.example DNSKEY")) && Date.now() < until) await new Promise((r) => setTimeout(r, 300));
+    await timed("bob.example's key", async () => {
+      const until = Date.now() + 60_000;
+      while (!/\b257 3 13 /.test(dig("bob.example DNSKEY")) && Date.now() < until) await new Promise((r) => setTimeout(r, 300));
+    });
     before.zones = zonesNow();
     before.serials = Object.fromEntries(Object.keys(QUERIES).map((z) => [z, served(z)]));
     before.sums = checksums();

@@ -17,6 +17,7 @@ import { backupClientType, type BackupClientInputs, type BackupClientOutputs } f
 import { backupRepositoryType, type BackupRepositoryInputs, type BackupRepositoryOutputs } from "../provider/resources/backup-repository";
 import { pool } from "../provider/ssh/pool";
 import { REPO_ROOT } from "../lib/base/repo";
+import { HOST_PATH } from "../lib/bench/backup";
 import { exportKey } from "../lib/cli/backup-export-key";
 import { purgeOnHost } from "../lib/cli/backup-purge-departure";
 import { captureIo } from "../lib/cli/command";
@@ -65,8 +66,15 @@ const NEIGHBOURS = [`accounts/${handle}-2-20261130T101010Z.tar.gz`, `accounts/gt
 /** Every run's output, to grep for the passphrase at the end. */
 const outputs: string[] = [];
 
+/**
+ * What the host runs: the PATH of its backup cron file. This machine's own may start with
+ * pyenv's shims, which make each python3 run.sh starts cost 0.4 s (and more under load) that no
+ * host pays.
+ */
+const HOST_ENV = { PATH: HOST_PATH };
+
 function sh(cmd: string, args: string[], input?: string, timeoutMs = 120_000): { status: number | null; stdout: string; stderr: string } {
-  const r = run(cmd, args, { timeoutMs, input });
+  const r = run(cmd, args, { timeoutMs, input, env: HOST_ENV });
   outputs.push(r.stdout, r.stderr);
   return r;
 }
@@ -611,7 +619,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   it("the passphrase appears in no process list, log, status file, error or file outside its own during a run", async () => {
     expect(pass.length).toBeGreaterThan(20);
     const seen: string[] = [];
-    const child = spawn(RUN, ["--host", WEB, "run"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(RUN, ["--host", WEB, "run"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...HOST_ENV } });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
