@@ -153,13 +153,21 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
  */
 export const VMAIL_UID = 5000;
 
-/** Each mail domain's DKIM TXT record: where it goes (zone, owner relative to it) for the mail host's selector. */
-export function dkimRecordPlaces(model: Model, host: string): { domain: string; zone: string; name: string }[] {
-  const sel = model.inventory.mail.dkim_selector;
+/** The mail host's DKIM selectors: the current one first (it signs), then the retired ones (published only). */
+export function dkimSelectors(inventory: Model["inventory"]): string[] {
+  return [inventory.mail.dkim_selector, ...inventory.mail.dkim_retired_selectors];
+}
+
+/**
+ * Each mail domain's DKIM TXT records: where each goes (zone, owner relative to it), for the
+ * current selector and each retired one (docs/architecture.md, "Mail": rotation).
+ */
+export function dkimRecordPlaces(model: Model, host: string): { domain: string; zone: string; name: string; selector: string; retired: boolean }[] {
+  const [current, ...retired] = dkimSelectors(model.inventory);
   return model.mail
     .filter((d) => d.mailHost === host && d.status !== "departed")
-    .map((d) => ({ domain: d.domain, zone: d.zone, name: relativeName(`${sel}._domainkey.${d.domain}`, d.zone) }))
-    .sort((a, b) => (a.domain < b.domain ? -1 : 1));
+    .sort((a, b) => (a.domain < b.domain ? -1 : 1))
+    .flatMap((d) => [current as string, ...retired].map((sel) => ({ domain: d.domain, zone: d.zone, name: relativeName(`${sel}._domainkey.${d.domain}`, d.zone), selector: sel, retired: sel !== current })));
 }
 
 /** Where a domain's DKIM private key is on the mail host. */
