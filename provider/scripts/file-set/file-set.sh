@@ -71,6 +71,21 @@ write_if_changed() {
   mv -f -- "$1.globenet-new" "$1"
 }
 
+# Where systemd runs: copies a set's units (the files <dir>/<unit> of the live set) to
+# /etc/systemd/system when they differ, reloads systemd then, and enables and starts <timer>.
+wire_set_timer() {
+  local dir=$1 timer=$2 u changed=no
+  shift 2
+  for u in "$@"; do
+    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/$dir/$u" "/etc/systemd/system/$u"; then
+      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/$dir/$u")" || return
+      changed=yes
+    fi
+  done
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
+  systemctl enable --quiet --now "$timer" || { say "$timer does not start"; return 1; }
+}
+
 # Appends lines to a file unless the first one is already there (exactly, as a whole line).
 append_once() {
   local f=$1; shift
@@ -550,19 +565,11 @@ check_monitoring_rrsig() {
   command -v dig > /dev/null || { say "dig is not installed on this host: install bind9-dnsutils (the RRSIG check of the signed zones asks each name server)"; return 1; }
 }
 wire_monitoring_rrsig() {
-  local u changed=no
   if [ ! -d /run/systemd/system ]; then
     say "note: systemd does not run on this host: the RRSIG check's timer is not installed (run $root/dnssec/rrsig-expiry.sh as globenet-rrsig.service does)"
     return 0
   fi
-  for u in "${MON_RRSIG_UNITS[@]}"; do
-    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/dnssec/$u" "/etc/systemd/system/$u"; then
-      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/dnssec/$u")" || return
-      changed=yes
-    fi
-  done
-  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
-  systemctl enable --quiet --now globenet-rrsig.timer || { say "globenet-rrsig.timer does not start"; return 1; }
+  wire_set_timer dnssec globenet-rrsig.timer "${MON_RRSIG_UNITS[@]}"
 }
 unwire_monitoring_rrsig() {
   [ -d /run/systemd/system ] || return 0
@@ -713,20 +720,13 @@ check_mail_acme() {
 # The certificate Postfix and Dovecot read, as the ACME settings name it.
 mail_acme_cert() { sed -n 's/^cert=//p' "$root/acme/mail-cert.conf" | head -n1; }
 wire_mail_acme() {
-  local u changed=no cert
+  local cert
   if [ ! -d "$root/acme" ]; then unwire_mail_acme; return 0; fi
   if [ ! -d /run/systemd/system ]; then
     say "note: systemd does not run on this host: the certificate's timer is not installed (run bash $root/acme/mail-cert.sh $root/acme/mail-cert.conf as globenet-mail-cert.service does)"
     return 0
   fi
-  for u in "${MAIL_CERT_UNITS[@]}"; do
-    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/acme/$u" "/etc/systemd/system/$u"; then
-      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/acme/$u")" || return
-      changed=yes
-    fi
-  done
-  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
-  systemctl enable --quiet --now globenet-mail-cert.timer || { say "globenet-mail-cert.timer does not start"; return 1; }
+  wire_set_timer acme globenet-mail-cert.timer "${MAIL_CERT_UNITS[@]}" || return
   # No certificate yet (a new mail host): get it now, before Postfix and Dovecot are reloaded.
   cert=$(mail_acme_cert)
   if [ -n "$cert" ] && [ ! -s "$cert" ]; then
