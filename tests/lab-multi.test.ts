@@ -364,7 +364,8 @@ print("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt if name == 
         const c = servedCert(addr, port);
         expect(c.ok, `${addr} ${port}: ${c.out.slice(-1500)}`).toBe(true);
         expect(certField(c.pem, "-issuer")).toMatch(/^issuer=CN ?= ?Pebble Intermediate CA [0-9a-f]+$/);
-        expect(certField(c.pem, "-ext", "subjectAltName").split("\n").map((l) => l.trim())).toEqual(["X509v3 Subject Alternative Name: ", `DNS:${MAIL_NAME}`].map((l) => l.trim()));
+        // The header line (with "critical" when the subject is empty), then the names: mail1's alone.
+        expect(certField(c.pem, "-ext", "subjectAltName").split("\n").slice(1).map((l) => l.trim())).toEqual([`DNS:${MAIL_NAME}`]);
         serials.add(certField(c.pem, "-serial"));
       }
     }
