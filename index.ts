@@ -3,7 +3,7 @@ import { Backups } from "./components/backups";
 import { DbServerSettings } from "./components/db-server-settings";
 import { DnsServer } from "./components/dns-server";
 import { FileSet } from "./components/file-set";
-import { MailServer } from "./components/mail-server";
+import { dkimOutput, MailServer } from "./components/mail-server";
 import { Member } from "./components/member";
 import { targetOf, type Target } from "./components/target";
 import { WebServer } from "./components/web-server";
@@ -156,16 +156,17 @@ function mailServers(model: Model, hosts: Model["hosts"], targets: Map<string, T
       files: mailSetFiles(renderMailFiles(plan, VMAIL_UID, inv.mail.default_quota_mb, inv.hostmaster)),
       domains: plan.domains,
       selector: plan.dkimSelector,
+      retired: inv.mail.dkim_retired_selectors,
       archiveDir: inv.archive_dir,
     });
-    const byZone = new Map<string, { name: string; domain: string }[]>();
+    const byZone = new Map<string, ReturnType<typeof dkimRecordPlaces>>();
     for (const p of dkimRecordPlaces(model, h.name)) byZone.set(p.zone, [...(byZone.get(p.zone) ?? []), p]);
     for (const zone of model.zones) {
       const places = byZone.get(zone.name);
       if (!places) continue;
       const path = zonePath(zone).slice("bind/".length);
-      appended[path] = pulumi.all(places.map((p) => server.dkim[p.domain] as pulumi.Output<string>)).apply((values) =>
-        renderAppendedRecords(places.map((p, i) => ({ name: p.name, type: "TXT", value: values[i] as string, origin: "mail", why: `DKIM key ${plan.dkimSelector} of ${p.domain}, made on ${h.name}` }) as ModelRecord)),
+      appended[path] = pulumi.all(places.map((p) => server.dkim[dkimOutput(p.selector, p.domain)] as pulumi.Output<string>)).apply((values) =>
+        renderAppendedRecords(places.map((p, i) => ({ name: p.name, type: "TXT", value: values[i] as string, origin: "mail", why: `DKIM key ${p.selector} of ${p.domain}${p.retired ? " (retired: no longer signs, published until removed from mail.dkim_retired_selectors)" : ""}, made on ${h.name}` }) as ModelRecord)),
       );
     }
   }

@@ -28,6 +28,7 @@ export const SYSTEM = [
   "tests/lab-multi.test.ts",
   "tests/lab-tls.test.ts",
   "tests/lab-vps.test.ts",
+  "tests/mail-cert.test.ts",
   "tests/mail-daemons.test.ts",
   "tests/mail-monitoring.test.ts",
   "tests/mail-ops.test.ts",

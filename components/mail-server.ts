@@ -11,11 +11,16 @@ export interface MailServerArgs {
   files: Record<string, string>;
   /** The mail domains this host signs for: one DKIM key each. */
   domains: string[];
-  /** The inventory's mail.dkim_selector (a new one is a rotation: new keys, the old ones archived). */
+  /** The inventory's mail.dkim_selector: its keys sign (a new one is a rotation: new keys). */
   selector: string;
+  /** The inventory's mail.dkim_retired_selectors: their keys stay, their TXT published; removed from the list, archived. */
+  retired: string[];
   /** Where a removed key is moved (the inventory's archive_dir). */
   archiveDir: string;
 }
+
+/** The key of MailServer.dkim for a selector's record of a domain. */
+export const dkimOutput = (selector: string, domain: string) => `${selector}/${domain}`;
 
 /**
  * The mail host (docs/architecture.md, "Mail"): one DKIM key per hosted mail domain, made on
@@ -25,16 +30,24 @@ export interface MailServerArgs {
  * primary name server).
  */
 export class MailServer extends pulumi.ComponentResource {
-  /** Domain → the DKIM TXT record's value (v=DKIM1; k=rsa; p=…). */
+  /** dkimOutput(selector, domain) → the DKIM TXT record's value (v=DKIM1; k=rsa; p=…), for the current and each retired selector. */
   readonly dkim: Record<string, pulumi.Output<string>> = {};
 
   constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TOKENS.mailServer, name, {}, opts);
-    const keys = args.domains.map((domain) => {
-      const key = new DkimKey(`${name}-dkim-${domain}`, { target: args.target, selector: args.selector, domain, archiveDir: args.archiveDir }, { parent: this });
-      this.dkim[domain] = key.publicKey.apply(dkimRecordValue);
-      return key;
-    });
+    // One key per domain and selector, named with its selector, so a rotation adds a resource
+    // and leaves the retired one as it is (no replacement that would archive its key). The name
+    // keys had before retired selectors existed goes, as an alias, to the selector that state
+    // holds: the first retired one during a rotation, else the current one.
+    const legacyOwner = args.retired[0] ?? args.selector;
+    const keys = args.domains.flatMap((domain) =>
+      [args.selector, ...args.retired].map((selector) => {
+        const aliases = selector === legacyOwner ? [{ name: `${name}-dkim-${domain}` }] : [];
+        const key = new DkimKey(`${name}-dkim-${domain}-${selector}`, { target: args.target, selector, domain, archiveDir: args.archiveDir }, { parent: this, aliases });
+        this.dkim[dkimOutput(selector, domain)] = key.publicKey.apply(dkimRecordValue);
+        return key;
+      }),
+    );
     // OpenDKIM's key table names the keys: they exist before the set that names them goes live.
     new FileSet(`${name}-mail`, { target: args.target, kind: "mail", files: args.files }, { parent: this, dependsOn: keys });
     this.registerOutputs({ dkim: this.dkim });

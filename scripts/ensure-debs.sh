@@ -74,6 +74,7 @@ PACKAGES=(
   opendkim               # DKIM signing of what members submit, verification of what arrives (the mail host's milter)
   opendkim-tools         # opendkim-genkey: each domain's DKIM key, made on the mail host
   python3-dkim           # tests/mail-daemons.test.ts verifies the DKIM signature against the TXT record we publish
+  lego                   # the mail host's certificate from ACME (lib/render/scripts/mail-cert.sh): standalone http-01, no web server on the mail host
 )
 # The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
 UNIT_PACKAGES=(

@@ -48,7 +48,7 @@ describe("npm run portal", () => {
     const url = /portal for stack lab: (https:\/\/localhost:\d+\/)/.exec(out)?.[1];
     expect(url, out).toBeDefined();
     expect(out).toContain("requests: off");
-    const caFile = join(root, ".lab", "mail-ca", "ca.pem");
+    const caFile = join(root, ".lab", "portal", "ca", "ca.pem");
     expect(out).toContain(`--cacert ${caFile}`);
     const passwords = join(root, ".lab", "portal", "passwords.txt");
     expect(statSync(passwords).mode & 0o777).toBe(0o600);

@@ -112,14 +112,14 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
 
   it("the mail host: a MailServer on mail1, one DKIM key per mail domain made there, the mail set after the keys, each key's TXT appended to its zone on ns1", () => {
     expect(names("globenet:mail:MailServer")).toEqual(["mail1"]);
-    expect(names("globenet:mail:DkimKey")).toEqual(["mail1-dkim-velo-libre.example"]);
+    expect(names("globenet:mail:DkimKey")).toEqual(["mail1-dkim-velo-libre.example-g1"]);
     const key = seen.find((s) => s.type === "globenet:mail:DkimKey");
     expect(key?.parentType).toBe("globenet:mail:MailServer");
     expect(key?.inputs).toMatchObject({ selector: "g1", domain: "velo-libre.example", archiveDir: "/var/backups/globenet-archive", target: { name: "mail1", address: "192.0.2.25" } });
     const set = seen.find((s) => s.name === "mail1-mail");
     expect(set?.parentType).toBe("globenet:mail:MailServer");
     // OpenDKIM's key table names the key: the key exists before the set goes live.
-    expect(set?.dependsOn).toEqual(["mail1-dkim-velo-libre.example"]);
+    expect(set?.dependsOn).toEqual(["mail1-dkim-velo-libre.example-g1"]);
     const files = (outputs.get("globenet:files:FileSet::mail1-mail") as { files: Record<string, string> }).files;
     expect(files["postfix/maps/mailboxes"]).toBe("contact@velo-libre.example velo-libre.example/contact/\ntresorier@velo-libre.example velo-libre.example/tresorier/\n");
     expect(files["postfix/maps/aliases"]).toContain("bureau@velo-libre.example contact@velo-libre.example, tresorier@velo-libre.example\n");
@@ -130,7 +130,7 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(Object.entries(files).filter(([, c]) => c.includes("$argon2id$")).map(([p]) => p)).toEqual(["dovecot/globenet-users"]);
     // The DKIM record: the key's output, split in 255-byte strings, relative to the zone's origin.
     const zone = (outputs.get("globenet:files:FileSet::ns1-bind") as { files: Record<string, string> }).files["zones/velo-libre.example.zone"] as string;
-    const mock = `MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${Buffer.from("mail1-dkim-velo-libre.example").toString("base64").replace(/=/g, "")}${"A".repeat(300)}IDAQAB`;
+    const mock = `MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${Buffer.from("mail1-dkim-velo-libre.example-g1").toString("base64").replace(/=/g, "")}${"A".repeat(300)}IDAQAB`;
     const txt = `v=DKIM1; k=rsa; p=${mock}`;
     expect(zone).toContain(`g1._domainkey IN TXT   ( ; derived: DKIM key g1 of velo-libre.example, made on mail1\n`);
     const strings = [...zone.slice(zone.indexOf("g1._domainkey")).matchAll(/"([^"]*)"/g)].map((m) => m[1]).slice(0, 2);

@@ -6,7 +6,7 @@ import { loadModel } from "../lib/check/build";
 import { formatDiagnostic } from "../lib/load/diagnostic";
 import { dkimRecordValue, mailPlan } from "../lib/model/mail";
 import { dovecotPasswdField, mailAddress, mailMapWord, UnsafeValueError } from "../lib/render/escape";
-import { relayhost, renderMailFiles } from "../lib/render/mail";
+import { MAIL_ACME_PATHS, mailSetFiles, relayhost, renderMailFiles } from "../lib/render/mail";
 import { baseFiles, inventoryWithMailHost, writeTree } from "./helpers/data-tree";
 
 const H1 = "{CRYPT}$y$j9T$40b7r1AlrfQHpo6uVN/4w0$4DFJCbWQyPXFjBFK1bQ9b4RR8i/kcF/oNaWGP.CLGJ5";
@@ -66,7 +66,47 @@ describe("the mail host's plan and files", () => {
     expect(f.dovecot["globenet-users"]).toContain(`radio@ondes.example:${H1}::::::userdb_quota_rule=*:storage=1024M\n`);
     expect(f.dovecot["globenet-suspended"]).toBe("radio@ondes.example:\n");
     expect(f.dovecot["dovecot.conf"]).toMatch(/passdb \{\n {2}driver = passwd-file\n {2}args = username_format=%Lu \/etc\/globenet\/mail\/conf\/dovecot\/globenet-suspended\n {2}deny = yes\n\}/);
-    expect(f.dovecot["dovecot.conf"]).toContain("listen = 192.0.2.25\n");
+    expect(f.dovecot["dovecot.conf"]).toContain("listen = 192.0.2.25, 2001:db8:1::25\n");
+  });
+
+  it("the host's IPv6 too: Postfix's interfaces and each port of master.cf on both addresses, Dovecot on both", () => {
+    expect(plan.listen).toEqual(["192.0.2.25", "2001:db8:1::25"]);
+    expect(f.postfix["main.cf"]).toContain("inet_interfaces = 192.0.2.25, [2001:db8:1::25]\n");
+    expect(f.postfix["main.cf"]).toContain("inet_protocols = all\n");
+    for (const port of [25, 587, 465]) {
+      expect(f.postfix["master.cf"]).toMatch(new RegExp(`^192\\.0\\.2\\.25:${port} inet`, "m"));
+      expect(f.postfix["master.cf"]).toMatch(new RegExp(`^\\[2001:db8:1::25\\]:${port} inet`, "m"));
+    }
+    // A host without IPv6 listens on its IPv4 address only.
+    const v4only = { ...m, hosts: m.hosts.map((h) => (h.name === "mx1" ? { ...h, ipv6: undefined } : h)) };
+    expect(mailPlan(v4only, "mx1").listen).toEqual(["192.0.2.25"]);
+  });
+
+  it("the certificate from the inventory's ACME CA: lego's settings for the public name, the script, a oneshot service and a twice-daily timer", () => {
+    expect(plan.acme).toEqual({ directory: "https://acme-v02.api.letsencrypt.org/directory", email: "hostmaster@globenet.example", renewDays: 30 });
+    const a = f.acme as NonNullable<typeof f.acme>;
+    expect(a["mail-cert.conf"].split("\n").filter((l) => !l.startsWith("#"))).toEqual([
+      "directory=https://acme-v02.api.letsencrypt.org/directory",
+      "email=hostmaster@globenet.example",
+      "name=mail.globenet.example",
+      "ca_trust=",
+      "store=/var/lib/globenet/mail-acme",
+      "cert=/etc/globenet/mail/tls/fullchain.pem",
+      "key=/etc/globenet/mail/tls/privkey.pem",
+      "renew_days=30",
+      "",
+    ]);
+    expect(a["mail-cert.sh"]).toMatch(/^#!\/usr\/bin\/env bash\n/);
+    expect(a["globenet-mail-cert.service"]).toContain("ExecStart=/bin/bash /etc/globenet/mail/conf/acme/mail-cert.sh /etc/globenet/mail/conf/acme/mail-cert.conf\n");
+    expect(a["globenet-mail-cert.timer"]).toContain("OnCalendar=*-*-* 03,15:17:00\n");
+    expect(Object.keys(mailSetFiles(f)).filter((k) => k.startsWith("acme/"))).toEqual(MAIL_ACME_PATHS);
+    // The lab's CA: its listener's root for lego only.
+    const lab = renderMailFiles({ ...plan, acme: { ...plan.acme!, caTrust: "/var/lib/globenet-lab/acme/pebble-listener.pem" } }, 5000, 1024, "hostmaster@globenet.example");
+    expect(lab.acme?.["mail-cert.conf"]).toContain("\nca_trust=/var/lib/globenet-lab/acme/pebble-listener.pem\n");
+    // No acme: in the inventory: no ACME files (the certificate is placed by hand).
+    expect(renderMailFiles({ ...plan, acme: undefined }, 5000, 1024, "hostmaster@globenet.example").acme).toBeUndefined();
+    // A value that is not a name, path or URL never reaches the settings.
+    expect(() => renderMailFiles({ ...plan, acme: { ...plan.acme!, email: "a@b.example\nkey=/tmp/x" } }, 5000, 1024, "x@y.example")).toThrow(UnsafeValueError);
   });
 
   it("Postfix: the relay in brackets, the host's address, submission marked ORIGINATING for OpenDKIM; OpenDKIM's tables per domain", () => {

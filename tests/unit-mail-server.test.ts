@@ -29,10 +29,40 @@ describe("the mail host's component: vmail and the DKIM records", () => {
     const { model, errors } = loadModel(writeTree(tree(["velo-libre.example", "lettres.velo-libre.example"])), "test");
     expect(errors.map((e) => e.message)).toEqual([]);
     expect(dkimRecordPlaces(model!, "mx1")).toEqual([
-      { domain: "lettres.velo-libre.example", zone: "velo-libre.example", name: "g1._domainkey.lettres" },
-      { domain: "velo-libre.example", zone: "velo-libre.example", name: "g1._domainkey" },
+      { domain: "lettres.velo-libre.example", zone: "velo-libre.example", name: "g1._domainkey.lettres", selector: "g1", retired: false },
+      { domain: "velo-libre.example", zone: "velo-libre.example", name: "g1._domainkey", selector: "g1", retired: false },
     ]);
     expect(dkimRecordPlaces(model!, "web1")).toEqual([]);
+  });
+
+  it.each([
+    { retired: "[]", names: ["g2._domainkey"] },
+    { retired: "[g1]", names: ["g2._domainkey", "g1._domainkey"] },
+    { retired: "[g1, g0]", names: ["g2._domainkey", "g1._domainkey", "g0._domainkey"] },
+  ])("a rotation to g2 with retired selectors $retired: the current record first, each retired one kept published", ({ retired, names }) => {
+    const t = { ...tree(["velo-libre.example"]), "Pulumi.test.yaml": inventoryWithMailHost(`{ dkim_selector: g2, dkim_retired_selectors: ${retired} }`) };
+    const { model, errors } = loadModel(writeTree(t), "test");
+    expect(errors.map((e) => e.message)).toEqual([]);
+    const places = dkimRecordPlaces(model!, "mx1");
+    expect(places.map((p) => p.name)).toEqual(names);
+    expect(places.map((p) => p.retired)).toEqual(names.map((_, i) => i > 0));
+  });
+
+  it.each([
+    { retired: "[g2]", error: '"g2" is the current dkim_selector: a retired selector is an earlier one (list the selector you rotated away from)', at: 0 },
+    { retired: "[g1, g1]", error: '"g1" is listed twice (keep one)', at: 1 },
+    { retired: "[G1]", error: 'must be a short name of a-z, 0-9 and -, like "g2026"', at: 0 },
+  ])("retired selectors $retired are refused in the inventory, naming the entry", ({ retired, error, at }) => {
+    const errs = errorsOf({ ...tree(["velo-libre.example"]), "Pulumi.test.yaml": inventoryWithMailHost(`{ dkim_selector: g2, dkim_retired_selectors: ${retired} }`) });
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.test\\.yaml:\\d+:\\d+ .*mail\\.dkim_retired_selectors\\[${at}\\]: `));
+    expect(errs[0]).toContain(error);
+  });
+
+  it("validate refuses a hand-written record at a retired selector's DKIM name too (the apply keeps publishing it)", () => {
+    const zone = `owner: velo-libre\nrecords:\n  - { name: g1._domainkey, type: TXT, value: "v=DKIM1; k=rsa; p=${PUBLIC}" }\n`;
+    const errs = errorsOf({ ...tree(["velo-libre.example"], zone), "Pulumi.test.yaml": inventoryWithMailHost("{ dkim_selector: g2, dkim_retired_selectors: [g1] }") });
+    expect(errs).toEqual([`${ZONE}:3:5 records[0]: collides with the DKIM record the apply publishes at g1._domainkey.velo-libre.example from the key made on the mail host for mail of velo-libre.example (${M}): remove it`]);
   });
 
   it("the appended TXT is split in 255-byte strings inside parentheses, with the reason it is there", () => {

@@ -68,8 +68,8 @@ const txtKind = (r: ModelRecord) => (r.type === "TXT" ? TXT_KINDS.find(([re]) =>
  * the apply publishes from the key made on the mail host.
  */
 export function checkMailCollisions(ctx: Ctx, placed: PlacedRecord[], domains: MailDomainModel[] = []): void {
-  const selector = ctx.inventory.value.mail.dkim_selector;
-  const dkim = new Map(domains.map((d) => [`${d.zone}\u0000${relativeName(`${selector}._domainkey.${d.domain}`, d.zone)}`, d]));
+  const { dkim_selector: current, dkim_retired_selectors: retired } = ctx.inventory.value.mail;
+  const dkim = new Map(domains.flatMap((d) => [current, ...retired].map((selector) => [`${d.zone}\u0000${relativeName(`${selector}._domainkey.${d.domain}`, d.zone)}`, d] as const)));
   for (const p of placed) {
     const d = p.record.origin === "file" ? dkim.get(`${p.zone}\u0000${p.record.name}`) : undefined;
     if (!d) continue;

@@ -25,7 +25,24 @@ export function checkMailHost(ctx: Ctx): string | undefined {
       fr: `un seul hôte peut avoir le rôle mail pour l'instant, il y en a ${hosts.length} (${hosts.join(", ")}) (gardez-le sur un seul ; un second MX n'existe pas encore)`,
     });
   }
+  checkRetiredSelectors(ctx);
   return hosts[0];
+}
+
+/** A retired DKIM selector is neither the current one nor listed twice (its key and TXT exist once). */
+function checkRetiredSelectors(ctx: Ctx): void {
+  const { dkim_selector: current, dkim_retired_selectors: retired } = ctx.inventory.value.mail;
+  retired.forEach((s, i) => {
+    const path = invPath(ctx, "mail", "dkim_retired_selectors", i);
+    if (s === current) {
+      ctx.report.at(ctx.inventory.src, path, {
+        en: `"${s}" is the current dkim_selector: a retired selector is an earlier one (list the selector you rotated away from)`,
+        fr: `« ${s} » est le dkim_selector actuel : un sélecteur retiré est un ancien (indiquez celui que vous venez de remplacer)`,
+      });
+    } else if (retired.indexOf(s) < i) {
+      ctx.report.at(ctx.inventory.src, path, { en: `"${s}" is listed twice (keep one)`, fr: `« ${s} » figure deux fois (gardez-en un)` });
+    }
+  });
 }
 
 interface Owned {

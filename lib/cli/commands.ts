@@ -553,7 +553,7 @@ generate: only writes the tree, to try the commands by hand.`,
     summary: { en: "the member portal on this machine: each member logs in and sees their own services (HTTPS, lab CA)", fr: "l'espace adhérent sur cette machine : chaque adhérent se connecte et voit ses propres services (HTTPS, CA du lab)" },
     usage: ["[-- --port N] [--stack NAME] [--live] [--requests BRANCH]", "-- --issue <member>"],
     description: `Starts the member portal (lib/portal) on https://localhost:PORT/ with a certificate from the
-lab's CA (.lab/mail-ca/ca.pem), and prints its URL. A member logs in with the portal password
+lab's CA (.lab/portal/ca/ca.pem), and prints its URL. A member logs in with the portal password
 of their handle and sees only their own sites, databases (where the credentials are),
 mailboxes and quotas, and VPS, in French or English. Members without a password get one at
 start, written to .lab/portal/passwords.txt (0600); --issue <member> makes a new one and

@@ -3,14 +3,13 @@
  * Dovecot and OpenDKIM started by hand (no systemd) in the mail host's namespace, after the
  * apply has written their file set (as a package's daemons start once configured); later
  * applies reload them through the set's own reload. The certificate for the mail host's public
- * name is the lab's interim: made by a lab CA of its own (.lab/mail-ca/ca.pem, for clients'
- * --cacert), not by pebble (why, and what is left: docs, "Mail").
+ * name comes from the lab's pebble through the set's own ACME script, as in prod (docs, "Mail").
  */
-import { chownSync, existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { LabError, livePid, run } from "../base/proc";
 import { MAIL_PATHS } from "../model/mail";
-import { opendkimRun } from "../render/mail";
+import { MAIL_SET_ROOT, opendkimRun } from "../render/mail";
 import { pidFromFile, type LabDaemon, type Place } from "./daemons";
 import type { LabPaths } from "./paths";
 
@@ -18,69 +17,38 @@ import type { LabPaths } from "./paths";
 const POSTFIX_PID = `${MAIL_PATHS.queueDir}/pid/master.pid`;
 const DOVECOT_PID = `${MAIL_PATHS.dovecotBaseDir}/master.pid`;
 
-/** The lab's mail CA: clients of the lab trust it for the mail host's name (curl --cacert, imaplib). */
-export function mailCaFile(p: LabPaths): string {
-  return join(p.lab, "mail-ca", "ca.pem");
-}
-
-function openssl(args: string[], what: string): void {
-  const r = run("openssl", args, { timeoutMs: 60_000 });
-  if (r.status !== 0) throw new LabError(`openssl failed making ${what}: ${r.stderr.trim()}`);
-}
-
 /**
- * The lab's mail CA (made once, kept in .lab/mail-ca/): also made before the monitor host's
- * blackbox exporter starts, which trusts it for the mail probes. Returns what it made.
+ * The mail host's certificate from the lab's pebble, as prod gets it from its CA: the mail set's
+ * own script (lib/render/scripts/mail-cert.sh, live at MAIL_SET_ROOT/acme) run once in the mail
+ * host's namespace, lego answering pebble's http-01 on port 80 of mail1's address (pebble
+ * resolves the name through the lab's BIND). lego's store is emptied first: the lab's pebble
+ * keeps nothing between its starts, so an account it made earlier is unknown to it. A failure
+ * stops the lab's mail host: there is no other certificate to fall back to.
  */
-export function ensureMailCa(p: LabPaths): string[] {
-  const ca = mailCaFile(p);
-  const dir = dirname(ca);
-  const caKey = join(dir, "ca.key");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (existsSync(ca) && existsSync(caKey)) return [];
-  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=Globenet lab mail CA", "-keyout", caKey, "-out", ca, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], "the lab's mail CA");
-  return [`lab mail CA made: ${ca}`];
-}
-
-/**
- * The certificate Postfix and Dovecot present for `publicName`, signed by the lab's mail CA
- * (made once, kept in .lab/mail-ca/), at MAIL_PATHS.tlsCert and tlsKey (the key root's 0600).
- * Made again when missing or for another name.
- */
-export function ensureMailCert(p: LabPaths, publicName: string): string[] {
-  const dir = dirname(mailCaFile(p));
-  const ca = mailCaFile(p);
-  const caKey = join(dir, "ca.key");
-  const notes = ensureMailCa(p);
-  const cert = MAIL_PATHS.tlsCert;
-  const key = MAIL_PATHS.tlsKey;
-  const current = existsSync(cert) ? run("openssl", ["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout : "";
-  if (existsSync(key) && current.includes(`DNS:${publicName}`) && run("openssl", ["verify", "-CAfile", ca, cert]).status === 0) return notes;
-  mkdirSync(dirname(cert), { recursive: true, mode: 0o755 });
-  const csr = join(dir, "mail.csr");
-  const ext = join(dir, "mail.ext");
-  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${publicName}`, "-keyout", key, "-out", csr], "the mail host's key");
-  writeFileSync(ext, `subjectAltName=DNS:${publicName}\nextendedKeyUsage=serverAuth\n`);
-  openssl(["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "30", "-extfile", ext, "-out", cert], `the certificate of ${publicName}`);
-  // Postfix and Dovecot read it as root before they drop privileges.
-  run("chmod", ["0600", key]);
-  run("chmod", ["0644", cert]);
-  notes.push(`certificate for ${publicName} from the lab mail CA (interim: not from pebble)`);
-  return notes;
+export function mailCertFromAcme(place: Place): string[] {
+  const script = `${MAIL_SET_ROOT}/acme/mail-cert.sh`;
+  const conf = `${MAIL_SET_ROOT}/acme/mail-cert.conf`;
+  if (!existsSync(conf)) throw new LabError(`the mail set has no ACME settings (${conf}): the lab's inventory needs acme: (pebble) for the mail host's certificate`, "give Pulumi.<stack>.yaml an acme: block, then apply again");
+  rmSync(MAIL_PATHS.acmeDir, { recursive: true, force: true });
+  const [c, a] = place.wrap("bash", [script, conf]);
+  const r = run(c, a, { timeoutMs: 180_000 });
+  if (r.status !== 0) throw new LabError(`the mail host's certificate from pebble failed (exit ${r.status}):\n${(r.stderr || r.stdout).trim().slice(-3000)}`, "is pebble up and does the lab's BIND serve the mail host's name? (npm run lab -- status)");
+  return r.stderr.split("\n").filter((l) => l.startsWith("globenet-mail-cert: ")).map((l) => l.slice("globenet-mail-cert: ".length));
 }
 
 /**
  * What the lab's mail host leaves in this machine's /etc once its stack is destroyed: the
- * lab-made certificate, and the key folders the DkimKey resources emptied (their keys are in
+ * certificate from pebble and lego's store, and the key folders the DkimKey resources emptied (their keys are in
  * the archive). Removed at `down`, so a later run (the provider's file-set test refuses to
  * start beside a mail set) finds the machine as Debian left it. A key still there is kept.
  */
 export function removeMailLeftovers(): string[] {
   const gone: string[] = [];
   const tls = dirname(MAIL_PATHS.tlsCert);
-  if (existsSync(tls)) {
-    rmSync(tls, { recursive: true, force: true });
-    gone.push(`removed ${tls} (the lab-made mail certificate)`);
+  for (const [dir, what] of [[tls, "the mail certificate from the lab's pebble"], [MAIL_PATHS.acmeDir, "lego's store for the lab's pebble"]] as const) {
+    if (!existsSync(dir)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    gone.push(`removed ${dir} (${what})`);
   }
   for (const dir of [MAIL_PATHS.dkimKeyDir, dirname(MAIL_PATHS.dkimKeyDir)]) {
     try {
@@ -114,8 +82,8 @@ function mustRun(place: Place, what: string, cmd: string, args: string[]): void 
  * The mail host's three daemons, in start order, each in the mail host's namespace. They need
  * the mail set live (/etc/postfix/main.cf linked into it): multiUp starts them after the apply.
  */
-export function mailDaemons(p: LabPaths, place: Place, publicName: string): LabDaemon[] {
-  const where = `${place.host ?? "this machine"} (${place.addresses[0]}: 25, 587, 465, 993)`;
+export function mailDaemons(p: LabPaths, place: Place): LabDaemon[] {
+  const where = `${place.host ?? "this machine"} (${place.addresses.join(", ")}: 25, 587, 465, 993)`;
   const configured = () => {
     if (!run("readlink", ["/etc/postfix/main.cf"]).stdout.startsWith("/etc/globenet/mail/conf/")) {
       throw new LabError("the mail file set is not live (/etc/postfix/main.cf is not linked into /etc/globenet/mail/conf): the apply writes it before the mail daemons start", "run the apply (npm run lab), then start the lab again");
@@ -147,7 +115,7 @@ export function mailDaemons(p: LabPaths, place: Place, publicName: string): LabD
       mustRun(place, "opendkim", "sh", ["-c", 'exec opendkim -x /etc/opendkim.conf </dev/null >"$1" 2>&1', "sh", logOf("opendkim")]);
     }),
     daemon("dovecot", "dovecot", DOVECOT_PID, 10_000, (note) => {
-      for (const n of ensureMailCert(p, publicName)) note(n);
+      for (const n of mailCertFromAcme(place)) note(n);
       // Dovecot keeps its output open after it detaches: a file, so the start returns.
       mustRun(place, "dovecot", "sh", ["-c", 'exec dovecot -c /etc/dovecot/dovecot.conf </dev/null >"$1" 2>&1', "sh", logOf("dovecot")]);
     }),

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { REPO_ROOT } from "../base/repo";
 import { LabError, sleep, waitFor } from "../base/proc";
 import { PORTS } from "../model/monitoring";
@@ -19,7 +19,6 @@ import { RRSIG_FILES, RRSIG_PROM } from "../render/monitoring-dnssec";
 import { detachedChild, logTail, need, type LabDaemon, type Place } from "./daemons";
 import type { LabPaths } from "./paths";
 import { pebbleRootFile } from "./pebble";
-import { ensureMailCa, mailCaFile } from "./mail";
 import { labHello } from "./reach";
 import { bracket } from "./netns";
 
@@ -70,15 +69,6 @@ function supervised(
   };
 }
 
-/** The blackbox exporter's trusted roots: pebble's (made at each of its starts) and the lab's mail CA. */
-function probeTrust(p: LabPaths): string {
-  ensureMailCa(p);
-  const bundle = join(p.lab, "monitoring", "probe-roots.pem");
-  mkdirSync(dirname(bundle), { recursive: true, mode: 0o755 });
-  writeFileSync(bundle, [pebbleRootFile(p), mailCaFile(p)].map((f) => readFileSync(f, "utf8").trim()).join("\n") + "\n", { mode: 0o644 });
-  return bundle;
-}
-
 /**
  * Debian's Postfix exporter on the mail host (port 9154, its address): the queue, read from
  * Postfix's showq socket, for MailQueueGrowing. Started after the apply, once Postfix runs.
@@ -120,9 +110,9 @@ export function monitorDaemons(p: LabPaths, place: Place): LabDaemon[] {
       pidName: "prometheus-blackbox-exporter",
       config: join(LIVE, MONITORING_FILES.blackbox),
       cmd: () => [need("prometheus-blackbox-exporter", "prometheus-blackbox-exporter"), `--config.file=${join(LIVE, MONITORING_FILES.blackbox)}`, `--web.listen-address=127.0.0.1:${PORTS.blackbox}`],
-      // The sites' certificates come from the lab's pebble, the mail host's from the lab's mail
-      // CA (lib/lab/mail.ts): both roots, and only they, are what the probes trust.
-      env: () => ({ SSL_CERT_FILE: probeTrust(p) }),
+      // The sites' certificates and the mail host's come from the lab's pebble (lib/lab/mail.ts):
+      // its root, and only it, is what the probes trust.
+      env: () => ({ SSL_CERT_FILE: pebbleRootFile(p) }),
     }),
     supervised(p, place, {
       name: "alertmanager",

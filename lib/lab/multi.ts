@@ -42,7 +42,6 @@ import { LabError, run, say, secs, step, why } from "../base/proc";
 import { mustStayOnMachine } from "./reach";
 import { LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter, postfixExporter } from "./monitoring";
 import { PORTS } from "../model/monitoring";
-import { mailPublicName } from "../model/mail";
 import { mailDaemons, removeMailLeftovers } from "./mail";
 import { setMailSetAside } from "./mail-set-aside";
 
@@ -204,7 +203,7 @@ export function multiDaemons(f: MultiFacts): LabDaemon[] {
   if (db) out.push(mariadb(f.ctx, placeOf(f, db.name)));
   // Postfix, Dovecot and OpenDKIM in the mail host's namespace, started after the apply (lib/lab/mail.ts).
   const mail = with_("mail")[0];
-  if (mail) out.push(...mailDaemons(f.ctx.paths, placeOf(f, mail.name), mailPublicName(f.model.inventory, f.model.hosts, mail.name)));
+  if (mail) out.push(...mailDaemons(f.ctx.paths, placeOf(f, mail.name)));
   // One libvirtd for every hypervisor, in the first one's namespace: two would each need their
   // own /etc/libvirt, /var/lib/libvirt, /run/libvirt and QEMU set-up (docs: "Multi-host lab").
   const hv = with_("hypervisor")[0];

@@ -34,6 +34,8 @@ export interface MailPaths {
   opendkimDir: string;
   /** The DKIM private keys, made on the host (<selector>/<domain>.private), never leaving it. */
   dkimKeyDir: string;
+  /** lego's store (account, key, certificate as issued): the ACME client's own, root's 0700. */
+  acmeDir: string;
 }
 
 /** On a mail host: Debian's folders, and the maps and tables in the mail file set (/etc/globenet/mail/conf). */
@@ -50,6 +52,7 @@ export const MAIL_PATHS: MailPaths = {
   tlsKey: "/etc/globenet/mail/tls/privkey.pem",
   opendkimDir: "/etc/globenet/mail/conf/opendkim",
   dkimKeyDir: "/etc/globenet/mail/dkim",
+  acmeDir: "/var/lib/globenet/mail-acme",
 };
 
 export interface MailPlan {
@@ -68,8 +71,27 @@ export interface MailPlan {
   senders: { address: string; logins: string[] }[];
   /** The DKIM selector whose key signs every domain's submitted mail. */
   dkimSelector: string;
+  /**
+   * The certificate for publicName from the inventory's ACME CA (the sites' acme:), by lego on
+   * the mail host; absent when the inventory has no acme: (the certificate is then placed by hand).
+   */
+  acme?: MailAcme;
   paths: MailPaths;
 }
+
+/** What the mail host's ACME client needs (lib/render/mail-acme.ts renders it). */
+export interface MailAcme {
+  directory: string;
+  /** The account's contact: the inventory's hostmaster, as mod_md's MDContactEmail. */
+  email: string;
+  /** PEM file the ACME server's own HTTPS chains to (the lab's pebble); absent for a public CA. */
+  caTrust?: string;
+  /** Renew when fewer days than this are left (Let's Encrypt's 90-day certificates: at 30). */
+  renewDays: number;
+}
+
+/** lego renews in the last third of a 90-day certificate, as mod_md does for the sites. */
+export const MAIL_CERT_RENEW_DAYS = 30;
 
 export const MAIL_PORTS = { smtp: 25, submission: 587, submissions: 465, imaps: 993 } as const;
 
@@ -108,7 +130,8 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
   return {
     host,
     publicName: mailPublicName(model.inventory, model.hosts, host),
-    listen: over.listen ?? [h?.address ?? "127.0.0.1"],
+    // Both of the host's addresses: mail for our domains comes over IPv6 as often as IPv4.
+    listen: over.listen ?? (h ? [h.address, ...(h.ipv6 ? [h.ipv6] : [])] : ["127.0.0.1"]),
     ports: { ...MAIL_PORTS, ...over.ports },
     messageSizeBytes: inv.mail.message_size_mb * 1024 * 1024,
     sendPerHour: inv.mail.send_per_hour,
@@ -118,6 +141,7 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
     aliases,
     senders,
     dkimSelector: inv.mail.dkim_selector,
+    ...(inv.acme ? { acme: { directory: inv.acme.directory, email: inv.hostmaster, ...(inv.acme.ca_trust ? { caTrust: inv.acme.ca_trust } : {}), renewDays: MAIL_CERT_RENEW_DAYS } } : {}),
     paths: { ...MAIL_PATHS, ...over.paths },
   };
 }
@@ -129,13 +153,21 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
  */
 export const VMAIL_UID = 5000;
 
-/** Each mail domain's DKIM TXT record: where it goes (zone, owner relative to it) for the mail host's selector. */
-export function dkimRecordPlaces(model: Model, host: string): { domain: string; zone: string; name: string }[] {
-  const sel = model.inventory.mail.dkim_selector;
+/** The mail host's DKIM selectors: the current one first (it signs), then the retired ones (published only). */
+export function dkimSelectors(inventory: Model["inventory"]): string[] {
+  return [inventory.mail.dkim_selector, ...inventory.mail.dkim_retired_selectors];
+}
+
+/**
+ * Each mail domain's DKIM TXT records: where each goes (zone, owner relative to it), for the
+ * current selector and each retired one (docs/architecture.md, "Mail": rotation).
+ */
+export function dkimRecordPlaces(model: Model, host: string): { domain: string; zone: string; name: string; selector: string; retired: boolean }[] {
+  const [current, ...retired] = dkimSelectors(model.inventory);
   return model.mail
     .filter((d) => d.mailHost === host && d.status !== "departed")
-    .map((d) => ({ domain: d.domain, zone: d.zone, name: relativeName(`${sel}._domainkey.${d.domain}`, d.zone) }))
-    .sort((a, b) => (a.domain < b.domain ? -1 : 1));
+    .sort((a, b) => (a.domain < b.domain ? -1 : 1))
+    .flatMap((d) => [current as string, ...retired].map((sel) => ({ domain: d.domain, zone: d.zone, name: relativeName(`${sel}._domainkey.${d.domain}`, d.zone), selector: sel, retired: sel !== current })));
 }
 
 /** Where a domain's DKIM private key is on the mail host. */

@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { LabError, run } from "../base/proc";
-import { ensureMailCa, mailCaFile } from "../lab/mail";
 import type { LabPaths } from "../lab/paths";
 
 /**
- * The portal's certificate in the lab: for `localhost` and 127.0.0.1, signed by the lab's own
- * CA (the one the lab's mail host and its monitoring trust, .lab/mail-ca/ca.pem), kept in
- * .lab/portal/tls/. Made again when missing, for other names, or no longer verified by that CA.
+ * The portal's certificate in the lab: for `localhost` and 127.0.0.1, signed by the portal's own
+ * lab CA (.lab/portal/ca/ca.pem, made once; the mail host's certificate comes from pebble, whose
+ * root changes at each pebble start, so a browser or curl trusting it would need it again), kept
+ * in .lab/portal/tls/. Made again when missing, for other names, or no longer verified by that CA.
  * In prod the portal sits behind Apache, whose certificate is mod_md's.
  */
 export interface PortalTls {
@@ -17,12 +17,25 @@ export interface PortalTls {
   caFile: string;
 }
 
+/** The CA a client of the lab's portal trusts (curl --cacert, a browser's import). */
+export function portalCaFile(p: LabPaths): string {
+  return join(p.lab, "portal", "ca", "ca.pem");
+}
+
+function ensurePortalCa(p: LabPaths): void {
+  const ca = portalCaFile(p);
+  const caKey = join(dirname(ca), "ca.key");
+  mkdirSync(dirname(ca), { recursive: true, mode: 0o700 });
+  if (existsSync(ca) && existsSync(caKey)) return;
+  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=Globenet lab portal CA", "-keyout", caKey, "-out", ca, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], "the lab's portal CA");
+}
+
 export const PORTAL_NAMES = ["DNS:localhost", "IP:127.0.0.1"];
 
 export function ensurePortalCert(p: LabPaths): PortalTls {
-  ensureMailCa(p);
-  const caFile = mailCaFile(p);
-  const caKey = join(p.lab, "mail-ca", "ca.key");
+  ensurePortalCa(p);
+  const caFile = portalCaFile(p);
+  const caKey = join(dirname(caFile), "ca.key");
   const dir = join(p.lab, "portal", "tls");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const key = join(dir, "portal.key");

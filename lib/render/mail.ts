@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { dkimKeyPath, type MailPlan } from "../model/mail";
 import { dovecotPasswdField, mailAddress, mailMapWord, UnsafeValueError } from "./escape";
 import { renderTemplate } from "./handlebars";
@@ -18,6 +20,8 @@ export interface MailFiles {
   maps: Record<"domains" | "mailboxes" | "aliases" | "senders", string>;
   dovecot: Record<"dovecot.conf" | "globenet-users" | "globenet-suspended", string>;
   opendkim: Record<"opendkim.conf" | "globenet-keytable" | "globenet-signingtable" | "globenet-internal-hosts", string>;
+  /** The certificate from ACME (lego), when the inventory has acme: (else it is placed by hand). */
+  acme?: Record<"mail-cert.conf" | "mail-cert.sh" | "globenet-mail-cert.service" | "globenet-mail-cert.timer", string>;
 }
 
 const NOTICE = generatedNotice("the mail: of members/*/member.yaml");
@@ -69,7 +73,72 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     // No host is trusted to have its mail signed by address: only what members submit with a login.
     "globenet-internal-hosts": `# ${NOTICE}\n# Empty on purpose: OpenDKIM signs mail Postfix marks ORIGINATING (submission with login), never by client address.\n`,
   };
-  return { postfix: { "main.cf": main, "master.cf": master }, maps, dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended }, opendkim };
+  return {
+    postfix: { "main.cf": main, "master.cf": master },
+    maps,
+    dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended },
+    opendkim,
+    ...(plan.acme ? { acme: renderMailAcme(plan) } : {}),
+  };
+}
+
+/** Where the mail set's ACME files are live (the systemd units name them). */
+const ACME_LIVE = "/etc/globenet/mail/conf/acme";
+export const MAIL_CERT_UNIT = "globenet-mail-cert";
+
+/**
+ * The mail host's certificate from the inventory's ACME CA (docs/architecture.md, "Mail"): the
+ * settings lego's script reads (key=value, each value a name, path, URL or address: checked
+ * here and again by the script), the script as the repository holds it, and the oneshot
+ * service and timer that run it twice a day (installed by the set where systemd runs).
+ */
+export function renderMailAcme(plan: MailPlan): NonNullable<MailFiles["acme"]> {
+  const a = plan.acme;
+  if (!a) throw new Error("renderMailAcme: the plan has no acme");
+  const settings: [string, string][] = [
+    ["directory", a.directory],
+    ["email", a.email],
+    ["name", plan.publicName],
+    ["ca_trust", a.caTrust ?? ""],
+    ["store", plan.paths.acmeDir],
+    ["cert", plan.paths.tlsCert],
+    ["key", plan.paths.tlsKey],
+    ["renew_days", String(a.renewDays)],
+  ];
+  for (const [k, v] of settings) {
+    if (!/^[A-Za-z0-9._~:/@+-]*$/.test(v) || (v === "" && k !== "ca_trust")) throw new UnsafeValueError(`the mail host's ACME settings (${k})`, v, "only a name, a path, an https URL or an address goes there");
+  }
+  const conf = [`# ${NOTICE}`, "# The mail host's certificate from ACME: read by mail-cert.sh (key=value).", ...settings.map(([k, v]) => `${k}=${v}`), ""].join("\n");
+  const service = `# Managed by globenet-infra (FileSet mail): the mail host's certificate from ACME (lib/render/mail.ts).
+[Unit]
+Description=globenet-infra: certificate of ${plan.publicName} from ACME (lego), reloads Postfix and Dovecot when it changes
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/bash ${ACME_LIVE}/mail-cert.sh ${ACME_LIVE}/mail-cert.conf
+PrivateTmp=yes
+ProtectHome=yes
+`;
+  const timer = `# Managed by globenet-infra (FileSet mail): runs ${MAIL_CERT_UNIT}.service (lib/render/mail.ts).
+[Unit]
+Description=globenet-infra: renew the mail host's certificate twice a day when it is due
+
+[Timer]
+OnCalendar=*-*-* 03,15:17:00
+RandomizedDelaySec=1h
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+`;
+  return { "mail-cert.conf": conf, "mail-cert.sh": mailCertScript(), [`${MAIL_CERT_UNIT}.service`]: service, [`${MAIL_CERT_UNIT}.timer`]: timer } as NonNullable<MailFiles["acme"]>;
+}
+
+/** The ACME script, as the repository holds it (checked by bash -n and shellcheck like every .sh). */
+export function mailCertScript(): string {
+  return readFileSync(join(__dirname, "scripts", "mail-cert.sh"), "utf8");
 }
 
 /** "smtp.relay.example:587" → "[smtp.relay.example]:587" (no MX lookup for a named relay). */
@@ -99,6 +168,9 @@ export const MAIL_SET_PATHS = [
   "opendkim/globenet-internal-hosts",
 ];
 
+/** The set's ACME files, there when the inventory has acme: (file-set.sh installs the units where systemd runs). */
+export const MAIL_ACME_PATHS = ["acme/mail-cert.conf", "acme/mail-cert.sh", `acme/${MAIL_CERT_UNIT}.service`, `acme/${MAIL_CERT_UNIT}.timer`];
+
 /** The rendered files as the mail set's relative paths (the plan's paths must be the set's: MAIL_PATHS). */
 export function mailSetFiles(f: MailFiles): Record<string, string> {
   const out: Record<string, string> = {};
@@ -106,5 +178,6 @@ export function mailSetFiles(f: MailFiles): Record<string, string> {
   for (const [n, c] of Object.entries(f.maps)) out[`postfix/maps/${n}`] = c;
   for (const [n, c] of Object.entries(f.dovecot)) out[`dovecot/${n}`] = c;
   for (const [n, c] of Object.entries(f.opendkim)) out[`opendkim/${n}`] = c;
+  for (const [n, c] of Object.entries(f.acme ?? {})) out[`acme/${n}`] = c;
   return out;
 }

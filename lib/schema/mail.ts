@@ -80,6 +80,8 @@ export type MailDomain = z.infer<typeof mailDomain>;
 export type Mailbox = z.infer<typeof mailbox>;
 export type Alias = z.infer<typeof alias>;
 
+const dkimSelector = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, { error: 'must be a short name of a-z, 0-9 and -, like "g2026"' });
+
 /** The inventory's mail: what the mail host offers and the limits it applies. */
 export const mailSettings = z.strictObject({
   /** The name clients and MX records use; default the mail host's fqdn. */
@@ -95,7 +97,12 @@ export const mailSettings = z.strictObject({
   /** Outside addresses that one domain's aliases may forward to, in all. */
   max_forwards: positiveInt("addresses", 1000).default(50),
   /** The DKIM selector of the current key (a new selector is a key rotation). */
-  dkim_selector: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, { error: 'must be a short name of a-z, 0-9 and -, like "g2026"' }).default("g1"),
+  dkim_selector: dkimSelector.default("g1"),
+  /**
+   * Selectors of keys rotated out: no longer signing, their TXT still published (mail signed with
+   * them may still be on its way or re-checked) until a volunteer removes them here.
+   */
+  dkim_retired_selectors: z.array(dkimSelector).max(4, { error: "at most 4 retired selectors (remove the oldest: a week after a rotation is enough)" }).default([]),
   /** The DMARC policy published for members' domains. */
   dmarc_policy: z.enum(["none", "quarantine", "reject"], { error: 'must be "none", "quarantine" or "reject"' }).default("quarantine"),
   /** Where DMARC aggregate and TLS reports go; default dmarc-reports@ the inventory's domain. */

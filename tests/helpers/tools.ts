@@ -31,6 +31,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   "dnssec-dsfromkey": "bind9-utils",
   rndc: "bind9",
   pebble: "pebble",
+  lego: "lego",
   openssl: "openssl",
   "virt-xml-validate": "libvirt-clients",
   virsh: "libvirt-clients",

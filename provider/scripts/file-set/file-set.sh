@@ -71,6 +71,21 @@ write_if_changed() {
   mv -f -- "$1.globenet-new" "$1"
 }
 
+# Where systemd runs: copies a set's units (the files <dir>/<unit> of the live set) to
+# /etc/systemd/system when they differ, reloads systemd then, and enables and starts <timer>.
+wire_set_timer() {
+  local dir=$1 timer=$2 u changed=no
+  shift 2
+  for u in "$@"; do
+    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/$dir/$u" "/etc/systemd/system/$u"; then
+      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/$dir/$u")" || return
+      changed=yes
+    fi
+  done
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
+  systemctl enable --quiet --now "$timer" || { say "$timer does not start"; return 1; }
+}
+
 # Appends lines to a file unless the first one is already there (exactly, as a whole line).
 append_once() {
   local f=$1; shift
@@ -550,19 +565,11 @@ check_monitoring_rrsig() {
   command -v dig > /dev/null || { say "dig is not installed on this host: install bind9-dnsutils (the RRSIG check of the signed zones asks each name server)"; return 1; }
 }
 wire_monitoring_rrsig() {
-  local u changed=no
   if [ ! -d /run/systemd/system ]; then
     say "note: systemd does not run on this host: the RRSIG check's timer is not installed (run $root/dnssec/rrsig-expiry.sh as globenet-rrsig.service does)"
     return 0
   fi
-  for u in "${MON_RRSIG_UNITS[@]}"; do
-    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/dnssec/$u" "/etc/systemd/system/$u"; then
-      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/dnssec/$u")" || return
-      changed=yes
-    fi
-  done
-  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
-  systemctl enable --quiet --now globenet-rrsig.timer || { say "globenet-rrsig.timer does not start"; return 1; }
+  wire_set_timer dnssec globenet-rrsig.timer "${MON_RRSIG_UNITS[@]}"
 }
 unwire_monitoring_rrsig() {
   [ -d /run/systemd/system ] || return 0
@@ -692,9 +699,48 @@ check_mail() {
   # opendkim -n opens the tables the file names: check a copy that names the staged ones.
   sed "s#$root/#$stage/#g" "$stage/opendkim/opendkim.conf" > "$tmp/opendkim.conf"
   opendkim -n -x "$tmp/opendkim.conf" || { say "opendkim -n rejects $stage/opendkim/opendkim.conf"; return 1; }
+  check_mail_acme || return
   # The users' hashes: Dovecot's auth process (group dovecot) reads them, nobody else.
   chgrp dovecot -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
   chmod 0640 -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
+}
+# The certificate from ACME (lib/render/mail.ts renderMailAcme), when the inventory has acme: lego's
+# script, its settings, and a service and timer installed where systemd runs (the lab runs the
+# script itself after the apply). Without acme/ the certificate is the host's own, placed by hand.
+MAIL_CERT_UNITS=(globenet-mail-cert.service globenet-mail-cert.timer)
+check_mail_acme() {
+  local f
+  [ -d "$stage/acme" ] || return 0
+  for f in acme/mail-cert.conf acme/mail-cert.sh acme/globenet-mail-cert.service acme/globenet-mail-cert.timer; do
+    [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
+  done
+  bash -n "$stage/acme/mail-cert.sh" || { say "bash -n rejects $stage/acme/mail-cert.sh"; return 1; }
+  command -v lego > /dev/null || { say "lego is not installed on this host: install Debian's lego (the mail host's certificate from ACME)"; return 1; }
+}
+# The certificate Postfix and Dovecot read, as the ACME settings name it.
+mail_acme_cert() { sed -n 's/^cert=//p' "$root/acme/mail-cert.conf" | head -n1; }
+wire_mail_acme() {
+  local cert
+  if [ ! -d "$root/acme" ]; then unwire_mail_acme; return 0; fi
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: the certificate's timer is not installed (run bash $root/acme/mail-cert.sh $root/acme/mail-cert.conf as globenet-mail-cert.service does)"
+    return 0
+  fi
+  wire_set_timer acme globenet-mail-cert.timer "${MAIL_CERT_UNITS[@]}" || return
+  # No certificate yet (a new mail host): get it now, before Postfix and Dovecot are reloaded.
+  cert=$(mail_acme_cert)
+  if [ -n "$cert" ] && [ ! -s "$cert" ]; then
+    say "no certificate at $cert yet: asking the ACME CA now (globenet-mail-cert.service)"
+    systemctl start globenet-mail-cert.service || { say "globenet-mail-cert.service failed: Postfix and Dovecot have no certificate (journalctl -u globenet-mail-cert.service says why)"; return 1; }
+  fi
+}
+unwire_mail_acme() {
+  [ -d /run/systemd/system ] || return 0
+  local u
+  for u in "${MAIL_CERT_UNITS[@]}"; do [ -e "/etc/systemd/system/$u" ] || return 0; done
+  systemctl disable --quiet --now globenet-mail-cert.timer 2> /dev/null || true
+  for u in "${MAIL_CERT_UNITS[@]}"; do rm -f -- "/etc/systemd/system/$u"; done
+  systemctl daemon-reload || true
 }
 # The set's files that differ from the live set's (all of them when nothing is live, or on `check`).
 mail_changes() {
@@ -717,6 +763,7 @@ wire_mail() {
       printf '%s\n' "$rel" >> "$tmp/mail-changed"
     fi
   done
+  wire_mail_acme
 }
 # Did this apply change one of these files of the set (or is the list of changes unknown)?
 mail_touched() {
@@ -727,6 +774,7 @@ mail_touched() {
 }
 unwire_mail() {
   local l live
+  unwire_mail_acme
   for l in "${MAIL_LINKS[@]}"; do
     live=${l%%:*}
     if [ -L "$live" ]; then rm -f -- "$live"; fi
