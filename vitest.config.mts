@@ -32,6 +32,8 @@ export const SYSTEM = [
   "tests/mail-monitoring.test.ts",
   "tests/mail-ops.test.ts",
   "tests/monitoring-checkers.test.ts",
+  "tests/monitoring-daemons.test.ts",
+  "tests/provider-node-exporter.test.ts",
   "tests/provider-account.test.ts",
   "tests/provider-backup.test.ts",
   "tests/provider-bind-links.test.ts",

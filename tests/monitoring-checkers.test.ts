@@ -17,6 +17,7 @@ import { requireTools, run } from "./helpers/tools";
 import { localCheckCommand } from "../provider/resources/file-set";
 import { ALERT_BRIDGE_UNIT, NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderAlertBridgeUnit, renderNodeExporterDropIn, renderNodeExporterNft } from "../lib/render/monitoring-units";
 import { renderRrsigService, renderRrsigTimer, RRSIG_FILES } from "../lib/render/monitoring-dnssec";
+import { DAEMON_FILES, daemonsScript, renderDaemonsService, renderDaemonsTimer } from "../lib/render/monitoring-daemons";
 
 const ok = requireTools("promtool", "amtool", "prometheus-blackbox-exporter");
 
@@ -61,8 +62,8 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
       expect(r.status, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
     }
     // 10, the backup runs' two, one BackupNotRunning per protected host (db1, hv1, hv2, ns1, web1),
-    // the RRSIG check's three (prod has signed zones) and the mail host's four (mail1).
-    expect(check.rules().stdout).toMatch(/SUCCESS: 24 rules found/);
+    // the RRSIG check's three (prod has signed zones), the mail host's four (mail1) and the daemons' two.
+    expect(check.rules().stdout).toMatch(/SUCCESS: 26 rules found/);
   });
 
   it("each checker refuses a planted mistake (the checks are not a formality)", () => {
@@ -232,6 +233,11 @@ describe.skipIf(!requireTools("systemd-analyze", "prometheus-node-exporter", "no
     const nft = renderNodeExporterNft({ name: "web1" }, { name: "mon1", address: "192.0.2.30", ipv6: "2001:db8::30" });
     writeFileSync(join(set, NODE_EXPORTER_NFT), nft.replace("ip saddr 192.0.2.30", "ip saddr 192.0.2.300"));
     writeFileSync(join(set, NODE_EXPORTER_FILE), renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" }));
+    mkdirSync(join(set, "daemons"));
+    writeFileSync(join(set, DAEMON_FILES.script), daemonsScript());
+    writeFileSync(join(set, DAEMON_FILES.expected), "ssh sshd root\n");
+    writeFileSync(join(set, DAEMON_FILES.service), renderDaemonsService());
+    writeFileSync(join(set, DAEMON_FILES.timer), renderDaemonsTimer());
     const badNft = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
     expect(badNft.status).toBe(3);
     expect(badNft.stderr).toContain("nft -c rejects /etc/prometheus/globenet-node/node-exporter.nft");
@@ -242,6 +248,26 @@ describe.skipIf(!requireTools("systemd-analyze", "prometheus-node-exporter", "no
     const bad = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
     expect(bad.status).toBe(3);
     expect(bad.stderr).toContain("prometheus-node-exporter refuses the flags of /etc/prometheus/globenet-node/prometheus-node-exporter.conf");
+    writeFileSync(join(set, NODE_EXPORTER_FILE), renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" }));
+    // The daemons' check: a script bash cannot parse is refused, naming it.
+    writeFileSync(join(set, DAEMON_FILES.script), daemonsScript().replace("done < \"$expected\"", "< \"$expected\""));
+    const badScript = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
+    expect(badScript.status).toBe(3);
+    expect(badScript.stderr).toContain("bash -n rejects /etc/prometheus/globenet-node/daemons/daemons.sh");
+  });
+
+  it("the daemons' check's service and timer are accepted together; a service whose command is missing, refused", () => {
+    const units = mkdtempSync(join(dir, "u-"));
+    writeFileSync(join(units, "globenet-daemons.service"), renderDaemonsService());
+    writeFileSync(join(units, "globenet-daemons.timer"), renderDaemonsTimer());
+    const env = { ...process.env, SYSTEMD_UNIT_PATH: `${units}:`, SYSTEMD_LOG_LEVEL: "notice" };
+    const both = () => run("systemd-analyze", ["verify", join(units, "globenet-daemons.service"), join(units, "globenet-daemons.timer")], { timeoutMs: 60_000, env });
+    const good = both();
+    expect(good.status, good.stdout + good.stderr).toBe(0);
+    writeFileSync(join(units, "globenet-daemons.service"), renderDaemonsService().replace("ExecStart=/bin/bash ", "ExecStart=/bin/bash-missing "));
+    const bad = both();
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/bash-missing/);
   });
 });
 

@@ -786,6 +786,16 @@ NODE_CONF=prometheus-node-exporter.conf
 NODE_NFT=node-exporter.nft NODE_TABLE=globenet_node_exporter
 NODE_DROPIN=/etc/systemd/system/prometheus-node-exporter.service.d/globenet.conf
 node_restart=no
+# What the table looked like when the apply loaded it (beside the generations: not a file of the set).
+NODE_NFT_LOADED=.nft-loaded
+# The table as the kernel has it, without counters (-s): the same text while no rule changes.
+node_nft_listing() { nft -s list table inet "$NODE_TABLE" 2> /dev/null; }
+# For read: the live table against the one the apply loaded; empty when they agree.
+node_nft_drift() {
+  local live
+  live=$(node_nft_listing) || { echo nft-table-not-loaded; return 0; }
+  [ -f "$gens/$NODE_NFT_LOADED" ] && [ "$live" = "$(cat -- "$gens/$NODE_NFT_LOADED")" ] || echo nft-table-differs
+}
 precheck_node_exporter() {
   command -v prometheus-node-exporter > /dev/null || { say "prometheus-node-exporter is not installed on this host: install Debian's prometheus-node-exporter (the monitor host scrapes it; its textfile directory holds the backup runs' metrics)"; exit 2; }
   command -v nft > /dev/null || { say "nft is not installed on this host: install Debian's nftables (the node exporter's port is open to the monitor host only)"; exit 2; }
@@ -802,11 +812,48 @@ check_node_exporter() {
   prometheus-node-exporter "${flags[@]}" --version > /dev/null 2>&1 || { say "prometheus-node-exporter refuses the flags of $root/$NODE_CONF: $line"; return 1; }
   [ -f "$stage/$NODE_NFT" ] || { say "$root/$NODE_NFT is missing from the set"; return 1; }
   nft -c -f "$stage/$NODE_NFT" || { say "nft -c rejects $root/$NODE_NFT"; return 1; }
+  check_node_daemons
+}
+# The daemons' process check (lib/render/monitoring-daemons.ts): a script, the daemons the host's
+# roles expect, and a timer that runs it every minute, installed where systemd runs.
+NODE_DAEMON_UNITS=(globenet-daemons.service globenet-daemons.timer)
+check_node_daemons() {
+  local f
+  for f in daemons/daemons.sh daemons/expected daemons/globenet-daemons.service daemons/globenet-daemons.timer; do
+    [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
+  done
+  bash -n "$stage/daemons/daemons.sh" || { say "bash -n rejects $root/daemons/daemons.sh"; return 1; }
+  command -v ps > /dev/null || { say "ps is not installed on this host: install procps (the daemons' check lists the processes)"; return 1; }
+}
+wire_node_daemons() {
+  local u changed=no
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: the daemons' check's timer is not installed (run $root/daemons/daemons.sh as globenet-daemons.service does)"
+    return 0
+  fi
+  for u in "${NODE_DAEMON_UNITS[@]}"; do
+    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/daemons/$u" "/etc/systemd/system/$u"; then
+      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/daemons/$u")" || return
+      changed=yes
+    fi
+  done
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
+  systemctl enable --quiet --now globenet-daemons.timer || { say "globenet-daemons.timer does not start"; return 1; }
+}
+unwire_node_daemons() {
+  rm -f -- /var/lib/prometheus/node-exporter/globenet-daemons.prom
+  [ -d /run/systemd/system ] || return 0
+  systemctl disable --quiet --now globenet-daemons.timer 2> /dev/null || true
+  local u
+  for u in "${NODE_DAEMON_UNITS[@]}"; do rm -f -- "/etc/systemd/system/$u"; done
 }
 wire_node_exporter() {
   # The port's table, loaded now (one transaction: the old table goes, the new one comes); where
   # systemd runs, the drop-in loads it again before each start of the exporter (after a reboot).
   nft -f "$root/$NODE_NFT" || { say "nft -f $root/$NODE_NFT failed"; return 1; }
+  # The table as the kernel lists it once loaded: read compares the live table with it (drift).
+  node_nft_listing > "$gens/$NODE_NFT_LOADED" || { say "nft list table inet $NODE_TABLE failed after loading it"; return 1; }
+  wire_node_daemons || return
   if [ ! -d /run/systemd/system ]; then
     say "note: systemd does not run on this host: the apply does not start the node exporter (start it with the flags of $root/$NODE_CONF)"
     return 0
@@ -820,6 +867,7 @@ wire_node_exporter() {
 }
 unwire_node_exporter() {
   nft delete table inet "$NODE_TABLE" 2> /dev/null || true
+  unwire_node_daemons
   [ -d /run/systemd/system ] || return 0
   rm -f -- "$NODE_DROPIN"
   systemctl daemon-reload || true
@@ -1052,8 +1100,13 @@ do_read() {
   # The mail set's compiled maps are made on the host from its text maps: not part of its content.
   local skip=()
   if [ "$k" = mail ]; then skip=(! -name '*.db'); fi
+  # node-exporter: a port's table flushed (nft flush ruleset, nftables.service restarted) or
+  # edited by hand is drift, shown as the table file's hash, so the next apply loads it again.
+  local drift=""
+  if [ "$k" = node_exporter ]; then drift=$(node_nft_drift); fi
   find . -type f "${skip[@]}" -print0 | sort -z | while IFS= read -r -d '' f; do
     h=$(sha256sum < "$f")
+    if [ -n "$drift" ] && [ "${f#./}" = "$NODE_NFT" ]; then h=$drift; fi
     printf '%s %s\0' "${h%% *}" "${f#./}"
   done
 }
