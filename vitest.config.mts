@@ -33,6 +33,7 @@ export const SYSTEM = [
   "tests/mail-ops.test.ts",
   "tests/monitoring-checkers.test.ts",
   "tests/monitoring-daemons.test.ts",
+  "tests/monitoring-rrsig-validity.test.ts",
   "tests/provider-node-exporter.test.ts",
   "tests/provider-account.test.ts",
   "tests/provider-backup.test.ts",

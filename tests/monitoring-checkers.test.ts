@@ -62,8 +62,8 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
       expect(r.status, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
     }
     // 10, the backup runs' two, one BackupNotRunning per protected host (db1, hv1, hv2, ns1, web1),
-    // the RRSIG check's three (prod has signed zones), the mail host's four (mail1) and the daemons' two.
-    expect(check.rules().stdout).toMatch(/SUCCESS: 26 rules found/);
+    // the RRSIG check's four (prod has signed zones), the mail host's four (mail1) and the daemons' two.
+    expect(check.rules().stdout).toMatch(/SUCCESS: 27 rules found/);
   });
 
   it("each checker refuses a planted mistake (the checks are not a formality)", () => {
@@ -279,10 +279,17 @@ describe.skipIf(!requireTools("promtool", "bash"))("the RRSIG check writes what 
     try {
       mkdirSync(join(d, "bin"));
       const soa = "velo-libre.example.\t3600\tIN\tSOA\tns1.globenet.example. hostmaster.globenet.example. 2026120501 3600 900 1209600 3600";
+      const dnskey = "velo-libre.example.\t3600\tIN\tDNSKEY\t257 3 13 YWJjZGVm Z2hpamtsbW5vcA==";
       const sig = (exp: string, alg: number) => `velo-libre.example.\t3600\tIN\tRRSIG\tSOA ${alg} 2 3600 ${exp} 20261205000000 12345 velo-libre.example. YWJj/ZGVm+==`;
       writeFileSync(
         join(d, "bin", "dig"),
-        ["#!/bin/bash", 'case "$*" in', `  *@192.0.2.53*) printf '%s\\n' '${soa}' '${sig("20261219010203", 13)}' '${sig("20261218000000", 8)}' ;;`, `  *@198.51.100.53*) printf '%s\\n' '${soa}' ;;`, "  *) exit 9 ;;", "esac", ""].join("\n"),
+        ["#!/bin/bash", 'case "$*" in', `  *@192.0.2.53*DNSKEY) printf '%s\\n' '${dnskey}' ;;`, `  *@192.0.2.53*) printf '%s\\n' '${soa}' '${sig("20261219010203", 13)}' '${sig("20261218000000", 8)}' ;;`, `  *@198.51.100.53*) printf '%s\\n' '${soa}' ;;`, "  *) exit 9 ;;", "esac", ""].join("\n"),
+        { mode: 0o755 },
+      );
+      // delv as it ends a good answer, only when given the zone's KSK (from ns1, the first line) as the anchor.
+      writeFileSync(
+        join(d, "bin", "delv"),
+        ["#!/bin/bash", 'a=""; prev=""; for x in "$@"; do [ "$prev" = -a ] && a=$x; prev=$x; done', 'grep -q \'"velo-libre.example." static-key 257 3 13 "YWJjZGVmZ2hpamtsbW5vcA=="\' "$a" || { echo "; resolution failed: no anchor"; exit 1; }', 'echo "; fully validated"', ""].join("\n"),
         { mode: 0o755 },
       );
       writeFileSync(join(d, "targets"), ["# zone owner nameserver address", "velo-libre.example velo-libre ns1 192.0.2.53", "velo-libre.example velo-libre ns2 198.51.100.53", "velo-libre.example velo-libre ns9 192.0.2.99", 'evil"} x ns1 192.0.2.53', ""].join("\n"));
@@ -296,6 +303,9 @@ describe.skipIf(!requireTools("promtool", "bash"))("the RRSIG check writes what 
       expect(text).toContain(`globenet_dnssec_rrsig_expiry_timestamp_seconds${l("ns1")} ${Date.UTC(2026, 11, 18) / 1000}\n`);
       expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns1")} 1\n`);
       expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns2")} 0\n`);
+      // Validated with the KSK ns1 serves (its base64 joined); no validity without a signature.
+      expect(text).toContain(`globenet_dnssec_rrsig_valid${l("ns1")} 1\n`);
+      expect(text).not.toMatch(/rrsig_valid\{[^}]*nameserver="ns[29]"/);
       expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns9")} 0\n`);
       expect(text).not.toMatch(/expiry_timestamp_seconds\{[^}]*nameserver="ns[29]"/);
       expect(text).not.toContain("evil");

@@ -46,10 +46,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         if (verb === "EHLO") sock.write("250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10240000\r\n");
         else if (verb === "HELO") say("250 sink.test");
         else if (verb === "MAIL") {
-          cur.from = line.replace(/^MAIL FROM:\s*/i, "");
+          cur.from = /<[^>]*>/.exec(line)?.[0] ?? "";
           say("250 2.1.0 ok");
         } else if (verb === "RCPT") {
-          cur.to.push(line.replace(/^RCPT TO:\s*/i, ""));
+          cur.to.push(/<[^>]*>/.exec(line)?.[0] ?? "");
           say("250 2.1.5 ok");
         } else if (verb === "DATA") {
           inData = true;
