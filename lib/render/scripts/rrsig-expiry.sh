@@ -53,8 +53,8 @@ while read -r zone owner ns addr rest; do
     present+=("globenet_dnssec_rrsig_present{$labels} 1")
     expiry+=("globenet_dnssec_rrsig_expiry_timestamp_seconds{$labels} $when")
     if [ "$have_delv" = yes ]; then
-      # "; fully validated" only when every signature of the answer verifies with the anchors.
-      if [ -s "${anchor_of[$zone]}" ] && delv -a "${anchor_of[$zone]}" "+root=$zone" "@$addr" "$zone" SOA 2>&1 | grep -q '^; fully validated'; then
+      # "; fully validated" only when every signature of the answer verifies with the anchors (delv has no timeout of its own).
+      if [ -s "${anchor_of[$zone]}" ] && timeout 10 delv -a "${anchor_of[$zone]}" "+root=$zone" "@$addr" "$zone" SOA 2>&1 | grep -q '^; fully validated'; then
         valid+=("globenet_dnssec_rrsig_valid{$labels} 1")
       else
         valid+=("globenet_dnssec_rrsig_valid{$labels} 0")

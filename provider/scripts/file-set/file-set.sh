@@ -547,7 +547,7 @@ check_monitoring_rrsig() {
     [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
   done
   bash -n "$stage/dnssec/rrsig-expiry.sh" || { say "bash -n rejects $stage/dnssec/rrsig-expiry.sh"; return 1; }
-  command -v dig > /dev/null && command -v delv > /dev/null || { say "dig or delv is not installed on this host: install bind9-dnsutils (the RRSIG check of the signed zones asks each name server and validates the answers)"; return 1; }
+  { command -v dig && command -v delv; } > /dev/null || { say "dig or delv is not installed on this host: install bind9-dnsutils (the RRSIG check of the signed zones asks each name server and validates the answers)"; return 1; }
 }
 wire_monitoring_rrsig() {
   local u changed=no
