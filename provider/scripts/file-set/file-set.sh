@@ -128,6 +128,30 @@ show() {
   "${s[@]}"
 }
 
+# A set's oneshot service and its timer (FOLDER/NAME.service, FOLDER/NAME.timer in the set),
+# copied to /etc/systemd/system and the timer enabled, where systemd runs; elsewhere (the lab)
+# whoever runs the host runs the script. WHAT names the check in the note.
+wire_set_timer() {
+  local folder=$1 what=$2 name=$3 u changed=no
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: $what's timer is not installed (run it as $root/$folder/$name.service does)"
+    return 0
+  fi
+  for u in "$name.service" "$name.timer"; do
+    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/$folder/$u" "/etc/systemd/system/$u"; then
+      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/$folder/$u")" || return
+      changed=yes
+    fi
+  done
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
+  systemctl enable --quiet --now "$name.timer" || { say "$name.timer does not start"; return 1; }
+}
+unwire_set_timer() {
+  [ -d /run/systemd/system ] || return 0
+  systemctl disable --quiet --now "$1.timer" 2> /dev/null || true
+  rm -f -- "/etc/systemd/system/$1.service" "/etc/systemd/system/$1.timer"
+}
+
 # ─── apache2 ───────────────────────────────────────────────────────────────────────────────────
 # Shared settings go with the other conf-enabled snippets; the vhosts come after
 # sites-enabled/000-default.conf, so the default site stays the answer for unknown names.
@@ -540,7 +564,6 @@ check_monitoring() {
 }
 # The RRSIG check of the signed zones (lib/render/monitoring-dnssec.ts): a script, its targets
 # and a timer that runs it, installed where systemd runs (the lab runs the script itself).
-MON_RRSIG_UNITS=(globenet-rrsig.service globenet-rrsig.timer)
 check_monitoring_rrsig() {
   local f
   for f in dnssec/rrsig-expiry.sh dnssec/rrsig-targets dnssec/globenet-rrsig.service dnssec/globenet-rrsig.timer; do
@@ -549,27 +572,8 @@ check_monitoring_rrsig() {
   bash -n "$stage/dnssec/rrsig-expiry.sh" || { say "bash -n rejects $stage/dnssec/rrsig-expiry.sh"; return 1; }
   { command -v dig && command -v delv; } > /dev/null || { say "dig or delv is not installed on this host: install bind9-dnsutils (the RRSIG check of the signed zones asks each name server and validates the answers)"; return 1; }
 }
-wire_monitoring_rrsig() {
-  local u changed=no
-  if [ ! -d /run/systemd/system ]; then
-    say "note: systemd does not run on this host: the RRSIG check's timer is not installed (run $root/dnssec/rrsig-expiry.sh as globenet-rrsig.service does)"
-    return 0
-  fi
-  for u in "${MON_RRSIG_UNITS[@]}"; do
-    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/dnssec/$u" "/etc/systemd/system/$u"; then
-      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/dnssec/$u")" || return
-      changed=yes
-    fi
-  done
-  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
-  systemctl enable --quiet --now globenet-rrsig.timer || { say "globenet-rrsig.timer does not start"; return 1; }
-}
-unwire_monitoring_rrsig() {
-  [ -d /run/systemd/system ] || return 0
-  systemctl disable --quiet --now globenet-rrsig.timer 2> /dev/null || true
-  local u
-  for u in "${MON_RRSIG_UNITS[@]}"; do rm -f -- "/etc/systemd/system/$u"; done
-}
+wire_monitoring_rrsig() { wire_set_timer dnssec "the RRSIG check" globenet-rrsig; }
+unwire_monitoring_rrsig() { unwire_set_timer globenet-rrsig; }
 wire_monitoring() {
   wire_monitoring_rrsig || return
   [ -d /run/systemd/system ] || return 0
@@ -816,7 +820,6 @@ check_node_exporter() {
 }
 # The daemons' process check (lib/render/monitoring-daemons.ts): a script, the daemons the host's
 # roles expect, and a timer that runs it every minute, installed where systemd runs.
-NODE_DAEMON_UNITS=(globenet-daemons.service globenet-daemons.timer)
 check_node_daemons() {
   local f
   for f in daemons/daemons.sh daemons/expected daemons/globenet-daemons.service daemons/globenet-daemons.timer; do
@@ -825,27 +828,10 @@ check_node_daemons() {
   bash -n "$stage/daemons/daemons.sh" || { say "bash -n rejects $root/daemons/daemons.sh"; return 1; }
   command -v ps > /dev/null || { say "ps is not installed on this host: install procps (the daemons' check lists the processes)"; return 1; }
 }
-wire_node_daemons() {
-  local u changed=no
-  if [ ! -d /run/systemd/system ]; then
-    say "note: systemd does not run on this host: the daemons' check's timer is not installed (run $root/daemons/daemons.sh as globenet-daemons.service does)"
-    return 0
-  fi
-  for u in "${NODE_DAEMON_UNITS[@]}"; do
-    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/daemons/$u" "/etc/systemd/system/$u"; then
-      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/daemons/$u")" || return
-      changed=yes
-    fi
-  done
-  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
-  systemctl enable --quiet --now globenet-daemons.timer || { say "globenet-daemons.timer does not start"; return 1; }
-}
+wire_node_daemons() { wire_set_timer daemons "the daemons' check" globenet-daemons; }
 unwire_node_daemons() {
   rm -f -- /var/lib/prometheus/node-exporter/globenet-daemons.prom
-  [ -d /run/systemd/system ] || return 0
-  systemctl disable --quiet --now globenet-daemons.timer 2> /dev/null || true
-  local u
-  for u in "${NODE_DAEMON_UNITS[@]}"; do rm -f -- "/etc/systemd/system/$u"; done
+  unwire_set_timer globenet-daemons
 }
 wire_node_exporter() {
   # The port's table, loaded now (one transaction: the old table goes, the new one comes); where
