@@ -143,6 +143,9 @@ describe.skipIf(!ok)("the daemons' check and Alertmanager's mail, with real daem
   });
 
   it("named stopped (the member's 'named' still runs): the metric drops, DaemonNotRunning is mailed naming web1 and named; started again, its resolution is mailed", async () => {
+    // The ghost daemon out of the list (its alert of the test above resolves): named alone in web1's DaemonNotRunning group.
+    writeFileSync(expected(), ["# test", "named named bind", ""].join("\n"));
+    expect(check().status).toBe(0);
     await stop(named!);
     const t0 = Date.now();
     expect(check().status).toBe(0);
