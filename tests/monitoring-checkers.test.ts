@@ -17,6 +17,7 @@ import { requireTools, run } from "./helpers/tools";
 import { localCheckCommand } from "../provider/resources/file-set";
 import { ALERT_BRIDGE_UNIT, NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderAlertBridgeUnit, renderNodeExporterDropIn, renderNodeExporterNft } from "../lib/render/monitoring-units";
 import { renderRrsigService, renderRrsigTimer, RRSIG_FILES } from "../lib/render/monitoring-dnssec";
+import { DAEMON_FILES, daemonsScript, renderDaemonsService, renderDaemonsTimer } from "../lib/render/monitoring-daemons";
 
 const ok = requireTools("promtool", "amtool", "prometheus-blackbox-exporter");
 
@@ -61,8 +62,8 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
       expect(r.status, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
     }
     // 10, the backup runs' two, one BackupNotRunning per protected host (db1, hv1, hv2, ns1, web1),
-    // the RRSIG check's three (prod has signed zones) and the mail host's four (mail1).
-    expect(check.rules().stdout).toMatch(/SUCCESS: 24 rules found/);
+    // the RRSIG check's four (prod has signed zones), the mail host's four (mail1) and the daemons' two.
+    expect(check.rules().stdout).toMatch(/SUCCESS: 27 rules found/);
   });
 
   it("each checker refuses a planted mistake (the checks are not a formality)", () => {
@@ -232,6 +233,11 @@ describe.skipIf(!requireTools("systemd-analyze", "prometheus-node-exporter", "no
     const nft = renderNodeExporterNft({ name: "web1" }, { name: "mon1", address: "192.0.2.30", ipv6: "2001:db8::30" });
     writeFileSync(join(set, NODE_EXPORTER_NFT), nft.replace("ip saddr 192.0.2.30", "ip saddr 192.0.2.300"));
     writeFileSync(join(set, NODE_EXPORTER_FILE), renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" }));
+    mkdirSync(join(set, "daemons"));
+    writeFileSync(join(set, DAEMON_FILES.script), daemonsScript());
+    writeFileSync(join(set, DAEMON_FILES.expected), "ssh sshd root\n");
+    writeFileSync(join(set, DAEMON_FILES.service), renderDaemonsService());
+    writeFileSync(join(set, DAEMON_FILES.timer), renderDaemonsTimer());
     const badNft = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
     expect(badNft.status).toBe(3);
     expect(badNft.stderr).toContain("nft -c rejects /etc/prometheus/globenet-node/node-exporter.nft");
@@ -242,6 +248,26 @@ describe.skipIf(!requireTools("systemd-analyze", "prometheus-node-exporter", "no
     const bad = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
     expect(bad.status).toBe(3);
     expect(bad.stderr).toContain("prometheus-node-exporter refuses the flags of /etc/prometheus/globenet-node/prometheus-node-exporter.conf");
+    writeFileSync(join(set, NODE_EXPORTER_FILE), renderNodeExporterDropIn({ name: "web1", address: "192.0.2.10" }));
+    // The daemons' check: a script bash cannot parse is refused, naming it.
+    writeFileSync(join(set, DAEMON_FILES.script), daemonsScript().replace("done < \"$expected\"", "< \"$expected\""));
+    const badScript = run(cmd.file, cmd.args, { timeoutMs: 60_000 });
+    expect(badScript.status).toBe(3);
+    expect(badScript.stderr).toContain("bash -n rejects /etc/prometheus/globenet-node/daemons/daemons.sh");
+  });
+
+  it("the daemons' check's service and timer are accepted together; a service whose command is missing, refused", () => {
+    const units = mkdtempSync(join(dir, "u-"));
+    writeFileSync(join(units, "globenet-daemons.service"), renderDaemonsService());
+    writeFileSync(join(units, "globenet-daemons.timer"), renderDaemonsTimer());
+    const env = { ...process.env, SYSTEMD_UNIT_PATH: `${units}:`, SYSTEMD_LOG_LEVEL: "notice" };
+    const both = () => run("systemd-analyze", ["verify", join(units, "globenet-daemons.service"), join(units, "globenet-daemons.timer")], { timeoutMs: 60_000, env });
+    const good = both();
+    expect(good.status, good.stdout + good.stderr).toBe(0);
+    writeFileSync(join(units, "globenet-daemons.service"), renderDaemonsService().replace("ExecStart=/bin/bash ", "ExecStart=/bin/bash-missing "));
+    const bad = both();
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/bash-missing/);
   });
 });
 
@@ -253,10 +279,17 @@ describe.skipIf(!requireTools("promtool", "bash"))("the RRSIG check writes what 
     try {
       mkdirSync(join(d, "bin"));
       const soa = "velo-libre.example.\t3600\tIN\tSOA\tns1.globenet.example. hostmaster.globenet.example. 2026120501 3600 900 1209600 3600";
+      const dnskey = "velo-libre.example.\t3600\tIN\tDNSKEY\t257 3 13 YWJjZGVm Z2hpamtsbW5vcA==";
       const sig = (exp: string, alg: number) => `velo-libre.example.\t3600\tIN\tRRSIG\tSOA ${alg} 2 3600 ${exp} 20261205000000 12345 velo-libre.example. YWJj/ZGVm+==`;
       writeFileSync(
         join(d, "bin", "dig"),
-        ["#!/bin/bash", 'case "$*" in', `  *@192.0.2.53*) printf '%s\\n' '${soa}' '${sig("20261219010203", 13)}' '${sig("20261218000000", 8)}' ;;`, `  *@198.51.100.53*) printf '%s\\n' '${soa}' ;;`, "  *) exit 9 ;;", "esac", ""].join("\n"),
+        ["#!/bin/bash", 'case "$*" in', `  *@192.0.2.53*DNSKEY) printf '%s\\n' '${dnskey}' ;;`, `  *@192.0.2.53*) printf '%s\\n' '${soa}' '${sig("20261219010203", 13)}' '${sig("20261218000000", 8)}' ;;`, `  *@198.51.100.53*) printf '%s\\n' '${soa}' ;;`, "  *) exit 9 ;;", "esac", ""].join("\n"),
+        { mode: 0o755 },
+      );
+      // delv as it ends a good answer, only when given the zone's KSK (from ns1, the first line) as the anchor.
+      writeFileSync(
+        join(d, "bin", "delv"),
+        ["#!/bin/bash", 'a=""; prev=""; for x in "$@"; do [ "$prev" = -a ] && a=$x; prev=$x; done', 'grep -q \'"velo-libre.example." static-key 257 3 13 "YWJjZGVmZ2hpamtsbW5vcA=="\' "$a" || { echo "; resolution failed: no anchor"; exit 1; }', 'echo "; fully validated"', ""].join("\n"),
         { mode: 0o755 },
       );
       writeFileSync(join(d, "targets"), ["# zone owner nameserver address", "velo-libre.example velo-libre ns1 192.0.2.53", "velo-libre.example velo-libre ns2 198.51.100.53", "velo-libre.example velo-libre ns9 192.0.2.99", 'evil"} x ns1 192.0.2.53', ""].join("\n"));
@@ -270,6 +303,9 @@ describe.skipIf(!requireTools("promtool", "bash"))("the RRSIG check writes what 
       expect(text).toContain(`globenet_dnssec_rrsig_expiry_timestamp_seconds${l("ns1")} ${Date.UTC(2026, 11, 18) / 1000}\n`);
       expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns1")} 1\n`);
       expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns2")} 0\n`);
+      // Validated with the KSK ns1 serves (its base64 joined); no validity without a signature.
+      expect(text).toContain(`globenet_dnssec_rrsig_valid${l("ns1")} 1\n`);
+      expect(text).not.toMatch(/rrsig_valid\{[^}]*nameserver="ns[29]"/);
       expect(text).toContain(`globenet_dnssec_rrsig_present${l("ns9")} 0\n`);
       expect(text).not.toMatch(/expiry_timestamp_seconds\{[^}]*nameserver="ns[29]"/);
       expect(text).not.toContain("evil");

@@ -12,6 +12,7 @@ import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { renderMonitoring } from "../lib/render/monitoring";
 import { NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderNodeExporterDropIn, renderNodeExporterNft } from "../lib/render/monitoring-units";
 import { mailSetFiles, renderMailFiles } from "../lib/render/mail";
+import { DAEMON_FILES, daemonsScript, renderDaemonsService, renderDaemonsTimer } from "../lib/render/monitoring-daemons";
 import { mailPlan } from "../lib/model/mail";
 import { inventoryWithMailHost, baseFiles, writeTree } from "./helpers/data-tree";
 import { monitoringPlan } from "../lib/model/monitoring";
@@ -582,7 +583,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     it("create (the port's table loaded), a wrong flag refused naming the file (the live set stays), delete (the table gone)", async () => {
       const conf = renderNodeExporterDropIn({ name: "lab", address: "127.0.0.1" });
       const nft = renderNodeExporterNft({ name: "lab" }, { name: "lab", address: "127.0.0.1" });
-      const inputs = (text: string): FileSetInputs => ({ target: target(), kind: "node-exporter", files: { [NODE_EXPORTER_FILE]: text, [NODE_EXPORTER_NFT]: nft } });
+      const inputs = (text: string): FileSetInputs => ({ target: target(), kind: "node-exporter", files: { [NODE_EXPORTER_FILE]: text, [NODE_EXPORTER_NFT]: nft, [DAEMON_FILES.script]: daemonsScript(), [DAEMON_FILES.expected]: "ssh sshd root\n", [DAEMON_FILES.service]: renderDaemonsService(), [DAEMON_FILES.timer]: renderDaemonsTimer() } });
       const table = () => run("nft", ["list", "table", "inet", "globenet_node_exporter"], { timeoutMs: 10_000 });
       const { id, outs } = await fileSetType.create(inputs(conf));
       expect(readFileSync(`/etc/prometheus/globenet-node/${NODE_EXPORTER_FILE}`, "utf8")).toBe(conf);

@@ -72,7 +72,7 @@ describe("the RRSIG check follows the data", () => {
     expect(rulesOf(model).find((r) => r.alert === "RrsigCheckNotRunning")?.labels.host).toBe("ns2");
     const unsigned = prodWithMonitor();
     for (const z of unsigned.zones) z.dnssec = false;
-    expect(rulesOf(unsigned).map((r) => r.alert)).toEqual(["RrsigMissing", "RrsigExpiresSoon"]);
+    expect(rulesOf(unsigned).map((r) => r.alert)).toEqual(["RrsigMissing", "RrsigInvalid", "RrsigExpiresSoon"]);
     expect(rrsigTargets(monitoringPlan(unsigned)!)).toEqual([]);
   });
 

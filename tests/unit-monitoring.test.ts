@@ -9,6 +9,7 @@ import { duration, MONITORING_DIR, MONITORING_FILES, renderAlertRules } from "..
 import { parse } from "yaml";
 import { NODE_EXPORTER_DIR, NODE_EXPORTER_FILE, NODE_EXPORTER_NFT } from "../lib/render/monitoring-units";
 import { RRSIG_FILES } from "../lib/render/monitoring-dnssec";
+import { DAEMON_FILES } from "../lib/render/monitoring-daemons";
 import type { Model } from "../lib/model/types";
 import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
 
@@ -110,7 +111,7 @@ describe("the monitoring plan follows the data", () => {
   it("with a monitor host, every host gets its node exporter's set (its own address); without one, none", () => {
     const { model } = loadModel(writeTree({ "Pulumi.test.yaml": inventory(MON) }), "test");
     const files = renderAll(model!).filter((f) => f.daemon === "node-exporter");
-    expect(files.map((f) => `${f.host}:${f.path}`).sort()).toEqual(model!.hosts.flatMap((h) => [NODE_EXPORTER_FILE, NODE_EXPORTER_NFT].map((p) => `${h.name}:${NODE_EXPORTER_DIR}${p}`)).sort());
+    expect(files.map((f) => `${f.host}:${f.path}`).sort()).toEqual(model!.hosts.flatMap((h) => [NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, ...Object.values(DAEMON_FILES)].map((p) => `${h.name}:${NODE_EXPORTER_DIR}${p}`)).sort());
     for (const f of files.filter((x) => x.path.endsWith(NODE_EXPORTER_FILE))) {
       expect(f.content).toContain(`--web.listen-address=${model!.hosts.find((h) => h.name === f.host)!.address}:9100 `);
     }
@@ -119,10 +120,12 @@ describe("the monitoring plan follows the data", () => {
     expect(renderAll(loadModel(writeTree(), "test").model!).some((f) => f.daemon === "node-exporter")).toBe(false);
   });
 
+  const daemonFiles = Object.fromEntries(Object.values(DAEMON_FILES).map((p) => [p, "x"]));
   it.each([
-    { what: "its two files", files: { [NODE_EXPORTER_FILE]: "x", [NODE_EXPORTER_NFT]: "x" }, problems: [] },
+    { what: "its files", files: { [NODE_EXPORTER_FILE]: "x", [NODE_EXPORTER_NFT]: "x", ...daemonFiles }, problems: [] },
+    { what: "its files but the daemons' list", files: { [NODE_EXPORTER_FILE]: "x", [NODE_EXPORTER_NFT]: "x", [DAEMON_FILES.script]: "x", [DAEMON_FILES.service]: "x", [DAEMON_FILES.timer]: "x" }, problems: ["files"] },
     { what: "the drop-in without the port's table", files: { [NODE_EXPORTER_FILE]: "x" }, problems: ["files"] },
-    { what: "another file", files: { [NODE_EXPORTER_FILE]: "x", [NODE_EXPORTER_NFT]: "x", "override.conf": "x" }, problems: ['files["override.conf"]'] },
+    { what: "another file", files: { [NODE_EXPORTER_FILE]: "x", [NODE_EXPORTER_NFT]: "x", ...daemonFiles, "override.conf": "x" }, problems: ['files["override.conf"]'] },
     { what: "nothing", files: {}, problems: ["files"] },
   ])("the provider's node-exporter file set takes $what: problems $problems", ({ files, problems }) => {
     const target = { name: "web1", address: "192.0.2.10", port: 22, user: "globenet-deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29" };

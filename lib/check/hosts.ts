@@ -119,4 +119,12 @@ export function checkMonitorHost(ctx: Ctx): void {
       fr: `un seul hôte peut avoir le rôle monitor, il y en a ${monitors.length} (${monitors.join(", ")}) (gardez-le sur un seul : deux enverraient chaque alerte deux fois)`,
     });
   }
+  // Alertmanager's mail goes through the mail host, or a smarthost named when there is none.
+  const mail = ctx.inventory.value.monitoring.mail;
+  if (mail && !mail.smarthost && hostsWithRole(ctx, "mail").length === 0) {
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "monitoring", "mail"), {
+      en: 'no host has the mail role to send the alerts\' mail through: add smarthost: "<host>:<port>" (a server that relays for the monitor host), or remove mail:',
+      fr: 'aucun hôte n\'a le rôle mail pour envoyer les alertes par courriel : ajoutez smarthost: "<hôte>:<port>" (un serveur qui relaie pour l\'hôte de supervision), ou retirez mail:',
+    });
+  }
 }

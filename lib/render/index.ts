@@ -11,6 +11,7 @@ import { nwfilterPath, renderNwfilter } from "./libvirt-nwfilter";
 import { DB_PASSWORD_PLACEHOLDER, databaseSqlPath, renderDatabaseSql } from "./mariadb-sql";
 import { monitoringPlan } from "../model/monitoring";
 import { MONITORING_DIR, renderMonitoring } from "./monitoring";
+import { renderDaemonFiles } from "./monitoring-daemons";
 import { NODE_EXPORTER_DIR, NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderNodeExporterDropIn, renderNodeExporterNft } from "./monitoring-units";
 
 export { renderApacheCommon, renderSuspendedPage } from "./apache-common";
@@ -113,6 +114,8 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
     for (const h of model.hosts.filter((x) => want(x.name))) {
       add({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${NODE_EXPORTER_FILE}`, content: renderNodeExporterDropIn(h) });
       add({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${NODE_EXPORTER_NFT}`, content: renderNodeExporterNft(h, plan.monitor) });
+      // The daemons its roles expect, checked every minute for the node exporter (DaemonNotRunning).
+      for (const [path, content] of Object.entries(renderDaemonFiles(h, model))) add({ host: h.name, daemon: "node-exporter", path: `${NODE_EXPORTER_DIR}${path}`, content });
     }
   }
 

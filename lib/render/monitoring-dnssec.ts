@@ -119,6 +119,7 @@ export function rrsigRuleGroup(plan: Pick<MonitoringPlan, "probes" | "settings" 
     name: "globenet-dnssec",
     rules: [
       rule("RrsigMissing", 'globenet_dnssec_rrsig_present{job="node"} == 0', down, "{{ $labels.nameserver }} answers the SOA of the signed zone {{ $labels.zone }} ({{ $labels.owner }}) without its RRSIG, or does not answer"),
+      rule("RrsigInvalid", 'globenet_dnssec_rrsig_valid{job="node"} == 0', down, "the RRSIG of {{ $labels.zone }} ({{ $labels.owner }}) on {{ $labels.nameserver }} does not verify with the zone's keys (delv): resolvers that validate get SERVFAIL"),
       rule("RrsigExpiresSoon", `(globenet_dnssec_rrsig_expiry_timestamp_seconds{job="node"} - time()) / 86400 < ${days}`, down, `the RRSIG of {{ $labels.zone }} ({{ $labels.owner }}) on {{ $labels.nameserver }} expires in less than ${days} days: BIND no longer re-signs it, or the server no longer follows its primary`),
       ...(signed
         ? [

@@ -1,7 +1,9 @@
 import { stringify } from "yaml";
 import { MAIL_QUEUE_DEFERRED, PORTS, type MonitoringPlan, type ProbeJob } from "../model/monitoring";
+import { mailPublicName } from "../model/mail";
 import type { Model } from "../model/types";
 import { lineComment } from "./escape";
+import { daemonRuleGroup } from "./monitoring-daemons";
 import { renderRrsigFiles, rrsigRuleGroup } from "./monitoring-dnssec";
 import { generatedNotice, inventoryFile } from "./notice";
 
@@ -102,8 +104,9 @@ export function renderAlertRules(plan: MonitoringPlan, model: Model): string {
       ],
     },
     rrsigRuleGroup(plan, down),
+    daemonRuleGroup(plan, down),
   ];
-  return header(model, "Alerts: each names the member and the object from the data (labels handle, site, zone, vps, host, backup_host, source, service).") + stringify({ groups }, { lineWidth: 0 });
+  return header(model, "Alerts: each names the member and the object from the data (labels handle, site, zone, vps, host, backup_host, source, service, daemon).") + stringify({ groups }, { lineWidth: 0 });
 }
 
 /** blackbox.yml: how each kind of probe is made; one DNS module per zone. */
@@ -151,9 +154,25 @@ export function renderAlertmanagerConfig(plan: MonitoringPlan, model: Model): st
       group_interval: `${plan.settings.group_interval_sec}s`,
       repeat_interval: "12h",
     },
-    receivers: [{ name: "volunteers", webhook_configs: [{ url, send_resolved: true }] }],
+    receivers: [{ name: "volunteers", webhook_configs: [{ url, send_resolved: true }], ...alertMail(plan, model) }],
   };
-  return header(model, "Where alerts go: one webhook, which opens a GitLab issue per alert and closes it when resolved.") + stringify(config, { lineWidth: 0 });
+  const mail = plan.settings.mail ? ", and a mail to the volunteers' address for each firing and resolved group" : "";
+  return header(model, `Where alerts go: one webhook, which opens a GitLab issue per alert and closes it when resolved${mail}.`) + stringify(config, { lineWidth: 0 });
+}
+
+/**
+ * The optional mail of Alertmanager (monitoring.mail): to the volunteers' address, through the
+ * smarthost named, else the inventory's mail host on port 25 by its public name (the name its
+ * certificate carries, so STARTTLS is verified); resolved groups are mailed too.
+ */
+export function alertMail(plan: MonitoringPlan, model: Model): { email_configs?: object[] } {
+  const m = plan.settings.mail;
+  if (!m) return {};
+  const mailHost = model.hosts.find((h) => h.roles.includes("mail"));
+  const smarthost = m.smarthost ?? (mailHost ? `${mailPublicName(model.inventory, model.hosts, mailHost.name)}:25` : undefined);
+  // lib/check/hosts.ts refuses mail: without a smarthost nor a mail host, naming the inventory's line.
+  if (!smarthost) return {};
+  return { email_configs: [{ to: m.to, from: m.from, smarthost, hello: plan.monitor.fqdn, require_tls: m.require_tls, send_resolved: true }] };
 }
 
 /** The monitor host's folder in a rendered tree (the set's files below it; live root /etc/prometheus/globenet). */

@@ -245,6 +245,21 @@ const monitoring = z.strictObject({
       project: z.string().regex(/^[A-Za-z0-9._%/-]{1,200}$/, { error: "must be the project's id or path, like 42 or globenet/infra" }),
     })
     .optional(),
+  /**
+   * Optional mail from Alertmanager (besides the GitLab issues): every alert, and its
+   * resolution, to the volunteers' address, through the inventory's mail host (port 25,
+   * STARTTLS) or the smarthost named here.
+   */
+  mail: z
+    .strictObject({
+      to: email,
+      from: email,
+      /** host:port Alertmanager hands the mail to; default the inventory's mail host on port 25. */
+      smarthost: z.string().regex(/^[a-z0-9.-]+:\d{1,5}$/, { error: 'must be a host name and a port, like "mail.globenet.example:25"' }).optional(),
+      /** STARTTLS required (the default); false only for a smarthost on the monitor host's loopback. */
+      require_tls: z.boolean({ error: "must be true or false" }).default(true),
+    })
+    .optional(),
   /** Where Alertmanager sends alerts (the GitLab issue bridge); default the monitor host's own. */
   webhook: z.url({ protocol: /^https?$/, error: "must be an http(s) URL, like http://127.0.0.1:9099/alerts" }).optional(),
 });

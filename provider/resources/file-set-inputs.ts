@@ -9,11 +9,12 @@ import { MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_ACME_PATHS, MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
 import { NODE_EXPORTER_FILE, NODE_EXPORTER_NFT } from "../../lib/render/monitoring-units";
 import { RRSIG_FILES } from "../../lib/render/monitoring-dnssec";
+import { DAEMON_FILES } from "../../lib/render/monitoring-daemons";
 
 /** The monitoring set's files (lib/render/monitoring.ts, and the RRSIG check's of monitoring-dnssec.ts), all required. */
 const MONITORING_PATHS: string[] = [...Object.values(MONITORING_FILES), ...Object.values(RRSIG_FILES)];
-/** The node-exporter set's files (lib/render/monitoring-units.ts), both required. */
-const NODE_EXPORTER_PATHS = [NODE_EXPORTER_FILE, NODE_EXPORTER_NFT];
+/** The node-exporter set's files (lib/render/monitoring-units.ts, and the daemons' check of monitoring-daemons.ts), all required. */
+const NODE_EXPORTER_PATHS = [NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, ...Object.values(DAEMON_FILES)];
 
 /** Inputs and validation of globenet:files:FileSet (pure). */
 

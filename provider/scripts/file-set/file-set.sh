@@ -71,21 +71,6 @@ write_if_changed() {
   mv -f -- "$1.globenet-new" "$1"
 }
 
-# Where systemd runs: copies a set's units (the files <dir>/<unit> of the live set) to
-# /etc/systemd/system when they differ, reloads systemd then, and enables and starts <timer>.
-wire_set_timer() {
-  local dir=$1 timer=$2 u changed=no
-  shift 2
-  for u in "$@"; do
-    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/$dir/$u" "/etc/systemd/system/$u"; then
-      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/$dir/$u")" || return
-      changed=yes
-    fi
-  done
-  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
-  systemctl enable --quiet --now "$timer" || { say "$timer does not start"; return 1; }
-}
-
 # Appends lines to a file unless the first one is already there (exactly, as a whole line).
 append_once() {
   local f=$1; shift
@@ -141,6 +126,30 @@ show() {
     s+=(-e "s#$tmp/php-fpm.conf#/etc/php/$ver/fpm/php-fpm.conf#g" -e "s#$tmp/#<check dir>/#g")
   fi
   "${s[@]}"
+}
+
+# A set's oneshot service and its timer (FOLDER/NAME.service, FOLDER/NAME.timer in the set),
+# copied to /etc/systemd/system and the timer enabled, where systemd runs; elsewhere (the lab)
+# whoever runs the host runs the script. WHAT names the check in the note.
+wire_set_timer() {
+  local folder=$1 what=$2 name=$3 u changed=no
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: $what's timer is not installed (run it as $root/$folder/$name.service does)"
+    return 0
+  fi
+  for u in "$name.service" "$name.timer"; do
+    if [ ! -f "/etc/systemd/system/$u" ] || ! cmp -s -- "$root/$folder/$u" "/etc/systemd/system/$u"; then
+      write_if_changed "/etc/systemd/system/$u" "$(cat -- "$root/$folder/$u")" || return
+      changed=yes
+    fi
+  done
+  if [ "$changed" = yes ]; then systemctl daemon-reload || return; fi
+  systemctl enable --quiet --now "$name.timer" || { say "$name.timer does not start"; return 1; }
+}
+unwire_set_timer() {
+  [ -d /run/systemd/system ] || return 0
+  systemctl disable --quiet --now "$1.timer" 2> /dev/null || true
+  rm -f -- "/etc/systemd/system/$1.service" "/etc/systemd/system/$1.timer"
 }
 
 # ─── apache2 ───────────────────────────────────────────────────────────────────────────────────
@@ -555,28 +564,16 @@ check_monitoring() {
 }
 # The RRSIG check of the signed zones (lib/render/monitoring-dnssec.ts): a script, its targets
 # and a timer that runs it, installed where systemd runs (the lab runs the script itself).
-MON_RRSIG_UNITS=(globenet-rrsig.service globenet-rrsig.timer)
 check_monitoring_rrsig() {
   local f
   for f in dnssec/rrsig-expiry.sh dnssec/rrsig-targets dnssec/globenet-rrsig.service dnssec/globenet-rrsig.timer; do
     [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
   done
   bash -n "$stage/dnssec/rrsig-expiry.sh" || { say "bash -n rejects $stage/dnssec/rrsig-expiry.sh"; return 1; }
-  command -v dig > /dev/null || { say "dig is not installed on this host: install bind9-dnsutils (the RRSIG check of the signed zones asks each name server)"; return 1; }
+  { command -v dig && command -v delv; } > /dev/null || { say "dig or delv is not installed on this host: install bind9-dnsutils (the RRSIG check of the signed zones asks each name server and validates the answers)"; return 1; }
 }
-wire_monitoring_rrsig() {
-  if [ ! -d /run/systemd/system ]; then
-    say "note: systemd does not run on this host: the RRSIG check's timer is not installed (run $root/dnssec/rrsig-expiry.sh as globenet-rrsig.service does)"
-    return 0
-  fi
-  wire_set_timer dnssec globenet-rrsig.timer "${MON_RRSIG_UNITS[@]}"
-}
-unwire_monitoring_rrsig() {
-  [ -d /run/systemd/system ] || return 0
-  systemctl disable --quiet --now globenet-rrsig.timer 2> /dev/null || true
-  local u
-  for u in "${MON_RRSIG_UNITS[@]}"; do rm -f -- "/etc/systemd/system/$u"; done
-}
+wire_monitoring_rrsig() { wire_set_timer dnssec "the RRSIG check" globenet-rrsig; }
+unwire_monitoring_rrsig() { unwire_set_timer globenet-rrsig; }
 wire_monitoring() {
   wire_monitoring_rrsig || return
   [ -d /run/systemd/system ] || return 0
@@ -707,7 +704,6 @@ check_mail() {
 # The certificate from ACME (lib/render/mail.ts renderMailAcme), when the inventory has acme: lego's
 # script, its settings, and a service and timer installed where systemd runs (the lab runs the
 # script itself after the apply). Without acme/ the certificate is the host's own, placed by hand.
-MAIL_CERT_UNITS=(globenet-mail-cert.service globenet-mail-cert.timer)
 check_mail_acme() {
   local f
   [ -d "$stage/acme" ] || return 0
@@ -726,7 +722,7 @@ wire_mail_acme() {
     say "note: systemd does not run on this host: the certificate's timer is not installed (run bash $root/acme/mail-cert.sh $root/acme/mail-cert.conf as globenet-mail-cert.service does)"
     return 0
   fi
-  wire_set_timer acme globenet-mail-cert.timer "${MAIL_CERT_UNITS[@]}" || return
+  wire_set_timer acme "the mail certificate" globenet-mail-cert || return
   # No certificate yet (a new mail host): get it now, before Postfix and Dovecot are reloaded.
   cert=$(mail_acme_cert)
   if [ -n "$cert" ] && [ ! -s "$cert" ]; then
@@ -735,11 +731,8 @@ wire_mail_acme() {
   fi
 }
 unwire_mail_acme() {
-  [ -d /run/systemd/system ] || return 0
-  local u
-  for u in "${MAIL_CERT_UNITS[@]}"; do [ -e "/etc/systemd/system/$u" ] || return 0; done
-  systemctl disable --quiet --now globenet-mail-cert.timer 2> /dev/null || true
-  for u in "${MAIL_CERT_UNITS[@]}"; do rm -f -- "/etc/systemd/system/$u"; done
+  [ -e /etc/systemd/system/globenet-mail-cert.timer ] || return 0
+  unwire_set_timer globenet-mail-cert
   systemctl daemon-reload || true
 }
 # The set's files that differ from the live set's (all of them when nothing is live, or on `check`).
@@ -834,6 +827,16 @@ NODE_CONF=prometheus-node-exporter.conf
 NODE_NFT=node-exporter.nft NODE_TABLE=globenet_node_exporter
 NODE_DROPIN=/etc/systemd/system/prometheus-node-exporter.service.d/globenet.conf
 node_restart=no
+# What the table looked like when the apply loaded it (beside the generations: not a file of the set).
+NODE_NFT_LOADED=.nft-loaded
+# The table as the kernel has it, without counters (-s): the same text while no rule changes.
+node_nft_listing() { nft -s list table inet "$NODE_TABLE" 2> /dev/null; }
+# For read: the live table against the one the apply loaded; empty when they agree.
+node_nft_drift() {
+  local live
+  live=$(node_nft_listing) || { echo nft-table-not-loaded; return 0; }
+  [ -f "$gens/$NODE_NFT_LOADED" ] && [ "$live" = "$(cat -- "$gens/$NODE_NFT_LOADED")" ] || echo nft-table-differs
+}
 precheck_node_exporter() {
   command -v prometheus-node-exporter > /dev/null || { say "prometheus-node-exporter is not installed on this host: install Debian's prometheus-node-exporter (the monitor host scrapes it; its textfile directory holds the backup runs' metrics)"; exit 2; }
   command -v nft > /dev/null || { say "nft is not installed on this host: install Debian's nftables (the node exporter's port is open to the monitor host only)"; exit 2; }
@@ -850,11 +853,30 @@ check_node_exporter() {
   prometheus-node-exporter "${flags[@]}" --version > /dev/null 2>&1 || { say "prometheus-node-exporter refuses the flags of $root/$NODE_CONF: $line"; return 1; }
   [ -f "$stage/$NODE_NFT" ] || { say "$root/$NODE_NFT is missing from the set"; return 1; }
   nft -c -f "$stage/$NODE_NFT" || { say "nft -c rejects $root/$NODE_NFT"; return 1; }
+  check_node_daemons
+}
+# The daemons' process check (lib/render/monitoring-daemons.ts): a script, the daemons the host's
+# roles expect, and a timer that runs it every minute, installed where systemd runs.
+check_node_daemons() {
+  local f
+  for f in daemons/daemons.sh daemons/expected daemons/globenet-daemons.service daemons/globenet-daemons.timer; do
+    [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
+  done
+  bash -n "$stage/daemons/daemons.sh" || { say "bash -n rejects $root/daemons/daemons.sh"; return 1; }
+  command -v ps > /dev/null || { say "ps is not installed on this host: install procps (the daemons' check lists the processes)"; return 1; }
+}
+wire_node_daemons() { wire_set_timer daemons "the daemons' check" globenet-daemons; }
+unwire_node_daemons() {
+  rm -f -- /var/lib/prometheus/node-exporter/globenet-daemons.prom
+  unwire_set_timer globenet-daemons
 }
 wire_node_exporter() {
   # The port's table, loaded now (one transaction: the old table goes, the new one comes); where
   # systemd runs, the drop-in loads it again before each start of the exporter (after a reboot).
   nft -f "$root/$NODE_NFT" || { say "nft -f $root/$NODE_NFT failed"; return 1; }
+  # The table as the kernel lists it once loaded: read compares the live table with it (drift).
+  node_nft_listing > "$gens/$NODE_NFT_LOADED" || { say "nft list table inet $NODE_TABLE failed after loading it"; return 1; }
+  wire_node_daemons || return
   if [ ! -d /run/systemd/system ]; then
     say "note: systemd does not run on this host: the apply does not start the node exporter (start it with the flags of $root/$NODE_CONF)"
     return 0
@@ -868,6 +890,7 @@ wire_node_exporter() {
 }
 unwire_node_exporter() {
   nft delete table inet "$NODE_TABLE" 2> /dev/null || true
+  unwire_node_daemons
   [ -d /run/systemd/system ] || return 0
   rm -f -- "$NODE_DROPIN"
   systemctl daemon-reload || true
@@ -1100,8 +1123,13 @@ do_read() {
   # The mail set's compiled maps are made on the host from its text maps: not part of its content.
   local skip=()
   if [ "$k" = mail ]; then skip=(! -name '*.db'); fi
+  # node-exporter: a port's table flushed (nft flush ruleset, nftables.service restarted) or
+  # edited by hand is drift, shown as the table file's hash, so the next apply loads it again.
+  local drift=""
+  if [ "$k" = node_exporter ]; then drift=$(node_nft_drift); fi
   find . -type f "${skip[@]}" -print0 | sort -z | while IFS= read -r -d '' f; do
     h=$(sha256sum < "$f")
+    if [ -n "$drift" ] && [ "${f#./}" = "$NODE_NFT" ]; then h=$drift; fi
     printf '%s %s\0' "${h%% *}" "${f#./}"
   done
 }

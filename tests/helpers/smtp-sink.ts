@@ -1,0 +1,80 @@
+/**
+ * A minimal SMTP server on loopback that keeps every message it is given (tests only): the
+ * greeting, EHLO/HELO, MAIL, RCPT, DATA (dot-unstuffed), RSET, NOOP, QUIT. No STARTTLS, no
+ * AUTH: what a client that does not require them (Alertmanager with require_tls: false) sends.
+ */
+import { createServer, type AddressInfo, type Server } from "node:net";
+
+export interface SinkMessage {
+  from: string;
+  to: string[];
+  data: string;
+}
+
+export interface SmtpSink {
+  port: number;
+  messages: SinkMessage[];
+  close(): Promise<void>;
+}
+
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const messages: SinkMessage[] = [];
+  const server: Server = createServer((sock) => {
+    let buf = "";
+    let inData = false;
+    let data: string[] = [];
+    let cur: { from: string; to: string[] } = { from: "", to: [] };
+    const say = (s: string) => sock.write(`${s}\r\n`);
+    say("220 sink.test ESMTP test sink");
+    sock.on("data", (chunk) => {
+      buf += chunk.toString("utf8");
+      let i: number;
+      while ((i = buf.indexOf("\r\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (inData) {
+          if (line === ".") {
+            messages.push({ ...cur, data: data.join("\r\n") });
+            inData = false;
+            data = [];
+            cur = { from: "", to: [] };
+            say("250 2.0.0 queued");
+          } else data.push(line.startsWith("..") ? line.slice(1) : line);
+          continue;
+        }
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === "EHLO") sock.write("250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10240000\r\n");
+        else if (verb === "HELO") say("250 sink.test");
+        else if (verb === "MAIL") {
+          cur.from = /<[^>]*>/.exec(line)?.[0] ?? "";
+          say("250 2.1.0 ok");
+        } else if (verb === "RCPT") {
+          cur.to.push(/<[^>]*>/.exec(line)?.[0] ?? "");
+          say("250 2.1.5 ok");
+        } else if (verb === "DATA") {
+          inData = true;
+          say("354 end with <CRLF>.<CRLF>");
+        } else if (verb === "RSET") {
+          cur = { from: "", to: [] };
+          say("250 ok");
+        } else if (verb === "NOOP") say("250 ok");
+        else if (verb === "QUIT") {
+          say("221 bye");
+          sock.end();
+        } else say("502 5.5.2 not implemented");
+      }
+    });
+    sock.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    messages,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A message's text with quoted-printable soft line breaks and =3D undone (enough to search it). */
+export function plainText(data: string): string {
+  return data.replace(/=\r\n/g, "").replace(/=3D/g, "=");
+}
