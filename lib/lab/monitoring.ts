@@ -16,6 +16,7 @@ import { LabError, sleep, waitFor } from "../base/proc";
 import { PORTS } from "../model/monitoring";
 import { MONITORING_FILES } from "../render/monitoring";
 import { RRSIG_FILES, RRSIG_PROM } from "../render/monitoring-dnssec";
+import { DAEMON_FILES, DAEMONS_PROM, NODE_SET_LIVE } from "../render/monitoring-daemons";
 import { detachedChild, logTail, need, type LabDaemon, type Place } from "./daemons";
 import type { LabPaths } from "./paths";
 import { pebbleRootFile } from "./pebble";
@@ -95,6 +96,23 @@ export function nodeExporter(p: LabPaths, place: Place): LabDaemon {
     where: `${bracket(at)}:${PORTS.node}`,
     cmd: () => [need("prometheus-node-exporter", "prometheus-node-exporter"), `--web.listen-address=:${PORTS.node}`],
     answers: async () => (await labHello(at, PORTS.node, 500, "node exporter: waiting for it")) !== undefined,
+  });
+}
+
+/**
+ * The daemons' check of a lab host, as globenet-daemons.timer runs it in prod (every minute):
+ * the set's own script and list, every 15 s here, writing the host's textfile folder. The lab's
+ * hosts share this machine's process table, so here it proves the path (script → textfile →
+ * exporter → rules; no DaemonCheckNotRunning) more than each host's own processes, which
+ * tests/monitoring-daemons.test.ts shows on real daemons.
+ */
+export function daemonsCheck(p: LabPaths, place: Place): LabDaemon {
+  const expected = join(NODE_SET_LIVE, DAEMON_FILES.expected);
+  return supervised(p, place, {
+    name: `daemons-check${place.suffix}`,
+    where: `${DAEMONS_PROM} on ${place.host ?? "this machine"} (every 15 s)`,
+    config: expected,
+    cmd: () => ["bash", "-c", 'bash "$1" "$2" "$3"; sleep 15', "daemons-check", join(NODE_SET_LIVE, DAEMON_FILES.script), expected, DAEMONS_PROM],
   });
 }
 

@@ -40,7 +40,7 @@ import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
 import { LabError, run, say, secs, step, why } from "../base/proc";
 import { mustStayOnMachine } from "./reach";
-import { LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter, postfixExporter } from "./monitoring";
+import { daemonsCheck, LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter, postfixExporter } from "./monitoring";
 import { PORTS } from "../model/monitoring";
 import { mailDaemons, removeMailLeftovers } from "./mail";
 import { setMailSetAside } from "./mail-set-aside";
@@ -215,7 +215,7 @@ export function multiDaemons(f: MultiFacts): LabDaemon[] {
   // Monitoring (issue 21): every host's node exporter, then the monitor host's daemons.
   const monitor = with_("monitor")[0];
   if (monitor) {
-    for (const h of f.hosts) out.push(nodeExporter(f.ctx.paths, placeOf(f, h.name)));
+    for (const h of f.hosts) out.push(nodeExporter(f.ctx.paths, placeOf(f, h.name)), daemonsCheck(f.ctx.paths, placeOf(f, h.name)));
     out.push(...monitorDaemons(f.ctx.paths, placeOf(f, monitor.name)));
     // The mail host's queue, for the monitor host (after the apply, once Postfix runs).
     if (mail) out.push(postfixExporter(f.ctx.paths, placeOf(f, mail.name)));

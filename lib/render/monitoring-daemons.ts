@@ -28,7 +28,9 @@ export const DAEMONS_PROM = `${TEXTFILE_DIR}/globenet-daemons.prom`;
 /** How often the timer runs it (minutes); a check older than 5 of these fires DaemonCheckNotRunning. */
 export const DAEMONS_EVERY_MIN = 1;
 
-const LIVE = "/etc/prometheus/globenet-node";
+/** The node-exporter set's live root on a host. */
+export const NODE_SET_LIVE = "/etc/prometheus/globenet-node";
+const LIVE = NODE_SET_LIVE;
 
 /** The script's input: one line per daemon ("daemon comm user"). */
 export function renderExpectedDaemons(host: Pick<HostModel, "name" | "roles">, model: Model): string {

@@ -2,9 +2,9 @@
 # The daemons' process check of every host (docs/architecture.md, "Monitoring"; lib/render/monitoring-daemons.ts):
 # for each daemon the host's roles expect (one line of EXPECTED: daemon comm user, rendered from
 # the inventory), counts the processes of that name (the kernel's comm, as ps shows it) run by
-# that user, and writes for the node exporter's textfile collector whether one is there. The
-# user matters: a member's process named like a daemon (a member runs code on the web host) is
-# not the daemon. Run every minute by the node-exporter set's systemd timer (globenet-daemons.timer).
+# that user (or by root), and writes for the node exporter's textfile collector whether one is
+# there. The user matters: a member's process named like a daemon (a member runs code on the web
+# host) is not the daemon. Run every minute by the node-exporter set's systemd timer (globenet-daemons.timer).
 #
 #   daemons.sh EXPECTED OUT      OUT: the .prom file, replaced by a rename (never read half-written)
 set -uo pipefail
@@ -26,7 +26,9 @@ while read -r daemon comm user rest; do
   labels="daemon=\"$daemon\",process=\"$comm\",user=\"$user\""
   # A user that does not exist (the package is missing) runs nothing.
   if uid=$(id -u -- "$user" 2> /dev/null); then
-    n=$(awk -v u="$uid" -v c="$comm" '{ uid = $1; sub(/^[ \t]*[0-9]+[ \t]+/, ""); if (uid == u && $0 == c) n++ } END { print n + 0 }' <<< "$procs")
+    # Root's process of that name counts too: a member cannot run as root, and a daemon started
+    # by hand as root (or by a lab without Debian's units) does run.
+    n=$(awk -v u="$uid" -v c="$comm" '{ uid = $1; sub(/^[ \t]*[0-9]+[ \t]+/, ""); if ((uid == u || uid == 0) && $0 == c) n++ } END { print n + 0 }' <<< "$procs")
   else
     n=0
   fi
