@@ -12,6 +12,7 @@ import { defineConfig } from "vitest/config";
 export const SYSTEM = [
   "tests/adopt-engine.test.ts",
   "tests/adopt-legacy-host.test.ts",
+  "tests/adopt-secondary.test.ts",
   "tests/ci-apply-drift.test.ts",
   "tests/ci-gitlab.test.ts",
   "tests/db-remote.test.ts",

@@ -96,13 +96,13 @@ export function adoptionOf(r: { type: string; name: string; custom: boolean; pro
 }
 
 /**
- * The props an adopted resource is declared with: an apache2, bind-primary or php-fpm file set gets
+ * The props an adopted resource is declared with: an apache2, bind-primary, bind-secondary or php-fpm file set gets
  * `takeover`, the names it defines, so its update disables their hand-made definitions on the
  * host in the same checked reload (explicit: only adoption asks it; the preview shows it as an
  * update of "takeover"). Other resources: as they are.
  */
 export function adoptedProps(type: string, props: Props): Props {
-  if (type !== RESOURCE_TOKENS.fileSet || (props.kind !== "apache2" && props.kind !== "bind-primary" && props.kind !== "php-fpm")) return props;
+  if (type !== RESOURCE_TOKENS.fileSet || (props.kind !== "apache2" && props.kind !== "bind-primary" && props.kind !== "bind-secondary" && props.kind !== "php-fpm")) return props;
   const files = props.files && typeof props.files === "object" ? (props.files as Record<string, unknown>) : {};
   const texts = Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => typeof e[1] === "string"));
   return { ...props, takeover: takeoverNames(props.kind, texts) };

@@ -152,6 +152,22 @@ describe("the adoption guard", () => {
     expect(formatAdoption(v)).not.toContain("VPS a--same");
   });
 
+  it("says which secondary name servers it takes over, with the zones whose hand-made copies they keep serving; in English and French", () => {
+    const target = { name: "ns2", address: "198.51.100.53", port: 22, user: "root", hostKey: "k" };
+    const upd: PlanStep = { ...step("update", F, "ns2-bind"), old: { target, kind: "bind-secondary", files: {} }, new: { target, kind: "bind-secondary", files: {}, takeover: ["alpha.example", "beta.example"] } };
+    // The primary's takeover is an update too, but not a secondary's: nothing said of it here.
+    const primary: PlanStep = { ...step("update", F, "ns1-bind"), old: { target: { ...target, name: "ns1" }, kind: "bind-primary", files: {} }, new: { target: { ...target, name: "ns1" }, kind: "bind-primary", files: {}, takeover: ["alpha.example"] } };
+    const v = judgeAdoption({ stack: "lab", steps: [step("import", F, "ns2-bind"), upd, step("import", F, "ns1-bind"), primary] });
+    expect(v.ok).toBe(true);
+    expect(v.secondaryTakeovers).toEqual([{ host: "ns2", zones: ["alpha.example", "beta.example"] }]);
+    expect(formatAdoption(v)).toContain("\n  secondary  ns2: its hand-made copies of alpha.example, beta.example become Globenet's before its reload; it serves them until the first transfer signed with Globenet's key");
+    expect(formatAdoption(v, "fr")).toContain("\n  secondaire  ns2 : ses copies faites à la main de alpha.example, beta.example deviennent celles de Globenet avant son rechargement");
+    // Zones taken over before are not said again; a set without a takeover says nothing.
+    const again: PlanStep = { ...upd, old: { ...upd.old, takeover: ["alpha.example"] } };
+    expect(judgeAdoption({ stack: "lab", steps: [again] }).secondaryTakeovers).toEqual([{ host: "ns2", zones: ["beta.example"] }]);
+    expect(judgeAdoption({ stack: "lab", steps: [{ ...upd, new: { ...upd.new, takeover: [] } }] }).secondaryTakeovers).toEqual([]);
+  });
+
   it("reads what a step changes from its inputs when the engine gives no list (an update or a replacement after an import)", () => {
     const G = RESOURCE_TOKENS.guest;
     const old = { domain: "b--more", memoryMb: 256, diskPath: "/i/by-hand.qcow2", seed: { userData: "" } };

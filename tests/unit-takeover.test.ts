@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { MD_RELOAD_UNIT } from "../lib/render/md-reload";
 import { checkInputs } from "../provider/resources/file-set-inputs";
 import { adoptedProps } from "../provider/adopt-ids";
-import { BIND_TAKEOVER_MARK, carryServedSerials, fpmSections, parseApacheS, planFpmTakeover, planApacheTakeover, planBindTakeover, servedSerialOf, takeoverNames } from "../provider/resources/takeover";
+import { BIND_TAKEOVER_MARK, carryServedSerials, fpmSections, parseApacheS, planFpmTakeover, planApacheTakeover, planBindTakeover, planSecondaryCopies, servedSerialOf, takeoverNames } from "../provider/resources/takeover";
 import { parseNamedConf } from "../lib/import/bind-config";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
@@ -29,8 +29,8 @@ describe("planBindTakeover: which hand-made zone statements go, and where their 
     const p = planBindTakeover({ "/etc/bind/named.conf.local": LOCAL, "/etc/bind/named.conf.options": OPTIONS }, ["alice.example", "bob.example"]);
     expect(p.problems).toEqual([]);
     expect(p.zones).toEqual([
-      { name: "alice.example", where: "/etc/bind/named.conf.local:2", keyDirectory: "/var/cache/bind" },
-      { name: "bob.example", where: "/etc/bind/named.conf.local:7", keyDirectory: "/var/cache/bind/keys" },
+      { name: "alice.example", where: "/etc/bind/named.conf.local:2", keyDirectory: "/var/cache/bind", type: "primary", file: "/etc/bind/db.alice.example", format: "text" },
+      { name: "bob.example", where: "/etc/bind/named.conf.local:7", keyDirectory: "/var/cache/bind/keys", type: "primary", file: "/var/lib/bind/db.bob.example", format: "text" },
     ]);
     const edited = p.edits["/etc/bind/named.conf.local"] as string;
     expect(Object.keys(p.edits)).toEqual(["/etc/bind/named.conf.local"]);
@@ -128,9 +128,55 @@ describe("serials and names of a takeover", () => {
     expect(adoptedProps(RESOURCE_TOKENS.fileSet, props)).toEqual({ ...props, takeover: ["a.example"] });
     expect(adoptedProps(RESOURCE_TOKENS.fileSet, { kind: "www", files: {} })).toEqual({ kind: "www", files: {} });
     const target = { name: "h", address: "127.0.0.1", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" };
-    expect(checkInputs({ target, kind: "www", files: {}, takeover: ["a.example"] }).failures).toEqual([{ property: "takeover", reason: "only for kinds apache2, bind-primary and php-fpm, not www" }]);
+    expect(checkInputs({ target, kind: "www", files: {}, takeover: ["a.example"] }).failures).toEqual([{ property: "takeover", reason: "only for kinds apache2, bind-primary, bind-secondary and php-fpm, not www" }]);
     expect(checkInputs({ target, kind: "apache2", files: {}, takeover: ["a.example; rm -rf /"] }).failures).toEqual([{ property: "takeover[0]", reason: 'not a lowercase zone or site name: "a.example; rm -rf /"' }]);
     expect(checkInputs({ target, kind: "apache2", files: {}, takeover: ["b.example", "a.example"] }).inputs?.takeover).toEqual(["a.example", "b.example"]);
+  });
+});
+
+const SECONDARY = `// the partner's secondary, by hand
+key "legacy-xfer" { algorithm hmac-sha256; secret "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="; };
+zone "alpha.example" {
+    type slave;
+    masters { 198.51.100.231 key "legacy-xfer"; };
+    file "db.alpha.example";
+};
+zone "beta.example" { type secondary; primaries { 198.51.100.231; }; file "/var/lib/bind/beta.txt"; masterfile-format text; };
+zone "gamma.example" { type slave; masters { 198.51.100.231; }; };
+zone "kept.example" { type slave; masters { 192.0.2.99; }; file "kept"; };
+`;
+
+describe("a hand-made secondary's takeover: its zone statements go, its copies become Globenet's", () => {
+  it("the names a secondary's set takes over are the zone statements of its named.conf.globenet", () => {
+    const conf = 'include "/etc/bind/globenet-transfer.key";\n// zones/a.example.yaml\nzone "a.example" {\n    type secondary;\n    primaries { 192.0.2.53 key "globenet-transfer"; };\n    file "/var/cache/bind/globenet/a.example.zone";\n};\nzone "B.example." { type secondary; };\n';
+    expect(takeoverNames("bind-secondary", { "named.conf.globenet": conf })).toEqual(["a.example", "b.example"]);
+    // Zone files in a secondary's set are not its names (it has none): only its statements count.
+    expect(takeoverNames("bind-secondary", { "named.conf.globenet": "", "zones/c.example.zone": "" })).toEqual([]);
+    expect(adoptedProps(RESOURCE_TOKENS.fileSet, { kind: "bind-secondary", files: { "named.conf.globenet": conf } })).toMatchObject({ takeover: ["a.example", "b.example"] });
+  });
+
+  it("each statement's type, its file made absolute under the options' directory, and its format (raw, a secondary's default, unless said)", () => {
+    const p = planBindTakeover({ "/etc/bind/named.conf.local": SECONDARY, "/etc/bind/named.conf.options": OPTIONS }, ["alpha.example", "beta.example", "gamma.example"]);
+    expect(p.problems).toEqual([]);
+    expect(p.zones.map(({ name, type, file, format }) => ({ name, type, file, format }))).toEqual([
+      { name: "alpha.example", type: "secondary", file: "/var/cache/bind/db.alpha.example", format: "raw" },
+      { name: "beta.example", type: "secondary", file: "/var/lib/bind/beta.txt", format: "text" },
+      { name: "gamma.example", type: "secondary", file: undefined, format: "raw" },
+    ]);
+    // The hand-made key statement and the zone not taken over stay.
+    expect(parseNamedConf(p.edits["/etc/bind/named.conf.local"] as string).map((s) => s.words.join(" "))).toEqual(["key legacy-xfer", "zone kept.example"]);
+  });
+
+  it("copies what has a file; a zone kept in memory only, or a path the script would not take, is refused naming file and line", () => {
+    const p = planBindTakeover({ "/etc/bind/named.conf.local": SECONDARY, "/etc/bind/named.conf.options": OPTIONS }, ["alpha.example", "beta.example", "gamma.example"]);
+    const c = planSecondaryCopies(p.zones);
+    expect(c.copies).toEqual([
+      { zone: "alpha.example", from: "/var/cache/bind/db.alpha.example", format: "raw" },
+      { zone: "beta.example", from: "/var/lib/bind/beta.txt", format: "text" },
+    ]);
+    expect(c.problems).toEqual(['/etc/bind/named.conf.local:9: the hand-made zone gamma.example has no file, so its copy exists in memory only and the takeover could not keep serving it: add a file "…" line to it by hand, rndc reconfig, wait for its transfer, then adopt again']);
+    const odd = planSecondaryCopies([{ name: "d.example", where: "/etc/bind/named.conf.local:3", keyDirectory: "/var/cache/bind", type: "secondary", file: "/var/cache/bind/d $(x)", format: "raw" }]);
+    expect(odd.problems).toEqual(['/etc/bind/named.conf.local:3: the hand-made zone d.example\'s file "/var/cache/bind/d $(x)" is not a plain absolute path the takeover copies from: rename it by hand, then adopt again']);
   });
 });
 
@@ -143,7 +189,14 @@ describe("the apply script refuses takeover steps shaped to leave their place, b
     ["apache2", "disable-site=../../apache2.conf", "not a sites-enabled entry: ../../apache2.conf"],
     ["bind-primary", "keys=bob.example:/tmp/$(touch x)", "not a key directory: /tmp/$(touch x)"],
     ["bind-primary", "keys=../../etc:/var/cache/bind", "not a zone name: ../../etc"],
-    ["apache2", "conf=/etc/bind/named.conf.local", "conf is for bind-primary sets"],
+    ["apache2", "conf=/etc/bind/named.conf.local", "conf is for bind sets"],
+    ["bind-primary", "copy=a.example:raw:/var/cache/bind/db.a", "copy is for bind-secondary sets"],
+    ["bind-secondary", "keys=a.example:/var/cache/bind", "keys is for bind-primary sets"],
+    ["bind-secondary", "copy=../x:raw:/var/cache/bind/db.a", "not a zone name: ../x"],
+    ["bind-secondary", "copy=a.example:map:/var/cache/bind/db.a", "not a zone file format: map"],
+    ["bind-secondary", "copy=a.example:raw:db.a", "not an absolute zone file path: db.a"],
+    ["bind-secondary", "copy=a.example:raw:/var/cache/bind/../../etc/shadow", "not a zone file path: /var/cache/bind/../../etc/shadow"],
+    ["bind-secondary", "copy=a.example:raw:/tmp/$(touch x)", "not a zone file path: /tmp/$(touch x)"],
     ["bind-primary", "rm -rf /", "unknown takeover step: rm -rf /"],
     ["apache2", "disable-pool=alice.conf", "disable-pool is for php-fpm sets"],
   ])("%s %s", (kind, step, message) => {

@@ -36,6 +36,22 @@ export interface AdoptionVerdict {
   restarts: MpmSwitch[];
   /** VPS the adoption's update stops and starts (what git changes needs it), with those properties: said, not refused. */
   guestRestarts: { name: string; keys: string[] }[];
+  /**
+   * Secondary name servers whose hand-made zones the adoption takes over, with those zones: said,
+   * not refused (their hand-made copies keep being served until the first signed transfer).
+   */
+  secondaryTakeovers: { host: string; zones: string[] }[];
+}
+
+const stringsOf = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
+/** A bind-secondary set's update that takes over zones: its host and the zones not taken over before. */
+function secondaryTakeover(s: Plan["steps"][number], diffs: readonly string[]): { host: string; zones: string[] } | undefined {
+  if (s.type !== RESOURCE_TOKENS.fileSet || s.new?.kind !== "bind-secondary" || !diffs.includes("takeover")) return undefined;
+  const before = new Set(stringsOf(s.old?.takeover));
+  const zones = stringsOf(s.new?.takeover).filter((z) => !before.has(z));
+  const target = s.new?.target && typeof s.new.target === "object" ? (s.new.target as Record<string, unknown>) : {};
+  return zones.length ? { host: typeof target.name === "string" ? target.name : s.name, zones } : undefined;
 }
 
 function refusal(op: string, type: string, name: string, diffs: string[]): Bilingual {
@@ -62,6 +78,7 @@ export function judgeAdoption(plan: Plan, allowances: readonly string[] = []): A
   const updated: string[] = [];
   const created: string[] = [];
   const guestRestarts: AdoptionVerdict["guestRestarts"] = [];
+  const secondaryTakeovers: AdoptionVerdict["secondaryTakeovers"] = [];
   // A replacement is announced in several steps (its "delete original" without diffs): one refusal per resource, with every step's diffs.
   const refusedSteps = new Map<string, { step: (typeof plan.steps)[number]; diffs: Set<string> }>();
   for (const s of plan.steps) {
@@ -76,12 +93,14 @@ export function judgeAdoption(plan: Plan, allowances: readonly string[] = []): A
       updated.push(`${s.type} ${s.name}${diffs.length ? `: ${diffs.join(", ")}` : ""}`);
       const keys = s.type === RESOURCE_TOKENS.guest ? diffs.filter((d) => RESTARTING_KEYS.includes(d)) : [];
       if (keys.length) guestRestarts.push({ name: s.name, keys });
+      const secondary = secondaryTakeover(s, diffs);
+      if (secondary) secondaryTakeovers.push(secondary);
     }
     else if (s.op === "create" && PROVIDER_TYPES.has(s.type)) created.push(s.name);
   }
   for (const { step: s, diffs } of refusedSteps.values()) refused.push({ urn: s.urn, type: s.type, name: s.name, op: s.op, message: refusal(s.op, s.type, s.name, [...diffs].sort()) });
   const restarts = mpmSwitches(plan, allowances);
-  return { ok: refused.length === 0 && restarts.every((r) => r.allowedBy), refused, imported, updated, created, restarts, guestRestarts };
+  return { ok: refused.length === 0 && restarts.every((r) => r.allowedBy), refused, imported, updated, created, restarts, guestRestarts, secondaryTakeovers };
 }
 
 
@@ -111,6 +130,16 @@ export function formatAdoption(v: AdoptionVerdict, lang: Lang = "en"): string {
         fr
           ? `  redémarrage  VPS ${g.name} : sa mise à jour l'arrête puis le redémarre pour appliquer ${g.keys.join(", ")} (faites dire aux données ce qui tourne pour l'adopter sans redémarrage, et changez-le plus tard à une heure creuse)`
           : `  restart  VPS ${g.name}: its update stops and starts it to apply ${g.keys.join(", ")} (make the data say what runs to adopt it without a restart, and change it later at a quiet hour)`,
+      );
+    }
+  }
+  // A secondary taken over keeps answering: said, so a volunteer knows what to watch (dig @<host> <zone> SOA).
+  if (v.ok) {
+    for (const t of v.secondaryTakeovers) {
+      lines.push(
+        fr
+          ? `  secondaire  ${t.host} : ses copies faites à la main de ${t.zones.join(", ")} deviennent celles de Globenet avant son rechargement ; il les sert jusqu'au premier transfert signé avec la clé de Globenet, qui apporte le nouveau numéro de série du primaire (son ancienne clé et ses transferts par adresse ne servent plus)`
+          : `  secondary  ${t.host}: its hand-made copies of ${t.zones.join(", ")} become Globenet's before its reload; it serves them until the first transfer signed with Globenet's key brings the primary's new serial (its old key and transfers by address are no longer used)`,
       );
     }
   }

@@ -226,7 +226,7 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
   // takeover (adoption)
   const takeover = news.takeover ?? undefined;
   if (known(takeover) && takeover !== undefined) {
-    if (kind !== "apache2" && kind !== "bind-primary" && kind !== "php-fpm") fail("takeover", `only for kinds apache2, bind-primary and php-fpm, not ${String(kind)}`);
+    if (kind !== "apache2" && kind !== "bind-primary" && kind !== "bind-secondary" && kind !== "php-fpm") fail("takeover", `only for kinds apache2, bind-primary, bind-secondary and php-fpm, not ${String(kind)}`);
     else if (!Array.isArray(takeover)) fail("takeover", "must be a list of zone, site or pool names");
     else takeover.forEach((n, i) => {
       if (known(n) && (typeof n !== "string" || !TAKEOVER_NAME.test(n))) fail(`takeover[${i}]`, `not a lowercase zone or site name: ${JSON.stringify(n)}`);

@@ -6,7 +6,7 @@ import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
-import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, servedSerialOf, type TakeoverKind } from "./takeover";
+import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
 
 export type { FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
 export { liveRoot } from "./file-set-inputs";
@@ -126,7 +126,7 @@ async function readHand(where: Where, names: string[]): Promise<{ confs: Record<
 
 /** What is hand-made among `names` on the host, as takeover steps; undefined when nothing is (the set alone defines them). */
 async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps | undefined> {
-  if (names.length === 0 || (where.kind !== "apache2" && where.kind !== "bind-primary" && where.kind !== "php-fpm")) return undefined;
+  if (names.length === 0 || (where.kind !== "apache2" && where.kind !== "bind-primary" && where.kind !== "bind-secondary" && where.kind !== "php-fpm")) return undefined;
   const kind = where.kind as TakeoverKind;
   const hand = await readHand(where, names);
   const fail = (problems: string[]) => {
@@ -147,6 +147,13 @@ async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps |
   const plan = planBindTakeover(hand.confs, names);
   if (plan.problems.length > 0) fail(plan.problems);
   if (plan.zones.length === 0) return undefined;
+  if (kind === "bind-secondary") {
+    // No keys, no serials of its own: the primary's takeover carries them. The hand-made copies
+    // become Globenet's before the reload, so the secondary answers throughout.
+    const copies = planSecondaryCopies(plan.zones);
+    if (copies.problems.length > 0) fail(copies.problems);
+    return { args: [...Object.keys(plan.edits).map((p) => `conf=${p}`), ...copies.copies.map((c) => `copy=${c.zone}:${c.format}:${c.from}`)], files: plan.edits, served: {} };
+  }
   const served: Record<string, number> = {};
   for (const z of plan.zones) {
     const s = servedSerialOf(hand.serials[z.name] ?? "");

@@ -22,16 +22,22 @@ import { nextSerial, serialAfter, todaySerial } from "./file-set-serials";
  * This module decides what to disable from what the host shows; provider/scripts/file-set/file-set.sh does it.
  */
 
-export type TakeoverKind = "apache2" | "bind-primary" | "php-fpm";
+export type TakeoverKind = "apache2" | "bind-primary" | "bind-secondary" | "php-fpm";
 
 /** A zone or site name as a takeover names it: lowercase DNS name characters only. */
 export const TAKEOVER_NAME = /^(?=.{1,253}$)[a-z0-9_*]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 
-/** The names a set takes over: its zones (bind-primary), or every ServerName and ServerAlias of its vhosts (apache2). */
+/**
+ * The names a set takes over: its zones (bind-primary: its zone files; bind-secondary: the zone
+ * statements of its named.conf.globenet), its pools (php-fpm), or every ServerName and
+ * ServerAlias of its vhosts (apache2).
+ */
 export function takeoverNames(kind: TakeoverKind, files: Record<string, string>): string[] {
   const names = new Set<string>();
   for (const [path, content] of Object.entries(files)) {
-    if (kind === "bind-primary") {
+    if (kind === "bind-secondary") {
+      if (path === "named.conf.globenet") for (const s of parseNamedConfStatements(content)) if (s.words[0] === "zone" && s.words[1]) names.add(zoneName(s.words[1]));
+    } else if (kind === "bind-primary") {
       const m = /^zones\/(.+)\.zone$/.exec(path);
       if (m) names.add((m[1] as string).toLowerCase());
     } else if (kind === "php-fpm") {
@@ -52,6 +58,12 @@ export interface BindTakeoverZone {
   where: string;
   /** Where BIND keeps this zone's DNSSEC keys on the host (key-directory, else the options' directory). */
   keyDirectory: string;
+  /** The statement's type, said the new way (primary, secondary, …). */
+  type: string;
+  /** The zone's file on the host, absolute (relative names are under the options' directory); none for a zone kept in memory only. */
+  file?: string;
+  /** The file's format: masterfile-format, else BIND's default for the type (raw for a secondary's copy, text otherwise). */
+  format: "text" | "raw";
 }
 
 export interface BindTakeoverPlan {
@@ -64,6 +76,8 @@ export interface BindTakeoverPlan {
 
 const zoneName = (w: string | undefined) => (w ?? "").toLowerCase().replace(/(.)\.$/, "$1");
 const valueOf = (block: readonly NamedConfStatement[] | undefined, key: string) => block?.find((s) => s.words[0] === key)?.words[1];
+/** The old names of zone types (named.conf still accepts them). */
+const ZONE_TYPES: Record<string, string> = { master: "primary", slave: "secondary" };
 const lineAt = (text: string, offset: number) => text.slice(0, offset).split("\n").length;
 
 /**
@@ -102,7 +116,10 @@ export function planBindTakeover(files: Record<string, string>, names: readonly 
       }
       for (let l = first; l <= last; l++) off.add(l);
       const keyDir = valueOf(s.block, "key-directory") ?? globalKeys;
-      zones.push({ name, where, keyDirectory: keyDir ? abs(keyDir) : directory });
+      const type = ZONE_TYPES[(valueOf(s.block, "type") ?? "").toLowerCase()] ?? (valueOf(s.block, "type") ?? "").toLowerCase();
+      const file = valueOf(s.block, "file");
+      const fmt = (valueOf(s.block, "masterfile-format") ?? valueOf(options, "masterfile-format") ?? (type === "secondary" ? "raw" : "text")).toLowerCase();
+      zones.push({ name, where, keyDirectory: keyDir ? abs(keyDir) : directory, type, ...(file ? { file: abs(file) } : {}), format: fmt === "raw" ? "raw" : "text" });
     }
     if (off.size > 0) edits[path] = lines.map((l, i) => (off.has(i + 1) ? `${BIND_TAKEOVER_MARK}${l}` : l)).join("\n");
   }
@@ -113,6 +130,36 @@ export function planBindTakeover(files: Record<string, string>, names: readonly 
     seen.set(z.name, z.where);
   }
   return { edits, zones, problems };
+}
+
+/** A path the apply script takes as an argument: absolute, plain characters, no `..`. */
+const PLAIN_PATH = /^\/(?!.*\/\.\.(\/|$))[A-Za-z0-9/._+-]+$/;
+
+export interface SecondaryCopy {
+  zone: string;
+  /** The hand-made zone's file (absolute) and its format. */
+  from: string;
+  format: "text" | "raw";
+}
+
+/**
+ * A secondary's takeover keeps answering: each hand-made zone's copy (the file named wrote from
+ * its last transfer, or a primary's file on a host that served the zone itself) becomes
+ * Globenet's copy of that zone before the reload, so the secondary serves it from the first
+ * second and the signed transfer only brings what is newer. A zone kept in memory only (no
+ * `file`) has nothing to copy: it would stop answering until its first transfer, so it is
+ * refused (give it a file by hand, let it transfer, adopt again); so is a file path the script
+ * would not take.
+ */
+export function planSecondaryCopies(zones: readonly BindTakeoverZone[]): { copies: SecondaryCopy[]; problems: string[] } {
+  const copies: SecondaryCopy[] = [];
+  const problems: string[] = [];
+  for (const z of zones) {
+    if (!z.file) problems.push(`${z.where}: the hand-made zone ${z.name} has no file, so its copy exists in memory only and the takeover could not keep serving it: add a file "…" line to it by hand, rndc reconfig, wait for its transfer, then adopt again`);
+    else if (!PLAIN_PATH.test(z.file)) problems.push(`${z.where}: the hand-made zone ${z.name}'s file ${JSON.stringify(z.file)} is not a plain absolute path the takeover copies from: rename it by hand, then adopt again`);
+    else copies.push({ zone: z.name, from: z.file, format: z.format });
+  }
+  return { copies, problems };
 }
 
 /** One virtual host of `apache2ctl -S`: a name it answers and the file and line defining it. */

@@ -16,7 +16,9 @@
 # apply takes, after GEN and the units, the takeover steps of an adoption (provider/resources/takeover.ts):
 #   disable-site=ENTRY   apache2: move /etc/apache2/sites-enabled/ENTRY to the backup folder
 #   conf=PATH            bind: replace /etc/bind/named.conf* PATH by the tar's .takeover/<its name>
-#   keys=ZONE:DIR        bind: copy ZONE's DNSSEC key files from DIR into Globenet's key directory
+#   keys=ZONE:DIR        bind-primary: copy ZONE's DNSSEC key files from DIR into Globenet's key directory
+#   copy=ZONE:FMT:FILE   bind-secondary: the hand-made copy FILE (format text or raw) of ZONE becomes
+#                        Globenet's copy of it (named-compilezone as bind), then a refresh asks the primary
 #   disable-pool=FILE    php-fpm: move /etc/php/VER/fpm/pool.d/FILE (a hand-made pool of a Globenet name) to the backup folder
 # all done between the swap and the one reload, after the whole configuration is checked.
 #
@@ -931,7 +933,7 @@ unpack_stage() {
 }
 
 # ─── takeover (adoption) ───────────────────────────────────────────────────────────────────────
-takeover_sites=() takeover_confs=() takeover_keys=() takeover_pools=() takeover_backup=""
+takeover_sites=() takeover_confs=() takeover_keys=() takeover_pools=() takeover_copies=() takeover_backup=""
 parse_takeover() {
   shift 7
   local a v
@@ -943,7 +945,7 @@ parse_takeover() {
         case "$v" in ''|.*|*[!A-Za-z0-9._-]*) say "not a sites-enabled entry: $v"; exit 2 ;; esac
         takeover_sites+=("$v") ;;
       conf=*)
-        [ "$kind" = bind-primary ] || { say "conf is for bind-primary sets"; exit 2; }
+        [ "$k" = bind ] || { say "conf is for bind sets"; exit 2; }
         case "$v" in /etc/bind/named.conf|/etc/bind/named.conf.*) ;; *) say "not a named.conf file of /etc/bind: $v"; exit 2 ;; esac
         case "${v#/etc/bind/}" in *[!A-Za-z0-9._-]*|*..*) say "not a named.conf file of /etc/bind: $v"; exit 2 ;; esac
         takeover_confs+=("$v") ;;
@@ -958,11 +960,19 @@ parse_takeover() {
         case "${v%%:*}" in ''|.*|*[!a-z0-9._-]*) say "not a zone name: ${v%%:*}"; exit 2 ;; esac
         case "${v#*:}" in *[!A-Za-z0-9/._-]*|*/../*|*/..) say "not a key directory: ${v#*:}"; exit 2 ;; esac
         takeover_keys+=("$v") ;;
+      copy=*)
+        [ "$kind" = bind-secondary ] || { say "copy is for bind-secondary sets"; exit 2; }
+        case "${v%%:*}" in ''|.*|*[!a-z0-9._-]*) say "not a zone name: ${v%%:*}"; exit 2 ;; esac
+        v=${v#*:}
+        case "${v%%:*}" in text|raw) ;; *) say "not a zone file format: ${v%%:*}"; exit 2 ;; esac
+        case "${v#*:}" in /*) ;; *) say "not an absolute zone file path: ${v#*:}"; exit 2 ;; esac
+        case "${v#*:}" in *[!A-Za-z0-9/._+-]*|*/../*|*/..) say "not a zone file path: ${v#*:}"; exit 2 ;; esac
+        takeover_copies+=("${a#copy=}") ;;
       *) say "unknown takeover step: $a"; exit 2 ;;
     esac
   done
 }
-takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ] || [ "${#takeover_pools[@]}" -gt 0 ]; }
+takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ] || [ "${#takeover_pools[@]}" -gt 0 ] || [ "${#takeover_copies[@]}" -gt 0 ]; }
 
 # The edited named.conf files come in the tar under .takeover/: out of the stage before the check.
 take_takeover_files() {
@@ -1036,6 +1046,47 @@ takeover_keys_copy() {
   done
 }
 
+# Before the swap, once the configuration as it will be is checked: each taken-over secondary
+# zone's hand-made copy compiled as Globenet's copy of it, beside where it goes. By bind (named
+# wrote the original, and root never acts on a path bind may rename); never over a copy already
+# there. named-compilezone reads the journal too (-j: what the last transfers added) and writes
+# the raw format named reads for a secondary; it loads the zone as named does, so a damaged copy
+# stops the apply before anything changes (the secondary would otherwise lose the zone until its
+# transfer).
+takeover_stage_copies() {
+  local c zone fmt from to
+  bind_dir 0755 /var/cache/bind/globenet || return
+  for c in "${takeover_copies[@]}"; do
+    zone=${c%%:*} c=${c#*:}
+    fmt=${c%%:*} from=${c#*:}
+    to=/var/cache/bind/globenet/$zone.zone
+    # shellcheck disable=SC2016 # expanded by the inner shell, run as bind
+    as_bind bash -c 'set -euo pipefail
+      if [ -e "$4" ] || [ -L "$4" ]; then printf "takeover: Globenet already has a copy of %s (%s): kept\n" "$1" "$4" >&2; exit 0; fi
+      if [ ! -f "$3" ]; then printf "takeover: the hand-made secondary of %s has no copy yet (%s): it answers once its first transfer is done\n" "$1" "$3" >&2; exit 0; fi
+      named-compilezone -q -j -i none -k ignore -n ignore -f "$2" -F raw -o "$4.globenet-new" -- "$1" "$3"' globenet "$zone" "$fmt" "$from" "$to" ||
+      { say "the hand-made secondary copy of $zone ($from) does not load: nothing was changed"; return 1; }
+  done
+}
+# After the swap: the staged copies put in place (by bind, a rename in its own folder), before the reload.
+takeover_place_copies() {
+  local c zone
+  for c in "${takeover_copies[@]}"; do
+    zone=${c%%:*}
+    # shellcheck disable=SC2016 # expanded by the inner shell, run as bind
+    as_bind bash -c 'set -euo pipefail
+      if [ -f "$2.globenet-new" ] && [ ! -L "$2.globenet-new" ]; then
+        mv -T -- "$2.globenet-new" "$2"
+        printf "takeover: the hand-made copy of %s is Globenet'"'"'s copy now (%s): served until a signed transfer brings a newer one\n" "$1" "$2" >&2
+      fi' globenet "$zone" "/var/cache/bind/globenet/$zone.zone" || { say "could not put the copy of $zone in place"; return 1; }
+  done
+}
+# After the reload: each taken-over secondary zone asks the primary at once (signed), rather than at its SOA refresh.
+takeover_refresh_zones() {
+  local c
+  for c in "${takeover_copies[@]}"; do as_bind rndc refresh "${c%%:*}" >&2 || say "rndc refresh ${c%%:*} failed (the zone refreshes at its SOA timer)"; done
+}
+
 do_takeover_read() {
   shift 7
   local f n
@@ -1044,7 +1095,7 @@ do_takeover_read() {
       printf 'apache-S\0-\0'
       { apache2ctl -S 2>&1 || true; } | base64 -w0
       printf '\0' ;;
-    bind-primary)
+    bind-primary|bind-secondary)
       for f in /etc/bind/named.conf /etc/bind/named.conf.*; do
         if [ -f "$f" ] && [ ! -L "$f" ]; then printf 'conf\0%s\0' "$f"; base64 -w0 < "$f"; printf '\0'; fi
       done
@@ -1059,7 +1110,7 @@ do_takeover_read() {
       for f in "$(fpm_conf)" /etc/php/"$ver"/fpm/pool.d/*.conf; do
         if [ -f "$f" ] && [ ! -L "$f" ]; then printf 'conf\0%s\0' "$f"; base64 -w0 < "$f"; printf '\0'; fi
       done ;;
-    *) say "takeover-read is for apache2, bind-primary and php-fpm sets"; exit 2 ;;
+    *) say "takeover-read is for apache2, bind and php-fpm sets"; exit 2 ;;
   esac
 }
 
@@ -1080,6 +1131,7 @@ do_apply() {
   local out rc=0
   out=$("check_$k" 2>&1) || rc=$?
   if [ $rc -eq 0 ] && [ "${#takeover_confs[@]}" -gt 0 ]; then out+=$(check_bind_whole 2>&1) || rc=$?; fi
+  if [ $rc -eq 0 ] && [ "${#takeover_copies[@]}" -gt 0 ]; then out+=$(takeover_stage_copies 2>&1) || rc=$?; fi
   if [ $rc -ne 0 ]; then
     printf '%s\n' "$out" | show >&2
     exit 3
@@ -1104,7 +1156,9 @@ do_apply() {
   takeover_disable
   "wire_$k"
   if [ "${#takeover_keys[@]}" -gt 0 ]; then takeover_keys_copy; fi
+  if [ "${#takeover_copies[@]}" -gt 0 ]; then takeover_place_copies; fi
   "reload_$k"
+  if [ "${#takeover_copies[@]}" -gt 0 ]; then takeover_refresh_zones; fi
 
   # Keep the live generation and the previous one; drop older ones and stale staging dirs.
   local d
