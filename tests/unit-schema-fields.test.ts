@@ -68,7 +68,7 @@ const FULL: Record<DataKind, unknown> = {
     dnssec: { algorithm: 13, zsk_lifetime: "90d", dnskey_ttl: "1h", max_zone_ttl: "1w", zone_propagation_delay: "5m", parent_ds_ttl: "1d", parent_propagation_delay: "1h", retire_safety: "1h", publish_safety: "1h" },
     backup: { state: { host: "web1", path: "/var/backups/globenet-state" } },
     checks: { ptr: "warn" },
-    monitoring: { gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra" } },
+    monitoring: { gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra" }, mail: { to: "benevoles@globenet.example", from: "alertes@globenet.example", smarthost: "mail.globenet.example:25", require_tls: true } },
     shards: { front: { hosts: ["web1"] }, vms: { hosts: ["hv1", "hv2"] } },
     hosts: {
       web1: { roles: ["web", "db"], fqdn: "web1.globenet.example", address: "203.0.113.11", ipv4: "203.0.113.11", ipv6: "2001:db8:42::11", ssh: { user: "deploy", port: 22, host_key: KEY }, sshd: { dropin_dir: "/etc/ssh/sshd_config.d", pid_file: "/run/sshd.pid" }, home_quota: "warn" },
