@@ -41,11 +41,13 @@ export const SYSTEM = [
   "tests/provider-file-set.test.ts",
   "tests/provider-alert-bridge.test.ts",
   "tests/provider-guest.test.ts",
+  "tests/provider-quota.test.ts",
   "tests/provider-sftp.test.ts",
   "tests/provider-ssh.test.ts",
   "tests/render-web-systemd.test.ts",
   "tests/shards-engine.test.ts",
   "tests/state-postgres.test.ts",
+  "tests/status-slow-queries.test.ts",
   "tests/tier2-rendered.test.ts",
   "tests/tools.test.ts",
 ];
