@@ -58,6 +58,8 @@ describe.skipIf(!ok)("npm run status -- slow-queries over SSH against a real Mar
   beforeAll(async () => {
     if (existsSync(SOCKET)) throw new Error(`${SOCKET} exists: a MariaDB (or the lab) runs here; stop it first`);
     sshd = await startSshd();
+    // The provider's key for the ServerSettings resource below (the command gets it per call too).
+    process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
     db = await startMariaDB();
     mkdirSync(dirname(SOCKET), { recursive: true });
     symlinkSync(db.socket, SOCKET);
