@@ -66,6 +66,7 @@ export class Member extends pulumi.ComponentResource {
           sites: args.sites.map((s) => s.host),
           archiveDir: args.archiveDir,
           diskQuotaMb: m.diskQuotaMb,
+          inodeQuota: m.inodeQuota,
           homeQuota: args.homeQuota.get(m.webHost) ?? "required",
           sshd: sshdOf(args.sshd, m.webHost),
           contact: args.contact,

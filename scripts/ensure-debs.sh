@@ -49,6 +49,7 @@ PACKAGES=(
   passwd                 # useradd/userdel (checkFpm creates temporary pool users)
   sudo                   # lab: the provider runs `sudo -n` as the lab's deploy user
   cron                   # a suspended member's crontab is set aside (provider Account; tests/provider-account.test.ts)
+  quota                  # setquota/quotaon: members' disk and inode quotas on the web host's homes (provider Account, account/quota.sh); tests/provider-quota.test.ts
   postgresql             # PostgreSQL 15: the shared state's backend in tests and `lab --state postgres` (started by hand)
   ebtables               # libvirt's network filters (the bridged guests' globenet-clean-traffic; every hypervisor needs it), tests/guest-nwfilter.test.ts
   tcpdump                # tests/guest-nwfilter.test.ts captures what reaches the guest's gateway

@@ -64,7 +64,7 @@ describe("describeFileChange: members", () => {
     ["a new SFTP password", edit(MEMBER, "status: active\n", 'status: active\naccess: sftp\nsftp_password_hash: "$y$j9T$RlYz6AzpzgzsXCBYMBEar/$umQKrp1pplpPA07J0feIaWfaRv4zckuQGNhscfRkgwC"\n'), edit(MEMBER, "status: active\n", 'status: active\naccess: sftp\nsftp_password_hash: "$y$j9T$1pVosPlKhTHM2NqSy/daa.$xn6Bk5oSl54zJ5y.I80DB3gmsKp7ODXHHZ1VRU7I387"\n'), ["SFTP password changed (hash …VRU7I387)"]],
     ["back to ssh", edit(MEMBER, "status: active\n", 'status: active\naccess: sftp\nsftp_password_hash: "$y$j9T$RlYz6AzpzgzsXCBYMBEar/$umQKrp1pplpPA07J0feIaWfaRv4zckuQGNhscfRkgwC"\n'), MEMBER, ["access sftp → ssh", "SFTP password removed"]],
     ["SSH key swapped", MEMBER, edit(MEMBER, KEY, KEY2), ["SSH key tresorier@desktop added", "SSH key bureau@laptop removed"]],
-    ["quota and web host", MEMBER, `${MEMBER}disk_quota_mb: 2048\nweb_host: web2\n`, ["web host default → web2", "disk quota 1024 → 2048 MB"]],
+    ["quota and web host", MEMBER, `${MEMBER}disk_quota_mb: 2048\nweb_host: web2\n`, ["web host default → web2", "disk quota default → 2048 MB"]],
     ["contact", MEMBER, edit(MEMBER, "  email: bureau@velo-libre.example\n", "  email: contact@velo-libre.example\n  backup_email: pres@velo-libre.example\n"), ["contact email bureau@velo-libre.example → contact@velo-libre.example", "backup email unset → pres@velo-libre.example"]],
     ["comment only", MEMBER, `# WordPress site\n${MEMBER}`, ["no change in meaning (comments or layout only)"]],
     ["default written out", MEMBER, edit(MEMBER, '    php: "8.2"\n', '    php: "8.2"\n    tls: acme\n'), ["no change in meaning (comments or layout only)"]],

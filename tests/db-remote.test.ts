@@ -129,7 +129,7 @@ describe.skipIf(!ok)("a member's database on its own host, reached from the web 
         sshKeys: [KEY_VELO],
         sites: [who.site],
         archiveDir,
-        diskQuotaMb: 100, homeQuota: "warn",
+        diskQuotaMb: 100, inodeQuota: 10_000, homeQuota: "warn",
         sshd: { dropinDir: webSshd.dropinDir, pidFile: webSshd.pidFile },
         contact: "hostmaster@globenet.example",
       };

@@ -323,7 +323,7 @@ describe.skipIf(!ok)("the lab, end to end: npm run lab on a data tree, then merg
     expect((after.homeInodes ?? 0) - (velo.homeInodes ?? 0)).toBeGreaterThanOrEqual(2);
     const table = await cli(["status", "usage", "--root", root]);
     // The lab's homes have no kernel quota (home_quota: warn; docs/architecture.md, "Disk quotas"): said, not a silent limit.
-    expect(table.stdout).toMatch(new RegExp(`^${VELO} +\\S+ +[0-9.]+ MiB +\\d+ MiB \\(not enforced\\) +\\d+ +\\d+ +(\\S+ [0-9.]+ \\S*B, )*velo_wp [0-9.]+ \\S*B`, "m"));
+    expect(table.stdout).toMatch(new RegExp(`^${VELO} +\\S+ +[0-9.]+ MiB +\\d+ MiB \\(not enforced\\) +\\d+ +\\d+ \\/ \\d+ +(\\S+ [0-9.]+ \\S*B, )*velo_wp [0-9.]+ \\S*B`, "m"));
     expect(table.stdout).toMatch(/^disk quotas NOT enforced on \S+: the homes' file system has no user quota on/m);
     rmSync(join(SITE(VELO, "atelier-velo.test"), "usage"), { recursive: true, force: true });
   });

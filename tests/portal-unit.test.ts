@@ -187,7 +187,7 @@ describe("portal: what a member sees", () => {
     const notAfter = new Date("2027-01-31T00:00:00Z");
     const v = memberView(model, "velo-libre", {
       certs: [{ site: "velo-libre.example", host: "web1", names: [], cert: { issuer: "Pebble", names: [], notAfter, daysLeft: 42 }, missing: [], extra: [], state: "ok" }],
-      usage: { handle: "velo-libre", homeBytes: 2 * 1024 * 1024, homeMissing: false, quotaMb: 1024, quotaEnforced: false, databases: [] },
+      usage: { handle: "velo-libre", homeBytes: 2 * 1024 * 1024, homeMissing: false, quotaMb: 1024, inodeQuota: 100000, quotaEnforced: false, databases: [] },
       error: "web1 unreachable",
     });
     if (!v) throw new Error("no view");

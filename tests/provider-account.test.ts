@@ -138,7 +138,7 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
       sshKeys: [KEY_VELO, KEY_JARDIN],
       sites: [SITE_B, SITE_A],
       archiveDir,
-      diskQuotaMb: 512, homeQuota: "warn",
+      diskQuotaMb: 512, inodeQuota: 10_000, homeQuota: "warn",
       sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile },
       contact: "hostmaster@globenet.example",
     };
@@ -167,9 +167,10 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
       sites: ["ok.example", "Bad_Host.example", "../../etc"],
       archiveDir: "relative/dir",
       diskQuotaMb: -1,
+      inodeQuota: 1.5,
     });
     const props = (r.failures ?? []).map((f) => f.property).sort();
-    expect(props).toEqual(["archiveDir", "diskQuotaMb", "handle", "home", "sites[1]", "sites[2]", "sshKeys[1]", "sshKeys[2]"]);
+    expect(props).toEqual(["archiveDir", "diskQuotaMb", "handle", "home", "inodeQuota", "sites[1]", "sites[2]", "sshKeys[1]", "sshKeys[2]"]);
     const good = accountType.check({ ...inputs } as unknown as Record<string, unknown>);
     expect(good.failures).toBeUndefined();
     // Sites are normalised sorted, so the live listing compares equal.
@@ -510,6 +511,11 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
 
   it("diff replaces only when the handle or the host changes", () => {
     expect(accountType.diff(handle, outs, { ...inputs, diskQuotaMb: 2048 }).replaces).toEqual([]);
+    // A new inode quota is an update (the same setquota call); a state from before inodeQuota existed gets it by an update too.
+    const inodes = accountType.diff(handle, outs, { ...inputs, inodeQuota: 20_000 }) as { diffs: string[]; replaces: string[] };
+    expect([inodes.diffs, inodes.replaces]).toEqual([["inodeQuota"], []]);
+    const { inodeQuota: _old, ...before } = outs;
+    expect((accountType.diff(handle, before as AccountOutputs, inputs) as { diffs: string[] }).diffs).toEqual(["inodeQuota"]);
     expect(accountType.diff(handle, outs, { ...inputs, target: { ...inputs.target, hostKey: sshd.otherHostKey } }).replaces).toEqual([]);
     const moved = accountType.diff(handle, outs, { ...inputs, target: { ...inputs.target, name: "web2" } });
     expect(moved.replaces).toEqual(["target"]);

@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNED_DIR, secret } from "../provider/resources/account-shared";
@@ -385,6 +385,59 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const one = backup("restore", archive as string, `${home.slice(1)}/${ODD[3]}`, "--in-place");
     expect(one.status, one.stderr).toBe(0);
     expect(manifest(home, skipExcluded)).toEqual(original);
+  }, 120_000);
+
+  it("an sftp member's home restored in place keeps its chroot layout (the home root's, ~/logs a read-only mount); its own folders' content comes back as the member's, what the archive held at the home's top stays in the staging, named", () => {
+    const uid2 = Number(sh("id", ["-u", handle2]).stdout);
+    const gid2 = Number(sh("id", ["-g", handle2]).stdout);
+    // The layout the Account gives an sftp member (docs/architecture.md, "SFTP-only access"):
+    // the home root:<member> 0750, sites the member's, logs root's with the member's site logs
+    // mounted read-only on it. second.txt, at the top, is what the member wrote there while it was ssh.
+    const logs = mkdtempSync("/var/log/globenet-bk-sftp-logs-");
+    writeFileSync(join(logs, "site-access.log"), "GET / 200\n");
+    chownSync(home2, 0, gid2);
+    chmodSync(home2, 0o750);
+    mkdirSync(join(home2, "sites"), { mode: 0o755 });
+    chownSync(join(home2, "sites"), uid2, gid2);
+    const page = join(home2, "sites/sftp.example/htdocs/index.html");
+    expect(sh("setpriv", ["--reuid", String(uid2), "--regid", String(gid2), "--clear-groups", "--", "bash", "-c", 'mkdir -p "$(dirname "$1")" && echo "<p>sftp</p>" > "$1"', "x", page]).status).toBe(0);
+    mkdirSync(join(home2, "logs"), { mode: 0o750 });
+    chownSync(join(home2, "logs"), 0, gid2);
+    execOk("mount", ["--bind", logs, join(home2, "logs")]);
+    try {
+      execOk("mount", ["-o", "remount,bind,ro,nosuid,nodev,noexec", join(home2, "logs")]);
+      const r = backup("run", "--only", "homes");
+      expect(r.status, r.stderr).toBe(0);
+      // The newest (the list is oldest first).
+      const archive = homeArchives(handle2).at(-1);
+      const files = backup("files", archive as string).stdout;
+      expect(files).toContain(`${home2.slice(1)}/sites/sftp.example/htdocs/index.html`);
+      // The mount is root's logs, not the member's files: not in the archive.
+      expect(files).not.toContain("site-access.log");
+      // Lost: the page and the top-level file.
+      rmSync(page);
+      rmSync(join(home2, "second.txt"));
+      const p = backup("restore", archive as string, home2.slice(1), "--in-place");
+      expect(p.status, p.stderr).toBe(0);
+      expect(p.stdout).toMatch(new RegExp(`^restored=${home2}$`, "m"));
+      // The page is back, the member's; the layout is as the Account left it.
+      expect(readFileSync(page, "utf8")).toBe("<p>sftp</p>\n");
+      expect([statSync(page).uid, statSync(page).gid]).toEqual([uid2, gid2]);
+      expect([statSync(home2).uid, statSync(home2).gid, statSync(home2).mode & 0o7777]).toEqual([0, gid2, 0o750]);
+      // ~/logs is still the mount of the member's log folder (a stat through it is that folder's).
+      expect([statSync(join(home2, "logs")).dev, statSync(join(home2, "logs")).ino]).toEqual([statSync(logs).dev, statSync(logs).ino]);
+      expect(sh("findmnt", ["-n", "-o", "OPTIONS", "--mountpoint", join(home2, "logs")]).stdout).toMatch(/^ro,nosuid,nodev,noexec/);
+      expect(readFileSync(join(home2, "logs/site-access.log"), "utf8")).toBe("GET / 200\n");
+      // The top-level file is not put where the member could not have written it: named, and kept in the staging.
+      expect(existsSync(join(home2, "second.txt"))).toBe(false);
+      expect(p.stdout).toMatch(/^skipped=second\.txt$/m);
+      const kept = /^kept_staging=(.+)$/m.exec(p.stdout)?.[1] as string;
+      expect(readFileSync(join(kept, home2, "second.txt"), "utf8")).toBe("the second member's\n");
+      rmSync(kept, { recursive: true, force: true });
+    } finally {
+      sh("umount", [join(home2, "logs")]);
+      rmSync(logs, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it("a database written by a concurrent inserter is dumped without a lock and restores consistent", async () => {

@@ -36,7 +36,7 @@ describe.skipIf(!ok)("globenet:hosting:Crontab against a real host over SSH", ()
     sshd = await startSshd();
     process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
     const target = { name: "web1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
-    account = { target, handle, home: `/home/${handle}`, status: "active", sshKeys: [], sites: ["velo.example"], archiveDir: mkdtempSync("/tmp/globenet-cron-archive-"), diskQuotaMb: 512, homeQuota: "warn", sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile }, contact: "hostmaster@globenet.example" };
+    account = { target, handle, home: `/home/${handle}`, status: "active", sshKeys: [], sites: ["velo.example"], archiveDir: mkdtempSync("/tmp/globenet-cron-archive-"), diskQuotaMb: 512, inodeQuota: 10_000, homeQuota: "warn", sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile }, contact: "hostmaster@globenet.example" };
     await accountType.create(account);
     inputs = {
       target,

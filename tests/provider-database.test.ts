@@ -86,7 +86,7 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
       sshKeys: [KEY_VELO],
       sites: ["velo-libre.example"],
       archiveDir,
-      diskQuotaMb: 100, homeQuota: "warn",
+      diskQuotaMb: 100, inodeQuota: 10_000, homeQuota: "warn",
       sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile },
       contact: "hostmaster@globenet.example",
     };

@@ -12,7 +12,7 @@ import { KEY_JARDIN, KEY_VELO } from "./fixtures/model";
  */
 const HOST_KEY = KEY_VELO.split(" ").slice(0, 2).join(" ");
 const target = { name: "web1", address: "127.0.0.1", port: 22, user: "root", hostKey: HOST_KEY };
-const account = { target, handle: "velo-libre", home: "/home/velo-libre", status: "active", sshKeys: [KEY_VELO], sites: ["velo-libre.example"], archiveDir: "/var/backups/globenet-archive", diskQuotaMb: 1000, homeQuota: "required", contact: "hostmaster@globenet.example", sshd: { dropinDir: "/etc/ssh/sshd_config.d", pidFile: "/run/sshd.pid" } };
+const account = { target, handle: "velo-libre", home: "/home/velo-libre", status: "active", sshKeys: [KEY_VELO], sites: ["velo-libre.example"], archiveDir: "/var/backups/globenet-archive", diskQuotaMb: 1000, inodeQuota: 10_000, homeQuota: "required", contact: "hostmaster@globenet.example", sshd: { dropinDir: "/etc/ssh/sshd_config.d", pidFile: "/run/sshd.pid" } };
 const failed = (r: { failures?: Array<{ property: string; reason: string }> }) => Object.fromEntries((r.failures ?? []).map((f) => [f.property, f.reason]));
 
 describe("the provider's name checks are the schema's", () => {

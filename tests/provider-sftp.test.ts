@@ -174,6 +174,7 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
       status: "active" as const,
       archiveDir,
       diskQuotaMb: 512,
+      inodeQuota: 10_000,
       homeQuota: "warn" as const,
       sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile },
       contact: "hostmaster@globenet.example",

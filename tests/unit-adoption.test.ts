@@ -9,7 +9,7 @@ import type { PlanStep } from "../lib/guard/plan";
 /** Adoption's pure parts: which resource is imported with which id, the kept password's checks, the adoption guard. */
 
 const target = { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample host" };
-const account = { target, handle: "velo-libre", home: "/home/velo-libre", status: "active", sshKeys: [], sites: ["velo-libre.example"], archiveDir: "/var/a", diskQuotaMb: 1000, sshd: { dropinDir: "/etc/ssh/sshd_config.d", pidFile: "/run/sshd.pid" }, contact: "h@globenet.example", archives: undefined };
+const account = { target, handle: "velo-libre", home: "/home/velo-libre", status: "active", sshKeys: [], sites: ["velo-libre.example"], archiveDir: "/var/a", diskQuotaMb: 1000, inodeQuota: 10_000, sshd: { dropinDir: "/etc/ssh/sshd_config.d", pidFile: "/run/sshd.pid" }, contact: "h@globenet.example", archives: undefined };
 const database = { target, handle: "velo-libre", home: "/home/velo-libre", name: "velo_wp", user: "velo_wp", clientHost: "localhost", limits: { max_user_connections: 10 }, status: "active", archiveDir: "/var/a", password: undefined, archives: undefined };
 const guest = {
   target,

@@ -78,6 +78,11 @@ const CORPUS: Array<[string, Edit[]]> = [
   ["a clear password where the hash goes", [{ file: B, from: "sftp_password_hash: \"", to: "sftp_password_hash: \"clear" }]],
   ["an md5-crypt password hash", [{ file: B, from: "sftp_password_hash: \"$y$", to: "sftp_password_hash: \"$1$abc$" }]],
   ["a truncated password hash", [{ file: B, from: "sftp_password_hash: \"$y$j9T$", to: "sftp_password_hash: \"$y$j9T" }]],
+  ["a disk quota above the inventory's maximum", [{ file: "members/globenet/member.yaml", from: "disk_quota_mb: 10240", to: "disk_quota_mb: 999999" }]],
+  ["an inode quota above the inventory's maximum", [{ file: M, from: "status: active", to: "status: active\ninode_quota: 99999999" }]],
+  ["an inode quota in quotes", [{ file: M, from: "status: active", to: "status: active\ninode_quota: \"5000\"" }]],
+  ["an inventory default inode quota above its maximum", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    disk_quota: { max_inodes: 10 }\n    hosts:\n" }]],
+  ["an inventory PHP default above its maximum", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    php: { max: { memory_limit_mb: 16 } }\n    hosts:\n" }]],
   ["a TTL too short", [{ file: Z, from: "dnssec: true", to: "dnssec: true\nttl: 5" }]],
 ];
 

@@ -28,6 +28,7 @@ const FULL: Record<DataKind, unknown> = {
     web_host: "web1",
     db_host: "db1",
     disk_quota_mb: 2048,
+    inode_quota: 50000,
     sites: [{ host: "velo-libre.example", aliases: ["www.velo-libre.example"], redirects: ["velolibre.example"], webroot: "public", php: "8.2", php_settings: { memory_limit_mb: 256, upload_max_mb: 32, max_execution_time_s: 60, max_children: 6 }, tls: "none", tls_none_reason: "kiosk", dns: "external" }],
     databases: [{ name: "velo_wp", limits: { max_user_connections: 10, max_queries_per_hour: 1000, max_updates_per_hour: 100 }, rotate_password: 2 }],
     db_limits: { max_user_connections: 20, max_queries_per_hour: 2000, max_updates_per_hour: 200 },
@@ -68,6 +69,7 @@ const FULL: Record<DataKind, unknown> = {
     dnssec: { algorithm: 13, zsk_lifetime: "90d", dnskey_ttl: "1h", max_zone_ttl: "1w", zone_propagation_delay: "5m", parent_ds_ttl: "1d", parent_propagation_delay: "1h", retire_safety: "1h", publish_safety: "1h" },
     backup: { state: { host: "web1", path: "/var/backups/globenet-state" } },
     checks: { ptr: "warn" },
+    disk_quota: { default_mb: 2, max_mb: 20480, default_inodes: 2, max_inodes: 1000000 },
     monitoring: { gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra" }, mail: { to: "benevoles@globenet.example", from: "alertes@globenet.example", smarthost: "mail.globenet.example:25", require_tls: true } },
     shards: { front: { hosts: ["web1"] }, vms: { hosts: ["hv1", "hv2"] } },
     hosts: {

@@ -1,6 +1,6 @@
 // Unit tier: what npm run status -- usage makes of the hosts' answers (parse, rows, table).
 import { describe, expect, it } from "vitest";
-import { formatUsage, parseDbSizes, parseHomes, quotaPercent, usageRows } from "../lib/status/usage";
+import { formatUsage, inodePercent, parseDbSizes, parseHomes, quotaPercent, usageRows } from "../lib/status/usage";
 import { makeModel } from "./fixtures/model";
 
 const hex = (s: string) => Buffer.from(s).toString("hex").toUpperCase();
@@ -30,13 +30,33 @@ describe("rows and the table", () => {
     const homes = new Map([[velo.webHost!, parseHomes(`home ${velo.home} ${bytes} 42\n`)]]);
     const rows = usageRows(model, homes, sizes);
     const r = rows.find((x) => x.handle === "velo-libre")!;
-    expect(r).toMatchObject({ homeBytes: bytes, homeInodes: 42, quotaMb: velo.diskQuotaMb, homeMissing: false });
+    expect(r).toMatchObject({ homeBytes: bytes, homeInodes: 42, quotaMb: velo.diskQuotaMb, inodeQuota: velo.inodeQuota, homeMissing: false });
     expect(r.databases.every((d) => d.bytes === 1_048_576)).toBe(true);
     expect(quotaPercent(r)).toBe(pct);
     const out = formatUsage(rows, "en");
     expect(out.split("\n")[0]).toMatch(/^member +host +disk +quota +% +inodes +databases$/);
-    expect(out).toContain(flagged ? "1 member(s) at 90 % or more of their quota (velo-libre): tell them, or raise disk_quota_mb in their file" : "every member is below 90 % of its quota");
+    expect(out).toContain(flagged ? "1 member(s) at 90 % or more of their quota (velo-libre): tell them, or raise disk_quota_mb (disk) or inode_quota (inodes) in their file" : "every member is below 90 % of its quota");
+    // The inode count beside the member's inode quota.
+    expect(out).toMatch(new RegExp(`^velo-libre +web1 +\\S+ \\S+ +${velo.diskQuotaMb} MiB +\\d+( !)? +42 / ${velo.inodeQuota} +velo_wp`, "m"));
     expect(formatUsage(rows, "fr").split("\n")[0]).toMatch(/^adhérent +hôte +disque/);
+  });
+
+  const inodes: [string, number, number, boolean][] = [
+    ["well within its inode quota", 1_000, 0, false],
+    ["at 89 % of its inode quota", Math.floor(velo.inodeQuota * 0.89), 89, false],
+    ["at 90 % of its inode quota", Math.ceil(velo.inodeQuota * 0.9), 90, true],
+    ["over its inode quota (a limit not enforced)", velo.inodeQuota + 5, 100, true],
+  ];
+  it.each(inodes)("a home %s: shown beside the count, flagged from 90 %, in English and French", (_what, count, pct, flagged) => {
+    const rows = usageRows(model, new Map([[velo.webHost!, parseHomes(`home ${velo.home} 4096 ${count} off\n`)]]), sizes);
+    const r = rows.find((x) => x.handle === "velo-libre")!;
+    expect(inodePercent(r)).toBe(pct);
+    // The disk is at 0 %: only the inodes can flag it.
+    expect(quotaPercent(r)).toBe(0);
+    const en = formatUsage(rows, "en");
+    expect(en).toMatch(new RegExp(`^velo-libre .* ${count} / ${velo.inodeQuota}${flagged ? " !" : ""} +velo_wp`, "m"));
+    expect(en).toContain(flagged ? "1 member(s) at 90 % or more of their quota (velo-libre): tell them, or raise disk_quota_mb (disk) or inode_quota (inodes) in their file" : "every member is below 90 % of its quota");
+    expect(formatUsage(rows, "fr")).toContain(flagged ? "1 adhérent(s) à 90 % ou plus de leur quota (velo-libre) : prévenez-les, ou relevez disk_quota_mb (disque) ou inode_quota (inodes) dans leur fichier" : "chaque adhérent est sous 90 % de son quota");
   });
 
   it("a quota the kernel does not enforce is said in the row and under the table, in English and French; an enforced one is not", () => {
@@ -47,7 +67,7 @@ describe("rows and the table", () => {
     const off = usageRows(model, new Map([[velo.webHost!, parseHomes(`home ${velo.home} 4096 3 off\n`)]]), sizes);
     expect(off.find((x) => x.handle === "velo-libre")!.quotaEnforced).toBe(false);
     const en = formatUsage(off, "en");
-    expect(en).toMatch(new RegExp(`^velo-libre +web1 +4\\.0 KiB +${velo.diskQuotaMb} MiB \\(not enforced\\) +0 +3 `, "m"));
+    expect(en).toMatch(new RegExp(`^velo-libre +web1 +4\\.0 KiB +${velo.diskQuotaMb} MiB \\(not enforced\\) +0 +3 / ${velo.inodeQuota} `, "m"));
     expect(en).toContain("disk quotas NOT enforced on web1: the homes' file system has no user quota on; the figures are du's, and nothing stops a member at its quota");
     const fr = formatUsage(off, "fr");
     expect(fr).toMatch(new RegExp(`^velo-libre +web1 +4\\.0 KiB +${velo.diskQuotaMb} MiB \\(non appliqué\\) `, "m"));

@@ -13,7 +13,7 @@ import { checkDnsRules } from "./dns-rules";
 import { checkMail, checkMailHost } from "./mail";
 import { checkMailCollisions, deriveMailRecords } from "./mail-records";
 import { checkFpmPoolAgreement } from "./fpm-pools";
-import { checkDiskQuotaWithinMax, checkPhpSettingsWithinMax } from "./php-settings";
+import { checkDiskQuotaWithinMax, checkPhpSettingsWithinMax, memberQuota } from "./php-settings";
 import { poolFieldsOf } from "../schema/site-scope";
 import { cmp, invPath, makeCtx, type Ctx } from "./context";
 import { dbClientHost } from "../model/db-client";
@@ -70,7 +70,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}, part = fa
         fr: `${mv.handle} n'a aucun site, donc pas de compte sur un hôte web où lancer ses tâches (ajoutez un site, ou retirez cron)`,
       });
     }
-    members.push({ handle: mv.handle, name: mv.name, status: mv.status, email: mv.contact.email, sshKeys: mv.ssh_keys, access: mv.access, ...(mv.sftp_password_hash ? { passwordHash: mv.sftp_password_hash } : {}), diskQuotaMb: mv.disk_quota_mb, cron: mv.cron, webHost, home: paths.home(mv.handle), file: m.src.file });
+    members.push({ handle: mv.handle, name: mv.name, status: mv.status, email: mv.contact.email, sshKeys: mv.ssh_keys, access: mv.access, ...(mv.sftp_password_hash ? { passwordHash: mv.sftp_password_hash } : {}), ...memberQuota(mv, inv), cron: mv.cron, webHost, home: paths.home(mv.handle), file: m.src.file });
     if (webHost) {
       for (const s of mv.sites) {
         sites.push({

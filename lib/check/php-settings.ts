@@ -24,16 +24,31 @@ export function checkPhpSettingsWithinMax(ctx: Ctx): void {
   }
 }
 
-/** A member's disk_quota_mb stays within the inventory's disk_quota.max_mb (the web host's disk is shared, as its memory is). */
+/**
+ * A member's disk_quota_mb and inode_quota stay within the inventory's disk_quota.max_mb and
+ * max_inodes (the web host's disk is shared, as its memory is). Unset, they are the inventory's
+ * defaults, which its schema keeps within the maxima.
+ */
 export function checkDiskQuotaWithinMax(ctx: Ctx): void {
-  const max = ctx.inventory.value.disk_quota.max_mb;
-  const where = Report.where(ctx.inventory.src, invPath(ctx, "disk_quota", "max_mb"));
-  for (const m of ctx.current) {
-    const v = m.value.disk_quota_mb;
-    if (v <= max) continue;
-    ctx.report.at(m.src, ["disk_quota_mb"], {
-      en: `is ${v}, above this stack's maximum of ${max} (disk_quota.max_mb, ${where}) (ask the hosting team: they raise disk_quota.max_mb in the inventory if the web host's disk has room)`,
-      fr: `vaut ${v}, au-dessus du maximum de cette pile, ${max} (disk_quota.max_mb, ${where}) (demandez à l'équipe d'hébergement : elle relève disk_quota.max_mb dans l'inventaire si le disque de l'hôte web a de la place)`,
-    });
+  const q = ctx.inventory.value.disk_quota;
+  const fields = [
+    { field: "disk_quota_mb", max: q.max_mb, key: "max_mb" },
+    { field: "inode_quota", max: q.max_inodes, key: "max_inodes" },
+  ] as const;
+  for (const { field, max, key } of fields) {
+    const where = Report.where(ctx.inventory.src, invPath(ctx, "disk_quota", key));
+    for (const m of ctx.current) {
+      const v = m.value[field];
+      if (v === undefined || v <= max) continue;
+      ctx.report.at(m.src, [field], {
+        en: `is ${v}, above this stack's maximum of ${max} (disk_quota.${key}, ${where}) (ask the hosting team: they raise disk_quota.${key} in the inventory if the web host's disk has room)`,
+        fr: `vaut ${v}, au-dessus du maximum de cette pile, ${max} (disk_quota.${key}, ${where}) (demandez à l'équipe d'hébergement : elle relève disk_quota.${key} dans l'inventaire si le disque de l'hôte web a de la place)`,
+      });
+    }
   }
+}
+
+/** A member's quotas as its account gets them: its file's, or the inventory's defaults. */
+export function memberQuota(m: { disk_quota_mb?: number; inode_quota?: number }, inv: { disk_quota: { default_mb: number; default_inodes: number } }): { diskQuotaMb: number; inodeQuota: number } {
+  return { diskQuotaMb: m.disk_quota_mb ?? inv.disk_quota.default_mb, inodeQuota: m.inode_quota ?? inv.disk_quota.default_inodes };
 }

@@ -180,6 +180,16 @@ export async function runBackup(a: Args, io: Io): Promise<number> {
         const restored = /^restored=(.+)$/m.exec(out)?.[1];
         io.out(`archive: ${archive}`);
         if (restored) io.out(fr ? `remis en place dans ${restored} (en tant que ${what}, propriétaires et droits d'origine)` : `restored in place into ${restored} (as ${what}, owners and modes as they were)`);
+        // An sftp member's home: its top level is root's (the chroot); what the archive held there stays in the staging.
+        const skipped = [...out.matchAll(/^skipped=(.+)$/gm)].map((m) => m[1] as string);
+        const keptStaging = /^kept_staging=(.+)$/m.exec(out)?.[1];
+        if (restored && skipped.length > 0) {
+          io.out(
+            fr
+              ? `laissé dans ${keptStaging} sur ${w.host}, au premier niveau d'un dossier personnel sftp (à root : le chroot de sshd) : ${skipped.join(", ")} (copiez-en le contenu dans un dossier de l'adhérent, comme sites/, si il le demande)`
+              : `left in ${keptStaging} on ${w.host}, at the top of an sftp home (root's: sshd's chroot): ${skipped.join(", ")} (copy their content into one of the member's folders, like sites/, if the member asks)`,
+          );
+        }
         else io.out(fr ? `dans ${staging} sur ${w.host} (dossier de root : copiez ce qu'il faut, ou relancez avec --in-place)` : `into ${staging} on ${w.host} (root's staging folder: copy what is needed, or run again with --in-place)`);
         return 0;
       }

@@ -349,9 +349,9 @@ the lab's own key for the lab stack):
   backups  each protected host's last backup of each home, database, VPS disk and folder, its
            last run and repository check: age, duration, size; flags any older than the
            inventory's backup.max_age_hours, failed, or never made
-  usage    each member's home on its web host (bytes and inodes, against disk_quota_mb) and
-           each of its databases' size; flags homes at 90 % of their quota or more, a missing
-           home or database
+  usage    each member's home on its web host (bytes and inodes, against its disk_quota_mb and
+           inode_quota) and each of its databases' size; flags homes at 90 % of either quota or
+           more, a missing home or database
   mail     per member's mail domain, MX, SPF, DKIM and DMARC as the zone's primary serves them
            beside what git derives (DKIM: from the public half of the key on the mail host);
            each mailbox's size against its quota (doveadm); the mail queue and each deferred

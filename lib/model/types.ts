@@ -58,7 +58,10 @@ export interface MemberModel {
   access: "ssh" | "sftp";
   /** access sftp: the crypt(3) hash the member gave (yescrypt or sha512-crypt), never a password. */
   passwordHash?: string;
+  /** The home's disk quota in MB (the member file's disk_quota_mb, else the inventory's disk_quota.default_mb). */
   diskQuotaMb: number;
+  /** The most inodes the home may hold (inode_quota, else disk_quota.default_inodes). */
+  inodeQuota: number;
   /** Scheduled jobs, run as the member on its web host (members/<handle>/member.yaml cron:). */
   cron: CronJob[];
   /** Web host holding the account; undefined for a member with no sites (and departed members). */

@@ -269,6 +269,22 @@ const checks = z.strictObject({
   ptr: z.enum(["warn", "error"], { error: 'must be "warn" (validate prints it, nothing is refused) or "error" (validate refuses the data)' }).default("warn"),
 });
 
+/** Blocks (MB) and inodes (files, folders, links: one each) of a member's home. */
+const diskQuota = z
+  .strictObject({
+    default_mb: positiveInt("MB", 1_000_000).default(1024),
+    max_mb: positiveInt("MB", 1_000_000).default(20480),
+    default_inodes: positiveInt("inodes", 100_000_000).default(100_000),
+    max_inodes: positiveInt("inodes", 100_000_000).default(1_000_000),
+  })
+  .superRefine((q, ctx) => {
+    // A member asking for nothing must not already be over the limit.
+    // On disk_quota itself: either value may be the one left to its default, with no line of its own.
+    for (const [d, m] of [["default_mb", "max_mb"], ["default_inodes", "max_inodes"]] as const) {
+      if (q[d] > q[m]) ctx.addIssue({ code: "custom", path: [], message: `${d} (${q[d]}) is above ${m} (${q[m]}): a member asking for nothing would already be over the limit (lower ${d} or raise ${m})` });
+    }
+  });
+
 const pool4 = z.strictObject({ cidr: cidr(4), gateway: ipv4 });
 const pool6 = z.strictObject({ cidr: cidr(6), gateway: ipv6 });
 
@@ -295,10 +311,12 @@ export const inventorySchema = z.strictObject({
   /** Needed when a host has the backup role. */
   backup: backup.optional(),
   /**
-   * The most disk a member's file may ask for (disk_quota_mb): the web host's disk is shared by
-   * every member, so the ceiling is the hosting team's, here, not the member's.
+   * Members' disk quotas on the web hosts' homes: what a member whose file says nothing gets
+   * (default_mb, default_inodes), and the most a member's file may ask for (max_mb, max_inodes:
+   * disk_quota_mb, inode_quota). The web host's disk is shared by every member, so these are the
+   * hosting team's, here, not the member's.
    */
-  disk_quota: z.strictObject({ max_mb: positiveInt("MB", 1_000_000).default(20480) }).prefault({}),
+  disk_quota: diskQuota.prefault({}),
   /** Members' site logs on the web hosts (each member reads its own): how long they are kept. */
   site_logs: z.strictObject({ keep_days: positiveInt("days", 3650).default(14) }).prefault({}),
   /** MariaDB server settings on the database hosts. */

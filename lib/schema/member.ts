@@ -89,7 +89,13 @@ export const memberSchema = z.strictObject({
   /** Inventory host name; may be omitted when the stack has exactly one web host. */
   web_host: identifier("host name", 32, "web1").optional(),
   db_host: identifier("host name", 32, "db1").optional(),
-  disk_quota_mb: positiveInt("MB", 1_000_000).default(1024),
+  /** The home's disk quota in MB; unset: the inventory's disk_quota.default_mb (at most disk_quota.max_mb). */
+  disk_quota_mb: positiveInt("MB", 1_000_000).optional(),
+  /**
+   * The most files, folders and links the home may hold (the kernel's inode quota); unset: the
+   * inventory's disk_quota.default_inodes (at most disk_quota.max_inodes).
+   */
+  inode_quota: positiveInt("inodes", 100_000_000).optional(),
   sites: z.array(site).max(100).default([]),
   databases: z.array(database).max(50).default([]),
   db_limits: dbLimits.default({}),

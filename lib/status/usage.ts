@@ -1,6 +1,7 @@
 /**
  * What each member uses (`npm run status -- usage`): its home's bytes and inodes on its web
- * host against the member file's disk_quota_mb, and each of its databases' size on its
+ * host against its disk quota and inode quota (the member file's disk_quota_mb and inode_quota,
+ * else the inventory's defaults), and each of its databases' size on its
  * database host. Read live over the provider's SSH (lib/status/remote.ts), with constant
  * scripts (provider/scripts/status/read-usage.sh, read-db-sizes.sh).
  */
@@ -23,6 +24,7 @@ export interface UsageRow {
   quotaEnforced?: boolean;
   homeMissing: boolean;
   quotaMb: number;
+  inodeQuota: number;
   databases: { name: string; dbHost: string; bytes?: number }[];
 }
 
@@ -64,6 +66,7 @@ export function usageRows(model: Model, homes: Map<string, ReturnType<typeof par
       quotaEnforced: h && h !== "missing" ? h.quota : undefined,
       homeMissing: h === "missing",
       quotaMb: m.diskQuotaMb,
+      inodeQuota: m.inodeQuota,
       databases: dbs,
     });
   }
@@ -89,7 +92,12 @@ export function quotaPercent(r: UsageRow): number | undefined {
   return r.homeBytes === undefined ? undefined : Math.floor((r.homeBytes * 100) / (r.quotaMb * 1024 * 1024));
 }
 
-/** Homes at or above this share of their quota are flagged. */
+/** The share of the inode quota a home uses, in percent (rounded down), or undefined. */
+export function inodePercent(r: UsageRow): number | undefined {
+  return r.homeInodes === undefined ? undefined : Math.floor((r.homeInodes * 100) / r.inodeQuota);
+}
+
+/** Homes at or above this share of their quota (disk or inodes) are flagged. */
 export const NEAR_QUOTA_PERCENT = 90;
 
 export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
@@ -103,11 +111,11 @@ export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
       r.homeMissing ? (fr ? "PAS DE DOSSIER" : "NO HOME") : humanBytes(r.homeBytes),
       r.webHost ? `${r.quotaMb} MiB${r.quotaEnforced === false ? (fr ? " (non appliqué)" : " (not enforced)") : ""}` : "-",
       pct === undefined ? "-" : `${pct}${pct >= NEAR_QUOTA_PERCENT ? " !" : ""}`,
-      r.homeInodes === undefined ? "-" : String(r.homeInodes),
+      r.homeInodes === undefined ? "-" : `${r.homeInodes} / ${r.inodeQuota}${(inodePercent(r) ?? 0) >= NEAR_QUOTA_PERCENT ? " !" : ""}`,
       r.databases.map((d) => `${d.name} ${d.bytes === undefined ? (fr ? "absente" : "missing") : humanBytes(d.bytes)}`).join(", ") || "-",
     ];
   });
-  const near = rows.filter((r) => (quotaPercent(r) ?? 0) >= NEAR_QUOTA_PERCENT).map((r) => r.handle);
+  const near = rows.filter((r) => Math.max(quotaPercent(r) ?? 0, inodePercent(r) ?? 0) >= NEAR_QUOTA_PERCENT).map((r) => r.handle);
   const missing = rows.flatMap((r) => [...(r.homeMissing ? [`${r.handle}: ${fr ? "dossier personnel" : "home"} (${r.webHost})`] : []), ...r.databases.filter((d) => d.bytes === undefined).map((d) => `${r.handle}: ${fr ? "base" : "database"} ${d.name} (${d.dbHost})`)]);
   const gone = missing.length
     ? [
@@ -118,8 +126,8 @@ export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
     : [];
   const last = near.length
     ? fr
-      ? `${near.length} adhérent(s) à ${NEAR_QUOTA_PERCENT} % ou plus de leur quota (${near.join(", ")}) : prévenez-les, ou relevez disk_quota_mb dans leur fichier`
-      : `${near.length} member(s) at ${NEAR_QUOTA_PERCENT} % or more of their quota (${near.join(", ")}): tell them, or raise disk_quota_mb in their file`
+      ? `${near.length} adhérent(s) à ${NEAR_QUOTA_PERCENT} % ou plus de leur quota (${near.join(", ")}) : prévenez-les, ou relevez disk_quota_mb (disque) ou inode_quota (inodes) dans leur fichier`
+      : `${near.length} member(s) at ${NEAR_QUOTA_PERCENT} % or more of their quota (${near.join(", ")}): tell them, or raise disk_quota_mb (disk) or inode_quota (inodes) in their file`
     : fr
       ? `chaque adhérent est sous ${NEAR_QUOTA_PERCENT} % de son quota`
       : `every member is below ${NEAR_QUOTA_PERCENT} % of its quota`;

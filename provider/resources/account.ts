@@ -88,6 +88,11 @@ export interface AccountInputs {
   archiveDir: string;
   diskQuotaMb: number;
   /**
+   * The most inodes (files, folders, links) the home may hold: the inode limits of the same
+   * setquota call. Absent in states from before it: the update sets it.
+   */
+  inodeQuota: number;
+  /**
    * "required": a home file system without user quotas on refuses the account before any
    * change; "warn": the account is made and the apply says the quota is not enforced
    * (the inventory's hosts.<host>.home_quota).
@@ -164,6 +169,8 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
   if (ap) f.add("archiveDir", ap);
   const q = news.diskQuotaMb;
   if (typeof q !== "number" || !Number.isInteger(q) || q < 1 || q > 100_000_000) f.add("diskQuotaMb", "must be a whole number of MB (1 or more)");
+  const iq = news.inodeQuota;
+  if (typeof iq !== "number" || !Number.isInteger(iq) || iq < 1 || iq > 100_000_000) f.add("inodeQuota", "must be a whole number of inodes (1 to 100000000)");
   if (news.homeQuota !== "required" && news.homeQuota !== "warn") f.add("homeQuota", 'must be "required" or "warn" (the inventory\'s hosts.<host>.home_quota)');
   const sshd = news.sshd as Record<string, unknown> | undefined;
   if (!sshd || typeof sshd !== "object" || Array.isArray(sshd)) f.add("sshd", "must be an object { dropinDir, pidFile } (the inventory's hosts.<host>.sshd)");
@@ -187,6 +194,7 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
       sites: sites.sort(),
       archiveDir: news.archiveDir as string,
       diskQuotaMb: q as number,
+      inodeQuota: iq as number,
       homeQuota: news.homeQuota as AccountInputs["homeQuota"],
       sshd: { dropinDir: sshd.dropinDir as string, pidFile: sshd.pidFile as string },
       contact: news.contact as string,
@@ -196,7 +204,7 @@ function check(raw: Record<string, unknown>): { inputs?: AccountInputs; failures
 
 // ---- diff -------------------------------------------------------------------------------
 
-const COMPARED: string[] = ["target", "handle", "home", "status", "sshKeys", "access", "passwordHash", "sites", "archiveDir", "diskQuotaMb", "homeQuota", "sshd", "contact"];
+const COMPARED: string[] = ["target", "handle", "home", "status", "sshKeys", "access", "passwordHash", "sites", "archiveDir", "diskQuotaMb", "inodeQuota", "homeQuota", "sshd", "contact"];
 
 function diff(_id: string, rawOlds: AccountOutputs, rawNews: AccountInputs): DiffResult & { diffs: string[] } {
   // A state from before access existed is an ssh account.
@@ -238,13 +246,22 @@ function sftpConf(i: AccountInputs): string {
   return renderSftpSshd({ handle: i.handle, dropinDir: i.sshd.dropinDir, password: i.passwordHash !== undefined }).trimEnd();
 }
 
+/**
+ * The converge's QUOTA_KB and QUOTA_INODES: setquota's block limits are 1 KiB blocks, its inode
+ * limits a count; soft and hard are the same (no grace period: a member over its quota cannot
+ * write, and `status -- usage` warns at 90 %).
+ */
+export function quotaArgs(i: Pick<AccountInputs, "diskQuotaMb" | "inodeQuota">): [string, string] {
+  return [String(i.diskQuotaMb * 1024), String(i.inodeQuota)];
+}
+
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
 async function converge(i: AccountInputs, mode: Mode): Promise<{ quota: boolean }> {
   const sshd = renderSuspendedSshd({ handle: i.handle, dropinDir: i.sshd.dropinDir, contact: i.contact });
   const access = i.access ?? "ssh";
   const r = await run(i.target, CONVERGE, {
-    args: [i.handle, i.home, i.status, String(i.diskQuotaMb * 1024), mode, i.sshd.dropinDir, i.sshd.pidFile, sshd.conf.trimEnd(), sshd.banner.trimEnd(), i.homeQuota, access, access === "sftp" ? sftpConf(i) : "", ...i.sites],
+    args: [i.handle, i.home, i.status, ...quotaArgs(i), mode, i.sshd.dropinDir, i.sshd.pidFile, sshd.conf.trimEnd(), sshd.banner.trimEnd(), i.homeQuota, access, access === "sftp" ? sftpConf(i) : "", ...i.sites],
     // The password hash on the first line of stdin, never in argv; then authorized_keys.
     stdin: `${access === "sftp" ? (i.passwordHash ?? "") : ""}\n${keysFile(i)}`,
     what: `${mode === "create" ? "creating" : "updating"} account ${i.handle}`,
@@ -254,7 +271,7 @@ async function converge(i: AccountInputs, mode: Mode): Promise<{ quota: boolean 
   for (const left of v.get("procs_left") ?? []) console.error(`globenet: ${i.target.name}: account ${i.handle} is suspended but processes keep coming back (${left}); they stop once nothing starts them (its PHP pool is removed by this apply's web file set); a refresh shows any left`);
   for (const m of v.get("marked") ?? []) console.error(`globenet: ${i.target.name}: account ${i.handle}: ${m.replace(":", " ")} is now marked as Globenet's (it is in the stack's state)`);
   const quota = v.get("quota")?.[0] === "on";
-  if (!quota) console.error(`globenet: ${i.target.name}: account ${i.handle}: its disk quota (${i.diskQuotaMb} MB) is NOT enforced: the home's file system has no user quota on (home_quota: warn on this host lets the apply go on; turn quotas on, then apply again)`);
+  if (!quota) console.error(`globenet: ${i.target.name}: account ${i.handle}: its disk quota (${i.diskQuotaMb} MB, ${i.inodeQuota} inodes) is NOT enforced: the home's file system has no user quota on (home_quota: warn on this host lets the apply go on; turn quotas on, then apply again)`);
   return { quota };
 }
 

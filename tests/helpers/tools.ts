@@ -48,6 +48,12 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   busybox: "busybox-static",
   borg: "borgbackup",
   cron: "cron",
+  setquota: "quota",
+  quotaon: "quota",
+  quotaoff: "quota",
+  quotacheck: "quota",
+  quota: "quota",
+  "mkfs.ext4": "e2fsprogs",
 };
 
 /**

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Account create and update (after prelude.sh, sshd.sh and quota.sh).
-#   H HOME STATUS QUOTA_KB MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER QUOTA_POLICY ACCESS SFTP_CONF SITE…
+#   H HOME STATUS QUOTA_KB QUOTA_INODES MODE DROPIN_DIR SSHD_PIDFILE SSHD_CONF SSHD_BANNER QUOTA_POLICY ACCESS SFTP_CONF SITE…
 #   Also the member's site log folder ($LOGS/H, root:H 0750; ~/logs points at it, or, for an
 #   sftp member, is a read-only bind mount of it kept in /etc/fstab).
 #   QUOTA_POLICY: required (no user quota on the homes' file system: refuse before any change) or warn.
@@ -72,7 +72,7 @@ sftp_entries() {
   fi
   if [ ! -e "$p" ]; then mkdir -m 0750 -- "$p"; chown -h "0:$gid" -- "$p"; fi
 }
-h=$1 home=$2 status=$3 kb=$4 mode=$5 dropin=$6 pidfile=$7 sshdconf=$8 sshdbanner=$9 qpolicy=${10} access=${11} sftpconf=${12}; shift 12
+h=$1 home=$2 status=$3 kb=$4 inodes=$5 mode=$6 dropin=$7 pidfile=$8 sshdconf=$9 sshdbanner=${10} qpolicy=${11} access=${12} sftpconf=${13}; shift 13
 case "$access" in ssh) shell=/bin/bash ;; sftp) shell=/usr/sbin/nologin ;; *) die "access must be ssh or sftp, not $access" ;; esac
 [ -x "$shell" ] || die "$shell is missing on this host: cannot give $h access: $access"
 pwhash=''
@@ -194,7 +194,7 @@ esac
 if [ "$access" = sftp ]; then sshd_sftp_on "$h" "$dropin" "$pidfile" "$sftpconf"; fi
 quota=off
 if mnt=$(quota_mount "$home"); then
-  setquota -u "$h" "$kb" "$kb" 0 0 "$mnt"
+  quota_set "$h" "$kb" "$inodes" "$mnt"
   quota=on
 fi
 echo "quota=$quota"

@@ -567,21 +567,43 @@ staging_dir() {
 }
 
 # Copies STAGING_HOME (root's) into the member's home HOME with the member's rights only: a
-# link the member planted there leads only where the member can write anyway.
+# link the member planted there leads only where the member can write anyway. Sets SKIPPED to
+# the top-level entries left in the staging (an sftp member's home, below).
 copy_in_as_member() {
-  local h=$1 home=$2 src=$3 ent uid gid mhome
+  local h=$1 home=$2 src=$3 ent uid gid mhome n p
+  SKIPPED=()
   ent=$(getent passwd "$h") || die "there is no user $h on this host: restore into the staging, the account must exist first"
   IFS=: read -r _ _ uid gid _ mhome _ <<<"$ent"
   { [ "$uid" -ge 1000 ] && [ "$uid" -lt 60000 ]; } || die "refusing: $h is a system account (uid $uid)"
   [ "$mhome" = "$home" ] || die "the user $h has home $mhome, not $home"
   if [ ! -d "$home" ] || [ -L "$home" ]; then die "$home is not a folder"; fi
-  # Read as root from root's staging; written as the member; existing folders keep their modes.
-  tar -C "$src" --numeric-owner -cf - . |
-    setpriv --reuid="$uid" --regid="$gid" --clear-groups -- tar -C "$home" --no-same-owner --no-overwrite-dir -xpf -
+  if [ "$(stat -c %u -- "$home")" != 0 ]; then
+    # Read as root from root's staging; written as the member; existing folders keep their modes.
+    tar -C "$src" --numeric-owner -cf - . |
+      setpriv --reuid="$uid" --regid="$gid" --clear-groups -- tar -C "$home" --no-same-owner --no-overwrite-dir -xpf -
+    return
+  fi
+  # An sftp member's home is root's (sshd's chroot): its top level is the Account's layout (the
+  # folders root made and gave to the member, ~/logs a read-only mount of root's), which the
+  # member could not write and a restore must not change. What is inside the member's own
+  # top-level folders comes back, each copied with the member's rights as above; any other
+  # top-level entry of the archive (a file the member had there while it was ssh, its logs
+  # link, .my.cnf, which the Account rewrites) stays in the staging and is named.
+  while IFS= read -r -d '' n; do
+    n=${n#./}
+    p=$home/$n
+    if [ -d "$src/$n" ] && [ ! -L "$src/$n" ] && [ -d "$p" ] && [ ! -L "$p" ] && [ "$(stat -c %u -- "$p")" = "$uid" ] && ! mountpoint -q -- "$p"; then
+      tar -C "$src/$n" --numeric-owner -cf - . |
+        setpriv --reuid="$uid" --regid="$gid" --clear-groups -- tar -C "$p" --no-same-owner --no-overwrite-dir -xpf - || return 1
+    else
+      SKIPPED+=("$n")
+    fi
+  done < <(cd -- "$src" && find . -mindepth 1 -maxdepth 1 -print0 | sort -z)
 }
 
 cmd_restore() {
-  local archive='' path='' to='' inplace=no kind name line home='' stamp
+  local archive='' path='' to='' inplace=no kind name line home='' stamp n
+  local -a SKIPPED=()
   local -a f
   while [ $# -gt 0 ]; do
     case $1 in
@@ -632,7 +654,12 @@ cmd_restore() {
   if [ "$inplace" = yes ]; then
     [ -d "$to${home}" ] || die "the archive holds nothing under $home${path:+ at $path}"
     copy_in_as_member "$name" "$home" "$to${home}" || die "copying into $home as $name FAILED (the files stay in $to)"
-    rm -rf -- "$to"
+    if [ "${#SKIPPED[@]}" -gt 0 ]; then
+      for n in "${SKIPPED[@]}"; do printf 'skipped=%q\n' "$n"; done
+      echo "kept_staging=$to"
+    else
+      rm -rf -- "$to"
+    fi
     echo "restored=$home"
   fi
 }
