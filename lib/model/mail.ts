@@ -129,6 +129,14 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
  */
 export const VMAIL_UID = 5000;
 
+/** The member mail domains a mail host serves, with their member (one Maildirs resource each). */
+export function mailDomainsOf(model: Model, host: string): { handle: string; domain: string }[] {
+  return model.mail
+    .filter((d) => d.mailHost === host && d.status !== "departed")
+    .map((d) => ({ handle: d.handle, domain: d.domain }))
+    .sort((a, b) => (a.domain < b.domain ? -1 : 1));
+}
+
 /** Each mail domain's DKIM TXT record: where it goes (zone, owner relative to it) for the mail host's selector. */
 export function dkimRecordPlaces(model: Model, host: string): { domain: string; zone: string; name: string }[] {
   const sel = model.inventory.mail.dkim_selector;
