@@ -708,7 +708,8 @@ print("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt if name == 
     expect(h?.domains.find((d) => d.domain === ZONE)?.checks.map((c) => `${c.kind} ${c.state}`)).toEqual(["MX ok", "SPF ok", "DKIM ok", "DMARC ok"]);
     const box = (local: string) => h?.mailboxes.find((b) => b.address === `${local}@${ZONE}`);
     expect(box("contact")?.bytes).toBeGreaterThan(0);
-    expect(box("contact")?.messages).toBeGreaterThanOrEqual(3);
+    // At least the message of the suspension (the earlier mail tests add theirs in a full run).
+    expect(box("contact")?.messages).toBeGreaterThanOrEqual(1);
     expect(box("tresorier")?.quotaMb).toBe(1);
     expect(h?.queue?.find((m) => m.queue === "deferred" && m.recipients.some((x) => x.address === `tresorier@${ZONE}`))?.recipients[0]?.reason).toMatch(/quota/i);
     const text = await cli(["status", "mail", "--stack", "lab-multi", "--root", root], { GLOBENET_LANG: "en" });
