@@ -10,7 +10,7 @@ import { WebServer } from "./components/web-server";
 import { DataError } from "./lib/load/diagnostic";
 import { loadModel } from "./lib/check/build";
 import { backupPlan } from "./lib/model/backup";
-import { dkimRecordPlaces, MAIL_PATHS, mailPlan, VMAIL_UID } from "./lib/model/mail";
+import { dkimRecordPlaces, MAIL_PATHS, mailDomainsOf, mailPlan, VMAIL_UID } from "./lib/model/mail";
 import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import type { Model, ModelRecord } from "./lib/model/types";
@@ -158,6 +158,8 @@ function mailServers(model: Model, hosts: Model["hosts"], targets: Map<string, T
       selector: plan.dkimSelector,
       retired: inv.mail.dkim_retired_selectors,
       archiveDir: inv.archive_dir,
+      maildirs: mailDomainsOf(model, h.name),
+      vmailDir: plan.paths.vmailDir,
     });
     const byZone = new Map<string, ReturnType<typeof dkimRecordPlaces>>();
     for (const p of dkimRecordPlaces(model, h.name)) byZone.set(p.zone, [...(byZone.get(p.zone) ?? []), p]);

@@ -44,6 +44,7 @@ export const SYSTEM = [
   "tests/provider-crontab.test.ts",
   "tests/provider-database.test.ts",
   "tests/provider-dkim-key.test.ts",
+  "tests/provider-maildirs.test.ts",
   "tests/provider-file-set.test.ts",
   "tests/provider-alert-bridge.test.ts",
   "tests/provider-guest.test.ts",

@@ -3,6 +3,7 @@ import { COMPONENT_TOKENS } from "../lib/base/tokens";
 import { dkimRecordValue } from "../lib/model/mail";
 import { DkimKey } from "./dkim-key";
 import { FileSet } from "./file-set";
+import { Maildirs } from "./maildirs";
 import type { Target } from "./target";
 
 export interface MailServerArgs {
@@ -15,8 +16,12 @@ export interface MailServerArgs {
   selector: string;
   /** The inventory's mail.dkim_retired_selectors: their keys stay, their TXT published; removed from the list, archived. */
   retired: string[];
-  /** Where a removed key is moved (the inventory's archive_dir). */
+  /** Where a removed key is moved (the inventory's archive_dir); a removed domain's maildirs are archived there too. */
   archiveDir: string;
+  /** Each member mail domain's stored mail: one Maildirs each, whose delete archives the maildirs. */
+  maildirs: { handle: string; domain: string }[];
+  /** The mailboxes' root on the host (MAIL_PATHS.vmailDir). */
+  vmailDir: string;
 }
 
 /** The key of MailServer.dkim for a selector's record of a domain. */
@@ -49,7 +54,9 @@ export class MailServer extends pulumi.ComponentResource {
       }),
     );
     // OpenDKIM's key table names the keys: they exist before the set that names them goes live.
-    new FileSet(`${name}-mail`, { target: args.target, kind: "mail", files: args.files }, { parent: this, dependsOn: keys });
+    const set = new FileSet(`${name}-mail`, { target: args.target, kind: "mail", files: args.files }, { parent: this, dependsOn: keys });
+    // After the set: a domain removed leaves Postfix's maps first, so nothing arrives while its maildirs are archived.
+    for (const d of args.maildirs) new Maildirs(`${name}-maildirs-${d.domain}`, { target: args.target, handle: d.handle, domain: d.domain, vmailDir: args.vmailDir, archiveDir: args.archiveDir }, { parent: this, dependsOn: [set] });
     this.registerOutputs({ dkim: this.dkim });
   }
 }

@@ -51,6 +51,8 @@ export const ADOPTION: Record<ResourceToken, Adoptable | { create: string } | { 
   [RESOURCE_TOKENS.alertBridge]: { create: "the alert bridge's unit and token file are written from the data and the stack's secret, replacing any hand-made ones" },
   // Its create keeps a key already on the host at that path and publishes its public half.
   [RESOURCE_TOKENS.dkimKey]: { create: "a DKIM key already at its path on the mail host is kept and published; a missing one is made there" },
+  // Its create touches nothing on the host: the maildirs there are kept as they are.
+  [RESOURCE_TOKENS.maildirs]: { create: "a mail domain's maildirs already on the mail host are kept as they are (nothing is written there)" },
   [RESOURCE_TOKENS.transferKey]: { create: "the TSIG key of zone transfers is made anew (the secondaries keep serving what they have meanwhile)" },
   [RESOURCE_TOKENS.backupClient]: { create: "a host's backup schedule is rendered from the data; an existing key and passphrase on the host are kept by its create" },
   // The domain's name; the facts are the declared names, paths and XML (public: rendered from

@@ -10,6 +10,7 @@ import { guestType } from "./resources/guest";
 import { transferKeyType } from "./resources/transfer-key";
 import { alertBridgeType } from "./resources/alert-bridge";
 import { dkimKeyType } from "./resources/dkim-key";
+import { maildirsType } from "./resources/maildirs";
 import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 
 /** Resource types by token. Each lives in provider/resources/<name>.ts. */
@@ -25,4 +26,5 @@ export const registry: Record<string, ResourceType<any, any>> = {
   [RESOURCE_TOKENS.transferKey]: transferKeyType,
   [RESOURCE_TOKENS.alertBridge]: alertBridgeType,
   [RESOURCE_TOKENS.dkimKey]: dkimKeyType,
+  [RESOURCE_TOKENS.maildirs]: maildirsType,
 } satisfies Record<ResourceToken, ResourceType<any, any>>;

@@ -16,6 +16,10 @@ import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 import { phaseTimer } from "./helpers/timings";
+import { cli } from "./helpers/cli";
+import { startSmtpSink, type SmtpSink } from "./helpers/smtp-sink";
+import type { MailStatus } from "../lib/status/mail";
+import type { UsageRow } from "../lib/status/usage";
 
 /**
  * The multi-host lab (issue 18): netns.ts's topology on a small one of the test's own, then
@@ -706,6 +710,144 @@ print("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt if name == 
     await timed("monitoring: backup of path--crontabs again", async () => backup("run", "--only", "path--crontabs"));
     await timed("monitoring: fresh backup → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed"), 90_000));
   }, 420_000);
+
+  // ─── mail lifecycle (issue 22): suspension, quota, a forward to a sink, status and backups over SSH ───
+  /** The lab's outside world for mail: a sink on this machine's lab address, mail1's relay while these tests run. */
+  const SINK = { host: "192.0.2.254", port: 2525 };
+  let sink: SmtpSink | undefined;
+  /** The tree's files as the lifecycle tests found them, put back (and applied) by the reactivation test. */
+  let lifecycleSaved: { member: string; inventory: string } | undefined;
+  const memberFile = () => join(root, "members", MEMBER, "member.yaml");
+  const inventoryFile = () => join(root, "Pulumi.lab-multi.yaml");
+  const maildirHas = (local: string, subject: string) => {
+    const box = `/var/vmail/${ZONE}/${local}/Maildir`;
+    return ["new", "cur"].some((d) => existsSync(join(box, d)) && readdirSync(join(box, d)).some((f) => readFileSync(join(box, d, f), "utf8").includes(`Subject: ${subject}`)));
+  };
+  /** Postfix's own tools in mail1's namespaces: from this machine's, postqueue finds no master running ("mail system is down", 69). */
+  const onMail1 = (cmd: string, args: string[]) => runOnHost({ prefix: PREFIX }, "mail1", cmd, args, { timeoutMs: 30_000 });
+  const queue = () =>
+    onMail1("postqueue", ["-j"])
+      .stdout.split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { queue_name: string; queue_id: string; sender: string; recipients: { address: string; delay_reason?: string }[] });
+  const submit = (subject: string) => swaks(["--server", `${MAIL1}:587`, "--tls", "--auth", "PLAIN", "--auth-user", `contact@${ZONE}`, "--auth-password", MAIL_PASS.contact, "--from", `contact@${ZONE}`, "--to", `tresorier@${ZONE}`, "--h-Subject", subject]);
+  const SUSPENDED_SUBJECT = `lab-multi-while-suspended-${process.pid}`;
+  const QUOTA_SUBJECT = `lab-multi-over-quota-${process.pid}`;
+
+  it("mail lifecycle: the member suspended (with tresorier's quota at 1 MB and mail1 relaying to a sink on the lab link), applied: IMAP and submission refused, mail still arrives; a message over quota is deferred in the queue, not bounced; a forward leaves and reaches the sink", async () => {
+    needUp();
+    sink = await startSmtpSink(SINK.port, SINK.host);
+    lifecycleSaved = { member: readFileSync(memberFile(), "utf8"), inventory: readFileSync(inventoryFile(), "utf8") };
+    const member = lifecycleSaved.member.replace(/^status: active$/m, "status: suspended").replace(/(- local: tresorier\n\s+quota_mb: )\d+/, "$11");
+    expect(member).toMatch(/^status: suspended$/m);
+    expect(member).toMatch(/- local: tresorier\n\s+quota_mb: 1\n/);
+    writeFileSync(memberFile(), member);
+    const relay = `      relay: "${SINK.host}:${SINK.port}"\n`;
+    writeFileSync(inventoryFile(), /^ {4}mail:\n/m.test(lifecycleSaved.inventory) ? lifecycleSaved.inventory.replace(/^ {4}mail:\n/m, `    mail:\n${relay}`) : lifecycleSaved.inventory.replace(/^ {4}hostmaster: .*\n/m, (l) => `${l}    mail:\n${relay}`));
+    const stack = await openStack({ stack: "lab-multi", root });
+    await timed("mail lifecycle: suspension applied", () => stack.up({ color: "never", onOutput: (o: string) => process.stdout.write(o) }));
+    expect(readFileSync("/etc/globenet/mail/conf/dovecot/globenet-suspended", "utf8").split("\n").filter(Boolean).sort()).toEqual([`contact@${ZONE}:`, `tresorier@${ZONE}:`]);
+
+    // Suspended: no IMAP login, no submission, with the right password.
+    expect(imapSubjects(`contact@${ZONE}`, MAIL_PASS.contact)).toMatch(/^LOGIN-REFUSED/);
+    expect(submit(`lab-multi-suspended-sends-${process.pid}`)).toMatch(/535 5\.7\.8 .*authentication failed/i);
+    // Mail still arrives, into the maildir.
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", `contact@${ZONE}`, "--h-Subject", SUSPENDED_SUBJECT])).toMatch(/250 2\.0\.0 Ok: queued/);
+    await timed("mail lifecycle: delivered while suspended", () => untilSync("the message in contact's maildir while suspended", () => maildirHas("contact", SUSPENDED_SUBJECT), 60_000));
+
+    // Over quota (1 MB, a 1.3 MB message): accepted at the door, deferred at delivery (4xx), kept in the queue.
+    const big = join(root, "big-body.txt");
+    writeFileSync(big, `${"x".repeat(76)}\n`.repeat(17_000));
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", `tresorier@${ZONE}`, "--h-Subject", QUOTA_SUBJECT, "--body", `@${big}`])).toMatch(/250 2\.0\.0 Ok: queued/);
+    const deferred = await timed("mail lifecycle: over quota → deferred", () =>
+      until("the message over quota in the deferred queue", async () => queue().find((m) => m.queue_name === "deferred" && m.recipients.some((r) => r.address === `tresorier@${ZONE}`)), 60_000),
+    );
+    expect(deferred.sender).toBe("someone@example.org");
+    expect(deferred.recipients[0]?.delay_reason).toMatch(/4\.2\.2 .*quota/i);
+    expect(maildirHas("tresorier", QUOTA_SUBJECT)).toBe(false);
+
+    // A forward (atelier@ → mecano@example.net) leaves through the relay and reaches the sink.
+    const fwd = `lab-multi-forward-${process.pid}`;
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", `atelier@${ZONE}`, "--h-Subject", fwd])).toMatch(/250 2\.0\.0 Ok: queued/);
+    const got = await timed("mail lifecycle: forward at the sink", () => until("the forward at the sink", async () => sink!.messages.find((m) => m.data.includes(`Subject: ${fwd}`)), 60_000));
+    expect(got.to).toEqual(["mecano@example.net"]);
+    // Nothing else left mail1: no bounce of the deferred message went back to its sender.
+    expect(sink.messages.filter((m) => m.to.includes("someone@example.org"))).toEqual([]);
+    expect(queue().some((m) => m.sender === "" && m.recipients.some((r) => r.address === "someone@example.org"))).toBe(false);
+  }, 300_000);
+
+  it("mail lifecycle: npm run status -- mail reads mail1 over SSH (records as ns1 serves them, mailbox sizes, the deferred message and its reason); status -- usage shows the member's mail; mail1's backup holds the maildirs", async () => {
+    needUp();
+    const r = await cli(["status", "mail", "--stack", "lab-multi", "--root", root, "--json"]);
+    // Exit 1: a message is deferred (the one over quota), which needs a volunteer.
+    expect(r.status, r.stderr).toBe(1);
+    const [h] = JSON.parse(r.stdout) as MailStatus[];
+    expect(h?.host).toBe("mail1");
+    expect(h?.errors).toEqual([]);
+    expect(h?.domains.find((d) => d.domain === ZONE)?.checks.map((c) => `${c.kind} ${c.state}`)).toEqual(["MX ok", "SPF ok", "DKIM ok", "DMARC ok"]);
+    const box = (local: string) => h?.mailboxes.find((b) => b.address === `${local}@${ZONE}`);
+    expect(box("contact")?.bytes).toBeGreaterThan(0);
+    // At least the message of the suspension (the earlier mail tests add theirs in a full run).
+    expect(box("contact")?.messages).toBeGreaterThanOrEqual(1);
+    expect(box("tresorier")?.quotaMb).toBe(1);
+    expect(h?.queue?.find((m) => m.queue === "deferred" && m.recipients.some((x) => x.address === `tresorier@${ZONE}`))?.recipients[0]?.reason).toMatch(/quota/i);
+    const text = await cli(["status", "mail", "--stack", "lab-multi", "--root", root], { GLOBENET_LANG: "en" });
+    expect(text.stdout).toMatch(new RegExp(`^${ZONE.replace(/\./g, "\\.")} +${MEMBER} +ok +ok +ok +ok$`, "m"));
+    expect(text.stdout).toMatch(/^queue: \d+ message\(s\) \(active \d+, deferred [1-9]/m);
+    expect(text.stdout).toContain(`→ tresorier@${ZONE}`);
+
+    const u = await cli(["status", "usage", "--stack", "lab-multi", "--root", root, "--json"]);
+    expect([0, 1], u.stderr).toContain(u.status);
+    const row = (JSON.parse(u.stdout) as UsageRow[]).find((x) => x.handle === MEMBER);
+    expect(row?.mail?.host).toBe("mail1");
+    // du on mail1: at least the maildir's files (the 1.3 MB message is in the queue, not there).
+    const du = Number(sh("du", ["-s", "-B1", `/var/vmail/${ZONE}`]).stdout.split(/\s/)[0]);
+    expect(du).toBeGreaterThan(0);
+    // The same figure, give or take an index file Dovecot rewrote in between.
+    expect(Math.abs((row?.mail?.bytes ?? -1e9) - du)).toBeLessThan(65_536);
+
+    // mail1 is a protected host: its client (made by the apply) sends every maildir as path--vmail to bk.
+    const backup = (...args: string[]) => {
+      const b = runOnHost({ prefix: PREFIX }, "mail1", "/usr/local/sbin/globenet-backup", ["--host", "mail1", ...args], { timeoutMs: 180_000 });
+      expect(b.status, `globenet-backup ${args.join(" ")}: ${b.stderr}`).toBe(0);
+      return b.stdout;
+    };
+    await timed("mail lifecycle: backup of path--vmail", async () => backup("run", "--only", "path--vmail"));
+    const archive = backup("list", "path--vmail--").trim().split("\n").pop() ?? "";
+    expect(archive).toMatch(/^path--vmail--\d{8}T\d{6}Z$/);
+    const held = backup("files", archive);
+    const msg = readdirSync(`/var/vmail/${ZONE}/contact/Maildir/new`).concat(readdirSync(`/var/vmail/${ZONE}/contact/Maildir/cur`))[0];
+    expect(held).toMatch(new RegExp(` 5000:5000 .* var/vmail/${ZONE.replace(/\./g, "\\.")}/contact/Maildir/(new|cur)/`));
+    expect(held).toContain(msg);
+  }, 300_000);
+
+  it("mail lifecycle: the member active again (quota and relay as before), applied: the same password logs in and reads what came during the suspension, submission works, the deferred message is delivered once the queue is flushed", async () => {
+    try {
+      needUp();
+      if (!lifecycleSaved) throw new Error("the suspension test did not run");
+      writeFileSync(memberFile(), lifecycleSaved.member);
+      writeFileSync(inventoryFile(), lifecycleSaved.inventory);
+      const stack = await openStack({ stack: "lab-multi", root });
+      await timed("mail lifecycle: reactivation applied", () => stack.up({ color: "never", onOutput: (o: string) => process.stdout.write(o) }));
+      expect(readFileSync("/etc/globenet/mail/conf/dovecot/globenet-suspended", "utf8").trim()).toBe("");
+      await untilSync("contact's IMAP login after reactivation", () => imapSubjects(`contact@${ZONE}`, MAIL_PASS.contact).includes(`Subject: ${SUSPENDED_SUBJECT}`), 30_000);
+      const sent = `lab-multi-active-sends-${process.pid}`;
+      expect(submit(sent)).toMatch(/250 2\.0\.0 Ok: queued/);
+      // The quota is 2048 MB again: the deferred message goes at the next try, asked for now.
+      const flushed = onMail1("postqueue", ["-f"]);
+      expect(flushed.status, flushed.stderr).toBe(0);
+      await timed("mail lifecycle: deferred message delivered after the flush", () =>
+        untilSync("the message once over quota, and the one submitted, in tresorier's mailbox", () => {
+          const seen = imapSubjects(`tresorier@${ZONE}`, MAIL_PASS.tresorier);
+          return seen.includes(`Subject: ${QUOTA_SUBJECT}`) && seen.includes(`Subject: ${sent}`);
+        }, 60_000),
+      );
+      expect(queue().filter((m) => m.recipients.some((r) => r.address === `tresorier@${ZONE}`))).toEqual([]);
+    } finally {
+      await sink?.close();
+      sink = undefined;
+    }
+  }, 300_000);
 
   it("ns1's sshd stopped during an apply: the apply fails naming ns1, the other hosts' changes stand, the next apply converges", async () => {
     needUp();

@@ -6,7 +6,6 @@
  * forward, refusals in the SMTP dialogue, submission with login, quota, suspension.
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +16,7 @@ import { dkimKeyPath, dkimRecordValue, mailPlan, type MailPlan } from "../lib/mo
 import { opendkimRun, renderMailFiles } from "../lib/render/mail";
 import { baseFiles, inventoryWithMailHost, writeTree } from "./helpers/data-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";
+import { startSmtpSink, type SmtpSink } from "./helpers/smtp-sink";
 
 const ok =
   requireTools("postfix", "postmap", "postqueue", "dovecot", "doveconf", "doveadm", "swaks", "mkpasswd", "openssl", "useradd", "userdel", "opendkim", "opendkim-genkey") &&
@@ -62,8 +62,9 @@ function tree(ondesStatus: "active" | "suspended"): Record<string, string | null
 let hashes: Record<keyof typeof PASS, string>;
 let dir = "";
 let plan: MailPlan;
-let sink: Server | undefined;
-const sunk: string[] = [];
+let sink: SmtpSink | undefined;
+/** What reached the sink, each message's text as its DATA. */
+const sunk = { find: (p: (m: string) => boolean) => sink?.messages.map((m) => m.data).find(p) };
 const postfix = () => join(dir, "postfix");
 
 function planFor(ondes: "active" | "suspended"): MailPlan {
@@ -203,29 +204,7 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
     chmodSync(runDir, 0o750);
     writeFiles(plan);
     // The outside world: a sink that takes whatever the relay hands it.
-    sink = createServer((c) => {
-      let data = "";
-      let inData = false;
-      c.write("220 sink ESMTP\r\n");
-      c.on("data", (b: Buffer) => {
-        for (const line of b.toString().split(/(?<=\r\n)/)) {
-          if (inData) {
-            data += line;
-            if (data.endsWith("\r\n.\r\n")) {
-              inData = false;
-              sunk.push(data);
-              data = "";
-              c.write("250 ok\r\n");
-            }
-          } else if (/^DATA/i.test(line)) {
-            inData = true;
-            c.write("354 go\r\n");
-          } else if (/^QUIT/i.test(line)) c.end("221 bye\r\n");
-          else if (/^(EHLO|HELO)/i.test(line)) c.write("250 sink\r\n");
-          else if (line.trim()) c.write("250 ok\r\n");
-        }
-      });
-    }).listen(SINK, "127.0.0.1");
+    sink = await startSmtpSink(SINK, "127.0.0.1");
     // Dovecot detaches and keeps its output open: it writes to a file, so run() sees it end.
     for (const [cmd, args] of [["postfix", ["-c", postfix(), "check"]], ["doveconf", ["-c", join(plan.paths.dovecotDir, "dovecot.conf"), "-n"]], ["postfix", ["-c", postfix(), "start"]], ["sh", ["-c", 'exec dovecot -c "$1" </dev/null >"$2" 2>&1', "sh", join(plan.paths.dovecotDir, "dovecot.conf"), join(dir, "dovecot.out")]], ["sh", ["-c", 'exec opendkim -x "$1" </dev/null >"$2" 2>&1', "sh", join(plan.paths.opendkimDir, "opendkim.conf"), join(dir, "opendkim.out")]]] as const) {
       const r = run(cmd, [...args]);
@@ -241,7 +220,7 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
       const pid = Number(readFileSafe(join(dir, "spool", "opendkim", "opendkim.pid")));
       if (pid > 0) run("kill", [String(pid)]);
     }
-    await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
+    await sink?.close();
     if (dir && !process.env.GLOBENET_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
     rmSync(KEYS, { recursive: true, force: true });
     if (run("id", [vmailUser]).status === 0) run("userdel", [vmailUser]);

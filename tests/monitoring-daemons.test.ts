@@ -124,8 +124,8 @@ describe.skipIf(!ok)("the daemons' check and Alertmanager's mail, with real daem
     expect(add.status, add.stderr).toBe(0);
     const m = (await waitFor("the test alert's mail", () => mailsOf("MailPathTest", "FIRING")[0], 30_000, 100))!;
     console.log(`amtool alert → mail in the sink: ${Date.now() - t0} ms`);
-    expect(m.to).toEqual(["<benevoles@globenet.example>"]);
-    expect(m.from).toBe("<alertes@globenet.example>");
+    expect(m.to).toEqual(["benevoles@globenet.example"]);
+    expect(m.from).toBe("alertes@globenet.example");
     expect(plainText(m.data)).toContain("un essai du chemin des alertes");
   }, 60_000);
 

@@ -79,7 +79,7 @@ describe("type tokens: components, provider and guard agree", () => {
 
   it("deleting each data-holding resource the program declared is blocked by the guard", () => {
     const holding = seen.filter((s) => s.custom && !("noLoss" in (GUARD_DECISIONS as Record<string, object>)[s.type]!));
-    expect(new Set(holding.map((s) => s.type))).toEqual(new Set([RESOURCE_TOKENS.account, RESOURCE_TOKENS.database, RESOURCE_TOKENS.guest, RESOURCE_TOKENS.backupRepository]));
+    expect(new Set(holding.map((s) => s.type))).toEqual(new Set([RESOURCE_TOKENS.account, RESOURCE_TOKENS.database, RESOURCE_TOKENS.guest, RESOURCE_TOKENS.backupRepository, RESOURCE_TOKENS.maildirs]));
     for (const s of holding) {
       const step: PlanStep = { op: "delete", type: s.type, name: s.name, urn: `urn:pulumi:prod::globenet-infra::${s.type}::${s.name}`, old: s.inputs } as PlanStep;
       const v = judge({ steps: [step] } as Parameters<typeof judge>[0], { maxShare: 1, allowances: [] });
@@ -114,6 +114,6 @@ describe("type tokens: components, provider and guard agree", () => {
       for (const m of text.matchAll(literal)) found.push(`${f}: ${m[1]}`);
     }
     expect(found).toEqual([]);
-    expect(ALL_TOKENS.size).toBe(17);
+    expect(ALL_TOKENS.size).toBe(18);
   });
 });

@@ -3,7 +3,7 @@ import { loadModel } from "../lib/check/build";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ARCHIVE, ARCHIVE_KINDS, archivePrefix, backupPlan, homesPrefix, mayHoldHome } from "../lib/model/backup";
-import { baseFiles, errorsOf, HOST_KEY, writeTree } from "./helpers/data-tree";
+import { baseFiles, errorsOf, HOST_KEY, inventoryWithMailHost, writeTree } from "./helpers/data-tree";
 
 /*
  * Unit tier: which host sends what to the backup host (lib/model/backup.ts), and the
@@ -64,6 +64,18 @@ describe("backup plan", () => {
     const names = (plan?.hosts ?? []).flatMap((h) => h.sources.map((s) => `${h.host}:${s.kind}:${s.name}`));
     expect(names.filter((n) => n.includes("velo"))).toEqual([]);
     expect(names).toContain("web1:path:archives");
+  });
+
+  it("the mail host sends every member's maildirs (path--vmail: /var/vmail, owned by the fixed vmail uid) with its archives; without a mail domain, its archives only (the DKIM keys' archive)", () => {
+    const HASH = "{CRYPT}$y$j9T$40b7r1AlrfQHpo6uVN/4w0$4DFJCbWQyPXFjBFK1bQ9b4RR8i/kcF/oNaWGP.CLGJ5";
+    const mail = `mail:\n  - domain: velo-libre.example\n    mailboxes:\n      - { local: contact, password_hash: "${HASH}" }\n`;
+    const inv = inventoryWithMailHost().replace("    hosts:\n", "    backup: {}\n    hosts:\n") + BK;
+    const sources = (changes: Record<string, string | null>) => planOf({ "Pulumi.test.yaml": inv, "zones/velo-libre.example.yaml": "owner: velo-libre\n", ...changes })?.hosts.find((h) => h.host === "mx1")?.sources;
+    expect(sources({ "members/velo-libre/member.yaml": `${baseFiles()["members/velo-libre/member.yaml"]}${mail}` })).toEqual([
+      { kind: "path", name: "archives", path: "/var/backups/globenet-archive" },
+      { kind: "path", name: "vmail", path: "/var/vmail" },
+    ]);
+    expect(sources({})).toEqual([{ kind: "path", name: "archives", path: "/var/backups/globenet-archive" }]);
   });
 
   it("backup.state: the host the protected runner writes on sends that folder as path--state (a secondary, which sends nothing else, too)", () => {

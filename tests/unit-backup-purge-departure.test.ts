@@ -95,7 +95,7 @@ describe("the guard: a declared purge is a guarded deletion in the plan (npm run
     expect(blocked.verdict.ok).toBe(false);
     expect(blocked.verdict.needed).toEqual(["departures/velo-libre"]);
     const text = formatVerdict(blocked.verdict);
-    expect(text).toContain("BLOCKED  departures/velo-libre: the departure archives of velo-libre (home, crontab, sites, database dumps, VPS disks in archive_dir) may then be removed from the hosts (npm run backup -- purge-departure velo-libre)");
+    expect(text).toContain("BLOCKED  departures/velo-libre: the departure archives of velo-libre (home, crontab, sites, database dumps, VPS disks, maildirs in archive_dir) may then be removed from the hosts (npm run backup -- purge-departure velo-libre)");
     expect(text).toContain("kept in place: in the backup repository, until retention prunes the last snapshot that holds them");
     expect(text).toContain("  Allow-Destroy: departures/velo-libre");
     expect(formatVerdict(blocked.verdict, "fr")).toContain("les archives de départ de velo-libre");

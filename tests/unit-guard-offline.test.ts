@@ -66,6 +66,28 @@ describe("the offline guard asks what the rules ask of the engine's plan", () =>
     expect(offline(head).needed).toEqual(needed(engine));
   });
 
+  it("a mail domain taken out of a member's file: its maildirs are archived, then deleted; the member's line or the domain's allows it", () => {
+    const domain = base.mail.find((d) => d.handle === "velo-libre");
+    expect(domain).toBeDefined();
+    const head = modelOf("maildrop", [["members/velo-libre/member.yaml", `  - domain: ${domain!.domain}\n`, `  - domain: lists.${domain!.domain}\n`]]);
+    const name = `${domain!.mailHost}-maildirs-${domain!.domain}`;
+    const engine: Plan = { stack: "prod", steps: [...members(base), step("delete", "globenet:mail:Maildirs", name, { handle: "velo-libre", domain: domain!.domain, target: target(domain!.mailHost), archiveDir }), step("create", "globenet:mail:Maildirs", `${domain!.mailHost}-maildirs-lists.${domain!.domain}`)] };
+    const path = `members/velo-libre/mail/${domain!.domain}`;
+    expect(offline(head).needed).toEqual([path]);
+    expect(offline(head).needed).toEqual(needed(engine));
+    const v = offline(head);
+    expect(formatVerdict(v)).toContain(`${path}: the mail of ${domain!.domain} (every mailbox's maildir) would be deleted on ${domain!.mailHost}`.replace(path, "members/velo-libre"));
+    expect(formatVerdict(v)).toContain(`archived first to ${archiveDir}/mail/velo-libre--${domain!.domain}-<UTC time>.tar.gz on ${domain!.mailHost}`);
+    expect(formatVerdict(v, "fr")).toContain(`members/velo-libre : le courrier de ${domain!.domain} (le maildir de chaque boîte) serait supprimé sur ${domain!.mailHost}`);
+    expect(offline(head, ["members/velo-libre"]).ok).toBe(true);
+    expect(offline(head, [path]).ok).toBe(true);
+    // Departed (its mail domains say so in the model): the maildirs go, covered by the member's line.
+    const gone: Model = { ...base, mail: base.mail.map((d) => (d.handle === "velo-libre" ? { ...d, status: "departed" as const } : d)) };
+    expect(offline(gone).needed).toEqual([path]);
+    expect(offline(gone, ["members/velo-libre"]).ok).toBe(true);
+    expect(planFromModels(base, gone).steps.filter((s) => s.type === "globenet:mail:Maildirs" && s.op === "delete").map((s) => s.name)).toEqual([name]);
+  });
+
   it("a database renamed: the old one is deleted", () => {
     const head = modelOf("dbrename", [["members/velo-libre/member.yaml", "- name: velo_wp", "- name: velo_site"]]);
     const engine: Plan = { stack: "prod", steps: [...members(base), step("delete", "globenet:db:Database", "velo_wp", { handle: "velo-libre", name: "velo_wp", target: target("db1"), archiveDir }), step("create", "globenet:db:Database", "velo_site")] };
@@ -93,7 +115,7 @@ describe("the offline guard asks what the rules ask of the engine's plan", () =>
     expect(offline(head).ok).toBe(true);
     const effects = effectsOf(base, head, join(tmp, "suspend"));
     expect(effects.map((e) => e.en)).toEqual([
-      "members/velo-libre: suspended: its sites show the suspension notice, its PHP and SSH access stop, its database accounts are locked, its VPS are shut off",
+      "members/velo-libre: suspended: its sites show the suspension notice, its PHP and SSH access stop, its database accounts are locked, its VPS are shut off, its mailboxes refuse logins (IMAP and sending) but keep receiving",
       "members/velo-libre/vps/atelier: VPS shut off (the member is suspended; its disk is kept)",
       "members/velo-libre/vps/atelier: VPS resized: disk 20 → 10 GB",
       "members/velo-libre/vps/atelier: a disk cannot shrink (20 → 10 GB would lose data): the preview refuses it; keep 20 GB or more",

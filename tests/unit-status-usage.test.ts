@@ -1,6 +1,6 @@
 // Unit tier: what npm run status -- usage makes of the hosts' answers (parse, rows, table).
 import { describe, expect, it } from "vitest";
-import { formatUsage, inodePercent, parseDbSizes, parseHomes, quotaPercent, usageRows } from "../lib/status/usage";
+import { formatUsage, inodePercent, mailDomainDir, parseDbSizes, parseHomes, quotaPercent, usageRows } from "../lib/status/usage";
 import { makeModel } from "./fixtures/model";
 
 const hex = (s: string) => Buffer.from(s).toString("hex").toUpperCase();
@@ -34,7 +34,7 @@ describe("rows and the table", () => {
     expect(r.databases.every((d) => d.bytes === 1_048_576)).toBe(true);
     expect(quotaPercent(r)).toBe(pct);
     const out = formatUsage(rows, "en");
-    expect(out.split("\n")[0]).toMatch(/^member +host +disk +quota +% +inodes +databases$/);
+    expect(out.split("\n")[0]).toMatch(/^member +host +disk +quota +% +inodes +databases +mail$/);
     expect(out).toContain(flagged ? "1 member(s) at 90 % or more of their quota (velo-libre): tell them, or raise disk_quota_mb (disk) or inode_quota (inodes) in their file" : "every member is below 90 % of its quota");
     // The inode count beside the member's inode quota.
     expect(out).toMatch(new RegExp(`^velo-libre +web1 +\\S+ \\S+ +${velo.diskQuotaMb} MiB +\\d+( !)? +42 / ${velo.inodeQuota} +velo_wp`, "m"));
@@ -84,5 +84,28 @@ describe("rows and the table", () => {
     expect(r.databases.every((d) => d.bytes === undefined)).toBe(true);
     expect(formatUsage(rows, "en")).toMatch(/^velo-libre +web1 +NO HOME .*missing/m);
     expect(formatUsage(rows, "en")).toMatch(/^missing on the host although git describes it: .*velo-libre: home \(web1\), velo-libre: database velo_wp \(web1\)/m);
+  });
+
+  it("a member's mail is its domains' folders on the mail host added up; a domain without a folder yet counts 0; an unread mail host is '-', not 0", () => {
+    // Two domains of the member on mail1: one has mail, the other none yet (no folder).
+    const model = makeModel();
+    const domain = (d: string) => ({ handle: "velo-libre", status: "active" as const, domain: d, zone: "velo-libre.example", mailHost: "mail1", mailboxes: [], aliases: [], file: "members/velo-libre/member.yaml" });
+    model.mail.push(domain("velo-libre.example"), domain("lists.velo-libre.example"));
+    const domains = model.mail.filter((d) => d.handle === "velo-libre");
+    const mailHost = domains[0]!.mailHost;
+    const homes = new Map([[velo.webHost!, parseHomes(`home ${velo.home} 4096 3 on\n`)]]);
+    const answer = domains.map((d, i) => (i === 0 ? `home ${mailDomainDir(d.domain)} 3145728 40 off` : `home ${mailDomainDir(d.domain)} missing`)).join("\n");
+    const rows = usageRows(model, homes, sizes, new Map([[mailHost, parseHomes(answer)]]));
+    const r = rows.find((x) => x.handle === "velo-libre")!;
+    expect(r.mail).toEqual({ host: mailHost, domains: domains.map((d) => d.domain), bytes: 3145728 });
+    expect(mailDomainDir("velo-libre.example")).toBe("/var/vmail/velo-libre.example");
+    expect(formatUsage(rows, "en")).toMatch(new RegExp(`^velo-libre +web1 .* 3\\.0 MiB \\(${mailHost}\\)$`, "m"));
+    expect(formatUsage(rows, "fr").split("\n")[0]).toMatch(/ courriel$/);
+    const unread = usageRows(model, homes, sizes).find((x) => x.handle === "velo-libre")!;
+    expect(unread.mail).toEqual({ host: mailHost, domains: domains.map((d) => d.domain) });
+    expect(formatUsage([unread], "en")).toMatch(new RegExp(`^velo-libre .* - \\(${mailHost}\\)$`, "m"));
+    // A member without mail has no mail column value.
+    const other = rows.find((x) => !model.mail.some((d) => d.handle === x.handle));
+    if (other) expect(other.mail).toBeUndefined();
   });
 });

@@ -94,6 +94,7 @@ describe("a volunteer's branch: member, zone and VPS added, a suspension, a depa
     expect(r.out).toContain("le compte d'hébergement velo-libre (son dossier personnel et ses sites) serait supprimé sur web1");
     expect(r.out).toContain("la base de données velo_wp serait supprimée sur");
     expect(r.out).toContain("le VPS atelier (et son disque) serait supprimé sur hv1");
+    expect(r.out).toContain("le courrier de velo-libre.example (le maildir de chaque boîte) serait supprimé sur mail1");
     expect([...r.out.matchAll(/^ {2}Allow-Destroy: (.+)$/gm)].map((x) => x[1])).toEqual(["members/velo-libre"]);
 
     // The same departure as the engine announces it (steps named and shaped as in a real
@@ -110,6 +111,7 @@ describe("a volunteer's branch: member, zone and VPS added, a suspension, a depa
         step("delete", "globenet:hosting:Account", "velo-libre", { handle: "velo-libre", target: t("web1"), archiveDir }),
         step("delete", "globenet:db:Database", "velo_wp", { handle: "velo-libre", name: "velo_wp", target: t("db1"), archiveDir }),
         step("delete", "globenet:vm:Guest", "velo-libre--atelier", { domain: "velo-libre--atelier", target: t("hv1"), archiveDir }),
+        step("delete", "globenet:mail:Maildirs", "mail1-maildirs-velo-libre.example", { handle: "velo-libre", domain: "velo-libre.example", target: t("mail1"), archiveDir }),
       ],
     };
     const fromEngine = judge(engine, { maxShare: 0.1, allowances: [] });

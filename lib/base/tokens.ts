@@ -27,6 +27,7 @@ export const RESOURCE_TOKENS = {
   transferKey: "globenet:dns:TransferKey",
   alertBridge: "globenet:monitor:AlertBridge",
   dkimKey: "globenet:mail:DkimKey",
+  maildirs: "globenet:mail:Maildirs",
 } as const;
 
 /** The bench's trivial resource, served only by the provider's dry mode (provider/dry-run.ts). */

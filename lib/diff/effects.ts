@@ -59,13 +59,13 @@ export function effectsOf(base: Model | undefined, head: Model, headRoot: string
       const departed = existsSync(join(headRoot, "members", handle, "member.yaml"));
       out.push(
         departed
-          ? { path, en: `${path}: departs (status: departed): its account, sites, databases and VPS are archived, then deleted`, fr: `${path} : quitte Globenet (status: departed) : son compte, ses sites, ses bases de données et ses VPS sont archivés, puis supprimés` }
-          : { path, en: `${path}: removed from the data: its account, sites, databases and VPS are archived, then deleted`, fr: `${path} : retiré des données : son compte, ses sites, ses bases de données et ses VPS sont archivés, puis supprimés` },
+          ? { path, en: `${path}: departs (status: departed): its account, sites, databases, VPS and maildirs are archived, then deleted`, fr: `${path} : quitte Globenet (status: departed) : son compte, ses sites, ses bases de données, ses VPS et ses boîtes aux lettres sont archivés, puis supprimés` }
+          : { path, en: `${path}: removed from the data: its account, sites, databases, VPS and maildirs are archived, then deleted`, fr: `${path} : retiré des données : son compte, ses sites, ses bases de données, ses VPS et ses boîtes aux lettres sont archivés, puis supprimés` },
       );
     } else if (m.status !== now.status && now.status === "suspended") {
-      out.push({ path, en: `${path}: suspended: its sites show the suspension notice, its PHP and SSH access stop, its database accounts are locked, its VPS are shut off`, fr: `${path} : suspendu : ses sites affichent l'avis de suspension, son PHP et son accès SSH s'arrêtent, ses comptes de base de données sont verrouillés, ses VPS sont éteints` });
+      out.push({ path, en: `${path}: suspended: its sites show the suspension notice, its PHP and SSH access stop, its database accounts are locked, its VPS are shut off, its mailboxes refuse logins (IMAP and sending) but keep receiving`, fr: `${path} : suspendu : ses sites affichent l'avis de suspension, son PHP et son accès SSH s'arrêtent, ses comptes de base de données sont verrouillés, ses VPS sont éteints, ses boîtes aux lettres refusent les connexions (IMAP et envoi) mais continuent de recevoir` });
     } else if (m.status !== now.status && now.status === "active") {
-      out.push({ path, en: `${path}: active again (suspension lifted): sites, PHP, SSH and databases reopen, its VPS are started`, fr: `${path} : de nouveau actif (suspension levée) : sites, PHP, SSH et bases de données rouverts, ses VPS sont démarrés` });
+      out.push({ path, en: `${path}: active again (suspension lifted): sites, PHP, SSH, databases and mailboxes reopen, its VPS are started`, fr: `${path} : de nouveau actif (suspension levée) : sites, PHP, SSH, bases de données et boîtes aux lettres rouverts, ses VPS sont démarrés` });
     }
   }
   for (const handle of after.keys()) {

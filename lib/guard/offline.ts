@@ -10,7 +10,8 @@ import type { Plan, PlanStep } from "./plan";
  * that CI and `up` ask for from the engine's plan.
  *
  * Each resource is keyed as the program names it (index.ts, components/): a member by its
- * handle, an account by its handle, a database by its name, a VPS by <handle>--<name>. Its
+ * handle, an account by its handle, a database by its name, a VPS by <handle>--<name>, a mail
+ * domain's maildirs by <mail host>-maildirs-<domain>. Its
  * inputs carry what the rules read (handle, name, domain, target, archiveDir, sites, the
  * zone files); an operation is "replace" where the provider's diff replaces (another host;
  * for a VPS also another base image or disk path), as provider/resources/*.ts decide it.
@@ -66,6 +67,11 @@ function guests(m: Model | undefined): Map<string, Inputs> {
   );
 }
 
+/** Each member mail domain's stored mail on its mail host (components/mail-server.ts names them <host>-maildirs-<domain>). */
+function maildirs(m: Model | undefined): Map<string, Inputs> {
+  return new Map((m?.mail ?? []).filter((d) => d.status !== "departed").map((d) => [`${d.mailHost}-maildirs-${d.domain}`, { handle: d.handle, domain: d.domain, target: target(d.mailHost), archiveDir: m?.inventory.archive_dir }]));
+}
+
 /** The primary's bind file set: the rules read which zones it serves before and after. */
 function bindPrimary(m: Model | undefined): Map<string, Inputs> {
   const primary = m?.zones[0]?.primary || m?.hosts.find((h) => h.roles.includes("dns-primary"))?.name;
@@ -85,6 +91,7 @@ export function planFromModels(base: Model | undefined, head: Model): Plan {
       ...stepsFor(RESOURCE_TOKENS.account, accounts(base), accounts(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
       ...stepsFor(RESOURCE_TOKENS.database, databases(base), databases(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
       ...stepsFor(RESOURCE_TOKENS.guest, guests(base), guests(head), stack, (a, b) => hostOf(a) !== hostOf(b) || a.baseImage !== b.baseImage || a.diskPath !== b.diskPath),
+      ...stepsFor(RESOURCE_TOKENS.maildirs, maildirs(base), maildirs(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
       ...stepsFor(RESOURCE_TOKENS.fileSet, bindPrimary(base), bindPrimary(head), stack, never),
     ],
   };

@@ -39,6 +39,8 @@ export const GUARD_DECISIONS: Record<ResourceToken, LossKind | { noLoss: string 
   [RESOURCE_TOKENS.backupClient]: { noLoss: "the schedule and configuration of a host's backups, rendered from the data; its key and passphrase stay on the host" },
   [RESOURCE_TOKENS.alertBridge]: { noLoss: "the alert bridge's unit and GitLab token file on the monitor host, written again from the data and the stack's secret by the next apply" },
   // Its delete moves the key to the archive folder on the mail host: never destroyed.
+  // Its delete archives <vmail>/<domain> (every maildir), verified, then removes it.
+  [RESOURCE_TOKENS.maildirs]: { what: "mail domain's mailboxes (every maildir)", folder: "mail", ext: ".tar.gz" },
   [RESOURCE_TOKENS.dkimKey]: { noLoss: "a domain's DKIM key, moved to the mail host's archive folder by its delete (a new selector's key signs from the same apply)" },
   [RESOURCE_TOKENS.transferKey]: { noLoss: "the TSIG key of zone transfers, made again at the next apply (the secondaries keep serving what they have meanwhile)" },
 };
@@ -137,6 +139,13 @@ function lossesOf(step: PlanStep): Loss[] {
     label = `VPS ${name ?? domain}`;
     labelFr = `le VPS ${name ?? domain} (et son disque)`;
     file = domain;
+  } else if (step.type === RESOURCE_TOKENS.maildirs) {
+    handle = str(i.handle) ?? "?";
+    const domain = str(i.domain) ?? step.name;
+    path = `members/${handle}/mail/${domain}`;
+    label = `the mail of ${domain} (every mailbox's maildir)`;
+    labelFr = `le courrier de ${domain} (le maildir de chaque boîte)`;
+    file = `${handle}--${domain}`;
   } else if (step.type === RESOURCE_TOKENS.database) {
     handle = str(i.handle) ?? "?";
     const name = str(i.name) ?? step.name;
@@ -177,10 +186,10 @@ function purgeLoss(handle: string): Loss {
   return {
     path: `departures/${handle}`,
     coveredBy: [],
-    description: `departures/${handle}: the departure archives of ${handle} (home, crontab, sites, database dumps, VPS disks in archive_dir) may then be removed from the hosts (npm run backup -- purge-departure ${handle})`,
+    description: `departures/${handle}: the departure archives of ${handle} (home, crontab, sites, database dumps, VPS disks, maildirs in archive_dir) may then be removed from the hosts (npm run backup -- purge-departure ${handle})`,
     archive: "in the backup repository, until retention prunes the last snapshot that holds them",
     fr: {
-      description: `departures/${handle} : les archives de départ de ${handle} (dossier personnel, crontab, sites, copies des bases, disques de VPS dans archive_dir) pourront ensuite être effacées des serveurs (npm run backup -- purge-departure ${handle})`,
+      description: `departures/${handle} : les archives de départ de ${handle} (dossier personnel, crontab, sites, copies des bases, disques de VPS, maildirs dans archive_dir) pourront ensuite être effacées des serveurs (npm run backup -- purge-departure ${handle})`,
       archive: "dans le dépôt de sauvegarde, jusqu'à ce que la rétention efface le dernier instantané qui les contient",
     },
     keptInPlace: true,

@@ -1,4 +1,5 @@
 import type { BackupSettings } from "../schema/inventory";
+import { MAIL_PATHS } from "./mail";
 import { paths } from "./paths";
 import type { HostModel, Model } from "./types";
 
@@ -21,7 +22,11 @@ export type BackupSource =
    * a header naming another backing file is refused (as the guest's delete does).
    */
   | { kind: "vps-disk"; name: string; handle: string; domain: string; disk: string; base: string }
-  /** A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives, CI's state backups, members' crontabs. */
+  /**
+   * A folder of Globenet's own: DNSSEC keys and signing state, mod_md's store, the archives, CI's
+   * state backups, members' crontabs; on the mail host every member's maildirs
+   * (`vmail`: <vmailDir>/<domain>/<local>/Maildir, one archive a night like the homes).
+   */
   | { kind: "path"; name: PathSourceName; path: string };
 
 export interface BackupHostPlan {
@@ -45,7 +50,7 @@ export interface BackupPlan {
  * has the same list: tests/unit-backup-plan.test.ts compares them).
  */
 /** The folders a host may send as `path--<name>` (one list for the plan and the provider's check). */
-export const PATH_SOURCE_NAMES = ["dnssec", "acme", "archives", "state", "crontabs"] as const;
+export const PATH_SOURCE_NAMES = ["dnssec", "acme", "archives", "state", "crontabs", "vmail"] as const;
 export type PathSourceName = (typeof PATH_SOURCE_NAMES)[number];
 
 export const ARCHIVE_KINDS = ["home", "homes", "database", "vps-disk", "path"] as const;
@@ -100,13 +105,17 @@ export function backupPlan(model: Model): BackupPlan | undefined {
     if (h.roles.includes("db")) {
       for (const d of model.databases) if (d.dbHost === h.name && d.status !== "departed") sources.push({ kind: "database", name: d.name, handle: d.handle });
     }
+    // Every member's maildirs (/var/vmail/<domain>/<local>), in one archive a night: one borg
+    // process whatever the number of mailboxes (the homes' reason); a member's mail is its
+    // domains' folders in it. Owned by the fixed vmail uid, so a restore keeps the owner.
+    if (h.roles.includes("mail") && model.mail.some((d) => d.mailHost === h.name)) sources.push({ kind: "path", name: "vmail", path: MAIL_PATHS.vmailDir });
     if (h.roles.includes("dns-primary") && model.zones.some((z) => z.dnssec)) sources.push({ kind: "path", name: "dnssec", path: paths.dnssecKeyDir });
     if (h.roles.includes("hypervisor")) {
       for (const v of model.vps) if (v.hypervisor === h.name && v.status !== "departed") sources.push({ kind: "vps-disk", name: v.domain, handle: v.handle, domain: v.domain, disk: v.diskPath, base: v.imagePath });
     }
     // CI's state backups, on the host the protected runner writes them (backup.state).
     if (settings.state?.host === h.name) sources.push({ kind: "path", name: "state", path: settings.state.path });
-    if (sources.length === 0 && !h.roles.some((r) => r === "web" || r === "db" || r === "hypervisor")) continue;
+    if (sources.length === 0 && !h.roles.some((r) => r === "web" || r === "db" || r === "hypervisor" || r === "mail")) continue;
     sources.push({ kind: "path", name: "archives", path: archives });
     // Inventory hosts reached at one address and port are one machine (the lab's 127.0.0.1):
     // one client, one repository, under the first of their names.

@@ -153,6 +153,14 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
  */
 export const VMAIL_UID = 5000;
 
+/** The member mail domains a mail host serves, with their member (one Maildirs resource each). */
+export function mailDomainsOf(model: Model, host: string): { handle: string; domain: string }[] {
+  return model.mail
+    .filter((d) => d.mailHost === host && d.status !== "departed")
+    .map((d) => ({ handle: d.handle, domain: d.domain }))
+    .sort((a, b) => (a.domain < b.domain ? -1 : 1));
+}
+
 /** The mail host's DKIM selectors: the current one first (it signs), then the retired ones (published only). */
 export function dkimSelectors(inventory: Model["inventory"]): string[] {
   return [inventory.mail.dkim_selector, ...inventory.mail.dkim_retired_selectors];

@@ -1,11 +1,14 @@
 /**
  * What each member uses (`npm run status -- usage`): its home's bytes and inodes on its web
  * host against its disk quota and inode quota (the member file's disk_quota_mb and inode_quota,
- * else the inventory's defaults), and each of its databases' size on its
- * database host. Read live over the provider's SSH (lib/status/remote.ts), with constant
- * scripts (provider/scripts/status/read-usage.sh, read-db-sizes.sh).
+ * else the inventory's defaults), each of its databases' size on its database host, and its
+ * mail: the folders of its mail domains on the mail host (every maildir of the domain, as du
+ * counts them). Read live over the provider's SSH (lib/status/remote.ts), with constant scripts
+ * (provider/scripts/status/read-usage.sh, which measures any folder it is given, and
+ * read-db-sizes.sh).
  */
 import type { Lang } from "../i18n/lang";
+import { MAIL_PATHS } from "../model/mail";
 import type { Model } from "../model/types";
 import { loadScript } from "../../provider/scripts/load";
 import { onHost } from "./remote";
@@ -26,7 +29,16 @@ export interface UsageRow {
   quotaMb: number;
   inodeQuota: number;
   databases: { name: string; dbHost: string; bytes?: number }[];
+  /**
+   * Its mail domains' folders on the mail host, added up (every mailbox's maildir; a domain
+   * that has had no mail yet has no folder and counts 0). Undefined: no mail domain, or the
+   * mail host was not read.
+   */
+  mail?: { host: string; domains: string[]; bytes?: number };
 }
+
+/** A mail domain's folder on the mail host: every maildir of the domain is under it. */
+export const mailDomainDir = (domain: string, vmailDir: string = MAIL_PATHS.vmailDir) => `${vmailDir}/${domain}`;
 
 /** `home <path> <bytes> <inodes> <quota on|off>` / `home <path> missing` lines, by path. */
 export function parseHomes(out: string): Map<string, { bytes: number; inodes: number; quota?: boolean } | "missing"> {
@@ -52,11 +64,16 @@ export function parseDbSizes(out: string): Map<string, number> {
 }
 
 /** One row per member with a home or a database, from what the hosts answered. */
-export function usageRows(model: Model, homes: Map<string, ReturnType<typeof parseHomes>>, dbSizes: Map<string, Map<string, number>>): UsageRow[] {
+export function usageRows(model: Model, homes: Map<string, ReturnType<typeof parseHomes>>, dbSizes: Map<string, Map<string, number>>, mailDirs: Map<string, ReturnType<typeof parseHomes>> = new Map()): UsageRow[] {
   const rows: UsageRow[] = [];
   for (const m of model.members) {
     const dbs = model.databases.filter((d) => d.handle === m.handle).map((d) => ({ name: d.name, dbHost: d.dbHost, bytes: dbSizes.get(d.dbHost)?.get(d.name) }));
-    if (!m.webHost && dbs.length === 0) continue;
+    const domains = model.mail.filter((d) => d.handle === m.handle && d.status !== "departed");
+    const mailHost = domains[0]?.mailHost;
+    if (!m.webHost && dbs.length === 0 && domains.length === 0) continue;
+    const read = mailHost ? mailDirs.get(mailHost) : undefined;
+    // A domain without a folder has had no mail yet: 0 bytes, not a fault.
+    const mailBytes = read ? domains.reduce((n, d) => { const x = read.get(mailDomainDir(d.domain)); return n + (x && x !== "missing" ? x.bytes : 0); }, 0) : undefined;
     const h = m.webHost ? homes.get(m.webHost)?.get(m.home) : undefined;
     rows.push({
       handle: m.handle,
@@ -68,6 +85,7 @@ export function usageRows(model: Model, homes: Map<string, ReturnType<typeof par
       quotaMb: m.diskQuotaMb,
       inodeQuota: m.inodeQuota,
       databases: dbs,
+      ...(mailHost ? { mail: { host: mailHost, domains: domains.map((d) => d.domain), ...(mailBytes !== undefined ? { bytes: mailBytes } : {}) } } : {}),
     });
   }
   return rows;
@@ -84,7 +102,12 @@ export async function readUsage(root: string, model: Model): Promise<UsageRow[]>
   for (const host of model.hosts.filter((h) => model.databases.some((d) => d.dbHost === h.name))) {
     sizes.set(host.name, parseDbSizes(await onHost(root, host, READ_DB_SIZES, [], `reading the databases' sizes on ${host.name}`)));
   }
-  return usageRows(model, homes, sizes);
+  const mailDirs = new Map<string, ReturnType<typeof parseHomes>>();
+  for (const host of model.hosts.filter((h) => model.mail.some((d) => d.mailHost === h.name && d.status !== "departed"))) {
+    const list = model.mail.filter((d) => d.mailHost === host.name && d.status !== "departed").map((d) => mailDomainDir(d.domain));
+    mailDirs.set(host.name, parseHomes(await onHost(root, host, READ_USAGE, list, `reading the maildirs' disk use on ${host.name}`)));
+  }
+  return usageRows(model, homes, sizes, mailDirs);
 }
 
 /** The share of the quota a home uses, in percent (rounded down), or undefined. */
@@ -102,7 +125,7 @@ export const NEAR_QUOTA_PERCENT = 90;
 
 export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
   const fr = lang === "fr";
-  const head = fr ? ["adhérent", "hôte", "disque", "quota", "%", "inodes", "bases de données"] : ["member", "host", "disk", "quota", "%", "inodes", "databases"];
+  const head = fr ? ["adhérent", "hôte", "disque", "quota", "%", "inodes", "bases de données", "courriel"] : ["member", "host", "disk", "quota", "%", "inodes", "databases", "mail"];
   const table = rows.map((r) => {
     const pct = quotaPercent(r);
     return [
@@ -113,6 +136,7 @@ export function formatUsage(rows: UsageRow[], lang: Lang = "en"): string {
       pct === undefined ? "-" : `${pct}${pct >= NEAR_QUOTA_PERCENT ? " !" : ""}`,
       r.homeInodes === undefined ? "-" : `${r.homeInodes} / ${r.inodeQuota}${(inodePercent(r) ?? 0) >= NEAR_QUOTA_PERCENT ? " !" : ""}`,
       r.databases.map((d) => `${d.name} ${d.bytes === undefined ? (fr ? "absente" : "missing") : humanBytes(d.bytes)}`).join(", ") || "-",
+      r.mail ? `${humanBytes(r.mail.bytes)} (${r.mail.host})` : "-",
     ];
   });
   const near = rows.filter((r) => Math.max(quotaPercent(r) ?? 0, inodePercent(r) ?? 0) >= NEAR_QUOTA_PERCENT).map((r) => r.handle);

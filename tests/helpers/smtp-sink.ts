@@ -1,7 +1,9 @@
 /**
- * A minimal SMTP server on loopback that keeps every message it is given (tests only): the
- * greeting, EHLO/HELO, MAIL, RCPT, DATA (dot-unstuffed), RSET, NOOP, QUIT. No STARTTLS, no
- * AUTH: what a client that does not require them (Alertmanager with require_tls: false) sends.
+ * A minimal SMTP server that keeps every message it is given (tests only): the greeting,
+ * EHLO/HELO, MAIL, RCPT, DATA (dot-unstuffed), RSET, NOOP, QUIT. No STARTTLS, no AUTH: what a
+ * client that does not require them sends (Alertmanager with require_tls: false, the mail host
+ * relaying a forward). The outside world of a mail test: nothing goes further. Addresses are
+ * kept without their angle brackets.
  */
 import { createServer, type AddressInfo, type Server } from "node:net";
 
@@ -17,7 +19,8 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+/** Listens on `host`:`port` (0: a free port, given back in `port`). */
+export async function startSmtpSink(port = 0, host = "127.0.0.1"): Promise<SmtpSink> {
   const messages: SinkMessage[] = [];
   const server: Server = createServer((sock) => {
     let buf = "";
@@ -46,10 +49,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         if (verb === "EHLO") sock.write("250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10240000\r\n");
         else if (verb === "HELO") say("250 sink.test");
         else if (verb === "MAIL") {
-          cur.from = /<[^>]*>/.exec(line)?.[0] ?? "";
+          cur.from = /<([^>]*)>/.exec(line)?.[1] ?? "";
           say("250 2.1.0 ok");
         } else if (verb === "RCPT") {
-          cur.to.push(/<[^>]*>/.exec(line)?.[0] ?? "");
+          cur.to.push(/<([^>]*)>/.exec(line)?.[1] ?? "");
           say("250 2.1.5 ok");
         } else if (verb === "DATA") {
           inData = true;
@@ -66,7 +69,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     });
     sock.on("error", () => undefined);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
   return {
     port: (server.address() as AddressInfo).port,
     messages,

@@ -2,7 +2,8 @@
 # npm run backup -- purge-departure (lib/cli/backup-purge-departure.ts) on one host, as root:
 # ARCHIVE_DIR list|purge HANDLE [DATABASE…]. The departure archives of HANDLE that the
 # provider made in ARCHIVE_DIR: accounts/<handle>-<stamp>.tar.gz and .crontab,
-# sites/<handle>--<site>-<stamp>.tar.gz, vps/<handle>--<vps>-<stamp>.qcow2, and
+# sites/<handle>--<site>-<stamp>.tar.gz, vps/<handle>--<vps>-<stamp>.qcow2,
+# mail/<handle>--<domain>-<stamp>.tar.gz (its mail domains' maildirs, on the mail host), and
 # databases/<db>-<stamp>.sql.gz for the member's databases. Only regular files whose whole
 # name matches (velo never matches velo-libre's); `list` prints them, `purge` removes them.
 # Prints file=PATH size=BYTES for each, then removed=PATH when purged.
@@ -16,7 +17,7 @@ case $mode in list | purge) ;; *) die "unknown mode $mode (list or purge)" ;; es
 stamp='[0-9]{8}T[0-9]{6}Z(-[0-9]+)?'
 # The handle and database names are checked above and below: as regex text they hold only
 # letters, digits, - and _, which mean themselves.
-patterns=("^accounts/$h-$stamp\\.(tar\\.gz|crontab)\$" "^sites/$h--[a-z0-9.-]+-$stamp\\.tar\\.gz\$" "^vps/$h--[a-z0-9-]+-$stamp\\.qcow2\$")
+patterns=("^accounts/$h-$stamp\\.(tar\\.gz|crontab)\$" "^sites/$h--[a-z0-9.-]+-$stamp\\.tar\\.gz\$" "^vps/$h--[a-z0-9-]+-$stamp\\.qcow2\$" "^mail/$h--[a-z0-9.-]+-$stamp\\.tar\\.gz\$")
 for db in "$@"; do
   [[ $db =~ ^[A-Za-z0-9_]{1,64}$ ]] || die "\"$db\" is not a database name"
   patterns+=("^databases/$db-$stamp\\.sql\\.gz\$")
@@ -27,7 +28,7 @@ if [ ! -d "$adir" ]; then
 fi
 [ ! -L "$adir" ] || die "$adir is a symbolic link: refusing"
 found=0
-for sub in accounts sites vps databases; do
+for sub in accounts sites vps databases mail; do
   if [ ! -d "$adir/$sub" ] || [ -L "$adir/$sub" ]; then continue; fi
   while IFS= read -r -d '' f; do
     rel=${f#"$adir"/}
