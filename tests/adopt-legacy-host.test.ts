@@ -131,6 +131,13 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     virsh("define", xml);
     virsh("start", d);
   };
+  /**
+   * One round of the probe: for each site, `host status redirect-or-- page-hash` (a failed
+   * request reads status 000). The content counts, not only the status: a takeover serving
+   * another page (the default site, a stale copy) would answer 200 too.
+   */
+  const PROBE_ROUND = `probe_round() { for h in "$@"; do out=$(curl -s -m 2 -H "Host: $h" -w '\\n%{http_code} %{redirect_url}' http://${LEGACY_ADDRESS}/ || true); meta=\${out##*$'\\n'}; body=\${out%$'\\n'*}; code=\${meta%% *}; redir=\${meta#* }; printf '%s %s %s %s\\n' "$h" "\${code:-000}" "\${redir:--}" "$(printf %s "$body" | sha256sum | cut -c1-16)"; done; }`;
+  const BASELINE = new Map<string, string>();
   const PROBE_LOG = () => join(tmp, "probe.log");
   const PROBE_STOP = () => join(tmp, "probe.stop");
 
@@ -295,8 +302,16 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
       while (!/^(200|301)$/.test(code) && Date.now() < until) code = run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${s}`, `http://${LEGACY_ADDRESS}/`]).stdout;
       expect(code, s).toMatch(/^(200|301)$/);
     }
+    // What each site answers before anything is adopted: status, redirect target and the page's hash.
+    const baseline = run("bash", ["-c", `${PROBE_ROUND}; probe_round "$@"`, "probe", ...SITES]);
+    expect(baseline.status).toBe(0);
+    for (const l of baseline.stdout.trim().split("\n")) {
+      const [host, ...answer] = l.split(" ");
+      BASELINE.set(host as string, answer.join(" "));
+    }
+    expect([...BASELINE.keys()].sort()).toEqual([...SITES].sort());
     // From here to the end of the adoption, a probe asks each site for its page every 200 ms.
-    probe = spawn("bash", ["-c", `while [ ! -e "$1" ]; do for h in "\${@:2}"; do printf '%s %s\\n' "$h" "$(curl -s -o /dev/null -m 2 -w '%{http_code}' -H "Host: $h" http://${LEGACY_ADDRESS}/ || true)"; done; sleep 0.2; done >> "$0"`, PROBE_LOG(), PROBE_STOP(), ...SITES], { stdio: "ignore" });
+    probe = spawn("bash", ["-c", `${PROBE_ROUND}; while [ ! -e "$1" ]; do probe_round "\${@:2}"; sleep 0.2; done >> "$0"`, PROBE_LOG(), PROBE_STOP(), ...SITES], { stdio: "ignore" });
   });
 
   /** A hand-made file put on the host makes preview --adopt refuse with `message`; nothing of Globenet's appears under `etc`. */
@@ -393,9 +408,15 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
       await done;
     }
     const lines = readFileSync(PROBE_LOG(), "utf8").trim().split("\n");
-    const failed = lines.filter((l) => !/ (200|301|302)$/.test(l));
+    const failed = lines.filter((l) => !/^\S+ (200|301|302) /.test(l));
     expect(lines.length).toBeGreaterThan(SITES.length * 10);
     expect(failed, `${failed.length} of ${lines.length} requests failed`).toEqual([]);
+    // And the same answer throughout: status, redirect target and page, as before the import.
+    const changed = lines.filter((l) => {
+      const [host, ...answer] = l.split(" ");
+      return BASELINE.get(host as string) !== answer.join(" ");
+    });
+    expect(changed, `${changed.length} of ${lines.length} answers differ from before the adoption (${[...BASELINE].map(([h, a]) => `${h} ${a}`).join("; ")})`).toEqual([]);
     // Each site answers from Globenet's vhost now: the files copied above.
     expect(run("curl", ["-s", "-H", "Host: bob.example", `http://${LEGACY_ADDRESS}/`]).stdout).toBe("bob\n");
   }, 600_000);
