@@ -61,9 +61,10 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
     for (const [what, r] of Object.entries({ config: check.config(), rules: check.rules(), alertmanager: check.alertmanager(), blackbox: check.blackbox() })) {
       expect(r.status, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
     }
-    // 10, the backup runs' two, one BackupNotRunning per protected host (db1, hv1, hv2, ns1, web1),
-    // the RRSIG check's four (prod has signed zones), the mail host's four (mail1) and the daemons' two.
-    expect(check.rules().stdout).toMatch(/SUCCESS: 27 rules found/);
+    // 10, the backup runs' two, one BackupNotRunning per protected host (db1, hv1, hv2, mail1 for
+    // its maildirs, ns1, web1), the RRSIG check's four (prod has signed zones), the mail host's four
+    // (mail1) and the daemons' two.
+    expect(check.rules().stdout).toMatch(/SUCCESS: 28 rules found/);
   });
 
   it("each checker refuses a planted mistake (the checks are not a formality)", () => {
@@ -104,7 +105,7 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
   // promtool test rules: the rendered rules evaluated on series as the backup runs write them
   // (provider/scripts/backup/run.sh write_metrics; tests/provider-backup.test.ts checks the file).
   it("the backup alerts fire when they should (promtool test rules): a source older than backup.max_age_hours (26 h in prod), a source never saved, a host that never reports", () => {
-    const hosts = ["db1", "hv1", "hv2", "ns1", "web1"];
+    const hosts = ["db1", "hv1", "hv2", "mail1", "ns1", "web1"];
     const lbl = (source: string, kind: string, extra = "") => `{job="node",host="web1",backup_host="web1",source="${source}",kind="${kind}",name="x"${extra}}`;
     const every = (v: string) => `${v}x2400`; // a sample a minute for 40 hours
     ruleTest("backup-alerts", [
