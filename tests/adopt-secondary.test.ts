@@ -185,7 +185,11 @@ describe.skipIf(!ok)("adopting a hand-made secondary name server: its zones keep
   it("up --adopt: the probe asking both servers every 50 ms saw every answer, the same TXT, and no serial going backwards", async () => {
     const args = ZONES.flatMap((z) => [z, "SOA", `probe.${z}`, "TXT"]);
     // One line per round and server: the time, the server, then dig's answers (empty when one is missing).
-    const script = `while [ ! -e "$1" ]; do for s in ${NS1} ${NS2}; do printf '%s %s %s\\n' "$(date +%s%N)" "$s" "$(dig +norec +time=1 +tries=1 @"$s" +noall +answer ${args.join(" ")} | tr '\\n\\t' '| ')"; done; sleep 0.05; done >> "$0"`;
+    // dig waits up to 5 s, the stub resolver's own timeout (resolv.conf's default): named holds its
+    // queries while it reconfigures (exclusive mode) and answers them after, which a client
+    // waits for; a zone not served (REFUSED, SERVFAIL) answers at once without the records and
+    // counts as missing. With 1 s, a reconfiguration slowed by a busy machine read as a miss.
+    const script = `while [ ! -e "$1" ]; do for s in ${NS1} ${NS2}; do printf '%s %s %s\\n' "$(date +%s%N)" "$s" "$(dig +norec +time=5 +tries=1 @"$s" +noall +answer ${args.join(" ")} | tr '\\n\\t' '| ')"; done; sleep 0.05; done >> "$0"`;
     probe = spawn("bash", ["-c", script, PROBE_LOG, PROBE_STOP], { stdio: "ignore" });
     const done = new Promise((r) => probe?.on("exit", r));
     await waitFor("the probe's first rounds", () => existsSync(PROBE_LOG) && readFileSync(PROBE_LOG, "utf8").split("\n").length > 4, 10_000, 50);
