@@ -88,6 +88,30 @@ const WORDS = {
   sentText: { fr: "Votre demande est la demande de fusion n°{iid} ; un·e bénévole la relit avant de l'appliquer.", en: "Your request is merge request no. {iid}; a volunteer reviews it before it is applied." },
   requestsOff: { fr: "Les demandes en ligne ne sont pas ouvertes sur ce portail.", en: "Online requests are not open on this portal." },
   back: { fr: "Retour", en: "Back" },
+  history: { fr: "Historique de votre fiche", en: "History of your file" },
+  historyHelp: {
+    fr: "Chaque modification enregistrée de votre fiche chez Globenet, la plus récente d'abord : quand, par qui, et ce qui a changé. Quand une modification touchait aussi d'autres fichiers, son titre n'est pas affiché (il peut parler d'autres adhérents) ; ce qui a changé dans votre fiche l'est toujours.",
+    en: "Every recorded change of your file at Globenet, newest first: when, by whom, and what changed. When a change also touched other files, its title is not shown (it may speak of other members); what changed in your file always is.",
+  },
+  date: { fr: "Date", en: "Date" },
+  author: { fr: "Par", en: "By" },
+  change: { fr: "Modification", en: "Change" },
+  inYourFile: { fr: "Dans votre fiche", en: "In your file" },
+  commit: { fr: "Version", en: "Commit" },
+  subjectHidden: { fr: "(modification commune avec {n} autre(s) fichier(s) : titre non affiché)", en: "(change shared with {n} other file(s): title not shown)" },
+  noHistory: { fr: "Aucune modification enregistrée.", en: "No recorded change." },
+  requests: { fr: "Vos demandes", en: "Your requests" },
+  requestsHelp: {
+    fr: "Les demandes faites depuis cet espace et où elles en sont : « en attente » tant qu'un·e bénévole ne l'a pas relue, « acceptée » une fois fusionnée (elle est appliquée ensuite), « refusée » si elle a été fermée.",
+    en: "The requests made from this space and where they stand: \"waiting\" until a volunteer has reviewed it, \"accepted\" once merged (it is applied afterwards), \"declined\" if it was closed.",
+  },
+  request: { fr: "Demande", en: "Request" },
+  mrState: { fr: "État", en: "State" },
+  mrOpened: { fr: "en attente de relecture", en: "waiting for review" },
+  mrMerged: { fr: "acceptée", en: "accepted" },
+  mrClosed: { fr: "refusée (fermée)", en: "declined (closed)" },
+  noRequests: { fr: "Aucune demande.", en: "No request." },
+  readError: { fr: "Lecture impossible pour le moment : {error}", en: "Could not be read for now: {error}" },
 } as const;
 
 export type Word = keyof typeof WORDS;
