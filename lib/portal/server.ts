@@ -340,6 +340,13 @@ export function dashboard(m: MemberView, w: Record<Word, string>, links: { alias
     databases: m.databases.map((d) => ({ name: d.name, host: d.host, credentials: d.credentials, size: mb(d.bytes) })),
     mailboxes: m.mailboxes.map((b) => ({ address: b.address, quotaMb: b.quotaMb, used: mb(b.bytes) })),
     aliases: m.aliases.map((a) => ({ address: a.address, to: a.to.join(", ") })),
+    hasBackups: m.backups !== undefined,
+    backups: (m.backups ?? []).map((b) => ({
+      what: b.kind === "home" ? w.backupHome : fill(b.kind === "database" ? w.backupDatabase : w.backupVps, { name: b.object }),
+      last: b.lastOk ?? "—",
+      state: b.state,
+      stateText: w[`bk_${b.state}`],
+    })),
     vps: m.vps.map((v) => ({
       name: v.name,
       resources: `${v.vcpus} vCPU, ${v.memoryMb} MB, ${v.diskGb} GB (${v.image})`,
