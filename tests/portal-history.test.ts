@@ -14,7 +14,7 @@ import { words } from "../lib/portal/i18n";
 import { ensurePortalCert } from "../lib/portal/lab-cert";
 import { buildPortal, historyView, requestsView } from "../lib/portal/server";
 import { DataRepo } from "./helpers/data-repo";
-import { FAKE_BOT_ID, fakeGitLabRepo } from "./helpers/fake-gitlab-repo";
+import { FAKE_BOT_ID, fakeGitLabRepo, memberFiles } from "./helpers/fake-gitlab-repo";
 import { csrfOf, portalClient } from "./helpers/portal-client";
 
 /**
@@ -36,15 +36,6 @@ const client = portalClient(() => port, () => ca);
 const hashes: Record<string, string> = {};
 let hashOnce = "";
 
-function memberFiles(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const h of readdirSync(join(REPO_ROOT, "members"), { withFileTypes: true })) {
-    if (!h.isDirectory()) continue;
-    const f = `members/${h.name}/member.yaml`;
-    out.set(f, readFileSync(join(REPO_ROOT, f), "utf8"));
-  }
-  return out;
-}
 
 beforeAll(async () => {
   repo = await new DataRepo("portal-history-repo-").init();

@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../lib/base/repo";
 
 /**
  * The GitLab API v4 routes the member portal writes requests with (lib/portal/requests.ts), in
@@ -18,6 +21,15 @@ export interface CreatedMr {
   author: { id: number };
   web_url: string;
   created_at: string;
+}
+
+/** Every members/<handle>/member.yaml of the repository's data: the fake's main branch. */
+export function memberFiles(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const h of readdirSync(join(REPO_ROOT, "members"), { withFileTypes: true })) {
+    if (h.isDirectory()) out.set(`members/${h.name}/member.yaml`, readFileSync(join(REPO_ROOT, "members", h.name, "member.yaml"), "utf8"));
+  }
+  return out;
 }
 
 /** The token's user in the fake (the portal's bot). */
