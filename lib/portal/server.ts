@@ -247,20 +247,23 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
     }
   });
 
+  /** A list read from elsewhere (git, GitLab): its items, or none and the reason in the page's words. */
+  async function readList<T>(w: Record<Word, string>, read: () => Promise<T[]>): Promise<{ items: T[]; error: string }> {
+    try {
+      return { items: await read(), error: "" };
+    } catch (e) {
+      return { items: [], error: fill(w.readError, { error: e instanceof Error ? e.message : String(e) }) };
+    }
+  }
+
   app.get("/m/:handle/history", async (req, reply) => {
     const s = owner(req, reply);
     if (!s) return reply;
     const h = opts.history;
     if (!h) return message(reply, req, 404, "notFound");
     const w = words(langOf(req));
-    let entries: HistoryEntry[] = [];
-    let error = "";
-    try {
-      entries = await memberHistory(h.git, h.ref, s.handle);
-    } catch (e) {
-      error = fill(w.readError, { error: e instanceof Error ? e.message : String(e) });
-    }
-    return page(reply, req, 200, "history", { entries: historyView(entries, w, opts.projectUrl), error, back: `/m/${encodeURIComponent(s.handle)}` }, s);
+    const { items, error } = await readList(w, () => memberHistory(h.git, h.ref, s.handle));
+    return page(reply, req, 200, "history", { entries: historyView(items, w, opts.projectUrl), error, back: `/m/${encodeURIComponent(s.handle)}` }, s);
   });
 
   // The bot's user id, asked once (its merge requests are the portal's); asked again after a failure.
@@ -271,16 +274,17 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
     const r = opts.requests;
     if (!r) return message(reply, req, 404, "requestsOff");
     const w = words(langOf(req));
-    let mrs: MemberMr[] = [];
-    let error = "";
-    try {
-      botId ??= currentUser(r.gitlab).then((u) => u.id);
-      mrs = await memberRequests(r.gitlab, await botId, s.handle);
-    } catch (e) {
-      botId = undefined;
-      error = fill(w.readError, { error: e instanceof Error ? e.message : String(e) });
-    }
-    return page(reply, req, 200, "requests", { mrs: requestsView(mrs, w), error, back: `/m/${encodeURIComponent(s.handle)}` }, s);
+    const { items, error } = await readList(w, async () => {
+      botId ??= currentUser(r.gitlab).then(
+        (u) => u.id,
+        (e: unknown) => {
+          botId = undefined;
+          throw e;
+        },
+      );
+      return memberRequests(r.gitlab, await botId, s.handle);
+    });
+    return page(reply, req, 200, "requests", { mrs: requestsView(items, w), error, back: `/m/${encodeURIComponent(s.handle)}` }, s);
   });
 
   return app;
