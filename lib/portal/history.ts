@@ -1,12 +1,12 @@
 import type { SimpleGit } from "simple-git";
-import { Blobs, changeCommits } from "../audit/git-log";
+import { Blobs, LOG_FORMAT, parseLog } from "../audit/git-log";
 import { describeFileChange } from "../audit/semantic";
 import { mergeRequestOf } from "../state/merge-request";
 
 /**
  * The history of a member's file (docs/architecture.md, "Member portal"): the commits of `ref`
  * that touched `members/<handle>/`, newest first, read with the audit's own git code
- * (lib/audit/git-log.ts). Only that folder counts: the pathspec is literal, with its trailing
+ * (lib/audit/git-log.ts: its log format and parser, merges left out as in changeCommits). Only that folder counts: the pathspec is literal, with its trailing
  * slash, so `members/velo-libre-evil/` is not `members/velo-libre/`.
  *
  * A commit's subject is free text written for volunteers. It is shown only when the commit
@@ -49,7 +49,8 @@ async function allFiles(git: SimpleGit, hashes: string[]): Promise<Map<string, s
 export async function memberHistory(git: SimpleGit, ref: string, handle: string, limit = 50): Promise<HistoryEntry[]> {
   if (!HANDLE.test(handle)) throw new Error(`"${handle}" is not a member handle`);
   const folder = `members/${handle}/`;
-  const commits = (await changeCommits(git, ref, [`:(literal)${folder}`])).reverse().slice(0, limit);
+  // changeCommits' command, newest first and only the `limit` newest read.
+  const commits = parseLog(await git.raw(["log", `--max-count=${limit}`, "--no-merges", "--no-renames", "--raw", "--no-abbrev", LOG_FORMAT, ref, "--", `:(literal)${folder}`]));
   const touched = await allFiles(git, commits.map((c) => c.hash));
   const blobs = new Blobs(git);
   return Promise.all(
