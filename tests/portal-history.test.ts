@@ -199,14 +199,15 @@ describe("portal: the member's requests with their merge-request state", () => {
     expect(gitlab.requests.length).toBe(before);
   });
 
-  it("GitLab refusing the token: the page says it could not be read (without the token), and history still works", async () => {
+  it("GitLab refusing the token: the page says it could not be read (without the token), history still works, and a renewed token works at once", async () => {
     const BAD = "glpat-revoked-0123456789";
     const api = `http://127.0.0.1:${(gitlab.server.address() as AddressInfo).port}/api/v4`;
+    const gl = { api, project: "42", token: BAD };
     const broken = await buildPortal({
       tls: ensurePortalCert(labPaths(tmp)),
       model: () => loadModel(REPO_ROOT, "lab").model as Model,
       credentials: () => new Map([["velo-libre", hashOnce]]),
-      requests: { gitlab: { api, project: "42", token: BAD }, target: "main", root: REPO_ROOT, stack: "lab" },
+      requests: { gitlab: gl, target: "main", root: REPO_ROOT, stack: "lab" },
       history: { git: repo.git, ref: "main" },
     });
     try {
@@ -220,6 +221,11 @@ describe("portal: the member's requests with their merge-request state", () => {
       expect(page.body).not.toContain(BAD);
       expect(page.body).not.toContain("Aucune demande.");
       expect((await other.send("GET", "/m/velo-libre/history")).body.match(/<tr><td>2026-/g)).toHaveLength(3);
+      // The token renewed: the bot's user is asked again (a failure is not remembered).
+      gl.token = TOKEN;
+      const again = await other.send("GET", "/m/velo-libre/requests");
+      expect(again.body).not.toContain("Lecture impossible");
+      expect(again.body).toContain("!1 Espace adhérent : velo-libre");
     } finally {
       await broken.close();
     }
