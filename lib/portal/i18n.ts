@@ -102,8 +102,8 @@ const WORDS = {
   noHistory: { fr: "Aucune modification enregistrée.", en: "No recorded change." },
   requests: { fr: "Vos demandes", en: "Your requests" },
   requestsHelp: {
-    fr: "Les demandes faites depuis cet espace et où elles en sont : « en attente » tant qu'un·e bénévole ne l'a pas relue, « acceptée » une fois fusionnée (elle est appliquée ensuite), « refusée » si elle a été fermée.",
-    en: "The requests made from this space and where they stand: \"waiting\" until a volunteer has reviewed it, \"accepted\" once merged (it is applied afterwards), \"declined\" if it was closed.",
+    fr: "Les demandes faites depuis cet espace et où elles en sont : « en attente de relecture » tant qu'un·e bénévole ne l'a pas relue, « acceptée » une fois fusionnée (elle est appliquée ensuite), « refusée (fermée) » si elle a été fermée.",
+    en: "The requests made from this space and where they stand: \"waiting for review\" until a volunteer has reviewed it, \"accepted\" once merged (it is applied afterwards), \"declined (closed)\" if it was closed.",
   },
   request: { fr: "Demande", en: "Request" },
   state: { fr: "État", en: "State" },
