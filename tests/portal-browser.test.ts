@@ -1,10 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { chromium, type Browser } from "playwright-core";
+import { simpleGit } from "simple-git";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
 import { loadModel } from "../lib/check/build";
@@ -13,7 +14,7 @@ import type { Model } from "../lib/model/types";
 import { hashPassword } from "../lib/portal/credentials";
 import { ensurePortalCert } from "../lib/portal/lab-cert";
 import { buildPortal } from "../lib/portal/server";
-import { fakeGitLabRepo } from "./helpers/fake-gitlab-repo";
+import { fakeGitLabRepo, memberFiles } from "./helpers/fake-gitlab-repo";
 import { requireTool } from "./helpers/tools";
 
 /**
@@ -32,13 +33,6 @@ let base = "";
 let browser: Browser;
 let gitlab: ReturnType<typeof fakeGitLabRepo>;
 
-function memberFiles(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const h of readdirSync(join(REPO_ROOT, "members"), { withFileTypes: true })) {
-    if (h.isDirectory()) out.set(`members/${h.name}/member.yaml`, readFileSync(join(REPO_ROOT, "members", h.name, "member.yaml"), "utf8"));
-  }
-  return out;
-}
 
 /** base64 SHA-256 of the certificate's public key: chromium's --ignore-certificate-errors-spki-list. */
 function spkiPin(certPem: string): string {
@@ -59,7 +53,7 @@ beforeAll(async () => {
     ["velo-libre", await hashPassword(PASSWORD)],
     ["globenet", await hashPassword("globenet-secret-0123456789")],
   ]);
-  app = await buildPortal({ tls, model: () => model, credentials: () => creds, requests: { gitlab: { api, project: "42", token: TOKEN }, target: "main", root: REPO_ROOT, stack: "lab" } });
+  app = await buildPortal({ tls, model: () => model, credentials: () => creds, requests: { gitlab: { api, project: "42", token: TOKEN }, target: "main", root: REPO_ROOT, stack: "lab" }, history: { git: simpleGit(REPO_ROOT), ref: "HEAD" } });
   await app.listen({ host: "127.0.0.1", port: 0 });
   base = `https://localhost:${(app.server.address() as AddressInfo).port}`;
   browser = await chromium.launch({
@@ -106,6 +100,15 @@ describe("portal in a real browser (chromium)", () => {
     await page.screenshot({ path: join(SHOTS, "4-alias-sent.png"), fullPage: true });
     expect(gitlab.mrs).toHaveLength(1);
     expect(gitlab.mrs[0]?.description).toContain("+      - { local: benevoles, to: [ contact, tresorier ] }");
+
+    // The request is listed with its state; the history of the member's file has its commits.
+    await page.getByRole("link", { name: "Vos demandes" }).click();
+    await expect(page.getByRole("cell", { name: "en attente de relecture" }).count()).resolves.toBe(1);
+    await page.screenshot({ path: join(SHOTS, "4b-requests.png"), fullPage: true });
+    await page.goto(`${base}/m/velo-libre`);
+    await page.getByRole("link", { name: "Historique de votre fiche" }).click();
+    expect(await page.locator("tbody tr").count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, "4c-history.png"), fullPage: true });
 
     // Another member's page, by changing the URL.
     const other = await page.goto(`${base}/m/globenet`);

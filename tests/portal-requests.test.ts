@@ -1,5 +1,4 @@
-import { request } from "node:https";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -14,7 +13,8 @@ import { hashPassword } from "../lib/portal/credentials";
 import { ensurePortalCert } from "../lib/portal/lab-cert";
 import { addAlias, RequestRefused } from "../lib/portal/requests";
 import { buildPortal } from "../lib/portal/server";
-import { fakeGitLabRepo } from "./helpers/fake-gitlab-repo";
+import { fakeGitLabRepo, memberFiles } from "./helpers/fake-gitlab-repo";
+import { csrfOf, portalClient } from "./helpers/portal-client";
 
 /**
  * A member asks for a mail alias in the portal (real HTTPS) → a merge request in the fake
@@ -29,42 +29,8 @@ let port = 0;
 let gitlab: ReturnType<typeof fakeGitLabRepo>;
 const PASSWORD = "velo-secret-0123456789";
 
-type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
-const jar = new Map<string, string>();
+const { send } = portalClient(() => port, () => ca);
 
-function send(method: string, path: string, form?: Record<string, string>): Promise<Answer> {
-  const body = form ? new URLSearchParams(form).toString() : undefined;
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    if (body !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
-    const req = request({ host: "127.0.0.1", servername: "localhost", port, path, method, headers, ca, agent: false }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => {
-        for (const c of res.headers["set-cookie"] ?? []) {
-          const [k, v] = ((c.split(";")[0] as string).split("=") as [string, string]);
-          jar.set(k, v);
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
-      });
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-
-function memberFiles(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const h of readdirSync(join(REPO_ROOT, "members"), { withFileTypes: true })) {
-    if (!h.isDirectory()) continue;
-    const f = `members/${h.name}/member.yaml`;
-    out.set(f, readFileSync(join(REPO_ROOT, f), "utf8"));
-  }
-  return out;
-}
 
 beforeAll(async () => {
   gitlab = fakeGitLabRepo(TOKEN, memberFiles());

@@ -12,6 +12,9 @@ import { Lockout } from "../lib/portal/lockout";
 import { Sessions } from "../lib/portal/sessions";
 import { memberView, modelOf } from "../lib/portal/view";
 import { dashboard } from "../lib/portal/server";
+import { backupPlan } from "../lib/model/backup";
+import { judgeHost } from "../lib/status/backups";
+import { memberBackups, memberPlan } from "../lib/portal/backups";
 
 const tmp = mkdtempSync(join(tmpdir(), "portal-unit-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -195,5 +198,62 @@ describe("portal: what a member sees", () => {
     expect(d.sites.find((s) => s.host === "velo-libre.example")?.cert).toBe("valid until 2027-01-31 (42 days)");
     expect(d.usage).toContain("(not enforced)");
     expect(d.liveError).toBe("The live figures could not be read: web1 unreachable");
+  });
+});
+
+describe("portal: last backup per object (the status view's judgement, the member's sources only)", () => {
+  const now = new Date("2026-12-05T12:00:00Z");
+  // hv1's status file as globenet-backup writes it: velo-libre's lines next to other members'
+  // and the host's shared ones.
+  const status = [
+    "home--velo-libre result=ok last_ok=2026-12-05T03:00:00Z last_run=2026-12-05T03:00:00Z duration=12 size=1000",
+    "database--velo_wp result=failed last_ok=2026-12-01T03:00:00Z last_run=2026-12-05T03:00:00Z",
+    "home--globenet result=ok last_ok=2026-12-05T03:00:00Z last_run=2026-12-05T03:00:00Z",
+    "database--globenet_spip result=ok last_ok=2026-12-05T03:00:00Z last_run=2026-12-05T03:00:00Z",
+    "vps-disk--ondes-libres--stream result=ok last_ok=2026-12-05T03:00:00Z last_run=2026-12-05T03:00:00Z",
+    "path--vmail result=ok last_ok=2026-12-05T03:00:00Z last_run=2026-12-05T03:00:00Z",
+    "run result=ok last_ok=2026-12-05T03:00:00Z last_run=2026-12-05T03:00:00Z",
+  ].join("\n");
+
+  it("memberPlan keeps the member's home, databases and VPS disks, none of another member's nor the shared paths", () => {
+    const model = labModel();
+    const full = backupPlan(model);
+    if (!full) throw new Error("the lab has no backup plan");
+    const mine = memberPlan(full, "velo-libre");
+    const names = mine.hosts.flatMap((h) => h.sources.map((x) => `${x.kind}--${x.name}`));
+    expect(names.sort()).toEqual(["database--velo_wp", "home--velo-libre", "vps-disk--velo-libre--atelier"]);
+    expect(memberPlan(full, "nobody").hosts).toEqual([]);
+  });
+
+  it("each object gets its last good backup and state as status -- backups judges it; another member's lines are not read into the view", () => {
+    const model = labModel();
+    const plan = memberPlan(backupPlan(modelOf(model, "velo-libre")) as NonNullable<ReturnType<typeof backupPlan>>, "velo-libre");
+    const rows = judgeHost(plan, "hv1", status, now);
+    const mine = memberBackups(plan, "velo-libre", rows);
+    expect(mine.map((b) => [b.kind, b.name, b.state, b.lastOk?.toISOString()])).toEqual([
+      ["database", "velo_wp", "failed", "2026-12-01T03:00:00.000Z"],
+      ["home", "velo-libre", "ok", "2026-12-05T03:00:00.000Z"],
+      ["vps-disk", "velo-libre--atelier", "never", undefined],
+    ]);
+    const view = memberView(model, "velo-libre", { backups: mine });
+    if (!view) throw new Error("no view");
+    const fr = renderPage("dashboard", { ...dashboard(view, words("fr")), w: words("fr") });
+    expect(fr).toContain("<td>Votre dossier (sites, fichiers)</td><td>2026-12-05 03:00 UTC</td><td class=\"backup-ok\">à jour</td>");
+    expect(fr).toContain("<td>Base velo_wp</td><td>2026-12-01 03:00 UTC</td><td class=\"backup-failed\">la dernière a échoué : les bénévoles sont prévenus</td>");
+    expect(fr).toContain("<td>Disque du VPS atelier</td><td>—</td><td class=\"backup-never\">pas encore faite</td>");
+    expect(fr).not.toMatch(/globenet_spip|ondes-libres|vmail/);
+    const en = renderPage("dashboard", { ...dashboard(view, words("en")), w: words("en") });
+    expect(en).toContain("<td>Database velo_wp</td>");
+    expect(en).toContain("the last one failed: the volunteers are told");
+    // Without the live reads, no backup section at all (the data alone cannot say).
+    const dataOnly = memberView(model, "velo-libre");
+    expect(renderPage("dashboard", { ...dashboard(dataOnly as NonNullable<typeof dataOnly>, words("fr")), w: words("fr") })).not.toContain("Sauvegardes");
+  });
+
+  it("a host that could not be read: the member's objects say so, not a stale 'never'", () => {
+    const model = labModel();
+    const plan = memberPlan(backupPlan(modelOf(model, "velo-libre")) as NonNullable<ReturnType<typeof backupPlan>>, "velo-libre");
+    const rows = [{ host: "hv1", id: "run", kind: "run", name: "hv1", result: "unreachable: ssh: connect to host", state: "failed" as const }];
+    expect(memberBackups(plan, "velo-libre", rows).map((b) => b.state)).toEqual(["unread", "unread", "unread"]);
   });
 });

@@ -559,8 +559,10 @@ mailboxes and quotas, and VPS, in French or English. Members without a password 
 start, written to .lab/portal/passwords.txt (0600); --issue <member> makes a new one and
 prints it once. Only scrypt hashes are kept (.lab/portal/credentials.json, 0600). Five wrong
 passwords lock a name for 15 minutes. With --requests, a member asks for a mail alias in a form
-and the portal opens a merge request (validated first; French description, Requested-by:).
-Runs until Ctrl-C; kill -HUP reloads the data.`,
+and the portal opens a merge request (validated first; French description, Requested-by:);
+the member's page lists their requests with their merge-request state. The history of each
+member's file is read from this checkout's git (at BRANCH, or HEAD; commits link to
+CI_PROJECT_URL when set). Runs until Ctrl-C; kill -HUP reloads the data.`,
     options: {
       port: { type: "string", arg: "N", default: "8443", help: "port on 127.0.0.1 (0: any free one)" },
       stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "whose data (a lab stack)" },

@@ -5,6 +5,9 @@ import { LabError } from "../base/proc";
 import { defaultStack } from "./stack-default";
 import { gitlabFromEnv } from "../ci/gitlab";
 import type { Args, Io } from "./command";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { simpleGit } from "simple-git";
 
 export const expected = [LabError];
 
@@ -31,12 +34,17 @@ export async function runPortal(a: Args, io: Io): Promise<number> {
   // environment (never argv), as the CI jobs take them.
   const target = a.str("requests");
   const requests = target === undefined ? undefined : { gitlab: gitlabFromEnv(), target, root, stack };
-  const started = await startLabPortal(root, stack, port, { live, ...(requests ? { requests } : {}) });
+  // The history of each member's file: this checkout's git, at the requests' target branch
+  // (what volunteers merged) or HEAD; commits link to CI_PROJECT_URL when it is set.
+  const history = existsSync(join(root, ".git")) ? { git: simpleGit(root), ref: target ?? "HEAD" } : undefined;
+  const projectUrl = process.env.CI_PROJECT_URL;
+  const started = await startLabPortal(root, stack, port, { live, ...(requests ? { requests } : {}), ...(history ? { history } : {}), ...(projectUrl ? { projectUrl } : {}) });
   io.out(`portal for stack ${stack}: ${started.url}`);
   io.out(`  trust the lab CA: curl --cacert ${started.caFile} ${started.url}`);
   if (made.length) io.out(`  passwords issued for ${made.join(", ")}: ${files.passwords} (0600)`);
   io.out(`  credentials (scrypt hashes): ${files.credentials}; ${live ? "live figures read from the hosts" : "the data only (--live reads the hosts)"}`);
   io.out(`  requests: ${requests ? `merge requests into ${requests.target} at ${requests.gitlab.api} (project ${requests.gitlab.project})` : "off (--requests BRANCH with CI_API_V4_URL, CI_PROJECT_ID, GITLAB_API_TOKEN)"}`);
+  io.out(`  history of the member files: ${history ? `git at ${history.ref}` : "off (the data folder is not a git checkout)"}`);
   io.out("  Ctrl-C stops it; kill -HUP reloads the data");
   process.on("SIGHUP", started.reload);
   await new Promise<void>((resolve) => {

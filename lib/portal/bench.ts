@@ -1,5 +1,7 @@
 import { request } from "node:https";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { simpleGit } from "simple-git";
 import type { AddressInfo } from "node:net";
 import { labPaths } from "../lab/paths";
 import { generatePassword, hashPassword } from "./credentials";
@@ -19,7 +21,14 @@ export interface PortalBench {
   pagesMs: number[];
   medianMs: number;
   maxMs: number;
+  /** The history page (git log of the member's folder in this checkout), when the root is one. */
+  history?: { runs: number; medianMs: number; maxMs: number; entries: number };
 }
+
+const spread = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { medianMs: sorted[Math.floor(sorted.length / 2)] as number, maxMs: sorted[sorted.length - 1] as number };
+};
 
 function get(port: number, ca: string, path: string, method = "GET", body?: string, cookie?: string): Promise<{ status: number; body: string; cookies: string[] }> {
   return new Promise((resolve, reject) => {
@@ -45,7 +54,8 @@ export async function portalBench(opts: { root: string; stack: string; runs: num
   const creds = new Map([[member, await hashPassword(password)]]);
   const tls = ensurePortalCert(labPaths(opts.root));
   const ca = readFileSync(tls.caFile, "utf8");
-  const app = await buildPortal({ tls, model: () => model, credentials: () => creds, rateLimit: { max: 100_000, loginMax: 100 }, ...(opts.live ? { live: liveReader(opts.root, opts.stack, () => model) } : {}) });
+  const history = existsSync(join(opts.root, ".git")) ? { git: simpleGit(opts.root), ref: "HEAD" } : undefined;
+  const app = await buildPortal({ tls, model: () => model, credentials: () => creds, rateLimit: { max: 100_000, loginMax: 100 }, ...(opts.live ? { live: liveReader(opts.root, opts.stack, () => model) } : {}), ...(history ? { history } : {}) });
   await app.listen({ host: "127.0.0.1", port: 0 });
   try {
     const port = (app.server.address() as AddressInfo).port;
@@ -63,8 +73,20 @@ export async function portalBench(opts: { root: string; stack: string; runs: num
       pagesMs.push(performance.now() - t);
       if (page.status !== 200) throw new Error(`the dashboard answered ${page.status}`);
     }
-    const sorted = [...pagesMs].sort((a, b) => a - b);
-    return { member, live: opts.live, loginMs, pagesMs, medianMs: sorted[Math.floor(sorted.length / 2)] as number, maxMs: sorted[sorted.length - 1] as number };
+    let historyTimes: PortalBench["history"];
+    if (history) {
+      const times: number[] = [];
+      let entries = 0;
+      for (let i = 0; i < Math.min(opts.runs, 5); i++) {
+        const t = performance.now();
+        const page = await get(port, ca, `/m/${encodeURIComponent(member)}/history`, "GET", undefined, cookie);
+        times.push(performance.now() - t);
+        if (page.status !== 200) throw new Error(`the history page answered ${page.status}`);
+        entries = (page.body.match(/<tr><td>/g) ?? []).length;
+      }
+      historyTimes = { runs: times.length, entries, ...spread(times) };
+    }
+    return { member, live: opts.live, loginMs, pagesMs, ...spread(pagesMs), ...(historyTimes ? { history: historyTimes } : {}) };
   } finally {
     await app.close();
   }
@@ -76,5 +98,6 @@ export function formatPortalBench(r: PortalBench): string {
     `member portal, ${r.member}'s dashboard over HTTPS on 127.0.0.1 (${r.live ? "with the live reads of the hosts" : "the data only; --live reads the hosts"})`,
     `  login (scrypt verify)  ${ms(r.loginMs)}`,
     `  dashboard, ${r.pagesMs.length} runs    median ${ms(r.medianMs)}, max ${ms(r.maxMs)} (target: under 1 s)`,
+    ...(r.history ? [`  history page, ${r.history.runs} runs median ${ms(r.history.medianMs)}, max ${ms(r.history.maxMs)} (${r.history.entries} commits of the member's folder)`] : []),
   ].join("\n");
 }

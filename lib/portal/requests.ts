@@ -118,3 +118,50 @@ export async function openRequest(gl: GitLab, target: string, root: string, stac
   const mr = await call<{ iid: number; web_url?: string }>(gl, "POST", "/merge_requests", { source_branch: branch, target_branch: target, title: r.title, description, remove_source_branch: true });
   return { iid: mr.iid, webUrl: mr.web_url, branch, diff };
 }
+
+/** One of the member's requests as GitLab has it now. */
+export interface MemberMr {
+  iid: number;
+  title: string;
+  /** GitLab's state: opened, merged, closed (locked reads as opened). */
+  state: "opened" | "merged" | "closed";
+  webUrl?: string;
+  /** ISO date GitLab gives: the creation. */
+  created?: string;
+  branch: string;
+}
+
+interface ApiMr {
+  iid: number;
+  title: string;
+  state: string;
+  web_url?: string;
+  created_at?: string;
+  source_branch: string;
+  author?: { id: number };
+}
+
+/** The branch prefix of a member's requests: the handle, then a slash (so `portal/velo-libre-evil/…` is not velo-libre's). */
+export const requestBranchPrefix = (handle: string) => `portal/${handle}/`;
+
+/**
+ * The member's requests, newest first: the merge requests the portal's own bot opened (its
+ * user, asked once from the token) whose source branch starts with `portal/<handle>/`. Another
+ * account's merge request on such a branch is not the member's request (a volunteer's MR is not
+ * shown as theirs), and another member's never starts with this prefix. Reads at most `pages`
+ * pages of 100 of the bot's merge requests, most recently updated first.
+ */
+export async function memberRequests(gl: GitLab, botId: number, handle: string, limit = 20, pages = 3): Promise<MemberMr[]> {
+  const prefix = requestBranchPrefix(handle);
+  const out: MemberMr[] = [];
+  for (let page = 1; page <= pages && out.length < limit; page++) {
+    const items = await call<ApiMr[]>(gl, "GET", `/merge_requests?author_id=${botId}&state=all&order_by=updated_at&sort=desc&per_page=100&page=${page}`);
+    for (const m of items) {
+      if (m.author?.id !== botId || !m.source_branch.startsWith(prefix)) continue;
+      const state = m.state === "merged" ? "merged" : m.state === "closed" ? "closed" : "opened";
+      out.push({ iid: m.iid, title: m.title, state, branch: m.source_branch, ...(m.web_url ? { webUrl: m.web_url } : {}), ...(m.created_at ? { created: m.created_at } : {}) });
+    }
+    if (items.length < 100) break;
+  }
+  return out.slice(0, limit);
+}

@@ -13,8 +13,10 @@ import { fill, pickLang, words, type Word } from "./i18n";
 import { DEFAULT_LOCKOUT, Lockout, type LockoutPolicy } from "./lockout";
 import { SESSION_COOKIE, Sessions, type Session } from "./sessions";
 import { memberView, type MemberLive, type MemberView } from "./view";
-import type { GitLab } from "../ci/gitlab";
-import { addAlias, openRequest, RequestRefused } from "./requests";
+import { currentUser, type GitLab } from "../ci/gitlab";
+import type { SimpleGit } from "simple-git";
+import { addAlias, memberRequests, openRequest, RequestRefused, type MemberMr } from "./requests";
+import { memberHistory, type HistoryEntry } from "./history";
 
 /**
  * The member portal's web server (docs/architecture.md, "Member portal"): fastify over HTTPS
@@ -36,6 +38,10 @@ export interface PortalOptions {
   now?: () => number;
   /** Where requests become merge requests (GitLab project, bot token, target branch; the data to validate against). Absent: no request forms. */
   requests?: { gitlab: GitLab; target: string; root: string; stack: string };
+  /** The repository whose history of members/<handle>/ the member reads (the audit's git code), at `ref`. Absent: no history page. */
+  history?: { git: SimpleGit; ref: string };
+  /** The project's web address (CI_PROJECT_URL): commits in the history link to it. */
+  projectUrl?: string;
 }
 
 const LANG_COOKIE = "globenet-portal-lang";
@@ -90,6 +96,19 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
 
   const message = (reply: FastifyReply, req: FastifyRequest, status: number, word: Word, values: Record<string, string | number> = {}) =>
     page(reply, req, status, "message", { message: fill(words(langOf(req))[word], values), back: langOf(req) === "fr" ? "Retour" : "Back" }, sessionOf(req));
+
+  /**
+   * The session when the URL's member (`:handle`) is the session's own; otherwise the answer is
+   * sent (the login form, or the same 403 for any other name, existing or not: the answer never
+   * says which members exist) and undefined returned.
+   */
+  function owner(req: FastifyRequest, reply: FastifyReply): Session | undefined {
+    const s = sessionOf(req);
+    if (!s) void reply.redirect("/login", 303);
+    else if ((req.params as { handle?: string }).handle !== s.handle) void message(reply, req, 403, "forbidden");
+    else return s;
+    return undefined;
+  }
 
   app.addHook("onSend", async (_req, reply, payload) => {
     reply.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
@@ -164,12 +183,9 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
   });
 
   app.get("/m/:handle", async (req, reply) => {
-    const s = sessionOf(req);
-    if (!s) return reply.redirect("/login", 303);
-    const { handle } = req.params as { handle: string };
-    // The member comes from the session; the URL only has to agree with it. Another name,
-    // existing or not, gets the same 403, so the answer never says which members exist.
-    if (handle !== s.handle) return message(reply, req, 403, "forbidden");
+    // The member comes from the session; the URL only has to agree with it.
+    const s = owner(req, reply);
+    if (!s) return reply;
     const model = opts.model();
     let live: MemberLive = {};
     if (opts.live) {
@@ -181,8 +197,13 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
     }
     const view = memberView(model, s.handle, live);
     if (!view) return message(reply, req, 404, "notFound");
-    const aliasHref = opts.requests && view.mailboxes.length + view.aliases.length > 0 ? `/m/${encodeURIComponent(s.handle)}/alias` : "";
-    return page(reply, req, 200, "dashboard", dashboard(view, words(langOf(req)), aliasHref), s);
+    const base = `/m/${encodeURIComponent(s.handle)}`;
+    const links = {
+      alias: opts.requests && view.mailboxes.length + view.aliases.length > 0 ? `${base}/alias` : "",
+      requests: opts.requests ? `${base}/requests` : "",
+      history: opts.history ? `${base}/history` : "",
+    };
+    return page(reply, req, 200, "dashboard", dashboard(view, words(langOf(req)), links), s);
   });
 
   /** The member's own mail domains: the only ones a request may name. */
@@ -192,17 +213,15 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
     page(reply, req, status, "alias", { action: `/m/${encodeURIComponent(s.handle)}/alias`, back: `/m/${encodeURIComponent(s.handle)}`, domains: mailDomains(s.handle), error, local, to, csrf: reply.generateCsrf({ userInfo: s.id }) }, s);
 
   app.get("/m/:handle/alias", async (req, reply) => {
-    const s = sessionOf(req);
-    if (!s) return reply.redirect("/login", 303);
-    if ((req.params as { handle: string }).handle !== s.handle) return message(reply, req, 403, "forbidden");
+    const s = owner(req, reply);
+    if (!s) return reply;
     if (!opts.requests) return message(reply, req, 404, "requestsOff");
     return aliasForm(req, reply, s, 200, "", "", "");
   });
 
   app.post("/m/:handle/alias", { preHandler: app.csrfProtection }, async (req, reply) => {
-    const s = sessionOf(req);
-    if (!s) return reply.redirect("/login", 303);
-    if ((req.params as { handle: string }).handle !== s.handle) return message(reply, req, 403, "forbidden");
+    const s = owner(req, reply);
+    if (!s) return reply;
     const r = opts.requests;
     if (!r) return message(reply, req, 404, "requestsOff");
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -220,22 +239,94 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
         change: (text) => addAlias(text, domain, local, to),
       });
       const w = words(langOf(req));
-      return page(reply, req, 200, "sent", { text: fill(w.sentText, { iid: opened.iid }), diff: opened.diff, back: `/m/${encodeURIComponent(s.handle)}` }, s);
+      return page(reply, req, 200, "sent", { text: fill(w.sentText, { iid: opened.iid }), diff: opened.diff, back: `/m/${encodeURIComponent(s.handle)}`, requestsHref: `/m/${encodeURIComponent(s.handle)}/requests` }, s);
     } catch (e) {
       if (e instanceof RequestRefused) return aliasForm(req, reply, s, 400, e.message, local, toText);
       throw e;
     }
   });
 
+  /** A list read from elsewhere (git, GitLab): its items, or none and the reason in the page's words. */
+  async function readList<T>(w: Record<Word, string>, read: () => Promise<T[]>): Promise<{ items: T[]; error: string }> {
+    try {
+      return { items: await read(), error: "" };
+    } catch (e) {
+      return { items: [], error: fill(w.readError, { error: e instanceof Error ? e.message : String(e) }) };
+    }
+  }
+
+  app.get("/m/:handle/history", async (req, reply) => {
+    const s = owner(req, reply);
+    if (!s) return reply;
+    const h = opts.history;
+    if (!h) return message(reply, req, 404, "notFound");
+    const w = words(langOf(req));
+    const { items, error } = await readList(w, () => memberHistory(h.git, h.ref, s.handle));
+    return page(reply, req, 200, "history", { entries: historyView(items, w, opts.projectUrl), error, back: `/m/${encodeURIComponent(s.handle)}` }, s);
+  });
+
+  // The bot's user id, asked once (its merge requests are the portal's); asked again after a failure.
+  let botId: Promise<number> | undefined;
+  app.get("/m/:handle/requests", async (req, reply) => {
+    const s = owner(req, reply);
+    if (!s) return reply;
+    const r = opts.requests;
+    if (!r) return message(reply, req, 404, "requestsOff");
+    const w = words(langOf(req));
+    const { items, error } = await readList(w, async () => {
+      botId ??= currentUser(r.gitlab).then(
+        (u) => u.id,
+        (e: unknown) => {
+          botId = undefined;
+          throw e;
+        },
+      );
+      return memberRequests(r.gitlab, await botId, s.handle);
+    });
+    return page(reply, req, 200, "requests", { mrs: requestsView(items, w), error, back: `/m/${encodeURIComponent(s.handle)}` }, s);
+  });
+
   return app;
 }
 
+/** Only http(s) addresses become links (a `javascript:` one from anywhere is shown as text). */
+const webLink = (url: string | undefined) => (url && /^https?:\/\//i.test(url) ? url : "");
+
+/** The history page's rows: display strings made here, escaped by renderPage. */
+export function historyView(entries: HistoryEntry[], w: Record<Word, string>, projectUrl?: string): object[] {
+  const project = webLink(projectUrl).replace(/\/+$/, "");
+  return entries.map((e) => ({
+    date: e.date.slice(0, 16).replace("T", " "),
+    author: e.author,
+    subject: e.subject ?? fill(w.subjectHidden, { n: e.otherFiles }),
+    hidden: e.subject === undefined,
+    short: e.short,
+    href: project ? `${project}/-/commit/${e.hash}` : "",
+    mergeRequest: e.mergeRequest ?? "",
+    changes: e.files.flatMap((f) => f.changes.map((c) => `${f.path} : ${c}`)),
+  }));
+}
+
+/** The requests page's rows. */
+export function requestsView(mrs: MemberMr[], w: Record<Word, string>): object[] {
+  return mrs.map((m) => ({
+    iid: m.iid,
+    title: m.title,
+    state: m.state,
+    stateText: w[m.state === "opened" ? "mrOpened" : m.state === "merged" ? "mrMerged" : "mrClosed"],
+    href: webLink(m.webUrl),
+    date: (m.created ?? "").slice(0, 10),
+  }));
+}
+
 /** The dashboard template's view: display strings made here, escaped by renderPage. */
-export function dashboard(m: MemberView, w: Record<Word, string>, aliasHref = ""): object {
+export function dashboard(m: MemberView, w: Record<Word, string>, links: { alias?: string; requests?: string; history?: string } = {}): object {
   const mb = (bytes: number | undefined) => (bytes === undefined ? "" : humanBytes(bytes));
   return {
     name: m.name,
-    aliasHref,
+    aliasHref: links.alias ?? "",
+    requestsHref: links.requests ?? "",
+    historyHref: links.history ?? "",
     email: m.email,
     access: m.access,
     statusText: w[m.status as Word] ?? m.status,
@@ -252,6 +343,13 @@ export function dashboard(m: MemberView, w: Record<Word, string>, aliasHref = ""
     databases: m.databases.map((d) => ({ name: d.name, host: d.host, credentials: d.credentials, size: mb(d.bytes) })),
     mailboxes: m.mailboxes.map((b) => ({ address: b.address, quotaMb: b.quotaMb, used: mb(b.bytes) })),
     aliases: m.aliases.map((a) => ({ address: a.address, to: a.to.join(", ") })),
+    hasBackups: m.backups !== undefined,
+    backups: (m.backups ?? []).map((b) => ({
+      what: b.kind === "home" ? w.backupHome : fill(b.kind === "database" ? w.backupDatabase : w.backupVps, { name: b.object }),
+      last: b.lastOk ?? "—",
+      state: b.state,
+      stateText: w[`bk_${b.state}`],
+    })),
     vps: m.vps.map((v) => ({
       name: v.name,
       resources: `${v.vcpus} vCPU, ${v.memoryMb} MB, ${v.diskGb} GB (${v.image})`,

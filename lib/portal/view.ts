@@ -2,6 +2,7 @@ import type { Model } from "../model/types";
 import type { CertStatus } from "../status/certs";
 import type { UsageRow } from "../status/usage";
 import type { MailboxUse } from "../status/mail";
+import type { MemberBackup } from "./backups";
 
 /**
  * What one member sees (docs/architecture.md, "Member portal"): their own objects only, from
@@ -13,6 +14,8 @@ export interface MemberLive {
   certs?: CertStatus[];
   usage?: UsageRow;
   mailboxes?: MailboxUse[];
+  /** The last backup of each of the member's objects (lib/portal/backups.ts). */
+  backups?: MemberBackup[];
   /** Why a live read failed (shown instead of figures). */
   error?: string;
 }
@@ -31,6 +34,8 @@ export interface MemberView {
   aliases: { address: string; to: string[] }[];
   vps: { name: string; vcpus: number; memoryMb: number; diskGb: number; image: string; ipv4?: string; ipv6?: string; fqdn: string; login: string }[];
   usage?: { homeBytes?: number; quotaEnforced?: boolean };
+  /** Only with the live reads: one per home, database and VPS disk of the member; `object` is the database's or VPS's name. */
+  backups?: { kind: MemberBackup["kind"]; object: string; lastOk?: string; state: MemberBackup["state"] }[];
   liveError?: string;
 }
 
@@ -82,6 +87,16 @@ export function memberView(model: Model, handle: string, live: MemberLive = {}):
         login: v.network.type === "user" ? `ssh -p ${v.network.sshForwardPort} ${handle}@${fqdn(v.hypervisor)}` : `ssh ${handle}@${v.ipv4?.address ?? v.fqdn}`,
       })),
     ...(live.usage ? { usage: { homeBytes: live.usage.homeBytes, quotaEnforced: live.usage.quotaEnforced } } : {}),
+    ...(live.backups
+      ? {
+          backups: live.backups.map((b) => ({
+            kind: b.kind,
+            object: b.kind === "vps-disk" ? (model.vps.find((v) => v.handle === handle && v.domain === b.name)?.name ?? b.name) : b.name,
+            ...(b.lastOk ? { lastOk: `${b.lastOk.toISOString().slice(0, 16).replace("T", " ")} UTC` } : {}),
+            state: b.state,
+          })),
+        }
+      : {}),
     ...(live.error ? { liveError: live.error } : {}),
   };
 }
