@@ -7,13 +7,16 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
 import { loadModel } from "../lib/check/build";
 import { monitoringPlan } from "../lib/model/monitoring";
 import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderMonitoring, renderPrometheusConfig } from "../lib/render/monitoring";
 import { requireTools, run } from "./helpers/tools";
+import { inventoryWithMailHost, writeTree } from "./helpers/data-tree";
+import { mailPlan } from "../lib/model/mail";
+import { mailSetFiles, renderMailFiles } from "../lib/render/mail";
 import { localCheckCommand } from "../provider/resources/file-set";
 import { ALERT_BRIDGE_UNIT, NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderAlertBridgeUnit, renderNodeExporterDropIn, renderNodeExporterNft } from "../lib/render/monitoring-units";
 import { renderRrsigService, renderRrsigTimer, RRSIG_FILES } from "../lib/render/monitoring-dnssec";
@@ -315,6 +318,53 @@ describe.skipIf(!requireTools("promtool", "bash"))("the RRSIG check writes what 
       expect(m.status, m.stdout + m.stderr).toBe(0);
     } finally {
       rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+// The mail set's Postfix exporter files (lib/render/mail-exporter.ts), checked with the whole mail
+// set by its file set's check (file-set.sh, what the apply runs on the mail host): the exporter
+// parses the ARGS, nft -c the port's table; a wrong one of each is refused naming the file.
+describe.skipIf(!requireTools("postmap", "postconf", "doveconf", "opendkim", "prometheus-postfix-exporter", "nft"))("the mail set's Postfix exporter passes the mail file set's check", () => {
+  const MON = '      mon1:\n        roles: [monitor]\n        fqdn: mon1.globenet.example\n        address: 192.0.2.90\n        ipv6: 2001:db8::90\n        ssh: { user: globenet-deploy, host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIt66hsl0UmhbWOOYYARi4o8U8BR+ZZgOBKkbfMpve29" }\n';
+  let set = "";
+  afterAll(() => {
+    if (set) rmSync(set, { recursive: true, force: true });
+  });
+
+  it("the rendered set passes; flags the exporter does not know, a word with a $, a bad monitor address and a missing drop-in are refused, each naming its file", () => {
+    const { model, errors } = loadModel(writeTree({ "Pulumi.test.yaml": inventoryWithMailHost().replace("    hosts:\n", `    hosts:\n${MON}`) }), "test");
+    if (!model) throw new Error(JSON.stringify(errors));
+    // Postfix's own listen address must be this machine's for postconf: the loopback; the exporter's stays the host's.
+    const files = mailSetFiles(renderMailFiles(mailPlan(model, "mx1", { listen: ["127.0.0.1"] }), 5000, 1024, "hostmaster@globenet.example"));
+    set = mkdtempSync(join(tmpdir(), "globenet-mail-exporter-"));
+    const write = (over: Record<string, string | undefined> = {}) => {
+      rmSync(set, { recursive: true, force: true });
+      for (const [p, c] of Object.entries({ ...files, ...over })) {
+        if (c === undefined) continue;
+        mkdirSync(dirname(join(set, p)), { recursive: true });
+        writeFileSync(join(set, p), c);
+      }
+    };
+    const cmd = localCheckCommand("mail", undefined, set);
+    const check = () => run(cmd.file, cmd.args, { timeoutMs: 120_000 });
+    const args = files["exporter/prometheus-postfix-exporter"] as string;
+    expect(args).toContain("--web.listen-address=192.0.2.25:9154");
+    write();
+    const good = check();
+    expect(good.status, good.stderr).toBe(0);
+    const LIVE = "/etc/globenet/mail/conf/exporter";
+    for (const { over, says } of [
+      { over: { "exporter/prometheus-postfix-exporter": args.replace("--postfix.logfile_path", "--postfix.logfile") }, says: `prometheus-postfix-exporter refuses the flags of ${LIVE}/prometheus-postfix-exporter` },
+      { over: { "exporter/prometheus-postfix-exporter": args.replace('ARGS="', 'ARGS="$(id) ') }, says: `${LIVE}/prometheus-postfix-exporter is not one ARGS="…" line of flags` },
+      { over: { "exporter/prometheus-postfix-exporter": `${args}ARGS="--web.listen-address=:9154"\n` }, says: `${LIVE}/prometheus-postfix-exporter is not one ARGS="…" line of flags` },
+      { over: { "exporter/postfix-exporter.nft": (files["exporter/postfix-exporter.nft"] as string).replace("192.0.2.90", "192.0.2.900") }, says: `nft -c rejects ${LIVE}/postfix-exporter.nft` },
+      { over: { "exporter/globenet.conf": undefined }, says: `${LIVE}/globenet.conf is missing from the set` },
+    ]) {
+      write(over);
+      const bad = check();
+      expect(bad.status, says).toBe(3);
+      expect(bad.stderr).toContain(says);
     }
   });
 });

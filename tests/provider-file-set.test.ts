@@ -12,6 +12,7 @@ import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { renderMonitoring } from "../lib/render/monitoring";
 import { NODE_EXPORTER_FILE, NODE_EXPORTER_NFT, renderNodeExporterDropIn, renderNodeExporterNft } from "../lib/render/monitoring-units";
 import { mailSetFiles, renderMailFiles } from "../lib/render/mail";
+import { MAIL_EXPORTER_TABLE, postfixExporterArgs } from "../lib/render/mail-exporter";
 import { DAEMON_FILES, daemonsScript, renderDaemonsService, renderDaemonsTimer } from "../lib/render/monitoring-daemons";
 import { mailPlan } from "../lib/model/mail";
 import { inventoryWithMailHost, baseFiles, writeTree } from "./helpers/data-tree";
@@ -714,20 +715,28 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       if (!model) throw new Error(JSON.stringify(errors));
       // The loopback and other ports than a mail host's: never the inventory's address.
       const plan = mailPlan(model, "mx1", { listen: ["127.0.0.1"], ports: { smtp: SMTP, submission: 5587, submissions: 5465, imaps: 9993 }, paths: { tlsCert: join(tls, "cert.pem"), tlsKey: join(tls, "key.pem") } });
-      return mailSetFiles(renderMailFiles(plan, 5000, 1024, "hostmaster@globenet.example"));
+      // The Postfix exporter on the loopback, its port for a "monitor host" at 127.0.0.2 only.
+      return mailSetFiles(renderMailFiles({ ...plan, exporter: { listen: "127.0.0.1", monitor: { name: "mon1", address: "127.0.0.2" } } }, 5000, 1024, "hostmaster@globenet.example"));
     };
     const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "mail", files });
     const rcpt = (to: string) => run("swaks", ["--server", `127.0.0.1:${SMTP}`, "--from", "someone@outside.example", "--to", to, "--quit-after", "RCPT", "--timeout", "20"]).stdout;
 
+    const exporterTable = () => run("nft", ["list", "table", "inet", MAIL_EXPORTER_TABLE], { timeoutMs: 10_000 });
+    let exporter: ReturnType<typeof spawn> | undefined;
+    const metrics = (from?: string) => run("curl", ["-s", "--max-time", "2", ...(from ? ["--interface", from] : []), "http://127.0.0.1:9154/metrics"], { timeoutMs: 10_000 });
+
     beforeAll(() => {
       if (existsSync(ROOT)) throw new Error(`${ROOT} exists: a lab or an earlier run uses this machine's mail set`);
+      if (exporterTable().status === 0) throw new Error(`the table inet ${MAIL_EXPORTER_TABLE} is loaded on this machine: a lab or an earlier run left it`);
       if (run("postfix", ["status"]).status === 0) throw new Error("a Postfix runs on this machine: this test would reload it");
       tls = mkdtempSync("/tmp/globenet-test-mail-tls-");
       const r = run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mail.globenet.example", "-keyout", join(tls, "key.pem"), "-out", join(tls, "cert.pem")]);
       if (r.status !== 0) throw new Error(r.stderr);
     });
     afterAll(() => {
+      exporter?.kill("SIGTERM");
       if (postfixUp) run("postfix", ["stop"]);
+      run("nft", ["delete", "table", "inet", MAIL_EXPORTER_TABLE]);
       rmSync(tls, { recursive: true, force: true });
     });
 
@@ -740,7 +749,9 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(existsSync("/etc/postfix/main.cf.pre-globenet")).toBe(true);
       const users = run("stat", ["-c", "%U:%G %a", `${ROOT}/dovecot/globenet-users`]).stdout.trim();
       expect(users).toBe("root:dovecot 640");
-      // The compiled maps are the host's: not content, not drift.
+      // The Postfix exporter's port table is loaded (no systemd here: the exporter is not started).
+      expect(exporterTable().stdout).toContain("tcp dport 9154 ip saddr 127.0.0.2 accept");
+      // The compiled maps are the host's, the table as loaded: no drift.
       expect(await fileSetType.read(id, outs)).toEqual(outs);
     });
 
@@ -752,6 +763,34 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(rcpt("tresorier@velo-libre.example")).toMatch(/550 5\.1\.1 <tresorier@velo-libre\.example>/);
       outs = await fileSetType.update(id, outs, inputs(rendered(["contact", "tresorier"])));
       await waitFor("the new mailbox accepted", () => rcpt("tresorier@velo-libre.example").includes("250 2.1.5"), 30_000);
+    });
+
+    it("the Postfix exporter, started as the lab starts it (the set's ARGS file), counts the running Postfix's queue for the monitor host's address; this machine's own address is dropped", async () => {
+      const file = `${ROOT}/exporter/prometheus-postfix-exporter`;
+      const args = postfixExporterArgs(readFileSync(file, "utf8"), file);
+      expect(args).toEqual(["--web.listen-address=127.0.0.1:9154", "--postfix.showq_path=/var/spool/postfix/public/showq", "--postfix.logfile_path=/dev/null"]);
+      exporter = spawn("prometheus-postfix-exporter", args, { stdio: "ignore" });
+      const body = await waitFor("the exporter answers the monitor host's address", () => {
+        const r = metrics("127.0.0.2");
+        return r.status === 0 && r.stdout.includes("postfix_up") ? r.stdout : undefined;
+      }, 30_000, 300);
+      // showq answered: the queue is watched (MailQueueGrowing reads postfix_showq_*).
+      expect(body).toMatch(/^postfix_up\{[^}]*"\/var\/spool\/postfix\/public\/showq"[^}]*\} 1$/m);
+      // The attack: any other address (this machine's own) never gets an answer, and the drop is counted.
+      expect(metrics().status).toBe(28);
+      expect(exporterTable().stdout).toMatch(/tcp dport 9154 counter packets [1-9]\d* bytes \d+ drop/);
+      exporter.kill("SIGTERM");
+      exporter = undefined;
+    });
+
+    it("the port's table flushed is drift; the next apply loads it again", async () => {
+      expect(run("nft", ["delete", "table", "inet", MAIL_EXPORTER_TABLE]).status).toBe(0);
+      const read = await fileSetType.read(id, outs);
+      expect(read?.hashes?.["exporter/postfix-exporter.nft"]).toBe("nft-table-not-loaded");
+      expect(fileSetType.diff(id, read!, inputs(rendered(["contact", "tresorier"]))).changes).toBe(true);
+      outs = await fileSetType.update(id, read!, inputs(rendered(["contact", "tresorier"])));
+      expect(exporterTable().status).toBe(0);
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
     });
 
     it("update: a misspelt Postfix setting or a broken dovecot.conf is refused naming the file; the live set stays", async () => {
@@ -778,6 +817,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(lstatSync("/etc/postfix/main.cf").isSymbolicLink()).toBe(false);
       expect(readFileSync("/etc/postfix/main.cf", "utf8")).toContain("smtpd_banner");
       expect(existsSync("/etc/postfix/main.cf.pre-globenet")).toBe(false);
+      expect(exporterTable().status).not.toBe(0);
       expect(await fileSetType.read(id, outs)).toBeUndefined();
     });
   });

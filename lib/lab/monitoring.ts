@@ -12,8 +12,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../base/repo";
-import { LabError, sleep, waitFor } from "../base/proc";
+import { LabError, run, sleep, waitFor } from "../base/proc";
 import { PORTS } from "../model/monitoring";
+import { MAIL_SET_ROOT } from "../render/mail";
+import { MAIL_EXPORTER_DIR, MAIL_EXPORTER_FILES, postfixExporterArgs } from "../render/mail-exporter";
 import { MONITORING_FILES } from "../render/monitoring";
 import { RRSIG_FILES, RRSIG_PROM } from "../render/monitoring-dnssec";
 import { DAEMON_FILES, DAEMONS_PROM, NODE_SET_LIVE } from "../render/monitoring-daemons";
@@ -72,17 +74,26 @@ function supervised(
 
 /**
  * Debian's Postfix exporter on the mail host (port 9154, its address): the queue, read from
- * Postfix's showq socket, for MailQueueGrowing. Started after the apply, once Postfix runs.
+ * Postfix's showq socket, for MailQueueGrowing. Started after the apply, once Postfix runs, with
+ * the flags of the mail set's ARGS file, the one a prod host's /etc/default/prometheus-postfix-exporter
+ * gets (lib/render/mail-exporter.ts): what the lab runs is what prod runs. The apply loaded the
+ * table that keeps its port to the monitor host.
  */
 export function postfixExporter(p: LabPaths, place: Place): LabDaemon {
   const at = place.addresses[0] ?? "127.0.0.1";
+  const argsFile = join(MAIL_SET_ROOT, MAIL_EXPORTER_DIR, MAIL_EXPORTER_FILES.args);
   return {
     ...supervised(p, place, {
       name: `postfix-exporter${place.suffix}`,
       where: `${bracket(at)}:${PORTS.postfixExporter}`,
-      // The lab's Postfix logs nowhere a file tail would find: the queue (showq) is what is watched.
-      cmd: () => [need("prometheus-postfix-exporter", "prometheus-postfix-exporter"), `--web.listen-address=${bracket(at)}:${PORTS.postfixExporter}`, "--postfix.logfile_path=/dev/null"],
-      answers: async () => (await labHello(at, PORTS.postfixExporter, 500, "postfix exporter: waiting for it")) !== undefined,
+      config: argsFile,
+      cmd: () => {
+        if (!existsSync(argsFile)) throw new LabError(`${argsFile} is missing: the mail set has no exporter (the lab's inventory needs a monitor host)`);
+        return [need("prometheus-postfix-exporter", "prometheus-postfix-exporter"), ...postfixExporterArgs(readFileSync(argsFile, "utf8"), argsFile)];
+      },
+      // Listening in its namespace: a hello from this machine would be dropped by the port's table
+      // (the monitor host only); Prometheus' scrape (up{job="postfix"}) is what shows it answers.
+      answers: async () => run(...place.wrap("ss", ["-Hltn", `( sport = :${PORTS.postfixExporter} )`]), { timeoutMs: 10_000 }).stdout.includes(`${bracket(at)}:${PORTS.postfixExporter}`),
     }),
     afterApply: true,
   };

@@ -1,5 +1,5 @@
 import { relativeName } from "./dns-names";
-import type { MailDomainModel, Model } from "./types";
+import type { HostModel, MailDomainModel, Model } from "./types";
 
 /**
  * What the mail host serves, from the members' mail: (docs/architecture.md, "Mail"): the
@@ -76,7 +76,19 @@ export interface MailPlan {
    * the mail host; absent when the inventory has no acme: (the certificate is then placed by hand).
    */
   acme?: MailAcme;
+  /**
+   * Debian's Postfix exporter, when a monitor host scrapes it (lib/model/monitoring.ts: the host's
+   * address, port 9154): the one address it listens on (it takes a single --web.listen-address:
+   * the one the monitor scrapes) and the monitor host its port is open to.
+   */
+  exporter?: MailExporter;
   paths: MailPaths;
+}
+
+/** What the mail host's Postfix exporter needs (lib/render/mail-exporter.ts renders it). */
+export interface MailExporter {
+  listen: string;
+  monitor: Pick<HostModel, "name" | "address" | "ipv6">;
 }
 
 /** What the mail host's ACME client needs (lib/render/mail-acme.ts renders it). */
@@ -127,6 +139,7 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
       if (own.length > 0) senders.push({ address: a.address, logins: own });
     }
   }
+  const monitor = model.hosts.find((x) => x.roles.includes("monitor"));
   return {
     host,
     publicName: mailPublicName(model.inventory, model.hosts, host),
@@ -142,6 +155,7 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
     senders,
     dkimSelector: inv.mail.dkim_selector,
     ...(inv.acme ? { acme: { directory: inv.acme.directory, email: inv.hostmaster, ...(inv.acme.ca_trust ? { caTrust: inv.acme.ca_trust } : {}), renewDays: MAIL_CERT_RENEW_DAYS } } : {}),
+    ...(h && monitor ? { exporter: { listen: h.address, monitor: { name: monitor.name, address: monitor.address, ...(monitor.ipv6 ? { ipv6: monitor.ipv6 } : {}) } } } : {}),
     paths: { ...MAIL_PATHS, ...over.paths },
   };
 }

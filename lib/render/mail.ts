@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { dkimKeyPath, type MailPlan } from "../model/mail";
 import { dovecotPasswdField, mailAddress, mailMapWord, UnsafeValueError } from "./escape";
 import { renderTemplate } from "./handlebars";
+import { renderMailExporter } from "./mail-exporter";
 import { generatedNotice } from "./notice";
 
 /**
@@ -22,6 +23,8 @@ export interface MailFiles {
   opendkim: Record<"opendkim.conf" | "globenet-keytable" | "globenet-signingtable" | "globenet-internal-hosts", string>;
   /** The certificate from ACME (lego), when the inventory has acme: (else it is placed by hand). */
   acme?: Record<"mail-cert.conf" | "mail-cert.sh" | "globenet-mail-cert.service" | "globenet-mail-cert.timer", string>;
+  /** Debian's Postfix exporter's ARGS, port table and drop-in, when a monitor host scrapes it (lib/render/mail-exporter.ts; paths relative to the set). */
+  exporter?: Record<string, string>;
 }
 
 const NOTICE = generatedNotice("the mail: of members/*/member.yaml");
@@ -79,6 +82,7 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended },
     opendkim,
     ...(plan.acme ? { acme: renderMailAcme(plan) } : {}),
+    ...(plan.exporter ? { exporter: renderMailExporter(plan) } : {}),
   };
 }
 
@@ -179,5 +183,6 @@ export function mailSetFiles(f: MailFiles): Record<string, string> {
   for (const [n, c] of Object.entries(f.dovecot)) out[`dovecot/${n}`] = c;
   for (const [n, c] of Object.entries(f.opendkim)) out[`opendkim/${n}`] = c;
   for (const [n, c] of Object.entries(f.acme ?? {})) out[`acme/${n}`] = c;
+  Object.assign(out, f.exporter ?? {});
   return out;
 }

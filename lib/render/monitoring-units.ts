@@ -50,30 +50,44 @@ export function renderNodeExporterDropIn(host: Pick<HostModel, "name" | "address
   ].join("\n");
 }
 
+/** A port open to the monitor host only: the set that loads the table, the table's name, the port, the renderer. */
+export interface MonitorOnlyPort {
+  set: string;
+  table: string;
+  port: number;
+  source: string;
+}
+
 /**
- * The node exporter's port open to the monitor host only (docs/architecture.md, "Monitoring"):
- * a table of its own in the inet family, so the host's other rules (Debian's
+ * An exporter's port open to the monitor host only (docs/architecture.md, "Monitoring"): a
+ * table of its own in the inet family, so the host's other rules (Debian's
  * /etc/nftables.conf, a volunteer's) stay as they are; its drop is final whatever other tables
  * accept. Loading the file replaces the table at once (declare, delete, define: one transaction).
+ * Checked by `nft -c` in its file set (provider/scripts/file-set/file-set.sh).
  */
-export function renderNodeExporterNft(host: Pick<HostModel, "name">, monitor: Pick<HostModel, "name" | "address" | "ipv6">): string {
+export function renderMonitorOnlyNft(p: MonitorOnlyPort, host: Pick<HostModel, "name">, monitor: Pick<HostModel, "name" | "address" | "ipv6">): string {
   const v4 = [monitor.address, monitor.ipv6].filter((a): a is string => !!a && !a.includes(":"));
   const v6 = [monitor.address, monitor.ipv6].filter((a): a is string => !!a && a.includes(":"));
-  for (const a of [...v4, ...v6]) if (!/^[0-9A-Fa-f.:]+$/.test(a)) throw new UnsafeValueError("the node exporter's nftables table", a, "an IPv4 or IPv6 address");
+  for (const a of [...v4, ...v6]) if (!/^[0-9A-Fa-f.:]+$/.test(a)) throw new UnsafeValueError(`the nftables table ${p.table}`, a, "an IPv4 or IPv6 address");
   return [
-    `# Managed by globenet-infra (FileSet node-exporter): port ${PORTS.node} of ${host.name} for the monitor host ${monitor.name} only (lib/render/monitoring-units.ts).`,
-    `table inet ${NODE_EXPORTER_TABLE}`,
-    `delete table inet ${NODE_EXPORTER_TABLE}`,
-    `table inet ${NODE_EXPORTER_TABLE} {`,
+    `# Managed by globenet-infra (FileSet ${p.set}): port ${p.port} of ${host.name} for the monitor host ${monitor.name} only (${p.source}).`,
+    `table inet ${p.table}`,
+    `delete table inet ${p.table}`,
+    `table inet ${p.table} {`,
     "\tchain input {",
     "\t\ttype filter hook input priority filter; policy accept;",
-    ...v4.map((a) => `\t\ttcp dport ${PORTS.node} ip saddr ${a} accept`),
-    ...v6.map((a) => `\t\ttcp dport ${PORTS.node} ip6 saddr ${a} accept`),
-    `\t\ttcp dport ${PORTS.node} counter drop`,
+    ...v4.map((a) => `\t\ttcp dport ${p.port} ip saddr ${a} accept`),
+    ...v6.map((a) => `\t\ttcp dport ${p.port} ip6 saddr ${a} accept`),
+    `\t\ttcp dport ${p.port} counter drop`,
     "\t}",
     "}",
     "",
   ].join("\n");
+}
+
+/** The node exporter's port 9100, open to the monitor host only. */
+export function renderNodeExporterNft(host: Pick<HostModel, "name">, monitor: Pick<HostModel, "name" | "address" | "ipv6">): string {
+  return renderMonitorOnlyNft({ set: "node-exporter", table: NODE_EXPORTER_TABLE, port: PORTS.node, source: "lib/render/monitoring-units.ts" }, host, monitor);
 }
 
 /**

@@ -7,6 +7,7 @@ import { isZoneFile } from "./file-set-serials";
 import { TAKEOVER_NAME } from "./takeover";
 import { MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_ACME_PATHS, MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
+import { MAIL_EXPORTER_PATHS } from "../../lib/render/mail-exporter";
 import { NODE_EXPORTER_FILE, NODE_EXPORTER_NFT } from "../../lib/render/monitoring-units";
 import { RRSIG_FILES } from "../../lib/render/monitoring-dnssec";
 import { DAEMON_FILES } from "../../lib/render/monitoring-daemons";
@@ -106,7 +107,10 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
   "bind-secondary": { patterns: [/^named\.conf\.globenet$/], expected: "named.conf.globenet (a secondary's zone copies are written by named itself)" },
   www: { patterns: [new RegExp(`^${NAME}$`)], expected: "a file name at the top of the set, like index.html" },
   monitoring: { patterns: MONITORING_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MONITORING_PATHS.join(", ") },
-  mail: { patterns: [...MAIL_SET_PATHS, ...MAIL_ACME_PATHS].map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: `${MAIL_SET_PATHS.join(", ")} (and ${MAIL_ACME_PATHS.join(", ")} with ACME)` },
+  mail: {
+    patterns: [...MAIL_SET_PATHS, ...MAIL_ACME_PATHS, ...MAIL_EXPORTER_PATHS].map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)),
+    expected: `${MAIL_SET_PATHS.join(", ")} (and ${MAIL_ACME_PATHS.join(", ")} with ACME, ${MAIL_EXPORTER_PATHS.join(", ")} with a monitor host)`,
+  },
   "node-exporter": { patterns: NODE_EXPORTER_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: NODE_EXPORTER_PATHS.join(", ") },
 };
 
@@ -209,6 +213,8 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
       if (missing.length) fail("files", `a mail set needs ${missing.join(", ")} (checked together by postmap, postconf, doveconf and opendkim before any goes live)`);
       const acme = MAIL_ACME_PATHS.filter((p) => p in files);
       if (acme.length && acme.length < MAIL_ACME_PATHS.length) fail("files", `a mail set with ACME needs all of ${MAIL_ACME_PATHS.join(", ")} (the settings, the script and the timer that runs it)`);
+      const exporter = MAIL_EXPORTER_PATHS.filter((p) => p in files);
+      if (exporter.length && exporter.length < MAIL_EXPORTER_PATHS.length) fail("files", `a mail set with the Postfix exporter needs all of ${MAIL_EXPORTER_PATHS.join(", ")} (its ARGS, its port's nftables table and the drop-in that loads it)`);
     }
     if (kind === "monitoring") {
       const missing = MONITORING_PATHS.filter((p) => !(p in files));

@@ -130,6 +130,24 @@ show() {
   "${s[@]}"
 }
 
+# An exporter's port table (lib/render/monitoring-units.ts renderMonitorOnlyNft): loaded from
+# the set's FILE, and its listing as the kernel has it then kept beside the generations (LOADED,
+# not a file of the set), so read tells a table flushed (nft flush ruleset, nftables.service
+# restarted) or edited by hand: drift, shown as the table file's hash, and the next apply loads it again.
+# The table as the kernel has it, without counters (-s): the same text while no rule changes.
+nft_listing() { nft -s list table inet "$1" 2> /dev/null; }
+nft_load() {
+  local file=$1 table=$2 loaded=$3
+  nft -f "$root/$file" || { say "nft -f $root/$file failed"; return 1; }
+  nft_listing "$table" > "$gens/$loaded" || { say "nft list table inet $table failed after loading it"; return 1; }
+}
+# For read: the live table against the one the apply loaded; empty when they agree.
+nft_drift() {
+  local table=$1 loaded=$2 live
+  live=$(nft_listing "$table") || { echo nft-table-not-loaded; return 0; }
+  [ -f "$gens/$loaded" ] && [ "$live" = "$(cat -- "$gens/$loaded")" ] || echo nft-table-differs
+}
+
 # A set's oneshot service and its timer (FOLDER/NAME.service, FOLDER/NAME.timer in the set),
 # copied to /etc/systemd/system and the timer enabled, where systemd runs; elsewhere (the lab)
 # whoever runs the host runs the script. WHAT names the check in the note.
@@ -699,6 +717,7 @@ check_mail() {
   sed "s#$root/#$stage/#g" "$stage/opendkim/opendkim.conf" > "$tmp/opendkim.conf"
   opendkim -n -x "$tmp/opendkim.conf" || { say "opendkim -n rejects $stage/opendkim/opendkim.conf"; return 1; }
   check_mail_acme || return
+  check_mail_exporter || return
   # The users' hashes: Dovecot's auth process (group dovecot) reads them, nobody else.
   chgrp dovecot -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
   chmod 0640 -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
@@ -737,6 +756,81 @@ unwire_mail_acme() {
   unwire_set_timer globenet-mail-cert
   systemctl daemon-reload || true
 }
+# Debian's Postfix exporter (lib/render/mail-exporter.ts), when the inventory has a monitor host:
+# exporter/ holds the ARGS of /etc/default/prometheus-postfix-exporter (its unit's
+# EnvironmentFile), the nftables table that keeps port 9154 to the monitor host, and a drop-in
+# of Debian's unit that loads the table before each start. The table is loaded by every apply;
+# where systemd runs, the ARGS file and the drop-in are copied (Debian's file kept as
+# <file>.pre-globenet) and the exporter restarted only when one of them changed: a first apply
+# (Debian's package started it with ARGS="", on every address) or new flags. Otherwise it is
+# never started: one a volunteer stopped stays stopped, and MailQueueNotWatched says so.
+# Where systemd does not run (the lab), whoever runs the host starts it with the same ARGS.
+PFX_ARGS=exporter/prometheus-postfix-exporter PFX_NFT=exporter/postfix-exporter.nft PFX_CONF=exporter/globenet.conf
+PFX_TABLE=globenet_postfix_exporter PFX_NFT_LOADED=.nft-loaded-postfix-exporter
+PFX_DEFAULT=/etc/default/prometheus-postfix-exporter
+PFX_DROPIN=/etc/systemd/system/prometheus-postfix-exporter.service.d/globenet.conf
+pfx_restart=no
+check_mail_exporter() {
+  local f line
+  local -a flags
+  [ -d "$stage/exporter" ] || return 0
+  for f in "$PFX_ARGS" "$PFX_NFT" "$PFX_CONF"; do
+    [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
+  done
+  command -v prometheus-postfix-exporter > /dev/null || { say "prometheus-postfix-exporter is not installed on this host: install Debian's prometheus-postfix-exporter (the monitor host scrapes the mail queue from it on port 9154)"; return 1; }
+  command -v nft > /dev/null || { say "nft is not installed on this host: install Debian's nftables (the Postfix exporter's port is open to the monitor host only)"; return 1; }
+  # One ARGS="…" line of words, as systemd splits $ARGS; the exporter itself parses them (--help exits 0 once they parse).
+  line=$(grep -v -e '^#' -e '^[[:space:]]*$' -- "$stage/$PFX_ARGS") || true
+  case "$line" in
+    ARGS=\"*\") line=${line#ARGS=\"} line=${line%\"} ;;
+    *) line=$'\n' ;;
+  esac
+  case "$line" in
+    *[!A-Za-z0-9._:/=\ [\]-]*) say "$root/$PFX_ARGS is not one ARGS=\"…\" line of flags (letters, digits and . _ : / = [ ] - only)"; return 1 ;;
+  esac
+  read -r -a flags <<< "$line"
+  prometheus-postfix-exporter "${flags[@]}" --help > /dev/null 2>&1 || { say "prometheus-postfix-exporter refuses the flags of $root/$PFX_ARGS: $line"; return 1; }
+  nft -c -f "$stage/$PFX_NFT" || { say "nft -c rejects $root/$PFX_NFT"; return 1; }
+}
+wire_mail_exporter() {
+  local f changed=no
+  if [ ! -d "$root/exporter" ]; then unwire_mail_exporter; return 0; fi
+  nft_load "$PFX_NFT" "$PFX_TABLE" "$PFX_NFT_LOADED" || return
+  if [ ! -d /run/systemd/system ]; then
+    say "note: systemd does not run on this host: $PFX_DEFAULT is not written and the Postfix exporter not started (start it with the ARGS of $root/$PFX_ARGS)"
+    return 0
+  fi
+  if [ -f "$PFX_DEFAULT" ] && [ ! -L "$PFX_DEFAULT" ] && [ ! -e "$PFX_DEFAULT.pre-globenet" ]; then cp -p -- "$PFX_DEFAULT" "$PFX_DEFAULT.pre-globenet" || return; fi
+  if ! cmp -s -- "$root/$PFX_ARGS" "$PFX_DEFAULT"; then
+    write_if_changed "$PFX_DEFAULT" "$(cat -- "$root/$PFX_ARGS")" || return
+    changed=yes
+  fi
+  f=$PFX_DROPIN
+  if ! cmp -s -- "$root/$PFX_CONF" "$f"; then
+    install -d -m 0755 -- "$(dirname -- "$f")" || return
+    write_if_changed "$f" "$(cat -- "$root/$PFX_CONF")" || return
+    systemctl daemon-reload || return
+    changed=yes
+  fi
+  pfx_restart=$changed
+}
+unwire_mail_exporter() {
+  nft delete table inet "$PFX_TABLE" 2> /dev/null || true
+  rm -f -- "$gens/$PFX_NFT_LOADED"
+  [ -d /run/systemd/system ] || return 0
+  [ -e "$PFX_DROPIN" ] || [ -e "$PFX_DEFAULT.pre-globenet" ] || return 0
+  rm -f -- "$PFX_DROPIN"
+  if [ -e "$PFX_DEFAULT.pre-globenet" ]; then mv -f -- "$PFX_DEFAULT.pre-globenet" "$PFX_DEFAULT"; fi
+  systemctl daemon-reload || true
+  systemctl try-restart prometheus-postfix-exporter || true
+}
+reload_mail_exporter() {
+  [ "$pfx_restart" = yes ] || return 0
+  systemctl enable --quiet prometheus-postfix-exporter 2> /dev/null || true
+  systemctl restart prometheus-postfix-exporter || { say "the restart of prometheus-postfix-exporter failed: the new $PFX_DEFAULT is live (journalctl -u prometheus-postfix-exporter says why)"; return 4; }
+  say "restarted: prometheus-postfix-exporter (its ARGS or drop-in changed)"
+}
+
 # The set's files that differ from the live set's (all of them when nothing is live, or on `check`).
 mail_changes() {
   local f
@@ -758,7 +852,8 @@ wire_mail() {
       printf '%s\n' "$rel" >> "$tmp/mail-changed"
     fi
   done
-  wire_mail_acme
+  wire_mail_acme || return
+  wire_mail_exporter
 }
 # Did this apply change one of these files of the set (or is the list of changes unknown)?
 mail_touched() {
@@ -770,6 +865,7 @@ mail_touched() {
 unwire_mail() {
   local l live
   unwire_mail_acme
+  unwire_mail_exporter
   for l in "${MAIL_LINKS[@]}"; do
     live=${l%%:*}
     if [ -L "$live" ]; then rm -f -- "$live"; fi
@@ -779,6 +875,12 @@ unwire_mail() {
 # OpenDKIM's pid file, from the live opendkim.conf.
 mail_opendkim_pid() { sed -n 's/^PidFile[[:space:]]\{1,\}//p' "$root/opendkim/opendkim.conf" 2>/dev/null | head -n1; }
 reload_mail() {
+  local rc=0
+  reload_mail_daemons || rc=$?
+  reload_mail_exporter || rc=4
+  return $rc
+}
+reload_mail_daemons() {
   local d failed="" pidfile f reloaded=()
   # The changed maps' superseded compiled files: their daemons see them unlinked and reopen the new ones.
   if [ -s "$tmp/mail-stale" ]; then
@@ -831,14 +933,6 @@ NODE_DROPIN=/etc/systemd/system/prometheus-node-exporter.service.d/globenet.conf
 node_restart=no
 # What the table looked like when the apply loaded it (beside the generations: not a file of the set).
 NODE_NFT_LOADED=.nft-loaded
-# The table as the kernel has it, without counters (-s): the same text while no rule changes.
-node_nft_listing() { nft -s list table inet "$NODE_TABLE" 2> /dev/null; }
-# For read: the live table against the one the apply loaded; empty when they agree.
-node_nft_drift() {
-  local live
-  live=$(node_nft_listing) || { echo nft-table-not-loaded; return 0; }
-  [ -f "$gens/$NODE_NFT_LOADED" ] && [ "$live" = "$(cat -- "$gens/$NODE_NFT_LOADED")" ] || echo nft-table-differs
-}
 precheck_node_exporter() {
   command -v prometheus-node-exporter > /dev/null || { say "prometheus-node-exporter is not installed on this host: install Debian's prometheus-node-exporter (the monitor host scrapes it; its textfile directory holds the backup runs' metrics)"; exit 2; }
   command -v nft > /dev/null || { say "nft is not installed on this host: install Debian's nftables (the node exporter's port is open to the monitor host only)"; exit 2; }
@@ -875,9 +969,7 @@ unwire_node_daemons() {
 wire_node_exporter() {
   # The port's table, loaded now (one transaction: the old table goes, the new one comes); where
   # systemd runs, the drop-in loads it again before each start of the exporter (after a reboot).
-  nft -f "$root/$NODE_NFT" || { say "nft -f $root/$NODE_NFT failed"; return 1; }
-  # The table as the kernel lists it once loaded: read compares the live table with it (drift).
-  node_nft_listing > "$gens/$NODE_NFT_LOADED" || { say "nft list table inet $NODE_TABLE failed after loading it"; return 1; }
+  nft_load "$NODE_NFT" "$NODE_TABLE" "$NODE_NFT_LOADED" || return
   wire_node_daemons || return
   if [ ! -d /run/systemd/system ]; then
     say "note: systemd does not run on this host: the apply does not start the node exporter (start it with the flags of $root/$NODE_CONF)"
@@ -1177,13 +1269,13 @@ do_read() {
   # The mail set's compiled maps are made on the host from its text maps: not part of its content.
   local skip=()
   if [ "$k" = mail ]; then skip=(! -name '*.db'); fi
-  # node-exporter: a port's table flushed (nft flush ruleset, nftables.service restarted) or
-  # edited by hand is drift, shown as the table file's hash, so the next apply loads it again.
-  local drift=""
-  if [ "$k" = node_exporter ]; then drift=$(node_nft_drift); fi
+  # An exporter's port table flushed or edited by hand is drift (nft_drift), shown as its file's hash.
+  local drift="" nftfile=""
+  if [ "$k" = node_exporter ]; then nftfile=$NODE_NFT drift=$(nft_drift "$NODE_TABLE" "$NODE_NFT_LOADED"); fi
+  if [ "$k" = mail ] && [ -f "$PFX_NFT" ]; then nftfile=$PFX_NFT drift=$(nft_drift "$PFX_TABLE" "$PFX_NFT_LOADED"); fi
   find . -type f "${skip[@]}" -print0 | sort -z | while IFS= read -r -d '' f; do
     h=$(sha256sum < "$f")
-    if [ -n "$drift" ] && [ "${f#./}" = "$NODE_NFT" ]; then h=$drift; fi
+    if [ -n "$drift" ] && [ "${f#./}" = "$nftfile" ]; then h=$drift; fi
     printf '%s %s\0' "${h%% *}" "${f#./}"
   done
 }
