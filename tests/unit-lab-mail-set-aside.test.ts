@@ -2,7 +2,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { setMailSetAside } from "../lib/lab/mail-set-aside";
+import { MAIL_SET_LINKS, setMailSetAside } from "../lib/lab/mail-set-aside";
+import { REPO_ROOT } from "../lib/base/repo";
 import type { LabPaths } from "../lib/lab/paths";
 
 describe("a forced lab down after a failed destroy sets the mail set aside", () => {
@@ -49,5 +50,11 @@ describe("a forced lab down after a failed destroy sets the mail set aside", () 
     rmSync(f.master);
     expect(setMailSetAside(f.p, f.root, [f.main, f.master])).toEqual([]);
     expect(existsSync(join(f.p.lab, "leftovers"))).toBe(false);
+  });
+
+  it("puts back the same files the mail set links (file-set.sh's MAIL_LINKS)", () => {
+    const sh = readFileSync(join(REPO_ROOT, "provider", "scripts", "file-set", "file-set.sh"), "utf8");
+    const line = /^MAIL_LINKS=\(([^)]*)\)$/m.exec(sh)?.[1] ?? "";
+    expect(line.split(/\s+/).filter(Boolean).map((l) => l.split(":")[0])).toEqual(MAIL_SET_LINKS);
   });
 });

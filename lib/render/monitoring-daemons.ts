@@ -30,7 +30,6 @@ export const DAEMONS_EVERY_MIN = 1;
 
 /** The node-exporter set's live root on a host. */
 export const NODE_SET_LIVE = "/etc/prometheus/globenet-node";
-const LIVE = NODE_SET_LIVE;
 
 /** The script's input: one line per daemon ("daemon comm user"). */
 export function renderExpectedDaemons(host: Pick<HostModel, "name" | "roles">, model: Model): string {
@@ -57,7 +56,7 @@ Description=globenet-infra: are the daemons of this host's roles running, for th
 
 [Service]
 Type=oneshot
-ExecStart=/bin/bash ${LIVE}/${DAEMON_FILES.script} ${LIVE}/${DAEMON_FILES.expected} ${DAEMONS_PROM}
+ExecStart=/bin/bash ${NODE_SET_LIVE}/${DAEMON_FILES.script} ${NODE_SET_LIVE}/${DAEMON_FILES.expected} ${DAEMONS_PROM}
 NoNewPrivileges=yes
 ProtectSystem=strict
 ReadWritePaths=${TEXTFILE_DIR}
