@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { expectedDaemons } from "../model/monitoring-daemons";
 import type { MonitoringPlan } from "../model/monitoring";
 import type { HostModel, Model } from "../model/types";
+import { type CheckUnit, renderCheckService, renderCheckTimer } from "./check-units";
 import { lineComment, UnsafeValueError } from "./escape";
 import { TEXTFILE_DIR } from "./monitoring-units";
 import { generatedNotice, inventoryFile } from "./notice";
@@ -48,39 +49,22 @@ export function daemonsScript(): string {
   return readFileSync(join(__dirname, "scripts", "daemons.sh"), "utf8");
 }
 
-/** The oneshot service the timer starts: root (it writes the textfile directory and reads every process), little else. */
-export function renderDaemonsService(): string {
-  return `# Managed by globenet-infra (FileSet node-exporter): the daemons' process check (lib/render/monitoring-daemons.ts).
-[Unit]
-Description=globenet-infra: are the daemons of this host's roles running, for the node exporter
+/** The oneshot service and its timer: root (it writes the textfile directory and reads every process), no network, little else. */
+const DAEMONS_UNIT: CheckUnit = {
+  set: "node-exporter",
+  unit: "globenet-daemons",
+  what: "the daemons' process check",
+  description: "are the daemons of this host's roles running, for the node exporter",
+  source: "lib/render/monitoring-daemons.ts",
+  command: ["/bin/bash", `${NODE_SET_LIVE}/${DAEMON_FILES.script}`, `${NODE_SET_LIVE}/${DAEMON_FILES.expected}`, DAEMONS_PROM],
+  writes: TEXTFILE_DIR,
+  network: false,
+  everyMin: DAEMONS_EVERY_MIN,
+  accuracy: "10s",
+};
 
-[Service]
-Type=oneshot
-ExecStart=/bin/bash ${NODE_SET_LIVE}/${DAEMON_FILES.script} ${NODE_SET_LIVE}/${DAEMON_FILES.expected} ${DAEMONS_PROM}
-NoNewPrivileges=yes
-ProtectSystem=strict
-ReadWritePaths=${TEXTFILE_DIR}
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-PrivateNetwork=yes
-`;
-}
-
-export function renderDaemonsTimer(): string {
-  return `# Managed by globenet-infra (FileSet node-exporter): runs globenet-daemons.service (lib/render/monitoring-daemons.ts).
-[Unit]
-Description=globenet-infra: the daemons' process check, every ${DAEMONS_EVERY_MIN} minute
-
-[Timer]
-OnBootSec=1min
-OnUnitActiveSec=${DAEMONS_EVERY_MIN}min
-AccuracySec=10s
-
-[Install]
-WantedBy=timers.target
-`;
-}
+export const renderDaemonsService = (): string => renderCheckService(DAEMONS_UNIT);
+export const renderDaemonsTimer = (): string => renderCheckTimer(DAEMONS_UNIT);
 
 /** The check's four files for one host's node-exporter set. */
 export function renderDaemonFiles(host: Pick<HostModel, "name" | "roles">, model: Model): Record<string, string> {

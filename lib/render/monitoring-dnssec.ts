@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MonitoringPlan } from "../model/monitoring";
 import type { Model } from "../model/types";
+import { type CheckUnit, renderCheckService, renderCheckTimer } from "./check-units";
 import { lineComment, UnsafeValueError } from "./escape";
 import { TEXTFILE_DIR } from "./monitoring-units";
 import { generatedNotice, inventoryFile } from "./notice";
@@ -61,40 +62,21 @@ export function rrsigScript(): string {
   return readFileSync(join(__dirname, "scripts", "rrsig-expiry.sh"), "utf8");
 }
 
-/** The oneshot service the timer starts: root (it writes the textfile directory), little else. */
-export function renderRrsigService(): string {
-  return `# Managed by globenet-infra (FileSet monitoring): the RRSIG check of the signed zones (lib/render/monitoring-dnssec.ts).
-[Unit]
-Description=globenet-infra: RRSIG of each signed zone on each name server, for the node exporter
-After=network-online.target
-Wants=network-online.target
+/** The oneshot service and its timer: root (it writes the textfile directory), DNS to the name servers, little else. */
+const RRSIG_UNIT: CheckUnit = {
+  set: "monitoring",
+  unit: "globenet-rrsig",
+  what: "the RRSIG check of the signed zones",
+  description: "RRSIG of each signed zone on each name server, for the node exporter",
+  source: "lib/render/monitoring-dnssec.ts",
+  command: ["/bin/bash", `${LIVE}/${RRSIG_FILES.script}`, `${LIVE}/${RRSIG_FILES.targets}`, RRSIG_PROM],
+  writes: TEXTFILE_DIR,
+  network: true,
+  everyMin: RRSIG_EVERY_MIN,
+};
 
-[Service]
-Type=oneshot
-ExecStart=/bin/bash ${LIVE}/${RRSIG_FILES.script} ${LIVE}/${RRSIG_FILES.targets} ${RRSIG_PROM}
-NoNewPrivileges=yes
-ProtectSystem=strict
-ReadWritePaths=${TEXTFILE_DIR}
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
-`;
-}
-
-export function renderRrsigTimer(): string {
-  return `# Managed by globenet-infra (FileSet monitoring): runs globenet-rrsig.service (lib/render/monitoring-dnssec.ts).
-[Unit]
-Description=globenet-infra: RRSIG check of the signed zones, every ${RRSIG_EVERY_MIN} minutes
-
-[Timer]
-OnBootSec=1min
-OnUnitActiveSec=${RRSIG_EVERY_MIN}min
-
-[Install]
-WantedBy=timers.target
-`;
-}
+export const renderRrsigService = (): string => renderCheckService(RRSIG_UNIT);
+export const renderRrsigTimer = (): string => renderCheckTimer(RRSIG_UNIT);
 
 /** The set's four files of the check (the targets may list nothing: no signed zone). */
 export function renderRrsigFiles(plan: Pick<MonitoringPlan, "probes">, model: Model): Record<string, string> {
