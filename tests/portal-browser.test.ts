@@ -99,7 +99,7 @@ describe("portal in a real browser (chromium)", () => {
     await expect(page.getByRole("heading", { name: "Demande envoyée" }).count()).resolves.toBe(1);
     await page.screenshot({ path: join(SHOTS, "4-alias-sent.png"), fullPage: true });
     expect(gitlab.mrs).toHaveLength(1);
-    expect(gitlab.mrs[0]?.description).toContain("+      - { local: benevoles, to: [ contact, tresorier ] }");
+    expect(gitlab.mrs[0]?.description).toContain("+      - { local: benevoles, to: [contact, tresorier] }");
 
     // The request is listed with its state; the history of the member's file has its commits.
     await page.getByRole("link", { name: "Vos demandes" }).click();

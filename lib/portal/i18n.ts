@@ -146,14 +146,15 @@ const WORDS = {
   noHistory: { fr: "Aucune modification enregistrée.", en: "No recorded change." },
   requests: { fr: "Vos demandes", en: "Your requests" },
   requestsHelp: {
-    fr: "Les demandes faites depuis cet espace et où elles en sont : « en attente de relecture » tant qu'un·e bénévole ne l'a pas relue, « acceptée » une fois fusionnée (elle est appliquée ensuite), « refusée (fermée) » si elle a été fermée.",
-    en: "The requests made from this space and where they stand: \"waiting for review\" until a volunteer has reviewed it, \"accepted\" once merged (it is applied afterwards), \"declined (closed)\" if it was closed.",
+    fr: "Les demandes faites depuis cet espace et où elles en sont : « en attente de relecture » tant qu'un·e bénévole ne l'a pas relue, « acceptée » une fois fusionnée (elle est appliquée ensuite), « refusée (fermée) » si elle a été fermée. Un redémarrage ou une restauration est un ticket (#) : « traitée » une fois que les bénévoles l'ont fermé.",
+    en: "The requests made from this space and where they stand: \"waiting for review\" until a volunteer has reviewed it, \"accepted\" once merged (it is applied afterwards), \"declined (closed)\" if it was closed. A restart or a restore is a ticket (#): \"handled\" once the volunteers closed it.",
   },
   request: { fr: "Demande", en: "Request" },
   state: { fr: "État", en: "State" },
   mrOpened: { fr: "en attente de relecture", en: "waiting for review" },
   mrMerged: { fr: "acceptée", en: "accepted" },
   mrClosed: { fr: "refusée (fermée)", en: "declined (closed)" },
+  issueClosed: { fr: "traitée (ticket fermé)", en: "handled (ticket closed)" },
   noRequests: { fr: "Aucune demande.", en: "No request." },
   backups: { fr: "Sauvegardes", en: "Backups" },
   backupsHelp: {

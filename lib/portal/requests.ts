@@ -186,6 +186,8 @@ export interface MemberMr {
   /** ISO date GitLab gives: the creation. */
   created?: string;
   branch: string;
+  /** A merge request (a data change) or an issue (an act: restart, restore). */
+  kind?: "mr" | "issue";
 }
 
 interface ApiMr {
@@ -221,4 +223,27 @@ export async function memberRequests(gl: GitLab, botId: number, handle: string, 
     if (items.length < 100) break;
   }
   return out.slice(0, limit);
+}
+
+interface ApiIssue {
+  iid: number;
+  title: string;
+  state: string;
+  web_url?: string;
+  created_at?: string;
+  labels?: string[];
+  author?: { id: number };
+}
+
+/**
+ * The member's requests that are issues (restart, restore): the bot's issues labelled
+ * `portal:<handle>` (label checked again on each: a label is an exact name, so
+ * `portal:velo-libre-evil` is not velo-libre's), newest first, at most `limit`.
+ */
+export async function memberIssues(gl: GitLab, botId: number, handle: string, limit = 20): Promise<MemberMr[]> {
+  const label = memberLabel(handle);
+  const items = await call<ApiIssue[]>(gl, "GET", `/issues?author_id=${botId}&labels=${encodeURIComponent(label)}&state=all&order_by=created_at&sort=desc&per_page=${limit}`);
+  return items
+    .filter((i) => i.author?.id === botId && (i.labels ?? []).includes(label))
+    .map((i) => ({ iid: i.iid, title: i.title, state: i.state === "closed" ? ("closed" as const) : ("opened" as const), branch: "", kind: "issue" as const, ...(i.web_url ? { webUrl: i.web_url } : {}), ...(i.created_at ? { created: i.created_at } : {}) }));
 }

@@ -17,7 +17,7 @@ import { currentUser, type GitLab } from "../ci/gitlab";
 import type { SimpleGit } from "simple-git";
 import { mailboxLogin } from "./mailbox-login";
 import { NO_MAILBOX, verifyMailPassword } from "./mail-password";
-import { memberRequests, openIssue, openRequest, RequestRefused, type MemberMr } from "./requests";
+import { memberIssues, memberRequests, openIssue, openRequest, RequestRefused, type MemberMr } from "./requests";
 import { ownObjects, REQUEST_TYPES, type RequestType } from "./request-types";
 import { memberHistory, type HistoryEntry } from "./history";
 
@@ -315,7 +315,9 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
           throw e;
         },
       );
-      return memberRequests(r.gitlab, await botId, s.handle);
+      const id = await botId;
+      const [mrs, issues] = await Promise.all([memberRequests(r.gitlab, id, s.handle), memberIssues(r.gitlab, id, s.handle)]);
+      return [...mrs, ...issues].sort((a, b) => (b.created ?? "").localeCompare(a.created ?? ""));
     });
     return page(reply, req, 200, "requests", { mrs: requestsView(items, w), error, back: `/m/${encodeURIComponent(s.handle)}` }, s);
   });
@@ -344,10 +346,10 @@ export function historyView(entries: HistoryEntry[], w: Record<Word, string>, pr
 /** The requests page's rows. */
 export function requestsView(mrs: MemberMr[], w: Record<Word, string>): object[] {
   return mrs.map((m) => ({
-    iid: m.iid,
+    ref: `${m.kind === "issue" ? "#" : "!"}${m.iid}`,
     title: m.title,
     state: m.state,
-    stateText: w[m.state === "opened" ? "mrOpened" : m.state === "merged" ? "mrMerged" : "mrClosed"],
+    stateText: w[m.state === "opened" ? "mrOpened" : m.state === "merged" ? "mrMerged" : m.kind === "issue" ? "issueClosed" : "mrClosed"],
     href: webLink(m.webUrl),
     date: (m.created ?? "").slice(0, 10),
   }));
