@@ -16,6 +16,7 @@ import { REQUEST_TYPES } from "../lib/portal/request-types";
 import { buildPortal } from "../lib/portal/server";
 import { fakeGitLabRepo, memberFiles } from "./helpers/fake-gitlab-repo";
 import { csrfOf, portalClient } from "./helpers/portal-client";
+import { requireTool } from "./helpers/tools";
 
 /**
  * Every request a member can make in the portal (lib/portal/request-types.ts), over real HTTPS
@@ -42,6 +43,7 @@ const member = portalClient(() => port, () => ca);
 const send = member.send;
 
 beforeAll(async () => {
+  requireTool("doveadm", "dovecot-core");
   gitlab = fakeGitLabRepo(TOKEN, new Map([...memberFiles(), ...["velo-libre/vps/atelier.yaml", "ondes-libres/vps/stream.yaml"].map((f) => [`members/${f}`, readFileSync(join(REPO_ROOT, "members", f), "utf8")] as [string, string])]));
   await new Promise<void>((r) => gitlab.server.listen(0, "127.0.0.1", r));
   const api = `http://127.0.0.1:${(gitlab.server.address() as AddressInfo).port}/api/v4`;
