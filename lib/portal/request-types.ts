@@ -86,6 +86,11 @@ function restoreDate(s: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s) || Number.isNaN(Date.parse(s))) throw new RequestRefused(`« ${s} » n'est pas une date AAAA-MM-JJ (comme 2026-12-01), ou laissez vide pour la plus récente`);
   return s;
 }
+/** How the volunteer picks the archive, and what --in-place / --replace do, for both restores. */
+const ARCHIVE_HINT = "`list` montre les archives : sans date, la plus récente ; avec une date, remplacez ARCHIVE par celle de ce jour (ou la plus proche avant).";
+/** Free text of the member on one line (a forged form may hold line breaks), at most `max` characters. */
+// eslint-disable-next-line no-control-regex
+const oneLine = (s: string, max = 200) => s.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, max);
 const restoreWhen = (date: string) => (date ? `l'état du ${date} (la sauvegarde de ce jour-là, ou la plus proche avant)` : "la sauvegarde la plus récente");
 
 export const REQUEST_TYPES: RequestType[] = [
@@ -234,7 +239,7 @@ export const REQUEST_TYPES: RequestType[] = [
       return {
         act: {
           title: `redémarrer le VPS ${vps.name}`,
-          what: `redémarrer le VPS ${vps.name}${v.reason ? ` (« ${v.reason.slice(0, 200)} »)` : ""}`,
+          what: `redémarrer le VPS ${vps.name}${v.reason ? ` (« ${oneLine(v.reason)} »)` : ""}`,
           before: "le VPS répond-il vraiment mal (npm run status) ? `virsh reboot` demande un arrêt propre au système du VPS ; s'il ne répond plus du tout, `virsh reset` à la place (comme couper le courant).",
           commands: [`ssh root@${hv} virsh reboot ${vps.domain}`],
         },
@@ -259,7 +264,7 @@ export const REQUEST_TYPES: RequestType[] = [
         act: {
           title: `restaurer ${path.slice(0, 80)}`,
           what: `restaurer ${path} de son dossier, ${restoreWhen(date)}`,
-          before: "`list` montre les archives : sans date, la plus récente ; avec une date, ajoutez `--at <archive de ce jour>`. Sans `--in-place`, la copie va dans le dossier de root sur le serveur de sauvegarde ; avec, elle remplace le fichier actuel : demandez à l'adhérent s'il le veut.",
+          before: `${ARCHIVE_HINT} Avec \`--in-place\`, la copie remplace le fichier actuel (c'est la demande) ; sans, elle va dans le dossier de root du serveur de sauvegarde.`,
           commands: [`npm run backup -- list ${own.handle}`, `npm run backup -- restore ${own.handle} ${shq(path)}${date ? " --at ARCHIVE" : ""} --in-place`],
         },
       };
@@ -280,7 +285,7 @@ export const REQUEST_TYPES: RequestType[] = [
         act: {
           title: `restaurer la base ${v.database}`,
           what: `restaurer la base ${v.database}, ${restoreWhen(date)}`,
-          before: "`list` montre les archives : sans date, la plus récente ; avec une date, ajoutez `--at <archive de ce jour>`. `--replace` remplace la base actuelle (ce qu'elle contenait est gardé à côté, le message dit où).",
+          before: `${ARCHIVE_HINT} \`--replace\` remplace la base actuelle (ce qu'elle contenait est gardé à côté, le message dit où).`,
           commands: [`npm run backup -- list ${own.handle}`, `npm run backup -- restore-db ${v.database ?? ""}${date ? " --at ARCHIVE" : ""} --replace`],
         },
       };
