@@ -77,10 +77,11 @@ PACKAGES=(
   python3-dkim           # tests/mail-daemons.test.ts verifies the DKIM signature against the TXT record we publish
   lego                   # the mail host's certificate from ACME (lib/render/scripts/mail-cert.sh): standalone http-01, no web server on the mail host
 )
-# The unit tier (npm run test:unit) runs no daemon, but lints and checks with two small tools.
+# The unit tier (npm run test:unit) runs no daemon, but lints and checks with small tools.
 UNIT_PACKAGES=(
   shellcheck             # tests/shell-scripts.test.ts
   bind9-utils            # named-checkzone: tests/checks-dns-rules.unit.test.ts
+  dovecot-core           # doveadm pw (no daemon): mailbox passwords in tests/portal-request-types.test.ts
 )
 if [[ "${1:-}" == "--unit" ]]; then
   PACKAGES=("${UNIT_PACKAGES[@]}")

@@ -43,6 +43,7 @@ function spkiPin(certPem: string): string {
 
 beforeAll(async () => {
   requireTool("chromium", "chromium");
+  requireTool("doveadm", "dovecot-core");
   mkdirSync(SHOTS, { recursive: true });
   gitlab = fakeGitLabRepo(TOKEN, memberFiles());
   await new Promise<void>((r) => gitlab.server.listen(0, "127.0.0.1", r));
@@ -99,11 +100,25 @@ describe("portal in a real browser (chromium)", () => {
     await expect(page.getByRole("heading", { name: "Demande envoyée" }).count()).resolves.toBe(1);
     await page.screenshot({ path: join(SHOTS, "4-alias-sent.png"), fullPage: true });
     expect(gitlab.mrs).toHaveLength(1);
-    expect(gitlab.mrs[0]?.description).toContain("+      - { local: benevoles, to: [ contact, tresorier ] }");
+    expect(gitlab.mrs[0]?.description).toContain("+      - { local: benevoles, to: [contact, tresorier] }");
+
+    // A mailbox, its password typed in the browser: only Dovecot's hash reaches the MR.
+    await page.goto(`${base}/m/velo-libre`);
+    await page.getByRole("link", { name: "Demander une boîte de courriel" }).click();
+    await page.getByLabel("Nom de la boîte (avant le @)").fill("atelier2");
+    await page.getByLabel("Mot de passe de la boîte").fill("pédales et chaînes 2026");
+    await page.getByLabel("Le même mot de passe, encore").fill("pédales et chaînes 2026");
+    await page.getByRole("button", { name: "Envoyer la demande" }).click();
+    await expect(page.getByRole("heading", { name: "Demande envoyée" }).count()).resolves.toBe(1);
+    await page.screenshot({ path: join(SHOTS, "4a-mailbox-sent.png"), fullPage: true });
+    expect(gitlab.mrs).toHaveLength(2);
+    expect(gitlab.mrs[1]?.description).toMatch(/\+ {8}password_hash: "\{ARGON2ID\}\$argon2id\$/);
+    expect(gitlab.mrs[1]?.description).not.toContain("pédales et chaînes 2026");
+    expect(await page.content()).not.toContain("pédales et chaînes 2026");
 
     // The request is listed with its state; the history of the member's file has its commits.
     await page.getByRole("link", { name: "Vos demandes" }).click();
-    await expect(page.getByRole("cell", { name: "en attente de relecture" }).count()).resolves.toBe(1);
+    await expect(page.getByRole("cell", { name: "en attente de relecture" }).count()).resolves.toBe(2);
     await page.screenshot({ path: join(SHOTS, "4b-requests.png"), fullPage: true });
     await page.goto(`${base}/m/velo-libre`);
     await page.getByRole("link", { name: "Historique de votre fiche" }).click();
@@ -122,7 +137,7 @@ describe("portal in a real browser (chromium)", () => {
     await Promise.all([evil.waitForNavigation(), evil.evaluate("document.querySelector('form').submit()")]);
     expect(evil.url()).toMatch(/\/login$|\/m\/velo-libre\/alias$/);
     expect(await evil.content()).not.toContain("Demande envoyée");
-    expect(gitlab.mrs).toHaveLength(1);
+    expect(gitlab.mrs).toHaveLength(2);
 
     await page.goto(`${base}/m/velo-libre`);
     await page.getByRole("button", { name: "Se déconnecter" }).click();

@@ -59,7 +59,7 @@ describe("portal requests become merge requests (fake GitLab API)", () => {
     const text = readFileSync(join(REPO_ROOT, "members/velo-libre/member.yaml"), "utf8");
     const after = addAlias(text, "velo-libre.example", "benevoles", ["contact"]);
     expect(after).toContain("# The board: both mailboxes get it.");
-    expect(after).toContain("{ local: benevoles, to: [ contact ] }");
+    expect(after).toContain("{ local: benevoles, to: [contact] }");
     expect(() => addAlias(text, "velo-libre.example", "bureau", ["contact"])).toThrow(RequestRefused);
     expect(() => addAlias(text, "globenet.example", "x", ["contact"])).toThrow(/n'est pas un de vos domaines/);
   });
@@ -78,7 +78,7 @@ describe("portal requests become merge requests (fake GitLab API)", () => {
     expect(mr.target_branch).toBe("main");
     expect(mr.description).toContain("Requested-by: velo-libre");
     expect(mr.description).toContain("Demande de l'adhérent");
-    expect(mr.description).toContain("+      - { local: benevoles, to: [ contact, tresorier ] }");
+    expect(mr.description).toContain("+      - { local: benevoles, to: [contact, tresorier] }");
     expect(gitlab.commits[0]?.message).toContain("Requested-by: velo-libre");
     // Only that member's file changed on the branch.
     const main = gitlab.branches.get("main") as Map<string, string>;

@@ -16,8 +16,9 @@ const SYSTEM_MARKS: Array<[RegExp, string]> = [
   [/helpers\/(sshd|mariadb|libvirtd|lab-run|daemons-web|web-isolation|nwfilter-guest|state-runner|checkers)"/, "starts or checks with a real daemon or Debian tool (tests/helpers)"],
   [/lib\/engine\/(driver|toolchain)"|\bopenStack\(|\bensureEngine\(/, "runs the engine (Pulumi CLI)"],
   [/\blabUp\(|lib\/lab\/commands"/, "runs the lab"],
-  // shellcheck and named-checkzone: checkers, not daemons; `npm run test:unit` installs them (scripts/ensure-debs.sh --unit).
-  [/\brequireTools?\("(?!git"|openssl"|bash"|sh"|shellcheck"|named-checkzone"|globenet-no-such-tool")/, "needs a Debian tool beyond git, openssl, the shell and the unit tier's checkers (shellcheck, named-checkzone)"],
+  // shellcheck, named-checkzone and doveadm (its `pw` only: a hash made or checked, no daemon):
+  // checkers, not daemons; `npm run test:unit` installs them (scripts/ensure-debs.sh --unit).
+  [/\brequireTools?\("(?!git"|openssl"|bash"|sh"|shellcheck"|named-checkzone"|doveadm"|globenet-no-such-tool")/, "needs a Debian tool beyond git, openssl, the shell and the unit tier's checkers (shellcheck, named-checkzone, doveadm)"],
 ];
 
 function systemList(config: string): string[] {

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { homePathProblem } from "../scaffold/names";
 import { targetOf } from "../../components/target";
 import { loadScript } from "../../provider/scripts/load";
 import { run } from "../../provider/ssh/remote";
@@ -79,9 +80,9 @@ async function chooseArchive(root: string, model: Model, w: Where, at: string | 
 
 /** A path inside a member's home, as the volunteer writes it (sites/x/htdocs/index.php): nothing that climbs out. */
 function homePath(p: string): string {
-  const clean = p.replace(/^\/+|\/+$/g, "");
-  if (!clean || clean.split("/").some((s) => s === ".." || s === ".") || /[\n\r\0]/.test(clean)) throw new UsageError(`"${p}" is not a path inside the home (like sites/velo-libre.example/htdocs/index.php)`);
-  return clean;
+  const problem = homePathProblem(p);
+  if (problem) throw new UsageError(problem);
+  return p.replace(/^\/+|\/+$/g, "");
 }
 
 /** What restore-disk printed (key=value lines), for the volunteer. */

@@ -15,7 +15,10 @@ import { SESSION_COOKIE, Sessions, type Session } from "./sessions";
 import { memberView, type MemberLive, type MemberView } from "./view";
 import { currentUser, type GitLab } from "../ci/gitlab";
 import type { SimpleGit } from "simple-git";
-import { addAlias, memberRequests, openRequest, RequestRefused, type MemberMr } from "./requests";
+import { mailboxLogin } from "./mailbox-login";
+import { NO_MAILBOX, verifyMailPassword } from "./mail-password";
+import { memberIssues, memberRequests, openIssue, openRequest, RequestRefused, type MemberMr } from "./requests";
+import { ownObjects, REQUEST_TYPES, type RequestType } from "./request-types";
 import { memberHistory, type HistoryEntry } from "./history";
 
 /**
@@ -154,15 +157,22 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
     { preHandler: app.csrfProtection, config: { rateLimit: { max: opts.rateLimit?.loginMax ?? 20, timeWindow: 60_000 } } },
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
-      const handle = String(body.handle ?? "").trim().toLowerCase().slice(0, 64);
+      const handle = String(body.handle ?? "").trim().toLowerCase().slice(0, 254);
       const password = String(body.password ?? "").slice(0, 256);
       const w = words(langOf(req));
       const at = now();
       const locked = lockout.lockedFor(handle, at);
       if (locked > 0) return loginForm(req, reply, 429, fill(w.locked, { min: Math.ceil(locked / 60_000) }), handle);
-      const hash = opts.credentials().get(handle);
-      const known = hash !== undefined && opts.model().members.some((m) => m.handle === handle && m.status !== "departed");
-      const ok = (await verifyPassword(password, hash ?? NO_ONE)) && known;
+      // A name with an @ is one of the member's mailboxes, checked against its Dovecot hash in
+      // the data (mailboxLogin); otherwise the portal credential.
+      const mailbox = handle.includes("@") ? mailboxLogin(opts.model(), handle) : undefined;
+      let ok: boolean;
+      if (handle.includes("@")) ok = (await verifyMailPassword(password, mailbox?.hash ?? NO_MAILBOX)) && mailbox !== undefined;
+      else {
+        const hash = opts.credentials().get(handle);
+        const known = hash !== undefined && opts.model().members.some((m) => m.handle === handle && m.status !== "departed");
+        ok = (await verifyPassword(password, hash ?? NO_ONE)) && known;
+      }
       if (!ok) {
         const lock = lockout.failure(handle, at);
         if (lock > 0) return loginForm(req, reply, 429, fill(w.locked, { min: Math.ceil(lock / 60_000) }), handle);
@@ -170,9 +180,9 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
       }
       lockout.success(handle);
       sessions.delete(req.cookies[SESSION_COOKIE]);
-      const s = sessions.create(handle, at);
+      const s = mailbox ? sessions.create(mailbox.handle, at, handle) : sessions.create(handle, at);
       reply.setCookie(SESSION_COOKIE, s.id, COOKIE_BASE);
-      return reply.redirect(`/m/${encodeURIComponent(handle)}`, 303);
+      return reply.redirect(`/m/${encodeURIComponent(s.handle)}`, 303);
     },
   );
 
@@ -198,53 +208,77 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
     const view = memberView(model, s.handle, live);
     if (!view) return message(reply, req, 404, "notFound");
     const base = `/m/${encodeURIComponent(s.handle)}`;
+    const own = ownObjects(model, s.handle);
+    const w = words(langOf(req));
     const links = {
-      alias: opts.requests && view.mailboxes.length + view.aliases.length > 0 ? `${base}/alias` : "",
+      asks: opts.requests ? REQUEST_TYPES.filter((t) => t.offered(own)).map((t) => ({ href: `${base}/${t.slug}`, text: w[t.title] })) : [],
       requests: opts.requests ? `${base}/requests` : "",
       history: opts.history ? `${base}/history` : "",
     };
-    return page(reply, req, 200, "dashboard", dashboard(view, words(langOf(req)), links), s);
+    return page(reply, req, 200, "dashboard", dashboard(view, w, links), s);
   });
 
-  /** The member's own mail domains: the only ones a request may name. */
-  const mailDomains = (handle: string) => opts.model().mail.filter((d) => d.handle === handle).map((d) => d.domain);
+  /** A request's form; `values` are what was posted (passwords never echoed). */
+  const requestForm = (req: FastifyRequest, reply: FastifyReply, s: Session, t: RequestType, status: number, error: string, values: Record<string, string>) => {
+    const w = words(langOf(req));
+    const own = ownObjects(opts.model(), s.handle);
+    const fields = t.fields.map((f) => {
+      const value = f.kind === "password" ? "" : (values[f.name] ?? "");
+      return {
+        name: f.name,
+        label: w[f.label],
+        optional: f.optional === true,
+        select: f.kind === "select",
+        textarea: f.kind === "textarea",
+        password: f.kind === "password",
+        type: f.kind === "password" ? "password" : "text",
+        value,
+        options: (f.options?.(own) ?? []).map((o) => ({ value: o, selected: o === value })),
+      };
+    });
+    const base = `/m/${encodeURIComponent(s.handle)}`;
+    return page(reply, req, status, "request", { title: w[t.title], help: w[t.help], action: `${base}/${t.slug}`, back: base, fields, error, csrf: reply.generateCsrf({ userInfo: s.id }) }, s);
+  };
 
-  const aliasForm = (req: FastifyRequest, reply: FastifyReply, s: Session, status: number, error: string, local: string, to: string) =>
-    page(reply, req, status, "alias", { action: `/m/${encodeURIComponent(s.handle)}/alias`, back: `/m/${encodeURIComponent(s.handle)}`, domains: mailDomains(s.handle), error, local, to, csrf: reply.generateCsrf({ userInfo: s.id }) }, s);
+  for (const t of REQUEST_TYPES) {
+    app.get(`/m/:handle/${t.slug}`, async (req, reply) => {
+      const s = owner(req, reply);
+      if (!s) return reply;
+      if (!opts.requests) return message(reply, req, 404, "requestsOff");
+      return requestForm(req, reply, s, t, 200, "", {});
+    });
 
-  app.get("/m/:handle/alias", async (req, reply) => {
-    const s = owner(req, reply);
-    if (!s) return reply;
-    if (!opts.requests) return message(reply, req, 404, "requestsOff");
-    return aliasForm(req, reply, s, 200, "", "", "");
-  });
-
-  app.post("/m/:handle/alias", { preHandler: app.csrfProtection }, async (req, reply) => {
-    const s = owner(req, reply);
-    if (!s) return reply;
-    const r = opts.requests;
-    if (!r) return message(reply, req, 404, "requestsOff");
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const domain = String(body.domain ?? "");
-    const local = String(body.local ?? "").trim().slice(0, 200);
-    const toText = String(body.to ?? "").slice(0, 2000);
-    // A domain of another member (a forged form) is refused before anything is read.
-    if (!mailDomains(s.handle).includes(domain)) return message(reply, req, 403, "forbidden");
-    const to = toText.split(",").map((x) => x.trim()).filter(Boolean);
-    try {
-      const opened = await openRequest(r.gitlab, r.target, r.root, r.stack, {
-        handle: s.handle,
-        title: `Espace adhérent : ${s.handle} demande l'alias ${local}@${domain}`,
-        what: `ajouter l'alias ${local}@${domain} vers ${to.join(", ")}`,
-        change: (text) => addAlias(text, domain, local, to),
-      });
+    app.post(`/m/:handle/${t.slug}`, { preHandler: app.csrfProtection }, async (req, reply) => {
+      const s = owner(req, reply);
+      if (!s) return reply;
+      const r = opts.requests;
+      if (!r) return message(reply, req, 404, "requestsOff");
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const values: Record<string, string> = {};
+      for (const f of t.fields) values[f.name] = String(body[f.name] ?? "").slice(0, f.kind === "textarea" ? 4000 : f.kind === "password" ? 256 : 300).trim();
+      // A choice that is not one of the member's own objects (a forged form: another member's
+      // domain, site, database, VPS…) is refused before anything is read or sent.
+      const model = opts.model();
+      const own = ownObjects(model, s.handle);
+      if (t.fields.some((f) => f.options && !f.options(own).includes(values[f.name] ?? ""))) return message(reply, req, 403, "forbidden");
+      const missing = t.fields.find((f) => !f.optional && !values[f.name]);
       const w = words(langOf(req));
-      return page(reply, req, 200, "sent", { text: fill(w.sentText, { iid: opened.iid }), diff: opened.diff, back: `/m/${encodeURIComponent(s.handle)}`, requestsHref: `/m/${encodeURIComponent(s.handle)}/requests` }, s);
-    } catch (e) {
-      if (e instanceof RequestRefused) return aliasForm(req, reply, s, 400, e.message, local, toText);
-      throw e;
-    }
-  });
+      const back = `/m/${encodeURIComponent(s.handle)}`;
+      try {
+        if (missing) throw new RequestRefused(`${words("fr")[missing.label]} : à remplir`);
+        const built = await t.build(values, own, model);
+        if ("act" in built) {
+          const opened = await openIssue(r.gitlab, { ...built.act, title: `Espace adhérent : ${s.handle} demande de ${built.act.title}`, handle: s.handle, ...(s.via ? { via: s.via } : {}) });
+          return page(reply, req, 200, "sent", { text: fill(w.issueSentText, { iid: opened.iid }), diff: "", back, requestsHref: `${back}/requests` }, s);
+        }
+        const opened = await openRequest(r.gitlab, r.target, r.root, r.stack, { ...built.mr, title: `Espace adhérent : ${s.handle} ${built.mr.title}`, handle: s.handle, ...(s.via ? { via: s.via } : {}) });
+        return page(reply, req, 200, "sent", { text: fill(w.sentText, { iid: opened.iid }), diff: opened.diff, back, requestsHref: `${back}/requests` }, s);
+      } catch (e) {
+        if (e instanceof RequestRefused) return requestForm(req, reply, s, t, 400, e.message, values);
+        throw e;
+      }
+    });
+  }
 
   /** A list read from elsewhere (git, GitLab): its items, or none and the reason in the page's words. */
   async function readList<T>(w: Record<Word, string>, read: () => Promise<T[]>): Promise<{ items: T[]; error: string }> {
@@ -281,7 +315,9 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
           throw e;
         },
       );
-      return memberRequests(r.gitlab, await botId, s.handle);
+      const id = await botId;
+      const [mrs, issues] = await Promise.all([memberRequests(r.gitlab, id, s.handle), memberIssues(r.gitlab, id, s.handle)]);
+      return [...mrs, ...issues].sort((a, b) => (b.created ?? "").localeCompare(a.created ?? ""));
     });
     return page(reply, req, 200, "requests", { mrs: requestsView(items, w), error, back: `/m/${encodeURIComponent(s.handle)}` }, s);
   });
@@ -310,21 +346,21 @@ export function historyView(entries: HistoryEntry[], w: Record<Word, string>, pr
 /** The requests page's rows. */
 export function requestsView(mrs: MemberMr[], w: Record<Word, string>): object[] {
   return mrs.map((m) => ({
-    iid: m.iid,
+    ref: `${m.kind === "issue" ? "#" : "!"}${m.iid}`,
     title: m.title,
     state: m.state,
-    stateText: w[m.state === "opened" ? "mrOpened" : m.state === "merged" ? "mrMerged" : "mrClosed"],
+    stateText: w[m.state === "opened" ? "mrOpened" : m.state === "merged" ? "mrMerged" : m.kind === "issue" ? "issueClosed" : "mrClosed"],
     href: webLink(m.webUrl),
     date: (m.created ?? "").slice(0, 10),
   }));
 }
 
 /** The dashboard template's view: display strings made here, escaped by renderPage. */
-export function dashboard(m: MemberView, w: Record<Word, string>, links: { alias?: string; requests?: string; history?: string } = {}): object {
+export function dashboard(m: MemberView, w: Record<Word, string>, links: { asks?: { href: string; text: string }[]; requests?: string; history?: string } = {}): object {
   const mb = (bytes: number | undefined) => (bytes === undefined ? "" : humanBytes(bytes));
   return {
     name: m.name,
-    aliasHref: links.alias ?? "",
+    asks: links.asks ?? [],
     requestsHref: links.requests ?? "",
     historyHref: links.history ?? "",
     email: m.email,

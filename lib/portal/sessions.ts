@@ -9,6 +9,8 @@ import { randomBytes } from "node:crypto";
 export interface Session {
   id: string;
   handle: string;
+  /** The mailbox address the member logged in with, when not the portal credential. */
+  via?: string;
   created: number;
   seen: number;
 }
@@ -23,8 +25,8 @@ export class Sessions {
     private readonly maxMs = 8 * 3600_000,
   ) {}
 
-  create(handle: string, now: number): Session {
-    const s = { id: randomBytes(32).toString("base64url"), handle, created: now, seen: now };
+  create(handle: string, now: number, via?: string): Session {
+    const s: Session = { id: randomBytes(32).toString("base64url"), handle, ...(via ? { via } : {}), created: now, seen: now };
     this.byId.set(s.id, s);
     return s;
   }

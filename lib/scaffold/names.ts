@@ -39,3 +39,11 @@ export function normaliseZoneName(input: string): { name: string } | { problem: 
   const p = zoneNameProblem(name);
   return p ? { problem: p } : { name };
 }
+
+/** A path inside a member's home (sites/x/htdocs/index.php), as `npm run backup -- restore` takes it: nothing that climbs out. */
+export function homePathProblem(p: string): string | undefined {
+  const clean = p.replace(/^\/+|\/+$/g, "");
+  // eslint-disable-next-line no-control-regex
+  if (!clean || clean.split("/").some((s) => s === ".." || s === ".") || /[\u0000-\u001f\u007f]/.test(clean)) return `"${p}" is not a path inside the home (like sites/velo-libre.example/htdocs/index.php)`;
+  return undefined;
+}

@@ -10,7 +10,20 @@ import { REPO_ROOT } from "../../lib/base/repo";
  * (lib/lab/fake-gitlab.ts); a request without `token` gets 401. Each branch's files are kept,
  * so a test can validate what the merge request would merge. The merge requests can be listed
  * (author_id and state honoured, newest first) and a test may add or change some in `mrs`.
+ * Issues (the portal's requests that change no data) are created and listed the same way
+ * (labels, author_id and state honoured).
  */
+export interface CreatedIssue {
+  iid: number;
+  title: string;
+  description: string;
+  labels: string[];
+  state: "opened" | "closed";
+  author: { id: number };
+  web_url: string;
+  created_at: string;
+}
+
 export interface CreatedMr {
   iid: number;
   source_branch: string;
@@ -38,6 +51,7 @@ export const FAKE_BOT_ID = 7;
 export function fakeGitLabRepo(token: string, main: Map<string, string>) {
   const branches = new Map<string, Map<string, string>>([["main", new Map(main)]]);
   const mrs: CreatedMr[] = [];
+  const issues: CreatedIssue[] = [];
   const commits: { branch: string; message: string }[] = [];
   const requests: { method: string; path: string; query: string }[] = [];
   const server: Server = createServer((req, res) => {
@@ -81,6 +95,20 @@ export function fakeGitLabRepo(token: string, main: Map<string, string>) {
         mrs.push(mr);
         return send(201, mr);
       }
+      if (p === "/api/v4/projects/42/issues" && req.method === "POST") {
+        const iid = issues.length + 1;
+        const issue: CreatedIssue = { iid, title: String(body.title), description: String(body.description), labels: String(body.labels ?? "").split(",").filter(Boolean), state: "opened", author: { id: FAKE_BOT_ID }, web_url: `https://gitlab.test/globenet/infra/-/issues/${iid}`, created_at: new Date().toISOString() };
+        issues.push(issue);
+        return send(201, issue);
+      }
+      if (p === "/api/v4/projects/42/issues" && req.method === "GET") {
+        const author = url.searchParams.get("author_id");
+        const state = url.searchParams.get("state") ?? "all";
+        const labels = (url.searchParams.get("labels") ?? "").split(",").filter(Boolean);
+        const per = Number(url.searchParams.get("per_page") ?? 20);
+        const list = [...issues].reverse().filter((i) => (author === null || String(i.author.id) === author) && (state === "all" || i.state === state) && labels.every((l) => i.labels.includes(l)));
+        return send(200, list.slice(0, per));
+      }
       if (p === "/api/v4/user" && req.method === "GET") return send(200, { id: FAKE_BOT_ID, username: "project_42_bot" });
       if (p === "/api/v4/projects/42/merge_requests" && req.method === "GET") {
         const author = url.searchParams.get("author_id");
@@ -93,5 +121,5 @@ export function fakeGitLabRepo(token: string, main: Map<string, string>) {
       send(404, { message: "404 Not Found" });
     });
   });
-  return { server, branches, mrs, commits, requests };
+  return { server, branches, mrs, issues, commits, requests };
 }
