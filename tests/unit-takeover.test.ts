@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { MD_RELOAD_UNIT } from "../lib/render/md-reload";
 import { checkInputs } from "../provider/resources/file-set-inputs";
 import { adoptedProps } from "../provider/adopt-ids";
-import { BIND_TAKEOVER_MARK, carryServedSerials, fpmSections, parseApacheS, planFpmTakeover, planApacheTakeover, planBindTakeover, planSecondaryCopies, servedSerialOf, takeoverNames } from "../provider/resources/takeover";
+import { BIND_TAKEOVER_MARK, carryServedSerials, fpmSections, parseApacheS, planFpmTakeover, planApacheTakeover, planMdSeeds, planBindTakeover, planSecondaryCopies, servedSerialOf, takeoverNames } from "../provider/resources/takeover";
 import { parseNamedConf } from "../lib/import/bind-config";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
@@ -94,6 +94,54 @@ describe("planApacheTakeover: which sites-enabled entries go", () => {
     expect(p.problems).toEqual([
       "/etc/apache2/conf-enabled/odd.conf:1: the hand-made vhost of odd.example is not a sites-enabled entry: disable it by hand (keep a copy), then adopt again",
       "/etc/apache2/sites-enabled/shared.conf: it also serves other.example, which the data does not: disabling it would stop serving it; add it to a member's site or split the file by hand, then adopt again",
+    ]);
+  });
+});
+
+describe("planMdSeeds: a taken-over HTTPS site's hand-made certificate goes into mod_md's store", () => {
+  const ALICE = `# by hand
+<VirtualHost *:80>
+    ServerName alice.example
+    ServerAlias www.alice.example
+    Redirect / https://alice.example/
+</VirtualHost>
+<VirtualHost *:443>
+    ServerName alice.example
+    ServerAlias www.alice.example
+    SSLEngine on
+    # SSLCertificateFile /etc/ssl/old/alice.pem
+    SSLCertificateFile "/etc/ssl/legacy/alice.pem"
+    SSLCertificateKeyFile /etc/ssl/legacy/alice.key
+    SSLCertificateChainFile /etc/ssl/legacy/chain.pem
+</VirtualHost>
+`;
+  const SET = {
+    "conf-available/globenet.conf": 'MDCertificateAuthority https://acme.example/directory\nMDStoreDir "/var/lib/apache2/md"\n',
+    "sites-available/alice.example.conf": "MDomain alice.example www.alice.example alice-old.example\n<VirtualHost *:80>\n</VirtualHost>\n",
+    "sites-available/bob.example.conf": "<VirtualHost *:80>\n    ServerName bob.example\n</VirtualHost>\n",
+    "sites-available/combined.example.conf": "MDomain combined.example\n",
+  };
+  const SITES_E = "/etc/apache2/sites-enabled/";
+  it("each managed domain served over HTTPS by a disabled hand-made vhost gets its certificate, key and chain; comments and other vhosts aside", () => {
+    const sites = { [`${SITES_E}alice.conf`]: ALICE, [`${SITES_E}bob.conf`]: "<VirtualHost *:80>\nServerName bob.example\n</VirtualHost>\n", [`${SITES_E}c.conf`]: "<VirtualHost *:443>\n  ServerName combined.example\n  SSLCertificateFile /etc/ssl/c-with-key.pem\n</VirtualHost>\n" };
+    expect(planMdSeeds(sites, ["alice.conf", "bob.conf", "c.conf"], SET)).toEqual({
+      store: "/var/lib/apache2/md",
+      seeds: [
+        { name: "alice.example", cert: "/etc/ssl/legacy/alice.pem", key: "/etc/ssl/legacy/alice.key", chain: "/etc/ssl/legacy/chain.pem", where: `${SITES_E}alice.conf:7` },
+        // The key in the certificate's own file: openssl reads it from there.
+        { name: "combined.example", cert: "/etc/ssl/c-with-key.pem", key: "/etc/ssl/c-with-key.pem", where: `${SITES_E}c.conf:1` },
+      ],
+      problems: [],
+    });
+  });
+  it("nothing for an entry the takeover keeps, a site without HTTPS, or a stack without mod_md", () => {
+    expect(planMdSeeds({ [`${SITES_E}alice.conf`]: ALICE }, [], SET).seeds).toEqual([]);
+    expect(planMdSeeds({ [`${SITES_E}alice.conf`]: ALICE }, ["alice.conf"], { "sites-available/alice.example.conf": "<VirtualHost *:80>\n</VirtualHost>\n" })).toEqual({ seeds: [], problems: [] });
+  });
+  it("refuses certificate files the apply script would not take, naming the file and line", () => {
+    const odd = ALICE.replace("/etc/ssl/legacy/alice.key", "/etc/ssl/legacy/alice key:1.key");
+    expect(planMdSeeds({ [`${SITES_E}alice.conf`]: odd }, ["alice.conf"], SET).problems).toEqual([
+      `${SITES_E}alice.conf:7: the hand-made certificate files of alice.example (/etc/ssl/legacy/alice key:1.key) are not plain absolute paths the takeover copies from: rename them by hand, then adopt again`,
     ]);
   });
 });
@@ -199,6 +247,14 @@ describe("the apply script refuses takeover steps shaped to leave their place, b
     ["bind-secondary", "copy=a.example:raw:/tmp/$(touch x)", "not a zone file path: /tmp/$(touch x)"],
     ["bind-primary", "rm -rf /", "unknown takeover step: rm -rf /"],
     ["apache2", "disable-pool=alice.conf", "disable-pool is for php-fpm sets"],
+    ["bind-primary", "md-cert=a.example:/etc/ssl/a.pem:/etc/ssl/a.key", "md-cert is for apache2 sets"],
+    ["apache2", "md-cert=../x:/etc/ssl/a.pem:/etc/ssl/a.key", "not a managed domain name: ../x"],
+    ["apache2", "md-cert=a.example:/etc/ssl/a.pem", "md-cert wants NAME:CERT:KEY[:CHAIN], not a.example:/etc/ssl/a.pem"],
+    ["apache2", "md-cert=a.example:/etc/ssl/a.pem:ssl/a.key", "not an absolute certificate path: ssl/a.key"],
+    ["apache2", "md-cert=a.example:/etc/ssl/a.pem:/etc/ssl/../shadow", "not a certificate path: /etc/ssl/../shadow"],
+    ["apache2", "md-cert=a.example:/etc/ssl/a.pem:/tmp/$(touch x)", "not a certificate path: /tmp/$(touch x)"],
+    ["apache2", "md-store=/var/lib/apache2/md/../../../etc", "not a store path: /var/lib/apache2/md/../../../etc"],
+    ["apache2", "md-cert=a.example:/etc/ssl/a.pem:/etc/ssl/a.key", "md-cert needs md-store"],
   ])("%s %s", (kind, step, message) => {
     const r = apply(kind, step);
     expect(r.status).toBe(2);

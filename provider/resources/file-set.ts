@@ -6,7 +6,7 @@ import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
-import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
+import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planMdSeeds, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
 
 export type { FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
 export { liveRoot } from "./file-set-inputs";
@@ -110,22 +110,26 @@ function pendingTakeover(i: Pick<FileSetInputs, "takeover">, olds?: Partial<File
 }
 
 /** Reads the host's hand-made definitions of `names` (takeover-read of file-set.sh). */
-async function readHand(where: Where, names: string[]): Promise<{ confs: Record<string, string>; serials: Record<string, string>; apacheS: string }> {
+async function readHand(where: Where, names: string[]): Promise<{ confs: Record<string, string>; serials: Record<string, string>; apacheS: string; sites: Record<string, string> }> {
   const what = where.kind === "apache2" ? "vhosts" : where.kind === "php-fpm" ? "PHP-FPM pools" : "zones";
   const r = await run(where.target, SCRIPT, { args: scriptArgs(where, "takeover-read", "-", ...names), what: `reading the hand-made ${what} a takeover replaces` });
   const parts = r.stdout.split("\0");
-  const out = { confs: {} as Record<string, string>, serials: {} as Record<string, string>, apacheS: "" };
+  const out = { confs: {} as Record<string, string>, serials: {} as Record<string, string>, apacheS: "", sites: {} as Record<string, string> };
   for (let k = 0; k + 2 < parts.length; k += 3) {
     const [tag, key, b64] = [parts[k], parts[k + 1] as string, Buffer.from(parts[k + 2] as string, "base64").toString("utf8")];
     if (tag === "conf") out.confs[key] = b64;
     else if (tag === "zonestatus") out.serials[key] = b64;
     else if (tag === "apache-S") out.apacheS = b64;
+    else if (tag === "site") out.sites[key] = b64;
   }
   return out;
 }
 
-/** What is hand-made among `names` on the host, as takeover steps; undefined when nothing is (the set alone defines them). */
-async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps | undefined> {
+/**
+ * What is hand-made among `names` on the host, as takeover steps; undefined when nothing is (the
+ * set alone defines them). `setFiles`, the set's files, for an apply: apache2's certificate seeds.
+ */
+async function handSteps(where: Where, names: string[], setFiles: Record<string, string> = {}): Promise<TakeoverSteps | undefined> {
   if (names.length === 0 || (where.kind !== "apache2" && where.kind !== "bind-primary" && where.kind !== "bind-secondary" && where.kind !== "php-fpm")) return undefined;
   const kind = where.kind as TakeoverKind;
   const hand = await readHand(where, names);
@@ -136,7 +140,11 @@ async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps |
     const plan = planApacheTakeover(parseApacheS(hand.apacheS), names);
     if (plan.problems.length > 0) fail(plan.problems);
     if (plan.disable.length === 0) return undefined;
-    return { args: plan.disable.map((e) => `disable-site=${e}`), files: {}, served: {} };
+    // The hand-made HTTPS certificates go into mod_md's store before the reload: HTTPS and the redirect never lapse.
+    const md = planMdSeeds(hand.sites, plan.disable, setFiles);
+    if (md.problems.length > 0) fail(md.problems);
+    const seeds = md.store && md.seeds.length > 0 ? [`md-store=${md.store}`, ...md.seeds.map((x) => `md-cert=${[x.name, x.cert, x.key, ...(x.chain ? [x.chain] : [])].join(":")}`)] : [];
+    return { args: [...plan.disable.map((e) => `disable-site=${e}`), ...seeds], files: {}, served: {} };
   }
   if (kind === "php-fpm") {
     const plan = planFpmTakeover(hand.confs, names);
@@ -165,7 +173,7 @@ async function handSteps(where: Where, names: string[]): Promise<TakeoverSteps |
 
 /** The takeover an apply does: the pending names' hand-made definitions (none: undefined). */
 async function takeoverSteps(i: FileSetInputs, olds?: Partial<FileSetOutputs>): Promise<TakeoverSteps | undefined> {
-  return handSteps(i, pendingTakeover(i, olds));
+  return handSteps(i, pendingTakeover(i, olds), i.files);
 }
 
 /** Serials an update gives: unchanged zones keep theirs (planSerials). */

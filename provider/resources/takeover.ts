@@ -301,3 +301,85 @@ export function planFpmTakeover(confs: Readonly<Record<string, string>>, names: 
   }
   return { disable, problems };
 }
+
+/** A hand-made certificate mod_md's store gets for one managed domain, before the takeover's reload. */
+export interface MdSeed {
+  /** The managed domain's name (its MDomain line's first name: the site's host). */
+  name: string;
+  /** The hand-made vhost's SSLCertificateFile, SSLCertificateKeyFile (else the certificate's own file) and SSLCertificateChainFile, on the host. */
+  cert: string;
+  key: string;
+  chain?: string;
+  /** The hand-made vhost's file and line. */
+  where: string;
+}
+
+/** One `<VirtualHost>` block of a hand-made site file: the names it answers and its certificate files. */
+interface HandTlsVhost {
+  names: string[];
+  cert?: string;
+  key?: string;
+  chain?: string;
+  line: number;
+}
+
+function handVhosts(text: string): HandTlsVhost[] {
+  const out: HandTlsVhost[] = [];
+  let cur: HandTlsVhost | undefined;
+  text.split("\n").forEach((raw, i) => {
+    const l = raw.replace(/^\s+/, "");
+    if (l.startsWith("#")) return;
+    if (/^<VirtualHost\b/i.test(l)) cur = { names: [], line: i + 1 };
+    else if (/^<\/VirtualHost>/i.test(l)) {
+      if (cur) out.push(cur);
+      cur = undefined;
+    } else if (cur) {
+      const m = /^(ServerName|ServerAlias|SSLCertificateFile|SSLCertificateKeyFile|SSLCertificateChainFile)\s+(.+?)\s*$/i.exec(l);
+      if (!m) return;
+      const [key, value] = [(m[1] as string).toLowerCase(), (m[2] as string).replace(/^"(.*)"$/, "$1")];
+      if (key === "servername" || key === "serveralias") cur.names.push(...value.split(/\s+/).map((n) => n.toLowerCase().replace(/:\d+$/, "")));
+      else if (key === "sslcertificatefile") cur.cert = value;
+      else if (key === "sslcertificatekeyfile") cur.key = value;
+      else cur.chain = value;
+    }
+  });
+  return out;
+}
+
+/**
+ * The HTTPS takeover keeps answering (docs/architecture.md, "Adoption: taking over hand-made
+ * definitions"): a site Globenet serves with mod_md (an `MDomain` line in its file of the set)
+ * whose hand-made vhost, disabled by this takeover, served HTTPS with its own certificate gets
+ * that certificate and key in mod_md's store (`<MDStoreDir>/domains/<name>/`) before the reload,
+ * so Globenet's vhost serves HTTPS with it and redirects HTTP from the first request, until
+ * mod_md renews it. `sites` maps each sites-enabled entry (absolute path) to its text,
+ * `disabled` the entries the takeover disables, `setFiles` the set's files. A certificate path
+ * the apply script would not take is refused, naming the file and line.
+ */
+export function planMdSeeds(sites: Readonly<Record<string, string>>, disabled: readonly string[], setFiles: Readonly<Record<string, string>>): { store?: string; seeds: MdSeed[]; problems: string[] } {
+  const store = Object.values(setFiles)
+    .map((t) => /^\s*MDStoreDir\s+"?([^"\s]+)"?\s*$/m.exec(t)?.[1])
+    .find((s) => s !== undefined);
+  const seeds: MdSeed[] = [];
+  const problems: string[] = [];
+  if (!store) return { seeds, problems };
+  const mds = Object.entries(setFiles)
+    .filter(([p]) => /^sites-available\/[^/]+\.conf$/.test(p))
+    .flatMap(([, t]) => [...t.matchAll(/^\s*MDomain\s+(\S+)/gm)].map((m) => (m[1] as string).toLowerCase()));
+  const tls = disabled.flatMap((e) => {
+    const path = `${SITES_ENABLED}${e}`;
+    return handVhosts(sites[path] ?? "").filter((v) => v.cert).map((v) => ({ ...v, where: `${path}:${v.line}` }));
+  });
+  for (const name of [...new Set(mds)].sort()) {
+    const v = tls.find((x) => x.names[0] === name) ?? tls.find((x) => x.names.includes(name));
+    if (!v || !v.cert) continue;
+    const files = { cert: v.cert, key: v.key ?? v.cert, ...(v.chain ? { chain: v.chain } : {}) };
+    const bad = Object.values(files).filter((f) => !PLAIN_PATH.test(f) || f.includes(":"));
+    if (bad.length > 0 || !PLAIN_PATH.test(store)) {
+      problems.push(`${v.where}: the hand-made certificate files of ${name} (${bad.join(", ") || store}) are not plain absolute paths the takeover copies from: rename them by hand, then adopt again`);
+      continue;
+    }
+    seeds.push({ name, ...files, where: v.where });
+  }
+  return { store, seeds, problems };
+}

@@ -56,6 +56,8 @@ export function legacyTopology(stateDir: string): Topology {
           { path: "/var/log/apache2", seed: false },
           { path: "/run/lock/apache2", seed: false },
           { path: "/run/php", seed: false },
+          // mod_md's store (the inventory's store_dir): the host's own, empty as on an old server.
+          { path: "/var/lib/apache2/md", seed: false },
         ],
       },
     ],

@@ -20,6 +20,9 @@
 #   copy=ZONE:FMT:FILE   bind-secondary: the hand-made copy FILE (format text or raw) of ZONE becomes
 #                        Globenet's copy of it (named-compilezone as bind), then a refresh asks the primary
 #   disable-pool=FILE    php-fpm: move /etc/php/VER/fpm/pool.d/FILE (a hand-made pool of a Globenet name) to the backup folder
+#   md-store=DIR         apache2: mod_md's store (MDStoreDir), for md-cert
+#   md-cert=NAME:CERT:KEY[:CHAIN]  apache2: the hand-made certificate (and key, chain) of a disabled
+#                        HTTPS vhost put into mod_md's store as managed domain NAME's, unless it has one
 # all done between the swap and the one reload, after the whole configuration is checked.
 #
 # Exit codes: 2 bad arguments or missing daemon, 3 the daemon's check rejected the files
@@ -1025,7 +1028,7 @@ unpack_stage() {
 }
 
 # ─── takeover (adoption) ───────────────────────────────────────────────────────────────────────
-takeover_sites=() takeover_confs=() takeover_keys=() takeover_pools=() takeover_copies=() takeover_backup=""
+takeover_sites=() takeover_confs=() takeover_keys=() takeover_pools=() takeover_copies=() takeover_certs=() takeover_md_store="" takeover_backup=""
 parse_takeover() {
   shift 7
   local a v
@@ -1060,11 +1063,28 @@ parse_takeover() {
         case "${v#*:}" in /*) ;; *) say "not an absolute zone file path: ${v#*:}"; exit 2 ;; esac
         case "${v#*:}" in *[!A-Za-z0-9/._+-]*|*/../*|*/..) say "not a zone file path: ${v#*:}"; exit 2 ;; esac
         takeover_copies+=("${a#copy=}") ;;
+      md-store=*)
+        [ "$k" = apache2 ] || { say "md-store is for apache2 sets"; exit 2; }
+        case "$v" in /*) ;; *) say "not an absolute store path: $v"; exit 2 ;; esac
+        case "$v" in *[!A-Za-z0-9/._+-]*|*/../*|*/..) say "not a store path: $v"; exit 2 ;; esac
+        takeover_md_store=$v ;;
+      md-cert=*)
+        [ "$k" = apache2 ] || { say "md-cert is for apache2 sets"; exit 2; }
+        case "${v%%:*}" in ''|.*|*[!a-z0-9._-]*) say "not a managed domain name: ${v%%:*}"; exit 2 ;; esac
+        local f p rest=${v#*:}
+        IFS=: read -r -a f <<< "$rest"
+        { [ "${#f[@]}" -ge 2 ] && [ "${#f[@]}" -le 3 ]; } || { say "md-cert wants NAME:CERT:KEY[:CHAIN], not $v"; exit 2; }
+        for p in "${f[@]}"; do
+          case "$p" in /*) ;; *) say "not an absolute certificate path: $p"; exit 2 ;; esac
+          case "$p" in *[!A-Za-z0-9/._+-]*|*/../*|*/..) say "not a certificate path: $p"; exit 2 ;; esac
+        done
+        takeover_certs+=("$v") ;;
       *) say "unknown takeover step: $a"; exit 2 ;;
     esac
   done
+  if [ "${#takeover_certs[@]}" -gt 0 ] && [ -z "$takeover_md_store" ]; then say "md-cert needs md-store"; exit 2; fi
 }
-takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ] || [ "${#takeover_pools[@]}" -gt 0 ] || [ "${#takeover_copies[@]}" -gt 0 ]; }
+takeover_asked() { [ "${#takeover_sites[@]}" -gt 0 ] || [ "${#takeover_certs[@]}" -gt 0 ] || [ "${#takeover_confs[@]}" -gt 0 ] || [ "${#takeover_keys[@]}" -gt 0 ] || [ "${#takeover_pools[@]}" -gt 0 ] || [ "${#takeover_copies[@]}" -gt 0 ]; }
 
 # The edited named.conf files come in the tar under .takeover/: out of the stage before the check.
 take_takeover_files() {
@@ -1124,6 +1144,60 @@ takeover_disable() {
     say "takeover: commented out the hand-made zone statements of $c (the original kept in $takeover_backup)"
   done
   printf 'takeover-backup %s\n' "$takeover_backup"
+}
+
+# Each taken-over HTTPS site's hand-made certificate and key become its managed domain's in
+# mod_md's store (domains/NAME/pubcert.pem and privkey.pem: what mod_md serves and what each
+# site's <IfFile> checks), so from the reload on Globenet's vhost answers HTTPS with the
+# certificate the site had and HTTP with the redirect, until mod_md renews it (at once for a
+# certificate that does not cover every name of the domain or comes from another CA; the one in
+# the store stays until a new one is issued). Never over what mod_md has already. Staged before
+# the swap, once the configuration is checked: a key that does not match its certificate, or
+# that a passphrase protects (Apache could not load it), stops the apply with nothing changed.
+# The key is read and written by openssl from and to files, root's only: never in an argument
+# nor in the output.
+takeover_stage_certs() {
+  local c name rest f cert key chain out
+  for c in "${takeover_certs[@]}"; do
+    name=${c%%:*} rest=${c#*:}
+    IFS=: read -r -a f <<< "$rest"
+    cert=${f[0]} key=${f[1]} chain=${f[2]:-}
+    if [ -e "$takeover_md_store/domains/$name/pubcert.pem" ] || [ -e "$takeover_md_store/domains/$name/privkey.pem" ]; then say "takeover: mod_md already has a certificate for $name: kept"; continue; fi
+    for f in "$cert" "$key" ${chain:+"$chain"}; do
+      if [ ! -f "$f" ]; then say "takeover: $f, the hand-made certificate file of $name, is not a file on this host: nothing was changed"; return 1; fi
+    done
+    if ! openssl x509 -noout -in "$cert" > /dev/null 2>&1 || ! openssl pkey -passin pass: -noout -in "$key" > /dev/null 2>&1 ||
+      [ "$(openssl x509 -noout -pubkey -in "$cert" 2> /dev/null | sha256sum)" != "$(openssl pkey -passin pass: -pubout -in "$key" 2> /dev/null | sha256sum)" ]; then
+      say "takeover: the hand-made certificate of $name ($cert) and its key ($key) do not make a pair Apache can load (not a certificate, a key protected by a passphrase, or not its key): nothing was changed; fix them by hand (openssl pkey -in KEY -out KEY to remove a passphrase), then adopt again"
+      return 1
+    fi
+    out=$tmp/md/$name
+    (
+      umask 077
+      mkdir -p -- "$out" &&
+        openssl pkey -passin pass: -in "$key" -out "$out/privkey.pem" 2> /dev/null &&
+        sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' -- "$cert" ${chain:+"$chain"} > "$out/pubcert.pem"
+    ) || { say "takeover: could not read the hand-made certificate of $name: nothing was changed"; return 1; }
+  done
+}
+# Between the swap and the reload: the staged certificates moved into mod_md's store (made when
+# missing, root's only as mod_md makes it; never through a link).
+takeover_seed_certs() {
+  local s name dir f
+  for s in "$tmp"/md/*/; do
+    [ -d "$s" ] || continue
+    name=$(basename -- "$s") dir=$takeover_md_store/domains/$name
+    for f in "$takeover_md_store" "$takeover_md_store/domains" "$dir"; do
+      if [ -L "$f" ] || { [ -e "$f" ] && [ ! -d "$f" ]; }; then say "takeover: refusing $f (not a directory): HTTPS for $name waits for mod_md's certificate"; continue 2; fi
+    done
+    (
+      umask 077
+      mkdir -p -- "$dir" &&
+        cp -- "$s/privkey.pem" "$dir/privkey.pem.globenet-new" && cp -- "$s/pubcert.pem" "$dir/pubcert.pem.globenet-new" &&
+        mv -T -- "$dir/privkey.pem.globenet-new" "$dir/privkey.pem" && mv -T -- "$dir/pubcert.pem.globenet-new" "$dir/pubcert.pem"
+    ) || { say "takeover: could not put the hand-made certificate of $name into mod_md's store"; return 1; }
+    say "takeover: the hand-made certificate of $name is mod_md's for it now ($dir), until mod_md renews it"
+  done
 }
 
 # After wire_bind made Globenet's key directory: each taken-over zone's key files copied there by
@@ -1186,7 +1260,11 @@ do_takeover_read() {
     apache2)
       printf 'apache-S\0-\0'
       { apache2ctl -S 2>&1 || true; } | base64 -w0
-      printf '\0' ;;
+      printf '\0'
+      # The hand-made site files (their certificate files, for the store: paths only, never a key).
+      for f in /etc/apache2/sites-enabled/*; do
+        if [ -f "$f" ]; then printf 'site\0%s\0' "$f"; base64 -w0 < "$f"; printf '\0'; fi
+      done ;;
     bind-primary|bind-secondary)
       for f in /etc/bind/named.conf /etc/bind/named.conf.*; do
         if [ -f "$f" ] && [ ! -L "$f" ]; then printf 'conf\0%s\0' "$f"; base64 -w0 < "$f"; printf '\0'; fi
@@ -1224,6 +1302,7 @@ do_apply() {
   out=$("check_$k" 2>&1) || rc=$?
   if [ $rc -eq 0 ] && [ "${#takeover_confs[@]}" -gt 0 ]; then out+=$(check_bind_whole 2>&1) || rc=$?; fi
   if [ $rc -eq 0 ] && [ "${#takeover_copies[@]}" -gt 0 ]; then out+=$(takeover_stage_copies 2>&1) || rc=$?; fi
+  if [ $rc -eq 0 ] && [ "${#takeover_certs[@]}" -gt 0 ]; then out+=$(takeover_stage_certs 2>&1) || rc=$?; fi
   if [ $rc -ne 0 ]; then
     printf '%s\n' "$out" | show >&2
     exit 3
@@ -1249,6 +1328,7 @@ do_apply() {
   "wire_$k"
   if [ "${#takeover_keys[@]}" -gt 0 ]; then takeover_keys_copy; fi
   if [ "${#takeover_copies[@]}" -gt 0 ]; then takeover_place_copies; fi
+  if [ "${#takeover_certs[@]}" -gt 0 ]; then takeover_seed_certs; fi
   "reload_$k"
   if [ "${#takeover_copies[@]}" -gt 0 ]; then takeover_refresh_zones; fi
 
