@@ -9,6 +9,7 @@ import { detectAccel } from "../lib/host/accel";
 import { domstate, waitForSsh } from "../lib/lab/checks";
 import { labDown, labUp } from "../lib/lab/commands";
 import { loadModel } from "../lib/check/build";
+import { paths } from "../lib/model/paths";
 import { archives, dominfo, labTestTeardown, prepareLabTest, sh, virsh } from "./helpers/lab-run";
 import { cli } from "./helpers/cli";
 import { BASE_IMAGE, E2E_VAR, IMAGES_DIR, LabTree, VELO, VPS_DOMAIN } from "./helpers/lab-tree";
@@ -126,6 +127,42 @@ describe.skipIf(!ok)("a lab VPS that really boots: merge → the member logs in 
     first.uuid = virsh("domuuid", VPS_DOMAIN).trim();
     expect(first.machineId).toMatch(/^[0-9a-f]{32}$/);
     expect(ssh(memberKey, "echo 'données du membre' > ~/marker && sync && cat ~/marker").stdout.trim()).toBe("données du membre");
+  }, 120_000);
+
+  it("host keys: ECDSA and Ed25519 only, as the console shows them; a login pinned to them is accepted, pinned to another key refused", () => {
+    // cloud-init prints the guest's host keys on its serial console at the end of the first
+    // boot (keys-to-console): the channel outside SSH a volunteer reads them from, in the log
+    // virtlogd keeps on the hypervisor. The last block is this boot's.
+    const log = readFileSync(paths.vpsConsoleLog(VPS_DOMAIN), "latin1").replace(/\r/g, "");
+    const blocks = [...log.matchAll(/-----BEGIN SSH HOST KEY KEYS-----\n([\s\S]*?)-----END SSH HOST KEY KEYS-----/g)];
+    expect(blocks.length, "no host key block on the guest's console").toBeGreaterThan(0);
+    const shown = [...new Set([...(blocks[blocks.length - 1]?.[1] ?? "").matchAll(/\b((?:ssh|ecdsa-sha2)-\S+) (AAAA[A-Za-z0-9+/=]+)/g)].map((m) => `${m[1]} ${m[2]}`))].sort();
+    const scan = sh("ssh-keyscan", ["-p", String(port), "-T", "20", "127.0.0.1"]);
+    const offered = [...new Set(scan.stdout.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(" ").slice(1, 3).join(" ")))].sort();
+    expect(offered.map((k) => k.split(" ")[0])).toEqual(["ecdsa-sha2-nistp256", "ssh-ed25519"]);
+    expect(offered).toEqual(shown);
+    expect(ssh(memberKey, "ls /etc/ssh | grep -c '^ssh_host_.*_key$'").stdout.trim()).toBe("2");
+    const pinned = (knownHosts: string, algorithms: string) => {
+      const file = join(root, "known_hosts");
+      writeFileSync(file, knownHosts);
+      return sh("ssh", [
+        "-p", String(port), "-i", memberKey,
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${file}`,
+        "-o", `HostKeyAlgorithms=${algorithms}`, "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR",
+        `${VELO}@127.0.0.1`, "echo pinned",
+      ]);
+    };
+    const ed25519 = shown.find((k) => k.startsWith("ssh-ed25519 ")) as string;
+    const accepted = pinned(`[127.0.0.1]:${port} ${ed25519}\n`, "ssh-ed25519");
+    expect(accepted.stderr).toBe("");
+    expect(accepted.stdout.trim()).toBe("pinned");
+    // A key that is not the guest's (as a machine in the middle would show): refused before any login.
+    const impostor = join(root, "impostor_key");
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "impostor", "-f", impostor]);
+    const wrong = pinned(`[127.0.0.1]:${port} ${readFileSync(`${impostor}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`, "ssh-ed25519");
+    expect(wrong.status).toBe(255);
+    expect(wrong.stderr).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    expect(wrong.stdout).not.toContain("pinned");
   }, 120_000);
 
   const DISK = `${IMAGES_DIR}/${VPS_DOMAIN}.qcow2`;

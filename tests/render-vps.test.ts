@@ -143,9 +143,19 @@ describe("cloud-init seed", () => {
       preserve_hostname: false,
       disable_root: true,
       users: [{ name: "velo-libre", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true, ssh_authorized_keys: [KEY_VELO] }],
+      ssh_genkeytypes: ["ecdsa", "ed25519"],
+      write_files: [{ path: "/etc/ssh/sshd_config.d/10-globenet-host-keys.conf", permissions: "0644", content: expect.stringContaining("HostKey /etc/ssh/ssh_host_ed25519_key\n") }],
       locale: "C.UTF-8",
       timezone: "Europe/Paris",
     });
+  });
+
+  it("user-data: sshd uses exactly the host key types cloud-init generates (no RSA, no DSA)", () => {
+    const ud = parse(renderUserData(vps("velo-libre--atelier")));
+    const hostKeys = [...String(ud.write_files[0].content).matchAll(/^HostKey (\S+)$/gm)].map((m) => m[1]).sort();
+    expect(hostKeys).toEqual((ud.ssh_genkeytypes as string[]).map((t) => `/etc/ssh/ssh_host_${t}_key`).sort());
+    expect(ud.ssh_genkeytypes).not.toContain("rsa");
+    expect(ud.ssh_genkeytypes).not.toContain("dsa");
   });
 
   it("user-data leaves out an empty key list, which cloud-init's schema refuses", () => {
