@@ -1,9 +1,12 @@
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
+import { dirname } from "node:path";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { loadShardModel, partialShard, readShardIndex, shardIndex, shardIndexFile, writeShardIndex } from "../lib/check/shard-index";
+import { cli } from "./helpers/cli";
 import { dataDigest } from "../lib/load/digest";
 import { backupPlan } from "../lib/model/backup";
 import { shardBackups, shardSecretNames, shardView } from "../lib/model/shards";
@@ -114,6 +117,51 @@ describe("the index is used only for the data it was made from, and only with th
     writeShardIndex(root, forged, KEY);
     expect(readShardIndex(root, "bench", digest, KEY)).toEqual(forged);
   });
+});
+
+describe("CI's parent job hands its index to the shard jobs (an artifact)", () => {
+  it("npm run shards -- pipeline writes the index with the passphrase; another checkout of the same data loads its part with it, of other data the whole", async () => {
+    const root = tree(12);
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@globenet.example", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@globenet.example" } });
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "base");
+    const out = join(root, "shards-pipeline.yml");
+    // Without the passphrase (an MR job has none), no index.
+    const plain = await cli(["shards", "pipeline", "--base", "HEAD", "--out", out, "--root", root, "--stack", "bench"], { PULUMI_CONFIG_PASSPHRASE: undefined });
+    expect(plain.status).toBe(0);
+    expect(readShardIndex(root, "bench", dataDigest(root, "bench"), KEY)).toBeUndefined();
+    const r = await cli(["shards", "pipeline", "--base", "HEAD", "--out", out, "--root", root, "--stack", "bench"], { PULUMI_CONFIG_PASSPHRASE: KEY });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("the index of the validated data, for the shard jobs");
+    // A child job: a fresh checkout of the same commit (other inodes and times), and the artifact.
+    const child = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
+    dirs.push(child);
+    for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(child, f), { recursive: true });
+    mkdirSync(dirname(shardIndexFile(child, "bench")), { recursive: true });
+    cpSync(shardIndexFile(root, "bench"), shardIndexFile(child, "bench"));
+    const whole = loadModel(root, "bench").model as Model;
+    for (const s of ["one", "two"]) {
+      const part = loadShardModel(child, "bench", s, {}, KEY);
+      expect(part.via).toBe("part");
+      expect(shardView(part.model as Model, s)).toEqual(shardView(whole, s));
+    }
+    // The shard holding the name servers loads the whole, artifact or not.
+    expect(loadShardModel(child, "bench", "core", {}, KEY).via).toBe("whole");
+    // A checkout of other data (the artifact of another commit): the whole, which checks it.
+    const other = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
+    dirs.push(other);
+    for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(other, f), { recursive: true });
+    mkdirSync(dirname(shardIndexFile(other, "bench")), { recursive: true });
+    cpSync(shardIndexFile(root, "bench"), shardIndexFile(other, "bench"));
+    const a = join(other, "members", "member-00000", "member.yaml");
+    const b = join(other, "members", "member-00001", "member.yaml");
+    const host = /- host: (\S+)/.exec(readFileSync(a, "utf8"))?.[1] as string;
+    writeFileSync(b, readFileSync(b, "utf8").replace(/- host: \S+/, `- host: ${host}`));
+    const bad = loadShardModel(other, "bench", "two", {}, KEY);
+    expect(bad.via).toBe("whole");
+    expect(bad.errors.map((e) => e.message).join("\n")).toContain(host);
+  }, 60_000);
 });
 
 describe("a stack's secrets go to the shard that reads them", () => {
