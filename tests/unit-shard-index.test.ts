@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
-import { loadShardModel, partialShard, readShardIndex, shardIndex, shardIndexFile, writeShardIndex } from "../lib/check/shard-index";
+import { loadShardModel, loadWholeIndexed, partialShard, readShardIndex, shardIndex, shardIndexFile, writeShardIndex } from "../lib/check/shard-index";
 import { cli } from "./helpers/cli";
 import { dataDigest } from "../lib/load/digest";
 import { backupPlan } from "../lib/model/backup";
@@ -13,7 +13,7 @@ import { shardBackups, shardSecretNames, shardView } from "../lib/model/shards";
 import { shardSecretKeys } from "../lib/engine/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { writeShardedTree } from "./helpers/shard-tree";
+import { setShards, writeShardedTree } from "./helpers/shard-tree";
 
 /**
  * A shard's program loads its own members only (lib/check/shard-index.ts): what it declares and
@@ -162,6 +162,32 @@ describe("CI's parent job hands its index to the shard jobs (an artifact)", () =
     expect(bad.via).toBe("whole");
     expect(bad.errors.map((e) => e.message).join("\n")).toContain(host);
   }, 60_000);
+});
+
+describe("mr-plans validates the merged tree and indexes it at once", () => {
+  it("the touched web shards' previews then load their part, whichever runs first; an unsharded stack gets no index", () => {
+    const root = tree(8);
+    const r = loadWholeIndexed(root, "bench", KEY, {}, { changed: new Set(["members/member-00001/member.yaml"]) });
+    expect(r.errors).toEqual([]);
+    expect(r.indexed).toBe(true);
+    expect(loadShardModel(root, "bench", "two", {}, KEY).via).toBe("part");
+    expect(loadShardModel(root, "bench", "one", {}, KEY).via).toBe("part");
+    // Invalid data: no model, no index.
+    const bad = tree(8);
+    const b = join(bad, "members", "member-00001", "member.yaml");
+    writeFileSync(b, readFileSync(b, "utf8").replace(/- host: \S+/, `- host: ${/- host: (\S+)/.exec(readFileSync(join(bad, "members", "member-00000", "member.yaml"), "utf8"))?.[1]}`));
+    const refused = loadWholeIndexed(bad, "bench", KEY, {}, { changed: new Set(["members/member-00001/member.yaml"]) });
+    expect(refused.model).toBeUndefined();
+    expect(refused.indexed).toBe(false);
+    expect(refused.errors.some((e) => e.file === "members/member-00001/member.yaml")).toBe(true);
+    // Without shards, nothing to index.
+    const plain = tree(4);
+    setShards(plain, {});
+    writeFileSync(join(plain, "Pulumi.bench.yaml"), readFileSync(join(plain, "Pulumi.bench.yaml"), "utf8").replace("    shards:\n", ""));
+    const p = loadWholeIndexed(plain, "bench", KEY);
+    expect(p.errors).toEqual([]);
+    expect(p.indexed).toBe(false);
+  });
 });
 
 describe("a stack's secrets go to the shard that reads them", () => {

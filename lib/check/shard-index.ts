@@ -134,11 +134,13 @@ export function indexWhole(root: string, model: Model, digest: string, key: stri
  * The whole data, loaded and checked, and its index written when `key` is given and the data
  * is valid: what CI's `shard-pipeline` job hands its child pipeline's shard jobs as an artifact
  * (`npm run shards -- pipeline`), so that their runs, in checkouts of the same commit, load their
- * part (the digest is of contents, not of the checkout's times or inodes).
+ * part (the digest is of contents, not of the checkout's times or inodes); and what mr-plans
+ * validates the merged tree with, so that the touched shards' previews that follow load their
+ * part whatever their order. Only for a sharded stack.
  */
-export function loadWholeIndexed(root: string, stack: string, key: string | undefined, facts: MachineFacts = {}): ReturnType<typeof loadModel> & { indexed: boolean } {
+export function loadWholeIndexed(root: string, stack: string, key: string | undefined, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): ReturnType<typeof loadModel> & { indexed: boolean } {
   const digest = key ? dataDigest(root, stack) : undefined;
-  const whole = loadModel(root, stack, facts);
-  const indexed = !!(whole.model && key && digest && indexWhole(root, whole.model, digest, key));
+  const whole = loadModel(root, stack, facts, opts);
+  const indexed = !!(whole.model && shardNames(whole.model).length > 0 && key && digest && indexWhole(root, whole.model, digest, key));
   return { ...whole, indexed };
 }
