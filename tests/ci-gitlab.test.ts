@@ -264,6 +264,9 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "push", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_SHARDED: "true" })).toEqual(["shard-pipeline", "apply-shards"]);
     expect(resolved("apply-shards").trigger).toEqual({ include: [{ artifact: "shards-pipeline.yml", job: "shard-pipeline" }], strategy: "depend" });
     expect(resolved("apply-shards").rules).toEqual(resolved("shard-pipeline").rules);
+    // The shard jobs get the parent's index of the validated data (lib/check/shard-index.ts).
+    expect(resolved("apply-shards").variables).toEqual({ PARENT_PIPELINE_ID: "$CI_PIPELINE_ID" });
+    expect((resolved("shard-pipeline").artifacts as { paths: string[] }).paths).toEqual(["shards-pipeline.yml", ".pulumi/globenet-shard-index/$GLOBENET_STACK.json"]);
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_TASK: "mr-plans" })).toEqual(["mr-plans"]);
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_TASK: "nightly" })).toEqual(["drift", "backups", "state-backup"]);
     // The default branch unprotected, or another branch: nothing runs with prod's variables.

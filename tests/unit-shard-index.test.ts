@@ -1,16 +1,19 @@
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
+import { dirname } from "node:path";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
-import { loadShardModel, partialShard, readShardIndex, shardIndex, shardIndexFile, writeShardIndex } from "../lib/check/shard-index";
+import { loadShardModel, loadWholeIndexed, partialShard, readShardIndex, shardIndex, shardIndexFile, writeShardIndex } from "../lib/check/shard-index";
+import { cli } from "./helpers/cli";
 import { dataDigest } from "../lib/load/digest";
 import { backupPlan } from "../lib/model/backup";
 import { shardBackups, shardSecretNames, shardView } from "../lib/model/shards";
 import { shardSecretKeys } from "../lib/engine/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { writeShardedTree } from "./helpers/shard-tree";
+import { setShards, writeShardedTree } from "./helpers/shard-tree";
 
 /**
  * A shard's program loads its own members only (lib/check/shard-index.ts): what it declares and
@@ -113,6 +116,77 @@ describe("the index is used only for the data it was made from, and only with th
     // With the right key, the index of valid data (bad data never gets one) is read.
     writeShardIndex(root, forged, KEY);
     expect(readShardIndex(root, "bench", digest, KEY)).toEqual(forged);
+  });
+});
+
+describe("CI's parent job hands its index to the shard jobs (an artifact)", () => {
+  it("npm run shards -- pipeline writes the index with the passphrase; another checkout of the same data loads its part with it, of other data the whole", async () => {
+    const root = tree(12);
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@globenet.example", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@globenet.example" } });
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "base");
+    const out = join(root, "shards-pipeline.yml");
+    // Without the passphrase (an MR job has none), no index.
+    const plain = await cli(["shards", "pipeline", "--base", "HEAD", "--out", out, "--root", root, "--stack", "bench"], { PULUMI_CONFIG_PASSPHRASE: undefined });
+    expect(plain.status).toBe(0);
+    expect(readShardIndex(root, "bench", dataDigest(root, "bench"), KEY)).toBeUndefined();
+    const r = await cli(["shards", "pipeline", "--base", "HEAD", "--out", out, "--root", root, "--stack", "bench"], { PULUMI_CONFIG_PASSPHRASE: KEY });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("the index of the validated data, for the shard jobs");
+    // A child job: a fresh checkout of the same commit (other inodes and times), and the artifact.
+    const child = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
+    dirs.push(child);
+    for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(child, f), { recursive: true });
+    mkdirSync(dirname(shardIndexFile(child, "bench")), { recursive: true });
+    cpSync(shardIndexFile(root, "bench"), shardIndexFile(child, "bench"));
+    const whole = loadModel(root, "bench").model as Model;
+    for (const s of ["one", "two"]) {
+      const part = loadShardModel(child, "bench", s, {}, KEY);
+      expect(part.via).toBe("part");
+      expect(shardView(part.model as Model, s)).toEqual(shardView(whole, s));
+    }
+    // The shard holding the name servers loads the whole, artifact or not.
+    expect(loadShardModel(child, "bench", "core", {}, KEY).via).toBe("whole");
+    // A checkout of other data (the artifact of another commit): the whole, which checks it.
+    const other = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
+    dirs.push(other);
+    for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(other, f), { recursive: true });
+    mkdirSync(dirname(shardIndexFile(other, "bench")), { recursive: true });
+    cpSync(shardIndexFile(root, "bench"), shardIndexFile(other, "bench"));
+    const a = join(other, "members", "member-00000", "member.yaml");
+    const b = join(other, "members", "member-00001", "member.yaml");
+    const host = /- host: (\S+)/.exec(readFileSync(a, "utf8"))?.[1] as string;
+    writeFileSync(b, readFileSync(b, "utf8").replace(/- host: \S+/, `- host: ${host}`));
+    const bad = loadShardModel(other, "bench", "two", {}, KEY);
+    expect(bad.via).toBe("whole");
+    expect(bad.errors.map((e) => e.message).join("\n")).toContain(host);
+  }, 60_000);
+});
+
+describe("mr-plans validates the merged tree and indexes it at once", () => {
+  it("the touched web shards' previews then load their part, whichever runs first; an unsharded stack gets no index", () => {
+    const root = tree(8);
+    const r = loadWholeIndexed(root, "bench", KEY, {}, { changed: new Set(["members/member-00001/member.yaml"]) });
+    expect(r.errors).toEqual([]);
+    expect(r.indexed).toBe(true);
+    expect(loadShardModel(root, "bench", "two", {}, KEY).via).toBe("part");
+    expect(loadShardModel(root, "bench", "one", {}, KEY).via).toBe("part");
+    // Invalid data: no model, no index.
+    const bad = tree(8);
+    const b = join(bad, "members", "member-00001", "member.yaml");
+    writeFileSync(b, readFileSync(b, "utf8").replace(/- host: \S+/, `- host: ${/- host: (\S+)/.exec(readFileSync(join(bad, "members", "member-00000", "member.yaml"), "utf8"))?.[1]}`));
+    const refused = loadWholeIndexed(bad, "bench", KEY, {}, { changed: new Set(["members/member-00001/member.yaml"]) });
+    expect(refused.model).toBeUndefined();
+    expect(refused.indexed).toBe(false);
+    expect(refused.errors.some((e) => e.file === "members/member-00001/member.yaml")).toBe(true);
+    // Without shards, nothing to index.
+    const plain = tree(4);
+    setShards(plain, {});
+    writeFileSync(join(plain, "Pulumi.bench.yaml"), readFileSync(join(plain, "Pulumi.bench.yaml"), "utf8").replace("    shards:\n", ""));
+    const p = loadWholeIndexed(plain, "bench", KEY);
+    expect(p.errors).toEqual([]);
+    expect(p.indexed).toBe(false);
   });
 });
 

@@ -167,12 +167,16 @@ describe("CI's child pipeline: one apply job per touched shard, each in its own 
     expect(jobs).toEqual(["apply-front", "apply-vps"]);
     expect(p["apply-front"]).toMatchObject({ extends: ".protected-apply", resource_group: "prod-front" });
     expect(p["apply-vps"]?.script).toContain("npm run up -- --stack prod --shard vps --guard --lock-wait 900 --cert-wait 120");
-    expect(p[".protected-apply"]).toMatchObject({ tags: ["globenet-prod"], cache: [], dependencies: [], before_script: ["bash .ci/trusted-setup"] });
+    expect(p[".protected-apply"]).toMatchObject({ tags: ["globenet-prod"], cache: [], before_script: ["bash .ci/trusted-setup"] });
+    // Each shard job takes the parent's shard index, and no other artifact.
+    expect(p["apply-front"]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }]);
+    expect(p["apply-front"]?.dependencies).toBeUndefined();
   });
   it("none touched: one job that applies nothing", () => {
     const p = parse(childPipeline("prod", [])) as Record<string, Record<string, unknown>>;
     expect(Object.keys(p).filter((k) => !k.startsWith(".") && k !== "stages")).toEqual(["no-shard-touched"]);
     expect(JSON.stringify(p)).not.toContain("npm run up");
+    expect(p["no-shard-touched"]).toMatchObject({ dependencies: [] });
   });
 });
 

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../check/build";
 import { touchedShards } from "../ci/touched-shards";
@@ -27,6 +27,8 @@ export interface ShardRow {
   up: number;
   preview: number;
   floor: number;
+  /** The machine's 1-minute load average when the row's figures were taken (a shared machine: read the ratio, not the seconds). */
+  load: number;
 }
 
 export interface ShardedBench {
@@ -34,7 +36,7 @@ export interface ShardedBench {
   /** How many shards the tree has (only `rows`' were run). */
   shards: number;
   rows: ShardRow[];
-  change: { touched: string[]; previews: Array<{ shard: string; s: number; changed: number }> };
+  change: { touched: string[]; previews: Array<{ shard: string; s: number; changed: number; load: number }> };
 }
 
 export async function shardedEngineBench(opts: { members: number; shards: number; keep?: boolean; log?: (l: string) => void }): Promise<ShardedBench> {
@@ -62,7 +64,7 @@ export async function shardedEngineBench(opts: { members: number; shards: number
       const bare = await openBare(dir, up.resources, `bare${i}`);
       const bareUp = await firstUp(bare, `bare ${up.resources}`, log);
       const floor = Math.min(...(await previews(bare, `bare ${up.resources}`, bareUp.resources, log)));
-      rows.push({ shard: s, resources: up.resources, up: up.s, preview: Math.min(...p), floor });
+      rows.push({ shard: s, resources: up.resources, up: up.s, preview: Math.min(...p), floor, load: loadavg()[0] as number });
       log(formatShardedTable({ members: opts.members, shards: Object.keys(shards).length, rows, change: { touched: [], previews: [] } }));
     }
     // One member's change: its SSH key.
@@ -77,7 +79,7 @@ export async function shardedEngineBench(opts: { members: number; shards: number
       if (!stack) throw new Error(`the change touches shard ${s}, which this bench did not apply`);
       const r = await stack.preview({ color: "never" });
       const changed = Object.entries(r.changeSummary ?? {}).filter(([op]) => op !== "same").reduce((a, [, n]) => a + (n ?? 0), 0);
-      changePreviews.push({ shard: s, s: secs(t), changed });
+      changePreviews.push({ shard: s, s: secs(t), changed, load: loadavg()[0] as number });
       log(`one-member change: preview of shard ${s} in ${secs(t).toFixed(2)} s (${changed} change(s))`);
     }
     return { members: opts.members, shards: Object.keys(shards).length, rows, change: { touched, previews: changePreviews } };
@@ -89,11 +91,15 @@ export async function shardedEngineBench(opts: { members: number; shards: number
 }
 
 export function formatShardedTable(b: ShardedBench): string {
-  const head = ["shard", "resources", "no-op preview s", "floor s", "ratio", "first up s"];
-  const body = b.rows.map((r) => [r.shard, String(r.resources), r.preview.toFixed(2), r.floor.toFixed(2), (r.preview / r.floor).toFixed(2), r.up.toFixed(2)]);
+  const head = ["shard", "resources", "no-op preview s", "floor s", "ratio", "first up s", "load avg"];
+  const body = b.rows.map((r) => [r.shard, String(r.resources), r.preview.toFixed(2), r.floor.toFixed(2), (r.preview / r.floor).toFixed(2), r.up.toFixed(2), r.load.toFixed(1)]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((l) => (l[i] as string).length)));
   const line = (l: string[]) => l.map((c, i) => c.padStart(w[i] as number)).join("  ");
-  const change = b.change.previews.map((p) => `${p.shard} ${p.s.toFixed(2)} s (${p.changed} change(s))`).join(", ");
+  // Beside each change's preview, the floor of that shard's resource count (same run).
+  const floor = new Map(b.rows.map((r) => [r.shard, r.floor]));
+  const change = b.change.previews
+    .map((p) => `${p.shard} ${p.s.toFixed(2)} s (${p.changed} change(s); floor ${floor.get(p.shard)?.toFixed(2) ?? "-"} s, ×${((p.s / (floor.get(p.shard) ?? NaN)) || 0).toFixed(2)}; load avg ${p.load.toFixed(1)})`)
+    .join(", ");
   return [
     `N=${b.members}, ${b.shards} shards (core and web1 run; the other web shards are web1's size within a member); no-op previews best of ${PREVIEW_RUNS}; floor: a bare program of the same resource count, same run`,
     line(head),

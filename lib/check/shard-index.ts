@@ -102,7 +102,7 @@ export interface ShardLoad {
  * when `key` is given and the data is valid). Without `key`, always the whole.
  */
 export function loadShardModel(root: string, stack: string, shard: string, facts: MachineFacts = {}, key?: string): ShardLoad {
-  const digest = key ? dataDigest(root, stack) : undefined;
+  const digest = key ? dataDigest(root, stack, { key }) : undefined;
   const index = key && digest ? readShardIndex(root, stack, digest, key) : undefined;
   const part = index?.members[shard];
   if (part) {
@@ -112,12 +112,35 @@ export function loadShardModel(root: string, stack: string, shard: string, facts
     if (built.model && errors.length === 0 && built.errors.length === 0) return { model: built.model, errors: [], via: "part" };
   }
   const whole = loadModel(root, stack, facts);
-  if (whole.model && key && digest && !index) {
-    try {
-      writeShardIndex(root, shardIndex(whole.model, digest), key);
-    } catch {
-      // A read-only checkout: the next run loads the whole again.
-    }
-  }
+  if (whole.model && key && digest && !index) indexWhole(root, whole.model, digest, key);
   return { model: whole.model, errors: whole.errors, via: "whole" };
+}
+
+/**
+ * Writes the index of a whole model loaded without errors from the data whose digest was taken
+ * *before* the load (so that data changed during the load gives an index no run will read).
+ * False when it could not be written (a read-only checkout: the next run loads the whole).
+ */
+export function indexWhole(root: string, model: Model, digest: string, key: string): boolean {
+  try {
+    writeShardIndex(root, shardIndex(model, digest), key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The whole data, loaded and checked, and its index written when `key` is given and the data
+ * is valid: what CI's `shard-pipeline` job hands its child pipeline's shard jobs as an artifact
+ * (`npm run shards -- pipeline`), so that their runs, in checkouts of the same commit, load their
+ * part (the digest is of contents, not of the checkout's times or inodes); and what mr-plans
+ * validates the merged tree with, so that the touched shards' previews that follow load their
+ * part whatever their order. Only for a sharded stack.
+ */
+export function loadWholeIndexed(root: string, stack: string, key: string | undefined, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): ReturnType<typeof loadModel> & { indexed: boolean } {
+  const digest = key ? dataDigest(root, stack) : undefined;
+  const whole = loadModel(root, stack, facts, opts);
+  const indexed = !!(whole.model && shardNames(whole.model).length > 0 && key && digest && indexWhole(root, whole.model, digest, key));
+  return { ...whole, indexed };
 }

@@ -13,6 +13,7 @@ import { currentUser, findPlanNote, mergeRequest, openMergeRequests, setCommitSt
 import { dropMrRef, fetchMrHead, prepareMrTree } from "./mr-tree";
 import { noPlanNote, planNote, plannedOf, type Planned } from "./note";
 import { shardNames, shardStackName } from "../model/shards";
+import { loadWholeIndexed } from "../check/shard-index";
 import { touchedShards } from "./touched-shards";
 
 /**
@@ -106,7 +107,9 @@ async function planOne(o: MrPlansOptions, mr: MergeRequest): Promise<OneResult> 
       return { what: "refused", ok: false, planned, body: noPlanNote({ ...common, what: "refused", reasons: tree.refusals, notPreviewed: tree.notPreviewed }), status: `refused: ${tree.refusals[0] ?? "no merged tree"}` };
     }
     // Duplicates are blamed on the files the merge request changed, as npm run validate does locally.
-    const { model: merged, errors } = loadModel(dest, o.stack, {}, { changed: new Set(tree.changed) });
+    // With the passphrase (the previews' key), the sharded stack's index of the merged data is written
+    // as it is validated: each touched web shard's preview then loads its part (lib/check/shard-index.ts).
+    const { model: merged, errors } = loadWholeIndexed(dest, o.stack, process.env.PULUMI_CONFIG_PASSPHRASE, {}, { changed: new Set(tree.changed) });
     if (errors.length) {
       const reasons = [`${errors.length} data error(s) (npm run validate lists the same):`, ...errors.map((d) => `  ${formatDiagnostic(d)}`)];
       return { what: "failed", ok: false, planned, body: noPlanNote({ ...common, what: "failed", reasons, notPreviewed: tree.notPreviewed }), status: `${errors.length} data error(s)` };

@@ -6,7 +6,9 @@ import { shardStackName } from "../model/shards";
  * (`<stack>-<shard>`: one apply of a shard at a time, in merge order, while other shards apply
  * beside it), on the protected runner with the protected jobs' settings (.gitlab-ci.yml's
  * `.protected`, written out: a child pipeline does not see the parent's templates). No shard
- * touched: one job that says so (a pipeline needs a job). Pure.
+ * touched: one job that says so (a pipeline needs a job). Each apply job takes one artifact, the
+ * parent job's shard index (`needs: pipeline: $PARENT_PIPELINE_ID`, set by the trigger job), and
+ * no other: its runs load the shard's part of the data the parent validated (lib/check/shard-index.ts). Pure.
  */
 export function childPipeline(stack: string, shards: readonly string[]): string {
   const head = [
@@ -23,19 +25,20 @@ export function childPipeline(stack: string, shards: readonly string[]): string 
     "    GOCACHE: /var/cache/globenet-infra-ci/go-build",
     "    GOMODCACHE: /var/cache/globenet-infra-ci/go-mod",
     "  cache: []",
-    "  dependencies: []",
     "  environment: { name: prod }",
     "  before_script:",
     "    - bash .ci/trusted-setup",
     "",
   ];
   if (shards.length === 0) {
-    return [...head, "no-shard-touched:", "  extends: .protected-apply", "  environment: { name: prod, action: verify }", "  script:", `    - echo "this merge changes no shard of stack ${stack}: nothing to apply"`, ""].join("\n");
+    return [...head, "no-shard-touched:", "  extends: .protected-apply", "  dependencies: []", "  environment: { name: prod, action: verify }", "  script:", `    - echo "this merge changes no shard of stack ${stack}: nothing to apply"`, ""].join("\n");
   }
   const jobs = shards.flatMap((s) => [
     `apply-${s}:`,
     "  extends: .protected-apply",
     `  resource_group: ${stack}-${s}`,
+    "  # The parent's shard index of this commit's validated data: the guard's preview and the update load this shard's part.",
+    "  needs: [{ pipeline: $PARENT_PIPELINE_ID, job: shard-pipeline }]",
     "  script:",
     '    - export GLOBENET_SSH_KEY_FILE="$GLOBENET_SSH_KEY"',
     `    # the stack ${shardStackName(stack, s)}: its own state and lock`,

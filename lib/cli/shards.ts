@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
 import { loadModel } from "../check/build";
+import { loadWholeIndexed, shardIndexFile } from "../check/shard-index";
 import { childPipeline } from "../ci/shard-pipeline";
 import { touchedShards } from "../ci/touched-shards";
 import { extractDataTree } from "../diff/extract";
@@ -24,7 +25,8 @@ export async function runShards(a: Args, io: Io): Promise<number> {
   if (rest.length) throw new UsageError(`unexpected ${rest.join(" ")}`);
   const root = a.str("root") ?? REPO_ROOT;
   const stack = defaultStack(a.str("stack"), a.str("root"));
-  const model = loadOrThrow(root, stack);
+  // `pipeline` runs in CI's protected job: it also writes the index its child jobs get (lib/check/shard-index.ts).
+  const model = loadOrThrow(root, stack, cmd === "pipeline" ? process.env.PULUMI_CONFIG_PASSPHRASE : undefined, io);
   const shards = shardNames(model);
   if (shards.length === 0) throw new UsageError(`stack ${stack} has no shards (no \`shards:\` in Pulumi.${stack}.yaml)`);
   switch (cmd ?? "list") {
@@ -74,8 +76,9 @@ export async function runShards(a: Args, io: Io): Promise<number> {
   }
 }
 
-function loadOrThrow(root: string, stack: string): Model {
-  const { model, errors } = loadModel(root, stack);
+function loadOrThrow(root: string, stack: string, indexKey?: string, io?: Io): Model {
+  const { model, errors, indexed } = loadWholeIndexed(root, stack, indexKey);
+  if (indexed) io?.out(`${shardIndexFile(root, stack)}: the index of the validated data, for the shard jobs (each loads its part)`);
   if (!model) throw new UsageError(`the data of stack ${stack} has errors (npm run validate lists them):\n${errors.slice(0, 10).map((d) => `  ${formatDiagnostic(d)}`).join("\n")}`);
   return model;
 }
