@@ -64,6 +64,7 @@ const PREFIXES: Array<[string, string]> = [
   ["debian-", "Debian's package accounts (debian-exim, debian-tor…)"],
   ["libvirt", "libvirt's accounts and groups"],
   ["www-", "the web server's accounts"],
+  ["globenet-", "Globenet's own service accounts (globenet-portal, the member portal's)"],
 ];
 
 const SYSTEM_NAMES: ReadonlySet<string> = new Set([...DEBIAN_BASE, ...DEBIAN_PACKAGES, ...SERVICES]);
