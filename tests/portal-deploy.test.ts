@@ -33,7 +33,7 @@ import { requireRoot, requireTools, run } from "./helpers/tools";
 import { writeTree, baseFiles } from "./helpers/data-tree";
 import { loadModel } from "../lib/check/build";
 
-const ok = requireTools("sshd", "ssh-keygen", "useradd", "userdel", "setpriv", "apache2", "openssl") && requireRoot("the provider makes real unix users and the portal's root files");
+const ok = requireTools("sshd", "ssh-keygen", "useradd", "userdel", "setpriv", "apache2", "openssl", "systemd-analyze") && requireRoot("the provider makes real unix users and the portal's root files");
 const handle = `gtportal-${process.pid}`;
 const home = `/home/${handle}`;
 const TOKEN = `glpat-${Math.random().toString(36).slice(2)}ABCDEFGH`;
@@ -83,12 +83,13 @@ describe.skipIf(!ok)("the portal deployed on a web host: behind Apache over HTTP
   let ca = "";
   let password = "";
   let memberUid = 0;
+  let memberGid = 0;
   const target = () => ({ name: "web1", address: "127.0.0.1", port: sshd?.port ?? 0, user: "root", hostKey: sshd?.hostKey ?? "" });
   const viaApache = () =>
     browser(
       (method, path, headers, body) =>
         new Promise((resolve, reject) => {
-          const req = httpsRequest({ host: "127.0.0.1", servername: "localhost", port: httpsPort, path, method, headers: { host: "espace.globenet.example", ...headers }, ca, agent: false }, (res) => collect(res, resolve));
+          const req = httpsRequest({ host: "127.0.0.1", servername: "localhost", port: httpsPort, path, method, headers, ca, agent: false }, (res) => collect(res, resolve));
           req.on("error", reject);
           req.end(body);
         }),
@@ -104,7 +105,7 @@ describe.skipIf(!ok)("the portal deployed on a web host: behind Apache over HTTP
         }),
     );
   /** A command as the member (their uid and group only), as their shell or PHP would run it. */
-  const asMember = (cmd: string, args: string[]) => sh("setpriv", [`--reuid=${memberUid}`, `--regid=${memberUid}`, "--clear-groups", "--", cmd, ...args]);
+  const asMember = (cmd: string, args: string[]) => sh("setpriv", [`--reuid=${memberUid}`, `--regid=${memberGid}`, "--clear-groups", "--", cmd, ...args]);
 
   beforeAll(async () => {
     for (const p of [PORTAL_ENV, PORTAL_STATE]) if (existsSync(p)) throw new Error(`${p} exists on this machine: this test would clobber it`);
@@ -132,6 +133,7 @@ describe.skipIf(!ok)("the portal deployed on a web host: behind Apache over HTTP
     };
     await accountType.create(account);
     memberUid = Number(sh("id", ["-u", handle]).stdout.trim());
+    memberGid = Number(sh("id", ["-g", handle]).stdout.trim());
   }, 120_000);
 
   afterAll(async () => {
@@ -149,6 +151,20 @@ describe.skipIf(!ok)("the portal deployed on a web host: behind Apache over HTTP
     rmSync(`/var/log/globenet-sites/${handle}`, { recursive: true, force: true });
     for (const d of [home, PORTAL_STATE, PORTAL_ENV, "/etc/systemd/system/globenet-portal.service", tmp, tree]) if (d) rmSync(d, { recursive: true, force: true });
   }, 60_000);
+
+  it("the unit passes systemd-analyze verify (and a broken one does not)", () => {
+    const units = join(tmp, "units");
+    sh("mkdir", ["-p", units]);
+    const unit = renderPortalUnit({ host: "web1", name: "espace.globenet.example", port: 8451, checkout: REPO_ROOT }, "prod", false);
+    const verify = (text: string) => {
+      writeFileSync(join(units, "globenet-portal.service"), text);
+      return run("systemd-analyze", ["verify", join(units, "globenet-portal.service")], { timeoutMs: 60_000, env: { ...process.env, SYSTEMD_UNIT_PATH: `${units}:`, SYSTEMD_LOG_LEVEL: "notice" } });
+    };
+    const good = verify(unit);
+    expect(good.status, good.stderr).toBe(0);
+    const bad = verify(unit.replace("ExecStart=/usr/bin/node", "ExecStart=node"));
+    expect(bad.status).not.toBe(0);
+  });
 
   it("the apply: the member's password lands in their home (theirs, 0600) and its hash in the portal's credentials; the portal's user has no shell; the token file is root's 0600", async () => {
     const pw = await portalPasswordType.create({ target: target(), handle, home, url: "https://espace.globenet.example/" });
@@ -224,7 +240,7 @@ describe.skipIf(!ok)("the portal deployed on a web host: behind Apache over HTTP
     // A wrong password through the same path is refused.
     expect((await viaApache().login(handle, "not-the-password-000")).status).toBe(401);
     // The process that answered runs as the portal's user; the access log is Apache's.
-    const users = sh("ps", ["-o", "user=", "--ppid", String(portal.pid)]).stdout.trim().split("\n").concat(sh("ps", ["-o", "user=", "-p", String(portal.pid)]).stdout.trim());
+    const users = sh("ps", ["-o", "user:32=", "--ppid", String(portal.pid)]).stdout.trim().split("\n").concat(sh("ps", ["-o", "user:32=", "-p", String(portal.pid)]).stdout.trim());
     expect(new Set(users.filter(Boolean))).toEqual(new Set([PORTAL_USER]));
     expect(readFileSync(join(tmp, "globenet-portal-access.log"), "utf8")).toMatch(/"POST \/login HTTP\/1\.1" 303/);
     expect(readFileSync(join(tmp, "globenet-portal-access.log"), "utf8")).not.toContain(password);
