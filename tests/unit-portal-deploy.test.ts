@@ -43,8 +43,8 @@ describe("inventory portal: setting", () => {
     expect(files.map((f) => [f.host, f.daemon])).toEqual([["web1", "apache2"]]);
   });
 
-  it("globenet-… names are the system's: no member may take the portal's user", () => {
-    expect(systemAccountProblem(PORTAL_USER)).toMatch(/kept for Globenet's own service accounts/);
+  it("the portal's user is a system name: no member may take it", () => {
+    expect(systemAccountProblem(PORTAL_USER)).toMatch(/"globenet-portal" is a system account name/);
     expect(systemAccountProblem("globenet")).toBeUndefined();
   });
 });

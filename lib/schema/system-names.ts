@@ -45,6 +45,8 @@ const SERVICES = [
   // monitoring and metrics
   "prometheus", "node-exporter", "alertmanager", "grafana", "nagios", "icinga", "zabbix", "munin", "monit",
   "collectd", "telegraf", "netdata",
+  // Globenet's own daemons' users (the member portal's, lib/render/portal.ts PORTAL_USER)
+  "globenet-portal",
   // backups
   "borg", "borgbackup", "restic", "bacula", "amanda", "rsnapshot", "duplicity", "mariabackup", "rsync",
   // other daemons a host may get
@@ -64,7 +66,6 @@ const PREFIXES: Array<[string, string]> = [
   ["debian-", "Debian's package accounts (debian-exim, debian-tor…)"],
   ["libvirt", "libvirt's accounts and groups"],
   ["www-", "the web server's accounts"],
-  ["globenet-", "Globenet's own service accounts (globenet-portal, the member portal's)"],
 ];
 
 const SYSTEM_NAMES: ReadonlySet<string> = new Set([...DEBIAN_BASE, ...DEBIAN_PACKAGES, ...SERVICES]);
