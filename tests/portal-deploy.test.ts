@@ -162,8 +162,9 @@ describe.skipIf(!ok)("the portal deployed on a web host: behind Apache over HTTP
     };
     const good = verify(unit);
     expect(good.status, good.stderr).toBe(0);
-    const bad = verify(unit.replace("ExecStart=/usr/bin/node", "ExecStart=node"));
+    const bad = verify(unit.replace("ExecStart=/usr/bin/node", "ExecStart=/usr/bin/no-such-node"));
     expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/no-such-node is not executable/);
   });
 
   it("the apply: the member's password lands in their home (theirs, 0600) and its hash in the portal's credentials; the portal's user has no shell; the token file is root's 0600", async () => {
@@ -222,7 +223,7 @@ describe.skipIf(!ok)("the portal deployed on a web host: behind Apache over HTTP
     const mods = ["mpm_event", "authz_core", "ssl", "socache_shmcb", "headers", "alias"].map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so`).join("\n");
     writeFileSync(
       join(tmp, "apache2.conf"),
-      `ServerRoot /etc/apache2\nServerName localhost\nPidFile ${tmp}/apache.pid\nMutex file:${tmp} default\nDefaultRuntimeDir ${tmp}\nErrorLog ${tmp}/apache-error.log\nDefine APACHE_LOG_DIR ${tmp}\n${mods}\nUser www-data\nGroup www-data\nSSLSessionCache shmcb:${tmp}/ssl_scache(512000)\nListen 127.0.0.1:${httpsPort}\nInclude ${tmp}/portal.conf\n`,
+      `ServerRoot /etc/apache2\nServerName localhost\nPidFile ${tmp}/apache.pid\nMutex file:${tmp} default\nDefaultRuntimeDir ${tmp}\nErrorLog ${tmp}/apache-error.log\nDefine APACHE_LOG_DIR ${tmp}\nLogFormat "%h %l %u %t \\"%r\\" %>s %O \\"%{Referer}i\\" \\"%{User-Agent}i\\"" combined\n${mods}\nUser www-data\nGroup www-data\nSSLSessionCache shmcb:${tmp}/ssl_scache(512000)\nListen 127.0.0.1:${httpsPort}\nInclude ${tmp}/portal.conf\n`,
     );
     expect(sh("apache2", ["-f", join(tmp, "apache2.conf"), "-t"]).stderr).toMatch(/Syntax OK/);
     apache = spawn("apache2", ["-f", join(tmp, "apache2.conf"), "-DFOREGROUND"], { stdio: "ignore" });
