@@ -21,6 +21,9 @@ import { MONITORING_DIR } from "./lib/render/monitoring";
 import { NODE_EXPORTER_DIR, renderAlertBridgeEnv, renderAlertBridgeUnit } from "./lib/render/monitoring-units";
 import { monitoringPlan } from "./lib/model/monitoring";
 import { AlertBridge } from "./components/alert-bridge";
+import { Portal } from "./components/portal";
+import { PortalPassword } from "./components/portal-password";
+import { renderPortalEnv, renderPortalUnit } from "./lib/render/portal";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
 import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
 import { loadShardModel } from "./lib/check/shard-index";
@@ -88,6 +91,8 @@ export function program(
           contact: model.inventory.hostmaster,
         }),
     );
+
+    memberPortal(model, whole, members, targets, stackSecrets);
 
     // The mail host before the primary: the zones publish its DKIM keys' public halves.
     const appended = mailServers(whole, model.hosts, targets);
@@ -255,4 +260,38 @@ function alertBridge(model: NonNullable<ReturnType<typeof loadModel>["model"]>, 
   }
   const env = token.apply((t) => renderAlertBridgeEnv({ api: gitlab.api, project: gitlab.project, token: t }));
   new AlertBridge(`${plan.monitor.name}-alert-bridge`, { target, unit, env });
+}
+
+/**
+ * The member portal (docs/architecture.md, "Member portal"), when the inventory has portal: and
+ * this stack (shard) holds its web host: one PortalPassword per member who can log in (made at
+ * create, delivered in their home on their web host, after their account), and the Portal on its
+ * web host with their hashes (a secret) and, when portal.gitlab is set and the stack has the
+ * secret portalToken, the bot token in its environment file (request forms on). A shard declares
+ * the passwords of its own members; the portal's credentials need every member's, so a sharded
+ * stack gets the portal only from the shard holding its host and its members' passwords only from
+ * theirs (left: the hashes of other shards' members; docs/architecture.md).
+ */
+function memberPortal(model: Model, whole: Model, members: Member[], targets: Map<string, Target>, stackSecrets?: Partial<Record<StackSecretName, string>>): void {
+  const p = whole.inventory.portal;
+  if (!p) return;
+  const url = `https://${p.name}/`;
+  const passwords: PortalPassword[] = [];
+  model.members.forEach((m, i) => {
+    const member = members[i];
+    if (m.status === "departed" || !m.webHost || !member?.account) return;
+    passwords.push(new PortalPassword(`${m.handle}-portal-password`, { target: targets.get(m.webHost) as Target, handle: m.handle, home: m.home, url }, { parent: member, dependsOn: [member.account] }));
+  });
+  if (!model.hosts.some((h) => h.name === p.host)) return;
+  const given = stackSecrets?.portalToken;
+  const token = p.gitlab ? (stackSecrets ? (given === undefined ? undefined : pulumi.secret(given)) : new pulumi.Config().getSecret("portalToken")) : undefined;
+  if (p.gitlab && !token) {
+    const where = stackSecrets ? ` --config-file Pulumi.${whole.stack}.yaml --stack ${pulumi.getStack()}` : "";
+    void pulumi.log.warn(`portal.gitlab is set but the stack has no portalToken: the member portal on ${p.host} shows but takes no requests (pulumi config set --secret portalToken${where}, with no value: it asks for the bot's project access token, which stays out of argv and shell history)`);
+  }
+  const gitlab = p.gitlab;
+  const env = gitlab && token ? token.apply((t) => renderPortalEnv({ api: gitlab.api, project: gitlab.project, token: t, ...(gitlab.url ? { url: gitlab.url } : {}) })) : "";
+  const hashes = pulumi.all(passwords.map((pw) => pulumi.all([pw.handle, pw.hash])));
+  const credentials = hashes.apply((list) => JSON.stringify(Object.fromEntries(list.filter(([, h]) => !!h).sort(([a], [b]) => a.localeCompare(b))), null, 2) + "\n");
+  new Portal(`${p.host}-portal`, { target: targets.get(p.host) as Target, unit: renderPortalUnit(p, whole.stack, !!token), env, credentials }, { dependsOn: passwords });
 }

@@ -38,6 +38,7 @@ export const SYSTEM = [
   "tests/monitoring-rrsig-validity.test.ts",
   "tests/provider-node-exporter.test.ts",
   "tests/portal-browser.test.ts",
+  "tests/portal-deploy.test.ts",
   "tests/provider-account.test.ts",
   "tests/provider-backup.test.ts",
   "tests/provider-bind-links.test.ts",

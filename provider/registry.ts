@@ -11,6 +11,8 @@ import { transferKeyType } from "./resources/transfer-key";
 import { alertBridgeType } from "./resources/alert-bridge";
 import { dkimKeyType } from "./resources/dkim-key";
 import { maildirsType } from "./resources/maildirs";
+import { portalType } from "./resources/portal";
+import { portalPasswordType } from "./resources/portal-password";
 import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 
 /** Resource types by token. Each lives in provider/resources/<name>.ts. */
@@ -27,4 +29,6 @@ export const registry: Record<string, ResourceType<any, any>> = {
   [RESOURCE_TOKENS.alertBridge]: alertBridgeType,
   [RESOURCE_TOKENS.dkimKey]: dkimKeyType,
   [RESOURCE_TOKENS.maildirs]: maildirsType,
+  [RESOURCE_TOKENS.portal]: portalType,
+  [RESOURCE_TOKENS.portalPassword]: portalPasswordType,
 } satisfies Record<ResourceToken, ResourceType<any, any>>;

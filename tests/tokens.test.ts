@@ -114,6 +114,6 @@ describe("type tokens: components, provider and guard agree", () => {
       for (const m of text.matchAll(literal)) found.push(`${f}: ${m[1]}`);
     }
     expect(found).toEqual([]);
-    expect(ALL_TOKENS.size).toBe(18);
+    expect(ALL_TOKENS.size).toBe(20);
   });
 });

@@ -28,6 +28,8 @@ export const RESOURCE_TOKENS = {
   alertBridge: "globenet:monitor:AlertBridge",
   dkimKey: "globenet:mail:DkimKey",
   maildirs: "globenet:mail:Maildirs",
+  portal: "globenet:web:Portal",
+  portalPassword: "globenet:hosting:PortalPassword",
 } as const;
 
 /** The bench's trivial resource, served only by the provider's dry mode (provider/dry-run.ts). */

@@ -128,3 +128,16 @@ export function checkMonitorHost(ctx: Ctx): void {
     });
   }
 }
+
+/** The member portal runs on a web host of the inventory (its Apache proxies to it). */
+export function checkPortalHost(ctx: Ctx): void {
+  const portal = ctx.inventory.value.portal;
+  if (!portal) return;
+  const webs = hostsWithRole(ctx, "web");
+  if (!webs.includes(portal.host)) {
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "portal", "host"), {
+      en: `"${portal.host}" is not a host with the web role (the portal runs behind a web host's Apache: ${webs.join(", ") || "no web host in the inventory"})`,
+      fr: `« ${portal.host} » n'est pas un hôte avec le rôle web (l'espace adhérent tourne derrière l'Apache d'un hôte web : ${webs.join(", ") || "aucun hôte web dans l'inventaire"})`,
+    });
+  }
+}

@@ -551,7 +551,7 @@ generate: only writes the tree, to try the commands by hand.`,
   {
     name: "portal",
     summary: { en: "the member portal on this machine: each member logs in and sees their own services (HTTPS, lab CA)", fr: "l'espace adhérent sur cette machine : chaque adhérent se connecte et voit ses propres services (HTTPS, CA du lab)" },
-    usage: ["[-- --port N] [--stack NAME] [--live] [--requests BRANCH]", "-- --issue <member>"],
+    usage: ["[-- --port N] [--stack NAME] [--live] [--requests BRANCH]", "-- --issue <member>", "-- --serve --stack NAME --listen 127.0.0.1:PORT --state DIR [--requests BRANCH]"],
     description: `Starts the member portal (lib/portal) on https://localhost:PORT/ with a certificate from the
 lab's CA (.lab/portal/ca/ca.pem), and prints its URL. A member logs in with the portal password
 of their handle and sees only their own sites, databases (where the credentials are),
@@ -562,9 +562,16 @@ passwords lock a name for 15 minutes. With --requests, a member asks for a mail 
 and the portal opens a merge request (validated first; French description, Requested-by:);
 the member's page lists their requests with their merge-request state. The history of each
 member's file is read from this checkout's git (at BRANCH, or HEAD; commits link to
-CI_PROJECT_URL when set). Runs until Ctrl-C; kill -HUP reloads the data.`,
+CI_PROJECT_URL when set). Runs until Ctrl-C; kill -HUP reloads the data.
+--serve is how the apply's systemd unit runs it on the web host (any stack, prod included):
+plain HTTP on a loopback address behind the host's Apache (which terminates HTTPS), the
+members' password hashes from DIR/credentials.json (written by the apply), sessions and
+lockouts kept in DIR/store.json across restarts.`,
     options: {
       port: { type: "string", arg: "N", default: "8443", help: "port on 127.0.0.1 (0: any free one)" },
+      serve: { type: "boolean", help: "run as deployed: behind Apache on --listen, state in --state (no lab CA, no password issued)" },
+      listen: { type: "string", arg: "ADDR:PORT", help: "--serve: the loopback address and port Apache proxies to (127.0.0.1 or [::1])" },
+      state: { type: "string", arg: "DIR", help: "--serve: the portal's state folder (credentials.json from the apply, store.json)" },
       stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "whose data (a lab stack)" },
       root,
       live: { type: "boolean", help: "read certificates, disk and database use, mailbox sizes from the hosts\n(the status views' code over SSH; the lab must be up)" },

@@ -31,8 +31,8 @@ export function stackConfig(root: string, stack: string): Record<string, unknown
  */
 export function shardSecretKeys(root: string, stack: string, shard: string, project: string): string[] {
   const cfg = stackConfig(root, stack) ?? {};
-  const inv = cfg[INVENTORY_KEY] as { shards?: Inventory["shards"]; hosts?: Inventory["hosts"] } | undefined;
+  const inv = cfg[INVENTORY_KEY] as { shards?: Inventory["shards"]; hosts?: Inventory["hosts"]; portal?: Inventory["portal"] } | undefined;
   if (!inv || typeof inv !== "object") return [];
-  const names = shardSecretNames({ shards: inv.shards, hosts: inv.hosts ?? {} }, shard);
+  const names = shardSecretNames({ shards: inv.shards, hosts: inv.hosts ?? {}, portal: inv.portal }, shard);
   return names.map((n) => `${project}:${n}`).filter((k) => cfg[k] !== undefined);
 }

@@ -147,8 +147,9 @@ export function shardProblem(model: Sharded, shard: string | undefined): string 
  * the shard holding a host of its role (STACK_SECRETS), and to no other, so a shard's stack
  * never holds a secret its objects do not use (docs/architecture.md, "Sharded stacks").
  */
-export function shardSecretNames(inventory: Pick<Inventory, "shards" | "hosts">, shard: string): StackSecretName[] {
+export function shardSecretNames(inventory: Pick<Inventory, "shards" | "hosts"> & Partial<Pick<Inventory, "portal">>, shard: string): StackSecretName[] {
   const hosts = inventory.shards?.[shard]?.hosts ?? [];
   const roles = new Set(hosts.flatMap((h) => inventory.hosts[h]?.roles ?? []));
-  return (Object.keys(STACK_SECRETS) as StackSecretName[]).filter((k) => roles.has(STACK_SECRETS[k]));
+  // The portal's token: only to the shard holding the portal's own web host, not to every web host's.
+  return (Object.keys(STACK_SECRETS) as StackSecretName[]).filter((k) => roles.has(STACK_SECRETS[k]) && (k !== "portalToken" || (!!inventory.portal && hosts.includes(inventory.portal.host))));
 }

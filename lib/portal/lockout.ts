@@ -20,8 +20,13 @@ interface Entry {
   lockedUntil?: number;
 }
 
+/** A name's entry as the store keeps it (lib/portal/store.ts: lockouts survive a restart). */
+export type StoredLockout = [name: string, entry: Entry];
+
 export class Lockout {
   private readonly entries = new Map<string, Entry>();
+  /** Called after each change (a failure, a success, a lock that ended). */
+  onChange: () => void = () => {};
 
   constructor(private readonly policy: LockoutPolicy = DEFAULT_LOCKOUT) {}
 
@@ -31,6 +36,7 @@ export class Lockout {
     if (!e?.lockedUntil) return 0;
     if (e.lockedUntil <= now) {
       this.entries.delete(name);
+      this.onChange();
       return 0;
     }
     return e.lockedUntil - now;
@@ -50,11 +56,36 @@ export class Lockout {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
+    this.onChange();
     return e.lockedUntil && e.lockedUntil > now ? e.lockedUntil - now : 0;
   }
 
   /** A right password (while not locked): the count starts again. */
   success(name: string): void {
-    this.entries.delete(name);
+    if (this.entries.delete(name)) this.onChange();
+  }
+
+  /** What still counts at `now`: locks not ended, failures within the window (oldest name first). */
+  snapshot(now: number): StoredLockout[] {
+    const out: StoredLockout[] = [];
+    for (const [name, e] of this.entries) {
+      const failures = e.failures.filter((t) => now - t < this.policy.windowMs);
+      const locked = e.lockedUntil !== undefined && e.lockedUntil > now;
+      if (locked || failures.length) out.push([name, { failures, ...(locked ? { lockedUntil: e.lockedUntil } : {}) }]);
+    }
+    return out;
+  }
+
+  /** Entries read back from the store; ended or malformed ones are left out. */
+  restore(list: unknown, now: number): void {
+    if (!Array.isArray(list)) return;
+    for (const x of list as unknown[]) {
+      if (!Array.isArray(x) || typeof x[0] !== "string" || !x[1] || typeof x[1] !== "object") continue;
+      const raw = x[1] as { failures?: unknown; lockedUntil?: unknown };
+      const failures = Array.isArray(raw.failures) ? raw.failures.filter((t): t is number => typeof t === "number" && now - t < this.policy.windowMs) : [];
+      const lockedUntil = typeof raw.lockedUntil === "number" && raw.lockedUntil > now ? raw.lockedUntil : undefined;
+      if (failures.length || lockedUntil) this.entries.set(x[0], { failures, ...(lockedUntil ? { lockedUntil } : {}) });
+    }
+    while (this.entries.size > this.policy.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 }

@@ -12,6 +12,7 @@ import { Raw, renderPage } from "./html";
 import { fill, pickLang, words, type Word } from "./i18n";
 import { DEFAULT_LOCKOUT, Lockout, type LockoutPolicy } from "./lockout";
 import { SESSION_COOKIE, Sessions, type Session } from "./sessions";
+import { attachStore } from "./store";
 import { memberView, type MemberLive, type MemberView } from "./view";
 import { currentUser, type GitLab } from "../ci/gitlab";
 import type { SimpleGit } from "simple-git";
@@ -28,7 +29,12 @@ import { memberHistory, type HistoryEntry } from "./history";
  * a CSRF token bound to the session; logins are rate-limited per address and locked per name.
  */
 export interface PortalOptions {
-  tls: { key: string; cert: string };
+  /** HTTPS with this key and certificate (the lab); absent: plain HTTP on loopback behind Apache, which terminates TLS (prod, `proxied`). */
+  tls?: { key: string; cert: string };
+  /** Behind Apache on the same host (prod): the client's address is Apache's X-Forwarded-For, trusted from loopback only. */
+  proxied?: boolean;
+  /** The file where sessions and lockouts are kept across restarts (lib/portal/store.ts); absent: memory only. */
+  store?: string;
   /** The model (git's data); called per request, so a reload of the data is seen at once. */
   model: () => Model;
   /** Current credentials (handle → scrypt hash); read at each login, so a new password needs no restart. */
@@ -55,7 +61,9 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
   const now = opts.now ?? Date.now;
   const sessions = new Sessions();
   const lockout = new Lockout(opts.lockout ?? DEFAULT_LOCKOUT);
-  const app = Fastify({ https: opts.tls, logger: false, bodyLimit: 16 * 1024, trustProxy: false }) as unknown as FastifyInstance;
+  const stored = opts.store ? attachStore(opts.store, sessions, lockout, now) : undefined;
+  if (!opts.tls && !opts.proxied) throw new Error("the portal serves HTTPS itself (tls) or sits behind Apache on loopback (proxied)");
+  const app = Fastify({ ...(opts.tls ? { https: opts.tls } : {}), logger: false, bodyLimit: 16 * 1024, trustProxy: opts.proxied ? ["127.0.0.1", "::1"] : false }) as unknown as FastifyInstance;
 
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
@@ -72,7 +80,7 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
     // another session, or from before login, is refused.
     getUserInfo: (req: FastifyRequest) => sessionOf(req)?.id ?? "anonymous",
     getToken: (req: FastifyRequest) => (req.body as Record<string, unknown> | undefined)?._csrf as string | undefined,
-    csrfOpts: { hmacKey: randomBytes(32) },
+    csrfOpts: { hmacKey: stored?.csrfKey ?? randomBytes(32) },
   });
 
   const sessionOf = (req: FastifyRequest): Session | undefined => sessions.get(req.cookies[SESSION_COOKIE], now());

@@ -1,6 +1,7 @@
 import { fpmPools, type DatabaseModel, type Model } from "../model/types";
 import { APACHE_COMMON_PATH, MD_EVENT_PATH, SUSPENDED_PAGE_PATH, renderApacheCommon, renderMdEvent, renderSuspendedPage } from "./apache-common";
 import { renderVhost, vhostPath } from "./apache-vhost";
+import { PORTAL_VHOST_PATH, renderPortalVhost } from "./portal";
 import { NAMED_CONF_PATH, isDnsHost, renderNamedConf } from "./bind-named-conf";
 import { renderZone, SERIAL_TOKEN, zonePath } from "./bind-zone";
 import { cloudInitPath, renderMetaData, renderNetworkConfig, renderUserData } from "./cloud-init";
@@ -74,6 +75,9 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
       add({ host, daemon: "www", path: SUSPENDED_PAGE_PATH, content: renderSuspendedPage(model) });
     }
   }
+  // The member portal's vhost, with its web host's other Apache files (checked and swapped together).
+  const portal = model.inventory.portal;
+  if (portal && webHosts.includes(portal.host)) add({ host: portal.host, daemon: "apache2", path: PORTAL_VHOST_PATH, content: renderPortalVhost(model) });
   for (const site of model.sites.filter((s) => want(s.webHost))) {
     add({ host: site.webHost, daemon: "apache2", path: vhostPath(site), content: renderVhost(site, model) });
   }

@@ -264,6 +264,33 @@ const monitoring = z.strictObject({
   webhook: z.url({ protocol: /^https?$/, error: "must be an http(s) URL, like http://127.0.0.1:9099/alerts" }).optional(),
 });
 
+/**
+ * The member portal deployed by the apply (docs/architecture.md, "Member portal"): on which web
+ * host, under which public name (its Apache vhost, certificate by mod_md), on which loopback
+ * port behind Apache, and the GitLab project its requests become merge requests in (with the
+ * stack secret portalToken: pulumi config set --secret portalToken). Absent: no portal.
+ */
+const portal = z.strictObject({
+  /** The web host that runs it (an inventory host with the web role). */
+  host: identifier("host name", 32, "web1"),
+  /** Its public name, like espace.globenet.example: Apache's vhost and mod_md's certificate. */
+  name: hostname,
+  /** The loopback port Apache proxies to (127.0.0.1 only). */
+  port: z.number({ error: "must be a port number (write it without quotes, like 8451)" }).int({ error: "must be a whole port number" }).min(1024, { error: "must be at least 1024 (the portal runs as its own unprivileged user)" }).max(65535, { error: "must be at most 65535" }).default(8451),
+  /** Request forms: merge requests into `target_branch` of this project; unset: the portal only shows. */
+  gitlab: z
+    .strictObject({
+      api: z.url({ protocol: /^https?$/, error: "must be GitLab's API URL, like https://gitlab.example/api/v4" }),
+      project: z.string().regex(/^[A-Za-z0-9._%/-]{1,200}$/, { error: "must be the project's id or path, like 42 or globenet/infra" }),
+      /** The project's web address (its commits are linked from the member's history). */
+      url: z.url({ protocol: /^https?$/, error: "must be the project's web address, like https://gitlab.example/globenet/infra" }).optional(),
+      target_branch: z.string().regex(/^[A-Za-z0-9._/-]{1,100}$/, { error: 'must be a branch name, like "main"' }).default("main"),
+    })
+    .optional(),
+  /** The checkout of this repository on the host the portal's code and data are read from (as the alert bridge's). */
+  checkout: absPath.default("/opt/globenet-infra"),
+});
+
 /** How strict a few checks are (docs/architecture.md, "Every address has its PTR"). */
 const checks = z.strictObject({
   ptr: z.enum(["warn", "error"], { error: 'must be "warn" (validate prints it, nothing is refused) or "error" (validate refuses the data)' }).default("warn"),
@@ -330,6 +357,8 @@ export const inventorySchema = z.strictObject({
   mail: mailSettings.prefault({}),
   /** What the monitor host watches and when an alert fires (docs/architecture.md, "Monitoring"). */
   monitoring: monitoring.prefault({}),
+  /** The member portal (docs/architecture.md, "Member portal"); absent: not deployed. */
+  portal: portal.optional(),
   /** Warn (the default) or refuse when a host's or a VPS's address has no PTR we serve. */
   checks: checks.prefault({}),
   /**
@@ -360,5 +389,5 @@ export const INVENTORY_KEY = "globenet-infra:inventory";
  * read it: a sharded stack hands a secret to the shard holding such a host only
  * (docs/architecture.md, "Sharded stacks").
  */
-export const STACK_SECRETS = { alertBridgeToken: "monitor" } as const satisfies Record<string, Role>;
+export const STACK_SECRETS = { alertBridgeToken: "monitor", portalToken: "web" } as const satisfies Record<string, Role>;
 export type StackSecretName = keyof typeof STACK_SECRETS;

@@ -45,6 +45,8 @@ const SERVICES = [
   // monitoring and metrics
   "prometheus", "node-exporter", "alertmanager", "grafana", "nagios", "icinga", "zabbix", "munin", "monit",
   "collectd", "telegraf", "netdata",
+  // Globenet's own daemons' users (the member portal's, lib/render/portal.ts PORTAL_USER)
+  "globenet-portal",
   // backups
   "borg", "borgbackup", "restic", "bacula", "amanda", "rsnapshot", "duplicity", "mariabackup", "rsync",
   // other daemons a host may get
