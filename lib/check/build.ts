@@ -221,7 +221,7 @@ function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number, facts: MachineF
     resolvers: inv.resolvers,
     domainType: lv?.domain_type === "auto" ? (facts.accel ?? "qemu") : (lv?.domain_type ?? "kvm"),
     shutdownTimeoutSec: lv?.shutdown_timeout_sec ?? 90,
-    network: lv?.network.type === "user" ? { type: "user", sshForwardPort } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
+    network: lv?.network.type === "user" ? { type: "user", sshForwardPort, sshForwardAddress: lv.network.ssh_forward_address } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
     instanceId: `iid-${domain}`,
     directBoot: image?.boot
       ? {
