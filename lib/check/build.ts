@@ -2,7 +2,7 @@ import type { Diagnostic } from "../load/diagnostic";
 import { sortDiagnostics } from "../load/diagnostic";
 import { loadTree, type LoadedTree } from "../load/tree";
 import { checkDatabaseNames } from "./databases";
-import { checkBackupHost, checkDnsHosts, checkMonitorHost, memberHost } from "./hosts";
+import { checkBackupHost, checkDnsHosts, checkMonitorHost, checkSshForwardAddresses, memberHost } from "./hosts";
 import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "./sites";
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "./vps";
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "./zones";
@@ -55,6 +55,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}, part = fa
   const dns = checkDnsHosts(ctx);
   checkBackupHost(ctx);
   checkMonitorHost(ctx);
+  checkSshForwardAddresses(ctx);
   checkShards(ctx);
 
   const members: MemberModel[] = [];

@@ -42,7 +42,8 @@ const network = z.discriminatedUnion(
     /**
      * Lab: QEMU user-mode network, guest SSH forwarded to a port of `ssh_forward_address` on the
      * machine running QEMU (see LAB-NOTES): 127.0.0.1, or the hypervisor's own address (the
-     * multi-host lab, so that the monitor host can probe the guest's SSH through it).
+     * multi-host lab, so that the monitor host can probe the guest's SSH through it; lib/check/hosts.ts
+     * refuses any other address).
      */
     z.strictObject({
       type: z.literal("user"),
@@ -91,10 +92,6 @@ export const hostSchema = z
     if (!hv && (h.capacity || h.libvirt)) ctx.addIssue({ code: "custom", path: [h.capacity ? "capacity" : "libvirt"], message: "only a host with the hypervisor role has this (remove it or add the role)" });
     if (h.libvirt?.domain_type === "auto" && h.address !== "127.0.0.1" && h.address !== "::1") {
       ctx.addIssue({ code: "custom", path: ["libvirt", "domain_type"], message: 'auto is for a lab hypervisor on 127.0.0.1, where the machine running the driver is the hypervisor (say "kvm" for a real one)' });
-    }
-    const fwd = h.libvirt?.network.type === "user" ? h.libvirt.network.ssh_forward_address : undefined;
-    if (fwd && fwd !== "127.0.0.1" && fwd !== h.address && fwd !== h.ipv4) {
-      ctx.addIssue({ code: "custom", path: ["libvirt", "network", "ssh_forward_address"], message: `must be 127.0.0.1 or this hypervisor's own IPv4 address (${h.ipv4 ?? h.address}): QEMU listens there for the guests' SSH` });
     }
     if (new Set(h.roles).size !== h.roles.length) ctx.addIssue({ code: "custom", path: ["roles"], message: "lists a role twice (remove the repeat)" });
   });
