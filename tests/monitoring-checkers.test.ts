@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
 import { loadModel } from "../lib/check/build";
 import { monitoringPlan } from "../lib/model/monitoring";
-import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderMonitoring, renderPrometheusConfig } from "../lib/render/monitoring";
+import { ALERT_MAIL_TEMPLATE, MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderMonitoring, renderPrometheusConfig } from "../lib/render/monitoring";
 import { requireTools, run } from "./helpers/tools";
 import { inventoryWithMailHost, writeTree } from "./helpers/data-tree";
 import { mailPlan } from "../lib/model/mail";
@@ -102,6 +102,37 @@ describe.skipIf(!ok)("the monitoring configuration passes the daemons' own check
       expect(bad.stderr).not.toMatch(/globenet-fileset\./);
     } finally {
       writeFileSync(join(dir, MONITORING_FILES.rules), rules);
+    }
+  });
+
+  it("with monitoring.mail, the set's mail template passes amtool check-config and file-set.sh check; a template Go cannot parse is refused, naming the set's file", () => {
+    const { model, errors } = loadModel(REPO_ROOT, "prod");
+    if (!model) throw new Error(JSON.stringify(errors));
+    model.hosts.find((h) => h.name === "ns2")!.roles.push("monitor");
+    model.inventory.monitoring.mail = { to: "benevoles@globenet.example", from: "alertes@globenet.example", require_tls: true };
+    const set = renderMonitoring(monitoringPlan(model)!, model);
+    expect(Object.keys(set)).toContain(ALERT_MAIL_TEMPLATE);
+    const d = mkdtempSync(join(tmpdir(), "globenet-monitoring-mail-"));
+    try {
+      for (const [f, text] of Object.entries(set)) {
+        mkdirSync(dirname(join(d, f)), { recursive: true });
+        writeFileSync(join(d, f), text);
+      }
+      const am = () => run("amtool", ["check-config", join(d, MONITORING_FILES.alertmanager)], { timeoutMs: 60_000 });
+      const good = am();
+      expect(good.status, good.stdout + good.stderr).toBe(0);
+      expect(good.stdout).toMatch(/1 templates/);
+      const cmd = localCheckCommand("monitoring", undefined, d);
+      expect(run(cmd.file, cmd.args, { timeoutMs: 120_000 }).status).toBe(0);
+      // One {{ end }} too few: Go's parser refuses the file, and so does the apply's check.
+      writeFileSync(join(d, ALERT_MAIL_TEMPLATE), set[ALERT_MAIL_TEMPLATE]!.replace(/\{\{ end \}\}\s*$/, ""));
+      expect(am().status).not.toBe(0);
+      const bad = run(cmd.file, cmd.args, { timeoutMs: 120_000 });
+      expect(bad.status).toBe(3);
+      expect(bad.stderr).toContain("amtool check-config rejects /etc/prometheus/globenet/alertmanager.yml");
+      expect(bad.stderr).toMatch(/mail\.tmpl/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
     }
   });
 

@@ -17,9 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
 import { loadModel } from "../lib/check/build";
 import { monitoringPlan } from "../lib/model/monitoring";
-import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules } from "../lib/render/monitoring";
+import { ALERT_MAIL_TEMPLATE, MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderMonitoring } from "../lib/render/monitoring";
 import { DAEMON_FILES } from "../lib/render/monitoring-daemons";
-import { plainText, startSmtpSink, type SmtpSink } from "./helpers/smtp-sink";
+import { headerOf, plainText, startSmtpSink, type SmtpSink } from "./helpers/smtp-sink";
 import { freePort, requireTools, run } from "./helpers/tools";
 import { waitFor } from "./helpers/daemons-web";
 
@@ -58,7 +58,9 @@ describe.skipIf(!ok)("the daemons' check and Alertmanager's mail, with real daem
     return c;
   };
   const metrics = async () => (await (await fetch(`http://127.0.0.1:${ports.node}/metrics`)).text());
-  const mailsOf = (alert: string, state: "FIRING" | "RESOLVED") => sink.messages.filter((m) => new RegExp(`^Subject: \\[${state}(:\\d+)?\\] ${alert}\\b`, "m").test(m.data));
+  /** The mails of one alert, by the set's subject: "[Globenet] ALERTE / FIRING <alert>: …" or "[Globenet] RÉSOLU / RESOLVED <alert>: …". */
+  const mailsOf = (alert: string, state: "FIRING" | "RESOLVED") =>
+    sink.messages.filter((m) => (headerOf(m.data, "Subject") ?? "").startsWith(`[Globenet] ${state === "FIRING" ? "ALERTE / FIRING" : "RÉSOLU / RESOLVED"} ${alert}:`));
 
   beforeAll(async () => {
     for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
@@ -76,6 +78,9 @@ describe.skipIf(!ok)("the daemons' check and Alertmanager's mail, with real daem
     mkdirSync(join(dir, "rules"));
     writeFileSync(join(dir, MONITORING_FILES.rules), renderAlertRules(plan, model));
     writeFileSync(join(dir, MONITORING_FILES.alertmanager), renderAlertmanagerConfig(plan, model));
+    // Alertmanager's mail template, as the set carries it (named relative to alertmanager.yml).
+    mkdirSync(join(dir, "alertmanager"));
+    writeFileSync(join(dir, ALERT_MAIL_TEMPLATE), renderMonitoring(plan, model)[ALERT_MAIL_TEMPLATE]!);
 
     // named as bind, its own configuration, no zone: a daemon to stop and start.
     const nd = join(dir, "named");
@@ -114,19 +119,30 @@ describe.skipIf(!ok)("the daemons' check and Alertmanager's mail, with real daem
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("amtool check-config accepts the rendered alertmanager.yml with its mail; a test alert posted with amtool reaches the SMTP sink", async () => {
+  it("amtool check-config accepts the rendered alertmanager.yml with its mail and template; a member's alert posted with amtool reaches the SMTP sink in French and English, naming the member and the object", async () => {
     const text = readFileSync(join(dir, MONITORING_FILES.alertmanager), "utf8");
     expect(text).toContain(`smarthost: 127.0.0.1:${sink.port}`);
     const c = run("amtool", ["check-config", join(dir, MONITORING_FILES.alertmanager)], { timeoutMs: 30_000 });
     expect(c.status, c.stdout + c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/Found:[\s\S]*1 templates/);
     const t0 = Date.now();
-    const add = run("amtool", ["--alertmanager.url", `http://127.0.0.1:${ports.am}`, "alert", "add", "MailPathTest", "host=mon-test", "--annotation=summary=un essai du chemin des alertes"], { timeoutMs: 30_000 });
+    const add = run("amtool", ["--alertmanager.url", `http://127.0.0.1:${ports.am}`, "alert", "add", "VpsSshDown", "handle=velo-libre", "vps=atelier", "hypervisor=hv1", "--annotation=summary=the VPS atelier of velo-libre does not answer SSH (on hv1)"], { timeoutMs: 30_000 });
     expect(add.status, add.stderr).toBe(0);
-    const m = (await waitFor("the test alert's mail", () => mailsOf("MailPathTest", "FIRING")[0], 30_000, 100))!;
+    const m = (await waitFor("the alert's mail", () => mailsOf("VpsSshDown", "FIRING")[0], 30_000, 100))!;
     console.log(`amtool alert → mail in the sink: ${Date.now() - t0} ms`);
     expect(m.to).toEqual(["benevoles@globenet.example"]);
     expect(m.from).toBe("alertes@globenet.example");
-    expect(plainText(m.data)).toContain("un essai du chemin des alertes");
+    expect(headerOf(m.data, "Subject")).toBe("[Globenet] ALERTE / FIRING VpsSshDown: VPS atelier (velo-libre)");
+    // Plain text only, in UTF-8.
+    expect(m.data).not.toMatch(/text\/html/i);
+    expect(m.data).toMatch(/Content-Type: text\/plain; charset=UTF-8/i);
+    const body = plainText(m.data);
+    const [fr, en] = body.split("-- English --");
+    expect(fr).toContain("Une alerte de la supervision de Globenet est en cours.");
+    expect(fr).toContain("- le VPS atelier de velo-libre ne répond pas en SSH (sur hv1)");
+    expect(fr).toMatch(/adhérent : velo-libre\r?\n\s+objet : VPS atelier\r?\n\s+hôte : hv1/);
+    expect(en).toContain("- the VPS atelier of velo-libre does not answer SSH (on hv1)");
+    expect(en).toMatch(/member: velo-libre\r?\n\s+object: VPS atelier\r?\n\s+host: hv1/);
   }, 60_000);
 
   it("the check counts named run by bind, not the member's 'named' run by nobody; the node exporter serves it", async () => {
@@ -151,11 +167,15 @@ describe.skipIf(!ok)("the daemons' check and Alertmanager's mail, with real daem
     expect(check().status).toBe(0);
     expect(readFileSync(prom(), "utf8")).toContain('globenet_daemon_running{daemon="named",process="named",user="bind"} 0\n');
     expect(run("pgrep", ["-x", "named"]).stdout.trim().split("\n")).toHaveLength(1);
-    const fired = (await waitFor("DaemonNotRunning's mail", () => mailsOf("DaemonNotRunning", "FIRING").find((m) => /daemon = named/.test(plainText(m.data))), 60_000, 200))!;
+    const fired = (await waitFor("DaemonNotRunning's mail", () => mailsOf("DaemonNotRunning", "FIRING").find((m) => /objet : named\b/.test(plainText(m.data))), 60_000, 200))!;
     console.log(`named stopped → DaemonNotRunning mailed: ${Date.now() - t0} ms (for: 3 s, scrape 1 s)`);
     const body = plainText(fired.data);
+    // The subject names what the group's alerts share: named alone, or web1 when the ghost's resolution rides along.
+    expect(headerOf(fired.data, "Subject")).toMatch(/^\[Globenet\] ALERTE \/ FIRING DaemonNotRunning: (named|web1) \(Globenet\)$/);
+    expect(body).toContain("named ne tourne pas sur web1 (aucun processus named de l'utilisateur bind)");
     expect(body).toContain("named is not running on web1 (no process named of user bind)");
-    expect(body).toMatch(/host = web1/);
+    expect(body).toMatch(/hôte : web1/);
+    expect(body).toMatch(/host: web1/);
     named = await startNamed();
     const t1 = Date.now();
     // As the timer would, until named has dropped to bind (it answers a moment before it does).

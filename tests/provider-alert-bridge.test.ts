@@ -71,6 +71,10 @@ describe.skipIf(!ok)("AlertBridge over SSH: the token on stdin into a root 0600 
     }
     expect(leaks).toEqual([]);
     expect(said.join("\n")).toContain("systemd does not run on this host");
+    // The checkout the unit runs from is not deployed by the apply: the apply says what is missing (none here).
+    expect(existsSync("/opt/globenet-infra")).toBe(false);
+    expect(said.join("\n")).toContain("the checkout of the bridge is incomplete (missing: /opt/globenet-infra/lib/cli/main.ts /opt/globenet-infra/node_modules/tsx/dist/cli.mjs");
+    expect(said.join("\n")).toContain("git clone <this repository> /opt/globenet-infra; cd /opt/globenet-infra && npm ci");
     expect(said.join("\n")).not.toContain(TOKEN);
     const st = statSync(ALERT_BRIDGE_ENV);
     expect([st.uid, st.gid, st.mode & 0o777]).toEqual([0, 0, 0o600]);

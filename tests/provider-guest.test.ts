@@ -145,7 +145,7 @@ describe.skipIf(!ok)("globenet:vm:Guest against libvirt/QEMU over SSH", () => {
       resolvers: ["192.0.2.53"],
       domainType: "qemu",
       shutdownTimeoutSec: 5,
-      network: { type: "user", sshForwardPort: port },
+      network: { type: "user", sshForwardPort: port, sshForwardAddress: "127.0.0.1" },
       instanceId: `${DOMAIN}-1`,
       file: "members/gt/vps/vm.yaml",
     };

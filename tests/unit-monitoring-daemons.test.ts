@@ -9,7 +9,7 @@ import { monitoringPlan } from "../lib/model/monitoring";
 import { commOf, expectedDaemons } from "../lib/model/monitoring-daemons";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { renderAlertmanagerConfig, renderAlertRules } from "../lib/render/monitoring";
+import { ALERT_MAIL_TEMPLATE, alertMailTemplate, MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderMonitoring } from "../lib/render/monitoring";
 import { DAEMON_FILES, renderExpectedDaemons } from "../lib/render/monitoring-daemons";
 import { NODE_EXPORTER_DIR } from "../lib/render/monitoring-units";
 import { UnsafeValueError } from "../lib/render/escape";
@@ -95,8 +95,44 @@ describe("Alertmanager's mail follows the inventory", () => {
 
   it("with a mail host: through it on port 25 by its public name, STARTTLS required, resolutions too", () => {
     expect(receiver(inventory(withMon(inventoryWithMailHost()), MAIL)).email_configs).toEqual([
-      { to: "benevoles@globenet.example", from: "alertes@globenet.example", smarthost: "mail.globenet.example:25", hello: "mon1.globenet.example", require_tls: true, send_resolved: true },
+      {
+        to: "benevoles@globenet.example",
+        from: "alertes@globenet.example",
+        smarthost: "mail.globenet.example:25",
+        hello: "mon1.globenet.example",
+        require_tls: true,
+        send_resolved: true,
+        headers: { Subject: '{{ template "globenet.mail.subject" . }}' },
+        text: '{{ template "globenet.mail.text" . }}',
+        html: "",
+      },
     ]);
+  });
+
+  it("with mail, the set carries the bilingual mail template and alertmanager.yml names it; without, neither", () => {
+    const files = (inv: string) => {
+      const { model, errors } = loadModel(writeTree({ "Pulumi.test.yaml": inv }), "test");
+      if (!model) throw new Error(JSON.stringify(errors));
+      return renderMonitoring(monitoringPlan(model), model);
+    };
+    const withMail = files(inventory(withMon(inventoryWithMailHost()), MAIL));
+    expect(withMail[ALERT_MAIL_TEMPLATE]).toBe(alertMailTemplate());
+    expect((parse(withMail[MONITORING_FILES.alertmanager]!) as { templates: string[] }).templates).toEqual(["alertmanager/mail.tmpl"]);
+    const without = files(withMon(baseFiles()["Pulumi.test.yaml"] as string));
+    expect(without[ALERT_MAIL_TEMPLATE]).toBeUndefined();
+    expect((parse(without[MONITORING_FILES.alertmanager]!) as { templates?: string[] }).templates).toBeUndefined();
+  });
+
+  it("the mail template has a French sentence for every alert the prod rules can fire, and none for an alert that no longer exists", () => {
+    const { model, errors } = loadModel(REPO_ROOT, "prod");
+    if (!model) throw new Error(JSON.stringify(errors));
+    model.hosts.find((h) => h.name === "ns2")!.roles.push("monitor");
+    const groups = (parse(renderAlertRules(monitoringPlan(model)!, model)) as { groups: { rules: { alert: string }[] }[] }).groups;
+    const alerts = [...new Set(groups.flatMap((g) => g.rules.map((r) => r.alert)))].sort();
+    // Prod has signed zones, a mail host and backups: every kind of rule is there.
+    expect(alerts).toEqual(expect.arrayContaining(["SiteDown", "VpsSshDown", "MailQueueGrowing", "RrsigExpiresSoon", "DaemonNotRunning", "BackupTooOld"]));
+    const french = [...alertMailTemplate().matchAll(/eq \$a "([A-Za-z]+)"/g)].map((m) => m[1]).sort();
+    expect(french).toEqual(alerts);
   });
 
   it("a smarthost named: through it, require_tls as written", () => {

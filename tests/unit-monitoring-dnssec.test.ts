@@ -1,6 +1,6 @@
 // Unit tier: the RRSIG check of signed zones (lib/render/monitoring-dnssec.ts), the node
 // exporter's port table (lib/render/monitoring-units.ts renderNodeExporterNft), and the lab's
-// user-mode VPS left out of the probes (lib/model/monitoring.ts). The script, the units and the
+// user-mode VPS probed through the hypervisor's address or left out (lib/model/monitoring.ts). The script, the units and the
 // table pass their own tools in tests/monitoring-checkers.test.ts; for real in tests/lab-multi.test.ts.
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -9,6 +9,7 @@ import { REPO_ROOT } from "../lib/base/repo";
 import { monitoringPlan } from "../lib/model/monitoring";
 import type { Model } from "../lib/model/types";
 import { renderAlertRules } from "../lib/render/monitoring";
+import { renderDomainXml } from "../lib/render";
 import { renderRrsigFiles, renderRrsigTargets, RRSIG_FILES, rrsigTargets } from "../lib/render/monitoring-dnssec";
 import { renderNodeExporterDropIn, renderNodeExporterNft } from "../lib/render/monitoring-units";
 import { baseFiles, errorsOf, writeTree } from "./helpers/data-tree";
@@ -109,13 +110,29 @@ describe("the node exporter's port: the monitor host only", () => {
   });
 });
 
-describe("the lab's VPS (QEMU user-mode network) are not probed by the monitor host", () => {
-  it("lab-multi has VPS and none is an SSH probe target; prod's are", () => {
+describe("the lab's VPS (QEMU user-mode network): probed where QEMU forwards their SSH on the hypervisor's address, not when on 127.0.0.1", () => {
+  it("lab-multi's VPS on hv1 (forwarded on hv1's address) is an SSH probe target there; hv2's (127.0.0.1 in hv1's namespace) is not; prod's are, on their own addresses", () => {
     const { model: lab, errors } = loadModel(REPO_ROOT, "lab-multi");
     if (!lab) throw new Error(JSON.stringify(errors));
-    expect(lab.vps.filter((v) => v.status === "active" && v.ipv4).length).toBeGreaterThan(0);
+    const active = lab.vps.filter((v) => v.status === "active" && v.ipv4);
+    expect(active.map((v) => v.hypervisor).sort()).toEqual(["hv1", "hv2"]);
     expect(lab.vps.every((v) => v.network.type === "user")).toBe(true);
-    expect(monitoringPlan(lab)!.probes.filter((p) => p.job === "vps-ssh")).toEqual([]);
-    expect(monitoringPlan(prodWithMonitor())!.probes.filter((p) => p.job === "vps-ssh").length).toBeGreaterThan(0);
+    const onHv1 = active.find((v) => v.hypervisor === "hv1")!;
+    const port = onHv1.network.type === "user" ? onHv1.network.sshForwardPort : 0;
+    expect(monitoringPlan(lab)!.probes.filter((p) => p.job === "vps-ssh")).toEqual([
+      { job: "vps-ssh", module: "ssh_banner", target: `192.0.2.21:${port}`, labels: { handle: onHv1.handle, vps: onHv1.name, hypervisor: "hv1" } },
+    ]);
+    // The guest's domain XML forwards there, and only there.
+    expect(renderDomainXml(onHv1)).toContain(`hostfwd=tcp:192.0.2.21:${port}-${onHv1.ipv4!.address}:22`);
+    const prod = prodWithMonitor();
+    const vpsProbes = monitoringPlan(prod)!.probes.filter((p) => p.job === "vps-ssh");
+    expect(vpsProbes.map((p) => p.target).sort()).toEqual(prod.vps.filter((v) => v.status === "active" && v.ipv4).map((v) => `${v.ipv4!.address}:22`).sort());
+  });
+
+  it("a forward address that is neither 127.0.0.1 nor the hypervisor's own is refused with file:line", () => {
+    const text = (baseFiles()["Pulumi.test.yaml"] as string).replace("network: { type: bridge, bridge: br0 }", "network: { type: user, ssh_forward_address: 192.0.2.21 }");
+    expect(errorsOf({ "Pulumi.test.yaml": text }).join("\n")).toMatch(/Pulumi\.test\.yaml:\d+:\d+ .*libvirt\.network\.ssh_forward_address: must be 127\.0\.0\.1 or this hypervisor's own IPv4 address \(192\.0\.2\.20\)/);
+    const own = (baseFiles()["Pulumi.test.yaml"] as string).replace("network: { type: bridge, bridge: br0 }", "network: { type: user, ssh_forward_address: 192.0.2.20 }");
+    expect(errorsOf({ "Pulumi.test.yaml": own }).join("\n")).not.toMatch(/ssh_forward_address/);
   });
 });

@@ -83,7 +83,7 @@ const FULL: Record<DataKind, unknown> = {
       hv2: {
         roles: ["hypervisor"], fqdn: "hv2.globenet.example", address: "203.0.113.13", ssh: { user: "deploy", host_key: KEY },
         capacity: { vcpus: 8, memory_mb: 16384, disk_gb: 500 },
-        libvirt: { domain_type: "kvm", network: { type: "user", ssh_forward_base: 22200 } },
+        libvirt: { domain_type: "kvm", network: { type: "user", ssh_forward_base: 22200, ssh_forward_address: "127.0.0.1" } },
       },
     },
   },

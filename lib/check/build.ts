@@ -2,7 +2,7 @@ import type { Diagnostic } from "../load/diagnostic";
 import { sortDiagnostics } from "../load/diagnostic";
 import { loadTree, type LoadedTree } from "../load/tree";
 import { checkDatabaseNames } from "./databases";
-import { checkBackupHost, checkDnsHosts, checkMonitorHost, checkPortalHost, memberHost } from "./hosts";
+import { checkBackupHost, checkDnsHosts, checkMonitorHost, checkPortalHost, checkSshForwardAddresses, memberHost } from "./hosts";
 import { checkDuplicateSiteNames, checkPhpVersions, siteNameClaims } from "./sites";
 import { checkAddresses, checkPlacement, vpsEntries, type VpsEntry } from "./vps";
 import { checkZoneNesting, checkZoneOwners, checkZoneRecords, type PlacedRecord } from "./zones";
@@ -56,6 +56,7 @@ export function buildModel(tree: LoadedTree, facts: MachineFacts = {}, part = fa
   checkBackupHost(ctx);
   checkMonitorHost(ctx);
   checkPortalHost(ctx);
+  checkSshForwardAddresses(ctx);
   checkShards(ctx);
 
   const members: MemberModel[] = [];
@@ -222,7 +223,7 @@ function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number, facts: MachineF
     resolvers: inv.resolvers,
     domainType: lv?.domain_type === "auto" ? (facts.accel ?? "qemu") : (lv?.domain_type ?? "kvm"),
     shutdownTimeoutSec: lv?.shutdown_timeout_sec ?? 90,
-    network: lv?.network.type === "user" ? { type: "user", sshForwardPort } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
+    network: lv?.network.type === "user" ? { type: "user", sshForwardPort, sshForwardAddress: lv.network.ssh_forward_address } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
     instanceId: `iid-${domain}`,
     directBoot: image?.boot
       ? {

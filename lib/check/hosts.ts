@@ -141,3 +141,16 @@ export function checkPortalHost(ctx: Ctx): void {
     });
   }
 }
+
+/** A lab hypervisor's guests' SSH is forwarded on 127.0.0.1 or on the hypervisor's own IPv4 address (where the monitor host can probe it), nowhere else. */
+export function checkSshForwardAddresses(ctx: Ctx): void {
+  for (const [name, h] of Object.entries(ctx.inventory.value.hosts)) {
+    const net = h.libvirt?.network;
+    if (net?.type !== "user" || ["127.0.0.1", h.address, h.ipv4].includes(net.ssh_forward_address)) continue;
+    const own = h.ipv4 ?? h.address;
+    ctx.report.at(ctx.inventory.src, invPath(ctx, "hosts", name, "libvirt", "network", "ssh_forward_address"), {
+      en: `must be 127.0.0.1 or this hypervisor's own IPv4 address (${own}): QEMU listens there for the guests' SSH`,
+      fr: `doit être 127.0.0.1 ou l'adresse IPv4 de cet hyperviseur (${own}) : QEMU y écoute pour le SSH des invités`,
+    });
+  }
+}

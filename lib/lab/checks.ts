@@ -211,12 +211,13 @@ export function countByType(resources: Array<{ type: string }>): Array<[string, 
  * per domain (absent: not within `timeoutMs`).
  */
 export async function waitForSsh(
-  targets: Array<{ domain: string; port: number }>,
+  /** address: where QEMU forwards the guest's SSH (the inventory's ssh_forward_address; default 127.0.0.1). */
+  targets: Array<{ domain: string; port: number; address?: string }>,
   t0: number,
   timeoutMs: number,
   log: (s: string) => void,
   /** How to read the banner (the multi-host lab reads it inside the hypervisor's namespace). */
-  hello: (port: number) => Promise<string | undefined> = (port) => labHello("127.0.0.1", port, 2_000, "a guest's forwarded SSH port"),
+  hello: (port: number, address: string) => Promise<string | undefined> = (port, address) => labHello(address, port, 2_000, "a guest's forwarded SSH port"),
 ): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   const start = Date.now();
@@ -226,10 +227,10 @@ export async function waitForSsh(
       targets
         .filter((t) => !seen.has(t.domain))
         .map(async (t) => {
-          const banner = await hello(t.port);
+          const banner = await hello(t.port, t.address ?? "127.0.0.1");
           if (banner?.startsWith("SSH-")) {
             seen.set(t.domain, Date.now() - t0);
-            log(`  ${t.domain}: SSH answers on 127.0.0.1:${t.port} (${((Date.now() - t0) / 1000).toFixed(1)} s since start)`);
+            log(`  ${t.domain}: SSH answers on ${t.address ?? "127.0.0.1"}:${t.port} (${((Date.now() - t0) / 1000).toFixed(1)} s since start)`);
           }
         }),
     );

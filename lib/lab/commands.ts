@@ -218,7 +218,7 @@ export async function labUp(o: UpOptions): Promise<number> {
   phases.push(["apply", applyMs, up ? summary(up) : "failed"]);
 
   // A running guest is plumbing; a member logging in is the service: wait for each guest's sshd.
-  const sshTargets = facts.model.vps.flatMap((v) => (v.status === "active" && v.network.type === "user" ? [{ domain: v.domain, port: v.network.sshForwardPort }] : []));
+  const sshTargets = facts.model.vps.flatMap((v) => (v.status === "active" && v.network.type === "user" ? [{ domain: v.domain, port: v.network.sshForwardPort, address: v.network.sshForwardAddress }] : []));
   let sshSeen = new Map<string, number>();
   if (!failure && sshTargets.length) {
     const t = Date.now();
@@ -331,7 +331,7 @@ function checksSync(p: LabPaths, facts: LabFacts): void {
   for (const v of m.vps) {
     const state = running.includes(v.domain) ? "running" : defined.includes(v.domain) ? "defined, not running" : "not defined";
     const want = v.status === "active" ? "running" : "shut off";
-    console.log(`  VPS ${v.domain} on ${v.hypervisor}: ${state} (wanted: ${want}; SSH forward ${v.network.type === "user" ? `127.0.0.1:${v.network.sshForwardPort}` : "bridge"})`);
+    console.log(`  VPS ${v.domain} on ${v.hypervisor}: ${state} (wanted: ${want}; SSH forward ${v.network.type === "user" ? `${v.network.sshForwardAddress}:${v.network.sshForwardPort}` : "bridge"})`);
   }
   console.log("try");
   for (const h of hints(p, facts)) console.log(`  ${h}`);

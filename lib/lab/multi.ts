@@ -278,9 +278,11 @@ export function checkDeployLogins(p: LabPaths, f: MultiFacts): string[] {
 }
 
 /** A guest's forwarded SSH port answers inside the hypervisor's namespace (where its libvirtd runs QEMU). */
-function helloIn(f: MultiFacts, host: string): (port: number) => Promise<string | undefined> {
-  return async (port) => {
-    const r = runOnHost(f.topology, host, "timeout", ["3", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port} && head -c 4 <&3`], { timeoutMs: 5_000 });
+function helloIn(f: MultiFacts, host: string): (port: number, address: string) => Promise<string | undefined> {
+  return async (port, address) => {
+    // The address and port come from the model (an IPv4 address, an integer), checked again here: they go into bash's /dev/tcp path.
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || !Number.isInteger(port)) throw new Error(`not an IPv4 address and port: ${address}:${port}`);
+    const r = runOnHost(f.topology, host, "timeout", ["3", "bash", "-c", `exec 3<>/dev/tcp/${address}/${port} && head -c 4 <&3`], { timeoutMs: 5_000 });
     return r.status === 0 ? r.stdout : undefined;
   };
 }
@@ -397,10 +399,10 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
     }
   }
   const hv = facts.hosts.find((h) => h.roles.includes("hypervisor"));
-  const sshTargets = facts.model.vps.flatMap((v) => (v.status === "active" && v.network.type === "user" ? [{ domain: v.domain, port: v.network.sshForwardPort }] : []));
+  const sshTargets = facts.model.vps.flatMap((v) => (v.status === "active" && v.network.type === "user" ? [{ domain: v.domain, port: v.network.sshForwardPort, address: v.network.sshForwardAddress }] : []));
   if (!failure && sshTargets.length && hv) {
     const t = Date.now();
-    say(`guests: waiting for SSH on 127.0.0.1:${sshTargets.map((x) => x.port).join(", ")} in ${hv.name}'s namespace (at most ${SSH_WAIT_MS / 1000} s) …`);
+    say(`guests: waiting for SSH on ${sshTargets.map((x) => `${x.address}:${x.port}`).join(", ")} in ${hv.name}'s namespace (at most ${SSH_WAIT_MS / 1000} s) …`);
     const got = await waitForSsh(sshTargets, T0, SSH_WAIT_MS, say, helloIn(facts, hv.name));
     phases.push(["guests boot", Date.now() - t, `${got.size} of ${sshTargets.length} answering SSH`]);
     if (got.size < sshTargets.length) failure = new LabError(`no SSH from ${sshTargets.filter((x) => !got.has(x.domain)).map((x) => x.domain).join(", ")} within ${SSH_WAIT_MS / 1000} s of the apply`);

@@ -102,10 +102,17 @@ export function monitoringPlan(model: Model): MonitoringPlan | undefined {
 
   for (const v of model.vps) {
     if (v.status !== "active" || !v.ipv4) continue;
-    // A guest on QEMU's user-mode network (the lab's) has its address inside QEMU only: no
-    // monitor can reach it, so no probe (it would fire VpsSshDown for what git says is intended).
-    if (v.network.type === "user") continue;
-    probes.push({ job: "vps-ssh", module: "ssh_banner", target: hostPort(v.ipv4.address, PORTS.ssh), labels: { handle: v.handle, vps: v.name, hypervisor: v.hypervisor } });
+    const labels = { handle: v.handle, vps: v.name, hypervisor: v.hypervisor };
+    if (v.network.type === "bridge") {
+      probes.push({ job: "vps-ssh", module: "ssh_banner", target: hostPort(v.ipv4.address, PORTS.ssh), labels });
+      continue;
+    }
+    // A guest on QEMU's user-mode network (the lab's) has its address inside QEMU only. Its SSH
+    // is probed where QEMU forwards it when that is the hypervisor's own address (the
+    // multi-host lab); forwarded on 127.0.0.1, no monitor can reach it, so no probe (it would
+    // fire VpsSshDown for what git says is intended).
+    if (v.network.sshForwardAddress === "127.0.0.1") continue;
+    probes.push({ job: "vps-ssh", module: "ssh_banner", target: hostPort(v.network.sshForwardAddress, v.network.sshForwardPort), labels });
   }
 
   for (const h of model.hosts.filter((x) => x.roles.includes("db") && model.databases.some((d) => d.dbHost === x.name))) {

@@ -142,7 +142,8 @@ export interface VpsModel {
   domainType: "kvm" | "qemu";
   /** Seconds a graceful stop may take before the guest is forced off (the hypervisor's setting). */
   shutdownTimeoutSec: number;
-  network: { type: "bridge"; bridge: string } | { type: "user"; sshForwardPort: number };
+  /** user (lab): the guest's SSH is forwarded by QEMU from sshForwardAddress:sshForwardPort on the machine running it. */
+  network: { type: "bridge"; bridge: string } | { type: "user"; sshForwardPort: number; sshForwardAddress: string };
   /** A stable id for cloud-init (changes only if the VPS is recreated under the same name). */
   instanceId: string;
   /**

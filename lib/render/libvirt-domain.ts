@@ -38,19 +38,19 @@ export function renderDomainXml(vps: VpsModel): string {
           parameters: nwfilterParameters(vps).map((p) => ({ name: xmlAttr(p.name), value: xmlAttr(p.value) })),
         }
       : null,
-    qemuArgs: user ? userNetworkArgs(vps, user.sshForwardPort).map(xmlAttr) : null,
+    qemuArgs: user ? userNetworkArgs(vps, user.sshForwardPort, user.sshForwardAddress).map(xmlAttr) : null,
   });
 }
 
 /**
  * The lab's network, per LAB-NOTES: QEMU user-mode networking whose only way in is the SSH
- * port forwarded on 127.0.0.1 (`restrict=on` keeps the guest off every other network). The
- * slirp network is set to the VPS's own prefix and gateway, so the static addresses that
+ * port forwarded on 127.0.0.1 or on the hypervisor's own address (the inventory's
+ * `ssh_forward_address`; `restrict=on` keeps the guest off every other network). The slirp network is set to the VPS's own prefix and gateway, so the static addresses that
  * cloud-init configures work unchanged, and the forward names the guest's address: without
  * it QEMU forwards to x.x.x.15, the first address of its DHCP pool, which the guest does
  * not have. QEMU forwards over IPv4 only, so such a VPS needs an IPv4 address.
  */
-function userNetworkArgs(vps: VpsModel, sshForwardPort: number): string[] {
+function userNetworkArgs(vps: VpsModel, sshForwardPort: number, sshForwardAddress: string): string[] {
   if (!vps.ipv4) {
     throw new Error(`${vps.file}: VPS ${vps.domain} is on a lab hypervisor (QEMU user network), which forwards SSH over IPv4 only: it needs an ipv4 address`);
   }
@@ -61,7 +61,7 @@ function userNetworkArgs(vps: VpsModel, sshForwardPort: number): string[] {
     const net6 = ipaddr.IPv6.networkAddressFromCIDR(`${vps.ipv6.address}/${vps.ipv6.prefixLength}`).toString();
     opts.push(`ipv6-net=${qemuOptValue(`${net6}/${vps.ipv6.prefixLength}`)}`, `ipv6-host=${qemuOptValue(vps.ipv6.gateway)}`);
   }
-  opts.push(`hostfwd=${qemuOptValue(`tcp:127.0.0.1:${int(sshForwardPort)}-${vps.ipv4.address}:22`)}`);
+  opts.push(`hostfwd=${qemuOptValue(`tcp:${sshForwardAddress}:${int(sshForwardPort)}-${vps.ipv4.address}:22`)}`);
   // A fixed PCI slot: left to QEMU, the NIC takes slot 2, which libvirt gives the SATA controller.
   return ["-netdev", opts.join(","), "-device", `virtio-net-pci,netdev=n0,mac=${qemuOptValue(vps.mac)},addr=0x1f`];
 }

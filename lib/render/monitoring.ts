@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { stringify } from "yaml";
 import { MAIL_QUEUE_DEFERRED, PORTS, type MonitoringPlan, type ProbeJob } from "../model/monitoring";
 import { mailPublicName } from "../model/mail";
@@ -23,6 +25,14 @@ export const MONITORING_FILES = {
   blackbox: "blackbox.yml",
   alertmanager: "alertmanager.yml",
 } as const;
+
+/** Alertmanager's mail template: in the set with monitoring.mail only (so not among the files every set has); named relative to alertmanager.yml. */
+export const ALERT_MAIL_TEMPLATE = "alertmanager/mail.tmpl";
+
+/** The mail template, shipped as is: a Go template of Alertmanager's (lib/render/alertmanager/mail.tmpl). */
+export function alertMailTemplate(): string {
+  return readFileSync(join(__dirname, "alertmanager", "mail.tmpl"), "utf8");
+}
 
 /** A Prometheus duration: whole minutes as such, else whole seconds (the lab's short delays). */
 export function duration(minutes: number): string {
@@ -155,6 +165,7 @@ export function renderAlertmanagerConfig(plan: MonitoringPlan, model: Model): st
       repeat_interval: "12h",
     },
     receivers: [{ name: "volunteers", webhook_configs: [{ url, send_resolved: true }], ...alertMail(plan, model) }],
+    ...(plan.settings.mail ? { templates: [ALERT_MAIL_TEMPLATE] } : {}),
   };
   const mail = plan.settings.mail ? ", and a mail to the volunteers' address for each firing and resolved group" : "";
   return header(model, `Where alerts go: one webhook, which opens a GitLab issue per alert and closes it when resolved${mail}.`) + stringify(config, { lineWidth: 0 });
@@ -163,7 +174,9 @@ export function renderAlertmanagerConfig(plan: MonitoringPlan, model: Model): st
 /**
  * The optional mail of Alertmanager (monitoring.mail): to the volunteers' address, through the
  * smarthost named, else the inventory's mail host on port 25 by its public name (the name its
- * certificate carries, so STARTTLS is verified); resolved groups are mailed too.
+ * certificate carries, so STARTTLS is verified); resolved groups are mailed too. Subject and
+ * text from the set's mail template (French, then English, naming the member and the object);
+ * plain text only (html empty: Alertmanager then sends no HTML part).
  */
 export function alertMail(plan: MonitoringPlan, model: Model): { email_configs?: object[] } {
   const m = plan.settings.mail;
@@ -172,13 +185,27 @@ export function alertMail(plan: MonitoringPlan, model: Model): { email_configs?:
   const smarthost = m.smarthost ?? (mailHost ? `${mailPublicName(model.inventory, model.hosts, mailHost.name)}:25` : undefined);
   // lib/check/hosts.ts refuses mail: without a smarthost nor a mail host, naming the inventory's line.
   if (!smarthost) return {};
-  return { email_configs: [{ to: m.to, from: m.from, smarthost, hello: plan.monitor.fqdn, require_tls: m.require_tls, send_resolved: true }] };
+  return {
+    email_configs: [
+      {
+        to: m.to,
+        from: m.from,
+        smarthost,
+        hello: plan.monitor.fqdn,
+        require_tls: m.require_tls,
+        send_resolved: true,
+        headers: { Subject: '{{ template "globenet.mail.subject" . }}' },
+        text: '{{ template "globenet.mail.text" . }}',
+        html: "",
+      },
+    ],
+  };
 }
 
 /** The monitor host's folder in a rendered tree (the set's files below it; live root /etc/prometheus/globenet). */
 export const MONITORING_DIR = "prometheus/globenet/";
 
-/** The four files of the monitor host's set, relative to its root, or {} without a monitor host. */
+/** The files of the monitor host's set (the four configurations, the mail template with monitoring.mail, the RRSIG check), relative to its root, or {} without a monitor host. */
 export function renderMonitoring(plan: MonitoringPlan | undefined, model: Model): Record<string, string> {
   if (!plan) return {};
   return {
@@ -186,6 +213,7 @@ export function renderMonitoring(plan: MonitoringPlan | undefined, model: Model)
     [MONITORING_FILES.rules]: renderAlertRules(plan, model),
     [MONITORING_FILES.blackbox]: renderBlackboxConfig(plan, model),
     [MONITORING_FILES.alertmanager]: renderAlertmanagerConfig(plan, model),
+    ...(plan.settings.mail ? { [ALERT_MAIL_TEMPLATE]: alertMailTemplate() } : {}),
     ...renderRrsigFiles(plan, model),
   };
 }

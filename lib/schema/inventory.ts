@@ -39,8 +39,17 @@ const network = z.discriminatedUnion(
   [
     /** Production: the guest sits on a bridge with its public addresses. */
     z.strictObject({ type: z.literal("bridge"), bridge: identifier("bridge name", 15, "br0") }),
-    /** Lab: QEMU user-mode network, guest SSH forwarded to 127.0.0.1 (see LAB-NOTES). */
-    z.strictObject({ type: z.literal("user"), ssh_forward_base: z.number().int().min(1024).max(60000).default(22200) }),
+    /**
+     * Lab: QEMU user-mode network, guest SSH forwarded to a port of `ssh_forward_address` on the
+     * machine running QEMU (see LAB-NOTES): 127.0.0.1, or the hypervisor's own address (the
+     * multi-host lab, so that the monitor host can probe the guest's SSH through it; lib/check/hosts.ts
+     * refuses any other address).
+     */
+    z.strictObject({
+      type: z.literal("user"),
+      ssh_forward_base: z.number().int().min(1024).max(60000).default(22200),
+      ssh_forward_address: ipv4.default("127.0.0.1"),
+    }),
   ],
   { error: 'type must be "bridge" (production) or "user" (lab)' },
 );

@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import type { DiffResult } from "@pulumi/pulumi/provider";
-import { ALERT_BRIDGE_ENV, ALERT_BRIDGE_UNIT } from "../../lib/render/monitoring-units";
+import { ALERT_BRIDGE_CHECKOUT, ALERT_BRIDGE_ENV, ALERT_BRIDGE_UNIT } from "../../lib/render/monitoring-units";
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
@@ -77,7 +77,7 @@ async function write(i: AlertBridgeInputs): Promise<AlertBridgeOutputs> {
   const token = /^GITLAB_API_TOKEN=(.*)$/m.exec(i.env)?.[1] ?? "";
   await run(i.target, SCRIPT, { args: ["write", "env"], stdin: i.env, what: `writing ${ALERT_BRIDGE_ENV}`, kind: "converge" }, [token, i.env]);
   await run(i.target, SCRIPT, { args: ["write", "unit"], stdin: i.unit, what: `writing ${UNIT_FILE}`, kind: "converge" });
-  const r = await run(i.target, SCRIPT, { args: ["start"], what: `starting ${ALERT_BRIDGE_UNIT}`, kind: "converge" });
+  const r = await run(i.target, SCRIPT, { args: ["start", ALERT_BRIDGE_CHECKOUT], what: `starting ${ALERT_BRIDGE_UNIT}`, kind: "converge" });
   const note = /^note=(.*)$/m.exec(r.stdout)?.[1];
   if (note) console.error(`globenet: ${i.target.name}: note: ${note}`);
   return { ...i, env: secret(i.env), drift: [] };

@@ -5,7 +5,7 @@ import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
 import { isZoneFile } from "./file-set-serials";
 import { TAKEOVER_NAME } from "./takeover";
-import { MONITORING_FILES } from "../../lib/render/monitoring";
+import { ALERT_MAIL_TEMPLATE, MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_ACME_PATHS, MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
 import { MAIL_EXPORTER_PATHS } from "../../lib/render/mail-exporter";
 import { NODE_EXPORTER_FILE, NODE_EXPORTER_NFT } from "../../lib/render/monitoring-units";
@@ -106,7 +106,8 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
   "bind-primary": { patterns: [/^named\.conf\.globenet$/, new RegExp(`^zones/${NAME}\\.zone$`)], expected: "named.conf.globenet or zones/<zone>.zone" },
   "bind-secondary": { patterns: [/^named\.conf\.globenet$/], expected: "named.conf.globenet (a secondary's zone copies are written by named itself)" },
   www: { patterns: [new RegExp(`^${NAME}$`)], expected: "a file name at the top of the set, like index.html" },
-  monitoring: { patterns: MONITORING_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: MONITORING_PATHS.join(", ") },
+  // The mail template is there with monitoring.mail only: allowed, not required.
+  monitoring: { patterns: [...MONITORING_PATHS, ALERT_MAIL_TEMPLATE].map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: [...MONITORING_PATHS, `${ALERT_MAIL_TEMPLATE} (with monitoring.mail)`].join(", ") },
   mail: {
     patterns: [...MAIL_SET_PATHS, ...MAIL_ACME_PATHS, ...MAIL_EXPORTER_PATHS].map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)),
     expected: `${MAIL_SET_PATHS.join(", ")} (and ${MAIL_ACME_PATHS.join(", ")} with ACME, ${MAIL_EXPORTER_PATHS.join(", ")} with a monitor host)`,

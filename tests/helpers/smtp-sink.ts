@@ -80,7 +80,22 @@ export async function startSmtpSink(port = 0, host = "127.0.0.1"): Promise<SmtpS
   };
 }
 
-/** A message's text with quoted-printable soft line breaks and =3D undone (enough to search it). */
+/** A message's text with quoted-printable undone (soft line breaks, =XX bytes read as UTF-8), enough to search it. */
 export function plainText(data: string): string {
-  return data.replace(/=\r\n/g, "").replace(/=3D/g, "=");
+  const joined = data.replace(/=\r\n/g, "");
+  return joined.replace(/(?:=[0-9A-F]{2})+/g, (run) => Buffer.from(run.replace(/=/g, ""), "hex").toString("utf8"));
+}
+
+/** A header of the message, RFC 2047 encoded words (=?UTF-8?q?…?= or ?b?) decoded; undefined when absent. */
+export function headerOf(data: string, name: string): string | undefined {
+  const head = data.split(/\r?\n\r?\n/)[0] ?? "";
+  const raw = new RegExp(`^${name}:[ \\t]*(.*(?:\\r?\\n[ \\t].*)*)`, "im").exec(head)?.[1];
+  if (raw === undefined) return undefined;
+  return raw
+    .replace(/\r?\n[ \t]/g, " ")
+    .replace(/\?=\s+=\?/g, "?==?")
+    .replace(/=\?([^?]+)\?([qQbB])\?([^?]*)\?=/g, (_m, _cs: string, enc: string, text: string) =>
+      enc.toLowerCase() === "b" ? Buffer.from(text, "base64").toString("utf8") : Buffer.from(text.replace(/_/g, " ").replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8"),
+    )
+    .trim();
 }
