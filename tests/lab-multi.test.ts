@@ -964,7 +964,7 @@ print(res)
 
     // The receiver's bounce, sent back to the SRS address: postsrsd reverses it to the original sender (the sink stands for its server).
     const bounced = `lab-multi-srs-bounce-${process.pid}`;
-    expect(swaks(["--server", `${MAIL1}:25`, "--from", "", "--to", fwd.from, "--h-Subject", bounced])).toMatch(/250 2\.0\.0 Ok: queued/);
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "<>", "--to", fwd.from, "--h-Subject", bounced])).toMatch(/250 2\.0\.0 Ok: queued/);
     const back = await timed("mail SRS: bounce reversed to the original sender", () => until("the bounce at the sink", async () => sink!.messages.find((m) => m.data.includes(`Subject: ${bounced}`)), 60_000));
     expect(back.to).toEqual(["someone@example.org"]);
     expect(back.from).toBe("");
@@ -972,7 +972,7 @@ print(res)
     // Attack: a forged SRS address (another hash, another victim) is an unknown address, refused at RCPT; nothing is relayed.
     const hash = /^SRS0=([^=]{4})=/.exec(fwd.from)?.[1] ?? "";
     const forged = fwd.from.replace(`SRS0=${hash}=`, `SRS0=${hash === "AAAA" ? "BBBB" : "AAAA"}=`).replace("=example.org=someone@", "=victim.example=target@");
-    expect(swaks(["--server", `${MAIL1}:25`, "--from", "", "--to", forged, "--h-Subject", `lab-multi-srs-forged-${process.pid}`])).toMatch(/550 5\.1\.1 .*Recipient address rejected/);
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "<>", "--to", forged, "--h-Subject", `lab-multi-srs-forged-${process.pid}`])).toMatch(/550 5\.1\.1 .*Recipient address rejected/);
     // Nor with a valid-looking hash for an address postsrsd never made.
     expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", `SRS0=${hash}=ZZ=victim.example=target@${MAIL_NAME}`])).toMatch(/550 5\.1\.1 .*Recipient address rejected/);
 

@@ -96,6 +96,7 @@ function writeFiles(p: MailPlan): void {
     if (r.status !== 0) throw new Error(`postmap ${n}: ${r.stderr}`);
   }
   writeFileSync(join(p.paths.mapsDir, "srs-reverse.regexp"), f.srs["srs-reverse.regexp"]);
+  writeFileSync(join(p.paths.mapsDir, "direct-senders.regexp"), f.srs["direct-senders.regexp"]);
   writeFileSync(join(dir, "srs", "postsrsd.default"), f.srs["postsrsd.default"]);
   writeFileSync(join(p.paths.dovecotDir, "dovecot.conf"), f.dovecot["dovecot.conf"]);
   for (const [n, c] of Object.entries(f.opendkim)) writeFileSync(join(p.paths.opendkimDir, n), c);
@@ -274,13 +275,13 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
     expect(fwd.from).toMatch(/^SRS0=[A-Za-z0-9+/]{4}=[A-Z0-9]{2}=outside\.example=someone@mail\.globenet\.example$/);
     expect(fwd.to).toEqual(["presidente.velo@outside.example"]);
     // The bounce of the receiver, sent back to the SRS address: reversed, it goes to the original sender.
-    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "", "--to", fwd.from, "--h-Subject", "bounce-of-forward"])).toMatch(/queued/);
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "<>", "--to", fwd.from, "--h-Subject", "bounce-of-forward"])).toMatch(/queued/);
     const bounce = await until("the bounce at the sink", () => sink?.messages.find((m) => m.data.includes("Subject: bounce-of-forward")));
     expect(bounce.to).toEqual(["someone@outside.example"]);
     expect(bounce.from).toBe("");
     // A forged one (another hash) is an unknown address: refused at RCPT, nothing relayed.
     const forged = fwd.from.replace(/^SRS0=[^=]{4}=/, fwd.from.startsWith("SRS0=AAAA=") ? "SRS0=BBBB=" : "SRS0=AAAA=").replace("=outside.example=someone@", "=victim.example=target@");
-    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "", "--to", forged, "--h-Subject", "forged-srs"])).toMatch(/550 5\.1\.1 .*Recipient address rejected/);
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "<>", "--to", forged, "--h-Subject", "forged-srs"])).toMatch(/550 5\.1\.1 .*Recipient address rejected/);
     // Outside mail delivered here keeps its sender (Return-Path as Dovecot's LMTP writes it).
     const local = maildir("velo-libre.example", "contact").find((m) => m.includes("Subject: hello-contact")) ?? "";
     expect(local).toMatch(/^Return-Path: <someone@outside\.example>/m);

@@ -51,19 +51,33 @@ describe("SRS for forwards: Postfix's and postsrsd's files", () => {
     expect(mailPlan(okModel({}, "{ public_name: mx.globenet.example }"), "mx1").srs.domain).toBe("mx.globenet.example");
   });
 
+  /** What Postfix's regexp table answers for a lookup key (the first matching line, case-insensitive as Postfix's default). */
+  const lookup = (key: string) => {
+    for (const l of f.srs["direct-senders.regexp"].split("\n")) {
+      const m = /^\/(.*)\/ (\S+)$/.exec(l);
+      if (m && new RegExp(m[1] as string, "i").test(key)) return m[2];
+    }
+    return undefined;
+  };
   // Which sender leaves directly (DUNNO: the global default_transport, the relay) and which goes to the re-injection.
   it.each([
-    ["<>", "a bounce"],
-    ["@mail.globenet.example", "a sender already rewritten, Postfix's own notices"],
-    ["@velo-libre.example", "a member's domain (its own submission, its SPF covers it)"],
-    ["@ondes.example", "another member's domain"],
-  ])("direct-senders: %s leaves as it is (%s)", (key) => {
-    expect(f.maps["direct-senders"].split("\n")).toContain(`${key} DUNNO`);
+    ["<>", "DUNNO", "a bounce (Postfix's lookup key for the null sender)"],
+    ["", undefined, "a bounce, if Postfix passed an empty key: not found, the global default_transport"],
+    ["MAILER-DAEMON", undefined, "any key without @: not found"],
+    ["SRS0=dArG=JY=example.org=someone@mail.globenet.example", "DUNNO", "a sender already rewritten: never re-injected twice"],
+    ["double-bounce@mail.globenet.example", "DUNNO", "Postfix's own notices"],
+    ["contact@velo-libre.example", "DUNNO", "a member's own address (its submission; its SPF covers it)"],
+    ["Radio@Ondes.Example", "DUNNO", "another member's domain, any case"],
+    ["someone@example.org", "globenet-srs:[127.0.0.1]:10026", "an outside sender: its mail for outside is a forward"],
+    ["someone@velo-libre.example.evil.example", "globenet-srs:[127.0.0.1]:10026", "a look-alike of a member's domain"],
+    ["someone@mail.globenet.example.evil.example", "globenet-srs:[127.0.0.1]:10026", "a look-alike of the SRS domain"],
+  ] as [string, string | undefined, string][])("direct-senders: %s → %s (%s)", (key, want) => {
+    expect(lookup(key)).toBe(want);
   });
 
-  it("direct-senders lists nothing else, and any other sender falls through to the re-injection (after it, in the same setting)", () => {
-    expect(f.maps["direct-senders"]).toBe("<> DUNNO\n@mail.globenet.example DUNNO\n@ondes.example DUNNO\n@velo-libre.example DUNNO\n");
-    expect(setting("sender_dependent_default_transport_maps")).toBe("hash:/etc/globenet/mail/conf/postfix/maps/direct-senders, static:globenet-srs:[127.0.0.1]:10026");
+  it("one regexp table (the full address is the first key tried: a static fallback in a second table would answer before a hash map saw @domain)", () => {
+    expect(setting("sender_dependent_default_transport_maps")).toBe("regexp:/etc/globenet/mail/conf/postfix/maps/direct-senders.regexp");
+    expect(f.srs["direct-senders.regexp"].split("\n").filter((l) => l.startsWith("/")).pop()).toBe("/@/ globenet-srs:[127.0.0.1]:10026");
     // The global transport and relay stay as they were for everything else.
     expect(setting("relayhost")).toBe("[smtp.relay.example]:587");
     expect(setting("default_transport")).toBeUndefined();
@@ -118,7 +132,7 @@ describe("SRS for forwards: Postfix's and postsrsd's files", () => {
 
   it("the set holds the new files, and links Debian's default file like the daemons' configuration (the lab puts the same list back)", () => {
     const files = mailSetFiles(f);
-    for (const p of ["postfix/maps/direct-senders", "postfix/maps/srs-reverse.regexp", "postsrsd/postsrsd.default"]) {
+    for (const p of ["postfix/maps/direct-senders.regexp", "postfix/maps/srs-reverse.regexp", "postsrsd/postsrsd.default"]) {
       expect(MAIL_SET_PATHS).toContain(p);
       expect(files[p]).toBeTruthy();
     }

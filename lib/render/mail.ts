@@ -18,11 +18,11 @@ export const opendkimRun = (p: MailPlan["paths"]) => ({ dir: `${p.queueDir}/open
 
 export interface MailFiles {
   postfix: Record<"main.cf" | "master.cf", string>;
-  maps: Record<"domains" | "mailboxes" | "aliases" | "senders" | "direct-senders", string>;
+  maps: Record<"domains" | "mailboxes" | "aliases" | "senders", string>;
   dovecot: Record<"dovecot.conf" | "globenet-users" | "globenet-suspended", string>;
   opendkim: Record<"opendkim.conf" | "globenet-keytable" | "globenet-signingtable" | "globenet-internal-hosts", string>;
   /** SRS for forwards: the regexp table beside the maps (not compiled) and Debian's /etc/default/postsrsd, linked into the set. */
-  srs: { "srs-reverse.regexp": string; "postsrsd.default": string };
+  srs: { "direct-senders.regexp": string; "srs-reverse.regexp": string; "postsrsd.default": string };
   /** The certificate from ACME (lego), when the inventory has acme: (else it is placed by hand). */
   acme?: Record<"mail-cert.conf" | "mail-cert.sh" | "globenet-mail-cert.service" | "globenet-mail-cert.timer", string>;
   /** Debian's Postfix exporter's ARGS, port table and drop-in, when a monitor host scrapes it (lib/render/mail-exporter.ts; paths relative to the set). */
@@ -45,6 +45,7 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     relayhost: plan.relay ? relayhost(plan.relay) : "",
     milterSocket: mailMapWord(dkimRun.socket),
     srs: srsWords(plan),
+    directSenders: `regexp:${plan.paths.mapsDir}/direct-senders.regexp`,
     srsReverse: `pipemap:{regexp:${plan.paths.mapsDir}/srs-reverse.regexp, tcp:${srsWords(plan).listen}:${plan.srs.reversePort}}`,
   });
   const master = renderTemplate("postfix-master.cf", {
@@ -60,7 +61,6 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     mailboxes: lines(plan.mailboxes.map((b) => `${mailMapWord(b.address)} ${b.address.split("@").reverse().join("/")}/`)),
     aliases: lines(plan.aliases.map((a) => `${mailMapWord(a.address)} ${a.to.map((t) => mailMapWord(t)).join(", ")}`)),
     senders: lines(plan.senders.map((s) => `${mailMapWord(s.address)} ${s.logins.map((l) => mailMapWord(l)).join(", ")}`)),
-    "direct-senders": renderDirectSenders(plan),
   };
   const users = lines(plan.mailboxes.map((b) => `${dovecotPasswdField(mailMapWord(b.address))}:${dovecotPasswdField(b.passwordHash)}::::::userdb_quota_rule=*:storage=${b.quotaMb}M`));
   // Suspended: the deny passdb refuses IMAP and submission; the userdb still takes their mail.
@@ -87,7 +87,7 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     maps,
     dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended },
     opendkim,
-    srs: { "srs-reverse.regexp": renderSrsReverse(plan), "postsrsd.default": renderPostsrsdDefault(plan) },
+    srs: { "direct-senders.regexp": renderDirectSenders(plan), "srs-reverse.regexp": renderSrsReverse(plan), "postsrsd.default": renderPostsrsdDefault(plan) },
     ...(plan.acme ? { acme: renderMailAcme(plan) } : {}),
     ...(plan.exporter ? { exporter: renderMailExporter(plan) } : {}),
   };
@@ -106,14 +106,28 @@ function srsWords(plan: MailPlan) {
 }
 
 /**
- * The senders whose mail leaves as it is (a DUNNO ends Postfix's sender_dependent_default_transport_maps
- * search: the global default_transport, with the relay, applies): bounces (<>), the SRS domain (a
- * sender already rewritten, Postfix's own notices) and every member domain (members submit as
- * their own addresses, which SPF covers). Any other sender falls through to the static entry of
- * main.cf: its mail for an outside address is a forward, re-injected to be rewritten.
+ * Postfix's sender_dependent_default_transport_maps, one regexp table: the senders whose mail
+ * leaves as it is (DUNNO: the global default_transport, with the relay) — bounces (<>), the SRS
+ * domain (a sender already rewritten, Postfix's own notices) and every member domain (members
+ * submit as their own addresses, which SPF covers) — then any other sender: its mail for an
+ * outside address is a forward, re-injected to be rewritten. One table, not a hash map and a
+ * static fallback: Postfix tries each key (the address, then @domain) on every table in turn, so
+ * the fallback would answer the full address before the hash map saw @domain (the first run
+ * looped our own mail through the re-injection until "too many hops").
  */
 export function renderDirectSenders(plan: MailPlan): string {
-  return lines(["<> DUNNO", `@${mailMapWord(plan.srs.domain)} DUNNO`, ...plan.domains.map((d) => `@${mailMapWord(d)} DUNNO`)]);
+  const { domain, listen, reinjectPort } = srsWords(plan);
+  const re = (d: string) => mailMapWord(d).replace(/\./g, "\\.");
+  return [
+    `# ${NOTICE}`,
+    "# SRS (docs/architecture.md, \"Mail\"): who leaves directly (DUNNO), and the rest re-injected to be rewritten.",
+    "/^<>$/ DUNNO",
+    `/@${re(domain)}$/ DUNNO`,
+    ...plan.domains.map((d) => `/@${re(d)}$/ DUNNO`),
+    // Only an address: the null sender's key (no @) never matches, whatever Postfix passes for it (the first run's `/./` sent bounces round the re-injection).
+    `/@/ globenet-srs:[${listen}]:${reinjectPort}`,
+    "",
+  ].join("\n");
 }
 
 /** Only an SRS address of our SRS domain is asked of postsrsd (the rest never waits on it). */
@@ -242,7 +256,7 @@ export const MAIL_SET_PATHS = [
   "postfix/maps/mailboxes",
   "postfix/maps/aliases",
   "postfix/maps/senders",
-  "postfix/maps/direct-senders",
+  "postfix/maps/direct-senders.regexp",
   "dovecot/dovecot.conf",
   "dovecot/globenet-users",
   "dovecot/globenet-suspended",
@@ -263,6 +277,7 @@ export function mailSetFiles(f: MailFiles): Record<string, string> {
   for (const [n, c] of Object.entries(f.maps)) out[`postfix/maps/${n}`] = c;
   for (const [n, c] of Object.entries(f.dovecot)) out[`dovecot/${n}`] = c;
   for (const [n, c] of Object.entries(f.opendkim)) out[`opendkim/${n}`] = c;
+  out["postfix/maps/direct-senders.regexp"] = f.srs["direct-senders.regexp"];
   out["postfix/maps/srs-reverse.regexp"] = f.srs["srs-reverse.regexp"];
   out["postsrsd/postsrsd.default"] = f.srs["postsrsd.default"];
   for (const [n, c] of Object.entries(f.acme ?? {})) out[`acme/${n}`] = c;

@@ -662,7 +662,7 @@ reload_if_running_monitoring() {
 # /etc/dovecot/dovecot.conf, /etc/opendkim.conf and /etc/default/postsrsd become links into the set
 # (the originals kept as <file>.pre-globenet). postsrsd's secret (SRS for forwards) is the host's:
 # made here when missing, never part of the set.
-MAIL_MAPS=(domains mailboxes aliases senders direct-senders)
+MAIL_MAPS=(domains mailboxes aliases senders)
 MAIL_LINKS=(/etc/postfix/main.cf:postfix/main.cf /etc/postfix/master.cf:postfix/master.cf /etc/dovecot/dovecot.conf:dovecot/dovecot.conf /etc/opendkim.conf:opendkim/opendkim.conf /etc/default/postsrsd:postsrsd/postsrsd.default)
 # The mailboxes' owner, fixed so a restored maildir or a rebuilt host keeps its files' owner:
 # lib/model/mail.ts VMAIL_UID (the same number; tests/unit-mail-server.test.ts compares them).
@@ -694,7 +694,7 @@ precheck_mail() {
 }
 check_mail() {
   local f m out
-  for f in postfix/main.cf postfix/master.cf postfix/maps/srs-reverse.regexp dovecot/dovecot.conf dovecot/globenet-users dovecot/globenet-suspended opendkim/opendkim.conf postsrsd/postsrsd.default; do
+  for f in postfix/main.cf postfix/master.cf postfix/maps/srs-reverse.regexp postfix/maps/direct-senders.regexp dovecot/dovecot.conf dovecot/globenet-users dovecot/globenet-suspended opendkim/opendkim.conf postsrsd/postsrsd.default; do
     [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
   done
   mail_changes > "$tmp/mail-changed"
@@ -727,12 +727,14 @@ check_mail() {
 # SRS for forwards (lib/render/mail.ts renderPostsrsdDefault, renderSrsReverse): Debian's launcher
 # sources the default file, so it holds KEY=word lines only; Postfix must read the regexp table.
 check_mail_srs() {
-  local out
+  local out f
   if grep -vE '^(#.*|[A-Z_]+=[A-Za-z0-9._/=:-]*|)$' "$stage/postsrsd/postsrsd.default" > /dev/null; then
     say "$root/postsrsd/postsrsd.default holds a line that is not KEY=word: $(grep -vE '^(#.*|[A-Z_]+=[A-Za-z0-9._/=:-]*|)$' "$stage/postsrsd/postsrsd.default" | head -n1)"; return 1
   fi
-  out=$(postmap -c "$stage/postfix" -q globenet-check "regexp:$stage/postfix/maps/srs-reverse.regexp" 2>&1) || true
-  if [ -n "$out" ]; then printf '%s\n' "$out"; say "postmap rejects $stage/postfix/maps/srs-reverse.regexp"; return 1; fi
+  for f in srs-reverse direct-senders; do
+    out=$(postmap -c "$stage/postfix" -q globenet-check "regexp:$stage/postfix/maps/$f.regexp" 2>&1) || true
+    case "$out" in "" | globenet-srs:*) ;; *) printf '%s\n' "$out"; say "postmap rejects $stage/postfix/maps/$f.regexp"; return 1 ;; esac
+  done
 }
 # postsrsd's secret (the SRS_SECRET of the default file): made on the host the first time (Debian's
 # package makes one at install; an adopted host keeps its own, so its rewritten addresses stay
@@ -915,8 +917,8 @@ reload_mail_daemons() {
     while IFS= read -r f; do case "$f" in "$gens"/*.db) rm -f -- "$f" ;; esac; done < "$tmp/mail-stale"
     say "maps recompiled: $(grep -x 'postfix/maps/[a-z-]*' "$tmp/mail-changed" | sed 's#postfix/maps/##' | tr '\n' ' ')(Postfix's daemons take them on their next request)"
   fi
-  # A regexp table is read when a daemon starts: a changed one needs the reload (it changes only with the public name).
-  mail_touched '^postfix/main\.cf$' '^postfix/master\.cf$' '^postfix/maps/srs-reverse\.regexp$' && reloaded+=(postfix)
+  # A regexp table is read when a daemon starts: a changed one needs the reload (they change with the public name or the list of domains, not with a mailbox).
+  mail_touched '^postfix/main\.cf$' '^postfix/master\.cf$' '^postfix/maps/[a-z-]*\.regexp$' && reloaded+=(postfix)
   mail_touched '^dovecot/dovecot\.conf$' && reloaded+=(dovecot)
   mail_touched '^opendkim/' && reloaded+=(opendkim)
   mail_touched '^postsrsd/' && reloaded+=(postsrsd)
