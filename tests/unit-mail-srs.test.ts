@@ -88,7 +88,8 @@ describe("SRS for forwards: Postfix's and postsrsd's files", () => {
     expect(main).not.toMatch(/tcp:127\.0\.0\.1:10001/);
     expect(master).toMatch(/^127\.0\.0\.1:10026 inet .* smtpd\n(  -o .*\n)*  -o cleanup_service_name=globenet-srs-cleanup\n/m);
     expect(master).toMatch(/^globenet-srs-cleanup unix .* cleanup\n(  -o .*\n)*  -o sender_canonical_maps=tcp:127\.0\.0\.1:10001\n  -o sender_canonical_classes=envelope_sender\n/m);
-    expect(master).toMatch(/^globenet-srs unix .* smtp\n/m);
+    // From the loopback: with one address in inet_interfaces Postfix's client would leave from it, and the re-injection (mynetworks only) refused it (the lab's first run).
+    expect(master).toMatch(/^globenet-srs unix .* smtp\n  -o syslog_name=postfix\/srs\n  -o smtp_bind_address=127\.0\.0\.1\n  -o smtp_bind_address6=::1\n/m);
   });
 
   it("the re-injection listens on the loopback only, takes mail from it only, without TLS, login or milter, under its own name (no loop refused)", () => {
