@@ -74,6 +74,8 @@ PACKAGES=(
   libauthen-sasl-perl    # swaks' AUTH PLAIN/LOGIN
   opendkim               # DKIM signing of what members submit, verification of what arrives (the mail host's milter)
   opendkim-tools         # opendkim-genkey: each domain's DKIM key, made on the mail host
+  postsrsd               # SRS for forwards: a member's forward leaves with a sender on our domain (SPF passes), bounces reversed (the mail host's tcp tables)
+  python3-spf            # tests/lab-multi.test.ts evaluates SPF (pyspf) for the SRS domain against the relaying address, with the record ns1 serves
   python3-dkim           # tests/mail-daemons.test.ts verifies the DKIM signature against the TXT record we publish
   lego                   # the mail host's certificate from ACME (lib/render/scripts/mail-cert.sh): standalone http-01, no web server on the mail host
 )

@@ -939,6 +939,70 @@ print("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt if name == 
     expect(queue().some((m) => m.sender === "" && m.recipients.some((r) => r.address === "someone@example.org"))).toBe(false);
   }, 300_000);
 
+  // ─── SRS for forwards (issue 22): postsrsd on mail1, the SPF of the SRS domain as ns1 serves it ───
+  /** SPF evaluated by pyspf (Debian's python3-spf) with ns1 as its only resolver: client address, MAIL FROM, HELO → result. */
+  const SPF_PY = `import sys, spf, dns.resolver
+r = dns.resolver.Resolver(configure=False); r.nameservers = ["192.0.2.53"]; r.lifetime = 10
+dns.resolver.default_resolver = r
+res, code, expl = spf.check2(i=sys.argv[1], s=sys.argv[2], h=sys.argv[3])
+print(res)
+`;
+  it("mail SRS: the forward left mail1 with SRS0=…@mail1's public name, and SPF for that domain (pyspf, the record ns1 serves) passes for the address it came from; a bounce to it reaches the original sender, a forged one is refused; outside mail to a mailbox keeps its sender; postsrsd on mail1's loopback only, its secret nowhere else", async () => {
+    needUp();
+    if (!sink) throw new Error("the lifecycle test did not start the sink");
+    const subject = `lab-multi-forward-${process.pid}`;
+    const fwd = await until("the forward at the sink", async () => sink!.messages.find((m) => m.data.includes(`Subject: ${subject}`)), 60_000);
+    expect(fwd.from).toMatch(new RegExp(`^SRS0=[A-Za-z0-9+/]{4}=[A-Z0-9]{2}=example\\.org=someone@${MAIL_NAME.replace(/\./g, "\\.")}$`));
+    expect(fwd.to).toEqual(["mecano@example.net"]);
+    expect(fwd.client).toBe(MAIL1);
+    // The SRS domain's SPF as ns1 serves it, and the verdict of a real SPF implementation on it.
+    expect(sh("dig", ["@192.0.2.53", "+short", "TXT", MAIL_NAME]).stdout.trim()).toBe('"v=spf1 a -all"');
+    const spfOf = (ip: string, from: string) => sh("/usr/bin/python3", ["-c", SPF_PY, ip, from, MAIL_NAME]);
+    const passed = spfOf(fwd.client, fwd.from);
+    expect(passed.stdout.trim(), `pyspf: ${passed.stderr.slice(-1500)}`).toBe("pass");
+    // The same sender from an address that is not mail1's fails (the check can fail).
+    const failed = spfOf("198.51.100.7", fwd.from);
+    expect(failed.stdout.trim(), `pyspf: ${failed.stderr.slice(-1500)}`).toBe("fail");
+
+    // The receiver's bounce, sent back to the SRS address: postsrsd reverses it to the original sender (the sink stands for its server).
+    const bounced = `lab-multi-srs-bounce-${process.pid}`;
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "<>", "--to", fwd.from, "--h-Subject", bounced])).toMatch(/250 2\.0\.0 Ok: queued/);
+    const back = await timed("mail SRS: bounce reversed to the original sender", () => until("the bounce at the sink", async () => sink!.messages.find((m) => m.data.includes(`Subject: ${bounced}`)), 60_000));
+    expect(back.to).toEqual(["someone@example.org"]);
+    expect(back.from).toBe("");
+
+    // Attack: a forged SRS address (another hash, another victim) is an unknown address, refused at RCPT; nothing is relayed.
+    const hash = /^SRS0=([^=]{4})=/.exec(fwd.from)?.[1] ?? "";
+    const forged = fwd.from.replace(`SRS0=${hash}=`, `SRS0=${hash === "AAAA" ? "BBBB" : "AAAA"}=`).replace("=example.org=someone@", "=victim.example=target@");
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "<>", "--to", forged, "--h-Subject", `lab-multi-srs-forged-${process.pid}`])).toMatch(/550 5\.1\.1 .*Recipient address rejected/);
+    // Nor with a valid-looking hash for an address postsrsd never made.
+    expect(swaks(["--server", `${MAIL1}:25`, "--from", "someone@example.org", "--to", `SRS0=${hash}=ZZ=victim.example=target@${MAIL_NAME}`])).toMatch(/550 5\.1\.1 .*Recipient address rejected/);
+
+    // Outside mail delivered here keeps its sender: the message of the suspension, in contact's maildir.
+    const box = `/var/vmail/${ZONE}/contact/Maildir`;
+    const local = ["new", "cur"].flatMap((d) => readdirSync(join(box, d)).map((f) => readFileSync(join(box, d, f), "utf8"))).find((m) => m.includes(`Subject: ${SUSPENDED_SUBJECT}`)) ?? "";
+    expect(local).toMatch(/^Return-Path: <someone@example\.org>/m);
+
+    // postsrsd's tables and the re-injection: mail1's own loopback only, not its address, not reachable from this machine.
+    const listening = sh("ip", ["netns", "exec", `${PREFIX}-mail1`, "ss", "-Hltn"]).stdout;
+    for (const port of [10001, 10002, 10026]) {
+      expect(listening).toMatch(new RegExp(`\\s127\\.0\\.0\\.1:${port}\\s`));
+      expect(listening).not.toMatch(new RegExp(`\\s(${MAIL1.replace(/\./g, "\\.")}|0\\.0\\.0\\.0|\\*|\\[::\\]):${port}\\s`));
+      // A TCP connection from this machine to mail1's address on that port is refused (bash's /dev/tcp: connect only).
+      mustStayOnMachine(MAIL1, `port ${port}`);
+      expect(sh("timeout", ["5", "bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"', MAIL1, String(port)]).status).not.toBe(0);
+    }
+    // Its secret: made on mail1 (Debian's file, root's 0600), in no process's arguments and no log of the lab.
+    const secret = "/etc/postsrsd.secret";
+    const st = statSync(secret);
+    expect([st.uid, st.mode & 0o777]).toEqual([0, 0o600]);
+    const s = readFileSync(secret, "utf8").trim();
+    expect(s.length).toBeGreaterThanOrEqual(16);
+    expect(sh("ps", ["-eo", "args"]).stdout).not.toContain(s);
+    expect(sh("grep", ["-rIlF", "--", s, labPaths(root).log, "/etc/globenet/mail"]).stdout).toBe("");
+    expect(sh("ps", ["-eo", "args"]).stdout).toMatch(/postsrsd .*-s\/etc\/postsrsd\.secret/);
+  }, 180_000);
+
   it("mail lifecycle: npm run status -- mail reads mail1 over SSH (records as ns1 serves them, mailbox sizes, the deferred message and its reason); status -- usage shows the member's mail; mail1's backup holds the maildirs", async () => {
     needUp();
     const r = await cli(["status", "mail", "--stack", "lab-multi", "--root", root, "--json"]);

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { formatDiagnostic } from "../lib/load/diagnostic";
 import { dkimKeyPath, dkimRecordValue, mailPlan, type MailPlan } from "../lib/model/mail";
-import { opendkimRun, renderMailFiles } from "../lib/render/mail";
+import { randomBytes } from "node:crypto";
+import { opendkimRun, postsrsdArgs, renderMailFiles } from "../lib/render/mail";
 import { baseFiles, inventoryWithMailHost, writeTree } from "./helpers/data-tree";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 import { startSmtpSink, type SmtpSink } from "./helpers/smtp-sink";
@@ -26,6 +27,8 @@ const ok =
 const KEYS = `/var/lib/globenet-mail-test-${process.pid}`;
 const PORTS = { smtp: 2525, submission: 5587, submissions: 5465, imaps: 9993 };
 const SINK = 2626;
+/** postsrsd's tables and the re-injection smtpd, on throwaway loopback ports (Debian's are 10001, 10002; ours 10026). */
+const SRS = { forwardPort: 11001, reversePort: 11002, reinjectPort: 11026 };
 const vmailUser = `gtvmail${process.pid}`;
 const PASS = { contact: `Contact-${process.pid}-pw`, tresorier: `Tresorier-${process.pid}-pw`, radio: `Radio-${process.pid}-pw` };
 
@@ -78,6 +81,7 @@ function planFor(ondes: "active" | "suspended"): MailPlan {
       dovecotBaseDir: join(dir, "run"), vmailDir: join(dir, "vmail"), vmailUser, tlsCert: join(dir, "tls", "cert.pem"), tlsKey: join(dir, "tls", "key.pem"), logFile: join(dir, "mail.log"),
       opendkimDir: join(dir, "opendkim"), dkimKeyDir: KEYS,
     },
+    srs: { ...SRS, secret: join(dir, "srs", "postsrsd.secret") },
   });
 }
 
@@ -91,6 +95,9 @@ function writeFiles(p: MailPlan): void {
     const r = run("postmap", ["-c", p.paths.postfixDir, `hash:${join(p.paths.mapsDir, n)}`]);
     if (r.status !== 0) throw new Error(`postmap ${n}: ${r.stderr}`);
   }
+  writeFileSync(join(p.paths.mapsDir, "srs-reverse.regexp"), f.srs["srs-reverse.regexp"]);
+  writeFileSync(join(p.paths.mapsDir, "direct-senders.regexp"), f.srs["direct-senders.regexp"]);
+  writeFileSync(join(dir, "srs", "postsrsd.default"), f.srs["postsrsd.default"]);
   writeFileSync(join(p.paths.dovecotDir, "dovecot.conf"), f.dovecot["dovecot.conf"]);
   for (const [n, c] of Object.entries(f.opendkim)) writeFileSync(join(p.paths.opendkimDir, n), c);
   // Dovecot's auth process (user dovecot) reads the users file; nobody else may.
@@ -202,7 +209,13 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
     mkdirSync(runDir, { recursive: true });
     chownSync(runDir, dkimUid, postfixGid);
     chmodSync(runDir, 0o750);
+    // postsrsd's secret, made here as the set's apply makes it on the mail host (root's 0600).
+    mkdirSync(join(dir, "srs"), { mode: 0o700 });
+    writeFileSync(plan.srs.secret, randomBytes(24).toString("base64"), { mode: 0o600 });
     writeFiles(plan);
+    // postsrsd with the words of the rendered default file, as the lab starts it.
+    const srs = run("postsrsd", [...postsrsdArgs(readFileSync(join(dir, "srs", "postsrsd.default"), "utf8")), "-p", join(dir, "srs", "postsrsd.pid"), "-D"]);
+    if (srs.status !== 0) throw new Error(`postsrsd: ${srs.stderr}`);
     // The outside world: a sink that takes whatever the relay hands it.
     sink = await startSmtpSink(SINK, "127.0.0.1");
     // Dovecot detaches and keeps its output open: it writes to a file, so run() sees it end.
@@ -219,6 +232,8 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
       run("doveadm", ["-c", join(dir, "dovecot", "dovecot.conf"), "stop"]);
       const pid = Number(readFileSafe(join(dir, "spool", "opendkim", "opendkim.pid")));
       if (pid > 0) run("kill", [String(pid)]);
+      const srsPid = Number(readFileSafe(join(dir, "srs", "postsrsd.pid")));
+      if (srsPid > 0) run("kill", [String(srsPid)]);
     }
     await sink?.close();
     if (dir && !process.env.GLOBENET_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
@@ -255,6 +270,25 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
     expect(fwd).toContain("presidente@velo-libre.example");
   });
 
+  it("SRS: the forward left with SRS0=…@mail.globenet.example, a bounce to it reaches the original sender, a forged one is refused; outside mail to a mailbox and a member's own mail keep their sender", async () => {
+    const fwd = await until("the forward at the sink", () => sink?.messages.find((m) => m.data.includes("Subject: forward-me")));
+    expect(fwd.from).toMatch(/^SRS0=[A-Za-z0-9+/]{4}=[A-Z0-9]{2}=outside\.example=someone@mail\.globenet\.example$/);
+    expect(fwd.to).toEqual(["presidente.velo@outside.example"]);
+    // The bounce of the receiver, sent back to the SRS address: reversed, it goes to the original sender.
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "<>", "--to", fwd.from, "--h-Subject", "bounce-of-forward"])).toMatch(/queued/);
+    const bounce = await until("the bounce at the sink", () => sink?.messages.find((m) => m.data.includes("Subject: bounce-of-forward")));
+    expect(bounce.to).toEqual(["someone@outside.example"]);
+    expect(bounce.from).toBe("");
+    // A forged one (another hash) is an unknown address: refused at RCPT, nothing relayed.
+    const forged = fwd.from.replace(/^SRS0=[^=]{4}=/, fwd.from.startsWith("SRS0=AAAA=") ? "SRS0=BBBB=" : "SRS0=AAAA=").replace("=outside.example=someone@", "=victim.example=target@");
+    said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "<>", "--to", forged, "--h-Subject", "forged-srs"])).toMatch(/550 5\.1\.1 .*Recipient address rejected/);
+    // Outside mail delivered here keeps its sender (Return-Path as Dovecot's LMTP writes it).
+    const local = maildir("velo-libre.example", "contact").find((m) => m.includes("Subject: hello-contact")) ?? "";
+    expect(local).toMatch(/^Return-Path: <someone@outside\.example>/m);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sink?.messages.some((m) => m.data.includes("Subject: forged-srs") || m.to.includes("target@victim.example"))).toBe(false);
+  });
+
   it("refuses in the SMTP dialogue: an unknown recipient, relaying for another domain without login", () => {
     said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "nobody@velo-libre.example"])).toMatch(/550 5\.1\.1 <nobody@velo-libre\.example>: Recipient address rejected/);
     said(swaks([`127.0.0.1:${PORTS.smtp}`, "--from", "someone@outside.example", "--to", "victim@elsewhere.example"])).toMatch(/554 5\.7\.1 <victim@elsewhere\.example>: Relay access denied/);
@@ -269,6 +303,8 @@ describe.skipIf(!ok)("the mail host's Postfix and Dovecot, from the rendered fil
     for (const from of ["contact@velo-libre.example", "bureau@velo-libre.example"]) {
       said(swaks([sub, "--tls", "--auth", "PLAIN", "--auth-user", "contact@velo-libre.example", "--auth-password", PASS.contact, "--from", from, "--to", "friend@elsewhere.example", "--h-Subject", `sent-as-${from}`])).toMatch(/250 2\.0\.0 Ok: queued/);
       await until(`the message sent as ${from} at the sink`, () => sunk.find((m) => m.includes(`Subject: sent-as-${from}`)));
+      // A member's own mail is not rewritten (SRS is for forwards): its domain's SPF covers it.
+      expect(sink?.messages.find((m) => m.data.includes(`Subject: sent-as-${from}`))?.from).toBe(from);
     }
     // The password went over TLS only and never into the log.
     expect(readFileSync(join(dir, "mail.log"), "utf8")).not.toContain(PASS.contact);

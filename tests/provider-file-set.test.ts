@@ -217,6 +217,7 @@ const SNAPSHOT = [
   "/etc/postfix",
   "/etc/dovecot",
   "/etc/opendkim.conf",
+  "/etc/default/postsrsd",
   "/etc/globenet/mail",
 ];
 
@@ -746,6 +747,7 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(existsSync(`${ROOT}/postfix/maps/mailboxes.db`)).toBe(true);
       expect(readLink("/etc/postfix/main.cf")).toBe(`${ROOT}/postfix/main.cf`);
       expect(readLink("/etc/dovecot/dovecot.conf")).toBe(`${ROOT}/dovecot/dovecot.conf`);
+      expect(readLink("/etc/default/postsrsd")).toBe(`${ROOT}/postsrsd/postsrsd.default`);
       expect(existsSync("/etc/postfix/main.cf.pre-globenet")).toBe(true);
       const users = run("stat", ["-c", "%U:%G %a", `${ROOT}/dovecot/globenet-users`]).stdout.trim();
       expect(users).toBe("root:dovecot 640");

@@ -92,7 +92,8 @@ describe("validate: mail in a member file", () => {
     expect(zone?.records.find((r) => r.type === "MX")?.why).toBe(`mail for velo-libre.example (${M})`);
     // The reports' domain (ours) says it takes velo-libre.example's reports (RFC 7489 7.1).
     const own = model?.zones.find((z) => z.name === "globenet.example")?.records.filter((r) => r.origin === "mail");
-    expect(own?.map((r) => [r.name, r.type, valueOf(r)])).toEqual([["velo-libre.example._report._dmarc", "TXT", "v=DMARC1"]]);
+    // And the SRS domain (the mail host's public name) has its SPF: forwards leave with a sender there.
+    expect(own?.map((r) => [r.name, r.type, valueOf(r)])).toEqual([["velo-libre.example._report._dmarc", "TXT", "v=DMARC1"], ["mail", "TXT", "v=spf1 a -all"]]);
   });
 
   it("follows the inventory: public name, DMARC policy, reports address", () => {

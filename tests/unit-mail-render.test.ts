@@ -54,6 +54,11 @@ describe("the mail host's plan and files", () => {
       "contact@velo-libre.example contact@velo-libre.example",
       "tresorier@velo-libre.example tresorier@velo-libre.example",
       "@velo-libre.example contact@velo-libre.example",
+      // The SRS domain (the public name) takes bounces to rewritten senders: its RFC 2142 addresses too.
+      "postmaster@mail.globenet.example hostmaster@globenet.example",
+      "abuse@mail.globenet.example hostmaster@globenet.example",
+      "hostmaster@mail.globenet.example hostmaster@globenet.example",
+      "mailer-daemon@mail.globenet.example hostmaster@globenet.example",
       "",
     ]);
     // A mailbox sends as itself; bureau@ as either of its mailboxes, not as the outside address.

@@ -7,13 +7,16 @@
  * (its private key never leaves it) and is not derived here. A hand-written record of the same
  * kind at the same name is an error naming the derived one.
  */
-import { forwardZones, type Ctx } from "./context";
+import { forwardZones, invPath, type Ctx } from "./context";
 import type { PlacedRecord } from "./zones";
 import { Report } from "./report";
 import type { HostModel, MailDomainModel, ModelRecord } from "../model/types";
 import type { ZoneRecord } from "../schema/zone";
 import { absoluteName, relativeName, zoneFor } from "../model/dns-names";
 import { MAIL_PORTS, mailPublicName } from "../model/mail";
+
+/** The SPF of the SRS domain (the mail host's public name): the host's own addresses. */
+export const SRS_SPF = "v=spf1 a -all";
 
 /** Where DMARC and TLS reports go. */
 function mailReportsTo(ctx: Ctx): string {
@@ -50,6 +53,17 @@ export function deriveMailRecords(ctx: Ctx, domains: MailDomainModel[], hosts: H
     const reportsDomain = reports.slice(reports.lastIndexOf("@") + 1);
     const rz = reportsDomain === d.domain ? undefined : zoneFor(reportsDomain, forward);
     if (rz) out.push({ zone: rz, record: { name: relativeName(`${d.domain}._report._dmarc.${reportsDomain}`, rz), type: "TXT", value: "v=DMARC1", origin: "mail", why }, src: member.src, path });
+  }
+  // SRS (docs/architecture.md, "Mail"): forwards leave with a sender at the mail host's public
+  // name, whose SPF is then what the receiver checks: its own addresses (`a`: the A/AAAA the MX
+  // already points at). In the zone we serve that holds the name, once per mail host.
+  for (const host of [...new Set(domains.map((d) => d.mailHost))].sort()) {
+    const name = mailPublicName(ctx.inventory.value, hosts, host);
+    const zone = zoneFor(name, forward);
+    // A member's own mail domain as the public name already has its SPF (mx: the same host).
+    if (!zone || domains.some((d) => d.domain === name)) continue;
+    const why = `SRS: forwards from ${host} leave with a sender at ${name}`;
+    out.push({ zone, record: { name: relativeName(name, zone), type: "TXT", value: SRS_SPF, origin: "mail", why } as ModelRecord, src: ctx.inventory.src, path: invPath(ctx, "hosts", host, "fqdn") });
   }
   return out;
 }

@@ -13,7 +13,7 @@ import { run, why } from "../base/proc";
 
 /** The set's root and the Debian files the set links into it (provider/scripts/file-set/file-set.sh MAIL_LINKS). */
 export const MAIL_SET_ROOT = "/etc/globenet/mail";
-export const MAIL_SET_LINKS = ["/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/dovecot/dovecot.conf", "/etc/opendkim.conf"];
+export const MAIL_SET_LINKS = ["/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/dovecot/dovecot.conf", "/etc/opendkim.conf", "/etc/default/postsrsd"];
 
 function isLinkInto(path: string, root: string): boolean {
   try {

@@ -5,17 +5,21 @@
  * applies reload them through the set's own reload. The certificate for the mail host's public
  * name comes from the lab's pebble through the set's own ACME script, as in prod (docs, "Mail").
  */
-import { chownSync, existsSync, mkdirSync, rmdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { LabError, livePid, run } from "../base/proc";
 import { MAIL_PATHS } from "../model/mail";
-import { MAIL_SET_ROOT, opendkimRun } from "../render/mail";
+import { MAIL_SET_ROOT, opendkimRun, postsrsdArgs } from "../render/mail";
 import { pidFromFile, type LabDaemon, type Place } from "./daemons";
 import type { LabPaths } from "./paths";
 
 /** Debian's Postfix master pid and Dovecot's (its base_dir is MAIL_PATHS.dovecotBaseDir). */
 const POSTFIX_PID = `${MAIL_PATHS.queueDir}/pid/master.pid`;
 const DOVECOT_PID = `${MAIL_PATHS.dovecotBaseDir}/master.pid`;
+/** postsrsd's, where Debian's SysV script keeps it (systemd runs it in the foreground). */
+const POSTSRSD_PID = "/run/postsrsd.pid";
+/** Debian's default file, linked into the mail set (its words are what Debian's launcher passes). */
+const POSTSRSD_DEFAULT = "/etc/default/postsrsd";
 
 /**
  * The mail host's certificate from the lab's pebble, as prod gets it from its CA: the mail set's
@@ -79,7 +83,7 @@ function mustRun(place: Place, what: string, cmd: string, args: string[]): void 
 }
 
 /**
- * The mail host's three daemons, in start order, each in the mail host's namespace. They need
+ * The mail host's four daemons, in start order, each in the mail host's namespace. They need
  * the mail set live (/etc/postfix/main.cf linked into it): multiUp starts them after the apply.
  */
 export function mailDaemons(p: LabPaths, place: Place): LabDaemon[] {
@@ -118,6 +122,13 @@ export function mailDaemons(p: LabPaths, place: Place): LabDaemon[] {
       for (const n of mailCertFromAcme(place)) note(n);
       // Dovecot keeps its output open after it detaches: a file, so the start returns.
       mustRun(place, "dovecot", "sh", ["-c", 'exec dovecot -c /etc/dovecot/dovecot.conf </dev/null >"$1" 2>&1', "sh", logOf("dovecot")]);
+    }),
+    // SRS for forwards: postsrsd with the words of the set's default file (as Debian's launcher
+    // passes them), forking with a pid file since nothing supervises it here; its tcp tables on
+    // the mail host's own loopback only. Before Postfix, whose cleanup asks it.
+    daemon("postsrsd", "postsrsd", POSTSRSD_PID, 5_000, () => {
+      const args = postsrsdArgs(readFileSync(POSTSRSD_DEFAULT, "utf8"));
+      mustRun(place, "postsrsd", "sh", ["-c", 'log=$1; shift; exec "$@" </dev/null >"$log" 2>&1', "sh", logOf("postsrsd"), "postsrsd", ...args, "-p", POSTSRSD_PID, "-D"]);
     }),
     daemon("postfix", "master", POSTFIX_PID, 10_000, () => {
       mustRun(place, "postfix check", "postfix", ["check"]);

@@ -82,8 +82,32 @@ export interface MailPlan {
    * the one the monitor scrapes) and the monitor host its port is open to.
    */
   exporter?: MailExporter;
+  /** SRS for forwards (postsrsd): docs/architecture.md, "Mail", "SRS". */
+  srs: MailSrs;
   paths: MailPaths;
 }
+
+/**
+ * The Sender Rewriting Scheme for forwards (Debian's postsrsd 1.10, docs/architecture.md "Mail"):
+ * a forward to an outside address leaves with SRS0=…@domain, so the receiver's SPF check is of
+ * our domain; a bounce to that address is reversed to the original sender. postsrsd's two tcp
+ * tables and the re-injection smtpd listen on the host's loopback only.
+ */
+export interface MailSrs {
+  /** The rewritten senders' domain: the mail host's public name (its A/AAAA, its SPF `a`). */
+  domain: string;
+  /** postsrsd's address and ports (tcp tables: forward for senders, reverse for recipients). */
+  listen: string;
+  forwardPort: number;
+  reversePort: number;
+  /** Postfix's second smtpd, where mail for outside addresses from outside senders is rewritten. */
+  reinjectPort: number;
+  /** postsrsd's secret, made on the host at the apply (never in git, argv or logs). */
+  secret: string;
+}
+
+/** postsrsd's Debian defaults (ports, loopback, secret file), and the re-injection port beside them. */
+export const MAIL_SRS = { listen: "127.0.0.1", forwardPort: 10001, reversePort: 10002, reinjectPort: 10026, secret: "/etc/postsrsd.secret" } as const;
 
 /** What the mail host's Postfix exporter needs (lib/render/mail-exporter.ts renders it). */
 export interface MailExporter {
@@ -115,7 +139,7 @@ export function mailPublicName(inventory: Model["inventory"], hosts: Model["host
   return inventory.mail.public_name ?? hosts.find((h) => h.name === mailHost)?.fqdn ?? mailHost;
 }
 
-export function mailPlan(model: Model, host: string, over: { paths?: Partial<MailPaths>; listen?: string[]; ports?: Partial<MailPlan["ports"]> } = {}): MailPlan {
+export function mailPlan(model: Model, host: string, over: { paths?: Partial<MailPaths>; listen?: string[]; ports?: Partial<MailPlan["ports"]>; srs?: Partial<Omit<MailSrs, "domain">> } = {}): MailPlan {
   const inv = model.inventory;
   const h = model.hosts.find((x) => x.name === host);
   const domains: MailDomainModel[] = model.mail.filter((d) => d.mailHost === host && d.status !== "departed");
@@ -140,9 +164,12 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
     }
   }
   const monitor = model.hosts.find((x) => x.roles.includes("monitor"));
+  const publicName = mailPublicName(model.inventory, model.hosts, host);
+  // The SRS domain (the public name) takes mail too (bounces to rewritten senders): its RFC 2142 addresses are Globenet's.
+  if (!domains.some((d) => d.domain === publicName)) for (const l of RFC2142) aliases.push({ address: `${l}@${publicName}`, to: [inv.hostmaster] });
   return {
     host,
-    publicName: mailPublicName(model.inventory, model.hosts, host),
+    publicName,
     // Both of the host's addresses: mail for our domains comes over IPv6 as often as IPv4.
     listen: over.listen ?? (h ? [h.address, ...(h.ipv6 ? [h.ipv6] : [])] : ["127.0.0.1"]),
     ports: { ...MAIL_PORTS, ...over.ports },
@@ -156,6 +183,7 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
     dkimSelector: inv.mail.dkim_selector,
     ...(inv.acme ? { acme: { directory: inv.acme.directory, email: inv.hostmaster, ...(inv.acme.ca_trust ? { caTrust: inv.acme.ca_trust } : {}), renewDays: MAIL_CERT_RENEW_DAYS } } : {}),
     ...(h && monitor ? { exporter: { listen: h.address, monitor: { name: monitor.name, address: monitor.address, ...(monitor.ipv6 ? { ipv6: monitor.ipv6 } : {}) } } } : {}),
+    srs: { domain: publicName, ...MAIL_SRS, ...over.srs },
     paths: { ...MAIL_PATHS, ...over.paths },
   };
 }

@@ -21,6 +21,8 @@ export interface MailFiles {
   maps: Record<"domains" | "mailboxes" | "aliases" | "senders", string>;
   dovecot: Record<"dovecot.conf" | "globenet-users" | "globenet-suspended", string>;
   opendkim: Record<"opendkim.conf" | "globenet-keytable" | "globenet-signingtable" | "globenet-internal-hosts", string>;
+  /** SRS for forwards: the regexp table beside the maps (not compiled) and Debian's /etc/default/postsrsd, linked into the set. */
+  srs: { "direct-senders.regexp": string; "srs-reverse.regexp": string; "postsrsd.default": string };
   /** The certificate from ACME (lego), when the inventory has acme: (else it is placed by hand). */
   acme?: Record<"mail-cert.conf" | "mail-cert.sh" | "globenet-mail-cert.service" | "globenet-mail-cert.timer", string>;
   /** Debian's Postfix exporter's ARGS, port table and drop-in, when a monitor host scrapes it (lib/render/mail-exporter.ts; paths relative to the set). */
@@ -42,6 +44,9 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     messageSizeBytes: plan.messageSizeBytes,
     relayhost: plan.relay ? relayhost(plan.relay) : "",
     milterSocket: mailMapWord(dkimRun.socket),
+    srs: srsWords(plan),
+    directSenders: `regexp:${plan.paths.mapsDir}/direct-senders.regexp`,
+    srsReverse: `pipemap:{regexp:${plan.paths.mapsDir}/srs-reverse.regexp, tcp:${srsWords(plan).listen}:${plan.srs.reversePort}}`,
   });
   const master = renderTemplate("postfix-master.cf", {
     notice: NOTICE,
@@ -49,6 +54,7 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     submissionListen: at(plan.ports.submission),
     submissionsListen: at(plan.ports.submissions),
     sendPerHour: plan.sendPerHour,
+    srs: srsWords(plan),
   });
   const maps = {
     domains: lines(plan.domains.map((d) => `${mailMapWord(d)} OK`)),
@@ -81,9 +87,95 @@ export function renderMailFiles(plan: MailPlan, vmailUid: number, defaultQuotaMb
     maps,
     dovecot: { "dovecot.conf": dovecot, "globenet-users": users, "globenet-suspended": suspended },
     opendkim,
+    srs: { "direct-senders.regexp": renderDirectSenders(plan), "srs-reverse.regexp": renderSrsReverse(plan), "postsrsd.default": renderPostsrsdDefault(plan) },
     ...(plan.acme ? { acme: renderMailAcme(plan) } : {}),
     ...(plan.exporter ? { exporter: renderMailExporter(plan) } : {}),
   };
+}
+
+/**
+ * SRS for forwards (docs/architecture.md, "Mail", "SRS"): the values main.cf and master.cf name,
+ * each checked (a domain, the loopback address, ports).
+ */
+function srsWords(plan: MailPlan) {
+  const { domain, listen, forwardPort, reversePort, reinjectPort } = plan.srs;
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(domain)) throw new UnsafeValueError("the SRS domain (the mail host's public name)", domain, "it is not a lower-case domain name");
+  for (const port of [forwardPort, reversePort, reinjectPort]) if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UnsafeValueError("an SRS port", String(port), "it is not a TCP port");
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(listen)) throw new UnsafeValueError("postsrsd's listen address", listen, "only the host's IPv4 loopback: postsrsd and the re-injection must not be reachable from outside");
+  return { domain, listen: mailAddress(listen, "postfix"), forwardPort, reversePort, reinjectPort };
+}
+
+/**
+ * Postfix's sender_dependent_default_transport_maps, one regexp table: the senders whose mail
+ * leaves as it is (DUNNO: the global default_transport, with the relay) — bounces (<>), the SRS
+ * domain (a sender already rewritten, Postfix's own notices) and every member domain (members
+ * submit as their own addresses, which SPF covers) — then any other sender: its mail for an
+ * outside address is a forward, re-injected to be rewritten. One table, not a hash map and a
+ * static fallback: Postfix tries each key (the address, then @domain) on every table in turn, so
+ * the fallback would answer the full address before the hash map saw @domain (the first run
+ * looped our own mail through the re-injection until "too many hops").
+ */
+export function renderDirectSenders(plan: MailPlan): string {
+  const { domain, listen, reinjectPort } = srsWords(plan);
+  const re = (d: string) => mailMapWord(d).replace(/\./g, "\\.");
+  return [
+    `# ${NOTICE}`,
+    "# SRS (docs/architecture.md, \"Mail\"): who leaves directly (DUNNO), and the rest re-injected to be rewritten.",
+    "/^<>$/ DUNNO",
+    `/@${re(domain)}$/ DUNNO`,
+    ...plan.domains.map((d) => `/@${re(d)}$/ DUNNO`),
+    // Only an address: the null sender's key (no @) never matches, whatever Postfix passes for it (the first run's `/./` sent bounces round the re-injection).
+    `/@/ globenet-srs:[${listen}]:${reinjectPort}`,
+    "",
+  ].join("\n");
+}
+
+/** Only an SRS address of our SRS domain is asked of postsrsd (the rest never waits on it). */
+export function renderSrsReverse(plan: MailPlan): string {
+  const { domain } = srsWords(plan);
+  return `# ${NOTICE}\n# SRS bounces (SRS0=…@${domain}, SRS1=…): handed to postsrsd's reverse table (main.cf recipient_canonical_maps).\n/^(srs[01][-=+].*@${domain.replace(/\./g, "\\.")})$/ \${1}\n`;
+}
+
+/**
+ * Debian's /etc/default/postsrsd, which its launcher (/usr/share/postsrsd/postsrsd-systemd-launcher)
+ * sources: the SRS domain, loopback address and ports, Debian's secret file (made on the host by
+ * the set's apply when missing, never written here), Debian's user and chroot. Plain words only:
+ * the lab starts postsrsd with the same words (postsrsdArgs).
+ */
+export function renderPostsrsdDefault(plan: MailPlan): string {
+  const w = srsWords(plan);
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(plan.srs.secret)) throw new UnsafeValueError("postsrsd's secret file", plan.srs.secret, "it is not an absolute path of plain characters");
+  const settings: [string, string][] = [
+    ["SRS_DOMAIN", w.domain],
+    ["SRS_EXCLUDE_DOMAINS", ""],
+    ["SRS_SEPARATOR", "="],
+    ["SRS_SECRET", plan.srs.secret],
+    ["SRS_HASHLENGTH", "4"],
+    ["SRS_HASHMIN", "4"],
+    ["SRS_FORWARD_PORT", String(w.forwardPort)],
+    ["SRS_REVERSE_PORT", String(w.reversePort)],
+    ["RUN_AS", "postsrsd"],
+    ["SRS_LISTEN_ADDR", w.listen],
+    ["CHROOT", "/var/lib/postsrsd"],
+  ];
+  return [`# ${NOTICE}`, "# postsrsd (SRS for forwards, docs/architecture.md \"Mail\"): read by Debian's launcher; the secret is the host's own.", ...settings.map(([k, v]) => `${k}=${v}`), ""].join("\n");
+}
+
+/** Debian's launcher's arguments from the default file's words (the lab starts postsrsd with them, in the foreground's place -D and a pid file). */
+export function postsrsdArgs(defaults: string): string[] {
+  const v: Record<string, string> = {};
+  for (const line of defaults.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^([A-Z_]+)=([A-Za-z0-9._/=:-]*)$/.exec(line);
+    if (!m) throw new UnsafeValueError("/etc/default/postsrsd", line, "only KEY=word lines are read");
+    v[m[1] as string] = m[2] as string;
+  }
+  const need = (k: string) => {
+    const x = v[k];
+    if (x === undefined || (x === "" && k !== "SRS_EXCLUDE_DOMAINS")) throw new UnsafeValueError("/etc/default/postsrsd", k, `${k} is missing`);
+    return x;
+  };
+  return [`-f${need("SRS_FORWARD_PORT")}`, `-r${need("SRS_REVERSE_PORT")}`, `-d${need("SRS_DOMAIN")}`, `-s${need("SRS_SECRET")}`, `-a${need("SRS_SEPARATOR")}`, `-n${need("SRS_HASHLENGTH")}`, `-N${need("SRS_HASHMIN")}`, `-u${need("RUN_AS")}`, `-l${need("SRS_LISTEN_ADDR")}`, `-c${need("CHROOT")}`, `-X${need("SRS_EXCLUDE_DOMAINS")}`];
 }
 
 /** Where the mail set's ACME files are live (the systemd units name them). */
@@ -159,10 +251,12 @@ export const MAIL_SET_ROOT = "/etc/globenet/mail/conf";
 export const MAIL_SET_PATHS = [
   "postfix/main.cf",
   "postfix/master.cf",
+  "postfix/maps/srs-reverse.regexp",
   "postfix/maps/domains",
   "postfix/maps/mailboxes",
   "postfix/maps/aliases",
   "postfix/maps/senders",
+  "postfix/maps/direct-senders.regexp",
   "dovecot/dovecot.conf",
   "dovecot/globenet-users",
   "dovecot/globenet-suspended",
@@ -170,6 +264,7 @@ export const MAIL_SET_PATHS = [
   "opendkim/globenet-keytable",
   "opendkim/globenet-signingtable",
   "opendkim/globenet-internal-hosts",
+  "postsrsd/postsrsd.default",
 ];
 
 /** The set's ACME files, there when the inventory has acme: (file-set.sh installs the units where systemd runs). */
@@ -182,6 +277,9 @@ export function mailSetFiles(f: MailFiles): Record<string, string> {
   for (const [n, c] of Object.entries(f.maps)) out[`postfix/maps/${n}`] = c;
   for (const [n, c] of Object.entries(f.dovecot)) out[`dovecot/${n}`] = c;
   for (const [n, c] of Object.entries(f.opendkim)) out[`opendkim/${n}`] = c;
+  out["postfix/maps/direct-senders.regexp"] = f.srs["direct-senders.regexp"];
+  out["postfix/maps/srs-reverse.regexp"] = f.srs["srs-reverse.regexp"];
+  out["postsrsd/postsrsd.default"] = f.srs["postsrsd.default"];
   for (const [n, c] of Object.entries(f.acme ?? {})) out[`acme/${n}`] = c;
   Object.assign(out, f.exporter ?? {});
   return out;

@@ -11,6 +11,8 @@ export interface SinkMessage {
   from: string;
   to: string[];
   data: string;
+  /** The address the sending server connected from (what a receiver's SPF check is of). */
+  client: string;
 }
 
 export interface SmtpSink {
@@ -37,7 +39,7 @@ export async function startSmtpSink(port = 0, host = "127.0.0.1"): Promise<SmtpS
         buf = buf.slice(i + 2);
         if (inData) {
           if (line === ".") {
-            messages.push({ ...cur, data: data.join("\r\n") });
+            messages.push({ ...cur, data: data.join("\r\n"), client: sock.remoteAddress ?? "" });
             inData = false;
             data = [];
             cur = { from: "", to: [] };

@@ -662,10 +662,11 @@ reload_if_running_monitoring() {
 # open and check its link count (dict_changed_name), take the new one on their next request
 # without a reload; the users files are re-read by Dovecot's passwd-file when they change; a
 # daemon is reloaded only when its own configuration changed. Debian's /etc/postfix/{main,master}.cf,
-# /etc/dovecot/dovecot.conf and /etc/opendkim.conf become links into the set (the originals kept
-# as <file>.pre-globenet).
+# /etc/dovecot/dovecot.conf, /etc/opendkim.conf and /etc/default/postsrsd become links into the set
+# (the originals kept as <file>.pre-globenet). postsrsd's secret (SRS for forwards) is the host's:
+# made here when missing, never part of the set.
 MAIL_MAPS=(domains mailboxes aliases senders)
-MAIL_LINKS=(/etc/postfix/main.cf:postfix/main.cf /etc/postfix/master.cf:postfix/master.cf /etc/dovecot/dovecot.conf:dovecot/dovecot.conf /etc/opendkim.conf:opendkim/opendkim.conf)
+MAIL_LINKS=(/etc/postfix/main.cf:postfix/main.cf /etc/postfix/master.cf:postfix/master.cf /etc/dovecot/dovecot.conf:dovecot/dovecot.conf /etc/opendkim.conf:opendkim/opendkim.conf /etc/default/postsrsd:postsrsd/postsrsd.default)
 # The mailboxes' owner, fixed so a restored maildir or a rebuilt host keeps its files' owner:
 # lib/model/mail.ts VMAIL_UID (the same number; tests/unit-mail-server.test.ts compares them).
 VMAIL_UID=5000
@@ -689,14 +690,14 @@ ensure_vmail() {
 }
 precheck_mail() {
   local t
-  for t in postfix postmap postconf dovecot doveconf doveadm opendkim; do
-    command -v "$t" > /dev/null || { say "$t is not installed on this host: install postfix dovecot-imapd dovecot-lmtpd opendkim"; exit 2; }
+  for t in postfix postmap postconf dovecot doveconf doveadm opendkim postsrsd; do
+    command -v "$t" > /dev/null || { say "$t is not installed on this host: install postfix dovecot-imapd dovecot-lmtpd opendkim postsrsd"; exit 2; }
   done
   getent group dovecot > /dev/null || { say "no dovecot group on this host: install dovecot-core"; exit 2; }
 }
 check_mail() {
   local f m out
-  for f in postfix/main.cf postfix/master.cf dovecot/dovecot.conf dovecot/globenet-users dovecot/globenet-suspended opendkim/opendkim.conf; do
+  for f in postfix/main.cf postfix/master.cf postfix/maps/srs-reverse.regexp postfix/maps/direct-senders.regexp dovecot/dovecot.conf dovecot/globenet-users dovecot/globenet-suspended opendkim/opendkim.conf postsrsd/postsrsd.default; do
     [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
   done
   mail_changes > "$tmp/mail-changed"
@@ -719,12 +720,40 @@ check_mail() {
   # opendkim -n opens the tables the file names: check a copy that names the staged ones.
   sed "s#$root/#$stage/#g" "$stage/opendkim/opendkim.conf" > "$tmp/opendkim.conf"
   opendkim -n -x "$tmp/opendkim.conf" || { say "opendkim -n rejects $stage/opendkim/opendkim.conf"; return 1; }
+  check_mail_srs || return
   check_mail_acme || return
   check_mail_exporter || return
   # The users' hashes: Dovecot's auth process (group dovecot) reads them, nobody else.
   chgrp dovecot -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
   chmod 0640 -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
 }
+# SRS for forwards (lib/render/mail.ts renderPostsrsdDefault, renderSrsReverse): Debian's launcher
+# sources the default file, so it holds KEY=word lines only; Postfix must read the regexp table.
+check_mail_srs() {
+  local out f
+  if grep -vE '^(#.*|[A-Z_]+=[A-Za-z0-9._/=:-]*|)$' "$stage/postsrsd/postsrsd.default" > /dev/null; then
+    say "$root/postsrsd/postsrsd.default holds a line that is not KEY=word: $(grep -vE '^(#.*|[A-Z_]+=[A-Za-z0-9._/=:-]*|)$' "$stage/postsrsd/postsrsd.default" | head -n1)"; return 1
+  fi
+  for f in srs-reverse direct-senders; do
+    out=$(postmap -c "$stage/postfix" -q globenet-check "regexp:$stage/postfix/maps/$f.regexp" 2>&1) || true
+    case "$out" in "" | globenet-srs:*) ;; *) printf '%s\n' "$out"; say "postmap rejects $stage/postfix/maps/$f.regexp"; return 1 ;; esac
+  done
+}
+# postsrsd's secret (the SRS_SECRET of the default file): made on the host the first time (Debian's
+# package makes one at install; an adopted host keeps its own, so its rewritten addresses stay
+# valid), root's only, never printed.
+ensure_srs_secret() {
+  local s
+  s=$(sed -n 's/^SRS_SECRET=//p' "$root/postsrsd/postsrsd.default" | head -n1)
+  case "$s" in /*) ;; *) say "postsrsd.default names no absolute SRS_SECRET"; return 1 ;; esac
+  if [ -L "$s" ]; then say "$s (postsrsd's secret) is a symbolic link: refused"; return 1; fi
+  if [ ! -s "$s" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 -w0 > "$s.globenet-new" && mv -f -- "$s.globenet-new" "$s") || { say "could not make postsrsd's secret $s"; return 1; }
+    say "made postsrsd's secret $s (SRS for forwards; it never leaves this host)"
+  fi
+  chown root:root -- "$s" && chmod 0600 -- "$s"
+}
+
 # The certificate from ACME (lib/render/mail.ts renderMailAcme), when the inventory has acme: lego's
 # script, its settings, and a service and timer installed where systemd runs (the lab runs the
 # script itself after the apply). Without acme/ the certificate is the host's own, placed by hand.
@@ -855,6 +884,7 @@ wire_mail() {
       printf '%s\n' "$rel" >> "$tmp/mail-changed"
     fi
   done
+  ensure_srs_secret || return
   wire_mail_acme || return
   wire_mail_exporter
 }
@@ -888,16 +918,19 @@ reload_mail_daemons() {
   # The changed maps' superseded compiled files: their daemons see them unlinked and reopen the new ones.
   if [ -s "$tmp/mail-stale" ]; then
     while IFS= read -r f; do case "$f" in "$gens"/*.db) rm -f -- "$f" ;; esac; done < "$tmp/mail-stale"
-    say "maps recompiled: $(grep -x 'postfix/maps/[a-z]*' "$tmp/mail-changed" | sed 's#postfix/maps/##' | tr '\n' ' ')(Postfix's daemons take them on their next request)"
+    say "maps recompiled: $(grep -x 'postfix/maps/[a-z-]*' "$tmp/mail-changed" | sed 's#postfix/maps/##' | tr '\n' ' ')(Postfix's daemons take them on their next request)"
   fi
-  mail_touched '^postfix/main\.cf$' '^postfix/master\.cf$' && reloaded+=(postfix)
+  # A regexp table is read when a daemon starts: a changed one needs the reload (they change with the public name or the list of domains, not with a mailbox).
+  mail_touched '^postfix/main\.cf$' '^postfix/master\.cf$' '^postfix/maps/[a-z-]*\.regexp$' && reloaded+=(postfix)
   mail_touched '^dovecot/dovecot\.conf$' && reloaded+=(dovecot)
   mail_touched '^opendkim/' && reloaded+=(opendkim)
+  mail_touched '^postsrsd/' && reloaded+=(postsrsd)
   if [ "${#reloaded[@]}" -eq 0 ]; then say "no daemon reloaded: their configuration is unchanged"; return 0; fi
   if [ -d /run/systemd/system ]; then
     for d in "${reloaded[@]}"; do
       systemctl enable --quiet "$d" 2> /dev/null || true
-      systemctl reload-or-restart "$d" || failed+=" $d"
+      # postsrsd has no reload: it reads its settings (and secret) when it starts.
+      if [ "$d" = postsrsd ]; then systemctl restart postsrsd || failed+=" postsrsd"; else systemctl reload-or-restart "$d" || failed+=" $d"; fi
     done
   else
     for d in "${reloaded[@]}"; do
@@ -908,6 +941,7 @@ reload_mail_daemons() {
           pidfile=$(mail_opendkim_pid)
           if [ -n "$pidfile" ] && alive "$pidfile" opendkim; then kill -USR1 "$(tr -dc 0-9 < "$pidfile")" || failed+=" opendkim"
           else say "note: opendkim is not running: it reads the set when it starts"; fi ;;
+        postsrsd) say "note: postsrsd reads its settings when it starts: restart it where it runs (without systemd, whoever started it)" ;;
       esac
     done
   fi
