@@ -120,7 +120,7 @@ describe.skipIf(!ok)("globenet-clean-traffic on a bridged guest: spoofed frames 
     dir = mkdtempSync("/var/tmp/globenet-nwf-");
     chmodSync(dir, 0o755);
     mkdirSync(join(dir, "images"), { mode: 0o755 });
-    buildTestInitrd(bootFilesOf(BASE_IMAGE).initrd, NET, join(dir, "test.initrd"));
+    buildTestInitrd(bootFilesOf(BASE_IMAGE).initrd, BASE_IMAGE, NET, join(dir, "test.initrd"));
     sh("qemu-img", "create", "-q", "-f", "qcow2", join(dir, "base.qcow2"), "64M");
 
     // The bridge (no uplink, no address: the host takes no part) and the gateway's namespace.

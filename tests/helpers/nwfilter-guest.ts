@@ -1,11 +1,12 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findTool, run } from "./tools";
 
 /**
  * A tiny guest for the network filter's real test (tests/guest-nwfilter.test.ts): the lab's
  * Debian kernel with an initramfs of Debian's busybox-static and the kernel's own virtio-net
- * modules (taken from the lab's initrd, which holds them), whose /init configures eth0 with
+ * modules (taken from the lab's initrd, or from the image's root file system for those the
+ * initrd leaves out: scripts/lab-image.sh builds it with the root disk's modules only), whose /init configures eth0 with
  * the VPS's addresses and then, round after round, sends legitimate traffic and spoofed
  * traffic: another guest's IPv4 and IPv6 address, a gratuitous ARP claiming the gateway's
  * address, and frames from another MAC. Each step writes "GNTEST …" on the serial console.
@@ -104,8 +105,27 @@ function kernelVersion(initrd: string): string {
   return v;
 }
 
+/**
+ * The modules of `paths` the initrd did not hold, read from the lab image's root file system
+ * (a bare ext4 in the qcow2: converted to a raw copy, then debugfs reads it; nothing is mounted).
+ */
+function modulesFromImage(labImage: string, dir: string, paths: string[]): void {
+  const raw = join(dir, "root.raw");
+  const c = run("qemu-img", ["convert", "-O", "raw", labImage, raw], { timeoutMs: 300_000 });
+  if (c.status !== 0) throw new Error(`qemu-img convert ${labImage}: ${c.stderr}`);
+  try {
+    for (const p of paths) {
+      mkdirSync(join(dir, p, ".."), { recursive: true });
+      const d = run("debugfs", ["-R", `dump /${p} ${join(dir, p)}`, raw], { timeoutMs: 60_000 });
+      if (!existsSync(join(dir, p))) throw new Error(`/${p} is not in ${labImage}: ${d.stderr}`);
+    }
+  } finally {
+    rmSync(raw, { force: true });
+  }
+}
+
 /** Writes the test guest's initramfs (gzip'd newc cpio) to `out`. */
-export function buildTestInitrd(labInitrd: string, net: TestGuestNet, out: string): void {
+export function buildTestInitrd(labInitrd: string, labImage: string, net: TestGuestNet, out: string): void {
   const busybox = findTool("busybox");
   if (!busybox) throw new Error("busybox not found: install busybox-static");
   const dir = mkdtempSync("/tmp/globenet-nwf-initrd-");
@@ -113,7 +133,9 @@ export function buildTestInitrd(labInitrd: string, net: TestGuestNet, out: strin
     const version = kernelVersion(labInitrd);
     const wanted = MODULES.map((m) => `usr/lib/modules/${version}/kernel/${MODULE_PATHS[m]}`);
     const x = run("bash", ["-c", 'cd -- "$1" && shift && zcat -- "$0" | busybox cpio -i -d "$@"', labInitrd, dir, ...wanted], { timeoutMs: 120_000 });
-    if (x.status !== 0) throw new Error(`extracting the modules from ${labInitrd}: ${x.stderr}`);
+    if (x.status !== 0 && !/not found|No such/i.test(x.stderr)) throw new Error(`extracting the modules from ${labInitrd}: ${x.stderr}`);
+    const missing = wanted.filter((w) => !existsSync(join(dir, w)));
+    if (missing.length) modulesFromImage(labImage, dir, missing);
     const root = join(dir, "root");
     for (const d of ["bin", "mods", "proc", "sys", "dev"]) mkdirSync(join(root, d), { recursive: true });
     MODULES.forEach((m, i) => copyFileSync(join(dir, wanted[i] as string), join(root, "mods", `${m}.ko`)));
