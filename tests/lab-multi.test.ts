@@ -124,7 +124,10 @@ const mailHash = (pw: string) => {
   return `{CRYPT}${r.stdout.trim()}`;
 };
 
-/** A small tree: Pulumi.lab-multi.yaml, members velo-libre (no VPS: guests take minutes) and globenet, their zones. */
+/** Globenet's one VPS in the test's tree, on hv1. */
+const LAB_VPS = "sonde";
+
+/** A small tree: Pulumi.lab-multi.yaml, members velo-libre (its VPS left out) and globenet (one small VPS on hv1), their zones. */
 function makeTree(root: string, memberKeyPub: string): void {
   mkdirSync(join(root, "members"), { recursive: true });
   mkdirSync(join(root, "zones"), { recursive: true });
@@ -142,6 +145,10 @@ function makeTree(root: string, memberKeyPub: string): void {
   const zone = join(root, "zones", `${ZONE}.yaml`);
   writeFileSync(zone, readFileSync(zone, "utf8").split("\n").filter((l) => !/cloud|_xmpp|Nextcloud|XMPP/.test(l)).join("\n"));
   cpSync(join(REPO_ROOT, "Pulumi.lab-multi.yaml"), join(root, "Pulumi.lab-multi.yaml"));
+  // One small VPS of Globenet's on hv1 (the member's own is left out: its suspension would stop
+  // it), so that mon1 probes a real guest's SSH (issue 21). It boots during the first apply.
+  mkdirSync(join(root, "members", "globenet", "vps"), { recursive: true });
+  writeFileSync(join(root, "members", "globenet", "vps", `${LAB_VPS}.yaml`), "hypervisor: hv1\nvcpus: 1\nmemory_mb: 512\ndisk_gb: 3\nimage: debian-12\nipv4: 203.0.113.30\n");
 }
 
 describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the engine, one host failing mid-apply", () => {
@@ -544,6 +551,44 @@ print("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt if name == 
       if (!restarted) await ensureDaemon(paths, apache);
     }
   }, 240_000);
+
+  it("monitoring: Globenet's VPS on hv1 is a probe target of mon1's Prometheus (its SSH banner, where QEMU forwards it on hv1's address) and up; paused in hv1's namespace (QEMU still accepts the connection, no banner comes), VpsSshDown opens its issue naming the member and the VPS; resumed, it closes", async () => {
+    needUp();
+    const { model } = loadModel(root, "lab-multi");
+    const vps = model!.vps.find((v) => v.handle === "globenet" && v.name === LAB_VPS)!;
+    if (vps.network.type !== "user") throw new Error("the lab's VPS is on QEMU's user-mode network");
+    const target = `192.0.2.21:${vps.network.sshForwardPort}`;
+    const probeUp = async () => (await promQuery(`probe_success{job="vps-ssh",vps="${LAB_VPS}"} == 1`)).find((r) => r.metric.instance === target && r.metric.handle === "globenet" && r.metric.hypervisor === "hv1");
+    await timed("monitoring: VPS probe up", () => until(`the SSH probe of ${vps.domain} up`, probeUp, 240_000));
+    // mon1 itself reads the guest's banner there (the path the blackbox exporter takes), and the
+    // address is hv1's: the guest's own (203.0.113.30) is unreachable from mon1, as the user-mode network has it.
+    const hello = (addr: string, port: number) => runOnHost({ prefix: PREFIX }, "mon1", "timeout", ["5", "bash", "-c", `exec 3<>/dev/tcp/${addr}/${port} && head -c 8 <&3`], { timeoutMs: 10_000 });
+    expect(hello("192.0.2.21", vps.network.sshForwardPort).stdout).toBe("SSH-2.0-");
+    expect(hello("203.0.113.30", 22).status).not.toBe(0);
+    const title = `Alert VpsSshDown: ${LAB_VPS} (globenet)`;
+    const earlier = new Set((await issues()).filter((i) => i.title === title).map((i) => i.iid));
+    expect((await issues()).filter((i) => i.title === title && i.state === "opened")).toEqual([]);
+    const virsh = (...args: string[]) => runOnHost({ prefix: PREFIX }, "hv1", "virsh", ["-c", "qemu:///system", ...args], { timeoutMs: 60_000 });
+    // Paused rather than destroyed: the probe fails the same way (a guest whose sshd does not
+    // answer) without a second TCG boot.
+    expect(virsh("suspend", vps.domain).status).toBe(0);
+    let resumed = false;
+    try {
+      const opened = await timed("monitoring: VPS paused → issue opened", () => until(`the issue "${title}"`, async () => (await issues()).find((i) => i.title === title && i.state === "opened" && !earlier.has(i.iid)), 90_000));
+      expect(opened.description).toContain("| handle | globenet |");
+      expect(opened.description).toContain(`| vps | ${LAB_VPS} |`);
+      expect(opened.description).toContain(`the VPS ${LAB_VPS} of globenet does not answer SSH (on hv1)`);
+      const firing = await readHealth(alertmanagerUrl(model!) as string);
+      expect(firing.some((f) => f.alertname === "VpsSshDown" && f.member === "globenet" && f.what === LAB_VPS && f.host === "hv1")).toBe(true);
+      expect(virsh("resume", vps.domain).status).toBe(0);
+      resumed = true;
+      await timed("monitoring: VPS resumed → issue closed", () => until(`the issue "${title}" to close`, async () => (await issues()).find((i) => i.title === title && i.state === "closed" && !earlier.has(i.iid)), 180_000));
+      expect(await probeUp()).toBeTruthy();
+      expect((await issues()).filter((i) => i.title === title && !earlier.has(i.iid))).toHaveLength(1);
+    } finally {
+      if (!resumed) virsh("resume", vps.domain);
+    }
+  }, 600_000);
 
   it("monitoring: ns2 cut off from ns1 and a zone changed: the serial-lag alert fires and opens its issue; ns2 back, it catches up and the issue closes", async () => {
     needUp();
