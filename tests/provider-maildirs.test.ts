@@ -6,10 +6,18 @@
  * <archive>/mail/<handle>--<domain>-<stamp>.tar.gz, checked to hold every file, then removes it.
  * Attacks for real: the domain's folder made a link to another tree (refused, nothing archived
  * or removed), arguments that could leave the vmail folder (refused by check).
+ * A mailbox taken out of a domain that stays (update): without `Allow-Destroy` for it the guard
+ * refuses the plan (naming the mailbox and the line to add) and the host is left as it was; with
+ * it, the mailbox's folder goes to <archive>/mail/<handle>--<domain>--<local>-<stamp>.tar.gz,
+ * verified, then is removed, the other mailboxes untouched, and the address made again has no
+ * folder left (Dovecot starts it empty, not with the previous holder's mail); its folder made a
+ * link elsewhere is refused.
  */
 import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PlanStep } from "../lib/guard/plan";
+import { allowancesIn, formatVerdict, judge } from "../lib/guard/rules";
 import { VMAIL_UID } from "../lib/model/mail";
 import { maildirsType, type MaildirsInputs } from "../provider/resources/maildirs";
 import { pool } from "../provider/ssh/pool";
@@ -120,5 +128,100 @@ describe.skipIf(!ok)("globenet:mail:Maildirs against a real host over SSH", () =
     // Gone already (a retried delete, or a domain that never had mail): nothing to archive.
     await maildirsType.delete(`mail1:maildirs:${DOMAIN}`, inputs);
     expect(archives()).toEqual(made);
+  });
+
+  describe("a mailbox taken out of a domain that stays (update)", () => {
+    const withBoth = () => maildirsType.check({ ...inputs, mailboxes: ["tresorier", "contact"] }).inputs as MaildirsInputs;
+    const withContact = () => maildirsType.check({ ...inputs, mailboxes: ["contact"] }).inputs as MaildirsInputs;
+    const id = `mail1:maildirs:${DOMAIN}`;
+    const tree = () => run("find", [vmail, "-printf", "%p %U %s %T@\\n"]).stdout;
+    /** The step the engine announces for this update, from the provider's own check and diff. */
+    const step = (olds: MaildirsInputs, news: MaildirsInputs): PlanStep => {
+      const d = maildirsType.diff(id, olds, news);
+      expect(d).toMatchObject({ changes: true, replaces: [] });
+      return { op: "update", type: "globenet:mail:Maildirs", name: `mail1-maildirs-${DOMAIN}`, urn: `urn:pulumi:lab::globenet-infra::globenet:mail:Maildirs::mail1-maildirs-${DOMAIN}`, old: { ...olds }, new: { ...news } };
+    };
+    const member = (): PlanStep => ({ op: "same", type: "globenet:member:Member", name: HANDLE, urn: `urn:pulumi:lab::globenet-infra::globenet:member:Member::${HANDLE}` });
+    const tresorier = `${DOMAIN}/tresorier/`;
+    const allow = `members/${HANDLE}/mail/${DOMAIN}/tresorier`;
+
+    it("without Allow-Destroy naming it, the guard refuses the plan, naming the mailbox and the line to add; the host is as it was", async () => {
+      writeDomain();
+      const before = tree();
+      const made = archives();
+      // The commit says something else (another mailbox, another domain): not this one.
+      const allowances = allowancesIn(`velo-libre: tresorier leaves\n\nAllow-Destroy: members/${HANDLE}/mail/${DOMAIN}/contact, members/${HANDLE}/mail/other.example`);
+      const v = judge({ stack: "lab", steps: [member(), step(withBoth(), withContact())] }, { maxShare: 0.1, allowances });
+      expect(v.ok).toBe(false);
+      const text = formatVerdict(v);
+      expect(text).toContain(`BLOCKED  members/${HANDLE}: the mailbox tresorier@${DOMAIN} (its maildir, every message) would be deleted on mail1`);
+      expect(text).toContain(`  Allow-Destroy: ${allow}`);
+      expect(formatVerdict(v, "fr")).toContain(`la boîte tresorier@${DOMAIN} (son maildir, tous ses messages) serait supprimée sur mail1`);
+      // Refused: the apply stops before the provider's update; the mail is all there.
+      expect(tree()).toBe(before);
+      expect(archives()).toEqual(made);
+    });
+
+    it("the mailbox's folder made a link to another tree: update refuses, archives nothing and removes nothing", async () => {
+      const other = join(dir, "not-a-mailbox");
+      mkdirSync(other, { recursive: true });
+      writeFileSync(join(other, "precious"), "not the member's mail\n");
+      const real = join(dir, "real-tresorier");
+      run("mv", [join(vmail, DOMAIN, "tresorier"), real]);
+      symlinkSync(other, join(vmail, DOMAIN, "tresorier"));
+      const made = archives();
+      try {
+        await expect(maildirsType.update(id, withBoth(), withContact())).rejects.toThrow(/symbolic link/);
+        expect(readFileSync(join(other, "precious"), "utf8")).toBe("not the member's mail\n");
+        expect(lstatSync(join(vmail, DOMAIN, "tresorier")).isSymbolicLink()).toBe(true);
+        expect(archives()).toEqual(made);
+      } finally {
+        rmSync(join(vmail, DOMAIN, "tresorier"));
+        run("mv", [real, join(vmail, DOMAIN, "tresorier")]);
+      }
+    });
+
+    it("with Allow-Destroy: archived (every file, vmail's owner, same bytes), verified, removed; contact untouched; made again, the address starts empty; a retried update archives nothing", async () => {
+      const contactBefore = run("find", [join(vmail, DOMAIN, "contact"), "-printf", "%p %U %s %T@\\n"]).stdout;
+      const allowances = allowancesIn(`velo-libre: tresorier leaves the board\n\nAllow-Destroy: ${allow}`);
+      expect(judge({ stack: "lab", steps: [member(), step(withBoth(), withContact())] }, { maxShare: 0.1, allowances }).ok).toBe(true);
+      const made = archives();
+      const t0 = Date.now();
+      expect(await maildirsType.update(id, withBoth(), withContact())).toEqual(withContact());
+      const ms = Date.now() - t0;
+      const added = archives().filter((f) => !made.includes(f));
+      expect(added).toHaveLength(1);
+      expect(added[0]).toMatch(new RegExp(`^${HANDLE}--${DOMAIN.replace(/\./g, "\\.")}--tresorier-\\d{8}T\\d{6}Z\\.tar\\.gz$`));
+      const file = join(archive, "mail", added[0] as string);
+      const st = statSync(file);
+      expect([st.uid, st.mode & 0o777]).toEqual([0, 0o600]);
+      // The maildir is gone; the domain's folder and contact's mail are as they were.
+      expect(existsSync(join(vmail, DOMAIN, "tresorier"))).toBe(false);
+      expect(run("find", [join(vmail, DOMAIN, "contact"), "-printf", "%p %U %s %T@\\n"]).stdout).toBe(contactBefore);
+      // tresorier's files only, under <domain>/tresorier/ (the domain archive's layout), with vmail's owner and the same bytes.
+      const listing = run("tar", ["-tvzf", file, "--numeric-owner"]).stdout;
+      const mine = Object.entries(files).filter(([rel]) => rel.startsWith(tresorier));
+      expect(mine.length).toBeGreaterThan(0);
+      for (const [rel] of mine) expect(listing).toMatch(new RegExp(`5000/5000 .* ${rel.replace(/[.+]/g, "\\$&")}$`, "m"));
+      expect(listing).not.toContain(`${DOMAIN}/contact`);
+      const out = join(dir, "extracted-tresorier");
+      mkdirSync(out);
+      // The restore the guide gives: tar -x of <domain>/<local> from the archive.
+      expect(run("tar", ["-xzf", file, "-C", out, "--numeric-owner", `${DOMAIN}/tresorier`]).status).toBe(0);
+      for (const [rel, text] of mine) {
+        expect(readFileSync(join(out, rel), "utf8")).toBe(text);
+        expect(statSync(join(out, rel)).uid).toBe(VMAIL_UID);
+      }
+      // Made again (a new treasurer): an update that removes nothing writes nothing, and no folder of the old one is left.
+      const before = tree();
+      expect(await maildirsType.update(id, withContact(), withBoth())).toEqual(withBoth());
+      expect(tree()).toBe(before);
+      expect(existsSync(join(vmail, DOMAIN, "tresorier"))).toBe(false);
+      // Retried (the same update again, the folder already gone): nothing archived.
+      const now = archives();
+      await maildirsType.update(id, withBoth(), withContact());
+      expect(archives()).toEqual(now);
+      console.log(`archiving one mailbox (${mine.length} files) over SSH: ${ms} ms`);
+    });
   });
 });
