@@ -11,14 +11,22 @@
  * it, the mailbox's folder goes to <archive>/mail/<handle>--<domain>--<local>-<stamp>.tar.gz,
  * verified, then is removed, the other mailboxes untouched, and the address made again has no
  * folder left (Dovecot starts it empty, not with the previous holder's mail); its folder made a
- * link elsewhere is refused.
+ * link elsewhere is refused. Then the same through this machine's real Postfix and Dovecot (the
+ * bench's throwaway mail host, loopback): mail delivered to a mailbox, the mailbox taken out of
+ * the data (the offline guard blocks it without its line), the set applied, the update archives
+ * it with the message, and the address made again receives into an empty mailbox.
  */
 import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PlanStep } from "../lib/guard/plan";
+import { rcpt, throwawayMailHost, writeSyntheticMailTree } from "../lib/bench/mail";
+import { waitFor } from "../lib/base/proc";
+import { loadModel } from "../lib/check/build";
+import { planFromModels } from "../lib/guard/offline";
 import { allowancesIn, formatVerdict, judge } from "../lib/guard/rules";
-import { VMAIL_UID } from "../lib/model/mail";
+import { mailDomainsOf, VMAIL_UID } from "../lib/model/mail";
+import type { Model } from "../lib/model/types";
 import { maildirsType, type MaildirsInputs } from "../provider/resources/maildirs";
 import { pool } from "../provider/ssh/pool";
 import { startSshd, type Sshd } from "./helpers/sshd";
@@ -223,5 +231,85 @@ describe.skipIf(!ok)("globenet:mail:Maildirs against a real host over SSH", () =
       expect(archives()).toEqual(now);
       console.log(`archiving one mailbox (${mine.length} files) over SSH: ${ms} ms`);
     });
+  });
+
+  describe.skipIf(!requireTools("postfix", "postmap", "dovecot", "doveadm", "sendmail", "openssl", "useradd"))("through this machine's Postfix and Dovecot: the address made again starts empty", () => {
+    const handle = "member-00000";
+    const domain = `${handle}.example`;
+    const box1 = `box1@${domain}`;
+    const memberFile = (tree: string) => join(tree, "members", handle, "member.yaml");
+    /** INBOX's message count as Dovecot reports it (-1 when it cannot say). */
+    const messages = (user: string) => Number(/(\d+)\s*$/.exec(run("doveadm", ["mailbox", "status", "-u", user, "messages", "INBOX"]).stdout)?.[1] ?? -1);
+
+    it("a message in box1; box1 removed (blocked without its line), applied, archived with the message; made again, box1 receives into an empty mailbox", async () => {
+      const h = await throwawayMailHost();
+      try {
+        const tree = join(h.dir, "data");
+        writeSyntheticMailTree(tree, 1, 2);
+        const full = loadModel(tree, "bench").model as Model;
+        const fullText = readFileSync(memberFile(tree), "utf8");
+        await h.script("apply", h.render(tree).files);
+        await h.start(`box0@${domain}`);
+        // Over SMTP on the loopback (the bench's port 25), once Postfix accepts the address.
+        const send = async (subject: string) => {
+          expect(await waitFor(async () => (await rcpt(box1)) === "250", 30_000, 200)).toBeTruthy();
+          const r = run("swaks", ["--timeout", "20", "--server", "127.0.0.1", "--port", "2525", "--from", "someone@outside.example", "--to", box1, "--header", `Subject: ${subject}`, "--body", `${subject}\n`]);
+          expect(r.status, r.stdout + r.stderr).toBe(0);
+        };
+        await send("for-the-old-treasurer");
+        expect(await waitFor(() => messages(box1) === 1, 30_000, 200)).toBeTruthy();
+
+        // box1 taken out of the data (and of the alias that named it).
+        const without = fullText.replace(/^ {6}- \{ local: box1, [^\n]*\n/m, "").replace("to: [box0, box1]", "to: [box0]");
+        expect(without).not.toContain("box1");
+        writeFileSync(memberFile(tree), without);
+        const head = loadModel(tree, "bench").model as Model;
+        // The offline guard on the real data: blocked, naming the mailbox and the line to add.
+        const blocked = judge(planFromModels(full, head), { maxShare: 0.5, allowances: [] });
+        expect(blocked.ok).toBe(false);
+        expect(blocked.needed).toEqual([`members/${handle}/mail/${domain}/box1`]);
+        expect(judge(planFromModels(full, head), { maxShare: 0.5, allowances: allowancesIn(`box1 leaves\n\nAllow-Destroy: members/${handle}/mail/${domain}/box1`) }).ok).toBe(true);
+        // Allowed: the set first (the address closed), then the Maildirs update, as the program orders them.
+        await h.script("apply", h.render(tree).files);
+        // The address is closed before its maildir goes.
+        expect(await waitFor(async () => (await rcpt(box1)).startsWith("5"), 30_000, 200)).toBeTruthy();
+        const vmailDir = join(h.dir, "vmail");
+        const mine = join(dir, "archive-dovecot");
+        const as = (m: Model): MaildirsInputs => {
+          const d = mailDomainsOf(m, "mx1").find((x) => x.domain === domain);
+          return maildirsType.check({ ...inputs, handle, domain, mailboxes: d?.mailboxes, vmailDir, archiveDir: mine }).inputs as MaildirsInputs;
+        };
+        expect(as(full).mailboxes).toEqual(["box0", "box1"]);
+        expect(as(head).mailboxes).toEqual(["box0"]);
+        await maildirsType.update(`mx1:maildirs:${domain}`, as(full), as(head));
+        expect(existsSync(join(vmailDir, domain, "box1"))).toBe(false);
+        expect(existsSync(join(vmailDir, domain, "box0"))).toBe(true);
+        const made = readdirSync(join(mine, "mail"));
+        expect(made).toHaveLength(1);
+        const file = join(mine, "mail", made[0] as string);
+        expect(made[0]).toMatch(new RegExp(`^${handle}--${domain.replace(/\./g, "\\.")}--box1-\\d{8}T\\d{6}Z\\.tar\\.gz$`));
+        // The archive holds the old holder's message (and Dovecot's own files), owned by the vmail user.
+        const out = join(dir, "extracted-dovecot");
+        mkdirSync(out);
+        expect(run("tar", ["-xzf", file, "-C", out, "--numeric-owner"]).status).toBe(0);
+        const kept = run("grep", ["-rl", "for-the-old-treasurer", join(out, domain, "box1", "Maildir")]).stdout.trim().split("\n").filter(Boolean);
+        expect(kept).toHaveLength(1);
+        expect(statSync(kept[0] as string).uid).toBe(h.uid);
+
+        // Made again (a new treasurer): the set applied, a message for the new holder; the mailbox holds that one only.
+        writeFileSync(memberFile(tree), fullText);
+        await h.script("apply", h.render(tree).files);
+        await maildirsType.update(`mx1:maildirs:${domain}`, as(head), as(full));
+        await send("for-the-new-treasurer");
+        expect(await waitFor(() => run("grep", ["-rl", "for-the-new-treasurer", join(vmailDir, domain, "box1")]).stdout.trim() !== "", 30_000, 200)).toBeTruthy();
+        const maildir = join(vmailDir, domain, "box1", "Maildir");
+        expect(run("grep", ["-rl", "for-the-new-treasurer", maildir]).stdout.trim()).not.toBe("");
+        expect(run("grep", ["-rl", "for-the-old-treasurer", maildir]).stdout.trim()).toBe("");
+        expect(messages(box1)).toBe(1);
+      } finally {
+        await h.stop();
+        rmSync(h.dir, { recursive: true, force: true });
+      }
+    }, 240_000);
   });
 });
