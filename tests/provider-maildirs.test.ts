@@ -283,7 +283,8 @@ describe.skipIf(!ok)("globenet:mail:Maildirs against a real host over SSH", () =
         expect(as(head).mailboxes).toEqual(["box0"]);
         await maildirsType.update(`mx1:maildirs:${domain}`, as(full), as(head));
         expect(existsSync(join(vmailDir, domain, "box1"))).toBe(false);
-        expect(existsSync(join(vmailDir, domain, "box0"))).toBe(true);
+        // The domain's folder stays (box0 has no folder of its own yet: Dovecot makes it at its first delivery).
+        expect(existsSync(join(vmailDir, domain))).toBe(true);
         const made = readdirSync(join(mine, "mail"));
         expect(made).toHaveLength(1);
         const file = join(mine, "mail", made[0] as string);
