@@ -18,8 +18,8 @@ export interface MailServerArgs {
   retired: string[];
   /** Where a removed key is moved (the inventory's archive_dir); a removed domain's maildirs are archived there too. */
   archiveDir: string;
-  /** Each member mail domain's stored mail: one Maildirs each, whose delete archives the maildirs. */
-  maildirs: { handle: string; domain: string }[];
+  /** Each member mail domain's stored mail: one Maildirs each, whose delete archives the maildirs (and whose update, a removed mailbox's). */
+  maildirs: { handle: string; domain: string; mailboxes: string[] }[];
   /** The mailboxes' root on the host (MAIL_PATHS.vmailDir). */
   vmailDir: string;
 }
@@ -55,8 +55,8 @@ export class MailServer extends pulumi.ComponentResource {
     );
     // OpenDKIM's key table names the keys: they exist before the set that names them goes live.
     const set = new FileSet(`${name}-mail`, { target: args.target, kind: "mail", files: args.files }, { parent: this, dependsOn: keys });
-    // After the set: a domain removed leaves Postfix's maps first, so nothing arrives while its maildirs are archived.
-    for (const d of args.maildirs) new Maildirs(`${name}-maildirs-${d.domain}`, { target: args.target, handle: d.handle, domain: d.domain, vmailDir: args.vmailDir, archiveDir: args.archiveDir }, { parent: this, dependsOn: [set] });
+    // After the set: a domain or a mailbox removed leaves Postfix's maps and Dovecot's users first, so nothing arrives while its maildirs are archived.
+    for (const d of args.maildirs) new Maildirs(`${name}-maildirs-${d.domain}`, { target: args.target, handle: d.handle, domain: d.domain, mailboxes: d.mailboxes, vmailDir: args.vmailDir, archiveDir: args.archiveDir }, { parent: this, dependsOn: [set] });
     this.registerOutputs({ dkim: this.dkim });
   }
 }

@@ -88,6 +88,27 @@ describe("the offline guard asks what the rules ask of the engine's plan", () =>
     expect(planFromModels(base, gone).steps.filter((s) => s.type === "globenet:mail:Maildirs" && s.op === "delete").map((s) => s.name)).toEqual([name]);
   });
 
+  it("a mailbox taken out of a domain that stays: its maildir is archived, then deleted; its line, the domain's or the member's allows it", () => {
+    const domain = base.mail.find((d) => d.handle === "velo-libre");
+    expect(domain?.mailboxes.map((b) => b.local)).toEqual(["contact", "tresorier"]);
+    const file = "members/velo-libre/member.yaml";
+    const head = modelOf("mailboxdrop", [
+      [file, "      - local: tresorier\n        quota_mb: 2048\n", "      - local: ancien-tresorier\n        quota_mb: 2048\n"],
+      [file, "to: [contact, tresorier]", "to: [contact, ancien-tresorier]"],
+    ]);
+    const name = `${domain!.mailHost}-maildirs-${domain!.domain}`;
+    const inputs = (mailboxes: string[]) => ({ handle: "velo-libre", domain: domain!.domain, mailboxes, target: target(domain!.mailHost), archiveDir });
+    const engine: Plan = { stack: "prod", steps: [...members(base), step("update", "globenet:mail:Maildirs", name, inputs(["contact", "tresorier"]), inputs(["ancien-tresorier", "contact"]))] };
+    const path = `members/velo-libre/mail/${domain!.domain}/tresorier`;
+    expect(planFromModels(base, head).steps.filter((s) => s.type === "globenet:mail:Maildirs").map((s) => [s.op, s.name])).toEqual([["update", name]]);
+    expect(offline(head).needed).toEqual([path]);
+    expect(offline(head).needed).toEqual(needed(engine));
+    expect(formatVerdict(offline(head))).toContain(`archived first to ${archiveDir}/mail/velo-libre--${domain!.domain}--tresorier-<UTC time>.tar.gz on ${domain!.mailHost}`);
+    for (const a of [path, `members/velo-libre/mail/${domain!.domain}`, "members/velo-libre"]) expect(offline(head, [a]).ok).toBe(true);
+    // Made again later (a new treasurer, the other one gone): only the mailbox that goes is asked for, not the one made again.
+    expect(judge(planFromModels(head, base), { maxShare: 0.1, allowances: [] }).needed).toEqual([`members/velo-libre/mail/${domain!.domain}/ancien-tresorier`]);
+  });
+
   it("a database renamed: the old one is deleted", () => {
     const head = modelOf("dbrename", [["members/velo-libre/member.yaml", "- name: velo_wp", "- name: velo_site"]]);
     const engine: Plan = { stack: "prod", steps: [...members(base), step("delete", "globenet:db:Database", "velo_wp", { handle: "velo-libre", name: "velo_wp", target: target("db1"), archiveDir }), step("create", "globenet:db:Database", "velo_site")] };

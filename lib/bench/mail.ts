@@ -233,7 +233,7 @@ function snapshot(): MailSnapshot {
 }
 
 /** RCPT TO on the loopback SMTP port: the reply's code. */
-function rcpt(to: string): Promise<string> {
+export function rcpt(to: string): Promise<string> {
   return new Promise((resolve) => {
     const s = connect(PORTS.smtp, "127.0.0.1");
     const steps = ["EHLO bench.example", "MAIL FROM:<someone@outside.example>", `RCPT TO:<${to}>`];

@@ -1,4 +1,5 @@
 import { COMPONENT_TOKENS, RESOURCE_TOKENS } from "../base/tokens";
+import { mailboxLocals } from "../model/mail";
 import type { Model } from "../model/types";
 import type { Plan, PlanStep } from "./plan";
 
@@ -12,8 +13,8 @@ import type { Plan, PlanStep } from "./plan";
  * Each resource is keyed as the program names it (index.ts, components/): a member by its
  * handle, an account by its handle, a database by its name, a VPS by <handle>--<name>, a mail
  * domain's maildirs by <mail host>-maildirs-<domain>. Its
- * inputs carry what the rules read (handle, name, domain, target, archiveDir, sites, the
- * zone files); an operation is "replace" where the provider's diff replaces (another host;
+ * inputs carry what the rules read (handle, name, domain, target, archiveDir, sites, a mail
+ * domain's mailboxes, the zone files); an operation is "replace" where the provider's diff replaces (another host;
  * for a VPS also another base image or disk path), as provider/resources/*.ts decide it.
  */
 
@@ -69,7 +70,7 @@ function guests(m: Model | undefined): Map<string, Inputs> {
 
 /** Each member mail domain's stored mail on its mail host (components/mail-server.ts names them <host>-maildirs-<domain>). */
 function maildirs(m: Model | undefined): Map<string, Inputs> {
-  return new Map((m?.mail ?? []).filter((d) => d.status !== "departed").map((d) => [`${d.mailHost}-maildirs-${d.domain}`, { handle: d.handle, domain: d.domain, target: target(d.mailHost), archiveDir: m?.inventory.archive_dir }]));
+  return new Map((m?.mail ?? []).filter((d) => d.status !== "departed").map((d) => [`${d.mailHost}-maildirs-${d.domain}`, { handle: d.handle, domain: d.domain, mailboxes: mailboxLocals(d), target: target(d.mailHost), archiveDir: m?.inventory.archive_dir }]));
 }
 
 /** The primary's bind file set: the rules read which zones it serves before and after. */

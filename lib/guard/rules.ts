@@ -1,6 +1,7 @@
 import { COMPONENT_TOKENS, RESOURCE_TOKENS, type ResourceToken } from "../base/tokens";
 import type { Lang } from "../i18n/lang";
 import type { Plan, PlanStep } from "./plan";
+import { mailboxLosses } from "./mailbox-removal";
 import { siteLosses } from "./site-removal";
 import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
 
@@ -10,7 +11,8 @@ import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
  * than a set share of the members or zones at once, is refused unless a commit being applied
  * says so, one `Allow-Destroy: <path>` line per thing (where those lines may come from:
  * ./allowances.ts). The removal of a site from an account that stays is a loss too: the
- * provider archives the site's folder, then deletes it. The provider archives before every
+ * provider archives the site's folder, then deletes it; so is a mailbox's from a mail domain
+ * that stays (its maildir). The provider archives before every
  * such delete; the guard makes sure nobody loses data by accident even so.
  *
  * The same rules judge a plan the engine made (CI, `up`) and one built from the data alone
@@ -236,7 +238,7 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
   for (const s of plan.steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
   const losses: Loss[] = [];
   for (const s of plan.steps) {
-    for (const l of [...lossesOf(s), ...siteLosses(s)]) {
+    for (const l of [...lossesOf(s), ...siteLosses(s), ...mailboxLosses(s)]) {
       l.allowedBy = allowedBy([l.path, ...l.coveredBy], opts.allowances);
       losses.push(l);
     }

@@ -195,12 +195,31 @@ export function mailPlan(model: Model, host: string, over: { paths?: Partial<Mai
  */
 export const VMAIL_UID = 5000;
 
-/** The member mail domains a mail host serves, with their member (one Maildirs resource each). */
-export function mailDomainsOf(model: Model, host: string): { handle: string; domain: string }[] {
+/**
+ * The member mail domains a mail host serves, with their member and their mailboxes' local
+ * parts, sorted (one Maildirs resource each: a local part that leaves the list is a mailbox whose
+ * maildir is archived, then removed).
+ */
+export function mailDomainsOf(model: Model, host: string): { handle: string; domain: string; mailboxes: string[] }[] {
   return model.mail
     .filter((d) => d.mailHost === host && d.status !== "departed")
-    .map((d) => ({ handle: d.handle, domain: d.domain }))
+    .map((d) => ({ handle: d.handle, domain: d.domain, mailboxes: mailboxLocals(d) }))
     .sort((a, b) => (a.domain < b.domain ? -1 : 1));
+}
+
+/** A mail domain's mailboxes as its Maildirs resource lists them: local parts, sorted. */
+export const mailboxLocals = (d: MailDomainModel): string[] => d.mailboxes.map((b) => b.local).sort();
+
+/**
+ * The mailboxes a domain loses between two lists of local parts (a Maildirs resource's before
+ * and after, docs/architecture.md "Mail"): each is archived, then its maildir removed, and the
+ * guard asks for it (lib/guard/mailbox-removal.ts). A before that is not a list is a state
+ * written before the resource knew its mailboxes: nothing is known to be lost, nothing is removed.
+ */
+export function removedMailboxes(before: unknown, after: unknown): string[] {
+  if (!Array.isArray(before)) return [];
+  const kept = new Set(Array.isArray(after) ? after : []);
+  return [...new Set(before.filter((l): l is string => typeof l === "string" && !kept.has(l)))].sort();
 }
 
 /** The mail host's DKIM selectors: the current one first (it signs), then the retired ones (published only). */

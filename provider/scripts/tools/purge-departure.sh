@@ -3,7 +3,8 @@
 # ARCHIVE_DIR list|purge HANDLE [DATABASE…]. The departure archives of HANDLE that the
 # provider made in ARCHIVE_DIR: accounts/<handle>-<stamp>.tar.gz and .crontab,
 # sites/<handle>--<site>-<stamp>.tar.gz, vps/<handle>--<vps>-<stamp>.qcow2,
-# mail/<handle>--<domain>-<stamp>.tar.gz (its mail domains' maildirs, on the mail host), and
+# mail/<handle>--<domain>-<stamp>.tar.gz (its mail domains' maildirs, on the mail host) and
+# mail/<handle>--<domain>--<local>-<stamp>.tar.gz (a mailbox removed earlier, its local part may hold _), and
 # databases/<db>-<stamp>.sql.gz for the member's databases. Only regular files whose whole
 # name matches (velo never matches velo-libre's); `list` prints them, `purge` removes them.
 # Prints file=PATH size=BYTES for each, then removed=PATH when purged.
@@ -17,7 +18,7 @@ case $mode in list | purge) ;; *) die "unknown mode $mode (list or purge)" ;; es
 stamp='[0-9]{8}T[0-9]{6}Z(-[0-9]+)?'
 # The handle and database names are checked above and below: as regex text they hold only
 # letters, digits, - and _, which mean themselves.
-patterns=("^accounts/$h-$stamp\\.(tar\\.gz|crontab)\$" "^sites/$h--[a-z0-9.-]+-$stamp\\.tar\\.gz\$" "^vps/$h--[a-z0-9-]+-$stamp\\.qcow2\$" "^mail/$h--[a-z0-9.-]+-$stamp\\.tar\\.gz\$")
+patterns=("^accounts/$h-$stamp\\.(tar\\.gz|crontab)\$" "^sites/$h--[a-z0-9.-]+-$stamp\\.tar\\.gz\$" "^vps/$h--[a-z0-9-]+-$stamp\\.qcow2\$" "^mail/$h--[a-z0-9._-]+-$stamp\\.tar\\.gz\$")
 for db in "$@"; do
   [[ $db =~ ^[A-Za-z0-9_]{1,64}$ ]] || die "\"$db\" is not a database name"
   patterns+=("^databases/$db-$stamp\\.sql\\.gz\$")
