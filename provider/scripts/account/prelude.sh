@@ -156,6 +156,20 @@ root_file() {
   chmod "$2" -- "$tmp"
   mv -f -- "$tmp" "$1"
 }
+# A service's root-only environment file (ENV, 0600 in /etc/globenet) or its systemd unit (UNIT,
+# 0644), from stdin: what `write env|unit` does for each service the provider deploys. Called
+# as a plain command (never on the left of || or &&), so errexit still stops it at a failure.
+write_env_or_unit() {
+  case $1 in
+    env)
+      install -d -m 0755 -o root -g root /etc/globenet
+      root_file "$2" 0600 ;;
+    unit)
+      install -d -m 0755 /etc/systemd/system
+      root_file "$3" 0644 ;;
+    *) die "unknown file $1" ;;
+  esac
+}
 # The sha256 of a plain file, or "absent" (a link or nothing there).
 sha_of() { if [ -f "$1" ] && [ ! -L "$1" ]; then sha256sum -- "$1" | cut -d' ' -f1; else echo absent; fi; }
 # The id the marker of KIND NAME records, or nothing.

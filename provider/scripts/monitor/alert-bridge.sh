@@ -12,7 +12,7 @@
 #   read               env=<sha256>|absent, unit=<sha256>|absent, mode=<env's owner:group mode>
 #   delete             stop and disable, remove both files
 # Nothing of the token is ever printed: read prints its file's hash only.
-# shellcheck disable=SC2154 # die and root_file come from account/prelude.sh
+# shellcheck disable=SC2154 # die and write_env_or_unit come from account/prelude.sh
 ENV_FILE=/etc/globenet/alert-bridge.env
 UNIT=globenet-alert-bridge.service
 UNIT_FILE=/etc/systemd/system/$UNIT
@@ -24,12 +24,7 @@ hash_of() {
 case ${1:-} in
   write)
     case ${2:-} in
-      env)
-        install -d -m 0755 -o root -g root /etc/globenet
-        root_file "$ENV_FILE" 0600 ;;
-      unit)
-        install -d -m 0755 /etc/systemd/system
-        root_file "$UNIT_FILE" 0644 ;;
+      env|unit) write_env_or_unit "$2" "$ENV_FILE" "$UNIT_FILE" ;;
       *) die "unknown file ${2:-}" ;;
     esac ;;
   start)

@@ -16,7 +16,7 @@
 #   read               env=, unit=, credentials= (sha256 or absent), modes and the user's entry
 #   delete             stop and disable, remove the files, the state folder and the user
 # Nothing of the token is ever printed: read prints its file's hash only.
-# shellcheck disable=SC2154 # die, root_file, own, mark, unmark, sha_of come from account/prelude.sh
+# shellcheck disable=SC2154 # die, write_env_or_unit, own, mark, unmark, sha_of come from account/prelude.sh
 USER_NAME=globenet-portal
 STATE=/var/lib/globenet-portal
 ENV_FILE=/etc/globenet/portal.env
@@ -63,13 +63,8 @@ case ${1:-} in
   user) portal_user "${2:-create}" ;;
   write)
     case ${2:-} in
-      env)
-        install -d -m 0755 -o root -g root /etc/globenet
-        root_file "$ENV_FILE" 0600 ;;
-      unit)
-        install -d -m 0755 /etc/systemd/system
-        root_file "$UNIT_FILE" 0644 ;;
       credentials) write_credentials ;;
+      env|unit) write_env_or_unit "$2" "$ENV_FILE" "$UNIT_FILE" ;;
       *) die "unknown file ${2:-}" ;;
     esac ;;
   start)
