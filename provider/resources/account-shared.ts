@@ -87,6 +87,13 @@ export function homeProblem(home: unknown, handle: unknown): string | undefined 
   return undefined;
 }
 
+/** A password's rotation value: absent, or a counter (1, 2, …) or a date (the member file's rotate_password). */
+const ROTATION = /^(\d{1,7}|\d{4}-\d{2}-\d{2})$/;
+export function rotationProblem(r: unknown): string | undefined {
+  if (r === undefined || r === null || r === "" || (str(r) && ROTATION.test(r))) return undefined;
+  return "must be a counter (1, 2, …) or a date like 2026-12-04";
+}
+
 export function dbNameProblem(n: unknown): string | undefined {
   if (!str(n)) return "must be a string";
   const p = databaseNameProblem(n);

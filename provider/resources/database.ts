@@ -41,6 +41,7 @@ import {
   pathProblem,
   plain,
   printable,
+  rotationProblem,
   secret,
   str,
   utcStamp,
@@ -360,9 +361,8 @@ function check(raw: Record<string, unknown>): { inputs?: DatabaseInputs; failure
     const sp = pathProblem(news.socket, "socket path");
     if (sp) f.add("socket", sp);
   }
-  if (news.rotation !== undefined && news.rotation !== null && news.rotation !== "" && !(str(news.rotation) && ROTATION.test(news.rotation))) {
-    f.add("rotation", "must be a counter (1, 2, …) or a date like 2026-12-04 (rotate_password in the member file)");
-  }
+  const rp = rotationProblem(news.rotation);
+  if (rp) f.add("rotation", `${rp} (rotate_password in the member file)`);
   if (!f.ok || !limits) return { failures: f.list };
   const l: DatabaseLimits = { max_user_connections: limits.max_user_connections as number };
   if (limits.max_queries_per_hour !== undefined && limits.max_queries_per_hour !== null) l.max_queries_per_hour = limits.max_queries_per_hour as number;
@@ -389,7 +389,6 @@ function check(raw: Record<string, unknown>): { inputs?: DatabaseInputs; failure
 const COMPARED = ["target", "webTarget", "handle", "home", "name", "user", "clientHost", "limits", "status", "archiveDir", "socket", "rotation"];
 
 /** rotate_password's value as the provider takes it (the schema's rule: lib/schema/member.ts). */
-const ROTATION = /^(\d{1,7}|\d{4}-\d{2}-\d{2})$/;
 
 function diff(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): DiffResult & { diffs: string[] } {
   const olds = plain<Record<string, unknown>>(rawOlds);

@@ -15,7 +15,7 @@ import { PORTAL_PASSWORD_FILE } from "../../lib/render/portal";
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
-import { Failures, asTarget, checkTarget, handleProblem, hasUnknown, homeProblem, plain, secret, str, type SecretValue } from "./account-shared";
+import { Failures, asTarget, checkTarget, handleProblem, hasUnknown, homeProblem, plain, rotationProblem, secret, str, type SecretValue } from "./account-shared";
 
 export interface PortalPasswordInputs {
   /** The member's web host (where their home is). */
@@ -54,9 +54,8 @@ function check(raw: Record<string, unknown>): { inputs?: PortalPasswordInputs; f
   const home = homeProblem(news.home, news.handle);
   if (home) f.add("home", home);
   if (!str(news.url) || !/^https:\/\/[a-z0-9.-]+\/$/.test(news.url)) f.add("url", "must be the portal's https address, like https://espace.globenet.example/");
-  if (news.rotation !== undefined && news.rotation !== null && news.rotation !== "" && !(str(news.rotation) && /^(\d{1,7}|\d{4}-\d{2}-\d{2})$/.test(news.rotation))) {
-    f.add("rotation", "must be a counter (1, 2, …) or a date like 2026-12-04");
-  }
+  const rp = rotationProblem(news.rotation);
+  if (rp) f.add("rotation", rp);
   if (!f.ok) return { failures: f.list };
   return { inputs: { target: asTarget(news.target), handle: news.handle as string, home: news.home as string, url: news.url as string, ...(news.rotation ? { rotation: news.rotation as string } : {}) } };
 }
