@@ -75,9 +75,9 @@ export function mustReachLabHosts(root: string, stack: string): void {
 }
 
 /** Runs `fn`, which reads the stack's hosts (lib/status/remote.ts), with the lab's deploy key for the lab stack. */
-export function onStackHosts<T>(root: string, stack: string, fn: () => Promise<T>): Promise<T> {
+export function onStackHosts<T>(root: string, stack: string, fn: () => Promise<T>, opts: { lingerMs?: number } = {}): Promise<T> {
   mustReachLabHosts(root, stack);
-  return remote.withHostConnections(labKeyEnv(root, stack).GLOBENET_SSH_KEY_FILE, fn);
+  return remote.withHostConnections(labKeyEnv(root, stack).GLOBENET_SSH_KEY_FILE, fn, opts);
 }
 
 /** A lab stack through the project's driver; its errors (no CLI, no Go…) already say what to do. */

@@ -5,6 +5,7 @@ import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { labPaths } from "../lab/paths";
 import { onStackHosts } from "../lab/open-stack";
+import { closeHostConnections } from "../status/remote";
 import { readCerts } from "../status/certs";
 import { readUsage } from "../status/usage";
 import { readMail } from "../status/mail";
@@ -54,8 +55,14 @@ export function liveReader(root: string, stack: string, model: () => Model): (ha
         mailboxes: mail.flatMap((s) => s.mailboxes.filter((b) => b.handle === handle)),
         ...(own ? { backups: memberBackups(own, handle, backupRows) } : {}),
       };
-    });
+    }, { lingerMs: LIVE_LINGER_MS });
 }
+
+/**
+ * How long the portal keeps its SSH connections to the hosts after a page: a member moving
+ * between pages (or reloading) reuses them instead of paying a handshake per host each time.
+ */
+export const LIVE_LINGER_MS = 60_000;
 
 /**
  * Passwords for the members that have none yet, written to the lab's passwords.txt (0600) for
@@ -97,6 +104,7 @@ export async function startLabPortal(root: string, stack: string, port: number, 
     ...(live ? { live: liveReader(root, stack, () => model) } : {}),
     ...rest,
   });
+  if (live) app.addHook("onClose", async () => closeHostConnections());
   await app.listen({ host: "127.0.0.1", port });
   const address = app.server.address();
   const bound = typeof address === "object" && address ? address.port : port;
