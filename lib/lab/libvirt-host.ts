@@ -8,7 +8,7 @@
  * and libvirtd() start the daemons there through the host's Place, as they do for the single lab
  * on the machine's own folders; this file says what such a host owns and lays it out.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LabError } from "../base/proc";
 import type { NetHost } from "./netns";
@@ -27,9 +27,36 @@ export function libvirtPrivateDirs(): NonNullable<NetHost["privateDirs"]> {
 /** Where Debian's libvirt-daemon-config-nwfilter keeps the built-in filters it installs in /etc/libvirt/nwfilter. */
 const NWFILTER_ORIGINALS = "/usr/share/libvirt/nwfilter";
 
+/** Folders whose sub-folders (two levels, owners and modes as the packages made them: /var/lib/libvirt/qemu is libvirt-qemu's) a host gets empty copies of. */
+const SKELETONS = ["/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"] as const;
+
+/**
+ * Copies the sub-folders of the machine's `from` into `to` (no files, two levels, owner and
+ * mode kept), leaving out the running guests' own (domain-<id>-<name>). Returns how many it made.
+ */
+function skeleton(from: string, to: string, depth = 2): number {
+  if (!existsSync(from) || depth === 0) return 0;
+  let n = 0;
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith("domain-")) continue;
+    const src = join(from, e.name);
+    const dst = join(to, e.name);
+    const st = statSync(src);
+    if (!existsSync(dst)) {
+      mkdirSync(dst);
+      n++;
+    }
+    chownSync(dst, st.uid, st.gid);
+    chmodSync(dst, st.mode & 0o7777);
+    n += skeleton(src, dst, depth - 1);
+  }
+  return n;
+}
+
 /**
  * Lays out a host's own libvirt folders (modes as the machine's) and, when its /etc/libvirt has
- * no libvirtd.conf yet, seeds it: the machine's daemon configuration files (/etc/libvirt/*.conf,
+ * no libvirtd.conf yet (the first start), the sub-folders of /var/lib/libvirt, /var/cache/libvirt
+ * and /var/log/libvirt as the packages made them, and /etc/libvirt: the machine's daemon configuration files (/etc/libvirt/*.conf,
  * as the packages installed them), Debian's built-in network filters, and an empty qemu/ — not
  * the machine's domains, networks, secrets or hooks (a copy of /etc/libvirt would take whatever
  * guests the single lab or a test had defined at that moment, and libvirt's default network,
@@ -47,6 +74,10 @@ export function ownLibvirtFolders(path: (p: string) => string): string[] {
   if (existsSync(join(etc, "libvirtd.conf"))) return [];
   if (!existsSync("/etc/libvirt/libvirtd.conf")) throw new LabError("/etc/libvirt/libvirtd.conf is missing on this machine", "install libvirt-daemon-system (bash scripts/ensure-debs.sh)");
   const made: string[] = [];
+  for (const p of SKELETONS) {
+    const n = skeleton(p, path(p));
+    if (n) made.push(`${path(p)}/ (${n} folders, as the machine's)`);
+  }
   for (const f of readdirSync("/etc/libvirt").filter((x) => x.endsWith(".conf") && statSync(join("/etc/libvirt", x)).isFile())) {
     copyFileSync(join("/etc/libvirt", f), join(etc, f));
     chmodSync(join(etc, f), statSync(join("/etc/libvirt", f)).mode & 0o777);
