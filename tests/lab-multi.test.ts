@@ -1,4 +1,4 @@
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chownSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, chownSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -242,6 +242,48 @@ describe.skipIf(!ok)("the multi-host lab: one namespace per host, applied by the
     const keyOf = (a: string) => keys.find((l) => l.startsWith(`${a} `))?.split(" ")[2];
     expect(keyOf("192.0.2.10")).toBeTruthy();
     expect(keyOf("192.0.2.10")).not.toBe(keyOf("192.0.2.11"));
+  });
+
+  // ─── hypervisors (issue 18): each its own virtlogd and libvirtd, in its own namespaces ───
+  it("hv1 and hv2 each run their own libvirtd, in their own network and mount namespaces, listening on their own /run/libvirt socket; through hv2's sshd the deploy user's virsh does not see hv1's guest, through hv1's it does, and the guest's QEMU runs in hv1's namespace", () => {
+    needUp();
+    const paths = labPaths(root);
+    const facts = loadMulti(root, paths, PREFIX);
+    const daemons = multiDaemons(facts);
+    const pidOf = (host: string) => {
+      const d = daemons.find((x) => x.name === `libvirtd-${host}`);
+      return d ? recorded(paths, d) : undefined;
+    };
+    const [pid1, pid2] = [pidOf("hv1"), pidOf("hv2")];
+    expect(pid1, "hv1's libvirtd, started by the lab").toBeTypeOf("number");
+    expect(pid2, "hv2's libvirtd, started by the lab").toBeTypeOf("number");
+    expect(pid1).not.toBe(pid2);
+    const nsInode = (file: string) => `[${statSync(file).ino}]`;
+    for (const [host, pid] of [["hv1", pid1], ["hv2", pid2]] as const) {
+      // Its network namespace is the host's, and so is its mount namespace (where its private folders are).
+      expect(readlinkSync(`/proc/${pid}/ns/net`), `${host}'s libvirtd's network namespace`).toBe(`net:${nsInode(`/run/netns/${PREFIX}-${host}`)}`);
+      expect(readlinkSync(`/proc/${pid}/ns/mnt`), `${host}'s libvirtd's mount namespace`).toBe(`mnt:${nsInode(join(MOUNT_NS_DIR, `${PREFIX}-${host}`))}`);
+      // It listens on /run/libvirt/libvirt-sock as the host sees it, which is the host's own file.
+      const own = join(root, ".lab", "hosts", host, "run", "libvirt", "libvirt-sock");
+      expect(statSync(own).isSocket(), own).toBe(true);
+      expect(runOnHost({ prefix: PREFIX }, host, "stat", ["-c", "%i", "/run/libvirt/libvirt-sock"]).stdout.trim()).toBe(String(statSync(own).ino));
+      expect(runOnHost({ prefix: PREFIX }, host, "ss", ["-Hxlp"]).stdout).toMatch(new RegExp(`/run/libvirt/libvirt-sock\\s.*"libvirtd",pid=${pid},`));
+    }
+    expect(statSync(join(root, ".lab", "hosts", "hv1", "run", "libvirt", "libvirt-sock")).ino).not.toBe(statSync(join(root, ".lab", "hosts", "hv2", "run", "libvirt", "libvirt-sock")).ino);
+    // What the provider does: the deploy user through the host's own sshd, then sudo virsh.
+    const virshVia = (address: string) =>
+      sh("ssh", ["-i", join(paths.ssh, "deploy_key"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${paths.knownHosts}`, "-o", "ConnectTimeout=10", `${facts.user}@${address}`, "sudo", "-n", "virsh", "-c", "qemu:///system", "list", "--all", "--name"]);
+    const guest = facts.model.vps.find((v) => v.name === LAB_VPS)!.domain;
+    const on1 = virshVia("192.0.2.21");
+    expect(on1.status, on1.stderr).toBe(0);
+    expect(on1.stdout.split("\n").map((l) => l.trim())).toContain(guest);
+    const on2 = virshVia("192.0.2.22");
+    expect(on2.status, on2.stderr).toBe(0);
+    expect(on2.stdout).not.toContain(guest);
+    // The guest's QEMU is a process of hv1's network namespace, not hv2's.
+    const qemuIn = (host: string) => sh("ip", ["netns", "pids", `${PREFIX}-${host}`]).stdout.split("\n").filter((pid) => pid.trim() && /^qemu-system/.test(readFileSync(`/proc/${pid.trim()}/comm`, "utf8")));
+    expect(qemuIn("hv1")).toHaveLength(1);
+    expect(qemuIn("hv2")).toEqual([]);
   });
 
   // ─── mail (issue 22): mail1's Postfix, Dovecot and OpenDKIM, ns1 serving the derived records ───

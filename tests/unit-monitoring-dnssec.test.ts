@@ -111,19 +111,22 @@ describe("the node exporter's port: the monitor host only", () => {
 });
 
 describe("the lab's VPS (QEMU user-mode network): probed where QEMU forwards their SSH on the hypervisor's address, not when on 127.0.0.1", () => {
-  it("lab-multi's VPS on hv1 (forwarded on hv1's address) is an SSH probe target there; hv2's (127.0.0.1 in hv1's namespace) is not; prod's are, on their own addresses", () => {
+  it("lab-multi's VPS on hv1 and on hv2 (each forwarded on its own hypervisor's address, where that host's libvirtd runs it) are SSH probe targets there; prod's are, on their own addresses", () => {
     const { model: lab, errors } = loadModel(REPO_ROOT, "lab-multi");
     if (!lab) throw new Error(JSON.stringify(errors));
     const active = lab.vps.filter((v) => v.status === "active" && v.ipv4);
     expect(active.map((v) => v.hypervisor).sort()).toEqual(["hv1", "hv2"]);
     expect(lab.vps.every((v) => v.network.type === "user")).toBe(true);
-    const onHv1 = active.find((v) => v.hypervisor === "hv1")!;
-    const port = onHv1.network.type === "user" ? onHv1.network.sshForwardPort : 0;
-    expect(monitoringPlan(lab)!.probes.filter((p) => p.job === "vps-ssh")).toEqual([
-      { job: "vps-ssh", module: "ssh_banner", target: `192.0.2.21:${port}`, labels: { handle: onHv1.handle, vps: onHv1.name, hypervisor: "hv1" } },
-    ]);
-    // The guest's domain XML forwards there, and only there.
-    expect(renderDomainXml(onHv1)).toContain(`hostfwd=tcp:192.0.2.21:${port}-${onHv1.ipv4!.address}:22`);
+    const at = { hv1: "192.0.2.21", hv2: "192.0.2.22" } as Record<string, string>;
+    const portOf = (v: (typeof active)[number]) => (v.network.type === "user" ? v.network.sshForwardPort : 0);
+    expect(monitoringPlan(lab)!.probes.filter((p) => p.job === "vps-ssh").sort((a, b) => a.target.localeCompare(b.target))).toEqual(
+      active.map((v) => ({ job: "vps-ssh", module: "ssh_banner", target: `${at[v.hypervisor]}:${portOf(v)}`, labels: { handle: v.handle, vps: v.name, hypervisor: v.hypervisor } })).sort((a, b) => a.target.localeCompare(b.target)),
+    );
+    // Each guest's domain XML forwards on its own hypervisor's address, and only there.
+    for (const v of active) {
+      expect(renderDomainXml(v)).toContain(`hostfwd=tcp:${at[v.hypervisor]}:${portOf(v)}-${v.ipv4!.address}:22`);
+      expect(renderDomainXml(v)).not.toContain(`hostfwd=tcp:${at[v.hypervisor === "hv1" ? "hv2" : "hv1"]}:`);
+    }
     const prod = prodWithMonitor();
     const vpsProbes = monitoringPlan(prod)!.probes.filter((p) => p.job === "vps-ssh");
     expect(vpsProbes.map((p) => p.target).sort()).toEqual(prod.vps.filter((v) => v.status === "active" && v.ipv4).map((v) => `${v.ipv4!.address}:22`).sort());

@@ -216,8 +216,8 @@ export async function waitForSsh(
   t0: number,
   timeoutMs: number,
   log: (s: string) => void,
-  /** How to read the banner (the multi-host lab reads it inside the hypervisor's namespace). */
-  hello: (port: number, address: string) => Promise<string | undefined> = (port, address) => labHello(address, port, 2_000, "a guest's forwarded SSH port"),
+  /** How to read the banner (the multi-host lab reads it inside the namespace of the domain's hypervisor). */
+  hello: (port: number, address: string, domain: string) => Promise<string | undefined> = (port, address) => labHello(address, port, 2_000, "a guest's forwarded SSH port"),
 ): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   const start = Date.now();
@@ -227,7 +227,7 @@ export async function waitForSsh(
       targets
         .filter((t) => !seen.has(t.domain))
         .map(async (t) => {
-          const banner = await hello(t.port, t.address ?? "127.0.0.1");
+          const banner = await hello(t.port, t.address ?? "127.0.0.1", t.domain);
           if (banner?.startsWith("SSH-")) {
             seen.set(t.domain, Date.now() - t0);
             log(`  ${t.domain}: SSH answers on ${t.address ?? "127.0.0.1"}:${t.port} (${((Date.now() - t0) / 1000).toFixed(1)} s since start)`);

@@ -17,6 +17,7 @@ import type { Acme } from "../schema/inventory";
 import { ensureListenerCert, MULTI_LAB_CERT_VALIDITY_SEC, PEBBLE_MANAGEMENT_PORT, PEBBLE_PORT, pebbleEnv, resetLabStore, savePebbleRoot, usesPebble, writePebbleConfig } from "./pebble";
 import { bracket } from "./netns";
 import { BIND_HOST_LOGGING, ownBindFolders } from "./bind-host";
+import { ownLibvirtFolders } from "./libvirt-host";
 import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
 import type { LabPaths } from "./paths";
 import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, unixSocketAnswers, waitFor, why } from "../base/proc";
@@ -633,57 +634,86 @@ const VIRTLOGD_PID = "/run/virtlogd.pid";
 const VIRTLOGD_SOCK = "/run/libvirt/virtlogd-sock";
 const LIBVIRTD_PID = "/run/libvirtd.pid";
 
-async function libvirtAnswers(): Promise<boolean> {
-  return (await runAsync("virsh", ["-c", LIBVIRT_URI, "version"], 20_000)).status === 0;
+/** libvirtd answers where the place is (a lab host's own /run/libvirt/libvirt-sock, in its mount namespace). */
+async function libvirtAnswers(place: Place): Promise<boolean> {
+  if (!place.present()) return false;
+  const [cmd, args] = place.wrap("virsh", ["-c", LIBVIRT_URI, "version"]);
+  return (await runAsync(cmd, args, 20_000)).status === 0;
 }
 
+/**
+ * A lab host's own libvirt (libvirt-host.ts: its folders and pid files): laid out, and its pid
+ * file emptied (a file bind-mounted over the machine's, never removed). Nothing on this machine.
+ */
+function ownLibvirt(place: Place, pidFile: string, note: (s: string) => void): void {
+  if (!place.host) return;
+  for (const f of ownLibvirtFolders(place.path)) note(`made ${f}`);
+  writeFileSync(pidFile, "");
+}
+
+/**
+ * virtlogd, on this machine (single lab) or on one lab host: each hypervisor host of the
+ * multi-host lab runs its own, on its own /run/libvirt/virtlogd-sock (place.path says where).
+ */
 export function virtlogd(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
+  const name = `virtlogd${place.suffix}`;
+  const pidFile = place.path(VIRTLOGD_PID);
+  const sock = place.path(VIRTLOGD_SOCK);
   return {
-    name: "virtlogd",
-    where: VIRTLOGD_SOCK,
+    name,
+    where: place.host ? `${place.host}'s own ${VIRTLOGD_SOCK}` : VIRTLOGD_SOCK,
     comm: "virtlogd",
     graceMs: 10_000,
     killAfterGrace: true,
     async running() {
-      const pid = livePid(VIRTLOGD_PID, "virtlogd");
+      const pid = livePid(pidFile, "virtlogd");
       if (pid) return { pid };
-      return (await unixSocketAnswers(VIRTLOGD_SOCK)) ? {} : undefined;
+      return (await unixSocketAnswers(sock)) ? {} : undefined;
     },
-    async start() {
+    async start(note) {
       const bin = need("virtlogd", "libvirt-daemon-system");
-      const r = runDaemonizing(p, "virtlogd", ...place.wrap(bin, ["-d", "-p", VIRTLOGD_PID]));
-      if (r.status !== 0) throw new LabError(`virtlogd did not start (exit ${r.status}):\n${r.log}`);
-      const pid = await pidFromFile(VIRTLOGD_PID, "virtlogd", "virtlogd");
+      ownLibvirt(place, pidFile, note);
+      const r = runDaemonizing(p, name, ...place.wrap(bin, ["-d", "-p", VIRTLOGD_PID]));
+      if (r.status !== 0) throw new LabError(`${name} did not start (exit ${r.status}):\n${r.log}`);
+      const pid = await pidFromFile(pidFile, "virtlogd", name);
       // libvirtd needs virtlogd listening before it starts a guest (a stale socket refuses).
-      if (!(await waitFor(() => unixSocketAnswers(VIRTLOGD_SOCK), 10_000, 50))) throw new LabError(`virtlogd (pid ${pid}) does not listen on ${VIRTLOGD_SOCK}`);
+      if (!(await waitFor(() => unixSocketAnswers(sock), 10_000, 50))) throw new LabError(`${name} (pid ${pid}) does not listen on ${sock}`);
       return pid;
     },
   };
 }
 
+/**
+ * libvirtd, on this machine (single lab) or on one lab host: each hypervisor host of the
+ * multi-host lab runs its own, in its network namespace (its guests' QEMU processes too) and on
+ * its own folders, reached through its own /run/libvirt/libvirt-sock by that host's sshd.
+ */
 export function libvirtd(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
   const p = ctx.paths;
+  const name = `libvirtd${place.suffix}`;
+  const pidFile = place.path(LIBVIRTD_PID);
   return {
-    name: "libvirtd",
-    where: LIBVIRT_URI,
+    name,
+    where: place.host ? `${LIBVIRT_URI} on ${place.host} (its own /run/libvirt)` : LIBVIRT_URI,
     comm: "libvirtd",
     graceMs: 15_000,
     killAfterGrace: true,
     async running() {
-      const pid = livePid(LIBVIRTD_PID, "libvirtd");
+      const pid = livePid(pidFile, "libvirtd");
       if (pid) return { pid };
-      return (await libvirtAnswers()) ? {} : undefined;
+      return (await libvirtAnswers(place)) ? {} : undefined;
     },
     async start(note) {
       const bin = need("libvirtd", "libvirt-daemon-system libvirt-daemon-driver-qemu");
       need("virsh", "libvirt-clients");
       const kvm = openKvm(p);
       if (kvm) note(kvm);
-      const r = runDaemonizing(p, "libvirtd", ...place.wrap(bin, ["-d", "-p", LIBVIRTD_PID]));
-      if (r.status !== 0) throw new LabError(`libvirtd did not start (exit ${r.status}):\n${r.log}`);
-      const pid = await pidFromFile(LIBVIRTD_PID, "libvirtd", "libvirtd");
-      if (!(await waitFor(() => libvirtAnswers(), 90_000, 250))) throw new LabError(`libvirtd (pid ${pid}) does not answer virsh -c ${LIBVIRT_URI} version after 90 s:\n${logTail(p, "libvirtd")}`);
+      ownLibvirt(place, pidFile, note);
+      const r = runDaemonizing(p, name, ...place.wrap(bin, ["-d", "-p", LIBVIRTD_PID]));
+      if (r.status !== 0) throw new LabError(`${name} did not start (exit ${r.status}):\n${r.log}`);
+      const pid = await pidFromFile(pidFile, "libvirtd", name);
+      if (!(await waitFor(() => libvirtAnswers(place), 90_000, 250))) throw new LabError(`${name} (pid ${pid}) does not answer virsh -c ${LIBVIRT_URI} version${place.host ? ` in ${place.host}` : ""} after 90 s:\n${logTail(p, name)}`);
       return pid;
     },
   };

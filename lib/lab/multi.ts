@@ -11,7 +11,9 @@
  *   db           MariaDB (bind-address: the host's addresses; the admin connection on the socket)
  *   dns-primary  BIND with the machine's /etc/bind; dns-secondary: BIND with its own /etc/bind,
  *                /var/cache/bind, /var/lib/bind and /run/named (private folders)
- *   hypervisor   the first one runs the one libvirtd (and virtlogd); the others share it
+ *   hypervisor   its own virtlogd and libvirtd (its guests' QEMU processes run in its namespace), with
+ *                its own /etc/libvirt, /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt,
+ *                /run/libvirt and pid files (libvirt-host.ts)
  *   backup       its sshd lets the backup account in
  *   ca           (not an inventory host) pebble, at the address acme.directory names
  * and a cron in each host that has backup jobs, reading the host's own /etc/cron.d.
@@ -28,17 +30,18 @@ import { beforeChange, restore } from "./backup";
 import { ApplyWatch, countByType, databasesOnServer, digSoa, httpGet, httpsGet, waitForSsh } from "./checks";
 import { waitForCerts } from "../status/cert-wait";
 import { formatCerts, type CertStatus } from "../status/certs";
-import { apache, bind, cron, ensureDaemon, fpm, libvirtd, mariadb, mdReload, pebble, recorded, sshd, stopDaemon, virtlogd, type DaemonCtx, type LabDaemon, type Place } from "./daemons";
+import { apache, bind, cron, ensureDaemon, fpm, LIBVIRT_URI, libvirtd, mariadb, mdReload, pebble, recorded, sshd, stopDaemon, virtlogd, type DaemonCtx, type LabDaemon, type Place } from "./daemons";
 import { bindPrivateDirs } from "./bind-host";
+import { LIBVIRT_HOST_FILES, libvirtPrivateDirs } from "./libvirt-host";
 import { ensureDeployUser, ensureSudoers, writeKnownHostsMulti } from "./host";
 import { ensureHostKey, ensureLabKeys } from "./keys";
-import { bracket, netnsName, onHost, runOnHost, topologyDown, topologyUp, type NetHost, type Topology } from "./netns";
+import { bracket, MOUNT_NS_DIR, netnsName, onHost, runOnHost, topologyDown, topologyUp, type NetHost, type Topology } from "./netns";
 import { machineFacts, onStackHosts, openLabStackNamed, stackResources } from "./open-stack";
 import { acmeAddress, pebbleRootFile, usesPebble } from "./pebble";
 import { ensureLabImages, usedImages } from "./image";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
-import { LabError, run, say, secs, step, why } from "../base/proc";
+import { comm, LabError, run, say, secs, step, why } from "../base/proc";
 import { mustStayOnMachine } from "./reach";
 import { daemonsCheck, LAB_GITLAB_PORT, MONITOR_PIDS, monitorDaemons, nodeExporter, postfixExporter } from "./monitoring";
 import { PORTS } from "../model/monitoring";
@@ -119,6 +122,11 @@ export function loadMulti(root: string, p: LabPaths, prefix = LAB_PREFIX): Multi
     // A second BIND on one machine: its own configuration, zones, keys and pid file.
     if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
       dirs.push(...bindPrivateDirs());
+    }
+    if (h.roles.includes("hypervisor")) {
+      // Each hypervisor its own libvirt: configuration, domains, logs, cache, sockets and pid files.
+      dirs.push(...libvirtPrivateDirs());
+      for (const path of LIBVIRT_HOST_FILES) files.push({ host: h.name, path, own: join(stateDir, h.name, path), content: "" });
     }
     if (cronHosts.has(h.name)) {
       // Each host's cron reads its own /etc/cron.d (where the provider puts that host's backup
@@ -204,10 +212,8 @@ export function multiDaemons(f: MultiFacts): LabDaemon[] {
   // Postfix, Dovecot and OpenDKIM in the mail host's namespace, started after the apply (lib/lab/mail.ts).
   const mail = with_("mail")[0];
   if (mail) out.push(...mailDaemons(f.ctx.paths, placeOf(f, mail.name)));
-  // One libvirtd for every hypervisor, in the first one's namespace: two would each need their
-  // own /etc/libvirt, /var/lib/libvirt, /run/libvirt and QEMU set-up (docs: "Multi-host lab").
-  const hv = with_("hypervisor")[0];
-  if (hv) {
+  // Each hypervisor its own virtlogd and libvirtd, in its namespaces (libvirt-host.ts).
+  for (const hv of with_("hypervisor")) {
     const at = placeOf(f, hv.name);
     out.push(virtlogd(f.ctx, at), libvirtd(f.ctx, at));
   }
@@ -277,9 +283,11 @@ export function checkDeployLogins(p: LabPaths, f: MultiFacts): string[] {
   return lines;
 }
 
-/** A guest's forwarded SSH port answers inside the hypervisor's namespace (where its libvirtd runs QEMU). */
-function helloIn(f: MultiFacts, host: string): (port: number, address: string) => Promise<string | undefined> {
-  return async (port, address) => {
+/** A guest's forwarded SSH port answers inside its hypervisor's namespace (where that host's libvirtd runs its QEMU). */
+function helloIn(f: MultiFacts): (port: number, address: string, domain: string) => Promise<string | undefined> {
+  return async (port, address, domain) => {
+    const host = f.model.vps.find((v) => v.domain === domain)?.hypervisor;
+    if (!host) throw new Error(`no VPS ${domain} in the lab's model`);
     // The address and port come from the model (an IPv4 address, an integer), checked again here: they go into bash's /dev/tcp path.
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || !Number.isInteger(port)) throw new Error(`not an IPv4 address and port: ${address}:${port}`);
     const r = runOnHost(f.topology, host, "timeout", ["3", "bash", "-c", `exec 3<>/dev/tcp/${address}/${port} && head -c 4 <&3`], { timeoutMs: 5_000 });
@@ -340,8 +348,6 @@ export async function multiInfra(o: { root: string; skipPackages?: boolean; pref
   const login = await step("deploy login on every host: ssh to its address + sudo -n", () => checkDeployLogins(p, facts));
   for (const l of login.value) say(`  ${l}`);
   phases.push(["daemons up", Date.now() - t, daemons.map((d) => d.name).join(", ")]);
-  const hv = facts.hosts.filter((h) => h.roles.includes("hypervisor"));
-  if (hv.length > 1) say(`  note: ${hv.map((h) => h.name).join(" and ")} share one libvirtd, in ${hv[0]?.name}'s namespace: their guests all run there (each hypervisor has its own sshd and address)`);
   return { facts, daemons, phases };
 }
 
@@ -398,12 +404,12 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
       failure = e instanceof LabError ? e : new LabError(String(e));
     }
   }
-  const hv = facts.hosts.find((h) => h.roles.includes("hypervisor"));
-  const sshTargets = facts.model.vps.flatMap((v) => (v.status === "active" && v.network.type === "user" ? [{ domain: v.domain, port: v.network.sshForwardPort, address: v.network.sshForwardAddress }] : []));
-  if (!failure && sshTargets.length && hv) {
+  const guests = facts.model.vps.filter((v) => v.status === "active" && v.network.type === "user");
+  const sshTargets = guests.flatMap((v) => (v.network.type === "user" ? [{ domain: v.domain, port: v.network.sshForwardPort, address: v.network.sshForwardAddress }] : []));
+  if (!failure && sshTargets.length) {
     const t = Date.now();
-    say(`guests: waiting for SSH on ${sshTargets.map((x) => `${x.address}:${x.port}`).join(", ")} in ${hv.name}'s namespace (at most ${SSH_WAIT_MS / 1000} s) …`);
-    const got = await waitForSsh(sshTargets, T0, SSH_WAIT_MS, say, helloIn(facts, hv.name));
+    say(`guests: waiting for SSH on ${guests.map((v) => (v.network.type === "user" ? `${v.network.sshForwardAddress}:${v.network.sshForwardPort} in ${v.hypervisor}'s namespace` : "")).join(", ")} (at most ${SSH_WAIT_MS / 1000} s) …`);
+    const got = await waitForSsh(sshTargets, T0, SSH_WAIT_MS, say, helloIn(facts));
     phases.push(["guests boot", Date.now() - t, `${got.size} of ${sshTargets.length} answering SSH`]);
     if (got.size < sshTargets.length) failure = new LabError(`no SSH from ${sshTargets.filter((x) => !got.has(x.domain)).map((x) => x.domain).join(", ")} within ${SSH_WAIT_MS / 1000} s of the apply`);
   }
@@ -483,6 +489,7 @@ function multiHints(p: LabPaths, f: MultiFacts): string[] {
     ...(ns && zone ? [`dig @${ns.address} ${zone} SOA +short`] : []),
     ...f.hosts.slice(0, 2).map((h) => `ssh -i ${join(p.ssh, "deploy_key")} -o IdentitiesOnly=yes -o UserKnownHostsFile=${p.knownHosts} ${f.user}@${h.address}     (${h.name})`),
     `ip netns exec ${netnsName(f.topology, web?.name ?? f.hosts[0]?.name ?? "web1")} ss -ltn     (what listens on a host)`,
+    ...f.hosts.filter((h) => h.roles.includes("hypervisor")).map((h) => `nsenter --mount=${join(MOUNT_NS_DIR, netnsName(f.topology, h.name))} virsh -c ${LIBVIRT_URI} list --all     (${h.name}'s guests, under its own libvirtd)`),
     `npm run preview -- --stack ${MULTI_STACK} --expect-no-changes`,
     ...monitorHints(f),
   ];
@@ -556,11 +563,15 @@ export async function multiDown(o: { root: string; force?: boolean; prefix?: str
     console.error("next: the hosts keep running so the destroy can be retried: fix the cause and run npm run lab -- down again; --force removes the topology anyway.");
     return 1;
   }
+  // A hypervisor's guests still running (after a failed destroy, with --force): powered off
+  // before its libvirtd stops, or their QEMU would outlive it in a namespace about to go.
+  if (facts) for (const l of powerOffGuests(facts)) say(`  ${l}`);
   for (const d of [...daemons].reverse()) {
     const x = (await step(`stop ${d.name}`, () => stopDaemon(p, d))).value;
     say(`  ${d.name}: ${x.result}${x.pid ? ` (pid ${x.pid})` : ""}`);
     if (x.result === "still running") problems.push(`${d.name} (pid ${x.pid}) did not stop: kill ${x.pid} once it is done`);
   }
+  if (facts) problems.push(...leftOnHypervisors(facts));
   // The monitoring daemons' PID folder (their supervisors removed their files): gone when empty.
   try {
     rmdirSync(MONITOR_PIDS);
@@ -584,6 +595,33 @@ export async function multiDown(o: { root: string; force?: boolean; prefix?: str
   if (destroyFailed) return 1;
   say(`the multi-host lab is down (${secs(Date.now() - T0)}); each host's own folders stay in ${join(p.lab, "hosts")} (like a host's disk; the next up reuses them)`);
   return 0;
+}
+
+/** Powers off (virsh destroy: the disk stays) every guest still running under a hypervisor host's own libvirtd. Returns what it did. */
+function powerOffGuests(f: MultiFacts): string[] {
+  const out: string[] = [];
+  for (const h of f.hosts.filter((x) => x.roles.includes("hypervisor") && placeOf(f, x.name).present())) {
+    const virsh = (...a: string[]) => runOnHost(f.topology, h.name, "virsh", ["-c", LIBVIRT_URI, ...a], { timeoutMs: 60_000 });
+    // Running and paused domains; no libvirtd there (not started, or already stopped): nothing to do.
+    const list = virsh("list", "--name");
+    if (list.status !== 0) continue;
+    for (const d of list.stdout.split("\n").map((x) => x.trim()).filter(Boolean)) {
+      const r = virsh("destroy", d);
+      out.push(`${h.name}: guest ${d} ${r.status === 0 ? "was still running: powered off (virsh destroy; its disk stays)" : `could not be powered off: ${why(r)}`}`);
+    }
+  }
+  return out;
+}
+
+/** Processes still in a hypervisor host's network namespace once its daemons are stopped (a guest's QEMU would be one): each a problem. */
+function leftOnHypervisors(f: MultiFacts): string[] {
+  const out: string[] = [];
+  for (const h of f.hosts.filter((x) => x.roles.includes("hypervisor") && placeOf(f, x.name).present())) {
+    const ns = netnsName(f.topology, h.name);
+    const pids = run("ip", ["netns", "pids", ns]).stdout.split("\n").map((x) => x.trim()).filter(Boolean);
+    if (pids.length) out.push(`still running in ${h.name}'s namespace ${ns}: ${pids.map((pid) => `${comm(Number(pid)) || "?"} (pid ${pid})`).join(", ")}: stop them by their PIDs`);
+  }
+  return out;
 }
 
 /** npm run lab -- status, when the multi-host lab is up. */
