@@ -6,6 +6,7 @@ import { loadModel } from "../lib/check/build";
 import { loadShardModel } from "../lib/check/shard-index";
 import { bytesSha, loadCacheFile, readLoadCache, schemaFingerprint, writeLoadCache, type LoadCacheEntries } from "../lib/load/load-cache";
 import { loadTree } from "../lib/load/tree";
+import { shardView } from "../lib/model/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll, SERIAL_TOKEN } from "../lib/render";
 import { writeShardedTree } from "./helpers/shard-tree";
@@ -181,5 +182,24 @@ describe("the core shard's program loads the whole through the cache", () => {
     expect(again.model).toEqual(long);
     // Nothing new to record: the cache file is not rewritten.
     expect(readFileSync(loadCacheFile(root, "bench"), "utf8")).toBe(before);
+  });
+
+  it("a web shard's part, through the index and the cache the core's run wrote, declares what the whole gives for it; an edit in the part is recorded, the others kept", () => {
+    const root = tree();
+    const long = loadModel(root, "bench").model as Model;
+    expect(loadShardModel(root, "bench", "core", {}, KEY).via).toBe("whole");
+    const all = Object.keys(readLoadCache(root, "bench", KEY, schemaFingerprint() as string) ?? {}).length;
+    const part = loadShardModel(root, "bench", "one", {}, KEY);
+    expect(part.via).toBe("part");
+    expect(shardView(part.model as Model, "one")).toEqual(shardView(long, "one"));
+    // member-00000 is web1's (shard one): edited, the index no longer matches: the whole again, then the part.
+    writeFileSync(member(root, 0), readFileSync(member(root, 0), "utf8").replace("name: Association numéro 0", "name: Association zéro"));
+    expect(loadShardModel(root, "bench", "one", {}, KEY).via).toBe("whole");
+    const again = loadShardModel(root, "bench", "one", {}, KEY);
+    expect(again.via).toBe("part");
+    expect(again.model?.members.find((m) => m.handle === "member-00000")?.name).toBe("Association zéro");
+    const entries = readLoadCache(root, "bench", KEY, schemaFingerprint() as string) ?? {};
+    expect(Object.keys(entries).length).toBe(all);
+    expect(entries["members/member-00000/member.yaml"]?.[0]).toBe(bytesSha(readFileSync(member(root, 0))));
   });
 });

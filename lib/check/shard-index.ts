@@ -105,8 +105,9 @@ export function loadShardModel(root: string, stack: string, shard: string, facts
   const digest = key ? dataDigest(root, stack, { key }) : undefined;
   const index = key && digest ? readShardIndex(root, stack, digest, key) : undefined;
   const part = index?.members[shard];
-  if (part) {
-    const { tree, errors } = loadTree(root, stack, { members: new Set(part) });
+  if (part && key) {
+    // Its member files' values from the load cache too (lib/load/load-cache.ts): reading the whole cache costs less than parsing the part.
+    const { tree, errors } = loadTree(root, stack, { members: new Set(part) }, { key });
     const built = buildModel(tree, facts, true);
     // The whole passed; a part cannot fail unless the files changed since the digest: load the whole.
     if (built.model && errors.length === 0 && built.errors.length === 0) return { model: built.model, errors: [], via: "part" };
