@@ -274,7 +274,7 @@ describe("memberOf: an index built once, the answer a scan would give", () => {
 describe("npm run bench -- data, small", () => {
   it("every phase runs on a realistic tree that validates, beside its floor", () => {
     const r = dataBench({ members: 40, zones: 45, vps: 4, runs: 1 });
-    expect(r.phases.map((p) => p.phase)).toEqual(["parse (floor: read + yaml.parse)", "load (read, parse, schemas)", "checks (model, every check)", "render (every file, in memory)"]);
+    expect(r.phases.map((p) => p.phase)).toEqual(["parse (floor: read + yaml.parse)", "load (read, parse, schemas)", "checks (model, every check)", "render (every file, in memory)", "load, from the load cache (no file changed)"]);
     // 40 member.yaml + globenet's, 4 VPS, 45 zones + globenet's + one IPv4 and one IPv6 reverse zone, the stack file.
     expect(r.files).toBe(41 + 4 + 45 + 1 + 2 + 1);
     expect(r.phases[2]?.detail).toMatch(/^50 sites, 40 databases, 4 VPS, \d+ records/);
@@ -282,5 +282,9 @@ describe("npm run bench -- data, small", () => {
     expect(table).toContain("load + checks + render");
     expect(table).toMatch(/target ≤ ×2: wall (met|NOT met), CPU (met|NOT met)/);
     expect(r.ratio).toBeCloseTo((r.phases[1]!.best + r.phases[2]!.best + r.phases[3]!.best) / r.phases[0]!.best, 6);
+    // Every one of the 94 files loaded from the load cache, and its ratio printed beside the long way's.
+    expect(r.phases[4]?.detail).toBe("93 files from the cache");
+    expect(r.cachedCpuRatio).toBeCloseTo((r.phases[4]!.bestCpu + r.phases[2]!.bestCpu + r.phases[3]!.bestCpu) / r.phases[0]!.bestCpu, 6);
+    expect(table).toMatch(/with the load cache \(no file changed since the last run\): load \+ checks \+ render CPU ×\d+\.\d\d the floor/);
   });
 });

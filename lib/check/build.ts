@@ -1,5 +1,6 @@
 import type { Diagnostic } from "../load/diagnostic";
 import { sortDiagnostics } from "../load/diagnostic";
+import type { LoadCacheOptions } from "../load/load-cache";
 import { loadTree, type LoadedTree } from "../load/tree";
 import { checkDatabaseNames } from "./databases";
 import { checkBackupHost, checkDnsHosts, checkMonitorHost, checkPortalHost, checkSshForwardAddresses, memberHost } from "./hosts";
@@ -29,8 +30,8 @@ import { checkShards } from "./shards";
  * applied. `facts` are the machine's (lib/model/facts.ts), given by the tool that runs here;
  * `changed` the data files changed against the base (git), on which duplicates are blamed.
  */
-export function loadModel(root: string, stack: string, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): { model?: Model; errors: Diagnostic[]; warnings: Diagnostic[] } {
-  const { tree, errors } = loadTree(root, stack);
+export function loadModel(root: string, stack: string, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string>; cache?: LoadCacheOptions } = {}): { model?: Model; errors: Diagnostic[]; warnings: Diagnostic[] } {
+  const { tree, errors } = loadTree(root, stack, undefined, opts.cache);
   if (opts.changed) tree.changed = opts.changed;
   const built = buildModel(tree, facts);
   const all = sortDiagnostics([...errors, ...built.errors]);

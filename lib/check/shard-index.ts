@@ -105,13 +105,15 @@ export function loadShardModel(root: string, stack: string, shard: string, facts
   const digest = key ? dataDigest(root, stack, { key }) : undefined;
   const index = key && digest ? readShardIndex(root, stack, digest, key) : undefined;
   const part = index?.members[shard];
-  if (part) {
-    const { tree, errors } = loadTree(root, stack, { members: new Set(part) });
+  if (part && key) {
+    // Its member files' values from the load cache too (lib/load/load-cache.ts): reading the whole cache costs less than parsing the part.
+    const { tree, errors } = loadTree(root, stack, { members: new Set(part) }, { key });
     const built = buildModel(tree, facts, true);
     // The whole passed; a part cannot fail unless the files changed since the digest: load the whole.
     if (built.model && errors.length === 0 && built.errors.length === 0) return { model: built.model, errors: [], via: "part" };
   }
-  const whole = loadModel(root, stack, facts);
+  // The whole: each file's schema value from the load cache when its bytes are those of a valid file last time.
+  const whole = loadModel(root, stack, facts, key ? { cache: { key } } : {});
   if (whole.model && key && digest && !index) indexWhole(root, whole.model, digest, key);
   return { model: whole.model, errors: whole.errors, via: "whole" };
 }
@@ -140,7 +142,7 @@ export function indexWhole(root: string, model: Model, digest: string, key: stri
  */
 export function loadWholeIndexed(root: string, stack: string, key: string | undefined, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): ReturnType<typeof loadModel> & { indexed: boolean } {
   const digest = key ? dataDigest(root, stack) : undefined;
-  const whole = loadModel(root, stack, facts, opts);
+  const whole = loadModel(root, stack, facts, key ? { ...opts, cache: { key } } : opts);
   const indexed = !!(whole.model && shardNames(whole.model).length > 0 && key && digest && indexWhole(root, whole.model, digest, key));
   return { ...whole, indexed };
 }

@@ -7,7 +7,8 @@ import { vpsSchema, type Vps } from "../schema/vps";
 import { zoneSchema, type Zone } from "../schema/zone";
 import { hostnameProblem, vpsNameProblem } from "../schema/names";
 import type { Diagnostic } from "./diagnostic";
-import { locate, MAX_FILE_BYTES, parseYamlFile, releaseSyntax, type YamlFile } from "./yaml-file";
+import { cachedYamlFile, locate, MAX_FILE_BYTES, parseYamlFile, releaseSyntax, type YamlFile } from "./yaml-file";
+import { bytesSha, readLoadCache, schemaFingerprint, writeLoadCache, type LoadCacheEntries, type LoadCacheOptions } from "./load-cache";
 import { issuesToDiagnostics } from "./zod-issues";
 import { decodeDataFile, excerptAt } from "./text-file";
 import { topLevelProblem } from "./whole-file";
@@ -42,7 +43,8 @@ function fileError(file: string, message: string, line = 0, col = 0): Diagnostic
   return { file, line, col, field: "", message };
 }
 
-function readData(root: string, rel: string, errors: Diagnostic[]): YamlFile | undefined {
+/** A data file's bytes: one open, then the open file's own stat and its bytes. */
+function readBytes(root: string, rel: string, errors: Diagnostic[]): Buffer | undefined {
   const abs = join(root, rel);
   // One open, then the open file's own stat and its bytes: what a stat of the path and a read
   // did, without resolving the path twice (21,000 files at issue 24's size). O_NONBLOCK: a
@@ -69,6 +71,12 @@ function readData(root: string, rel: string, errors: Diagnostic[]): YamlFile | u
   } finally {
     closeSync(fd);
   }
+  return bytes;
+}
+
+function readData(root: string, rel: string, errors: Diagnostic[], read?: Buffer): YamlFile | undefined {
+  const bytes = read ?? readBytes(root, rel, errors);
+  if (!bytes) return undefined;
   const { text, error } = decodeDataFile(rel, bytes);
   if (text === undefined) {
     if (error) errors.push(error);
@@ -97,6 +105,64 @@ function parseWith<S extends z.ZodType>(schema: S, yf: YamlFile, data: unknown, 
   }
   errors.push(...issuesToDiagnostics(yf, r.error.issues, prefix, schema, data));
   return undefined;
+}
+
+/** The load cache of one run (lib/load/load-cache.ts): the values recorded, and those this run found. */
+interface CacheRun {
+  old: LoadCacheEntries;
+  seen: LoadCacheEntries;
+  /** Whether `seen` holds a value `old` did not (a file parsed and checked this run). */
+  added: boolean;
+  counts: { parsed: number; cached: number };
+}
+
+/**
+ * A member, VPS or zone file's schema value: from the load cache when its bytes hash as
+ * recorded, else read the long way (parse, text checks, schema) and recorded when that found
+ * nothing to say. A cached file's text is kept: a message pointing into it parses it again.
+ */
+function loadValue<S extends z.ZodType>(root: string, rel: string, schema: S, errors: Diagnostic[], cache: CacheRun | undefined): { yf?: YamlFile; value?: z.infer<S> } {
+  if (!cache) {
+    const yf = readData(root, rel, errors);
+    return { yf, value: yf && parseWith(schema, yf, yf.data, [], errors) };
+  }
+  const bytes = readBytes(root, rel, errors);
+  if (!bytes) return {};
+  const sha = bytesSha(bytes);
+  const hit = cache.old[rel];
+  if (hit && hit[0] === sha) {
+    cache.seen[rel] = hit;
+    cache.counts.cached++;
+    // The bytes are those that passed decodeDataFile when recorded: valid UTF-8.
+    return { yf: cachedYamlFile(rel, bytes.toString("utf8")), value: hit[1] as z.infer<S> };
+  }
+  cache.counts.parsed++;
+  const before = errors.length;
+  const yf = readData(root, rel, errors, bytes);
+  const value = yf && parseWith(schema, yf, yf.data, [], errors);
+  // Only a file that loaded without any message: an error is never taken for a value.
+  if (value !== undefined && errors.length === before) {
+    cache.seen[rel] = [sha, value];
+    cache.added = true;
+  }
+  return { yf, value };
+}
+
+function startCache(root: string, stack: string, opts: LoadCacheOptions | undefined): CacheRun | undefined {
+  const fingerprint = opts && (opts.fingerprint ?? schemaFingerprint());
+  if (!opts || !fingerprint) return undefined;
+  return { old: readLoadCache(root, stack, opts.key, fingerprint) ?? {}, seen: {}, added: false, counts: opts.counts ?? { parsed: 0, cached: 0 } };
+}
+
+/** Writes the run's values when they differ from those read (a part keeps the others' entries). */
+function endCache(root: string, stack: string, opts: LoadCacheOptions, cache: CacheRun, part: boolean): void {
+  if (part) for (const [rel, e] of Object.entries(cache.old)) cache.seen[rel] ??= e;
+  if (!cache.added && Object.keys(cache.seen).length === Object.keys(cache.old).length) return;
+  try {
+    writeLoadCache(root, stack, cache.seen, opts.key, opts.fingerprint ?? (schemaFingerprint() as string));
+  } catch {
+    // A read-only checkout: the next run parses every file again.
+  }
 }
 
 function listDir(root: string, rel: string): string[] {
@@ -148,10 +214,13 @@ export interface TreePart {
 
 /**
  * Reads every data file under `root` for `stack` (or `part` of them); never throws on bad
- * data, collects diagnostics instead.
+ * data, collects diagnostics instead. With `cache` (the stack's passphrase), member, VPS and
+ * zone files whose bytes are those of a previous run's valid file take its recorded value
+ * (lib/load/load-cache.ts); the diagnostics are the same, cache or not.
  */
-export function loadTree(root: string, stack: string, part?: TreePart): { tree: LoadedTree; errors: Diagnostic[] } {
+export function loadTree(root: string, stack: string, part?: TreePart, cacheOpts?: LoadCacheOptions): { tree: LoadedTree; errors: Diagnostic[] } {
   const errors: Diagnostic[] = [];
+  const cache = startCache(root, stack, cacheOpts);
   const tree: LoadedTree = { root, stack, members: new Map(), zones: new Map(), broken: { members: new Set(), zones: new Set() } };
 
   // Inventory, from the Pulumi stack file.
@@ -206,8 +275,7 @@ export function loadTree(root: string, stack: string, part?: TreePart): { tree: 
       tree.broken.members.add(entry);
       continue;
     }
-    const yf = readData(root, memberRel, errors);
-    const member = yf && parseWith(memberSchema, yf, yf.data, [], errors);
+    const { yf, value: member } = loadValue(root, memberRel, memberSchema, errors, cache);
     if (!yf || !member) {
       tree.broken.members.add(entry);
       continue;
@@ -238,10 +306,8 @@ export function loadTree(root: string, stack: string, part?: TreePart): { tree: 
         errors.push(fileError(vrel, 'has an invalid VPS name (the file name is the VPS name: 2-32 characters, lowercase letters, digits and single hyphens, like "atelier.yaml")'));
         continue;
       }
-      const vyf = readData(root, vrel, errors);
-      if (!vyf) continue;
-      const vps = parseWith(vpsSchema, vyf, vyf.data, [], errors);
-      if (vps) loaded.vps.set(name, { value: vps, src: vyf, at: [] });
+      const { yf: vyf, value: vps } = loadValue(root, vrel, vpsSchema, errors, cache);
+      if (vyf && vps) loaded.vps.set(name, { value: vps, src: vyf, at: [] });
     }
   }
 
@@ -259,11 +325,11 @@ export function loadTree(root: string, stack: string, part?: TreePart): { tree: 
       errors.push(fileError(rel, `has a file name that ${problem} (the file name is the zone: zones/velo-libre.example.yaml, or zones/113.0.203.in-addr.arpa.yaml for reverse)`));
       continue;
     }
-    const yf = readData(root, rel, errors);
-    const zone = yf && parseWith(zoneSchema, yf, yf.data, [], errors);
+    const { yf, value: zone } = loadValue(root, rel, zoneSchema, errors, cache);
     if (yf && zone) tree.zones.set(name, { value: zone, src: yf, at: [] });
     else tree.broken.zones.add(name);
   }
+  if (cache && cacheOpts) endCache(root, stack, cacheOpts, cache, !!part);
   return { tree, errors };
 }
 

@@ -36,7 +36,7 @@ class ParsedFile implements YamlFile {
     readonly file: string,
     readonly text: string,
     data: unknown,
-    syntax: { doc: Document; lines: LineCounter },
+    syntax: { doc: Document; lines: LineCounter } | undefined,
   ) {
     this.#data = data;
     this.#syntax = syntax;
@@ -66,6 +66,17 @@ class ParsedFile implements YamlFile {
     this.#data = undefined;
     this.#released = true;
   }
+}
+
+/**
+ * A file whose schema value came from the load cache (lib/load/load-cache.ts): nothing parsed
+ * yet; its tree, positions and raw values are parsed from `text` only if a message points into
+ * it, as for a released file.
+ */
+export function cachedYamlFile(file: string, text: string): YamlFile {
+  const yf = new ParsedFile(file, text, undefined, undefined);
+  yf.release();
+  return yf;
 }
 
 /** Lets a loaded file's syntax tree and raw values go (both are parsed again if asked for). */

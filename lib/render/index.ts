@@ -81,7 +81,8 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
   for (const site of model.sites.filter((s) => want(s.webHost))) {
     add({ host: site.webHost, daemon: "apache2", path: vhostPath(site), content: renderVhost(site, model) });
   }
-  for (const pool of fpmPools(model).filter((p) => want(p.webHost))) {
+  // A shard without a web host (core) does not work out every member's pools to keep none.
+  for (const pool of webHosts.length === 0 ? [] : fpmPools(model).filter((p) => want(p.webHost))) {
     add({ host: pool.webHost, daemon: "php-fpm", path: fpmPoolPath(pool), content: renderFpmPool(pool, model) });
   }
 
