@@ -307,7 +307,7 @@ describe.skipIf(!ok)("the portal deployed on a web host: the shipped release beh
     // The history page reads the shipped data's git (root's repository, read by the portal's user).
     const history = await m.go("GET", `/m/${handle}/history`);
     expect(history.status, history.body.slice(0, 300)).toBe(200);
-    expect(history.body).toContain("The data as the first apply reads it");
+    expect(history.body).toContain("Alice Martin");
     // A wrong password through the same path is refused.
     expect((await viaApache().login(handle, "not-the-password-000")).status).toBe(401);
     expect(pidOf()).toBe(firstPid);

@@ -5,7 +5,7 @@
 # the shipped data (a git repository at the applied commit), both root's (docs/architecture.md,
 # "Member portal", "Shipping the code").
 #
-#   needs              what the portal runs with is installed: node (nodejs), git (git),
+#   needs              what the portal runs with is installed: node >= 20 (nodejs), git (git),
 #                      doveadm (dovecot-core: mailbox logins and new mailbox passwords);
 #                      refuses naming the Debian packages to install.
 #   user MODE          the system user globenet-portal (no shell, no login, home = the state
@@ -55,7 +55,15 @@ SHA_RE='^[0-9a-f]{64}$'
 
 needs() {
   local missing=""
-  [ -x /usr/bin/node ] || missing="$missing nodejs (/usr/bin/node)"
+  local v major
+  if [ -x /usr/bin/node ]; then
+    v=$(/usr/bin/node --version 2> /dev/null || echo v0)
+    major=${v#v}
+    major=${major%%.*}
+    [[ $major =~ ^[0-9]+$ ]] && [ "$major" -ge 20 ] || missing="$missing nodejs>=20 (found $v; Debian 13 has 20)"
+  else
+    missing="$missing nodejs (/usr/bin/node)"
+  fi
   command -v git > /dev/null || missing="$missing git"
   command -v doveadm > /dev/null || missing="$missing dovecot-core (doveadm: mailbox logins check passwords with doveadm pw -t)"
   [ -z "$missing" ] || die "the member portal cannot run on this host: install the Debian packages:$missing (as root: apt-get install nodejs git dovecot-core; Dovecot's daemon need not run), then apply again"
