@@ -347,7 +347,7 @@ describe.skipIf(!ok)("the portal deployed on a web host: the shipped release beh
     expect(readdirSync(PORTAL_RELEASES).sort()).toEqual([first, second.sha256].sort());
     const third = await variant(2);
     await apply({ release: third });
-    await waitFor("the third release answering", () => m.go("GET", "/login").then((a) => a.status === 200, () => false), 60_000, 300);
+    await waitFor("the third release answering", () => m.go("GET", `/m/${handle}`).then((a) => a.status === 200 && a.body.includes("Portal probe renamed"), () => false), 60_000, 300);
     expect(pidOf()).not.toBe(secondPid);
     expect(readdirSync(PORTAL_RELEASES).sort()).toEqual([second.sha256, third.sha256].sort());
     expect((await portalType.read("web1", applied as PortalOutputs))?.drift).toEqual([]);

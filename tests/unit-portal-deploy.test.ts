@@ -96,7 +96,7 @@ describe("portal unit", () => {
     ["the token from a root file, read before the user is taken", /^EnvironmentFile=-\/etc\/globenet\/portal\.env$/m],
     ["the shipped release with Debian's node on the shipped data, loopback only, behind Apache, its state", /^ExecStart=\/usr\/bin\/node \/opt\/globenet-portal\/current\/portal\.cjs --serve --root \/opt\/globenet-portal\/data --stack prod --listen 127\.0\.0\.1:8451 --state \/var\/lib\/globenet-portal --requests main$/m],
     ["a new commit's data is a reload, same process", /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m],
-    ["git trusts the root's data repository", /^Environment=GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe\.directory GIT_CONFIG_VALUE_0=\/opt\/globenet-portal\/data$/m],
+    ["it runs in the shipped data", /^WorkingDirectory=\/opt\/globenet-portal\/data$/m],
     ["restarted by systemd", /^Restart=on-failure$/m],
   ])("%s", (_what, re) => expect(unit).toMatch(re));
 

@@ -22,7 +22,10 @@ export async function serve(a: Args, io: Io, root: string): Promise<number> {
   let model = loadPortalModel(root, stack);
   const target = a.str("requests");
   const requests = target === undefined ? undefined : { gitlab: gitlabFromEnv(), target, root, stack };
-  const history = existsSync(join(root, ".git")) ? { git: simpleGit(root), ref: target ?? "HEAD" } : undefined;
+  // The data repository is root's (the apply ships it, docs/architecture.md "Shipping the code"):
+  // git is told on its command line that it is safe. Not through GIT_CONFIG_* in the unit's
+  // environment: simple-git removes those from what git sees.
+  const history = existsSync(join(root, ".git")) ? { git: simpleGit({ baseDir: root, config: [`safe.directory=${root}`] }), ref: target ?? "HEAD" } : undefined;
   const projectUrl = process.env.CI_PROJECT_URL;
   const credentials = join(state, "credentials.json");
   const app = await buildPortal({

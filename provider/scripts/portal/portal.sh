@@ -176,7 +176,6 @@ plain_start() {
     if [ -f "$ENV_FILE" ]; then set -a; . "$ENV_FILE"; set +a; fi
     unset SSH_CLIENT SSH_CONNECTION SSH_TTY MAIL
     export HOME=$STATE USER=$USER_NAME LOGNAME=$USER_NAME NODE_ENV=production LANG=C.UTF-8
-    export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0=$DATA
     umask 077
     setsid setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --clear-groups --no-new-privs -- "${cmd[@]}" >> "$LOG" 2>&1 < /dev/null &
     echo "$!" > "$PIDFILE"
