@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { Backups } from "./components/backups";
 import { DbServerSettings } from "./components/db-server-settings";
@@ -25,6 +26,8 @@ import { Portal } from "./components/portal";
 import { PortalPassword } from "./components/portal-password";
 import { renderPortalEnv, renderPortalUnit } from "./lib/render/portal";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
+import { buildPortalRelease } from "./provider/release-build";
+import { REPO_ROOT } from "./lib/base/repo";
 import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
 import { loadShardModel } from "./lib/check/shard-index";
 import type { StackSecretName } from "./lib/schema/inventory";
@@ -92,7 +95,7 @@ export function program(
         }),
     );
 
-    memberPortal(model, whole, members, targets, stackSecrets);
+    memberPortal(root, model, whole, members, targets, stackSecrets);
 
     // The mail host before the primary: the zones publish its DKIM keys' public halves.
     const appended = mailServers(whole, model.hosts, targets);
@@ -272,7 +275,7 @@ function alertBridge(model: NonNullable<ReturnType<typeof loadModel>["model"]>, 
  * stack gets the portal only from the shard holding its host and its members' passwords only from
  * theirs (left: the hashes of other shards' members; docs/architecture.md).
  */
-function memberPortal(model: Model, whole: Model, members: Member[], targets: Map<string, Target>, stackSecrets?: Partial<Record<StackSecretName, string>>): void {
+function memberPortal(root: string, model: Model, whole: Model, members: Member[], targets: Map<string, Target>, stackSecrets?: Partial<Record<StackSecretName, string>>): void {
   const p = whole.inventory.portal;
   if (!p) return;
   const url = `https://${p.name}/`;
@@ -293,5 +296,18 @@ function memberPortal(model: Model, whole: Model, members: Member[], targets: Ma
   const env = gitlab && token ? token.apply((t) => renderPortalEnv({ api: gitlab.api, project: gitlab.project, token: t, ...(gitlab.url ? { url: gitlab.url } : {}) })) : "";
   const hashes = pulumi.all(passwords.map((pw) => pulumi.all([pw.handle, pw.hash])));
   const credentials = hashes.apply((list) => JSON.stringify(Object.fromEntries(list.filter(([, h]) => !!h).sort(([a], [b]) => a.localeCompare(b))), null, 2) + "\n");
-  new Portal(`${p.host}-portal`, { target: targets.get(p.host) as Target, unit: renderPortalUnit(p, whole.stack, !!token), env, credentials }, { dependsOn: passwords });
+  // What it runs (docs/architecture.md, "Shipping the code"): this checkout's portal bundled
+  // now, and the data at the commit this apply read (its history for the audit page).
+  const release = pulumi.output(buildPortalRelease(REPO_ROOT)).apply(({ sha256, file }) => ({ sha256, file }));
+  const data = { repo: root, commit: appliedCommit(root), branch: p.gitlab?.target_branch ?? "main" };
+  new Portal(`${p.host}-portal`, { target: targets.get(p.host) as Target, unit: renderPortalUnit(p, whole.stack, !!token), env, credentials, release, data }, { dependsOn: passwords });
+}
+
+/** The commit the data was read from: the portal shows it and its history. A data tree that is not a git checkout cannot be shipped. */
+function appliedCommit(root: string): string {
+  try {
+    return execFileSync("git", ["-C", root, "rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "pipe"] }).toString().trim();
+  } catch {
+    throw new Error(`the member portal is shipped with the data at the applied commit, and ${root} is not a git checkout with a commit (docs/architecture.md, "Shipping the code")`);
+  }
 }

@@ -53,7 +53,7 @@ export const ADOPTION: Record<ResourceToken, Adoptable | { create: string } | { 
   [RESOURCE_TOKENS.dkimKey]: { create: "a DKIM key already at its path on the mail host is kept and published; a missing one is made there" },
   // Its create touches nothing on the host: the maildirs there are kept as they are.
   [RESOURCE_TOKENS.maildirs]: { create: "a mail domain's maildirs already on the mail host are kept as they are (nothing is written there)" },
-  [RESOURCE_TOKENS.portal]: { create: "the member portal's user, unit, token file and password hashes are written from the data and the stack's secret" },
+  [RESOURCE_TOKENS.portal]: { create: "the member portal's user, unit, token file and password hashes are written from the data and the stack's secret, its code and data shipped again" },
   [RESOURCE_TOKENS.portalPassword]: { create: "a new portal password is made and delivered in the member's home (~/.portal-password)" },
   [RESOURCE_TOKENS.transferKey]: { create: "the TSIG key of zone transfers is made anew (the secondaries keep serving what they have meanwhile)" },
   [RESOURCE_TOKENS.backupClient]: { create: "a host's backup schedule is rendered from the data; an existing key and passphrase on the host are kept by its create" },

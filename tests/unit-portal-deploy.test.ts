@@ -17,6 +17,8 @@ import { baseFiles, errorsOf, HOST_KEY, writeTree } from "./helpers/data-tree";
 const inv = baseFiles()["Pulumi.test.yaml"] as string;
 const withPortal = (yaml: string) => inv.replace("    hosts:\n", `    portal:\n${yaml}    hosts:\n`);
 const TOKEN = "glpat-SECRETsecret0123";
+/** A release and data as the program passes them (provider/release-build.ts, index.ts). */
+const SHIPPED = { release: { sha256: "a".repeat(64), file: "/tmp/globenet-portal-x.tar" }, data: { repo: "/srv/globenet-infra", commit: "b".repeat(40), branch: "main" } };
 
 function modelWith(yaml: string): Model {
   const { model, errors } = loadModel(writeTree({ "Pulumi.test.yaml": withPortal(yaml) }), "test");
@@ -36,9 +38,9 @@ describe("inventory portal: setting", () => {
     expect(errors.join("\n")).toMatch(message);
   });
 
-  it("a valid one: defaults (port 8451, checkout /opt/globenet-infra, branch main); the vhost joins web1's Apache files", () => {
+  it("a valid one: defaults (port 8451, branch main); the vhost joins web1's Apache files", () => {
     const model = modelWith("      host: web1\n      name: espace.globenet.example\n      gitlab: { api: https://gitlab.example/api/v4, project: globenet/infra }\n");
-    expect(model.inventory.portal).toEqual({ host: "web1", name: "espace.globenet.example", port: 8451, checkout: "/opt/globenet-infra", gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra", target_branch: "main" } });
+    expect(model.inventory.portal).toEqual({ host: "web1", name: "espace.globenet.example", port: 8451, gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra", target_branch: "main" } });
     const files = renderAll(model, { serial: () => 1 }).filter((f) => f.path === PORTAL_VHOST_PATH);
     expect(files.map((f) => [f.host, f.daemon])).toEqual([["web1", "apache2"]]);
   });
@@ -92,18 +94,22 @@ describe("portal unit", () => {
     ["PrivateTmp", /^PrivateTmp=yes$/m],
     ["only its state writable", new RegExp(`^ReadWritePaths=${PORTAL_STATE}$`, "m")],
     ["the token from a root file, read before the user is taken", /^EnvironmentFile=-\/etc\/globenet\/portal\.env$/m],
-    ["loopback only, behind Apache, its state", /^ExecStart=\/usr\/bin\/node \/opt\/globenet-infra\/node_modules\/tsx\/dist\/cli\.mjs lib\/cli\/main\.ts portal --serve --stack prod --listen 127\.0\.0\.1:8451 --state \/var\/lib\/globenet-portal --requests main$/m],
+    ["the shipped release with Debian's node on the shipped data, loopback only, behind Apache, its state", /^ExecStart=\/usr\/bin\/node \/opt\/globenet-portal\/current\/portal\.cjs --serve --root \/opt\/globenet-portal\/data --stack prod --listen 127\.0\.0\.1:8451 --state \/var\/lib\/globenet-portal --requests main$/m],
+    ["a new commit's data is a reload, same process", /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m],
+    ["it runs in the shipped data", /^WorkingDirectory=\/opt\/globenet-portal\/data$/m],
     ["restarted by systemd", /^Restart=on-failure$/m],
   ])("%s", (_what, re) => expect(unit).toMatch(re));
 
   it("exactly one ReadWritePaths; no token; no request forms without the token; a bad stack name refused", () => {
     expect(unit.match(/^ReadWritePaths=/gm)).toHaveLength(1);
     expect(unit).not.toMatch(/GITLAB_API_TOKEN|glpat/);
+    // No checkout and no node_modules: the unit runs what the apply shipped.
+    expect(unit.split("\n").filter((l) => !l.startsWith("#")).join("\n")).not.toMatch(/node_modules|tsx|\/opt\/globenet-infra/);
     expect(renderPortalUnit(p, "prod", false)).not.toContain("--requests");
     expect(() => renderPortalUnit(p, "prod; rm -rf /", true)).toThrow(/stack name/);
-    const check = portalType.check({ target: { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: HOST_KEY }, unit, env: "", credentials: "{}" });
+    const check = portalType.check({ target: { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: HOST_KEY }, unit, env: "", credentials: "{}", ...SHIPPED });
     expect(check.failures).toBeUndefined();
-    const asRoot = portalType.check({ target: { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: HOST_KEY }, unit: unit.replace("User=globenet-portal", "User=root"), env: "", credentials: "{}" });
+    const asRoot = portalType.check({ target: { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: HOST_KEY }, unit: unit.replace("User=globenet-portal", "User=root"), env: "", credentials: "{}", ...SHIPPED });
     expect(asRoot.failures?.map((f) => f.property)).toEqual(["unit"]);
   });
 });
@@ -135,7 +141,7 @@ describe("portal environment file and credentials", () => {
     expect(credentialsProblem(JSON.stringify({ "velo-libre": "plaintext-password" }))).toMatch(/velo-libre: must be a scrypt hash/);
     expect(credentialsProblem(JSON.stringify({ "../x": hash }))).toMatch(/not a member handle/);
     expect(credentialsProblem("[]")).toMatch(/JSON object/);
-    const refused = portalType.check({ target: { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: HOST_KEY }, unit: "x", env: `GITLAB_API_TOKEN=${TOKEN}\n`, credentials: '{"a":"secret-pw"}' });
+    const refused = portalType.check({ target: { name: "web1", address: "192.0.2.10", port: 22, user: "root", hostKey: HOST_KEY }, unit: "x", env: `GITLAB_API_TOKEN=${TOKEN}\n`, credentials: '{"a":"secret-pw"}', ...SHIPPED });
     expect(refused.failures?.map((f) => f.property)).toEqual(["unit", "env", "credentials"]);
     expect(JSON.stringify(refused.failures)).not.toMatch(new RegExp(`${TOKEN}|secret-pw`));
   });

@@ -71,7 +71,7 @@ const FULL: Record<DataKind, unknown> = {
     checks: { ptr: "warn" },
     disk_quota: { default_mb: 2, max_mb: 20480, default_inodes: 2, max_inodes: 1000000 },
     monitoring: { gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra" }, mail: { to: "benevoles@globenet.example", from: "alertes@globenet.example", smarthost: "mail.globenet.example:25", require_tls: true } },
-    portal: { host: "web1", name: "espace.globenet.example", port: 8451, checkout: "/opt/globenet-infra", gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra", url: "https://gitlab.example/globenet/infra", target_branch: "main" } },
+    portal: { host: "web1", name: "espace.globenet.example", port: 8451, gitlab: { api: "https://gitlab.example/api/v4", project: "globenet/infra", url: "https://gitlab.example/globenet/infra", target_branch: "main" } },
     shards: { front: { hosts: ["web1"] }, vms: { hosts: ["hv1", "hv2"] } },
     hosts: {
       web1: { roles: ["web", "db"], fqdn: "web1.globenet.example", address: "203.0.113.11", ipv4: "203.0.113.11", ipv6: "2001:db8:42::11", ssh: { user: "deploy", port: 22, host_key: KEY }, sshd: { dropin_dir: "/etc/ssh/sshd_config.d", pid_file: "/run/sshd.pid" }, home_quota: "warn" },

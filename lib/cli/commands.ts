@@ -563,7 +563,8 @@ and the portal opens a merge request (validated first; French description, Reque
 the member's page lists their requests with their merge-request state. The history of each
 member's file is read from this checkout's git (at BRANCH, or HEAD; commits link to
 CI_PROJECT_URL when set). Runs until Ctrl-C; kill -HUP reloads the data.
---serve is how the apply's systemd unit runs it on the web host (any stack, prod included):
+--serve is how the apply's systemd unit runs it on the web host (any stack, prod included), from
+the bundle the apply ships (lib/cli/portal-main.ts; --root is then the shipped data repository):
 plain HTTP on a loopback address behind the host's Apache (which terminates HTTPS), the
 members' password hashes from DIR/credentials.json (written by the apply), sessions and
 lockouts kept in DIR/store.json across restarts.`,

@@ -44,7 +44,7 @@ export const GUARD_DECISIONS: Record<ResourceToken, LossKind | { noLoss: string 
   // Its delete archives <vmail>/<domain> (every maildir), verified, then removes it.
   [RESOURCE_TOKENS.maildirs]: { what: "mail domain's mailboxes (every maildir)", folder: "mail", ext: ".tar.gz" },
   [RESOURCE_TOKENS.dkimKey]: { noLoss: "a domain's DKIM key, moved to the mail host's archive folder by its delete (a new selector's key signs from the same apply)" },
-  [RESOURCE_TOKENS.portal]: { noLoss: "the member portal's user, unit, token file and password hashes on its web host, written again from the data and the stack's secret by the next apply (members log in again)" },
+  [RESOURCE_TOKENS.portal]: { noLoss: "the member portal's user, unit, token file, password hashes and shipped code and data on its web host, written and shipped again from the repository and the stack's secret by the next apply (members log in again)" },
   [RESOURCE_TOKENS.portalPassword]: { noLoss: "a member's portal password file; the next apply makes a new password and delivers it in the member's home" },
   [RESOURCE_TOKENS.transferKey]: { noLoss: "the TSIG key of zone transfers, made again at the next apply (the secondaries keep serving what they have meanwhile)" },
 };

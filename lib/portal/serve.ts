@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { loadModel } from "../check/build";
 import type { Model } from "../model/types";
 import { labPaths } from "../lab/paths";
 import { onStackHosts } from "../lab/open-stack";
@@ -16,6 +15,7 @@ import { issuePassword, readCredentials } from "./credentials";
 import { ensurePortalCert } from "./lab-cert";
 import { buildPortal, type PortalOptions } from "./server";
 import { modelOf, type MemberLive } from "./view";
+import { loadPortalModel } from "./model";
 
 /** Where the lab's portal keeps its credentials (handle → scrypt hash, 0600) and the passwords it issued. */
 export function portalFiles(root: string): { credentials: string; passwords: string } {
@@ -23,12 +23,7 @@ export function portalFiles(root: string): { credentials: string; passwords: str
   return { credentials: join(dir, "credentials.json"), passwords: join(dir, "passwords.txt") };
 }
 
-/** The model of `stack`'s data, or the first errors as one message. */
-export function loadPortalModel(root: string, stack: string): Model {
-  const { model, errors } = loadModel(root, stack);
-  if (!model) throw new Error(`the data of stack ${stack} has errors (npm run validate lists them): ${errors.length} error(s)`);
-  return model;
-}
+export { loadPortalModel };
 
 /**
  * One member's live figures, read by the status views' own code over the stack's SSH (certs,

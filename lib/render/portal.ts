@@ -1,5 +1,5 @@
 import type { Model } from "../model/types";
-import { apachePath, apacheToken, lineComment, UnsafeValueError } from "./escape";
+import { apacheToken, lineComment, UnsafeValueError } from "./escape";
 import { renderTemplate } from "./handlebars";
 import { liveCertFiles } from "./apache-vhost";
 
@@ -16,6 +16,14 @@ export const PORTAL_STATE = "/var/lib/globenet-portal";
 export const PORTAL_ENV = "/etc/globenet/portal.env";
 export const PORTAL_UNIT = "globenet-portal.service";
 export const PORTAL_VHOST_PATH = "apache2/sites-available/globenet-portal.conf";
+/** What the apply ships (docs/architecture.md, "Shipping the code"): root's, read-only to the portal's user. */
+export const PORTAL_HOME = "/opt/globenet-portal";
+/** One folder per release, named by its tar's sha256 (provider/release.ts). */
+export const PORTAL_RELEASES = `${PORTAL_HOME}/releases`;
+/** The link to the running release, swapped in one rename. */
+export const PORTAL_CURRENT = `${PORTAL_HOME}/current`;
+/** The data: a git repository at the applied commit (members/, zones/, Pulumi.<stack>.yaml and their history). */
+export const PORTAL_DATA = `${PORTAL_HOME}/data`;
 /** Where the apply writes the members' password hashes (handle → scrypt hash), in the state folder. */
 export const PORTAL_CREDENTIALS = `${PORTAL_STATE}/credentials.json`;
 /** Sessions and lockouts (lib/portal/store.ts), in the state folder. */
@@ -52,8 +60,10 @@ export function renderPortalVhost(model: Pick<Model, "inventory">): string {
 }
 
 /**
- * The portal's systemd unit. `stack`: whose data it reads (its checkout's Pulumi.<stack>.yaml);
- * `requests`: the request forms are on (portal.gitlab and the stack's portalToken).
+ * The portal's systemd unit: Debian's node runs the shipped bundle (PORTAL_CURRENT/portal.cjs)
+ * on the shipped data (PORTAL_DATA), both root's. `stack`: whose data it reads (the data's
+ * Pulumi.<stack>.yaml); `requests`: the request forms are on (portal.gitlab and the stack's
+ * portalToken). A reload (SIGHUP) reads the data again without a restart.
  */
 export function renderPortalUnit(p: PortalSettings, stack: string, requests: boolean): string {
   if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(stack)) throw new UnsafeValueError("the portal's unit", stack, "the stack name must be lowercase letters, digits and '-'");
@@ -61,7 +71,8 @@ export function renderPortalUnit(p: PortalSettings, stack: string, requests: boo
     notice: `${NOTICE}'s unit`,
     user: PORTAL_USER,
     env: PORTAL_ENV,
-    checkout: apachePath(p.checkout),
+    release: PORTAL_CURRENT,
+    data: PORTAL_DATA,
     stack,
     listen: `127.0.0.1:${p.port}`,
     state: PORTAL_STATE,

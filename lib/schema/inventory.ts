@@ -296,8 +296,6 @@ const portal = z.strictObject({
       target_branch: z.string().regex(/^[A-Za-z0-9._/-]{1,100}$/, { error: 'must be a branch name, like "main"' }).default("main"),
     })
     .optional(),
-  /** The checkout of this repository on the host the portal's code and data are read from (as the alert bridge's). */
-  checkout: absPath.default("/opt/globenet-infra"),
 });
 
 /** How strict a few checks are (docs/architecture.md, "Every address has its PTR"). */
