@@ -9,6 +9,9 @@ import type { Args, Io } from "./command";
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { simpleGit } from "simple-git";
+import { writeFileSync } from "node:fs";
+import { onStackHosts } from "../lab/open-stack";
+import { deliverSnapshot, LIVE_FILE, snapshotJson, snapshotReader, takeSnapshot } from "../portal/live";
 
 export const expected = [LabError];
 
@@ -16,6 +19,7 @@ export const expected = [LabError];
 export async function runPortal(a: Args, io: Io): Promise<number> {
   const root = a.str("root") ?? REPO_ROOT;
   if (a.flag("serve")) return serve(a, io, root);
+  if (a.flag("snapshot")) return snapshot(a, io, root);
   const stack = defaultStack(a.str("stack"), root);
   if (stack === "prod") throw new UsageError("npm run portal serves a lab stack (lab or lab-multi); prod's portal runs behind Apache, deployed by the apply (--serve: docs/architecture.md, \"Member portal\")");
   const port = Number(a.str("port") ?? 8443);
@@ -79,13 +83,15 @@ async function serve(a: Args, io: Io, root: string): Promise<number> {
     store: join(state, "store.json"),
     model: () => model,
     credentials: () => readCredentials(credentials),
+    // The live figures: the protected runner's snapshot (--snapshot), read at each dashboard; this process reaches no host.
+    live: snapshotReader(join(state, LIVE_FILE), stack),
     ...(requests ? { requests } : {}),
     ...(history ? { history } : {}),
     ...(projectUrl ? { projectUrl } : {}),
   });
   const host = (listen[1] as string).replace(/^\[|\]$/g, "");
   await app.listen({ host, port: Number(listen[2]) });
-  io.out(`portal for stack ${stack} on http://${listen[0]}/ (behind Apache); state ${state}; requests ${requests ? `into ${target}` : "off"}`);
+  io.out(`portal for stack ${stack} on http://${listen[0]}/ (behind Apache); state ${state}; live figures from ${join(state, LIVE_FILE)}; requests ${requests ? `into ${target}` : "off"}`);
   process.on("SIGHUP", () => void (model = loadPortalModel(root, stack)));
   await new Promise<void>((resolve) => {
     const stop = () => void app.close().then(() => resolve());
@@ -93,4 +99,27 @@ async function serve(a: Args, io: Io, root: string): Promise<number> {
     process.once("SIGTERM", stop);
   });
   return 0;
+}
+
+/**
+ * npm run portal -- --snapshot: every active member's live figures, read in one pass over the
+ * stack's hosts (the protected runner's key), delivered to the portal's host as its state's
+ * live.json (the portal-live schedule, .gitlab-ci.yml), or written to --out FILE instead.
+ */
+async function snapshot(a: Args, io: Io, root: string): Promise<number> {
+  const stack = defaultStack(a.str("stack"), root);
+  const model = loadPortalModel(root, stack);
+  const out = a.str("out");
+  if (out === undefined && !model.inventory.portal) throw new UsageError(`stack ${stack} has no portal (the inventory's portal: section): nothing to deliver the figures to; --out FILE writes them here`);
+  const started = Date.now();
+  const done = await onStackHosts(root, stack, async () => {
+    const { snapshot: snap, failed } = await takeSnapshot(root, stack, model);
+    const text = snapshotJson(snap, model);
+    const where = out === undefined ? await deliverSnapshot(root, model, text) : (writeFileSync(out, text, { mode: 0o600 }), { host: "this machine", path: out });
+    return { snap, failed, text, where };
+  });
+  // The full text of a part that failed: here, in the job's log (the members read its name only).
+  for (const f of done.failed) io.err(`portal snapshot: ${f.part} could not be read: ${f.error}`);
+  io.out(`portal snapshot of stack ${stack}: ${Object.keys(done.snap.members).length} active member(s), taken at ${done.snap.taken_at} in ${((Date.now() - started) / 1000).toFixed(1)} s, ${done.text.length} bytes → ${done.where.host}:${done.where.path}`);
+  return done.failed.length ? 1 : 0;
 }
