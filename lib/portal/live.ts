@@ -8,7 +8,7 @@ import { readBackups, type BackupRow } from "../status/backups";
 import { PORTAL_STATE } from "../render/portal";
 import { loadScript } from "../../provider/scripts/load";
 import { run } from "../../provider/ssh/remote";
-import { targetOf } from "../../components/target";
+import { targetOf, type Target } from "../../components/target";
 import { memberBackups, memberPlan } from "./backups";
 import { modelOf, type MemberLive } from "./view";
 
@@ -201,6 +201,11 @@ export async function deliverSnapshot(root: string, model: Model, text: string):
   if (!p) throw new Error("the inventory has no portal: section: there is no portal to deliver the live figures to");
   const host = model.hosts.find((h) => h.name === p.host);
   if (!host) throw new Error(`the portal's host ${p.host} is not in the inventory's hosts`);
-  await run(targetOf(host, root), WRITE_LIVE, { args: ["write"], stdin: text, what: `delivering the portal's live figures to ${host.name}`, timeoutMs: 60_000 });
-  return { host: host.name, path: LIVE_PATH };
+  return deliverTo(targetOf(host, root), text);
+}
+
+/** The delivery itself, to a host's connection facts. */
+export async function deliverTo(target: Target, text: string): Promise<{ host: string; path: string }> {
+  await run(target, WRITE_LIVE, { args: ["write"], stdin: text, what: `delivering the portal's live figures to ${target.name}`, timeoutMs: 60_000 });
+  return { host: target.name, path: LIVE_PATH };
 }
