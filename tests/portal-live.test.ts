@@ -4,7 +4,7 @@
  * the dashboard says of a fresh, an old and a missing snapshot. The delivery over SSH and the
  * deployed portal reading it: tests/portal-live-real.test.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -19,6 +19,8 @@ import { words } from "../lib/portal/i18n";
 import type { CertStatus } from "../lib/status/certs";
 import type { UsageRow } from "../lib/status/usage";
 import type { BackupRow } from "../lib/status/backups";
+import { baseFiles, writeTree } from "./helpers/data-tree";
+import { cli } from "./helpers/cli";
 
 const tmp = mkdtempSync(join(tmpdir(), "portal-live-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -157,5 +159,22 @@ describe("portal live snapshot: the file and its age", () => {
     expect(none).toContain("ne sont pas disponibles pour le moment");
     // A member's page holds their own entry only, though the file holds everyone's.
     expect(fresh).not.toMatch(/>globenet\.example<|wiki\.globenet|ondes-libres|amis-biblio|cine-quartier/);
+  });
+});
+
+describe("npm run portal -- --snapshot", () => {
+  it("refuses a stack with no portal to deliver to; --out writes the document here (no active member: no host is read)", async () => {
+    const base = baseFiles();
+    const tree = writeTree(Object.fromEntries(["globenet", "velo-libre"].map((h) => [`members/${h}/member.yaml`, (base[`members/${h}/member.yaml`] as string).replace("status: active", "status: suspended")])));
+    const refused = await cli(["portal", "--snapshot", "--stack", "test", "--root", tree]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/stack test has no portal \(the inventory's portal: section\)/);
+    const out = join(tmp, "snapshot.json");
+    const made = await cli(["portal", "--snapshot", "--stack", "test", "--root", tree, "--out", out]);
+    expect(made.stderr).toBe("");
+    expect(made.status).toBe(0);
+    expect(made.stdout).toMatch(/^portal snapshot of stack test: 0 active member\(s\), taken at \S+ in [\d.]+ s, \d+ bytes → this machine:/);
+    const snap = parseSnapshot(readFileSync(out, "utf8"));
+    expect([snap.stack, snap.members]).toEqual(["test", {}]);
   });
 });

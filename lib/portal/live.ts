@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { Model } from "../model/types";
 import { backupPlan } from "../model/backup";
 import { readCerts, type CertStatus } from "../status/certs";
@@ -176,13 +176,22 @@ export function liveOfSnapshot(snap: LiveSnapshot | undefined, stack: string, ha
   return { ...mine, readAt: takenAt };
 }
 
-/** The deployed portal's live reader: `file` read at each dashboard (absent or unreadable: "missing"). */
+/**
+ * The deployed portal's live reader: `file` looked at each dashboard (absent or unreadable:
+ * "missing"); parsed again only when its inode, size or time changed (a new delivery is a new
+ * file: seen at the next page), as ~150 members make some 140 KB of JSON.
+ */
 export function snapshotReader(file: string, stack: string, now: () => number = Date.now, maxAgeMs = LIVE_MAX_AGE_MS): (handle: string) => Promise<MemberLive> {
+  let cached: { key: string; snap: LiveSnapshot | undefined } | undefined;
   return async (handle) => {
     let snap: LiveSnapshot | undefined;
     try {
-      snap = existsSync(file) ? parseSnapshot(readFileSync(file, "utf8")) : undefined;
+      const st = statSync(file);
+      const key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      if (cached?.key !== key) cached = { key, snap: parseSnapshot(readFileSync(file, "utf8")) };
+      snap = cached.snap;
     } catch {
+      cached = undefined;
       snap = undefined;
     }
     return liveOfSnapshot(snap, stack, handle, now(), maxAgeMs);
