@@ -39,6 +39,7 @@ export const SYSTEM = [
   "tests/provider-node-exporter.test.ts",
   "tests/portal-browser.test.ts",
   "tests/portal-deploy.test.ts",
+  "tests/portal-live-real.test.ts",
   "tests/provider-account.test.ts",
   "tests/provider-backup.test.ts",
   "tests/provider-bind-links.test.ts",

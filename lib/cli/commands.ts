@@ -551,7 +551,7 @@ generate: only writes the tree, to try the commands by hand.`,
   {
     name: "portal",
     summary: { en: "the member portal on this machine: each member logs in and sees their own services (HTTPS, lab CA)", fr: "l'espace adhérent sur cette machine : chaque adhérent se connecte et voit ses propres services (HTTPS, CA du lab)" },
-    usage: ["[-- --port N] [--stack NAME] [--live] [--requests BRANCH]", "-- --issue <member>", "-- --serve --stack NAME --listen 127.0.0.1:PORT --state DIR [--requests BRANCH]"],
+    usage: ["[-- --port N] [--stack NAME] [--live] [--requests BRANCH]", "-- --issue <member>", "-- --serve --stack NAME --listen 127.0.0.1:PORT --state DIR [--requests BRANCH]", "-- --snapshot --stack NAME [--out FILE]"],
     description: `Starts the member portal (lib/portal) on https://localhost:PORT/ with a certificate from the
 lab's CA (.lab/portal/ca/ca.pem), and prints its URL. A member logs in with the portal password
 of their handle and sees only their own sites, databases (where the credentials are),
@@ -567,16 +567,24 @@ CI_PROJECT_URL when set). Runs until Ctrl-C; kill -HUP reloads the data.
 the bundle the apply ships (lib/cli/portal-main.ts; --root is then the shipped data repository):
 plain HTTP on a loopback address behind the host's Apache (which terminates HTTPS), the
 members' password hashes from DIR/credentials.json (written by the apply), sessions and
-lockouts kept in DIR/store.json across restarts.`,
+lockouts kept in DIR/store.json across restarts, and the members' live figures from
+DIR/live.json (with the time they were read; none shown when over an hour old or absent).
+--snapshot is what the protected runner's portal-live schedule runs every 10 minutes: every
+active member's certificates, disk use, mailboxes and last backups, read in one pass over the
+stack's hosts by the status views' code, delivered to the portal's host as live.json (root's,
+readable by the portal's user only; no secret in it), or written to --out FILE instead. The
+portal itself holds no key to any host. Exit 1 when a part could not be read (the log says why).`,
     options: {
       port: { type: "string", arg: "N", default: "8443", help: "port on 127.0.0.1 (0: any free one)" },
       serve: { type: "boolean", help: "run as deployed: behind Apache on --listen, state in --state (no lab CA, no password issued)" },
       listen: { type: "string", arg: "ADDR:PORT", help: "--serve: the loopback address and port Apache proxies to (127.0.0.1 or [::1])" },
       state: { type: "string", arg: "DIR", help: "--serve: the portal's state folder (credentials.json from the apply, store.json)" },
-      stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "whose data (a lab stack)" },
+      stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "whose data (a lab stack; with --serve or --snapshot any stack)" },
       root,
       live: { type: "boolean", help: "read certificates, disk and database use, mailbox sizes from the hosts\n(the status views' code over SSH; the lab must be up)" },
       issue: { type: "string", arg: "MEMBER", help: "make a new portal password for MEMBER, print it once, and stop" },
+      snapshot: { type: "boolean", help: "read every active member's live figures from the hosts in one pass and deliver\nthem to the portal's host (its state's live.json), then stop" },
+      out: { type: "string", arg: "FILE", help: "--snapshot: write the snapshot to FILE on this machine instead of delivering it" },
       requests: { type: "string", arg: "BRANCH", help: "open the request forms: a member's request becomes a merge request into\nBRANCH through GitLab's API (CI_API_V4_URL, CI_PROJECT_ID and the bot's\nGITLAB_API_TOKEN from the environment); never a change on the servers" },
     },
     run: lazy(() => load<typeof import("./portal")>("./portal"), (m) => m.runPortal),

@@ -4,6 +4,7 @@ import { simpleGit } from "simple-git";
 import { gitlabFromEnv } from "../ci/gitlab";
 import { readCredentials } from "../portal/credentials";
 import { loadPortalModel } from "../portal/model";
+import { LIVE_FILE, snapshotReader } from "../portal/live-file";
 import { buildPortal } from "../portal/server";
 import { UsageError } from "./args";
 import type { Args, Io } from "./command";
@@ -33,13 +34,15 @@ export async function serve(a: Args, io: Io, root: string): Promise<number> {
     store: join(state, "store.json"),
     model: () => model,
     credentials: () => readCredentials(credentials),
+    // The live figures: the protected runner's snapshot (--snapshot), read at each dashboard; this process reaches no host.
+    live: snapshotReader(join(state, LIVE_FILE), stack),
     ...(requests ? { requests } : {}),
     ...(history ? { history } : {}),
     ...(projectUrl ? { projectUrl } : {}),
   });
   const host = (listen[1] as string).replace(/^\[|\]$/g, "");
   await app.listen({ host, port: Number(listen[2]) });
-  io.out(`portal for stack ${stack} on http://${listen[0]}/ (behind Apache); state ${state}; requests ${requests ? `into ${target}` : "off"}`);
+  io.out(`portal for stack ${stack} on http://${listen[0]}/ (behind Apache); state ${state}; live figures from ${join(state, LIVE_FILE)}; requests ${requests ? `into ${target}` : "off"}`);
   process.on("SIGHUP", () => void (model = loadPortalModel(root, stack)));
   await new Promise<void>((resolve) => {
     const stop = () => void app.close().then(() => resolve());

@@ -7,9 +7,11 @@ import { LabError } from "../base/proc";
 import { defaultStack } from "./stack-default";
 import { gitlabFromEnv } from "../ci/gitlab";
 import type { Args, Io } from "./command";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
+import { onStackHosts } from "../lab/open-stack";
+import { deliverSnapshot, snapshotJson, takeSnapshot } from "../portal/live";
 
 export const expected = [LabError];
 
@@ -17,6 +19,7 @@ export const expected = [LabError];
 export async function runPortal(a: Args, io: Io): Promise<number> {
   const root = a.str("root") ?? REPO_ROOT;
   if (a.flag("serve")) return serve(a, io, root);
+  if (a.flag("snapshot")) return snapshot(a, io, root);
   const stack = defaultStack(a.str("stack"), root);
   if (stack === "prod") throw new UsageError("npm run portal serves a lab stack (lab or lab-multi); prod's portal runs behind Apache, deployed by the apply (--serve: docs/architecture.md, \"Member portal\")");
   const port = Number(a.str("port") ?? 8443);
@@ -56,4 +59,27 @@ export async function runPortal(a: Args, io: Io): Promise<number> {
     process.once("SIGTERM", stop);
   });
   return 0;
+}
+
+/**
+ * npm run portal -- --snapshot: every active member's live figures, read in one pass over the
+ * stack's hosts (the protected runner's key), delivered to the portal's host as its state's
+ * live.json (the portal-live schedule, .gitlab-ci.yml), or written to --out FILE instead.
+ */
+async function snapshot(a: Args, io: Io, root: string): Promise<number> {
+  const stack = defaultStack(a.str("stack"), root);
+  const model = loadPortalModel(root, stack);
+  const out = a.str("out");
+  if (out === undefined && !model.inventory.portal) throw new UsageError(`stack ${stack} has no portal (the inventory's portal: section): nothing to deliver the figures to; --out FILE writes them here`);
+  const started = Date.now();
+  const done = await onStackHosts(root, stack, async () => {
+    const { snapshot: snap, failed } = await takeSnapshot(root, stack, model);
+    const text = snapshotJson(snap, model);
+    const where = out === undefined ? await deliverSnapshot(root, model, text) : (writeFileSync(out, text, { mode: 0o600 }), { host: "this machine", path: out });
+    return { snap, failed, text, where };
+  });
+  // The full text of a part that failed: here, in the job's log (the members read its name only).
+  for (const f of done.failed) io.err(`portal snapshot: ${f.part} could not be read: ${f.error}`);
+  io.out(`portal snapshot of stack ${stack}: ${Object.keys(done.snap.members).length} active member(s), taken at ${done.snap.taken_at} in ${((Date.now() - started) / 1000).toFixed(1)} s, ${done.text.length} bytes → ${done.where.host}:${done.where.path}`);
+  return done.failed.length ? 1 : 0;
 }

@@ -22,13 +22,14 @@ export interface MemberBackup {
   state: BackupState | "unread";
 }
 
-const isMine = (s: BackupSource, handle: string): s is Extract<BackupSource, { handle: string }> => "handle" in s && s.handle === handle;
+const isMine = (s: BackupSource, handles: ReadonlySet<string>): s is Extract<BackupSource, { handle: string }> => "handle" in s && handles.has(s.handle);
 
-/** The plan with only `handle`'s own sources; hosts left without any are dropped. */
-export function memberPlan(plan: BackupPlan, handle: string): BackupPlan {
+/** The plan with only `handle`'s own sources (or those of several members: the snapshot's); hosts left without any are dropped. */
+export function memberPlan(plan: BackupPlan, handle: string | readonly string[]): BackupPlan {
+  const handles = new Set(typeof handle === "string" ? [handle] : handle);
   return {
     ...plan,
-    hosts: plan.hosts.map((h) => ({ ...h, sources: h.sources.filter((s) => isMine(s, handle)) })).filter((h) => h.sources.length > 0),
+    hosts: plan.hosts.map((h) => ({ ...h, sources: h.sources.filter((s) => isMine(s, handles)) })).filter((h) => h.sources.length > 0),
   };
 }
 

@@ -5,17 +5,12 @@ import type { Model } from "../model/types";
 import { labPaths } from "../lab/paths";
 import { onStackHosts } from "../lab/open-stack";
 import { closeHostConnections } from "../status/remote";
-import { readCerts } from "../status/certs";
-import { readUsage } from "../status/usage";
-import { readMail } from "../status/mail";
-import { readBackups } from "../status/backups";
-import { backupPlan } from "../model/backup";
-import { memberBackups, memberPlan } from "./backups";
+import { loadPortalModel } from "./model";
+import { readMemberLive } from "./live";
 import { issuePassword, readCredentials } from "./credentials";
 import { ensurePortalCert } from "./lab-cert";
 import { buildPortal, type PortalOptions } from "./server";
-import { modelOf, type MemberLive } from "./view";
-import { loadPortalModel } from "./model";
+import type { MemberLive } from "./view";
 
 /** Where the lab's portal keeps its credentials (handle → scrypt hash, 0600) and the passwords it issued. */
 export function portalFiles(root: string): { credentials: string; passwords: string } {
@@ -26,31 +21,12 @@ export function portalFiles(root: string): { credentials: string; passwords: str
 export { loadPortalModel };
 
 /**
- * One member's live figures, read by the status views' own code over the stack's SSH (certs,
- * usage, mailboxes, the last backup of their home, databases and VPS disks) on a model
- * holding only that member's objects, so nothing of another
- * member is even read.
+ * One member's live figures, read at each dashboard by the status views' own code over the
+ * stack's SSH (lib/portal/live.ts readMemberLive: the snapshot's reads, on a model holding only
+ * that member's objects, so nothing of another member is even read).
  */
 export function liveReader(root: string, stack: string, model: () => Model): (handle: string) => Promise<MemberLive> {
-  return (handle) =>
-    onStackHosts(root, stack, async () => {
-      const mine = modelOf(model(), handle);
-      // Backups: `status -- backups`' reader on the plan of the member's own sources only.
-      const plan = backupPlan(mine);
-      const own = plan ? memberPlan(plan, handle) : undefined;
-      const [certs, usage, mail, backupRows] = await Promise.all([
-        readCerts(root, mine),
-        readUsage(root, mine),
-        mine.mail.length ? readMail(root, mine) : Promise.resolve([]),
-        own?.hosts.length ? readBackups(root, mine, own) : Promise.resolve([]),
-      ]);
-      return {
-        certs,
-        usage: usage.find((u) => u.handle === handle),
-        mailboxes: mail.flatMap((s) => s.mailboxes.filter((b) => b.handle === handle)),
-        ...(own ? { backups: memberBackups(own, handle, backupRows) } : {}),
-      };
-    }, { lingerMs: LIVE_LINGER_MS });
+  return (handle) => onStackHosts(root, stack, () => readMemberLive(root, model(), handle), { lingerMs: LIVE_LINGER_MS });
 }
 
 /**

@@ -21,6 +21,7 @@ import { NO_MAILBOX, verifyMailPassword } from "./mail-password";
 import { memberIssues, memberRequests, openIssue, openRequest, RequestRefused, type MemberMr } from "./requests";
 import { ownObjects, REQUEST_TYPES, type RequestType } from "./request-types";
 import { memberHistory, type HistoryEntry } from "./history";
+import { LIVE_MAX_AGE_MS } from "./live";
 
 /**
  * The member portal's web server (docs/architecture.md, "Member portal"): fastify over HTTPS
@@ -378,6 +379,9 @@ export function dashboard(m: MemberView, w: Record<Word, string>, links: { asks?
     diskQuota: `${m.diskQuotaMb} MB`,
     usage: m.usage?.homeBytes === undefined ? "" : `${mb(m.usage.homeBytes)}${m.usage.quotaEnforced === false ? ` ${w.notEnforced}` : ""}`,
     liveError: m.liveError ? fill(w.liveError, { error: m.liveError }) : "",
+    // The time of the figures (lib/portal/live.ts); too old or none: said, and no figure shown.
+    liveReadAt: m.readAt && !m.stale ? fill(w.liveReadAt, { time: m.readAt }) : "",
+    liveStale: m.stale === "old" ? fill(w.liveOld, { time: m.readAt ?? "?", minutes: LIVE_MAX_AGE_MS / 60_000 }) : m.stale === "missing" ? w.liveMissing : "",
     sites: m.sites.map((s) => ({
       host: s.host,
       aliases: [...s.aliases, ...s.redirects.map((r) => `${r} →`)].join(", "),

@@ -18,6 +18,10 @@ export interface MemberLive {
   backups?: MemberBackup[];
   /** Why a live read failed (shown instead of figures). */
   error?: string;
+  /** When the figures were read from the hosts (the lab: now; prod: the snapshot's taken_at, lib/portal/live.ts). */
+  readAt?: Date;
+  /** Why no figures are shown although live reads are on: the snapshot is too old, or there is none (for this member). */
+  stale?: "old" | "missing";
 }
 
 export interface MemberView {
@@ -37,6 +41,9 @@ export interface MemberView {
   /** Only with the live reads: one per home, database and VPS disk of the member; `object` is the database's or VPS's name. */
   backups?: { kind: MemberBackup["kind"]; object: string; lastOk?: string; state: MemberBackup["state"] }[];
   liveError?: string;
+  /** When the live figures were read, and why there are none (lib/portal/live.ts). */
+  readAt?: string;
+  stale?: MemberLive["stale"];
 }
 
 export function memberView(model: Model, handle: string, live: MemberLive = {}): MemberView | undefined {
@@ -98,17 +105,23 @@ export function memberView(model: Model, handle: string, live: MemberLive = {}):
         }
       : {}),
     ...(live.error ? { liveError: live.error } : {}),
+    ...(live.readAt ? { readAt: `${live.readAt.toISOString().slice(0, 16).replace("T", " ")} UTC` } : {}),
+    ...(live.stale ? { stale: live.stale } : {}),
   };
 }
 
-/** The same model restricted to one member's objects: what the status views read for the portal's live figures. */
-export function modelOf(model: Model, handle: string): Model {
+/**
+ * The same model restricted to one member's objects (or those of several: the snapshot's active
+ * members, lib/portal/live.ts): what the status views read for the portal's live figures.
+ */
+export function modelOf(model: Model, handle: string | readonly string[]): Model {
+  const keep = new Set(typeof handle === "string" ? [handle] : handle);
   return {
     ...model,
-    members: model.members.filter((m) => m.handle === handle),
-    sites: model.sites.filter((s) => s.handle === handle),
-    databases: model.databases.filter((d) => d.handle === handle),
-    vps: model.vps.filter((v) => v.handle === handle),
-    mail: model.mail.filter((d) => d.handle === handle),
+    members: model.members.filter((m) => keep.has(m.handle)),
+    sites: model.sites.filter((s) => keep.has(s.handle)),
+    databases: model.databases.filter((d) => keep.has(d.handle)),
+    vps: model.vps.filter((v) => keep.has(v.handle)),
+    mail: model.mail.filter((d) => keep.has(d.handle)),
   };
 }

@@ -1,8 +1,10 @@
 import { request } from "node:https";
+import { request as plainRequest } from "node:http";
 
 /**
  * A member's browser for the portal tests, enough for them: node's https client trusting only
- * the given CA, one cookie jar, form posts.
+ * the given CA (no CA: plain HTTP, straight to a deployed portal's loopback port), one cookie
+ * jar, form posts.
  */
 export interface Answer {
   status: number;
@@ -12,7 +14,7 @@ export interface Answer {
 
 export const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
 
-export function portalClient(port: () => number, ca: () => string) {
+export function portalClient(port: () => number, ca?: () => string) {
   const jar = new Map<string, string>();
   function send(method: string, path: string, form?: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
     const body = form ? new URLSearchParams(form).toString() : undefined;
@@ -20,7 +22,7 @@ export function portalClient(port: () => number, ca: () => string) {
       const h: Record<string, string> = { ...headers };
       if (jar.size) h.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
       if (body !== undefined) h["content-type"] = "application/x-www-form-urlencoded";
-      const req = request({ host: "127.0.0.1", servername: "localhost", port: port(), path, method, headers: h, ca: ca(), agent: false }, (res) => {
+      const done = (res: import("node:http").IncomingMessage) => {
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (c: string) => (text += c));
@@ -31,7 +33,8 @@ export function portalClient(port: () => number, ca: () => string) {
           }
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
         });
-      });
+      };
+      const req = ca ? request({ host: "127.0.0.1", servername: "localhost", port: port(), path, method, headers: h, ca: ca(), agent: false }, done) : plainRequest({ host: "127.0.0.1", port: port(), path, method, headers: h, agent: false }, done);
       req.on("error", reject);
       req.end(body);
     });
