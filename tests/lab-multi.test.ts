@@ -1183,7 +1183,8 @@ print(res)
         const [head = [], ...lines] = q.stdout.trim().split("\n").map((l) => l.split("\t").map((f) => f.trim()));
         const [type, value] = ["type", "value"].map((c) => head.map((h) => h.toLowerCase()).indexOf(c)) as [number, number];
         const kib = Number(lines.find((f) => (f[type] ?? "").toUpperCase() === "STORAGE")?.[value]);
-        expect(kib, `${b.address}: ${q.stdout}`).toBeGreaterThan(0);
+        // Above 0 after the mail tests; 0 when the portal test runs alone (vitest -t): shown as "0 B", not left empty.
+        expect(Number.isInteger(kib) && kib >= 0, `${b.address}: ${q.stdout}`).toBe(true);
         expect(row(b.address), b.address).toMatch(new RegExp(`<td>${b.quotaMb} MB</td><td>${humanBytes(kib * 1024).replace(".", "\\.")}</td>$`));
       }
 
