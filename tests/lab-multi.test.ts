@@ -22,6 +22,11 @@ import { cli } from "./helpers/cli";
 import { startSmtpSink, type SmtpSink } from "./helpers/smtp-sink";
 import type { MailStatus } from "../lib/status/mail";
 import type { UsageRow } from "../lib/status/usage";
+import { humanBytes } from "../lib/status/text-table";
+import { issuePassword } from "../lib/portal/credentials";
+import { portalFiles, startLabPortal } from "../lib/portal/serve";
+import { formatPortalBench, portalBench } from "../lib/portal/bench";
+import { csrfOf, portalClient } from "./helpers/portal-client";
 
 /**
  * The multi-host lab (issue 18): netns.ts's topology on a small one of the test's own, then
@@ -1160,6 +1165,93 @@ print(res)
     } finally {
       await sink?.close();
       sink = undefined;
+    }
+  }, 300_000);
+
+  // ─── member portal (issue 23): the dashboard's live reads on the lab's real hosts ───
+  it("portal: the member logs in (cookie + CSRF) to the portal with its live reads of lab-multi; the dashboard shows each site's certificate end as web1 serves it, the home's disk use as web1's du counts it, each mailbox's size as mail1's Dovecot counts it and the home's last backup as web1's status file has it; another member's pages are 403; the dashboard's time with live reads is measured", async () => {
+    needUp();
+    const { model } = loadModel(root, "lab-multi");
+    if (!model) throw new Error("the test's tree no longer validates");
+    // The home's backup on web1 (the real run script in web1's namespaces), so there is a last one to show.
+    const bk = runOnHost({ prefix: PREFIX }, "web1", "/usr/local/sbin/globenet-backup", ["--host", "web1", "run", "--only", "homes"], { timeoutMs: 180_000 });
+    expect(bk.status, `globenet-backup run --only homes: ${bk.stderr}`).toBe(0);
+    const lastOk = /^home--velo-libre result=(?:ok|warning) .*?last_ok=(\S+)/m.exec(readFileSync("/var/lib/globenet/backup/web1/status", "utf8"))?.[1];
+    expect(lastOk, "web1's status file has the member's home backed up").toBeTruthy();
+    // `npm run portal -- --live`'s own code: a password issued into the lab's credentials, the portal on loopback over HTTPS.
+    const password = await issuePassword(portalFiles(root).credentials, MEMBER);
+    const portal = await startLabPortal(root, "lab-multi", 0, { live: true });
+    try {
+      const port = Number(new URL(portal.url).port);
+      const ca = readFileSync(portal.caFile, "utf8");
+      const browser = portalClient(() => port, () => ca);
+      expect((await browser.login(MEMBER, "not-the-password")).status).toBe(401);
+      const logged = await browser.login(MEMBER, password);
+      expect(logged.status).toBe(303);
+      expect(logged.headers.location).toBe(`/m/${MEMBER}`);
+      const t0 = Date.now();
+      const dash = await browser.send("GET", `/m/${MEMBER}`);
+      const firstMs = Date.now() - t0;
+      expect(dash.status).toBe(200);
+      // The live reads worked: no error shown instead of figures.
+      expect(/class="error"[^>]*>([^<]*)/.exec(dash.body)?.[1]).toBeUndefined();
+      const row = (first: string) => new RegExp(`<tr><td>${first.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}</td>(.*?)</tr>`).exec(dash.body)?.[1] ?? "";
+
+      // Each site's certificate: the end of validity web1 serves for its name (openssl s_client, SNI), as the page shows it.
+      const sites = model.sites.filter((s) => s.handle === MEMBER);
+      expect(sites.length).toBeGreaterThan(0);
+      for (const s of sites) {
+        const served = run("openssl", ["s_client", "-connect", "192.0.2.10:443", "-servername", s.host], { input: "", timeoutMs: 20_000 });
+        const end = run("openssl", ["x509", "-noout", "-enddate"], { input: served.stdout, timeoutMs: 10_000 });
+        expect(end.status, `${s.host}: ${served.stderr.slice(-500)} ${end.stderr}`).toBe(0);
+        const notAfter = new Date(end.stdout.trim().replace(/^notAfter=/, "")).toISOString().slice(0, 10);
+        expect(row(s.host), s.host).toMatch(new RegExp(`jusqu(?:'|&apos;|&#39;|&#x27;)au ${notAfter} \\(\\d+ jours\\)`));
+      }
+
+      // The home's disk use: what du counts on web1 (within 64 KiB: Apache's logs grow meanwhile), shown as humanBytes does.
+      const shown = /<dt>Espace utilisé<\/dt><dd>([\d.]+) (B|KiB|MiB|GiB)\b/.exec(dash.body);
+      expect(shown, "the disk use of the home is on the page").toBeTruthy();
+      const bytesShown = Number(shown?.[1]) * 1024 ** ["B", "KiB", "MiB", "GiB"].indexOf(shown?.[2] ?? "");
+      const du = Number(runOnHost({ prefix: PREFIX }, "web1", "du", ["-s", "-x", "-B1", `/home/${MEMBER}`]).stdout.split(/\s/)[0]);
+      expect(du).toBeGreaterThan(0);
+      expect(Math.abs(bytesShown - du)).toBeLessThan(Math.max(65_536, du * 0.06));
+
+      // Each mailbox: its size as mail1's Dovecot counts it (doveadm quota, in mail1's namespaces).
+      const boxes = model.mail.filter((d) => d.handle === MEMBER).flatMap((d) => d.mailboxes);
+      expect(boxes.map((b) => b.local).sort()).toEqual(["contact", "tresorier"]);
+      for (const b of boxes) {
+        const q = onMail1("doveadm", ["-c", "/etc/globenet/mail/conf/dovecot/dovecot.conf", "-f", "tab", "quota", "get", "-u", b.address]);
+        expect(q.status, q.stderr).toBe(0);
+        const [head = [], ...lines] = q.stdout.trim().split("\n").map((l) => l.split("\t").map((f) => f.trim()));
+        const [type, value] = ["type", "value"].map((c) => head.map((h) => h.toLowerCase()).indexOf(c)) as [number, number];
+        const kib = Number(lines.find((f) => (f[type] ?? "").toUpperCase() === "STORAGE")?.[value]);
+        // Above 0 after the mail tests; 0 when the portal test runs alone (vitest -t): shown as "0 B", not left empty.
+        expect(Number.isInteger(kib) && kib >= 0, `${b.address}: ${q.stdout}`).toBe(true);
+        expect(row(b.address), b.address).toMatch(new RegExp(`<td>${b.quotaMb} MB</td><td>${humanBytes(kib * 1024).replace(".", "\\.")}</td>$`));
+      }
+
+      // The home's last backup: the run above, as web1's status file dates it.
+      const when = `${new Date(lastOk as string).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+      expect(row("Votre dossier (sites, fichiers)")).toBe(`<td>${when}</td><td class="backup-ok">à jour</td>`);
+      // Nothing of the other member: its sites are not on the page.
+      const others = model.sites.filter((s) => s.handle !== MEMBER).map((s) => s.host);
+      expect(others.length).toBeGreaterThan(0);
+      for (const h of others) expect(dash.body).not.toContain(`<td>${h}</td>`);
+      // Another member's pages (and a name that is no member's): 403, the same answer.
+      for (const path of ["/m/globenet", "/m/globenet/history", "/m/globenet/alias", "/m/globenet/requests", "/m/personne"]) {
+        const r = await browser.send("GET", path);
+        expect(r.status, path).toBe(403);
+        expect(r.body).not.toContain("globenet.example</td>");
+      }
+      const forged = await browser.send("POST", "/m/globenet/alias", { _csrf: csrfOf(dash.body), domain: "globenet.example", local: "x", to: "y" });
+      expect(forged.status).toBe(403);
+
+      // The dashboard's time with the live reads (npm run bench -- portal --live --stack lab-multi's own code, on this lab's root).
+      const bench = await timed("portal: dashboard bench, live reads", () => portalBench({ root, stack: "lab-multi", runs: 10, live: true }));
+      console.log(`portal (first dashboard with live reads: ${firstMs} ms)\n${formatPortalBench(bench)}`);
+      expect(bench.pagesMs).toHaveLength(10);
+    } finally {
+      await portal.app.close();
     }
   }, 300_000);
 

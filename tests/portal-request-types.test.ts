@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -96,6 +96,31 @@ function validates(files: Map<string, string>): Model {
 }
 
 const velo = "members/velo-libre/member.yaml";
+/** tresorier's password_hash line as the repository has it: the one line a new password replaces. */
+const TRESORIER_HASH_LINE = /- local: tresorier\n(?:.*\n)*?( +password_hash: .*)\n/.exec(readFileSync(join(REPO_ROOT, velo), "utf8"))?.[1] ?? "";
+const NEW_TRESORIER_PASSWORD = "un vélo, deux roues, trois rayons";
+
+/**
+ * Runs `fn` with a `doveadm` first in PATH that writes its argv (one call a line) to a file and
+ * runs the real one: what the portal passes to doveadm, and whether it ran at all.
+ */
+async function doveadmArgv<T>(fn: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), "portal-doveadm-"));
+  const real = spawnSync("sh", ["-c", "command -v doveadm"], { encoding: "utf8" }).stdout.trim();
+  const log = join(dir, "argv");
+  writeFileSync(log, "");
+  writeFileSync(join(dir, "doveadm"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`);
+  chmodSync(join(dir, "doveadm"), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${dir}:${path ?? ""}`;
+  try {
+    const result = await fn();
+    return { result, calls: readFileSync(log, "utf8").split("\n").filter(Boolean) };
+  } finally {
+    process.env.PATH = path;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Data changes: the form, the file changed, the exact lines added and removed, a check on the validated model. */
 const MR_CASES: Array<{ slug: string; form: Record<string, string>; file?: string; added: string[] | ((l: string[]) => void); removed: string[]; then: (m: Model) => void }> = [
@@ -160,6 +185,23 @@ const MR_CASES: Array<{ slug: string; form: Record<string, string>; file?: strin
     then: (m) => expect(m.mail[0]?.mailboxes.map((b) => b.local)).toEqual(["contact", "tresorier", "atelier2"]),
   },
   {
+    slug: "mailbox-password",
+    form: { mailbox: "tresorier@velo-libre.example", password: NEW_TRESORIER_PASSWORD, confirm: NEW_TRESORIER_PASSWORD },
+    added: (lines) => {
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^ {8}password_hash: "\{ARGON2ID\}\$argon2id\$v=19\$m=65536,t=3,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"$/);
+    },
+    removed: [TRESORIER_HASH_LINE],
+    then: (m) => {
+      const boxes = m.mail[0]?.mailboxes ?? [];
+      const mine = model.mail.find((d) => d.handle === "velo-libre")?.mailboxes ?? [];
+      expect(boxes.map((b) => `${b.local} ${b.quotaMb}`)).toEqual(mine.map((b) => `${b.local} ${b.quotaMb}`));
+      expect(boxes[1]?.passwordHash.startsWith("{ARGON2ID}$argon2id$")).toBe(true);
+      // contact's hash is untouched.
+      expect(boxes[0]?.passwordHash).toBe(mine[0]?.passwordHash);
+    },
+  },
+  {
     slug: "vps-resize",
     form: { vps: "atelier", size: "large" },
     file: "members/velo-libre/vps/atelier.yaml",
@@ -185,7 +227,7 @@ describe("every request type: valid → one merge request with exactly the chang
   for (const c of MR_CASES) {
     it(`${c.slug}: one merge request, its branch validates, its diff is exactly the change`, async () => {
       const [mrs, commits, issues] = [gitlab.mrs.length, gitlab.commits.length, gitlab.issues.length];
-      const sent = await ask(c.slug, c.form);
+      const { result: sent, calls } = await doveadmArgv(() => ask(c.slug, c.form));
       expect(sent.body).toContain("Demande envoyée");
       expect(sent.status).toBe(200);
       expect(gitlab.mrs.length).toBe(mrs + 1);
@@ -206,13 +248,17 @@ describe("every request type: valid → one merge request with exactly the chang
       else expect(added).toEqual(c.added);
       expect(removed).toEqual(c.removed);
       c.then(validates(branch));
-      if (c.slug === "mailbox") {
+      if (c.slug !== "mailbox" && c.slug !== "mailbox-password") expect(calls).toEqual([]);
+      else {
         // The password is nowhere but in the member's head: not in the MR, the commit, the branch or the page.
         const password = c.form.password as string;
-        for (const text of [mr.description, mr.title, gitlab.commits.at(-1)?.message ?? "", branch.get(velo) ?? "", sent.body]) expect(text).not.toContain(password);
-        const hash = /password_hash: "([^"]+)"/.exec(added[1] as string)?.[1] as string;
+        for (const text of [mr.description, mr.title, gitlab.commits.at(-1)?.message ?? "", branch.get(velo) ?? "", sent.body, JSON.stringify(gitlab.requests)]) expect(text).not.toContain(password);
+        if (c.slug === "mailbox-password") expect(mr.description).toContain("changer le mot de passe de la boîte tresorier@velo-libre.example");
+        // doveadm ran once, the password on its stdin: its arguments are the scheme only.
+        expect(calls).toEqual(["-c /dev/null pw -s ARGON2ID"]);
+        const hash = /password_hash: "([^"]+)"/.exec(added.find((l) => l.includes("password_hash")) ?? "")?.[1] as string;
         expect(await verifyMailPassword(password, hash)).toBe(true);
-        expect(await verifyMailPassword("pédales et chaînes 2025", hash)).toBe(false);
+        expect(await verifyMailPassword(`${password}x`, hash)).toBe(false);
         // And doveadm itself (the mail host's verifier) agrees, password on stdin.
         expect(spawnSync("doveadm", ["-c", "/dev/null", "pw", "-t", hash], { input: `${password}\n` }).status).toBe(0);
       }
@@ -254,6 +300,12 @@ describe("invalid requests: the French message in the form, nothing sent", () =>
     { slug: "mailbox", form: { domain: "velo-libre.example", local: "benevoles", password: "une longue phrase 1", confirm: "une longue phrase 2" }, message: "ne sont pas identiques" },
     { slug: "mailbox", form: { domain: "velo-libre.example", local: "Pas Bien", password: "une longue phrase 1", confirm: "une longue phrase 1" }, message: /mailboxes\[\d+\]\.local/ },
     { slug: "mailbox", form: { domain: "velo-libre.example", local: "contact", password: "une longue phrase 1", confirm: "une longue phrase 1" }, message: "la boîte contact@velo-libre.example existe déjà" },
+    { slug: "mailbox-password", form: { mailbox: "tresorier@velo-libre.example", password: "court", confirm: "court" }, message: "au moins 12 caractères" },
+    { slug: "mailbox-password", form: { mailbox: "tresorier@velo-libre.example", password: "aaaaaaaaaaaaaaaa", confirm: "aaaaaaaaaaaaaaaa" }, message: "trop simple" },
+    { slug: "mailbox-password", form: { mailbox: "tresorier@velo-libre.example", password: "Tresorier-2026!", confirm: "Tresorier-2026!" }, message: "ne doit pas contenir le nom de la boîte" },
+    { slug: "mailbox-password", form: { mailbox: "tresorier@velo-libre.example", password: " une longue phrase ", confirm: " une longue phrase " }, message: "ni finir par une espace" },
+    { slug: "mailbox-password", form: { mailbox: "tresorier@velo-libre.example", password: "une longue phrase 1", confirm: "une longue phrase 2" }, message: "ne sont pas identiques" },
+    { slug: "mailbox-password", form: { mailbox: "tresorier@velo-libre.example", password: "une longue phrase 1", confirm: "" }, message: "à remplir" },
     { slug: "site-alias", form: { site: "velo-libre.example", name: "www.velo-libre.example" }, message: "est déjà un nom d'un de vos sites" },
     { slug: "site-alias", form: { site: "velo-libre.example", name: "pirate.globenet.example" }, message: /members\/velo-libre\/member\.yaml:\d+/ },
     { slug: "site", form: { host: "cinema.cine-quartier.test", php: "none" }, message: /members\/velo-libre\/member\.yaml:\d+/ },
@@ -275,7 +327,9 @@ describe("invalid requests: the French message in the form, nothing sent", () =>
     it(`${c.slug} ${JSON.stringify(c.form).slice(0, 80)} → refused in French, no commit, no MR, no issue`, async () => {
       const [mrs, commits, issues] = [gitlab.mrs.length, gitlab.commits.length, gitlab.issues.length];
       // The main branch of the fake has the earlier cases' MRs unmerged: the file is as in the repository.
-      const refused = await ask(c.slug, c.form);
+      const { result: refused, calls } = await doveadmArgv(() => ask(c.slug, c.form));
+      // A password refused by the rules is never hashed.
+      if (c.slug === "mailbox-password") expect(calls).toEqual([]);
       expect(refused.status).toBe(400);
       expect(refused.body).toContain("Demande refusée");
       if (typeof c.message === "string") expect(refused.body).toContain(c.message.replace(/'/g, "&apos;"));
@@ -294,6 +348,7 @@ describe("attacks: another member's objects → 403 before anything is read", ()
     site: m.sites.find((s) => s.handle === "cine-quartier")?.host ?? "",
     name: m.sites.find((s) => s.handle !== "velo-libre" && s.aliases.length > 0)?.aliases[0] ?? "",
     database: m.databases.find((d) => d.handle !== "velo-libre")?.name ?? "",
+    mailbox: "programmation@cine-quartier.test",
     vps: "stream",
     php: "7.0-evil",
     size: "huge",
@@ -321,7 +376,28 @@ describe("attacks: another member's objects → 403 before anything is read", ()
     }
     // Every select of every form was forged once.
     expect(forged).toBe(REQUEST_TYPES.flatMap((t) => t.fields.filter((f) => f.options)).length);
-    expect(forged).toBe(10);
+    expect(forged).toBe(11);
+    expect(gitlab.requests.length).toBe(before);
+  });
+
+  it("mailbox-password for another member's mailbox (cine-quartier's, and velo-libre's from cine-quartier's session): 403, doveadm never run, GitLab never asked, nothing of the password in the answer", async () => {
+    const before = gitlab.requests.length;
+    const form = { password: "une phrase pirate assez longue", confirm: "une phrase pirate assez longue" };
+    const { result: forged, calls } = await doveadmArgv(() => ask("mailbox-password", { mailbox: "programmation@cine-quartier.test", ...form }));
+    expect(forged.status).toBe(403);
+    expect(forged.body).not.toContain(form.password);
+    // cine-quartier logged in with its own mailbox: velo-libre's tresorier is not its object, under either URL.
+    const other = portalClient(() => port, () => ca);
+    expect((await other.login("programmation@cine-quartier.test", OTHER_MAILBOX_PASSWORD)).status).toBe(303);
+    const page = await other.send("GET", "/m/cine-quartier/mailbox-password");
+    expect(page.body).toContain('value="programmation@cine-quartier.test"');
+    expect(page.body).not.toContain("tresorier@velo-libre.example");
+    const { calls: otherCalls } = await doveadmArgv(async () => {
+      for (const url of ["/m/cine-quartier/mailbox-password", "/m/velo-libre/mailbox-password"]) {
+        expect((await other.send("POST", url, { _csrf: csrfOf(page.body), mailbox: "tresorier@velo-libre.example", ...form })).status, url).toBe(403);
+      }
+    });
+    expect([...calls, ...otherCalls]).toEqual([]);
     expect(gitlab.requests.length).toBe(before);
   });
 
@@ -330,7 +406,7 @@ describe("attacks: another member's objects → 403 before anything is read", ()
     for (const t of REQUEST_TYPES) {
       const page = await send("GET", `/m/velo-libre/${t.slug}`);
       expect(page.status).toBe(200);
-      for (const v of [o.domain, o.site, o.name, o.database, "stream", "globenet.example"]) expect(page.body).not.toContain(`value="${v}"`);
+      for (const v of [o.domain, o.site, o.name, o.database, o.mailbox, "stream", "globenet.example"]) expect(page.body).not.toContain(`value="${v}"`);
     }
     expect((await send("GET", "/m/velo-libre/vps-resize")).body).toContain('<option value="atelier">');
     expect((await send("GET", "/m/velo-libre/restore-db")).body).toContain('<option value="velo_wp">');

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
-import { addDatabase, addMailAlias, addSite, addSiteAlias, addSshKey, removeSiteAlias, resizeVps, suspend } from "../lib/scaffold/edit";
+import { addDatabase, addMailAlias, addSite, addSiteAlias, addSshKey, removeSiteAlias, resizeVps, setMailboxPassword, suspend } from "../lib/scaffold/edit";
 import { Refusal } from "../lib/scaffold/plan";
 
 /**
@@ -61,6 +61,34 @@ describe("member-file edits touch only the change (every member file of the repo
       }
     });
   }
+
+  it("a mailbox's new password: for every mailbox of every member file, only that mailbox's password_hash line changes", () => {
+    const HASH = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$bm91dmVhdXNlbDAwMDAwMA$bm91dmVhdWhhY2hhZ2UwMDAwMDAwMDAwMDAwMDAwMDAw";
+    let boxes = 0;
+    for (const h of members) {
+      const text = readFileSync(join(REPO_ROOT, "members", h, "member.yaml"), "utf8");
+      const before = parse(text) as { mail?: { domain: string; mailboxes?: { local: string; password_hash: string }[] }[] };
+      for (const [di, d] of (before.mail ?? []).entries()) {
+        for (const [bi, b] of (d.mailboxes ?? []).entries()) {
+          const after = setMailboxPassword(text, d.domain, b.local, HASH);
+          const want = structuredClone(before);
+          (want.mail?.[di]?.mailboxes?.[bi] as { password_hash: string }).password_hash = HASH;
+          expect(parse(after)).toEqual(want);
+          const diff = lineDiff(text, after);
+          expect(diff.removed, `${b.local}@${d.domain}`).toHaveLength(1);
+          expect(diff.removed[0]).toContain(`password_hash: "${b.password_hash}"`);
+          expect(diff.added).toEqual([diff.removed[0]?.replace(`"${b.password_hash}"`, JSON.stringify(HASH))]);
+          boxes++;
+        }
+      }
+    }
+    // The repository's data has mailboxes (velo-libre's two at least): the loop above ran.
+    expect(boxes).toBeGreaterThanOrEqual(2);
+    const velo = readFileSync(join(REPO_ROOT, "members/velo-libre/member.yaml"), "utf8");
+    // An alias is not a mailbox; a domain of someone else is not the member's.
+    expect(() => setMailboxPassword(velo, "velo-libre.example", "bureau", HASH)).toThrow(/n'est pas une de vos boîtes|is not one of the member's mailboxes/);
+    expect(() => setMailboxPassword(velo, "globenet.example", "contact", HASH)).toThrow(Refusal);
+  });
 
   it("refusals: unknown domain or site, existing alias, same size, a shrinking disk", () => {
     const velo = readFileSync(join(REPO_ROOT, "members/velo-libre/member.yaml"), "utf8");

@@ -96,6 +96,12 @@ const WORDS = {
     fr: "Choisissez le mot de passe de la boîte (au moins 12 caractères ; une phrase de quelques mots convient). Il n'est ni enregistré ni envoyé : le portail le transforme aussitôt en empreinte (Dovecot, ARGON2ID), et seule l'empreinte va dans la demande. Le même mot de passe servira pour le webmail, le logiciel de courriel et, si vous le voulez, pour vous connecter ici.",
     en: "Choose the mailbox's password (at least 12 characters; a phrase of a few words is fine). It is neither stored nor sent: the portal turns it at once into a hash (Dovecot, ARGON2ID), and only the hash goes into the request. The same password is for webmail, your mail program and, if you wish, for logging in here.",
   },
+  askMailboxPassword: { fr: "Changer le mot de passe d'une boîte", en: "Change a mailbox's password" },
+  askMailboxPasswordHelp: {
+    fr: "Choisissez le nouveau mot de passe (au moins 12 caractères ; une phrase de quelques mots convient) et tapez-le deux fois. Il n'est ni enregistré ni envoyé : le portail le transforme aussitôt en empreinte (Dovecot, ARGON2ID), et seule l'empreinte va dans la demande. L'ancien mot de passe marche jusqu'à ce que les bénévoles appliquent la demande ; changez-le ensuite dans votre logiciel de courriel.",
+    en: "Choose the new password (at least 12 characters; a phrase of a few words is fine) and type it twice. It is neither stored nor sent: the portal turns it at once into a hash (Dovecot, ARGON2ID), and only the hash goes into the request. The old password works until the volunteers apply the request; then change it in your mail program.",
+  },
+  newMailboxPassword: { fr: "Nouveau mot de passe de la boîte", en: "New password of the mailbox" },
   mailboxLocal: { fr: "Nom de la boîte (avant le @)", en: "Mailbox name (before the @)" },
   newPassword: { fr: "Mot de passe de la boîte", en: "Mailbox password" },
   confirmPassword: { fr: "Le même mot de passe, encore", en: "The same password again" },

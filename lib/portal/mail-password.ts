@@ -12,13 +12,20 @@ import { mailPasswordHashProblem } from "../schema/mail";
  * dovecot-core; its daemon is not started).
  */
 
-/** What a member's new mailbox password must be: at least 12 characters, not the address. */
+/**
+ * What a member's new mailbox password must be (a new mailbox's, or a new one for a mailbox):
+ * typed the same twice, at least 12 characters of at least 5 different ones, no control
+ * character, no space at either end (a mail program may drop it), not containing the mailbox's
+ * name. The French message is the form's.
+ */
 export function mailPasswordProblem(password: string, confirm: string, local: string): string | undefined {
   if (password !== confirm) return "les deux mots de passe ne sont pas identiques";
   if ([...password].length < 12) return "le mot de passe doit avoir au moins 12 caractères (une phrase de plusieurs mots est plus facile à retenir)";
   if ([...password].length > 200) return "le mot de passe doit avoir au plus 200 caractères";
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(password)) return "le mot de passe ne peut pas contenir de caractère de contrôle";
+  if (password !== password.trim()) return "le mot de passe ne peut pas commencer ni finir par une espace (un logiciel de courriel pourrait l'enlever)";
+  if (new Set(password.toLowerCase()).size < 5) return "le mot de passe est trop simple : trop peu de caractères différents";
   if (local.length > 0 && password.toLowerCase().includes(local.toLowerCase()) && local.length >= 4) return "le mot de passe ne doit pas contenir le nom de la boîte";
   return undefined;
 }

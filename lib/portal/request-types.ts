@@ -1,5 +1,5 @@
 import type { Model } from "../model/types";
-import { addDatabase, addMailbox, addSite, addSiteAlias, addSshKey, removeMailAlias, removeSiteAlias, resizeVps, suspend } from "../scaffold/edit";
+import { addDatabase, addMailbox, addSite, addSiteAlias, addSshKey, removeMailAlias, removeSiteAlias, resizeVps, setMailboxPassword, suspend } from "../scaffold/edit";
 import { describeSize, isSize, SIZES } from "../scaffold/hypervisor";
 import { homePathProblem } from "../scaffold/names";
 import type { Word } from "./i18n";
@@ -91,6 +91,20 @@ const ARCHIVE_HINT = "`list` montre les archives : sans date, la plus récente ;
 /** Free text of the member on one line (a forged form may hold line breaks), at most `max` characters. */
 // eslint-disable-next-line no-control-regex
 const oneLine = (s: string, max = 200) => s.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, max);
+/** The new password's two fields (a `password` field is never echoed back in the form). */
+const passwordFields = (label: Word): Field[] => [
+  { name: "password", label, kind: "password" },
+  { name: "confirm", label: "confirmPassword", kind: "password" },
+];
+/**
+ * The member's new mailbox password, checked (mailPasswordProblem) then hashed by Dovecot: only
+ * the hash leaves this function, the password is dropped here.
+ */
+async function newMailboxHash(v: Record<string, string>, local: string): Promise<string> {
+  const problem = mailPasswordProblem(v.password ?? "", v.confirm ?? "", local);
+  if (problem) throw new RequestRefused(problem);
+  return hashMailPassword(v.password ?? "");
+}
 const restoreWhen = (date: string) => (date ? `l'état du ${date} (la sauvegarde de ce jour-là, ou la plus proche avant)` : "la sauvegarde la plus récente");
 
 export const REQUEST_TYPES: RequestType[] = [
@@ -127,17 +141,31 @@ export const REQUEST_TYPES: RequestType[] = [
     fields: [
       { name: "domain", label: "domain", kind: "select", options: (o) => o.mailDomains },
       { name: "local", label: "mailboxLocal", kind: "text" },
-      { name: "password", label: "newPassword", kind: "password" },
-      { name: "confirm", label: "confirmPassword", kind: "password" },
+      ...passwordFields("newPassword"),
     ],
     offered: (o) => o.mailDomains.length > 0,
     build: async (v) => {
       const local = v.local ?? "";
-      const problem = mailPasswordProblem(v.password ?? "", v.confirm ?? "", local);
-      if (problem) throw new RequestRefused(problem);
-      // Only the hash leaves this function: the password is dropped here.
-      const hash = await hashMailPassword(v.password ?? "");
+      const hash = await newMailboxHash(v, local);
       return { mr: { title: `demande la boîte ${local}@${v.domain}`, what: `ajouter la boîte ${local}@${v.domain} (mot de passe choisi par l'adhérent, haché par Dovecot : seul le hachage est ici)`, change: (t) => refusedInFrench(() => addMailbox(t, v.domain ?? "", local, hash)) } };
+    },
+  },
+  {
+    slug: "mailbox-password",
+    title: "askMailboxPassword",
+    help: "askMailboxPasswordHelp",
+    fields: [{ name: "mailbox", label: "mailbox", kind: "select", options: (o) => o.mailboxes }, ...passwordFields("newMailboxPassword")],
+    offered: (o) => o.mailboxes.length > 0,
+    build: async (v) => {
+      const { local, domain } = splitAddress(v.mailbox ?? "");
+      const hash = await newMailboxHash(v, local);
+      return {
+        mr: {
+          title: `change le mot de passe de la boîte ${v.mailbox}`,
+          what: `changer le mot de passe de la boîte ${v.mailbox} (nouveau mot de passe choisi par l'adhérent, haché par Dovecot : seul le hachage est ici ; l'ancien marche jusqu'à l'application)`,
+          change: (t) => refusedInFrench(() => setMailboxPassword(t, domain, local, hash)),
+        },
+      };
     },
   },
   {

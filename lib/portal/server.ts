@@ -264,7 +264,11 @@ export async function buildPortal(opts: PortalOptions): Promise<FastifyInstance>
       if (!r) return message(reply, req, 404, "requestsOff");
       const body = (req.body ?? {}) as Record<string, unknown>;
       const values: Record<string, string> = {};
-      for (const f of t.fields) values[f.name] = String(body[f.name] ?? "").slice(0, f.kind === "textarea" ? 4000 : f.kind === "password" ? 256 : 300).trim();
+      // A password is kept as typed (a space at either end is part of it, as the mail client will send it).
+      for (const f of t.fields) {
+        const raw = String(body[f.name] ?? "").slice(0, f.kind === "textarea" ? 4000 : f.kind === "password" ? 256 : 300);
+        values[f.name] = f.kind === "password" ? raw : raw.trim();
+      }
       // A choice that is not one of the member's own objects (a forged form: another member's
       // domain, site, database, VPS…) is refused before anything is read or sent.
       const model = opts.model();

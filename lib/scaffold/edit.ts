@@ -213,6 +213,15 @@ export function addMailbox(text: string, domain: string, local: string, password
   return sp.toString();
 }
 
+/** A new password hash for one of the member's mailboxes: only its `password_hash` value changes. */
+export function setMailboxPassword(text: string, domain: string, local: string, passwordHash: string): string {
+  const { sp, root } = parse(text);
+  const box = entryBy(mailDomainOf(root, domain).get("mailboxes"), "local", local);
+  if (!box) throw new Refusal(`${local}@${domain} is not one of the member's mailboxes`, `${local}@${domain} n'est pas une de vos boîtes`);
+  setScalar(sp, box, "password_hash", quoted(passwordHash), "local");
+  return sp.toString();
+}
+
 /** One more name (alias) a site answers to. */
 export function addSiteAlias(text: string, host: string, name: string): string {
   const { sp, root } = parse(text);
