@@ -231,16 +231,22 @@ portal_user() {
   chmod 0700 -- "$STATE"
 }
 
-# stdin → CREDS, the portal user's, 0600, written beside it (a random name the user cannot
-# guess in advance) and renamed over it: a link the user left there is replaced, never followed.
+# stdin → CREDS, the portal user's, 0600. Made, given to the user and its mode set in a folder
+# of root's alone, then renamed over CREDS: the portal's user owns STATE, so a file made there
+# could be swapped for a link between its creation and the chown, and chown follows links (a
+# root file would become the portal's). A link the user left at CREDS is replaced, never followed.
 write_credentials() {
-  local tmp
+  local work
   if [ ! -d "$STATE" ] || [ -L "$STATE" ]; then die "$STATE is missing: the user step comes first"; fi
-  tmp=$(mktemp "$STATE/.credentials.XXXXXX")
-  cat >"$tmp"
-  chown "$USER_NAME:$USER_NAME" -- "$tmp"
-  chmod 0600 -- "$tmp"
-  mv -f -- "$tmp" "$CREDS"
+  [ "$(stat -c %d -- "$STATE")" = "$(stat -c %d -- /var/lib)" ] || die "$STATE is not on /var/lib's file system: the credentials could not be renamed into it atomically"
+  if [ -d "$CREDS" ] && [ ! -L "$CREDS" ]; then die "$CREDS is a folder: refusing"; fi
+  work=$(mktemp -d /var/lib/.globenet-portal-credentials.XXXXXX)
+  # shellcheck disable=SC2064 # $work is fixed now: expand it at once
+  trap "rm -rf -- '$work'" EXIT
+  (umask 077 && cat >"$work/credentials.json")
+  chown "$USER_NAME:$USER_NAME" -- "$work/credentials.json"
+  chmod 0600 -- "$work/credentials.json"
+  mv -fT -- "$work/credentials.json" "$CREDS"
 }
 
 case ${1:-} in
