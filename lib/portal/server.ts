@@ -21,7 +21,7 @@ import { NO_MAILBOX, verifyMailPassword } from "./mail-password";
 import { memberIssues, memberRequests, openIssue, openRequest, RequestRefused, type MemberMr } from "./requests";
 import { ownObjects, REQUEST_TYPES, type RequestType } from "./request-types";
 import { memberHistory, type HistoryEntry } from "./history";
-import { LIVE_MAX_AGE_MS } from "./live";
+import { LIVE_MAX_AGE_MS } from "./live-file";
 
 /**
  * The member portal's web server (docs/architecture.md, "Member portal"): fastify over HTTPS
