@@ -1250,6 +1250,10 @@ print(res)
       const bench = await timed("portal: dashboard bench, live reads", () => portalBench({ root, stack: "lab-multi", runs: 10, live: true }));
       console.log(`portal (first dashboard with live reads: ${firstMs} ms)\n${formatPortalBench(bench)}`);
       expect(bench.pagesMs).toHaveLength(10);
+      // As deployed: every active member's figures read in one pass, the page served from the file.
+      expect(bench.snapshot?.failed).toEqual([]);
+      expect(bench.snapshot?.members).toBeGreaterThan(0);
+      expect(bench.snapshot?.pagesMs).toHaveLength(10);
     } finally {
       await portal.app.close();
     }

@@ -84,7 +84,8 @@ async function portalBenchCommand(a: Args, io: Io): Promise<number> {
   const stack = defaultStack(a.str("stack"), REPO_ROOT);
   const r = await portalBench({ root: REPO_ROOT, stack, runs, live });
   io.out(formatPortalBench(r));
-  return r.maxMs < 1000 ? 0 : 1;
+  // What members get: the deployed portal reads the snapshot, never the hosts (--live's first figure is the lab portal's).
+  return (r.snapshot ? r.snapshot.maxMs : r.maxMs) < 1000 ? 0 : 1;
 }
 
 /** npm run bench (table entry and help: lib/cli/commands.ts). */

@@ -529,7 +529,10 @@ leaves by the departure path (status: departed, applied) and its archives are re
 minutes with TCG guests. --json prints every figure and the raw timeline.
 portal: the member portal on 127.0.0.1 over HTTPS (lab CA), one member logged in, the time of
 its dashboard over --runs requests (default 20), median and max, beside the 1 s target; the
-data only, or with --live the status views' reads of the lab's hosts. Exit 1 over 1 s.
+data only, or with --live the status views' reads of the lab's hosts at each page (the lab
+portal's way), then as deployed: the runner's snapshot of every active member timed, and the
+dashboard served from that file. Exit 1 when the page members get (the data only, or the
+snapshot's) is over 1 s.
 generate: only writes the tree, to try the commands by hand.`,
     positionals: "data|engine|backup|mail|service|portal|generate",
     options: {
