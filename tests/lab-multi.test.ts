@@ -8,7 +8,8 @@ import { loadMulti, multiDaemons, multiDown, multiUp } from "../lib/lab/multi";
 import { ensureDaemon, recorded, stopDaemon } from "../lib/lab/daemons";
 import { labGitlabToken } from "../lib/lab/monitoring";
 import { alertmanagerUrl, formatHealth, readHealth } from "../lib/status/health";
-import { openStack } from "../lib/lab/open-stack";
+import { onStackHosts, openStack } from "../lib/lab/open-stack";
+import { readVps } from "../lib/status/vps";
 import { labPaths } from "../lib/lab/paths";
 import { pebbleRootFile } from "../lib/lab/pebble";
 import { randomBytes } from "node:crypto";
@@ -1254,6 +1255,10 @@ print(res)
       expect(bench.snapshot?.failed).toEqual([]);
       expect(bench.snapshot?.members).toBeGreaterThan(0);
       expect(bench.snapshot?.pagesMs).toHaveLength(10);
+      // The VPS's state as hv1's libvirtd reports it (status -- vps, the portal's "vps" part): Globenet's guest runs.
+      const vpsRows = await onStackHosts(root, "lab-multi", () => readVps(root, model));
+      expect(vpsRows.map((r) => [r.domain, r.hypervisor, r.state])).toEqual(model.vps.map((v) => [v.domain, v.hypervisor, "running"]));
+      expect(model.vps.length).toBeGreaterThan(0);
     } finally {
       await portal.app.close();
     }

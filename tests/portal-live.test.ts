@@ -40,7 +40,8 @@ function allReads(model: Model): LiveReads {
   // A reader that returned more than figures (the mailbox's hash riding along): the entry must not carry it.
   const mailboxes = model.mail.flatMap((d) => d.mailboxes.map((b) => ({ handle: d.handle, address: b.address, quotaMb: b.quotaMb, bytes: 777, passwordHash: b.passwordHash })));
   const backups: BackupRow[] = model.members.map((m) => ({ host: "hv1", id: `home--${m.handle}`, kind: "home", name: m.handle, lastOk: new Date("2026-12-05T03:00:00Z"), ageHours: 9, state: "ok" }));
-  return { certs, usage, mail: [{ host: "mail1", domains: [], mailboxes, errors: [] }], backups, failed: [] };
+  const vps = model.vps.map((v) => ({ handle: v.handle, name: v.name, domain: v.domain, hypervisor: v.hypervisor, state: "running", suspended: false }));
+  return { certs, usage, mail: [{ host: "mail1", domains: [], mailboxes, errors: [] }], backups, vps, failed: [] };
 }
 
 describe("portal live snapshot: who is in it, and each entry only its member's", () => {
@@ -63,6 +64,7 @@ describe("portal live snapshot: who is in it, and each entry only its member's",
     expect(e.usage?.handle).toBe(handle);
     expect(e.mailboxes?.map((b) => b.address).sort()).toEqual(model.mail.filter((d) => d.handle === handle).flatMap((d) => d.mailboxes.map((b) => b.address)).sort());
     expect(e.backups?.filter((b) => b.kind === "home").map((b) => b.name)).toEqual(model.members.find((m) => m.handle === handle)?.webHost ? [handle] : []);
+    expect(e.vps).toEqual(model.vps.filter((v) => v.handle === handle).map((v) => ({ name: v.name, state: "running" })));
     const text = JSON.stringify(e);
     for (const o of model.members.filter((m) => m.handle !== handle)) expect(text).not.toContain(`"${o.handle}"`);
     for (const s of model.sites.filter((x) => x.handle !== handle)) expect(text).not.toContain(`"${s.host}"`);
@@ -149,10 +151,14 @@ describe("portal live snapshot: the file and its age", () => {
     const fresh = page("velo-libre", NOW.getTime() + 10 * min, "fr");
     expect(fresh).toContain("Chiffres lus le 2026-12-05 12:50 UTC sur les serveurs.");
     expect(fresh).toContain("2027-02-01");
+    // The VPS's state as its hypervisor said it, in the member's language.
+    expect(fresh).toContain("<td>en marche</td>");
+    expect(page("velo-libre", NOW.getTime() + 10 * min, "en")).toContain("<td>running</td>");
     expect(page("velo-libre", NOW.getTime() + 10 * min, "en")).toContain("Figures read from the servers at 2026-12-05 12:50 UTC.");
     const old = page("velo-libre", NOW.getTime() + 2 * LIVE_MAX_AGE_MS, "fr");
     expect(old).toContain("Les derniers chiffres lus sur les serveurs datent du 2026-12-05 12:50 UTC, il y a plus de 60 minutes : ils ne sont pas affichés.");
     expect(old).not.toContain("2027-02-01");
+    expect(old).not.toContain("en marche");
     expect(old).not.toContain("Chiffres lus le");
     expect(page("velo-libre", NOW.getTime() + 2 * LIVE_MAX_AGE_MS, "en")).toContain("The last figures read from the servers are from 2026-12-05 12:50 UTC, more than 60 minutes ago: they are not shown.");
     const none = page("theatre-aube", NOW.getTime(), "fr");

@@ -339,8 +339,8 @@ topology is up (multi), hosts/ each lab host's own folders (multi).`,
   },
   {
     name: "status",
-    summary: { en: "read the live hosts: certificates, DNSSEC signing state, backups, members' disk and database use, mail, or what fires now", fr: "lit les machines réelles : certificats, état de signature DNSSEC, sauvegardes, place prise par les adhérents (disque et bases), courriel, ou les alertes en cours" },
-    usage: ["-- certs|dnssec|backups|usage|mail|health [options]", "-- slow-queries <member> [--days N]"],
+    summary: { en: "read the live hosts: certificates, DNSSEC signing state, backups, members' disk and database use, mail, VPS states, or what fires now", fr: "lit les machines réelles : certificats, état de signature DNSSEC, sauvegardes, place prise par les adhérents (disque et bases), courriel, état des VPS, ou les alertes en cours" },
+    usage: ["-- certs|dnssec|backups|usage|mail|vps|health [options]", "-- slow-queries <member> [--days N]"],
     description: `Reads the live hosts of a stack over SSH (the deploy key: GLOBENET_SSH_KEY_FILE or an agent;
 the lab's own key for the lab stack):
   certs    each site's certificate on its web host (mod_md's store): issuer, names, not-after
@@ -357,13 +357,15 @@ the lab's own key for the lab stack):
            each mailbox's size against its quota (doveadm); the mail queue and each deferred
            message with its reason (postqueue -j); flags records that differ, mailboxes at 90 %
            of their quota or more, and deferred mail
+  vps      each VPS's state as its hypervisor reports it (virsh domstate): flags a guest that is
+           not running (or, for a suspended member, not shut off), or that its hypervisor lacks
   slow-queries <member>
            the member's queries over the inventory's mariadb.slow_query_seconds in the last
            --days (default 7), from the database hosts' slow query log, grouped by shape
            (literals become ?): how often, total and longest time, which database
   health   what fires now, from Alertmanager's API on the monitor host (port 9093): each alert
            per member and per host, with what it is about and since when`,
-    positionals: "certs|dnssec|backups|usage|mail|health|slow-queries [member]",
+    positionals: "certs|dnssec|backups|usage|mail|vps|health|slow-queries [member]",
     options: {
       stack: { type: "string", arg: "NAME", defaultText: UP_LAB, help: "stack" },
       root,

@@ -8,6 +8,7 @@ import { formatUsage, NEAR_QUOTA_PERCENT, quotaPercent, readUsage } from "../sta
 import { formatSlowQueries, readSlowQueries } from "../status/slow-queries";
 import { alertmanagerUrl, formatHealth, readHealth } from "../status/health";
 import { formatMail, mailNeedsAttention, readMail } from "../status/mail";
+import { formatVps, readVps, vpsNeedsAttention } from "../status/vps";
 import { backupPlan } from "../model/backup";
 import { volunteerLang } from "../i18n/lang";
 import { onStackHosts } from "../lab/open-stack";
@@ -27,7 +28,7 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
   const values = { stack: a.str("stack"), root: a.str("root"), wait: a.str("wait"), json: a.flag("json") };
   const positionals = a.positionals;
   const what = positionals[0];
-  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage" && what !== "mail" && what !== "slow-queries" && what !== "health") throw new UsageError(`say what to show: certs, dnssec, backups, usage, mail, health or slow-queries <member> (got ${what ?? "nothing"})`);
+  if (what !== "certs" && what !== "dnssec" && what !== "backups" && what !== "usage" && what !== "mail" && what !== "vps" && what !== "slow-queries" && what !== "health") throw new UsageError(`say what to show: certs, dnssec, backups, usage, mail, vps, health or slow-queries <member> (got ${what ?? "nothing"})`);
   const stack = defaultStack(values.stack, values.root);
   const root = values.root ?? REPO_ROOT;
   const wait = Number(values.wait ?? 0);
@@ -73,6 +74,13 @@ export async function runStatus(a: Args, io: Io): Promise<number> {
       const rows = await readMail(root, model);
       io.out(values.json ? JSON.stringify(rows, null, 2) : formatMail(rows, new Date(), volunteerLang()));
       return mailNeedsAttention(rows) ? 1 : 0;
+    });
+  }
+  if (what === "vps") {
+    return onStackHosts(root, stack, async () => {
+      const rows = await readVps(root, model);
+      io.out(values.json ? JSON.stringify(rows, null, 2) : formatVps(rows, volunteerLang()));
+      return vpsNeedsAttention(rows).length === 0 ? 0 : 1;
     });
   }
   if (what === "usage") {

@@ -183,6 +183,12 @@ const WORDS = {
   bk_absent: { fr: "rien à sauvegarder pour l'instant", en: "nothing to back up yet" },
   bk_scheduled: { fr: "prévue, pas encore faite", en: "scheduled, not made yet" },
   bk_unread: { fr: "non lue (serveur injoignable)", en: "not read (host unreachable)" },
+  vpsState: { fr: "État (lu sur l'hyperviseur)", en: "State (as the hypervisor says)" },
+  vs_running: { fr: "en marche", en: "running" },
+  vs_shut_off: { fr: "arrêté", en: "shut off" },
+  vs_paused: { fr: "en pause", en: "paused" },
+  vs_crashed: { fr: "planté : les bénévoles sont prévenus", en: "crashed: the volunteers are told" },
+  vs_undefined: { fr: "absent de l'hyperviseur : les bénévoles sont prévenus", en: "missing on its hypervisor: the volunteers are told" },
   readError: { fr: "Lecture impossible pour le moment : {error}", en: "Could not be read for now: {error}" },
 } as const;
 

@@ -4,6 +4,7 @@ import { readCerts, type CertStatus } from "../status/certs";
 import { readUsage, type UsageRow } from "../status/usage";
 import { readMail, type MailStatus } from "../status/mail";
 import { readBackups, type BackupRow } from "../status/backups";
+import { readVps, type VpsState } from "../status/vps";
 import { PORTAL_STATE } from "../render/portal";
 import { loadScript } from "../../provider/scripts/load";
 import { run } from "../../provider/ssh/remote";
@@ -37,9 +38,10 @@ export interface LiveReads {
   usage?: UsageRow[];
   mail?: MailStatus[];
   backups?: BackupRow[];
+  vps?: VpsState[];
   failed: { part: LivePart; error: string }[];
 }
-export type LivePart = "certificates" | "usage" | "mail" | "backups";
+export type LivePart = "certificates" | "usage" | "mail" | "backups" | "vps";
 
 /** The members a snapshot holds: the active ones (a suspended or departed member cannot log in… or has nothing live to show). */
 export function snapshotHandles(model: Model): string[] {
@@ -60,6 +62,7 @@ export async function readLive(root: string, model: Model, handles: readonly str
     ["usage", readUsage(root, mine)],
     ["mail", mine.mail.length ? readMail(root, mine) : Promise.resolve([])],
     ["backups", own?.hosts.length ? readBackups(root, mine, own, now) : Promise.resolve([])],
+    ["vps", mine.vps.length ? readVps(root, mine) : Promise.resolve([])],
   ];
   const settled = await Promise.allSettled(parts.map(([, p]) => p));
   const out: LiveReads = { failed: [] };
@@ -69,6 +72,7 @@ export async function readLive(root: string, model: Model, handles: readonly str
     else if (part === "certificates") out.certs = r.value as CertStatus[];
     else if (part === "usage") out.usage = r.value as UsageRow[];
     else if (part === "mail") out.mail = r.value as MailStatus[];
+    else if (part === "vps") out.vps = r.value as VpsState[];
     else out.backups = r.value as BackupRow[];
   });
   return out;
@@ -90,6 +94,7 @@ export function memberLiveOf(model: Model, handle: string, reads: LiveReads, rea
     ...(usage ? { usage } : {}),
     ...(reads.mail ? { mailboxes: reads.mail.flatMap((s) => s.mailboxes.filter((b) => b.handle === handle).map((b) => ({ address: b.address, quotaMb: b.quotaMb, ...(b.bytes !== undefined ? { bytes: b.bytes } : {}), ...(b.messages !== undefined ? { messages: b.messages } : {}) }))) } : {}),
     ...(plan && reads.backups ? { backups: memberBackups(plan, handle, reads.backups) } : {}),
+    ...(reads.vps ? { vps: reads.vps.filter((v) => v.handle === handle).map((v) => ({ name: v.name, state: v.state })) } : {}),
     ...(error ? { error } : {}),
   };
 }

@@ -407,6 +407,7 @@ export function dashboard(m: MemberView, w: Record<Word, string>, links: { asks?
       resources: `${v.vcpus} vCPU, ${v.memoryMb} MB, ${v.diskGb} GB (${v.image})`,
       addresses: [v.fqdn, v.ipv4, v.ipv6].filter(Boolean).join(", "),
       login: v.login,
+      state: v.state === undefined ? "—" : (w[`vs_${v.state.replace(/ /g, "_")}` as Word] ?? v.state),
     })),
   };
 }

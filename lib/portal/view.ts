@@ -16,6 +16,8 @@ export interface MemberLive {
   mailboxes?: MailboxUse[];
   /** The last backup of each of the member's objects (lib/portal/backups.ts). */
   backups?: MemberBackup[];
+  /** Each VPS's state as its hypervisor reports it (lib/status/vps.ts). */
+  vps?: { name: string; state: string }[];
   /** Why a live read failed (shown instead of figures). */
   error?: string;
   /** When the figures were read from the hosts (the lab: now; prod: the snapshot's taken_at, lib/portal/live.ts). */
@@ -36,7 +38,7 @@ export interface MemberView {
   databases: { name: string; host: string; credentials: string; bytes?: number }[];
   mailboxes: { address: string; quotaMb: number; bytes?: number }[];
   aliases: { address: string; to: string[] }[];
-  vps: { name: string; vcpus: number; memoryMb: number; diskGb: number; image: string; ipv4?: string; ipv6?: string; fqdn: string; login: string }[];
+  vps: { name: string; vcpus: number; memoryMb: number; diskGb: number; image: string; ipv4?: string; ipv6?: string; fqdn: string; login: string; state?: string }[];
   usage?: { homeBytes?: number; quotaEnforced?: boolean };
   /** Only with the live reads: one per home, database and VPS disk of the member; `object` is the database's or VPS's name. */
   backups?: { kind: MemberBackup["kind"]; object: string; lastOk?: string; state: MemberBackup["state"] }[];
@@ -92,6 +94,7 @@ export function memberView(model: Model, handle: string, live: MemberLive = {}):
         ipv6: v.ipv6?.address,
         fqdn: v.fqdn,
         login: v.network.type === "user" ? `ssh -p ${v.network.sshForwardPort} ${handle}@${fqdn(v.hypervisor)}` : `ssh ${handle}@${v.ipv4?.address ?? v.fqdn}`,
+        state: live.vps?.find((x) => x.name === v.name)?.state,
       })),
     ...(live.usage ? { usage: { homeBytes: live.usage.homeBytes, quotaEnforced: live.usage.quotaEnforced } } : {}),
     ...(live.backups
