@@ -10,6 +10,8 @@ import { labGitlabToken } from "../lib/lab/monitoring";
 import { alertmanagerUrl, formatHealth, readHealth } from "../lib/status/health";
 import { onStackHosts, openStack } from "../lib/lab/open-stack";
 import { readVps } from "../lib/status/vps";
+import { launchChromium } from "./helpers/chromium";
+import { ensurePortalCert } from "../lib/portal/lab-cert";
 import { labPaths } from "../lib/lab/paths";
 import { pebbleRootFile } from "../lib/lab/pebble";
 import { randomBytes } from "node:crypto";
@@ -1207,6 +1209,28 @@ print(res)
         expect(end.status, `${s.host}: ${served.stderr.slice(-500)} ${end.stderr}`).toBe(0);
         const notAfter = new Date(end.stdout.trim().replace(/^notAfter=/, "")).toISOString().slice(0, 10);
         expect(row(s.host), s.host).toMatch(new RegExp(`jusqu(?:'|&apos;|&#39;|&#x27;)au ${notAfter} \\(\\d+ jours\\)`));
+      }
+
+      // The same dashboard in a real browser (chromium, as tests/portal-browser.test.ts): log in
+      // through the form, the certificate dates as web1 serves them on the page; a screenshot.
+      const chrome = await launchChromium(ensurePortalCert(labPaths(root)).cert);
+      try {
+        const page = await (await chrome.newContext({ locale: "fr-FR", viewport: { width: 420, height: 900 } })).newPage();
+        await page.goto(`${portal.url}login`);
+        await page.getByLabel("Identifiant (nom du compte)").fill(MEMBER);
+        await page.getByLabel("Mot de passe").fill(password);
+        await page.getByRole("button", { name: "Se connecter" }).click();
+        await page.waitForURL(`${portal.url}m/${MEMBER}`, { timeout: 120_000 });
+        const text = await page.content();
+        for (const s of sites) {
+          const served = run("openssl", ["s_client", "-connect", "192.0.2.10:443", "-servername", s.host], { input: "", timeoutMs: 20_000 });
+          const notAfter = new Date(run("openssl", ["x509", "-noout", "-enddate"], { input: served.stdout, timeoutMs: 10_000 }).stdout.trim().replace(/^notAfter=/, "")).toISOString().slice(0, 10);
+          expect(text, `${s.host} in the browser`).toContain(notAfter);
+        }
+        mkdirSync(join(REPO_ROOT, "out", "portal-screenshots"), { recursive: true });
+        await page.screenshot({ path: join(REPO_ROOT, "out", "portal-screenshots", "live-dashboard-lab-multi.png"), fullPage: true });
+      } finally {
+        await chrome.close();
       }
 
       // The home's disk use: what du counts on web1 (within 64 KiB: Apache's logs grow meanwhile), shown as humanBytes does.

@@ -1,10 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { simpleGit } from "simple-git";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
@@ -16,6 +15,7 @@ import { ensurePortalCert } from "../lib/portal/lab-cert";
 import { buildPortal } from "../lib/portal/server";
 import { fakeGitLabRepo, memberFiles } from "./helpers/fake-gitlab-repo";
 import { requireTool } from "./helpers/tools";
+import { launchChromium } from "./helpers/chromium";
 
 /**
  * The member portal in a real browser: Debian's chromium driven by playwright-core (no browser
@@ -34,13 +34,6 @@ let browser: Browser;
 let gitlab: ReturnType<typeof fakeGitLabRepo>;
 
 
-/** base64 SHA-256 of the certificate's public key: chromium's --ignore-certificate-errors-spki-list. */
-function spkiPin(certPem: string): string {
-  const der = execFileSync("openssl", ["x509", "-pubkey", "-noout"], { input: certPem });
-  const raw = execFileSync("openssl", ["pkey", "-pubin", "-outform", "der"], { input: der });
-  return execFileSync("openssl", ["dgst", "-sha256", "-binary"], { input: raw }).toString("base64");
-}
-
 beforeAll(async () => {
   requireTool("chromium", "chromium");
   requireTool("doveadm", "dovecot-core");
@@ -57,11 +50,7 @@ beforeAll(async () => {
   app = await buildPortal({ tls, model: () => model, credentials: () => creds, requests: { gitlab: { api, project: "42", token: TOKEN }, target: "main", root: REPO_ROOT, stack: "lab" }, history: { git: simpleGit(REPO_ROOT), ref: "HEAD" } });
   await app.listen({ host: "127.0.0.1", port: 0 });
   base = `https://localhost:${(app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    // root in CI: chromium's sandbox needs an unprivileged user.
-    args: ["--no-sandbox", `--ignore-certificate-errors-spki-list=${spkiPin(tls.cert)}`],
-  });
+  browser = await launchChromium(tls.cert);
 }, 180_000);
 
 afterAll(async () => {
