@@ -17,8 +17,9 @@ export { LIVE_FILE, LIVE_MAX_AGE_MS, LIVE_MAX_BYTES, liveOfSnapshot, parseSnapsh
 
 /**
  * The portal's live figures (docs/architecture.md, "Member portal"): each member's
- * certificates, home and database use, mailboxes and last backups, read by the status views'
- * own code (readCerts, readUsage, readMail, readBackups) on the model of those members only.
+ * certificates, home and database use, mailboxes, last backups and VPS states, read by the status
+ * views' own code (readCerts, readUsage, readMail, readBackups, readVps) on the model of those
+ * members only.
  *
  * One function reads them for one member (the lab's portal, `npm run portal -- --live`, at each
  * dashboard) or for every active member of a stack at once (the snapshot: `npm run portal --
@@ -50,7 +51,7 @@ export function snapshotHandles(model: Model): string[] {
 
 /**
  * Reads `handles`' live figures in one pass: the status views' readers on the model of those
- * members only, the four at once (each host is one SSH connection of the provider's pool, its
+ * members only, all at once (each host is one SSH connection of the provider's pool, its
  * channels shared). A reader that fails leaves its part out and says why (`failed`).
  */
 export async function readLive(root: string, model: Model, handles: readonly string[], now = new Date()): Promise<LiveReads> {
