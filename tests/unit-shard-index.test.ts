@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { loadShardModel, loadWholeIndexed, partialShard, readShardIndex, shardIndex, shardIndexFile, writeShardIndex } from "../lib/check/shard-index";
+import { parse } from "yaml";
+import { REPO_ROOT } from "../lib/cli/args";
 import { cli } from "./helpers/cli";
 import { dataDigest } from "../lib/load/digest";
 import { backupPlan } from "../lib/model/backup";
@@ -134,12 +136,23 @@ describe("CI's parent job hands its index to the shard jobs (an artifact)", () =
     const r = await cli(["shards", "pipeline", "--base", "HEAD", "--out", out, "--root", root, "--stack", "bench"], { PULUMI_CONFIG_PASSPHRASE: KEY });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("the index of the validated data, for the shard jobs");
-    // A child job: a fresh checkout of the same commit (other inodes and times), and the artifact.
+    // A child job: a fresh checkout of the same commit (other inodes and times), and the
+    // artifacts exactly as .gitlab-ci.yml's shard-pipeline job lists them (the index and the load cache).
     const child = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
     dirs.push(child);
     for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(child, f), { recursive: true });
-    mkdirSync(dirname(shardIndexFile(child, "bench")), { recursive: true });
-    cpSync(shardIndexFile(root, "bench"), shardIndexFile(child, "bench"));
+    const ci = parse(readFileSync(join(REPO_ROOT, ".gitlab-ci.yml"), "utf8")) as { "shard-pipeline": { artifacts: { paths: string[] } } };
+    const handed = ci["shard-pipeline"].artifacts.paths.filter((p) => p.startsWith(".pulumi/")).map((p) => p.replace("$GLOBENET_STACK", "bench"));
+    expect(handed).toEqual([".pulumi/globenet-shard-index/bench.json", ".pulumi/globenet-shard-index/bench.load-cache.json"]);
+    for (const p of handed) {
+      mkdirSync(dirname(join(child, p)), { recursive: true });
+      cpSync(join(root, p), join(child, p));
+    }
+    // First run in the child: with the handed load cache, a whole load parses no member, VPS or zone file.
+    const counts = { parsed: 0, cached: 0 };
+    expect(loadModel(child, "bench", {}, { cache: { key: KEY, counts } }).errors).toEqual([]);
+    expect(counts).toEqual({ parsed: 0, cached: expect.any(Number) });
+    expect(counts.cached).toBeGreaterThan(12);
     const whole = loadModel(root, "bench").model as Model;
     for (const s of ["one", "two"]) {
       const part = loadShardModel(child, "bench", s, {}, KEY);
