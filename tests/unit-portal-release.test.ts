@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -73,8 +73,10 @@ describe("the build (esbuild on the runner)", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("the same bytes twice; only the bundle and the templates; no runner path; it runs with no node_modules around", async () => {
-    const one = await buildPortalRelease(REPO_ROOT);
-    const two = await buildPortalRelease(REPO_ROOT);
+    // Two builds, each into an empty cache: bundled twice, the same bytes.
+    const one = await buildPortalRelease(REPO_ROOT, mkdtempSync(join(dir, "..", "globenet-release-cache-")));
+    const two = await buildPortalRelease(REPO_ROOT, mkdtempSync(join(dir, "..", "globenet-release-cache-")));
+    expect([one.cached, two.cached]).toEqual([false, false]);
     expect(two.sha256).toBe(one.sha256);
     expect(releaseName(readFileSync(one.file))).toBe(one.sha256);
     expect(one.bytes).toBeLessThan(12 * 1024 * 1024);
@@ -96,6 +98,53 @@ describe("the build (esbuild on the runner)", () => {
     expect(lab.status).toBe(2);
     expect(lab.stderr.toString()).toMatch(/runs as deployed only: --serve --root DIR/);
   }, 60_000);
+});
+
+describe("the build's cache on the runner: bundled again when anything it read changes, not otherwise", () => {
+  const root = mkdtempSync(join(tmpdir(), "globenet-release-repo-"));
+  const cache = mkdtempSync(join(tmpdir(), "globenet-release-cache-"));
+  afterAll(() => [root, cache].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const put = (rel: string, text: string) => {
+    mkdirSync(join(root, rel, ".."), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  };
+  put("package-lock.json", "{}\n");
+  put("lib/cli/portal-main.ts", 'import { word } from "../words";\nconsole.log(word);\n');
+  put("lib/words.ts", 'export const word = "bonjour";\n');
+  put("lib/render/templates/page.hbs", "<p>{{word}}</p>\n");
+  const build = () => buildPortalRelease(root, cache);
+  const bundleOf = (file: string) => spawnSync("tar", ["-x", "-O", "-f", file, RELEASE_BUNDLE]).stdout.toString();
+
+  it.each([
+    ["nothing changed", () => {}, "hit"],
+    ["an imported module's content", () => put("lib/words.ts", 'export const word = "salut";\n'), "new"],
+    ["nothing changed again", () => {}, "hit"],
+    ["a template", () => put("lib/render/templates/page.hbs", "<p>{{word}}!</p>\n"), "new"],
+    ["the lock file (another package version)", () => put("package-lock.json", '{"v":2}\n'), "same"],
+    ["a new file beside the inputs (an import could resolve to it)", () => put("lib/words/index.ts", "export const word = 1;\n"), "same"],
+    ["the cached tar altered on the runner", () => writeFileSync(join(cache, readdirSync(cache).find((n) => n.endsWith(".tar")) as string), "not a release"), "same"],
+    ["the manifest gone", () => rmSync(join(cache, "manifest.json")), "same"],
+  ] as const)("%s", async (_what, change, want) => {
+    const before = await build();
+    change();
+    const after = await build();
+    // "hit": from the cache, no bundling; "new": bundled again, other bytes; "same": bundled again, the same bytes.
+    expect(after.cached).toBe(want === "hit");
+    if (want === "new") expect(after.sha256).not.toBe(before.sha256);
+    else expect(after.sha256).toBe(before.sha256);
+    expect(releaseName(readFileSync(after.file))).toBe(after.sha256);
+    expect(after.file.startsWith(`${cache}/`)).toBe(true);
+  });
+
+  it("the bundle holds the current code after a change, and the cache keeps a few tars only", async () => {
+    put("lib/words.ts", 'export const word = "coucou";\n');
+    expect(bundleOf((await build()).file)).toContain("coucou");
+    for (const w of ["un", "deux", "trois", "quatre", "cinq"]) {
+      put("lib/words.ts", `export const word = "${w}";\n`);
+      await build();
+    }
+    expect(readdirSync(cache).filter((n) => n.endsWith(".tar"))).toHaveLength(4);
+  });
 });
 
 describe("the host needs node, git and doveadm", () => {
