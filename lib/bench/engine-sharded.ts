@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../check/build";
+import { loadWholeIndexed } from "../check/shard-index";
 import { touchedShards } from "../ci/touched-shards";
 import { openStack } from "../engine/driver";
 import { shardStackName } from "../model/shards";
@@ -16,10 +17,11 @@ import { freshSshPublicKey } from "./synthetic";
  * databases, its file sets) and a `core` shard (db1's settings, the name servers, the
  * hypervisors and their guests). Measured: `core` and `web1` (the web shards are the same size
  * within a member: the others are not run), each one's no-op preview beside the engine's floor
- * for the same resource count (a bare program of as many trivial resources, same run), then a
- * one-member change (member-00000's SSH key, on web1): the shards it touches
- * (lib/ci/touched-shards.ts) and the preview of each. The provider's dry mode, as the engine
- * bench.
+ * for the same resource count (a bare program of as many trivial resources, same run), then two
+ * one-member changes (an SSH key of a web1 member with sites only, then of member-00000, who has
+ * a VPS too): CI's one whole validation and index of the changed data, the shards the change
+ * touches (lib/ci/touched-shards.ts) and the preview of each. The provider's dry mode, as the
+ * engine bench.
  */
 export interface ShardRow {
   shard: string;
@@ -36,7 +38,16 @@ export interface ShardedBench {
   /** How many shards the tree has (only `rows`' were run). */
   shards: number;
   rows: ShardRow[];
-  change: { touched: string[]; previews: Array<{ shard: string; s: number; changed: number; load: number }> };
+  /** One-member changes: the member, CI's whole validation and index of the changed data (seconds), the shards it touches and each one's preview. */
+  changes: Array<{ member: string; index: number; touched: string[]; previews: Array<{ shard: string; s: number; changed: number; load: number }> }>;
+}
+
+/** A member of `webHost` with no VPS: its SSH key is read by its web shard only. */
+function sitesOnlyMember(model: Model, webHost: string): string {
+  const withVps = new Set(model.vps.map((v) => v.handle));
+  const m = model.members.find((x) => x.webHost === webHost && x.status === "active" && !withVps.has(x.handle));
+  if (!m) throw new Error(`no member of ${webHost} without a VPS in the synthetic tree`);
+  return m.handle;
 }
 
 export async function shardedEngineBench(opts: { members: number; shards: number; keep?: boolean; log?: (l: string) => void }): Promise<ShardedBench> {
@@ -65,24 +76,40 @@ export async function shardedEngineBench(opts: { members: number; shards: number
       const bareUp = await firstUp(bare, `bare ${up.resources}`, log);
       const floor = Math.min(...(await previews(bare, `bare ${up.resources}`, bareUp.resources, log)));
       rows.push({ shard: s, resources: up.resources, up: up.s, preview: Math.min(...p), floor, load: loadavg()[0] as number });
-      log(formatShardedTable({ members: opts.members, shards: Object.keys(shards).length, rows, change: { touched: [], previews: [] } }));
+      log(formatShardedTable({ members: opts.members, shards: Object.keys(shards).length, rows, changes: [] }));
     }
-    // One member's change: its SSH key.
-    const before = loadModel(data, STACK).model as Model;
-    const file = join(data, "members", "member-00000", "member.yaml");
-    writeFileSync(file, readFileSync(file, "utf8").replace(/ssh_keys: .*/, `ssh_keys: ["${freshSshPublicKey("new@laptop")}"]`));
-    const touched = touchedShards(before, loadModel(data, STACK).model as Model);
-    const changePreviews: ShardedBench["change"]["previews"] = [];
-    for (const s of touched) {
+    // One member's change, as a merge request's pipeline sees it: its SSH key, for a member with
+    // sites only (its web shard), then for one with a VPS too (its web shard and core, whose
+    // hypervisor's guest takes the key). First what CI runs once per change (mr-plans, or the
+    // parent shard-pipeline job: the whole loaded, checked and indexed with the load cache), then
+    // each touched shard's preview, which loads its part by that index.
+    const changes: ShardedBench["changes"] = [];
+    // Each change alone: the file is put back after its previews (the states hold the data as first applied).
+    const model = loadModel(data, STACK).model as Model;
+    for (const handle of [sitesOnlyMember(model, "web1"), "member-00000"]) {
+      const file = join(data, "members", handle, "member.yaml");
+      const text = readFileSync(file, "utf8");
+      writeFileSync(file, text.replace(/ssh_keys: .*/, `ssh_keys: ["${freshSshPublicKey("new@laptop")}"]`));
       const t = process.hrtime.bigint();
-      const stack = stacks.get(s);
-      if (!stack) throw new Error(`the change touches shard ${s}, which this bench did not apply`);
-      const r = await stack.preview({ color: "never" });
-      const changed = Object.entries(r.changeSummary ?? {}).filter(([op]) => op !== "same").reduce((a, [, n]) => a + (n ?? 0), 0);
-      changePreviews.push({ shard: s, s: secs(t), changed, load: loadavg()[0] as number });
-      log(`one-member change: preview of shard ${s} in ${secs(t).toFixed(2)} s (${changed} change(s))`);
+      const whole = loadWholeIndexed(data, STACK, env.PULUMI_CONFIG_PASSPHRASE);
+      const index = secs(t);
+      if (!whole.model || !whole.indexed) throw new Error(`the changed data did not load and index: ${whole.errors.map((e) => e.message).join("; ")}`);
+      const touched = touchedShards(model, whole.model);
+      log(`one-member change (${handle}'s SSH key): the whole validated and indexed in ${index.toFixed(2)} s; touches ${touched.join(", ")}`);
+      const previewsOf: ShardedBench["changes"][number]["previews"] = [];
+      for (const s of touched) {
+        const t1 = process.hrtime.bigint();
+        const stack = stacks.get(s);
+        if (!stack) throw new Error(`the change touches shard ${s}, which this bench did not apply`);
+        const r = await stack.preview({ color: "never" });
+        const changed = Object.entries(r.changeSummary ?? {}).filter(([op]) => op !== "same").reduce((a, [, n]) => a + (n ?? 0), 0);
+        previewsOf.push({ shard: s, s: secs(t1), changed, load: loadavg()[0] as number });
+        log(`one-member change (${handle}): preview of shard ${s} in ${secs(t1).toFixed(2)} s (${changed} change(s))`);
+      }
+      changes.push({ member: handle, index, touched, previews: previewsOf });
+      writeFileSync(file, text);
     }
-    return { members: opts.members, shards: Object.keys(shards).length, rows, change: { touched, previews: changePreviews } };
+    return { members: opts.members, shards: Object.keys(shards).length, rows, changes };
   } finally {
     delete process.env.GLOBENET_PROVIDER_DRY_RUN;
     if (opts.keep) log(`kept ${dir}`);
@@ -97,13 +124,16 @@ export function formatShardedTable(b: ShardedBench): string {
   const line = (l: string[]) => l.map((c, i) => c.padStart(w[i] as number)).join("  ");
   // Beside each change's preview, the floor of that shard's resource count (same run).
   const floor = new Map(b.rows.map((r) => [r.shard, r.floor]));
-  const change = b.change.previews
-    .map((p) => `${p.shard} ${p.s.toFixed(2)} s (${p.changed} change(s); floor ${floor.get(p.shard)?.toFixed(2) ?? "-"} s, ×${((p.s / (floor.get(p.shard) ?? NaN)) || 0).toFixed(2)}; load avg ${p.load.toFixed(1)})`)
-    .join(", ");
+  const changes = b.changes.map((c) => {
+    const previews = c.previews
+      .map((p) => `${p.shard} ${p.s.toFixed(2)} s (${p.changed} change(s); floor ${floor.get(p.shard)?.toFixed(2) ?? "-"} s, ×${((p.s / (floor.get(p.shard) ?? NaN)) || 0).toFixed(2)}; load avg ${p.load.toFixed(1)})`)
+      .join(", ");
+    return `one-member change (${c.member}'s SSH key): the whole validated and indexed once ${c.index.toFixed(2)} s; touches ${c.touched.join(", ") || "no shard"}; preview ${previews || "-"}`;
+  });
   return [
     `N=${b.members}, ${b.shards} shards (core and web1 run; the other web shards are web1's size within a member); no-op previews best of ${PREVIEW_RUNS}; floor: a bare program of the same resource count, same run`,
     line(head),
     ...body.map(line),
-    `one-member change (an SSH key): touches ${b.change.touched.join(", ") || "no shard"}; preview ${change || "-"}`,
+    ...changes,
   ].join("\n");
 }
