@@ -26,6 +26,7 @@ import { Portal } from "./components/portal";
 import { PortalPassword } from "./components/portal-password";
 import { renderPortalEnv, renderPortalUnit } from "./lib/render/portal";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
+import { fileStoreOf } from "./provider/resources/file-store";
 import { buildPortalRelease } from "./provider/release-build";
 import { REPO_ROOT } from "./lib/base/repo";
 import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
@@ -70,6 +71,8 @@ export function program(
   const model = shard === undefined ? whole : { ...whole, ...shardView(whole, shard) };
   const refusals = adopt ? adoptResources(adopt) : [];
   const targets = new Map<string, Target>(whole.hosts.map((h) => [h.name, targetOf(h, root)]));
+  // The file sets' contents go to the engine as sha256 refs into this store on the runner (provider/resources/file-store.ts).
+  const fileStore = fileStoreOf(root);
   const sshd = new Map(whole.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
   const homeQuota = new Map(whole.hosts.map((h) => [h.name, h.host.home_quota]));
   // Zone serials are the provider's: it raises them only for zones whose content changed. A shard renders its hosts' files only.
@@ -98,18 +101,18 @@ export function program(
     memberPortal(root, model, whole, members, targets, stackSecrets);
 
     // The mail host before the primary: the zones publish its DKIM keys' public halves.
-    const appended = mailServers(whole, model.hosts, targets);
+    const appended = mailServers(whole, model.hosts, targets, fileStore);
     // The primary first: its copy of the zone transfer key makes the key the secondaries get.
     const transfers = model.hosts.some((h) => h.roles.includes("dns-secondary")) ? { rotation: model.inventory.dns_transfers.key_rotation } : undefined;
     const primaryHost = model.hosts.find((h) => h.roles.includes("dns-primary"));
-    const primary = primaryHost ? new DnsServer(primaryHost.name, { target: targets.get(primaryHost.name) as Target, role: "primary", files: files.filter((f) => f.host === primaryHost.name), transfers, appended }) : undefined;
+    const primary = primaryHost ? new DnsServer(primaryHost.name, { target: targets.get(primaryHost.name) as Target, role: "primary", files: files.filter((f) => f.host === primaryHost.name), fileStore, transfers, appended }) : undefined;
     for (const h of model.hosts) {
       const mine = files.filter((f) => f.host === h.name);
       const target = targets.get(h.name) as Target;
       if (h.roles.includes("web")) {
         // FPM pools run as the members' users: their accounts on this host come first.
         const accounts = model.members.flatMap((m, i) => (m.webHost === h.name && members[i]?.account ? [members[i].account] : []));
-        new WebServer(h.name, { target, files: mine }, { dependsOn: accounts });
+        new WebServer(h.name, { target, files: mine, fileStore }, { dependsOn: accounts });
       }
       if (h.roles.includes("db") && model.databases.some((d) => d.dbHost === h.name)) {
         new DbServerSettings(`${h.name}-mariadb`, { target, slowQuerySeconds: model.inventory.mariadb.slow_query_seconds, keepDays: model.inventory.mariadb.slow_log_keep_days });
@@ -119,16 +122,16 @@ export function program(
         // so a member added (or removed) in git is probed (or not) after this apply.
         const set: Record<string, string> = {};
         for (const f of mine) if (f.daemon === "monitoring") set[f.path.slice(MONITORING_DIR.length)] = f.content;
-        new FileSet(`${h.name}-monitoring`, { target, kind: "monitoring", files: set });
+        new FileSet(`${h.name}-monitoring`, { target, kind: "monitoring", files: set, fileStore });
         alertBridge(whole, target, stackSecrets);
       }
       // With a monitor host, every host's node exporter (Debian's; the textfile directory holds the
       // backup runs' metrics) and the nftables table that opens its port to the monitor host only.
       const node: Record<string, string> = {};
       for (const f of mine) if (f.daemon === "node-exporter") node[f.path.slice(NODE_EXPORTER_DIR.length)] = f.content;
-      if (Object.keys(node).length) new FileSet(`${h.name}-node-exporter`, { target, kind: "node-exporter", files: node });
+      if (Object.keys(node).length) new FileSet(`${h.name}-node-exporter`, { target, kind: "node-exporter", files: node, fileStore });
       if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
-        new DnsServer(h.name, { target, role: "secondary", files: mine, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });
+        new DnsServer(h.name, { target, role: "secondary", files: mine, fileStore, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });
       }
     }
     const backups = shard === undefined ? backupPlan(whole) : shardBackups(backupPlan(whole), model);
@@ -152,7 +155,7 @@ export function program(
  * (this shard's). Returns, per zone file of the
  * primary's set, the DKIM TXT records to append (their value is the keys' output).
  */
-function mailServers(model: Model, hosts: Model["hosts"], targets: Map<string, Target>): Record<string, pulumi.Output<string>> {
+function mailServers(model: Model, hosts: Model["hosts"], targets: Map<string, Target>, fileStore: string): Record<string, pulumi.Output<string>> {
   const appended: Record<string, pulumi.Output<string>> = {};
   const inv = model.inventory;
   // A mail host's set is host-wide: rendered from the whole model, declared by its shard only
@@ -162,6 +165,7 @@ function mailServers(model: Model, hosts: Model["hosts"], targets: Map<string, T
     const server = new MailServer(h.name, {
       target: targets.get(h.name) as Target,
       files: mailSetFiles(renderMailFiles(plan, VMAIL_UID, inv.mail.default_quota_mb, inv.hostmaster)),
+      fileStore,
       domains: plan.domains,
       selector: plan.dkimSelector,
       retired: inv.mail.dkim_retired_selectors,

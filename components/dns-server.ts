@@ -10,6 +10,8 @@ export interface DnsServerArgs {
   role: "primary" | "secondary";
   /** This host's rendered bind files. */
   files: RenderedFile[];
+  /** The runner's content store the file set writes (FileSetArgs.fileStore). */
+  fileStore: string;
   /**
    * Zone transfers signed with the stack's TSIG key, when the stack has secondaries: the
    * rotation number, and on a secondary the key (the primary's `transferSecret`).
@@ -46,7 +48,7 @@ export class DnsServer extends pulumi.ComponentResource {
       appended.forEach(([path], i) => (out[path] = `${out[path]}${texts[i]}`));
       return out;
     });
-    new FileSet(`${name}-bind`, { target: args.target, kind: args.role === "primary" ? "bind-primary" : "bind-secondary", files: all }, { parent: this, dependsOn: key ? [key] : [] });
+    new FileSet(`${name}-bind`, { target: args.target, kind: args.role === "primary" ? "bind-primary" : "bind-secondary", files: all, fileStore: args.fileStore }, { parent: this, dependsOn: key ? [key] : [] });
     this.registerOutputs({});
   }
 }

@@ -10,6 +10,8 @@ export interface MailServerArgs {
   target: Target;
   /** The mail set's files (lib/render/mail.ts mailSetFiles of the plan with MAIL_PATHS). */
   files: Record<string, string>;
+  /** The runner's content store the file set writes (FileSetArgs.fileStore). */
+  fileStore: string;
   /** The mail domains this host signs for: one DKIM key each. */
   domains: string[];
   /** The inventory's mail.dkim_selector: its keys sign (a new one is a rotation: new keys). */
@@ -54,7 +56,7 @@ export class MailServer extends pulumi.ComponentResource {
       }),
     );
     // OpenDKIM's key table names the keys: they exist before the set that names them goes live.
-    const set = new FileSet(`${name}-mail`, { target: args.target, kind: "mail", files: args.files }, { parent: this, dependsOn: keys });
+    const set = new FileSet(`${name}-mail`, { target: args.target, kind: "mail", files: args.files, fileStore: args.fileStore }, { parent: this, dependsOn: keys });
     // After the set: a domain or a mailbox removed leaves Postfix's maps and Dovecot's users first, so nothing arrives while its maildirs are archived.
     for (const d of args.maildirs) new Maildirs(`${name}-maildirs-${d.domain}`, { target: args.target, handle: d.handle, domain: d.domain, mailboxes: d.mailboxes, vmailDir: args.vmailDir, archiveDir: args.archiveDir }, { parent: this, dependsOn: [set] });
     this.registerOutputs({ dkim: this.dkim });

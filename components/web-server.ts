@@ -8,6 +8,8 @@ export interface WebServerArgs {
   target: Target;
   /** This host's rendered files (daemons apache2, www, php-fpm). */
   files: RenderedFile[];
+  /** The runner's content store the file sets write (FileSetArgs.fileStore). */
+  fileStore: string;
 }
 
 function strip(files: RenderedFile[], prefix: string): Record<string, string> {
@@ -25,14 +27,14 @@ export class WebServer extends pulumi.ComponentResource {
   constructor(name: string, args: WebServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TOKENS.webServer, name, {}, opts);
     const byDaemon = (d: RenderedFile["daemon"]) => args.files.filter((f) => f.daemon === d);
-    const www = new FileSet(`${name}-www`, { target: args.target, kind: "www", files: strip(byDaemon("www"), "www/globenet-suspended/") }, { parent: this });
+    const www = new FileSet(`${name}-www`, { target: args.target, kind: "www", files: strip(byDaemon("www"), "www/globenet-suspended/"), fileStore: args.fileStore }, { parent: this });
     const fpm = byDaemon("php-fpm");
     const versions = [...new Set(fpm.map((f) => f.path.split("/")[1] as string))].sort();
     const pools = versions.map(
-      (v) => new FileSet(`${name}-php${v}`, { target: args.target, kind: "php-fpm", phpVersion: v, files: strip(fpm, `php/${v}/fpm/`) }, { parent: this }),
+      (v) => new FileSet(`${name}-php${v}`, { target: args.target, kind: "php-fpm", phpVersion: v, files: strip(fpm, `php/${v}/fpm/`), fileStore: args.fileStore }, { parent: this }),
     );
     // Vhosts point at the pools' sockets and the notice page: those go live first.
-    new FileSet(`${name}-apache2`, { target: args.target, kind: "apache2", files: strip(byDaemon("apache2"), "apache2/") }, { parent: this, dependsOn: [www, ...pools] });
+    new FileSet(`${name}-apache2`, { target: args.target, kind: "apache2", files: strip(byDaemon("apache2"), "apache2/"), fileStore: args.fileStore }, { parent: this, dependsOn: [www, ...pools] });
     this.registerOutputs({});
   }
 }

@@ -13,6 +13,7 @@
  */
 import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 import { takeoverNames } from "./resources/takeover";
+import { setFiles } from "./resources/file-store";
 
 const MARK = "@adopt:";
 
@@ -39,8 +40,9 @@ export const ADOPTION: Record<ResourceToken, Adoptable | { create: string } | { 
   // The files are read from the host (their contents are the import's inputs), never sent in the id.
   [RESOURCE_TOKENS.fileSet]: {
     id: (p) => [targetName(p), String(p.kind), ...(p.phpVersion ? [String(p.phpVersion)] : [])].join(":"),
-    // takeover: the names whose hand-made definitions the adoption takes over (provider/resources/takeover.ts).
-    facts: (p) => without({ target: p.target, kind: p.kind, phpVersion: p.phpVersion, takeover: p.takeover }),
+    // takeover: the names whose hand-made definitions the adoption takes over (provider/resources/takeover.ts);
+    // fileStore: the program's content store, where the read puts the live contents (the import's inputs are then refs).
+    facts: (p) => without({ target: p.target, kind: p.kind, phpVersion: p.phpVersion, takeover: p.takeover, fileStore: p.fileStore }),
   },
   // Made anew rather than read: its read refuses an account without Globenet's marker, which a
   // hand-made account gets only from the update that follows its own import. Jobs the import
@@ -107,9 +109,8 @@ export function adoptionOf(r: { type: string; name: string; custom: boolean; pro
  */
 export function adoptedProps(type: string, props: Props): Props {
   if (type !== RESOURCE_TOKENS.fileSet || (props.kind !== "apache2" && props.kind !== "bind-primary" && props.kind !== "bind-secondary" && props.kind !== "php-fpm")) return props;
-  const files = props.files && typeof props.files === "object" ? (props.files as Record<string, unknown>) : {};
-  const texts = Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => typeof e[1] === "string"));
-  return { ...props, takeover: takeoverNames(props.kind, texts) };
+  // Either form of the contents (refs read from the program's store); none known yet (an output): no names.
+  return { ...props, takeover: takeoverNames(props.kind, setFiles(props) ?? {}) };
 }
 
 export function importIdOf(id: string, facts: Props): string {

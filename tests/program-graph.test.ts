@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../lib/base/repo";
+import { fileStoreOf, setFiles } from "../provider/resources/file-store";
 
 interface Seen {
   type: string;
@@ -62,6 +64,8 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
   });
 
   const names = (type: string) => seen.filter((s) => s.type === type).map((s) => s.name).sort();
+  /** A file set's contents: the engine gets sha256 refs into the runner's store, read back here. */
+  const setOf = (name: string) => setFiles(outputs.get(`globenet:files:FileSet::${name}`)) as Record<string, string>;
 
   it("makes one Member component per current member, named by handle", () => {
     expect(names("globenet:member:Member")).toEqual(["biblio-menil", "cine-quartier", "globenet", "jardins-partages", "ondes-libres", "theatre-aube", "velo-libre"]);
@@ -105,9 +109,13 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
   });
 
   it("hands zone files to the provider with the serial left for it to set", () => {
-    const bind = outputs.get("globenet:files:FileSet::ns1-bind") as { files: Record<string, string> };
-    expect(Object.keys(bind.files)).toContain("zones/velo-libre.example.zone");
-    expect(bind.files["zones/velo-libre.example.zone"]).toContain("@@GLOBENET_SERIAL@@");
+    const bind = outputs.get("globenet:files:FileSet::ns1-bind") as { files?: unknown; fileRefs: Record<string, string>; fileStore: string };
+    // No content reaches the engine: refs into the data root's store.
+    expect(bind.files).toBeUndefined();
+    expect(bind.fileStore).toBe(fileStoreOf(REPO_ROOT));
+    expect(Object.keys(bind.fileRefs)).toContain("zones/velo-libre.example.zone");
+    expect(bind.fileRefs["zones/velo-libre.example.zone"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(setOf("ns1-bind")["zones/velo-libre.example.zone"]).toContain("@@GLOBENET_SERIAL@@");
   });
 
   it("the mail host: a MailServer on mail1, one DKIM key per mail domain made there, the mail set after the keys, each key's TXT appended to its zone on ns1", () => {
@@ -120,7 +128,7 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(set?.parentType).toBe("globenet:mail:MailServer");
     // OpenDKIM's key table names the key: the key exists before the set goes live.
     expect(set?.dependsOn).toEqual(["mail1-dkim-velo-libre.example-g1"]);
-    const files = (outputs.get("globenet:files:FileSet::mail1-mail") as { files: Record<string, string> }).files;
+    const files = setOf("mail1-mail");
     expect(files["postfix/maps/mailboxes"]).toBe("contact@velo-libre.example velo-libre.example/contact/\ntresorier@velo-libre.example velo-libre.example/tresorier/\n");
     expect(files["postfix/maps/aliases"]).toContain("bureau@velo-libre.example contact@velo-libre.example, tresorier@velo-libre.example\n");
     expect(files["opendkim/globenet-keytable"]).toBe("g1._domainkey.velo-libre.example velo-libre.example:g1:/etc/globenet/mail/dkim/g1/velo-libre.example.private\n");
@@ -129,7 +137,7 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(files["dovecot/dovecot.conf"]).toContain("mail_location = maildir:/var/vmail/%d/%n/Maildir\n");
     expect(Object.entries(files).filter(([, c]) => c.includes("$argon2id$")).map(([p]) => p)).toEqual(["dovecot/globenet-users"]);
     // The DKIM record: the key's output, split in 255-byte strings, relative to the zone's origin.
-    const zone = (outputs.get("globenet:files:FileSet::ns1-bind") as { files: Record<string, string> }).files["zones/velo-libre.example.zone"] as string;
+    const zone = setOf("ns1-bind")["zones/velo-libre.example.zone"] as string;
     const mock = `MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${Buffer.from("mail1-dkim-velo-libre.example-g1").toString("base64").replace(/=/g, "")}${"A".repeat(300)}IDAQAB`;
     const txt = `v=DKIM1; k=rsa; p=${mock}`;
     expect(zone).toContain(`g1._domainkey IN TXT   ( ; derived: DKIM key g1 of velo-libre.example, made on mail1\n`);

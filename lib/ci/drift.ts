@@ -1,6 +1,7 @@
 import { RESOURCE_TOKENS } from "../base/tokens";
 import type { PlanStep } from "../guard/plan";
 import { hashesOf, substituteSerials } from "../../provider/resources/file-set-serials";
+import { FileStoreError, setFiles } from "../../provider/resources/file-store";
 
 /**
  * What of each resource differs from git, from a preview run with --refresh (pure: tested as
@@ -26,6 +27,17 @@ export function fileSetDrift(liveHashes: Record<string, string>, gitFiles: Recor
   return out;
 }
 
+/** A set's files from the program's inputs; a store that cannot give them is said in `lines` (and the files are then named as a whole). */
+function gitFilesOf(news: Json, lines: string[]): Record<string, string> | undefined {
+  try {
+    return setFiles(news);
+  } catch (e) {
+    if (!(e instanceof FileStoreError)) throw e;
+    lines.push(`files: git's contents unreadable here (${e.message})`);
+    return undefined;
+  }
+}
+
 /** "property: detail" lines for one changed step; the property names alone when nothing more is known. */
 export function driftDetails(step: PlanStep): string[] {
   const olds = { ...(step.old ?? {}), ...(step.oldOutputs ?? {}) };
@@ -34,13 +46,15 @@ export function driftDetails(step: PlanStep): string[] {
   if (step.op === "delete") return ["(in the state, no longer in git)"];
   const lines: string[] = [];
   const fileSet = step.type === RESOURCE_TOKENS.fileSet;
-  if (fileSet && isRecord(olds.hashes) && isRecord(news.files) && Object.values(news.files).every((c) => typeof c === "string")) {
+  // git's files from either form of the program's inputs (refs: read from its store, checked).
+  const gitFiles = fileSet && isRecord(olds.hashes) ? gitFilesOf(news, lines) : undefined;
+  if (gitFiles) {
     const serials = isRecord(olds.serials) ? (olds.serials as Record<string, number>) : {};
-    for (const f of fileSetDrift(olds.hashes as Record<string, string>, news.files as Record<string, string>, serials)) lines.push(`files: ${f}`);
+    for (const f of fileSetDrift(olds.hashes as Record<string, string>, gitFiles, serials)) lines.push(`files: ${f}`);
   }
   // The resource's own account of what it found different (accounts, databases, backups: `drift`).
   if (Array.isArray(olds.drift) && olds.drift.length > 0) lines.push(`drift: ${olds.drift.map(String).join("; ")}`);
-  const skip = new Set(["drift", ...(fileSet ? ["files", "hashes", "serials", "generation"] : [])]);
+  const skip = new Set(["drift", ...(fileSet ? ["files", "fileRefs", "fileStore", "hashes", "serials", "generation"] : [])]);
   const named = (step.diffs ?? Object.keys(news).filter((k) => k in olds && str(olds[k]) !== str(news[k]))).filter((k) => !skip.has(k));
   for (const k of [...new Set(named)].sort()) lines.push(k);
   if (lines.length === 0 && fileSet) lines.push("files");

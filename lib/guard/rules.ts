@@ -4,6 +4,7 @@ import type { Plan, PlanStep } from "./plan";
 import { mailboxLosses } from "./mailbox-removal";
 import { siteLosses } from "./site-removal";
 import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
+import { setPaths } from "../../provider/resources/file-store";
 
 /**
  * The destructive-change guard: a plan that deletes or replaces what holds members' data
@@ -219,10 +220,10 @@ function repositoryLoss(step: PlanStep, host: string): Loss {
   };
 }
 
+/** A primary's zones, from its set's paths (either form of the inputs: contents or refs; no content is read). */
 function zonesOf(inputs: Record<string, unknown> | undefined): Set<string> {
-  const files = inputs?.files;
   const out = new Set<string>();
-  if (files && typeof files === "object") for (const k of Object.keys(files)) {
+  for (const k of setPaths(inputs) ?? []) {
     const m = /^zones\/(.+)\.zone$/.exec(k);
     if (m?.[1]) out.add(m[1]);
   }

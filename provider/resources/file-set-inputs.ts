@@ -3,7 +3,9 @@ import { utils } from "ssh2";
 import { SERIAL_TOKEN } from "../../lib/render/bind-zone";
 import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
+import { isAbsolute } from "node:path";
 import { isZoneFile } from "./file-set-serials";
+import { FILE_STORE_FOLDER, FileStoreError, isRef, loadRef } from "./file-store";
 import { TAKEOVER_NAME } from "./takeover";
 import { ALERT_MAIL_TEMPLATE, MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_ACME_PATHS, MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
@@ -35,6 +37,20 @@ export interface FileSetInputs {
    * the set's in). Set by `npm run up -- --adopt`; never asked again once taken over.
    */
   takeover?: string[];
+}
+
+/**
+ * The inputs as the engine carries them (check's result, diff's news): the contents either as
+ * they are (`files`: states written before the store, and callers that pass contents, like
+ * the tests), or as `fileRefs`, path → sha256 of the content (token form) in the runner's
+ * store `fileStore` (./file-store.ts; the program's FileSet writes it): then no content crosses
+ * the engine. The diff ignores `fileStore` (a checkout moved elsewhere changes nothing).
+ * parseInputs gives the contents whichever form came.
+ */
+export interface FileSetEngineInputs extends Omit<FileSetInputs, "files"> {
+  files?: Record<string, string>;
+  fileRefs?: Record<string, string>;
+  fileStore?: string;
 }
 
 /**
@@ -116,14 +132,14 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup", "mpm"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", "fileRefs", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup", "mpm"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function fileProp(path: string): string {
-  return `files[${JSON.stringify(path)}]`;
+function fileProp(path: string, prop = "files"): string {
+  return `${prop}[${JSON.stringify(path)}]`;
 }
 
 /** Why a relative path cannot be in a set of this kind, or undefined when it can. */
@@ -140,9 +156,12 @@ export function pathProblem(kind: FileSetKind, path: string): string | undefined
 
 /**
  * Validates raw inputs (as the engine sends them) and returns them normalised: known keys
- * only, phpVersion absent unless php-fpm. Failures name the property.
+ * only, phpVersion absent unless php-fpm, the contents' form kept (refs stay refs: the engine
+ * keeps what check returns). `files`: the contents, a refs form's read from its store and each
+ * checked against its sha256 (a store file altered or planted fails the check, naming the
+ * path). Failures name the property.
  */
-export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetInputs; failures: CheckFailure[] } {
+export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEngineInputs; files?: Record<string, string>; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   let unknown = false;
@@ -187,25 +206,48 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
     } else if (php !== undefined && kindOk) fail("phpVersion", `only for kind php-fpm, not ${String(kind)}`);
   }
 
-  // files
-  const files = news.files;
+  // files, or fileRefs into fileStore (./file-store.ts): the same checks on the contents either way
+  const refsForm = news.fileRefs !== undefined && news.fileRefs !== null;
+  if (refsForm && news.files !== undefined && news.files !== null) fail("files", "give files (the contents) or fileRefs (their sha256 in fileStore), not both");
+  const prop = refsForm ? "fileRefs" : "files";
+  const files = refsForm ? news.fileRefs : news.files;
+  const store = news.fileStore ?? undefined;
+  if (!refsForm && store !== undefined) fail("fileStore", "only with fileRefs (the folder their contents are in)");
   const outFiles: Record<string, string> = {};
+  const outRefs: Record<string, string> = {};
   if (!known(files)) {
     /* preview */
-  } else if (!isRecord(files)) fail("files", "required: an object of relative path → content");
+  } else if (!isRecord(files)) fail(prop, refsForm ? "an object of relative path → sha256 of the content in fileStore" : "required: an object of relative path → content");
   else {
-    for (const [path, content] of Object.entries(files)) {
-      if (!known(content)) continue;
-      if (typeof content !== "string") {
+    const storeOk = !refsForm || (known(store) && typeof store === "string" && isAbsolute(store));
+    if (!storeOk && known(store)) fail("fileStore", `required with fileRefs: the absolute folder of the file store (<data root>/${FILE_STORE_FOLDER}); got ${JSON.stringify(store)}`);
+    for (const [path, value] of Object.entries(files)) {
+      if (!known(value)) continue;
+      let content: string;
+      if (refsForm) {
+        if (!isRef(value)) {
+          fail(fileProp(path, prop), `must be the sha256 of the content (64 lowercase hex digits); got ${JSON.stringify(value)}`);
+          continue;
+        }
+        outRefs[path] = value;
+        if (!storeOk) continue;
+        try {
+          content = loadRef(store as string, path, value);
+        } catch (e) {
+          if (!(e instanceof FileStoreError)) throw e;
+          fail(fileProp(path, prop), e.message);
+          continue;
+        }
+      } else if (typeof value !== "string") {
         fail(fileProp(path), "the content must be a string");
         continue;
-      }
+      } else content = value;
       outFiles[path] = content;
       if (kindOk) {
         const why = pathProblem(kind as FileSetKind, path);
-        if (why) fail(fileProp(path), why);
+        if (why) fail(fileProp(path, prop), why);
         else if (kind === "bind-primary" && isZoneFile(path) && !content.includes(SERIAL_TOKEN)) {
-          fail(fileProp(path), `a zone file must hold ${SERIAL_TOKEN} where the SOA serial goes (the provider owns serials: render with serial SERIAL_TOKEN)`);
+          fail(fileProp(path, prop), `a zone file must hold ${SERIAL_TOKEN} where the SOA serial goes (the provider owns serials: render with serial SERIAL_TOKEN)`);
         }
       }
     }
@@ -241,24 +283,29 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetIn
   }
 
   if (failures.length > 0 || unknown) return { failures };
-  const inputs: FileSetInputs = {
+  const inputs: FileSetEngineInputs = {
     target: target as unknown as Target,
     kind: kind as FileSetKind,
     ...(kind === "php-fpm" ? { phpVersion: php as string } : {}),
-    files: sortedRecord(outFiles),
+    ...(refsForm ? { fileRefs: sortedRecord(outRefs), fileStore: store as string } : { files: sortedRecord(outFiles) }),
     ...(Array.isArray(takeover) ? { takeover: [...new Set(takeover as string[])].sort() } : {}),
   };
-  return { inputs, failures };
+  return { inputs, files: sortedRecord(outFiles), failures };
 }
 
-/** checkInputs for the methods that act: throws on invalid inputs. */
+/**
+ * checkInputs for the methods that act (create, update, the dry mode's outputs): throws on
+ * invalid inputs; the contents in `files` whichever form came (a refs form's read from its
+ * store and checked).
+ */
 export function parseInputs(news: Record<string, unknown>): FileSetInputs {
   const r = checkInputs(news);
-  if (!r.inputs) {
+  if (!r.inputs || !r.files) {
     const why = r.failures.map((f) => `${f.property}: ${f.reason}`).join("; ");
     throw new Error(`globenet:files:FileSet: invalid inputs: ${why || "some values are not known yet"}`);
   }
-  return r.inputs;
+  const { fileRefs: _refs, fileStore: _store, ...rest } = r.inputs;
+  return { ...rest, files: r.files };
 }
 
 export function sortedRecord<T>(r: Record<string, T>): Record<string, T> {

@@ -73,12 +73,17 @@ export function planSerials(files: Record<string, string>, now: Date, previous?:
   return out;
 }
 
+/** A zone file as it goes to the host: SERIAL_TOKEN replaced by its serial. */
+export function withSerial(content: string, serial: number): string {
+  return content.split(SERIAL_TOKEN).join(String(serial));
+}
+
 /** The files as they go to the host: each zone file's SERIAL_TOKEN replaced by its serial. */
 export function substituteSerials(files: Record<string, string>, serials: Record<string, number>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [path, content] of Object.entries(files)) {
     const serial = serials[path];
-    out[path] = serial === undefined ? content : content.split(SERIAL_TOKEN).join(String(serial));
+    out[path] = serial === undefined ? content : withSerial(content, serial);
   }
   return out;
 }

@@ -3,12 +3,13 @@ import { redact, run } from "../ssh/remote";
 import { tarOf } from "../ssh/tar";
 import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../../lib/render/md-reload";
 import { loadScript } from "../scripts/load";
-import { checkInputs, parseInputs, sortedRecord, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
-import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, substituteSerials } from "./file-set-serials";
+import { checkInputs, parseInputs, sortedRecord, type FileSetEngineInputs, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
+import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, withSerial } from "./file-set-serials";
+import { loadRef, storeFiles } from "./file-store";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
 import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planMdSeeds, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
 
-export type { FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
+export type { FileSetEngineInputs, FileSetInputs, FileSetKind, FileSetOutputs } from "./file-set-inputs";
 export { liveRoot } from "./file-set-inputs";
 
 /**
@@ -63,6 +64,22 @@ export function outputsOf(i: FileSetInputs, serials: Record<string, number>): Fi
 /** Path → sha256 of each file as last applied (or seen by a refresh); also from states that kept contents. */
 export function appliedHashes(o: Partial<FileSetOutputs>): Record<string, string> {
   return o.hashes ?? hashesOf(substituteSerials(o.files ?? {}, o.serials ?? {}));
+}
+
+/**
+ * Path → sha256 of each file as it would go to the host with these serials, from either form
+ * of the inputs. A ref is the sha256 of the content in token form, which is the file as it
+ * goes to the host unless a serial is put into it: so only the zone files with a serial are
+ * read from the store (and checked against their refs); every other file is its ref.
+ */
+export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileStore">, serials: Record<string, number>): Record<string, string> {
+  if (!news.fileRefs) return hashesOf(substituteSerials(news.files ?? {}, serials));
+  const out: Record<string, string> = {};
+  for (const [path, ref] of Object.entries(news.fileRefs)) {
+    const serial = serials[path];
+    out[path] = serial === undefined ? ref : sha256Hex(withSerial(loadRef(news.fileStore ?? "", path, ref), serial));
+  }
+  return out;
 }
 
 /** Same paths, same hashes. */
@@ -236,7 +253,7 @@ async function createSerials(i: FileSetInputs, now: Date): Promise<Record<string
   return serialsOverLive(i.files, live, liveSerials, now);
 }
 
-export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
+export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
   check(news) {
     const r = checkInputs(news);
     return r.failures.length > 0 ? { failures: r.failures } : { inputs: r.inputs };
@@ -246,7 +263,10 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
     const pick = (o: Partial<FileSetInputs>) => ({ target: o.target, kind: o.kind, phpVersion: o.phpVersion ?? undefined });
     const changed = changedKeys(pick(olds), pick(news));
     // The new files with the old serials, hashed, against the files as last applied (or seen).
-    if (!sameHashes(appliedHashes(olds), hashesOf(substituteSerials(news.files ?? {}, olds.serials ?? {})))) changed.push("files");
+    // Either form of the new inputs (contents, or refs into the store) against either form of
+    // the state (hashes, or the contents of states from before them): a state written with
+    // contents and a program that sends refs is no change when the files are the same.
+    if (!sameHashes(appliedHashes(olds), wantedHashes(news, olds.serials ?? {}))) changed.push("files");
     // A takeover is asked by an adoption only: a later run without it keeps what was taken over.
     if (pendingTakeover(news, olds).length > 0) changed.push("takeover");
     // Apache on another MPM than the wiring's (seen at adoption or refresh): the apply switches
@@ -299,7 +319,8 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
   },
 
   /**
-   * Adoption: the set as the host has it, contents and all (the import's inputs), and each
+   * Adoption: the set as the host has it, contents and all (the import's inputs: refs into
+   * the program's store when the facts name it, else the contents), and each
    * zone's serial as it serves it, so an unchanged zone keeps its serial and the diff against
    * git shows every other file as an update. A host that never had Globenet's set of this
    * kind is adopted as an empty one: the update that follows writes it. DNSSEC keys are
@@ -324,7 +345,11 @@ export const fileSetType: ResourceType<FileSetInputs, FileSetOutputs> = {
     // does already and nothing is pending; else the update that follows takes them over.
     const asked = Array.isArray(facts.takeover) ? (facts.takeover as string[]) : [];
     const done = asked.length > 0 && !(await handSteps(where, asked)) ? { takeover: asked } : {};
-    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes), ...done, ...(await readMpm(where)) }, inputs: { ...base, files: sortedRecord(files), ...done } };
+    // The contents go into the program's store when the adoption says where it is (the facts'
+    // fileStore): the import's inputs are then refs, like the program's.
+    const store = typeof facts.fileStore === "string" ? facts.fileStore : undefined;
+    const contents = store ? { fileRefs: storeFiles(store, files), fileStore: store } : { files: sortedRecord(files) };
+    return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes), ...done, ...(await readMpm(where)) }, inputs: { ...base, ...contents, ...done } };
   },
 
   async update(_id, olds, raw) {

@@ -1,0 +1,188 @@
+import { chmodSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { sha256Hex } from "./file-set-serials";
+
+/**
+ * The file sets' content store (docs/architecture.md, "Engine speed"): the program writes each
+ * file's content (token form: zone files keep SERIAL_TOKEN) under its sha256 on the runner,
+ * and hands the engine `fileRefs` (path → sha256) and the store's folder (`fileStore`) instead
+ * of the contents. The provider, which the engine starts on the same runner, reads them back
+ * here, checking each against its hash: a file planted or altered in the store is refused,
+ * never applied. So the contents cross no protobuf message, no state and no event stream.
+ *
+ * One folder per data root, `<root>/.pulumi/globenet-files` (.gitignore has `.pulumi/`),
+ * mode 0700, files 0600, each written to a temporary name and renamed (shards of one checkout
+ * write it at once; a reader never sees half a file). Content-addressed, so a file is never
+ * rewritten with other content, and a file already there with the right hash is kept.
+ */
+
+/** The store's folder inside a data root. */
+export const FILE_STORE_FOLDER = join(".pulumi", "globenet-files");
+
+export function fileStoreOf(root: string): string {
+  return join(root, FILE_STORE_FOLDER);
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export function isRef(v: unknown): v is string {
+  return typeof v === "string" && SHA256.test(v);
+}
+
+/** A content the store cannot give: missing, or not what its hash says. Names the set's path, and what to do. */
+export class FileStoreError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = "FileStoreError";
+  }
+}
+
+/**
+ * Contents checked in this process, by store file: the provider's check and diff (and the
+ * apply) of one set read each file once. Only verified contents enter it.
+ */
+const verified = new Map<string, string>();
+/**
+ * Store files this process wrote or found right: the program (run again and again by one
+ * driver process, as the bench does) checks each once. Names only: the program's contents
+ * are new strings at each run, and keeping the old ones would only feed the GC.
+ */
+const written = new Set<string>();
+
+/** Forgets what this process has checked or written (tests that alter the store between two reads). */
+export function forgetVerified(): void {
+  verified.clear();
+  written.clear();
+}
+
+function ensureFolder(store: string): void {
+  mkdirSync(store, { recursive: true, mode: 0o700 });
+  // A folder made by someone else (or an older umask) is tightened: the contents are the hosts' config.
+  if ((lstatSync(store).mode & 0o777) !== 0o700) chmodSync(store, 0o700);
+}
+
+/** The content of the store file `file` when its sha256 is `ref`; undefined when missing, not a regular file, or another content. */
+function readChecked(file: string, ref: string): string | undefined {
+  let bytes: Buffer;
+  try {
+    // A link in the store is never followed: only a regular file of ours is read.
+    if (!lstatSync(file).isFile()) return undefined;
+    bytes = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  return sha256Hex(bytes) === ref ? bytes.toString("utf8") : undefined;
+}
+
+/** Writes `bytes` as `<store>/<ref>`: a new temporary file (0600, never an existing one) renamed over the name. */
+function writeAtomic(store: string, ref: string, bytes: Buffer): void {
+  const tmp = join(store, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, join(store, ref));
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Puts each content into the store (the program, before it registers a set) and returns
+ * path → sha256. A store file already holding the right content is kept; a missing, altered
+ * or planted one is written anew.
+ */
+export function storeFiles(store: string, files: Record<string, string>): Record<string, string> {
+  ensureFolder(store);
+  const refs: Record<string, string> = {};
+  for (const path of Object.keys(files).sort()) {
+    const content = files[path] as string;
+    const bytes = Buffer.from(content, "utf8");
+    const ref = sha256Hex(bytes);
+    refs[path] = ref;
+    const file = join(store, ref);
+    if (written.has(file)) continue;
+    if (readChecked(file, ref) === undefined) writeAtomic(store, ref, bytes);
+    written.add(file);
+  }
+  return refs;
+}
+
+/** The content of one ref, checked against it; throws FileStoreError naming `path` and what to do. */
+export function loadRef(store: string, path: string, ref: string): string {
+  const where = `fileRefs[${JSON.stringify(path)}]`;
+  if (!isRef(ref)) throw new FileStoreError(path, `${where}: not a sha256 (64 lowercase hex digits): ${JSON.stringify(ref)}`);
+  if (!isAbsolute(store)) throw new FileStoreError(path, `fileStore must be an absolute folder (the program's <data root>/${FILE_STORE_FOLDER}); got ${JSON.stringify(store)}`);
+  const file = join(store, ref);
+  const known = verified.get(file);
+  if (known !== undefined) return known;
+  let exists = true;
+  try {
+    lstatSync(file);
+  } catch {
+    exists = false;
+  }
+  const content = exists ? readChecked(file, ref) : undefined;
+  if (content === undefined) {
+    throw new FileStoreError(
+      path,
+      exists
+        ? `${where}: the store file ${file} does not hold the content of sha256 ${ref} (altered or planted, or not a regular file): it is refused, nothing is applied from it. Remove it and run again: the program writes the store anew`
+        : `${where}: ${file} is missing from the file store (the program writes it before it registers the set; a store removed or a checkout moved since): run again from the checkout the program runs in`,
+    );
+  }
+  verified.set(file, content);
+  return content;
+}
+
+/** path → content for path → ref, each checked (FileStoreError on the first that fails). */
+export function loadFiles(store: string, refs: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const path of Object.keys(refs).sort()) out[path] = loadRef(store, path, refs[path] as string);
+  return out;
+}
+
+/** A file set's contents in either form its inputs carry. */
+export interface SetContents {
+  /** Contents (states written before the store; tests, and callers that pass contents). */
+  files?: unknown;
+  /** path → sha256 of the content in `fileStore`. */
+  fileRefs?: unknown;
+  fileStore?: unknown;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The set's paths, from either form, without reading any content; undefined when neither is a record (unknown, secret). */
+export function setPaths(p: SetContents | undefined): string[] | undefined {
+  const r = isRecord(p?.files) ? p.files : isRecord(p?.fileRefs) ? p.fileRefs : undefined;
+  return r ? Object.keys(r) : undefined;
+}
+
+/**
+ * The one accessor of a set's contents (path → content, token form), from `files` or from
+ * `fileRefs` read from `fileStore` and checked against each hash (FileStoreError names the
+ * path when one cannot be read or was altered). undefined when the inputs carry neither as
+ * plain strings (a value not known yet in a preview, a secret shown as "[secret]").
+ */
+export function setFiles(p: SetContents | undefined): Record<string, string> | undefined {
+  if (isRecord(p?.files)) {
+    const files = p.files;
+    return Object.values(files).every((c) => typeof c === "string") ? (files as Record<string, string>) : undefined;
+  }
+  if (isRecord(p?.fileRefs) && typeof p.fileStore === "string") {
+    const refs = p.fileRefs;
+    if (!Object.values(refs).every((r) => typeof r === "string")) return undefined;
+    return loadFiles(p.fileStore, refs as Record<string, string>);
+  }
+  return undefined;
+}

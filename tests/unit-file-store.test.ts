@@ -1,0 +1,279 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
+import { driftDetails } from "../lib/ci/drift";
+import type { PlanStep } from "../lib/guard/plan";
+import { judge } from "../lib/guard/rules";
+import { SERIAL_TOKEN } from "../lib/render/bind-zone";
+import { adoptedProps, adoptionOf } from "../provider/adopt-ids";
+import { fileSetType, outputsOf, wantedHashes, type FileSetOutputs } from "../provider/resources/file-set";
+import { checkInputs, parseInputs } from "../provider/resources/file-set-inputs";
+import { planSerials, sha256Hex, substituteSerials, hashesOf } from "../provider/resources/file-set-serials";
+import { FILE_STORE_FOLDER, fileStoreOf, FileStoreError, forgetVerified, loadFiles, setFiles, setPaths, storeFiles } from "../provider/resources/file-store";
+
+/**
+ * The file sets' content store (provider/resources/file-store.ts): the program hands the engine
+ * sha256 refs into a store on the runner instead of the contents; the provider reads them back,
+ * refusing what does not match its hash. A state written with contents sees no change.
+ */
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlQXbhaVkrio35CyUBbYuHfFAYU5pxDpkEEQoZ/+664 test";
+const target = { name: "ns1", address: "192.0.2.53", port: 22, user: "root", hostKey: HOST_KEY };
+const ZONE = "zones/velo.test.zone";
+const CONF = "named.conf.globenet";
+const zoneText = (extra = "") => `$TTL 300\n@ IN SOA ns1.velo.test. hostmaster.velo.test. ( ${SERIAL_TOKEN} ; serial\n 3600 600 86400 300 )\n@ IN NS ns1.velo.test.\n${extra}`;
+const bind = { [CONF]: 'zone "velo.test" { type master; file "zones/velo.test.zone"; };\n', [ZONE]: zoneText() };
+
+const tmp = mkdtempSync(join(tmpdir(), "globenet-file-store-"));
+let n = 0;
+/** A new store folder (inside a data root) per test: the module's per-process memo never hides a test's store. */
+const newStore = () => fileStoreOf(join(tmp, `root-${++n}`));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+beforeEach(() => forgetVerified());
+
+describe("the store: what the program writes", () => {
+  it("writes each content under its sha256, folder 0700 and files 0600, no temporary file left; refs are path → sha256", () => {
+    const store = newStore();
+    expect(store.endsWith(FILE_STORE_FOLDER)).toBe(true);
+    const refs = storeFiles(store, bind);
+    expect(refs).toEqual({ [CONF]: sha256Hex(bind[CONF]), [ZONE]: sha256Hex(bind[ZONE]) });
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+    for (const r of Object.values(refs)) {
+      expect(statSync(join(store, r)).mode & 0o777).toBe(0o600);
+    }
+    expect(readFileSync(join(store, refs[ZONE] as string), "utf8")).toBe(bind[ZONE]);
+    expect(readdirSync(store).sort()).toEqual(Object.values(refs).sort());
+  });
+
+  it("keeps a store file that already holds the right content (same inode), rewrites a planted one, and tightens a loose folder", () => {
+    const store = newStore();
+    const ref = storeFiles(store, bind)[ZONE] as string;
+    const inode = statSync(join(store, ref)).ino;
+    forgetVerified();
+    storeFiles(store, bind);
+    expect(statSync(join(store, ref)).ino).toBe(inode);
+    // Someone plants other content under the zone's name, and opens the folder.
+    writeFileSync(join(store, ref), "zone evil.test { type master; };\n");
+    chmodSync(store, 0o777);
+    forgetVerified();
+    storeFiles(store, bind);
+    expect(readFileSync(join(store, ref), "utf8")).toBe(bind[ZONE]);
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+  });
+
+  it("a link planted under a content's name is replaced, never written through", () => {
+    const store = newStore();
+    mkdirSync(store, { recursive: true, mode: 0o700 });
+    const victim = join(tmp, `victim-${n}`);
+    writeFileSync(victim, "untouched\n");
+    const ref = sha256Hex(bind[CONF]);
+    symlinkSync(victim, join(store, ref));
+    storeFiles(store, bind);
+    expect(readFileSync(victim, "utf8")).toBe("untouched\n");
+    expect(lstatSync(join(store, ref)).isFile()).toBe(true);
+  });
+});
+
+describe("the one accessor of a set's contents (setFiles), from either form", () => {
+  const cases: [string, (store: string) => Record<string, unknown> | undefined, Record<string, string> | undefined | RegExp][] = [
+    ["contents as they are (old states, tests)", () => ({ files: bind }), bind],
+    ["refs read from the store", (store) => ({ fileRefs: storeFiles(store, bind), fileStore: store }), bind],
+    ["refs of a store file removed", (store) => {
+      const refs = storeFiles(store, bind);
+      rmSync(join(store, refs[ZONE] as string));
+      return { fileRefs: refs, fileStore: store };
+    }, /fileRefs\["zones\/velo\.test\.zone"\]: .* is missing from the file store .* run again from the checkout the program runs in/],
+    ["refs of a store file altered", (store) => {
+      const refs = storeFiles(store, bind);
+      writeFileSync(join(store, refs[ZONE] as string), zoneText("evil IN A 192.0.2.66\n"));
+      return { fileRefs: refs, fileStore: store };
+    }, /fileRefs\["zones\/velo\.test\.zone"\]: the store file .* does not hold the content of sha256 [0-9a-f]{64} \(altered or planted.*\): it is refused, nothing is applied from it\. Remove it and run again/],
+    ["a ref that is no sha256", (store) => ({ fileRefs: { [ZONE]: "../../etc/shadow" }, fileStore: store }), /fileRefs\["zones\/velo\.test\.zone"\]: not a sha256/],
+    ["a relative store folder", () => ({ fileRefs: { [ZONE]: sha256Hex(bind[ZONE]) }, fileStore: "relative/store" }), /fileStore must be an absolute folder/],
+    ["a secret shown as such", () => ({ files: "[secret]" }), undefined],
+    ["neither form", () => ({ kind: "www" }), undefined],
+  ];
+  it.each(cases)("%s", (_what, make, want) => {
+    const props = make(newStore());
+    if (want instanceof RegExp) {
+      expect(() => setFiles(props)).toThrow(FileStoreError);
+      expect(() => setFiles(props)).toThrow(want);
+    } else expect(setFiles(props)).toEqual(want);
+  });
+
+  it("a file planted under a ref's name with the wrong content is refused; the program's own write then serves it", () => {
+    const store = newStore();
+    mkdirSync(store, { recursive: true, mode: 0o700 });
+    const refs = { [CONF]: sha256Hex(bind[CONF]), [ZONE]: sha256Hex(bind[ZONE]) };
+    writeFileSync(join(store, refs[CONF]), bind[CONF]);
+    writeFileSync(join(store, refs[ZONE]), zoneText("www IN A 192.0.2.66\n"));
+    expect(() => loadFiles(store, refs)).toThrow(/fileRefs\["zones\/velo\.test\.zone"\].*refused/);
+    expect(storeFiles(store, bind)).toEqual(refs);
+    expect(loadFiles(store, refs)).toEqual(bind);
+  });
+
+  it("a content read once is not read again in the same process (check, diff and apply of one preview)", () => {
+    const store = newStore();
+    const refs = storeFiles(store, bind);
+    expect(loadFiles(store, refs)).toEqual(bind);
+    rmSync(store, { recursive: true });
+    expect(loadFiles(store, refs)).toEqual(bind);
+  });
+
+  it("the paths alone, without reading a content", () => {
+    expect(setPaths({ fileRefs: { [ZONE]: "x" }, fileStore: "/nowhere" })).toEqual([ZONE]);
+    expect(setPaths({ files: bind })).toEqual([CONF, ZONE]);
+    expect(setPaths({ files: "[secret]" })).toBeUndefined();
+  });
+});
+
+describe("the provider's check with refs", () => {
+  it("keeps the refs form (the engine stores what check returns), gives the contents to the methods that act", () => {
+    const store = newStore();
+    const news = { target, kind: "bind-primary", fileRefs: storeFiles(store, bind), fileStore: store };
+    const r = checkInputs(news);
+    expect(r.failures).toEqual([]);
+    expect(r.inputs).toEqual({ target, kind: "bind-primary", fileRefs: news.fileRefs, fileStore: store });
+    expect(parseInputs(news)).toEqual({ target, kind: "bind-primary", files: bind });
+  });
+
+  it("checks the contents behind the refs as it checks contents, and refuses what the store cannot give, naming the path", () => {
+    const store = newStore();
+    const noToken = { ...bind, [ZONE]: "$TTL 300\n@ IN SOA a. b. ( 1 3600 600 86400 300 )\n" };
+    expect(checkInputs({ target, kind: "bind-primary", fileRefs: storeFiles(store, noToken), fileStore: store }).failures).toEqual([
+      { property: `fileRefs["${ZONE}"]`, reason: expect.stringContaining(`a zone file must hold ${SERIAL_TOKEN}`) },
+    ]);
+    const refs = storeFiles(store, bind);
+    writeFileSync(join(store, refs[ZONE] as string), "altered");
+    forgetVerified();
+    const failures = checkInputs({ target, kind: "bind-primary", fileRefs: refs, fileStore: store }).failures;
+    expect(failures.map((f) => f.property)).toEqual([`fileRefs["${ZONE}"]`]);
+    expect(failures[0]?.reason).toMatch(/refused, nothing is applied from it/);
+    expect(() => parseInputs({ target, kind: "bind-primary", fileRefs: refs, fileStore: store })).toThrow(/invalid inputs: fileRefs\["zones\/velo\.test\.zone"\]: .*refused/);
+  });
+
+  it.each<[string, Record<string, unknown>, string[]]>([
+    ["both forms", { files: bind, fileRefs: { [CONF]: sha256Hex(bind[CONF]) }, fileStore: "STORE" }, ["files"]],
+    ["refs without a store", { fileRefs: { [CONF]: sha256Hex(bind[CONF]) } }, ["fileStore"]],
+    ["a store without refs", { files: bind, fileStore: "/s" }, ["fileStore"]],
+    ["a ref that is no sha256", { fileRefs: { [CONF]: "abc" }, fileStore: "/s" }, [`fileRefs["${CONF}"]`]],
+    ["a path no bind set has", { fileRefs: { "../x": sha256Hex("x"), [CONF]: sha256Hex(bind[CONF]) }, fileStore: "STORE" }, ['fileRefs["../x"]']],
+  ])("refuses %s", (_what, extra, properties) => {
+    const store = newStore();
+    storeFiles(store, { ...bind, x: "x" });
+    const news = { target, kind: "bind-primary", ...extra, ...(extra.fileStore === "STORE" ? { fileStore: store } : {}) };
+    expect(checkInputs(news).failures.map((f) => f.property)).toEqual(properties);
+  });
+});
+
+describe("a state written with contents: no change once the program sends refs", () => {
+  const now = new Date("2026-12-05T12:00:00Z");
+  /** The state an apply of `files` wrote today: the inputs with contents, the outputs with hashes. */
+  const stateOf = (kind: string, files: Record<string, string>) => {
+    const inputs = parseInputs({ target, kind, files });
+    return outputsOf(inputs, kind === "bind-primary" ? planSerials(files, now) : {});
+  };
+  /** As the engine does a preview: the provider's check of the program's inputs, then its diff against the state's outputs. */
+  const preview = (olds: FileSetOutputs, news: Record<string, unknown>) => {
+    const checked = fileSetType.check(news);
+    expect(checked.failures ?? []).toEqual([]);
+    return fileSetType.diff("ns1:bind-primary", olds, checked.inputs!);
+  };
+  const apache = { "sites-available/velo.test.conf": "<VirtualHost *:80>\n  ServerName velo.test\n</VirtualHost>\n", "md-event.sh": "#!/bin/sh\n" };
+
+  it.each([
+    ["a primary's zones (serials in the state)", "bind-primary", bind],
+    ["a web host's vhosts", "apache2", apache],
+  ])("%s", (_what, kind, files) => {
+    const olds = stateOf(kind, files);
+    const store = newStore();
+    const refs = { target, kind, fileRefs: storeFiles(store, files), fileStore: store };
+    expect(preview(olds, refs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    // The checkout moved: the store's folder is elsewhere, the contents the same.
+    const moved = newStore();
+    expect(preview(olds, { ...refs, fileRefs: storeFiles(moved, files), fileStore: moved }).changes).toBe(false);
+    // A content that changed is a change, in either form.
+    const changed = Object.fromEntries(Object.entries(files).map(([p, c], i) => [p, i === Object.keys(files).length - 1 ? `${c}# edited\n` : c]));
+    expect(preview(olds, { target, kind, fileRefs: storeFiles(store, changed), fileStore: store })).toMatchObject({ changes: true, replaces: [] });
+    expect(fileSetType.diff("x", olds, { target, kind: kind as "apache2", files: changed }).changes).toBe(true);
+  });
+
+  it("a state from before the hashes (contents in the outputs) sees no change either", () => {
+    const serials = planSerials(bind, now);
+    const olds = { target, kind: "bind-primary", files: bind, serials, generation: "g" } as unknown as FileSetOutputs;
+    const store = newStore();
+    expect(preview(olds, { target, kind: "bind-primary", fileRefs: storeFiles(store, bind), fileStore: store }).changes).toBe(false);
+  });
+
+  it("only the zone files with a serial are read from the store: every other file is its ref", () => {
+    const store = newStore();
+    const refs = storeFiles(store, bind);
+    const serials = planSerials(bind, now);
+    rmSync(join(store, refs[CONF] as string));
+    forgetVerified();
+    expect(wantedHashes({ fileRefs: refs, fileStore: store }, serials)).toEqual(hashesOf(substituteSerials(bind, serials)));
+    rmSync(join(store, refs[ZONE] as string));
+    forgetVerified();
+    expect(() => wantedHashes({ fileRefs: refs, fileStore: store }, serials)).toThrow(/zones\/velo\.test\.zone.*missing from the file store/);
+  });
+
+  it("the outputs of an apply (and of the bench's dry mode) are the same from refs as from contents", () => {
+    const store = newStore();
+    const olds = stateOf("bind-primary", bind);
+    const next = { ...bind, [ZONE]: zoneText("www IN A 192.0.2.80\n") };
+    const byRefs = fileSetType.dryOutputs!({ target, kind: "bind-primary", fileRefs: storeFiles(store, next), fileStore: store }, olds);
+    expect(byRefs).toEqual(fileSetType.dryOutputs!({ target, kind: "bind-primary", files: next }, olds));
+    expect(byRefs.serials[ZONE]).toBe(olds.serials[ZONE]! + 1);
+  });
+});
+
+describe("the readers of a set's files outside the provider, with refs", () => {
+  const VHOST = "sites-available/velo.test.conf";
+  const git = { [VHOST]: "ServerName velo.test\n" };
+  const step = (news: Record<string, unknown>): PlanStep => ({
+    op: "update",
+    urn: "urn:pulumi:lab::globenet-infra::globenet:files:FileSet::lab-apache2",
+    type: RESOURCE_TOKENS.fileSet,
+    name: "lab-apache2",
+    oldOutputs: { kind: "apache2", hashes: { [VHOST]: sha256Hex("edited by hand") }, serials: {} },
+    new: news,
+  });
+
+  it("drift: names the file changed on the host from git's refs as from git's contents; a store it cannot read is said", () => {
+    const store = newStore();
+    const fromRefs = driftDetails(step({ kind: "apache2", fileRefs: storeFiles(store, git), fileStore: store }));
+    expect(fromRefs).toEqual([`files: ${VHOST} (changed on the host)`]);
+    expect(fromRefs).toEqual(driftDetails(step({ kind: "apache2", files: git })));
+    expect(driftDetails(step({ kind: "apache2", fileRefs: { [VHOST]: sha256Hex(git[VHOST]) }, fileStore: join(store, "gone") }))).toEqual([
+      expect.stringMatching(/^files: git's contents unreadable here \(fileRefs\["sites-available\/velo\.test\.conf"\]: .* is missing from the file store/),
+    ]);
+  });
+
+  it("guard: a primary's zones counted from the refs' paths (no content read)", () => {
+    const zones = (names: string[]) => Object.fromEntries(names.map((z) => [`zones/${z}.zone`, sha256Hex(z)]));
+    const before = ["a.test", "b.test", "c.test", "d.test"];
+    const s: PlanStep = {
+      op: "update",
+      urn: "urn:pulumi:prod::globenet-infra::globenet:files:FileSet::ns1-bind",
+      type: RESOURCE_TOKENS.fileSet,
+      name: "ns1-bind",
+      old: { kind: "bind-primary", target, fileRefs: zones(before), fileStore: "/gone" },
+      new: { kind: "bind-primary", target, fileRefs: zones(["a.test"]), fileStore: "/gone" },
+    };
+    expect(judge({ stack: "prod", steps: [s] }, { maxShare: 0.5, allowances: [] }).needed).toEqual(["zones/b.test", "zones/c.test", "zones/d.test"]);
+  });
+
+  it("adoption: the takeover's names from the refs, and the store travels in the import's facts", () => {
+    const store = newStore();
+    const vhost = "<VirtualHost *:80>\n  ServerName velo.test\n</VirtualHost>\n";
+    const props = { target, kind: "apache2", fileRefs: storeFiles(store, { [VHOST]: vhost }), fileStore: store };
+    expect(adoptedProps(RESOURCE_TOKENS.fileSet, props)).toEqual({ ...props, takeover: ["velo.test"] });
+    const d = adoptionOf({ type: RESOURCE_TOKENS.fileSet, name: "web1-apache2", custom: true, props }, new Set());
+    expect(d.kind).toBe("import");
+    const facts = JSON.parse(Buffer.from((d as { importId: string }).importId.split("@adopt:")[1] as string, "base64url").toString("utf8"));
+    expect(facts).toEqual({ target, kind: "apache2", fileStore: store });
+    expect(existsSync(store)).toBe(true);
+  });
+});
