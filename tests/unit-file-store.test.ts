@@ -8,7 +8,7 @@ import type { PlanStep } from "../lib/guard/plan";
 import { judge } from "../lib/guard/rules";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { adoptedProps, adoptionOf } from "../provider/adopt-ids";
-import { fileSetType, outputsOf, wantedHashes, type FileSetOutputs } from "../provider/resources/file-set";
+import { fileSetType, outputsOf, wantedHashes, type FileSetEngineInputs, type FileSetOutputs } from "../provider/resources/file-set";
 import { checkInputs, parseInputs } from "../provider/resources/file-set-inputs";
 import { planSerials, sha256Hex, substituteSerials, hashesOf } from "../provider/resources/file-set-serials";
 import { FILE_STORE_FOLDER, fileStoreOf, FileStoreError, forgetVerified, loadFiles, setFiles, setPaths, storeFiles } from "../provider/resources/file-store";
@@ -47,7 +47,7 @@ describe("the store: what the program writes", () => {
     expect(readdirSync(store).sort()).toEqual(Object.values(refs).sort());
   });
 
-  it("keeps a store file that already holds the right content (same inode), rewrites a planted one, and tightens a loose folder", () => {
+  it("keeps a store file of the right size (same inode), rewrites one cut short or planted, and tightens a loose folder", () => {
     const store = newStore();
     const ref = storeFiles(store, bind)[ZONE] as string;
     const inode = statSync(join(store, ref)).ino;
@@ -61,6 +61,23 @@ describe("the store: what the program writes", () => {
     storeFiles(store, bind);
     expect(readFileSync(join(store, ref), "utf8")).toBe(bind[ZONE]);
     expect(statSync(store).mode & 0o777).toBe(0o700);
+  });
+
+  it("a file altered to the same size is kept by the program (it reads nothing back) and refused by every read; removed, it is written again", () => {
+    const store = newStore();
+    const refs = storeFiles(store, bind);
+    const file = join(store, refs[ZONE] as string);
+    const evil = bind[ZONE].replace("ns1.velo.test.", "ns6.evil.test.");
+    expect(evil.length).toBe(bind[ZONE].length);
+    writeFileSync(file, evil);
+    forgetVerified();
+    expect(storeFiles(store, bind)).toEqual(refs);
+    expect(readFileSync(file, "utf8")).toBe(evil);
+    expect(() => loadFiles(store, refs)).toThrow(/does not hold the content of sha256 .*Remove it and run again: the program writes the store anew/);
+    rmSync(file);
+    forgetVerified();
+    storeFiles(store, bind);
+    expect(loadFiles(store, refs)).toEqual(bind);
   });
 
   it("a link planted under a content's name is replaced, never written through", () => {
@@ -152,6 +169,23 @@ describe("the provider's check with refs", () => {
     expect(failures.map((f) => f.property)).toEqual([`fileRefs["${ZONE}"]`]);
     expect(failures[0]?.reason).toMatch(/refused, nothing is applied from it/);
     expect(() => parseInputs({ target, kind: "bind-primary", fileRefs: refs, fileStore: store })).toThrow(/invalid inputs: fileRefs\["zones\/velo\.test\.zone"\]: .*refused/);
+  });
+
+  it("a set without zone files: check and diff read nothing from the store; the apply reads each file and refuses one altered", () => {
+    const store = newStore();
+    const www = { "index.html": "<p>suspended</p>\n", "style.css": "p { color: red }\n" };
+    const news = { target, kind: "www", fileRefs: storeFiles(store, www), fileStore: store };
+    const olds = outputsOf(parseInputs({ target, kind: "www", files: www }), {});
+    const file = join(store, news.fileRefs["index.html"] as string);
+    writeFileSync(file, "<p>hacked!!</p>\n");
+    forgetVerified();
+    const checked = checkInputs(news);
+    expect(checked.failures).toEqual([]);
+    expect(fileSetType.diff("web1:www", olds, checked.inputs!).changes).toBe(false);
+    expect(() => parseInputs(news)).toThrow(/invalid inputs: fileRefs\["index\.html"\]: the store file .* refused, nothing is applied from it/);
+    expect(() => fileSetType.dryOutputs!(news as FileSetEngineInputs, olds)).toThrow(/refused/);
+    rmSync(store, { recursive: true });
+    expect(fileSetType.diff("web1:www", olds, checked.inputs!).changes).toBe(false);
   });
 
   it.each<[string, Record<string, unknown>, string[]]>([

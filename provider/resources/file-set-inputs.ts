@@ -5,7 +5,7 @@ import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
 import { isAbsolute } from "node:path";
 import { isZoneFile } from "./file-set-serials";
-import { FILE_STORE_FOLDER, FileStoreError, isRef, loadRef } from "./file-store";
+import { FILE_STORE_FOLDER, FileStoreError, isRef, loadFiles, loadRef } from "./file-store";
 import { TAKEOVER_NAME } from "./takeover";
 import { ALERT_MAIL_TEMPLATE, MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_ACME_PATHS, MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
@@ -157,11 +157,11 @@ export function pathProblem(kind: FileSetKind, path: string): string | undefined
 /**
  * Validates raw inputs (as the engine sends them) and returns them normalised: known keys
  * only, phpVersion absent unless php-fpm, the contents' form kept (refs stay refs: the engine
- * keeps what check returns). `files`: the contents, a refs form's read from its store and each
- * checked against its sha256 (a store file altered or planted fails the check, naming the
- * path). Failures name the property.
+ * keeps what check returns); a primary's zone files read from the store and checked against
+ * their sha256 (a store file altered or planted fails the check, naming the path). Failures
+ * name the property.
  */
-export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEngineInputs; files?: Record<string, string>; failures: CheckFailure[] } {
+export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEngineInputs; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   let unknown = false;
@@ -206,7 +206,11 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEn
     } else if (php !== undefined && kindOk) fail("phpVersion", `only for kind php-fpm, not ${String(kind)}`);
   }
 
-  // files, or fileRefs into fileStore (./file-store.ts): the same checks on the contents either way
+  // files, or fileRefs into fileStore (./file-store.ts): the same checks either way. Of a refs
+  // form, only the contents a check reads (a primary's zone files, for their serial token) are
+  // read here; every other is read, and checked against its ref, by the apply (parseInputs),
+  // so nothing from an altered store file is ever applied, and a preview of a set whose files
+  // have no content to check reads none (the diff compares refs: file-set.ts, wantedHashes).
   const refsForm = news.fileRefs !== undefined && news.fileRefs !== null;
   if (refsForm && news.files !== undefined && news.files !== null) fail("files", "give files (the contents) or fileRefs (their sha256 in fileStore), not both");
   const prop = refsForm ? "fileRefs" : "files";
@@ -215,6 +219,8 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEn
   if (!refsForm && store !== undefined) fail("fileStore", "only with fileRefs (the folder their contents are in)");
   const outFiles: Record<string, string> = {};
   const outRefs: Record<string, string> = {};
+  /** A primary's zone file: its content must hold the serial token. */
+  const zoneOfPrimary = (path: string) => kind === "bind-primary" && isZoneFile(path);
   if (!known(files)) {
     /* preview */
   } else if (!isRecord(files)) fail(prop, refsForm ? "an object of relative path → sha256 of the content in fileStore" : "required: an object of relative path → content");
@@ -223,7 +229,7 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEn
     if (!storeOk && known(store)) fail("fileStore", `required with fileRefs: the absolute folder of the file store (<data root>/${FILE_STORE_FOLDER}); got ${JSON.stringify(store)}`);
     for (const [path, value] of Object.entries(files)) {
       if (!known(value)) continue;
-      let content: string;
+      let content: string | undefined;
       if (refsForm) {
         if (!isRef(value)) {
           fail(fileProp(path, prop), `must be the sha256 of the content (64 lowercase hex digits); got ${JSON.stringify(value)}`);
@@ -231,22 +237,23 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEn
         }
         outRefs[path] = value;
         if (!storeOk) continue;
-        try {
-          content = loadRef(store as string, path, value);
-        } catch (e) {
-          if (!(e instanceof FileStoreError)) throw e;
-          fail(fileProp(path, prop), e.message);
-          continue;
+        if (zoneOfPrimary(path)) {
+          try {
+            content = loadRef(store as string, path, value);
+          } catch (e) {
+            if (!(e instanceof FileStoreError)) throw e;
+            fail(fileProp(path, prop), e.message);
+            continue;
+          }
         }
       } else if (typeof value !== "string") {
         fail(fileProp(path), "the content must be a string");
         continue;
-      } else content = value;
-      outFiles[path] = content;
+      } else outFiles[path] = content = value;
       if (kindOk) {
         const why = pathProblem(kind as FileSetKind, path);
         if (why) fail(fileProp(path, prop), why);
-        else if (kind === "bind-primary" && isZoneFile(path) && !content.includes(SERIAL_TOKEN)) {
+        else if (zoneOfPrimary(path) && content !== undefined && !content.includes(SERIAL_TOKEN)) {
           fail(fileProp(path, prop), `a zone file must hold ${SERIAL_TOKEN} where the SOA serial goes (the provider owns serials: render with serial SERIAL_TOKEN)`);
         }
       }
@@ -290,7 +297,7 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEn
     ...(refsForm ? { fileRefs: sortedRecord(outRefs), fileStore: store as string } : { files: sortedRecord(outFiles) }),
     ...(Array.isArray(takeover) ? { takeover: [...new Set(takeover as string[])].sort() } : {}),
   };
-  return { inputs, files: sortedRecord(outFiles), failures };
+  return { inputs, failures };
 }
 
 /**
@@ -300,12 +307,16 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEn
  */
 export function parseInputs(news: Record<string, unknown>): FileSetInputs {
   const r = checkInputs(news);
-  if (!r.inputs || !r.files) {
-    const why = r.failures.map((f) => `${f.property}: ${f.reason}`).join("; ");
-    throw new Error(`globenet:files:FileSet: invalid inputs: ${why || "some values are not known yet"}`);
+  const invalid = (why: string) => new Error(`globenet:files:FileSet: invalid inputs: ${why || "some values are not known yet"}`);
+  if (!r.inputs) throw invalid(r.failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
+  const { fileRefs, fileStore, files, ...rest } = r.inputs;
+  if (!fileRefs) return { ...rest, files: files ?? {} };
+  try {
+    return { ...rest, files: loadFiles(fileStore as string, fileRefs) };
+  } catch (e) {
+    if (e instanceof FileStoreError) throw invalid(e.message);
+    throw e;
   }
-  const { fileRefs: _refs, fileStore: _store, ...rest } = r.inputs;
-  return { ...rest, files: r.files };
 }
 
 export function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
