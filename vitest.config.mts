@@ -19,6 +19,7 @@ export const SYSTEM = [
   "tests/dns-secondary.test.ts",
   "tests/dns-transfer-key-engine.test.ts",
   "tests/engine-e2e.test.ts",
+  "tests/file-refs-engine.test.ts",
   "tests/guard-apply.test.ts",
   "tests/guard-engine.test.ts",
   "tests/guard-offline-engine.test.ts",

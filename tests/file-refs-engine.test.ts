@@ -1,0 +1,95 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeSyntheticTree } from "../lib/bench/synthetic";
+import { openStack } from "../lib/engine/driver";
+import { SERIAL_TOKEN } from "../lib/render/bind-zone";
+import { fileStoreOf, loadFiles } from "../provider/resources/file-store";
+
+/**
+ * File sets' contents as sha256 refs into the runner's store, on the real engine
+ * (docs/architecture.md, "Sharded stacks", "File sets carry sha256 refs"): the "bench" stack of
+ * a small synthetic tree in a file backend of the test's own, the real provider's check and
+ * diff with its dry mode for create/read/update/delete (no host is touched).
+ */
+
+type Res = { urn: string; type: string; custom?: boolean; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+type Deployment = { resources?: Res[] } & Record<string, unknown>;
+
+describe("file sets' refs on the real engine", () => {
+  let dir: string;
+  let data: string;
+  let stack: Stack;
+  const deployment = async () => (await stack.exportStack()).deployment as Deployment;
+  const fileSets = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === "globenet:files:FileSet");
+  /** The operations of a preview other than "same". */
+  const changes = async () => Object.entries((await stack.preview({ color: "never" })).changeSummary ?? {}).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "globenet-file-refs-"));
+    data = join(dir, "data");
+    writeSyntheticTree(data, 20);
+    const env = { PULUMI_BACKEND_URL: `file://${dir}/state`, PULUMI_CONFIG_PASSPHRASE: "globenet-file-refs-test-throwaway", GLOBENET_PROVIDER_DRY_RUN: "1", PULUMI_HOME: join(dir, "pulumi-home") };
+    stack = await openStack({ stack: "bench", root: data, env });
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+  }, 600_000);
+
+  afterAll(() => {
+    delete process.env.GLOBENET_PROVIDER_DRY_RUN;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the state holds refs into the data root's store, no content; the store holds each", async () => {
+    const d = await deployment();
+    const sets = fileSets(d);
+    expect(sets.map((r) => r.inputs?.kind).sort()).toEqual(expect.arrayContaining(["apache2", "bind-primary", "php-fpm", "www"]));
+    const store = fileStoreOf(data);
+    for (const s of sets) {
+      expect(s.inputs?.files, s.urn).toBeUndefined();
+      expect(s.inputs?.fileStore, s.urn).toBe(store);
+      const refs = s.inputs?.fileRefs as Record<string, string>;
+      expect(Object.keys(refs).length, s.urn).toBeGreaterThan(0);
+      for (const ref of Object.values(refs)) expect(existsSync(join(store, ref)), `${s.urn} ${ref}`).toBe(true);
+    }
+    // No zone's text in the state: the serial token, and the zones' SOA, are in the store only.
+    const text = JSON.stringify(d);
+    expect(text).not.toContain(SERIAL_TOKEN);
+    expect(text).not.toContain("IN SOA");
+  }, 300_000);
+
+  it("a state written with contents (before the store) previews as no change; the next up writes refs", async () => {
+    const exported = await stack.exportStack();
+    // What the code before the store wrote: the same sets, their contents in the inputs.
+    for (const s of fileSets(exported.deployment as Deployment)) {
+      const { fileRefs, fileStore, ...rest } = s.inputs as Record<string, unknown>;
+      s.inputs = { ...rest, files: loadFiles(fileStore as string, fileRefs as Record<string, string>) };
+    }
+    await stack.importStack(exported);
+    const imported = fileSets(await deployment());
+    expect(imported.every((s) => typeof s.inputs?.files === "object" && s.inputs?.fileRefs === undefined)).toBe(true);
+    expect(JSON.stringify(imported)).toContain(SERIAL_TOKEN);
+    expect(await changes()).toEqual([]);
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    const after = fileSets(await deployment());
+    expect(after.every((s) => s.inputs?.files === undefined && typeof s.inputs?.fileRefs === "object")).toBe(true);
+    expect(JSON.stringify(after)).not.toContain(SERIAL_TOKEN);
+  }, 600_000);
+
+  it("a zone altered in the store to the same size: the preview refuses it, naming the zone; removed, the program writes it again", async () => {
+    const primary = fileSets(await deployment()).find((s) => s.inputs?.kind === "bind-primary") as Res;
+    const refs = primary.inputs?.fileRefs as Record<string, string>;
+    const [path, ref] = Object.entries(refs).find(([p]) => p.startsWith("zones/")) as [string, string];
+    const file = join(fileStoreOf(data), ref);
+    const text = readFileSync(file, "utf8");
+    const evil = text.replace(/ IN NS +\S+/, (m) => m.replace(/[a-z]/g, "x"));
+    expect(evil).not.toBe(text);
+    expect(evil.length).toBe(text.length);
+    writeFileSync(file, evil);
+    await expect(stack.preview({ color: "never" })).rejects.toThrow(new RegExp(`fileRefs\\["${path.replace(/\./g, "\\.")}"\\].*does not hold the content of sha256 ${ref}.*refused`, "s"));
+    rmSync(file);
+    expect(await changes()).toEqual([]);
+    expect(readFileSync(file, "utf8")).toBe(text);
+  }, 600_000);
+});
