@@ -15,7 +15,7 @@ export type FileSetArgs = Omit<FileSetInputs, "files"> & { files: pulumi.Input<R
  *
  * The contents never reach the engine: they go into the runner's content store here, and the
  * engine gets `fileRefs` (path → sha256 of each content) and the store's folder, which the
- * provider reads back and checks (docs/architecture.md, "Engine speed"). Files that wait for
+ * provider reads back and checks (docs/architecture.md, "Sharded stacks": "File sets carry sha256 refs, not contents"). Files that wait for
  * an output are stored when it is known (a preview with an unknown value sends no refs yet).
  */
 export class FileSet extends pulumi.CustomResource {

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { sha256Hex } from "./file-set-serials";
 
 /**
- * The file sets' content store (docs/architecture.md, "Engine speed"): the program writes each
+ * The file sets' content store (docs/architecture.md, "Sharded stacks": "File sets carry sha256 refs, not contents"): the program writes each
  * file's content (token form: zone files keep SERIAL_TOKEN) under its sha256 on the runner,
  * and hands the engine `fileRefs` (path → sha256) and the store's folder (`fileStore`) instead
  * of the contents. The provider, which the engine starts on the same runner, reads them back
