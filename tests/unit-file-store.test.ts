@@ -241,6 +241,14 @@ describe("a state written with contents: no change once the program sends refs",
     expect(preview(olds, { target, kind: "bind-primary", fileRefs: storeFiles(store, bind), fileStore: store }).changes).toBe(false);
   });
 
+  it("files not known yet (a preview before the output they wait for): a change, whichever form", () => {
+    const olds = stateOf("bind-primary", bind);
+    const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    expect(fileSetType.diff("x", olds, { target, kind: "bind-primary", fileRefs: UNKNOWN as never, fileStore: "/s" }).changes).toBe(true);
+    expect(fileSetType.diff("x", olds, { target, kind: "bind-primary", files: UNKNOWN as never }).changes).toBe(true);
+    expect(wantedHashes({ fileRefs: UNKNOWN as never, fileStore: "/s" }, {})).toBeUndefined();
+  });
+
   it("only the zone files with a serial are read from the store: every other file is its ref", () => {
     const store = newStore();
     const refs = storeFiles(store, bind);

@@ -72,7 +72,9 @@ export function appliedHashes(o: Partial<FileSetOutputs>): Record<string, string
  * goes to the host unless a serial is put into it: so only the zone files with a serial are
  * read from the store (and checked against their refs); every other file is its ref.
  */
-export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileStore">, serials: Record<string, number>): Record<string, string> {
+export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileStore">, serials: Record<string, number>): Record<string, string> | undefined {
+  // Not known yet (a preview before an output the files wait for): no hashes to compare.
+  if (!isRecord(news.fileRefs ?? news.files ?? {})) return undefined;
   if (!news.fileRefs) return hashesOf(substituteSerials(news.files ?? {}, serials));
   const out: Record<string, string> = {};
   for (const [path, ref] of Object.entries(news.fileRefs)) {
@@ -82,8 +84,11 @@ export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs
   return out;
 }
 
-/** Same paths, same hashes. */
-function sameHashes(a: Record<string, string>, b: Record<string, string>): boolean {
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Same paths, same hashes (none known: not the same). */
+function sameHashes(a: Record<string, string>, b: Record<string, string> | undefined): boolean {
+  if (!b) return false;
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   return keys.every((k) => a[k] === b[k]);
