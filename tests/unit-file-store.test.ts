@@ -80,6 +80,18 @@ describe("the store: what the program writes", () => {
     expect(loadFiles(store, refs)).toEqual(bind);
   });
 
+  it("a link planted in the store's place is refused: nothing is written, no mode set where it points", () => {
+    const root = join(tmp, `root-${++n}`);
+    const elsewhere = join(tmp, `elsewhere-${n}`);
+    mkdirSync(join(root, ".pulumi"), { recursive: true });
+    mkdirSync(elsewhere, { mode: 0o755 });
+    chmodSync(elsewhere, 0o755);
+    symlinkSync(elsewhere, fileStoreOf(root));
+    expect(() => storeFiles(fileStoreOf(root), bind)).toThrow(/the file store .* is not a folder \(a link\?\): remove it and run again/);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(statSync(elsewhere).mode & 0o777).toBe(0o755);
+  });
+
   it("a link planted under a content's name is replaced, never written through", () => {
     const store = newStore();
     mkdirSync(store, { recursive: true, mode: 0o700 });

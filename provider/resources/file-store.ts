@@ -13,8 +13,9 @@ import { sha256Hex } from "./file-set-serials";
  *
  * One folder per data root, `<root>/.pulumi/globenet-files` (.gitignore has `.pulumi/`),
  * mode 0700, files 0600, each written to a temporary name and renamed (shards of one checkout
- * write it at once; a reader never sees half a file). Content-addressed, so a file is never
- * rewritten with other content, and a file already there with the right hash is kept.
+ * write it at once; a reader never sees half a file). Content-addressed, so a name always
+ * means one content: a file already there with the right size is kept (storeFiles says why
+ * the program reads nothing back), and every read checks the hash.
  */
 
 /** The store's folder inside a data root. */
@@ -54,8 +55,11 @@ export function forgetVerified(): void {
 
 function ensureFolder(store: string): void {
   mkdirSync(store, { recursive: true, mode: 0o700 });
+  const st = lstatSync(store);
+  // A link in its place would have the contents written (and the mode set) wherever it points.
+  if (!st.isDirectory()) throw new Error(`the file store ${store} is not a folder (a link?): remove it and run again; the program makes it anew`);
   // A folder made by someone else (or an older umask) is tightened: the contents are the hosts' config.
-  if ((lstatSync(store).mode & 0o777) !== 0o700) chmodSync(store, 0o700);
+  if ((st.mode & 0o777) !== 0o700) chmodSync(store, 0o700);
 }
 
 /** The content of the store file `file` when its sha256 is `ref`; undefined when missing, not a regular file, or another content. */
