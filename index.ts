@@ -131,7 +131,11 @@ export function program(
       for (const f of mine) if (f.daemon === "node-exporter") node[f.path.slice(NODE_EXPORTER_DIR.length)] = f.content;
       if (Object.keys(node).length) new FileSet(`${h.name}-node-exporter`, { target, kind: "node-exporter", files: node, fileStore });
       if (h.roles.includes("dns-secondary") && !h.roles.includes("dns-primary")) {
-        new DnsServer(h.name, { target, role: "secondary", files: mine, fileStore, transfers: transfers && { ...transfers, secret: primary?.transferSecret } });
+        // After the primary: a new zone is loaded there before a secondary asks for it. Asked
+        // first, the primary refuses, and BIND's secondary retries a zone it never loaded only
+        // a minute or more later (measured in lab-multi: ns2 answered a new zone 116 s after the
+        // apply began, ns1 at 23 s), which a NOTIFY sent before it knew the zone does not shorten.
+        new DnsServer(h.name, { target, role: "secondary", files: mine, fileStore, transfers: transfers && { ...transfers, secret: primary?.transferSecret } }, primary ? { dependsOn: [primary] } : undefined);
       }
     }
     const backups = shard === undefined ? backupPlan(whole) : shardBackups(backupPlan(whole), model);

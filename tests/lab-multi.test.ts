@@ -13,6 +13,7 @@ import { readVps } from "../lib/status/vps";
 import { launchChromium } from "./helpers/chromium";
 import { ensurePortalCert } from "../lib/portal/lab-cert";
 import { labPaths } from "../lib/lab/paths";
+import { BIND_HOST_LOG } from "../lib/lab/bind-host";
 import { pebbleRootFile } from "../lib/lab/pebble";
 import { randomBytes } from "node:crypto";
 import { loadModel } from "../lib/check/build";
@@ -856,17 +857,26 @@ print("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt if name == 
         ),
       );
       // Up: the site over HTTPS once mod_md has its certificate from pebble (and its redirect), the zone on ns1 and ns2.
+      const upAt = new Map<string, number>();
       await timed("monitoring: new member's probes up", () =>
         until(
           `${S}'s site, redirect and zone probes up`,
           async () => {
             const got = (await promQuery("probe_success")).filter((r) => ours(r.metric)).map((r) => `${shown(r.metric)}=${r.value[1]}`).sort();
+            for (const g of got) if (g.endsWith("=1") && !upAt.has(g)) upAt.set(g, Date.now() - tAdd);
             if (JSON.stringify(got) !== JSON.stringify(wanted.map((w) => `${w}=1`))) throw new Error(`probe_success: ${got.join(", ") || "none"}`);
             return true;
           },
           150_000,
         ),
       );
+      // Which probe the member waited for (seconds after the apply started).
+      console.log(`monitoring: ${H}'s probes first up: ${[...upAt].map(([p, ms]) => `${p.replace(/=1$/, "")} ${(ms / 1000).toFixed(1)} s`).join(", ")}`);
+      // The secondary was told of the zone after the primary had it (index.ts: the secondary's
+      // set depends on the primary): its first transfer succeeded, with no refusal and no retry.
+      const ns2Log = runOnHost({ prefix: PREFIX }, "ns2", "cat", [BIND_HOST_LOG]).stdout.split("\n").filter((l) => l.includes(S));
+      expect(ns2Log.filter((l) => /unexpected rcode|failure|failed|retry/i.test(l)), ns2Log.join("\n")).toEqual([]);
+      expect(ns2Log.some((l) => /Transfer status: success/.test(l)), ns2Log.join("\n")).toBe(true);
       // What fired while the site waited for its certificate (a new site is not up before it) resolves, and its issues close.
       const whileAdding = await firing(`last_over_time(ALERTS{alertstate="firing"}[${Math.ceil((Date.now() - tAdd) / 1000)}s])`);
       console.log(`monitoring: fired while ${H} was being added: ${whileAdding.join(", ") || "nothing"}`);

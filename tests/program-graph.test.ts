@@ -108,6 +108,14 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(seen.find((s) => s.name === "ns1-bind")?.parentType).toBe("globenet:dns:DnsServer");
   });
 
+  it("applies a secondary name server after the primary: a new zone is loaded on ns1 before ns2 asks for it", () => {
+    const servers = seen.filter((s) => s.type === "globenet:dns:DnsServer");
+    expect(servers.map((s) => [s.name, s.dependsOn])).toEqual([
+      ["ns1", []],
+      ["ns2", ["ns1"]],
+    ]);
+  });
+
   it("hands zone files to the provider with the serial left for it to set", () => {
     const bind = outputs.get("globenet:files:FileSet::ns1-bind") as { files?: unknown; fileRefs: Record<string, string>; fileStore: string };
     // No content reaches the engine: refs into the data root's store.
