@@ -5,7 +5,7 @@ import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
 import { isAbsolute } from "node:path";
 import { isZoneFile } from "./file-set-serials";
-import { FILE_STORE_FOLDER, FileStoreError, isRef, loadFiles, loadRef } from "./file-store";
+import { FILE_STORE_FOLDER, FileStoreError, isRecord, isRef, loadFiles, loadRef } from "./file-store";
 import { TAKEOVER_NAME } from "./takeover";
 import { ALERT_MAIL_TEMPLATE, MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_ACME_PATHS, MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
@@ -133,10 +133,6 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
 const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", "fileRefs", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup", "mpm"]);
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function fileProp(path: string, prop = "files"): string {
   return `${prop}[${JSON.stringify(path)}]`;

@@ -5,7 +5,7 @@ import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../
 import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetEngineInputs, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, withSerial } from "./file-set-serials";
-import { loadRef, storeFiles } from "./file-store";
+import { isRecord, loadRef, storeFiles } from "./file-store";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
 import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planMdSeeds, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
 
@@ -83,8 +83,6 @@ export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs
   }
   return out;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Same paths, same hashes (none known: not the same). */
 function sameHashes(a: Record<string, string>, b: Record<string, string> | undefined): boolean {

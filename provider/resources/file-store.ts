@@ -172,7 +172,10 @@ export interface SetContents {
   fileStore?: unknown;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A plain object (not null, not an array): a set's inputs as the engine hands them may be anything. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
 /** The set's paths, from either form, without reading any content; undefined when neither is a record (unknown, secret). */
 export function setPaths(p: SetContents | undefined): string[] | undefined {
