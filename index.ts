@@ -27,6 +27,7 @@ import { PortalPassword } from "./components/portal-password";
 import { renderPortalEnv, renderPortalUnit } from "./lib/render/portal";
 import { adoptedProps, adoptionOf } from "./provider/adopt-ids";
 import { fileStoreOf } from "./provider/resources/file-store";
+import { pruneStore } from "./provider/resources/file-store-prune";
 import { buildPortalRelease } from "./provider/release-build";
 import { REPO_ROOT } from "./lib/base/repo";
 import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
@@ -73,6 +74,9 @@ export function program(
   const targets = new Map<string, Target>(whole.hosts.map((h) => [h.name, targetOf(h, root)]));
   // The file sets' contents go to the engine as sha256 refs into this store on the runner (provider/resources/file-store.ts).
   const fileStore = fileStoreOf(root);
+  // What no run used for a month goes (once a day at most; every content this run needs is written again below).
+  const pruned = pruneStore(fileStore);
+  if (pruned?.removed) void pulumi.log.info(`file store ${fileStore}: removed ${pruned.removed} file(s) no run used for a month (${(pruned.bytes / 1e6).toFixed(1)} MB), kept ${pruned.kept}`);
   const sshd = new Map(whole.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
   const homeQuota = new Map(whole.hosts.map((h) => [h.name, h.host.home_quota]));
   // Zone serials are the provider's: it raises them only for zones whose content changed. A shard renders its hosts' files only.

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, utimesSync, writeSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { sha256Hex } from "./file-set-serials";
@@ -96,11 +96,20 @@ function writeAtomic(store: string, ref: string, bytes: Buffer): void {
   }
 }
 
-/** A regular file of this size at `file` (never following a link). */
-function sameSize(file: string, size: number): boolean {
+/** How old a kept store file's time may get before a run that uses it sets it to now (file-store-prune.ts reads it). */
+export const TOUCH_AFTER_MS = 24 * 3600 * 1000;
+
+/**
+ * A regular file of this size at `file` (never following a link). Its time is the last run
+ * that used it, to within a day (file-store-prune.ts removes what no run used for a month):
+ * set again at most once a day, so a preview of 10,000 files does not pay 10,000 writes.
+ */
+function keptAsIs(file: string, size: number, now: number): boolean {
   try {
     const st = lstatSync(file);
-    return st.isFile() && st.size === size;
+    if (!st.isFile() || st.size !== size) return false;
+    if (now - st.mtimeMs > TOUCH_AFTER_MS) utimesSync(file, now / 1000, now / 1000);
+    return true;
   } catch {
     return false;
   }
@@ -117,6 +126,7 @@ function sameSize(file: string, size: number): boolean {
 export function storeFiles(store: string, files: Record<string, string>): Record<string, string> {
   ensureFolder(store);
   const refs: Record<string, string> = {};
+  const now = Date.now();
   for (const path of Object.keys(files).sort()) {
     const bytes = Buffer.from(files[path] as string, "utf8");
     const ref = sha256Hex(bytes);
@@ -124,7 +134,7 @@ export function storeFiles(store: string, files: Record<string, string>): Record
     const file = join(store, ref);
     // Looked at every run, even by a driver process that runs the program again and again: a
     // file removed meanwhile (as the provider's refusal says to) is written again.
-    if (!sameSize(file, bytes.length)) writeAtomic(store, ref, bytes);
+    if (!keptAsIs(file, bytes.length, now)) writeAtomic(store, ref, bytes);
   }
   return refs;
 }
