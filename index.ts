@@ -30,6 +30,7 @@ import { fileStoreOf } from "./provider/resources/file-store";
 import { pruneStore } from "./provider/resources/file-store-prune";
 import { buildPortalRelease } from "./provider/release-build";
 import { REPO_ROOT } from "./lib/base/repo";
+import { withoutStackTraces } from "./lib/base/stack-traces";
 import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
 import { loadShardModel } from "./lib/check/shard-index";
 import type { StackSecretName } from "./lib/schema/inventory";
@@ -86,7 +87,7 @@ export function program(
   const sites = byHandle(model.sites);
   const databases = byHandle(model.databases);
   const vps = byHandle(model.vps);
-  withoutPromiseStacks(() => {
+  withoutStackTraces(() => {
     const members = model.members.map(
       (m) =>
         new Member(m.handle, {
@@ -223,31 +224,6 @@ function byHandle<T extends { handle: string }>(items: T[]): Map<string, T[]> {
     else out.set(i.handle, [i]);
   }
   return out;
-}
-
-/**
- * Runs `construct` (the resources' constructors) without the stack traces the SDK captures
- * for each promise it makes, four per input property of every resource. Those traces serve
- * only its promise-leak report (PULUMI_DEBUG_PROMISE_LEAKS, which keeps them), but under
- * tsx or ts-node each one is formatted through source maps: skipping them took a no-op preview
- * of 1,000 members from about 50 s to about 30 s (npm run bench -- engine). Source positions are not
- * affected (the SDK lifts the limit itself for those), nor are any names, inputs or outputs.
- * An error thrown while constructing keeps its message but has no frames: it says so.
- */
-function withoutPromiseStacks<T>(construct: () => T): T {
-  if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return construct();
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return construct();
-  } catch (e) {
-    if (e instanceof Error && e.stack !== undefined && !e.stack.includes("\n    at ")) {
-      e.stack += "\n    (no stack frames: thrown while declaring the resources; run again with PULUMI_DEBUG_PROMISE_LEAKS=1 to get them)";
-    }
-    throw e;
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
 }
 
 /** A stock `pulumi up` runs on the machine it applies from: its facts are this machine's. */

@@ -12,6 +12,7 @@ import type { MachineFacts } from "../model/facts";
 import { splitStackName } from "../model/shards";
 import { shardSecretKeys } from "./shards";
 import { pidAlive } from "../base/proc";
+import { withoutStackTracesWhile } from "../base/stack-traces";
 import { DriverError, guarded, lockedOrMasked, masked, StackLockedError } from "./lock-retry";
 
 export { DriverError, StackLockedError };
@@ -158,7 +159,7 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
     const run = stack[op].bind(stack) as (o?: Record<string, unknown>) => Promise<unknown>;
     (stack as unknown as Record<string, unknown>)[op] = async (o: Record<string, unknown> = {}) => {
       await shardSecrets(w, opts.stack);
-      return guarded(op, opts, backend, secrets, () => withoutPromiseStacksWhile(() => run(withMessage(op, o, w.root, secrets))));
+      return guarded(op, opts, backend, secrets, () => withoutStackTracesWhile(() => run(withMessage(op, o, w.root, secrets))));
     };
   }
   for (const op of ["exportStack", "importStack", "history", "cancel"] as const) {
@@ -224,33 +225,6 @@ function withMessage(op: string, o: Record<string, unknown>, root: string, secre
 
 /** The operations that run the program in this process. */
 const RUNS = ["preview", "up", "refresh", "destroy"] as const;
-
-let runsInFlight = 0;
-let savedLimit = Error.stackTraceLimit;
-
-/**
- * Runs an engine operation without the stack traces the SDK captures for each promise it
- * makes. index.ts's withoutPromiseStacks covers the declaration of the resources; the rest of
- * a run makes as many again (a few per resource when the engine answers: the SDK's debug lines
- * to the engine, each RPC, each component's outputs), and under tsx each trace is formatted
- * through source maps, the SDK's own included. They serve only the SDK's promise-leak report
- * (PULUMI_DEBUG_PROMISE_LEAKS, which keeps them). Skipping them took about 2 s of the driver's
- * CPU time off a no-op preview of 1,000 members (29 s to 27 s; docs/architecture.md, "Engine
- * speed"). Resources' source positions are unaffected (the SDK lifts the limit itself for
- * those); an error raised in this process during the run keeps its message, without frames.
- */
-async function withoutPromiseStacksWhile<T>(run: () => Promise<T>): Promise<T> {
-  if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return run();
-  if (runsInFlight++ === 0) {
-    savedLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-  }
-  try {
-    return await run();
-  } finally {
-    if (--runsInFlight === 0) Error.stackTraceLimit = savedLimit;
-  }
-}
 
 /**
  * The stack's state as `pulumi stack export` writes it, secrets as ciphertext. (The
