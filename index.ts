@@ -30,7 +30,7 @@ import { fileStoreOf } from "./provider/resources/file-store";
 import { pruneStore } from "./provider/resources/file-store-prune";
 import { buildPortalRelease } from "./provider/release-build";
 import { REPO_ROOT } from "./lib/base/repo";
-import { withoutStackTraces } from "./lib/base/stack-traces";
+import { withoutSdkOverhead } from "./lib/base/sdk-overhead";
 import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
 import { loadShardModel } from "./lib/check/shard-index";
 import type { StackSecretName } from "./lib/schema/inventory";
@@ -87,7 +87,7 @@ export function program(
   const sites = byHandle(model.sites);
   const databases = byHandle(model.databases);
   const vps = byHandle(model.vps);
-  withoutStackTraces(() => {
+  withoutSdkOverhead(() => {
     const members = model.members.map(
       (m) =>
         new Member(m.handle, {

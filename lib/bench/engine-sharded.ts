@@ -5,7 +5,7 @@ import { loadModel } from "../check/build";
 import { loadWholeIndexed } from "../check/shard-index";
 import { touchedShards } from "../ci/touched-shards";
 import { openStack } from "../engine/driver";
-import { withoutStackTracesWhile } from "../base/stack-traces";
+import { withoutSdkOverheadWhile } from "../base/sdk-overhead";
 import { shardStackName } from "../model/shards";
 import type { Model } from "../model/types";
 import { envFor, firstUp, openBare, PREVIEW_RUNS, previews, secs, STACK } from "./engine";
@@ -102,7 +102,7 @@ export async function shardedEngineBench(opts: { members: number; shards: number
         const t1 = process.hrtime.bigint();
         const stack = stacks.get(s);
         if (!stack) throw new Error(`the change touches shard ${s}, which this bench did not apply`);
-        const r = await withoutStackTracesWhile(() => stack.preview({ color: "never" }));
+        const r = await withoutSdkOverheadWhile(() => stack.preview({ color: "never" }));
         const changed = Object.entries(r.changeSummary ?? {}).filter(([op]) => op !== "same").reduce((a, [, n]) => a + (n ?? 0), 0);
         previewsOf.push({ shard: s, s: secs(t1), changed, load: loadavg()[0] as number });
         log(`one-member change (${handle}): preview of shard ${s} in ${secs(t1).toFixed(2)} s (${changed} change(s))`);

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { withoutStackTracesWhile } from "../base/stack-traces";
+import { withoutSdkOverheadWhile } from "../base/sdk-overhead";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -108,7 +108,7 @@ export async function firstUp(stack: Stack, what: string, log: (l: string) => vo
   const t0 = process.hrtime.bigint();
   let dry = false;
   try {
-    const r = await withoutStackTracesWhile(() => stack.up({ color: "never", onEvent: (e) => (dry ||= !!e.diagnosticEvent?.message.includes(DRY_RUN_BANNER)) }));
+    const r = await withoutSdkOverheadWhile(() => stack.up({ color: "never", onEvent: (e) => (dry ||= !!e.diagnosticEvent?.message.includes(DRY_RUN_BANNER)) }));
     const s = secs(t0);
     // Belt and braces: the state must not claim resources that a real provider would have made.
     if (!dry) throw new Error(`${what}: the provider did not announce its dry mode: stopping (was GLOBENET_PROVIDER_DRY_RUN=1 passed on?)`);
@@ -123,14 +123,14 @@ export async function firstUp(stack: Stack, what: string, log: (l: string) => vo
 /**
  * No-op previews (checkpoints on, as any real run), PREVIEW_RUNS times; fails if anything would
  * change. The program and the floor both run as the CLI runs them (lib/engine/driver.ts): without
- * the SDK's stack traces (lib/base/stack-traces.ts).
+ * the SDK's stack traces (lib/base/sdk-overhead.ts).
  */
 export async function previews(stack: Stack, what: string, expected: number, log: (l: string) => void): Promise<number[]> {
   const out: number[] = [];
   for (let k = 1; k <= PREVIEW_RUNS; k++) {
     log(`${what}: no-op preview ${k}/${PREVIEW_RUNS} …`);
     const t0 = process.hrtime.bigint();
-    const r = await withoutStackTracesWhile(() => stack.preview({ color: "never" }));
+    const r = await withoutSdkOverheadWhile(() => stack.preview({ color: "never" }));
     const s = secs(t0);
     const c = count(r.changeSummary);
     if (c.changed > 0 || c.total !== expected) {

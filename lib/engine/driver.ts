@@ -12,7 +12,7 @@ import type { MachineFacts } from "../model/facts";
 import { splitStackName } from "../model/shards";
 import { shardSecretKeys } from "./shards";
 import { pidAlive } from "../base/proc";
-import { withoutStackTracesWhile } from "../base/stack-traces";
+import { withoutSdkOverheadWhile } from "../base/sdk-overhead";
 import { DriverError, guarded, lockedOrMasked, masked, StackLockedError } from "./lock-retry";
 
 export { DriverError, StackLockedError };
@@ -159,7 +159,7 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
     const run = stack[op].bind(stack) as (o?: Record<string, unknown>) => Promise<unknown>;
     (stack as unknown as Record<string, unknown>)[op] = async (o: Record<string, unknown> = {}) => {
       await shardSecrets(w, opts.stack);
-      return guarded(op, opts, backend, secrets, () => withoutStackTracesWhile(() => run(withMessage(op, o, w.root, secrets))));
+      return guarded(op, opts, backend, secrets, () => withoutSdkOverheadWhile(() => run(withMessage(op, o, w.root, secrets))));
     };
   }
   for (const op of ["exportStack", "importStack", "history", "cancel"] as const) {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it } from "vitest";
-import { withoutStackTraces, withoutStackTracesWhile } from "../lib/base/stack-traces";
+import { withoutSdkOverhead, withoutSdkOverheadWhile } from "../lib/base/sdk-overhead";
 
 // The SDK's own reader of a resource's source position (resource.js: Resource.stackTrace → callsites, which lifts the limit to Infinity itself).
 const callsites = (): Array<{ file?: string }> => (pulumi.Resource as unknown as { callsites(): Array<{ file?: string }> }).callsites();
@@ -14,7 +14,7 @@ describe("the program's runs without the SDK's stack traces", () => {
   it("the SDK finds no source position inside (it lifts the limit itself), and finds them again after", () => {
     const limit = Error.stackTraceLimit;
     expect(positioned()).toBeGreaterThan(0);
-    expect(withoutStackTraces(() => ({ frames: positioned(), limit: Error.stackTraceLimit }))).toEqual({ frames: 0, limit: 0 });
+    expect(withoutSdkOverhead(() => ({ frames: positioned(), limit: Error.stackTraceLimit }))).toEqual({ frames: 0, limit: 0 });
     expect(positioned()).toBeGreaterThan(0);
     expect(Error.stackTraceLimit).toBe(limit);
   });
@@ -22,7 +22,7 @@ describe("the program's runs without the SDK's stack traces", () => {
   it("an error thrown while declaring keeps its name and message, and says why it has no frames", () => {
     let caught: Error | undefined;
     try {
-      withoutStackTraces(() => {
+      withoutSdkOverhead(() => {
         throw new TypeError("members/alice.yaml: bad");
       });
     } catch (e) {
@@ -37,8 +37,8 @@ describe("the program's runs without the SDK's stack traces", () => {
   it("overlapping runs: the limit and the formatter come back when the last one ends", async () => {
     const limit = Error.stackTraceLimit;
     let release: () => void = () => undefined;
-    const first = withoutStackTracesWhile(() => new Promise<void>((r) => (release = r)));
-    const second = withoutStackTracesWhile(async () => positioned());
+    const first = withoutSdkOverheadWhile(() => new Promise<void>((r) => (release = r)));
+    const second = withoutSdkOverheadWhile(async () => positioned());
     expect(await second).toBe(0);
     expect(positioned()).toBe(0);
     release();
@@ -48,13 +48,13 @@ describe("the program's runs without the SDK's stack traces", () => {
   });
 
   it("a run that fails puts them back too", async () => {
-    await expect(withoutStackTracesWhile(() => Promise.reject(new Error("engine failed")))).rejects.toThrow("engine failed");
+    await expect(withoutSdkOverheadWhile(() => Promise.reject(new Error("engine failed")))).rejects.toThrow("engine failed");
     expect(positioned()).toBeGreaterThan(0);
   });
 
   it("PULUMI_DEBUG_PROMISE_LEAKS=1 keeps every trace, for the SDK's report", async () => {
     process.env.PULUMI_DEBUG_PROMISE_LEAKS = "1";
-    expect(withoutStackTraces(() => positioned())).toBeGreaterThan(0);
-    expect(await withoutStackTracesWhile(async () => positioned())).toBeGreaterThan(0);
+    expect(withoutSdkOverhead(() => positioned())).toBeGreaterThan(0);
+    expect(await withoutSdkOverheadWhile(async () => positioned())).toBeGreaterThan(0);
   });
 });
