@@ -1,7 +1,7 @@
 import { RESOURCE_TOKENS } from "../base/tokens";
 import type { PlanStep } from "../guard/plan";
 import { hashesOf, substituteSerials } from "../../provider/resources/file-set-serials";
-import { FileStoreError, setFiles } from "../../provider/resources/file-store";
+import { FileStoreError, isRecord, setFiles } from "../../provider/resources/file-store";
 
 /**
  * What of each resource differs from git, from a preview run with --refresh (pure: tested as
@@ -13,7 +13,6 @@ import { FileStoreError, setFiles } from "../../provider/resources/file-store";
 type Json = Record<string, unknown>;
 
 const str = (v: unknown) => JSON.stringify(v ?? null);
-const isRecord = (v: unknown): v is Json => !!v && typeof v === "object" && !Array.isArray(v);
 
 /** Per file of a file set: changed on the host, missing there, or there but not in git. */
 export function fileSetDrift(liveHashes: Record<string, string>, gitFiles: Record<string, string>, serials: Record<string, number>): string[] {
