@@ -161,6 +161,15 @@ describe("the diff compares refs, never reading the store; a state of before pre
     expect(guestType.diff("velo-libre--atelier", stateOfBefore as unknown as GuestOutputs, news())).toMatchObject({ changes: false, diffs: [], replaces: [] });
   });
 
+  it("whatever the key order the engine hands the refs back in (its objects come back with sorted keys)", () => {
+    const r = news();
+    const sorted = { ...r, seedRefs: { metaData: r.seedRefs.metaData, networkConfig: r.seedRefs.networkConfig, userData: r.seedRefs.userData } };
+    const sortedSeed = { ...stateOfBefore, seed: { metaData: inputs.seed.metaData, networkConfig: inputs.seed.networkConfig, userData: inputs.seed.userData } };
+    expect(guestType.diff("x", stateOfBefore as unknown as GuestOutputs, sorted).changes).toBe(false);
+    expect(guestType.diff("x", sortedSeed as unknown as GuestOutputs, r).changes).toBe(false);
+    expect(guestType.diff("x", guestType.dryOutputs?.(r) as GuestOutputs, sorted).changes).toBe(false);
+  });
+
   it("a state of now (dry outputs: refs, no content) against the same program: no change, whichever folder the store is in", () => {
     const outs = guestType.dryOutputs?.(news()) as GuestOutputs;
     expect(guestType.diff("velo-libre--atelier", outs, { ...news(), fileStore: "/elsewhere/.pulumi/globenet-files" })).toMatchObject({ changes: false, diffs: [] });

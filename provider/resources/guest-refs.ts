@@ -102,7 +102,9 @@ export function refsOf(p: Record<string, unknown>): { xmlRef?: unknown; seedRefs
   const out: { xmlRef?: unknown; seedRefs?: unknown; nwfilter?: unknown } = {};
   if (p.xmlRef !== undefined && p.xmlRef !== null) out.xmlRef = p.xmlRef;
   else if (p.xml !== undefined && p.xml !== null) out.xmlRef = hashOf(p.xml);
-  if (p.seedRefs !== undefined && p.seedRefs !== null) out.seedRefs = p.seedRefs;
+  // In one key order whichever form (the engine hands objects back with their keys sorted; the diff compares JSON).
+  if (isRecord(p.seedRefs)) out.seedRefs = Object.fromEntries(SEED_FILES.map((k) => [k, (p.seedRefs as Record<string, unknown>)[k]]));
+  else if (p.seedRefs !== undefined && p.seedRefs !== null) out.seedRefs = p.seedRefs;
   else if (isRecord(p.seed)) out.seedRefs = Object.fromEntries(SEED_FILES.map((k) => [k, hashOf((p.seed as Record<string, unknown>)[k])]));
   else if (p.seed !== undefined && p.seed !== null) out.seedRefs = p.seed;
   const nw = p.nwfilter;
