@@ -71,7 +71,7 @@ export function program(
   const model = shard === undefined ? whole : { ...whole, ...shardView(whole, shard) };
   const refusals = adopt ? adoptResources(adopt) : [];
   const targets = new Map<string, Target>(whole.hosts.map((h) => [h.name, targetOf(h, root)]));
-  // The file sets' and guests' contents go to the engine as sha256 refs into this store on the runner (provider/resources/file-store.ts).
+  // The file sets' contents go to the engine as sha256 refs into this store on the runner (provider/resources/file-store.ts).
   const fileStore = fileStoreOf(root);
   const sshd = new Map(whole.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
   const homeQuota = new Map(whole.hosts.map((h) => [h.name, h.host.home_quota]));
