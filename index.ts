@@ -100,6 +100,7 @@ export function program(
           sshd,
           homeQuota,
           contact: model.inventory.hostmaster,
+          fileStore,
         }),
     );
 

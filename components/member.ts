@@ -23,6 +23,8 @@ export interface MemberArgs {
   homeQuota: Map<string, "required" | "warn">;
   /** Whom a suspended member writes to (the inventory's hostmaster). */
   contact: string;
+  /** The runner's content store the VPS write their XML and seed into (VpsArgs.fileStore). */
+  fileStore: string;
 }
 
 function target(targets: Map<string, Target>, host: string): Target {
@@ -126,6 +128,7 @@ export class Member extends pulumi.ComponentResource {
             archiveDir: args.archiveDir,
             // On a bridge the guest is filtered (no spoofing); the lab's user-mode network is QEMU's own.
             nwfilter: v.network.type === "bridge" ? { name: NWFILTER_NAME, xml: renderNwfilter() } : undefined,
+            fileStore: args.fileStore,
           },
           { parent: this },
         ),

@@ -1,16 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GuestInputs } from "../provider/resources/guest-check";
+import { storeGuest } from "../provider/resources/guest-refs";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
-/** The guest's inputs are the provider's contract: one definition for both sides. */
-export type VpsArgs = GuestInputs;
+/**
+ * The guest's inputs are the provider's contract: one definition for both sides. `fileStore`:
+ * the runner's content store of this data root (provider/resources/file-store.ts, fileStoreOf(root)).
+ */
+export type VpsArgs = GuestInputs & { fileStore: string };
 
-/** A libvirt guest with its disk (an overlay of the base image) and its cloud-init seed. */
+/**
+ * A libvirt guest with its disk (an overlay of the base image) and its cloud-init seed.
+ *
+ * Its domain XML, seed files and network filter XML never reach the engine: they go into the
+ * runner's content store here, and the engine gets their sha256 (`xmlRef`, `seedRefs`,
+ * `nwfilter.xmlRef`) and the store's folder, which the provider reads back and checks
+ * (provider/resources/guest-refs.ts; docs/architecture.md, "Sharded stacks": "Guests carry sha256 refs too").
+ */
 export class Vps extends pulumi.CustomResource {
   declare readonly uuid: pulumi.Output<string>;
   declare readonly archives: pulumi.Output<string[]>;
 
   constructor(name: string, args: VpsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(RESOURCE_TOKENS.guest, name, { ...args, uuid: undefined, archives: undefined }, opts);
+    const { fileStore, ...inputs } = args;
+    super(RESOURCE_TOKENS.guest, name, { ...storeGuest(fileStore, inputs), uuid: undefined, archives: undefined }, opts);
   }
 }

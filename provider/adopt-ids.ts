@@ -62,7 +62,7 @@ export const ADOPTION: Record<ResourceToken, Adoptable | { create: string } | { 
   // The domain's name; the facts are the declared names, paths and XML (public: rendered from
   // the data) that the read judges drift against. What runs (vCPUs, memory, disk size, seed,
   // running, the disk's base image) is read, never sent: the diff against git is the update.
-  [RESOURCE_TOKENS.guest]: { id: (p) => String(p.domain), facts: (p) => without(p, "seed", "vcpus", "memoryMb", "diskGb", "running", "baseImage", "uuid", "archives") },
+  [RESOURCE_TOKENS.guest]: { id: (p) => String(p.domain), facts: (p) => without(p, "seed", "seedRefs", "vcpus", "memoryMb", "diskGb", "running", "baseImage", "uuid", "archives") },
   [RESOURCE_TOKENS.backupRepository]: {
     refuse: "adopting an existing backup repository is not supported (its passphrase cannot be read back): adopt without the backup role, then add it (a new repository is made)",
   },

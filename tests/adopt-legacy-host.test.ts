@@ -400,8 +400,8 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     // The guests that run are taken over: the one as git describes it changes only its seed's
     // contents (no restart: cloud-init reads it at the next boot), the other its memory.
     expect(steps.filter((s) => s.op === "import").map((s) => s.name)).toEqual(expect.arrayContaining([GUESTS.same, GUESTS.more]));
-    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.same} update \\[diff: ~seed\\]`));
-    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.more} update \\[diff: ~memoryMb,seed,xml\\]`));
+    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.same} update \\[diff: ~seedRefs\\]`));
+    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.more} update \\[diff: ~memoryMb,seedRefs,xmlRef\\]`));
     // The preview says which VPS the adoption restarts, and why.
     expect(r.stdout).toMatch(new RegExp(`restart  VPS ${GUESTS.more}: its update stops and starts it to apply .*memoryMb`));
     expect(r.stdout).not.toContain(`VPS ${GUESTS.same}:`);

@@ -7,10 +7,12 @@ import { writeSyntheticTree } from "../lib/bench/synthetic";
 import { openStack } from "../lib/engine/driver";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { fileStoreOf, loadFiles } from "../provider/resources/file-store";
+import { guestContents } from "../provider/resources/guest-refs";
 
 /**
- * File sets' contents as sha256 refs into the runner's store, on the real engine
- * (docs/architecture.md, "Sharded stacks", "File sets carry sha256 refs"): the "bench" stack of
+ * File sets' and guests' contents as sha256 refs into the runner's store, on the real engine
+ * (docs/architecture.md, "Sharded stacks", "File sets carry sha256 refs", "Guests carry sha256
+ * refs too"): the "bench" stack of
  * a small synthetic tree in a file backend of the test's own, the real provider's check and
  * diff with its dry mode for create/read/update/delete (no host is touched).
  */
@@ -24,6 +26,7 @@ describe("file sets' refs on the real engine", () => {
   let stack: Stack;
   const deployment = async () => (await stack.exportStack()).deployment as Deployment;
   const fileSets = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === "globenet:files:FileSet");
+  const guests = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === "globenet:vm:Guest");
   /** The operations of a preview other than "same". */
   const changes = async () => Object.entries((await stack.preview({ color: "never" })).changeSummary ?? {}).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
 
@@ -75,6 +78,56 @@ describe("file sets' refs on the real engine", () => {
     const after = fileSets(await deployment());
     expect(after.every((s) => s.inputs?.files === undefined && typeof s.inputs?.fileRefs === "object")).toBe(true);
     expect(JSON.stringify(after)).not.toContain(SERIAL_TOKEN);
+  }, 600_000);
+
+  it("a guest's inputs and outputs hold refs and hashes, no XML, seed or filter; the store holds each", async () => {
+    const gs = guests(await deployment());
+    expect(gs.length).toBeGreaterThan(0);
+    for (const g of gs) {
+      const text = JSON.stringify(g);
+      for (const content of ["<domain", "<filter", "#cloud-config", "instance-id"]) expect(text, g.urn).not.toContain(content);
+      expect(g.inputs?.fileStore).toBe(fileStoreOf(data));
+      const full = guestContents(g.inputs as Record<string, unknown>) as { xml: string; seed: { userData: string } };
+      expect(full.xml).toContain("<domain");
+      expect(full.seed.userData).toMatch(/^#cloud-config/);
+      expect(g.outputs).toMatchObject({ xmlRef: g.inputs?.xmlRef, seedRefs: g.inputs?.seedRefs, nwfilter: g.inputs?.nwfilter, xmlNormalized: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    }
+  }, 300_000);
+
+  it("a guest state written with contents (in its inputs and outputs) previews as no change; the next up writes refs in its inputs", async () => {
+    const exported = await stack.exportStack();
+    for (const g of guests(exported.deployment as Deployment)) {
+      const full = guestContents(g.inputs as Record<string, unknown>);
+      const { uuid, archives, state, mac } = g.outputs as Record<string, unknown>;
+      g.inputs = full;
+      g.outputs = { ...full, uuid, archives, state, mac };
+    }
+    await stack.importStack(exported);
+    expect(JSON.stringify(guests(await deployment()))).toContain("<domain");
+    expect(await changes()).toEqual([]);
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    const after = guests(await deployment());
+    expect(after.every((g) => g.inputs?.xml === undefined && typeof g.inputs?.xmlRef === "string")).toBe(true);
+    expect(JSON.stringify(after.map((g) => g.inputs))).not.toContain("<domain");
+    // A step with no change keeps the state's outputs as they were: the contents leave them at
+    // the guest's next update or refresh (its read answers the new form: provider-guest).
+    expect(JSON.stringify(after.map((g) => g.outputs))).toContain("<domain");
+    expect(await changes()).toEqual([]);
+  }, 600_000);
+
+  it("a guest's XML altered in the store to the same size: the preview refuses it, naming the guest; removed, the program writes it again", async () => {
+    const g = guests(await deployment())[0] as Res;
+    const file = join(fileStoreOf(data), g.inputs?.xmlRef as string);
+    const text = readFileSync(file, "utf8");
+    const evil = text.replace("-seed.iso'", "-seeD.iso'");
+    expect(evil).not.toBe(text);
+    expect(evil.length).toBe(text.length);
+    writeFileSync(file, evil);
+    const name = g.urn.split("::").pop() as string;
+    await expect(stack.preview({ color: "never" })).rejects.toThrow(new RegExp(`globenet:vm:Guest ${name}: xmlRef: the store file .*does not hold the content of sha256 ${g.inputs?.xmlRef}.*refused`, "s"));
+    rmSync(file);
+    expect(await changes()).toEqual([]);
+    expect(readFileSync(file, "utf8")).toBe(text);
   }, 600_000);
 
   it("a zone altered in the store to the same size: the preview refuses it, naming the zone; removed, the program writes it again", async () => {

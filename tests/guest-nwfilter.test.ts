@@ -12,14 +12,16 @@
  * see it), after the update the read asked for (nothing spoofed arrives again).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootFilesOf, ensureLabImages } from "../lib/lab/image";
 import { paths } from "../lib/model/paths";
 import type { VpsModel } from "../lib/model/types";
 import { NWFILTER_NAME, renderDomainXml, renderMetaData, renderNetworkConfig, renderNwfilter, renderUserData } from "../lib/render";
-import { guestType, type GuestInputs, type GuestOutputs } from "../provider/resources/guest";
+import { guestType, type GuestInputs, type GuestOutputs, type GuestRefInputs } from "../provider/resources/guest";
+import { fileStoreOf, forgetVerified } from "../provider/resources/file-store";
+import { storeGuest } from "../provider/resources/guest-refs";
 import { pool } from "../provider/ssh/pool";
 import { BASE_IMAGE } from "./helpers/lab-tree";
 import { startLibvirtd, type Libvirtd } from "./helpers/libvirtd";
@@ -82,6 +84,8 @@ describe.skipIf(!ok)("globenet-clean-traffic on a bridged guest: spoofed frames 
   let lv: Libvirtd | undefined;
   let dir = "";
   let inputs: GuestInputs;
+  /** What the program registers: refs into a content store (components/vps.ts). */
+  let refs: GuestRefInputs;
   let state: GuestOutputs;
   let filterWasDefined = true;
   const consoleLog = paths.vpsConsoleLog(DOMAIN);
@@ -192,6 +196,8 @@ describe.skipIf(!ok)("globenet-clean-traffic on a bridged guest: spoofed frames 
       nwfilter: { name: NWFILTER_NAME, xml: renderNwfilter() },
     };
     expect(guestType.check(inputs as unknown as Record<string, unknown>).failures ?? []).toEqual([]);
+    refs = storeGuest(fileStoreOf(dir), inputs);
+    expect(guestType.check(refs as unknown as Record<string, unknown>)).toEqual({ inputs: refs });
   }, 1_200_000);
 
   afterAll(async () => {
@@ -231,8 +237,11 @@ describe.skipIf(!ok)("globenet-clean-traffic on a bridged guest: spoofed frames 
   });
 
   it("create defines the filter, then the guest; libvirt binds it to the guest's port with its MAC and addresses", async () => {
-    const r = await guestType.create(inputs);
+    const r = await guestType.create(refs);
     state = r.outs;
+    // The state keeps refs and hashes, not the contents.
+    expect(JSON.stringify(state)).not.toContain("<filter");
+    expect(JSON.stringify(state)).not.toContain("<domain");
     expect(state.state).toBe("running");
     const dev = port();
     expect(dev).toMatch(/^vnet\d+$/);
@@ -243,7 +252,8 @@ describe.skipIf(!ok)("globenet-clean-traffic on a bridged guest: spoofed frames 
     const chain = rules(`libvirt-I-${dev}`);
     expect(chain).toContain("-p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type router-advertisement -j DROP");
     expect(chain).toContain(`-p IPv6 --ip6-src ${NET.ipv6} -j ACCEPT`);
-    expect(await guestType.read(DOMAIN, state)).toMatchObject({ xml: inputs.xml, nwfilter: inputs.nwfilter });
+    expect(await guestType.read(DOMAIN, state)).toMatchObject({ xmlRef: refs.xmlRef, nwfilter: refs.nwfilter, seedRefs: refs.seedRefs });
+    expect(guestType.diff(DOMAIN, (await guestType.read(DOMAIN, state)) as GuestOutputs, refs).changes).toBe(false);
   }, 300_000);
 
   it("with the filter, the legitimate pings arrive and nothing spoofed does", async () => {
@@ -262,20 +272,44 @@ describe.skipIf(!ok)("globenet-clean-traffic on a bridged guest: spoofed frames 
     expect(v.spoofMac).toBeGreaterThan(0);
     expect(v.arp).toBeGreaterThan(0);
     const live = (await guestType.read(DOMAIN, state)) as GuestOutputs;
-    expect(live.nwfilter?.xml).toBe(`<!-- the rules of ${NWFILTER_NAME} are missing on port ${dev} -->`);
-    expect(live.xml).toBe(inputs.xml);
-    expect(guestType.diff(DOMAIN, live, inputs)).toMatchObject({ changes: true, diffs: ["nwfilter"], replaces: [], deleteBeforeReplace: false });
+    expect(live.drift).toEqual([`the rules of ${NWFILTER_NAME} are missing on port ${dev}`]);
+    expect(live.nwfilter?.xmlRef).not.toBe(refs.nwfilter?.xmlRef);
+    expect(live.xmlRef).toBe(refs.xmlRef);
+    expect(guestType.diff(DOMAIN, live, refs)).toMatchObject({ changes: true, diffs: ["nwfilter"], replaces: [], deleteBeforeReplace: false });
     state = live;
   }, 400_000);
+
+  it("a filter planted in the content store (accept everything, under the declared filter's sha256) is refused: the update applies nothing", async () => {
+    const file = join(fileStoreOf(dir), refs.nwfilter?.xmlRef ?? "");
+    const original = readFileSync(file, "utf8");
+    const open = original.replace(/<filterref filter='clean-traffic'\/>[\s\S]*<\/filter>/, "<rule action='accept' direction='inout' priority='-1000'><all/></rule>\n</filter>");
+    expect(open).not.toBe(original);
+    chmodSync(file, 0o600);
+    writeFileSync(file, open);
+    forgetVerified();
+    const dev = port();
+    try {
+      await expect(guestType.update(DOMAIN, state, refs)).rejects.toThrow(new RegExp(`^globenet:vm:Guest ${DOMAIN}: nwfilter\\.xmlRef: the store file ${file} does not hold the content of sha256 ${refs.nwfilter?.xmlRef} .*: it is refused, nothing is applied from it\\. Remove it and run again`));
+      // Nothing reached the hypervisor: the filter is the declared one, the port's rules still flushed.
+      expect(sh("virsh", "nwfilter-dumpxml", NWFILTER_NAME)).not.toContain("priority='-1000'");
+      expect(rules(`libvirt-I-${dev}`)).not.toContain("router-advertisement");
+    } finally {
+      unlinkSync(file);
+      forgetVerified();
+    }
+    // As the message says: the program writes the store anew.
+    expect(storeGuest(fileStoreOf(dir), inputs)).toEqual(refs);
+    expect(readFileSync(file, "utf8")).toBe(original);
+  }, 120_000);
 
   it("the update puts the rules back without restarting the guest; nothing spoofed gets through again", async () => {
     const uuid = state.uuid;
     const dev = port();
-    state = await guestType.update(DOMAIN, state, inputs);
+    state = await guestType.update(DOMAIN, state, refs);
     expect(state.uuid).toBe(uuid);
     expect(port()).toBe(dev);
     expect(rules(`libvirt-I-${dev}`)).toContain("--ip6-icmp-type router-advertisement -j DROP");
-    expect(await guestType.read(DOMAIN, state)).toMatchObject({ nwfilter: inputs.nwfilter, xml: inputs.xml });
+    expect(await guestType.read(DOMAIN, state)).toMatchObject({ nwfilter: refs.nwfilter, xmlRef: refs.xmlRef });
     const v = await captureRound("repaired");
     expect(v).toMatchObject({ spoof4: 0, spoof6: 0, arp: 0, spoofMac: 0 });
     expect(v.legit4).toBeGreaterThanOrEqual(4);
@@ -286,12 +320,12 @@ describe.skipIf(!ok)("globenet-clean-traffic on a bridged guest: spoofed frames 
     writeFileSync(join(dir, "bare.xml"), bare);
     sh("virsh", "define", join(dir, "bare.xml"));
     const live = (await guestType.read(DOMAIN, state)) as GuestOutputs;
-    expect(live.xml).toMatch(/^<!-- live definition differs from the declared XML: network filters no filter \(declared globenet-clean-traffic\(IP=203\.0\.113\.20,IPV6=2001:db8:42::20,IPV6=fe80::5054:ff:fe4e:5746\)\) -->$/);
-    expect(guestType.diff(DOMAIN, live, inputs).changes).toBe(true);
-    state = await guestType.update(DOMAIN, live, inputs);
+    expect(live.drift).toEqual(["live definition differs from the declared XML: network filters no filter (declared globenet-clean-traffic(IP=203.0.113.20,IPV6=2001:db8:42::20,IPV6=fe80::5054:ff:fe4e:5746))"]);
+    expect(guestType.diff(DOMAIN, live, refs)).toMatchObject({ changes: true, diffs: ["xmlRef"] });
+    state = await guestType.update(DOMAIN, live, refs);
     expect(sh("virsh", "dumpxml", "--inactive", DOMAIN)).toContain(`<filterref filter='${NWFILTER_NAME}'>`);
     expect(sh("virsh", "nwfilter-binding-list")).toMatch(new RegExp(`^\\s*${port()}\\s+${NWFILTER_NAME}\\s*$`, "m"));
-    expect(await guestType.read(DOMAIN, state)).toMatchObject({ xml: inputs.xml, nwfilter: inputs.nwfilter });
+    expect(await guestType.read(DOMAIN, state)).toMatchObject({ xmlRef: refs.xmlRef, nwfilter: refs.nwfilter });
   }, 400_000);
 
   it("delete archives and removes the guest; libvirt removes its rules; the filter stays for the other guests", async () => {

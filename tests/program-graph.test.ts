@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lib/base/repo";
 import { fileStoreOf, setFiles } from "../provider/resources/file-store";
+import { guestType } from "../provider/resources/guest";
+import { guestContents } from "../provider/resources/guest-refs";
 
 interface Seen {
   type: string;
@@ -98,6 +100,21 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     // Pulumi.prod.yaml: hv1 sets shutdown_timeout_sec: 120; hv2 leaves the default.
     expect(guest("velo-libre--atelier")).toMatchObject({ shutdownTimeoutSec: 120, running: true, memoryMb: 2048 });
     expect(guest("ondes-libres--stream").shutdownTimeoutSec).toBe(90);
+  });
+
+  it("hands each guest's XML, seed and filter to the provider as refs into the data root's store, which read back pass its check", () => {
+    const g = outputs.get("globenet:vm:Guest::velo-libre--atelier") as Record<string, unknown>;
+    // No content reaches the engine.
+    for (const k of ["xml", "seed"]) expect(g[k]).toBeUndefined();
+    expect(g.fileStore).toBe(fileStoreOf(REPO_ROOT));
+    expect(g.xmlRef).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.values(g.seedRefs as Record<string, string>).every((r) => /^[0-9a-f]{64}$/.test(r))).toBe(true);
+    expect(g.nwfilter).toEqual({ name: "globenet-clean-traffic", xmlRef: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const full = guestContents(g) as { xml: string; seed: { userData: string }; nwfilter: { xml: string } };
+    expect(full.xml).toContain("<name>velo-libre--atelier</name>");
+    expect(full.seed.userData).toMatch(/^#cloud-config/);
+    expect(full.nwfilter.xml).toContain("<filter name='globenet-clean-traffic'");
+    expect(guestType.check(g)).toEqual({ inputs: expect.objectContaining({ xmlRef: g.xmlRef, fileStore: g.fileStore }) });
   });
 
   it("makes one file set per daemon and host, under its server component", () => {

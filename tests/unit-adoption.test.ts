@@ -28,6 +28,8 @@ const guest = {
   uuid: undefined,
   archives: undefined,
 };
+const { xml: _xml, seed: _seed, uuid: _uuid, archives: _archives, ...plainGuest } = guest;
+const guestRefs = { ...plainGuest, xmlRef: "a".repeat(64), seedRefs: { userData: "b".repeat(64), metaData: "c".repeat(64), networkConfig: "d".repeat(64) }, fileStore: "/srv/data/.pulumi/globenet-files" };
 const files = { target, kind: "php-fpm", phpVersion: "8.2", files: { "pool.d/velo-libre.conf": "[velo-libre]\n" } };
 
 describe("which resources adoption imports, with which ids", () => {
@@ -43,6 +45,14 @@ describe("which resources adoption imports, with which ids", () => {
       guest,
       "velo-libre--atelier",
       { target, domain: guest.domain, xml: guest.xml, diskPath: guest.diskPath, seedPath: guest.seedPath, archiveDir: "/var/a", shutdownTimeoutSec: 90 },
+    ],
+    [
+      "a VPS as the program registers it (refs): the XML's ref and the store travel, the seed's refs do not",
+      RESOURCE_TOKENS.guest,
+      "velo-libre--atelier",
+      { ...guestRefs, uuid: undefined, archives: undefined },
+      "velo-libre--atelier",
+      { target, domain: guest.domain, xmlRef: guestRefs.xmlRef, diskPath: guest.diskPath, seedPath: guest.seedPath, archiveDir: "/var/a", shutdownTimeoutSec: 90, fileStore: "/srv/data/.pulumi/globenet-files" },
     ],
     ["a bind set has no php version", RESOURCE_TOKENS.fileSet, "ns1-bind", { target, kind: "bind-primary", files: {} }, "web1:bind-primary", { target, kind: "bind-primary" }],
   ])("%s", (_what, type, name, props, id, facts) => {
@@ -144,11 +154,11 @@ describe("the adoption guard", () => {
 
   it("says which VPS its updates restart (hardware), not those whose seed alone changes; in English and French", () => {
     const G = RESOURCE_TOKENS.guest;
-    const v = judgeAdoption({ stack: "lab", steps: [step("import", G, "a--same"), step("update", G, "a--same", ["seed"]), step("import", G, "b--more"), step("update", G, "b--more", ["memoryMb", "seed", "xml"])] });
+    const v = judgeAdoption({ stack: "lab", steps: [step("import", G, "a--same"), step("update", G, "a--same", ["seedRefs"]), step("import", G, "b--more"), step("update", G, "b--more", ["memoryMb", "seedRefs", "xmlRef"])] });
     expect(v.ok).toBe(true);
-    expect(v.guestRestarts).toEqual([{ name: "b--more", keys: ["memoryMb", "xml"] }]);
-    expect(formatAdoption(v)).toContain("\n  restart  VPS b--more: its update stops and starts it to apply memoryMb, xml (make the data say what runs");
-    expect(formatAdoption(v, "fr")).toContain("\n  redémarrage  VPS b--more : sa mise à jour l'arrête puis le redémarre pour appliquer memoryMb, xml");
+    expect(v.guestRestarts).toEqual([{ name: "b--more", keys: ["memoryMb", "xmlRef"] }]);
+    expect(formatAdoption(v)).toContain("\n  restart  VPS b--more: its update stops and starts it to apply memoryMb, xmlRef (make the data say what runs");
+    expect(formatAdoption(v, "fr")).toContain("\n  redémarrage  VPS b--more : sa mise à jour l'arrête puis le redémarre pour appliquer memoryMb, xmlRef");
     expect(formatAdoption(v)).not.toContain("VPS a--same");
   });
 

@@ -46,7 +46,18 @@ describe("the drift issue names the resource and what of it drifted", () => {
     oldOutputs: { shell: "/bin/bash", drift: ["authorized_keys changed"] },
     new: { shell: "/usr/sbin/nologin" },
   };
+  // A guest's read keeps its notes in `drift` and a note's sha256 in place of the ref (provider/resources/guest.ts).
+  const guest: PlanStep = {
+    op: "update",
+    urn: "urn:pulumi:lab::globenet-infra::globenet:vm:Guest::velo--atelier",
+    type: "globenet:vm:Guest",
+    name: "velo--atelier",
+    oldOutputs: { xmlRef: sha("drift: MACs"), drift: ["live definition differs from the declared XML: MACs 52:54:00:aa:bb:cc (declared 52:54:00:12:34:56)"] },
+    new: { xmlRef: sha("<domain/>"), fileStore: "/srv/data/.pulumi/globenet-files" },
+    diffs: ["xmlRef"],
+  };
   it.each<[string, PlanStep, string[]]>([
+    ["a guest: its read's notes and the ref", guest, ["drift: live definition differs from the declared XML: MACs 52:54:00:aa:bb:cc (declared 52:54:00:12:34:56)", "xmlRef"]],
     ["a file set: the file", fileSet, [`files: ${VHOST} (changed on the host)`]],
     ["an account: its own drift list and the property", account, ["drift: authorized_keys changed", "shell"]],
     ["the engine's own list when it gives one", { ...account, oldOutputs: {}, diffs: ["status"] }, ["status"]],

@@ -37,26 +37,14 @@ export interface GuestInputs {
   nwfilter?: { name: string; xml: string };
 }
 
-/** Outputs: the inputs as they are live, plus what libvirt and the host say. */
-export interface GuestOutputs extends GuestInputs {
-  /** libvirt's UUID: the same across updates; a new one means a new machine. */
-  uuid: string;
-  /** Archives of this domain's disks (earlier deletions under the same name) on the host. */
-  archives: string[];
-  /** libvirt's state: "running", "shut off", "paused"… */
-  state: string;
-  /** The guest's first MAC address (from <mac address> or the lab's QEMU -device argument). */
-  mac: string;
-}
-
 export const DEFAULT_SHUTDOWN_TIMEOUT_SEC = 90;
 
 /**
  * Inputs whose change makes an update stop and start a running guest (guest.ts's update): its
- * hardware (the XML where it matters, vCPUs, memory) and a disk growth (qemu-img resize needs
+ * hardware (the XML where it matters: its ref, ./guest-refs.ts; vCPUs, memory) and a disk growth (qemu-img resize needs
  * it off). A seed or a filter change does not: cloud-init reads the seed at the next boot.
  */
-export const RESTARTING_KEYS: readonly string[] = ["xml", "vcpus", "memoryMb", "diskGb"];
+export const RESTARTING_KEYS: readonly string[] = ["xmlRef", "vcpus", "memoryMb", "diskGb"];
 
 /** The engine's placeholder for a value not known yet (preview). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -89,6 +77,10 @@ const INPUT_KEYS = [
   "shutdownTimeoutSec",
   "bootFiles",
   "nwfilter",
+  // The refs form (./guest-refs.ts): the contents' sha256 in the store `fileStore`.
+  "xmlRef",
+  "seedRefs",
+  "fileStore",
 ] as const;
 
 /** Only the input properties of a state or input bag (outputs and stray keys dropped). */
@@ -291,21 +283,39 @@ export function normalizeXml(xml: string): string {
     .trim();
 }
 
+/** What read judges drift against, of the declared XML (xmlDrift): kept in the state, a few hundred bytes. */
+export interface DeclaredXmlFacts {
+  type?: string;
+  files: string[];
+  macs: string[];
+  /** Each bridged interface's filter and parameters, as xmlDrift compares them. */
+  filters: string[];
+}
+
+export function declaredXmlFacts(xml: string): DeclaredXmlFacts {
+  const f = domainFacts(xml);
+  return {
+    ...(f.type !== undefined ? { type: f.type } : {}),
+    files: f.files,
+    macs: f.macs,
+    filters: f.bridged.map((b) => (b.filter ? `${b.filter}(${[...b.parameters].sort().join(",")})` : "no filter")),
+  };
+}
+
 /**
- * Where the live definition differs from the declared XML in what matters and the other
- * properties do not already show (vCPUs and memory have their own): domain type, attached
- * files, MACs. Empty when they agree.
+ * Where the live definition differs from the declared XML (or its facts, as the state keeps
+ * them) in what matters and the other properties do not already show (vCPUs and memory have
+ * their own): domain type, attached files, MACs, network filters. Empty when they agree.
  */
-export function xmlDrift(declared: string, live: string): string[] {
-  const d = domainFacts(declared);
-  const l = domainFacts(live);
+export function xmlDrift(declared: string | DeclaredXmlFacts, live: string): string[] {
+  const d = typeof declared === "string" ? declaredXmlFacts(declared) : declared;
+  const l = declaredXmlFacts(live);
   const out: string[] = [];
   if (d.type !== l.type) out.push(`type ${l.type} (declared ${d.type})`);
   const same = (a: string[], b: string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
   if (!same(d.files, l.files)) out.push(`files ${l.files.join(" ")} (declared ${d.files.join(" ")})`);
   if (!same(d.macs, l.macs)) out.push(`MACs ${l.macs.join(" ") || "none"} (declared ${d.macs.join(" ") || "none"})`);
-  const refs = (f: DomainFacts) => f.bridged.map((b) => (b.filter ? `${b.filter}(${[...b.parameters].sort().join(",")})` : "no filter"));
-  if (!same(refs(d), refs(l))) out.push(`network filters ${refs(l).join(" ") || "none"} (declared ${refs(d).join(" ") || "none"})`);
+  if (!same(d.filters, l.filters)) out.push(`network filters ${l.filters.join(" ") || "none"} (declared ${d.filters.join(" ") || "none"})`);
   return out;
 }
 
