@@ -33,6 +33,9 @@ export interface ResourceType<I = Record<string, unknown>, O = Record<string, un
 
 export type { Target };
 
+/** The engine's placeholder for a value not known yet (a preview of something computed): checks pass it on. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 /** Changed top-level keys between two objects (JSON equality). */
 export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, ignore: string[] = []): string[] {
   const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);

@@ -9,6 +9,7 @@ import { hostnameProblem, identifierProblem } from "../../lib/schema/names";
 import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { databaseNameProblem, handleProblem as schemaHandleProblem } from "../../lib/schema/system-names";
 import type { Target } from "../types";
+import { UNKNOWN } from "../types";
 
 /** Absolute paths the provider writes to or reads from: plain characters only, no `..`. */
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
@@ -41,9 +42,6 @@ export function plain<T = unknown>(v: unknown): T {
   }
   return v as T;
 }
-
-/** Pulumi's placeholder for a value not known yet (a preview of something computed). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** True when any value inside is not known yet: check then leaves validation to the real run. */
 export function hasUnknown(v: unknown): boolean {

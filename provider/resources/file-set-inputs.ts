@@ -1,4 +1,5 @@
 import type { CheckFailure } from "@pulumi/pulumi/provider";
+import { UNKNOWN } from "../types";
 import { utils } from "ssh2";
 import { SERIAL_TOKEN } from "../../lib/render/bind-zone";
 import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
@@ -105,9 +106,6 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
       return "/etc/prometheus/globenet-node";
   }
 }
-
-/** The engine's placeholder for a value not known yet (preview). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** A file or folder name: no leading dot, no separators, nothing a shell or config would mind. */
 const NAME = "[A-Za-z0-9_][A-Za-z0-9._-]*";

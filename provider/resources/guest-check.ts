@@ -1,6 +1,7 @@
 import type { CheckFailure } from "@pulumi/pulumi/provider";
 import { guestDomainProblem } from "../../lib/schema/names";
 import type { Target } from "../types";
+import { UNKNOWN } from "../types";
 
 /** Inputs of globenet:vm:Guest. */
 export interface GuestInputs {
@@ -45,9 +46,6 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_SEC = 90;
  * it off). A seed or a filter change does not: cloud-init reads the seed at the next boot.
  */
 export const RESTARTING_KEYS: readonly string[] = ["xmlRef", "vcpus", "memoryMb", "diskGb"];
-
-/** The engine's placeholder for a value not known yet (preview). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const FILTER_NAME_RE = /^globenet-[a-z0-9-]{1,60}$/;
 /** Absolute, plain characters only, no empty, "." or ".." segment, no segment starting with "-". */

@@ -1,4 +1,5 @@
 import { FileStoreError, isRecord, isRef, loadRef, storeFiles } from "./file-store";
+import { UNKNOWN } from "../types";
 import { sha256Hex } from "./file-set-serials";
 import { declaredXmlFacts, normalizeFilterXml, normalizeXml, type DeclaredXmlFacts, type GuestInputs } from "./guest-check";
 
@@ -134,9 +135,6 @@ function load(p: Record<string, unknown>, property: string, ref: unknown): strin
     throw e;
   }
 }
-
-/** The engine's placeholder for a value not known yet (preview): passed on as it is. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** One ref's content; a value not known yet, or not a ref (check names it), is passed on as it came. */
 function contentOf(p: Record<string, unknown>, property: string, ref: unknown): unknown {
