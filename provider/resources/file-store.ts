@@ -139,9 +139,8 @@ export function storeFiles(store: string, files: Record<string, string>): Record
   return refs;
 }
 
-/** The content of one ref, checked against it; throws FileStoreError naming `path` and what to do. */
-export function loadRef(store: string, path: string, ref: string): string {
-  const where = `fileRefs[${JSON.stringify(path)}]`;
+/** The content of one ref, checked against it; throws FileStoreError naming `path` (as `where`: the property that holds the ref) and what to do. */
+export function loadRef(store: string, path: string, ref: string, where = `fileRefs[${JSON.stringify(path)}]`): string {
   if (!isRef(ref)) throw new FileStoreError(path, `${where}: not a sha256 (64 lowercase hex digits): ${JSON.stringify(ref)}`);
   if (!isAbsolute(store)) throw new FileStoreError(path, `fileStore must be an absolute folder (the program's <data root>/${FILE_STORE_FOLDER}); got ${JSON.stringify(store)}`);
   const file = join(store, ref);

@@ -1,4 +1,4 @@
-import { FileStoreError, isRecord, isRef, loadRef, storeFiles } from "./file-store";
+import { FILE_STORE_FOLDER, FileStoreError, isRecord, isRef, loadRef, storeFiles } from "./file-store";
 import { UNKNOWN } from "../types";
 import { sha256Hex } from "./file-set-serials";
 import { declaredXmlFacts, normalizeFilterXml, normalizeXml, type DeclaredXmlFacts, type GuestInputs } from "./guest-check";
@@ -127,11 +127,11 @@ export class GuestStoreError extends Error {
 
 function load(p: Record<string, unknown>, property: string, ref: unknown): string {
   const guest = `globenet:vm:Guest ${typeof p.domain === "string" ? p.domain : "(no domain)"}`;
-  if (typeof p.fileStore !== "string") throw new GuestStoreError(property, `${guest}: ${property} needs fileStore, the absolute folder of the content store (the program's <data root>/.pulumi/globenet-files)`);
+  if (typeof p.fileStore !== "string") throw new GuestStoreError(property, `${guest}: ${property} needs fileStore, the absolute folder of the content store (the program's <data root>/${FILE_STORE_FOLDER})`);
   try {
-    return loadRef(p.fileStore, property, ref as string);
+    return loadRef(p.fileStore, property, ref as string, property);
   } catch (e) {
-    if (e instanceof FileStoreError) throw new GuestStoreError(property, `${guest}: ${e.message.replace(/^fileRefs\[("[^"]*")\]/, (_m, k: string) => JSON.parse(k) as string)}`);
+    if (e instanceof FileStoreError) throw new GuestStoreError(property, `${guest}: ${e.message}`);
     throw e;
   }
 }
@@ -182,7 +182,7 @@ export function refProblems(p: Record<string, unknown>): Array<{ property: strin
     sha("nwfilter.xmlRef", p.nwfilter.xmlRef);
   }
   if (p.fileStore !== UNKNOWN && (typeof p.fileStore !== "string" || !p.fileStore.startsWith("/"))) {
-    out.push({ property: "fileStore", reason: `required with refs: the absolute folder of the content store (<data root>/.pulumi/globenet-files); got ${JSON.stringify(p.fileStore)}` });
+    out.push({ property: "fileStore", reason: `required with refs: the absolute folder of the content store (<data root>/${FILE_STORE_FOLDER}); got ${JSON.stringify(p.fileStore)}` });
   }
   return out;
 }

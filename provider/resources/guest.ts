@@ -347,16 +347,14 @@ export const guestType: ResourceType<GuestEngineInputs, GuestOutputs> = {
     // refs, each readable); else contents.
     const store = typeof facts.fileStore === "string" ? facts.fileStore : undefined;
     const { seedRefs: _r, xmlRef, nwfilter, ...rest } = inputsOf(outs as unknown as Record<string, unknown>) as unknown as Record<string, unknown>;
+    // Of an id of before: the declared contents, unless the read found them drifted (then the note, as before the refs).
+    const driftNote = `<!-- ${(live.outs.drift ?? []).join("; ").replace(/--/g, "- -")} -->`;
     const contents = store
-      ? (() => {
-          const r = storeFiles(store, { userData: live.seed.userData, metaData: live.seed.metaData, networkConfig: live.seed.networkConfig });
-          return { xmlRef, seedRefs: { userData: r.userData, metaData: r.metaData, networkConfig: r.networkConfig }, ...(nwfilter ? { nwfilter } : {}), fileStore: store };
-        })()
+      ? { xmlRef, seedRefs: refsOf({ seedRefs: storeFiles(store, live.seed) }).seedRefs, ...(nwfilter ? { nwfilter } : {}), fileStore: store }
       : {
-          // Of an id of before: the declared contents, unless the read found them drifted (then the note, as before the refs).
-          xml: xmlRef === i.xmlRef ? declared.xml : `<!-- ${(live.outs.drift ?? []).join("; ").replace(/--/g, "- -")} -->`,
+          xml: xmlRef === i.xmlRef ? declared.xml : driftNote,
           seed: live.seed,
-          ...(declared.nwfilter ? { nwfilter: isRecord(nwfilter) && nwfilter.xmlRef === i.nwfilter?.xmlRef ? declared.nwfilter : { name: declared.nwfilter.name, xml: `<!-- ${(live.outs.drift ?? []).join("; ").replace(/--/g, "- -")} -->` } } : {}),
+          ...(declared.nwfilter ? { nwfilter: isRecord(nwfilter) && nwfilter.xmlRef === i.nwfilter?.xmlRef ? declared.nwfilter : { name: declared.nwfilter.name, xml: driftNote } } : {}),
         };
     return { outs, inputs: { ...rest, ...contents } };
   },
