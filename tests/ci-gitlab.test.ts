@@ -266,7 +266,7 @@ describe.skipIf(!ok)(".gitlab-ci.yml under gitlab-ci-local: merge requests untru
     expect(resolved("apply-shards").rules).toEqual(resolved("shard-pipeline").rules);
     // The shard jobs get the parent's index of the validated data (lib/check/shard-index.ts).
     expect(resolved("apply-shards").variables).toEqual({ PARENT_PIPELINE_ID: "$CI_PIPELINE_ID" });
-    expect((resolved("shard-pipeline").artifacts as { paths: string[] }).paths).toEqual(["shards-pipeline.yml", ".pulumi/globenet-shard-index/$GLOBENET_STACK.json", ".pulumi/globenet-shard-index/$GLOBENET_STACK.load-cache.json"]);
+    expect((resolved("shard-pipeline").artifacts as { paths: string[] }).paths).toEqual(["shards-pipeline.yml", ".pulumi/globenet-shard-index/$GLOBENET_STACK.json", ".pulumi/globenet-shard-index/$GLOBENET_STACK.load-cache.json", ".pulumi/globenet-shard-index/$GLOBENET_STACK.model.json"]);
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_TASK: "mr-plans" })).toEqual(["mr-plans"]);
     expect(await jobsOf({ ...base, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_REF_PROTECTED: "true", GLOBENET_TASK: "nightly" })).toEqual(["drift", "backups", "state-backup"]);
     // The default branch unprotected, or another branch: nothing runs with prod's variables.

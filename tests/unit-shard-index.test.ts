@@ -137,13 +137,13 @@ describe("CI's parent job hands its index to the shard jobs (an artifact)", () =
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("the index of the validated data, for the shard jobs");
     // A child job: a fresh checkout of the same commit (other inodes and times), and the
-    // artifacts exactly as .gitlab-ci.yml's shard-pipeline job lists them (the index and the load cache).
+    // artifacts exactly as .gitlab-ci.yml's shard-pipeline job lists them (the index, the load cache, the checked model).
     const child = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
     dirs.push(child);
     for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(child, f), { recursive: true });
     const ci = parse(readFileSync(join(REPO_ROOT, ".gitlab-ci.yml"), "utf8")) as { "shard-pipeline": { artifacts: { paths: string[] } } };
     const handed = ci["shard-pipeline"].artifacts.paths.filter((p) => p.startsWith(".pulumi/")).map((p) => p.replace("$GLOBENET_STACK", "bench"));
-    expect(handed).toEqual([".pulumi/globenet-shard-index/bench.json", ".pulumi/globenet-shard-index/bench.load-cache.json"]);
+    expect(handed).toEqual([".pulumi/globenet-shard-index/bench.json", ".pulumi/globenet-shard-index/bench.load-cache.json", ".pulumi/globenet-shard-index/bench.model.json"]);
     for (const p of handed) {
       mkdirSync(dirname(join(child, p)), { recursive: true });
       cpSync(join(root, p), join(child, p));
@@ -159,8 +159,10 @@ describe("CI's parent job hands its index to the shard jobs (an artifact)", () =
       expect(part.via).toBe("part");
       expect(shardView(part.model as Model, s)).toEqual(shardView(whole, s));
     }
-    // The shard holding the name servers loads the whole, artifact or not.
-    expect(loadShardModel(child, "bench", "core", {}, KEY).via).toBe("whole");
+    // The shard holding the name servers declares from the whole model the parent checked (lib/check/checked-model.ts).
+    const core = loadShardModel(child, "bench", "core", {}, KEY);
+    expect(core.via).toBe("checked");
+    expect(core.model).toEqual(whole);
     // A checkout of other data (the artifact of another commit): the whole, which checks it.
     const other = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
     dirs.push(other);

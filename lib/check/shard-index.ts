@@ -8,6 +8,7 @@ import type { MachineFacts } from "../model/facts";
 import { shardNames, shardView } from "../model/shards";
 import type { Model } from "../model/types";
 import { buildModel, loadModel } from "./build";
+import { readCheckedModel, writeCheckedModel } from "./checked-model";
 
 /**
  * A shard's program loads only its shard's part of the data (docs/architecture.md, "Sharded
@@ -92,14 +93,19 @@ export function readShardIndex(root: string, stack: string, digest: string, key:
 export interface ShardLoad {
   model?: Model;
   errors: Diagnostic[];
-  /** "part": the shard's members only, by a verified index; "whole": every file, every check. */
-  via: "part" | "whole";
+  /**
+   * "part": the shard's members only, by a verified index; "checked": the whole model a whole
+   * load of this data kept (lib/check/checked-model.ts), for a shard that is not partial;
+   * "whole": every file, every check.
+   */
+  via: "part" | "checked" | "whole";
 }
 
 /**
  * The model a shard's program declares from: the shard's part when a verified index covers
- * this data and the shard is partial, else the whole (and the index written for next time,
- * when `key` is given and the data is valid). Without `key`, always the whole.
+ * this data and the shard is partial; for another shard, the checked model of this data when one
+ * verifies; else the whole (and the index and checked model written for next time, when `key` is
+ * given and the data is valid). Without `key`, always the whole.
  */
 export function loadShardModel(root: string, stack: string, shard: string, facts: MachineFacts = {}, key?: string): ShardLoad {
   const digest = key ? dataDigest(root, stack, { key }) : undefined;
@@ -112,20 +118,24 @@ export function loadShardModel(root: string, stack: string, shard: string, facts
     // The whole passed; a part cannot fail unless the files changed since the digest: load the whole.
     if (built.model && errors.length === 0 && built.errors.length === 0) return { model: built.model, errors: [], via: "part" };
   }
+  const checked = key && digest && !part ? readCheckedModel(root, stack, digest, facts, key) : undefined;
+  if (checked) return { model: checked, errors: [], via: "checked" };
   // The whole: each file's schema value from the load cache when its bytes are those of a valid file last time.
   const whole = loadModel(root, stack, facts, key ? { cache: { key } } : {});
-  if (whole.model && key && digest && !index) indexWhole(root, whole.model, digest, key);
+  if (whole.model && key && digest) indexWhole(root, whole.model, digest, key, facts);
   return { model: whole.model, errors: whole.errors, via: "whole" };
 }
 
 /**
  * Writes the index of a whole model loaded without errors from the data whose digest was taken
- * *before* the load (so that data changed during the load gives an index no run will read).
- * False when it could not be written (a read-only checkout: the next run loads the whole).
+ * *before* the load (so that data changed during the load gives an index no run will read), and
+ * the model itself when a shard reads the whole (lib/check/checked-model.ts). False when they
+ * could not be written (a read-only checkout: the next run loads the whole).
  */
-export function indexWhole(root: string, model: Model, digest: string, key: string): boolean {
+export function indexWhole(root: string, model: Model, digest: string, key: string, facts: MachineFacts): boolean {
   try {
     writeShardIndex(root, shardIndex(model, digest), key);
+    if (shardNames(model).some((s) => !partialShard(model, s))) writeCheckedModel(root, model, digest, facts, key);
     return true;
   } catch {
     return false;
@@ -143,6 +153,6 @@ export function indexWhole(root: string, model: Model, digest: string, key: stri
 export function loadWholeIndexed(root: string, stack: string, key: string | undefined, facts: MachineFacts = {}, opts: { changed?: ReadonlySet<string> } = {}): ReturnType<typeof loadModel> & { indexed: boolean } {
   const digest = key ? dataDigest(root, stack) : undefined;
   const whole = loadModel(root, stack, facts, key ? { ...opts, cache: { key } } : opts);
-  const indexed = !!(whole.model && shardNames(whole.model).length > 0 && key && digest && indexWhole(root, whole.model, digest, key));
+  const indexed = !!(whole.model && shardNames(whole.model).length > 0 && key && digest && indexWhole(root, whole.model, digest, key, facts));
   return { ...whole, indexed };
 }
