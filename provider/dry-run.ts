@@ -35,7 +35,7 @@ function dryId(token: string, inputs: unknown): string {
 /** The real check and diff; create/read/update/delete that touch nothing. */
 function dry(token: string, real: ResourceType<any, any>): ResourceType<any, any> {
   return {
-    check: (news) => real.check(news),
+    check: (news, olds) => real.check(news, olds),
     diff: (id, olds, news) => real.diff(id, olds, news),
     create: async (inputs) => ({ id: dryId(token, inputs), outs: real.dryOutputs ? real.dryOutputs(inputs) : inputs }),
     read: async (_id, props) => props,

@@ -32,8 +32,8 @@ ReadRequest.prototype.getProperties = function (this: ReadRequest) {
 
 const provider: Provider = {
   version: "0.1.0",
-  async check(urn, _olds, news) {
-    const r = typeOf(urn).impl.check(news);
+  async check(urn, olds, news) {
+    const r = typeOf(urn).impl.check(news, olds);
     return { inputs: r.inputs ?? news, failures: r.failures };
   },
   async diff(id, urn, olds, news) {

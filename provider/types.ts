@@ -7,8 +7,11 @@ import type { Target } from "./ssh/connection";
  * provider's environment.
  */
 export interface ResourceType<I = Record<string, unknown>, O = Record<string, unknown>> {
-  /** Returns the (possibly normalised) inputs, or failures naming the property. */
-  check(news: Record<string, unknown>): { inputs?: I; failures?: CheckFailure[] };
+  /**
+   * Returns the (possibly normalised) inputs, or failures naming the property. `olds`: the
+   * inputs the state holds (what this check accepted before), when there is a state.
+   */
+  check(news: Record<string, unknown>, olds?: Record<string, unknown>): { inputs?: I; failures?: CheckFailure[] };
   diff(id: string, olds: O, news: I): DiffResult;
   create(inputs: I): Promise<{ id: string; outs: O }>;
   /** Live state; undefined when the thing is gone (refresh then drops it from the state). */

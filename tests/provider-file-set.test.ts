@@ -21,7 +21,8 @@ import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
 import { appliedHashes, fileSetType, outputsOf, type FileSetInputs, type FileSetOutputs } from "../provider/resources/file-set";
 import { checkInputs } from "../provider/resources/file-set-inputs";
-import { generationOf, hashesOf, nextSerial, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, todaySerial } from "../provider/resources/file-set-serials";
+import { generationOf, hashesOf, nextSerial, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, todaySerial, tokenDigestOf } from "../provider/resources/file-set-serials";
+import { fileStoreOf, storeFiles } from "../provider/resources/file-store";
 import { pool } from "../provider/ssh/pool";
 import { freePort, snapshotPaths, startApache, startBind, startFpm, waitFor, type Apache, type Bind, type Daemon, type Snapshot } from "./helpers/daemons-web";
 import { startSshd, type Sshd } from "./helpers/sshd";
@@ -182,6 +183,8 @@ describe("FileSet check and diff (pure)", () => {
       hashes: { "named.conf.globenet": sha256Hex("conf"), "zones/a.test.zone": sha256Hex("@ SOA ns. host. ( 2025112601 1 2 3 4 )") },
       serials: { "zones/a.test.zone": 2025112601 },
       generation: generationOf(substituteSerials(news.files, { "zones/a.test.zone": 2025112601 })),
+      // The refs applied (token form, before any serial), digested: a preview of the same refs reads no zone.
+      tokenDigest: tokenDigestOf({ "named.conf.globenet": sha256Hex("conf"), "zones/a.test.zone": sha256Hex(zone) }),
     });
     expect(JSON.stringify(outs)).not.toContain("SOA");
     expect(fileSetType.diff("id", outs, news).changes).toBe(false);
@@ -421,10 +424,16 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     const dig = (name: string, type: string) => run("dig", [`@127.0.0.1`, "-p", String(bind.port), "+short", "+time=2", "+tries=1", name, type]).stdout.trim();
     const soaSerial = (name: string) => Number(dig(name, "SOA").split(/\s+/)[2]);
     const inputs = (files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "bind-primary", files });
+    // As the program sends them: sha256 refs into the runner's store.
+    let store = "";
+    const asRefs = (files: Record<string, string>) => ({ target: target(), kind: "bind-primary" as const, fileRefs: storeFiles(store, files), fileStore: store });
 
     beforeAll(async () => {
       bind = await startBind();
       cleanups.push(() => bind.stop());
+      const root = mkdtempSync("/tmp/globenet-file-set-store-");
+      store = fileStoreOf(root);
+      cleanups.push(() => rmSync(root, { recursive: true, force: true }));
     });
 
     it("create: two zones answer with serial YYYYMMDD01", async () => {
@@ -454,8 +463,14 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     it("read: a hand edit that raised a zone's serial shows as drift; the next update goes past that serial", async () => {
       const live = "/etc/bind/globenet/zones/beta.test.zone";
       const hand = today + 50;
+      // Applied from these refs: their digest says "no change" with no zone read.
+      expect(outs.tokenDigest).toMatch(/^[0-9a-f]{64}$/);
+      expect(fileSetType.diff(id, outs, asRefs(applied) as never).changes).toBe(false);
       writeFileSync(live, `${readFileSync(live, "utf8").replace(`${today + 1} ; serial`, `${hand} ; serial`)}extra IN A 192.0.2.99\n`);
       const seen = (await fileSetType.read(id, outs)) as FileSetOutputs;
+      // Drift seen: the digest of what was applied no longer describes the host, and must not hide the edit.
+      expect(seen.tokenDigest).toBeUndefined();
+      expect(fileSetType.diff(id, seen, asRefs(applied) as never).changes).toBe(true);
       expect(seen.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": hand });
       expect(seen.hashes["zones/beta.test.zone"]).toBe(sha256Hex(readFileSync(live, "utf8")));
       expect(seen.hashes["zones/alpha.test.zone"]).toBe(outs.hashes["zones/alpha.test.zone"]);

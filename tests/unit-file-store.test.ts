@@ -273,6 +273,45 @@ describe("a state written with contents: no change once the program sends refs",
     expect(() => wantedHashes({ fileRefs: refs, fileStore: store }, serials)).toThrow(/zones\/velo\.test\.zone.*missing from the file store/);
   });
 
+  it("a primary previewed with the refs it was applied from reads no zone: check trusts the state's inputs for the same refs, diff the refs' digest", () => {
+    const store = newStore();
+    const refs = storeFiles(store, bind);
+    const olds = stateOf("bind-primary", bind);
+    expect(olds.tokenDigest).toMatch(/^[0-9a-f]{64}$/);
+    const state = { target, kind: "bind-primary", fileRefs: refs, fileStore: store };
+    // The zone's content gone from the store: a read would fail, so nothing reads it.
+    rmSync(join(store, refs[ZONE] as string));
+    forgetVerified();
+    const checked = fileSetType.check(state, state);
+    expect(checked.failures ?? []).toEqual([]);
+    expect(fileSetType.diff("ns1:bind-primary", olds, checked.inputs!)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    // Without the state's inputs (a create), or where they hold another ref for the path, check reads it.
+    expect(checkInputs(state).failures.map((f) => f.reason)).toEqual([expect.stringContaining("missing from the file store")]);
+    expect(checkInputs(state, { ...state, fileRefs: { ...refs, [ZONE]: sha256Hex("other") } }).failures.map((f) => f.property)).toEqual([`fileRefs["${ZONE}"]`]);
+    expect(checkInputs(state, { ...state, kind: "bind-secondary" }).failures.map((f) => f.property)).toEqual([`fileRefs["${ZONE}"]`]);
+    // A zone without the serial token is refused even when the rest comes from the state.
+    const noToken = storeFiles(store, { ...bind, [ZONE]: "$TTL 300\n" });
+    expect(checkInputs({ ...state, fileRefs: noToken }, state).failures).toEqual([{ property: `fileRefs["${ZONE}"]`, reason: expect.stringContaining(SERIAL_TOKEN) }]);
+  });
+
+  it("the refs' digest never hides a change: another zone, one added or removed, or a state without it (a refresh saw drift) compares hashes", () => {
+    const store = newStore();
+    const olds = stateOf("bind-primary", bind);
+    const other = "zones/other.test.zone";
+    for (const files of [{ ...bind, [ZONE]: zoneText("www IN A 192.0.2.80\n") }, { ...bind, [other]: zoneText() }, { [CONF]: bind[CONF] }]) {
+      const news = { target, kind: "bind-primary", fileRefs: storeFiles(store, files), fileStore: store };
+      expect(preview(olds, news).changes).toBe(true);
+    }
+    const same = { target, kind: "bind-primary", fileRefs: storeFiles(store, bind), fileStore: store };
+    // As a refresh leaves it after drift: the hashes are the host's, and no digest.
+    const drifted = { ...olds, tokenDigest: undefined, hashes: { ...olds.hashes, [ZONE]: sha256Hex("edited by hand") } };
+    expect(preview(drifted, same).changes).toBe(true);
+    // Without drift, the state of before (no digest) still compares the hashes: no change.
+    expect(preview({ ...olds, tokenDigest: undefined }, same).changes).toBe(false);
+    // Only a primary has one (its serials are what the digest spares reading).
+    expect(stateOf("apache2", apache).tokenDigest).toBeUndefined();
+  });
+
   it("the outputs of an apply (and of the bench's dry mode) are the same from refs as from contents", () => {
     const store = newStore();
     const olds = stateOf("bind-primary", bind);

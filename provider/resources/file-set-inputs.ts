@@ -70,6 +70,12 @@ export interface FileSetOutputs extends Omit<FileSetInputs, "files"> {
   /** Short hash of the files as applied (serials in place). */
   generation: string;
   /**
+   * bind-primary: tokenDigestOf the refs the files were applied from, while the host has them
+   * as applied (a refresh that sees drift drops it). With it, a preview whose refs digest the
+   * same knows the files unchanged without reading and hashing every zone (file-set.ts, diff).
+   */
+  tokenDigest?: string;
+  /**
    * Only in states written before `hashes` existed: the contents (token form; after a refresh
    * that saw drift, the live content). Read through appliedHashes(); never written again.
    */
@@ -130,7 +136,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", "fileRefs", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "takeoverBackup", "mpm"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", "fileRefs", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "tokenDigest", "takeoverBackup", "mpm"]);
 
 function fileProp(path: string, prop = "files"): string {
   return `${prop}[${JSON.stringify(path)}]`;
@@ -152,10 +158,12 @@ export function pathProblem(kind: FileSetKind, path: string): string | undefined
  * Validates raw inputs (as the engine sends them) and returns them normalised: known keys
  * only, phpVersion absent unless php-fpm, the contents' form kept (refs stay refs: the engine
  * keeps what check returns); a primary's zone files read from the store and checked against
- * their sha256 (a store file altered or planted fails the check, naming the path). Failures
- * name the property.
+ * their sha256 (a store file altered or planted fails the check, naming the path), but for
+ * those whose ref `olds` (the inputs in the state, which passed this check) holds for the same
+ * path: same sha256, same bytes, same verdict, and the apply reads and checks every file it
+ * sends anyway. Failures name the property.
  */
-export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEngineInputs; failures: CheckFailure[] } {
+export function checkInputs(news: Record<string, unknown>, olds?: Record<string, unknown>): { inputs?: FileSetEngineInputs; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   let unknown = false;
@@ -215,6 +223,7 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEn
   const outRefs: Record<string, string> = {};
   /** A primary's zone file: its content must hold the serial token. */
   const zoneOfPrimary = (path: string) => kind === "bind-primary" && isZoneFile(path);
+  const checkedBefore = olds && olds.kind === kind && isRecord(olds.fileRefs) ? olds.fileRefs : undefined;
   if (!known(files)) {
     /* preview */
   } else if (!isRecord(files)) fail(prop, refsForm ? "an object of relative path → sha256 of the content in fileStore" : "required: an object of relative path → content");
@@ -231,7 +240,7 @@ export function checkInputs(news: Record<string, unknown>): { inputs?: FileSetEn
         }
         outRefs[path] = value;
         if (!storeOk) continue;
-        if (zoneOfPrimary(path)) {
+        if (zoneOfPrimary(path) && checkedBefore?.[path] !== value) {
           try {
             content = loadRef(store as string, path, value);
           } catch (e) {

@@ -88,6 +88,17 @@ export function substituteSerials(files: Record<string, string>, serials: Record
   return out;
 }
 
+/**
+ * One sha256 over a set's files as refs in token form (each path and the sha256 of its
+ * content before any serial goes in): what a primary's outputs keep of the inputs they were
+ * applied from (FileSetOutputs.tokenDigest), so a preview of the same refs needs no content.
+ */
+export function tokenDigestOf(refs: Record<string, string>): string {
+  const h = createHash("sha256");
+  for (const path of Object.keys(refs).sort()) h.update(`${path}\0${refs[path]}\n`);
+  return h.digest("hex");
+}
+
 export function sha256Hex(content: string | Buffer): string {
   return createHash("sha256").update(content).digest("hex");
 }

@@ -4,7 +4,7 @@ import { tarOf } from "../ssh/tar";
 import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../../lib/render/md-reload";
 import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetEngineInputs, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
-import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, withSerial } from "./file-set-serials";
+import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, tokenDigestOf, withSerial } from "./file-set-serials";
 import { isRecord, loadRef, storeFiles } from "./file-store";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
 import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planMdSeeds, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
@@ -58,7 +58,8 @@ export function outputsOf(i: FileSetInputs, serials: Record<string, number>): Fi
   const hashes = sortedRecord(hashesOf(substituteSerials(i.files, serials)));
   // The apply's wiring leaves Apache on mpm-itk (or fails).
   const mpm = i.kind === "apache2" ? { mpm: WIRED_MPM } : {};
-  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), hashes, serials, generation: generationOfHashes(hashes), ...mpm };
+  const token = i.kind === "bind-primary" ? { tokenDigest: tokenDigestOf(hashesOf(i.files)) } : {};
+  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), hashes, serials, generation: generationOfHashes(hashes), ...token, ...mpm };
 }
 
 /** Path → sha256 of each file as last applied (or seen by a refresh); also from states that kept contents. */
@@ -82,6 +83,17 @@ export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs
     out[path] = serial === undefined ? ref : sha256Hex(withSerial(loadRef(news.fileStore ?? "", path, ref), serial));
   }
   return out;
+}
+
+/**
+ * Whether the new files with the old serials are the files as last applied (or seen). A
+ * primary's refs whose digest is the one applied, with no drift seen since, are: the same
+ * contents with the same serials (no zone read from the store and hashed, 10,000 of them at
+ * every preview of a large primary); otherwise the hashes are compared.
+ */
+function sameFiles(olds: Partial<FileSetOutputs>, news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileStore">): boolean {
+  if (olds.tokenDigest !== undefined && isRecord(news.fileRefs) && tokenDigestOf(news.fileRefs as Record<string, string>) === olds.tokenDigest) return true;
+  return sameHashes(appliedHashes(olds), wantedHashes(news, olds.serials ?? {}));
 }
 
 /** Same paths, same hashes (none known: not the same). */
@@ -257,8 +269,8 @@ async function createSerials(i: FileSetInputs, now: Date): Promise<Record<string
 }
 
 export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
-  check(news) {
-    const r = checkInputs(news);
+  check(news, olds) {
+    const r = checkInputs(news, olds);
     return r.failures.length > 0 ? { failures: r.failures } : { inputs: r.inputs };
   },
 
@@ -269,7 +281,7 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
     // Either form of the new inputs (contents, or refs into the store) against either form of
     // the state (hashes, or the contents of states from before them): a state written with
     // contents and a program that sends refs is no change when the files are the same.
-    if (!sameHashes(appliedHashes(olds), wantedHashes(news, olds.serials ?? {}))) changed.push("files");
+    if (!sameFiles(olds, news)) changed.push("files");
     // A takeover is asked by an adoption only: a later run without it keeps what was taken over.
     if (pendingTakeover(news, olds).length > 0) changed.push("takeover");
     // Apache on another MPM than the wiring's (seen at adoption or refresh): the apply switches
@@ -315,6 +327,8 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
       hashes,
       serials: props.kind === "bind-primary" ? serials : {},
       generation: generationOfHashes(hashes),
+      // As applied still (no file differs, none added or gone): the refs' digest holds.
+      ...(props.tokenDigest && differ.length === 0 && Object.keys(hashes).length === Object.keys(applied).length ? { tokenDigest: props.tokenDigest } : {}),
       ...(props.takeover ? { takeover: props.takeover } : {}),
       ...(props.takeoverBackup ? { takeoverBackup: props.takeoverBackup } : {}),
       ...(await readMpm(props)),
