@@ -130,7 +130,7 @@ describe("file sets' refs on the real engine", () => {
     expect(readFileSync(file, "utf8")).toBe(text);
   }, 600_000);
 
-  it("a zone altered in the store to the same size: the preview refuses it, naming the zone; removed, the program writes it again", async () => {
+  it("a zone altered in the store to the same size: a no-op preview reads nothing it checked before; the set's apply refuses it, naming the zone, and nothing goes to the host; removed, the program writes it again", async () => {
     const primary = fileSets(await deployment()).find((s) => s.inputs?.kind === "bind-primary") as Res;
     const refs = primary.inputs?.fileRefs as Record<string, string>;
     const [path, ref] = Object.entries(refs).find(([p]) => p.startsWith("zones/")) as [string, string];
@@ -140,7 +140,11 @@ describe("file sets' refs on the real engine", () => {
     expect(evil).not.toBe(text);
     expect(evil.length).toBe(text.length);
     writeFileSync(file, evil);
-    await expect(stack.preview({ color: "never" })).rejects.toThrow(new RegExp(`fileRefs\\["${path.replace(/\./g, "\\.")}"\\].*does not hold the content of sha256 ${ref}.*refused`, "s"));
+    // The refs are the state's: check trusts them and the diff their digest; nothing is read, nothing applied.
+    expect(await changes()).toEqual([]);
+    // Whatever sends the set to the host reads every file of it, and refuses this one.
+    await expect(stack.up({ color: "never", replace: [primary.urn] })).rejects.toThrow(new RegExp(`fileRefs\\["${path.replace(/\./g, "\\.")}"\\].*does not hold the content of sha256 ${ref}.*refused`, "s"));
+    expect(fileSets(await deployment()).find((x) => x.urn === primary.urn)?.outputs).toEqual(primary.outputs);
     rmSync(file);
     expect(await changes()).toEqual([]);
     expect(readFileSync(file, "utf8")).toBe(text);

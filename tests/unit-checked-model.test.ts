@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { checkedModelFile, readCheckedModel, writeCheckedModel } from "../lib/check/checked-model";
 import { loadShardModel, loadWholeIndexed } from "../lib/check/shard-index";
@@ -13,7 +12,7 @@ import { MAIL_PATHS, mailPlan } from "../lib/model/mail";
 import { monitoringPlan } from "../lib/model/monitoring";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { writeShardedTree } from "./helpers/shard-tree";
+import { KEY, shardedTrees } from "./helpers/shard-tree";
 
 /**
  * The shard that reads every file (`core`: name servers, database host, hypervisor) declares
@@ -21,17 +20,7 @@ import { writeShardedTree } from "./helpers/shard-tree";
  * gives, and only for the data and passphrase it was made with.
  */
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const KEY = "the-stack-passphrase";
-const SHARDS = { core: ["db1", "ns1", "ns2", "hv1"], one: ["web1"], two: ["web2"] };
-
-function tree(members = 30): string {
-  const d = mkdtempSync(join(tmpdir(), "globenet-checked-model-"));
-  dirs.push(d);
-  writeShardedTree(d, members, SHARDS);
-  return d;
-}
+const { tree } = shardedTrees("globenet-checked-model-", 30);
 
 /** Every resource the program declares for `stack` from `root`, with its inputs as the engine gets them. */
 async function declared(root: string, stack: string): Promise<Map<string, unknown>> {

@@ -1,11 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadShardModel } from "../lib/check/shard-index";
 import { dataDigest, digestCacheFile, readDigestCache, writeDigestCache, type DigestEntries } from "../lib/load/digest";
-import { writeShardedTree } from "./helpers/shard-tree";
+import { KEY, shardedTrees } from "./helpers/shard-tree";
 
 /**
  * The data digest's stat cache (lib/load/digest.ts) is a shortcut: with it, the digest must be
@@ -14,17 +13,7 @@ import { writeShardedTree } from "./helpers/shard-tree";
  * time, swaps a link's target, or lands in the same clock tick as the recorded stat.
  */
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const KEY = "the-stack-passphrase";
-const SHARDS = { core: ["db1", "ns1", "ns2", "hv1"], one: ["web1"], two: ["web2"] };
-
-function tree(members = 12): string {
-  const d = mkdtempSync(join(tmpdir(), "globenet-digest-cache-"));
-  dirs.push(d);
-  writeShardedTree(d, members, SHARDS);
-  return d;
-}
+const { tree } = shardedTrees("globenet-digest-cache-", 12);
 
 /** The file system's clock ticks coarsely (a jiffy): let one pass between a recorded stat and an edit. */
 function tick(): void {

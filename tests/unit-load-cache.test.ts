@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { loadShardModel } from "../lib/check/shard-index";
 import { checkedModelFile } from "../lib/check/checked-model";
@@ -10,7 +9,7 @@ import { loadTree } from "../lib/load/tree";
 import { shardView } from "../lib/model/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll, SERIAL_TOKEN } from "../lib/render";
-import { writeShardedTree } from "./helpers/shard-tree";
+import { KEY, shardedTrees } from "./helpers/shard-tree";
 
 /**
  * The load cache (lib/load/load-cache.ts) is a shortcut: with it, a load must give the model,
@@ -19,18 +18,8 @@ import { writeShardedTree } from "./helpers/shard-tree";
  * error is never recorded; and a cache not signed with the stack's passphrase is not read.
  */
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const KEY = "the-stack-passphrase";
-const SHARDS = { core: ["db1", "ns1", "ns2", "hv1"], one: ["web1"], two: ["web2"] };
 const MEMBERS = 12;
-
-function tree(): string {
-  const d = mkdtempSync(join(tmpdir(), "globenet-load-cache-"));
-  dirs.push(d);
-  writeShardedTree(d, MEMBERS, SHARDS);
-  return d;
-}
+const { tree } = shardedTrees("globenet-load-cache-", MEMBERS);
 
 function cached(root: string, key = KEY, fingerprint?: string) {
   const counts = { parsed: 0, cached: 0 };

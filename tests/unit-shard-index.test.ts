@@ -1,9 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { loadShardModel, loadWholeIndexed, partialShard, readShardIndex, shardIndex, shardIndexFile, writeShardIndex } from "../lib/check/shard-index";
 import { parse } from "yaml";
@@ -15,7 +14,7 @@ import { shardBackups, shardSecretNames, shardView } from "../lib/model/shards";
 import { shardSecretKeys } from "../lib/engine/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { setShards, writeShardedTree } from "./helpers/shard-tree";
+import { KEY, setShards, shardedTrees } from "./helpers/shard-tree";
 
 /**
  * A shard's program loads its own members only (lib/check/shard-index.ts): what it declares and
@@ -23,17 +22,7 @@ import { setShards, writeShardedTree } from "./helpers/shard-tree";
  * skip the whole load must match the data and verify with the stack's passphrase.
  */
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const KEY = "the-stack-passphrase";
-const SHARDS = { core: ["db1", "ns1", "ns2", "hv1"], one: ["web1"], two: ["web2"] };
-
-function tree(members = 40): string {
-  const d = mkdtempSync(join(tmpdir(), "globenet-shard-index-"));
-  dirs.push(d);
-  writeShardedTree(d, members, SHARDS);
-  return d;
-}
+const { tree, temp } = shardedTrees("globenet-shard-index-", 40);
 
 describe("a web shard's part of the data gives what the whole gives", () => {
   const root = tree();
@@ -138,8 +127,7 @@ describe("CI's parent job hands its index to the shard jobs (an artifact)", () =
     expect(r.stdout).toContain("the index of the validated data, for the shard jobs");
     // A child job: a fresh checkout of the same commit (other inodes and times), and the
     // artifacts exactly as .gitlab-ci.yml's shard-pipeline job lists them (the index, the load cache, the checked model).
-    const child = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
-    dirs.push(child);
+    const child = temp();
     for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(child, f), { recursive: true });
     const ci = parse(readFileSync(join(REPO_ROOT, ".gitlab-ci.yml"), "utf8")) as { "shard-pipeline": { artifacts: { paths: string[] } } };
     const handed = ci["shard-pipeline"].artifacts.paths.filter((p) => p.startsWith(".pulumi/")).map((p) => p.replace("$GLOBENET_STACK", "bench"));
@@ -164,8 +152,7 @@ describe("CI's parent job hands its index to the shard jobs (an artifact)", () =
     expect(core.via).toBe("checked");
     expect(core.model).toEqual(whole);
     // A checkout of other data (the artifact of another commit): the whole, which checks it.
-    const other = mkdtempSync(join(tmpdir(), "globenet-shard-child-"));
-    dirs.push(other);
+    const other = temp();
     for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(other, f), { recursive: true });
     mkdirSync(dirname(shardIndexFile(other, "bench")), { recursive: true });
     cpSync(shardIndexFile(root, "bench"), shardIndexFile(other, "bench"));

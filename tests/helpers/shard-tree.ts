@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll } from "vitest";
 import { setShards, writeShardedSyntheticTree } from "../../lib/bench/sharded-tree";
 
 /**
@@ -6,6 +10,34 @@ import { setShards, writeShardedSyntheticTree } from "../../lib/bench/sharded-tr
  */
 export function writeShardedTree(root: string, members: number, shards: Record<string, string[]>): void {
   writeShardedSyntheticTree(root, members, 2, shards);
+}
+
+/** The stack's passphrase of the sharded tests (it signs the index, the caches and the checked model). */
+export const KEY = "the-stack-passphrase";
+
+/** `core` holds the name servers, the database host and the hypervisor (not partial); `one` and `two` a web host each. */
+export const SHARDS = { core: ["db1", "ns1", "ns2", "hv1"], one: ["web1"], two: ["web2"] };
+
+/**
+ * For one test file: `tree(members)` writes a sharded tree (SHARDS) in a new temporary folder,
+ * `temp()` gives an empty one; both are removed after the file's tests.
+ */
+export function shardedTrees(prefix: string, members: number): { tree: (n?: number) => string; temp: () => string } {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const temp = () => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
+  return {
+    tree: (n = members) => {
+      const d = temp();
+      writeShardedTree(d, n, SHARDS);
+      return d;
+    },
+    temp,
+  };
 }
 
 export { setShards };
