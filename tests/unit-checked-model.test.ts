@@ -12,7 +12,7 @@ import { MAIL_PATHS, mailPlan } from "../lib/model/mail";
 import { monitoringPlan } from "../lib/model/monitoring";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { KEY, shardedTrees } from "./helpers/shard-tree";
+import { claimSiteTwice, KEY, shardedTrees } from "./helpers/shard-tree";
 
 /**
  * The shard that reads every file (`core`: name servers, database host, hypervisor) declares
@@ -106,10 +106,7 @@ describe("a checked model is read only for its data, its passphrase and its fact
     const root = tree(8);
     const whole = loadModel(root, "bench").model as Model;
     // A site name claimed twice: only a check over the whole data sees it.
-    const a = join(root, "members", "member-00000", "member.yaml");
-    const b = join(root, "members", "member-00001", "member.yaml");
-    const host = /- host: (\S+)/.exec(readFileSync(a, "utf8"))?.[1] as string;
-    writeFileSync(b, readFileSync(b, "utf8").replace(/- host: \S+/, `- host: ${host}`));
+    const host = claimSiteTwice(root);
     const digest = dataDigest(root, "bench");
     // The attacker knows everything but the passphrase: the model of good data, the digest of the bad.
     writeCheckedModel(root, whole, digest, {}, "not-the-passphrase");

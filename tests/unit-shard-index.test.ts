@@ -14,7 +14,7 @@ import { shardBackups, shardSecretNames, shardView } from "../lib/model/shards";
 import { shardSecretKeys } from "../lib/engine/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { KEY, setShards, shardedTrees } from "./helpers/shard-tree";
+import { claimSiteTwice, KEY, setShards, shardedTrees } from "./helpers/shard-tree";
 
 /**
  * A shard's program loads its own members only (lib/check/shard-index.ts): what it declares and
@@ -86,10 +86,7 @@ describe("the index is used only for the data it was made from, and only with th
     const root = tree();
     const whole = loadModel(root, "bench").model as Model;
     // A site name claimed twice across shards: only a check over the whole data sees it.
-    const a = join(root, "members", "member-00000", "member.yaml");
-    const b = join(root, "members", "member-00001", "member.yaml");
-    const host = /- host: (\S+)/.exec(readFileSync(a, "utf8"))?.[1] as string;
-    writeFileSync(b, readFileSync(b, "utf8").replace(/- host: \S+/, `- host: ${host}`));
+    const host = claimSiteTwice(root);
     const digest = dataDigest(root, "bench");
     const forged = shardIndex(whole, digest);
     // The attacker knows everything but the passphrase.
@@ -156,10 +153,7 @@ describe("CI's parent job hands its index to the shard jobs (an artifact)", () =
     for (const f of ["Pulumi.bench.yaml", "members", "zones"]) cpSync(join(root, f), join(other, f), { recursive: true });
     mkdirSync(dirname(shardIndexFile(other, "bench")), { recursive: true });
     cpSync(shardIndexFile(root, "bench"), shardIndexFile(other, "bench"));
-    const a = join(other, "members", "member-00000", "member.yaml");
-    const b = join(other, "members", "member-00001", "member.yaml");
-    const host = /- host: (\S+)/.exec(readFileSync(a, "utf8"))?.[1] as string;
-    writeFileSync(b, readFileSync(b, "utf8").replace(/- host: \S+/, `- host: ${host}`));
+    const host = claimSiteTwice(other);
     const bad = loadShardModel(other, "bench", "two", {}, KEY);
     expect(bad.via).toBe("whole");
     expect(bad.errors.map((e) => e.message).join("\n")).toContain(host);

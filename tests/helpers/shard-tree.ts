@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
@@ -38,6 +38,18 @@ export function shardedTrees(prefix: string, members: number): { tree: (n?: numb
     },
     temp,
   };
+}
+
+/**
+ * Gives member-00001's first site member-00000's name (members on two web hosts, so two
+ * shards): an error only a check over the whole data sees. Returns the name claimed twice.
+ */
+export function claimSiteTwice(root: string): string {
+  const a = join(root, "members", "member-00000", "member.yaml");
+  const b = join(root, "members", "member-00001", "member.yaml");
+  const host = /- host: (\S+)/.exec(readFileSync(a, "utf8"))?.[1] as string;
+  writeFileSync(b, readFileSync(b, "utf8").replace(/- host: \S+/, `- host: ${host}`));
+  return host;
 }
 
 export { setShards };
