@@ -42,6 +42,7 @@ const base = `/srv/globenet-backup-test-${pid}`;
 /** Inventory names of their own, so a lab's hosts (lab, hv1, hv2) on this machine are never touched. */
 const WEB = `gtweb-${pid}`;
 const HV = `gthv-${pid}`;
+const RACE = `gtrace-${pid}`;
 const repo = `${base}/${WEB}`;
 const ETC_ALL = "/etc/globenet/backup";
 const STATE_ALL = "/var/lib/globenet/backup";
@@ -170,11 +171,12 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
   const hadEtcAll = existsSync(ETC_ALL);
   const hadStateAll = existsSync(STATE_ALL);
   const hadKeysLock = existsSync("/var/lib/globenet/backup-keys.lock");
+  const hadAccountLock = existsSync("/var/lib/globenet/backup-account.lock");
   const REPO_CHECK = "/usr/local/sbin/globenet-backup-repo-check";
   const hadRepoCheck = existsSync(REPO_CHECK);
   const hadRepoState = existsSync("/var/lib/globenet/backup-repos");
   /** The backup host's weekly check of each repository: its cron file, result and log. */
-  const weeklyFiles = [WEB, HV].flatMap((h) => [`/etc/cron.d/globenet-backup-repo-${h}`, `/var/lib/globenet/backup-repos/${h}.status`, `/var/lib/globenet/backup-repos/${h}.lock`, `/var/log/globenet-backup-repo-${h}.log`]);
+  const weeklyFiles = [WEB, HV, RACE].flatMap((h) => [`/etc/cron.d/globenet-backup-repo-${h}`, `/var/lib/globenet/backup-repos/${h}.status`, `/var/lib/globenet/backup-repos/${h}.lock`, `/var/log/globenet-backup-repo-${h}.log`]);
   /** Set once the machine-wide paths are known to be this test's: afterAll removes them only then. */
   let mine = false;
 
@@ -260,6 +262,7 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     for (const g of [handle, handle2, account]) if (sh("getent", ["group", g]).status === 0) sh("groupdel", [g]);
     for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, account), { force: true });
     if (!hadKeysLock) rmSync("/var/lib/globenet/backup-keys.lock", { force: true });
+    if (!hadAccountLock) rmSync("/var/lib/globenet/backup-account.lock", { force: true });
     if (!hadEtcGlobenet && existsSync("/etc/globenet") && readdirSync("/etc/globenet").length === 0) rmSync("/etc/globenet", { recursive: true });
   });
 
@@ -279,7 +282,16 @@ describe.skipIf(!ok)("backups: the backup Client and Repository, run.sh and borg
     const r = backupRepositoryType.check({ target: clientIn.target, account, path: repo, sourceHost: WEB, publicKey: clientOut.publicKey, passphrase: clientOut.passphrase, time: "02:30" });
     expect(r.failures).toBeUndefined();
     repoIn = r.inputs as BackupRepositoryInputs;
-    repoOut = (await backupRepositoryType.create(repoIn)).outs;
+    // As the engine does on a new backup host: two hosts' repositories created at once, and no
+    // account yet. One makes it, the other waits for it and uses it (both once failed but one,
+    // "useradd: user already exists").
+    expect(sh("getent", ["passwd", account]).status).not.toBe(0);
+    const raceIn = backupRepositoryType.check({ ...repoIn, path: `${base}/${RACE}`, sourceHost: RACE }).inputs as BackupRepositoryInputs;
+    const [made, raced] = await Promise.all([backupRepositoryType.create(repoIn), backupRepositoryType.create(raceIn)]);
+    repoOut = made.outs;
+    expect(existsSync(join(base, RACE, "config"))).toBe(true);
+    expect(statSync(join(base, RACE)).uid).toBe(statSync(repo).uid);
+    await backupRepositoryType.delete(`${base}/${RACE}`, raced.outs);
     expect(JSON.stringify({ ...repoOut, passphrase: undefined })).not.toContain(pass);
     expect(existsSync(join(repo, "config"))).toBe(true);
     expect(mode(repo)).toBe(`700 ${sh("id", ["-u", account]).stdout.trim()}`);

@@ -5,6 +5,8 @@
 # .ssh/authorized_keys (root's too: the account cannot change which keys get in).
 # shellcheck disable=SC2034 # read by the step scripts the loader appends
 KEYS_LOCK=/var/lib/globenet/backup-keys.lock
+# Held while the repositories' account is looked at and made (repo-create.sh).
+ACCOUNT_LOCK=/var/lib/globenet/backup-account.lock
 # The backup host's weekly check of each repository (repo-check.sh) and its schedule.
 CHECK_BIN=/usr/local/sbin/globenet-backup-repo-check
 CHECK_STATE=/var/lib/globenet/backup-repos

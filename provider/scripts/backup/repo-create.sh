@@ -14,6 +14,12 @@ pass=''
 IFS= read -r pass || true
 [ -n "$pass" ] || die "no passphrase arrived on stdin"
 [ ! -L "$base" ] || die "$base is a symbolic link: refusing to keep repositories there"
+# One account for every host's repository, and the engine creates them at once: the first
+# makes it, the others wait and find it made (without the lock, each useradd'ed and all but one
+# failed with "already exists" on a new backup host).
+install -d -m 0755 -o root -g root -- /var/lib/globenet
+exec 7>"$ACCOUNT_LOCK"
+flock 7
 if account "$acct"; then
   have=$(marker user "$acct")
   if [ "$have" != "$auid" ]; then
@@ -33,6 +39,7 @@ else
   mark user "$acct" "$auid"
   echo "created=$acct"
 fi
+exec 7>&-
 # The home is root's: the account owns its repositories, not the folder of keys.
 [ -d "$base" ] || install -d -m 0755 -o root -g root -- "$base"
 chown root:root -- "$base"
