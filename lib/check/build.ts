@@ -21,7 +21,7 @@ import { dbClientHost } from "../model/db-client";
 import { paths } from "../model/paths";
 import { deriveRecords, sortRecords } from "./records";
 import type { DatabaseModel, HostModel, MemberModel, Model, SiteModel, VpsModel, ZoneModel } from "../model/types";
-import type { MachineFacts } from "../model/facts";
+import { autoDomainType, type MachineFacts } from "../model/facts";
 import { sshForwardPorts } from "./lab-ports";
 import { checkShards } from "./shards";
 
@@ -222,7 +222,7 @@ function vpsModel(ctx: Ctx, e: VpsEntry, sshForwardPort: number, facts: MachineF
     fqdn: vpsFqdn(ctx, handle, e.name, v.dns_name),
     sshKeys: v.ssh_keys ?? e.member.value.ssh_keys,
     resolvers: inv.resolvers,
-    domainType: lv?.domain_type === "auto" ? (facts.accel ?? "qemu") : (lv?.domain_type ?? "kvm"),
+    domainType: lv?.domain_type === "auto" ? autoDomainType(facts) : (lv?.domain_type ?? "kvm"),
     shutdownTimeoutSec: lv?.shutdown_timeout_sec ?? 90,
     network: lv?.network.type === "user" ? { type: "user", sshForwardPort, sshForwardAddress: lv.network.ssh_forward_address } : { type: "bridge", bridge: lv?.network.type === "bridge" ? lv.network.bridge : "br0" },
     instanceId: `iid-${domain}`,

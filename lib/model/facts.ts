@@ -14,6 +14,11 @@ export interface MachineFacts {
   accel?: "kvm" | "qemu";
 }
 
+/** What a hypervisor declared `domain_type: auto` runs its guests with, by these facts. */
+export function autoDomainType(facts: MachineFacts): "kvm" | "qemu" {
+  return facts.accel ?? "qemu";
+}
+
 /**
  * The facts that change the model of data with this inventory, as a string to compare: the
  * accelerator only when a hypervisor says `domain_type: auto` (a lab's); "" otherwise, so a model
@@ -21,5 +26,5 @@ export interface MachineFacts {
  */
 export function factsKey(inventory: Pick<Inventory, "hosts">, facts: MachineFacts): string {
   const auto = Object.values(inventory.hosts).some((h) => h.libvirt?.domain_type === "auto");
-  return auto ? `accel=${facts.accel ?? "qemu"}` : "";
+  return auto ? `accel=${autoDomainType(facts)}` : "";
 }
