@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FileSetInputs } from "../provider/resources/file-set-inputs";
-import { storeFiles } from "../provider/resources/file-store";
+import { storeManifest } from "../provider/resources/file-store";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
 /**
@@ -13,21 +13,23 @@ export type FileSetArgs = Omit<FileSetInputs, "files"> & { files: pulumi.Input<R
 /**
  * The config files of one daemon on one host: staged, checked by the daemon, swapped, reloaded once.
  *
- * The contents never reach the engine: they go into the runner's content store here, and the
- * engine gets `fileRefs` (path → sha256 of each content) and the store's folder, which the
- * provider reads back and checks (docs/architecture.md, "Sharded stacks": "File sets carry sha256 refs, not contents"). Files that wait for
- * an output are stored when it is known (a preview with an unknown value sends no refs yet).
+ * The contents never reach the engine, nor their list: they go into the runner's content store
+ * here with their manifest (path → sha256 of each content), and the engine gets the manifest's
+ * sha256 (`fileManifest`) and the store's folder, which the provider reads back and checks
+ * (docs/architecture.md, "File sets carry sha256 refs, not contents" and "One manifest per
+ * set"). Files that wait for an output are stored when it is known (a preview with an unknown
+ * value sends no manifest yet).
  */
 export class FileSet extends pulumi.CustomResource {
-  /** Path → sha256 of each file as on the host (the state keeps hashes, not a second copy of the contents). */
-  declare readonly hashes: pulumi.Output<Record<string, string>>;
-  declare readonly serials: pulumi.Output<Record<string, number> | undefined>;
+  /** Short hash of the files as on the host. */
   declare readonly generation: pulumi.Output<string>;
+  /** The sha256 of the manifest the files were applied from (dropped by a refresh that sees the host differ). */
+  declare readonly tokenDigest: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: FileSetArgs, opts?: pulumi.CustomResourceOptions) {
     const { files, fileStore, ...rest } = args;
-    // Plain contents are stored at once (the adoption's transform reads the refs as plain values); an output's when it resolves (a secret's refs stay secret).
-    const fileRefs = pulumi.Output.isInstance(files) || files instanceof Promise ? pulumi.output(files).apply((f) => storeFiles(fileStore, f)) : storeFiles(fileStore, files);
-    super(RESOURCE_TOKENS.fileSet, name, { ...rest, fileRefs, fileStore, hashes: undefined, serials: undefined, generation: undefined }, opts);
+    // Plain contents are stored at once (the adoption's transform reads the manifest as a plain value); an output's when it resolves (a secret's manifest stays secret).
+    const fileManifest = pulumi.Output.isInstance(files) || files instanceof Promise ? pulumi.output(files).apply((f) => storeManifest(fileStore, f)) : storeManifest(fileStore, files);
+    super(RESOURCE_TOKENS.fileSet, name, { ...rest, fileManifest, fileStore, generation: undefined, tokenDigest: undefined }, opts);
   }
 }

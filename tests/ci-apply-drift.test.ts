@@ -377,10 +377,13 @@ describe.skipIf(!ok)("CI's apply and drift jobs, and npm run refresh, on a real 
   it("refresh: a zone record changed by hand shows in the state; the next up puts git's version back", async () => {
     const zoneFile = ZONE_FILE;
     expect(readFileSync(zoneFile, "utf8")).toContain("ci-apply=merged");
-    const before = (await stateExport()).find((r) => r.type === "globenet:files:FileSet" && JSON.stringify(r.outputs?.hashes ?? {}).includes(`${DOMAIN}.zone`));
+    // As applied, the state keeps the primary's zones' names and the manifest's digest, not each file's hash (the host has it).
+    const before = (await stateExport()).find((r) => r.type === "globenet:files:FileSet" && String(r.outputs?.zoneNames ?? "").split("\n").includes(DOMAIN));
     expect(before).toBeDefined();
-    const key = Object.keys((before?.outputs?.hashes ?? {}) as Record<string, string>).find((k) => k.endsWith(`${DOMAIN}.zone`)) as string;
-    const gitHash = (before?.outputs?.hashes as Record<string, string>)[key];
+    expect(before?.outputs?.hashes).toBeUndefined();
+    expect(before?.outputs?.tokenDigest).toMatch(/^[0-9a-f]{64}$/);
+    const key = `zones/${DOMAIN}.zone`;
+    const gitHash = sha256(readFileSync(zoneFile, "utf8"));
     // As root on the DNS host: the TXT record changed by hand.
     writeFileSync(zoneFile, readFileSync(zoneFile, "utf8").replace("ci-apply=merged", "ci-apply=by-hand"));
     const edited = readFileSync(zoneFile, "utf8");
@@ -389,9 +392,11 @@ describe.skipIf(!ok)("CI's apply and drift jobs, and npm run refresh, on a real 
     expect(r.status, r.stderr + r.stdout.slice(-3000)).toBe(0);
     expect(r.stdout).toMatch(/refresh of lab: [^\n]*update 1/);
     const after = (await stateExport()).find((x) => x.urn === before?.urn);
+    // The refresh saw the host differ: each file's hash as the host has it, and no digest to hide the edit.
     const liveHash = (after?.outputs?.hashes as Record<string, string>)[key];
     expect(liveHash).not.toBe(gitHash);
     expect(liveHash).toBe(sha256(edited));
+    expect(after?.outputs?.tokenDigest).toBeUndefined();
 
     const up = await timed("npm run up (volunteer)", () => cli(["up", "--stack", "lab", "--root", work]));
     expect(up.status, up.stderr + up.stdout.slice(-3000)).toBe(0);

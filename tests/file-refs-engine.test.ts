@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticTree } from "../lib/bench/synthetic";
 import { openStack } from "../lib/engine/driver";
 import { SERIAL_TOKEN } from "../lib/render/bind-zone";
-import { fileStoreOf, loadFiles } from "../provider/resources/file-store";
+import { fileStoreOf, loadManifest, setFiles } from "../provider/resources/file-store";
+import { generationOfHashes, hashesOf, planSerials, substituteSerials } from "../provider/resources/file-set-serials";
 import { guestContents } from "../provider/resources/guest-refs";
 
 /**
@@ -44,39 +45,65 @@ describe("file sets' refs on the real engine", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("the state holds refs into the data root's store, no content; the store holds each", async () => {
+  it("the state holds each set's manifest digest, no content and no list of refs or hashes; the store holds the manifest and each file", async () => {
     const d = await deployment();
     const sets = fileSets(d);
     expect(sets.map((r) => r.inputs?.kind).sort()).toEqual(expect.arrayContaining(["apache2", "bind-primary", "php-fpm", "www"]));
     const store = fileStoreOf(data);
     for (const s of sets) {
       expect(s.inputs?.files, s.urn).toBeUndefined();
+      expect(s.inputs?.fileRefs, s.urn).toBeUndefined();
       expect(s.inputs?.fileStore, s.urn).toBe(store);
-      const refs = s.inputs?.fileRefs as Record<string, string>;
+      const digest = s.inputs?.fileManifest as string;
+      expect(s.outputs?.tokenDigest, s.urn).toBe(digest);
+      expect(s.outputs?.hashes, s.urn).toBeUndefined();
+      expect(s.outputs?.serials, s.urn).toBeUndefined();
+      const refs = loadManifest(store, digest);
       expect(Object.keys(refs).length, s.urn).toBeGreaterThan(0);
       for (const ref of Object.values(refs)) expect(existsSync(join(store, ref)), `${s.urn} ${ref}`).toBe(true);
     }
+    // The primary's zones are named in its outputs (the guard's share rule), nothing more of them.
+    const primary = sets.find((s) => s.inputs?.kind === "bind-primary");
+    expect(String(primary?.outputs?.zoneNames).split("\n").length).toBe(Object.keys(loadManifest(store, primary?.inputs?.fileManifest as string)).filter((p) => p.startsWith("zones/")).length);
     // No zone's text in the state: the serial token, and the zones' SOA, are in the store only.
     const text = JSON.stringify(d);
     expect(text).not.toContain(SERIAL_TOKEN);
     expect(text).not.toContain("IN SOA");
   }, 300_000);
 
-  it("a state written with contents (before the store) previews as no change; the next up writes refs", async () => {
+  it("a state written with contents (before the store), or with refs and hashes (before the manifests), previews as no change; the next up writes the manifest", async () => {
     const exported = await stack.exportStack();
     // What the code before the store wrote: the same sets, their contents in the inputs.
     for (const s of fileSets(exported.deployment as Deployment)) {
-      const { fileRefs, fileStore, ...rest } = s.inputs as Record<string, unknown>;
-      s.inputs = { ...rest, files: loadFiles(fileStore as string, fileRefs as Record<string, string>) };
+      const { fileManifest, fileStore, ...rest } = s.inputs as Record<string, unknown>;
+      s.inputs = { ...rest, files: setFiles({ fileManifest, fileStore }) };
     }
     await stack.importStack(exported);
     const imported = fileSets(await deployment());
-    expect(imported.every((s) => typeof s.inputs?.files === "object" && s.inputs?.fileRefs === undefined)).toBe(true);
+    expect(imported.every((s) => typeof s.inputs?.files === "object" && s.inputs?.fileManifest === undefined)).toBe(true);
     expect(JSON.stringify(imported)).toContain(SERIAL_TOKEN);
     expect(await changes()).toEqual([]);
     expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect(fileSets(await deployment()).every((s) => s.inputs?.files === undefined && typeof s.inputs?.fileManifest === "string")).toBe(true);
+
+    // What the code before the manifests wrote: refs in the inputs; each file's hash (and a primary's serials) in the outputs, a digest for a primary only.
+    const refsState = await stack.exportStack();
+    for (const s of fileSets(refsState.deployment as Deployment)) {
+      const { fileManifest, fileStore, ...rest } = s.inputs as Record<string, unknown>;
+      const refs = loadManifest(fileStore as string, fileManifest as string);
+      s.inputs = { ...rest, fileRefs: refs, fileStore };
+      const files = setFiles({ fileRefs: refs, fileStore }) as Record<string, string>;
+      const serials = s.inputs.kind === "bind-primary" ? planSerials(files, new Date()) : {};
+      const { tokenDigest, zoneNames: _z, generation: _g, ...outs } = s.outputs as Record<string, unknown>;
+      const hashes = hashesOf(substituteSerials(files, serials));
+      s.outputs = { ...outs, hashes, serials, generation: generationOfHashes(hashes), ...(s.inputs.kind === "bind-primary" ? { tokenDigest } : {}) };
+    }
+    await stack.importStack(refsState);
+    expect(fileSets(await deployment()).every((s) => typeof s.inputs?.fileRefs === "object" && typeof s.outputs?.hashes === "object")).toBe(true);
+    expect(await changes()).toEqual([]);
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
     const after = fileSets(await deployment());
-    expect(after.every((s) => s.inputs?.files === undefined && typeof s.inputs?.fileRefs === "object")).toBe(true);
+    expect(after.every((s) => s.inputs?.fileRefs === undefined && typeof s.inputs?.fileManifest === "string")).toBe(true);
     expect(JSON.stringify(after)).not.toContain(SERIAL_TOKEN);
   }, 600_000);
 
@@ -132,7 +159,7 @@ describe("file sets' refs on the real engine", () => {
 
   it("a zone altered in the store to the same size: a no-op preview reads nothing it checked before; the set's apply refuses it, naming the zone, and nothing goes to the host; removed, the program writes it again", async () => {
     const primary = fileSets(await deployment()).find((s) => s.inputs?.kind === "bind-primary") as Res;
-    const refs = primary.inputs?.fileRefs as Record<string, string>;
+    const refs = loadManifest(primary.inputs?.fileStore as string, primary.inputs?.fileManifest as string);
     const [path, ref] = Object.entries(refs).find(([p]) => p.startsWith("zones/")) as [string, string];
     const file = join(fileStoreOf(data), ref);
     const text = readFileSync(file, "utf8");
@@ -143,7 +170,7 @@ describe("file sets' refs on the real engine", () => {
     // The refs are the state's: check trusts them and the diff their digest; nothing is read, nothing applied.
     expect(await changes()).toEqual([]);
     // Whatever sends the set to the host reads every file of it, and refuses this one.
-    await expect(stack.up({ color: "never", replace: [primary.urn] })).rejects.toThrow(new RegExp(`fileRefs\\["${path.replace(/\./g, "\\.")}"\\].*does not hold the content of sha256 ${ref}.*refused`, "s"));
+    await expect(stack.up({ color: "never", replace: [primary.urn] })).rejects.toThrow(new RegExp(`fileManifest\\["${path.replace(/\./g, "\\.")}"\\].*does not hold the content of sha256 ${ref}.*refused`, "s"));
     expect(fileSets(await deployment()).find((x) => x.urn === primary.urn)?.outputs).toEqual(primary.outputs);
     rmSync(file);
     expect(await changes()).toEqual([]);

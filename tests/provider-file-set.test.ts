@@ -173,26 +173,32 @@ describe("FileSet check and diff (pure)", () => {
     expect(fileSetType.diff("id", olds, { ...news, files: {} }).changes).toBe(true);
   });
 
-  it("outputs keep hashes of the files as applied, not their contents; zones compare with their serials in place", () => {
+  it("outputs keep the generation and the manifest's digest, not each file's hash or serial (the host has those); a primary its zones' names", () => {
     const zone = `@ SOA ns. host. ( ${SERIAL_TOKEN} 1 2 3 4 )`;
     const news: FileSetInputs = { target: labTarget, kind: "bind-primary", files: { "named.conf.globenet": "conf", "zones/a.test.zone": zone } };
     const outs = outputsOf(news, { "zones/a.test.zone": 2025112601 });
     expect(outs).toEqual({
       target: labTarget,
       kind: "bind-primary",
-      hashes: { "named.conf.globenet": sha256Hex("conf"), "zones/a.test.zone": sha256Hex("@ SOA ns. host. ( 2025112601 1 2 3 4 )") },
-      serials: { "zones/a.test.zone": 2025112601 },
       generation: generationOf(substituteSerials(news.files, { "zones/a.test.zone": 2025112601 })),
       // The refs applied (token form, before any serial), digested: a preview of the same refs reads no zone.
       tokenDigest: tokenDigestOf({ "named.conf.globenet": sha256Hex("conf"), "zones/a.test.zone": sha256Hex(zone) }),
+      zoneNames: "a.test",
     });
     expect(JSON.stringify(outs)).not.toContain("SOA");
     expect(fileSetType.diff("id", outs, news).changes).toBe(false);
     expect(fileSetType.diff("id", outs, { ...news, files: { ...news.files, "zones/a.test.zone": `${zone}\nwww A 192.0.2.1` } }).changes).toBe(true);
+    expect(fileSetType.diff("id", outs, { ...news, files: { "named.conf.globenet": "conf" } }).changes).toBe(true);
+    // Every kind has the digest; only a primary has zones.
+    const www = outputsOf({ target: labTarget, kind: "www", files: { "index.html": "x" } }, {});
+    expect(www).toEqual({ target: labTarget, kind: "www", generation: generationOf({ "index.html": "x" }), tokenDigest: tokenDigestOf({ "index.html": sha256Hex("x") }) });
+    // A state of before the manifests kept each file's hash and serial: compared file by file.
+    const hashed: FileSetOutputs = { ...outs, tokenDigest: undefined, hashes: hashesOf(substituteSerials(news.files, { "zones/a.test.zone": 2025112601 })), serials: { "zones/a.test.zone": 2025112601 } };
+    expect(fileSetType.diff("id", hashed, news).changes).toBe(false);
+    expect(fileSetType.diff("id", hashed, { ...news, files: { ...news.files, "named.conf.globenet": "conf 2" } }).changes).toBe(true);
     // A state written when outputs held the contents (token form) diffs the same way.
-    const legacy: FileSetOutputs = { target: labTarget, kind: "bind-primary", files: news.files, hashes: undefined as unknown as Record<string, string>, serials: outs.serials, generation: outs.generation };
-    delete (legacy as Partial<FileSetOutputs>).hashes;
-    expect(appliedHashes(legacy)).toEqual(outs.hashes);
+    const legacy: FileSetOutputs = { target: labTarget, kind: "bind-primary", files: news.files, serials: hashed.serials, generation: outs.generation };
+    expect(appliedHashes(legacy)).toEqual(hashed.hashes);
     expect(fileSetType.diff("id", legacy, news).changes).toBe(false);
     expect(fileSetType.diff("id", legacy, { ...news, files: { ...news.files, "named.conf.globenet": "conf 2" } }).changes).toBe(true);
   });
@@ -308,9 +314,10 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       const r = await fileSetType.create(inputs(applied));
       id = r.id;
       outs = r.outs;
-      expect(outs.hashes).toEqual(hashesOf(applied));
+      expect(outs.generation).toBe(generationOf(applied));
+      expect(outs.tokenDigest).toBe(tokenDigestOf(hashesOf(applied)));
       expect(id).toBe("lab:apache2");
-      expect(outs.serials).toEqual({});
+      expect(outs.hashes).toBeUndefined();
       expect(readLink("/etc/apache2/globenet")).toBe(`/etc/apache2/globenet.d/${outs.generation}`);
       expect(readFileSync("/etc/apache2/conf-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet/conf-available/*.conf");
       expect(readFileSync("/etc/apache2/sites-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet/sites-available/*.conf");
@@ -441,7 +448,10 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       const r = await fileSetType.create(inputs(applied));
       id = r.id;
       outs = r.outs;
-      expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": today });
+      // The serials are the host's (its zones' SOA), not the state's.
+      expect(outs.serials).toBeUndefined();
+      expect(outs.hashes).toBeUndefined();
+      expect(outs.zoneNames).toBe("alpha.test\nbeta.test");
       expect(readFileSync("/etc/bind/named.conf.local", "utf8")).toContain('include "/etc/bind/globenet/named.conf.globenet";');
       expect(existsSync("/var/cache/bind/globenet")).toBe(true);
       await waitFor("alpha.test to answer", () => soaSerial("alpha.test") === today);
@@ -453,7 +463,6 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
     it("update: only the changed zone's serial rises", async () => {
       applied = { ...applied, "zones/beta.test.zone": zone("beta.test", "192.0.2.21") };
       outs = await fileSetType.update(id, outs, inputs(applied));
-      expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": today + 1 });
       expect(fileSetType.diff(id, outs, inputs(applied)).changes).toBe(false);
       await waitFor("beta.test's new serial", () => soaSerial("beta.test") === today + 1);
       expect(dig("www.beta.test", "A")).toBe("192.0.2.21");
@@ -471,24 +480,40 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       // Drift seen: the digest of what was applied no longer describes the host, and must not hide the edit.
       expect(seen.tokenDigest).toBeUndefined();
       expect(fileSetType.diff(id, seen, asRefs(applied) as never).changes).toBe(true);
+      // Each file as the host has it, each zone's serial as it serves it (the drift report names the files from them).
       expect(seen.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": hand });
-      expect(seen.hashes["zones/beta.test.zone"]).toBe(sha256Hex(readFileSync(live, "utf8")));
-      expect(seen.hashes["zones/alpha.test.zone"]).toBe(outs.hashes["zones/alpha.test.zone"]);
+      expect(seen.hashes?.["zones/beta.test.zone"]).toBe(sha256Hex(readFileSync(live, "utf8")));
+      expect(seen.hashes?.["zones/alpha.test.zone"]).toBe(sha256Hex(readFileSync("/etc/bind/globenet/zones/alpha.test.zone", "utf8")));
+      expect(seen.zoneNames).toBe(outs.zoneNames);
       expect(fileSetType.diff(id, seen, inputs(applied)).changes).toBe(true);
       outs = await fileSetType.update(id, seen, inputs(applied));
-      expect(outs.serials).toEqual({ "zones/alpha.test.zone": today, "zones/beta.test.zone": hand + 1 });
       await waitFor("beta.test's serial past the hand-made one", () => soaSerial("beta.test") === hand + 1);
       expect(dig("extra.beta.test", "A")).toBe("");
       expect(await fileSetType.read(id, outs)).toEqual(outs);
     });
 
+    it("update with no refresh after a hand edit: the serials are the host's, so the edited zone goes past the hand's serial, an unchanged one keeps its own", async () => {
+      const live = "/etc/bind/globenet/zones/alpha.test.zone";
+      const hand = today + 70;
+      const beta = soaSerial("beta.test");
+      writeFileSync(live, `${readFileSync(live, "utf8").replace(`${today} ; serial`, `${hand} ; serial`)}extra IN A 192.0.2.98\n`);
+      // The state still says "as applied" (no refresh): only the host knows alpha.test was edited.
+      applied = { ...applied, "named.conf.globenet": `${namedConf}// another comment\n` };
+      outs = await fileSetType.update(id, outs, inputs(applied));
+      await waitFor("alpha.test's serial past the hand-made one", () => soaSerial("alpha.test") === hand + 1);
+      expect(dig("extra.alpha.test", "A")).toBe("");
+      expect(soaSerial("beta.test")).toBe(beta);
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+    });
+
     it("update: a broken zone (CNAME beside the SOA) fails; the old zone still answers", async () => {
       const before = readLink("/etc/bind/globenet");
+      const alpha = soaSerial("alpha.test");
       const broken = inputs({ ...applied, "zones/alpha.test.zone": zone("alpha.test", "192.0.2.11", "@   IN CNAME elsewhere.test.") });
       await expect(fileSetType.update(id, outs, broken)).rejects.toThrow(/bind-primary file set rejected, the live files are untouched:[\s\S]*CNAME and other data/);
       expect(readLink("/etc/bind/globenet")).toBe(before);
       expect(stagingLeft("/etc/bind/globenet.d")).toEqual([]);
-      expect(soaSerial("alpha.test")).toBe(today);
+      expect(soaSerial("alpha.test")).toBe(alpha);
       expect(dig("www.alpha.test", "A")).toBe("192.0.2.10");
     });
 

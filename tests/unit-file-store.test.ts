@@ -10,8 +10,8 @@ import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { adoptedProps, adoptionOf } from "../provider/adopt-ids";
 import { fileSetType, outputsOf, wantedHashes, type FileSetEngineInputs, type FileSetOutputs } from "../provider/resources/file-set";
 import { checkInputs, parseInputs } from "../provider/resources/file-set-inputs";
-import { hashesOf, nextSerial, planSerials, sha256Hex, substituteSerials, todaySerial } from "../provider/resources/file-set-serials";
-import { FILE_STORE_FOLDER, fileStoreOf, FileStoreError, forgetVerified, loadFiles, setFiles, setPaths, storeFiles } from "../provider/resources/file-store";
+import { generationOf, hashesOf, manifestText, nextSerial, parseManifest, planSerials, sha256Hex, substituteSerials, todaySerial, tokenDigestOf } from "../provider/resources/file-set-serials";
+import { FILE_STORE_FOLDER, fileStoreOf, FileStoreError, forgetVerified, loadFiles, loadManifest, setFiles, setPaths, storeFiles, storeManifest } from "../provider/resources/file-store";
 
 /**
  * The file sets' content store (provider/resources/file-store.ts): the program hands the engine
@@ -303,24 +303,174 @@ describe("a state written with contents: no change once the program sends refs",
       expect(preview(olds, news).changes).toBe(true);
     }
     const same = { target, kind: "bind-primary", fileRefs: storeFiles(store, bind), fileStore: store };
+    const serials = planSerials(bind, now);
+    const hashes = hashesOf(substituteSerials(bind, serials));
     // As a refresh leaves it after drift: the hashes are the host's, and no digest.
-    const drifted = { ...olds, tokenDigest: undefined, hashes: { ...olds.hashes, [ZONE]: sha256Hex("edited by hand") } };
+    const drifted = { ...olds, tokenDigest: undefined, hashes: { ...hashes, [ZONE]: sha256Hex("edited by hand") }, serials };
     expect(preview(drifted, same).changes).toBe(true);
-    // Without drift, the state of before (no digest) still compares the hashes: no change.
-    expect(preview({ ...olds, tokenDigest: undefined }, same).changes).toBe(false);
-    // Only a primary has one (its serials are what the digest spares reading).
-    expect(stateOf("apache2", apache).tokenDigest).toBeUndefined();
+    // Without drift, a state of before the manifests (each file's hash, no digest) compares the hashes: no change.
+    expect(preview({ ...olds, tokenDigest: undefined, hashes, serials }, same).changes).toBe(false);
+    // Neither a digest nor hashes: nothing says the files are the same.
+    expect(preview({ ...olds, tokenDigest: undefined }, same).changes).toBe(true);
+    // Every kind has the digest now (a web host's 1,250 vhosts were as many hashes in the state).
+    expect(stateOf("apache2", apache).tokenDigest).toBe(tokenDigestOf(hashesOf(apache)));
   });
 
   it("the outputs of an apply (and of the bench's dry mode) are the same from refs as from contents", () => {
     const store = newStore();
-    const olds = stateOf("bind-primary", bind);
+    const serials = planSerials(bind, now);
+    // A state that kept the serials (before the manifests): the dry mode moves the changed zone's past the state's.
+    const olds = { ...stateOf("bind-primary", bind), tokenDigest: undefined, hashes: hashesOf(substituteSerials(bind, serials)), serials };
     const next = { ...bind, [ZONE]: zoneText("www IN A 192.0.2.80\n") };
     const byRefs = fileSetType.dryOutputs!({ target, kind: "bind-primary", fileRefs: storeFiles(store, next), fileStore: store }, olds);
     expect(byRefs).toEqual(fileSetType.dryOutputs!({ target, kind: "bind-primary", files: next }, olds));
-    // The changed zone's serial moves past the state's (by the apply's clock, not the state's day).
-    expect(byRefs.serials[ZONE]).toBe(nextSerial(olds.serials[ZONE], todaySerial(new Date())));
-    expect(byRefs.serials[ZONE]).toBeGreaterThan(olds.serials[ZONE]!);
+    expect(byRefs).toEqual(fileSetType.dryOutputs!({ target, kind: "bind-primary", fileManifest: storeManifest(store, next), fileStore: store }, olds));
+    // By the apply's clock, not the state's day.
+    const moved = { ...serials, [ZONE]: nextSerial(serials[ZONE], todaySerial(new Date())) };
+    expect(moved[ZONE]).toBeGreaterThan(serials[ZONE]!);
+    expect(byRefs.generation).toBe(generationOf(substituteSerials(next, moved)));
+    expect(byRefs.serials).toBeUndefined();
+  });
+});
+
+describe("one manifest per set: the engine carries its sha256 alone", () => {
+  const now = new Date("2026-12-05T12:00:00Z");
+  const manifestInputs = (store: string, files: Record<string, string>, kind = "bind-primary") => ({ target, kind, fileManifest: storeManifest(store, files), fileStore: store });
+  const appliedFrom = (files: Record<string, string>, kind = "bind-primary") => outputsOf(parseInputs({ target, kind, files }), kind === "bind-primary" ? planSerials(files, now) : {});
+
+  it("the store holds each file and the manifest; the manifest's sha256 is the digest of the refs an apply keeps", () => {
+    const store = newStore();
+    const digest = storeManifest(store, bind);
+    const refs = storeFiles(store, bind);
+    expect(digest).toBe(tokenDigestOf(refs));
+    expect(readFileSync(join(store, digest), "utf8")).toBe(manifestText(refs));
+    expect(loadManifest(store, digest)).toEqual(refs);
+    expect(appliedFrom(bind).tokenDigest).toBe(digest);
+    expect(setPaths({ fileManifest: digest, fileStore: store })?.sort()).toEqual(Object.keys(bind).sort());
+    expect(setFiles({ fileManifest: digest, fileStore: store })).toEqual(bind);
+  });
+
+  it("check keeps the manifest form (no ref reaches the engine); the same files preview as no change, another zone as a change", () => {
+    const store = newStore();
+    const news = manifestInputs(store, bind);
+    const checked = checkInputs(news);
+    expect(checked.failures).toEqual([]);
+    expect(checked.inputs).toEqual({ target, kind: "bind-primary", fileManifest: news.fileManifest, fileStore: store });
+    expect(fileSetType.diff("ns1:bind-primary", appliedFrom(bind), checked.inputs!).changes).toBe(false);
+    const other = manifestInputs(store, { ...bind, [ZONE]: zoneText("www IN A 192.0.2.80\n") });
+    expect(fileSetType.diff("ns1:bind-primary", appliedFrom(bind), checkInputs(other).inputs!).changes).toBe(true);
+    // The apply reads every file through the manifest.
+    expect(parseInputs(news).files).toEqual(bind);
+  });
+
+  it("the manifest the state's inputs hold is not read again: gone from the store (another runner), the preview is no change and reads nothing", () => {
+    const store = newStore();
+    const news = manifestInputs(store, bind);
+    const olds = appliedFrom(bind);
+    rmSync(join(store, news.fileManifest));
+    for (const ref of Object.values(storeFiles(newStore(), bind))) rmSync(join(store, ref));
+    forgetVerified();
+    const checked = fileSetType.check(news, news);
+    expect(checked.failures ?? []).toEqual([]);
+    expect(fileSetType.diff("ns1:bind-primary", olds, checked.inputs!).changes).toBe(false);
+    // A create (no state), or a state of another manifest, reads it: and it is missing.
+    expect(checkInputs(news).failures).toEqual([{ property: "fileManifest", reason: expect.stringContaining("missing from the file store") }]);
+    expect(checkInputs(news, { ...news, fileManifest: sha256Hex("other") }).failures.map((f) => f.property)).toEqual(["fileManifest"]);
+    expect(() => parseInputs(news)).toThrow(/fileManifest: .*missing from the file store/);
+  });
+
+  it("a changed manifest reads only the zones the state's manifest did not have, when the store still has it", () => {
+    const store = newStore();
+    const olds = manifestInputs(store, bind);
+    const other = "zones/other.test.zone";
+    const news = manifestInputs(store, { ...bind, [other]: zoneText("other IN A 192.0.2.9\n") });
+    rmSync(join(store, sha256Hex(bind[ZONE])));
+    forgetVerified();
+    expect(checkInputs(news, olds).failures).toEqual([]);
+    // Without the state's manifest, every zone is read: the one removed from the store is missed.
+    expect(checkInputs(news).failures).toEqual([{ property: `fileManifest["${ZONE}"]`, reason: expect.stringContaining("missing from the file store") }]);
+  });
+
+  it.each<[string, (store: string) => string, RegExp]>([
+    ["altered to the same size", (store) => {
+      const digest = storeManifest(store, bind);
+      const text = readFileSync(join(store, digest), "utf8");
+      writeFileSync(join(store, digest), text.replace("velo", "evil"));
+      return digest;
+    }, /does not hold the content of sha256 .*refused/],
+    ["a zone's content given as the manifest", (store) => storeFiles(store, bind)[ZONE] as string, /is not a file set's manifest \(line 1 is not/],
+    ["lines out of order", (store) => storeFiles(store, { m: `${ZONE}\0${sha256Hex("z")}\n${CONF}\0${sha256Hex("c")}\n` }).m as string, /is not a file set's manifest \(line 2: .* out of order or given twice\)/],
+    ["a path given twice", (store) => storeFiles(store, { m: `${CONF}\0${sha256Hex("c")}\n${CONF}\0${sha256Hex("d")}\n` }).m as string, /line 2: .* out of order or given twice/],
+    ["cut short", (store) => storeFiles(store, { m: `${CONF}\0${sha256Hex("c")}` }).m as string, /last line is cut short/],
+    ["a link in the store", (store) => {
+      const digest = storeManifest(store, bind);
+      const real = join(store, "..", "elsewhere");
+      writeFileSync(real, readFileSync(join(store, digest)));
+      rmSync(join(store, digest));
+      symlinkSync(real, join(store, digest));
+      return digest;
+    }, /does not hold the content of sha256 .*refused/],
+  ])("refuses a manifest %s, naming fileManifest; nothing is applied", (_what, plant, message) => {
+    const store = newStore();
+    storeFiles(store, bind);
+    const digest = plant(store);
+    forgetVerified();
+    const news = { target, kind: "bind-primary", fileManifest: digest, fileStore: store };
+    const failures = checkInputs(news).failures;
+    expect(failures.map((f) => f.property)).toEqual(["fileManifest"]);
+    expect(failures[0]?.reason).toMatch(message);
+    expect(() => parseInputs(news)).toThrow(message);
+  });
+
+  it("a manifest of files no set of its kind may have is refused like refs, naming the path; a zone altered in the store is refused by check and apply", () => {
+    const store = newStore();
+    const bad = { target, kind: "bind-primary", fileManifest: storeManifest(store, { ...bind, "../etc/passwd": "x", "zones/evil.test.zone": "no serial token" }), fileStore: store };
+    expect(checkInputs(bad).failures.map((f) => f.property).sort()).toEqual(['fileManifest["../etc/passwd"]', 'fileManifest["zones/evil.test.zone"]']);
+    const good = manifestInputs(store, bind);
+    const zoneFile = join(store, sha256Hex(bind[ZONE]));
+    writeFileSync(zoneFile, readFileSync(zoneFile, "utf8").replace("velo", "evil"));
+    forgetVerified();
+    expect(checkInputs(good).failures).toEqual([{ property: `fileManifest["${ZONE}"]`, reason: expect.stringMatching(/does not hold the content.*refused/) }]);
+    expect(() => parseInputs(good)).toThrow(/does not hold the content/);
+  });
+
+  it.each<[string, Record<string, unknown>, string[]]>([
+    ["a manifest and refs", { fileManifest: sha256Hex("m"), fileRefs: {}, fileStore: "/s" }, ["fileManifest"]],
+    ["a manifest and contents", { fileManifest: sha256Hex("m"), files: bind, fileStore: "/s" }, ["fileManifest"]],
+    ["a manifest that is no sha256", { fileManifest: "abc", fileStore: "/s" }, ["fileManifest"]],
+    ["a manifest without a store", { fileManifest: sha256Hex("m") }, ["fileStore"]],
+  ])("refuses %s", (_what, extra, properties) => {
+    expect(checkInputs({ target, kind: "bind-primary", ...extra }).failures.map((f) => f.property)).toEqual(properties);
+  });
+
+  it.each<[string, string, Record<string, string> | RegExp]>([
+    ["empty", "", {}],
+    ["two lines in order", `a\0${"1".repeat(64)}\nb\0${"2".repeat(64)}\n`, { a: "1".repeat(64), b: "2".repeat(64) }],
+    ["no final newline", `a\0${"1".repeat(64)}`, /cut short/],
+    ["a short hash", `a\0${"1".repeat(63)}\n`, /line 1 is not/],
+    ["no path", `\0${"1".repeat(64)}\n`, /line 1 is not/],
+    ["an empty line", `a\0${"1".repeat(64)}\n\n`, /line 2 is not/],
+    ["out of order", `b\0${"1".repeat(64)}\na\0${"2".repeat(64)}\n`, /line 2: "a" is out of order/],
+  ])("parseManifest: %s", (_what, text, want) => {
+    const got = parseManifest(text);
+    if (want instanceof RegExp) expect(got).toMatch(want);
+    else expect(got).toEqual(want);
+  });
+
+  it("the guard's share rule counts a primary's zones from the state's outputs when the old manifest is not in this runner's store", () => {
+    const store = newStore();
+    const zones = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`zones/z${i}.test.zone`, zoneText()]));
+    const before = { ...bind, ...zones };
+    const olds = manifestInputs(store, before);
+    const oldOutputs = appliedFrom(before) as unknown as Record<string, unknown>;
+    rmSync(join(store, olds.fileManifest));
+    const news = manifestInputs(store, bind);
+    const step: PlanStep = { op: "update", urn: "urn:pulumi:prod::globenet::globenet:files:FileSet::ns1-bind", type: RESOURCE_TOKENS.fileSet, name: "ns1-bind", old: olds, new: news, oldOutputs, diffs: ["files"] };
+    const verdict = judge({ stack: "prod", steps: [step] }, { allowances: [], maxShare: 0.2 });
+    expect(verdict.ok).toBe(false);
+    expect(verdict.needed).toEqual(expect.arrayContaining(["zones/z0.test", "zones/z9.test"]));
+    // The same plan without what the outputs say: the old zones are unknown, and the rule cannot count them.
+    expect(judge({ stack: "prod", steps: [{ ...step, oldOutputs: {} }] }, { allowances: [], maxShare: 0.2 }).ok).toBe(true);
   });
 });
 

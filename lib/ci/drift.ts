@@ -53,7 +53,7 @@ export function driftDetails(step: PlanStep): string[] {
   }
   // The resource's own account of what it found different (accounts, databases, backups: `drift`).
   if (Array.isArray(olds.drift) && olds.drift.length > 0) lines.push(`drift: ${olds.drift.map(String).join("; ")}`);
-  const skip = new Set(["drift", ...(fileSet ? ["files", "fileRefs", "fileStore", "hashes", "serials", "generation"] : [])]);
+  const skip = new Set(["drift", ...(fileSet ? ["files", "fileRefs", "fileManifest", "fileStore", "hashes", "serials", "generation", "tokenDigest", "zoneNames"] : [])]);
   const named = (step.diffs ?? Object.keys(news).filter((k) => k in olds && str(olds[k]) !== str(news[k]))).filter((k) => !skip.has(k));
   for (const k of [...new Set(named)].sort()) lines.push(k);
   if (lines.length === 0 && fileSet) lines.push("files");

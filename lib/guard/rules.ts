@@ -4,7 +4,7 @@ import type { Plan, PlanStep } from "./plan";
 import { mailboxLosses } from "./mailbox-removal";
 import { siteLosses } from "./site-removal";
 import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
-import { setPaths } from "../../provider/resources/file-store";
+import { isRecord as isPlainRecord, setPaths } from "../../provider/resources/file-store";
 
 /**
  * The destructive-change guard: a plan that deletes or replaces what holds members' data
@@ -220,14 +220,27 @@ function repositoryLoss(step: PlanStep, host: string): Loss {
   };
 }
 
-/** A primary's zones, from its set's paths (either form of the inputs: contents or refs; no content is read). */
-function zonesOf(inputs: Record<string, unknown> | undefined): Set<string> {
+/**
+ * A primary's zones, from its set's paths (any form of the inputs: contents, refs, or a
+ * manifest the store gives; no content is read), else from what its outputs say it was
+ * applied with: its zones' names, or the files a refresh or an adoption saw. A manifest
+ * written on another runner is not in this one's store, and nothing here may make a primary
+ * look emptier before than it was (that would hide zones from the share rule).
+ */
+function zonesOf(inputs: Record<string, unknown> | undefined, outputs?: Record<string, unknown>): Set<string> {
   const out = new Set<string>();
-  for (const k of setPaths(inputs) ?? []) {
+  const paths = setPaths(inputs) ?? appliedPaths(outputs);
+  for (const k of paths ?? []) {
     const m = /^zones\/(.+)\.zone$/.exec(k);
     if (m?.[1]) out.add(m[1]);
   }
   return out;
+}
+
+/** The paths a set's outputs say it has (zone files from `zoneNames`, else the keys of `hashes`); undefined when they say none. */
+function appliedPaths(outputs: Record<string, unknown> | undefined): string[] | undefined {
+  if (typeof outputs?.zoneNames === "string") return outputs.zoneNames === "" ? [] : outputs.zoneNames.split("\n").map((z) => `zones/${z}.zone`);
+  return isPlainRecord(outputs?.hashes) ? Object.keys(outputs.hashes) : undefined;
 }
 
 function allowedBy(paths: string[], allowances: string[]): string | undefined {
@@ -264,7 +277,7 @@ export function judge(plan: Plan, opts: GuardOptions): Verdict {
   }
   // Zones: what the primary's file set serves before and after.
   for (const s of plan.steps.filter((x) => x.type === RESOURCE_TOKENS.fileSet && (x.old?.kind ?? x.new?.kind) === "bind-primary")) {
-    const before = zonesOf(s.old);
+    const before = zonesOf(s.old, s.oldOutputs);
     const after = s.op === "delete" ? new Set<string>() : zonesOf(s.new);
     const removed = [...before].filter((z) => !after.has(z)).map((z) => `zones/${z}`);
     const unallowed = removed.filter((p) => !opts.allowances.includes(p));

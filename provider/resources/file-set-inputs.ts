@@ -6,7 +6,7 @@ import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
 import { isAbsolute } from "node:path";
 import { isZoneFile } from "./file-set-serials";
-import { FILE_STORE_FOLDER, FileStoreError, isRecord, isRef, loadFiles, loadRef } from "./file-store";
+import { FILE_STORE_FOLDER, FileStoreError, isRecord, isRef, loadFiles, loadManifest, loadRef } from "./file-store";
 import { TAKEOVER_NAME } from "./takeover";
 import { ALERT_MAIL_TEMPLATE, MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_ACME_PATHS, MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
@@ -51,30 +51,36 @@ export interface FileSetInputs {
 export interface FileSetEngineInputs extends Omit<FileSetInputs, "files"> {
   files?: Record<string, string>;
   fileRefs?: Record<string, string>;
+  /** Or the sha256 of the set's manifest in the store (the program's form: ./file-store.ts, storeManifest), which says the refs. */
+  fileManifest?: string;
   fileStore?: string;
 }
 
 /**
- * What the state keeps of a set besides its inputs: hashes, not contents (the contents are in
- * the inputs already; a second copy in the outputs doubled the state and everything the
- * engine passes around, see docs/architecture.md "Engine speed").
+ * What the state keeps of a set besides its inputs: as applied, its generation and the sha256
+ * of the manifest it was applied from, not each file's hash and serial, which the host has (its
+ * listing, its zones' SOA) and which cost every preview of a large set seconds in the engine
+ * (docs/architecture.md, "One manifest per set"); each file's hash only once a refresh has seen
+ * the host differ, so the drift report can name the files.
  */
 export interface FileSetOutputs extends Omit<FileSetInputs, "files"> {
   /**
-   * Relative path → sha256 of the file as it is on the host: as applied (serials in place),
-   * or after a refresh that saw drift, as found live.
+   * Relative path → sha256 of the file as the host has it, after a refresh that saw drift; in
+   * adopted sets and states written before manifests, as applied. Absent otherwise.
    */
-  hashes: Record<string, string>;
-  /** bind-primary: the SOA serial of each zone file (key: its path, `zones/<zone>.zone`); else {}. */
-  serials: Record<string, number>;
-  /** Short hash of the files as applied (serials in place). */
+  hashes?: Record<string, string>;
+  /** With `hashes`, bind-primary: the SOA serial of each zone file (key: its path, `zones/<zone>.zone`); else {}. */
+  serials?: Record<string, number>;
+  /** Short hash of the files as applied (serials in place); after a refresh that saw drift, as found. */
   generation: string;
   /**
-   * bind-primary: tokenDigestOf the refs the files were applied from, while the host has them
-   * as applied (a refresh that sees drift drops it). With it, a preview whose refs digest the
-   * same knows the files unchanged without reading and hashing every zone (file-set.ts, diff).
+   * tokenDigestOf the refs the files were applied from (the manifest's sha256), while the host
+   * has them as applied (a refresh that sees drift drops it). With it, a preview whose
+   * manifest is the same knows the files unchanged without reading any (file-set.ts, diff).
    */
   tokenDigest?: string;
+  /** bind-primary: the zones of the set as applied, one name a line in order (the guard's share rule). */
+  zoneNames?: string;
   /**
    * Only in states written before `hashes` existed: the contents (token form; after a refresh
    * that saw drift, the live content). Read through appliedHashes(); never written again.
@@ -136,7 +142,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", "fileRefs", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "tokenDigest", "takeoverBackup", "mpm"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", "fileRefs", "fileManifest", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "tokenDigest", "zoneNames", "takeoverBackup", "mpm"]);
 
 function fileProp(path: string, prop = "files"): string {
   return `${prop}[${JSON.stringify(path)}]`;
@@ -213,23 +219,36 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
   // read here; every other is read, and checked against its ref, by the apply (parseInputs),
   // so nothing from an altered store file is ever applied, and a preview of a set whose files
   // have no content to check reads none (the diff compares refs: file-set.ts, wantedHashes).
-  const refsForm = news.fileRefs !== undefined && news.fileRefs !== null;
-  if (refsForm && news.files !== undefined && news.files !== null) fail("files", "give files (the contents) or fileRefs (their sha256 in fileStore), not both");
-  const prop = refsForm ? "fileRefs" : "files";
-  const files = refsForm ? news.fileRefs : news.files;
+  // A manifest (./file-store.ts, storeManifest) is the refs form with the refs in the store
+  // too: read from it here, and checked like refs; the engine carries its sha256 alone.
+  const given = (v: unknown) => v !== undefined && v !== null;
+  const manifestForm = given(news.fileManifest);
+  const refsForm = manifestForm || given(news.fileRefs);
+  if (manifestForm && (given(news.fileRefs) || given(news.files))) fail("fileManifest", "give one of files (the contents), fileRefs (their sha256 in fileStore) or fileManifest (the sha256 of their manifest in fileStore)");
+  else if (refsForm && given(news.files)) fail("files", "give files (the contents) or fileRefs (their sha256 in fileStore), not both");
+  const prop = manifestForm ? "fileManifest" : refsForm ? "fileRefs" : "files";
   const store = news.fileStore ?? undefined;
-  if (!refsForm && store !== undefined) fail("fileStore", "only with fileRefs (the folder their contents are in)");
+  if (!refsForm && store !== undefined) fail("fileStore", "only with fileRefs or fileManifest (the folder their contents are in)");
+  const storeOk = !refsForm || (known(store) && typeof store === "string" && isAbsolute(store));
+  if (!storeOk && known(store)) fail("fileStore", `required with ${prop}: the absolute folder of the file store (<data root>/${FILE_STORE_FOLDER}); got ${JSON.stringify(store)}`);
+  const manifest = news.fileManifest;
+  // The manifest the state's inputs hold passed this check: same sha256, same refs, same verdict.
+  const sameManifest = manifestForm && known(manifest) && olds?.kind === kind && olds?.fileManifest === manifest && isRef(manifest);
+  let files: unknown = manifestForm ? undefined : refsForm ? news.fileRefs : news.files;
+  if (manifestForm && known(manifest) && !sameManifest && !given(news.fileRefs) && !given(news.files)) {
+    if (!isRef(manifest)) fail("fileManifest", `must be the sha256 of the set's manifest in fileStore (64 lowercase hex digits); got ${JSON.stringify(manifest)}`);
+    else if (storeOk) files = readManifest(store as string, manifest, (why) => fail("fileManifest", why));
+  }
+  if (manifestForm && !known(manifest)) unknown = true;
   const outFiles: Record<string, string> = {};
   const outRefs: Record<string, string> = {};
   /** A primary's zone file: its content must hold the serial token. */
   const zoneOfPrimary = (path: string) => kind === "bind-primary" && isZoneFile(path);
-  const checkedBefore = olds && olds.kind === kind && isRecord(olds.fileRefs) ? olds.fileRefs : undefined;
-  if (!known(files)) {
-    /* preview */
+  const checkedBefore = olds && olds.kind === kind ? refsOf(olds) : undefined;
+  if (!known(files) || files === undefined) {
+    /* preview, the manifest the state holds, or one that cannot be read (said above) */
   } else if (!isRecord(files)) fail(prop, refsForm ? "an object of relative path → sha256 of the content in fileStore" : "required: an object of relative path → content");
   else {
-    const storeOk = !refsForm || (known(store) && typeof store === "string" && isAbsolute(store));
-    if (!storeOk && known(store)) fail("fileStore", `required with fileRefs: the absolute folder of the file store (<data root>/${FILE_STORE_FOLDER}); got ${JSON.stringify(store)}`);
     for (const [path, value] of Object.entries(files)) {
       if (!known(value)) continue;
       let content: string | undefined;
@@ -242,7 +261,7 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
         if (!storeOk) continue;
         if (zoneOfPrimary(path) && checkedBefore?.[path] !== value) {
           try {
-            content = loadRef(store as string, path, value);
+            content = loadRef(store as string, path, value, fileProp(path, prop));
           } catch (e) {
             if (!(e instanceof FileStoreError)) throw e;
             fail(fileProp(path, prop), e.message);
@@ -297,10 +316,36 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
     target: target as unknown as Target,
     kind: kind as FileSetKind,
     ...(kind === "php-fpm" ? { phpVersion: php as string } : {}),
-    ...(refsForm ? { fileRefs: sortedRecord(outRefs), fileStore: store as string } : { files: sortedRecord(outFiles) }),
+    ...(manifestForm ? { fileManifest: manifest as string, fileStore: store as string } : refsForm ? { fileRefs: sortedRecord(outRefs), fileStore: store as string } : { files: sortedRecord(outFiles) }),
     ...(Array.isArray(takeover) ? { takeover: [...new Set(takeover as string[])].sort() } : {}),
   };
   return { inputs, failures };
+}
+
+/** The refs of the manifest `digest` in `store`; a failure said through `fail` (undefined then). */
+function readManifest(store: string, digest: string, fail: (why: string) => void): Record<string, string> | undefined {
+  try {
+    return loadManifest(store, digest);
+  } catch (e) {
+    if (!(e instanceof FileStoreError)) throw e;
+    fail(e.message);
+    return undefined;
+  }
+}
+
+/**
+ * The refs a set's inputs in the state were checked with: its fileRefs, or its manifest's when
+ * the store still has it (a runner that ran the program before); undefined otherwise.
+ */
+function refsOf(olds: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (isRecord(olds.fileRefs)) return olds.fileRefs;
+  if (!isRef(olds.fileManifest) || typeof olds.fileStore !== "string" || !isAbsolute(olds.fileStore)) return undefined;
+  try {
+    return loadManifest(olds.fileStore, olds.fileManifest);
+  } catch (e) {
+    if (!(e instanceof FileStoreError)) throw e;
+    return undefined;
+  }
 }
 
 /**
@@ -312,10 +357,10 @@ export function parseInputs(news: Record<string, unknown>): FileSetInputs {
   const r = checkInputs(news);
   const invalid = (why: string) => new Error(`globenet:files:FileSet: invalid inputs: ${why || "some values are not known yet"}`);
   if (!r.inputs) throw invalid(r.failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
-  const { fileRefs, fileStore, files, ...rest } = r.inputs;
-  if (!fileRefs) return { ...rest, files: files ?? {} };
+  const { fileRefs, fileManifest, fileStore, files, ...rest } = r.inputs;
+  if (!fileRefs && !fileManifest) return { ...rest, files: files ?? {} };
   try {
-    return { ...rest, files: loadFiles(fileStore as string, fileRefs) };
+    return { ...rest, files: loadFiles(fileStore as string, fileRefs ?? loadManifest(fileStore as string, fileManifest as string)) };
   } catch (e) {
     if (e instanceof FileStoreError) throw invalid(e.message);
     throw e;

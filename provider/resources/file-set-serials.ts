@@ -89,14 +89,41 @@ export function substituteSerials(files: Record<string, string>, serials: Record
 }
 
 /**
- * One sha256 over a set's files as refs in token form (each path and the sha256 of its
- * content before any serial goes in): what a primary's outputs keep of the inputs they were
- * applied from (FileSetOutputs.tokenDigest), so a preview of the same refs needs no content.
+ * A set's manifest: each path and the sha256 of its content in token form (before any serial
+ * goes in), one `<path>\0<sha256>\n` line per file in path order. Paths cannot hold a NUL or a
+ * newline (pathProblem), so the text says exactly one set of refs. The program stores it in the
+ * content store like any file and hands the engine its sha256 alone (`fileManifest`).
+ */
+export function manifestText(refs: Record<string, string>): string {
+  let text = "";
+  for (const path of Object.keys(refs).sort()) text += `${path}\0${refs[path]}\n`;
+  return text;
+}
+
+/** The refs a manifest says; a message saying what is wrong with it otherwise (not `<path>\0<sha256>` lines in path order). */
+export function parseManifest(text: string): Record<string, string> | string {
+  const refs: Record<string, string> = {};
+  if (text === "") return refs;
+  if (!text.endsWith("\n")) return "its last line is cut short";
+  let previous: string | undefined;
+  for (const [k, line] of text.slice(0, -1).split("\n").entries()) {
+    const m = /^([^\0]+)\0([0-9a-f]{64})$/.exec(line);
+    if (!m) return `line ${k + 1} is not "<path>\\0<sha256>"`;
+    const path = m[1] as string;
+    if (previous !== undefined && !(previous < path)) return `line ${k + 1}: ${JSON.stringify(path)} is out of order or given twice`;
+    refs[path] = m[2] as string;
+    previous = path;
+  }
+  return refs;
+}
+
+/**
+ * One sha256 over a set's files as refs in token form: the sha256 of its manifest. What the
+ * outputs keep of the inputs they were applied from (FileSetOutputs.tokenDigest), so a preview
+ * of the same refs needs no content, and what a set's `fileManifest` is.
  */
 export function tokenDigestOf(refs: Record<string, string>): string {
-  const h = createHash("sha256");
-  for (const path of Object.keys(refs).sort()) h.update(`${path}\0${refs[path]}\n`);
-  return h.digest("hex");
+  return sha256Hex(manifestText(refs));
 }
 
 export function sha256Hex(content: string | Buffer): string {

@@ -5,7 +5,7 @@ import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../
 import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetEngineInputs, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, tokenDigestOf, withSerial } from "./file-set-serials";
-import { isRecord, loadRef, storeFiles } from "./file-store";
+import { isRecord, isRef, loadManifest, loadRef, storeManifest } from "./file-store";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
 import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planMdSeeds, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
 
@@ -51,15 +51,28 @@ export function localScriptCommand(kind: FileSetInputs["kind"], phpVersion: stri
 }
 
 /**
- * The outputs of a set applied with these serials: hashes of the files as they go to the host
- * (serials in place), not their contents, which the state already holds as inputs.
+ * The outputs of a set applied with these serials: its generation (the hash of the files as
+ * they go to the host, serials in place) and `tokenDigest`, the sha256 of the manifest it was
+ * applied from; not each file's hash and serial: the host has those (its listing, its zones'
+ * SOA), and 10,000 of them in the state cost every preview seconds (docs/architecture.md, "One
+ * manifest per set"). A primary keeps its zones' names, for the guard's share rule.
  */
 export function outputsOf(i: FileSetInputs, serials: Record<string, number>): FileSetOutputs {
-  const hashes = sortedRecord(hashesOf(substituteSerials(i.files, serials)));
+  const hashes = hashesOf(substituteSerials(i.files, serials));
   // The apply's wiring leaves Apache on mpm-itk (or fails).
   const mpm = i.kind === "apache2" ? { mpm: WIRED_MPM } : {};
-  const token = i.kind === "bind-primary" ? { tokenDigest: tokenDigestOf(hashesOf(i.files)) } : {};
-  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), hashes, serials, generation: generationOfHashes(hashes), ...token, ...mpm };
+  const zones = i.kind === "bind-primary" ? { zoneNames: zoneNamesOf(Object.keys(i.files)) } : {};
+  const token = tokenDigestOf(Object.keys(serials).length === 0 ? hashes : hashesOf(i.files));
+  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), generation: generationOfHashes(hashes), tokenDigest: token, ...zones, ...mpm };
+}
+
+/** A primary's zones, one name a line in order, from its set's paths (`zones/<zone>.zone`). */
+export function zoneNamesOf(paths: string[]): string {
+  return paths
+    .filter(isZoneFile)
+    .map((p) => p.slice("zones/".length, -".zone".length))
+    .sort()
+    .join("\n");
 }
 
 /** Path → sha256 of each file as last applied (or seen by a refresh); also from states that kept contents. */
@@ -68,31 +81,46 @@ export function appliedHashes(o: Partial<FileSetOutputs>): Record<string, string
 }
 
 /**
- * Path → sha256 of each file as it would go to the host with these serials, from either form
+ * Path → sha256 of each file as it would go to the host with these serials, from any form
  * of the inputs. A ref is the sha256 of the content in token form, which is the file as it
  * goes to the host unless a serial is put into it: so only the zone files with a serial are
  * read from the store (and checked against their refs); every other file is its ref.
  */
-export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileStore">, serials: Record<string, number>): Record<string, string> | undefined {
+export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileManifest" | "fileStore">, serials: Record<string, number>): Record<string, string> | undefined {
+  const refs = isRef(news.fileManifest) ? loadManifest(news.fileStore ?? "", news.fileManifest) : news.fileRefs;
   // Not known yet (a preview before an output the files wait for): no hashes to compare.
-  if (!isRecord(news.fileRefs ?? news.files ?? {})) return undefined;
-  if (!news.fileRefs) return hashesOf(substituteSerials(news.files ?? {}, serials));
+  if (!isRecord(refs ?? news.files ?? {})) return undefined;
+  if (!refs) return hashesOf(substituteSerials(news.files ?? {}, serials));
   const out: Record<string, string> = {};
-  for (const [path, ref] of Object.entries(news.fileRefs)) {
+  for (const [path, ref] of Object.entries(refs)) {
     const serial = serials[path];
     out[path] = serial === undefined ? ref : sha256Hex(withSerial(loadRef(news.fileStore ?? "", path, ref), serial));
   }
   return out;
 }
 
+/** The sha256 of the manifest of the new inputs' files, whatever their form (undefined: not known yet). */
+function newTokenDigest(news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileManifest">): string | undefined {
+  if (isRef(news.fileManifest)) return news.fileManifest;
+  if (isRecord(news.fileRefs)) return tokenDigestOf(news.fileRefs as Record<string, string>);
+  if (isRecord(news.files) && Object.values(news.files).every((c) => typeof c === "string")) return tokenDigestOf(hashesOf(news.files));
+  return undefined;
+}
+
 /**
- * Whether the new files with the old serials are the files as last applied (or seen). A
- * primary's refs whose digest is the one applied, with no drift seen since, are: the same
- * contents with the same serials (no zone read from the store and hashed, 10,000 of them at
- * every preview of a large primary); otherwise the hashes are compared.
+ * Whether the new files with the old serials are the files as last applied (or seen). Refs
+ * whose manifest is the one applied, with no drift seen since, are: the same contents with
+ * the same serials, and nothing is read or hashed (10,000 zones at every preview of a large
+ * primary). A state that keeps each file's hash (seen by a refresh that found drift, adopted,
+ * or written before manifests) is compared file by file; one with neither was applied from
+ * another manifest: a change.
  */
-function sameFiles(olds: Partial<FileSetOutputs>, news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileStore">): boolean {
-  if (olds.tokenDigest !== undefined && isRecord(news.fileRefs) && tokenDigestOf(news.fileRefs as Record<string, string>) === olds.tokenDigest) return true;
+function sameFiles(olds: Partial<FileSetOutputs>, news: Pick<FileSetEngineInputs, "files" | "fileRefs" | "fileManifest" | "fileStore">): boolean {
+  if (olds.tokenDigest !== undefined) {
+    const digest = newTokenDigest(news);
+    if (digest === olds.tokenDigest) return true;
+    if (olds.hashes === undefined && olds.files === undefined) return false;
+  }
   return sameHashes(appliedHashes(olds), wantedHashes(news, olds.serials ?? {}));
 }
 
@@ -208,10 +236,34 @@ async function takeoverSteps(i: FileSetInputs, olds?: Partial<FileSetOutputs>): 
   return handSteps(i, pendingTakeover(i, olds), i.files);
 }
 
-/** Serials an update gives: unchanged zones keep theirs (planSerials). */
-function updateSerials(olds: FileSetOutputs, inputs: FileSetInputs, now: Date): Record<string, number> {
+/**
+ * Serials an update gives (planSerials): a zone whose file on the host is the new content with
+ * the serial it serves keeps that serial; any other goes past the one it serves. The host says
+ * both (its listing, its zones' SOA): a zone edited by hand there since the apply gets a serial
+ * after the hand edit's, which the secondaries will take. States of before manifests kept them
+ * in the outputs; the host is read all the same.
+ */
+async function updateSerials(inputs: FileSetInputs, now: Date): Promise<Record<string, number>> {
   if (inputs.kind !== "bind-primary") return {};
-  return planSerials(inputs.files, now, olds.kind === "bind-primary" ? { hashes: appliedHashes(olds), serials: olds.serials ?? {} } : undefined);
+  const listing = await listLive(inputs);
+  return planSerials(inputs.files, now, listing ? { hashes: listing.hashes, serials: await liveSerials(inputs) } : undefined);
+}
+
+/** The dry mode's serials (no host): those the state keeps, if it does (planSerials). */
+function stateSerials(olds: Partial<FileSetOutputs>, inputs: FileSetInputs, now: Date): Record<string, number> {
+  if (inputs.kind !== "bind-primary") return {};
+  return planSerials(inputs.files, now, olds.kind === "bind-primary" && olds.serials ? { hashes: appliedHashes(olds), serials: olds.serials } : undefined);
+}
+
+/** The serial each live zone file of a primary's set serves (file-set.sh `serials`: the SOA's, as serialIn reads it). */
+async function liveSerials(i: Where): Promise<Record<string, number>> {
+  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "serials"), what: "reading the serials of the live zone files" });
+  const out: Record<string, number> = {};
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(\d{1,10}) (zones\/[A-Za-z0-9_][A-Za-z0-9._-]*\.zone)$/.exec(line);
+    if (m && Number(m[1]) <= 0xffffffff) out[m[2] as string] = Number(m[1]);
+  }
+  return out;
 }
 
 interface LiveListing {
@@ -304,11 +356,24 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
   },
 
   async read(_id, props) {
-    const storedSerials = props.serials ?? {};
     const listing = await listLive(props);
     if (!listing) return undefined;
-    const applied = appliedHashes(props);
     const hashes = sortedRecord(listing.hashes);
+    const kept = {
+      ...(props.zoneNames !== undefined ? { zoneNames: props.zoneNames } : {}),
+      ...(props.takeover ? { takeover: props.takeover } : {}),
+      ...(props.takeoverBackup ? { takeoverBackup: props.takeoverBackup } : {}),
+    };
+    const base = { target: props.target, kind: props.kind, ...(props.phpVersion ? { phpVersion: props.phpVersion } : {}) };
+    if (props.hashes === undefined && props.files === undefined) {
+      // Applied from a manifest: the host's listing gives the generation applied, or it drifted.
+      if (generationOfHashes(hashes) === props.generation) return { ...base, generation: props.generation, ...(props.tokenDigest ? { tokenDigest: props.tokenDigest } : {}), ...kept, ...(await readMpm(props)) };
+      // Drift: each file's hash and each zone's serial as the host has them, no digest (the next preview is an update).
+      const serials = props.kind === "bind-primary" ? await liveSerials(props) : {};
+      return { ...base, hashes, serials, generation: generationOfHashes(hashes), ...kept, ...(await readMpm(props)) };
+    }
+    const storedSerials = props.serials ?? {};
+    const applied = appliedHashes(props);
     // Only a zone file that differs from what was applied is fetched: for its serial.
     const differ = Object.keys(hashes).filter((p) => hashes[p] !== applied[p]);
     const live = props.kind === "bind-primary" ? await fetchLive(props, differ.filter(isZoneFile)) : {};
@@ -321,16 +386,13 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
       if (s !== undefined) serials[path] = s;
     }
     return {
-      target: props.target,
-      kind: props.kind,
-      ...(props.phpVersion ? { phpVersion: props.phpVersion } : {}),
+      ...base,
       hashes,
       serials: props.kind === "bind-primary" ? serials : {},
       generation: generationOfHashes(hashes),
       // As applied still (no file differs, none added or gone): the refs' digest holds.
       ...(props.tokenDigest && differ.length === 0 && Object.keys(hashes).length === Object.keys(applied).length ? { tokenDigest: props.tokenDigest } : {}),
-      ...(props.takeover ? { takeover: props.takeover } : {}),
-      ...(props.takeoverBackup ? { takeoverBackup: props.takeoverBackup } : {}),
+      ...kept,
       ...(await readMpm(props)),
     };
   },
@@ -363,15 +425,15 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
     const asked = Array.isArray(facts.takeover) ? (facts.takeover as string[]) : [];
     const done = asked.length > 0 && !(await handSteps(where, asked)) ? { takeover: asked } : {};
     // The contents go into the program's store when the adoption says where it is (the facts'
-    // fileStore): the import's inputs are then refs, like the program's.
+    // fileStore): the import's inputs are then a manifest, like the program's.
     const store = typeof facts.fileStore === "string" ? facts.fileStore : undefined;
-    const contents = store ? { fileRefs: storeFiles(store, files), fileStore: store } : { files: sortedRecord(files) };
+    const contents = store ? { fileManifest: storeManifest(store, files), fileStore: store } : { files: sortedRecord(files) };
     return { outs: { ...base, hashes, serials, generation: generationOfHashes(hashes), ...done, ...(await readMpm(where)) }, inputs: { ...base, ...contents, ...done } };
   },
 
   async update(_id, olds, raw) {
     const inputs = parseInputs(raw as unknown as Record<string, unknown>);
-    return applyWith(inputs, updateSerials(olds, inputs, new Date()), olds);
+    return applyWith(inputs, await updateSerials(inputs, new Date()), olds);
   },
 
   async delete(_id, props) {
@@ -380,6 +442,6 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
 
   dryOutputs(raw, olds) {
     const inputs = parseInputs(raw as unknown as Record<string, unknown>);
-    return outputsOf(inputs, olds ? updateSerials(olds, inputs, new Date()) : inputs.kind === "bind-primary" ? planSerials(inputs.files, new Date()) : {});
+    return outputsOf(inputs, olds ? stateSerials(olds, inputs, new Date()) : inputs.kind === "bind-primary" ? planSerials(inputs.files, new Date()) : {});
   },
 };

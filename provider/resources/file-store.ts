@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, utimesSync, writeSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { sha256Hex } from "./file-set-serials";
+import { manifestText, parseManifest, sha256Hex } from "./file-set-serials";
 
 /**
  * The file sets' content store (docs/architecture.md, "Sharded stacks": "File sets carry sha256 refs, not contents"): the program writes each
@@ -165,6 +165,26 @@ export function loadRef(store: string, path: string, ref: string, where = `fileR
   return content;
 }
 
+/**
+ * Stores the files and their manifest (file-set-serials.ts, manifestText): returns the
+ * manifest's sha256, all the engine needs of the set (`fileManifest`). 10,000 refs in the
+ * inputs, and as many hashes and serials in the outputs, cost a primary's preview seconds in
+ * the engine and the SDK for no decision (docs/architecture.md, "One manifest per set").
+ */
+export function storeManifest(store: string, files: Record<string, string>): string {
+  const refs = storeFiles(store, files);
+  const text = manifestText(refs);
+  return storeFiles(store, { manifest: text }).manifest as string;
+}
+
+/** The refs of the manifest `digest`, read from the store and checked (FileStoreError, as `where`, when it cannot be read, was altered, or is not a manifest). */
+export function loadManifest(store: string, digest: string, where = "fileManifest"): Record<string, string> {
+  const text = loadRef(store, "(manifest)", digest, where);
+  const refs = parseManifest(text);
+  if (typeof refs === "string") throw new FileStoreError("(manifest)", `${where}: the store file ${join(store, digest)} is not a file set's manifest (${refs}): it is refused. Remove it and run again: the program writes the store anew`);
+  return refs;
+}
+
 /** path → content for path → ref, each checked (FileStoreError on the first that fails). */
 export function loadFiles(store: string, refs: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -178,6 +198,8 @@ export interface SetContents {
   files?: unknown;
   /** path → sha256 of the content in `fileStore`. */
   fileRefs?: unknown;
+  /** Or the sha256 of the set's manifest in `fileStore` (storeManifest). */
+  fileManifest?: unknown;
   fileStore?: unknown;
 }
 
@@ -186,15 +208,26 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** The set's paths, from either form, without reading any content; undefined when neither is a record (unknown, secret). */
+/** The set's paths, from any form, reading no file's content (of a manifest form, the manifest alone, checked); undefined when none is known (unknown, secret, a manifest the store cannot give). */
 export function setPaths(p: SetContents | undefined): string[] | undefined {
-  const r = isRecord(p?.files) ? p.files : isRecord(p?.fileRefs) ? p.fileRefs : undefined;
+  const r = isRecord(p?.files) ? p.files : isRecord(p?.fileRefs) ? p.fileRefs : manifestRefs(p);
   return r ? Object.keys(r) : undefined;
+}
+
+/** The refs of a manifest form's manifest when the store gives it (checked); undefined otherwise. */
+function manifestRefs(p: SetContents | undefined): Record<string, string> | undefined {
+  if (!isRef(p?.fileManifest) || typeof p?.fileStore !== "string") return undefined;
+  try {
+    return loadManifest(p.fileStore, p.fileManifest);
+  } catch (e) {
+    if (e instanceof FileStoreError) return undefined;
+    throw e;
+  }
 }
 
 /**
  * The one accessor of a set's contents (path → content, token form), from `files` or from
- * `fileRefs` read from `fileStore` and checked against each hash (FileStoreError names the
+ * `fileRefs` (or `fileManifest`'s refs) read from `fileStore` and checked against each hash (FileStoreError names the
  * path when one cannot be read or was altered). undefined when the inputs carry neither as
  * plain strings (a value not known yet in a preview, a secret shown as "[secret]").
  */
@@ -208,5 +241,6 @@ export function setFiles(p: SetContents | undefined): Record<string, string> | u
     if (!Object.values(refs).every((r) => typeof r === "string")) return undefined;
     return loadFiles(p.fileStore, refs as Record<string, string>);
   }
+  if (isRef(p?.fileManifest) && typeof p.fileStore === "string") return loadFiles(p.fileStore, loadManifest(p.fileStore, p.fileManifest));
   return undefined;
 }

@@ -9,6 +9,7 @@
 #   apply   GEN: the generation; stdin: a tar   stage, check, swap, wire, reload once, prune generations
 #   read    GEN empty                           "absent", or "present" then NUL-terminated "<sha256> <path>"
 #   fetch   GEN "-", then PATH…                 NUL-terminated "<path>" "<base64 content>" pairs
+#   serials GEN empty                           bind-primary: "<serial> zones/<zone>.zone" lines, the SOA serial each live zone file serves
 #   delete  GEN empty                           unwire, reload (if the daemon runs), remove root and generations
 #   check   GEN empty, then DIR                 apply's check alone, on the files of DIR (see do_check)
 #   takeover-read GEN "-", then NAME…          the hand-made definitions an adoption takes over (see do_takeover_read)
@@ -1414,6 +1415,20 @@ do_fetch() {
   done
 }
 
+# A primary's live zone files: the serial each serves, read as the provider's serialIn reads it
+# (the first "<number> ; serial" line), one awk for all of them. A file without one, or with a
+# name the set could not have (the provider's listing pattern), is left out.
+do_serials() {
+  [ "$kind" = bind-primary ] || { say "serials is for the bind-primary set"; exit 2; }
+  [ -d "$root/zones" ] || return 0
+  cd -- "$root/" || exit
+  # shellcheck disable=SC2016 # awk's own $0, not the shell's
+  find zones -maxdepth 1 -type f -name '[A-Za-z0-9_]*.zone' -print0 | sort -z | xargs -0 -r awk '
+    FNR == 1 { found = 0 }
+    !found && /^[ \t]*[0-9]+[ \t]*;[ \t]*serial/ { match($0, /[0-9]+/); print substr($0, RSTART, RLENGTH) " " FILENAME; found = 1 }
+  '
+}
+
 # The check of apply alone, on the files of a folder (a rendered tree's folder for this kind),
 # staged in a temp dir: nothing live is read for writing or changed. The checker's output goes
 # to stderr (paths shown as the live ones) whatever the outcome; exit 3 when it rejects the
@@ -1442,6 +1457,7 @@ case "$action" in
   apply) do_apply "$@" ;;
   read) do_read ;;
   fetch) do_fetch "$@" ;;
+  serials) do_serials ;;
   delete) do_delete ;;
   check) do_check "$@" ;;
   takeover-read) do_takeover_read "$@" ;;
