@@ -244,7 +244,8 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
   const outRefs: Record<string, string> = {};
   /** A primary's zone file: its content must hold the serial token. */
   const zoneOfPrimary = (path: string) => kind === "bind-primary" && isZoneFile(path);
-  const checkedBefore = olds && olds.kind === kind ? refsOf(olds) : undefined;
+  // Only a primary's zones are read here, and only when there are refs to check.
+  const checkedBefore = kind === "bind-primary" && refsForm && isRecord(files) && olds?.kind === kind ? refsOf(olds) : undefined;
   if (!known(files) || files === undefined) {
     /* preview, the manifest the state holds, or one that cannot be read (said above) */
   } else if (!isRecord(files)) fail(prop, refsForm ? "an object of relative path → sha256 of the content in fileStore" : "required: an object of relative path → content");
