@@ -6,7 +6,7 @@ import { identifierProblem, PHP_VERSION } from "../../lib/schema/names";
 import type { Target } from "../ssh/connection";
 import { isAbsolute } from "node:path";
 import { isZoneFile } from "./file-set-serials";
-import { FILE_STORE_FOLDER, FileStoreError, isRecord, isRef, loadFiles, loadManifest, loadRef } from "./file-store";
+import { FILE_STORE_FOLDER, FileStoreError, isRecord, isRef, loadFiles, loadManifest, loadRef, setRefs } from "./file-store";
 import { TAKEOVER_NAME } from "./takeover";
 import { ALERT_MAIL_TEMPLATE, MONITORING_FILES } from "../../lib/render/monitoring";
 import { MAIL_ACME_PATHS, MAIL_SET_PATHS, MAIL_SET_ROOT } from "../../lib/render/mail";
@@ -245,7 +245,7 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
   /** A primary's zone file: its content must hold the serial token. */
   const zoneOfPrimary = (path: string) => kind === "bind-primary" && isZoneFile(path);
   // Only a primary's zones are read here, and only when there are refs to check.
-  const checkedBefore = kind === "bind-primary" && refsForm && isRecord(files) && olds?.kind === kind ? refsOf(olds) : undefined;
+  const checkedBefore = kind === "bind-primary" && refsForm && isRecord(files) && olds?.kind === kind ? setRefs(olds) : undefined;
   if (!known(files) || files === undefined) {
     /* preview, the manifest the state holds, or one that cannot be read (said above) */
   } else if (!isRecord(files)) fail(prop, refsForm ? "an object of relative path → sha256 of the content in fileStore" : "required: an object of relative path → content");
@@ -330,21 +330,6 @@ function readManifest(store: string, digest: string, fail: (why: string) => void
   } catch (e) {
     if (!(e instanceof FileStoreError)) throw e;
     fail(e.message);
-    return undefined;
-  }
-}
-
-/**
- * The refs a set's inputs in the state were checked with: its fileRefs, or its manifest's when
- * the store still has it (a runner that ran the program before); undefined otherwise.
- */
-function refsOf(olds: Record<string, unknown>): Record<string, unknown> | undefined {
-  if (isRecord(olds.fileRefs)) return olds.fileRefs;
-  if (!isRef(olds.fileManifest) || typeof olds.fileStore !== "string" || !isAbsolute(olds.fileStore)) return undefined;
-  try {
-    return loadManifest(olds.fileStore, olds.fileManifest);
-  } catch (e) {
-    if (!(e instanceof FileStoreError)) throw e;
     return undefined;
   }
 }

@@ -140,6 +140,20 @@ export function generationOfHashes(hashes: Record<string, string>): string {
   return h.digest("hex").slice(0, 16);
 }
 
+/**
+ * Path → sha256 of each file as it goes to the host, from the refs of its token form: a file
+ * with a serial is its content (`contentOf`) with the serial put in, hashed; every other file
+ * is its ref. So only the zones with a serial are read and hashed again.
+ */
+export function servedHashes(refs: Record<string, string>, serials: Record<string, number>, contentOf: (path: string, ref: string) => string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [path, ref] of Object.entries(refs)) {
+    const serial = serials[path];
+    out[path] = serial === undefined ? ref : sha256Hex(withSerial(contentOf(path, ref), serial));
+  }
+  return out;
+}
+
 /** Path → sha256 of each file. */
 export function hashesOf(files: Record<string, string>): Record<string, string> {
   const hashes: Record<string, string> = {};

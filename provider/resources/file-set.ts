@@ -4,7 +4,7 @@ import { tarOf } from "../ssh/tar";
 import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../../lib/render/md-reload";
 import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetEngineInputs, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
-import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, tokenDigestOf, withSerial } from "./file-set-serials";
+import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, servedHashes, serialsOverLive, substituteSerials, tokenDigestOf } from "./file-set-serials";
 import { isRecord, isRef, loadManifest, loadRef, storeManifest } from "./file-store";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
 import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planMdSeeds, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
@@ -58,12 +58,12 @@ export function localScriptCommand(kind: FileSetInputs["kind"], phpVersion: stri
  * manifest per set"). A primary keeps its zones' names, for the guard's share rule.
  */
 export function outputsOf(i: FileSetInputs, serials: Record<string, number>): FileSetOutputs {
-  const hashes = hashesOf(substituteSerials(i.files, serials));
+  const refs = hashesOf(i.files);
+  const hashes = servedHashes(refs, serials, (path) => i.files[path] as string);
   // The apply's wiring leaves Apache on mpm-itk (or fails).
   const mpm = i.kind === "apache2" ? { mpm: WIRED_MPM } : {};
   const zones = i.kind === "bind-primary" ? { zoneNames: zoneNamesOf(Object.keys(i.files)) } : {};
-  const token = tokenDigestOf(Object.keys(serials).length === 0 ? hashes : hashesOf(i.files));
-  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), generation: generationOfHashes(hashes), tokenDigest: token, ...zones, ...mpm };
+  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), generation: generationOfHashes(hashes), tokenDigest: tokenDigestOf(refs), ...zones, ...mpm };
 }
 
 /** A primary's zones, one name a line in order, from its set's paths (`zones/<zone>.zone`). */
@@ -91,12 +91,7 @@ export function wantedHashes(news: Pick<FileSetEngineInputs, "files" | "fileRefs
   // Not known yet (a preview before an output the files wait for): no hashes to compare.
   if (!isRecord(refs ?? news.files ?? {})) return undefined;
   if (!refs) return hashesOf(substituteSerials(news.files ?? {}, serials));
-  const out: Record<string, string> = {};
-  for (const [path, ref] of Object.entries(refs)) {
-    const serial = serials[path];
-    out[path] = serial === undefined ? ref : sha256Hex(withSerial(loadRef(news.fileStore ?? "", path, ref), serial));
-  }
-  return out;
+  return servedHashes(refs, serials, (path, ref) => loadRef(news.fileStore ?? "", path, ref));
 }
 
 /** The sha256 of the manifest of the new inputs' files, whatever their form (undefined: not known yet). */

@@ -210,12 +210,13 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** The set's paths, from any form, reading no file's content (of a manifest form, the manifest alone, checked); undefined when none is known (unknown, secret, a manifest the store cannot give). */
 export function setPaths(p: SetContents | undefined): string[] | undefined {
-  const r = isRecord(p?.files) ? p.files : isRecord(p?.fileRefs) ? p.fileRefs : manifestRefs(p);
+  const r = isRecord(p?.files) ? p.files : setRefs(p);
   return r ? Object.keys(r) : undefined;
 }
 
-/** The refs of a manifest form's manifest when the store gives it (checked); undefined otherwise. */
-function manifestRefs(p: SetContents | undefined): Record<string, string> | undefined {
+/** A set's refs: its `fileRefs`, or its manifest's when the store gives it (checked); undefined otherwise (contents, unknown, a manifest gone or altered). */
+export function setRefs(p: SetContents | undefined): Record<string, unknown> | undefined {
+  if (isRecord(p?.fileRefs)) return p.fileRefs;
   if (!isRef(p?.fileManifest) || typeof p?.fileStore !== "string") return undefined;
   try {
     return loadManifest(p.fileStore, p.fileManifest);
