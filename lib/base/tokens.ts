@@ -35,5 +35,13 @@ export const RESOURCE_TOKENS = {
 /** The bench's trivial resource, served only by the provider's dry mode (provider/dry-run.ts). */
 export const BENCH_NOOP_TOKEN = "globenet:bench:Noop";
 
+/**
+ * Pulumi's marker of a special value in a state file and on the wire: an object with this key,
+ * whose value is PULUMI_SECRET_SIG for a secret (then `ciphertext` in a saved state, `plaintext`
+ * in a decrypted export, `value` on the wire).
+ */
+export const PULUMI_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const PULUMI_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
 export type ComponentToken = (typeof COMPONENT_TOKENS)[keyof typeof COMPONENT_TOKENS];
 export type ResourceToken = (typeof RESOURCE_TOKENS)[keyof typeof RESOURCE_TOKENS];

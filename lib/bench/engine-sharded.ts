@@ -8,7 +8,8 @@ import { openStack } from "../engine/driver";
 import { withoutSdkOverheadWhile } from "../base/sdk-overhead";
 import { shardStackName } from "../model/shards";
 import type { Model } from "../model/types";
-import { envFor, firstUp, openBare, PREVIEW_RUNS, previews, secs, STACK } from "./engine";
+import { envFor, firstUp, openBare, PREVIEW_RUNS, previews, secs, STACK, TARGET_RATIO } from "./engine";
+import { openShapeFloor, replayPlan, type StateResource } from "./shape-floor";
 import { writeShardedSyntheticTree } from "./sharded-tree";
 import { freshSshPublicKey } from "./synthetic";
 
@@ -18,7 +19,8 @@ import { freshSshPublicKey } from "./synthetic";
  * databases, its file sets) and a `core` shard (db1's settings, the name servers, the
  * hypervisors and their guests). Measured: `core` and `web1` (the web shards are the same size
  * within a member: the others are not run), each one's no-op preview beside the engine's floor
- * for the same resource count (a bare program of as many trivial resources, same run), then two
+ * for the same resource count (a bare program of as many trivial resources, same run) and beside
+ * the same resources replayed on the trivial type (lib/bench/shape-floor.ts), then two
  * one-member changes (an SSH key of a web1 member with sites only, then of member-00000, who has
  * a VPS too): CI's one whole validation and index of the changed data, the shards the change
  * touches (lib/ci/touched-shards.ts) and the preview of each. The provider's dry mode, as the
@@ -30,6 +32,8 @@ export interface ShardRow {
   up: number;
   preview: number;
   floor: number;
+  /** The same resources' floor: their names, parents, dependencies and inputs replayed on the trivial type (lib/bench/shape-floor.ts). */
+  shapeFloor: number;
   /** The machine's 1-minute load average when the row's figures were taken (a shared machine: read the ratio, not the seconds). */
   load: number;
 }
@@ -76,7 +80,11 @@ export async function shardedEngineBench(opts: { members: number; shards: number
       const bare = await openBare(dir, up.resources, `bare${i}`);
       const bareUp = await firstUp(bare, `bare ${up.resources}`, log);
       const floor = Math.min(...(await previews(bare, `bare ${up.resources}`, bareUp.resources, log)));
-      rows.push({ shard: s, resources: up.resources, up: up.s, preview: Math.min(...p), floor, load: loadavg()[0] as number });
+      const shape = await openShapeFloor(dir, replayPlan((await stack.exportStack()).deployment.resources as StateResource[]), `shape${i}`);
+      const shapeUp = await firstUp(shape, `shape floor of ${s}`, log);
+      if (shapeUp.resources !== up.resources) throw new Error(`the replay of shard ${s} made ${shapeUp.resources} resources, the program ${up.resources}`);
+      const shapeFloor = Math.min(...(await previews(shape, `shape floor of ${s}`, shapeUp.resources, log)));
+      rows.push({ shard: s, resources: up.resources, up: up.s, preview: Math.min(...p), floor, shapeFloor, load: loadavg()[0] as number });
       log(formatShardedTable({ members: opts.members, shards: Object.keys(shards).length, rows, changes: [] }));
     }
     // One member's change, as a merge request's pipeline sees it: its SSH key, for a member with
@@ -119,8 +127,19 @@ export async function shardedEngineBench(opts: { members: number; shards: number
 }
 
 export function formatShardedTable(b: ShardedBench): string {
-  const head = ["shard", "resources", "no-op preview s", "floor s", "ratio", "first up s", "load avg"];
-  const body = b.rows.map((r) => [r.shard, String(r.resources), r.preview.toFixed(2), r.floor.toFixed(2), (r.preview / r.floor).toFixed(2), r.up.toFixed(2), r.load.toFixed(1)]);
+  const head = ["shard", "resources", "no-op preview s", "floor s", "ratio", "", "same-shape floor s", "ratio to it", "first up s", "load avg"];
+  const body = b.rows.map((r) => [
+    r.shard,
+    String(r.resources),
+    r.preview.toFixed(2),
+    r.floor.toFixed(2),
+    (r.preview / r.floor).toFixed(2),
+    r.preview / r.floor <= TARGET_RATIO ? "ok" : "OVER",
+    r.shapeFloor.toFixed(2),
+    (r.preview / r.shapeFloor).toFixed(2),
+    r.up.toFixed(2),
+    r.load.toFixed(1),
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((l) => (l[i] as string).length)));
   const line = (l: string[]) => l.map((c, i) => c.padStart(w[i] as number)).join("  ");
   // Beside each change's preview, the floor of that shard's resource count (same run).
@@ -132,7 +151,7 @@ export function formatShardedTable(b: ShardedBench): string {
     return `one-member change (${c.member}'s SSH key): the whole validated and indexed once ${c.index.toFixed(2)} s; touches ${c.touched.join(", ") || "no shard"}; preview ${previews || "-"}`;
   });
   return [
-    `N=${b.members}, ${b.shards} shards (core and web1 run; the other web shards are web1's size within a member); no-op previews best of ${PREVIEW_RUNS}; floor: a bare program of the same resource count, same run`,
+    `N=${b.members}, ${b.shards} shards (core and web1 run; the other web shards are web1's size within a member); no-op previews best of ${PREVIEW_RUNS}; floor: a bare program of the same resource count, same run (target: ratio <= ${TARGET_RATIO}); same-shape floor: the shard's own resources (names, parents, dependencies, inputs) replayed on the trivial type, same run: what the SDK, gRPC and the engine take for these properties whoever declares them`,
     line(head),
     ...body.map(line),
     ...changes,

@@ -92,12 +92,17 @@ export function envFor(dir: string, name: string): Record<string, string> {
   };
 }
 
-export async function openBare(dir: string, resources: number, name = "bare"): Promise<Stack> {
+/** A bench stack of its own (state in `dir`/state-`name`) running `program` inline, on the project's provider in dry mode. */
+export async function openBenchStack(dir: string, name: string, program: () => Promise<Record<string, unknown>>): Promise<Stack> {
   const workDir = join(dir, name);
   mkdirSync(workDir, { recursive: true });
   const envVars = engineEnv(workDir, STACK, envFor(dir, name));
   const projectSettings = { name: PROJECT, runtime: "nodejs", plugins: { providers: [{ name: "globenet", path: join(REPO_ROOT, "provider", "bin") }] } } as ProjectSettings;
-  return LocalWorkspace.createOrSelectStack({ stackName: STACK, projectName: PROJECT, program: bareProgram(resources - 1) }, { workDir, envVars, projectSettings });
+  return LocalWorkspace.createOrSelectStack({ stackName: STACK, projectName: PROJECT, program }, { workDir, envVars, projectSettings });
+}
+
+export function openBare(dir: string, resources: number, name = "bare"): Promise<Stack> {
+  return openBenchStack(dir, name, bareProgram(resources - 1));
 }
 
 /** First `up` with checkpoints skipped (LAB-NOTES: linear instead of quadratic); returns seconds and resources. */

@@ -3,6 +3,8 @@
  * Deployments are Pulumi's export format ({ version, deployment: { resources: [...] } }).
  */
 
+import { PULUMI_SIG_KEY } from "../base/tokens";
+
 export interface DeploymentFile {
   version?: number;
   deployment?: { resources?: Array<{ urn: string; type?: string; inputs?: unknown; outputs?: unknown; [k: string]: unknown }>; pending_operations?: unknown[]; [k: string]: unknown };
@@ -26,8 +28,6 @@ export function urnLabel(urn: string): string {
   return `${type} ${name}`;
 }
 
-/** Pulumi's marker of a secret value in a state file. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 /**
  * A stable text of a value. Secrets compare as equal whatever their ciphertext: every import
@@ -35,7 +35,7 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
  */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object" && SECRET_SIG in (v as object)) return '"<secret>"';
+  if (v && typeof v === "object" && PULUMI_SIG_KEY in (v as object)) return '"<secret>"';
   if (v && typeof v === "object") {
     return `{${Object.keys(v as object)
       .sort()

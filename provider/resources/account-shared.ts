@@ -10,6 +10,7 @@ import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { databaseNameProblem, handleProblem as schemaHandleProblem } from "../../lib/schema/system-names";
 import type { Target } from "../types";
 import { UNKNOWN } from "../types";
+import { PULUMI_SECRET_SIG, PULUMI_SIG_KEY } from "../../lib/base/tokens";
 
 /** Absolute paths the provider writes to or reads from: plain characters only, no `..`. */
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
@@ -17,8 +18,8 @@ const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 // ---- secrets ----------------------------------------------------------------------------
 
 /** Pulumi's wire form of a secret value (the provider server accepts secrets). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = PULUMI_SIG_KEY;
+const SECRET_SIG = PULUMI_SECRET_SIG;
 
 export interface SecretValue<T> {
   [SIG_KEY]: typeof SECRET_SIG;
