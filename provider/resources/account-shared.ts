@@ -17,18 +17,16 @@ const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 
 // ---- secrets ----------------------------------------------------------------------------
 
-/** Pulumi's wire form of a secret value (the provider server accepts secrets). */
-const SIG_KEY = PULUMI_SIG_KEY;
-const SECRET_SIG = PULUMI_SECRET_SIG;
+// Pulumi's wire form of a secret value (the provider server accepts secrets): lib/base/tokens.ts.
 
 export interface SecretValue<T> {
-  [SIG_KEY]: typeof SECRET_SIG;
+  [PULUMI_SIG_KEY]: typeof PULUMI_SECRET_SIG;
   value: T;
 }
 
 /** Marks an output secret on the wire, so the state holds it encrypted whatever the caller registered. */
 export function secret<T>(value: T): SecretValue<T> {
-  return { [SIG_KEY]: SECRET_SIG, value };
+  return { [PULUMI_SIG_KEY]: PULUMI_SECRET_SIG, value };
 }
 
 /** Removes Pulumi's secret wrappers, recursively (the engine sends secrets wrapped to us). */
@@ -36,7 +34,7 @@ export function plain<T = unknown>(v: unknown): T {
   if (Array.isArray(v)) return v.map((x) => plain(x)) as T;
   if (v && typeof v === "object") {
     const o = v as Record<string, unknown>;
-    if (o[SIG_KEY] === SECRET_SIG) return plain(o.value);
+    if (o[PULUMI_SIG_KEY] === PULUMI_SECRET_SIG) return plain(o.value);
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(o)) out[k] = plain(x);
     return out as T;
