@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { BENCH_NOOP_TOKEN, PULUMI_SECRET_SIG, PULUMI_SIG_KEY } from "../base/tokens";
+import { splitUrn } from "../guard/plan";
 import { openBenchStack } from "./engine";
 
 /**
@@ -36,11 +37,10 @@ export interface Replayed {
   inputs: Record<string, unknown>;
 }
 
-/** The resource's name: what follows the type chain in its URN (urn:pulumi:<stack>::<project>::<types>::<name>). */
+/** The resource's name (the guard's `splitUrn`), refusing what is not a resource URN. */
 export function nameOfUrn(urn: string): string {
-  const parts = urn.split("::");
-  if (parts.length < 4) throw new Error(`not a resource URN: ${urn}`);
-  return parts.slice(3).join("::");
+  if (urn.split("::").length < 4) throw new Error(`not a resource URN: ${urn}`);
+  return splitUrn(urn).name;
 }
 
 /**

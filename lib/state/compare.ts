@@ -28,7 +28,6 @@ export function urnLabel(urn: string): string {
   return `${type} ${name}`;
 }
 
-
 /**
  * A stable text of a value. Secrets compare as equal whatever their ciphertext: every import
  * encrypts them again (with a new nonce), and a saved state cannot be decrypted to compare.
