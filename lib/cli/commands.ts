@@ -509,7 +509,10 @@ N/10) to a temporary tree, then times in this process the floor (reading every Y
 after a full GC, best of --runs (default 2); each beside the floor, and the peak RSS.
 engine: for each N (default 100,1000), the no-op \`preview\` of the real program over N
 synthetic members beside a bare program of as many trivial resources (the engine's floor),
-same provider and file backend. Runs the engine with GLOBENET_PROVIDER_DRY_RUN=1: the
+same provider and file backend. With --sharded K (one N): K web shards and a core one;
+web1's and core's previews beside that floor and beside their same-shape floor (the shard's
+own resources replayed on the trivial type), then two one-member changes after CI's index
+step. Runs the engine with GLOBENET_PROVIDER_DRY_RUN=1: the
 provider contacts no host (stack "bench" only).
 backup: N members (default 150) with M MB of random files each (default 20), one BorgBackup
 archive per member into a local encrypted repository as the hosts make them: a full run, then
