@@ -379,16 +379,33 @@ describe("one manifest per set: the engine carries its sha256 alone", () => {
     expect(() => parseInputs(news)).toThrow(/fileManifest: .*missing from the file store/);
   });
 
-  it("a changed manifest reads only the zones the state's manifest did not have, when the store still has it", () => {
+  /** The state's manifest and a new one with a zone more; ZONE's content then removed from the store (a read of it fails). */
+  const zoneAddedAfterZoneLost = () => {
     const store = newStore();
     const olds = manifestInputs(store, bind);
-    const other = "zones/other.test.zone";
-    const news = manifestInputs(store, { ...bind, [other]: zoneText("other IN A 192.0.2.9\n") });
+    const news = manifestInputs(store, { ...bind, "zones/other.test.zone": zoneText("other IN A 192.0.2.9\n") });
     rmSync(join(store, sha256Hex(bind[ZONE])));
     forgetVerified();
+    return { store, olds, news };
+  };
+
+  it("a changed manifest reads only the zones the state's manifest did not have, when the store still has it", () => {
+    const { olds, news } = zoneAddedAfterZoneLost();
     expect(checkInputs(news, olds).failures).toEqual([]);
     // Without the state's manifest, every zone is read: the one removed from the store is missed.
     expect(checkInputs(news).failures).toEqual([{ property: `fileManifest["${ZONE}"]`, reason: expect.stringContaining("missing from the file store") }]);
+  });
+
+  it("the state's manifest is taken only from an absolute store (loadRef refuses another): with a relative one, every zone is read", () => {
+    const { store, olds, news } = zoneAddedAfterZoneLost();
+    const cwd = process.cwd();
+    process.chdir("/");
+    try {
+      const relative = { ...olds, fileStore: store.slice(1) };
+      expect(checkInputs(news, relative).failures).toEqual([{ property: `fileManifest["${ZONE}"]`, reason: expect.stringContaining("missing from the file store") }]);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it.each<[string, (store: string) => string, RegExp]>([
