@@ -14,6 +14,7 @@
 import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 import { takeoverNames } from "./resources/takeover";
 import { setFiles } from "./resources/file-store";
+import { flatSpec } from "../lib/base/spec-inputs";
 
 const MARK = "@adopt:";
 
@@ -97,8 +98,10 @@ export function adoptionOf(r: { type: string; name: string; custom: boolean; pro
   if (!r.custom || !rule || inState.has(resourceKey(r.type, r.name))) return { kind: "as-is" };
   if ("refuse" in rule) return { kind: "refuse", message: `${r.type} ${r.name}: ${rule.refuse}` };
   if ("create" in rule) return { kind: "create", why: rule.create };
-  const id = rule.id(r.props);
-  return { kind: "import", id, importId: importIdOf(id, rule.facts(r.props)) };
+  // An account's or a database's inputs come under spec (lib/base/spec-inputs.ts): the facts are the flat ones.
+  const props = flatSpec(r.props);
+  const id = rule.id(props);
+  return { kind: "import", id, importId: importIdOf(id, rule.facts(props)) };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ResourceType } from "./types";
 import { registry } from "./registry";
 import { dryRunImpl } from "./dry-run";
 import { definedOnly, parseImportId } from "./adopt-ids";
+import { flatSpec, specFormOf } from "../lib/base/spec-inputs";
 
 /** The type token's last part picks the implementation: globenet:<module>:<Type>. */
 function typeOf(urn: string): { token: string; impl: ResourceType } {
@@ -30,17 +31,22 @@ ReadRequest.prototype.getProperties = function (this: ReadRequest) {
 // The engine reads the plugin's port from stdout (the SDK prints it with console.log):
 // the provider's own code writes to stderr only.
 
+// Accounts' and databases' inputs come under one property (lib/base/spec-inputs.ts says why):
+// the types below see them flat, whichever form the engine hands over (a state written before
+// holds them flat); check answers in the program's form, the outputs stay flat.
 const provider: Provider = {
   version: "0.1.0",
   async check(urn, olds, news) {
-    const r = typeOf(urn).impl.check(news, olds);
-    return { inputs: r.inputs ?? news, failures: r.failures };
+    const { token, impl } = typeOf(urn);
+    const flatNews = flatSpec(news);
+    const r = impl.check(flatNews, flatSpec(olds));
+    return { inputs: specFormOf(token, r.inputs ?? flatNews), failures: r.failures };
   },
   async diff(id, urn, olds, news) {
-    return typeOf(urn).impl.diff(id, olds, news);
+    return typeOf(urn).impl.diff(id, flatSpec(olds), flatSpec(news));
   },
   async create(urn, inputs) {
-    return typeOf(urn).impl.create(inputs);
+    return typeOf(urn).impl.create(flatSpec(inputs));
   },
   async read(id, urn, props) {
     // The engine's import (adoption): the id carries where to look; the answer keeps the plain id.
@@ -51,14 +57,14 @@ const provider: Provider = {
       const r = await impl.adopt(adopting.id, adopting.facts);
       // The SDK's server turns these into protobuf Structs, which refuse an undefined value
       // ("Unexpected struct type."): a field the host does not have (an account's passwordHash) is left out.
-      return { id: adopting.id, props: definedOnly(r.outs), inputs: definedOnly(r.inputs) };
+      return { id: adopting.id, props: definedOnly(r.outs), inputs: specFormOf(token, definedOnly(r.inputs)) };
     }
     const live = await typeOf(urn).impl.read(id, props);
     // An empty id tells the engine the resource is gone.
     return live === undefined ? { id: "", props: {} } : { id, props: live };
   },
   async update(id, urn, olds, news) {
-    return { outs: await typeOf(urn).impl.update(id, olds, news) };
+    return { outs: await typeOf(urn).impl.update(id, flatSpec(olds), flatSpec(news)) };
   },
   async delete(id, urn, props) {
     await typeOf(urn).impl.delete(id, props);

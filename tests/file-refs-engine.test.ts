@@ -9,11 +9,13 @@ import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { fileStoreOf, loadManifest, setFiles } from "../provider/resources/file-store";
 import { generationOfHashes, hashesOf, planSerials, substituteSerials } from "../provider/resources/file-set-serials";
 import { guestContents } from "../provider/resources/guest-refs";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
+import { previewPlan } from "../lib/guard/collect";
 
 /**
  * File sets' and guests' contents as sha256 refs into the runner's store, on the real engine
  * (docs/architecture.md, "Sharded stacks", "File sets carry sha256 refs", "Guests carry sha256
- * refs too"): the "bench" stack of
+ * refs too"), and accounts' and databases' inputs under one property (lib/base/spec-inputs.ts): the "bench" stack of
  * a small synthetic tree in a file backend of the test's own, the real provider's check and
  * diff with its dry mode for create/read/update/delete (no host is touched).
  */
@@ -139,6 +141,38 @@ describe("file sets' refs on the real engine", () => {
     // A step with no change keeps the state's outputs as they were: the contents leave them at
     // the guest's next update or refresh (its read answers the new form: provider-guest).
     expect(JSON.stringify(after.map((g) => g.outputs))).toContain("<domain");
+    expect(await changes()).toEqual([]);
+  }, 600_000);
+
+  it("accounts' and databases' inputs are under spec in the state, their outputs flat; a state written with flat inputs (before) previews as no change; a change in them is named as before", async () => {
+    const spec = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === RESOURCE_TOKENS.account || r.type === RESOURCE_TOKENS.database);
+    const now = spec(await deployment());
+    expect(now.filter((r) => r.type === RESOURCE_TOKENS.account).length).toBeGreaterThan(0);
+    expect(now.filter((r) => r.type === RESOURCE_TOKENS.database).length).toBeGreaterThan(0);
+    for (const r of now) {
+      expect(Object.keys(r.inputs ?? {}), r.urn).toEqual(["spec"]);
+      expect(r.outputs?.spec, r.urn).toBeUndefined();
+      expect(typeof r.outputs?.handle, r.urn).toBe("string");
+    }
+    const exported = await stack.exportStack();
+    for (const r of spec(exported.deployment as Deployment)) r.inputs = { ...(r.inputs?.spec as Record<string, unknown>) };
+    await stack.importStack(exported);
+    expect(spec(await deployment()).every((r) => r.inputs?.spec === undefined && typeof r.inputs?.handle === "string")).toBe(true);
+    expect(await changes()).toEqual([]);
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect(spec(await deployment()).every((r) => Object.keys(r.inputs ?? {}).join() === "spec")).toBe(true);
+
+    // The state says an account serves one more site than git: the step names sites, the guard reads them flat.
+    const drifted = await stack.exportStack();
+    const acct = spec(drifted.deployment as Deployment).find((r) => r.type === RESOURCE_TOKENS.account && Array.isArray(r.outputs?.sites)) as Res;
+    acct.outputs = { ...acct.outputs, sites: [...(acct.outputs?.sites as string[]), "gone.example"] };
+    await stack.importStack(drifted);
+    const { plan } = await previewPlan(stack);
+    const moved = plan.steps.filter((x) => x.op !== "same");
+    expect(moved.map((x) => [x.op, x.urn])).toEqual([["update", acct.urn]]);
+    expect(moved[0]?.new?.handle).toBe(acct.outputs?.handle);
+    expect(moved[0]?.old?.sites).toEqual((acct.inputs?.spec as Record<string, unknown>).sites);
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
     expect(await changes()).toEqual([]);
   }, 600_000);
 

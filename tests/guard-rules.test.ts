@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allowancesInRange, allowancesSinceApplied, lastAppliedCommit, parseLog } from "../lib/guard/allowances";
-import { parsePlan, type Plan, type PlanStep } from "../lib/guard/plan";
+import { parsePlan, stepDiffs, stepFromEvent, type Plan, type PlanStep } from "../lib/guard/plan";
 import { allowancesIn, formatVerdict, judge } from "../lib/guard/rules";
 
 const target = (name: string) => ({ name, address: "192.0.2.10", port: 22, user: "globenet-deploy", hostKey: "k" });
@@ -70,6 +70,26 @@ describe("the destructive-change guard", () => {
     expect(p.steps).toEqual([{ op: "delete", urn: urn("globenet:db:Database", "velo_wp"), type: "globenet:db:Database", name: "velo_wp", old: { handle: "velo-libre", name: "velo_wp", target: target("db1") }, new: undefined }]);
     expect(() => parsePlan("{}", "plan.json")).toThrow('plan.json: no "steps" list');
     expect(() => parsePlan("nope", "plan.json")).toThrow("plan.json: not JSON");
+  });
+
+  it("reads accounts' and databases' inputs under spec as the flat ones, from either source, and judges them the same", () => {
+    const inputs = { handle: "velo-libre", name: "velo_wp", target: target("db1"), archiveDir: "/var/backups/globenet-archive" };
+    const cli = JSON.stringify({ steps: [{ op: "delete", urn: urn("globenet:db:Database", "velo_wp"), oldState: { type: "globenet:db:Database", inputs: { spec: inputs } } }] });
+    const p = parsePlan(cli, "plan.json");
+    expect(p.steps[0]?.old).toEqual(inputs);
+    const v = judge({ stack: "prod", steps: [...members(TEN), ...p.steps] }, { maxShare: 0.2, allowances: [] });
+    expect(v.ok).toBe(false);
+    expect(formatVerdict(v)).toContain("members/velo-libre: database velo_wp would be deleted on db1");
+    // A state written before the program nested them (flat) beside the program's spec; the engine names spec as a whole.
+    const flat = { handle: "velo-libre", target: target("web1"), sites: ["a.example", "b.example"], status: "active" };
+    const s = stepFromEvent({ urn: urn("globenet:hosting:Account", "velo-libre"), op: "update", old: { inputs: flat }, new: { inputs: { spec: { ...flat, sites: ["a.example"] } } }, diffs: ["spec"] });
+    expect(s?.new).toEqual({ ...flat, sites: ["a.example"] });
+    expect(s?.diffs).toBeUndefined();
+    expect(stepDiffs(s as PlanStep)).toEqual(["sites"]);
+    // Another type's diffs and inputs pass as they are.
+    const g = stepFromEvent({ urn: urn("globenet:vm:Guest", "a1--vm"), op: "update", old: { inputs: { domain: "a1--vm", memoryMb: 512 } }, new: { inputs: { domain: "a1--vm", memoryMb: 1024 } }, diffs: ["memoryMb"] });
+    expect(g?.diffs).toEqual(["memoryMb"]);
+    expect(g?.new).toEqual({ domain: "a1--vm", memoryMb: 1024 });
   });
 });
 

@@ -88,8 +88,19 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(names("globenet:hosting:Account")).toContain("biblio-menil");
   });
 
+  it("sends accounts' and databases' inputs under one property, spec (lib/base/spec-inputs.ts), the other types' flat", () => {
+    for (const type of ["globenet:hosting:Account", "globenet:db:Database"]) {
+      const of = seen.filter((s) => s.type === type);
+      expect(of.length, type).toBeGreaterThan(0);
+      // The output properties (archives, a database's password) go as undefined: not sent.
+      for (const s of of) expect(Object.keys(s.inputs ?? {}).filter((k) => s.inputs?.[k] !== undefined), `${type} ${s.name}`).toEqual(["spec"]);
+    }
+    expect((seen.find((s) => s.type === "globenet:db:Database")?.inputs?.spec as Record<string, unknown>).target).toMatchObject({ name: expect.any(String) });
+    expect(seen.filter((s) => s.type === "globenet:vm:Guest").every((s) => s.inputs?.spec === undefined && typeof s.inputs?.domain === "string")).toBe(true);
+  });
+
   it("passes each member's access to its account: biblio-menil (no key) is sftp with its hash, the others ssh without one", () => {
-    const acct = (n: string) => seen.find((s) => s.type === "globenet:hosting:Account" && s.name === n)?.inputs as { access: string; passwordHash?: string; sshKeys: string[] };
+    const acct = (n: string) => seen.find((s) => s.type === "globenet:hosting:Account" && s.name === n)?.inputs?.spec as { access: string; passwordHash?: string; sshKeys: string[] };
     expect(acct("biblio-menil")).toMatchObject({ access: "sftp", sshKeys: [], passwordHash: expect.stringMatching(/^\$y\$/) });
     expect(acct("velo-libre").access).toBe("ssh");
     expect(acct("velo-libre").passwordHash).toBeUndefined();

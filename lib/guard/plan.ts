@@ -1,3 +1,5 @@
+import { flatSpec, SPEC_PROPERTY } from "../base/spec-inputs";
+
 /**
  * A preview's plan in one shape, whichever way it was obtained: from the Automation API's
  * engine events (`npm run preview -- --plan-json`) or from the Pulumi CLI's own
@@ -9,7 +11,7 @@ export interface PlanStep {
   urn: string;
   type: string;
   name: string;
-  /** Inputs before and after (what the state held, what the program asks for). */
+  /** Inputs before and after (what the state held, what the program asks for), flat: an account's or database's `spec` brought up. */
   old?: Record<string, unknown>;
   new?: Record<string, unknown>;
   /**
@@ -36,6 +38,13 @@ export function splitUrn(urn: string): { type: string; name: string } {
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : undefined);
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string") ? (v as string[]) : undefined);
+/** Inputs as the rules read them: an account's or database's `spec` brought up (lib/base/spec-inputs.ts). */
+const inputsOf = (v: unknown): Json | undefined => flatSpec(obj(v));
+/** The engine's list names `spec` as a whole: the rules need the properties in it, which stepDiffs finds from the flat inputs. */
+const diffsOf = (v: unknown): string[] | undefined => {
+  const d = strings(v);
+  return d?.includes(SPEC_PROPERTY) ? undefined : d;
+};
 
 /**
  * The properties a step changes: the engine's own list when it gives one, else the top-level
@@ -56,7 +65,7 @@ export function stepFromEvent(meta: Json): PlanStep | undefined {
   const op = typeof meta.op === "string" ? meta.op : undefined;
   if (!urn || !op) return undefined;
   const { type, name } = splitUrn(urn);
-  return { op, urn, type: typeof meta.type === "string" ? meta.type : type, name, old: obj(obj(meta.old)?.inputs), new: obj(obj(meta.new)?.inputs), oldOutputs: obj(obj(meta.old)?.outputs), diffs: strings(meta.diffs) };
+  return { op, urn, type: typeof meta.type === "string" ? meta.type : type, name, old: inputsOf(obj(meta.old)?.inputs), new: inputsOf(obj(meta.new)?.inputs), oldOutputs: obj(obj(meta.old)?.outputs), diffs: diffsOf(meta.diffs) };
 }
 
 /** Reads a plan file: ours ({ stack, steps }) or `pulumi preview --json` ({ steps: [{ op, urn, oldState, newState }] }). */
@@ -81,10 +90,10 @@ export function parsePlan(text: string, file: string): Plan {
       urn: st.urn,
       type: typeof st.type === "string" ? st.type : type,
       name: typeof st.name === "string" ? st.name : name,
-      old: obj(st.old) ?? obj(obj(st.oldState)?.inputs),
-      new: obj(st.new) ?? obj(obj(st.newState)?.inputs),
+      old: inputsOf(st.old) ?? inputsOf(obj(st.oldState)?.inputs),
+      new: inputsOf(st.new) ?? inputsOf(obj(st.newState)?.inputs),
       oldOutputs: obj(st.oldOutputs) ?? obj(obj(st.oldState)?.outputs),
-      diffs: strings(st.diffs),
+      diffs: diffsOf(st.diffs),
     });
   }
   const stack = typeof o.stack === "string" ? o.stack : (out[0]?.urn.split(":")[2] ?? "");
