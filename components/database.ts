@@ -1,17 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseInputs } from "../provider/resources/database";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
-import { SPEC_PROPERTY } from "../lib/base/spec-inputs";
+import { SPEC_PROPERTY, specText } from "../lib/base/spec-inputs";
 
 /** The database's inputs are the provider's contract: one definition for both sides. */
 export type DatabaseArgs = DatabaseInputs;
 
-/** A MariaDB database with its user, grants and limits; its password is made by the provider and kept secret. Its inputs go under `spec` (lib/base/spec-inputs.ts). */
+/** A MariaDB database with its user, grants and limits; its password is made by the provider and kept secret. Its inputs go as one JSON text, `spec` (lib/base/spec-inputs.ts). */
 export class Database extends pulumi.CustomResource {
   declare readonly password: pulumi.Output<string>;
   declare readonly archives: pulumi.Output<string[]>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.CustomResourceOptions) {
-    super(RESOURCE_TOKENS.database, name, { [SPEC_PROPERTY]: args, password: undefined, archives: undefined }, { ...opts, additionalSecretOutputs: ["password"] });
+    super(RESOURCE_TOKENS.database, name, { [SPEC_PROPERTY]: specText(args), password: undefined, archives: undefined }, { ...opts, additionalSecretOutputs: ["password"] });
   }
 }

@@ -1,16 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AccountInputs } from "../provider/resources/account";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
-import { SPEC_PROPERTY } from "../lib/base/spec-inputs";
+import { SPEC_PROPERTY, specText } from "../lib/base/spec-inputs";
 
 /** The account's inputs are the provider's contract: one definition for both sides. */
 export type HostingAccountArgs = AccountInputs;
 
-/** A member's unix account on its web host: user, home, site folders, authorized_keys. Its inputs go under `spec` (lib/base/spec-inputs.ts). */
+/** A member's unix account on its web host: user, home, site folders, authorized_keys. Its inputs go as one JSON text, `spec` (lib/base/spec-inputs.ts). */
 export class HostingAccount extends pulumi.CustomResource {
   declare readonly archives: pulumi.Output<string[]>;
 
   constructor(name: string, args: HostingAccountArgs, opts?: pulumi.CustomResourceOptions) {
-    super(RESOURCE_TOKENS.account, name, { [SPEC_PROPERTY]: args, archives: undefined }, opts);
+    super(RESOURCE_TOKENS.account, name, { [SPEC_PROPERTY]: specText(args), archives: undefined }, opts);
   }
 }

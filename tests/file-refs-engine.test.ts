@@ -11,11 +11,13 @@ import { generationOfHashes, hashesOf, planSerials, substituteSerials } from "..
 import { guestContents } from "../provider/resources/guest-refs";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
 import { previewPlan } from "../lib/guard/collect";
+import { stepDiffs, type PlanStep } from "../lib/guard/plan";
+import { specText } from "../lib/base/spec-inputs";
 
 /**
  * File sets' and guests' contents as sha256 refs into the runner's store, on the real engine
  * (docs/architecture.md, "Sharded stacks", "File sets carry sha256 refs", "Guests carry sha256
- * refs too"), and accounts' and databases' inputs under one property (lib/base/spec-inputs.ts): the "bench" stack of
+ * refs too"), and accounts' and databases' inputs as one JSON text (lib/base/spec-inputs.ts): the "bench" stack of
  * a small synthetic tree in a file backend of the test's own, the real provider's check and
  * diff with its dry mode for create/read/update/delete (no host is touched).
  */
@@ -144,34 +146,48 @@ describe("file sets' refs on the real engine", () => {
     expect(await changes()).toEqual([]);
   }, 600_000);
 
-  it("accounts' and databases' inputs are under spec in the state, their outputs flat; a state written with flat inputs (before) previews as no change; a change in them is named as before", async () => {
-    const spec = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === RESOURCE_TOKENS.account || r.type === RESOURCE_TOKENS.database);
-    const now = spec(await deployment());
+  it("accounts' and databases' inputs are one JSON text (spec) in the state, their outputs flat; a state written with flat inputs, or spec as an object, previews as no change; a change in them is named as before", async () => {
+    const specced = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === RESOURCE_TOKENS.account || r.type === RESOURCE_TOKENS.database);
+    const isText = (r: Res) => Object.keys(r.inputs ?? {}).join() === "spec" && typeof r.inputs?.spec === "string";
+    const now = specced(await deployment());
     expect(now.filter((r) => r.type === RESOURCE_TOKENS.account).length).toBeGreaterThan(0);
     expect(now.filter((r) => r.type === RESOURCE_TOKENS.database).length).toBeGreaterThan(0);
     for (const r of now) {
-      expect(Object.keys(r.inputs ?? {}), r.urn).toEqual(["spec"]);
+      expect(isText(r), r.urn).toBe(true);
       expect(r.outputs?.spec, r.urn).toBeUndefined();
-      expect(typeof r.outputs?.handle, r.urn).toBe("string");
+      expect(r.outputs?.handle, r.urn).toBe(JSON.parse(r.inputs?.spec as string).handle);
     }
-    const exported = await stack.exportStack();
-    for (const r of spec(exported.deployment as Deployment)) r.inputs = { ...(r.inputs?.spec as Record<string, unknown>) };
-    await stack.importStack(exported);
-    expect(spec(await deployment()).every((r) => r.inputs?.spec === undefined && typeof r.inputs?.handle === "string")).toBe(true);
-    expect(await changes()).toEqual([]);
-    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
-    expect(spec(await deployment()).every((r) => Object.keys(r.inputs ?? {}).join() === "spec")).toBe(true);
+    // What the code before wrote: flat inputs (and, for a while, spec as an object).
+    for (const [form, rewrite] of [
+      ["flat", (spec: Record<string, unknown>) => ({ ...spec })],
+      ["an object", (spec: Record<string, unknown>) => ({ spec })],
+    ] as const) {
+      const exported = await stack.exportStack();
+      for (const r of specced(exported.deployment as Deployment)) r.inputs = rewrite(JSON.parse(r.inputs?.spec as string));
+      await stack.importStack(exported);
+      expect(specced(await deployment()).some(isText), form).toBe(false);
+      expect(await changes(), form).toEqual([]);
+      expect((await stack.up({ color: "never" })).summary.result, form).toBe("succeeded");
+      expect(specced(await deployment()).every(isText), form).toBe(true);
+    }
 
-    // The state says an account serves one more site than git: the step names sites, the guard reads them flat.
+    // The state says an account serves one more site than git (as after git removed it): the
+    // step names sites, the guard reads them flat, the CLI's diff shows the text as JSON.
     const drifted = await stack.exportStack();
-    const acct = spec(drifted.deployment as Deployment).find((r) => r.type === RESOURCE_TOKENS.account && Array.isArray(r.outputs?.sites)) as Res;
-    acct.outputs = { ...acct.outputs, sites: [...(acct.outputs?.sites as string[]), "gone.example"] };
+    const acct = specced(drifted.deployment as Deployment).find((r) => r.type === RESOURCE_TOKENS.account && Array.isArray(r.outputs?.sites)) as Res;
+    const gitSites = JSON.parse(acct.inputs?.spec as string).sites as string[];
+    acct.outputs = { ...acct.outputs, sites: [...gitSites, "gone.example"] };
+    acct.inputs = { spec: specText({ ...JSON.parse(acct.inputs?.spec as string), sites: [...gitSites, "gone.example"] }) };
     await stack.importStack(drifted);
-    const { plan } = await previewPlan(stack);
+    let shown = "";
+    const { plan } = await previewPlan(stack, { diff: true, onOutput: (t) => (shown += t) });
     const moved = plan.steps.filter((x) => x.op !== "same");
     expect(moved.map((x) => [x.op, x.urn])).toEqual([["update", acct.urn]]);
     expect(moved[0]?.new?.handle).toBe(acct.outputs?.handle);
-    expect(moved[0]?.old?.sites).toEqual((acct.inputs?.spec as Record<string, unknown>).sites);
+    expect(moved[0]?.old?.sites).toEqual([...gitSites, "gone.example"]);
+    expect(moved[0]?.new?.sites).toEqual(gitSites);
+    expect(stepDiffs(moved[0] as PlanStep)).toEqual(["sites"]);
+    expect(shown).toMatch(/~ spec\s*: \(json\) \{[^]*~ sites[^]*"gone\.example"/);
     expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
     expect(await changes()).toEqual([]);
   }, 600_000);

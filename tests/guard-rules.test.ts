@@ -72,9 +72,9 @@ describe("the destructive-change guard", () => {
     expect(() => parsePlan("nope", "plan.json")).toThrow("plan.json: not JSON");
   });
 
-  it("reads accounts' and databases' inputs under spec as the flat ones, from either source, and judges them the same", () => {
+  it("reads accounts' and databases' inputs sent as spec (a JSON text) as the flat ones, from either source, and judges them the same", () => {
     const inputs = { handle: "velo-libre", name: "velo_wp", target: target("db1"), archiveDir: "/var/backups/globenet-archive" };
-    const cli = JSON.stringify({ steps: [{ op: "delete", urn: urn("globenet:db:Database", "velo_wp"), oldState: { type: "globenet:db:Database", inputs: { spec: inputs } } }] });
+    const cli = JSON.stringify({ steps: [{ op: "delete", urn: urn("globenet:db:Database", "velo_wp"), oldState: { type: "globenet:db:Database", inputs: { spec: JSON.stringify(inputs) } } }] });
     const p = parsePlan(cli, "plan.json");
     expect(p.steps[0]?.old).toEqual(inputs);
     const v = judge({ stack: "prod", steps: [...members(TEN), ...p.steps] }, { maxShare: 0.2, allowances: [] });
@@ -82,8 +82,9 @@ describe("the destructive-change guard", () => {
     expect(formatVerdict(v)).toContain("members/velo-libre: database velo_wp would be deleted on db1");
     // A state written before the program nested them (flat) beside the program's spec; the engine names spec as a whole.
     const flat = { handle: "velo-libre", target: target("web1"), sites: ["a.example", "b.example"], status: "active" };
-    const s = stepFromEvent({ urn: urn("globenet:hosting:Account", "velo-libre"), op: "update", old: { inputs: flat }, new: { inputs: { spec: { ...flat, sites: ["a.example"] } } }, diffs: ["spec"] });
+    const s = stepFromEvent({ urn: urn("globenet:hosting:Account", "velo-libre"), op: "update", old: { inputs: flat }, new: { inputs: { spec: JSON.stringify({ ...flat, sites: ["a.example"] }) } }, diffs: ["spec"] });
     expect(s?.new).toEqual({ ...flat, sites: ["a.example"] });
+    expect(() => stepFromEvent({ urn: urn("globenet:hosting:Account", "x"), op: "update", new: { inputs: { spec: "{x" } } })).toThrow(/^spec: not JSON/);
     expect(s?.diffs).toBeUndefined();
     expect(stepDiffs(s as PlanStep)).toEqual(["sites"]);
     // Another type's diffs and inputs pass as they are.

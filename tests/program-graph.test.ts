@@ -88,19 +88,25 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(names("globenet:hosting:Account")).toContain("biblio-menil");
   });
 
-  it("sends accounts' and databases' inputs under one property, spec (lib/base/spec-inputs.ts), the other types' flat", () => {
+  it("sends accounts' and databases' inputs as one JSON text, spec (lib/base/spec-inputs.ts), keys sorted; the other types' as properties", () => {
     for (const type of ["globenet:hosting:Account", "globenet:db:Database"]) {
       const of = seen.filter((s) => s.type === type);
       expect(of.length, type).toBeGreaterThan(0);
       // The output properties (archives, a database's password) go as undefined: not sent.
-      for (const s of of) expect(Object.keys(s.inputs ?? {}).filter((k) => s.inputs?.[k] !== undefined), `${type} ${s.name}`).toEqual(["spec"]);
+      for (const s of of) {
+        expect(Object.keys(s.inputs ?? {}).filter((k) => s.inputs?.[k] !== undefined), `${type} ${s.name}`).toEqual(["spec"]);
+        const text = s.inputs?.spec as string;
+        expect(typeof text).toBe("string");
+        expect(Object.keys(JSON.parse(text))).toEqual(Object.keys(JSON.parse(text)).sort());
+        expect(JSON.parse(text).target).toMatchObject({ name: expect.any(String) });
+      }
     }
-    expect((seen.find((s) => s.type === "globenet:db:Database")?.inputs?.spec as Record<string, unknown>).target).toMatchObject({ name: expect.any(String) });
     expect(seen.filter((s) => s.type === "globenet:vm:Guest").every((s) => s.inputs?.spec === undefined && typeof s.inputs?.domain === "string")).toBe(true);
   });
 
   it("passes each member's access to its account: biblio-menil (no key) is sftp with its hash, the others ssh without one", () => {
-    const acct = (n: string) => seen.find((s) => s.type === "globenet:hosting:Account" && s.name === n)?.inputs?.spec as { access: string; passwordHash?: string; sshKeys: string[] };
+    const spec = (n: string) => seen.find((s) => s.type === "globenet:hosting:Account" && s.name === n)?.inputs?.spec as string | undefined;
+    const acct = (n: string) => JSON.parse(spec(n) ?? "{}") as { access: string; passwordHash?: string; sshKeys: string[] };
     expect(acct("biblio-menil")).toMatchObject({ access: "sftp", sshKeys: [], passwordHash: expect.stringMatching(/^\$y\$/) });
     expect(acct("velo-libre").access).toBe("ssh");
     expect(acct("velo-libre").passwordHash).toBeUndefined();

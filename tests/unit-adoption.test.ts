@@ -37,8 +37,8 @@ describe("which resources adoption imports, with which ids", () => {
   it.each([
     ["an account: id = handle, facts = its inputs", RESOURCE_TOKENS.account, "velo-libre", account, "velo-libre", { ...account, archives: undefined }],
     ["a database: id = its name, never a password", RESOURCE_TOKENS.database, "velo_wp", database, "velo_wp", { ...database, password: undefined, archives: undefined }],
-    ["an account as the program registers it (under spec): the same id and facts", RESOURCE_TOKENS.account, "velo-libre", { spec: account, archives: undefined }, "velo-libre", { ...account, archives: undefined }],
-    ["a database as the program registers it (under spec)", RESOURCE_TOKENS.database, "velo_wp", { spec: database, password: undefined, archives: undefined }, "velo_wp", { ...database, password: undefined, archives: undefined }],
+    ["an account as the program registers it (spec, one JSON text): the same id and facts", RESOURCE_TOKENS.account, "velo-libre", { spec: JSON.stringify(account), archives: undefined }, "velo-libre", { ...account, archives: undefined }],
+    ["a database as the program registers it (spec)", RESOURCE_TOKENS.database, "velo_wp", { spec: JSON.stringify(database), password: undefined, archives: undefined }, "velo_wp", { ...database, password: undefined, archives: undefined }],
     ["a file set: id = host:kind:php version, the files are read from the host", RESOURCE_TOKENS.fileSet, "web1-php8.2", files, "web1:php-fpm:8.2", { target, kind: "php-fpm", phpVersion: "8.2" }],
     [
       "a VPS: id = its domain; what runs (vCPUs, memory, disk size, seed, running, base image) is read, not sent",

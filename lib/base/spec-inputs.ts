@@ -1,33 +1,76 @@
 import { RESOURCE_TOKENS } from "./tokens";
 
 /**
- * Hosting accounts' and databases' inputs travel to the engine under one top-level property,
- * `spec`. The Node SDK makes an Output, its promises and a `propertyDependencies` entry per
- * top-level input property, not per nested value: at 10,000 members, the 2,500 accounts and
- * databases of a web shard with their thirteen properties each cost its no-op preview about a
- * tenth more than the same values under one (docs/architecture.md, "Sharded stacks"). Every
- * value stays a property the preview shows (`spec.sites`); the provider flattens `spec` at its
- * boundary (provider/main.ts), so the types' check, diff, create and update see what they saw
- * before, their outputs stay flat, and a state written before (flat inputs) diffs as no change.
- * The guard's plan (lib/guard/plan.ts) flattens it too: its rules read `target`, `sites`,
- * `status`, `archiveDir` by name.
+ * Hosting accounts' and databases' inputs travel to the engine as one top-level property,
+ * `spec`: their inputs as one JSON text (keys sorted). The Node SDK makes an Output, its
+ * promises and a `propertyDependencies` entry per top-level input property, and walks every
+ * nested value on its way to the engine; at 10,000 members, the 2,500 accounts and databases of
+ * a web shard with their thirteen properties each were most of its no-op preview's distance to
+ * the engine's floor (docs/architecture.md, "Sharded stacks", has the measures of the flat, the
+ * nested and this form). The values stay readable: the Pulumi CLI shows a JSON text's change
+ * as a structured diff (`~ spec: (json) { ~ sites: … }`), and none of them is secret or an
+ * Output (the inputs are plain data). The provider brings `spec` up at its boundary
+ * (provider/main.ts), so the types' check, diff, create and update see what they saw before,
+ * their outputs stay flat, and a state written before (flat inputs, or `spec` as an object)
+ * diffs as no change. The guard's plan (lib/guard/plan.ts) and adoption's facts
+ * (provider/adopt-ids.ts) bring it up too: they read `target`, `sites`, `status`, `archiveDir`
+ * by name.
  */
 export const SPEC_PROPERTY = "spec";
 
-/** The custom resources whose program sends their inputs under SPEC_PROPERTY. */
+/** The custom resources whose program sends their inputs as SPEC_PROPERTY. */
 export const SPEC_INPUT_TOKENS: ReadonlySet<string> = new Set([RESOURCE_TOKENS.account, RESOURCE_TOKENS.database]);
 
 type Props = Record<string, unknown>;
 const isRecord = (v: unknown): v is Props => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Inputs with `spec` (an object) brought up to the top level, a value in `spec` winning; any other form as it is. */
-export function flatSpec<T extends Props | undefined>(inputs: T): T {
-  if (!inputs || !isRecord(inputs[SPEC_PROPERTY])) return inputs;
-  const { [SPEC_PROPERTY]: spec, ...rest } = inputs as Props;
-  return { ...rest, ...(spec as Props) } as T;
+/**
+ * Objects' keys in order, at any depth: the form the engine hands an object over in (a
+ * protobuf Struct's keys come sorted), which the types' diffs compare as JSON text.
+ */
+function sortedKeys(v: unknown, at: string): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => sortedKeys(x, `${at}[${i}]`));
+  if (v instanceof Promise || (isRecord(v) && ("__pulumiOutput" in v || typeof v.then === "function"))) {
+    throw new Error(`${at} is an Output or a promise: an account's or a database's inputs go as plain values, one JSON text (lib/base/spec-inputs.ts)`);
+  }
+  if (!isRecord(v)) return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys(v[k], `${at}.${k}`)]));
 }
 
-/** Flat inputs in the form the program sends for `token` (under `spec` for the types above). */
+/** A value's JSON text with objects' keys sorted: one text for equal values whatever their keys' order. */
+export function sortedJson(v: unknown, at = "value"): string {
+  return JSON.stringify(sortedKeys(v, at));
+}
+
+/** The JSON text `spec` carries: plain values, keys sorted. An Output or a promise (a value not known yet, or a secret) is refused. */
+export function specText(inputs: object): string {
+  return sortedJson(inputs, SPEC_PROPERTY);
+}
+
+/**
+ * Inputs with `spec` (its JSON text, or an object) brought up to the top level, a value in
+ * `spec` winning; any other form as it is. A `spec` text that is not a JSON object is refused.
+ */
+export function flatSpec<T extends Props | undefined>(inputs: T): T {
+  const raw = inputs?.[SPEC_PROPERTY];
+  if (!inputs || raw === undefined) return inputs;
+  let spec: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      spec = sortedKeys(JSON.parse(raw), SPEC_PROPERTY);
+    } catch (e) {
+      throw new Error(`${SPEC_PROPERTY}: not JSON (${(e as Error).message}): the program sends an account's or a database's inputs as one JSON text; run the preview again from the repository's code`);
+    }
+  }
+  if (!isRecord(spec)) {
+    if (typeof raw === "string") throw new Error(`${SPEC_PROPERTY}: not a JSON object: the program sends an account's or a database's inputs as one JSON object`);
+    return inputs;
+  }
+  const { [SPEC_PROPERTY]: _spec, ...rest } = inputs as Props;
+  return { ...rest, ...spec } as T;
+}
+
+/** Flat inputs in the form the program sends for `token` (as `spec` for the types above). */
 export function specFormOf(token: string, inputs: Props): Props {
-  return SPEC_INPUT_TOKENS.has(token) ? { [SPEC_PROPERTY]: inputs } : inputs;
+  return SPEC_INPUT_TOKENS.has(token) ? { [SPEC_PROPERTY]: specText(inputs) } : inputs;
 }

@@ -1,4 +1,4 @@
-import { flatSpec, SPEC_PROPERTY } from "../base/spec-inputs";
+import { flatSpec, sortedJson, SPEC_PROPERTY } from "../base/spec-inputs";
 
 /**
  * A preview's plan in one shape, whichever way it was obtained: from the Automation API's
@@ -56,7 +56,8 @@ export function stepDiffs(s: PlanStep): string[] {
   if (!s.old || !s.new) return [];
   const o = s.old;
   const n = s.new;
-  return [...new Set([...Object.keys(o), ...Object.keys(n)])].filter((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k])).sort();
+  // Keys' order is no change (a state's inputs come from the engine sorted, a spec text's too).
+  return [...new Set([...Object.keys(o), ...Object.keys(n)])].filter((k) => sortedJson(o[k]) !== sortedJson(n[k])).sort();
 }
 
 /** One engine event's resourcePreEvent.metadata (StepEventMetadata), as a step. */
