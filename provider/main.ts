@@ -31,9 +31,10 @@ ReadRequest.prototype.getProperties = function (this: ReadRequest) {
 // The engine reads the plugin's port from stdout (the SDK prints it with console.log):
 // the provider's own code writes to stderr only.
 
-// Accounts' and databases' inputs come under one property (lib/base/spec-inputs.ts says why):
-// the types below see them flat, whichever form the engine hands over (a state written before
-// holds them flat); check answers in the program's form, the outputs stay flat.
+// Accounts' and databases' inputs come as one JSON text, `spec` (lib/base/spec-inputs.ts says
+// why): the types below see them flat, whichever form the engine hands over (a state written
+// before holds them flat, or `spec` as an object); check answers in the program's form (an
+// adoption's read too), the outputs stay flat.
 const provider: Provider = {
   version: "0.1.0",
   async check(urn, olds, news) {
