@@ -1,3 +1,4 @@
+import { isRecord } from "./record";
 import { RESOURCE_TOKENS } from "./tokens";
 
 /**
@@ -22,7 +23,6 @@ export const SPEC_PROPERTY = "spec";
 export const SPEC_INPUT_TOKENS: ReadonlySet<string> = new Set([RESOURCE_TOKENS.account, RESOURCE_TOKENS.database]);
 
 type Props = Record<string, unknown>;
-const isRecord = (v: unknown): v is Props => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Objects' keys in order, at any depth: the form the engine hands an object over in (a

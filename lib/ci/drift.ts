@@ -1,7 +1,8 @@
 import { RESOURCE_TOKENS } from "../base/tokens";
 import type { PlanStep } from "../guard/plan";
 import { hashesOf, substituteSerials } from "../../provider/resources/file-set-serials";
-import { FileStoreError, isRecord, setFiles } from "../../provider/resources/file-store";
+import { isRecord } from "../base/record";
+import { FileStoreError, setFiles } from "../../provider/resources/file-store";
 
 /**
  * What of each resource differs from git, from a preview run with --refresh (pure: tested as

@@ -1,3 +1,4 @@
+import { isRecord } from "../base/record";
 import { flatSpec, sortedJson, SPEC_PROPERTY } from "../base/spec-inputs";
 
 /**
@@ -36,7 +37,7 @@ export function splitUrn(urn: string): { type: string; name: string } {
 }
 
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : undefined);
+const obj = (v: unknown): Json | undefined => (isRecord(v) ? v : undefined);
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string") ? (v as string[]) : undefined);
 /** Inputs as the rules read them: an account's or database's `spec` brought up (lib/base/spec-inputs.ts). */
 const inputsOf = (v: unknown): Json | undefined => flatSpec(obj(v));

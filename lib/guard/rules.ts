@@ -4,7 +4,8 @@ import type { Plan, PlanStep } from "./plan";
 import { mailboxLosses } from "./mailbox-removal";
 import { siteLosses } from "./site-removal";
 import { formatMpmSwitches, mpmSwitches, type MpmSwitch } from "./mpm";
-import { isRecord as isPlainRecord, setPaths } from "../../provider/resources/file-store";
+import { isRecord as isPlainRecord } from "../base/record";
+import { setPaths } from "../../provider/resources/file-store";
 
 /**
  * The destructive-change guard: a plan that deletes or replaces what holds members' data

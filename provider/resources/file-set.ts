@@ -5,7 +5,8 @@ import { MD_RELOAD_PATH_UNIT, MD_RELOAD_SERVICE_UNIT, MD_RELOAD_UNIT } from "../
 import { loadScript } from "../scripts/load";
 import { checkInputs, parseInputs, sortedRecord, type FileSetEngineInputs, type FileSetInputs, type FileSetOutputs } from "./file-set-inputs";
 import { generationOfHashes, hashesOf, isZoneFile, planSerials, serialAfter, servedHashes, serialsOverLive, substituteSerials, tokenDigestOf } from "./file-set-serials";
-import { isRecord, isRef, loadManifest, loadRef, storeManifest } from "./file-store";
+import { isRecord } from "../../lib/base/record";
+import { isRef, loadManifest, loadRef, storeManifest } from "./file-store";
 import { mpmSwitchNeeded, normaliseMpm, WIRED_MPM } from "./apache-mpm";
 import { carryServedSerials, parseApacheS, planApacheTakeover, planBindTakeover, planFpmTakeover, planMdSeeds, planSecondaryCopies, servedSerialOf, type TakeoverKind } from "./takeover";
 

@@ -2,6 +2,7 @@ import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, ren
 import { isAbsolute, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { manifestText, parseManifest, sha256Hex } from "./file-set-serials";
+import { isRecord } from "../../lib/base/record";
 
 /**
  * The file sets' content store (docs/architecture.md, "Sharded stacks": "File sets carry sha256 refs, not contents"): the program writes each
@@ -201,11 +202,6 @@ export interface SetContents {
   /** Or the sha256 of the set's manifest in `fileStore` (storeManifest). */
   fileManifest?: unknown;
   fileStore?: unknown;
-}
-
-/** A plain object (not null, not an array): a set's inputs as the engine hands them may be anything. */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** The set's paths, from any form, reading no file's content (of a manifest form, the manifest alone, checked); undefined when none is known (unknown, secret, a manifest the store cannot give). */

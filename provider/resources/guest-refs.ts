@@ -1,4 +1,5 @@
-import { FILE_STORE_FOLDER, FileStoreError, isRecord, isRef, loadRef, storeFiles } from "./file-store";
+import { isRecord } from "../../lib/base/record";
+import { FILE_STORE_FOLDER, FileStoreError, isRef, loadRef, storeFiles } from "./file-store";
 import { UNKNOWN } from "../types";
 import { sha256Hex } from "./file-set-serials";
 import { declaredXmlFacts, normalizeFilterXml, normalizeXml, type DeclaredXmlFacts, type GuestInputs } from "./guest-check";

@@ -5,7 +5,8 @@ import { tarOf } from "../ssh/tar";
 import { checkGuest, DEFAULT_SHUTDOWN_TIMEOUT_SEC, domainFacts, inputsOf, liveDiskPath, normalizeFilterXml, normalizeXml, xmlDrift, type GuestInputs } from "./guest-check";
 import { digestOf, guestContents, GuestStoreError, refProblems, refsOf, resolveGuest, type DeclaredDigest, type GuestEngineInputs, type GuestOutputs, type GuestRefs } from "./guest-refs";
 import { sha256Hex } from "./file-set-serials";
-import { isRecord, storeFiles } from "./file-store";
+import { isRecord } from "../../lib/base/record";
+import { storeFiles } from "./file-store";
 import { CREATE, DELETE, READ, UPDATE } from "./guest-scripts";
 
 export type { GuestInputs } from "./guest-check";
