@@ -15,6 +15,7 @@ import { RESOURCE_TOKENS, type ResourceToken } from "../lib/base/tokens";
 import { takeoverNames } from "./resources/takeover";
 import { setFiles } from "./resources/file-store";
 import { flatSpec } from "../lib/base/spec-inputs";
+import { splitUrn } from "../lib/base/urn";
 
 const MARK = "@adopt:";
 
@@ -85,9 +86,8 @@ export function resourceKey(type: string, name: string): string {
 export function keysOfUrns(urns: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (const urn of urns) {
-    const parts = urn.split("::");
-    const types = (parts[2] ?? "").split("$");
-    out.add(resourceKey(types[types.length - 1] ?? "", parts.slice(3).join("::")));
+    const { type, name } = splitUrn(urn);
+    out.add(resourceKey(type, name));
   }
   return out;
 }

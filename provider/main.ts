@@ -6,13 +6,11 @@ import { registry } from "./registry";
 import { dryRunImpl } from "./dry-run";
 import { definedOnly, parseImportId } from "./adopt-ids";
 import { flatSpec, specFormOf } from "../lib/base/spec-inputs";
+import { splitUrn } from "../lib/base/urn";
 
 /** The type token's last part picks the implementation: globenet:<module>:<Type>. */
 function typeOf(urn: string): { token: string; impl: ResourceType } {
-  // urn:pulumi:<stack>::<project>::<parent types$>globenet:mod:Type::<name>
-  const parts = urn.split("::");
-  const types = (parts[2] ?? "").split("$");
-  const token = types[types.length - 1] ?? "";
+  const token = splitUrn(urn).type;
   const impl = dryRunImpl(urn, token, registry[token]); // the real one unless GLOBENET_PROVIDER_DRY_RUN=1 (bench)
   if (!impl) throw new Error(`the globenet provider has no resource type ${token} (known: ${Object.keys(registry).join(", ")})`);
   return { token, impl };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
-import { flatSpec, specFormOf, specText, SPEC_INPUT_TOKENS } from "../lib/base/spec-inputs";
+import { changedInputs, flatSpec, specFormOf, specText, SPEC_INPUT_TOKENS } from "../lib/base/spec-inputs";
 
 describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-inputs.ts)", () => {
   it.each<[string, Record<string, unknown> | undefined, Record<string, unknown> | undefined]>([
@@ -38,5 +38,19 @@ describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-
     expect(specFormOf(RESOURCE_TOKENS.account, { handle: "a" })).toEqual({ spec: '{"handle":"a"}' });
     expect(specFormOf(RESOURCE_TOKENS.guest, { domain: "d" })).toEqual({ domain: "d" });
     expect(flatSpec(specFormOf(RESOURCE_TOKENS.database, { name: "n", limits: { b: 1, a: 2 } }))).toEqual({ name: "n", limits: { a: 2, b: 1 } });
+  });
+});
+
+describe("the properties a step changes, named inside spec (changedInputs, for the guard's plan)", () => {
+  const text = (v: Record<string, unknown>) => ({ spec: specText(v) });
+  it.each<[string, Record<string, unknown> | undefined, Record<string, unknown> | undefined, string[]]>([
+    ["a site added, both texts", text({ handle: "a", sites: ["x"] }), text({ handle: "a", sites: ["x", "y"] }), ["sites"]],
+    ["keys in another order: no change", { spec: '{"target":{"port":22,"name":"w"},"handle":"a"}' }, { spec: '{"handle":"a","target":{"name":"w","port":22}}' }, []],
+    ["a state written flat against the text", { handle: "a", status: "active" }, text({ handle: "a", status: "suspended" }), ["status"]],
+    ["spec as an object against the text, two changes", { spec: { handle: "a", home: "/h", sites: [] } }, text({ handle: "b", home: "/h", sites: ["x"] }), ["handle", "sites"]],
+    ["a key gone", text({ handle: "a", contact: "c" }), text({ handle: "a" }), ["contact"]],
+    ["no old inputs", undefined, text({ handle: "a" }), ["handle"]],
+  ])("%s", (_what, olds, news, keys) => {
+    expect(changedInputs(olds, news)).toEqual(keys);
   });
 });

@@ -70,6 +70,17 @@ export function flatSpec<T extends Props | undefined>(inputs: T): T {
   return { ...rest, ...spec } as T;
 }
 
+/**
+ * The top-level properties that differ between two sets of inputs, each in any form (`spec`
+ * brought up; objects' keys' order is no change), sorted: what the guard's plan reads as a
+ * step's changes (lib/guard/plan.ts), as they were named before `spec`.
+ */
+export function changedInputs(olds: Props | undefined, news: Props | undefined): string[] {
+  const o = flatSpec(olds) ?? {};
+  const n = flatSpec(news) ?? {};
+  return [...new Set([...Object.keys(o), ...Object.keys(n)])].filter((k) => sortedJson(o[k]) !== sortedJson(n[k])).sort();
+}
+
 /** Flat inputs in the form the program sends for `token` (as `spec` for the types above). */
 export function specFormOf(token: string, inputs: Props): Props {
   return SPEC_INPUT_TOKENS.has(token) ? { [SPEC_PROPERTY]: specText(inputs) } : inputs;

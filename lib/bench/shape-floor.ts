@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { BENCH_NOOP_TOKEN, PULUMI_SECRET_SIG, PULUMI_SIG_KEY } from "../base/tokens";
-import { splitUrn } from "../guard/plan";
+import { splitUrn } from "../base/urn";
 import { openBenchStack } from "./engine";
 
 /**
@@ -37,7 +37,7 @@ export interface Replayed {
   inputs: Record<string, unknown>;
 }
 
-/** The resource's name (the guard's `splitUrn`), refusing what is not a resource URN. */
+/** The resource's name (lib/base/urn.ts), refusing what is not a resource URN. */
 export function nameOfUrn(urn: string): string {
   if (urn.split("::").length < 4) throw new Error(`not a resource URN: ${urn}`);
   return splitUrn(urn).name;

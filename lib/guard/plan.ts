@@ -1,5 +1,6 @@
 import { isRecord } from "../base/record";
-import { flatSpec, sortedJson, SPEC_PROPERTY } from "../base/spec-inputs";
+import { splitUrn } from "../base/urn";
+import { changedInputs, flatSpec, SPEC_PROPERTY } from "../base/spec-inputs";
 
 /**
  * A preview's plan in one shape, whichever way it was obtained: from the Automation API's
@@ -29,12 +30,6 @@ export interface Plan {
   steps: PlanStep[];
 }
 
-/** urn:pulumi:<stack>::<project>::<parent types$>type::<name> */
-export function splitUrn(urn: string): { type: string; name: string } {
-  const parts = urn.split("::");
-  const types = (parts[2] ?? "").split("$");
-  return { type: types[types.length - 1] ?? "", name: parts.slice(3).join("::") };
-}
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (isRecord(v) ? v : undefined);
@@ -55,10 +50,7 @@ const diffsOf = (v: unknown): string[] | undefined => {
 export function stepDiffs(s: PlanStep): string[] {
   if (s.diffs?.length) return s.diffs;
   if (!s.old || !s.new) return [];
-  const o = s.old;
-  const n = s.new;
-  // Keys' order is no change (a state's inputs come from the engine sorted, a spec text's too).
-  return [...new Set([...Object.keys(o), ...Object.keys(n)])].filter((k) => sortedJson(o[k]) !== sortedJson(n[k])).sort();
+  return changedInputs(s.old, s.new);
 }
 
 /** One engine event's resourcePreEvent.metadata (StepEventMetadata), as a step. */
