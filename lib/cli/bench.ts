@@ -56,10 +56,10 @@ function engineBenchCommand(members: string | undefined, keep: boolean, io: Io):
   const list = (members ?? "100,1000").split(",").map((x) => Number(x.trim()));
   if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 20000)) throw new UsageError("--members must be whole numbers from 1 to 20000, comma-separated (like 100,1000)");
   return engineBench({ members: list, keep }).then((rows) => {
-    io.out(`\nno-op preview, real program vs bare program of as many trivial resources (best of ${PREVIEW_RUNS} runs each; first up informative)`);
+    io.out(`\nno-op preview, real program vs bare program of as many trivial resources (${PREVIEW_RUNS} alternated rounds: the best of each, their ratio, and the median of the rounds' ratios; first up informative)`);
     io.out(formatTable(rows));
-    const over = rows.filter((r) => r.ratio > TARGET_RATIO);
-    io.out(`target: ratio <= ${TARGET_RATIO}: ${over.length === 0 ? "met" : `NOT met for N = ${over.map((r) => r.members).join(", ")}`}`);
+    const over = rows.filter((r) => Math.max(r.ratio, r.roundRatio) > TARGET_RATIO);
+    io.out(`target: both ratios <= ${TARGET_RATIO}: ${over.length === 0 ? "met" : `NOT met for N = ${over.map((r) => r.members).join(", ")}`}`);
     return 0;
   });
 }
