@@ -5,7 +5,7 @@ import type { ResourceType } from "./types";
 import { registry } from "./registry";
 import { dryRunImpl } from "./dry-run";
 import { definedOnly, parseImportId } from "./adopt-ids";
-import { flatSpec, specFormOf } from "../lib/base/spec-inputs";
+import { flatSpecFor, specFormOf } from "../lib/base/spec-inputs";
 import { splitUrn } from "../lib/base/urn";
 
 /** The type token's last part picks the implementation: globenet:<module>:<Type>. */
@@ -32,20 +32,23 @@ ReadRequest.prototype.getProperties = function (this: ReadRequest) {
 // Accounts' and databases' inputs come as one JSON text, `spec` (lib/base/spec-inputs.ts says
 // why): the types below see them flat, whichever form the engine hands over (a state written
 // before holds them flat, or `spec` as an object); check answers in the program's form (an
-// adoption's read too), the outputs stay flat.
+// adoption's read too), the outputs stay flat. Any other type's inputs go as they are: the
+// bench's trivial type must carry a replayed `spec` text as the engine carries it, one property.
 const provider: Provider = {
   version: "0.1.0",
   async check(urn, olds, news) {
     const { token, impl } = typeOf(urn);
-    const flatNews = flatSpec(news);
-    const r = impl.check(flatNews, flatSpec(olds));
+    const flatNews = flatSpecFor(token, news);
+    const r = impl.check(flatNews, flatSpecFor(token, olds));
     return { inputs: specFormOf(token, r.inputs ?? flatNews), failures: r.failures };
   },
   async diff(id, urn, olds, news) {
-    return typeOf(urn).impl.diff(id, flatSpec(olds), flatSpec(news));
+    const { token, impl } = typeOf(urn);
+    return impl.diff(id, flatSpecFor(token, olds), flatSpecFor(token, news));
   },
   async create(urn, inputs) {
-    return typeOf(urn).impl.create(flatSpec(inputs));
+    const { token, impl } = typeOf(urn);
+    return impl.create(flatSpecFor(token, inputs));
   },
   async read(id, urn, props) {
     // The engine's import (adoption): the id carries where to look; the answer keeps the plain id.
@@ -63,7 +66,8 @@ const provider: Provider = {
     return live === undefined ? { id: "", props: {} } : { id, props: live };
   },
   async update(id, urn, olds, news) {
-    return { outs: await typeOf(urn).impl.update(id, flatSpec(olds), flatSpec(news)) };
+    const { token, impl } = typeOf(urn);
+    return { outs: await impl.update(id, flatSpecFor(token, olds), flatSpecFor(token, news)) };
   },
   async delete(id, urn, props) {
     await typeOf(urn).impl.delete(id, props);

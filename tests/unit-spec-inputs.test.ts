@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RESOURCE_TOKENS } from "../lib/base/tokens";
-import { changedInputs, flatSpec, specFormOf, specText, SPEC_INPUT_TOKENS } from "../lib/base/spec-inputs";
+import { BENCH_NOOP_TOKEN, RESOURCE_TOKENS } from "../lib/base/tokens";
+import { changedInputs, flatSpec, flatSpecFor, specFormOf, specText, SPEC_INPUT_TOKENS } from "../lib/base/spec-inputs";
 
 describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-inputs.ts)", () => {
   it.each<[string, Record<string, unknown> | undefined, Record<string, unknown> | undefined]>([
@@ -31,6 +31,15 @@ describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-
   it("refuses an Output or a promise in the inputs, naming where (a secret or a value not known yet cannot go in a JSON text)", () => {
     expect(() => specText({ target: { hostKey: { __pulumiOutput: true } } })).toThrow(/^spec\.target\.hostKey is an Output or a promise/);
     expect(() => specText({ sites: [Promise.resolve("x")] })).toThrow(/^spec\.sites\[0\] is an Output or a promise/);
+  });
+
+  it("brings spec up at the provider's boundary for those types only: any other type's inputs stay as they are (the bench's replay of a state)", () => {
+    const text = { spec: '{"handle":"a","sites":["x"]}' };
+    expect(flatSpecFor(RESOURCE_TOKENS.account, text)).toEqual({ handle: "a", sites: ["x"] });
+    expect(flatSpecFor(RESOURCE_TOKENS.database, text)).toEqual({ handle: "a", sites: ["x"] });
+    expect(flatSpecFor(RESOURCE_TOKENS.guest, text)).toBe(text);
+    expect(flatSpecFor(BENCH_NOOP_TOKEN, { spec: "not json" })).toEqual({ spec: "not json" });
+    expect(() => flatSpecFor(RESOURCE_TOKENS.account, { spec: "not json" })).toThrow(/^spec: not JSON/);
   });
 
   it("sends as spec only the types the program sends so", () => {

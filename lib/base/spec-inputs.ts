@@ -71,6 +71,15 @@ export function flatSpec<T extends Props | undefined>(inputs: T): T {
 }
 
 /**
+ * What the provider's types see of `token`'s inputs (provider/main.ts): `spec` brought up for
+ * the types the program sends so, any other type's inputs as they are (the bench's trivial
+ * type replays a state's `spec` text as one property, as the engine and the SDK carry it).
+ */
+export function flatSpecFor<T extends Props | undefined>(token: string, inputs: T): T {
+  return SPEC_INPUT_TOKENS.has(token) ? flatSpec(inputs) : inputs;
+}
+
+/**
  * The top-level properties that differ between two sets of inputs, each in any form (`spec`
  * brought up; objects' keys' order is no change), sorted: what the guard's plan reads as a
  * step's changes (lib/guard/plan.ts), as they were named before `spec`.
