@@ -8,7 +8,7 @@ import { openStack } from "../engine/driver";
 import { withoutSdkOverheadWhile } from "../base/sdk-overhead";
 import { shardStackName } from "../model/shards";
 import type { Model } from "../model/types";
-import { envFor, firstUp, noopPreview, openBare, secs, STACK, TARGET_RATIO } from "./engine";
+import { envFor, firstUp, meetsTarget, noopPreview, openBare, secs, STACK, TARGET_RATIO } from "./engine";
 import { alternatedRounds, roundRatio } from "./rounds";
 import { openShapeFloor, replayPlan, type StateResource } from "./shape-floor";
 import { writeShardedSyntheticTree } from "./sharded-tree";
@@ -27,9 +27,6 @@ import { freshSshPublicKey } from "./synthetic";
  * touches (lib/ci/touched-shards.ts) and the preview of each. The provider's dry mode, as the
  * engine bench.
  */
-/** Alternated rounds per shard (lib/bench/rounds.ts): each a no-op preview of the program, of its bare floor and of its same-shape floor. */
-export const ROUNDS = 3;
-
 export interface ShardRow {
   shard: string;
   resources: number;
@@ -54,6 +51,9 @@ export interface ShardedBench {
   /** One-member changes: the member, CI's whole validation and index of the changed data (seconds), the shards it touches and each one's preview. */
   changes: Array<{ member: string; index: number; touched: string[]; previews: Array<{ shard: string; s: number; changed: number; load: number }> }>;
 }
+
+/** Alternated rounds per shard (lib/bench/rounds.ts): each a no-op preview of the program, of its bare floor and of its same-shape floor. */
+export const ROUNDS = 3;
 
 /** A member of `webHost` with no VPS: its SSH key is read by its web shard only. */
 function sitesOnlyMember(model: Model, webHost: string): string {
@@ -159,8 +159,7 @@ export function formatShardedTable(b: ShardedBench): string {
     r.floor.toFixed(2),
     (r.preview / r.floor).toFixed(2),
     r.roundRatio.toFixed(2),
-    // Met only when both readings are: the best against the best, and the rounds' median.
-    Math.max(r.preview / r.floor, r.roundRatio) <= TARGET_RATIO ? "ok" : "OVER",
+    meetsTarget(r.preview / r.floor, r.roundRatio) ? "ok" : "OVER",
     r.shapeFloor.toFixed(2),
     (r.preview / r.shapeFloor).toFixed(2),
     r.roundShapeRatio.toFixed(2),

@@ -30,7 +30,6 @@ export interface Plan {
   steps: PlanStep[];
 }
 
-
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (isRecord(v) ? v : undefined);
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string") ? (v as string[]) : undefined);
