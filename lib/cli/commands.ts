@@ -509,7 +509,9 @@ N/10) to a temporary tree, then times in this process the floor (reading every Y
 after a full GC, best of --runs (default 2); each beside the floor, and the peak RSS.
 engine: for each N (default 100,1000), the no-op \`preview\` of the real program over N
 synthetic members beside a bare program of as many trivial resources (the engine's floor),
-same provider and file backend. With --sharded K (one N): K web shards and a core one;
+same provider and file backend, previewed in alternated rounds (each round one preview of
+each, the first moving by one): the best against the best and the median of the rounds' own
+ratios, the target met only when both are. With --sharded K (one N): K web shards and a core one;
 web1's and core's previews beside that floor and beside their same-shape floor (the shard's
 own resources replayed on the trivial type), then two one-member changes after CI's index
 step. Runs the engine with GLOBENET_PROVIDER_DRY_RUN=1: the
