@@ -67,6 +67,7 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    setupFiles: ["tests/setup/temp-dirs.ts"],
     reporters: ["default"],
     projects: [
       {

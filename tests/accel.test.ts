@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { detectAccel } from "../lib/host/accel";
 
 /** detectAccel on made-up /proc/cpuinfo and /dev/kvm stand-ins. */
-const dir = mkdtempSync(join(tmpdir(), "globenet-accel-"));
+const dir = tempDir("globenet-accel-");
 const file = (name: string, content: string) => {
   const f = join(dir, name);
   writeFileSync(f, content);

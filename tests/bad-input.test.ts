@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { baseFiles, errorsOf, memberWith, runCli, writeTree } from "./helpers/data-tree";
 import { withoutPtrWarnings } from "./helpers/ptr-warnings";
 
@@ -112,7 +112,7 @@ describe("the commands", () => {
       "zones/velo-libre.example.yaml:3:13",
     ]);
     expect(v.stderr).toContain("3 error(s); nothing can be applied");
-    const out = join(mkdtempSync(join(tmpdir(), "globenet-out-")), "render");
+    const out = join(tempDir("globenet-out-"), "render");
     const r = await run("render", "--root", root, "--stack", "test", "--out", out);
     expect(r.status).toBe(1);
     expect(existsSync(out)).toBe(false);

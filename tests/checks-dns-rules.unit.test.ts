@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { formatDiagnostic } from "../lib/load/diagnostic";
 import { loadModel } from "../lib/check/build";
 import type { ModelRecord, ZoneModel } from "../lib/model/types";
@@ -129,7 +129,7 @@ describe("what BIND does with such records when nothing refuses them", () => {
       name: "velo-libre.example", reverse: false, owner: "velo-libre", ttl: 3600, dnssec: false, records,
       primary: "ns1", secondaries: [], nameservers: ["ns1.globenet.example."], hostmaster: "hostmaster.globenet.example.", file: Z,
     };
-    const dir = mkdtempSync(join(tmpdir(), "globenet-zone-"));
+    const dir = tempDir("globenet-zone-");
     writeFileSync(join(dir, "zone"), renderZone(zone, 1));
     const r = run("named-checkzone", ["-D", "-o", "-", "velo-libre.example", join(dir, "zone")]);
     return `${r.status}\n${r.stdout}\n${r.stderr}`;

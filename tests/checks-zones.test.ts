@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { loadModel } from "../lib/check/build";
 import { describeZone } from "../lib/audit/semantic";
 import { zoneSchema } from "../lib/schema/zone";
@@ -184,7 +184,7 @@ describe("the attack through the command line", () => {
       "zones/other.vps.globenet.example.yaml:1:8 owner: zone other.vps.globenet.example is under vps.globenet.example, where VPS get their default names (Globenet's own names are never handed out, not even by a delegation: choose a zone in your own domain)",
     ]);
     expect(v.stderr).toContain("3 error(s); nothing can be applied");
-    const out = join(mkdtempSync(join(tmpdir(), "globenet-out-")), "render");
+    const out = join(tempDir("globenet-out-"), "render");
     const r = await run("render", "--root", root, "--stack", "test", "--out", out);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("nothing was written");
@@ -193,7 +193,7 @@ describe("the attack through the command line", () => {
 
   it("render serves a delegated member sub-zone: its own zone file, and NS in Globenet's", async () => {
     const root = writeTree(legitimate[1]?.[1]);
-    const out = join(mkdtempSync(join(tmpdir(), "globenet-out-")), "render");
+    const out = join(tempDir("globenet-out-"), "render");
     const r = await run("render", "--root", root, "--stack", "test", "--out", out);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { execFileSync, spawn } from "node:child_process";
 import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { REPO_ROOT } from "../lib/cli/args";
 import { DRIFT_MARKER } from "../lib/ci/gitlab";
 import { cacheDir } from "../lib/engine/toolchain";
@@ -237,7 +238,7 @@ describe.skipIf(!ok)("CI's apply and drift jobs, and npm run refresh, on a real 
   beforeAll(async () => {
     port = await freePort();
     await new Promise<void>((r) => gl.server.listen(port, "127.0.0.1", r));
-    root = mkdtempSync(join(tmpdir(), "globenet-ci-lab-"));
+    root = tempDir("globenet-ci-lab-");
     work = join(root, "work");
     origin = join(root, "origin.git");
     prod = join(root, "prod");

@@ -3,9 +3,10 @@
  * in as root, the member is a real unix user made by the Account resource, and Debian's
  * crontab(1) installs what the resource writes. The member's own jobs stay; the block is git's.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { renderCronBlock } from "../lib/render/crontab";
 import { accountType, type AccountInputs } from "../provider/resources/account";
 import { OWNED_DIR } from "../provider/resources/account-shared";
@@ -36,7 +37,7 @@ describe.skipIf(!ok)("globenet:hosting:Crontab against a real host over SSH", ()
     sshd = await startSshd();
     process.env.GLOBENET_SSH_KEY_FILE = sshd.keyFile;
     const target = { name: "web1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey };
-    account = { target, handle, home: `/home/${handle}`, status: "active", sshKeys: [], sites: ["velo.example"], archiveDir: mkdtempSync("/tmp/globenet-cron-archive-"), diskQuotaMb: 512, inodeQuota: 10_000, homeQuota: "warn", sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile }, contact: "hostmaster@globenet.example" };
+    account = { target, handle, home: `/home/${handle}`, status: "active", sshKeys: [], sites: ["velo.example"], archiveDir: tempDir("globenet-cron-archive-"), diskQuotaMb: 512, inodeQuota: 10_000, homeQuota: "warn", sshd: { dropinDir: sshd.dropinDir, pidFile: sshd.pidFile }, contact: "hostmaster@globenet.example" };
     await accountType.create(account);
     inputs = {
       target,

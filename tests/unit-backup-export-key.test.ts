@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { REPO_ROOT } from "../lib/base/repo";
 import { exportDestination, keyExportSheet } from "../lib/cli/backup-export-key";
 import { captureIo } from "../lib/cli/command";
@@ -18,7 +18,7 @@ const PASS = "Zk3_q-9xPassphraseOfFortyThreeCharacters_ab";
 const PAPER = "BORG PAPER KEY v1\nid: 20 / 1a2b3c 4d5e6f 708192 / 0a1b2c 3d4e5f 607182 - 9f8e\n 1: 86a961 6c676f 726974 686d61 736861 323536 - 5b2c";
 
 describe("export-key: where the secrets may go", () => {
-  const tmp = mkdtempSync(join(tmpdir(), "globenet-export-"));
+  const tmp = tempDir("globenet-export-");
   const refused: [string, string | undefined, boolean, NodeJS.ProcessEnv, RegExp][] = [
     ["no --to, output not a terminal (a pipe, a log)", undefined, false, {}, /not a terminal/],
     ["no --to, a terminal but CI=true", undefined, true, { CI: "true" }, /not a terminal \(or CI=true\)/],

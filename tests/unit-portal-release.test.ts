@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { REPO_ROOT } from "../lib/base/repo";
 import { isReleaseName, prunable, releaseFiles, releaseName, RELEASE_BUNDLE } from "../provider/release";
 import { buildPortalRelease } from "../provider/release-build";
@@ -69,13 +69,12 @@ describe("restart, reload or nothing", () => {
 });
 
 describe("the build (esbuild on the runner)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "globenet-release-test-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir("globenet-release-test-");
 
   it("the same bytes twice; only the bundle and the templates; no runner path; it runs with no node_modules around", async () => {
     // Two builds, each into an empty cache: bundled twice, the same bytes.
-    const one = await buildPortalRelease(REPO_ROOT, mkdtempSync(join(dir, "..", "globenet-release-cache-")));
-    const two = await buildPortalRelease(REPO_ROOT, mkdtempSync(join(dir, "..", "globenet-release-cache-")));
+    const one = await buildPortalRelease(REPO_ROOT, tempDir("globenet-release-cache-"));
+    const two = await buildPortalRelease(REPO_ROOT, tempDir("globenet-release-cache-"));
     expect([one.cached, two.cached]).toEqual([false, false]);
     expect(two.sha256).toBe(one.sha256);
     expect(releaseName(readFileSync(one.file))).toBe(one.sha256);
@@ -101,9 +100,8 @@ describe("the build (esbuild on the runner)", () => {
 });
 
 describe("the build's cache on the runner: bundled again when anything it read changes, not otherwise", () => {
-  const root = mkdtempSync(join(tmpdir(), "globenet-release-repo-"));
-  const cache = mkdtempSync(join(tmpdir(), "globenet-release-cache-"));
-  afterAll(() => [root, cache].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const root = tempDir("globenet-release-repo-");
+  const cache = tempDir("globenet-release-cache-");
   const put = (rel: string, text: string) => {
     mkdirSync(join(root, rel, ".."), { recursive: true });
     writeFileSync(join(root, rel), text);
@@ -149,8 +147,7 @@ describe("the build's cache on the runner: bundled again when anything it read c
 
 describe("the host needs node, git and doveadm", () => {
   const script = loadScript("account/prelude.sh", "portal/portal.sh");
-  const bin = mkdtempSync(join(tmpdir(), "globenet-needs-"));
-  afterAll(() => rmSync(bin, { recursive: true, force: true }));
+  const bin = tempDir("globenet-needs-");
   const needs = () => spawnSync("/bin/bash", ["-c", `set -euo pipefail\n${script}`, "globenet", "needs"], { env: { PATH: bin }, stdio: ["ignore", "pipe", "pipe"] });
 
   it("without doveadm the step refuses, naming the Debian package; with it, it passes", () => {

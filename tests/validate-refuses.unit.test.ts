@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp-dir";
 import { KEY, memberWith, runCli, writeTree } from "./helpers/data-tree";
 
 /*
@@ -59,7 +59,7 @@ describe("npm run validate refuses the classes closed in issue 16", () => {
     expect(zoneLines[3]).toContain('"blog.globenet.example" is written in full, but names are relative to the zone: this record would be blog.globenet.example.globenet.example (write "blog")');
     expect(v.stderr).toContain("zones/vide.example.yaml: is empty: it holds no data, only blank lines or comments (write its fields, as in the examples of zones/README.md, or delete the file)");
     expect(v.stderr).toMatch(/\n\d+ error\(s\); nothing can be applied until they are fixed\./);
-    const out = join(mkdtempSync(join(tmpdir(), "globenet-out-")), "render");
+    const out = join(tempDir("globenet-out-"), "render");
     const r = await runCli("render", "--root", root, "--stack", "test", "--out", out);
     expect(r.status).toBe(1);
     expect(existsSync(out)).toBe(false);

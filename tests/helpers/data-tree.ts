@@ -1,6 +1,6 @@
 import { cli, type CliResult } from "./cli";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tempDir } from "./temp-dir";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { formatDiagnostic } from "../../lib/load/diagnostic";
 import { loadModel } from "../../lib/check/build";
@@ -87,15 +87,9 @@ records:
   };
 }
 
-const made: string[] = [];
-process.on("exit", () => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
 /** Writes the base tree with `changes` applied (null removes a file) and returns its root. */
 export function writeTree(changes: Record<string, string | null> = {}): string {
-  const root = mkdtempSync(join(tmpdir(), "globenet-tree-"));
-  made.push(root);
+  const root = tempDir("globenet-tree-");
   const files = { ...baseFiles(), ...changes };
   for (const [rel, content] of Object.entries(files)) {
     if (content === null) continue;
