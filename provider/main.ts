@@ -5,7 +5,7 @@ import type { ResourceType } from "./types";
 import { registry } from "./registry";
 import { dryRunImpl } from "./dry-run";
 import { definedOnly, parseImportId } from "./adopt-ids";
-import { flatSpecFor, specFormOf } from "../lib/base/spec-inputs";
+import { flatSpecFor, specFormOf, specOutputsOf } from "../lib/base/spec-inputs";
 import { splitUrn } from "../lib/base/urn";
 
 /** The type token's last part picks the implementation: globenet:<module>:<Type>. */
@@ -32,8 +32,11 @@ ReadRequest.prototype.getProperties = function (this: ReadRequest) {
 // Accounts' and databases' inputs come as one JSON text, `spec` (lib/base/spec-inputs.ts says
 // why): the types below see them flat, whichever form the engine hands over (a state written
 // before holds them flat, or `spec` as an object); check answers in the program's form (an
-// adoption's read too), the outputs stay flat. Any other type's inputs go as they are: the
-// bench's trivial type must carry a replayed `spec` text as the engine carries it, one property.
+// adoption's read too), and so are their outputs (what is not an input beside `spec`): the
+// olds that diff, update, read and delete get are brought up the same way, whichever form the
+// state holds (outputs written before stay flat until the resource's next update or refresh).
+// Any other type's inputs go as they are: the bench's trivial type must carry a replayed `spec`
+// text as the engine carries it, one property.
 const provider: Provider = {
   version: "0.1.0",
   async check(urn, olds, news) {
@@ -48,7 +51,8 @@ const provider: Provider = {
   },
   async create(urn, inputs) {
     const { token, impl } = typeOf(urn);
-    return impl.create(flatSpecFor(token, inputs));
+    const r = await impl.create(flatSpecFor(token, inputs));
+    return { id: r.id, outs: specOutputsOf(token, r.outs) };
   },
   async read(id, urn, props) {
     // The engine's import (adoption): the id carries where to look; the answer keeps the plain id.
@@ -59,18 +63,20 @@ const provider: Provider = {
       const r = await impl.adopt(adopting.id, adopting.facts);
       // The SDK's server turns these into protobuf Structs, which refuse an undefined value
       // ("Unexpected struct type."): a field the host does not have (an account's passwordHash) is left out.
-      return { id: adopting.id, props: definedOnly(r.outs), inputs: specFormOf(token, definedOnly(r.inputs)) };
+      return { id: adopting.id, props: specOutputsOf(token, definedOnly(r.outs)), inputs: specFormOf(token, definedOnly(r.inputs)) };
     }
-    const live = await typeOf(urn).impl.read(id, props);
+    const { token, impl } = typeOf(urn);
+    const live = await impl.read(id, flatSpecFor(token, props));
     // An empty id tells the engine the resource is gone.
-    return live === undefined ? { id: "", props: {} } : { id, props: live };
+    return live === undefined ? { id: "", props: {} } : { id, props: specOutputsOf(token, live) };
   },
   async update(id, urn, olds, news) {
     const { token, impl } = typeOf(urn);
-    return { outs: await impl.update(id, flatSpecFor(token, olds), flatSpecFor(token, news)) };
+    return { outs: specOutputsOf(token, await impl.update(id, flatSpecFor(token, olds), flatSpecFor(token, news))) };
   },
   async delete(id, urn, props) {
-    await typeOf(urn).impl.delete(id, props);
+    const { token, impl } = typeOf(urn);
+    await impl.delete(id, flatSpecFor(token, props));
   },
 };
 

@@ -9,10 +9,10 @@ import { SERIAL_TOKEN } from "../lib/render/bind-zone";
 import { fileStoreOf, loadManifest, setFiles } from "../provider/resources/file-store";
 import { generationOfHashes, hashesOf, planSerials, substituteSerials } from "../provider/resources/file-set-serials";
 import { guestContents } from "../provider/resources/guest-refs";
-import { RESOURCE_TOKENS } from "../lib/base/tokens";
+import { PULUMI_SECRET_SIG, PULUMI_SIG_KEY, RESOURCE_TOKENS } from "../lib/base/tokens";
 import { previewPlan } from "../lib/guard/collect";
 import { stepDiffs, type PlanStep } from "../lib/guard/plan";
-import { specText } from "../lib/base/spec-inputs";
+import { flatSpec, OUTPUT_ONLY, specText } from "../lib/base/spec-inputs";
 
 /**
  * File sets' and guests' contents as sha256 refs into the runner's store, on the real engine
@@ -146,44 +146,57 @@ describe("file sets' refs on the real engine", () => {
     expect(await changes()).toEqual([]);
   }, 600_000);
 
-  it("accounts' and databases' inputs are one JSON text (spec) in the state, their outputs flat; a state written with flat inputs, or spec as an object, previews as no change; a change in them is named as before", async () => {
+  it("accounts' and databases' inputs are one JSON text (spec) in the state, their outputs too with what is not an input beside it; a state written with flat inputs or outputs, or spec as an object, previews as no change; a change in them is named as before", async () => {
     const specced = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === RESOURCE_TOKENS.account || r.type === RESOURCE_TOKENS.database);
     const isText = (r: Res) => Object.keys(r.inputs ?? {}).join() === "spec" && typeof r.inputs?.spec === "string";
     const now = specced(await deployment());
     expect(now.filter((r) => r.type === RESOURCE_TOKENS.account).length).toBeGreaterThan(0);
     expect(now.filter((r) => r.type === RESOURCE_TOKENS.database).length).toBeGreaterThan(0);
+    const packed = (r: Res) => typeof r.outputs?.spec === "string" && Object.keys(r.outputs ?? {}).every((k) => k === "spec" || OUTPUT_ONLY[r.type]?.has(k));
     for (const r of now) {
       expect(isText(r), r.urn).toBe(true);
-      expect(r.outputs?.spec, r.urn).toBeUndefined();
-      expect(r.outputs?.handle, r.urn).toBe(JSON.parse(r.inputs?.spec as string).handle);
+      expect(packed(r), r.urn).toBe(true);
+      expect(JSON.parse(r.outputs?.spec as string).handle, r.urn).toBe(JSON.parse(r.inputs?.spec as string).handle);
+      expect(Array.isArray(r.outputs?.archives), r.urn).toBe(true);
+      // A database's password stays a secret of its own (the engine encrypts it in the state), never in the text.
+      if (r.type === RESOURCE_TOKENS.database) expect((r.outputs?.password as Record<string, unknown>)[PULUMI_SIG_KEY], r.urn).toBe(PULUMI_SECRET_SIG);
     }
-    // What the code before wrote: flat inputs (and, for a while, spec as an object).
+    // What the code before wrote: flat inputs (and, for a while, spec as an object), flat outputs.
     for (const [form, rewrite] of [
       ["flat", (spec: Record<string, unknown>) => ({ ...spec })],
       ["an object", (spec: Record<string, unknown>) => ({ spec })],
     ] as const) {
       const exported = await stack.exportStack();
-      for (const r of specced(exported.deployment as Deployment)) r.inputs = rewrite(JSON.parse(r.inputs?.spec as string));
+      for (const r of specced(exported.deployment as Deployment)) {
+        r.inputs = rewrite(JSON.parse(r.inputs?.spec as string));
+        r.outputs = flatSpec(r.outputs);
+      }
       await stack.importStack(exported);
-      expect(specced(await deployment()).some(isText), form).toBe(false);
+      expect(specced(await deployment()).some((r) => isText(r) || packed(r)), form).toBe(false);
       expect(await changes(), form).toEqual([]);
       expect((await stack.up({ color: "never" })).summary.result, form).toBe("succeeded");
+      // A step with no change keeps the outputs as they were; the inputs take the program's form.
       expect(specced(await deployment()).every(isText), form).toBe(true);
     }
+    // An update writes them in spec form again (the refresh's read too).
+    expect((await stack.refresh({ color: "never" })).summary.result).toBe("succeeded");
+    expect(specced(await deployment()).every(packed)).toBe(true);
+    expect(await changes()).toEqual([]);
 
     // The state says an account serves one more site than git (as after git removed it): the
     // step names sites, the guard reads them flat, the CLI's diff shows the text as JSON.
     const drifted = await stack.exportStack();
-    const acct = specced(drifted.deployment as Deployment).find((r) => r.type === RESOURCE_TOKENS.account && Array.isArray(r.outputs?.sites)) as Res;
+    const acct = specced(drifted.deployment as Deployment).find((r) => r.type === RESOURCE_TOKENS.account && Array.isArray(JSON.parse(r.outputs?.spec as string).sites)) as Res;
     const gitSites = JSON.parse(acct.inputs?.spec as string).sites as string[];
-    acct.outputs = { ...acct.outputs, sites: [...gitSites, "gone.example"] };
+    acct.outputs = { ...acct.outputs, spec: specText({ ...JSON.parse(acct.outputs?.spec as string), sites: [...gitSites, "gone.example"] }) };
     acct.inputs = { spec: specText({ ...JSON.parse(acct.inputs?.spec as string), sites: [...gitSites, "gone.example"] }) };
     await stack.importStack(drifted);
     let shown = "";
     const { plan } = await previewPlan(stack, { diff: true, onOutput: (t) => (shown += t) });
     const moved = plan.steps.filter((x) => x.op !== "same");
     expect(moved.map((x) => [x.op, x.urn])).toEqual([["update", acct.urn]]);
-    expect(moved[0]?.new?.handle).toBe(acct.outputs?.handle);
+    expect(moved[0]?.new?.handle).toBe(JSON.parse(acct.outputs?.spec as string).handle);
+    expect(moved[0]?.oldOutputs?.sites).toEqual([...gitSites, "gone.example"]);
     expect(moved[0]?.old?.sites).toEqual([...gitSites, "gone.example"]);
     expect(moved[0]?.new?.sites).toEqual(gitSites);
     expect(stepDiffs(moved[0] as PlanStep)).toEqual(["sites"]);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { BENCH_NOOP_TOKEN, RESOURCE_TOKENS } from "../lib/base/tokens";
-import { changedInputs, flatSpec, flatSpecFor, specFormOf, specText, SPEC_INPUT_TOKENS } from "../lib/base/spec-inputs";
+import { changedInputs, flatSpec, flatSpecFor, OUTPUT_ONLY, specFormOf, specOutputsOf, specText, SPEC_INPUT_TOKENS } from "../lib/base/spec-inputs";
+import { accountType, type AccountInputs } from "../provider/resources/account";
+import { databaseType, type DatabaseInputs } from "../provider/resources/database";
+import { secret } from "../provider/resources/account-shared";
 
 describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-inputs.ts)", () => {
   it.each<[string, Record<string, unknown> | undefined, Record<string, unknown> | undefined]>([
@@ -47,6 +50,44 @@ describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-
     expect(specFormOf(RESOURCE_TOKENS.account, { handle: "a" })).toEqual({ spec: '{"handle":"a"}' });
     expect(specFormOf(RESOURCE_TOKENS.guest, { domain: "d" })).toEqual({ domain: "d" });
     expect(flatSpec(specFormOf(RESOURCE_TOKENS.database, { name: "n", limits: { b: 1, a: 2 } }))).toEqual({ name: "n", limits: { a: 2, b: 1 } });
+  });
+});
+
+describe("accounts' and databases' outputs: spec beside what is not an input (specOutputsOf)", () => {
+  const target = { name: "web1", address: "192.0.2.10", port: 22, user: "globenet-deploy", hostKey: "ssh-ed25519 AAAA host" };
+  const account = { handle: "velo", home: "/home/velo", status: "active", sites: ["velo.example"], sshKeys: [], target, archiveDir: "/var/backups/a" } as unknown as AccountInputs;
+  const database = { name: "velo_db", user: "velo_db", handle: "velo", home: "/home/velo", status: "active", clientHost: "192.0.2.10", limits: { max_user_connections: 20 }, target, archiveDir: "/var/backups/a" } as unknown as DatabaseInputs;
+  const cases = [
+    [RESOURCE_TOKENS.account, account as unknown as Record<string, unknown>, accountType.dryOutputs?.(account) as unknown as Record<string, unknown>],
+    [RESOURCE_TOKENS.database, database as unknown as Record<string, unknown>, { ...(databaseType.dryOutputs?.(database) as unknown as Record<string, unknown>), password: secret("s3cret-pw") }],
+  ] as const;
+
+  it.each(cases)("%s: OUTPUT_ONLY names exactly the outputs that are not inputs", (token, inputs, outs) => {
+    expect(Object.keys(outs).filter((k) => !(k in inputs)).sort()).toEqual([...(OUTPUT_ONLY[token] ?? [])].sort());
+  });
+
+  it.each(cases)("%s: the inputs' part as one spec text, the rest beside it; flatSpec gives the outputs back", (token, inputs, outs) => {
+    const packed = specOutputsOf(token, outs);
+    expect(Object.keys(packed).sort()).toEqual(["spec", ...(OUTPUT_ONLY[token] ?? [])].sort());
+    expect(JSON.parse(packed.spec as string)).toEqual(inputs);
+    expect(flatSpec(packed)).toEqual(outs);
+  });
+
+  it("keeps a database's password a top-level secret: never in the spec text", () => {
+    const packed = specOutputsOf(RESOURCE_TOKENS.database, cases[1][2]);
+    expect(packed.password).toEqual(secret("s3cret-pw"));
+    expect(packed.spec).not.toContain("s3cret-pw");
+  });
+
+  it("refuses a secret that would go in the text, naming it (an output not listed in OUTPUT_ONLY)", () => {
+    expect(() => specOutputsOf(RESOURCE_TOKENS.account, { ...cases[0][2], home: secret("/home/x") })).toThrow(/^spec\.home is a secret: it cannot go in `spec`/);
+    expect(() => specText({ target: { hostKey: secret("k") } })).toThrow(/^spec\.target\.hostKey is a secret/);
+  });
+
+  it("leaves any other type's outputs as they are", () => {
+    const outs = { xmlRef: "abc", uuid: "u" };
+    expect(specOutputsOf(RESOURCE_TOKENS.guest, outs)).toBe(outs);
+    expect(specOutputsOf(BENCH_NOOP_TOKEN, { spec: "x" })).toEqual({ spec: "x" });
   });
 });
 

@@ -1,5 +1,5 @@
 import { isRecord } from "./record";
-import { RESOURCE_TOKENS } from "./tokens";
+import { PULUMI_SECRET_SIG, PULUMI_SIG_KEY, RESOURCE_TOKENS } from "./tokens";
 
 /**
  * Hosting accounts' and databases' inputs travel to the engine as one top-level property,
@@ -11,30 +11,49 @@ import { RESOURCE_TOKENS } from "./tokens";
  * nested and this form). The values stay readable: the Pulumi CLI shows a JSON text's change
  * as a structured diff (`~ spec: (json) { ~ sites: … }`), and none of them is secret or an
  * Output (the inputs are plain data). The provider brings `spec` up at its boundary
- * (provider/main.ts), so the types' check, diff, create and update see what they saw before,
- * their outputs stay flat, and a state written before (flat inputs, or `spec` as an object)
- * diffs as no change. The guard's plan (lib/guard/plan.ts) and adoption's facts
- * (provider/adopt-ids.ts) bring it up too: they read `target`, `sites`, `status`, `archiveDir`
- * by name.
+ * (provider/main.ts), so the types' check, diff, create, update, read and delete see what
+ * they saw before, and a state written before (flat inputs, or `spec` as an object) diffs as
+ * no change. Their outputs go the same way (specOutputsOf): the inputs' part as one `spec`
+ * text, only what is not an input beside it (OUTPUT_ONLY). The guard's plan
+ * (lib/guard/plan.ts) and adoption's facts (provider/adopt-ids.ts) bring it up too: they read
+ * `target`, `sites`, `status`, `archiveDir` by name.
  */
 export const SPEC_PROPERTY = "spec";
 
 /** The custom resources whose program sends their inputs as SPEC_PROPERTY. */
 export const SPEC_INPUT_TOKENS: ReadonlySet<string> = new Set([RESOURCE_TOKENS.account, RESOURCE_TOKENS.database]);
 
+/**
+ * The outputs of those types that are not inputs: they stay top-level properties of the state
+ * beside `spec`. The program reads `archives` and a database's `password` (a secret, which
+ * the engine keeps encrypted on its own), and the CI's drift report reads `drift`
+ * (lib/ci/drift.ts). The engine hands every output back to the program and to the provider's
+ * diff at each run: fifteen flat properties each, for 2,500 accounts and databases at 10,000
+ * members, were about a second of a web shard's no-op preview (docs/architecture.md,
+ * "Sharded stacks").
+ */
+export const OUTPUT_ONLY: Readonly<Record<string, ReadonlySet<string>>> = {
+  [RESOURCE_TOKENS.account]: new Set(["archives", "diskQuotaEnforced", "drift", "marked"]),
+  [RESOURCE_TOKENS.database]: new Set(["archives", "drift", "marked", "password"]),
+};
+
 type Props = Record<string, unknown>;
 
 /**
  * Objects' keys in order, at any depth: the form the engine hands an object over in (a
- * protobuf Struct's keys come sorted), which the types' diffs compare as JSON text.
+ * protobuf Struct's keys come sorted), which the types' diffs compare as JSON text. With
+ * `forText`, a secret is refused: the text is stored as it is, a secret in it would be in clear.
  */
-function sortedKeys(v: unknown, at: string): unknown {
-  if (Array.isArray(v)) return v.map((x, i) => sortedKeys(x, `${at}[${i}]`));
+function sortedKeys(v: unknown, at: string, forText = false): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => sortedKeys(x, `${at}[${i}]`, forText));
   if (v instanceof Promise || (isRecord(v) && ("__pulumiOutput" in v || typeof v.then === "function"))) {
     throw new Error(`${at} is an Output or a promise: an account's or a database's inputs go as plain values, one JSON text (lib/base/spec-inputs.ts)`);
   }
   if (!isRecord(v)) return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys(v[k], `${at}.${k}`)]));
+  if (forText && v[PULUMI_SIG_KEY] === PULUMI_SECRET_SIG) {
+    throw new Error(`${at} is a secret: it cannot go in \`${SPEC_PROPERTY}\`, whose text the state keeps in clear; keep it a top-level output (OUTPUT_ONLY in lib/base/spec-inputs.ts)`);
+  }
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys(v[k], `${at}.${k}`, forText)]));
 }
 
 /** A value's JSON text with objects' keys sorted: one text for equal values whatever their keys' order. */
@@ -42,9 +61,9 @@ export function sortedJson(v: unknown, at = "value"): string {
   return JSON.stringify(sortedKeys(v, at));
 }
 
-/** The JSON text `spec` carries: plain values, keys sorted. An Output or a promise (a value not known yet, or a secret) is refused. */
+/** The JSON text `spec` carries: plain values, keys sorted. An Output, a promise or a secret is refused. */
 export function specText(inputs: object): string {
-  return sortedJson(inputs, SPEC_PROPERTY);
+  return JSON.stringify(sortedKeys(inputs, SPEC_PROPERTY, true));
 }
 
 /**
@@ -93,4 +112,18 @@ export function changedInputs(olds: Props | undefined, news: Props | undefined):
 /** Flat inputs in the form the program sends for `token` (as `spec` for the types above). */
 export function specFormOf(token: string, inputs: Props): Props {
   return SPEC_INPUT_TOKENS.has(token) ? { [SPEC_PROPERTY]: specText(inputs) } : inputs;
+}
+
+/**
+ * A type's outputs in the form the provider answers for `token` (provider/main.ts): for the
+ * types above, what is not in OUTPUT_ONLY goes into one `spec` text, as the inputs do; any
+ * other type's outputs as they are. flatSpec brings them back.
+ */
+export function specOutputsOf(token: string, outs: Props): Props {
+  const kept = OUTPUT_ONLY[token];
+  if (!SPEC_INPUT_TOKENS.has(token) || !kept) return outs;
+  const spec: Props = {};
+  const rest: Props = {};
+  for (const [k, v] of Object.entries(outs)) (kept.has(k) ? rest : spec)[k] = v;
+  return { [SPEC_PROPERTY]: specText(spec), ...rest };
 }

@@ -33,7 +33,7 @@ export interface Plan {
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (isRecord(v) ? v : undefined);
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string") ? (v as string[]) : undefined);
-/** Inputs as the rules read them: an account's or database's `spec` brought up (lib/base/spec-inputs.ts). */
+/** Inputs (and outputs) as the rules read them: an account's or database's `spec` brought up (lib/base/spec-inputs.ts). */
 const inputsOf = (v: unknown): Json | undefined => flatSpec(obj(v));
 /** The engine's list names `spec` as a whole: the rules need the properties in it, which stepDiffs finds from the flat inputs. */
 const diffsOf = (v: unknown): string[] | undefined => {
@@ -58,7 +58,7 @@ export function stepFromEvent(meta: Json): PlanStep | undefined {
   const op = typeof meta.op === "string" ? meta.op : undefined;
   if (!urn || !op) return undefined;
   const { type, name } = splitUrn(urn);
-  return { op, urn, type: typeof meta.type === "string" ? meta.type : type, name, old: inputsOf(obj(meta.old)?.inputs), new: inputsOf(obj(meta.new)?.inputs), oldOutputs: obj(obj(meta.old)?.outputs), diffs: diffsOf(meta.diffs) };
+  return { op, urn, type: typeof meta.type === "string" ? meta.type : type, name, old: inputsOf(obj(meta.old)?.inputs), new: inputsOf(obj(meta.new)?.inputs), oldOutputs: inputsOf(obj(meta.old)?.outputs), diffs: diffsOf(meta.diffs) };
 }
 
 /** Reads a plan file: ours ({ stack, steps }) or `pulumi preview --json` ({ steps: [{ op, urn, oldState, newState }] }). */
@@ -85,7 +85,7 @@ export function parsePlan(text: string, file: string): Plan {
       name: typeof st.name === "string" ? st.name : name,
       old: inputsOf(st.old) ?? inputsOf(obj(st.oldState)?.inputs),
       new: inputsOf(st.new) ?? inputsOf(obj(st.newState)?.inputs),
-      oldOutputs: obj(st.oldOutputs) ?? obj(obj(st.oldState)?.outputs),
+      oldOutputs: inputsOf(st.oldOutputs) ?? inputsOf(obj(st.oldState)?.outputs),
       diffs: diffsOf(st.diffs),
     });
   }
