@@ -15,7 +15,7 @@ import { dkimRecordPlaces, MAIL_PATHS, mailDomainsOf, mailPlan, VMAIL_UID } from
 import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import type { Model, ModelRecord } from "./lib/model/types";
-import { renderAll, SERIAL_TOKEN } from "./lib/render";
+import { renderAll, SERIAL_TOKEN, type RenderedFile } from "./lib/render";
 import { renderAppendedRecords, zonePath } from "./lib/render/bind-zone";
 import { mailSetFiles, renderMailFiles } from "./lib/render/mail";
 import { MONITORING_DIR } from "./lib/render/monitoring";
@@ -45,24 +45,27 @@ export interface AdoptMode {
   inState: Set<string>;
 }
 
+/** What the program computes before it declares anything: the data loaded, checked and rendered for one engine stack. */
+export interface PreparedProgram {
+  /** The engine's stack name (`<stack>.<shard>` for a shard): a preparation serves that stack only. */
+  engineStack: string;
+  stack: string;
+  shard?: string;
+  /** The data loaded (connection facts and backups read it); `model` is the shard's view of it. */
+  whole: Model;
+  model: Model;
+  /** The shard's hosts' files (all hosts' without shards), zone serials left as SERIAL_TOKEN for the provider. */
+  files: RenderedFile[];
+}
+
 /**
- * The Pulumi program: read the stack, load and validate the data, instantiate the components.
- * Exported as a function so the project's driver runs it inline through the Automation API,
- * and a stock Pulumi install runs it through the default export with `pulumi up`. `facts`: the
- * machine's, from whoever runs the engine here (the driver passes the lab's; lib/model/facts.ts).
- * `indexKey`: the stack's passphrase, which signs a shard's index of the validated data
- * (lib/check/shard-index.ts). `stackSecrets`: a shard's stack's secrets, from the driver (a
- * shard's stack has no config of its own; without them, the stack's config is read).
+ * The program's work before its first resource: a pure function of the data, the stack, the
+ * machine's facts and the index's key, so the driver can run it while the CLI starts
+ * (lib/engine/preload.ts). Throws the data's errors (DataError) and a shard's refusal.
  */
-export function program(
-  root: string = __dirname,
-  facts: MachineFacts = {},
-  adopt?: AdoptMode,
-  indexKey: string | undefined = process.env.PULUMI_CONFIG_PASSPHRASE,
-  stackSecrets?: Partial<Record<StackSecretName, string>>,
-): Record<string, unknown> {
+export function prepareProgram(root: string, engineStack: string, facts: MachineFacts = {}, indexKey?: string): PreparedProgram {
   // A sharded stack's engine stack is <stack>.<shard>: the data is Pulumi.<stack>.yaml's (docs/architecture.md, "Sharded stacks").
-  const { stack, shard } = splitStackName(pulumi.getStack());
+  const { stack, shard } = splitStackName(engineStack);
   // A shard with a verified index of the validated data loads its own members only
   // (lib/check/shard-index.ts, keyed by the stack's passphrase); otherwise the whole data.
   const { model: whole, errors } = shard === undefined ? loadModel(root, stack, facts) : loadShardModel(root, stack, shard, facts, indexKey);
@@ -71,6 +74,32 @@ export function program(
   if (refused) throw new Error(refused);
   // Connection facts and backups read `whole` (the data loaded); the resources declared are this shard's only.
   const model = shard === undefined ? whole : { ...whole, ...shardView(whole, shard) };
+  // Zone serials are the provider's: it raises them only for zones whose content changed. A shard renders its hosts' files only.
+  const files = renderAll(whole, { serial: () => SERIAL_TOKEN, ...(shard === undefined ? {} : { hosts: new Set(model.hosts.map((h) => h.name)) }) });
+  return { engineStack, stack, ...(shard === undefined ? {} : { shard }), whole, model, files };
+}
+
+/**
+ * The Pulumi program: read the stack, load and validate the data, instantiate the components.
+ * Exported as a function so the project's driver runs it inline through the Automation API,
+ * and a stock Pulumi install runs it through the default export with `pulumi up`. `facts`: the
+ * machine's, from whoever runs the engine here (the driver passes the lab's; lib/model/facts.ts).
+ * `indexKey`: the stack's passphrase, which signs a shard's index of the validated data
+ * (lib/check/shard-index.ts). `stackSecrets`: a shard's stack's secrets, from the driver (a
+ * shard's stack has no config of its own; without them, the stack's config is read).
+ * `preparedFor`: the driver's preparation of this run for the engine's stack, if it made one.
+ */
+export function program(
+  root: string = __dirname,
+  facts: MachineFacts = {},
+  adopt?: AdoptMode,
+  indexKey: string | undefined = process.env.PULUMI_CONFIG_PASSPHRASE,
+  stackSecrets?: Partial<Record<StackSecretName, string>>,
+  preparedFor?: (engineStack: string) => PreparedProgram | undefined,
+): Record<string, unknown> {
+  const engineStack = pulumi.getStack();
+  // The driver may have prepared this run already, while the CLI started (lib/engine/preload.ts).
+  const { stack, shard, whole, model, files } = preparedFor?.(engineStack) ?? prepareProgram(root, engineStack, facts, indexKey);
   const refusals = adopt ? adoptResources(adopt) : [];
   const targets = new Map<string, Target>(whole.hosts.map((h) => [h.name, targetOf(h, root)]));
   // The file sets' contents go to the engine as sha256 refs into this store on the runner (provider/resources/file-store.ts).
@@ -80,8 +109,6 @@ export function program(
   if (pruned?.removed) void pulumi.log.info(`file store ${fileStore}: removed ${pruned.removed} file(s) no run used for a month (${(pruned.bytes / 1e6).toFixed(1)} MB), kept ${pruned.kept}`);
   const sshd = new Map(whole.hosts.map((h) => [h.name, { dropinDir: h.host.sshd.dropin_dir, pidFile: h.host.sshd.pid_file }]));
   const homeQuota = new Map(whole.hosts.map((h) => [h.name, h.host.home_quota]));
-  // Zone serials are the provider's: it raises them only for zones whose content changed. A shard renders its hosts' files only.
-  const files = renderAll(whole, { serial: () => SERIAL_TOKEN, ...(shard === undefined ? {} : { hosts: new Set(model.hosts.map((h) => h.name)) }) });
   const archiveDir = model.inventory.archive_dir;
   // Each member's sites, databases and VPS, in the model's order (one pass, not one per member).
   const sites = byHandle(model.sites);

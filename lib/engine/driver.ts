@@ -7,7 +7,8 @@ import { mask } from "../state/mask";
 import { formatUpdateMessage, gitEnvFor, updateFacts } from "../state/metadata";
 import { ensureProviderBuild } from "./provider-build";
 import { ensureEngine } from "./toolchain";
-import { program, type AdoptMode } from "../../index";
+import { prepareProgram, program, type AdoptMode, type PreparedProgram } from "../../index";
+import { preloadOnSpawn, type Preload } from "./preload";
 import type { MachineFacts } from "../model/facts";
 import { splitStackName } from "../model/shards";
 import { shardSecretKeys } from "./shards";
@@ -130,7 +131,16 @@ export async function openWorkspace(opts: StackOptions): Promise<OpenedWorkspace
     ? undefined
     : ({ name: PROJECT, runtime: "nodejs", plugins: { providers: [{ name: "globenet", path: join(REPO_ROOT, "provider", "bin") }] } } as ProjectSettings);
   const stackSecrets: OpenedWorkspace["stackSecrets"] = {};
-  const ws = await LocalWorkspace.create({ workDir: root, envVars, projectSettings, program: async () => program(root, opts.facts, opts.adopt, envVars.PULUMI_CONFIG_PASSPHRASE, stackSecrets.values) });
+  const passphrase = envVars.PULUMI_CONFIG_PASSPHRASE;
+  let preload: Preload<PreparedProgram> | undefined;
+  const ws = await LocalWorkspace.create({
+    workDir: root,
+    envVars,
+    projectSettings,
+    program: async () => program(root, opts.facts, opts.adopt, passphrase, stackSecrets.values, (engineStack) => preload?.take(engineStack)),
+  });
+  // The program's data is loaded while the CLI starts (lib/engine/preload.ts).
+  preload = preloadOnSpawn(cliOf({ ws }), (engineStack) => prepareProgram(root, engineStack, opts.facts, passphrase));
   return { ws, backend, secrets, root, stackSecrets };
 }
 
