@@ -12,8 +12,25 @@ const ALLOWED = new Set([
 
 export const MIN_RSA_BITS = 2048;
 
+/**
+ * Answers already given in this process: the same lines come back many times (a host's pinned
+ * key is in every account's and database's target, which the provider's check validates at each
+ * preview: 3,750 parses of one key on a web shard of 10,000 members). Bounded; the answer is a
+ * function of the line alone.
+ */
+const answered = new Map<string, string | undefined>();
+const ANSWERS_KEPT = 10_000;
+
 /** Validates one OpenSSH public key line (`type base64 [comment]`); returns the problem or undefined. */
 export function sshPublicKeyProblem(line: string): string | undefined {
+  if (answered.has(line)) return answered.get(line);
+  const problem = keyLineProblem(line);
+  if (answered.size >= ANSWERS_KEPT) answered.clear();
+  answered.set(line, problem);
+  return problem;
+}
+
+function keyLineProblem(line: string): string | undefined {
   if (/PRIVATE KEY/.test(line)) return "is a PRIVATE key (never share it: paste the public key, the .pub file, instead)";
   if (/[\r\n]/.test(line)) return "contains a line break (put each key on one line, as in the .pub file)";
   const parts = line.trim().split(/\s+/);
