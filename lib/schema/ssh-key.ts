@@ -30,6 +30,11 @@ export function sshPublicKeyProblem(line: string): string | undefined {
   return problem;
 }
 
+/** How many answers are kept (tests). */
+export function sshKeyAnswersKept(): number {
+  return answered.size;
+}
+
 function keyLineProblem(line: string): string | undefined {
   if (/PRIVATE KEY/.test(line)) return "is a PRIVATE key (never share it: paste the public key, the .pub file, instead)";
   if (/[\r\n]/.test(line)) return "contains a line break (put each key on one line, as in the .pub file)";

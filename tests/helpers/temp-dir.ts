@@ -16,9 +16,15 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-/** Removes every directory made by `tempDir` so far in this worker; returns how many. */
+/** Removes every directory made by `tempDir` so far in this worker; returns how many. One that resists is said, not fatal: the file's tests have passed. */
 export function removeTempDirs(): number {
   const n = made.length;
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of made.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch (e) {
+      process.stderr.write(`could not remove the test's temporary directory ${dir}: ${(e as Error).message}\n`);
+    }
+  }
   return n;
 }
