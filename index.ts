@@ -49,7 +49,6 @@ export interface AdoptMode {
 export interface PreparedProgram {
   /** The engine's stack name (`<stack>.<shard>` for a shard): a preparation serves that stack only. */
   engineStack: string;
-  stack: string;
   shard?: string;
   /** The data loaded (connection facts and backups read it); `model` is the shard's view of it. */
   whole: Model;
@@ -76,7 +75,7 @@ export function prepareProgram(root: string, engineStack: string, facts: Machine
   const model = shard === undefined ? whole : { ...whole, ...shardView(whole, shard) };
   // Zone serials are the provider's: it raises them only for zones whose content changed. A shard renders its hosts' files only.
   const files = renderAll(whole, { serial: () => SERIAL_TOKEN, ...(shard === undefined ? {} : { hosts: new Set(model.hosts.map((h) => h.name)) }) });
-  return { engineStack, stack, ...(shard === undefined ? {} : { shard }), whole, model, files };
+  return { engineStack, ...(shard === undefined ? {} : { shard }), whole, model, files };
 }
 
 /**
@@ -99,7 +98,7 @@ export function program(
 ): Record<string, unknown> {
   const engineStack = pulumi.getStack();
   // The driver may have prepared this run already, while the CLI started (lib/engine/preload.ts).
-  const { stack, shard, whole, model, files } = preparedFor?.(engineStack) ?? prepareProgram(root, engineStack, facts, indexKey);
+  const { shard, whole, model, files } = preparedFor?.(engineStack) ?? prepareProgram(root, engineStack, facts, indexKey);
   const refusals = adopt ? adoptResources(adopt) : [];
   const targets = new Map<string, Target>(whole.hosts.map((h) => [h.name, targetOf(h, root)]));
   // The file sets' contents go to the engine as sha256 refs into this store on the runner (provider/resources/file-store.ts).

@@ -20,11 +20,8 @@ import { PULUMI_SECRET_SIG, PULUMI_SIG_KEY, RESOURCE_TOKENS } from "./tokens";
  */
 export const SPEC_PROPERTY = "spec";
 
-/** The custom resources whose program sends their inputs as SPEC_PROPERTY. */
-export const SPEC_INPUT_TOKENS: ReadonlySet<string> = new Set([RESOURCE_TOKENS.account, RESOURCE_TOKENS.database]);
-
 /**
- * The outputs of those types that are not inputs: they stay top-level properties of the state
+ * The outputs of accounts and databases that are not inputs: they stay top-level properties of the state
  * beside `spec`. The program reads `archives` and a database's `password` (a secret, which
  * the engine keeps encrypted on its own), and the CI's drift report reads `drift`
  * (lib/ci/drift.ts). The engine hands every output back to the program and to the provider's
@@ -36,6 +33,9 @@ export const OUTPUT_ONLY: Readonly<Record<string, ReadonlySet<string>>> = {
   [RESOURCE_TOKENS.account]: new Set(["archives", "diskQuotaEnforced", "drift", "marked"]),
   [RESOURCE_TOKENS.database]: new Set(["archives", "drift", "marked", "password"]),
 };
+
+/** The custom resources whose program sends their inputs as SPEC_PROPERTY: those of OUTPUT_ONLY. */
+export const SPEC_INPUT_TOKENS: ReadonlySet<string> = new Set(Object.keys(OUTPUT_ONLY));
 
 type Props = Record<string, unknown>;
 
@@ -121,7 +121,7 @@ export function specFormOf(token: string, inputs: Props): Props {
  */
 export function specOutputsOf(token: string, outs: Props): Props {
   const kept = OUTPUT_ONLY[token];
-  if (!SPEC_INPUT_TOKENS.has(token) || !kept) return outs;
+  if (!kept) return outs;
   const spec: Props = {};
   const rest: Props = {};
   for (const [k, v] of Object.entries(outs)) (kept.has(k) ? rest : spec)[k] = v;

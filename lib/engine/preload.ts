@@ -63,7 +63,6 @@ export function preloadOnSpawn<T>(cmd: { run: CliRun }, prepare: (engineStack: s
       if (!s || s.engineStack !== engineStack) return undefined;
       // Taken now, made or not: a preparation the program did not wait for is not made after it.
       slot = undefined;
-      if (s.value === undefined && s.error === undefined) return undefined;
       if (s.error !== undefined) throw s.error;
       return s.value;
     },
