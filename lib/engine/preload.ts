@@ -16,7 +16,7 @@ type CliRun = (args: string[], ...rest: never[]) => Promise<unknown>;
 
 type Slot<T> = { engineStack: string; value?: T; error?: unknown };
 
-/** Whether these CLI arguments run the inline program: a preview or an up, with the program's address. */
+/** The stack these CLI arguments run the inline program for (a preview or an up, with the program's address); undefined for any other run. */
 export function runsInlineProgram(args: readonly string[]): string | undefined {
   if (args[0] !== "preview" && args[0] !== "up") return undefined;
   if (!args.some((a) => a.startsWith("--client="))) return undefined;
