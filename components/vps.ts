@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GuestInputs } from "../provider/resources/guest-check";
 import { storeGuest } from "../provider/resources/guest-refs";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
+import { SPEC_PROPERTY, specText } from "../lib/base/spec-inputs";
 
 /**
  * The guest's inputs are the provider's contract: one definition for both sides. `fileStore`:
@@ -16,6 +17,7 @@ export type VpsArgs = GuestInputs & { fileStore: string };
  * runner's content store here, and the engine gets their sha256 (`xmlRef`, `seedRefs`,
  * `nwfilter.xmlRef`) and the store's folder, which the provider reads back and checks
  * (provider/resources/guest-refs.ts; docs/architecture.md, "Sharded stacks": "Guests carry sha256 refs too").
+ * Its inputs go as one JSON text, `spec` (lib/base/spec-inputs.ts).
  */
 export class Vps extends pulumi.CustomResource {
   declare readonly uuid: pulumi.Output<string>;
@@ -23,6 +25,6 @@ export class Vps extends pulumi.CustomResource {
 
   constructor(name: string, args: VpsArgs, opts?: pulumi.CustomResourceOptions) {
     const { fileStore, ...inputs } = args;
-    super(RESOURCE_TOKENS.guest, name, { ...storeGuest(fileStore, inputs), uuid: undefined, archives: undefined }, opts);
+    super(RESOURCE_TOKENS.guest, name, { [SPEC_PROPERTY]: specText(storeGuest(fileStore, inputs)), uuid: undefined, archives: undefined }, opts);
   }
 }

@@ -98,7 +98,7 @@ export function adoptionOf(r: { type: string; name: string; custom: boolean; pro
   if (!r.custom || !rule || inState.has(resourceKey(r.type, r.name))) return { kind: "as-is" };
   if ("refuse" in rule) return { kind: "refuse", message: `${r.type} ${r.name}: ${rule.refuse}` };
   if ("create" in rule) return { kind: "create", why: rule.create };
-  // An account's or a database's inputs come as one JSON text, spec (lib/base/spec-inputs.ts): the facts are the flat ones.
+  // An account's, a database's or a guest's inputs come as one JSON text, spec (lib/base/spec-inputs.ts): the facts are the flat ones.
   const props = flatSpec(r.props);
   const id = rule.id(props);
   return { kind: "import", id, importId: importIdOf(id, rule.facts(props)) };

@@ -29,8 +29,8 @@ ReadRequest.prototype.getProperties = function (this: ReadRequest) {
 // The engine reads the plugin's port from stdout (the SDK prints it with console.log):
 // the provider's own code writes to stderr only.
 
-// Accounts' and databases' inputs come as one JSON text, `spec` (lib/base/spec-inputs.ts says
-// why): the types below see them flat, whichever form the engine hands over (a state written
+// Accounts', databases' and guests' inputs come as one JSON text, `spec` (lib/base/spec-inputs.ts
+// says why): the types below see them flat, whichever form the engine hands over (a state written
 // before holds them flat, or `spec` as an object); check answers in the program's form (an
 // adoption's read too), and so are their outputs (what is not an input beside `spec`): the
 // olds that diff, update, read and delete get are brought up the same way, whichever form the

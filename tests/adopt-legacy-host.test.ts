@@ -400,8 +400,14 @@ describe.skipIf(!ok)("adopting a hand-configured legacy host: import, review, ad
     // The guests that run are taken over: the one as git describes it changes only its seed's
     // contents (no restart: cloud-init reads it at the next boot), the other its memory.
     expect(steps.filter((s) => s.op === "import").map((s) => s.name)).toEqual(expect.arrayContaining([GUESTS.same, GUESTS.more]));
-    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.same} update \\[diff: ~seedRefs\\]`));
-    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.more} update \\[diff: ~memoryMb,seedRefs,xmlRef\\]`));
+    // A guest's inputs go as one JSON text (lib/base/spec-inputs.ts), and the Pulumi CLI's line
+    // names what the engine compares, `spec`; the provider cannot make it name what is inside
+    // (docs/architecture.md, "The engine and the provider", says what was tried). The adoption
+    // guard's own lines below it name the properties, which is what a volunteer reviews.
+    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.same} update \\[diff: ~spec\\]`));
+    expect(r.stdout).toMatch(new RegExp(`~ +globenet:vm:Guest ${GUESTS.more} update \\[diff: ~spec\\]`));
+    expect(r.stdout).toMatch(new RegExp(`^  update  globenet:vm:Guest ${GUESTS.same}: seedRefs$`, "m"));
+    expect(r.stdout).toMatch(new RegExp(`^  update  globenet:vm:Guest ${GUESTS.more}: memoryMb, seedRefs, xmlRef$`, "m"));
     // The preview says which VPS the adoption restarts, and why.
     expect(r.stdout).toMatch(new RegExp(`restart  VPS ${GUESTS.more}: its update stops and starts it to apply .*memoryMb`));
     expect(r.stdout).not.toContain(`VPS ${GUESTS.same}:`);

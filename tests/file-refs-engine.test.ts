@@ -17,7 +17,7 @@ import { flatSpec, OUTPUT_ONLY, specText } from "../lib/base/spec-inputs";
 /**
  * File sets' and guests' contents as sha256 refs into the runner's store, on the real engine
  * (docs/architecture.md, "Sharded stacks", "File sets carry sha256 refs", "Guests carry sha256
- * refs too"), and accounts' and databases' inputs as one JSON text (lib/base/spec-inputs.ts): the "bench" stack of
+ * refs too"), and accounts', databases' and guests' inputs as one JSON text (lib/base/spec-inputs.ts): the "bench" stack of
  * a small synthetic tree in a file backend of the test's own, the real provider's check and
  * diff with its dry mode for create/read/update/delete (no host is touched).
  */
@@ -117,18 +117,19 @@ describe("file sets' refs on the real engine", () => {
     for (const g of gs) {
       const text = JSON.stringify(g);
       for (const content of ["<domain", "<filter", "#cloud-config", "instance-id"]) expect(text, g.urn).not.toContain(content);
-      expect(g.inputs?.fileStore).toBe(fileStoreOf(data));
-      const full = guestContents(g.inputs as Record<string, unknown>) as { xml: string; seed: { userData: string } };
+      const inputs = flatSpec(g.inputs) as Record<string, unknown>;
+      expect(inputs.fileStore).toBe(fileStoreOf(data));
+      const full = guestContents(inputs) as { xml: string; seed: { userData: string } };
       expect(full.xml).toContain("<domain");
       expect(full.seed.userData).toMatch(/^#cloud-config/);
-      expect(g.outputs).toMatchObject({ xmlRef: g.inputs?.xmlRef, seedRefs: g.inputs?.seedRefs, nwfilter: g.inputs?.nwfilter, xmlNormalized: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(flatSpec(g.outputs)).toMatchObject({ xmlRef: inputs.xmlRef, seedRefs: inputs.seedRefs, nwfilter: inputs.nwfilter, xmlNormalized: expect.stringMatching(/^[0-9a-f]{64}$/) });
     }
   }, 300_000);
 
   it("a guest state written with contents (in its inputs and outputs) previews as no change; the next up writes refs in its inputs", async () => {
     const exported = await stack.exportStack();
     for (const g of guests(exported.deployment as Deployment)) {
-      const full = guestContents(g.inputs as Record<string, unknown>);
+      const full = guestContents(flatSpec(g.inputs) as Record<string, unknown>);
       const { uuid, archives, state, mac } = g.outputs as Record<string, unknown>;
       g.inputs = full;
       g.outputs = { ...full, uuid, archives, state, mac };
@@ -138,7 +139,7 @@ describe("file sets' refs on the real engine", () => {
     expect(await changes()).toEqual([]);
     expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
     const after = guests(await deployment());
-    expect(after.every((g) => g.inputs?.xml === undefined && typeof g.inputs?.xmlRef === "string")).toBe(true);
+    expect(after.every((g) => flatSpec(g.inputs)?.xml === undefined && typeof flatSpec(g.inputs)?.xmlRef === "string")).toBe(true);
     expect(JSON.stringify(after.map((g) => g.inputs))).not.toContain("<domain");
     // A step with no change keeps the state's outputs as they were: the contents leave them at
     // the guest's next update or refresh (its read answers the new form: provider-guest).
@@ -207,14 +208,15 @@ describe("file sets' refs on the real engine", () => {
 
   it("a guest's XML altered in the store to the same size: the preview refuses it, naming the guest; removed, the program writes it again", async () => {
     const g = guests(await deployment())[0] as Res;
-    const file = join(fileStoreOf(data), g.inputs?.xmlRef as string);
+    const xmlRef = flatSpec(g.inputs)?.xmlRef as string;
+    const file = join(fileStoreOf(data), xmlRef);
     const text = readFileSync(file, "utf8");
     const evil = text.replace("-seed.iso'", "-seeD.iso'");
     expect(evil).not.toBe(text);
     expect(evil.length).toBe(text.length);
     writeFileSync(file, evil);
     const name = g.urn.split("::").pop() as string;
-    await expect(stack.preview({ color: "never" })).rejects.toThrow(new RegExp(`globenet:vm:Guest ${name}: xmlRef: the store file .*does not hold the content of sha256 ${g.inputs?.xmlRef}.*refused`, "s"));
+    await expect(stack.preview({ color: "never" })).rejects.toThrow(new RegExp(`globenet:vm:Guest ${name}: xmlRef: the store file .*does not hold the content of sha256 ${xmlRef}.*refused`, "s"));
     rmSync(file);
     expect(await changes()).toEqual([]);
     expect(readFileSync(file, "utf8")).toBe(text);

@@ -4,6 +4,7 @@ import { REPO_ROOT } from "../lib/base/repo";
 import { fileStoreOf, loadManifest, setFiles } from "../provider/resources/file-store";
 import { guestType } from "../provider/resources/guest";
 import { guestContents } from "../provider/resources/guest-refs";
+import { flatSpec } from "../lib/base/spec-inputs";
 
 interface Seen {
   type: string;
@@ -88,11 +89,11 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
     expect(names("globenet:hosting:Account")).toContain("biblio-menil");
   });
 
-  it("sends accounts' and databases' inputs as one JSON text, spec (lib/base/spec-inputs.ts), keys sorted; the other types' as properties", () => {
-    for (const type of ["globenet:hosting:Account", "globenet:db:Database"]) {
+  it("sends accounts', databases' and guests' inputs as one JSON text, spec (lib/base/spec-inputs.ts), keys sorted; the other types' as properties", () => {
+    for (const type of ["globenet:hosting:Account", "globenet:db:Database", "globenet:vm:Guest"]) {
       const of = seen.filter((s) => s.type === type);
       expect(of.length, type).toBeGreaterThan(0);
-      // The output properties (archives, a database's password) go as undefined: not sent.
+      // The output properties (archives, a database's password, a guest's uuid) go as undefined: not sent.
       for (const s of of) {
         expect(Object.keys(s.inputs ?? {}).filter((k) => s.inputs?.[k] !== undefined), `${type} ${s.name}`).toEqual(["spec"]);
         const text = s.inputs?.spec as string;
@@ -101,7 +102,7 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
         expect(JSON.parse(text).target).toMatchObject({ name: expect.any(String) });
       }
     }
-    expect(seen.filter((s) => s.type === "globenet:vm:Guest").every((s) => s.inputs?.spec === undefined && typeof s.inputs?.domain === "string")).toBe(true);
+    expect(seen.filter((s) => s.type === "globenet:files:FileSet").every((s) => s.inputs?.spec === undefined && typeof s.inputs?.kind === "string")).toBe(true);
   });
 
   it("passes each member's access to its account: biblio-menil (no key) is sftp with its hash, the others ssh without one", () => {
@@ -113,14 +114,14 @@ describe("the resource graph of the example data (stack prod, under mocks)", () 
   });
 
   it("gives each guest its hypervisor's shutdown timeout and runs it only for an active member", () => {
-    const guest = (n: string) => seen.find((s) => s.type === "globenet:vm:Guest" && s.name === n)?.inputs as { shutdownTimeoutSec: number; running: boolean; memoryMb: number };
+    const guest = (n: string) => flatSpec(seen.find((s) => s.type === "globenet:vm:Guest" && s.name === n)?.inputs) as { shutdownTimeoutSec: number; running: boolean; memoryMb: number };
     // Pulumi.prod.yaml: hv1 sets shutdown_timeout_sec: 120; hv2 leaves the default.
     expect(guest("velo-libre--atelier")).toMatchObject({ shutdownTimeoutSec: 120, running: true, memoryMb: 2048 });
     expect(guest("ondes-libres--stream").shutdownTimeoutSec).toBe(90);
   });
 
   it("hands each guest's XML, seed and filter to the provider as refs into the data root's store, which read back pass its check", () => {
-    const g = outputs.get("globenet:vm:Guest::velo-libre--atelier") as Record<string, unknown>;
+    const g = flatSpec(outputs.get("globenet:vm:Guest::velo-libre--atelier")) as Record<string, unknown>;
     // No content reaches the engine.
     for (const k of ["xml", "seed"]) expect(g[k]).toBeUndefined();
     expect(g.fileStore).toBe(fileStoreOf(REPO_ROOT));

@@ -4,8 +4,14 @@ import { changedInputs, flatSpec, flatSpecFor, OUTPUT_ONLY, specFormOf, specOutp
 import { accountType, type AccountInputs } from "../provider/resources/account";
 import { databaseType, type DatabaseInputs } from "../provider/resources/database";
 import { secret } from "../provider/resources/account-shared";
+import { guestType } from "../provider/resources/guest";
+import { storeGuest } from "../provider/resources/guest-refs";
+import { fileStoreOf } from "../provider/resources/file-store";
+import { NWFILTER_NAME, renderDomainXml, renderMetaData, renderNetworkConfig, renderNwfilter, renderUserData } from "../lib/render";
+import { makeModel } from "./fixtures/model";
+import { tempDir } from "./helpers/temp-dir";
 
-describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-inputs.ts)", () => {
+describe("accounts', databases' and guests' inputs as one JSON text, spec (lib/base/spec-inputs.ts)", () => {
   it.each<[string, Record<string, unknown> | undefined, Record<string, unknown> | undefined]>([
     ["the program's JSON text: brought up", { spec: '{"handle":"a","sites":["x"]}' }, { handle: "a", sites: ["x"] }],
     ["beside an output left undefined", { spec: '{"handle":"a"}', archives: undefined }, { handle: "a", archives: undefined }],
@@ -25,7 +31,7 @@ describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-
   });
 
   it.each([
-    ["not JSON", { spec: "{handle" }, /^spec: not JSON \(.*\): the program sends an account's or a database's inputs as one JSON text/],
+    ["not JSON", { spec: "{handle" }, /^spec: not JSON \(.*\): the program sends an account's, a database's or a guest's inputs as one JSON text/],
     ["JSON, not an object", { spec: '["a"]' }, /^spec: not a JSON object/],
   ])("refuses a spec text that is %s, naming spec", (_what, inputs, message) => {
     expect(() => flatSpec(inputs)).toThrow(message);
@@ -40,27 +46,56 @@ describe("accounts' and databases' inputs as one JSON text, spec (lib/base/spec-
     const text = { spec: '{"handle":"a","sites":["x"]}' };
     expect(flatSpecFor(RESOURCE_TOKENS.account, text)).toEqual({ handle: "a", sites: ["x"] });
     expect(flatSpecFor(RESOURCE_TOKENS.database, text)).toEqual({ handle: "a", sites: ["x"] });
-    expect(flatSpecFor(RESOURCE_TOKENS.guest, text)).toBe(text);
+    expect(flatSpecFor(RESOURCE_TOKENS.guest, text)).toEqual({ handle: "a", sites: ["x"] });
+    expect(flatSpecFor(RESOURCE_TOKENS.fileSet, text)).toBe(text);
     expect(flatSpecFor(BENCH_NOOP_TOKEN, { spec: "not json" })).toEqual({ spec: "not json" });
     expect(() => flatSpecFor(RESOURCE_TOKENS.account, { spec: "not json" })).toThrow(/^spec: not JSON/);
   });
 
   it("sends as spec only the types the program sends so", () => {
-    expect([...SPEC_INPUT_TOKENS].sort()).toEqual([RESOURCE_TOKENS.database, RESOURCE_TOKENS.account].sort());
+    expect([...SPEC_INPUT_TOKENS].sort()).toEqual([RESOURCE_TOKENS.database, RESOURCE_TOKENS.account, RESOURCE_TOKENS.guest].sort());
     expect(specFormOf(RESOURCE_TOKENS.account, { handle: "a" })).toEqual({ spec: '{"handle":"a"}' });
-    expect(specFormOf(RESOURCE_TOKENS.guest, { domain: "d" })).toEqual({ domain: "d" });
+    expect(specFormOf(RESOURCE_TOKENS.guest, { domain: "d" })).toEqual({ spec: '{"domain":"d"}' });
+    expect(specFormOf(RESOURCE_TOKENS.fileSet, { kind: "www" })).toEqual({ kind: "www" });
     expect(flatSpec(specFormOf(RESOURCE_TOKENS.database, { name: "n", limits: { b: 1, a: 2 } }))).toEqual({ name: "n", limits: { a: 2, b: 1 } });
   });
 });
 
-describe("accounts' and databases' outputs: spec beside what is not an input (specOutputsOf)", () => {
+describe("accounts', databases' and guests' outputs: spec beside what is not an input (specOutputsOf)", () => {
   const target = { name: "web1", address: "192.0.2.10", port: 22, user: "globenet-deploy", hostKey: "ssh-ed25519 AAAA host" };
   const account = { handle: "velo", home: "/home/velo", status: "active", sites: ["velo.example"], sshKeys: [], target, archiveDir: "/var/backups/a" } as unknown as AccountInputs;
   const database = { name: "velo_db", user: "velo_db", handle: "velo", home: "/home/velo", status: "active", clientHost: "192.0.2.10", limits: { max_user_connections: 20 }, target, archiveDir: "/var/backups/a" } as unknown as DatabaseInputs;
+  // A guest as components/vps.ts sends it: refs into a store, with a filter (its digest is an output).
+  const v = makeModel().vps[0];
+  if (!v) throw new Error("the model fixture has no VPS");
+  const guestSent = storeGuest(fileStoreOf(tempDir("globenet-spec-guest-")), {
+    target,
+    domain: v.domain,
+    xml: renderDomainXml(v),
+    seed: { userData: renderUserData(v), metaData: renderMetaData(v), networkConfig: renderNetworkConfig(v) },
+    baseImage: v.imagePath,
+    diskPath: v.diskPath,
+    seedPath: v.seedPath,
+    diskGb: v.diskGb,
+    vcpus: v.vcpus,
+    memoryMb: v.memoryMb,
+    running: true,
+    archiveDir: "/var/backups/a",
+    nwfilter: { name: NWFILTER_NAME, xml: renderNwfilter() },
+  });
+  // The store's folder is the program's, not the guest's: its outputs leave it out (guest-refs.ts).
+  const { fileStore: _store, ...guestInputs } = guestSent;
   const cases = [
     [RESOURCE_TOKENS.account, account as unknown as Record<string, unknown>, accountType.dryOutputs?.(account) as unknown as Record<string, unknown>],
     [RESOURCE_TOKENS.database, database as unknown as Record<string, unknown>, { ...(databaseType.dryOutputs?.(database) as unknown as Record<string, unknown>), password: secret("s3cret-pw") }],
+    // A read that finds the live guest different adds `drift`, which the dry mode never does.
+    [RESOURCE_TOKENS.guest, guestInputs as unknown as Record<string, unknown>, { ...(guestType.dryOutputs?.(guestSent) as unknown as Record<string, unknown>), drift: ["live definition differs from the declared XML: memory"] }],
   ] as const;
+
+  it("the guest's outputs hold its inputs but the store's folder, refs in place of contents", () => {
+    expect(Object.keys(guestSent).filter((k) => !(k in cases[2][2]))).toEqual(["fileStore"]);
+    expect(cases[2][2]).toMatchObject({ xmlRef: guestSent.xmlRef, seedRefs: guestSent.seedRefs, nwfilter: guestSent.nwfilter });
+  });
 
   it.each(cases)("%s: OUTPUT_ONLY names exactly the outputs that are not inputs", (token, inputs, outs) => {
     expect(Object.keys(outs).filter((k) => !(k in inputs)).sort()).toEqual([...(OUTPUT_ONLY[token] ?? [])].sort());
@@ -85,8 +120,8 @@ describe("accounts' and databases' outputs: spec beside what is not an input (sp
   });
 
   it("leaves any other type's outputs as they are", () => {
-    const outs = { xmlRef: "abc", uuid: "u" };
-    expect(specOutputsOf(RESOURCE_TOKENS.guest, outs)).toBe(outs);
+    const outs = { fileManifest: "abc", tokenDigest: "u" };
+    expect(specOutputsOf(RESOURCE_TOKENS.fileSet, outs)).toBe(outs);
     expect(specOutputsOf(BENCH_NOOP_TOKEN, { spec: "x" })).toEqual({ spec: "x" });
   });
 });

@@ -2,36 +2,40 @@ import { isRecord } from "./record";
 import { PULUMI_SECRET_SIG, PULUMI_SIG_KEY, RESOURCE_TOKENS } from "./tokens";
 
 /**
- * Hosting accounts' and databases' inputs travel to the engine as one top-level property,
- * `spec`: their inputs as one JSON text (keys sorted). The Node SDK makes an Output, its
- * promises and a `propertyDependencies` entry per top-level input property, and walks every
- * nested value on its way to the engine; at 10,000 members, the 2,500 accounts and databases of
- * a web shard with their thirteen properties each were most of its no-op preview's distance to
- * the engine's floor (docs/architecture.md, "Sharded stacks", has the measures of the flat, the
- * nested and this form). The values stay readable: the Pulumi CLI shows a JSON text's change
- * as a structured diff (`~ spec: (json) { ~ sites: … }`), and none of them is secret or an
- * Output (the inputs are plain data). The provider brings `spec` up at its boundary
- * (provider/main.ts), so the types' check, diff, create, update, read and delete see what
- * they saw before, and a state written before (flat inputs, or `spec` as an object) diffs as
- * no change. Their outputs go the same way (specOutputsOf): the inputs' part as one `spec`
- * text, only what is not an input beside it (OUTPUT_ONLY). The guard's plan
+ * Hosting accounts', databases' and libvirt guests' inputs travel to the engine as one
+ * top-level property, `spec`: their inputs as one JSON text (keys sorted). The Node SDK makes
+ * an Output, its promises and a `propertyDependencies` entry per top-level input property, and
+ * walks every nested value on its way to the engine; at 10,000 members, the 2,500 accounts and
+ * databases of a web shard with their thirteen properties each were most of its no-op
+ * preview's distance to the engine's floor (docs/architecture.md, "Sharded stacks", has the
+ * measures of the flat, the nested and this form; for the guests, about 5 % of `core`'s). The
+ * values stay readable: the Pulumi CLI shows a JSON text's change as a structured diff
+ * (`~ spec: (json) { ~ sites: … }`), and none of them is secret or an Output (the inputs are
+ * plain data; a guest's contents are sha256 refs already). The provider brings `spec` up at
+ * its boundary (provider/main.ts), so the types' check, diff, create, update, read and delete
+ * see what they saw before, and a state written before (flat inputs, or `spec` as an object)
+ * diffs as no change. Their outputs go the same way (specOutputsOf): the inputs' part as one
+ * `spec` text, only what is not an input beside it (OUTPUT_ONLY). The guard's plan
  * (lib/guard/plan.ts) and adoption's facts (provider/adopt-ids.ts) bring it up too: they read
- * `target`, `sites`, `status`, `archiveDir` by name.
+ * `target`, `sites`, `status`, `archiveDir`, a guest's `domain` and hardware by name.
  */
 export const SPEC_PROPERTY = "spec";
 
 /**
- * The outputs of accounts and databases that are not inputs: they stay top-level properties of the state
- * beside `spec`. The program reads `archives` and a database's `password` (a secret, which
- * the engine keeps encrypted on its own), and the CI's drift report reads `drift`
- * (lib/ci/drift.ts). The engine hands every output back to the program and to the provider's
- * diff at each run: fifteen flat properties each, for 2,500 accounts and databases at 10,000
- * members, were about a second of a web shard's no-op preview (docs/architecture.md,
- * "Sharded stacks").
+ * The outputs of these types that are not inputs: they stay top-level properties of the state
+ * beside `spec`. The program's resources declare `archives` (a guest's `uuid` too) and a
+ * database's `password` (a secret, which the engine keeps encrypted on its own), and the CI's
+ * drift report reads `drift` (lib/ci/drift.ts). A guest's others are what libvirt says (`state`, `mac`) and
+ * the digest of its declared contents (`xmlNormalized`, `xmlFacts`, `nwfilterNormalized`:
+ * derived by the provider, never sent). The engine hands every output back to the program and
+ * to the provider's diff at each run: fifteen flat properties each, for 2,500 accounts and
+ * databases at 10,000 members, were about a second of a web shard's no-op preview
+ * (docs/architecture.md, "Sharded stacks").
  */
 export const OUTPUT_ONLY: Readonly<Record<string, ReadonlySet<string>>> = {
   [RESOURCE_TOKENS.account]: new Set(["archives", "diskQuotaEnforced", "drift", "marked"]),
   [RESOURCE_TOKENS.database]: new Set(["archives", "drift", "marked", "password"]),
+  [RESOURCE_TOKENS.guest]: new Set(["archives", "drift", "mac", "nwfilterNormalized", "state", "uuid", "xmlFacts", "xmlNormalized"]),
 };
 
 /** The custom resources whose program sends their inputs as SPEC_PROPERTY: those of OUTPUT_ONLY. */
@@ -47,7 +51,7 @@ type Props = Record<string, unknown>;
 function sortedKeys(v: unknown, at: string, forText = false): unknown {
   if (Array.isArray(v)) return v.map((x, i) => sortedKeys(x, `${at}[${i}]`, forText));
   if (v instanceof Promise || (isRecord(v) && ("__pulumiOutput" in v || typeof v.then === "function"))) {
-    throw new Error(`${at} is an Output or a promise: an account's or a database's inputs go as plain values, one JSON text (lib/base/spec-inputs.ts)`);
+    throw new Error(`${at} is an Output or a promise: an account's, a database's or a guest's inputs go as plain values, one JSON text (lib/base/spec-inputs.ts)`);
   }
   if (!isRecord(v)) return v;
   if (forText && v[PULUMI_SIG_KEY] === PULUMI_SECRET_SIG) {
@@ -78,11 +82,11 @@ export function flatSpec<T extends Props | undefined>(inputs: T): T {
     try {
       spec = sortedKeys(JSON.parse(raw), SPEC_PROPERTY);
     } catch (e) {
-      throw new Error(`${SPEC_PROPERTY}: not JSON (${(e as Error).message}): the program sends an account's or a database's inputs as one JSON text; run the preview again from the repository's code`);
+      throw new Error(`${SPEC_PROPERTY}: not JSON (${(e as Error).message}): the program sends an account's, a database's or a guest's inputs as one JSON text; run the preview again from the repository's code`);
     }
   }
   if (!isRecord(spec)) {
-    if (typeof raw === "string") throw new Error(`${SPEC_PROPERTY}: not a JSON object: the program sends an account's or a database's inputs as one JSON object`);
+    if (typeof raw === "string") throw new Error(`${SPEC_PROPERTY}: not a JSON object: the program sends an account's, a database's or a guest's inputs as one JSON object`);
     return inputs;
   }
   const { [SPEC_PROPERTY]: _spec, ...rest } = inputs as Props;

@@ -13,7 +13,7 @@ export interface PlanStep {
   urn: string;
   type: string;
   name: string;
-  /** Inputs before and after (what the state held, what the program asks for), flat: an account's or database's `spec` brought up. */
+  /** Inputs before and after (what the state held, what the program asks for), flat: an account's, database's or guest's `spec` brought up. */
   old?: Record<string, unknown>;
   new?: Record<string, unknown>;
   /**
@@ -33,7 +33,7 @@ export interface Plan {
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (isRecord(v) ? v : undefined);
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string") ? (v as string[]) : undefined);
-/** Inputs (and outputs) as the rules read them: an account's or database's `spec` brought up (lib/base/spec-inputs.ts). */
+/** Inputs (and outputs) as the rules read them: an account's, database's or guest's `spec` brought up (lib/base/spec-inputs.ts). */
 const inputsOf = (v: unknown): Json | undefined => flatSpec(obj(v));
 /** The engine's list names `spec` as a whole: the rules need the properties in it, which stepDiffs finds from the flat inputs. */
 const diffsOf = (v: unknown): string[] | undefined => {
