@@ -126,6 +126,69 @@ describe("file sets' refs on the real engine", () => {
     }
   }, 300_000);
 
+  it("a guest's inputs are one JSON text (spec) in the state, its outputs too with what is not an input beside it; a state written with flat inputs or outputs, or spec as an object, previews as no change; a change in them is named as before", async () => {
+    // As the accounts' and databases' test below: the guests' form since they went as spec too.
+    const isText = (r: Res) => Object.keys(r.inputs ?? {}).join() === "spec" && typeof r.inputs?.spec === "string";
+    const packed = (r: Res) => typeof r.outputs?.spec === "string" && Object.keys(r.outputs ?? {}).every((k) => k === "spec" || OUTPUT_ONLY[r.type]?.has(k));
+    const now = guests(await deployment());
+    expect(now.length).toBeGreaterThan(0);
+    for (const r of now) {
+      expect(isText(r), r.urn).toBe(true);
+      expect(packed(r), r.urn).toBe(true);
+      const inSpec = JSON.parse(r.outputs?.spec as string) as Record<string, unknown>;
+      expect(inSpec.domain, r.urn).toBe(JSON.parse(r.inputs?.spec as string).domain);
+      // What libvirt says, the declared digest and the drift report stay top-level, never in the text.
+      expect(r.outputs, r.urn).toMatchObject({ uuid: expect.any(String), archives: expect.any(Array), state: expect.any(String), mac: expect.any(String), xmlNormalized: expect.stringMatching(/^[0-9a-f]{64}$/), xmlFacts: expect.any(Object) });
+      for (const k of OUTPUT_ONLY[r.type] ?? []) expect(inSpec[k], `${r.urn} ${k}`).toBeUndefined();
+    }
+    // What the code before wrote: flat inputs and outputs (and, as the accounts once had, spec as an object).
+    for (const [form, rewrite] of [
+      ["flat", (spec: Record<string, unknown>) => ({ ...spec })],
+      ["an object", (spec: Record<string, unknown>) => ({ spec })],
+    ] as const) {
+      const exported = await stack.exportStack();
+      for (const r of guests(exported.deployment as Deployment)) {
+        r.inputs = rewrite(JSON.parse(r.inputs?.spec as string));
+        r.outputs = flatSpec(r.outputs);
+      }
+      await stack.importStack(exported);
+      expect(guests(await deployment()).some((r) => isText(r) || packed(r)), form).toBe(false);
+      expect(await changes(), form).toEqual([]);
+      expect((await stack.up({ color: "never" })).summary.result, form).toBe("succeeded");
+      // A step with no change keeps the outputs as they were; the inputs take the program's form.
+      expect(guests(await deployment()).every(isText), form).toBe(true);
+    }
+    // A refresh writes the outputs in spec form again (the read's answer, packed at the provider's boundary).
+    expect((await stack.refresh({ color: "never" })).summary.result).toBe("succeeded");
+    expect(guests(await deployment()).every(packed)).toBe(true);
+    expect(await changes()).toEqual([]);
+
+    // The state says a guest has more memory than git: the step names memoryMb, the guard reads
+    // it flat, the CLI's diff shows the text as JSON.
+    const drifted = await stack.exportStack();
+    const g = guests(drifted.deployment as Deployment)[0] as Res;
+    const gitMemory = JSON.parse(g.inputs?.spec as string).memoryMb as number;
+    g.outputs = { ...g.outputs, spec: specText({ ...JSON.parse(g.outputs?.spec as string), memoryMb: gitMemory + 256 }) };
+    g.inputs = { spec: specText({ ...JSON.parse(g.inputs?.spec as string), memoryMb: gitMemory + 256 }) };
+    await stack.importStack(drifted);
+    let shown = "";
+    const { plan } = await previewPlan(stack, { diff: true, onOutput: (t) => (shown += t) });
+    const moved = plan.steps.filter((x) => x.op !== "same");
+    expect(moved.map((x) => [x.op, x.urn])).toEqual([["update", g.urn]]);
+    expect(moved[0]?.old?.memoryMb).toBe(gitMemory + 256);
+    expect(moved[0]?.oldOutputs?.memoryMb).toBe(gitMemory + 256);
+    expect(moved[0]?.new?.memoryMb).toBe(gitMemory);
+    expect(stepDiffs(moved[0] as PlanStep)).toEqual(["memoryMb"]);
+    expect(shown).toMatch(new RegExp(`~ spec\\s*: \\(json\\) \\{[^]*~ memoryMb[^\\n]*${gitMemory + 256}[^\\n]*${gitMemory}`));
+    // The one-line summary names the property the engine compares, spec: the SDK's provider
+    // server drops the provider's own list (docs/architecture.md, "The engine and the provider").
+    let summary = "";
+    await stack.preview({ color: "never", onOutput: (t) => (summary += t) });
+    expect(summary).toMatch(new RegExp(`~ +globenet:vm:Guest ${g.urn.split("::").pop()} update \\[diff: ~spec\\]`));
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect(await changes()).toEqual([]);
+  }, 600_000);
+
   it("a guest state written with contents (in its inputs and outputs) previews as no change; the next up writes refs in its inputs", async () => {
     const exported = await stack.exportStack();
     for (const g of guests(exported.deployment as Deployment)) {

@@ -3,8 +3,9 @@ import { adoptionOf, definedOnly, importIdOf, keysOfUrns, parseImportId, resourc
 import { keptPasswordProblem, nativePasswordHash } from "../provider/resources/database";
 import { liveDiskPath } from "../provider/resources/guest-check";
 import { RESOURCE_TOKENS } from "../lib/base/tokens";
+import { specText } from "../lib/base/spec-inputs";
 import { formatAdoption, judgeAdoption } from "../lib/guard/adoption";
-import type { PlanStep } from "../lib/guard/plan";
+import { parsePlan, stepFromEvent, type PlanStep } from "../lib/guard/plan";
 
 /** Adoption's pure parts: which resource is imported with which id, the kept password's checks, the adoption guard. */
 
@@ -53,6 +54,14 @@ describe("which resources adoption imports, with which ids", () => {
       RESOURCE_TOKENS.guest,
       "velo-libre--atelier",
       { ...guestRefs, uuid: undefined, archives: undefined },
+      "velo-libre--atelier",
+      { target, domain: guest.domain, xmlRef: guestRefs.xmlRef, diskPath: guest.diskPath, seedPath: guest.seedPath, archiveDir: "/var/a", shutdownTimeoutSec: 90, fileStore: "/srv/data/.pulumi/globenet-files" },
+    ],
+    [
+      "a VPS as the program registers it (spec: the refs as one JSON text): the same id and facts",
+      RESOURCE_TOKENS.guest,
+      "velo-libre--atelier",
+      { spec: specText(guestRefs), uuid: undefined, archives: undefined },
       "velo-libre--atelier",
       { target, domain: guest.domain, xmlRef: guestRefs.xmlRef, diskPath: guest.diskPath, seedPath: guest.seedPath, archiveDir: "/var/a", shutdownTimeoutSec: 90, fileStore: "/srv/data/.pulumi/globenet-files" },
     ],
@@ -187,6 +196,19 @@ describe("the adoption guard", () => {
     expect(judgeAdoption({ stack: "lab", steps: [upd] }).guestRestarts).toEqual([{ name: "b--more", keys: ["memoryMb"] }]);
     const rep: PlanStep = { ...step("replace", G, "b--more"), old, new: { ...old, diskPath: "/i/b--more.qcow2" } };
     expect(judgeAdoption({ stack: "lab", steps: [step("delete-replaced", G, "b--more"), rep] }).refused[0]?.message.en).toMatch(/^globenet:vm:Guest b--more would be replaced \(made anew\) because of diskPath:/);
+  });
+
+  it("reads a guest's changes inside spec, which the engine names as a whole, from an engine event or a CLI plan", () => {
+    const G = RESOURCE_TOKENS.guest;
+    const old = { ...guestRefs, memoryMb: 256 };
+    const news = { ...guestRefs, memoryMb: 384, seedRefs: { ...guestRefs.seedRefs, userData: "e".repeat(64) } };
+    const event = stepFromEvent({ urn: step("update", G, "b--more").urn, op: "update", old: { inputs: { spec: specText(old) } }, new: { inputs: { spec: specText(news) } }, diffs: ["spec"] }) as PlanStep;
+    const cli = parsePlan(JSON.stringify({ steps: [{ op: "update", urn: event.urn, oldState: { inputs: { spec: specText(old) } }, newState: { inputs: { spec: specText(news) } }, diffs: ["spec"] }] }), "plan.json").steps[0] as PlanStep;
+    for (const s of [event, cli]) {
+      const v = judgeAdoption({ stack: "lab", steps: [s] });
+      expect(v.updated).toEqual([`${G} b--more: memoryMb, seedRefs`]);
+      expect(v.guestRestarts).toEqual([{ name: "b--more", keys: ["memoryMb"] }]);
+    }
   });
 });
 
