@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseModel, MemberModel, SiteModel, VpsModel } from "../lib/model/types";
 import { renderCronBlock } from "../lib/render/crontab";
-import { NWFILTER_NAME, renderDomainXml, renderMetaData, renderNetworkConfig, renderNwfilter, renderUserData } from "../lib/render";
 import { Database } from "./database";
 import type { SshdFacts } from "../provider/resources/account";
 import { HostingAccount } from "./hosting-account";
 import { MemberCrontab } from "./member-crontab";
 import type { Target } from "./target";
 import { Vps } from "./vps";
+import { guestInputs } from "./guest-inputs";
 import { COMPONENT_TOKENS } from "../lib/base/tokens";
 
 export interface MemberArgs {
@@ -107,27 +107,7 @@ export class Member extends pulumi.ComponentResource {
         new Vps(
           v.domain,
           {
-            target: target(args.targets, v.hypervisor),
-            domain: v.domain,
-            xml: renderDomainXml(v),
-            seed: { userData: renderUserData(v), metaData: renderMetaData(v), networkConfig: renderNetworkConfig(v) },
-            baseImage: v.imagePath,
-            diskPath: v.diskPath,
-            seedPath: v.seedPath,
-            diskGb: v.diskGb,
-            vcpus: v.vcpus,
-            memoryMb: v.memoryMb,
-            running: status === "active",
-            shutdownTimeoutSec: v.shutdownTimeoutSec,
-            bootFiles: v.directBoot
-              ? [
-                  { from: v.directBoot.kernelSource, to: v.directBoot.kernel },
-                  { from: v.directBoot.initrdSource, to: v.directBoot.initrd },
-                ]
-              : undefined,
-            archiveDir: args.archiveDir,
-            // On a bridge the guest is filtered (no spoofing); the lab's user-mode network is QEMU's own.
-            nwfilter: v.network.type === "bridge" ? { name: NWFILTER_NAME, xml: renderNwfilter() } : undefined,
+            ...guestInputs(v, target(args.targets, v.hypervisor), args.archiveDir, status === "active"),
             fileStore: args.fileStore,
           },
           { parent: this },

@@ -10,13 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import type { VpsModel } from "../lib/model/types";
-import { NWFILTER_NAME, renderDomainXml, renderMetaData, renderNetworkConfig, renderNwfilter, renderUserData } from "../lib/render";
+import { NWFILTER_NAME, renderNwfilter } from "../lib/render";
 import { sha256Hex } from "../provider/resources/file-set-serials";
 import { fileStoreOf, forgetVerified } from "../provider/resources/file-store";
 import { declaredOf, filterDrift, guestType, updateSteps, type GuestInputs, type GuestOutputs } from "../provider/resources/guest";
 import { xmlDrift } from "../provider/resources/guest-check";
 import { digestOf, guestContents, storeGuest, type GuestRefInputs } from "../provider/resources/guest-refs";
 import { makeModel } from "./fixtures/model";
+import { guestInputsOf } from "./helpers/guest-inputs";
 
 const root = mkdtempSync(join(tmpdir(), "guest-refs-"));
 const store = fileStoreOf(root);
@@ -30,22 +31,7 @@ function vps(domain: string): VpsModel {
 
 /** The inputs components/member.ts gives a VPS (the full form). */
 function full(v: VpsModel, extra: Partial<GuestInputs> = {}): GuestInputs {
-  return {
-    target: { name: "hv1", address: "198.51.100.7", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAexample" },
-    domain: v.domain,
-    xml: renderDomainXml(v),
-    seed: { userData: renderUserData(v), metaData: renderMetaData(v), networkConfig: renderNetworkConfig(v) },
-    baseImage: v.imagePath,
-    diskPath: v.diskPath,
-    seedPath: v.seedPath,
-    diskGb: v.diskGb,
-    vcpus: v.vcpus,
-    memoryMb: v.memoryMb,
-    running: true,
-    archiveDir: "/var/backups/globenet-archive",
-    nwfilter: { name: NWFILTER_NAME, xml: renderNwfilter() },
-    ...extra,
-  };
+  return guestInputsOf(v, { name: "hv1", address: "198.51.100.7", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAexample" }, extra);
 }
 
 const rec = (x: unknown) => x as Record<string, unknown>;

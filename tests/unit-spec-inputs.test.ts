@@ -7,8 +7,8 @@ import { secret } from "../provider/resources/account-shared";
 import { guestType } from "../provider/resources/guest";
 import { storeGuest } from "../provider/resources/guest-refs";
 import { fileStoreOf } from "../provider/resources/file-store";
-import { NWFILTER_NAME, renderDomainXml, renderMetaData, renderNetworkConfig, renderNwfilter, renderUserData } from "../lib/render";
 import { makeModel } from "./fixtures/model";
+import { guestInputsOf } from "./helpers/guest-inputs";
 import { tempDir } from "./helpers/temp-dir";
 
 describe("accounts', databases' and guests' inputs as one JSON text, spec (lib/base/spec-inputs.ts)", () => {
@@ -68,21 +68,7 @@ describe("accounts', databases' and guests' outputs: spec beside what is not an 
   // A guest as components/vps.ts sends it: refs into a store, with a filter (its digest is an output).
   const v = makeModel().vps[0];
   if (!v) throw new Error("the model fixture has no VPS");
-  const guestSent = storeGuest(fileStoreOf(tempDir("globenet-spec-guest-")), {
-    target,
-    domain: v.domain,
-    xml: renderDomainXml(v),
-    seed: { userData: renderUserData(v), metaData: renderMetaData(v), networkConfig: renderNetworkConfig(v) },
-    baseImage: v.imagePath,
-    diskPath: v.diskPath,
-    seedPath: v.seedPath,
-    diskGb: v.diskGb,
-    vcpus: v.vcpus,
-    memoryMb: v.memoryMb,
-    running: true,
-    archiveDir: "/var/backups/a",
-    nwfilter: { name: NWFILTER_NAME, xml: renderNwfilter() },
-  });
+  const guestSent = storeGuest(fileStoreOf(tempDir("globenet-spec-guest-")), guestInputsOf(v, target, { archiveDir: "/var/backups/a" }));
   // The store's folder is the program's, not the guest's: its outputs leave it out (guest-refs.ts).
   const { fileStore: _store, ...guestInputs } = guestSent;
   const cases = [
