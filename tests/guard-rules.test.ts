@@ -88,9 +88,25 @@ describe("the destructive-change guard", () => {
     expect(s?.diffs).toBeUndefined();
     expect(stepDiffs(s as PlanStep)).toEqual(["sites"]);
     // Another type's diffs and inputs pass as they are.
-    const g = stepFromEvent({ urn: urn("globenet:vm:Guest", "a1--vm"), op: "update", old: { inputs: { domain: "a1--vm", memoryMb: 512 } }, new: { inputs: { domain: "a1--vm", memoryMb: 1024 } }, diffs: ["memoryMb"] });
-    expect(g?.diffs).toEqual(["memoryMb"]);
-    expect(g?.new).toEqual({ domain: "a1--vm", memoryMb: 1024 });
+    const set = { kind: "apache", fileStore: "/srv/a/.pulumi/globenet-files", fileManifest: "m1" };
+    const f = stepFromEvent({ urn: urn("globenet:files:FileSet", "web1-apache2"), op: "update", old: { inputs: set }, new: { inputs: { ...set, fileManifest: "m2" } }, diffs: ["fileManifest"] });
+    expect(f?.diffs).toEqual(["fileManifest"]);
+    expect(f?.new).toEqual({ ...set, fileManifest: "m2" });
+  });
+
+  it("a guest sent as spec: the plan names the properties in it, never the store's folder of the runner that applied it", () => {
+    const guestIn = (memoryMb: number, fileStore: string) => ({ spec: JSON.stringify({ archiveDir: "/var/backups/globenet-archive", diskPath: "/var/lib/libvirt/images/globenet/velo-libre--atelier.qcow2", domain: "velo-libre--atelier", fileStore, memoryMb, target: target("hv1") }) });
+    // A drift job's checkout, or another runner, keeps its store elsewhere: that is no change of the guest.
+    const g = stepFromEvent({ urn: urn("globenet:vm:Guest", "velo-libre--atelier"), op: "update", old: { inputs: guestIn(512, "/builds/a/.pulumi/globenet-files") }, new: { inputs: guestIn(1024, "/builds/b/.pulumi/globenet-files") }, diffs: ["spec"] });
+    expect(g?.diffs).toBeUndefined();
+    expect(stepDiffs(g as PlanStep)).toEqual(["memoryMb"]);
+    // Deleted in git: the guard's block names the VPS and its disk's archive, read from inside spec.
+    const del = stepFromEvent({ urn: urn("globenet:vm:Guest", "velo-libre--atelier"), op: "delete", old: { inputs: guestIn(512, "/builds/a/.pulumi/globenet-files") } });
+    const v = judge({ stack: "prod", steps: [...members(TEN), del as PlanStep] }, { maxShare: 0.2, allowances: [] });
+    expect(v.ok).toBe(false);
+    expect(formatVerdict(v)).toContain("members/velo-libre: VPS atelier would be deleted on hv1");
+    expect(formatVerdict(v)).toContain("archived first to /var/backups/globenet-archive/vps/velo-libre--atelier-<UTC time>.qcow2 on hv1");
+    expect(formatVerdict(v)).toContain("Allow-Destroy: members/velo-libre/vps/atelier");
   });
 });
 

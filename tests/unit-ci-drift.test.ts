@@ -56,8 +56,17 @@ describe("the drift issue names the resource and what of it drifted", () => {
     new: { xmlRef: sha("<domain/>"), fileStore: "/srv/data/.pulumi/globenet-files" },
     diffs: ["xmlRef"],
   };
+  // The same guest as the plan reads it now: inputs sent as spec, so the engine's list names spec only and the plan drops it (lib/guard/plan.ts).
+  const guestSpec = stepFromEvent({
+    urn: guest.urn,
+    op: "update",
+    old: { inputs: { spec: JSON.stringify({ domain: "velo--atelier", xmlRef: sha("<domain/>"), fileStore: "/builds/runner-a/.pulumi/globenet-files" }) }, outputs: { spec: JSON.stringify({ domain: "velo--atelier", xmlRef: sha("drift: MACs"), fileStore: "/builds/runner-a/.pulumi/globenet-files" }), drift: guest.oldOutputs?.drift } },
+    new: { inputs: { spec: JSON.stringify({ domain: "velo--atelier", xmlRef: sha("<domain/>"), fileStore: "/builds/runner-b/.pulumi/globenet-files" }) } },
+    diffs: ["spec"],
+  }) as PlanStep;
   it.each<[string, PlanStep, string[]]>([
     ["a guest: its read's notes and the ref", guest, ["drift: live definition differs from the declared XML: MACs 52:54:00:aa:bb:cc (declared 52:54:00:12:34:56)", "xmlRef"]],
+    ["a guest sent as spec, applied from another checkout: the notes and the ref, not the store's folder", guestSpec, ["drift: live definition differs from the declared XML: MACs 52:54:00:aa:bb:cc (declared 52:54:00:12:34:56)", "xmlRef"]],
     ["a file set: the file", fileSet, [`files: ${VHOST} (changed on the host)`]],
     ["an account: its own drift list and the property", account, ["drift: authorized_keys changed", "shell"]],
     ["the engine's own list when it gives one", { ...account, oldOutputs: {}, diffs: ["status"] }, ["status"]],

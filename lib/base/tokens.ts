@@ -45,3 +45,10 @@ export const PULUMI_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export type ComponentToken = (typeof COMPONENT_TOKENS)[keyof typeof COMPONENT_TOKENS];
 export type ResourceToken = (typeof RESOURCE_TOKENS)[keyof typeof RESOURCE_TOKENS];
+
+/**
+ * The inputs' property of file sets and guests naming the runner's content store
+ * (provider/resources/file-store.ts): where the runner that applied kept the contents, not a
+ * host's setting, so no diff, plan or drift report counts it as a change.
+ */
+export const STORE_FOLDER_PROPERTY = "fileStore";

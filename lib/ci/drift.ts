@@ -1,4 +1,4 @@
-import { RESOURCE_TOKENS } from "../base/tokens";
+import { RESOURCE_TOKENS, STORE_FOLDER_PROPERTY } from "../base/tokens";
 import type { PlanStep } from "../guard/plan";
 import { hashesOf, substituteSerials } from "../../provider/resources/file-set-serials";
 import { isRecord } from "../base/record";
@@ -54,7 +54,8 @@ export function driftDetails(step: PlanStep): string[] {
   }
   // The resource's own account of what it found different (accounts, databases, backups: `drift`).
   if (Array.isArray(olds.drift) && olds.drift.length > 0) lines.push(`drift: ${olds.drift.map(String).join("; ")}`);
-  const skip = new Set(["drift", ...(fileSet ? ["files", "fileRefs", "fileManifest", "fileStore", "hashes", "serials", "generation", "tokenDigest", "zoneNames"] : [])]);
+  // The store's folder (a guest's too) is where the runner keeps contents, never a host's drift.
+  const skip = new Set(["drift", STORE_FOLDER_PROPERTY, ...(fileSet ? ["files", "fileRefs", "fileManifest", "hashes", "serials", "generation", "tokenDigest", "zoneNames"] : [])]);
   const named = (step.diffs ?? Object.keys(news).filter((k) => k in olds && str(olds[k]) !== str(news[k]))).filter((k) => !skip.has(k));
   for (const k of [...new Set(named)].sort()) lines.push(k);
   if (lines.length === 0 && fileSet) lines.push("files");

@@ -1,6 +1,7 @@
 import { isRecord } from "../base/record";
 import { splitUrn } from "../base/urn";
 import { changedInputs, flatSpec, SPEC_PROPERTY } from "../base/spec-inputs";
+import { STORE_FOLDER_PROPERTY } from "../base/tokens";
 
 /**
  * A preview's plan in one shape, whichever way it was obtained: from the Automation API's
@@ -49,7 +50,9 @@ const diffsOf = (v: unknown): string[] | undefined => {
 export function stepDiffs(s: PlanStep): string[] {
   if (s.diffs?.length) return s.diffs;
   if (!s.old || !s.new) return [];
-  return changedInputs(s.old, s.new);
+  // The store's folder is where the runner that applied kept the contents, not a host's setting:
+  // the provider's diffs ignore it, and so does this one (a drift job's checkout elsewhere is no change).
+  return changedInputs(s.old, s.new).filter((k) => k !== STORE_FOLDER_PROPERTY);
 }
 
 /** One engine event's resourcePreEvent.metadata (StepEventMetadata), as a step. */
