@@ -34,6 +34,28 @@ describe("file sets' refs on the real engine", () => {
   const guests = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === "globenet:vm:Guest");
   /** The operations of a preview other than "same". */
   const changes = async () => Object.entries((await stack.preview({ color: "never" })).changeSummary ?? {}).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
+  /** Inputs sent as one `spec` text, outputs packed beside what is not an input (lib/base/spec-inputs.ts). */
+  const isText = (r: Res) => Object.keys(r.inputs ?? {}).join() === "spec" && typeof r.inputs?.spec === "string";
+  const packed = (r: Res) => typeof r.outputs?.spec === "string" && Object.keys(r.outputs ?? {}).every((k) => k === "spec" || OUTPUT_ONLY[r.type]?.has(k));
+  /** What the code before wrote for `select`'s resources (flat inputs and outputs, or spec as an object) previews as no change; the next up sends the text. */
+  const oldSpecFormsPreviewAsNoChange = async (select: (d: Deployment) => Res[]) => {
+    for (const [form, rewrite] of [
+      ["flat", (spec: Record<string, unknown>) => ({ ...spec })],
+      ["an object", (spec: Record<string, unknown>) => ({ spec })],
+    ] as const) {
+      const exported = await stack.exportStack();
+      for (const r of select(exported.deployment as Deployment)) {
+        r.inputs = rewrite(JSON.parse(r.inputs?.spec as string));
+        r.outputs = flatSpec(r.outputs);
+      }
+      await stack.importStack(exported);
+      expect(select(await deployment()).some((r) => isText(r) || packed(r)), form).toBe(false);
+      expect(await changes(), form).toEqual([]);
+      expect((await stack.up({ color: "never" })).summary.result, form).toBe("succeeded");
+      // A step with no change keeps the outputs as they were; the inputs take the program's form.
+      expect(select(await deployment()).every(isText), form).toBe(true);
+    }
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "globenet-file-refs-"));
@@ -128,8 +150,6 @@ describe("file sets' refs on the real engine", () => {
 
   it("a guest's inputs are one JSON text (spec) in the state, its outputs too with what is not an input beside it; a state written with flat inputs or outputs, or spec as an object, previews as no change; a change in them is named as before", async () => {
     // As the accounts' and databases' test below: the guests' form since they went as spec too.
-    const isText = (r: Res) => Object.keys(r.inputs ?? {}).join() === "spec" && typeof r.inputs?.spec === "string";
-    const packed = (r: Res) => typeof r.outputs?.spec === "string" && Object.keys(r.outputs ?? {}).every((k) => k === "spec" || OUTPUT_ONLY[r.type]?.has(k));
     const now = guests(await deployment());
     expect(now.length).toBeGreaterThan(0);
     for (const r of now) {
@@ -142,22 +162,7 @@ describe("file sets' refs on the real engine", () => {
       for (const k of OUTPUT_ONLY[r.type] ?? []) expect(inSpec[k], `${r.urn} ${k}`).toBeUndefined();
     }
     // What the code before wrote: flat inputs and outputs (and, as the accounts once had, spec as an object).
-    for (const [form, rewrite] of [
-      ["flat", (spec: Record<string, unknown>) => ({ ...spec })],
-      ["an object", (spec: Record<string, unknown>) => ({ spec })],
-    ] as const) {
-      const exported = await stack.exportStack();
-      for (const r of guests(exported.deployment as Deployment)) {
-        r.inputs = rewrite(JSON.parse(r.inputs?.spec as string));
-        r.outputs = flatSpec(r.outputs);
-      }
-      await stack.importStack(exported);
-      expect(guests(await deployment()).some((r) => isText(r) || packed(r)), form).toBe(false);
-      expect(await changes(), form).toEqual([]);
-      expect((await stack.up({ color: "never" })).summary.result, form).toBe("succeeded");
-      // A step with no change keeps the outputs as they were; the inputs take the program's form.
-      expect(guests(await deployment()).every(isText), form).toBe(true);
-    }
+    await oldSpecFormsPreviewAsNoChange(guests);
     // A refresh writes the outputs in spec form again (the read's answer, packed at the provider's boundary).
     expect((await stack.refresh({ color: "never" })).summary.result).toBe("succeeded");
     expect(guests(await deployment()).every(packed)).toBe(true);
@@ -212,11 +217,9 @@ describe("file sets' refs on the real engine", () => {
 
   it("accounts' and databases' inputs are one JSON text (spec) in the state, their outputs too with what is not an input beside it; a state written with flat inputs or outputs, or spec as an object, previews as no change; a change in them is named as before", async () => {
     const specced = (d: Deployment) => (d.resources ?? []).filter((r) => r.type === RESOURCE_TOKENS.account || r.type === RESOURCE_TOKENS.database);
-    const isText = (r: Res) => Object.keys(r.inputs ?? {}).join() === "spec" && typeof r.inputs?.spec === "string";
     const now = specced(await deployment());
     expect(now.filter((r) => r.type === RESOURCE_TOKENS.account).length).toBeGreaterThan(0);
     expect(now.filter((r) => r.type === RESOURCE_TOKENS.database).length).toBeGreaterThan(0);
-    const packed = (r: Res) => typeof r.outputs?.spec === "string" && Object.keys(r.outputs ?? {}).every((k) => k === "spec" || OUTPUT_ONLY[r.type]?.has(k));
     for (const r of now) {
       expect(isText(r), r.urn).toBe(true);
       expect(packed(r), r.urn).toBe(true);
@@ -226,22 +229,7 @@ describe("file sets' refs on the real engine", () => {
       if (r.type === RESOURCE_TOKENS.database) expect((r.outputs?.password as Record<string, unknown>)[PULUMI_SIG_KEY], r.urn).toBe(PULUMI_SECRET_SIG);
     }
     // What the code before wrote: flat inputs (and, for a while, spec as an object), flat outputs.
-    for (const [form, rewrite] of [
-      ["flat", (spec: Record<string, unknown>) => ({ ...spec })],
-      ["an object", (spec: Record<string, unknown>) => ({ spec })],
-    ] as const) {
-      const exported = await stack.exportStack();
-      for (const r of specced(exported.deployment as Deployment)) {
-        r.inputs = rewrite(JSON.parse(r.inputs?.spec as string));
-        r.outputs = flatSpec(r.outputs);
-      }
-      await stack.importStack(exported);
-      expect(specced(await deployment()).some((r) => isText(r) || packed(r)), form).toBe(false);
-      expect(await changes(), form).toEqual([]);
-      expect((await stack.up({ color: "never" })).summary.result, form).toBe("succeeded");
-      // A step with no change keeps the outputs as they were; the inputs take the program's form.
-      expect(specced(await deployment()).every(isText), form).toBe(true);
-    }
+    await oldSpecFormsPreviewAsNoChange(specced);
     // An update writes them in spec form again (the refresh's read too).
     expect((await stack.refresh({ color: "never" })).summary.result).toBe("succeeded");
     expect(specced(await deployment()).every(packed)).toBe(true);
