@@ -8,6 +8,7 @@ import { movesFromPlans, stateMove } from "../lib/engine/shard-move";
 import { previewPlan } from "../lib/guard/collect";
 import { judge } from "../lib/guard/rules";
 import { setShards, writeShardedTree } from "./helpers/shard-tree";
+import { RESOURCE_TOKENS } from "../lib/base/tokens";
 
 /**
  * Sharded stacks on the real engine (docs/architecture.md, "Sharded stacks"): two shards of the
@@ -110,5 +111,36 @@ describe("sharded stacks on the real engine", () => {
       expect(a?.outputs, b.urn).toEqual(b.outputs);
     }
     expect(ours(await resources(stacks.two!)).every((x) => x.urn.includes("hv1") || x.urn.includes("--vm"))).toBe(true);
+  }, 600_000);
+
+  it("splitting web1's members into two buckets by hash moves their objects out of shard one, recreating nothing; web1's sets stay", async () => {
+    const before = ours(await resources(stacks.one!));
+    setShards(data, { one: ["web1", "web2", "db1", "ns1", "ns2"], two: ["hv1"], "one-a": { members_of: "web1", bucket: 0, buckets: 2 }, "one-b": { members_of: "web1", bucket: 1, buckets: 2 } });
+    for (const s of ["one-a", "one-b"]) stacks[s] = await openStack(opts(`bench.${s}`));
+    const plans: Record<string, Awaited<ReturnType<typeof previewPlan>>["plan"]> = {};
+    for (const s of ["one", "two", "one-a", "one-b"]) plans[s] = (await previewPlan(stacks[s]!)).plan;
+    // Applied as is, shard one would delete web1's members' accounts and databases: the guard blocks it.
+    expect(judge(plans.one!, { maxShare: 0.1, allowances: [] }).ok).toBe(false);
+    const moves = movesFromPlans(Object.fromEntries(Object.entries(plans).map(([s, p]) => [s, p.steps])));
+    expect(moves.map((m) => `${m.from}→${m.to}`)).toEqual(["one→one-a", "one→one-b"]);
+    const w = await openWorkspace(opts("bench.one"));
+    for (const m of moves) await stateMove(w, "bench.one", `bench.${m.to}`, m.urns);
+    for (const s of ["one", "two", "one-a", "one-b"]) {
+      const { plan } = await previewPlan(stacks[s]!);
+      expect(plan.steps.filter((st) => st.op !== "same").map((st) => `${st.op} ${st.name}`), s).toEqual([]);
+    }
+    const key = (r: Res) => r.urn.split("::").slice(2).join("::");
+    const [a, b, one] = await Promise.all(["one-a", "one-b", "one"].map(async (s) => ours(await resources(stacks[s]!))));
+    // Even members are on web1: each is in one bucket, its account there under the same id.
+    const where = (handle: string) => ["one-a", "one-b", "one"].filter((_, i) => [a, b, one][i]!.some((r) => r.urn.endsWith(`::${handle}`) && r.type === RESOURCE_TOKENS.account));
+    for (const h of ["member-00000", "member-00002", "member-00004", "member-00006"]) expect(where(h), h).toHaveLength(1);
+    expect(where("member-00001")).toEqual(["one"]);
+    expect(a!.length).toBeGreaterThan(0);
+    expect(b!.length).toBeGreaterThan(0);
+    expect(one!.some((r) => r.urn.endsWith("::web1-apache2"))).toBe(true);
+    expect([...a!, ...b!].some((r) => r.urn.includes("web1-"))).toBe(false);
+    const was = new Map(before.map((r) => [key(r), r]));
+    for (const r of [...a!, ...b!]) expect(was.get(key(r))?.id, r.urn).toBe(r.id);
+    expect(a!.length + b!.length + one!.length).toBe(before.length);
   }, 600_000);
 });

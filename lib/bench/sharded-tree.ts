@@ -7,7 +7,7 @@ import { writeSyntheticTree } from "./synthetic";
  * a DNS secondary (ns2), members spread over the web hosts in turn (member i on web(i mod K)+1),
  * and the inventory's `shards` as given (docs/architecture.md, "Sharded stacks").
  */
-export function writeShardedSyntheticTree(root: string, members: number, webHosts: number, shards: Record<string, string[]>): void {
+export function writeShardedSyntheticTree(root: string, members: number, webHosts: number, shards: Record<string, ShardRule>): void {
   writeSyntheticTree(root, members);
   const file = join(root, "Pulumi.bench.yaml");
   let inv = readFileSync(file, "utf8");
@@ -25,13 +25,17 @@ export function writeShardedSyntheticTree(root: string, members: number, webHost
   }
 }
 
+/** A shard's rule as setShards writes it: its hosts, or its fields as given (`members_of:`, `bucket:`, `buckets:`). */
+export type ShardRule = string[] | Record<string, string | number>;
+
 /** Rewrites the inventory's `shards` block of a synthetic tree. */
-export function setShards(root: string, shards: Record<string, string[]>): void {
+export function setShards(root: string, shards: Record<string, ShardRule>): void {
   const file = join(root, "Pulumi.bench.yaml");
   const lines = readFileSync(file, "utf8").replace(/    shards:\n(?:      .*\n)*/, "").replace(/\n*$/, "\n").split("\n");
   // Inside the inventory: before the next top-level key (the engine may have added encryptionsalt).
   const end = lines.findIndex((l, i) => i > 0 && /^\S/.test(l));
-  const block = ["    shards:", ...Object.entries(shards).map(([s, hosts]) => `      ${s}: { hosts: [${hosts.join(", ")}] }`)];
+  const flow = (rule: ShardRule) => (Array.isArray(rule) ? `hosts: [${rule.join(", ")}]` : Object.entries(rule).map(([k, v]) => `${k}: ${v}`).join(", "));
+  const block = ["    shards:", ...Object.entries(shards).map(([s, rule]) => `      ${s}: { ${flow(rule)} }`)];
   lines.splice(end < 0 ? lines.length - 1 : end, 0, ...block);
   writeFileSync(file, lines.join("\n"));
 }

@@ -25,7 +25,8 @@ import { readCheckedModel, writeCheckedModel } from "./checked-model";
  * mismatch — other data, other passphrase, no index — means the whole load, which writes the
  * index again.
  *
- * A shard is partial when every host it holds is a web host and nothing else: its objects (the
+ * A shard is partial when it is a bucket of a web host's members, or when every host it holds is
+ * a web host and nothing else: its objects (the
  * members' accounts, crontabs and databases, the hosts' Apache and PHP-FPM sets, node exporter,
  * backup client) are made from its own members and the inventory alone. A shard with a DNS
  * server, the monitor, the mail host, a database host or a hypervisor writes sets that read
@@ -44,17 +45,28 @@ export interface ShardIndex {
 /** The roles a partial shard's hosts may have (see above). */
 const PARTIAL_ROLES: ReadonlySet<string> = new Set(["web"]);
 
-/** Whether `shard`'s objects come from its own members and the inventory alone. */
+/** Whether `shard`'s objects come from its own members and the inventory alone (a bucket of a web host's members always). */
 export function partialShard(model: Pick<Model, "hosts" | "inventory">, shard: string): boolean {
-  const hosts = new Set(model.inventory.shards?.[shard]?.hosts ?? []);
+  const rule = model.inventory.shards?.[shard];
+  if (rule?.members_of !== undefined) return true;
+  const hosts = new Set(rule?.hosts ?? []);
   const mine = model.hosts.filter((h) => hosts.has(h.name));
   return mine.length > 0 && mine.every((h) => h.roles.every((r) => PARTIAL_ROLES.has(r)));
 }
 
-/** The index of a whole model that passed validation. */
+/**
+ * The index of a whole model that passed validation. A web host's shard reads the members it
+ * declares and every member of its hosts: when those are split by hash, their accounts are in
+ * the buckets' shards, but their sites are in the host's vhosts and pools.
+ */
 export function shardIndex(model: Model, digest: string): ShardIndex {
   const members: Record<string, string[]> = {};
-  for (const s of shardNames(model)) if (partialShard(model, s)) members[s] = shardView(model, s).members.map((m) => m.handle);
+  for (const s of shardNames(model)) {
+    if (!partialShard(model, s)) continue;
+    const view = new Set(shardView(model, s).members.map((m) => m.handle));
+    const hosts = new Set(model.inventory.shards?.[s]?.hosts ?? []);
+    members[s] = model.members.filter((m) => view.has(m.handle) || (m.webHost !== undefined && hosts.has(m.webHost))).map((m) => m.handle);
+  }
   return { v: 1, stack: model.stack, digest, members };
 }
 

@@ -8,7 +8,8 @@ import { hostsWithRole } from "./hosts";
  * vhosts, BIND's zones… — are then declared by that shard alone), and the DNS primary shares
  * its shard with every secondary (the zone transfer key is made by the primary's copy and
  * handed to the secondaries' inside one program) and every mail host (its DKIM keys' public
- * halves go into the primary's zone files).
+ * halves go into the primary's zone files). A web host's members split by hash (`members_of:`)
+ * are each in exactly one bucket: checkBuckets.
  */
 export function checkShards(ctx: Ctx): void {
   const shards = ctx.inventory.value.shards;
@@ -16,7 +17,7 @@ export function checkShards(ctx: Ctx): void {
   const hosts = ctx.inventory.value.hosts;
   const where = new Map<string, string>();
   for (const [shard, { hosts: list }] of Object.entries(shards)) {
-    list.forEach((h, i) => {
+    (list ?? []).forEach((h, i) => {
       const at = invPath(ctx, "shards", shard, "hosts", i);
       if (!hosts[h]) {
         ctx.report.at(ctx.inventory.src, at, { en: `unknown host "${h}" (the inventory's hosts: ${Object.keys(hosts).join(", ")})`, fr: `hôte « ${h} » inconnu (hôtes de l'inventaire : ${Object.keys(hosts).join(", ")})` });
@@ -34,6 +35,7 @@ export function checkShards(ctx: Ctx): void {
       where.set(h, shard);
     });
   }
+  checkBuckets(ctx);
   const missing = Object.keys(hosts).filter((h) => !where.has(h));
   if (missing.length) {
     ctx.report.at(ctx.inventory.src, invPath(ctx, "shards"), {
@@ -68,6 +70,104 @@ export function checkShards(ctx: Ctx): void {
       const i = (shards[theirs]?.hosts ?? []).indexOf(h);
       const message = why(h, theirs);
       ctx.report.at(ctx.inventory.src, invPath(ctx, "shards", theirs, "hosts", i), message);
+    }
+  }
+}
+
+type Msg = { en: string; fr: string };
+
+/**
+ * `members_of:` shards (docs/architecture.md, "Members split by hash"): each names a web host
+ * that is in a `hosts:` shard and holds no member portal, with `bucket:` below `buckets:`; the
+ * shards of one host agree on `buckets:` and hold each bucket exactly once, so every member
+ * hashed to that host is in exactly one stack.
+ */
+function checkBuckets(ctx: Ctx): void {
+  const shards = ctx.inventory.value.shards ?? {};
+  const hosts = ctx.inventory.value.hosts;
+  const portal = ctx.inventory.value.portal?.host;
+  const at = (shard: string, ...rest: string[]) => invPath(ctx, "shards", shard, ...rest);
+  const say = (path: Array<string | number>, m: Msg) => ctx.report.at(ctx.inventory.src, path, m);
+  // Host → bucket count (the first shard's) and bucket → shard.
+  const split = new Map<string, { buckets: number; by: string; taken: Map<number, string> }>();
+  for (const [shard, s] of Object.entries(shards)) {
+    const bucketed = s.members_of !== undefined || s.bucket !== undefined || s.buckets !== undefined;
+    if (s.hosts && bucketed) {
+      say(at(shard, s.members_of !== undefined ? "members_of" : s.bucket !== undefined ? "bucket" : "buckets"), {
+        en: `shard ${shard} has both hosts: and members_of:/bucket:/buckets: (a shard holds either hosts, or one bucket of a web host's members: make two shards)`,
+        fr: `le fragment ${shard} a à la fois hosts: et members_of:/bucket:/buckets: (un fragment porte soit des hôtes, soit une part des adhérents d'un hôte web : faites-en deux)`,
+      });
+      continue;
+    }
+    if (!s.hosts && !bucketed) {
+      say(at(shard), {
+        en: `shard ${shard} holds nothing: give it hosts: [...] (the hosts whose objects it holds), or members_of: <web host> with bucket: and buckets:`,
+        fr: `le fragment ${shard} ne porte rien : donnez-lui hosts: [...] (les hôtes dont il porte les objets), ou members_of: <hôte web> avec bucket: et buckets:`,
+      });
+      continue;
+    }
+    if (!bucketed) continue;
+    if (s.members_of === undefined || s.bucket === undefined || s.buckets === undefined) {
+      const lacks = (["members_of", "bucket", "buckets"] as const).filter((k) => s[k] === undefined);
+      say(at(shard), {
+        en: `shard ${shard} lacks ${lacks.join(" and ")}: a shard of a web host's members needs members_of: <web host>, bucket: <n> and buckets: <count> (for example members_of: web1, bucket: 0, buckets: 4)`,
+        fr: `il manque ${lacks.join(" et ")} au fragment ${shard} : un fragment des adhérents d'un hôte web demande members_of: <hôte web>, bucket: <n> et buckets: <nombre> (par exemple members_of: web1, bucket: 0, buckets: 4)`,
+      });
+      continue;
+    }
+    const h = s.members_of;
+    const host = hosts[h];
+    if (!host) {
+      say(at(shard, "members_of"), { en: `unknown host "${h}" (the inventory's hosts: ${Object.keys(hosts).join(", ")})`, fr: `hôte « ${h} » inconnu (hôtes de l'inventaire : ${Object.keys(hosts).join(", ")})` });
+      continue;
+    }
+    if (!host.roles.includes("web")) {
+      say(at(shard, "members_of"), {
+        en: `host "${h}" is not a web host (roles ${host.roles.join(", ")}): only a web host's members are split by hash; its own objects stay in its hosts: shard`,
+        fr: `l'hôte « ${h} » n'est pas un hôte web (rôles ${host.roles.join(", ")}) : seuls les adhérents d'un hôte web se répartissent par hachage ; ses propres objets restent dans son fragment hosts:`,
+      });
+      continue;
+    }
+    if (h === portal) {
+      say(at(shard, "members_of"), {
+        en: `host "${h}" runs the member portal, whose logins are its members' passwords made in its own stack: split another web host's members, or move the portal (portal.host)`,
+        fr: `l'hôte « ${h} » fait tourner le portail des adhérents, dont les identifiants sont les mots de passe de ses adhérents faits dans sa propre pile : répartissez les adhérents d'un autre hôte web, ou déplacez le portail (portal.host)`,
+      });
+      continue;
+    }
+    if (s.bucket >= s.buckets) {
+      say(at(shard, "bucket"), { en: `bucket ${s.bucket} is not below buckets: ${s.buckets} (the buckets are numbered 0 to ${s.buckets - 1})`, fr: `le seau ${s.bucket} n'est pas inférieur à buckets: ${s.buckets} (les seaux vont de 0 à ${s.buckets - 1})` });
+      continue;
+    }
+    const seen = split.get(h);
+    if (!seen) {
+      split.set(h, { buckets: s.buckets, by: shard, taken: new Map([[s.bucket, shard]]) });
+      continue;
+    }
+    if (seen.buckets !== s.buckets) {
+      say(at(shard, "buckets"), {
+        en: `${h}'s members are in ${seen.buckets} buckets by shard ${seen.by}, ${s.buckets} here: every members_of: ${h} shard says the same buckets:`,
+        fr: `les adhérents de ${h} sont en ${seen.buckets} seaux d'après le fragment ${seen.by}, ${s.buckets} ici : tous les fragments members_of: ${h} donnent le même buckets:`,
+      });
+      continue;
+    }
+    const other = seen.taken.get(s.bucket);
+    if (other !== undefined) {
+      say(at(shard, "bucket"), {
+        en: `bucket ${s.bucket} of ${h}'s members is already shard ${other}: its members' accounts would be written by two shards (give each bucket one shard)`,
+        fr: `le seau ${s.bucket} des adhérents de ${h} est déjà le fragment ${other} : les comptes de ses adhérents seraient écrits par deux fragments (un fragment par seau)`,
+      });
+      continue;
+    }
+    seen.taken.set(s.bucket, shard);
+  }
+  for (const [h, { buckets, by, taken }] of split) {
+    const gaps = Array.from({ length: buckets }, (_, i) => i).filter((i) => !taken.has(i));
+    if (gaps.length) {
+      say(at(by, "buckets"), {
+        en: `${h}'s bucket(s) ${gaps.join(", ")} of ${buckets} in no shard: the members hashed there would be in no stack (add a members_of: ${h} shard for each)`,
+        fr: `seau(x) ${gaps.join(", ")} sur ${buckets} de ${h} dans aucun fragment : les adhérents qui y tombent ne seraient dans aucune pile (ajoutez un fragment members_of: ${h} pour chacun)`,
+      });
     }
   }
 }

@@ -13,7 +13,7 @@ import { previewPlan } from "../guard/collect";
 import type { PlanStep } from "../guard/plan";
 import { openStack, openWorkspace } from "../lab/open-stack";
 import { formatDiagnostic } from "../load/diagnostic";
-import { shardNames, shardStackName, shardView } from "../model/shards";
+import { shardNames, shardPrerequisites, shardStackName, shardView } from "../model/shards";
 import type { Model } from "../model/types";
 import { REPO_ROOT, UsageError } from "./args";
 import type { Args, Io } from "./command";
@@ -47,7 +47,7 @@ export async function runShards(a: Args, io: Io): Promise<number> {
       const out = a.str("out");
       if (!out) throw new UsageError("pipeline needs --out FILE (the child pipeline's YAML)");
       const touched = await shardsToApply(root, stack, model, a.str("base"), io);
-      writeFileSync(out, childPipeline(stack, touched));
+      writeFileSync(out, childPipeline(stack, touched, shardPrerequisites(model)));
       io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}`);
       return 0;
     }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { BackupPlan } from "./backup";
 import { STACK_SECRETS, type Inventory, type StackSecretName } from "../schema/inventory";
 import type { MemberModel, Model } from "./types";
@@ -17,7 +18,9 @@ type Sharded = { stack: string; inventory: Pick<Inventory, "shards"> };
  * - a member's account, crontab and databases: the shard of the member's web host (the
  *   Apache and FPM sets that use its user are there too, and a database writes its credentials
  *   into the home, after the account); a member without a web host: its first database's host,
- *   else its first VPS's hypervisor;
+ *   else its first VPS's hypervisor; when that host's members are split (`members_of:` shards),
+ *   the shard of the member's bucket (memberBucket), and the host's own shard must apply after
+ *   it (shardPrerequisites: a pool or a vhost runs as the account's user);
  * - a VPS's guest: the shard of its hypervisor (every guest there defines the same network
  *   filter, a hypervisor-wide object);
  * - the parts bound to no host (a member with nothing on any host, which is a node of the
@@ -44,10 +47,48 @@ export function shardNames(model: Pick<Sharded, "inventory">): string[] {
   return Object.keys(model.inventory.shards ?? {});
 }
 
-/** Host name → its shard (the inventory's `shards`; a host listed twice keeps its first: validate refuses that). */
+/** Host name → its shard (the inventory's `hosts:` shards; a host listed twice keeps its first: validate refuses that). */
 export function hostShards(model: Pick<Sharded, "inventory">): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [shard, s] of Object.entries(model.inventory.shards ?? {})) for (const h of s.hosts) if (!out.has(h)) out.set(h, shard);
+  for (const [shard, s] of Object.entries(model.inventory.shards ?? {})) for (const h of s.hosts ?? []) if (!out.has(h)) out.set(h, shard);
+  return out;
+}
+
+/**
+ * The bucket of a member's handle among `buckets`: the first 32 bits of its sha256, modulo.
+ * It reads the handle alone, so a member's bucket never moves when others come or go; only a
+ * change of `buckets:` moves members (an explicit shard move, `npm run shards -- move`).
+ */
+export function memberBucket(handle: string, buckets: number): number {
+  return createHash("sha256").update(handle).digest().readUInt32BE(0) % buckets;
+}
+
+/** Host → its `members_of:` shards by bucket number, for the hosts whose members are split (a gap: validate refuses it). */
+export function bucketShards(model: Pick<Sharded, "inventory">): Map<string, Array<string | undefined>> {
+  const out = new Map<string, Array<string | undefined>>();
+  for (const [shard, s] of Object.entries(model.inventory.shards ?? {})) {
+    if (s.members_of === undefined || s.bucket === undefined || s.buckets === undefined) continue;
+    const list = out.get(s.members_of) ?? Array<string | undefined>(s.buckets).fill(undefined);
+    list[s.bucket] ??= shard;
+    out.set(s.members_of, list);
+  }
+  return out;
+}
+
+/**
+ * Shard → the shards whose apply must succeed before its own: a host's shard after the buckets
+ * of its members (a new member's FPM pool and vhost run as its user: `php-fpm -t` and Apache's
+ * mpm-itk refuse a user that does not exist yet). CI's child pipeline orders its jobs by it;
+ * a departure runs in the same order (the account is archived, then its pool and vhost go).
+ */
+export function shardPrerequisites(model: Pick<Sharded, "inventory">): Map<string, string[]> {
+  const hosts = hostShards(model);
+  const out = new Map<string, string[]>();
+  for (const [host, buckets] of bucketShards(model)) {
+    const shard = hosts.get(host);
+    if (shard === undefined) continue;
+    out.set(shard, [...(out.get(shard) ?? []), ...buckets.filter((b): b is string => b !== undefined)]);
+  }
   return out;
 }
 
@@ -65,6 +106,7 @@ export function shardOfObjects(model: Pick<Model, "inventory" | "members" | "dat
   const names = shardNames(model);
   if (names.length === 0) return undefined;
   const hosts = hostShards(model);
+  const split = bucketShards(model);
   const shared = names[0] as string;
   const firstDb = new Map<string, string>();
   for (const d of model.databases) if (!firstDb.has(d.handle)) firstDb.set(d.handle, d.dbHost);
@@ -73,7 +115,9 @@ export function shardOfObjects(model: Pick<Model, "inventory" | "members" | "dat
   const members = new Map<string, string>();
   for (const m of model.members) {
     const host = m.webHost ?? firstDb.get(m.handle) ?? firstVps.get(m.handle);
-    members.set(m.handle, (host && hosts.get(host)) ?? shared);
+    const buckets = host === undefined ? undefined : split.get(host);
+    const bucket = buckets && buckets[memberBucket(m.handle, buckets.length)];
+    members.set(m.handle, bucket ?? (host && hosts.get(host)) ?? shared);
   }
   const vps = new Map<string, string>();
   for (const v of model.vps) vps.set(v.domain, hosts.get(v.hypervisor) ?? shared);
@@ -148,6 +192,7 @@ export function shardProblem(model: Sharded, shard: string | undefined): string 
  * never holds a secret its objects do not use (docs/architecture.md, "Sharded stacks").
  */
 export function shardSecretNames(inventory: Pick<Inventory, "shards" | "hosts"> & Partial<Pick<Inventory, "portal">>, shard: string): StackSecretName[] {
+  // A `members_of:` shard holds no host: none of the stack's secrets.
   const hosts = inventory.shards?.[shard]?.hosts ?? [];
   const roles = new Set(hosts.flatMap((h) => inventory.hosts[h]?.roles ?? []));
   // The portal's token: only to the shard holding the portal's own web host, not to every web host's.

@@ -370,11 +370,22 @@ export const inventorySchema = z.strictObject({
   checks: checks.prefault({}),
   /**
    * Sharded stacks (docs/architecture.md, "Sharded stacks"): shard name → `hosts:`, the hosts
-   * whose objects it holds. Each shard is a stack of its own, `<stack>.<shard>`, with its own state
-   * and lock; every host is in exactly one shard. Absent: one stack holds everything.
+   * whose objects it holds, or `members_of:` a web host with `bucket:` and `buckets:`, one part
+   * of that host's members by a hash of their handle (their accounts, crontabs, databases; the
+   * host's own sets stay with its `hosts:` shard). Each shard is a stack of its own,
+   * `<stack>.<shard>`, with its own state and lock; every host is in exactly one `hosts:` shard.
+   * Absent: one stack holds everything. lib/check/shards.ts checks the rule as a whole.
    */
   shards: z
-    .record(identifier("shard name", 24, "web-a"), z.strictObject({ hosts: z.array(identifier("host name", 32, "web1")).min(1, { error: "needs at least one host (or remove the shard)" }) }))
+    .record(
+      identifier("shard name", 24, "web-a"),
+      z.strictObject({
+        hosts: z.array(identifier("host name", 32, "web1")).min(1, { error: "needs at least one host (or remove the shard)" }).optional(),
+        members_of: identifier("host name", 32, "web1").optional(),
+        bucket: z.number({ error: "must be a whole number from 0 (write a number without quotes)" }).int({ error: "must be a whole number" }).min(0, { error: "must be 0 or more (the first bucket is 0)" }).optional(),
+        buckets: positiveInt("buckets", 64).optional(),
+      }),
+    )
     .refine((s) => Object.keys(s).length > 0, { error: "needs at least one shard (or remove shards:)" })
     .optional(),
   hosts: z.record(identifier("host name", 32, "web1"), hostSchema).refine((h) => Object.keys(h).length > 0, { error: "needs at least one host" }),

@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
-import { setShards, writeShardedSyntheticTree } from "../../lib/bench/sharded-tree";
+import { setShards, writeShardedSyntheticTree, type ShardRule } from "../../lib/bench/sharded-tree";
 
 /**
  * The sharded tests' tree: the synthetic tree with web1 and web2 (members alternating: even on
  * web1, odd on web2), a DNS secondary ns2, and the inventory's `shards` as given.
  */
-export function writeShardedTree(root: string, members: number, shards: Record<string, string[]>): void {
+export function writeShardedTree(root: string, members: number, shards: Record<string, ShardRule>): void {
   writeShardedSyntheticTree(root, members, 2, shards);
 }
 

@@ -1,0 +1,177 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { loadModel } from "../lib/check/build";
+import { loadShardModel, partialShard, shardIndex, writeShardIndex } from "../lib/check/shard-index";
+import { childPipeline } from "../lib/ci/shard-pipeline";
+import { touchedShards } from "../lib/ci/touched-shards";
+import { freshSshPublicKey } from "../lib/bench/synthetic";
+import type { ShardRule } from "../lib/bench/sharded-tree";
+import { formatDiagnostic } from "../lib/load/diagnostic";
+import { dataDigest } from "../lib/load/digest";
+import { backupPlan } from "../lib/model/backup";
+import { memberBucket, shardBackups, shardOfObjects, shardPrerequisites, shardSecretNames, shardView } from "../lib/model/shards";
+import type { Model } from "../lib/model/types";
+import { renderAll } from "../lib/render";
+import { KEY, setShards, shardedTrees } from "./helpers/shard-tree";
+import { writeShardedTree } from "./helpers/shard-tree";
+
+/**
+ * A web host's members split by a hash of their handle (docs/architecture.md, "Members split by
+ * hash"): `one-a` and `one-b` hold web1's members' accounts, crontabs and databases; `one` keeps
+ * web1's own sets (vhosts, pools, backup client), which run as those members' users.
+ */
+
+const { temp } = shardedTrees("globenet-shard-buckets-", 40);
+
+const bucket = (b: number, buckets = 2, of = "web1"): ShardRule => ({ members_of: of, bucket: b, buckets });
+const SPLIT: Record<string, ShardRule> = { core: ["db1", "ns1", "ns2", "hv1"], one: ["web1"], two: ["web2"], "one-a": bucket(0), "one-b": bucket(1) };
+
+function tree(shards: Record<string, ShardRule> = SPLIT, members = 40): string {
+  const d = temp();
+  writeShardedTree(d, members, shards);
+  return d;
+}
+
+function model(root: string): Model {
+  const { model, errors } = loadModel(root, "bench");
+  expect(errors.map((e) => formatDiagnostic(e))).toEqual([]);
+  return model as Model;
+}
+
+describe("a web host's members split by hash", () => {
+  const root = tree();
+  const m = model(root);
+  const a = shardOfObjects(m)!;
+  const web1 = m.members.filter((x) => x.webHost === "web1");
+
+  it("each web1 member's own objects are in the shard of its bucket; web1's sets stay in its hosts: shard; web2's members are untouched", () => {
+    expect(web1.length).toBe(20);
+    for (const x of web1) expect(a.members.get(x.handle)).toBe(memberBucket(x.handle, 2) === 0 ? "one-a" : "one-b");
+    for (const x of m.members.filter((y) => y.webHost === "web2")) expect(a.members.get(x.handle)).toBe("two");
+    expect(a.hosts.get("web1")).toBe("one");
+    const [va, vb, vone] = (["one-a", "one-b", "one"] as const).map((s) => shardView(m, s));
+    // Both buckets hold members (20 members in 2 buckets: all in one has odds of 2 in a million).
+    expect(va!.members.length).toBeGreaterThan(0);
+    expect(vb!.members.length).toBeGreaterThan(0);
+    expect(va!.members.length + vb!.members.length).toBe(20);
+    expect(va!.hosts).toEqual([]);
+    expect(vone!.hosts.map((h) => h.name)).toEqual(["web1"]);
+    expect(vone!.members).toEqual([]);
+    // Each bucket declares its members' databases (on db1, in core) and no host-wide object.
+    expect(va!.databases.map((d) => d.handle).every((h) => va!.members.some((x) => x.handle === h))).toBe(true);
+    expect(va!.databases.length + vb!.databases.length).toBe(m.databases.filter((d) => web1.some((x) => x.handle === d.handle)).length);
+    // Every account is declared by exactly one shard.
+    const owners = ["core", "one", "two", "one-a", "one-b"].flatMap((s) => shardView(m, s).members.filter((x) => x.webHost).map((x) => x.handle));
+    expect(owners.sort()).toEqual(m.members.filter((x) => x.webHost).map((x) => x.handle).sort());
+  });
+
+  it("a member's bucket reads its handle alone: adding members moves no one, and buckets fill evenly", () => {
+    const bigger = shardOfObjects(model(tree(SPLIT, 80)))!;
+    for (const [h, s] of a.members) expect(bigger.members.get(h)).toBe(s);
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 10_000; i++) counts[memberBucket(`member-${i}`, 4)]! += 1;
+    for (const c of counts) expect(c).toBeGreaterThan(2_300);
+    expect(new Set(["a", "b", "c"].map((h) => memberBucket(h, 1)))).toEqual(new Set([0]));
+  });
+
+  it("web1's shard applies after its members' buckets (its pools and vhosts run as their users); the buckets get none of the stack's secrets", () => {
+    expect(shardPrerequisites(m)).toEqual(new Map([["one", ["one-a", "one-b"]]]));
+    expect(shardSecretNames({ ...m.inventory, portal: undefined }, "one-a")).toEqual([]);
+    expect(["one-a", "one-b", "one", "core"].map((s) => partialShard(m, s))).toEqual([true, true, true, false]);
+  });
+
+  it("CI's child pipeline: web1's job needs the touched buckets' jobs, not the untouched ones", () => {
+    const after = shardPrerequisites(m);
+    const both = parse(childPipeline("prod", ["one", "one-b"], after)) as Record<string, Record<string, unknown>>;
+    expect(both["apply-one"]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }, { job: "apply-one-b", artifacts: false }]);
+    expect(both["apply-one-b"]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }]);
+    const alone = parse(childPipeline("prod", ["one"], after)) as Record<string, Record<string, unknown>>;
+    expect(alone["apply-one"]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }]);
+  });
+
+  for (const shard of ["one-a", "one-b", "one"]) {
+    it(`shard ${shard} loads its part by the index: the same view, files and backups as the whole gives`, () => {
+      writeShardIndex(root, shardIndex(m, dataDigest(root, "bench")), KEY);
+      const loaded = loadShardModel(root, "bench", shard, {}, KEY);
+      expect(loaded.via).toBe("part");
+      const part = loaded.model as Model;
+      const mine = shardView(part, shard);
+      const theirs = shardView(m, shard);
+      expect(mine).toEqual(theirs);
+      // web1's shard reads every web1 member (their sites are in its vhosts); a bucket its own.
+      expect(part.members.length).toBe(shard === "one" ? 20 : theirs.members.length);
+      const hosts = new Set(mine.hosts.map((h) => h.name));
+      expect(renderAll(part, { hosts })).toEqual(renderAll(m).filter((f) => hosts.has(f.host)));
+      expect(shardBackups(backupPlan(part), mine)).toEqual(shardBackups(backupPlan(m), theirs));
+    });
+  }
+});
+
+describe("a change touches the bucket of the member it changes, and web1's shard when its files change", () => {
+  const root = tree(SPLIT, 20);
+  const base = model(root);
+  const at = shardOfObjects(base)!;
+  const edit = (file: string, f: (t: string) => string) => {
+    const p = join(root, file);
+    const was = readFileSync(p, "utf8");
+    writeFileSync(p, f(was));
+    try {
+      return touchedShards(base, model(root));
+    } finally {
+      writeFileSync(p, was);
+    }
+  };
+
+  it("a web1 member's SSH key: its bucket only", () => {
+    const want = at.members.get("member-00002");
+    expect(edit("members/member-00002/member.yaml", (t) => t.replace(/ssh_keys: .*/, `ssh_keys: ["${freshSshPublicKey("new@laptop")}"]`))).toEqual([want]);
+  });
+
+  it("a web1 member's site alias: its bucket (the account's sites), web1's vhosts and the zone in core", () => {
+    const got = edit("members/member-00002/member.yaml", (t) => t.replace("aliases: [www.member-00002.example]", "aliases: [www.member-00002.example, blog.member-00002.example]"));
+    expect(got.sort()).toEqual(["core", "one", at.members.get("member-00002") as string].sort());
+  });
+});
+
+describe("validate refuses a split that would leave a member in no stack or in two, at its line", () => {
+  const errorsOf = (shards: Record<string, ShardRule>, portal = false) => {
+    const root = tree(shards, 4);
+    setShards(root, shards);
+    const file = join(root, "Pulumi.bench.yaml");
+    if (portal) writeFileSync(file, readFileSync(file, "utf8").replace("    shards:\n", "    portal: { host: web1, name: espace.globenet.example }\n    shards:\n"));
+    const text = readFileSync(file, "utf8").split("\n");
+    const errs = loadModel(root, "bench").errors.map((e) => formatDiagnostic(e));
+    return { errs, lineOf: (s: string) => text.findIndex((l) => l.includes(s)) + 1 };
+  };
+  const base = { core: ["db1", "ns1", "ns2", "hv1"], one: ["web1"], two: ["web2"] };
+
+  it.each<[string, Record<string, ShardRule>, string, RegExp]>([
+    ["a gap: bucket 1 of 2 in no shard", { ...base, "one-a": bucket(0) }, "one-a: {", /web1's bucket\(s\) 1 of 2 in no shard: the members hashed there would be in no stack/],
+    ["one bucket twice", { ...base, "one-a": bucket(0), "one-b": bucket(1), "one-c": bucket(1) }, "one-c: {", /bucket 1 of web1's members is already shard one-b: its members' accounts would be written by two shards/],
+    ["two counts for one host", { ...base, "one-a": bucket(0), "one-b": bucket(1), "one-c": bucket(2, 3) }, "one-c: {", /web1's members are in 2 buckets by shard one-a, 3 here: every members_of: web1 shard says the same buckets:/],
+    ["a bucket beyond the count", { ...base, "one-a": bucket(0, 1), "one-b": bucket(1, 1) }, "one-b: {", /bucket 1 is not below buckets: 1 \(the buckets are numbered 0 to 0\)/],
+    ["an unknown host", { ...base, "one-a": bucket(0, 1, "web9") }, "one-a: {", /unknown host "web9"/],
+    ["a host that is not a web host", { ...base, "one-a": bucket(0, 1, "db1") }, "one-a: {", /host "db1" is not a web host \(roles db\): only a web host's members are split by hash/],
+    ["hosts and members_of at once", { ...base, core: ["db1", "ns1", "ns2"], "one-a": { hosts: "[hv1]", members_of: "web1", bucket: 0, buckets: 1 } }, "one-a: {", /shard one-a has both hosts: and members_of:\/bucket:\/buckets:/],
+    ["members_of without its bucket", { ...base, "one-a": { members_of: "web1" } }, "one-a: {", /shard one-a lacks bucket and buckets: a shard of a web host's members needs members_of: <web host>, bucket: <n> and buckets: <count>/],
+    ["a shard with nothing", { ...base, "one-a": {} }, "one-a: {", /shard one-a holds nothing: give it hosts: \[\.\.\.\]/],
+  ])("%s", (_what, shards, line, want) => {
+    const { errs, lineOf } = errorsOf(shards);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf(line)}:\\d+ `));
+    expect(errs[0]).toMatch(want);
+  });
+
+  it("the member portal's host: its logins are its members' passwords, made in its own stack", () => {
+    const { errs, lineOf } = errorsOf({ ...base, "one-a": bucket(0, 1) }, true);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("one-a: {")}:\\d+ .*host "web1" runs the member portal`));
+  });
+
+  it("a whole split is accepted, and so is one bucket for all", () => {
+    expect(errorsOf({ ...base, "one-a": bucket(0), "one-b": bucket(1) }).errs).toEqual([]);
+    expect(errorsOf({ ...base, "one-a": bucket(0, 1) }).errs).toEqual([]);
+  });
+});
