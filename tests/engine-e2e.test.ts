@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -117,4 +117,61 @@ describe.skipIf(!ok)("the real engine on a small data tree", () => {
     expect(listing.status).toBe(0);
     expect(listing.stdout).toContain("sites/velo-libre.test/htdocs/index.html");
   }, 600_000);
+
+  describe("members split by hash (docs/architecture.md, \"Members split by hash\"): the host's shard after its members' bucket", () => {
+    const shards: Record<string, Stack> = {};
+    const up = async (s: string) => {
+      let out = "";
+      try {
+        const r = await shards[s]!.up({ color: "never", onOutput: (o) => (out += o) });
+        return { ok: r.summary.result === "succeeded", out };
+      } catch (e) {
+        return { ok: false, out: `${out}\n${(e as Error).message}` };
+      }
+    };
+
+    beforeAll(async () => {
+      const inv = join(root, "Pulumi.lab.yaml");
+      writeFileSync(inv, readFileSync(inv, "utf8").replace("    hosts:\n", "    shards:\n      site: { hosts: [lab] }\n      members: { members_of: lab, bucket: 0, buckets: 1 }\n    hosts:\n"));
+      for (const s of ["site", "members"]) shards[s] = await openStack({ stack: `lab.${s}`, root, env: env() });
+    }, 300_000);
+
+    it("the host's shard first is refused by the daemons' own checks, naming the missing user; nothing of it goes live", async () => {
+      const r = await up("site");
+      expect(r.ok).toBe(false);
+      expect(r.out).toContain("lab: php-fpm file set rejected, the live files are untouched");
+      expect(r.out).toMatch(/cannot get uid for user '(velo-libre|ondes)'/);
+      expect(r.out).toMatch(/no such user on lab yet\. When this host's members are split by hash, their accounts are made by their bucket's shard: apply it first \(npm run shards -- list names each shard\), then this one\./);
+      expect(r.out).toContain("appliquez-le d'abord");
+      // The pools were refused, so the vhosts that point at them were not applied either.
+      expect(existsSync("/etc/php/8.2/fpm/globenet")).toBe(false);
+      expect(existsSync("/etc/apache2/globenet")).toBe(false);
+      expect(run("curl", ["-s", "-H", "Host: www.velo-libre.test", `http://127.0.0.1:${apachePort}/`]).stdout).not.toContain("Vélo Libre");
+    }, 600_000);
+
+    it("the bucket, then the host's shard: accounts and databases, then the vhosts and pools; the site answers", async () => {
+      const m = await up("members");
+      expect(m.ok, m.out).toBe(true);
+      expect(run("id", ["velo-libre"]).status).toBe(0);
+      const s = await up("site");
+      expect(s.ok, s.out).toBe(true);
+      writeFileSync("/home/velo-libre/sites/velo-libre.test/htdocs/index.html", "<h1>Vélo Libre, split</h1>\n");
+      expect(run("curl", ["-s", "-H", "Host: www.velo-libre.test", `http://127.0.0.1:${apachePort}/`]).stdout).toContain("Vélo Libre, split");
+      for (const x of Object.values(shards)) expect(Object.keys((await x.preview({ color: "never" })).changeSummary).filter((k) => k !== "same")).toEqual([]);
+    }, 600_000);
+
+    it("a departure in the same order: the bucket archives the account while its pool is still live, then the host's shard drops the pool and vhost; the other member's site keeps answering", async () => {
+      write("members/ondes/member.yaml", "handle: ondes\nname: Association ondes\ncontact: { email: bureau@ondes.test }\nstatus: departed\n");
+      rmSync(join(root, "zones/ondes.test.yaml"));
+      const m = await up("members");
+      expect(m.ok, m.out).toBe(true);
+      expect(run("id", ["ondes"]).status).not.toBe(0);
+      expect(run("curl", ["-s", "-H", "Host: www.velo-libre.test", `http://127.0.0.1:${apachePort}/`]).stdout).toContain("Vélo Libre, split");
+      const s = await up("site");
+      expect(s.ok, s.out).toBe(true);
+      expect(run("curl", ["-s", "-H", "Host: www.velo-libre.test", `http://127.0.0.1:${apachePort}/`]).stdout).toContain("Vélo Libre, split");
+      for (const x of ["site", "members"]) expect((await shards[x]!.destroy({ color: "never" })).summary.result).toBe("succeeded");
+      expect(run("id", ["velo-libre"]).status).not.toBe(0);
+    }, 900_000);
+  });
 });

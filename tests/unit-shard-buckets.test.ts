@@ -16,6 +16,8 @@ import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
 import { KEY, setShards, shardedTrees } from "./helpers/shard-tree";
 import { writeShardedTree } from "./helpers/shard-tree";
+import { runCli } from "./helpers/data-tree";
+import { missingUsersHint } from "../provider/resources/file-set";
 
 /**
  * A web host's members split by a hash of their handle (docs/architecture.md, "Members split by
@@ -109,6 +111,18 @@ describe("a web host's members split by hash", () => {
   }
 });
 
+describe("npm run shards -- list", () => {
+  it("says which host's members a bucket holds, and which shard applies after which", async () => {
+    const root = tree(SPLIT, 20);
+    const m = model(root);
+    const n = (s: string) => shardView(m, s).members.length;
+    const list = await runCli("shards", "list", "--root", root, "--stack", "bench");
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain(`one-a  stack bench.one-a  members of web1, bucket 0 of 2  members ${n("one-a")}, sites ${n("one-a")}, databases ${n("one-a")}, VPS 0`);
+    expect(list.stdout).toContain("one  stack bench.one  hosts web1  members 0, sites 0, databases 0, VPS 0  (applied after one-a, one-b)");
+  }, 120_000);
+});
+
 describe("a change touches the bucket of the member it changes, and web1's shard when its files change", () => {
   const root = tree(SPLIT, 20);
   const base = model(root);
@@ -173,5 +187,21 @@ describe("validate refuses a split that would leave a member in no stack or in t
   it("a whole split is accepted, and so is one bucket for all", () => {
     expect(errorsOf({ ...base, "one-a": bucket(0), "one-b": bucket(1) }).errs).toEqual([]);
     expect(errorsOf({ ...base, "one-a": bucket(0, 1) }).errs).toEqual([]);
+  });
+});
+
+describe("a pool or vhost refused for a user that does not exist yet says which shard to apply first", () => {
+  it.each([
+    ["PHP-FPM's check (seen in engine-e2e)", "ERROR: [pool ondes] cannot get uid for user 'ondes'\nERROR: FPM initialization failed", "ondes"],
+    ["Apache's mpm-itk (apache2 -t on AssignUserID)", "AH00543: apache2: bad user name velo-libre", "velo-libre"],
+    ["two pools", "ERROR: [pool a] cannot get uid for user 'a'\nERROR: [pool b] cannot get uid for user 'b'\nERROR: [pool a] cannot get uid for user 'a'", "a, b"],
+  ])("%s", (_what, said, users) => {
+    const hint = missingUsersHint(said, "web1");
+    expect(hint).toContain(`\n${users}: no such user on web1 yet. When this host's members are split by hash, their accounts are made by their bucket's shard: apply it first`);
+    expect(hint).toContain(`\n${users} : cet utilisateur n'existe pas encore sur web1.`);
+  });
+
+  it("another refusal: no hint", () => {
+    expect(missingUsersHint("AH00526: Syntax error on line 3 of /etc/apache2/globenet/x.conf", "web1")).toBe("");
   });
 });

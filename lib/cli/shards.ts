@@ -31,9 +31,13 @@ export async function runShards(a: Args, io: Io): Promise<number> {
   if (shards.length === 0) throw new UsageError(`stack ${stack} has no shards (no \`shards:\` in Pulumi.${stack}.yaml)`);
   switch (cmd ?? "list") {
     case "list": {
+      const after = shardPrerequisites(model);
       for (const s of shards) {
         const v = shardView(model, s);
-        io.out(`${s}  stack ${shardStackName(stack, s)}  hosts ${v.hosts.map((h) => h.name).join(", ")}  members ${v.members.filter((m) => m.webHost).length}, sites ${v.sites.length}, databases ${v.databases.length}, VPS ${v.vps.length}`);
+        const rule = model.inventory.shards?.[s];
+        const holds = rule?.members_of !== undefined ? `members of ${rule.members_of}, bucket ${rule.bucket} of ${rule.buckets}` : `hosts ${v.hosts.map((h) => h.name).join(", ")}`;
+        const first = after.get(s);
+        io.out(`${s}  stack ${shardStackName(stack, s)}  ${holds}  members ${v.members.filter((m) => m.webHost).length}, sites ${v.sites.length}, databases ${v.databases.length}, VPS ${v.vps.length}${first?.length ? `  (applied after ${first.join(", ")})` : ""}`);
       }
       return 0;
     }

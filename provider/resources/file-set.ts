@@ -134,9 +134,27 @@ async function apply(i: FileSetInputs, files: Record<string, string>, generation
   const r = await run(i.target, SCRIPT, { args: [...scriptArgs(i, "apply", generation), ...(takeover?.args ?? [])], stdin: await tarOf({ ...files, ...extra }), check: false, timeoutMs: 300_000 });
   if (r.code !== 0) {
     const what = r.code === 3 ? "rejected, the live files are untouched" : r.code === 4 ? "in place but the reload failed" : `failed (exit ${r.code})`;
-    throw new Error(`${i.target.name}: ${i.kind} file set ${what}:\n${redact((r.stderr || r.stdout).trim())}`);
+    const said = redact((r.stderr || r.stdout).trim());
+    throw new Error(`${i.target.name}: ${i.kind} file set ${what}:\n${said}${missingUsersHint(said, i.target.name)}`);
   }
   return /^takeover-backup (\S+)$/m.exec(r.stdout)?.[1];
+}
+
+/**
+ * What to do when the daemon's check refused a pool or a vhost for a user that does not exist
+ * (PHP-FPM: "cannot get uid for user 'x'"; Apache's mpm-itk: "bad user name x"). Within one
+ * stack a member's account is made before its pool and vhost; when a web host's members are
+ * split by hash, the account is made by the shard of the member's bucket, which applies first
+ * (docs/architecture.md, "Members split by hash"). Empty when no such line.
+ */
+export function missingUsersHint(said: string, host: string): string {
+  const users = [...new Set([...said.matchAll(/cannot get uid for user '([^'\s]+)'|bad user name (\S+)/g)].map((m) => (m[1] ?? m[2]) as string))];
+  if (users.length === 0) return "";
+  const list = users.join(", ");
+  return (
+    `\n${list}: no such user on ${host} yet. When this host's members are split by hash, their accounts are made by their bucket's shard: apply it first (npm run shards -- list names each shard), then this one.` +
+    `\n${list} : cet utilisateur n'existe pas encore sur ${host}. Quand les adhérents de cet hôte sont répartis par hachage, leurs comptes sont faits par le fragment de leur seau : appliquez-le d'abord (npm run shards -- list nomme chaque fragment), puis celui-ci.`
+  );
 }
 
 /** Applies the inputs with these serials (and the takeover of hand-made definitions, if asked); returns the outputs. */
