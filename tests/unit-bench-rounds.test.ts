@@ -60,8 +60,11 @@ describe("the benches' alternated rounds (lib/bench/rounds.ts)", () => {
     expect(formatTable([engineRow(1.2, 1.45)])).toMatch(/1\.20\s+1\.45\s+OVER/);
     expect(formatTable([engineRow(1.4, 1.2)])).toMatch(/1\.40\s+1\.20\s+OVER/);
     const shardRow = (preview: number, roundRatio: number): ShardRow => ({ shard: "web1", resources: 5, up: 1, preview, floor: 1, shapeFloor: 1, roundRatio, roundShapeRatio: 1, load: 1 });
-    const table = (r: ShardRow) => formatShardedTable({ members: 10, shards: 2, rows: [r], changes: [] });
+    const table = (r: ShardRow) => formatShardedTable({ members: 10, shards: 2, rows: [r], changes: [], run: ["web1", "core"] });
     expect(table(shardRow(1.1, 1.2))).toMatch(/web1\s+5\s+1\.10\s+1\.00\s+1\.10\s+1\.20\s+ok/);
     expect(table(shardRow(1.1, 1.5))).toMatch(/web1\s+5\s+1\.10\s+1\.00\s+1\.10\s+1\.50\s+OVER/);
+    expect(table(shardRow(1.1, 1.2))).toContain("(web1, core run; the other web shards");
+    const split = formatShardedTable({ members: 10, shards: 4, rows: [], changes: [], run: ["web1-b0", "web1", "core"] });
+    expect(split).toContain("(web1-b0, web1, core run; web1's members split by hash, web1-b0 one of its buckets, web1 its sets; the other");
   });
 });

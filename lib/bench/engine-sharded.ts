@@ -6,12 +6,12 @@ import { loadWholeIndexed } from "../check/shard-index";
 import { touchedShards } from "../ci/touched-shards";
 import { openStack } from "../engine/driver";
 import { withoutSdkOverheadWhile } from "../base/sdk-overhead";
-import { shardStackName } from "../model/shards";
+import { shardOfObjects, shardStackName } from "../model/shards";
 import type { Model } from "../model/types";
 import { envFor, firstUp, meetsTarget, noopPreview, openBare, secs, STACK, TARGET_RATIO } from "./engine";
 import { alternatedRounds, roundRatio } from "./rounds";
 import { openShapeFloor, replayPlan, type StateResource } from "./shape-floor";
-import { writeShardedSyntheticTree } from "./sharded-tree";
+import { writeShardedSyntheticTree, type ShardRule } from "./sharded-tree";
 import { freshSshPublicKey } from "./synthetic";
 
 /**
@@ -22,8 +22,9 @@ import { freshSshPublicKey } from "./synthetic";
  * within a member: the others are not run), each one's no-op preview beside the engine's floor
  * for the same resource count (a bare program of as many trivial resources, same run) and beside
  * the same resources replayed on the trivial type (lib/bench/shape-floor.ts), then two
- * one-member changes (an SSH key of a web1 member with sites only, then of member-00000, who has
- * a VPS too): CI's one whole validation and index of the changed data, the shards the change
+ * one-member changes (an SSH key of a web1 member with sites only, then of one who has a VPS
+ * too; with `--buckets B`, web1's members split by hash into B shards, and both members in the
+ * first bucket, which is run before web1's own shard): CI's one whole validation and index of the changed data, the shards the change
  * touches (lib/ci/touched-shards.ts) and the preview of each. The provider's dry mode, as the
  * engine bench.
  */
@@ -50,28 +51,38 @@ export interface ShardedBench {
   rows: ShardRow[];
   /** One-member changes: the member, CI's whole validation and index of the changed data (seconds), the shards it touches and each one's preview. */
   changes: Array<{ member: string; index: number; touched: string[]; previews: Array<{ shard: string; s: number; changed: number; load: number }> }>;
+  /** The shards run, in order (web1 and core; with --buckets, web1's first bucket first). */
+  run: string[];
 }
 
 /** Alternated rounds per shard (lib/bench/rounds.ts): each a no-op preview of the program, of its bare floor and of its same-shape floor. */
 export const ROUNDS = 3;
 
-/** A member of `webHost` with no VPS: its SSH key is read by its web shard only. */
-function sitesOnlyMember(model: Model, webHost: string): string {
+/** A member whose objects are in `shard` (a web shard, or a bucket of web1's members), with or without a VPS. */
+function memberIn(model: Model, shard: string, vps: boolean): string {
   const withVps = new Set(model.vps.map((v) => v.handle));
-  const m = model.members.find((x) => x.webHost === webHost && x.status === "active" && !withVps.has(x.handle));
-  if (!m) throw new Error(`no member of ${webHost} without a VPS in the synthetic tree`);
+  const at = shardOfObjects(model)?.members;
+  const m = model.members.find((x) => x.webHost !== undefined && x.status === "active" && withVps.has(x.handle) === vps && at?.get(x.handle) === shard);
+  if (!m) throw new Error(`no member ${vps ? "with" : "without"} a VPS in shard ${shard} of the synthetic tree`);
   return m.handle;
 }
 
-export async function shardedEngineBench(opts: { members: number; shards: number; keep?: boolean; log?: (l: string) => void }): Promise<ShardedBench> {
+/** The shard name of bucket `i` of web1's members (`--buckets`). */
+export const bucketShard = (i: number) => `web1-b${i}`;
+
+export async function shardedEngineBench(opts: { members: number; shards: number; buckets?: number; keep?: boolean; log?: (l: string) => void }): Promise<ShardedBench> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const dir = mkdtempSync(join(tmpdir(), "globenet-bench-sharded-"));
   try {
     const data = join(dir, "data");
     const k = opts.shards;
     const hv = Math.max(1, Math.ceil(Math.floor(opts.members / 20) / 200));
-    const shards: Record<string, string[]> = { core: ["db1", "ns1", "ns2", ...Array.from({ length: hv }, (_, i) => `hv${i + 1}`)] };
+    const shards: Record<string, ShardRule> = { core: ["db1", "ns1", "ns2", ...Array.from({ length: hv }, (_, i) => `hv${i + 1}`)] };
     for (let i = 1; i <= k; i++) shards[`web${i}`] = [`web${i}`];
+    // --buckets B: web1's members split by hash into B shards; web1's shard keeps its sets (docs/architecture.md, "Members split by hash").
+    const buckets = opts.buckets ?? 0;
+    for (let i = 0; i < buckets; i++) shards[bucketShard(i)] = { members_of: "web1", bucket: i, buckets };
+    const run = buckets ? [bucketShard(0), "web1", "core"] : ["web1", "core"];
     const t0 = process.hrtime.bigint();
     writeShardedSyntheticTree(data, opts.members, k, shards);
     log(`N=${opts.members}, ${k + 1} shards: wrote the tree in ${secs(t0).toFixed(2)} s (${dir})`);
@@ -81,7 +92,7 @@ export async function shardedEngineBench(opts: { members: number; shards: number
     // web1 first, then core; each shard's program and its two floors (a bare program of as many
     // resources, the same resources replayed) in alternated rounds, so that a ratio is read
     // between runs of one round (lib/bench/rounds.ts).
-    for (const [i, s] of ["web1", "core"].entries()) {
+    for (const [i, s] of run.entries()) {
       const stack = await openStack({ root: data, stack: shardStackName(STACK, s), env });
       stacks.set(s, stack);
       const up = await firstUp(stack, `shard ${s}`, log);
@@ -109,7 +120,7 @@ export async function shardedEngineBench(opts: { members: number; shards: number
         roundShapeRatio: roundRatio(p, sh),
         load: loadavg()[0] as number,
       });
-      log(formatShardedTable({ members: opts.members, shards: Object.keys(shards).length, rows, changes: [] }));
+      log(formatShardedTable({ members: opts.members, shards: Object.keys(shards).length, rows, changes: [], run }));
     }
     // One member's change, as a merge request's pipeline sees it: its SSH key, for a member with
     // sites only (its web shard), then for one with a VPS too (its web shard and core, whose
@@ -119,7 +130,7 @@ export async function shardedEngineBench(opts: { members: number; shards: number
     const changes: ShardedBench["changes"] = [];
     // Each change alone: the file is put back after its previews (the states hold the data as first applied).
     const model = loadModel(data, STACK).model as Model;
-    for (const handle of [sitesOnlyMember(model, "web1"), "member-00000"]) {
+    for (const handle of [memberIn(model, run[0] as string, false), memberIn(model, run[0] as string, true)]) {
       const file = join(data, "members", handle, "member.yaml");
       const text = readFileSync(file, "utf8");
       writeFileSync(file, text.replace(/ssh_keys: .*/, `ssh_keys: ["${freshSshPublicKey("new@laptop")}"]`));
@@ -142,7 +153,7 @@ export async function shardedEngineBench(opts: { members: number; shards: number
       changes.push({ member: handle, index, touched, previews: previewsOf });
       writeFileSync(file, text);
     }
-    return { members: opts.members, shards: Object.keys(shards).length, rows, changes };
+    return { members: opts.members, shards: Object.keys(shards).length, rows, changes, run };
   } finally {
     delete process.env.GLOBENET_PROVIDER_DRY_RUN;
     if (opts.keep) log(`kept ${dir}`);
@@ -177,7 +188,7 @@ export function formatShardedTable(b: ShardedBench): string {
     return `one-member change (${c.member}'s SSH key): the whole validated and indexed once ${c.index.toFixed(2)} s; touches ${c.touched.join(", ") || "no shard"}; preview ${previews || "-"}`;
   });
   return [
-    `N=${b.members}, ${b.shards} shards (core and web1 run; the other web shards are web1's size within a member); no-op previews in ${ROUNDS} alternated rounds (program, bare floor, same-shape floor; the first one moving each round): the best of each, their ratio, and the median of the rounds' ratios (each within one round); floor: a bare program of the same resource count, same run (target: both ratios <= ${TARGET_RATIO}); same-shape floor: the shard's own resources (names, parents, dependencies, inputs) replayed on the trivial type, same run: what the SDK, gRPC and the engine take for these properties whoever declares them`,
+    `N=${b.members}, ${b.shards} shards (${b.run.join(", ")} run; ${b.run.includes(bucketShard(0)) ? `web1's members split by hash, ${bucketShard(0)} one of its buckets, web1 its sets; ` : ""}the other web shards are web1's size within a member); no-op previews in ${ROUNDS} alternated rounds (program, bare floor, same-shape floor; the first one moving each round): the best of each, their ratio, and the median of the rounds' ratios (each within one round); floor: a bare program of the same resource count, same run (target: both ratios <= ${TARGET_RATIO}); same-shape floor: the shard's own resources (names, parents, dependencies, inputs) replayed on the trivial type, same run: what the SDK, gRPC and the engine take for these properties whoever declares them`,
     line(head),
     ...body.map(line),
     ...changes,

@@ -64,13 +64,15 @@ function engineBenchCommand(members: string | undefined, keep: boolean, io: Io):
   });
 }
 
-/** --sharded K: K web hosts, one shard each, and a core shard (lib/bench/engine-sharded.ts). */
-async function shardedBenchCommand(members: string | undefined, sharded: string, keep: boolean, io: Io): Promise<number> {
+/** --sharded K: K web hosts, one shard each, and a core shard; --buckets B: web1's members split by hash into B more (lib/bench/engine-sharded.ts). */
+async function shardedBenchCommand(members: string | undefined, sharded: string, buckets: string | undefined, keep: boolean, io: Io): Promise<number> {
   const n = Number(members ?? 1000);
   const k = Number(sharded);
+  const b = Number(buckets ?? 0);
   if (!Number.isInteger(n) || n < 1 || n > 20000) throw new UsageError("--members must be one whole number from 1 to 20000 with --sharded");
   if (!Number.isInteger(k) || k < 1 || k > 50) throw new UsageError("--sharded takes the number of web hosts, one shard each (1 to 50)");
-  io.out(formatShardedTable(await shardedEngineBench({ members: n, shards: k, keep })));
+  if (!Number.isInteger(b) || b < 0 || b > 64) throw new UsageError("--buckets takes the number of shards web1's members are split into by hash (1 to 64; 0 or absent: not split)");
+  io.out(formatShardedTable(await shardedEngineBench({ members: n, shards: k, buckets: b, keep })));
   return 0;
 }
 
@@ -94,7 +96,7 @@ export function runBench(a: Args, io: Io): number | Promise<number> {
   const values = { members: a.str("members"), out: a.str("out"), keep: a.flag("keep") };
   if (!what) throw new UsageError("say which benchmark: data, engine, backup, mail, service, portal or generate");
   if (extra.length > 0) throw new UsageError(`bench runs one benchmark (got "${a.positionals.join(" ")}")`);
-  if (what === "engine" && a.str("sharded") !== undefined) return shardedBenchCommand(values.members, a.str("sharded") as string, values.keep, io);
+  if (what === "engine" && a.str("sharded") !== undefined) return shardedBenchCommand(values.members, a.str("sharded") as string, a.str("buckets"), values.keep, io);
   if (what === "engine") return engineBenchCommand(values.members, values.keep, io);
   if (what === "backup") return backupBenchCommand(a, io);
   if (what === "service") return serviceBenchCommand(a, io);

@@ -502,7 +502,7 @@ lib/schema/import-map.ts.`,
   {
     name: "bench",
     summary: { en: "time validate and render, the engine, a night's backup or the mail set on N synthetic members, or a new member's time to service on the lab", fr: "chronomètre validate et render, le moteur, une nuit de sauvegarde ou la configuration mail sur N membres synthétiques, ou la mise en service d'un nouvel adhérent sur le lab" },
-    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--sharded K] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- mail [--members N] [--mailboxes M] [--keep]", "-- service [--json] [--keep]", "-- portal [--runs N] [--live] [--stack NAME]", "-- generate --out DIR [--members N]"],
+    usage: ["-- data [--members N] [--zones N] [--vps N] [--runs N] [--keep]", "-- engine [--members N,N…] [--sharded K [--buckets B]] [--keep]", "-- backup [--members N] [--mb M] [--keep]", "-- mail [--members N] [--mailboxes M] [--keep]", "-- service [--json] [--keep]", "-- portal [--runs N] [--live] [--stack NAME]", "-- generate --out DIR [--members N]"],
     description: `data: writes N synthetic members (default 10000; --zones, default N; --vps, default
 N/10) to a temporary tree, then times in this process the floor (reading every YAML file and
 \`yaml.parse\` on it), the load (parse, schemas), every check and the render in memory, each
@@ -514,7 +514,8 @@ each, the first moving by one): the best against the best and the median of the 
 ratios, the target met only when both are. With --sharded K (one N): K web shards and a core one;
 web1's and core's previews beside that floor and beside their same-shape floor (the shard's
 own resources replayed on the trivial type), then two one-member changes after CI's index
-step. Runs the engine with GLOBENET_PROVIDER_DRY_RUN=1: the
+step; with --buckets B, web1's members split by hash into B shards, the first bucket's
+shard run first, then web1's (its sets), then core. Runs the engine with GLOBENET_PROVIDER_DRY_RUN=1: the
 provider contacts no host (stack "bench" only).
 backup: N members (default 150) with M MB of random files each (default 20), one BorgBackup
 archive per member into a local encrypted repository as the hosts make them: a full run, then
@@ -554,6 +555,7 @@ generate: only writes the tree, to try the commands by hand.`,
       mailboxes: { type: "string", arg: "M", help: "mail: mailboxes per member's domain (default 5)" },
       out: { type: "string", arg: "DIR", help: "generate: where to write the tree; required" },
       sharded: { type: "string", arg: "K", help: "engine: K web hosts with one shard each, and a core shard: each shard's no-op\npreview beside the floor, then two one-member changes (sites only; sites and\na VPS), each after CI's one whole validation (docs/architecture.md,\n\"Sharded stacks\")" },
+      buckets: { type: "string", arg: "B", help: "engine with --sharded: web1's members split by hash into B shards (docs/architecture.md,\n\"Members split by hash\")" },
       keep: { type: "boolean", help: "keep the temporary tree (service: the data copy)" },
     },
     run: lazy(() => load<typeof import("./bench")>("./bench"), (m) => m.runBench),
