@@ -9,9 +9,9 @@ import { shardSecretNames } from "../model/shards";
  * checks --shard before the engine starts; the program checks again on the whole model).
  * Empty when the file is missing or has no shards: the program then reports its own errors.
  */
-export function inventoryShards(root: string, stack: string): Record<string, { hosts: string[] }> | undefined {
+export function inventoryShards(root: string, stack: string): Inventory["shards"] {
   const shards = (stackConfig(root, stack)?.[INVENTORY_KEY] as { shards?: unknown } | undefined)?.shards;
-  return shards && typeof shards === "object" && !Array.isArray(shards) ? (shards as Record<string, { hosts: string[] }>) : undefined;
+  return shards && typeof shards === "object" && !Array.isArray(shards) ? (shards as Inventory["shards"]) : undefined;
 }
 
 /** Pulumi.<stack>.yaml's `config:` as written (secrets as `secure:` ciphertext); undefined when unreadable. */
