@@ -146,7 +146,8 @@ export function program(
         const accounts = model.members.flatMap((m, i) => (m.webHost === h.name && members[i]?.account ? [members[i].account] : []));
         new WebServer(h.name, { target, files: mine, fileStore }, { dependsOn: accounts });
       }
-      if (h.roles.includes("db") && model.databases.some((d) => d.dbHost === h.name)) {
+      // Every database of the host, whichever shard declares it: a database host's shard loads the whole data.
+      if (h.roles.includes("db") && whole.databases.some((d) => d.dbHost === h.name)) {
         new DbServerSettings(`${h.name}-mariadb`, { target, slowQuerySeconds: model.inventory.mariadb.slow_query_seconds, keepDays: model.inventory.mariadb.slow_log_keep_days });
       }
       if (h.roles.includes("monitor")) {
