@@ -83,6 +83,13 @@ const CORPUS: Array<[string, Edit[]]> = [
   ["an inode quota in quotes", [{ file: M, from: "status: active", to: "status: active\ninode_quota: \"5000\"" }]],
   ["an inventory default inode quota above its maximum", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    disk_quota: { max_inodes: 10 }\n    hosts:\n" }]],
   ["an inventory PHP default above its maximum", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    php: { max: { memory_limit_mb: 16 } }\n    hosts:\n" }]],
+  ["a bucket's number quoted", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    shards:\n      site: { hosts: [lab, hv1, hv2, mail1, bk] }\n      m0: { members_of: lab, bucket: \"0\", buckets: 1 }\n    hosts:\n" }]],
+  ["a bucket's number a fraction", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    shards:\n      site: { hosts: [lab, hv1, hv2, mail1, bk] }\n      m0: { members_of: lab, bucket: 0.5, buckets: 1 }\n    hosts:\n" }]],
+  ["a bucket's number negative", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    shards:\n      site: { hosts: [lab, hv1, hv2, mail1, bk] }\n      m0: { members_of: lab, bucket: -1, buckets: 1 }\n    hosts:\n" }]],
+  ["no buckets", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    shards:\n      site: { hosts: [lab, hv1, hv2, mail1, bk] }\n      m0: { members_of: lab, bucket: 0, buckets: 0 }\n    hosts:\n" }]],
+  ["too many buckets", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    shards:\n      site: { hosts: [lab, hv1, hv2, mail1, bk] }\n      m0: { members_of: lab, bucket: 0, buckets: 90 }\n    hosts:\n" }]],
+  ["a bucket missing, another twice, counts that differ", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    shards:\n      site: { hosts: [lab, hv1, hv2, mail1, bk] }\n      m0: { members_of: lab, bucket: 0, buckets: 3 }\n      m1: { members_of: lab, bucket: 0, buckets: 3 }\n      m2: { members_of: lab, bucket: 1, buckets: 2 }\n    hosts:\n" }]],
+  ["a bucket of a host that is not a web host, of an unknown one, beyond the count", [{ file: "Pulumi.lab.yaml", from: "    hosts:\n", to: "    shards:\n      site: { hosts: [lab, hv1, hv2, mail1, bk] }\n      m0: { members_of: hv1, bucket: 0, buckets: 1 }\n      m1: { members_of: web9, bucket: 0, buckets: 1 }\n      m2: { members_of: lab, bucket: 1, buckets: 1 }\n      m3: {}\n      m4: { members_of: lab }\n      m5: { hosts: [lab], members_of: lab, bucket: 0, buckets: 1 }\n    hosts:\n" }]],
   ["a TTL too short", [{ file: Z, from: "dnssec: true", to: "dnssec: true\nttl: 5" }]],
 ];
 

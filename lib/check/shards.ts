@@ -35,7 +35,7 @@ export function checkShards(ctx: Ctx): void {
       where.set(h, shard);
     });
   }
-  checkBuckets(ctx);
+  checkBuckets(ctx, where);
   const missing = Object.keys(hosts).filter((h) => !where.has(h));
   if (missing.length) {
     ctx.report.at(ctx.inventory.src, invPath(ctx, "shards"), {
@@ -82,14 +82,15 @@ type Msg = { en: string; fr: string };
  * shards of one host agree on `buckets:` and hold each bucket exactly once, so every member
  * hashed to that host is in exactly one stack.
  */
-function checkBuckets(ctx: Ctx): void {
+function checkBuckets(ctx: Ctx, hostShard: ReadonlyMap<string, string>): void {
   const shards = ctx.inventory.value.shards ?? {};
   const hosts = ctx.inventory.value.hosts;
   const portal = ctx.inventory.value.portal?.host;
   const at = (shard: string, ...rest: string[]) => invPath(ctx, "shards", shard, ...rest);
   const say = (path: Array<string | number>, m: Msg) => ctx.report.at(ctx.inventory.src, path, m);
-  // Host → bucket count (the first shard's) and bucket → shard.
+  // Host → bucket count (the first shard's) and bucket → shard; hosts whose shards disagree on the count (said once).
   const split = new Map<string, { buckets: number; by: string; taken: Map<number, string> }>();
+  const disagree = new Set<string>();
   for (const [shard, s] of Object.entries(shards)) {
     const bucketed = s.members_of !== undefined || s.bucket !== undefined || s.buckets !== undefined;
     if (s.hosts && bucketed) {
@@ -128,10 +129,11 @@ function checkBuckets(ctx: Ctx): void {
       });
       continue;
     }
-    if (h === portal) {
+    if (portal !== undefined && (h === portal || (hostShard.has(h) && hostShard.get(h) === hostShard.get(portal)))) {
+      const home = hostShard.get(portal) ?? "";
       say(at(shard, "members_of"), {
-        en: `host "${h}" runs the member portal, whose logins are its members' passwords made in its own stack: split another web host's members, or move the portal (portal.host)`,
-        fr: `l'hôte « ${h} » fait tourner le portail des adhérents, dont les identifiants sont les mots de passe de ses adhérents faits dans sa propre pile : répartissez les adhérents d'un autre hôte web, ou déplacez le portail (portal.host)`,
+        en: `${h === portal ? `host "${h}" runs the member portal` : `host "${h}" is in shard ${home} with the member portal's host ${portal}`}: the portal's logins are the password hashes of the members of that shard, made in its own stack, and a split would take ${h}'s members out of it (split a web host of another shard, or move the portal: portal.host)`,
+        fr: `${h === portal ? `l'hôte « ${h} » fait tourner le portail des adhérents` : `l'hôte « ${h} » est dans le fragment ${home} avec l'hôte du portail des adhérents, ${portal}`} : les identifiants du portail sont les empreintes des mots de passe des adhérents de ce fragment, faites dans sa propre pile, et la répartition en sortirait les adhérents de ${h} (répartissez un hôte web d'un autre fragment, ou déplacez le portail : portal.host)`,
       });
       continue;
     }
@@ -145,6 +147,7 @@ function checkBuckets(ctx: Ctx): void {
       continue;
     }
     if (seen.buckets !== s.buckets) {
+      disagree.add(h);
       say(at(shard, "buckets"), {
         en: `${h}'s members are in ${seen.buckets} buckets by shard ${seen.by}, ${s.buckets} here: every members_of: ${h} shard says the same buckets:`,
         fr: `les adhérents de ${h} sont en ${seen.buckets} seaux d'après le fragment ${seen.by}, ${s.buckets} ici : tous les fragments members_of: ${h} donnent le même buckets:`,
@@ -163,11 +166,29 @@ function checkBuckets(ctx: Ctx): void {
   }
   for (const [h, { buckets, by, taken }] of split) {
     const gaps = Array.from({ length: buckets }, (_, i) => i).filter((i) => !taken.has(i));
-    if (gaps.length) {
+    if (gaps.length && !disagree.has(h)) {
       say(at(by, "buckets"), {
         en: `${h}'s bucket(s) ${gaps.join(", ")} of ${buckets} in no shard: the members hashed there would be in no stack (add a members_of: ${h} shard for each)`,
         fr: `seau(x) ${gaps.join(", ")} sur ${buckets} de ${h} dans aucun fragment : les adhérents qui y tombent ne seraient dans aucune pile (ajoutez un fragment members_of: ${h} pour chacun)`,
       });
     }
   }
+  // CI's job for a host's shard needs the jobs of its buckets and the parent's index (lib/ci/shard-pipeline.ts): GitLab lets one job need 50 at most.
+  const needs = new Map<string, { count: number; hosts: string[] }>();
+  for (const [h, { buckets }] of split) {
+    const home = hostShard.get(h);
+    if (home === undefined) continue;
+    const n = needs.get(home) ?? { count: 0, hosts: [] };
+    needs.set(home, { count: n.count + buckets, hosts: [...n.hosts, h] });
+  }
+  for (const [home, { count, hosts: list }] of needs) {
+    if (count <= MAX_BUCKETS_PER_SHARD) continue;
+    say(at(home), {
+      en: `shard ${home} would apply after ${count} buckets (of ${list.join(", ")}): CI's job for it can wait for ${MAX_BUCKETS_PER_SHARD} at most (GitLab's limit of 50 needs, one being the parent's index); use fewer buckets, or put these hosts in separate shards`,
+      fr: `le fragment ${home} s'appliquerait après ${count} seaux (de ${list.join(", ")}) : son job de CI peut en attendre ${MAX_BUCKETS_PER_SHARD} au plus (la limite de GitLab de 50 dépendances, dont l'index du pipeline parent) ; prenez moins de seaux, ou mettez ces hôtes dans des fragments séparés`,
+    });
+  }
 }
+
+/** The buckets one `hosts:` shard may apply after: GitLab's 50 `needs:` per job, less the parent pipeline's index. */
+export const MAX_BUCKETS_PER_SHARD = 49;

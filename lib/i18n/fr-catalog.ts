@@ -47,7 +47,7 @@ function described(s: string): string {
   return s.replace(/^number /, "le nombre ").replace(/^boolean /, "le booléen ");
 }
 
-const UNITS: Record<string, string> = { MB: "Mo", GB: "Go", vCPUs: "vCPU", "vCPU": "vCPU", seconds: "secondes" };
+const UNITS: Record<string, string> = { MB: "Mo", GB: "Go", vCPUs: "vCPU", "vCPU": "vCPU", seconds: "secondes", buckets: "seaux" };
 const unit = (s: string) => UNITS[s] ?? s;
 
 /** lib/schema/password-hash.ts's PASSWORD_HASH_HINT, in French. */
@@ -156,6 +156,10 @@ const ENTRIES: Entry[] = [
   [/^is (\d+) characters, over the (\d+) allowed \(shorten it\)$/, (m) => `fait ${g(m, 1)} caractères, plus que les ${g(m, 2)} permis (raccourcissez-le)`],
   [/^contains a line break or control character \(write it on one line\)$/, () => "contient un saut de ligne ou un caractère de contrôle (écrivez-le sur une ligne)"],
   [/^contains <, >, a backtick, a backslash or `\$\(` \(remove them\)$/, () => "contient <, >, un accent grave, une barre oblique inverse ou `$(` (retirez-les)"],
+  // lib/schema/inventory.ts, shards: a bucket's number.
+  [/^must be a whole number from 0 \(write a number without quotes\)$/, () => "doit être un nombre entier à partir de 0 (écrivez un nombre sans guillemets)"],
+  [/^must be a whole number$/, () => "doit être un nombre entier"],
+  [/^must be 0 or more \(the first bucket is 0\)$/, () => "doit valoir 0 ou plus (le premier seau est le 0)"],
   [/^must be a whole number of (.+) \(write a number without quotes\)$/, (m) => `doit être un nombre entier de ${unit(g(m, 1))} (écrivez un nombre sans guillemets)`],
   [/^must be a whole number of (.+)$/, (m) => `doit être un nombre entier de ${unit(g(m, 1))}`],
   [/^must be at least 1 (.+)$/, (m) => `doit valoir au moins 1 ${unit(g(m, 1))}`],
