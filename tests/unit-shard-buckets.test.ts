@@ -78,6 +78,22 @@ describe("a web host's members split by hash", () => {
     expect(new Set(["a", "b", "c"].map((h) => memberBucket(h, 1)))).toEqual(new Set([0]));
   });
 
+  it.each([1, 2, 3, 7, 8, 31])("from %i buckets to one more, about 1/(n+1) of the members move, each into the new bucket", (n) => {
+    let moved = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const before = memberBucket(`member-${i}`, n);
+      const after = memberBucket(`member-${i}`, n + 1);
+      expect(before).toBeLessThan(n);
+      if (after !== before) {
+        expect(after).toBe(n);
+        moved += 1;
+      }
+    }
+    const share = moved / 10_000;
+    expect(share).toBeGreaterThan(0.7 / (n + 1));
+    expect(share).toBeLessThan(1.3 / (n + 1));
+  });
+
   it("web1's shard applies after its members' buckets (its pools and vhosts run as their users); the buckets get none of the stack's secrets", () => {
     expect(shardPrerequisites(m)).toEqual(new Map([["one", ["one-a", "one-b"]]]));
     expect(shardSecretNames({ ...m.inventory, portal: undefined }, "one-a")).toEqual([]);
@@ -120,6 +136,12 @@ describe("npm run shards -- list", () => {
     expect(list.status).toBe(0);
     expect(list.stdout).toContain(`one-a  stack bench.one-a  members of web1, bucket 0 of 2  members ${n("one-a")}, sites ${n("one-a")}, databases ${n("one-a")}, VPS 0`);
     expect(list.stdout).toContain("one  stack bench.one  hosts web1  members 0, sites 0, databases 0, VPS 0  (applied after one-a, one-b)");
+  }, 120_000);
+
+  it("bench: --buckets only with engine --sharded", async () => {
+    const r = await runCli("bench", "engine", "--buckets", "2");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--buckets splits web1's members of the sharded engine bench: use it with engine --sharded K");
   }, 120_000);
 });
 
@@ -178,10 +200,29 @@ describe("validate refuses a split that would leave a member in no stack or in t
     expect(errs[0]).toMatch(want);
   });
 
-  it("the member portal's host: its logins are its members' passwords, made in its own stack", () => {
-    const { errs, lineOf } = errorsOf({ ...base, "one-a": bucket(0, 1) }, true);
+  it("counts that differ are said once, not also as a bucket in no shard", () => {
+    const { errs } = errorsOf({ ...base, "one-a": bucket(0), "one-b": bucket(1, 3) });
     expect(errs).toHaveLength(1);
-    expect(errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${lineOf("one-a: {")}:\\d+ .*host "web1" runs the member portal`));
+    expect(errs[0]).toMatch(/web1's members are in 2 buckets by shard one-a, 3 here/);
+  });
+
+  it("the member portal's host, or a host in the portal host's shard: the portal's logins are that shard's members' passwords", () => {
+    const own = errorsOf({ ...base, "one-a": bucket(0, 1) }, true);
+    expect(own.errs).toHaveLength(1);
+    expect(own.errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${own.lineOf("one-a: {")}:\\d+ .*host "web1" runs the member portal: the portal's logins are the password hashes of the members of that shard`));
+    const beside = errorsOf({ core: base.core, one: ["web1", "web2"], "two-a": bucket(0, 1, "web2") }, true);
+    expect(beside.errs).toHaveLength(1);
+    expect(beside.errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${beside.lineOf("two-a: {")}:\\d+ .*host "web2" is in shard one with the member portal's host web1: .* a split would take web2's members out of it`));
+    // web2 in a shard of its own: its members' passwords were never the portal's shard's.
+    expect(errorsOf({ ...base, "two-a": bucket(0, 1, "web2") }, true).errs).toEqual([]);
+  });
+
+  it("a shard that would wait for more buckets than a CI job can need (GitLab: 50, one the parent's index)", () => {
+    const many = (host: string, prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, bucket(i, n, host)]));
+    const over = errorsOf({ core: base.core, one: ["web1", "web2"], ...many("web1", "a", 25), ...many("web2", "b", 25) });
+    expect(over.errs).toHaveLength(1);
+    expect(over.errs[0]).toMatch(new RegExp(`^Pulumi\\.bench\\.yaml:${over.lineOf("one: { hosts: [web1, web2] }")}:\\d+ .*shard one would apply after 50 buckets \\(of web1, web2\\): CI's job for it can wait for 49 at most`));
+    expect(errorsOf({ ...base, ...many("web1", "a", 49) }).errs).toEqual([]);
   });
 
   it("a whole split is accepted, and so is one bucket for all", () => {

@@ -62,8 +62,10 @@ export const ROUNDS = 3;
 function memberIn(model: Model, shard: string, vps: boolean): string {
   const withVps = new Set(model.vps.map((v) => v.handle));
   const at = shardOfObjects(model)?.members;
-  const m = model.members.find((x) => x.webHost !== undefined && x.status === "active" && withVps.has(x.handle) === vps && at?.get(x.handle) === shard);
-  if (!m) throw new Error(`no member ${vps ? "with" : "without"} a VPS in shard ${shard} of the synthetic tree`);
+  const fits = (x: Model["members"][number]) => x.webHost !== undefined && x.status === "active" && withVps.has(x.handle) === vps;
+  // A small tree in many buckets may have no member with a VPS in this one: any such member then (its other bucket is not run: said, not previewed).
+  const m = model.members.find((x) => fits(x) && at?.get(x.handle) === shard) ?? model.members.find(fits);
+  if (!m) throw new Error(`no member ${vps ? "with" : "without"} a VPS in the synthetic tree`);
   return m.handle;
 }
 
@@ -144,7 +146,10 @@ export async function shardedEngineBench(opts: { members: number; shards: number
       for (const s of touched) {
         const t1 = process.hrtime.bigint();
         const stack = stacks.get(s);
-        if (!stack) throw new Error(`the change touches shard ${s}, which this bench did not apply`);
+        if (!stack) {
+          log(`one-member change (${handle}): shard ${s} is not one this bench runs (${run.join(", ")}): not previewed`);
+          continue;
+        }
         const r = await withoutSdkOverheadWhile(() => stack.preview({ color: "never" }));
         const changed = Object.entries(r.changeSummary ?? {}).filter(([op]) => op !== "same").reduce((a, [, n]) => a + (n ?? 0), 0);
         previewsOf.push({ shard: s, s: secs(t1), changed, load: loadavg()[0] as number });

@@ -96,6 +96,7 @@ export function runBench(a: Args, io: Io): number | Promise<number> {
   const values = { members: a.str("members"), out: a.str("out"), keep: a.flag("keep") };
   if (!what) throw new UsageError("say which benchmark: data, engine, backup, mail, service, portal or generate");
   if (extra.length > 0) throw new UsageError(`bench runs one benchmark (got "${a.positionals.join(" ")}")`);
+  if (a.str("buckets") !== undefined && (what !== "engine" || a.str("sharded") === undefined)) throw new UsageError("--buckets splits web1's members of the sharded engine bench: use it with engine --sharded K");
   if (what === "engine" && a.str("sharded") !== undefined) return shardedBenchCommand(values.members, a.str("sharded") as string, a.str("buckets"), values.keep, io);
   if (what === "engine") return engineBenchCommand(values.members, values.keep, io);
   if (what === "backup") return backupBenchCommand(a, io);
