@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -137,6 +138,39 @@ describe("npm run shards -- list", () => {
     expect(list.stdout).toContain(`one-a  stack bench.one-a  members of web1, bucket 0 of 2  members ${n("one-a")}, sites ${n("one-a")}, databases ${n("one-a")}, VPS 0`);
     expect(list.stdout).toContain("one  stack bench.one  hosts web1  members 0, sites 0, databases 0, VPS 0  (applied after one-a, one-b)");
   }, 120_000);
+
+  it("pipeline: a bucket that only removes accounts applies after its host's shard, one that adds before it", async () => {
+    const root = tree(SPLIT, 20);
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@globenet.example", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@globenet.example" } }).trim();
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "base");
+    const at = shardOfObjects(model(root))!;
+    const bucketOf = at.members.get("member-00002") as string;
+    const jobs = async () => {
+      const out = join(temp(), "child.yml");
+      const r = await runCli("shards", "pipeline", "--base", "HEAD", "--out", out, "--root", root, "--stack", "bench");
+      expect(r.status, r.stderr).toBe(0);
+      return { said: r.stdout, p: parse(readFileSync(out, "utf8")) as Record<string, { needs?: unknown[] }> };
+    };
+    // member-00002 (web1, no VPS) leaves: its bucket only removes an account.
+    writeFileSync(join(root, "members/member-00002/member.yaml"), "handle: member-00002\nname: Member 2\ncontact: { email: bureau@member-00002.example }\nstatus: departed\n");
+    rmSync(join(root, "zones/member-00002.example.yaml"));
+    const gone = await jobs();
+    expect(gone.said).toContain(`${bucketOf} after their host's shard (they only remove accounts)`);
+    expect(gone.p[`apply-${bucketOf}`]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }, { job: "apply-one", artifacts: false }]);
+    expect(gone.p["apply-one"]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }]);
+    git("checkout", "-q", "--", ".");
+    // A new member on web1: its bucket adds an account, and applies first.
+    cpSync(join(root, "members/member-00002"), join(root, "members/member-00098"), { recursive: true });
+    const text = readFileSync(join(root, "members/member-00098/member.yaml"), "utf8").replaceAll("member-00002", "member-00098").replaceAll("db_00002", "db_00098");
+    writeFileSync(join(root, "members/member-00098/member.yaml"), text);
+    writeFileSync(join(root, "zones/member-00098.example.yaml"), readFileSync(join(root, "zones/member-00002.example.yaml"), "utf8").replaceAll("member-00002", "member-00098"));
+    const added = await jobs();
+    const newBucket = shardOfObjects(model(root))!.members.get("member-00098") as string;
+    expect(added.p["apply-one"]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }, { job: `apply-${newBucket}`, artifacts: false }]);
+    expect(added.p[`apply-${newBucket}`]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }]);
+  }, 180_000);
 
   it("bench: --buckets only with engine --sharded", async () => {
     const r = await runCli("bench", "engine", "--buckets", "2");

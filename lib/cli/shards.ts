@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { simpleGit } from "simple-git";
 import { loadModel } from "../check/build";
 import { loadWholeIndexed, shardIndexFile } from "../check/shard-index";
-import { childPipeline } from "../ci/shard-pipeline";
+import { childPipeline, removingBuckets } from "../ci/shard-pipeline";
 import { touchedShards } from "../ci/touched-shards";
 import { extractDataTree } from "../diff/extract";
 import { movesFromPlans, stateMove } from "../engine/shard-move";
@@ -50,9 +50,9 @@ export async function runShards(a: Args, io: Io): Promise<number> {
     case "pipeline": {
       const out = a.str("out");
       if (!out) throw new UsageError("pipeline needs --out FILE (the child pipeline's YAML)");
-      const touched = await shardsToApply(root, stack, model, a.str("base"), io);
-      writeFileSync(out, childPipeline(stack, touched, shardPrerequisites(model)));
-      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}`);
+      const { touched, removing } = await shardsToApply(root, stack, model, a.str("base"), io);
+      writeFileSync(out, childPipeline(stack, touched, shardPrerequisites(model), removing));
+      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}${removing.size ? `; ${[...removing].join(", ")} after their host's shard (they only remove accounts)` : ""}`);
       return 0;
     }
     case "move": {
@@ -105,9 +105,12 @@ async function modelAt(root: string, stack: string, rev: string): Promise<Model 
  * last successfully applied commit (its history's git.head) and the checkout. A shard never
  * applied, or whose commit the checkout does not know, is applied.
  */
-async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<string[]> {
+async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<{ touched: string[]; removing: Set<string> }> {
   const models = new Map<string, Model | undefined>();
   const out: string[] = [];
+  // Each touched bucket's accounts before (at its own base) and after: which only remove some.
+  const before = new Map<string, Set<string>>();
+  const after = new Map<string, Set<string>>();
   for (const s of shardNames(model)) {
     let rev = base;
     if (!rev) {
@@ -120,7 +123,18 @@ async function shardsToApply(root: string, stack: string, model: Model, base: st
       }
     }
     if (!models.has(rev)) models.set(rev, await modelAt(root, stack, rev));
-    if (touchedShards(models.get(rev), model).includes(s)) out.push(s);
+    const was = models.get(rev);
+    if (!touchedShards(was, model).includes(s)) continue;
+    out.push(s);
+    if (was && model.inventory.shards?.[s]?.members_of !== undefined) {
+      before.set(s, accountsOf(was, s));
+      after.set(s, accountsOf(model, s));
+    }
   }
-  return out;
+  return { touched: out, removing: removingBuckets(before, after) };
+}
+
+/** The handles whose accounts `shard` declares. */
+function accountsOf(model: Model, shard: string): Set<string> {
+  return new Set(shardNames(model).includes(shard) ? shardView(model, shard).members.filter((m) => m.webHost).map((m) => m.handle) : []);
 }

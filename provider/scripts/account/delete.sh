@@ -11,7 +11,11 @@ if member "$h"; then
   present=yes
   # No new logins while the archive is made, and nothing left running as the member.
   usermod -L -e 1 -- "$h"
-  stop_processes "$uid" || die "could not stop every process of $h, so it cannot be removed yet (userdel refuses): stop them on this host, then apply again"
+  # A site still served here (its pool and vhost live: a host whose members are split by hash
+  # drops them in its own shard, after this one) starts processes as the member again: they are
+  # stopped once more right before userdel, below.
+  busy=no
+  stop_processes "$uid" 2>/dev/null || busy=yes
 elif [ -e "$home" ] && [ -z "$(marker user "$h")" ]; then
   die "refusing: $home exists, there is no user $h, and nothing says Globenet created it: it was left alone (archive or remove it by hand if it is this member's)"
 fi
@@ -46,7 +50,25 @@ if [ -d "$LOGS/$h" ] && [ ! -L "$LOGS/$h" ]; then
   chmod 0700 -- "$LOGS/$h"
   echo "note=the site logs of $h stay in $LOGS/$h, root's only"
 fi
-if [ "$present" = yes ]; then userdel -- "$h"; fi
+# userdel refuses a user with a process (exit 8): while its site is served, a request starts one
+# again (PHP-FPM's ondemand child, mpm-itk's), so each try kills what runs, lets the parents
+# reap it, and removes the user at once.
+if [ "$present" = yes ]; then
+  for try in $(seq 1 40); do
+    pids=$(member_pids "$uid")
+    if [ -n "$pids" ]; then
+      # shellcheck disable=SC2086 # one pid a word
+      kill -KILL $pids 2>/dev/null || true
+      sleep 0.03
+    fi
+    rc=0
+    said=$(userdel -- "$h" 2>&1) || rc=$?
+    [ "$rc" -eq 8 ] || break
+    [ "$try" -lt 40 ] || die "processes of $h keep running or starting (its site may still be served, and busy): its home is archived; apply the shard of its web host, which drops the site, or stop them on this host, then apply this one again"
+  done
+  [ "$rc" -eq 0 ] || die "userdel $h failed (exit $rc: $said): its home is archived; fix that on the host, then apply again"
+  [ "$busy" = no ] || echo "note=$h's site was still served during the archive: processes started as $h were stopped before the user was removed"
+fi
 rm -rf -- "$home"
 unmark user "$h"
 if getent group "$h" >/dev/null; then
