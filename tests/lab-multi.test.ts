@@ -126,7 +126,8 @@ const MEMBER = "velo-libre";
 const SITE = "velo-libre.example";
 const ZONE = "velo-libre.example";
 /** The member's mailbox passwords: made here, only their hashes go in the tree (never in git). */
-const MAIL_PASS = { contact: randomBytes(15).toString("base64url"), tresorier: randomBytes(15).toString("base64url") };
+// Never starting with "-": swaks would read the password as one of its options ("Unknown option").
+const MAIL_PASS = { contact: `pw${randomBytes(15).toString("base64url")}`, tresorier: `pw${randomBytes(15).toString("base64url")}` };
 const mailHash = (pw: string) => {
   const r = run("mkpasswd", ["-m", "yescrypt", "--stdin"], { input: `${pw}\n`, timeoutMs: 30_000 });
   if (r.status !== 0) throw new Error(r.stderr);
