@@ -15,7 +15,7 @@ import { backupPlan } from "../lib/model/backup";
 import { memberBucket, shardBackups, shardOfObjects, shardPrerequisites, shardSecretNames, shardView } from "../lib/model/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { KEY, setShards, shardedTrees } from "./helpers/shard-tree";
+import { KEY, setShards, shardedTrees, touchedBy, validModel } from "./helpers/shard-tree";
 import { writeShardedTree } from "./helpers/shard-tree";
 import { runCli } from "./helpers/data-tree";
 import { missingUsersHint } from "../provider/resources/file-set";
@@ -37,11 +37,7 @@ function tree(shards: Record<string, ShardRule> = SPLIT, members = 40): string {
   return d;
 }
 
-function model(root: string): Model {
-  const { model, errors } = loadModel(root, "bench");
-  expect(errors.map((e) => formatDiagnostic(e))).toEqual([]);
-  return model as Model;
-}
+const model = validModel;
 
 describe("a web host's members split by hash", () => {
   const root = tree();
@@ -183,16 +179,7 @@ describe("a change touches the bucket of the member it changes, and web1's shard
   const root = tree(SPLIT, 20);
   const base = model(root);
   const at = shardOfObjects(base)!;
-  const edit = (file: string, f: (t: string) => string) => {
-    const p = join(root, file);
-    const was = readFileSync(p, "utf8");
-    writeFileSync(p, f(was));
-    try {
-      return touchedShards(base, model(root));
-    } finally {
-      writeFileSync(p, was);
-    }
-  };
+  const edit = touchedBy(root, base);
 
   it("a web1 member's SSH key: its bucket only", () => {
     const want = at.members.get("member-00002");

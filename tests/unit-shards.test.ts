@@ -6,7 +6,7 @@ import { loadModel } from "../lib/check/build";
 import { formatDiagnostic } from "../lib/load/diagnostic";
 import { shardOfObjects, shardProblem, shardStackName, shardView, splitStackName } from "../lib/model/shards";
 import type { Model } from "../lib/model/types";
-import { setShards, writeShardedTree } from "./helpers/shard-tree";
+import { setShards, touchedBy, validModel, writeShardedTree } from "./helpers/shard-tree";
 import { touchedShards } from "../lib/ci/touched-shards";
 import { freshSshPublicKey } from "../lib/bench/synthetic";
 import { parse } from "yaml";
@@ -26,11 +26,7 @@ function tree(shards: Record<string, string[]>, members = 40): string {
   return d;
 }
 
-function model(root: string): Model {
-  const { model, errors } = loadModel(root, "bench");
-  expect(errors.map((e) => formatDiagnostic(e))).toEqual([]);
-  return model as Model;
-}
+const model = validModel;
 
 const TWO = { one: ["web1", "db1", "ns1", "ns2"], two: ["web2", "hv1"] };
 
@@ -133,16 +129,7 @@ describe("validate refuses a rule that makes two shards write one object", () =>
 describe("a change touches only the shards whose objects it changes", () => {
   const root = tree(TWO, 20);
   const base = model(root);
-  const edit = (file: string, f: (t: string) => string) => {
-    const p = join(root, file);
-    const was = readFileSync(p, "utf8");
-    writeFileSync(p, f(was));
-    try {
-      return touchedShards(base, model(root));
-    } finally {
-      writeFileSync(p, was);
-    }
-  };
+  const edit = touchedBy(root, base);
 
   it.each([
     ["nothing", "members/member-00003/member.yaml", (t: string) => t, []],

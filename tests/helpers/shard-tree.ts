@@ -1,7 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
+import { afterAll, expect } from "vitest";
+import { loadModel } from "../../lib/check/build";
+import { formatDiagnostic } from "../../lib/load/diagnostic";
+import type { Model } from "../../lib/model/types";
+import { touchedShards } from "../../lib/ci/touched-shards";
 import { setShards, writeShardedSyntheticTree, type ShardRule } from "../../lib/bench/sharded-tree";
 
 /**
@@ -10,6 +14,30 @@ import { setShards, writeShardedSyntheticTree, type ShardRule } from "../../lib/
  */
 export function writeShardedTree(root: string, members: number, shards: Record<string, ShardRule>): void {
   writeShardedSyntheticTree(root, members, 2, shards);
+}
+
+/** The "bench" stack's model of `root`, which must load without an error (each is shown). */
+export function validModel(root: string): Model {
+  const { model, errors } = loadModel(root, "bench");
+  expect(errors.map((e) => formatDiagnostic(e))).toEqual([]);
+  return model as Model;
+}
+
+/**
+ * `edit(file, f)`: the shards of `root` that `f`'s change to `file` touches, against `base`
+ * (lib/ci/touched-shards.ts); the file is put back afterwards.
+ */
+export function touchedBy(root: string, base: Model): (file: string, f: (t: string) => string) => string[] {
+  return (file, f) => {
+    const p = join(root, file);
+    const was = readFileSync(p, "utf8");
+    writeFileSync(p, f(was));
+    try {
+      return touchedShards(base, validModel(root));
+    } finally {
+      writeFileSync(p, was);
+    }
+  };
 }
 
 /** The stack's passphrase of the sharded tests (it signs the index, the caches and the checked model). */
