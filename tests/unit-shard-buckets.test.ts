@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { loadShardModel, partialShard, shardIndex, writeShardIndex } from "../lib/check/shard-index";
-import { childPipeline } from "../lib/ci/shard-pipeline";
+import { bucketChanges, childPipeline } from "../lib/ci/shard-pipeline";
 import { touchedShards } from "../lib/ci/touched-shards";
 import { freshSshPublicKey } from "../lib/bench/synthetic";
 import type { ShardRule } from "../lib/bench/sharded-tree";
@@ -147,7 +147,7 @@ describe("npm run shards -- list", () => {
       const out = join(temp(), "child.yml");
       const r = await runCli("shards", "pipeline", "--base", "HEAD", "--out", out, "--root", root, "--stack", "bench");
       expect(r.status, r.stderr).toBe(0);
-      return { said: r.stdout, p: parse(readFileSync(out, "utf8")) as Record<string, { needs?: unknown[] }> };
+      return { said: r.stdout, p: parse(readFileSync(out, "utf8")) as Record<string, { needs?: unknown[]; allow_failure?: boolean }> };
     };
     // member-00002 (web1, no VPS) leaves: its bucket only removes an account.
     writeFileSync(join(root, "members/member-00002/member.yaml"), "handle: member-00002\nname: Member 2\ncontact: { email: bureau@member-00002.example }\nstatus: departed\n");
@@ -166,7 +166,34 @@ describe("npm run shards -- list", () => {
     const newBucket = shardOfObjects(model(root))!.members.get("member-00098") as string;
     expect(added.p["apply-one"]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }, { job: `apply-${newBucket}`, artifacts: false }]);
     expect(added.p[`apply-${newBucket}`]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }]);
+    git("checkout", "-q", "--", ".");
+    git("clean", "-q", "-fd");
+    // One member leaves and another joins the same bucket: before the host (allowed to fail), and again after it.
+    const handle = Array.from({ length: 200 }, (_, i) => `member-${String(100 + 2 * i).padStart(5, "0")}`).find((h) => memberBucket(h, 2) === memberBucket("member-00002", 2)) as string;
+    cpSync(join(root, "members/member-00004"), join(root, `members/${handle}`), { recursive: true });
+    writeFileSync(join(root, `members/${handle}/member.yaml`), readFileSync(join(root, "members/member-00004/member.yaml"), "utf8").replaceAll("member-00004", handle).replaceAll("db_00004", `db_${handle.slice(-5)}`));
+    writeFileSync(join(root, `zones/${handle}.example.yaml`), readFileSync(join(root, "zones/member-00004.example.yaml"), "utf8").replaceAll("member-00004", handle));
+    writeFileSync(join(root, "members/member-00002/member.yaml"), "handle: member-00002\nname: Member 2\ncontact: { email: bureau@member-00002.example }\nstatus: departed\n");
+    rmSync(join(root, "zones/member-00002.example.yaml"));
+    const both = await jobs();
+    expect(both.said).toContain(`${bucketOf} before their host's shard and again after it (they add and remove accounts)`);
+    expect(both.p[`apply-${bucketOf}`]).toMatchObject({ allow_failure: true, needs: [{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }] });
+    expect(both.p["apply-one"]?.needs).toEqual([{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }, { job: `apply-${bucketOf}`, artifacts: false }]);
+    expect(both.p[`apply-${bucketOf}-again`]).toMatchObject({ resource_group: `bench-${bucketOf}`, needs: [{ pipeline: "$PARENT_PIPELINE_ID", job: "shard-pipeline" }, { job: "apply-one", artifacts: false }] });
+    expect(both.p[`apply-${bucketOf}-again`]?.allow_failure).toBeUndefined();
   }, 180_000);
+
+  it.each<[string, Record<string, string[]>, Record<string, string[]>, string]>([
+    ["a member leaves", { a: ["a.example"], b: ["b.example"] }, { b: ["b.example"] }, "removing"],
+    ["a member joins", { b: ["b.example"] }, { a: ["a.example"], b: ["b.example"] }, "adding"],
+    ["one leaves, another gains a site (its vhost needs its folder)", { a: ["a.example"], b: ["b.example"] }, { b: ["b.example", "c.example"] }, "mixed"],
+    ["one leaves, another loses a site", { a: ["a.example"], b: ["b.example", "c.example"] }, { b: ["b.example"] }, "removing"],
+    ["a key changes", { a: ["a.example"] }, { a: ["a.example"] }, "adding"],
+  ])("bucketChanges: %s", (_what, before, after, want) => {
+    const m = (x: Record<string, string[]>) => new Map([["one-a", new Map(Object.entries(x))]]);
+    const got = bucketChanges(m(before), m(after));
+    expect(got.removing.has("one-a") ? "removing" : got.mixed.has("one-a") ? "mixed" : "adding").toBe(want);
+  });
 
   it("bench: --buckets only with engine --sharded", async () => {
     const r = await runCli("bench", "engine", "--buckets", "2");

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { simpleGit } from "simple-git";
 import { loadModel } from "../check/build";
 import { loadWholeIndexed, shardIndexFile } from "../check/shard-index";
-import { childPipeline, removingBuckets } from "../ci/shard-pipeline";
+import { bucketChanges, childPipeline, type BucketChanges } from "../ci/shard-pipeline";
 import { touchedShards } from "../ci/touched-shards";
 import { extractDataTree } from "../diff/extract";
 import { movesFromPlans, stateMove } from "../engine/shard-move";
@@ -50,9 +50,11 @@ export async function runShards(a: Args, io: Io): Promise<number> {
     case "pipeline": {
       const out = a.str("out");
       if (!out) throw new UsageError("pipeline needs --out FILE (the child pipeline's YAML)");
-      const { touched, removing } = await shardsToApply(root, stack, model, a.str("base"), io);
-      writeFileSync(out, childPipeline(stack, touched, shardPrerequisites(model), removing));
-      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}${removing.size ? `; ${[...removing].join(", ")} after their host's shard (they only remove accounts)` : ""}`);
+      const { touched, buckets } = await shardsToApply(root, stack, model, a.str("base"), io);
+      writeFileSync(out, childPipeline(stack, touched, shardPrerequisites(model), buckets));
+      const removing = buckets.removing.size ? `; ${[...buckets.removing].join(", ")} after their host's shard (they only remove accounts)` : "";
+      const mixed = buckets.mixed.size ? `; ${[...buckets.mixed].join(", ")} before their host's shard and again after it (they add and remove accounts)` : "";
+      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}${removing}${mixed}`);
       return 0;
     }
     case "move": {
@@ -105,12 +107,12 @@ async function modelAt(root: string, stack: string, rev: string): Promise<Model 
  * last successfully applied commit (its history's git.head) and the checkout. A shard never
  * applied, or whose commit the checkout does not know, is applied.
  */
-async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<{ touched: string[]; removing: Set<string> }> {
+async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<{ touched: string[]; buckets: BucketChanges }> {
   const models = new Map<string, Model | undefined>();
   const out: string[] = [];
   // Each touched bucket's accounts before (at its own base) and after: which only remove some.
-  const before = new Map<string, Set<string>>();
-  const after = new Map<string, Set<string>>();
+  const before = new Map<string, Map<string, string[]>>();
+  const after = new Map<string, Map<string, string[]>>();
   for (const s of shardNames(model)) {
     let rev = base;
     if (!rev) {
@@ -131,10 +133,12 @@ async function shardsToApply(root: string, stack: string, model: Model, base: st
       after.set(s, accountsOf(model, s));
     }
   }
-  return { touched: out, removing: removingBuckets(before, after) };
+  return { touched: out, buckets: bucketChanges(before, after) };
 }
 
-/** The handles whose accounts `shard` declares. */
-function accountsOf(model: Model, shard: string): Set<string> {
-  return new Set(shardNames(model).includes(shard) ? shardView(model, shard).members.filter((m) => m.webHost).map((m) => m.handle) : []);
+/** The accounts `shard` declares: handle → its sites' names. */
+function accountsOf(model: Model, shard: string): Map<string, string[]> {
+  if (!shardNames(model).includes(shard)) return new Map();
+  const view = shardView(model, shard);
+  return new Map(view.members.filter((m) => m.webHost).map((m) => [m.handle, view.sites.filter((x) => x.handle === m.handle).map((x) => x.host)]));
 }

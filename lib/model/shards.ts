@@ -91,7 +91,7 @@ export function bucketShards(model: Pick<Sharded, "inventory">): Map<string, Arr
  * of its members (a new member's FPM pool and vhost run as its user: `php-fpm -t` and Apache's
  * mpm-itk refuse a user that does not exist yet). CI's child pipeline orders its jobs by it,
  * except for a bucket that only removes accounts, which goes after (lib/ci/shard-pipeline.ts,
- * removingBuckets: the pool and vhost first, as the engine does within one stack).
+ * bucketChanges: the pool and vhost first, as the engine does within one stack).
  */
 export function shardPrerequisites(model: Pick<Sharded, "inventory">): Map<string, string[]> {
   const hosts = hostShards(model);

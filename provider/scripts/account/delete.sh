@@ -15,7 +15,7 @@ if member "$h"; then
   # drops them in its own shard, after this one) starts processes as the member again: they are
   # stopped once more right before userdel, below.
   busy=no
-  stop_processes "$uid" 2>/dev/null || busy=yes
+  stop_processes "$uid" || busy=yes
 elif [ -e "$home" ] && [ -z "$(marker user "$h")" ]; then
   die "refusing: $home exists, there is no user $h, and nothing says Globenet created it: it was left alone (archive or remove it by hand if it is this member's)"
 fi
@@ -25,7 +25,11 @@ logs_off "$h" "$home"
 if [ -d "$home" ]; then
   install -d -m 0700 -- "$adir/accounts"
   out=$(free_name "$adir/accounts/$h-$stamp" .tar.gz)
-  tar -C "${home%/*}" -czf "$out.partial" -- "${home##*/}"
+  # A site still served may change a file while it is read: GNU tar says so and exits 1, with the archive made.
+  trc=0
+  tar -C "${home%/*}" -czf "$out.partial" -- "${home##*/}" || trc=$?
+  [ "$trc" -le 1 ] || die "the archive of $home failed (tar exit $trc): nothing was deleted"
+  [ "$trc" -eq 0 ] || echo "note=files of $h changed while they were archived (its site was still served)"
   tar -tzf "$out.partial" > "$out.partial.list"
   grep -qx -- "${home##*/}/" "$out.partial.list" || die "the archive $out.partial does not hold ${home##*/}/: nothing was deleted"
   rm -f -- "$out.partial.list"
