@@ -1,6 +1,13 @@
 import { invPath, type Ctx } from "./context";
 import type { Role } from "../schema/inventory";
 import { hostsWithRole } from "./hosts";
+import type { Bilingual } from "../i18n/lang";
+import { shardPrerequisites } from "../model/shards";
+
+/** A shard names a host the inventory does not have (in `hosts:` or `members_of:`). */
+function unknownHost(h: string, hosts: Record<string, unknown>): Bilingual {
+  return { en: `unknown host "${h}" (the inventory's hosts: ${Object.keys(hosts).join(", ")})`, fr: `hôte « ${h} » inconnu (hôtes de l'inventaire : ${Object.keys(hosts).join(", ")})` };
+}
 
 /**
  * The inventory's shard rule (docs/architecture.md, "Sharded stacks") may not make two shards
@@ -20,7 +27,8 @@ export function checkShards(ctx: Ctx): void {
     (list ?? []).forEach((h, i) => {
       const at = invPath(ctx, "shards", shard, "hosts", i);
       if (!hosts[h]) {
-        ctx.report.at(ctx.inventory.src, at, { en: `unknown host "${h}" (the inventory's hosts: ${Object.keys(hosts).join(", ")})`, fr: `hôte « ${h} » inconnu (hôtes de l'inventaire : ${Object.keys(hosts).join(", ")})` });
+        const unknown = unknownHost(h, hosts);
+        ctx.report.at(ctx.inventory.src, at, unknown);
         return;
       }
       const first = where.get(h);
@@ -74,8 +82,6 @@ export function checkShards(ctx: Ctx): void {
   }
 }
 
-type Msg = { en: string; fr: string };
-
 /**
  * `members_of:` shards (docs/architecture.md, "Members split by hash"): each names a web host
  * that is in a `hosts:` shard and holds no member portal, with `bucket:` below `buckets:`; the
@@ -87,7 +93,7 @@ function checkBuckets(ctx: Ctx, hostShard: ReadonlyMap<string, string>): void {
   const hosts = ctx.inventory.value.hosts;
   const portal = ctx.inventory.value.portal?.host;
   const at = (shard: string, ...rest: string[]) => invPath(ctx, "shards", shard, ...rest);
-  const say = (path: Array<string | number>, m: Msg) => ctx.report.at(ctx.inventory.src, path, m);
+  const say = (path: Array<string | number>, m: Bilingual) => ctx.report.at(ctx.inventory.src, path, m);
   // Host → bucket count (the first shard's) and bucket → shard; hosts whose shards disagree on the count (said once).
   const split = new Map<string, { buckets: number; by: string; taken: Map<number, string> }>();
   const disagree = new Set<string>();
@@ -119,7 +125,7 @@ function checkBuckets(ctx: Ctx, hostShard: ReadonlyMap<string, string>): void {
     const h = s.members_of;
     const host = hosts[h];
     if (!host) {
-      say(at(shard, "members_of"), { en: `unknown host "${h}" (the inventory's hosts: ${Object.keys(hosts).join(", ")})`, fr: `hôte « ${h} » inconnu (hôtes de l'inventaire : ${Object.keys(hosts).join(", ")})` });
+      say(at(shard, "members_of"), unknownHost(h, hosts));
       continue;
     }
     if (!host.roles.includes("web")) {
@@ -174,18 +180,12 @@ function checkBuckets(ctx: Ctx, hostShard: ReadonlyMap<string, string>): void {
     }
   }
   // CI's job for a host's shard needs the jobs of its buckets and the parent's index (lib/ci/shard-pipeline.ts): GitLab lets one job need 50 at most.
-  const needs = new Map<string, { count: number; hosts: string[] }>();
-  for (const [h, { buckets }] of split) {
-    const home = hostShard.get(h);
-    if (home === undefined) continue;
-    const n = needs.get(home) ?? { count: 0, hosts: [] };
-    needs.set(home, { count: n.count + buckets, hosts: [...n.hosts, h] });
-  }
-  for (const [home, { count, hosts: list }] of needs) {
-    if (count <= MAX_BUCKETS_PER_SHARD) continue;
+  for (const [home, list] of shardPrerequisites({ inventory: ctx.inventory.value })) {
+    if (list.length <= MAX_BUCKETS_PER_SHARD) continue;
+    const of = [...new Set(list.map((b) => shards[b]?.members_of))].join(", ");
     say(at(home), {
-      en: `shard ${home} would apply after ${count} buckets (of ${list.join(", ")}): CI's job for it can wait for ${MAX_BUCKETS_PER_SHARD} at most (GitLab's limit of 50 needs, one being the parent's index); use fewer buckets, or put these hosts in separate shards`,
-      fr: `le fragment ${home} s'appliquerait après ${count} seaux (de ${list.join(", ")}) : son job de CI peut en attendre ${MAX_BUCKETS_PER_SHARD} au plus (la limite de GitLab de 50 dépendances, dont l'index du pipeline parent) ; prenez moins de seaux, ou mettez ces hôtes dans des fragments séparés`,
+      en: `shard ${home} would apply after ${list.length} buckets (of ${of}): CI's job for it can wait for ${MAX_BUCKETS_PER_SHARD} at most (GitLab's limit of 50 needs, one being the parent's index); use fewer buckets, or put these hosts in separate shards`,
+      fr: `le fragment ${home} s'appliquerait après ${list.length} seaux (de ${of}) : son job de CI peut en attendre ${MAX_BUCKETS_PER_SHARD} au plus (la limite de GitLab de 50 dépendances, dont l'index du pipeline parent) ; prenez moins de seaux, ou mettez ces hôtes dans des fragments séparés`,
     });
   }
 }

@@ -44,14 +44,14 @@ export function childPipeline(stack: string, shards: readonly string[], after: R
     const h = hostOf.get(b);
     return h !== undefined && touched.has(h) ? h : undefined;
   };
-  const job = (name: string, shard: string, first: readonly string[], why: string[], extra: string[] = []) => [
+  // `extra`: lines of the job before its needs (why it waits, allow_failure).
+  const job = (name: string, shard: string, first: readonly string[], extra: string[] = []) => [
     `${name}:`,
     "  extends: .protected-apply",
     `  resource_group: ${stack}-${shard}`,
     "  # The parent's shard index of this commit's validated data: the guard's preview and the update load this shard's part.",
-    ...(first.length ? why : []),
-    `  needs: [{ pipeline: $PARENT_PIPELINE_ID, job: shard-pipeline }${first.map((b) => `, { job: ${b}, artifacts: false }`).join("")}]`,
     ...extra,
+    `  needs: [{ pipeline: $PARENT_PIPELINE_ID, job: shard-pipeline }${first.map((b) => `, { job: ${b}, artifacts: false }`).join("")}]`,
     "  script:",
     '    - export GLOBENET_SSH_KEY_FILE="$GLOBENET_SSH_KEY"',
     `    # the stack ${shardStackName(stack, shard)}: its own state and lock`,
@@ -62,17 +62,17 @@ export function childPipeline(stack: string, shards: readonly string[], after: R
     const host = hostTouched(s);
     if (removing.has(s)) {
       // Only removes accounts: after its host's shard, which drops their pools and vhosts first (as the engine does within one stack).
-      return job(`apply-${s}`, s, host ? [`apply-${host}`] : [], [`  # After apply-${host}, its host's shard: this bucket only removes accounts, whose pools and vhosts go first (a site still served keeps starting processes as its user, and userdel refuses).`]);
+      return job(`apply-${s}`, s, host ? [`apply-${host}`] : [], host ? [`  # After apply-${host}, its host's shard: this bucket only removes accounts, whose pools and vhosts go first (a site still served keeps starting processes as its user, and userdel refuses).`] : []);
     }
     if (mixed.has(s) && host) {
       // Adds and removes: before the host for the new users; a removal refused on a busy site is done again after it.
       return [
-        ...job(`apply-${s}`, s, [], [], ["  # Adds and removes accounts: before its host's shard (the new pools need their users). A removed member's site still served may refuse that account's removal: allowed to fail here, done again after the host.", "  allow_failure: true"]),
+        ...job(`apply-${s}`, s, [], ["  # Adds and removes accounts: before its host's shard (the new pools need their users). A removed member's site still served may refuse that account's removal: allowed to fail here, done again after the host.", "  allow_failure: true"]),
         ...job(`apply-${s}-again`, s, [`apply-${host}`], [`  # After apply-${host}, which dropped the removed members' pools and vhosts: the removals the first run could not make (nothing to do when it made them).`]),
       ];
     }
     const first = (after.get(s) ?? []).filter((b) => touched.has(b) && !removing.has(b)).map((b) => `apply-${b}`);
-    return job(`apply-${s}`, s, first, [`  # After ${first.join(", ")}, the buckets of its members: a new member's pool and vhost run as the user their apply makes (lib/model/shards.ts, shardPrerequisites); skipped when one fails.`]);
+    return job(`apply-${s}`, s, first, first.length ? [`  # After ${first.join(", ")}, the buckets of its members: a new member's pool and vhost run as the user their apply makes (lib/model/shards.ts, shardPrerequisites); skipped when one fails.`] : []);
   });
   return [...head, ...jobs].join("\n");
 }

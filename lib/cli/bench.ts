@@ -5,6 +5,7 @@ import { writeSyntheticTree } from "../bench/synthetic";
 import { dataBench, formatDataBench } from "../bench/data";
 import { engineBench, formatTable, meetsTarget, PREVIEW_RUNS, TARGET_RATIO } from "../bench/engine";
 import { formatShardedTable, shardedEngineBench } from "../bench/engine-sharded";
+import { MAX_BUCKETS_PER_SHARD } from "../check/shards";
 import { backupBench, formatBackupBench } from "../bench/backup";
 import { formatFloors, serviceBench } from "../bench/service";
 import { formatMailBench, mailBench } from "../bench/mail";
@@ -71,7 +72,7 @@ async function shardedBenchCommand(members: string | undefined, sharded: string,
   const b = Number(buckets ?? 0);
   if (!Number.isInteger(n) || n < 1 || n > 20000) throw new UsageError("--members must be one whole number from 1 to 20000 with --sharded");
   if (!Number.isInteger(k) || k < 1 || k > 50) throw new UsageError("--sharded takes the number of web hosts, one shard each (1 to 50)");
-  if (!Number.isInteger(b) || b < 0 || b > 64) throw new UsageError("--buckets takes the number of shards web1's members are split into by hash (1 to 64; 0 or absent: not split)");
+  if (!Number.isInteger(b) || b < 0 || b > MAX_BUCKETS_PER_SHARD) throw new UsageError(`--buckets takes the number of shards web1's members are split into by hash (1 to ${MAX_BUCKETS_PER_SHARD}, as validate allows; 0 or absent: not split)`);
   io.out(formatShardedTable(await shardedEngineBench({ members: n, shards: k, buckets: b, keep })));
   return 0;
 }
@@ -96,8 +97,10 @@ export function runBench(a: Args, io: Io): number | Promise<number> {
   const values = { members: a.str("members"), out: a.str("out"), keep: a.flag("keep") };
   if (!what) throw new UsageError("say which benchmark: data, engine, backup, mail, service, portal or generate");
   if (extra.length > 0) throw new UsageError(`bench runs one benchmark (got "${a.positionals.join(" ")}")`);
-  if (a.str("buckets") !== undefined && (what !== "engine" || a.str("sharded") === undefined)) throw new UsageError("--buckets splits web1's members of the sharded engine bench: use it with engine --sharded K");
-  if (what === "engine" && a.str("sharded") !== undefined) return shardedBenchCommand(values.members, a.str("sharded") as string, a.str("buckets"), values.keep, io);
+  const sharded = a.str("sharded");
+  const buckets = a.str("buckets");
+  if (buckets !== undefined && (what !== "engine" || sharded === undefined)) throw new UsageError("--buckets splits web1's members of the sharded engine bench: use it with engine --sharded K");
+  if (what === "engine" && sharded !== undefined) return shardedBenchCommand(values.members, sharded, buckets, values.keep, io);
   if (what === "engine") return engineBenchCommand(values.members, values.keep, io);
   if (what === "backup") return backupBenchCommand(a, io);
   if (what === "service") return serviceBenchCommand(a, io);
