@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -15,7 +14,7 @@ import { backupPlan } from "../lib/model/backup";
 import { memberBucket, shardBackups, shardOfObjects, shardPrerequisites, shardSecretNames, shardView } from "../lib/model/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { KEY, setShards, shardedTrees, touchedBy, validModel } from "./helpers/shard-tree";
+import { KEY, committedRepo, setShards, shardedTrees, touchedBy, validModel } from "./helpers/shard-tree";
 import { writeShardedTree } from "./helpers/shard-tree";
 import { runCli } from "./helpers/data-tree";
 import { missingUsersHint } from "../provider/resources/file-set";
@@ -137,10 +136,7 @@ describe("npm run shards -- list", () => {
 
   it("pipeline: a bucket that only removes accounts applies after its host's shard, one that adds before it", async () => {
     const root = tree(SPLIT, 20);
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@globenet.example", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@globenet.example" } }).trim();
-    git("init", "-q", "-b", "main");
-    git("add", "-A");
-    git("commit", "-q", "-m", "base");
+    const git = committedRepo(root);
     const at = shardOfObjects(model(root))!;
     const bucketOf = at.members.get("member-00002") as string;
     const jobs = async () => {

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { join } from "node:path";
@@ -14,7 +13,7 @@ import { shardBackups, shardSecretNames, shardView } from "../lib/model/shards";
 import { shardSecretKeys } from "../lib/engine/shards";
 import type { Model } from "../lib/model/types";
 import { renderAll } from "../lib/render";
-import { claimSiteTwice, KEY, setShards, shardedTrees } from "./helpers/shard-tree";
+import { KEY, claimSiteTwice, committedRepo, setShards, shardedTrees } from "./helpers/shard-tree";
 
 /**
  * A shard's program loads its own members only (lib/check/shard-index.ts): what it declares and
@@ -110,10 +109,7 @@ describe("the index is used only for the data it was made from, and only with th
 describe("CI's parent job hands its index to the shard jobs (an artifact)", () => {
   it("npm run shards -- pipeline writes the index with the passphrase; another checkout of the same data loads its part with it, of other data the whole", async () => {
     const root = tree(12);
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@globenet.example", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@globenet.example" } });
-    git("init", "-q", "-b", "main");
-    git("add", "-A");
-    git("commit", "-q", "-m", "base");
+    const git = committedRepo(root);
     const out = join(root, "shards-pipeline.yml");
     // Without the passphrase (an MR job has none), no index.
     const plain = await cli(["shards", "pipeline", "--base", "HEAD", "--out", out, "--root", root, "--stack", "bench"], { PULUMI_CONFIG_PASSPHRASE: undefined });

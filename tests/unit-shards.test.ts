@@ -6,11 +6,10 @@ import { loadModel } from "../lib/check/build";
 import { formatDiagnostic } from "../lib/load/diagnostic";
 import { shardOfObjects, shardProblem, shardStackName, shardView, splitStackName } from "../lib/model/shards";
 import type { Model } from "../lib/model/types";
-import { setShards, touchedBy, validModel, writeShardedTree } from "./helpers/shard-tree";
+import { committedRepo, setShards, touchedBy, validModel, writeShardedTree } from "./helpers/shard-tree";
 import { touchedShards } from "../lib/ci/touched-shards";
 import { freshSshPublicKey } from "../lib/bench/synthetic";
 import { parse } from "yaml";
-import { execFileSync } from "node:child_process";
 import { childPipeline } from "../lib/ci/shard-pipeline";
 import { errorsOf, inventoryWithMailHost, runCli } from "./helpers/data-tree";
 
@@ -170,10 +169,7 @@ describe("CI's child pipeline: one apply job per touched shard, each in its own 
 describe("npm run shards", () => {
   it("lists the shards and names the ones a commit range touches; the engine commands refuse a sharded stack without --shard", async () => {
     const root = tree(TWO, 20);
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@globenet.example", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@globenet.example" } }).trim();
-    git("init", "-q", "-b", "main");
-    git("add", "-A");
-    git("commit", "-q", "-m", "base");
+    const git = committedRepo(root);
     const list = await runCli("shards", "list", "--root", root, "--stack", "bench");
     expect(list.status).toBe(0);
     expect(list.stdout).toContain("one  stack bench.one  hosts db1, ns1, ns2, web1  members 10, sites 10, databases 10, VPS 0");

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +39,15 @@ export function touchedBy(root: string, base: Model): (file: string, f: (t: stri
       writeFileSync(p, was);
     }
   };
+}
+
+/** Makes `root` a git repository with its files as the commit "base" on main; returns a git runner there (output trimmed). */
+export function committedRepo(root: string): (...args: string[]) => string {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@globenet.example", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@globenet.example" } }).trim();
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("commit", "-q", "-m", "base");
+  return git;
 }
 
 /** The stack's passphrase of the sharded tests (it signs the index, the caches and the checked model). */
