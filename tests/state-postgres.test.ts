@@ -41,7 +41,15 @@ interface Ran {
 }
 
 /** A driver process (tests/helpers/state-runner.ts) loaded and waiting for "go" on stdin. */
-async function readyRunner(args: string[]): Promise<{ go(): void; done: Promise<Ran> }> {
+interface Runner {
+  go(): void;
+  done: Promise<Ran>;
+  pid: number;
+  /** Its standard error so far. */
+  err(): string;
+}
+
+async function readyRunner(args: string[]): Promise<Runner> {
   const child = spawn(TSX, [join(REPO, "tests", "helpers", "state-runner.ts"), ...args], { cwd: REPO, env: process.env, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
@@ -53,7 +61,7 @@ async function readyRunner(args: string[]): Promise<{ go(): void; done: Promise<
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the driver process did not get ready:\n${out}\n${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { go: () => child.stdin?.write("go\n"), done };
+  return { go: () => child.stdin?.write("go\n"), done, pid: child.pid as number, err: () => err };
 }
 
 /** Console output of an in-process command. */
@@ -134,6 +142,36 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
   };
   const lab = () => openStack({ stack: "lab", root });
   const stateRows = (like: string) => pg.psql(`SELECT count(*) FROM pulumi_state WHERE key LIKE '${like}';`, "globenet_state").stdout.trim();
+  /**
+   * Releases `a`, waits for its lock on stack lab, pauses its whole process tree (driver, Pulumi
+   * CLI, provider) with SIGSTOP, runs `during`, then resumes it: the second update meets the
+   * lock however fast or slow this machine is, where releasing both at once raced (on a loaded
+   * CI machine the first could finish before the second asked for the lock).
+   */
+  const whileLockHeld = async <T>(a: Runner, during: () => Promise<T>): Promise<T> => {
+    a.go();
+    const deadline = Date.now() + 300_000;
+    while (Number(stateRows("%.pulumi/locks/%/lab/%")) === 0) {
+      const exited = await Promise.race([a.done.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 20))]);
+      if (exited || Date.now() > deadline) throw new Error(`the first up never held the lock:\n${a.err()}`);
+    }
+    const tree = [a.pid, ...descendants(a.pid)];
+    const signal = (sig: NodeJS.Signals) => {
+      for (const pid of tree) {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          /* already gone */
+        }
+      }
+    };
+    signal("SIGSTOP");
+    try {
+      return await during();
+    } finally {
+      signal("SIGCONT");
+    }
+  };
 
   beforeAll(async () => {
     await hosts.start();
@@ -222,9 +260,12 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
     const a = await readyRunner(["up", "--root", root]);
     const b = await readyRunner(["up", "--root", root]);
     const t = Date.now();
-    a.go();
-    b.go();
-    const results = await Promise.all([a.done, b.done]);
+    // B starts while A holds the lock, whatever this machine's speed (A paused until B is done).
+    const bDone = await whileLockHeld(a, async () => {
+      b.go();
+      return b.done;
+    });
+    const results = [await a.done, bDone];
     timings["two concurrent ups"] = (Date.now() - t) / 1000;
     const applied = results.filter((x) => x.code === 0);
     const refused = results.filter((x) => x.code !== 0);
@@ -247,8 +288,15 @@ describe.skipIf(!ok)("the stacks' state in PostgreSQL, with the real engine", ()
     commit("wait", "ondes: SPF record");
     const a = await readyRunner(["up", "--root", root, "--lock-wait", "300"]);
     const b = await readyRunner(["up", "--root", root, "--lock-wait", "300"]);
-    a.go();
-    b.go();
+    // B starts while A holds the lock and A resumes once B says it waits.
+    await whileLockHeld(a, async () => {
+      b.go();
+      const deadline = Date.now() + 120_000;
+      while (!/waiting \(\d+ s of at most 300 s\)/.test(b.err())) {
+        if (Date.now() > deadline) throw new Error(`the second up never said it waits:\n${b.err()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
     const results = await Promise.all([a.done, b.done]);
     expect(results.map((x) => x.code), results.map((x) => `exit ${x.code}: ${x.err.slice(-2000)}`).join("\n---\n")).toEqual([0, 0]);
     const summaries = results.map((x) => /up of lab: ([^(]*)/.exec(x.out)?.[1]?.trim() ?? "").sort();
