@@ -15,7 +15,7 @@ import { dkimRecordPlaces, MAIL_PATHS, mailDomainsOf, mailPlan, VMAIL_UID } from
 import { detectAccel } from "./lib/host/accel";
 import type { MachineFacts } from "./lib/model/facts";
 import type { Model, ModelRecord } from "./lib/model/types";
-import { renderAll, SERIAL_TOKEN, type RenderedFile } from "./lib/render";
+import { FILE_SET_DAEMONS, renderAll, SERIAL_TOKEN, type RenderedFile } from "./lib/render";
 import { renderAppendedRecords, zonePath } from "./lib/render/bind-zone";
 import { mailSetFiles, renderMailFiles } from "./lib/render/mail";
 import { MONITORING_DIR } from "./lib/render/monitoring";
@@ -53,7 +53,7 @@ export interface PreparedProgram {
   /** The data loaded (connection facts and backups read it); `model` is the shard's view of it. */
   whole: Model;
   model: Model;
-  /** The shard's hosts' files (all hosts' without shards), zone serials left as SERIAL_TOKEN for the provider. */
+  /** The shard's hosts' files for the file sets (all hosts' without shards; FILE_SET_DAEMONS only), zone serials left as SERIAL_TOKEN for the provider. */
   files: RenderedFile[];
 }
 
@@ -74,7 +74,7 @@ export function prepareProgram(root: string, engineStack: string, facts: Machine
   // Connection facts and backups read `whole` (the data loaded); the resources declared are this shard's only.
   const model = shard === undefined ? whole : { ...whole, ...shardView(whole, shard) };
   // Zone serials are the provider's: it raises them only for zones whose content changed. A shard renders its hosts' files only.
-  const files = renderAll(whole, { serial: () => SERIAL_TOKEN, ...(shard === undefined ? {} : { hosts: new Set(model.hosts.map((h) => h.name)) }) });
+  const files = renderAll(whole, { serial: () => SERIAL_TOKEN, daemons: FILE_SET_DAEMONS, ...(shard === undefined ? {} : { hosts: new Set(model.hosts.map((h) => h.name)) }) });
   return { engineStack, ...(shard === undefined ? {} : { shard }), whole, model, files };
 }
 

@@ -1,6 +1,6 @@
 import Handlebars from "handlebars";
 import { describe, expect, it } from "vitest";
-import { renderAll } from "../lib/render";
+import { FILE_SET_DAEMONS, renderAll, type RenderedFile } from "../lib/render";
 import { makeModel } from "./fixtures/model";
 
 describe("renderAll", () => {
@@ -85,5 +85,22 @@ describe("renderAll", () => {
     const web = renderAll(model).filter((f) => f.host === "web1").map((f) => f.path);
     expect(web).toContain("apache2/conf-available/globenet.conf");
     expect(web).not.toContain("www/globenet-suspended/index.html");
+  });
+
+  it.each<[string, RenderedFile["daemon"][]]>([
+    ["the program's (FILE_SET_DAEMONS)", [...FILE_SET_DAEMONS]],
+    ["bind only", ["bind"]],
+    ["libvirt without cloud-init", ["libvirt"]],
+    ["cloud-init and mariadb", ["cloud-init", "mariadb"]],
+    ["none", []],
+  ])("with daemons: %s, gives exactly those daemons' files of the whole render", (_, daemons) => {
+    const want = new Set(daemons);
+    const all = renderAll(makeModel());
+    expect(renderAll(makeModel(), { daemons: want })).toEqual(all.filter((f) => want.has(f.daemon)));
+  });
+
+  it("the program's daemons leave out only what others render (a guest's inputs, a database's SQL)", () => {
+    const left = [...new Set(renderAll(makeModel()).map((f) => f.daemon))].filter((d) => !FILE_SET_DAEMONS.has(d)).sort();
+    expect(left).toEqual(["cloud-init", "libvirt", "mariadb"]);
   });
 });

@@ -45,7 +45,18 @@ export interface RenderOptions {
   dbPassword?: (db: DatabaseModel) => string;
   /** Only the files of these hosts (a shard's program: docs/architecture.md, "Sharded stacks"); default every host. */
   hosts?: ReadonlySet<string>;
+  /** Only the files these daemons read (the program's: FILE_SET_DAEMONS; the others' are not rendered, or not kept); default every daemon. */
+  daemons?: ReadonlySet<RenderedFile["daemon"]>;
 }
+
+/**
+ * The daemons whose files the program hands to file sets. The others' files are for `npm run
+ * render` and the reviewers: a guest's domain and seed are rendered by its component
+ * (components/guest-inputs.ts), a database's SQL by the provider with the real password; a
+ * program that rendered them too (at 10,000 databases and 1,000 VPS, a tenth of a second of
+ * `core`'s preparation) dropped them unread.
+ */
+export const FILE_SET_DAEMONS: ReadonlySet<RenderedFile["daemon"]> = new Set(["apache2", "php-fpm", "www", "bind", "monitoring", "node-exporter"]);
 
 /**
  * Every config file the model implies, sorted by host then path. Pure: the same model and
@@ -60,7 +71,9 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
   // turns it into one flat string while the pieces are still young garbage; kept as trees, the
   // pieces of 100 MB of files would survive into the old generation and be copied and marked
   // there (at 10,000 members this was most of render's time). Same text either way.
+  const daemon = (d: RenderedFile["daemon"]) => !opts.daemons || opts.daemons.has(d);
   const add = (f: RenderedFile) => {
+    if (!daemon(f.daemon)) return;
     Buffer.byteLength(f.content);
     files.push(f);
   };
@@ -93,18 +106,19 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
     add({ host: zone.primary, daemon: "bind", path: zonePath(zone), content: renderZone(zone, serial(zone.name)) });
   }
 
-  const vpsHere = model.vps.filter((v) => want(v.hypervisor));
-  for (const host of [...new Set(vpsHere.filter((v) => v.network.type === "bridge").map((v) => v.hypervisor))]) {
+  const vpsHere = daemon("libvirt") || daemon("cloud-init") ? model.vps.filter((v) => want(v.hypervisor)) : [];
+  for (const host of daemon("libvirt") ? [...new Set(vpsHere.filter((v) => v.network.type === "bridge").map((v) => v.hypervisor))] : []) {
     add({ host, daemon: "libvirt", path: nwfilterPath(), content: renderNwfilter() });
   }
   for (const vps of vpsHere) {
-    add({ host: vps.hypervisor, daemon: "libvirt", path: domainXmlPath(vps), content: renderDomainXml(vps) });
+    if (daemon("libvirt")) add({ host: vps.hypervisor, daemon: "libvirt", path: domainXmlPath(vps), content: renderDomainXml(vps) });
+    if (!daemon("cloud-init")) continue;
     add({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "user-data"), content: renderUserData(vps) });
     add({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "meta-data"), content: renderMetaData(vps) });
     add({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "network-config"), content: renderNetworkConfig(vps) });
   }
 
-  for (const db of model.databases.filter((d) => want(d.dbHost))) {
+  for (const db of daemon("mariadb") ? model.databases.filter((d) => want(d.dbHost)) : []) {
     add({ host: db.dbHost, daemon: "mariadb", path: databaseSqlPath(db), content: renderDatabaseSql(db, dbPassword(db)), mode: 0o600 });
   }
 
