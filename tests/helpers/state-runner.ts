@@ -1,8 +1,8 @@
 /**
  * A driver process for tests/state-postgres.test.ts: loads the CLI (driver, program, SDK),
  * prints "ready", and on the first line on stdin runs `npm run <op>` with the given
- * arguments, as the CLI would. Two of these started ahead and released together call the
- * engine within milliseconds of each other, which `npm run up` started twice cannot promise
+ * arguments, as the CLI would. Started ahead, the second one is released the moment the test
+ * has paused the first while it holds the lock, which `npm run up` started twice cannot promise
  * (its start-up alone takes seconds on a busy machine).
  *   tsx tests/helpers/state-runner.ts up --root DIR [--lock-wait 120]
  */
