@@ -30,6 +30,7 @@ import { fileStoreOf } from "./provider/resources/file-store";
 import { pruneStore } from "./provider/resources/file-store-prune";
 import { buildPortalRelease } from "./provider/release-build";
 import { REPO_ROOT } from "./lib/base/repo";
+import { groupBy } from "./lib/base/group";
 import { withoutSdkOverhead } from "./lib/base/sdk-overhead";
 import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
 import { loadShardModel } from "./lib/check/shard-index";
@@ -245,13 +246,7 @@ function adoptResources(adopt: AdoptMode): string[] {
 }
 
 function byHandle<T extends { handle: string }>(items: T[]): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const i of items) {
-    const list = out.get(i.handle);
-    if (list) list.push(i);
-    else out.set(i.handle, [i]);
-  }
-  return out;
+  return groupBy(items, (i) => i.handle);
 }
 
 /** A stock `pulumi up` runs on the machine it applies from: its facts are this machine's. */

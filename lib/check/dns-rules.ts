@@ -3,6 +3,7 @@ import type { Ctx } from "./context";
 import type { PlacedRecord } from "./zones";
 import { absoluteName, relativeName, zoneFor } from "../model/dns-names";
 import type { Bilingual } from "../i18n/lang";
+import { groupBy } from "../base/group";
 
 /**
  * DNS rules that need every record of every zone, beyond checkZoneRecords: what BIND would
@@ -29,17 +30,6 @@ function other(p: PlacedRecord): Bilingual {
 function rdata(p: PlacedRecord): string {
   const { name: _n, ttl: _t, origin: _o, why: _w, ...rest } = p.record;
   return JSON.stringify(rest);
-}
-
-function groupBy(placed: PlacedRecord[], key: (p: PlacedRecord) => string): Map<string, PlacedRecord[]> {
-  const out = new Map<string, PlacedRecord[]>();
-  for (const p of placed) {
-    const k = key(p);
-    const list = out.get(k) ?? [];
-    list.push(p);
-    out.set(k, list);
-  }
-  return out;
 }
 
 /**

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
+import { groupBy } from "../base/group";
 import { loadModel } from "../check/build";
 import { loadWholeIndexed, shardIndexFile } from "../check/shard-index";
 import { bucketChanges, childPipeline, type BucketChanges } from "../ci/shard-pipeline";
@@ -140,5 +141,6 @@ async function shardsToApply(root: string, stack: string, model: Model, base: st
 function accountsOf(model: Model, shard: string): Map<string, string[]> {
   if (!shardNames(model).includes(shard)) return new Map();
   const view = shardView(model, shard);
-  return new Map(view.members.filter((m) => m.webHost).map((m) => [m.handle, view.sites.filter((x) => x.handle === m.handle).map((x) => x.host)]));
+  const sites = groupBy(view.sites, (x) => x.handle);
+  return new Map(view.members.filter((m) => m.webHost).map((m) => [m.handle, (sites.get(m.handle) ?? []).map((x) => x.host)]));
 }

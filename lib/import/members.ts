@@ -13,6 +13,7 @@ import type { AccountDetails, UnixAccount } from "./accounts";
 import { databasesNode, type DatabaseEntry } from "./databases";
 import type { LiveSite } from "./sites";
 import type { ImportNote } from "./zone-file";
+import { groupBy } from "../base/group";
 
 export interface MemberFile {
   handle: string;
@@ -49,11 +50,7 @@ const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, "
 
 export function importMembers(input: MembersInput): { files: MemberFile[]; notes: ImportNote[] } {
   const notes: ImportNote[] = [];
-  const byHandle = new Map<string, UnixAccount[]>();
-  for (const a of memberAccounts(input.map, input.accounts)) {
-    const h = handleOf(input.map, a.user);
-    byHandle.set(h, [...(byHandle.get(h) ?? []), a]);
-  }
+  const byHandle = groupBy(memberAccounts(input.map, input.accounts), (a) => handleOf(input.map, a.user));
   const files: MemberFile[] = [];
   for (const [handle, accounts] of [...byHandle].sort(([a], [b]) => a.localeCompare(b))) {
     const first = accounts[0] as UnixAccount;
