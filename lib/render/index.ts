@@ -106,8 +106,9 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
     add({ host: zone.primary, daemon: "bind", path: zonePath(zone), content: renderZone(zone, serial(zone.name)) });
   }
 
-  const vpsHere = daemon("libvirt") || daemon("cloud-init") ? model.vps.filter((v) => want(v.hypervisor)) : [];
-  for (const host of daemon("libvirt") ? [...new Set(vpsHere.filter((v) => v.network.type === "bridge").map((v) => v.hypervisor))] : []) {
+  // `add` drops another daemon's file; the guards below only spare rendering the costly ones.
+  const vpsHere = model.vps.filter((v) => want(v.hypervisor));
+  for (const host of [...new Set(vpsHere.filter((v) => v.network.type === "bridge").map((v) => v.hypervisor))]) {
     add({ host, daemon: "libvirt", path: nwfilterPath(), content: renderNwfilter() });
   }
   for (const vps of vpsHere) {
@@ -118,8 +119,10 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
     add({ host: vps.hypervisor, daemon: "cloud-init", path: cloudInitPath(vps, "network-config"), content: renderNetworkConfig(vps) });
   }
 
-  for (const db of daemon("mariadb") ? model.databases.filter((d) => want(d.dbHost)) : []) {
-    add({ host: db.dbHost, daemon: "mariadb", path: databaseSqlPath(db), content: renderDatabaseSql(db, dbPassword(db)), mode: 0o600 });
+  if (daemon("mariadb")) {
+    for (const db of model.databases.filter((d) => want(d.dbHost))) {
+      add({ host: db.dbHost, daemon: "mariadb", path: databaseSqlPath(db), content: renderDatabaseSql(db, dbPassword(db)), mode: 0o600 });
+    }
   }
 
   // The monitor host's Prometheus, rules, blackbox and Alertmanager files: probes follow the data.
