@@ -97,6 +97,8 @@ export function adoptionOf(r: { type: string; name: string; custom: boolean; pro
   const rule = (ADOPTION as Record<string, (typeof ADOPTION)[ResourceToken] | undefined>)[r.type];
   if (!r.custom || !rule || inState.has(resourceKey(r.type, r.name))) return { kind: "as-is" };
   if ("refuse" in rule) return { kind: "refuse", message: `${r.type} ${r.name}: ${rule.refuse}` };
+  // A bucket's part cannot take hand-made sites over (only the host's own set does), and a hand-made site beside a part's of the same name would stop Apache (mod_md refuses a domain defined twice).
+  if (r.type === RESOURCE_TOKENS.fileSet && r.props.part !== undefined) return { kind: "refuse", message: `${r.type} ${r.name}: adopting a web host whose members are split by hash is not supported: adopt it with its members in its own shard (no members_of: shards), then split them (npm run shards -- move)` };
   if ("create" in rule) return { kind: "create", why: rule.create };
   // An account's, a database's or a guest's inputs come as one JSON text, spec (lib/base/spec-inputs.ts): the facts are the flat ones.
   const props = flatSpec(r.props);

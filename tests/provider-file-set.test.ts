@@ -19,7 +19,7 @@ import { inventoryWithMailHost, baseFiles, writeTree } from "./helpers/data-tree
 import { monitoringPlan } from "../lib/model/monitoring";
 import { loadModel } from "../lib/check/build";
 import { REPO_ROOT } from "../lib/base/repo";
-import { appliedHashes, fileSetType, outputsOf, type FileSetInputs, type FileSetOutputs } from "../provider/resources/file-set";
+import { appliedHashes, fileSetType, liveRoot, outputsOf, type FileSetInputs, type FileSetOutputs } from "../provider/resources/file-set";
 import { checkInputs } from "../provider/resources/file-set-inputs";
 import { generationOf, hashesOf, nextSerial, planSerials, serialAfter, serialsOverLive, sha256Hex, substituteSerials, todaySerial, tokenDigestOf } from "../provider/resources/file-set-serials";
 import { fileStoreOf, storeFiles } from "../provider/resources/file-store";
@@ -171,6 +171,25 @@ describe("FileSet check and diff (pure)", () => {
     expect(fileSetType.diff("id", fpm, { ...news, kind: "php-fpm", phpVersion: "8.3" })).toEqual({ changes: true, replaces: ["phpVersion"], deleteBeforeReplace: true });
     expect(fileSetType.diff("id", olds, { ...news, files: { ...news.files, "sites-available/b.conf": "2" } }).changes).toBe(true);
     expect(fileSetType.diff("id", olds, { ...news, files: {} }).changes).toBe(true);
+  });
+
+  it("a part (a bucket's share of a split web host's sites): apache2 and php-fpm only, a name like b0, member sites only, no takeover; another part is another set", () => {
+    expect(failuresOf({ target: labTarget, kind: "www", part: "b0", files: {} })).toEqual(["part: only for kinds apache2 and php-fpm, not www"]);
+    expect(failuresOf({ target: labTarget, kind: "apache2", part: "b0;rm", files: {} })).toEqual(['part: contains `;` (a part name is lowercase letters, digits and single hyphens, like "b0")']);
+    expect(failuresOf({ target: labTarget, kind: "apache2", part: "b0", files: { "conf-available/x.conf": "x", "sites-available/a.test.conf": "y", "logrotate-sites.conf": "z" } })).toEqual([
+      'files["conf-available/x.conf"]: not a file of a apache2 part (expected sites-available/<site>.conf: a part holds member sites only)',
+      'files["logrotate-sites.conf"]: not a file of a apache2 part (expected sites-available/<site>.conf: a part holds member sites only)',
+    ]);
+    expect(failuresOf({ target: labTarget, kind: "apache2", part: "b0", files: {}, takeover: ["a.test"] })).toEqual(["takeover: not for a part: an adoption takes hand-made sites over into the host's own set"]);
+    const files = { "pool.d/globenet-a.conf": "x" };
+    expect(fileSetType.check({ target: labTarget, kind: "php-fpm", phpVersion: "8.2", part: "b1", files }).inputs).toEqual({ target: labTarget, kind: "php-fpm", phpVersion: "8.2", part: "b1", files });
+    const olds = outputsOf({ target: labTarget, kind: "php-fpm", phpVersion: "8.2", part: "b1", files }, {});
+    expect(olds.part).toBe("b1");
+    expect(fileSetType.diff("id", olds, { target: labTarget, kind: "php-fpm", phpVersion: "8.2", part: "b1", files })).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect(fileSetType.diff("id", olds, { target: labTarget, kind: "php-fpm", phpVersion: "8.2", part: "b2", files })).toEqual({ changes: true, replaces: ["part"], deleteBeforeReplace: true });
+    expect(fileSetType.diff("id", olds, { target: labTarget, kind: "php-fpm", phpVersion: "8.2", files })).toEqual({ changes: true, replaces: ["part"], deleteBeforeReplace: true });
+    expect(liveRoot("apache2", undefined, "b0")).toBe("/etc/apache2/globenet-parts/b0");
+    expect(liveRoot("php-fpm", "8.2", "b0")).toBe("/etc/php/8.2/fpm/globenet-parts/b0");
   });
 
   it("outputs keep the generation and the manifest's digest, not each file's hash or serial (the host has those); a primary its zones' names", () => {
@@ -389,6 +408,81 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(await fileSetType.read(id, outs)).toEqual(outs);
     });
 
+    // A web host's members split by hash: each bucket's sites in a part of its own, checked with the host's set and the other parts live.
+    const partInputs = (part: string, files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "apache2", part, files });
+    const partOuts: Record<string, { id: string; outs: FileSetOutputs; files: Record<string, string> }> = {};
+    const rejection = (p: Promise<unknown>) =>
+      p.then(
+        () => "applied",
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+
+    it("parts: two buckets' sites, applied at once, go live beside the host's set; the host's own sites stay", async () => {
+      for (const host of ["c.test", "d.test"]) {
+        mkdirSync(join(web, host), { recursive: true });
+        writeFileSync(join(web, host, "index.html"), `site ${host}\n`);
+      }
+      expect(readFileSync("/etc/apache2/sites-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet-parts/*.conf");
+      const wanted = { b0: { "sites-available/c.test.conf": vhost("c.test") }, b1: { "sites-available/d.test.conf": vhost("d.test") } };
+      // Two shards applying at once: the daemon's lock makes each check see the other's set as it is.
+      const made = await Promise.all(Object.entries(wanted).map(async ([part, files]) => [part, files, await fileSetType.create(partInputs(part, files))] as const));
+      for (const [part, files, r] of made) partOuts[part] = { id: r.id, outs: r.outs, files };
+      expect(partOuts.b0?.id).toBe("lab:apache2:b0");
+      expect(partOuts.b1?.outs.mpm).toBeUndefined();
+      expect(readLink("/etc/apache2/globenet-parts/b0")).toBe(`/etc/apache2/globenet-parts.d/b0/${partOuts.b0?.outs.generation}`);
+      expect(readFileSync("/etc/apache2/globenet-parts/b0.conf", "utf8")).toContain("IncludeOptional globenet-parts/b0/sites-available/*.conf");
+      await waitFor("c.test and d.test to be served", () => get("c.test") === "site c.test" && get("d.test") === "site d.test");
+      expect(get("a.test")).toBe("site a.test");
+      expect(get("www.b.test")).toBe("site b.test");
+      for (const part of ["b0", "b1"]) expect(await fileSetType.read(partOuts[part]?.id as string, partOuts[part]?.outs as FileSetOutputs)).toEqual(partOuts[part]?.outs);
+      expect(stagingLeft("/etc/apache2/globenet-parts.d/b0")).toEqual([]);
+    });
+
+    it("parts: a site in two sets is refused (mod_md would stop Apache), naming both; a broken part is refused; the live sites stay", async () => {
+      const b1 = partOuts.b1 as { id: string; outs: FileSetOutputs; files: Record<string, string> };
+      const before = readLink("/etc/apache2/globenet-parts/b1");
+      const twice = await rejection(fileSetType.update(b1.id, b1.outs, partInputs("b1", { ...b1.files, "sites-available/a.test.conf": vhost("a.test") })));
+      expect(twice).toMatch(/^lab: apache2 file set of part b1 rejected, the live files are untouched:/);
+      expect(twice).toContain("sites-available/a.test.conf: in /etc/apache2/globenet-parts/b1/sites-available/a.test.conf and in /etc/apache2/globenet/sites-available/a.test.conf");
+      expect(twice).toContain("apply first the set that drops it");
+      // The host's set is checked with the parts live: it cannot take a part's site either.
+      const hostTwice = await rejection(fileSetType.update(id, outs, inputs({ ...applied, "sites-available/c.test.conf": vhost("c.test") })));
+      expect(hostTwice).toContain("sites-available/c.test.conf: in /etc/apache2/globenet-parts/b0/sites-available/c.test.conf and in /etc/apache2/globenet/sites-available/c.test.conf");
+      const broken = await rejection(fileSetType.update(b1.id, b1.outs, partInputs("b1", { "sites-available/d.test.conf": vhost("d.test", "NotADirective on") })));
+      expect(broken).toContain("Invalid command 'NotADirective'");
+      expect(broken).toContain("/etc/apache2/globenet-parts/b1/sites-available/d.test.conf");
+      expect(broken).not.toMatch(/globenet-fileset\.|\.stage\./);
+      expect(readLink("/etc/apache2/globenet-parts/b1")).toBe(before);
+      for (const host of ["a.test", "c.test", "d.test"]) expect(get(host)).toBe(`site ${host}`);
+    });
+
+    it("parts: without the host's own set wired for parts, a part is refused and says to apply the host's shard first", async () => {
+      const wiring = "/etc/apache2/sites-enabled/zz-globenet.conf";
+      renameSync(wiring, `${wiring}.aside`);
+      try {
+        const err = await rejection(fileSetType.create(partInputs("b2", { "sites-available/e.test.conf": vhost("e.test") })));
+        expect(err).toContain("apply the host's own shard first, then this part");
+        expect(existsSync("/etc/apache2/globenet-parts/b2")).toBe(false);
+      } finally {
+        renameSync(`${wiring}.aside`, wiring);
+      }
+    });
+
+    it("parts: deleting one takes its sites out at one reload; the other part and the host's sites stay", async () => {
+      const b1 = partOuts.b1 as { id: string; outs: FileSetOutputs };
+      await fileSetType.delete(b1.id, b1.outs);
+      await waitFor("d.test to be gone", () => get("d.test") !== "site d.test");
+      expect(existsSync("/etc/apache2/globenet-parts/b1")).toBe(false);
+      expect(existsSync("/etc/apache2/globenet-parts.d/b1")).toBe(false);
+      expect(existsSync("/etc/apache2/globenet-parts/b1.conf")).toBe(false);
+      expect(get("c.test")).toBe("site c.test");
+      expect(get("a.test")).toBe("site a.test");
+      expect(await fileSetType.read(b1.id, b1.outs)).toBeUndefined();
+      const b0 = partOuts.b0 as { id: string; outs: FileSetOutputs };
+      await fileSetType.delete(b0.id, b0.outs);
+      await waitFor("c.test to be gone", () => get("c.test") !== "site c.test");
+    });
+
     it("delete: removes the wiring, the link and the generations, puts the MPM and status module back, and reloads", async () => {
       const itkMaster = apache.currentPid();
       await fileSetType.delete(id, outs);
@@ -588,6 +682,48 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(run("kill", ["-0", String(fpm.pid)]).status).toBe(0);
     });
 
+    // A web host's members split by hash: a bucket's pools in a part of their own.
+    const partUser = `gfsp${process.pid % 100_000}`;
+    const partSocket = `/run/php/globenet-${partUser}-php8.2.sock`;
+    const partPool = (u: string, sock: string) =>
+      [`[globenet-${u}]`, `user = ${u}`, `group = ${u}`, `listen = ${sock}`, "listen.owner = www-data", "listen.group = www-data", "listen.mode = 0660", "pm = ondemand", "pm.max_children = 2", "chdir = /", ""].join("\n");
+    const partInputs = (part: string, files: Record<string, string>): FileSetInputs => ({ target: target(), kind: "php-fpm", phpVersion: "8.2", part, files });
+    const FPM_PARTS_INCLUDE = "include=/etc/php/8.2/fpm/globenet-parts/*/pool.d/*.conf";
+    let part: { id: string; outs: FileSetOutputs } | undefined;
+
+    it("parts: a bucket's pool goes live beside the host's; a pool in two sets is refused, naming both", async () => {
+      const r = run("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--user-group", partUser]);
+      if (r.status !== 0) throw new Error(`useradd ${partUser}: ${r.stderr}`);
+      cleanups.push(() => void run("userdel", [partUser]));
+      part = await fileSetType.create(partInputs("b0", { [`pool.d/globenet-${partUser}.conf`]: partPool(partUser, partSocket) }));
+      expect(part.id).toBe("lab:php-fpm:8.2:b0");
+      expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).toContain(`\n${FPM_PARTS_INCLUDE}\n`);
+      await waitFor(`${partSocket} to appear`, () => existsSync(partSocket));
+      expect(await answers(partSocket)).toBe(true);
+      expect(await answers(socket)).toBe(true);
+      // FPM would merge two sections of one name without a word: refused, in a part or in the host's set.
+      const twice = await fileSetType.create(partInputs("b1", { [poolFile]: pool(user) })).then(
+        () => "applied",
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+      expect(twice).toContain(`pool globenet-${user}: in /etc/php/8.2/fpm/globenet-parts/b1/pool.d/globenet-${user}.conf and in /etc/php/8.2/fpm/globenet/pool.d/globenet-${user}.conf`);
+      expect(existsSync("/etc/php/8.2/fpm/globenet-parts/b1")).toBe(false);
+      const hostTwice = await fileSetType.update(id, outs, inputs({ [poolFile]: pool(user), [`pool.d/globenet-${partUser}.conf`]: partPool(partUser, partSocket) })).then(
+        () => "applied",
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+      expect(hostTwice).toContain(`pool globenet-${partUser}: in /etc/php/8.2/fpm/globenet-parts/b0/pool.d/globenet-${partUser}.conf and in /etc/php/8.2/fpm/globenet/pool.d/globenet-${partUser}.conf`);
+      expect(await answers(partSocket)).toBe(true);
+    });
+
+    it("parts: deleting the last part takes its pool and include out; the host's set keeps the stock pool off", async () => {
+      await fileSetType.delete(part?.id as string, part?.outs as FileSetOutputs);
+      await waitFor(`${partSocket} to go`, () => !existsSync(partSocket));
+      expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).not.toContain(FPM_PARTS_INCLUDE);
+      expect(existsSync(STOCK_POOL)).toBe(false);
+      expect(await answers(socket)).toBe(true);
+    });
+
     it("delete: unwires the pools and reloads; the socket goes, the stock pool comes back", async () => {
       await fileSetType.delete(id, outs);
       expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).not.toContain("globenet");
@@ -595,6 +731,18 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(run("kill", ["-0", String(fpm.pid)]).status).toBe(0);
       expect(existsSync(STOCK_POOL)).toBe(true);
       expect(existsSync(`${STOCK_POOL}.globenet-disabled`)).toBe(false);
+      await waitFor(`${STOCK_SOCKET} to answer again`, () => answers(STOCK_SOCKET));
+    });
+
+    it("parts: on a host whose pools are all in parts, a part wires its own include and turns the stock pool off; its delete puts both back", async () => {
+      const alone = await fileSetType.create(partInputs("b3", { [`pool.d/globenet-${partUser}.conf`]: partPool(partUser, partSocket) }));
+      expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).toContain(`\n${FPM_PARTS_INCLUDE}\n`);
+      await waitFor(`${partSocket} to appear`, () => existsSync(partSocket));
+      await waitFor(`${STOCK_SOCKET} to stop answering`, async () => !(await answers(STOCK_SOCKET)));
+      await fileSetType.delete(alone.id, alone.outs);
+      await waitFor(`${partSocket} to go`, () => !existsSync(partSocket));
+      expect(readFileSync("/etc/php/8.2/fpm/php-fpm.conf", "utf8")).not.toContain("globenet");
+      expect(existsSync(STOCK_POOL)).toBe(true);
       await waitFor(`${STOCK_SOCKET} to answer again`, () => answers(STOCK_SOCKET));
     });
   });

@@ -89,6 +89,13 @@ describe("which resources adoption imports, with which ids", () => {
     if (d.kind === "refuse") expect(d.message).toMatch(new RegExp(`^${type} ${name}: .* (leave|adopt without)`));
   });
 
+  it("a split web host's part is refused, saying to adopt before splitting; the host's own set is adopted", () => {
+    const props = { target: { name: "web1" }, kind: "apache2", files: {} };
+    const part = adoptionOf({ type: RESOURCE_TOKENS.fileSet, name: "web1-b0-apache2", custom: true, props: { ...props, part: "b0" } }, none);
+    expect(part).toEqual({ kind: "refuse", message: expect.stringContaining("adopting a web host whose members are split by hash is not supported: adopt it with its members in its own shard") });
+    expect(adoptionOf({ type: RESOURCE_TOKENS.fileSet, name: "web1-apache2", custom: true, props }, none).kind).toBe("import");
+  });
+
   it("reads the state's URNs as the transform names resources; an ordinary id is no adoption id", () => {
     expect([...keysOfUrns(["urn:pulumi:lab::globenet-infra::globenet:member:Member$globenet:hosting:Account::velo-libre", "urn:pulumi:lab::globenet-infra::pulumi:pulumi:Stack::globenet-infra-lab"])]).toEqual([
       "globenet:hosting:Account::velo-libre",

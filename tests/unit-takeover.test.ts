@@ -230,7 +230,7 @@ describe("a hand-made secondary's takeover: its zone statements go, its copies b
 
 describe("the apply script refuses takeover steps shaped to leave their place, before touching anything", () => {
   const script = readFileSync(join(__dirname, "..", "provider", "scripts", "file-set", "file-set.sh"), "utf8");
-  const apply = (kind: string, step: string) => spawnSync("bash", ["-c", `set -euo pipefail\n${script}`, "globenet", "apply", kind, "", "0123abcd", MD_RELOAD_UNIT, "x", "y", step], { encoding: "utf8" });
+  const apply = (kind: string, step: string) => spawnSync("bash", ["-c", `set -euo pipefail\n${script}`, "globenet", "apply", kind, "", "0123abcd", MD_RELOAD_UNIT, "x", "y", "", step], { encoding: "utf8" });
   it.each([
     ["bind-primary", "conf=/etc/shadow", "not a named.conf file of /etc/bind: /etc/shadow"],
     ["bind-primary", "conf=/etc/bind/named.conf.d/../../shadow", "not a named.conf file of /etc/bind: /etc/bind/named.conf.d/../../shadow"],
@@ -265,7 +265,7 @@ describe("the apply script refuses takeover steps shaped to leave their place, b
     ["disable-pool=../pool.d/www.conf", "not a pool.d file name: ../pool.d/www.conf"],
     ["disable-pool=www.conf.globenet-disabled", "not a pool.d file name: www.conf.globenet-disabled"],
   ])("php-fpm %s", (step, message) => {
-    const r = spawnSync("bash", ["-c", `set -euo pipefail\n${script}`, "globenet", "apply", "php-fpm", "8.2", "0123abcd", MD_RELOAD_UNIT, "x", "y", step], { encoding: "utf8" });
+    const r = spawnSync("bash", ["-c", `set -euo pipefail\n${script}`, "globenet", "apply", "php-fpm", "8.2", "0123abcd", MD_RELOAD_UNIT, "x", "y", "", step], { encoding: "utf8" });
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe(message);
   });

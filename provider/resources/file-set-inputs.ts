@@ -31,6 +31,12 @@ export interface FileSetInputs {
   kind: FileSetKind;
   /** php-fpm only, like "8.2". */
   phpVersion?: string;
+  /**
+   * apache2 and php-fpm: one part of a web host's member sites (a bucket's, from its own shard:
+   * docs/architecture.md, "Members split by hash"), live beside the host's own set and checked
+   * with it; its name, like "b0". Absent: the host's own set.
+   */
+  part?: string;
   /** Relative path inside the set → content (zone files with SERIAL_TOKEN for the serial). */
   files: Record<string, string>;
   /**
@@ -98,8 +104,12 @@ export interface FileSetOutputs extends Omit<FileSetInputs, "files"> {
   mpm?: string;
 }
 
-/** Where each kind's files live on the host: a symlink to `<root>.d/<generation>`. */
-export function liveRoot(kind: FileSetKind, phpVersion?: string): string {
+/** The kinds a web host's member sites split into parts (FileSetInputs.part). */
+export const PART_KINDS: ReadonlySet<FileSetKind> = new Set(["apache2", "php-fpm"]);
+
+/** Where each kind's files live on the host: a symlink to `<root>.d/<generation>` (a part's: `<root>-parts.d/<part>/<generation>`). */
+export function liveRoot(kind: FileSetKind, phpVersion?: string, part?: string): string {
+  if (part !== undefined) return `${liveRoot(kind, phpVersion)}-parts/${part}`;
   switch (kind) {
     case "apache2":
       return "/etc/apache2/globenet";
@@ -142,22 +152,25 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
   "node-exporter": { patterns: NODE_EXPORTER_PATHS.map((p) => new RegExp(`^${p.replace(/\./g, "\\.")}$`)), expected: NODE_EXPORTER_PATHS.join(", ") },
 };
 
+/** An apache2 part's files: member sites only. */
+const APACHE_PART_RULE = { patterns: [new RegExp(`^sites-available/${NAME}\\.conf$`)], expected: "sites-available/<site>.conf: a part holds member sites only" };
+
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
-const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "takeover", "fileRefs", "fileManifest", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "tokenDigest", "zoneNames", "takeoverBackup", "mpm"]);
+const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "part", "takeover", "fileRefs", "fileManifest", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "tokenDigest", "zoneNames", "takeoverBackup", "mpm"]);
 
 function fileProp(path: string, prop = "files"): string {
   return `${prop}[${JSON.stringify(path)}]`;
 }
 
 /** Why a relative path cannot be in a set of this kind, or undefined when it can. */
-export function pathProblem(kind: FileSetKind, path: string): string | undefined {
+export function pathProblem(kind: FileSetKind, path: string, part?: string): string | undefined {
   if (path === "") return "an empty file name";
   if (path.startsWith("/")) return "an absolute path: paths are relative to the set's root";
   const parts = path.split("/");
   if (parts.includes("..")) return `".." would leave the set's root`;
   if (parts.some((p) => p === "" || p === ".")) return "an empty or '.' path component";
-  const rule = PATH_RULES[kind];
-  if (!rule.patterns.some((re) => re.test(path))) return `not a file of a ${kind} set (expected ${rule.expected})`;
+  const rule = part !== undefined && kind === "apache2" ? APACHE_PART_RULE : PATH_RULES[kind];
+  if (!rule.patterns.some((re) => re.test(path))) return `not a file of a ${kind} ${part !== undefined ? "part" : "set"} (expected ${rule.expected})`;
   return undefined;
 }
 
@@ -214,6 +227,17 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
       else if (typeof php !== "string" || !PHP_VERSION.test(php)) fail("phpVersion", `must be a PHP version like "8.2"; got ${JSON.stringify(php)}`);
     } else if (php !== undefined && kindOk) fail("phpVersion", `only for kind php-fpm, not ${String(kind)}`);
   }
+  const part = news.part ?? undefined;
+  if (known(part) && part !== undefined) {
+    if (kindOk && !PART_KINDS.has(kind as FileSetKind)) fail("part", `only for kinds ${[...PART_KINDS].join(" and ")}, not ${String(kind)}`);
+    else if (typeof part !== "string") fail("part", 'must be a part name like "b0"');
+    else {
+      const why = identifierProblem(part, "part name", 24, "b0");
+      if (why) fail("part", why);
+    }
+  }
+  // A part holds member sites only: the host's own files (shared settings, mod_md's hook, the logs' rotation) are its set's.
+  const partOf = typeof part === "string" ? part : undefined;
 
   // files, or fileRefs into fileStore (./file-store.ts): the same checks either way. Of a refs
   // form, only the contents a check reads (a primary's zone files, for their serial token) are
@@ -275,7 +299,7 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
         continue;
       } else outFiles[path] = content = value;
       if (kindOk) {
-        const why = pathProblem(kind as FileSetKind, path);
+        const why = pathProblem(kind as FileSetKind, path, partOf);
         if (why) fail(fileProp(path, prop), why);
         else if (zoneOfPrimary(path) && content !== undefined && !content.includes(SERIAL_TOKEN)) {
           fail(fileProp(path, prop), `a zone file must hold ${SERIAL_TOKEN} where the SOA serial goes (the provider owns serials: render with serial SERIAL_TOKEN)`);
@@ -307,6 +331,7 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
   const takeover = news.takeover ?? undefined;
   if (known(takeover) && takeover !== undefined) {
     if (kind !== "apache2" && kind !== "bind-primary" && kind !== "bind-secondary" && kind !== "php-fpm") fail("takeover", `only for kinds apache2, bind-primary, bind-secondary and php-fpm, not ${String(kind)}`);
+    else if (partOf !== undefined) fail("takeover", "not for a part: an adoption takes hand-made sites over into the host's own set");
     else if (!Array.isArray(takeover)) fail("takeover", "must be a list of zone, site or pool names");
     else takeover.forEach((n, i) => {
       if (known(n) && (typeof n !== "string" || !TAKEOVER_NAME.test(n))) fail(`takeover[${i}]`, `not a lowercase zone or site name: ${JSON.stringify(n)}`);
@@ -318,6 +343,7 @@ export function checkInputs(news: Record<string, unknown>, olds?: Record<string,
     target: target as unknown as Target,
     kind: kind as FileSetKind,
     ...(kind === "php-fpm" ? { phpVersion: php as string } : {}),
+    ...(partOf !== undefined ? { part: partOf } : {}),
     ...(manifestForm ? { fileManifest: manifest as string, fileStore: store as string } : refsForm ? { fileRefs: sortedRecord(outRefs), fileStore: store as string } : { files: sortedRecord(outFiles) }),
     ...(Array.isArray(takeover) ? { takeover: [...new Set(takeover as string[])].sort() } : {}),
   };

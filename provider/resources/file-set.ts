@@ -26,15 +26,25 @@ export { liveRoot } from "./file-set-inputs";
 const SCRIPT = loadScript("file-set/file-set.sh");
 
 /** Which set on which host: what the remote script needs besides the files. */
-type Where = Pick<FileSetInputs, "target" | "kind" | "phpVersion">;
+type Where = Pick<FileSetInputs, "target" | "kind" | "phpVersion" | "part">;
 
 function idOf(i: FileSetInputs): string {
-  return [i.target.name, i.kind, ...(i.phpVersion ? [i.phpVersion] : [])].join(":");
+  return [i.target.name, i.kind, ...(i.phpVersion ? [i.phpVersion] : []), ...(i.part ? [i.part] : [])].join(":");
+}
+
+/** The set as messages name it: "apache2 file set", "apache2 file set of part b0". */
+function setName(i: Pick<Where, "kind" | "part">): string {
+  return `${i.kind} file set${i.part ? ` of part ${i.part}` : ""}`;
+}
+
+/** The inputs that say which set on which host, as the state keeps them. */
+function whereOf(i: Where): Where {
+  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), ...(i.part ? { part: i.part } : {}) };
 }
 
 /** The script's arguments (see provider/scripts/file-set/file-set.sh): the set, then the md-reload units, then paths. */
-function scriptArgs(i: Pick<FileSetInputs, "kind" | "phpVersion">, action: string, generation = "", ...paths: string[]): string[] {
-  return [action, i.kind, i.phpVersion ?? "", generation, MD_RELOAD_UNIT, MD_RELOAD_PATH_UNIT.trimEnd(), MD_RELOAD_SERVICE_UNIT.trimEnd(), ...paths];
+function scriptArgs(i: Pick<FileSetInputs, "kind" | "phpVersion" | "part">, action: string, generation = "", ...paths: string[]): string[] {
+  return [action, i.kind, i.phpVersion ?? "", generation, MD_RELOAD_UNIT, MD_RELOAD_PATH_UNIT.trimEnd(), MD_RELOAD_SERVICE_UNIT.trimEnd(), i.part ?? "", ...paths];
 }
 
 /**
@@ -62,9 +72,9 @@ export function outputsOf(i: FileSetInputs, serials: Record<string, number>): Fi
   const refs = hashesOf(i.files);
   const hashes = servedHashes(refs, serials, (path) => i.files[path] as string);
   // The apply's wiring leaves Apache on mpm-itk (or fails).
-  const mpm = i.kind === "apache2" ? { mpm: WIRED_MPM } : {};
+  const mpm = i.kind === "apache2" && !i.part ? { mpm: WIRED_MPM } : {};
   const zones = i.kind === "bind-primary" ? { zoneNames: zoneNamesOf(Object.keys(i.files)) } : {};
-  return { target: i.target, kind: i.kind, ...(i.phpVersion ? { phpVersion: i.phpVersion } : {}), generation: generationOfHashes(hashes), tokenDigest: tokenDigestOf(refs), ...zones, ...mpm };
+  return { ...whereOf(i), generation: generationOfHashes(hashes), tokenDigest: tokenDigestOf(refs), ...zones, ...mpm };
 }
 
 /** A primary's zones, one name a line in order, from its set's paths (`zones/<zone>.zone`). */
@@ -135,25 +145,25 @@ async function apply(i: FileSetInputs, files: Record<string, string>, generation
   if (r.code !== 0) {
     const what = r.code === 3 ? "rejected, the live files are untouched" : r.code === 4 ? "in place but the reload failed" : `failed (exit ${r.code})`;
     const said = redact((r.stderr || r.stdout).trim());
-    throw new Error(`${i.target.name}: ${i.kind} file set ${what}:\n${said}${missingUsersHint(said, i.target.name)}`);
+    throw new Error(`${i.target.name}: ${setName(i)} ${what}:\n${said}${missingUsersHint(said, i.target.name)}`);
   }
   return /^takeover-backup (\S+)$/m.exec(r.stdout)?.[1];
 }
 
 /**
  * What to do when the daemon's check refused a pool or a vhost for a user that does not exist
- * (PHP-FPM: "cannot get uid for user 'x'"; Apache's mpm-itk: "bad user name x"). Within one
- * stack a member's account is made before its pool and vhost; when a web host's members are
- * split by hash, the account is made by the shard of the member's bucket, which applies first
- * (docs/architecture.md, "Members split by hash"). Empty when no such line.
+ * (PHP-FPM: "cannot get uid for user 'x'"; Apache's mpm-itk: "bad user name x"). A member's
+ * account is made before its pool and vhost, in the same stack (a bucket's, when a web host's
+ * members are split by hash: docs/architecture.md, "Members split by hash"), so the user was
+ * removed on the host outside Globenet, after the state last saw it. Empty when no such line.
  */
 export function missingUsersHint(said: string, host: string): string {
   const users = [...new Set([...said.matchAll(/cannot get uid for user '([^'\s]+)'|bad user name (\S+)/g)].map((m) => (m[1] ?? m[2]) as string))];
   if (users.length === 0) return "";
   const list = users.join(", ");
   return (
-    `\n${list}: no such user on ${host} yet. When this host's members are split by hash, their accounts are made by their bucket's shard: apply it first (npm run shards -- list names each shard), then this one.` +
-    `\n${list} : cet utilisateur n'existe pas encore sur ${host}. Quand les adhérents de cet hôte sont répartis par hachage, leurs comptes sont faits par le fragment de leur seau : appliquez-le d'abord (npm run shards -- list nomme chaque fragment), puis celui-ci.`
+    `\n${list}: no such user on ${host}, though the state has the account: it was removed on the host outside Globenet. npm run up -- --refresh sees it gone and makes it again (its home from the last backup: npm run backup -- restore <member>).` +
+    `\n${list} : cet utilisateur n'existe pas sur ${host}, alors que l'état a le compte : il a été supprimé sur l'hôte hors de Globenet. npm run up -- --refresh le voit absent et le refait (son dossier personnel depuis la dernière sauvegarde : npm run backup -- restore <adhérent>).`
   );
 }
 
@@ -286,7 +296,7 @@ interface LiveListing {
 }
 
 async function listLive(i: Where): Promise<LiveListing | undefined> {
-  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "read"), what: `reading the ${i.kind} file set` });
+  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "read"), what: `reading the ${setName(i)}` });
   if (!r.stdout.startsWith("present\n")) return undefined;
   const hashes: Record<string, string> = {};
   for (const rec of r.stdout.slice("present\n".length).split("\0")) {
@@ -298,7 +308,8 @@ async function listLive(i: Where): Promise<LiveListing | undefined> {
 
 /** apache2: the MPM modules enabled on the host now (undefined for the other kinds). */
 async function readMpm(i: Where): Promise<{ mpm?: string }> {
-  if (i.kind !== "apache2") return {};
+  // A part's sets leave the modules to the host's own set.
+  if (i.kind !== "apache2" || i.part) return {};
   const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "mpm-read"), what: "reading Apache's MPM" });
   return { mpm: normaliseMpm(r.stdout) };
 }
@@ -306,7 +317,7 @@ async function readMpm(i: Where): Promise<{ mpm?: string }> {
 async function fetchLive(i: Where, paths: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   if (paths.length === 0) return out;
-  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "fetch", "-", ...paths), what: `reading ${paths.length} live file(s) of the ${i.kind} file set` });
+  const r = await run(i.target, SCRIPT, { args: scriptArgs(i, "fetch", "-", ...paths), what: `reading ${paths.length} live file(s) of the ${setName(i)}` });
   const parts = r.stdout.split("\0");
   for (let k = 0; k + 1 < parts.length; k += 2) out[parts[k] as string] = Buffer.from(parts[k + 1] as string, "base64").toString("utf8");
   return out;
@@ -341,7 +352,7 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
   },
 
   diff(_id, olds, news) {
-    const pick = (o: Partial<FileSetInputs>) => ({ target: o.target, kind: o.kind, phpVersion: o.phpVersion ?? undefined });
+    const pick = (o: Partial<FileSetInputs>) => ({ target: o.target, kind: o.kind, phpVersion: o.phpVersion ?? undefined, part: o.part ?? undefined });
     const changed = changedKeys(pick(olds), pick(news));
     // The new files with the old serials, hashed, against the files as last applied (or seen).
     // Either form of the new inputs (contents, or refs into the store) against either form of
@@ -352,10 +363,11 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
     if (pendingTakeover(news, olds).length > 0) changed.push("takeover");
     // Apache on another MPM than the wiring's (seen at adoption or refresh): the apply switches
     // it, with a restart; lib/guard/mpm.ts makes the preview say so and the guard ask for it.
-    if (news.kind === "apache2" && mpmSwitchNeeded(olds.mpm)) changed.push("mpm");
+    if (news.kind === "apache2" && !news.part && mpmSwitchNeeded(olds.mpm)) changed.push("mpm");
     const replaces: string[] = [];
     if (changed.includes("kind")) replaces.push("kind");
     if (changed.includes("phpVersion")) replaces.push("phpVersion");
+    if (changed.includes("part")) replaces.push("part");
     if (olds.target?.address !== news.target?.address || olds.target?.port !== news.target?.port) replaces.push("target");
     // Two sets of one host can share a root (bind-primary/secondary; the same host reached on
     // another port): the old one must go before the new one is made, or its delete would
@@ -378,7 +390,7 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
       ...(props.takeover ? { takeover: props.takeover } : {}),
       ...(props.takeoverBackup ? { takeoverBackup: props.takeoverBackup } : {}),
     };
-    const base = { target: props.target, kind: props.kind, ...(props.phpVersion ? { phpVersion: props.phpVersion } : {}) };
+    const base = whereOf(props);
     if (props.hashes === undefined && props.files === undefined) {
       // Applied from a manifest: the host's listing gives the generation applied, or it drifted.
       if (generationOfHashes(hashes) === props.generation) return { ...base, generation: props.generation, ...(props.tokenDigest ? { tokenDigest: props.tokenDigest } : {}), ...kept, ...(await readMpm(props)) };
@@ -433,7 +445,7 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
         serials[path] = s;
       }
     }
-    const base = { target: where.target, kind: where.kind, ...(where.phpVersion ? { phpVersion: where.phpVersion } : {}) };
+    const base = whereOf(where);
     // A takeover asked (--adopt): when nothing hand-made defines those names, the set alone
     // does already and nothing is pending; else the update that follows takes them over.
     const asked = Array.isArray(facts.takeover) ? (facts.takeover as string[]) : [];
@@ -451,7 +463,7 @@ export const fileSetType: ResourceType<FileSetEngineInputs, FileSetOutputs> = {
   },
 
   async delete(_id, props) {
-    await run(props.target, SCRIPT, { args: scriptArgs(props, "delete"), what: `removing the ${props.kind} file set`, timeoutMs: 300_000 });
+    await run(props.target, SCRIPT, { args: scriptArgs(props, "delete"), what: `removing the ${setName(props)}`, timeoutMs: 300_000 });
   },
 
   dryOutputs(raw, olds) {

@@ -5,7 +5,9 @@
 # for `fetch` relative paths taken from the host's own listing), and the files as a tar on
 # stdin. provider/ssh/remote.ts prefixes `set -euo pipefail`.
 #
-#   ACTION KIND VER GEN UNIT PATHUNIT SERVICEUNIT [PATH…]
+#   ACTION KIND VER GEN UNIT PATHUNIT SERVICEUNIT PART [PATH…]
+# PART is empty, or for apache2 and php-fpm the name of one part of a web host's member sites
+# (a bucket's: docs/architecture.md, "Members split by hash"), beside the host's own set.
 #   apply   GEN: the generation; stdin: a tar   stage, check, swap, wire, reload once, prune generations
 #   read    GEN empty                           "absent", or "present" then NUL-terminated "<sha256> <path>"
 #   fetch   GEN "-", then PATH…                 NUL-terminated "<path>" "<base64 content>" pairs
@@ -33,6 +35,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 action=$1 kind=$2 ver=$3 gen=${4:-}
 # The md-reload units (names and texts of lib/render/md-reload.ts).
 MD_UNIT=${5:-} MD_PATH_UNIT=${6:-} MD_SERVICE_UNIT=${7:-}
+part=${8:-}
 say() { printf '%s\n' "$*" >&2; }
 
 case "$MD_UNIT" in
@@ -45,6 +48,10 @@ case "$ver" in
 esac
 case "$gen" in
   *[!0-9a-f-]*) say "not a generation: $gen"; exit 2 ;;
+esac
+case "$part" in
+  '') ;;
+  [!a-z]*|*[!a-z0-9-]*|*-) say "not a part name: $part"; exit 2 ;;
 esac
 case "$kind" in
   apache2) root=/etc/apache2/globenet; k=apache2 ;;
@@ -59,6 +66,20 @@ case "$kind" in
   *) say "unknown file set kind: $kind"; exit 2 ;;
 esac
 gens=$root.d
+# The sets of one daemon (the host's and its parts) are checked together and reloaded one at a
+# time: one lock for all of them (other kinds lock their own folder).
+lockfile=$gens/.lock
+case "$kind" in
+  apache2) lockfile=/etc/apache2/.globenet-lock ;;
+  php-fpm) lockfile=/etc/php/$ver/fpm/.globenet-lock ;;
+esac
+if [ -n "$part" ]; then
+  case "$k" in
+    apache2) root=/etc/apache2/globenet-parts/$part gens=/etc/apache2/globenet-parts.d/$part k=apache2_part ;;
+    php_fpm) root=/etc/php/$ver/fpm/globenet-parts/$part gens=/etc/php/$ver/fpm/globenet-parts.d/$part k=php_fpm_part ;;
+    *) say "only apache2 and php-fpm sets have parts, not $kind"; exit 2 ;;
+  esac
+fi
 
 tmp="" stage=""
 cleanup() {
@@ -183,7 +204,13 @@ unwire_set_timer() {
 APACHE_CONF_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet shared settings.
 IncludeOptional globenet/conf-available/*.conf'
 APACHE_SITES_WIRING='# Managed by globenet-infra (FileSet apache2): Globenet members sites.
-IncludeOptional globenet/sites-available/*.conf'
+IncludeOptional globenet/sites-available/*.conf
+IncludeOptional globenet-parts/*.conf'
+# The parts' live links (one per part: the sites of a bucket of members, made by its own shard),
+# each with its include beside it: Apache's wildcards skip a linked folder (apr_dir_read sees a
+# link), so the wiring's wildcard names files, and each file names its part's folder.
+APACHE_PARTS=/etc/apache2/globenet-parts
+apache_part_include() { printf '# Managed by globenet-infra (FileSet apache2, part %s).\nIncludeOptional globenet-parts/%s/sites-available/*.conf\n' "$1" "$1"; }
 # What the vhosts use; expires for the caching headers members' .htaccess files ask for.
 APACHE_MODULES=(proxy_fcgi setenvif rewrite headers expires ssl md)
 # mpm-itk (Debian libapache2-mpm-itk) runs each member site's requests as the member: the kernel
@@ -298,14 +325,24 @@ precheck_apache2() {
     { say "mpm-itk is not installed on this host (/etc/apache2/mods-available/$APACHE_MPM.load): install libapache2-mpm-itk (members' sites run as their own users)"; exit 2; }
 }
 
-# apache2ctl -t on a copy of /etc/apache2 whose globenet entry is the staged generation.
-# Debian's envvars is sourced by apache2ctl; the copy's gets run, lock, pid and log dirs in
-# the temp dir appended, so the check reads and writes nothing of the live Apache.
+# apache2ctl -t on a copy of /etc/apache2 as it will be: the host's set and every part, live,
+# with this set's staged generation in place of its live one. Debian's envvars is sourced by
+# apache2ctl; the copy's gets run, lock, pid and log dirs in the temp dir appended, so the check
+# reads and writes nothing of the live Apache.
 check_apache2() {
-  local copy=$tmp/apache2-check
+  local copy=$tmp/apache2-check l n
   mkdir -- "$copy" || return
-  tar -C /etc/apache2 --anchored --exclude=./globenet --exclude=./globenet.d -cf - . | tar -C "$copy" -xf - || return
-  ln -sfn -- "$stage" "$copy/globenet" || return
+  tar -C /etc/apache2 --anchored --exclude=./globenet --exclude=./globenet.d --exclude=./globenet-parts --exclude=./globenet-parts.d --exclude=./.globenet-lock -cf - . | tar -C "$copy" -xf - || return
+  if [ -n "$part" ]; then ln -sfn -- "$(readlink -f -- /etc/apache2/globenet)" "$copy/globenet" || return; else ln -sfn -- "$stage" "$copy/globenet" || return; fi
+  mkdir -- "$copy/globenet-parts" || return
+  for l in "$APACHE_PARTS"/*; do
+    n=${l##*/}
+    if [ -L "$l" ] && [ "$n" != "$part" ] && [ -f "$l.conf" ]; then
+      ln -s -- "$(readlink -f -- "$l")" "$copy/globenet-parts/$n" && apache_part_include "$n" > "$copy/globenet-parts/$n.conf" || return
+    fi
+  done
+  if [ -n "$part" ]; then ln -s -- "$stage" "$copy/globenet-parts/$part" && apache_part_include "$part" > "$copy/globenet-parts/$part.conf" || return; fi
+  apache_duplicates "$copy" || return
   # A takeover's hand-made sites are checked as disabled, as they will be at the reload.
   local e
   for e in "${takeover_sites[@]}"; do rm -f -- "$copy/sites-enabled/$e" || return; done
@@ -319,7 +356,7 @@ check_apache2() {
   local d
   while IFS= read -r d; do
     mkdir -p -- "$tmp/site-logs/$d" || return
-  done < <(cat -- "$stage"/sites-available/*.conf 2>/dev/null | grep -o '[$]{GLOBENET_SITE_LOGS}/[a-z0-9-]*/' | sed 's|^[$]{GLOBENET_SITE_LOGS}/||; s|/$||' | sort -u)
+  done < <(find -L "$copy/globenet/sites-available" "$copy/globenet-parts" -name '*.conf' -type f -exec cat -- {} + 2> /dev/null | grep -o '[$]{GLOBENET_SITE_LOGS}/[a-z0-9-]*/' | sed 's|^[$]{GLOBENET_SITE_LOGS}/||; s|/$||' | sort -u)
   printf '\n# globenet-infra staging check\nexport APACHE_RUN_DIR=%s\nexport APACHE_PID_FILE=%s\nexport APACHE_LOCK_DIR=%s\nexport APACHE_LOG_DIR=%s\n' \
     "$tmp/run" "$tmp/run/apache2.pid" "$tmp/lock" "$tmp/log" >> "$copy/envvars" || return
   APACHE_CONFDIR=$copy apache2ctl -t || return
@@ -329,6 +366,33 @@ check_apache2() {
       { cat -- "$tmp/logrotate.out" >&2; return 1; }
   fi
 }
+check_apache2_part() { check_apache2; }
+
+# A site is in one set at a time: mod_md refuses a domain two MDomain lines name when Apache
+# starts (AH10038, which apache2ctl -t does not see), and a graceful reload into that stops
+# Apache. Paths are shown as the live ones.
+apache_duplicates() {
+  local found
+  found=$(cd -- "$1" && find -L globenet/sites-available globenet-parts -path '*/sites-available/*.conf' -type f 2> /dev/null | LC_ALL=C sort |
+    awk -F/ '{ n = $NF; if (n in seen) print "sites-available/" n ": in /etc/apache2/" seen[n] " and in /etc/apache2/" $0; else seen[n] = $0 }')
+  [ -z "$found" ] && return 0
+  printf '%s\n' "$found"
+  say "a site may be in one set only (the host's, or one part's): apply first the set that drops it (its shard), then this one"
+  return 1
+}
+
+precheck_apache2_part() {
+  precheck_apache2
+  if [ ! -L /etc/apache2/globenet ] || ! grep -qxF 'IncludeOptional globenet-parts/*.conf' /etc/apache2/sites-enabled/zz-globenet.conf 2> /dev/null; then
+    say "the host's own Apache set is not applied, or is older than parts (/etc/apache2/globenet, /etc/apache2/sites-enabled/zz-globenet.conf): apply the host's own shard first, then this part"
+    exit 2
+  fi
+}
+wire_apache2_part() { write_if_changed "$root.conf" "$(apache_part_include "$part")"; }
+# The part's sites leave Apache at the reload that follows.
+unwire_apache2_part() { rm -f -- "$root.conf" "$root"; }
+reload_apache2_part() { reload_apache2; }
+reload_if_running_apache2_part() { reload_if_running_apache2; }
 
 apache_pidfile() {
   # envvars is written for plain sh: no set -u while it runs.
@@ -375,41 +439,95 @@ fpm_include() { echo "include=/etc/php/$ver/fpm/globenet/pool.d/*.conf"; }
 precheck_php_fpm() {
   { command -v "php-fpm$ver" > /dev/null && [ -f "$(fpm_conf)" ]; } || { say "PHP $ver FPM is not installed on this host (php-fpm$ver, $(fpm_conf)): install php$ver-fpm"; exit 2; }
 }
+# The parts' pools (one folder per part: the pools of a bucket of members, made by its own shard).
+FPM_PARTS_COMMENT='; Managed by globenet-infra (FileSet php-fpm parts): the pools of the Globenet members split by hash.'
+fpm_parts() { echo "/etc/php/$ver/fpm/globenet-parts"; }
+fpm_parts_include() { echo "include=$(fpm_parts)/*/pool.d/*.conf"; }
+# Whether a part other than this set's is live.
+other_fpm_parts() {
+  local l
+  for l in "$(fpm_parts)"/*; do if [ -L "$l" ] && [ "${l##*/}" != "$part" ]; then return 0; fi; done
+  return 1
+}
 # Debian's stock pool (www-data, no open_basedir) is off on a web host: its file is renamed
-# out of the include's pattern, kept as it was, and renamed back when the set is deleted.
+# out of the include's pattern, kept as it was, and renamed back when the last set is deleted.
 fpm_stock_pool() { echo "/etc/php/$ver/fpm/pool.d/www.conf"; }
 FPM_STOCK_OFF_SUFFIX=.globenet-disabled
-wire_php_fpm() {
-  append_once "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)" || return
+stock_pool_off() {
   local stock
   stock=$(fpm_stock_pool)
   if [ -f "$stock" ]; then mv -f -- "$stock" "$stock$FPM_STOCK_OFF_SUFFIX"; fi
 }
-unwire_php_fpm() {
-  remove_lines "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)" || return
+stock_pool_back() {
   local stock
   stock=$(fpm_stock_pool)
   if [ -f "$stock$FPM_STOCK_OFF_SUFFIX" ] && [ ! -e "$stock" ]; then mv -- "$stock$FPM_STOCK_OFF_SUFFIX" "$stock"; fi
 }
+wire_php_fpm() {
+  append_once "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)" || return
+  stock_pool_off
+}
+unwire_php_fpm() {
+  remove_lines "$(fpm_conf)" "$FPM_COMMENT" "$(fpm_include)" || return
+  if ! other_fpm_parts; then stock_pool_back; fi
+}
+# A part wires its own include: a host split in parts may have no pool of its own for a version.
+wire_php_fpm_part() {
+  append_once "$(fpm_conf)" "$FPM_PARTS_COMMENT" "$(fpm_parts_include)" || return
+  stock_pool_off
+}
+unwire_php_fpm_part() {
+  rm -f -- "$root"
+  other_fpm_parts && return 0
+  remove_lines "$(fpm_conf)" "$FPM_PARTS_COMMENT" "$(fpm_parts_include)" || return
+  if [ ! -e "/etc/php/$ver/fpm/globenet" ]; then stock_pool_back; fi
+}
+precheck_php_fpm_part() { precheck_php_fpm; }
 
-# php-fpm -t on the live main config with our include pointing at the staged pools, its pid and
-# error log in the temp dir, and the host's own pools without the stock one (as wired). Run as
-# root, so the pools' users must exist.
+# php-fpm -t on the live main config with our includes pointing at the pools as they will be
+# (the host's set and every part, live, with this set's staged generation in place of its live
+# one), its pid and error log in the temp dir, and the host's own pools without the stock one
+# (as wired). Run as root, so the pools' users must exist.
 check_php_fpm() {
-  local f pools=/etc/php/$ver/fpm/pool.d
+  local f pools=/etc/php/$ver/fpm/pool.d host=/etc/php/$ver/fpm/globenet l
+  local -a sets=()
   mkdir -- "$tmp/host-pool.d" || return
   for f in "$pools"/*.conf; do
     # A takeover's hand-made pools are checked as moved aside, as they will be at the reload.
     if printf '%s\n' "${takeover_pools[@]}" | grep -qxF -- "$(basename -- "$f")"; then continue; fi
     if [ -f "$f" ] && [ "$f" != "$(fpm_stock_pool)" ]; then cp -- "$f" "$tmp/host-pool.d/" || return; fi
   done
+  # Each set as LIVE-ROOT:FOLDER, the folder the check includes.
+  if [ -z "$part" ]; then sets+=("$root:$stage"); elif [ -e "$host" ]; then sets+=("$host:$(readlink -f -- "$host")"); fi
+  for l in "$(fpm_parts)"/*; do
+    if [ -L "$l" ] && [ "${l##*/}" != "$part" ]; then sets+=("$l:$(readlink -f -- "$l")"); fi
+  done
+  if [ -n "$part" ]; then sets+=("$root:$stage"); fi
+  local -a dup=("$pools:$tmp/host-pool.d")
+  for l in "${sets[@]}"; do dup+=("${l%%:*}/pool.d:${l#*:}/pool.d"); done
+  fpm_duplicates "${dup[@]}" || return
   {
-    grep -vxF -e "$FPM_COMMENT" -e "$(fpm_include)" -- "$(fpm_conf)" |
+    grep -vxF -e "$FPM_COMMENT" -e "$(fpm_include)" -e "$FPM_PARTS_COMMENT" -e "$(fpm_parts_include)" -- "$(fpm_conf)" |
       sed -e "s#^[[:space:]]*pid[[:space:]]*=.*#pid = $tmp/php-fpm.pid#" -e "s#^[[:space:]]*error_log[[:space:]]*=.*#error_log = $tmp/php-fpm.log#" \
         -e "s#^[[:space:]]*include[[:space:]]*=[[:space:]]*$pools/\*\.conf[[:space:]]*\$#include=$tmp/host-pool.d/*.conf#"
-    printf '\ninclude=%s/pool.d/*.conf\n' "$stage"
+    for l in "${sets[@]}"; do printf '\ninclude=%s/pool.d/*.conf\n' "${l#*:}"; done
   } > "$tmp/php-fpm.conf" || return
   "php-fpm$ver" -t -y "$tmp/php-fpm.conf"
+}
+check_php_fpm_part() { check_php_fpm; }
+
+# A pool defined twice is one pool to FPM (the second section's settings go into the first,
+# silently): each pool is in one set only. Each argument is LIVE:FOLDER, a folder of pool files
+# and the live path it is shown as.
+fpm_duplicates() {
+  local a found
+  found=$(for a in "$@"; do
+    find -L "${a#*:}" -maxdepth 1 -name '*.conf' -type f -exec grep -H -o '^[[:space:]]*\[[^]]*\]' {} + 2> /dev/null | sed "s#^${a#*:}/#${a%%:*}/#"
+  done | LC_ALL=C sort | awk -F: '{ n = $NF; gsub(/[][[:space:]]/, "", n); if (n in seen) print "pool " n ": in " seen[n] " and in " $1; else seen[n] = $1 }')
+  [ -z "$found" ] && return 0
+  printf '%s\n' "$found"
+  say "a pool may be in one set only (the host's, or one part's): apply first the set that drops it (its shard), then this one"
+  return 1
 }
 
 fpm_pidfile() { echo "/run/php/php$ver-fpm.pid"; }
@@ -424,6 +542,8 @@ reload_php_fpm() {
 reload_if_running_php_fpm() {
   if alive "$(fpm_pidfile)" php-fpm; then kill -USR2 "$(tr -dc 0-9 < "$(fpm_pidfile)")"; fi
 }
+reload_php_fpm_part() { reload_php_fpm; }
+reload_if_running_php_fpm_part() { reload_if_running_php_fpm; }
 
 # ─── bind ──────────────────────────────────────────────────────────────────────────────────────
 # The set lives in /etc/bind, which only root writes. /var/lib/bind and /var/cache/bind are
@@ -1049,8 +1169,8 @@ reload_if_running_www() { :; }
 # ─── actions ───────────────────────────────────────────────────────────────────────────────────
 lock() {
   install -d -m 0755 -- "$gens"
-  exec 9> "$gens/.lock"
-  flock -w 300 9 || { say "another apply of $root is still running ($gens/.lock)"; exit 5; }
+  exec 9> "$lockfile"
+  flock -w 300 9 || { say "another apply of $root is still running ($lockfile)"; exit 5; }
 }
 
 # The tar on stdin into $stage, files 0644 and folders 0755 whoever made them.
@@ -1065,7 +1185,7 @@ unpack_stage() {
 # ─── takeover (adoption) ───────────────────────────────────────────────────────────────────────
 takeover_sites=() takeover_confs=() takeover_keys=() takeover_pools=() takeover_copies=() takeover_certs=() takeover_md_store="" takeover_backup=""
 parse_takeover() {
-  shift 7
+  shift 8
   local a v
   for a in "$@"; do
     v=${a#*=}
@@ -1289,7 +1409,7 @@ takeover_refresh_zones() {
 }
 
 do_takeover_read() {
-  shift 7
+  shift 8
   local f n
   case "$kind" in
     apache2)
@@ -1403,7 +1523,7 @@ do_mpm_read() {
 }
 
 do_fetch() {
-  shift 7
+  shift 8
   cd -- "$root/" || exit
   local f
   for f in "$@"; do
@@ -1434,7 +1554,7 @@ do_serials() {
 # to stderr (paths shown as the live ones) whatever the outcome; exit 3 when it rejects the
 # files. The tests check rendered files with it (tests/helpers/checkers.ts): one check, this one.
 do_check() {
-  local src=${8:-} out rc=0
+  local src=${9:-} out rc=0
   [ -d "$src" ] || { say "check needs the folder of the files to check, not '$src'"; exit 2; }
   "precheck_$k"
   tmp=$(mktemp -d /tmp/globenet-fileset.XXXXXX)
@@ -1447,6 +1567,8 @@ do_check() {
 }
 
 do_delete() {
+  # (A host without the daemon's folder has nothing to lock.)
+  if [ -d "$(dirname -- "$lockfile")" ]; then lock; fi
   "unwire_$k"
   "reload_if_running_$k" || say "the reload after removing the wiring failed (ignored: the files are removed anyway)"
   if [ -L "$root" ] || [ -e "$root" ]; then rm -rf -- "$root"; fi
