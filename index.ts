@@ -8,6 +8,7 @@ import { dkimOutput, MailServer } from "./components/mail-server";
 import { Member } from "./components/member";
 import { targetOf, type Target } from "./components/target";
 import { WebServer } from "./components/web-server";
+import { WebPart } from "./components/web-part";
 import { DataError } from "./lib/load/diagnostic";
 import { loadModel } from "./lib/check/build";
 import { backupPlan } from "./lib/model/backup";
@@ -32,7 +33,7 @@ import { buildPortalRelease } from "./provider/release-build";
 import { REPO_ROOT } from "./lib/base/repo";
 import { groupBy } from "./lib/base/group";
 import { withoutSdkOverhead } from "./lib/base/sdk-overhead";
-import { shardBackups, shardProblem, shardView, splitStackName } from "./lib/model/shards";
+import { ownsFile, shardBackups, shardParts, shardProblem, shardView, splitStackName } from "./lib/model/shards";
 import { loadShardModel } from "./lib/check/shard-index";
 import type { StackSecretName } from "./lib/schema/inventory";
 
@@ -54,7 +55,9 @@ export interface PreparedProgram {
   /** The data loaded (connection facts and backups read it); `model` is the shard's view of it. */
   whole: Model;
   model: Model;
-  /** The shard's hosts' files for the file sets (all hosts' without shards; FILE_SET_DAEMONS only), zone serials left as SERIAL_TOKEN for the provider. */
+  /** The web parts the shard declares (a bucket's: lib/model/shards.ts, shardParts). */
+  parts: Array<{ host: string; part: string }>;
+  /** The files of the shard's sets (its hosts' and its parts'; all hosts' without shards; FILE_SET_DAEMONS only), zone serials left as SERIAL_TOKEN for the provider. */
   files: RenderedFile[];
 }
 
@@ -74,9 +77,13 @@ export function prepareProgram(root: string, engineStack: string, facts: Machine
   if (refused) throw new Error(refused);
   // Connection facts and backups read `whole` (the data loaded); the resources declared are this shard's only.
   const model = shard === undefined ? whole : { ...whole, ...shardView(whole, shard) };
-  // Zone serials are the provider's: it raises them only for zones whose content changed. A shard renders its hosts' files only.
-  const files = renderAll(whole, { serial: () => SERIAL_TOKEN, daemons: FILE_SET_DAEMONS, ...(shard === undefined ? {} : { hosts: new Set(model.hosts.map((h) => h.name)) }) });
-  return { engineStack, ...(shard === undefined ? {} : { shard }), whole, model, files };
+  // Zone serials are the provider's: it raises them only for zones whose content changed. A
+  // shard renders its hosts' files only, and a bucket its part of its host's (its members').
+  if (shard === undefined) return { engineStack, whole, model, parts: [], files: renderAll(whole, { serial: () => SERIAL_TOKEN, daemons: FILE_SET_DAEMONS }) };
+  const parts = shardParts(whole, shard);
+  const hosts = new Set(model.hosts.map((h) => h.name));
+  const rendered = renderAll(whole, { serial: () => SERIAL_TOKEN, daemons: FILE_SET_DAEMONS, hosts: new Set([...hosts, ...parts.map((p) => p.host)]) });
+  return { engineStack, shard, whole, model, parts, files: rendered.filter(ownsFile(hosts, parts)) };
 }
 
 /**
@@ -99,7 +106,7 @@ export function program(
 ): Record<string, unknown> {
   const engineStack = pulumi.getStack();
   // The driver may have prepared this run already, while the CLI started (lib/engine/preload.ts).
-  const { shard, whole, model, files } = preparedFor?.(engineStack) ?? prepareProgram(root, engineStack, facts, indexKey);
+  const { shard, whole, model, parts, files } = preparedFor?.(engineStack) ?? prepareProgram(root, engineStack, facts, indexKey);
   const refusals = adopt ? adoptResources(adopt) : [];
   const targets = new Map<string, Target>(whole.hosts.map((h) => [h.name, targetOf(h, root)]));
   // The file sets' contents go to the engine as sha256 refs into this store on the runner (provider/resources/file-store.ts).
@@ -140,7 +147,7 @@ export function program(
     const primaryHost = model.hosts.find((h) => h.roles.includes("dns-primary"));
     const primary = primaryHost ? new DnsServer(primaryHost.name, { target: targets.get(primaryHost.name) as Target, role: "primary", files: files.filter((f) => f.host === primaryHost.name), fileStore, transfers, appended }) : undefined;
     for (const h of model.hosts) {
-      const mine = files.filter((f) => f.host === h.name);
+      const mine = files.filter((f) => f.host === h.name && f.part === undefined);
       const target = targets.get(h.name) as Target;
       if (h.roles.includes("web")) {
         // FPM pools run as the members' users: their accounts on this host come first.
@@ -171,6 +178,11 @@ export function program(
         // apply began, ns1 at 23 s), which a NOTIFY sent before it knew the zone does not shorten.
         new DnsServer(h.name, { target, role: "secondary", files: mine, fileStore, transfers: transfers && { ...transfers, secret: primary?.transferSecret } }, primary ? { dependsOn: [primary] } : undefined);
       }
+    }
+    for (const { host, part } of parts) {
+      // A split host's bucket: its members' vhosts and pools, after their accounts (in this stack too).
+      const accounts = model.members.flatMap((m, i) => (m.webHost === host && members[i]?.account ? [members[i].account] : []));
+      new WebPart(`${host}-${part}`, { target: targets.get(host) as Target, part, files: files.filter((f) => f.host === host && f.part === part), fileStore }, { dependsOn: accounts });
     }
     const backups = shard === undefined ? backupPlan(whole) : shardBackups(backupPlan(whole), model);
     // After the members: the first scheduled run finds their homes and databases in place.

@@ -12,7 +12,8 @@ export interface WebServerArgs {
   fileStore: string;
 }
 
-function strip(files: RenderedFile[], prefix: string): Record<string, string> {
+/** The files under `prefix`, by their path below it (a file set's paths). */
+export function filesUnder(files: RenderedFile[], prefix: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const f of files) if (f.path.startsWith(prefix)) out[f.path.slice(prefix.length)] = f.content;
   return out;
@@ -20,21 +21,22 @@ function strip(files: RenderedFile[], prefix: string): Record<string, string> {
 
 /**
  * One web host's configuration: all vhosts as one Apache file set, the suspended notice,
- * and one FPM file set per PHP version. Each is checked by its daemon before it goes live.
+ * and one FPM file set per PHP version (a split host's member vhosts and pools are in its
+ * buckets' parts instead: ./web-part.ts). Each is checked by its daemon before it goes live.
  * Accounts must exist before the pools that run as them: pass them in `dependsOn`.
  */
 export class WebServer extends pulumi.ComponentResource {
   constructor(name: string, args: WebServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TOKENS.webServer, name, {}, opts);
     const byDaemon = (d: RenderedFile["daemon"]) => args.files.filter((f) => f.daemon === d);
-    const www = new FileSet(`${name}-www`, { target: args.target, kind: "www", files: strip(byDaemon("www"), "www/globenet-suspended/"), fileStore: args.fileStore }, { parent: this });
+    const www = new FileSet(`${name}-www`, { target: args.target, kind: "www", files: filesUnder(byDaemon("www"), "www/globenet-suspended/"), fileStore: args.fileStore }, { parent: this });
     const fpm = byDaemon("php-fpm");
     const versions = [...new Set(fpm.map((f) => f.path.split("/")[1] as string))].sort();
     const pools = versions.map(
-      (v) => new FileSet(`${name}-php${v}`, { target: args.target, kind: "php-fpm", phpVersion: v, files: strip(fpm, `php/${v}/fpm/`), fileStore: args.fileStore }, { parent: this }),
+      (v) => new FileSet(`${name}-php${v}`, { target: args.target, kind: "php-fpm", phpVersion: v, files: filesUnder(fpm, `php/${v}/fpm/`), fileStore: args.fileStore }, { parent: this }),
     );
     // Vhosts point at the pools' sockets and the notice page: those go live first.
-    new FileSet(`${name}-apache2`, { target: args.target, kind: "apache2", files: strip(byDaemon("apache2"), "apache2/"), fileStore: args.fileStore }, { parent: this, dependsOn: [www, ...pools] });
+    new FileSet(`${name}-apache2`, { target: args.target, kind: "apache2", files: filesUnder(byDaemon("apache2"), "apache2/"), fileStore: args.fileStore }, { parent: this, dependsOn: [www, ...pools] });
     this.registerOutputs({});
   }
 }

@@ -9,6 +9,7 @@
 export const COMPONENT_TOKENS = {
   member: "globenet:member:Member",
   webServer: "globenet:web:WebServer",
+  webPart: "globenet:web:WebPart",
   dnsServer: "globenet:dns:DnsServer",
   backups: "globenet:backup:Backups",
   mailServer: "globenet:mail:MailServer",

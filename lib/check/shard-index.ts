@@ -5,7 +5,7 @@ import type { Diagnostic } from "../load/diagnostic";
 import { dataDigest } from "../load/digest";
 import { loadTree } from "../load/tree";
 import type { MachineFacts } from "../model/facts";
-import { shardNames, shardView } from "../model/shards";
+import { shardNames, shardView, splitHosts } from "../model/shards";
 import type { Model } from "../model/types";
 import { buildModel, loadModel } from "./build";
 import { readCheckedModel, writeCheckedModel } from "./checked-model";
@@ -56,15 +56,17 @@ export function partialShard(model: Pick<Model, "hosts" | "inventory">, shard: s
 
 /**
  * The index of a whole model that passed validation. A web host's shard reads the members it
- * declares and every member of its hosts: when those are split by hash, their accounts are in
- * the buckets' shards, but their sites are in the host's vhosts and pools.
+ * declares and every member of its hosts (their sites are its vhosts and pools), but for a host
+ * whose members are split by hash: their accounts, vhosts and pools are all in the buckets'
+ * shards (its part of the host's sets for each), and the host's shard loads none of them.
  */
 export function shardIndex(model: Model, digest: string): ShardIndex {
   const members: Record<string, string[]> = {};
+  const split = splitHosts(model);
   for (const s of shardNames(model)) {
     if (!partialShard(model, s)) continue;
     const view = new Set(shardView(model, s).members.map((m) => m.handle));
-    const hosts = new Set(model.inventory.shards?.[s]?.hosts ?? []);
+    const hosts = new Set((model.inventory.shards?.[s]?.hosts ?? []).filter((h) => !split.has(h)));
     members[s] = model.members.filter((m) => view.has(m.handle) || (m.webHost !== undefined && hosts.has(m.webHost))).map((m) => m.handle);
   }
   return { v: 1, stack: model.stack, digest, members };

@@ -2,7 +2,6 @@ import { invPath, type Ctx } from "./context";
 import type { Role } from "../schema/inventory";
 import { hostsWithRole } from "./hosts";
 import type { Bilingual } from "../i18n/lang";
-import { shardPrerequisites } from "../model/shards";
 
 /** A shard names a host the inventory does not have (in `hosts:` or `members_of:`). */
 function unknownHost(h: string, hosts: Record<string, unknown>): Bilingual {
@@ -179,16 +178,5 @@ function checkBuckets(ctx: Ctx, hostShard: ReadonlyMap<string, string>): void {
       });
     }
   }
-  // CI's job for a host's shard needs the jobs of its buckets and the parent's index (lib/ci/shard-pipeline.ts): GitLab lets one job need 50 at most.
-  for (const [home, list] of shardPrerequisites({ inventory: ctx.inventory.value })) {
-    if (list.length <= MAX_BUCKETS_PER_SHARD) continue;
-    const of = [...new Set(list.map((b) => shards[b]?.members_of))].join(", ");
-    say(at(home), {
-      en: `shard ${home} would apply after ${list.length} buckets (of ${of}): CI's job for it can wait for ${MAX_BUCKETS_PER_SHARD} at most (GitLab's limit of 50 needs, one being the parent's index); use fewer buckets, or put these hosts in separate shards`,
-      fr: `le fragment ${home} s'appliquerait après ${list.length} seaux (de ${of}) : son job de CI peut en attendre ${MAX_BUCKETS_PER_SHARD} au plus (la limite de GitLab de 50 dépendances, dont l'index du pipeline parent) ; prenez moins de seaux, ou mettez ces hôtes dans des fragments séparés`,
-    });
-  }
 }
 
-/** The buckets one `hosts:` shard may apply after: GitLab's 50 `needs:` per job, less the parent pipeline's index. */
-export const MAX_BUCKETS_PER_SHARD = 49;

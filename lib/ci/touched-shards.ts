@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { shardNames, shardView } from "../model/shards";
+import { ownsFile, shardNames, shardParts, shardView } from "../model/shards";
 import type { Model } from "../model/types";
 import { renderAll } from "../render";
 
@@ -7,7 +7,7 @@ import { renderAll } from "../render";
  * Which shards a change touches (docs/architecture.md, "Sharded stacks"): a shard is touched
  * when anything its program reads for its own objects differs between the two models — the
  * objects of its view (hosts, members, sites, databases, VPS, mail domains), the files rendered
- * for its hosts, or the inventory's settings (the same for every shard, so a change there
+ * for its sets (its hosts', a bucket's part of its host's vhosts and pools), or the inventory's settings (the same for every shard, so a change there
  * touches them all). An object moved between shards changes both views. Pure.
  */
 export function shardFingerprints(model: Model): Map<string, string> {
@@ -16,11 +16,11 @@ export function shardFingerprints(model: Model): Map<string, string> {
   const out = new Map<string, string>();
   for (const shard of shardNames(model)) {
     const view = shardView(model, shard);
-    const hosts = new Set(view.hosts.map((h) => h.name));
+    const owns = ownsFile(new Set(view.hosts.map((h) => h.name)), shardParts(model, shard));
     const h = createHash("sha256");
     h.update(JSON.stringify(settings));
     h.update(JSON.stringify(view));
-    for (const f of files) if (hosts.has(f.host)) h.update(`\0${f.host}\0${f.path}\0${f.content}`);
+    for (const f of files) if (owns(f)) h.update(`\0${f.host}\0${f.path}\0${f.content}`);
     out.set(shard, h.digest("hex"));
   }
   return out;

@@ -5,7 +5,7 @@ import { writeSyntheticTree } from "../bench/synthetic";
 import { dataBench, formatDataBench } from "../bench/data";
 import { engineBench, formatTable, meetsTarget, PREVIEW_RUNS, TARGET_RATIO } from "../bench/engine";
 import { formatShardedTable, shardedEngineBench } from "../bench/engine-sharded";
-import { MAX_BUCKETS_PER_SHARD } from "../check/shards";
+import { MAX_BUCKETS } from "../schema/inventory";
 import { backupBench, formatBackupBench } from "../bench/backup";
 import { formatFloors, serviceBench } from "../bench/service";
 import { formatMailBench, mailBench } from "../bench/mail";
@@ -72,7 +72,7 @@ async function shardedBenchCommand(members: string | undefined, sharded: string,
   const b = Number(buckets ?? 0);
   if (!Number.isInteger(n) || n < 1 || n > 20000) throw new UsageError("--members must be one whole number from 1 to 20000 with --sharded");
   if (!Number.isInteger(k) || k < 1 || k > 50) throw new UsageError("--sharded takes the number of web hosts, one shard each (1 to 50)");
-  if (!Number.isInteger(b) || b < 0 || b > MAX_BUCKETS_PER_SHARD) throw new UsageError(`--buckets takes the number of shards web1's members are split into by hash (1 to ${MAX_BUCKETS_PER_SHARD}, as validate allows; 0 or absent: not split)`);
+  if (!Number.isInteger(b) || b < 0 || b > MAX_BUCKETS) throw new UsageError(`--buckets takes the number of shards web1's members are split into by hash (1 to ${MAX_BUCKETS}, as validate allows; 0 or absent: not split)`);
   io.out(formatShardedTable(await shardedEngineBench({ members: n, shards: k, buckets: b, keep })));
   return 0;
 }

@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
-import { groupBy } from "../base/group";
 import { loadModel } from "../check/build";
 import { loadWholeIndexed, shardIndexFile } from "../check/shard-index";
-import { bucketChanges, childPipeline, type BucketChanges } from "../ci/shard-pipeline";
+import { childPipeline } from "../ci/shard-pipeline";
 import { touchedShards } from "../ci/touched-shards";
 import { extractDataTree } from "../diff/extract";
 import { movesFromPlans, stateMove } from "../engine/shard-move";
@@ -51,11 +50,9 @@ export async function runShards(a: Args, io: Io): Promise<number> {
     case "pipeline": {
       const out = a.str("out");
       if (!out) throw new UsageError("pipeline needs --out FILE (the child pipeline's YAML)");
-      const { touched, buckets } = await shardsToApply(root, stack, model, a.str("base"), io);
-      writeFileSync(out, childPipeline(stack, touched, shardPrerequisites(model), buckets));
-      const removing = buckets.removing.size ? `; ${[...buckets.removing].join(", ")} after their host's shard (they only remove accounts)` : "";
-      const mixed = buckets.mixed.size ? `; ${[...buckets.mixed].join(", ")} before their host's shard and again after it (they add and remove accounts)` : "";
-      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}${removing}${mixed}`);
+      const touched = await shardsToApply(root, stack, model, a.str("base"), io);
+      writeFileSync(out, childPipeline(stack, touched, shardPrerequisites(model)));
+      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}`);
       return 0;
     }
     case "move": {
@@ -108,12 +105,9 @@ async function modelAt(root: string, stack: string, rev: string): Promise<Model 
  * last successfully applied commit (its history's git.head) and the checkout. A shard never
  * applied, or whose commit the checkout does not know, is applied.
  */
-async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<{ touched: string[]; buckets: BucketChanges }> {
+async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<string[]> {
   const models = new Map<string, Model | undefined>();
   const out: string[] = [];
-  // Each touched bucket's accounts before (at its own base) and after: which only remove some.
-  const before = new Map<string, Map<string, string[]>>();
-  const after = new Map<string, Map<string, string[]>>();
   for (const s of shardNames(model)) {
     let rev = base;
     if (!rev) {
@@ -129,18 +123,6 @@ async function shardsToApply(root: string, stack: string, model: Model, base: st
     const was = models.get(rev);
     if (!touchedShards(was, model).includes(s)) continue;
     out.push(s);
-    if (was && model.inventory.shards?.[s]?.members_of !== undefined) {
-      before.set(s, accountsOf(was, s));
-      after.set(s, accountsOf(model, s));
-    }
   }
-  return { touched: out, buckets: bucketChanges(before, after) };
-}
-
-/** The accounts `shard` declares: handle → its sites' names. */
-function accountsOf(model: Model, shard: string): Map<string, string[]> {
-  if (!shardNames(model).includes(shard)) return new Map();
-  const view = shardView(model, shard);
-  const sites = groupBy(view.sites, (x) => x.handle);
-  return new Map(view.members.filter((m) => m.webHost).map((m) => [m.handle, (sites.get(m.handle) ?? []).map((x) => x.host)]));
+  return out;
 }

@@ -19,8 +19,9 @@ type Sharded = { stack: string; inventory: Pick<Inventory, "shards"> };
  *   Apache and FPM sets that use its user are there too, and a database writes its credentials
  *   into the home, after the account); a member without a web host: its first database's host,
  *   else its first VPS's hypervisor; when that host's members are split (`members_of:` shards),
- *   the shard of the member's bucket (memberBucket), and the host's own shard must apply after
- *   it (shardPrerequisites: a pool or a vhost runs as the account's user);
+ *   the shard of the member's bucket (memberBucket), with the member's vhosts and pools in its
+ *   bucket's part of the host's Apache and PHP-FPM sets (shardParts), after the host's own shard
+ *   (shardPrerequisites: it wires the parts in);
  * - a VPS's guest: the shard of its hypervisor (every guest there defines the same network
  *   filter, a hypervisor-wide object);
  * - the parts bound to no host (a member with nothing on any host, which is a node of the
@@ -87,11 +88,42 @@ export function bucketShards(model: Pick<Sharded, "inventory">): Map<string, Arr
 }
 
 /**
- * Shard → the shards whose apply must succeed before its own: a host's shard after the buckets
- * of its members (a new member's FPM pool and vhost run as its user: `php-fpm -t` and Apache's
- * mpm-itk refuse a user that does not exist yet). CI's child pipeline orders its jobs by it,
- * except for a bucket that only removes accounts, which goes after (lib/ci/shard-pipeline.ts,
- * bucketChanges: the pool and vhost first, as the engine does within one stack).
+ * The part of a split web host's Apache and PHP-FPM sets that bucket `bucket` holds: its
+ * members' vhosts and pools, live beside the host's own set (FileSetInputs.part). Named by the
+ * bucket's number, so renaming a shard moves nothing on the host.
+ */
+export function bucketPart(bucket: number): string {
+  return `b${bucket}`;
+}
+
+/** Host → its number of buckets, for the hosts whose members are split. */
+export function splitHosts(model: Pick<Sharded, "inventory">): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of Object.values(model.inventory.shards ?? {})) if (s.members_of !== undefined && s.buckets !== undefined && !out.has(s.members_of)) out.set(s.members_of, s.buckets);
+  return out;
+}
+
+/** The web parts a shard declares: a bucket's, on the host whose members it holds (none for a `hosts:` shard). */
+export function shardParts(model: Pick<Sharded, "inventory">, shard: string): Array<{ host: string; part: string }> {
+  const s = model.inventory.shards?.[shard];
+  return s?.members_of !== undefined && s.bucket !== undefined ? [{ host: s.members_of, part: bucketPart(s.bucket) }] : [];
+}
+
+/**
+ * Whether a rendered file belongs to the sets of a shard holding these hosts and web parts: a
+ * split host's member file (its vhost or pool, with the part of the member's bucket) to the
+ * bucket's shard, any other file to its host's shard.
+ */
+export function ownsFile(hosts: ReadonlySet<string>, parts: ReadonlyArray<{ host: string; part: string }>): (f: { host: string; part?: string }) => boolean {
+  return (f) => (f.part === undefined ? hosts.has(f.host) : parts.some((p) => p.host === f.host && p.part === f.part));
+}
+
+/**
+ * Shard → the shards whose apply must succeed before its own: a bucket after its host's own
+ * shard, which wires the parts into Apache and holds the shared settings and the notice page
+ * that the bucket's vhosts use (a part is refused until then: provider/scripts/file-set). Within
+ * a bucket, a member's account comes before its pool and vhost, and a departing member's pool
+ * and vhost go before its account, as in any one stack. CI's child pipeline orders its jobs by it.
  */
 export function shardPrerequisites(model: Pick<Sharded, "inventory">): Map<string, string[]> {
   const hosts = hostShards(model);
@@ -99,7 +131,7 @@ export function shardPrerequisites(model: Pick<Sharded, "inventory">): Map<strin
   for (const [host, buckets] of bucketShards(model)) {
     const shard = hosts.get(host);
     if (shard === undefined) continue;
-    out.set(shard, [...(out.get(shard) ?? []), ...buckets.filter((b): b is string => b !== undefined)]);
+    for (const b of buckets) if (b !== undefined) out.set(b, [shard]);
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { fpmPools, type DatabaseModel, type Model } from "../model/types";
+import { bucketPart, memberBucket, splitHosts } from "../model/shards";
 import { APACHE_COMMON_PATH, MD_EVENT_PATH, SUSPENDED_PAGE_PATH, renderApacheCommon, renderMdEvent, renderSuspendedPage } from "./apache-common";
 import { renderVhost, vhostPath } from "./apache-vhost";
 import { PORTAL_VHOST_PATH, renderPortalVhost } from "./portal";
@@ -36,6 +37,11 @@ export interface RenderedFile {
   content: string;
   /** Unix permissions when they must differ from 0644. */
   mode?: number;
+  /**
+   * A split web host's member vhost or pool: the part of the host's set it goes to, its
+   * member's bucket's (lib/model/shards.ts, bucketPart), declared by that bucket's shard.
+   */
+  part?: string;
 }
 
 export interface RenderOptions {
@@ -80,11 +86,22 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
 
   const want = (host: string) => !opts.hosts || opts.hosts.has(host);
   const webHosts = model.hosts.filter((h) => h.roles.includes("web") && want(h.name)).map((h) => h.name);
+  // A split host's member files go to their bucket's part (one hash per member, not per file).
+  const split = splitHosts(model);
+  const parts = new Map<string, string>();
+  const partOf = (host: string, handle: string): { part?: string } => {
+    const n = split.get(host);
+    if (n === undefined) return {};
+    let part = parts.get(handle);
+    if (part === undefined) parts.set(handle, (part = bucketPart(memberBucket(handle, n))));
+    return { part };
+  };
   for (const host of webHosts) {
     add({ host, daemon: "apache2", path: APACHE_COMMON_PATH, content: renderApacheCommon(model) });
     if (model.inventory.acme) add({ host, daemon: "apache2", path: MD_EVENT_PATH, content: renderMdEvent(model) });
     add({ host, daemon: "apache2", path: SITE_LOGROTATE_PATH, content: renderSiteLogrotate(model) });
-    if (model.sites.some((s) => s.webHost === host)) {
+    // A split host's shard loads none of its members: its parts' vhosts may point at the page.
+    if (split.has(host) || model.sites.some((s) => s.webHost === host)) {
       add({ host, daemon: "www", path: SUSPENDED_PAGE_PATH, content: renderSuspendedPage(model) });
     }
   }
@@ -92,11 +109,11 @@ export function renderAll(model: Model, opts: RenderOptions = {}): RenderedFile[
   const portal = model.inventory.portal;
   if (portal && webHosts.includes(portal.host)) add({ host: portal.host, daemon: "apache2", path: PORTAL_VHOST_PATH, content: renderPortalVhost(model) });
   for (const site of model.sites.filter((s) => want(s.webHost))) {
-    add({ host: site.webHost, daemon: "apache2", path: vhostPath(site), content: renderVhost(site, model) });
+    add({ host: site.webHost, daemon: "apache2", path: vhostPath(site), content: renderVhost(site, model), ...partOf(site.webHost, site.handle) });
   }
   // A shard without a web host (core) does not work out every member's pools to keep none.
   for (const pool of webHosts.length === 0 ? [] : fpmPools(model).filter((p) => want(p.webHost))) {
-    add({ host: pool.webHost, daemon: "php-fpm", path: fpmPoolPath(pool), content: renderFpmPool(pool, model) });
+    add({ host: pool.webHost, daemon: "php-fpm", path: fpmPoolPath(pool), content: renderFpmPool(pool, model), ...partOf(pool.webHost, pool.handle) });
   }
 
   for (const host of model.hosts.map((h) => h.name).filter((h) => want(h) && isDnsHost(model, h))) {

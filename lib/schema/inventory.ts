@@ -322,6 +322,13 @@ const diskQuota = z
 const pool4 = z.strictObject({ cidr: cidr(4), gateway: ipv4 });
 const pool6 = z.strictObject({ cidr: cidr(6), gateway: ipv6 });
 
+/**
+ * The most buckets one web host's members split into: each is a stack, a CI job, and a part of
+ * the host's Apache and PHP-FPM sets, which every apply of a part checks with the others live
+ * (docs/architecture.md, "Members split by hash"). 49 buckets of 1,250 members hold 60,000.
+ */
+export const MAX_BUCKETS = 49;
+
 export const inventorySchema = z.strictObject({
   /** Globenet's own domain: name servers and default VPS names live under it. */
   domain: hostname,
@@ -383,8 +390,7 @@ export const inventorySchema = z.strictObject({
         hosts: z.array(identifier("host name", 32, "web1")).min(1, { error: "needs at least one host (or remove the shard)" }).optional(),
         members_of: identifier("host name", 32, "web1").optional(),
         bucket: z.number({ error: "must be a whole number from 0 (write a number without quotes)" }).int({ error: "must be a whole number" }).min(0, { error: "must be 0 or more (the first bucket is 0)" }).optional(),
-        // GitLab's 50 needs per job (lib/check/shards.ts, MAX_BUCKETS_PER_SHARD).
-        buckets: positiveInt("buckets", 49).optional(),
+        buckets: positiveInt("buckets", MAX_BUCKETS).optional(),
       }),
     )
     .refine((s) => Object.keys(s).length > 0, { error: "needs at least one shard (or remove shards:)" })
