@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStack, openWorkspace, type StackOptions } from "../lib/engine/driver";
-import { movesFromPlans, stateMove } from "../lib/engine/shard-move";
+import { movesFromPlans, removedShardPlans, stateMove } from "../lib/engine/shard-move";
 import { previewPlan } from "../lib/guard/collect";
 import { judge } from "../lib/guard/rules";
 import { setShards, writeShardedTree } from "./helpers/shard-tree";
@@ -155,5 +155,33 @@ describe("sharded stacks on the real engine", () => {
       expect(plan.steps.filter((st) => st.op !== "same").map((st) => `${st.op} ${st.name}`), s).toEqual([]);
     }
     expect(ours(await resources(stacks["one-a"]!)).some((r) => r.urn.endsWith("::web1-b0-apache2"))).toBe(true);
+  }, 600_000);
+
+  it("taking a bucket away (buckets: 2 → 1): its members' state moves to the bucket that now holds them, nothing recreated; its stack keeps only its part of web1's sets, which its destroy removes", async () => {
+    const before = ours(await resources(stacks["one-b"]!));
+    setShards(data, { one: ["web1", "web2", "db1", "ns1", "ns2"], two: ["hv1"], "one-a": { members_of: "web1", bucket: 0, buckets: 1 } });
+    const plans: Record<string, ReadonlyArray<{ op: string; urn: string }>> = {};
+    for (const s of ["one", "two", "one-a"]) plans[s] = (await previewPlan(stacks[s]!)).plan.steps;
+    // one-b is no longer a shard: no program of it runs; its state is what it would delete.
+    const removed = await removedShardPlans(await openWorkspace(opts("bench.one")), "bench", ["one", "two", "one-a"]);
+    expect(Object.keys(removed)).toEqual(["one-b"]);
+    const moves = movesFromPlans({ ...plans, ...removed });
+    expect(moves.map((m) => `${m.from}→${m.to}`)).toEqual(["one-b→one-a"]);
+    await stateMove(await openWorkspace(opts("bench.one-b")), "bench.one-b", "bench.one-a", moves[0]!.urns);
+    // What stays in one-b is its part (the component and its sets), which no other shard makes.
+    const left = ours(await resources(stacks["one-b"]!)).map((r) => r.urn.split("::").pop()).sort();
+    expect(left.length).toBeGreaterThan(0);
+    expect(left.every((n) => n?.startsWith("web1-b1-"))).toBe(true);
+    expect((await stacks["one-b"]!.destroy({ color: "never" })).summary.result).toBe("succeeded");
+    expect((await stacks["one-a"]!.up({ color: "never" })).summary.result).toBe("succeeded");
+    for (const s of ["one", "two", "one-a"]) {
+      const { plan } = await previewPlan(stacks[s]!);
+      expect(plan.steps.filter((st) => st.op !== "same").map((st) => `${st.op} ${st.name}`), s).toEqual([]);
+    }
+    // Every account one-b had is in one-a under the same id.
+    const now = new Map(ours(await resources(stacks["one-a"]!)).map((r) => [r.urn.split("::").slice(2).join("::"), r.id]));
+    const accounts = before.filter((r) => r.type === RESOURCE_TOKENS.account);
+    expect(accounts.length).toBeGreaterThan(0);
+    for (const a of accounts) expect(now.get(a.urn.split("::").slice(2).join("::")), a.urn).toBe(a.id);
   }, 600_000);
 });

@@ -181,6 +181,13 @@ describe("npm run shards", () => {
     const preview = await runCli("preview", "--root", root, "--stack", "bench");
     expect(preview.status).toBe(2);
     expect(preview.stderr).toContain("stack bench is sharded: name one shard with --shard (one, two)");
+    // A shard the inventory no longer lists: no program of it runs, but its stack can be emptied.
+    const gone = await runCli("preview", "--root", root, "--stack", "bench", "--shard", "gone");
+    expect(gone.status).toBe(2);
+    expect(gone.stderr).toContain('stack bench has no shard "gone" (its shards: one, two)');
+    const destroy = await runCli("destroy", "--root", root, "--stack", "bench", "--shard", "gone");
+    expect(destroy.status).toBe(2);
+    expect(destroy.stderr).toContain("destroy removes everything stack bench.gone manages (members' data is archived first): confirm with --confirm bench.gone");
   }, 120_000);
 });
 

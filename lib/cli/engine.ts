@@ -55,7 +55,11 @@ export async function runEngine(op: string, a: Args, io: Io): Promise<number> {
   };
   const dataStack = defaultStack(values.stack, values.root);
   // A sharded stack: each shard is its own engine stack <stack>.<shard> (docs/architecture.md, "Sharded stacks").
-  const refused = shardProblem({ stack: dataStack, inventory: { shards: inventoryShards(values.root ?? REPO_ROOT, dataStack) } }, values.shard);
+  const shards = inventoryShards(values.root ?? REPO_ROOT, dataStack);
+  // destroy runs no program: it may empty the stack of a shard the inventory no longer lists (a
+  // bucket taken away by a smaller buckets:, whose part of its host's sets stays until then).
+  const gone = op === "destroy" && values.shard !== undefined && shards !== undefined && Object.keys(shards).length > 0 && !(values.shard in shards);
+  const refused = gone ? undefined : shardProblem({ stack: dataStack, inventory: { shards } }, values.shard);
   if (refused) throw new UsageError(refused);
   const stackName = values.shard === undefined ? dataStack : shardStackName(dataStack, values.shard);
   if (op === "destroy" && values.confirm !== stackName) {

@@ -7,10 +7,9 @@ import { loadWholeIndexed, shardIndexFile } from "../check/shard-index";
 import { childPipeline } from "../ci/shard-pipeline";
 import { touchedShards } from "../ci/touched-shards";
 import { extractDataTree } from "../diff/extract";
-import { movesFromPlans, stateMove } from "../engine/shard-move";
+import { movesFromPlans, removedShardPlans, stateMove } from "../engine/shard-move";
 import { fullCommit, lastAppliedCommit } from "../guard/allowances";
 import { previewPlan } from "../guard/collect";
-import type { PlanStep } from "../guard/plan";
 import { openStack, openWorkspace } from "../lab/open-stack";
 import { formatDiagnostic } from "../load/diagnostic";
 import { shardNames, shardPrerequisites, shardStackName, shardView } from "../model/shards";
@@ -56,8 +55,11 @@ export async function runShards(a: Args, io: Io): Promise<number> {
       return 0;
     }
     case "move": {
-      const plans: Record<string, PlanStep[]> = {};
+      const plans: Record<string, ReadonlyArray<{ op: string; urn: string }>> = {};
       for (const s of shards) plans[s] = (await previewPlan(await openStack({ root, stack: shardStackName(stack, s) }))).plan.steps;
+      // A shard the inventory no longer lists (a bucket taken away): its state, all of it, is what it would delete.
+      const removed = await removedShardPlans(await openWorkspace({ root, stack: shardStackName(stack, shards[0] as string) }), stack, shards);
+      Object.assign(plans, removed);
       const moves = movesFromPlans(plans);
       if (moves.length === 0) io.out("no object to move: every shard's state already holds what the rule gives it");
       for (const m of moves) {
@@ -72,6 +74,10 @@ export async function runShards(a: Args, io: Io): Promise<number> {
         const w = await openWorkspace({ root, stack: shardStackName(stack, m.from) });
         await stateMove(w, shardStackName(stack, m.from), shardStackName(stack, m.to), m.urns);
         io.out(`moved ${m.urns.length} resource(s) from ${shardStackName(stack, m.from)} to ${shardStackName(stack, m.to)}`);
+      }
+      for (const [s, steps] of Object.entries(removed)) {
+        const left = steps.length - moves.filter((m) => m.from === s).reduce((n, m) => n + m.urns.length, 0);
+        if (left > 0) io.out(`${s} is no longer a shard of ${stack}; its stack still holds ${left} resource(s) (a bucket's part of its host's sets): once the shards that took its members are previewed, npm run destroy -- --stack ${stack} --shard ${s} --confirm ${shardStackName(stack, s)}`);
       }
       return 0;
     }

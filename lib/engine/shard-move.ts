@@ -1,4 +1,6 @@
+import { Stack } from "@pulumi/pulumi/automation";
 import { DriverError, onBackend, type OpenedWorkspace } from "./driver";
+import { SHARD_SEPARATOR } from "../model/shards";
 
 /**
  * Moving objects between shards (docs/architecture.md, "Sharded stacks") without recreating
@@ -43,6 +45,34 @@ export function movesFromPlans(plans: Record<string, ReadonlyArray<{ op: string;
     }
   }
   return [...moves.values()].map((m) => ({ ...m, urns: [...m.urns].sort() })).sort((a, b) => (a.from + a.to < b.from + b.to ? -1 : a.from + a.to > b.from + b.to ? 1 : 0));
+}
+
+/** What a stack would delete were its shard gone from the program: every resource its state holds but the stack and its providers. Pure. */
+export function deletesOfState(resources: ReadonlyArray<{ urn: string; type: string }>): Array<{ op: "delete"; urn: string }> {
+  return resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:")).map((r) => ({ op: "delete", urn: r.urn }));
+}
+
+/**
+ * The shards of `stack` that have a stack in the backend but are no longer in the inventory
+ * (`shards`): a bucket taken away by a smaller `buckets:`. No program of theirs runs, so their
+ * "plan" is their state, all of it deleted (deletesOfState): what another shard now creates is
+ * moved there like any move, and what is left (a bucket's part of its host's sets) goes with
+ * the stack's destroy (`npm run destroy -- --shard NAME`, allowed for a shard no longer listed).
+ */
+export async function removedShardPlans(w: Pick<OpenedWorkspace, "ws" | "backend" | "secrets">, stack: string, shards: readonly string[]): Promise<Record<string, Array<{ op: "delete"; urn: string }>>> {
+  const names = (await onBackend(w, stack, () => w.ws.listStacks())).map((s) => s.name);
+  const out: Record<string, Array<{ op: "delete"; urn: string }>> = {};
+  for (const name of names.sort()) {
+    // A backend may qualify the name (organization/project/stack).
+    const short = name.slice(name.lastIndexOf("/") + 1);
+    if (!short.startsWith(`${stack}${SHARD_SEPARATOR}`)) continue;
+    const shard = short.slice(stack.length + 1);
+    if (shards.includes(shard)) continue;
+    const dep = await onBackend(w, name, async () => (await Stack.select(name, w.ws)).exportStack());
+    const resources = ((dep.deployment as { resources?: Array<{ urn: string; type: string }> } | undefined)?.resources ?? []);
+    out[shard] = deletesOfState(resources);
+  }
+  return out;
 }
 
 /**
