@@ -143,6 +143,7 @@ describe.skipIf(!ok)("the real engine on a small data tree", () => {
       expect(r.ok).toBe(false);
       expect(r.out).toContain("lab: apache2 file set of part b0 failed (exit 2)");
       expect(r.out).toContain("apply the host's own shard first, then this part");
+      expect(r.out).toContain("appliquez d'abord le fragment du serveur, puis celui de ce seau");
       expect(run("id", ["velo-libre"]).status).toBe(0);
       expect(existsSync("/etc/php/8.2/fpm/globenet-parts/b0/pool.d/globenet-velo-libre.conf")).toBe(true);
       expect(existsSync("/etc/apache2/globenet-parts/b0")).toBe(false);

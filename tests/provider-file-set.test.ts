@@ -422,12 +422,16 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
         mkdirSync(join(web, host), { recursive: true });
         writeFileSync(join(web, host, "index.html"), `site ${host}\n`);
       }
-      expect(readFileSync("/etc/apache2/sites-enabled/zz-globenet.conf", "utf8")).toContain("IncludeOptional globenet-parts/*.conf");
+      // A host wired before parts existed: the parts' first apply adds their include to its wiring.
+      const wiring = "/etc/apache2/sites-enabled/zz-globenet.conf";
+      expect(readFileSync(wiring, "utf8")).toContain("IncludeOptional globenet-parts/*.conf");
+      writeFileSync(wiring, readFileSync(wiring, "utf8").replace("IncludeOptional globenet-parts/*.conf\n", ""));
       const wanted = { b0: { "sites-available/c.test.conf": vhost("c.test") }, b1: { "sites-available/d.test.conf": vhost("d.test") } };
       // Two shards applying at once: the daemon's lock makes each check see the other's set as it is.
       const made = await Promise.all(Object.entries(wanted).map(async ([part, files]) => [part, files, await fileSetType.create(partInputs(part, files))] as const));
       for (const [part, files, r] of made) partOuts[part] = { id: r.id, outs: r.outs, files };
       expect(partOuts.b0?.id).toBe("lab:apache2:b0");
+      expect(readFileSync(wiring, "utf8")).toContain("IncludeOptional globenet-parts/*.conf");
       expect(partOuts.b1?.outs.mpm).toBeUndefined();
       expect(readLink("/etc/apache2/globenet-parts/b0")).toBe(`/etc/apache2/globenet-parts.d/b0/${partOuts.b0?.outs.generation}`);
       expect(readFileSync("/etc/apache2/globenet-parts/b0.conf", "utf8")).toContain("IncludeOptional globenet-parts/b0/sites-available/*.conf");
@@ -438,15 +442,15 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(stagingLeft("/etc/apache2/globenet-parts.d/b0")).toEqual([]);
     });
 
-    it("parts: a site in two sets is refused (mod_md would stop Apache), naming both; a broken part is refused; the live sites stay", async () => {
+    it("parts: a site in two sets with two contents is refused (mod_md would stop Apache), naming both; a broken part is refused; the live sites stay", async () => {
       const b1 = partOuts.b1 as { id: string; outs: FileSetOutputs; files: Record<string, string> };
       const before = readLink("/etc/apache2/globenet-parts/b1");
-      const twice = await rejection(fileSetType.update(b1.id, b1.outs, partInputs("b1", { ...b1.files, "sites-available/a.test.conf": vhost("a.test") })));
+      const twice = await rejection(fileSetType.update(b1.id, b1.outs, partInputs("b1", { ...b1.files, "sites-available/a.test.conf": vhost("a.test", "ServerAlias other.a.test") })));
       expect(twice).toMatch(/^lab: apache2 file set of part b1 rejected, the live files are untouched:/);
       expect(twice).toContain("sites-available/a.test.conf: in /etc/apache2/globenet-parts/b1/sites-available/a.test.conf and in /etc/apache2/globenet/sites-available/a.test.conf");
       expect(twice).toContain("apply first the set that drops it");
       // The host's set is checked with the parts live: it cannot take a part's site either.
-      const hostTwice = await rejection(fileSetType.update(id, outs, inputs({ ...applied, "sites-available/c.test.conf": vhost("c.test") })));
+      const hostTwice = await rejection(fileSetType.update(id, outs, inputs({ ...applied, "sites-available/c.test.conf": vhost("c.test", "ServerAlias other.c.test") })));
       expect(hostTwice).toContain("sites-available/c.test.conf: in /etc/apache2/globenet-parts/b0/sites-available/c.test.conf and in /etc/apache2/globenet/sites-available/c.test.conf");
       const broken = await rejection(fileSetType.update(b1.id, b1.outs, partInputs("b1", { "sites-available/d.test.conf": vhost("d.test", "NotADirective on") })));
       expect(broken).toContain("Invalid command 'NotADirective'");
@@ -456,7 +460,39 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       for (const host of ["a.test", "c.test", "d.test"]) expect(get(host)).toBe(`site ${host}`);
     });
 
-    it("parts: without the host's own set wired for parts, a part is refused and says to apply the host's shard first", async () => {
+    it("parts: a site a part brings byte for byte from the host's set moves at the part's one reload, answering throughout; the host's next apply without it is accepted", async () => {
+      const b1 = partOuts.b1 as { id: string; outs: FileSetOutputs; files: Record<string, string> };
+      const moving = applied["sites-available/b.test.conf"] as string;
+      const answers: string[] = [];
+      let polling = true;
+      const poll = (async () => {
+        while (polling) {
+          answers.push(get("www.b.test"));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      try {
+        const files = { ...b1.files, "sites-available/b.test.conf": moving };
+        b1.outs = await fileSetType.update(b1.id, b1.outs, partInputs("b1", files));
+        b1.files = files;
+      } finally {
+        polling = false;
+        await poll;
+      }
+      expect(answers.length).toBeGreaterThan(3);
+      expect(answers.filter((a) => a !== "site b.test")).toEqual([]);
+      expect(readdirSync("/etc/apache2/globenet-parts/b1/sites-available").sort()).toEqual(["b.test.conf", "d.test.conf"]);
+      expect(readdirSync("/etc/apache2/globenet/sites-available").sort()).toEqual(["a.test.conf"]);
+      // The host's state still lists it: a refresh sees it gone; the next apply without it goes through.
+      expect(Object.keys((await fileSetType.read(id, outs))?.hashes ?? {})).not.toContain("sites-available/b.test.conf");
+      const { "sites-available/b.test.conf": _moved, ...rest } = applied;
+      outs = await fileSetType.update(id, outs, inputs(rest));
+      applied = rest;
+      expect(await fileSetType.read(id, outs)).toEqual(outs);
+      expect(get("www.b.test")).toBe("site b.test");
+    });
+
+    it("parts: without the host's own set wired in, a part is refused and says to apply the host's shard first", async () => {
       const wiring = "/etc/apache2/sites-enabled/zz-globenet.conf";
       renameSync(wiring, `${wiring}.aside`);
       try {
@@ -702,18 +738,36 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(await answers(partSocket)).toBe(true);
       expect(await answers(socket)).toBe(true);
       // FPM would merge two sections of one name without a word: refused, in a part or in the host's set.
-      const twice = await fileSetType.create(partInputs("b1", { [poolFile]: pool(user) })).then(
+      const twice = await fileSetType.create(partInputs("b1", { [poolFile]: pool(user).replace("pm.max_children = 2", "pm.max_children = 3") })).then(
         () => "applied",
         (e: unknown) => (e instanceof Error ? e.message : String(e)),
       );
       expect(twice).toContain(`pool globenet-${user}: in /etc/php/8.2/fpm/globenet-parts/b1/pool.d/globenet-${user}.conf and in /etc/php/8.2/fpm/globenet/pool.d/globenet-${user}.conf`);
       expect(existsSync("/etc/php/8.2/fpm/globenet-parts/b1")).toBe(false);
-      const hostTwice = await fileSetType.update(id, outs, inputs({ [poolFile]: pool(user), [`pool.d/globenet-${partUser}.conf`]: partPool(partUser, partSocket) })).then(
+      const hostTwice = await fileSetType.update(id, outs, inputs({ [poolFile]: pool(user), [`pool.d/globenet-${partUser}.conf`]: partPool(partUser, partSocket).replace("pm.max_children = 2", "pm.max_children = 3") })).then(
         () => "applied",
         (e: unknown) => (e instanceof Error ? e.message : String(e)),
       );
       expect(hostTwice).toContain(`pool globenet-${partUser}: in /etc/php/8.2/fpm/globenet-parts/b0/pool.d/globenet-${partUser}.conf and in /etc/php/8.2/fpm/globenet/pool.d/globenet-${partUser}.conf`);
       expect(await answers(partSocket)).toBe(true);
+    });
+
+    it("parts: a pool brought byte for byte moves between the host's set and a part at one reload, both ways; its socket answers throughout", async () => {
+      const hostPools = "/etc/php/8.2/fpm/globenet/pool.d";
+      const moved = await fileSetType.create(partInputs("b1", { [poolFile]: pool(user) }));
+      expect(readdirSync("/etc/php/8.2/fpm/globenet-parts/b1/pool.d")).toEqual([poolFile.slice("pool.d/".length)]);
+      expect(existsSync(join(hostPools, poolFile.slice("pool.d/".length)))).toBe(false);
+      expect(await answers(socket)).toBe(true);
+      // Back: the host's refresh sees the pool gone, and its apply takes it back from the part.
+      const seen = (await fileSetType.read(id, outs)) as FileSetOutputs;
+      expect(seen.hashes).toEqual({});
+      outs = await fileSetType.update(id, seen, inputs({ [poolFile]: pool(user) }));
+      expect(existsSync(join(hostPools, poolFile.slice("pool.d/".length)))).toBe(true);
+      expect(readdirSync("/etc/php/8.2/fpm/globenet-parts/b1/pool.d")).toEqual([]);
+      expect(await answers(socket)).toBe(true);
+      await fileSetType.delete(moved.id, moved.outs);
+      expect(existsSync("/etc/php/8.2/fpm/globenet-parts/b1")).toBe(false);
+      expect(await answers(socket)).toBe(true);
     });
 
     it("parts: deleting the last part takes its pool and include out; the host's set keeps the stock pool off", async () => {

@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
 import { loadShardModel, partialShard, shardIndex, writeShardIndex } from "../lib/check/shard-index";
-import { childPipeline } from "../lib/ci/shard-pipeline";
+import { applyOrder, childPipeline } from "../lib/ci/shard-pipeline";
 import { touchedShards } from "../lib/ci/touched-shards";
 import { freshSshPublicKey } from "../lib/bench/synthetic";
 import type { ShardRule } from "../lib/bench/sharded-tree";
@@ -17,7 +17,7 @@ import { renderAll } from "../lib/render";
 import { KEY, committedRepo, setShards, shardedTrees, touchedBy, validModel } from "./helpers/shard-tree";
 import { writeShardedTree } from "./helpers/shard-tree";
 import { runCli } from "./helpers/data-tree";
-import { missingUsersHint } from "../provider/resources/file-set";
+import { missingUsersHint, partsHint } from "../provider/resources/file-set";
 
 /**
  * A web host's members split by a hash of their handle (docs/architecture.md, "Members split by
@@ -138,7 +138,7 @@ describe("npm run shards -- list", () => {
     expect(list.status).toBe(0);
     expect(list.stdout).toContain(`one-a  stack bench.one-a  members of web1, bucket 0 of 2  members ${n("one-a")}, sites ${n("one-a")}, databases ${n("one-a")}, VPS 0`);
     expect(list.stdout).toContain("one  stack bench.one  hosts web1  members 0, sites 0, databases 0, VPS 0\n");
-    expect(list.stdout).toContain(`one-b  stack bench.one-b  members of web1, bucket 1 of 2  members ${n("one-b")}, sites ${n("one-b")}, databases ${n("one-b")}, VPS 0  (applied after one)`);
+    expect(list.stdout).toContain(`one-b  stack bench.one-b  members of web1, bucket 1 of 2  members ${n("one-b")}, sites ${n("one-b")}, databases ${n("one-b")}, VPS 0  (its part of the sets of shard one)`);
   }, 120_000);
 
   it("pipeline: a departure or a new member touches its bucket only (and core's zone), which applies alone; web1's own sets come before the buckets", async () => {
@@ -172,13 +172,45 @@ describe("npm run shards -- list", () => {
     expect(added.p[`apply-${newBucket}`]?.needs).toEqual([index]);
     git("checkout", "-q", "--", ".");
     git("clean", "-q", "-fd");
-    // The inventory's settings touch every shard: each bucket waits for web1's, which wires the parts in.
+    // The inventory's settings touch every shard: web1 is known to its shard and nobody moves, so no job waits for another.
     const inv = join(root, "Pulumi.bench.yaml");
     writeFileSync(inv, readFileSync(inv, "utf8").replace("    shards:\n", "    site_logs: { keep_days: 30 }\n    shards:\n"));
     const all = await jobs();
-    expect(all.p["apply-one"]?.needs).toEqual([index]);
-    for (const b of ["one-a", "one-b"]) expect(all.p[`apply-${b}`]?.needs).toEqual([index, { job: "apply-one", artifacts: false }]);
+    for (const s of ["one", "one-a", "one-b", "core"]) expect(all.p[`apply-${s}`]?.needs).toEqual([index]);
+    git("checkout", "-q", "--", ".");
+    // web1 split where it runs (its shard held its members at HEAD): the buckets take their vhosts and pools over first.
+    setShards(root, { core: SPLIT.core as ShardRule, one: ["web1"], two: ["web2"] });
+    git("commit", "-q", "-am", "web1 not split");
+    setShards(root, SPLIT);
+    const split = await jobs();
+    expect(split.said).toContain("; one after one-a, one-b");
+    expect(split.p["apply-one"]?.needs).toEqual([index, { job: "apply-one-a", artifacts: false }, { job: "apply-one-b", artifacts: false }]);
+    for (const b of ["one-a", "one-b"]) expect(split.p[`apply-${b}`]?.needs).toEqual([index]);
   }, 180_000);
+
+  it.each<[string, Record<string, ShardRule> | undefined, Record<string, ShardRule>, string[], Record<string, string[]>]>([
+    // A host split where it already runs: its shard applies after the buckets, whose parts take its members' vhosts and pools over.
+    ["an existing host split into two buckets", { core: SPLIT.core as ShardRule, one: ["web1"], two: ["web2"] }, SPLIT, ["one", "one-a", "one-b"], { one: ["one-a", "one-b"] }],
+    // A new host's shard first: its set wires the parts in.
+    ["a new host, split from the start", undefined, SPLIT, ["one", "one-a", "one-b"], { "one-a": ["one"], "one-b": ["one"] }],
+    // A setting of the inventory touches every shard: nothing moves, the host is known, no order.
+    ["a change that moves nobody", SPLIT, SPLIT, ["core", "one", "two", "one-a", "one-b"], {}],
+  ])("the apply order: %s", (_what, before, after, touched, want) => {
+    const head = model(tree(after, 20));
+    const base = before && model(tree(before, 20));
+    const order = applyOrder(head, new Map(touched.map((s) => [s, base])), touched);
+    expect(Object.fromEntries(order)).toEqual(want);
+  });
+
+  it("the apply order: two buckets to three, the members move only into the new one, which applies before each bucket they leave", () => {
+    const three = { ...SPLIT, "one-a": bucket(0, 3), "one-b": bucket(1, 3), "one-c": bucket(2, 3) };
+    const head = model(tree(three, 60));
+    const base = model(tree(SPLIT, 60));
+    const touched = ["one-a", "one-b", "one-c"];
+    const leaving = new Set(head.members.filter((x) => x.webHost === "web1" && memberBucket(x.handle, 3) === 2).map((x) => (memberBucket(x.handle, 2) === 0 ? "one-a" : "one-b")));
+    expect(leaving.size).toBeGreaterThan(0);
+    expect(Object.fromEntries(applyOrder(head, new Map(touched.map((s) => [s, base])), touched))).toEqual(Object.fromEntries([...leaving].sort().map((b) => [b, ["one-c"]])));
+  });
 
   it("bench: --buckets only with engine --sharded", async () => {
     const r = await runCli("bench", "engine", "--buckets", "2");
@@ -265,6 +297,12 @@ describe("a pool or vhost refused for a user that does not exist says what happe
     const hint = missingUsersHint(said, "web1");
     expect(hint).toContain(`\n${users}: no such user on web1, though the state has the account: it was removed on the host outside Globenet. npm run up -- --refresh sees it gone`);
     expect(hint).toContain(`\n${users} : cet utilisateur n'existe pas sur web1, alors que l'état a le compte`);
+  });
+
+  it("a part refused for its host's set, or for a site another set has: said in French too", () => {
+    expect(partsHint("the host's own Apache set is not applied (…): apply the host's own shard first, then this part")).toContain("appliquez d'abord le fragment du serveur, puis celui de ce seau");
+    expect(partsHint("a site may be in one set only (the host's, or one part's): apply first the set that drops it (its shard), then this one")).toContain("appliquez d'abord le fragment qui le retire");
+    expect(partsHint("AH00526: Syntax error")).toBe("");
   });
 
   it("another refusal: no hint", () => {

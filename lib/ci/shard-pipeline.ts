@@ -1,4 +1,5 @@
-import { shardStackName } from "../model/shards";
+import { hostShards, shardOfObjects, shardPrerequisites, shardStackName } from "../model/shards";
+import type { Model } from "../model/types";
 
 /**
  * The child pipeline of a merge into the default branch on a sharded stack (docs/architecture.md,
@@ -9,8 +10,7 @@ import { shardStackName } from "../model/shards";
  * touched: one job that says so (a pipeline needs a job). Each apply job takes one artifact, the
  * parent job's shard index (`needs: pipeline: $PARENT_PIPELINE_ID`, set by the trigger job), and
  * no other: its runs load the shard's part of the data the parent validated (lib/check/shard-index.ts).
- * A bucket of a web host's members waits for its host's shard when both are touched (`after`:
- * shardPrerequisites): the host's shard wires the bucket's part of its sets in. Pure.
+ * A job waits for the touched shards `after` names (applyOrder). Pure.
  */
 export function childPipeline(stack: string, shards: readonly string[], after: ReadonlyMap<string, readonly string[]> = new Map()): string {
   const head = [
@@ -52,7 +52,49 @@ export function childPipeline(stack: string, shards: readonly string[], after: R
   ];
   const jobs = shards.flatMap((s) => {
     const first = (after.get(s) ?? []).filter((b) => touched.has(b)).map((b) => `apply-${b}`);
-    return job(`apply-${s}`, s, first, first.length ? [`  # After ${first.join(", ")}, its host's shard: that wires this bucket's part of the host's vhosts and pools in (lib/model/shards.ts, shardPrerequisites); skipped when it fails.`] : []);
+    return job(`apply-${s}`, s, first, first.length ? [`  # After ${first.join(", ")} (lib/ci/shard-pipeline.ts, applyOrder: a new host's shard before its buckets; a shard whose members move before the one they leave); skipped when one fails.`] : []);
   });
   return [...head, ...jobs].join("\n");
+}
+
+/**
+ * Which touched shard applies after which, from the data now and each shard's data at its last
+ * applied commit (`bases`; undefined: never applied). Pure.
+ * - A bucket after its host's shard when that host is new there (not in the host shard's last
+ *   applied data): the host's set must be in place before a part (the script refuses a part
+ *   without it).
+ * - A shard after the shards its members move to (a host's members split into buckets, a
+ *   bucket's going to a new one): the part that takes a member's vhost and pool takes them out
+ *   of the set they were in, byte for byte, at its one reload (provider/scripts/file-set,
+ *   "moving between sets"), so the site is served throughout; the other way round, the site
+ *   would be down between the two applies.
+ * Two shards that would each wait for the other (members moving both ways) wait for neither.
+ */
+export function applyOrder(model: Model, bases: ReadonlyMap<string, Model | undefined>, touched: readonly string[]): Map<string, string[]> {
+  const on = new Set(touched);
+  const edges = new Set<string>();
+  for (const [bucket, [hostShard]] of shardPrerequisites(model)) {
+    if (!hostShard || !on.has(bucket) || !on.has(hostShard)) continue;
+    const web = model.inventory.shards?.[bucket]?.members_of as string;
+    const base = bases.get(hostShard);
+    const known = base !== undefined && base.hosts.some((h) => h.name === web) && hostShards(base).get(web) === hostShard;
+    if (!known) edges.add(`${bucket}\0${hostShard}`);
+  }
+  const now = shardOfObjects(model);
+  for (const s of touched) {
+    const base = bases.get(s);
+    const was = base && shardOfObjects(base);
+    if (!was || !now) continue;
+    for (const [handle, shard] of was.members) {
+      const to = now.members.get(handle);
+      if (shard === s && to !== undefined && to !== s && on.has(to)) edges.add(`${s}\0${to}`);
+    }
+  }
+  const out = new Map<string, string[]>();
+  for (const e of edges) {
+    const [a, b] = e.split("\0") as [string, string];
+    if (edges.has(`${b}\0${a}`)) continue;
+    out.set(a, [...(out.get(a) ?? []), b].sort());
+  }
+  return out;
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { simpleGit } from "simple-git";
 import { loadModel } from "../check/build";
 import { loadWholeIndexed, shardIndexFile } from "../check/shard-index";
-import { childPipeline } from "../ci/shard-pipeline";
+import { applyOrder, childPipeline } from "../ci/shard-pipeline";
 import { touchedShards } from "../ci/touched-shards";
 import { extractDataTree } from "../diff/extract";
 import { movesFromPlans, removedShardPlans, stateMove } from "../engine/shard-move";
@@ -36,7 +36,7 @@ export async function runShards(a: Args, io: Io): Promise<number> {
         const rule = model.inventory.shards?.[s];
         const holds = rule?.members_of !== undefined ? `members of ${rule.members_of}, bucket ${rule.bucket} of ${rule.buckets}` : `hosts ${v.hosts.map((h) => h.name).join(", ")}`;
         const first = after.get(s);
-        io.out(`${s}  stack ${shardStackName(stack, s)}  ${holds}  members ${v.members.filter((m) => m.webHost).length}, sites ${v.sites.length}, databases ${v.databases.length}, VPS ${v.vps.length}${first?.length ? `  (applied after ${first.join(", ")})` : ""}`);
+        io.out(`${s}  stack ${shardStackName(stack, s)}  ${holds}  members ${v.members.filter((m) => m.webHost).length}, sites ${v.sites.length}, databases ${v.databases.length}, VPS ${v.vps.length}${first?.length ? `  (its part of the sets of shard ${first.join(", ")})` : ""}`);
       }
       return 0;
     }
@@ -49,9 +49,11 @@ export async function runShards(a: Args, io: Io): Promise<number> {
     case "pipeline": {
       const out = a.str("out");
       if (!out) throw new UsageError("pipeline needs --out FILE (the child pipeline's YAML)");
-      const touched = await shardsToApply(root, stack, model, a.str("base"), io);
-      writeFileSync(out, childPipeline(stack, touched, shardPrerequisites(model)));
-      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}`);
+      const { touched, bases } = await shardsToApply(root, stack, model, a.str("base"), io);
+      const order = applyOrder(model, bases, touched);
+      writeFileSync(out, childPipeline(stack, touched, order));
+      const after = [...order].map(([s, first]) => `; ${s} after ${first.join(", ")}`).join("");
+      io.out(`${out}: ${touched.length ? `apply ${touched.join(", ")}` : "no shard touched"}${after}`);
       return 0;
     }
     case "move": {
@@ -77,7 +79,7 @@ export async function runShards(a: Args, io: Io): Promise<number> {
       }
       for (const [s, steps] of Object.entries(removed)) {
         const left = steps.length - moves.filter((m) => m.from === s).reduce((n, m) => n + m.urns.length, 0);
-        if (left > 0) io.out(`${s} is no longer a shard of ${stack}; its stack still holds ${left} resource(s) (a bucket's part of its host's sets): once the shards that took its members are previewed, npm run destroy -- --stack ${stack} --shard ${s} --confirm ${shardStackName(stack, s)}`);
+        if (left > 0) io.out(`${s} is no longer a shard of ${stack}; its stack still holds ${left} resource(s) (a bucket's part of its host's sets): once the shards that took its members are applied (they take its members' sites over), npm run destroy -- --stack ${stack} --shard ${s} --confirm ${shardStackName(stack, s)}`);
       }
       return 0;
     }
@@ -111,9 +113,11 @@ async function modelAt(root: string, stack: string, rev: string): Promise<Model 
  * last successfully applied commit (its history's git.head) and the checkout. A shard never
  * applied, or whose commit the checkout does not know, is applied.
  */
-async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<string[]> {
+async function shardsToApply(root: string, stack: string, model: Model, base: string | undefined, io: Io): Promise<{ touched: string[]; bases: Map<string, Model | undefined> }> {
   const models = new Map<string, Model | undefined>();
   const out: string[] = [];
+  // Each touched shard's data at its last applied commit (the order of the moves reads it).
+  const bases = new Map<string, Model | undefined>();
   for (const s of shardNames(model)) {
     let rev = base;
     if (!rev) {
@@ -129,6 +133,7 @@ async function shardsToApply(root: string, stack: string, model: Model, base: st
     const was = models.get(rev);
     if (!touchedShards(was, model).includes(s)) continue;
     out.push(s);
+    bases.set(s, was);
   }
-  return out;
+  return { touched: out, bases };
 }

@@ -119,11 +119,12 @@ export function ownsFile(hosts: ReadonlySet<string>, parts: ReadonlyArray<{ host
 }
 
 /**
- * Shard → the shards whose apply must succeed before its own: a bucket after its host's own
- * shard, which wires the parts into Apache and holds the shared settings and the notice page
- * that the bucket's vhosts use (a part is refused until then: provider/scripts/file-set). Within
- * a bucket, a member's account comes before its pool and vhost, and a departing member's pool
- * and vhost go before its account, as in any one stack. CI's child pipeline orders its jobs by it.
+ * Bucket → its host's own shard, which holds the host's Apache set (the shared settings, the
+ * wiring, the notice page) that the bucket's part needs live first (a part is refused until
+ * then: provider/scripts/file-set). CI orders a bucket after it when that host is new there
+ * (lib/ci/shard-pipeline.ts, applyOrder). Within a bucket, a member's account comes before its
+ * pool and vhost, and a departing member's pool and vhost go before its account, as in any one
+ * stack.
  */
 export function shardPrerequisites(model: Pick<Sharded, "inventory">): Map<string, string[]> {
   const hosts = hostShards(model);

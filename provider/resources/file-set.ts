@@ -145,9 +145,17 @@ async function apply(i: FileSetInputs, files: Record<string, string>, generation
   if (r.code !== 0) {
     const what = r.code === 3 ? "rejected, the live files are untouched" : r.code === 4 ? "in place but the reload failed" : `failed (exit ${r.code})`;
     const said = redact((r.stderr || r.stdout).trim());
-    throw new Error(`${i.target.name}: ${setName(i)} ${what}:\n${said}${missingUsersHint(said, i.target.name)}`);
+    throw new Error(`${i.target.name}: ${setName(i)} ${what}:\n${said}${missingUsersHint(said, i.target.name)}${partsHint(said)}`);
   }
   return /^takeover-backup (\S+)$/m.exec(r.stdout)?.[1];
+}
+
+/** The script's refusals about the parts of a split host's sets, said in French too for the volunteer. Empty when none. */
+export function partsHint(said: string): string {
+  const out: string[] = [];
+  if (said.includes("apply the host's own shard first, then this part")) out.push("Le jeu Apache propre du serveur n'est pas en place : appliquez d'abord le fragment du serveur, puis celui de ce seau.");
+  if (said.includes("apply first the set that drops it")) out.push("Un site ou un pool ne peut être que dans un seul jeu, et celui-ci est ailleurs avec un autre contenu : appliquez d'abord le fragment qui le retire, puis celui-ci.");
+  return out.map((l) => `\n${l}`).join("");
 }
 
 /**

@@ -82,9 +82,13 @@ if [ -n "$part" ]; then
 fi
 
 tmp="" stage=""
+# Live root → the new generation of that set an apply prepared (see plan_moves), until swapped.
+declare -A moved_gen=()
 cleanup() {
   if [ -n "$stage" ]; then rm -rf -- "$stage"; fi
   if [ -n "$tmp" ]; then rm -rf -- "$tmp"; fi
+  local g
+  for g in "${moved_gen[@]}"; do rm -rf -- "$g"; done
   return 0
 }
 trap cleanup EXIT
@@ -333,12 +337,12 @@ check_apache2() {
   local copy=$tmp/apache2-check l n
   mkdir -- "$copy" || return
   tar -C /etc/apache2 --anchored --exclude=./globenet --exclude=./globenet.d --exclude=./globenet-parts --exclude=./globenet-parts.d --exclude=./.globenet-lock -cf - . | tar -C "$copy" -xf - || return
-  if [ -n "$part" ]; then ln -sfn -- "$(readlink -f -- /etc/apache2/globenet)" "$copy/globenet" || return; else ln -sfn -- "$stage" "$copy/globenet" || return; fi
+  if [ -n "$part" ]; then ln -sfn -- "$(set_dir /etc/apache2/globenet)" "$copy/globenet" || return; else ln -sfn -- "$stage" "$copy/globenet" || return; fi
   mkdir -- "$copy/globenet-parts" || return
   for l in "$APACHE_PARTS"/*; do
     n=${l##*/}
     if [ -L "$l" ] && [ "$n" != "$part" ] && [ -f "$l.conf" ]; then
-      ln -s -- "$(readlink -f -- "$l")" "$copy/globenet-parts/$n" && apache_part_include "$n" > "$copy/globenet-parts/$n.conf" || return
+      ln -s -- "$(set_dir "$l")" "$copy/globenet-parts/$n" && apache_part_include "$n" > "$copy/globenet-parts/$n.conf" || return
     fi
   done
   if [ -n "$part" ]; then ln -s -- "$stage" "$copy/globenet-parts/$part" && apache_part_include "$part" > "$copy/globenet-parts/$part.conf" || return; fi
@@ -383,12 +387,16 @@ apache_duplicates() {
 
 precheck_apache2_part() {
   precheck_apache2
-  if [ ! -L /etc/apache2/globenet ] || ! grep -qxF 'IncludeOptional globenet-parts/*.conf' /etc/apache2/sites-enabled/zz-globenet.conf 2> /dev/null; then
-    say "the host's own Apache set is not applied, or is older than parts (/etc/apache2/globenet, /etc/apache2/sites-enabled/zz-globenet.conf): apply the host's own shard first, then this part"
+  if [ ! -L /etc/apache2/globenet ] || [ ! -f /etc/apache2/sites-enabled/zz-globenet.conf ]; then
+    say "the host's own Apache set is not applied (/etc/apache2/globenet, /etc/apache2/sites-enabled/zz-globenet.conf): apply the host's own shard first, then this part"
     exit 2
   fi
 }
-wire_apache2_part() { write_if_changed "$root.conf" "$(apache_part_include "$part")"; }
+# The host's wiring as its own set writes it (a host wired before parts existed lacks their include).
+wire_apache2_part() {
+  write_if_changed "$root.conf" "$(apache_part_include "$part")" || return
+  write_if_changed /etc/apache2/sites-enabled/zz-globenet.conf "$APACHE_SITES_WIRING"
+}
 # The part's sites leave Apache at the reload that follows.
 unwire_apache2_part() { rm -f -- "$root.conf" "$root"; }
 reload_apache2_part() { reload_apache2; }
@@ -498,9 +506,9 @@ check_php_fpm() {
     if [ -f "$f" ] && [ "$f" != "$(fpm_stock_pool)" ]; then cp -- "$f" "$tmp/host-pool.d/" || return; fi
   done
   # Each set as LIVE-ROOT:FOLDER, the folder the check includes.
-  if [ -z "$part" ]; then sets+=("$root:$stage"); elif [ -e "$host" ]; then sets+=("$host:$(readlink -f -- "$host")"); fi
+  if [ -z "$part" ]; then sets+=("$root:$stage"); elif [ -e "$host" ]; then sets+=("$host:$(set_dir "$host")"); fi
   for l in "$(fpm_parts)"/*; do
-    if [ -L "$l" ] && [ "${l##*/}" != "$part" ]; then sets+=("$l:$(readlink -f -- "$l")"); fi
+    if [ -L "$l" ] && [ "${l##*/}" != "$part" ]; then sets+=("$l:$(set_dir "$l")"); fi
   done
   if [ -n "$part" ]; then sets+=("$root:$stage"); fi
   local -a dup=("$pools:$tmp/host-pool.d")
@@ -1439,6 +1447,63 @@ do_takeover_read() {
   esac
 }
 
+# ─── a site or a pool moving between sets ──────────────────────────────────────────────────────
+# A member's vhost or pool this apply brings that another live set of the daemon has, byte for
+# byte, is moving here (a host's members split into parts, a part's members going to a new one):
+# it is taken out of that set in this apply, through a new generation of it (the rest hard-linked),
+# checked with everything else and swapped before the one reload, so the site is served
+# throughout and never defined twice. With another content, the duplicate check refuses it.
+
+# The folder of a live set as this apply's check and swap see it.
+set_dir() { printf '%s\n' "${moved_gen[$1]:-$(readlink -f -- "$1")}"; }
+# Where a set's generations are: <root>.d, a part's <parts>.d/<part>.
+gens_of() { case "$1" in */globenet-parts/*) printf '%s\n' "${1%/*}.d/${1##*/}" ;; *) printf '%s\n' "$1.d" ;; esac; }
+# The other live sets of this daemon (live roots).
+other_sets() {
+  local host l parts
+  case "$k" in
+    apache2|apache2_part) host=/etc/apache2/globenet parts=$APACHE_PARTS ;;
+    php_fpm|php_fpm_part) host=/etc/php/$ver/fpm/globenet parts=$(fpm_parts) ;;
+    *) return 0 ;;
+  esac
+  if [ -n "$part" ] && [ -L "$host" ]; then printf '%s\n' "$host"; fi
+  for l in "$parts"/*; do if [ -L "$l" ] && [ "${l##*/}" != "$part" ]; then printf '%s\n' "$l"; fi; done
+}
+plan_moves() {
+  local d o live f n g
+  case "$k" in apache2|apache2_part) d=sites-available ;; php_fpm|php_fpm_part) d=pool.d ;; *) return 0 ;; esac
+  [ -d "$stage/$d" ] || return 0
+  while IFS= read -r o; do
+    live=$(readlink -f -- "$o")
+    [ -d "$live/$d" ] || continue
+    n=0
+    : > "$tmp/moving"
+    while IFS= read -r f; do
+      if cmp -s -- "$stage/$d/$f" "$live/$d/$f"; then printf '%s\n' "$f" >> "$tmp/moving"; n=$((n + 1)); fi
+    done < <(LC_ALL=C comm -12 <(cd -- "$stage/$d" && find . -maxdepth 1 -name '*.conf' -type f | sed 's#^\./##' | LC_ALL=C sort) <(cd -- "$live/$d" && find . -maxdepth 1 -name '*.conf' -type f | sed 's#^\./##' | LC_ALL=C sort))
+    [ "$n" -gt 0 ] || continue
+    g=$(mktemp -d "$(gens_of "$o")/.stage.XXXXXX") || return
+    moved_gen[$o]=$g
+    cp -al -- "$live/." "$g/" && chmod 0755 -- "$g" || return
+    while IFS= read -r f; do rm -f -- "$g/$d/$f" || return; done < "$tmp/moving"
+    printf '%s %s\n' "$o" "$n" >> "$tmp/moves"
+  done < <(other_sets)
+}
+# After this set's swap: each set the moves took files from goes to its new generation.
+swap_moves() {
+  local o g final n
+  for o in "${!moved_gen[@]}"; do
+    g=${moved_gen[$o]}
+    final=$(gens_of "$o")/$(basename -- "$(readlink -f -- "$o")")-m$(date +%s%N)
+    mv -T -- "$g" "$final" || return
+    unset 'moved_gen[$o]'
+    ln -sfn -- "$final" "$o.globenet-new" && mv -Tf -- "$o.globenet-new" "$o" || return
+  done
+  if [ -f "$tmp/moves" ]; then
+    while read -r o n; do say "moved here: $n file(s) from $o (identical: served throughout, one reload)"; done < "$tmp/moves"
+  fi
+}
+
 do_apply() {
   case "$gen" in '') say "apply needs a generation"; exit 2 ;; esac
   parse_takeover "$@"
@@ -1452,6 +1517,7 @@ do_apply() {
   stage=$(mktemp -d "$gens/.stage.XXXXXX")
   unpack_stage
   take_takeover_files
+  plan_moves
 
   local out rc=0
   out=$("check_$k" 2>&1) || rc=$?
@@ -1478,6 +1544,7 @@ do_apply() {
   stage=""
   ln -sfn -- "$final" "$root.globenet-new"
   mv -Tf -- "$root.globenet-new" "$root"
+  swap_moves
 
   takeover_disable
   "wire_$k"
