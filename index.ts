@@ -146,13 +146,14 @@ export function program(
     const transfers = model.hosts.some((h) => h.roles.includes("dns-secondary")) ? { rotation: model.inventory.dns_transfers.key_rotation } : undefined;
     const primaryHost = model.hosts.find((h) => h.roles.includes("dns-primary"));
     const primary = primaryHost ? new DnsServer(primaryHost.name, { target: targets.get(primaryHost.name) as Target, role: "primary", files: files.filter((f) => f.host === primaryHost.name), fileStore, transfers, appended }) : undefined;
+    // The accounts on a web host that this shard declares: the pools and vhosts that run as them come after.
+    const accountsOn = (host: string) => model.members.flatMap((m, i) => (m.webHost === host && members[i]?.account ? [members[i].account] : []));
     for (const h of model.hosts) {
       const mine = files.filter((f) => f.host === h.name && f.part === undefined);
       const target = targets.get(h.name) as Target;
       if (h.roles.includes("web")) {
         // FPM pools run as the members' users: their accounts on this host come first.
-        const accounts = model.members.flatMap((m, i) => (m.webHost === h.name && members[i]?.account ? [members[i].account] : []));
-        new WebServer(h.name, { target, files: mine, fileStore }, { dependsOn: accounts });
+        new WebServer(h.name, { target, files: mine, fileStore }, { dependsOn: accountsOn(h.name) });
       }
       // Every database of the host, whichever shard declares it: a database host's shard loads the whole data.
       if (h.roles.includes("db") && whole.databases.some((d) => d.dbHost === h.name)) {
@@ -181,8 +182,7 @@ export function program(
     }
     for (const { host, part } of parts) {
       // A split host's bucket: its members' vhosts and pools, after their accounts (in this stack too).
-      const accounts = model.members.flatMap((m, i) => (m.webHost === host && members[i]?.account ? [members[i].account] : []));
-      new WebPart(`${host}-${part}`, { target: targets.get(host) as Target, part, files: files.filter((f) => f.host === host && f.part === part), fileStore }, { dependsOn: accounts });
+      new WebPart(`${host}-${part}`, { target: targets.get(host) as Target, part, files: files.filter((f) => f.host === host && f.part === part), fileStore }, { dependsOn: accountsOn(host) });
     }
     const backups = shard === undefined ? backupPlan(whole) : shardBackups(backupPlan(whole), model);
     // After the members: the first scheduled run finds their homes and databases in place.

@@ -3,7 +3,7 @@ import type { RenderedFile } from "../lib/render";
 import { FileSet } from "./file-set";
 import type { Target } from "./target";
 import { COMPONENT_TOKENS } from "../lib/base/tokens";
-import { filesUnder } from "./web-server";
+import { filesUnder, poolSets } from "./web-server";
 
 export interface WebPartArgs {
   target: Target;
@@ -27,9 +27,7 @@ export class WebPart extends pulumi.ComponentResource {
   constructor(name: string, args: WebPartArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TOKENS.webPart, name, {}, opts);
     const { target, part, fileStore } = args;
-    const fpm = args.files.filter((f) => f.daemon === "php-fpm");
-    const versions = [...new Set(fpm.map((f) => f.path.split("/")[1] as string))].sort();
-    const pools = versions.map((v) => new FileSet(`${name}-php${v}`, { target, kind: "php-fpm", phpVersion: v, part, files: filesUnder(fpm, `php/${v}/fpm/`), fileStore }, { parent: this }));
+    const pools = poolSets(name, this, target, args.files.filter((f) => f.daemon === "php-fpm"), fileStore, part);
     // Vhosts point at the pools' sockets: those go live first.
     const sites = args.files.filter((f) => f.daemon === "apache2");
     new FileSet(`${name}-apache2`, { target, kind: "apache2", part, files: filesUnder(sites, "apache2/"), fileStore }, { parent: this, dependsOn: pools });

@@ -81,9 +81,15 @@ export function applyOrder(model: Model, bases: ReadonlyMap<string, Model | unde
     if (!known) edges.add(`${bucket}\0${hostShard}`);
   }
   const now = shardOfObjects(model);
+  // The touched shards usually share one base (one last applied commit, or --base): assigned once each.
+  const assigned = new Map<Model, ReturnType<typeof shardOfObjects>>();
+  const of = (m: Model) => {
+    if (!assigned.has(m)) assigned.set(m, shardOfObjects(m));
+    return assigned.get(m);
+  };
   for (const s of touched) {
     const base = bases.get(s);
-    const was = base && shardOfObjects(base);
+    const was = base && of(base);
     if (!was || !now) continue;
     for (const [handle, shard] of was.members) {
       const to = now.members.get(handle);

@@ -132,11 +132,13 @@ export function liveRoot(kind: FileSetKind, phpVersion?: string, part?: string):
 
 /** A file or folder name: no leading dot, no separators, nothing a shell or config would mind. */
 const NAME = "[A-Za-z0-9_][A-Za-z0-9._-]*";
+/** A member's vhost: the only file of an apache2 part, and one of the host's set's. */
+const SITE_FILE = new RegExp(`^sites-available/${NAME}\\.conf$`);
 
 const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> = {
   apache2: {
     // md-event.sh: mod_md's MDMessageCmd (run through /bin/sh, so it needs no exec bit).
-    patterns: [new RegExp(`^sites-available/${NAME}\\.conf$`), new RegExp(`^conf-available/${NAME}\\.conf$`), /^md-event\.sh$/, /^logrotate-sites\.conf$/],
+    patterns: [SITE_FILE, new RegExp(`^conf-available/${NAME}\\.conf$`), /^md-event\.sh$/, /^logrotate-sites\.conf$/],
     expected: "sites-available/<site>.conf, conf-available/<name>.conf, md-event.sh or logrotate-sites.conf",
   },
   "php-fpm": { patterns: [new RegExp(`^pool\\.d/globenet-${NAME}\\.conf$`)], expected: "pool.d/globenet-<handle>.conf" },
@@ -153,7 +155,7 @@ const PATH_RULES: Record<FileSetKind, { patterns: RegExp[]; expected: string }> 
 };
 
 /** An apache2 part's files: member sites only. */
-const APACHE_PART_RULE = { patterns: [new RegExp(`^sites-available/${NAME}\\.conf$`)], expected: "sites-available/<site>.conf: a part holds member sites only" };
+const APACHE_PART_RULE = { patterns: [SITE_FILE], expected: "sites-available/<site>.conf: a part holds member sites only" };
 
 const TARGET_KEYS = ["name", "address", "port", "user", "hostKey"] as const;
 const KNOWN_KEYS = new Set(["target", "kind", "phpVersion", "files", "part", "takeover", "fileRefs", "fileManifest", "fileStore", /* outputs, ignored: */ "hashes", "serials", "generation", "tokenDigest", "zoneNames", "takeoverBackup", "mpm"]);

@@ -334,17 +334,19 @@ precheck_apache2() {
 # apache2ctl; the copy's gets run, lock, pid and log dirs in the temp dir appended, so the check
 # reads and writes nothing of the live Apache.
 check_apache2() {
-  local copy=$tmp/apache2-check l n
+  local copy=$tmp/apache2-check o n
   mkdir -- "$copy" || return
   tar -C /etc/apache2 --anchored --exclude=./globenet --exclude=./globenet.d --exclude=./globenet-parts --exclude=./globenet-parts.d --exclude=./.globenet-lock -cf - . | tar -C "$copy" -xf - || return
-  if [ -n "$part" ]; then ln -sfn -- "$(set_dir /etc/apache2/globenet)" "$copy/globenet" || return; else ln -sfn -- "$stage" "$copy/globenet" || return; fi
   mkdir -- "$copy/globenet-parts" || return
-  for l in "$APACHE_PARTS"/*; do
-    n=${l##*/}
-    if [ -L "$l" ] && [ "$n" != "$part" ] && [ -f "$l.conf" ]; then
-      ln -s -- "$(set_dir "$l")" "$copy/globenet-parts/$n" && apache_part_include "$n" > "$copy/globenet-parts/$n.conf" || return
-    fi
-  done
+  if [ -z "$part" ]; then ln -sfn -- "$stage" "$copy/globenet" || return; fi
+  # The other sets as they will be (a part's include file beside its link, as live).
+  while IFS= read -r o; do
+    n=${o##*/}
+    case "$o" in
+      "$APACHE_PARTS"/*) if [ -f "$o.conf" ]; then ln -s -- "$(set_dir "$o")" "$copy/globenet-parts/$n" && apache_part_include "$n" > "$copy/globenet-parts/$n.conf" || return; fi ;;
+      *) ln -sfn -- "$(set_dir "$o")" "$copy/globenet" || return ;;
+    esac
+  done < <(other_sets)
   if [ -n "$part" ]; then ln -s -- "$stage" "$copy/globenet-parts/$part" && apache_part_include "$part" > "$copy/globenet-parts/$part.conf" || return; fi
   apache_duplicates "$copy" || return
   # A takeover's hand-made sites are checked as disabled, as they will be at the reload.
@@ -497,7 +499,7 @@ precheck_php_fpm_part() { precheck_php_fpm; }
 # one), its pid and error log in the temp dir, and the host's own pools without the stock one
 # (as wired). Run as root, so the pools' users must exist.
 check_php_fpm() {
-  local f pools=/etc/php/$ver/fpm/pool.d host=/etc/php/$ver/fpm/globenet l
+  local f pools=/etc/php/$ver/fpm/pool.d o l
   local -a sets=()
   mkdir -- "$tmp/host-pool.d" || return
   for f in "$pools"/*.conf; do
@@ -506,10 +508,8 @@ check_php_fpm() {
     if [ -f "$f" ] && [ "$f" != "$(fpm_stock_pool)" ]; then cp -- "$f" "$tmp/host-pool.d/" || return; fi
   done
   # Each set as LIVE-ROOT:FOLDER, the folder the check includes.
-  if [ -z "$part" ]; then sets+=("$root:$stage"); elif [ -e "$host" ]; then sets+=("$host:$(set_dir "$host")"); fi
-  for l in "$(fpm_parts)"/*; do
-    if [ -L "$l" ] && [ "${l##*/}" != "$part" ]; then sets+=("$l:$(set_dir "$l")"); fi
-  done
+  if [ -z "$part" ]; then sets+=("$root:$stage"); fi
+  while IFS= read -r o; do sets+=("$o:$(set_dir "$o")"); done < <(other_sets)
   if [ -n "$part" ]; then sets+=("$root:$stage"); fi
   local -a dup=("$pools:$tmp/host-pool.d")
   for l in "${sets[@]}"; do dup+=("${l%%:*}/pool.d:${l#*:}/pool.d"); done
