@@ -238,7 +238,8 @@ apply is refused before changing anything if a step would replace or delete some
   {
     name: "destroy",
     summary: { en: "remove everything the stack manages (members' data archived first)", fr: "supprime tout ce que gère la pile (données des membres archivées d'abord)" },
-    usage: ["-- --confirm NAME [--stack NAME]"],
+    usage: ["-- --confirm NAME [--stack NAME] [--shard NAME]"],
+    description: "With --shard, one shard's stack; also a shard the inventory no longer lists (a bucket taken\naway by a smaller buckets:), whose stack npm run shards -- move says still holds something.",
     options: { stack: engineStack, shard, root, confirm: { type: "string", arg: "NAME", help: "the stack's name again; required" }, "lock-wait": lockWait },
     run: engineRun("destroy"),
   },
@@ -290,10 +291,13 @@ npm run lab -- --topology single --state postgres.
   list                  each shard: its stack, hosts and what it holds
   touched --base REV    the shards whose objects differ between REV and the data tree
   pipeline --out FILE   CI's child pipeline: one apply job per shard touched since that shard's
-                        last successful update (or since --base REV), resource_group <stack>-<shard>
-  move [--yes]          after a host moved to another shard in the inventory: the objects each
-                        shard's preview deletes and another's creates; --yes moves their state
-                        (pulumi state move: ids kept, nothing recreated)`,
+                        last successful update (or since --base REV), resource_group <stack>-<shard>;
+                        a shard waits for those its members move to, a bucket for a new host's shard
+  move [--yes]          after a host moved to another shard in the inventory (or buckets: changed):
+                        the objects each shard's preview deletes and another's creates, a shard no
+                        longer listed counting all its state as deleted; --yes moves their state
+                        (pulumi state move: ids kept, nothing recreated) and says what such a shard
+                        still holds (npm run destroy -- --shard NAME removes it)`,
     positionals: "list|touched|pipeline|move",
     options: {
       stack: engineStack,
