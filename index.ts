@@ -18,6 +18,7 @@ import type { MachineFacts } from "./lib/model/facts";
 import type { Model, ModelRecord } from "./lib/model/types";
 import { FILE_SET_DAEMONS, renderAll, SERIAL_TOKEN, type RenderedFile } from "./lib/render";
 import { renderAppendedRecords, zonePath } from "./lib/render/bind-zone";
+import { renderCached } from "./lib/render/rendered-cache";
 import { mailSetFiles, renderMailFiles } from "./lib/render/mail";
 import { MONITORING_DIR } from "./lib/render/monitoring";
 import { NODE_EXPORTER_DIR, renderAlertBridgeEnv, renderAlertBridgeUnit } from "./lib/render/monitoring-units";
@@ -71,7 +72,7 @@ export function prepareProgram(root: string, engineStack: string, facts: Machine
   const { stack, shard } = splitStackName(engineStack);
   // A shard with a verified index of the validated data loads its own members only
   // (lib/check/shard-index.ts, keyed by the stack's passphrase); otherwise the whole data.
-  const { model: whole, errors } = shard === undefined ? loadModel(root, stack, facts) : loadShardModel(root, stack, shard, facts, indexKey);
+  const { model: whole, errors, digest } = shard === undefined ? { ...loadModel(root, stack, facts), digest: undefined } : loadShardModel(root, stack, shard, facts, indexKey);
   if (!whole) throw new DataError(errors);
   const refused = shardProblem(whole, shard);
   if (refused) throw new Error(refused);
@@ -82,8 +83,12 @@ export function prepareProgram(root: string, engineStack: string, facts: Machine
   if (shard === undefined) return { engineStack, whole, model, parts: [], files: renderAll(whole, { serial: () => SERIAL_TOKEN, daemons: FILE_SET_DAEMONS }) };
   const parts = shardParts(whole, shard);
   const hosts = new Set(model.hosts.map((h) => h.name));
-  const rendered = renderAll(whole, { serial: () => SERIAL_TOKEN, daemons: FILE_SET_DAEMONS, hosts: new Set([...hosts, ...parts.map((p) => p.host)]) });
-  return { engineStack, shard, whole, model, parts, files: rendered.filter(ownsFile(hosts, parts)) };
+  // The same data and code render the same files: a shard keeps them for its next run (lib/render/rendered-cache.ts).
+  const guard = digest && indexKey ? { root, engineStack, digest, key: indexKey, facts } : undefined;
+  const { files } = renderCached(whole, guard, () =>
+    renderAll(whole, { serial: () => SERIAL_TOKEN, daemons: FILE_SET_DAEMONS, hosts: new Set([...hosts, ...parts.map((p) => p.host)]) }).filter(ownsFile(hosts, parts)),
+  );
+  return { engineStack, shard, whole, model, parts, files };
 }
 
 /**

@@ -1,6 +1,5 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { readSigned, writeSigned } from "../base/signed-file";
 import { factsKey, type MachineFacts } from "../model/facts";
 import type { Model } from "../model/types";
 
@@ -23,6 +22,8 @@ export function checkedModelFile(root: string, stack: string): string {
   return join(root, ".pulumi", "globenet-shard-index", `${stack}.model.json`);
 }
 
+const PURPOSE = "globenet-checked-model";
+
 interface Header {
   v: 1;
   stack: string;
@@ -30,45 +31,16 @@ interface Header {
   facts: string;
 }
 
-function mac(header: string, body: string, key: string): string {
-  return createHmac("sha256", `globenet-checked-model\0${key}`).update(header).update("\0").update(body).digest("hex");
-}
-
 /** Keeps `model`, built with `facts` from the data whose digest is `digest` and checked without error. */
 export function writeCheckedModel(root: string, model: Model, digest: string, facts: MachineFacts, key: string): void {
-  const header = JSON.stringify({ v: 1, stack: model.stack, digest, facts: factsKey(model.inventory, facts) } satisfies Header);
-  const body = JSON.stringify(model);
-  const file = checkedModelFile(root, model.stack);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${header}\n${mac(header, body, key)}\n${body}`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeSigned(checkedModelFile(root, model.stack), PURPOSE, key, { v: 1, stack: model.stack, digest, facts: factsKey(model.inventory, facts) } satisfies Header, JSON.stringify(model));
 }
 
 /** The checked model of this data (`digest`) and these facts, when there is one and its MAC verifies with `key`. */
 export function readCheckedModel(root: string, stack: string, digest: string, facts: MachineFacts, key: string): Model | undefined {
-  let text: string;
-  try {
-    text = readFileSync(checkedModelFile(root, stack), "utf8");
-  } catch {
-    return undefined;
-  }
-  const a = text.indexOf("\n");
-  const b = a < 0 ? -1 : text.indexOf("\n", a + 1);
-  if (b < 0) return undefined;
-  const headerText = text.slice(0, a);
-  const body = text.slice(b + 1);
-  let header: Partial<Header>;
-  try {
-    header = JSON.parse(headerText) as Partial<Header>;
-  } catch {
-    return undefined;
-  }
-  if (header?.v !== 1 || header.stack !== stack || header.digest !== digest) return undefined;
-  const want = Buffer.from(mac(headerText, body, key), "hex");
-  const got = Buffer.from(text.slice(a + 1, b), "hex");
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
-  const model = JSON.parse(body) as Model;
+  const read = readSigned<Header>(checkedModelFile(root, stack), PURPOSE, key, (h) => h.v === 1 && h.stack === stack && h.digest === digest);
+  if (!read) return undefined;
+  const model = JSON.parse(read.body) as Model;
   // Built with other facts that matter to this data (a lab hypervisor's accel): not this run's model.
-  return header.facts === factsKey(model.inventory, facts) ? model : undefined;
+  return read.header.facts === factsKey(model.inventory, facts) ? model : undefined;
 }

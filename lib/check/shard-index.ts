@@ -113,6 +113,8 @@ export interface ShardLoad {
    * "whole": every file, every check.
    */
   via: "part" | "checked" | "whole";
+  /** The data's digest taken before the load (lib/load/digest.ts), when a key was given: what a cache of this run's results is keyed by. */
+  digest?: string;
 }
 
 /**
@@ -130,14 +132,14 @@ export function loadShardModel(root: string, stack: string, shard: string, facts
     const { tree, errors } = loadTree(root, stack, { members: new Set(part) }, { key });
     const built = buildModel(tree, facts, true);
     // The whole passed; a part cannot fail unless the files changed since the digest: load the whole.
-    if (built.model && errors.length === 0 && built.errors.length === 0) return { model: built.model, errors: [], via: "part" };
+    if (built.model && errors.length === 0 && built.errors.length === 0) return { model: built.model, errors: [], via: "part", digest };
   }
   const checked = key && digest && !part ? readCheckedModel(root, stack, digest, facts, key) : undefined;
-  if (checked) return { model: checked, errors: [], via: "checked" };
+  if (checked) return { model: checked, errors: [], via: "checked", digest };
   // The whole: each file's schema value from the load cache when its bytes are those of a valid file last time.
   const whole = loadModel(root, stack, facts, key ? { cache: { key } } : {});
   if (whole.model && key && digest) indexWhole(root, whole.model, digest, key, facts);
-  return { model: whole.model, errors: whole.errors, via: "whole" };
+  return { model: whole.model, errors: whole.errors, via: "whole", ...(digest ? { digest } : {}) };
 }
 
 /**

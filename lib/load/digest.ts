@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual, type Hash } from "node:crypto";
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, type BigIntStats, type Dirent } from "node:fs";
 import { dirname, join } from "node:path";
+import { programFingerprint } from "../base/program-fingerprint";
 import { MAX_FILE_BYTES } from "./yaml-file";
 
 /**
@@ -18,9 +19,14 @@ import { MAX_FILE_BYTES } from "./yaml-file";
  * than RACY_NS before the run (or during it) is hashed but not recorded: a write in the same
  * clock tick as the recorded stat cannot hide behind it. The digest is the same, cache or not
  * (tests/unit-shard-index.test.ts checks it edit by edit).
+ *
+ * It starts with the program's fingerprint (`program`: lib/base/program-fingerprint.ts), so what
+ * is keyed by it (the shard index, the checked model, a shard's rendered files) was computed by
+ * this code from this data: the same data after a `git pull` that changed the code has another
+ * digest.
  */
-export function dataDigest(root: string, stack: string, cache?: DigestCacheOptions): string {
-  const h = createHash("sha256");
+export function dataDigest(root: string, stack: string, cache?: DigestCacheOptions, program: string = programFingerprint()): string {
+  const h = createHash("sha256").update(`program ${program}\0`);
   const since = BigInt(Date.now()) * 1_000_000n - (cache?.racyNs ?? RACY_NS);
   const walk: Walk = { root, h, old: cache ? readDigestCache(root, stack, cache.key) : undefined, seen: {}, since, counts: cache?.counts ?? { read: 0, cached: 0 } };
   file(walk, `Pulumi.${stack}.yaml`);

@@ -1,0 +1,51 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+/**
+ * A cache file a run keeps for the next (the checked model, a shard's rendered files): a JSON
+ * header line, an HMAC line, the body. The HMAC is keyed by the stack's passphrase and by
+ * `purpose`, so a file planted in a checkout, or one cache's file put in another's place, is
+ * never read. Written to a temporary file then renamed (a reader sees the old file or the new).
+ */
+function mac(purpose: string, key: string, header: string, body: string): string {
+  return createHmac("sha256", `${purpose}\0${key}`).update(header).update("\0").update(body).digest("hex");
+}
+
+export function writeSigned(file: string, purpose: string, key: string, header: object, body: string): void {
+  const headerText = JSON.stringify(header);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${headerText}\n${mac(purpose, key, headerText, body)}\n${body}`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/**
+ * The header and body of `file` when its header is the one `wanted` accepts and its HMAC
+ * verifies; undefined for a missing, torn, foreign or altered file (the caller computes anew).
+ * The header is checked before the HMAC, so a stale file costs no hash of its body.
+ */
+export function readSigned<H>(file: string, purpose: string, key: string, wanted: (header: Partial<H>) => boolean): { header: H; body: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  const a = text.indexOf("\n");
+  const b = a < 0 ? -1 : text.indexOf("\n", a + 1);
+  if (b < 0) return undefined;
+  const headerText = text.slice(0, a);
+  const body = text.slice(b + 1);
+  let header: Partial<H>;
+  try {
+    header = JSON.parse(headerText) as Partial<H>;
+  } catch {
+    return undefined;
+  }
+  if (!header || typeof header !== "object" || !wanted(header)) return undefined;
+  const want = Buffer.from(mac(purpose, key, headerText, body), "hex");
+  const got = Buffer.from(text.slice(a + 1, b), "hex");
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
+  return { header: header as H, body };
+}
