@@ -4,7 +4,10 @@ import { dirname, join } from "node:path";
 import { spawn } from "node:child_process";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStack } from "../lib/engine/driver";
+import { openStack, openWorkspace } from "../lib/engine/driver";
+import { movesFromPlans, stateMove } from "../lib/engine/shard-move";
+import { previewPlan } from "../lib/guard/collect";
+import { judge } from "../lib/guard/rules";
 import { member, RealHosts, writeSmallTree } from "./helpers/small-tree";
 import type { Sshd } from "./helpers/sshd";
 import { requireRoot, requireTools, run } from "./helpers/tools";
@@ -201,6 +204,77 @@ describe.skipIf(!ok)("the real engine on a small data tree", () => {
       expect(run("id", ["velo-libre"]).status).not.toBe(0);
       expect(existsSync("/etc/apache2/globenet-parts/b0")).toBe(false);
       expect(existsSync("/etc/php/8.2/fpm/globenet-parts/b0")).toBe(false);
+    }, 900_000);
+  });
+
+  describe("a running host's members split by hash (docs/architecture.md, \"Members split by hash\"): the state moves, the bucket's part takes the site over, then the host's shard; the site answers throughout", () => {
+    const stacks: Record<string, Stack> = {};
+    const inv = () => join(root, "Pulumi.lab.yaml");
+    const get = (path = "/") => run("curl", ["-s", "-m", "5", "-H", "Host: www.velo-libre.test", `http://127.0.0.1:${apachePort}${path}`]).stdout;
+    const ids = async (s: Stack) =>
+      new Map(
+        (((await s.exportStack()).deployment as { resources?: Array<{ urn: string; id?: string; custom?: boolean; type: string }> }).resources ?? [])
+          .filter((r) => r.custom && r.type.startsWith("globenet:"))
+          .map((r) => [r.urn.split("::").slice(2).join("::"), r.id]),
+      );
+
+    it("the host in its own shard, applied: the site is served from the host's own Apache and PHP-FPM sets", async () => {
+      // The describe before left the shards site and members; here the host's shard holds its members too.
+      writeFileSync(inv(), readFileSync(inv(), "utf8").replace(/\n {6}members: \{ members_of: lab, bucket: 0, buckets: 1 \}/, ""));
+      expect(readFileSync(inv(), "utf8")).not.toContain("members_of");
+      stacks.site = await openStack({ stack: "lab.site", root, env: env() });
+      const r = await stacks.site.up({ color: "never" });
+      expect(r.summary.result).toBe("succeeded");
+      expect(readdirSync("/etc/apache2/globenet/sites-available")).toContain("velo-libre.test.conf");
+      expect(existsSync("/etc/php/8.2/fpm/globenet/pool.d/globenet-velo-libre.conf")).toBe(true);
+      writeFileSync("/home/velo-libre/sites/velo-libre.test/htdocs/index.html", "<h1>Vélo Libre, running</h1>\n");
+      expect(get()).toContain("Vélo Libre, running");
+    }, 600_000);
+
+    it("split where it runs: the state moves (ids kept), the bucket applies first and its part takes the vhost and the pool over at one reload, then the host's shard; every probe answered, both previews empty", async () => {
+      const uid = run("id", ["-u", "velo-libre"]).stdout.trim();
+      const before = await ids(stacks.site!);
+      writeFileSync(inv(), readFileSync(inv(), "utf8").replace("      site: { hosts: [lab] }\n", "      site: { hosts: [lab] }\n      members: { members_of: lab, bucket: 0, buckets: 1 }\n"));
+      stacks.members = await openStack({ stack: "lab.members", root, env: env() });
+      const plans = { site: (await previewPlan(stacks.site!)).plan, members: (await previewPlan(stacks.members)).plan };
+      // Applied as it stands, the host's shard would delete the member's account and database: the guard blocks it.
+      expect(judge(plans.site, { maxShare: 0.1, allowances: [] }).ok).toBe(false);
+      const moves = movesFromPlans({ site: plans.site.steps, members: plans.members.steps });
+      expect(moves.map((m) => `${m.from}→${m.to}`)).toEqual(["site→members"]);
+      await stateMove(await openWorkspace({ stack: "lab.site", root, env: env() }), "lab.site", "lab.members", moves[0]!.urns);
+      const after = new Map([...(await ids(stacks.site!)), ...(await ids(stacks.members))]);
+      for (const [k, id] of before) expect(after.get(k), k).toBe(id);
+      // CI's order (lib/ci/shard-pipeline.ts, applyOrder): the bucket, then the host's shard.
+      const answers: string[] = [];
+      let probing = true;
+      const probe = (async () => {
+        while (probing) {
+          answers.push(get());
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      try {
+        const m = await stacks.members.up({ color: "never" });
+        expect(m.summary.result).toBe("succeeded");
+        expect(readdirSync("/etc/apache2/globenet-parts/b0/sites-available")).toEqual(["velo-libre.test.conf"]);
+        expect(existsSync("/etc/php/8.2/fpm/globenet-parts/b0/pool.d/globenet-velo-libre.conf")).toBe(true);
+        // Taken out of the host's live sets by that same apply, never defined twice.
+        expect(existsSync("/etc/apache2/globenet/sites-available/velo-libre.test.conf")).toBe(false);
+        expect(existsSync("/etc/php/8.2/fpm/globenet/pool.d/globenet-velo-libre.conf")).toBe(false);
+        const s = await stacks.site!.up({ color: "never" });
+        expect(s.summary.result).toBe("succeeded");
+      } finally {
+        probing = false;
+        await probe;
+      }
+      expect(answers.length).toBeGreaterThan(10);
+      expect(answers.filter((a) => !a.includes("Vélo Libre, running"))).toEqual([]);
+      console.log(`split where it runs: ${answers.length} requests during the bucket's and the host's applies, all answered by the site`);
+      expect(run("id", ["-u", "velo-libre"]).stdout.trim()).toBe(uid);
+      expect(get()).toContain("Vélo Libre, running");
+      for (const x of Object.values(stacks)) expect(Object.keys((await x.preview({ color: "never" })).changeSummary).filter((k) => k !== "same")).toEqual([]);
+      for (const x of ["members", "site"]) expect((await stacks[x]!.destroy({ color: "never" })).summary.result).toBe("succeeded");
+      expect(existsSync("/etc/apache2/globenet-parts/b0")).toBe(false);
     }, 900_000);
   });
 });

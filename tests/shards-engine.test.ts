@@ -125,9 +125,9 @@ describe("sharded stacks on the real engine", () => {
     expect(moves.map((m) => `${m.from}→${m.to}`)).toEqual(["one→one-a", "one→one-b"]);
     const w = await openWorkspace(opts("bench.one"));
     for (const m of moves) await stateMove(w, "bench.one", `bench.${m.to}`, m.urns);
-    // What is left to apply is the files' move: web1's own Apache set drops the members' vhosts
-    // and its pools go (shard one, first: the parts refuse a site or a pool another set has),
-    // each bucket makes its part of both. Nothing else, and nothing replaced.
+    // What is left to apply is the files' move: each bucket makes its part of both sets (taking
+    // the vhosts and pools over from web1's, byte for byte), web1's own Apache set drops the
+    // members' vhosts and its pools go. Nothing else, and nothing replaced.
     const left: Record<string, string[]> = {};
     for (const s of ["one", "two", "one-a", "one-b"]) left[s] = (await previewPlan(stacks[s]!)).plan.steps.filter((st) => st.op !== "same").map((st) => `${st.op} ${st.name}`).sort();
     const versions = [...new Set(before.filter((r) => /::web1-php[0-9.]+$/.test(r.urn)).map((r) => r.urn.split("::web1-php").pop()))];
@@ -147,9 +147,9 @@ describe("sharded stacks on the real engine", () => {
     const was = new Map(before.map((r) => [key(r), r]));
     for (const r of [...a!, ...b!]) expect(was.get(key(r))?.id, r.urn).toBe(r.id);
     expect(a!.length + b!.length + one!.length).toBe(before.length);
-    // Applied in CI's order (web1's shard, then both buckets at once), every shard's next preview is empty.
-    expect((await stacks.one!.up({ color: "never" })).summary.result).toBe("succeeded");
+    // Applied in CI's order (lib/ci/shard-pipeline.ts, applyOrder: both buckets at once, then web1's shard), every shard's next preview is empty.
     for (const r of await Promise.all(["one-a", "one-b"].map((s) => stacks[s]!.up({ color: "never" })))) expect(r.summary.result).toBe("succeeded");
+    expect((await stacks.one!.up({ color: "never" })).summary.result).toBe("succeeded");
     for (const s of ["one", "two", "one-a", "one-b"]) {
       const { plan } = await previewPlan(stacks[s]!);
       expect(plan.steps.filter((st) => st.op !== "same").map((st) => `${st.op} ${st.name}`), s).toEqual([]);

@@ -64,7 +64,12 @@ export function preloadOnSpawn<T>(cmd: { run: CliRun }, prepare: (engineStack: s
       // Taken now, made or not: a preparation the program did not wait for is not made after it.
       slot = undefined;
       if (s.error !== undefined) throw s.error;
-      return s.value;
+      // Let go here too, not when the run ends (the run's callbacks hold the slot): the whole
+      // model and every rendered file would otherwise stay live through the engine's work, and
+      // each major collection would mark them again.
+      const value = s.value;
+      s.value = undefined;
+      return value;
     },
   };
 }
