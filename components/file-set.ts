@@ -21,15 +21,11 @@ export type FileSetArgs = Omit<FileSetInputs, "files"> & { files: pulumi.Input<R
  * value sends no manifest yet).
  */
 export class FileSet extends pulumi.CustomResource {
-  /** Short hash of the files as on the host. */
-  declare readonly generation: pulumi.Output<string>;
-  /** The sha256 of the manifest the files were applied from (dropped by a refresh that sees the host differ). */
-  declare readonly tokenDigest: pulumi.Output<string | undefined>;
-
   constructor(name: string, args: FileSetArgs, opts?: pulumi.CustomResourceOptions) {
     const { files, fileStore, ...rest } = args;
     // Plain contents are stored at once (the adoption's transform reads the manifest as a plain value); an output's when it resolves (a secret's manifest stays secret).
     const fileManifest = pulumi.Output.isInstance(files) || files instanceof Promise ? pulumi.output(files).apply((f) => storeManifest(fileStore, f)) : storeManifest(fileStore, files);
-    super(RESOURCE_TOKENS.fileSet, name, { ...rest, fileManifest, fileStore, generation: undefined, tokenDigest: undefined }, opts);
+    // Its outputs (the provider's, in the state) are declared here only when the program reads one: each costs an Output and its promises per resource at every run (docs/architecture.md, "Speed").
+    super(RESOURCE_TOKENS.fileSet, name, { ...rest, fileManifest, fileStore }, opts);
   }
 }

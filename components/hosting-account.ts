@@ -8,9 +8,8 @@ export type HostingAccountArgs = AccountInputs;
 
 /** A member's unix account on its web host: user, home, site folders, authorized_keys. Its inputs go as one JSON text, `spec` (lib/base/spec-inputs.ts). */
 export class HostingAccount extends pulumi.CustomResource {
-  declare readonly archives: pulumi.Output<string[]>;
-
   constructor(name: string, args: HostingAccountArgs, opts?: pulumi.CustomResourceOptions) {
-    super(RESOURCE_TOKENS.account, name, { [SPEC_PROPERTY]: specText(args), archives: undefined }, opts);
+    // Its outputs (the provider's, in the state) are declared here only when the program reads one: each costs an Output and its promises per resource at every run (docs/architecture.md, "Speed").
+    super(RESOURCE_TOKENS.account, name, { [SPEC_PROPERTY]: specText(args) }, opts);
   }
 }

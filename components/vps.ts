@@ -20,11 +20,9 @@ export type VpsArgs = GuestInputs & { fileStore: string };
  * Its inputs go as one JSON text, `spec` (lib/base/spec-inputs.ts).
  */
 export class Vps extends pulumi.CustomResource {
-  declare readonly uuid: pulumi.Output<string>;
-  declare readonly archives: pulumi.Output<string[]>;
-
   constructor(name: string, args: VpsArgs, opts?: pulumi.CustomResourceOptions) {
     const { fileStore, ...inputs } = args;
-    super(RESOURCE_TOKENS.guest, name, { [SPEC_PROPERTY]: specText(storeGuest(fileStore, inputs)), uuid: undefined, archives: undefined }, opts);
+    // Its outputs (the provider's, in the state) are declared here only when the program reads one: each costs an Output and its promises per resource at every run (docs/architecture.md, "Speed").
+    super(RESOURCE_TOKENS.guest, name, { [SPEC_PROPERTY]: specText(storeGuest(fileStore, inputs)) }, opts);
   }
 }
