@@ -1,6 +1,15 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+
+/**
+ * The checkout's folder for what a run keeps for the next (never in git: .gitignore's .pulumi/):
+ * the shard index, the digest's stat cache, the load cache, the checked model, a shard's
+ * rendered files. `name` is the file's name in it.
+ */
+export function runCacheFile(root: string, name: string): string {
+  return join(root, ".pulumi", "globenet-shard-index", name);
+}
 
 /**
  * A cache file a run keeps for the next (the checked model, a shard's rendered files): a JSON

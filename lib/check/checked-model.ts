@@ -1,5 +1,4 @@
-import { join } from "node:path";
-import { readSigned, writeSigned } from "../base/signed-file";
+import { readSigned, runCacheFile, writeSigned } from "../base/signed-file";
 import { factsKey, type MachineFacts } from "../model/facts";
 import type { Model } from "../model/types";
 
@@ -19,7 +18,7 @@ import type { Model } from "../model/types";
  * the guard as well (only those that change the model: lib/model/facts.ts's factsKey).
  */
 export function checkedModelFile(root: string, stack: string): string {
-  return join(root, ".pulumi", "globenet-shard-index", `${stack}.model.json`);
+  return runCacheFile(root, `${stack}.model.json`);
 }
 
 const PURPOSE = "globenet-checked-model";

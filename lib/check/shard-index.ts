@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Diagnostic } from "../load/diagnostic";
 import { dataDigest } from "../load/digest";
 import { loadTree } from "../load/tree";
@@ -9,6 +9,7 @@ import { shardNames, shardView, splitHosts } from "../model/shards";
 import type { Model } from "../model/types";
 import { buildModel, loadModel } from "./build";
 import { readCheckedModel, writeCheckedModel } from "./checked-model";
+import { runCacheFile } from "../base/signed-file";
 
 /**
  * A shard's program loads only its shard's part of the data (docs/architecture.md, "Sharded
@@ -74,7 +75,7 @@ export function shardIndex(model: Model, digest: string): ShardIndex {
 
 /** Where a checkout keeps the index: beside the stacks' local files, never in git (.gitignore). */
 export function shardIndexFile(root: string, stack: string): string {
-  return join(root, ".pulumi", "globenet-shard-index", `${stack}.json`);
+  return runCacheFile(root, `${stack}.json`);
 }
 
 function mac(index: ShardIndex, key: string): string {

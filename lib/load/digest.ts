@@ -3,6 +3,7 @@ import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, read
 import { dirname, join } from "node:path";
 import { programFingerprint } from "../base/program-fingerprint";
 import { MAX_FILE_BYTES } from "./yaml-file";
+import { runCacheFile } from "../base/signed-file";
 
 /**
  * One sha256 over everything the loader may read for `stack`: Pulumi.<stack>.yaml and every
@@ -151,7 +152,7 @@ function sameEntries(a: DigestEntries | undefined, b: DigestEntries): boolean {
 
 /** Where a checkout keeps the stat cache: beside the shard index, never in git (.gitignore). */
 export function digestCacheFile(root: string, stack: string): string {
-  return join(root, ".pulumi", "globenet-shard-index", `${stack}.digest-cache.json`);
+  return runCacheFile(root, `${stack}.digest-cache.json`);
 }
 
 function cacheMac(body: string, key: string): string {

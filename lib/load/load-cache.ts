@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { runCacheFile } from "../base/signed-file";
 
 /**
  * The schema-checked value of each data file, kept between runs (docs/architecture.md, "A
@@ -35,7 +36,7 @@ const FORMAT = 1;
 
 /** Where a checkout keeps the cache: beside the shard index and the digest's cache, never in git (.gitignore). */
 export function loadCacheFile(root: string, stack: string): string {
-  return join(root, ".pulumi", "globenet-shard-index", `${stack}.load-cache.json`);
+  return runCacheFile(root, `${stack}.load-cache.json`);
 }
 
 function mac(body: string, key: string): string {

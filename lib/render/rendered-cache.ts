@@ -1,5 +1,4 @@
-import { join } from "node:path";
-import { readSigned, writeSigned } from "../base/signed-file";
+import { readSigned, runCacheFile, writeSigned } from "../base/signed-file";
 import { factsKey, type MachineFacts } from "../model/facts";
 import type { Model } from "../model/types";
 import type { RenderedFile } from "./index";
@@ -17,7 +16,7 @@ import type { RenderedFile } from "./index";
  * database password is a placeholder the provider fills in), as the checked model beside it.
  */
 export function renderedCacheFile(root: string, engineStack: string): string {
-  return join(root, ".pulumi", "globenet-shard-index", `${engineStack}.files.json`);
+  return runCacheFile(root, `${engineStack}.files.json`);
 }
 
 const PURPOSE = "globenet-rendered-files";
