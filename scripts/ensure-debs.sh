@@ -84,6 +84,7 @@ UNIT_PACKAGES=(
   shellcheck             # tests/shell-scripts.test.ts
   bind9-utils            # named-checkzone: tests/checks-dns-rules.unit.test.ts
   dovecot-core           # doveadm pw (no daemon): mailbox passwords in tests/portal-request-types.test.ts
+  openssh-client         # ssh-keygen -l: what sshd takes as a key, tests/unit-ssh-key-sk.test.ts
 )
 if [[ "${1:-}" == "--unit" ]]; then
   PACKAGES=("${UNIT_PACKAGES[@]}")

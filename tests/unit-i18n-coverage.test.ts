@@ -29,6 +29,7 @@ const CORPUS: Array<[string, Edit[]]> = [
   ["a host name in capitals", [{ file: M, from: "- host: velo-libre.example", to: "- host: Velo-Libre.example" }]],
   ["a host name with a quote", [{ file: M, from: "aliases: [www.velo-libre.example]", to: "aliases: [\"www'.velo-libre.example\"]" }]],
   ["a DSA key", [{ file: M, from: "- ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK+tBZeYUZ4D98ehwVRHgYI6hfIPcJsByHLI3gzNJUtK bureau@laptop", to: "- ssh-dss AAAAB3NzaC1kc3MAAACBAP bureau@laptop" }]],
+  ["a security key as a host's key", [{ file: "Pulumi.prod.yaml", from: "host_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEZC1X4q/1xeRsoLp1TmZ66zcDwEdWcmloDcCaP9LblD", to: "host_key: sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJAAAABHNzaDo=" }]],
   ["a private key", [{ file: M, from: "- ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK+tBZeYUZ4D98ehwVRHgYI6hfIPcJsByHLI3gzNJUtK bureau@laptop", to: "- -----BEGIN OPENSSH PRIVATE KEY-----" }]],
   ["an e-mail without @", [{ file: M, from: "email: bureau@velo-libre.example", to: "email: bureau.velo-libre.example" }]],
   ["a reserved database name", [{ file: M, from: "- name: velo_wp", to: "- name: mysql" }]],

@@ -125,6 +125,7 @@ const ENTRIES: Entry[] = [
   [/^has unknown key type "(.*)" \(use an ssh-ed25519, ecdsa or ssh-rsa public key\)$/, (m) => `a un type de clé inconnu « ${g(m, 1)} » (utilisez une clé publique ssh-ed25519, ecdsa ou ssh-rsa)`],
   [/^contains a control character, quote, backslash, backtick or `\$` \(copy the key again from the \.pub file\)$/, () => "contient un caractère de contrôle, un guillemet, une barre oblique inverse, un accent grave ou `$` (recopiez la clé depuis le fichier .pub)"],
   [/^is not a valid OpenSSH public key \(copy the whole line of the \.pub file\)$/, () => "n'est pas une clé publique OpenSSH valide (copiez la ligne entière du fichier .pub)"],
+  [/^is a security-key \(FIDO\) key, which a person holds; a host key is the host's own \(get it with: ssh-keyscan -t ed25519 HOST\)$/, () => "est une clé de sécurité (FIDO), que détient une personne ; une clé d'hôte est celle de l'hôte lui-même (obtenez-la avec : ssh-keyscan -t ed25519 HOST)"],
   [/^is an RSA key of (\d+) bits, under the (\d+) required \(generate one with: ssh-keygen -t ed25519\)$/, (m) => `est une clé RSA de ${g(m, 1)} bits, moins que les ${g(m, 2)} exigés (générez-en une avec : ssh-keygen -t ed25519)`],
 
   // lib/schema/system-names.ts

@@ -15,6 +15,10 @@ export const hostname = checked((s) => hostnameProblem(s));
 export const recordName = checked(recordNameProblem);
 export const target = checked(targetProblem);
 export const sshPublicKey = checked(sshPublicKeyProblem);
+/** A host's own key, pinned: never a security key (FIDO), which a person holds and no sshd serves. */
+export const sshHostKey = checked((s) =>
+  s.trim().startsWith("sk-") ? "is a security-key (FIDO) key, which a person holds; a host key is the host's own (get it with: ssh-keyscan -t ed25519 HOST)" : sshPublicKeyProblem(s),
+);
 
 /** Unix-safe identifier: lowercase, starts with a letter, no doubled hyphen (we use "--" as a separator). */
 export function identifier(what: string, max: number, example: string) {

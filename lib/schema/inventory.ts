@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { mailSettings } from "./mail";
-import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshPublicKey } from "./common";
+import { cidr, email, hostname, identifier, ipv4, ipv6, positiveInt, sshHostKey } from "./common";
 import { PHP_VERSION } from "./names";
 import { inventoryPhp } from "./php-settings";
 
@@ -14,7 +14,7 @@ const ssh = z
     user: identifier("user name", 32, "globenet-deploy"),
     port: z.number().int().min(1).max(65535, { error: "must be a TCP port, 1-65535" }).default(22),
     /** The host's public key, pinned: a different key refuses the connection. */
-    host_key: sshPublicKey.optional(),
+    host_key: sshHostKey.optional(),
     /** Or a file holding it, relative to the repository root (the lab generates its key at run time). */
     host_key_file: z.string().regex(/^[A-Za-z0-9._-][A-Za-z0-9._\/-]*$/, { error: "must be a relative path inside the repository (like .lab/ssh/host_key.pub)" }).refine((s) => !s.includes(".."), { error: "must not contain `..`" }).optional(),
   })

@@ -1,3 +1,4 @@
+import { createPublicKey } from "node:crypto";
 import { utils } from "ssh2";
 
 const ALLOWED = new Set([
@@ -48,8 +49,9 @@ function keyLineProblem(line: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f`$\\"]/.test(line)) return "contains a control character, quote, backslash, backtick or `$` (copy the key again from the .pub file)";
   if (type === "ssh-ed25519" && canonicalEd25519(line.trim())) return undefined;
+  if (type.startsWith("sk-")) return securityKeyLine(line.trim()) ? undefined : NOT_A_KEY;
   const parsed = utils.parseKey(line.trim());
-  if (parsed instanceof Error) return "is not a valid OpenSSH public key (copy the whole line of the .pub file)";
+  if (parsed instanceof Error) return NOT_A_KEY;
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key.isPrivateKey()) return "is a PRIVATE key (never share it: paste the public key, the .pub file, instead)";
   if (key.type === "ssh-rsa") {
@@ -57,6 +59,56 @@ function keyLineProblem(line: string): string | undefined {
     if (bits < MIN_RSA_BITS) return `is an RSA key of ${bits} bits, under the ${MIN_RSA_BITS} required (generate one with: ssh-keygen -t ed25519)`;
   }
   return undefined;
+}
+
+const NOT_A_KEY = "is not a valid OpenSSH public key (copy the whole line of the .pub file)";
+
+/** The two security-key (FIDO) types OpenSSH makes (`ssh-keygen -t ed25519-sk | ecdsa-sk`), the line's grammar as ssh2's. */
+const SK_LINE = /^(sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Z0-9a-z/+=]+)(?:$|\s+(?:\S.*)?)$/;
+
+/** The SSH wire strings of a key blob, in order; undefined when a length runs past the end. */
+function wireStrings(blob: Buffer): Buffer[] | undefined {
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < blob.length) {
+    if (blob.length - at < 4) return undefined;
+    const len = blob.readUInt32BE(at);
+    if (blob.length - at - 4 < len) return undefined;
+    out.push(blob.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return out;
+}
+
+/**
+ * A security-key public key line (OpenSSH's PROTOCOL.u2f): its type, then for ed25519-sk the
+ * 32-byte key, for ecdsa-sk the curve "nistp256" and a point on it, then the application
+ * (`ssh:` by default; OpenSSH takes any bytes, a NUL only last), nothing after. ssh2 parses neither type (it answers "Unsupported key
+ * format"), so a member's FIDO key was refused as invalid although listed as allowed; what
+ * sshd itself accepts, `ssh-keygen -l` says (tests/unit-ssh-key-sk.test.ts holds this to it).
+ */
+export function securityKeyLine(trimmed: string): boolean {
+  const m = SK_LINE.exec(trimmed);
+  if (!m) return false;
+  const parts = wireStrings(Buffer.from(m[2] as string, "base64"));
+  if (!parts || parts[0]?.toString("latin1") !== m[1]) return false;
+  // The application is a C string to OpenSSH (sshbuf_get_cstring): any bytes, even none, a NUL only as the last.
+  const application = parts[parts.length - 1] as Buffer;
+  const nul = application.indexOf(0);
+  if (nul !== -1 && nul !== application.length - 1) return false;
+  if (m[1] === "sk-ssh-ed25519@openssh.com") return parts.length === 3 && parts[1]?.length === 32;
+  return parts.length === 4 && parts[1]?.toString("latin1") === "nistp256" && onP256(parts[2] as Buffer);
+}
+
+/** An uncompressed point of P-256 that OpenSSL takes as a public key (on the curve, not the identity). */
+function onP256(q: Buffer): boolean {
+  if (q.length !== 65 || q[0] !== 4) return false;
+  try {
+    createPublicKey({ key: { kty: "EC", crv: "P-256", x: q.subarray(1, 33).toString("base64url"), y: q.subarray(33).toString("base64url") }, format: "jwk" });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** ssh2's grammar of a one-line OpenSSH public key (keyParser.js, OpenSSH_Public), for the one type read here without it. */
