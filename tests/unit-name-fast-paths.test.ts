@@ -2,26 +2,9 @@ import { utils } from "ssh2";
 import { describe, expect, it, vi } from "vitest";
 import { freshSshPublicKey } from "../lib/bench/synthetic";
 import { hostnameProblem, hostnameProblemByRules, plainHostname } from "../lib/schema/names";
-import { canonicalEd25519, sshPublicKeyProblem } from "../lib/schema/ssh-key";
+import { canonicalEd25519, sshPublicKeyProblem, wireString as str } from "../lib/schema/ssh-key";
+import { seededRandom as rng } from "./helpers/seeded-random";
 
-/** A small seeded generator: the same cases at every run, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An SSH wire string: its length on four bytes, then the bytes. */
-function str(b: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length);
-  return Buffer.concat([len, b]);
-}
 const line = (blob: Buffer, sep = " ", rest = " member@laptop") => `ssh-ed25519${sep}${blob.toString("base64")}${rest}`;
 const wire = (type: string, key: Buffer, tail = Buffer.alloc(0)) => Buffer.concat([str(Buffer.from(type)), str(key), tail]);
 const key32 = Buffer.from(freshSshPublicKey("x").split(" ")[1] as string, "base64").subarray(-32);

@@ -1,12 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freshSshPublicKey } from "../lib/bench/synthetic";
 import { sshHostKey } from "../lib/schema/common";
-import { securityKeyLine, sshPublicKeyProblem } from "../lib/schema/ssh-key";
+import { securityKeyLine, sshPublicKeyProblem, wireString as str } from "../lib/schema/ssh-key";
+import { seededRandom as rng } from "./helpers/seeded-random";
+import { tempDir } from "./helpers/temp-dir";
 
 /**
  * Security-key (FIDO) public keys, as `ssh-keygen -t ed25519-sk` and `-t ecdsa-sk` write them.
@@ -16,12 +17,6 @@ import { securityKeyLine, sshPublicKeyProblem } from "../lib/schema/ssh-key";
 
 const ED_SK = "sk-ssh-ed25519@openssh.com";
 const EC_SK = "sk-ecdsa-sha2-nistp256@openssh.com";
-
-function str(b: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length);
-  return Buffer.concat([len, b]);
-}
 
 function edSkBlob(application = "ssh:"): Buffer {
   const raw = Buffer.from(freshSshPublicKey("x").split(" ")[1] as string, "base64").subarray(-32);
@@ -34,8 +29,7 @@ function ecSkBlob(application = "ssh:"): Buffer {
   return Buffer.concat([str(Buffer.from(EC_SK)), str(Buffer.from("nistp256")), str(q), str(Buffer.from(application))]);
 }
 
-const dir = mkdtempSync(join(tmpdir(), "globenet-sk-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("globenet-sk-");
 let n = 0;
 
 /** What OpenSSH says of the line: a key, or not. */
@@ -50,14 +44,6 @@ function openssh(line: string): boolean {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new Error("ssh-keygen is not installed (scripts/ensure-debs.sh --unit installs openssh-client)");
     return false;
   }
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
 }
 
 describe("a member's security-key (FIDO) SSH key is taken, as OpenSSH takes it (lib/schema/ssh-key.ts)", () => {

@@ -1,13 +1,13 @@
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { wireString } from "../schema/ssh-key";
 
 /** An OpenSSH ed25519 public key line made at run time (no key material is committed). */
 export function freshSshPublicKey(comment: string): string {
   const { publicKey } = generateKeyPairSync("ed25519");
   const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
-  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  const blob = Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]);
+  const blob = Buffer.concat([wireString(Buffer.from("ssh-ed25519")), wireString(raw)]);
   return `ssh-ed25519 ${blob.toString("base64")} ${comment}`;
 }
 

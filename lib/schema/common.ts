@@ -1,7 +1,7 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { dangerousCharacter, hostnameProblem, identifierProblem, PHP_VERSION, recordNameProblem, targetProblem } from "./names";
-import { sshPublicKeyProblem } from "./ssh-key";
+import { sshHostKeyProblem, sshPublicKeyProblem } from "./ssh-key";
 
 /** Turns a "problem or undefined" function into a zod string check. */
 export function checked(problem: (s: string) => string | undefined) {
@@ -15,10 +15,7 @@ export const hostname = checked((s) => hostnameProblem(s));
 export const recordName = checked(recordNameProblem);
 export const target = checked(targetProblem);
 export const sshPublicKey = checked(sshPublicKeyProblem);
-/** A host's own key, pinned: never a security key (FIDO), which a person holds and no sshd serves. */
-export const sshHostKey = checked((s) =>
-  s.trim().startsWith("sk-") ? "is a security-key (FIDO) key, which a person holds; a host key is the host's own (get it with: ssh-keyscan -t ed25519 HOST)" : sshPublicKeyProblem(s),
-);
+export const sshHostKey = checked(sshHostKeyProblem);
 
 /** Unix-safe identifier: lowercase, starts with a letter, no doubled hyphen (we use "--" as a separator). */
 export function identifier(what: string, max: number, example: string) {

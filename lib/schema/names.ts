@@ -25,9 +25,9 @@ export function dangerousCharacter(s: string): string | undefined {
 }
 
 /**
- * A host name every rule of hostnameProblem accepts: lowercase ASCII labels of the LABEL form, at least two,
- * none with "--" (so no punycode), the last with a letter, 253 characters at most. Most names
- * are of this form and are answered by it alone.
+ * A host name every rule of hostnameProblem accepts: lowercase ASCII labels of the LABEL form,
+ * at least two, none with "--" (so no punycode), the last with a letter, 253 characters at
+ * most. Most names are of this form and are answered by it alone.
  */
 const PLAIN_HOSTNAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 

@@ -31,6 +31,12 @@ export function sshPublicKeyProblem(line: string): string | undefined {
   return problem;
 }
 
+/** A host's own key, pinned (the inventory's host_key): never a security key (FIDO), which a person holds and no sshd serves. */
+export function sshHostKeyProblem(line: string): string | undefined {
+  if (line.trim().startsWith("sk-")) return "is a security-key (FIDO) key, which a person holds; a host key is the host's own (get it with: ssh-keyscan -t ed25519 HOST)";
+  return sshPublicKeyProblem(line);
+}
+
 /** How many answers are kept (tests). */
 export function sshKeyAnswersKept(): number {
   return answered.size;
@@ -39,7 +45,8 @@ export function sshKeyAnswersKept(): number {
 function keyLineProblem(line: string): string | undefined {
   if (/PRIVATE KEY/.test(line)) return "is a PRIVATE key (never share it: paste the public key, the .pub file, instead)";
   if (/[\r\n]/.test(line)) return "contains a line break (put each key on one line, as in the .pub file)";
-  const parts = line.trim().split(/\s+/);
+  const trimmed = line.trim();
+  const parts = trimmed.split(/\s+/);
   const type = parts[0] ?? "";
   if (!ALLOWED.has(type)) {
     if (type === "ssh-dss") return "is a DSA key, which OpenSSH no longer accepts (generate one with: ssh-keygen -t ed25519)";
@@ -48,9 +55,9 @@ function keyLineProblem(line: string): string | undefined {
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f`$\\"]/.test(line)) return "contains a control character, quote, backslash, backtick or `$` (copy the key again from the .pub file)";
-  if (type === "ssh-ed25519" && canonicalEd25519(line.trim())) return undefined;
-  if (type.startsWith("sk-")) return securityKeyLine(line.trim()) ? undefined : NOT_A_KEY;
-  const parsed = utils.parseKey(line.trim());
+  if (type === "ssh-ed25519" && canonicalEd25519(trimmed)) return undefined;
+  if (type.startsWith("sk-")) return securityKeyLine(trimmed) ? undefined : NOT_A_KEY;
+  const parsed = utils.parseKey(trimmed);
   if (parsed instanceof Error) return NOT_A_KEY;
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key.isPrivateKey()) return "is a PRIVATE key (never share it: paste the public key, the .pub file, instead)";
@@ -63,11 +70,27 @@ function keyLineProblem(line: string): string | undefined {
 
 const NOT_A_KEY = "is not a valid OpenSSH public key (copy the whole line of the .pub file)";
 
-/** The two security-key (FIDO) types OpenSSH makes (`ssh-keygen -t ed25519-sk | ecdsa-sk`), the line's grammar as ssh2's. */
-const SK_LINE = /^(sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Z0-9a-z/+=]+)(?:$|\s+(?:\S.*)?)$/;
+/**
+ * ssh2's grammar of a one-line OpenSSH public key (keyParser.js, OpenSSH_Public): the type, one
+ * space, the base64, an optional comment. For the types read here without ssh2.
+ */
+function keyLineGrammar(types: string[]): RegExp {
+  return new RegExp(`^(${types.map((t) => t.replace(/[.]/g, "\\.")).join("|")}) ([A-Z0-9a-z/+=]+)(?:$|\\s+(?:\\S.*)?)$`);
+}
+
+/** The two security-key (FIDO) types OpenSSH makes (`ssh-keygen -t ed25519-sk | ecdsa-sk`). */
+const SK_LINE = keyLineGrammar(["sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"]);
+const ED25519_LINE = keyLineGrammar(["ssh-ed25519"]);
+
+/** One SSH wire string (RFC 4251): its length on four bytes, then the bytes. */
+export function wireString(bytes: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(bytes.length);
+  return Buffer.concat([len, bytes]);
+}
 
 /** The SSH wire strings of a key blob, in order; undefined when a length runs past the end. */
-function wireStrings(blob: Buffer): Buffer[] | undefined {
+export function wireStrings(blob: Buffer): Buffer[] | undefined {
   const out: Buffer[] = [];
   let at = 0;
   while (at < blob.length) {
@@ -83,9 +106,10 @@ function wireStrings(blob: Buffer): Buffer[] | undefined {
 /**
  * A security-key public key line (OpenSSH's PROTOCOL.u2f): its type, then for ed25519-sk the
  * 32-byte key, for ecdsa-sk the curve "nistp256" and a point on it, then the application
- * (`ssh:` by default; OpenSSH takes any bytes, a NUL only last), nothing after. ssh2 parses neither type (it answers "Unsupported key
- * format"), so a member's FIDO key was refused as invalid although listed as allowed; what
- * sshd itself accepts, `ssh-keygen -l` says (tests/unit-ssh-key-sk.test.ts holds this to it).
+ * (`ssh:` by default; OpenSSH takes any bytes, a NUL only last), nothing after. ssh2 parses
+ * neither type (it answers "Unsupported key format"), so a member's FIDO key was refused as
+ * invalid although listed as allowed; what sshd itself accepts, `ssh-keygen -l` says
+ * (tests/unit-ssh-key-sk.test.ts holds this to it).
  */
 export function securityKeyLine(trimmed: string): boolean {
   const m = SK_LINE.exec(trimmed);
@@ -111,9 +135,6 @@ function onP256(q: Buffer): boolean {
   }
 }
 
-/** ssh2's grammar of a one-line OpenSSH public key (keyParser.js, OpenSSH_Public), for the one type read here without it. */
-const ED25519_LINE = /^ssh-ed25519 ([A-Z0-9a-z/+=]+)(?:$|\s+(?:\S.*)?)$/;
-
 /**
  * The line in the exact form of an ssh-ed25519 key (RFC 8709: the string "ssh-ed25519", then a
  * string of 32 bytes, nothing after): ssh2 accepts all of these, and checks an ed25519 key no
@@ -123,28 +144,14 @@ const ED25519_LINE = /^ssh-ed25519 ([A-Z0-9a-z/+=]+)(?:$|\s+(?:\S.*)?)$/;
  */
 export function canonicalEd25519(trimmed: string): boolean {
   const m = ED25519_LINE.exec(trimmed);
-  if (!m) return false;
-  const blob = Buffer.from(m[1] as string, "base64");
-  return (
-    blob.length === 4 + 11 + 4 + 32 &&
-    blob.readUInt32BE(0) === 11 &&
-    blob.toString("latin1", 4, 15) === "ssh-ed25519" &&
-    blob.readUInt32BE(15) === 32
-  );
+  const parts = m ? wireStrings(Buffer.from(m[2] as string, "base64")) : undefined;
+  return parts?.length === 2 && parts[0]?.toString("latin1") === "ssh-ed25519" && parts[1]?.length === 32;
 }
 
 /** Bit length of the modulus in an ssh-rsa wire blob: string type, mpint e, mpint n. */
 function rsaBits(blob: Buffer): number {
-  let off = 0;
-  const next = () => {
-    const len = blob.readUInt32BE(off);
-    const v = blob.subarray(off + 4, off + 4 + len);
-    off += 4 + len;
-    return v;
-  };
-  next();
-  next();
-  const n = next();
+  const n = wireStrings(blob)?.[2];
+  if (!n) return 0;
   let i = 0;
   while (i < n.length && n[i] === 0) i++;
   if (i === n.length) return 0;
