@@ -53,6 +53,7 @@ export const SYSTEM = [
   "tests/provider-guest.test.ts",
   "tests/provider-quota.test.ts",
   "tests/provider-sftp.test.ts",
+  "tests/provider-sshd-reloads.test.ts",
   "tests/provider-ssh.test.ts",
   "tests/render-web-systemd.test.ts",
   "tests/shards-engine.test.ts",

@@ -8,8 +8,25 @@
 # whole config again after, and `sshd -T` must then show the refusal for the member (else the
 # folder is not included, and the drop-in is taken back out): a broken or useless drop-in never
 # stays live. Members with access: sftp get a drop-in of their own the same way (sshd_sftp_on).
+#
+# One change of sshd at a time on a host: the engine applies accounts in parallel, and on SIGHUP
+# sshd removes its pid file, executes itself again and writes the file back once it listens, so
+# a script that looked for sshd meanwhile found no pid file, and one that reloaded meanwhile
+# measured nothing. sshd_of takes the host's lock (held until sshd_reload is over, or the
+# script ends); a reload from elsewhere (an admin's) is waited for.
+SSHD_LOCK=/var/lib/globenet/sshd.lock
+sshd_lock() {
+  root_dir /var/lib/globenet
+  exec 8>>"$SSHD_LOCK"
+  flock -w 120 8 || die "another change of sshd on this host has held $SSHD_LOCK for 2 minutes: look for a stuck account script (ps), then apply again"
+}
 sshd_of() {
-  local pf=$1 pid a prev='' words
+  local pf=$1 pid a prev='' words _
+  sshd_lock
+  for _ in $(seq 1 100); do
+    [ ! -s "$pf" ] || break
+    sleep 0.1
+  done
   [ -f "$pf" ] || die "no sshd pid file $pf on this host (the inventory's hosts.<host>.sshd.pid_file): is sshd running there?"
   pid=$(head -c 20 -- "$pf" | tr -dc 0-9)
   { [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ]; } || die "the sshd of $pf (pid ${pid:-none}) is not running"
@@ -29,16 +46,23 @@ sshd_of() {
   sshd_pid=$pid sshd_pidfile=$pf
 }
 sshd_reload() {
-  local before _
-  before=$(stat -c %.9Y -- "$sshd_pidfile")
+  local before now pid _
+  before=$(stat -c %.9Y -- "$sshd_pidfile" 2>/dev/null || echo none)
   "$sshd_bin" -t -f "$sshd_conf" || die "sshd rejects its configuration $sshd_conf: not reloaded"
   kill -HUP "$sshd_pid"
-  # On SIGHUP sshd executes itself again and rewrites its pid file once it listens.
-  for _ in $(seq 1 50); do
-    [ "$(stat -c %.9Y -- "$sshd_pidfile" 2>/dev/null || true)" = "$before" ] || return 0
+  # On SIGHUP sshd removes its pid file, executes itself again (the same pid under -D, as
+  # systemd runs it; a new one when it daemonizes) and writes the file back once it listens:
+  # over when the file is there again, newer, naming a live process.
+  for _ in $(seq 1 100); do
+    now=$(stat -c %.9Y -- "$sshd_pidfile" 2>/dev/null || echo none)
+    pid=$(head -c 20 -- "$sshd_pidfile" 2>/dev/null | tr -dc 0-9) || pid=''
+    if [ "$now" != none ] && [ "$now" != "$before" ] && [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
+      flock -u 8
+      return 0
+    fi
     sleep 0.1
   done
-  die "sshd (pid $sshd_pid) did not come back within 5 s of its reload: check it on this host now"
+  die "sshd (pid $sshd_pid) did not come back within 10 s of its reload: check it on this host now"
 }
 sshd_dir() {
   [ ! -L "$1" ] || die "$1 is a symbolic link: refusing to write sshd drop-ins through it"
