@@ -8,9 +8,14 @@
  * change of sshd now waits for the one before it (a lock on the host), and a reload is only
  * over when the pid file is back. Real unix users and a throwaway sshd on 127.0.0.1
  * (tests/helpers/sshd.ts), as tests/provider-sftp.test.ts; all taken away at the end.
+ *
+ * The same storm on a web host's first apply: the site logs' folder (/var/log/globenet-sites)
+ * is not there yet (set aside for the test, put back after), and every account may make it at
+ * once. And the lock is root's only: a member who could open it could hold it, and stop every
+ * account change behind it.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,6 +36,9 @@ const users = Array.from({ length: N }, (_, i) => `gtrel${i}-${process.pid}`);
 const sftp = (u: string) => users.indexOf(u) % 2 === 0;
 
 const sh = (cmd: string, args: string[], input = "") => run(cmd, args, { timeoutMs: 30_000, input });
+const LOGS = "/var/log/globenet-sites";
+const LOGS_ASIDE = `${LOGS}.aside-${process.pid}`;
+const SSHD_LOCK = "/var/lib/globenet/sshd.lock";
 
 /** What sshd would apply to `user` now (sshd -T with its own config), as the lines the drop-ins set. */
 function effective(sshd: Sshd, user: string): string {
@@ -64,6 +72,8 @@ describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload 
     chmodSync(sshd.dir, 0o711);
     archiveDir = mkdtempSync("/tmp/globenet-archive-");
     for (const u of users) expect(sh("getent", ["passwd", u]).status, `a user ${u} already exists`).not.toBe(0);
+    // A web host's first apply: no site logs' folder yet.
+    if (existsSync(LOGS)) renameSync(LOGS, LOGS_ASIDE);
     const h = sh("mkpasswd", ["-m", "yescrypt", "-s"], PASSWORD);
     expect(h.status, h.stderr).toBe(0);
     hash = h.stdout.trim();
@@ -101,6 +111,11 @@ describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload 
       sh("sed", ["-i", `\\#/home/${u}/logs#d`, "/etc/fstab"]);
     }
     if (archiveDir) rmSync(archiveDir, { recursive: true, force: true });
+    if (existsSync(LOGS_ASIDE)) {
+      // What the test made there is only its members' (each removed above): the folder as it was comes back.
+      if (existsSync(LOGS) && readdirSync(LOGS).length === 0) rmSync(LOGS, { recursive: true });
+      if (!existsSync(LOGS)) renameSync(LOGS_ASIDE, LOGS);
+    }
   });
 
   it(`${N} accounts created at once, each reloading sshd: every create succeeds, every drop-in is live, sshd still answers`, async () => {
@@ -114,6 +129,22 @@ describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload 
       else expect(t, u).toMatch(/^denyusers \*$/m);
     }
     expect(existsSync(sshd.pidFile)).toBe(true);
+    expect(statSync(LOGS).mode & 0o7777).toBe(0o755);
+    for (const u of users) expect(existsSync(join(LOGS, u)), u).toBe(true);
+    // The lock: root's only. A member tries to take it (and so hold every sshd change behind it); root can.
+    expect(statSync(SSHD_LOCK).mode & 0o777).toBe(0o600);
+    // Its folder may be open to all (the backup client's setup makes /var/lib/globenet 0755): the file's own mode must hold.
+    const dirMode = statSync("/var/lib/globenet").mode & 0o7777;
+    chmodSync("/var/lib/globenet", 0o755);
+    try {
+      const uid = sh("id", ["-u", users[1] as string]).stdout.trim();
+      const grab = sh("setpriv", [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "flock", "-n", SSHD_LOCK, "true"]);
+      expect(grab.status).not.toBe(0);
+      expect(grab.stderr).toMatch(/Permission denied/);
+    } finally {
+      chmodSync("/var/lib/globenet", dirMode);
+    }
+    expect(sh("flock", ["-n", SSHD_LOCK, "true"]).status).toBe(0);
     // The legitimate use after the storm: an SFTP member logs in with its password; a suspended one is refused.
     const member = users.find(sftp) as string;
     expect(await passwordLogin(sshd, member, PASSWORD)).toBe("ok");

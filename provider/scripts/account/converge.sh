@@ -160,11 +160,11 @@ cd /
 # Inside the home, with the member's rights only. authorized_keys comes on stdin.
 # shellcheck disable=SC2153 # LOGS is prelude.sh's
 as_member_fn home_setup account-setup "$home" "$LOGS/$h" "$@"
-pw=$(getent shadow "$h" | cut -d: -f2)
+pw=$(getent shadow "$h" | cut -d: -f2) || pw=''
 case "$status" in
   active)
     n=0
-    while [[ $pw == '!'?* ]] && [ "$n" -lt 5 ]; do usermod -U -- "$h"; pw=$(getent shadow "$h" | cut -d: -f2); n=$((n + 1)); done
+    while [[ $pw == '!'?* ]] && [ "$n" -lt 5 ]; do usermod -U -- "$h"; pw=$(getent shadow "$h" | cut -d: -f2) || pw=''; n=$((n + 1)); done
     # '*' (keys only) but for an sftp member with a password hash: then that hash, fed to
     # chpasswd -e on a pipe (printf is bash's own: the hash is in no process's arguments). A bare
     # '!', an empty field or a password set by hand on an ssh account becomes '*'.

@@ -44,7 +44,8 @@ LOGS=/var/log/globenet-sites
 site_logs() {
   local d=$LOGS/$1
   if [ -L "$LOGS" ] || [ -L "$d" ]; then die "$LOGS or $d is a symbolic link: refusing to keep site logs there"; fi
-  [ -d "$LOGS" ] || mkdir -m 0755 -- "$LOGS"
+  # Accounts are applied in parallel: one that loses the race to make it finds it made.
+  [ -d "$LOGS" ] || mkdir -m 0755 -- "$LOGS" 2>/dev/null || [ -d "$LOGS" ] || die "cannot make $LOGS"
   chown root:root -- "$LOGS"
   chmod 0755 -- "$LOGS"
   [ -d "$d" ] || mkdir -m 0750 -- "$d"

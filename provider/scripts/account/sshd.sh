@@ -17,6 +17,7 @@
 SSHD_LOCK=/var/lib/globenet/sshd.lock
 sshd_lock() {
   root_dir /var/lib/globenet
+  # 0600 (prelude.sh's umask): a member who could open the lock could hold it.
   exec 8>>"$SSHD_LOCK"
   flock -w 120 8 || die "another change of sshd on this host has held $SSHD_LOCK for 2 minutes: look for a stuck account script (ps), then apply again"
 }
@@ -28,9 +29,9 @@ sshd_of() {
     sleep 0.1
   done
   [ -f "$pf" ] || die "no sshd pid file $pf on this host (the inventory's hosts.<host>.sshd.pid_file): is sshd running there?"
-  pid=$(head -c 20 -- "$pf" | tr -dc 0-9)
+  pid=$(head -c 20 -- "$pf" 2>/dev/null | tr -dc 0-9) || pid=''
   { [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ]; } || die "the sshd of $pf (pid ${pid:-none}) is not running"
-  sshd_bin=$(readlink -- "/proc/$pid/exe")
+  sshd_bin=$(readlink -- "/proc/$pid/exe") || die "the sshd of $pf (pid $pid) stopped while it was being looked at: apply again"
   sshd_bin=${sshd_bin% (deleted)}
   case "${sshd_bin##*/}" in sshd) ;; *) die "$pf names pid $pid, which runs $sshd_bin, not sshd" ;; esac
   # Its config file: -f on its command line, which sshd rewrites as one title string

@@ -70,8 +70,8 @@ do_write() {
     chown root:bind -- "$old"
     chmod 0640 -- "$old"
   fi
-  rm -f -- "$KEY"
-  mv -f -- "$new" "$KEY"
+  # One rename (-T: a link in its place is replaced, not followed): named never finds no key.
+  mv -fT -- "$new" "$KEY"
   # The host's whole configuration with it, before any reload. Its messages name files and
   # lines of the host's configuration; a line quoting the key itself is left out.
   local out rc=0

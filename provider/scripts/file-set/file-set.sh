@@ -539,16 +539,27 @@ fpm_duplicates() {
 }
 
 fpm_pidfile() { echo "/run/php/php$ver-fpm.pid"; }
+# After USR2 the master executes itself again and writes its pid file anew (unlinked first): the
+# previous set of this PHP version may have sent one just before this set took the lock, so a
+# missing pid file is looked at again for 2 s before php-fpm is called not running.
+fpm_alive() {
+  local _
+  for _ in $(seq 1 20); do
+    alive "$(fpm_pidfile)" php-fpm && return 0
+    sleep 0.1
+  done
+  return 1
+}
 reload_php_fpm() {
   install -d -m 0755 /run/php
-  if alive "$(fpm_pidfile)" php-fpm; then
+  if fpm_alive; then
     kill -USR2 "$(tr -dc 0-9 < "$(fpm_pidfile)")"
   else
     detached "php-fpm$ver" --daemonize --fpm-config "$(fpm_conf)" || { say "php-fpm$ver did not start: the new files are live"; return 4; }
   fi
 }
 reload_if_running_php_fpm() {
-  if alive "$(fpm_pidfile)" php-fpm; then kill -USR2 "$(tr -dc 0-9 < "$(fpm_pidfile)")"; fi
+  if fpm_alive; then kill -USR2 "$(tr -dc 0-9 < "$(fpm_pidfile)")"; fi
 }
 reload_php_fpm_part() { reload_php_fpm; }
 reload_if_running_php_fpm_part() { reload_if_running_php_fpm; }
