@@ -21,6 +21,7 @@ import { pool } from "../provider/ssh/pool";
 import { KEY_VELO } from "./fixtures/model";
 import { snapshotPaths, waitFor, type Snapshot } from "./helpers/daemons-web";
 import { startSshd, type Sshd } from "./helpers/sshd";
+import { removeTestAccounts } from "./helpers/test-accounts";
 import { freePort, requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok =
@@ -187,15 +188,7 @@ describe.skipIf(!ok)("access: sftp against a real sshd (chrooted SFTP only, pass
     await pool.close();
     await sshd?.stop();
     await apache?.stop();
-    for (const u of [sftpUser, sshUser]) {
-      for (let n = 0; n < 10 && mountsAt(`/home/${u}/logs`).length > 0; n++) sh("umount", ["--lazy", `/home/${u}/logs`]);
-      if (sh("getent", ["passwd", u]).status === 0) sh("userdel", [u]);
-      if (sh("getent", ["group", u]).status === 0) sh("groupdel", [u]);
-      for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, u), { force: true });
-      rmSync(`/home/${u}`, { recursive: true, force: true });
-      // The account's delete keeps the site logs for Globenet (root's only): a test leaves none.
-      rmSync(`/var/log/globenet-sites/${u}`, { recursive: true, force: true });
-    }
+    removeTestAccounts([sftpUser, sshUser]);
     rmSync(proof, { force: true });
     if (archiveDir) rmSync(archiveDir, { recursive: true, force: true });
     fstab?.restore();

@@ -15,14 +15,16 @@
  * account change behind it.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
-import { OWNED_DIR } from "../provider/resources/account-shared";
+import { paths } from "../lib/model/paths";
 import { pool } from "../provider/ssh/pool";
+import { snapshotPaths, type Snapshot } from "./helpers/daemons-web";
 import { startSshd, type Sshd } from "./helpers/sshd";
+import { removeTestAccounts } from "./helpers/test-accounts";
 import { requireRoot, requireTools, run } from "./helpers/tools";
 
 const ok =
@@ -36,13 +38,19 @@ const users = Array.from({ length: N }, (_, i) => `gtrel${i}-${process.pid}`);
 const sftp = (u: string) => users.indexOf(u) % 2 === 0;
 
 const sh = (cmd: string, args: string[], input = "") => run(cmd, args, { timeoutMs: 30_000, input });
-const LOGS = "/var/log/globenet-sites";
-const LOGS_ASIDE = `${LOGS}.aside-${process.pid}`;
+const LOGS = paths.siteLogRoot;
 const SSHD_LOCK = "/var/lib/globenet/sshd.lock";
 
 /** What sshd would apply to `user` now (sshd -T with its own config), as the lines the drop-ins set. */
 function effective(sshd: Sshd, user: string): string {
   return execFileSync("sshd", ["-T", "-f", join(sshd.dir, "sshd_config"), "-C", `user=${user},host=globenet-check,addr=127.0.0.1`], { encoding: "utf8" });
+}
+
+/** `step` for every account at once, as the engine applies them: each must succeed (the failures listed by account otherwise); their answers by account. */
+async function atOnce<T>(step: (u: string) => Promise<T>): Promise<Map<string, T>> {
+  const settled = await Promise.allSettled(users.map(step));
+  expect(settled.flatMap((r, i) => (r.status === "rejected" ? [`${users[i]}: ${String(r.reason)}`] : []))).toEqual([]);
+  return new Map(settled.map((r, i) => [users[i] as string, (r as PromiseFulfilledResult<T>).value]));
 }
 
 /** The member's password login: "ok", or the reason it was refused. */
@@ -61,6 +69,8 @@ function passwordLogin(sshd: Sshd, user: string, password: string): Promise<stri
 describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload waits for the one before)", () => {
   let sshd: Sshd;
   let archiveDir: string;
+  /** /etc/fstab (the SFTP members' logs mounts) and the site logs' folder, put back at the end. */
+  let saved: Snapshot | undefined;
   let hash = "";
   const PASSWORD = "a parallel member's passphrase";
   const inputs = new Map<string, AccountInputs>();
@@ -72,8 +82,9 @@ describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload 
     chmodSync(sshd.dir, 0o711);
     archiveDir = mkdtempSync("/tmp/globenet-archive-");
     for (const u of users) expect(sh("getent", ["passwd", u]).status, `a user ${u} already exists`).not.toBe(0);
+    saved = snapshotPaths(["/etc/fstab", LOGS]);
     // A web host's first apply: no site logs' folder yet.
-    if (existsSync(LOGS)) renameSync(LOGS, LOGS_ASIDE);
+    rmSync(LOGS, { recursive: true, force: true });
     const h = sh("mkpasswd", ["-m", "yescrypt", "-s"], PASSWORD);
     expect(h.status, h.stderr).toBe(0);
     hash = h.stdout.trim();
@@ -82,7 +93,7 @@ describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload 
       const base: AccountInputs = {
         target: { name: "web1", address: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey },
         handle: u,
-        home: `/home/${u}`,
+        home: paths.home(u),
         status: "active",
         sshKeys: [],
         access: "ssh",
@@ -101,28 +112,13 @@ describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload 
   afterAll(async () => {
     await pool.close();
     await sshd?.stop();
-    for (const u of users) {
-      for (let n = 0; n < 10 && sh("mountpoint", ["-q", `/home/${u}/logs`]).status === 0; n++) sh("umount", ["--lazy", `/home/${u}/logs`]);
-      if (sh("getent", ["passwd", u]).status === 0) sh("userdel", [u]);
-      if (sh("getent", ["group", u]).status === 0) sh("groupdel", [u]);
-      for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, u), { force: true });
-      rmSync(`/home/${u}`, { recursive: true, force: true });
-      rmSync(`/var/log/globenet-sites/${u}`, { recursive: true, force: true });
-      sh("sed", ["-i", `\\#/home/${u}/logs#d`, "/etc/fstab"]);
-    }
+    removeTestAccounts(users);
     if (archiveDir) rmSync(archiveDir, { recursive: true, force: true });
-    if (existsSync(LOGS_ASIDE)) {
-      // What the test made there is only its members' (each removed above): the folder as it was comes back.
-      if (existsSync(LOGS) && readdirSync(LOGS).length === 0) rmSync(LOGS, { recursive: true });
-      if (!existsSync(LOGS)) renameSync(LOGS_ASIDE, LOGS);
-    }
+    saved?.restore();
   });
 
   it(`${N} accounts created at once, each reloading sshd: every create succeeds, every drop-in is live, sshd still answers`, async () => {
-    const results = await Promise.allSettled(users.map((u) => accountType.create(inputs.get(u) as AccountInputs)));
-    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${users[i]}: ${String(r.reason)}`] : []));
-    expect(failed).toEqual([]);
-    results.forEach((r, i) => r.status === "fulfilled" && outs.set(users[i] as string, r.value.outs));
+    for (const [u, r] of await atOnce((u) => accountType.create(inputs.get(u) as AccountInputs))) outs.set(u, r.outs);
     for (const u of users) {
       const t = effective(sshd, u);
       if (sftp(u)) expect(t, u).toMatch(/^forcecommand internal-sftp$/m);
@@ -159,9 +155,7 @@ describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload 
       const { passwordHash: _, ...rest } = i;
       return { ...rest, access: "ssh", sshKeys: [key] };
     };
-    const updated = await Promise.allSettled(users.map((u) => accountType.update(u, outs.get(u) as AccountOutputs, next(u))));
-    expect(updated.flatMap((r, i) => (r.status === "rejected" ? [`${users[i]}: ${String(r.reason)}`] : []))).toEqual([]);
-    updated.forEach((r, i) => r.status === "fulfilled" && outs.set(users[i] as string, r.value));
+    for (const [u, r] of await atOnce((u) => accountType.update(u, outs.get(u) as AccountOutputs, next(u)))) outs.set(u, r);
     for (const u of users) {
       const t = effective(sshd, u);
       expect(t, u).not.toMatch(/^forcecommand internal-sftp$/m);
@@ -170,11 +164,8 @@ describe.skipIf(!ok)("sshd changed by accounts applied in parallel (each reload 
     expect(existsSync(sshd.pidFile)).toBe(true);
 
     // Suspended again at once, then deleted at once: each delete takes its drop-in away and reloads.
-    const again = await Promise.allSettled(users.map((u) => accountType.update(u, outs.get(u) as AccountOutputs, { ...next(u), status: "suspended" })));
-    expect(again.flatMap((r, i) => (r.status === "rejected" ? [`${users[i]}: ${String(r.reason)}`] : []))).toEqual([]);
-    again.forEach((r, i) => r.status === "fulfilled" && outs.set(users[i] as string, r.value));
-    const gone = await Promise.allSettled(users.map((u) => accountType.delete(u, outs.get(u) as AccountOutputs)));
-    expect(gone.flatMap((r, i) => (r.status === "rejected" ? [`${users[i]}: ${String(r.reason)}`] : []))).toEqual([]);
+    for (const [u, r] of await atOnce((u) => accountType.update(u, outs.get(u) as AccountOutputs, { ...next(u), status: "suspended" }))) outs.set(u, r);
+    await atOnce((u) => accountType.delete(u, outs.get(u) as AccountOutputs));
     for (const u of users) expect(existsSync(join(sshd.dropinDir, `globenet-suspended-${u}.conf`)), u).toBe(false);
     expect(existsSync(sshd.pidFile)).toBe(true);
   });

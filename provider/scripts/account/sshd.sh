@@ -21,6 +21,8 @@ sshd_lock() {
   exec 8>>"$SSHD_LOCK"
   flock -w 120 8 || die "another change of sshd on this host has held $SSHD_LOCK for 2 minutes: look for a stuck account script (ps), then apply again"
 }
+# pid_in FILE: the pid a pid file holds, empty when there is none (gone, empty, being rewritten).
+pid_in() { head -c 20 -- "$1" 2>/dev/null | tr -dc 0-9 || true; }
 sshd_of() {
   local pf=$1 pid a prev='' words _
   sshd_lock
@@ -29,7 +31,7 @@ sshd_of() {
     sleep 0.1
   done
   [ -f "$pf" ] || die "no sshd pid file $pf on this host (the inventory's hosts.<host>.sshd.pid_file): is sshd running there?"
-  pid=$(head -c 20 -- "$pf" 2>/dev/null | tr -dc 0-9) || pid=''
+  pid=$(pid_in "$pf")
   { [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ]; } || die "the sshd of $pf (pid ${pid:-none}) is not running"
   sshd_bin=$(readlink -- "/proc/$pid/exe") || die "the sshd of $pf (pid $pid) stopped while it was being looked at: apply again"
   sshd_bin=${sshd_bin% (deleted)}
@@ -56,7 +58,7 @@ sshd_reload() {
   # over when the file is there again, newer, naming a live process.
   for _ in $(seq 1 100); do
     now=$(stat -c %.9Y -- "$sshd_pidfile" 2>/dev/null || echo none)
-    pid=$(head -c 20 -- "$sshd_pidfile" 2>/dev/null | tr -dc 0-9) || pid=''
+    pid=$(pid_in "$sshd_pidfile")
     if [ "$now" != none ] && [ "$now" != "$before" ] && [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
       flock -u 8
       return 0
