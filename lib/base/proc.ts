@@ -3,7 +3,7 @@
  * polling, and the progress lines every lab step prints with its duration.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
 
@@ -142,6 +142,51 @@ export async function stopPid(pid: number, graceMs: number, kill = true): Promis
   if (!kill) return false;
   process.kill(pid, "SIGKILL");
   return (await waitFor(() => !pidAlive(pid), 5_000, 50)) ?? false;
+}
+
+/** The session a process belongs to (/proc/PID/stat field 6), or undefined once it is gone. */
+export function sessionOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const n = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live processes of session `sid` (its leader included while it lives). */
+export function sessionMembers(sid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    if (sessionOf(pid) === sid && pidAlive(pid)) out.push(pid);
+  }
+  return out;
+}
+
+/**
+ * What is left of a daemon's session once its leader is gone: SIGTERM, then SIGKILL after
+ * `graceMs`. A child that outlived its master keeps the listening sockets it inherited; the next
+ * start of the daemon would find its ports taken. Resolves with the PIDs still alive (none, normally).
+ */
+export async function stopSession(sid: number, graceMs: number): Promise<number[]> {
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of sessionMembers(sid)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  if (sessionMembers(sid).length === 0) return [];
+  signal("SIGTERM");
+  if (await waitFor(() => sessionMembers(sid).length === 0, graceMs, 100)) return [];
+  signal("SIGKILL");
+  await waitFor(() => sessionMembers(sid).length === 0, 5_000, 50);
+  return sessionMembers(sid);
 }
 
 // ─── sockets ───────────────────────────────────────────────────────────────────────────────────

@@ -20,7 +20,7 @@ import { BIND_HOST_LOGGING, ownBindFolders } from "./bind-host";
 import { ownLibvirtFolders } from "./libvirt-host";
 import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
 import type { LabPaths } from "./paths";
-import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sleep, startTicks, stopPid, unixSocketAnswers, waitFor, why } from "../base/proc";
+import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sessionOf, sleep, startTicks, stopPid, stopSession, unixSocketAnswers, waitFor, why } from "../base/proc";
 import { labHello } from "./reach";
 
 export interface DaemonCtx {
@@ -80,6 +80,12 @@ export interface LabDaemon {
   /** How long SIGTERM may take, and whether SIGKILL may follow. */
   graceMs: number;
   killAfterGrace: boolean;
+  /**
+   * The daemon leads its own session (it detaches, or the lab started it detached) and its
+   * children may hold its ports: what is left of that session after the master is stopped
+   * (a child that outlived it) is stopped too.
+   */
+  ownSession?: boolean;
 }
 
 // ─── records ───────────────────────────────────────────────────────────────────────────────────
@@ -347,6 +353,7 @@ export function apache(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
     comm: "apache2",
     graceMs: 15_000,
     killAfterGrace: true,
+    ownSession: true,
     async running() {
       const pid = livePid(apachePidFile(), "apache2");
       return pid ? { pid } : undefined;
@@ -476,6 +483,7 @@ export function fpm(ctx: DaemonCtx, v: string, place: Place = LOCAL): LabDaemon 
     comm: bin,
     graceMs: 10_000,
     killAfterGrace: true,
+    ownSession: true,
     async running() {
       const pid = livePid(pidFile, bin);
       return pid ? { pid } : undefined;
@@ -798,8 +806,11 @@ export async function stopDaemon(
     if (other) return { pid: other.pid, result: "running, not started by the lab: left as is" };
     return { result: had ? "already gone" : "not running" };
   }
+  // Read before the stop: the session is the master's only while the master leads it.
+  const sid = d.ownSession && sessionOf(pid) === pid ? pid : undefined;
   const gone = await stopPid(pid, d.graceMs, d.killAfterGrace);
   if (!gone) return { pid, result: "still running" };
+  if (sid !== undefined && (await stopSession(sid, 3_000)).length > 0) return { pid, result: "still running" };
   forget(p, d.name);
   // Give the kernel a moment to release ports before the next start.
   await sleep(50);
