@@ -647,9 +647,16 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       expect(dig("www.alpha.test", "A")).toBe("192.0.2.10");
     });
 
-    it("delete: unwires and reconfigures; named stops serving the zones", async () => {
+    it("delete: unwires and reconfigures (named.conf.local rewritten by a rename, its owner and mode kept); named stops serving the zones", async () => {
+      const local = "/etc/bind/named.conf.local";
+      chmodSync(local, 0o640);
+      const before = lstatSync(local);
       await fileSetType.delete(id, outs);
-      expect(readFileSync("/etc/bind/named.conf.local", "utf8")).not.toContain("globenet");
+      expect(readFileSync(local, "utf8")).not.toContain("globenet");
+      const after = lstatSync(local);
+      expect([after.mode, after.uid, after.gid]).toEqual([before.mode, before.uid, before.gid]);
+      expect(after.ino).not.toBe(before.ino);
+      expect(existsSync(`${local}.globenet-new`)).toBe(false);
       expect(existsSync("/etc/bind/globenet")).toBe(false);
       await waitFor("alpha.test to be gone", () => dig("alpha.test", "SOA") === "");
       expect(await fileSetType.read(id, outs)).toBeUndefined();

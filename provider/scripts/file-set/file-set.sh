@@ -110,16 +110,25 @@ append_once() {
   printf '%s\n' "$@" >> "$f"
 }
 
-# Removes whole lines from a file, keeping its owner and mode.
+# Removes whole lines from a file, keeping its owner and mode. The new content is renamed in
+# (a daemon reloading at that moment reads the old file or the new one, never half of one).
 remove_lines() {
   local f=$1; shift
   [ -f "$f" ] || return 0
-  local args=() l
+  local args=() l new
   for l in "$@"; do args+=(-e "$l"); done
   grep -qxF "${args[@]}" "$f" || return 0
-  grep -vxF "${args[@]}" "$f" > "$f.globenet-new" || true
-  cat -- "$f.globenet-new" > "$f"
-  rm -f -- "$f.globenet-new"
+  # A symbolic link (an admin's layout) keeps pointing where it did: its target is rewritten.
+  f=$(readlink -f -- "$f") || { say "could not resolve the link $f"; return 1; }
+  new=$f.globenet-new
+  rm -f -- "$new"
+  # grep exits 1 when no line is left: an empty file, not a failure.
+  if ! { grep -vxF "${args[@]}" "$f" > "$new" || [ $? -eq 1 ]; } ||
+    ! chown --reference="$f" -- "$new" || ! chmod --reference="$f" -- "$new" || ! mv -fT -- "$new" "$f"; then
+    rm -f -- "$new"
+    say "could not rewrite $f"
+    return 1
+  fi
 }
 
 # Runs a command that may leave a daemon behind without letting the daemon hold the SSH channel
@@ -608,8 +617,8 @@ bind_dir() {
   fi
 }
 wire_bind() {
-  remove_lines /etc/bind/named.conf.local "$BIND_LEGACY_INCLUDE"
-  append_once /etc/bind/named.conf.local "$BIND_INCLUDE"
+  remove_lines /etc/bind/named.conf.local "$BIND_LEGACY_INCLUDE" || return
+  append_once /etc/bind/named.conf.local "$BIND_INCLUDE" || return
   # Where a secondary's copies go (named writes them as bind).
   bind_dir 0755 /var/cache/bind/globenet || return
   # Inline signing writes "<file>.signed" and journals beside the file named.conf names: a link
@@ -840,12 +849,13 @@ check_mail() {
   for f in postfix/main.cf postfix/master.cf postfix/maps/srs-reverse.regexp postfix/maps/direct-senders.regexp dovecot/dovecot.conf dovecot/globenet-users dovecot/globenet-suspended opendkim/opendkim.conf postsrsd/postsrsd.default; do
     [ -f "$stage/$f" ] || { say "$root/$f is missing from the set"; return 1; }
   done
-  mail_changes > "$tmp/mail-changed"
-  : > "$tmp/mail-stale"
+  # Checks run under `|| rc=$?` (set -e is off in them): every step says how it failed.
+  mail_changes > "$tmp/mail-changed" || { say "could not compare the staged mail set with $root"; return 1; }
+  : > "$tmp/mail-stale" || return
   for m in "${MAIL_MAPS[@]}"; do
     [ -f "$stage/postfix/maps/$m" ] || { say "$root/postfix/maps/$m is missing from the set"; return 1; }
     if [ -n "$gen" ] && [ -f "$root/postfix/maps/$m.db" ] && ! grep -qxF "postfix/maps/$m" "$tmp/mail-changed"; then
-      ln -- "$root/postfix/maps/$m.db" "$stage/postfix/maps/$m.db" 2> /dev/null || cp -p -- "$root/postfix/maps/$m.db" "$stage/postfix/maps/$m.db"
+      ln -- "$root/postfix/maps/$m.db" "$stage/postfix/maps/$m.db" 2> /dev/null || cp -p -- "$root/postfix/maps/$m.db" "$stage/postfix/maps/$m.db" || { say "could not carry $root/postfix/maps/$m.db over to the new generation"; return 1; }
     else
       postmap -c "$stage/postfix" "hash:$stage/postfix/maps/$m" || { say "postmap rejects $stage/postfix/maps/$m"; return 1; }
       if [ -n "$gen" ] && [ -f "$root/postfix/maps/$m.db" ]; then readlink -f -- "$root/postfix/maps/$m.db" >> "$tmp/mail-stale"; fi
@@ -858,14 +868,14 @@ check_mail() {
   if [ -n "$out" ]; then printf '%s\n' "$out"; say "postconf warns about $stage/postfix/master.cf"; return 1; fi
   doveconf -c "$stage/dovecot/dovecot.conf" -n > /dev/null || { say "doveconf rejects $stage/dovecot/dovecot.conf"; return 1; }
   # opendkim -n opens the tables the file names: check a copy that names the staged ones.
-  sed "s#$root/#$stage/#g" "$stage/opendkim/opendkim.conf" > "$tmp/opendkim.conf"
+  sed "s#$root/#$stage/#g" "$stage/opendkim/opendkim.conf" > "$tmp/opendkim.conf" || return
   opendkim -n -x "$tmp/opendkim.conf" || { say "opendkim -n rejects $stage/opendkim/opendkim.conf"; return 1; }
   check_mail_srs || return
   check_mail_acme || return
   check_mail_exporter || return
   # The users' hashes: Dovecot's auth process (group dovecot) reads them, nobody else.
-  chgrp dovecot -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
-  chmod 0640 -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended"
+  chgrp dovecot -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended" || return
+  chmod 0640 -- "$stage/dovecot/globenet-users" "$stage/dovecot/globenet-suspended" || return
 }
 # SRS for forwards (lib/render/mail.ts renderPostsrsdDefault, renderSrsReverse): Debian's launcher
 # sources the default file, so it holds KEY=word lines only; Postfix must read the regexp table.
