@@ -4,6 +4,7 @@
  * its home, the archives and the sshd are removed at the end, whatever happened.
  */
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -537,7 +538,24 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
     expect(sh("chown", ["100", home]).status).toBe(0);
     await expect(accountType.create(inputs)).rejects.toThrow(new RegExp(`${home} belongs to a system account \\(uid 100\\): refusing to adopt it`));
     expect(sh("chown", [String(before.uid), home]).status).toBe(0);
-    outs = (await accountType.create(inputs)).outs;
+    // From its checks to useradd the adoption holds the host's lock of new users (another new
+    // account applied in parallel could otherwise be handed the uid it found free): held here by
+    // root for 4 s, the create waits for it and then adopts.
+    const USERS_LOCK = "/var/lib/globenet/users.lock";
+    expect(statSync(USERS_LOCK).mode & 0o777).toBe(0o600);
+    const holder = spawn("flock", [USERS_LOCK, "sleep", "4"], { stdio: "ignore" });
+    const held = await new Promise<number>((resolve) => {
+      const t0 = Date.now();
+      const poll = () => (sh("flock", ["-n", USERS_LOCK, "true"]).status !== 0 ? resolve(Date.now()) : Date.now() - t0 > 5_000 ? resolve(0) : setTimeout(poll, 50));
+      poll();
+    });
+    expect(held).toBeGreaterThan(0);
+    const creating = accountType.create(inputs);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(sh("getent", ["passwd", handle]).status).not.toBe(0);
+    outs = (await creating).outs;
+    expect(Date.now() - held).toBeGreaterThanOrEqual(3_500);
+    expect(holder.exitCode ?? (await new Promise((r) => holder.once("exit", r)))).toBe(0);
     expect(idOf(handle)).toEqual(before);
     expect(owner(join(home, "sites", SITE_A, "htdocs"))).toBe(`${handle}:${handle}:755`);
     expect(owner(home)).toBe(`${handle}:${handle}:750`);
