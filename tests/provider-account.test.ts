@@ -518,7 +518,9 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
     const { inodeQuota: _old, ...before } = outs;
     expect((accountType.diff(handle, before as AccountOutputs, inputs) as { diffs: string[] }).diffs).toEqual(["inodeQuota"]);
     expect(accountType.diff(handle, outs, { ...inputs, target: { ...inputs.target, hostKey: sshd.otherHostKey } }).replaces).toEqual([]);
-    const moved = accountType.diff(handle, outs, { ...inputs, target: { ...inputs.target, name: "web2" } });
+    // The host renamed in the inventory (same address and port) is the same machine: an update.
+    expect(accountType.diff(handle, outs, { ...inputs, target: { ...inputs.target, name: "web2" } })).toMatchObject({ changes: true, replaces: [] });
+    const moved = accountType.diff(handle, outs, { ...inputs, target: { ...inputs.target, name: "web2", address: "127.0.0.2" } });
     expect(moved.replaces).toEqual(["target"]);
     expect(moved.deleteBeforeReplace).toBe(true);
     expect(accountType.diff(handle, outs, { ...inputs, handle: "other", home: "/home/other" }).replaces).toEqual(["handle"]);

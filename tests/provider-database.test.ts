@@ -460,7 +460,8 @@ describe.skipIf(!ok)("globenet:db:Database against a real MariaDB over SSH", () 
   it("diff replaces only when name, user or host change (never a rename)", () => {
     expect(databaseType.diff(name, outs, { ...inputs, status: "suspended" }).replaces).toEqual([]);
     expect(databaseType.diff(name, outs, { ...inputs, name: "gt_new", user: "gt_new" }).replaces).toEqual(["name", "user"]);
-    const moved = databaseType.diff(name, outs, { ...inputs, target: { ...inputs.target, name: "db2" } });
+    expect(databaseType.diff(name, outs, { ...inputs, target: { ...inputs.target, name: "db2" } })).toMatchObject({ changes: true, replaces: [] });
+    const moved = databaseType.diff(name, outs, { ...inputs, target: { ...inputs.target, name: "db2", address: "127.0.0.2" } });
     expect(moved.replaces).toEqual(["target"]);
     expect(moved.deleteBeforeReplace).toBe(true);
   });

@@ -66,6 +66,23 @@ describe("the offline guard asks what the rules ask of the engine's plan", () =>
     expect(offline(head).needed).toEqual(needed(engine));
   });
 
+  it("a hypervisor renamed in the inventory (same address and port) is the same machine: its VPS is updated, nothing is asked", () => {
+    const head = modelOf("rename", [
+      ["Pulumi.prod.yaml", "      hv1:\n", "      hv9:\n"],
+      ["members/velo-libre/vps/atelier.yaml", "hypervisor: hv1", "hypervisor: hv9"],
+    ]);
+    const guest = planFromModels(base, head).steps.find((s) => s.type === "globenet:vm:Guest" && s.name === "velo-libre--atelier");
+    expect(guest?.op).toBe("update");
+    expect(offline(head).needed).toEqual([]);
+    // The same rename with a new address is another machine, as a move is.
+    const moved = modelOf("rename-moved", [
+      ["Pulumi.prod.yaml", "      hv1:\n", "      hv9:\n"],
+      ["Pulumi.prod.yaml", "address: 192.0.2.21", "address: 192.0.2.29"],
+      ["members/velo-libre/vps/atelier.yaml", "hypervisor: hv1", "hypervisor: hv9"],
+    ]);
+    expect(offline(moved).needed).toEqual(["members/velo-libre/vps/atelier"]);
+  });
+
   it("a mail domain taken out of a member's file: its maildirs are archived, then deleted; the member's line or the domain's allows it", () => {
     const domain = base.mail.find((d) => d.handle === "velo-libre");
     expect(domain).toBeDefined();

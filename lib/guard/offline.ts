@@ -1,3 +1,4 @@
+import { sameHost, type HostIdentity } from "../base/same-host";
 import { COMPONENT_TOKENS, RESOURCE_TOKENS } from "../base/tokens";
 import { mailboxLocals } from "../model/mail";
 import type { Model } from "../model/types";
@@ -20,7 +21,11 @@ import type { Plan, PlanStep } from "./plan";
 
 type Inputs = Record<string, unknown>;
 
-const target = (name: string) => ({ name });
+/** A host as the provider's diff compares it (lib/base/same-host.ts): a rename with the same address and port is the same machine. */
+function target(m: Model | undefined, name: string): HostIdentity {
+  const h = m?.hosts.find((x) => x.name === name);
+  return h ? { name, address: h.address, port: h.host.ssh.port } : { name };
+}
 
 function opOf(before: Inputs | undefined, after: Inputs | undefined, replaced: (a: Inputs, b: Inputs) => boolean): string {
   if (!before) return "create";
@@ -38,7 +43,7 @@ function stepsFor(type: string, before: Map<string, Inputs>, after: Map<string, 
   });
 }
 
-const hostOf = (i: Inputs) => (i.target as { name: string }).name;
+const otherHost = (a: Inputs, b: Inputs) => !sameHost(a.target as HostIdentity, b.target as HostIdentity);
 
 function members(m: Model | undefined): Map<string, Inputs> {
   // A component has no inputs of its own: the engine announces it as created, deleted or the same.
@@ -50,27 +55,27 @@ function accounts(m: Model | undefined): Map<string, Inputs> {
   for (const x of m?.members ?? []) {
     if (!x.webHost) continue;
     const sites = (m?.sites ?? []).filter((s) => s.handle === x.handle).map((s) => s.host).sort();
-    out.set(x.handle, { handle: x.handle, target: target(x.webHost), status: x.status === "suspended" ? "suspended" : "active", sites, archiveDir: m?.inventory.archive_dir });
+    out.set(x.handle, { handle: x.handle, target: target(m, x.webHost), status: x.status === "suspended" ? "suspended" : "active", sites, archiveDir: m?.inventory.archive_dir });
   }
   return out;
 }
 
 function databases(m: Model | undefined): Map<string, Inputs> {
-  return new Map((m?.databases ?? []).map((d) => [d.name, { handle: d.handle, name: d.name, target: target(d.dbHost), status: d.status === "suspended" ? "suspended" : "active", archiveDir: m?.inventory.archive_dir }]));
+  return new Map((m?.databases ?? []).map((d) => [d.name, { handle: d.handle, name: d.name, target: target(m, d.dbHost), status: d.status === "suspended" ? "suspended" : "active", archiveDir: m?.inventory.archive_dir }]));
 }
 
 function guests(m: Model | undefined): Map<string, Inputs> {
   return new Map(
     (m?.vps ?? []).map((v) => [
       v.domain,
-      { domain: v.domain, target: target(v.hypervisor), baseImage: v.imagePath, diskPath: v.diskPath, diskGb: v.diskGb, vcpus: v.vcpus, memoryMb: v.memoryMb, running: v.status === "active", archiveDir: m?.inventory.archive_dir },
+      { domain: v.domain, target: target(m, v.hypervisor), baseImage: v.imagePath, diskPath: v.diskPath, diskGb: v.diskGb, vcpus: v.vcpus, memoryMb: v.memoryMb, running: v.status === "active", archiveDir: m?.inventory.archive_dir },
     ]),
   );
 }
 
 /** Each member mail domain's stored mail on its mail host (components/mail-server.ts names them <host>-maildirs-<domain>). */
 function maildirs(m: Model | undefined): Map<string, Inputs> {
-  return new Map((m?.mail ?? []).filter((d) => d.status !== "departed").map((d) => [`${d.mailHost}-maildirs-${d.domain}`, { handle: d.handle, domain: d.domain, mailboxes: mailboxLocals(d), target: target(d.mailHost), archiveDir: m?.inventory.archive_dir }]));
+  return new Map((m?.mail ?? []).filter((d) => d.status !== "departed").map((d) => [`${d.mailHost}-maildirs-${d.domain}`, { handle: d.handle, domain: d.domain, mailboxes: mailboxLocals(d), target: target(m, d.mailHost), archiveDir: m?.inventory.archive_dir }]));
 }
 
 /** The primary's bind file set: the rules read which zones it serves before and after. */
@@ -78,7 +83,7 @@ function bindPrimary(m: Model | undefined): Map<string, Inputs> {
   const primary = m?.zones[0]?.primary || m?.hosts.find((h) => h.roles.includes("dns-primary"))?.name;
   if (!m || !primary) return new Map();
   const files = Object.fromEntries(m.zones.map((z) => [`zones/${z.name}.zone`, ""]));
-  return new Map([[`${primary}-bind`, { kind: "bind-primary", target: target(primary), files }]]);
+  return new Map([[`${primary}-bind`, { kind: "bind-primary", target: target(m, primary), files }]]);
 }
 
 /** The plan the engine would announce, for what the guard judges, going from `base` to `head`. */
@@ -89,10 +94,10 @@ export function planFromModels(base: Model | undefined, head: Model): Plan {
     stack,
     steps: [
       ...stepsFor(COMPONENT_TOKENS.member, members(base), members(head), stack, never),
-      ...stepsFor(RESOURCE_TOKENS.account, accounts(base), accounts(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
-      ...stepsFor(RESOURCE_TOKENS.database, databases(base), databases(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
-      ...stepsFor(RESOURCE_TOKENS.guest, guests(base), guests(head), stack, (a, b) => hostOf(a) !== hostOf(b) || a.baseImage !== b.baseImage || a.diskPath !== b.diskPath),
-      ...stepsFor(RESOURCE_TOKENS.maildirs, maildirs(base), maildirs(head), stack, (a, b) => hostOf(a) !== hostOf(b)),
+      ...stepsFor(RESOURCE_TOKENS.account, accounts(base), accounts(head), stack, otherHost),
+      ...stepsFor(RESOURCE_TOKENS.database, databases(base), databases(head), stack, otherHost),
+      ...stepsFor(RESOURCE_TOKENS.guest, guests(base), guests(head), stack, (a, b) => otherHost(a, b) || a.baseImage !== b.baseImage || a.diskPath !== b.diskPath),
+      ...stepsFor(RESOURCE_TOKENS.maildirs, maildirs(base), maildirs(head), stack, otherHost),
       ...stepsFor(RESOURCE_TOKENS.fileSet, bindPrimary(base), bindPrimary(head), stack, never),
     ],
   };

@@ -12,6 +12,8 @@ import type { Target } from "../types";
 import { UNKNOWN } from "../types";
 import { PULUMI_SECRET_SIG, PULUMI_SIG_KEY } from "../../lib/base/tokens";
 
+export { sameHost } from "../../lib/base/same-host";
+
 /** Absolute paths the provider writes to or reads from: plain characters only, no `..`. */
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 

@@ -48,6 +48,7 @@ import {
   pathProblem,
   plain,
   printable,
+  sameHost,
   str,
   utcStamp,
 } from "./account-shared";
@@ -219,8 +220,9 @@ function diff(_id: string, rawOlds: AccountOutputs, rawNews: AccountInputs): Dif
   const replaces: string[] = [];
   if (olds.handle !== news.handle) replaces.push("handle");
   // The account is on another machine: a new one there, the old one archived and removed.
-  // Other target fields (address, port, user, host key) are how to reach the same machine.
-  if (olds.target?.name !== news.target?.name) replaces.push("target");
+  // Other target fields (address, port, user, host key), or a new name for the same address
+  // and port, are how to reach the same machine.
+  if (!sameHost(olds.target, news.target)) replaces.push("target");
   return {
     changes: diffs.length > 0,
     replaces,

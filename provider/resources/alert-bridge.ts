@@ -17,7 +17,7 @@ import { ALERT_BRIDGE_CHECKOUT, ALERT_BRIDGE_ENV, ALERT_BRIDGE_UNIT } from "../.
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
-import { Failures, asTarget, checkTarget, hasUnknown, plain, secret, str, type SecretValue } from "./account-shared";
+import { Failures, asTarget, sameHost, checkTarget, hasUnknown, plain, secret, str, type SecretValue } from "./account-shared";
 
 export interface AlertBridgeInputs {
   /** The monitor host. */
@@ -69,7 +69,7 @@ function diff(_id: string, rawOlds: AlertBridgeOutputs, rawNews: AlertBridgeInpu
   if (olds.unit !== news.unit) diffs.push("unit");
   if (sha256(String(olds.env ?? "")) !== sha256(String(news.env ?? ""))) diffs.push("env");
   if ((olds.drift ?? []).length > 0) diffs.push("drift");
-  const replaces = olds.target?.name !== news.target?.name ? ["target"] : [];
+  const replaces = sameHost(olds.target, news.target) ? [] : ["target"];
   return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: replaces.length > 0 };
 }
 

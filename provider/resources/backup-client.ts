@@ -22,7 +22,7 @@ import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
-import { Failures, asTarget, checkTarget, dbNameProblem, handleProblem, hasUnknown, homeProblem, parseLines, pathProblem, plain, printable, secret, str, type SecretValue } from "./account-shared";
+import { Failures, asTarget, sameHost, checkTarget, dbNameProblem, handleProblem, hasUnknown, homeProblem, parseLines, pathProblem, plain, printable, secret, str, type SecretValue } from "./account-shared";
 
 export interface BackupClientInputs {
   /** The protected host. */
@@ -204,7 +204,7 @@ function diff(_id: string, rawOlds: BackupClientOutputs, rawNews: BackupClientIn
   const diffs = COMPARED.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
   if (((olds.drift as string[] | undefined) ?? []).length > 0) diffs.push("drift");
   // Another machine is another client (its own key); the old one's delete keeps its key.
-  const replaces = (olds.target as Target | undefined)?.name !== (news.target as Target | undefined)?.name ? ["target"] : [];
+  const replaces = sameHost(olds.target as Target | undefined, news.target as Target | undefined) ? [] : ["target"];
   return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: replaces.length > 0 };
 }
 

@@ -26,7 +26,7 @@ import { sshPublicKeyProblem } from "../../lib/schema/ssh-key";
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
-import { Failures, asTarget, checkTarget, hasUnknown, parseLines, pathProblem, plain, secret, str, type SecretValue } from "./account-shared";
+import { Failures, asTarget, sameHost, checkTarget, hasUnknown, parseLines, pathProblem, plain, secret, str, type SecretValue } from "./account-shared";
 
 export interface BackupRepositoryInputs {
   /** The backup host. */
@@ -111,7 +111,7 @@ function diff(_id: string, rawOlds: BackupRepositoryOutputs, rawNews: BackupRepo
   if (((olds.drift as string[] | undefined) ?? []).length > 0) diffs.push("drift");
   // Another path or machine is another repository: the old one stays (its delete keeps it).
   const replaces = ["path", "account"].filter((k) => olds[k] !== news[k]);
-  if ((olds.target as Target | undefined)?.name !== (news.target as Target | undefined)?.name) replaces.push("target");
+  if (!sameHost(olds.target as Target | undefined, news.target as Target | undefined)) replaces.push("target");
   return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: replaces.length > 0 };
 }
 

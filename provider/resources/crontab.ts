@@ -13,7 +13,7 @@ import type { DiffResult } from "@pulumi/pulumi/provider";
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
-import { Failures, asTarget, checkTarget, handleProblem, hasUnknown, parseLines, plain, str } from "./account-shared";
+import { Failures, asTarget, sameHost, checkTarget, handleProblem, hasUnknown, parseLines, plain, str } from "./account-shared";
 
 export interface CrontabInputs {
   target: Target;
@@ -64,7 +64,7 @@ function diff(_id: string, rawOlds: CrontabOutputs, rawNews: CrontabInputs): Dif
   const olds = plain<CrontabOutputs>(rawOlds);
   const news = plain<CrontabInputs>(rawNews);
   const diffs = (["target", "handle", "block", "active"] as const).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-  const replaces = diffs.filter((k) => k === "handle" || (k === "target" && olds.target?.name !== news.target?.name));
+  const replaces = diffs.filter((k) => k === "handle" || (k === "target" && !sameHost(olds.target, news.target)));
   return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: replaces.length > 0 };
 }
 

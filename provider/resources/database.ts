@@ -42,6 +42,7 @@ import {
   plain,
   printable,
   rotationProblem,
+  sameHost,
   secret,
   str,
   utcStamp,
@@ -401,7 +402,7 @@ function diff(_id: string, rawOlds: DatabaseOutputs, rawNews: DatabaseInputs): D
   // A new name is a new database (the old one is dumped and dropped): never a rename.
   if (olds.name !== news.name) replaces.push("name");
   if (olds.user !== news.user) replaces.push("user");
-  if ((olds.target as Target | undefined)?.name !== (news.target as Target | undefined)?.name) replaces.push("target");
+  if (!sameHost(olds.target as Target | undefined, news.target as Target | undefined)) replaces.push("target");
   return {
     changes: diffs.length > 0,
     replaces,

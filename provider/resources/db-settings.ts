@@ -11,7 +11,7 @@ import type { DiffResult } from "@pulumi/pulumi/provider";
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
-import { Failures, asTarget, checkTarget, hasUnknown, parseLines, pathProblem, plain } from "./account-shared";
+import { Failures, asTarget, sameHost, checkTarget, hasUnknown, parseLines, pathProblem, plain } from "./account-shared";
 import { runSql } from "./database";
 
 export interface DbSettingsInputs {
@@ -54,7 +54,7 @@ function diff(_id: string, rawOlds: DbSettingsOutputs, rawNews: DbSettingsInputs
   const news = plain<DbSettingsInputs>(rawNews);
   const diffs: string[] = (["target", "slowQuerySeconds", "keepDays", "socket"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
   if ((olds.drift ?? []).length > 0) diffs.push("drift");
-  const replaces = olds.target?.name !== news.target?.name ? ["target"] : [];
+  const replaces = sameHost(olds.target, news.target) ? [] : ["target"];
   return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: false };
 }
 

@@ -17,7 +17,7 @@ import { hostnameProblem } from "../../lib/schema/names";
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
-import { Failures, asTarget, checkTarget, hasUnknown, pathProblem, plain, str, utcStamp } from "./account-shared";
+import { Failures, asTarget, sameHost, checkTarget, hasUnknown, pathProblem, plain, str, utcStamp } from "./account-shared";
 
 export interface DkimKeyInputs {
   /** The mail host, where the key is made and stays. */
@@ -65,7 +65,7 @@ function diff(_id: string, rawOlds: DkimKeyOutputs, rawNews: DkimKeyInputs): Dif
   if ((olds.drift ?? []).length > 0) diffs.push("drift");
   // Another selector, domain or host is another key: made first, the old one archived after.
   const replaces: string[] = diffs.filter((k) => k === "selector" || k === "domain");
-  if (olds.target?.name !== news.target?.name) replaces.push("target");
+  if (!sameHost(olds.target, news.target)) replaces.push("target");
   return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: false };
 }
 

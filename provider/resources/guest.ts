@@ -7,6 +7,7 @@ import { digestOf, guestContents, GuestStoreError, refProblems, refsOf, resolveG
 import { sha256Hex } from "./file-set-serials";
 import { isRecord } from "../../lib/base/record";
 import { storeFiles } from "./file-store";
+import { sameHost } from "./account-shared";
 import { CREATE, DELETE, READ, UPDATE } from "./guest-scripts";
 
 export type { GuestInputs } from "./guest-check";
@@ -29,12 +30,6 @@ export type { GuestEngineInputs, GuestOutputs, GuestRefInputs } from "./guest-re
  * changed in place.
  */
 const REPLACE_KEYS = ["domain", "baseImage", "diskPath"];
-
-function sameHost(a: Target | undefined, b: Target | undefined): boolean {
-  if (!a || !b) return a === b;
-  // A reinstalled host (new host key), a new SSH user or a renumbered host is the same machine.
-  return a.name === b.name || (a.address === b.address && a.port === b.port);
-}
 
 /** Timings and notes the scripts print, and their key=value results. */
 interface Parsed {

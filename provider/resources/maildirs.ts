@@ -26,7 +26,7 @@ import { hostnameProblem } from "../../lib/schema/names";
 import { loadScript } from "../scripts/load";
 import { run } from "../ssh/remote";
 import type { ResourceType, Target } from "../types";
-import { Failures, asTarget, checkTarget, handleProblem, hasUnknown, pathProblem, plain, str, utcStamp } from "./account-shared";
+import { Failures, asTarget, sameHost, checkTarget, handleProblem, hasUnknown, pathProblem, plain, str, utcStamp } from "./account-shared";
 
 export interface MaildirsInputs {
   /** The mail host. */
@@ -87,7 +87,7 @@ function diff(_id: string, rawOlds: MaildirsOutputs, rawNews: MaildirsInputs): D
   if (JSON.stringify(olds.mailboxes) !== JSON.stringify(news.mailboxes)) diffs.push("mailboxes");
   // Another domain, folder or host is other mail: the old folder is archived (delete) after.
   const replaces: string[] = diffs.filter((k) => k === "domain" || k === "vmailDir");
-  if (olds.target?.name !== news.target?.name) replaces.push("target");
+  if (!sameHost(olds.target, news.target)) replaces.push("target");
   return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: false };
 }
 
