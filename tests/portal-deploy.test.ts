@@ -22,13 +22,13 @@ import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeTestAccounts } from "./helpers/test-accounts";
 import { REPO_ROOT } from "../lib/base/repo";
 import { labPaths } from "../lib/lab/paths";
 import { ensurePortalCert } from "../lib/portal/lab-cert";
 import { PORTAL_CREDENTIALS, PORTAL_CURRENT, PORTAL_DATA, PORTAL_ENV, PORTAL_HOME, PORTAL_RELEASES, PORTAL_STATE, PORTAL_USER, renderPortalEnv, renderPortalUnit, renderPortalVhost } from "../lib/render/portal";
 import type { Model } from "../lib/model/types";
 import { accountType, type AccountInputs } from "../provider/resources/account";
-import { OWNED_DIR } from "../provider/resources/account-shared";
 import { portalType, type PortalInputs, type PortalOutputs } from "../provider/resources/portal";
 import { RELEASE_BUNDLE, releaseFiles, releaseName } from "../provider/release";
 import { buildPortalRelease } from "../provider/release-build";
@@ -192,12 +192,7 @@ describe.skipIf(!ok)("the portal deployed on a web host: the shipped release beh
     if (existsSync(PIDFILE)) spawnSync("kill", [readFileSync(PIDFILE, "utf8").trim()]);
     await pool.close();
     await sshd?.stop();
-    if (sh("getent", ["passwd", handle]).status === 0) sh("userdel", [handle]);
-    if (sh("getent", ["group", handle]).status === 0) sh("groupdel", [handle]);
-    if (sh("getent", ["passwd", PORTAL_USER]).status === 0) sh("userdel", [PORTAL_USER]);
-    if (sh("getent", ["group", PORTAL_USER]).status === 0) sh("groupdel", [PORTAL_USER]);
-    for (const n of [handle, PORTAL_USER]) for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, n), { force: true });
-    rmSync(`/var/log/globenet-sites/${handle}`, { recursive: true, force: true });
+    removeTestAccounts([handle, PORTAL_USER]);
     for (const d of [home, PORTAL_STATE, PORTAL_ENV, PORTAL_HOME, PIDFILE, LOG, "/etc/systemd/system/globenet-portal.service", tmp, tree]) if (d) rmSync(d, { recursive: true, force: true });
   }, 60_000);
 

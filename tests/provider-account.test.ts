@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeTestAccounts } from "./helpers/test-accounts";
 import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
 import { CRONTAB_ASIDE_DIR, OWNED_DIR } from "../provider/resources/account-shared";
 import { pool } from "../provider/ssh/pool";
@@ -147,15 +148,10 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
 
   afterAll(async () => {
     // The account's delete keeps its site logs (root's only): a test's own are removed here.
-    rmSync(`/var/log/globenet-sites/${handle}`, { recursive: true, force: true });
     await pool.close();
     await sshd?.stop();
-    if (sh("getent", ["passwd", handle]).status === 0) sh("userdel", [handle]);
-    if (sh("getent", ["group", handle]).status === 0) sh("groupdel", [handle]);
-    for (const n of [handle, alice, localGroup]) for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, n), { force: true });
-    rmSync(join(CRONTAB_ASIDE_DIR, handle), { force: true });
-    rmSync(`/var/spool/cron/crontabs/${handle}`, { force: true });
-    rmSync(home, { recursive: true, force: true });
+    removeTestAccounts([handle]);
+    for (const n of [alice, localGroup]) for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, n), { force: true });
     for (const d of [archiveDir, scratch]) if (d) rmSync(d, { recursive: true, force: true });
   });
 

@@ -3,13 +3,12 @@
  * in as root, the member is a real unix user made by the Account resource, and Debian's
  * crontab(1) installs what the resource writes. The member's own jobs stay; the block is git's.
  */
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeTestAccounts } from "./helpers/test-accounts";
 import { tempDir } from "./helpers/temp-dir";
 import { renderCronBlock } from "../lib/render/crontab";
 import { accountType, type AccountInputs } from "../provider/resources/account";
-import { OWNED_DIR } from "../provider/resources/account-shared";
 import { crontabType, type CrontabInputs } from "../provider/resources/crontab";
 import { pool } from "../provider/ssh/pool";
 import { startSshd, type Sshd } from "./helpers/sshd";
@@ -53,15 +52,9 @@ describe.skipIf(!ok)("globenet:hosting:Crontab against a real host over SSH", ()
 
   afterAll(async () => {
     // The account's delete keeps its site logs (root's only): a test's own are removed here.
-    for (const u of [handle, alice]) rmSync(`/var/log/globenet-sites/${u}`, { recursive: true, force: true });
     await pool.close();
     await sshd?.stop();
-    for (const u of [handle, alice]) {
-      sh("crontab", ["-u", u, "-r"]);
-      if (sh("getent", ["passwd", u]).status === 0) sh("userdel", ["-r", u]);
-      if (sh("getent", ["group", u]).status === 0) sh("groupdel", [u]);
-      for (const k of ["user", "group"]) rmSync(join(OWNED_DIR, k, u), { force: true });
-    }
+    removeTestAccounts([handle, alice]);
   });
 
   it("create adds the block after the member's own jobs, % escaped for cron, the spool file the member's", async () => {
