@@ -10,7 +10,7 @@ import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeTestAccounts } from "./helpers/test-accounts";
 import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
-import { CRONTAB_ASIDE_DIR, OWNED_DIR } from "../provider/resources/account-shared";
+import { CRONTAB_ASIDE_DIR, OWNED_DIR, USERS_LOCK } from "../provider/resources/account-shared";
 import { pool } from "../provider/ssh/pool";
 import { KEY_JARDIN, KEY_VELO } from "./fixtures/model";
 import { startSshd, type Sshd } from "./helpers/sshd";
@@ -539,7 +539,6 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
     // From its checks to useradd the adoption holds the host's lock of new users (another new
     // account applied in parallel could otherwise be handed the uid it found free): held here by
     // root for 4 s, the create waits for it and then adopts.
-    const USERS_LOCK = "/var/lib/globenet/users.lock";
     expect(statSync(USERS_LOCK).mode & 0o777).toBe(0o600);
     const holder = spawn("flock", [USERS_LOCK, "sleep", "4"], { stdio: "ignore" });
     const held = await new Promise<number>((resolve) => {

@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
+import { SSHD_LOCK } from "../provider/resources/account-shared";
 import { paths } from "../lib/model/paths";
 import { pool } from "../provider/ssh/pool";
 import { snapshotPaths, type Snapshot } from "./helpers/daemons-web";
@@ -39,7 +40,6 @@ const sftp = (u: string) => users.indexOf(u) % 2 === 0;
 
 const sh = (cmd: string, args: string[], input = "") => run(cmd, args, { timeoutMs: 30_000, input });
 const LOGS = paths.siteLogRoot;
-const SSHD_LOCK = "/var/lib/globenet/sshd.lock";
 
 /** What sshd would apply to `user` now (sshd -T with its own config), as the lines the drop-ins set. */
 function effective(sshd: Sshd, user: string): string {

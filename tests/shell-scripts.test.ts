@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, openSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CRONTAB_ASIDE_DIR, OWNED_DIR } from "../provider/resources/account-shared";
+import { CRONTAB_ASIDE_DIR, OWNED_DIR, SSHD_LOCK, USERS_LOCK } from "../provider/resources/account-shared";
 import { paths } from "../lib/model/paths";
 import { requireTool } from "./helpers/tools";
 
@@ -89,6 +89,9 @@ describe("shell scripts", () => {
     expect(prelude).toMatch(new RegExp(`^REG=${OWNED_DIR}$`, "m"));
     expect(sshd).toMatch(new RegExp(`^ASIDE=${CRONTAB_ASIDE_DIR}$`, "m"));
     expect(prelude).toMatch(new RegExp(`^LOGS=${paths.siteLogRoot}$`, "m"));
+    expect(sshd).toMatch(new RegExp(`^SSHD_LOCK=${SSHD_LOCK}$`, "m"));
+    const converge = readFileSync(join(ROOT, "provider/scripts/account/converge.sh"), "utf8");
+    expect(converge).toMatch(new RegExp(`^\\s*USERS_LOCK=${USERS_LOCK}$`, "m"));
   });
 
   describe("the gate catches what is planted", () => {

@@ -166,3 +166,7 @@ export function parseLines(out: string): Map<string, string[]> {
 export const OWNED_DIR = "/var/lib/globenet/owned";
 /** Where a suspended member's crontab waits, root-only, until the member is active again. */
 export const CRONTAB_ASIDE_DIR = "/var/lib/globenet/suspended-crontabs";
+/** The host's lock of sshd changes (account/sshd.sh): one reload at a time. Root's only (0600). */
+export const SSHD_LOCK = "/var/lib/globenet/sshd.lock";
+/** The host's lock of new users (account/converge.sh): from an adoption's uid check to useradd. Root's only (0600). */
+export const USERS_LOCK = "/var/lib/globenet/users.lock";
