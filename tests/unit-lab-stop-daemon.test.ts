@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { pidAlive, sessionOf, sleep, tcpHello, waitFor } from "../lib/base/proc";
-import { detachedChild, record, stopDaemon, type LabDaemon } from "../lib/lab/daemons";
+import { comm, pidAlive, sessionOf, sleep, tcpHello, waitFor } from "../lib/base/proc";
+import { detachedChild, leftoverHolders, record, stopDaemon, type LabDaemon } from "../lib/lab/daemons";
 import { ensureLabDirs, labPaths } from "../lib/lab/paths";
 
 // A daemon whose child outlives its master, holding a listening socket and deaf to SIGTERM: what
@@ -98,4 +98,16 @@ describe("stopDaemon: what is left of the daemon's session", () => {
     expect((await stopDaemon(p, d)).result).toBe("stopped");
     expect(pidAlive(other.pid)).toBe(true);
   }, 30_000);
+});
+
+describe("leftoverHolders: which holders of a lab host's ports are the daemon's own leftovers", () => {
+  it("only live processes whose command is the daemon's, whatever ss says", () => {
+    const me = process.pid;
+    const mine = comm(me);
+    const ss = `LISTEN 0 511 192.0.2.10:80 0.0.0.0:* users:(("${mine}",pid=${me},fd=3),("${mine}",pid=${me},fd=4))\nLISTEN 0 511 192.0.2.10:443 0.0.0.0:* users:(("apache2",pid=999999999,fd=4))`;
+    expect(leftoverHolders(ss, mine)).toEqual([me]);
+    // ss's name is not trusted: the pid's command is read from /proc.
+    expect(leftoverHolders(ss.replaceAll(`"${mine}"`, '"apache2"'), "apache2")).toEqual([]);
+    expect(leftoverHolders("", mine)).toEqual([]);
+  });
 });

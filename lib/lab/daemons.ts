@@ -212,13 +212,30 @@ function holderOf(port: number): string {
  * moment longer (its children exiting), so wait for it; whatever still holds one after that is
  * named (ss -p) rather than left to a bare "Address already in use".
  */
-async function portsFreeOn(place: Place, ports: number[], what: string): Promise<void> {
+async function portsFreeOn(place: Place, ports: number[], what: string, leftover?: string, note?: (s: string) => void): Promise<void> {
   const listeners = () => {
     const r = run(...place.wrap("ss", ["-Hltnp", `( ${ports.map((n) => `sport = :${n}`).join(" or ")} )`]), { timeoutMs: 10_000 });
     return r.status === 0 ? r.stdout.trim() : "";
   };
   if (await waitFor(async () => listeners() === "", 15_000, 200)) return;
+  // The host's namespace is the lab's own: a process of the daemon's own name still holding its
+  // ports there is a leftover of an earlier run of it (a child that outlived its master), stopped.
+  if (leftover && place.host) {
+    const pids = leftoverHolders(listeners(), leftover);
+    if (pids.length > 0) {
+      note?.(`lab host ${place.host}: ${leftover} processes left from an earlier run still held ports ${ports.join(", ")} (pid ${pids.join(", ")}): stopped`);
+      for (const pid of pids) await stopPid(pid, 3_000, true);
+      if (await waitFor(async () => listeners() === "", 5_000, 100)) return;
+    }
+  }
   throw new LabError(`lab host ${place.host}: ports ${ports.join(", ")} are still taken, so ${what} cannot start:\n${listeners()}`, `stop that program in the host's namespace (by its PID), then run npm run lab again`);
+}
+
+/** The PIDs that `ss -p` names as holders, whose command is `name` (checked in /proc, not trusted from ss). */
+export function leftoverHolders(ssOutput: string, name: string): number[] {
+  const pids = new Set<number>();
+  for (const m of ssOutput.matchAll(/pid=(\d+)/g)) pids.add(Number(m[1]));
+  return [...pids].filter((pid) => pidAlive(pid) && comm(pid) === name).sort((x, y) => x - y);
 }
 
 async function portFree(port: number, what: string): Promise<void> {
@@ -363,7 +380,7 @@ export function apache(ctx: DaemonCtx, place: Place = LOCAL): LabDaemon {
       if (!place.host) {
         await portFree(80, "Apache");
         await portFree(443, "Apache");
-      } else await portsFreeOn(place, [80, 443], "Apache");
+      } else await portsFreeOn(place, [80, 443], "Apache", "apache2", note);
       const listen = (port: number, indent = "") => place.addresses.map((a) => `${indent}Listen ${bracket(a)}:${port}\n`).join("");
       const header = place.host ? `the machine's web server listens on lab host ${place.host}'s addresses only.` : "the machine's web server listens on the loopback only.";
       const ports = `${LAB_HEADER(header).replace(/^/gm, "# ")}\n${listen(80)}<IfModule ssl_module>\n${listen(443, "    ")}</IfModule>\n`;
