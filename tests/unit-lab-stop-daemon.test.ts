@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { comm, pidAlive, sessionOf, sleep, tcpHello, waitFor } from "../lib/base/proc";
 import { detachedChild, leftoverHolders, record, stopDaemon, type LabDaemon } from "../lib/lab/daemons";
 import { ensureLabDirs, labPaths } from "../lib/lab/paths";
+import { acmeDiagnostics } from "../lib/lab/pebble";
 
 // A daemon whose child outlives its master, holding a listening socket and deaf to SIGTERM: what
 // the multi-host lab once met with Apache (a www-data child left with parent 1 kept web1's 80
@@ -109,5 +110,23 @@ describe("leftoverHolders: which holders of a lab host's ports are the daemon's 
     // ss's name is not trusted: the pid's command is read from /proc.
     expect(leftoverHolders(ss.replaceAll(`"${mine}"`, '"apache2"'), "apache2")).toEqual([]);
     expect(leftoverHolders("", mine)).toEqual([]);
+  });
+});
+
+describe("acmeDiagnostics: what the logs say when a site has no certificate", () => {
+  it("pebble's last lines, only mod_md's lines of Apache's error log, the watcher's; a missing log says nothing", () => {
+    const root = mkdtempSync(join(tmpdir(), "globenet-acme-diag-"));
+    dirs.push(root);
+    const p = labPaths(root);
+    ensureLabDirs(p);
+    writeFileSync(join(p.log, "pebble.log"), "Pebble 2026/12/07 18:20:01 POST /order-plz\nPebble 2026/12/07 18:20:02 http-01 challenge for velo-libre.example failed: connection refused\n");
+    const errorLog = join(root, "error.log");
+    writeFileSync(errorLog, "[ssl:warn] AH01909: no match\n[md:error] [pid 9] AH10056: processing velo-libre.example: the ACME server could not be reached\n[core:notice] AH00094: Command line\n");
+    const out = acmeDiagnostics(p, errorLog).join("\n");
+    expect(out).toContain("http-01 challenge for velo-libre.example failed: connection refused");
+    expect(out).toContain("AH10056: processing velo-libre.example");
+    expect(out).not.toContain("AH01909");
+    expect(out).not.toContain("AH00094");
+    expect(out).toMatch(/the md-reload watcher's log .*: nothing/);
   });
 });

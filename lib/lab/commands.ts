@@ -17,7 +17,7 @@ import { setMailSetAside } from "./mail-set-aside";
 import { waitForCerts } from "../status/cert-wait";
 import { formatCerts, type CertStatus } from "../status/certs";
 import { machineFacts, onStackHosts, openLabStackNamed, stackResources } from "./open-stack";
-import { pebbleRootFile } from "./pebble";
+import { acmeDiagnostics, pebbleRootFile } from "./pebble";
 import { labBackendRecord } from "../state/lab-backend";
 import { ensureDaemon, labDaemons, LIBVIRT_URI, recorded, stopDaemon, type DaemonCtx, type LabDaemon, type StartOutcome } from "./daemons";
 import { stateDaemons, switchLabState, type LabState } from "./postgres";
@@ -255,6 +255,7 @@ export async function labUp(o: UpOptions): Promise<number> {
   if (certs.length) {
     console.log(`certificates (npm run status -- certs; clients trust this pebble's root: curl --cacert ${pebbleRootFile(p)})`);
     console.log(formatCerts(certs).replace(/^/gm, "  "));
+    if (certs.some((c) => c.state !== "ok")) for (const l of acmeDiagnostics(p)) console.log(`  ${l}`);
   }
   checksSync(p, facts);
   const silent = sshTargets.filter((x) => !sshSeen.has(x.domain));

@@ -37,7 +37,7 @@ import { ensureDeployUser, ensureSudoers, writeKnownHostsMulti } from "./host";
 import { ensureHostKey, ensureLabKeys } from "./keys";
 import { bracket, MOUNT_NS_DIR, netnsName, onHost, runOnHost, topologyDown, topologyUp, type NetHost, type Topology } from "./netns";
 import { machineFacts, onStackHosts, openLabStackNamed, stackResources } from "./open-stack";
-import { acmeAddress, pebbleRootFile, usesPebble } from "./pebble";
+import { acmeAddress, acmeDiagnostics, pebbleRootFile, usesPebble } from "./pebble";
 import { ensureLabImages, usedImages } from "./image";
 import { ensureLabDirs, labPaths, type LabPaths } from "./paths";
 import { forgetTopology, readTopology, writeTopology, type TopologyRecord } from "./topology-record";
@@ -436,6 +436,7 @@ export async function multiUp(o: MultiUpOptions): Promise<number> {
   const checks = await multiChecks(p, facts);
   for (const l of checks.lines) console.log(`  ${l}`);
   if (certs.length) console.log(formatCerts(certs).replace(/^/gm, "  "));
+  if (certs.some((c) => c.state !== "ok")) for (const l of acmeDiagnostics(p)) console.log(`  ${l}`);
   console.log("try");
   for (const l of multiHints(p, facts)) console.log(`  ${l}`);
   if (!failure && checks.failed.length) failure = new LabError(`checks failed: ${checks.failed.join("; ")}`);
