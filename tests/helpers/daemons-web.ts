@@ -288,6 +288,11 @@ export async function startFpm(version = "8.2"): Promise<Daemon> {
     pid: child.pid ?? 0,
     async stop() {
       await stopChild(child);
+      // None ran before (refused above): one the pid file names now was started during the test
+      // (the provider starts FPM when it finds none, after ours died), and must not outlive it:
+      // every later test that needs PHP-FPM would refuse to start beside it.
+      const now = pidFrom(pidFile);
+      if (now && now !== child.pid && pidAlive(now) && comm(now).startsWith("php-fpm")) await stopPid(now);
     },
   };
 }
