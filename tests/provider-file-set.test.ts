@@ -426,12 +426,16 @@ describe.skipIf(!ok)("FileSet on real daemons over SSH", () => {
       const wiring = "/etc/apache2/sites-enabled/zz-globenet.conf";
       expect(readFileSync(wiring, "utf8")).toContain("IncludeOptional globenet-parts/*.conf");
       writeFileSync(wiring, readFileSync(wiring, "utf8").replace("IncludeOptional globenet-parts/*.conf\n", ""));
+      // Rewritten by a rename that keeps the file's mode (an admin's 0640 here).
+      chmodSync(wiring, 0o640);
+      const inode = lstatSync(wiring).ino;
       const wanted = { b0: { "sites-available/c.test.conf": vhost("c.test") }, b1: { "sites-available/d.test.conf": vhost("d.test") } };
       // Two shards applying at once: the daemon's lock makes each check see the other's set as it is.
       const made = await Promise.all(Object.entries(wanted).map(async ([part, files]) => [part, files, await fileSetType.create(partInputs(part, files))] as const));
       for (const [part, files, r] of made) partOuts[part] = { id: r.id, outs: r.outs, files };
       expect(partOuts.b0?.id).toBe("lab:apache2:b0");
       expect(readFileSync(wiring, "utf8")).toContain("IncludeOptional globenet-parts/*.conf");
+      expect([lstatSync(wiring).mode & 0o777, lstatSync(wiring).ino === inode, existsSync(`${wiring}.globenet-new`)]).toEqual([0o640, false, false]);
       expect(partOuts.b1?.outs.mpm).toBeUndefined();
       expect(readLink("/etc/apache2/globenet-parts/b0")).toBe(`/etc/apache2/globenet-parts.d/b0/${partOuts.b0?.outs.generation}`);
       expect(readFileSync("/etc/apache2/globenet-parts/b0.conf", "utf8")).toContain("IncludeOptional globenet-parts/b0/sites-available/*.conf");

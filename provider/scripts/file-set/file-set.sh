@@ -98,7 +98,12 @@ trap cleanup EXIT
 # Replaces a file's content (keeping its owner and mode) only when it differs.
 write_if_changed() {
   if [ -f "$1" ] && [ "$(cat -- "$1")" = "$2" ]; then return 0; fi
+  rm -f -- "$1.globenet-new"
   printf '%s\n' "$2" > "$1.globenet-new" || return
+  if [ -f "$1" ] && ! { chown --reference="$1" -- "$1.globenet-new" && chmod --reference="$1" -- "$1.globenet-new"; }; then
+    rm -f -- "$1.globenet-new"
+    return 1
+  fi
   mv -f -- "$1.globenet-new" "$1"
 }
 
