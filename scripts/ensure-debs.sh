@@ -208,4 +208,13 @@ if [[ ${#STILL[@]} -ne 0 ]]; then
   log "       check with: dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n' ${STILL[*]}"
   exit 1
 fi
+# Daemons from the security archive (Apache's mod_ssl and mod_md, PHP, Postfix, Dovecot) are
+# built against its newest OpenSSL, but apt keeps an older libssl3 that still satisfies their
+# dependency: Apache then says at each start "AH01882: this version of mod_ssl was compiled
+# against a newer library ... may result in undefined or erroneous behavior". Upgraded with them,
+# from the same package lists (nothing is installed that was not there).
+IN_STEP=(libssl3 openssl)
+if ! step "apt-get install --only-upgrade ${IN_STEP[*]}" apt-get install "${APT_OPTS[@]}" --only-upgrade "${IN_STEP[@]}"; then
+  log "note: could not upgrade ${IN_STEP[*]} to the version the new daemons were built against (left as they were)"
+fi
 log "installed ${MISSING[*]}; total $(elapsed "$t_start")"
