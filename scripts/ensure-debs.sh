@@ -9,7 +9,8 @@
 #
 # As root: installs what is missing with
 #   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends …
-# running `apt-get update` at most once, and only when something is missing.
+# running `apt-get update` at most once, and only when something is missing; then libssl3 and
+# openssl are brought to the version those packages were built against (see IN_STEP below).
 # Not root and something missing: fails, naming the packages and the command to run.
 #
 # Daemons are never started by the install: if /usr/sbin/policy-rc.d does not exist (it does
