@@ -99,11 +99,8 @@ else
   # One new user at a time on a host, from the checks to useradd: accounts are applied in
   # parallel, and an adopted home's uid, checked free below, could otherwise be handed by
   # useradd to another new account in between (which would then own that home's files).
-  root_dir /var/lib/globenet
-  # 0600 (prelude.sh's umask), as sshd.sh's lock: a member who could open it could hold it.
   USERS_LOCK=/var/lib/globenet/users.lock
-  exec 7>>"$USERS_LOCK"
-  flock -w 120 7 || die "another new account on this host has held $USERS_LOCK for 2 minutes: look for a stuck account script (ps), then apply again"
+  host_lock 7 "$USERS_LOCK" "new account"
   opts=(-m) og=
   if [ -L "$home" ]; then die "$home is a symbolic link: refusing to make it the home of $h"; fi
   if [ -e "$home" ]; then

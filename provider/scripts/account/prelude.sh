@@ -145,6 +145,14 @@ root_dir() {
     chmod 0700 -- "$d"
   done
 }
+# host_lock FD FILE WHAT: this script holds FILE (a lock in /var/lib/globenet) on descriptor FD
+# (a literal number) until it closes it or ends; waits 2 minutes for whoever holds it. 0600 under
+# the scripts' umask: a member who could open a lock could hold it and stop every change behind it.
+host_lock() {
+  root_dir /var/lib/globenet
+  eval "exec $1>>\"\$2\""
+  flock -w 120 "$1" || die "another $3 on this host has held $2 for 2 minutes: look for a stuck account script (ps), then apply again"
+}
 # root_file DEST MODE: stdin becomes DEST, root's with MODE, written beside it and renamed over
 # it, so a reader (cron, a run) never sees half a file.
 root_file() {

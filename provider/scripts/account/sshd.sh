@@ -15,12 +15,7 @@
 # measured nothing. sshd_of takes the host's lock (held until sshd_reload is over, or the
 # script ends); a reload from elsewhere (an admin's) is waited for.
 SSHD_LOCK=/var/lib/globenet/sshd.lock
-sshd_lock() {
-  root_dir /var/lib/globenet
-  # 0600 (prelude.sh's umask): a member who could open the lock could hold it.
-  exec 8>>"$SSHD_LOCK"
-  flock -w 120 8 || die "another change of sshd on this host has held $SSHD_LOCK for 2 minutes: look for a stuck account script (ps), then apply again"
-}
+sshd_lock() { host_lock 8 "$SSHD_LOCK" "change of sshd"; }
 # pid_in FILE: the pid a pid file holds, empty when there is none (gone, empty, being rewritten).
 pid_in() { head -c 20 -- "$1" 2>/dev/null | tr -dc 0-9 || true; }
 sshd_of() {

@@ -95,16 +95,22 @@ trap cleanup EXIT
 
 # ─── helpers ───────────────────────────────────────────────────────────────────────────────────
 
+# rename_in FILE: FILE.globenet-new, written by the caller, takes FILE's place in one rename
+# (a daemon reloading at that moment reads the old file or the new one, never half of one), with
+# FILE's owner and mode when FILE exists. On failure the new file is removed.
+rename_in() {
+  local new=$1.globenet-new
+  if { [ ! -f "$1" ] || { chown --reference="$1" -- "$new" && chmod --reference="$1" -- "$new"; }; } && mv -fT -- "$new" "$1"; then return 0; fi
+  rm -f -- "$new"
+  return 1
+}
+
 # Replaces a file's content (keeping its owner and mode) only when it differs.
 write_if_changed() {
   if [ -f "$1" ] && [ "$(cat -- "$1")" = "$2" ]; then return 0; fi
   rm -f -- "$1.globenet-new"
   printf '%s\n' "$2" > "$1.globenet-new" || return
-  if [ -f "$1" ] && ! { chown --reference="$1" -- "$1.globenet-new" && chmod --reference="$1" -- "$1.globenet-new"; }; then
-    rm -f -- "$1.globenet-new"
-    return 1
-  fi
-  mv -f -- "$1.globenet-new" "$1"
+  rename_in "$1"
 }
 
 # Appends lines to a file unless the first one is already there (exactly, as a whole line).
@@ -115,25 +121,21 @@ append_once() {
   printf '%s\n' "$@" >> "$f"
 }
 
-# Removes whole lines from a file, keeping its owner and mode. The new content is renamed in
-# (a daemon reloading at that moment reads the old file or the new one, never half of one).
+# Removes whole lines from a file, keeping its owner and mode (renamed in: rename_in).
 remove_lines() {
   local f=$1; shift
   [ -f "$f" ] || return 0
-  local args=() l new
+  local args=() l
   for l in "$@"; do args+=(-e "$l"); done
   grep -qxF "${args[@]}" "$f" || return 0
   # A symbolic link (an admin's layout) keeps pointing where it did: its target is rewritten.
   f=$(readlink -f -- "$f") || { say "could not resolve the link $f"; return 1; }
-  new=$f.globenet-new
-  rm -f -- "$new"
+  rm -f -- "$f.globenet-new"
   # grep exits 1 when no line is left: an empty file, not a failure.
-  if ! { grep -vxF "${args[@]}" "$f" > "$new" || [ $? -eq 1 ]; } ||
-    ! chown --reference="$f" -- "$new" || ! chmod --reference="$f" -- "$new" || ! mv -fT -- "$new" "$f"; then
-    rm -f -- "$new"
-    say "could not rewrite $f"
-    return 1
-  fi
+  if { grep -vxF "${args[@]}" "$f" > "$f.globenet-new" || [ $? -eq 1 ]; } && rename_in "$f"; then return 0; fi
+  rm -f -- "$f.globenet-new"
+  say "could not rewrite $f"
+  return 1
 }
 
 # Runs a command that may leave a daemon behind without letting the daemon hold the SSH channel
