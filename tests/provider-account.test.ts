@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "./helpers/daemons-web";
 import { removeTestAccounts } from "./helpers/test-accounts";
 import { accountType, type AccountInputs, type AccountOutputs } from "../provider/resources/account";
 import { CRONTAB_ASIDE_DIR, OWNED_DIR, USERS_LOCK } from "../provider/resources/account-shared";
@@ -541,12 +542,8 @@ describe.skipIf(!ok)("globenet:hosting:Account against a real host over SSH", ()
     // root for 4 s, the create waits for it and then adopts.
     expect(statSync(USERS_LOCK).mode & 0o777).toBe(0o600);
     const holder = spawn("flock", [USERS_LOCK, "sleep", "4"], { stdio: "ignore" });
-    const held = await new Promise<number>((resolve) => {
-      const t0 = Date.now();
-      const poll = () => (sh("flock", ["-n", USERS_LOCK, "true"]).status !== 0 ? resolve(Date.now()) : Date.now() - t0 > 5_000 ? resolve(0) : setTimeout(poll, 50));
-      poll();
-    });
-    expect(held).toBeGreaterThan(0);
+    await waitFor("the lock of new users to be held", () => sh("flock", ["-n", USERS_LOCK, "true"]).status !== 0, 5_000, 50);
+    const held = Date.now();
     const creating = accountType.create(inputs);
     await new Promise((r) => setTimeout(r, 2_000));
     expect(sh("getent", ["passwd", handle]).status).not.toBe(0);

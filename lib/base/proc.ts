@@ -189,6 +189,15 @@ export async function stopSession(sid: number, graceMs: number): Promise<number[
   return sessionMembers(sid);
 }
 
+/** A text file's last `n` lines that `keep` keeps (after trimming its ends), or undefined when it cannot be read. */
+export function fileTail(file: string, n: number, keep: (l: string) => boolean = () => true): string[] | undefined {
+  try {
+    return readFileSync(file, "utf8").trim().split("\n").filter(keep).slice(-n);
+  } catch {
+    return undefined;
+  }
+}
+
 // ─── sockets ───────────────────────────────────────────────────────────────────────────────────
 
 /** The first bytes a TCP server sends within `ms` ("" when it sends nothing, undefined when nothing accepts). */

@@ -20,7 +20,7 @@ import { BIND_HOST_LOGGING, ownBindFolders } from "./bind-host";
 import { ownLibvirtFolders } from "./libvirt-host";
 import { MD_RELOAD_DELAY_SEC, MD_RELOAD_FLAG } from "../render/md-reload";
 import type { LabPaths } from "./paths";
-import { comm, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sessionOf, sleep, startTicks, stopPid, stopSession, unixSocketAnswers, waitFor, why } from "../base/proc";
+import { comm, fileTail, findTool, LabError, livePid, pidAlive, pidFrom, run, runAsync, sessionOf, sleep, startTicks, stopPid, stopSession, unixSocketAnswers, waitFor, why } from "../base/proc";
 import { labHello } from "./reach";
 
 export interface DaemonCtx {
@@ -152,11 +152,7 @@ export function detachedChild(p: LabPaths, name: string, cmd: string, args: stri
 }
 
 export function logTail(p: LabPaths, name: string, lines = 15): string {
-  try {
-    return readFileSync(join(p.log, `${name}.log`), "utf8").trim().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no output)";
-  }
+  return fileTail(join(p.log, `${name}.log`), lines)?.join("\n") ?? "(no output)";
 }
 
 export function need(tool: string, pkg: string): string {

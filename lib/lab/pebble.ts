@@ -11,12 +11,12 @@
  * makes once (openssl), which the inventory names as acme.ca_trust for mod_md.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:https";
 import { dirname, join } from "node:path";
 import type { Acme } from "../schema/inventory";
 import type { LabPaths } from "./paths";
-import { LabError, waitFor } from "../base/proc";
+import { fileTail, LabError, waitFor } from "../base/proc";
 import { labHello } from "./reach";
 import { bracket } from "./netns";
 
@@ -25,15 +25,6 @@ export const PEBBLE_MANAGEMENT_PORT = 15000;
 /** Only a store under this folder is the lab's to empty. */
 const LAB_STATE = "/var/lib/globenet-lab/";
 
-/** The last `n` lines of a file that match `keep` ("" when it cannot be read). */
-function lastLines(file: string, n: number, keep: (l: string) => boolean = () => true): string[] {
-  try {
-    return readFileSync(file, "utf8").split("\n").filter((l) => l.trim() && keep(l)).slice(-n);
-  } catch {
-    return [];
-  }
-}
-
 /**
  * When a site has no certificate after the lab's wait, what the logs say, printed under the
  * report: pebble's own log (orders, validations and their errors), mod_md's lines in Apache's
@@ -41,11 +32,14 @@ function lastLines(file: string, n: number, keep: (l: string) => boolean = () =>
  * "no certificate yet" alone does not say whether it asked at all.
  */
 export function acmeDiagnostics(p: LabPaths, apacheErrorLog = "/var/log/apache2/error.log"): string[] {
-  const block = (title: string, lines: string[]) => (lines.length ? [title, ...lines.map((l) => `  ${l.slice(0, 300)}`)] : [`${title}: nothing`]);
+  const block = (title: string, file: string, n: number, keep: (l: string) => boolean = () => true) => {
+    const lines = fileTail(file, n, (l) => l.trim() !== "" && keep(l)) ?? [];
+    return lines.length ? [title, ...lines.map((l) => `  ${l.slice(0, 300)}`)] : [`${title}: nothing`];
+  };
   return [
-    ...block(`pebble's log (${join(p.log, "pebble.log")}), last lines`, lastLines(join(p.log, "pebble.log"), 12)),
-    ...block(`mod_md in ${apacheErrorLog}, last lines`, lastLines(apacheErrorLog, 12, (l) => /\[md:|mod_md|AH100[0-9]{2}|AH101[0-9]{2}/.test(l))),
-    ...block(`the md-reload watcher's log (${join(p.log, "md-reload.log")}), last lines`, lastLines(join(p.log, "md-reload.log"), 4)),
+    ...block(`pebble's log (${join(p.log, "pebble.log")}), last lines`, join(p.log, "pebble.log"), 12),
+    ...block(`mod_md in ${apacheErrorLog}, last lines`, apacheErrorLog, 12, (l) => /\[md:|mod_md|AH100[0-9]{2}|AH101[0-9]{2}/.test(l)),
+    ...block(`the md-reload watcher's log (${join(p.log, "md-reload.log")}), last lines`, join(p.log, "md-reload.log"), 4),
   ];
 }
 
