@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadShardModel } from "../lib/check/shard-index";
@@ -23,10 +23,16 @@ function tick(): void {
   }
 }
 
-function cached(root: string, racyNs = 0n): { digest: string; read: number; cached: number } {
+function cached(root: string, racyMs = 0): { digest: string; read: number; cached: number } {
+  return withFolders(root, racyMs).files;
+}
+
+/** The same run, with how many folders were read (readdir) and how many came from the cache. */
+function withFolders(root: string, racyMs = 0) {
   const counts = { read: 0, cached: 0 };
-  const digest = dataDigest(root, "bench", { key: KEY, racyNs, counts });
-  return { digest, ...counts };
+  const folders = { listed: 0, kept: 0 };
+  const digest = dataDigest(root, "bench", { key: KEY, racyMs, counts, folders });
+  return { files: { digest, ...counts }, folders };
 }
 
 const member = (root: string, i: number) => join(root, "members", `member-${String(i).padStart(5, "0")}`, "member.yaml");
@@ -35,13 +41,14 @@ const member = (root: string, i: number) => join(root, "members", `member-${Stri
 /** Root reads a file whatever its mode: there, "unreadable" changes the change time only. */
 const ROOT = process.getuid?.() === 0;
 
-/** Each edit, applied in turn; `same`: the data's digest does not move. */
-const EDITS: Array<{ what: string; edit: (root: string) => void; reread: number; same?: boolean }> = [
-  { what: "nothing changed", edit: () => undefined, reread: 0, same: true },
+/** Each edit, applied in turn; `same`: the data's digest does not move; `relisted`: the folders read again (the others' listings from the cache). */
+const EDITS: Array<{ what: string; edit: (root: string) => void; reread: number; relisted?: number; same?: boolean }> = [
+  { what: "nothing changed", edit: () => undefined, reread: 0, relisted: 0, same: true },
   {
     what: "a member file edited (another name)",
     edit: (r) => writeFileSync(member(r, 2), readFileSync(member(r, 2), "utf8").replace(/name: .*/, "name: Renamed")),
     reread: 1,
+    relisted: 0,
   },
   {
     what: "an edit of the same size with the modification time put back (utimes)",
@@ -62,12 +69,39 @@ const EDITS: Array<{ what: string; edit: (root: string) => void; reread: number;
     },
     reread: 1,
   },
-  { what: "a file added", edit: (r) => writeFileSync(join(r, "members", "README.md"), "notes\n"), reread: 1 },
-  { what: "a file removed", edit: (r) => unlinkSync(join(r, "members", "README.md")), reread: 0 },
+  { what: "a file added", edit: (r) => writeFileSync(join(r, "members", "README.md"), "notes\n"), reread: 1, relisted: 1 },
+  { what: "a file removed", edit: (r) => unlinkSync(join(r, "members", "README.md")), reread: 0, relisted: 1 },
+  { what: "a file added in a member's folder", edit: (r) => writeFileSync(join(r, "members", "member-00006", "notes.txt"), "x\n"), reread: 1, relisted: 1 },
   {
     what: "a member folder renamed",
     edit: (r) => renameSync(join(r, "members", "member-00004"), join(r, "members", "member-00099")),
     reread: 1,
+    // members/ and the folder under its new name (never seen there).
+    relisted: 2,
+  },
+  {
+    what: "a member folder replaced by a link to a copy elsewhere",
+    edit: (r) => {
+      cpSync(join(r, "members", "member-00007"), join(r, "elsewhere"), { recursive: true });
+      rmSync(join(r, "members", "member-00007"), { recursive: true });
+      symlinkSync(join(r, "elsewhere"), join(r, "members", "member-00007"));
+    },
+    // Same bytes under the same names: the same digest, but the copy is new to the cache.
+    reread: 1,
+    relisted: 2,
+    same: true,
+  },
+  { what: "a file added in the linked folder", edit: (r) => writeFileSync(join(r, "elsewhere", "notes.md"), "y\n"), reread: 1, relisted: 1 },
+  {
+    what: "the link's folder replaced by a file (members/ itself untouched: where a link points is looked up at each run)",
+    edit: (r) => {
+      const before = statSync(join(r, "members"), { bigint: true }).mtimeNs;
+      rmSync(join(r, "elsewhere"), { recursive: true });
+      writeFileSync(join(r, "elsewhere"), "not a folder\n");
+      expect(statSync(join(r, "members"), { bigint: true }).mtimeNs).toBe(before);
+    },
+    reread: 1,
+    relisted: 0,
   },
   {
     what: "a zone file replaced by a link to another file of the same size",
@@ -89,14 +123,18 @@ const EDITS: Array<{ what: string; edit: (root: string) => void; reread: number;
 describe("the digest with its stat cache is the digest of every file read", () => {
   const root = tree();
   const long = dataDigest(root, "bench");
-  it("a cold cache reads every file and gives the long way's digest; a warm one reads none", () => {
-    const cold = cached(root);
-    expect(cold.digest).toBe(long);
-    expect(cold.cached).toBe(0);
-    expect(cold.read).toBeGreaterThan(20);
+  it("a cold cache reads every file and folder and gives the long way's digest; a warm one reads none", () => {
+    const cold = withFolders(root);
+    expect(cold.files.digest).toBe(long);
+    expect(cold.files.cached).toBe(0);
+    expect(cold.files.read).toBeGreaterThan(20);
+    // members/, zones/, each member's folder and each vps/ folder.
+    const folders = execFileSync("find", [join(root, "members"), join(root, "zones"), "-type", "d"], { encoding: "utf8" }).trim().split("\n").length;
+    expect(folders).toBeGreaterThan(12 + 2);
+    expect(cold.folders).toEqual({ listed: folders, kept: 0 });
     tick();
-    const warm = cached(root);
-    expect(warm).toEqual({ digest: long, read: 0, cached: cold.read });
+    const warm = withFolders(root);
+    expect(warm).toEqual({ files: { digest: long, read: 0, cached: cold.files.read }, folders: { listed: 0, kept: folders } });
   });
 
   let previous = long;
@@ -105,16 +143,18 @@ describe("the digest with its stat cache is the digest of every file read", () =
       tick();
       e.edit(root);
       tick();
-      const c = cached(root);
+      const run = withFolders(root);
+      const c = run.files;
       const expected = dataDigest(root, "bench");
       expect(c.digest).toBe(expected);
       expect(c.read).toBe(e.reread);
+      if (e.relisted !== undefined) expect(run.folders.listed).toBe(e.relisted);
       if (e.same) expect(c.digest).toBe(previous);
       else expect(c.digest).not.toBe(previous);
       previous = c.digest;
       tick();
       // And the cache it left is warm for the new tree.
-      expect(cached(root)).toMatchObject({ digest: expected, read: 0 });
+      expect(withFolders(root)).toMatchObject({ files: { digest: expected, read: 0 }, folders: { listed: 0 } });
     });
   }
 });
@@ -150,14 +190,15 @@ describe("what the cache does not trust", () => {
     const rel = "members/member-00001/member.yaml";
     expect(entries[rel]).toBeDefined();
     // The attacker knows each stat and wants another file's hash taken for this one.
-    const lie: DigestEntries = { ...entries, [rel]: [...(entries[rel] as DigestEntries[string]).slice(0, 5), "0".repeat(64)] as DigestEntries[string] };
+    const lie: DigestEntries = { ...entries, [rel]: `${"0".repeat(64)}${(entries[rel] as string).slice(64)}` };
     writeDigestCache(root, "bench", lie, "not-the-passphrase");
     expect(readDigestCache(root, "bench", KEY)).toBeUndefined();
     expect(cached(root)).toMatchObject({ digest: long, cached: 0 });
     tick();
     // A MAC moved onto other contents does not verify either.
-    const good = JSON.parse(readFileSync(digestCacheFile(root, "bench"), "utf8")) as { mac: string; body: string };
-    writeFileSync(digestCacheFile(root, "bench"), JSON.stringify({ mac: good.mac, body: JSON.stringify({ v: 1, stack: "bench", entries: lie }) }));
+    const [header, mac, body] = readFileSync(digestCacheFile(root, "bench"), "utf8").split("\n") as [string, string, string];
+    expect(JSON.parse(header)).toEqual({ v: 2, stack: "bench" });
+    writeFileSync(digestCacheFile(root, "bench"), `${header}\n${mac}\n${JSON.stringify({ ...JSON.parse(body), entries: lie })}`);
     expect(cached(root)).toMatchObject({ digest: long, cached: 0 });
     // Signed with the key, a lie is taken: whoever holds the passphrase can also sign an index.
     writeDigestCache(root, "bench", lie, KEY);

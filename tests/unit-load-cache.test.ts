@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadModel } from "../lib/check/build";
-import { loadShardModel } from "../lib/check/shard-index";
+import { LOAD_CACHE_SHARE, loadCachePays, loadShardModel } from "../lib/check/shard-index";
 import { checkedModelFile } from "../lib/check/checked-model";
 import { bytesSha, loadCacheFile, readLoadCache, schemaFingerprint, writeLoadCache, type LoadCacheEntries } from "../lib/load/load-cache";
 import { loadTree } from "../lib/load/tree";
@@ -194,5 +194,20 @@ describe("the core shard's program loads the whole through the cache", () => {
     const entries = readLoadCache(root, "bench", KEY, schemaFingerprint() as string) ?? {};
     expect(Object.keys(entries).length).toBe(all);
     expect(entries["members/member-00000/member.yaml"]?.[0]).toBe(bytesSha(readFileSync(member(root, 0))));
+  });
+});
+
+describe("a shard's part reads the load cache only when it pays", () => {
+  // 400 members listed by the index, some in two shards' lists (counted once).
+  const handles = Array.from({ length: 400 }, (_, i) => `member-${i}`);
+  const index = { members: { a: handles.slice(0, 250), b: handles.slice(200), empty: [] } };
+  it.each([
+    [0, false, "a web host's own shard whose members are split by hash: nothing to take from the cache"],
+    [1, false, "one member: parsing it costs less than reading every member's values"],
+    [400 / LOAD_CACHE_SHARE - 1, false, "just under a twentieth"],
+    [400 / LOAD_CACHE_SHARE, true, "a twentieth"],
+    [250, true, "a bucket"],
+  ])("%i members of 400: %s (%s)", (size, pays) => {
+    expect(loadCachePays(size, index)).toBe(pays);
   });
 });
