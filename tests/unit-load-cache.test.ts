@@ -145,7 +145,8 @@ describe("a cache not signed with the stack's passphrase is not read", () => {
     writeFileSync(member(root, 4), readFileSync(member(root, 4), "utf8").replace("status: active", "status: sleeping"));
     // Point member 4's new bytes at its old (valid) value, MAC left as it was.
     const sha = bytesSha(readFileSync(member(root, 4)));
-    const old = (JSON.parse(text.slice(text.indexOf("\n") + 1)) as { entries: LoadCacheEntries }).entries["members/member-00004/member.yaml"]?.[0] as string;
+    // A signed file (lib/base/signed-file.ts): its header, its MAC, then the entries.
+    const old = (JSON.parse(text.slice(text.indexOf("\n", text.indexOf("\n") + 1) + 1)) as LoadCacheEntries)["members/member-00004/member.yaml"]?.[0] as string;
     writeFileSync(file, text.replace(old, sha));
     expect(readLoadCache(root, "bench", KEY, schemaFingerprint() as string)).toBeUndefined();
     const r = cached(root);

@@ -1,7 +1,7 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { runCacheFile } from "../base/signed-file";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readSigned, runCacheFile, writeSigned } from "../base/signed-file";
 
 /**
  * The schema-checked value of each data file, kept between runs (docs/architecture.md, "A
@@ -31,16 +31,21 @@ export interface LoadCacheOptions {
 /** Path → [sha256 of the file's bytes, the schema's value]. */
 export type LoadCacheEntries = Record<string, [string, unknown]>;
 
-/** Bump when the file's layout changes. */
-const FORMAT = 1;
+/** Bump when the file's layout changes (2: a signed file, lib/base/signed-file.ts). */
+const FORMAT = 2;
 
 /** Where a checkout keeps the cache: beside the shard index and the digest's cache, never in git (.gitignore). */
 export function loadCacheFile(root: string, stack: string): string {
   return runCacheFile(root, `${stack}.load-cache.json`);
 }
 
-function mac(body: string, key: string): string {
-  return createHmac("sha256", `globenet-load-cache\0${key}`).update(body).digest("hex");
+/** The cache's purpose in its signature: no other cache's file verifies as this one. */
+const PURPOSE = "globenet-load-cache";
+
+interface Header {
+  v: typeof FORMAT;
+  stack: string;
+  fingerprint: string;
 }
 
 /** sha256 of a file's bytes, as recorded. */
@@ -53,36 +58,15 @@ export function bytesSha(bytes: Uint8Array): string {
  * escaped copy of it inside another JSON string.
  */
 export function writeLoadCache(root: string, stack: string, entries: LoadCacheEntries, key: string, fingerprint: string): void {
-  const file = loadCacheFile(root, stack);
-  mkdirSync(dirname(file), { recursive: true });
-  const body = JSON.stringify({ v: FORMAT, stack, fingerprint, entries });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${mac(body, key)}\n${body}`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeSigned(loadCacheFile(root, stack), PURPOSE, key, { v: FORMAT, stack, fingerprint } satisfies Header, JSON.stringify(entries));
 }
 
 /** The recorded entries, when the MAC verifies with `key` and the cache is this stack's under these schemas. */
 export function readLoadCache(root: string, stack: string, key: string, fingerprint: string): LoadCacheEntries | undefined {
-  let text: string;
-  try {
-    text = readFileSync(loadCacheFile(root, stack), "utf8");
-  } catch {
-    return undefined;
-  }
-  const nl = text.indexOf("\n");
-  if (nl !== 64) return undefined;
-  const body = text.slice(nl + 1);
-  const want = Buffer.from(mac(body, key), "hex");
-  const got = Buffer.from(text.slice(0, nl), "hex");
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
-  let doc: { v?: unknown; stack?: unknown; fingerprint?: unknown; entries?: unknown };
-  try {
-    doc = JSON.parse(body) as typeof doc;
-  } catch {
-    return undefined;
-  }
-  if (doc.v !== FORMAT || doc.stack !== stack || doc.fingerprint !== fingerprint || !doc.entries || typeof doc.entries !== "object") return undefined;
-  return doc.entries as LoadCacheEntries;
+  const read = readSigned<Header>(loadCacheFile(root, stack), PURPOSE, key, (h) => h.v === FORMAT && h.stack === stack && h.fingerprint === fingerprint);
+  if (!read) return undefined;
+  const entries = JSON.parse(read.body) as unknown;
+  return entries && typeof entries === "object" ? (entries as LoadCacheEntries) : undefined;
 }
 
 let fingerprint: string | null | undefined;
