@@ -20,9 +20,9 @@ import { readSigned, runCacheFile, writeSigned } from "../base/signed-file";
  * before the run (or during it) is hashed but not recorded: a write in the same clock tick as
  * the recorded stat cannot hide behind it. The same rule makes the times' precision (a double
  * of milliseconds, about a quarter of a microsecond today) enough: any change after a file was
- * recorded sets its change time to the clock, at least RACY_MS past the recorded one. (Stats
- * as numbers, not bigints: half the time for the 20,000 stats of 10,000 members.) The digest is the same, cache or not
- * (tests/unit-shard-index.test.ts checks it edit by edit).
+ * recorded sets its change time to the clock, at least RACY_MS past the recorded one; numbers
+ * make a file's stat key one short string. The digest is the same, cache or not
+ * (tests/unit-digest-cache.test.ts checks it edit by edit).
  *
  * The cache also keeps each folder's listing under its stat (device, inode, modification and
  * change times), as git's untracked cache does: adding, removing or renaming an entry moves
