@@ -54,8 +54,8 @@ export function bytesSha(bytes: Uint8Array): string {
 }
 
 /**
- * The file is the MAC on its first line, then the body (JSON): one parse of the body, no
- * escaped copy of it inside another JSON string.
+ * A signed file (lib/base/signed-file.ts): the header (format, stack, schemas' fingerprint) on
+ * its first line, checked before any hash, the MAC, then the entries as JSON, parsed once.
  */
 export function writeLoadCache(root: string, stack: string, entries: LoadCacheEntries, key: string, fingerprint: string): void {
   writeSigned(loadCacheFile(root, stack), PURPOSE, key, { v: FORMAT, stack, fingerprint } satisfies Header, JSON.stringify(entries));
