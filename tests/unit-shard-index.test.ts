@@ -97,8 +97,10 @@ describe("the index is used only for the data it was made from, and only with th
     expect(r.errors.map((e) => e.message).join("\n")).toContain(host);
     // A MAC copied from a valid index onto other contents does not verify either.
     writeShardIndex(root, { ...forged, digest: "0".repeat(64) }, KEY);
-    const doc = JSON.parse(readFileSync(shardIndexFile(root, "bench"), "utf8")) as { mac: string };
-    writeFileSync(shardIndexFile(root, "bench"), JSON.stringify({ index: forged, mac: doc.mac }));
+    // A signed file (lib/base/signed-file.ts): header, MAC, body; the forged header and body under the valid MAC.
+    const mac = readFileSync(shardIndexFile(root, "bench"), "utf8").split("\n")[1] as string;
+    expect(mac).toMatch(/^[0-9a-f]{64}$/);
+    writeFileSync(shardIndexFile(root, "bench"), `${JSON.stringify({ v: 1, stack: "bench", digest })}\n${mac}\n${JSON.stringify(forged)}`);
     expect(readShardIndex(root, "bench", digest, KEY)).toBeUndefined();
     // With the right key, the index of valid data (bad data never gets one) is read.
     writeShardIndex(root, forged, KEY);

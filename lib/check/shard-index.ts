@@ -1,6 +1,3 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Diagnostic } from "../load/diagnostic";
 import { dataDigest } from "../load/digest";
 import { loadTree } from "../load/tree";
@@ -9,7 +6,7 @@ import { shardNames, shardView, splitHosts } from "../model/shards";
 import type { Model } from "../model/types";
 import { buildModel, loadModel } from "./build";
 import { readCheckedModel, writeCheckedModel } from "./checked-model";
-import { runCacheFile } from "../base/signed-file";
+import { readSigned, runCacheFile, writeSigned } from "../base/signed-file";
 
 /**
  * A shard's program loads only its shard's part of the data (docs/architecture.md, "Sharded
@@ -78,31 +75,23 @@ export function shardIndexFile(root: string, stack: string): string {
   return runCacheFile(root, `${stack}.json`);
 }
 
-function mac(index: ShardIndex, key: string): string {
-  return createHmac("sha256", `globenet-shard-index\0${key}`).update(JSON.stringify(index)).digest("hex");
-}
+/** The index's purpose in its signature (lib/base/signed-file.ts): no other cache's file verifies as an index. */
+const PURPOSE = "globenet-shard-index";
+
+/** What is checked before any hash: the stack and the data the index is of. */
+type IndexHeader = Pick<ShardIndex, "v" | "stack" | "digest">;
 
 export function writeShardIndex(root: string, index: ShardIndex, key: string): void {
-  const file = shardIndexFile(root, index.stack);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ index, mac: mac(index, key) })}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeSigned(shardIndexFile(root, index.stack), PURPOSE, key, { v: index.v, stack: index.stack, digest: index.digest } satisfies IndexHeader, JSON.stringify(index));
 }
 
 /** The index for this data (`digest`), when there is one and its MAC verifies with `key`. */
 export function readShardIndex(root: string, stack: string, digest: string, key: string): ShardIndex | undefined {
-  let doc: { index?: ShardIndex; mac?: unknown };
-  try {
-    doc = JSON.parse(readFileSync(shardIndexFile(root, stack), "utf8")) as typeof doc;
-  } catch {
-    return undefined;
-  }
-  const index = doc?.index;
-  if (!index || typeof doc.mac !== "string" || index.v !== 1 || index.stack !== stack || index.digest !== digest) return undefined;
-  const want = Buffer.from(mac(index, key), "hex");
-  const got = Buffer.from(doc.mac, "hex");
-  return got.length === want.length && timingSafeEqual(got, want) ? index : undefined;
+  const read = readSigned<IndexHeader>(shardIndexFile(root, stack), PURPOSE, key, (h) => h.v === 1 && h.stack === stack && h.digest === digest);
+  if (!read) return undefined;
+  const index = JSON.parse(read.body) as ShardIndex;
+  // Signed together with its header: the same stack and data, or a bug in what wrote it.
+  return index.v === 1 && index.stack === stack && index.digest === digest ? index : undefined;
 }
 
 /**
